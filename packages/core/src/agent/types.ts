@@ -1,0 +1,152 @@
+import type { Task } from '../task/types.ts'
+
+export type Awaitable<T> = T | Promise<T>
+
+/** The project an agent works for. Paths are plain strings: the core never touches the disk. */
+export interface ProjectInfo {
+  /** Absolute path of the project directory (or any stable name when there is none). */
+  root: string
+  /** Short name, used to label agents' resources (containers, branches). */
+  name: string
+  /** Where Tanuki keeps its state (`.tanuki`), when the host has one. */
+  stateDir?: string
+}
+
+/** A piece of an agent's output as it streams. */
+export interface OutputChunk {
+  stream: 'stdout' | 'stderr'
+  text: string
+}
+
+/** Tokens and cost of one run, where the agent reports them. */
+export interface Usage {
+  inputTokens?: number
+  outputTokens?: number
+  cacheReadTokens?: number
+  costUsd?: number
+  turns?: number
+}
+
+/** One iteration's work order. */
+export interface RunRequest {
+  prompt: string
+  task: Task
+  /** 1-based. */
+  iteration: number
+  /** Aborted when the orchestrator stops or the iteration times out: stop the work and return. */
+  signal: AbortSignal
+  /** Called with output as it arrives (for logs and live views). */
+  onOutput?: (chunk: OutputChunk) => void
+}
+
+/** What an agent produced in one iteration. */
+export interface RunResult {
+  /**
+   * The text the completion signal is looked for in: for a model agent, its final answer; for a
+   * command, its whole output.
+   */
+  output: string
+  /** The process's exit code, where there is one. */
+  exitCode?: number | null
+  /** The agent's own account of a failure (a non-zero exit, an API error). */
+  error?: string
+  usage?: Usage
+  /** The model session, to resume or inspect it. */
+  sessionId?: string
+  /** Tool calls that reported errors, in order. */
+  toolErrors?: string[]
+}
+
+export interface ExecOptions {
+  /** Kill the command after this long; the result then has `timedOut: true`. */
+  timeoutMs?: number
+  signal?: AbortSignal
+  onOutput?: (chunk: OutputChunk) => void
+}
+
+/** The outcome of a command run where the agent works. */
+export interface ExecResult {
+  /** `null` when the command was killed (timeout, abort). */
+  exitCode: number | null
+  /** stdout and stderr, interleaved as they arrived. */
+  output: string
+  timedOut: boolean
+  durationMs: number
+}
+
+/** Why an agent ended. */
+export interface AgentExit {
+  /** What happened, in a few words ("exit code 137", "container killed"). */
+  reason: string
+  /** True when Tanuki asked it to stop; false for a crash. */
+  expected: boolean
+}
+
+/**
+ * A running agent: a process, a container, or anything that can take a prompt and run commands
+ * in its own workspace.
+ */
+export interface Agent {
+  /** Unique within the project, e.g. `backend-1`. */
+  readonly name: string
+  readonly role: string
+  /** The backend's name. */
+  readonly backend: string
+  /** Where it works (a directory, a container), for people reading status. */
+  readonly workspace?: string
+  /**
+   * Runs one iteration of a task. Resolves when the agent is done, whatever it achieved; rejects
+   * with a `TanukiError` of code `TANUKI_AGENT_CRASHED` when the agent died, `TANUKI_ABORTED` when
+   * `request.signal` aborted it.
+   */
+  run(request: RunRequest): Promise<RunResult>
+  /**
+   * Runs a shell command in the agent's workspace (where `run` worked: same directory, same
+   * container). Verify commands run here. Rejects only when the command could not be started.
+   */
+  exec(command: string, options?: ExecOptions): Promise<ExecResult>
+  /** Stops the agent; its workspace stays for a later spawn of the same name. */
+  stop(): Promise<void>
+  /** Stops the agent and deletes its workspace and any resources it holds. */
+  remove(): Promise<void>
+  /** Subscribes to the agent's end, expected or not. Returns an unsubscribe function. */
+  onExit(listener: (exit: AgentExit) => void): () => void
+}
+
+/** What the orchestrator asks a backend for. */
+export interface SpawnRequest {
+  /** The agent's name. Reusing a name reuses its workspace. */
+  name: string
+  role: string
+  /** The role's configuration (`agents.<role>` in the config), for backend-specific options. */
+  options: Readonly<Record<string, unknown>>
+  project: ProjectInfo
+}
+
+/**
+ * Makes agents. Published as a plugin that calls `ctx.registerBackend`.
+ *
+ * @example
+ * const echo: AgentBackend = {
+ *   name: 'echo',
+ *   async spawn({ name, role }) {
+ *     return {
+ *       name, role, backend: 'echo',
+ *       run: async ({ prompt }) => ({ output: prompt }),
+ *       exec: async () => ({ exitCode: 0, output: '', timedOut: false, durationMs: 0 }),
+ *       stop: async () => {}, remove: async () => {}, onExit: () => () => {},
+ *     }
+ *   },
+ * }
+ */
+export interface AgentBackend {
+  /** The name roles refer to in the config (`backend: 'docker'`). */
+  readonly name: string
+  /** Creates (or re-attaches to) an agent. Rejects with a clear `TanukiError` when it cannot. */
+  spawn(request: SpawnRequest): Promise<Agent>
+  /**
+   * Deletes what this backend left for a project (worktrees, containers), including agents that
+   * are not running, e.g. after a crash. Used by `tanuki project stop --remove`.
+   */
+  cleanup?(project: ProjectInfo): Promise<void>
+}

@@ -1,0 +1,78 @@
+/**
+ * @tanuki/core — the runtime-agnostic engine of Tanuki. Runs unchanged on Node, Deno and Bun.
+ *
+ * @example
+ * import { createOrchestrator, createMemoryBackend, defineConfig } from '@tanuki/core'
+ *
+ * const orchestrator = createOrchestrator({
+ *   config: defineConfig({ tasks: [{ id: 'hello', title: 'Say hello', completion: { signal: 'HELLO' } }] }),
+ *   backends: [createMemoryBackend()],
+ * })
+ * orchestrator.events.on('task:completed', ({ taskId }) => console.log(`${taskId} complete`))
+ * await orchestrator.start()
+ * console.log(await orchestrator.done())
+ */
+export { TanukiError, isTanukiError, errorMessage, type TanukiErrorCode, type TanukiErrorOptions } from './errors.ts'
+export { systemClock, sleep, type Clock } from './clock.ts'
+export * from './task/types.ts'
+export { parseTask, defineTask, taskFromFields, updateTaskText } from './task/parse.ts'
+export { codeBlocks, type CodeBlock } from './task/body.ts'
+export { Resolver, cycleError, type Blocker, type GraphTask } from './resolver/index.ts'
+export { TaskQueue, PRIORITY_RANK, type QueueItem } from './queue/index.ts'
+export { Balancer, leastLoaded, roundRobin, builtinStrategies, type AgentCandidate, type BalancerStrategy } from './balancer/index.ts'
+export { StatusTracker, type StatusChange } from './status/index.ts'
+export { Validator, type Validation, type ValidatorOptions, type ValidateRequest } from './validator/index.ts'
+export { Runner, buildPrompt, type RunnerOptions, type RunnerHooks, type RunnerOutcome, type PromptFeedback } from './runner/index.ts'
+export type {
+  Agent,
+  AgentBackend,
+  AgentExit,
+  Awaitable,
+  ExecOptions,
+  ExecResult,
+  OutputChunk,
+  ProjectInfo,
+  RunRequest,
+  RunResult,
+  SpawnRequest,
+  Usage,
+} from './agent/types.ts'
+export type { TaskSource, TaskChange } from './source/types.ts'
+export { createMemorySource, type MemorySource } from './source/memory.ts'
+export { hookName, type Reporter, type ReporterHooks } from './reporter/types.ts'
+export {
+  definePlugin,
+  defineConfig,
+  resolveConfig,
+  setupPlugins,
+  type TanukiPlugin,
+  type PluginContext,
+  type PluginRegistry,
+  type UserConfig,
+  type ResolvedConfig,
+  type RoleConfig,
+} from './plugin/index.ts'
+export {
+  Orchestrator,
+  createOrchestrator,
+  type OrchestratorOptions,
+  type OrchestratorStatus,
+  type AgentInfo,
+  type AgentStatus,
+  type TaskView,
+  type RunSummary,
+  type OrchestratorState,
+  type Progress,
+  type TanukiEvents,
+  type TanukiEventName,
+  type IterationOutcome,
+} from './orchestrator/index.ts'
+export {
+  createMemoryBackend,
+  type MemoryBackend,
+  type MemoryBackendOptions,
+  type MemoryAction,
+  type MemoryAgent,
+  type MemoryRun,
+  type MemoryRunContext,
+} from './testing/memory-backend.ts'

@@ -1,0 +1,91 @@
+import type { ExecResult, Usage } from '../agent/types.ts'
+import type { Blocker } from '../resolver/index.ts'
+import type { StatusChange } from '../status/index.ts'
+import type { TaskPriority } from '../task/types.ts'
+
+export type OrchestratorState = 'stopped' | 'starting' | 'running' | 'stopping'
+
+/** How an iteration ended, as the Validator saw it. */
+export type IterationOutcome = 'complete' | 'retry' | 'review' | 'failed'
+
+/**
+ * Every event the orchestrator emits, by name. Names and payloads are public API: reporters,
+ * the NDJSON log and embedders rely on them. Payloads are plain JSON-serialisable data; `at` is
+ * clock time in ms since the epoch.
+ */
+export type TanukiEvents = {
+  /** The lifecycle moved: stopped → starting → running → stopping → stopped. */
+  'orchestrator:state': { from: OrchestratorState; to: OrchestratorState; at: number }
+  /** Something went wrong that did not stop the run (a status write, a reporter). */
+  'orchestrator:error': { context: string; message: string; at: number }
+  /** Tasks are loaded and checked; `recovered` were in flight when a previous run ended. */
+  'project:loaded': { total: number; ready: number; recovered: string[]; at: number }
+  /** Nothing is left to run: every task is complete, failed, in review, blocked or waiting on those. */
+  'project:settled': { allComplete: boolean; progress: Progress; at: number }
+  /** A task appeared while running (a new file) or was edited. */
+  'task:added': { taskId: string; at: number }
+  /** Every status change; the StatusTracker's record. */
+  'task:status': StatusChange
+  /** A task is ready and waits for an agent. */
+  'task:queued': { taskId: string; role: string; priority: TaskPriority; queueSize: number; at: number }
+  'task:assigned': { taskId: string; agent: string; role: string; at: number }
+  'task:completed': { taskId: string; agent: string; iterations: number; durationMs: number; at: number }
+  /** Gave up on the task: verify could not run, or agents failed it too often. */
+  'task:failed': { taskId: string; agent?: string; reason: string; iterations: number; at: number }
+  /** Tries ran out: a person should look. */
+  'task:review': { taskId: string; agent: string; reason: string; iterations: number; at: number }
+  /** A dependency failed or is missing. */
+  'task:blocked': { taskId: string; blockers: Blocker[]; at: number }
+  /** Back to pending: its agent crashed or failed, or the run stopped. */
+  'task:requeued': { taskId: string; agent?: string; reason: string; attempt: number; at: number }
+  'iteration:started': {
+    taskId: string
+    agent: string
+    iteration: number
+    maxIterations: number
+    prompt: string
+    at: number
+  }
+  /** The agent's output as it streams. */
+  'iteration:output': { taskId: string; agent: string; iteration: number; stream: 'stdout' | 'stderr'; text: string }
+  'iteration:finished': {
+    taskId: string
+    agent: string
+    iteration: number
+    maxIterations: number
+    outcome: IterationOutcome
+    reason: string
+    /** What the agent produced (the text the signal is looked for in). */
+    output: string
+    exitCode?: number | null
+    verify?: ExecResult & { command: string }
+    usage?: Usage
+    sessionId?: string
+    toolErrors?: string[]
+    durationMs: number
+    at: number
+  }
+  'agent:spawned': { agent: string; role: string; backend: string; workspace?: string; at: number }
+  'agent:spawn-failed': { agent: string; role: string; backend: string; message: string; at: number }
+  /** An agent died without being asked to; its task (if any) goes back to pending. */
+  'agent:crashed': { agent: string; role: string; taskId?: string; reason: string; at: number }
+  'agent:stopped': { agent: string; role: string; removed: boolean; at: number }
+}
+
+export type TanukiEventName = keyof TanukiEvents
+
+/** Counts of where the project stands. */
+export interface Progress {
+  total: number
+  complete: number
+  inProgress: number
+  pending: number
+  failed: number
+  review: number
+  blocked: number
+  /** Complete tasks as a whole-number percentage of all tasks. */
+  percentage: number
+  byStatus: Record<string, number>
+  /** Per role: total and counts by status. */
+  byRole: Record<string, { total: number } & Record<string, number>>
+}

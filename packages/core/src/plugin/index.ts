@@ -1,0 +1,238 @@
+import type { AgentBackend, Awaitable, ProjectInfo } from '../agent/types.ts'
+import type { BalancerStrategy } from '../balancer/index.ts'
+import { TanukiError, errorMessage, isTanukiError } from '../errors.ts'
+import type { Reporter } from '../reporter/types.ts'
+import type { TaskSource } from '../source/types.ts'
+import type { TaskInput } from '../task/types.ts'
+
+/**
+ * How one role's agents are made. Keys other than `backend` and `count` are the backend's own
+ * options (for the process backend: `kind`, `model`, `systemPrompt`…).
+ */
+export interface RoleConfig {
+  /** The backend's name (`process`, `docker`, or one a plugin registers). */
+  backend?: string
+  /** Agents of this role running at once. Default 1. */
+  count?: number
+  [option: string]: unknown
+}
+
+/** What people write in `tanuki.config.ts`. Every key is optional. */
+export interface UserConfig {
+  /** Project name, used to label agents' resources. Default: the directory's name. */
+  name?: string
+  /** Folder of task files, relative to the project. Default `.tanuki/tasks`, else `tasks`. */
+  tasksDir?: string
+  /** Tasks defined in code, in addition to (or instead of) task files. */
+  tasks?: TaskInput[]
+  /** Per role: backend, number of agents, backend options. */
+  agents?: Record<string, RoleConfig>
+  /** Applies to every role, under what `agents.<role>` says. */
+  defaults?: RoleConfig
+  /** `least-loaded` (default), `round-robin`, a strategy a plugin registered, or a strategy object. */
+  balancer?: string | BalancerStrategy
+  /** Plugins, set up in order and torn down in reverse. Falsy entries are skipped. */
+  plugins?: (TanukiPlugin | false | null | undefined)[]
+  /** Pause between two tries of a task, in ms. Default 1000. */
+  cooldownMs?: number
+  /** Times a task may lose its agent (crash or failure) before it is marked failed. Default 3. */
+  retryLimit?: number
+  /** Longest one iteration may run, in ms. Default 30 minutes. */
+  iterationTimeoutMs?: number
+  /** Longest a verify command may run, in ms. Default 5 minutes. */
+  verifyTimeoutMs?: number
+  /** Safety-net rescan interval, in ms; events do the real work. Default 5000. */
+  pollIntervalMs?: number
+  /** Stop once every task is settled. Default true (`--watch` sets false). */
+  stopWhenSettled?: boolean
+  /** Times a role's agent is replaced after crashes with no task completed in between. Default 5. */
+  maxRespawns?: number
+}
+
+/** The config after defaults: what the orchestrator reads. */
+export interface ResolvedConfig {
+  name: string
+  tasksDir?: string
+  tasks: TaskInput[]
+  agents: Record<string, RoleConfig>
+  defaults: RoleConfig & { count: number }
+  balancer: string | BalancerStrategy
+  plugins: TanukiPlugin[]
+  cooldownMs: number
+  retryLimit: number
+  iterationTimeoutMs: number
+  verifyTimeoutMs: number
+  pollIntervalMs: number
+  stopWhenSettled: boolean
+  maxRespawns: number
+}
+
+/** What a plugin's `setup` may do. */
+export interface PluginContext {
+  readonly config: ResolvedConfig
+  readonly project: ProjectInfo
+  /** Makes a backend available to roles by its name. */
+  registerBackend(backend: AgentBackend): void
+  /** Adds a source of tasks (several may be registered; ids must stay unique across them). */
+  registerTaskSource(source: TaskSource): void
+  registerReporter(reporter: Reporter): void
+  registerBalancer(strategy: BalancerStrategy): void
+}
+
+/**
+ * A plugin: a plain object with a namespaced name. Published plugins are options factories.
+ *
+ * @example
+ * export function myBackend(options: MyOptions = {}): TanukiPlugin {
+ *   return definePlugin({
+ *     name: 'acme:agent-remote',
+ *     setup(ctx) { ctx.registerBackend(createRemoteBackend(options)) },
+ *   })
+ * }
+ */
+export interface TanukiPlugin {
+  readonly name: string
+  /** Registers what the plugin provides. Runs in plugin order. */
+  setup?(ctx: PluginContext): Awaitable<void>
+  /** Releases what setup took. Runs in reverse order, even when another teardown fails. */
+  teardown?(): Awaitable<void>
+}
+
+/** Returns its input: for type inference in plugin modules. */
+export function definePlugin<T extends TanukiPlugin>(plugin: T): T {
+  return plugin
+}
+
+/** Returns its input: for type inference in `tanuki.config.ts`. */
+export function defineConfig(config: UserConfig): UserConfig {
+  return config
+}
+
+function check(ok: boolean, key: string, message: string, value: unknown): void {
+  if (!ok) {
+    throw new TanukiError('TANUKI_CONFIG_INVALID', `config key "${key}" ${message}, got ${JSON.stringify(value)}`, {
+      details: { key, value },
+    })
+  }
+}
+
+function checkCount(value: unknown, key: string): void {
+  check(value === undefined || (Number.isInteger(value) && (value as number) >= 0), key, 'must be a whole number ≥ 0', value)
+}
+
+function checkDuration(config: UserConfig, key: keyof UserConfig): void {
+  const value = config[key]
+  check(value === undefined || (typeof value === 'number' && value >= 0 && Number.isFinite(value)), key, 'must be a number of milliseconds ≥ 0', value)
+}
+
+/**
+ * Checks a user config and fills in defaults. Throws `TANUKI_CONFIG_INVALID` naming the key.
+ *
+ * @param fallbackName the project name when the config gives none (the CLI passes the folder name)
+ */
+export function resolveConfig(config: UserConfig = {}, fallbackName = 'tanuki'): ResolvedConfig {
+  check(typeof config === 'object' && config !== null && !Array.isArray(config), '(root)', 'must be an object (export default defineConfig({...}))', config)
+  check(config.name === undefined || (typeof config.name === 'string' && config.name.length > 0), 'name', 'must be a non-empty string', config.name)
+  check(config.tasksDir === undefined || typeof config.tasksDir === 'string', 'tasksDir', 'must be a path string', config.tasksDir)
+  check(config.tasks === undefined || Array.isArray(config.tasks), 'tasks', 'must be a list of tasks', config.tasks)
+  check(config.agents === undefined || (typeof config.agents === 'object' && config.agents !== null && !Array.isArray(config.agents)), 'agents', 'must map role names to { backend, count, … }', config.agents)
+  for (const [role, roleConfig] of Object.entries(config.agents ?? {})) {
+    check(typeof roleConfig === 'object' && roleConfig !== null, `agents.${role}`, 'must be an object', roleConfig)
+    check(roleConfig.backend === undefined || typeof roleConfig.backend === 'string', `agents.${role}.backend`, 'must be a backend name', roleConfig.backend)
+    checkCount(roleConfig.count, `agents.${role}.count`)
+  }
+  checkCount(config.defaults?.count, 'defaults.count')
+  check(config.plugins === undefined || Array.isArray(config.plugins), 'plugins', 'must be a list of plugins', config.plugins)
+  const plugins = (config.plugins ?? []).filter((plugin): plugin is TanukiPlugin => Boolean(plugin))
+  plugins.forEach((plugin, i) => check(typeof plugin === 'object' && typeof plugin.name === 'string', `plugins[${i}]`, 'must be a plugin object with a name', plugin))
+  check(
+    config.balancer === undefined || typeof config.balancer === 'string' || typeof config.balancer?.select === 'function',
+    'balancer',
+    'must be a strategy name or { name, select }',
+    config.balancer,
+  )
+  for (const key of ['cooldownMs', 'iterationTimeoutMs', 'verifyTimeoutMs', 'pollIntervalMs'] as const) checkDuration(config, key)
+  checkCount(config.retryLimit, 'retryLimit')
+  checkCount(config.maxRespawns, 'maxRespawns')
+  return {
+    name: config.name ?? fallbackName,
+    ...(config.tasksDir === undefined ? {} : { tasksDir: config.tasksDir }),
+    tasks: config.tasks ?? [],
+    agents: config.agents ?? {},
+    defaults: { ...config.defaults, count: config.defaults?.count ?? 1 },
+    balancer: config.balancer ?? 'least-loaded',
+    plugins,
+    cooldownMs: config.cooldownMs ?? 1000,
+    retryLimit: config.retryLimit ?? 3,
+    iterationTimeoutMs: config.iterationTimeoutMs ?? 30 * 60_000,
+    verifyTimeoutMs: config.verifyTimeoutMs ?? 5 * 60_000,
+    pollIntervalMs: config.pollIntervalMs ?? 5000,
+    stopWhenSettled: config.stopWhenSettled ?? true,
+    maxRespawns: config.maxRespawns ?? 5,
+  }
+}
+
+/** What the plugins of a config registered. */
+export interface PluginRegistry {
+  backends: Map<string, AgentBackend>
+  sources: TaskSource[]
+  reporters: Reporter[]
+  strategies: Map<string, BalancerStrategy>
+  /** Tears the plugins down in reverse order; rejects with every teardown error collected. */
+  teardown(): Promise<void>
+}
+
+/**
+ * Sets plugins up in order. If one fails, those already set up are torn down and the error names
+ * the plugin.
+ */
+export async function setupPlugins(config: ResolvedConfig, project: ProjectInfo): Promise<PluginRegistry> {
+  const registry: Omit<PluginRegistry, 'teardown'> = {
+    backends: new Map(),
+    sources: [],
+    reporters: [],
+    strategies: new Map(),
+  }
+  const ready: TanukiPlugin[] = []
+  const teardown = async (): Promise<void> => {
+    const errors: unknown[] = []
+    for (const plugin of [...ready].reverse()) {
+      try {
+        await plugin.teardown?.()
+      } catch (error) {
+        errors.push(new TanukiError('TANUKI_PLUGIN_FAILED', `plugin "${plugin.name}" failed to tear down: ${errorMessage(error)}`, { cause: error }))
+      }
+    }
+    ready.length = 0
+    if (errors.length === 1) throw errors[0]
+    if (errors.length > 1) throw new AggregateError(errors, `${errors.length} plugins failed to tear down`)
+  }
+  for (const plugin of config.plugins) {
+    const ctx: PluginContext = {
+      config,
+      project,
+      registerBackend: (backend) => {
+        registry.backends.set(backend.name, backend)
+      },
+      registerTaskSource: (source) => {
+        registry.sources.push(source)
+      },
+      registerReporter: (reporter) => {
+        registry.reporters.push(reporter)
+      },
+      registerBalancer: (strategy) => {
+        registry.strategies.set(strategy.name, strategy)
+      },
+    }
+    try {
+      await plugin.setup?.(ctx)
+      ready.push(plugin)
+    } catch (error) {
+      await teardown().catch(() => {})
+      // Our own errors already say what and where (e.g. "no Docker engine at …"); keep them whole.
+      if (isTanukiError(error)) throw error
+      throw new TanukiError('TANUKI_PLUGIN_FAILED', `plugin "${plugin.name}" failed to set up: ${errorMessage(error)}`, { cause: error })
+    }
+  }
+  return { ...registry, teardown }
+}

@@ -1,0 +1,28 @@
+import type { Task, TaskPatch } from '../task/types.ts'
+
+/** A change a task source noticed (a person edited, added or deleted a task). */
+export type TaskChange =
+  | { type: 'added' | 'changed'; task: Task }
+  | { type: 'removed'; id: string }
+  /** A file that no longer parses; the task keeps its last good version. */
+  | { type: 'invalid'; source: string; error: Error }
+
+/**
+ * Where tasks come from and where their status goes back to.
+ *
+ * @example
+ * const source: TaskSource = {
+ *   name: 'tanuki:memory',
+ *   load: async () => tasks,
+ *   update: async (id, patch) => { console.log(id, patch) },
+ * }
+ */
+export interface TaskSource {
+  readonly name: string
+  /** Every task. Rejects with a `TanukiError` naming the file and field for invalid input. */
+  load(): Promise<Task[]>
+  /** Writes status (and the other `TaskPatch` keys) back, touching nothing else. */
+  update(id: string, patch: TaskPatch): Promise<void>
+  /** Reports changes made by others while the project runs. Returns an unsubscribe function. */
+  watch?(listener: (change: TaskChange) => void): () => void
+}

@@ -1,0 +1,209 @@
+import type { Agent, AgentBackend, AgentExit, Awaitable, ExecResult, RunRequest, RunResult } from '../agent/types.ts'
+import { abortError } from '../clock.ts'
+import { TanukiError } from '../errors.ts'
+
+/** What a scripted in-memory agent does in one iteration. */
+export type MemoryAction =
+  /** Finish: print `output`, write `files` into the workspace. */
+  | { type: 'succeed'; output?: string; files?: Record<string, string>; delayMs?: number }
+  /** Finish with an error of its own (a model refusing, a non-zero exit). */
+  | { type: 'fail'; error: string; output?: string }
+  /** Never finish until aborted. */
+  | { type: 'hang' }
+  /** The agent dies in the middle of the iteration. */
+  | { type: 'die'; reason?: string; delayMs?: number }
+  /** `run` throws (a bug in the backend, a lost connection). */
+  | { type: 'throw'; message: string }
+
+/** What a script sees of the iteration it decides. */
+export interface MemoryRunContext extends RunRequest {
+  agent: string
+  role: string
+  /** The agent's workspace: path → content. Shared by all agents unless `isolated`. */
+  files: Map<string, string>
+}
+
+export interface MemoryBackendOptions {
+  /** Default `memory`. */
+  name?: string
+  /** Decides each iteration. Default: succeed, printing the task's signal if it has one. */
+  script?: (ctx: MemoryRunContext) => Awaitable<MemoryAction>
+  /** Give each agent its own workspace instead of one shared by all. */
+  isolated?: boolean
+  /** Refuse to spawn some agents: return an error message, or undefined to allow. */
+  refuseSpawn?: (name: string, role: string) => string | undefined
+  /** Runs verify commands; default understands `true`, `false`, `exit N`, `test -f PATH`, `sleep MS`. */
+  exec?: (command: string, files: Map<string, string>, signal?: AbortSignal) => Awaitable<Omit<ExecResult, 'durationMs'>>
+}
+
+/** One iteration as the backend saw it, for assertions. */
+export interface MemoryRun {
+  agent: string
+  taskId: string
+  iteration: number
+  prompt: string
+}
+
+/** A handle on a spawned in-memory agent. */
+export interface MemoryAgent extends Agent {
+  /** Kills the agent from outside, as `kill -9` would. */
+  kill(reason?: string): void
+  readonly alive: boolean
+}
+
+/** The in-memory backend, with what it did. */
+export interface MemoryBackend extends AgentBackend {
+  /** Agents by name (the latest spawn of each name). */
+  readonly agents: ReadonlyMap<string, MemoryAgent>
+  /** Every iteration run, in order. */
+  readonly runs: readonly MemoryRun[]
+  /** Every spawn, in order, by name. */
+  readonly spawns: readonly string[]
+  /** The shared workspace (or the last agent's, when isolated). */
+  readonly files: Map<string, string>
+}
+
+function defaultExec(command: string, files: Map<string, string>, signal?: AbortSignal): Promise<Omit<ExecResult, 'durationMs'>> {
+  const done = (exitCode: number, output = ''): Omit<ExecResult, 'durationMs'> => ({ exitCode, output, timedOut: false })
+  const trimmed = command.trim()
+  if (trimmed === 'true') return Promise.resolve(done(0))
+  if (trimmed === 'false') return Promise.resolve(done(1))
+  const exit = /^exit (\d+)$/.exec(trimmed)
+  if (exit) return Promise.resolve(done(Number(exit[1])))
+  const test = /^test -f (\S+)$/.exec(trimmed)
+  if (test) return Promise.resolve(files.has(test[1]!) ? done(0) : done(1, `${test[1]}: no such file\n`))
+  const pause = /^sleep (\d+)$/.exec(trimmed)
+  if (pause) {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(done(0)), Number(pause[1]))
+      signal?.addEventListener('abort', () => {
+        clearTimeout(timer)
+        resolve({ exitCode: null, output: '', timedOut: true })
+      })
+    })
+  }
+  return Promise.reject(new TanukiError('TANUKI_VERIFY_FAILED', `memory backend cannot run "${command}"`))
+}
+
+/**
+ * A small, real agent backend that lives in memory: agents are objects, workspaces are maps, and
+ * a script decides what each iteration does (succeed, fail, print a signal, hang, die). For tests,
+ * benchmarks and embedding examples; it shows the whole `AgentBackend` contract.
+ *
+ * @example
+ * const backend = createMemoryBackend({
+ *   script: ({ task, iteration }) => (iteration < 2 ? { type: 'fail', error: 'not yet' } : { type: 'succeed', output: 'DONE' }),
+ * })
+ */
+export function createMemoryBackend(options: MemoryBackendOptions = {}): MemoryBackend {
+  const name = options.name ?? 'memory'
+  const shared = new Map<string, string>()
+  const agents = new Map<string, MemoryAgent>()
+  const runs: MemoryRun[] = []
+  const spawns: string[] = []
+  const script =
+    options.script ?? (({ task }: MemoryRunContext): MemoryAction => ({ type: 'succeed', output: task.completion.signal ?? 'done' }))
+  const exec = options.exec ?? defaultExec
+  let lastFiles = shared
+
+  const backend: MemoryBackend = {
+    name,
+    agents,
+    runs,
+    spawns,
+    get files() {
+      return options.isolated ? lastFiles : shared
+    },
+    async spawn({ name: agentName, role }) {
+      const refused = options.refuseSpawn?.(agentName, role)
+      if (refused) throw new TanukiError('TANUKI_AGENT_SPAWN_FAILED', refused)
+      spawns.push(agentName)
+      const files = options.isolated ? new Map<string, string>() : shared
+      lastFiles = files
+      const listeners = new Set<(exit: AgentExit) => void>()
+      /** Rejects the run in progress when the agent dies. */
+      let onDeath: ((reason: string) => void) | undefined
+      let alive = true
+      const end = (exit: AgentExit): void => {
+        if (!alive) return
+        alive = false
+        onDeath?.(exit.reason)
+        for (const listener of listeners) listener(exit)
+      }
+      const agent: MemoryAgent = {
+        name: agentName,
+        role,
+        backend: name,
+        workspace: `memory:${agentName}`,
+        get alive() {
+          return alive
+        },
+        kill(reason = 'killed') {
+          end({ reason, expected: false })
+        },
+        run(request) {
+          if (!alive) return Promise.reject(new TanukiError('TANUKI_AGENT_CRASHED', `agent ${agentName} is not running`))
+          runs.push({ agent: agentName, taskId: request.task.id, iteration: request.iteration, prompt: request.prompt })
+          return new Promise<RunResult>((resolve, reject) => {
+            const onAbort = (): void => reject(abortError(request.signal))
+            request.signal.addEventListener('abort', onAbort, { once: true })
+            onDeath = (reason) => reject(new TanukiError('TANUKI_AGENT_CRASHED', `agent ${agentName} died: ${reason}`))
+            Promise.resolve(script({ ...request, agent: agentName, role, files }))
+              .then(async (action) => {
+                if ('delayMs' in action && action.delayMs) await new Promise((r) => setTimeout(r, action.delayMs))
+                if (!alive || request.signal.aborted) return
+                switch (action.type) {
+                  case 'succeed':
+                    for (const [path, content] of Object.entries(action.files ?? {})) files.set(path, content)
+                    if (action.output) request.onOutput?.({ stream: 'stdout', text: action.output })
+                    resolve({ output: action.output ?? '', exitCode: 0 })
+                    break
+                  case 'fail':
+                    resolve({ output: action.output ?? '', exitCode: 1, error: action.error })
+                    break
+                  case 'throw':
+                    reject(new Error(action.message))
+                    break
+                  case 'die':
+                    end({ reason: action.reason ?? 'died', expected: false })
+                    break
+                  case 'hang':
+                    break
+                }
+              })
+              .catch(reject)
+          }).finally(() => {
+            onDeath = undefined
+          })
+        },
+        async exec(command, execOptions = {}) {
+          if (!alive) throw new TanukiError('TANUKI_AGENT_CRASHED', `agent ${agentName} is not running`)
+          const started = performance.now()
+          const controller = new AbortController()
+          const timer =
+            execOptions.timeoutMs === undefined ? undefined : setTimeout(() => controller.abort('timeout'), execOptions.timeoutMs)
+          try {
+            const result = await exec(command, files, controller.signal)
+            return { ...result, durationMs: performance.now() - started }
+          } finally {
+            clearTimeout(timer)
+          }
+        },
+        async stop() {
+          end({ reason: 'stopped', expected: true })
+        },
+        async remove() {
+          end({ reason: 'removed', expected: true })
+          if (options.isolated) files.clear()
+        },
+        onExit(listener) {
+          listeners.add(listener)
+          return () => listeners.delete(listener)
+        },
+      }
+      agents.set(agentName, agent)
+      return agent
+    },
+  }
+  return backend
+}

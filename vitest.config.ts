@@ -1,0 +1,14 @@
+import { defineConfig } from 'vitest/config'
+
+export default defineConfig({
+  test: {
+    projects: ['packages/*', 'test/*'],
+    coverage: {
+      provider: 'v8',
+      include: ['packages/core/src/**/*.ts'],
+      exclude: ['**/*.test.ts', 'packages/core/src/index.ts', '**/types.ts', '**/events.ts'],
+      thresholds: { lines: 80, branches: 80, functions: 80, statements: 80 },
+      reporter: ['text-summary', 'text'],
+    },
+  },
+})
