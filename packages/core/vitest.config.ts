@@ -1,8 +1,10 @@
 import { defineProject } from 'vitest/config'
+import { alias } from '../../vitest.shared.ts'
 
 export default defineProject({
+  resolve: { alias },
   test: {
     name: 'core',
-    include: ['src/**/*.test.ts'],
+    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
   },
 })

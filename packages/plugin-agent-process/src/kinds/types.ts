@@ -1,0 +1,62 @@
+import type { OutputChunk, RunResult, Task } from '@tanuki/core'
+
+/**
+ * How a role's agents work, shared by every backend that runs processes (local, Docker): which
+ * command(s) an iteration runs, and how their output becomes a `RunResult`.
+ */
+export interface KindOptions {
+  /** `claude` (default), `codex`, `command` (any argv) or `shell` (the task's sh/bash blocks). */
+  kind?: 'claude' | 'codex' | 'command' | 'shell'
+  /** The executable, when not the kind's usual one (`claude`, `codex`). */
+  bin?: string
+  /** For `command`: the argv; `{prompt}` in an element is replaced by the prompt. */
+  command?: string[]
+  /** For `command`: give the prompt on stdin (default) or only through `{prompt}`. */
+  promptVia?: 'stdin' | 'arg'
+  /** Model name passed to the agent CLI. */
+  model?: string
+  /** Appended to the agent's system prompt (`--append-system-prompt` for Claude Code). */
+  systemPrompt?: string
+  /** Claude Code's `--max-turns`. */
+  maxTurns?: number
+  /** Tools the agent may use without asking (`--allowedTools`). */
+  allowedTools?: string[]
+  /** Tools the agent may not use (`--disallowedTools`). */
+  disallowedTools?: string[]
+  /** More arguments for the agent CLI, appended as given. */
+  extraArgs?: string[]
+  /** Extra environment variables for the agent's processes. */
+  env?: Record<string, string>
+}
+
+/** One process an iteration runs. */
+export interface Step {
+  argv: string[]
+  /** Written to the process's stdin, which is then closed. Without it stdin is empty. */
+  stdin?: string
+  env?: Record<string, string>
+  /** For logs: what this step is ("sh block at line 12"). */
+  label?: string
+}
+
+/** Turns the output of an iteration's steps into its result. */
+export interface OutputParser {
+  /** Raw output, as it arrives. */
+  push(chunk: OutputChunk): void
+  /** A step ended with this exit code (`null`: killed). */
+  end(exitCode: number | null): void
+  /** The iteration's result once every step ran (or one failed). */
+  result(): RunResult
+}
+
+/** What one iteration runs. Steps run in order; the first that exits non-zero ends the iteration. */
+export interface IterationPlan {
+  steps: Step[]
+  parser: OutputParser
+}
+
+/** An agent kind: plans iterations. */
+export interface AgentKind {
+  readonly name: string
+  plan(input: { prompt: string; task: Task }): IterationPlan
+}

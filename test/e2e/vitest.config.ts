@@ -1,0 +1,14 @@
+import { defineProject } from 'vitest/config'
+import { alias } from '../../vitest.shared.ts'
+
+export default defineProject({
+  resolve: { alias },
+  test: {
+    name: 'e2e',
+    include: ['**/*.test.ts'],
+    // End-to-end tests run the built CLI and real processes: slow, and better one file at a time.
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    fileParallelism: false,
+  },
+})
