@@ -1,7 +1,7 @@
 import type { ExecResult, Usage } from '../agent/types.ts'
 import type { Blocker } from '../resolver/index.ts'
 import type { StatusChange } from '../status/index.ts'
-import type { TaskPriority } from '../task/types.ts'
+import type { TaskPriority, TaskStatus } from '../task/types.ts'
 
 export type OrchestratorState = 'stopped' | 'starting' | 'running' | 'stopping'
 
@@ -18,8 +18,18 @@ export type TanukiEvents = {
   'orchestrator:state': { from: OrchestratorState; to: OrchestratorState; at: number }
   /** Something went wrong that did not stop the run (a status write, a reporter). */
   'orchestrator:error': { context: string; message: string; at: number }
-  /** Tasks are loaded and checked; `recovered` were in flight when a previous run ended. */
-  'project:loaded': { total: number; ready: number; recovered: string[]; at: number }
+  /**
+   * Tasks are loaded and checked; `recovered` were in flight when a previous run ended. `tasks`
+   * is every task as it stands once loaded, so reporters can show titles, roles and tasks that
+   * never change status (already complete on resume, waiting on a task in review).
+   */
+  'project:loaded': {
+    total: number
+    ready: number
+    recovered: string[]
+    tasks: { id: string; title: string; role: string; priority: TaskPriority; status: TaskStatus; dependsOn: string[] }[]
+    at: number
+  }
   /** Nothing is left to run: every task is complete, failed, in review, blocked or waiting on those. */
   'project:settled': { allComplete: boolean; progress: Progress; at: number }
   /** A task appeared while running (a new file) or was edited. */

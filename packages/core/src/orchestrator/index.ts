@@ -344,7 +344,15 @@ export class Orchestrator {
     }
     const ready = this.resolver.ready()
     for (const id of ready) this.enqueue(id)
-    this.emit('project:loaded', { total: this.tasksById.size, ready: ready.length, recovered, at: this.clock.now() })
+    const tasks = [...this.tasksById.values()].map(({ task }) => ({
+      id: task.id,
+      title: task.title,
+      role: task.role,
+      priority: task.priority,
+      status: task.status,
+      dependsOn: [...task.dependsOn],
+    }))
+    this.emit('project:loaded', { total: this.tasksById.size, ready: ready.length, recovered, tasks, at: this.clock.now() })
   }
 
   private resolveStrategy(): BalancerStrategy {
