@@ -17,7 +17,7 @@ interface MdNode {
   lang?: string | null
   meta?: string | null
   value?: string
-  position?: { start: { line: number } }
+  position?: { start: { line: number; offset?: number } }
   children?: MdNode[]
 }
 
@@ -34,6 +34,10 @@ export function codeBlocks(markdown: string, langs?: readonly string[]): CodeBlo
   const found: CodeBlock[] = []
   const visit = (node: MdNode): void => {
     if (node.type === 'code') {
+      // mdast calls indented code `code` too; only fenced blocks are the author's runnable snippets.
+      const at = node.position?.start.offset ?? 0
+      const fenced = markdown.startsWith('```', at) || markdown.startsWith('~~~', at)
+      if (!fenced) return
       const lang = node.lang ?? ''
       if (!langs || langs.includes(lang)) {
         found.push({ lang, meta: node.meta ?? '', code: node.value ?? '', line: node.position?.start.line ?? 0 })

@@ -70,8 +70,9 @@ function parseFrontMatterDocument(fm: FrontMatter, source: string): Document.Par
   const doc = parseDocument(fm.yaml, { prettyErrors: false, uniqueKeys: true })
   const error = doc.errors[0]
   if (error) {
-    const line = error.linePos?.[0]?.line
-    const at = line === undefined ? '' : ` (line ${fm.firstLine + line - 1})`
+    // `linePos` is only filled in with `prettyErrors`, which also rewrites the message; count lines ourselves.
+    const line = fm.yaml.slice(0, error.pos[0]).split('\n').length
+    const at = ` (line ${fm.firstLine + line - 1})`
     throw new TanukiError(
       'TANUKI_TASK_INVALID',
       `${source}: malformed YAML front matter${at}: ${error.message.split('\n')[0]}`,
@@ -81,12 +82,12 @@ function parseFrontMatterDocument(fm: FrontMatter, source: string): Document.Par
   return doc
 }
 
-function optionalString(raw: Record<string, unknown>, key: string, source: string): string | undefined {
+function optionalString(raw: Record<string, unknown>, key: string, source: string, field = key): string | undefined {
   const value = raw[key]
   if (value === undefined || value === null) return undefined
   if (typeof value === 'string') return value
   if (typeof value === 'number') return String(value)
-  throw invalid(source, key, `must be a string, got ${JSON.stringify(value)}`, value)
+  throw invalid(source, field, `must be a string, got ${JSON.stringify(value)}`, value)
 }
 
 function stringList(raw: Record<string, unknown>, key: string, source: string): string[] {
@@ -172,8 +173,8 @@ function completionFromFields(value: unknown, source: string): Task['completion'
     throw invalid(source, 'completion', `must be a mapping with verify/signal/max_iterations, got ${JSON.stringify(value)}`, value)
   }
   const fields = value as Record<string, unknown>
-  const verify = optionalString(fields, 'verify', `${source}: completion`)
-  const signal = optionalString(fields, 'signal', `${source}: completion`)
+  const verify = optionalString(fields, 'verify', source, 'completion.verify')
+  const signal = optionalString(fields, 'signal', source, 'completion.signal')
   if (!verify && !signal) {
     throw invalid(source, 'completion', 'has neither "verify" nor "signal"; give at least one so Tanuki can tell when the task is done')
   }
@@ -235,10 +236,16 @@ export function defineTask(input: TaskInput): Task {
 function yamlScalar(value: string | number): string {
   if (typeof value === 'number') return String(value)
   // Plain when unambiguous (ids, statuses, ISO times); otherwise a JSON string, which is valid YAML.
-  if (/^[A-Za-z_][A-Za-z0-9._:+-]*$/.test(value) && !/^(true|false|null|yes|no|on|off|~)$/i.test(value)) {
+  // A trailing ":" would read as a nested mapping key.
+  if (/^[A-Za-z_][A-Za-z0-9._:+-]*$/.test(value) && !value.endsWith(':') && !/^(true|false|null|yes|no|on|off|~)$/i.test(value)) {
     return value
   }
   return JSON.stringify(value)
+}
+
+function trimNewlines(text: string, start: number, end: number): number {
+  while (end > start && (text[end - 1] === '\n' || text[end - 1] === '\r')) end--
+  return end
 }
 
 function lineStart(text: string, offset: number): number {
@@ -269,17 +276,21 @@ export function updateTaskText(text: string, patch: TaskPatch, source = 'task'):
     if (value === undefined) continue
     const pair = map.items.find((item) => isScalar(item.key) && item.key.value === key)
     const valueRange = pair && isScalar(pair.value) ? pair.value.range : undefined
+    // A block scalar's range takes in its last newline; an edit must leave that newline in place.
+    const valueEnd = valueRange ? trimNewlines(yaml, valueRange[0], valueRange[1]) : undefined
+    // `key:` with no value still gets an empty scalar, placed wherever a comment or the line end is.
+    const empty = valueRange !== undefined && valueRange[0] === valueRange[1]
     if (value === null) {
       if (pair && isScalar(pair.key) && pair.key.range) {
-        const end = valueRange ? valueRange[1] : pair.key.range[2]
+        const end = valueEnd ?? pair.key.range[2]
         edits.push({ start: lineStart(yaml, pair.key.range[0]), end: lineEnd(yaml, end), text: '' })
       }
       continue
     }
     const rendered = yamlScalar(value)
-    if (pair && valueRange) {
-      edits.push({ start: valueRange[0], end: valueRange[1], text: rendered })
-    } else if (pair && isScalar(pair.key) && pair.key.range && pair.value === null) {
+    if (pair && valueRange && valueEnd !== undefined && !empty) {
+      edits.push({ start: valueRange[0], end: valueEnd, text: rendered })
+    } else if (pair && isScalar(pair.key) && pair.key.range && (pair.value === null || empty)) {
       // `key:` with no value: put one after the colon.
       const colon = yaml.indexOf(':', pair.key.range[1])
       edits.push({ start: colon + 1, end: colon + 1, text: ` ${rendered}` })
