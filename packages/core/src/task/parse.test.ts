@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { bomTask, crlfTask, fullTask, handEditedTask, minimalTask } from '../../test/fixtures/tasks.ts'
 import { isTanukiError, type TanukiError } from '../errors.ts'
 import { defineTask, parseTask, taskFromFields, updateTaskText } from './parse.ts'
-import { DEFAULT_MAX_ITERATIONS } from './types.ts'
+import { DEFAULT_MAX_ITERATIONS, type TaskPatch } from './types.ts'
 
 /** The error `fn` throws (the test fails if it throws nothing). */
 function thrown(fn: () => unknown): TanukiError {
@@ -394,7 +394,8 @@ describe('updateTaskText', () => {
     const after = updateTaskText(handEditedTask, { assigned_to: null }, SOURCE)
     expectOnlyChange(handEditedTask, after, 'assigned_to: backend-1\n', '')
     expect(parseTask(after, SOURCE).assignedTo).toBeUndefined()
-    const noStatus = updateTaskText(handEditedTask, { status: null }, SOURCE)
+    // The type forbids removing status; plain JavaScript callers can still ask for it.
+    const noStatus = updateTaskText(handEditedTask, { status: null } as unknown as TaskPatch, SOURCE)
     expectOnlyChange(handEditedTask, noStatus, 'status:    pending    # first try\n', '')
     expect(noStatus).toContain('# The next line is rewritten by Tanuki; this comment stays.\n# Between status and priority.\n')
   })
