@@ -274,7 +274,7 @@ export class Resolver {
     for (const node of this.nodes.values()) lines.push(`  ${name(node.id)}["${escape(label(node.id))}"]:::${node.status}`)
     for (const node of this.nodes.values()) {
       for (const dep of node.deps) {
-        if (!this.nodes.has(dep)) lines.push(`  ${name(dep)}["${escape(dep)} (missing)"]:::missing`)
+        if (!this.nodes.has(dep) && !names.has(dep)) lines.push(`  ${name(dep)}["${escape(dep)} (missing)"]:::missing`)
         lines.push(`  ${name(dep)} --> ${name(node.id)}`)
       }
     }
