@@ -1,0 +1,194 @@
+import type { OutputChunk, RunResult, Usage } from '@tanuki/core'
+import { arr, createJsonLines, isObject, num, obj, str, tail, type JsonObject } from './json-lines.ts'
+import type { AgentKind, KindOptions, OutputParser, Step } from './types.ts'
+
+/** Flags by which a person chose a permission mode of their own in `extraArgs`. */
+const PERMISSION_FLAGS = new Set(['--dangerously-skip-permissions', '--permission-mode', '--allow-dangerously-skip-permissions'])
+
+/** Tool errors can carry whole files or logs; keep each one readable in a status line. */
+const MAX_TOOL_ERROR_CHARS = 2000
+
+/**
+ * The argv of one Claude Code run: print mode, stream-json (which needs `--verbose`), and no
+ * permission prompts, since nobody is there to answer them. The prompt goes on stdin.
+ */
+export function claudeArgv(options: KindOptions): string[] {
+  const extra = options.extraArgs ?? []
+  const argv = [options.bin ?? 'claude', '-p']
+  // Tool lists are variadic options: they come before any other flag, which ends them.
+  if (options.allowedTools?.length) argv.push('--allowedTools', options.allowedTools.join(','))
+  if (options.disallowedTools?.length) argv.push('--disallowedTools', options.disallowedTools.join(','))
+  argv.push('--output-format', 'stream-json', '--verbose')
+  if (!extra.some((arg) => PERMISSION_FLAGS.has(arg.split('=')[0]!))) argv.push('--dangerously-skip-permissions')
+  if (options.systemPrompt) argv.push('--append-system-prompt', options.systemPrompt)
+  if (options.model) argv.push('--model', options.model)
+  if (options.maxTurns !== undefined) argv.push('--max-turns', String(options.maxTurns))
+  return [...argv, ...extra]
+}
+
+/**
+ * Claude Code refuses `--dangerously-skip-permissions` as root unless told it runs in a sandbox.
+ * Tanuki runs agents unattended in their own workspace, so as root we say so; as anyone else the
+ * variable changes Claude Code's behaviour in other ways, so it is left alone.
+ */
+function claudeStepEnv(options: KindOptions): Record<string, string> | undefined {
+  const asRoot = typeof process.getuid === 'function' && process.getuid() === 0
+  const env: Record<string, string> = {}
+  if (asRoot && process.env.IS_SANDBOX === undefined) env.IS_SANDBOX = '1'
+  Object.assign(env, options.env)
+  return Object.keys(env).length > 0 ? env : undefined
+}
+
+/**
+ * Claude Code (`claude -p … --output-format stream-json --verbose`): one step per iteration, its
+ * events parsed into the final answer, session, usage, cost and tool errors.
+ *
+ * @example
+ * const kind = createClaudeKind({ model: 'sonnet', maxTurns: 30, systemPrompt: 'You are the backend engineer.' })
+ * const { steps, parser } = kind.plan({ prompt, task })
+ */
+export function createClaudeKind(options: KindOptions = {}): AgentKind {
+  return {
+    name: 'claude',
+    plan({ prompt }) {
+      const step: Step = { argv: claudeArgv(options), stdin: prompt, label: 'claude -p' }
+      const env = claudeStepEnv(options)
+      if (env) step.env = env
+      return { steps: [step], parser: createClaudeParser() }
+    },
+  }
+}
+
+/** What a `result` event says, the fields Tanuki uses. */
+interface ResultEvent {
+  text?: string
+  isError: boolean
+  subtype?: string
+  errors: string[]
+  apiErrorStatus?: number
+  usage?: Usage
+  sessionId?: string
+}
+
+/**
+ * Parses Claude Code's stream-json: `system/init` (session), `assistant` messages (text and tool
+ * calls), `user` messages (tool results, some with `is_error`) and the closing `result` event
+ * (final text, turns, usage, cost, and whether the run failed).
+ */
+export function createClaudeParser(): OutputParser {
+  let sessionId: string | undefined
+  const texts: string[] = []
+  const toolNames = new Map<string, string>()
+  const toolErrors: string[] = []
+  const strayLines: string[] = []
+  let stderr = ''
+  let result: ResultEvent | undefined
+  let exitCode: number | null | undefined
+
+  const onEvent = (event: JsonObject): void => {
+    sessionId = str(event, 'session_id') ?? sessionId
+    const type = str(event, 'type')
+    if (type === 'assistant') {
+      for (const block of arr(obj(event, 'message'), 'content')) {
+        if (str(block, 'type') === 'text') texts.push(str(block, 'text') ?? '')
+        const id = str(block, 'id')
+        if (str(block, 'type') === 'tool_use' && id) toolNames.set(id, str(block, 'name') ?? 'tool')
+      }
+    } else if (type === 'user') {
+      for (const block of arr(obj(event, 'message'), 'content')) {
+        if (str(block, 'type') !== 'tool_result' || !isObject(block) || block.is_error !== true) continue
+        const name = toolNames.get(str(block, 'tool_use_id') ?? '') ?? 'tool'
+        toolErrors.push(`${name}: ${toolResultText(block.content)}`.slice(0, MAX_TOOL_ERROR_CHARS))
+      }
+    } else if (type === 'result') {
+      result = parseResult(event)
+    }
+  }
+  const lines = createJsonLines(onEvent, (line) => strayLines.push(line))
+
+  return {
+    push(chunk: OutputChunk) {
+      if (chunk.stream === 'stdout') lines.push(chunk.text)
+      // Only the end matters for error messages; keep memory flat on chatty runs.
+      else stderr = (stderr + chunk.text).slice(-8000)
+    },
+    end(code) {
+      lines.flush()
+      exitCode = code
+    },
+    result(): RunResult {
+      const run: RunResult = { output: result?.text ?? texts.join('\n') }
+      if (exitCode !== undefined) run.exitCode = exitCode
+      const error = describeError(result, exitCode, stderr || strayLines.join('\n'))
+      if (error) run.error = error
+      if (result?.usage) run.usage = result.usage
+      const session = result?.sessionId ?? sessionId
+      if (session) run.sessionId = session
+      if (toolErrors.length > 0) run.toolErrors = [...toolErrors]
+      return run
+    },
+  }
+}
+
+function parseResult(event: JsonObject): ResultEvent {
+  const usage = obj(event, 'usage')
+  const parsed: ResultEvent = {
+    isError: event.is_error === true,
+    errors: arr(event, 'errors').filter((error): error is string => typeof error === 'string'),
+  }
+  const text = str(event, 'result')
+  if (text !== undefined) parsed.text = text
+  const subtype = str(event, 'subtype')
+  if (subtype) parsed.subtype = subtype
+  const status = num(event, 'api_error_status')
+  if (status !== undefined) parsed.apiErrorStatus = status
+  const sessionId = str(event, 'session_id')
+  if (sessionId) parsed.sessionId = sessionId
+  const figures: Usage = {}
+  // Anthropic counts fresh, cache-written and cache-read input apart; Tanuki's inputTokens is
+  // everything not read from cache, so inputTokens + cacheReadTokens is the whole input.
+  const input = num(usage, 'input_tokens')
+  if (input !== undefined) figures.inputTokens = input + (num(usage, 'cache_creation_input_tokens') ?? 0)
+  const output = num(usage, 'output_tokens')
+  if (output !== undefined) figures.outputTokens = output
+  const cacheRead = num(usage, 'cache_read_input_tokens')
+  if (cacheRead !== undefined) figures.cacheReadTokens = cacheRead
+  const cost = num(event, 'total_cost_usd')
+  if (cost !== undefined) figures.costUsd = cost
+  const turns = num(event, 'num_turns')
+  if (turns !== undefined) figures.turns = turns
+  if (Object.keys(figures).length > 0) parsed.usage = figures
+  return parsed
+}
+
+const SUBTYPE_MEANING: Record<string, string> = {
+  error_max_turns: 'it reached the maximum number of turns (raise maxTurns, or split the task)',
+  error_during_execution: 'it failed during execution',
+  error_max_budget_usd: 'it reached its budget (--max-budget-usd)',
+}
+
+function describeError(result: ResultEvent | undefined, exitCode: number | null | undefined, stderr: string): string | undefined {
+  if (result && (result.isError || (result.subtype && result.subtype !== 'success'))) {
+    const status = result.apiErrorStatus ? ` (API status ${result.apiErrorStatus})` : ''
+    const meaning = result.subtype && SUBTYPE_MEANING[result.subtype]
+    const detail = [...result.errors, ...(result.isError && result.text ? [result.text] : [])].join('; ')
+    const reason = meaning ? `stopped because ${meaning}` : 'reported an error'
+    return `Claude Code ${reason}${status}${detail ? `: ${detail}` : ''}`
+  }
+  if (exitCode === undefined || exitCode === 0) {
+    return result || exitCode === undefined ? undefined : 'Claude Code exited without a result event'
+  }
+  const why = exitCode === null ? 'was killed before it finished' : `exited with code ${exitCode}`
+  const detail = tail(stderr)
+  return `Claude Code ${why}${detail ? `: ${detail}` : ''}`
+}
+
+/** A tool result's text: a string, or text blocks (images and the like are left out). */
+function toolResultText(content: unknown): string {
+  if (typeof content === 'string') return content
+  if (!Array.isArray(content)) return ''
+  return content
+    .map((part) => str(part, 'text'))
+    .filter((text): text is string => text !== undefined)
+    .join('\n')
+}

@@ -1,0 +1,72 @@
+/** A JSON object from an NDJSON stream: fields are read defensively, since CLIs add and drop them. */
+export type JsonObject = Record<string, unknown>
+
+/**
+ * Splits a stream of text into NDJSON lines and hands each parsed object to `onObject`. Chunks may
+ * break anywhere; a line is only parsed once complete.
+ * Lines that are not JSON objects (a warning a CLI printed to stdout) go to `onOther`.
+ */
+export function createJsonLines(onObject: (value: JsonObject) => void, onOther?: (line: string) => void) {
+  let pending = ''
+  const take = (line: string): void => {
+    const trimmed = line.trim()
+    if (!trimmed) return
+    try {
+      const value: unknown = JSON.parse(trimmed)
+      if (value !== null && typeof value === 'object' && !Array.isArray(value)) return onObject(value as JsonObject)
+    } catch {
+      // Not JSON: falls through to onOther.
+    }
+    onOther?.(trimmed)
+  }
+  return {
+    push(text: string): void {
+      pending += text
+      let newline = pending.indexOf('\n')
+      while (newline !== -1) {
+        take(pending.slice(0, newline))
+        pending = pending.slice(newline + 1)
+        newline = pending.indexOf('\n')
+      }
+    },
+    /** The stream ended: a last line without a newline still counts. */
+    flush(): void {
+      const rest = pending
+      pending = ''
+      take(rest)
+    },
+  }
+}
+
+/** `value[key]` when it is a string. */
+export function str(value: unknown, key: string): string | undefined {
+  const field = isObject(value) ? value[key] : undefined
+  return typeof field === 'string' ? field : undefined
+}
+
+/** `value[key]` when it is a finite number. */
+export function num(value: unknown, key: string): number | undefined {
+  const field = isObject(value) ? value[key] : undefined
+  return typeof field === 'number' && Number.isFinite(field) ? field : undefined
+}
+
+/** `value[key]` when it is an object. */
+export function obj(value: unknown, key: string): JsonObject | undefined {
+  const field = isObject(value) ? value[key] : undefined
+  return isObject(field) ? field : undefined
+}
+
+/** `value[key]` when it is an array. */
+export function arr(value: unknown, key: string): unknown[] {
+  const field = isObject(value) ? value[key] : undefined
+  return Array.isArray(field) ? field : []
+}
+
+export function isObject(value: unknown): value is JsonObject {
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+}
+
+/** The last lines of a text, for error messages that must stay short. */
+export function tail(text: string, lines = 5): string {
+  return text.trim().split('\n').slice(-lines).join('\n')
+}
