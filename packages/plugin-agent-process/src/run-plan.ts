@@ -1,0 +1,54 @@
+import { TanukiError, type OutputChunk, type RunResult } from '@tanuki/core'
+import type { IterationPlan, Step } from './kinds/types.ts'
+
+/** How one step ended, as a backend's step runner reports it. */
+export interface StepExit {
+  /** `null` when the process was killed. */
+  exitCode: number | null
+  /** The signal that ended it, if any. */
+  signal?: string | null
+}
+
+/**
+ * Runs one step of a plan (a local process, a `docker exec`…), streaming its output to
+ * `onChunk`, and resolves when it ended. It should reject with `TANUKI_ABORTED` when `signal`
+ * stopped it and with `TANUKI_AGENT_CRASHED` when the agent died under it.
+ */
+export type ExecStep = (step: Step, onChunk: (chunk: OutputChunk) => void, signal: AbortSignal) => Promise<StepExit>
+
+/** Options of {@link runPlan}. */
+export interface RunPlanOptions {
+  /** Stops the plan: no further step starts, and `execStep` is told. */
+  signal: AbortSignal
+  /** Every chunk of output, as it arrives. */
+  onOutput?: (chunk: OutputChunk) => void
+}
+
+function aborted(signal: AbortSignal): TanukiError {
+  return new TanukiError('TANUKI_ABORTED', `Aborted: ${String(signal.reason ?? 'stopped')}`, { cause: signal.reason })
+}
+
+/**
+ * Runs an iteration's steps in order through a backend's `execStep`, feeding their output to the
+ * plan's parser, and stops at the first step that does not exit 0. Shared by every backend that
+ * runs agent kinds (local processes, Docker containers).
+ *
+ * @returns the parser's result for the iteration
+ * @example
+ * const result = await runPlan(kind.plan({ prompt, task }), (step, onChunk, signal) => myExec(step, onChunk, signal), { signal })
+ */
+export async function runPlan(plan: IterationPlan, execStep: ExecStep, options: RunPlanOptions): Promise<RunResult> {
+  const onChunk = (chunk: OutputChunk): void => {
+    plan.parser.push(chunk)
+    options.onOutput?.(chunk)
+  }
+  for (const step of plan.steps) {
+    if (options.signal.aborted) throw aborted(options.signal)
+    const exit = await execStep(step, onChunk, options.signal)
+    // A step that ended because we stopped it says nothing about the work: the run was aborted.
+    if (options.signal.aborted) throw aborted(options.signal)
+    plan.parser.end(exit.exitCode)
+    if (exit.exitCode !== 0) break
+  }
+  return plan.parser.result()
+}
