@@ -105,6 +105,18 @@ export interface Agent {
    * container). Verify commands run here. Rejects only when the command could not be started.
    */
   exec(command: string, options?: ExecOptions): Promise<ExecResult>
+  /**
+   * Called once before the first iteration of a task (optional). A backend with per-agent
+   * workspaces brings in the work of completed tasks here (e.g. merges an integration branch),
+   * so a task sees what its dependencies produced. Throwing counts as an agent failure.
+   */
+  beginTask?(task: Task): Promise<void>
+  /**
+   * Called once when a task's loop ends (optional), before its status is recorded and before any
+   * dependent starts. For `complete`, a backend publishes the work here (e.g. commits and merges
+   * it into an integration branch). Throwing on `complete` sends the task to `review`.
+   */
+  endTask?(task: Task, outcome: { status: 'complete' | 'review' | 'failed' }): Promise<void>
   /** Stops the agent; its workspace stays for a later spawn of the same name. */
   stop(): Promise<void>
   /** Stops the agent and deletes its workspace and any resources it holds. */

@@ -1,0 +1,33 @@
+import type { Progress } from '../orchestrator/events.ts'
+import { TASK_STATUSES, type TaskStatus } from '../task/types.ts'
+
+/**
+ * Progress computed from a list of tasks: for views of a project that is not running (the
+ * orchestrator keeps the same numbers incrementally while it runs).
+ */
+export function progressOf(tasks: Iterable<{ role: string; status: TaskStatus }>): Progress {
+  const byStatus: Record<string, number> = {}
+  for (const status of TASK_STATUSES) byStatus[status] = 0
+  const byRole: Progress['byRole'] = {}
+  let total = 0
+  for (const task of tasks) {
+    total++
+    byStatus[task.status] = (byStatus[task.status] ?? 0) + 1
+    const role = (byRole[task.role] ??= { total: 0 })
+    role.total++
+    role[task.status] = (role[task.status] ?? 0) + 1
+  }
+  const complete = byStatus.complete ?? 0
+  return {
+    total,
+    complete,
+    inProgress: (byStatus.assigned ?? 0) + (byStatus.in_progress ?? 0),
+    pending: byStatus.pending ?? 0,
+    failed: byStatus.failed ?? 0,
+    review: byStatus.review ?? 0,
+    blocked: byStatus.blocked ?? 0,
+    percentage: total === 0 ? 0 : Math.floor((complete * 100) / total),
+    byStatus,
+    byRole,
+  }
+}
