@@ -1,0 +1,247 @@
+import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { taskFromFields, type RunResult, type Task } from '@tanuki/core'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import {
+  DEFAULT_USAGE,
+  claudeBin,
+  claudeEnv,
+  startFakeAnthropic,
+  taskScript,
+  userText,
+  type FakeAnthropic,
+  type FakeScript,
+} from '../../../../test/support/fake-anthropic.ts'
+import { claudeArgv, createClaudeKind, createClaudeParser } from './claude.ts'
+import type { IterationPlan, KindOptions, OutputParser } from './types.ts'
+
+const fixtures = new URL('../../test/fixtures/', import.meta.url)
+const fixture = (name: string): Promise<string> => readFile(new URL(name, fixtures), 'utf8')
+
+/** Feeds `text` to a parser in pieces of `size` characters, as a pipe might deliver it. */
+function parseInPieces(parser: OutputParser, text: string, size: number, exitCode: number | null): RunResult {
+  for (let at = 0; at < text.length; at += size) parser.push({ stream: 'stdout', text: text.slice(at, at + size) })
+  parser.end(exitCode)
+  return parser.result()
+}
+
+function events(text: string): Array<Record<string, unknown>> {
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+}
+
+const task: Task = taskFromFields({ id: 'TASK-001', title: 'Create FILE.txt', role: 'backend', completion: { signal: 'FILE_DONE' } }, 'Create FILE.txt', 'TASK-001.md')
+
+describe('claude stream-json parser (recorded from the real CLI)', () => {
+  it('reads the final text, session, turns, usage and cost whatever the chunk boundaries', async () => {
+    const text = await fixture('claude-success.jsonl')
+    const recorded = events(text)
+    const init = recorded.find((event) => event.type === 'system')!
+    const result = recorded.find((event) => event.type === 'result')!
+    const whole = parseInPieces(createClaudeParser(), text, text.length, 0)
+
+    expect(whole.output).toBe('Created FILE.txt. FILE_DONE')
+    expect(whole.sessionId).toBe(init.session_id)
+    expect(whole.exitCode).toBe(0)
+    expect(whole.error).toBeUndefined()
+    expect(whole.toolErrors).toBeUndefined()
+    // Two model calls, each reporting the fake's fixed usage.
+    expect(whole.usage).toEqual({
+      inputTokens: 2 * (DEFAULT_USAGE.input_tokens + DEFAULT_USAGE.cache_creation_input_tokens),
+      outputTokens: 2 * DEFAULT_USAGE.output_tokens,
+      cacheReadTokens: 2 * DEFAULT_USAGE.cache_read_input_tokens,
+      costUsd: result.total_cost_usd,
+      turns: 2,
+    })
+    expect(whole.usage?.costUsd).toBeGreaterThan(0)
+
+    for (const size of [1, 2, 7, 64, 333, 4096]) {
+      expect(parseInPieces(createClaudeParser(), text, size, 0)).toEqual(whole)
+    }
+  })
+
+  it('lists tool results marked is_error, named by the tool that failed', async () => {
+    const result = parseInPieces(createClaudeParser(), await fixture('claude-tool-error.jsonl'), 97, 0)
+    expect(result.toolErrors).toHaveLength(1)
+    expect(result.toolErrors?.[0]).toMatch(/^Bash: Exit code 1\ncat: missing.txt: No such file or directory/)
+    expect(result.output).toBe('The file is missing.')
+    expect(result.error).toBeUndefined()
+  })
+
+  it('turns an API error result into an error naming the status', async () => {
+    const result = parseInPieces(createClaudeParser(), await fixture('claude-api-error.jsonl'), 50, 1)
+    expect(result.error).toMatch(/^Claude Code reported an error \(API status 529\): API Error: 529/)
+    expect(result.exitCode).toBe(1)
+    expect(result.usage?.turns).toBe(1)
+  })
+
+  it('explains a run stopped by --max-turns', async () => {
+    const result = parseInPieces(createClaudeParser(), await fixture('claude-max-turns.jsonl'), 10, 1)
+    expect(result.error).toContain('maximum number of turns')
+    expect(result.error).toContain('Reached maximum number of turns (1)')
+  })
+
+  it('keeps what it saw when the process dies before the result event', async () => {
+    const text = await fixture('claude-success.jsonl')
+    // Cut in the middle of the result line, as a kill -9 would.
+    const cut = text.slice(0, text.lastIndexOf('"type":"result"'))
+    const parser = createClaudeParser()
+    parser.push({ stream: 'stdout', text: cut })
+    parser.push({ stream: 'stderr', text: 'Killed\n' })
+    parser.end(null)
+    const result = parser.result()
+    expect(result.output).toBe(['I will run a command.', 'Created FILE.txt. FILE_DONE'].join('\n'))
+    expect(result.error).toBe('Claude Code was killed before it finished: Killed')
+    expect(result.sessionId).toBe(events(text)[0]!.session_id)
+    expect(result.usage).toBeUndefined()
+  })
+
+  it('reports a CLI that exits before printing any event, with its stderr', () => {
+    const parser = createClaudeParser()
+    parser.push({ stream: 'stderr', text: '--dangerously-skip-permissions cannot be used with root/sudo privileges for security reasons\n' })
+    parser.end(1)
+    expect(parser.result()).toEqual({
+      output: '',
+      exitCode: 1,
+      error: 'Claude Code exited with code 1: --dangerously-skip-permissions cannot be used with root/sudo privileges for security reasons',
+    })
+  })
+})
+
+describe('claude argv', () => {
+  it('puts every option on the command line and the prompt on stdin', () => {
+    const kind = createClaudeKind({
+      bin: '/opt/claude',
+      model: 'claude-sonnet-4-5',
+      systemPrompt: 'You are the backend engineer.',
+      maxTurns: 12,
+      allowedTools: ['Bash(git *)', 'Edit'],
+      disallowedTools: ['WebFetch'],
+      extraArgs: ['--effort', 'low'],
+    })
+    const { steps } = kind.plan({ prompt: '--looks like a flag', task })
+    expect(steps).toHaveLength(1)
+    expect(steps[0]!.stdin).toBe('--looks like a flag')
+    expect(steps[0]!.argv).toEqual([
+      '/opt/claude', '-p',
+      '--allowedTools', 'Bash(git *),Edit',
+      '--disallowedTools', 'WebFetch',
+      '--output-format', 'stream-json', '--verbose',
+      '--dangerously-skip-permissions',
+      '--append-system-prompt', 'You are the backend engineer.',
+      '--model', 'claude-sonnet-4-5',
+      '--max-turns', '12',
+      '--effort', 'low',
+    ])
+  })
+
+  it('leaves the permission mode to extraArgs when they choose one', () => {
+    expect(claudeArgv({ extraArgs: ['--permission-mode', 'acceptEdits'] })).not.toContain('--dangerously-skip-permissions')
+    expect(claudeArgv({ extraArgs: ['--permission-mode=plan'] })).not.toContain('--dangerously-skip-permissions')
+  })
+
+  it('sets IS_SANDBOX only as root, and passes the role env through', () => {
+    const { steps } = createClaudeKind({ env: { FOO: 'bar' } }).plan({ prompt: 'x', task })
+    const asRoot = process.getuid?.() === 0 && process.env.IS_SANDBOX === undefined
+    expect(steps[0]!.env).toEqual(asRoot ? { IS_SANDBOX: '1', FOO: 'bar' } : { FOO: 'bar' })
+  })
+})
+
+/** Runs a plan's steps as the backend would: the real processes, output into the parser. */
+async function runPlanHere(plan: IterationPlan, cwd: string, env: Record<string, string>): Promise<RunResult> {
+  for (const step of plan.steps) {
+    const child = spawn(step.argv[0]!, step.argv.slice(1), { cwd, env: { ...env, ...step.env }, stdio: ['pipe', 'pipe', 'pipe'] })
+    child.stdout.setEncoding('utf8').on('data', (text: string) => plan.parser.push({ stream: 'stdout', text }))
+    child.stderr.setEncoding('utf8').on('data', (text: string) => plan.parser.push({ stream: 'stderr', text }))
+    child.stdin.end(step.stdin ?? '')
+    const code = await new Promise<number | null>((resolve, reject) => {
+      child.once('error', reject)
+      child.once('close', resolve)
+    })
+    plan.parser.end(code)
+    if (code !== 0) break
+  }
+  return plan.parser.result()
+}
+
+describe('claude kind with the real Claude Code CLI', { timeout: 60_000 }, () => {
+  let api: FakeAnthropic | undefined
+  let cwd: string
+  let home: string
+
+  beforeEach(async () => {
+    cwd = await mkdtemp(join(tmpdir(), 'tanuki-claude-'))
+    home = await mkdtemp(join(tmpdir(), 'tanuki-claude-home-'))
+  })
+  afterEach(async () => {
+    await api?.close()
+    api = undefined
+    await rm(cwd, { recursive: true, force: true })
+    await rm(home, { recursive: true, force: true })
+  })
+
+  async function run(script: FakeScript, options: KindOptions = {}, prompt = 'Create FILE.txt'): Promise<RunResult> {
+    api = await startFakeAnthropic(script)
+    const plan = createClaudeKind({ bin: claudeBin, ...options }).plan({ prompt, task })
+    return runPlanHere(plan, cwd, { ...claudeEnv({ baseUrl: api.url, home }), PATH: process.env.PATH ?? '/usr/bin:/bin' })
+  }
+
+  it('creates the file with its Bash tool and reports the signal, session, turns, usage and cost', async () => {
+    const result = await run(
+      taskScript({ command: 'printf "made by claude" > FILE.txt', finalText: 'FILE.txt is there. FILE_DONE' }),
+      { model: 'claude-sonnet-4-5', systemPrompt: 'ROLE-PROMPT: you are the backend engineer.', maxTurns: 5, disallowedTools: ['WebFetch'] },
+    )
+
+    expect(await readFile(join(cwd, 'FILE.txt'), 'utf8')).toBe('made by claude')
+    expect(result.output).toContain('FILE_DONE')
+    expect(result.error).toBeUndefined()
+    expect(result.exitCode).toBe(0)
+    expect(result.sessionId).toMatch(/^[0-9a-f-]{36}$/)
+    expect(result.usage).toMatchObject({
+      turns: 2,
+      inputTokens: 2 * (DEFAULT_USAGE.input_tokens + DEFAULT_USAGE.cache_creation_input_tokens),
+      outputTokens: 2 * DEFAULT_USAGE.output_tokens,
+      cacheReadTokens: 2 * DEFAULT_USAGE.cache_read_input_tokens,
+    })
+    expect(result.usage?.costUsd).toBeGreaterThan(0)
+
+    // The options reached the model API: model, prompt, role prompt, tool restrictions.
+    const [first, second] = api!.mainLoopRequests()
+    expect(first!.model).toBe('claude-sonnet-4-5')
+    expect(userText(first!)).toContain('Create FILE.txt')
+    expect(JSON.stringify(first!.system) + JSON.stringify(first!.messages)).toContain('ROLE-PROMPT: you are the backend engineer.')
+    const tools = first!.tools!.map((tool) => tool.name)
+    expect(tools).toContain('Bash')
+    expect(tools).not.toContain('WebFetch')
+    expect(second!.messages.length).toBeGreaterThan(first!.messages.length)
+  })
+
+  it('reports a failing tool call in toolErrors', async () => {
+    const result = await run(
+      taskScript({ command: 'cat missing.txt', finalText: (output, isError) => `isError=${isError}: ${output}` }),
+    )
+    expect(result.toolErrors).toHaveLength(1)
+    expect(result.toolErrors?.[0]).toMatch(/^Bash: .*missing\.txt: No such file or directory/s)
+    expect(result.output).toMatch(/^isError=true: /)
+    expect(result.error).toBeUndefined()
+    expect(existsSync(join(cwd, 'missing.txt'))).toBe(false)
+  })
+
+  it('gives an error when the API answers overloaded', async () => {
+    const result = await run(() => ({ status: 529, error: { type: 'overloaded_error', message: 'Overloaded' } }))
+    expect(result.error).toContain('API status 529')
+    expect(result.exitCode).not.toBe(0)
+    expect(api!.requests.filter((request) => request.status === 529).length).toBeGreaterThan(0)
+  })
+
+  it('stops at maxTurns with an error that says so', async () => {
+    const result = await run(taskScript({ command: 'true', finalText: 'never reached' }), { maxTurns: 1 })
+    expect(result.error).toContain('maximum number of turns')
+    expect(result.output).not.toContain('never reached')
+  })
+})
