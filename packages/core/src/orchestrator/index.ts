@@ -1,7 +1,7 @@
 import mitt, { type Emitter } from 'mitt'
 import type { Agent, AgentBackend, ProjectInfo } from '../agent/types.ts'
 import { Balancer, builtinStrategies, type AgentCandidate, type BalancerStrategy } from '../balancer/index.ts'
-import { sleep, systemClock, type Clock } from '../clock.ts'
+import { abortError, sleep, systemClock, type Clock } from '../clock.ts'
 import { TanukiError, errorMessage, isTanukiError } from '../errors.ts'
 import { resolveConfig, setupPlugins, type PluginRegistry, type ResolvedConfig, type RoleConfig, type UserConfig } from '../plugin/index.ts'
 import { TaskQueue } from '../queue/index.ts'
@@ -121,6 +121,8 @@ interface RoleState {
 const IN_FLIGHT: ReadonlySet<TaskStatus> = new Set(['assigned', 'in_progress'])
 /** How long a stop waits for aborted work to wind down before stopping agents under it. */
 const STOP_GRACE_MS = 5000
+/** The longest delay timers take on every runtime. */
+const MAX_TIMER_MS = 2 ** 31 - 1
 
 /**
  * Runs a project: resolves the task graph, queues ready tasks by role and priority, spawns agents
@@ -166,7 +168,15 @@ export class Orchestrator {
   private stopping: Promise<void> | undefined
   private settledEmitted = false
   private summary: RunSummary | undefined
-  private readonly doneWaiters: ((summary: RunSummary) => void)[] = []
+  private readonly doneWaiters: { resolve: (summary: RunSummary) => void; reject: (error: unknown) => void }[] = []
+  /** Why `start()` refused, so `done()` fails the same way instead of waiting forever. */
+  private startError: unknown
+  /** Spawns under way; a stop waits for them so no agent outlives the run. */
+  private readonly spawnsInFlight = new Set<Promise<void>>()
+  /** Completions whose dependents wait for the completion's write: the run is not settled yet. */
+  private releasing = 0
+  private detachReporters: () => void = () => {}
+  private removeOnStop = false
 
   constructor(options: OrchestratorOptions = {}) {
     this.options = options
@@ -190,12 +200,17 @@ export class Orchestrator {
     }
     this.started = true
     this.startedAt = this.clock.now()
+    // Reporters come from plugins, which set up after `starting`: keep what they missed for them.
+    const early: [TanukiEventName, unknown][] = []
+    const keep = (name: TanukiEventName, event: unknown): void => void early.push([name, event])
+    this.events.on('*', keep)
     this.setState('starting')
     try {
       this.registry = await setupPlugins(this.config, this.project)
       this.backends = new Map([...this.registry.backends, ...(this.options.backends ?? []).map((b) => [b.name, b] as const)])
       this.reporters = [...this.registry.reporters, ...(this.options.reporters ?? [])]
-      this.attachReporters()
+      this.events.off('*', keep)
+      this.attachReporters(early)
       this.balancer = new Balancer(this.resolveStrategy())
       this.runner = new Runner({
         validator: new Validator({ verifyTimeoutMs: this.config.verifyTimeoutMs }),
@@ -205,9 +220,12 @@ export class Orchestrator {
       })
       await this.loadTasks()
     } catch (error) {
+      this.events.off('*', keep)
       await this.registry?.teardown().catch(() => {})
-      await this.closeReporters()
       this.setState('stopped')
+      await this.closeReporters()
+      this.startError = error
+      for (const waiter of this.doneWaiters.splice(0)) waiter.reject(error)
       throw error
     }
     this.setState('running')
@@ -221,10 +239,14 @@ export class Orchestrator {
     this.checkSettled()
   }
 
-  /** Resolves when the run ends: settled (with `stopWhenSettled`) or stopped. */
+  /**
+   * Resolves when the run ends: settled (with `stopWhenSettled`) or stopped. Rejects with the
+   * start error when `start()` refused.
+   */
   done(): Promise<RunSummary> {
     if (this.summary) return Promise.resolve(this.summary)
-    return new Promise((resolve) => this.doneWaiters.push(resolve))
+    if (this.startError !== undefined) return Promise.reject(this.startError)
+    return new Promise((resolve, reject) => this.doneWaiters.push({ resolve, reject }))
   }
 
   /**
@@ -307,10 +329,11 @@ export class Orchestrator {
       for (const task of await source.load()) {
         const existing = this.tasksById.get(task.id)
         if (existing) {
+          const where = (t: Task, s: TaskSource): string => (t.source ? `${t.source} (from ${s.name})` : s.name)
           throw new TanukiError(
             'TANUKI_TASK_DUPLICATE',
-            `Task id "${task.id}" is used twice: ${existing.task.source ?? existing.source.name} and ${task.source ?? source.name}. Give one of them another id.`,
-            { details: { id: task.id, sources: [existing.task.source, task.source] } },
+            `Task id "${task.id}" is used twice: ${where(existing.task, existing.source)} and ${where(task, source)}. Give one of them another id.`,
+            { details: { id: task.id, sources: [where(existing.task, existing.source), where(task, source)] } },
           )
         }
         this.tasksById.set(task.id, { task, source, iterations: 0, attempts: 0, write: Promise.resolve() })
@@ -530,6 +553,7 @@ export class Orchestrator {
     let outcome: RunnerOutcome | undefined
     let failure: unknown
     try {
+      if (agent.agent.beginTask) await agent.agent.beginTask(task)
       outcome = await this.runner.run(task, agent.agent, {
         signal: controller.signal,
         hooks: {
@@ -565,12 +589,27 @@ export class Orchestrator {
     } finally {
       record.controller = undefined
     }
+    // A stop or crash that landed while verify ran can make the loop end with a verdict on a
+    // half-finished try (a killed verify reads as a timeout or the last failed try): not a result.
+    if (failure === undefined && controller.signal.aborted) failure = abortError(controller.signal)
 
     if (failure !== undefined) {
       this.afterAgentLost(record, agent, failure, controller.signal.aborted)
       return
     }
-    const result = outcome!
+    let result = outcome!
+    if (agent.agent.endTask) {
+      try {
+        await agent.agent.endTask(task, { status: result.status })
+      } catch (error) {
+        // The work passed its checks but could not be published (e.g. a merge conflict): a person decides.
+        if (result.status === 'complete') {
+          result = { ...result, status: 'review', reason: `passed, but its work could not be published: ${errorMessage(error)}` }
+        } else {
+          this.emit('orchestrator:error', { context: `ending ${task.id} on ${agent.name}`, message: errorMessage(error), at: this.clock.now() })
+        }
+      }
+    }
     agent.taskId = undefined
     agent.lastFinishedAt = this.clock.now()
     if (result.status === 'complete') {
@@ -581,7 +620,9 @@ export class Orchestrator {
       // Dependents start only once the completion is on disk, so a crash can never run them
       // against a dependency that a restart would consider unfinished.
       if (ready.length > 0) {
+        this.releasing++
         await record.write
+        this.releasing--
         for (const id of ready) this.enqueue(id)
         for (const id of ready) this.dispatch(this.tasksById.get(id)!.task.role)
       }
@@ -642,18 +683,24 @@ export class Orchestrator {
   private checkSettled(): void {
     if (this.stateValue !== 'running') return
     const inFlight = (this.statusCounts.get('assigned') ?? 0) + (this.statusCounts.get('in_progress') ?? 0)
-    if (inFlight > 0) return
+    if (inFlight > 0 || this.releasing > 0) return
     for (const [role, state] of this.roles) if (state.spawning > 0 && this.queue.size(role) > 0) return
+    // A role configured with 0 agents is paused on purpose: its work waits in the queue.
+    let paused = 0
     // Queued work whose role has no agent and none on the way can never run: fail it so the run ends.
-    for (const role of this.queue.roles()) {
-      const state = this.roles.get(role)
-      if (state && (state.live > 0 || state.spawning > 0)) continue
-      const why = state?.lastSpawnError ?? (state && state.count === 0 ? 'the role has 0 agents configured' : 'no agent could be started')
+    for (const role of [...this.queue.roles()]) {
+      const state = this.roleState(role)
+      if (state.count === 0) {
+        paused += this.queue.size(role)
+        continue
+      }
+      if (state.live > 0 || state.spawning > 0) continue
+      const why = state.lastSpawnError ?? 'no agent could be started'
       for (let item = this.queue.dequeue(role); item; item = this.queue.dequeue(role)) {
         this.fail(this.tasksById.get(item.id)!, `no agent of role "${role}" is running: ${why}`)
       }
     }
-    if (this.queue.size() > 0) return
+    if (this.queue.size() > paused) return
     if (this.settledEmitted) return
     this.settledEmitted = true
     const progress = this.progress()
@@ -664,12 +711,13 @@ export class Orchestrator {
   }
 
   private schedulePoll(): void {
+    // Timers overflow past 2^31-1 ms and then fire at once: a huge interval means "almost never".
     this.cancelPoll = this.clock.setTimeout(() => {
       if (this.stateValue !== 'running') return
       this.dispatchAll()
       this.checkSettled()
       this.schedulePoll()
-    }, this.config.pollIntervalMs)
+    }, Math.min(this.config.pollIntervalMs, MAX_TIMER_MS))
   }
 
   // ---------------------------------------------------------------- agents
@@ -697,12 +745,20 @@ export class Orchestrator {
   private ensureAgents(role: string): void {
     if (this.roles.has(role)) return
     const state = this.roleState(role)
-    for (let i = 1; i <= state.count; i++) void this.spawn(`${role}-${i}`, role)
+    for (let i = 1; i <= state.count; i++) this.startSpawn(`${role}-${i}`, role)
+  }
+
+  private startSpawn(name: string, role: string): void {
+    const spawning = this.spawn(name, role).finally(() => this.spawnsInFlight.delete(spawning))
+    this.spawnsInFlight.add(spawning)
+  }
+
+  private backendName(role: string): string {
+    return this.roleState(role).config.backend ?? (this.backends.size === 1 ? [...this.backends.keys()][0]! : 'process')
   }
 
   private backendFor(role: string): AgentBackend {
-    const state = this.roleState(role)
-    const name = state.config.backend ?? (this.backends.size === 1 ? [...this.backends.keys()][0]! : 'process')
+    const name = this.backendName(role)
     const backend = this.backends.get(name)
     if (!backend) {
       const known = [...this.backends.keys()]
@@ -720,21 +776,18 @@ export class Orchestrator {
     const state = this.roleState(role)
     state.spawning++
     let agent: Agent
-    let backendName = state.config.backend ?? '?'
     try {
-      const backend = this.backendFor(role)
-      backendName = backend.name
-      agent = await backend.spawn({ name, role, options: state.config, project: this.project })
+      agent = await this.backendFor(role).spawn({ name, role, options: state.config, project: this.project })
     } catch (error) {
       state.spawning--
       state.lastSpawnError = errorMessage(error)
-      this.emit('agent:spawn-failed', { agent: name, role, backend: backendName, message: errorMessage(error), at: this.clock.now() })
+      this.emit('agent:spawn-failed', { agent: name, role, backend: this.backendName(role), message: errorMessage(error), at: this.clock.now() })
       this.checkSettled()
       return
     }
     state.spawning--
     if (this.stateValue !== 'running') {
-      await agent.stop().catch(() => {})
+      await (this.removeOnStop ? agent.remove() : agent.stop()).catch(() => {})
       return
     }
     const record: AgentRecord = {
@@ -780,7 +833,7 @@ export class Orchestrator {
       this.checkSettled()
       return
     }
-    void this.spawn(record.name, record.role)
+    this.startSpawn(record.name, record.role)
   }
 
   // ---------------------------------------------------------------- changes from the source
@@ -840,8 +893,17 @@ export class Orchestrator {
         throw cycleError(cycle)
       }
     }
-    if (this.queue.remove(task.id)) this.enqueue(task.id)
-    if (task.status === previous.status) return
+    // Role, priority or dependencies may have changed: queue it again only if it is (still) ready.
+    this.queue.remove(task.id)
+    if (task.status === previous.status) {
+      this.settledEmitted = false
+      if (record.task.status === 'pending') this.blockIfStuck(record)
+      else if (record.task.status === 'blocked' && this.hardBlockers(task.id).length === 0) {
+        this.setStatus(record, 'pending', { reason: 'no longer blocked' })
+      }
+      if (this.resolver.isReady(task.id)) this.enqueue(task.id)
+      return
+    }
     this.settledEmitted = false
     if (task.status === 'pending') {
       record.attempts = 0
@@ -853,8 +915,9 @@ export class Orchestrator {
       const ready = this.setStatus(record, 'complete', { reason: 'marked complete by a person' })
       for (const id of ready) this.enqueue(id)
       this.unblockDependents(task.id)
+    } else if (task.status === 'failed') {
+      this.fail(record, 'marked failed by a person')
     } else if (task.status !== 'blocked') {
-      this.queue.remove(task.id)
       this.setStatus(record, task.status, { reason: `set to ${task.status} by a person` })
     }
   }
@@ -884,22 +947,29 @@ export class Orchestrator {
     this.emit('orchestrator:state', { from, to, at: this.clock.now() })
   }
 
-  private attachReporters(): void {
+  /** Feeds every event to every reporter, starting with those emitted before they existed. */
+  private attachReporters(early: [TanukiEventName, unknown][]): void {
     if (this.reporters.length === 0) return
-    this.events.on('*', (name, event) => {
+    const deliver = (name: TanukiEventName, event: unknown): void => {
+      // Report failures once every reporter has this event, so all of them see events in bus order.
+      const failures: [Reporter, unknown][] = []
       for (const reporter of this.reporters) {
         const hook = reporter[hookName(name)] as ((event: unknown) => unknown) | undefined
-        for (const call of [() => reporter.onEvent?.(name, event), hook && (() => hook.call(reporter, event))]) {
+        for (const call of [() => reporter.onEvent?.(name, event as never), hook && (() => hook.call(reporter, event))]) {
           if (!call) continue
           try {
             const result = call()
             if (result instanceof Promise) result.catch((error: unknown) => this.reporterFailed(reporter, name, error))
           } catch (error) {
-            this.reporterFailed(reporter, name, error)
+            failures.push([reporter, error])
           }
         }
       }
-    })
+      for (const [reporter, error] of failures) this.reporterFailed(reporter, name, error)
+    }
+    for (const [name, event] of early) deliver(name, event)
+    this.events.on('*', deliver)
+    this.detachReporters = () => this.events.off('*', deliver)
   }
 
   private reporterFailed(reporter: Reporter, name: TanukiEventName, error: unknown): void {
@@ -908,7 +978,9 @@ export class Orchestrator {
     this.emit('orchestrator:error', { context: `reporter ${reporter.name} on ${name}`, message: errorMessage(error), at: this.clock.now() })
   }
 
+  /** Reporters hear nothing after their `onClose`. */
   private async closeReporters(): Promise<void> {
+    this.detachReporters()
     for (const reporter of this.reporters) {
       try {
         await reporter.onClose?.()
@@ -919,6 +991,7 @@ export class Orchestrator {
   }
 
   private async shutdown(remove: boolean, reason: RunSummary['reason']): Promise<void> {
+    this.removeOnStop = remove
     this.setState('stopping')
     this.cancelPoll()
     for (const unsubscribe of this.unwatch.splice(0)) unsubscribe()
@@ -941,6 +1014,8 @@ export class Orchestrator {
       }),
     )
     await Promise.allSettled(running)
+    // Agents still being spawned stop (or are removed) as soon as they exist.
+    await Promise.allSettled([...this.spawnsInFlight])
     if (remove) {
       for (const backend of this.backends.values()) {
         await backend.cleanup?.(this.project).catch((error: unknown) => {
@@ -949,14 +1024,15 @@ export class Orchestrator {
       }
     }
     await Promise.allSettled([...this.tasksById.values()].map((record) => record.write))
-    await this.closeReporters()
     await this.registry?.teardown().catch((error: unknown) => {
       this.emit('orchestrator:error', { context: 'tearing down plugins', message: errorMessage(error), at: this.clock.now() })
     })
     const progress = this.progress()
     this.summary = { allComplete: progress.total > 0 && progress.complete === progress.total, reason, progress }
     this.setState('stopped')
-    for (const resolve of this.doneWaiters.splice(0)) resolve(this.summary)
+    // Last, so reporters see the final state before they close.
+    await this.closeReporters()
+    for (const waiter of this.doneWaiters.splice(0)) waiter.resolve(this.summary)
   }
 }
 

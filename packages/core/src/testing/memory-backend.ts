@@ -1,4 +1,4 @@
-import type { Agent, AgentBackend, AgentExit, Awaitable, ExecResult, RunRequest, RunResult } from '../agent/types.ts'
+import type { Agent, AgentBackend, AgentExit, Awaitable, ExecResult, ProjectInfo, RunRequest, RunResult } from '../agent/types.ts'
 import { abortError } from '../clock.ts'
 import { TanukiError } from '../errors.ts'
 
@@ -32,7 +32,10 @@ export interface MemoryBackendOptions {
   isolated?: boolean
   /** Refuse to spawn some agents: return an error message, or undefined to allow. */
   refuseSpawn?: (name: string, role: string) => string | undefined
-  /** Runs verify commands; default understands `true`, `false`, `exit N`, `test -f PATH`, `sleep MS`. */
+  /**
+   * Runs verify commands; default understands `true`, `false`, `exit N`, `test -f PATH`, `sleep MS`.
+   * `signal` aborts on timeout (then report `timedOut: true`) or when the caller aborts.
+   */
   exec?: (command: string, files: Map<string, string>, signal?: AbortSignal) => Awaitable<Omit<ExecResult, 'durationMs'>>
 }
 
@@ -61,6 +64,8 @@ export interface MemoryBackend extends AgentBackend {
   readonly spawns: readonly string[]
   /** The shared workspace (or the last agent's, when isolated). */
   readonly files: Map<string, string>
+  /** Every `cleanup` call, in order. */
+  readonly cleanups: readonly ProjectInfo[]
 }
 
 function defaultExec(command: string, files: Map<string, string>, signal?: AbortSignal): Promise<Omit<ExecResult, 'durationMs'>> {
@@ -78,7 +83,7 @@ function defaultExec(command: string, files: Map<string, string>, signal?: Abort
       const timer = setTimeout(() => resolve(done(0)), Number(pause[1]))
       signal?.addEventListener('abort', () => {
         clearTimeout(timer)
-        resolve({ exitCode: null, output: '', timedOut: true })
+        resolve({ exitCode: null, output: '', timedOut: signal.reason === 'timeout' })
       })
     })
   }
@@ -101,6 +106,8 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): MemoryB
   const agents = new Map<string, MemoryAgent>()
   const runs: MemoryRun[] = []
   const spawns: string[] = []
+  const cleanups: ProjectInfo[] = []
+  const workspaces = new Set<Map<string, string>>([shared])
   const script =
     options.script ?? (({ task }: MemoryRunContext): MemoryAction => ({ type: 'succeed', output: task.completion.signal ?? 'done' }))
   const exec = options.exec ?? defaultExec
@@ -111,6 +118,7 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): MemoryB
     agents,
     runs,
     spawns,
+    cleanups,
     get files() {
       return options.isolated ? lastFiles : shared
     },
@@ -119,6 +127,7 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): MemoryB
       if (refused) throw new TanukiError('TANUKI_AGENT_SPAWN_FAILED', refused)
       spawns.push(agentName)
       const files = options.isolated ? new Map<string, string>() : shared
+      workspaces.add(files)
       lastFiles = files
       const listeners = new Set<(exit: AgentExit) => void>()
       /** Rejects the run in progress when the agent dies. */
@@ -182,11 +191,15 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): MemoryB
           const controller = new AbortController()
           const timer =
             execOptions.timeoutMs === undefined ? undefined : setTimeout(() => controller.abort('timeout'), execOptions.timeoutMs)
+          const forward = (): void => controller.abort(execOptions.signal?.reason ?? 'aborted')
+          if (execOptions.signal?.aborted) forward()
+          execOptions.signal?.addEventListener('abort', forward, { once: true })
           try {
             const result = await exec(command, files, controller.signal)
             return { ...result, durationMs: performance.now() - started }
           } finally {
             clearTimeout(timer)
+            execOptions.signal?.removeEventListener('abort', forward)
           }
         },
         async stop() {
@@ -203,6 +216,10 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): MemoryB
       }
       agents.set(agentName, agent)
       return agent
+    },
+    async cleanup(project) {
+      cleanups.push(project)
+      for (const files of workspaces) files.clear()
     },
   }
   return backend
