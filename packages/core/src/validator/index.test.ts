@@ -1,0 +1,155 @@
+import { describe, expect, it } from 'vitest'
+import type { Agent, RunResult } from '../agent/types.ts'
+import { defineTask } from '../task/parse.ts'
+import type { CompletionCriteria } from '../task/types.ts'
+import { createMemoryBackend, type MemoryBackendOptions } from '../testing/memory-backend.ts'
+import { Validator } from './index.ts'
+
+const project = { root: '/project', name: 'project' }
+
+async function spawn(options: MemoryBackendOptions = {}): Promise<Agent> {
+  return createMemoryBackend(options).spawn({ name: 'w-1', role: 'default', options: {}, project })
+}
+
+function task(completion: Partial<CompletionCriteria>) {
+  return defineTask({ id: 'a', title: 'A', completion })
+}
+
+const ok = (output: string): RunResult => ({ output, exitCode: 0 })
+
+describe('Validator', () => {
+  describe('signal', () => {
+    it('completes when the signal is in the output and there is no verify', async () => {
+      const validation = await new Validator().validate({ task: task({ signal: 'ALL_DONE' }), agent: await spawn(), result: ok('work… ALL_DONE.'), iteration: 1 })
+      expect(validation).toEqual({ outcome: 'complete', reason: 'signal "ALL_DONE" found', signalFound: true })
+    })
+
+    it('tries again when the signal is missing', async () => {
+      const validation = await new Validator().validate({ task: task({ signal: 'ALL_DONE' }), agent: await spawn(), result: ok('ALL DONE'), iteration: 1 })
+      expect(validation).toEqual({ outcome: 'retry', reason: `signal "ALL_DONE" not in the agent's output`, signalFound: false })
+    })
+
+    it('sends the task to review on the last try', async () => {
+      const validation = await new Validator().validate({
+        task: task({ signal: 'ALL_DONE', maxIterations: 3 }),
+        agent: await spawn(),
+        result: ok('nothing'),
+        iteration: 3,
+      })
+      expect(validation.outcome).toBe('review')
+      expect(validation.reason).toBe(`signal "ALL_DONE" not in the agent's output; no tries left (3)`)
+    })
+
+    it('gives the agent’s own error as the reason', async () => {
+      const validation = await new Validator().validate({
+        task: task({ signal: 'ALL_DONE' }),
+        agent: await spawn(),
+        result: { output: '', exitCode: 1, error: 'model refused' },
+        iteration: 1,
+      })
+      expect(validation).toEqual({ outcome: 'retry', reason: 'agent reported: model refused', signalFound: false })
+    })
+
+    it('does not run verify when the signal is missing', async () => {
+      const commands: string[] = []
+      const agent = await spawn({ exec: (command) => (commands.push(command), { exitCode: 0, output: '', timedOut: false }) })
+      await new Validator().validate({ task: task({ signal: 'S', verify: 'true' }), agent, result: ok(''), iteration: 1 })
+      expect(commands).toEqual([])
+    })
+  })
+
+  describe('verify', () => {
+    it('completes when verify exits 0, keeping its output and command', async () => {
+      const agent = await spawn({ exec: () => ({ exitCode: 0, output: '12 passed\n', timedOut: false }) })
+      const validation = await new Validator().validate({ task: task({ verify: 'npm test' }), agent, result: ok(''), iteration: 1 })
+      expect(validation.outcome).toBe('complete')
+      expect(validation.reason).toBe('verify passed: npm test')
+      expect(validation.signalFound).toBeUndefined()
+      expect(validation.verify).toMatchObject({ command: 'npm test', exitCode: 0, output: '12 passed\n', timedOut: false })
+      expect(typeof validation.verify?.durationMs).toBe('number')
+    })
+
+    it('runs verify in the agent’s own workspace', async () => {
+      // Isolated workspaces: only the agent that ran the task has its file.
+      const backend = createMemoryBackend({ isolated: true, script: () => ({ type: 'succeed', output: 'S', files: { 'out.txt': 'x' } }) })
+      const worker = await backend.spawn({ name: 'a', role: 'default', options: {}, project })
+      const other = await backend.spawn({ name: 'b', role: 'default', options: {}, project })
+      await worker.run({ prompt: '', task: task({ signal: 'S' }), iteration: 1, signal: new AbortController().signal })
+      const validator = new Validator()
+      const check = task({ verify: 'test -f out.txt' })
+      expect((await validator.validate({ task: check, agent: worker, result: ok(''), iteration: 1 })).outcome).toBe('complete')
+      const missing = await validator.validate({ task: check, agent: other, result: ok(''), iteration: 1 })
+      expect(missing.outcome).toBe('retry')
+      expect(missing.verify?.output).toBe('out.txt: no such file\n')
+    })
+
+    it('tries again when verify exits non-zero, then sends to review on the last try', async () => {
+      const agent = await spawn()
+      const validator = new Validator()
+      const t = task({ verify: 'exit 3', maxIterations: 2 })
+      const first = await validator.validate({ task: t, agent, result: ok(''), iteration: 1 })
+      expect(first.outcome).toBe('retry')
+      expect(first.reason).toBe('verify exited with code 3: exit 3')
+      expect(first.verify?.exitCode).toBe(3)
+      const last = await validator.validate({ task: t, agent, result: ok(''), iteration: 2 })
+      expect(last.outcome).toBe('review')
+      expect(last.reason).toBe('verify exited with code 3: exit 3; no tries left (2)')
+    })
+
+    it('checks the signal first, then verify', async () => {
+      const agent = await spawn()
+      const validator = new Validator()
+      const both = task({ signal: 'S', verify: 'false' })
+      const failed = await validator.validate({ task: both, agent, result: ok('S'), iteration: 1 })
+      expect(failed).toMatchObject({ outcome: 'retry', signalFound: true, verify: { command: 'false', exitCode: 1 } })
+      const passed = await validator.validate({ task: task({ signal: 'S', verify: 'true' }), agent, result: ok('S'), iteration: 1 })
+      expect(passed).toMatchObject({ outcome: 'complete', signalFound: true, reason: 'verify passed: true' })
+    })
+
+    it('fails the task when verify times out', async () => {
+      const validation = await new Validator({ verifyTimeoutMs: 20 }).validate({
+        task: task({ verify: 'sleep 60000' }),
+        agent: await spawn(),
+        result: ok(''),
+        iteration: 1,
+      })
+      expect(validation.outcome).toBe('failed')
+      expect(validation.reason).toBe('verify timed out after 20 ms: sleep 60000')
+      expect(validation.verify?.timedOut).toBe(true)
+    })
+
+    it('fails the task when verify cannot run at all', async () => {
+      const validation = await new Validator().validate({ task: task({ signal: 'S', verify: 'make test' }), agent: await spawn(), result: ok('S'), iteration: 1 })
+      expect(validation.outcome).toBe('failed')
+      expect(validation.reason).toBe('verify could not run: memory backend cannot run "make test"')
+      expect(validation.signalFound).toBe(true)
+      expect(validation.verify).toBeUndefined()
+    })
+
+    it('fails the task when the agent is gone and cannot run verify', async () => {
+      const backend = createMemoryBackend()
+      const agent = await backend.spawn({ name: 'w-1', role: 'default', options: {}, project })
+      backend.agents.get('w-1')!.kill('oom')
+      const validation = await new Validator().validate({ task: task({ verify: 'true' }), agent, result: ok(''), iteration: 1 })
+      expect(validation.outcome).toBe('failed')
+      expect(validation.reason).toContain('verify could not run: agent w-1 is not running')
+    })
+
+    it('passes the timeout and the abort signal to exec', async () => {
+      const seen: { aborted?: boolean }[] = []
+      const agent: Agent = {
+        ...(await spawn()),
+        exec: async (_command, options) => {
+          seen.push({ aborted: options?.signal?.aborted })
+          expect(options?.timeoutMs).toBe(1234)
+          return { exitCode: 0, output: '', timedOut: false, durationMs: 0 }
+        },
+      }
+      const controller = new AbortController()
+      await new Validator({ verifyTimeoutMs: 1234 }).validate({ task: task({ verify: 'true' }), agent, result: ok(''), iteration: 1, signal: controller.signal })
+      controller.abort()
+      await new Validator({ verifyTimeoutMs: 1234 }).validate({ task: task({ verify: 'true' }), agent, result: ok(''), iteration: 1, signal: controller.signal })
+      expect(seen).toEqual([{ aborted: false }, { aborted: true }])
+    })
+  })
+})
