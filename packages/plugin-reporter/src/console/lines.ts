@@ -1,0 +1,114 @@
+import type { TanukiEventName, TanukiEvents } from '@tanuki/core'
+import { formatDuration, plural, type Colors } from '../format.ts'
+import type { RunModel } from '../model/index.ts'
+
+/**
+ * How much an event matters: `failure` lines show even with `quiet`; `info` lines are the normal
+ * log; `detail` lines (every iteration, agent output) only with `verbose`.
+ */
+export type LineLevel = 'failure' | 'info' | 'detail'
+
+export interface EventLine {
+  level: LineLevel
+  text: string
+}
+
+function iterations(n: number): string {
+  return plural(n, 'iteration')
+}
+
+/**
+ * The log line an event deserves, if any. Reads the model for what the event itself lacks (a
+ * task's title, the agent's backend), so the model must already include the event.
+ */
+export function describeEvent<E extends TanukiEventName>(name: E, payload: TanukiEvents[E], model: RunModel, c: Colors): EventLine[] {
+  switch (name) {
+    case 'project:loaded': {
+      const e = payload as TanukiEvents['project:loaded']
+      const recovered = e.recovered.length > 0 ? `, ${e.recovered.length} recovered from an earlier run` : ''
+      return [{ level: 'info', text: `project loaded: ${plural(e.total, 'task')}, ${e.ready} ready${recovered}` }]
+    }
+    case 'project:settled':
+      return [{ level: 'failure', text: settledLine(model, c) }]
+    case 'orchestrator:error': {
+      const e = payload as TanukiEvents['orchestrator:error']
+      return [{ level: 'failure', text: `${c.red('✗ error')} ${e.context}: ${e.message}` }]
+    }
+    case 'task:assigned': {
+      const e = payload as TanukiEvents['task:assigned']
+      return [{ level: 'info', text: `${c.cyan('▸')} ${c.bold(e.taskId)} assigned to ${e.agent} ${c.dim(`(${e.role})`)}` }]
+    }
+    case 'task:completed': {
+      const e = payload as TanukiEvents['task:completed']
+      return [
+        {
+          level: 'info',
+          text: `${c.green('✓')} ${c.bold(e.taskId)} complete after ${iterations(e.iterations)} in ${formatDuration(e.durationMs)} ${c.dim(`(${e.agent})`)}`,
+        },
+      ]
+    }
+    case 'task:failed': {
+      const e = payload as TanukiEvents['task:failed']
+      return [{ level: 'failure', text: `${c.red('✗')} ${c.bold(e.taskId)} ${c.red('failed')} after ${iterations(e.iterations)}: ${e.reason}` }]
+    }
+    case 'task:review': {
+      const e = payload as TanukiEvents['task:review']
+      return [{ level: 'failure', text: `${c.yellow('!')} ${c.bold(e.taskId)} ${c.yellow('needs review')} after ${iterations(e.iterations)}: ${e.reason}` }]
+    }
+    case 'task:blocked': {
+      const e = payload as TanukiEvents['task:blocked']
+      const why = e.blockers.map((b) => (b.reason === 'missing' ? `${b.id} does not exist` : `${b.id} is ${b.status ?? b.reason}`)).join(', ')
+      return [{ level: 'info', text: `${c.magenta('⊘')} ${c.bold(e.taskId)} blocked: ${why}` }]
+    }
+    case 'task:requeued': {
+      const e = payload as TanukiEvents['task:requeued']
+      return [{ level: 'info', text: `${c.yellow('↻')} ${c.bold(e.taskId)} requeued (attempt ${e.attempt}): ${e.reason}` }]
+    }
+    case 'agent:spawned': {
+      const e = payload as TanukiEvents['agent:spawned']
+      return [{ level: 'info', text: `${c.cyan('+')} agent ${e.agent} started ${c.dim(`(${e.role}, ${e.backend})`)}` }]
+    }
+    case 'agent:spawn-failed': {
+      const e = payload as TanukiEvents['agent:spawn-failed']
+      return [{ level: 'failure', text: `${c.red('✗')} agent ${e.agent} could not start ${c.dim(`(${e.role}, ${e.backend})`)}: ${e.message}` }]
+    }
+    case 'agent:crashed': {
+      const e = payload as TanukiEvents['agent:crashed']
+      const task = e.taskId ? ` while on ${e.taskId}` : ''
+      return [{ level: 'failure', text: `${c.red('✗')} agent ${e.agent} crashed${task}: ${e.reason}` }]
+    }
+    case 'iteration:started': {
+      const e = payload as TanukiEvents['iteration:started']
+      return [{ level: 'detail', text: `${c.dim('…')} ${c.bold(e.taskId)} iteration ${e.iteration}/${e.maxIterations} started on ${e.agent}` }]
+    }
+    case 'iteration:finished': {
+      const e = payload as TanukiEvents['iteration:finished']
+      const text = `${c.dim('…')} ${c.bold(e.taskId)} iteration ${e.iteration}/${e.maxIterations}: ${e.outcome} — ${e.reason} ${c.dim(`(${formatDuration(e.durationMs)})`)}`
+      // A retry is news (the task did not pass yet); the other outcomes have their own task event.
+      return [{ level: e.outcome === 'retry' ? 'info' : 'detail', text }]
+    }
+    case 'iteration:output': {
+      const e = payload as TanukiEvents['iteration:output']
+      const prefix = c.dim(`  ${e.taskId}#${e.iteration}${e.stream === 'stderr' ? ' (stderr)' : ''} │`)
+      return e.text
+        .replace(/\n$/, '')
+        .split('\n')
+        .map((line) => ({ level: 'detail' as const, text: `${prefix} ${line}` }))
+    }
+    default:
+      return []
+  }
+}
+
+/** One line on how the run ended. */
+export function settledLine(model: RunModel, c: Colors, stopped = false): string {
+  const counts = model.counts()
+  const total = model.settled?.progress.total ?? model.total
+  const took = model.startedAt !== undefined && model.endedAt !== undefined ? ` in ${formatDuration(model.endedAt - model.startedAt)}` : ''
+  if (!stopped && counts.complete === total && total > 0) return `${c.green('✓')} ${c.bold(`all ${plural(total, 'task')} complete`)}${took}`
+  const rest = (['failed', 'review', 'blocked', 'pending', 'in_progress', 'assigned'] as const)
+    .filter((status) => counts[status] > 0)
+    .map((status) => `${counts[status]} ${status === 'in_progress' ? 'in progress' : status}`)
+  const head = stopped ? c.yellow('■ run stopped') : c.red('✗ not all complete')
+  return `${head}: ${counts.complete}/${total} complete${rest.length > 0 ? `, ${rest.join(', ')}` : ''}${took}`
+}

@@ -1,0 +1,75 @@
+import picocolors from 'picocolors'
+
+/** The colour functions reporters use: picocolors' own, or pass-throughs when colour is off. */
+export type Colors = ReturnType<typeof picocolors.createColors>
+
+/**
+ * Whether to colour: an explicit option wins, then `NO_COLOR` (any non-empty value, see
+ * no-color.org), then `FORCE_COLOR`, then whether the stream is a terminal.
+ */
+export function useColor(option: boolean | undefined, stream: { isTTY?: boolean } | undefined, env: Record<string, string | undefined>): boolean {
+  if (option !== undefined) return option
+  if (env.NO_COLOR) return false
+  if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0' && env.FORCE_COLOR !== 'false') return true
+  return stream?.isTTY === true
+}
+
+export function colors(enabled: boolean): Colors {
+  return picocolors.createColors(enabled)
+}
+
+/** `850ms`, `12.3s`, `4m05s`, `1h02m`. */
+export function formatDuration(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return '—'
+  if (ms < 1000) return `${Math.round(ms)}ms`
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`
+  const s = Math.floor(ms / 1000)
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`
+}
+
+/** `mm:ss` (or `h:mm:ss`) for a clock that ticks in a live view. */
+export function formatElapsed(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000))
+  const mmss = `${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`
+  return s >= 3600 ? `${Math.floor(s / 3600)}:${mmss}` : mmss
+}
+
+/** Local wall-clock time `HH:MM:SS` of an event, for log lines. */
+export function formatTime(at: number): string {
+  const d = new Date(at)
+  return [d.getHours(), d.getMinutes(), d.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':')
+}
+
+/** A progress bar of `width` cells. */
+export function bar(fraction: number, width: number): { done: string; rest: string } {
+  const cells = Math.max(0, Math.min(width, Math.round(fraction * width)))
+  return { done: '█'.repeat(cells), rest: '░'.repeat(width - cells) }
+}
+
+/** Pads or cuts plain text to exactly `width` characters (cut text ends in `…`). */
+export function fit(text: string, width: number): string {
+  if (width <= 0) return ''
+  if (text.length > width) return width === 1 ? '…' : `${text.slice(0, width - 1)}…`
+  return text.padEnd(width)
+}
+
+/** The last `lines` lines of a text, trimmed of trailing blank lines. */
+export function tail(text: string, lines: number): string {
+  const all = text.replace(/\s+$/, '').split('\n')
+  return all.slice(-lines).join('\n')
+}
+
+/** Token and cost figures, or undefined when the agent reported none. */
+export function formatTokens(usage: { inputTokens?: number; outputTokens?: number } | undefined): string | undefined {
+  if (usage?.inputTokens === undefined && usage?.outputTokens === undefined) return undefined
+  return `${usage.inputTokens ?? 0} in / ${usage.outputTokens ?? 0} out`
+}
+
+export function formatCost(usage: { costUsd?: number } | undefined): string | undefined {
+  return usage?.costUsd === undefined ? undefined : `$${usage.costUsd.toFixed(4)}`
+}
+
+export function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`
+}

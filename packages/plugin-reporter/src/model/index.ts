@@ -1,0 +1,283 @@
+import type { Progress, TanukiEventName, TanukiEvents, TaskStatus, Usage } from '@tanuki/core'
+
+/** Statuses in the order reporters list them. */
+export const STATUS_ORDER: readonly TaskStatus[] = ['complete', 'in_progress', 'assigned', 'pending', 'review', 'failed', 'blocked']
+
+/** The last verify a task ran, as the summary shows it. */
+export interface VerifyRecord {
+  command: string
+  exitCode: number | null
+  output: string
+  timedOut: boolean
+}
+
+/** What the model knows of one task, from events alone. */
+export interface TaskState {
+  id: string
+  title?: string
+  role?: string
+  priority?: string
+  status: TaskStatus
+  dependsOn: string[]
+  /** The agent that has it (or last had it). */
+  agent?: string
+  /** Iterations run, across every attempt. */
+  iterations: number
+  /** The iteration in progress and its limit. */
+  iteration?: number
+  maxIterations?: number
+  /** When it was last assigned (clock ms). */
+  assignedAt?: number
+  /** From its first assignment to completion, failure or review. */
+  firstAssignedAt?: number
+  durationMs?: number
+  /** Why it failed, went to review, is blocked or was requeued. */
+  reason?: string
+  blockers?: { id: string; reason: string; status?: string }[]
+  /** Summed over its iterations, where the agent reported them. */
+  usage?: Usage
+  lastVerify?: VerifyRecord
+  /** The agent's output of the last finished iteration. */
+  lastOutput?: string
+  /** Times it lost its agent. */
+  requeues: number
+}
+
+/** What the model knows of one agent. */
+export interface AgentState {
+  name: string
+  role: string
+  backend: string
+  status: 'idle' | 'busy' | 'crashed' | 'stopped' | 'spawn-failed'
+  task?: string
+  /** When it took its current task (clock ms). */
+  since?: number
+  message?: string
+}
+
+function addUsage(total: Usage | undefined, more: Usage): Usage {
+  const sum = { ...total }
+  for (const key of ['inputTokens', 'outputTokens', 'cacheReadTokens', 'costUsd', 'turns'] as const) {
+    const value = more[key]
+    if (typeof value === 'number') sum[key] = (sum[key] ?? 0) + value
+  }
+  return sum
+}
+
+/**
+ * A run as reporters see it, rebuilt from events alone: reporters never get the orchestrator, so
+ * they work the same live, from a recorded log, or in another process reading the NDJSON file.
+ */
+export class RunModel {
+  readonly tasks = new Map<string, TaskState>()
+  readonly agents = new Map<string, AgentState>()
+  /** Tasks the project has; more than `tasks.size` only before `project:loaded`. */
+  total = 0
+  startedAt: number | undefined
+  endedAt: number | undefined
+  settled: TanukiEvents['project:settled'] | undefined
+  state: TanukiEvents['orchestrator:state']['to'] = 'stopped'
+  readonly errors: TanukiEvents['orchestrator:error'][] = []
+
+  private task(id: string): TaskState {
+    let task = this.tasks.get(id)
+    if (!task) {
+      this.tasks.set(id, (task = { id, status: 'pending', dependsOn: [], iterations: 0, requeues: 0 }))
+      this.total = Math.max(this.total, this.tasks.size)
+    }
+    return task
+  }
+
+  private agent(name: string, role = '?', backend = '?'): AgentState {
+    let agent = this.agents.get(name)
+    if (!agent) this.agents.set(name, (agent = { name, role, backend, status: 'idle' }))
+    return agent
+  }
+
+  /** Folds one event into the model. Unknown events are ignored, so newer cores still work. */
+  apply<E extends TanukiEventName>(name: E, payload: TanukiEvents[E]): void {
+    const event = payload as TanukiEvents[TanukiEventName] & { at?: number }
+    if (typeof event.at === 'number') {
+      this.startedAt ??= event.at
+      this.endedAt = event.at
+    }
+    switch (name) {
+      case 'orchestrator:state': {
+        this.state = (payload as TanukiEvents['orchestrator:state']).to
+        break
+      }
+      case 'orchestrator:error':
+        this.errors.push(payload as TanukiEvents['orchestrator:error'])
+        break
+      case 'project:loaded': {
+        const e = payload as TanukiEvents['project:loaded']
+        this.total = e.total
+        // Older cores sent no task list; then tasks appear as their events do.
+        for (const loaded of e.tasks ?? []) {
+          const task = this.task(loaded.id)
+          Object.assign(task, { title: loaded.title, role: loaded.role, priority: loaded.priority, status: loaded.status, dependsOn: loaded.dependsOn })
+        }
+        break
+      }
+      case 'project:settled':
+        this.settled = payload as TanukiEvents['project:settled']
+        break
+      case 'task:added':
+        this.task((payload as TanukiEvents['task:added']).taskId)
+        break
+      case 'task:status': {
+        const e = payload as TanukiEvents['task:status']
+        const task = this.task(e.taskId)
+        task.status = e.to
+        if (e.reason !== undefined && e.to !== 'complete') task.reason = e.reason
+        if (e.to === 'pending' || e.to === 'complete') {
+          task.iteration = undefined
+          task.maxIterations = undefined
+        }
+        if (e.to !== 'blocked' && e.to !== 'pending') task.blockers = undefined
+        break
+      }
+      case 'task:queued': {
+        const e = payload as TanukiEvents['task:queued']
+        const task = this.task(e.taskId)
+        task.role = e.role
+        task.priority = e.priority
+        break
+      }
+      case 'task:assigned': {
+        const e = payload as TanukiEvents['task:assigned']
+        const task = this.task(e.taskId)
+        task.role = e.role
+        task.agent = e.agent
+        task.assignedAt = e.at
+        task.firstAssignedAt ??= e.at
+        const agent = this.agent(e.agent, e.role)
+        agent.status = 'busy'
+        agent.task = e.taskId
+        agent.since = e.at
+        break
+      }
+      case 'task:completed': {
+        const e = payload as TanukiEvents['task:completed']
+        const task = this.task(e.taskId)
+        task.iterations = e.iterations
+        task.durationMs = e.durationMs
+        task.reason = undefined
+        this.release(e.agent, e.taskId)
+        break
+      }
+      case 'task:failed':
+      case 'task:review': {
+        const e = payload as TanukiEvents['task:failed']
+        const task = this.task(e.taskId)
+        task.iterations = e.iterations
+        task.reason = e.reason
+        if (task.firstAssignedAt !== undefined) task.durationMs = e.at - task.firstAssignedAt
+        if (e.agent) this.release(e.agent, e.taskId)
+        break
+      }
+      case 'task:blocked': {
+        const e = payload as TanukiEvents['task:blocked']
+        this.task(e.taskId).blockers = e.blockers
+        break
+      }
+      case 'task:requeued': {
+        const e = payload as TanukiEvents['task:requeued']
+        const task = this.task(e.taskId)
+        task.requeues = e.attempt
+        task.reason = e.reason
+        if (e.agent) this.release(e.agent, e.taskId)
+        break
+      }
+      case 'iteration:started': {
+        const e = payload as TanukiEvents['iteration:started']
+        const task = this.task(e.taskId)
+        task.iterations++
+        task.iteration = e.iteration
+        task.maxIterations = e.maxIterations
+        task.agent = e.agent
+        break
+      }
+      case 'iteration:finished': {
+        const e = payload as TanukiEvents['iteration:finished']
+        const task = this.task(e.taskId)
+        task.lastOutput = e.output
+        if (e.verify) {
+          task.lastVerify = { command: e.verify.command, exitCode: e.verify.exitCode, output: e.verify.output, timedOut: e.verify.timedOut }
+        }
+        if (e.usage) task.usage = addUsage(task.usage, e.usage)
+        break
+      }
+      case 'agent:spawned': {
+        const e = payload as TanukiEvents['agent:spawned']
+        const agent = this.agent(e.agent, e.role, e.backend)
+        Object.assign(agent, { role: e.role, backend: e.backend, status: 'idle', task: undefined, since: undefined, message: undefined })
+        break
+      }
+      case 'agent:spawn-failed': {
+        const e = payload as TanukiEvents['agent:spawn-failed']
+        const agent = this.agent(e.agent, e.role, e.backend)
+        Object.assign(agent, { role: e.role, backend: e.backend, status: 'spawn-failed', message: e.message })
+        break
+      }
+      case 'agent:crashed': {
+        const e = payload as TanukiEvents['agent:crashed']
+        const agent = this.agent(e.agent, e.role)
+        Object.assign(agent, { status: 'crashed', task: undefined, since: undefined, message: e.reason })
+        break
+      }
+      case 'agent:stopped': {
+        const e = payload as TanukiEvents['agent:stopped']
+        const agent = this.agent(e.agent, e.role)
+        Object.assign(agent, { status: 'stopped', task: undefined, since: undefined })
+        break
+      }
+    }
+  }
+
+  private release(name: string, taskId: string): void {
+    const agent = this.agents.get(name)
+    if (agent?.task !== taskId) return
+    agent.status = agent.status === 'busy' ? 'idle' : agent.status
+    agent.task = undefined
+    agent.since = undefined
+  }
+
+  /** Counts by status; tasks not seen yet count as pending. */
+  counts(): Record<TaskStatus, number> {
+    const counts = Object.fromEntries(STATUS_ORDER.map((status) => [status, 0])) as Record<TaskStatus, number>
+    for (const task of this.tasks.values()) counts[task.status]++
+    counts.pending += Math.max(0, this.total - this.tasks.size)
+    return counts
+  }
+
+  /** Per role: total and counts by status, roles sorted by name. Tasks of unknown role are left out. */
+  roles(): [role: string, counts: Record<TaskStatus, number> & { total: number }][] {
+    const byRole = new Map<string, Record<TaskStatus, number> & { total: number }>()
+    for (const task of this.tasks.values()) {
+      if (task.role === undefined) continue
+      let entry = byRole.get(task.role)
+      if (!entry) {
+        entry = { ...(Object.fromEntries(STATUS_ORDER.map((status) => [status, 0])) as Record<TaskStatus, number>), total: 0 }
+        byRole.set(task.role, entry)
+      }
+      entry[task.status]++
+      entry.total++
+    }
+    return [...byRole.entries()].sort(([a], [b]) => a.localeCompare(b))
+  }
+
+  /** Where the project stands; once settled, the orchestrator's own count. */
+  progress(): Pick<Progress, 'total' | 'complete' | 'percentage'> {
+    if (this.settled) return this.settled.progress
+    const complete = this.counts().complete
+    return { total: this.total, complete, percentage: this.total === 0 ? 0 : Math.floor((complete * 100) / this.total) }
+  }
+
+  /** Usage summed over every task. */
+  usage(): Usage | undefined {
+    let total: Usage | undefined
+    for (const task of this.tasks.values()) if (task.usage) total = addUsage(total, task.usage)
+    return total
+  }
+}

@@ -1,0 +1,121 @@
+import type { AgentInfo, Progress, TaskView } from '@tanuki/core'
+import { colors as makeColors, fit, type Colors } from '../format.ts'
+
+/**
+ * What `formatStatus` reads: `orchestrator.status()` or the JSON of `tanuki project status --json`
+ * (`{ status, tasks, progress, agents }`). Only task ids and statuses are required.
+ */
+export interface StatusInput {
+  /** The orchestrator's lifecycle state (`running`, `stopped`…), as `status()` names it. */
+  state?: string
+  /** The same, as `tanuki project status --json` names it. */
+  status?: string
+  progress?: Partial<Progress>
+  tasks: (Partial<Omit<TaskView, 'id' | 'status'>> & { id: string; status: string })[]
+  agents?: (Partial<Omit<AgentInfo, 'name'>> & { name: string })[]
+}
+
+export interface FormatStatusOptions {
+  /** Colour the statuses. Default false. */
+  color?: boolean
+  /** Widest the title column gets. Default 40. */
+  titleWidth?: number
+}
+
+const STATUS_COLORS: Record<string, keyof Colors> = {
+  complete: 'green',
+  in_progress: 'cyan',
+  assigned: 'cyan',
+  busy: 'cyan',
+  pending: 'dim',
+  idle: 'dim',
+  review: 'yellow',
+  failed: 'red',
+  crashed: 'red',
+  blocked: 'magenta',
+  stopped: 'dim',
+}
+
+/** A table with a header row; widths from the plain text, colour applied after padding. */
+function table(headers: string[], rows: string[][], c: Colors, paint: (col: number, text: string, padded: string) => string): string[] {
+  const widths = headers.map((header, i) => Math.max(header.length, ...rows.map((row) => row[i]!.length)))
+  const render = (row: string[], painter: (i: number, text: string, padded: string) => string): string =>
+    row
+      .map((text, i) => painter(i, text, i === row.length - 1 ? text : text.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd()
+  return [render(headers, (_i, _text, padded) => c.bold(padded)), ...rows.map((row) => render(row, paint))]
+}
+
+/**
+ * A readable view of a project's status: tasks (id, title, role, priority, status, agent,
+ * iterations), agents (name, role, backend, status, task), and what blocks each task that waits.
+ *
+ * @example
+ * console.log(formatStatus(orchestrator.status(), { color: process.stdout.isTTY }))
+ */
+export function formatStatus(input: StatusInput, options: FormatStatusOptions = {}): string {
+  const c = makeColors(options.color ?? false)
+  const statusPaint = (text: string, padded: string): string => {
+    const color = STATUS_COLORS[text]
+    return color ? (c[color] as (s: string) => string)(padded) : padded
+  }
+  const lines: string[] = []
+  const tasks = input.tasks
+  const progress = input.progress
+  const total = progress?.total ?? tasks.length
+  const complete = progress?.complete ?? tasks.filter((task) => task.status === 'complete').length
+  const percentage = progress?.percentage ?? (total === 0 ? 0 : Math.floor((complete * 100) / total))
+  const state = input.state ?? input.status ?? 'unknown'
+  const byStatus = new Map<string, number>()
+  for (const task of tasks) byStatus.set(task.status, (byStatus.get(task.status) ?? 0) + 1)
+  const others = [...byStatus.entries()].filter(([status]) => status !== 'complete').map(([status, n]) => `${n} ${status.replace('_', ' ')}`)
+  lines.push(`${c.bold('Project')} ${state} · ${complete}/${total} complete (${percentage}%)${others.length > 0 ? ` · ${others.join(' · ')}` : ''}`, '')
+
+  const titleWidth = options.titleWidth ?? 40
+  lines.push(c.bold('Tasks'))
+  if (tasks.length === 0) {
+    lines.push('  (none)')
+  } else {
+    const rows = tasks.map((task) => [
+      task.id,
+      fit(task.title ?? '', Math.min(titleWidth, (task.title ?? '').length)),
+      task.role ?? '',
+      task.priority ?? '',
+      task.status,
+      task.assignedTo ?? '',
+      task.iterations === undefined ? '' : String(task.iterations),
+    ])
+    const body = table(['ID', 'TITLE', 'ROLE', 'PRIORITY', 'STATUS', 'AGENT', 'ITER'], rows, c, (col, text, padded) =>
+      col === 4 ? statusPaint(text, padded) : padded,
+    )
+    lines.push(...body.map((row) => `  ${row}`))
+  }
+
+  const agents = input.agents ?? []
+  lines.push('', c.bold('Agents'))
+  if (agents.length === 0) {
+    lines.push('  (none running)')
+  } else {
+    const rows = agents.map((agent) => [agent.name, agent.role ?? '', agent.backend ?? '', agent.status ?? '', agent.task ?? ''])
+    const body = table(['NAME', 'ROLE', 'BACKEND', 'STATUS', 'TASK'], rows, c, (col, text, padded) => (col === 3 ? statusPaint(text, padded) : padded))
+    lines.push(...body.map((row) => `  ${row}`))
+  }
+
+  const statuses = new Map(tasks.map((task) => [task.id, task.status]))
+  const waiting = tasks.filter((task) => task.status === 'blocked' || (task.status === 'pending' && (task.blockers?.length ?? 0) > 0))
+  if (waiting.length > 0) {
+    lines.push('', c.bold('Blocked and waiting'))
+    for (const task of waiting) {
+      const blockers = task.blockers ?? []
+      const why =
+        blockers.length > 0
+          ? blockers
+              .map((b) => (b.reason === 'missing' ? `${b.id} (does not exist)` : `${b.id} (${b.status ?? statuses.get(b.id) ?? b.reason})`))
+              .join(', ')
+          : (task.reason ?? 'unknown')
+      lines.push(`  ${c.bold(task.id)} ${statusPaint(task.status, task.status)} ← ${why}`)
+    }
+  }
+  return `${lines.join('\n')}\n`
+}

@@ -1,0 +1,154 @@
+import { definePlugin, type Reporter, type TanukiEventName, type TanukiEvents, type TanukiPlugin } from '@tanuki/core'
+import { ensureWritable, reporterPath, writeReport } from '../files.ts'
+import { formatCost, formatDuration, formatTokens, plural, tail } from '../format.ts'
+import { RunModel, STATUS_ORDER, type TaskState } from '../model/index.ts'
+
+export interface SummaryReporterOptions {
+  /** The Markdown file. Relative paths are taken from the project's root. Default `<stateDir>/summary.md`; `false` writes no file. */
+  path?: string | false
+  /** Where the report is also printed. Default `process.stdout`; `false` prints nothing. */
+  stream?: { write(text: string): unknown } | false
+  /** Lines of verify output (or agent output) kept for each failure. Default 20. */
+  tailLines?: number
+  /** The report's heading. Default `Tanuki run summary` (the plugin adds the project's name). */
+  title?: string
+}
+
+/** A table cell: pipes escaped, on one line. */
+function cell(text: string): string {
+  return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\s*\n\s*/g, ' ')
+}
+
+/** A fenced code block whose fence no run of backticks inside can close. */
+function codeBlock(text: string, lang = 'text'): string {
+  const longest = Math.max(0, ...[...text.matchAll(/`+/g)].map((m) => m[0].length))
+  const fence = '`'.repeat(Math.max(3, longest + 1))
+  return `${fence}${lang}\n${text}\n${fence}`
+}
+
+/** What keeps a task from starting, in words. */
+function waitingOn(task: TaskState, model: RunModel): string {
+  if (task.blockers && task.blockers.length > 0) {
+    return task.blockers.map((b) => (b.reason === 'missing' ? `${b.id} does not exist` : `${b.id} is ${b.status ?? b.reason}`)).join(', ')
+  }
+  const unmet = task.dependsOn.filter((id) => model.tasks.get(id)?.status !== 'complete')
+  if (unmet.length > 0) return `waiting on ${unmet.map((id) => `${id} (${model.tasks.get(id)?.status ?? 'missing'})`).join(', ')}`
+  return task.reason ?? 'not started'
+}
+
+/**
+ * The run as a Markdown report: the outcome, a table of every task (status, iterations, duration,
+ * agent, tokens, cost) and a section per failure or review with the tail of its verify output.
+ */
+export function renderSummary(model: RunModel, options: { title?: string; tailLines?: number } = {}): string {
+  const lines: string[] = []
+  const counts = model.counts()
+  const progress = model.progress()
+  const tailLines = options.tailLines ?? 20
+  lines.push(`# ${options.title ?? 'Tanuki run summary'}`, '')
+  const rest = (['failed', 'review', 'blocked', 'pending', 'in_progress', 'assigned'] as const)
+    .filter((status) => counts[status] > 0)
+    .map((status) => `${counts[status]} ${status.replace('_', ' ')}`)
+  const outcome = progress.total > 0 && progress.complete === progress.total ? '**All tasks complete.**' : '**Not all tasks complete.**'
+  lines.push(`${outcome} ${progress.complete} of ${plural(progress.total, 'task')} complete (${progress.percentage}%)${rest.length > 0 ? `; ${rest.join(', ')}` : ''}.`, '')
+  const facts: string[] = []
+  if (model.startedAt !== undefined && model.endedAt !== undefined) {
+    facts.push(`Started ${new Date(model.startedAt).toISOString()}, took ${formatDuration(model.endedAt - model.startedAt)}.`)
+  }
+  const usage = model.usage()
+  if (formatTokens(usage)) facts.push(`Tokens: ${formatTokens(usage)}.`)
+  if (formatCost(usage)) facts.push(`Cost: ${formatCost(usage)}.`)
+  if (facts.length > 0) lines.push(facts.join(' '), '')
+
+  const tasks = [...model.tasks.values()].sort(
+    (a, b) => STATUS_ORDER.indexOf(b.status) - STATUS_ORDER.indexOf(a.status) || a.id.localeCompare(b.id),
+  )
+  lines.push('## Tasks', '')
+  lines.push('| Task | Title | Role | Status | Iterations | Duration | Agent | Tokens | Cost |')
+  lines.push('| --- | --- | --- | --- | ---: | ---: | --- | ---: | ---: |')
+  for (const task of tasks) {
+    const row = [
+      task.id,
+      task.title ?? '',
+      task.role ?? '',
+      task.status,
+      String(task.iterations),
+      task.durationMs === undefined ? '—' : formatDuration(task.durationMs),
+      task.agent ?? '—',
+      formatTokens(task.usage) ?? '—',
+      formatCost(task.usage) ?? '—',
+    ]
+    lines.push(`| ${row.map(cell).join(' | ')} |`)
+  }
+  lines.push('')
+
+  const troubled = tasks.filter((task) => task.status === 'failed' || task.status === 'review')
+  if (troubled.length > 0) {
+    lines.push('## Failures and reviews', '')
+    for (const task of troubled) {
+      lines.push(`### ${task.id}: ${task.status}`, '')
+      lines.push(`${task.status === 'review' ? 'Needs review' : 'Failed'} after ${plural(task.iterations, 'iteration')}${task.agent ? ` on ${task.agent}` : ''}: ${task.reason ?? 'no reason given'}`, '')
+      if (task.lastVerify) {
+        const how = task.lastVerify.timedOut ? 'timed out' : `exited with code ${task.lastVerify.exitCode}`
+        lines.push(`Last verify \`${task.lastVerify.command.replace(/`/g, "'")}\` ${how}; its output ends with:`, '')
+        lines.push(codeBlock(tail(task.lastVerify.output, tailLines) || '(no output)'), '')
+      } else if (task.lastOutput !== undefined) {
+        lines.push('No verify ran to the end; the agent output ends with:', '')
+        lines.push(codeBlock(tail(task.lastOutput, tailLines) || '(no output)'), '')
+      }
+    }
+  }
+
+  const waiting = tasks.filter((task) => task.status === 'blocked' || task.status === 'pending')
+  if (waiting.length > 0) {
+    lines.push('## Blocked and waiting', '')
+    for (const task of waiting) lines.push(`- **${task.id}** (${task.status}): ${waitingOn(task, model)}`)
+    lines.push('')
+  }
+  return lines.join('\n')
+}
+
+/**
+ * At the end of a run (when it settles, or when it is stopped first), writes the Markdown report
+ * once, to a file and to the terminal.
+ *
+ * @example
+ * const reporter = createSummaryReporter({ path: 'summary.md', stream: process.stdout })
+ */
+export function createSummaryReporter(options: SummaryReporterOptions = {}): Reporter {
+  const model = new RunModel()
+  let written = false
+  const write = (): void => {
+    if (written) return
+    written = true
+    const text = renderSummary(model, options)
+    if (options.path) writeReport(options.path, text, 'summary')
+    const stream = options.stream === undefined ? process.stdout : options.stream
+    if (stream) stream.write(`\n${text}`)
+  }
+  return {
+    name: 'summary',
+    onEvent<E extends TanukiEventName>(name: E, payload: TanukiEvents[E]) {
+      model.apply(name, payload)
+    },
+    onProjectSettled: write,
+    onClose: write,
+  }
+}
+
+/**
+ * The Markdown summary as a plugin.
+ *
+ * @example
+ * export default defineConfig({ plugins: [summaryReporter({ path: 'reports/run.md', stream: false })] })
+ */
+export function summaryReporter(options: SummaryReporterOptions = {}): TanukiPlugin {
+  return definePlugin({
+    name: 'tanuki:reporter-summary',
+    setup(ctx) {
+      const path = options.path === false ? false : reporterPath(ctx.project, options.path, 'summary.md')
+      if (path) ensureWritable(path, 'summary')
+      ctx.registerReporter(createSummaryReporter({ title: `Tanuki run summary: ${ctx.project.name}`, ...options, path }))
+    },
+  })
+}
