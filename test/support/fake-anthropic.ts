@@ -287,11 +287,12 @@ export function userText(request: MessagesRequest): string {
 /**
  * The usual task script: the first main-loop turn runs `command` with the Bash tool in the agent's
  * working directory; once its result arrives, the agent answers `finalText` (which should carry
- * the completion signal). With `command` a function, it is built from the prompt.
+ * the completion signal). Either can be a function, to answer per task from the prompt (the user
+ * text of the conversation, which holds the task's id and body).
  */
 export function taskScript(options: {
   command: string | ((prompt: string) => string)
-  finalText: string | ((toolOutput: string, isError: boolean) => string)
+  finalText: string | ((toolOutput: string, isError: boolean, prompt: string) => string)
   usage?: ReplyUsage
 }): FakeScript {
   return (request, { mainLoop }) => {
@@ -310,7 +311,7 @@ export function taskScript(options: {
     const result = results[0]!
     const text =
       typeof options.finalText === 'function'
-        ? options.finalText(toolResultText(result), result.is_error === true)
+        ? options.finalText(toolResultText(result), result.is_error === true, userText(request))
         : options.finalText
     return { content: [{ type: 'text', text }], usage: options.usage }
   }

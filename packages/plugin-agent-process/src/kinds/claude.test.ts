@@ -15,6 +15,7 @@ import {
   type FakeAnthropic,
   type FakeScript,
 } from '../../../../test/support/fake-anthropic.ts'
+import { createProcessBackend } from '../backend.ts'
 import { claudeArgv, createClaudeKind, createClaudeParser } from './claude.ts'
 import type { IterationPlan, KindOptions, OutputParser } from './types.ts'
 
@@ -243,5 +244,65 @@ describe('claude kind with the real Claude Code CLI', { timeout: 60_000 }, () =>
     const result = await run(taskScript({ command: 'true', finalText: 'never reached' }), { maxTurns: 1 })
     expect(result.error).toContain('maximum number of turns')
     expect(result.output).not.toContain('never reached')
+  })
+})
+
+describe('claude kind through the process backend', { timeout: 60_000 }, () => {
+  let api: FakeAnthropic | undefined
+  let root: string
+  let home: string
+
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'tanuki-claude-project-'))
+    home = await mkdtemp(join(tmpdir(), 'tanuki-claude-home-'))
+  })
+  afterEach(async () => {
+    await api?.close()
+    api = undefined
+    await rm(root, { recursive: true, force: true })
+    await rm(home, { recursive: true, force: true })
+  })
+
+  it('runs Claude Code in the agent worktree, where verify then finds the file', async () => {
+    const git = (...args: string[]): Promise<void> =>
+      new Promise((resolve, reject) => {
+        const child = spawn('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], { cwd: root, stdio: 'ignore' })
+        child.once('error', reject)
+        child.once('close', (code) => (code === 0 ? resolve() : reject(new Error(`git ${args.join(' ')} exited ${code}`))))
+      })
+    await git('init', '-q')
+    await git('commit', '-q', '--allow-empty', '-m', 'init')
+
+    api = await startFakeAnthropic(taskScript({ command: 'echo from-claude > FILE.txt', finalText: 'Done. FILE_DONE' }))
+    const backend = createProcessBackend({
+      bin: claudeBin,
+      inheritEnv: false,
+      env: { ...claudeEnv({ baseUrl: api.url, home }), PATH: process.env.PATH ?? '/usr/bin:/bin' },
+    })
+    const agent = await backend.spawn({
+      name: 'backend-1',
+      role: 'backend',
+      options: { model: 'claude-sonnet-4-5' },
+      project: { root, name: 'demo' },
+    })
+    try {
+      const chunks: string[] = []
+      const result = await agent.run({
+        prompt: 'Create FILE.txt',
+        task,
+        iteration: 1,
+        signal: new AbortController().signal,
+        onOutput: (chunk) => chunks.push(chunk.text),
+      })
+      expect(agent.workspace).not.toBe(root)
+      expect(await readFile(join(agent.workspace!, 'FILE.txt'), 'utf8')).toBe('from-claude\n')
+      expect(result.output).toContain('FILE_DONE')
+      expect(result.error).toBeUndefined()
+      expect(result.usage?.turns).toBe(2)
+      expect(chunks.join('')).toContain('"type":"result"')
+      expect((await agent.exec('test -f FILE.txt')).exitCode).toBe(0)
+    } finally {
+      await agent.remove()
+    }
   })
 })
