@@ -141,6 +141,8 @@ export function resolveConfig(config: UserConfig = {}, fallbackName = 'tanuki'):
     check(roleConfig.backend === undefined || typeof roleConfig.backend === 'string', `agents.${role}.backend`, 'must be a backend name', roleConfig.backend)
     checkCount(roleConfig.count, `agents.${role}.count`)
   }
+  check(config.defaults === undefined || (typeof config.defaults === 'object' && config.defaults !== null && !Array.isArray(config.defaults)), 'defaults', 'must be an object like { backend, count, … }', config.defaults)
+  check(config.defaults?.backend === undefined || typeof config.defaults.backend === 'string', 'defaults.backend', 'must be a backend name', config.defaults?.backend)
   checkCount(config.defaults?.count, 'defaults.count')
   check(config.plugins === undefined || Array.isArray(config.plugins), 'plugins', 'must be a list of plugins', config.plugins)
   const plugins = (config.plugins ?? []).filter((plugin): plugin is TanukiPlugin => Boolean(plugin))
@@ -152,6 +154,7 @@ export function resolveConfig(config: UserConfig = {}, fallbackName = 'tanuki'):
     config.balancer,
   )
   for (const key of ['cooldownMs', 'iterationTimeoutMs', 'verifyTimeoutMs', 'pollIntervalMs'] as const) checkDuration(config, key)
+  check(config.stopWhenSettled === undefined || typeof config.stopWhenSettled === 'boolean', 'stopWhenSettled', 'must be true or false', config.stopWhenSettled)
   checkCount(config.retryLimit, 'retryLimit')
   checkCount(config.maxRespawns, 'maxRespawns')
   return {
