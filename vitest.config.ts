@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config'
 
 export default defineConfig({
   test: {
-    projects: ['packages/*', 'test/e2e'],
+    projects: ['packages/*', 'test/e2e', 'examples/embed'],
     coverage: {
       provider: 'v8',
       include: ['packages/core/src/**/*.ts'],
