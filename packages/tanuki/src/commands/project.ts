@@ -1,0 +1,193 @@
+import { spawn } from 'node:child_process'
+import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs'
+import { defineCommand } from 'citty'
+import { setupPlugins, type ProjectInfo } from '@tanuki/core'
+import { processAgents } from '@tanuki/plugin-agent-process'
+import { formatStatus } from '@tanuki/plugin-reporter'
+import { isAlive, readLock, runningOrchestrator } from '../lock.ts'
+import { projectName } from '../paths.ts'
+import { checkTasks, openProject, runProject, type Project, type StopRequest } from '../project.ts'
+import { readJson, statusFromFiles, type StatusDocument } from '../state.ts'
+import { common, projectRoot, sleep } from './shared.ts'
+
+const output = {
+  quiet: { type: 'boolean', description: 'Only print failures and the final summary' },
+  verbose: { type: 'boolean', description: 'Also print every iteration and the agents\' output' },
+} as const
+
+async function foreground(project: Project, command: 'start' | 'resume', args: { watch?: boolean; quiet?: boolean; verbose?: boolean }): Promise<number> {
+  const summary = await runProject(project, {
+    command,
+    ...(args.watch ? { watch: true } : {}),
+    ...(args.quiet ? { quiet: true } : {}),
+    ...(args.verbose ? { verbose: true } : {}),
+  })
+  const { progress } = summary
+  const notDone = progress.total - progress.complete
+  if (!summary.allComplete) {
+    process.stderr.write(
+      `tanuki: ${notDone} of ${progress.total} tasks are not complete` +
+        (summary.reason === 'stopped' ? ' (stopped; `tanuki project resume` continues)' : '') +
+        '. See `tanuki project status`.\n',
+    )
+  }
+  return summary.allComplete ? 0 : 1
+}
+
+/** Starts the same command in the background, its output in `.tanuki/orchestrator.log`. */
+async function detach(project: Project, command: 'start' | 'resume', rawArgs: string[]): Promise<number> {
+  const running = runningOrchestrator(project.paths.lock)
+  if (running) {
+    process.stderr.write(`tanuki: an orchestrator (pid ${running.pid}) already runs this project; see \`tanuki project status\`.\n`)
+    return 1
+  }
+  checkTasks(project)
+  mkdirSync(project.paths.stateDir, { recursive: true })
+  const log = openSync(project.paths.detachedLog, 'a')
+  // The same entry point this process was started from (bin/tanuki.js).
+  const cli = process.argv[1]!
+  const args = rawArgs.filter((arg) => arg !== '--detach' && arg !== '-d')
+  const child = spawn(process.execPath, [...process.execArgv, cli, 'project', command, ...args.filter((a) => a !== 'project' && a !== command), '--cwd', project.root], {
+    detached: true,
+    stdio: ['ignore', log, log],
+    env: { ...process.env, TANUKI_DETACHED: '1' },
+  })
+  closeSync(log)
+  child.unref()
+  let exited: number | null | undefined
+  child.on('exit', (code) => (exited = code))
+  for (let waited = 0; waited < 30_000; waited += 100) {
+    if (readLock(project.paths.lock)?.pid === child.pid) {
+      process.stdout.write(
+        `Tanuki runs in the background (pid ${child.pid}).\n` +
+          `  progress:  tanuki project status\n  stop:      tanuki project stop\n  output:    ${project.source.display(project.paths.detachedLog)}\n`,
+      )
+      return 0
+    }
+    if (exited !== undefined) break
+    await sleep(100)
+  }
+  process.stderr.write(`tanuki: the background run did not start (exit code ${exited ?? 'none yet'}); see ${project.paths.detachedLog}\n`)
+  return 1
+}
+
+const start = defineCommand({
+  meta: { name: 'start', description: 'Run the project\'s tasks until every one is settled; exit 0 when all are complete' },
+  args: {
+    ...common,
+    ...output,
+    watch: { type: 'boolean', description: 'Keep running and pick up new tasks after everything is settled' },
+    detach: { type: 'boolean', alias: 'd', description: 'Run in the background; watch it with `tanuki project status`' },
+  },
+  async run({ args, rawArgs }) {
+    const project = await openProject(projectRoot(args))
+    return args.detach ? detach(project, 'start', rawArgs) : foreground(project, 'start', args)
+  },
+})
+
+const resume = defineCommand({
+  meta: { name: 'resume', description: 'Continue a stopped or crashed project: tasks in flight go back to pending, complete ones never rerun' },
+  args: {
+    ...common,
+    ...output,
+    watch: { type: 'boolean', description: 'Keep running after everything is settled' },
+    detach: { type: 'boolean', alias: 'd', description: 'Run in the background' },
+  },
+  async run({ args, rawArgs }) {
+    const project = await openProject(projectRoot(args))
+    const tasks = checkTasks(project)
+    const inFlight = tasks.filter((task) => task.status === 'assigned' || task.status === 'in_progress').map((task) => task.id)
+    const complete = tasks.filter((task) => task.status === 'complete').length
+    if (!args.quiet) {
+      process.stdout.write(
+        `Resuming: ${complete}/${tasks.length} complete` + (inFlight.length > 0 ? `; back to pending: ${inFlight.join(', ')}` : '') + '\n',
+      )
+    }
+    return args.detach ? detach(project, 'resume', rawArgs) : foreground(project, 'resume', args)
+  },
+})
+
+/** The status document: the running orchestrator's snapshot, or one built from the task files. */
+export async function projectStatus(project: Project): Promise<StatusDocument & { problems?: string[] }> {
+  const running = runningOrchestrator(project.paths.lock)
+  const snapshot = readJson<StatusDocument>(project.paths.status)
+  if (running && snapshot && snapshot.pid === running.pid) return snapshot
+  const { tasks, errors } = project.source.scan()
+  const doc: StatusDocument & { problems?: string[] } = statusFromFiles(tasks, project.paths)
+  if (running) {
+    doc.status = 'starting'
+    doc.pid = running.pid
+  }
+  if (errors.length > 0) doc.problems = errors.map((error) => error.message)
+  return doc
+}
+
+const status = defineCommand({
+  meta: { name: 'status', description: 'Show tasks, progress and agents, while running or after' },
+  args: { ...common, json: { type: 'boolean', description: 'Print the status as JSON (stable format)' } },
+  async run({ args }) {
+    const project = await openProject(projectRoot(args))
+    const doc = await projectStatus(project)
+    if (args.json) process.stdout.write(JSON.stringify(doc, null, 2) + '\n')
+    else {
+      process.stdout.write(formatStatus(doc, { color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR }) + '\n')
+      for (const problem of doc.problems ?? []) process.stderr.write(`problem: ${problem}\n`)
+    }
+    return 0
+  },
+})
+
+/** Deletes agents' worktrees and containers when no orchestrator is there to do it. */
+async function removeAgents(project: Project): Promise<string[]> {
+  const config = project.config.resolved
+  const plugins = config.plugins.some((plugin) => plugin.name === 'tanuki:agent-process') ? config.plugins : [processAgents(), ...config.plugins]
+  const info: ProjectInfo = { root: project.root, name: config.name ?? projectName(project.root), stateDir: project.paths.stateDir }
+  const registry = await setupPlugins({ ...config, plugins }, info)
+  const cleaned: string[] = []
+  try {
+    for (const backend of registry.backends.values()) {
+      if (!backend.cleanup) continue
+      await backend.cleanup(info)
+      cleaned.push(backend.name)
+    }
+  } finally {
+    await registry.teardown()
+  }
+  return cleaned
+}
+
+const stop = defineCommand({
+  meta: { name: 'stop', description: 'Stop the running orchestrator gracefully (from any terminal)' },
+  args: { ...common, remove: { type: 'boolean', description: 'Also remove the agents: worktrees, branches, containers' } },
+  async run({ args }) {
+    const project = await openProject(projectRoot(args))
+    const running = runningOrchestrator(project.paths.lock)
+    if (running) {
+      const request: StopRequest = { remove: Boolean(args.remove) }
+      writeFileSync(project.paths.stopRequest, JSON.stringify(request) + '\n')
+      process.kill(running.pid, 'SIGTERM')
+      process.stdout.write(`Stopping the orchestrator (pid ${running.pid})…\n`)
+      for (let waited = 0; isAlive(running.pid) && readLock(project.paths.lock)?.pid === running.pid; waited += 100) {
+        if (waited >= 60_000) {
+          process.stderr.write(`tanuki: pid ${running.pid} did not stop within 60 s; it may still be winding down its agents.\n`)
+          return 1
+        }
+        await sleep(100)
+      }
+      process.stdout.write(args.remove ? 'Stopped; agents removed.\n' : 'Stopped. `tanuki project resume` continues.\n')
+      return 0
+    }
+    if (args.remove) {
+      const cleaned = await removeAgents(project)
+      process.stdout.write(`No orchestrator was running; removed what the agents left (${cleaned.join(', ') || 'nothing to clean'}).\n`)
+      return 0
+    }
+    process.stdout.write('No orchestrator is running for this project.\n')
+    return 0
+  },
+})
+
+export const projectCommand = defineCommand({
+  meta: { name: 'project', description: 'Run, watch, stop and resume the project' },
+  subCommands: { start, status, stop, resume },
+})

@@ -1,0 +1,105 @@
+import { existsSync, readdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { defineCommand } from 'citty'
+import { Resolver, TanukiError } from '@tanuki/core'
+import { iterationLog } from '../paths.ts'
+import { checkTasks, openProject } from '../project.ts'
+import { common, projectRoot, table } from './shared.ts'
+
+const list = defineCommand({
+  meta: { name: 'list', description: 'List the tasks with their status, role, priority and dependencies' },
+  args: { ...common, json: { type: 'boolean', description: 'Print as JSON' } },
+  async run({ args }) {
+    const project = await openProject(projectRoot(args))
+    const { tasks, errors } = project.source.scan()
+    if (args.json) {
+      process.stdout.write(JSON.stringify(tasks.map(({ body: _body, ...task }) => task), null, 2) + '\n')
+    } else if (tasks.length === 0 && errors.length === 0) {
+      process.stdout.write(`No tasks in ${project.source.display(project.source.dir)}. \`tanuki init\` writes a sample.\n`)
+    } else {
+      const rows = [['ID', 'STATUS', 'ROLE', 'PRIORITY', 'DEPENDS ON', 'TITLE']]
+      for (const task of tasks) rows.push([task.id, task.status, task.role, task.priority, task.dependsOn.join(',') || '-', task.title])
+      process.stdout.write(table(rows) + '\n')
+    }
+    for (const error of errors) process.stderr.write(`problem: ${error.message}\n`)
+    return errors.length > 0 ? 1 : 0
+  },
+})
+
+const show = defineCommand({
+  meta: { name: 'show', description: 'Show one task: its fields, what blocks it, its body and logs' },
+  args: { ...common, id: { type: 'positional', description: 'Task id', required: true } },
+  async run({ args }) {
+    const project = await openProject(projectRoot(args))
+    const { tasks } = project.source.scan()
+    const task = tasks.find((t) => t.id === args.id)
+    if (!task) {
+      throw new TanukiError('TANUKI_TASK_NOT_FOUND', `No task "${args.id}" in ${project.source.display(project.source.dir)}. \`tanuki task list\` shows the ids.`)
+    }
+    const blockers = new Resolver(tasks).blockers(task.id)
+    const lines = [
+      `${task.id}: ${task.title}`,
+      `  file:        ${task.source}`,
+      `  status:      ${task.status}${task.assignedTo ? ` (agent ${task.assignedTo})` : ''}`,
+      `  role:        ${task.role}`,
+      `  priority:    ${task.priority}`,
+      `  depends on:  ${task.dependsOn.join(', ') || '-'}`,
+      `  verify:      ${task.completion.verify ?? '-'}`,
+      `  signal:      ${task.completion.signal ?? '-'}`,
+      `  max tries:   ${task.completion.maxIterations}`,
+    ]
+    if (task.tags.length > 0) lines.push(`  tags:        ${task.tags.join(', ')}`)
+    if (typeof task.extra.failure === 'string') lines.push(`  failure:     ${task.extra.failure}`)
+    if (blockers.length > 0) lines.push(`  blocked by:  ${blockers.map((b) => `${b.id} (${b.reason}${b.status ? `: ${b.status}` : ''})`).join(', ')}`)
+    const logDir = join(project.paths.logs, 'tasks', task.id)
+    if (existsSync(logDir)) {
+      const logs = readdirSync(logDir).sort()
+      lines.push(`  logs:        ${logs.length} iteration(s), latest ${project.source.display(iterationLog(project.paths, task.id, logs.length))}`)
+    }
+    lines.push('', task.body.trim())
+    process.stdout.write(lines.join('\n') + '\n')
+    return 0
+  },
+})
+
+const graph = defineCommand({
+  meta: { name: 'graph', description: 'Show the dependency graph, by level (or as Mermaid)' },
+  args: { ...common, mermaid: { type: 'boolean', description: 'Print Mermaid flowchart text' } },
+  async run({ args }) {
+    const project = await openProject(projectRoot(args))
+    const tasks = checkTasks(project)
+    const byId = new Map(tasks.map((task) => [task.id, task]))
+    const resolver = new Resolver(tasks)
+    if (args.mermaid) {
+      process.stdout.write(resolver.toMermaid((id) => `${id}: ${byId.get(id)?.title ?? ''}`) + '\n')
+      return 0
+    }
+    const lines: string[] = []
+    resolver.levels().forEach((level, i) => {
+      lines.push(`level ${i}`)
+      for (const id of level) {
+        const task = byId.get(id)!
+        const deps = task.dependsOn.length > 0 ? `  <- ${task.dependsOn.join(', ')}` : ''
+        lines.push(`  [${task.status}] ${id} (${task.role})${deps}`)
+      }
+    })
+    process.stdout.write(lines.join('\n') + '\n')
+    return 0
+  },
+})
+
+const validate = defineCommand({
+  meta: { name: 'validate', description: 'Check every task file, id, dependency and the graph; exit 1 on any problem' },
+  args: { ...common },
+  async run({ args }) {
+    const project = await openProject(projectRoot(args))
+    const tasks = checkTasks(project)
+    process.stdout.write(`${tasks.length} tasks OK in ${project.source.display(project.source.dir)}` + (project.config.file ? ` (config: ${project.config.file})` : ' (no config file: defaults)') + '\n')
+    return 0
+  },
+})
+
+export const taskCommand = defineCommand({
+  meta: { name: 'task', description: 'Inspect and check task files' },
+  subCommands: { list, show, graph, validate },
+})

@@ -1,0 +1,209 @@
+import { existsSync, readdirSync, readFileSync, renameSync, statSync, watch, writeFileSync, type FSWatcher } from 'node:fs'
+import { join, relative, resolve, sep } from 'node:path'
+import {
+  TanukiError,
+  errorMessage,
+  isTanukiError,
+  parseTask,
+  updateTaskText,
+  type Task,
+  type TaskChange,
+  type TaskPatch,
+  type TaskSource,
+} from '@tanuki/core'
+
+/** `.tanuki/tasks` if it exists, else `tasks/` if it exists, else `.tanuki/tasks`; `tasksDir` wins. */
+export function resolveTasksDir(root: string, tasksDir?: string): string {
+  if (tasksDir) return resolve(root, tasksDir)
+  const hidden = join(root, '.tanuki', 'tasks')
+  const plain = join(root, 'tasks')
+  if (!existsSync(hidden) && existsSync(plain)) return plain
+  return hidden
+}
+
+/** Every `.md` file under a folder, sorted, skipping hidden folders inside it. */
+function markdownFiles(dir: string): string[] {
+  if (!existsSync(dir)) return []
+  const files: string[] = []
+  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile() || !entry.name.endsWith('.md')) continue
+    const full = join(entry.parentPath ?? (entry as unknown as { path: string }).path, entry.name)
+    if (relative(dir, full).split(sep).some((part) => part.startsWith('.'))) continue
+    files.push(full)
+  }
+  return files.sort()
+}
+
+/** What a scan of the task folder found: the good tasks and every problem, each naming its file. */
+export interface ScanResult {
+  tasks: Task[]
+  errors: TanukiError[]
+}
+
+/**
+ * Tasks as Markdown files in a folder (recursively). Status is written back atomically (a temp
+ * file renamed over the original) and only Tanuki's own front-matter keys change. Edits people
+ * make while a project runs are reported through `watch`; Tanuki's own writes are not echoed.
+ *
+ * @example
+ * const source = new FileTaskSource({ root: process.cwd() })
+ * const tasks = await source.load()
+ */
+export class FileTaskSource implements TaskSource {
+  readonly name = 'tanuki:files'
+  readonly root: string
+  readonly dir: string
+  private readonly paths = new Map<string, string>()
+  /** The text of each file as Tanuki last read or wrote it, to tell people's edits from echoes. */
+  private readonly texts = new Map<string, string>()
+  private readonly ids = new Map<string, string>()
+
+  constructor(options: { root: string; tasksDir?: string }) {
+    this.root = resolve(options.root)
+    this.dir = resolveTasksDir(this.root, options.tasksDir)
+  }
+
+  /** A file's path as people see it in messages: relative to the project. */
+  display(path: string): string {
+    return relative(this.root, path) || path
+  }
+
+  /** Reads every task file; collects all problems instead of stopping at the first. */
+  scan(): ScanResult {
+    const tasks: Task[] = []
+    const errors: TanukiError[] = []
+    const seen = new Map<string, string>()
+    for (const path of markdownFiles(this.dir)) {
+      const shown = this.display(path)
+      let text: string
+      try {
+        text = readFileSync(path, 'utf8')
+      } catch (error) {
+        errors.push(new TanukiError('TANUKI_TASK_INVALID', `${shown}: cannot be read: ${errorMessage(error)}`, { cause: error }))
+        continue
+      }
+      let task: Task
+      try {
+        task = parseTask(text, shown)
+      } catch (error) {
+        errors.push(isTanukiError(error) ? error : new TanukiError('TANUKI_TASK_INVALID', `${shown}: ${errorMessage(error)}`, { cause: error }))
+        continue
+      }
+      const other = seen.get(task.id)
+      if (other) {
+        errors.push(
+          new TanukiError('TANUKI_TASK_DUPLICATE', `Task id "${task.id}" is used by two files: ${other} and ${shown}. Give one of them another id.`, {
+            details: { id: task.id, files: [other, shown] },
+          }),
+        )
+        continue
+      }
+      seen.set(task.id, shown)
+      this.paths.set(task.id, path)
+      this.ids.set(path, task.id)
+      this.texts.set(path, text)
+      tasks.push(task)
+    }
+    return { tasks, errors }
+  }
+
+  async load(): Promise<Task[]> {
+    const { tasks, errors } = this.scan()
+    if (errors.length === 1) throw errors[0]
+    if (errors.length > 1) {
+      throw new TanukiError('TANUKI_TASK_INVALID', `${errors.length} task files have problems:\n${errors.map((e) => `  - ${e.message}`).join('\n')}`, {
+        cause: new AggregateError(errors),
+        details: { errors: errors.map((e) => e.message) },
+      })
+    }
+    return tasks
+  }
+
+  /** The file of a task, once loaded. */
+  pathOf(id: string): string | undefined {
+    return this.paths.get(id)
+  }
+
+  async update(id: string, patch: TaskPatch): Promise<void> {
+    const path = this.paths.get(id)
+    if (!path) throw new TanukiError('TANUKI_TASK_NOT_FOUND', `No file for task "${id}" under ${this.display(this.dir)}`)
+    // Read afresh every time: a person may have edited the file since, and those edits stay.
+    const before = readFileSync(path, 'utf8')
+    const after = updateTaskText(before, patch, this.display(path))
+    if (after === before) return
+    const temp = `${path}.tanuki-${process.pid}.tmp`
+    writeFileSync(temp, after)
+    renameSync(temp, path)
+    this.texts.set(path, after)
+  }
+
+  watch(listener: (change: TaskChange) => void): () => void {
+    if (!existsSync(this.dir)) return () => {}
+    const pending = new Map<string, NodeJS.Timeout>()
+    let watcher: FSWatcher
+    try {
+      watcher = watch(this.dir, { recursive: true }, (_event, filename) => {
+        if (!filename || !filename.toString().endsWith('.md')) return
+        const path = join(this.dir, filename.toString())
+        clearTimeout(pending.get(path))
+        // Editors write in several steps (truncate, write, rename): wait for the file to settle.
+        pending.set(path, setTimeout(() => {
+          pending.delete(path)
+          for (const change of this.reread(path)) listener(change)
+        }, 50))
+      })
+    } catch {
+      return () => {}
+    }
+    watcher.on('error', () => {})
+    return () => {
+      watcher.close()
+      for (const timer of pending.values()) clearTimeout(timer)
+    }
+  }
+
+  /** What changed in one file since Tanuki last saw it. */
+  private reread(path: string): TaskChange[] {
+    const previousId = this.ids.get(path)
+    let text: string | undefined
+    try {
+      if (statSync(path).isFile()) text = readFileSync(path, 'utf8')
+    } catch {
+      text = undefined
+    }
+    if (text === undefined) {
+      if (previousId === undefined) return []
+      this.forget(path, previousId)
+      return [{ type: 'removed', id: previousId }]
+    }
+    if (text === this.texts.get(path)) return []
+    const shown = this.display(path)
+    let task: Task
+    try {
+      task = parseTask(text, shown)
+    } catch (error) {
+      return [{ type: 'invalid', source: shown, error: error instanceof Error ? error : new Error(String(error)) }]
+    }
+    const owner = this.paths.get(task.id)
+    if (owner && owner !== path) {
+      return [{ type: 'invalid', source: shown, error: new TanukiError('TANUKI_TASK_DUPLICATE', `${shown}: id "${task.id}" is already used by ${this.display(owner)}; ignored`) }]
+    }
+    const changes: TaskChange[] = []
+    if (previousId !== undefined && previousId !== task.id) {
+      this.forget(path, previousId)
+      changes.push({ type: 'removed', id: previousId })
+    }
+    const known = this.paths.has(task.id)
+    this.paths.set(task.id, path)
+    this.ids.set(path, task.id)
+    this.texts.set(path, text)
+    changes.push({ type: known ? 'changed' : 'added', task })
+    return changes
+  }
+
+  private forget(path: string, id: string): void {
+    this.paths.delete(id)
+    this.ids.delete(path)
+    this.texts.delete(path)
+  }
+}

@@ -1,0 +1,54 @@
+import { basename, join, resolve } from 'node:path'
+
+/** Where Tanuki keeps a project's state, all under `<project>/.tanuki`. */
+export interface StatePaths {
+  root: string
+  stateDir: string
+  lock: string
+  stopRequest: string
+  status: string
+  agents: string
+  events: string
+  logs: string
+  detachedLog: string
+  worktrees: string
+}
+
+export function statePaths(projectRoot: string): StatePaths {
+  const root = resolve(projectRoot)
+  const stateDir = join(root, '.tanuki')
+  return {
+    root,
+    stateDir,
+    lock: join(stateDir, 'orchestrator.lock'),
+    stopRequest: join(stateDir, 'stop-request.json'),
+    status: join(stateDir, 'status.json'),
+    agents: join(stateDir, 'agents.json'),
+    events: join(stateDir, 'events.ndjson'),
+    logs: join(stateDir, 'logs'),
+    detachedLog: join(stateDir, 'orchestrator.log'),
+    worktrees: join(stateDir, 'worktrees'),
+  }
+}
+
+/** A task's log for one iteration: `.tanuki/logs/tasks/<id>/iteration-<n>.log`. */
+export function iterationLog(paths: StatePaths, taskId: string, iteration: number): string {
+  return join(paths.logs, 'tasks', taskId, `iteration-${String(iteration).padStart(3, '0')}.log`)
+}
+
+/** Everything one agent printed, across tasks: `.tanuki/logs/agents/<name>.log`. */
+export function agentLog(paths: StatePaths, agent: string): string {
+  return join(paths.logs, 'agents', `${agent}.log`)
+}
+
+export function projectName(root: string): string {
+  return basename(resolve(root)) || 'tanuki'
+}
+
+/** `.tanuki/.gitignore`: the run's state stays out of the project's git status; tasks stay in. */
+export const STATE_GITIGNORE = `# Tanuki's run state; the tasks folder is yours and belongs in git.
+*
+!.gitignore
+!tasks/
+!tasks/**
+`

@@ -1,0 +1,151 @@
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import {
+  Resolver,
+  TanukiError,
+  createOrchestrator,
+  cycleError,
+  type Orchestrator,
+  type RunSummary,
+  type Task,
+  type TanukiPlugin,
+  type UserConfig,
+} from '@tanuki/core'
+import { processAgents } from '@tanuki/plugin-agent-process'
+import { consoleReporter, ndjsonReporter, summaryReporter } from '@tanuki/plugin-reporter'
+import { loadConfig, type LoadedConfig } from './config.ts'
+import { FileTaskSource } from './file-source.ts'
+import { acquireLock } from './lock.ts'
+import { STATE_GITIGNORE, projectName, statePaths, type StatePaths } from './paths.ts'
+import { recordState } from './state.ts'
+
+/** A project on disk: its folder, state paths, config and task files. */
+export interface Project {
+  root: string
+  paths: StatePaths
+  config: LoadedConfig
+  source: FileTaskSource
+}
+
+export async function openProject(root: string): Promise<Project> {
+  const paths = statePaths(root)
+  const config = await loadConfig(paths.root)
+  const source = new FileTaskSource({ root: paths.root, ...(config.resolved.tasksDir ? { tasksDir: config.resolved.tasksDir } : {}) })
+  return { root: paths.root, paths, config, source }
+}
+
+/**
+ * Reads and checks every task before anything runs or is written: each invalid file, duplicate
+ * id, unknown dependency and cycle is named. Throws one `TanukiError` listing them all.
+ */
+export function checkTasks(project: Project): Task[] {
+  const { tasks, errors } = project.source.scan()
+  const problems = errors.map((error) => error.message)
+  const ids = new Set(tasks.map((task) => task.id))
+  for (const input of project.config.resolved.tasks) ids.add(input.id)
+  for (const task of tasks) {
+    for (const dep of task.dependsOn) {
+      if (!ids.has(dep)) {
+        problems.push(`${task.source}: field "depends_on" names "${dep}", but no task has that id. Fix the id or add the task.`)
+      }
+    }
+  }
+  const cycle = new Resolver(tasks).findCycle()
+  if (cycle) problems.push(cycleError(cycle).message)
+  if (problems.length === 1) throw new TanukiError(errors[0]?.code ?? 'TANUKI_TASK_INVALID', problems[0]!, { details: { problems } })
+  if (problems.length > 1) {
+    throw new TanukiError('TANUKI_TASK_INVALID', `${problems.length} problems in the tasks:\n${problems.map((p) => `  - ${p}`).join('\n')}`, {
+      details: { problems },
+    })
+  }
+  if (tasks.length === 0 && project.config.resolved.tasks.length === 0) {
+    throw new TanukiError(
+      'TANUKI_NO_TASKS',
+      `No task files in ${project.source.display(project.source.dir)}. Run \`tanuki init\` for a sample, or add Markdown task files there.`,
+    )
+  }
+  return tasks
+}
+
+export interface RunOptions {
+  /** Keep running for new tasks instead of stopping once everything is settled. */
+  watch?: boolean
+  quiet?: boolean
+  verbose?: boolean
+  /** For the lock and messages. */
+  command: 'start' | 'resume'
+}
+
+/** What `project stop` leaves for the running orchestrator before signalling it. */
+export interface StopRequest {
+  remove: boolean
+}
+
+/** The plugins a run uses: Tanuki's defaults first (unless the config brings its own), then the config's. */
+function pluginsFor(user: UserConfig, options: RunOptions, paths: StatePaths): TanukiPlugin[] {
+  const own = (user.plugins ?? []).filter((plugin): plugin is TanukiPlugin => Boolean(plugin))
+  const names = new Set(own.map((plugin) => plugin.name))
+  const defaults: TanukiPlugin[] = []
+  if (!names.has('tanuki:agent-process')) defaults.push(processAgents())
+  if (!names.has('tanuki:reporter-console')) {
+    defaults.push(consoleReporter({ ...(options.quiet ? { quiet: true } : {}), ...(options.verbose ? { verbose: true } : {}) }))
+  }
+  if (!names.has('tanuki:reporter-ndjson')) defaults.push(ndjsonReporter({ path: paths.events }))
+  if (!names.has('tanuki:reporter-summary')) defaults.push(summaryReporter({}))
+  return [...defaults, ...own]
+}
+
+/**
+ * Runs a project in the foreground until every task is settled (or, with `watch`, until it is
+ * stopped). Holds the project's lock throughout; SIGINT/SIGTERM stop it gracefully. Resolves with
+ * the run's summary.
+ */
+export async function runProject(project: Project, options: RunOptions): Promise<RunSummary> {
+  const { paths } = project
+  const lock = acquireLock(paths.lock, options.command)
+  let orchestrator: Orchestrator | undefined
+  let state: ReturnType<typeof recordState> | undefined
+  let started = false
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (!orchestrator) return
+    const request = readStopRequest(paths)
+    if (options.verbose) process.stderr.write(`\n${signal}: stopping…\n`)
+    void orchestrator.stop({ remove: request?.remove ?? false })
+  }
+  try {
+    checkTasks(project)
+    rmSync(paths.stopRequest, { force: true })
+    mkdirSync(paths.stateDir, { recursive: true })
+    const ignore = join(paths.stateDir, '.gitignore')
+    if (!existsSync(ignore)) writeFileSync(ignore, STATE_GITIGNORE)
+    const user = project.config.user
+    orchestrator = createOrchestrator({
+      config: { ...user, plugins: pluginsFor(user, options, paths), stopWhenSettled: !options.watch },
+      project: { root: paths.root, name: user.name ?? projectName(paths.root), stateDir: paths.stateDir },
+      sources: [project.source],
+    })
+    state = recordState(orchestrator, paths)
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
+    await orchestrator.start()
+    started = true
+    return await orchestrator.done()
+  } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+    // A refused start leaves the last run's snapshot alone.
+    if (started) state?.flush()
+    state?.close()
+    rmSync(paths.stopRequest, { force: true })
+    lock.release()
+  }
+}
+
+export function readStopRequest(paths: StatePaths): StopRequest | undefined {
+  if (!existsSync(paths.stopRequest)) return undefined
+  try {
+    return JSON.parse(readFileSync(paths.stopRequest, 'utf8')) as StopRequest
+  } catch {
+    return undefined
+  }
+}

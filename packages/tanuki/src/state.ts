@@ -1,0 +1,137 @@
+import { appendFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { dirname } from 'node:path'
+import {
+  Resolver,
+  progressOf,
+  type AgentInfo,
+  type Orchestrator,
+  type Progress,
+  type Task,
+  type TaskView,
+} from '@tanuki/core'
+import { agentLog, iterationLog, type StatePaths } from './paths.ts'
+
+/** The `tanuki project status --json` document. Public API: keep it stable. */
+export interface StatusDocument {
+  /** `running`, `starting`, `stopping` while an orchestrator runs; `stopped` otherwise. */
+  status: string
+  /** The running orchestrator's pid. */
+  pid?: number
+  updatedAt: string
+  tasks: TaskView[]
+  progress: Progress & { queued?: number }
+  agents: (Omit<AgentInfo, 'assigned'> & { assigned?: number })[]
+}
+
+function writeAtomic(path: string, text: string): void {
+  mkdirSync(dirname(path), { recursive: true })
+  const temp = `${path}.${process.pid}.tmp`
+  writeFileSync(temp, text)
+  renameSync(temp, path)
+}
+
+export function readJson<T>(path: string): T | undefined {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as T
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Keeps `.tanuki/` up to date while a project runs: the status snapshot other terminals read,
+ * the agents that exist, and the logs of every task iteration and agent.
+ */
+export function recordState(orchestrator: Orchestrator, paths: StatePaths): { flush(): void; close(): void } {
+  let timer: NodeJS.Timeout | undefined
+  const snapshot = (): void => {
+    timer = undefined
+    const status = orchestrator.status()
+    const doc: StatusDocument = {
+      status: status.state,
+      pid: process.pid,
+      updatedAt: new Date().toISOString(),
+      tasks: status.tasks,
+      progress: { ...status.progress, queued: status.queue.size },
+      agents: status.agents,
+    }
+    writeAtomic(paths.status, JSON.stringify(doc, null, 2) + '\n')
+    writeAtomic(paths.agents, JSON.stringify(status.agents, null, 2) + '\n')
+  }
+  // Snapshots are throttled: a status view a fifth of a second old is fine; rewriting the file on
+  // every event of a busy run is not.
+  const schedule = (): void => {
+    timer ??= setTimeout(snapshot, 200)
+  }
+  const append = (path: string, text: string): void => {
+    try {
+      appendFileSync(path, text)
+    } catch {
+      mkdirSync(dirname(path), { recursive: true })
+      appendFileSync(path, text)
+    }
+  }
+  const bus = orchestrator.events
+  bus.on('*', schedule)
+  bus.on('iteration:started', (e) => {
+    const header = `# ${e.taskId} — iteration ${e.iteration}/${e.maxIterations} on ${e.agent} at ${new Date(e.at).toISOString()}\n`
+    append(iterationLog(paths, e.taskId, e.iteration), `${header}\n## Prompt\n\n${e.prompt}\n## Agent output\n\n`)
+    append(agentLog(paths, e.agent), `\n${header}`)
+  })
+  bus.on('iteration:output', (e) => {
+    append(iterationLog(paths, e.taskId, e.iteration), e.text)
+    append(agentLog(paths, e.agent), e.text)
+  })
+  bus.on('iteration:finished', (e) => {
+    const lines = [`\n## Result: ${e.outcome} — ${e.reason}\n`]
+    if (e.usage) lines.push(`usage: ${JSON.stringify(e.usage)}\n`)
+    if (e.verify) {
+      lines.push(`\n## Verify: \`${e.verify.command}\` exited ${e.verify.exitCode ?? 'without a code'}${e.verify.timedOut ? ' (timed out)' : ''}\n\n${e.verify.output}\n`)
+    }
+    append(iterationLog(paths, e.taskId, e.iteration), lines.join(''))
+    append(agentLog(paths, e.agent), `\n[${e.taskId} #${e.iteration}: ${e.outcome} — ${e.reason}]\n`)
+  })
+  return {
+    flush() {
+      clearTimeout(timer)
+      snapshot()
+    },
+    close() {
+      clearTimeout(timer)
+      timer = undefined
+      bus.off('*', schedule)
+    },
+  }
+}
+
+/** Builds the status document of a project that is not running, from its task files and last state. */
+export function statusFromFiles(tasks: Task[], paths: StatePaths): StatusDocument {
+  const graph = new Resolver(tasks)
+  const last = readJson<StatusDocument>(paths.status)
+  const lastById = new Map(last?.tasks.map((task) => [task.id, task]) ?? [])
+  const views: TaskView[] = tasks.map((task) => {
+    const before = lastById.get(task.id)
+    const blockers = task.status === 'pending' || task.status === 'blocked' ? graph.blockers(task.id) : []
+    const iterations = typeof task.extra.iterations === 'number' ? task.extra.iterations : (before?.iterations ?? 0)
+    const reason = typeof task.extra.failure === 'string' ? task.extra.failure : undefined
+    return {
+      id: task.id,
+      title: task.title,
+      role: task.role,
+      priority: task.priority,
+      status: task.status,
+      ...(task.assignedTo === undefined ? {} : { assignedTo: task.assignedTo }),
+      dependsOn: task.dependsOn,
+      iterations,
+      attempts: before?.attempts ?? 0,
+      ...(reason === undefined ? {} : { reason }),
+      ...(blockers.length > 0 ? { blockers } : {}),
+      ...(task.source === undefined ? {} : { source: task.source }),
+    }
+  })
+  const agents = (readJson<StatusDocument['agents']>(paths.agents) ?? []).map((agent) => ({
+    ...agent,
+    status: agent.status === 'crashed' ? 'crashed' : 'stopped',
+  })) as StatusDocument['agents']
+  return { status: 'stopped', updatedAt: new Date().toISOString(), tasks: views, progress: progressOf(tasks), agents }
+}
