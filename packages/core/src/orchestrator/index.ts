@@ -689,7 +689,9 @@ export class Orchestrator {
     let paused = 0
     // Queued work whose role has no agent and none on the way can never run: fail it so the run ends.
     for (const role of [...this.queue.roles()]) {
-      const state = this.roleState(role)
+      // A role whose agents are not asked for yet (start-up spawns them role by role) still may.
+      const state = this.roles.get(role)
+      if (!state) continue
       if (state.count === 0) {
         paused += this.queue.size(role)
         continue

@@ -1,0 +1,244 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { TanukiError } from '../errors.ts'
+import { defineTask } from '../task/parse.ts'
+import type { MemoryAction } from '../testing/memory-backend.ts'
+import { harness, stopAll, tasks } from './test-harness.ts'
+
+afterEach(stopAll)
+
+describe('spawn failures', () => {
+  it('are reported, the other roles go on, and the unservable role fails its tasks naming the role', async () => {
+    const h = harness(
+      {
+        tasks: tasks(
+          { id: 'ok-1', role: 'good' },
+          { id: 'ok-2', role: 'good', dependsOn: ['ok-1'] },
+          { id: 'bad-1', role: 'bad' },
+          { id: 'after-bad', role: 'good', dependsOn: ['bad-1'] },
+        ),
+        agents: { bad: { count: 2 } },
+      },
+      { backend: { refuseSpawn: (_name, role) => (role === 'bad' ? 'no room for another container' : undefined) } },
+    )
+    await h.orchestrator.start()
+    const summary = await h.orchestrator.done()
+
+    expect(h.all('agent:spawn-failed').map((e) => [e.agent, e.role, e.backend, e.message])).toEqual([
+      ['bad-1', 'bad', 'memory', 'no room for another container'],
+      ['bad-2', 'bad', 'memory', 'no room for another container'],
+    ])
+    expect(summary).toMatchObject({ reason: 'settled', allComplete: false })
+    expect(h.orchestrator.task('ok-1')?.status).toBe('complete')
+    expect(h.orchestrator.task('ok-2')?.status).toBe('complete')
+    const bad = h.orchestrator.task('bad-1')!
+    expect(bad.status).toBe('failed')
+    expect(bad.reason).toContain('"bad"')
+    expect(bad.reason).toContain('no room for another container')
+    expect(h.orchestrator.task('after-bad')).toMatchObject({ status: 'blocked', blockers: [{ id: 'bad-1', reason: 'failed', status: 'failed' }] })
+  })
+
+  it('an unknown backend is a spawn failure that says which backends exist', async () => {
+    const h = harness({ tasks: tasks({ id: 'a', role: 'x' }, { id: 'b' }), agents: { x: { backend: 'docker' } } })
+    await h.orchestrator.start()
+    await h.orchestrator.done()
+    const [failed] = h.all('agent:spawn-failed')
+    expect(failed).toMatchObject({ agent: 'x-1', role: 'x', backend: 'docker' })
+    expect(failed!.message).toContain('"docker"')
+    expect(failed!.message).toContain('registered: memory')
+    expect(h.orchestrator.task('b')?.status).toBe('complete')
+    expect(h.orchestrator.task('a')?.status).toBe('failed')
+  })
+})
+
+describe('failed and review', () => {
+  it('verify that cannot run fails the task with the reason, blocks its dependents transitively, and the rest completes', async () => {
+    const h = harness({
+      tasks: tasks(
+        { id: 'broken', completion: { verify: 'make check' } },
+        { id: 'child', dependsOn: ['broken'] },
+        { id: 'grandchild', dependsOn: ['child'], role: 'other' },
+        { id: 'free', completion: { verify: 'true' } },
+        { id: 'free-child', dependsOn: ['free'] },
+      ),
+    })
+    await h.orchestrator.start()
+    const summary = await h.orchestrator.done()
+
+    expect(summary.allComplete).toBe(false)
+    expect(summary.progress).toMatchObject({ complete: 2, failed: 1, blocked: 2, total: 5 })
+    const broken = h.orchestrator.task('broken')!
+    expect(broken.status).toBe('failed')
+    expect(broken.reason).toContain('verify could not run')
+    expect(broken.reason).toContain('make check')
+    expect(h.all('task:failed')).toEqual([expect.objectContaining({ taskId: 'broken', agent: 'default-1', iterations: 1 })])
+    expect(h.all('task:blocked').map((e) => [e.taskId, e.blockers])).toEqual([
+      ['child', [{ id: 'broken', reason: 'failed', status: 'failed' }]],
+      ['grandchild', [{ id: 'child', reason: 'failed', status: 'blocked' }]],
+    ])
+    expect(h.orchestrator.task('grandchild')?.reason).toBe('dependency child is blocked')
+    expect(h.backend.runs.map((r) => r.taskId).sort()).toEqual(['broken', 'free', 'free-child'])
+  })
+
+  it('goes to review after max_iterations tries, with the last verify in the prompt', async () => {
+    const h = harness({ tasks: tasks({ id: 'a', completion: { verify: 'test -f out.txt', maxIterations: 3 } }, { id: 'b' }) })
+    await h.orchestrator.start()
+    const summary = await h.orchestrator.done()
+    expect(summary.allComplete).toBe(false)
+    const runs = h.backend.runs.filter((r) => r.taskId === 'a')
+    expect(runs.map((r) => r.iteration)).toEqual([1, 2, 3])
+    expect(runs[1]!.prompt).toContain('out.txt: no such file')
+    expect(h.all('task:review')).toEqual([expect.objectContaining({ taskId: 'a', agent: 'default-1', iterations: 3 })])
+    expect(h.orchestrator.task('a')).toMatchObject({ status: 'review', iterations: 3 })
+    expect(h.orchestrator.task('a')?.reason).toContain('no tries left (3)')
+    expect(h.all('iteration:finished').filter((e) => e.taskId === 'a').map((e) => e.outcome)).toEqual(['retry', 'retry', 'review'])
+  })
+
+  it('completes once the agent writes the file verify looks for', async () => {
+    const h = harness(
+      { tasks: tasks({ id: 'a', completion: { verify: 'test -f out.txt' } }) },
+      { backend: { script: ({ iteration }) => ({ type: 'succeed', output: 'working', ...(iteration === 2 ? { files: { 'out.txt': 'x' } } : {}) }) } },
+    )
+    await h.orchestrator.start()
+    await h.orchestrator.done()
+    expect(h.orchestrator.task('a')).toMatchObject({ status: 'complete', iterations: 2 })
+    expect(h.backend.files.get('out.txt')).toBe('x')
+  })
+})
+
+describe('agents that die', () => {
+  it('mid-task: crashed, the task is requeued and completes on the replacement agent of the same name', async () => {
+    let runs = 0
+    const h = harness(
+      { tasks: tasks({ id: 'a' }, { id: 'b', dependsOn: ['a'] }) },
+      { backend: { script: ({ task }): MemoryAction => (task.id === 'a' && ++runs === 1 ? { type: 'die', reason: 'out of memory' } : { type: 'succeed', output: 'DONE' }) } },
+    )
+    await h.orchestrator.start()
+    const summary = await h.orchestrator.done()
+
+    expect(summary.allComplete).toBe(true)
+    expect(h.all('agent:crashed')).toEqual([expect.objectContaining({ agent: 'default-1', role: 'default', taskId: 'a', reason: 'out of memory' })])
+    expect(h.all('task:requeued')).toEqual([expect.objectContaining({ taskId: 'a', agent: 'default-1', attempt: 1 })])
+    expect(h.all('task:requeued')[0]!.reason).toContain('crashed')
+    expect(h.backend.spawns).toEqual(['default-1', 'default-1'])
+    expect(h.all('agent:spawned').map((e) => e.agent)).toEqual(['default-1', 'default-1'])
+    expect(h.orchestrator.task('a')).toMatchObject({ status: 'complete', attempts: 1, iterations: 2 })
+    expect(h.all('task:assigned').map((e) => e.taskId)).toEqual(['a', 'a', 'b'])
+    const statuses = h.all('task:status').filter((e) => e.taskId === 'a').map((e) => e.to)
+    expect(statuses).toEqual(['assigned', 'in_progress', 'pending', 'assigned', 'in_progress', 'complete'])
+  })
+
+  it('killed from outside while it hangs: same recovery', async () => {
+    let runs = 0
+    const h = harness(
+      { tasks: tasks({ id: 'a' }) },
+      { backend: { script: (): MemoryAction => (++runs === 1 ? { type: 'hang' } : { type: 'succeed', output: 'DONE' }) } },
+    )
+    await h.orchestrator.start()
+    await h.when('iteration:started')
+    h.backend.agents.get('default-1')!.kill('kill -9')
+    const summary = await h.orchestrator.done()
+    expect(summary.allComplete).toBe(true)
+    expect(h.all('agent:crashed')).toEqual([expect.objectContaining({ agent: 'default-1', taskId: 'a', reason: 'kill -9' })])
+    expect(h.backend.spawns).toEqual(['default-1', 'default-1'])
+    expect(h.backend.runs.map((r) => [r.taskId, r.iteration])).toEqual([
+      ['a', 1],
+      ['a', 1],
+    ])
+  })
+
+  it('after retryLimit lost attempts the task fails, and the others still run', async () => {
+    const h = harness(
+      { tasks: tasks({ id: 'doomed' }, { id: 'fine', priority: 'low' }), retryLimit: 2 },
+      { backend: { script: ({ task }): MemoryAction => (task.id === 'doomed' ? { type: 'die' } : { type: 'succeed', output: 'DONE' }) } },
+    )
+    await h.orchestrator.start()
+    const summary = await h.orchestrator.done()
+    expect(h.backend.runs.filter((r) => r.taskId === 'doomed')).toHaveLength(3)
+    expect(h.all('task:requeued').map((e) => e.attempt)).toEqual([1, 2])
+    const doomed = h.orchestrator.task('doomed')!
+    expect(doomed).toMatchObject({ status: 'failed', attempts: 3 })
+    expect(doomed.reason).toContain('gave up after 3 lost attempts')
+    expect(h.orchestrator.task('fine')?.status).toBe('complete')
+    expect(summary.progress).toMatchObject({ complete: 1, failed: 1 })
+  })
+
+  it('a run that throws counts as a lost attempt of a live agent, which keeps working', async () => {
+    let throws = 0
+    const h = harness(
+      { tasks: tasks({ id: 'a' }), retryLimit: 3 },
+      { backend: { script: (): MemoryAction => (++throws <= 2 ? { type: 'throw', message: 'connection reset' } : { type: 'succeed', output: 'DONE' }) } },
+    )
+    await h.orchestrator.start()
+    await h.orchestrator.done()
+    expect(h.orchestrator.task('a')).toMatchObject({ status: 'complete', attempts: 2 })
+    expect(h.all('task:requeued').map((e) => e.reason)).toEqual([
+      'agent default-1 failed: connection reset',
+      'agent default-1 failed: connection reset',
+    ])
+    expect(h.all('agent:crashed')).toEqual([])
+    expect(h.backend.spawns).toEqual(['default-1'])
+  })
+
+  it('stops replacing an agent after maxRespawns crashes in a row; its queued work fails', async () => {
+    const h = harness(
+      { tasks: tasks({ id: 'a' }), retryLimit: 10, maxRespawns: 1 },
+      { backend: { script: (): MemoryAction => ({ type: 'die', reason: 'segfault' }) } },
+    )
+    await h.orchestrator.start()
+    const summary = await h.orchestrator.done()
+    expect(summary.allComplete).toBe(false)
+    expect(h.backend.spawns).toEqual(['default-1', 'default-1'])
+    expect(h.all('agent:crashed')).toHaveLength(2)
+    const a = h.orchestrator.task('a')!
+    expect(a.status).toBe('failed')
+    expect(a.reason).toContain('"default"')
+    expect(a.reason).toContain('crashed 2 times in a row')
+  })
+
+  it('an agent that dies while idle is replaced', async () => {
+    const h = harness({ tasks: tasks({ id: 'a' }), stopWhenSettled: false })
+    await h.orchestrator.start()
+    await h.when('project:settled')
+    h.backend.agents.get('default-1')!.kill('oom killer')
+    await h.when('agent:spawned', () => h.all('agent:spawned').length === 2)
+    expect(h.all('agent:crashed')).toEqual([expect.objectContaining({ agent: 'default-1', reason: 'oom killer' })])
+    expect(h.all('agent:crashed')[0]!.taskId).toBeUndefined()
+    expect(h.backend.spawns).toEqual(['default-1', 'default-1'])
+    expect(h.backend.agents.get('default-1')!.alive).toBe(true)
+    expect(h.orchestrator.status().agents).toEqual([expect.objectContaining({ name: 'default-1', status: 'idle' })])
+  })
+
+  it('an error the agent reports is a try, not a lost attempt', async () => {
+    const h = harness(
+      { tasks: tasks({ id: 'a', completion: { signal: 'DONE', maxIterations: 2 } }) },
+      { backend: { script: (): MemoryAction => ({ type: 'fail', error: 'model refused' }) } },
+    )
+    await h.orchestrator.start()
+    await h.orchestrator.done()
+    expect(h.orchestrator.task('a')).toMatchObject({ status: 'review', attempts: 0, iterations: 2 })
+    expect(h.orchestrator.task('a')?.reason).toContain('model refused')
+  })
+})
+
+describe('write-back failures', () => {
+  it('a source that cannot write is reported and the run goes on', async () => {
+    const h = harness(
+      {},
+      {
+        sources: [
+          {
+            name: 'read-only',
+            load: async () => [defineTask({ id: 'a', title: 'A', completion: { signal: 'DONE' } })],
+            update: () => Promise.reject(new TanukiError('TANUKI_TASK_NOT_FOUND', 'read-only file system')),
+          },
+        ],
+      },
+    )
+    await h.orchestrator.start()
+    const summary = await h.orchestrator.done()
+    expect(summary.allComplete).toBe(true)
+    const errors = h.all('orchestrator:error')
+    expect(errors.length).toBeGreaterThan(0)
+    for (const e of errors) expect(e).toMatchObject({ context: 'writing status of a', message: 'read-only file system' })
+  })
+})
