@@ -158,6 +158,12 @@ export async function startFakeAnthropic(script: FakeScript): Promise<FakeAnthro
       if (request.stream) return streamMessage(res, request.model, reply)
       return sendJson(res, 200, message(request.model, reply))
     }
+    // Claude Code's connectivity check, sent when nonessential traffic is not disabled.
+    if (record.path === '/api/hello') {
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.end(record.method === 'HEAD' ? undefined : '{}')
+      return 200
+    }
     // Claude Code needs nothing else with CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1; anything
     // more is logged in `requests` (status 404) so a new CLI version's calls are easy to spot.
     return sendError(res, 404, 'not_found_error', `fake-anthropic has no ${record.method} ${record.path}`)

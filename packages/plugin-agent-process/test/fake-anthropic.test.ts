@@ -49,11 +49,13 @@ describe('fake Anthropic Messages API', () => {
       input_tokens: number
     }
     expect(counted.input_tokens).toBeGreaterThan(100)
+    expect((await fetch(`${api.url}/api/hello`, { method: 'HEAD' })).status).toBe(200)
     const unknown = await fetch(`${api.url}/api/oauth/profile`)
     expect(unknown.status).toBe(404)
     expect(api.requests.map((request) => `${request.method} ${request.path} ${request.status}`)).toEqual([
       'POST /v1/messages 200',
       'POST /v1/messages/count_tokens 200',
+      'HEAD /api/hello 200',
       'GET /api/oauth/profile 404',
     ])
     expect(api.mainLoopRequests()).toHaveLength(0)
