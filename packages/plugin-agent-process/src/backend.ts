@@ -73,6 +73,8 @@ export interface ProcessAgent extends Agent {
 export interface ProcessBackend extends AgentBackend {
   /** The latest agent of each name. */
   readonly agents: ReadonlyMap<string, ProcessAgent>
+  /** Stops this backend's agents, then removes every worktree, `tanuki/*` branch and pid file of the project. */
+  cleanup(project: ProjectInfo): Promise<void>
 }
 
 /** Role keys that are the orchestrator's, not ours. */

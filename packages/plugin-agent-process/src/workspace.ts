@@ -98,7 +98,7 @@ export async function gitRepository(root: string): Promise<{ top: string; prefix
   const info = await git(['rev-parse', '--show-toplevel', '--show-prefix'], root)
   if (info.code !== 0) return undefined
   const [top = root, prefix = ''] = info.stdout.split('\n')
-  return { top, prefix }
+  return { top, prefix: prefix.replace(/\/+$/, '') }
 }
 
 function sharedWorkspace(dir: string): Workspace {

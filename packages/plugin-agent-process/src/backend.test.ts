@@ -1,0 +1,246 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { defineTask, isTanukiError, type AgentExit, type OutputChunk, type RunRequest, type TaskInput } from '@tanuki/core'
+import { afterEach, describe, expect, it } from 'vitest'
+import { git, gitRepo, isAlive, project, readPids, removeTempDirs, tempDir, waitFor } from '../test/support/repo.ts'
+import { createProcessBackend, type ProcessAgent, type ProcessBackendOptions } from './backend.ts'
+
+const spawned: ProcessAgent[] = []
+
+afterEach(async () => {
+  for (const agent of spawned.splice(0)) await agent.stop()
+  removeTempDirs()
+})
+
+const fence = '```'
+
+function task(input: Partial<TaskInput> & { body?: string }) {
+  return defineTask({ id: 'T-1', title: 'A task', completion: { signal: 'DONE' }, ...input })
+}
+
+function request(input: Partial<RunRequest> & { task: RunRequest['task'] }): RunRequest {
+  return { prompt: 'the prompt', iteration: 1, signal: new AbortController().signal, ...input }
+}
+
+async function spawn(root: string, role: Record<string, unknown>, options: ProcessBackendOptions = {}, name = 'worker-1') {
+  const backend = createProcessBackend({ killGraceMs: 500, ...options })
+  const agent = (await backend.spawn({ name, role: 'worker', options: role, project: project(root) })) as ProcessAgent
+  spawned.push(agent)
+  return { backend, agent }
+}
+
+describe('shell kind', () => {
+  it('runs the sh and bash blocks in order in the agent\'s worktree, and verify sees their work there', async () => {
+    const root = gitRepo()
+    const { agent } = await spawn(root, { kind: 'shell' })
+    expect(agent.workspaceMode).toBe('worktree')
+    expect(agent.branch).toBe('tanuki/worker-1')
+    const body = [
+      'First:',
+      `${fence}sh`,
+      'echo one >> order.txt; pwd',
+      fence,
+      'Not run:',
+      `${fence}js`,
+      'console.log("no")',
+      fence,
+      `${fence}bash`,
+      'words=(two three); echo "${words[@]}" >> order.txt; echo DONE',
+      fence,
+    ].join('\n')
+    const chunks: OutputChunk[] = []
+    const result = await agent.run(request({ task: task({ body }), onOutput: (chunk) => chunks.push(chunk) }))
+    expect(result.error).toBeUndefined()
+    expect(result.exitCode).toBe(0)
+    expect(result.output).toBe(`${agent.workspace}\nDONE\n`)
+    expect(chunks.map((c) => c.text).join('')).toBe(result.output)
+    expect(readFileSync(join(agent.workspace, 'order.txt'), 'utf8')).toBe('one\ntwo three\n')
+    expect(existsSync(join(root, 'order.txt'))).toBe(false)
+
+    expect((await agent.exec('test -f order.txt')).exitCode).toBe(0)
+    expect((await (await spawn(root, { kind: 'shell', workspace: 'shared' }, {}, 'other')).agent.exec('test -f order.txt')).exitCode).toBe(1)
+    // The iteration's work is committed on the agent's branch, tied to its task.
+    expect(git(agent.workspace, 'log', '-1', '--format=%B')).toContain('Tanuki-Task: T-1')
+    expect(git(agent.workspace, 'show', '--name-only', '--format=', 'HEAD')).toBe('order.txt')
+  })
+
+  it('stops at the first failing block, naming it', async () => {
+    const root = gitRepo()
+    const { agent } = await spawn(root, { kind: 'shell' })
+    const body = [`${fence}sh`, 'echo before', 'false', 'echo after', fence, '', `${fence}sh`, 'touch never.txt', fence].join('\n')
+    const result = await agent.run(request({ task: task({ body }) }))
+    expect(result.output).toBe('before\n')
+    expect(result.exitCode).toBe(1)
+    expect(result.error).toBe('sh block at line 1 exited with code 1')
+    expect(existsSync(join(agent.workspace, 'never.txt'))).toBe(false)
+  })
+
+  it('gives an error result for a task without a shell block', async () => {
+    const { agent } = await spawn(tempDir(), { kind: 'shell' })
+    const result = await agent.run(request({ task: task({ body: 'Just words.' }) }))
+    expect(result.output).toBe('')
+    expect(result.error).toContain('task T-1 has no sh/bash code block')
+  })
+
+  it('passes the task and agent to the blocks through the environment', async () => {
+    const { agent } = await spawn(tempDir(), { kind: 'shell', env: { EXTRA: 'yes' } }, { env: { BASE: 'base' } })
+    const body = [`${fence}sh`, 'echo "$TANUKI_AGENT $TANUKI_ROLE $TANUKI_TASK_ID $TANUKI_ITERATION $EXTRA $BASE"', fence].join('\n')
+    const result = await agent.run(request({ task: task({ body }), iteration: 2 }))
+    expect(result.output).toBe('worker-1 worker T-1 2 yes base\n')
+  })
+})
+
+describe('command kind', () => {
+  it('gives the prompt on stdin and in {prompt}', async () => {
+    const root = tempDir()
+    const { agent } = await spawn(root, { kind: 'command', command: ['sh', '-c', 'echo "arg: $1"; echo "stdin: $(cat)"; exit 4', 'sh', 'say {prompt}!'] })
+    expect(agent.workspaceMode).toBe('shared')
+    const result = await agent.run(request({ task: task({}), prompt: 'hello' }))
+    expect(result.output).toBe('arg: say hello!\nstdin: hello\n')
+    expect(result.exitCode).toBe(4)
+    expect(result.error).toBe('command sh exited with code 4')
+  })
+
+  it('keeps stdin empty with promptVia: arg', async () => {
+    const { agent } = await spawn(tempDir(), { kind: 'command', command: ['sh', '-c', 'echo "[$(cat)] $1"', 'sh', '{prompt}'], promptVia: 'arg' })
+    const result = await agent.run(request({ task: task({}), prompt: 'hi' }))
+    expect(result).toMatchObject({ output: '[] hi\n', exitCode: 0 })
+  })
+
+  it('refuses a role without a command at spawn, naming the role', async () => {
+    const error = await spawn(tempDir(), { kind: 'command' }).catch((e: unknown) => e)
+    expect(isTanukiError(error, 'TANUKI_CONFIG_INVALID')).toBe(true)
+    expect((error as Error).message).toMatch(/^agents\.worker: kind "command" needs "command"/)
+  })
+
+  it('fails the run with a clear error when the program is missing', async () => {
+    const { agent } = await spawn(tempDir(), { kind: 'command', command: ['tanuki-missing-agent'] })
+    const error = await agent.run(request({ task: task({}) })).catch((e: unknown) => e)
+    expect(isTanukiError(error, 'TANUKI_AGENT_FAILED')).toBe(true)
+    expect((error as Error).message).toContain('"tanuki-missing-agent" was not found')
+    expect(agent.state).toBe('alive')
+  })
+})
+
+describe('shared workspace', () => {
+  it('logs once that agents share the project directory', async () => {
+    const root = tempDir()
+    const notes: string[] = []
+    const backend = createProcessBackend({ kind: 'shell', log: (message) => notes.push(message) })
+    for (const name of ['a', 'b']) spawned.push((await backend.spawn({ name, role: 'r', options: {}, project: project(root) })) as ProcessAgent)
+    expect(spawned.map((agent) => agent.workspace)).toEqual([root, root])
+    expect(notes).toHaveLength(1)
+    expect(notes[0]).toContain('workspace "shared"')
+  })
+})
+
+describe('stopping and crashes', () => {
+  const tree = [`${fence}sh`, 'sleep 1000 & echo $! > pids', 'sleep 1000 & echo $! >> pids', 'echo started', 'wait', fence].join('\n')
+
+  it('abort kills the whole process tree and rejects with TANUKI_ABORTED', async () => {
+    const { agent } = await spawn(tempDir(), { kind: 'shell' })
+    const exits: AgentExit[] = []
+    agent.onExit((exit) => exits.push(exit))
+    const controller = new AbortController()
+    const running = agent.run(
+      request({ task: task({ body: tree }), signal: controller.signal, onOutput: (c) => c.text.includes('started') && controller.abort('timeout') }),
+    )
+    const error = await running.catch((e: unknown) => e)
+    expect(isTanukiError(error, 'TANUKI_ABORTED')).toBe(true)
+    const pids = readPids(join(agent.workspace, 'pids'))
+    await waitFor(() => pids.every((pid) => !isAlive(pid)), 5000, 'the sleeps to die')
+    // An aborted iteration is not the agent's end: it takes the next one.
+    expect(exits).toEqual([])
+    expect(agent.state).toBe('alive')
+    const next = await agent.run(request({ task: task({ body: `${fence}sh\necho again\n${fence}` }) }))
+    expect(next.output).toBe('again\n')
+  })
+
+  it('an external SIGKILL of the running process is a crash', async () => {
+    const root = gitRepo()
+    const events: { pid: number; state: string }[] = []
+    const { agent } = await spawn(root, { kind: 'shell' }, { onProcess: ({ pid, state }) => events.push({ pid, state }) })
+    const exits: AgentExit[] = []
+    agent.onExit((exit) => exits.push(exit))
+    const pidFile = join(root, '.tanuki', 'pids', 'worker-1.pid')
+    const running = agent.run(
+      request({
+        task: task({ body: tree }),
+        onOutput: (chunk) => {
+          if (!chunk.text.includes('started')) return
+          // What a person (or the OOM killer) would do, found where a person would look.
+          const pid = Number(readFileSync(pidFile, 'utf8'))
+          expect(pid).toBe(agent.pid)
+          process.kill(pid, 'SIGKILL')
+        },
+      }),
+    )
+    const error = await running.catch((e: unknown) => e)
+    expect(isTanukiError(error, 'TANUKI_AGENT_CRASHED')).toBe(true)
+    expect((error as Error).message).toContain('killed by SIGKILL')
+    expect(exits).toHaveLength(1)
+    expect(exits[0]).toMatchObject({ expected: false })
+    expect(agent.state).toBe('crashed')
+    expect(events.map((e) => e.state)).toEqual(['started', 'ended'])
+    expect(existsSync(pidFile)).toBe(false)
+    const pids = readPids(join(agent.workspace, 'pids'))
+    await waitFor(() => pids.every((pid) => !isAlive(pid)), 5000, 'the orphaned sleeps to die')
+    await expect(agent.run(request({ task: task({ body: tree }) }))).rejects.toMatchObject({ code: 'TANUKI_AGENT_CRASHED' })
+  })
+
+  it('stop() during a run kills the tree, rejects the run with TANUKI_ABORTED and is an expected exit', async () => {
+    const { agent } = await spawn(tempDir(), { kind: 'shell' })
+    const exits: AgentExit[] = []
+    agent.onExit((exit) => exits.push(exit))
+    let started!: () => void
+    const ready = new Promise<void>((resolve) => (started = resolve))
+    const running = agent.run(request({ task: task({ body: tree }), onOutput: (c) => c.text.includes('started') && started() }))
+    await ready
+    const pid = agent.pid!
+    await agent.stop()
+    await expect(running).rejects.toMatchObject({ code: 'TANUKI_ABORTED' })
+    expect(exits).toEqual([{ reason: 'stopped', expected: true }])
+    expect(isAlive(pid)).toBe(false)
+    const pids = readPids(join(agent.workspace, 'pids'))
+    await waitFor(() => pids.every((p) => !isAlive(p)), 5000, 'the sleeps to die')
+  })
+
+  it('reaps a process a previous orchestrator left running, found through its pid file', async () => {
+    const root = gitRepo()
+    const { agent } = await spawn(root, { kind: 'shell' }, { killGraceMs: 500 })
+    const running = agent.run(request({ task: task({ body: tree }) }))
+    await waitFor(() => agent.pid !== undefined && existsSync(join(agent.workspace, 'pids')), 5000, 'the block to start')
+    const leftover = agent.pid!
+    // A new backend (a resumed project) spawns the same agent name while the old process still runs.
+    await spawn(root, { kind: 'shell' }, {}, 'worker-1')
+    const error = await running.catch((e: unknown) => e)
+    expect(isTanukiError(error, 'TANUKI_AGENT_CRASHED')).toBe(true)
+    expect(isAlive(leftover)).toBe(false)
+  })
+})
+
+describe('remove and cleanup', () => {
+  it('remove() deletes the worktree and branch; a respawn before that reuses them', async () => {
+    const root = gitRepo()
+    const { agent } = await spawn(root, { kind: 'shell' })
+    writeFileSync(join(agent.workspace, 'keep.txt'), 'x')
+    await agent.stop()
+    const { agent: again } = await spawn(root, { kind: 'shell' })
+    expect(again.workspace).toBe(agent.workspace)
+    expect(readFileSync(join(again.workspace, 'keep.txt'), 'utf8')).toBe('x')
+    await again.remove()
+    expect(existsSync(again.workspace)).toBe(false)
+    expect(git(root, 'branch', '--list', 'tanuki/*')).toBe('')
+  })
+
+  it('cleanup(project) removes the worktrees of agents it never spawned', async () => {
+    const root = gitRepo()
+    const { agent } = await spawn(root, { kind: 'shell' })
+    await agent.stop()
+    const fresh = createProcessBackend()
+    await fresh.cleanup(project(root))
+    expect(existsSync(agent.workspace)).toBe(false)
+    expect(git(root, 'branch', '--list', 'tanuki/*')).toBe('')
+    expect(git(root, 'status', '--porcelain')).toBe('')
+  })
+})
