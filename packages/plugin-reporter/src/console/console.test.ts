@@ -1,0 +1,182 @@
+import { stripVTControlCharacters } from 'node:util'
+import { describe, expect, it } from 'vitest'
+import type { TanukiEvents } from '@tanuki/core'
+import { FakePipe, FakeTerminal, finalStatuses, loadFixture, replay, screen } from '../../test/support.ts'
+import { runScenario, scenarioTasks } from '../../test/scenario.ts'
+import { createConsoleReporter } from './index.ts'
+
+const events = loadFixture()
+const count = (name: string): number => events.filter((e) => e.name === name).length
+const retries = events.filter((e) => e.name === 'iteration:finished' && (e.payload as TanukiEvents['iteration:finished']).outcome === 'retry')
+const ESC = '\u001b'
+
+describe('console reporter, plain lines', () => {
+  it('prints one timestamped line per event that matters', async () => {
+    const pipe = new FakePipe()
+    await replay(createConsoleReporter({ stream: pipe, env: {} }), events)
+    const lines = pipe.output.trimEnd().split('\n')
+    for (const line of lines) expect(line).toMatch(/^\d\d:\d\d:\d\d /)
+
+    const matching = (pattern: RegExp): string[] => lines.filter((line) => pattern.test(line))
+    expect(matching(/ assigned to /)).toHaveLength(count('task:assigned'))
+    expect(matching(/ complete after /)).toHaveLength(count('task:completed'))
+    expect(matching(/ failed after /)).toHaveLength(count('task:failed'))
+    expect(matching(/ needs review after /)).toHaveLength(count('task:review'))
+    expect(matching(/ blocked: /)).toHaveLength(count('task:blocked'))
+    expect(matching(/ requeued \(attempt /)).toHaveLength(count('task:requeued'))
+    expect(matching(/^\S+ \+ agent .* started/)).toHaveLength(count('agent:spawned'))
+    expect(matching(/✗ agent \S+ crashed/)).toHaveLength(count('agent:crashed'))
+    expect(matching(/ iteration \d+\/\d+: retry/)).toHaveLength(retries.length)
+    // Every one of those, the loaded line and the final line; nothing else.
+    const expected =
+      ['task:assigned', 'task:completed', 'task:failed', 'task:review', 'task:blocked', 'task:requeued', 'agent:spawned', 'agent:crashed', 'project:loaded'].reduce(
+        (sum, name) => sum + count(name),
+        0,
+      ) +
+      retries.length +
+      1
+    expect(lines).toHaveLength(expected)
+
+    // Each task event names its task, in the order the events came.
+    const taskEvents = events.filter((e) => ['task:assigned', 'task:completed', 'task:failed', 'task:review'].includes(e.name))
+    const taskLines = matching(/ (assigned to|complete after|failed after|needs review after) /)
+    taskLines.forEach((line, i) => expect(line).toContain((taskEvents[i]!.payload as { taskId: string }).taskId))
+
+    const statuses = [...finalStatuses(events).values()]
+    const last = lines.at(-1)!
+    expect(last).toContain(`${statuses.filter((s) => s === 'complete').length}/${statuses.length} complete`)
+    expect(last).toContain(`${statuses.filter((s) => s === 'blocked').length} blocked`)
+  })
+
+  it('writes no escape codes with NO_COLOR, even when asked to colour by FORCE_COLOR', async () => {
+    const pipe = new FakePipe()
+    await replay(createConsoleReporter({ stream: pipe, env: { NO_COLOR: '1', FORCE_COLOR: '1' } }), events)
+    expect(pipe.output.length).toBeGreaterThan(0)
+    expect(pipe.output).not.toContain(ESC)
+  })
+
+  it('colours with FORCE_COLOR or color: true, and the text is the same without the codes', async () => {
+    const plain = new FakePipe()
+    const colored = new FakePipe()
+    await replay(createConsoleReporter({ stream: plain, env: {} }), events)
+    await replay(createConsoleReporter({ stream: colored, env: { FORCE_COLOR: '1' } }), events)
+    expect(colored.output).toContain(`${ESC}[`)
+    expect(stripVTControlCharacters(colored.output)).toBe(plain.output)
+  })
+
+  it('prints only failures and the final line when quiet', async () => {
+    const pipe = new FakePipe()
+    await replay(createConsoleReporter({ stream: pipe, env: {}, quiet: true }), events)
+    const lines = pipe.output.trimEnd().split('\n')
+    const failures = count('task:failed') + count('task:review') + count('agent:crashed') + count('agent:spawn-failed') + count('orchestrator:error')
+    expect(lines).toHaveLength(failures + 1)
+    expect(lines.some((line) => / assigned to /.test(line))).toBe(false)
+    expect(lines.at(-1)).toMatch(/not all complete/)
+  })
+
+  it('prints every iteration and every output line when verbose', async () => {
+    const pipe = new FakePipe()
+    await replay(createConsoleReporter({ stream: pipe, env: {}, verbose: true }), events)
+    const lines = pipe.output.split('\n')
+    expect(lines.filter((line) => / iteration \d+\/\d+ started on /.test(line))).toHaveLength(count('iteration:started'))
+    expect(lines.filter((line) => / iteration \d+\/\d+: (complete|retry|review|failed) /.test(line))).toHaveLength(count('iteration:finished'))
+    const outputLines = events
+      .filter((e) => e.name === 'iteration:output')
+      .flatMap((e) => (e.payload as TanukiEvents['iteration:output']).text.replace(/\n$/, '').split('\n'))
+    expect(lines.filter((line) => line.includes(' │ '))).toHaveLength(outputLines.length)
+    for (const text of outputLines) expect(pipe.output).toContain(`│ ${text}`)
+  })
+
+  it('says the run was stopped when it closes before settling', async () => {
+    const pipe = new FakePipe()
+    const upToSettle = events.slice(0, events.findIndex((e) => e.name === 'project:settled'))
+    await replay(createConsoleReporter({ stream: pipe, env: {} }), upToSettle)
+    expect(pipe.output.trimEnd().split('\n').at(-1)).toMatch(/run stopped: \d+\/\d+ complete/)
+  })
+})
+
+describe('console reporter, live view', () => {
+  it('draws on a terminal: the final screen shows the end state, with failures printed above it', async () => {
+    const term = new FakeTerminal(100, 30)
+    await replay(createConsoleReporter({ stream: term, env: {}, title: 'scenario' }), events)
+    // Drawn as a terminal (cursor moves, erasing), not as log lines.
+    expect(term.output).toContain(`${ESC}[1A`)
+    const lines = await screen(term.output, 100, 30)
+    const text = lines.join('\n')
+
+    const statuses = finalStatuses(events)
+    const complete = [...statuses.values()].filter((s) => s === 'complete').length
+    const percentage = Math.floor((complete * 100) / statuses.size)
+    const barLine = lines.find((line) => line.startsWith('scenario '))!
+    expect(barLine).toContain(`${percentage}%`)
+    expect(text).toContain(`${complete}/${statuses.size} complete`)
+    // One bar per role, with its own count.
+    for (const role of new Set(scenarioTasks.map((t) => t.role))) {
+      const ids = scenarioTasks.filter((t) => t.role === role).map((t) => t.id)
+      const done = ids.filter((id) => statuses.get(id) === 'complete').length
+      expect(lines.find((line) => line.trimStart().startsWith(`${role} `))).toContain(`${done}/${ids.length}`)
+    }
+    // A line per agent.
+    for (const agent of new Set(events.filter((e) => e.name === 'agent:spawned').map((e) => (e.payload as { agent: string }).agent))) {
+      expect(lines.filter((line) => line.trimStart().startsWith(`${agent} `))).toHaveLength(1)
+    }
+    // Failures and reviews stay on screen above the live area, each once.
+    const failed = lines.findIndex((line) => / ui failed after /.test(line))
+    const review = lines.findIndex((line) => / docs needs review after /.test(line))
+    expect(failed).toBeGreaterThanOrEqual(0)
+    expect(review).toBeGreaterThan(failed)
+    expect(review).toBeLessThan(lines.indexOf(barLine))
+    expect(lines.filter((line) => / ui failed after /.test(line))).toHaveLength(1)
+    // Ordinary news does not scroll by: the bars show it.
+    expect(text).not.toMatch(/ assigned to /)
+    // Exactly one live area is left: earlier frames were erased.
+    expect(lines.filter((line) => line.startsWith('scenario '))).toHaveLength(1)
+    expect(lines.at(-1)).toMatch(/not all complete/)
+    // The cursor was hidden while drawing and is shown again.
+    expect(term.output.lastIndexOf(`${ESC}[?25h`)).toBeGreaterThan(term.output.lastIndexOf(`${ESC}[?25l`))
+  })
+
+  it('ends at 100% with every task complete on a run where all complete', async () => {
+    const term = new FakeTerminal(90, 24)
+    const tasks = [
+      { id: 'one', title: 'One', role: 'backend', completion: { signal: 'ONE' } },
+      { id: 'two', title: 'Two', role: 'backend', dependsOn: ['one'], completion: { signal: 'TWO' } },
+      { id: 'three', title: 'Three', role: 'frontend', completion: { signal: 'THREE' } },
+    ]
+    const { summary } = await runScenario({ tasks, reporters: [createConsoleReporter({ stream: term, env: {}, title: 'demo' })] })
+    expect(summary.allComplete).toBe(true)
+    const lines = await screen(term.output, 90, 24)
+    expect(lines.find((line) => line.startsWith('demo '))).toMatch(/ 100% /)
+    expect(lines.find((line) => line.trimStart().startsWith('backend '))).toMatch(/ 100%\s+2\/2/)
+    expect(lines.find((line) => line.trimStart().startsWith('frontend '))).toMatch(/ 100%\s+1\/1/)
+    expect(lines.join('\n')).toContain('3/3 complete')
+    expect(lines.at(-1)).toMatch(/all 3 tasks complete/)
+  })
+
+  it('cuts lines to the terminal width so a narrow terminal does not wrap the frame', async () => {
+    const term = new FakeTerminal(40, 24)
+    await replay(createConsoleReporter({ stream: term, env: {}, title: 'a-rather-long-project-name' }), events.slice(0, events.findIndex((e) => e.name === 'project:settled')), { close: false })
+    // Let the redraw timer draw a frame.
+    await new Promise((resolve) => setTimeout(resolve, 400))
+    const frameLines = stripVTControlCharacters(term.output.slice(term.output.lastIndexOf(`${ESC}[G`) + 3)).split('\n')
+    for (const line of frameLines) expect(line.length).toBeLessThan(40)
+  })
+
+  it('stops redrawing once closed: no timer is left behind', async () => {
+    const term = new FakeTerminal()
+    const reporter = createConsoleReporter({ stream: term, env: {} })
+    await replay(reporter, events.slice(0, 20), { close: false })
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    await reporter.onClose?.()
+    const writes = term.writes
+    await new Promise((resolve) => setTimeout(resolve, 1200))
+    expect(term.writes).toBe(writes)
+  })
+
+  it('prints plain lines when quiet, even on a terminal', async () => {
+    const term = new FakeTerminal()
+    await replay(createConsoleReporter({ stream: term, env: { NO_COLOR: '1' }, quiet: true }), events)
+    expect(term.output).not.toContain(ESC)
+    expect(term.output).toMatch(/ ui failed after /)
+  })
+})
