@@ -1,0 +1,228 @@
+import {
+  TanukiError,
+  errorMessage,
+  type Agent,
+  type AgentExit,
+  type ExecOptions,
+  type ExecResult,
+  type OutputChunk,
+  type RunRequest,
+  type RunResult,
+} from '@tanuki/core'
+import { runPlan, type AgentKind, type StepExit, type Workspace } from '@tanuki/plugin-agent-process'
+import type Docker from 'dockerode'
+import { removeContainer } from './container.ts'
+import { statusCode } from './engine.ts'
+import { execInContainer } from './exec.ts'
+import type { ResolvedDockerOptions } from './options.ts'
+
+/** What a Docker agent is made of; the backend assembles it. */
+export interface DockerAgentParts {
+  name: string
+  role: string
+  docker: Docker
+  container: Docker.Container
+  containerName: string
+  kind: AgentKind
+  workspace: Workspace
+  options: ResolvedDockerOptions
+}
+
+/** An agent living in a container: iterations and verify run there by `docker exec`. */
+export interface DockerAgent extends Agent {
+  /** The container's name (`tanuki-<project>-<hash>-<agent>`). */
+  readonly containerName: string
+  /** The container's id. */
+  readonly containerId: string
+}
+
+function crashed(name: string, reason: string): TanukiError {
+  return new TanukiError('TANUKI_AGENT_CRASHED', `agent ${name} crashed: ${reason}`, { details: { agent: name, reason } })
+}
+
+/**
+ * Wraps a running container as an agent. The container is watched with `container.wait()`: when it
+ * ends without Tanuki asking (`docker kill`, out of memory, the engine restarting), the agent is
+ * reported crashed and the run in progress rejects with `TANUKI_AGENT_CRASHED`.
+ */
+export function createDockerAgent(parts: DockerAgentParts): DockerAgent {
+  const { name, role, docker, container, kind, workspace, options } = parts
+  const listeners = new Set<(exit: AgentExit) => void>()
+  const watch = new AbortController()
+  let ended: AgentExit | undefined
+  let stopping = false
+  let onDeath: (reason: string) => void = () => {}
+  const death = new Promise<never>((_, reject) => {
+    onDeath = (reason) => reject(crashed(name, reason))
+  })
+  death.catch(() => {})
+
+  const end = (exit: AgentExit): void => {
+    if (ended) return
+    ended = exit
+    watch.abort()
+    if (!exit.expected) onDeath(exit.reason)
+    for (const listener of listeners) {
+      try {
+        listener(exit)
+      } catch {
+        // A listener's failure is its own.
+      }
+    }
+  }
+
+  /** Why the container is not running, or undefined while it is. */
+  const deathReason = async (): Promise<string | undefined> => {
+    try {
+      const info = await container.inspect()
+      if (info.State.Running) return undefined
+      const oom = info.State.OOMKilled ? ', out of memory' : ''
+      return `container ${parts.containerName} exited with code ${info.State.ExitCode}${oom}`
+    } catch (error) {
+      if (statusCode(error) === 404) return `container ${parts.containerName} was removed`
+      return `container ${parts.containerName} cannot be inspected: ${errorMessage(error)}`
+    }
+  }
+
+  const noticeDeath = async (): Promise<void> => {
+    if (stopping || ended) return
+    const reason = await deathReason()
+    if (reason && !stopping) end({ reason, expected: false })
+  }
+
+  // Long-polls until the container stops; a dropped connection is checked against its state.
+  container.wait({ abortSignal: watch.signal }).then(
+    () => noticeDeath(),
+    () => {
+      if (!watch.signal.aborted) void noticeDeath()
+    },
+  )
+
+  const assertAlive = (): void => {
+    if (ended) throw ended.expected ? new TanukiError('TANUKI_AGENT_CRASHED', `agent ${name} is stopped (${ended.reason})`) : crashed(name, ended.reason)
+  }
+
+  /** Runs in the container; a command that could not start, or ended oddly, is checked against the container's life. */
+  const execChecked = async (
+    command: { argv: string[]; stdin?: string; env?: Record<string, string> },
+    onOutput: (chunk: OutputChunk) => void,
+    signal?: AbortSignal,
+  ): Promise<{ exitCode: number | null; killed: boolean }> => {
+    assertAlive()
+    let exit: { exitCode: number | null; killed: boolean }
+    try {
+      exit = await Promise.race([
+        execInContainer(container, docker, { ...command, workdir: options.workdir, ...(options.user ? { user: options.user } : {}) }, onOutput, signal),
+        death,
+      ])
+    } catch (error) {
+      await noticeDeath()
+      assertAlive()
+      throw error
+    }
+    // A container killed under a command ends it with 137 or no code at all: tell that from a failure.
+    if (exit.exitCode !== 0) await noticeDeath()
+    assertAlive()
+    return exit
+  }
+
+  /** Which task the agent worked on last: its dependencies' work is merged in when a new one starts. */
+  let lastTaskId: string | undefined
+  const baseEnv = { TANUKI_AGENT: name, TANUKI_ROLE: role, TANUKI_WORKSPACE: options.workdir }
+
+  const agent: DockerAgent = {
+    name,
+    role,
+    backend: 'docker',
+    workspace: `${parts.containerName}:${options.workdir} (${workspace.dir})`,
+    containerName: parts.containerName,
+    containerId: container.id,
+
+    async run(request: RunRequest): Promise<RunResult> {
+      assertAlive()
+      const { task, iteration, signal } = request
+      if (signal.aborted) throw new TanukiError('TANUKI_ABORTED', `Aborted: ${String(signal.reason ?? 'stopped')}`, { cause: signal.reason })
+      const plan = kind.plan({ prompt: request.prompt, task })
+      if (task.id !== lastTaskId) {
+        // A task sees the work its dependencies' agents committed on their branches.
+        for (const line of await workspace.mergeTasks(task.dependsOn)) request.onOutput?.({ stream: 'stderr', text: `tanuki: ${line}\n` })
+      }
+      lastTaskId = task.id
+      const env = { ...baseEnv, TANUKI_TASK_ID: task.id, TANUKI_ITERATION: String(iteration) }
+      const result = await runPlan(
+        plan,
+        async (step, onChunk, stepSignal): Promise<StepExit> => {
+          const exit = await execChecked({ ...step, env: { ...env, ...step.env } }, onChunk, stepSignal)
+          return { exitCode: exit.exitCode }
+        },
+        { signal, ...(request.onOutput ? { onOutput: request.onOutput } : {}) },
+      )
+      await workspace
+        .commit(`tanuki(${name}): ${task.id} iteration ${iteration}: ${task.title}\n\nTanuki-Task: ${task.id}\nTanuki-Agent: ${name}\n`)
+        .catch(() => undefined)
+      return result
+    },
+
+    async exec(command: string, execOptions: ExecOptions = {}): Promise<ExecResult> {
+      const started = performance.now()
+      const controller = new AbortController()
+      let timedOut = false
+      const timer =
+        execOptions.timeoutMs === undefined
+          ? undefined
+          : setTimeout(() => {
+              timedOut = true
+              controller.abort('timeout')
+            }, execOptions.timeoutMs)
+      const forward = (): void => controller.abort(execOptions.signal?.reason)
+      if (execOptions.signal?.aborted) forward()
+      else execOptions.signal?.addEventListener('abort', forward, { once: true })
+      let output = ''
+      try {
+        const exit = await execChecked(
+          { argv: ['sh', '-c', command], env: baseEnv },
+          (chunk) => {
+            output += chunk.text
+            execOptions.onOutput?.(chunk)
+          },
+          controller.signal,
+        )
+        return { exitCode: exit.killed ? null : exit.exitCode, output, timedOut, durationMs: performance.now() - started }
+      } finally {
+        clearTimeout(timer)
+        execOptions.signal?.removeEventListener('abort', forward)
+      }
+    },
+
+    async stop(): Promise<void> {
+      stopping = true
+      watch.abort()
+      try {
+        await container.stop({ t: options.stopTimeoutSeconds })
+      } catch (error) {
+        // 304: already stopped; 404: already gone (a crash, a cleanup).
+        const code = statusCode(error)
+        if (code !== 304 && code !== 404) throw error
+      } finally {
+        end({ reason: 'stopped', expected: true })
+      }
+    },
+
+    async remove(): Promise<void> {
+      stopping = true
+      watch.abort()
+      try {
+        await removeContainer(container)
+      } finally {
+        end({ reason: 'removed', expected: true })
+      }
+      await workspace.remove()
+    },
+
+    onExit(listener) {
+      listeners.add(listener)
+      return () => listeners.delete(listener)
+    },
+  }
+  return agent
+}

@@ -1,0 +1,109 @@
+import { TanukiError, errorMessage, isTanukiError, type AgentBackend, type ProjectInfo, type SpawnRequest } from '@tanuki/core'
+import { createKind, openWorkspace, removeWorktrees } from '@tanuki/plugin-agent-process'
+import { createDockerAgent, type DockerAgent } from './agent.ts'
+import { LABELS, containerSpec, ensureNetwork, removeContainer, startContainer } from './container.ts'
+import { connectEngine, type Engine } from './engine.ts'
+import { buildImage, ensureImage } from './image.ts'
+import { containerEnv, resolveDockerOptions, type DockerAgentOptions } from './options.ts'
+
+/** The Docker backend: `spawn` gives agents in containers, `cleanup` removes a project's leftovers. */
+export interface DockerBackend extends AgentBackend {
+  readonly name: 'docker'
+  spawn(request: SpawnRequest): Promise<DockerAgent>
+  /** Removes every container labelled with the project (running or not), its networks and its worktrees. */
+  cleanup(project: ProjectInfo): Promise<void>
+  /** Drops the engine connections; agents are left as they are. */
+  close(): void
+}
+
+/**
+ * Makes the Docker backend. Options here apply to every role; a role's own keys (`agents.<role>`)
+ * win. Connects lazily, at the first spawn, so a config that names the plugin but no Docker role
+ * needs no engine.
+ *
+ * @example
+ * const backend = createDockerBackend({ image: 'tanuki-test-busybox:latest', kind: 'shell', memory: '256m' })
+ * const agent = await backend.spawn({ name: 'backend-1', role: 'backend', options: {}, project: { root: process.cwd(), name: 'demo' } })
+ */
+export function createDockerBackend(options: DockerAgentOptions = {}): DockerBackend {
+  const engines = new Map<string, Promise<Engine>>()
+  /** One image check or build per image and engine, shared by all agents spawned meanwhile. */
+  const images = new Map<string, Promise<string>>()
+
+  const engine = (host: string | undefined): Promise<Engine> => {
+    const key = host ?? ''
+    let connecting = engines.get(key)
+    if (!connecting) {
+      connecting = connectEngine(host)
+      // A failed connection is tried again at the next spawn: the engine may have come up.
+      connecting.catch(() => engines.delete(key))
+      engines.set(key, connecting)
+    }
+    return connecting
+  }
+
+  const imageId = (found: Engine, image: string, build: DockerAgentOptions['build'], root: string): Promise<string> => {
+    const key = `${found.address} ${image} ${build ? JSON.stringify(build) : ''}`
+    let ready = images.get(key)
+    if (!ready) {
+      ready = (async () => {
+        if (build) await buildImage(found.docker, image, build, root)
+        else await ensureImage(found.docker, image)
+        return (await found.docker.getImage(image).inspect()).Id
+      })()
+      ready.catch(() => images.delete(key))
+      images.set(key, ready)
+    }
+    return ready
+  }
+
+  return {
+    name: 'docker',
+
+    async spawn({ name, role, options: roleOptions, project }) {
+      const resolved = resolveDockerOptions(options, roleOptions)
+      const kind = createKind(resolved.kind)
+      const found = await engine(resolved.host)
+      const image = await imageId(found, resolved.image, resolved.build, project.root)
+      try {
+        const workspace = await openWorkspace({ project, agent: name, mode: resolved.workspace ?? 'auto' })
+        if (resolved.network) await ensureNetwork(found.docker, resolved.network, project)
+        const spec = containerSpec({
+          project,
+          agent: name,
+          role,
+          imageId: image,
+          options: resolved,
+          workspaceDir: workspace.dir,
+          env: containerEnv(resolved, process.env),
+        })
+        const { container } = await startContainer(found.docker, spec)
+        return createDockerAgent({ name, role, docker: found.docker, container, containerName: spec.name, kind, workspace, options: resolved })
+      } catch (error) {
+        if (isTanukiError(error)) throw error
+        throw new TanukiError(
+          'TANUKI_AGENT_SPAWN_FAILED',
+          `could not start the container of agent ${name} (image ${resolved.image}) on ${found.address}: ${errorMessage(error)}`,
+          { cause: error, details: { agent: name, image: resolved.image } },
+        )
+      }
+    },
+
+    async cleanup(project) {
+      const found = await engine(options.host)
+      const filters = JSON.stringify({ label: [`${LABELS.project}=${project.root}`] })
+      const containers = await found.docker.listContainers({ all: true, filters })
+      await Promise.all(containers.map((info) => removeContainer(found.docker.getContainer(info.Id))))
+      for (const network of await found.docker.listNetworks({ filters })) {
+        // Still in use by something outside the project: leave it.
+        await found.docker.getNetwork(network.Id).remove().catch(() => {})
+      }
+      await removeWorktrees(project)
+    },
+
+    close() {
+      engines.clear()
+      images.clear()
+    },
+  }
+}

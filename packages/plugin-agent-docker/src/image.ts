@@ -1,0 +1,66 @@
+import { readdir } from 'node:fs/promises'
+import { isAbsolute, resolve } from 'node:path'
+import { TanukiError, errorMessage } from '@tanuki/core'
+import type Docker from 'dockerode'
+import { statusCode } from './engine.ts'
+import type { DockerBuildOptions } from './options.ts'
+
+/** Waits for a progress stream (pull, build) and fails on the first error it reports. */
+function followProgress(docker: Docker, stream: NodeJS.ReadableStream): Promise<void> {
+  return new Promise((done, fail) => {
+    docker.modem.followProgress(
+      stream,
+      (error: Error | null, events: { error?: string; errorDetail?: { message?: string } }[]) => {
+        const failed = events?.find((event) => event.error || event.errorDetail)
+        if (error) fail(error)
+        else if (failed) fail(new Error(failed.errorDetail?.message ?? failed.error))
+        else done()
+      },
+    )
+  })
+}
+
+async function present(docker: Docker, image: string): Promise<boolean> {
+  try {
+    await docker.getImage(image).inspect()
+    return true
+  } catch (error) {
+    if (statusCode(error) === 404) return false
+    throw error
+  }
+}
+
+/** Pulls an image that is not present; throws `TANUKI_IMAGE_UNAVAILABLE` saying how to get it otherwise. */
+export async function ensureImage(docker: Docker, image: string): Promise<void> {
+  if (await present(docker, image)) return
+  try {
+    await followProgress(docker, await docker.pull(image))
+  } catch (error) {
+    throw new TanukiError(
+      'TANUKI_IMAGE_UNAVAILABLE',
+      `Docker image "${image}" is not present locally and could not be pulled (${errorMessage(error)}). ` +
+        `Build it (\`docker build -t ${image} .\`), load it (\`docker load\`), or give the docker backend ` +
+        '`build: { context, dockerfile }` so Tanuki builds it.',
+      { cause: error, details: { image } },
+    )
+  }
+}
+
+/** Builds `image` from a Dockerfile and its context directory (honouring `.dockerignore`). */
+export async function buildImage(docker: Docker, image: string, build: DockerBuildOptions, projectRoot: string): Promise<void> {
+  const context = isAbsolute(build.context) ? build.context : resolve(projectRoot, build.context)
+  const dockerfile = build.dockerfile ?? 'Dockerfile'
+  try {
+    // dockerode tars the listed entries of the context (directories recursively).
+    const src = await readdir(context)
+    const stream = await docker.buildImage({ context, src }, { t: image, dockerfile, buildargs: build.args ?? {}, rm: true, forcerm: true })
+    await followProgress(docker, stream)
+  } catch (error) {
+    throw new TanukiError(
+      'TANUKI_IMAGE_UNAVAILABLE',
+      `Building Docker image "${image}" from ${context} (${dockerfile}) failed: ${errorMessage(error)}. ` +
+        `Fix the Dockerfile, or try \`docker build -t ${image} -f ${dockerfile} ${context}\` to see the whole build log.`,
+      { cause: error, details: { image, context, dockerfile } },
+    )
+  }
+}
