@@ -1,0 +1,268 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { createMemorySource } from '../source/memory.ts'
+import { defineTask } from '../task/parse.ts'
+import type { Task, TaskInput } from '../task/types.ts'
+import type { MemoryAction } from '../testing/memory-backend.ts'
+import { createOrchestrator } from './index.ts'
+import { harness, stopAll } from './test-harness.ts'
+
+afterEach(stopAll)
+
+const task = (input: Partial<TaskInput> & { id: string }): Task =>
+  defineTask({ title: `Task ${input.id}`, completion: { signal: 'DONE' }, ...input })
+
+/** Scripts that hang on the listed tasks and succeed on the rest. */
+const hangOn =
+  (...ids: string[]) =>
+  ({ task: t }: { task: Task }): MemoryAction =>
+    ids.includes(t.id) ? { type: 'hang' } : { type: 'succeed', output: 'DONE' }
+
+describe('stopping', () => {
+  it('stopWhenSettled: false keeps running after the work settles, until stop()', async () => {
+    const h = harness({ stopWhenSettled: false }, { sources: [createMemorySource([task({ id: 'a' })])] })
+    await h.orchestrator.start()
+    let ended = false
+    const done = h.orchestrator.done().then((summary) => {
+      ended = true
+      return summary
+    })
+    const settled = await h.when('project:settled')
+    expect(settled.allComplete).toBe(true)
+    await new Promise((resolve) => setTimeout(resolve, 0))
+    expect(ended).toBe(false)
+    expect(h.orchestrator.state).toBe('running')
+    await h.orchestrator.stop()
+    expect(await done).toMatchObject({ reason: 'stopped', allComplete: true })
+  })
+
+  it('graceful stop: running work aborted, those tasks back to pending (also in the source), agents stopped', async () => {
+    const source = createMemorySource([task({ id: 'a', role: 'r1' }), task({ id: 'b', role: 'r2' }), task({ id: 'c', role: 'r1', priority: 'low' }), task({ id: 'd', role: 'r2', dependsOn: ['a'] })])
+    const h = harness({}, { sources: [source], backend: { script: hangOn('a', 'b') } })
+    await h.orchestrator.start()
+    await h.when('iteration:started', (e) => e.taskId === 'a')
+    await h.when('iteration:started', (e) => e.taskId === 'b')
+    const stopped = h.orchestrator.stop()
+    expect(h.orchestrator.stop()).toBe(stopped)
+    await stopped
+    const summary = await h.orchestrator.done()
+
+    expect(summary).toMatchObject({ reason: 'stopped', allComplete: false })
+    expect(summary.progress).toMatchObject({ pending: 4, inProgress: 0 })
+    expect(h.all('task:status').filter((e) => e.to === 'pending').map((e) => e.taskId).sort()).toEqual(['a', 'b'])
+    for (const id of ['a', 'b']) {
+      expect(source.tasks.get(id)?.status).toBe('pending')
+      expect(source.writes.filter((w) => w.id === id).at(-1)?.patch).toEqual({ status: 'pending', assigned_to: null, failure: null })
+    }
+    expect(h.all('agent:stopped').map((e) => [e.agent, e.removed]).sort()).toEqual([
+      ['r1-1', false],
+      ['r2-1', false],
+    ])
+    expect([...h.backend.agents.values()].every((agent) => !agent.alive)).toBe(true)
+    expect(h.backend.cleanups).toEqual([])
+    // Stopping agents on purpose is not a crash.
+    expect(h.all('agent:crashed')).toEqual([])
+    expect(h.all('orchestrator:state').map((e) => e.to).slice(-2)).toEqual(['stopping', 'stopped'])
+  })
+
+  it('stop({ remove: true }) removes the agents and cleans the backend up', async () => {
+    const h = harness(
+      { stopWhenSettled: false },
+      { sources: [createMemorySource([task({ id: 'a' })])], backend: { script: hangOn('a'), isolated: true } },
+    )
+    await h.orchestrator.start()
+    await h.when('iteration:started')
+    h.backend.files.set('scratch', 'x')
+    await h.orchestrator.stop({ remove: true })
+    expect(h.all('agent:stopped')).toEqual([expect.objectContaining({ agent: 'default-1', removed: true })])
+    expect(h.backend.cleanups).toEqual([h.orchestrator.project])
+    expect(h.backend.files.size).toBe(0)
+    expect(h.orchestrator.task('a')?.status).toBe('pending')
+  })
+
+  it('a stop while verify runs puts the task back to pending, not in review', async () => {
+    const h = harness(
+      {},
+      { sources: [createMemorySource([task({ id: 'a', completion: { verify: 'sleep 100000', maxIterations: 1 } })])] },
+    )
+    await h.orchestrator.start()
+    await h.when('iteration:output')
+    await new Promise((resolve) => setTimeout(resolve, 5))
+    await h.orchestrator.stop()
+    expect(h.orchestrator.task('a')?.status).toBe('pending')
+    expect(h.all('task:review')).toEqual([])
+  })
+
+  it('a stop while an agent is still being spawned stops it once it exists', async () => {
+    let open!: () => void
+    const gate = new Promise<void>((resolve) => (open = resolve))
+    const h = harness({}, { sources: [createMemorySource([task({ id: 'a' })])] })
+    const spawn = h.backend.spawn.bind(h.backend)
+    const slow = { name: 'slow', spawn: async (request: Parameters<typeof spawn>[0]) => (await gate, spawn(request)) }
+    const orchestrator = createOrchestrator({ config: { cooldownMs: 0, agents: { default: { backend: 'slow' } } }, backends: [slow, h.backend], sources: [createMemorySource([task({ id: 'a' })])] })
+    await orchestrator.start()
+    const stopping = orchestrator.stop()
+    open()
+    await stopping
+    expect(h.backend.spawns).toEqual(['default-1'])
+    expect(h.backend.agents.get('default-1')?.alive).toBe(false)
+  })
+})
+
+describe('recovery', () => {
+  it('tasks in flight at load go back to pending and run again; complete ones never run', async () => {
+    const source = createMemorySource([
+      task({ id: 'was-running', status: 'in_progress', assignedTo: 'default-1' }),
+      task({ id: 'was-assigned', status: 'assigned', assignedTo: 'default-1' }),
+      task({ id: 'done', status: 'complete' }),
+      task({ id: 'next', dependsOn: ['done', 'was-running'] }),
+    ])
+    const h = harness({}, { sources: [source] })
+    await h.orchestrator.start()
+    const summary = await h.orchestrator.done()
+    expect(summary.allComplete).toBe(true)
+    expect(h.all('project:loaded')[0]).toMatchObject({ total: 4, recovered: ['was-running', 'was-assigned'], ready: 2 })
+    expect(h.backend.runs.map((r) => r.taskId).sort()).toEqual(['next', 'was-assigned', 'was-running'])
+    expect(h.all('task:status').filter((e) => e.to === 'pending').map((e) => e.reason)).toEqual([
+      'was in flight when the previous run ended',
+      'was in flight when the previous run ended',
+    ])
+  })
+
+  it('re-derives blocked at load: unblocks what a person fixed, blocks what depends on a failed or missing task', async () => {
+    const source = createMemorySource([
+      task({ id: 'fixed', status: 'blocked', dependsOn: ['ok'] }),
+      task({ id: 'ok' }),
+      task({ id: 'gone-dep', dependsOn: ['nowhere'] }),
+      task({ id: 'broken', status: 'failed' }),
+      task({ id: 'on-broken', dependsOn: ['broken'] }),
+    ])
+    const h = harness({}, { sources: [source] })
+    await h.orchestrator.start()
+    const summary = await h.orchestrator.done()
+    expect(h.orchestrator.task('fixed')?.status).toBe('complete')
+    expect(h.orchestrator.task('gone-dep')).toMatchObject({ status: 'blocked', reason: 'depends on "nowhere", which does not exist' })
+    expect(h.orchestrator.task('on-broken')).toMatchObject({ status: 'blocked', reason: 'dependency broken is failed' })
+    expect(summary.progress).toMatchObject({ complete: 2, failed: 1, blocked: 2 })
+  })
+})
+
+describe('edits while running', () => {
+  it('a task added while running is run', async () => {
+    const source = createMemorySource([task({ id: 'a' })])
+    const h = harness({ stopWhenSettled: false }, { sources: [source] })
+    await h.orchestrator.start()
+    await h.when('project:settled')
+    source.change({ type: 'added', task: task({ id: 'new', dependsOn: ['a'], priority: 'high' }) })
+    await h.when('task:completed', (e) => e.taskId === 'new')
+    expect(h.all('task:added')).toEqual([expect.objectContaining({ taskId: 'new' })])
+    expect(h.orchestrator.progress()).toMatchObject({ total: 2, complete: 2 })
+    await h.when('project:settled', () => h.all('project:settled').length === 2)
+  })
+
+  it('an added task in flight starts over; one with a cycle is refused with an error event', async () => {
+    const source = createMemorySource([task({ id: 'a' })])
+    const h = harness({ stopWhenSettled: false }, { sources: [source] })
+    await h.orchestrator.start()
+    await h.when('project:settled')
+    source.change({ type: 'added', task: task({ id: 'x', status: 'in_progress', dependsOn: ['y'] }) })
+    source.change({ type: 'added', task: task({ id: 'y', dependsOn: ['x'] }) })
+    const error = await h.when('orchestrator:error')
+    expect(error.message).toContain('Dependency cycle')
+    expect(h.orchestrator.task('y')).toBeUndefined()
+    expect(h.orchestrator.task('x')).toMatchObject({ status: 'blocked' })
+    source.change({ type: 'invalid', source: 'tasks/z.md', error: new Error('bad yaml') })
+    expect(h.all('orchestrator:error').at(-1)).toMatchObject({ context: 'reading tasks/z.md', message: 'bad yaml' })
+  })
+
+  it('a completed task set back to pending runs again', async () => {
+    const source = createMemorySource([task({ id: 'a' }), task({ id: 'b', dependsOn: ['a'] })])
+    const h = harness({ stopWhenSettled: false }, { sources: [source] })
+    await h.orchestrator.start()
+    await h.when('project:settled')
+    source.change({ type: 'changed', task: task({ id: 'a', status: 'pending' }) })
+    await h.when('task:completed', () => h.all('task:completed').length === 3)
+    expect(h.backend.runs.map((r) => r.taskId)).toEqual(['a', 'b', 'a'])
+    expect(h.orchestrator.task('a')?.status).toBe('complete')
+  })
+
+  it('a failed task set back to pending runs again and its blocked dependents unblock and run', async () => {
+    let broken = true
+    const source = createMemorySource([
+      task({ id: 'a', completion: { verify: 'check' } }),
+      task({ id: 'b', dependsOn: ['a'] }),
+      task({ id: 'c', dependsOn: ['b'] }),
+    ])
+    const h = harness(
+      { stopWhenSettled: false },
+      { sources: [source], backend: { exec: () => (broken ? Promise.reject(new Error('no shell')) : { exitCode: 0, output: '', timedOut: false }) } },
+    )
+    await h.orchestrator.start()
+    await h.when('project:settled')
+    expect(h.orchestrator.progress()).toMatchObject({ failed: 1, blocked: 2 })
+    expect(source.tasks.get('a')?.patch.failure).toContain('no shell')
+
+    broken = false
+    source.change({ type: 'changed', task: task({ id: 'a', status: 'pending', completion: { verify: 'check' } }) })
+    expect(h.orchestrator.task('b')?.status).toBe('pending')
+    expect(h.orchestrator.task('c')?.status).toBe('pending')
+    await h.when('task:completed', (e) => e.taskId === 'c')
+    expect(h.orchestrator.progress()).toMatchObject({ complete: 3, failed: 0, blocked: 0 })
+    expect(h.orchestrator.task('a')?.attempts).toBe(0)
+  })
+
+  it('a task marked failed or complete by a person updates its dependents', async () => {
+    const source = createMemorySource([task({ id: 'a' }), task({ id: 'b', dependsOn: ['a'] }), task({ id: 'c', dependsOn: ['x'] }), task({ id: 'x' })])
+    const h = harness({ stopWhenSettled: false, agents: { default: { count: 0 } } }, { sources: [source] })
+    await h.orchestrator.start()
+    await h.when('project:settled')
+    source.change({ type: 'changed', task: task({ id: 'a', status: 'failed' }) })
+    expect(h.orchestrator.task('a')).toMatchObject({ status: 'failed', reason: 'marked failed by a person' })
+    expect(h.orchestrator.task('b')?.status).toBe('blocked')
+    expect(h.orchestrator.status().queue.size).toBe(1)
+    source.change({ type: 'changed', task: task({ id: 'x', status: 'complete' }) })
+    expect(h.orchestrator.task('c')?.status).toBe('pending')
+    expect(h.orchestrator.status().queue).toEqual({ size: 1, byRole: { default: 1 } })
+    source.change({ type: 'changed', task: task({ id: 'c', status: 'review' }) })
+    expect(h.orchestrator.task('c')?.status).toBe('review')
+    expect(h.orchestrator.status().queue.size).toBe(0)
+  })
+
+  it('editing dependencies and priority requeues only what is ready', async () => {
+    const source = createMemorySource([task({ id: 'a', status: 'failed' }), task({ id: 'b' }), task({ id: 'c', dependsOn: ['a'] })])
+    const h = harness({ stopWhenSettled: false, agents: { default: { count: 0 } } }, { sources: [source] })
+    await h.orchestrator.start()
+    expect(h.orchestrator.status().queue.size).toBe(1)
+    expect(h.orchestrator.task('c')?.status).toBe('blocked')
+    // b now depends on the failed a: out of the queue, blocked.
+    source.change({ type: 'changed', task: task({ id: 'b', dependsOn: ['a'] }) })
+    expect(h.orchestrator.task('b')?.status).toBe('blocked')
+    expect(h.orchestrator.status().queue.size).toBe(0)
+    // c no longer depends on anything: unblocked and queued.
+    source.change({ type: 'changed', task: task({ id: 'c', priority: 'high' }) })
+    expect(h.orchestrator.task('c')).toMatchObject({ status: 'pending', priority: 'high' })
+    expect(h.orchestrator.status().queue.size).toBe(1)
+  })
+
+  it('removing a task drops it and blocks what depended on it', async () => {
+    const source = createMemorySource([task({ id: 'a' }), task({ id: 'b', dependsOn: ['a'] }), task({ id: 'other' })])
+    const h = harness({ stopWhenSettled: false, agents: { default: { count: 0 } } }, { sources: [source] })
+    await h.orchestrator.start()
+    source.change({ type: 'removed', id: 'a' })
+    expect(h.orchestrator.task('a')).toBeUndefined()
+    expect(h.orchestrator.task('b')).toMatchObject({ status: 'blocked', reason: 'depends on "a", which does not exist' })
+    expect(h.orchestrator.progress().total).toBe(2)
+    expect(h.orchestrator.status().queue.size).toBe(1)
+    source.change({ type: 'removed', id: 'nope' })
+    expect(h.orchestrator.progress().total).toBe(2)
+  })
+
+  it('edits to a task in flight wait until its run ends', async () => {
+    const source = createMemorySource([task({ id: 'a' })])
+    const h = harness({ stopWhenSettled: false }, { sources: [source], backend: { script: hangOn('a') } })
+    await h.orchestrator.start()
+    await h.when('iteration:started')
+    source.change({ type: 'changed', task: task({ id: 'a', title: 'renamed', status: 'pending' }) })
+    source.change({ type: 'removed', id: 'a' })
+    expect(h.orchestrator.task('a')).toMatchObject({ status: 'in_progress', title: 'Task a' })
+  })
+})
