@@ -5,6 +5,7 @@ import {
   type AgentBackend,
   type MemoryAction,
   type MemoryRunContext,
+  type Orchestrator,
   type Reporter,
   type RunSummary,
   type TanukiEventName,
@@ -89,10 +90,12 @@ export interface ScenarioOptions {
   project?: { root: string; stateDir?: string }
   /** Tasks; default `scenarioTasks`. */
   tasks?: TaskInput[]
+  /** Called before the run starts, to subscribe to events or look at the orchestrator mid-run. */
+  before?: (orchestrator: Orchestrator) => void
 }
 
 /** Runs the scenario with the real orchestrator and returns every event it emitted, in order. */
-export async function runScenario(options: ScenarioOptions = {}): Promise<{ events: RecordedEvent[]; summary: RunSummary }> {
+export async function runScenario(options: ScenarioOptions = {}): Promise<{ events: RecordedEvent[]; summary: RunSummary; orchestrator: Orchestrator }> {
   crashed.clear()
   const orchestrator = createOrchestrator({
     config: {
@@ -110,7 +113,8 @@ export async function runScenario(options: ScenarioOptions = {}): Promise<{ even
   const events: RecordedEvent[] = []
   // A JSON round trip: what a reporter sees must survive serialisation (the NDJSON log does it).
   orchestrator.events.on('*', (name, payload) => events.push({ name, payload: JSON.parse(JSON.stringify(payload)) }))
+  options.before?.(orchestrator)
   await orchestrator.start()
   const summary = await orchestrator.done()
-  return { events, summary }
+  return { events, summary, orchestrator }
 }

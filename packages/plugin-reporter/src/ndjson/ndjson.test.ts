@@ -1,0 +1,77 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { loadFixture, replay } from '../../test/support.ts'
+import { runScenario } from '../../test/scenario.ts'
+import { createNdjsonReporter, ndjsonReporter } from './index.ts'
+
+const events = loadFixture()
+let dir: string
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'tanuki-ndjson-'))
+})
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true })
+})
+
+function parseLines(text: string): Record<string, unknown>[] {
+  expect(text.endsWith('\n')).toBe(true)
+  return text
+    .slice(0, -1)
+    .split('\n')
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+}
+
+describe('ndjson reporter', () => {
+  it('writes every event as one JSON line, in order, none lost', async () => {
+    const path = join(dir, 'nested', 'events.ndjson')
+    await replay(createNdjsonReporter({ path }), events)
+    const lines = parseLines(await readFile(path, 'utf8'))
+    expect(lines).toHaveLength(events.length)
+    lines.forEach((line, i) => {
+      const { event, ...payload } = line
+      expect(event).toBe(events[i]!.name)
+      expect(payload).toEqual(events[i]!.payload)
+    })
+  })
+
+  it('has each line on disk as soon as its event is reported', async () => {
+    const path = join(dir, 'events.ndjson')
+    const reporter = createNdjsonReporter({ path })
+    for (const [i, { name, payload }] of events.slice(0, 10).entries()) {
+      await reporter.onEvent?.(name, payload)
+      // Read while the reporter is still open, as a crash would leave it.
+      expect(parseLines(await readFile(path, 'utf8'))).toHaveLength(i + 1)
+    }
+    await reporter.onClose?.()
+  })
+
+  it('appends to the log of an earlier run unless asked to truncate', async () => {
+    const path = join(dir, 'events.ndjson')
+    await writeFile(path, `${JSON.stringify({ event: 'earlier' })}\n`)
+    await replay(createNdjsonReporter({ path }), events.slice(0, 3))
+    expect(parseLines(await readFile(path, 'utf8')).map((l) => l.event)).toEqual(['earlier', ...events.slice(0, 3).map((e) => e.name)])
+    await replay(createNdjsonReporter({ path, truncate: true }), events.slice(0, 2))
+    expect(parseLines(await readFile(path, 'utf8'))).toHaveLength(2)
+  })
+
+  it('logs a live run into the state dir, as the plugin, with exactly the events emitted', async () => {
+    const { events: emitted } = await runScenario({ config: { plugins: [ndjsonReporter()] }, project: { root: dir, stateDir: join(dir, '.state') } })
+    const lines = parseLines(await readFile(join(dir, '.state', 'events.ndjson'), 'utf8'))
+    // The reporter is attached once plugins are set up: it sees everything from there on.
+    const seen = emitted.slice(emitted.length - lines.length)
+    expect(lines.map((l) => l.event)).toEqual(seen.map((e) => e.name))
+    expect(lines.map((l) => l.event)).toContain('project:loaded')
+    expect(lines.at(-1)).toMatchObject({ event: 'orchestrator:state', to: 'stopped' })
+  })
+
+  it('defaults to <root>/.tanuki/events.ndjson and refuses an unwritable path at setup', async () => {
+    await runScenario({ config: { plugins: [ndjsonReporter()] }, project: { root: dir } })
+    expect((await readFile(join(dir, '.tanuki', 'events.ndjson'), 'utf8')).length).toBeGreaterThan(0)
+    await writeFile(join(dir, 'a-file'), '')
+    await expect(runScenario({ config: { plugins: [ndjsonReporter({ path: 'a-file/events.ndjson' })] }, project: { root: dir } })).rejects.toThrow(
+      /ndjson reporter cannot write .*a-file\/events\.ndjson/,
+    )
+  })
+})

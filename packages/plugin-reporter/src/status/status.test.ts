@@ -1,0 +1,81 @@
+import { stripVTControlCharacters } from 'node:util'
+import { describe, expect, it } from 'vitest'
+import type { OrchestratorStatus } from '@tanuki/core'
+import { runScenario } from '../../test/scenario.ts'
+import { formatStatus } from './index.ts'
+
+/** The shape `tanuki project status --json` prints (DESIGN.md). */
+function asJson(status: OrchestratorStatus): unknown {
+  return JSON.parse(JSON.stringify({ status: status.state, tasks: status.tasks, progress: status.progress, agents: status.agents }))
+}
+
+/** The rows of one titled table in the text, split on runs of two or more spaces. */
+function rows(text: string, title: string): string[][] {
+  const lines = text.split('\n')
+  const start = lines.indexOf(title)
+  const end = lines.findIndex((line, i) => i > start && line === '')
+  return lines.slice(start + 2, end === -1 ? undefined : end).map((line) => line.trim().split(/ {2,}/))
+}
+
+describe('formatStatus', () => {
+  it('shows every task, every agent and what blocks the waiting tasks, from the --json shape', async () => {
+    const { orchestrator } = await runScenario()
+    const status = orchestrator.status()
+    const text = formatStatus(asJson(status) as Parameters<typeof formatStatus>[0])
+
+    const head = text.split('\n')[0]!
+    expect(head.startsWith(`Project stopped · ${status.progress.complete}/${status.progress.total} complete (${status.progress.percentage}%)`)).toBe(true)
+    for (const key of ['failed', 'review', 'blocked', 'pending'] as const) {
+      if (status.progress[key] > 0) expect(head).toContain(`${status.progress[key]} ${key}`)
+    }
+    const taskRows = rows(text, 'Tasks')
+    expect(taskRows).toHaveLength(status.tasks.length)
+    for (const task of status.tasks) {
+      const row = taskRows.find((r) => r[0] === task.id)!
+      expect(row).toContain(task.status)
+      expect(row).toContain(task.role)
+      expect(row).toContain(task.priority)
+      expect(row.at(-1)).toBe(String(task.iterations))
+    }
+    const agentRows = rows(text, 'Agents')
+    expect(agentRows.map((r) => r[0]).sort()).toEqual(status.agents.map((a) => a.name).sort())
+
+    const waiting = status.tasks.filter((t) => t.status === 'blocked' || (t.status === 'pending' && t.blockers?.length))
+    expect(waiting.length).toBeGreaterThan(1)
+    const blockedLines = text.split('\n').slice(text.split('\n').indexOf('Blocked and waiting') + 1)
+    for (const task of waiting) {
+      const line = blockedLines.find((l) => l.trim().startsWith(`${task.id} `))!
+      for (const blocker of task.blockers ?? []) expect(line).toContain(blocker.id)
+    }
+  })
+
+  it('shows busy agents and their tasks mid-run, from orchestrator.status()', async () => {
+    let during: OrchestratorStatus | undefined
+    await runScenario({
+      before: (orchestrator) =>
+        orchestrator.events.on('iteration:started', () => {
+          during ??= orchestrator.status()
+        }),
+    })
+    const text = formatStatus(during!)
+    const busy = during!.agents.find((a) => a.status === 'busy')!
+    const row = rows(text, 'Agents').find((r) => r[0] === busy.name)!
+    expect(row).toEqual([busy.name, busy.role, busy.backend, 'busy', busy.task])
+    expect(text.split('\n')[0]).toMatch(/^Project running/)
+  })
+
+  it('colours statuses only when asked, and the columns stay aligned', async () => {
+    const { orchestrator } = await runScenario()
+    const plain = formatStatus(orchestrator.status())
+    const colored = formatStatus(orchestrator.status(), { color: true })
+    expect(plain).not.toContain('\u001b')
+    expect(colored).toContain('\u001b[')
+    expect(stripVTControlCharacters(colored)).toBe(plain)
+    const header = plain.split('\n').find((line) => line.includes('PRIORITY'))!
+    const statusColumn = header.indexOf('STATUS')
+    for (const task of orchestrator.status().tasks) {
+      const line = plain.split('\n').find((l) => l.trim().startsWith(`${task.id} `))!
+      expect(line.slice(statusColumn).startsWith(task.status)).toBe(true)
+    }
+  })
+})

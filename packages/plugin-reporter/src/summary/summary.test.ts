@@ -1,0 +1,117 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Code, Heading, Root, Table } from 'mdast'
+import { remark } from 'remark'
+import remarkGfm from 'remark-gfm'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import type { TanukiEvents } from '@tanuki/core'
+import { FakePipe, finalStatuses, loadFixture, replay } from '../../test/support.ts'
+import { runScenario } from '../../test/scenario.ts'
+import { createSummaryReporter, summaryReporter } from './index.ts'
+
+const events = loadFixture()
+let dir: string
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'tanuki-summary-'))
+})
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true })
+})
+
+function parse(markdown: string): Root {
+  return remark().use(remarkGfm).parse(markdown)
+}
+
+/** Plain text of an mdast node. */
+function text(node: unknown): string {
+  const n = node as { value?: string; children?: unknown[] }
+  return n.value ?? (n.children ?? []).map(text).join('')
+}
+
+/** The task table as rows of cell texts, keyed by column header. */
+function taskTable(tree: Root): Record<string, string>[] {
+  const table = tree.children.find((node): node is Table => node.type === 'table')
+  expect(table).toBeDefined()
+  const [head, ...rows] = table!.children
+  const headers = head!.children.map(text)
+  return rows.map((row) => Object.fromEntries(row.children.map((cell, i) => [headers[i], text(cell)])))
+}
+
+describe('summary reporter', () => {
+  it('writes a Markdown report with every task and its status, once, to a file and the terminal', async () => {
+    const path = join(dir, 'summary.md')
+    const pipe = new FakePipe()
+    await replay(createSummaryReporter({ path, stream: pipe }), events)
+    const markdown = await readFile(path, 'utf8')
+    // Settled and closed both came: written once.
+    expect(pipe.output.trim()).toBe(markdown.trim())
+
+    const statuses = finalStatuses(events)
+    const rows = taskTable(parse(markdown))
+    expect(rows.map((row) => row.Task).sort()).toEqual([...statuses.keys()].sort())
+    for (const row of rows) expect(row.Status).toBe(statuses.get(row.Task!))
+
+    const completed = events.filter((e) => e.name === 'task:completed').map((e) => e.payload as TanukiEvents['task:completed'])
+    for (const done of completed) {
+      const row = rows.find((r) => r.Task === done.taskId)!
+      expect(row.Iterations).toBe(String(done.iterations))
+      expect(row.Agent).toBe(done.agent)
+    }
+    // Tokens and cost: the sum of what each task's iterations reported.
+    const usage = new Map<string, { inputTokens: number; outputTokens: number }>()
+    for (const e of events.filter((e) => e.name === 'iteration:finished')) {
+      const f = e.payload as TanukiEvents['iteration:finished']
+      if (!f.usage) continue
+      const sum = usage.get(f.taskId) ?? { inputTokens: 0, outputTokens: 0 }
+      sum.inputTokens += f.usage.inputTokens ?? 0
+      sum.outputTokens += f.usage.outputTokens ?? 0
+      usage.set(f.taskId, sum)
+    }
+    expect(usage.size).toBeGreaterThan(0)
+    for (const [taskId, sum] of usage) {
+      expect(rows.find((r) => r.Task === taskId)!.Tokens).toBe(`${sum.inputTokens} in / ${sum.outputTokens} out`)
+    }
+    // Titles with Markdown-special characters survive the round trip.
+    expect(rows.find((r) => r.Task === 'deploy')!.Title).toBe('Deploy <the> "app" & UI')
+  })
+
+  it('has a section per failure and review, with the tail of the verify output in a code block', async () => {
+    const path = join(dir, 'summary.md')
+    await replay(createSummaryReporter({ path, stream: false }), events)
+    const tree = parse(await readFile(path, 'utf8'))
+    const troubled = [...finalStatuses(events)].filter(([, status]) => status === 'failed' || status === 'review')
+    expect(troubled.length).toBeGreaterThan(0)
+    for (const [id, status] of troubled) {
+      const at = tree.children.findIndex((node) => node.type === 'heading' && (node as Heading).depth === 3 && text(node) === `${id}: ${status}`)
+      expect(at).toBeGreaterThan(0)
+      const next = tree.children.slice(at + 1).findIndex((node) => node.type === 'heading')
+      const section = tree.children.slice(at + 1, next === -1 ? undefined : at + 1 + next)
+      const code = section.find((node): node is Code => node.type === 'code')
+      expect(code).toBeDefined()
+      const finished = events
+        .filter((e) => e.name === 'iteration:finished' && (e.payload as { taskId: string }).taskId === id)
+        .map((e) => e.payload as TanukiEvents['iteration:finished'])
+        .at(-1)!
+      const expected = (finished.verify?.output ?? finished.output).trim()
+      expect(code!.value).toBe(expected === '' ? '(no output)' : expected)
+    }
+  })
+
+  it('writes the report of a live run into the state dir when the run settles', async () => {
+    const pipe = new FakePipe()
+    const { summary } = await runScenario({ config: { plugins: [summaryReporter({ stream: pipe })] }, project: { root: dir } })
+    const markdown = await readFile(join(dir, '.tanuki', 'summary.md'), 'utf8')
+    expect(pipe.output).toContain(markdown.trim())
+    const tree = parse(markdown)
+    expect(text(tree.children[0])).toBe(`Tanuki run summary: scenario`)
+    expect(taskTable(tree).filter((row) => row.Status === 'complete')).toHaveLength(summary.progress.complete)
+  })
+
+  it('writes at close when the run was stopped before it settled', async () => {
+    const path = join(dir, 'summary.md')
+    await replay(createSummaryReporter({ path, stream: false }), events.slice(0, events.findIndex((e) => e.name === 'project:settled')))
+    const rows = taskTable(parse(await readFile(path, 'utf8')))
+    expect(rows.length).toBe(finalStatuses(events).size)
+  })
+})
