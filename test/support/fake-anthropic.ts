@@ -346,5 +346,10 @@ export function claudeEnv(options: { baseUrl: string; home: string }): Record<st
     IS_SANDBOX: '1',
     // An error answer is retried with backoff up to ten times by default: fail fast instead.
     CLAUDE_CODE_MAX_RETRIES: '0',
+    // The empty HOME has no git identity; commits (Claude's own, or Tanuki's in a worktree) need one.
+    GIT_AUTHOR_NAME: 'Tanuki Test',
+    GIT_AUTHOR_EMAIL: 'tanuki-test@example.com',
+    GIT_COMMITTER_NAME: 'Tanuki Test',
+    GIT_COMMITTER_EMAIL: 'tanuki-test@example.com',
   }
 }

@@ -3,7 +3,7 @@ import { arr, createJsonLines, isObject, num, obj, str, tail, type JsonObject } 
 import type { AgentKind, KindOptions, OutputParser, Step } from './types.ts'
 
 /** Flags by which a person chose a permission mode of their own in `extraArgs`. */
-const PERMISSION_FLAGS = new Set(['--dangerously-skip-permissions', '--permission-mode', '--allow-dangerously-skip-permissions'])
+const PERMISSION_FLAGS = new Set(['--dangerously-skip-permissions', '--permission-mode'])
 
 /** Tool errors can carry whole files or logs; keep each one readable in a status line. */
 const MAX_TOOL_ERROR_CHARS = 2000

@@ -20,6 +20,7 @@ export function createJsonLines(onObject: (value: JsonObject) => void, onOther?:
     onOther?.(trimmed)
   }
   return {
+    /** More text from the stream. */
     push(text: string): void {
       pending += text
       let newline = pending.indexOf('\n')
@@ -62,6 +63,7 @@ export function arr(value: unknown, key: string): unknown[] {
   return Array.isArray(field) ? field : []
 }
 
+/** True for a plain JSON object (not null, not an array). */
 export function isObject(value: unknown): value is JsonObject {
   return value !== null && typeof value === 'object' && !Array.isArray(value)
 }
