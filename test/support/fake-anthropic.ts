@@ -323,9 +323,13 @@ export function taskScript(options: {
   }
 }
 
-/** The Claude Code binary installed as a dev dependency of @tanuki/plugin-agent-process. */
+/**
+ * The Claude Code binary installed as a dev dependency of @tanuki/plugin-agent-process: the native
+ * executable itself, not pnpm's `.bin/claude` shell shim, which would stay as a parent process
+ * that a plain `kill PID` stops without stopping Claude Code.
+ */
 export const claudeBin = fileURLToPath(
-  new URL('../../packages/plugin-agent-process/node_modules/.bin/claude', import.meta.url),
+  new URL('../../packages/plugin-agent-process/node_modules/@anthropic-ai/claude-code/bin/claude.exe', import.meta.url),
 )
 
 /**
