@@ -64,7 +64,8 @@ export function createConsoleReporter(options: ConsoleReporterOptions = {}): Rep
 
   const now = (): number => (model.endedAt ?? receivedAt) + (Date.now() - receivedAt)
   const frame = (): string => {
-    const lines = renderFrame(model, { title, width: stream.columns ?? 80, height: stream.rows ?? 24, now: now(), colors: c })
+    // A pseudo-terminal nobody sized reports 0 columns: treat it as the classic 80x24.
+    const lines = renderFrame(model, { title, width: stream.columns || 80, height: stream.rows || 24, now: now(), colors: c })
     return `${lines.join('\n')}\n`
   }
   /** Replaces the live area with `above` (kept on screen) and a fresh frame. */
