@@ -324,11 +324,16 @@ export function taskScript(options: {
 }
 
 /**
- * The Claude Code binary installed as a dev dependency of @tanuki/plugin-agent-process: the native
- * executable itself, not pnpm's `.bin/claude` shell shim, which would stay as a parent process
- * that a plain `kill PID` stops without stopping Claude Code.
+ * The Claude Code command installed as a dev dependency of @tanuki/plugin-agent-process: pnpm's
+ * `.bin/claude` shim, so `dirname(claudeBin)` on PATH makes plain `claude` work. The shim stays as
+ * a parent of Claude Code: stop it by its process group (as the process backend does), not its pid.
  */
 export const claudeBin = fileURLToPath(
+  new URL('../../packages/plugin-agent-process/node_modules/.bin/claude', import.meta.url),
+)
+
+/** The native Claude Code executable behind {@link claudeBin}, for tests that kill by pid. */
+export const claudeNativeBin = fileURLToPath(
   new URL('../../packages/plugin-agent-process/node_modules/@anthropic-ai/claude-code/bin/claude.exe', import.meta.url),
 )
 
