@@ -79,11 +79,13 @@ function defaultExec(command: string, files: Map<string, string>, signal?: Abort
   if (test) return Promise.resolve(files.has(test[1]!) ? done(0) : done(1, `${test[1]}: no such file\n`))
   const pause = /^sleep (\d+)$/.exec(trimmed)
   if (pause) {
+    const killed = (): Omit<ExecResult, 'durationMs'> => ({ exitCode: null, output: '', timedOut: signal?.reason === 'timeout' })
+    if (signal?.aborted) return Promise.resolve(killed())
     return new Promise((resolve) => {
       const timer = setTimeout(() => resolve(done(0)), Number(pause[1]))
       signal?.addEventListener('abort', () => {
         clearTimeout(timer)
-        resolve({ exitCode: null, output: '', timedOut: signal.reason === 'timeout' })
+        resolve(killed())
       })
     })
   }
