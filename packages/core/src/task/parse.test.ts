@@ -412,6 +412,12 @@ describe('updateTaskText', () => {
     expect(removed).toBe(file(['id: a', 'title: A', 'status: failed', 'completion: { signal: S }']))
   })
 
+  it('removes a key holding a block list, with all of its items', () => {
+    const text = file(['id: a', 'title: A', 'failure:', '  - one', '  - two', 'status: failed', 'completion: { signal: S }'])
+    const removed = updateTaskText(text, { failure: null }, SOURCE)
+    expect(removed).toBe(file(['id: a', 'title: A', 'status: failed', 'completion: { signal: S }']))
+  })
+
   it('fills in a key written with no value, keeping its comment', () => {
     const text = file(['id: a', 'title: A', 'status:', 'assigned_to:   # who runs it', 'completion: { signal: S }'])
     const after = updateTaskText(text, { status: 'assigned', assigned_to: 'w-1' }, SOURCE)

@@ -1,4 +1,4 @@
-import { isMap, isScalar, parseDocument, type Document } from 'yaml'
+import { isMap, isNode, isScalar, parseDocument, type Document } from 'yaml'
 import { TanukiError } from '../errors.ts'
 import {
   DEFAULT_MAX_ITERATIONS,
@@ -282,7 +282,9 @@ export function updateTaskText(text: string, patch: TaskPatch, source = 'task'):
     const empty = valueRange !== undefined && valueRange[0] === valueRange[1]
     if (value === null) {
       if (pair && isScalar(pair.key) && pair.key.range) {
-        const end = valueEnd ?? pair.key.range[2]
+        // Any value goes with its key, a block list over several lines included.
+        const nodeRange = isNode(pair.value) ? pair.value.range : undefined
+        const end = nodeRange ? trimNewlines(yaml, nodeRange[0], nodeRange[1]) : pair.key.range[2]
         edits.push({ start: lineStart(yaml, pair.key.range[0]), end: lineEnd(yaml, end), text: '' })
       }
       continue
