@@ -131,6 +131,7 @@ describe('shared workspace', () => {
     expect(spawned.map((agent) => agent.workspace)).toEqual([root, root])
     expect(notes).toHaveLength(1)
     expect(notes[0]).toContain('workspace "shared"')
+    expect(spawned[0]!.note).toBe(notes[0])
   })
 })
 

@@ -63,6 +63,8 @@ export interface ProcessAgent extends Agent {
   readonly workspaceMode: 'worktree' | 'shared'
   /** The agent's branch, in a worktree. */
   readonly branch?: string
+  /** A note for people about the workspace, e.g. that it is the shared project directory. */
+  readonly note?: string
   /** The process the agent runs right now (its process group id too), if any. */
   readonly pid: number | undefined
   /** `alive`, `stopped`, `removed`, or `crashed`. */
@@ -251,6 +253,7 @@ export function createProcessBackend(options: ProcessBackendOptions = {}): Proce
       workspace: workspace.dir,
       workspaceMode: workspace.mode,
       ...(workspace.branch ? { branch: workspace.branch } : {}),
+      ...(note ? { note } : {}),
       get pid() {
         return current?.pid
       },

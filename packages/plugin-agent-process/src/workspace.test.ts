@@ -29,6 +29,13 @@ describe('openWorkspace', () => {
     expect(readFileSync(join(again.dir, 'work.txt'), 'utf8')).toBe('in progress\n')
   })
 
+  it('makes several worktrees at once without tripping over git\'s locks', async () => {
+    const root = gitRepo()
+    const names = ['a', 'b', 'c', 'd']
+    const workspaces = await Promise.all(names.map((agent) => openWorkspace({ project: project(root), agent })))
+    expect(workspaces.map((w) => git(w.dir, 'rev-parse', '--abbrev-ref', 'HEAD'))).toEqual(names.map((n) => `tanuki/${n}`))
+  })
+
   it('removes the worktree and its branch', async () => {
     const root = gitRepo()
     const workspace = await openWorkspace({ project: project(root), agent: 'a' })
