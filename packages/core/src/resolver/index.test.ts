@@ -223,6 +223,12 @@ describe('Resolver', () => {
       expect(new Resolver([t('a', ['ghost']), t('b', ['a'])]).findCycle()).toBeUndefined()
     })
 
+    it('finds a task that depends on itself (the parser refuses these; tasks built by hand may not)', () => {
+      const graph = new Resolver([t('a', ['a']), t('b')])
+      expect(graph.findCycle()).toEqual(['a', 'a'])
+      expect(isTanukiError(thrown(() => graph.levels()), 'TANUKI_DEPENDENCY_CYCLE')).toBe(true)
+    })
+
     it('finds a 2-cycle', () => {
       const graph = new Resolver([t('a', ['b']), t('b', ['a'])])
       const path = graph.findCycle()
