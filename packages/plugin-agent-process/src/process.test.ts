@@ -27,6 +27,16 @@ describe('runProcess', () => {
     expect(result.output).toContain('oops\n')
   })
 
+  it('never splits a character across chunks', async () => {
+    const chunks: string[] = []
+    // 3-byte characters written one byte at a time.
+    const script = "printf '\\342'; sleep 0.05; printf '\\202'; sleep 0.05; printf '\\254\\n'"
+    const result = await runProcess(['sh', '-c', script], { cwd: tempDir(), onOutput: (chunk) => chunks.push(chunk.text) })
+    expect(result.output).toBe('€\n')
+    expect(chunks.join('')).toBe('€\n')
+    expect(chunks.every((text) => !text.includes('\uFFFD'))).toBe(true)
+  })
+
   it('runs in the given directory with the given environment', async () => {
     const dir = tempDir()
     const result = await runProcess(['sh', '-c', 'pwd; echo "$GREETING"'], { cwd: dir, env: { PATH: process.env.PATH, GREETING: 'hi' } })

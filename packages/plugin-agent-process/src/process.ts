@@ -95,11 +95,13 @@ export function startProcess(argv: readonly string[], options: RunProcessOptions
   const onAbort = (): void => terminate()
 
   const done = new Promise<ProcessResult>((resolve, reject) => {
-    const emit = (stream: OutputChunk['stream']) => (data: Buffer) => {
-      const text = data.toString('utf8')
+    const emit = (stream: OutputChunk['stream']) => (text: string) => {
       output += text
       options.onOutput?.({ stream, text })
     }
+    // Decoded per stream, so a character split across two reads arrives whole.
+    child.stdout.setEncoding('utf8')
+    child.stderr.setEncoding('utf8')
     child.stdout.on('data', emit('stdout'))
     child.stderr.on('data', emit('stderr'))
     // A process that exits without reading its stdin makes the write fail with EPIPE: harmless.
