@@ -1,0 +1,124 @@
+// The built CLI's everyday commands: init, validate, help on every command, and the views of a
+// project that ran (status table, task list/show/graph, logs).
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { cleanup, createProject, tanuki } from './helpers.ts'
+
+// eslint-disable-next-line no-control-regex
+const plain = (text: string): string => text.replace(/\x1b\[[0-9;]*m/g, '')
+
+afterEach(cleanup)
+
+describe('tanuki init', () => {
+  it('writes a sample task and a config that `task validate` accepts', async () => {
+    const project = createProject({ config: null, git: false })
+    const init = await tanuki(project.dir, 'init')
+    expect(init.code, init.stderr).toBe(0)
+    expect(init.stdout).toContain('.tanuki/tasks/TASK-001.md')
+    const task = readFileSync(join(project.dir, '.tanuki', 'tasks', 'TASK-001.md'), 'utf8')
+    expect(task).toMatch(/^---\nid: TASK-001\n/)
+    expect(readFileSync(join(project.dir, 'tanuki.config.ts'), 'utf8')).toContain("from 'tanuki'")
+
+    const validate = await tanuki(project.dir, 'task', 'validate')
+    expect(validate.code, validate.stderr).toBe(0)
+    expect(validate.stdout).toContain('1 tasks OK')
+    expect(validate.stdout).toContain('tanuki.config.ts')
+
+    // A second init keeps what is there.
+    const again = await tanuki(project.dir, 'init')
+    expect(again.code).toBe(0)
+    expect(again.stdout).toContain('kept')
+    expect(readFileSync(join(project.dir, '.tanuki', 'tasks', 'TASK-001.md'), 'utf8')).toBe(task)
+  })
+})
+
+describe('--help', () => {
+  const cases: [string[], string[]][] = [
+    [[], ['init', 'project', 'task', 'logs']],
+    [['init'], ['--cwd']],
+    [['project'], ['start', 'status', 'stop', 'resume']],
+    [['project', 'start'], ['--watch', '--detach', '--cwd']],
+    [['project', 'status'], ['--json']],
+    [['project', 'stop'], ['--remove']],
+    [['project', 'resume'], ['--detach']],
+    [['task'], ['list', 'show', 'graph', 'validate']],
+    [['task', 'list'], ['--cwd']],
+    [['task', 'show'], ['ID']],
+    [['task', 'graph'], ['--mermaid']],
+    [['task', 'validate'], ['--cwd']],
+    [['logs'], ['TARGET', '--follow']],
+  ]
+  it.each(cases)('tanuki %j --help exits 0 and names its subcommands and flags', async (command, mentions) => {
+    const project = createProject({ git: false })
+    const help = await tanuki(project.dir, ...command, '--help')
+    expect(help.code, help.stderr).toBe(0)
+    const text = plain(help.stdout + help.stderr)
+    expect(text).toContain('USAGE')
+    for (const word of mentions) expect(text).toContain(word)
+  })
+})
+
+describe('views of a project that ran', () => {
+  it('status table, task list/show/graph/mermaid and logs of a task and an agent', async () => {
+    const project = createProject({
+      agents: { build: 1, qa: 1 },
+      tasks: [
+        { id: 'A-1', title: 'Make a file', role: 'build', sh: 'echo made-by-A1 > a.txt', verify: 'test -f a.txt' },
+        { id: 'A-2', title: 'Check the file', role: 'qa', dependsOn: ['A-1'], sh: 'echo checked-A2', verify: 'test -f a.txt' },
+      ],
+    })
+    const run = await tanuki(project.dir, 'project', 'start')
+    expect(run.code, run.stderr + run.stdout).toBe(0)
+
+    const status = await tanuki(project.dir, 'project', 'status')
+    expect(status.code).toBe(0)
+    const table = plain(status.stdout)
+    expect(table).toMatch(/ID\s+TITLE\s+ROLE\s+PRIORITY\s+STATUS/)
+    expect(table).toMatch(/A-1\s+Make a file\s+build\s+medium\s+complete/)
+    expect(table).toMatch(/A-2\s+Check the file\s+qa\s+medium\s+complete/)
+
+    const list = await tanuki(project.dir, 'task', 'list')
+    expect(list.code).toBe(0)
+    expect(list.stdout).toMatch(/A-2\s+complete\s+qa\s+medium\s+A-1\s+Check the file/)
+
+    const show = await tanuki(project.dir, 'task', 'show', 'A-2')
+    expect(show.code).toBe(0)
+    expect(show.stdout).toContain('A-2: Check the file')
+    expect(show.stdout).toMatch(/depends on:\s+A-1/)
+    expect(show.stdout).toMatch(/verify:\s+test -f a.txt/)
+    expect(show.stdout).toContain('.tanuki/logs/tasks/A-2/iteration-001.log')
+
+    const missing = await tanuki(project.dir, 'task', 'show', 'NOPE')
+    expect(missing.code).toBe(1)
+    expect(missing.stderr).toContain('NOPE')
+
+    const graph = await tanuki(project.dir, 'task', 'graph')
+    expect(graph.code).toBe(0)
+    expect(graph.stdout).toMatch(/level 0\n\s+\[complete\] A-1 \(build\)\nlevel 1\n\s+\[complete\] A-2 \(qa\)\s+<- A-1/)
+
+    const mermaid = await tanuki(project.dir, 'task', 'graph', '--mermaid')
+    expect(mermaid.code).toBe(0)
+    expect(mermaid.stdout).toMatch(/^(flowchart|graph) /)
+    const node = (id: string): string => new RegExp(`(\\w+)\\["${id}: `).exec(mermaid.stdout)![1]!
+    expect(mermaid.stdout).toContain(`${node('A-1')} --> ${node('A-2')}`)
+
+    const taskLog = await tanuki(project.dir, 'logs', 'A-1')
+    expect(taskLog.code).toBe(0)
+    expect(taskLog.stdout).toContain('## Prompt')
+    expect(taskLog.stdout).toContain('Make a file')
+    expect(taskLog.stdout).toContain('## Verify: `test -f a.txt` exited 0')
+
+    const agent = JSON.parse((await tanuki(project.dir, 'project', 'status', '--json')).stdout).tasks.find((t: { id: string }) => t.id === 'A-2').assignedTo
+    expect(agent).toBe('qa-1')
+    const agentLog = await tanuki(project.dir, 'logs', agent)
+    expect(agentLog.code).toBe(0)
+    expect(agentLog.stdout).toContain('checked-A2')
+    expect(agentLog.stdout).not.toContain('made-by-A1')
+
+    const unknown = await tanuki(project.dir, 'logs', 'nobody')
+    expect(unknown.code).toBe(1)
+    expect(unknown.stderr).toContain('"nobody"')
+    expect(existsSync(join(project.dir, '.tanuki', 'orchestrator.lock'))).toBe(false)
+  })
+})
