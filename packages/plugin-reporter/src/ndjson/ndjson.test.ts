@@ -59,10 +59,12 @@ describe('ndjson reporter', () => {
   it('logs a live run into the state dir, as the plugin, with exactly the events emitted', async () => {
     const { events: emitted } = await runScenario({ config: { plugins: [ndjsonReporter()] }, project: { root: dir, stateDir: join(dir, '.state') } })
     const lines = parseLines(await readFile(join(dir, '.state', 'events.ndjson'), 'utf8'))
-    // The reporter is attached once plugins are set up: it sees everything from there on.
-    const seen = emitted.slice(emitted.length - lines.length)
-    expect(lines.map((l) => l.event)).toEqual(seen.map((e) => e.name))
-    expect(lines.map((l) => l.event)).toContain('project:loaded')
+    expect(lines).toHaveLength(emitted.length)
+    lines.forEach((line, i) => {
+      const { event, ...payload } = line
+      expect(event).toBe(emitted[i]!.name)
+      expect(payload).toEqual(emitted[i]!.payload)
+    })
     expect(lines.at(-1)).toMatchObject({ event: 'orchestrator:state', to: 'stopped' })
   })
 
