@@ -5,6 +5,7 @@ import { createMemorySource } from '../source/memory.ts'
 import { defineTask } from '../task/parse.ts'
 import type { Task } from '../task/types.ts'
 import { createMemoryBackend, type MemoryBackend } from '../testing/memory-backend.ts'
+import type { UserConfig } from '../plugin/index.ts'
 import { createOrchestrator, type Orchestrator } from './index.ts'
 import { tasks } from './test-harness.ts'
 
@@ -53,7 +54,7 @@ function hookedBackend(options: {
   return { backend, inner }
 }
 
-function run(backend: AgentBackend, config: Parameters<typeof createOrchestrator>[0]['config'] = {}, source = createMemorySource([])): Orchestrator {
+function run(backend: AgentBackend, config: UserConfig = {}, source = createMemorySource([])): Orchestrator {
   const orchestrator = createOrchestrator({ config: { cooldownMs: 0, ...config }, backends: [backend], sources: [source] })
   started.push(orchestrator)
   return orchestrator
