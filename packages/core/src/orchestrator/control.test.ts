@@ -243,6 +243,20 @@ describe('edits while running', () => {
     expect(h.orchestrator.status().queue.size).toBe(1)
   })
 
+  it('an edit that would close a cycle is refused and the task keeps its dependencies', async () => {
+    const source = createMemorySource([task({ id: 'a', dependsOn: ['b'] }), task({ id: 'b' }), task({ id: 'c', status: 'blocked', dependsOn: ['gone'] })])
+    const h = harness({ stopWhenSettled: false, agents: { default: { count: 0 } } }, { sources: [source] })
+    await h.orchestrator.start()
+    source.change({ type: 'changed', task: task({ id: 'b', dependsOn: ['a'] }) })
+    expect(h.all('orchestrator:error').at(-1)?.message).toContain('Dependency cycle')
+    expect(h.orchestrator.task('b')).toMatchObject({ dependsOn: [], status: 'pending' })
+    expect(h.orchestrator.progress()).toMatchObject({ total: 3, pending: 2, blocked: 1 })
+    // A blocked task whose missing dependency is dropped, still written as blocked, is free again.
+    source.change({ type: 'changed', task: task({ id: 'c', status: 'blocked' }) })
+    expect(h.orchestrator.task('c')).toMatchObject({ status: 'pending', reason: 'no longer blocked' })
+    expect(h.orchestrator.status().queue.byRole).toEqual({ default: 2 })
+  })
+
   it('removing a task drops it and blocks what depended on it', async () => {
     const source = createMemorySource([task({ id: 'a' }), task({ id: 'b', dependsOn: ['a'] }), task({ id: 'other' })])
     const h = harness({ stopWhenSettled: false, agents: { default: { count: 0 } } }, { sources: [source] })
