@@ -1,0 +1,174 @@
+// Runs that go wrong on purpose, with the built CLI and real processes: a verify that fails once,
+// an agent's process killed mid-task, the orchestrator killed with -9 and resumed.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { agentPid, cleanup, createProject, isAlive, lockPid, readEvents, startTanuki, statusJson, tanuki, waitFor } from './helpers.ts'
+
+const outside: string[] = []
+/** A folder outside the repository (and its worktrees) that every agent can append to. */
+function sharedDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'tanuki-e2e-shared-'))
+  outside.push(dir)
+  return dir
+}
+
+afterEach(async () => {
+  await cleanup()
+  for (const dir of outside.splice(0)) rmSync(dir, { recursive: true, force: true })
+})
+
+describe('a verify that fails on the first try', () => {
+  it('runs a second iteration whose prompt carries what the first verify printed', async () => {
+    const project = createProject({
+      tasks: [
+        {
+          id: 'V-1',
+          title: 'Two passes',
+          // The first pass only leaves notes; the second finishes. Verify explains itself on failure.
+          sh: 'if [ -f notes.txt ]; then touch done.txt; else echo first > notes.txt; fi',
+          // The distinctive text is computed, so the command itself (which the prompt quotes) does not contain it.
+          verify: 'test -f done.txt || { echo "VERIFY-SAYS: done.txt is missing (code $((7000 + 731)))"; exit 1; }',
+          maxIterations: 3,
+        },
+      ],
+    })
+    const run = await tanuki(project.dir, 'project', 'start')
+    expect(run.code, run.stderr + run.stdout).toBe(0)
+    const status = await statusJson(project.dir)
+    expect(status.tasks).toEqual([expect.objectContaining({ id: 'V-1', status: 'complete', iterations: 2 })])
+
+    const first = readFileSync(join(project.dir, '.tanuki', 'logs', 'tasks', 'V-1', 'iteration-001.log'), 'utf8')
+    const second = readFileSync(join(project.dir, '.tanuki', 'logs', 'tasks', 'V-1', 'iteration-002.log'), 'utf8')
+    const prompt = (log: string): string => log.slice(log.indexOf('## Prompt'), log.indexOf('## Agent output'))
+    expect(prompt(first)).not.toContain('code 7731')
+    expect(prompt(second)).toContain('VERIFY-SAYS: done.txt is missing (code 7731)')
+    // The same, through the CLI.
+    const logs = await tanuki(project.dir, 'logs', 'V-1')
+    expect(logs.stdout).toContain('iteration 2/3')
+    expect(logs.stdout.split('code 7731').length - 1).toBeGreaterThanOrEqual(2)
+  })
+})
+
+describe('an agent process killed mid-task', () => {
+  it('is reported as a crash and the task is reassigned and completes', async () => {
+    const shared = sharedDir()
+    const marker = join(shared, 'first-run')
+    const project = createProject({
+      tasks: [
+        {
+          id: 'K-1',
+          title: 'Sleepy',
+          // The first run hangs until it is killed; the rerun finishes at once.
+          sh: `if [ -f ${marker} ]; then echo rerun > k.txt; else touch ${marker}; echo hanging; sleep 60; fi`,
+          verify: 'test -f k.txt',
+        },
+      ],
+    })
+    const run = startTanuki(project.dir, 'project', 'start')
+    const pid = await waitFor('the agent process', async () => {
+      if (!(await waitFor('the marker', () => readFileSafe(marker) !== undefined))) return undefined
+      return agentPid(project.dir, 'default-1')
+    })
+    process.kill(pid, 'SIGKILL')
+    const result = await run.done
+    expect(result.code, result.stderr + result.stdout).toBe(0)
+
+    const status = await statusJson(project.dir)
+    expect(status.tasks).toEqual([expect.objectContaining({ id: 'K-1', status: 'complete' })])
+    const events = readEvents(project.dir)
+    const crashed = events.find((e) => e.event === 'agent:crashed')
+    expect(crashed).toMatchObject({ agent: 'default-1', taskId: 'K-1' })
+    expect(String(crashed!.reason)).toContain('SIGKILL')
+    expect(events.some((e) => e.event === 'task:requeued' && e.taskId === 'K-1')).toBe(true)
+    const assigned = events.filter((e) => e.event === 'task:assigned' && e.taskId === 'K-1')
+    expect(assigned.length).toBe(2)
+    expect(readFileSync(join(project.dir, '.tanuki', 'tasks', 'K-1.md'), 'utf8')).toMatch(/^status: complete$/m)
+  })
+})
+
+function readFileSafe(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8')
+  } catch {
+    return undefined
+  }
+}
+
+describe('kill -9 of the orchestrator, then `project resume`', () => {
+  it('completes every task, reruns none that had completed, leaves none in flight, and takes over the stale lock', async () => {
+    const shared = sharedDir()
+    const runs = join(shared, 'runs.log')
+    // A small DAG: 1 → (2, 3) → 4 → (5, 6); two agents.
+    const deps: Record<string, string[]> = { 'D-1': [], 'D-2': ['D-1'], 'D-3': ['D-1'], 'D-4': ['D-2', 'D-3'], 'D-5': ['D-4'], 'D-6': ['D-4'] }
+    const project = createProject({
+      agents: { default: 2 },
+      tasks: Object.entries(deps).map(([id, dependsOn]) => ({
+        id,
+        dependsOn,
+        sh: `echo ${id} >> ${runs}; sleep 0.7; echo ${id} > ${id}.txt`,
+        verify: `test -f ${id}.txt`,
+      })),
+    })
+    const start = startTanuki(project.dir, 'project', 'start')
+    const fileStatus = (id: string): string | undefined => /^status: (\w+)$/m.exec(readFileSafe(join(project.dir, '.tanuki', 'tasks', `${id}.md`)) ?? '')?.[1]
+    // Kill while at least two are complete and another one is in flight.
+    await waitFor(
+      'two completed tasks and one in flight',
+      () => readEvents(project.dir).filter((e) => e.event === 'task:completed').length >= 2 && Object.keys(deps).some((id) => fileStatus(id) === 'in_progress'),
+      60_000,
+      20,
+    )
+    const orchestrator = lockPid(project.dir)!
+    expect(orchestrator).toBe(start.pid)
+    process.kill(orchestrator, 'SIGKILL')
+    const killed = await start.done
+    expect(killed.signal).toBe('SIGKILL')
+
+    // What the files say now is what the resume must respect.
+    const files = Object.fromEntries(Object.keys(deps).map((id) => [id, readFileSync(join(project.dir, '.tanuki', 'tasks', `${id}.md`), 'utf8')]))
+    const completeBefore = Object.keys(deps).filter((id) => /^status: complete$/m.test(files[id]!))
+    expect(completeBefore.length).toBeGreaterThanOrEqual(2)
+    const inFlight = Object.keys(deps).filter((id) => fileStatus(id) === 'in_progress' || fileStatus(id) === 'assigned')
+    expect(inFlight.length).toBeGreaterThanOrEqual(1)
+    // The lock is left behind, naming a dead process.
+    expect(lockPid(project.dir)).toBe(orchestrator)
+    expect(isAlive(orchestrator)).toBe(false)
+    const before = await statusJson(project.dir)
+    expect(before.status).toBe('stopped')
+
+    const resume = await tanuki(project.dir, 'project', 'resume')
+    expect(resume.code, resume.stderr + resume.stdout).toBe(0)
+    expect(resume.stdout).toContain(`Resuming: ${completeBefore.length}/6 complete; back to pending: ${inFlight.join(', ')}`)
+
+    const after = await statusJson(project.dir)
+    expect(after.progress).toMatchObject({ total: 6, complete: 6 })
+    expect(after.tasks.filter((t) => t.status === 'assigned' || t.status === 'in_progress')).toEqual([])
+    const ran = readFileSync(runs, 'utf8').trim().split('\n')
+    for (const id of completeBefore) expect(ran.filter((line) => line === id), `${id} ran again`).toHaveLength(1)
+    for (const id of Object.keys(deps)) expect(ran).toContain(id)
+    // Every dependency ran before its dependents, across the kill.
+    for (const [id, dependsOn] of Object.entries(deps)) {
+      for (const dep of dependsOn) expect(ran.indexOf(dep)).toBeLessThan(ran.lastIndexOf(id))
+    }
+    expect(lockPid(project.dir)).toBeUndefined()
+  })
+
+  it('a lock naming a dead process is taken over by resume', async () => {
+    const project = createProject({ tasks: [{ id: 'L-1', sh: 'touch l.txt', verify: 'test -f l.txt' }] })
+    // A real pid that is surely dead: a process that ran and exited.
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' })
+    const pid = Number(dead.stdout)
+    expect(isAlive(pid)).toBe(false)
+    writeFileSync(
+      join(project.dir, '.tanuki', 'orchestrator.lock'),
+      JSON.stringify({ pid, host: (await import('node:os')).hostname(), startedAt: new Date(0).toISOString(), command: 'start' }),
+    )
+    const resume = await tanuki(project.dir, 'project', 'resume')
+    expect(resume.code, resume.stderr + resume.stdout).toBe(0)
+    expect((await statusJson(project.dir)).tasks[0]).toMatchObject({ id: 'L-1', status: 'complete' })
+    expect(lockPid(project.dir)).toBeUndefined()
+  })
+})
