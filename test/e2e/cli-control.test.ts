@@ -1,0 +1,119 @@
+// One orchestrator per project, controlled from other processes: a second start is refused,
+// `project stop` (and `--remove`) from another terminal, `--detach` with status while it runs.
+import { execFileSync } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { cleanup, createProject, isAlive, lockPid, startTanuki, statusJson, tanuki, trackPid, waitFor, type TempProject } from './helpers.ts'
+
+afterEach(cleanup)
+
+/** A project whose only task hangs until it is stopped. */
+function hangingProject(): TempProject {
+  return createProject({ tasks: [{ id: 'H-1', title: 'Hang', sh: 'echo hanging; sleep 60', verify: 'false', maxIterations: 1 }] })
+}
+
+const fileStatus = (project: TempProject, id: string): string | undefined =>
+  /^status: (\w+)$/m.exec(readFileSync(project.taskPath(id), 'utf8'))?.[1]
+
+async function waitInProgress(project: TempProject, id: string): Promise<void> {
+  await waitFor(`${id} in progress`, () => existsSync(project.taskPath(id)) && fileStatus(project, id) === 'in_progress')
+}
+
+describe('one orchestrator per project', () => {
+  it('refuses a second start with exit 1 naming the running pid; `project stop` from another process stops the first within seconds', async () => {
+    const project = hangingProject()
+    const first = startTanuki(project.dir, 'project', 'start')
+    await waitInProgress(project, 'H-1')
+
+    const second = await tanuki(project.dir, 'project', 'start')
+    expect(second.code).toBe(1)
+    expect(second.stderr).toContain(`pid ${first.pid}`)
+    const detached = await tanuki(project.dir, 'project', 'start', '--detach')
+    expect(detached.code).toBe(1)
+    expect(detached.stderr).toContain(`pid ${first.pid}`)
+
+    const running = await statusJson(project.dir)
+    expect(running).toMatchObject({ status: 'running', pid: first.pid })
+    expect(running.tasks[0]).toMatchObject({ id: 'H-1', status: 'in_progress', assignedTo: 'default-1' })
+
+    const asked = Date.now()
+    const stop = await tanuki(project.dir, 'project', 'stop')
+    expect(stop.code, stop.stderr).toBe(0)
+    expect(stop.stdout).toContain(`pid ${first.pid}`)
+    const ended = await first.done
+    // "Within seconds": the hanging agent is killed rather than waited for.
+    expect(Date.now() - asked).toBeLessThan(15_000)
+    expect(ended.code).toBe(1) // not every task is complete
+    expect(ended.stderr).toContain('resume')
+    expect(fileStatus(project, 'H-1')).toBe('pending')
+    expect(readFileSync(project.taskPath('H-1'), 'utf8')).not.toMatch(/^assigned_to:/m)
+    expect(lockPid(project.dir)).toBeUndefined()
+    expect((await statusJson(project.dir)).status).toBe('stopped')
+
+    const idle = await tanuki(project.dir, 'project', 'stop')
+    expect(idle.code).toBe(0)
+    expect(idle.stdout).toContain('No orchestrator is running')
+  })
+
+  it('`project stop --remove` also removes the worktrees and the tanuki/* branches', async () => {
+    const project = hangingProject()
+    const first = startTanuki(project.dir, 'project', 'start')
+    await waitInProgress(project, 'H-1')
+    const branches = (): string[] =>
+      execFileSync('git', ['branch', '--list', 'tanuki/*', '--format=%(refname:short)'], { cwd: project.dir, encoding: 'utf8' }).split('\n').filter(Boolean)
+    const worktree = join(project.dir, '.tanuki', 'worktrees', 'default-1')
+    expect(existsSync(worktree)).toBe(true)
+    expect(branches()).toEqual(['tanuki/default-1'])
+
+    const stop = await tanuki(project.dir, 'project', 'stop', '--remove')
+    expect(stop.code, stop.stderr).toBe(0)
+    expect(stop.stdout).toContain('agents removed')
+    await first.done
+    expect(existsSync(worktree)).toBe(false)
+    expect(branches()).toEqual([])
+    expect(execFileSync('git', ['worktree', 'list'], { cwd: project.dir, encoding: 'utf8' }).trim().split('\n')).toHaveLength(1)
+    expect(fileStatus(project, 'H-1')).toBe('pending')
+  })
+
+  it('`--remove` with no orchestrator running cleans what a finished run left', async () => {
+    const project = createProject({ tasks: [{ id: 'R-1', sh: 'touch r.txt', verify: 'test -f r.txt' }] })
+    expect((await tanuki(project.dir, 'project', 'start')).code).toBe(0)
+    expect(existsSync(join(project.dir, '.tanuki', 'worktrees', 'default-1'))).toBe(true)
+    const stop = await tanuki(project.dir, 'project', 'stop', '--remove')
+    expect(stop.code, stop.stderr).toBe(0)
+    expect(existsSync(join(project.dir, '.tanuki', 'worktrees', 'default-1'))).toBe(false)
+    expect(execFileSync('git', ['branch', '--list', 'tanuki/*'], { cwd: project.dir, encoding: 'utf8' }).trim()).toBe('')
+  })
+})
+
+describe('--detach', () => {
+  it('starts in the background; status --json works while it runs and after', async () => {
+    const project = createProject({
+      agents: { default: 1 },
+      tasks: [
+        { id: 'B-1', sh: 'sleep 1.5; touch b1.txt', verify: 'test -f b1.txt' },
+        { id: 'B-2', dependsOn: ['B-1'], sh: 'touch b2.txt', verify: 'test -f b2.txt' },
+      ],
+    })
+    const started = await tanuki(project.dir, 'project', 'start', '--detach')
+    expect(started.code, started.stderr).toBe(0)
+    const pid = lockPid(project.dir)!
+    trackPid(pid)
+    expect(started.stdout).toContain(`pid ${pid}`)
+    expect(isAlive(pid)).toBe(true)
+
+    const during = await waitFor('a running status', async () => {
+      const doc = await statusJson(project.dir)
+      return doc.status === 'running' && doc.tasks.some((t) => t.status === 'in_progress') ? doc : undefined
+    })
+    expect(during.pid).toBe(pid)
+    expect(during.progress.total).toBe(2)
+
+    await waitFor('the background run to end', () => !isAlive(pid), 30_000)
+    const after = await statusJson(project.dir)
+    expect(after.status).toBe('stopped')
+    expect(after.progress).toMatchObject({ total: 2, complete: 2 })
+    expect(readFileSync(join(project.dir, '.tanuki', 'orchestrator.log'), 'utf8')).toContain('B-2')
+  })
+})
