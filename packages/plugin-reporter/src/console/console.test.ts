@@ -180,3 +180,36 @@ describe('console reporter, live view', () => {
     expect(term.output).toMatch(/ ui failed after /)
   })
 })
+
+describe('console reporter, agent output', () => {
+  it('prints output streamed in pieces as whole lines, and the unfinished last line at the end of the iteration', async () => {
+    // The recorded output, re-cut into pieces at odd places, as a real agent streams it.
+    const pieces = events.flatMap((e) => {
+      if (e.name !== 'iteration:output') return [e]
+      const out = e.payload as TanukiEvents['iteration:output']
+      const cuts = [0, 3, 7, out.text.length].filter((n, i, all) => n <= out.text.length && all.indexOf(n) === i)
+      return cuts.slice(1).map((end, i) => ({ name: e.name, payload: { ...out, text: out.text.slice(cuts[i], end) } }))
+    })
+    expect(pieces.length).toBeGreaterThan(events.length)
+    const whole = new FakePipe()
+    const cut = new FakePipe()
+    await replay(createConsoleReporter({ stream: whole, env: {}, verbose: true }), events)
+    await replay(createConsoleReporter({ stream: cut, env: {}, verbose: true }), pieces)
+    const outputLines = (text: string): string[] => text.split('\n').filter((line) => line.includes(' │ ')).sort()
+    expect(outputLines(cut.output)).toEqual(outputLines(whole.output))
+  })
+
+  it('on a terminal, prints verbose output above the live area at the next redraw', async () => {
+    const term = new FakeTerminal(100, 30)
+    await replay(createConsoleReporter({ stream: term, env: {}, verbose: true, title: 'scenario' }), events)
+    const lines = await screen(term.output, 100, 30)
+    const bar = lines.findIndex((line) => line.startsWith('scenario '))
+    for (const e of events.filter((e) => e.name === 'iteration:output')) {
+      const out = e.payload as TanukiEvents['iteration:output']
+      const first = out.text.split('\n')[0]!
+      const at = lines.findIndex((line) => line.includes(`${out.taskId}#${out.iteration} │ ${first}`))
+      expect(at).toBeGreaterThanOrEqual(0)
+      expect(at).toBeLessThan(bar)
+    }
+  })
+})

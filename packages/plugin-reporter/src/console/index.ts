@@ -59,6 +59,11 @@ export function createConsoleReporter(options: ConsoleReporterOptions = {}): Rep
   let dirty = false
   let lastDraw = 0
   let finished = false
+  /** Lines waiting to be printed above the live area at the next redraw. */
+  let above = ''
+  /** Agents' output not yet ended by a newline, per task, iteration and stream. */
+  const partial = new Map<string, string>()
+
   /** Wall time when the last event arrived: elapsed times tick from the event's own clock. */
   let receivedAt = Date.now()
 
@@ -68,10 +73,11 @@ export function createConsoleReporter(options: ConsoleReporterOptions = {}): Rep
     const lines = renderFrame(model, { title, width: stream.columns || 80, height: stream.rows || 24, now: now(), colors: c })
     return `${lines.join('\n')}\n`
   }
-  /** Replaces the live area with `above` (kept on screen) and a fresh frame. */
-  const draw = (above = ''): void => {
+  /** Replaces the live area with the lines for above it (kept on screen) and a fresh frame. */
+  const draw = (now = ''): void => {
     const next = frame()
-    stream.write(`${drawn === 0 ? cursorHide : eraseLines(drawn)}${above}${next}`)
+    stream.write(`${drawn === 0 ? cursorHide : eraseLines(drawn)}${above}${now}${next}`)
+    above = ''
     // The frame ends with a newline, so the cursor sits on the line below it: one more to erase.
     drawn = next.split('\n').length
     dirty = false
@@ -92,16 +98,51 @@ export function createConsoleReporter(options: ConsoleReporterOptions = {}): Rep
     timer = undefined
   }
 
-  const print = (lines: EventLine[], at: number | undefined): void => {
-    const wanted = lines.filter((l) => l.level === 'failure' || (l.level === 'info' && !options.quiet && !live) || (l.level === 'detail' && options.verbose))
-    if (wanted.length === 0) return
+  /** Whether a line is printed, and on a terminal whether it waits for the next redraw. */
+  const route = (line: EventLine, name: TanukiEventName): 'now' | 'later' | 'drop' => {
+    if (line.level === 'failure') return 'now'
+    if (line.level === 'detail') return options.verbose ? (live && !finished ? 'later' : 'now') : 'drop'
+    if (options.quiet) return 'drop'
+    // On a terminal the live view shows assignments and completions; a blocked or requeued task
+    // is news worth keeping in the scrollback.
+    if (!live) return 'now'
+    return !finished && (name === 'task:blocked' || name === 'task:requeued') ? 'now' : 'drop'
+  }
+
+  const print = (name: TanukiEventName, lines: EventLine[], at: number | undefined): void => {
     const stamp = at === undefined ? '' : `${c.dim(formatTime(at))} `
-    const text = wanted.map((l) => `${stamp}${l.text}\n`).join('')
-    if (live && !finished) {
-      draw(text)
-    } else {
-      stream.write(text)
+    let now = ''
+    for (const line of lines) {
+      const where = route(line, name)
+      if (where === 'now') now += `${stamp}${line.text}\n`
+      // Agents' output can come in many pieces a second: it waits for the throttled redraw.
+      if (where === 'later') above += `${stamp}${line.text}\n`
     }
+    if (live && !finished) {
+      if (now) draw(now)
+    } else if (now) {
+      stream.write(now)
+    }
+  }
+
+  /** Cuts agents' output at line ends, keeping what follows the last newline for the next piece. */
+  const whole = (event: TanukiEvents['iteration:output']): TanukiEvents['iteration:output'] | undefined => {
+    const key = `${event.taskId}#${event.iteration}:${event.stream}`
+    const text = (partial.get(key) ?? '') + event.text
+    const cut = text.lastIndexOf('\n')
+    partial.set(key, cut === -1 ? text : text.slice(cut + 1))
+    return cut === -1 ? undefined : { ...event, text: text.slice(0, cut + 1) }
+  }
+  /** The ends of a task's output that never got their newline (its iteration ended, or its agent died). */
+  const rest = (taskId: string): TanukiEvents['iteration:output'][] => {
+    const pieces: TanukiEvents['iteration:output'][] = []
+    for (const [key, text] of partial) {
+      const match = /^(.*)#(\d+):(stdout|stderr)$/.exec(key)
+      if (!match || match[1] !== taskId) continue
+      partial.delete(key)
+      if (text) pieces.push({ taskId, agent: model.tasks.get(taskId)?.agent ?? '?', iteration: Number(match[2]), stream: match[3] as 'stdout' | 'stderr', text })
+    }
+    return pieces
   }
 
   /** The run ended: draw the last frame, leave it on screen, say how it ended. */
@@ -130,16 +171,19 @@ export function createConsoleReporter(options: ConsoleReporterOptions = {}): Rep
         finish(false)
         return
       }
-      // Blocked and requeued tasks, retries: on a terminal the live view shows them; keep them out of the way.
-      const lines = describeEvent(name, payload, model, c)
       const at = 'at' in payload && typeof payload.at === 'number' ? payload.at : model.endedAt
+      if (name === 'iteration:output') {
+        const lines = whole(payload as TanukiEvents['iteration:output'])
+        if (lines) print(name, describeEvent('iteration:output', lines, model, c), at)
+      } else {
+        if (name === 'iteration:finished' || name === 'task:requeued' || name === 'task:failed') {
+          for (const piece of rest((payload as { taskId: string }).taskId)) print('iteration:output', describeEvent('iteration:output', piece, model, c), at)
+        }
+        print(name, describeEvent(name, payload, model, c), at)
+      }
       if (live && !finished) {
-        const above = lines.filter((l) => l.level === 'failure' || l.level === 'detail' || name === 'task:blocked' || name === 'task:requeued')
-        if (above.length > 0) print(above.map((l) => (l.level === 'info' ? { ...l, level: 'failure' } : l)), at)
         dirty = true
         startTimer()
-      } else {
-        print(lines, at)
       }
     },
     onClose() {
