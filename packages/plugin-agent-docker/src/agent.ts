@@ -36,6 +36,9 @@ export interface DockerAgent extends Agent {
   readonly containerId: string
 }
 
+/** How long a command that died of a signal waits for the engine to say whether its container died too. */
+const DEATH_SETTLE_MS = 1000
+
 function crashed(name: string, reason: string): TanukiError {
   return new TanukiError('TANUKI_AGENT_CRASHED', `agent ${name} crashed: ${reason}`, { details: { agent: name, reason } })
 }
@@ -84,10 +87,22 @@ export function createDockerAgent(parts: DockerAgentParts): DockerAgent {
     }
   }
 
-  const noticeDeath = async (): Promise<void> => {
-    if (stopping || ended) return
-    const reason = await deathReason()
-    if (reason && !stopping) end({ reason, expected: false })
+  /**
+   * Checks whether the container died. `settleMs`: a command killed by a signal may end before
+   * the engine marks its container exited, so look again for that long.
+   */
+  const noticeDeath = async (settleMs = 0): Promise<void> => {
+    const until = Date.now() + settleMs
+    for (;;) {
+      if (stopping || ended) return
+      const reason = await deathReason()
+      if (reason) {
+        if (!stopping) end({ reason, expected: false })
+        return
+      }
+      if (Date.now() >= until) return
+      await new Promise((done) => setTimeout(done, 50))
+    }
   }
 
   // Long-polls until the container stops; a dropped connection is checked against its state.
@@ -116,12 +131,13 @@ export function createDockerAgent(parts: DockerAgentParts): DockerAgent {
         death,
       ])
     } catch (error) {
-      await noticeDeath()
+      await noticeDeath(DEATH_SETTLE_MS)
       assertAlive()
       throw error
     }
     // A container killed under a command ends it with 137 or no code at all: tell that from a failure.
-    if (exit.exitCode !== 0) await noticeDeath()
+    if (exit.exitCode === null || exit.exitCode >= 128) await noticeDeath(exit.killed ? 0 : DEATH_SETTLE_MS)
+    else if (exit.exitCode !== 0) await noticeDeath()
     assertAlive()
     return exit
   }
@@ -143,7 +159,7 @@ export function createDockerAgent(parts: DockerAgentParts): DockerAgent {
       const { task, iteration, signal } = request
       if (signal.aborted) throw new TanukiError('TANUKI_ABORTED', `Aborted: ${String(signal.reason ?? 'stopped')}`, { cause: signal.reason })
       const plan = kind.plan({ prompt: request.prompt, task })
-      if (task.id !== lastTaskId) {
+      if (task.id !== lastTaskId && options.commit) {
         // A task sees the work its dependencies' agents committed on their branches.
         for (const line of await workspace.mergeTasks(task.dependsOn)) request.onOutput?.({ stream: 'stderr', text: `tanuki: ${line}\n` })
       }
@@ -157,9 +173,11 @@ export function createDockerAgent(parts: DockerAgentParts): DockerAgent {
         },
         { signal, ...(request.onOutput ? { onOutput: request.onOutput } : {}) },
       )
-      await workspace
-        .commit(`tanuki(${name}): ${task.id} iteration ${iteration}: ${task.title}\n\nTanuki-Task: ${task.id}\nTanuki-Agent: ${name}\n`)
-        .catch(() => undefined)
+      if (options.commit) {
+        await workspace
+          .commit(`tanuki(${name}): ${task.id} iteration ${iteration}: ${task.title}\n\nTanuki-Task: ${task.id}\nTanuki-Agent: ${name}\n`)
+          .catch(() => undefined)
+      }
       return result
     },
 

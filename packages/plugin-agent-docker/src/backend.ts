@@ -66,7 +66,7 @@ export function createDockerBackend(options: DockerAgentOptions = {}): DockerBac
       const found = await engine(resolved.host)
       const image = await imageId(found, resolved.image, resolved.build, project.root)
       try {
-        const workspace = await openWorkspace({ project, agent: name, mode: resolved.workspace ?? 'auto' })
+        const workspace = await openWorkspace({ project, agent: name, mode: resolved.workspace })
         if (resolved.network) await ensureNetwork(found.docker, resolved.network, project)
         const spec = containerSpec({
           project,

@@ -39,11 +39,14 @@ export interface DockerAgentOptions extends KindOptions {
   /** Where the agent's workspace is mounted and the commands run. Default `/workspace`. */
   workdir?: string
   /**
-   * `worktree` (default in a git repository with a commit): a git worktree per agent at
-   * `.tanuki/worktrees/<agent>` on branch `tanuki/<agent>`; `shared`: the project directory itself.
+   * `worktree`: a git worktree per agent at `.tanuki/worktrees/<agent>` on branch `tanuki/<agent>`;
+   * `shared`: the project directory itself; `auto` (default): a worktree in a git repository with a
+   * commit, else shared.
    */
-  workspace?: 'worktree' | 'shared'
-  /** Variables set inside the container, with their values. */
+  workspace?: 'auto' | 'worktree' | 'shared'
+  /** In a worktree: commit each iteration's changes, merge dependencies' work before a task. Default true. */
+  commit?: boolean
+  /** Variables set inside the container, with their values (merged with the plugin's). */
   env?: Record<string, string>
   /** Names of host variables copied into the container (those set on the host only), e.g. `['ANTHROPIC_API_KEY']`. */
   passEnv?: string[]
@@ -69,7 +72,8 @@ export interface ResolvedDockerOptions {
   build?: DockerBuildOptions
   host?: string
   workdir: string
-  workspace?: 'worktree' | 'shared'
+  workspace: 'auto' | 'worktree' | 'shared'
+  commit: boolean
   env: Record<string, string>
   passEnv: string[]
   memoryBytes?: number
@@ -146,9 +150,10 @@ export function resolveDockerOptions(base: DockerAgentOptions, role: Readonly<Re
   const workdir = optionalString(merged.workdir, 'workdir') ?? '/workspace'
   if (!workdir.startsWith('/')) throw invalid('workdir', 'must be an absolute path inside the container', workdir)
   const workspace = merged.workspace
-  if (workspace !== undefined && workspace !== 'worktree' && workspace !== 'shared') {
-    throw invalid('workspace', 'must be "worktree" or "shared"', workspace)
+  if (workspace !== undefined && workspace !== 'auto' && workspace !== 'worktree' && workspace !== 'shared') {
+    throw invalid('workspace', 'must be "auto", "worktree" or "shared"', workspace)
   }
+  if (merged.commit !== undefined && typeof merged.commit !== 'boolean') throw invalid('commit', 'must be true or false', merged.commit)
   const passEnv = merged.passEnv ?? []
   if (!Array.isArray(passEnv) || passEnv.some((name) => typeof name !== 'string')) throw invalid('passEnv', 'must be a list of variable names', passEnv)
   const cpus = merged.cpus
@@ -174,8 +179,9 @@ export function resolveDockerOptions(base: DockerAgentOptions, role: Readonly<Re
     ...(build ? { build } : {}),
     ...(host ? { host } : {}),
     workdir,
-    ...(workspace ? { workspace } : {}),
-    env: stringRecord(merged.env, 'env'),
+    workspace: (workspace as ResolvedDockerOptions['workspace'] | undefined) ?? 'auto',
+    commit: (merged.commit as boolean | undefined) ?? true,
+    env: { ...stringRecord(base.env, 'env'), ...stringRecord(role.env, 'env') },
     passEnv: passEnv as string[],
     ...(memory === undefined ? {} : { memoryBytes: parseMemory(memory) }),
     ...(cpus === undefined ? {} : { nanoCpus: Math.round((cpus as number) * 1e9) }),

@@ -133,6 +133,18 @@ describe.skipIf(skipDocker)(`docker backend on a real engine${skipDocker ? ` (sk
     await expect(agent.exec('true')).rejects.toMatchObject({ code: 'TANUKI_AGENT_CRASHED' })
   }, 60_000)
 
+  it('tells a command killed by a signal from a container that died', async () => {
+    project = await tempProject('signal')
+    backend = createDockerBackend()
+    const agent = await spawn()
+    const exits: unknown[] = []
+    agent.onExit((exit) => exits.push(exit))
+    const result = await agent.run({ prompt: 'p', task: task('```sh\nkill -KILL $$\n```'), iteration: 1, signal: new AbortController().signal })
+    expect(result).toMatchObject({ exitCode: 137, error: expect.stringContaining('exited with code 137') })
+    expect(exits).toEqual([])
+    expect((await agent.exec('echo alive')).output).toBe('alive\n')
+  }, 60_000)
+
   it('reuses a running container left by an orchestrator that died, and replaces one whose config changed', async () => {
     project = await tempProject('reuse')
     backend = createDockerBackend()
