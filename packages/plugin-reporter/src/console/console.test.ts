@@ -1,5 +1,5 @@
 import { stripVTControlCharacters } from 'node:util'
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { TanukiEvents } from '@tanuki/core'
 import { FakePipe, FakeTerminal, finalStatuses, loadFixture, replay, screen } from '../../test/support.ts'
 import { runScenario, scenarioTasks } from '../../test/scenario.ts'
@@ -211,5 +211,41 @@ describe('console reporter, agent output', () => {
       expect(at).toBeGreaterThanOrEqual(0)
       expect(at).toBeLessThan(bar)
     }
+  })
+})
+
+describe('console reporter, redraw pace', () => {
+  afterEach(() => {
+    vi.useRealTimers()
+  })
+
+  it('redraws at most once per refresh interval, and only when something changed or a second passed', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'Date'] })
+    // Events that print nothing above the live area: only the timer draws.
+    const quiet = new Set(['task:blocked', 'task:requeued', 'task:failed', 'task:review', 'agent:crashed', 'agent:spawn-failed', 'orchestrator:error', 'project:settled'])
+    const news = events.filter((e) => !quiet.has(e.name))
+    const term = new FakeTerminal()
+    const reporter = createConsoleReporter({ stream: term, env: {}, refreshMs: 100 })
+    await replay(reporter, news.slice(0, 30), { close: false })
+    expect(term.writes).toBe(0)
+    // refreshMs below 250 is raised to 250: nothing at 100 ms, one frame at 250 ms for all 30 events.
+    vi.advanceTimersByTime(100)
+    expect(term.writes).toBe(0)
+    vi.advanceTimersByTime(150)
+    expect(term.writes).toBe(1)
+    // Nothing new: no redraw until a second has passed (elapsed times move once a second).
+    vi.advanceTimersByTime(500)
+    expect(term.writes).toBe(1)
+    vi.advanceTimersByTime(500)
+    expect(term.writes).toBe(2)
+    // News: drawn at the next tick, not at once.
+    await replay(reporter, news.slice(30, 40), { close: false })
+    expect(term.writes).toBe(2)
+    vi.advanceTimersByTime(250)
+    expect(term.writes).toBe(3)
+    await reporter.onClose?.()
+    const closed = term.writes
+    vi.advanceTimersByTime(5000)
+    expect(term.writes).toBe(closed)
   })
 })
