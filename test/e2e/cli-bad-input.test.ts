@@ -1,0 +1,115 @@
+// Bad task files are refused before anything runs: exit 1, a message naming the file (or the
+// cycle's path) and the field, and not one byte of any task file changed.
+import { afterEach, describe, expect, it } from 'vitest'
+import { cleanup, createProject, lockPid, snapshotFiles, tanuki, taskText } from './helpers.ts'
+
+afterEach(cleanup)
+
+const good = taskText({ id: 'OK-1', sh: 'touch ok.txt', verify: 'test -f ok.txt' })
+const fm = (yaml: string): string => `---\n${yaml}\n---\nDo it.\n\n\`\`\`sh\ntrue\n\`\`\`\n`
+
+interface BadCase {
+  name: string
+  files: Record<string, string>
+  /** Every one must appear in the message. */
+  mentions: string[]
+}
+
+const cases: BadCase[] = [
+  {
+    name: 'malformed YAML',
+    files: { 'bad.md': fm('id: [BAD-1\ntitle: Broken\ncompletion:\n  verify: "true"') },
+    mentions: ['.tanuki/tasks/bad.md', 'YAML', 'line'],
+  },
+  {
+    name: 'a missing id',
+    files: { 'no-id.md': fm('title: Nameless\ncompletion:\n  verify: "true"') },
+    mentions: ['.tanuki/tasks/no-id.md', 'field "id"', 'missing'],
+  },
+  {
+    name: 'a duplicate id',
+    files: { 'one.md': fm('id: DUP-1\ntitle: One\ncompletion:\n  verify: "true"'), 'nested/two.md': fm('id: DUP-1\ntitle: Two\ncompletion:\n  verify: "true"') },
+    mentions: ['"DUP-1"', '.tanuki/tasks/one.md', '.tanuki/tasks/nested/two.md'],
+  },
+  {
+    name: 'an invalid priority',
+    files: { 'prio.md': fm('id: PRIO-1\ntitle: Urgent\npriority: urgent\ncompletion:\n  verify: "true"') },
+    mentions: ['.tanuki/tasks/prio.md', 'field "priority"', 'urgent'],
+  },
+  {
+    name: 'an id with a path separator',
+    files: { 'slash.md': fm('id: ../escape\ntitle: Sneaky\ncompletion:\n  verify: "true"') },
+    mentions: ['.tanuki/tasks/slash.md', 'field "id"', '../escape'],
+  },
+  {
+    name: 'completion with neither verify nor signal',
+    files: { 'open.md': fm('id: OPEN-1\ntitle: Endless\ncompletion:\n  max_iterations: 3') },
+    mentions: ['.tanuki/tasks/open.md', 'field "completion"', 'verify', 'signal'],
+  },
+  {
+    name: 'a cycle',
+    files: {
+      'c1.md': fm('id: CYC-1\ntitle: A\ndepends_on: [CYC-3]\ncompletion:\n  verify: "true"'),
+      'c2.md': fm('id: CYC-2\ntitle: B\ndepends_on: [CYC-1]\ncompletion:\n  verify: "true"'),
+      'c3.md': fm('id: CYC-3\ntitle: C\ndepends_on: [CYC-2]\ncompletion:\n  verify: "true"'),
+    },
+    mentions: ['cycle'],
+  },
+  {
+    name: 'an unknown dependency',
+    files: { 'dep.md': fm('id: DEP-1\ntitle: Orphan\ndepends_on: [GHOST-9]\ncompletion:\n  verify: "true"') },
+    mentions: ['.tanuki/tasks/dep.md', 'field "depends_on"', '"GHOST-9"'],
+  },
+]
+
+describe('bad task files', () => {
+  it.each(cases)('$name: start, resume and validate exit 1 naming file and field; no task file changes', async ({ files, mentions }) => {
+    const project = createProject({
+      files: Object.fromEntries([['.tanuki/tasks/OK-1.md', good], ...Object.entries(files).map(([path, text]) => [`.tanuki/tasks/${path}`, text])]),
+    })
+    const before = snapshotFiles(project.tasksDir)
+    for (const command of [['project', 'start'], ['project', 'resume'], ['task', 'validate']]) {
+      const run = await tanuki(project.dir, ...command)
+      expect(run.code, `${command.join(' ')}: ${run.stdout}`).toBe(1)
+      const message = run.stderr
+      expect(message).toMatch(/^tanuki: /)
+      for (const mention of mentions) expect(message, command.join(' ')).toContain(mention)
+      // One clear message, not a stack trace.
+      expect(message).not.toMatch(/\n\s+at /)
+    }
+    expect(snapshotFiles(project.tasksDir)).toEqual(before)
+    expect(lockPid(project.dir)).toBeUndefined()
+    // The good task never ran.
+    expect(snapshotFiles(project.dir).has(`${project.dir}/.tanuki/logs/tasks/OK-1/iteration-001.log`)).toBe(false)
+  })
+
+  it('a cycle is named by its path, in order', async () => {
+    const project = createProject({ files: Object.fromEntries(Object.entries(cases.find((c) => c.name === 'a cycle')!.files).map(([p, t]) => [`.tanuki/tasks/${p}`, t])) })
+    const run = await tanuki(project.dir, 'task', 'validate')
+    expect(run.code).toBe(1)
+    // CYC-1 waits for CYC-3, which waits for CYC-2, which waits for CYC-1 — in whichever rotation.
+    const path = /cycle: ([\w >→-]+?)\. /i.exec(run.stderr)?.[1]
+    expect(path, run.stderr).toBeDefined()
+    const ids = path!.split(/\s*(?:->|→)\s*/)
+    expect(ids[0]).toBe(ids.at(-1))
+    expect(new Set(ids)).toEqual(new Set(['CYC-1', 'CYC-2', 'CYC-3']))
+    const next: Record<string, string> = { 'CYC-1': 'CYC-3', 'CYC-3': 'CYC-2', 'CYC-2': 'CYC-1' }
+    const prev: Record<string, string> = { 'CYC-3': 'CYC-1', 'CYC-2': 'CYC-3', 'CYC-1': 'CYC-2' }
+    const follows = ids.slice(1).every((id, i) => next[ids[i]!] === id) || ids.slice(1).every((id, i) => prev[ids[i]!] === id)
+    expect(follows, path).toBe(true)
+  })
+
+  it('several problems are reported together, each with its file', async () => {
+    const project = createProject({
+      files: {
+        '.tanuki/tasks/a.md': fm('id: A-1\ntitle: A\npriority: urgent\ncompletion:\n  verify: "true"'),
+        '.tanuki/tasks/b.md': fm('title: B\ncompletion:\n  verify: "true"'),
+      },
+    })
+    const run = await tanuki(project.dir, 'project', 'start')
+    expect(run.code).toBe(1)
+    expect(run.stderr).toContain('2 problems')
+    expect(run.stderr).toContain('.tanuki/tasks/a.md: field "priority"')
+    expect(run.stderr).toContain('.tanuki/tasks/b.md: field "id"')
+  })
+})
