@@ -7,6 +7,7 @@ import { renderFrame } from './live.ts'
 
 /** Where the console reporter writes: `process.stdout`, or anything with `write` (tests pass a fake terminal). */
 export interface ConsoleStream {
+  /** Writes text as is. */
   write(text: string): unknown
   /** True for a terminal: the live view is drawn only there (with `mode: 'auto'`). */
   isTTY?: boolean

@@ -9,7 +9,9 @@ import type { RunModel } from '../model/index.ts'
 export type LineLevel = 'failure' | 'info' | 'detail'
 
 export interface EventLine {
+  /** How much it matters. */
   level: LineLevel
+  /** The line, without timestamp or newline. */
   text: string
 }
 

@@ -26,12 +26,14 @@ const STATUS_LABELS: [TaskStatus[], string, keyof Colors][] = [
 ]
 
 export interface FrameOptions {
+  /** Shown left of the overall bar. */
   title: string
   /** Terminal columns and rows. */
   width: number
   height: number
   /** Clock time (ms) for elapsed times. */
   now: number
+  /** Colour functions (pass-throughs when colour is off). */
   colors: Colors
 }
 

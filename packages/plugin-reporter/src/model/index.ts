@@ -5,37 +5,52 @@ export const STATUS_ORDER: readonly TaskStatus[] = ['complete', 'in_progress', '
 
 /** The last verify a task ran, as the summary shows it. */
 export interface VerifyRecord {
+  /** The verify command. */
   command: string
+  /** `null` when it was killed (timeout). */
   exitCode: number | null
+  /** What it printed, stdout and stderr interleaved. */
   output: string
+  /** True when it ran out of time. */
   timedOut: boolean
 }
 
 /** What the model knows of one task, from events alone. */
 export interface TaskState {
+  /** The task's id. */
   id: string
+  /** Known from `project:loaded`. */
   title?: string
+  /** Known from `project:loaded`, `task:queued` or `task:assigned`. */
   role?: string
+  /** `critical` … `low`. */
   priority?: string
+  /** Its status now (`pending` until an event says otherwise). */
   status: TaskStatus
+  /** Ids of the tasks it depends on. */
   dependsOn: string[]
   /** The agent that has it (or last had it). */
   agent?: string
   /** Iterations run, across every attempt. */
   iterations: number
   /** The iteration in progress and its limit. */
+  /** The iteration in progress (1-based, counted per attempt). */
   iteration?: number
+  /** Its limit (`max_iterations`). */
   maxIterations?: number
   /** When it was last assigned (clock ms). */
   assignedAt?: number
   /** From its first assignment to completion, failure or review. */
   firstAssignedAt?: number
+  /** How long it took: the orchestrator's figure on completion, else from first assignment to the end. */
   durationMs?: number
   /** Why it failed, went to review, is blocked or was requeued. */
   reason?: string
+  /** What blocks it, from its last `task:blocked`. */
   blockers?: { id: string; reason: string; status?: string }[]
   /** Summed over its iterations, where the agent reported them. */
   usage?: Usage
+  /** The last verify it ran. */
   lastVerify?: VerifyRecord
   /** The agent's output of the last finished iteration. */
   lastOutput?: string
@@ -45,13 +60,19 @@ export interface TaskState {
 
 /** What the model knows of one agent. */
 export interface AgentState {
+  /** The agent's name (`backend-1`). */
   name: string
+  /** Its role; `?` until an event names it. */
   role: string
+  /** Its backend; `?` until an event names it. */
   backend: string
+  /** What it is doing. */
   status: 'idle' | 'busy' | 'crashed' | 'stopped' | 'spawn-failed'
+  /** The task it works on, when busy. */
   task?: string
   /** When it took its current task (clock ms). */
   since?: number
+  /** Why it crashed or could not start. */
   message?: string
 }
 
@@ -69,14 +90,21 @@ function addUsage(total: Usage | undefined, more: Usage): Usage {
  * they work the same live, from a recorded log, or in another process reading the NDJSON file.
  */
 export class RunModel {
+  /** Every task seen, by id. */
   readonly tasks = new Map<string, TaskState>()
+  /** Every agent seen, by name. */
   readonly agents = new Map<string, AgentState>()
   /** Tasks the project has; more than `tasks.size` only before `project:loaded`. */
   total = 0
+  /** Clock time of the first event. */
   startedAt: number | undefined
+  /** Clock time of the latest event. */
   endedAt: number | undefined
+  /** The `project:settled` event, once it came. */
   settled: TanukiEvents['project:settled'] | undefined
+  /** The orchestrator's lifecycle state. */
   state: TanukiEvents['orchestrator:state']['to'] = 'stopped'
+  /** Every `orchestrator:error`. */
   readonly errors: TanukiEvents['orchestrator:error'][] = []
 
   private task(id: string): TaskState {

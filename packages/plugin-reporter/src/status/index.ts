@@ -10,8 +10,11 @@ export interface StatusInput {
   state?: string
   /** The same, as `tanuki project status --json` names it. */
   status?: string
+  /** Counts; worked out from `tasks` when missing. */
   progress?: Partial<Progress>
+  /** Every task, as `TaskView`s. */
   tasks: (Partial<Omit<TaskView, 'id' | 'status'>> & { id: string; status: string })[]
+  /** Every agent, as `AgentInfo`s. */
   agents?: (Partial<Omit<AgentInfo, 'name'>> & { name: string })[]
 }
 
