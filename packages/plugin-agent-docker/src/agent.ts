@@ -144,7 +144,10 @@ export function createDockerAgent(parts: DockerAgentParts): DockerAgent {
 
   /** Which task the agent worked on last: its dependencies' work is merged in when a new one starts. */
   let lastTaskId: string | undefined
-  const baseEnv = { TANUKI_AGENT: name, TANUKI_ROLE: role, TANUKI_WORKSPACE: options.workdir }
+  const baseEnv: Record<string, string> = { TANUKI_AGENT: name, TANUKI_ROLE: role, TANUKI_WORKSPACE: options.workdir }
+  // Claude Code refuses to skip permission prompts as root unless told it runs in a sandbox: a
+  // container is one, whatever user it runs as.
+  if (kind.name === 'claude' && options.env.IS_SANDBOX === undefined) baseEnv.IS_SANDBOX = '1'
 
   const agent: DockerAgent = {
     name,
