@@ -199,11 +199,13 @@ describe('console reporter, agent output', () => {
     expect(outputLines(cut.output)).toEqual(outputLines(whole.output))
   })
 
-  it('on a terminal, prints verbose output above the live area at the next redraw', async () => {
-    const term = new FakeTerminal(100, 30)
+  it('on a terminal, prints verbose output and every iteration above the live area at the next redraw', async () => {
+    const term = new FakeTerminal(200, 30)
     await replay(createConsoleReporter({ stream: term, env: {}, verbose: true, title: 'scenario' }), events)
-    const lines = await screen(term.output, 100, 30)
+    const lines = await screen(term.output, 200, 30)
     const bar = lines.findIndex((line) => line.startsWith('scenario '))
+    const iterations = lines.slice(0, bar).filter((line) => / iteration \d+\/\d+(: | started on )/.test(line))
+    expect(iterations).toHaveLength(count('iteration:started') + count('iteration:finished'))
     for (const e of events.filter((e) => e.name === 'iteration:output')) {
       const out = e.payload as TanukiEvents['iteration:output']
       const first = out.text.split('\n')[0]!

@@ -102,7 +102,8 @@ export function createConsoleReporter(options: ConsoleReporterOptions = {}): Rep
   /** Whether a line is printed, and on a terminal whether it waits for the next redraw. */
   const route = (line: EventLine, name: TanukiEventName): 'now' | 'later' | 'drop' => {
     if (line.level === 'failure') return 'now'
-    if (line.level === 'detail') return options.verbose ? (live && !finished ? 'later' : 'now') : 'drop'
+    // Verbose shows every iteration, the retries (normally `info`) among them.
+    if (line.level === 'detail' || (options.verbose && name.startsWith('iteration:'))) return options.verbose ? (live && !finished ? 'later' : 'now') : 'drop'
     if (options.quiet) return 'drop'
     // On a terminal the live view shows assignments and completions; a blocked or requeued task
     // is news worth keeping in the scrollback.
