@@ -153,6 +153,24 @@ describe('console reporter, live view', () => {
     expect(lines.at(-1)).toMatch(/all 3 tasks complete/)
   })
 
+  it('shows mid-run each busy agent with its task, iteration n/max and time on the task', async () => {
+    const term = new FakeTerminal(100, 30)
+    // Up to the first output: every agent has started its first iteration.
+    const upTo = events.findIndex((e) => e.name === 'iteration:output')
+    const started = events.slice(0, upTo).filter((e) => e.name === 'iteration:started').map((e) => e.payload as TanukiEvents['iteration:started'])
+    expect(started.length).toBeGreaterThan(1)
+    const reporter = createConsoleReporter({ stream: term, env: {}, title: 'scenario' })
+    await replay(reporter, events.slice(0, upTo), { close: false })
+    await new Promise((resolve) => setTimeout(resolve, 400))
+    const lines = await screen(term.output, 100, 30)
+    for (const run of started) {
+      expect(lines.find((line) => line.trimStart().startsWith(`${run.agent} `))).toMatch(
+        new RegExp(`● ${run.taskId}\\s+iteration ${run.iteration}/${run.maxIterations}\\s+\\d\\d:\\d\\d$`),
+      )
+    }
+    await reporter.onClose?.()
+  })
+
   it('cuts lines to the terminal width so a narrow terminal does not wrap the frame', async () => {
     const term = new FakeTerminal(40, 24)
     await replay(createConsoleReporter({ stream: term, env: {}, title: 'a-rather-long-project-name' }), events.slice(0, events.findIndex((e) => e.name === 'project:settled')), { close: false })
