@@ -21,6 +21,14 @@ export function resolveTasksDir(root: string, tasksDir?: string): string {
   return hidden
 }
 
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory()
+  } catch {
+    return false
+  }
+}
+
 /** Every `.md` file under a folder, sorted, skipping hidden folders inside it. */
 function markdownFiles(dir: string): string[] {
   if (!existsSync(dir)) return []
@@ -140,24 +148,46 @@ export class FileTaskSource implements TaskSource {
   watch(listener: (change: TaskChange) => void): () => void {
     if (!existsSync(this.dir)) return () => {}
     const pending = new Map<string, NodeJS.Timeout>()
-    let watcher: FSWatcher
-    try {
-      watcher = watch(this.dir, { recursive: true }, (_event, filename) => {
-        if (!filename || !filename.toString().endsWith('.md')) return
-        const path = join(this.dir, filename.toString())
-        clearTimeout(pending.get(path))
-        // Editors write in several steps (truncate, write, rename): wait for the file to settle.
-        pending.set(path, setTimeout(() => {
-          pending.delete(path)
-          for (const change of this.reread(path)) listener(change)
-        }, 50))
-      })
-    } catch {
-      return () => {}
+    const watchers = new Map<string, FSWatcher>()
+    let closed = false
+    const settle = (path: string): void => {
+      clearTimeout(pending.get(path))
+      // Editors write in several steps (truncate, write, rename): wait for the file to settle.
+      pending.set(path, setTimeout(() => {
+        pending.delete(path)
+        if (closed) return
+        if (path.endsWith('.md')) for (const change of this.reread(path)) listener(change)
+        else if (!watchers.has(path) && isDirectory(path)) watchDir(path, true)
+      }, 50))
     }
-    watcher.on('error', () => {})
+    // One non-recursive watch per folder: Node 20's recursive watch on Linux follows each file's
+    // inode, so it goes deaf to a file once it is replaced by a rename (Tanuki's own atomic write,
+    // \`sed -i\`, most editors). A folder's watch reports every name that changes in it.
+    const watchDir = (dir: string, isNew: boolean): void => {
+      if (watchers.has(dir) || relative(this.dir, dir).split(sep).some((part) => part.startsWith('.'))) return
+      try {
+        const watcher = watch(dir, (_event, filename) => {
+          if (filename) settle(join(dir, filename.toString()))
+        })
+        watcher.on('error', () => {
+          watcher.close()
+          watchers.delete(dir)
+        })
+        watchers.set(dir, watcher)
+      } catch {
+        return
+      }
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const path = join(dir, entry.name)
+        if (entry.isDirectory()) watchDir(path, isNew)
+        // A folder made (or moved in) while running may already hold task files.
+        else if (isNew && entry.name.endsWith('.md')) settle(path)
+      }
+    }
+    watchDir(this.dir, false)
     return () => {
-      watcher.close()
+      closed = true
+      for (const watcher of watchers.values()) watcher.close()
       for (const timer of pending.values()) clearTimeout(timer)
     }
   }
