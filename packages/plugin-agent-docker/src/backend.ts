@@ -3,6 +3,7 @@ import { createKind, openWorkspace, removeWorktrees } from '@tanuki/plugin-agent
 import { createDockerAgent, type DockerAgent } from './agent.ts'
 import { LABELS, containerSpec, ensureNetwork, removeContainer, startContainer } from './container.ts'
 import { connectEngine, type Engine } from './engine.ts'
+import { reapCommands } from './exec.ts'
 import { buildImage, ensureImage } from './image.ts'
 import { containerEnv, resolveDockerOptions, type DockerAgentOptions } from './options.ts'
 
@@ -77,7 +78,9 @@ export function createDockerBackend(options: DockerAgentOptions = {}): DockerBac
           workspaceDir: workspace.dir,
           env: containerEnv(resolved, process.env),
         })
-        const { container } = await startContainer(found.docker, spec)
+        const { container, reused } = await startContainer(found.docker, spec)
+        // An orchestrator that died mid-iteration left its commands running: they must not race the new ones.
+        if (reused) await reapCommands(container)
         return createDockerAgent({ name, role, docker: found.docker, container, containerName: spec.name, kind, workspace, options: resolved })
       } catch (error) {
         if (isTanukiError(error)) throw error

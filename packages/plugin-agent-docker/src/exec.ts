@@ -22,6 +22,9 @@ export interface ContainerExit {
   killed: boolean
 }
 
+/** Where the wrapper records each command's pid, inside the container. */
+const PID_PREFIX = '/tmp/tanuki-exec-'
+
 /** Seconds a killed command gets between SIGTERM and SIGKILL. */
 const KILL_GRACE_S = 3
 /** How long we wait for a killed command's output to close before giving up on it. */
@@ -89,7 +92,7 @@ export async function execInContainer(
   onOutput: (chunk: OutputChunk) => void,
   signal?: AbortSignal,
 ): Promise<ContainerExit> {
-  const pidFile = `/tmp/tanuki-exec-${randomUUID()}.pid`
+  const pidFile = `${PID_PREFIX}${randomUUID()}.pid`
   const withStdin = command.stdin !== undefined
   const exec = await container.exec({
     Cmd: wrap(command.argv, pidFile),
@@ -163,4 +166,25 @@ export async function execInContainer(
     exitCode = null
   }
   return { exitCode: killed ? null : exitCode, killed }
+}
+
+/**
+ * Kills every command a previous orchestrator left running in a container it reuses (it died
+ * with iterations in flight), by the pid files their wrappers wrote. Resolves with how many.
+ */
+export async function reapCommands(container: Docker.Container): Promise<number> {
+  const script =
+    `n=0; for f in ${PID_PREFIX}*.pid; do [ -f "$f" ] || continue; p=$(cat "$f"); ` +
+    'kill -KILL -$p 2>/dev/null || kill -KILL $p 2>/dev/null; rm -f "$f"; n=$((n+1)); done; echo $n'
+  const exec = await container.exec({ Cmd: ['sh', '-c', script], AttachStdout: true, AttachStderr: true })
+  const stream = await exec.start({})
+  let text = ''
+  stream.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')))
+  await new Promise<void>((done) => {
+    stream.once('end', done)
+    stream.once('close', done)
+    stream.once('error', () => done())
+  })
+  // The output is multiplexed: the count is the last line's digits.
+  return Number(/(\d+)\s*$/.exec(text)?.[1] ?? 0)
 }

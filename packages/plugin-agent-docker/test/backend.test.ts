@@ -149,10 +149,16 @@ describe.skipIf(skipDocker)(`docker backend on a real engine${skipDocker ? ` (sk
     project = await tempProject('reuse')
     backend = createDockerBackend()
     const first = await spawn()
+    // The orchestrator dies mid-iteration: its command goes on running in the container.
+    const orphan = first.run({ prompt: 'p', task: task('```sh\nsleep 300\n```'), iteration: 1, signal: new AbortController().signal })
+    await until(async () => (await first.exec('ps')).output.includes('sleep 300'), 20_000, 'the block to start')
     // A new backend, as after a restart of the orchestrator: the container is found by name and labels.
     backend = createDockerBackend()
     const again = await spawn()
     expect(again.containerId).toBe(first.containerId)
+    // ...and what the dead orchestrator left running there is gone.
+    expect((await again.exec('ps')).output).not.toContain('sleep 300')
+    await expect(orphan).resolves.toMatchObject({ exitCode: 137 })
     const changed = await spawn({ memory: '128m' })
     expect(changed.containerId).not.toBe(first.containerId)
     const left = await projectContainers(docker, project.root)
