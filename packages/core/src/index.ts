@@ -21,7 +21,7 @@ export { Resolver, cycleError, type Blocker, type GraphTask } from './resolver/i
 export { TaskQueue, PRIORITY_RANK, type QueueItem } from './queue/index.ts'
 export { Balancer, leastLoaded, roundRobin, builtinStrategies, type AgentCandidate, type BalancerStrategy } from './balancer/index.ts'
 export { StatusTracker, type StatusChange } from './status/index.ts'
-export { progressOf } from './status/progress.ts'
+export { progressOf, progressFromCounts } from './status/progress.ts'
 export { Validator, type Validation, type ValidatorOptions, type ValidateRequest } from './validator/index.ts'
 export { Runner, buildPrompt, type RunnerOptions, type RunnerHooks, type RunnerOutcome, type PromptFeedback } from './runner/index.ts'
 export type {
@@ -56,6 +56,7 @@ export {
 export {
   Orchestrator,
   createOrchestrator,
+  taskView,
   type OrchestratorOptions,
   type OrchestratorStatus,
   type AgentInfo,

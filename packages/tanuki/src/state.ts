@@ -3,6 +3,7 @@ import { dirname } from 'node:path'
 import {
   Resolver,
   progressOf,
+  taskView,
   type AgentInfo,
   type Orchestrator,
   type Progress,
@@ -111,23 +112,12 @@ export function statusFromFiles(tasks: Task[], paths: StatePaths): StatusDocumen
   const lastById = new Map(last?.tasks.map((task) => [task.id, task]) ?? [])
   const views: TaskView[] = tasks.map((task) => {
     const before = lastById.get(task.id)
-    const blockers = task.status === 'pending' || task.status === 'blocked' ? graph.blockers(task.id) : []
-    const iterations = typeof task.extra.iterations === 'number' ? task.extra.iterations : (before?.iterations ?? 0)
-    const reason = typeof task.extra.failure === 'string' ? task.extra.failure : undefined
-    return {
-      id: task.id,
-      title: task.title,
-      role: task.role,
-      priority: task.priority,
-      status: task.status,
-      ...(task.assignedTo === undefined ? {} : { assignedTo: task.assignedTo }),
-      dependsOn: task.dependsOn,
-      iterations,
+    return taskView(task, {
+      iterations: typeof task.extra.iterations === 'number' ? task.extra.iterations : (before?.iterations ?? 0),
       attempts: before?.attempts ?? 0,
-      ...(reason === undefined ? {} : { reason }),
-      ...(blockers.length > 0 ? { blockers } : {}),
-      ...(task.source === undefined ? {} : { source: task.source }),
-    }
+      reason: typeof task.extra.failure === 'string' ? task.extra.failure : undefined,
+      blockers: task.status === 'pending' || task.status === 'blocked' ? graph.blockers(task.id) : [],
+    })
   })
   const agents = (readJson<StatusDocument['agents']>(paths.agents) ?? []).map((agent) => ({
     ...agent,

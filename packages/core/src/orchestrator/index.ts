@@ -11,6 +11,7 @@ import { Runner, type RunnerOutcome } from '../runner/index.ts'
 import { createMemorySource } from '../source/memory.ts'
 import type { TaskChange, TaskSource } from '../source/types.ts'
 import { StatusTracker } from '../status/index.ts'
+import { progressFromCounts } from '../status/progress.ts'
 import { defineTask } from '../task/parse.ts'
 import { TASK_STATUSES, type Task, type TaskPatch, type TaskStatus } from '../task/types.ts'
 import { Validator } from '../validator/index.ts'
@@ -275,20 +276,7 @@ export class Orchestrator {
       }
       if (total > 0) byRole[role] = { ...entry, total }
     }
-    const total = this.tasksById.size
-    const complete = byStatus.complete ?? 0
-    return {
-      total,
-      complete,
-      inProgress: (byStatus.assigned ?? 0) + (byStatus.in_progress ?? 0),
-      pending: byStatus.pending ?? 0,
-      failed: byStatus.failed ?? 0,
-      review: byStatus.review ?? 0,
-      blocked: byStatus.blocked ?? 0,
-      percentage: total === 0 ? 0 : Math.floor((complete * 100) / total),
-      byStatus,
-      byRole,
-    }
+    return progressFromCounts(this.tasksById.size, byStatus, byRole)
   }
 
   /** Everything a status view needs: lifecycle, progress, queue, agents and tasks. */
@@ -448,22 +436,9 @@ export class Orchestrator {
   }
 
   private view(record: TaskRecord): TaskView {
-    const task = record.task
+    const { task } = record
     const blockers = task.status === 'pending' || task.status === 'blocked' ? this.resolver.blockers(task.id) : []
-    return {
-      id: task.id,
-      title: task.title,
-      role: task.role,
-      priority: task.priority,
-      status: task.status,
-      ...(task.assignedTo === undefined ? {} : { assignedTo: task.assignedTo }),
-      dependsOn: task.dependsOn,
-      iterations: record.iterations,
-      attempts: record.attempts,
-      ...(record.reason === undefined ? {} : { reason: record.reason }),
-      ...(blockers.length > 0 ? { blockers } : {}),
-      ...(task.source === undefined ? {} : { source: task.source }),
-    }
+    return taskView(task, { iterations: record.iterations, attempts: record.attempts, reason: record.reason, blockers })
   }
 
   // ---------------------------------------------------------------- graph consequences
@@ -1035,6 +1010,27 @@ export class Orchestrator {
     // Last, so reporters see the final state before they close.
     await this.closeReporters()
     for (const waiter of this.doneWaiters.splice(0)) waiter.resolve(this.summary)
+  }
+}
+
+/** A task as status views show it, from the task and what is known of its run. */
+export function taskView(
+  task: Task,
+  facts: { iterations: number; attempts: number; reason?: string | undefined; blockers?: Blocker[] },
+): TaskView {
+  return {
+    id: task.id,
+    title: task.title,
+    role: task.role,
+    priority: task.priority,
+    status: task.status,
+    ...(task.assignedTo === undefined ? {} : { assignedTo: task.assignedTo }),
+    dependsOn: task.dependsOn,
+    iterations: facts.iterations,
+    attempts: facts.attempts,
+    ...(facts.reason === undefined ? {} : { reason: facts.reason }),
+    ...(facts.blockers && facts.blockers.length > 0 ? { blockers: facts.blockers } : {}),
+    ...(task.source === undefined ? {} : { source: task.source }),
   }
 }
 

@@ -17,6 +17,11 @@ export function progressOf(tasks: Iterable<{ role: string; status: TaskStatus }>
     role.total++
     role[task.status] = (role[task.status] ?? 0) + 1
   }
+  return progressFromCounts(total, byStatus, byRole)
+}
+
+/** The Progress of `total` tasks, given the counts by status and by role. */
+export function progressFromCounts(total: number, byStatus: Record<string, number>, byRole: Progress['byRole']): Progress {
   const complete = byStatus.complete ?? 0
   return {
     total,
