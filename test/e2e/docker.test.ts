@@ -13,7 +13,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { cleanup, createProject, startTanuki, statusJson, tanuki, waitFor, REPO_ROOT } from './helpers.ts'
+import { cleanup, createProject, lockPid, startTanuki, statusJson, tanuki, waitFor, REPO_ROOT } from './helpers.ts'
 
 const run = promisify(execFile)
 const IMAGE = 'tanuki-test-busybox:latest'
@@ -135,6 +135,46 @@ describe.skipIf(skip)(`docker agents through the CLI${skip ? ` (skipped: ${probl
     } finally {
       delete process.env.TANUKI_E2E_ALLOWED
       delete process.env.TANUKI_E2E_SECRET
+      for (const id of await containersOf(project.dir).catch(() => [])) await docker('rm', '-f', id).catch(() => '')
+    }
+  }, 240_000)
+
+  it('resumes after the orchestrator is killed -9: the running container is found by label and reused', async () => {
+    const project = createProject({
+      config: CONFIG,
+      tasks: [
+        {
+          id: 'HANG',
+          sh: 'cat /etc/hostname >> tries.txt\nif [ ! -f first.txt ]; then touch first.txt; sleep 300; fi\ntouch second.txt',
+          verify: 'test -f second.txt',
+        },
+      ],
+    })
+    const worktree = join(project.dir, '.tanuki', 'worktrees', 'default-1')
+    try {
+      const start = startTanuki(project.dir, 'project', 'start')
+      await waitFor('the first try to start', () => existsSync(join(worktree, 'first.txt')), 90_000)
+      const pid = await waitFor('the orchestrator lock', () => lockPid(project.dir), 10_000)
+      process.kill(pid, 'SIGKILL')
+      await start.done
+      const [left] = await containersOf(project.dir)
+      expect(left).toBeDefined()
+      expect(await docker('inspect', '--format', '{{.State.Running}}', left!)).toBe('true')
+
+      const resume = await tanuki(project.dir, 'project', 'resume')
+      expect(resume.code, `tanuki project resume failed:\n${resume.stdout}\n${resume.stderr}`).toBe(0)
+      expect((await statusJson(project.dir)).tasks.map((t) => t.status)).toEqual(['complete'])
+      // Both tries ran in the one container, which the resumed orchestrator took over.
+      expect(await containersOf(project.dir)).toEqual([left])
+      const tries = readFileSync(join(worktree, 'tries.txt'), 'utf8').trim().split('\n')
+      expect(tries).toHaveLength(2)
+      expect(new Set(tries).size).toBe(1)
+      // Settled, the resumed orchestrator stopped it (stopped, not removed: a later resume reuses the worktree).
+      expect(await docker('inspect', '--format', '{{.State.Running}}', left!)).toBe('false')
+
+      expect((await tanuki(project.dir, 'project', 'stop', '--remove')).code).toBe(0)
+      expect(await containersOf(project.dir)).toEqual([])
+    } finally {
       for (const id of await containersOf(project.dir).catch(() => [])) await docker('rm', '-f', id).catch(() => '')
     }
   }, 240_000)
