@@ -1,0 +1,214 @@
+import { execFileSync } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { isTanukiError, type TaskChange } from '@tanuki/core'
+import { FileTaskSource, resolveTasksDir } from './file-source.ts'
+
+const dirs: string[] = []
+const stops: (() => void)[] = []
+afterEach(() => {
+  for (const stop of stops.splice(0)) stop()
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
+})
+
+function project(files: Record<string, string>): string {
+  const root = mkdtempSync(join(tmpdir(), 'tanuki-source-'))
+  dirs.push(root)
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(root, path)), { recursive: true })
+    writeFileSync(join(root, path), text)
+  }
+  return root
+}
+
+const task = (id: string, extra = ''): string => `---\nid: ${id}\ntitle: Task ${id}\ncompletion:\n  verify: "true"\n${extra}---\nDo ${id}.\n`
+
+describe('where tasks are found', () => {
+  it('.tanuki/tasks/**/*.md, recursively, skipping other files and hidden folders', async () => {
+    const root = project({
+      '.tanuki/tasks/A.md': task('A'),
+      '.tanuki/tasks/deep/er/B.md': task('B'),
+      '.tanuki/tasks/notes.txt': 'not a task',
+      '.tanuki/tasks/.drafts/C.md': task('C'),
+      'tasks/IGNORED.md': task('IGNORED'),
+    })
+    const source = new FileTaskSource({ root })
+    expect(source.dir).toBe(join(root, '.tanuki', 'tasks'))
+    const tasks = await source.load()
+    expect(tasks.map((t) => t.id).sort()).toEqual(['A', 'B'])
+    expect(tasks.find((t) => t.id === 'B')!.source).toBe(join('.tanuki', 'tasks', 'deep', 'er', 'B.md'))
+  })
+
+  it('tasks/**/*.md when there is no .tanuki/tasks', async () => {
+    const root = project({ 'tasks/A.md': task('A'), 'tasks/sub/B.md': task('B') })
+    expect(resolveTasksDir(root)).toBe(join(root, 'tasks'))
+    expect((await new FileTaskSource({ root }).load()).map((t) => t.id).sort()).toEqual(['A', 'B'])
+  })
+
+  it('tasksDir from the config wins over both', async () => {
+    const root = project({ '.tanuki/tasks/A.md': task('A'), 'tasks/B.md': task('B'), 'work/items/C.md': task('C') })
+    const source = new FileTaskSource({ root, tasksDir: 'work/items' })
+    expect((await source.load()).map((t) => t.id)).toEqual(['C'])
+  })
+
+  it('no folder at all is no tasks, not an error', async () => {
+    expect(await new FileTaskSource({ root: project({}) }).load()).toEqual([])
+  })
+
+  it('refuses a duplicate id, naming both files', async () => {
+    const root = project({ '.tanuki/tasks/one.md': task('SAME'), '.tanuki/tasks/sub/two.md': task('SAME'), '.tanuki/tasks/ok.md': task('OK') })
+    const source = new FileTaskSource({ root })
+    const error = await source.load().then(
+      () => undefined,
+      (e: unknown) => e,
+    )
+    expect(isTanukiError(error, 'TANUKI_TASK_DUPLICATE')).toBe(true)
+    expect((error as Error).message).toContain('"SAME"')
+    expect((error as Error).message).toContain(join('.tanuki', 'tasks', 'one.md'))
+    expect((error as Error).message).toContain(join('.tanuki', 'tasks', 'sub', 'two.md'))
+    // scan() keeps the good tasks and lists the problem.
+    const scan = source.scan()
+    expect(scan.tasks.map((t) => t.id).sort()).toEqual(['OK', 'SAME'])
+    expect(scan.errors).toHaveLength(1)
+  })
+
+  it('reports every invalid file at once, each by its path', async () => {
+    const root = project({ '.tanuki/tasks/a.md': task('A', 'priority: urgent\n'), '.tanuki/tasks/b.md': '---\ntitle: no id\n---\n' })
+    const error = await new FileTaskSource({ root }).load().catch((e: Error) => e)
+    expect((error as Error).message).toContain('2 task files have problems')
+    expect((error as Error).message).toContain(`${join('.tanuki', 'tasks', 'a.md')}: field "priority"`)
+    expect((error as Error).message).toContain(`${join('.tanuki', 'tasks', 'b.md')}: field "id"`)
+  })
+})
+
+describe('update()', () => {
+  const text = [
+    '---',
+    '# A comment the person wrote',
+    'id: U-1',
+    'title: "Quoted: title"',
+    'owner: someone   # not a Tanuki key',
+    'status: pending',
+    'completion:',
+    '  verify: "test -f x"',
+    '---',
+    'Body with trailing spaces   ',
+    '',
+    '```sh',
+    'echo hi',
+    '```',
+    '',
+  ].join('\n')
+
+  it('changes only Tanuki\'s keys; everything else stays byte for byte', async () => {
+    const root = project({ '.tanuki/tasks/U-1.md': text })
+    const source = new FileTaskSource({ root })
+    await source.load()
+    await source.update('U-1', { status: 'in_progress', assigned_to: 'agent-1', iterations: 2 })
+    const after = readFileSync(join(root, '.tanuki/tasks/U-1.md'), 'utf8')
+    const expected = text.replace('status: pending', 'status: in_progress').replace('  verify: "test -f x"\n', '  verify: "test -f x"\nassigned_to: agent-1\niterations: 2\n')
+    expect(after).toBe(expected)
+    await source.update('U-1', { status: 'pending', assigned_to: null, iterations: null })
+    expect(readFileSync(join(root, '.tanuki/tasks/U-1.md'), 'utf8')).toBe(text)
+  })
+
+  it('writes through a temp file and a rename (the file\'s inode changes, no temp file is left)', async () => {
+    const root = project({ '.tanuki/tasks/U-1.md': text })
+    const path = join(root, '.tanuki/tasks/U-1.md')
+    const source = new FileTaskSource({ root })
+    await source.load()
+    const inode = (): number => Number(execFileSync('stat', ['-c', '%i', path], { encoding: 'utf8' }))
+    const before = inode()
+    await source.update('U-1', { status: 'complete' })
+    expect(inode()).not.toBe(before)
+    expect(readdirSync(join(root, '.tanuki/tasks'))).toEqual(['U-1.md'])
+  })
+
+  it('reads the file afresh, so a person\'s edit made since the load survives', async () => {
+    const root = project({ '.tanuki/tasks/U-1.md': text })
+    const path = join(root, '.tanuki/tasks/U-1.md')
+    const source = new FileTaskSource({ root })
+    await source.load()
+    const edited = text.replace('Body with trailing spaces', 'A person rewrote the body').replace('owner: someone', 'owner: someone-else')
+    writeFileSync(path, edited)
+    await source.update('U-1', { status: 'assigned' })
+    expect(readFileSync(path, 'utf8')).toBe(edited.replace('status: pending', 'status: assigned'))
+  })
+
+  it('an unknown task is a clear error', async () => {
+    const source = new FileTaskSource({ root: project({}) })
+    await expect(source.update('NOPE', { status: 'complete' })).rejects.toThrow(/No file for task "NOPE"/)
+  })
+})
+
+describe('watch()', () => {
+  /** Starts watching and returns the changes seen so far (a live array). */
+  async function watching(root: string): Promise<{ source: FileTaskSource; changes: TaskChange[] }> {
+    const source = new FileTaskSource({ root })
+    await source.load()
+    const changes: TaskChange[] = []
+    stops.push(source.watch((change) => changes.push(change)))
+    return { source, changes }
+  }
+  const until = async (what: string, check: () => boolean): Promise<void> => {
+    for (let waited = 0; !check(); waited += 20) {
+      if (waited > 5_000) throw new Error(`no ${what} within 5 s`)
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+  }
+  const quiet = (ms = 300): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+  it('reports a new task file, also in a folder made while watching', async () => {
+    const root = project({ '.tanuki/tasks/A.md': task('A') })
+    const { changes } = await watching(root)
+    writeFileSync(join(root, '.tanuki/tasks/B.md'), task('B'))
+    mkdirSync(join(root, '.tanuki/tasks/later'))
+    writeFileSync(join(root, '.tanuki/tasks/later/C.md'), task('C'))
+    await until('added tasks', () => changes.filter((c) => c.type === 'added').length === 2)
+    expect(changes.map((c) => (c.type === 'added' ? c.task.id : c.type)).sort()).toEqual(['B', 'C'])
+  })
+
+  it('reports a person setting a complete task back to pending, even after Tanuki\'s own writes replaced the file', async () => {
+    const root = project({ '.tanuki/tasks/A.md': task('A') })
+    const path = join(root, '.tanuki/tasks/A.md')
+    const { source, changes } = await watching(root)
+    await source.update('A', { status: 'in_progress' })
+    await source.update('A', { status: 'complete', iterations: 1 })
+    await quiet()
+    // Tanuki's own writes are not echoed back.
+    expect(changes).toEqual([])
+    // A person's edit the way `sed -i` and many editors do it: a new file renamed over the old.
+    writeFileSync(`${path}.swp`, readFileSync(path, 'utf8').replace('status: complete', 'status: pending'))
+    renameSync(`${path}.swp`, path)
+    await until('the edit', () => changes.length > 0)
+    expect(changes).toEqual([{ type: 'changed', task: expect.objectContaining({ id: 'A', status: 'pending' }) }])
+  })
+
+  it('reports a removed file and an invalid edit (keeping quiet about files that did not change)', async () => {
+    const root = project({ '.tanuki/tasks/A.md': task('A'), '.tanuki/tasks/B.md': task('B') })
+    const { changes } = await watching(root)
+    rmSync(join(root, '.tanuki/tasks/A.md'))
+    writeFileSync(join(root, '.tanuki/tasks/B.md'), task('B', 'priority: whenever\n'))
+    await until('two changes', () => changes.length >= 2)
+    await quiet()
+    expect(changes).toHaveLength(2)
+    expect(changes).toContainEqual({ type: 'removed', id: 'A' })
+    const invalid = changes.find((c) => c.type === 'invalid')
+    expect(invalid).toMatchObject({ type: 'invalid', source: join('.tanuki', 'tasks', 'B.md') })
+    expect((invalid as { error: Error }).error.message).toContain('field "priority"')
+  })
+
+  it('stops reporting once unsubscribed', async () => {
+    const root = project({ '.tanuki/tasks/A.md': task('A') })
+    const source = new FileTaskSource({ root })
+    await source.load()
+    const changes: TaskChange[] = []
+    const stop = source.watch((change) => changes.push(change))
+    stop()
+    writeFileSync(join(root, '.tanuki/tasks/B.md'), task('B'))
+    await quiet()
+    expect(changes).toEqual([])
+  })
+})
