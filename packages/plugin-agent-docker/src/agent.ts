@@ -138,6 +138,8 @@ export function createDockerAgent(parts: DockerAgentParts): DockerAgent {
     // A container killed under a command ends it with 137 or no code at all: tell that from a failure.
     if (exit.exitCode === null || exit.exitCode >= 128) await noticeDeath(exit.killed ? 0 : DEATH_SETTLE_MS)
     else if (exit.exitCode !== 0) await noticeDeath()
+    // Stopped under the command by Tanuki itself: the work was cut short, not crashed.
+    if (ended?.expected && exit.exitCode !== 0) throw new TanukiError('TANUKI_ABORTED', `Aborted: agent ${name} was ${ended.reason}`)
     assertAlive()
     return exit
   }
