@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs'
-import { createRequire } from 'node:module'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { loadConfig as loadC12 } from 'c12'
@@ -22,14 +21,11 @@ export interface LoadedConfig {
  */
 function packageAliases(): Record<string, string> {
   const here = fileURLToPath(import.meta.url)
-  const require = createRequire(here)
   const aliases: Record<string, string> = {}
-  const self = join(dirname(here), existsSync(join(dirname(here), 'index.js')) ? 'index.js' : 'index.ts')
-  aliases.tanuki = self
+  aliases.tanuki = join(dirname(here), existsSync(join(dirname(here), 'index.js')) ? 'index.js' : 'index.ts')
   for (const name of ['@tanuki/core', '@tanuki/plugin-agent-process', '@tanuki/plugin-reporter', '@tanuki/plugin-agent-docker']) {
     try {
-      const main = require.resolve(join(name, 'package.json'))
-      aliases[name] = join(dirname(main), 'dist', 'index.js')
+      aliases[name] = fileURLToPath(import.meta.resolve(name))
     } catch {
       // Not installed beside the CLI: the project must provide it itself.
     }

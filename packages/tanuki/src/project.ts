@@ -91,7 +91,8 @@ function pluginsFor(user: UserConfig, options: RunOptions, paths: StatePaths): T
     defaults.push(consoleReporter({ ...(options.quiet ? { quiet: true } : {}), ...(options.verbose ? { verbose: true } : {}) }))
   }
   if (!names.has('tanuki:reporter-ndjson')) defaults.push(ndjsonReporter({ path: paths.events }))
-  if (!names.has('tanuki:reporter-summary')) defaults.push(summaryReporter({}))
+  // Quiet runs keep the summary in .tanuki/summary.md and print only the console's last line.
+  if (!names.has('tanuki:reporter-summary')) defaults.push(summaryReporter(options.quiet ? { stream: false } : {}))
   return [...defaults, ...own]
 }
 
