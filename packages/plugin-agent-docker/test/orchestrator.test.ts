@@ -109,4 +109,25 @@ describe.skipIf(skipDocker)(`docker backend under the orchestrator${skipDocker ?
     expect(now.map((c) => c.Id)).not.toContain(victim!.Id)
     expect(now).toHaveLength(1)
   }, 120_000)
+
+  it("gives a dependent task, in another agent's container, the work of its dependency", async () => {
+    project = await tempProject('deps')
+    await start({
+      agents: { maker: { backend: 'docker' }, checker: { backend: 'docker' } },
+      tasks: [
+        { id: 'MAKE', title: 'Make', role: 'maker', body: '```sh\necho made > made.txt\n```\n', completion: { verify: 'test -f made.txt' } },
+        {
+          id: 'CHECK',
+          title: 'Check',
+          role: 'checker',
+          dependsOn: ['MAKE'],
+          body: '```sh\ncat made.txt > checked.txt\n```\n',
+          completion: { verify: 'grep -qx made checked.txt' },
+        },
+      ],
+    })
+    expect((await settled(orchestrator!)).allComplete).toBe(true)
+    expect(await worktreeFile('checker-1', 'checked.txt')).toBe('made\n')
+    expect(await projectContainers(docker, project.root)).toHaveLength(2)
+  }, 120_000)
 })
