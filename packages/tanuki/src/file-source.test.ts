@@ -139,7 +139,7 @@ describe('update()', () => {
 
   it('an unknown task is a clear error', async () => {
     const source = new FileTaskSource({ root: project({}) })
-    await expect(source.update('NOPE', { status: 'complete' })).rejects.toThrow(/No file for task "NOPE"/)
+    expect(() => source.update('NOPE', { status: 'complete' })).toThrow(/No file for task "NOPE"/)
   })
 })
 

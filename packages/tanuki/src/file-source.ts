@@ -132,7 +132,8 @@ export class FileTaskSource implements TaskSource {
     return this.paths.get(id)
   }
 
-  async update(id: string, patch: TaskPatch): Promise<void> {
+  /** Synchronous on purpose: the orchestrator starts dependents as soon as this returns. */
+  update(id: string, patch: TaskPatch): void {
     const path = this.paths.get(id)
     if (!path) throw new TanukiError('TANUKI_TASK_NOT_FOUND', `No file for task "${id}" under ${this.display(this.dir)}`)
     // Read afresh every time: a person may have edited the file since, and those edits stay.

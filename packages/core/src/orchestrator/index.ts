@@ -96,8 +96,8 @@ interface TaskRecord {
   reason?: string
   controller?: AbortController
   running?: Promise<void>
-  /** Status writes of this task, chained so they land in order. */
-  write: Promise<void>
+  /** The task's status writes still in flight, chained so they land in order; undefined when none is. */
+  write?: Promise<void>
 }
 
 interface AgentRecord extends AgentCandidate {
@@ -324,7 +324,7 @@ export class Orchestrator {
             { details: { id: task.id, sources: [where(existing.task, existing.source), where(task, source)] } },
           )
         }
-        this.tasksById.set(task.id, { task, source, iterations: 0, attempts: 0, write: Promise.resolve() })
+        this.tasksById.set(task.id, { task, source, iterations: 0, attempts: 0 })
       }
     }
     if (this.tasksById.size === 0) {
@@ -427,12 +427,30 @@ export class Orchestrator {
     }
   }
 
+  /**
+   * Writes a status change back. A source that writes synchronously (both built-in ones do)
+   * returns nothing, and nothing waits; an asynchronous write is chained after the task's earlier
+   * ones so they land in order.
+   */
   private persist(record: TaskRecord, patch: TaskPatch): void {
-    record.write = record.write.then(() =>
-      record.source.update(record.task.id, patch).catch((error: unknown) => {
-        this.emit('orchestrator:error', { context: `writing status of ${record.task.id}`, message: errorMessage(error), at: this.clock.now() })
-      }),
-    )
+    const write = (): Promise<void> | undefined => {
+      try {
+        return record.source.update(record.task.id, patch)?.catch((error: unknown) => this.writeFailed(record, error))
+      } catch (error) {
+        this.writeFailed(record, error)
+        return undefined
+      }
+    }
+    const pending = record.write ? record.write.then(write) : write()
+    if (!pending) return
+    const tracked: Promise<void> = pending.then(() => {
+      if (record.write === tracked) delete record.write
+    })
+    record.write = tracked
+  }
+
+  private writeFailed(record: TaskRecord, error: unknown): void {
+    this.emit('orchestrator:error', { context: `writing status of ${record.task.id}`, message: errorMessage(error), at: this.clock.now() })
   }
 
   private view(record: TaskRecord): TaskView {
@@ -595,9 +613,11 @@ export class Orchestrator {
       // Dependents start only once the completion is on disk, so a crash can never run them
       // against a dependency that a restart would consider unfinished.
       if (ready.length > 0) {
-        this.releasing++
-        await record.write
-        this.releasing--
+        if (record.write) {
+          this.releasing++
+          await record.write
+          this.releasing--
+        }
         for (const id of ready) this.enqueue(id)
         for (const id of ready) this.dispatch(this.tasksById.get(id)!.task.role)
       }
@@ -841,7 +861,7 @@ export class Orchestrator {
         this.resolver.remove(task.id)
         throw cycleError(cycle)
       }
-      const added: TaskRecord = { task: { ...task }, source, iterations: 0, attempts: 0, write: Promise.resolve() }
+      const added: TaskRecord = { task: { ...task }, source, iterations: 0, attempts: 0 }
       this.tasksById.set(task.id, added)
       this.count(added.task, +1)
       this.settledEmitted = false

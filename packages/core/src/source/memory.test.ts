@@ -38,7 +38,12 @@ describe('createMemorySource', () => {
 
   it('refuses to update a task it does not hold', async () => {
     const source = createMemorySource([a], 'mem')
-    const error = await source.update('ghost', { status: 'complete' }).catch((e: unknown) => e)
+    let error: unknown
+    try {
+      source.update('ghost', { status: 'complete' })
+    } catch (e) {
+      error = e
+    }
     expect(isTanukiError(error, 'TANUKI_TASK_NOT_FOUND')).toBe(true)
     expect((error as Error).message).toBe('No task "ghost" in mem')
     expect(source.writes).toEqual([])

@@ -28,7 +28,7 @@ export function createMemorySource(tasks: readonly Task[], name = 'tanuki:memory
     async load() {
       return [...stored.values()].map(({ patch: _patch, ...task }) => ({ ...task, dependsOn: [...task.dependsOn] }))
     },
-    async update(id, patch) {
+    update(id, patch) {
       const task = stored.get(id)
       if (!task) throw new TanukiError('TANUKI_TASK_NOT_FOUND', `No task "${id}" in ${name}`)
       writes.push({ id, patch })

@@ -21,8 +21,12 @@ export interface TaskSource {
   readonly name: string
   /** Every task. Rejects with a `TanukiError` naming the file and field for invalid input. */
   load(): Promise<Task[]>
-  /** Writes status (and the other `TaskPatch` keys) back, touching nothing else. */
-  update(id: string, patch: TaskPatch): Promise<void>
+  /**
+   * Writes status (and the other `TaskPatch` keys) back, touching nothing else. A source that
+   * writes synchronously returns nothing; the orchestrator then starts a completed task's
+   * dependents without waiting a turn. Otherwise it waits for the promise before it does.
+   */
+  update(id: string, patch: TaskPatch): void | Promise<void>
   /** Reports changes made by others while the project runs. Returns an unsubscribe function. */
   watch?(listener: (change: TaskChange) => void): () => void
 }
