@@ -145,7 +145,6 @@ export function createDockerAgent(parts: DockerAgentParts): DockerAgent {
   }
 
   /** Which task the agent worked on last: its dependencies' work is merged in when a new one starts. */
-  let lastTaskId: string | undefined
   const baseEnv: Record<string, string> = { TANUKI_AGENT: name, TANUKI_ROLE: role, TANUKI_WORKSPACE: options.workdir }
   // Claude Code refuses to skip permission prompts as root unless told it runs in a sandbox: a
   // container is one, whatever user it runs as.
@@ -164,11 +163,10 @@ export function createDockerAgent(parts: DockerAgentParts): DockerAgent {
       const { task, iteration, signal } = request
       if (signal.aborted) throw new TanukiError('TANUKI_ABORTED', `Aborted: ${String(signal.reason ?? 'stopped')}`, { cause: signal.reason })
       const plan = kind.plan({ prompt: request.prompt, task })
-      if (task.id !== lastTaskId && options.commit) {
-        // A task sees the work its dependencies' agents committed on their branches.
+      // Every try: work a dependency finished meanwhile (or a merge that failed before) still arrives.
+      if (options.commit) {
         for (const line of await workspace.mergeTasks(task.dependsOn)) request.onOutput?.({ stream: 'stderr', text: `tanuki: ${line}\n` })
       }
-      lastTaskId = task.id
       const env = { ...baseEnv, TANUKI_TASK_ID: task.id, TANUKI_ITERATION: String(iteration) }
       const result = await runPlan(
         plan,

@@ -181,7 +181,6 @@ export function createProcessBackend(options: ProcessBackendOptions = {}): Proce
     const listeners = new Set<(exit: AgentExit) => void>()
     let state: ProcessAgent['state'] = 'alive'
     let current: ProcessHandle | undefined
-    let lastTaskId: string | undefined
 
     const end = (exit: AgentExit, next: ProcessAgent['state']): void => {
       if (state !== 'alive') return
@@ -267,10 +266,11 @@ export function createProcessBackend(options: ProcessBackendOptions = {}): Proce
         const { task, iteration, signal } = request
         if (signal.aborted) throw new TanukiError('TANUKI_ABORTED', `Aborted: ${String(signal.reason ?? 'stopped')}`, { cause: signal.reason })
         const plan = kind.plan({ prompt: request.prompt, task })
-        if (task.id !== lastTaskId && (config.commit ?? true)) {
+        // Every try, not only the first: work a dependency finished meanwhile (or a merge that
+        // failed before) still reaches this one. Already merged work costs one `git merge-base`.
+        if (config.commit ?? true) {
           for (const line of await workspace.mergeTasks(task.dependsOn)) request.onOutput?.({ stream: 'stderr', text: `tanuki: ${line}\n` })
         }
-        lastTaskId = task.id
         const env = { ...baseEnv, TANUKI_TASK_ID: task.id, TANUKI_ITERATION: String(iteration) }
         const result = await runPlan(plan, (step, onChunk, stepSignal) => execStep(step, onChunk, stepSignal, env), {
           signal,

@@ -93,6 +93,24 @@ describe('openWorkspace', () => {
     expect(existsSync(join(root, 'made-by-a.txt'))).toBe(false)
   })
 
+  it('merges a dependency even while another agent\'s worktree is half made', async () => {
+    // The demo once skipped a merge silently: the lookup ran while a sibling's `git worktree add`
+    // was under way, whose HEAD is not a commit yet, so `git log --all` failed and the failure was
+    // taken for "no commit yet". Leave such a half-made worktree behind, as `worktree add` does.
+    const root = gitRepo()
+    const a = await openWorkspace({ project: project(root), agent: 'a' })
+    const b = await openWorkspace({ project: project(root), agent: 'b' })
+    writeFileSync(join(a.dir, 'made-by-a.txt'), 'a\n')
+    await a.commit('made a file\n\nTanuki-Task: T-1\n')
+    const half = join(root, '.git', 'worktrees', 'half')
+    mkdirSync(half, { recursive: true })
+    writeFileSync(join(half, 'HEAD'), '0000000000000000000000000000000000000000\n')
+    writeFileSync(join(half, 'gitdir'), join(root, 'half-made', '.git') + '\n')
+    writeFileSync(join(half, 'commondir'), '../..\n')
+    expect(await b.mergeTasks(['T-1'])).toEqual([expect.stringContaining('merged the work of T-1')])
+    expect(readFileSync(join(b.dir, 'made-by-a.txt'), 'utf8')).toBe('a\n')
+  })
+
   it('reports a merge conflict and leaves the worktree clean', async () => {
     const root = gitRepo()
     const a = await openWorkspace({ project: project(root), agent: 'a' })

@@ -180,29 +180,41 @@ async function openWorktree(project: ProjectInfo, agent: string, repo: { top: st
     return (await inWorktree(['rev-parse', 'HEAD'])).stdout.trim()
   }
 
+  /** Merges the latest commit made for each task (on any agent's branch) into this worktree. */
+  const mergeAll = async (taskIds: readonly string[]): Promise<string[]> => {
+    const notes: string[] = []
+    for (const taskId of taskIds) {
+      const found = await inWorktree(['log', '--branches=tanuki/*', '-1', '--format=%H', `--grep=${trailerPattern(taskId)}`])
+      const sha = found.stdout.trim()
+      if (found.code !== 0) {
+        notes.push(`could not look up the work of ${taskId}: ${found.stderr.trim().split('\n')[0]}; continuing without it`)
+        continue
+      }
+      // No commit for it: the dependency changed nothing (or ran in a shared workspace).
+      if (sha === '') continue
+      if ((await inWorktree(['merge-base', '--is-ancestor', sha, 'HEAD'])).code === 0) continue
+      await commit(`tanuki(${agent}): work in progress before merging ${taskId}`)
+      const config = await commitConfig(path, agent)
+      const merged = await inWorktree([...config, 'merge', '--no-edit', '--no-verify', '-m', `tanuki(${agent}): bring in the work of ${taskId}`, sha])
+      if (merged.code === 0) {
+        notes.push(`merged the work of ${taskId} (${sha.slice(0, 10)}) into ${branch}`)
+      } else {
+        await inWorktree(['merge', '--abort'])
+        notes.push(`could not merge the work of ${taskId} (${sha.slice(0, 10)}) into ${branch}: ${(merged.stdout + merged.stderr).trim().split('\n')[0]}; continuing without it`)
+      }
+    }
+    return notes
+  }
+
   return {
     mode: 'worktree',
     dir,
     branch,
     commit,
     async mergeTasks(taskIds) {
-      const notes: string[] = []
-      for (const taskId of taskIds) {
-        const found = await inWorktree(['log', '--all', '-1', '--format=%H', `--grep=${trailerPattern(taskId)}`])
-        const sha = found.stdout.trim()
-        if (found.code !== 0 || sha === '') continue
-        if ((await inWorktree(['merge-base', '--is-ancestor', sha, 'HEAD'])).code === 0) continue
-        await commit(`tanuki(${agent}): work in progress before merging ${taskId}`)
-        const config = await commitConfig(path, agent)
-        const merged = await inWorktree([...config, 'merge', '--no-edit', '--no-verify', '-m', `tanuki(${agent}): bring in the work of ${taskId}`, sha])
-        if (merged.code === 0) {
-          notes.push(`merged the work of ${taskId} (${sha.slice(0, 10)}) into ${branch}`)
-        } else {
-          await inWorktree(['merge', '--abort'])
-          notes.push(`could not merge the work of ${taskId} (${sha.slice(0, 10)}) into ${branch}: ${(merged.stdout + merged.stderr).trim().split('\n')[0]}; continuing without it`)
-        }
-      }
-      return notes
+      // One at a time with worktree creation: a sibling's `worktree add` in progress must not be
+      // seen half-made (its placeholder HEAD made lookups fail, and the merge was skipped).
+      return serialized(repo.top, () => mergeAll(taskIds))
     },
     async remove() {
       await serialized(repo.top, async () => {

@@ -1,0 +1,48 @@
+/**
+ * The README's first command runs `scripts/demo.mjs` (after the set-up): examples/hello in a fresh
+ * git repository, with worktrees and the merges of dependencies' work. It must finish with every
+ * task complete, every time.
+ */
+import { execFile } from 'node:child_process'
+import { existsSync, readFileSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { describe, expect, it } from 'vitest'
+
+const root = fileURLToPath(new URL('../..', import.meta.url))
+const tanuki = join(root, 'node_modules', '.bin', 'tanuki')
+
+function run(file: string, args: string[]): Promise<{ code: number; output: string }> {
+  return new Promise((done) => {
+    execFile(file, args, { cwd: root, env: { ...process.env, NO_COLOR: '1' }, timeout: 90_000 }, (error, stdout, stderr) => {
+      done({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, output: stdout + stderr })
+    })
+  })
+}
+
+describe('examples', () => {
+  it('the demo runs examples/hello to completion in a fresh repository, three times over', async () => {
+    for (let round = 0; round < 3; round++) {
+      const { code, output } = await run(process.execPath, ['scripts/demo.mjs'])
+      const dir = /The project is in (\S+)\./.exec(output)?.[1]
+      try {
+        expect(output).toContain('all 5 tasks complete')
+        expect(code).toBe(0)
+        expect(dir && existsSync(join(dir, 'out'))).toBeFalsy() // the work is on the agents' branches, not in the checkout
+        const status = JSON.parse((await run(tanuki, ['project', 'status', '--json', '--cwd', dir!])).output) as { tasks: { status: string }[] }
+        expect(status.tasks.map((task) => task.status)).toEqual(Array(5).fill('complete'))
+        // The builder saw both writers' files through the merges: the message is whole.
+        const log = readFileSync(join(dir!, '.tanuki', 'logs', 'tasks', 'HELLO-003', 'iteration-001.log'), 'utf8')
+        expect(log).toContain('Hello, world!')
+      } finally {
+        if (dir) rmSync(dir, { recursive: true, force: true })
+      }
+    }
+  })
+
+  it.each(['hello', 'claude', 'custom-reporter'])('examples/%s has valid tasks and config', async (name) => {
+    const { code, output } = await run(tanuki, ['task', 'validate', '--cwd', join(root, 'examples', name)])
+    expect(output).toMatch(/\d+ tasks OK/)
+    expect(code).toBe(0)
+  })
+})
