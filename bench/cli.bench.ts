@@ -106,6 +106,10 @@ async function throughput(): Promise<void> {
     xargsMs = Math.min(xargsMs, performance.now() - began)
   }
 
+  // The floor for any Node program: the same N commands spawned by child_process, 8 at a time.
+  let nodeMs = Infinity
+  for (let i = 0; i < 3; i++) nodeMs = Math.min(nodeMs, await nodeSpawnLoop(count))
+
   const dir = makeProject(count, 'throughput')
   const began = performance.now()
   const run = spawnSync(TANUKI, ['project', 'start', '--quiet', '--cwd', dir], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 })
@@ -121,9 +125,33 @@ async function throughput(): Promise<void> {
   console.log(`| run | time | tasks/s | ratio to xargs |`)
   console.log(`| --- | ---: | ---: | ---: |`)
   console.log(`| xargs -P ${AGENTS} (best of 3) | ${ms(xargsMs)} | ${Math.round((count / xargsMs) * 1000)} | 1.00× |`)
+  console.log(`| plain Node loop: child_process.spawn, ${AGENTS} at a time, no Tanuki (best of 3) | ${ms(nodeMs)} | ${Math.round((count / nodeMs) * 1000)} | ${(nodeMs / xargsMs).toFixed(2)}× |`)
   console.log(`| tanuki, first assignment → last completion | ${ms(spanMs)} | ${Math.round((count / spanMs) * 1000)} | ${spanRatio.toFixed(2)}× |`)
   console.log(`| tanuki, whole command (node start-up, config, scan, agents, summary) | ${ms(wallMs)} | ${Math.round((count / wallMs) * 1000)} | ${wholeRatio.toFixed(2)}× |`)
   console.log(`\n${completed.length}/${count} complete. Target ≤ 1.5× xargs: ${verdict(spanRatio <= 1.5)} (run span), ${verdict(wholeRatio <= 1.5)} (whole command).`)
+}
+
+/** `echo DONE` N times, `AGENTS` at a time, prompt on stdin and output read, as the command kind does. */
+function nodeSpawnLoop(count: number): Promise<number> {
+  const began = performance.now()
+  let started = 0
+  let finished = 0
+  return new Promise((resolve) => {
+    const next = (): void => {
+      if (started >= count) return
+      started++
+      const child = spawn('echo', ['DONE'], { stdio: ['pipe', 'pipe', 'pipe'] })
+      child.stdin.on('error', () => {}) // echo does not read its stdin
+      child.stdin.end('prompt')
+      child.stdout.resume()
+      child.stderr.resume()
+      child.on('close', () => {
+        if (++finished === count) resolve(performance.now() - began)
+        else next()
+      })
+    }
+    for (let i = 0; i < AGENTS; i++) next()
+  })
 }
 
 async function startup(): Promise<void> {

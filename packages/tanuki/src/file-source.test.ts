@@ -133,8 +133,33 @@ describe('update()', () => {
     await source.load()
     const edited = text.replace('Body with trailing spaces', 'A person rewrote the body').replace('owner: someone', 'owner: someone-else')
     writeFileSync(path, edited)
-    await source.update('U-1', { status: 'assigned' })
-    expect(readFileSync(path, 'utf8')).toBe(edited.replace('status: pending', 'status: assigned'))
+    source.update('U-1', { status: 'in_progress' })
+    expect(readFileSync(path, 'utf8')).toBe(edited.replace('status: pending', 'status: in_progress'))
+  })
+
+  it('holds an assignment until the end of the turn and writes it together with what follows', async () => {
+    const root = project({ '.tanuki/tasks/U-1.md': text })
+    const path = join(root, '.tanuki/tasks/U-1.md')
+    const source = new FileTaskSource({ root })
+    await source.load()
+    const inode = (): number => Number(execFileSync('stat', ['-c', '%i', path], { encoding: 'utf8' }))
+    const before = inode()
+    source.update('U-1', { status: 'assigned', assigned_to: 'agent-1' })
+    expect(readFileSync(path, 'utf8')).toBe(text)
+    source.update('U-1', { status: 'in_progress', started_at: '2026-01-01T00:00:00.000Z' })
+    const once = inode()
+    expect(once).not.toBe(before)
+    expect(readFileSync(path, 'utf8')).toContain('status: in_progress\n')
+    expect(readFileSync(path, 'utf8')).toContain('assigned_to: agent-1\nstarted_at: "2026-01-01T00:00:00.000Z"\n')
+
+    // An assignment alone lands by the next turn.
+    source.update('U-1', { status: 'assigned', assigned_to: 'agent-2' })
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(readFileSync(path, 'utf8')).toMatch(/status: assigned\n[^]*assigned_to: agent-2\n/)
+    // flush() writes one at once.
+    source.update('U-1', { status: 'assigned', assigned_to: 'agent-3' })
+    source.flush()
+    expect(readFileSync(path, 'utf8')).toContain('assigned_to: agent-3\n')
   })
 
   it('an unknown task is a clear error', async () => {

@@ -65,6 +65,9 @@ export class FileTaskSource implements TaskSource {
   /** The text of each file as Tanuki last read or wrote it, to tell people's edits from echoes. */
   private readonly texts = new Map<string, string>()
   private readonly ids = new Map<string, string>()
+  /** `assigned` patches held until the end of the turn, by task id (see `update`). */
+  private readonly deferred = new Map<string, TaskPatch>()
+  private flushing: NodeJS.Immediate | undefined
 
   constructor(options: { root: string; tasksDir?: string }) {
     this.root = resolve(options.root)
@@ -136,6 +139,36 @@ export class FileTaskSource implements TaskSource {
   update(id: string, patch: TaskPatch): void {
     const path = this.paths.get(id)
     if (!path) throw new TanukiError('TANUKI_TASK_NOT_FOUND', `No file for task "${id}" under ${this.display(this.dir)}`)
+    const waiting = this.deferred.get(id)
+    this.deferred.delete(id)
+    const merged = waiting ? { ...waiting, ...patch } : patch
+    // An assignment is followed by `in_progress` in the same turn as a rule: write both as one, as
+    // each write costs more than a quick agent command does (bench/cli.bench.ts). Losing a
+    // deferred assignment to a crash loses nothing: a resume sends assigned tasks back to pending.
+    if (merged.status === 'assigned') {
+      this.deferred.set(id, merged)
+      this.flushing ??= setImmediate(() => this.flush())
+      return
+    }
+    this.write(path, merged)
+  }
+
+  /** Writes the assignments `update` is holding back until the end of the turn. */
+  flush(): void {
+    clearImmediate(this.flushing)
+    this.flushing = undefined
+    for (const [id, patch] of [...this.deferred]) {
+      this.deferred.delete(id)
+      const path = this.paths.get(id)
+      try {
+        if (path) this.write(path, patch)
+      } catch {
+        // The task's next update meets the same problem and reports it.
+      }
+    }
+  }
+
+  private write(path: string, patch: TaskPatch): void {
     // Read afresh every time: a person may have edited the file since, and those edits stay.
     const before = readFileSync(path, 'utf8')
     const after = updateTaskText(before, patch, this.display(path))

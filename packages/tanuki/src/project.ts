@@ -138,6 +138,7 @@ export async function runProject(project: Project, options: RunOptions): Promise
     // A refused start leaves the last run's snapshot alone.
     if (started) state?.flush()
     state?.close()
+    project.source.flush()
     rmSync(paths.stopRequest, { force: true })
     lock.release()
   }

@@ -64,13 +64,26 @@ export function recordState(orchestrator: Orchestrator, paths: StatePaths): { fl
   const schedule = (): void => {
     timer ??= setTimeout(snapshot, 200)
   }
-  const append = (path: string, text: string): void => {
-    try {
-      appendFileSync(path, text)
-    } catch {
-      mkdirSync(dirname(path), { recursive: true })
-      appendFileSync(path, text)
+  // Log text is gathered per file and written once per turn of the event loop: an open, write and
+  // close for each event cost more than the agent's command itself in runs of quick tasks
+  // (bench/cli.bench.ts). At most one turn of log text is lost to a kill -9.
+  const buffered = new Map<string, string>()
+  let flushing: NodeJS.Immediate | undefined
+  const writeLogs = (): void => {
+    flushing = undefined
+    for (const [path, text] of buffered) {
+      try {
+        appendFileSync(path, text)
+      } catch {
+        mkdirSync(dirname(path), { recursive: true })
+        appendFileSync(path, text)
+      }
     }
+    buffered.clear()
+  }
+  const append = (path: string, text: string): void => {
+    buffered.set(path, (buffered.get(path) ?? '') + text)
+    flushing ??= setImmediate(writeLogs)
   }
   const bus = orchestrator.events
   bus.on('*', schedule)
@@ -96,11 +109,15 @@ export function recordState(orchestrator: Orchestrator, paths: StatePaths): { fl
     flush() {
       clearTimeout(timer)
       snapshot()
+      clearImmediate(flushing)
+      writeLogs()
     },
     close() {
       clearTimeout(timer)
       timer = undefined
       bus.off('*', schedule)
+      clearImmediate(flushing)
+      writeLogs()
     },
   }
 }
