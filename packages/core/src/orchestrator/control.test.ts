@@ -35,6 +35,22 @@ describe('stopping', () => {
     expect(await done).toMatchObject({ reason: 'stopped', allComplete: true })
   })
 
+  it('a stop while starting waits for the set-up, then ends the run before any agent is spawned', async () => {
+    const source = createMemorySource([task({ id: 'a' }), task({ id: 'b', dependsOn: ['a'] })])
+    const h = harness({}, { sources: [source] })
+    const started = h.orchestrator.start()
+    expect(h.orchestrator.state).toBe('starting')
+    const stopped = h.orchestrator.stop()
+    await started
+    await stopped
+    expect(await h.orchestrator.done()).toMatchObject({ reason: 'stopped', allComplete: false })
+    expect(h.backend.spawns).toEqual([])
+    expect(h.orchestrator.state).toBe('stopped')
+    expect(h.all('orchestrator:state').map((e) => e.to)).toEqual(['starting', 'stopping', 'stopped'])
+    expect(h.indexOf('task:assigned')).toBe(-1)
+    expect(source.writes).toEqual([])
+  })
+
   it('graceful stop: running work aborted, those tasks back to pending (also in the source), agents stopped', async () => {
     const source = createMemorySource([task({ id: 'a', role: 'r1' }), task({ id: 'b', role: 'r2' }), task({ id: 'c', role: 'r1', priority: 'low' }), task({ id: 'd', role: 'r2', dependsOn: ['a'] })])
     const h = harness({}, { sources: [source], backend: { script: hangOn('a', 'b') } })

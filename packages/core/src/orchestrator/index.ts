@@ -146,6 +146,7 @@ export class Orchestrator {
 
   private stateValue: OrchestratorState = 'stopped'
   private started = false
+  private starting: Promise<void> | undefined
   private startedAt: number | undefined
   private readonly clock: Clock
   private readonly options: OrchestratorOptions
@@ -195,11 +196,18 @@ export class Orchestrator {
    * is under way (use `done()` to wait for the end). Refuses, with a `TanukiError`, a second
    * start, a project without tasks, invalid tasks and dependency cycles; nothing is spawned then.
    */
-  async start(): Promise<void> {
+  start(): Promise<void> {
     if (this.started) {
-      throw new TanukiError('TANUKI_ORCHESTRATOR_STATE', `This orchestrator was already started (state: ${this.stateValue}); create a new one to run again.`)
+      return Promise.reject(
+        new TanukiError('TANUKI_ORCHESTRATOR_STATE', `This orchestrator was already started (state: ${this.stateValue}); create a new one to run again.`),
+      )
     }
     this.started = true
+    this.starting = this.begin()
+    return this.starting
+  }
+
+  private async begin(): Promise<void> {
     this.startedAt = this.clock.now()
     // Reporters come from plugins, which set up after `starting`: keep what they missed for them.
     const early: [TanukiEventName, unknown][] = []
@@ -229,6 +237,8 @@ export class Orchestrator {
       for (const waiter of this.doneWaiters.splice(0)) waiter.reject(error)
       throw error
     }
+    // Stopped while starting (Ctrl-C right away): nothing was spawned, and nothing will be.
+    if (this.stopping) return
     this.setState('running')
     for (const source of this.sources) {
       const unsubscribe = source.watch?.((change) => this.onSourceChange(source, change))
@@ -257,6 +267,14 @@ export class Orchestrator {
   stop(options: { remove?: boolean } = {}): Promise<void> {
     if (this.stopping) return this.stopping
     if (this.stateValue === 'stopped') return Promise.resolve()
+    if (this.stateValue === 'starting' && this.starting) {
+      // Let start finish setting up (or refuse), then stop before any agent is spawned.
+      this.stopping = this.starting.then(
+        () => this.shutdown(options.remove ?? false, 'stopped'),
+        () => undefined,
+      )
+      return this.stopping
+    }
     this.stopping = this.shutdown(options.remove ?? false, 'stopped')
     return this.stopping
   }
