@@ -190,6 +190,21 @@ describe('edits while running', () => {
     expect(h.all('orchestrator:error').at(-1)).toMatchObject({ context: 'reading tasks/z.md', message: 'bad yaml' })
   })
 
+  it('an in-flight status set by hand is refused, so the run still settles', async () => {
+    const source = createMemorySource([task({ id: 'a' }), task({ id: 'b' })])
+    const h = harness({ stopWhenSettled: false, agents: { default: { count: 2 } } }, { sources: [source], backend: { script: hangOn('a') } })
+    await h.orchestrator.start()
+    await h.when('task:completed', (e) => e.taskId === 'b')
+    source.change({ type: 'changed', task: task({ id: 'b', status: 'in_progress' }) })
+    const error = await h.when('orchestrator:error')
+    expect(error.message).toBe('status "in_progress" is Tanuki\'s to set; b stays complete. Use pending, complete, failed or review.')
+    expect(h.orchestrator.task('b')).toMatchObject({ status: 'complete' })
+    source.change({ type: 'changed', task: task({ id: 'b', status: 'review' }) })
+    expect(h.orchestrator.task('b')).toMatchObject({ status: 'review' })
+    await h.orchestrator.stop()
+    expect(await h.orchestrator.done()).toMatchObject({ reason: 'stopped', progress: { review: 1, pending: 1 } })
+  })
+
   it('a completed task set back to pending runs again', async () => {
     const source = createMemorySource([task({ id: 'a' }), task({ id: 'b', dependsOn: ['a'] })])
     const h = harness({ stopWhenSettled: false }, { sources: [source] })

@@ -932,8 +932,17 @@ export class Orchestrator {
       this.unblockDependents(task.id)
     } else if (task.status === 'failed') {
       this.fail(record, 'marked failed by a person')
-    } else if (task.status !== 'blocked') {
-      this.setStatus(record, task.status, { reason: `set to ${task.status} by a person` })
+    } else if (task.status === 'review') {
+      this.setStatus(record, 'review', { reason: 'set to review by a person' })
+    } else {
+      // assigned, in_progress and blocked follow from what Tanuki does; set by hand they would
+      // leave a task "running" with no agent (and the run never settling). Keep it as it was.
+      if (this.resolver.isReady(task.id)) this.enqueue(task.id)
+      this.emit('orchestrator:error', {
+        context: `reading ${task.source ?? task.id}`,
+        message: `status "${task.status}" is Tanuki's to set; ${task.id} stays ${previous.status}. Use pending, complete, failed or review.`,
+        at: this.clock.now(),
+      })
     }
   }
 
