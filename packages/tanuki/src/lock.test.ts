@@ -27,7 +27,8 @@ async function liveProcess(): Promise<ChildProcess> {
   return child
 }
 
-const lockOf = (pid: number): string => JSON.stringify({ pid, host: hostname(), startedAt: '2026-01-01T00:00:00.000Z', command: 'start' })
+/** A lock as its process writes it: after the process started. */
+const lockOf = (pid: number, startedAt = new Date().toISOString()): string => JSON.stringify({ pid, host: hostname(), startedAt, command: 'start' })
 
 describe('acquireLock', () => {
   it('writes this process\'s pid and removes the file on release', () => {
@@ -80,6 +81,25 @@ describe('acquireLock', () => {
     expect(lock.staleFrom?.pid).toBe(pid)
     expect(JSON.parse(readFileSync(path, 'utf8'))).toMatchObject({ pid: process.pid, command: 'resume' })
     lock.release()
+  })
+
+  it('takes over a lock whose pid now belongs to a process that started after the lock was written', async () => {
+    // After a kill -9 the kernel may give the pid to an unrelated process: that is no orchestrator.
+    const path = lockPath()
+    const newcomer = await liveProcess()
+    acquireLock(path, 'start').release()
+    writeFileSync(path, lockOf(newcomer.pid!, new Date(Date.now() - 3600_000).toISOString()))
+    expect(runningOrchestrator(path)).toBeUndefined()
+    const lock = acquireLock(path, 'resume')
+    expect(lock.staleFrom?.pid).toBe(newcomer.pid)
+    lock.release()
+  })
+
+  it('never takes over a lock held on another host', () => {
+    const path = lockPath()
+    acquireLock(path, 'start').release()
+    writeFileSync(path, JSON.stringify({ pid: 1, host: 'elsewhere.example', startedAt: new Date().toISOString(), command: 'start' }))
+    expect(() => acquireLock(path, 'start')).toThrow(/pid 1 on elsewhere.example/)
   })
 
   it('takes over a lock file that is not valid JSON (a write cut short)', () => {

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process'
 import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs'
+import { hostname } from 'node:os'
 import { defineCommand } from 'citty'
 import { setupPlugins, type ProjectInfo } from '@tanuki/core'
 import { processAgents } from '@tanuki/plugin-agent-process'
@@ -162,6 +163,10 @@ const stop = defineCommand({
   async run({ args }) {
     const project = await openProject(projectRoot(args))
     const running = runningOrchestrator(project.paths.lock)
+    if (running && running.host !== hostname()) {
+      process.stderr.write(`tanuki: the orchestrator runs on ${running.host} (pid ${running.pid}); stop it there.\n`)
+      return 1
+    }
     if (running) {
       const request: StopRequest = { remove: Boolean(args.remove) }
       writeFileSync(project.paths.stopRequest, JSON.stringify(request) + '\n')
