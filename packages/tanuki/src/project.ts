@@ -108,10 +108,17 @@ export async function runProject(project: Project, options: RunOptions): Promise
   let orchestrator: Orchestrator | undefined
   let state: ReturnType<typeof recordState> | undefined
   let started = false
+  let signals = 0
   const onSignal = (signal: NodeJS.Signals): void => {
     if (!orchestrator) return
+    // A second Ctrl-C is for when a graceful stop hangs (an agent that will not die): leave now.
+    if (++signals > 1) {
+      process.stderr.write(`\ntanuki: ${signal} again: quitting without waiting; \`tanuki project resume\` picks up from here.\n`)
+      lock.release()
+      process.exit(130)
+    }
     const request = readStopRequest(paths)
-    if (options.verbose) process.stderr.write(`\n${signal}: stopping…\n`)
+    process.stderr.write(`\n${signal}: stopping gracefully (again to quit at once)…\n`)
     void orchestrator.stop({ remove: request?.remove ?? false })
   }
   try {

@@ -1,4 +1,5 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from 'node:fs'
+import { StringDecoder } from 'node:string_decoder'
 import { join } from 'node:path'
 import { defineCommand } from 'citty'
 import { TanukiError } from '@tanuki/core'
@@ -33,16 +34,27 @@ export const logsCommand = defineCommand({
         `No logs for "${args.target}" in ${project.source.display(logs)}: it is neither a task that ran nor an agent. \`tanuki task list\` and \`tanuki project status\` show the names.`,
       )
     }
-    const printed = new Map<string, number>()
-    const drain = (): void => {
+    // Per file: how far it was printed, and a decoder that holds a character cut between reads.
+    const printed = new Map<string, { offset: number; decoder: StringDecoder }>()
+    const drain = (): boolean => {
+      let grew = false
       for (const file of files ?? []) {
+        let seen = printed.get(file)
+        if (!seen) printed.set(file, (seen = { offset: 0, decoder: new StringDecoder('utf8') }))
         const size = statSync(file).size
-        const from = printed.get(file) ?? 0
-        if (size <= from) continue
-        const text = readFileSync(file).subarray(from, size).toString('utf8')
-        process.stdout.write(text)
-        printed.set(file, size)
+        if (size <= seen.offset) continue
+        const fd = openSync(file, 'r')
+        try {
+          const chunk = Buffer.alloc(size - seen.offset)
+          const read = readSync(fd, chunk, 0, chunk.length, seen.offset)
+          process.stdout.write(seen.decoder.write(chunk.subarray(0, read)))
+          seen.offset += read
+          grew ||= read > 0
+        } finally {
+          closeSync(fd)
+        }
       }
+      return grew
     }
     drain()
     if (!args.follow) return 0
@@ -52,10 +64,7 @@ export const logsCommand = defineCommand({
     for (let idle = 0; !stopped; ) {
       await sleep(250)
       files = logFiles(logs, args.target) ?? []
-      const before = [...printed.values()].reduce((a, b) => a + b, 0)
-      drain()
-      const grew = [...printed.values()].reduce((a, b) => a + b, 0) > before
-      idle = grew ? 0 : idle + 1
+      idle = drain() ? 0 : idle + 1
       if (!runningOrchestrator(lock) && idle >= 4) break
     }
     return 0
