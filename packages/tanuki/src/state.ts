@@ -1,5 +1,5 @@
-import { appendFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
-import { dirname } from 'node:path'
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import {
   Resolver,
   progressOf,
@@ -87,13 +87,25 @@ export function recordState(orchestrator: Orchestrator, paths: StatePaths): { fl
   }
   const bus = orchestrator.events
   bus.on('*', schedule)
+  // A task that runs again (its agent crashed, the run resumed, a person reset it) starts its
+  // iterations at 1 again; its log files keep counting, so no run's log is mixed into another's.
+  // Counted in memory (the writes are buffered), starting from the files an earlier run left.
+  const logCount = new Map<string, number>()
+  const current = new Map<string, string>()
   bus.on('iteration:started', (e) => {
-    const header = `# ${e.taskId} — iteration ${e.iteration}/${e.maxIterations} on ${e.agent} at ${new Date(e.at).toISOString()}\n`
-    append(iterationLog(paths, e.taskId, e.iteration), `${header}\n## Prompt\n\n${e.prompt}\n## Agent output\n\n`)
+    const dir = join(paths.logs, 'tasks', e.taskId)
+    const earlier = logCount.get(e.taskId) ?? (existsSync(dir) ? readdirSync(dir).filter((name) => name.endsWith('.log')).length : 0)
+    logCount.set(e.taskId, earlier + 1)
+    const file = iterationLog(paths, e.taskId, earlier + 1)
+    current.set(e.taskId, file)
+    const rerun = earlier + 1 === e.iteration ? '' : ` (log ${earlier + 1} of this task)`
+    const header = `# ${e.taskId} — iteration ${e.iteration}/${e.maxIterations}${rerun} on ${e.agent} at ${new Date(e.at).toISOString()}\n`
+    append(file, `${header}\n## Prompt\n\n${e.prompt}\n## Agent output\n\n`)
     append(agentLog(paths, e.agent), `\n${header}`)
   })
+  const logOf = (e: { taskId: string; iteration: number }): string => current.get(e.taskId) ?? iterationLog(paths, e.taskId, e.iteration)
   bus.on('iteration:output', (e) => {
-    append(iterationLog(paths, e.taskId, e.iteration), e.text)
+    append(logOf(e), e.text)
     append(agentLog(paths, e.agent), e.text)
   })
   bus.on('iteration:finished', (e) => {
@@ -102,7 +114,7 @@ export function recordState(orchestrator: Orchestrator, paths: StatePaths): { fl
     if (e.verify) {
       lines.push(`\n## Verify: \`${e.verify.command}\` exited ${e.verify.exitCode ?? 'without a code'}${e.verify.timedOut ? ' (timed out)' : ''}\n\n${e.verify.output}\n`)
     }
-    append(iterationLog(paths, e.taskId, e.iteration), lines.join(''))
+    append(logOf(e), lines.join(''))
     append(agentLog(paths, e.agent), `\n[${e.taskId} #${e.iteration}: ${e.outcome} — ${e.reason}]\n`)
   })
   return {
