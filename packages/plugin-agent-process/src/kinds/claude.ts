@@ -1,5 +1,5 @@
-import type { OutputChunk, RunResult, Usage } from '@tanuki/core'
-import { arr, createJsonLines, isObject, num, obj, str, tail, type JsonObject } from './json-lines.ts'
+import type { RunResult, Usage } from '@tanuki/core'
+import { arr, createJsonLinesParser, isObject, num, obj, str, tail, type JsonObject } from './json-lines.ts'
 import type { AgentKind, KindOptions, OutputParser, Step } from './types.ts'
 
 /** Flags by which a person chose a permission mode of their own in `extraArgs`. */
@@ -80,10 +80,7 @@ export function createClaudeParser(): OutputParser {
   const texts: string[] = []
   const toolNames = new Map<string, string>()
   const toolErrors: string[] = []
-  const strayLines: string[] = []
-  let stderr = ''
   let result: ResultEvent | undefined
-  let exitCode: number | null | undefined
 
   const onEvent = (event: JsonObject): void => {
     sessionId = str(event, 'session_id') ?? sessionId
@@ -104,30 +101,17 @@ export function createClaudeParser(): OutputParser {
       result = parseResult(event)
     }
   }
-  const lines = createJsonLines(onEvent, (line) => strayLines.push(line))
-
-  return {
-    push(chunk: OutputChunk) {
-      if (chunk.stream === 'stdout') lines.push(chunk.text)
-      // Only the end matters for error messages; keep memory flat on chatty runs.
-      else stderr = (stderr + chunk.text).slice(-8000)
-    },
-    end(code) {
-      lines.flush()
-      exitCode = code
-    },
-    result(): RunResult {
-      const run: RunResult = { output: result?.text ?? texts.join('\n') }
-      if (exitCode !== undefined) run.exitCode = exitCode
-      const error = describeError(result, exitCode, stderr || strayLines.join('\n'))
-      if (error) run.error = error
-      if (result?.usage) run.usage = result.usage
-      const session = result?.sessionId ?? sessionId
-      if (session) run.sessionId = session
-      if (toolErrors.length > 0) run.toolErrors = [...toolErrors]
-      return run
-    },
-  }
+  return createJsonLinesParser(onEvent, ({ exitCode, stderr, strayLines }) => {
+    const run: RunResult = { output: result?.text ?? texts.join('\n') }
+    if (exitCode !== undefined) run.exitCode = exitCode
+    const error = describeError(result, exitCode, stderr || strayLines.join('\n'))
+    if (error) run.error = error
+    if (result?.usage) run.usage = result.usage
+    const session = result?.sessionId ?? sessionId
+    if (session) run.sessionId = session
+    if (toolErrors.length > 0) run.toolErrors = [...toolErrors]
+    return run
+  })
 }
 
 function parseResult(event: JsonObject): ResultEvent {

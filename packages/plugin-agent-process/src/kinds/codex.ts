@@ -1,5 +1,5 @@
-import type { OutputChunk, RunResult, Usage } from '@tanuki/core'
-import { arr, createJsonLines, num, obj, str, tail, type JsonObject } from './json-lines.ts'
+import type { RunResult, Usage } from '@tanuki/core'
+import { arr, createJsonLinesParser, num, obj, str, tail, type JsonObject, type StreamEnd } from './json-lines.ts'
 import type { AgentKind, KindOptions, OutputParser, Step } from './types.ts'
 
 /** Flags by which a person chose a sandbox or approval policy of their own in `extraArgs`. */
@@ -51,13 +51,10 @@ export function createCodexParser(): OutputParser {
   let threadId: string | undefined
   const messages: string[] = []
   const toolErrors: string[] = []
-  const strayLines: string[] = []
-  let stderr = ''
   let turns = 0
   const usage = { input: 0, cached: 0, output: 0, seen: false }
   let failure: string | undefined
   let lastError: string | undefined
-  let exitCode: number | null | undefined
 
   const onEvent = (event: JsonObject): void => {
     switch (str(event, 'type')) {
@@ -122,40 +119,28 @@ export function createCodexParser(): OutputParser {
     }
   }
 
-  const lines = createJsonLines(onEvent, (line) => strayLines.push(line))
-
-  return {
-    push(chunk: OutputChunk) {
-      if (chunk.stream === 'stdout') lines.push(chunk.text)
-      else stderr = (stderr + chunk.text).slice(-8000)
-    },
-    end(code) {
-      lines.flush()
-      exitCode = code
-    },
-    result(): RunResult {
-      // The signal belongs in the final answer: codex's last agent message is that answer.
-      const run: RunResult = { output: messages.at(-1) ?? '' }
-      if (exitCode !== undefined) run.exitCode = exitCode
-      const error = describeError()
-      if (error) run.error = error
-      if (usage.seen || turns > 0) {
-        const figures: Usage = { turns }
-        if (usage.seen) {
-          // OpenAI counts cached input within input_tokens; Tanuki's inputTokens is the rest.
-          figures.inputTokens = usage.input - usage.cached
-          figures.cacheReadTokens = usage.cached
-          figures.outputTokens = usage.output
-        }
-        run.usage = figures
+  return createJsonLinesParser(onEvent, (end) => {
+    // The signal belongs in the final answer: codex's last agent message is that answer.
+    const run: RunResult = { output: messages.at(-1) ?? '' }
+    if (end.exitCode !== undefined) run.exitCode = end.exitCode
+    const error = describeError(end)
+    if (error) run.error = error
+    if (usage.seen || turns > 0) {
+      const figures: Usage = { turns }
+      if (usage.seen) {
+        // OpenAI counts cached input within input_tokens; Tanuki's inputTokens is the rest.
+        figures.inputTokens = usage.input - usage.cached
+        figures.cacheReadTokens = usage.cached
+        figures.outputTokens = usage.output
       }
-      if (threadId) run.sessionId = threadId
-      if (toolErrors.length > 0) run.toolErrors = [...toolErrors]
-      return run
-    },
-  }
+      run.usage = figures
+    }
+    if (threadId) run.sessionId = threadId
+    if (toolErrors.length > 0) run.toolErrors = [...toolErrors]
+    return run
+  })
 
-  function describeError(): string | undefined {
+  function describeError({ exitCode, stderr, strayLines }: StreamEnd): string | undefined {
     if (failure) return `Codex turn failed: ${failure}`
     if (exitCode === undefined || exitCode === 0) {
       if (exitCode === 0 && turns === 0) return `Codex ended without finishing a turn${lastError ? `: ${lastError}` : ''}`

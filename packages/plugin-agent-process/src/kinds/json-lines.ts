@@ -1,3 +1,6 @@
+import type { OutputChunk, RunResult } from '@tanuki/core'
+import type { OutputParser } from './types.ts'
+
 /** A JSON object from an NDJSON stream: fields are read defensively, since CLIs add and drop them. */
 export type JsonObject = Record<string, unknown>
 
@@ -36,6 +39,36 @@ export function createJsonLines(onObject: (value: JsonObject) => void, onOther?:
       pending = ''
       take(rest)
     },
+  }
+}
+
+/** How a JSON-lines process ended, besides what its events said. */
+export interface StreamEnd {
+  /** `null`: killed; `undefined`: not ended yet. */
+  exitCode: number | null | undefined
+  /** The end of stderr: only the end matters for error messages, and memory stays flat. */
+  stderr: string
+  /** stdout lines that were not JSON (a warning the CLI printed). */
+  strayLines: string[]
+}
+
+/**
+ * The OutputParser of a CLI that prints JSON lines on stdout (Claude Code's stream-json, Codex's
+ * --json): each event goes to `onEvent`, and `result` builds the RunResult from what they held.
+ */
+export function createJsonLinesParser(onEvent: (event: JsonObject) => void, result: (end: StreamEnd) => RunResult): OutputParser {
+  const end: StreamEnd = { exitCode: undefined, stderr: '', strayLines: [] }
+  const lines = createJsonLines(onEvent, (line) => end.strayLines.push(line))
+  return {
+    push(chunk: OutputChunk) {
+      if (chunk.stream === 'stdout') lines.push(chunk.text)
+      else end.stderr = (end.stderr + chunk.text).slice(-8000)
+    },
+    end(code) {
+      lines.flush()
+      end.exitCode = code
+    },
+    result: () => result(end),
   }
 }
 
