@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { cleanup, createProject, tanuki } from './helpers.ts'
+import { cleanup, createProject, startTanuki, tanuki, waitFor } from './helpers.ts'
 
 // eslint-disable-next-line no-control-regex
 const plain = (text: string): string => text.replace(/\x1b\[[0-9;]*m/g, '')
@@ -120,5 +120,24 @@ describe('views of a project that ran', () => {
     expect(unknown.code).toBe(1)
     expect(unknown.stderr).toContain('"nobody"')
     expect(existsSync(join(project.dir, '.tanuki', 'orchestrator.lock'))).toBe(false)
+  })
+})
+
+describe('tanuki logs -f', () => {
+  it('follows a task\'s log while it runs and ends after the run does', async () => {
+    const project = createProject({
+      tasks: [{ id: 'F-1', title: 'Slow talker', sh: 'for i in 1 2 3 4 5; do echo "line-$i"; sleep 0.3; done; echo talked > f.txt', verify: 'test -f f.txt' }],
+    })
+    const run = startTanuki(project.dir, 'project', 'start')
+    await waitFor('the first iteration log', () => existsSync(join(project.dir, '.tanuki', 'logs', 'tasks', 'F-1', 'iteration-001.log')))
+    const follow = startTanuki(project.dir, 'logs', 'F-1', '-f')
+    // It prints what is there, then keeps printing what comes.
+    await waitFor('the first line', () => follow.output().stdout.includes('line-1'))
+    expect(follow.output().stdout).not.toContain('## Verify')
+    expect((await run.done).code).toBe(0)
+    const followed = await follow.done
+    expect(followed.code).toBe(0)
+    expect(followed.stdout).toContain('line-5')
+    expect(followed.stdout).toContain('## Verify: `test -f f.txt` exited 0')
   })
 })
