@@ -1,9 +1,11 @@
+import { stat } from 'node:fs/promises'
 import { TanukiError, errorMessage, isTanukiError, type AgentBackend, type ProjectInfo, type SpawnRequest } from '@tanuki/core'
 import { createKind, openWorkspace, removeWorktrees } from '@tanuki/plugin-agent-process'
+import type Docker from 'dockerode'
 import { createDockerAgent, type DockerAgent } from './agent.ts'
 import { LABELS, containerSpec, ensureNetwork, removeContainer, startContainer } from './container.ts'
 import { connectEngine, type Engine } from './engine.ts'
-import { reapCommands } from './exec.ts'
+import { execInContainer, reapCommands } from './exec.ts'
 import { buildImage, ensureImage } from './image.ts'
 import { containerEnv, resolveDockerOptions, type DockerAgentOptions } from './options.ts'
 
@@ -15,6 +17,28 @@ export interface DockerBackend extends AgentBackend {
   cleanup(project: ProjectInfo): Promise<void>
   /** Drops the engine connections; agents are left as they are. */
   close(): void
+}
+
+/**
+ * A `user` that cannot write its workspace would fail every iteration with "Permission denied":
+ * say so once, at spawn. Nothing chowns the worktree for it: git on the host then refuses the
+ * worktree ("dubious ownership") and the agent's work is never committed.
+ */
+async function assertWritable(docker: Docker, container: Docker.Container, agent: string, user: string, workdir: string, dir: string): Promise<void> {
+  const check = await execInContainer(container, docker, { argv: ['sh', '-c', 'test -w "$1"', 'sh', workdir], user }, () => {})
+  if (check.exitCode === 0) return
+  await removeContainer(container).catch(() => {})
+  const owner = await stat(dir).then(
+    (info) => `${info.uid}:${info.gid}`,
+    () => 'unknown',
+  )
+  throw new TanukiError(
+    'TANUKI_AGENT_SPAWN_FAILED',
+    `agent ${agent} runs as user "${user}" (docker backend option "user"), which cannot write its workspace ${dir} ` +
+      `(owned by ${owner}, mounted at ${workdir}). Set "user" to the uid:gid that owns it (the user running tanuki, here ${owner}), ` +
+      'or leave "user" unset to run as the image\'s user.',
+    { details: { agent, user, workspace: dir, owner } },
+  )
 }
 
 /**
@@ -81,6 +105,7 @@ export function createDockerBackend(options: DockerAgentOptions = {}): DockerBac
         const { container, reused } = await startContainer(found.docker, spec)
         // An orchestrator that died mid-iteration left its commands running: they must not race the new ones.
         if (reused) await reapCommands(container)
+        if (resolved.user) await assertWritable(found.docker, container, name, resolved.user, resolved.workdir, workspace.dir)
         return createDockerAgent({ name, role, docker: found.docker, container, containerName: spec.name, kind, workspace, options: resolved })
       } catch (error) {
         if (isTanukiError(error)) throw error
