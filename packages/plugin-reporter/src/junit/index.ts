@@ -1,7 +1,7 @@
-import { definePlugin, type Reporter, type TanukiEventName, type TanukiEvents, type TanukiPlugin } from '@tanuki/core'
+import { definePlugin, type Reporter, type TanukiPlugin } from '@tanuki/core'
 import { ensureWritable, reporterPath, writeReport } from '../files.ts'
 import { tail } from '../format.ts'
-import { RunModel, type TaskState } from '../model/index.ts'
+import { reportAtEnd, type RunModel, type TaskState } from '../model/index.ts'
 
 export interface JunitReporterOptions {
   /** The XML file. Relative paths are taken from the project's root. Default `<stateDir>/junit.xml`. */
@@ -117,21 +117,7 @@ export function renderJunit(model: RunModel, options: { name?: string; tailLines
  * const reporter = createJunitReporter({ path: 'reports/junit.xml' })
  */
 export function createJunitReporter(options: JunitReporterOptions & { path: string }): Reporter {
-  const model = new RunModel()
-  let written = false
-  const write = (): void => {
-    if (written) return
-    written = true
-    writeReport(options.path, renderJunit(model, options), 'junit')
-  }
-  return {
-    name: 'junit',
-    onEvent<E extends TanukiEventName>(name: E, payload: TanukiEvents[E]) {
-      model.apply(name, payload)
-    },
-    onProjectSettled: write,
-    onClose: write,
-  }
+  return reportAtEnd('junit', (model) => writeReport(options.path, renderJunit(model, options), 'junit'))
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { Progress, TanukiEventName, TanukiEvents, TaskStatus, Usage } from '@tanuki/core'
+import type { Progress, Reporter, TanukiEventName, TanukiEvents, TaskStatus, Usage } from '@tanuki/core'
 
 /** Statuses in the order reporters list them. */
 export const STATUS_ORDER: readonly TaskStatus[] = ['complete', 'in_progress', 'assigned', 'pending', 'review', 'failed', 'blocked']
@@ -307,5 +307,27 @@ export class RunModel {
     let total: Usage | undefined
     for (const task of this.tasks.values()) if (task.usage) total = addUsage(total, task.usage)
     return total
+  }
+}
+
+/**
+ * A reporter that rebuilds the run from its events and writes one report when the run ends:
+ * when it settles, or when it is stopped first.
+ */
+export function reportAtEnd(name: string, write: (model: RunModel) => void): Reporter {
+  const model = new RunModel()
+  let written = false
+  const once = (): void => {
+    if (written) return
+    written = true
+    write(model)
+  }
+  return {
+    name,
+    onEvent<E extends TanukiEventName>(event: E, payload: TanukiEvents[E]) {
+      model.apply(event, payload)
+    },
+    onProjectSettled: once,
+    onClose: once,
   }
 }

@@ -1,7 +1,7 @@
-import { definePlugin, type Reporter, type TanukiEventName, type TanukiEvents, type TanukiPlugin } from '@tanuki/core'
+import { definePlugin, type Reporter, type TanukiPlugin } from '@tanuki/core'
 import { ensureWritable, reporterPath, writeReport } from '../files.ts'
 import { formatCost, formatDuration, formatTokens, plural, tail } from '../format.ts'
-import { RunModel, STATUS_ORDER, type TaskState } from '../model/index.ts'
+import { STATUS_ORDER, reportAtEnd, type RunModel, type TaskState } from '../model/index.ts'
 
 export interface SummaryReporterOptions {
   /** The Markdown file. Relative paths are taken from the project's root. Default `<stateDir>/summary.md`; `false` writes no file. */
@@ -116,24 +116,12 @@ export function renderSummary(model: RunModel, options: { title?: string; tailLi
  * const reporter = createSummaryReporter({ path: 'summary.md', stream: process.stdout })
  */
 export function createSummaryReporter(options: SummaryReporterOptions = {}): Reporter {
-  const model = new RunModel()
-  let written = false
-  const write = (): void => {
-    if (written) return
-    written = true
+  return reportAtEnd('summary', (model) => {
     const text = renderSummary(model, options)
     if (options.path) writeReport(options.path, text, 'summary')
     const stream = options.stream === undefined ? process.stdout : options.stream
     if (stream) stream.write(`\n${text}`)
-  }
-  return {
-    name: 'summary',
-    onEvent<E extends TanukiEventName>(name: E, payload: TanukiEvents[E]) {
-      model.apply(name, payload)
-    },
-    onProjectSettled: write,
-    onClose: write,
-  }
+  })
 }
 
 /**
