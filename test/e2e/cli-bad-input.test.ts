@@ -53,7 +53,8 @@ const cases: BadCase[] = [
       'c2.md': fm('id: CYC-2\ntitle: B\ndepends_on: [CYC-1]\ncompletion:\n  verify: "true"'),
       'c3.md': fm('id: CYC-3\ntitle: C\ndepends_on: [CYC-2]\ncompletion:\n  verify: "true"'),
     },
-    mentions: ['cycle'],
+    // The path, as "A depends on B": CYC-1 needs CYC-3, which needs CYC-2, which needs CYC-1.
+    mentions: ['cycle', 'CYC-1 -> CYC-3 -> CYC-2 -> CYC-1'],
   },
   {
     name: 'an unknown dependency',
