@@ -211,6 +211,18 @@ describe('watch()', () => {
     expect(changes).toEqual([{ type: 'changed', task: expect.objectContaining({ id: 'A', status: 'pending' }) }])
   })
 
+  it('reports a person\'s edit that Tanuki\'s own status write carried along, instead of taking it for an echo', async () => {
+    const root = project({ '.tanuki/tasks/A.md': task('A') })
+    const path = join(root, '.tanuki/tasks/A.md')
+    const { source, changes } = await watching(root)
+    // The person retitles the task; Tanuki writes a status before the watcher has reported it.
+    writeFileSync(path, readFileSync(path, 'utf8').replace('title: Task A', 'title: Task A, retitled'))
+    source.update('A', { status: 'in_progress' })
+    expect(readFileSync(path, 'utf8')).toContain('title: Task A, retitled')
+    await until('the edit', () => changes.some((c) => c.type === 'changed'))
+    expect(changes.at(-1)).toEqual({ type: 'changed', task: expect.objectContaining({ id: 'A', title: 'Task A, retitled', status: 'in_progress' }) })
+  })
+
   it('reports a removed file and an invalid edit (keeping quiet about files that did not change)', async () => {
     const root = project({ '.tanuki/tasks/A.md': task('A'), '.tanuki/tasks/B.md': task('B') })
     const { changes } = await watching(root)

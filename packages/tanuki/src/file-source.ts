@@ -176,7 +176,9 @@ export class FileTaskSource implements TaskSource {
     const temp = `${path}.tanuki-${process.pid}.tmp`
     writeFileSync(temp, after)
     renameSync(temp, path)
-    this.texts.set(path, after)
+    // Only a file as Tanuki last saw it becomes "seen": if a person edited it meanwhile, the
+    // watcher must still report that edit (now carried in this write) instead of taking it for an echo.
+    if (before === this.texts.get(path)) this.texts.set(path, after)
   }
 
   watch(listener: (change: TaskChange) => void): () => void {
