@@ -22,7 +22,7 @@ describe('tanuki init', () => {
 
     const validate = await tanuki(project.dir, 'task', 'validate')
     expect(validate.code, validate.stderr).toBe(0)
-    expect(validate.stdout).toContain('1 tasks OK')
+    expect(validate.stdout).toContain('1 task OK')
     expect(validate.stdout).toContain('tanuki.config.ts')
 
     // A second init keeps what is there.

@@ -27,7 +27,7 @@ async function foreground(project: Project, command: 'start' | 'resume', args: {
   const notDone = progress.total - progress.complete
   if (!summary.allComplete) {
     process.stderr.write(
-      `tanuki: ${notDone} of ${progress.total} tasks are not complete` +
+      `tanuki: ${notDone} of ${progress.total} task${progress.total === 1 ? ' is' : 's are'} not complete` +
         (summary.reason === 'stopped' ? ' (stopped; `tanuki project resume` continues)' : '') +
         '. See `tanuki project status`.\n',
     )

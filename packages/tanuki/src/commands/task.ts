@@ -94,7 +94,7 @@ const validate = defineCommand({
   async run({ args }) {
     const project = await openProject(projectRoot(args))
     const tasks = checkTasks(project)
-    process.stdout.write(`${tasks.length} tasks OK in ${project.source.display(project.source.dir)}` + (project.config.file ? ` (config: ${project.config.file})` : ' (no config file: defaults)') + '\n')
+    process.stdout.write(`${tasks.length} task${tasks.length === 1 ? '' : 's'} OK in ${project.source.display(project.source.dir)}` + (project.config.file ? ` (config: ${project.config.file})` : ' (no config file: defaults)') + '\n')
     return 0
   },
 })
