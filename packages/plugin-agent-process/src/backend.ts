@@ -279,7 +279,8 @@ export function createProcessBackend(options: ProcessBackendOptions = {}): Proce
         if (config.commit ?? true) {
           await workspace
             .commit(`tanuki(${name}): ${task.id} iteration ${iteration}: ${task.title}\n\nTanuki-Task: ${task.id}\nTanuki-Agent: ${name}\n`)
-            .catch(() => undefined)
+            // The work stays in the worktree; say why it is not on the branch (dependents will not see it).
+            .catch((error: unknown) => request.onOutput?.({ stream: 'stderr', text: `tanuki: ${(error as Error).message}\n` }))
         }
         return result
       },

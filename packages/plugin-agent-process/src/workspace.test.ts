@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { isTanukiError } from '@tanuki/core'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -109,6 +109,17 @@ describe('openWorkspace', () => {
     writeFileSync(join(half, 'commondir'), '../..\n')
     expect(await b.mergeTasks(['T-1'])).toEqual([expect.stringContaining('merged the work of T-1')])
     expect(readFileSync(join(b.dir, 'made-by-a.txt'), 'utf8')).toBe('a\n')
+  })
+
+  it('says why a commit failed instead of pretending nothing changed', async () => {
+    const root = gitRepo()
+    const a = await openWorkspace({ project: project(root), agent: 'a' })
+    writeFileSync(join(a.dir, 'work.txt'), 'done\n')
+    // Another git process (or one that crashed) holds the worktree's index.
+    writeFileSync(join(root, '.git', 'worktrees', 'a', 'index.lock'), '')
+    await expect(a.commit('work\n\nTanuki-Task: T-1\n')).rejects.toThrow(/could not commit a's work in .*: git add: .*index\.lock/)
+    rmSync(join(root, '.git', 'worktrees', 'a', 'index.lock'))
+    expect(await a.commit('work\n\nTanuki-Task: T-1\n')).toMatch(/^[0-9a-f]{40}$/)
   })
 
   it('reports a merge conflict and leaves the worktree clean', async () => {

@@ -171,12 +171,15 @@ async function openWorktree(project: ProjectInfo, agent: string, repo: { top: st
   const inWorktree = (args: readonly string[]): Promise<GitResult> => git(args, path)
 
   const commit = async (message: string): Promise<string | undefined> => {
-    const status = await inWorktree(['status', '--porcelain'])
-    if (status.code !== 0 || status.stdout.trim() === '') return undefined
-    await inWorktree(['add', '--all'])
+    const check = (result: GitResult, what: string): GitResult => {
+      if (result.code === 0) return result
+      throw new TanukiError('TANUKI_AGENT_FAILED', `could not commit ${agent}'s work in ${path}: git ${what}: ${result.stderr.trim().split('\n')[0] || `exit code ${result.code}`}`)
+    }
+    const status = check(await inWorktree(['status', '--porcelain']), 'status')
+    if (status.stdout.trim() === '') return undefined
+    check(await inWorktree(['add', '--all']), 'add')
     const config = await commitConfig(path, agent)
-    const done = await inWorktree([...config, 'commit', '--quiet', '--no-verify', '-m', message])
-    if (done.code !== 0) return undefined
+    check(await inWorktree([...config, 'commit', '--quiet', '--no-verify', '-m', message]), 'commit')
     return (await inWorktree(['rev-parse', 'HEAD'])).stdout.trim()
   }
 
@@ -193,7 +196,12 @@ async function openWorktree(project: ProjectInfo, agent: string, repo: { top: st
       // No commit for it: the dependency changed nothing (or ran in a shared workspace).
       if (sha === '') continue
       if ((await inWorktree(['merge-base', '--is-ancestor', sha, 'HEAD'])).code === 0) continue
-      await commit(`tanuki(${agent}): work in progress before merging ${taskId}`)
+      try {
+        await commit(`tanuki(${agent}): work in progress before merging ${taskId}`)
+      } catch (error) {
+        notes.push(`${(error as Error).message}; not merging the work of ${taskId}`)
+        continue
+      }
       const config = await commitConfig(path, agent)
       const merged = await inWorktree([...config, 'merge', '--no-edit', '--no-verify', '-m', `tanuki(${agent}): bring in the work of ${taskId}`, sha])
       if (merged.code === 0) {
