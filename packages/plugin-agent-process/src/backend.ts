@@ -12,7 +12,8 @@ import {
 } from '@tanuki/core'
 import { createKind } from './kinds/index.ts'
 import type { AgentKind, KindOptions, Step } from './kinds/types.ts'
-import { execShell, killGroup, startProcess, type ProcessHandle } from './process.ts'
+import { execShell, killGroup, startProcess } from './process.ts'
+import { ShellSession } from './session.ts'
 import { runPlan, type StepExit } from './run-plan.ts'
 import { openWorkspace, removeWorktrees, safeName, type Workspace, type WorkspaceMode } from './workspace.ts'
 
@@ -50,6 +51,13 @@ export interface ProcessBackendOptions extends KindOptions {
    * leftovers at spawn). Default true.
    */
   pidFiles?: boolean
+  /**
+   * Start the agent's commands from one long-lived `sh` per agent instead of from Tanuki's own
+   * process. Forking a shell costs almost nothing, forking Node about 1.5 ms: worth it for roles
+   * whose iterations are many quick commands (bench/cli.bench.ts). Needs util-linux's `setsid`.
+   * Default false.
+   */
+  session?: boolean
   /** Notes for people (e.g. that agents share the project directory). Default: none. */
   log?: (message: string) => void
   /** Called when an agent's process starts and ends. */
@@ -180,7 +188,17 @@ export function createProcessBackend(options: ProcessBackendOptions = {}): Proce
     }
     const listeners = new Set<(exit: AgentExit) => void>()
     let state: ProcessAgent['state'] = 'alive'
-    let current: ProcessHandle | undefined
+    /** What the agent runs right now: its pid and how to stop it. */
+    let current: { readonly pid: number | undefined; kill(): Promise<unknown> } | undefined
+    let session: ShellSession | undefined
+    const openSession = (): ShellSession => {
+      const opened = new ShellSession(workspace.dir, baseEnv)
+      opened.onShellExit((reason) => {
+        // While a command runs, its own end reports the crash; an idle agent's shell dying is one.
+        if (!current) end({ reason: `its shell ended: ${reason}`, expected: false }, 'crashed')
+      })
+      return opened
+    }
 
     const end = (exit: AgentExit, next: ProcessAgent['state']): void => {
       if (state !== 'alive') return
@@ -200,6 +218,18 @@ export function createProcessBackend(options: ProcessBackendOptions = {}): Proce
       signal: AbortSignal,
       env: Record<string, string | undefined>,
     ): Promise<StepExit> => {
+      const started = (pid: number): void => {
+        if (pids) {
+          try {
+            mkdirSync(join(pids, '..'), { recursive: true })
+            writeFileSync(pids, `${pid}\n`)
+          } catch {
+            // Pid files help people and crash recovery; an agent runs fine without one.
+          }
+        }
+        config.onProcess?.({ agent: name, pid, argv: [...step.argv], state: 'started' })
+      }
+      if (config.session) return sessionStep(step, onChunk, signal, env, started)
       const handle = startProcess(step.argv, {
         cwd: workspace.dir,
         env: { ...env, ...step.env },
@@ -207,17 +237,7 @@ export function createProcessBackend(options: ProcessBackendOptions = {}): Proce
         signal,
         ...(config.killGraceMs === undefined ? {} : { killGraceMs: config.killGraceMs }),
         onOutput: onChunk,
-        onSpawn: (pid) => {
-          if (pids) {
-            try {
-              mkdirSync(join(pids, '..'), { recursive: true })
-              writeFileSync(pids, `${pid}\n`)
-            } catch {
-              // Pid files help people and crash recovery; an agent runs fine without one.
-            }
-          }
-          config.onProcess?.({ agent: name, pid, argv: [...step.argv], state: 'started' })
-        },
+        onSpawn: started,
       })
       current = handle
       let ended
@@ -234,15 +254,81 @@ export function createProcessBackend(options: ProcessBackendOptions = {}): Proce
         if (pids) rmSync(pids, { force: true })
         if (handle.pid !== undefined) config.onProcess?.({ agent: name, pid: handle.pid, argv: [...step.argv], state: 'ended' })
       }
+      return stepEnded(step, handle.pid, ended, signal)
+    }
+
+    /** One rule for how a command ended, however it was started. */
+    const stepEnded = (
+      step: Step,
+      pid: number | undefined,
+      ended: { exitCode: number | null; signal: NodeJS.Signals | null; killedByUs: boolean },
+      signal: AbortSignal,
+    ): StepExit => {
       if (ended.killedByUs && !signal.aborted) {
         throw new TanukiError('TANUKI_ABORTED', `Aborted: agent ${name} was ${state === 'alive' ? 'stopped' : state}`)
       }
       if (!ended.killedByUs && ended.signal !== null) {
-        const reason = `${step.label ?? step.argv[0]}: process ${handle.pid} was killed by ${ended.signal}`
+        const reason = `${step.label ?? step.argv[0]}: process ${pid} was killed by ${ended.signal}`
         end({ reason, expected: false }, 'crashed')
         throw new TanukiError('TANUKI_AGENT_CRASHED', `agent ${name} crashed: ${reason}`, { details: { agent: name, signal: ended.signal } })
       }
       return { exitCode: ended.exitCode, signal: ended.signal }
+    }
+
+    /** A step started by the agent's shell (`session: true`). */
+    const sessionStep = async (
+      step: Step,
+      onChunk: Parameters<Parameters<typeof runPlan>[1]>[1],
+      signal: AbortSignal,
+      env: Record<string, string | undefined>,
+      started: (pid: number) => void,
+    ): Promise<StepExit> => {
+      const shell = (session ??= openSession())
+      // The shell has the agent's environment; a step sets only what differs.
+      const delta: Record<string, string | undefined> = {}
+      for (const [key, value] of Object.entries({ ...env, ...step.env })) if (baseEnv[key] !== value) delta[key] = value
+      let pid: number | undefined
+      let stderr = ''
+      current = {
+        get pid() {
+          return pid
+        },
+        kill: async () => shell.close(),
+      }
+      let ended
+      try {
+        ended = await shell.run(step.argv, {
+          ...(step.stdin === undefined ? {} : { stdin: step.stdin }),
+          env: delta,
+          signal,
+          ...(config.killGraceMs === undefined ? {} : { killGraceMs: config.killGraceMs }),
+          onOutput: (chunk) => {
+            if (chunk.stream === 'stderr') stderr = (stderr + chunk.text).slice(-2000)
+            onChunk(chunk)
+          },
+          onSpawn: (startedPid) => {
+            pid = startedPid
+            started(startedPid)
+          },
+        })
+      } catch (error) {
+        session = undefined
+        if (state !== 'alive') throw new TanukiError('TANUKI_ABORTED', `Aborted: agent ${name} was ${state}`)
+        end({ reason: (error as Error).message, expected: false }, 'crashed')
+        throw new TanukiError('TANUKI_AGENT_CRASHED', `agent ${name} crashed: ${(error as Error).message}`, { cause: error })
+      } finally {
+        current = undefined
+        if (pids) rmSync(pids, { force: true })
+        if (pid !== undefined) config.onProcess?.({ agent: name, pid, argv: [...step.argv], state: 'ended' })
+      }
+      // `env` could not find the program: the same as a process that cannot start.
+      if (ended.exitCode === 127 && /^env: .*No such file or directory/m.test(stderr)) {
+        throw new TanukiError(
+          'TANUKI_AGENT_FAILED',
+          `agent ${name} (role ${role}, kind ${kind.name}): could not start ${step.argv[0]}: not found. Install it, or set agents.${role}.bin (or .command) to the program to run.`,
+        )
+      }
+      return stepEnded(step, pid, ended, signal)
     }
 
     const agent: ProcessAgent = {
@@ -300,6 +386,7 @@ export function createProcessBackend(options: ProcessBackendOptions = {}): Proce
         const running = current
         end({ reason: 'stopped', expected: true }, 'stopped')
         if (running) await running.kill().catch(() => {})
+        session?.close()
       },
 
       async remove() {

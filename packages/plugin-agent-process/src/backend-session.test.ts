@@ -1,0 +1,99 @@
+// The process backend with `session: true`: commands start from one long-lived shell per agent,
+// and everything an agent promises (output, stdin, crashes, aborts, stops) holds as without it.
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { createMemorySource, createOrchestrator, defineTask, isTanukiError, type AgentExit, type OutputChunk, type RunRequest, type TaskInput } from '@tanuki/core'
+import { afterEach, describe, expect, it } from 'vitest'
+import { gitRepo, isAlive, project, removeTempDirs, tempDir, waitFor } from '../test/support/repo.ts'
+import { createProcessBackend, type ProcessAgent } from './backend.ts'
+
+const spawned: ProcessAgent[] = []
+afterEach(async () => {
+  for (const agent of spawned.splice(0)) await agent.stop()
+  removeTempDirs()
+})
+
+const fence = '```'
+const task = (input: Partial<TaskInput> & { body?: string }) => defineTask({ id: 'T-1', title: 'A task', completion: { signal: 'DONE' }, ...input })
+const request = (input: Partial<RunRequest> & { task: RunRequest['task'] }): RunRequest => ({ prompt: 'the prompt', iteration: 1, signal: new AbortController().signal, ...input })
+
+async function spawn(root: string, role: Record<string, unknown>) {
+  const backend = createProcessBackend({ killGraceMs: 300, session: true })
+  const agent = (await backend.spawn({ name: 'worker-1', role: 'worker', options: role, project: project(root) })) as ProcessAgent
+  spawned.push(agent)
+  return agent
+}
+
+describe('process backend with session: true', () => {
+  it('runs shell blocks and commands (prompt on stdin) in the worktree, from one shell', async () => {
+    const root = gitRepo()
+    const agent = await spawn(root, { kind: 'shell' })
+    const chunks: OutputChunk[] = []
+    const body = `${fence}sh\necho "$TANUKI_TASK_ID" > where.txt; pwd\n${fence}\n${fence}sh\necho DONE\n${fence}`
+    const result = await agent.run(request({ task: task({ body }), onOutput: (chunk) => chunks.push(chunk) }))
+    expect(result).toMatchObject({ exitCode: 0, output: `${agent.workspace}\nDONE\n` })
+    expect(readFileSync(join(agent.workspace, 'where.txt'), 'utf8')).toBe('T-1\n')
+    expect((await agent.exec('test -f where.txt')).exitCode).toBe(0)
+
+    const command = await spawn(tempDir(), { kind: 'command', command: ['sh', '-c', 'cat; echo " DONE"'], workspace: 'shared' })
+    const echoed = await command.run(request({ task: task({}), prompt: 'a prompt' }))
+    expect(echoed.output).toBe('a prompt DONE\n')
+  })
+
+  it('a command killed from outside is a crash; an abort is an abort; stop ends the shell', async () => {
+    const root = gitRepo()
+    const agent = await spawn(root, { kind: 'shell' })
+    const exits: AgentExit[] = []
+    agent.onExit((exit) => exits.push(exit))
+    const hang = task({ body: `${fence}sh\nsleep 1000\n${fence}` })
+
+    const controller = new AbortController()
+    const aborted = agent.run(request({ task: hang, signal: controller.signal }))
+    await waitFor(() => agent.pid !== undefined, 5000, 'the pid')
+    controller.abort()
+    const abortError = await aborted.catch((e: unknown) => e)
+    expect(isTanukiError(abortError, 'TANUKI_ABORTED')).toBe(true)
+    expect(agent.state).toBe('alive')
+
+    const crashed = agent.run(request({ task: hang }))
+    await waitFor(() => agent.pid !== undefined, 5000, 'the pid')
+    const pid = Number(readFileSync(join(root, '.tanuki', 'pids', 'worker-1.pid'), 'utf8'))
+    process.kill(pid, 'SIGKILL')
+    const crashError = await crashed.catch((e: unknown) => e)
+    expect(isTanukiError(crashError, 'TANUKI_AGENT_CRASHED')).toBe(true)
+    expect(exits).toEqual([expect.objectContaining({ expected: false })])
+  })
+
+  it('stop() during a run is an abort and leaves no process behind', async () => {
+    const agent = await spawn(gitRepo(), { kind: 'shell' })
+    const running = agent.run(request({ task: task({ body: `${fence}sh\nsleep 1000\n${fence}` }) }))
+    await waitFor(() => agent.pid !== undefined, 5000, 'the pid')
+    const pid = agent.pid!
+    await agent.stop()
+    const error = await running.catch((e: unknown) => e)
+    expect(isTanukiError(error, 'TANUKI_ABORTED')).toBe(true)
+    await waitFor(() => !isAlive(pid), 5000, 'the command to die')
+  })
+
+  it('a program that is not installed is a clear failure, not an iteration that printed nothing', async () => {
+    const agent = await spawn(tempDir(), { kind: 'command', command: ['no-such-agent-program'], workspace: 'shared' })
+    const error = await agent.run(request({ task: task({}) })).catch((e: unknown) => e)
+    expect(isTanukiError(error, 'TANUKI_AGENT_FAILED')).toBe(true)
+    expect((error as Error).message).toMatch(/could not start no-such-agent-program: not found/)
+  })
+
+  it('runs a project through the orchestrator', async () => {
+    const root = gitRepo()
+    const tasks = Array.from({ length: 12 }, (_, i) =>
+      defineTask({ id: `S-${i}`, title: `step ${i}`, dependsOn: i > 0 ? [`S-${i - 1}`] : [], completion: { verify: `test -f s${i}.txt` }, body: `${fence}sh\ntouch s${i}.txt\n${fence}` }),
+    )
+    const orchestrator = createOrchestrator({
+      config: { cooldownMs: 0, defaults: { backend: 'process', kind: 'shell', session: true, count: 2 } },
+      project: project(root),
+      sources: [createMemorySource(tasks)],
+      backends: [createProcessBackend({ killGraceMs: 300 })],
+    })
+    await orchestrator.start()
+    expect(await orchestrator.done()).toMatchObject({ allComplete: true })
+  })
+})

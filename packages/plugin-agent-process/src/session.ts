@@ -1,0 +1,239 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { constants } from 'node:os'
+import { TanukiError, type OutputChunk } from '@tanuki/core'
+import { killGroup } from './process.ts'
+
+/** How a step run through a session ended. */
+export interface SessionResult {
+  /** `null` when a signal ended it. */
+  exitCode: number | null
+  signal: NodeJS.Signals | null
+  /** True when the session killed it (abort); a signal from elsewhere means a crash. */
+  killedByUs: boolean
+}
+
+export interface SessionStepOptions {
+  /** The step's stdin; without it stdin is /dev/null. */
+  stdin?: string
+  /** Variables to set (a string) or unset (undefined) for this step only. */
+  env?: Record<string, string | undefined>
+  signal?: AbortSignal
+  killGraceMs?: number
+  onOutput?: (chunk: OutputChunk) => void
+  /** The step's pid (also its process group) once the shell started it. */
+  onSpawn?: (pid: number) => void
+}
+
+/** Single-quotes a word for sh. */
+function quote(word: string): string {
+  return `'${word.replace(/'/g, `'\\''`)}'`
+}
+
+const SIGNALS = Object.entries(constants.signals) as [NodeJS.Signals, number][]
+
+/**
+ * One long-lived `sh` per agent that starts the agent's commands for it. A Node process that
+ * forks a child per command pays for copying its own page tables each time (about 1.5 ms for an
+ * orchestrator of 120 MB); a shell forks for almost nothing. Each step runs under `setsid`, in a
+ * process group of its own, so it can be killed as a tree without the shell. The shell reports
+ * each step's pid and exit status on its stdout after markers no output can forge (a random
+ * nonce per step), and flushes stderr with a marker of its own.
+ */
+export class ShellSession {
+  private readonly child: ChildProcess
+  private stdoutPending = ''
+  private stderrPending = ''
+  private running: {
+    nonce: string
+    onOutput?: (chunk: OutputChunk) => void
+    onPid: (pid: number) => void
+    onEnd: (status: number) => void
+    onStderrEnd: () => void
+  } | undefined
+  /** The running step's pid (and process group): its own session, so the shell's kill misses it. */
+  private stepPid: number | undefined
+  private readonly exitListeners = new Set<(reason: string) => void>()
+  private exited: string | undefined
+
+  constructor(cwd: string, env: NodeJS.ProcessEnv) {
+    this.child = spawn('sh', [], { cwd, env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] })
+    this.child.stdout!.setEncoding('utf8')
+    this.child.stderr!.setEncoding('utf8')
+    this.child.stdout!.on('data', (text: string) => this.onStdout(text))
+    this.child.stderr!.on('data', (text: string) => this.onStderr(text))
+    this.child.stdin!.on('error', () => {})
+    this.child.on('error', (error) => this.onExit(`the shell could not start: ${error.message}`))
+    this.child.on('exit', (code, signal) => this.onExit(signal ? `the shell was killed by ${signal}` : `the shell exited with code ${code}`))
+  }
+
+  /** The shell's pid (its process group). */
+  get pid(): number | undefined {
+    return this.child.pid
+  }
+
+  /** Subscribes to the shell's end (it was killed, or it failed). */
+  onShellExit(listener: (reason: string) => void): () => void {
+    this.exitListeners.add(listener)
+    return () => this.exitListeners.delete(listener)
+  }
+
+  /** Runs one command line (argv) in the shell's directory; one at a time. */
+  run(argv: readonly string[], options: SessionStepOptions = {}): Promise<SessionResult> {
+    if (this.exited !== undefined) return Promise.reject(new TanukiError('TANUKI_AGENT_CRASHED', `the agent's shell is gone: ${this.exited}`))
+    if (this.running) return Promise.reject(new TanukiError('TANUKI_AGENT_FAILED', 'the agent\'s shell is already running a command'))
+    const nonce = randomBytes(12).toString('hex')
+    const sets: string[] = []
+    const unsets: string[] = []
+    for (const [key, value] of Object.entries(options.env ?? {})) {
+      if (value === undefined) unsets.push('-u', quote(key))
+      else sets.push(quote(`${key}=${value}`))
+    }
+    const command = `setsid env ${[...unsets, ...sets].join(' ')} ${argv.map(quote).join(' ')}`
+    // Stdin comes as a here-document through the shell's own input (no file to create), cut to its
+    // exact length: a here-document always ends with a newline the prompt may not have.
+    const start =
+      options.stdin === undefined
+        ? `${command} </dev/null &\n`
+        : `head -c ${Buffer.byteLength(options.stdin)} <<'T_${nonce}' | ${command} &\n${options.stdin}\nT_${nonce}\n`
+    const script =
+      start +
+      `tanuki_pid=$!\nprintf '%s %s\\n' '@${nonce}:pid' "$tanuki_pid"\nwait "$tanuki_pid"\n` +
+      `printf '%s %s\\n' '@${nonce}:end' "$?"\nprintf '%s\\n' '@${nonce}:err' >&2\n`
+
+    return new Promise<SessionResult>((resolve, reject) => {
+      let pid: number | undefined
+      let status: number | undefined
+      let stderrDone = false
+      let killedByUs = false
+      let killTimer: NodeJS.Timeout | undefined
+      const kill = (): void => {
+        if (pid === undefined || killedByUs) return
+        killedByUs = true
+        killGroup(pid, 'SIGTERM')
+        killTimer = setTimeout(() => killGroup(pid!, 'SIGKILL'), options.killGraceMs ?? 3000)
+      }
+      const onAbort = (): void => kill()
+      const cleanUp = (): void => {
+        this.running = undefined
+        this.stepPid = undefined
+        clearTimeout(killTimer)
+        unsubscribe()
+        options.signal?.removeEventListener('abort', onAbort)
+      }
+      const finish = (): void => {
+        if (status === undefined || !stderrDone) return
+        cleanUp()
+        // Nothing the step started outlives it (and holds the shell's output open).
+        if (pid !== undefined) killGroup(pid, 'SIGKILL')
+        // `wait` reports a step ended by signal N as 128 + N.
+        const signal = status > 128 ? (SIGNALS.find(([, n]) => n === status! - 128)?.[0] ?? null) : null
+        resolve({ exitCode: signal ? null : status, signal, killedByUs })
+      }
+      const unsubscribe = this.onShellExit((reason) => {
+        cleanUp()
+        reject(new TanukiError('TANUKI_AGENT_CRASHED', `the agent's shell is gone: ${reason}`))
+      })
+      this.running = {
+        nonce,
+        ...(options.onOutput ? { onOutput: options.onOutput } : {}),
+        onPid: (started) => {
+          pid = started
+          this.stepPid = started
+          options.onSpawn?.(started)
+          if (options.signal?.aborted) kill()
+        },
+        onEnd: (code) => {
+          status = code
+          finish()
+        },
+        onStderrEnd: () => {
+          stderrDone = true
+          finish()
+        },
+      }
+      options.signal?.addEventListener('abort', onAbort, { once: true })
+      this.child.stdin!.write(script)
+    })
+  }
+
+  /** Kills the shell and any step it runs. */
+  close(): void {
+    if (this.exited !== undefined) return
+    this.exited = 'closed'
+    if (this.stepPid !== undefined) killGroup(this.stepPid, 'SIGKILL')
+    if (this.child.pid !== undefined) killGroup(this.child.pid, 'SIGKILL')
+  }
+
+  /** Splits stdout into the running step's output and the session's own marker lines. */
+  private onStdout(text: string): void {
+    const step = this.running
+    if (!step) return
+    this.stdoutPending += text
+    const prefix = `@${step.nonce}:`
+    for (;;) {
+      const at = this.stdoutPending.indexOf(prefix)
+      const lineEnd = at === -1 ? -1 : this.stdoutPending.indexOf('\n', at)
+      if (lineEnd === -1) {
+        this.stdoutPending = this.emitSafely(this.stdoutPending, at === -1 ? prefix : undefined, at, 'stdout', step.onOutput)
+        return
+      }
+      if (at > 0) step.onOutput?.({ stream: 'stdout', text: this.stdoutPending.slice(0, at) })
+      const [marker = '', value = ''] = this.stdoutPending.slice(at, lineEnd).split(' ')
+      this.stdoutPending = this.stdoutPending.slice(lineEnd + 1)
+      if (marker.endsWith(':pid')) step.onPid(Number(value))
+      else if (marker.endsWith(':end')) {
+        this.stdoutPending = ''
+        step.onEnd(Number(value))
+        return
+      }
+    }
+  }
+
+  /** Passes stderr through until the running step's closing marker. */
+  private onStderr(text: string): void {
+    const step = this.running
+    if (!step) return
+    this.stderrPending += text
+    const marker = `@${step.nonce}:err\n`
+    const at = this.stderrPending.indexOf(marker)
+    if (at === -1) {
+      this.stderrPending = this.emitSafely(this.stderrPending, marker, -1, 'stderr', step.onOutput)
+      return
+    }
+    if (at > 0) step.onOutput?.({ stream: 'stderr', text: this.stderrPending.slice(0, at) })
+    this.stderrPending = ''
+    step.onStderrEnd()
+  }
+
+  /**
+   * Emits what is certainly output and returns what must wait: from `from` on (a marker whose
+   * line is not complete yet), or an end that could be the start of `marker` cut between reads.
+   */
+  private emitSafely(
+    pending: string,
+    marker: string | undefined,
+    from: number,
+    stream: OutputChunk['stream'],
+    onOutput: ((chunk: OutputChunk) => void) | undefined,
+  ): string {
+    let keepFrom = from === -1 ? pending.length : from
+    if (marker) {
+      for (let n = Math.min(marker.length, pending.length); n > 0; n--) {
+        if (pending.endsWith(marker.slice(0, n))) {
+          keepFrom = pending.length - n
+          break
+        }
+      }
+    }
+    if (keepFrom > 0) onOutput?.({ stream, text: pending.slice(0, keepFrom) })
+    return pending.slice(keepFrom)
+  }
+
+  private onExit(reason: string): void {
+    if (this.exited === undefined) this.exited = reason
+    // A step runs in a session of its own: it would outlive the shell that waits for it.
+    if (this.stepPid !== undefined) killGroup(this.stepPid, 'SIGKILL')
+    for (const listener of [...this.exitListeners]) listener(reason)
+  }
+}
