@@ -106,9 +106,9 @@ describe('update()', () => {
     const root = project({ '.tanuki/tasks/U-1.md': text })
     const source = new FileTaskSource({ root })
     await source.load()
-    await source.update('U-1', { status: 'in_progress', assigned_to: 'agent-1', iterations: 2 })
+    await source.update('U-1', { status: 'review', assigned_to: 'agent-1', iterations: 2 })
     const after = readFileSync(join(root, '.tanuki/tasks/U-1.md'), 'utf8')
-    const expected = text.replace('status: pending', 'status: in_progress').replace('  verify: "test -f x"\n', '  verify: "test -f x"\nassigned_to: agent-1\niterations: 2\n')
+    const expected = text.replace('status: pending', 'status: review').replace('  verify: "test -f x"\n', '  verify: "test -f x"\nassigned_to: agent-1\niterations: 2\n')
     expect(after).toBe(expected)
     await source.update('U-1', { status: 'pending', assigned_to: null, iterations: null })
     expect(readFileSync(join(root, '.tanuki/tasks/U-1.md'), 'utf8')).toBe(text)
@@ -133,11 +133,11 @@ describe('update()', () => {
     await source.load()
     const edited = text.replace('Body with trailing spaces', 'A person rewrote the body').replace('owner: someone', 'owner: someone-else')
     writeFileSync(path, edited)
-    source.update('U-1', { status: 'in_progress' })
-    expect(readFileSync(path, 'utf8')).toBe(edited.replace('status: pending', 'status: in_progress'))
+    source.update('U-1', { status: 'review' })
+    expect(readFileSync(path, 'utf8')).toBe(edited.replace('status: pending', 'status: review'))
   })
 
-  it('holds an assignment until the end of the turn and writes it together with what follows', async () => {
+  it('holds a running task\'s status a moment, so a quick task is written once, as done', async () => {
     const root = project({ '.tanuki/tasks/U-1.md': text })
     const path = join(root, '.tanuki/tasks/U-1.md')
     const source = new FileTaskSource({ root })
@@ -145,18 +145,21 @@ describe('update()', () => {
     const inode = (): number => Number(execFileSync('stat', ['-c', '%i', path], { encoding: 'utf8' }))
     const before = inode()
     source.update('U-1', { status: 'assigned', assigned_to: 'agent-1' })
-    expect(readFileSync(path, 'utf8')).toBe(text)
     source.update('U-1', { status: 'in_progress', started_at: '2026-01-01T00:00:00.000Z' })
-    const once = inode()
-    expect(once).not.toBe(before)
-    expect(readFileSync(path, 'utf8')).toContain('status: in_progress\n')
-    expect(readFileSync(path, 'utf8')).toContain('assigned_to: agent-1\nstarted_at: "2026-01-01T00:00:00.000Z"\n')
+    expect(readFileSync(path, 'utf8')).toBe(text)
+    expect(inode()).toBe(before)
+    source.update('U-1', { status: 'complete', iterations: 1 })
+    expect(inode()).not.toBe(before)
+    const done = readFileSync(path, 'utf8')
+    expect(done).toContain('status: complete\n')
+    // What the held statuses carried is kept: who ran it and when it started.
+    expect(done).toContain('assigned_to: agent-1\nstarted_at: "2026-01-01T00:00:00.000Z"\niterations: 1\n')
 
-    // An assignment alone lands by the next turn.
-    source.update('U-1', { status: 'assigned', assigned_to: 'agent-2' })
-    await new Promise((resolve) => setImmediate(resolve))
-    expect(readFileSync(path, 'utf8')).toMatch(/status: assigned\n[^]*assigned_to: agent-2\n/)
-    // flush() writes one at once.
+    // A task still running after the moment is written as running.
+    source.update('U-1', { status: 'in_progress', assigned_to: 'agent-2' })
+    await new Promise((resolve) => setTimeout(resolve, 400))
+    expect(readFileSync(path, 'utf8')).toMatch(/status: in_progress\n[^]*assigned_to: agent-2\n/)
+    // flush() writes at once.
     source.update('U-1', { status: 'assigned', assigned_to: 'agent-3' })
     source.flush()
     expect(readFileSync(path, 'utf8')).toContain('assigned_to: agent-3\n')
@@ -217,10 +220,10 @@ describe('watch()', () => {
     const { source, changes } = await watching(root)
     // The person retitles the task; Tanuki writes a status before the watcher has reported it.
     writeFileSync(path, readFileSync(path, 'utf8').replace('title: Task A', 'title: Task A, retitled'))
-    source.update('A', { status: 'in_progress' })
+    source.update('A', { status: 'review' })
     expect(readFileSync(path, 'utf8')).toContain('title: Task A, retitled')
     await until('the edit', () => changes.some((c) => c.type === 'changed'))
-    expect(changes.at(-1)).toEqual({ type: 'changed', task: expect.objectContaining({ id: 'A', title: 'Task A, retitled', status: 'in_progress' }) })
+    expect(changes.at(-1)).toEqual({ type: 'changed', task: expect.objectContaining({ id: 'A', title: 'Task A, retitled', status: 'review' }) })
   })
 
   it('reports a removed file and an invalid edit (keeping quiet about files that did not change)', async () => {

@@ -12,6 +12,9 @@ import {
   type TaskSource,
 } from '@tanuki/core'
 
+/** How long a running task's status may wait to be written together with what follows it. */
+const HOLD_IN_FLIGHT_MS = 250
+
 /** `.tanuki/tasks` if it exists, else `tasks/` if it exists, else `.tanuki/tasks`; `tasksDir` wins. */
 export function resolveTasksDir(root: string, tasksDir?: string): string {
   if (tasksDir) return resolve(root, tasksDir)
@@ -67,7 +70,7 @@ export class FileTaskSource implements TaskSource {
   private readonly ids = new Map<string, string>()
   /** `assigned` patches held until the end of the turn, by task id (see `update`). */
   private readonly deferred = new Map<string, TaskPatch>()
-  private flushing: NodeJS.Immediate | undefined
+  private flushing: NodeJS.Timeout | undefined
 
   constructor(options: { root: string; tasksDir?: string }) {
     this.root = resolve(options.root)
@@ -142,20 +145,21 @@ export class FileTaskSource implements TaskSource {
     const waiting = this.deferred.get(id)
     this.deferred.delete(id)
     const merged = waiting ? { ...waiting, ...patch } : patch
-    // An assignment is followed by `in_progress` in the same turn as a rule: write both as one, as
-    // each write costs more than a quick agent command does (bench/cli.bench.ts). Losing a
-    // deferred assignment to a crash loses nothing: a resume sends assigned tasks back to pending.
-    if (merged.status === 'assigned') {
+    // A running task's status (`assigned`, then `in_progress`) waits a moment: a task done within
+    // it is written once, as done, and each atomic write costs more than a quick agent command
+    // (bench/cli.bench.ts). Losing a held status to a crash loses nothing: a resume sends tasks
+    // that were in flight back to pending either way.
+    if (merged.status === 'assigned' || merged.status === 'in_progress') {
       this.deferred.set(id, merged)
-      this.flushing ??= setImmediate(() => this.flush())
+      this.flushing ??= setTimeout(() => this.flush(), HOLD_IN_FLIGHT_MS)
       return
     }
     this.write(path, merged)
   }
 
-  /** Writes the assignments `update` is holding back until the end of the turn. */
+  /** Writes the statuses `update` is holding back (see there) at once. */
   flush(): void {
-    clearImmediate(this.flushing)
+    clearTimeout(this.flushing)
     this.flushing = undefined
     for (const [id, patch] of [...this.deferred]) {
       this.deferred.delete(id)
