@@ -1,5 +1,5 @@
 /**
- * @tanuki/core — the runtime-agnostic engine of Tanuki. Runs unchanged on Node, Deno and Bun.
+ * @tanuki/core — the runtime-agnostic engine of Tanuki. Runs unchanged on Node, Deno and Bun alike.
  *
  * @example
  * import { createOrchestrator, createMemoryBackend, defineConfig } from '@tanuki/core'
