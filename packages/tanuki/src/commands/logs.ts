@@ -4,15 +4,15 @@ import { join } from 'node:path'
 import { defineCommand } from 'citty'
 import { TanukiError } from '@tanuki/core'
 import { runningOrchestrator } from '../lock.ts'
-import { agentLog } from '../paths.ts'
+import { agentLog, type StatePaths } from '../paths.ts'
 import { openProject } from '../project.ts'
 import { common, projectRoot, sleep } from './shared.ts'
 
 /** The log files of a task (one per iteration, in order) or of an agent. */
-function logFiles(logs: string, target: string): string[] | undefined {
-  const taskDir = join(logs, 'tasks', target)
+function logFiles(paths: StatePaths, target: string): string[] | undefined {
+  const taskDir = join(paths.logs, 'tasks', target)
   if (existsSync(taskDir)) return readdirSync(taskDir).sort().map((name) => join(taskDir, name))
-  const agent = agentLog({ logs } as Parameters<typeof agentLog>[0], target)
+  const agent = agentLog(paths, target)
   if (existsSync(agent)) return [agent]
   return undefined
 }
@@ -27,7 +27,7 @@ export const logsCommand = defineCommand({
   async run({ args }) {
     const project = await openProject(projectRoot(args))
     const { logs, lock } = project.paths
-    let files = logFiles(logs, args.target)
+    let files = logFiles(project.paths, args.target)
     if (!files && !args.follow) {
       throw new TanukiError(
         'TANUKI_TASK_NOT_FOUND',
@@ -63,7 +63,7 @@ export const logsCommand = defineCommand({
     // Follow until the run is over and nothing more arrives.
     for (let idle = 0; !stopped; ) {
       await sleep(250)
-      files = logFiles(logs, args.target) ?? []
+      files = logFiles(project.paths, args.target) ?? []
       idle = drain() ? 0 : idle + 1
       if (!runningOrchestrator(lock) && idle >= 4) break
     }
