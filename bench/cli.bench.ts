@@ -47,7 +47,10 @@ function makeProject(count: number, label: string, session = false): string {
   const width = String(count).length
   for (let i = 1; i <= count; i++) {
     const id = `T-${String(i).padStart(width, '0')}`
-    writeFileSync(join(tasks, `${id}.md`), `---\nid: ${id}\ntitle: Trivial ${i}\ncompletion:\n  signal: DONE\n  max_iterations: 3\n---\nSay DONE.\n`)
+    writeFileSync(
+      join(tasks, `${id}.md`),
+      `---\nid: ${id}\ntitle: Trivial ${i}\ncompletion:\n  signal: DONE\n  max_iterations: 3\n---\nSay DONE.\n`,
+    )
   }
   // Shared workspace: see the note printed by the throughput run.
   writeFileSync(
@@ -90,11 +93,13 @@ function memoryOf(pid: number): { hwm: number; rss: number } | undefined {
 
 async function throughput(): Promise<void> {
   const count = Number(options.tasks)
-  console.log(`\n## (a) ${count.toLocaleString('en')} tasks, agent = \`echo DONE\` (kind command), ${AGENTS} agents, vs xargs -P ${AGENTS}\n`)
+  console.log(
+    `\n## (a) ${count.toLocaleString('en')} tasks, agent = \`echo DONE\` (kind command), ${AGENTS} agents, vs xargs -P ${AGENTS}\n`,
+  )
   console.log(
     'Workspace: shared, not worktrees. A worktree costs a `git worktree add` per agent at spawn and a\n' +
       '`git add`/`commit` per iteration; with a command that writes nothing that would time git, not\n' +
-      'Tanuki. Both runs execute /usr/bin/echo once per task; the ratio is Tanuki\'s cost per task\n' +
+      "Tanuki. Both runs execute /usr/bin/echo once per task; the ratio is Tanuki's cost per task\n" +
       '(dispatch, prompt on stdin, output parsing, three atomic status writes per task file, logs).\n',
   )
   // xargs: the same N processes, 8 at a time. Best of 3, as it is short and noisy.
@@ -115,12 +120,24 @@ async function throughput(): Promise<void> {
   console.log(`| run | time | tasks/s | ratio to xargs |`)
   console.log(`| --- | ---: | ---: | ---: |`)
   console.log(`| xargs -P ${AGENTS} (best of 3) | ${ms(xargsMs)} | ${Math.round((count / xargsMs) * 1000)} | 1.00× |`)
-  console.log(`| plain Node loop: child_process.spawn, ${AGENTS} at a time, no Tanuki (best of 3) | ${ms(nodeMs)} | ${Math.round((count / nodeMs) * 1000)} | ${(nodeMs / xargsMs).toFixed(2)}× |`)
-  for (const [label, run] of [['tanuki', plain], ['tanuki, session: true', session]] as const) {
-    console.log(`| ${label}, first assignment → last completion | ${ms(run.spanMs)} | ${Math.round((count / run.spanMs) * 1000)} | ${(run.spanMs / xargsMs).toFixed(2)}× |`)
-    console.log(`| ${label}, whole command (node start-up, config, scan, agents, summary) | ${ms(run.wallMs)} | ${Math.round((count / run.wallMs) * 1000)} | ${(run.wallMs / xargsMs).toFixed(2)}× |`)
+  console.log(
+    `| plain Node loop: child_process.spawn, ${AGENTS} at a time, no Tanuki (best of 3) | ${ms(nodeMs)} | ${Math.round((count / nodeMs) * 1000)} | ${(nodeMs / xargsMs).toFixed(2)}× |`,
+  )
+  for (const [label, run] of [
+    ['tanuki', plain],
+    ['tanuki, session: true', session],
+  ] as const) {
+    console.log(
+      `| ${label}, first assignment → last completion | ${ms(run.spanMs)} | ${Math.round((count / run.spanMs) * 1000)} | ${(run.spanMs / xargsMs).toFixed(2)}× |`,
+    )
+    console.log(
+      `| ${label}, whole command (node start-up, config, scan, agents, summary) | ${ms(run.wallMs)} | ${Math.round((count / run.wallMs) * 1000)} | ${(run.wallMs / xargsMs).toFixed(2)}× |`,
+    )
   }
-  for (const [label, run] of [['default', plain], ['session: true', session]] as const) {
+  for (const [label, run] of [
+    ['default', plain],
+    ['session: true', session],
+  ] as const) {
     console.log(
       `\n${label}: ${run.completed}/${count} complete. Target ≤ 1.5× xargs: ${verdict(run.spanMs / xargsMs <= 1.5)} (run span), ${verdict(run.wallMs / xargsMs <= 1.5)} (whole command).`,
     )
@@ -131,7 +148,10 @@ async function throughput(): Promise<void> {
 function runTanuki(count: number, session: boolean): { spanMs: number; wallMs: number; completed: number } {
   const dir = makeProject(count, session ? 'session' : 'throughput', session)
   const began = performance.now()
-  const run = spawnSync(TANUKI, ['project', 'start', '--quiet', '--cwd', dir], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 })
+  const run = spawnSync(TANUKI, ['project', 'start', '--quiet', '--cwd', dir], {
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  })
   const wallMs = performance.now() - began
   if (run.status !== 0) throw new Error(`tanuki exited ${run.status}: ${run.stderr.slice(-2000)}`)
   const events = readEvents(dir)
@@ -169,7 +189,10 @@ async function startup(): Promise<void> {
   console.log(`\n## (b) ${count.toLocaleString('en')} task files: \`project start\` → first assignment, peak RSS\n`)
   const dir = makeProject(count, 'startup')
   const began = performance.now()
-  const child = spawn(TANUKI, ['project', 'start', '--cwd', dir], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } })
+  const child = spawn(TANUKI, ['project', 'start', '--cwd', dir], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NO_COLOR: '1' },
+  })
   let firstAssignedMs: number | undefined
   let loadedMs: number | undefined
   let buffered = ''
@@ -209,10 +232,14 @@ async function startup(): Promise<void> {
   console.log(`| figure | value | target |`)
   console.log(`| --- | ---: | --- |`)
   console.log(`| spawn → "project loaded" on stdout | ${ms(loadedMs ?? NaN)} | |`)
-  console.log(`| **spawn → first "assigned" on stdout** | **${ms(firstAssignedMs)}** | < 1 s: ${verdict(firstAssignedMs < 1000)} |`)
+  console.log(
+    `| **spawn → first "assigned" on stdout** | **${ms(firstAssignedMs)}** | < 1 s: ${verdict(firstAssignedMs < 1000)} |`,
+  )
   console.log(`| of which: orchestrator starting → task:assigned (events log) | ${ms(assigned - started)} | |`)
   console.log(`| peak RSS (VmHWM) at the first assignment | ${mb(atFirst ?? peak)} | |`)
-  console.log(`| **peak RSS (VmHWM) after 5 s of work** (${done} tasks done) | **${mb(peak)}** | < 200 MB: ${verdict(peak < 200 * 1024)} |`)
+  console.log(
+    `| **peak RSS (VmHWM) after 5 s of work** (${done} tasks done) | **${mb(peak)}** | < 200 MB: ${verdict(peak < 200 * 1024)} |`,
+  )
 }
 
 const node = spawnSync(process.execPath, ['--version'], { encoding: 'utf8' }).stdout.trim()

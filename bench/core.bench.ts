@@ -7,7 +7,14 @@
  * This is not a test: it prints figures next to the targets of issue 2 and never fails on them.
  */
 import { cpus, loadavg } from 'node:os'
-import { createMemoryBackend, createMemorySource, createOrchestrator, defineTask, type Task, type TaskPriority } from '../packages/core/src/index.ts'
+import {
+  createMemoryBackend,
+  createMemorySource,
+  createOrchestrator,
+  defineTask,
+  type Task,
+  type TaskPriority,
+} from '../packages/core/src/index.ts'
 
 const ROLES = Array.from({ length: 8 }, (_, i) => `role-${i}`)
 const AGENTS_PER_ROLE = 8
@@ -41,7 +48,15 @@ function buildChains(size: number): Graph {
   for (let i = 0; i < size; i++) {
     const mine = i >= chains ? [i - chains] : []
     deps.push(mine)
-    tasks.push(defineTask({ id: `t${i}`, title: `Task ${i}`, role: ROLES[(i % chains) % ROLES.length]!, dependsOn: mine.map((d) => `t${d}`), completion: { signal: 'DONE' } }))
+    tasks.push(
+      defineTask({
+        id: `t${i}`,
+        title: `Task ${i}`,
+        role: ROLES[(i % chains) % ROLES.length]!,
+        dependsOn: mine.map((d) => `t${d}`),
+        completion: { signal: 'DONE' },
+      }),
+    )
   }
   return { tasks, deps }
 }
@@ -137,7 +152,8 @@ async function run(size: number, seed: number, shape: 'dag' | 'chains' = 'dag'):
   // A settle before every task completed means the orchestrator lost track of ready work.
   let earlySettle: string | undefined
   orchestrator.events.on('project:settled', ({ allComplete, progress }) => {
-    if (!allComplete && earlySettle === undefined) earlySettle = `settled with ${progress.complete}/${progress.total} complete, ${progress.pending} pending`
+    if (!allComplete && earlySettle === undefined)
+      earlySettle = `settled with ${progress.complete}/${progress.total} complete, ${progress.pending} pending`
   })
   orchestrator.events.on('task:queued', ({ taskId }) => {
     queuedAt[index(taskId)] = performance.now()
@@ -207,9 +223,13 @@ async function main(): Promise<void> {
   const sizes = (option('sizes') ?? '1000,10000,100000').split(',').map(Number)
   const seed = Number(option('seed') ?? 42)
   if (!gc) console.log('note: run with --expose-gc for a steadier heap baseline')
-  console.log(`core bench: random DAG (~2 deps each, seed ${seed}), ${ROLES.length} roles, ${ROLES.length * AGENTS_PER_ROLE} in-memory agents that finish at once`)
+  console.log(
+    `core bench: random DAG (~2 deps each, seed ${seed}), ${ROLES.length} roles, ${ROLES.length * AGENTS_PER_ROLE} in-memory agents that finish at once`,
+  )
   // Wall-clock figures only mean something on an idle machine: show how busy it was.
-  console.log(`node ${process.version}, ${process.platform}-${process.arch}, ${cpus().length} CPUs, load average ${loadavg()[0]!.toFixed(2)} at start\n`)
+  console.log(
+    `node ${process.version}, ${process.platform}-${process.arch}, ${cpus().length} CPUs, load average ${loadavg()[0]!.toFixed(2)} at start\n`,
+  )
 
   // One untimed run first, so the first reported size is not also measuring the JIT warming up.
   await run(1000, seed + 1)
@@ -219,30 +239,52 @@ async function main(): Promise<void> {
     const figures = await run(size, seed)
     results.push(figures)
     console.log(`${size.toLocaleString('en-US')} tasks`)
-    const rateNote = size === 10_000 ? `   target ≥ ${TARGET_TASKS_PER_S.toLocaleString('en-US')}/s at 10,000: ${mark(figures.tasksPerSecond >= TARGET_TASKS_PER_S)}` : ''
-    console.log(`  throughput   ${Math.round(figures.tasksPerSecond).toLocaleString('en-US')} tasks/s  (${figures.wallMs.toFixed(0)} ms wall, start() → done(); ${figures.cpuMs.toFixed(0)} ms CPU = ${Math.round((figures.size * 1000) / figures.cpuMs).toLocaleString('en-US')} tasks per CPU-second)${rateNote}`)
+    const rateNote =
+      size === 10_000
+        ? `   target ≥ ${TARGET_TASKS_PER_S.toLocaleString('en-US')}/s at 10,000: ${mark(figures.tasksPerSecond >= TARGET_TASKS_PER_S)}`
+        : ''
+    console.log(
+      `  throughput   ${Math.round(figures.tasksPerSecond).toLocaleString('en-US')} tasks/s  (${figures.wallMs.toFixed(0)} ms wall, start() → done(); ${figures.cpuMs.toFixed(0)} ms CPU = ${Math.round((figures.size * 1000) / figures.cpuMs).toLocaleString('en-US')} tasks per CPU-second)${rateNote}`,
+    )
     console.log(
       `  hand-off     p50 ${ms(figures.p50Ms)}  p99 ${ms(figures.p99Ms)}  max ${ms(figures.maxMs)}  over ${figures.handoffs.toLocaleString('en-US')} hand-offs   target p99 < ${TARGET_P99_MS} ms: ${mark(figures.p99Ms < TARGET_P99_MS)}`,
     )
-    console.log(`               of which completion → queued p50 ${ms(figures.toQueueP50)} p99 ${ms(figures.toQueueP99)}; queued → started (waiting for an idle agent) p50 ${ms(figures.inQueueP50)} p99 ${ms(figures.inQueueP99)}`)
-    console.log(`  peak heap    ${mb(figures.peakHeap)}  (${mb(figures.peakHeap - figures.baseHeap)} over the ${mb(figures.baseHeap)} before the run)`)
-    if (figures.earlySettle) console.log(`  BUG          project:settled came too early (${figures.earlySettle}); with stopWhenSettled the run would have ended there`)
+    console.log(
+      `               of which completion → queued p50 ${ms(figures.toQueueP50)} p99 ${ms(figures.toQueueP99)}; queued → started (waiting for an idle agent) p50 ${ms(figures.inQueueP50)} p99 ${ms(figures.inQueueP99)}`,
+    )
+    console.log(
+      `  peak heap    ${mb(figures.peakHeap)}  (${mb(figures.peakHeap - figures.baseHeap)} over the ${mb(figures.baseHeap)} before the run)`,
+    )
+    if (figures.earlySettle)
+      console.log(
+        `  BUG          project:settled came too early (${figures.earlySettle}); with stopWhenSettled the run would have ended there`,
+      )
   }
 
   // The random DAG keeps more tasks ready than there are agents, so a dependent often waits in the
   // queue behind others. Chains isolate the orchestrator's own reaction: an agent is always free.
   const chains = await run(10_000, seed, 'chains')
-  console.log(`\n10,000 tasks in ${ROLES.length * AGENTS_PER_ROLE} chains (an agent is always free for the task a completion readies)`)
-  console.log(`  throughput   ${Math.round(chains.tasksPerSecond).toLocaleString('en-US')} tasks/s  (${chains.wallMs.toFixed(0)} ms wall, ${chains.cpuMs.toFixed(0)} ms CPU)`)
-  console.log(`  hand-off     p50 ${ms(chains.p50Ms)}  p99 ${ms(chains.p99Ms)}  max ${ms(chains.maxMs)}  over ${chains.handoffs.toLocaleString('en-US')} hand-offs   target p99 < ${TARGET_P99_MS} ms: ${mark(chains.p99Ms < TARGET_P99_MS)}`)
+  console.log(
+    `\n10,000 tasks in ${ROLES.length * AGENTS_PER_ROLE} chains (an agent is always free for the task a completion readies)`,
+  )
+  console.log(
+    `  throughput   ${Math.round(chains.tasksPerSecond).toLocaleString('en-US')} tasks/s  (${chains.wallMs.toFixed(0)} ms wall, ${chains.cpuMs.toFixed(0)} ms CPU)`,
+  )
+  console.log(
+    `  hand-off     p50 ${ms(chains.p50Ms)}  p99 ${ms(chains.p99Ms)}  max ${ms(chains.maxMs)}  over ${chains.handoffs.toLocaleString('en-US')} hand-offs   target p99 < ${TARGET_P99_MS} ms: ${mark(chains.p99Ms < TARGET_P99_MS)}`,
+  )
 
-  console.log(`\ngrowth (time per task relative to the smaller size; 1.0 is linear; target: about linear); load average ${loadavg()[0]!.toFixed(2)} at the end`)
+  console.log(
+    `\ngrowth (time per task relative to the smaller size; 1.0 is linear; target: about linear); load average ${loadavg()[0]!.toFixed(2)} at the end`,
+  )
   for (let i = 1; i < results.length; i++) {
     const small = results[i - 1]!
     const large = results[i]!
     const ratio = large.wallMs / large.size / (small.wallMs / small.size)
     const verdict = ratio < 1.5 ? 'about linear' : ratio < 3 ? 'worse than linear' : 'far worse than linear'
-    console.log(`  ${small.size.toLocaleString('en-US')} → ${large.size.toLocaleString('en-US')}: ×${ratio.toFixed(2)} per task (${verdict})`)
+    console.log(
+      `  ${small.size.toLocaleString('en-US')} → ${large.size.toLocaleString('en-US')}: ×${ratio.toFixed(2)} per task (${verdict})`,
+    )
   }
 }
 

@@ -46,7 +46,9 @@ async function tempRepo(): Promise<string> {
 
 async function main(): Promise<void> {
   const { stdout: version } = await run('docker', ['version', '--format', '{{.Server.Version}}'])
-  console.log(`docker agents bench: engine ${version.trim()}, image ${IMAGE}, ${REPS} repetitions, ${cpus().length} CPUs`)
+  console.log(
+    `docker agents bench: engine ${version.trim()}, image ${IMAGE}, ${REPS} repetitions, ${cpus().length} CPUs`,
+  )
 
   // Warm the engine and the page cache once, so the first repetition does not pay for them.
   await run('docker', ['run', '--rm', IMAGE, 'true'])
@@ -104,9 +106,12 @@ async function main(): Promise<void> {
     ['remove (container + worktree)', median(removal)],
   ]
   const width = Math.max(...rows.map(([label]) => label.length))
-  for (const [label, value, note] of rows) console.log(`  ${label.padEnd(width)} ${ms(value)}${note ? `   (${note})` : ''}`)
+  for (const [label, value, note] of rows)
+    console.log(`  ${label.padEnd(width)} ${ms(value)}${note ? `   (${note})` : ''}`)
   console.log('')
-  console.log(`all runs (ms): docker run [${plain.map((v) => v.toFixed(0)).join(', ')}]; spawn→first exec [${toFirstExec.map((v) => v.toFixed(0)).join(', ')}]`)
+  console.log(
+    `all runs (ms): docker run [${plain.map((v) => v.toFixed(0)).join(', ')}]; spawn→first exec [${toFirstExec.map((v) => v.toFixed(0)).join(', ')}]`,
+  )
 }
 
 await main()

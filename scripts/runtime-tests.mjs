@@ -58,7 +58,9 @@ function run(command, args) {
     }
     child.stdout.on('data', collect)
     child.stderr.on('data', collect)
-    child.on('error', (error) => resolve({ code: 127, output: `${output}\ncould not start ${command}: ${error.message}` }))
+    child.on('error', (error) =>
+      resolve({ code: 127, output: `${output}\ncould not start ${command}: ${error.message}` }),
+    )
     // Colours are off (NO_COLOR), but strip any that slip through so the summaries parse.
     child.on('close', (code) => resolve({ code: code ?? 1, output: output.replace(/\x1b\[[0-9;]*m/g, '') }))
   })
@@ -87,7 +89,9 @@ async function runDeno(files) {
     for (let file = queue.shift(); file; file = queue.shift()) {
       const args = ['test', '--config', 'test/runtime/deno.json', '--no-check', '--allow-read', '--allow-env', file]
       const { code, output } = await run(binary('deno'), args)
-      const summary = /(?:ok|FAILED) \| (\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed(?: \| (\d+) ignored)?/.exec(output)
+      const summary = /(?:ok|FAILED) \| (\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed(?: \| (\d+) ignored)?/.exec(
+        output,
+      )
       const passed = summary ? Number(summary[1]) : 0
       // No summary means the file did not load (a syntax error, an unresolved import): a failure.
       const failed = summary ? Number(summary[2]) : 1
@@ -97,7 +101,9 @@ async function runDeno(files) {
       totals.failed += failed
       totals.skipped += skipped
       const ok = code === 0 && failed === 0
-      console.log(`${ok ? 'ok  ' : 'FAIL'} ${file}: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`)
+      console.log(
+        `${ok ? 'ok  ' : 'FAIL'} ${file}: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`,
+      )
       if (!ok && !verbose) console.log(output.replace(/^/gm, '    '))
     }
   }
@@ -108,12 +114,16 @@ async function runDeno(files) {
 
 const files = testFiles()
 if (files.length === 0) {
-  console.error(`No core test files found under ${relative(repo, core)}/src or /test${filters.length ? ` matching ${filters.join(', ')}` : ''}.`)
+  console.error(
+    `No core test files found under ${relative(repo, core)}/src or /test${filters.length ? ` matching ${filters.join(', ')}` : ''}.`,
+  )
   console.log(`${runtime}: 0 passed, 1 failed`)
   process.exit(1)
 }
 console.log(`core on ${runtime}: ${files.length} test files`)
 const totals = runtime === 'bun' ? await runBun(files) : await runDeno(files)
 console.log(`\ncore on ${runtime}: ${files.length} files`)
-console.log(`${runtime}: ${totals.passed} passed, ${totals.failed} failed${totals.skipped ? `, ${totals.skipped} skipped` : ''}`)
+console.log(
+  `${runtime}: ${totals.passed} passed, ${totals.failed} failed${totals.skipped ? `, ${totals.skipped} skipped` : ''}`,
+)
 process.exit(totals.failed > 0 ? 1 : 0)

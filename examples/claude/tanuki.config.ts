@@ -8,6 +8,10 @@ export default defineConfig({
   agents: {
     writer: { count: 2, model: 'haiku', systemPrompt: 'You write short, plain English text files.' },
     builder: { model: 'sonnet', systemPrompt: 'You write small POSIX shell scripts. Keep them portable.' },
-    qa: { model: 'sonnet', systemPrompt: 'You review work and fix what is wrong. Be brief.', allowedTools: ['Read', 'Bash', 'Edit', 'Write'] },
+    qa: {
+      model: 'sonnet',
+      systemPrompt: 'You review work and fix what is wrong. Be brief.',
+      allowedTools: ['Read', 'Bash', 'Edit', 'Write'],
+    },
   },
 })

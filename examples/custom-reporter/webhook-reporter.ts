@@ -58,7 +58,10 @@ export function createWebhookReporter(options: WebhookReporterOptions): Reporter
     } catch (error) {
       failures++
       // Say it once; a webhook that is down would otherwise repeat the same line for every event.
-      if (failures === 1) report(`webhook reporter: could not post ${body.event} to ${options.url}: ${error instanceof Error ? error.message : String(error)}`)
+      if (failures === 1)
+        report(
+          `webhook reporter: could not post ${body.event} to ${options.url}: ${error instanceof Error ? error.message : String(error)}`,
+        )
     }
   }
 

@@ -9,7 +9,10 @@ const coreBuild = fileURLToPath(new URL('../../packages/core/dist/index.js', imp
 /** Runs the example as a person would: a real Node process, through tsx, against the built core. */
 function runExample(): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: here, env: { ...process.env, NO_COLOR: '1' } })
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      cwd: here,
+      env: { ...process.env, NO_COLOR: '1' },
+    })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))

@@ -47,18 +47,28 @@ describe('seed workflow with the real Claude Code CLI', () => {
   // Asynchronous on purpose: the fake API lives in this process and must keep answering.
   const cli = (...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> =>
     new Promise((done) => {
-      execFile(tanuki, [...args, '--cwd', dir], { env, encoding: 'utf8', timeout: 100_000 }, (error, stdout, stderr) => {
-        done({ status: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr })
-      })
+      execFile(
+        tanuki,
+        [...args, '--cwd', dir],
+        { env, encoding: 'utf8', timeout: 100_000 },
+        (error, stdout, stderr) => {
+          done({ status: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr })
+        },
+      )
     })
 
   beforeAll(async () => {
     // Each agent's Claude Code gets a Bash call for its task; the answer depends on the prompt.
     api = await startFakeAnthropic(
       taskScript({
-        command: (prompt) => (prompt.includes('Verify FILE exists') ? 'test -f FILE && echo FILE_PRESENT' : 'touch FILE && echo created'),
+        command: (prompt) =>
+          prompt.includes('Verify FILE exists') ? 'test -f FILE && echo FILE_PRESENT' : 'touch FILE && echo created',
         finalText: (output, isError, prompt) =>
-          prompt.includes('Verify FILE exists') ? (output.includes('FILE_PRESENT') && !isError ? 'FILE is there. FILE_VERIFIED' : 'FILE is missing') : 'Created FILE.',
+          prompt.includes('Verify FILE exists')
+            ? output.includes('FILE_PRESENT') && !isError
+              ? 'FILE is there. FILE_VERIFIED'
+              : 'FILE is missing'
+            : 'Created FILE.',
       }),
     )
     dir = mkdtempSync(join(tmpdir(), 'tanuki-seed-'))
@@ -73,7 +83,12 @@ describe('seed workflow with the real Claude Code CLI', () => {
     git('add', '-A')
     git('-c', 'user.name=seed', '-c', 'user.email=seed@tanuki.invalid', 'commit', '-qm', 'seed')
     // `claude` is found on PATH, as on a user's machine.
-    env = { ...process.env, ...claudeEnv({ baseUrl: api.url, home }), PATH: `${dirname(claudeBin)}${delimiter}${process.env.PATH}`, NO_COLOR: '1' }
+    env = {
+      ...process.env,
+      ...claudeEnv({ baseUrl: api.url, home }),
+      PATH: `${dirname(claudeBin)}${delimiter}${process.env.PATH}`,
+      NO_COLOR: '1',
+    }
   })
 
   afterAll(async () => {
@@ -91,7 +106,11 @@ describe('seed workflow with the real Claude Code CLI', () => {
 
     const status = await cli('project', 'status', '--json')
     expect(status.status).toBe(0)
-    const doc = JSON.parse(status.stdout) as { status: string; tasks: { id: string; status: string; assignedTo?: string }[]; progress: { total: number; complete: number; percentage: number } }
+    const doc = JSON.parse(status.stdout) as {
+      status: string
+      tasks: { id: string; status: string; assignedTo?: string }[]
+      progress: { total: number; complete: number; percentage: number }
+    }
     expect(doc.status).toBe('stopped')
     expect(doc.tasks.map((task) => [task.id, task.status])).toEqual([
       ['TASK-001', 'complete'],

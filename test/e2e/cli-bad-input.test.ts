@@ -28,7 +28,10 @@ const cases: BadCase[] = [
   },
   {
     name: 'a duplicate id',
-    files: { 'one.md': fm('id: DUP-1\ntitle: One\ncompletion:\n  verify: "true"'), 'nested/two.md': fm('id: DUP-1\ntitle: Two\ncompletion:\n  verify: "true"') },
+    files: {
+      'one.md': fm('id: DUP-1\ntitle: One\ncompletion:\n  verify: "true"'),
+      'nested/two.md': fm('id: DUP-1\ntitle: Two\ncompletion:\n  verify: "true"'),
+    },
     mentions: ['"DUP-1"', '.tanuki/tasks/one.md', '.tanuki/tasks/nested/two.md'],
   },
   {
@@ -64,28 +67,42 @@ const cases: BadCase[] = [
 ]
 
 describe('bad task files', () => {
-  it.each(cases)('$name: start, resume and validate exit 1 naming file and field; no task file changes', async ({ files, mentions }) => {
-    const project = createProject({
-      files: Object.fromEntries([['.tanuki/tasks/OK-1.md', good], ...Object.entries(files).map(([path, text]) => [`.tanuki/tasks/${path}`, text])]),
-    })
-    const before = snapshotFiles(project.tasksDir)
-    for (const command of [['project', 'start'], ['project', 'resume'], ['task', 'validate']]) {
-      const run = await tanuki(project.dir, ...command)
-      expect(run.code, `${command.join(' ')}: ${run.stdout}`).toBe(1)
-      const message = run.stderr
-      expect(message).toMatch(/^tanuki: /)
-      for (const mention of mentions) expect(message, command.join(' ')).toContain(mention)
-      // One clear message, not a stack trace.
-      expect(message).not.toMatch(/\n\s+at /)
-    }
-    expect(snapshotFiles(project.tasksDir)).toEqual(before)
-    expect(lockPid(project.dir)).toBeUndefined()
-    // The good task never ran.
-    expect(snapshotFiles(project.dir).has(`${project.dir}/.tanuki/logs/tasks/OK-1/iteration-001.log`)).toBe(false)
-  })
+  it.each(cases)(
+    '$name: start, resume and validate exit 1 naming file and field; no task file changes',
+    async ({ files, mentions }) => {
+      const project = createProject({
+        files: Object.fromEntries([
+          ['.tanuki/tasks/OK-1.md', good],
+          ...Object.entries(files).map(([path, text]) => [`.tanuki/tasks/${path}`, text]),
+        ]),
+      })
+      const before = snapshotFiles(project.tasksDir)
+      for (const command of [
+        ['project', 'start'],
+        ['project', 'resume'],
+        ['task', 'validate'],
+      ]) {
+        const run = await tanuki(project.dir, ...command)
+        expect(run.code, `${command.join(' ')}: ${run.stdout}`).toBe(1)
+        const message = run.stderr
+        expect(message).toMatch(/^tanuki: /)
+        for (const mention of mentions) expect(message, command.join(' ')).toContain(mention)
+        // One clear message, not a stack trace.
+        expect(message).not.toMatch(/\n\s+at /)
+      }
+      expect(snapshotFiles(project.tasksDir)).toEqual(before)
+      expect(lockPid(project.dir)).toBeUndefined()
+      // The good task never ran.
+      expect(snapshotFiles(project.dir).has(`${project.dir}/.tanuki/logs/tasks/OK-1/iteration-001.log`)).toBe(false)
+    },
+  )
 
   it('a cycle is named by its path, in order', async () => {
-    const project = createProject({ files: Object.fromEntries(Object.entries(cases.find((c) => c.name === 'a cycle')!.files).map(([p, t]) => [`.tanuki/tasks/${p}`, t])) })
+    const project = createProject({
+      files: Object.fromEntries(
+        Object.entries(cases.find((c) => c.name === 'a cycle')!.files).map(([p, t]) => [`.tanuki/tasks/${p}`, t]),
+      ),
+    })
     const run = await tanuki(project.dir, 'task', 'validate')
     expect(run.code).toBe(1)
     // CYC-1 waits for CYC-3, which waits for CYC-2, which waits for CYC-1 — in whichever rotation.
@@ -96,7 +113,8 @@ describe('bad task files', () => {
     expect(new Set(ids)).toEqual(new Set(['CYC-1', 'CYC-2', 'CYC-3']))
     const next: Record<string, string> = { 'CYC-1': 'CYC-3', 'CYC-3': 'CYC-2', 'CYC-2': 'CYC-1' }
     const prev: Record<string, string> = { 'CYC-3': 'CYC-1', 'CYC-2': 'CYC-3', 'CYC-1': 'CYC-2' }
-    const follows = ids.slice(1).every((id, i) => next[ids[i]!] === id) || ids.slice(1).every((id, i) => prev[ids[i]!] === id)
+    const follows =
+      ids.slice(1).every((id, i) => next[ids[i]!] === id) || ids.slice(1).every((id, i) => prev[ids[i]!] === id)
     expect(follows, path).toBe(true)
   })
 

@@ -38,7 +38,10 @@ describe('--help', () => {
     [[], ['init', 'project', 'task', 'logs']],
     [['init'], ['--cwd']],
     [['project'], ['start', 'status', 'stop', 'resume']],
-    [['project', 'start'], ['--watch', '--detach', '--cwd']],
+    [
+      ['project', 'start'],
+      ['--watch', '--detach', '--cwd'],
+    ],
     [['project', 'status'], ['--json']],
     [['project', 'stop'], ['--remove']],
     [['project', 'resume'], ['--detach']],
@@ -65,7 +68,14 @@ describe('views of a project that ran', () => {
       agents: { build: 1, qa: 1 },
       tasks: [
         { id: 'A-1', title: 'Make a file', role: 'build', sh: 'echo made-by-A1 > a.txt', verify: 'test -f a.txt' },
-        { id: 'A-2', title: 'Check the file', role: 'qa', dependsOn: ['A-1'], sh: 'echo checked-A2', verify: 'test -f a.txt' },
+        {
+          id: 'A-2',
+          title: 'Check the file',
+          role: 'qa',
+          dependsOn: ['A-1'],
+          sh: 'echo checked-A2',
+          verify: 'test -f a.txt',
+        },
       ],
     })
     const run = await tanuki(project.dir, 'project', 'start')
@@ -109,7 +119,9 @@ describe('views of a project that ran', () => {
     expect(taskLog.stdout).toContain('Make a file')
     expect(taskLog.stdout).toContain('## Verify: `test -f a.txt` exited 0')
 
-    const agent = JSON.parse((await tanuki(project.dir, 'project', 'status', '--json')).stdout).tasks.find((t: { id: string }) => t.id === 'A-2').assignedTo
+    const agent = JSON.parse((await tanuki(project.dir, 'project', 'status', '--json')).stdout).tasks.find(
+      (t: { id: string }) => t.id === 'A-2',
+    ).assignedTo
     expect(agent).toBe('qa-1')
     const agentLog = await tanuki(project.dir, 'logs', agent)
     expect(agentLog.code).toBe(0)
@@ -124,12 +136,21 @@ describe('views of a project that ran', () => {
 })
 
 describe('tanuki logs -f', () => {
-  it('follows a task\'s log while it runs and ends after the run does', async () => {
+  it("follows a task's log while it runs and ends after the run does", async () => {
     const project = createProject({
-      tasks: [{ id: 'F-1', title: 'Slow talker', sh: 'for i in 1 2 3 4 5; do echo "line-$i"; sleep 0.3; done; echo talked > f.txt', verify: 'test -f f.txt' }],
+      tasks: [
+        {
+          id: 'F-1',
+          title: 'Slow talker',
+          sh: 'for i in 1 2 3 4 5; do echo "line-$i"; sleep 0.3; done; echo talked > f.txt',
+          verify: 'test -f f.txt',
+        },
+      ],
     })
     const run = startTanuki(project.dir, 'project', 'start')
-    await waitFor('the first iteration log', () => existsSync(join(project.dir, '.tanuki', 'logs', 'tasks', 'F-1', 'iteration-001.log')))
+    await waitFor('the first iteration log', () =>
+      existsSync(join(project.dir, '.tanuki', 'logs', 'tasks', 'F-1', 'iteration-001.log')),
+    )
     const follow = startTanuki(project.dir, 'logs', 'F-1', '-f')
     // It prints what is there, then keeps printing what comes.
     await waitFor('the first line', () => follow.output().stdout.includes('line-1'))

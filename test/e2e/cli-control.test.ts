@@ -4,20 +4,36 @@ import { execFileSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { cleanup, createProject, isAlive, lockPid, startTanuki, statusJson, tanuki, trackPid, waitFor, type TempProject } from './helpers.ts'
+import {
+  cleanup,
+  createProject,
+  isAlive,
+  lockPid,
+  startTanuki,
+  statusJson,
+  tanuki,
+  trackPid,
+  waitFor,
+  type TempProject,
+} from './helpers.ts'
 
 afterEach(cleanup)
 
 /** A project whose only task hangs until it is stopped. */
 function hangingProject(): TempProject {
-  return createProject({ tasks: [{ id: 'H-1', title: 'Hang', sh: 'echo hanging; sleep 60', verify: 'false', maxIterations: 1 }] })
+  return createProject({
+    tasks: [{ id: 'H-1', title: 'Hang', sh: 'echo hanging; sleep 60', verify: 'false', maxIterations: 1 }],
+  })
 }
 
 const fileStatus = (project: TempProject, id: string): string | undefined =>
   /^status: (\w+)$/m.exec(readFileSync(project.taskPath(id), 'utf8'))?.[1]
 
 async function waitInProgress(project: TempProject, id: string): Promise<void> {
-  await waitFor(`${id} in progress`, () => existsSync(project.taskPath(id)) && fileStatus(project, id) === 'in_progress')
+  await waitFor(
+    `${id} in progress`,
+    () => existsSync(project.taskPath(id)) && fileStatus(project, id) === 'in_progress',
+  )
 }
 
 describe('one orchestrator per project', () => {
@@ -61,7 +77,12 @@ describe('one orchestrator per project', () => {
     const first = startTanuki(project.dir, 'project', 'start')
     await waitInProgress(project, 'H-1')
     const branches = (): string[] =>
-      execFileSync('git', ['branch', '--list', 'tanuki/*', '--format=%(refname:short)'], { cwd: project.dir, encoding: 'utf8' }).split('\n').filter(Boolean)
+      execFileSync('git', ['branch', '--list', 'tanuki/*', '--format=%(refname:short)'], {
+        cwd: project.dir,
+        encoding: 'utf8',
+      })
+        .split('\n')
+        .filter(Boolean)
     const worktree = join(project.dir, '.tanuki', 'worktrees', 'default-1')
     expect(existsSync(worktree)).toBe(true)
     expect(branches()).toEqual(['tanuki/default-1'])
@@ -72,7 +93,9 @@ describe('one orchestrator per project', () => {
     await first.done
     expect(existsSync(worktree)).toBe(false)
     expect(branches()).toEqual([])
-    expect(execFileSync('git', ['worktree', 'list'], { cwd: project.dir, encoding: 'utf8' }).trim().split('\n')).toHaveLength(1)
+    expect(
+      execFileSync('git', ['worktree', 'list'], { cwd: project.dir, encoding: 'utf8' }).trim().split('\n'),
+    ).toHaveLength(1)
     expect(fileStatus(project, 'H-1')).toBe('pending')
   })
 
@@ -83,7 +106,9 @@ describe('one orchestrator per project', () => {
     const stop = await tanuki(project.dir, 'project', 'stop', '--remove')
     expect(stop.code, stop.stderr).toBe(0)
     expect(existsSync(join(project.dir, '.tanuki', 'worktrees', 'default-1'))).toBe(false)
-    expect(execFileSync('git', ['branch', '--list', 'tanuki/*'], { cwd: project.dir, encoding: 'utf8' }).trim()).toBe('')
+    expect(execFileSync('git', ['branch', '--list', 'tanuki/*'], { cwd: project.dir, encoding: 'utf8' }).trim()).toBe(
+      '',
+    )
   })
 })
 

@@ -5,7 +5,18 @@ import { spawnSync } from 'node:child_process'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { agentPid, cleanup, createProject, isAlive, lockPid, readEvents, startTanuki, statusJson, tanuki, waitFor } from './helpers.ts'
+import {
+  agentPid,
+  cleanup,
+  createProject,
+  isAlive,
+  lockPid,
+  readEvents,
+  startTanuki,
+  statusJson,
+  tanuki,
+  waitFor,
+} from './helpers.ts'
 
 const outside: string[] = []
 /** A folder outside the repository (and its worktrees) that every agent can append to. */
@@ -102,7 +113,14 @@ describe('kill -9 of the orchestrator, then `project resume`', () => {
     const shared = sharedDir()
     const runs = join(shared, 'runs.log')
     // A small DAG: 1 → (2, 3) → 4 → (5, 6); two agents.
-    const deps: Record<string, string[]> = { 'D-1': [], 'D-2': ['D-1'], 'D-3': ['D-1'], 'D-4': ['D-2', 'D-3'], 'D-5': ['D-4'], 'D-6': ['D-4'] }
+    const deps: Record<string, string[]> = {
+      'D-1': [],
+      'D-2': ['D-1'],
+      'D-3': ['D-1'],
+      'D-4': ['D-2', 'D-3'],
+      'D-5': ['D-4'],
+      'D-6': ['D-4'],
+    }
     const project = createProject({
       agents: { default: 2 },
       tasks: Object.entries(deps).map(([id, dependsOn]) => ({
@@ -113,11 +131,14 @@ describe('kill -9 of the orchestrator, then `project resume`', () => {
       })),
     })
     const start = startTanuki(project.dir, 'project', 'start')
-    const fileStatus = (id: string): string | undefined => /^status: (\w+)$/m.exec(readFileSafe(join(project.dir, '.tanuki', 'tasks', `${id}.md`)) ?? '')?.[1]
+    const fileStatus = (id: string): string | undefined =>
+      /^status: (\w+)$/m.exec(readFileSafe(join(project.dir, '.tanuki', 'tasks', `${id}.md`)) ?? '')?.[1]
     // Kill while at least two are complete and another one is in flight.
     await waitFor(
       'two completed tasks and one in flight',
-      () => readEvents(project.dir).filter((e) => e.event === 'task:completed').length >= 2 && Object.keys(deps).some((id) => fileStatus(id) === 'in_progress'),
+      () =>
+        readEvents(project.dir).filter((e) => e.event === 'task:completed').length >= 2 &&
+        Object.keys(deps).some((id) => fileStatus(id) === 'in_progress'),
       60_000,
       20,
     )
@@ -128,7 +149,9 @@ describe('kill -9 of the orchestrator, then `project resume`', () => {
     expect(killed.signal).toBe('SIGKILL')
 
     // What the files say now is what the resume must respect.
-    const files = Object.fromEntries(Object.keys(deps).map((id) => [id, readFileSync(join(project.dir, '.tanuki', 'tasks', `${id}.md`), 'utf8')]))
+    const files = Object.fromEntries(
+      Object.keys(deps).map((id) => [id, readFileSync(join(project.dir, '.tanuki', 'tasks', `${id}.md`), 'utf8')]),
+    )
     const completeBefore = Object.keys(deps).filter((id) => /^status: complete$/m.test(files[id]!))
     expect(completeBefore.length).toBeGreaterThanOrEqual(2)
     const inFlight = Object.keys(deps).filter((id) => fileStatus(id) === 'in_progress' || fileStatus(id) === 'assigned')
@@ -141,13 +164,19 @@ describe('kill -9 of the orchestrator, then `project resume`', () => {
 
     const resume = await tanuki(project.dir, 'project', 'resume')
     expect(resume.code, resume.stderr + resume.stdout).toBe(0)
-    expect(resume.stdout).toContain(`Resuming: ${completeBefore.length}/6 complete; back to pending: ${inFlight.join(', ')}`)
+    expect(resume.stdout).toContain(
+      `Resuming: ${completeBefore.length}/6 complete; back to pending: ${inFlight.join(', ')}`,
+    )
 
     const after = await statusJson(project.dir)
     expect(after.progress).toMatchObject({ total: 6, complete: 6 })
     expect(after.tasks.filter((t) => t.status === 'assigned' || t.status === 'in_progress')).toEqual([])
     const ran = readFileSync(runs, 'utf8').trim().split('\n')
-    for (const id of completeBefore) expect(ran.filter((line) => line === id), `${id} ran again`).toHaveLength(1)
+    for (const id of completeBefore)
+      expect(
+        ran.filter((line) => line === id),
+        `${id} ran again`,
+      ).toHaveLength(1)
     for (const id of Object.keys(deps)) expect(ran).toContain(id)
     // Every dependency ran before its dependents, across the kill.
     for (const [id, dependsOn] of Object.entries(deps)) {
@@ -164,7 +193,12 @@ describe('kill -9 of the orchestrator, then `project resume`', () => {
     expect(isAlive(pid)).toBe(false)
     writeFileSync(
       join(project.dir, '.tanuki', 'orchestrator.lock'),
-      JSON.stringify({ pid, host: (await import('node:os')).hostname(), startedAt: new Date(0).toISOString(), command: 'start' }),
+      JSON.stringify({
+        pid,
+        host: (await import('node:os')).hostname(),
+        startedAt: new Date(0).toISOString(),
+        command: 'start',
+      }),
     )
     const resume = await tanuki(project.dir, 'project', 'resume')
     expect(resume.code, resume.stderr + resume.stdout).toBe(0)

@@ -4,7 +4,16 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { cleanup, createProject, startTanuki, statusJson, tanuki, taskText, waitFor, type TempProject } from './helpers.ts'
+import {
+  cleanup,
+  createProject,
+  startTanuki,
+  statusJson,
+  tanuki,
+  taskText,
+  waitFor,
+  type TempProject,
+} from './helpers.ts'
 
 const outside: string[] = []
 afterEach(async () => {
@@ -46,7 +55,9 @@ describe('a person editing tasks while `project start --watch` runs', () => {
 
     // Set W-1 back to pending, with a note of the person's own at the end of the file.
     const path = project.taskPath('W-1')
-    const edited = readFileSync(path, 'utf8').replace(/^status: complete$/m, 'status: pending') + '\nNote from a person: run it again.\n'
+    const edited =
+      readFileSync(path, 'utf8').replace(/^status: complete$/m, 'status: pending') +
+      '\nNote from a person: run it again.\n'
     writeFileSync(path, edited)
     await waitFor('W-1 to run again', () => runsOf(runs).length === 3, 30_000)
     await waitFor('W-1 complete again', () => fileStatus(path) === 'complete', 30_000)
@@ -72,11 +83,18 @@ describe('a person editing tasks during a plain `project start`', () => {
     const { project, runs } = watchedProject()
     // Replace W-1 with a task that waits for a go file, so the run is surely still going.
     const go = join(project.dir, 'go')
-    writeFileSync(project.taskPath('W-1'), taskText({ id: 'W-1', sh: `echo W-1 >> ${runs}; while [ ! -f ${go} ]; do sleep 0.1; done`, verify: 'true' }))
+    writeFileSync(
+      project.taskPath('W-1'),
+      taskText({ id: 'W-1', sh: `echo W-1 >> ${runs}; while [ ! -f ${go} ]; do sleep 0.1; done`, verify: 'true' }),
+    )
     const run = startTanuki(project.dir, 'project', 'start')
     await waitFor('W-1 started', () => runsOf(runs).length === 1)
     writeFileSync(join(project.tasksDir, 'W-3.md'), taskText({ id: 'W-3', sh: `echo W-3 >> ${runs}`, verify: 'true' }))
-    await waitFor('the new task to be seen', async () => (await statusJson(project.dir)).tasks.some((t) => t.id === 'W-3'), 15_000)
+    await waitFor(
+      'the new task to be seen',
+      async () => (await statusJson(project.dir)).tasks.some((t) => t.id === 'W-3'),
+      15_000,
+    )
     writeFileSync(go, '')
     const ended = await run.done
     expect(ended.code, ended.stderr + ended.stdout).toBe(0)

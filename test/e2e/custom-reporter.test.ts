@@ -23,7 +23,10 @@ describe('examples/custom-reporter with the CLI', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'tanuki-webhook-'))
-    cpSync(join(repoRoot, 'examples', 'custom-reporter'), dir, { recursive: true, filter: (source) => basename(source) !== 'node_modules' })
+    cpSync(join(repoRoot, 'examples', 'custom-reporter'), dir, {
+      recursive: true,
+      filter: (source) => basename(source) !== 'node_modules',
+    })
     server = createServer((request, response) => {
       let body = ''
       request.on('data', (chunk: Buffer) => (body += chunk.toString()))
@@ -42,7 +45,9 @@ describe('examples/custom-reporter with the CLI', () => {
 
   it('posts every event of the run, in order, and the run completes', async () => {
     // Asynchronous: the server lives in this process and must answer while the CLI runs.
-    const child = spawn(tanuki, ['project', 'start', '--cwd', dir], { env: { ...process.env, TANUKI_WEBHOOK_URL: url, NO_COLOR: '1' } })
+    const child = spawn(tanuki, ['project', 'start', '--cwd', dir], {
+      env: { ...process.env, TANUKI_WEBHOOK_URL: url, NO_COLOR: '1' },
+    })
     let output = ''
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))

@@ -49,11 +49,17 @@ export default defineConfig({
 
 describe.skipIf(skip)(`docker agents through the CLI${skip ? ` (skipped: ${problem})` : ''}`, () => {
   beforeAll(async () => {
-    if (problem !== undefined) throw new Error(`CI=true but no Docker engine is reachable: ${problem}. Run \`bash scripts/docker-setup.sh\` first.`)
+    if (problem !== undefined)
+      throw new Error(
+        `CI=true but no Docker engine is reachable: ${problem}. Run \`bash scripts/docker-setup.sh\` first.`,
+      )
     const images = await docker('images', '-q', IMAGE)
-    if (images === '') await run('bash', [join(REPO_ROOT, 'scripts', 'docker-setup.sh')], { maxBuffer: 16 * 1024 * 1024 })
+    if (images === '')
+      await run('bash', [join(REPO_ROOT, 'scripts', 'docker-setup.sh')], { maxBuffer: 16 * 1024 * 1024 })
     if (!existsSync(join(REPO_ROOT, 'packages', 'plugin-agent-docker', 'dist', 'index.js'))) {
-      throw new Error('packages/plugin-agent-docker/dist is missing: run `npx -y pnpm@10.34.8 -r build` before the e2e tests')
+      throw new Error(
+        'packages/plugin-agent-docker/dist is missing: run `npx -y pnpm@10.34.8 -r build` before the e2e tests',
+      )
     }
   }, 180_000)
 
@@ -76,7 +82,8 @@ describe.skipIf(skip)(`docker agents through the CLI${skip ? ` (skipped: ${probl
         {
           id: 'ENV',
           sh: 'env > env.txt',
-          verify: 'grep -qx TANUKI_E2E_ALLOWED=let-in env.txt && grep -qx GREETING=hello env.txt && ! grep -q TANUKI_E2E_SECRET env.txt',
+          verify:
+            'grep -qx TANUKI_E2E_ALLOWED=let-in env.txt && grep -qx GREETING=hello env.txt && ! grep -q TANUKI_E2E_SECRET env.txt',
         },
         {
           id: 'HANG',

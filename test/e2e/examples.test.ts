@@ -14,9 +14,14 @@ const tanuki = join(root, 'node_modules', '.bin', 'tanuki')
 
 function run(file: string, args: string[]): Promise<{ code: number; output: string }> {
   return new Promise((done) => {
-    execFile(file, args, { cwd: root, env: { ...process.env, NO_COLOR: '1' }, timeout: 90_000 }, (error, stdout, stderr) => {
-      done({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, output: stdout + stderr })
-    })
+    execFile(
+      file,
+      args,
+      { cwd: root, env: { ...process.env, NO_COLOR: '1' }, timeout: 90_000 },
+      (error, stdout, stderr) => {
+        done({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, output: stdout + stderr })
+      },
+    )
   })
 }
 
@@ -29,7 +34,9 @@ describe('examples', () => {
         expect(output).toContain('all 5 tasks complete')
         expect(code).toBe(0)
         expect(dir && existsSync(join(dir, 'out'))).toBeFalsy() // the work is on the agents' branches, not in the checkout
-        const status = JSON.parse((await run(tanuki, ['project', 'status', '--json', '--cwd', dir!])).output) as { tasks: { status: string }[] }
+        const status = JSON.parse((await run(tanuki, ['project', 'status', '--json', '--cwd', dir!])).output) as {
+          tasks: { status: string }[]
+        }
         expect(status.tasks.map((task) => task.status)).toEqual(Array(5).fill('complete'))
         // The builder saw both writers' files through the merges: the message is whole.
         const log = readFileSync(join(dir!, '.tanuki', 'logs', 'tasks', 'HELLO-003', 'iteration-001.log'), 'utf8')

@@ -111,14 +111,18 @@ export function createProject(options: ProjectOptions = {}): TempProject {
     tasksDir,
     taskPath: (id) => join(tasksDir, options.tasks?.find((t) => t.id === id)?.file ?? `${id}.md`),
   }
-  for (const spec of options.tasks ?? []) files[join(options.tasksDir ?? join('.tanuki', 'tasks'), spec.file ?? `${spec.id}.md`)] = taskText(spec)
+  for (const spec of options.tasks ?? [])
+    files[join(options.tasksDir ?? join('.tanuki', 'tasks'), spec.file ?? `${spec.id}.md`)] = taskText(spec)
   for (const [path, text] of Object.entries(files)) {
     mkdirSync(dirname(join(dir, path)), { recursive: true })
     writeFileSync(join(dir, path), text)
   }
   if (options.git ?? true) {
     const git = (...args: string[]): void => {
-      execFileSync('git', ['-c', 'user.name=tanuki e2e', '-c', 'user.email=e2e@tanuki.invalid', ...args], { cwd: dir, stdio: 'ignore' })
+      execFileSync('git', ['-c', 'user.name=tanuki e2e', '-c', 'user.email=e2e@tanuki.invalid', ...args], {
+        cwd: dir,
+        stdio: 'ignore',
+      })
     }
     git('init', '-q', '-b', 'main')
     git('add', '-A')
@@ -187,7 +191,14 @@ export interface StatusJson {
   status: string
   pid?: number
   tasks: { id: string; status: string; iterations: number; assignedTo?: string; role: string; dependsOn: string[] }[]
-  progress: { total: number; complete: number; inProgress: number; pending: number; failed: number; byStatus: Record<string, number> }
+  progress: {
+    total: number
+    complete: number
+    inProgress: number
+    pending: number
+    failed: number
+    byStatus: Record<string, number>
+  }
   agents: { name: string; role: string; status: string }[]
 }
 
@@ -253,7 +264,12 @@ export function trackPid(pid: number): void {
 }
 
 /** Polls until `check` returns a truthy value; throws after `timeoutMs` with `what`. */
-export async function waitFor<T>(what: string, check: () => T | Promise<T>, timeoutMs = 30_000, everyMs = 50): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  what: string,
+  check: () => T | Promise<T>,
+  timeoutMs = 30_000,
+  everyMs = 50,
+): Promise<NonNullable<T>> {
   const until = Date.now() + timeoutMs
   for (;;) {
     const value = await check()
@@ -293,7 +309,14 @@ export async function cleanup(): Promise<void> {
       // already gone
     }
   }
-  await Promise.all([...children].map((child) => new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve(null) : child.once('close', resolve)))))
+  await Promise.all(
+    [...children].map(
+      (child) =>
+        new Promise((resolve) =>
+          child.exitCode !== null || child.signalCode !== null ? resolve(null) : child.once('close', resolve),
+        ),
+    ),
+  )
   children.clear()
   pids.clear()
   // Agents' processes in their own groups may still hold files for a moment.

@@ -38,7 +38,10 @@ describe('console reporter under a pseudo-terminal', () => {
   let dir: string
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'tanuki-tty-'))
-    cpSync(join(repoRoot, 'examples', 'hello'), dir, { recursive: true, filter: (source) => basename(source) !== 'node_modules' })
+    cpSync(join(repoRoot, 'examples', 'hello'), dir, {
+      recursive: true,
+      filter: (source) => basename(source) !== 'node_modules',
+    })
   })
   afterAll(() => {
     rmSync(dir, { recursive: true, force: true })

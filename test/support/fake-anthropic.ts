@@ -193,7 +193,12 @@ function contentOf(reply: SuccessReply): Array<Record<string, unknown>> {
   return reply.content.map((block) =>
     block.type === 'text'
       ? { type: 'text', text: block.text }
-      : { type: 'tool_use', id: block.id ?? `toolu_${randomUUID().replaceAll('-', '')}`, name: block.name, input: block.input },
+      : {
+          type: 'tool_use',
+          id: block.id ?? `toolu_${randomUUID().replaceAll('-', '')}`,
+          name: block.name,
+          input: block.input,
+        },
   )
 }
 
@@ -217,7 +222,11 @@ function message(model: string, reply: SuccessReply): Record<string, unknown> {
 function streamMessage(res: ServerResponse, model: string, reply: SuccessReply): number {
   const full = message(model, reply)
   const usage = full.usage as Required<ReplyUsage>
-  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'request-id': `req_${randomUUID()}` })
+  res.writeHead(200, {
+    'content-type': 'text/event-stream',
+    'cache-control': 'no-cache',
+    'request-id': `req_${randomUUID()}`,
+  })
   const send = (event: string, data: Record<string, unknown>): void => {
     res.write(`event: ${event}\ndata: ${JSON.stringify({ type: event, ...data })}\n\n`)
   }

@@ -8,7 +8,15 @@
  *
  * Run: `pnpm --filter @tanuki/example-embed start` (or `npx tsx src/main.ts` here).
  */
-import { createOrchestrator, defineConfig, type Agent, type AgentBackend, type ExecResult, type RunRequest, type RunResult } from '@tanuki/core'
+import {
+  createOrchestrator,
+  defineConfig,
+  type Agent,
+  type AgentBackend,
+  type ExecResult,
+  type RunRequest,
+  type RunResult,
+} from '@tanuki/core'
 
 /** The agents' shared workspace: path → content. A real backend would use a directory or a container. */
 const files = new Map<string, string>()
@@ -40,7 +48,8 @@ function exec(command: string): ExecResult {
   const [, path, text] = match as unknown as [string, string, string]
   const content = files.get(path)
   if (content === undefined) return { exitCode: 1, output: `${path}: no such file\n`, timedOut: false, durationMs: 0 }
-  if (!content.includes(text)) return { exitCode: 1, output: `${path} does not contain "${text}"\n`, timedOut: false, durationMs: 0 }
+  if (!content.includes(text))
+    return { exitCode: 1, output: `${path} does not contain "${text}"\n`, timedOut: false, durationMs: 0 }
   return { exitCode: 0, output: '', timedOut: false, durationMs: 0 }
 }
 
@@ -75,7 +84,13 @@ const config = defineConfig({
   // The scribe answers at once; a real agent would get a pause between tries.
   cooldownMs: 0,
   tasks: [
-    { id: 'outline', title: 'Outline the note', role: 'writer', priority: 'high', completion: { signal: 'OUTLINE READY' } },
+    {
+      id: 'outline',
+      title: 'Outline the note',
+      role: 'writer',
+      priority: 'high',
+      completion: { signal: 'OUTLINE READY' },
+    },
     {
       id: 'draft',
       title: 'Draft the note from the outline',
@@ -93,9 +108,13 @@ const { events } = orchestrator
 events.on('task:assigned', ({ taskId, agent }) => console.log(`→ ${taskId} assigned to ${agent}`))
 events.on('iteration:finished', ({ taskId, iteration, outcome, reason, verify }) => {
   const output = verify?.output.trim()
-  console.log(`  ${taskId} #${iteration}: ${outcome} (${reason})${outcome === 'retry' && output ? ` — verify said: ${output}` : ''}`)
+  console.log(
+    `  ${taskId} #${iteration}: ${outcome} (${reason})${outcome === 'retry' && output ? ` — verify said: ${output}` : ''}`,
+  )
 })
-events.on('task:completed', ({ taskId, iterations }) => console.log(`✓ ${taskId} complete after ${iterations} iteration${iterations === 1 ? '' : 's'}`))
+events.on('task:completed', ({ taskId, iterations }) =>
+  console.log(`✓ ${taskId} complete after ${iterations} iteration${iterations === 1 ? '' : 's'}`),
+)
 events.on('task:failed', ({ taskId, reason }) => console.log(`✗ ${taskId} failed: ${reason}`))
 events.on('task:review', ({ taskId, reason }) => console.log(`? ${taskId} needs review: ${reason}`))
 
@@ -103,6 +122,8 @@ await orchestrator.start()
 const summary = await orchestrator.done()
 const { complete, total, percentage } = orchestrator.progress()
 
-console.log(`\n${complete}/${total} tasks complete (${percentage}%), ${summary.allComplete ? 'all done' : 'not all done'}`)
+console.log(
+  `\n${complete}/${total} tasks complete (${percentage}%), ${summary.allComplete ? 'all done' : 'not all done'}`,
+)
 console.log(`workspace: ${[...files.keys()].join(', ')}`)
 if (!summary.allComplete) process.exitCode = 1

@@ -19,11 +19,25 @@ export { parseTask, defineTask, taskFromFields, updateTaskText } from './task/pa
 export { codeBlocks, type CodeBlock } from './task/body.ts'
 export { Resolver, cycleError, type Blocker, type GraphTask } from './resolver/index.ts'
 export { TaskQueue, PRIORITY_RANK, type QueueItem } from './queue/index.ts'
-export { Balancer, leastLoaded, roundRobin, builtinStrategies, type AgentCandidate, type BalancerStrategy } from './balancer/index.ts'
+export {
+  Balancer,
+  leastLoaded,
+  roundRobin,
+  builtinStrategies,
+  type AgentCandidate,
+  type BalancerStrategy,
+} from './balancer/index.ts'
 export { StatusTracker, type StatusChange } from './status/index.ts'
 export { progressOf, progressFromCounts } from './status/progress.ts'
 export { Validator, type Validation, type ValidatorOptions, type ValidateRequest } from './validator/index.ts'
-export { Runner, buildPrompt, type RunnerOptions, type RunnerHooks, type RunnerOutcome, type PromptFeedback } from './runner/index.ts'
+export {
+  Runner,
+  buildPrompt,
+  type RunnerOptions,
+  type RunnerHooks,
+  type RunnerOutcome,
+  type PromptFeedback,
+} from './runner/index.ts'
 export type {
   Agent,
   AgentBackend,

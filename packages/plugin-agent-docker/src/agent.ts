@@ -40,7 +40,9 @@ export interface DockerAgent extends Agent {
 const DEATH_SETTLE_MS = 1000
 
 function crashed(name: string, reason: string): TanukiError {
-  return new TanukiError('TANUKI_AGENT_CRASHED', `agent ${name} crashed: ${reason}`, { details: { agent: name, reason } })
+  return new TanukiError('TANUKI_AGENT_CRASHED', `agent ${name} crashed: ${reason}`, {
+    details: { agent: name, reason },
+  })
 }
 
 /**
@@ -114,7 +116,10 @@ export function createDockerAgent(parts: DockerAgentParts): DockerAgent {
   )
 
   const assertAlive = (): void => {
-    if (ended) throw ended.expected ? new TanukiError('TANUKI_AGENT_CRASHED', `agent ${name} is stopped (${ended.reason})`) : crashed(name, ended.reason)
+    if (ended)
+      throw ended.expected
+        ? new TanukiError('TANUKI_AGENT_CRASHED', `agent ${name} is stopped (${ended.reason})`)
+        : crashed(name, ended.reason)
   }
 
   /** Runs in the container; a command that could not start, or ended oddly, is checked against the container's life. */
@@ -127,7 +132,13 @@ export function createDockerAgent(parts: DockerAgentParts): DockerAgent {
     let exit: { exitCode: number | null; killed: boolean }
     try {
       exit = await Promise.race([
-        execInContainer(container, docker, { ...command, workdir: options.workdir, ...(options.user ? { user: options.user } : {}) }, onOutput, signal),
+        execInContainer(
+          container,
+          docker,
+          { ...command, workdir: options.workdir, ...(options.user ? { user: options.user } : {}) },
+          onOutput,
+          signal,
+        ),
         death,
       ])
     } catch (error) {
@@ -139,7 +150,8 @@ export function createDockerAgent(parts: DockerAgentParts): DockerAgent {
     if (exit.exitCode === null || exit.exitCode >= 128) await noticeDeath(exit.killed ? 0 : DEATH_SETTLE_MS)
     else if (exit.exitCode !== 0) await noticeDeath()
     // Stopped under the command by Tanuki itself: the work was cut short, not crashed.
-    if (ended?.expected && exit.exitCode !== 0) throw new TanukiError('TANUKI_ABORTED', `Aborted: agent ${name} was ${ended.reason}`)
+    if (ended?.expected && exit.exitCode !== 0)
+      throw new TanukiError('TANUKI_ABORTED', `Aborted: agent ${name} was ${ended.reason}`)
     assertAlive()
     return exit
   }
@@ -161,11 +173,15 @@ export function createDockerAgent(parts: DockerAgentParts): DockerAgent {
     async run(request: RunRequest): Promise<RunResult> {
       assertAlive()
       const { task, iteration, signal } = request
-      if (signal.aborted) throw new TanukiError('TANUKI_ABORTED', `Aborted: ${String(signal.reason ?? 'stopped')}`, { cause: signal.reason })
+      if (signal.aborted)
+        throw new TanukiError('TANUKI_ABORTED', `Aborted: ${String(signal.reason ?? 'stopped')}`, {
+          cause: signal.reason,
+        })
       const plan = kind.plan({ prompt: request.prompt, task })
       // Every try: work a dependency finished meanwhile (or a merge that failed before) still arrives.
       if (options.commit) {
-        for (const line of await workspace.mergeTasks(task.dependsOn)) request.onOutput?.({ stream: 'stderr', text: `tanuki: ${line}\n` })
+        for (const line of await workspace.mergeTasks(task.dependsOn))
+          request.onOutput?.({ stream: 'stderr', text: `tanuki: ${line}\n` })
       }
       const env = { ...baseEnv, TANUKI_TASK_ID: task.id, TANUKI_ITERATION: String(iteration) }
       const result = await runPlan(
@@ -178,9 +194,13 @@ export function createDockerAgent(parts: DockerAgentParts): DockerAgent {
       )
       if (options.commit) {
         await workspace
-          .commit(`tanuki(${name}): ${task.id} iteration ${iteration}: ${task.title}\n\nTanuki-Task: ${task.id}\nTanuki-Agent: ${name}\n`)
+          .commit(
+            `tanuki(${name}): ${task.id} iteration ${iteration}: ${task.title}\n\nTanuki-Task: ${task.id}\nTanuki-Agent: ${name}\n`,
+          )
           // The work stays in the worktree; say why it is not on the branch (dependents will not see it).
-          .catch((error: unknown) => request.onOutput?.({ stream: 'stderr', text: `tanuki: ${(error as Error).message}\n` }))
+          .catch((error: unknown) =>
+            request.onOutput?.({ stream: 'stderr', text: `tanuki: ${(error as Error).message}\n` }),
+          )
       }
       return result
     },
@@ -209,7 +229,12 @@ export function createDockerAgent(parts: DockerAgentParts): DockerAgent {
           },
           controller.signal,
         )
-        return { exitCode: exit.killed ? null : exit.exitCode, output, timedOut, durationMs: performance.now() - started }
+        return {
+          exitCode: exit.killed ? null : exit.exitCode,
+          output,
+          timedOut,
+          durationMs: performance.now() - started,
+        }
       } finally {
         clearTimeout(timer)
         execOptions.signal?.removeEventListener('abort', forward)

@@ -1,5 +1,12 @@
 import { stat } from 'node:fs/promises'
-import { TanukiError, errorMessage, isTanukiError, type AgentBackend, type ProjectInfo, type SpawnRequest } from '@tanuki/core'
+import {
+  TanukiError,
+  errorMessage,
+  isTanukiError,
+  type AgentBackend,
+  type ProjectInfo,
+  type SpawnRequest,
+} from '@tanuki/core'
 import { createKind, openWorkspace, removeWorktrees } from '@tanuki/plugin-agent-process'
 import type Docker from 'dockerode'
 import { createDockerAgent, type DockerAgent } from './agent.ts'
@@ -24,8 +31,20 @@ export interface DockerBackend extends AgentBackend {
  * say so once, at spawn. Nothing chowns the worktree for it: git on the host then refuses the
  * worktree ("dubious ownership") and the agent's work is never committed.
  */
-async function assertWritable(docker: Docker, container: Docker.Container, agent: string, user: string, workdir: string, dir: string): Promise<void> {
-  const check = await execInContainer(container, docker, { argv: ['sh', '-c', 'test -w "$1"', 'sh', workdir], user }, () => {})
+async function assertWritable(
+  docker: Docker,
+  container: Docker.Container,
+  agent: string,
+  user: string,
+  workdir: string,
+  dir: string,
+): Promise<void> {
+  const check = await execInContainer(
+    container,
+    docker,
+    { argv: ['sh', '-c', 'test -w "$1"', 'sh', workdir], user },
+    () => {},
+  )
   if (check.exitCode === 0) return
   await removeContainer(container).catch(() => {})
   const owner = await stat(dir).then(
@@ -105,8 +124,18 @@ export function createDockerBackend(options: DockerAgentOptions = {}): DockerBac
         const { container, reused } = await startContainer(found.docker, spec)
         // An orchestrator that died mid-iteration left its commands running: they must not race the new ones.
         if (reused) await reapCommands(container)
-        if (resolved.user) await assertWritable(found.docker, container, name, resolved.user, resolved.workdir, workspace.dir)
-        return createDockerAgent({ name, role, docker: found.docker, container, containerName: spec.name, kind, workspace, options: resolved })
+        if (resolved.user)
+          await assertWritable(found.docker, container, name, resolved.user, resolved.workdir, workspace.dir)
+        return createDockerAgent({
+          name,
+          role,
+          docker: found.docker,
+          container,
+          containerName: spec.name,
+          kind,
+          workspace,
+          options: resolved,
+        })
       } catch (error) {
         if (isTanukiError(error)) throw error
         throw new TanukiError(
@@ -124,7 +153,10 @@ export function createDockerBackend(options: DockerAgentOptions = {}): DockerBac
       await Promise.all(containers.map((info) => removeContainer(found.docker.getContainer(info.Id))))
       for (const network of await found.docker.listNetworks({ filters })) {
         // Still in use by something outside the project: leave it.
-        await found.docker.getNetwork(network.Id).remove().catch(() => {})
+        await found.docker
+          .getNetwork(network.Id)
+          .remove()
+          .catch(() => {})
       }
       await removeWorktrees(project)
     },

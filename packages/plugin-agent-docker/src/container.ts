@@ -108,11 +108,15 @@ export async function removeContainer(container: Docker.Container): Promise<void
  * Reuses a running container with the same spec (left by an orchestrator that crashed), else
  * replaces it, and starts it. Resolves with the container and whether it was reused.
  */
-export async function startContainer(docker: Docker, spec: ContainerSpec): Promise<{ container: Docker.Container; reused: boolean }> {
+export async function startContainer(
+  docker: Docker,
+  spec: ContainerSpec,
+): Promise<{ container: Docker.Container; reused: boolean }> {
   const existing = docker.getContainer(spec.name)
   try {
     const info = await existing.inspect()
-    const sameConfig = info.Config.Labels?.[LABELS.config] === spec.create.Labels?.[LABELS.config] && info.Image === spec.create.Image
+    const sameConfig =
+      info.Config.Labels?.[LABELS.config] === spec.create.Labels?.[LABELS.config] && info.Image === spec.create.Image
     // By id from here on: a handle by name would follow a later container of the same name.
     if (info.State.Running && sameConfig) return { container: docker.getContainer(info.Id), reused: true }
     await removeContainer(existing)
@@ -140,7 +144,12 @@ export async function ensureNetwork(docker: Docker, name: string, project: Proje
     if (statusCode(error) !== 404) throw error
   }
   try {
-    await docker.createNetwork({ Name: name, Driver: 'bridge', CheckDuplicate: true, Labels: { [LABELS.project]: project.root } })
+    await docker.createNetwork({
+      Name: name,
+      Driver: 'bridge',
+      CheckDuplicate: true,
+      Labels: { [LABELS.project]: project.root },
+    })
   } catch (error) {
     // Another agent of the project created it meanwhile.
     if (statusCode(error) !== 409) throw error

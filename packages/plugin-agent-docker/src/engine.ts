@@ -36,7 +36,7 @@ export function engineUnavailable(address: string, cause: unknown): TanukiError 
     'TANUKI_DOCKER_UNAVAILABLE',
     `No Docker engine is reachable at ${address} (${errorMessage(cause)}). ` +
       'Start one (`sudo systemctl start docker`, or `sudo dockerd &`; in this repository `bash scripts/docker-setup.sh`), ' +
-      'or point DOCKER_HOST (or the docker plugin\'s `host` option) at a running engine.',
+      "or point DOCKER_HOST (or the docker plugin's `host` option) at a running engine.",
     { cause, details: { address } },
   )
 }

@@ -47,13 +47,21 @@ export async function ensureImage(docker: Docker, image: string): Promise<void> 
 }
 
 /** Builds `image` from a Dockerfile and its context directory (honouring `.dockerignore`). */
-export async function buildImage(docker: Docker, image: string, build: DockerBuildOptions, projectRoot: string): Promise<void> {
+export async function buildImage(
+  docker: Docker,
+  image: string,
+  build: DockerBuildOptions,
+  projectRoot: string,
+): Promise<void> {
   const context = isAbsolute(build.context) ? build.context : resolve(projectRoot, build.context)
   const dockerfile = build.dockerfile ?? 'Dockerfile'
   try {
     // dockerode tars the listed entries of the context (directories recursively).
     const src = await readdir(context)
-    const stream = await docker.buildImage({ context, src }, { t: image, dockerfile, buildargs: build.args ?? {}, rm: true, forcerm: true })
+    const stream = await docker.buildImage(
+      { context, src },
+      { t: image, dockerfile, buildargs: build.args ?? {}, rm: true, forcerm: true },
+    )
     await followProgress(docker, stream)
   } catch (error) {
     throw new TanukiError(

@@ -20,7 +20,15 @@ export { createDockerBackend, type DockerBackend } from './backend.ts'
 export { createDockerAgent, type DockerAgent, type DockerAgentParts } from './agent.ts'
 export { containerName, LABELS, IDLE_SCRIPT } from './container.ts'
 export { connectEngine, DEFAULT_SOCKET, type Engine } from './engine.ts'
-export { parseMemory, resolveDockerOptions, containerEnv, type DockerAgentOptions, type DockerBuildOptions, type DockerMount, type ResolvedDockerOptions } from './options.ts'
+export {
+  parseMemory,
+  resolveDockerOptions,
+  containerEnv,
+  type DockerAgentOptions,
+  type DockerBuildOptions,
+  type DockerMount,
+  type ResolvedDockerOptions,
+} from './options.ts'
 
 /**
  * The plugin: registers the `docker` backend. Roles choose it with `backend: 'docker'`; their own

@@ -35,13 +35,18 @@ describe('docker options', () => {
     expect(() => resolveDockerOptions({})).toThrow(/"image" is required/)
     expect(() => resolveDockerOptions({ image: 'x', workdir: 'rel' })).toThrow(/"workdir" must be an absolute path/)
     expect(() => resolveDockerOptions({ image: 'x', cpus: 0 })).toThrow(/"cpus" must be a number of CPUs > 0/)
-    expect(() => resolveDockerOptions({ image: 'x' }, { mounts: [{ source: '/a', target: 'b' }] })).toThrow(/"mounts\[0\]"/)
+    expect(() => resolveDockerOptions({ image: 'x' }, { mounts: [{ source: '/a', target: 'b' }] })).toThrow(
+      /"mounts\[0\]"/,
+    )
     expect(() => resolveDockerOptions({ image: 'x' }, { env: { A: 1 } })).toThrow(/"env.A" must be a string/)
     expect(resolveDockerOptions({ build: { context: '.' } }).image).toBe('tanuki-agent:latest')
   })
 
   it('lets in only the allowed host variables that are set, and the explicit ones', () => {
-    const env = containerEnv({ passEnv: ['KEY', 'UNSET'], env: { MODE: 'ci' } }, { KEY: 'k', SECRET: 's', PATH: '/bin' })
+    const env = containerEnv(
+      { passEnv: ['KEY', 'UNSET'], env: { MODE: 'ci' } },
+      { KEY: 'k', SECRET: 's', PATH: '/bin' },
+    )
     expect(env).toEqual({ KEY: 'k', MODE: 'ci' })
   })
 })

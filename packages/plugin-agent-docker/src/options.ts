@@ -102,9 +102,13 @@ const KIND_KEYS = [
 const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }
 
 function invalid(key: string, message: string, value: unknown): TanukiError {
-  return new TanukiError('TANUKI_CONFIG_INVALID', `docker backend option "${key}" ${message}, got ${JSON.stringify(value)}`, {
-    details: { key, value },
-  })
+  return new TanukiError(
+    'TANUKI_CONFIG_INVALID',
+    `docker backend option "${key}" ${message}, got ${JSON.stringify(value)}`,
+    {
+      details: { key, value },
+    },
+  )
 }
 
 /** `512m` → bytes, as `docker run --memory` reads it. */
@@ -120,7 +124,8 @@ export function parseMemory(value: number | string, key = 'memory'): number {
 
 function stringRecord(value: unknown, key: string): Record<string, string> {
   if (value === undefined) return {}
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid(key, 'must map names to strings', value)
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw invalid(key, 'must map names to strings', value)
   for (const [name, item] of Object.entries(value)) {
     if (typeof item !== 'string') throw invalid(`${key}.${name}`, 'must be a string', item)
   }
@@ -137,7 +142,10 @@ function optionalString(value: unknown, key: string): string | undefined {
  * Merges the plugin's options with a role's and checks them. Throws `TANUKI_CONFIG_INVALID`
  * naming the key.
  */
-export function resolveDockerOptions(base: DockerAgentOptions, role: Readonly<Record<string, unknown>> = {}): ResolvedDockerOptions {
+export function resolveDockerOptions(
+  base: DockerAgentOptions,
+  role: Readonly<Record<string, unknown>> = {},
+): ResolvedDockerOptions {
   const merged = { ...base, ...role } as Record<string, unknown>
   const build = merged.build as DockerBuildOptions | undefined
   if (build !== undefined && (typeof build !== 'object' || build === null || typeof build.context !== 'string')) {
@@ -153,21 +161,31 @@ export function resolveDockerOptions(base: DockerAgentOptions, role: Readonly<Re
   if (workspace !== undefined && workspace !== 'auto' && workspace !== 'worktree' && workspace !== 'shared') {
     throw invalid('workspace', 'must be "auto", "worktree" or "shared"', workspace)
   }
-  if (merged.commit !== undefined && typeof merged.commit !== 'boolean') throw invalid('commit', 'must be true or false', merged.commit)
+  if (merged.commit !== undefined && typeof merged.commit !== 'boolean')
+    throw invalid('commit', 'must be true or false', merged.commit)
   const passEnv = merged.passEnv ?? []
-  if (!Array.isArray(passEnv) || passEnv.some((name) => typeof name !== 'string')) throw invalid('passEnv', 'must be a list of variable names', passEnv)
+  if (!Array.isArray(passEnv) || passEnv.some((name) => typeof name !== 'string'))
+    throw invalid('passEnv', 'must be a list of variable names', passEnv)
   const cpus = merged.cpus
-  if (cpus !== undefined && (typeof cpus !== 'number' || !(cpus > 0))) throw invalid('cpus', 'must be a number of CPUs > 0', cpus)
+  if (cpus !== undefined && (typeof cpus !== 'number' || !(cpus > 0)))
+    throw invalid('cpus', 'must be a number of CPUs > 0', cpus)
   const mounts = merged.mounts ?? []
   if (!Array.isArray(mounts)) throw invalid('mounts', 'must be a list of { source, target, readOnly? }', mounts)
   mounts.forEach((mount: unknown, i) => {
     const m = mount as DockerMount | null
-    if (typeof m !== 'object' || m === null || typeof m.source !== 'string' || typeof m.target !== 'string' || !m.target.startsWith('/')) {
+    if (
+      typeof m !== 'object' ||
+      m === null ||
+      typeof m.source !== 'string' ||
+      typeof m.target !== 'string' ||
+      !m.target.startsWith('/')
+    ) {
       throw invalid(`mounts[${i}]`, 'must be { source, target (absolute), readOnly? }', mount)
     }
   })
   const stopTimeoutSeconds = merged.stopTimeoutSeconds ?? 5
-  if (typeof stopTimeoutSeconds !== 'number' || stopTimeoutSeconds < 0) throw invalid('stopTimeoutSeconds', 'must be a number of seconds ≥ 0', stopTimeoutSeconds)
+  if (typeof stopTimeoutSeconds !== 'number' || stopTimeoutSeconds < 0)
+    throw invalid('stopTimeoutSeconds', 'must be a number of seconds ≥ 0', stopTimeoutSeconds)
   const kind: KindOptions = {}
   for (const key of KIND_KEYS) if (merged[key] !== undefined) (kind as Record<string, unknown>)[key] = merged[key]
   const memory = merged.memory as number | string | undefined
@@ -198,7 +216,10 @@ export function resolveDockerOptions(base: DockerAgentOptions, role: Readonly<Re
  * The container's environment: the explicit values plus the allowed host variables that are set.
  * Nothing else of the host's environment goes in.
  */
-export function containerEnv(options: Pick<ResolvedDockerOptions, 'env' | 'passEnv'>, hostEnv: Record<string, string | undefined>): Record<string, string> {
+export function containerEnv(
+  options: Pick<ResolvedDockerOptions, 'env' | 'passEnv'>,
+  hostEnv: Record<string, string | undefined>,
+): Record<string, string> {
   const env: Record<string, string> = {}
   for (const name of options.passEnv) {
     const value = hostEnv[name]

@@ -22,12 +22,18 @@ describe.skipIf(skipDocker)(`docker backend on a real engine${skipDocker ? ` (sk
   })
 
   const spawn = async (options: Record<string, unknown> = {}, name = 'worker-1'): Promise<DockerAgent> => {
-    const agent = await backend.spawn({ name, role: 'worker', options: { kind: 'shell', image: TEST_IMAGE, ...options }, project })
+    const agent = await backend.spawn({
+      name,
+      role: 'worker',
+      options: { kind: 'shell', image: TEST_IMAGE, ...options },
+      project,
+    })
     agents.push(agent)
     return agent
   }
 
-  const task = (body: string, id = 'T-1') => defineTask({ id, title: `task ${id}`, body, completion: { signal: 'DONE' } })
+  const task = (body: string, id = 'T-1') =>
+    defineTask({ id, title: `task ${id}`, body, completion: { signal: 'DONE' } })
 
   it('runs iterations and commands inside its container, in the mounted worktree', async () => {
     project = await tempProject('run')
@@ -45,8 +51,18 @@ describe.skipIf(skipDocker)(`docker backend on a real engine${skipDocker ? ` (sk
     expect(result.exitCode).toBe(0)
     expect(result.output).toContain('DONE')
     // stdout and stderr arrive demultiplexed.
-    expect(chunks.filter((c) => c.stream === 'stdout').map((c) => c.text).join('')).toBe('out\nDONE\n')
-    expect(chunks.filter((c) => c.stream === 'stderr').map((c) => c.text).join('')).toBe('err\n')
+    expect(
+      chunks
+        .filter((c) => c.stream === 'stdout')
+        .map((c) => c.text)
+        .join(''),
+    ).toBe('out\nDONE\n')
+    expect(
+      chunks
+        .filter((c) => c.stream === 'stderr')
+        .map((c) => c.text)
+        .join(''),
+    ).toBe('err\n')
     const verify = await agent.exec('pwd; cat where.txt; cat /etc/hostname')
     expect(verify).toMatchObject({ exitCode: 0, timedOut: false })
     expect(verify.output).toBe(`/workspace\n${info.Config.Hostname}\n${info.Config.Hostname}\n`)
@@ -54,7 +70,11 @@ describe.skipIf(skipDocker)(`docker backend on a real engine${skipDocker ? ` (sk
     // The worktree on the host holds what the container wrote; the project directory does not.
     const worktree = join(project.root, '.tanuki', 'worktrees', 'worker-1')
     expect(info.HostConfig.Binds).toEqual([`${worktree}:/workspace`])
-    expect(info.Config.Labels).toMatchObject({ 'dev.tanuki.project': project.root, 'dev.tanuki.agent': 'worker-1', 'dev.tanuki.role': 'worker' })
+    expect(info.Config.Labels).toMatchObject({
+      'dev.tanuki.project': project.root,
+      'dev.tanuki.agent': 'worker-1',
+      'dev.tanuki.role': 'worker',
+    })
   }, 60_000)
 
   it('applies memory and CPU limits, and lets in only the allowed environment', async () => {
@@ -67,17 +87,33 @@ describe.skipIf(skipDocker)(`docker backend on a real engine${skipDocker ? ` (sk
       const info = await docker.getContainer(agent.containerId).inspect()
       expect(info.HostConfig.Memory).toBe(96 * 1024 * 1024)
       expect(info.HostConfig.NanoCpus).toBe(500_000_000)
-      const limit = await agent.exec('cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes')
+      const limit = await agent.exec(
+        'cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes',
+      )
       expect(limit.output.trim()).toBe(String(96 * 1024 * 1024))
       const env = await agent.exec('env')
-      const names = env.output.trim().split('\n').map((line) => line.split('=')[0])
+      const names = env.output
+        .trim()
+        .split('\n')
+        .map((line) => line.split('=')[0])
       expect(env.output).toContain('TANUKI_TEST_ALLOWED=allowed-value')
       expect(env.output).toContain('EXPLICIT=explicit-value')
       expect(env.output).not.toContain('secret-value')
       expect(names).not.toContain('TANUKI_TEST_SECRET')
       expect(names).not.toContain('TANUKI_TEST_UNSET')
       // Nothing else of the host: only what the image and the engine set, and Tanuki's own.
-      const allowed = new Set(['PATH', 'HOSTNAME', 'HOME', 'PWD', 'SHLVL', 'TANUKI_TEST_ALLOWED', 'EXPLICIT', 'TANUKI_AGENT', 'TANUKI_ROLE', 'TANUKI_WORKSPACE'])
+      const allowed = new Set([
+        'PATH',
+        'HOSTNAME',
+        'HOME',
+        'PWD',
+        'SHLVL',
+        'TANUKI_TEST_ALLOWED',
+        'EXPLICIT',
+        'TANUKI_AGENT',
+        'TANUKI_ROLE',
+        'TANUKI_WORKSPACE',
+      ])
       expect(names.filter((name) => !allowed.has(name!))).toEqual([])
     } finally {
       delete process.env.TANUKI_TEST_ALLOWED
@@ -89,7 +125,12 @@ describe.skipIf(skipDocker)(`docker backend on a real engine${skipDocker ? ` (sk
     project = await tempProject('stdin')
     backend = createDockerBackend()
     const agent = await spawn({ kind: 'command', command: ['sh', '-c', 'cat; echo; echo DONE'] })
-    const result = await agent.run({ prompt: 'hello from stdin', task: task('no blocks'), iteration: 1, signal: new AbortController().signal })
+    const result = await agent.run({
+      prompt: 'hello from stdin',
+      task: task('no blocks'),
+      iteration: 1,
+      signal: new AbortController().signal,
+    })
     expect(result.output).toContain('hello from stdin')
     expect(result.exitCode).toBe(0)
   }, 60_000)
@@ -99,7 +140,13 @@ describe.skipIf(skipDocker)(`docker backend on a real engine${skipDocker ? ` (sk
     backend = createDockerBackend()
     const agent = await spawn()
     const controller = new AbortController()
-    const running = agent.run({ prompt: 'p', task: task('```sh\necho started\nsleep 300\n```'), iteration: 1, signal: controller.signal, onOutput: () => {} })
+    const running = agent.run({
+      prompt: 'p',
+      task: task('```sh\necho started\nsleep 300\n```'),
+      iteration: 1,
+      signal: controller.signal,
+      onOutput: () => {},
+    })
     await until(async () => (await agent.exec('ps')).output.includes('sleep 300'), 20_000, 'the block to start')
     controller.abort('test')
     await expect(running).rejects.toMatchObject({ code: 'TANUKI_ABORTED' })
@@ -122,7 +169,12 @@ describe.skipIf(skipDocker)(`docker backend on a real engine${skipDocker ? ` (sk
     const agent = await spawn()
     const exits: { reason: string; expected: boolean }[] = []
     agent.onExit((exit) => exits.push(exit))
-    const running = agent.run({ prompt: 'p', task: task('```sh\nsleep 300\n```'), iteration: 1, signal: new AbortController().signal })
+    const running = agent.run({
+      prompt: 'p',
+      task: task('```sh\nsleep 300\n```'),
+      iteration: 1,
+      signal: new AbortController().signal,
+    })
     await until(async () => (await agent.exec('ps')).output.includes('sleep 300'), 20_000, 'the block to start')
     await docker.getContainer(agent.containerId).kill()
     await expect(running).rejects.toMatchObject({ code: 'TANUKI_AGENT_CRASHED' })
@@ -139,7 +191,12 @@ describe.skipIf(skipDocker)(`docker backend on a real engine${skipDocker ? ` (sk
     const agent = await spawn()
     const exits: unknown[] = []
     agent.onExit((exit) => exits.push(exit))
-    const result = await agent.run({ prompt: 'p', task: task('```sh\nkill -KILL $$\n```'), iteration: 1, signal: new AbortController().signal })
+    const result = await agent.run({
+      prompt: 'p',
+      task: task('```sh\nkill -KILL $$\n```'),
+      iteration: 1,
+      signal: new AbortController().signal,
+    })
     expect(result).toMatchObject({ exitCode: 137, error: expect.stringContaining('exited with code 137') })
     expect(exits).toEqual([])
     expect((await agent.exec('echo alive')).output).toBe('alive\n')
@@ -150,7 +207,12 @@ describe.skipIf(skipDocker)(`docker backend on a real engine${skipDocker ? ` (sk
     backend = createDockerBackend()
     const first = await spawn()
     // The orchestrator dies mid-iteration: its command goes on running in the container.
-    const orphan = first.run({ prompt: 'p', task: task('```sh\nsleep 300\n```'), iteration: 1, signal: new AbortController().signal })
+    const orphan = first.run({
+      prompt: 'p',
+      task: task('```sh\nsleep 300\n```'),
+      iteration: 1,
+      signal: new AbortController().signal,
+    })
     await until(async () => (await first.exec('ps')).output.includes('sleep 300'), 20_000, 'the block to start')
     // A new backend, as after a restart of the orchestrator: the container is found by name and labels.
     backend = createDockerBackend()
@@ -195,7 +257,10 @@ describe.skipIf(skipDocker)(`docker backend on a real engine${skipDocker ? ` (sk
       expect((await agent.exec('cat /greeting.txt')).output).toBe('built here\n')
       await agent.remove()
     } finally {
-      await docker.getImage(tag).remove({ force: true }).catch(() => {})
+      await docker
+        .getImage(tag)
+        .remove({ force: true })
+        .catch(() => {})
     }
   }, 120_000)
 
@@ -204,7 +269,9 @@ describe.skipIf(skipDocker)(`docker backend on a real engine${skipDocker ? ` (sk
     backend = createDockerBackend()
     const error = await spawn({ image: 'tanuki-no-such-image:never' }).catch((e: unknown) => e)
     expect(isTanukiError(error, 'TANUKI_IMAGE_UNAVAILABLE')).toBe(true)
-    expect((error as Error).message).toMatch(/"tanuki-no-such-image:never" is not present locally and could not be pulled/)
+    expect((error as Error).message).toMatch(
+      /"tanuki-no-such-image:never" is not present locally and could not be pulled/,
+    )
     expect((error as Error).message).toContain('docker build -t tanuki-no-such-image:never')
   }, 60_000)
 
@@ -235,7 +302,14 @@ describe('docker backend without an engine', () => {
 
   it('names the option that is wrong', () => {
     const backend = createDockerBackend()
-    return expect(backend.spawn({ name: 'a-1', role: 'a', options: { image: TEST_IMAGE, memory: 'lots' }, project: { root: '/tmp/none', name: 'none' } })).rejects.toMatchObject({
+    return expect(
+      backend.spawn({
+        name: 'a-1',
+        role: 'a',
+        options: { image: TEST_IMAGE, memory: 'lots' },
+        project: { root: '/tmp/none', name: 'none' },
+      }),
+    ).rejects.toMatchObject({
       code: 'TANUKI_CONFIG_INVALID',
       message: expect.stringContaining('"memory"'),
     })

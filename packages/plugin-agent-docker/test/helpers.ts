@@ -70,12 +70,19 @@ export async function projectContainers(docker: Docker, root: string): Promise<D
 
 export async function removeProjectContainers(docker: Docker, root: string): Promise<void> {
   for (const info of await projectContainers(docker, root).catch(() => [])) {
-    await docker.getContainer(info.Id).remove({ force: true }).catch(() => {})
+    await docker
+      .getContainer(info.Id)
+      .remove({ force: true })
+      .catch(() => {})
   }
 }
 
 /** Polls until `check` returns something truthy. */
-export async function until<T>(check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000, what = 'condition'): Promise<T> {
+export async function until<T>(
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 30_000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const value = await check()

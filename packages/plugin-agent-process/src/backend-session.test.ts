@@ -2,7 +2,16 @@
 // and everything an agent promises (output, stdin, crashes, aborts, stops) holds as without it.
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { createMemorySource, createOrchestrator, defineTask, isTanukiError, type AgentExit, type OutputChunk, type RunRequest, type TaskInput } from '@tanuki/core'
+import {
+  createMemorySource,
+  createOrchestrator,
+  defineTask,
+  isTanukiError,
+  type AgentExit,
+  type OutputChunk,
+  type RunRequest,
+  type TaskInput,
+} from '@tanuki/core'
 import { afterEach, describe, expect, it } from 'vitest'
 import { gitRepo, isAlive, project, removeTempDirs, tempDir, waitFor } from '../test/support/repo.ts'
 import { createProcessBackend, type ProcessAgent } from './backend.ts'
@@ -14,12 +23,23 @@ afterEach(async () => {
 })
 
 const fence = '```'
-const task = (input: Partial<TaskInput> & { body?: string }) => defineTask({ id: 'T-1', title: 'A task', completion: { signal: 'DONE' }, ...input })
-const request = (input: Partial<RunRequest> & { task: RunRequest['task'] }): RunRequest => ({ prompt: 'the prompt', iteration: 1, signal: new AbortController().signal, ...input })
+const task = (input: Partial<TaskInput> & { body?: string }) =>
+  defineTask({ id: 'T-1', title: 'A task', completion: { signal: 'DONE' }, ...input })
+const request = (input: Partial<RunRequest> & { task: RunRequest['task'] }): RunRequest => ({
+  prompt: 'the prompt',
+  iteration: 1,
+  signal: new AbortController().signal,
+  ...input,
+})
 
 async function spawn(root: string, role: Record<string, unknown>) {
   const backend = createProcessBackend({ killGraceMs: 300, session: true })
-  const agent = (await backend.spawn({ name: 'worker-1', role: 'worker', options: role, project: project(root) })) as ProcessAgent
+  const agent = (await backend.spawn({
+    name: 'worker-1',
+    role: 'worker',
+    options: role,
+    project: project(root),
+  })) as ProcessAgent
   spawned.push(agent)
   return agent
 }
@@ -35,7 +55,11 @@ describe('process backend with session: true', () => {
     expect(readFileSync(join(agent.workspace, 'where.txt'), 'utf8')).toBe('T-1\n')
     expect((await agent.exec('test -f where.txt')).exitCode).toBe(0)
 
-    const command = await spawn(tempDir(), { kind: 'command', command: ['sh', '-c', 'cat; echo " DONE"'], workspace: 'shared' })
+    const command = await spawn(tempDir(), {
+      kind: 'command',
+      command: ['sh', '-c', 'cat; echo " DONE"'],
+      workspace: 'shared',
+    })
     const echoed = await command.run(request({ task: task({}), prompt: 'a prompt' }))
     expect(echoed.output).toBe('a prompt DONE\n')
   })
@@ -85,7 +109,13 @@ describe('process backend with session: true', () => {
   it('runs a project through the orchestrator', async () => {
     const root = gitRepo()
     const tasks = Array.from({ length: 12 }, (_, i) =>
-      defineTask({ id: `S-${i}`, title: `step ${i}`, dependsOn: i > 0 ? [`S-${i - 1}`] : [], completion: { verify: `test -f s${i}.txt` }, body: `${fence}sh\ntouch s${i}.txt\n${fence}` }),
+      defineTask({
+        id: `S-${i}`,
+        title: `step ${i}`,
+        dependsOn: i > 0 ? [`S-${i - 1}`] : [],
+        completion: { verify: `test -f s${i}.txt` },
+        body: `${fence}sh\ntouch s${i}.txt\n${fence}`,
+      }),
     )
     const orchestrator = createOrchestrator({
       config: { cooldownMs: 0, defaults: { backend: 'process', kind: 'shell', session: true, count: 2 } },

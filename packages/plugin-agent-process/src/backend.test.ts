@@ -1,6 +1,13 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { defineTask, isTanukiError, type AgentExit, type OutputChunk, type RunRequest, type TaskInput } from '@tanuki/core'
+import {
+  defineTask,
+  isTanukiError,
+  type AgentExit,
+  type OutputChunk,
+  type RunRequest,
+  type TaskInput,
+} from '@tanuki/core'
 import { afterEach, describe, expect, it } from 'vitest'
 import { git, gitRepo, isAlive, project, readPids, removeTempDirs, tempDir, waitFor } from '../test/support/repo.ts'
 import { createProcessBackend, type ProcessAgent, type ProcessBackendOptions } from './backend.ts'
@@ -22,7 +29,12 @@ function request(input: Partial<RunRequest> & { task: RunRequest['task'] }): Run
   return { prompt: 'the prompt', iteration: 1, signal: new AbortController().signal, ...input }
 }
 
-async function spawn(root: string, role: Record<string, unknown>, options: ProcessBackendOptions = {}, name = 'worker-1') {
+async function spawn(
+  root: string,
+  role: Record<string, unknown>,
+  options: ProcessBackendOptions = {},
+  name = 'worker-1',
+) {
   const backend = createProcessBackend({ killGraceMs: 500, ...options })
   const agent = (await backend.spawn({ name, role: 'worker', options: role, project: project(root) })) as ProcessAgent
   spawned.push(agent)
@@ -30,7 +42,7 @@ async function spawn(root: string, role: Record<string, unknown>, options: Proce
 }
 
 describe('shell kind', () => {
-  it('runs the sh and bash blocks in order in the agent\'s worktree, and verify sees their work there', async () => {
+  it("runs the sh and bash blocks in order in the agent's worktree, and verify sees their work there", async () => {
     const root = gitRepo()
     const { agent } = await spawn(root, { kind: 'shell' })
     expect(agent.workspaceMode).toBe('worktree')
@@ -58,7 +70,10 @@ describe('shell kind', () => {
     expect(existsSync(join(root, 'order.txt'))).toBe(false)
 
     expect((await agent.exec('test -f order.txt')).exitCode).toBe(0)
-    expect((await (await spawn(root, { kind: 'shell', workspace: 'shared' }, {}, 'other')).agent.exec('test -f order.txt')).exitCode).toBe(1)
+    expect(
+      (await (await spawn(root, { kind: 'shell', workspace: 'shared' }, {}, 'other')).agent.exec('test -f order.txt'))
+        .exitCode,
+    ).toBe(1)
     // The iteration's work is committed on the agent's branch, tied to its task.
     expect(git(agent.workspace, 'log', '-1', '--format=%B')).toContain('Tanuki-Task: T-1')
     expect(git(agent.workspace, 'show', '--name-only', '--format=', 'HEAD')).toBe('order.txt')
@@ -67,7 +82,17 @@ describe('shell kind', () => {
   it('stops at the first failing block, naming it', async () => {
     const root = gitRepo()
     const { agent } = await spawn(root, { kind: 'shell' })
-    const body = [`${fence}sh`, 'echo before', 'false', 'echo after', fence, '', `${fence}sh`, 'touch never.txt', fence].join('\n')
+    const body = [
+      `${fence}sh`,
+      'echo before',
+      'false',
+      'echo after',
+      fence,
+      '',
+      `${fence}sh`,
+      'touch never.txt',
+      fence,
+    ].join('\n')
     const result = await agent.run(request({ task: task({ body }) }))
     expect(result.output).toBe('before\n')
     expect(result.exitCode).toBe(1)
@@ -84,7 +109,11 @@ describe('shell kind', () => {
 
   it('passes the task and agent to the blocks through the environment', async () => {
     const { agent } = await spawn(tempDir(), { kind: 'shell', env: { EXTRA: 'yes' } }, { env: { BASE: 'base' } })
-    const body = [`${fence}sh`, 'echo "$TANUKI_AGENT $TANUKI_ROLE $TANUKI_TASK_ID $TANUKI_ITERATION $EXTRA $BASE"', fence].join('\n')
+    const body = [
+      `${fence}sh`,
+      'echo "$TANUKI_AGENT $TANUKI_ROLE $TANUKI_TASK_ID $TANUKI_ITERATION $EXTRA $BASE"',
+      fence,
+    ].join('\n')
     const result = await agent.run(request({ task: task({ body }), iteration: 2 }))
     expect(result.output).toBe('worker-1 worker T-1 2 yes base\n')
   })
@@ -93,7 +122,10 @@ describe('shell kind', () => {
 describe('command kind', () => {
   it('gives the prompt on stdin and in {prompt}', async () => {
     const root = tempDir()
-    const { agent } = await spawn(root, { kind: 'command', command: ['sh', '-c', 'echo "arg: $1"; echo "stdin: $(cat)"; exit 4', 'sh', 'say {prompt}!'] })
+    const { agent } = await spawn(root, {
+      kind: 'command',
+      command: ['sh', '-c', 'echo "arg: $1"; echo "stdin: $(cat)"; exit 4', 'sh', 'say {prompt}!'],
+    })
     expect(agent.workspaceMode).toBe('shared')
     const result = await agent.run(request({ task: task({}), prompt: 'hello' }))
     expect(result.output).toBe('arg: say hello!\nstdin: hello\n')
@@ -102,7 +134,11 @@ describe('command kind', () => {
   })
 
   it('keeps stdin empty with promptVia: arg', async () => {
-    const { agent } = await spawn(tempDir(), { kind: 'command', command: ['sh', '-c', 'echo "[$(cat)] $1"', 'sh', '{prompt}'], promptVia: 'arg' })
+    const { agent } = await spawn(tempDir(), {
+      kind: 'command',
+      command: ['sh', '-c', 'echo "[$(cat)] $1"', 'sh', '{prompt}'],
+      promptVia: 'arg',
+    })
     const result = await agent.run(request({ task: task({}), prompt: 'hi' }))
     expect(result).toMatchObject({ output: '[] hi\n', exitCode: 0 })
   })
@@ -127,7 +163,8 @@ describe('shared workspace', () => {
     const root = tempDir()
     const notes: string[] = []
     const backend = createProcessBackend({ kind: 'shell', log: (message) => notes.push(message) })
-    for (const name of ['a', 'b']) spawned.push((await backend.spawn({ name, role: 'r', options: {}, project: project(root) })) as ProcessAgent)
+    for (const name of ['a', 'b'])
+      spawned.push((await backend.spawn({ name, role: 'r', options: {}, project: project(root) })) as ProcessAgent)
     expect(spawned.map((agent) => agent.workspace)).toEqual([root, root])
     expect(notes).toHaveLength(1)
     expect(notes[0]).toContain('workspace "shared"')
@@ -136,7 +173,14 @@ describe('shared workspace', () => {
 })
 
 describe('stopping and crashes', () => {
-  const tree = [`${fence}sh`, 'sleep 1000 & echo $! > pids', 'sleep 1000 & echo $! >> pids', 'echo started', 'wait', fence].join('\n')
+  const tree = [
+    `${fence}sh`,
+    'sleep 1000 & echo $! > pids',
+    'sleep 1000 & echo $! >> pids',
+    'echo started',
+    'wait',
+    fence,
+  ].join('\n')
 
   it('abort kills the whole process tree and rejects with TANUKI_ABORTED', async () => {
     const { agent } = await spawn(tempDir(), { kind: 'shell' })
@@ -144,7 +188,11 @@ describe('stopping and crashes', () => {
     agent.onExit((exit) => exits.push(exit))
     const controller = new AbortController()
     const running = agent.run(
-      request({ task: task({ body: tree }), signal: controller.signal, onOutput: (c) => c.text.includes('started') && controller.abort('timeout') }),
+      request({
+        task: task({ body: tree }),
+        signal: controller.signal,
+        onOutput: (c) => c.text.includes('started') && controller.abort('timeout'),
+      }),
     )
     const error = await running.catch((e: unknown) => e)
     expect(isTanukiError(error, 'TANUKI_ABORTED')).toBe(true)
@@ -160,7 +208,11 @@ describe('stopping and crashes', () => {
   it('an external SIGKILL of the running process is a crash', async () => {
     const root = gitRepo()
     const events: { pid: number; state: string }[] = []
-    const { agent } = await spawn(root, { kind: 'shell' }, { onProcess: ({ pid, state }) => events.push({ pid, state }) })
+    const { agent } = await spawn(
+      root,
+      { kind: 'shell' },
+      { onProcess: ({ pid, state }) => events.push({ pid, state }) },
+    )
     const exits: AgentExit[] = []
     agent.onExit((exit) => exits.push(exit))
     const pidFile = join(root, '.tanuki', 'pids', 'worker-1.pid')
@@ -186,7 +238,9 @@ describe('stopping and crashes', () => {
     expect(existsSync(pidFile)).toBe(false)
     const pids = readPids(join(agent.workspace, 'pids'))
     await waitFor(() => pids.every((pid) => !isAlive(pid)), 5000, 'the orphaned sleeps to die')
-    await expect(agent.run(request({ task: task({ body: tree }) }))).rejects.toMatchObject({ code: 'TANUKI_AGENT_CRASHED' })
+    await expect(agent.run(request({ task: task({ body: tree }) }))).rejects.toMatchObject({
+      code: 'TANUKI_AGENT_CRASHED',
+    })
   })
 
   it('stop() during a run kills the tree, rejects the run with TANUKI_ABORTED and is an expected exit', async () => {
@@ -195,7 +249,9 @@ describe('stopping and crashes', () => {
     agent.onExit((exit) => exits.push(exit))
     let started!: () => void
     const ready = new Promise<void>((resolve) => (started = resolve))
-    const running = agent.run(request({ task: task({ body: tree }), onOutput: (c) => c.text.includes('started') && started() }))
+    const running = agent.run(
+      request({ task: task({ body: tree }), onOutput: (c) => c.text.includes('started') && started() }),
+    )
     await ready
     const pid = agent.pid!
     await agent.stop()
@@ -210,7 +266,11 @@ describe('stopping and crashes', () => {
     const root = gitRepo()
     const { agent } = await spawn(root, { kind: 'shell' }, { killGraceMs: 500 })
     const running = agent.run(request({ task: task({ body: tree }) }))
-    await waitFor(() => agent.pid !== undefined && existsSync(join(agent.workspace, 'pids')), 5000, 'the block to start')
+    await waitFor(
+      () => agent.pid !== undefined && existsSync(join(agent.workspace, 'pids')),
+      5000,
+      'the block to start',
+    )
     const leftover = agent.pid!
     // A new backend (a resumed project) spawns the same agent name while the old process still runs.
     await spawn(root, { kind: 'shell' }, {}, 'worker-1')

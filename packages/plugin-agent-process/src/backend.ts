@@ -97,10 +97,19 @@ function configError(role: string, key: string, message: string, value: unknown)
   })
 }
 
-function resolveOptions(defaults: ProcessBackendOptions, role: string, roleOptions: Readonly<Record<string, unknown>>): ProcessBackendOptions {
-  const own = Object.fromEntries(Object.entries(roleOptions).filter(([key]) => !ROLE_KEYS.has(key))) as ProcessBackendOptions
+function resolveOptions(
+  defaults: ProcessBackendOptions,
+  role: string,
+  roleOptions: Readonly<Record<string, unknown>>,
+): ProcessBackendOptions {
+  const own = Object.fromEntries(
+    Object.entries(roleOptions).filter(([key]) => !ROLE_KEYS.has(key)),
+  ) as ProcessBackendOptions
   const env = own.env
-  if (env !== undefined && (typeof env !== 'object' || env === null || Object.values(env).some((value) => typeof value !== 'string'))) {
+  if (
+    env !== undefined &&
+    (typeof env !== 'object' || env === null || Object.values(env).some((value) => typeof value !== 'string'))
+  ) {
     throw configError(role, 'env', 'must map variable names to strings', env)
   }
   if (own.workspace !== undefined && !WORKSPACE_MODES.includes(own.workspace)) {
@@ -129,7 +138,8 @@ function reapLeftover(file: string, agent: string, project: ProjectInfo): void {
   }
   try {
     const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0')
-    if (environ.includes(`TANUKI_AGENT=${agent}`) && environ.includes(`TANUKI_PROJECT=${project.root}`)) killGroup(pid, 'SIGKILL')
+    if (environ.includes(`TANUKI_AGENT=${agent}`) && environ.includes(`TANUKI_PROJECT=${project.root}`))
+      killGroup(pid, 'SIGKILL')
   } catch {
     // Gone already, or no /proc: nothing we can safely do.
   }
@@ -161,7 +171,10 @@ export function createProcessBackend(options: ProcessBackendOptions = {}): Proce
       kind = createKind(config)
     } catch (error) {
       if (isTanukiError(error, 'TANUKI_CONFIG_INVALID')) {
-        throw new TanukiError('TANUKI_CONFIG_INVALID', `agents.${role}: ${error.message}`, { cause: error, details: error.details })
+        throw new TanukiError('TANUKI_CONFIG_INVALID', `agents.${role}: ${error.message}`, {
+          cause: error,
+          details: error.details,
+        })
       }
       throw error
     }
@@ -176,10 +189,10 @@ export function createProcessBackend(options: ProcessBackendOptions = {}): Proce
       config.log?.(note)
     }
 
-    const pids = config.pidFiles ?? true ? pidFile(project, name) : undefined
+    const pids = (config.pidFiles ?? true) ? pidFile(project, name) : undefined
     if (pids) reapLeftover(pids, name, project)
     const baseEnv: Record<string, string | undefined> = {
-      ...(config.inheritEnv ?? true ? process.env : {}),
+      ...((config.inheritEnv ?? true) ? process.env : {}),
       ...config.env,
       TANUKI_AGENT: name,
       TANUKI_ROLE: role,
@@ -252,7 +265,8 @@ export function createProcessBackend(options: ProcessBackendOptions = {}): Proce
       } finally {
         current = undefined
         if (pids) rmSync(pids, { force: true })
-        if (handle.pid !== undefined) config.onProcess?.({ agent: name, pid: handle.pid, argv: [...step.argv], state: 'ended' })
+        if (handle.pid !== undefined)
+          config.onProcess?.({ agent: name, pid: handle.pid, argv: [...step.argv], state: 'ended' })
       }
       return stepEnded(step, handle.pid, ended, signal)
     }
@@ -270,7 +284,9 @@ export function createProcessBackend(options: ProcessBackendOptions = {}): Proce
       if (!ended.killedByUs && ended.signal !== null) {
         const reason = `${step.label ?? step.argv[0]}: process ${pid} was killed by ${ended.signal}`
         end({ reason, expected: false }, 'crashed')
-        throw new TanukiError('TANUKI_AGENT_CRASHED', `agent ${name} crashed: ${reason}`, { details: { agent: name, signal: ended.signal } })
+        throw new TanukiError('TANUKI_AGENT_CRASHED', `agent ${name} crashed: ${reason}`, {
+          details: { agent: name, signal: ended.signal },
+        })
       }
       return { exitCode: ended.exitCode, signal: ended.signal }
     }
@@ -315,7 +331,9 @@ export function createProcessBackend(options: ProcessBackendOptions = {}): Proce
         session = undefined
         if (state !== 'alive') throw new TanukiError('TANUKI_ABORTED', `Aborted: agent ${name} was ${state}`)
         end({ reason: (error as Error).message, expected: false }, 'crashed')
-        throw new TanukiError('TANUKI_AGENT_CRASHED', `agent ${name} crashed: ${(error as Error).message}`, { cause: error })
+        throw new TanukiError('TANUKI_AGENT_CRASHED', `agent ${name} crashed: ${(error as Error).message}`, {
+          cause: error,
+        })
       } finally {
         current = undefined
         if (pids) rmSync(pids, { force: true })
@@ -350,12 +368,16 @@ export function createProcessBackend(options: ProcessBackendOptions = {}): Proce
         if (state !== 'alive') throw new TanukiError('TANUKI_AGENT_CRASHED', `agent ${name} is not running (${state})`)
         if (current) throw new TanukiError('TANUKI_AGENT_FAILED', `agent ${name} is already running an iteration`)
         const { task, iteration, signal } = request
-        if (signal.aborted) throw new TanukiError('TANUKI_ABORTED', `Aborted: ${String(signal.reason ?? 'stopped')}`, { cause: signal.reason })
+        if (signal.aborted)
+          throw new TanukiError('TANUKI_ABORTED', `Aborted: ${String(signal.reason ?? 'stopped')}`, {
+            cause: signal.reason,
+          })
         const plan = kind.plan({ prompt: request.prompt, task })
         // Every try, not only the first: work a dependency finished meanwhile (or a merge that
         // failed before) still reaches this one. Already merged work costs one `git merge-base`.
         if (config.commit ?? true) {
-          for (const line of await workspace.mergeTasks(task.dependsOn)) request.onOutput?.({ stream: 'stderr', text: `tanuki: ${line}\n` })
+          for (const line of await workspace.mergeTasks(task.dependsOn))
+            request.onOutput?.({ stream: 'stderr', text: `tanuki: ${line}\n` })
         }
         const env = { ...baseEnv, TANUKI_TASK_ID: task.id, TANUKI_ITERATION: String(iteration) }
         const result = await runPlan(plan, (step, onChunk, stepSignal) => execStep(step, onChunk, stepSignal, env), {
@@ -364,16 +386,22 @@ export function createProcessBackend(options: ProcessBackendOptions = {}): Proce
         })
         if (config.commit ?? true) {
           await workspace
-            .commit(`tanuki(${name}): ${task.id} iteration ${iteration}: ${task.title}\n\nTanuki-Task: ${task.id}\nTanuki-Agent: ${name}\n`)
+            .commit(
+              `tanuki(${name}): ${task.id} iteration ${iteration}: ${task.title}\n\nTanuki-Task: ${task.id}\nTanuki-Agent: ${name}\n`,
+            )
             // The work stays in the worktree; say why it is not on the branch (dependents will not see it).
-            .catch((error: unknown) => request.onOutput?.({ stream: 'stderr', text: `tanuki: ${(error as Error).message}\n` }))
+            .catch((error: unknown) =>
+              request.onOutput?.({ stream: 'stderr', text: `tanuki: ${(error as Error).message}\n` }),
+            )
         }
         return result
       },
 
       exec(command, execOptions = {}) {
         if (state === 'removed') {
-          return Promise.reject(new TanukiError('TANUKI_VERIFY_FAILED', `agent ${name} was removed, so "${command}" has nowhere to run`))
+          return Promise.reject(
+            new TanukiError('TANUKI_VERIFY_FAILED', `agent ${name} was removed, so "${command}" has nowhere to run`),
+          )
         }
         return execShell(command, workspace.dir, {
           ...execOptions,

@@ -19,7 +19,13 @@
 import { definePlugin, type TanukiPlugin } from '@tanuki/core'
 import { createProcessBackend, type ProcessBackendOptions } from './backend.ts'
 
-export { createProcessBackend, type ProcessAgent, type ProcessBackend, type ProcessBackendOptions, type ProcessEvent } from './backend.ts'
+export {
+  createProcessBackend,
+  type ProcessAgent,
+  type ProcessBackend,
+  type ProcessBackendOptions,
+  type ProcessEvent,
+} from './backend.ts'
 export { createKind, KIND_NAMES } from './kinds/index.ts'
 export { createClaudeKind, createClaudeParser } from './kinds/claude.ts'
 export { createCodexKind, createCodexParser } from './kinds/codex.ts'

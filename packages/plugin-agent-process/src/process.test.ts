@@ -21,8 +21,18 @@ describe('runProcess', () => {
     expect(result.exitCode).toBe(3)
     expect(result.signal).toBeNull()
     expect(result.killedByUs).toBe(false)
-    expect(chunks.filter((c) => c.stream === 'stdout').map((c) => c.text).join('')).toBe('got hello\n')
-    expect(chunks.filter((c) => c.stream === 'stderr').map((c) => c.text).join('')).toBe('oops\n')
+    expect(
+      chunks
+        .filter((c) => c.stream === 'stdout')
+        .map((c) => c.text)
+        .join(''),
+    ).toBe('got hello\n')
+    expect(
+      chunks
+        .filter((c) => c.stream === 'stderr')
+        .map((c) => c.text)
+        .join(''),
+    ).toBe('oops\n')
     expect(result.output).toContain('got hello\n')
     expect(result.output).toContain('oops\n')
   })
@@ -31,7 +41,10 @@ describe('runProcess', () => {
     const chunks: string[] = []
     // 3-byte characters written one byte at a time.
     const script = "printf '\\342'; sleep 0.05; printf '\\202'; sleep 0.05; printf '\\254\\n'"
-    const result = await runProcess(['sh', '-c', script], { cwd: tempDir(), onOutput: (chunk) => chunks.push(chunk.text) })
+    const result = await runProcess(['sh', '-c', script], {
+      cwd: tempDir(),
+      onOutput: (chunk) => chunks.push(chunk.text),
+    })
     expect(result.output).toBe('€\n')
     expect(chunks.join('')).toBe('€\n')
     expect(chunks.every((text) => !text.includes('\uFFFD'))).toBe(true)
@@ -39,7 +52,10 @@ describe('runProcess', () => {
 
   it('runs in the given directory with the given environment', async () => {
     const dir = tempDir()
-    const result = await runProcess(['sh', '-c', 'pwd; echo "$GREETING"'], { cwd: dir, env: { PATH: process.env.PATH, GREETING: 'hi' } })
+    const result = await runProcess(['sh', '-c', 'pwd; echo "$GREETING"'], {
+      cwd: dir,
+      env: { PATH: process.env.PATH, GREETING: 'hi' },
+    })
     expect(result.output.split('\n').slice(0, 2)).toEqual([dir, 'hi'])
   })
 
@@ -71,7 +87,11 @@ describe('runProcess', () => {
 
   it('kills the whole process tree on timeout, even a shell that ignores SIGTERM', async () => {
     const dir = tempDir()
-    const result = await runProcess(['sh', '-c', `trap '' TERM; ${TREE}`], { cwd: dir, timeoutMs: 300, killGraceMs: 300 })
+    const result = await runProcess(['sh', '-c', `trap '' TERM; ${TREE}`], {
+      cwd: dir,
+      timeoutMs: 300,
+      killGraceMs: 300,
+    })
     expect(result.timedOut).toBe(true)
     expect(result.killedByUs).toBe(true)
     expect(result.signal).toBe('SIGKILL')

@@ -129,8 +129,16 @@ export function startProcess(argv: readonly string[], options: RunProcessOptions
       if (child.pid !== undefined) return
       options.signal?.removeEventListener('abort', onAbort)
       clearTimeout(timeoutTimer)
-      const what = error.code === 'ENOENT' ? `"${file}" was not found (or the directory ${options.cwd} does not exist)` : error.message
-      reject(new TanukiError('TANUKI_AGENT_FAILED', `could not start ${file}: ${what}`, { cause: error, details: { argv, cwd: options.cwd } }))
+      const what =
+        error.code === 'ENOENT'
+          ? `"${file}" was not found (or the directory ${options.cwd} does not exist)`
+          : error.message
+      reject(
+        new TanukiError('TANUKI_AGENT_FAILED', `could not start ${file}: ${what}`, {
+          cause: error,
+          details: { argv, cwd: options.cwd },
+        }),
+      )
     })
     child.once('exit', (code, signal) => {
       exited = true
@@ -199,8 +207,17 @@ export interface ExecShellOptions {
 export async function execShell(command: string, cwd: string, options: ExecShellOptions = {}): Promise<ExecResult> {
   try {
     const result = await runProcess(['sh', '-c', command], { cwd, ...options })
-    return { exitCode: result.exitCode, output: result.output, timedOut: result.timedOut, durationMs: result.durationMs }
+    return {
+      exitCode: result.exitCode,
+      output: result.output,
+      timedOut: result.timedOut,
+      durationMs: result.durationMs,
+    }
   } catch (error) {
-    throw new TanukiError('TANUKI_VERIFY_FAILED', `verify "${command}" could not run in ${cwd}: ${(error as Error).message}`, { cause: error })
+    throw new TanukiError(
+      'TANUKI_VERIFY_FAILED',
+      `verify "${command}" could not run in ${cwd}: ${(error as Error).message}`,
+      { cause: error },
+    )
   }
 }

@@ -20,7 +20,14 @@ function open(): { session: ShellSession; dir: string } {
 
 function collect(): { chunks: OutputChunk[]; text: (stream: OutputChunk['stream']) => string } {
   const chunks: OutputChunk[] = []
-  return { chunks, text: (stream) => chunks.filter((c) => c.stream === stream).map((c) => c.text).join('') }
+  return {
+    chunks,
+    text: (stream) =>
+      chunks
+        .filter((c) => c.stream === stream)
+        .map((c) => c.text)
+        .join(''),
+  }
 }
 
 describe('ShellSession', () => {
@@ -28,13 +35,18 @@ describe('ShellSession', () => {
     const { session } = open()
     const shell = session.pid
     const out = collect()
-    const first = await session.run(['sh', '-c', 'printf "no newline @ the end"; printf "to stderr\\n" >&2; exit 3'], { onOutput: (c) => out.chunks.push(c) })
+    const first = await session.run(['sh', '-c', 'printf "no newline @ the end"; printf "to stderr\\n" >&2; exit 3'], {
+      onOutput: (c) => out.chunks.push(c),
+    })
     expect(first).toEqual({ exitCode: 3, signal: null, killedByUs: false })
     expect(out.text('stdout')).toBe('no newline @ the end')
     expect(out.text('stderr')).toBe('to stderr\n')
     // Big output crosses many reads; "@" and marker-like text inside it must come through unchanged.
     const big = collect()
-    const second = await session.run(['sh', '-c', 'i=0; while [ $i -lt 3000 ]; do echo "line $i @x:end 1"; i=$((i+1)); done'], { onOutput: (c) => big.chunks.push(c) })
+    const second = await session.run(
+      ['sh', '-c', 'i=0; while [ $i -lt 3000 ]; do echo "line $i @x:end 1"; i=$((i+1)); done'],
+      { onOutput: (c) => big.chunks.push(c) },
+    )
     expect(second.exitCode).toBe(0)
     const lines = big.text('stdout').split('\n')
     expect(lines).toHaveLength(3001)
@@ -42,7 +54,7 @@ describe('ShellSession', () => {
     expect(session.pid).toBe(shell)
   })
 
-  it('gives each command its stdin, its own variables, and the agent\'s environment', async () => {
+  it("gives each command its stdin, its own variables, and the agent's environment", async () => {
     const { session, dir } = open()
     const out = collect()
     const result = await session.run(['sh', '-c', 'cat; echo "$STEP_ONLY $FROM_AGENT ${GONE:-unset}"; pwd'], {
@@ -66,7 +78,11 @@ describe('ShellSession', () => {
       killGraceMs: 200,
       onSpawn: (started) => (pid = started),
     })
-    await waitFor(() => pid > 0 && existsSync(join(dir, 'child.pid')) && readFileSync(join(dir, 'child.pid'), 'utf8').length > 0, 5000, 'the child')
+    await waitFor(
+      () => pid > 0 && existsSync(join(dir, 'child.pid')) && readFileSync(join(dir, 'child.pid'), 'utf8').length > 0,
+      5000,
+      'the child',
+    )
     const child = Number(readFileSync(join(dir, 'child.pid'), 'utf8'))
     controller.abort()
     expect(await run).toMatchObject({ killedByUs: true, signal: 'SIGTERM', exitCode: null })

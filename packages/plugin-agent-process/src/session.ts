@@ -44,13 +44,15 @@ export class ShellSession {
   private readonly child: ChildProcess
   private stdoutPending = ''
   private stderrPending = ''
-  private running: {
-    nonce: string
-    onOutput?: (chunk: OutputChunk) => void
-    onPid: (pid: number) => void
-    onEnd: (status: number) => void
-    onStderrEnd: () => void
-  } | undefined
+  private running:
+    | {
+        nonce: string
+        onOutput?: (chunk: OutputChunk) => void
+        onPid: (pid: number) => void
+        onEnd: (status: number) => void
+        onStderrEnd: () => void
+      }
+    | undefined
   /** The running step's pid (and process group): its own session, so the shell's kill misses it. */
   private stepPid: number | undefined
   private readonly exitListeners = new Set<(reason: string) => void>()
@@ -64,7 +66,9 @@ export class ShellSession {
     this.child.stderr!.on('data', (text: string) => this.onStderr(text))
     this.child.stdin!.on('error', () => {})
     this.child.on('error', (error) => this.onExit(`the shell could not start: ${error.message}`))
-    this.child.on('exit', (code, signal) => this.onExit(signal ? `the shell was killed by ${signal}` : `the shell exited with code ${code}`))
+    this.child.on('exit', (code, signal) =>
+      this.onExit(signal ? `the shell was killed by ${signal}` : `the shell exited with code ${code}`),
+    )
   }
 
   /** The shell's pid (its process group). */
@@ -80,8 +84,10 @@ export class ShellSession {
 
   /** Runs one command line (argv) in the shell's directory; one at a time. */
   run(argv: readonly string[], options: SessionStepOptions = {}): Promise<SessionResult> {
-    if (this.exited !== undefined) return Promise.reject(new TanukiError('TANUKI_AGENT_CRASHED', `the agent's shell is gone: ${this.exited}`))
-    if (this.running) return Promise.reject(new TanukiError('TANUKI_AGENT_FAILED', 'the agent\'s shell is already running a command'))
+    if (this.exited !== undefined)
+      return Promise.reject(new TanukiError('TANUKI_AGENT_CRASHED', `the agent's shell is gone: ${this.exited}`))
+    if (this.running)
+      return Promise.reject(new TanukiError('TANUKI_AGENT_FAILED', "the agent's shell is already running a command"))
     const nonce = randomBytes(12).toString('hex')
     const sets: string[] = []
     const unsets: string[] = []
@@ -175,7 +181,13 @@ export class ShellSession {
       const at = this.stdoutPending.indexOf(prefix)
       const lineEnd = at === -1 ? -1 : this.stdoutPending.indexOf('\n', at)
       if (lineEnd === -1) {
-        this.stdoutPending = this.emitSafely(this.stdoutPending, at === -1 ? prefix : undefined, at, 'stdout', step.onOutput)
+        this.stdoutPending = this.emitSafely(
+          this.stdoutPending,
+          at === -1 ? prefix : undefined,
+          at,
+          'stdout',
+          step.onOutput,
+        )
         return
       }
       if (at > 0) step.onOutput?.({ stream: 'stdout', text: this.stdoutPending.slice(0, at) })

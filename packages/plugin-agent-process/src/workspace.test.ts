@@ -29,11 +29,13 @@ describe('openWorkspace', () => {
     expect(readFileSync(join(again.dir, 'work.txt'), 'utf8')).toBe('in progress\n')
   })
 
-  it('makes several worktrees at once without tripping over git\'s locks', async () => {
+  it("makes several worktrees at once without tripping over git's locks", async () => {
     const root = gitRepo()
     const names = ['a', 'b', 'c', 'd']
     const workspaces = await Promise.all(names.map((agent) => openWorkspace({ project: project(root), agent })))
-    expect(workspaces.map((w) => git(w.dir, 'rev-parse', '--abbrev-ref', 'HEAD'))).toEqual(names.map((n) => `tanuki/${n}`))
+    expect(workspaces.map((w) => git(w.dir, 'rev-parse', '--abbrev-ref', 'HEAD'))).toEqual(
+      names.map((n) => `tanuki/${n}`),
+    )
   })
 
   it('removes the worktree and its branch', async () => {
@@ -56,7 +58,9 @@ describe('openWorkspace', () => {
 
   it('refuses workspace "worktree" outside git, saying what to do', async () => {
     const plain = tempDir()
-    const error = await openWorkspace({ project: project(plain), agent: 'a', mode: 'worktree' }).catch((e: unknown) => e)
+    const error = await openWorkspace({ project: project(plain), agent: 'a', mode: 'worktree' }).catch(
+      (e: unknown) => e,
+    )
     expect(isTanukiError(error, 'TANUKI_AGENT_SPAWN_FAILED')).toBe(true)
     expect((error as Error).message).toContain('git init')
   })
@@ -73,7 +77,7 @@ describe('openWorkspace', () => {
     expect(readFileSync(join(workspace.dir, 'app.txt'), 'utf8')).toBe('app\n')
   })
 
-  it('commits an agent\'s changes and merges a dependency\'s work into another agent\'s worktree', async () => {
+  it("commits an agent's changes and merges a dependency's work into another agent's worktree", async () => {
     const root = gitRepo()
     const a = await openWorkspace({ project: project(root), agent: 'a' })
     const b = await openWorkspace({ project: project(root), agent: 'b' })
@@ -93,7 +97,7 @@ describe('openWorkspace', () => {
     expect(existsSync(join(root, 'made-by-a.txt'))).toBe(false)
   })
 
-  it('merges a dependency even while another agent\'s worktree is half made', async () => {
+  it("merges a dependency even while another agent's worktree is half made", async () => {
     // The demo once skipped a merge silently: the lookup ran while a sibling's `git worktree add`
     // was under way, whose HEAD is not a commit yet, so `git log --all` failed and the failure was
     // taken for "no commit yet". Leave such a half-made worktree behind, as `worktree add` does.
@@ -117,7 +121,9 @@ describe('openWorkspace', () => {
     writeFileSync(join(a.dir, 'work.txt'), 'done\n')
     // Another git process (or one that crashed) holds the worktree's index.
     writeFileSync(join(root, '.git', 'worktrees', 'a', 'index.lock'), '')
-    await expect(a.commit('work\n\nTanuki-Task: T-1\n')).rejects.toThrow(/could not commit a's work in .*: git add: .*index\.lock/)
+    await expect(a.commit('work\n\nTanuki-Task: T-1\n')).rejects.toThrow(
+      /could not commit a's work in .*: git add: .*index\.lock/,
+    )
     rmSync(join(root, '.git', 'worktrees', 'a', 'index.lock'))
     expect(await a.commit('work\n\nTanuki-Task: T-1\n')).toMatch(/^[0-9a-f]{40}$/)
   })

@@ -40,19 +40,32 @@ export const TASK_TRAILER = 'Tanuki-Task'
 
 function git(args: readonly string[], cwd: string): Promise<GitResult> {
   return new Promise((done) => {
-    execFile('git', args, { cwd, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : 127) : 0
-      done({ code, stdout: stdout.toString(), stderr: stderr.toString() || (error && code === 127 ? error.message : '') })
-    })
+    execFile(
+      'git',
+      args,
+      { cwd, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 127) : 0
+        done({
+          code,
+          stdout: stdout.toString(),
+          stderr: stderr.toString() || (error && code === 127 ? error.message : ''),
+        })
+      },
+    )
   })
 }
 
 async function gitOrThrow(args: readonly string[], cwd: string, what: string): Promise<string> {
   const result = await git(args, cwd)
   if (result.code !== 0) {
-    throw new TanukiError('TANUKI_AGENT_SPAWN_FAILED', `${what} failed in ${cwd}: git ${args.join(' ')}: ${result.stderr.trim() || `exit code ${result.code}`}`, {
-      details: { args, cwd },
-    })
+    throw new TanukiError(
+      'TANUKI_AGENT_SPAWN_FAILED',
+      `${what} failed in ${cwd}: git ${args.join(' ')}: ${result.stderr.trim() || `exit code ${result.code}`}`,
+      {
+        details: { args, cwd },
+      },
+    )
   }
   return result.stdout
 }
@@ -152,7 +165,11 @@ function trailerPattern(taskId: string): string {
   return `^${TASK_TRAILER}: ${taskId.replace(/[.[\]*^$\\+?(){}|]/g, '\\$&')}$`
 }
 
-async function openWorktree(project: ProjectInfo, agent: string, repo: { top: string; prefix: string }): Promise<Workspace> {
+async function openWorktree(
+  project: ProjectInfo,
+  agent: string,
+  repo: { top: string; prefix: string },
+): Promise<Workspace> {
   const path = worktreePath(project, agent)
   const branch = branchName(agent)
   const dir = repo.prefix ? join(path, repo.prefix) : path
@@ -173,7 +190,10 @@ async function openWorktree(project: ProjectInfo, agent: string, repo: { top: st
   const commit = async (message: string): Promise<string | undefined> => {
     const check = (result: GitResult, what: string): GitResult => {
       if (result.code === 0) return result
-      throw new TanukiError('TANUKI_AGENT_FAILED', `could not commit ${agent}'s work in ${path}: git ${what}: ${result.stderr.trim().split('\n')[0] || `exit code ${result.code}`}`)
+      throw new TanukiError(
+        'TANUKI_AGENT_FAILED',
+        `could not commit ${agent}'s work in ${path}: git ${what}: ${result.stderr.trim().split('\n')[0] || `exit code ${result.code}`}`,
+      )
     }
     const status = check(await inWorktree(['status', '--porcelain']), 'status')
     if (status.stdout.trim() === '') return undefined
@@ -187,10 +207,18 @@ async function openWorktree(project: ProjectInfo, agent: string, repo: { top: st
   const mergeAll = async (taskIds: readonly string[]): Promise<string[]> => {
     const notes: string[] = []
     for (const taskId of taskIds) {
-      const found = await inWorktree(['log', '--branches=tanuki/*', '-1', '--format=%H', `--grep=${trailerPattern(taskId)}`])
+      const found = await inWorktree([
+        'log',
+        '--branches=tanuki/*',
+        '-1',
+        '--format=%H',
+        `--grep=${trailerPattern(taskId)}`,
+      ])
       const sha = found.stdout.trim()
       if (found.code !== 0) {
-        notes.push(`could not look up the work of ${taskId}: ${found.stderr.trim().split('\n')[0]}; continuing without it`)
+        notes.push(
+          `could not look up the work of ${taskId}: ${found.stderr.trim().split('\n')[0]}; continuing without it`,
+        )
         continue
       }
       // No commit for it: the dependency changed nothing (or ran in a shared workspace).
@@ -203,12 +231,22 @@ async function openWorktree(project: ProjectInfo, agent: string, repo: { top: st
         continue
       }
       const config = await commitConfig(path, agent)
-      const merged = await inWorktree([...config, 'merge', '--no-edit', '--no-verify', '-m', `tanuki(${agent}): bring in the work of ${taskId}`, sha])
+      const merged = await inWorktree([
+        ...config,
+        'merge',
+        '--no-edit',
+        '--no-verify',
+        '-m',
+        `tanuki(${agent}): bring in the work of ${taskId}`,
+        sha,
+      ])
       if (merged.code === 0) {
         notes.push(`merged the work of ${taskId} (${sha.slice(0, 10)}) into ${branch}`)
       } else {
         await inWorktree(['merge', '--abort'])
-        notes.push(`could not merge the work of ${taskId} (${sha.slice(0, 10)}) into ${branch}: ${(merged.stdout + merged.stderr).trim().split('\n')[0]}; continuing without it`)
+        notes.push(
+          `could not merge the work of ${taskId} (${sha.slice(0, 10)}) into ${branch}: ${(merged.stdout + merged.stderr).trim().split('\n')[0]}; continuing without it`,
+        )
       }
     }
     return notes
@@ -243,7 +281,11 @@ async function openWorktree(project: ProjectInfo, agent: string, repo: { top: st
  * const workspace = await openWorkspace({ project, agent: 'backend-1' })
  * console.log(workspace.mode, workspace.dir)
  */
-export async function openWorkspace(options: { project: ProjectInfo; agent: string; mode?: WorkspaceMode }): Promise<Workspace> {
+export async function openWorkspace(options: {
+  project: ProjectInfo
+  agent: string
+  mode?: WorkspaceMode
+}): Promise<Workspace> {
   const { project, agent } = options
   const mode = options.mode ?? 'auto'
   if (mode === 'shared') return sharedWorkspace(project.root)

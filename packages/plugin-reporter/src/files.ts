@@ -3,7 +3,11 @@ import { dirname, isAbsolute, join, resolve } from 'node:path'
 import { TanukiError, errorMessage, type ProjectInfo } from '@tanuki/core'
 
 /** Where a reporter's file goes: `path` under the project root, or `name` in the state dir. */
-export function reporterPath(project: Pick<ProjectInfo, 'root' | 'stateDir'>, path: string | undefined, name: string): string {
+export function reporterPath(
+  project: Pick<ProjectInfo, 'root' | 'stateDir'>,
+  path: string | undefined,
+  name: string,
+): string {
   if (path !== undefined) return isAbsolute(path) ? path : resolve(project.root, path)
   return resolve(project.stateDir ?? join(project.root, '.tanuki'), name)
 }
@@ -15,7 +19,11 @@ export function ensureWritable(path: string, reporter: string): void {
     // Check without creating the file: a run refused at start should leave no empty report behind.
     accessSync(existsSync(path) ? path : dirname(path), constants.W_OK)
   } catch (error) {
-    throw new TanukiError('TANUKI_PLUGIN_FAILED', `${reporter} reporter cannot write ${path}: ${errorMessage(error)}. Check the folder is writable or set another path.`, { cause: error })
+    throw new TanukiError(
+      'TANUKI_PLUGIN_FAILED',
+      `${reporter} reporter cannot write ${path}: ${errorMessage(error)}. Check the folder is writable or set another path.`,
+      { cause: error },
+    )
   }
 }
 
@@ -25,6 +33,10 @@ export function writeReport(path: string, text: string, reporter: string): void 
     mkdirSync(dirname(path), { recursive: true })
     writeFileSync(path, text)
   } catch (error) {
-    throw new TanukiError('TANUKI_PLUGIN_FAILED', `${reporter} reporter cannot write ${path}: ${errorMessage(error)}. Check the folder is writable or set another path.`, { cause: error })
+    throw new TanukiError(
+      'TANUKI_PLUGIN_FAILED',
+      `${reporter} reporter cannot write ${path}: ${errorMessage(error)}. Check the folder is writable or set another path.`,
+      { cause: error },
+    )
   }
 }

@@ -7,7 +7,11 @@ export type Colors = ReturnType<typeof picocolors.createColors>
  * Whether to colour: an explicit option wins, then `NO_COLOR` (any non-empty value, see
  * no-color.org), then `FORCE_COLOR`, then whether the stream is a terminal.
  */
-export function useColor(option: boolean | undefined, stream: { isTTY?: boolean } | undefined, env: Record<string, string | undefined>): boolean {
+export function useColor(
+  option: boolean | undefined,
+  stream: { isTTY?: boolean } | undefined,
+  env: Record<string, string | undefined>,
+): boolean {
   if (option !== undefined) return option
   if (env.NO_COLOR) return false
   if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0' && env.FORCE_COLOR !== 'false') return true

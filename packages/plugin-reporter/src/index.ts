@@ -17,7 +17,12 @@ import { junitReporter, type JunitReporterOptions } from './junit/index.ts'
 import { ndjsonReporter, type NdjsonReporterOptions } from './ndjson/index.ts'
 import { summaryReporter, type SummaryReporterOptions } from './summary/index.ts'
 
-export { consoleReporter, createConsoleReporter, type ConsoleReporterOptions, type ConsoleStream } from './console/index.ts'
+export {
+  consoleReporter,
+  createConsoleReporter,
+  type ConsoleReporterOptions,
+  type ConsoleStream,
+} from './console/index.ts'
 export { describeEvent, settledLine, type EventLine, type LineLevel } from './console/lines.ts'
 export { renderFrame, type FrameOptions } from './console/live.ts'
 export { ndjsonReporter, createNdjsonReporter, type NdjsonReporterOptions } from './ndjson/index.ts'
@@ -47,7 +52,11 @@ export interface ReportersOptions {
  */
 export function reporters(options: ReportersOptions = {}): TanukiPlugin[] {
   const pick = <T>(value: T | boolean | undefined, byDefault: boolean): T | undefined =>
-    value === false || (value === undefined && !byDefault) ? undefined : value === true || value === undefined ? ({} as T) : value
+    value === false || (value === undefined && !byDefault)
+      ? undefined
+      : value === true || value === undefined
+        ? ({} as T)
+        : value
   const plugins: TanukiPlugin[] = []
   const console = pick(options.console, true)
   if (console) plugins.push(consoleReporter(console))

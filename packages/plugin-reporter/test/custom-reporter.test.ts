@@ -1,7 +1,11 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createWebhookReporter, webhookReporter, type WebhookPost } from '../../../examples/custom-reporter/webhook-reporter.ts'
+import {
+  createWebhookReporter,
+  webhookReporter,
+  type WebhookPost,
+} from '../../../examples/custom-reporter/webhook-reporter.ts'
 import { runScenario } from './scenario.ts'
 
 /** A real HTTP server on 127.0.0.1 that keeps what is posted to it. */
@@ -49,7 +53,9 @@ describe('examples/custom-reporter: the webhook reporter', () => {
     const broken = await receiver(500)
     servers.push(broken.server)
     const errors: string[] = []
-    const { summary } = await runScenario({ reporters: [createWebhookReporter({ url: broken.url, onError: (m) => errors.push(m) })] })
+    const { summary } = await runScenario({
+      reporters: [createWebhookReporter({ url: broken.url, onError: (m) => errors.push(m) })],
+    })
     expect(summary.reason).toBe('settled')
     expect(broken.posts.length).toBeGreaterThan(1)
     expect(errors[0]).toMatch(/could not post \S+ to http:\/\/127\.0\.0\.1:\d+\/hooks\/tanuki: HTTP 500/)
@@ -59,7 +65,9 @@ describe('examples/custom-reporter: the webhook reporter', () => {
     const gone = await receiver()
     await new Promise((resolve) => gone.server.close(resolve))
     const more: string[] = []
-    const second = await runScenario({ reporters: [createWebhookReporter({ url: gone.url, onError: (m) => more.push(m) })] })
+    const second = await runScenario({
+      reporters: [createWebhookReporter({ url: gone.url, onError: (m) => more.push(m) })],
+    })
     expect(second.summary.reason).toBe('settled')
     expect(more[0]).toMatch(/could not post/)
   })

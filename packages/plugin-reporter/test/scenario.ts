@@ -27,14 +27,50 @@ export interface RecordedEvent<E extends TanukiEventName = TanukiEventName> {
  * mid-task so its task is requeued and done by the respawned agent.
  */
 export const scenarioTasks: TaskInput[] = [
-  { id: 'setup', title: 'Create the project skeleton', role: 'backend', priority: 'high', completion: { signal: 'SETUP_DONE' } },
-  { id: 'api', title: 'Write the API', role: 'backend', dependsOn: ['setup'], completion: { verify: 'test -f api.txt', maxIterations: 4 } },
-  { id: 'docs', title: 'Document the API', role: 'backend', priority: 'low', completion: { verify: 'false', maxIterations: 2 } },
-  { id: 'publish', title: 'Publish the docs', role: 'backend', dependsOn: ['docs'], completion: { signal: 'PUBLISHED' } },
+  {
+    id: 'setup',
+    title: 'Create the project skeleton',
+    role: 'backend',
+    priority: 'high',
+    completion: { signal: 'SETUP_DONE' },
+  },
+  {
+    id: 'api',
+    title: 'Write the API',
+    role: 'backend',
+    dependsOn: ['setup'],
+    completion: { verify: 'test -f api.txt', maxIterations: 4 },
+  },
+  {
+    id: 'docs',
+    title: 'Document the API',
+    role: 'backend',
+    priority: 'low',
+    completion: { verify: 'false', maxIterations: 2 },
+  },
+  {
+    id: 'publish',
+    title: 'Publish the docs',
+    role: 'backend',
+    dependsOn: ['docs'],
+    completion: { signal: 'PUBLISHED' },
+  },
   { id: 'ui', title: 'Build the UI', role: 'frontend', priority: 'critical', completion: { verify: 'npm test' } },
-  { id: 'deploy', title: 'Deploy <the> "app" & UI', role: 'frontend', dependsOn: ['ui'], completion: { signal: 'DEPLOYED' } },
+  {
+    id: 'deploy',
+    title: 'Deploy <the> "app" & UI',
+    role: 'frontend',
+    dependsOn: ['ui'],
+    completion: { signal: 'DEPLOYED' },
+  },
   { id: 'styles', title: 'Style the pages', role: 'frontend', completion: { signal: 'STYLED' } },
-  { id: 'legacy', title: 'Port the legacy module', role: 'backend', dependsOn: ['nope'], completion: { signal: 'PORTED' } },
+  {
+    id: 'legacy',
+    title: 'Port the legacy module',
+    role: 'backend',
+    dependsOn: ['nope'],
+    completion: { signal: 'PORTED' },
+  },
 ]
 
 /** What each iteration does: scripted per task, so the run is the same every time. */
@@ -69,7 +105,10 @@ function withUsage(backend: AgentBackend): AgentBackend {
         ...(agent.workspace === undefined ? {} : { workspace: agent.workspace }),
         async run(run) {
           const result = await agent.run(run)
-          return { ...result, usage: { inputTokens: 1000 * run.iteration, outputTokens: 200, costUsd: 0.01 * run.iteration } }
+          return {
+            ...result,
+            usage: { inputTokens: 1000 * run.iteration, outputTokens: 200, costUsd: 0.01 * run.iteration },
+          }
         },
         exec: (command, options) => agent.exec(command, options),
         stop: () => agent.stop(),
@@ -95,7 +134,9 @@ export interface ScenarioOptions {
 }
 
 /** Runs the scenario with the real orchestrator and returns every event it emitted, in order. */
-export async function runScenario(options: ScenarioOptions = {}): Promise<{ events: RecordedEvent[]; summary: RunSummary; orchestrator: Orchestrator }> {
+export async function runScenario(
+  options: ScenarioOptions = {},
+): Promise<{ events: RecordedEvent[]; summary: RunSummary; orchestrator: Orchestrator }> {
   crashed.clear()
   const orchestrator = createOrchestrator({
     config: {

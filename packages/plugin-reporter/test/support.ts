@@ -10,7 +10,11 @@ export function loadFixture(): RecordedEvent[] {
 }
 
 /** Feeds events to a reporter the way the orchestrator does (`onEvent`, then the named hook), then closes it. */
-export async function replay(reporter: Reporter, events: RecordedEvent[], options: { close?: boolean } = {}): Promise<void> {
+export async function replay(
+  reporter: Reporter,
+  events: RecordedEvent[],
+  options: { close?: boolean } = {},
+): Promise<void> {
   for (const { name, payload } of events) {
     await reporter.onEvent?.(name, payload as TanukiEvents[TanukiEventName])
     const hook = reporter[hookName(name)] as ((event: unknown) => unknown) | undefined
@@ -23,7 +27,8 @@ export async function replay(reporter: Reporter, events: RecordedEvent[], option
 export function finalStatuses(events: RecordedEvent[]): Map<string, string> {
   const statuses = new Map<string, string>()
   for (const { name, payload } of events) {
-    if (name === 'project:loaded') for (const task of (payload as TanukiEvents['project:loaded']).tasks) statuses.set(task.id, task.status)
+    if (name === 'project:loaded')
+      for (const task of (payload as TanukiEvents['project:loaded']).tasks) statuses.set(task.id, task.status)
     if (name === 'task:status') {
       const change = payload as TanukiEvents['task:status']
       statuses.set(change.taskId, change.to)

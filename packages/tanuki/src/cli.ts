@@ -14,7 +14,9 @@ function guarded(command: CommandDef): CommandDef {
   const subCommands = command.subCommands as Record<string, CommandDef> | undefined
   return {
     ...command,
-    ...(subCommands ? { subCommands: Object.fromEntries(Object.entries(subCommands).map(([name, sub]) => [name, guarded(sub)])) } : {}),
+    ...(subCommands
+      ? { subCommands: Object.fromEntries(Object.entries(subCommands).map(([name, sub]) => [name, guarded(sub)])) }
+      : {}),
     ...(command.run
       ? {
           async run(context) {
@@ -34,7 +36,7 @@ function guarded(command: CommandDef): CommandDef {
 
 export const main = guarded(
   defineCommand({
-    meta: { name: 'tanuki', version, description: 'Orchestrate coding agents over a project\'s Markdown tasks' },
+    meta: { name: 'tanuki', version, description: "Orchestrate coding agents over a project's Markdown tasks" },
     subCommands: { init: initCommand, project: projectCommand, task: taskCommand, logs: logsCommand },
   }),
 )

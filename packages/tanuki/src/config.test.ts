@@ -67,7 +67,7 @@ export default defineConfig({ name: 'from-FILE', cooldownMs: 250, agents: { back
   })
 
   it('a syntax error names the file', async () => {
-    const root = projectWith({ 'tanuki.config.ts': "export default defineConfig({ agents: { \n" })
+    const root = projectWith({ 'tanuki.config.ts': 'export default defineConfig({ agents: { \n' })
     const error = await loadError(root)
     expect(error.message).toMatch(/^tanuki\.config\.ts: /)
     expect(error.message).toContain('could not be loaded')

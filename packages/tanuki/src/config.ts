@@ -2,7 +2,14 @@ import { existsSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { loadConfig as loadC12 } from 'c12'
-import { TanukiError, errorMessage, isTanukiError, resolveConfig, type ResolvedConfig, type UserConfig } from '@tanuki/core'
+import {
+  TanukiError,
+  errorMessage,
+  isTanukiError,
+  resolveConfig,
+  type ResolvedConfig,
+  type UserConfig,
+} from '@tanuki/core'
 import { projectName } from './paths.ts'
 
 export const CONFIG_NAMES = ['tanuki.config.ts', 'tanuki.config.mts', 'tanuki.config.js', 'tanuki.config.mjs']
@@ -23,7 +30,12 @@ function packageAliases(): Record<string, string> {
   const here = fileURLToPath(import.meta.url)
   const aliases: Record<string, string> = {}
   aliases.tanuki = join(dirname(here), existsSync(join(dirname(here), 'index.js')) ? 'index.js' : 'index.ts')
-  for (const name of ['@tanuki/core', '@tanuki/plugin-agent-process', '@tanuki/plugin-reporter', '@tanuki/plugin-agent-docker']) {
+  for (const name of [
+    '@tanuki/core',
+    '@tanuki/plugin-agent-process',
+    '@tanuki/plugin-reporter',
+    '@tanuki/plugin-agent-docker',
+  ]) {
     try {
       aliases[name] = fileURLToPath(import.meta.resolve(name))
     } catch {
@@ -51,17 +63,28 @@ export async function loadConfig(root: string): Promise<LoadedConfig> {
       })
       user = loaded.config ?? {}
     } catch (error) {
-      throw new TanukiError('TANUKI_CONFIG_INVALID', `${found}: could not be loaded: ${errorMessage(error).split('\n')[0]}. Fix the file (it must \`export default defineConfig({...})\`).`, {
-        cause: error,
-        details: { file: found },
-      })
+      throw new TanukiError(
+        'TANUKI_CONFIG_INVALID',
+        `${found}: could not be loaded: ${errorMessage(error).split('\n')[0]}. Fix the file (it must \`export default defineConfig({...})\`).`,
+        {
+          cause: error,
+          details: { file: found },
+        },
+      )
     }
   }
   try {
-    return { user, resolved: resolveConfig(user, projectName(root)), ...(found ? { file: relative(root, join(root, found)) } : {}) }
+    return {
+      user,
+      resolved: resolveConfig(user, projectName(root)),
+      ...(found ? { file: relative(root, join(root, found)) } : {}),
+    }
   } catch (error) {
     if (isTanukiError(error, 'TANUKI_CONFIG_INVALID')) {
-      throw new TanukiError('TANUKI_CONFIG_INVALID', `${found ?? 'config'}: ${error.message}`, { cause: error, details: { file: found, ...error.details } })
+      throw new TanukiError('TANUKI_CONFIG_INVALID', `${found ?? 'config'}: ${error.message}`, {
+        cause: error,
+        details: { file: found, ...error.details },
+      })
     }
     throw error
   }

@@ -23,7 +23,8 @@ function project(files: Record<string, string>): string {
   return root
 }
 
-const task = (id: string, extra = ''): string => `---\nid: ${id}\ntitle: Task ${id}\ncompletion:\n  verify: "true"\n${extra}---\nDo ${id}.\n`
+const task = (id: string, extra = ''): string =>
+  `---\nid: ${id}\ntitle: Task ${id}\ncompletion:\n  verify: "true"\n${extra}---\nDo ${id}.\n`
 
 describe('where tasks are found', () => {
   it('.tanuki/tasks/**/*.md, recursively, skipping other files and hidden folders', async () => {
@@ -58,7 +59,11 @@ describe('where tasks are found', () => {
   })
 
   it('refuses a duplicate id, naming both files', async () => {
-    const root = project({ '.tanuki/tasks/one.md': task('SAME'), '.tanuki/tasks/sub/two.md': task('SAME'), '.tanuki/tasks/ok.md': task('OK') })
+    const root = project({
+      '.tanuki/tasks/one.md': task('SAME'),
+      '.tanuki/tasks/sub/two.md': task('SAME'),
+      '.tanuki/tasks/ok.md': task('OK'),
+    })
     const source = new FileTaskSource({ root })
     const error = await source.load().then(
       () => undefined,
@@ -75,7 +80,10 @@ describe('where tasks are found', () => {
   })
 
   it('reports every invalid file at once, each by its path', async () => {
-    const root = project({ '.tanuki/tasks/a.md': task('A', 'priority: urgent\n'), '.tanuki/tasks/b.md': '---\ntitle: no id\n---\n' })
+    const root = project({
+      '.tanuki/tasks/a.md': task('A', 'priority: urgent\n'),
+      '.tanuki/tasks/b.md': '---\ntitle: no id\n---\n',
+    })
     const error = await new FileTaskSource({ root }).load().catch((e: Error) => e)
     expect((error as Error).message).toContain('2 task files have problems')
     expect((error as Error).message).toContain(`${join('.tanuki', 'tasks', 'a.md')}: field "priority"`)
@@ -102,19 +110,21 @@ describe('update()', () => {
     '',
   ].join('\n')
 
-  it('changes only Tanuki\'s keys; everything else stays byte for byte', async () => {
+  it("changes only Tanuki's keys; everything else stays byte for byte", async () => {
     const root = project({ '.tanuki/tasks/U-1.md': text })
     const source = new FileTaskSource({ root })
     await source.load()
     await source.update('U-1', { status: 'review', assigned_to: 'agent-1', iterations: 2 })
     const after = readFileSync(join(root, '.tanuki/tasks/U-1.md'), 'utf8')
-    const expected = text.replace('status: pending', 'status: review').replace('  verify: "test -f x"\n', '  verify: "test -f x"\nassigned_to: agent-1\niterations: 2\n')
+    const expected = text
+      .replace('status: pending', 'status: review')
+      .replace('  verify: "test -f x"\n', '  verify: "test -f x"\nassigned_to: agent-1\niterations: 2\n')
     expect(after).toBe(expected)
     await source.update('U-1', { status: 'pending', assigned_to: null, iterations: null })
     expect(readFileSync(join(root, '.tanuki/tasks/U-1.md'), 'utf8')).toBe(text)
   })
 
-  it('writes through a temp file and a rename (the file\'s inode changes, no temp file is left)', async () => {
+  it("writes through a temp file and a rename (the file's inode changes, no temp file is left)", async () => {
     const root = project({ '.tanuki/tasks/U-1.md': text })
     const path = join(root, '.tanuki/tasks/U-1.md')
     const source = new FileTaskSource({ root })
@@ -126,18 +136,20 @@ describe('update()', () => {
     expect(readdirSync(join(root, '.tanuki/tasks'))).toEqual(['U-1.md'])
   })
 
-  it('reads the file afresh, so a person\'s edit made since the load survives', async () => {
+  it("reads the file afresh, so a person's edit made since the load survives", async () => {
     const root = project({ '.tanuki/tasks/U-1.md': text })
     const path = join(root, '.tanuki/tasks/U-1.md')
     const source = new FileTaskSource({ root })
     await source.load()
-    const edited = text.replace('Body with trailing spaces', 'A person rewrote the body').replace('owner: someone', 'owner: someone-else')
+    const edited = text
+      .replace('Body with trailing spaces', 'A person rewrote the body')
+      .replace('owner: someone', 'owner: someone-else')
     writeFileSync(path, edited)
     source.update('U-1', { status: 'review' })
     expect(readFileSync(path, 'utf8')).toBe(edited.replace('status: pending', 'status: review'))
   })
 
-  it('holds a running task\'s status a moment, so a quick task is written once, as done', async () => {
+  it("holds a running task's status a moment, so a quick task is written once, as done", async () => {
     const root = project({ '.tanuki/tasks/U-1.md': text })
     const path = join(root, '.tanuki/tasks/U-1.md')
     const source = new FileTaskSource({ root })
@@ -198,7 +210,7 @@ describe('watch()', () => {
     expect(changes.map((c) => (c.type === 'added' ? c.task.id : c.type)).sort()).toEqual(['B', 'C'])
   })
 
-  it('reports a person setting a complete task back to pending, even after Tanuki\'s own writes replaced the file', async () => {
+  it("reports a person setting a complete task back to pending, even after Tanuki's own writes replaced the file", async () => {
     const root = project({ '.tanuki/tasks/A.md': task('A') })
     const path = join(root, '.tanuki/tasks/A.md')
     const { source, changes } = await watching(root)
@@ -214,7 +226,7 @@ describe('watch()', () => {
     expect(changes).toEqual([{ type: 'changed', task: expect.objectContaining({ id: 'A', status: 'pending' }) }])
   })
 
-  it('reports a person\'s edit that Tanuki\'s own status write carried along, instead of taking it for an echo', async () => {
+  it("reports a person's edit that Tanuki's own status write carried along, instead of taking it for an echo", async () => {
     const root = project({ '.tanuki/tasks/A.md': task('A') })
     const path = join(root, '.tanuki/tasks/A.md')
     const { source, changes } = await watching(root)
@@ -223,7 +235,10 @@ describe('watch()', () => {
     source.update('A', { status: 'review' })
     expect(readFileSync(path, 'utf8')).toContain('title: Task A, retitled')
     await until('the edit', () => changes.some((c) => c.type === 'changed'))
-    expect(changes.at(-1)).toEqual({ type: 'changed', task: expect.objectContaining({ id: 'A', title: 'Task A, retitled', status: 'review' }) })
+    expect(changes.at(-1)).toEqual({
+      type: 'changed',
+      task: expect.objectContaining({ id: 'A', title: 'Task A, retitled', status: 'review' }),
+    })
   })
 
   it('reports a removed file and an invalid edit (keeping quiet about files that did not change)', async () => {

@@ -1,4 +1,13 @@
-import { existsSync, readdirSync, readFileSync, renameSync, statSync, watch, writeFileSync, type FSWatcher } from 'node:fs'
+import {
+  existsSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  watch,
+  writeFileSync,
+  type FSWatcher,
+} from 'node:fs'
 import { join, relative, resolve, sep } from 'node:path'
 import {
   TanukiError,
@@ -39,7 +48,12 @@ function markdownFiles(dir: string): string[] {
   for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
     if (!entry.isFile() || !entry.name.endsWith('.md')) continue
     const full = join(entry.parentPath ?? (entry as unknown as { path: string }).path, entry.name)
-    if (relative(dir, full).split(sep).some((part) => part.startsWith('.'))) continue
+    if (
+      relative(dir, full)
+        .split(sep)
+        .some((part) => part.startsWith('.'))
+    )
+      continue
     files.push(full)
   }
   return files.sort()
@@ -93,22 +107,32 @@ export class FileTaskSource implements TaskSource {
       try {
         text = readFileSync(path, 'utf8')
       } catch (error) {
-        errors.push(new TanukiError('TANUKI_TASK_INVALID', `${shown}: cannot be read: ${errorMessage(error)}`, { cause: error }))
+        errors.push(
+          new TanukiError('TANUKI_TASK_INVALID', `${shown}: cannot be read: ${errorMessage(error)}`, { cause: error }),
+        )
         continue
       }
       let task: Task
       try {
         task = parseTask(text, shown)
       } catch (error) {
-        errors.push(isTanukiError(error) ? error : new TanukiError('TANUKI_TASK_INVALID', `${shown}: ${errorMessage(error)}`, { cause: error }))
+        errors.push(
+          isTanukiError(error)
+            ? error
+            : new TanukiError('TANUKI_TASK_INVALID', `${shown}: ${errorMessage(error)}`, { cause: error }),
+        )
         continue
       }
       const other = seen.get(task.id)
       if (other) {
         errors.push(
-          new TanukiError('TANUKI_TASK_DUPLICATE', `Task id "${task.id}" is used by two files: ${other} and ${shown}. Give one of them another id.`, {
-            details: { id: task.id, files: [other, shown] },
-          }),
+          new TanukiError(
+            'TANUKI_TASK_DUPLICATE',
+            `Task id "${task.id}" is used by two files: ${other} and ${shown}. Give one of them another id.`,
+            {
+              details: { id: task.id, files: [other, shown] },
+            },
+          ),
         )
         continue
       }
@@ -125,10 +149,14 @@ export class FileTaskSource implements TaskSource {
     const { tasks, errors } = this.scan()
     if (errors.length === 1) throw errors[0]
     if (errors.length > 1) {
-      throw new TanukiError('TANUKI_TASK_INVALID', `${errors.length} task files have problems:\n${errors.map((e) => `  - ${e.message}`).join('\n')}`, {
-        cause: new AggregateError(errors),
-        details: { errors: errors.map((e) => e.message) },
-      })
+      throw new TanukiError(
+        'TANUKI_TASK_INVALID',
+        `${errors.length} task files have problems:\n${errors.map((e) => `  - ${e.message}`).join('\n')}`,
+        {
+          cause: new AggregateError(errors),
+          details: { errors: errors.map((e) => e.message) },
+        },
+      )
     }
     return tasks
   }
@@ -141,7 +169,8 @@ export class FileTaskSource implements TaskSource {
   /** Synchronous on purpose: the orchestrator starts dependents as soon as this returns. */
   update(id: string, patch: TaskPatch): void {
     const path = this.paths.get(id)
-    if (!path) throw new TanukiError('TANUKI_TASK_NOT_FOUND', `No file for task "${id}" under ${this.display(this.dir)}`)
+    if (!path)
+      throw new TanukiError('TANUKI_TASK_NOT_FOUND', `No file for task "${id}" under ${this.display(this.dir)}`)
     const waiting = this.deferred.get(id)
     this.deferred.delete(id)
     const merged = waiting ? { ...waiting, ...patch } : patch
@@ -193,18 +222,27 @@ export class FileTaskSource implements TaskSource {
     const settle = (path: string): void => {
       clearTimeout(pending.get(path))
       // Editors write in several steps (truncate, write, rename): wait for the file to settle.
-      pending.set(path, setTimeout(() => {
-        pending.delete(path)
-        if (closed) return
-        if (path.endsWith('.md')) for (const change of this.reread(path)) listener(change)
-        else if (!watchers.has(path) && isDirectory(path)) watchDir(path, true)
-      }, 50))
+      pending.set(
+        path,
+        setTimeout(() => {
+          pending.delete(path)
+          if (closed) return
+          if (path.endsWith('.md')) for (const change of this.reread(path)) listener(change)
+          else if (!watchers.has(path) && isDirectory(path)) watchDir(path, true)
+        }, 50),
+      )
     }
     // One non-recursive watch per folder: Node 20's recursive watch on Linux follows each file's
     // inode, so it goes deaf to a file once it is replaced by a rename (Tanuki's own atomic write,
     // \`sed -i\`, most editors). A folder's watch reports every name that changes in it.
     const watchDir = (dir: string, isNew: boolean): void => {
-      if (watchers.has(dir) || relative(this.dir, dir).split(sep).some((part) => part.startsWith('.'))) return
+      if (
+        watchers.has(dir) ||
+        relative(this.dir, dir)
+          .split(sep)
+          .some((part) => part.startsWith('.'))
+      )
+        return
       try {
         const watcher = watch(dir, (_event, filename) => {
           if (filename) settle(join(dir, filename.toString()))
@@ -256,7 +294,16 @@ export class FileTaskSource implements TaskSource {
     }
     const owner = this.paths.get(task.id)
     if (owner && owner !== path) {
-      return [{ type: 'invalid', source: shown, error: new TanukiError('TANUKI_TASK_DUPLICATE', `${shown}: id "${task.id}" is already used by ${this.display(owner)}; ignored`) }]
+      return [
+        {
+          type: 'invalid',
+          source: shown,
+          error: new TanukiError(
+            'TANUKI_TASK_DUPLICATE',
+            `${shown}: id "${task.id}" is already used by ${this.display(owner)}; ignored`,
+          ),
+        },
+      ]
     }
     const changes: TaskChange[] = []
     if (previousId !== undefined && previousId !== task.id) {

@@ -28,10 +28,11 @@ async function liveProcess(): Promise<ChildProcess> {
 }
 
 /** A lock as its process writes it: after the process started. */
-const lockOf = (pid: number, startedAt = new Date().toISOString()): string => JSON.stringify({ pid, host: hostname(), startedAt, command: 'start' })
+const lockOf = (pid: number, startedAt = new Date().toISOString()): string =>
+  JSON.stringify({ pid, host: hostname(), startedAt, command: 'start' })
 
 describe('acquireLock', () => {
-  it('writes this process\'s pid and removes the file on release', () => {
+  it("writes this process's pid and removes the file on release", () => {
     const path = lockPath()
     const lock = acquireLock(path, 'start')
     expect(readLock(path)).toMatchObject({ pid: process.pid, host: hostname(), command: 'start' })
@@ -98,7 +99,10 @@ describe('acquireLock', () => {
   it('never takes over a lock held on another host', () => {
     const path = lockPath()
     acquireLock(path, 'start').release()
-    writeFileSync(path, JSON.stringify({ pid: 1, host: 'elsewhere.example', startedAt: new Date().toISOString(), command: 'start' }))
+    writeFileSync(
+      path,
+      JSON.stringify({ pid: 1, host: 'elsewhere.example', startedAt: new Date().toISOString(), command: 'start' }),
+    )
     expect(() => acquireLock(path, 'start')).toThrow(/pid 1 on elsewhere.example/)
   })
 

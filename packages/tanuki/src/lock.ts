@@ -82,7 +82,10 @@ export function runningOrchestrator(path: string): LockInfo | undefined {
  * Takes the project's lock: one orchestrator per project. A lock left by a dead process (a
  * crash, kill -9) is taken over. Returns a release function.
  */
-export function acquireLock(path: string, command: string): { info: LockInfo; staleFrom?: LockInfo; release: () => void } {
+export function acquireLock(
+  path: string,
+  command: string,
+): { info: LockInfo; staleFrom?: LockInfo; release: () => void } {
   mkdirSync(dirname(path), { recursive: true })
   const info: LockInfo = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString(), command }
   // Written whole to a file of our own, then linked into place: the lock never exists half-written,
@@ -122,5 +125,8 @@ export function acquireLock(path: string, command: string): { info: LockInfo; st
   } finally {
     rmSync(temp, { force: true })
   }
-  throw new TanukiError('TANUKI_LOCKED', `Could not take the lock ${path}; another tanuki is starting at the same time.`)
+  throw new TanukiError(
+    'TANUKI_LOCKED',
+    `Could not take the lock ${path}; another tanuki is starting at the same time.`,
+  )
 }

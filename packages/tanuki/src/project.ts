@@ -31,7 +31,10 @@ export interface Project {
 export async function openProject(root: string): Promise<Project> {
   const paths = statePaths(root)
   const config = await loadConfig(paths.root)
-  const source = new FileTaskSource({ root: paths.root, ...(config.resolved.tasksDir ? { tasksDir: config.resolved.tasksDir } : {}) })
+  const source = new FileTaskSource({
+    root: paths.root,
+    ...(config.resolved.tasksDir ? { tasksDir: config.resolved.tasksDir } : {}),
+  })
   return { root: paths.root, paths, config, source }
 }
 
@@ -47,17 +50,24 @@ export function checkTasks(project: Project): Task[] {
   for (const task of tasks) {
     for (const dep of task.dependsOn) {
       if (!ids.has(dep)) {
-        problems.push(`${task.source}: field "depends_on" names "${dep}", but no task has that id. Fix the id or add the task.`)
+        problems.push(
+          `${task.source}: field "depends_on" names "${dep}", but no task has that id. Fix the id or add the task.`,
+        )
       }
     }
   }
   const cycle = new Resolver(tasks).findCycle()
   if (cycle) problems.push(cycleError(cycle).message)
-  if (problems.length === 1) throw new TanukiError(errors[0]?.code ?? 'TANUKI_TASK_INVALID', problems[0]!, { details: { problems } })
+  if (problems.length === 1)
+    throw new TanukiError(errors[0]?.code ?? 'TANUKI_TASK_INVALID', problems[0]!, { details: { problems } })
   if (problems.length > 1) {
-    throw new TanukiError('TANUKI_TASK_INVALID', `${problems.length} problems in the tasks:\n${problems.map((p) => `  - ${p}`).join('\n')}`, {
-      details: { problems },
-    })
+    throw new TanukiError(
+      'TANUKI_TASK_INVALID',
+      `${problems.length} problems in the tasks:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+      {
+        details: { problems },
+      },
+    )
   }
   if (tasks.length === 0 && project.config.resolved.tasks.length === 0) {
     throw new TanukiError(
@@ -89,7 +99,9 @@ function pluginsFor(user: UserConfig, options: RunOptions, paths: StatePaths): T
   const defaults: TanukiPlugin[] = []
   if (!names.has('tanuki:agent-process')) defaults.push(processAgents())
   if (!names.has('tanuki:reporter-console')) {
-    defaults.push(consoleReporter({ ...(options.quiet ? { quiet: true } : {}), ...(options.verbose ? { verbose: true } : {}) }))
+    defaults.push(
+      consoleReporter({ ...(options.quiet ? { quiet: true } : {}), ...(options.verbose ? { verbose: true } : {}) }),
+    )
   }
   if (!names.has('tanuki:reporter-ndjson')) defaults.push(ndjsonReporter({ path: paths.events }))
   // Quiet runs keep the summary in .tanuki/summary.md and print only the console's last line.
@@ -113,7 +125,9 @@ export async function runProject(project: Project, options: RunOptions): Promise
     if (!orchestrator) return
     // A second Ctrl-C is for when a graceful stop hangs (an agent that will not die): leave now.
     if (++signals > 1) {
-      process.stderr.write(`\ntanuki: ${signal} again: quitting without waiting; \`tanuki project resume\` picks up from here.\n`)
+      process.stderr.write(
+        `\ntanuki: ${signal} again: quitting without waiting; \`tanuki project resume\` picks up from here.\n`,
+      )
       lock.release()
       process.exit(130)
     }

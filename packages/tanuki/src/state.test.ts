@@ -12,14 +12,19 @@ afterEach(() => {
 })
 
 describe('recordState', () => {
-  it('gives a task that runs again logs of its own instead of mixing them into the first run\'s', async () => {
+  it("gives a task that runs again logs of its own instead of mixing them into the first run's", async () => {
     const root = mkdtempSync(join(tmpdir(), 'tanuki-state-'))
     dirs.push(root)
     const paths = statePaths(root)
     let runs = 0
     // The first run's agent dies mid-iteration; the task is requeued and its iterations start at 1 again.
     const backend = createMemoryBackend({
-      script: ({ iteration }) => (++runs === 1 ? { type: 'die', reason: 'killed' } : iteration === 1 ? { type: 'succeed', output: 'not yet' } : { type: 'succeed', output: 'DONE' }),
+      script: ({ iteration }) =>
+        ++runs === 1
+          ? { type: 'die', reason: 'killed' }
+          : iteration === 1
+            ? { type: 'succeed', output: 'not yet' }
+            : { type: 'succeed', output: 'DONE' },
     })
     const orchestrator = createOrchestrator({
       config: { cooldownMs: 0, tasks: [defineTask({ id: 'a', title: 'A', completion: { signal: 'DONE' } })] },
@@ -33,7 +38,9 @@ describe('recordState', () => {
 
     const dir = join(paths.logs, 'tasks', 'a')
     expect(readdirSync(dir).sort()).toEqual(['iteration-001.log', 'iteration-002.log', 'iteration-003.log'])
-    const [first, second, third] = ['001', '002', '003'].map((n) => readFileSync(join(dir, `iteration-${n}.log`), 'utf8'))
+    const [first, second, third] = ['001', '002', '003'].map((n) =>
+      readFileSync(join(dir, `iteration-${n}.log`), 'utf8'),
+    )
     expect(first).toMatch(/^# a — iteration 1\/30 on default-1/)
     expect(first).not.toContain('## Result')
     expect(second).toMatch(/^# a — iteration 1\/30 \(log 2 of this task\)/)

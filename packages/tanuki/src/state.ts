@@ -94,7 +94,8 @@ export function recordState(orchestrator: Orchestrator, paths: StatePaths): { fl
   const current = new Map<string, string>()
   bus.on('iteration:started', (e) => {
     const dir = join(paths.logs, 'tasks', e.taskId)
-    const earlier = logCount.get(e.taskId) ?? (existsSync(dir) ? readdirSync(dir).filter((name) => name.endsWith('.log')).length : 0)
+    const earlier =
+      logCount.get(e.taskId) ?? (existsSync(dir) ? readdirSync(dir).filter((name) => name.endsWith('.log')).length : 0)
     logCount.set(e.taskId, earlier + 1)
     const file = iterationLog(paths, e.taskId, earlier + 1)
     current.set(e.taskId, file)
@@ -103,7 +104,8 @@ export function recordState(orchestrator: Orchestrator, paths: StatePaths): { fl
     append(file, `${header}\n## Prompt\n\n${e.prompt}\n## Agent output\n\n`)
     append(agentLog(paths, e.agent), `\n${header}`)
   })
-  const logOf = (e: { taskId: string; iteration: number }): string => current.get(e.taskId) ?? iterationLog(paths, e.taskId, e.iteration)
+  const logOf = (e: { taskId: string; iteration: number }): string =>
+    current.get(e.taskId) ?? iterationLog(paths, e.taskId, e.iteration)
   bus.on('iteration:output', (e) => {
     append(logOf(e), e.text)
     append(agentLog(paths, e.agent), e.text)
@@ -112,7 +114,9 @@ export function recordState(orchestrator: Orchestrator, paths: StatePaths): { fl
     const lines = [`\n## Result: ${e.outcome} — ${e.reason}\n`]
     if (e.usage) lines.push(`usage: ${JSON.stringify(e.usage)}\n`)
     if (e.verify) {
-      lines.push(`\n## Verify: \`${e.verify.command}\` exited ${e.verify.exitCode ?? 'without a code'}${e.verify.timedOut ? ' (timed out)' : ''}\n\n${e.verify.output}\n`)
+      lines.push(
+        `\n## Verify: \`${e.verify.command}\` exited ${e.verify.exitCode ?? 'without a code'}${e.verify.timedOut ? ' (timed out)' : ''}\n\n${e.verify.output}\n`,
+      )
     }
     append(logOf(e), lines.join(''))
     append(agentLog(paths, e.agent), `\n[${e.taskId} #${e.iteration}: ${e.outcome} — ${e.reason}]\n`)

@@ -1,9 +1,21 @@
 import { describe, expect, it } from 'vitest'
 import { defineTask } from '../task/parse.ts'
-import { Balancer, builtinStrategies, leastLoaded, roundRobin, type AgentCandidate, type BalancerStrategy } from './index.ts'
+import {
+  Balancer,
+  builtinStrategies,
+  leastLoaded,
+  roundRobin,
+  type AgentCandidate,
+  type BalancerStrategy,
+} from './index.ts'
 
 const task = (role = 'backend') => defineTask({ id: `t-${role}`, title: 'T', role, completion: { signal: 'S' } })
-const agent = (name: string, assigned = 0, lastFinishedAt = 0, role = 'backend'): AgentCandidate => ({ name, role, assigned, lastFinishedAt })
+const agent = (name: string, assigned = 0, lastFinishedAt = 0, role = 'backend'): AgentCandidate => ({
+  name,
+  role,
+  assigned,
+  lastFinishedAt,
+})
 
 describe('leastLoaded', () => {
   it('picks the agent given the fewest tasks', () => {

@@ -52,7 +52,10 @@ export function roundRobin(): BalancerStrategy {
       if (candidates.length === 0) return undefined
       const sorted = [...candidates].sort((a, b) => a.name.localeCompare(b.name, undefined, { numeric: true }))
       const previous = last.get(task.role)
-      const next = sorted.find((agent) => previous === undefined || agent.name.localeCompare(previous, undefined, { numeric: true }) > 0) ?? sorted[0]!
+      const next =
+        sorted.find(
+          (agent) => previous === undefined || agent.name.localeCompare(previous, undefined, { numeric: true }) > 0,
+        ) ?? sorted[0]!
       last.set(task.role, next.name)
       return next
     },

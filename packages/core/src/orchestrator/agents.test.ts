@@ -55,7 +55,11 @@ function hookedBackend(options: {
 }
 
 function run(backend: AgentBackend, config: UserConfig = {}, source = createMemorySource([])): Orchestrator {
-  const orchestrator = createOrchestrator({ config: { cooldownMs: 0, ...config }, backends: [backend], sources: [source] })
+  const orchestrator = createOrchestrator({
+    config: { cooldownMs: 0, ...config },
+    backends: [backend],
+    sources: [source],
+  })
   started.push(orchestrator)
   return orchestrator
 }
@@ -69,7 +73,16 @@ describe('task hooks of agents', () => {
     orchestrator.events.on('task:completed', (e) => calls.push(`completed ${e.taskId}`))
     await orchestrator.start()
     await orchestrator.done()
-    expect(calls).toEqual(['begin a', 'iteration a', 'end a complete', 'completed a', 'begin b', 'iteration b', 'end b complete', 'completed b'])
+    expect(calls).toEqual([
+      'begin a',
+      'iteration a',
+      'end a complete',
+      'completed a',
+      'begin b',
+      'iteration b',
+      'end b complete',
+      'completed b',
+    ])
   })
 
   it('work that passed but cannot be published goes to review; an end error on other outcomes is reported', async () => {
@@ -88,7 +101,9 @@ describe('task hooks of agents', () => {
     await orchestrator.start()
     await orchestrator.done()
     expect(orchestrator.task('a')).toMatchObject({ status: 'review' })
-    expect(orchestrator.task('a')?.reason).toBe('passed, but its work could not be published: merge conflict in src/app.ts')
+    expect(orchestrator.task('a')?.reason).toBe(
+      'passed, but its work could not be published: merge conflict in src/app.ts',
+    )
     expect(orchestrator.task('b')?.status).toBe('pending')
     expect(orchestrator.task('c')?.status).toBe('failed')
     expect(errors).toEqual(['ending c on default-1: merge conflict in src/app.ts'])

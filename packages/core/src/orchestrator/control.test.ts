@@ -52,7 +52,12 @@ describe('stopping', () => {
   })
 
   it('graceful stop: running work aborted, those tasks back to pending (also in the source), agents stopped', async () => {
-    const source = createMemorySource([task({ id: 'a', role: 'r1' }), task({ id: 'b', role: 'r2' }), task({ id: 'c', role: 'r1', priority: 'low' }), task({ id: 'd', role: 'r2', dependsOn: ['a'] })])
+    const source = createMemorySource([
+      task({ id: 'a', role: 'r1' }),
+      task({ id: 'b', role: 'r2' }),
+      task({ id: 'c', role: 'r1', priority: 'low' }),
+      task({ id: 'd', role: 'r2', dependsOn: ['a'] }),
+    ])
     const h = harness({}, { sources: [source], backend: { script: hangOn('a', 'b') } })
     await h.orchestrator.start()
     await h.when('iteration:started', (e) => e.taskId === 'a')
@@ -64,12 +69,27 @@ describe('stopping', () => {
 
     expect(summary).toMatchObject({ reason: 'stopped', allComplete: false })
     expect(summary.progress).toMatchObject({ pending: 4, inProgress: 0 })
-    expect(h.all('task:status').filter((e) => e.to === 'pending').map((e) => e.taskId).sort()).toEqual(['a', 'b'])
+    expect(
+      h
+        .all('task:status')
+        .filter((e) => e.to === 'pending')
+        .map((e) => e.taskId)
+        .sort(),
+    ).toEqual(['a', 'b'])
     for (const id of ['a', 'b']) {
       expect(source.tasks.get(id)?.status).toBe('pending')
-      expect(source.writes.filter((w) => w.id === id).at(-1)?.patch).toEqual({ status: 'pending', assigned_to: null, failure: null })
+      expect(source.writes.filter((w) => w.id === id).at(-1)?.patch).toEqual({
+        status: 'pending',
+        assigned_to: null,
+        failure: null,
+      })
     }
-    expect(h.all('agent:stopped').map((e) => [e.agent, e.removed]).sort()).toEqual([
+    expect(
+      h
+        .all('agent:stopped')
+        .map((e) => [e.agent, e.removed])
+        .sort(),
+    ).toEqual([
       ['r1-1', false],
       ['r2-1', false],
     ])
@@ -77,7 +97,12 @@ describe('stopping', () => {
     expect(h.backend.cleanups).toEqual([])
     // Stopping agents on purpose is not a crash.
     expect(h.all('agent:crashed')).toEqual([])
-    expect(h.all('orchestrator:state').map((e) => e.to).slice(-2)).toEqual(['stopping', 'stopped'])
+    expect(
+      h
+        .all('orchestrator:state')
+        .map((e) => e.to)
+        .slice(-2),
+    ).toEqual(['stopping', 'stopped'])
   })
 
   it('stop({ remove: true }) removes the agents and cleans the backend up', async () => {
@@ -114,7 +139,11 @@ describe('stopping', () => {
     const h = harness({}, { sources: [createMemorySource([task({ id: 'a' })])] })
     const spawn = h.backend.spawn.bind(h.backend)
     const slow = { name: 'slow', spawn: async (request: Parameters<typeof spawn>[0]) => (await gate, spawn(request)) }
-    const orchestrator = createOrchestrator({ config: { cooldownMs: 0, agents: { default: { backend: 'slow' } } }, backends: [slow, h.backend], sources: [createMemorySource([task({ id: 'a' })])] })
+    const orchestrator = createOrchestrator({
+      config: { cooldownMs: 0, agents: { default: { backend: 'slow' } } },
+      backends: [slow, h.backend],
+      sources: [createMemorySource([task({ id: 'a' })])],
+    })
     await orchestrator.start()
     const stopping = orchestrator.stop()
     open()
@@ -138,10 +167,12 @@ describe('recovery', () => {
     expect(summary.allComplete).toBe(true)
     expect(h.all('project:loaded')[0]).toMatchObject({ total: 4, recovered: ['was-running', 'was-assigned'], ready: 2 })
     expect(h.backend.runs.map((r) => r.taskId).sort()).toEqual(['next', 'was-assigned', 'was-running'])
-    expect(h.all('task:status').filter((e) => e.to === 'pending').map((e) => e.reason)).toEqual([
-      'was in flight when the previous run ended',
-      'was in flight when the previous run ended',
-    ])
+    expect(
+      h
+        .all('task:status')
+        .filter((e) => e.to === 'pending')
+        .map((e) => e.reason),
+    ).toEqual(['was in flight when the previous run ended', 'was in flight when the previous run ended'])
   })
 
   it('re-derives blocked at load: unblocks what a person fixed, blocks what depends on a failed or missing task', async () => {
@@ -156,7 +187,10 @@ describe('recovery', () => {
     await h.orchestrator.start()
     const summary = await h.orchestrator.done()
     expect(h.orchestrator.task('fixed')?.status).toBe('complete')
-    expect(h.orchestrator.task('gone-dep')).toMatchObject({ status: 'blocked', reason: 'depends on "nowhere", which does not exist' })
+    expect(h.orchestrator.task('gone-dep')).toMatchObject({
+      status: 'blocked',
+      reason: 'depends on "nowhere", which does not exist',
+    })
     expect(h.orchestrator.task('on-broken')).toMatchObject({ status: 'blocked', reason: 'dependency broken is failed' })
     expect(summary.progress).toMatchObject({ complete: 2, failed: 1, blocked: 2 })
   })
@@ -192,12 +226,17 @@ describe('edits while running', () => {
 
   it('an in-flight status set by hand is refused, so the run still settles', async () => {
     const source = createMemorySource([task({ id: 'a' }), task({ id: 'b' })])
-    const h = harness({ stopWhenSettled: false, agents: { default: { count: 2 } } }, { sources: [source], backend: { script: hangOn('a') } })
+    const h = harness(
+      { stopWhenSettled: false, agents: { default: { count: 2 } } },
+      { sources: [source], backend: { script: hangOn('a') } },
+    )
     await h.orchestrator.start()
     await h.when('task:completed', (e) => e.taskId === 'b')
     source.change({ type: 'changed', task: task({ id: 'b', status: 'in_progress' }) })
     const error = await h.when('orchestrator:error')
-    expect(error.message).toBe('status "in_progress" is Tanuki\'s to set; b stays complete. Use pending, complete, failed or review.')
+    expect(error.message).toBe(
+      'status "in_progress" is Tanuki\'s to set; b stays complete. Use pending, complete, failed or review.',
+    )
     expect(h.orchestrator.task('b')).toMatchObject({ status: 'complete' })
     source.change({ type: 'changed', task: task({ id: 'b', status: 'review' }) })
     expect(h.orchestrator.task('b')).toMatchObject({ status: 'review' })
@@ -225,7 +264,12 @@ describe('edits while running', () => {
     ])
     const h = harness(
       { stopWhenSettled: false },
-      { sources: [source], backend: { exec: () => (broken ? Promise.reject(new Error('no shell')) : { exitCode: 0, output: '', timedOut: false }) } },
+      {
+        sources: [source],
+        backend: {
+          exec: () => (broken ? Promise.reject(new Error('no shell')) : { exitCode: 0, output: '', timedOut: false }),
+        },
+      },
     )
     await h.orchestrator.start()
     await h.when('project:settled')
@@ -242,7 +286,12 @@ describe('edits while running', () => {
   })
 
   it('a task marked failed or complete by a person updates its dependents', async () => {
-    const source = createMemorySource([task({ id: 'a' }), task({ id: 'b', dependsOn: ['a'] }), task({ id: 'c', dependsOn: ['x'] }), task({ id: 'x' })])
+    const source = createMemorySource([
+      task({ id: 'a' }),
+      task({ id: 'b', dependsOn: ['a'] }),
+      task({ id: 'c', dependsOn: ['x'] }),
+      task({ id: 'x' }),
+    ])
     const h = harness({ stopWhenSettled: false, agents: { default: { count: 0 } } }, { sources: [source] })
     await h.orchestrator.start()
     await h.when('project:settled')
@@ -259,7 +308,11 @@ describe('edits while running', () => {
   })
 
   it('editing dependencies and priority requeues only what is ready', async () => {
-    const source = createMemorySource([task({ id: 'a', status: 'failed' }), task({ id: 'b' }), task({ id: 'c', dependsOn: ['a'] })])
+    const source = createMemorySource([
+      task({ id: 'a', status: 'failed' }),
+      task({ id: 'b' }),
+      task({ id: 'c', dependsOn: ['a'] }),
+    ])
     const h = harness({ stopWhenSettled: false, agents: { default: { count: 0 } } }, { sources: [source] })
     await h.orchestrator.start()
     expect(h.orchestrator.status().queue.size).toBe(1)
@@ -275,7 +328,11 @@ describe('edits while running', () => {
   })
 
   it('an edit that would close a cycle is refused and the task keeps its dependencies', async () => {
-    const source = createMemorySource([task({ id: 'a', dependsOn: ['b'] }), task({ id: 'b' }), task({ id: 'c', status: 'blocked', dependsOn: ['gone'] })])
+    const source = createMemorySource([
+      task({ id: 'a', dependsOn: ['b'] }),
+      task({ id: 'b' }),
+      task({ id: 'c', status: 'blocked', dependsOn: ['gone'] }),
+    ])
     const h = harness({ stopWhenSettled: false, agents: { default: { count: 0 } } }, { sources: [source] })
     await h.orchestrator.start()
     source.change({ type: 'changed', task: task({ id: 'b', dependsOn: ['a'] }) })
@@ -294,7 +351,10 @@ describe('edits while running', () => {
     await h.orchestrator.start()
     source.change({ type: 'removed', id: 'a' })
     expect(h.orchestrator.task('a')).toBeUndefined()
-    expect(h.orchestrator.task('b')).toMatchObject({ status: 'blocked', reason: 'depends on "a", which does not exist' })
+    expect(h.orchestrator.task('b')).toMatchObject({
+      status: 'blocked',
+      reason: 'depends on "a", which does not exist',
+    })
     expect(h.orchestrator.progress().total).toBe(2)
     expect(h.orchestrator.status().queue.size).toBe(1)
     source.change({ type: 'removed', id: 'nope' })

@@ -27,7 +27,14 @@ export type TanukiEvents = {
     total: number
     ready: number
     recovered: string[]
-    tasks: { id: string; title: string; role: string; priority: TaskPriority; status: TaskStatus; dependsOn: string[] }[]
+    tasks: {
+      id: string
+      title: string
+      role: string
+      priority: TaskPriority
+      status: TaskStatus
+      dependsOn: string[]
+    }[]
     at: number
   }
   /** Nothing is left to run: every task is complete, failed, in review, blocked or waiting on those. */

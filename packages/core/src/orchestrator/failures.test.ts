@@ -34,7 +34,10 @@ describe('spawn failures', () => {
     expect(bad.status).toBe('failed')
     expect(bad.reason).toContain('"bad"')
     expect(bad.reason).toContain('no room for another container')
-    expect(h.orchestrator.task('after-bad')).toMatchObject({ status: 'blocked', blockers: [{ id: 'bad-1', reason: 'failed', status: 'failed' }] })
+    expect(h.orchestrator.task('after-bad')).toMatchObject({
+      status: 'blocked',
+      blockers: [{ id: 'bad-1', reason: 'failed', status: 'failed' }],
+    })
   })
 
   it('an unknown backend is a spawn failure that says which backends exist', async () => {
@@ -70,7 +73,9 @@ describe('failed and review', () => {
     expect(broken.status).toBe('failed')
     expect(broken.reason).toContain('verify could not run')
     expect(broken.reason).toContain('make check')
-    expect(h.all('task:failed')).toEqual([expect.objectContaining({ taskId: 'broken', agent: 'default-1', iterations: 1 })])
+    expect(h.all('task:failed')).toEqual([
+      expect.objectContaining({ taskId: 'broken', agent: 'default-1', iterations: 1 }),
+    ])
     expect(h.all('task:blocked').map((e) => [e.taskId, e.blockers])).toEqual([
       ['child', [{ id: 'broken', reason: 'failed', status: 'failed' }]],
       ['grandchild', [{ id: 'child', reason: 'failed', status: 'blocked' }]],
@@ -80,7 +85,9 @@ describe('failed and review', () => {
   })
 
   it('goes to review after max_iterations tries, with the last verify in the prompt', async () => {
-    const h = harness({ tasks: tasks({ id: 'a', completion: { verify: 'test -f out.txt', maxIterations: 3 } }, { id: 'b' }) })
+    const h = harness({
+      tasks: tasks({ id: 'a', completion: { verify: 'test -f out.txt', maxIterations: 3 } }, { id: 'b' }),
+    })
     await h.orchestrator.start()
     const summary = await h.orchestrator.done()
     expect(summary.allComplete).toBe(false)
@@ -90,13 +97,26 @@ describe('failed and review', () => {
     expect(h.all('task:review')).toEqual([expect.objectContaining({ taskId: 'a', agent: 'default-1', iterations: 3 })])
     expect(h.orchestrator.task('a')).toMatchObject({ status: 'review', iterations: 3 })
     expect(h.orchestrator.task('a')?.reason).toContain('no tries left (3)')
-    expect(h.all('iteration:finished').filter((e) => e.taskId === 'a').map((e) => e.outcome)).toEqual(['retry', 'retry', 'review'])
+    expect(
+      h
+        .all('iteration:finished')
+        .filter((e) => e.taskId === 'a')
+        .map((e) => e.outcome),
+    ).toEqual(['retry', 'retry', 'review'])
   })
 
   it('completes once the agent writes the file verify looks for', async () => {
     const h = harness(
       { tasks: tasks({ id: 'a', completion: { verify: 'test -f out.txt' } }) },
-      { backend: { script: ({ iteration }) => ({ type: 'succeed', output: 'working', ...(iteration === 2 ? { files: { 'out.txt': 'x' } } : {}) }) } },
+      {
+        backend: {
+          script: ({ iteration }) => ({
+            type: 'succeed',
+            output: 'working',
+            ...(iteration === 2 ? { files: { 'out.txt': 'x' } } : {}),
+          }),
+        },
+      },
     )
     await h.orchestrator.start()
     await h.orchestrator.done()
@@ -110,20 +130,32 @@ describe('agents that die', () => {
     let runs = 0
     const h = harness(
       { tasks: tasks({ id: 'a' }, { id: 'b', dependsOn: ['a'] }) },
-      { backend: { script: ({ task }): MemoryAction => (task.id === 'a' && ++runs === 1 ? { type: 'die', reason: 'out of memory' } : { type: 'succeed', output: 'DONE' }) } },
+      {
+        backend: {
+          script: ({ task }): MemoryAction =>
+            task.id === 'a' && ++runs === 1
+              ? { type: 'die', reason: 'out of memory' }
+              : { type: 'succeed', output: 'DONE' },
+        },
+      },
     )
     await h.orchestrator.start()
     const summary = await h.orchestrator.done()
 
     expect(summary.allComplete).toBe(true)
-    expect(h.all('agent:crashed')).toEqual([expect.objectContaining({ agent: 'default-1', role: 'default', taskId: 'a', reason: 'out of memory' })])
+    expect(h.all('agent:crashed')).toEqual([
+      expect.objectContaining({ agent: 'default-1', role: 'default', taskId: 'a', reason: 'out of memory' }),
+    ])
     expect(h.all('task:requeued')).toEqual([expect.objectContaining({ taskId: 'a', agent: 'default-1', attempt: 1 })])
     expect(h.all('task:requeued')[0]!.reason).toContain('crashed')
     expect(h.backend.spawns).toEqual(['default-1', 'default-1'])
     expect(h.all('agent:spawned').map((e) => e.agent)).toEqual(['default-1', 'default-1'])
     expect(h.orchestrator.task('a')).toMatchObject({ status: 'complete', attempts: 1, iterations: 2 })
     expect(h.all('task:assigned').map((e) => e.taskId)).toEqual(['a', 'a', 'b'])
-    const statuses = h.all('task:status').filter((e) => e.taskId === 'a').map((e) => e.to)
+    const statuses = h
+      .all('task:status')
+      .filter((e) => e.taskId === 'a')
+      .map((e) => e.to)
     expect(statuses).toEqual(['assigned', 'in_progress', 'pending', 'assigned', 'in_progress', 'complete'])
   })
 
@@ -131,14 +163,20 @@ describe('agents that die', () => {
     let runs = 0
     const h = harness(
       { tasks: tasks({ id: 'a' }) },
-      { backend: { script: (): MemoryAction => (++runs === 1 ? { type: 'hang' } : { type: 'succeed', output: 'DONE' }) } },
+      {
+        backend: {
+          script: (): MemoryAction => (++runs === 1 ? { type: 'hang' } : { type: 'succeed', output: 'DONE' }),
+        },
+      },
     )
     await h.orchestrator.start()
     await h.when('iteration:started')
     h.backend.agents.get('default-1')!.kill('kill -9')
     const summary = await h.orchestrator.done()
     expect(summary.allComplete).toBe(true)
-    expect(h.all('agent:crashed')).toEqual([expect.objectContaining({ agent: 'default-1', taskId: 'a', reason: 'kill -9' })])
+    expect(h.all('agent:crashed')).toEqual([
+      expect.objectContaining({ agent: 'default-1', taskId: 'a', reason: 'kill -9' }),
+    ])
     expect(h.backend.spawns).toEqual(['default-1', 'default-1'])
     expect(h.backend.runs.map((r) => [r.taskId, r.iteration])).toEqual([
       ['a', 1],
@@ -149,7 +187,12 @@ describe('agents that die', () => {
   it('after retryLimit lost attempts the task fails, and the others still run', async () => {
     const h = harness(
       { tasks: tasks({ id: 'doomed' }, { id: 'fine', priority: 'low' }), retryLimit: 2 },
-      { backend: { script: ({ task }): MemoryAction => (task.id === 'doomed' ? { type: 'die' } : { type: 'succeed', output: 'DONE' }) } },
+      {
+        backend: {
+          script: ({ task }): MemoryAction =>
+            task.id === 'doomed' ? { type: 'die' } : { type: 'succeed', output: 'DONE' },
+        },
+      },
     )
     await h.orchestrator.start()
     const summary = await h.orchestrator.done()
@@ -166,7 +209,12 @@ describe('agents that die', () => {
     let throws = 0
     const h = harness(
       { tasks: tasks({ id: 'a' }), retryLimit: 3 },
-      { backend: { script: (): MemoryAction => (++throws <= 2 ? { type: 'throw', message: 'connection reset' } : { type: 'succeed', output: 'DONE' }) } },
+      {
+        backend: {
+          script: (): MemoryAction =>
+            ++throws <= 2 ? { type: 'throw', message: 'connection reset' } : { type: 'succeed', output: 'DONE' },
+        },
+      },
     )
     await h.orchestrator.start()
     await h.orchestrator.done()
@@ -239,6 +287,7 @@ describe('write-back failures', () => {
     expect(summary.allComplete).toBe(true)
     const errors = h.all('orchestrator:error')
     expect(errors.length).toBeGreaterThan(0)
-    for (const e of errors) expect(e).toMatchObject({ context: 'writing status of a', message: 'read-only file system' })
+    for (const e of errors)
+      expect(e).toMatchObject({ context: 'writing status of a', message: 'read-only file system' })
   })
 })

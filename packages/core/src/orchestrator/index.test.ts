@@ -95,8 +95,14 @@ describe('start refuses', () => {
   })
 
   it('the same id in two sources, naming both', async () => {
-    const one = createMemorySource([defineTask({ id: 'a', title: 'A', completion: { signal: 'x' }, source: 'tasks/a.md' })], 'files')
-    const two = createMemorySource([defineTask({ id: 'a', title: 'A again', completion: { signal: 'x' } })], 'plugin-source')
+    const one = createMemorySource(
+      [defineTask({ id: 'a', title: 'A', completion: { signal: 'x' }, source: 'tasks/a.md' })],
+      'files',
+    )
+    const two = createMemorySource(
+      [defineTask({ id: 'a', title: 'A again', completion: { signal: 'x' } })],
+      'plugin-source',
+    )
     const error = await refused(harness({}, { sources: [one, two] }))
     expect(error.code).toBe('TANUKI_TASK_DUPLICATE')
     expect(error.message).toContain('"a"')
@@ -106,7 +112,14 @@ describe('start refuses', () => {
 
   it('a dependency cycle, with its path', async () => {
     const error = await refused(
-      harness({ tasks: tasks({ id: 'a', dependsOn: ['c'] }, { id: 'b', dependsOn: ['a'] }, { id: 'c', dependsOn: ['b'] }, { id: 'free' }) }),
+      harness({
+        tasks: tasks(
+          { id: 'a', dependsOn: ['c'] },
+          { id: 'b', dependsOn: ['a'] },
+          { id: 'c', dependsOn: ['b'] },
+          { id: 'free' },
+        ),
+      }),
     )
     expect(error.code).toBe('TANUKI_DEPENDENCY_CYCLE')
     const cycle = error.details?.cycle as string[]
@@ -130,7 +143,11 @@ describe('start refuses', () => {
 
   it('tears down the plugins already set up', async () => {
     const calls: string[] = []
-    const plugin = definePlugin({ name: 'p', setup: () => void calls.push('setup'), teardown: () => void calls.push('teardown') })
+    const plugin = definePlugin({
+      name: 'p',
+      setup: () => void calls.push('setup'),
+      teardown: () => void calls.push('teardown'),
+    })
     await refused(harness({ plugins: [plugin] }))
     expect(calls).toEqual(['setup', 'teardown'])
   })
@@ -169,7 +186,12 @@ describe('balancer', () => {
 
   it('round-robin by name takes the agents in turn', async () => {
     const h = harness({
-      tasks: tasks({ id: 'a' }, { id: 'b', dependsOn: ['a'] }, { id: 'c', dependsOn: ['b'] }, { id: 'd', dependsOn: ['c'] }),
+      tasks: tasks(
+        { id: 'a' },
+        { id: 'b', dependsOn: ['a'] },
+        { id: 'c', dependsOn: ['b'] },
+        { id: 'd', dependsOn: ['c'] },
+      ),
       agents: { default: { count: 3 } },
       balancer: 'round-robin',
     })
@@ -235,8 +257,14 @@ describe('reporters', () => {
 
     expect(summary.allComplete).toBe(true)
     const errors = h.all('orchestrator:error')
-    expect(errors.filter((e) => e.context === 'reporter thrower on task:assigned').map((e) => e.message)).toEqual(['disk full', 'disk full'])
-    expect(errors.filter((e) => e.context === 'reporter thrower on task:completed').map((e) => e.message)).toEqual(['network down', 'network down'])
+    expect(errors.filter((e) => e.context === 'reporter thrower on task:assigned').map((e) => e.message)).toEqual([
+      'disk full',
+      'disk full',
+    ])
+    expect(errors.filter((e) => e.context === 'reporter thrower on task:completed').map((e) => e.message)).toEqual([
+      'network down',
+      'network down',
+    ])
     expect(errors.some((e) => e.context === 'closing reporter thrower' && e.message === 'cannot close')).toBe(true)
     expect(errors.some((e) => e.message === 'must not loop')).toBe(false)
     // The other reporter saw everything up to its close, errors included.
@@ -275,8 +303,13 @@ describe('plugins', () => {
   })
 
   it('a plugin provides a task source, and statuses are written back to it', async () => {
-    const source = createMemorySource([defineTask({ id: 'from-plugin', title: 'T', completion: { signal: 'DONE' } })], 'plugin-tasks')
-    const h = harness({ plugins: [definePlugin({ name: 'test:source', setup: (ctx) => ctx.registerTaskSource(source) })] })
+    const source = createMemorySource(
+      [defineTask({ id: 'from-plugin', title: 'T', completion: { signal: 'DONE' } })],
+      'plugin-tasks',
+    )
+    const h = harness({
+      plugins: [definePlugin({ name: 'test:source', setup: (ctx) => ctx.registerTaskSource(source) })],
+    })
     await h.orchestrator.start()
     const summary = await h.orchestrator.done()
     expect(summary.allComplete).toBe(true)

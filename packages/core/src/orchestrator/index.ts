@@ -3,7 +3,14 @@ import type { Agent, AgentBackend, ProjectInfo } from '../agent/types.ts'
 import { Balancer, builtinStrategies, type AgentCandidate, type BalancerStrategy } from '../balancer/index.ts'
 import { abortError, sleep, systemClock, type Clock } from '../clock.ts'
 import { TanukiError, errorMessage, isTanukiError } from '../errors.ts'
-import { resolveConfig, setupPlugins, type PluginRegistry, type ResolvedConfig, type RoleConfig, type UserConfig } from '../plugin/index.ts'
+import {
+  resolveConfig,
+  setupPlugins,
+  type PluginRegistry,
+  type ResolvedConfig,
+  type RoleConfig,
+  type UserConfig,
+} from '../plugin/index.ts'
 import { TaskQueue } from '../queue/index.ts'
 import { hookName, type Reporter } from '../reporter/types.ts'
 import { Resolver, cycleError, type Blocker } from '../resolver/index.ts'
@@ -199,7 +206,10 @@ export class Orchestrator {
   start(): Promise<void> {
     if (this.started) {
       return Promise.reject(
-        new TanukiError('TANUKI_ORCHESTRATOR_STATE', `This orchestrator was already started (state: ${this.stateValue}); create a new one to run again.`),
+        new TanukiError(
+          'TANUKI_ORCHESTRATOR_STATE',
+          `This orchestrator was already started (state: ${this.stateValue}); create a new one to run again.`,
+        ),
       )
     }
     this.started = true
@@ -216,7 +226,10 @@ export class Orchestrator {
     this.setState('starting')
     try {
       this.registry = await setupPlugins(this.config, this.project)
-      this.backends = new Map([...this.registry.backends, ...(this.options.backends ?? []).map((b) => [b.name, b] as const)])
+      this.backends = new Map([
+        ...this.registry.backends,
+        ...(this.options.backends ?? []).map((b) => [b.name, b] as const),
+      ])
       this.reporters = [...this.registry.reporters, ...(this.options.reporters ?? [])]
       this.events.off('*', keep)
       this.attachReporters(early)
@@ -329,7 +342,9 @@ export class Orchestrator {
   private async loadTasks(): Promise<void> {
     this.sources = [...this.registry!.sources, ...(this.options.sources ?? [])]
     if (this.config.tasks.length > 0) {
-      this.sources.push(createMemorySource(this.config.tasks.map((input) => defineTask({ source: 'tanuki.config (tasks)', ...input }))))
+      this.sources.push(
+        createMemorySource(this.config.tasks.map((input) => defineTask({ source: 'tanuki.config (tasks)', ...input }))),
+      )
     }
     for (const source of this.sources) {
       for (const task of await source.load()) {
@@ -347,7 +362,10 @@ export class Orchestrator {
     }
     if (this.tasksById.size === 0) {
       const where = this.config.tasksDir ? ` in ${this.config.tasksDir}` : ''
-      throw new TanukiError('TANUKI_NO_TASKS', `No tasks found${where}. Add a task file (tanuki init writes a sample) or tasks in the config.`)
+      throw new TanukiError(
+        'TANUKI_NO_TASKS',
+        `No tasks found${where}. Add a task file (tanuki init writes a sample) or tasks in the config.`,
+      )
     }
     for (const record of this.tasksById.values()) this.resolver.add(record.task)
     const cycle = this.resolver.findCycle()
@@ -381,7 +399,13 @@ export class Orchestrator {
       status: task.status,
       dependsOn: [...task.dependsOn],
     }))
-    this.emit('project:loaded', { total: this.tasksById.size, ready: ready.length, recovered, tasks, at: this.clock.now() })
+    this.emit('project:loaded', {
+      total: this.tasksById.size,
+      ready: ready.length,
+      recovered,
+      tasks,
+      at: this.clock.now(),
+    })
   }
 
   private resolveStrategy(): BalancerStrategy {
@@ -391,9 +415,13 @@ export class Orchestrator {
     for (const [name, strategy] of this.registry!.strategies) strategies.set(name, strategy)
     const strategy = strategies.get(wanted)
     if (!strategy) {
-      throw new TanukiError('TANUKI_CONFIG_INVALID', `config key "balancer" is "${wanted}"; known strategies: ${[...strategies.keys()].join(', ')}`, {
-        details: { key: 'balancer', value: wanted },
-      })
+      throw new TanukiError(
+        'TANUKI_CONFIG_INVALID',
+        `config key "balancer" is "${wanted}"; known strategies: ${[...strategies.keys()].join(', ')}`,
+        {
+          details: { key: 'balancer', value: wanted },
+        },
+      )
     }
     return strategy
   }
@@ -422,14 +450,26 @@ export class Orchestrator {
     else if (change.agent !== undefined) task.assignedTo = change.agent
     record.reason = change.reason
     const at = this.clock.now()
-    const entry = { taskId: task.id, from, to, at, ...(change.agent ? { agent: change.agent } : {}), ...(change.reason ? { reason: change.reason } : {}) }
+    const entry = {
+      taskId: task.id,
+      from,
+      to,
+      at,
+      ...(change.agent ? { agent: change.agent } : {}),
+      ...(change.reason ? { reason: change.reason } : {}),
+    }
     this.tracker.record(entry)
     this.emit('task:status', entry)
     this.persist(record, this.patchFor(record, to, change, at))
     return this.resolver.setStatus(task.id, to)
   }
 
-  private patchFor(record: TaskRecord, to: TaskStatus, change: { agent?: string; reason?: string }, at: number): TaskPatch {
+  private patchFor(
+    record: TaskRecord,
+    to: TaskStatus,
+    change: { agent?: string; reason?: string },
+    at: number,
+  ): TaskPatch {
     const time = new Date(at).toISOString()
     switch (to) {
       case 'pending':
@@ -468,7 +508,11 @@ export class Orchestrator {
   }
 
   private writeFailed(record: TaskRecord, error: unknown): void {
-    this.emit('orchestrator:error', { context: `writing status of ${record.task.id}`, message: errorMessage(error), at: this.clock.now() })
+    this.emit('orchestrator:error', {
+      context: `writing status of ${record.task.id}`,
+      message: errorMessage(error),
+      at: this.clock.now(),
+    })
   }
 
   private view(record: TaskRecord): TaskView {
@@ -493,7 +537,9 @@ export class Orchestrator {
 
   private block(record: TaskRecord, blockers: Blocker[]): void {
     const reason = blockers
-      .map((b) => (b.reason === 'missing' ? `depends on "${b.id}", which does not exist` : `dependency ${b.id} is ${b.status}`))
+      .map((b) =>
+        b.reason === 'missing' ? `depends on "${b.id}", which does not exist` : `dependency ${b.id} is ${b.status}`,
+      )
       .join('; ')
     this.queue.remove(record.task.id)
     this.setStatus(record, 'blocked', { reason })
@@ -570,10 +616,23 @@ export class Orchestrator {
         hooks: {
           onIterationStart: (iteration, prompt) => {
             record.iterations++
-            this.emit('iteration:started', { taskId: task.id, agent: agent.name, iteration, maxIterations: task.completion.maxIterations, prompt, at: this.clock.now() })
+            this.emit('iteration:started', {
+              taskId: task.id,
+              agent: agent.name,
+              iteration,
+              maxIterations: task.completion.maxIterations,
+              prompt,
+              at: this.clock.now(),
+            })
           },
           onOutput: (iteration, chunk) => {
-            this.emit('iteration:output', { taskId: task.id, agent: agent.name, iteration, stream: chunk.stream, text: chunk.text })
+            this.emit('iteration:output', {
+              taskId: task.id,
+              agent: agent.name,
+              iteration,
+              stream: chunk.stream,
+              text: chunk.text,
+            })
           },
           onIterationEnd: (iteration, result, validation, durationMs) => {
             this.emit('iteration:finished', {
@@ -615,9 +674,17 @@ export class Orchestrator {
       } catch (error) {
         // The work passed its checks but could not be published (e.g. a merge conflict): a person decides.
         if (result.status === 'complete') {
-          result = { ...result, status: 'review', reason: `passed, but its work could not be published: ${errorMessage(error)}` }
+          result = {
+            ...result,
+            status: 'review',
+            reason: `passed, but its work could not be published: ${errorMessage(error)}`,
+          }
         } else {
-          this.emit('orchestrator:error', { context: `ending ${task.id} on ${agent.name}`, message: errorMessage(error), at: this.clock.now() })
+          this.emit('orchestrator:error', {
+            context: `ending ${task.id} on ${agent.name}`,
+            message: errorMessage(error),
+            at: this.clock.now(),
+          })
         }
       }
     }
@@ -626,7 +693,13 @@ export class Orchestrator {
     if (result.status === 'complete') {
       this.respawns.delete(agent.name)
       const ready = this.setStatus(record, 'complete', { agent: agent.name, reason: result.reason })
-      this.emit('task:completed', { taskId: task.id, agent: agent.name, iterations: record.iterations, durationMs: this.clock.monotonic() - started, at: this.clock.now() })
+      this.emit('task:completed', {
+        taskId: task.id,
+        agent: agent.name,
+        iterations: record.iterations,
+        durationMs: this.clock.monotonic() - started,
+        at: this.clock.now(),
+      })
       this.release(agent)
       // Dependents start only once the completion is on disk, so a crash can never run them
       // against a dependency that a restart would consider unfinished.
@@ -641,7 +714,13 @@ export class Orchestrator {
       }
     } else if (result.status === 'review') {
       this.setStatus(record, 'review', { agent: agent.name, reason: result.reason })
-      this.emit('task:review', { taskId: task.id, agent: agent.name, reason: result.reason, iterations: record.iterations, at: this.clock.now() })
+      this.emit('task:review', {
+        taskId: task.id,
+        agent: agent.name,
+        reason: result.reason,
+        iterations: record.iterations,
+        at: this.clock.now(),
+      })
       this.release(agent)
     } else {
       this.fail(record, result.reason, agent.name)
@@ -667,7 +746,13 @@ export class Orchestrator {
       this.fail(record, `${reason} (gave up after ${record.attempts} lost attempts)`, agent.name)
     } else {
       const ready = this.setStatus(record, 'pending', { reason })
-      this.emit('task:requeued', { taskId: task.id, agent: agent.name, reason, attempt: record.attempts, at: this.clock.now() })
+      this.emit('task:requeued', {
+        taskId: task.id,
+        agent: agent.name,
+        reason,
+        attempt: record.attempts,
+        at: this.clock.now(),
+      })
       for (const id of ready) this.enqueue(id)
     }
     if (!crashed) this.release(agent)
@@ -678,7 +763,13 @@ export class Orchestrator {
   private fail(record: TaskRecord, reason: string, agent?: string): void {
     this.queue.remove(record.task.id)
     this.setStatus(record, 'failed', { reason, ...(agent ? { agent } : {}) })
-    this.emit('task:failed', { taskId: record.task.id, ...(agent ? { agent } : {}), reason, iterations: record.iterations, at: this.clock.now() })
+    this.emit('task:failed', {
+      taskId: record.task.id,
+      ...(agent ? { agent } : {}),
+      reason,
+      iterations: record.iterations,
+      at: this.clock.now(),
+    })
     for (const dependentId of this.resolver.dependents(record.task.id)) {
       const dependent = this.tasksById.get(dependentId)
       if (dependent?.task.status === 'pending') this.blockIfStuck(dependent)
@@ -727,12 +818,15 @@ export class Orchestrator {
 
   private schedulePoll(): void {
     // Timers overflow past 2^31-1 ms and then fire at once: a huge interval means "almost never".
-    this.cancelPoll = this.clock.setTimeout(() => {
-      if (this.stateValue !== 'running') return
-      this.dispatchAll()
-      this.checkSettled()
-      this.schedulePoll()
-    }, Math.min(this.config.pollIntervalMs, MAX_TIMER_MS))
+    this.cancelPoll = this.clock.setTimeout(
+      () => {
+        if (this.stateValue !== 'running') return
+        this.dispatchAll()
+        this.checkSettled()
+        this.schedulePoll()
+      },
+      Math.min(this.config.pollIntervalMs, MAX_TIMER_MS),
+    )
   }
 
   // ---------------------------------------------------------------- agents
@@ -781,7 +875,9 @@ export class Orchestrator {
         'TANUKI_BACKEND_UNKNOWN',
         `Role "${role}" uses backend "${name}", but no plugin registered it` +
           (known.length > 0 ? ` (registered: ${known.join(', ')})` : ' (none is registered)') +
-          '. Add the backend\'s plugin to tanuki.config.ts or set agents.' + role + '.backend.',
+          ". Add the backend's plugin to tanuki.config.ts or set agents." +
+          role +
+          '.backend.',
       )
     }
     return backend
@@ -796,7 +892,13 @@ export class Orchestrator {
     } catch (error) {
       state.spawning--
       state.lastSpawnError = errorMessage(error)
-      this.emit('agent:spawn-failed', { agent: name, role, backend: this.backendName(role), message: errorMessage(error), at: this.clock.now() })
+      this.emit('agent:spawn-failed', {
+        agent: name,
+        role,
+        backend: this.backendName(role),
+        message: errorMessage(error),
+        at: this.clock.now(),
+      })
       this.checkSettled()
       return
     }
@@ -821,7 +923,13 @@ export class Orchestrator {
     this.agents.set(name, record)
     state.live++
     state.idle.add(record)
-    this.emit('agent:spawned', { agent: name, role, backend: agent.backend, ...(agent.workspace ? { workspace: agent.workspace } : {}), at: this.clock.now() })
+    this.emit('agent:spawned', {
+      agent: name,
+      role,
+      backend: agent.backend,
+      ...(agent.workspace ? { workspace: agent.workspace } : {}),
+      at: this.clock.now(),
+    })
     this.dispatch(role)
     this.checkSettled()
   }
@@ -837,7 +945,13 @@ export class Orchestrator {
     record.unsubscribe()
     state.idle.delete(record)
     state.live--
-    this.emit('agent:crashed', { agent: record.name, role: record.role, ...(record.taskId ? { taskId: record.taskId } : {}), reason, at: this.clock.now() })
+    this.emit('agent:crashed', {
+      agent: record.name,
+      role: record.role,
+      ...(record.taskId ? { taskId: record.taskId } : {}),
+      reason,
+      at: this.clock.now(),
+    })
     if (wasBusy && record.taskId) this.tasksById.get(record.taskId)?.controller?.abort(`agent crashed: ${reason}`)
     void record.agent.stop().catch(() => {})
     if (this.stateValue !== 'running') return
@@ -857,14 +971,22 @@ export class Orchestrator {
     if (this.stateValue !== 'running') return
     try {
       if (change.type === 'invalid') {
-        this.emit('orchestrator:error', { context: `reading ${change.source}`, message: change.error.message, at: this.clock.now() })
+        this.emit('orchestrator:error', {
+          context: `reading ${change.source}`,
+          message: change.error.message,
+          at: this.clock.now(),
+        })
       } else if (change.type === 'removed') {
         this.onTaskRemoved(change.id)
       } else {
         this.onTaskEdited(source, change.task)
       }
     } catch (error) {
-      this.emit('orchestrator:error', { context: 'applying a task change', message: errorMessage(error), at: this.clock.now() })
+      this.emit('orchestrator:error', {
+        context: 'applying a task change',
+        message: errorMessage(error),
+        at: this.clock.now(),
+      })
     }
     this.dispatchAll()
     this.checkSettled()
@@ -979,7 +1101,10 @@ export class Orchestrator {
       const failures: [Reporter, unknown][] = []
       for (const reporter of this.reporters) {
         const hook = reporter[hookName(name)] as ((event: unknown) => unknown) | undefined
-        for (const call of [() => reporter.onEvent?.(name, event as never), hook && (() => hook.call(reporter, event))]) {
+        for (const call of [
+          () => reporter.onEvent?.(name, event as never),
+          hook && (() => hook.call(reporter, event)),
+        ]) {
           if (!call) continue
           try {
             const result = call()
@@ -999,7 +1124,11 @@ export class Orchestrator {
   private reporterFailed(reporter: Reporter, name: TanukiEventName, error: unknown): void {
     // A reporter that fails on errors must not feed itself.
     if (name === 'orchestrator:error') return
-    this.emit('orchestrator:error', { context: `reporter ${reporter.name} on ${name}`, message: errorMessage(error), at: this.clock.now() })
+    this.emit('orchestrator:error', {
+      context: `reporter ${reporter.name} on ${name}`,
+      message: errorMessage(error),
+      at: this.clock.now(),
+    })
   }
 
   /** Reporters hear nothing after their `onClose`. */
@@ -1009,7 +1138,11 @@ export class Orchestrator {
       try {
         await reporter.onClose?.()
       } catch (error) {
-        this.emit('orchestrator:error', { context: `closing reporter ${reporter.name}`, message: errorMessage(error), at: this.clock.now() })
+        this.emit('orchestrator:error', {
+          context: `closing reporter ${reporter.name}`,
+          message: errorMessage(error),
+          at: this.clock.now(),
+        })
       }
     }
   }
@@ -1032,7 +1165,11 @@ export class Orchestrator {
         try {
           await (remove ? record.agent.remove() : record.agent.stop())
         } catch (error) {
-          this.emit('orchestrator:error', { context: `stopping agent ${record.name}`, message: errorMessage(error), at: this.clock.now() })
+          this.emit('orchestrator:error', {
+            context: `stopping agent ${record.name}`,
+            message: errorMessage(error),
+            at: this.clock.now(),
+          })
         }
         this.emit('agent:stopped', { agent: record.name, role: record.role, removed: remove, at: this.clock.now() })
       }),
@@ -1043,13 +1180,21 @@ export class Orchestrator {
     if (remove) {
       for (const backend of this.backends.values()) {
         await backend.cleanup?.(this.project).catch((error: unknown) => {
-          this.emit('orchestrator:error', { context: `cleaning up backend ${backend.name}`, message: errorMessage(error), at: this.clock.now() })
+          this.emit('orchestrator:error', {
+            context: `cleaning up backend ${backend.name}`,
+            message: errorMessage(error),
+            at: this.clock.now(),
+          })
         })
       }
     }
     await Promise.allSettled([...this.tasksById.values()].map((record) => record.write))
     await this.registry?.teardown().catch((error: unknown) => {
-      this.emit('orchestrator:error', { context: 'tearing down plugins', message: errorMessage(error), at: this.clock.now() })
+      this.emit('orchestrator:error', {
+        context: 'tearing down plugins',
+        message: errorMessage(error),
+        at: this.clock.now(),
+      })
     })
     const progress = this.progress()
     this.summary = { allComplete: progress.total > 0 && progress.complete === progress.total, reason, progress }

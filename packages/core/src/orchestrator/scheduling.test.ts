@@ -29,7 +29,12 @@ describe('queue after initialisation', () => {
     const orchestrator = createOrchestrator({
       config: {
         cooldownMs: 0,
-        tasks: tasks({ id: 'a', role: 'api' }, { id: 'b', role: 'api' }, { id: 'c', role: 'web' }, { id: 'd', role: 'web', dependsOn: ['c'] }),
+        tasks: tasks(
+          { id: 'a', role: 'api' },
+          { id: 'b', role: 'api' },
+          { id: 'c', role: 'web' },
+          { id: 'd', role: 'web', dependsOn: ['c'] },
+        ),
       },
       backends: [backend],
     })
@@ -108,12 +113,31 @@ describe('assignment', () => {
 
 describe('completion table', () => {
   it('all complete', async () => {
-    const h = harness({ tasks: tasks({ id: 'a', role: 'r1' }, { id: 'b', role: 'r2', dependsOn: ['a'] }, { id: 'c', role: 'r1' }) })
+    const h = harness({
+      tasks: tasks({ id: 'a', role: 'r1' }, { id: 'b', role: 'r2', dependsOn: ['a'] }, { id: 'c', role: 'r1' }),
+    })
     await h.orchestrator.start()
     await h.orchestrator.done()
     const progress = h.orchestrator.progress()
-    expect(progress).toMatchObject({ total: 3, complete: 3, pending: 0, inProgress: 0, failed: 0, review: 0, blocked: 0, percentage: 100 })
-    expect(progress.byStatus).toEqual({ pending: 0, assigned: 0, in_progress: 0, review: 0, complete: 3, failed: 0, blocked: 0 })
+    expect(progress).toMatchObject({
+      total: 3,
+      complete: 3,
+      pending: 0,
+      inProgress: 0,
+      failed: 0,
+      review: 0,
+      blocked: 0,
+      percentage: 100,
+    })
+    expect(progress.byStatus).toEqual({
+      pending: 0,
+      assigned: 0,
+      in_progress: 0,
+      review: 0,
+      complete: 3,
+      failed: 0,
+      blocked: 0,
+    })
     expect(progress.byRole).toEqual({ r1: { complete: 2, total: 2 }, r2: { complete: 1, total: 1 } })
     const status = h.orchestrator.status()
     expect(status.state).toBe('stopped')
@@ -141,7 +165,12 @@ describe('completion table', () => {
         ),
         stopWhenSettled: false,
       },
-      { clock, backend: { script: ({ task }) => (task.id.startsWith('hang') ? { type: 'hang' } : { type: 'succeed', output: 'DONE' }) } },
+      {
+        clock,
+        backend: {
+          script: ({ task }) => (task.id.startsWith('hang') ? { type: 'hang' } : { type: 'succeed', output: 'DONE' }),
+        },
+      },
     )
     await h.orchestrator.start()
     await h.when('task:completed', (e) => e.taskId === 'done-1')
@@ -162,12 +191,23 @@ describe('completion table', () => {
     expect(status.uptimeMs).toBe(4_000)
     expect(status.queue).toEqual({ size: 1, byRole: { r1: 1 } })
     expect(status.agents).toEqual([
-      { name: 'r1-1', role: 'r1', backend: 'memory', status: 'busy', task: 'hang-1', workspace: 'memory:r1-1', assigned: 2 },
+      {
+        name: 'r1-1',
+        role: 'r1',
+        backend: 'memory',
+        status: 'busy',
+        task: 'hang-1',
+        workspace: 'memory:r1-1',
+        assigned: 2,
+      },
       { name: 'r2-1', role: 'r2', backend: 'memory', status: 'idle', workspace: 'memory:r2-1', assigned: 1 },
     ])
     const view = (id: string) => status.tasks.find((t) => t.id === id)!
     expect(view('hang-1')).toMatchObject({ status: 'in_progress', assignedTo: 'r1-1', iterations: 1, attempts: 0 })
-    expect(view('after-hang')).toMatchObject({ status: 'pending', blockers: [{ id: 'hang-1', reason: 'incomplete', status: 'in_progress' }] })
+    expect(view('after-hang')).toMatchObject({
+      status: 'pending',
+      blockers: [{ id: 'hang-1', reason: 'incomplete', status: 'in_progress' }],
+    })
     expect(view('waits')).toMatchObject({ status: 'pending', role: 'r1', priority: 'medium', dependsOn: [] })
     expect(view('waits').blockers).toBeUndefined()
     expect(h.orchestrator.task('nope')).toBeUndefined()
@@ -224,14 +264,24 @@ describe('order', () => {
     expect(summary.allComplete).toBe(true)
     const started = (id: string) => h.indexOf('iteration:started', (e) => e.taskId === id)
     const completed = (id: string) => h.indexOf('task:completed', (e) => e.taskId === id)
-    for (const [task, deps] of [['b', ['a']], ['c', ['a']], ['d', ['b', 'c']], ['e', ['d']]] as const) {
+    for (const [task, deps] of [
+      ['b', ['a']],
+      ['c', ['a']],
+      ['d', ['b', 'c']],
+      ['e', ['d']],
+    ] as const) {
       for (const dep of deps) expect(completed(dep)).toBeLessThan(started(task))
     }
   })
 
   it('dependents a completion made ready are assigned at once, not at the next poll', async () => {
     const h = harness({
-      tasks: tasks({ id: 'a' }, { id: 'b', dependsOn: ['a'], role: 'other' }, { id: 'c', dependsOn: ['a'] }, { id: 'd', dependsOn: ['b', 'c'] }),
+      tasks: tasks(
+        { id: 'a' },
+        { id: 'b', dependsOn: ['a'], role: 'other' },
+        { id: 'c', dependsOn: ['a'] },
+        { id: 'd', dependsOn: ['b', 'c'] },
+      ),
       pollIntervalMs: 1e9,
     })
     await h.orchestrator.start()

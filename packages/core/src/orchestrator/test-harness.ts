@@ -59,8 +59,10 @@ export function harness(config: UserConfig, options: HarnessOptions = {}): Harne
       }
     }
   })
-  const indexOf = <E extends TanukiEventName>(name: E, match: (event: TanukiEvents[E]) => boolean = () => true): number =>
-    log.findIndex((entry) => entry.name === name && match(entry.event as TanukiEvents[E]))
+  const indexOf = <E extends TanukiEventName>(
+    name: E,
+    match: (event: TanukiEvents[E]) => boolean = () => true,
+  ): number => log.findIndex((entry) => entry.name === name && match(entry.event as TanukiEvents[E]))
   return {
     orchestrator,
     backend,
@@ -86,7 +88,9 @@ export function tasks(...inputs: (Partial<TaskInput> & { id: string })[]): TaskI
 }
 
 /** The error a promise rejects with (fails the test if it resolves). */
-export async function rejection(promise: Promise<unknown>): Promise<{ code?: string; message: string; details?: Record<string, unknown> }> {
+export async function rejection(
+  promise: Promise<unknown>,
+): Promise<{ code?: string; message: string; details?: Record<string, unknown> }> {
   try {
     await promise
   } catch (error) {

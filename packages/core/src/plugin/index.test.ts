@@ -125,7 +125,9 @@ describe('resolveConfig', () => {
   }
 
   it('shows the offending value', () => {
-    expect(configError({ cooldownMs: -5 }).message).toBe('config key "cooldownMs" must be a number of milliseconds ≥ 0, got -5')
+    expect(configError({ cooldownMs: -5 }).message).toBe(
+      'config key "cooldownMs" must be a number of milliseconds ≥ 0, got -5',
+    )
   })
 })
 
@@ -172,7 +174,12 @@ describe('setupPlugins', () => {
     const first: AgentBackend = createMemoryBackend({ name: 'x' })
     const second: AgentBackend = createMemoryBackend({ name: 'x' })
     const registry = await setupPlugins(
-      resolveConfig({ plugins: [{ name: 'a', setup: (ctx) => ctx.registerBackend(first) }, { name: 'b', setup: (ctx) => ctx.registerBackend(second) }] }),
+      resolveConfig({
+        plugins: [
+          { name: 'a', setup: (ctx) => ctx.registerBackend(first) },
+          { name: 'b', setup: (ctx) => ctx.registerBackend(second) },
+        ],
+      }),
       project,
     )
     expect(registry.backends.get('x')).toBe(second)
@@ -180,8 +187,15 @@ describe('setupPlugins', () => {
 
   it('tears down in reverse order, once', async () => {
     const order: string[] = []
-    const plugin = (name: string): TanukiPlugin => ({ name, setup: () => {}, teardown: async () => void order.push(name) })
-    const registry = await setupPlugins(resolveConfig({ plugins: [plugin('a'), plugin('b'), { name: 'no-teardown' }, plugin('c')] }), project)
+    const plugin = (name: string): TanukiPlugin => ({
+      name,
+      setup: () => {},
+      teardown: async () => void order.push(name),
+    })
+    const registry = await setupPlugins(
+      resolveConfig({ plugins: [plugin('a'), plugin('b'), { name: 'no-teardown' }, plugin('c')] }),
+      project,
+    )
     await registry.teardown()
     expect(order).toEqual(['c', 'b', 'a'])
     await registry.teardown()
@@ -219,7 +233,10 @@ describe('setupPlugins', () => {
         throw new Error(`${name} broke`)
       },
     })
-    const registry = await setupPlugins(resolveConfig({ plugins: [failing('a'), { name: 'ok' }, failing('b')] }), project)
+    const registry = await setupPlugins(
+      resolveConfig({ plugins: [failing('a'), { name: 'ok' }, failing('b')] }),
+      project,
+    )
     const error = await registry.teardown().catch((e: unknown) => e)
     expect(error).toBeInstanceOf(AggregateError)
     expect((error as AggregateError).message).toBe('2 plugins failed to tear down')
@@ -231,7 +248,11 @@ describe('setupPlugins', () => {
 
   it('tears down the plugins already set up when one fails, and names the failing plugin', async () => {
     const order: string[] = []
-    const plugin = (name: string): TanukiPlugin => ({ name, setup: () => void order.push(`setup ${name}`), teardown: () => void order.push(`teardown ${name}`) })
+    const plugin = (name: string): TanukiPlugin => ({
+      name,
+      setup: () => void order.push(`setup ${name}`),
+      teardown: () => void order.push(`teardown ${name}`),
+    })
     const broken: TanukiPlugin = {
       name: 'acme:broken',
       setup: () => {
@@ -239,7 +260,10 @@ describe('setupPlugins', () => {
       },
       teardown: () => void order.push('teardown acme:broken'),
     }
-    const error = await setupPlugins(resolveConfig({ plugins: [plugin('a'), plugin('b'), broken, plugin('c')] }), project).catch((e: unknown) => e)
+    const error = await setupPlugins(
+      resolveConfig({ plugins: [plugin('a'), plugin('b'), broken, plugin('c')] }),
+      project,
+    ).catch((e: unknown) => e)
     expect(order).toEqual(['setup a', 'setup b', 'teardown b', 'teardown a'])
     expect(isTanukiError(error, 'TANUKI_PLUGIN_FAILED')).toBe(true)
     expect((error as Error).message).toBe('plugin "acme:broken" failed to set up: missing API key')

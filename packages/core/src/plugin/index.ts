@@ -117,12 +117,22 @@ function check(ok: boolean, key: string, message: string, value: unknown): void 
 }
 
 function checkCount(value: unknown, key: string): void {
-  check(value === undefined || (Number.isInteger(value) && (value as number) >= 0), key, 'must be a whole number ≥ 0', value)
+  check(
+    value === undefined || (Number.isInteger(value) && (value as number) >= 0),
+    key,
+    'must be a whole number ≥ 0',
+    value,
+  )
 }
 
 function checkDuration(config: UserConfig, key: keyof UserConfig): void {
   const value = config[key]
-  check(value === undefined || (typeof value === 'number' && value >= 0 && Number.isFinite(value)), key, 'must be a number of milliseconds ≥ 0', value)
+  check(
+    value === undefined || (typeof value === 'number' && value >= 0 && Number.isFinite(value)),
+    key,
+    'must be a number of milliseconds ≥ 0',
+    value,
+  )
 }
 
 /**
@@ -131,30 +141,87 @@ function checkDuration(config: UserConfig, key: keyof UserConfig): void {
  * @param fallbackName the project name when the config gives none (the CLI passes the folder name)
  */
 export function resolveConfig(config: UserConfig = {}, fallbackName = 'tanuki'): ResolvedConfig {
-  check(typeof config === 'object' && config !== null && !Array.isArray(config), '(root)', 'must be an object (export default defineConfig({...}))', config)
-  check(config.name === undefined || (typeof config.name === 'string' && config.name.length > 0), 'name', 'must be a non-empty string', config.name)
-  check(config.tasksDir === undefined || typeof config.tasksDir === 'string', 'tasksDir', 'must be a path string', config.tasksDir)
+  check(
+    typeof config === 'object' && config !== null && !Array.isArray(config),
+    '(root)',
+    'must be an object (export default defineConfig({...}))',
+    config,
+  )
+  check(
+    config.name === undefined || (typeof config.name === 'string' && config.name.length > 0),
+    'name',
+    'must be a non-empty string',
+    config.name,
+  )
+  check(
+    config.tasksDir === undefined || typeof config.tasksDir === 'string',
+    'tasksDir',
+    'must be a path string',
+    config.tasksDir,
+  )
   check(config.tasks === undefined || Array.isArray(config.tasks), 'tasks', 'must be a list of tasks', config.tasks)
-  check(config.agents === undefined || (typeof config.agents === 'object' && config.agents !== null && !Array.isArray(config.agents)), 'agents', 'must map role names to { backend, count, … }', config.agents)
+  check(
+    config.agents === undefined ||
+      (typeof config.agents === 'object' && config.agents !== null && !Array.isArray(config.agents)),
+    'agents',
+    'must map role names to { backend, count, … }',
+    config.agents,
+  )
   for (const [role, roleConfig] of Object.entries(config.agents ?? {})) {
     check(typeof roleConfig === 'object' && roleConfig !== null, `agents.${role}`, 'must be an object', roleConfig)
-    check(roleConfig.backend === undefined || typeof roleConfig.backend === 'string', `agents.${role}.backend`, 'must be a backend name', roleConfig.backend)
+    check(
+      roleConfig.backend === undefined || typeof roleConfig.backend === 'string',
+      `agents.${role}.backend`,
+      'must be a backend name',
+      roleConfig.backend,
+    )
     checkCount(roleConfig.count, `agents.${role}.count`)
   }
-  check(config.defaults === undefined || (typeof config.defaults === 'object' && config.defaults !== null && !Array.isArray(config.defaults)), 'defaults', 'must be an object like { backend, count, … }', config.defaults)
-  check(config.defaults?.backend === undefined || typeof config.defaults.backend === 'string', 'defaults.backend', 'must be a backend name', config.defaults?.backend)
-  checkCount(config.defaults?.count, 'defaults.count')
-  check(config.plugins === undefined || Array.isArray(config.plugins), 'plugins', 'must be a list of plugins', config.plugins)
-  const plugins = (config.plugins ?? []).filter((plugin): plugin is TanukiPlugin => Boolean(plugin))
-  plugins.forEach((plugin, i) => check(typeof plugin === 'object' && typeof plugin.name === 'string', `plugins[${i}]`, 'must be a plugin object with a name', plugin))
   check(
-    config.balancer === undefined || typeof config.balancer === 'string' || typeof config.balancer?.select === 'function',
+    config.defaults === undefined ||
+      (typeof config.defaults === 'object' && config.defaults !== null && !Array.isArray(config.defaults)),
+    'defaults',
+    'must be an object like { backend, count, … }',
+    config.defaults,
+  )
+  check(
+    config.defaults?.backend === undefined || typeof config.defaults.backend === 'string',
+    'defaults.backend',
+    'must be a backend name',
+    config.defaults?.backend,
+  )
+  checkCount(config.defaults?.count, 'defaults.count')
+  check(
+    config.plugins === undefined || Array.isArray(config.plugins),
+    'plugins',
+    'must be a list of plugins',
+    config.plugins,
+  )
+  const plugins = (config.plugins ?? []).filter((plugin): plugin is TanukiPlugin => Boolean(plugin))
+  plugins.forEach((plugin, i) =>
+    check(
+      typeof plugin === 'object' && typeof plugin.name === 'string',
+      `plugins[${i}]`,
+      'must be a plugin object with a name',
+      plugin,
+    ),
+  )
+  check(
+    config.balancer === undefined ||
+      typeof config.balancer === 'string' ||
+      typeof config.balancer?.select === 'function',
     'balancer',
     'must be a strategy name or { name, select }',
     config.balancer,
   )
-  for (const key of ['cooldownMs', 'iterationTimeoutMs', 'verifyTimeoutMs', 'pollIntervalMs'] as const) checkDuration(config, key)
-  check(config.stopWhenSettled === undefined || typeof config.stopWhenSettled === 'boolean', 'stopWhenSettled', 'must be true or false', config.stopWhenSettled)
+  for (const key of ['cooldownMs', 'iterationTimeoutMs', 'verifyTimeoutMs', 'pollIntervalMs'] as const)
+    checkDuration(config, key)
+  check(
+    config.stopWhenSettled === undefined || typeof config.stopWhenSettled === 'boolean',
+    'stopWhenSettled',
+    'must be true or false',
+    config.stopWhenSettled,
+  )
   checkCount(config.retryLimit, 'retryLimit')
   checkCount(config.maxRespawns, 'maxRespawns')
   return {
@@ -203,7 +270,13 @@ export async function setupPlugins(config: ResolvedConfig, project: ProjectInfo)
       try {
         await plugin.teardown?.()
       } catch (error) {
-        errors.push(new TanukiError('TANUKI_PLUGIN_FAILED', `plugin "${plugin.name}" failed to tear down: ${errorMessage(error)}`, { cause: error }))
+        errors.push(
+          new TanukiError(
+            'TANUKI_PLUGIN_FAILED',
+            `plugin "${plugin.name}" failed to tear down: ${errorMessage(error)}`,
+            { cause: error },
+          ),
+        )
       }
     }
     ready.length = 0
@@ -234,7 +307,11 @@ export async function setupPlugins(config: ResolvedConfig, project: ProjectInfo)
       await teardown().catch(() => {})
       // Our own errors already say what and where (e.g. "no Docker engine at …"); keep them whole.
       if (isTanukiError(error)) throw error
-      throw new TanukiError('TANUKI_PLUGIN_FAILED', `plugin "${plugin.name}" failed to set up: ${errorMessage(error)}`, { cause: error })
+      throw new TanukiError(
+        'TANUKI_PLUGIN_FAILED',
+        `plugin "${plugin.name}" failed to set up: ${errorMessage(error)}`,
+        { cause: error },
+      )
     }
   }
   return { ...registry, teardown }

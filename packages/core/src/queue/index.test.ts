@@ -24,7 +24,10 @@ describe('TaskQueue', () => {
   it('is first-in first-out within a priority', () => {
     const queue = new TaskQueue()
     for (let i = 0; i < 20; i++) queue.enqueue(item(`m${i}`, i % 2 === 0 ? 'medium' : 'high'))
-    const expected = [...Array.from({ length: 10 }, (_, i) => `m${2 * i + 1}`), ...Array.from({ length: 10 }, (_, i) => `m${2 * i}`)]
+    const expected = [
+      ...Array.from({ length: 10 }, (_, i) => `m${2 * i + 1}`),
+      ...Array.from({ length: 10 }, (_, i) => `m${2 * i}`),
+    ]
     expect(drain(queue)).toEqual(expected)
   })
 

@@ -25,7 +25,14 @@ const diamond = (): Resolver => new Resolver([t('a'), t('b', ['a']), t('c', ['a'
 describe('Resolver', () => {
   describe('ready', () => {
     it('lists pending tasks whose dependencies are all complete', () => {
-      const graph = new Resolver([t('a', [], 'complete'), t('b', ['a']), t('c', ['b']), t('d'), t('e', [], 'failed'), t('f', ['a'], 'in_progress')])
+      const graph = new Resolver([
+        t('a', [], 'complete'),
+        t('b', ['a']),
+        t('c', ['b']),
+        t('d'),
+        t('e', [], 'failed'),
+        t('f', ['a'], 'in_progress'),
+      ])
       expect(sorted(graph.ready())).toEqual(['b', 'd'])
       expect(graph.isReady('b')).toBe(true)
       expect(graph.isReady('c')).toBe(false)
@@ -226,7 +233,12 @@ describe('Resolver', () => {
     it('finds a task that depends on itself (the parser refuses these; tasks built by hand may not)', () => {
       const graph = new Resolver([t('a', ['a']), t('b')])
       expect(graph.findCycle()).toEqual(['a', 'a'])
-      expect(isTanukiError(thrown(() => graph.levels()), 'TANUKI_DEPENDENCY_CYCLE')).toBe(true)
+      expect(
+        isTanukiError(
+          thrown(() => graph.levels()),
+          'TANUKI_DEPENDENCY_CYCLE',
+        ),
+      ).toBe(true)
     })
 
     it('finds a 2-cycle', () => {
@@ -299,7 +311,8 @@ describe('Resolver', () => {
       const order = graph.topologicalOrder()
       expect(order).toHaveLength(tasks.length)
       const position = new Map(order.map((id, i) => [id, i]))
-      for (const task of tasks) for (const dep of task.dependsOn) expect(position.get(dep)!).toBeLessThan(position.get(task.id)!)
+      for (const task of tasks)
+        for (const dep of task.dependsOn) expect(position.get(dep)!).toBeLessThan(position.get(task.id)!)
     })
 
     it('throws TANUKI_DEPENDENCY_CYCLE with the path in the message', () => {
@@ -324,7 +337,13 @@ describe('Resolver', () => {
 
   describe('toMermaid', () => {
     it('has every node with its status and every edge, and marks missing dependencies', () => {
-      const graph = new Resolver([t('a', [], 'complete'), t('b', ['a'], 'in_progress'), t('c', ['a', 'b']), t('d', ['ghost']), t('e', ['ghost'])])
+      const graph = new Resolver([
+        t('a', [], 'complete'),
+        t('b', ['a'], 'in_progress'),
+        t('c', ['a', 'b']),
+        t('d', ['ghost']),
+        t('e', ['ghost']),
+      ])
       const text = graph.toMermaid()
       const lines = text.split('\n')
       expect(lines[0]).toBe('flowchart TD')

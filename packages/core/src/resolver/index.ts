@@ -271,7 +271,8 @@ export class Resolver {
     }
     const escape = (text: string): string => text.replace(/"/g, '#quot;')
     const lines = ['flowchart TD']
-    for (const node of this.nodes.values()) lines.push(`  ${name(node.id)}["${escape(label(node.id))}"]:::${node.status}`)
+    for (const node of this.nodes.values())
+      lines.push(`  ${name(node.id)}["${escape(label(node.id))}"]:::${node.status}`)
     for (const node of this.nodes.values()) {
       for (const dep of node.deps) {
         if (!this.nodes.has(dep) && !names.has(dep)) lines.push(`  ${name(dep)}["${escape(dep)} (missing)"]:::missing`)

@@ -44,14 +44,22 @@ describe('buildPrompt', () => {
   it('leaves out what the task does not use', () => {
     const prompt = buildPrompt(task({ signal: 'S' }, '   \n'), 2)
     expect(prompt).not.toContain('Tanuki runs')
-    expect(prompt).toBe('# Write the greeting\n\nTask greet (try 2 of 30).\n\n## How this task is checked\n\n- When the work is done, say `S` in your final message (and not before).\n')
+    expect(prompt).toBe(
+      '# Write the greeting\n\nTask greet (try 2 of 30).\n\n## How this task is checked\n\n- When the work is done, say `S` in your final message (and not before).\n',
+    )
   })
 
   it('carries the reason and the tail of the previous verify output', () => {
     const validation: Validation = {
       outcome: 'retry',
       reason: 'verify exited with code 1: npm test',
-      verify: { command: 'npm test', exitCode: 1, output: '\nFAIL users.test.ts\n  expected 200, got 500\n', timedOut: false, durationMs: 5 },
+      verify: {
+        command: 'npm test',
+        exitCode: 1,
+        output: '\nFAIL users.test.ts\n  expected 200, got 500\n',
+        timedOut: false,
+        durationMs: 5,
+      },
     }
     const prompt = buildPrompt(task({ verify: 'npm test' }), 2, { iteration: 1, validation })
     expect(prompt).toContain('## Previous try (1) did not pass\n\nverify exited with code 1: npm test.')
@@ -61,14 +69,22 @@ describe('buildPrompt', () => {
 
   it('keeps only the last 4000 characters of a long verify output', () => {
     const output = `${'a'.repeat(10_000)}THE END`
-    const validation: Validation = { outcome: 'retry', reason: 'r', verify: { command: 'c', exitCode: 1, output, timedOut: false, durationMs: 1 } }
+    const validation: Validation = {
+      outcome: 'retry',
+      reason: 'r',
+      verify: { command: 'c', exitCode: 1, output, timedOut: false, durationMs: 1 },
+    }
     const prompt = buildPrompt(task({ verify: 'c' }), 2, { iteration: 1, validation })
     expect(prompt).toContain(`\`\`\`\n…${output.slice(-4000)}\n\`\`\``)
     expect(prompt).not.toContain('a'.repeat(4001))
   })
 
   it('shows no output block when verify printed nothing or did not run', () => {
-    const silent: Validation = { outcome: 'retry', reason: 'r', verify: { command: 'c', exitCode: 1, output: '  \n', timedOut: false, durationMs: 1 } }
+    const silent: Validation = {
+      outcome: 'retry',
+      reason: 'r',
+      verify: { command: 'c', exitCode: 1, output: '  \n', timedOut: false, durationMs: 1 },
+    }
     expect(buildPrompt(task({ verify: 'c' }), 2, { iteration: 1, validation: silent })).not.toContain('printed')
     const noVerify: Validation = { outcome: 'retry', reason: 'signal "S" not in the agent\'s output' }
     const prompt = buildPrompt(task({ signal: 'S' }), 2, { iteration: 1, validation: noVerify })
@@ -96,7 +112,10 @@ describe('Runner', () => {
   it('gives the second try what verify printed on the first', async () => {
     let checks = 0
     const { backend, agent } = await setup({
-      exec: () => (++checks === 1 ? { exitCode: 1, output: 'FAIL: greeting is empty\n', timedOut: false } : { exitCode: 0, output: 'ok\n', timedOut: false }),
+      exec: () =>
+        ++checks === 1
+          ? { exitCode: 1, output: 'FAIL: greeting is empty\n', timedOut: false }
+          : { exitCode: 0, output: 'ok\n', timedOut: false },
     })
     const runner = new Runner({ validator: new Validator(), cooldownMs: 0 })
     const outcome = await runner.run(task({ verify: 'check' }), agent, { signal: new AbortController().signal })
@@ -111,9 +130,13 @@ describe('Runner', () => {
 
   it('sends the task to review after max_iterations tries', async () => {
     const { backend, agent } = await setup({ script: () => ({ type: 'succeed', output: 'not yet' }) })
-    const outcome = await new Runner({ validator: new Validator(), cooldownMs: 0 }).run(task({ signal: 'DONE', maxIterations: 3 }), agent, {
-      signal: new AbortController().signal,
-    })
+    const outcome = await new Runner({ validator: new Validator(), cooldownMs: 0 }).run(
+      task({ signal: 'DONE', maxIterations: 3 }),
+      agent,
+      {
+        signal: new AbortController().signal,
+      },
+    )
     expect(outcome.status).toBe('review')
     expect(outcome.iterations).toBe(3)
     expect(outcome.reason).toContain('no tries left (3)')
@@ -122,9 +145,13 @@ describe('Runner', () => {
 
   it('stops at once with failed when verify cannot run', async () => {
     const { backend, agent } = await setup()
-    const outcome = await new Runner({ validator: new Validator(), cooldownMs: 0 }).run(task({ verify: 'no-such-shell-command' }), agent, {
-      signal: new AbortController().signal,
-    })
+    const outcome = await new Runner({ validator: new Validator(), cooldownMs: 0 }).run(
+      task({ verify: 'no-such-shell-command' }),
+      agent,
+      {
+        signal: new AbortController().signal,
+      },
+    )
     expect(outcome.status).toBe('failed')
     expect(outcome.reason).toContain('verify could not run')
     expect(backend.runs).toHaveLength(1)
@@ -132,7 +159,9 @@ describe('Runner', () => {
 
   it('waits the cooldown on its clock between tries', async () => {
     const clock = new ManualClock()
-    const { backend, agent } = await setup({ script: ({ iteration }) => ({ type: 'succeed', output: iteration === 3 ? 'DONE' : 'working' }) })
+    const { backend, agent } = await setup({
+      script: ({ iteration }) => ({ type: 'succeed', output: iteration === 3 ? 'DONE' : 'working' }),
+    })
     const runner = new Runner({ validator: new Validator(), cooldownMs: 1000, clock })
     const run = settle(runner.run(task({ signal: 'DONE' }), agent, { signal: new AbortController().signal }))
     await until(() => clock.pending().length > 0)
@@ -151,7 +180,9 @@ describe('Runner', () => {
 
   it('reports each iteration through its hooks, with durations from its clock', async () => {
     const clock = new ManualClock()
-    const { agent } = await setup({ script: ({ iteration }) => ({ type: 'succeed', output: iteration === 2 ? 'DONE' : 'half' }) })
+    const { agent } = await setup({
+      script: ({ iteration }) => ({ type: 'succeed', output: iteration === 2 ? 'DONE' : 'half' }),
+    })
     const events: string[] = []
     const chunks: OutputChunk[] = []
     const runner = new Runner({ validator: new Validator(), cooldownMs: 0, clock })
@@ -160,10 +191,18 @@ describe('Runner', () => {
       hooks: {
         onIterationStart: (iteration, prompt) => events.push(`start ${iteration} ${prompt.includes('Previous try')}`),
         onOutput: (iteration, chunk) => (events.push(`output ${iteration}`), chunks.push(chunk)),
-        onIterationEnd: (iteration, result, validation, durationMs) => events.push(`end ${iteration} ${result.output} ${validation.outcome} ${durationMs}`),
+        onIterationEnd: (iteration, result, validation, durationMs) =>
+          events.push(`end ${iteration} ${result.output} ${validation.outcome} ${durationMs}`),
       },
     })
-    expect(events).toEqual(['start 1 false', 'output 1', 'end 1 half retry 0', 'start 2 true', 'output 2', 'end 2 DONE complete 0'])
+    expect(events).toEqual([
+      'start 1 false',
+      'output 1',
+      'end 1 half retry 0',
+      'start 2 true',
+      'output 2',
+      'end 2 DONE complete 0',
+    ])
     expect(chunks).toEqual([
       { stream: 'stdout', text: 'half' },
       { stream: 'stdout', text: 'DONE' },
@@ -172,7 +211,9 @@ describe('Runner', () => {
 
   it('counts an iteration that runs too long as a failed try', async () => {
     const clock = new ManualClock()
-    const { backend, agent } = await setup({ script: ({ iteration }) => (iteration === 1 ? { type: 'hang' } : { type: 'succeed', output: 'DONE' }) })
+    const { backend, agent } = await setup({
+      script: ({ iteration }) => (iteration === 1 ? { type: 'hang' } : { type: 'succeed', output: 'DONE' }),
+    })
     const ends: Validation[] = []
     const errors: (string | undefined)[] = []
     const runner = new Runner({ validator: new Validator(), cooldownMs: 0, iterationTimeoutMs: 5000, clock })
@@ -198,7 +239,9 @@ describe('Runner', () => {
     const clock = new ManualClock()
     const { agent } = await setup({ script: () => ({ type: 'hang' }) })
     const runner = new Runner({ validator: new Validator(), cooldownMs: 0, iterationTimeoutMs: 100, clock })
-    const run = settle(runner.run(task({ signal: 'DONE', maxIterations: 1 }), agent, { signal: new AbortController().signal }))
+    const run = settle(
+      runner.run(task({ signal: 'DONE', maxIterations: 1 }), agent, { signal: new AbortController().signal }),
+    )
     await until(() => clock.pending().length > 0)
     clock.advance(100)
     await until(run.done)
@@ -208,7 +251,11 @@ describe('Runner', () => {
   it('rejects with TANUKI_ABORTED when aborted mid-iteration', async () => {
     const { backend, agent } = await setup({ script: () => ({ type: 'hang' }) })
     const controller = new AbortController()
-    const run = settle(new Runner({ validator: new Validator(), cooldownMs: 0 }).run(task({ signal: 'S' }), agent, { signal: controller.signal }))
+    const run = settle(
+      new Runner({ validator: new Validator(), cooldownMs: 0 }).run(task({ signal: 'S' }), agent, {
+        signal: controller.signal,
+      }),
+    )
     await until(() => backend.runs.length === 1)
     controller.abort('stopping')
     await until(run.done)
@@ -220,7 +267,11 @@ describe('Runner', () => {
     const clock = new ManualClock()
     const { backend, agent } = await setup({ script: () => ({ type: 'succeed', output: 'no' }) })
     const controller = new AbortController()
-    const run = settle(new Runner({ validator: new Validator(), cooldownMs: 1000, clock }).run(task({ signal: 'S' }), agent, { signal: controller.signal }))
+    const run = settle(
+      new Runner({ validator: new Validator(), cooldownMs: 1000, clock }).run(task({ signal: 'S' }), agent, {
+        signal: controller.signal,
+      }),
+    )
     await until(() => clock.pending().length > 0)
     controller.abort()
     await until(run.done)
@@ -233,7 +284,9 @@ describe('Runner', () => {
     const { backend, agent } = await setup()
     const controller = new AbortController()
     controller.abort()
-    const error = await new Runner({ validator: new Validator() }).run(task({ signal: 'S' }), agent, { signal: controller.signal }).catch((e: unknown) => e)
+    const error = await new Runner({ validator: new Validator() })
+      .run(task({ signal: 'S' }), agent, { signal: controller.signal })
+      .catch((e: unknown) => e)
     expect(isTanukiError(error, 'TANUKI_ABORTED')).toBe(true)
     expect(backend.runs).toHaveLength(0)
   })
@@ -253,14 +306,18 @@ describe('Runner', () => {
 
   it('passes an agent crash on to the caller', async () => {
     const { agent } = await setup({ script: () => ({ type: 'die', reason: 'segfault' }) })
-    const error = await new Runner({ validator: new Validator(), cooldownMs: 0 }).run(task({ signal: 'S' }), agent, { signal: new AbortController().signal }).catch((e: unknown) => e)
+    const error = await new Runner({ validator: new Validator(), cooldownMs: 0 })
+      .run(task({ signal: 'S' }), agent, { signal: new AbortController().signal })
+      .catch((e: unknown) => e)
     expect(isTanukiError(error, 'TANUKI_AGENT_CRASHED')).toBe(true)
     expect((error as Error).message).toBe('agent w-1 died: segfault')
   })
 
   it('passes a backend error on to the caller, as it was', async () => {
     const { agent } = await setup({ script: () => ({ type: 'throw', message: 'connection reset' }) })
-    const error = await new Runner({ validator: new Validator(), cooldownMs: 0 }).run(task({ signal: 'S' }), agent, { signal: new AbortController().signal }).catch((e: unknown) => e)
+    const error = await new Runner({ validator: new Validator(), cooldownMs: 0 })
+      .run(task({ signal: 'S' }), agent, { signal: new AbortController().signal })
+      .catch((e: unknown) => e)
     expect(error).toBeInstanceOf(Error)
     expect(isTanukiError(error)).toBe(false)
     expect((error as Error).message).toBe('connection reset')

@@ -31,7 +31,11 @@ describe('createMemorySource', () => {
       { id: 'b', patch: { failure: 'no' } },
     ])
     expect(source.tasks.get('a')!.status).toBe('complete')
-    expect(source.tasks.get('a')!.patch).toEqual({ status: 'complete', assigned_to: null, completed_at: '2025-01-01T00:00:00Z' })
+    expect(source.tasks.get('a')!.patch).toEqual({
+      status: 'complete',
+      assigned_to: null,
+      completed_at: '2025-01-01T00:00:00Z',
+    })
     expect(source.tasks.get('b')!.status).toBe('pending')
     expect((await source.load()).map((task) => task.status)).toEqual(['complete', 'pending'])
   })

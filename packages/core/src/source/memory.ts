@@ -40,7 +40,8 @@ export function createMemorySource(tasks: readonly Task[], name = 'tanuki:memory
       return () => listeners.delete(listener)
     },
     change(change) {
-      if (change.type === 'added' || change.type === 'changed') stored.set(change.task.id, { ...change.task, patch: {} })
+      if (change.type === 'added' || change.type === 'changed')
+        stored.set(change.task.id, { ...change.task, patch: {} })
       if (change.type === 'removed') stored.delete(change.id)
       for (const listener of listeners) listener(change)
     },

@@ -23,7 +23,14 @@ describe('StatusTracker', () => {
   it('keeps from, to, agent, reason and time of each change', () => {
     const tracker = new StatusTracker()
     for (const change of changes) tracker.record(change)
-    expect(tracker.history('a')[2]).toEqual({ taskId: 'a', from: 'in_progress', to: 'pending', agent: 'w-1', reason: 'agent crashed', at: 4 })
+    expect(tracker.history('a')[2]).toEqual({
+      taskId: 'a',
+      from: 'in_progress',
+      to: 'pending',
+      agent: 'w-1',
+      reason: 'agent crashed',
+      at: 4,
+    })
   })
 
   it('tells the last change and how often a task entered a status', () => {

@@ -46,7 +46,15 @@ describe('progressOf', () => {
     expect(progress.total).toBe(0)
     expect(progress.percentage).toBe(0)
     expect(progress.byRole).toEqual({})
-    expect(progress.byStatus).toEqual({ pending: 0, assigned: 0, in_progress: 0, review: 0, complete: 0, failed: 0, blocked: 0 })
+    expect(progress.byStatus).toEqual({
+      pending: 0,
+      assigned: 0,
+      in_progress: 0,
+      review: 0,
+      complete: 0,
+      failed: 0,
+      blocked: 0,
+    })
   })
 
   it('accepts any iterable, such as a generator', () => {

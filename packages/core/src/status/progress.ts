@@ -21,7 +21,11 @@ export function progressOf(tasks: Iterable<{ role: string; status: TaskStatus }>
 }
 
 /** The Progress of `total` tasks, given the counts by status and by role. */
-export function progressFromCounts(total: number, byStatus: Record<string, number>, byRole: Progress['byRole']): Progress {
+export function progressFromCounts(
+  total: number,
+  byStatus: Record<string, number>,
+  byRole: Progress['byRole'],
+): Progress {
   const complete = byStatus.complete ?? 0
   return {
     total,

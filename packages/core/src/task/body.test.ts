@@ -20,7 +20,21 @@ describe('codeBlocks', () => {
   })
 
   it('finds blocks inside nested lists and block quotes', () => {
-    const markdown = ['- step', '  1. inner', '', '     ```js', '     run()', '     ```', '', '> quoted', '>', '> ```py', '> print(1)', '> ```', ''].join('\n')
+    const markdown = [
+      '- step',
+      '  1. inner',
+      '',
+      '     ```js',
+      '     run()',
+      '     ```',
+      '',
+      '> quoted',
+      '>',
+      '> ```py',
+      '> print(1)',
+      '> ```',
+      '',
+    ].join('\n')
     expect(codeBlocks(markdown)).toEqual([
       { lang: 'js', meta: '', code: 'run()', line: 4 },
       { lang: 'py', meta: '', code: 'print(1)', line: 10 },

@@ -79,7 +79,10 @@ describe('parseTask', () => {
   })
 
   it('accepts a single string for depends_on and tags', () => {
-    const task = parseTask(file(['id: b', 'title: B', 'depends_on: a', 'tags: x', 'completion: { verify: "true" }']), SOURCE)
+    const task = parseTask(
+      file(['id: b', 'title: B', 'depends_on: a', 'tags: x', 'completion: { verify: "true" }']),
+      SOURCE,
+    )
     expect(task.dependsOn).toEqual(['a'])
     expect(task.tags).toEqual(['x'])
   })
@@ -110,16 +113,36 @@ describe('parseTask', () => {
     const cases: { name: string; text: string; field?: string; includes: string[] }[] = [
       { name: 'missing id', text: file(base), field: 'id', includes: ['is missing'] },
       { name: 'empty id', text: file(['id: ""', ...base]), field: 'id', includes: ['is missing'] },
-      { name: 'id that is a list', text: file(['id: [a]', ...base]), field: 'id', includes: ['must be a string', '["a"]'] },
+      {
+        name: 'id that is a list',
+        text: file(['id: [a]', ...base]),
+        field: 'id',
+        includes: ['must be a string', '["a"]'],
+      },
       {
         name: 'id with a slash',
         text: file(['id: tasks/a', ...base]),
         field: 'id',
         includes: ['"tasks/a"', 'letters, digits', 'path separators'],
       },
-      { name: 'id with a backslash', text: file(['id: "a\\\\b"', ...base]), field: 'id', includes: ['"a\\\\b"', 'path separators'] },
-      { name: 'id with a space', text: file(['id: my task', ...base]), field: 'id', includes: ['"my task"', 'no spaces'] },
-      { name: 'missing title', text: file(['id: a', 'completion: { signal: S }']), field: 'title', includes: ['is missing'] },
+      {
+        name: 'id with a backslash',
+        text: file(['id: "a\\\\b"', ...base]),
+        field: 'id',
+        includes: ['"a\\\\b"', 'path separators'],
+      },
+      {
+        name: 'id with a space',
+        text: file(['id: my task', ...base]),
+        field: 'id',
+        includes: ['"my task"', 'no spaces'],
+      },
+      {
+        name: 'missing title',
+        text: file(['id: a', 'completion: { signal: S }']),
+        field: 'title',
+        includes: ['is missing'],
+      },
       {
         name: 'title that is a mapping',
         text: file(['id: a', 'title: { x: 1 }', 'completion: { signal: S }']),
@@ -139,7 +162,12 @@ describe('parseTask', () => {
         field: 'status',
         includes: ['"done"', 'allowed: pending, assigned, in_progress, review, complete, failed, blocked'],
       },
-      { name: 'status that is a number', text: file(['id: a', 'status: 1', ...base]), field: 'status', includes: ['is 1', 'allowed:'] },
+      {
+        name: 'status that is a number',
+        text: file(['id: a', 'status: 1', ...base]),
+        field: 'status',
+        includes: ['is 1', 'allowed:'],
+      },
       {
         name: 'depends_on with a mapping inside',
         text: file(['id: a', 'depends_on: [b, { c: 1 }]', ...base]),
@@ -152,9 +180,24 @@ describe('parseTask', () => {
         field: 'depends_on',
         includes: ['must be a list of strings', '{"b":true}'],
       },
-      { name: 'depends_on naming the task itself', text: file(['id: a', 'depends_on: [a]', ...base]), field: 'depends_on', includes: ['the task itself (a)'] },
-      { name: 'tags not strings', text: file(['id: a', 'tags: [[x]]', ...base]), field: 'tags', includes: ['must be a list of strings'] },
-      { name: 'completion missing', text: file(['id: a', 'title: T']), field: 'completion', includes: ['is missing', 'verify', 'signal'] },
+      {
+        name: 'depends_on naming the task itself',
+        text: file(['id: a', 'depends_on: [a]', ...base]),
+        field: 'depends_on',
+        includes: ['the task itself (a)'],
+      },
+      {
+        name: 'tags not strings',
+        text: file(['id: a', 'tags: [[x]]', ...base]),
+        field: 'tags',
+        includes: ['must be a list of strings'],
+      },
+      {
+        name: 'completion missing',
+        text: file(['id: a', 'title: T']),
+        field: 'completion',
+        includes: ['is missing', 'verify', 'signal'],
+      },
       {
         name: 'completion as a string',
         text: file(['id: a', 'title: T', 'completion: make test']),
@@ -211,7 +254,9 @@ describe('parseTask', () => {
     }
 
     it('puts the offending value in details', () => {
-      const error = thrown(() => parseTask(file(['id: a', 'priority: urgent', 'title: T', 'completion: { signal: S }']), SOURCE))
+      const error = thrown(() =>
+        parseTask(file(['id: a', 'priority: urgent', 'title: T', 'completion: { signal: S }']), SOURCE),
+      )
       expect(error.details).toEqual({ source: SOURCE, field: 'priority', value: 'urgent' })
     })
   })
@@ -343,7 +388,9 @@ describe('taskFromFields', () => {
     const task = taskFromFields({ id: 'x', title: 'X', completion: { verify: 'true' }, color: 'red' }, 'body', 'api')
     expect(task.extra).toEqual({ color: 'red' })
     expect(task.body).toBe('body')
-    expect(thrown(() => taskFromFields({ id: 'x' }, '', 'api')).message).toBe('api: field "title": is missing; every task needs a title')
+    expect(thrown(() => taskFromFields({ id: 'x' }, '', 'api')).message).toBe(
+      'api: field "title": is missing; every task needs a title',
+    )
   })
 })
 
@@ -358,7 +405,12 @@ describe('updateTaskText', () => {
 
   it('rewrites only the status value, keeping comments and spacing around it', () => {
     const after = updateTaskText(handEditedTask, { status: 'in_progress' }, SOURCE)
-    expectOnlyChange(handEditedTask, after, 'status:    pending    # first try', 'status:    in_progress    # first try')
+    expectOnlyChange(
+      handEditedTask,
+      after,
+      'status:    pending    # first try',
+      'status:    in_progress    # first try',
+    )
     expect(parseTask(after, SOURCE).status).toBe('in_progress')
   })
 
@@ -380,13 +432,23 @@ describe('updateTaskText', () => {
 
   it('appends keys that did not exist at the end of the front matter', () => {
     const after = updateTaskText(minimalTask, { started_at: '2025-01-02T03:04:05.000Z', iterations: 2 }, SOURCE)
-    expect(after).toBe(minimalTask.replace('  signal: HELLO\n', '  signal: HELLO\nstarted_at: "2025-01-02T03:04:05.000Z"\niterations: 2\n'))
+    expect(after).toBe(
+      minimalTask.replace(
+        '  signal: HELLO\n',
+        '  signal: HELLO\nstarted_at: "2025-01-02T03:04:05.000Z"\niterations: 2\n',
+      ),
+    )
     expect(parseTask(after, SOURCE).extra).toEqual({ started_at: '2025-01-02T03:04:05.000Z', iterations: 2 })
   })
 
   it('appends after a block scalar without joining lines', () => {
     const after = updateTaskText(handEditedTask, { failure: 'verify exited 1' }, SOURCE)
-    expectOnlyChange(handEditedTask, after, '  Paginate at 50.\n---', '  Paginate at 50.\nfailure: "verify exited 1"\n---')
+    expectOnlyChange(
+      handEditedTask,
+      after,
+      '  Paginate at 50.\n---',
+      '  Paginate at 50.\nfailure: "verify exited 1"\n---',
+    )
     expect(parseTask(after, SOURCE).extra.notes).toBe('Keep the handler small.\nPaginate at 50.\n')
   })
 
@@ -397,7 +459,9 @@ describe('updateTaskText', () => {
     // The type forbids removing status; plain JavaScript callers can still ask for it.
     const noStatus = updateTaskText(handEditedTask, { status: null } as unknown as TaskPatch, SOURCE)
     expectOnlyChange(handEditedTask, noStatus, 'status:    pending    # first try\n', '')
-    expect(noStatus).toContain('# The next line is rewritten by Tanuki; this comment stays.\n# Between status and priority.\n')
+    expect(noStatus).toContain(
+      '# The next line is rewritten by Tanuki; this comment stays.\n# Between status and priority.\n',
+    )
   })
 
   it('ignores null for a key that is not there, and undefined values', () => {
@@ -405,7 +469,15 @@ describe('updateTaskText', () => {
   })
 
   it('replaces and removes block scalars without eating the next key', () => {
-    const text = file(['id: a', 'title: A', 'failure: |', '  first', '  second', 'status: failed', 'completion: { signal: S }'])
+    const text = file([
+      'id: a',
+      'title: A',
+      'failure: |',
+      '  first',
+      '  second',
+      'status: failed',
+      'completion: { signal: S }',
+    ])
     const replaced = updateTaskText(text, { failure: 'again' }, SOURCE)
     expect(replaced).toBe(file(['id: a', 'title: A', 'failure: again', 'status: failed', 'completion: { signal: S }']))
     const removed = updateTaskText(text, { failure: null }, SOURCE)
@@ -413,7 +485,15 @@ describe('updateTaskText', () => {
   })
 
   it('removes a key holding a block list, with all of its items', () => {
-    const text = file(['id: a', 'title: A', 'failure:', '  - one', '  - two', 'status: failed', 'completion: { signal: S }'])
+    const text = file([
+      'id: a',
+      'title: A',
+      'failure:',
+      '  - one',
+      '  - two',
+      'status: failed',
+      'completion: { signal: S }',
+    ])
     const removed = updateTaskText(text, { failure: null }, SOURCE)
     expect(removed).toBe(file(['id: a', 'title: A', 'status: failed', 'completion: { signal: S }']))
   })
@@ -421,7 +501,9 @@ describe('updateTaskText', () => {
   it('fills in a key written with no value, keeping its comment', () => {
     const text = file(['id: a', 'title: A', 'status:', 'assigned_to:   # who runs it', 'completion: { signal: S }'])
     const after = updateTaskText(text, { status: 'assigned', assigned_to: 'w-1' }, SOURCE)
-    expect(after).toBe(file(['id: a', 'title: A', 'status: assigned', 'assigned_to: w-1   # who runs it', 'completion: { signal: S }']))
+    expect(after).toBe(
+      file(['id: a', 'title: A', 'status: assigned', 'assigned_to: w-1   # who runs it', 'completion: { signal: S }']),
+    )
     expect(parseTask(after, SOURCE)).toMatchObject({ status: 'assigned', assignedTo: 'w-1' })
   })
 
@@ -460,7 +542,9 @@ describe('updateTaskText', () => {
 
   it('keeps CRLF line endings, also for appended keys', () => {
     const after = updateTaskText(crlfTask, { status: 'complete', iterations: 3 }, SOURCE)
-    expect(after).toBe(crlfTask.replace('  signal: HELLO\r\n', '  signal: HELLO\r\nstatus: complete\r\niterations: 3\r\n'))
+    expect(after).toBe(
+      crlfTask.replace('  signal: HELLO\r\n', '  signal: HELLO\r\nstatus: complete\r\niterations: 3\r\n'),
+    )
     expect(after.replace(/\r\n/g, '')).not.toContain('\n')
     expect(parseTask(after, SOURCE).status).toBe('complete')
   })
@@ -473,7 +557,9 @@ describe('updateTaskText', () => {
 
   it('keeps a closing fence at the end of the file', () => {
     const text = '---\nid: a\ntitle: A\ncompletion: { signal: S }\n---'
-    expect(updateTaskText(text, { status: 'complete' }, SOURCE)).toBe('---\nid: a\ntitle: A\ncompletion: { signal: S }\nstatus: complete\n---')
+    expect(updateTaskText(text, { status: 'complete' }, SOURCE)).toBe(
+      '---\nid: a\ntitle: A\ncompletion: { signal: S }\nstatus: complete\n---',
+    )
   })
 
   it('refuses to overwrite a key that holds a list or mapping', () => {
@@ -486,7 +572,9 @@ describe('updateTaskText', () => {
   it('refuses files it cannot parse, naming the source', () => {
     expect(thrown(() => updateTaskText('no front matter', { status: 'complete' }, SOURCE)).message).toContain(SOURCE)
     expect(thrown(() => updateTaskText('---\n- a\n---\n', { status: 'complete' }, SOURCE)).message).toContain('mapping')
-    expect(thrown(() => updateTaskText('---\na: [\n---\n', { status: 'complete' }, SOURCE)).message).toContain('malformed YAML')
+    expect(thrown(() => updateTaskText('---\na: [\n---\n', { status: 'complete' }, SOURCE)).message).toContain(
+      'malformed YAML',
+    )
   })
 
   it('always produces a file that parses to the same task apart from the patch (randomized)', () => {
@@ -514,7 +602,11 @@ describe('updateTaskText', () => {
       expect(task.dependsOn).toEqual(original.dependsOn)
     }
     // Comments survive every rewrite.
-    for (const comment of ['# Owner: platform team.  Keep this comment.', '#   inline comment, odd spacing', '# Between status and priority.']) {
+    for (const comment of [
+      '# Owner: platform team.  Keep this comment.',
+      '#   inline comment, odd spacing',
+      '# Between status and priority.',
+    ]) {
       expect(text).toContain(comment)
     }
   })

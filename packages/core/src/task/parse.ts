@@ -100,13 +100,7 @@ function stringList(raw: Record<string, unknown>, key: string, source: string): 
   throw invalid(source, key, `must be a list of strings, got ${JSON.stringify(value)}`, value)
 }
 
-function oneOf<T extends string>(
-  value: unknown,
-  allowed: readonly T[],
-  fallback: T,
-  field: string,
-  source: string,
-): T {
+function oneOf<T extends string>(value: unknown, allowed: readonly T[], fallback: T, field: string, source: string): T {
   if (value === undefined || value === null) return fallback
   if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T
   throw invalid(source, field, `is ${JSON.stringify(value)}; allowed: ${allowed.join(', ')}`, value)
@@ -118,7 +112,8 @@ function oneOf<T extends string>(
  */
 export function taskFromFields(raw: Record<string, unknown>, body: string, source: string): Task {
   const id = raw.id
-  if (id === undefined || id === null || id === '') throw invalid(source, 'id', 'is missing; every task needs a unique id')
+  if (id === undefined || id === null || id === '')
+    throw invalid(source, 'id', 'is missing; every task needs a unique id')
   if (typeof id !== 'string' && typeof id !== 'number') {
     throw invalid(source, 'id', `must be a string, got ${JSON.stringify(id)}`, id)
   }
@@ -170,13 +165,22 @@ function completionFromFields(value: unknown, source: string): Task['completion'
     throw invalid(source, 'completion', 'is missing; give a "verify" command, a "signal" string, or both')
   }
   if (typeof value !== 'object' || Array.isArray(value)) {
-    throw invalid(source, 'completion', `must be a mapping with verify/signal/max_iterations, got ${JSON.stringify(value)}`, value)
+    throw invalid(
+      source,
+      'completion',
+      `must be a mapping with verify/signal/max_iterations, got ${JSON.stringify(value)}`,
+      value,
+    )
   }
   const fields = value as Record<string, unknown>
   const verify = optionalString(fields, 'verify', source, 'completion.verify')
   const signal = optionalString(fields, 'signal', source, 'completion.signal')
   if (!verify && !signal) {
-    throw invalid(source, 'completion', 'has neither "verify" nor "signal"; give at least one so Tanuki can tell when the task is done')
+    throw invalid(
+      source,
+      'completion',
+      'has neither "verify" nor "signal"; give at least one so Tanuki can tell when the task is done',
+    )
   }
   const max = fields.max_iterations ?? DEFAULT_MAX_ITERATIONS
   if (typeof max !== 'number' || !Number.isInteger(max) || max < 1) {
@@ -237,7 +241,11 @@ function yamlScalar(value: string | number): string {
   if (typeof value === 'number') return String(value)
   // Plain when unambiguous (ids, statuses, ISO times); otherwise a JSON string, which is valid YAML.
   // A trailing ":" would read as a nested mapping key.
-  if (/^[A-Za-z_][A-Za-z0-9._:+-]*$/.test(value) && !value.endsWith(':') && !/^(true|false|null|yes|no|on|off|~)$/i.test(value)) {
+  if (
+    /^[A-Za-z_][A-Za-z0-9._:+-]*$/.test(value) &&
+    !value.endsWith(':') &&
+    !/^(true|false|null|yes|no|on|off|~)$/i.test(value)
+  ) {
     return value
   }
   return JSON.stringify(value)

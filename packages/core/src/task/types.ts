@@ -1,12 +1,5 @@
 /** Where a task stands. Public API: these strings appear in task files and `status --json`. */
-export type TaskStatus =
-  | 'pending'
-  | 'assigned'
-  | 'in_progress'
-  | 'review'
-  | 'complete'
-  | 'failed'
-  | 'blocked'
+export type TaskStatus = 'pending' | 'assigned' | 'in_progress' | 'review' | 'complete' | 'failed' | 'blocked'
 
 export const TASK_STATUSES: readonly TaskStatus[] = [
   'pending',
@@ -23,12 +16,7 @@ export type TaskPriority = 'critical' | 'high' | 'medium' | 'low'
 export const TASK_PRIORITIES: readonly TaskPriority[] = ['critical', 'high', 'medium', 'low']
 
 /** Statuses that end a task's run: nothing more happens to it unless a person changes it. */
-export const SETTLED_STATUSES: ReadonlySet<TaskStatus> = new Set([
-  'complete',
-  'failed',
-  'review',
-  'blocked',
-])
+export const SETTLED_STATUSES: ReadonlySet<TaskStatus> = new Set(['complete', 'failed', 'review', 'blocked'])
 
 /** How Tanuki decides a task is done. At least one of `verify` and `signal` is set. */
 export interface CompletionCriteria {

@@ -14,7 +14,11 @@ async function spawn(options: MemoryBackendOptions = {}, name = 'w-1') {
   return { backend, agent: backend.agents.get(name)!, spawned: agent }
 }
 
-function run(agent: Agent, signal = new AbortController().signal, onOutput?: (chunk: OutputChunk) => void): Promise<RunResult> {
+function run(
+  agent: Agent,
+  signal = new AbortController().signal,
+  onOutput?: (chunk: OutputChunk) => void,
+): Promise<RunResult> {
   return agent.run({ prompt: 'p', task, iteration: 1, signal, ...(onOutput ? { onOutput } : {}) })
 }
 
@@ -26,7 +30,13 @@ describe('createMemoryBackend', () => {
     expect(backend.name).toBe('memory')
     expect(createMemoryBackend({ name: 'other' }).name).toBe('other')
     expect(spawned).toBe(agent)
-    expect(agent).toMatchObject({ name: 'w-1', role: 'default', backend: 'memory', workspace: 'memory:w-1', alive: true })
+    expect(agent).toMatchObject({
+      name: 'w-1',
+      role: 'default',
+      backend: 'memory',
+      workspace: 'memory:w-1',
+      alive: true,
+    })
     expect(backend.spawns).toEqual(['w-1'])
   })
 
@@ -70,7 +80,9 @@ describe('createMemoryBackend', () => {
     const { agent } = await spawn(scripted({ type: 'hang' }))
     const controller = new AbortController()
     let settled = false
-    const result = run(agent, controller.signal).catch((e: unknown) => e).finally(() => (settled = true))
+    const result = run(agent, controller.signal)
+      .catch((e: unknown) => e)
+      .finally(() => (settled = true))
     await tick()
     expect(settled).toBe(false)
     controller.abort('enough')
@@ -123,7 +135,10 @@ describe('createMemoryBackend', () => {
   })
 
   it('gives isolated agents their own workspace, cleared on remove', async () => {
-    const backend = createMemoryBackend({ isolated: true, script: ({ agent }) => ({ type: 'succeed', files: { [`${agent}.txt`]: agent } }) })
+    const backend = createMemoryBackend({
+      isolated: true,
+      script: ({ agent }) => ({ type: 'succeed', files: { [`${agent}.txt`]: agent } }),
+    })
     const one = await backend.spawn({ name: 'one', role: 'r', options: {}, project })
     const two = await backend.spawn({ name: 'two', role: 'r', options: {}, project })
     await run(one)
@@ -148,7 +163,11 @@ describe('createMemoryBackend', () => {
     expect((await agent.exec('true')).exitCode).toBe(0)
     expect((await agent.exec(' false ')).exitCode).toBe(1)
     expect((await agent.exec('exit 7')).exitCode).toBe(7)
-    expect(await agent.exec('test -f nope')).toMatchObject({ exitCode: 1, output: 'nope: no such file\n', timedOut: false })
+    expect(await agent.exec('test -f nope')).toMatchObject({
+      exitCode: 1,
+      output: 'nope: no such file\n',
+      timedOut: false,
+    })
     expect(await agent.exec('sleep 1')).toMatchObject({ exitCode: 0, timedOut: false })
     expect(await agent.exec('sleep 60000', { timeoutMs: 5 })).toMatchObject({ exitCode: null, timedOut: true })
     const error = await agent.exec('rm -rf /').catch((e: unknown) => e)
@@ -166,7 +185,9 @@ describe('createMemoryBackend', () => {
 
   it('uses a custom exec with the agent’s files', async () => {
     const seen: string[] = []
-    const { agent } = await spawn({ exec: (command, files) => (seen.push(`${command}:${files.size}`), { exitCode: 0, output: 'ok', timedOut: false }) })
+    const { agent } = await spawn({
+      exec: (command, files) => (seen.push(`${command}:${files.size}`), { exitCode: 0, output: 'ok', timedOut: false }),
+    })
     expect(await agent.exec('anything')).toMatchObject({ exitCode: 0, output: 'ok' })
     expect(seen).toEqual(['anything:0'])
   })

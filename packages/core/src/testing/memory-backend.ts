@@ -1,4 +1,13 @@
-import type { Agent, AgentBackend, AgentExit, Awaitable, ExecResult, ProjectInfo, RunRequest, RunResult } from '../agent/types.ts'
+import type {
+  Agent,
+  AgentBackend,
+  AgentExit,
+  Awaitable,
+  ExecResult,
+  ProjectInfo,
+  RunRequest,
+  RunResult,
+} from '../agent/types.ts'
 import { abortError } from '../clock.ts'
 import { TanukiError } from '../errors.ts'
 
@@ -36,7 +45,11 @@ export interface MemoryBackendOptions {
    * Runs verify commands; default understands `true`, `false`, `exit N`, `test -f PATH`, `sleep MS`.
    * `signal` aborts on timeout (then report `timedOut: true`) or when the caller aborts.
    */
-  exec?: (command: string, files: Map<string, string>, signal?: AbortSignal) => Awaitable<Omit<ExecResult, 'durationMs'>>
+  exec?: (
+    command: string,
+    files: Map<string, string>,
+    signal?: AbortSignal,
+  ) => Awaitable<Omit<ExecResult, 'durationMs'>>
 }
 
 /** One iteration as the backend saw it, for assertions. */
@@ -68,8 +81,16 @@ export interface MemoryBackend extends AgentBackend {
   readonly cleanups: readonly ProjectInfo[]
 }
 
-function defaultExec(command: string, files: Map<string, string>, signal?: AbortSignal): Promise<Omit<ExecResult, 'durationMs'>> {
-  const done = (exitCode: number, output = ''): Omit<ExecResult, 'durationMs'> => ({ exitCode, output, timedOut: false })
+function defaultExec(
+  command: string,
+  files: Map<string, string>,
+  signal?: AbortSignal,
+): Promise<Omit<ExecResult, 'durationMs'>> {
+  const done = (exitCode: number, output = ''): Omit<ExecResult, 'durationMs'> => ({
+    exitCode,
+    output,
+    timedOut: false,
+  })
   const trimmed = command.trim()
   if (trimmed === 'true') return Promise.resolve(done(0))
   if (trimmed === 'false') return Promise.resolve(done(1))
@@ -79,7 +100,11 @@ function defaultExec(command: string, files: Map<string, string>, signal?: Abort
   if (test) return Promise.resolve(files.has(test[1]!) ? done(0) : done(1, `${test[1]}: no such file\n`))
   const pause = /^sleep (\d+)$/.exec(trimmed)
   if (pause) {
-    const killed = (): Omit<ExecResult, 'durationMs'> => ({ exitCode: null, output: '', timedOut: signal?.reason === 'timeout' })
+    const killed = (): Omit<ExecResult, 'durationMs'> => ({
+      exitCode: null,
+      output: '',
+      timedOut: signal?.reason === 'timeout',
+    })
     if (signal?.aborted) return Promise.resolve(killed())
     return new Promise((resolve) => {
       const timer = setTimeout(() => resolve(done(0)), Number(pause[1]))
@@ -111,7 +136,8 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): MemoryB
   const cleanups: ProjectInfo[] = []
   const workspaces = new Set<Map<string, string>>([shared])
   const script =
-    options.script ?? (({ task }: MemoryRunContext): MemoryAction => ({ type: 'succeed', output: task.completion.signal ?? 'done' }))
+    options.script ??
+    (({ task }: MemoryRunContext): MemoryAction => ({ type: 'succeed', output: task.completion.signal ?? 'done' }))
   const exec = options.exec ?? defaultExec
   let lastFiles = shared
 
@@ -153,7 +179,8 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): MemoryB
           end({ reason, expected: false })
         },
         run(request) {
-          if (!alive) return Promise.reject(new TanukiError('TANUKI_AGENT_CRASHED', `agent ${agentName} is not running`))
+          if (!alive)
+            return Promise.reject(new TanukiError('TANUKI_AGENT_CRASHED', `agent ${agentName} is not running`))
           runs.push({ agent: agentName, taskId: request.task.id, iteration: request.iteration, prompt: request.prompt })
           return new Promise<RunResult>((resolve, reject) => {
             const onAbort = (): void => reject(abortError(request.signal))
@@ -192,7 +219,9 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): MemoryB
           const started = performance.now()
           const controller = new AbortController()
           const timer =
-            execOptions.timeoutMs === undefined ? undefined : setTimeout(() => controller.abort('timeout'), execOptions.timeoutMs)
+            execOptions.timeoutMs === undefined
+              ? undefined
+              : setTimeout(() => controller.abort('timeout'), execOptions.timeoutMs)
           const forward = (): void => controller.abort(execOptions.signal?.reason ?? 'aborted')
           if (execOptions.signal?.aborted) forward()
           execOptions.signal?.addEventListener('abort', forward, { once: true })

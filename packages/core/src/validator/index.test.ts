@@ -20,13 +20,27 @@ const ok = (output: string): RunResult => ({ output, exitCode: 0 })
 describe('Validator', () => {
   describe('signal', () => {
     it('completes when the signal is in the output and there is no verify', async () => {
-      const validation = await new Validator().validate({ task: task({ signal: 'ALL_DONE' }), agent: await spawn(), result: ok('work… ALL_DONE.'), iteration: 1 })
+      const validation = await new Validator().validate({
+        task: task({ signal: 'ALL_DONE' }),
+        agent: await spawn(),
+        result: ok('work… ALL_DONE.'),
+        iteration: 1,
+      })
       expect(validation).toEqual({ outcome: 'complete', reason: 'signal "ALL_DONE" found', signalFound: true })
     })
 
     it('tries again when the signal is missing', async () => {
-      const validation = await new Validator().validate({ task: task({ signal: 'ALL_DONE' }), agent: await spawn(), result: ok('ALL DONE'), iteration: 1 })
-      expect(validation).toEqual({ outcome: 'retry', reason: `signal "ALL_DONE" not in the agent's output`, signalFound: false })
+      const validation = await new Validator().validate({
+        task: task({ signal: 'ALL_DONE' }),
+        agent: await spawn(),
+        result: ok('ALL DONE'),
+        iteration: 1,
+      })
+      expect(validation).toEqual({
+        outcome: 'retry',
+        reason: `signal "ALL_DONE" not in the agent's output`,
+        signalFound: false,
+      })
     })
 
     it('sends the task to review on the last try', async () => {
@@ -52,8 +66,15 @@ describe('Validator', () => {
 
     it('does not run verify when the signal is missing', async () => {
       const commands: string[] = []
-      const agent = await spawn({ exec: (command) => (commands.push(command), { exitCode: 0, output: '', timedOut: false }) })
-      await new Validator().validate({ task: task({ signal: 'S', verify: 'true' }), agent, result: ok(''), iteration: 1 })
+      const agent = await spawn({
+        exec: (command) => (commands.push(command), { exitCode: 0, output: '', timedOut: false }),
+      })
+      await new Validator().validate({
+        task: task({ signal: 'S', verify: 'true' }),
+        agent,
+        result: ok(''),
+        iteration: 1,
+      })
       expect(commands).toEqual([])
     })
   })
@@ -61,23 +82,38 @@ describe('Validator', () => {
   describe('verify', () => {
     it('completes when verify exits 0, keeping its output and command', async () => {
       const agent = await spawn({ exec: () => ({ exitCode: 0, output: '12 passed\n', timedOut: false }) })
-      const validation = await new Validator().validate({ task: task({ verify: 'npm test' }), agent, result: ok(''), iteration: 1 })
+      const validation = await new Validator().validate({
+        task: task({ verify: 'npm test' }),
+        agent,
+        result: ok(''),
+        iteration: 1,
+      })
       expect(validation.outcome).toBe('complete')
       expect(validation.reason).toBe('verify passed: npm test')
       expect(validation.signalFound).toBeUndefined()
-      expect(validation.verify).toMatchObject({ command: 'npm test', exitCode: 0, output: '12 passed\n', timedOut: false })
+      expect(validation.verify).toMatchObject({
+        command: 'npm test',
+        exitCode: 0,
+        output: '12 passed\n',
+        timedOut: false,
+      })
       expect(typeof validation.verify?.durationMs).toBe('number')
     })
 
     it('runs verify in the agent’s own workspace', async () => {
       // Isolated workspaces: only the agent that ran the task has its file.
-      const backend = createMemoryBackend({ isolated: true, script: () => ({ type: 'succeed', output: 'S', files: { 'out.txt': 'x' } }) })
+      const backend = createMemoryBackend({
+        isolated: true,
+        script: () => ({ type: 'succeed', output: 'S', files: { 'out.txt': 'x' } }),
+      })
       const worker = await backend.spawn({ name: 'a', role: 'default', options: {}, project })
       const other = await backend.spawn({ name: 'b', role: 'default', options: {}, project })
       await worker.run({ prompt: '', task: task({ signal: 'S' }), iteration: 1, signal: new AbortController().signal })
       const validator = new Validator()
       const check = task({ verify: 'test -f out.txt' })
-      expect((await validator.validate({ task: check, agent: worker, result: ok(''), iteration: 1 })).outcome).toBe('complete')
+      expect((await validator.validate({ task: check, agent: worker, result: ok(''), iteration: 1 })).outcome).toBe(
+        'complete',
+      )
       const missing = await validator.validate({ task: check, agent: other, result: ok(''), iteration: 1 })
       expect(missing.outcome).toBe('retry')
       expect(missing.verify?.output).toBe('out.txt: no such file\n')
@@ -102,7 +138,12 @@ describe('Validator', () => {
       const both = task({ signal: 'S', verify: 'false' })
       const failed = await validator.validate({ task: both, agent, result: ok('S'), iteration: 1 })
       expect(failed).toMatchObject({ outcome: 'retry', signalFound: true, verify: { command: 'false', exitCode: 1 } })
-      const passed = await validator.validate({ task: task({ signal: 'S', verify: 'true' }), agent, result: ok('S'), iteration: 1 })
+      const passed = await validator.validate({
+        task: task({ signal: 'S', verify: 'true' }),
+        agent,
+        result: ok('S'),
+        iteration: 1,
+      })
       expect(passed).toMatchObject({ outcome: 'complete', signalFound: true, reason: 'verify passed: true' })
     })
 
@@ -119,7 +160,12 @@ describe('Validator', () => {
     })
 
     it('fails the task when verify cannot run at all', async () => {
-      const validation = await new Validator().validate({ task: task({ signal: 'S', verify: 'make test' }), agent: await spawn(), result: ok('S'), iteration: 1 })
+      const validation = await new Validator().validate({
+        task: task({ signal: 'S', verify: 'make test' }),
+        agent: await spawn(),
+        result: ok('S'),
+        iteration: 1,
+      })
       expect(validation.outcome).toBe('failed')
       expect(validation.reason).toBe('verify could not run: memory backend cannot run "make test"')
       expect(validation.signalFound).toBe(true)
@@ -130,7 +176,12 @@ describe('Validator', () => {
       const backend = createMemoryBackend()
       const agent = await backend.spawn({ name: 'w-1', role: 'default', options: {}, project })
       backend.agents.get('w-1')!.kill('oom')
-      const validation = await new Validator().validate({ task: task({ verify: 'true' }), agent, result: ok(''), iteration: 1 })
+      const validation = await new Validator().validate({
+        task: task({ verify: 'true' }),
+        agent,
+        result: ok(''),
+        iteration: 1,
+      })
       expect(validation.outcome).toBe('failed')
       expect(validation.reason).toContain('verify could not run: agent w-1 is not running')
     })
@@ -146,9 +197,21 @@ describe('Validator', () => {
         },
       }
       const controller = new AbortController()
-      await new Validator({ verifyTimeoutMs: 1234 }).validate({ task: task({ verify: 'true' }), agent, result: ok(''), iteration: 1, signal: controller.signal })
+      await new Validator({ verifyTimeoutMs: 1234 }).validate({
+        task: task({ verify: 'true' }),
+        agent,
+        result: ok(''),
+        iteration: 1,
+        signal: controller.signal,
+      })
       controller.abort()
-      await new Validator({ verifyTimeoutMs: 1234 }).validate({ task: task({ verify: 'true' }), agent, result: ok(''), iteration: 1, signal: controller.signal })
+      await new Validator({ verifyTimeoutMs: 1234 }).validate({
+        task: task({ verify: 'true' }),
+        agent,
+        result: ok(''),
+        iteration: 1,
+        signal: controller.signal,
+      })
       expect(seen).toEqual([{ aborted: false }, { aborted: true }])
     })
   })

@@ -65,7 +65,11 @@ export class Validator {
     try {
       verify = await agent.exec(command, { timeoutMs: this.verifyTimeoutMs, ...(signal ? { signal } : {}) })
     } catch (error) {
-      return { outcome: 'failed', reason: `verify could not run: ${errorMessage(error)}`, ...(signalFound === undefined ? {} : { signalFound }) }
+      return {
+        outcome: 'failed',
+        reason: `verify could not run: ${errorMessage(error)}`,
+        ...(signalFound === undefined ? {} : { signalFound }),
+      }
     }
     const ran = { ...verify, command }
     const base = signalFound === undefined ? { verify: ran } : { verify: ran, signalFound }

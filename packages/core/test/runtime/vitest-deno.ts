@@ -56,8 +56,10 @@ function createExpect(): Expect {
   const untyped = expect as unknown as Record<string, unknown>
   untyped.getState = () => getState(expect)
   untyped.setState = (state: object) => setState(state, expect)
-  untyped.extend = (matchers: object) => (chai.expect as unknown as { extend(e: unknown, m: object): void }).extend(expect, matchers)
-  untyped.unreachable = (message?: string) => chai.assert.fail(`expected${message ? ` "${message}" ` : ' '}not to be reached`)
+  untyped.extend = (matchers: object) =>
+    (chai.expect as unknown as { extend(e: unknown, m: object): void }).extend(expect, matchers)
+  untyped.unreachable = (message?: string) =>
+    chai.assert.fail(`expected${message ? ` "${message}" ` : ' '}not to be reached`)
   untyped.assertions = (expected: number) => setState({ expectedAssertionsNumber: expected }, expect)
   untyped.hasAssertions = () => setState({ isExpectingAssertions: true }, expect)
   expect.extend(customMatchers)
@@ -69,11 +71,18 @@ Object.defineProperty(globalThis, GLOBAL_EXPECT, { value: expect, writable: true
 
 /** Fails a test that asked for a number of assertions (`expect.assertions(n)`) and made others. */
 function checkAssertions(): void {
-  const state = getState(expect) as { assertionCalls: number; expectedAssertionsNumber: number | null; isExpectingAssertions: boolean }
-  if (state.expectedAssertionsNumber !== null && state.assertionCalls !== state.expectedAssertionsNumber) {
-    throw new Error(`expected number of assertions to be ${state.expectedAssertionsNumber}, but got ${state.assertionCalls}`)
+  const state = getState(expect) as {
+    assertionCalls: number
+    expectedAssertionsNumber: number | null
+    isExpectingAssertions: boolean
   }
-  if (state.isExpectingAssertions && state.assertionCalls === 0) throw new Error('expected any number of assertion, but got none')
+  if (state.expectedAssertionsNumber !== null && state.assertionCalls !== state.expectedAssertionsNumber) {
+    throw new Error(
+      `expected number of assertions to be ${state.expectedAssertionsNumber}, but got ${state.assertionCalls}`,
+    )
+  }
+  if (state.isExpectingAssertions && state.assertionCalls === 0)
+    throw new Error('expected any number of assertion, but got none')
 }
 
 function resetAssertions(): void {
@@ -113,7 +122,15 @@ const root = newSuite('', undefined, false)
 let current = root
 
 function newSuite(name: string, parent: Suite | undefined, skip: boolean): Suite {
-  return { name, parent, hooks: { beforeAll: [], afterAll: [], beforeEach: [], afterEach: [] }, planned: 0, finished: 0, teardowns: [], skip }
+  return {
+    name,
+    parent,
+    hooks: { beforeAll: [], afterAll: [], beforeEach: [], afterEach: [] },
+    planned: 0,
+    finished: 0,
+    teardowns: [],
+    skip,
+  }
 }
 
 /** The suite and its ancestors, outermost first. */
@@ -153,7 +170,12 @@ function withTimeout(work: unknown, ms: number, name: string): Promise<unknown> 
 
 class SkipSignal extends Error {}
 
-function registerTest(name: string, fn: TestFn | undefined, options: TestOptions | undefined, mode: { skip?: boolean; only?: boolean }): void {
+function registerTest(
+  name: string,
+  fn: TestFn | undefined,
+  options: TestOptions | undefined,
+  mode: { skip?: boolean; only?: boolean },
+): void {
   const suite = current
   const suites = chain(suite)
   const fullName = [...suites.map((s) => s.name).filter(Boolean), name].join(' > ')
@@ -177,7 +199,10 @@ function registerTest(name: string, fn: TestFn | undefined, options: TestOptions
           s.setUp ??= runHooks(s.hooks.beforeAll, s.teardowns)
           await s.setUp
         }
-        await runHooks(suites.flatMap((s) => s.hooks.beforeEach), cleanups)
+        await runHooks(
+          suites.flatMap((s) => s.hooks.beforeEach),
+          cleanups,
+        )
         resetAssertions()
         const context: TestContext = {
           expect,
@@ -215,7 +240,8 @@ function registerSuite(name: string, fn: () => unknown, skip: boolean): void {
   current = suite
   try {
     const result = fn()
-    if (result instanceof Promise) throw new Error(`describe("${name}") has an async callback; the Deno shim supports only synchronous ones`)
+    if (result instanceof Promise)
+      throw new Error(`describe("${name}") has an async callback; the Deno shim supports only synchronous ones`)
   } finally {
     current = parent
   }
@@ -312,8 +338,11 @@ export function afterEach(fn: Hook): void {
 }
 
 /** Vitest's mocking utility: core's tests must not need it (no mocks of our own modules). */
-export const vi = new Proxy({}, {
-  get(_, key) {
-    throw new Error(`vi.${String(key)} is not available under Deno: core's tests use real implementations, not vi`)
+export const vi = new Proxy(
+  {},
+  {
+    get(_, key) {
+      throw new Error(`vi.${String(key)} is not available under Deno: core's tests use real implementations, not vi`)
+    },
   },
-})
+)

@@ -36,7 +36,11 @@ function events(text: string): Array<Record<string, unknown>> {
     .map((line) => JSON.parse(line) as Record<string, unknown>)
 }
 
-const task: Task = taskFromFields({ id: 'TASK-001', title: 'Create FILE.txt', role: 'backend', completion: { signal: 'FILE_DONE' } }, 'Create FILE.txt', 'TASK-001.md')
+const task: Task = taskFromFields(
+  { id: 'TASK-001', title: 'Create FILE.txt', role: 'backend', completion: { signal: 'FILE_DONE' } },
+  'Create FILE.txt',
+  'TASK-001.md',
+)
 
 describe('claude stream-json parser (recorded from the real CLI)', () => {
   it('reads the final text, session, turns, usage and cost whatever the chunk boundaries', async () => {
@@ -104,12 +108,16 @@ describe('claude stream-json parser (recorded from the real CLI)', () => {
 
   it('reports a CLI that exits before printing any event, with its stderr', () => {
     const parser = createClaudeParser()
-    parser.push({ stream: 'stderr', text: '--dangerously-skip-permissions cannot be used with root/sudo privileges for security reasons\n' })
+    parser.push({
+      stream: 'stderr',
+      text: '--dangerously-skip-permissions cannot be used with root/sudo privileges for security reasons\n',
+    })
     parser.end(1)
     expect(parser.result()).toEqual({
       output: '',
       exitCode: 1,
-      error: 'Claude Code exited with code 1: --dangerously-skip-permissions cannot be used with root/sudo privileges for security reasons',
+      error:
+        'Claude Code exited with code 1: --dangerously-skip-permissions cannot be used with root/sudo privileges for security reasons',
     })
   })
 })
@@ -129,20 +137,31 @@ describe('claude argv', () => {
     expect(steps).toHaveLength(1)
     expect(steps[0]!.stdin).toBe('--looks like a flag')
     expect(steps[0]!.argv).toEqual([
-      '/opt/claude', '-p',
-      '--allowedTools', 'Bash(git *),Edit',
-      '--disallowedTools', 'WebFetch',
-      '--output-format', 'stream-json', '--verbose',
+      '/opt/claude',
+      '-p',
+      '--allowedTools',
+      'Bash(git *),Edit',
+      '--disallowedTools',
+      'WebFetch',
+      '--output-format',
+      'stream-json',
+      '--verbose',
       '--dangerously-skip-permissions',
-      '--append-system-prompt', 'You are the backend engineer.',
-      '--model', 'claude-sonnet-4-5',
-      '--max-turns', '12',
-      '--effort', 'low',
+      '--append-system-prompt',
+      'You are the backend engineer.',
+      '--model',
+      'claude-sonnet-4-5',
+      '--max-turns',
+      '12',
+      '--effort',
+      'low',
     ])
   })
 
   it('leaves the permission mode to extraArgs when they choose one', () => {
-    expect(claudeArgv({ extraArgs: ['--permission-mode', 'acceptEdits'] })).not.toContain('--dangerously-skip-permissions')
+    expect(claudeArgv({ extraArgs: ['--permission-mode', 'acceptEdits'] })).not.toContain(
+      '--dangerously-skip-permissions',
+    )
     expect(claudeArgv({ extraArgs: ['--permission-mode=plan'] })).not.toContain('--dangerously-skip-permissions')
   })
 
@@ -156,7 +175,11 @@ describe('claude argv', () => {
 /** Runs a plan's steps as the backend would: the real processes, output into the parser. */
 async function runPlanHere(plan: IterationPlan, cwd: string, env: Record<string, string>): Promise<RunResult> {
   for (const step of plan.steps) {
-    const child = spawn(step.argv[0]!, step.argv.slice(1), { cwd, env: { ...env, ...step.env }, stdio: ['pipe', 'pipe', 'pipe'] })
+    const child = spawn(step.argv[0]!, step.argv.slice(1), {
+      cwd,
+      env: { ...env, ...step.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    })
     child.stdout.setEncoding('utf8').on('data', (text: string) => plan.parser.push({ stream: 'stdout', text }))
     child.stderr.setEncoding('utf8').on('data', (text: string) => plan.parser.push({ stream: 'stderr', text }))
     child.stdin.end(step.stdin ?? '')
@@ -189,13 +212,21 @@ describe('claude kind with the real Claude Code CLI', { timeout: 60_000 }, () =>
   async function run(script: FakeScript, options: KindOptions = {}, prompt = 'Create FILE.txt'): Promise<RunResult> {
     api = await startFakeAnthropic(script)
     const plan = createClaudeKind({ bin: claudeBin, ...options }).plan({ prompt, task })
-    return runPlanHere(plan, cwd, { ...claudeEnv({ baseUrl: api.url, home }), PATH: process.env.PATH ?? '/usr/bin:/bin' })
+    return runPlanHere(plan, cwd, {
+      ...claudeEnv({ baseUrl: api.url, home }),
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+    })
   }
 
   it('creates the file with its Bash tool and reports the signal, session, turns, usage and cost', async () => {
     const result = await run(
       taskScript({ command: 'printf "made by claude" > FILE.txt', finalText: 'FILE.txt is there. FILE_DONE' }),
-      { model: 'claude-sonnet-4-5', systemPrompt: 'ROLE-PROMPT: you are the backend engineer.', maxTurns: 5, disallowedTools: ['WebFetch'] },
+      {
+        model: 'claude-sonnet-4-5',
+        systemPrompt: 'ROLE-PROMPT: you are the backend engineer.',
+        maxTurns: 5,
+        disallowedTools: ['WebFetch'],
+      },
     )
 
     expect(await readFile(join(cwd, 'FILE.txt'), 'utf8')).toBe('made by claude')
@@ -215,7 +246,9 @@ describe('claude kind with the real Claude Code CLI', { timeout: 60_000 }, () =>
     const [first, second] = api!.mainLoopRequests()
     expect(first!.model).toBe('claude-sonnet-4-5')
     expect(userText(first!)).toContain('Create FILE.txt')
-    expect(JSON.stringify(first!.system) + JSON.stringify(first!.messages)).toContain('ROLE-PROMPT: you are the backend engineer.')
+    expect(JSON.stringify(first!.system) + JSON.stringify(first!.messages)).toContain(
+      'ROLE-PROMPT: you are the backend engineer.',
+    )
     const tools = first!.tools!.map((tool) => tool.name)
     expect(tools).toContain('Bash')
     expect(tools).not.toContain('WebFetch')
@@ -266,9 +299,14 @@ describe('claude kind through the process backend', { timeout: 60_000 }, () => {
   it('runs Claude Code in the agent worktree, where verify then finds the file', async () => {
     const git = (...args: string[]): Promise<void> =>
       new Promise((resolve, reject) => {
-        const child = spawn('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], { cwd: root, stdio: 'ignore' })
+        const child = spawn('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], {
+          cwd: root,
+          stdio: 'ignore',
+        })
         child.once('error', reject)
-        child.once('close', (code) => (code === 0 ? resolve() : reject(new Error(`git ${args.join(' ')} exited ${code}`))))
+        child.once('close', (code) =>
+          code === 0 ? resolve() : reject(new Error(`git ${args.join(' ')} exited ${code}`)),
+        )
       })
     await git('init', '-q')
     await git('commit', '-q', '--allow-empty', '-m', 'init')

@@ -151,7 +151,11 @@ const SUBTYPE_MEANING: Record<string, string> = {
   error_max_budget_usd: 'it reached its budget (--max-budget-usd)',
 }
 
-function describeError(result: ResultEvent | undefined, exitCode: number | null | undefined, stderr: string): string | undefined {
+function describeError(
+  result: ResultEvent | undefined,
+  exitCode: number | null | undefined,
+  stderr: string,
+): string | undefined {
   if (result && (result.isError || (result.subtype && result.subtype !== 'success'))) {
     const status = result.apiErrorStatus ? ` (API status ${result.apiErrorStatus})` : ''
     const meaning = result.subtype && SUBTYPE_MEANING[result.subtype]

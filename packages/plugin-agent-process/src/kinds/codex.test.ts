@@ -5,7 +5,8 @@ import { codexArgv, createCodexKind, createCodexParser } from './codex.ts'
 import type { OutputParser } from './types.ts'
 
 // Event shapes from codex-rs/exec/src/exec_events.rs (the `codex exec --json` schema).
-const fixture = (name: string): Promise<string> => readFile(new URL(`../../test/fixtures/${name}`, import.meta.url), 'utf8')
+const fixture = (name: string): Promise<string> =>
+  readFile(new URL(`../../test/fixtures/${name}`, import.meta.url), 'utf8')
 
 function parseInPieces(parser: OutputParser, text: string, size: number, exitCode: number | null): RunResult {
   for (let at = 0; at < text.length; at += size) parser.push({ stream: 'stdout', text: text.slice(at, at + size) })
@@ -46,7 +47,9 @@ describe('codex JSONL parser', () => {
 
   it('reports a failed turn, not the reconnect notices before it', async () => {
     const result = parseInPieces(createCodexParser(), await fixture('codex-turn-failed.jsonl'), 17, 1)
-    expect(result.error).toBe('Codex turn failed: unexpected status 401 Unauthorized: Missing bearer or basic authentication in header')
+    expect(result.error).toBe(
+      'Codex turn failed: unexpected status 401 Unauthorized: Missing bearer or basic authentication in header',
+    )
     expect(result.output).toBe('')
     expect(result.sessionId).toBe('0199a301-aaaa-7bbb-8ccc-0123456789ab')
   })
@@ -55,12 +58,19 @@ describe('codex JSONL parser', () => {
     const parser = createCodexParser()
     parser.push({ stream: 'stderr', text: 'Error: Not inside a trusted directory\n' })
     parser.end(1)
-    expect(parser.result()).toEqual({ output: '', exitCode: 1, error: 'Codex exited with code 1: Error: Not inside a trusted directory' })
+    expect(parser.result()).toEqual({
+      output: '',
+      exitCode: 1,
+      error: 'Codex exited with code 1: Error: Not inside a trusted directory',
+    })
   })
 
   it('says so when codex exits 0 without finishing a turn', () => {
     const parser = createCodexParser()
-    parser.push({ stream: 'stdout', text: '{"type":"thread.started","thread_id":"t1"}\n{"type":"error","message":"stream closed"}' })
+    parser.push({
+      stream: 'stdout',
+      text: '{"type":"thread.started","thread_id":"t1"}\n{"type":"error","message":"stream closed"}',
+    })
     parser.end(0)
     expect(parser.result().error).toBe('Codex ended without finishing a turn: stream closed')
   })
@@ -77,11 +87,17 @@ describe('codex argv', () => {
     expect(steps).toEqual([
       {
         argv: [
-          'codex', 'exec', '--json', '--skip-git-repo-check',
+          'codex',
+          'exec',
+          '--json',
+          '--skip-git-repo-check',
           '--dangerously-bypass-approvals-and-sandbox',
-          '--model', 'gpt-5-codex',
-          '-c', 'developer_instructions="You are \\"qa\\".\\nBe brief."',
-          '-c', 'model_reasoning_effort="high"',
+          '--model',
+          'gpt-5-codex',
+          '-c',
+          'developer_instructions="You are \\"qa\\".\\nBe brief."',
+          '-c',
+          'model_reasoning_effort="high"',
           '-',
         ],
         stdin: 'Create FILE.txt',

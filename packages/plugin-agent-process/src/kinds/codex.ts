@@ -16,7 +16,8 @@ export function codexArgv(options: KindOptions): string[] {
   const extra = options.extraArgs ?? []
   // A shared workspace may be a plain directory: codex refuses those without this flag.
   const argv = [options.bin ?? 'codex', 'exec', '--json', '--skip-git-repo-check']
-  if (!extra.some((arg) => POLICY_FLAGS.has(arg.split('=')[0]!))) argv.push('--dangerously-bypass-approvals-and-sandbox')
+  if (!extra.some((arg) => POLICY_FLAGS.has(arg.split('=')[0]!)))
+    argv.push('--dangerously-bypass-approvals-and-sandbox')
   if (options.model) argv.push('--model', options.model)
   // Codex has no system-prompt flag; `developer_instructions` is the config key for it, and a
   // JSON string is a valid TOML basic string.
@@ -112,7 +113,9 @@ export function createCodexParser(): OutputParser {
         break
       case 'file_change':
         if (str(item, 'status') === 'failed') {
-          const paths = arr(item, 'changes').map((change) => str(change, 'path')).filter(Boolean)
+          const paths = arr(item, 'changes')
+            .map((change) => str(change, 'path'))
+            .filter(Boolean)
           push(`file change failed: ${paths.join(', ') || 'no paths'}`)
         }
         break
@@ -143,7 +146,8 @@ export function createCodexParser(): OutputParser {
   function describeError({ exitCode, stderr, strayLines }: StreamEnd): string | undefined {
     if (failure) return `Codex turn failed: ${failure}`
     if (exitCode === undefined || exitCode === 0) {
-      if (exitCode === 0 && turns === 0) return `Codex ended without finishing a turn${lastError ? `: ${lastError}` : ''}`
+      if (exitCode === 0 && turns === 0)
+        return `Codex ended without finishing a turn${lastError ? `: ${lastError}` : ''}`
       return undefined
     }
     const why = exitCode === null ? 'was killed before it finished' : `exited with code ${exitCode}`

@@ -22,9 +22,13 @@ export function createCommandKind(options: KindOptions): AgentKind {
     )
   }
   if (options.promptVia !== undefined && options.promptVia !== 'stdin' && options.promptVia !== 'arg') {
-    throw new TanukiError('TANUKI_CONFIG_INVALID', `"promptVia" must be "stdin" or "arg", got ${JSON.stringify(options.promptVia)}`, {
-      details: { key: 'promptVia', value: options.promptVia },
-    })
+    throw new TanukiError(
+      'TANUKI_CONFIG_INVALID',
+      `"promptVia" must be "stdin" or "arg", got ${JSON.stringify(options.promptVia)}`,
+      {
+        details: { key: 'promptVia', value: options.promptVia },
+      },
+    )
   }
   const extra = options.extraArgs ?? []
   return {

@@ -28,8 +28,12 @@ export function createKind(options: KindOptions = {}): AgentKind {
     case 'shell':
       return createShellKind(options)
     default:
-      throw new TanukiError('TANUKI_CONFIG_INVALID', `unknown agent kind ${JSON.stringify(kind)}; use one of: ${KIND_NAMES.join(', ')}`, {
-        details: { key: 'kind', value: kind },
-      })
+      throw new TanukiError(
+        'TANUKI_CONFIG_INVALID',
+        `unknown agent kind ${JSON.stringify(kind)}; use one of: ${KIND_NAMES.join(', ')}`,
+        {
+          details: { key: 'kind', value: kind },
+        },
+      )
   }
 }

@@ -56,7 +56,10 @@ export interface StreamEnd {
  * The OutputParser of a CLI that prints JSON lines on stdout (Claude Code's stream-json, Codex's
  * --json): each event goes to `onEvent`, and `result` builds the RunResult from what they held.
  */
-export function createJsonLinesParser(onEvent: (event: JsonObject) => void, result: (end: StreamEnd) => RunResult): OutputParser {
+export function createJsonLinesParser(
+  onEvent: (event: JsonObject) => void,
+  result: (end: StreamEnd) => RunResult,
+): OutputParser {
   const end: StreamEnd = { exitCode: undefined, stderr: '', strayLines: [] }
   const lines = createJsonLines(onEvent, (line) => end.strayLines.push(line))
   return {

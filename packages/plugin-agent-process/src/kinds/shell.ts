@@ -31,7 +31,8 @@ export function createShellKind(options: KindOptions = {}): AgentKind {
     name: 'shell',
     plan({ task }) {
       const steps: Step[] = codeBlocks(task.body, SHELL_LANGS).map((block) => ({
-        argv: block.lang === 'bash' ? ['sh', '-c', BASH_OR_SH, 'tanuki-bash', block.code] : ['sh', '-e', '-c', block.code],
+        argv:
+          block.lang === 'bash' ? ['sh', '-c', BASH_OR_SH, 'tanuki-bash', block.code] : ['sh', '-e', '-c', block.code],
         label: `${block.lang} block at line ${block.line}`,
         ...(options.env ? { env: options.env } : {}),
       }))

@@ -7,7 +7,9 @@ import { createConsoleReporter } from './index.ts'
 
 const events = loadFixture()
 const count = (name: string): number => events.filter((e) => e.name === name).length
-const retries = events.filter((e) => e.name === 'iteration:finished' && (e.payload as TanukiEvents['iteration:finished']).outcome === 'retry')
+const retries = events.filter(
+  (e) => e.name === 'iteration:finished' && (e.payload as TanukiEvents['iteration:finished']).outcome === 'retry',
+)
 const ESC = '\u001b'
 
 describe('console reporter, plain lines', () => {
@@ -29,16 +31,25 @@ describe('console reporter, plain lines', () => {
     expect(matching(/ iteration \d+\/\d+: retry/)).toHaveLength(retries.length)
     // Every one of those, the loaded line and the final line; nothing else.
     const expected =
-      ['task:assigned', 'task:completed', 'task:failed', 'task:review', 'task:blocked', 'task:requeued', 'agent:spawned', 'agent:crashed', 'project:loaded'].reduce(
-        (sum, name) => sum + count(name),
-        0,
-      ) +
+      [
+        'task:assigned',
+        'task:completed',
+        'task:failed',
+        'task:review',
+        'task:blocked',
+        'task:requeued',
+        'agent:spawned',
+        'agent:crashed',
+        'project:loaded',
+      ].reduce((sum, name) => sum + count(name), 0) +
       retries.length +
       1
     expect(lines).toHaveLength(expected)
 
     // Each task event names its task, in the order the events came.
-    const taskEvents = events.filter((e) => ['task:assigned', 'task:completed', 'task:failed', 'task:review'].includes(e.name))
+    const taskEvents = events.filter((e) =>
+      ['task:assigned', 'task:completed', 'task:failed', 'task:review'].includes(e.name),
+    )
     const taskLines = matching(/ (assigned to|complete after|failed after|needs review after) /)
     taskLines.forEach((line, i) => expect(line).toContain((taskEvents[i]!.payload as { taskId: string }).taskId))
 
@@ -68,7 +79,12 @@ describe('console reporter, plain lines', () => {
     const pipe = new FakePipe()
     await replay(createConsoleReporter({ stream: pipe, env: {}, quiet: true }), events)
     const lines = pipe.output.trimEnd().split('\n')
-    const failures = count('task:failed') + count('task:review') + count('agent:crashed') + count('agent:spawn-failed') + count('orchestrator:error')
+    const failures =
+      count('task:failed') +
+      count('task:review') +
+      count('agent:crashed') +
+      count('agent:spawn-failed') +
+      count('orchestrator:error')
     expect(lines).toHaveLength(failures + 1)
     expect(lines.some((line) => / assigned to /.test(line))).toBe(false)
     expect(lines.at(-1)).toMatch(/not all complete/)
@@ -78,8 +94,12 @@ describe('console reporter, plain lines', () => {
     const pipe = new FakePipe()
     await replay(createConsoleReporter({ stream: pipe, env: {}, verbose: true }), events)
     const lines = pipe.output.split('\n')
-    expect(lines.filter((line) => / iteration \d+\/\d+ started on /.test(line))).toHaveLength(count('iteration:started'))
-    expect(lines.filter((line) => / iteration \d+\/\d+: (complete|retry|review|failed) /.test(line))).toHaveLength(count('iteration:finished'))
+    expect(lines.filter((line) => / iteration \d+\/\d+ started on /.test(line))).toHaveLength(
+      count('iteration:started'),
+    )
+    expect(lines.filter((line) => / iteration \d+\/\d+: (complete|retry|review|failed) /.test(line))).toHaveLength(
+      count('iteration:finished'),
+    )
     const outputLines = events
       .filter((e) => e.name === 'iteration:output')
       .flatMap((e) => (e.payload as TanukiEvents['iteration:output']).text.replace(/\n$/, '').split('\n'))
@@ -89,7 +109,10 @@ describe('console reporter, plain lines', () => {
 
   it('says the run was stopped when it closes before settling', async () => {
     const pipe = new FakePipe()
-    const upToSettle = events.slice(0, events.findIndex((e) => e.name === 'project:settled'))
+    const upToSettle = events.slice(
+      0,
+      events.findIndex((e) => e.name === 'project:settled'),
+    )
     await replay(createConsoleReporter({ stream: pipe, env: {} }), upToSettle)
     expect(pipe.output.trimEnd().split('\n').at(-1)).toMatch(/run stopped: \d+\/\d+ complete/)
   })
@@ -117,7 +140,9 @@ describe('console reporter, live view', () => {
       expect(lines.find((line) => line.trimStart().startsWith(`${role} `))).toContain(`${done}/${ids.length}`)
     }
     // A line per agent.
-    for (const agent of new Set(events.filter((e) => e.name === 'agent:spawned').map((e) => (e.payload as { agent: string }).agent))) {
+    for (const agent of new Set(
+      events.filter((e) => e.name === 'agent:spawned').map((e) => (e.payload as { agent: string }).agent),
+    )) {
       expect(lines.filter((line) => line.trimStart().startsWith(`${agent} `))).toHaveLength(1)
     }
     // Failures and reviews stay on screen above the live area, each once.
@@ -143,7 +168,10 @@ describe('console reporter, live view', () => {
       { id: 'two', title: 'Two', role: 'backend', dependsOn: ['one'], completion: { signal: 'TWO' } },
       { id: 'three', title: 'Three', role: 'frontend', completion: { signal: 'THREE' } },
     ]
-    const { summary } = await runScenario({ tasks, reporters: [createConsoleReporter({ stream: term, env: {}, title: 'demo' })] })
+    const { summary } = await runScenario({
+      tasks,
+      reporters: [createConsoleReporter({ stream: term, env: {}, title: 'demo' })],
+    })
     expect(summary.allComplete).toBe(true)
     const lines = await screen(term.output, 90, 24)
     expect(lines.find((line) => line.startsWith('demo '))).toMatch(/ 100% /)
@@ -157,7 +185,10 @@ describe('console reporter, live view', () => {
     const term = new FakeTerminal(100, 30)
     // Up to the first output: every agent has started its first iteration.
     const upTo = events.findIndex((e) => e.name === 'iteration:output')
-    const started = events.slice(0, upTo).filter((e) => e.name === 'iteration:started').map((e) => e.payload as TanukiEvents['iteration:started'])
+    const started = events
+      .slice(0, upTo)
+      .filter((e) => e.name === 'iteration:started')
+      .map((e) => e.payload as TanukiEvents['iteration:started'])
     expect(started.length).toBeGreaterThan(1)
     const reporter = createConsoleReporter({ stream: term, env: {}, title: 'scenario' })
     await replay(reporter, events.slice(0, upTo), { close: false })
@@ -173,7 +204,14 @@ describe('console reporter, live view', () => {
 
   it('cuts lines to the terminal width so a narrow terminal does not wrap the frame', async () => {
     const term = new FakeTerminal(40, 24)
-    await replay(createConsoleReporter({ stream: term, env: {}, title: 'a-rather-long-project-name' }), events.slice(0, events.findIndex((e) => e.name === 'project:settled')), { close: false })
+    await replay(
+      createConsoleReporter({ stream: term, env: {}, title: 'a-rather-long-project-name' }),
+      events.slice(
+        0,
+        events.findIndex((e) => e.name === 'project:settled'),
+      ),
+      { close: false },
+    )
     // Let the redraw timer draw a frame.
     await new Promise((resolve) => setTimeout(resolve, 400))
     const frameLines = stripVTControlCharacters(term.output.slice(term.output.lastIndexOf(`${ESC}[G`) + 3)).split('\n')
@@ -213,7 +251,11 @@ describe('console reporter, agent output', () => {
     const cut = new FakePipe()
     await replay(createConsoleReporter({ stream: whole, env: {}, verbose: true }), events)
     await replay(createConsoleReporter({ stream: cut, env: {}, verbose: true }), pieces)
-    const outputLines = (text: string): string[] => text.split('\n').filter((line) => line.includes(' │ ')).sort()
+    const outputLines = (text: string): string[] =>
+      text
+        .split('\n')
+        .filter((line) => line.includes(' │ '))
+        .sort()
     expect(outputLines(cut.output)).toEqual(outputLines(whole.output))
   })
 
@@ -242,7 +284,16 @@ describe('console reporter, redraw pace', () => {
   it('redraws at most once per refresh interval, and only when something changed or a second passed', async () => {
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'Date'] })
     // Events that print nothing above the live area: only the timer draws.
-    const quiet = new Set(['task:blocked', 'task:requeued', 'task:failed', 'task:review', 'agent:crashed', 'agent:spawn-failed', 'orchestrator:error', 'project:settled'])
+    const quiet = new Set([
+      'task:blocked',
+      'task:requeued',
+      'task:failed',
+      'task:review',
+      'agent:crashed',
+      'agent:spawn-failed',
+      'orchestrator:error',
+      'project:settled',
+    ])
     const news = events.filter((e) => !quiet.has(e.name))
     const term = new FakeTerminal()
     const reporter = createConsoleReporter({ stream: term, env: {}, refreshMs: 100 })

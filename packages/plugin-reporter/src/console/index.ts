@@ -49,7 +49,8 @@ export function createConsoleReporter(options: ConsoleReporterOptions = {}): Rep
   const stream: ConsoleStream = options.stream ?? process.stdout
   const env = options.env ?? process.env
   const c = colors(useColor(options.color, stream, env))
-  const live = !options.quiet && (options.mode === 'tty' || ((options.mode ?? 'auto') === 'auto' && stream.isTTY === true))
+  const live =
+    !options.quiet && (options.mode === 'tty' || ((options.mode ?? 'auto') === 'auto' && stream.isTTY === true))
   const refreshMs = Math.max(MIN_REFRESH_MS, options.refreshMs ?? MIN_REFRESH_MS)
   const title = options.title ?? 'tanuki'
   const model = new RunModel()
@@ -71,7 +72,13 @@ export function createConsoleReporter(options: ConsoleReporterOptions = {}): Rep
   const now = (): number => (model.endedAt ?? receivedAt) + (Date.now() - receivedAt)
   const frame = (): string => {
     // A pseudo-terminal nobody sized reports 0 columns: treat it as the classic 80x24.
-    const lines = renderFrame(model, { title, width: stream.columns || 80, height: stream.rows || 24, now: now(), colors: c })
+    const lines = renderFrame(model, {
+      title,
+      width: stream.columns || 80,
+      height: stream.rows || 24,
+      now: now(),
+      colors: c,
+    })
     return `${lines.join('\n')}\n`
   }
   /** Replaces the live area with the lines for above it (kept on screen) and a fresh frame. */
@@ -103,7 +110,8 @@ export function createConsoleReporter(options: ConsoleReporterOptions = {}): Rep
   const route = (line: EventLine, name: TanukiEventName): 'now' | 'later' | 'drop' => {
     if (line.level === 'failure') return 'now'
     // Verbose shows every iteration, the retries (normally `info`) among them.
-    if (line.level === 'detail' || (options.verbose && name.startsWith('iteration:'))) return options.verbose ? (live && !finished ? 'later' : 'now') : 'drop'
+    if (line.level === 'detail' || (options.verbose && name.startsWith('iteration:')))
+      return options.verbose ? (live && !finished ? 'later' : 'now') : 'drop'
     if (options.quiet) return 'drop'
     // On a terminal the live view shows assignments and completions; a blocked or requeued task
     // is news worth keeping in the scrollback.
@@ -142,7 +150,14 @@ export function createConsoleReporter(options: ConsoleReporterOptions = {}): Rep
       const match = /^(.*)#(\d+):(stdout|stderr)$/.exec(key)
       if (!match || match[1] !== taskId) continue
       partial.delete(key)
-      if (text) pieces.push({ taskId, agent: model.tasks.get(taskId)?.agent ?? '?', iteration: Number(match[2]), stream: match[3] as 'stdout' | 'stderr', text })
+      if (text)
+        pieces.push({
+          taskId,
+          agent: model.tasks.get(taskId)?.agent ?? '?',
+          iteration: Number(match[2]),
+          stream: match[3] as 'stdout' | 'stderr',
+          text,
+        })
     }
     return pieces
   }
@@ -179,7 +194,8 @@ export function createConsoleReporter(options: ConsoleReporterOptions = {}): Rep
         if (lines) print(name, describeEvent('iteration:output', lines, model, c), at)
       } else {
         if (name === 'iteration:finished' || name === 'task:requeued' || name === 'task:failed') {
-          for (const piece of rest((payload as { taskId: string }).taskId)) print('iteration:output', describeEvent('iteration:output', piece, model, c), at)
+          for (const piece of rest((payload as { taskId: string }).taskId))
+            print('iteration:output', describeEvent('iteration:output', piece, model, c), at)
         }
         print(name, describeEvent(name, payload, model, c), at)
       }

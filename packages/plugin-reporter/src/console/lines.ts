@@ -23,7 +23,12 @@ function iterations(n: number): string {
  * The log line an event deserves, if any. Reads the model for what the event itself lacks (a
  * task's title, the agent's backend), so the model must already include the event.
  */
-export function describeEvent<E extends TanukiEventName>(name: E, payload: TanukiEvents[E], model: RunModel, c: Colors): EventLine[] {
+export function describeEvent<E extends TanukiEventName>(
+  name: E,
+  payload: TanukiEvents[E],
+  model: RunModel,
+  c: Colors,
+): EventLine[] {
   switch (name) {
     case 'project:loaded': {
       const e = payload as TanukiEvents['project:loaded']
@@ -38,7 +43,9 @@ export function describeEvent<E extends TanukiEventName>(name: E, payload: Tanuk
     }
     case 'task:assigned': {
       const e = payload as TanukiEvents['task:assigned']
-      return [{ level: 'info', text: `${c.cyan('▸')} ${c.bold(e.taskId)} assigned to ${e.agent} ${c.dim(`(${e.role})`)}` }]
+      return [
+        { level: 'info', text: `${c.cyan('▸')} ${c.bold(e.taskId)} assigned to ${e.agent} ${c.dim(`(${e.role})`)}` },
+      ]
     }
     case 'task:completed': {
       const e = payload as TanukiEvents['task:completed']
@@ -51,20 +58,34 @@ export function describeEvent<E extends TanukiEventName>(name: E, payload: Tanuk
     }
     case 'task:failed': {
       const e = payload as TanukiEvents['task:failed']
-      return [{ level: 'failure', text: `${c.red('✗')} ${c.bold(e.taskId)} ${c.red('failed')} after ${iterations(e.iterations)}: ${e.reason}` }]
+      return [
+        {
+          level: 'failure',
+          text: `${c.red('✗')} ${c.bold(e.taskId)} ${c.red('failed')} after ${iterations(e.iterations)}: ${e.reason}`,
+        },
+      ]
     }
     case 'task:review': {
       const e = payload as TanukiEvents['task:review']
-      return [{ level: 'failure', text: `${c.yellow('!')} ${c.bold(e.taskId)} ${c.yellow('needs review')} after ${iterations(e.iterations)}: ${e.reason}` }]
+      return [
+        {
+          level: 'failure',
+          text: `${c.yellow('!')} ${c.bold(e.taskId)} ${c.yellow('needs review')} after ${iterations(e.iterations)}: ${e.reason}`,
+        },
+      ]
     }
     case 'task:blocked': {
       const e = payload as TanukiEvents['task:blocked']
-      const why = e.blockers.map((b) => (b.reason === 'missing' ? `${b.id} does not exist` : `${b.id} is ${b.status ?? b.reason}`)).join(', ')
+      const why = e.blockers
+        .map((b) => (b.reason === 'missing' ? `${b.id} does not exist` : `${b.id} is ${b.status ?? b.reason}`))
+        .join(', ')
       return [{ level: 'info', text: `${c.magenta('⊘')} ${c.bold(e.taskId)} blocked: ${why}` }]
     }
     case 'task:requeued': {
       const e = payload as TanukiEvents['task:requeued']
-      return [{ level: 'info', text: `${c.yellow('↻')} ${c.bold(e.taskId)} requeued (attempt ${e.attempt}): ${e.reason}` }]
+      return [
+        { level: 'info', text: `${c.yellow('↻')} ${c.bold(e.taskId)} requeued (attempt ${e.attempt}): ${e.reason}` },
+      ]
     }
     case 'agent:spawned': {
       const e = payload as TanukiEvents['agent:spawned']
@@ -72,7 +93,12 @@ export function describeEvent<E extends TanukiEventName>(name: E, payload: Tanuk
     }
     case 'agent:spawn-failed': {
       const e = payload as TanukiEvents['agent:spawn-failed']
-      return [{ level: 'failure', text: `${c.red('✗')} agent ${e.agent} could not start ${c.dim(`(${e.role}, ${e.backend})`)}: ${e.message}` }]
+      return [
+        {
+          level: 'failure',
+          text: `${c.red('✗')} agent ${e.agent} could not start ${c.dim(`(${e.role}, ${e.backend})`)}: ${e.message}`,
+        },
+      ]
     }
     case 'agent:crashed': {
       const e = payload as TanukiEvents['agent:crashed']
@@ -81,7 +107,12 @@ export function describeEvent<E extends TanukiEventName>(name: E, payload: Tanuk
     }
     case 'iteration:started': {
       const e = payload as TanukiEvents['iteration:started']
-      return [{ level: 'detail', text: `${c.dim('…')} ${c.bold(e.taskId)} iteration ${e.iteration}/${e.maxIterations} started on ${e.agent}` }]
+      return [
+        {
+          level: 'detail',
+          text: `${c.dim('…')} ${c.bold(e.taskId)} iteration ${e.iteration}/${e.maxIterations} started on ${e.agent}`,
+        },
+      ]
     }
     case 'iteration:finished': {
       const e = payload as TanukiEvents['iteration:finished']
@@ -106,8 +137,12 @@ export function describeEvent<E extends TanukiEventName>(name: E, payload: Tanuk
 export function settledLine(model: RunModel, c: Colors, stopped = false): string {
   const counts = model.counts()
   const total = model.settled?.progress.total ?? model.total
-  const took = model.startedAt !== undefined && model.endedAt !== undefined ? ` in ${formatDuration(model.endedAt - model.startedAt)}` : ''
-  if (!stopped && counts.complete === total && total > 0) return `${c.green('✓')} ${c.bold(`all ${plural(total, 'task')} complete`)}${took}`
+  const took =
+    model.startedAt !== undefined && model.endedAt !== undefined
+      ? ` in ${formatDuration(model.endedAt - model.startedAt)}`
+      : ''
+  if (!stopped && counts.complete === total && total > 0)
+    return `${c.green('✓')} ${c.bold(`all ${plural(total, 'task')} complete`)}${took}`
   const rest = (['failed', 'review', 'blocked', 'pending', 'in_progress', 'assigned'] as const)
     .filter((status) => counts[status] > 0)
     .map((status) => `${counts[status]} ${status === 'in_progress' ? 'in progress' : status}`)

@@ -59,7 +59,17 @@ export function renderFrame(model: RunModel, options: FrameOptions): string[] {
   const end = model.settled?.at ?? (model.state === 'stopped' ? model.endedAt : undefined) ?? options.now
   const elapsed = model.startedAt === undefined ? 0 : end - model.startedAt
   lines.push(
-    line([[options.title, c.bold], [' '], [overall.done, c.green], [overall.rest, c.dim], [` ${String(progress.percentage).padStart(3)}%`, c.bold], [`  ${formatElapsed(elapsed)}`, c.dim]], cut),
+    line(
+      [
+        [options.title, c.bold],
+        [' '],
+        [overall.done, c.green],
+        [overall.rest, c.dim],
+        [` ${String(progress.percentage).padStart(3)}%`, c.bold],
+        [`  ${formatElapsed(elapsed)}`, c.dim],
+      ],
+      cut,
+    ),
   )
   lines.push(line(summary, cut))
 
@@ -94,7 +104,8 @@ export function renderFrame(model: RunModel, options: FrameOptions): string[] {
     const name: Segment = [`  ${fit(agent.name, nameWidth)} `]
     if (agent.status === 'busy' && agent.task) {
       const task = model.tasks.get(agent.task)
-      const iteration = task?.iteration === undefined ? 'starting' : `iteration ${task.iteration}/${task.maxIterations ?? '?'}`
+      const iteration =
+        task?.iteration === undefined ? 'starting' : `iteration ${task.iteration}/${task.maxIterations ?? '?'}`
       const since = agent.since === undefined ? '' : `  ${formatElapsed(options.now - agent.since)}`
       lines.push(line([name, ['● ', c.cyan], [agent.task, c.bold], [`  ${iteration}`], [since, c.dim]], cut))
     } else if (agent.status === 'crashed' || agent.status === 'spawn-failed') {
@@ -103,6 +114,7 @@ export function renderFrame(model: RunModel, options: FrameOptions): string[] {
       lines.push(line([name, [`○ ${agent.status}`, c.dim]], cut))
     }
   }
-  if (shown.length < agents.length) lines.push(line([[`  … and ${agents.length - shown.length} more agents`, c.dim]], cut))
+  if (shown.length < agents.length)
+    lines.push(line([[`  … and ${agents.length - shown.length} more agents`, c.dim]], cut))
   return lines
 }

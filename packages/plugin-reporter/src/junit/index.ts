@@ -14,14 +14,16 @@ export interface JunitReporterOptions {
 
 /** Escapes text for XML content and attribute values; drops characters XML 1.0 cannot hold. */
 export function xmlEscape(text: string): string {
-  return text
-    // eslint-disable-next-line no-control-regex
-    .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, '')
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&apos;')
+  return (
+    text
+      // eslint-disable-next-line no-control-regex
+      .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, '')
+      .replace(/&/g, '&amp;')
+      .replace(/</g, '&lt;')
+      .replace(/>/g, '&gt;')
+      .replace(/"/g, '&quot;')
+      .replace(/'/g, '&apos;')
+  )
 }
 
 function attrs(values: Record<string, string | number>): string {
@@ -47,7 +49,9 @@ function verdict(task: TaskState): 'passed' | 'failure' | 'error' | 'skipped' {
 function details(task: TaskState, tailLines: number): string {
   const parts = [task.reason ?? '']
   if (task.lastVerify) {
-    parts.push(`verify: ${task.lastVerify.command} (exit ${task.lastVerify.exitCode}${task.lastVerify.timedOut ? ', timed out' : ''})`)
+    parts.push(
+      `verify: ${task.lastVerify.command} (exit ${task.lastVerify.exitCode}${task.lastVerify.timedOut ? ', timed out' : ''})`,
+    )
     parts.push(tail(task.lastVerify.output, tailLines))
   } else if (task.lastOutput) {
     parts.push(`agent output:\n${tail(task.lastOutput, tailLines)}`)
@@ -92,7 +96,9 @@ export function renderJunit(model: RunModel, options: { name?: string; tailLines
       let body: string
       if (kind === 'skipped') {
         counts.skipped++
-        const why = task.blockers?.length ? `blocked by ${task.blockers.map((b) => b.id).join(', ')}` : `${task.status}: ${task.reason ?? 'did not run'}`
+        const why = task.blockers?.length
+          ? `blocked by ${task.blockers.map((b) => b.id).join(', ')}`
+          : `${task.status}: ${task.reason ?? 'did not run'}`
         body = `      <skipped${attrs({ message: why })}/>`
       } else {
         counts[kind === 'failure' ? 'failures' : 'errors']++
@@ -105,8 +111,16 @@ export function renderJunit(model: RunModel, options: { name?: string; tailLines
       `  <testsuite${attrs({ name: role, tests: counts.tests, failures: counts.failures, errors: counts.errors, skipped: counts.skipped, time: seconds(counts.ms), timestamp })}>\n${cases.join('\n')}\n  </testsuite>`,
     )
   }
-  const wall = model.startedAt !== undefined && model.endedAt !== undefined ? model.endedAt - model.startedAt : totals.ms
-  const root = attrs({ name: options.name ?? 'tanuki', tests: totals.tests, failures: totals.failures, errors: totals.errors, skipped: totals.skipped, time: seconds(wall) })
+  const wall =
+    model.startedAt !== undefined && model.endedAt !== undefined ? model.endedAt - model.startedAt : totals.ms
+  const root = attrs({
+    name: options.name ?? 'tanuki',
+    tests: totals.tests,
+    failures: totals.failures,
+    errors: totals.errors,
+    skipped: totals.skipped,
+    time: seconds(wall),
+  })
   return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites${root}>\n${suites.join('\n')}\n</testsuites>\n`
 }
 

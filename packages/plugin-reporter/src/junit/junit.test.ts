@@ -32,7 +32,9 @@ interface Suite {
   testcase: Case[]
 }
 
-function parse(xml: string): { testsuites: { name: string; tests: number; failures: number; errors: number; skipped: number; testsuite: Suite[] } } {
+function parse(xml: string): {
+  testsuites: { name: string; tests: number; failures: number; errors: number; skipped: number; testsuite: Suite[] }
+} {
   expect(XMLValidator.validate(xml)).toBe(true)
   const parser = new XMLParser({
     ignoreAttributes: false,
@@ -90,7 +92,10 @@ describe('junit reporter', () => {
   })
 
   it('writes <stateDir>/junit.xml for a live run, as the plugin', async () => {
-    const { summary } = await runScenario({ config: { plugins: [junitReporter()] }, project: { root: dir, stateDir: join(dir, 'state') } })
+    const { summary } = await runScenario({
+      config: { plugins: [junitReporter()] },
+      project: { root: dir, stateDir: join(dir, 'state') },
+    })
     const { testsuites } = parse(await readFile(join(dir, 'state', 'junit.xml'), 'utf8'))
     expect(testsuites.tests).toBe(summary.progress.total)
     expect(testsuites.errors).toBe(summary.progress.failed)

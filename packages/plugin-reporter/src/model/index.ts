@@ -1,7 +1,15 @@
 import type { Progress, Reporter, TanukiEventName, TanukiEvents, TaskStatus, Usage } from '@tanuki/core'
 
 /** Statuses in the order reporters list them. */
-export const STATUS_ORDER: readonly TaskStatus[] = ['complete', 'in_progress', 'assigned', 'pending', 'review', 'failed', 'blocked']
+export const STATUS_ORDER: readonly TaskStatus[] = [
+  'complete',
+  'in_progress',
+  'assigned',
+  'pending',
+  'review',
+  'failed',
+  'blocked',
+]
 
 /** The last verify a task ran, as the summary shows it. */
 export interface VerifyRecord {
@@ -143,7 +151,13 @@ export class RunModel {
         // Older cores sent no task list; then tasks appear as their events do.
         for (const loaded of e.tasks ?? []) {
           const task = this.task(loaded.id)
-          Object.assign(task, { title: loaded.title, role: loaded.role, priority: loaded.priority, status: loaded.status, dependsOn: loaded.dependsOn })
+          Object.assign(task, {
+            title: loaded.title,
+            role: loaded.role,
+            priority: loaded.priority,
+            status: loaded.status,
+            dependsOn: loaded.dependsOn,
+          })
         }
         break
       }
@@ -231,7 +245,12 @@ export class RunModel {
         const task = this.task(e.taskId)
         task.lastOutput = e.output
         if (e.verify) {
-          task.lastVerify = { command: e.verify.command, exitCode: e.verify.exitCode, output: e.verify.output, timedOut: e.verify.timedOut }
+          task.lastVerify = {
+            command: e.verify.command,
+            exitCode: e.verify.exitCode,
+            output: e.verify.output,
+            timedOut: e.verify.timedOut,
+          }
         }
         if (e.usage) task.usage = addUsage(task.usage, e.usage)
         break
@@ -239,7 +258,14 @@ export class RunModel {
       case 'agent:spawned': {
         const e = payload as TanukiEvents['agent:spawned']
         const agent = this.agent(e.agent, e.role, e.backend)
-        Object.assign(agent, { role: e.role, backend: e.backend, status: 'idle', task: undefined, since: undefined, message: undefined })
+        Object.assign(agent, {
+          role: e.role,
+          backend: e.backend,
+          status: 'idle',
+          task: undefined,
+          since: undefined,
+          message: undefined,
+        })
         break
       }
       case 'agent:spawn-failed': {
@@ -286,7 +312,10 @@ export class RunModel {
       if (task.role === undefined) continue
       let entry = byRole.get(task.role)
       if (!entry) {
-        entry = { ...(Object.fromEntries(STATUS_ORDER.map((status) => [status, 0])) as Record<TaskStatus, number>), total: 0 }
+        entry = {
+          ...(Object.fromEntries(STATUS_ORDER.map((status) => [status, 0])) as Record<TaskStatus, number>),
+          total: 0,
+        }
         byRole.set(task.role, entry)
       }
       entry[task.status]++

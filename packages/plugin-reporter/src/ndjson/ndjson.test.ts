@@ -51,13 +51,19 @@ describe('ndjson reporter', () => {
     const path = join(dir, 'events.ndjson')
     await writeFile(path, `${JSON.stringify({ event: 'earlier' })}\n`)
     await replay(createNdjsonReporter({ path }), events.slice(0, 3))
-    expect(parseLines(await readFile(path, 'utf8')).map((l) => l.event)).toEqual(['earlier', ...events.slice(0, 3).map((e) => e.name)])
+    expect(parseLines(await readFile(path, 'utf8')).map((l) => l.event)).toEqual([
+      'earlier',
+      ...events.slice(0, 3).map((e) => e.name),
+    ])
     await replay(createNdjsonReporter({ path, truncate: true }), events.slice(0, 2))
     expect(parseLines(await readFile(path, 'utf8'))).toHaveLength(2)
   })
 
   it('logs a live run into the state dir, as the plugin, with exactly the events emitted', async () => {
-    const { events: emitted } = await runScenario({ config: { plugins: [ndjsonReporter()] }, project: { root: dir, stateDir: join(dir, '.state') } })
+    const { events: emitted } = await runScenario({
+      config: { plugins: [ndjsonReporter()] },
+      project: { root: dir, stateDir: join(dir, '.state') },
+    })
     const lines = parseLines(await readFile(join(dir, '.state', 'events.ndjson'), 'utf8'))
     expect(lines).toHaveLength(emitted.length)
     lines.forEach((line, i) => {
@@ -72,8 +78,8 @@ describe('ndjson reporter', () => {
     await runScenario({ config: { plugins: [ndjsonReporter()] }, project: { root: dir } })
     expect((await readFile(join(dir, '.tanuki', 'events.ndjson'), 'utf8')).length).toBeGreaterThan(0)
     await writeFile(join(dir, 'a-file'), '')
-    await expect(runScenario({ config: { plugins: [ndjsonReporter({ path: 'a-file/events.ndjson' })] }, project: { root: dir } })).rejects.toThrow(
-      /ndjson reporter cannot write .*a-file\/events\.ndjson/,
-    )
+    await expect(
+      runScenario({ config: { plugins: [ndjsonReporter({ path: 'a-file/events.ndjson' })] }, project: { root: dir } }),
+    ).rejects.toThrow(/ndjson reporter cannot write .*a-file\/events\.ndjson/)
   })
 })

@@ -40,7 +40,12 @@ const STATUS_COLORS: Record<string, keyof Colors> = {
 }
 
 /** A table with a header row; widths from the plain text, colour applied after padding. */
-function table(headers: string[], rows: string[][], c: Colors, paint: (col: number, text: string, padded: string) => string): string[] {
+function table(
+  headers: string[],
+  rows: string[][],
+  c: Colors,
+  paint: (col: number, text: string, padded: string) => string,
+): string[] {
   const widths = headers.map((header, i) => Math.max(header.length, ...rows.map((row) => row[i]!.length)))
   const render = (row: string[], painter: (i: number, text: string, padded: string) => string): string =>
     row
@@ -72,8 +77,13 @@ export function formatStatus(input: StatusInput, options: FormatStatusOptions = 
   const state = input.state ?? input.status ?? 'unknown'
   const byStatus = new Map<string, number>()
   for (const task of tasks) byStatus.set(task.status, (byStatus.get(task.status) ?? 0) + 1)
-  const others = [...byStatus.entries()].filter(([status]) => status !== 'complete').map(([status, n]) => `${n} ${status.replace('_', ' ')}`)
-  lines.push(`${c.bold('Project')} ${state} · ${complete}/${total} complete (${percentage}%)${others.length > 0 ? ` · ${others.join(' · ')}` : ''}`, '')
+  const others = [...byStatus.entries()]
+    .filter(([status]) => status !== 'complete')
+    .map(([status, n]) => `${n} ${status.replace('_', ' ')}`)
+  lines.push(
+    `${c.bold('Project')} ${state} · ${complete}/${total} complete (${percentage}%)${others.length > 0 ? ` · ${others.join(' · ')}` : ''}`,
+    '',
+  )
 
   const titleWidth = options.titleWidth ?? 40
   lines.push(c.bold('Tasks'))
@@ -100,13 +110,23 @@ export function formatStatus(input: StatusInput, options: FormatStatusOptions = 
   if (agents.length === 0) {
     lines.push('  (none running)')
   } else {
-    const rows = agents.map((agent) => [agent.name, agent.role ?? '', agent.backend ?? '', agent.status ?? '', agent.task ?? ''])
-    const body = table(['NAME', 'ROLE', 'BACKEND', 'STATUS', 'TASK'], rows, c, (col, text, padded) => (col === 3 ? statusPaint(text, padded) : padded))
+    const rows = agents.map((agent) => [
+      agent.name,
+      agent.role ?? '',
+      agent.backend ?? '',
+      agent.status ?? '',
+      agent.task ?? '',
+    ])
+    const body = table(['NAME', 'ROLE', 'BACKEND', 'STATUS', 'TASK'], rows, c, (col, text, padded) =>
+      col === 3 ? statusPaint(text, padded) : padded,
+    )
     lines.push(...body.map((row) => `  ${row}`))
   }
 
   const statuses = new Map(tasks.map((task) => [task.id, task.status]))
-  const waiting = tasks.filter((task) => task.status === 'blocked' || (task.status === 'pending' && (task.blockers?.length ?? 0) > 0))
+  const waiting = tasks.filter(
+    (task) => task.status === 'blocked' || (task.status === 'pending' && (task.blockers?.length ?? 0) > 0),
+  )
   if (waiting.length > 0) {
     lines.push('', c.bold('Blocked and waiting'))
     for (const task of waiting) {
@@ -114,7 +134,11 @@ export function formatStatus(input: StatusInput, options: FormatStatusOptions = 
       const why =
         blockers.length > 0
           ? blockers
-              .map((b) => (b.reason === 'missing' ? `${b.id} (does not exist)` : `${b.id} (${b.status ?? statuses.get(b.id) ?? b.reason})`))
+              .map((b) =>
+                b.reason === 'missing'
+                  ? `${b.id} (does not exist)`
+                  : `${b.id} (${b.status ?? statuses.get(b.id) ?? b.reason})`,
+              )
               .join(', ')
           : (task.reason ?? 'unknown')
       lines.push(`  ${c.bold(task.id)} ${statusPaint(task.status, task.status)} ← ${why}`)

@@ -6,7 +6,9 @@ import { formatStatus } from './index.ts'
 
 /** The shape `tanuki project status --json` prints (DESIGN.md). */
 function asJson(status: OrchestratorStatus): unknown {
-  return JSON.parse(JSON.stringify({ status: status.state, tasks: status.tasks, progress: status.progress, agents: status.agents }))
+  return JSON.parse(
+    JSON.stringify({ status: status.state, tasks: status.tasks, progress: status.progress, agents: status.agents }),
+  )
 }
 
 /** The rows of one titled table in the text, split on runs of two or more spaces. */
@@ -24,7 +26,11 @@ describe('formatStatus', () => {
     const text = formatStatus(asJson(status) as Parameters<typeof formatStatus>[0])
 
     const head = text.split('\n')[0]!
-    expect(head.startsWith(`Project stopped · ${status.progress.complete}/${status.progress.total} complete (${status.progress.percentage}%)`)).toBe(true)
+    expect(
+      head.startsWith(
+        `Project stopped · ${status.progress.complete}/${status.progress.total} complete (${status.progress.percentage}%)`,
+      ),
+    ).toBe(true)
     for (const key of ['failed', 'review', 'blocked', 'pending'] as const) {
       if (status.progress[key] > 0) expect(head).toContain(`${status.progress[key]} ${key}`)
     }

@@ -16,7 +16,10 @@ export interface SummaryReporterOptions {
 
 /** A table cell: pipes escaped, on one line. */
 function cell(text: string): string {
-  return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\s*\n\s*/g, ' ')
+  return text
+    .replace(/\\/g, '\\\\')
+    .replace(/\|/g, '\\|')
+    .replace(/\s*\n\s*/g, ' ')
 }
 
 /** A fenced code block whose fence no run of backticks inside can close. */
@@ -29,10 +32,13 @@ function codeBlock(text: string, lang = 'text'): string {
 /** What keeps a task from starting, in words. */
 function waitingOn(task: TaskState, model: RunModel): string {
   if (task.blockers && task.blockers.length > 0) {
-    return task.blockers.map((b) => (b.reason === 'missing' ? `${b.id} does not exist` : `${b.id} is ${b.status ?? b.reason}`)).join(', ')
+    return task.blockers
+      .map((b) => (b.reason === 'missing' ? `${b.id} does not exist` : `${b.id} is ${b.status ?? b.reason}`))
+      .join(', ')
   }
   const unmet = task.dependsOn.filter((id) => model.tasks.get(id)?.status !== 'complete')
-  if (unmet.length > 0) return `waiting on ${unmet.map((id) => `${id} (${model.tasks.get(id)?.status ?? 'missing'})`).join(', ')}`
+  if (unmet.length > 0)
+    return `waiting on ${unmet.map((id) => `${id} (${model.tasks.get(id)?.status ?? 'missing'})`).join(', ')}`
   return task.reason ?? 'not started'
 }
 
@@ -49,11 +55,19 @@ export function renderSummary(model: RunModel, options: { title?: string; tailLi
   const rest = (['failed', 'review', 'blocked', 'pending', 'in_progress', 'assigned'] as const)
     .filter((status) => counts[status] > 0)
     .map((status) => `${counts[status]} ${status.replace('_', ' ')}`)
-  const outcome = progress.total > 0 && progress.complete === progress.total ? '**All tasks complete.**' : '**Not all tasks complete.**'
-  lines.push(`${outcome} ${progress.complete} of ${plural(progress.total, 'task')} complete (${progress.percentage}%)${rest.length > 0 ? `; ${rest.join(', ')}` : ''}.`, '')
+  const outcome =
+    progress.total > 0 && progress.complete === progress.total
+      ? '**All tasks complete.**'
+      : '**Not all tasks complete.**'
+  lines.push(
+    `${outcome} ${progress.complete} of ${plural(progress.total, 'task')} complete (${progress.percentage}%)${rest.length > 0 ? `; ${rest.join(', ')}` : ''}.`,
+    '',
+  )
   const facts: string[] = []
   if (model.startedAt !== undefined && model.endedAt !== undefined) {
-    facts.push(`Started ${new Date(model.startedAt).toISOString()}, took ${formatDuration(model.endedAt - model.startedAt)}.`)
+    facts.push(
+      `Started ${new Date(model.startedAt).toISOString()}, took ${formatDuration(model.endedAt - model.startedAt)}.`,
+    )
   }
   const usage = model.usage()
   if (formatTokens(usage)) facts.push(`Tokens: ${formatTokens(usage)}.`)
@@ -87,7 +101,10 @@ export function renderSummary(model: RunModel, options: { title?: string; tailLi
     lines.push('## Failures and reviews', '')
     for (const task of troubled) {
       lines.push(`### ${task.id}: ${task.status}`, '')
-      lines.push(`${task.status === 'review' ? 'Needs review' : 'Failed'} after ${plural(task.iterations, 'iteration')}${task.agent ? ` on ${task.agent}` : ''}: ${task.reason ?? 'no reason given'}`, '')
+      lines.push(
+        `${task.status === 'review' ? 'Needs review' : 'Failed'} after ${plural(task.iterations, 'iteration')}${task.agent ? ` on ${task.agent}` : ''}: ${task.reason ?? 'no reason given'}`,
+        '',
+      )
       if (task.lastVerify) {
         const how = task.lastVerify.timedOut ? 'timed out' : `exited with code ${task.lastVerify.exitCode}`
         lines.push(`Last verify \`${task.lastVerify.command.replace(/`/g, "'")}\` ${how}; its output ends with:`, '')
@@ -136,7 +153,9 @@ export function summaryReporter(options: SummaryReporterOptions = {}): TanukiPlu
     setup(ctx) {
       const path = options.path === false ? false : reporterPath(ctx.project, options.path, 'summary.md')
       if (path) ensureWritable(path, 'summary')
-      ctx.registerReporter(createSummaryReporter({ title: `Tanuki run summary: ${ctx.project.name}`, ...options, path }))
+      ctx.registerReporter(
+        createSummaryReporter({ title: `Tanuki run summary: ${ctx.project.name}`, ...options, path }),
+      )
     },
   })
 }

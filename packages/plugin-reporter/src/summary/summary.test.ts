@@ -52,7 +52,9 @@ describe('summary reporter', () => {
     expect(rows.map((row) => row.Task).sort()).toEqual([...statuses.keys()].sort())
     for (const row of rows) expect(row.Status).toBe(statuses.get(row.Task!))
 
-    const completed = events.filter((e) => e.name === 'task:completed').map((e) => e.payload as TanukiEvents['task:completed'])
+    const completed = events
+      .filter((e) => e.name === 'task:completed')
+      .map((e) => e.payload as TanukiEvents['task:completed'])
     for (const done of completed) {
       const row = rows.find((r) => r.Task === done.taskId)!
       expect(row.Iterations).toBe(String(done.iterations))
@@ -83,7 +85,9 @@ describe('summary reporter', () => {
     const troubled = [...finalStatuses(events)].filter(([, status]) => status === 'failed' || status === 'review')
     expect(troubled.length).toBeGreaterThan(0)
     for (const [id, status] of troubled) {
-      const at = tree.children.findIndex((node) => node.type === 'heading' && (node as Heading).depth === 3 && text(node) === `${id}: ${status}`)
+      const at = tree.children.findIndex(
+        (node) => node.type === 'heading' && (node as Heading).depth === 3 && text(node) === `${id}: ${status}`,
+      )
       expect(at).toBeGreaterThan(0)
       const next = tree.children.slice(at + 1).findIndex((node) => node.type === 'heading')
       const section = tree.children.slice(at + 1, next === -1 ? undefined : at + 1 + next)
@@ -100,7 +104,10 @@ describe('summary reporter', () => {
 
   it('writes the report of a live run into the state dir when the run settles', async () => {
     const pipe = new FakePipe()
-    const { summary } = await runScenario({ config: { plugins: [summaryReporter({ stream: pipe })] }, project: { root: dir } })
+    const { summary } = await runScenario({
+      config: { plugins: [summaryReporter({ stream: pipe })] },
+      project: { root: dir },
+    })
     const markdown = await readFile(join(dir, '.tanuki', 'summary.md'), 'utf8')
     expect(pipe.output).toContain(markdown.trim())
     const tree = parse(markdown)
@@ -110,7 +117,13 @@ describe('summary reporter', () => {
 
   it('writes at close when the run was stopped before it settled', async () => {
     const path = join(dir, 'summary.md')
-    await replay(createSummaryReporter({ path, stream: false }), events.slice(0, events.findIndex((e) => e.name === 'project:settled')))
+    await replay(
+      createSummaryReporter({ path, stream: false }),
+      events.slice(
+        0,
+        events.findIndex((e) => e.name === 'project:settled'),
+      ),
+    )
     const rows = taskTable(parse(await readFile(path, 'utf8')))
     expect(rows.length).toBe(finalStatuses(events).size)
   })

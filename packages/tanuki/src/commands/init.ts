@@ -30,7 +30,6 @@ export default defineConfig({
 })
 `
 
-
 export const initCommand = defineCommand({
   meta: { name: 'init', description: 'Write .tanuki/tasks/ with a sample task and a tanuki.config.ts' },
   args: { ...common },

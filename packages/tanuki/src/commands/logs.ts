@@ -11,14 +11,20 @@ import { common, projectRoot, sleep } from './shared.ts'
 /** The log files of a task (one per iteration, in order) or of an agent. */
 function logFiles(paths: StatePaths, target: string): string[] | undefined {
   const taskDir = join(paths.logs, 'tasks', target)
-  if (existsSync(taskDir)) return readdirSync(taskDir).sort().map((name) => join(taskDir, name))
+  if (existsSync(taskDir))
+    return readdirSync(taskDir)
+      .sort()
+      .map((name) => join(taskDir, name))
   const agent = agentLog(paths, target)
   if (existsSync(agent)) return [agent]
   return undefined
 }
 
 export const logsCommand = defineCommand({
-  meta: { name: 'logs', description: 'Print the logs of a task (every iteration: prompt, output, verify) or of an agent' },
+  meta: {
+    name: 'logs',
+    description: 'Print the logs of a task (every iteration: prompt, output, verify) or of an agent',
+  },
   args: {
     ...common,
     target: { type: 'positional', description: 'A task id or an agent name', required: true },

@@ -13,10 +13,14 @@ import { common, projectRoot, sleep } from './shared.ts'
 
 const output = {
   quiet: { type: 'boolean', description: 'Only print failures and the final summary' },
-  verbose: { type: 'boolean', description: 'Also print every iteration and the agents\' output' },
+  verbose: { type: 'boolean', description: "Also print every iteration and the agents' output" },
 } as const
 
-async function foreground(project: Project, command: 'start' | 'resume', args: { watch?: boolean; quiet?: boolean; verbose?: boolean }): Promise<number> {
+async function foreground(
+  project: Project,
+  command: 'start' | 'resume',
+  args: { watch?: boolean; quiet?: boolean; verbose?: boolean },
+): Promise<number> {
   const summary = await runProject(project, {
     command,
     ...(args.watch ? { watch: true } : {}),
@@ -39,7 +43,9 @@ async function foreground(project: Project, command: 'start' | 'resume', args: {
 async function detach(project: Project, command: 'start' | 'resume', rawArgs: string[]): Promise<number> {
   const running = runningOrchestrator(project.paths.lock)
   if (running) {
-    process.stderr.write(`tanuki: an orchestrator (pid ${running.pid}) already runs this project; see \`tanuki project status\`.\n`)
+    process.stderr.write(
+      `tanuki: an orchestrator (pid ${running.pid}) already runs this project; see \`tanuki project status\`.\n`,
+    )
     return 1
   }
   checkTasks(project)
@@ -48,11 +54,23 @@ async function detach(project: Project, command: 'start' | 'resume', rawArgs: st
   // The same entry point this process was started from (bin/tanuki.js).
   const cli = process.argv[1]!
   const args = rawArgs.filter((arg) => arg !== '--detach' && arg !== '-d')
-  const child = spawn(process.execPath, [...process.execArgv, cli, 'project', command, ...args.filter((a) => a !== 'project' && a !== command), '--cwd', project.root], {
-    detached: true,
-    stdio: ['ignore', log, log],
-    env: { ...process.env, TANUKI_DETACHED: '1' },
-  })
+  const child = spawn(
+    process.execPath,
+    [
+      ...process.execArgv,
+      cli,
+      'project',
+      command,
+      ...args.filter((a) => a !== 'project' && a !== command),
+      '--cwd',
+      project.root,
+    ],
+    {
+      detached: true,
+      stdio: ['ignore', log, log],
+      env: { ...process.env, TANUKI_DETACHED: '1' },
+    },
+  )
   closeSync(log)
   child.unref()
   let exited: number | null | undefined
@@ -68,17 +86,26 @@ async function detach(project: Project, command: 'start' | 'resume', rawArgs: st
     if (exited !== undefined) break
     await sleep(100)
   }
-  process.stderr.write(`tanuki: the background run did not start (exit code ${exited ?? 'none yet'}); see ${project.paths.detachedLog}\n`)
+  process.stderr.write(
+    `tanuki: the background run did not start (exit code ${exited ?? 'none yet'}); see ${project.paths.detachedLog}\n`,
+  )
   return 1
 }
 
 const start = defineCommand({
-  meta: { name: 'start', description: 'Run the project\'s tasks until every one is settled; exit 0 when all are complete' },
+  meta: {
+    name: 'start',
+    description: "Run the project's tasks until every one is settled; exit 0 when all are complete",
+  },
   args: {
     ...common,
     ...output,
     watch: { type: 'boolean', description: 'Keep running and pick up new tasks after everything is settled' },
-    detach: { type: 'boolean', alias: 'd', description: 'Run in the background; watch it with `tanuki project status`' },
+    detach: {
+      type: 'boolean',
+      alias: 'd',
+      description: 'Run in the background; watch it with `tanuki project status`',
+    },
   },
   async run({ args, rawArgs }) {
     const project = await openProject(projectRoot(args))
@@ -87,7 +114,10 @@ const start = defineCommand({
 })
 
 const resume = defineCommand({
-  meta: { name: 'resume', description: 'Continue a stopped or crashed project: tasks in flight go back to pending, complete ones never rerun' },
+  meta: {
+    name: 'resume',
+    description: 'Continue a stopped or crashed project: tasks in flight go back to pending, complete ones never rerun',
+  },
   args: {
     ...common,
     ...output,
@@ -97,11 +127,15 @@ const resume = defineCommand({
   async run({ args, rawArgs }) {
     const project = await openProject(projectRoot(args))
     const tasks = checkTasks(project)
-    const inFlight = tasks.filter((task) => task.status === 'assigned' || task.status === 'in_progress').map((task) => task.id)
+    const inFlight = tasks
+      .filter((task) => task.status === 'assigned' || task.status === 'in_progress')
+      .map((task) => task.id)
     const complete = tasks.filter((task) => task.status === 'complete').length
     if (!args.quiet) {
       process.stdout.write(
-        `Resuming: ${complete}/${tasks.length} complete` + (inFlight.length > 0 ? `; back to pending: ${inFlight.join(', ')}` : '') + '\n',
+        `Resuming: ${complete}/${tasks.length} complete` +
+          (inFlight.length > 0 ? `; back to pending: ${inFlight.join(', ')}` : '') +
+          '\n',
       )
     }
     return args.detach ? detach(project, 'resume', rawArgs) : foreground(project, 'resume', args)
@@ -141,8 +175,14 @@ const status = defineCommand({
 /** Deletes agents' worktrees and containers when no orchestrator is there to do it. */
 async function removeAgents(project: Project): Promise<string[]> {
   const config = project.config.resolved
-  const plugins = config.plugins.some((plugin) => plugin.name === 'tanuki:agent-process') ? config.plugins : [processAgents(), ...config.plugins]
-  const info: ProjectInfo = { root: project.root, name: config.name ?? projectName(project.root), stateDir: project.paths.stateDir }
+  const plugins = config.plugins.some((plugin) => plugin.name === 'tanuki:agent-process')
+    ? config.plugins
+    : [processAgents(), ...config.plugins]
+  const info: ProjectInfo = {
+    root: project.root,
+    name: config.name ?? projectName(project.root),
+    stateDir: project.paths.stateDir,
+  }
   const registry = await setupPlugins({ ...config, plugins }, info)
   const cleaned: string[] = []
   try {
@@ -159,7 +199,10 @@ async function removeAgents(project: Project): Promise<string[]> {
 
 const stop = defineCommand({
   meta: { name: 'stop', description: 'Stop the running orchestrator gracefully (from any terminal)' },
-  args: { ...common, remove: { type: 'boolean', description: 'Also remove the agents: worktrees, branches, containers' } },
+  args: {
+    ...common,
+    remove: { type: 'boolean', description: 'Also remove the agents: worktrees, branches, containers' },
+  },
   async run({ args }) {
     const project = await openProject(projectRoot(args))
     const running = runningOrchestrator(project.paths.lock)
@@ -174,7 +217,9 @@ const stop = defineCommand({
       process.stdout.write(`Stopping the orchestrator (pid ${running.pid})…\n`)
       for (let waited = 0; isAlive(running.pid) && readLock(project.paths.lock)?.pid === running.pid; waited += 100) {
         if (waited >= 60_000) {
-          process.stderr.write(`tanuki: pid ${running.pid} did not stop within 60 s; it may still be winding down its agents.\n`)
+          process.stderr.write(
+            `tanuki: pid ${running.pid} did not stop within 60 s; it may still be winding down its agents.\n`,
+          )
           return 1
         }
         await sleep(100)
@@ -184,7 +229,9 @@ const stop = defineCommand({
     }
     if (args.remove) {
       const cleaned = await removeAgents(project)
-      process.stdout.write(`No orchestrator was running; removed what the agents left (${cleaned.join(', ') || 'nothing to clean'}).\n`)
+      process.stdout.write(
+        `No orchestrator was running; removed what the agents left (${cleaned.join(', ') || 'nothing to clean'}).\n`,
+      )
       return 0
     }
     process.stdout.write('No orchestrator is running for this project.\n')

@@ -13,12 +13,21 @@ const list = defineCommand({
     const project = await openProject(projectRoot(args))
     const { tasks, errors } = project.source.scan()
     if (args.json) {
-      process.stdout.write(JSON.stringify(tasks.map(({ body: _body, ...task }) => task), null, 2) + '\n')
+      process.stdout.write(
+        JSON.stringify(
+          tasks.map(({ body: _body, ...task }) => task),
+          null,
+          2,
+        ) + '\n',
+      )
     } else if (tasks.length === 0 && errors.length === 0) {
-      process.stdout.write(`No tasks in ${project.source.display(project.source.dir)}. \`tanuki init\` writes a sample.\n`)
+      process.stdout.write(
+        `No tasks in ${project.source.display(project.source.dir)}. \`tanuki init\` writes a sample.\n`,
+      )
     } else {
       const rows = [['ID', 'STATUS', 'ROLE', 'PRIORITY', 'DEPENDS ON', 'TITLE']]
-      for (const task of tasks) rows.push([task.id, task.status, task.role, task.priority, task.dependsOn.join(',') || '-', task.title])
+      for (const task of tasks)
+        rows.push([task.id, task.status, task.role, task.priority, task.dependsOn.join(',') || '-', task.title])
       process.stdout.write(table(rows) + '\n')
     }
     for (const error of errors) process.stderr.write(`problem: ${error.message}\n`)
@@ -34,7 +43,10 @@ const show = defineCommand({
     const { tasks } = project.source.scan()
     const task = tasks.find((t) => t.id === args.id)
     if (!task) {
-      throw new TanukiError('TANUKI_TASK_NOT_FOUND', `No task "${args.id}" in ${project.source.display(project.source.dir)}. \`tanuki task list\` shows the ids.`)
+      throw new TanukiError(
+        'TANUKI_TASK_NOT_FOUND',
+        `No task "${args.id}" in ${project.source.display(project.source.dir)}. \`tanuki task list\` shows the ids.`,
+      )
     }
     const blockers = new Resolver(tasks).blockers(task.id)
     const lines = [
@@ -50,11 +62,16 @@ const show = defineCommand({
     ]
     if (task.tags.length > 0) lines.push(`  tags:        ${task.tags.join(', ')}`)
     if (typeof task.extra.failure === 'string') lines.push(`  failure:     ${task.extra.failure}`)
-    if (blockers.length > 0) lines.push(`  blocked by:  ${blockers.map((b) => `${b.id} (${b.reason}${b.status ? `: ${b.status}` : ''})`).join(', ')}`)
+    if (blockers.length > 0)
+      lines.push(
+        `  blocked by:  ${blockers.map((b) => `${b.id} (${b.reason}${b.status ? `: ${b.status}` : ''})`).join(', ')}`,
+      )
     const logDir = join(project.paths.logs, 'tasks', task.id)
     if (existsSync(logDir)) {
       const logs = readdirSync(logDir).sort()
-      lines.push(`  logs:        ${logs.length} iteration(s), latest ${project.source.display(iterationLog(project.paths, task.id, logs.length))}`)
+      lines.push(
+        `  logs:        ${logs.length} iteration(s), latest ${project.source.display(iterationLog(project.paths, task.id, logs.length))}`,
+      )
     }
     lines.push('', task.body.trim())
     process.stdout.write(lines.join('\n') + '\n')
@@ -94,7 +111,11 @@ const validate = defineCommand({
   async run({ args }) {
     const project = await openProject(projectRoot(args))
     const tasks = checkTasks(project)
-    process.stdout.write(`${tasks.length} task${tasks.length === 1 ? '' : 's'} OK in ${project.source.display(project.source.dir)}` + (project.config.file ? ` (config: ${project.config.file})` : ' (no config file: defaults)') + '\n')
+    process.stdout.write(
+      `${tasks.length} task${tasks.length === 1 ? '' : 's'} OK in ${project.source.display(project.source.dir)}` +
+        (project.config.file ? ` (config: ${project.config.file})` : ' (no config file: defaults)') +
+        '\n',
+    )
     return 0
   },
 })
