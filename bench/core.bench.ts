@@ -11,7 +11,7 @@ import {
   createMemoryBackend,
   createMemorySource,
   createOrchestrator,
-  defineTask,
+  createTask,
   type Task,
   type TaskPriority,
 } from '../packages/core/src/index.ts'
@@ -49,7 +49,7 @@ function buildChains(size: number): Graph {
     const mine = i >= chains ? [i - chains] : []
     deps.push(mine)
     tasks.push(
-      defineTask({
+      createTask({
         id: `t${i}`,
         title: `Task ${i}`,
         role: ROLES[(i % chains) % ROLES.length]!,
@@ -73,7 +73,7 @@ function buildGraph(size: number, seed: number): Graph {
     while (mine.size < wanted) mine.add(Math.floor(random() * i))
     deps.push([...mine])
     tasks.push(
-      defineTask({
+      createTask({
         id: `t${i}`,
         title: `Task ${i}`,
         role: ROLES[Math.floor(random() * ROLES.length)]!,

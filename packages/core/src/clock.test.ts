@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { ManualClock, tick, until } from '../test/fixtures/manual-clock.ts'
+import { VirtualClock, tick, until } from '../test/fixtures/virtual-clock.ts'
 import { abortError, sleep, systemClock } from './clock.ts'
 import { isTanukiError } from './errors.ts'
 
 describe('sleep', () => {
   it('resolves after the time passes on its clock', async () => {
-    const clock = new ManualClock()
+    const clock = new VirtualClock()
     let done = false
     void sleep(clock, 500).then(() => (done = true))
     expect(clock.pending()).toEqual([500])
@@ -18,14 +18,14 @@ describe('sleep', () => {
   })
 
   it('resolves at once for zero or negative times, without a timer', async () => {
-    const clock = new ManualClock()
+    const clock = new VirtualClock()
     await sleep(clock, 0)
     await sleep(clock, -5)
     expect(clock.pending()).toEqual([])
   })
 
   it('rejects with TANUKI_ABORTED when aborted, and cancels its timer', async () => {
-    const clock = new ManualClock()
+    const clock = new VirtualClock()
     const controller = new AbortController()
     const waiting = sleep(clock, 10_000, controller.signal).catch((e: unknown) => e)
     expect(clock.pending()).toEqual([10_000])
@@ -38,7 +38,7 @@ describe('sleep', () => {
   })
 
   it('rejects at once when the signal is already aborted', async () => {
-    const clock = new ManualClock()
+    const clock = new VirtualClock()
     const controller = new AbortController()
     controller.abort()
     const error = await sleep(clock, 0, controller.signal).catch((e: unknown) => e)
@@ -47,7 +47,7 @@ describe('sleep', () => {
   })
 
   it('stops listening to the signal once it resolved', async () => {
-    const clock = new ManualClock()
+    const clock = new VirtualClock()
     const controller = new AbortController()
     const result = sleep(clock, 1, controller.signal).then(() => 'slept')
     clock.advance(1)

@@ -15,7 +15,7 @@
 export { TanukiError, isTanukiError, errorMessage, type TanukiErrorCode, type TanukiErrorOptions } from './errors.ts'
 export { systemClock, sleep, type Clock } from './clock.ts'
 export * from './task/types.ts'
-export { parseTask, defineTask, taskFromFields, updateTaskText } from './task/parse.ts'
+export { parseTask, createTask, defineTask, taskFromFields, updateTaskText } from './task/parse.ts'
 export { codeBlocks, type CodeBlock } from './task/body.ts'
 export { Resolver, cycleError, type Blocker, type GraphTask } from './resolver/index.ts'
 export { TaskQueue, PRIORITY_RANK, type QueueItem } from './queue/index.ts'

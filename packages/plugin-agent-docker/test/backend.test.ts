@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { isTanukiError, defineTask, type OutputChunk, type ProjectInfo } from '@tanuki/core'
+import { isTanukiError, createTask, type OutputChunk, type ProjectInfo } from '@tanuki/core'
 import type Docker from 'dockerode'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createDockerBackend, type DockerAgent, type DockerBackend } from '../src/index.ts'
@@ -33,7 +33,7 @@ describe.skipIf(skipDocker)(`docker backend on a real engine${skipDocker ? ` (sk
   }
 
   const task = (body: string, id = 'T-1') =>
-    defineTask({ id, title: `task ${id}`, body, completion: { signal: 'DONE' } })
+    createTask({ id, title: `task ${id}`, body, completion: { signal: 'DONE' } })
 
   it('runs iterations and commands inside its container, in the mounted worktree', async () => {
     project = await tempProject('run')

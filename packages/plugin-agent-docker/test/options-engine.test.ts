@@ -4,7 +4,7 @@ import { chmod, chown, mkdir, mkdtemp, realpath, rm, writeFile } from 'node:fs/p
 import { hostname, tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
 import { promisify } from 'node:util'
-import { defineTask, isTanukiError, type ProjectInfo } from '@tanuki/core'
+import { createTask, isTanukiError, type ProjectInfo } from '@tanuki/core'
 import type Docker from 'dockerode'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createDockerBackend, type DockerAgent, type DockerBackend } from '../src/index.ts'
@@ -57,7 +57,7 @@ describe.skipIf(skipDocker)(
     const run = (agent: DockerAgent, script: string) =>
       agent.run({
         prompt: 'p',
-        task: defineTask({
+        task: createTask({
           id: 'T-1',
           title: 'task T-1',
           body: `\`\`\`sh\n${script}\n\`\`\``,

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import {
   createMemorySource,
   createOrchestrator,
-  defineTask,
+  createTask,
   isTanukiError,
   type AgentExit,
   type OutputChunk,
@@ -24,7 +24,7 @@ afterEach(async () => {
 
 const fence = '```'
 const task = (input: Partial<TaskInput> & { body?: string }) =>
-  defineTask({ id: 'T-1', title: 'A task', completion: { signal: 'DONE' }, ...input })
+  createTask({ id: 'T-1', title: 'A task', completion: { signal: 'DONE' }, ...input })
 const request = (input: Partial<RunRequest> & { task: RunRequest['task'] }): RunRequest => ({
   prompt: 'the prompt',
   iteration: 1,
@@ -109,7 +109,7 @@ describe('process backend with session: true', () => {
   it('runs a project through the orchestrator', async () => {
     const root = gitRepo()
     const tasks = Array.from({ length: 12 }, (_, i) =>
-      defineTask({
+      createTask({
         id: `S-${i}`,
         title: `step ${i}`,
         dependsOn: i > 0 ? [`S-${i - 1}`] : [],

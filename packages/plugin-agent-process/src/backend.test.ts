@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import {
-  defineTask,
+  createTask,
   isTanukiError,
   type AgentExit,
   type OutputChunk,
@@ -22,7 +22,7 @@ afterEach(async () => {
 const fence = '```'
 
 function task(input: Partial<TaskInput> & { body?: string }) {
-  return defineTask({ id: 'T-1', title: 'A task', completion: { signal: 'DONE' }, ...input })
+  return createTask({ id: 'T-1', title: 'A task', completion: { signal: 'DONE' }, ...input })
 }
 
 function request(input: Partial<RunRequest> & { task: RunRequest['task'] }): RunRequest {

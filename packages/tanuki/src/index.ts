@@ -9,7 +9,7 @@
  *   agents: { backend: { count: 2, kind: 'claude', model: 'sonnet' }, qa: { kind: 'shell' } },
  * })
  */
-export { defineConfig, definePlugin, defineTask } from '@tanuki/core'
+export { defineConfig, definePlugin, createTask, defineTask } from '@tanuki/core'
 export type { UserConfig, TanukiPlugin, RoleConfig, Reporter, AgentBackend, TaskSource } from '@tanuki/core'
 export { processAgents } from '@tanuki/plugin-agent-process'
 export { consoleReporter, ndjsonReporter, summaryReporter, junitReporter } from '@tanuki/plugin-reporter'

@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createMemoryBackend, createOrchestrator, defineTask } from '@tanuki/core'
+import { createMemoryBackend, createOrchestrator, createTask } from '@tanuki/core'
 import { statePaths } from './paths.ts'
 import { recordState } from './state.ts'
 
@@ -27,7 +27,7 @@ describe('recordState', () => {
             : { type: 'succeed', output: 'DONE' },
     })
     const orchestrator = createOrchestrator({
-      config: { cooldownMs: 0, tasks: [defineTask({ id: 'a', title: 'A', completion: { signal: 'DONE' } })] },
+      config: { cooldownMs: 0, tasks: [createTask({ id: 'a', title: 'A', completion: { signal: 'DONE' } })] },
       backends: [backend],
     })
     const state = recordState(orchestrator, paths)

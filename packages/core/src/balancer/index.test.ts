@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { defineTask } from '../task/parse.ts'
+import { createTask } from '../task/parse.ts'
 import {
   Balancer,
   builtinStrategies,
@@ -9,7 +9,7 @@ import {
   type BalancerStrategy,
 } from './index.ts'
 
-const task = (role = 'backend') => defineTask({ id: `t-${role}`, title: 'T', role, completion: { signal: 'S' } })
+const task = (role = 'backend') => createTask({ id: `t-${role}`, title: 'T', role, completion: { signal: 'S' } })
 const agent = (name: string, assigned = 0, lastFinishedAt = 0, role = 'backend'): AgentCandidate => ({
   name,
   role,

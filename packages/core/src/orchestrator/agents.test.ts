@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import type { Agent, AgentBackend } from '../agent/types.ts'
 import type { BalancerStrategy } from '../balancer/index.ts'
 import { createMemorySource } from '../source/memory.ts'
-import { defineTask } from '../task/parse.ts'
+import { createTask } from '../task/parse.ts'
 import type { Task } from '../task/types.ts'
 import { createMemoryBackend, type MemoryBackend } from '../testing/memory-backend.ts'
 import type { UserConfig } from '../plugin/index.ts'
@@ -154,7 +154,7 @@ describe('the safety-net poll', () => {
     let accept = false
     const shy: BalancerStrategy = { name: 'shy', select: (candidates) => (accept ? candidates[0] : undefined) }
     const backend = createMemoryBackend()
-    const source = createMemorySource([defineTask({ id: 'a', title: 'A', completion: { signal: 'DONE' } })])
+    const source = createMemorySource([createTask({ id: 'a', title: 'A', completion: { signal: 'DONE' } })])
     const orchestrator = run(backend, { balancer: shy, pollIntervalMs: 1 }, source)
     const spawned = new Promise<void>((resolve) => orchestrator.events.on('agent:spawned', () => resolve()))
     await orchestrator.start()

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { createMemorySource } from '../source/memory.ts'
-import { defineTask } from '../task/parse.ts'
+import { createTask } from '../task/parse.ts'
 import type { Task, TaskInput } from '../task/types.ts'
 import type { MemoryAction } from '../testing/memory-backend.ts'
 import { createOrchestrator } from './index.ts'
@@ -9,7 +9,7 @@ import { harness, stopAll } from './test-harness.ts'
 afterEach(stopAll)
 
 const task = (input: Partial<TaskInput> & { id: string }): Task =>
-  defineTask({ title: `Task ${input.id}`, completion: { signal: 'DONE' }, ...input })
+  createTask({ title: `Task ${input.id}`, completion: { signal: 'DONE' }, ...input })
 
 /** Scripts that hang on the listed tasks and succeed on the rest. */
 const hangOn =

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { TanukiError } from '../errors.ts'
-import { defineTask } from '../task/parse.ts'
+import { createTask } from '../task/parse.ts'
 import type { MemoryAction } from '../testing/memory-backend.ts'
 import { harness, stopAll, tasks } from './test-harness.ts'
 
@@ -276,7 +276,7 @@ describe('write-back failures', () => {
         sources: [
           {
             name: 'read-only',
-            load: async () => [defineTask({ id: 'a', title: 'A', completion: { signal: 'DONE' } })],
+            load: async () => [createTask({ id: 'a', title: 'A', completion: { signal: 'DONE' } })],
             update: () => Promise.reject(new TanukiError('TANUKI_TASK_NOT_FOUND', 'read-only file system')),
           },
         ],

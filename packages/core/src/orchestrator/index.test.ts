@@ -5,7 +5,7 @@ import { definePlugin } from '../plugin/index.ts'
 import type { Reporter } from '../reporter/types.ts'
 import { createMemorySource } from '../source/memory.ts'
 import type { TaskSource } from '../source/types.ts'
-import { defineTask } from '../task/parse.ts'
+import { createTask } from '../task/parse.ts'
 import type { TanukiEventName } from './events.ts'
 import { harness, rejection, stopAll, tasks } from './test-harness.ts'
 
@@ -96,11 +96,11 @@ describe('start refuses', () => {
 
   it('the same id in two sources, naming both', async () => {
     const one = createMemorySource(
-      [defineTask({ id: 'a', title: 'A', completion: { signal: 'x' }, source: 'tasks/a.md' })],
+      [createTask({ id: 'a', title: 'A', completion: { signal: 'x' }, source: 'tasks/a.md' })],
       'files',
     )
     const two = createMemorySource(
-      [defineTask({ id: 'a', title: 'A again', completion: { signal: 'x' } })],
+      [createTask({ id: 'a', title: 'A again', completion: { signal: 'x' } })],
       'plugin-source',
     )
     const error = await refused(harness({}, { sources: [one, two] }))
@@ -304,7 +304,7 @@ describe('plugins', () => {
 
   it('a plugin provides a task source, and statuses are written back to it', async () => {
     const source = createMemorySource(
-      [defineTask({ id: 'from-plugin', title: 'T', completion: { signal: 'DONE' } })],
+      [createTask({ id: 'from-plugin', title: 'T', completion: { signal: 'DONE' } })],
       'plugin-tasks',
     )
     const h = harness({

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import type { Agent, AgentBackend } from '../agent/types.ts'
 import { createMemoryBackend } from '../testing/memory-backend.ts'
 import { createOrchestrator } from './index.ts'
-import { harness, manualClock, stopAll, tasks } from './test-harness.ts'
+import { harness, pinnedWallClock, stopAll, tasks } from './test-harness.ts'
 
 afterEach(stopAll)
 
@@ -153,7 +153,7 @@ describe('completion table', () => {
   })
 
   it('some in progress, some pending: counts, queue, agents and what each runs, uptime', async () => {
-    const clock = manualClock(1_000_000)
+    const clock = pinnedWallClock(1_000_000)
     const h = harness(
       {
         tasks: tasks(

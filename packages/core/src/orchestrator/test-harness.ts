@@ -100,7 +100,7 @@ export async function rejection(
 }
 
 /** A clock whose wall time the test sets; timers are real. */
-export function manualClock(start = 1_000_000): Clock & { time: number } {
+export function pinnedWallClock(start = 1_000_000): Clock & { time: number } {
   const clock = {
     time: start,
     now: () => clock.time,

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { ManualClock, tick, until } from '../../test/fixtures/manual-clock.ts'
+import { VirtualClock, tick, until } from '../../test/fixtures/virtual-clock.ts'
 import type { Agent, OutputChunk } from '../agent/types.ts'
 import { isTanukiError } from '../errors.ts'
-import { defineTask } from '../task/parse.ts'
+import { createTask } from '../task/parse.ts'
 import type { CompletionCriteria } from '../task/types.ts'
 import { createMemoryBackend, type MemoryBackend, type MemoryBackendOptions } from '../testing/memory-backend.ts'
 import { Validator, type Validation } from '../validator/index.ts'
@@ -11,7 +11,7 @@ import { Runner, buildPrompt } from './index.ts'
 const project = { root: '/project', name: 'project' }
 
 function task(completion: Partial<CompletionCriteria>, body = 'Write out.txt with the greeting.') {
-  return defineTask({ id: 'greet', title: 'Write the greeting', body, completion })
+  return createTask({ id: 'greet', title: 'Write the greeting', body, completion })
 }
 
 async function setup(options: MemoryBackendOptions = {}): Promise<{ backend: MemoryBackend; agent: Agent }> {
@@ -158,7 +158,7 @@ describe('Runner', () => {
   })
 
   it('waits the cooldown on its clock between tries', async () => {
-    const clock = new ManualClock()
+    const clock = new VirtualClock()
     const { backend, agent } = await setup({
       script: ({ iteration }) => ({ type: 'succeed', output: iteration === 3 ? 'DONE' : 'working' }),
     })
@@ -179,7 +179,7 @@ describe('Runner', () => {
   })
 
   it('reports each iteration through its hooks, with durations from its clock', async () => {
-    const clock = new ManualClock()
+    const clock = new VirtualClock()
     const { agent } = await setup({
       script: ({ iteration }) => ({ type: 'succeed', output: iteration === 2 ? 'DONE' : 'half' }),
     })
@@ -210,7 +210,7 @@ describe('Runner', () => {
   })
 
   it('counts an iteration that runs too long as a failed try', async () => {
-    const clock = new ManualClock()
+    const clock = new VirtualClock()
     const { backend, agent } = await setup({
       script: ({ iteration }) => (iteration === 1 ? { type: 'hang' } : { type: 'succeed', output: 'DONE' }),
     })
@@ -236,7 +236,7 @@ describe('Runner', () => {
   })
 
   it('sends a task whose last try times out to review', async () => {
-    const clock = new ManualClock()
+    const clock = new VirtualClock()
     const { agent } = await setup({ script: () => ({ type: 'hang' }) })
     const runner = new Runner({ validator: new Validator(), cooldownMs: 0, iterationTimeoutMs: 100, clock })
     const run = settle(
@@ -264,7 +264,7 @@ describe('Runner', () => {
   })
 
   it('rejects with TANUKI_ABORTED when aborted during the cooldown, without another try', async () => {
-    const clock = new ManualClock()
+    const clock = new VirtualClock()
     const { backend, agent } = await setup({ script: () => ({ type: 'succeed', output: 'no' }) })
     const controller = new AbortController()
     const run = settle(
@@ -292,7 +292,7 @@ describe('Runner', () => {
   })
 
   it('an abort wins over an iteration timeout', async () => {
-    const clock = new ManualClock()
+    const clock = new VirtualClock()
     const { backend, agent } = await setup({ script: () => ({ type: 'hang' }) })
     const controller = new AbortController()
     const runner = new Runner({ validator: new Validator(), cooldownMs: 0, iterationTimeoutMs: 10, clock })

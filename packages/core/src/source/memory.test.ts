@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest'
 import { isTanukiError } from '../errors.ts'
-import { defineTask } from '../task/parse.ts'
+import { createTask } from '../task/parse.ts'
 import type { TaskChange } from './types.ts'
 import { createMemorySource } from './memory.ts'
 
-const a = defineTask({ id: 'a', title: 'A', completion: { signal: 'S' } })
-const b = defineTask({ id: 'b', title: 'B', dependsOn: ['a'], completion: { verify: 'true' } })
+const a = createTask({ id: 'a', title: 'A', completion: { signal: 'S' } })
+const b = createTask({ id: 'b', title: 'B', dependsOn: ['a'], completion: { verify: 'true' } })
 
 describe('createMemorySource', () => {
   it('loads copies of its tasks', async () => {

@@ -14,7 +14,7 @@ export interface MemorySource extends TaskSource {
 
 /**
  * @example
- * const source = createMemorySource([defineTask({ id: 'a', title: 'A', completion: { signal: 'DONE' } })])
+ * const source = createMemorySource([createTask({ id: 'a', title: 'A', completion: { signal: 'DONE' } })])
  */
 export function createMemorySource(tasks: readonly Task[], name = 'tanuki:memory'): MemorySource {
   const stored = new Map<string, Task & { patch: TaskPatch }>()

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { bomTask, crlfTask, fullTask, handEditedTask, minimalTask } from '../../test/fixtures/tasks.ts'
 import { isTanukiError, type TanukiError } from '../errors.ts'
-import { defineTask, parseTask, taskFromFields, updateTaskText } from './parse.ts'
+import { createTask, parseTask, taskFromFields, updateTaskText } from './parse.ts'
 import { DEFAULT_MAX_ITERATIONS, type TaskPatch } from './types.ts'
 
 /** The error `fn` throws (the test fails if it throws nothing). */
@@ -321,9 +321,9 @@ describe('parseTask', () => {
   })
 })
 
-describe('defineTask', () => {
+describe('createTask', () => {
   it('applies the same defaults as a file', () => {
-    const task = defineTask({ id: 'a', title: 'A', completion: { signal: 'S' } })
+    const task = createTask({ id: 'a', title: 'A', completion: { signal: 'S' } })
     expect(task).toEqual({
       id: 'a',
       title: 'A',
@@ -340,7 +340,7 @@ describe('defineTask', () => {
   })
 
   it('maps camelCase input to the task and keeps extra', () => {
-    const task = defineTask({
+    const task = createTask({
       id: 'b',
       title: 'B',
       role: 'web',
@@ -369,15 +369,15 @@ describe('defineTask', () => {
   })
 
   it('validates like a file, naming the task', () => {
-    const error = thrown(() => defineTask({ id: 'a b', title: 'A', completion: { signal: 'S' } }))
+    const error = thrown(() => createTask({ id: 'a b', title: 'A', completion: { signal: 'S' } }))
     expect(error.code).toBe('TANUKI_TASK_INVALID')
     expect(error.message).toContain('task a b: field "id"')
-    const missing = thrown(() => defineTask({ id: 'c', title: 'C' }))
+    const missing = thrown(() => createTask({ id: 'c', title: 'C' }))
     expect(missing.message).toContain('task c: field "completion": is missing')
   })
 
   it('does not let extra override known fields', () => {
-    const task = defineTask({ id: 'a', title: 'A', completion: { signal: 'S' }, extra: { id: 'other', title: 'X' } })
+    const task = createTask({ id: 'a', title: 'A', completion: { signal: 'S' }, extra: { id: 'other', title: 'X' } })
     expect(task.id).toBe('a')
     expect(task.title).toBe('A')
   })

@@ -214,9 +214,9 @@ export function parseTask(text: string, source: string): Task {
  * Builds a task in code, with the same validation and defaults as a file.
  *
  * @example
- * defineTask({ id: 'build', title: 'Build it', completion: { verify: 'make' } })
+ * createTask({ id: 'build', title: 'Build it', completion: { verify: 'make' } })
  */
-export function defineTask(input: TaskInput): Task {
+export function createTask(input: TaskInput): Task {
   const source = input.source ?? `task ${input.id}`
   const fields: Record<string, unknown> = {
     ...input.extra,
@@ -236,6 +236,12 @@ export function defineTask(input: TaskInput): Task {
   }
   return taskFromFields(fields, input.body ?? '', source)
 }
+
+/**
+ * @deprecated Use `createTask`: it builds and validates a task, it does not just return its input
+ * as the other `defineX` helpers do.
+ */
+export const defineTask: (input: TaskInput) => Task = createTask
 
 function yamlScalar(value: string | number): string {
   if (typeof value === 'number') return String(value)

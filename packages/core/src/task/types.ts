@@ -50,7 +50,7 @@ export interface Task {
   extra: Record<string, unknown>
 }
 
-/** What `defineTask` and the parser accept: only `id` and `title` are required. */
+/** What `createTask` and the parser accept: only `id` and `title` are required. */
 export interface TaskInput {
   id: string
   title: string

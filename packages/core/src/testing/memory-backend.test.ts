@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import { tick } from '../../test/fixtures/manual-clock.ts'
+import { tick } from '../../test/fixtures/virtual-clock.ts'
 import type { Agent, AgentExit, OutputChunk, RunResult } from '../agent/types.ts'
 import { isTanukiError } from '../errors.ts'
-import { defineTask } from '../task/parse.ts'
+import { createTask } from '../task/parse.ts'
 import { createMemoryBackend, type MemoryAction, type MemoryBackendOptions } from './memory-backend.ts'
 
 const project = { root: '/p', name: 'p' }
-const task = defineTask({ id: 'a', title: 'A', completion: { signal: 'A_DONE' } })
+const task = createTask({ id: 'a', title: 'A', completion: { signal: 'A_DONE' } })
 
 async function spawn(options: MemoryBackendOptions = {}, name = 'w-1') {
   const backend = createMemoryBackend(options)

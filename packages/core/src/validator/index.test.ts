@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { Agent, RunResult } from '../agent/types.ts'
-import { defineTask } from '../task/parse.ts'
+import { createTask } from '../task/parse.ts'
 import type { CompletionCriteria } from '../task/types.ts'
 import { createMemoryBackend, type MemoryBackendOptions } from '../testing/memory-backend.ts'
 import { Validator } from './index.ts'
@@ -12,7 +12,7 @@ async function spawn(options: MemoryBackendOptions = {}): Promise<Agent> {
 }
 
 function task(completion: Partial<CompletionCriteria>) {
-  return defineTask({ id: 'a', title: 'A', completion })
+  return createTask({ id: 'a', title: 'A', completion })
 }
 
 const ok = (output: string): RunResult => ({ output, exitCode: 0 })

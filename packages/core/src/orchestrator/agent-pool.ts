@@ -1,0 +1,256 @@
+import type { Agent, AgentBackend, ProjectInfo } from '../agent/types.ts'
+import type { AgentCandidate } from '../balancer/index.ts'
+import { TanukiError, errorMessage } from '../errors.ts'
+import type { ResolvedConfig, RoleConfig } from '../plugin/index.ts'
+import type { Bus } from './bus.ts'
+import type { AgentInfo, AgentStatus } from './types.ts'
+
+/** An agent of the pool, as the balancer and the orchestrator see it. */
+export interface AgentRecord extends AgentCandidate {
+  backend: string
+  agent: Agent
+  status: AgentStatus
+  taskId?: string
+  unsubscribe: () => void
+}
+
+/** One role's agents. */
+export interface RoleState {
+  config: RoleConfig
+  /** Agents wanted for this role. */
+  count: number
+  idle: Set<AgentRecord>
+  live: number
+  spawning: number
+  lastSpawnError?: string
+}
+
+export interface AgentPoolOptions {
+  config: ResolvedConfig
+  project: ProjectInfo
+  backends: ReadonlyMap<string, AgentBackend>
+  bus: Bus
+  /** Whether agents are wanted: a spawn that finishes after the run stopped is stopped at once. */
+  running: () => boolean
+  /** An agent of this role became idle: hand it work. */
+  onIdle: (role: string) => void
+  /** An agent died while busy: abort what it ran. */
+  onCrash: (record: AgentRecord, reason: string) => void
+  /** Agents came or went: the run may have settled. */
+  onChange: () => void
+}
+
+/** The agents of a run, by role: spawned on demand, replaced after crashes, stopped together. */
+export interface AgentPool {
+  /** Spawns a role's agents the first time the role has work. */
+  ensure(role: string): void
+  /** The role's agents, once `ensure` asked for them. */
+  role(role: string): RoleState | undefined
+  roles(): IterableIterator<[string, RoleState]>
+  /** The role's backend, by name. */
+  backendName(role: string): string
+  /** Marks an idle agent busy with a task. */
+  take(record: AgentRecord, taskId: string): void
+  /** Marks a busy agent idle again and tells `onIdle`. */
+  release(record: AgentRecord): void
+  /** The agent finished a task: its crash count starts over. */
+  succeeded(record: AgentRecord): void
+  /** The agent died: take it out and spawn a replacement (within `maxRespawns`). */
+  crashed(record: AgentRecord, reason: string): void
+  /** Every agent, for status views. */
+  info(): AgentInfo[]
+  /** Stops (or removes) every live agent, and those still being spawned once they exist. */
+  stopAll(remove: boolean): Promise<void>
+  /** Runs every backend's `cleanup` (after `stopAll(true)`). */
+  cleanup(): Promise<void>
+}
+
+/**
+ * Makes the agent pool of a run: a factory in the shape of Vitest's pools, holding every agent
+ * record, the idle set of each role, the spawns under way and the crash counts.
+ */
+export function createAgentPool(options: AgentPoolOptions): AgentPool {
+  const { config, project, backends, bus } = options
+  const roles = new Map<string, RoleState>()
+  const agents = new Map<string, AgentRecord>()
+  /** Crashes per agent name since its last completed task. */
+  const respawns = new Map<string, number>()
+  /** Spawns under way; a stop waits for them so no agent outlives the run. */
+  const spawning = new Set<Promise<void>>()
+  let removeOnStop = false
+
+  const roleState = (role: string): RoleState => {
+    let state = roles.get(role)
+    if (!state) {
+      const roleConfig: RoleConfig = { ...config.defaults, ...config.agents[role] }
+      const count = typeof roleConfig.count === 'number' ? roleConfig.count : 1
+      state = { config: roleConfig, count, idle: new Set(), live: 0, spawning: 0 }
+      roles.set(role, state)
+    }
+    return state
+  }
+
+  const backendName = (role: string): string =>
+    roleState(role).config.backend ?? (backends.size === 1 ? [...backends.keys()][0]! : 'process')
+
+  const backendFor = (role: string): AgentBackend => {
+    const name = backendName(role)
+    const backend = backends.get(name)
+    if (backend) return backend
+    const known = [...backends.keys()]
+    throw new TanukiError(
+      'TANUKI_BACKEND_UNKNOWN',
+      `Role "${role}" uses backend "${name}", but no plugin registered it` +
+        (known.length > 0 ? ` (registered: ${known.join(', ')})` : ' (none is registered)') +
+        `. Add the backend's plugin to tanuki.config.ts or set agents.${role}.backend.`,
+    )
+  }
+
+  const spawn = async (name: string, role: string): Promise<void> => {
+    const state = roleState(role)
+    state.spawning++
+    let agent: Agent
+    try {
+      agent = await backendFor(role).spawn({ name, role, options: state.config, project })
+    } catch (error) {
+      state.spawning--
+      state.lastSpawnError = errorMessage(error)
+      bus.emit('agent:spawn-failed', { agent: name, role, backend: backendName(role), message: errorMessage(error) })
+      options.onChange()
+      return
+    }
+    state.spawning--
+    if (!options.running()) {
+      await (removeOnStop ? agent.remove() : agent.stop()).catch(() => {})
+      return
+    }
+    const record: AgentRecord = {
+      name,
+      role,
+      backend: agent.backend,
+      agent,
+      status: 'idle',
+      assigned: 0,
+      lastFinishedAt: 0,
+      unsubscribe: () => {},
+    }
+    record.unsubscribe = agent.onExit((exit) => {
+      if (!exit.expected) pool.crashed(record, exit.reason)
+    })
+    agents.set(name, record)
+    state.live++
+    state.idle.add(record)
+    bus.emit('agent:spawned', {
+      agent: name,
+      role,
+      backend: agent.backend,
+      ...(agent.workspace ? { workspace: agent.workspace } : {}),
+    })
+    options.onIdle(role)
+    options.onChange()
+  }
+
+  const startSpawn = (name: string, role: string): void => {
+    const started = spawn(name, role).finally(() => spawning.delete(started))
+    spawning.add(started)
+  }
+
+  const pool: AgentPool = {
+    ensure(role) {
+      if (roles.has(role)) return
+      const state = roleState(role)
+      for (let i = 1; i <= state.count; i++) startSpawn(`${role}-${i}`, role)
+    },
+
+    role: (role) => roles.get(role),
+    roles: () => roles.entries(),
+    backendName,
+
+    take(record, taskId) {
+      roles.get(record.role)!.idle.delete(record)
+      record.status = 'busy'
+      record.taskId = taskId
+      record.assigned++
+    },
+
+    release(record) {
+      if (record.status !== 'busy') return
+      record.status = 'idle'
+      roles.get(record.role)!.idle.add(record)
+      options.onIdle(record.role)
+    },
+
+    succeeded(record) {
+      respawns.delete(record.name)
+    },
+
+    crashed(record, reason) {
+      if (record.status === 'crashed' || record.status === 'stopped' || agents.get(record.name) !== record) return
+      const state = roleState(record.role)
+      const wasBusy = record.status === 'busy'
+      record.status = 'crashed'
+      record.unsubscribe()
+      state.idle.delete(record)
+      state.live--
+      bus.emit('agent:crashed', {
+        agent: record.name,
+        role: record.role,
+        ...(record.taskId ? { taskId: record.taskId } : {}),
+        reason,
+      })
+      if (wasBusy) options.onCrash(record, reason)
+      void record.agent.stop().catch(() => {})
+      if (!options.running()) return
+      const crashes = (respawns.get(record.name) ?? 0) + 1
+      respawns.set(record.name, crashes)
+      if (crashes > config.maxRespawns) {
+        state.lastSpawnError = `agent ${record.name} crashed ${crashes} times in a row (${reason})`
+        options.onChange()
+        return
+      }
+      startSpawn(record.name, record.role)
+    },
+
+    info: () =>
+      [...agents.values()].map((record) => ({
+        name: record.name,
+        role: record.role,
+        backend: record.backend,
+        status: record.status,
+        ...(record.taskId === undefined ? {} : { task: record.taskId }),
+        ...(record.agent.workspace === undefined ? {} : { workspace: record.agent.workspace }),
+        assigned: record.assigned,
+      })),
+
+    async stopAll(remove) {
+      removeOnStop = remove
+      await Promise.allSettled(
+        [...agents.values()].map(async (record) => {
+          if (record.status === 'crashed' || record.status === 'stopped') return
+          record.status = 'stopped'
+          record.unsubscribe()
+          try {
+            await (remove ? record.agent.remove() : record.agent.stop())
+          } catch (error) {
+            bus.emit('orchestrator:error', { context: `stopping agent ${record.name}`, message: errorMessage(error) })
+          }
+          bus.emit('agent:stopped', { agent: record.name, role: record.role, removed: remove })
+        }),
+      )
+      // Agents still being spawned stop (or are removed) as soon as they exist.
+      await Promise.allSettled([...spawning])
+    },
+
+    async cleanup() {
+      for (const backend of backends.values()) {
+        await backend.cleanup?.(project).catch((error: unknown) => {
+          bus.emit('orchestrator:error', {
+            context: `cleaning up backend ${backend.name}`,
+            message: errorMessage(error),
+          })
+        })
+      }
+    },
+  }
+  return pool
+}

@@ -1,0 +1,58 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { createBus } from './bus.ts'
+import { harness, pinnedWallClock, stopAll, tasks } from './test-harness.ts'
+
+afterEach(stopAll)
+
+describe('createBus', () => {
+  it('stamps `at` from the clock, except on streamed output', () => {
+    const bus = createBus(pinnedWallClock(42))
+    const seen: unknown[] = []
+    bus.events.on('*', (_name, event) => seen.push(event))
+    bus.emit('task:added', { taskId: 'a' })
+    bus.emit('iteration:output', { taskId: 'a', agent: 'x', iteration: 1, stream: 'stdout', text: 'hi' })
+    expect(seen).toEqual([
+      { taskId: 'a', at: 42 },
+      { taskId: 'a', agent: 'x', iteration: 1, stream: 'stdout', text: 'hi' },
+    ])
+  })
+
+  it('turns a throwing listener into an orchestrator:error, and the other listeners still hear the event', () => {
+    const bus = createBus(pinnedWallClock(7))
+    const heard: string[] = []
+    const errors: unknown[] = []
+    bus.events.on('task:added', () => {
+      throw new Error('listener bug')
+    })
+    bus.events.on('task:added', (e) => heard.push(e.taskId))
+    bus.events.on('orchestrator:error', (e) => errors.push(e))
+    expect(() => bus.emit('task:added', { taskId: 'a' })).not.toThrow()
+    expect(heard).toEqual(['a'])
+    expect(errors).toEqual([{ context: 'a listener of task:added', message: 'listener bug', at: 7 }])
+  })
+
+  it('does not loop when a listener of orchestrator:error throws', () => {
+    const bus = createBus(pinnedWallClock())
+    let calls = 0
+    bus.events.on('orchestrator:error', () => {
+      calls++
+      throw new Error('again')
+    })
+    bus.emit('orchestrator:error', { context: 'x', message: 'y' })
+    expect(calls).toBe(1)
+  })
+})
+
+describe('a listener that throws during a run', () => {
+  it('never breaks a status change: the run completes and the failure is reported', async () => {
+    const { orchestrator, all } = harness({ tasks: tasks({ id: 'a' }, { id: 'b', dependsOn: ['a'] }) })
+    orchestrator.events.on('task:status', (e) => {
+      if (e.to === 'complete') throw new Error('my dashboard broke')
+    })
+    await orchestrator.start()
+    const summary = await orchestrator.done()
+    expect(summary.allComplete).toBe(true)
+    expect(all('orchestrator:error').map((e) => e.message)).toEqual(['my dashboard broke', 'my dashboard broke'])
+    expect(orchestrator.task('b')?.status).toBe('complete')
+  })
+})

@@ -1,0 +1,298 @@
+import { errorMessage } from '../errors.ts'
+import type { TaskQueue } from '../queue/index.ts'
+import { Resolver, cycleError, type Blocker } from '../resolver/index.ts'
+import type { TaskSource } from '../source/types.ts'
+import { StatusTracker } from '../status/index.ts'
+import { progressFromCounts } from '../status/progress.ts'
+import { TASK_STATUSES, type Task, type TaskPatch, type TaskStatus } from '../task/types.ts'
+import type { Bus } from './bus.ts'
+import type { Progress } from './events.ts'
+import { taskView, type TaskView } from './types.ts'
+
+/** Statuses that hold an agent. */
+export const IN_FLIGHT: ReadonlySet<TaskStatus> = new Set(['assigned', 'in_progress'])
+
+/** What the orchestrator knows of one task besides its definition. */
+export interface TaskRecord {
+  task: Task
+  source: TaskSource
+  /** Iterations run, across every attempt. */
+  iterations: number
+  /** Times it lost its agent. */
+  attempts: number
+  reason?: string
+  /** Aborts the task's run in progress. */
+  controller?: AbortController
+  /** The run in progress. */
+  running?: Promise<void>
+  /** The task's status writes still in flight, chained so they land in order; undefined when none is. */
+  write?: Promise<void>
+}
+
+/** Who and why, for a status change. */
+export interface StatusCause {
+  agent?: string
+  reason?: string
+}
+
+/**
+ * Every task of a run and everything derived from their statuses: counts by status and role, the
+ * dependency graph, the history, the write-back to each task's source, and what a failure or a
+ * missing dependency blocks. `setStatus` is the one place a status changes.
+ */
+export class TaskTable {
+  readonly resolver = new Resolver()
+  readonly tracker = new StatusTracker()
+  private readonly records = new Map<string, TaskRecord>()
+  private readonly statusCounts = new Map<TaskStatus, number>()
+  private readonly roleCounts = new Map<string, Map<TaskStatus, number>>()
+
+  constructor(
+    private readonly bus: Bus,
+    private readonly queue: TaskQueue,
+  ) {}
+
+  get size(): number {
+    return this.records.size
+  }
+
+  get(id: string): TaskRecord | undefined {
+    return this.records.get(id)
+  }
+
+  values(): IterableIterator<TaskRecord> {
+    return this.records.values()
+  }
+
+  /** Tasks with this status. */
+  count(status: TaskStatus): number {
+    return this.statusCounts.get(status) ?? 0
+  }
+
+  /** Tasks holding an agent. */
+  inFlight(): number {
+    return this.count('assigned') + this.count('in_progress')
+  }
+
+  /** Adds the tasks of a start-up load; throws on a cycle, naming its path. */
+  load(entries: readonly { task: Task; source: TaskSource }[]): void {
+    for (const { task, source } of entries) this.records.set(task.id, { task, source, iterations: 0, attempts: 0 })
+    for (const record of this.records.values()) this.resolver.add(record.task)
+    const cycle = this.resolver.findCycle()
+    if (cycle) throw cycleError(cycle)
+    for (const record of this.records.values()) this.tally(record.task, +1)
+  }
+
+  /** Adds a task that appeared while running; throws (and adds nothing) when it closes a cycle. */
+  insert(task: Task, source: TaskSource): TaskRecord {
+    this.resolver.add(task)
+    const cycle = this.resolver.findCycle()
+    if (cycle) {
+      this.resolver.remove(task.id)
+      throw cycleError(cycle)
+    }
+    const record: TaskRecord = { task: { ...task }, source, iterations: 0, attempts: 0 }
+    this.records.set(task.id, record)
+    this.tally(record.task, +1)
+    return record
+  }
+
+  /**
+   * Gives a task a new definition, keeping its status. Throws (and keeps the old one) when its new
+   * dependencies close a cycle.
+   */
+  redefine(record: TaskRecord, task: Task): void {
+    const previous = record.task
+    const depsChanged = previous.dependsOn.join('\0') !== task.dependsOn.join('\0')
+    this.tally(previous, -1)
+    record.task = { ...task, status: previous.status }
+    this.tally(record.task, +1)
+    if (!depsChanged) return
+    this.resolver.add(record.task)
+    const cycle = this.resolver.findCycle()
+    if (cycle) {
+      this.resolver.add(previous)
+      this.tally(record.task, -1)
+      record.task = previous
+      this.tally(record.task, +1)
+      throw cycleError(cycle)
+    }
+  }
+
+  /** Forgets a task (its file was deleted); what depended on it is blocked. */
+  delete(id: string): void {
+    const record = this.records.get(id)
+    if (!record) return
+    this.queue.remove(id)
+    this.tally(record.task, -1)
+    this.records.delete(id)
+    this.resolver.remove(id)
+    this.blockPendingDependents(id)
+  }
+
+  private tally(task: Task, delta: number): void {
+    this.statusCounts.set(task.status, (this.statusCounts.get(task.status) ?? 0) + delta)
+    let counts = this.roleCounts.get(task.role)
+    if (!counts) this.roleCounts.set(task.role, (counts = new Map()))
+    counts.set(task.status, (counts.get(task.status) ?? 0) + delta)
+  }
+
+  /**
+   * The one place a status changes: counts, graph, history, event and write-back. Returns the
+   * tasks that became ready because of it.
+   */
+  setStatus(record: TaskRecord, to: TaskStatus, cause: StatusCause = {}): string[] {
+    const task = record.task
+    const from = task.status
+    if (from === to) return []
+    this.tally(task, -1)
+    task.status = to
+    this.tally(task, +1)
+    if (to === 'pending') delete task.assignedTo
+    else if (cause.agent !== undefined) task.assignedTo = cause.agent
+    record.reason = cause.reason
+    const change = this.bus.emit('task:status', {
+      taskId: task.id,
+      from,
+      to,
+      ...(cause.agent ? { agent: cause.agent } : {}),
+      ...(cause.reason ? { reason: cause.reason } : {}),
+    })
+    this.tracker.record(change)
+    this.persist(record, patchFor(record, to, cause, change.at))
+    return this.resolver.setStatus(task.id, to)
+  }
+
+  /**
+   * Writes a status change back. A source that writes synchronously (both built-in ones do)
+   * returns nothing, and nothing waits; an asynchronous write is chained after the task's earlier
+   * ones so they land in order.
+   */
+  private persist(record: TaskRecord, patch: TaskPatch): void {
+    const write = (): Promise<void> | undefined => {
+      try {
+        return record.source.update(record.task.id, patch)?.catch((error: unknown) => this.writeFailed(record, error))
+      } catch (error) {
+        this.writeFailed(record, error)
+        return undefined
+      }
+    }
+    const pending = record.write ? record.write.then(write) : write()
+    if (!pending) return
+    const tracked: Promise<void> = pending.then(() => {
+      if (record.write === tracked) delete record.write
+    })
+    record.write = tracked
+  }
+
+  private writeFailed(record: TaskRecord, error: unknown): void {
+    this.bus.emit('orchestrator:error', {
+      context: `writing status of ${record.task.id}`,
+      message: errorMessage(error),
+    })
+  }
+
+  /** Resolves when every status write under way has landed. */
+  async settleWrites(): Promise<void> {
+    await Promise.allSettled([...this.records.values()].map((record) => record.write))
+  }
+
+  /** Counts by status and by role, and the percentage complete. */
+  progress(): Progress {
+    const byStatus: Record<string, number> = {}
+    for (const status of TASK_STATUSES) byStatus[status] = this.count(status)
+    const byRole: Progress['byRole'] = {}
+    for (const [role, counts] of this.roleCounts) {
+      let total = 0
+      const entry: Record<string, number> = {}
+      for (const [status, n] of counts) {
+        if (n === 0) continue
+        entry[status] = n
+        total += n
+      }
+      if (total > 0) byRole[role] = { ...entry, total }
+    }
+    return progressFromCounts(this.records.size, byStatus, byRole)
+  }
+
+  view(record: TaskRecord): TaskView {
+    const { task } = record
+    const blockers = task.status === 'pending' || task.status === 'blocked' ? this.resolver.blockers(task.id) : []
+    return taskView(task, { iterations: record.iterations, attempts: record.attempts, reason: record.reason, blockers })
+  }
+
+  // ---------------------------------------------------------------- what a status change blocks
+
+  /** Dependencies that will never complete on their own: missing, failed or blocked ones. */
+  hardBlockers(id: string): Blocker[] {
+    return this.resolver.blockers(id).filter((blocker) => blocker.reason !== 'incomplete')
+  }
+
+  /** Marks a pending task blocked (and everything waiting on it) when a dependency failed or is missing. */
+  blockIfStuck(record: TaskRecord): void {
+    const blockers = this.hardBlockers(record.task.id)
+    if (blockers.length === 0) return
+    const reason = blockers
+      .map((b) =>
+        b.reason === 'missing' ? `depends on "${b.id}", which does not exist` : `dependency ${b.id} is ${b.status}`,
+      )
+      .join('; ')
+    this.queue.remove(record.task.id)
+    this.setStatus(record, 'blocked', { reason })
+    this.bus.emit('task:blocked', { taskId: record.task.id, blockers })
+    this.blockPendingDependents(record.task.id)
+  }
+
+  /** After a task failed, was blocked or disappeared: block the pending tasks waiting on it. */
+  blockPendingDependents(id: string): void {
+    for (const dependentId of this.resolver.dependents(id)) {
+      const dependent = this.records.get(dependentId)
+      if (dependent?.task.status === 'pending') this.blockIfStuck(dependent)
+    }
+  }
+
+  /**
+   * After a task left `failed`/`blocked` (or appeared), unblocks what no longer has a reason to
+   * wait. Returns the tasks that became ready.
+   */
+  unblockDependents(id: string): string[] {
+    const ready: string[] = []
+    for (const dependentId of this.resolver.dependents(id)) {
+      const dependent = this.records.get(dependentId)
+      if (dependent?.task.status !== 'blocked' || this.hardBlockers(dependentId).length > 0) continue
+      ready.push(...this.setStatus(dependent, 'pending', { reason: `${id} no longer blocks it` }))
+      ready.push(...this.unblockDependents(dependentId))
+    }
+    return ready
+  }
+
+  /** Gives up on a task; what waits on it is blocked. */
+  fail(record: TaskRecord, reason: string, agent?: string): void {
+    this.queue.remove(record.task.id)
+    this.setStatus(record, 'failed', { reason, ...(agent ? { agent } : {}) })
+    this.bus.emit('task:failed', {
+      taskId: record.task.id,
+      ...(agent ? { agent } : {}),
+      reason,
+      iterations: record.iterations,
+    })
+    this.blockPendingDependents(record.task.id)
+  }
+}
+
+/** The front-matter keys a status change writes back. */
+function patchFor(record: TaskRecord, to: TaskStatus, cause: StatusCause, at: number): TaskPatch {
+  const time = new Date(at).toISOString()
+  switch (to) {
+    case 'pending':
+      return { status: to, assigned_to: null, failure: null }
+    case 'assigned':
+      return { status: to, assigned_to: cause.agent ?? null }
+    case 'in_progress':
+      return { status: to, started_at: time }
+    case 'complete':
+      return { status: to, completed_at: time, iterations: record.iterations, failure: null }
+    default:
+      return { status: to, failure: cause.reason ?? null, iterations: record.iterations }
+  }
+}

@@ -1,0 +1,98 @@
+import type { AgentBackend, ProjectInfo } from '../agent/types.ts'
+import type { Clock } from '../clock.ts'
+import type { UserConfig } from '../plugin/index.ts'
+import type { Reporter } from '../reporter/types.ts'
+import type { Blocker } from '../resolver/index.ts'
+import type { TaskSource } from '../source/types.ts'
+import type { Task, TaskStatus } from '../task/types.ts'
+import type { OrchestratorState, Progress } from './events.ts'
+
+export interface OrchestratorOptions {
+  /** The user config (defaults are filled in) or an already resolved one. */
+  config?: UserConfig
+  /** The project agents work on. Default: `{ root: '.', name: config.name, stateDir: '<root>/.tanuki' }`. */
+  project?: Partial<ProjectInfo>
+  /** Task sources besides those plugins register (the CLI passes its file source here). */
+  sources?: TaskSource[]
+  /** Backends besides those plugins register. */
+  backends?: AgentBackend[]
+  /** Reporters besides those plugins register. */
+  reporters?: Reporter[]
+  clock?: Clock
+}
+
+/** What an agent is doing. */
+export type AgentStatus = 'idle' | 'busy' | 'crashed' | 'stopped'
+
+/** An agent as `status()` shows it. */
+export interface AgentInfo {
+  name: string
+  role: string
+  backend: string
+  status: AgentStatus
+  /** The task it runs, if busy. */
+  task?: string
+  workspace?: string
+  /** Tasks it has been given. */
+  assigned: number
+}
+
+/** A task as `status()` shows it. */
+export interface TaskView {
+  id: string
+  title: string
+  role: string
+  priority: Task['priority']
+  status: TaskStatus
+  assignedTo?: string
+  dependsOn: string[]
+  /** Iterations run, across every attempt. */
+  iterations: number
+  /** Times it lost its agent (crash or failure). */
+  attempts: number
+  /** Why it is failed, in review, blocked or was requeued. */
+  reason?: string
+  /** What stops it from starting, if anything. */
+  blockers?: Blocker[]
+  source?: string
+}
+
+export interface OrchestratorStatus {
+  state: OrchestratorState
+  startedAt?: number
+  uptimeMs: number
+  progress: Progress
+  queue: { size: number; byRole: Record<string, number> }
+  agents: AgentInfo[]
+  tasks: TaskView[]
+}
+
+/** How a run ended. */
+export interface RunSummary {
+  /** True when every task is complete. */
+  allComplete: boolean
+  /** `settled`: nothing was left to run; `stopped`: `stop()` was called first. */
+  reason: 'settled' | 'stopped'
+  progress: Progress
+}
+
+/** A task as status views show it, from the task and what is known of its run. */
+export function taskView(
+  task: Task,
+  facts: { iterations: number; attempts: number; reason?: string | undefined; blockers?: Blocker[] },
+): TaskView {
+  return {
+    id: task.id,
+    title: task.title,
+    role: task.role,
+    priority: task.priority,
+    status: task.status,
+    ...(task.assignedTo === undefined ? {} : { assignedTo: task.assignedTo }),
+    dependsOn: task.dependsOn,
+    iterations: facts.iterations,
+    attempts: facts.attempts,
+    ...(facts.reason === undefined ? {} : { reason: facts.reason }),
+    ...(facts.blockers && facts.blockers.length > 0 ? { blockers: facts.blockers } : {}),
+    ...(task.source === undefined ? {} : { source: task.source }),
+  }
+}
