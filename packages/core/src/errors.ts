@@ -1,5 +1,5 @@
-/** Stable error codes. Part of the public API: match on `code`, never on the message. */
-export type TanukiErrorCode =
+/** The codes core itself throws. */
+export type CoreErrorCode =
   | 'TANUKI_TASK_INVALID'
   | 'TANUKI_TASK_DUPLICATE'
   | 'TANUKI_TASK_NOT_FOUND'
@@ -13,10 +13,14 @@ export type TanukiErrorCode =
   | 'TANUKI_AGENT_FAILED'
   | 'TANUKI_VERIFY_FAILED'
   | 'TANUKI_ORCHESTRATOR_STATE'
-  | 'TANUKI_LOCKED'
   | 'TANUKI_ABORTED'
-  | 'TANUKI_DOCKER_UNAVAILABLE'
-  | 'TANUKI_IMAGE_UNAVAILABLE'
+
+/**
+ * Stable error codes: core's own, and `TANUKI_…` codes that plugins and hosts define for
+ * themselves (`TANUKI_DOCKER_UNAVAILABLE`, `TANUKI_LOCKED`). Part of the public API: match on
+ * `code`, never on the message.
+ */
+export type TanukiErrorCode = CoreErrorCode | (`TANUKI_${string}` & {})
 
 export interface TanukiErrorOptions {
   cause?: unknown

@@ -12,8 +12,16 @@
  * await orchestrator.start()
  * console.log(await orchestrator.done())
  */
-export { TanukiError, isTanukiError, errorMessage, type TanukiErrorCode, type TanukiErrorOptions } from './errors.ts'
-export { systemClock, sleep, type Clock } from './clock.ts'
+export {
+  TanukiError,
+  isTanukiError,
+  errorMessage,
+  type CoreErrorCode,
+  type TanukiErrorCode,
+  type TanukiErrorOptions,
+} from './errors.ts'
+export { systemClock, sleep, abortError, type Clock } from './clock.ts'
+export { createAgentExits, type AgentExits } from './agent/exits.ts'
 export * from './task/types.ts'
 export { parseTask, createTask, defineTask, taskFromFields, updateTaskText } from './task/parse.ts'
 export { codeBlocks, type CodeBlock } from './task/body.ts'

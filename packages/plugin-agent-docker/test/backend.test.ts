@@ -287,7 +287,12 @@ describe('docker backend without an engine', () => {
     try {
       const backend = createDockerBackend({ image: TEST_IMAGE, kind: 'shell' })
       const error = await backend
-        .spawn({ name: 'a-1', role: 'a', options: {}, project: { root: '/tmp/none', name: 'none' } })
+        .spawn({
+          name: 'a-1',
+          role: 'a',
+          options: {},
+          project: { root: '/tmp/none', name: 'none', stateDir: '/tmp/none/.tanuki' },
+        })
         .catch((e: unknown) => e)
       expect(isTanukiError(error, 'TANUKI_DOCKER_UNAVAILABLE')).toBe(true)
       const message = (error as Error).message
@@ -307,7 +312,7 @@ describe('docker backend without an engine', () => {
         name: 'a-1',
         role: 'a',
         options: { image: TEST_IMAGE, memory: 'lots' },
-        project: { root: '/tmp/none', name: 'none' },
+        project: { root: '/tmp/none', name: 'none', stateDir: '/tmp/none/.tanuki' },
       }),
     ).rejects.toMatchObject({
       code: 'TANUKI_CONFIG_INVALID',

@@ -56,6 +56,7 @@ export async function tempProject(prefix: string): Promise<ProjectInfo & { clean
   return {
     root,
     name,
+    stateDir: join(root, '.tanuki'),
     cleanup: async () => {
       await removeProjectContainers(new Docker(), root)
       await rm(root, { recursive: true, force: true })

@@ -121,7 +121,7 @@ function resolveOptions(
 }
 
 function pidFile(project: ProjectInfo, agent: string): string {
-  return join(project.stateDir ?? join(project.root, '.tanuki'), 'pids', `${safeName(agent)}.pid`)
+  return join(project.stateDir, 'pids', `${safeName(agent)}.pid`)
 }
 
 /**
@@ -442,7 +442,7 @@ export function createProcessBackend(options: ProcessBackendOptions = {}): Proce
         if (agent.state === 'alive') await agent.stop()
       }
       await removeWorktrees(project)
-      const dir = join(project.stateDir ?? join(project.root, '.tanuki'), 'pids')
+      const dir = join(project.stateDir, 'pids')
       for (const file of existsSync(dir) ? readdirSync(dir) : []) {
         if (file.endsWith('.pid')) reapLeftover(join(dir, file), file.slice(0, -'.pid'.length), project)
       }

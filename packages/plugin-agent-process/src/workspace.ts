@@ -95,7 +95,7 @@ export function branchName(agent: string): string {
 
 /** The directory under which the project's worktrees live. */
 export function worktreesDir(project: ProjectInfo): string {
-  return join(project.stateDir ?? join(project.root, '.tanuki'), 'worktrees')
+  return join(project.stateDir, 'worktrees')
 }
 
 /** The path of an agent's worktree. */

@@ -9,7 +9,7 @@ export function reporterPath(
   name: string,
 ): string {
   if (path !== undefined) return isAbsolute(path) ? path : resolve(project.root, path)
-  return resolve(project.stateDir ?? join(project.root, '.tanuki'), name)
+  return resolve(project.stateDir, name)
 }
 
 /** Creates the file's folder and checks the file can be written; throws a `TanukiError` naming it. */

@@ -8,8 +8,11 @@ export interface ProjectInfo {
   root: string
   /** Short name, used to label agents' resources (containers, branches). */
   name: string
-  /** Where Tanuki keeps its state (`.tanuki`), when the host has one. */
-  stateDir?: string
+  /**
+   * Where Tanuki keeps this project's state (logs, pid files, records of what it created). Set
+   * once, by the orchestrator: the host's choice, else `<root>/.tanuki`.
+   */
+  stateDir: string
 }
 
 /** A piece of an agent's output as it streams. */

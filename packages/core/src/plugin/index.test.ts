@@ -7,7 +7,7 @@ import { createMemorySource } from '../source/memory.ts'
 import { createMemoryBackend } from '../testing/memory-backend.ts'
 import { defineConfig, definePlugin, resolveConfig, setupPlugins, type TanukiPlugin, type UserConfig } from './index.ts'
 
-const project = { root: '/work/app', name: 'app' }
+const project = { root: '/work/app', name: 'app', stateDir: '/work/app/.tanuki' }
 
 function configError(config: unknown): TanukiError {
   try {

@@ -8,7 +8,7 @@ import { createMemoryBackend, type MemoryBackend, type MemoryBackendOptions } fr
 import { Validator, type Validation } from '../validator/index.ts'
 import { Runner, buildPrompt } from './index.ts'
 
-const project = { root: '/project', name: 'project' }
+const project = { root: '/project', name: 'project', stateDir: '/project/.tanuki' }
 
 function task(completion: Partial<CompletionCriteria>, body = 'Write out.txt with the greeting.') {
   return createTask({ id: 'greet', title: 'Write the greeting', body, completion })

@@ -5,7 +5,7 @@ import { isTanukiError } from '../errors.ts'
 import { createTask } from '../task/parse.ts'
 import { createMemoryBackend, type MemoryAction, type MemoryBackendOptions } from './memory-backend.ts'
 
-const project = { root: '/p', name: 'p' }
+const project = { root: '/p', name: 'p', stateDir: '/p/.tanuki' }
 const task = createTask({ id: 'a', title: 'A', completion: { signal: 'A_DONE' } })
 
 async function spawn(options: MemoryBackendOptions = {}, name = 'w-1') {

@@ -8,6 +8,7 @@ import type {
   RunRequest,
   RunResult,
 } from '../agent/types.ts'
+import { createAgentExits } from '../agent/exits.ts'
 import { abortError } from '../clock.ts'
 import { TanukiError } from '../errors.ts'
 
@@ -157,15 +158,13 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): MemoryB
       const files = options.isolated ? new Map<string, string>() : shared
       workspaces.add(files)
       lastFiles = files
-      const listeners = new Set<(exit: AgentExit) => void>()
+      const exits = createAgentExits()
       /** Rejects the run in progress when the agent dies. */
       let onDeath: ((reason: string) => void) | undefined
-      let alive = true
       const end = (exit: AgentExit): void => {
-        if (!alive) return
-        alive = false
+        if (exits.ended) return
         onDeath?.(exit.reason)
-        for (const listener of listeners) listener(exit)
+        exits.end(exit)
       }
       const agent: MemoryAgent = {
         name: agentName,
@@ -173,13 +172,13 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): MemoryB
         backend: name,
         workspace: `memory:${agentName}`,
         get alive() {
-          return alive
+          return !exits.ended
         },
         kill(reason = 'killed') {
           end({ reason, expected: false })
         },
         run(request) {
-          if (!alive)
+          if (exits.ended)
             return Promise.reject(new TanukiError('TANUKI_AGENT_CRASHED', `agent ${agentName} is not running`))
           runs.push({ agent: agentName, taskId: request.task.id, iteration: request.iteration, prompt: request.prompt })
           return new Promise<RunResult>((resolve, reject) => {
@@ -189,7 +188,7 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): MemoryB
             Promise.resolve(script({ ...request, agent: agentName, role, files }))
               .then(async (action) => {
                 if ('delayMs' in action && action.delayMs) await new Promise((r) => setTimeout(r, action.delayMs))
-                if (!alive || request.signal.aborted) return
+                if (exits.ended || request.signal.aborted) return
                 switch (action.type) {
                   case 'succeed':
                     for (const [path, content] of Object.entries(action.files ?? {})) files.set(path, content)
@@ -215,7 +214,7 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): MemoryB
           })
         },
         async exec(command, execOptions = {}) {
-          if (!alive) throw new TanukiError('TANUKI_AGENT_CRASHED', `agent ${agentName} is not running`)
+          if (exits.ended) throw new TanukiError('TANUKI_AGENT_CRASHED', `agent ${agentName} is not running`)
           const started = performance.now()
           const controller = new AbortController()
           const timer =
@@ -240,10 +239,7 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): MemoryB
           end({ reason: 'removed', expected: true })
           if (options.isolated) files.clear()
         },
-        onExit(listener) {
-          listeners.add(listener)
-          return () => listeners.delete(listener)
-        },
+        onExit: exits.onExit,
       }
       agents.set(agentName, agent)
       return agent

@@ -5,7 +5,7 @@ import type { CompletionCriteria } from '../task/types.ts'
 import { createMemoryBackend, type MemoryBackendOptions } from '../testing/memory-backend.ts'
 import { Validator } from './index.ts'
 
-const project = { root: '/project', name: 'project' }
+const project = { root: '/project', name: 'project', stateDir: '/project/.tanuki' }
 
 async function spawn(options: MemoryBackendOptions = {}): Promise<Agent> {
   return createMemoryBackend(options).spawn({ name: 'w-1', role: 'default', options: {}, project })

@@ -321,7 +321,7 @@ describe('claude kind through the process backend', { timeout: 60_000 }, () => {
       name: 'backend-1',
       role: 'backend',
       options: { model: 'claude-sonnet-4-5' },
-      project: { root, name: 'demo' },
+      project: { root, name: 'demo', stateDir: join(root, '.tanuki') },
     })
     try {
       const chunks: string[] = []
