@@ -5,6 +5,7 @@ const here = (path: string): string => fileURLToPath(new URL(path, import.meta.u
 /** Tests import workspace packages from source, so they never run against a stale build. */
 export const alias = {
   '@tanuki/core': here('./packages/core/src/index.ts'),
+  '@tanuki/plugin-agent-process/kit': here('./packages/plugin-agent-process/src/kit/index.ts'),
   '@tanuki/plugin-agent-process': here('./packages/plugin-agent-process/src/index.ts'),
   '@tanuki/plugin-agent-docker': here('./packages/plugin-agent-docker/src/index.ts'),
   '@tanuki/plugin-reporter': here('./packages/plugin-reporter/src/index.ts'),

@@ -1,10 +1,4 @@
-import { defineConfig } from 'tsup'
+import { packageBuild } from '../../tsup.shared.ts'
 
-export default defineConfig({
-  entry: ['src/index.ts'],
-  format: ['esm'],
-  dts: true,
-  clean: true,
-  target: 'es2022',
-  sourcemap: true,
-})
+// Runs unchanged on Node, Deno and Bun: no Node target.
+export default packageBuild({ entry: ['src/index.ts'], target: 'es2022' })

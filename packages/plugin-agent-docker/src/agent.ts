@@ -1,5 +1,7 @@
 import {
   TanukiError,
+  abortError,
+  createAgentExits,
   errorMessage,
   type Agent,
   type AgentExit,
@@ -9,7 +11,13 @@ import {
   type RunRequest,
   type RunResult,
 } from '@tanuki/core'
-import { runPlan, type AgentKind, type StepExit, type Workspace } from '@tanuki/plugin-agent-process'
+import {
+  runIteration,
+  type AgentKind,
+  type Step,
+  type StepExit,
+  type Workspace,
+} from '@tanuki/plugin-agent-process/kit'
 import type Docker from 'dockerode'
 import { removeContainer } from './container.ts'
 import { statusCode } from './engine.ts'
@@ -52,7 +60,7 @@ function crashed(name: string, reason: string): TanukiError {
  */
 export function createDockerAgent(parts: DockerAgentParts): DockerAgent {
   const { name, role, docker, container, kind, workspace, options } = parts
-  const listeners = new Set<(exit: AgentExit) => void>()
+  const exits = createAgentExits()
   const watch = new AbortController()
   let ended: AgentExit | undefined
   let stopping = false
@@ -67,13 +75,7 @@ export function createDockerAgent(parts: DockerAgentParts): DockerAgent {
     ended = exit
     watch.abort()
     if (!exit.expected) onDeath(exit.reason)
-    for (const listener of listeners) {
-      try {
-        listener(exit)
-      } catch {
-        // A listener's failure is its own.
-      }
-    }
+    exits.end(exit)
   }
 
   /** Why the container is not running, or undefined while it is. */
@@ -172,37 +174,16 @@ export function createDockerAgent(parts: DockerAgentParts): DockerAgent {
 
     async run(request: RunRequest): Promise<RunResult> {
       assertAlive()
-      const { task, iteration, signal } = request
-      if (signal.aborted)
-        throw new TanukiError('TANUKI_ABORTED', `Aborted: ${String(signal.reason ?? 'stopped')}`, {
-          cause: signal.reason,
-        })
-      const plan = kind.plan({ prompt: request.prompt, task })
-      // Every try: work a dependency finished meanwhile (or a merge that failed before) still arrives.
-      if (options.commit) {
-        for (const line of await workspace.mergeTasks(task.dependsOn))
-          request.onOutput?.({ stream: 'stderr', text: `tanuki: ${line}\n` })
+      if (request.signal.aborted) throw abortError(request.signal)
+      const execStep = async (
+        step: Step,
+        onChunk: (chunk: OutputChunk) => void,
+        signal: AbortSignal,
+      ): Promise<StepExit> => {
+        const exit = await execChecked({ ...step, env: { ...baseEnv, ...step.env } }, onChunk, signal)
+        return { exitCode: exit.exitCode }
       }
-      const env = { ...baseEnv, TANUKI_TASK_ID: task.id, TANUKI_ITERATION: String(iteration) }
-      const result = await runPlan(
-        plan,
-        async (step, onChunk, stepSignal): Promise<StepExit> => {
-          const exit = await execChecked({ ...step, env: { ...env, ...step.env } }, onChunk, stepSignal)
-          return { exitCode: exit.exitCode }
-        },
-        { signal, ...(request.onOutput ? { onOutput: request.onOutput } : {}) },
-      )
-      if (options.commit) {
-        await workspace
-          .commit(
-            `tanuki(${name}): ${task.id} iteration ${iteration}: ${task.title}\n\nTanuki-Task: ${task.id}\nTanuki-Agent: ${name}\n`,
-          )
-          // The work stays in the worktree; say why it is not on the branch (dependents will not see it).
-          .catch((error: unknown) =>
-            request.onOutput?.({ stream: 'stderr', text: `tanuki: ${(error as Error).message}\n` }),
-          )
-      }
-      return result
+      return runIteration({ agent: name, kind, workspace, commit: options.commit, execStep }, request)
     },
 
     async exec(command: string, execOptions: ExecOptions = {}): Promise<ExecResult> {
@@ -266,10 +247,7 @@ export function createDockerAgent(parts: DockerAgentParts): DockerAgent {
       await workspace.remove()
     },
 
-    onExit(listener) {
-      listeners.add(listener)
-      return () => listeners.delete(listener)
-    },
+    onExit: exits.onExit,
   }
   return agent
 }

@@ -7,7 +7,7 @@ import {
   type ProjectInfo,
   type SpawnRequest,
 } from '@tanuki/core'
-import { createKind, openWorkspace, removeWorktrees } from '@tanuki/plugin-agent-process'
+import { createKind, openWorkspace, removeWorktrees } from '@tanuki/plugin-agent-process/kit'
 import type Docker from 'dockerode'
 import { createDockerAgent, type DockerAgent } from './agent.ts'
 import { LABELS, containerSpec, ensureNetwork, removeContainer, startContainer } from './container.ts'

@@ -1,5 +1,5 @@
 import { TanukiError } from '@tanuki/core'
-import type { KindOptions } from '@tanuki/plugin-agent-process'
+import type { KindOptions } from '@tanuki/plugin-agent-process/kit'
 
 /** A host path made visible inside the container. */
 export interface DockerMount {

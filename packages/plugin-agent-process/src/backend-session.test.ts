@@ -14,7 +14,8 @@ import {
 } from '@tanuki/core'
 import { afterEach, describe, expect, it } from 'vitest'
 import { gitRepo, isAlive, project, removeTempDirs, tempDir, waitFor } from '../test/support/repo.ts'
-import { createProcessBackend, type ProcessAgent } from './backend.ts'
+import type { ProcessAgent } from './agent.ts'
+import { createProcessBackend } from './backend.ts'
 
 const spawned: ProcessAgent[] = []
 afterEach(async () => {

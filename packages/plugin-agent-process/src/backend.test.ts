@@ -10,7 +10,8 @@ import {
 } from '@tanuki/core'
 import { afterEach, describe, expect, it } from 'vitest'
 import { git, gitRepo, isAlive, project, readPids, removeTempDirs, tempDir, waitFor } from '../test/support/repo.ts'
-import { createProcessBackend, type ProcessAgent, type ProcessBackendOptions } from './backend.ts'
+import type { ProcessAgent } from './agent.ts'
+import { createProcessBackend, type ProcessBackendOptions } from './backend.ts'
 
 const spawned: ProcessAgent[] = []
 

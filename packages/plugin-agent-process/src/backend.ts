@@ -10,12 +10,11 @@ import {
   type RunResult,
   type SpawnRequest,
 } from '@tanuki/core'
-import { createKind } from './kinds/index.ts'
-import type { AgentKind, KindOptions, Step } from './kinds/types.ts'
-import { execShell, killGroup, startProcess } from './process.ts'
-import { ShellSession } from './session.ts'
-import { runPlan, type StepExit } from './run-plan.ts'
-import { openWorkspace, removeWorktrees, safeName, type Workspace, type WorkspaceMode } from './workspace.ts'
+import { createProcessAgent, type ProcessAgent } from './agent.ts'
+import { createKind } from './kit/kinds/index.ts'
+import type { AgentKind, KindOptions } from './kit/kinds/types.ts'
+import { killGroup } from './kit/process.ts'
+import { openWorkspace, removeWorktrees, safeName, type Workspace, type WorkspaceMode } from './kit/workspace.ts'
 
 /** A process an agent started or that ended, for hosts that watch agents' pids. */
 export interface ProcessEvent {
@@ -62,21 +61,6 @@ export interface ProcessBackendOptions extends KindOptions {
   log?: (message: string) => void
   /** Called when an agent's process starts and ends. */
   onProcess?: (event: ProcessEvent) => void
-}
-
-/** An agent run by the process backend. */
-export interface ProcessAgent extends Agent {
-  readonly workspace: string
-  /** `worktree` or `shared`. */
-  readonly workspaceMode: 'worktree' | 'shared'
-  /** The agent's branch, in a worktree. */
-  readonly branch?: string
-  /** A note for people about the workspace, e.g. that it is the shared project directory. */
-  readonly note?: string
-  /** The process the agent runs right now (its process group id too), if any. */
-  readonly pid: number | undefined
-  /** `alive`, `stopped`, `removed`, or `crashed`. */
-  readonly state: 'alive' | 'stopped' | 'removed' | 'crashed'
 }
 
 /** The process backend, with the agents it spawned. */
@@ -199,236 +183,17 @@ export function createProcessBackend(options: ProcessBackendOptions = {}): Proce
       TANUKI_PROJECT: project.root,
       TANUKI_WORKSPACE: workspace.dir,
     }
-    const listeners = new Set<(exit: AgentExit) => void>()
-    let state: ProcessAgent['state'] = 'alive'
-    /** What the agent runs right now: its pid and how to stop it. */
-    let current: { readonly pid: number | undefined; kill(): Promise<unknown> } | undefined
-    let session: ShellSession | undefined
-    const openSession = (): ShellSession => {
-      const opened = new ShellSession(workspace.dir, baseEnv)
-      opened.onShellExit((reason) => {
-        // While a command runs, its own end reports the crash; an idle agent's shell dying is one.
-        if (!current) end({ reason: `its shell ended: ${reason}`, expected: false }, 'crashed')
-      })
-      return opened
-    }
-
-    const end = (exit: AgentExit, next: ProcessAgent['state']): void => {
-      if (state !== 'alive') return
-      state = next
-      for (const listener of [...listeners]) {
-        try {
-          listener(exit)
-        } catch {
-          // A listener's failure must not hide the agent's end from the others.
-        }
-      }
-    }
-
-    const execStep = async (
-      step: Step,
-      onChunk: Parameters<Parameters<typeof runPlan>[1]>[1],
-      signal: AbortSignal,
-      env: Record<string, string | undefined>,
-    ): Promise<StepExit> => {
-      const started = (pid: number): void => {
-        if (pids) {
-          try {
-            mkdirSync(join(pids, '..'), { recursive: true })
-            writeFileSync(pids, `${pid}\n`)
-          } catch {
-            // Pid files help people and crash recovery; an agent runs fine without one.
-          }
-        }
-        config.onProcess?.({ agent: name, pid, argv: [...step.argv], state: 'started' })
-      }
-      if (config.session) return sessionStep(step, onChunk, signal, env, started)
-      const handle = startProcess(step.argv, {
-        cwd: workspace.dir,
-        env: { ...env, ...step.env },
-        ...(step.stdin === undefined ? {} : { stdin: step.stdin }),
-        signal,
-        ...(config.killGraceMs === undefined ? {} : { killGraceMs: config.killGraceMs }),
-        onOutput: onChunk,
-        onSpawn: started,
-      })
-      current = handle
-      let ended
-      try {
-        ended = await handle.done
-      } catch (error) {
-        throw new TanukiError(
-          'TANUKI_AGENT_FAILED',
-          `agent ${name} (role ${role}, kind ${kind.name}): ${(error as Error).message}. Install it, or set agents.${role}.bin (or .command) to the program to run.`,
-          { cause: error },
-        )
-      } finally {
-        current = undefined
-        if (pids) rmSync(pids, { force: true })
-        if (handle.pid !== undefined)
-          config.onProcess?.({ agent: name, pid: handle.pid, argv: [...step.argv], state: 'ended' })
-      }
-      return stepEnded(step, handle.pid, ended, signal)
-    }
-
-    /** One rule for how a command ended, however it was started. */
-    const stepEnded = (
-      step: Step,
-      pid: number | undefined,
-      ended: { exitCode: number | null; signal: NodeJS.Signals | null; killedByUs: boolean },
-      signal: AbortSignal,
-    ): StepExit => {
-      if (ended.killedByUs && !signal.aborted) {
-        throw new TanukiError('TANUKI_ABORTED', `Aborted: agent ${name} was ${state === 'alive' ? 'stopped' : state}`)
-      }
-      if (!ended.killedByUs && ended.signal !== null) {
-        const reason = `${step.label ?? step.argv[0]}: process ${pid} was killed by ${ended.signal}`
-        end({ reason, expected: false }, 'crashed')
-        throw new TanukiError('TANUKI_AGENT_CRASHED', `agent ${name} crashed: ${reason}`, {
-          details: { agent: name, signal: ended.signal },
-        })
-      }
-      return { exitCode: ended.exitCode, signal: ended.signal }
-    }
-
-    /** A step started by the agent's shell (`session: true`). */
-    const sessionStep = async (
-      step: Step,
-      onChunk: Parameters<Parameters<typeof runPlan>[1]>[1],
-      signal: AbortSignal,
-      env: Record<string, string | undefined>,
-      started: (pid: number) => void,
-    ): Promise<StepExit> => {
-      const shell = (session ??= openSession())
-      // The shell has the agent's environment; a step sets only what differs.
-      const delta: Record<string, string | undefined> = {}
-      for (const [key, value] of Object.entries({ ...env, ...step.env })) if (baseEnv[key] !== value) delta[key] = value
-      let pid: number | undefined
-      let stderr = ''
-      current = {
-        get pid() {
-          return pid
-        },
-        kill: async () => shell.close(),
-      }
-      let ended
-      try {
-        ended = await shell.run(step.argv, {
-          ...(step.stdin === undefined ? {} : { stdin: step.stdin }),
-          env: delta,
-          signal,
-          ...(config.killGraceMs === undefined ? {} : { killGraceMs: config.killGraceMs }),
-          onOutput: (chunk) => {
-            if (chunk.stream === 'stderr') stderr = (stderr + chunk.text).slice(-2000)
-            onChunk(chunk)
-          },
-          onSpawn: (startedPid) => {
-            pid = startedPid
-            started(startedPid)
-          },
-        })
-      } catch (error) {
-        session = undefined
-        if (state !== 'alive') throw new TanukiError('TANUKI_ABORTED', `Aborted: agent ${name} was ${state}`)
-        end({ reason: (error as Error).message, expected: false }, 'crashed')
-        throw new TanukiError('TANUKI_AGENT_CRASHED', `agent ${name} crashed: ${(error as Error).message}`, {
-          cause: error,
-        })
-      } finally {
-        current = undefined
-        if (pids) rmSync(pids, { force: true })
-        if (pid !== undefined) config.onProcess?.({ agent: name, pid, argv: [...step.argv], state: 'ended' })
-      }
-      // `env` could not find the program: the same as a process that cannot start.
-      if (ended.exitCode === 127 && /^env: .*No such file or directory/m.test(stderr)) {
-        throw new TanukiError(
-          'TANUKI_AGENT_FAILED',
-          `agent ${name} (role ${role}, kind ${kind.name}): could not start ${step.argv[0]}: not found. Install it, or set agents.${role}.bin (or .command) to the program to run.`,
-        )
-      }
-      return stepEnded(step, pid, ended, signal)
-    }
-
-    const agent: ProcessAgent = {
+    const agent = createProcessAgent({
       name,
       role,
       backend: backendName,
-      workspace: workspace.dir,
-      workspaceMode: workspace.mode,
-      ...(workspace.branch ? { branch: workspace.branch } : {}),
-      ...(note ? { note } : {}),
-      get pid() {
-        return current?.pid
-      },
-      get state() {
-        return state
-      },
-
-      async run(request): Promise<RunResult> {
-        if (state !== 'alive') throw new TanukiError('TANUKI_AGENT_CRASHED', `agent ${name} is not running (${state})`)
-        if (current) throw new TanukiError('TANUKI_AGENT_FAILED', `agent ${name} is already running an iteration`)
-        const { task, iteration, signal } = request
-        if (signal.aborted)
-          throw new TanukiError('TANUKI_ABORTED', `Aborted: ${String(signal.reason ?? 'stopped')}`, {
-            cause: signal.reason,
-          })
-        const plan = kind.plan({ prompt: request.prompt, task })
-        // Every try, not only the first: work a dependency finished meanwhile (or a merge that
-        // failed before) still reaches this one. Already merged work costs one `git merge-base`.
-        if (config.commit ?? true) {
-          for (const line of await workspace.mergeTasks(task.dependsOn))
-            request.onOutput?.({ stream: 'stderr', text: `tanuki: ${line}\n` })
-        }
-        const env = { ...baseEnv, TANUKI_TASK_ID: task.id, TANUKI_ITERATION: String(iteration) }
-        const result = await runPlan(plan, (step, onChunk, stepSignal) => execStep(step, onChunk, stepSignal, env), {
-          signal,
-          ...(request.onOutput ? { onOutput: request.onOutput } : {}),
-        })
-        if (config.commit ?? true) {
-          await workspace
-            .commit(
-              `tanuki(${name}): ${task.id} iteration ${iteration}: ${task.title}\n\nTanuki-Task: ${task.id}\nTanuki-Agent: ${name}\n`,
-            )
-            // The work stays in the worktree; say why it is not on the branch (dependents will not see it).
-            .catch((error: unknown) =>
-              request.onOutput?.({ stream: 'stderr', text: `tanuki: ${(error as Error).message}\n` }),
-            )
-        }
-        return result
-      },
-
-      exec(command, execOptions = {}) {
-        if (state === 'removed') {
-          return Promise.reject(
-            new TanukiError('TANUKI_VERIFY_FAILED', `agent ${name} was removed, so "${command}" has nowhere to run`),
-          )
-        }
-        return execShell(command, workspace.dir, {
-          ...execOptions,
-          env: baseEnv,
-          ...(config.killGraceMs === undefined ? {} : { killGraceMs: config.killGraceMs }),
-        })
-      },
-
-      async stop() {
-        const running = current
-        end({ reason: 'stopped', expected: true }, 'stopped')
-        if (running) await running.kill().catch(() => {})
-        session?.close()
-      },
-
-      async remove() {
-        await agent.stop()
-        state = 'removed'
-        if (pids) rmSync(pids, { force: true })
-        await workspace.remove()
-      },
-
-      onExit(listener) {
-        listeners.add(listener)
-        return () => listeners.delete(listener)
-      },
-    }
+      kind,
+      workspace,
+      config,
+      env: baseEnv,
+      pidFile: pids,
+      note,
+    })
     agents.set(name, agent)
     return agent
   }

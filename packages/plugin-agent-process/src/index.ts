@@ -1,6 +1,8 @@
 /**
  * @tanuki/plugin-agent-process — Tanuki agents as local processes: Claude Code, Codex, any
- * command, or the task's own shell blocks, each agent in its own git worktree.
+ * command, or the task's own shell blocks, each agent in its own git worktree. The parts it is made
+ * of (kinds, iterations, workspaces, process helpers) are in `@tanuki/plugin-agent-process/kit`,
+ * for other backends.
  *
  * @example
  * // tanuki.config.ts
@@ -19,40 +21,10 @@
 import { definePlugin, type TanukiPlugin } from '@tanuki/core'
 import { createProcessBackend, type ProcessBackendOptions } from './backend.ts'
 
-export {
-  createProcessBackend,
-  type ProcessAgent,
-  type ProcessBackend,
-  type ProcessBackendOptions,
-  type ProcessEvent,
-} from './backend.ts'
-export { createKind, KIND_NAMES } from './kinds/index.ts'
-export { createClaudeKind, createClaudeParser } from './kinds/claude.ts'
-export { createCodexKind, createCodexParser } from './kinds/codex.ts'
-export { createCommandKind } from './kinds/command.ts'
-export { createShellKind, SHELL_LANGS } from './kinds/shell.ts'
-export { createTextParser } from './kinds/text-output.ts'
-export type { AgentKind, IterationPlan, KindOptions, OutputParser, Step } from './kinds/types.ts'
-export { runPlan, type ExecStep, type RunPlanOptions, type StepExit } from './run-plan.ts'
-export {
-  execShell,
-  killGroup,
-  runProcess,
-  startProcess,
-  type ExecShellOptions,
-  type ProcessHandle,
-  type ProcessResult,
-  type RunProcessOptions,
-} from './process.ts'
-export {
-  branchName,
-  openWorkspace,
-  removeWorktrees,
-  worktreePath,
-  TASK_TRAILER,
-  type Workspace,
-  type WorkspaceMode,
-} from './workspace.ts'
+export { createProcessBackend, type ProcessBackend, type ProcessBackendOptions, type ProcessEvent } from './backend.ts'
+export type { ProcessAgent } from './agent.ts'
+export type { AgentKind, KindOptions } from './kit/kinds/types.ts'
+export type { WorkspaceMode } from './kit/workspace.ts'
 
 /**
  * The plugin: registers the `process` backend (or `options.name`). Its options are defaults for

@@ -6,7 +6,7 @@ import type { OutputParser } from './types.ts'
 
 // Event shapes from codex-rs/exec/src/exec_events.rs (the `codex exec --json` schema).
 const fixture = (name: string): Promise<string> =>
-  readFile(new URL(`../../test/fixtures/${name}`, import.meta.url), 'utf8')
+  readFile(new URL(`../../../test/fixtures/${name}`, import.meta.url), 'utf8')
 
 function parseInPieces(parser: OutputParser, text: string, size: number, exitCode: number | null): RunResult {
   for (let at = 0; at < text.length; at += size) parser.push({ stream: 'stdout', text: text.slice(at, at + size) })

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { isTanukiError, type OutputChunk } from '@tanuki/core'
 import { afterEach, describe, expect, it } from 'vitest'
-import { isAlive, readPids, removeTempDirs, tempDir, waitFor } from '../test/support/repo.ts'
+import { isAlive, readPids, removeTempDirs, tempDir, waitFor } from '../../test/support/repo.ts'
 import { execShell, runProcess, startProcess } from './process.ts'
 
 afterEach(removeTempDirs)

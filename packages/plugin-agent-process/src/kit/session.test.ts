@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { isTanukiError, type OutputChunk } from '@tanuki/core'
 import { afterEach, describe, expect, it } from 'vitest'
-import { isAlive, removeTempDirs, tempDir, waitFor } from '../test/support/repo.ts'
+import { isAlive, removeTempDirs, tempDir, waitFor } from '../../test/support/repo.ts'
 import { ShellSession } from './session.ts'
 
 const sessions: ShellSession[] = []

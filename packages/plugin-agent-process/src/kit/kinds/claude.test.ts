@@ -14,12 +14,12 @@ import {
   userText,
   type FakeAnthropic,
   type FakeScript,
-} from '../../../../test/support/fake-anthropic.ts'
-import { createProcessBackend } from '../backend.ts'
+} from '../../../../../test/support/fake-anthropic.ts'
+import { createProcessBackend } from '../../backend.ts'
 import { claudeArgv, createClaudeKind, createClaudeParser } from './claude.ts'
 import type { IterationPlan, KindOptions, OutputParser } from './types.ts'
 
-const fixtures = new URL('../../test/fixtures/', import.meta.url)
+const fixtures = new URL('../../../test/fixtures/', import.meta.url)
 const fixture = (name: string): Promise<string> => readFile(new URL(name, fixtures), 'utf8')
 
 /** Feeds `text` to a parser in pieces of `size` characters, as a pipe might deliver it. */

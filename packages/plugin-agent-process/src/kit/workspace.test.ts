@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path'
 import { isTanukiError } from '@tanuki/core'
 import { afterEach, describe, expect, it } from 'vitest'
-import { git, gitRepo, project, removeTempDirs, tempDir } from '../test/support/repo.ts'
+import { git, gitRepo, project, removeTempDirs, tempDir } from '../../test/support/repo.ts'
 import { openWorkspace, removeWorktrees, worktreePath } from './workspace.ts'
 
 afterEach(removeTempDirs)

@@ -1,0 +1,246 @@
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { TanukiError, abortError, createAgentExits, type Agent, type AgentExit, type RunResult } from '@tanuki/core'
+import type { ProcessBackendOptions } from './backend.ts'
+import { runIteration } from './kit/iteration.ts'
+import type { AgentKind, Step } from './kit/kinds/types.ts'
+import { execShell, startProcess } from './kit/process.ts'
+import type { StepExit } from './kit/run-plan.ts'
+import { ShellSession } from './kit/session.ts'
+import type { Workspace } from './kit/workspace.ts'
+
+/** An agent run by the process backend. */
+export interface ProcessAgent extends Agent {
+  readonly workspace: string
+  /** `worktree` or `shared`. */
+  readonly workspaceMode: 'worktree' | 'shared'
+  /** The agent's branch, in a worktree. */
+  readonly branch?: string
+  /** A note for people about the workspace, e.g. that it is the shared project directory. */
+  readonly note?: string
+  /** The process the agent runs right now (its process group id too), if any. */
+  readonly pid: number | undefined
+  /** `alive`, `stopped`, `removed`, or `crashed`. */
+  readonly state: 'alive' | 'stopped' | 'removed' | 'crashed'
+}
+
+/** What a process agent is made of; the backend assembles it. */
+export interface ProcessAgentParts {
+  name: string
+  role: string
+  /** The backend's name. */
+  backend: string
+  kind: AgentKind
+  workspace: Workspace
+  /** The role's options over the plugin's. */
+  config: ProcessBackendOptions
+  /** The agent's environment: Tanuki's (unless `inheritEnv: false`), `env`, and `TANUKI_*`. */
+  env: Record<string, string | undefined>
+  /** Where the running process's pid is written, if pid files are on. */
+  pidFile: string | undefined
+  note: string | undefined
+}
+
+type OnChunk = Parameters<Parameters<typeof runIteration>[0]['execStep']>[1]
+type Ended = { exitCode: number | null; signal: NodeJS.Signals | null; killedByUs: boolean }
+
+/**
+ * Wraps an agent kind as an agent of local processes: each step of an iteration is a process
+ * started in the agent's workspace (from Tanuki itself, or from the agent's long-lived shell with
+ * `session: true`), in a process group of its own so that stopping kills the whole tree. A
+ * process killed by a signal Tanuki did not send is the agent's crash.
+ */
+export function createProcessAgent(parts: ProcessAgentParts): ProcessAgent {
+  const { name, role, kind, workspace, config, env: baseEnv, pidFile } = parts
+  const exits = createAgentExits()
+  let state: ProcessAgent['state'] = 'alive'
+  /** What the agent runs right now: its pid and how to stop it. */
+  let current: { readonly pid: number | undefined; kill(): Promise<unknown> } | undefined
+  let session: ShellSession | undefined
+
+  const end = (exit: AgentExit, next: ProcessAgent['state']): void => {
+    if (state !== 'alive') return
+    state = next
+    exits.end(exit)
+  }
+
+  const openSession = (): ShellSession => {
+    const opened = new ShellSession(workspace.dir, baseEnv)
+    opened.onShellExit((reason) => {
+      // While a command runs, its own end reports the crash; an idle agent's shell dying is one.
+      if (!current) end({ reason: `its shell ended: ${reason}`, expected: false }, 'crashed')
+    })
+    return opened
+  }
+
+  const notFound = (what: string): TanukiError =>
+    new TanukiError(
+      'TANUKI_AGENT_FAILED',
+      `agent ${name} (role ${role}, kind ${kind.name}): ${what}. Install it, or set agents.${role}.bin (or .command) to the program to run.`,
+    )
+
+  const started = (step: Step, pid: number): void => {
+    if (pidFile) {
+      try {
+        mkdirSync(dirname(pidFile), { recursive: true })
+        writeFileSync(pidFile, `${pid}\n`)
+      } catch {
+        // Pid files help people and crash recovery; an agent runs fine without one.
+      }
+    }
+    config.onProcess?.({ agent: name, pid, argv: [...step.argv], state: 'started' })
+  }
+
+  const finished = (step: Step, pid: number | undefined): void => {
+    current = undefined
+    if (pidFile) rmSync(pidFile, { force: true })
+    if (pid !== undefined) config.onProcess?.({ agent: name, pid, argv: [...step.argv], state: 'ended' })
+  }
+
+  /** One rule for how a command ended, however it was started. */
+  const stepEnded = (step: Step, pid: number | undefined, ended: Ended, signal: AbortSignal): StepExit => {
+    if (ended.killedByUs && !signal.aborted) {
+      throw new TanukiError('TANUKI_ABORTED', `Aborted: agent ${name} was ${state === 'alive' ? 'stopped' : state}`)
+    }
+    if (!ended.killedByUs && ended.signal !== null) {
+      const reason = `${step.label ?? step.argv[0]}: process ${pid} was killed by ${ended.signal}`
+      end({ reason, expected: false }, 'crashed')
+      throw new TanukiError('TANUKI_AGENT_CRASHED', `agent ${name} crashed: ${reason}`, {
+        details: { agent: name, signal: ended.signal },
+      })
+    }
+    return { exitCode: ended.exitCode, signal: ended.signal }
+  }
+
+  /** A step started from Tanuki's own process. */
+  const processStep = async (step: Step, onChunk: OnChunk, signal: AbortSignal): Promise<StepExit> => {
+    const handle = startProcess(step.argv, {
+      cwd: workspace.dir,
+      env: { ...baseEnv, ...step.env },
+      ...(step.stdin === undefined ? {} : { stdin: step.stdin }),
+      signal,
+      ...(config.killGraceMs === undefined ? {} : { killGraceMs: config.killGraceMs }),
+      onOutput: onChunk,
+      onSpawn: (pid) => started(step, pid),
+    })
+    current = handle
+    let ended: Ended
+    try {
+      ended = await handle.done
+    } catch (error) {
+      throw Object.assign(notFound((error as Error).message), { cause: error })
+    } finally {
+      finished(step, handle.pid)
+    }
+    return stepEnded(step, handle.pid, ended, signal)
+  }
+
+  /** A step started by the agent's shell (`session: true`). */
+  const sessionStep = async (step: Step, onChunk: OnChunk, signal: AbortSignal): Promise<StepExit> => {
+    const shell = (session ??= openSession())
+    // The shell has the agent's environment; a step sets only what differs.
+    const delta: Record<string, string | undefined> = {}
+    for (const [key, value] of Object.entries(step.env ?? {})) if (baseEnv[key] !== value) delta[key] = value
+    let pid: number | undefined
+    let stderr = ''
+    current = {
+      get pid() {
+        return pid
+      },
+      kill: async () => shell.close(),
+    }
+    let ended: Ended
+    try {
+      ended = await shell.run(step.argv, {
+        ...(step.stdin === undefined ? {} : { stdin: step.stdin }),
+        env: delta,
+        signal,
+        ...(config.killGraceMs === undefined ? {} : { killGraceMs: config.killGraceMs }),
+        onOutput: (chunk) => {
+          if (chunk.stream === 'stderr') stderr = (stderr + chunk.text).slice(-2000)
+          onChunk(chunk)
+        },
+        onSpawn: (startedPid) => {
+          pid = startedPid
+          started(step, startedPid)
+        },
+      })
+    } catch (error) {
+      session = undefined
+      if (state !== 'alive') throw new TanukiError('TANUKI_ABORTED', `Aborted: agent ${name} was ${state}`)
+      end({ reason: (error as Error).message, expected: false }, 'crashed')
+      throw new TanukiError('TANUKI_AGENT_CRASHED', `agent ${name} crashed: ${(error as Error).message}`, {
+        cause: error,
+      })
+    } finally {
+      finished(step, pid)
+    }
+    // `env` could not find the program: the same as a process that cannot start.
+    if (ended.exitCode === 127 && /^env: .*No such file or directory/m.test(stderr)) {
+      throw notFound(`could not start ${step.argv[0]}: not found`)
+    }
+    return stepEnded(step, pid, ended, signal)
+  }
+
+  const agent: ProcessAgent = {
+    name,
+    role,
+    backend: parts.backend,
+    workspace: workspace.dir,
+    workspaceMode: workspace.mode,
+    ...(workspace.branch ? { branch: workspace.branch } : {}),
+    ...(parts.note ? { note: parts.note } : {}),
+    get pid() {
+      return current?.pid
+    },
+    get state() {
+      return state
+    },
+
+    async run(request): Promise<RunResult> {
+      if (state !== 'alive') throw new TanukiError('TANUKI_AGENT_CRASHED', `agent ${name} is not running (${state})`)
+      if (current) throw new TanukiError('TANUKI_AGENT_FAILED', `agent ${name} is already running an iteration`)
+      if (request.signal.aborted) throw abortError(request.signal)
+      return runIteration(
+        {
+          agent: name,
+          kind,
+          workspace,
+          commit: config.commit ?? true,
+          execStep: config.session ? sessionStep : processStep,
+        },
+        request,
+      )
+    },
+
+    exec(command, execOptions = {}) {
+      if (state === 'removed') {
+        return Promise.reject(
+          new TanukiError('TANUKI_VERIFY_FAILED', `agent ${name} was removed, so "${command}" has nowhere to run`),
+        )
+      }
+      return execShell(command, workspace.dir, {
+        ...execOptions,
+        env: baseEnv,
+        ...(config.killGraceMs === undefined ? {} : { killGraceMs: config.killGraceMs }),
+      })
+    },
+
+    async stop() {
+      const running = current
+      end({ reason: 'stopped', expected: true }, 'stopped')
+      if (running) await running.kill().catch(() => {})
+      session?.close()
+    },
+
+    async remove() {
+      await agent.stop()
+      state = 'removed'
+      if (pidFile) rmSync(pidFile, { force: true })
+      await workspace.remove()
+    },
+
+    onExit: exits.onExit,
+  }
+  return agent
+}

@@ -1,0 +1,42 @@
+/**
+ * @tanuki/plugin-agent-process/kit — the parts the process backend is made of, for other backends
+ * that run agent kinds (the Docker plugin, remote workers): the kinds and their parsers, the
+ * iteration (`runIteration`, `runPlan`), git workspaces, and process helpers.
+ *
+ * @example
+ * import { createKind, openWorkspace, runIteration } from '@tanuki/plugin-agent-process/kit'
+ *
+ * const kind = createKind({ kind: 'shell' })
+ * const workspace = await openWorkspace({ project, agent: 'ci-1' })
+ * const result = await runIteration({ agent: 'ci-1', kind, workspace, commit: true, execStep }, request)
+ */
+export { createKind, KIND_NAMES } from './kinds/index.ts'
+export { createClaudeKind, createClaudeParser } from './kinds/claude.ts'
+export { createCodexKind, createCodexParser } from './kinds/codex.ts'
+export { createCommandKind } from './kinds/command.ts'
+export { createShellKind, SHELL_LANGS } from './kinds/shell.ts'
+export { createTextParser } from './kinds/text-output.ts'
+export type { AgentKind, IterationPlan, KindOptions, OutputParser, Step } from './kinds/types.ts'
+export { runPlan, type ExecStep, type RunPlanOptions, type StepExit } from './run-plan.ts'
+export { runIteration, type IterationParts } from './iteration.ts'
+export {
+  execShell,
+  killGroup,
+  runProcess,
+  startProcess,
+  type ExecShellOptions,
+  type ProcessHandle,
+  type ProcessResult,
+  type RunProcessOptions,
+} from './process.ts'
+export { ShellSession, type SessionResult, type SessionStepOptions } from './session.ts'
+export {
+  branchName,
+  openWorkspace,
+  removeWorktrees,
+  safeName,
+  worktreePath,
+  TASK_TRAILER,
+  type Workspace,
+  type WorkspaceMode,
+} from './workspace.ts'

@@ -1,0 +1,46 @@
+import type { RunRequest, RunResult } from '@tanuki/core'
+import type { AgentKind } from './kinds/types.ts'
+import { runPlan, type ExecStep } from './run-plan.ts'
+import type { Workspace } from './workspace.ts'
+
+/** What `runIteration` needs of an agent. */
+export interface IterationParts {
+  /** The agent's name, for its commits. */
+  agent: string
+  kind: AgentKind
+  workspace: Workspace
+  /** Commit each iteration's work and bring in the dependencies' work first. */
+  commit: boolean
+  /** Runs one step where the agent works (a local process, a `docker exec`…). */
+  execStep: ExecStep
+}
+
+/**
+ * One iteration of a task, the same for every backend that runs agent kinds: bring the
+ * dependencies' work into the workspace, run the kind's plan step by step, then commit what the
+ * agent changed on its branch. Steps get `TANUKI_TASK_ID` and `TANUKI_ITERATION` in their
+ * environment.
+ *
+ * @example
+ * const result = await runIteration({ agent: name, kind, workspace, commit: true, execStep }, request)
+ */
+export async function runIteration(parts: IterationParts, request: RunRequest): Promise<RunResult> {
+  const { task, iteration, signal } = request
+  const note = (text: string): void => request.onOutput?.({ stream: 'stderr', text: `tanuki: ${text}\n` })
+  const plan = parts.kind.plan({ prompt: request.prompt, task })
+  // Every try, not only the first: work a dependency finished meanwhile (or a merge that failed
+  // before) still reaches this one. Work already merged costs one `git merge-base`.
+  if (parts.commit) for (const line of await parts.workspace.mergeTasks(task.dependsOn)) note(line)
+  const env = { TANUKI_TASK_ID: task.id, TANUKI_ITERATION: String(iteration) }
+  const result = await runPlan(
+    plan,
+    (step, onChunk, stepSignal) => parts.execStep({ ...step, env: { ...env, ...step.env } }, onChunk, stepSignal),
+    { signal, ...(request.onOutput ? { onOutput: request.onOutput } : {}) },
+  )
+  if (parts.commit) {
+    const message = `tanuki(${parts.agent}): ${task.id} iteration ${iteration}: ${task.title}\n\nTanuki-Task: ${task.id}\nTanuki-Agent: ${parts.agent}\n`
+    // The work stays in the worktree; say why it is not on the branch (dependents will not see it).
+    await parts.workspace.commit(message).catch((error: unknown) => note((error as Error).message))
+  }
+  return result
+}
