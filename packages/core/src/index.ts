@@ -68,6 +68,8 @@ export {
   defineConfig,
   resolveConfig,
   setupPlugins,
+  flattenPlugins,
+  type PluginOption,
   type TanukiPlugin,
   type PluginContext,
   type PluginRegistry,

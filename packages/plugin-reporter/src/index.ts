@@ -48,7 +48,7 @@ export interface ReportersOptions {
  * The usual set of reporter plugins in one call: console, NDJSON log and summary (JUnit on request).
  *
  * @example
- * export default defineConfig({ plugins: [...reporters({ junit: true, summary: { stream: false } })] })
+ * export default defineConfig({ plugins: [reporters({ junit: true, summary: { stream: false } })] })
  */
 export function reporters(options: ReportersOptions = {}): TanukiPlugin[] {
   const pick = <T>(value: T | boolean | undefined, byDefault: boolean): T | undefined =>

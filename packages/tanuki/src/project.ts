@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import {
   Resolver,
   TanukiError,
+  errorMessage,
   createOrchestrator,
   cycleError,
   type Orchestrator,
@@ -12,13 +13,12 @@ import {
   type TaskSource,
   type UserConfig,
 } from '@tanuki/core'
-import { processAgents } from '@tanuki/plugin-agent-process'
-import { consoleReporter, ndjsonReporter, summaryReporter } from '@tanuki/plugin-reporter'
 import { loadConfig, type LoadedConfig } from './config.ts'
 import { FileTaskSource } from './file-source.ts'
 import { acquireLock } from './lock.ts'
+import { defaultPlugins } from './plugins.ts'
 import { STATE_GITIGNORE, projectName, statePaths, type StatePaths } from './paths.ts'
-import { recordState } from './state.ts'
+import { createStateReporter } from './state.ts'
 
 /** A project on disk: its folder, state paths, config and task files. */
 export interface Project {
@@ -92,23 +92,6 @@ export interface StopRequest {
   remove: boolean
 }
 
-/** The plugins a run uses: Tanuki's defaults first (unless the config brings its own), then the config's. */
-function pluginsFor(user: UserConfig, options: RunOptions, paths: StatePaths): TanukiPlugin[] {
-  const own = (user.plugins ?? []).filter((plugin): plugin is TanukiPlugin => Boolean(plugin))
-  const names = new Set(own.map((plugin) => plugin.name))
-  const defaults: TanukiPlugin[] = []
-  if (!names.has('tanuki:agent-process')) defaults.push(processAgents())
-  if (!names.has('tanuki:reporter-console')) {
-    defaults.push(
-      consoleReporter({ ...(options.quiet ? { quiet: true } : {}), ...(options.verbose ? { verbose: true } : {}) }),
-    )
-  }
-  if (!names.has('tanuki:reporter-ndjson')) defaults.push(ndjsonReporter({ path: paths.events }))
-  // Quiet runs keep the summary in .tanuki/summary.md and print only the console's last line.
-  if (!names.has('tanuki:reporter-summary')) defaults.push(summaryReporter(options.quiet ? { stream: false } : {}))
-  return [...defaults, ...own]
-}
-
 /**
  * Runs a project in the foreground until every task is settled (or, with `watch`, until it is
  * stopped). Holds the project's lock throughout; SIGINT/SIGTERM stop it gracefully. Resolves with
@@ -118,8 +101,6 @@ export async function runProject(project: Project, options: RunOptions): Promise
   const { paths } = project
   const lock = acquireLock(paths.lock, options.command)
   let orchestrator: Orchestrator | undefined
-  let state: ReturnType<typeof recordState> | undefined
-  let started = false
   let signals = 0
   const onSignal = (signal: NodeJS.Signals): void => {
     if (!orchestrator) return
@@ -142,23 +123,33 @@ export async function runProject(project: Project, options: RunOptions): Promise
     const ignore = join(paths.stateDir, '.gitignore')
     if (!existsSync(ignore)) writeFileSync(ignore, STATE_GITIGNORE)
     const user = project.config.user
+    const state = createStateReporter({
+      paths,
+      status: () => orchestrator!.status(),
+      onError: (context, error) =>
+        orchestrator?.events.emit('orchestrator:error', { context, message: errorMessage(error), at: Date.now() }),
+    })
     orchestrator = createOrchestrator({
-      config: { ...user, plugins: pluginsFor(user, options, paths), stopWhenSettled: !options.watch },
+      config: {
+        ...user,
+        plugins: defaultPlugins(user.plugins, {
+          events: paths.events,
+          ...(options.quiet ? { quiet: true } : {}),
+          ...(options.verbose ? { verbose: true } : {}),
+        }),
+        stopWhenSettled: !options.watch,
+      },
       project: { root: paths.root, name: user.name ?? projectName(paths.root), stateDir: paths.stateDir },
       sources: [onceLoaded(project.source, checked)],
+      reporters: [state],
     })
-    state = recordState(orchestrator, paths)
     process.on('SIGINT', onSignal)
     process.on('SIGTERM', onSignal)
     await orchestrator.start()
-    started = true
     return await orchestrator.done()
   } finally {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
-    // A refused start leaves the last run's snapshot alone.
-    if (started) state?.flush()
-    state?.close()
     project.source.flush()
     rmSync(paths.stopRequest, { force: true })
     lock.release()

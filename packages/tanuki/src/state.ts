@@ -5,7 +5,8 @@ import {
   progressOf,
   taskView,
   type AgentInfo,
-  type Orchestrator,
+  type OrchestratorStatus,
+  type Reporter,
   type Progress,
   type Task,
   type TaskView,
@@ -39,15 +40,29 @@ export function readJson<T>(path: string): T | undefined {
   }
 }
 
+/** What the state reporter needs of its run. */
+export interface StateReporterOptions {
+  paths: StatePaths
+  /** The orchestrator's status, for the snapshot other terminals read. */
+  status: () => OrchestratorStatus
+  /** Reports a write that failed outside an event (the throttled snapshot, the batched logs). */
+  onError: (context: string, error: unknown) => void
+}
+
 /**
  * Keeps `.tanuki/` up to date while a project runs: the status snapshot other terminals read,
- * the agents that exist, and the logs of every task iteration and agent.
+ * the agents that exist, and the logs of every task iteration and agent. A reporter: a write that
+ * fails while an event is handled is reported by the orchestrator as an `orchestrator:error`
+ * naming it, and one that fails later (the snapshot and logs are batched) through `onError`.
+ * A start that was refused leaves the last run's snapshot alone.
  */
-export function recordState(orchestrator: Orchestrator, paths: StatePaths): { flush(): void; close(): void } {
+export function createStateReporter(options: StateReporterOptions): Reporter & { flush(): void } {
+  const { paths } = options
   let timer: NodeJS.Timeout | undefined
+  let ran = false
   const snapshot = (): void => {
     timer = undefined
-    const status = orchestrator.status()
+    const status = options.status()
     const doc: StatusDocument = {
       status: status.state,
       pid: process.pid,
@@ -59,10 +74,17 @@ export function recordState(orchestrator: Orchestrator, paths: StatePaths): { fl
     writeAtomic(paths.status, JSON.stringify(doc, null, 2) + '\n')
     writeAtomic(paths.agents, JSON.stringify(status.agents, null, 2) + '\n')
   }
+  const guarded = (context: string, work: () => void) => (): void => {
+    try {
+      work()
+    } catch (error) {
+      options.onError(context, error)
+    }
+  }
   // Snapshots are throttled: a status view a fifth of a second old is fine; rewriting the file on
   // every event of a busy run is not.
   const schedule = (): void => {
-    timer ??= setTimeout(snapshot, 200)
+    if (ran) timer ??= setTimeout(guarded(`writing ${paths.status}`, snapshot), 200)
   }
   // Log text is gathered per file and written once per turn of the event loop: an open, write and
   // close for each event cost more than the agent's command itself in runs of quick tasks
@@ -71,7 +93,9 @@ export function recordState(orchestrator: Orchestrator, paths: StatePaths): { fl
   let flushing: NodeJS.Immediate | undefined
   const writeLogs = (): void => {
     flushing = undefined
-    for (const [path, text] of buffered) {
+    const batch = [...buffered]
+    buffered.clear()
+    for (const [path, text] of batch) {
       try {
         appendFileSync(path, text)
       } catch {
@@ -79,62 +103,61 @@ export function recordState(orchestrator: Orchestrator, paths: StatePaths): { fl
         appendFileSync(path, text)
       }
     }
-    buffered.clear()
   }
   const append = (path: string, text: string): void => {
     buffered.set(path, (buffered.get(path) ?? '') + text)
-    flushing ??= setImmediate(writeLogs)
+    flushing ??= setImmediate(guarded('writing the logs', writeLogs))
   }
-  const bus = orchestrator.events
-  bus.on('*', schedule)
   // A task that runs again (its agent crashed, the run resumed, a person reset it) starts its
   // iterations at 1 again; its log files keep counting, so no run's log is mixed into another's.
   // Counted in memory (the writes are buffered), starting from the files an earlier run left.
   const logCount = new Map<string, number>()
   const current = new Map<string, string>()
-  bus.on('iteration:started', (e) => {
-    const dir = join(paths.logs, 'tasks', e.taskId)
-    const earlier =
-      logCount.get(e.taskId) ?? (existsSync(dir) ? readdirSync(dir).filter((name) => name.endsWith('.log')).length : 0)
-    logCount.set(e.taskId, earlier + 1)
-    const file = iterationLog(paths, e.taskId, earlier + 1)
-    current.set(e.taskId, file)
-    const rerun = earlier + 1 === e.iteration ? '' : ` (log ${earlier + 1} of this task)`
-    const header = `# ${e.taskId} — iteration ${e.iteration}/${e.maxIterations}${rerun} on ${e.agent} at ${new Date(e.at).toISOString()}\n`
-    append(file, `${header}\n## Prompt\n\n${e.prompt}\n## Agent output\n\n`)
-    append(agentLog(paths, e.agent), `\n${header}`)
-  })
   const logOf = (e: { taskId: string; iteration: number }): string =>
     current.get(e.taskId) ?? iterationLog(paths, e.taskId, e.iteration)
-  bus.on('iteration:output', (e) => {
-    append(logOf(e), e.text)
-    append(agentLog(paths, e.agent), e.text)
-  })
-  bus.on('iteration:finished', (e) => {
-    const lines = [`\n## Result: ${e.outcome} — ${e.reason}\n`]
-    if (e.usage) lines.push(`usage: ${JSON.stringify(e.usage)}\n`)
-    if (e.verify) {
-      lines.push(
-        `\n## Verify: \`${e.verify.command}\` exited ${e.verify.exitCode ?? 'without a code'}${e.verify.timedOut ? ' (timed out)' : ''}\n\n${e.verify.output}\n`,
-      )
-    }
-    append(logOf(e), lines.join(''))
-    append(agentLog(paths, e.agent), `\n[${e.taskId} #${e.iteration}: ${e.outcome} — ${e.reason}]\n`)
-  })
+  const finish = (): void => {
+    clearTimeout(timer)
+    timer = undefined
+    if (ran) snapshot()
+    clearImmediate(flushing)
+    writeLogs()
+  }
   return {
-    flush() {
-      clearTimeout(timer)
-      snapshot()
-      clearImmediate(flushing)
-      writeLogs()
+    name: 'tanuki:state',
+    onEvent: schedule,
+    onOrchestratorState(e) {
+      if (e.to === 'running') ran = true
     },
-    close() {
-      clearTimeout(timer)
-      timer = undefined
-      bus.off('*', schedule)
-      clearImmediate(flushing)
-      writeLogs()
+    onIterationStarted(e) {
+      const dir = join(paths.logs, 'tasks', e.taskId)
+      const earlier =
+        logCount.get(e.taskId) ??
+        (existsSync(dir) ? readdirSync(dir).filter((name) => name.endsWith('.log')).length : 0)
+      logCount.set(e.taskId, earlier + 1)
+      const file = iterationLog(paths, e.taskId, earlier + 1)
+      current.set(e.taskId, file)
+      const rerun = earlier + 1 === e.iteration ? '' : ` (log ${earlier + 1} of this task)`
+      const header = `# ${e.taskId} — iteration ${e.iteration}/${e.maxIterations}${rerun} on ${e.agent} at ${new Date(e.at).toISOString()}\n`
+      append(file, `${header}\n## Prompt\n\n${e.prompt}\n## Agent output\n\n`)
+      append(agentLog(paths, e.agent), `\n${header}`)
     },
+    onIterationOutput(e) {
+      append(logOf(e), e.text)
+      append(agentLog(paths, e.agent), e.text)
+    },
+    onIterationFinished(e) {
+      const lines = [`\n## Result: ${e.outcome} — ${e.reason}\n`]
+      if (e.usage) lines.push(`usage: ${JSON.stringify(e.usage)}\n`)
+      if (e.verify) {
+        lines.push(
+          `\n## Verify: \`${e.verify.command}\` exited ${e.verify.exitCode ?? 'without a code'}${e.verify.timedOut ? ' (timed out)' : ''}\n\n${e.verify.output}\n`,
+        )
+      }
+      append(logOf(e), lines.join(''))
+      append(agentLog(paths, e.agent), `\n[${e.taskId} #${e.iteration}: ${e.outcome} — ${e.reason}]\n`)
+    },
+    onClose: finish,
+    flush: finish,
   }
 }
 

@@ -48,6 +48,13 @@ describe('resolveConfig', () => {
     expect(resolveConfig({}, 'my-folder').name).toBe('my-folder')
   })
 
+  it('flattens nested plugin lists in order, skipping falsy entries at any depth', () => {
+    const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((name) => definePlugin({ name }))
+    const useD = false as boolean
+    const config = resolveConfig({ plugins: [a, [b, [null, c]], [], useD && d] })
+    expect(config.plugins.map((plugin) => plugin.name)).toEqual(['a', 'b', 'c'])
+  })
+
   it('keeps what the user set, and drops falsy plugins', () => {
     const plugin = definePlugin({ name: 'a:b' })
     const config = resolveConfig({

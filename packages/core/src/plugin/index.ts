@@ -17,6 +17,9 @@ export interface RoleConfig {
   [option: string]: unknown
 }
 
+/** An entry of `plugins`: a plugin, a list of them (nested as deep as you like), or a falsy value to skip. */
+export type PluginOption = TanukiPlugin | false | null | undefined | PluginOption[]
+
 /** What people write in `tanuki.config.ts`. Every key is optional. */
 export interface UserConfig {
   /** Project name, used to label agents' resources. Default: the directory's name. */
@@ -31,8 +34,11 @@ export interface UserConfig {
   defaults?: RoleConfig
   /** `least-loaded` (default), `round-robin`, a strategy a plugin registered, or a strategy object. */
   balancer?: string | BalancerStrategy
-  /** Plugins, set up in order and torn down in reverse. Falsy entries are skipped. */
-  plugins?: (TanukiPlugin | false | null | undefined)[]
+  /**
+   * Plugins, set up in order and torn down in reverse. Nested lists are flattened and falsy
+   * entries skipped (as Vite's are), so `plugins: [reporters(), useDocker && dockerAgents()]` works.
+   */
+  plugins?: PluginOption[]
   /** Pause between two tries of a task, in ms. Default 1000. */
   cooldownMs?: number
   /** Times a task may lose its agent (crash or failure) before it is marked failed. Default 3. */
@@ -197,7 +203,7 @@ export function resolveConfig(config: UserConfig = {}, fallbackName = 'tanuki'):
     'must be a list of plugins',
     config.plugins,
   )
-  const plugins = (config.plugins ?? []).filter((plugin): plugin is TanukiPlugin => Boolean(plugin))
+  const plugins = flattenPlugins(config.plugins ?? [])
   plugins.forEach((plugin, i) =>
     check(
       typeof plugin === 'object' && typeof plugin.name === 'string',
@@ -240,6 +246,19 @@ export function resolveConfig(config: UserConfig = {}, fallbackName = 'tanuki'):
     stopWhenSettled: config.stopWhenSettled ?? true,
     maxRespawns: config.maxRespawns ?? 5,
   }
+}
+
+/** `plugins` as a flat list: nested lists flattened, falsy entries skipped. */
+export function flattenPlugins(options: readonly PluginOption[]): TanukiPlugin[] {
+  const flat: TanukiPlugin[] = []
+  const walk = (list: readonly PluginOption[]): void => {
+    for (const option of list) {
+      if (Array.isArray(option)) walk(option)
+      else if (option) flat.push(option)
+    }
+  }
+  walk(options)
+  return flat
 }
 
 /** What the plugins of a config registered. */

@@ -1,4 +1,13 @@
-import type { Progress, Reporter, TanukiEventName, TanukiEvents, TaskStatus, Usage } from '@tanuki/core'
+import {
+  hookName,
+  type Progress,
+  type Reporter,
+  type ReporterHooks,
+  type TanukiEventName,
+  type TanukiEvents,
+  type TaskStatus,
+  type Usage,
+} from '@tanuki/core'
 
 /** Statuses in the order reporters list them. */
 export const STATUS_ORDER: readonly TaskStatus[] = [
@@ -96,8 +105,9 @@ function addUsage(total: Usage | undefined, more: Usage): Usage {
 /**
  * A run as reporters see it, rebuilt from events alone: reporters never get the orchestrator, so
  * they work the same live, from a recorded log, or in another process reading the NDJSON file.
+ * Each event is folded in by the reporter hook of its name (`task:status` → `onTaskStatus`).
  */
-export class RunModel {
+export class RunModel implements ReporterHooks {
   /** Every task seen, by id. */
   readonly tasks = new Map<string, TaskState>()
   /** Every agent seen, by name. */
@@ -130,163 +140,151 @@ export class RunModel {
     return agent
   }
 
-  /** Folds one event into the model. Unknown events are ignored, so newer cores still work. */
+  /** Folds one event into the model: its hook below. Unknown events are ignored, so newer cores still work. */
   apply<E extends TanukiEventName>(name: E, payload: TanukiEvents[E]): void {
-    const event = payload as TanukiEvents[TanukiEventName] & { at?: number }
+    const event = payload as { at?: number }
     if (typeof event.at === 'number') {
       this.startedAt ??= event.at
       this.endedAt = event.at
     }
-    switch (name) {
-      case 'orchestrator:state': {
-        this.state = (payload as TanukiEvents['orchestrator:state']).to
-        break
-      }
-      case 'orchestrator:error':
-        this.errors.push(payload as TanukiEvents['orchestrator:error'])
-        break
-      case 'project:loaded': {
-        const e = payload as TanukiEvents['project:loaded']
-        this.total = e.total
-        // Older cores sent no task list; then tasks appear as their events do.
-        for (const loaded of e.tasks ?? []) {
-          const task = this.task(loaded.id)
-          Object.assign(task, {
-            title: loaded.title,
-            role: loaded.role,
-            priority: loaded.priority,
-            status: loaded.status,
-            dependsOn: loaded.dependsOn,
-          })
-        }
-        break
-      }
-      case 'project:settled':
-        this.settled = payload as TanukiEvents['project:settled']
-        break
-      case 'task:added':
-        this.task((payload as TanukiEvents['task:added']).taskId)
-        break
-      case 'task:status': {
-        const e = payload as TanukiEvents['task:status']
-        const task = this.task(e.taskId)
-        task.status = e.to
-        if (e.reason !== undefined && e.to !== 'complete') task.reason = e.reason
-        if (e.to === 'pending' || e.to === 'complete') {
-          task.iteration = undefined
-          task.maxIterations = undefined
-        }
-        if (e.to !== 'blocked' && e.to !== 'pending') task.blockers = undefined
-        break
-      }
-      case 'task:queued': {
-        const e = payload as TanukiEvents['task:queued']
-        const task = this.task(e.taskId)
-        task.role = e.role
-        task.priority = e.priority
-        break
-      }
-      case 'task:assigned': {
-        const e = payload as TanukiEvents['task:assigned']
-        const task = this.task(e.taskId)
-        task.role = e.role
-        task.agent = e.agent
-        task.assignedAt = e.at
-        task.firstAssignedAt ??= e.at
-        const agent = this.agent(e.agent, e.role)
-        agent.status = 'busy'
-        agent.task = e.taskId
-        agent.since = e.at
-        break
-      }
-      case 'task:completed': {
-        const e = payload as TanukiEvents['task:completed']
-        const task = this.task(e.taskId)
-        task.iterations = e.iterations
-        task.durationMs = e.durationMs
-        task.reason = undefined
-        this.release(e.agent, e.taskId)
-        break
-      }
-      case 'task:failed':
-      case 'task:review': {
-        const e = payload as TanukiEvents['task:failed']
-        const task = this.task(e.taskId)
-        task.iterations = e.iterations
-        task.reason = e.reason
-        if (task.firstAssignedAt !== undefined) task.durationMs = e.at - task.firstAssignedAt
-        if (e.agent) this.release(e.agent, e.taskId)
-        break
-      }
-      case 'task:blocked': {
-        const e = payload as TanukiEvents['task:blocked']
-        this.task(e.taskId).blockers = e.blockers
-        break
-      }
-      case 'task:requeued': {
-        const e = payload as TanukiEvents['task:requeued']
-        const task = this.task(e.taskId)
-        task.requeues = e.attempt
-        task.reason = e.reason
-        if (e.agent) this.release(e.agent, e.taskId)
-        break
-      }
-      case 'iteration:started': {
-        const e = payload as TanukiEvents['iteration:started']
-        const task = this.task(e.taskId)
-        task.iterations++
-        task.iteration = e.iteration
-        task.maxIterations = e.maxIterations
-        task.agent = e.agent
-        break
-      }
-      case 'iteration:finished': {
-        const e = payload as TanukiEvents['iteration:finished']
-        const task = this.task(e.taskId)
-        task.lastOutput = e.output
-        if (e.verify) {
-          task.lastVerify = {
-            command: e.verify.command,
-            exitCode: e.verify.exitCode,
-            output: e.verify.output,
-            timedOut: e.verify.timedOut,
-          }
-        }
-        if (e.usage) task.usage = addUsage(task.usage, e.usage)
-        break
-      }
-      case 'agent:spawned': {
-        const e = payload as TanukiEvents['agent:spawned']
-        const agent = this.agent(e.agent, e.role, e.backend)
-        Object.assign(agent, {
-          role: e.role,
-          backend: e.backend,
-          status: 'idle',
-          task: undefined,
-          since: undefined,
-          message: undefined,
-        })
-        break
-      }
-      case 'agent:spawn-failed': {
-        const e = payload as TanukiEvents['agent:spawn-failed']
-        const agent = this.agent(e.agent, e.role, e.backend)
-        Object.assign(agent, { role: e.role, backend: e.backend, status: 'spawn-failed', message: e.message })
-        break
-      }
-      case 'agent:crashed': {
-        const e = payload as TanukiEvents['agent:crashed']
-        const agent = this.agent(e.agent, e.role)
-        Object.assign(agent, { status: 'crashed', task: undefined, since: undefined, message: e.reason })
-        break
-      }
-      case 'agent:stopped': {
-        const e = payload as TanukiEvents['agent:stopped']
-        const agent = this.agent(e.agent, e.role)
-        Object.assign(agent, { status: 'stopped', task: undefined, since: undefined })
-        break
-      }
+    const hook = (this as ReporterHooks)[hookName(name)] as ((event: TanukiEvents[E]) => void) | undefined
+    hook?.call(this, payload)
+  }
+
+  onOrchestratorState(e: TanukiEvents['orchestrator:state']): void {
+    this.state = e.to
+  }
+
+  onOrchestratorError(e: TanukiEvents['orchestrator:error']): void {
+    this.errors.push(e)
+  }
+
+  onProjectLoaded(e: TanukiEvents['project:loaded']): void {
+    this.total = e.total
+    // Older cores sent no task list; then tasks appear as their events do.
+    for (const loaded of e.tasks ?? []) {
+      const task = this.task(loaded.id)
+      Object.assign(task, {
+        title: loaded.title,
+        role: loaded.role,
+        priority: loaded.priority,
+        status: loaded.status,
+        dependsOn: loaded.dependsOn,
+      })
     }
+  }
+
+  onProjectSettled(e: TanukiEvents['project:settled']): void {
+    this.settled = e
+  }
+
+  onTaskAdded(e: TanukiEvents['task:added']): void {
+    this.task(e.taskId)
+  }
+
+  onTaskStatus(e: TanukiEvents['task:status']): void {
+    const task = this.task(e.taskId)
+    task.status = e.to
+    if (e.reason !== undefined && e.to !== 'complete') task.reason = e.reason
+    if (e.to === 'pending' || e.to === 'complete') {
+      task.iteration = undefined
+      task.maxIterations = undefined
+    }
+    if (e.to !== 'blocked' && e.to !== 'pending') task.blockers = undefined
+  }
+
+  onTaskQueued(e: TanukiEvents['task:queued']): void {
+    const task = this.task(e.taskId)
+    task.role = e.role
+    task.priority = e.priority
+  }
+
+  onTaskAssigned(e: TanukiEvents['task:assigned']): void {
+    const task = this.task(e.taskId)
+    task.role = e.role
+    task.agent = e.agent
+    task.assignedAt = e.at
+    task.firstAssignedAt ??= e.at
+    const agent = this.agent(e.agent, e.role)
+    agent.status = 'busy'
+    agent.task = e.taskId
+    agent.since = e.at
+  }
+
+  onTaskCompleted(e: TanukiEvents['task:completed']): void {
+    const task = this.task(e.taskId)
+    task.iterations = e.iterations
+    task.durationMs = e.durationMs
+    task.reason = undefined
+    this.release(e.agent, e.taskId)
+  }
+
+  onTaskFailed(e: TanukiEvents['task:failed'] | TanukiEvents['task:review']): void {
+    const task = this.task(e.taskId)
+    task.iterations = e.iterations
+    task.reason = e.reason
+    if (task.firstAssignedAt !== undefined) task.durationMs = e.at - task.firstAssignedAt
+    if (e.agent) this.release(e.agent, e.taskId)
+  }
+
+  onTaskReview(e: TanukiEvents['task:review']): void {
+    this.onTaskFailed(e)
+  }
+
+  onTaskBlocked(e: TanukiEvents['task:blocked']): void {
+    this.task(e.taskId).blockers = e.blockers
+  }
+
+  onTaskRequeued(e: TanukiEvents['task:requeued']): void {
+    const task = this.task(e.taskId)
+    task.requeues = e.attempt
+    task.reason = e.reason
+    if (e.agent) this.release(e.agent, e.taskId)
+  }
+
+  onIterationStarted(e: TanukiEvents['iteration:started']): void {
+    const task = this.task(e.taskId)
+    task.iterations++
+    task.iteration = e.iteration
+    task.maxIterations = e.maxIterations
+    task.agent = e.agent
+  }
+
+  onIterationFinished(e: TanukiEvents['iteration:finished']): void {
+    const task = this.task(e.taskId)
+    task.lastOutput = e.output
+    if (e.verify) {
+      const { command, exitCode, output, timedOut } = e.verify
+      task.lastVerify = { command, exitCode, output, timedOut }
+    }
+    if (e.usage) task.usage = addUsage(task.usage, e.usage)
+  }
+
+  onAgentSpawned(e: TanukiEvents['agent:spawned']): void {
+    const agent = this.agent(e.agent, e.role, e.backend)
+    Object.assign(agent, {
+      role: e.role,
+      backend: e.backend,
+      status: 'idle',
+      task: undefined,
+      since: undefined,
+      message: undefined,
+    })
+  }
+
+  onAgentSpawnFailed(e: TanukiEvents['agent:spawn-failed']): void {
+    const agent = this.agent(e.agent, e.role, e.backend)
+    Object.assign(agent, { role: e.role, backend: e.backend, status: 'spawn-failed', message: e.message })
+  }
+
+  onAgentCrashed(e: TanukiEvents['agent:crashed']): void {
+    const agent = this.agent(e.agent, e.role)
+    Object.assign(agent, { status: 'crashed', task: undefined, since: undefined, message: e.reason })
+  }
+
+  onAgentStopped(e: TanukiEvents['agent:stopped']): void {
+    const agent = this.agent(e.agent, e.role)
+    Object.assign(agent, { status: 'stopped', task: undefined, since: undefined })
   }
 
   private release(name: string, taskId: string): void {

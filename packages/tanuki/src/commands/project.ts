@@ -3,10 +3,10 @@ import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { defineCommand } from 'citty'
 import { setupPlugins, type ProjectInfo } from '@tanuki/core'
-import { processAgents } from '@tanuki/plugin-agent-process'
 import { formatStatus } from '@tanuki/plugin-reporter'
 import { isAlive, readLock, runningOrchestrator } from '../lock.ts'
 import { projectName } from '../paths.ts'
+import { defaultPlugins } from '../plugins.ts'
 import { checkTasks, openProject, runProject, type Project, type StopRequest } from '../project.ts'
 import { readJson, statusFromFiles, type StatusDocument } from '../state.ts'
 import { common, projectRoot, sleep } from './shared.ts'
@@ -175,9 +175,7 @@ const status = defineCommand({
 /** Deletes agents' worktrees and containers when no orchestrator is there to do it. */
 async function removeAgents(project: Project): Promise<string[]> {
   const config = project.config.resolved
-  const plugins = config.plugins.some((plugin) => plugin.name === 'tanuki:agent-process')
-    ? config.plugins
-    : [processAgents(), ...config.plugins]
+  const plugins = defaultPlugins(config.plugins, { reporters: false })
   const info: ProjectInfo = {
     root: project.root,
     name: config.name ?? projectName(project.root),

@@ -1,0 +1,39 @@
+import { flattenPlugins, type PluginOption, type TanukiPlugin } from '@tanuki/core'
+import { processAgents } from '@tanuki/plugin-agent-process'
+import { consoleReporter, ndjsonReporter, summaryReporter } from '@tanuki/plugin-reporter'
+
+export interface DefaultPluginsOptions {
+  /** Add the reporters (console, NDJSON log, summary). Default true; `stop --remove` needs none. */
+  reporters?: boolean
+  /** Where the NDJSON reporter writes (the state folder's `events.ndjson`). */
+  events?: string
+  quiet?: boolean
+  verbose?: boolean
+}
+
+/**
+ * The plugins a command uses: Tanuki's defaults (the process backend, and the console, NDJSON and
+ * summary reporters) first, each unless the config brings its own by the same name, then the
+ * config's own plugins.
+ *
+ * @example
+ * const plugins = defaultPlugins(config.plugins, { events: paths.events, quiet: true })
+ */
+export function defaultPlugins(own: readonly PluginOption[] = [], options: DefaultPluginsOptions = {}): TanukiPlugin[] {
+  const plugins = flattenPlugins(own)
+  const names = new Set(plugins.map((plugin) => plugin.name))
+  const defaults: TanukiPlugin[] = []
+  const add = (name: string, make: () => TanukiPlugin): void => {
+    if (!names.has(name)) defaults.push(make())
+  }
+  add('tanuki:agent-process', () => processAgents())
+  if (options.reporters ?? true) {
+    add('tanuki:reporter-console', () =>
+      consoleReporter({ ...(options.quiet ? { quiet: true } : {}), ...(options.verbose ? { verbose: true } : {}) }),
+    )
+    if (options.events) add('tanuki:reporter-ndjson', () => ndjsonReporter({ path: options.events! }))
+    // Quiet runs keep the summary in .tanuki/summary.md and print only the console's last line.
+    add('tanuki:reporter-summary', () => summaryReporter(options.quiet ? { stream: false } : {}))
+  }
+  return [...defaults, ...plugins]
+}
