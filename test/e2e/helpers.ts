@@ -218,7 +218,6 @@ export function readEvents(dir: string): { event: string; [key: string]: unknown
     })
 }
 
-/** The pid in `.tanuki/orchestrator.lock`, if any. */
 /** The status of each task as the project's journal records it (the authority; files only mirror it). */
 export function journalStatuses(dir: string): Record<string, string> {
   let text = ''
@@ -244,6 +243,7 @@ export function journalStatuses(dir: string): Record<string, string> {
   return statuses
 }
 
+/** The pid in `.tanuki/orchestrator.lock`, if any. */
 export function lockPid(dir: string): number | undefined {
   try {
     return (JSON.parse(readFileSync(join(dir, '.tanuki', 'orchestrator.lock'), 'utf8')) as { pid: number }).pid
