@@ -16,6 +16,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { worktreePath } from '@tanuki/plugin-agent-process/kit'
 
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 /** The CLI as people run it: the root's `node_modules/.bin/tanuki` (it execs node, so its pid is node's). */
@@ -241,6 +242,14 @@ export function journalStatuses(dir: string): Record<string, string> {
     if (record.t === 'task' && record.id && record.status) statuses[record.id] = record.status
   }
   return statuses
+}
+
+/**
+ * Where the CLI puts an agent's worktree for a project: outside it, under the state home the tests
+ * run with (`XDG_STATE_HOME`, inherited by the CLI they start).
+ */
+export function agentWorktree(dir: string, agent: string): string {
+  return worktreePath({ root: dir, name: '', stateDir: join(dir, '.tanuki') }, agent)
 }
 
 /** The pid in `.tanuki/orchestrator.lock`, if any. */

@@ -53,6 +53,8 @@ export type {
   AgentBackend,
   AgentExit,
   Awaitable,
+  CleanupOptions,
+  CleanupReport,
   Conflict,
   ExecOptions,
   ExecResult,

@@ -4,6 +4,8 @@ import {
   errorMessage,
   isTanukiError,
   type AgentBackend,
+  type CleanupOptions,
+  type CleanupReport,
   type ProjectInfo,
   type SpawnRequest,
 } from '@tanuki/core'
@@ -20,8 +22,11 @@ import { containerEnv, resolveDockerOptions, type DockerAgentOptions } from './o
 export interface DockerBackend extends AgentBackend {
   readonly name: 'docker'
   spawn(request: SpawnRequest): Promise<DockerAgent>
-  /** Removes every container labelled with the project (running or not), its networks and its worktrees. */
-  cleanup(project: ProjectInfo): Promise<void>
+  /**
+   * Removes every container labelled with the project (running or not), its networks, and the
+   * worktrees and branches Tanuki created for it (work that has not landed is kept unless `force`).
+   */
+  cleanup(project: ProjectInfo, options?: CleanupOptions): Promise<CleanupReport>
   /** Drops the engine connections; agents are left as they are. */
   close(): void
 }
@@ -146,7 +151,7 @@ export function createDockerBackend(options: DockerAgentOptions = {}): DockerBac
       }
     },
 
-    async cleanup(project) {
+    async cleanup(project, cleanupOptions = {}) {
       const found = await engine(options.host)
       const filters = JSON.stringify({ label: [`${LABELS.project}=${project.root}`] })
       const containers = await found.docker.listContainers({ all: true, filters })
@@ -158,7 +163,9 @@ export function createDockerBackend(options: DockerAgentOptions = {}): DockerBac
           .remove()
           .catch(() => {})
       }
-      await removeWorktrees(project)
+      const report = await removeWorktrees(project, cleanupOptions)
+      report.removed.unshift(...containers.map((info) => info.Names[0]?.replace(/^\//, '') ?? info.Id))
+      return report
     },
 
     close() {

@@ -1,6 +1,7 @@
 import { defineCommand, runMain, type CommandDef } from 'citty'
 import { isTanukiError } from '@tanuki/core'
 import { initCommand } from './commands/init.ts'
+import { landCommand } from './commands/land.ts'
 import { logsCommand } from './commands/logs.ts'
 import { projectCommand } from './commands/project.ts'
 import { taskCommand } from './commands/task.ts'
@@ -37,7 +38,13 @@ function guarded(command: CommandDef): CommandDef {
 export const main = guarded(
   defineCommand({
     meta: { name: 'tanuki', version, description: "Orchestrate coding agents over a project's Markdown tasks" },
-    subCommands: { init: initCommand, project: projectCommand, task: taskCommand, logs: logsCommand },
+    subCommands: {
+      init: initCommand,
+      project: projectCommand,
+      task: taskCommand,
+      land: landCommand,
+      logs: logsCommand,
+    },
   }),
 )
 

@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import {
   Resolver,
   TanukiError,
@@ -7,6 +7,7 @@ import {
   createOrchestrator,
   cycleError,
   type Orchestrator,
+  type ProjectInfo,
   type RunSummary,
   type Task,
   type TaskFacts,
@@ -39,6 +40,17 @@ export async function openProject(root: string): Promise<Project> {
     ...(config.resolved.tasksDir ? { tasksDir: config.resolved.tasksDir } : {}),
   })
   return { root: paths.root, paths, config, source }
+}
+
+/** The project as agents and plugins see it: its root, name, state folder and where worktrees go. */
+export function projectInfo(project: Project): ProjectInfo {
+  const config = project.config.resolved
+  return {
+    root: project.root,
+    name: config.name,
+    stateDir: project.paths.stateDir,
+    ...(config.worktreesDir ? { worktreesDir: resolve(project.root, config.worktreesDir) } : {}),
+  }
 }
 
 /**
@@ -163,7 +175,7 @@ export async function runProject(project: Project, options: RunOptions): Promise
         }),
         stopWhenSettled: !options.watch,
       },
-      project: { root: paths.root, name: user.name ?? projectName(paths.root), stateDir: paths.stateDir },
+      project: projectInfo(project),
       sources: [onceLoaded(project.source, checked)],
       reporters: [state],
       store: journal,
@@ -174,6 +186,7 @@ export async function runProject(project: Project, options: RunOptions): Promise
         await running.rerun(request.id, { withDependents: request.withDependents ?? false })
       else if (request.command === 'reset') await running.reset(request.id)
       else if (request.command === 'mark') await running.mark(request.id, request.status)
+      else if (request.command === 'land') await running.land()
       else void running.stop({ remove: request.remove ?? false })
     })
     process.on('SIGINT', onSignal)

@@ -64,6 +64,12 @@ export interface UserConfig {
    * gated by verify on the combined work). `false` turns it off: work stays on the agents' branches.
    */
   land?: LandConfig | false
+  /**
+   * Where agents' git worktrees go. Default: a per-project folder in your state directory
+   * (`$XDG_STATE_HOME/tanuki/projects/…`, else `~/.local/state/tanuki/projects/…`), outside the
+   * project, so its own test runner, `tsc` and linters never see the agents' copies.
+   */
+  worktreesDir?: string
 }
 
 /** `land` in the config. */
@@ -105,6 +111,7 @@ export interface ResolvedConfig {
     verify?: string
     push?: string
   }
+  worktreesDir?: string
 }
 
 /** What a plugin's `setup` may do. */
@@ -201,6 +208,12 @@ export function resolveConfig(config: UserConfig = {}, fallbackName = 'tanuki'):
     'must be a path string',
     config.tasksDir,
   )
+  check(
+    config.worktreesDir === undefined || (typeof config.worktreesDir === 'string' && config.worktreesDir !== ''),
+    'worktreesDir',
+    'must be a path string',
+    config.worktreesDir,
+  )
   check(config.tasks === undefined || Array.isArray(config.tasks), 'tasks', 'must be a list of tasks', config.tasks)
   check(
     config.agents === undefined ||
@@ -289,6 +302,7 @@ export function resolveConfig(config: UserConfig = {}, fallbackName = 'tanuki'):
     maxRespawns: config.maxRespawns ?? 5,
     mirrorStatus: config.mirrorStatus ?? true,
     land: resolveLand(config.land),
+    ...(config.worktreesDir === undefined ? {} : { worktreesDir: config.worktreesDir }),
   }
 }
 

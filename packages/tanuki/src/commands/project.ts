@@ -2,12 +2,12 @@ import { spawn } from 'node:child_process'
 import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { defineCommand } from 'citty'
-import { TanukiError, setupPlugins, type ProjectInfo } from '@tanuki/core'
+import { TanukiError, setupPlugins, type CleanupReport } from '@tanuki/core'
 import { formatStatus } from '@tanuki/plugin-reporter'
 import { isAlive, readLock, runningOrchestrator } from '../lock.ts'
 import { projectName } from '../paths.ts'
 import { defaultPlugins } from '../plugins.ts'
-import { checkTasks, openProject, runProject, type Project, type StopRequest } from '../project.ts'
+import { checkTasks, openProject, projectInfo, runProject, type Project, type StopRequest } from '../project.ts'
 import { readJournal } from '../journal.ts'
 import { readJson, statusFromJournal, withJournal, type StatusDocument } from '../state.ts'
 import { common, projectRoot, sleep } from './shared.ts'
@@ -184,34 +184,60 @@ const status = defineCommand({
   },
 })
 
-/** Deletes agents' worktrees and containers when no orchestrator is there to do it. */
-async function removeAgents(project: Project): Promise<string[]> {
+/**
+ * Deletes what the agents left (worktrees, branches, containers), keeping work that has not landed
+ * unless `force`. Every backend's cleanup runs, with no orchestrator.
+ */
+async function removeAgents(project: Project, force: boolean): Promise<CleanupReport> {
   const config = project.config.resolved
   const plugins = defaultPlugins(config.plugins, { reporters: false })
-  const info: ProjectInfo = {
-    root: project.root,
-    name: config.name ?? projectName(project.root),
-    stateDir: project.paths.stateDir,
-  }
+  const info = projectInfo(project)
   const registry = await setupPlugins({ ...config, plugins }, info)
-  const cleaned: string[] = []
+  const report: CleanupReport = { removed: [], kept: [] }
   try {
     for (const backend of registry.backends.values()) {
-      if (!backend.cleanup) continue
-      await backend.cleanup(info)
-      cleaned.push(backend.name)
+      const done = await backend.cleanup?.(info, { force })
+      if (!done) continue
+      report.removed.push(...done.removed)
+      for (const kept of done.kept) if (!report.kept.some((k) => k.name === kept.name)) report.kept.push(kept)
     }
   } finally {
     await registry.teardown()
   }
-  return cleaned
+  return report
+}
+
+/** What `stop --remove` removed and kept, for people. */
+function printCleanup(report: CleanupReport): void {
+  process.stdout.write(
+    report.removed.length > 0
+      ? `Removed ${report.removed.length}: ${report.removed.join(', ')}\n`
+      : 'Nothing to remove.\n',
+  )
+  for (const kept of report.kept) {
+    process.stdout.write(
+      `Kept ${kept.name}${kept.tasks.length > 0 ? `: it holds work that has not landed (${kept.tasks.join(', ')})` : ''}.\n`,
+    )
+  }
+  if (report.kept.some((kept) => kept.tasks.length > 0)) {
+    process.stdout.write(
+      'Land it with `tanuki land`, or delete it anyway with `tanuki project stop --remove --force`.\n',
+    )
+  }
 }
 
 const stop = defineCommand({
   meta: { name: 'stop', description: 'Stop the running orchestrator gracefully (from any terminal)' },
   args: {
     ...common,
-    remove: { type: 'boolean', description: 'Also remove the agents: worktrees, branches, containers' },
+    remove: {
+      type: 'boolean',
+      description: 'Also remove what the agents left: worktrees, branches and containers Tanuki created',
+    },
+    force: {
+      type: 'boolean',
+      description: 'With --remove: delete branches even when they hold work that has not landed',
+    },
   },
   async run({ args }) {
     const project = await openProject(projectRoot(args))
@@ -221,7 +247,7 @@ const stop = defineCommand({
       return 1
     }
     if (running) {
-      const request: StopRequest = { remove: Boolean(args.remove) }
+      const request: StopRequest = { remove: false }
       writeFileSync(project.paths.stopRequest, JSON.stringify(request) + '\n')
       process.kill(running.pid, 'SIGTERM')
       process.stdout.write(`Stopping the orchestrator (pid ${running.pid})…\n`)
@@ -234,17 +260,12 @@ const stop = defineCommand({
         }
         await sleep(100)
       }
-      process.stdout.write(args.remove ? 'Stopped; agents removed.\n' : 'Stopped. `tanuki project resume` continues.\n')
+      process.stdout.write(args.remove ? 'Stopped.\n' : 'Stopped. `tanuki project resume` continues.\n')
+    } else if (!args.remove) {
+      process.stdout.write('No orchestrator is running for this project.\n')
       return 0
     }
-    if (args.remove) {
-      const cleaned = await removeAgents(project)
-      process.stdout.write(
-        `No orchestrator was running; removed what the agents left (${cleaned.join(', ') || 'nothing to clean'}).\n`,
-      )
-      return 0
-    }
-    process.stdout.write('No orchestrator is running for this project.\n')
+    if (args.remove) printCleanup(await removeAgents(project, Boolean(args.force)))
     return 0
   },
 })
