@@ -4,6 +4,7 @@ import { initCommand } from './commands/init.ts'
 import { logsCommand } from './commands/logs.ts'
 import { projectCommand } from './commands/project.ts'
 import { taskCommand } from './commands/task.ts'
+import { uiCommand } from './commands/ui.ts'
 import { version } from './version.ts'
 
 /**
@@ -37,7 +38,7 @@ function guarded(command: CommandDef): CommandDef {
 export const main = guarded(
   defineCommand({
     meta: { name: 'tanuki', version, description: "Orchestrate coding agents over a project's Markdown tasks" },
-    subCommands: { init: initCommand, project: projectCommand, task: taskCommand, logs: logsCommand },
+    subCommands: { init: initCommand, project: projectCommand, task: taskCommand, logs: logsCommand, ui: uiCommand },
   }),
 )
 

@@ -13,12 +13,15 @@ import {
   type TaskSource,
   type UserConfig,
 } from '@tanuki/core'
+import { dashboard } from '@tanuki/plugin-ui'
 import { loadConfig, type LoadedConfig } from './config.ts'
 import { FileTaskSource } from './file-source.ts'
 import { acquireLock } from './lock.ts'
 import { defaultPlugins } from './plugins.ts'
 import { STATE_GITIGNORE, projectName, statePaths, type StatePaths } from './paths.ts'
 import { createStateReporter } from './state.ts'
+import { dashboardBanner } from './ui/banner.ts'
+import { createRunSource } from './ui/sources.ts'
 
 /** A project on disk: its folder, state paths, config and task files. */
 export interface Project {
@@ -85,6 +88,8 @@ export interface RunOptions {
   verbose?: boolean
   /** For the lock and messages. */
   command: 'start' | 'resume'
+  /** Serve the web dashboard with the run. */
+  ui?: { host?: string; port?: number }
 }
 
 /** What `project stop` leaves for the running orchestrator before signalling it. */
@@ -132,11 +137,19 @@ export async function runProject(project: Project, options: RunOptions): Promise
     orchestrator = createOrchestrator({
       config: {
         ...user,
-        plugins: defaultPlugins(user.plugins, {
-          events: paths.events,
-          ...(options.quiet ? { quiet: true } : {}),
-          ...(options.verbose ? { verbose: true } : {}),
-        }),
+        plugins: [
+          defaultPlugins(user.plugins, {
+            events: paths.events,
+            ...(options.quiet ? { quiet: true } : {}),
+            ...(options.verbose ? { verbose: true } : {}),
+          }),
+          options.ui &&
+            dashboard({
+              ...options.ui,
+              source: () => createRunSource(project, orchestrator!),
+              onListen: ({ url, host }) => process.stdout.write(dashboardBanner(url, host)),
+            }),
+        ],
         stopWhenSettled: !options.watch,
       },
       project: { root: paths.root, name: user.name ?? projectName(paths.root), stateDir: paths.stateDir },

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process'
 import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { defineCommand } from 'citty'
-import { setupPlugins, type ProjectInfo } from '@tanuki/core'
+import { TanukiError, setupPlugins, type ProjectInfo } from '@tanuki/core'
 import { formatStatus } from '@tanuki/plugin-reporter'
 import { isAlive, readLock, runningOrchestrator } from '../lock.ts'
 import { projectName } from '../paths.ts'
@@ -10,6 +10,7 @@ import { defaultPlugins } from '../plugins.ts'
 import { checkTasks, openProject, runProject, type Project, type StopRequest } from '../project.ts'
 import { readJson, statusFromFiles, type StatusDocument } from '../state.ts'
 import { common, projectRoot, sleep } from './shared.ts'
+import { parsePort, uiArgs } from './ui.ts'
 
 const output = {
   quiet: { type: 'boolean', description: 'Only print failures and the final summary' },
@@ -19,10 +20,12 @@ const output = {
 async function foreground(
   project: Project,
   command: 'start' | 'resume',
-  args: { watch?: boolean; quiet?: boolean; verbose?: boolean },
+  args: { watch?: boolean; quiet?: boolean; verbose?: boolean; ui?: boolean; host?: string; port?: string },
 ): Promise<number> {
+  const port = parsePort(args.port)
   const summary = await runProject(project, {
     command,
+    ...(args.ui ? { ui: { ...(args.host ? { host: args.host } : {}), ...(port === undefined ? {} : { port }) } } : {}),
     ...(args.watch ? { watch: true } : {}),
     ...(args.quiet ? { quiet: true } : {}),
     ...(args.verbose ? { verbose: true } : {}),
@@ -106,6 +109,8 @@ const start = defineCommand({
       alias: 'd',
       description: 'Run in the background; watch it with `tanuki project status`',
     },
+    ui: { type: 'boolean', description: 'Serve the web dashboard with the run (its URL is printed)' },
+    ...uiArgs,
   },
   async run({ args, rawArgs }) {
     const project = await openProject(projectRoot(args))
@@ -123,6 +128,8 @@ const resume = defineCommand({
     ...output,
     watch: { type: 'boolean', description: 'Keep running after everything is settled' },
     detach: { type: 'boolean', alias: 'd', description: 'Run in the background' },
+    ui: { type: 'boolean', description: 'Serve the web dashboard with the run (its URL is printed)' },
+    ...uiArgs,
   },
   async run({ args, rawArgs }) {
     const project = await openProject(projectRoot(args))
@@ -195,6 +202,24 @@ async function removeAgents(project: Project): Promise<string[]> {
   return cleaned
 }
 
+/**
+ * Asks the orchestrator running this project to stop gracefully, as `project stop` does, without
+ * waiting for it: returns its pid, or undefined when none runs. Throws when it runs on another host.
+ */
+export function requestStop(project: Project, request: StopRequest = { remove: false }): number | undefined {
+  const running = runningOrchestrator(project.paths.lock)
+  if (!running) return undefined
+  if (running.host !== hostname()) {
+    throw new TanukiError(
+      'TANUKI_LOCKED',
+      `The orchestrator of ${project.root} runs on ${running.host} (pid ${running.pid}); stop it there.`,
+    )
+  }
+  writeFileSync(project.paths.stopRequest, JSON.stringify(request) + '\n')
+  process.kill(running.pid, 'SIGTERM')
+  return running.pid
+}
+
 const stop = defineCommand({
   meta: { name: 'stop', description: 'Stop the running orchestrator gracefully (from any terminal)' },
   args: {
@@ -209,9 +234,7 @@ const stop = defineCommand({
       return 1
     }
     if (running) {
-      const request: StopRequest = { remove: Boolean(args.remove) }
-      writeFileSync(project.paths.stopRequest, JSON.stringify(request) + '\n')
-      process.kill(running.pid, 'SIGTERM')
+      requestStop(project, { remove: Boolean(args.remove) })
       process.stdout.write(`Stopping the orchestrator (pid ${running.pid})…\n`)
       for (let waited = 0; isAlive(running.pid) && readLock(project.paths.lock)?.pid === running.pid; waited += 100) {
         if (waited >= 60_000) {
