@@ -171,9 +171,10 @@ export function createHub(source: DashboardSource, options: HubOptions = {}): Hu
       }
       const held = rebasing
       rebasing = undefined
-      // The page reads the status again: nothing before this point is replayed to it.
+      // Pages get what happened before, then word to read the status again: nothing before this
+      // point is replayed after it.
+      flush()
       kept = []
-      pending = []
       seq++
       for (const [, name, event] of held ?? []) publish(name, event)
       for (const client of clients) client.send('resync', '{}')
