@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs'
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { defineCommand } from 'citty'
 import { TanukiError, setupPlugins, type ProjectInfo } from '@tanuki/core'
@@ -53,6 +53,7 @@ async function detach(project: Project, command: 'start' | 'resume', rawArgs: st
   }
   checkTasks(project)
   mkdirSync(project.paths.stateDir, { recursive: true })
+  const log0 = existsSync(project.paths.detachedLog) ? statSync(project.paths.detachedLog).size : 0
   const log = openSync(project.paths.detachedLog, 'a')
   // The same entry point this process was started from (bin/tanuki.js).
   const cli = process.argv[1]!
@@ -84,6 +85,7 @@ async function detach(project: Project, command: 'start' | 'resume', rawArgs: st
         `Tanuki runs in the background (pid ${child.pid}).\n` +
           `  progress:  tanuki project status\n  stop:      tanuki project stop\n  output:    ${project.source.display(project.paths.detachedLog)}\n`,
       )
+      if (args.includes('--ui')) process.stdout.write(await detachedDashboard(project.paths.detachedLog, log0))
       return 0
     }
     if (exited !== undefined) break
@@ -93,6 +95,17 @@ async function detach(project: Project, command: 'start' | 'resume', rawArgs: st
     `tanuki: the background run did not start (exit code ${exited ?? 'none yet'}); see ${project.paths.detachedLog}\n`,
   )
   return 1
+}
+
+/** The dashboard line a background run with `--ui` printed into its log (it listens as the run sets up). */
+async function detachedDashboard(logFile: string, from: number): Promise<string> {
+  for (let waited = 0; waited < 10_000; waited += 100) {
+    const text = readFileSync(logFile).subarray(from).toString('utf8')
+    const line = /^Dashboard: .*(\n {2}warning: .*)?$/m.exec(text)
+    if (line) return `  ${line[0]}\n`
+    await sleep(100)
+  }
+  return '  dashboard: its URL will be in the output file once it listens\n'
 }
 
 const start = defineCommand({
