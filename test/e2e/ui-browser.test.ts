@@ -140,14 +140,14 @@ describe.skipIf(skipBrowser)('the dashboard in a browser', () => {
     const page = await browser.newPage()
     await page.goto(url)
     await page.waitForSelector('body[data-ready=true]')
-    expect(await page.getByTestId('run-state').textContent()).toBe('stopped')
+    expect(await page.getByTestId('run-state').textContent()).toBe('complete')
     expect(await rowStatus(page, 'Q-1')).toBe('complete')
 
     await page.goto(`${new URL(url).origin}/#/task/A-2`)
     await expect.poll(() => page.getByTestId('iteration').count()).toBe(1)
     expect(await page.getByTestId('transcript').textContent()).toContain('layering')
     await page.getByTestId('rerun').click()
-    // The rerun is written into the task file, as a person would.
+    // As `tanuki task rerun` does with no run on: into the journal, mirrored into the task file.
     await waitFor('A-2 pending in its file', () => /^status: pending$/m.test(readFileSync(p.taskPath('A-2'), 'utf8')))
     await page.goto(`${new URL(url).origin}/`)
     await page.getByTestId('resume').click()

@@ -62,6 +62,10 @@ export type {
 } from './agent/types.ts'
 export type { TaskSource, TaskChange } from './source/types.ts'
 export { createMemorySource, type MemorySource } from './source/memory.ts'
+export { createMemoryStore, type MemoryStore } from './state/memory.ts'
+export { applyRecord, emptyRunState, replay } from './state/replay.ts'
+export type { Landing, Park, RunInfo, RunRecord, RunState, RunStore, Spend, TaskRunState } from './state/types.ts'
+export { FAILURE_CLASSES, type Failure, type FailureClass } from './failure.ts'
 export { hookName, type Reporter, type ReporterHooks } from './reporter/types.ts'
 export {
   definePlugin,
@@ -86,6 +90,7 @@ export {
   type AgentInfo,
   type AgentStatus,
   type TaskView,
+  type TaskFacts,
   type RunSummary,
   type OrchestratorState,
   type Progress,

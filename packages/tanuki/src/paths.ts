@@ -5,6 +5,8 @@ export interface StatePaths {
   root: string
   stateDir: string
   lock: string
+  /** The run's journal: the authority for run state. */
+  journal: string
   stopRequest: string
   status: string
   agents: string
@@ -21,6 +23,7 @@ export function statePaths(projectRoot: string): StatePaths {
     root,
     stateDir,
     lock: join(stateDir, 'orchestrator.lock'),
+    journal: join(stateDir, 'journal.ndjson'),
     stopRequest: join(stateDir, 'stop-request.json'),
     status: join(stateDir, 'status.json'),
     agents: join(stateDir, 'agents.json'),

@@ -44,6 +44,7 @@ describe('resolveConfig', () => {
       pollIntervalMs: 5000,
       stopWhenSettled: true,
       maxRespawns: 5,
+      mirrorStatus: true,
     })
     expect(resolveConfig({}, 'my-folder').name).toBe('my-folder')
   })

@@ -53,6 +53,11 @@ export interface UserConfig {
   stopWhenSettled?: boolean
   /** Times a role's agent is replaced after crashes with no task completed in between. Default 5. */
   maxRespawns?: number
+  /**
+   * Write each task's status into its file's front matter, in the background (the journal in the
+   * state folder is the authority either way). Default true; false keeps task files pure specs.
+   */
+  mirrorStatus?: boolean
 }
 
 /** The config after defaults: what the orchestrator reads. */
@@ -71,6 +76,7 @@ export interface ResolvedConfig {
   pollIntervalMs: number
   stopWhenSettled: boolean
   maxRespawns: number
+  mirrorStatus: boolean
 }
 
 /** What a plugin's `setup` may do. */
@@ -223,6 +229,12 @@ export function resolveConfig(config: UserConfig = {}, fallbackName = 'tanuki'):
   for (const key of ['cooldownMs', 'iterationTimeoutMs', 'verifyTimeoutMs', 'pollIntervalMs'] as const)
     checkDuration(config, key)
   check(
+    config.mirrorStatus === undefined || typeof config.mirrorStatus === 'boolean',
+    'mirrorStatus',
+    'must be true or false',
+    config.mirrorStatus,
+  )
+  check(
     config.stopWhenSettled === undefined || typeof config.stopWhenSettled === 'boolean',
     'stopWhenSettled',
     'must be true or false',
@@ -245,6 +257,7 @@ export function resolveConfig(config: UserConfig = {}, fallbackName = 'tanuki'):
     pollIntervalMs: config.pollIntervalMs ?? 5000,
     stopWhenSettled: config.stopWhenSettled ?? true,
     maxRespawns: config.maxRespawns ?? 5,
+    mirrorStatus: config.mirrorStatus ?? true,
   }
 }
 

@@ -8,7 +8,8 @@ import { isAlive, readLock, runningOrchestrator } from '../lock.ts'
 import { projectName } from '../paths.ts'
 import { defaultPlugins } from '../plugins.ts'
 import { checkTasks, openProject, runProject, type Project, type StopRequest } from '../project.ts'
-import { readJson, statusFromFiles, type StatusDocument } from '../state.ts'
+import { readJournal } from '../journal.ts'
+import { readJson, statusFromJournal, withJournal, type StatusDocument } from '../state.ts'
 import { common, projectRoot, sleep } from './shared.ts'
 import { parsePort, uiArgs } from './ui.ts'
 
@@ -146,7 +147,14 @@ const resume = defineCommand({
   },
   async run({ args, rawArgs }) {
     const project = await openProject(projectRoot(args))
-    const tasks = checkTasks(project)
+    const running = runningOrchestrator(project.paths.lock)
+    if (running) {
+      throw new TanukiError(
+        'TANUKI_LOCKED',
+        `An orchestrator (pid ${running.pid}) is running this project; nothing to resume. See \`tanuki project status\`.`,
+      )
+    }
+    const tasks = withJournal(checkTasks(project), readJournal(project.paths.journal).state).map(({ task }) => task)
     const inFlight = tasks
       .filter((task) => task.status === 'assigned' || task.status === 'in_progress')
       .map((task) => task.id)
@@ -168,7 +176,11 @@ export async function projectStatus(project: Project): Promise<StatusDocument & 
   const snapshot = readJson<StatusDocument>(project.paths.status)
   if (running && snapshot && snapshot.pid === running.pid) return snapshot
   const { tasks, errors } = project.source.scan()
-  const doc: StatusDocument & { problems?: string[] } = statusFromFiles(tasks, project.paths)
+  const doc: StatusDocument & { problems?: string[] } = statusFromJournal(
+    tasks,
+    readJournal(project.paths.journal).state,
+    project.paths,
+  )
   if (running) {
     doc.status = 'starting'
     doc.pid = running.pid

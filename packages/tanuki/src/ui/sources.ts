@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process'
-import { closeSync, existsSync, openSync, readFileSync, readSync, renameSync, statSync, writeFileSync } from 'node:fs'
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs'
 import { isAbsolute, join } from 'node:path'
 import { StringDecoder } from 'node:string_decoder'
-import { TanukiError, errorMessage, parseTask, updateTaskText, type Orchestrator, type Task } from '@tanuki/core'
+import { TanukiError, errorMessage, parseTask, type Orchestrator, type Task } from '@tanuki/core'
 import {
   DashboardModel,
   type DashboardSource,
@@ -15,6 +15,7 @@ import { requestStop, projectStatus } from '../commands/project.ts'
 import { runningOrchestrator } from '../lock.ts'
 import type { Project } from '../project.ts'
 import { readJson, statusDocument } from '../state.ts'
+import { applyTaskCommand } from '../task-commands.ts'
 import { readIterations } from './logs.ts'
 
 function specOf(task: Task): TaskSpec {
@@ -66,80 +67,6 @@ function detail(project: Project, id: string, hint?: string): TaskDetail | undef
   return { spec, iterations: readIterations(project.paths, id) }
 }
 
-const IN_FLIGHT = new Set(['assigned', 'in_progress'])
-
-/**
- * Runs tasks again the way a person does by hand: `status: pending` written into their files
- * (with `reset`, their iterations and failure cleared too). A running orchestrator picks the edit
- * up at once; a stopped project runs them on its next resume. Only the status keys are spliced in,
- * atomically; the rest of each file stays byte for byte. With `withDependents`, the settled tasks
- * that depend on it (transitively) go back too.
- */
-export function rerunByFile(
-  project: Project,
-  doc: StatusDocument,
-  id: string,
-  options: { reset?: boolean; withDependents?: boolean } = {},
-): string[] {
-  const byId = new Map(doc.tasks.map((task) => [task.id, task]))
-  const task = byId.get(id)
-  if (!task) {
-    throw new TanukiError(
-      'TANUKI_TASK_NOT_FOUND',
-      `No task "${id}" in ${project.root}. \`tanuki task list\` shows the ids.`,
-    )
-  }
-  if (IN_FLIGHT.has(task.status)) {
-    throw new TanukiError(
-      'TANUKI_UI_ACTION',
-      `${id} is ${task.status} on ${task.assignedTo ?? 'an agent'}; it can run again once this try ends.`,
-    )
-  }
-  const ids = [id]
-  if (options.withDependents) {
-    const dependents = new Map<string, string[]>()
-    for (const other of doc.tasks)
-      for (const dep of other.dependsOn) dependents.set(dep, [...(dependents.get(dep) ?? []), other.id])
-    for (let i = 0; i < ids.length; i++) {
-      for (const next of dependents.get(ids[i]!) ?? []) {
-        const status = byId.get(next)?.status
-        if (!ids.includes(next) && status !== undefined && !IN_FLIGHT.has(status) && status !== 'pending')
-          ids.push(next)
-      }
-    }
-  }
-  const patch = options.reset
-    ? {
-        status: 'pending' as const,
-        iterations: null,
-        failure: null,
-        started_at: null,
-        completed_at: null,
-        assigned_to: null,
-      }
-    : { status: 'pending' as const }
-  for (const taskId of ids) {
-    const file = project.source.pathOf(taskId) ?? fileOf(project, byId.get(taskId)?.source)
-    if (!file || !existsSync(file)) {
-      throw new TanukiError(
-        'TANUKI_UI_ACTION',
-        `${taskId} has no task file to write to (tasks from the config cannot be rerun from the dashboard).`,
-      )
-    }
-    const text = readFileSync(file, 'utf8')
-    const next = updateTaskText(text, patch, project.source.display(file))
-    const temp = `${file}.${process.pid}.ui.tmp`
-    writeFileSync(temp, next)
-    renameSync(temp, file)
-  }
-  return ids
-}
-
-function fileOf(project: Project, source: string | undefined): string | undefined {
-  if (!source) return undefined
-  return isAbsolute(source) ? source : join(project.root, source)
-}
-
 /**
  * The dashboard's data in the process of a run (`tanuki project start --ui`): the orchestrator's
  * own status and events, task specs from their files and iterations from the logs the run writes.
@@ -153,12 +80,8 @@ export function createRunSource(project: Project, orchestrator: Orchestrator): D
       orchestrator.events.on('*', forward)
       return () => orchestrator.events.off('*', forward)
     },
-    async rerun(id, options) {
-      rerunByFile(project, statusDocument(orchestrator.status()), id, options)
-    },
-    async reset(id) {
-      rerunByFile(project, statusDocument(orchestrator.status()), id, { reset: true })
-    },
+    rerun: (id, options) => orchestrator.rerun(id, options),
+    reset: (id) => orchestrator.reset(id),
     async stop() {
       // Not awaited: stopping tears the dashboard down too, and the page is told by the events.
       void orchestrator.stop()
@@ -300,11 +223,16 @@ export function createStateSource(project: Project, options: StateSourceOptions 
       timer.unref()
       return () => clearInterval(timer)
     },
+    // What `tanuki task rerun|reset` do: through the running orchestrator, or into the journal.
     async rerun(id, options) {
-      rerunByFile(project, (await projectStatus(project)) as StatusDocument, id, options)
+      await applyTaskCommand(project, {
+        command: 'rerun',
+        id,
+        ...(options?.withDependents ? { withDependents: true } : {}),
+      })
     },
     async reset(id) {
-      rerunByFile(project, (await projectStatus(project)) as StatusDocument, id, { reset: true })
+      await applyTaskCommand(project, { command: 'reset', id })
     },
     async stop() {
       const pid = requestStop(project)
