@@ -44,6 +44,8 @@ export {
   type RunnerOptions,
   type RunnerHooks,
   type RunnerOutcome,
+  type RunOptions,
+  type PromptNote,
   type PromptFeedback,
 } from './runner/index.ts'
 export type {
@@ -51,6 +53,7 @@ export type {
   AgentBackend,
   AgentExit,
   Awaitable,
+  Conflict,
   ExecOptions,
   ExecResult,
   OutputChunk,
@@ -58,6 +61,8 @@ export type {
   RunRequest,
   RunResult,
   SpawnRequest,
+  TaskContext,
+  TaskStart,
   Usage,
 } from './agent/types.ts'
 export type { TaskSource, TaskChange } from './source/types.ts'
@@ -74,6 +79,7 @@ export {
   setupPlugins,
   flattenPlugins,
   type PluginOption,
+  type LandConfig,
   type TanukiPlugin,
   type PluginContext,
   type PluginRegistry,
@@ -98,6 +104,8 @@ export {
   type TanukiEventName,
   type IterationOutcome,
 } from './orchestrator/index.ts'
+export type { LandOutcome, LandRequest, Lander, LandingFeedback, LandingStart } from './land/types.ts'
+export { createMemoryLander, type MemoryLander, type MemoryLanderOptions } from './testing/memory-lander.ts'
 export {
   createMemoryBackend,
   type MemoryBackend,

@@ -10,6 +10,8 @@ import { Runner, type RunnerOutcome } from '../runner/index.ts'
 import { createMemorySource } from '../source/memory.ts'
 import { createMemoryStore } from '../state/memory.ts'
 import type { RunStore } from '../state/types.ts'
+import type { LandingFeedback } from '../land/types.ts'
+import type { PromptNote } from '../runner/prompt.ts'
 import type { TaskSource } from '../source/types.ts'
 import type { StatusTracker } from '../status/index.ts'
 import { createTask } from '../task/parse.ts'
@@ -20,6 +22,7 @@ import { createBus, type Bus } from './bus.ts'
 import type { OrchestratorState, Progress, TanukiEventName, TanukiEvents } from './events.ts'
 import { attachReporters, type EventLog, type ReporterFanOut } from './reporters.ts'
 import { applySourceChange, type ChangeContext } from './source-changes.ts'
+import { LandingQueue } from './landing.ts'
 import { StatusMirror } from './mirror.ts'
 import { IN_FLIGHT, TaskTable, type TaskRecord } from './task-table.ts'
 import type { OrchestratorOptions, OrchestratorStatus, RunSummary, TaskView } from './types.ts'
@@ -74,6 +77,8 @@ export class Orchestrator {
   private runner!: Runner
   private pool!: AgentPool
   private reporters: ReporterFanOut | undefined
+  /** The merge queue, when a lander is registered and landing is on. */
+  private landing: LandingQueue | undefined
   private cancelPoll: () => void = () => {}
   private unwatch: (() => void)[] = []
   private stopping: Promise<void> | undefined
@@ -183,6 +188,7 @@ export class Orchestrator {
         onChange: () => this.checkSettled(),
       })
       await this.loadTasks()
+      await this.prepareLanding()
     } catch (error) {
       this.events.off('*', keep)
       await this.registry?.teardown().catch(() => {})
@@ -297,6 +303,7 @@ export class Orchestrator {
       this.queue.remove(id)
       if (status === 'failed') return this.table.fail(record, 'marked failed by a person')
       const ready = this.table.setStatus(record, 'complete', { reason: 'marked complete by a person' })
+      if (this.config.land.auto) this.landing?.add(id)
       for (const each of [...ready, ...this.table.unblockDependents(id)]) this.enqueue(each)
     })
     await this.afterCommand()
@@ -332,6 +339,7 @@ export class Orchestrator {
     this.table.note(record, {
       attempts: 0,
       landed: null,
+      feedback: null,
       ...(clear ? { iterations: 0, lastError: null } : {}),
     })
     this.table.blockIfStuck(record)
@@ -445,6 +453,55 @@ export class Orchestrator {
     return strategy
   }
 
+  // ---------------------------------------------------------------- landing
+
+  /** Starts the merge queue: the lander settles the target, and complete work that has not landed queues up. */
+  private async prepareLanding(): Promise<void> {
+    const lander = this.registry!.lander
+    if (!lander || !this.config.land.enabled) return
+    this.landing = new LandingQueue({
+      lander,
+      table: this.table,
+      bus: this.bus,
+      now: () => this.clock.now(),
+      sendBack: (record, feedback) => this.sendBack(record, feedback),
+      onChange: () => this.checkSettled(),
+    })
+    await this.landing.prepare()
+    this.store.append({ t: 'run', target: this.landing.target ?? null })
+    if (!this.config.land.auto) return
+    const complete = [...this.table.values()].filter((record) => record.task.status === 'complete' && !record.landed)
+    complete.sort((a, b) => (a.completedAt ?? 0) - (b.completedAt ?? 0))
+    for (const record of complete) this.landing.add(record.task.id)
+  }
+
+  /**
+   * A completed task's work could not land (a conflict, a gate that failed on the combined work):
+   * back to an agent of its role, with why in its next prompt, on top of what has landed; or to
+   * review when its tries are spent.
+   */
+  private sendBack(record: TaskRecord, feedback: LandingFeedback): void {
+    const why =
+      feedback.kind === 'conflict'
+        ? `its work conflicts with landed work in ${feedback.files.join(', ')}`
+        : `\`${feedback.command}\` failed on the combined work (exit ${feedback.exitCode ?? 'none'})`
+    this.table.note(record, { feedback })
+    if (record.iterations >= record.task.completion.maxIterations) {
+      const reason = `could not land: ${why}; no tries left (${record.task.completion.maxIterations})`
+      this.table.setStatus(record, 'review', { reason })
+      this.bus.emit('task:review', {
+        taskId: record.task.id,
+        agent: record.task.assignedTo ?? '',
+        reason,
+        iterations: record.iterations,
+      })
+      return
+    }
+    const ready = this.table.setStatus(record, 'pending', { reason: `could not land: ${why}; back to an agent` })
+    for (const id of [record.task.id, ...ready]) this.enqueue(id)
+    this.dispatchAll()
+  }
+
   // ---------------------------------------------------------------- scheduling
 
   private enqueue(id: string): void {
@@ -467,6 +524,12 @@ export class Orchestrator {
     while (idle && idle.size > 0) {
       const item = this.queue.peek(role)
       if (!item) return
+      // A dependency went back to pending (a rerun, a failed landing) after this was queued: it
+      // waits again, and is queued anew once the dependency completes.
+      if (!this.table.resolver.isReady(item.id)) {
+        this.queue.dequeue(role)
+        continue
+      }
       const record = this.table.get(item.id)!
       const chosen = this.balancer.pick(record.task, [...idle]) as AgentRecord | undefined
       if (!chosen) return
@@ -491,8 +554,20 @@ export class Orchestrator {
     let outcome: RunnerOutcome | undefined
     let failure: unknown
     try {
-      if (agent.agent.beginTask) await agent.agent.beginTask(task)
+      const notes: PromptNote[] = record.feedback ? [record.feedback] : []
+      const start = await agent.agent.beginTask?.(task, {
+        ...(this.landing?.base ? { base: this.landing.base } : {}),
+        unlanded: task.dependsOn.filter((dep) => !this.table.get(dep)?.landed),
+        carry: record.feedback !== undefined,
+      })
+      if (start?.conflict) {
+        this.bus.emit('task:conflict', { taskId: task.id, files: start.conflict.files, what: start.conflict.what })
+        notes.push({ kind: 'merge', ...start.conflict })
+      }
       outcome = await this.runner.run(task, agent.agent, {
+        // Work that comes back after a failed landing goes on counting its tries.
+        ...(record.feedback ? { firstIteration: record.iterations + 1 } : {}),
+        notes,
         signal: controller.signal,
         hooks: {
           onIterationStart: (iteration, prompt) => {
@@ -596,6 +671,8 @@ export class Orchestrator {
         iterations: record.iterations,
         durationMs: this.clock.monotonic() - started,
       })
+      if (record.feedback) this.table.note(record, { feedback: null })
+      if (this.config.land.auto) this.landing?.add(task.id)
       for (const id of ready) this.enqueue(id)
       for (const id of ready) this.dispatch(this.table.get(id)!.task.role)
     } else if (result.status === 'review') {
@@ -642,7 +719,7 @@ export class Orchestrator {
   /** Nothing runs, nothing waits that could run, nothing is being spawned: the project is settled. */
   private checkSettled(): void {
     if (this.stateValue !== 'running') return
-    if (this.table.inFlight() > 0 || this.releasing > 0) return
+    if (this.table.inFlight() > 0 || this.releasing > 0 || this.landing?.busy()) return
     for (const [role, state] of this.pool.roles()) if (state.spawning > 0 && this.queue.size(role) > 0) return
     // A role configured with 0 agents is paused on purpose: its work waits in the queue.
     let paused = 0
@@ -701,6 +778,9 @@ export class Orchestrator {
     const grace = new AbortController()
     await Promise.race([Promise.allSettled(running), sleep(this.clock, STOP_GRACE_MS, grace.signal).catch(() => {})])
     grace.abort()
+    // A settled run has nothing left to land; a stopped one aborts the landing under way (its
+    // gate), and the next run or `tanuki land` takes it up.
+    await this.landing?.close(reason !== 'settled')
     await this.pool.stopAll(remove)
     await Promise.allSettled(running)
     if (remove) await this.pool.cleanup()

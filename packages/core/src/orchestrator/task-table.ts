@@ -4,6 +4,7 @@ import type { TaskSource } from '../source/types.ts'
 import { StatusTracker } from '../status/index.ts'
 import { progressFromCounts } from '../status/progress.ts'
 import { TASK_STATUSES, type Task, type TaskPatch, type TaskStatus } from '../task/types.ts'
+import type { LandingFeedback } from '../land/types.ts'
 import type { Landing, RunState, RunStore, Spend, TaskRunState } from '../state/types.ts'
 import type { Bus } from './bus.ts'
 import type { StatusMirror } from './mirror.ts'
@@ -28,6 +29,10 @@ export interface TaskRecord {
   spend?: Spend
   /** Where its work landed. */
   landed?: Landing
+  /** Why it came back after completing: carried into its next prompt. */
+  feedback?: LandingFeedback
+  /** When it last completed (clock ms): the order in which completed work lands. */
+  completedAt?: number
   /** Aborts the task's run in progress. */
   controller?: AbortController
   /** The run in progress. */
@@ -35,7 +40,7 @@ export interface TaskRecord {
 }
 
 /** The parts of a task's run state kept on its record, as the journal records them. */
-type RecordedFacts = Pick<TaskRunState, 'iterations' | 'attempts' | 'lastError' | 'spend' | 'landed'>
+type RecordedFacts = Pick<TaskRunState, 'iterations' | 'attempts' | 'lastError' | 'spend' | 'landed' | 'feedback'>
 
 /** Who and why, for a status change. */
 export interface StatusCause {
@@ -59,6 +64,8 @@ export class TaskTable {
    * of an older commit), or missing at start. Such a task that comes back keeps its run state.
    */
   private readonly forgotten = new Map<string, TaskRunState>()
+  /** Tasks whose work landed. */
+  private landedCount = 0
 
   constructor(
     private readonly bus: Bus,
@@ -106,6 +113,7 @@ export class TaskTable {
 
   /** Records facts of a task's run (iterations, attempts, failure, spend, landing) in the journal and on its record. */
   note(record: TaskRecord, facts: { [K in keyof RecordedFacts]?: RecordedFacts[K] | null }): void {
+    if (facts.landed !== undefined) this.landedCount += (facts.landed ? 1 : 0) - (record.landed ? 1 : 0)
     for (const [key, value] of Object.entries(facts)) {
       if (value === null) delete (record as unknown as Record<string, unknown>)[key]
       else if (value !== undefined) (record as unknown as Record<string, unknown>)[key] = value
@@ -132,6 +140,8 @@ export class TaskTable {
       else task.assignedTo = saved.assignedTo
       Object.assign(record, factsOf(saved))
       if (saved.reason !== undefined) record.reason = saved.reason
+      if (saved.completedAt !== undefined) record.completedAt = saved.completedAt
+      if (record.landed) this.landedCount++
       if (fromFile !== saved.status) this.mirror.set(task.id, source, patchFor(record, saved.status, {}))
       return record
     }
@@ -188,6 +198,7 @@ export class TaskTable {
     this.queue.remove(id)
     this.tally(record.task, -1)
     this.records.delete(id)
+    if (record.landed) this.landedCount--
     this.forgotten.set(id, stateOf(record))
     this.resolver.remove(id)
     this.blockPendingDependents(id)
@@ -231,6 +242,7 @@ export class TaskTable {
       ...(to === 'in_progress' ? { startedAt: change.at } : {}),
       ...(to === 'complete' ? { completedAt: change.at } : {}),
     })
+    if (to === 'complete') record.completedAt = change.at
     this.mirror.set(task.id, record.source, patchFor(record, to, cause, change.at))
     return this.resolver.setStatus(task.id, to)
   }
@@ -256,7 +268,7 @@ export class TaskTable {
       }
       if (total > 0) byRole[role] = { ...entry, total }
     }
-    return progressFromCounts(this.records.size, byStatus, byRole)
+    return progressFromCounts(this.records.size, byStatus, byRole, this.landedCount)
   }
 
   view(record: TaskRecord): TaskView {
@@ -334,6 +346,8 @@ function stateOf(record: TaskRecord): TaskRunState {
     ...(record.lastError ? { lastError: record.lastError } : {}),
     ...(record.spend ? { spend: record.spend } : {}),
     ...(record.landed ? { landed: record.landed } : {}),
+    ...(record.feedback ? { feedback: record.feedback } : {}),
+    ...(record.completedAt === undefined ? {} : { completedAt: record.completedAt }),
   }
 }
 
@@ -342,6 +356,7 @@ function factsOf(saved: TaskRunState): Partial<RecordedFacts> {
   if (saved.lastError) facts.lastError = saved.lastError
   if (saved.spend) facts.spend = saved.spend
   if (saved.landed) facts.landed = saved.landed
+  if (saved.feedback) facts.feedback = saved.feedback
   return facts
 }
 

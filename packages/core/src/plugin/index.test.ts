@@ -45,6 +45,7 @@ describe('resolveConfig', () => {
       stopWhenSettled: true,
       maxRespawns: 5,
       mirrorStatus: true,
+      land: { enabled: true, auto: true, strategy: 'squash' },
     })
     expect(resolveConfig({}, 'my-folder').name).toBe('my-folder')
   })

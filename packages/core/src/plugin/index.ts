@@ -1,6 +1,7 @@
 import type { AgentBackend, Awaitable, ProjectInfo } from '../agent/types.ts'
 import type { BalancerStrategy } from '../balancer/index.ts'
 import { TanukiError, errorMessage, isTanukiError } from '../errors.ts'
+import type { Lander } from '../land/types.ts'
 import type { Reporter } from '../reporter/types.ts'
 import type { TaskSource } from '../source/types.ts'
 import type { TaskInput } from '../task/types.ts'
@@ -58,6 +59,25 @@ export interface UserConfig {
    * state folder is the authority either way). Default true; false keeps task files pure specs.
    */
   mirrorStatus?: boolean
+  /**
+   * Landing: how completed work reaches your branch (one commit per task, in dependency order,
+   * gated by verify on the combined work). `false` turns it off: work stays on the agents' branches.
+   */
+  land?: LandConfig | false
+}
+
+/** `land` in the config. */
+export interface LandConfig {
+  /** Land each task as soon as it is complete. Default true; false leaves it to `tanuki land`. */
+  auto?: boolean
+  /** The branch to land on. Default: the branch checked out when the run starts. */
+  into?: string
+  /** One commit per task: `squash` (default) its work, `merge` its branch, or `rebase` its commits. */
+  strategy?: 'squash' | 'merge' | 'rebase'
+  /** A command run on the combined work after the task's own verify, e.g. `npm test`. */
+  verify?: string
+  /** A git remote the target is pushed to after each landing. */
+  push?: string
 }
 
 /** The config after defaults: what the orchestrator reads. */
@@ -77,6 +97,14 @@ export interface ResolvedConfig {
   stopWhenSettled: boolean
   maxRespawns: number
   mirrorStatus: boolean
+  land: {
+    enabled: boolean
+    auto: boolean
+    strategy: 'squash' | 'merge' | 'rebase'
+    into?: string
+    verify?: string
+    push?: string
+  }
 }
 
 /** What a plugin's `setup` may do. */
@@ -89,6 +117,8 @@ export interface PluginContext {
   registerTaskSource(source: TaskSource): void
   registerReporter(reporter: Reporter): void
   registerBalancer(strategy: BalancerStrategy): void
+  /** Sets how completed work lands (one lander per run: the last registered wins). */
+  registerLander(lander: Lander): void
 }
 
 /**
@@ -258,6 +288,7 @@ export function resolveConfig(config: UserConfig = {}, fallbackName = 'tanuki'):
     stopWhenSettled: config.stopWhenSettled ?? true,
     maxRespawns: config.maxRespawns ?? 5,
     mirrorStatus: config.mirrorStatus ?? true,
+    land: resolveLand(config.land),
   }
 }
 
@@ -274,12 +305,49 @@ export function flattenPlugins(options: readonly PluginOption[]): TanukiPlugin[]
   return flat
 }
 
+function resolveLand(land: UserConfig['land']): ResolvedConfig['land'] {
+  check(
+    land === undefined || land === false || (typeof land === 'object' && land !== null && !Array.isArray(land)),
+    'land',
+    'must be false or { auto, into, strategy, verify, push }',
+    land,
+  )
+  if (land === false) return { enabled: false, auto: false, strategy: 'squash' }
+  const given = land ?? {}
+  check(given.auto === undefined || typeof given.auto === 'boolean', 'land.auto', 'must be true or false', given.auto)
+  check(
+    given.strategy === undefined || ['squash', 'merge', 'rebase'].includes(given.strategy),
+    'land.strategy',
+    'must be "squash", "merge" or "rebase"',
+    given.strategy,
+  )
+  for (const key of ['into', 'verify', 'push'] as const) {
+    const value = given[key]
+    check(
+      value === undefined || (typeof value === 'string' && value.trim() !== ''),
+      `land.${key}`,
+      'must be a non-empty string',
+      value,
+    )
+  }
+  return {
+    enabled: true,
+    auto: given.auto ?? true,
+    strategy: given.strategy ?? 'squash',
+    ...(given.into ? { into: given.into } : {}),
+    ...(given.verify ? { verify: given.verify } : {}),
+    ...(given.push ? { push: given.push } : {}),
+  }
+}
+
 /** What the plugins of a config registered. */
 export interface PluginRegistry {
   backends: Map<string, AgentBackend>
   sources: TaskSource[]
   reporters: Reporter[]
   strategies: Map<string, BalancerStrategy>
+  /** The lander, if a plugin registered one. */
+  lander?: Lander
   /** Tears the plugins down in reverse order; rejects with every teardown error collected. */
   teardown(): Promise<void>
 }
@@ -330,6 +398,9 @@ export async function setupPlugins(config: ResolvedConfig, project: ProjectInfo)
       },
       registerBalancer: (strategy) => {
         registry.strategies.set(strategy.name, strategy)
+      },
+      registerLander: (lander) => {
+        registry.lander = lander
       },
     }
     try {

@@ -1,5 +1,6 @@
 import type { Awaitable } from '../agent/types.ts'
 import type { Failure } from '../failure.ts'
+import type { LandingFeedback } from '../land/types.ts'
 import type { TaskStatus } from '../task/types.ts'
 
 /** Tokens and dollars spent. */
@@ -35,6 +36,8 @@ export interface TaskRunState {
   landed?: Landing
   startedAt?: number
   completedAt?: number
+  /** Why it came back after completing (its landing failed): carried into its next prompt. */
+  feedback?: LandingFeedback
 }
 
 /** Agents that take no work until `until` (a usage limit), by account key. */
