@@ -111,7 +111,7 @@ export interface StatusDocument {
   /** When it was made (ISO time). */
   updatedAt: string
   tasks: DashboardTask[]
-  progress: Progress & { queued?: number; landed?: number }
+  progress: Omit<Progress, 'landed'> & { queued?: number; landed?: number }
   agents: DashboardAgent[]
 }
 
