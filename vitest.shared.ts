@@ -11,6 +11,7 @@ export const alias = {
   '@tanuki/plugin-agent-process': here('./packages/plugin-agent-process/src/index.ts'),
   '@tanuki/plugin-agent-docker': here('./packages/plugin-agent-docker/src/index.ts'),
   '@tanuki/plugin-reporter': here('./packages/plugin-reporter/src/index.ts'),
+  '@tanuki/plugin-ui': here('./packages/plugin-ui/src/index.ts'),
   '@tanuki/testing': here('./packages/testing/src/index.ts'),
 }
 

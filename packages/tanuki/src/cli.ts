@@ -5,6 +5,7 @@ import { landCommand } from './commands/land.ts'
 import { logsCommand } from './commands/logs.ts'
 import { projectCommand } from './commands/project.ts'
 import { taskCommand } from './commands/task.ts'
+import { uiCommand } from './commands/ui.ts'
 import { version } from './version.ts'
 
 /**
@@ -44,6 +45,7 @@ export const main = guarded(
       task: taskCommand,
       land: landCommand,
       logs: logsCommand,
+      ui: uiCommand,
     },
   }),
 )

@@ -15,6 +15,7 @@ import {
   type TaskSource,
   type UserConfig,
 } from '@tanuki/core'
+import { dashboard } from '@tanuki/plugin-ui'
 import { loadConfig, type LoadedConfig } from './config.ts'
 import { FileTaskSource } from './file-source.ts'
 import { acquireLock } from './lock.ts'
@@ -23,6 +24,8 @@ import { STATE_GITIGNORE, projectName, statePaths, type StatePaths } from './pat
 import { controlSocketPath, serveControl } from './control.ts'
 import { type FileJournal, openJournal, readJournal } from './journal.ts'
 import { createStateReporter, withJournal } from './state.ts'
+import { dashboardBanner } from './ui/banner.ts'
+import { createRunSource } from './ui/sources.ts'
 
 /** A project on disk: its folder, state paths, config and task files. */
 export interface Project {
@@ -118,6 +121,8 @@ export interface RunOptions {
   verbose?: boolean
   /** For the lock and messages. */
   command: 'start' | 'resume'
+  /** Serve the web dashboard with the run. */
+  ui?: { host?: string; port?: number }
 }
 
 /** What `project stop` leaves for the running orchestrator before signalling it. */
@@ -168,11 +173,19 @@ export async function runProject(project: Project, options: RunOptions): Promise
     orchestrator = createOrchestrator({
       config: {
         ...user,
-        plugins: defaultPlugins(user.plugins, {
-          events: paths.events,
-          ...(options.quiet ? { quiet: true } : {}),
-          ...(options.verbose ? { verbose: true } : {}),
-        }),
+        plugins: [
+          defaultPlugins(user.plugins, {
+            events: paths.events,
+            ...(options.quiet ? { quiet: true } : {}),
+            ...(options.verbose ? { verbose: true } : {}),
+          }),
+          options.ui &&
+            dashboard({
+              ...options.ui,
+              source: () => createRunSource(project, orchestrator!),
+              onListen: ({ url, host }) => process.stdout.write(dashboardBanner(url, host)),
+            }),
+        ],
         stopWhenSettled: !options.watch,
       },
       project: projectInfo(project),

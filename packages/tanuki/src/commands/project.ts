@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs'
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { defineCommand } from 'citty'
 import { TanukiError, setupPlugins, type CleanupReport } from '@tanuki/core'
@@ -11,6 +11,7 @@ import { checkTasks, openProject, projectInfo, runProject, type Project, type St
 import { readJournal } from '../journal.ts'
 import { readJson, statusFromJournal, withJournal, type StatusDocument } from '../state.ts'
 import { common, projectRoot, sleep } from './shared.ts'
+import { parsePort, uiArgs } from './ui.ts'
 
 const output = {
   quiet: { type: 'boolean', description: 'Only print failures and the final summary' },
@@ -20,10 +21,12 @@ const output = {
 async function foreground(
   project: Project,
   command: 'start' | 'resume',
-  args: { watch?: boolean; quiet?: boolean; verbose?: boolean },
+  args: { watch?: boolean; quiet?: boolean; verbose?: boolean; ui?: boolean; host?: string; port?: string },
 ): Promise<number> {
+  const port = parsePort(args.port)
   const summary = await runProject(project, {
     command,
+    ...(args.ui ? { ui: { ...(args.host ? { host: args.host } : {}), ...(port === undefined ? {} : { port }) } } : {}),
     ...(args.watch ? { watch: true } : {}),
     ...(args.quiet ? { quiet: true } : {}),
     ...(args.verbose ? { verbose: true } : {}),
@@ -51,6 +54,7 @@ async function detach(project: Project, command: 'start' | 'resume', rawArgs: st
   }
   checkTasks(project)
   mkdirSync(project.paths.stateDir, { recursive: true })
+  const log0 = existsSync(project.paths.detachedLog) ? statSync(project.paths.detachedLog).size : 0
   const log = openSync(project.paths.detachedLog, 'a')
   // The same entry point this process was started from (bin/tanuki.js).
   const cli = process.argv[1]!
@@ -82,6 +86,7 @@ async function detach(project: Project, command: 'start' | 'resume', rawArgs: st
         `Tanuki runs in the background (pid ${child.pid}).\n` +
           `  progress:  tanuki project status\n  stop:      tanuki project stop\n  output:    ${project.source.display(project.paths.detachedLog)}\n`,
       )
+      if (args.includes('--ui')) process.stdout.write(await detachedDashboard(project.paths.detachedLog, log0))
       return 0
     }
     if (exited !== undefined) break
@@ -91,6 +96,17 @@ async function detach(project: Project, command: 'start' | 'resume', rawArgs: st
     `tanuki: the background run did not start (exit code ${exited ?? 'none yet'}); see ${project.paths.detachedLog}\n`,
   )
   return 1
+}
+
+/** The dashboard line a background run with `--ui` printed into its log (it listens as the run sets up). */
+async function detachedDashboard(logFile: string, from: number): Promise<string> {
+  for (let waited = 0; waited < 10_000; waited += 100) {
+    const text = readFileSync(logFile).subarray(from).toString('utf8')
+    const line = /^Dashboard: .*(\n {2}warning: .*)?$/m.exec(text)
+    if (line) return `  ${line[0]}\n`
+    await sleep(100)
+  }
+  return '  dashboard: its URL will be in the output file once it listens\n'
 }
 
 const start = defineCommand({
@@ -107,6 +123,8 @@ const start = defineCommand({
       alias: 'd',
       description: 'Run in the background; watch it with `tanuki project status`',
     },
+    ui: { type: 'boolean', description: 'Serve the web dashboard with the run (its URL is printed)' },
+    ...uiArgs,
   },
   async run({ args, rawArgs }) {
     const project = await openProject(projectRoot(args))
@@ -124,6 +142,8 @@ const resume = defineCommand({
     ...output,
     watch: { type: 'boolean', description: 'Keep running after everything is settled' },
     detach: { type: 'boolean', alias: 'd', description: 'Run in the background' },
+    ui: { type: 'boolean', description: 'Serve the web dashboard with the run (its URL is printed)' },
+    ...uiArgs,
   },
   async run({ args, rawArgs }) {
     const project = await openProject(projectRoot(args))
@@ -226,6 +246,24 @@ function printCleanup(report: CleanupReport): void {
   }
 }
 
+/**
+ * Asks the orchestrator running this project to stop gracefully, as `project stop` does, without
+ * waiting for it: returns its pid, or undefined when none runs. Throws when it runs on another host.
+ */
+export function requestStop(project: Project, request: StopRequest = { remove: false }): number | undefined {
+  const running = runningOrchestrator(project.paths.lock)
+  if (!running) return undefined
+  if (running.host !== hostname()) {
+    throw new TanukiError(
+      'TANUKI_LOCKED',
+      `The orchestrator of ${project.root} runs on ${running.host} (pid ${running.pid}); stop it there.`,
+    )
+  }
+  writeFileSync(project.paths.stopRequest, JSON.stringify(request) + '\n')
+  process.kill(running.pid, 'SIGTERM')
+  return running.pid
+}
+
 const stop = defineCommand({
   meta: { name: 'stop', description: 'Stop the running orchestrator gracefully (from any terminal)' },
   args: {
@@ -247,9 +285,7 @@ const stop = defineCommand({
       return 1
     }
     if (running) {
-      const request: StopRequest = { remove: false }
-      writeFileSync(project.paths.stopRequest, JSON.stringify(request) + '\n')
-      process.kill(running.pid, 'SIGTERM')
+      requestStop(project, { remove: false })
       process.stdout.write(`Stopping the orchestrator (pid ${running.pid})…\n`)
       for (let waited = 0; isAlive(running.pid) && readLock(project.paths.lock)?.pid === running.pid; waited += 100) {
         if (waited >= 60_000) {
