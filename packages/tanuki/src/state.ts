@@ -213,7 +213,9 @@ export function statusFromJournal(tasks: Task[], state: RunState, paths: StatePa
       blockers: task.status === 'pending' || task.status === 'blocked' ? graph.blockers(task.id) : [],
     }),
   )
-  const progress = progressOf(recorded.map(({ task }) => task))
+  const progress = progressOf(
+    recorded.map(({ task, facts }) => ({ role: task.role, status: task.status, landed: facts.landed })),
+  )
   const agents = (readJson<StatusDocument['agents']>(paths.agents) ?? []).map((agent) => ({
     ...agent,
     status: agent.status === 'crashed' ? 'crashed' : 'stopped',

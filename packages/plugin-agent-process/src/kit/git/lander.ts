@@ -75,10 +75,15 @@ export function createGitLander(options: GitLanderOptions): GitLander {
   const must = async (args: readonly string[], what: string): Promise<string> =>
     gitOrThrow(args, integration!.dir, what, LAND_ERROR)
 
-  /** The integration worktree back to its branch's tip, whatever a crash left in it. */
+  /**
+   * The integration worktree back on its branch's tip, whatever a crash left in it: a landing is
+   * built on a detached HEAD and reaches the branch only once its gate passed, so what a crash
+   * interrupted is simply dropped.
+   */
   const repair = async (): Promise<void> => {
     await inLand(['cherry-pick', '--abort'])
     await inLand(['merge', '--abort'])
+    await must(['checkout', '--quiet', '--force', integration!.branch], 'cleaning the integration worktree')
     await must(['reset', '--quiet', '--hard', 'HEAD'], 'cleaning the integration worktree')
     await must(['clean', '-fdq'], 'cleaning the integration worktree')
   }
@@ -324,23 +329,27 @@ export function createGitLander(options: GitLanderOptions): GitLander {
         await repair()
         await catchUp()
         const before = (await inLand(['rev-parse', 'HEAD'])).stdout.trim()
-        const conflict = await apply(request.task, request.agent)
-        if (conflict === false)
-          return { status: 'landed', commit: before, moved: true, note: 'no work was recorded for it: nothing to land' }
-        if (conflict) return { status: 'conflict', ...conflict }
-        let failed: LandOutcome | undefined
+        // Built on a detached HEAD: the branch moves only once the gate passed (see repair).
+        await must(['checkout', '--quiet', '--detach'], 'preparing the landing')
         try {
-          failed = await gate(request)
-        } catch (error) {
-          await must(['reset', '--quiet', '--hard', before], 'undoing the landing')
-          throw error
+          const conflict = await apply(request.task, request.agent)
+          if (conflict === false) {
+            return {
+              status: 'landed',
+              commit: before,
+              moved: true,
+              note: 'no work was recorded for it: nothing to land',
+            }
+          }
+          if (conflict) return { status: 'conflict', ...conflict }
+          const failed = await gate(request)
+          if (failed) return failed
+          const commit = (await inLand(['rev-parse', 'HEAD'])).stdout.trim()
+          await must(['update-ref', `refs/heads/${integration!.branch}`, commit, before], 'recording the landing')
+          return { status: 'landed', commit, ...(await moveTarget(commit)) }
+        } finally {
+          await repair()
         }
-        if (failed) {
-          await must(['reset', '--quiet', '--hard', before], 'undoing the landing')
-          return failed
-        }
-        const commit = (await inLand(['rev-parse', 'HEAD'])).stdout.trim()
-        return { status: 'landed', commit, ...(await moveTarget(commit)) }
       })
     },
 
