@@ -97,6 +97,7 @@ const KIND_KEYS = [
   'allowedTools',
   'disallowedTools',
   'extraArgs',
+  'account',
 ] as const satisfies readonly (keyof KindOptions)[]
 
 const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }

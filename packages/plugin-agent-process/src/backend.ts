@@ -77,7 +77,7 @@ export interface ProcessBackend extends AgentBackend {
 }
 
 /** Role keys that are the orchestrator's, not ours. */
-const ROLE_KEYS = new Set(['backend', 'count'])
+const ROLE_KEYS = new Set(['backend', 'count', 'budget'])
 const WORKSPACE_MODES: readonly string[] = ['auto', 'worktree', 'shared']
 
 function configError(role: string, key: string, message: string, value: unknown): TanukiError {

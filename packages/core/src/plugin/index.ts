@@ -40,8 +40,21 @@ export interface UserConfig {
    * entries skipped (as Vite's are), so `plugins: [reporters(), useDocker && dockerAgents()]` works.
    */
   plugins?: PluginOption[]
-  /** Pause between two tries of a task, in ms. Default 1000. */
+  /** Pause after a failed try of a task, in ms; doubled after each failed try in a row. Default 1000. */
   cooldownMs?: number
+  /** The longest pause between two tries, in ms. Default 5 minutes. */
+  maxCooldownMs?: number
+  /** An iteration with no output for this long is ended as `stalled`, in ms. Default 10 minutes. */
+  stallTimeoutMs?: number
+  /** The same failure this many tries in a row sends a task to review. Default 3. */
+  sameFailureLimit?: number
+  /** What the whole run may spend (`{ usd, tokens }`); roles have `agents.<role>.budget`, tasks `budget` in their front matter. */
+  budget?: { usd?: number; tokens?: number }
+  /**
+   * Agents running at once, over every role: a number, or `{ total, <backend>: n }` to cap a
+   * backend too. Default: no cap beyond each role's count.
+   */
+  maxAgents?: number | Record<string, number>
   /** Times a task may lose its agent (crash or failure) before it is marked failed. Default 3. */
   retryLimit?: number
   /** Longest one iteration may run, in ms. Default 30 minutes. */
@@ -96,6 +109,12 @@ export interface ResolvedConfig {
   balancer: string | BalancerStrategy
   plugins: TanukiPlugin[]
   cooldownMs: number
+  maxCooldownMs: number
+  stallTimeoutMs: number
+  sameFailureLimit: number
+  budget?: { usd?: number; tokens?: number }
+  /** Caps on agents running at once: `total` over every backend, and per backend by name. */
+  maxAgents: Record<string, number>
   retryLimit: number
   iterationTimeoutMs: number
   verifyTimeoutMs: number
@@ -162,6 +181,21 @@ function check(ok: boolean, key: string, message: string, value: unknown): void 
     throw new TanukiError('TANUKI_CONFIG_INVALID', `config key "${key}" ${message}, got ${JSON.stringify(value)}`, {
       details: { key, value },
     })
+  }
+}
+
+function checkBudget(value: unknown, key: string): void {
+  if (value === undefined) return
+  check(typeof value === 'object' && value !== null && !Array.isArray(value), key, 'must be { usd, tokens }', value)
+  const budget = value as Record<string, unknown>
+  for (const field of ['usd', 'tokens']) {
+    const amount = budget[field]
+    check(
+      amount === undefined || (typeof amount === 'number' && amount >= 0 && Number.isFinite(amount)),
+      `${key}.${field}`,
+      'must be a number ≥ 0',
+      amount,
+    )
   }
 }
 
@@ -269,7 +303,14 @@ export function resolveConfig(config: UserConfig = {}, fallbackName = 'tanuki'):
     'must be a strategy name or { name, select }',
     config.balancer,
   )
-  for (const key of ['cooldownMs', 'iterationTimeoutMs', 'verifyTimeoutMs', 'pollIntervalMs'] as const)
+  for (const key of [
+    'cooldownMs',
+    'maxCooldownMs',
+    'stallTimeoutMs',
+    'iterationTimeoutMs',
+    'verifyTimeoutMs',
+    'pollIntervalMs',
+  ] as const)
     checkDuration(config, key)
   check(
     config.mirrorStatus === undefined || typeof config.mirrorStatus === 'boolean',
@@ -285,6 +326,31 @@ export function resolveConfig(config: UserConfig = {}, fallbackName = 'tanuki'):
   )
   checkCount(config.retryLimit, 'retryLimit')
   checkCount(config.maxRespawns, 'maxRespawns')
+  check(
+    config.sameFailureLimit === undefined ||
+      (Number.isInteger(config.sameFailureLimit) && config.sameFailureLimit >= 1),
+    'sameFailureLimit',
+    'must be a whole number ≥ 1',
+    config.sameFailureLimit,
+  )
+  checkBudget(config.budget, 'budget')
+  for (const [role, roleConfig] of Object.entries(config.agents ?? {}))
+    checkBudget(roleConfig.budget, `agents.${role}.budget`)
+  const caps = typeof config.maxAgents === 'number' ? { total: config.maxAgents } : config.maxAgents
+  check(
+    caps === undefined || (typeof caps === 'object' && caps !== null),
+    'maxAgents',
+    'must be a number or { total, <backend>: n }',
+    config.maxAgents,
+  )
+  for (const [key, value] of Object.entries(caps ?? {})) {
+    check(
+      Number.isInteger(value) && value >= 1,
+      `maxAgents${key === 'total' && typeof config.maxAgents === 'number' ? '' : `.${key}`}`,
+      'must be a whole number ≥ 1',
+      value,
+    )
+  }
   return {
     name: config.name ?? fallbackName,
     ...(config.tasksDir === undefined ? {} : { tasksDir: config.tasksDir }),
@@ -294,6 +360,11 @@ export function resolveConfig(config: UserConfig = {}, fallbackName = 'tanuki'):
     balancer: config.balancer ?? 'least-loaded',
     plugins,
     cooldownMs: config.cooldownMs ?? 1000,
+    maxCooldownMs: config.maxCooldownMs ?? 5 * 60_000,
+    stallTimeoutMs: config.stallTimeoutMs ?? 10 * 60_000,
+    sameFailureLimit: config.sameFailureLimit ?? 3,
+    ...(config.budget === undefined ? {} : { budget: config.budget }),
+    maxAgents: typeof config.maxAgents === 'number' ? { total: config.maxAgents } : { ...config.maxAgents },
     retryLimit: config.retryLimit ?? 3,
     iterationTimeoutMs: config.iterationTimeoutMs ?? 30 * 60_000,
     verifyTimeoutMs: config.verifyTimeoutMs ?? 5 * 60_000,
