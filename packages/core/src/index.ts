@@ -63,6 +63,7 @@ export type {
   ProjectInfo,
   RunRequest,
   RunResult,
+  SandboxExecRequest,
   SpawnRequest,
   TaskContext,
   TaskStart,

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { stat } from 'node:fs/promises'
 import {
   TanukiError,
@@ -6,7 +7,9 @@ import {
   type AgentBackend,
   type CleanupOptions,
   type CleanupReport,
+  type ExecResult,
   type ProjectInfo,
+  type SandboxExecRequest,
   type SpawnRequest,
 } from '@tanuki/core'
 import { createKind, openWorkspace, removeWorktrees } from '@tanuki/plugin-agent-process/kit'
@@ -14,7 +17,7 @@ import type Docker from 'dockerode'
 import { createDockerAgent, type DockerAgent } from './agent.ts'
 import { LABELS, containerSpec, ensureNetwork, removeContainer, startContainer } from './container.ts'
 import { connectEngine, type Engine } from './engine.ts'
-import { execInContainer, reapCommands } from './exec.ts'
+import { execInContainer, reapCommands, timedExec } from './exec.ts'
 import { buildImage, ensureImage } from './image.ts'
 import { containerEnv, resolveDockerOptions, type DockerAgentOptions } from './options.ts'
 
@@ -27,6 +30,8 @@ export interface DockerBackend extends AgentBackend {
    * worktrees and branches Tanuki created for it (work that has not landed is kept unless `force`).
    */
   cleanup(project: ProjectInfo, options?: CleanupOptions): Promise<CleanupReport>
+  /** Runs a command in a one-off container of a role's shape on a host folder: the landing gate. */
+  execIn(request: SandboxExecRequest): Promise<ExecResult>
   /** Drops the engine connections; agents are left as they are. */
   close(): void
 }
@@ -148,6 +153,33 @@ export function createDockerBackend(options: DockerAgentOptions = {}): DockerBac
           `could not start the container of agent ${name} (image ${resolved.image}) on ${found.address}: ${errorMessage(error)}`,
           { cause: error, details: { agent: name, image: resolved.image } },
         )
+      }
+    },
+
+    async execIn({ project, role, options: roleOptions, dir, command, env = {}, ...execOptions }) {
+      const resolved = resolveDockerOptions(options, roleOptions)
+      const found = await engine(resolved.host)
+      const image = await imageId(found, resolved.image, resolved.build, project.root)
+      if (resolved.network) await ensureNetwork(found.docker, resolved.network, project)
+      // A container of the role's shape, on `dir`, for this command only.
+      const spec = containerSpec({
+        project,
+        agent: `gate-${randomUUID().slice(0, 8)}`,
+        role,
+        imageId: image,
+        options: resolved,
+        workspaceDir: dir,
+        env: { ...containerEnv(resolved, process.env), ...env },
+      })
+      const { container } = await startContainer(found.docker, spec)
+      try {
+        return await timedExec(
+          (onOutput, signal) =>
+            execInContainer(container, found.docker, { argv: ['sh', '-c', command] }, onOutput, signal),
+          execOptions,
+        )
+      } finally {
+        await removeContainer(container).catch(() => {})
       }
     },
 

@@ -2,6 +2,7 @@ import type { Agent, AgentBackend, ProjectInfo } from '../agent/types.ts'
 import type { AgentCandidate } from '../balancer/index.ts'
 import { TanukiError, errorMessage } from '../errors.ts'
 import type { ResolvedConfig, RoleConfig } from '../plugin/index.ts'
+import type { LandRequest } from '../land/types.ts'
 import type { Bus } from './bus.ts'
 import type { AgentInfo, AgentStatus } from './types.ts'
 
@@ -53,6 +54,8 @@ export interface AgentPool {
   roles(): IterableIterator<[string, RoleState]>
   /** The role's backend, by name. */
   backendName(role: string): string
+  /** Runs a command in a sandbox like the role's agents', when its backend can (see `AgentBackend.execIn`). */
+  sandbox(role: string): LandRequest['exec'] | undefined
   /** Marks an idle agent busy with a task. */
   take(record: AgentRecord, taskId: string): void
   /** Marks a busy agent idle again and tells `onIdle`. */
@@ -176,6 +179,19 @@ export function createAgentPool(options: AgentPoolOptions): AgentPool {
     role: (role) => roles.get(role),
     roles: () => roles.entries(),
     backendName,
+
+    sandbox(role) {
+      let backend: AgentBackend
+      try {
+        backend = backendFor(role)
+      } catch {
+        return undefined
+      }
+      const execIn = backend.execIn?.bind(backend)
+      if (!execIn) return undefined
+      const { config: options } = roleState(role)
+      return (command, dir, exec) => execIn({ project, role, options, dir, command, ...exec })
+    },
 
     take(record, taskId) {
       roles.get(record.role)!.idle.delete(record)

@@ -523,6 +523,7 @@ export class Orchestrator {
       now: () => this.clock.now(),
       sendBack: (record, feedback) => this.sendBack(record, feedback),
       onChange: () => this.checkSettled(),
+      sandbox: (role) => this.pool.sandbox(role),
     })
     await this.landing.prepare(this.recordedTarget)
     this.store.append({ t: 'run', target: this.landing.target ?? null })

@@ -115,7 +115,10 @@ export function describeEvent<E extends TanukiEventName>(
       const agents = [...model.agents.values()].filter((a) => a.status !== 'crashed' && a.status !== 'stopped')
       if (agents.length > 0 && agents.every((a) => a.parkedUntil !== undefined)) {
         const resume = Math.min(...agents.map((a) => a.parkedUntil!))
-        lines.push({ level: 'failure', text: `${c.yellow('⏸')} every agent is parked: work resumes at ${formatTime(resume)}` })
+        lines.push({
+          level: 'failure',
+          text: `${c.yellow('⏸')} every agent is parked: work resumes at ${formatTime(resume)}`,
+        })
       }
       return lines
     }
