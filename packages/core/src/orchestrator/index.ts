@@ -150,7 +150,7 @@ export class Orchestrator {
       ])
       const reporters: Reporter[] = [...this.registry.reporters, ...(this.options.reporters ?? [])]
       this.events.off('*', keep)
-      this.reporters = attachReporters(this.bus, reporters, early)
+      this.reporters = attachReporters(this.bus, reporters, early, { clock: this.clock })
       this.balancer = new Balancer(this.resolveStrategy())
       this.runner = new Runner({
         validator: new Validator({ verifyTimeoutMs: this.config.verifyTimeoutMs }),
