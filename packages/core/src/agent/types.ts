@@ -138,6 +138,14 @@ export interface SpawnRequest {
   project: ProjectInfo
 }
 
+/** A role's options, handed to a backend to check before the run starts. */
+export interface RoleCheck {
+  role: string
+  /** The role's configuration: `defaults` under `agents.<role>`, as `SpawnRequest.options` will be. */
+  options: Readonly<Record<string, unknown>>
+  project: ProjectInfo
+}
+
 /**
  * Makes agents. Published as a plugin that calls `ctx.registerBackend`.
  *
@@ -159,6 +167,13 @@ export interface AgentBackend {
   readonly name: string
   /** Creates (or re-attaches to) an agent. Rejects with a clear `TanukiError` when it cannot. */
   spawn(request: SpawnRequest): Promise<Agent>
+  /**
+   * Checks a role's options before anything runs (optional): an unknown agent kind, a command
+   * without its argv, an image the engine does not have. Throws a `TanukiError` naming the role and
+   * key (`agents.<role>: …`). `tanuki task validate` and `project start` call it for every role;
+   * nothing is spawned or written when one throws.
+   */
+  validateRole?(check: RoleCheck): Awaitable<void>
   /**
    * Deletes what this backend left for a project (worktrees, containers), including agents that
    * are not running, e.g. after a crash. Used by `tanuki project stop --remove`.

@@ -4,6 +4,7 @@ import { TanukiError, errorMessage, isTanukiError } from '../errors.ts'
 import type { Reporter } from '../reporter/types.ts'
 import type { TaskSource } from '../source/types.ts'
 import type { TaskInput } from '../task/types.ts'
+import { configProblems, formatConfigProblem } from './schema.ts'
 
 /**
  * How one role's agents are made. Keys other than `backend` and `count` are the backend's own
@@ -53,6 +54,25 @@ export interface UserConfig {
   stopWhenSettled?: boolean
   /** Times a role's agent is replaced after crashes with no task completed in between. Default 5. */
   maxRespawns?: number
+  // Keys accepted (and loosely checked) ahead of the behaviour being built on them.
+  /** Longest pause between tries once they back off, in ms. */
+  maxCooldownMs?: number
+  /** Landing completed work onto a branch: `false` to turn it off, or its options. */
+  land?: boolean | Record<string, unknown>
+  /** The run's budget: a number of US dollars, or `{ usd, tokens }`. */
+  budget?: number | Record<string, unknown>
+  /** Most agents running at once, in all (a number) or by role. */
+  maxAgents?: number | Record<string, number>
+  /** An iteration with no output for this long is stalled, in ms. */
+  stallTimeoutMs?: number
+  /** Agents on other machines: a Redis URL or its options. */
+  remote?: string | Record<string, unknown>
+  /** Mirror each task's status into its file's front matter. Default true. */
+  mirrorStatus?: boolean
+  /** Tries that fail the same way in a row before the task stops trying. */
+  sameFailureLimit?: number
+  /** Where agents' worktrees live. */
+  worktreesDir?: string
 }
 
 /** The config after defaults: what the orchestrator reads. */
@@ -114,122 +134,26 @@ export function defineConfig(config: UserConfig): UserConfig {
   return config
 }
 
-function check(ok: boolean, key: string, message: string, value: unknown): void {
-  if (!ok) {
-    throw new TanukiError('TANUKI_CONFIG_INVALID', `config key "${key}" ${message}, got ${JSON.stringify(value)}`, {
-      details: { key, value },
-    })
-  }
-}
-
-function checkCount(value: unknown, key: string): void {
-  check(
-    value === undefined || (Number.isInteger(value) && (value as number) >= 0),
-    key,
-    'must be a whole number ≥ 0',
-    value,
-  )
-}
-
-function checkDuration(config: UserConfig, key: keyof UserConfig): void {
-  const value = config[key]
-  check(
-    value === undefined || (typeof value === 'number' && value >= 0 && Number.isFinite(value)),
-    key,
-    'must be a number of milliseconds ≥ 0',
-    value,
-  )
-}
-
 /**
- * Checks a user config and fills in defaults. Throws `TANUKI_CONFIG_INVALID` naming the key.
+ * Checks a user config against its schema and fills in defaults. Throws one
+ * `TANUKI_CONFIG_INVALID` listing every problem, each naming its key, what is allowed and the
+ * value found (`details.problems`; `details.key` is the first problem's key).
  *
  * @param fallbackName the project name when the config gives none (the CLI passes the folder name)
  */
 export function resolveConfig(config: UserConfig = {}, fallbackName = 'tanuki'): ResolvedConfig {
-  check(
-    typeof config === 'object' && config !== null && !Array.isArray(config),
-    '(root)',
-    'must be an object (export default defineConfig({...}))',
-    config,
-  )
-  check(
-    config.name === undefined || (typeof config.name === 'string' && config.name.length > 0),
-    'name',
-    'must be a non-empty string',
-    config.name,
-  )
-  check(
-    config.tasksDir === undefined || typeof config.tasksDir === 'string',
-    'tasksDir',
-    'must be a path string',
-    config.tasksDir,
-  )
-  check(config.tasks === undefined || Array.isArray(config.tasks), 'tasks', 'must be a list of tasks', config.tasks)
-  check(
-    config.agents === undefined ||
-      (typeof config.agents === 'object' && config.agents !== null && !Array.isArray(config.agents)),
-    'agents',
-    'must map role names to { backend, count, … }',
-    config.agents,
-  )
-  for (const [role, roleConfig] of Object.entries(config.agents ?? {})) {
-    check(typeof roleConfig === 'object' && roleConfig !== null, `agents.${role}`, 'must be an object', roleConfig)
-    check(
-      roleConfig.backend === undefined || typeof roleConfig.backend === 'string',
-      `agents.${role}.backend`,
-      'must be a backend name',
-      roleConfig.backend,
+  const problems = configProblems(config)
+  if (problems.length > 0) {
+    const lines = problems.map(formatConfigProblem)
+    throw new TanukiError(
+      'TANUKI_CONFIG_INVALID',
+      lines.length === 1
+        ? lines[0]!
+        : `${lines.length} problems in the config:\n${lines.map((l) => `  - ${l}`).join('\n')}`,
+      { details: { key: problems[0]!.key, value: problems[0]!.value, problems: lines } },
     )
-    checkCount(roleConfig.count, `agents.${role}.count`)
   }
-  check(
-    config.defaults === undefined ||
-      (typeof config.defaults === 'object' && config.defaults !== null && !Array.isArray(config.defaults)),
-    'defaults',
-    'must be an object like { backend, count, … }',
-    config.defaults,
-  )
-  check(
-    config.defaults?.backend === undefined || typeof config.defaults.backend === 'string',
-    'defaults.backend',
-    'must be a backend name',
-    config.defaults?.backend,
-  )
-  checkCount(config.defaults?.count, 'defaults.count')
-  check(
-    config.plugins === undefined || Array.isArray(config.plugins),
-    'plugins',
-    'must be a list of plugins',
-    config.plugins,
-  )
   const plugins = flattenPlugins(config.plugins ?? [])
-  plugins.forEach((plugin, i) =>
-    check(
-      typeof plugin === 'object' && typeof plugin.name === 'string',
-      `plugins[${i}]`,
-      'must be a plugin object with a name',
-      plugin,
-    ),
-  )
-  check(
-    config.balancer === undefined ||
-      typeof config.balancer === 'string' ||
-      typeof config.balancer?.select === 'function',
-    'balancer',
-    'must be a strategy name or { name, select }',
-    config.balancer,
-  )
-  for (const key of ['cooldownMs', 'iterationTimeoutMs', 'verifyTimeoutMs', 'pollIntervalMs'] as const)
-    checkDuration(config, key)
-  check(
-    config.stopWhenSettled === undefined || typeof config.stopWhenSettled === 'boolean',
-    'stopWhenSettled',
-    'must be true or false',
-    config.stopWhenSettled,
-  )
-  checkCount(config.retryLimit, 'retryLimit')
-  checkCount(config.maxRespawns, 'maxRespawns')
   return {
     name: config.name ?? fallbackName,
     ...(config.tasksDir === undefined ? {} : { tasksDir: config.tasksDir }),
