@@ -25,6 +25,9 @@ export function buildPrompt(task: Task, iteration: number, previous?: PromptFeed
   if (task.completion.signal) {
     lines.push(`- When the work is done, say \`${task.completion.signal}\` in your final message (and not before).`)
   }
+  if (!task.completion.verify && !task.completion.signal) {
+    lines.push('- Nothing is checked automatically: when you finish without an error, a person reviews the work.')
+  }
   if (previous) {
     const { validation } = previous
     lines.push('', `## Previous try (${previous.iteration}) did not pass`, '', validation.reason + '.')

@@ -33,7 +33,8 @@ export interface ValidateRequest {
  * checks the workspace (or container) the agent changed.
  *
  * Outcomes: `complete`; `retry` while tries remain; `review` when they ran out; `failed` when
- * verify could not run at all (it timed out, or there is no shell to run it).
+ * verify could not run at all (it timed out, or there is no shell to run it). A task with neither
+ * signal nor verify goes to `review` after the first run without an error.
  */
 export class Validator {
   private readonly verifyTimeoutMs: number
@@ -50,6 +51,15 @@ export class Validator {
       reason: lastTry ? `${reason}; no tries left (${maxIterations})` : reason,
       ...extra,
     })
+
+    // No criteria: the agent's own account is all there is, and a person judges the work.
+    if (expected === undefined && command === undefined) {
+      if (result.error) return notYet(`agent reported: ${result.error}`)
+      return {
+        outcome: 'review',
+        reason: 'the agent finished without an error; the task has no completion criteria, so a person reviews it',
+      }
+    }
 
     let signalFound: boolean | undefined
     if (expected !== undefined) {
