@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process'
 import { existsSync, realpathSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join, relative, resolve, sep } from 'node:path'
-import { TanukiError, type ProjectInfo } from '@tanuki/core'
+import { TanukiError, pathName, type ProjectInfo } from '@tanuki/core'
 
 /** Where an agent works: its own git worktree, the project directory, or `auto` (see README). */
 export type WorkspaceMode = 'auto' | 'worktree' | 'shared'
@@ -83,8 +83,13 @@ function serialized<T>(key: string, work: () => Promise<T>): Promise<T> {
   return next
 }
 
-/** Agent names become branch and directory names: keep them to safe characters. */
+/**
+ * Agent names become branch, worktree and pid file names. A name that could leave its folder
+ * (`..`, a separator) is refused by core's one guard for names that become paths; the others keep
+ * to the characters git and file systems take everywhere.
+ */
 export function safeName(agent: string): string {
+  pathName(agent, 'agent name')
   return agent.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[.-]+/, '') || 'agent'
 }
 
