@@ -182,7 +182,7 @@ function nearMisses(
     if (meant !== undefined) {
       add({
         field: `${prefix}${key}`,
-        message: `is not a field Tanuki knows; did you mean "${prefix}${meant}"? Rename it (unknown fields are kept as they are, but this one looks like a typo)`,
+        message: `is not a field Tanuki knows (did you mean "${prefix}${meant}"?); rename it, or if it is a field of your own, give it a name less like Tanuki's`,
         value: fields[key],
       })
     }
