@@ -7,7 +7,8 @@ import { formatStatus } from '@tanuki/plugin-reporter'
 import { isAlive, readLock, runningOrchestrator } from '../lock.ts'
 import { projectName } from '../paths.ts'
 import { defaultPlugins } from '../plugins.ts'
-import { checkTasks, openProject, runProject, type Project, type StopRequest } from '../project.ts'
+import { checkProject, type CheckedProject } from '../check.ts'
+import { openProject, runProject, type Project, type StopRequest } from '../project.ts'
 import { readJson, statusFromFiles, type StatusDocument } from '../state.ts'
 import { common, projectRoot, sleep } from './shared.ts'
 
@@ -17,12 +18,13 @@ const output = {
 } as const
 
 async function foreground(
-  project: Project,
+  { project, tasks }: CheckedProject,
   command: 'start' | 'resume',
   args: { watch?: boolean; quiet?: boolean; verbose?: boolean },
 ): Promise<number> {
   const summary = await runProject(project, {
     command,
+    tasks,
     ...(args.watch ? { watch: true } : {}),
     ...(args.quiet ? { quiet: true } : {}),
     ...(args.verbose ? { verbose: true } : {}),
@@ -48,23 +50,23 @@ async function detach(project: Project, command: 'start' | 'resume', rawArgs: st
     )
     return 1
   }
-  checkTasks(project)
   mkdirSync(project.paths.stateDir, { recursive: true })
   const log = openSync(project.paths.detachedLog, 'a')
   // The same entry point this process was started from (bin/tanuki.js).
   const cli = process.argv[1]!
-  const args = rawArgs.filter((arg) => arg !== '--detach' && arg !== '-d')
+  // The same options, less --detach, and --cwd given once, as the folder it resolved to.
+  const args = rawArgs.filter(
+    (arg, i) =>
+      arg !== '--detach' &&
+      arg !== '-d' &&
+      arg !== '--cwd' &&
+      rawArgs[i - 1] !== '--cwd' &&
+      !arg.startsWith('--cwd=') &&
+      !arg.startsWith('--detach='),
+  )
   const child = spawn(
     process.execPath,
-    [
-      ...process.execArgv,
-      cli,
-      'project',
-      command,
-      ...args.filter((a) => a !== 'project' && a !== command),
-      '--cwd',
-      project.root,
-    ],
+    [...process.execArgv, cli, 'project', command, ...args, '--cwd', project.root],
     {
       detached: true,
       stdio: ['ignore', log, log],
@@ -108,8 +110,8 @@ const start = defineCommand({
     },
   },
   async run({ args, rawArgs }) {
-    const project = await openProject(projectRoot(args))
-    return args.detach ? detach(project, 'start', rawArgs) : foreground(project, 'start', args)
+    const checked = await checkProject(projectRoot(args))
+    return args.detach ? detach(checked.project, 'start', rawArgs) : foreground(checked, 'start', args)
   },
 })
 
@@ -125,8 +127,8 @@ const resume = defineCommand({
     detach: { type: 'boolean', alias: 'd', description: 'Run in the background' },
   },
   async run({ args, rawArgs }) {
-    const project = await openProject(projectRoot(args))
-    const tasks = checkTasks(project)
+    const checked = await checkProject(projectRoot(args))
+    const { project, tasks } = checked
     const inFlight = tasks
       .filter((task) => task.status === 'assigned' || task.status === 'in_progress')
       .map((task) => task.id)
@@ -138,7 +140,7 @@ const resume = defineCommand({
           '\n',
       )
     }
-    return args.detach ? detach(project, 'resume', rawArgs) : foreground(project, 'resume', args)
+    return args.detach ? detach(project, 'resume', rawArgs) : foreground(checked, 'resume', args)
   },
 })
 
