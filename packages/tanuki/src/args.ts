@@ -98,7 +98,7 @@ export function resolveInvocation(root: CommandDef, argv: readonly string[], roo
  * unknown option or an extra argument through (`project start --dry-run` started the agents).
  * Throws `TANUKI_USAGE` naming the option (with the closest declared one) or the argument.
  */
-export function checkArgs(command: CommandDef, names: string[], argv: readonly string[]): void {
+export function checkArgs(command: { args?: unknown }, names: string[], argv: readonly string[]): void {
   const declared = resolvedArgs((command.args ?? {}) as ArgsDef)
   const options = declared.filter((arg) => arg.type !== 'positional')
   const positionals = declared.filter((arg) => arg.type === 'positional')
