@@ -6,5 +6,7 @@ export default defineProject({
   test: {
     name: 'plugin-agent-process',
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+    // Real processes and git: a loaded machine makes seconds of what takes milliseconds when idle.
+    testTimeout: 20_000,
   },
 })

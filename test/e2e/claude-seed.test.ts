@@ -111,7 +111,7 @@ describe('seed workflow with the real Claude Code CLI', () => {
       tasks: { id: string; status: string; assignedTo?: string }[]
       progress: { total: number; complete: number; percentage: number }
     }
-    expect(doc.status).toBe('stopped')
+    expect(doc.status).toBe('complete')
     expect(doc.tasks.map((task) => [task.id, task.status])).toEqual([
       ['TASK-001', 'complete'],
       ['TASK-002', 'complete'],

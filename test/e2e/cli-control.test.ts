@@ -137,7 +137,7 @@ describe('--detach', () => {
 
     await waitFor('the background run to end', () => !isAlive(pid), 30_000)
     const after = await statusJson(project.dir)
-    expect(after.status).toBe('stopped')
+    expect(after.status).toBe('complete')
     expect(after.progress).toMatchObject({ total: 2, complete: 2 })
     expect(readFileSync(join(project.dir, '.tanuki', 'orchestrator.log'), 'utf8')).toContain('B-2')
   })

@@ -10,6 +10,7 @@ import {
   cleanup,
   createProject,
   isAlive,
+  journalStatuses,
   lockPid,
   readEvents,
   startTanuki,
@@ -131,14 +132,13 @@ describe('kill -9 of the orchestrator, then `project resume`', () => {
       })),
     })
     const start = startTanuki(project.dir, 'project', 'start')
-    const fileStatus = (id: string): string | undefined =>
-      /^status: (\w+)$/m.exec(readFileSafe(join(project.dir, '.tanuki', 'tasks', `${id}.md`)) ?? '')?.[1]
+    const recorded = (id: string): string | undefined => journalStatuses(project.dir)[id]
     // Kill while at least two are complete and another one is in flight.
     await waitFor(
       'two completed tasks and one in flight',
       () =>
-        readEvents(project.dir).filter((e) => e.event === 'task:completed').length >= 2 &&
-        Object.keys(deps).some((id) => fileStatus(id) === 'in_progress'),
+        Object.keys(deps).filter((id) => recorded(id) === 'complete').length >= 2 &&
+        Object.keys(deps).some((id) => recorded(id) === 'in_progress'),
       60_000,
       20,
     )
@@ -148,13 +148,10 @@ describe('kill -9 of the orchestrator, then `project resume`', () => {
     const killed = await start.done
     expect(killed.signal).toBe('SIGKILL')
 
-    // What the files say now is what the resume must respect.
-    const files = Object.fromEntries(
-      Object.keys(deps).map((id) => [id, readFileSync(join(project.dir, '.tanuki', 'tasks', `${id}.md`), 'utf8')]),
-    )
-    const completeBefore = Object.keys(deps).filter((id) => /^status: complete$/m.test(files[id]!))
+    // What the journal says now is what the resume must respect.
+    const completeBefore = Object.keys(deps).filter((id) => recorded(id) === 'complete')
     expect(completeBefore.length).toBeGreaterThanOrEqual(2)
-    const inFlight = Object.keys(deps).filter((id) => fileStatus(id) === 'in_progress' || fileStatus(id) === 'assigned')
+    const inFlight = Object.keys(deps).filter((id) => recorded(id) === 'in_progress' || recorded(id) === 'assigned')
     expect(inFlight.length).toBeGreaterThanOrEqual(1)
     // The lock is left behind, naming a dead process.
     expect(lockPid(project.dir)).toBe(orchestrator)

@@ -1,5 +1,6 @@
-// A person edits task files while a project runs: new tasks run, a task set back to pending runs
-// again, and Tanuki never overwrites what the person wrote.
+// A person edits task files while a project runs: new tasks run, a status typed into a file (or
+// brought back by git) is not obeyed, `tanuki task rerun|reset|mark` from another terminal is, and
+// Tanuki never overwrites what the person wrote.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -53,16 +54,37 @@ describe('a person editing tasks while `project start --watch` runs', () => {
     await waitFor('W-2 complete', () => fileStatus(added) === 'complete', 30_000)
     expect(runsOf(runs)).toEqual(['W-1', 'W-2'])
 
-    // Set W-1 back to pending, with a note of the person's own at the end of the file.
+    // Set W-1 back to pending in its file, with a note of the person's own at the end: the journal
+    // wins, so nothing reruns, the mirror is written back, and the note stays.
     const path = project.taskPath('W-1')
-    const edited =
+    writeFileSync(
+      path,
       readFileSync(path, 'utf8').replace(/^status: complete$/m, 'status: pending') +
-      '\nNote from a person: run it again.\n'
-    writeFileSync(path, edited)
-    await waitFor('W-1 to run again', () => runsOf(runs).length === 3, 30_000)
-    await waitFor('W-1 complete again', () => fileStatus(path) === 'complete', 30_000)
-    expect(runsOf(runs)).toEqual(['W-1', 'W-2', 'W-1'])
+        '\nNote from a person: run it again.\n',
+    )
+    await waitFor('the mirror to be written back', () => fileStatus(path) === 'complete', 30_000)
     expect(readFileSync(path, 'utf8')).toContain('\nNote from a person: run it again.\n')
+    expect(runsOf(runs)).toEqual(['W-1', 'W-2'])
+
+    // Rerunning on purpose, from another terminal, does run it again, and its dependent with it.
+    const rerun = await tanuki(project.dir, 'task', 'rerun', 'W-1', '--with-dependents')
+    expect(rerun.code, rerun.stderr).toBe(0)
+    expect(rerun.stdout).toContain('Back to pending: W-1, W-2 (the running orchestrator took it)')
+    await waitFor('W-1 and W-2 to run again', () => runsOf(runs).length === 4, 30_000)
+    expect(runsOf(runs)).toEqual(['W-1', 'W-2', 'W-1', 'W-2'])
+    await waitFor('W-2 complete again', async () => (await statusJson(project.dir)).progress.complete === 2, 30_000)
+
+    // mark and reset reach the running orchestrator too.
+    const mark = await tanuki(project.dir, 'task', 'mark', 'W-2', 'failed')
+    expect(mark.code, mark.stderr).toBe(0)
+    await waitFor(
+      'W-2 failed',
+      async () => (await statusJson(project.dir)).tasks.find((t) => t.id === 'W-2')?.status === 'failed',
+    )
+    const reset = await tanuki(project.dir, 'task', 'reset', 'W-2')
+    expect(reset.code, reset.stderr).toBe(0)
+    await waitFor('W-2 to run a third time', () => runsOf(runs).length === 5, 30_000)
+    await waitFor('W-2 complete', async () => (await statusJson(project.dir)).progress.complete === 2, 30_000)
 
     const status = await statusJson(project.dir)
     expect(status.status).toBe('running')

@@ -218,6 +218,31 @@ export function readEvents(dir: string): { event: string; [key: string]: unknown
     })
 }
 
+/** The status of each task as the project's journal records it (the authority; files only mirror it). */
+export function journalStatuses(dir: string): Record<string, string> {
+  let text = ''
+  try {
+    text = readFileSync(join(dir, '.tanuki', 'journal.ndjson'), 'utf8')
+  } catch {
+    return {}
+  }
+  const statuses: Record<string, string> = {}
+  // Only whole lines: the orchestrator may be writing the last one.
+  for (const line of text.slice(0, text.lastIndexOf('\n') + 1).split('\n')) {
+    if (!line) continue
+    const record = JSON.parse(line) as {
+      t: string
+      id?: string
+      status?: string
+      state?: { tasks: Record<string, { status: string }> }
+    }
+    if (record.t === 'snapshot')
+      for (const [id, task] of Object.entries(record.state!.tasks)) statuses[id] = task.status
+    if (record.t === 'task' && record.id && record.status) statuses[record.id] = record.status
+  }
+  return statuses
+}
+
 /** The pid in `.tanuki/orchestrator.lock`, if any. */
 export function lockPid(dir: string): number | undefined {
   try {

@@ -48,6 +48,8 @@ export {
   type RunnerOptions,
   type RunnerHooks,
   type RunnerOutcome,
+  type RunOptions,
+  type PromptNote,
   type PromptFeedback,
 } from './runner/index.ts'
 export type {
@@ -55,6 +57,7 @@ export type {
   AgentBackend,
   AgentExit,
   Awaitable,
+  Conflict,
   ExecOptions,
   ExecResult,
   OutputChunk,
@@ -63,10 +66,16 @@ export type {
   RoleCheck,
   RunResult,
   SpawnRequest,
+  TaskContext,
+  TaskStart,
   Usage,
 } from './agent/types.ts'
 export type { TaskSource, TaskChange } from './source/types.ts'
 export { createMemorySource, type MemorySource } from './source/memory.ts'
+export { createMemoryStore, type MemoryStore } from './state/memory.ts'
+export { applyRecord, emptyRunState, replay } from './state/replay.ts'
+export type { Landing, Park, RunInfo, RunRecord, RunState, RunStore, Spend, TaskRunState } from './state/types.ts'
+export { FAILURE_CLASSES, type Failure, type FailureClass } from './failure.ts'
 export { hookName, type Reporter, type ReporterHooks } from './reporter/types.ts'
 export {
   definePlugin,
@@ -75,6 +84,7 @@ export {
   setupPlugins,
   flattenPlugins,
   type PluginOption,
+  type LandConfig,
   type TanukiPlugin,
   type PluginContext,
   type PluginRegistry,
@@ -93,6 +103,7 @@ export {
   type AgentInfo,
   type AgentStatus,
   type TaskView,
+  type TaskFacts,
   type RunSummary,
   type OrchestratorState,
   type Progress,
@@ -100,6 +111,8 @@ export {
   type TanukiEventName,
   type IterationOutcome,
 } from './orchestrator/index.ts'
+export type { LandOutcome, LandRequest, Lander, LandingFeedback, LandingStart } from './land/types.ts'
+export { createMemoryLander, type MemoryLander, type MemoryLanderOptions } from './testing/memory-lander.ts'
 export {
   createMemoryBackend,
   type MemoryBackend,

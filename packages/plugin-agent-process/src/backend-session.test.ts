@@ -126,5 +126,6 @@ describe('process backend with session: true', () => {
     })
     await orchestrator.start()
     expect(await orchestrator.done()).toMatchObject({ allComplete: true })
-  })
+    // Twelve tasks in a chain, each a commit and a merge: seconds on a busy machine.
+  }, 60_000)
 })

@@ -145,41 +145,34 @@ describe('update()', () => {
       .replace('Body with trailing spaces', 'A person rewrote the body')
       .replace('owner: someone', 'owner: someone-else')
     writeFileSync(path, edited)
-    source.update('U-1', { status: 'review' })
+    await source.update('U-1', { status: 'review' })
     expect(readFileSync(path, 'utf8')).toBe(edited.replace('status: pending', 'status: review'))
   })
 
-  it("holds a running task's status a moment, so a quick task is written once, as done", async () => {
+  it("writes one file's updates in the order they were asked for, each atomically", async () => {
     const root = project({ '.tanuki/tasks/U-1.md': text })
     const path = join(root, '.tanuki/tasks/U-1.md')
     const source = new FileTaskSource({ root })
     await source.load()
     const inode = (): number => Number(execFileSync('stat', ['-c', '%i', path], { encoding: 'utf8' }))
     const before = inode()
-    source.update('U-1', { status: 'assigned', assigned_to: 'agent-1' })
-    source.update('U-1', { status: 'in_progress', started_at: '2026-01-01T00:00:00.000Z' })
-    expect(readFileSync(path, 'utf8')).toBe(text)
-    expect(inode()).toBe(before)
-    source.update('U-1', { status: 'complete', iterations: 1 })
+    const writes = [
+      source.update('U-1', { status: 'assigned', assigned_to: 'agent-1' }),
+      source.update('U-1', { status: 'in_progress', started_at: '2026-01-01T00:00:00.000Z' }),
+      source.update('U-1', { status: 'complete', iterations: 1 }),
+    ]
+    await Promise.all(writes)
+    await source.settled()
+    // Replaced by a rename, never written in place: a reader sees the old file or the new one.
     expect(inode()).not.toBe(before)
     const done = readFileSync(path, 'utf8')
     expect(done).toContain('status: complete\n')
-    // What the held statuses carried is kept: who ran it and when it started.
     expect(done).toContain('assigned_to: agent-1\nstarted_at: "2026-01-01T00:00:00.000Z"\niterations: 1\n')
-
-    // A task still running after the moment is written as running.
-    source.update('U-1', { status: 'in_progress', assigned_to: 'agent-2' })
-    await new Promise((resolve) => setTimeout(resolve, 400))
-    expect(readFileSync(path, 'utf8')).toMatch(/status: in_progress\n[^]*assigned_to: agent-2\n/)
-    // flush() writes at once.
-    source.update('U-1', { status: 'assigned', assigned_to: 'agent-3' })
-    source.flush()
-    expect(readFileSync(path, 'utf8')).toContain('assigned_to: agent-3\n')
   })
 
   it('an unknown task is a clear error', async () => {
     const source = new FileTaskSource({ root: project({}) })
-    expect(() => source.update('NOPE', { status: 'complete' })).toThrow(/No file for task "NOPE"/)
+    await expect(source.update('NOPE', { status: 'complete' })).rejects.toThrow(/No file for task "NOPE"/)
   })
 })
 
@@ -232,7 +225,7 @@ describe('watch()', () => {
     const { source, changes } = await watching(root)
     // The person retitles the task; Tanuki writes a status before the watcher has reported it.
     writeFileSync(path, readFileSync(path, 'utf8').replace('title: Task A', 'title: Task A, retitled'))
-    source.update('A', { status: 'review' })
+    await source.update('A', { status: 'review' })
     expect(readFileSync(path, 'utf8')).toContain('title: Task A, retitled')
     await until('the edit', () => changes.some((c) => c.type === 'changed'))
     expect(changes.at(-1)).toEqual({
@@ -293,7 +286,7 @@ describe('files that must stay valid', () => {
     const root = project({ '.tanuki/tasks/A.md': `\uFEFF${task('A')}` })
     const source = new FileTaskSource({ root })
     await source.load()
-    source.update('A', { status: 'complete' })
+    await source.update('A', { status: 'complete' })
     const bytes = readFileSync(join(root, '.tanuki', 'tasks', 'A.md'))
     expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf])
     expect(bytes.toString('utf8')).toContain('status: complete')
@@ -306,8 +299,8 @@ describe('files that must stay valid', () => {
     })
     const source = new FileTaskSource({ root })
     await source.load()
-    source.update('F', { status: 'complete', completed_at: '2025-01-01T00:00:00.000Z' })
-    source.update('I', { status: 'failed', failure: 'verify: exit 1' })
+    await source.update('F', { status: 'complete', completed_at: '2025-01-01T00:00:00.000Z' })
+    await source.update('I', { status: 'failed', failure: 'verify: exit 1' })
     expect(readFileSync(join(root, '.tanuki', 'tasks', 'F.md'), 'utf8')).toBe(
       '---\n{id: F, title: Flow, completion: {verify: "true"}, status: complete, completed_at: "2025-01-01T00:00:00.000Z"}\n---\nDo F.\n',
     )
@@ -323,12 +316,7 @@ describe('files that must stay valid', () => {
     // Edited by hand while the run goes on, into a shape status cannot be spliced into.
     const edited = '---\nid: A\ntitle: Task A\nstatus: &s pending\nfailure: *s\n---\nDo A.\n'
     writeFileSync(join(root, '.tanuki', 'tasks', 'A.md'), edited)
-    let error: unknown
-    try {
-      source.update('A', { status: 'complete' })
-    } catch (e) {
-      error = e
-    }
+    const error = await source.update('A', { status: 'complete' }).catch((e: unknown) => e)
     expect(isTanukiError(error, 'TANUKI_TASK_UNWRITABLE')).toBe(true)
     expect(readFileSync(join(root, '.tanuki', 'tasks', 'A.md'), 'utf8')).toBe(edited)
     expect(readdirSync(join(root, '.tanuki', 'tasks'))).toEqual(['A.md'])

@@ -1,13 +1,5 @@
-import {
-  existsSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  statSync,
-  watch,
-  writeFileSync,
-  type FSWatcher,
-} from 'node:fs'
+import { existsSync, readdirSync, readFileSync, statSync, watch, type FSWatcher } from 'node:fs'
+import { readFile, rename, writeFile } from 'node:fs/promises'
 import { join, relative, resolve, sep } from 'node:path'
 import {
   TanukiError,
@@ -20,9 +12,6 @@ import {
   type TaskPatch,
   type TaskSource,
 } from '@tanuki/core'
-
-/** How long a running task's status may wait to be written together with what follows it. */
-const HOLD_IN_FLIGHT_MS = 250
 
 /** `.tanuki/tasks` if it exists, else `tasks/` if it exists, else `.tanuki/tasks`; `tasksDir` wins. */
 export function resolveTasksDir(root: string, tasksDir?: string): string {
@@ -40,7 +29,11 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
  * would become U+FFFD, and the next status write would save that in place of the person's bytes.
  */
 export function readTaskText(path: string, shown: string): string {
-  const bytes = readFileSync(path)
+  return decodeTaskText(readFileSync(path), shown)
+}
+
+/** A task file's bytes as text; refuses what is not UTF-8 (see `readTaskText`). */
+export function decodeTaskText(bytes: Buffer, shown: string): string {
   try {
     return utf8.decode(bytes)
   } catch (error) {
@@ -90,8 +83,9 @@ export interface ScanResult {
 }
 
 /**
- * Tasks as Markdown files in a folder (recursively). Status is written back atomically (a temp
- * file renamed over the original) and only Tanuki's own front-matter keys change. Edits people
+ * Tasks as Markdown files in a folder (recursively). Status is mirrored back atomically (a temp
+ * file renamed over the original), in the background, and only Tanuki's own front-matter keys
+ * change. Edits people
  * make while a project runs are reported through `watch`; Tanuki's own writes are not echoed.
  *
  * @example
@@ -106,9 +100,8 @@ export class FileTaskSource implements TaskSource {
   /** The text of each file as Tanuki last read or wrote it, to tell people's edits from echoes. */
   private readonly texts = new Map<string, string>()
   private readonly ids = new Map<string, string>()
-  /** `assigned` patches held until the end of the turn, by task id (see `update`). */
-  private readonly deferred = new Map<string, TaskPatch>()
-  private flushing: NodeJS.Timeout | undefined
+  /** Writes under way, by file: one file's writes happen one after the other. */
+  private readonly writing = new Map<string, Promise<void>>()
 
   constructor(options: { root: string; tasksDir?: string }) {
     this.root = resolve(options.root)
@@ -194,52 +187,43 @@ export class FileTaskSource implements TaskSource {
     return this.paths.get(id)
   }
 
-  /** Synchronous on purpose: the orchestrator starts dependents as soon as this returns. */
-  update(id: string, patch: TaskPatch): void {
+  /**
+   * Writes status values into a task's file, asynchronously (the orchestrator's mirror calls it in
+   * the background; the journal is the authority). Only the patched keys change.
+   */
+  update(id: string, patch: TaskPatch): Promise<void> {
     const path = this.paths.get(id)
-    if (!path)
-      throw new TanukiError('TANUKI_TASK_NOT_FOUND', `No file for task "${id}" under ${this.display(this.dir)}`)
-    const waiting = this.deferred.get(id)
-    this.deferred.delete(id)
-    const merged = waiting ? { ...waiting, ...patch } : patch
-    // A running task's status (`assigned`, then `in_progress`) waits a moment: a task done within
-    // it is written once, as done, and each atomic write costs more than a quick agent command
-    // (bench/cli.bench.ts). Losing a held status to a crash loses nothing: a resume sends tasks
-    // that were in flight back to pending either way.
-    if (merged.status === 'assigned' || merged.status === 'in_progress') {
-      this.deferred.set(id, merged)
-      this.flushing ??= setTimeout(() => this.flush(), HOLD_IN_FLIGHT_MS)
-      return
+    if (!path) {
+      return Promise.reject(
+        new TanukiError('TANUKI_TASK_NOT_FOUND', `No file for task "${id}" under ${this.display(this.dir)}`),
+      )
     }
-    this.write(path, merged)
+    const previous = this.writing.get(path) ?? Promise.resolve()
+    const next = previous.then(() => this.write(path, patch))
+    const tracked = next.catch(() => {})
+    this.writing.set(path, tracked)
+    void tracked.then(() => {
+      if (this.writing.get(path) === tracked) this.writing.delete(path)
+    })
+    return next
   }
 
-  /** Writes the statuses `update` is holding back (see there) at once. */
-  flush(): void {
-    clearTimeout(this.flushing)
-    this.flushing = undefined
-    for (const [id, patch] of [...this.deferred]) {
-      this.deferred.delete(id)
-      const path = this.paths.get(id)
-      try {
-        if (path) this.write(path, patch)
-      } catch {
-        // The task's next update meets the same problem and reports it.
-      }
-    }
+  /** Resolves once every write under way has ended. */
+  async settled(): Promise<void> {
+    await Promise.all([...this.writing.values()])
   }
 
-  private write(path: string, patch: TaskPatch): void {
+  private async write(path: string, patch: TaskPatch): Promise<void> {
     // Read afresh every time: a person may have edited the file since, and those edits stay.
-    const before = readTaskText(path, this.display(path))
+    const before = decodeTaskText(await readFile(path), this.display(path))
     const after = updateTaskText(before, patch, this.display(path))
     if (after === before) return
-    const temp = `${path}.tanuki-${process.pid}.tmp`
-    writeFileSync(temp, after)
-    renameSync(temp, path)
     // Only a file as Tanuki last saw it becomes "seen": if a person edited it meanwhile, the
     // watcher must still report that edit (now carried in this write) instead of taking it for an echo.
     if (before === this.texts.get(path)) this.texts.set(path, after)
+    const temp = `${path}.tanuki-${process.pid}.tmp`
+    await writeFile(temp, after)
+    await rename(temp, path)
   }
 
   watch(listener: (change: TaskChange) => void): () => void {

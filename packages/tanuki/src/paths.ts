@@ -6,6 +6,8 @@ export interface StatePaths {
   root: string
   stateDir: string
   lock: string
+  /** The run's journal: the authority for run state. */
+  journal: string
   stopRequest: string
   status: string
   agents: string
@@ -22,6 +24,7 @@ export function statePaths(projectRoot: string): StatePaths {
     root,
     stateDir,
     lock: join(stateDir, 'orchestrator.lock'),
+    journal: join(stateDir, 'journal.ndjson'),
     stopRequest: join(stateDir, 'stop-request.json'),
     status: join(stateDir, 'status.json'),
     agents: join(stateDir, 'agents.json'),

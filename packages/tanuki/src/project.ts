@@ -8,6 +8,7 @@ import {
   type Orchestrator,
   type RunSummary,
   type Task,
+  type TaskFacts,
   type TanukiPlugin,
   type TaskSource,
   type UserConfig,
@@ -18,7 +19,9 @@ import { FileTaskSource } from './file-source.ts'
 import { acquireLock } from './lock.ts'
 import { defaultPlugins } from './plugins.ts'
 import { STATE_GITIGNORE, projectName, statePaths, type StatePaths } from './paths.ts'
-import { createStateReporter } from './state.ts'
+import { controlSocketPath, serveControl } from './control.ts'
+import { type FileJournal, openJournal, readJournal } from './journal.ts'
+import { createStateReporter, withJournal } from './state.ts'
 
 /** A project on disk: its folder, state paths, config and task files. */
 export interface Project {
@@ -55,6 +58,24 @@ export function checkTasks(project: Project): Task[] {
   return tasks.filter((task) => project.source.pathOf(task.id) !== undefined)
 }
 
+/**
+ * The project's tasks as they stand: each file's spec, with the status and facts its journal
+ * recorded (the authority over the status mirrored in the file), and every problem found.
+ */
+export function recordedTasks(project: Project): {
+  tasks: Task[]
+  facts: Map<string, TaskFacts>
+  errors: TanukiError[]
+} {
+  const { tasks, errors } = project.source.scan()
+  const recorded = withJournal(tasks, readJournal(project.paths.journal).state)
+  return {
+    tasks: recorded.map(({ task }) => task),
+    facts: new Map(recorded.map(({ task, facts }) => [task.id, facts])),
+    errors,
+  }
+}
+
 export interface RunOptions {
   /** Keep running for new tasks instead of stopping once everything is settled. */
   watch?: boolean
@@ -80,6 +101,8 @@ export async function runProject(project: Project, options: RunOptions): Promise
   const { paths } = project
   const lock = acquireLock(paths.lock, options.command)
   let orchestrator: Orchestrator | undefined
+  let journal: FileJournal | undefined
+  let control: { close(): Promise<void> } | undefined
   let signals = 0
   const onSignal = (signal: NodeJS.Signals): void => {
     if (!orchestrator) return
@@ -108,6 +131,7 @@ export async function runProject(project: Project, options: RunOptions): Promise
       onError: (context, error) =>
         orchestrator?.events.emit('orchestrator:error', { context, message: errorMessage(error), at: Date.now() }),
     })
+    journal = openJournal(paths.journal)
     orchestrator = createOrchestrator({
       config: {
         ...user,
@@ -121,6 +145,15 @@ export async function runProject(project: Project, options: RunOptions): Promise
       project: { root: paths.root, name: user.name ?? projectName(paths.root), stateDir: paths.stateDir },
       sources: [onceLoaded(project.source, checked)],
       reporters: [state],
+      store: journal,
+    })
+    const running = orchestrator
+    control = await serveControl(controlSocketPath(paths.stateDir), async (request) => {
+      if (request.command === 'rerun')
+        await running.rerun(request.id, { withDependents: request.withDependents ?? false })
+      else if (request.command === 'reset') await running.reset(request.id)
+      else if (request.command === 'mark') await running.mark(request.id, request.status)
+      else void running.stop({ remove: request.remove ?? false })
     })
     // The reporters are gone once the run stopped: what goes wrong while they close (one whose
     // onClose never finishes) has no console left to show it.
@@ -136,7 +169,9 @@ export async function runProject(project: Project, options: RunOptions): Promise
   } finally {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
-    project.source.flush()
+    await control?.close()
+    await journal?.close().catch(() => {})
+    await project.source.settled()
     rmSync(paths.stopRequest, { force: true })
     lock.release()
   }

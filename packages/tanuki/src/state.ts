@@ -8,14 +8,20 @@ import {
   type OrchestratorStatus,
   type Reporter,
   type Progress,
+  type RunState,
   type Task,
+  type TaskFacts,
   type TaskView,
 } from '@tanuki/core'
 import { agentLog, iterationLog, taskLogDir, type StatePaths } from './paths.ts'
 
 /** The `tanuki project status --json` document. Public API: keep it stable. */
 export interface StatusDocument {
-  /** `running`, `starting`, `stopping` while an orchestrator runs; `stopped` otherwise. */
+  /**
+   * `starting`, `running`, `stopping` while an orchestrator runs; otherwise `not started`,
+   * `complete` (every task complete), `stopped` (interrupted: stopped or killed) or `failed`
+   * (settled with tasks not complete, or ended by an error).
+   */
   status: string
   /** The running orchestrator's pid. */
   pid?: number
@@ -161,23 +167,58 @@ export function createStateReporter(options: StateReporterOptions): Reporter & {
   }
 }
 
-/** Builds the status document of a project that is not running, from its task files and last state. */
-export function statusFromFiles(tasks: Task[], paths: StatePaths): StatusDocument {
-  const graph = new Resolver(tasks)
-  const last = readJson<StatusDocument>(paths.status)
-  const lastById = new Map(last?.tasks.map((task) => [task.id, task]) ?? [])
-  const views: TaskView[] = tasks.map((task) => {
-    const before = lastById.get(task.id)
-    return taskView(task, {
-      iterations: typeof task.extra.iterations === 'number' ? task.extra.iterations : (before?.iterations ?? 0),
-      attempts: before?.attempts ?? 0,
-      reason: typeof task.extra.failure === 'string' ? task.extra.failure : undefined,
-      blockers: task.status === 'pending' || task.status === 'blocked' ? graph.blockers(task.id) : [],
-    })
+/** How a project stands when no orchestrator runs it, from what its journal recorded. */
+export function runStatusWord(state: RunState, allComplete: boolean): string {
+  switch (state.run.state) {
+    case undefined:
+      return 'not started'
+    case 'settled':
+      return allComplete ? 'complete' : 'failed'
+    case 'failed':
+      return 'failed'
+    // `running` with no orchestrator: it was killed; either way, interrupted.
+    default:
+      return 'stopped'
+  }
+}
+
+/** Each task with the status (and facts) its journal recorded: the authority over its file. */
+export function withJournal(tasks: Task[], state: RunState): { task: Task; facts: TaskFacts }[] {
+  return tasks.map((task) => {
+    const saved = state.tasks[task.id]
+    if (!saved) {
+      const iterations = typeof task.extra.iterations === 'number' ? task.extra.iterations : 0
+      const reason = typeof task.extra.failure === 'string' ? task.extra.failure : undefined
+      return { task, facts: { iterations, attempts: 0, reason } }
+    }
+    const recorded: Task = { ...task, status: saved.status }
+    if (saved.assignedTo === undefined) delete recorded.assignedTo
+    else recorded.assignedTo = saved.assignedTo
+    return { task: recorded, facts: saved }
   })
+}
+
+/** Builds the status document of a project that is not running, from its task files and journal. */
+export function statusFromJournal(tasks: Task[], state: RunState, paths: StatePaths): StatusDocument {
+  const recorded = withJournal(tasks, state)
+  const graph = new Resolver(recorded.map(({ task }) => task))
+  const views: TaskView[] = recorded.map(({ task, facts }) =>
+    taskView(task, {
+      ...facts,
+      blockers: task.status === 'pending' || task.status === 'blocked' ? graph.blockers(task.id) : [],
+    }),
+  )
+  const progress = progressOf(recorded.map(({ task }) => task))
   const agents = (readJson<StatusDocument['agents']>(paths.agents) ?? []).map((agent) => ({
     ...agent,
     status: agent.status === 'crashed' ? 'crashed' : 'stopped',
   })) as StatusDocument['agents']
-  return { status: 'stopped', updatedAt: new Date().toISOString(), tasks: views, progress: progressOf(tasks), agents }
+  const allComplete = progress.total > 0 && progress.complete === progress.total
+  return {
+    status: runStatusWord(state, allComplete),
+    updatedAt: new Date().toISOString(),
+    tasks: views,
+    progress,
+    agents,
+  }
 }

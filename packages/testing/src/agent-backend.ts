@@ -121,67 +121,91 @@ export function describeAgentBackend(contract: AgentBackendContract): void {
     })
 
   describe(`agent backend contract: ${contract.name}`, () => {
-    it('spawns an agent with the requested name and role, under the backend’s name', async () => {
-      const { agent, backend } = await spawn('contract-7')
-      expect(agent.name).toBe('contract-7')
-      expect(agent.role).toBe('contract')
-      expect(agent.backend).toBe(backend.name)
-    }, timeout)
+    it(
+      'spawns an agent with the requested name and role, under the backend’s name',
+      async () => {
+        const { agent, backend } = await spawn('contract-7')
+        expect(agent.name).toBe('contract-7')
+        expect(agent.role).toBe('contract')
+        expect(agent.backend).toBe(backend.name)
+      },
+      timeout,
+    )
 
-    it('runs an iteration, streaming its output, and exec sees its work in the same workspace', async () => {
-      const { agent } = await spawn()
-      const chunks: OutputChunk[] = []
-      const result = await run(agent, { print: 'CONTRACT_OK', write: ['contract.txt', 'hello'] }, undefined, chunks)
-      expect(result.output).toContain('CONTRACT_OK')
-      expect(chunks.map((chunk) => chunk.text).join('')).toContain('CONTRACT_OK')
-      const read = await agent.exec('cat contract.txt')
-      expect(read).toMatchObject({ exitCode: 0, timedOut: false })
-      expect(read.output).toContain('hello')
-      expect(read.durationMs).toBeGreaterThanOrEqual(0)
-    }, timeout)
+    it(
+      'runs an iteration, streaming its output, and exec sees its work in the same workspace',
+      async () => {
+        const { agent } = await spawn()
+        const chunks: OutputChunk[] = []
+        const result = await run(agent, { print: 'CONTRACT_OK', write: ['contract.txt', 'hello'] }, undefined, chunks)
+        expect(result.output).toContain('CONTRACT_OK')
+        expect(chunks.map((chunk) => chunk.text).join('')).toContain('CONTRACT_OK')
+        const read = await agent.exec('cat contract.txt')
+        expect(read).toMatchObject({ exitCode: 0, timedOut: false })
+        expect(read.output).toContain('hello')
+        expect(read.durationMs).toBeGreaterThanOrEqual(0)
+      },
+      timeout,
+    )
 
-    it('exec reports exit codes and output, and kills a command past its timeout', async () => {
-      const { agent } = await spawn()
-      const failed = await agent.exec('echo to-stderr >&2; exit 3')
-      expect(failed.exitCode).toBe(3)
-      expect(failed.output).toContain('to-stderr')
-      const slow = await agent.exec('sleep 30', { timeoutMs: 300 })
-      expect(slow).toMatchObject({ exitCode: null, timedOut: true })
-    }, timeout)
+    it(
+      'exec reports exit codes and output, and kills a command past its timeout',
+      async () => {
+        const { agent } = await spawn()
+        const failed = await agent.exec('echo to-stderr >&2; exit 3')
+        expect(failed.exitCode).toBe(3)
+        expect(failed.output).toContain('to-stderr')
+        const slow = await agent.exec('sleep 30', { timeoutMs: 300 })
+        expect(slow).toMatchObject({ exitCode: null, timedOut: true })
+      },
+      timeout,
+    )
 
-    it('an aborted iteration rejects with TANUKI_ABORTED, and the agent takes the next one', async () => {
-      const { agent } = await spawn()
-      const controller = new AbortController()
-      const chunks: OutputChunk[] = []
-      const outcome = settled(run(agent, { print: 'CONTRACT_HANG', hang: true }, controller.signal, chunks))
-      await until(() => chunks.some((chunk) => chunk.text.includes('CONTRACT_HANG')), 'the iteration to start')
-      controller.abort('test')
-      const { error } = await outcome
-      expect(isTanukiError(error, 'TANUKI_ABORTED')).toBe(true)
-      expect((await run(agent, { print: 'CONTRACT_AGAIN' })).output).toContain('CONTRACT_AGAIN')
-    }, timeout)
+    it(
+      'an aborted iteration rejects with TANUKI_ABORTED, and the agent takes the next one',
+      async () => {
+        const { agent } = await spawn()
+        const controller = new AbortController()
+        const chunks: OutputChunk[] = []
+        const outcome = settled(run(agent, { print: 'CONTRACT_HANG', hang: true }, controller.signal, chunks))
+        await until(() => chunks.some((chunk) => chunk.text.includes('CONTRACT_HANG')), 'the iteration to start')
+        controller.abort('test')
+        const { error } = await outcome
+        expect(isTanukiError(error, 'TANUKI_ABORTED')).toBe(true)
+        expect((await run(agent, { print: 'CONTRACT_AGAIN' })).output).toContain('CONTRACT_AGAIN')
+      },
+      timeout,
+    )
 
-    it('stop() is an expected exit, heard once, and the agent takes no more work', async () => {
-      const { agent } = await spawn()
-      const exits: AgentExit[] = []
-      agent.onExit((exit) => exits.push(exit))
-      await agent.stop()
-      await agent.stop()
-      await until(() => exits.length > 0, 'onExit')
-      expect(exits).toHaveLength(1)
-      expect(exits[0]!.expected).toBe(true)
-      const { error } = await settled(run(agent, { print: 'CONTRACT_LATE' }))
-      expect(error).toBeDefined()
-    }, timeout)
+    it(
+      'stop() is an expected exit, heard once, and the agent takes no more work',
+      async () => {
+        const { agent } = await spawn()
+        const exits: AgentExit[] = []
+        agent.onExit((exit) => exits.push(exit))
+        await agent.stop()
+        await agent.stop()
+        await until(() => exits.length > 0, 'onExit')
+        expect(exits).toHaveLength(1)
+        expect(exits[0]!.expected).toBe(true)
+        const { error } = await settled(run(agent, { print: 'CONTRACT_LATE' }))
+        expect(error).toBeDefined()
+      },
+      timeout,
+    )
 
-    it('remove() ends the agent as expected and can run after a stop', async () => {
-      const { agent } = await spawn()
-      const exits: AgentExit[] = []
-      agent.onExit((exit) => exits.push(exit))
-      await agent.stop()
-      await agent.remove()
-      expect(exits.map((exit) => exit.expected)).toEqual([true])
-    }, timeout)
+    it(
+      'remove() ends the agent as expected and can run after a stop',
+      async () => {
+        const { agent } = await spawn()
+        const exits: AgentExit[] = []
+        agent.onExit((exit) => exits.push(exit))
+        await agent.stop()
+        await agent.remove()
+        expect(exits.map((exit) => exit.expected)).toEqual([true])
+      },
+      timeout,
+    )
 
     it.skipIf(!contract.kill)(
       'an agent killed from outside is an unexpected exit, and its iteration rejects with TANUKI_AGENT_CRASHED',

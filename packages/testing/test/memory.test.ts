@@ -13,7 +13,11 @@ describeAgentBackend({
         const script = task.extra.contract as ContractScript
         onOutput?.({ stream: 'stdout', text: `${script.print}\n` })
         if (script.hang) return { type: 'hang' }
-        return { type: 'succeed', output: script.print, files: script.write ? { [script.write[0]]: script.write[1] } : {} }
+        return {
+          type: 'succeed',
+          output: script.print,
+          files: script.write ? { [script.write[0]]: script.write[1] } : {},
+        }
       },
       exec: async (command, files, signal) => {
         const cat = /^cat (\S+)$/.exec(command)
@@ -26,7 +30,9 @@ describeAgentBackend({
             const timer = setTimeout(done, Number(sleep[1]) * 1000)
             signal?.addEventListener('abort', () => (clearTimeout(timer), done()), { once: true })
           })
-          return signal?.aborted ? { exitCode: null, output: '', timedOut: true } : { exitCode: 0, output: '', timedOut: false }
+          return signal?.aborted
+            ? { exitCode: null, output: '', timedOut: true }
+            : { exitCode: 0, output: '', timedOut: false }
         }
         return { exitCode: 127, output: `not understood: ${command}`, timedOut: false }
       },

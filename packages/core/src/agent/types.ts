@@ -110,14 +110,17 @@ export interface Agent {
   exec(command: string, options?: ExecOptions): Promise<ExecResult>
   /**
    * Called once before the first iteration of a task (optional). A backend with per-agent
-   * workspaces brings in the work of completed tasks here (e.g. merges an integration branch),
-   * so a task sees what its dependencies produced. Throwing counts as an agent failure.
+   * workspaces prepares the workspace here: it starts from `context.base` (the landed work),
+   * brings in the work of dependencies that has not landed yet, and carries on the task's own
+   * earlier work when it comes back after a failed landing. A merge that does not apply cleanly is
+   * left in progress in the workspace and returned as a conflict: the agent resolves it in its
+   * first iteration. Throwing counts as an agent failure.
    */
-  beginTask?(task: Task): Promise<void>
+  beginTask?(task: Task, context: TaskContext): Promise<TaskStart | void>
   /**
    * Called once when a task's loop ends (optional), before its status is recorded and before any
-   * dependent starts. For `complete`, a backend publishes the work here (e.g. commits and merges
-   * it into an integration branch). Throwing on `complete` sends the task to `review`.
+   * dependent starts. For `complete`, a backend publishes the work here (for git: records the
+   * task's commits where the lander finds them). Throwing on `complete` sends the task to `review`.
    */
   endTask?(task: Task, outcome: { status: 'complete' | 'review' | 'failed' }): Promise<void>
   /** Stops the agent; its workspace stays for a later spawn of the same name. */
@@ -126,6 +129,32 @@ export interface Agent {
   remove(): Promise<void>
   /** Subscribes to the agent's end, expected or not. Returns an unsubscribe function. */
   onExit(listener: (exit: AgentExit) => void): () => void
+}
+
+/** What an agent needs to know to prepare its workspace for a task (see `Agent.beginTask`). */
+export interface TaskContext {
+  /** Where the task starts from: the landed work (for git, the integration branch), when landing is on. */
+  base?: string
+  /** Dependencies that are complete but whose work has not landed yet: bring their work in. */
+  unlanded: readonly string[]
+  /** The task did work before and comes back to be fixed (its landing failed): carry that work on. */
+  carry: boolean
+}
+
+/** How a workspace came out of `beginTask`. */
+export interface TaskStart {
+  /** Work that did not apply cleanly; the merge is left in progress for the agent to resolve. */
+  conflict?: Conflict
+}
+
+/** Work that did not merge cleanly. */
+export interface Conflict {
+  /** The conflicted files, relative to the workspace. */
+  files: string[]
+  /** What the other side changed in those files, for the agent's prompt (a diff, trimmed). */
+  detail: string
+  /** What was being brought in ("the landed work", "the work of TASK-2"). */
+  what: string
 }
 
 /** What the orchestrator asks a backend for. */

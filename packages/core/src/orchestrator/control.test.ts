@@ -78,7 +78,7 @@ describe('stopping', () => {
     ).toEqual(['a', 'b'])
     for (const id of ['a', 'b']) {
       expect(source.tasks.get(id)?.status).toBe('pending')
-      expect(source.writes.filter((w) => w.id === id).at(-1)?.patch).toEqual({
+      expect(source.writes.filter((w) => w.id === id).at(-1)?.patch).toMatchObject({
         status: 'pending',
         assigned_to: null,
         failure: null,
@@ -224,38 +224,48 @@ describe('edits while running', () => {
     expect(h.all('orchestrator:error').at(-1)).toMatchObject({ context: 'reading tasks/z.md', message: 'bad yaml' })
   })
 
-  it('an in-flight status set by hand is refused, so the run still settles', async () => {
-    const source = createMemorySource([task({ id: 'a' }), task({ id: 'b' })])
-    const h = harness(
-      { stopWhenSettled: false, agents: { default: { count: 2 } } },
-      { sources: [source], backend: { script: hangOn('a') } },
-    )
-    await h.orchestrator.start()
-    await h.when('task:completed', (e) => e.taskId === 'b')
-    source.change({ type: 'changed', task: task({ id: 'b', status: 'in_progress' }) })
-    const error = await h.when('orchestrator:error')
-    expect(error.message).toBe(
-      'status "in_progress" is Tanuki\'s to set; b stays complete. Use pending, complete, failed or review.',
-    )
-    expect(h.orchestrator.task('b')).toMatchObject({ status: 'complete' })
-    source.change({ type: 'changed', task: task({ id: 'b', status: 'review' }) })
-    expect(h.orchestrator.task('b')).toMatchObject({ status: 'review' })
-    await h.orchestrator.stop()
-    expect(await h.orchestrator.done()).toMatchObject({ reason: 'stopped', progress: { review: 1, pending: 1 } })
-  })
-
-  it('a completed task set back to pending runs again', async () => {
+  it('a status written into a file is not obeyed: the journal wins and the file is written back', async () => {
     const source = createMemorySource([task({ id: 'a' }), task({ id: 'b', dependsOn: ['a'] })])
     const h = harness({ stopWhenSettled: false }, { sources: [source] })
     await h.orchestrator.start()
     await h.when('project:settled')
+    // What `git stash` of a task folder does: the file goes back to its committed status.
     source.change({ type: 'changed', task: task({ id: 'a', status: 'pending' }) })
-    await h.when('task:completed', () => h.all('task:completed').length === 3)
-    expect(h.backend.runs.map((r) => r.taskId)).toEqual(['a', 'b', 'a'])
+    source.change({ type: 'changed', task: task({ id: 'b', status: 'in_progress' }) })
+    await h.orchestrator.stop()
+    expect(h.backend.runs.map((r) => r.taskId)).toEqual(['a', 'b'])
     expect(h.orchestrator.task('a')?.status).toBe('complete')
+    expect(source.tasks.get('a')?.status).toBe('complete')
+    expect(source.tasks.get('b')?.status).toBe('complete')
+    expect(h.all('orchestrator:error')).toEqual([])
   })
 
-  it('a failed task set back to pending runs again and its blocked dependents unblock and run', async () => {
+  it('rerun runs a completed task again, keeping its history; with dependents, they run again after it', async () => {
+    const source = createMemorySource([
+      task({ id: 'a' }),
+      task({ id: 'b', dependsOn: ['a'] }),
+      task({ id: 'c', dependsOn: ['b'] }),
+    ])
+    const h = harness({ stopWhenSettled: false }, { sources: [source] })
+    await h.orchestrator.start()
+    await h.when('project:settled')
+    await h.orchestrator.rerun('b')
+    await h.when('task:completed', () => h.all('task:completed').length === 4)
+    expect(h.backend.runs.map((r) => r.taskId)).toEqual(['a', 'b', 'c', 'b'])
+    expect(h.orchestrator.task('b')).toMatchObject({ status: 'complete', iterations: 2 })
+
+    await h.orchestrator.rerun('a', { withDependents: true })
+    await h.when('task:completed', () => h.all('task:completed').length === 7)
+    expect(h.backend.runs.map((r) => r.taskId).slice(4)).toEqual(['a', 'b', 'c'])
+    expect(
+      h
+        .all('task:status')
+        .filter((e) => e.reason === 'rerun by a person')
+        .map((e) => e.taskId),
+    ).toEqual(['b', 'a', 'b', 'c'])
+  })
+
+  it('reset starts a failed task over, clearing its counts, and its blocked dependents unblock and run', async () => {
     let broken = true
     const source = createMemorySource([
       task({ id: 'a', completion: { verify: 'check' } }),
@@ -274,18 +284,37 @@ describe('edits while running', () => {
     await h.orchestrator.start()
     await h.when('project:settled')
     expect(h.orchestrator.progress()).toMatchObject({ failed: 1, blocked: 2 })
-    expect(source.tasks.get('a')?.patch.failure).toContain('no shell')
+    expect(h.orchestrator.task('a')?.iterations).toBe(1)
 
     broken = false
-    source.change({ type: 'changed', task: task({ id: 'a', status: 'pending', completion: { verify: 'check' } }) })
+    await h.orchestrator.reset('a')
     expect(h.orchestrator.task('b')?.status).toBe('pending')
     expect(h.orchestrator.task('c')?.status).toBe('pending')
     await h.when('task:completed', (e) => e.taskId === 'c')
     expect(h.orchestrator.progress()).toMatchObject({ complete: 3, failed: 0, blocked: 0 })
-    expect(h.orchestrator.task('a')?.attempts).toBe(0)
+    expect(h.orchestrator.task('a')).toMatchObject({ attempts: 0, iterations: 1, reason: 'verify passed: check' })
   })
 
-  it('a task marked failed or complete by a person updates its dependents', async () => {
+  it('a running task that is reset stops and starts over; its stopped try is not a lost attempt', async () => {
+    let tries = 0
+    const source = createMemorySource([task({ id: 'a' })])
+    const h = harness(
+      { stopWhenSettled: false },
+      {
+        sources: [source],
+        backend: { script: () => (++tries === 1 ? { type: 'hang' } : { type: 'succeed', output: 'DONE' }) },
+      },
+    )
+    await h.orchestrator.start()
+    await h.when('iteration:started')
+    await h.orchestrator.reset('a')
+    await h.when('task:completed')
+    expect(tries).toBe(2)
+    expect(h.orchestrator.task('a')).toMatchObject({ status: 'complete', attempts: 0 })
+    expect(h.all('task:requeued')).toEqual([])
+  })
+
+  it('mark sets a task failed or complete by hand, and its dependents follow', async () => {
     const source = createMemorySource([
       task({ id: 'a' }),
       task({ id: 'b', dependsOn: ['a'] }),
@@ -295,16 +324,15 @@ describe('edits while running', () => {
     const h = harness({ stopWhenSettled: false, agents: { default: { count: 0 } } }, { sources: [source] })
     await h.orchestrator.start()
     await h.when('project:settled')
-    source.change({ type: 'changed', task: task({ id: 'a', status: 'failed' }) })
+    await h.orchestrator.mark('a', 'failed')
     expect(h.orchestrator.task('a')).toMatchObject({ status: 'failed', reason: 'marked failed by a person' })
     expect(h.orchestrator.task('b')?.status).toBe('blocked')
     expect(h.orchestrator.status().queue.size).toBe(1)
-    source.change({ type: 'changed', task: task({ id: 'x', status: 'complete' }) })
+    await h.orchestrator.mark('x', 'complete')
     expect(h.orchestrator.task('c')?.status).toBe('pending')
     expect(h.orchestrator.status().queue).toEqual({ size: 1, byRole: { default: 1 } })
-    source.change({ type: 'changed', task: task({ id: 'c', status: 'review' }) })
-    expect(h.orchestrator.task('c')?.status).toBe('review')
-    expect(h.orchestrator.status().queue.size).toBe(0)
+    await expect(h.orchestrator.mark('c', 'review' as 'complete')).rejects.toMatchObject({ code: 'TANUKI_TASK_STATUS' })
+    await expect(h.orchestrator.rerun('nope')).rejects.toMatchObject({ code: 'TANUKI_TASK_NOT_FOUND' })
   })
 
   it('editing dependencies and priority requeues only what is ready', async () => {

@@ -53,6 +53,19 @@ export type TanukiEvents = {
   'task:review': { taskId: string; agent: string; reason: string; iterations: number; at: number }
   /** A dependency failed or is missing. */
   'task:blocked': { taskId: string; blockers: Blocker[]; at: number }
+  /**
+   * The task's work is on the target branch as one commit. `moved: false`: it waits on the
+   * integration branch because the target could not move forward (`note` says why and what to do).
+   */
+  'task:landed': { taskId: string; commit: string; moved: boolean; note?: string; at: number }
+  /**
+   * Work did not apply cleanly: at landing (the task goes back to an agent to resolve it), or when
+   * landed work or a dependency's work was brought into an agent's workspace (the agent resolves
+   * it in its next iteration). `what` names the work being brought in.
+   */
+  'task:conflict': { taskId: string; files: string[]; what: string; at: number }
+  /** The task's work applied, but verify failed on the combined work: it goes back to an agent (or to review). */
+  'task:land-failed': { taskId: string; command: string; exitCode: number | null; output: string; at: number }
   /** Back to pending: its agent crashed or failed, or the run stopped. */
   'task:requeued': { taskId: string; agent?: string; reason: string; attempt: number; at: number }
   'iteration:started': {
@@ -100,6 +113,8 @@ export interface Progress {
   failed: number
   review: number
   blocked: number
+  /** Tasks whose work landed on the target. */
+  landed: number
   /** Complete tasks as a whole-number percentage of all tasks. */
   percentage: number
   byStatus: Record<string, number>

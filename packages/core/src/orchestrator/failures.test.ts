@@ -271,7 +271,7 @@ describe('agents that die', () => {
 })
 
 describe('write-back failures', () => {
-  it('a source that cannot write is reported and the run goes on', async () => {
+  it('a source that cannot write is reported, the run goes on, and its summary names the problem', async () => {
     const h = harness(
       {},
       {
@@ -286,10 +286,12 @@ describe('write-back failures', () => {
     )
     await h.orchestrator.start()
     const summary = await h.orchestrator.done()
+    // The journal holds the truth, so the work is done; the run says its mirror could not be written.
     expect(summary.allComplete).toBe(true)
+    expect(summary.problems).toEqual(['the status of a could not be written: read-only file system'])
     const errors = h.all('orchestrator:error')
     expect(errors.length).toBeGreaterThan(0)
     for (const e of errors)
-      expect(e).toMatchObject({ context: 'writing status of a', message: 'read-only file system' })
+      expect(e).toMatchObject({ context: 'writing the status of a', message: 'read-only file system' })
   })
 })

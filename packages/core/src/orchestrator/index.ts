@@ -9,16 +9,22 @@ import { TaskQueue } from '../queue/index.ts'
 import type { Reporter } from '../reporter/types.ts'
 import { Runner, type RunnerOutcome } from '../runner/index.ts'
 import { createMemorySource } from '../source/memory.ts'
+import { createMemoryStore } from '../state/memory.ts'
+import type { RunStore } from '../state/types.ts'
+import type { LandingFeedback } from '../land/types.ts'
+import type { PromptNote } from '../runner/prompt.ts'
 import type { TaskSource } from '../source/types.ts'
 import type { StatusTracker } from '../status/index.ts'
 import { createTask } from '../task/parse.ts'
-import type { Task } from '../task/types.ts'
+import type { Task, TaskStatus } from '../task/types.ts'
 import { Validator } from '../validator/index.ts'
 import { createAgentPool, type AgentPool, type AgentRecord } from './agent-pool.ts'
 import { createBus, type Bus } from './bus.ts'
 import type { OrchestratorState, Progress, TanukiEventName, TanukiEvents } from './events.ts'
 import { attachReporters, type EventLog, type ReporterFanOut } from './reporters.ts'
 import { applySourceChange, type ChangeContext } from './source-changes.ts'
+import { LandingQueue } from './landing.ts'
+import { StatusMirror } from './mirror.ts'
 import { IN_FLIGHT, TaskTable, type TaskRecord } from './task-table.ts'
 import type { OrchestratorOptions, OrchestratorStatus, RunSummary, TaskView } from './types.ts'
 
@@ -30,6 +36,7 @@ export {
   type OrchestratorOptions,
   type OrchestratorStatus,
   type RunSummary,
+  type TaskFacts,
   type TaskView,
 } from './types.ts'
 
@@ -58,6 +65,8 @@ export class Orchestrator {
   private readonly clock: Clock
   private readonly bus: Bus
   private readonly queue = new TaskQueue()
+  private readonly store: RunStore
+  private readonly mirror: StatusMirror
   private readonly table: TaskTable
   private stateValue: OrchestratorState = 'stopped'
   private started = false
@@ -69,6 +78,8 @@ export class Orchestrator {
   private runner!: Runner
   private pool!: AgentPool
   private reporters: ReporterFanOut | undefined
+  /** The merge queue, when a lander is registered and landing is on. */
+  private landing: LandingQueue | undefined
   private cancelPoll: () => void = () => {}
   private unwatch: (() => void)[] = []
   private stopping: Promise<void> | undefined
@@ -81,6 +92,10 @@ export class Orchestrator {
   private releasing = 0
   /** What the rules for source changes may do. */
   private readonly changes: ChangeContext
+  /** What went wrong with the run itself: a journal that could not be written ends it. */
+  private readonly problems: string[] = []
+  /** Work a person asked for (rerun, reset, mark) while the task ran: applied once its run unwinds. */
+  private readonly overrides = new Map<string, () => void>()
 
   constructor(options: OrchestratorOptions = {}) {
     this.options = options
@@ -89,7 +104,9 @@ export class Orchestrator {
     this.project = { root, name: this.config.name, stateDir: `${root}/.tanuki`, ...options.project }
     this.clock = options.clock ?? systemClock
     this.bus = createBus(this.clock)
-    this.table = new TaskTable(this.bus, this.queue)
+    this.store = options.store ?? createMemoryStore()
+    this.mirror = new StatusMirror(this.bus, this.clock, this.config.mirrorStatus)
+    this.table = new TaskTable(this.bus, this.queue, this.store, this.mirror)
     this.changes = {
       table: this.table,
       bus: this.bus,
@@ -181,6 +198,7 @@ export class Orchestrator {
         onChange: () => this.checkSettled(),
       })
       await this.loadTasks()
+      await this.prepareLanding()
     } catch (error) {
       this.events.off('*', keep)
       await this.registry?.teardown().catch(() => {})
@@ -261,6 +279,109 @@ export class Orchestrator {
     return record && this.table.view(record)
   }
 
+  // ---------------------------------------------------------------- a person's commands
+
+  /**
+   * Runs a task again: back to `pending` (a running one is stopped first), keeping its history;
+   * with `withDependents`, every task that depends on it, directly or not, too, so they build on
+   * its new work. Its work lands again once complete. Resolves once the change is recorded.
+   */
+  async rerun(id: string, options: { withDependents?: boolean } = {}): Promise<void> {
+    const ids = [id, ...(options.withDependents ? this.table.resolver.transitiveDependents(id) : [])]
+    const records = ids.map((each) => this.commanded(each))
+    for (const record of records) this.command(record, () => this.toPending(record, 'rerun by a person', false))
+    await this.afterCommand()
+  }
+
+  /** Starts a task over: back to `pending` with its iterations, attempts and last failure cleared. */
+  async reset(id: string): Promise<void> {
+    const record = this.commanded(id)
+    this.command(record, () => this.toPending(record, 'reset by a person', true))
+    await this.afterCommand()
+  }
+
+  /** Settles a task by hand: `complete` (its dependents may start) or `failed` (they are blocked). */
+  async mark(id: string, status: Extract<TaskStatus, 'complete' | 'failed'>): Promise<void> {
+    if (status !== 'complete' && status !== 'failed') {
+      throw new TanukiError(
+        'TANUKI_TASK_STATUS',
+        `A task can be marked complete or failed, not "${status}"; use rerun or reset to run it again.`,
+      )
+    }
+    const record = this.commanded(id)
+    this.command(record, () => {
+      this.queue.remove(id)
+      if (status === 'failed') return this.table.fail(record, 'marked failed by a person')
+      const ready = this.table.setStatus(record, 'complete', { reason: 'marked complete by a person' })
+      if (this.config.land.auto) this.landing?.add(id)
+      for (const each of [...ready, ...this.table.unblockDependents(id)]) this.enqueue(each)
+    })
+    await this.afterCommand()
+  }
+
+  private commanded(id: string): TaskRecord {
+    if (this.stateValue !== 'running') {
+      throw new TanukiError(
+        'TANUKI_ORCHESTRATOR_STATE',
+        `The run is ${this.stateValue}; commands reach a running orchestrator only.`,
+      )
+    }
+    const record = this.table.get(id)
+    if (!record) throw new TanukiError('TANUKI_TASK_NOT_FOUND', `No task "${id}" in this run.`, { details: { id } })
+    return record
+  }
+
+  /** Applies a command now, or, for a task in flight, stops its run and applies it once that unwinds. */
+  private command(record: TaskRecord, apply: () => void): void {
+    this.settledEmitted = false
+    if (IN_FLIGHT.has(record.task.status)) {
+      this.overrides.set(record.task.id, apply)
+      record.controller?.abort('a person changed the task')
+      return
+    }
+    apply()
+  }
+
+  private toPending(record: TaskRecord, reason: string, clear: boolean): void {
+    const id = record.task.id
+    this.queue.remove(id)
+    const ready = this.table.setStatus(record, 'pending', { reason })
+    this.table.note(record, {
+      attempts: 0,
+      landed: null,
+      feedback: null,
+      ...(clear ? { iterations: 0, lastError: null } : {}),
+    })
+    this.table.blockIfStuck(record)
+    for (const each of [id, ...ready, ...this.table.unblockDependents(id)]) this.enqueue(each)
+  }
+
+  private async afterCommand(): Promise<void> {
+    this.dispatchAll()
+    this.checkSettled()
+    await this.durable()
+  }
+
+  /** Waits until the journal holds everything so far; false (and the run ends) when it cannot. */
+  private async durable(): Promise<boolean> {
+    try {
+      await this.store.flush()
+      return true
+    } catch (error) {
+      this.fatal(error)
+      return false
+    }
+  }
+
+  /** The run state cannot be recorded (a full disk, a folder gone): end the run, saying why. */
+  private fatal(error: unknown): void {
+    const problem = `the run's state could not be recorded: ${errorMessage(error)}`
+    if (this.problems.includes(problem)) return
+    this.problems.push(problem)
+    this.bus.emit('orchestrator:error', { context: 'recording the run', message: problem })
+    if (!this.stopping && this.stateValue === 'running') this.stopping = this.shutdown(false, 'failed')
+  }
+
   // ---------------------------------------------------------------- loading
 
   private async loadTasks(): Promise<void> {
@@ -293,7 +414,8 @@ export class Orchestrator {
         `No tasks found${where}. Add a task file (tanuki init writes a sample) or tasks in the config.`,
       )
     }
-    this.table.load([...loaded.values()])
+    this.table.load([...loaded.values()], await this.store.load())
+    this.store.append({ t: 'run', state: 'running', startedAt: this.startedAt ?? this.clock.now(), endedAt: null })
 
     const recovered: string[] = []
     for (const record of this.table.values()) {
@@ -341,6 +463,55 @@ export class Orchestrator {
     return strategy
   }
 
+  // ---------------------------------------------------------------- landing
+
+  /** Starts the merge queue: the lander settles the target, and complete work that has not landed queues up. */
+  private async prepareLanding(): Promise<void> {
+    const lander = this.registry!.lander
+    if (!lander || !this.config.land.enabled) return
+    this.landing = new LandingQueue({
+      lander,
+      table: this.table,
+      bus: this.bus,
+      now: () => this.clock.now(),
+      sendBack: (record, feedback) => this.sendBack(record, feedback),
+      onChange: () => this.checkSettled(),
+    })
+    await this.landing.prepare()
+    this.store.append({ t: 'run', target: this.landing.target ?? null })
+    if (!this.config.land.auto) return
+    const complete = [...this.table.values()].filter((record) => record.task.status === 'complete' && !record.landed)
+    complete.sort((a, b) => (a.completedAt ?? 0) - (b.completedAt ?? 0))
+    for (const record of complete) this.landing.add(record.task.id)
+  }
+
+  /**
+   * A completed task's work could not land (a conflict, a gate that failed on the combined work):
+   * back to an agent of its role, with why in its next prompt, on top of what has landed; or to
+   * review when its tries are spent.
+   */
+  private sendBack(record: TaskRecord, feedback: LandingFeedback): void {
+    const why =
+      feedback.kind === 'conflict'
+        ? `its work conflicts with landed work in ${feedback.files.join(', ')}`
+        : `\`${feedback.command}\` failed on the combined work (exit ${feedback.exitCode ?? 'none'})`
+    this.table.note(record, { feedback })
+    if (record.iterations >= record.task.completion.maxIterations) {
+      const reason = `could not land: ${why}; no tries left (${record.task.completion.maxIterations})`
+      this.table.setStatus(record, 'review', { reason })
+      this.bus.emit('task:review', {
+        taskId: record.task.id,
+        agent: record.task.assignedTo ?? '',
+        reason,
+        iterations: record.iterations,
+      })
+      return
+    }
+    const ready = this.table.setStatus(record, 'pending', { reason: `could not land: ${why}; back to an agent` })
+    for (const id of [record.task.id, ...ready]) this.enqueue(id)
+    this.dispatchAll()
+  }
+
   // ---------------------------------------------------------------- scheduling
 
   private enqueue(id: string): void {
@@ -363,6 +534,12 @@ export class Orchestrator {
     while (idle && idle.size > 0) {
       const item = this.queue.peek(role)
       if (!item) return
+      // A dependency went back to pending (a rerun, a failed landing) after this was queued: it
+      // waits again, and is queued anew once the dependency completes.
+      if (!this.table.resolver.isReady(item.id)) {
+        this.queue.dequeue(role)
+        continue
+      }
       const record = this.table.get(item.id)!
       const chosen = this.balancer.pick(record.task, [...idle]) as AgentRecord | undefined
       if (!chosen) return
@@ -387,12 +564,24 @@ export class Orchestrator {
     let outcome: RunnerOutcome | undefined
     let failure: unknown
     try {
-      if (agent.agent.beginTask) await agent.agent.beginTask(task)
+      const notes: PromptNote[] = record.feedback ? [record.feedback] : []
+      const start = await agent.agent.beginTask?.(task, {
+        ...(this.landing?.base ? { base: this.landing.base } : {}),
+        unlanded: task.dependsOn.filter((dep) => !this.table.get(dep)?.landed),
+        carry: record.feedback !== undefined,
+      })
+      if (start?.conflict) {
+        this.bus.emit('task:conflict', { taskId: task.id, files: start.conflict.files, what: start.conflict.what })
+        notes.push({ kind: 'merge', ...start.conflict })
+      }
       outcome = await this.runner.run(task, agent.agent, {
+        // Work that comes back after a failed landing goes on counting its tries.
+        ...(record.feedback ? { firstIteration: record.iterations + 1 } : {}),
+        notes,
         signal: controller.signal,
         hooks: {
           onIterationStart: (iteration, prompt) => {
-            record.iterations++
+            this.table.note(record, { iterations: record.iterations + 1 })
             this.bus.emit('iteration:started', {
               taskId: task.id,
               agent: agent.name,
@@ -434,6 +623,17 @@ export class Orchestrator {
     } finally {
       record.controller = undefined
     }
+    // A person asked for something else while it ran (rerun, reset, mark): that wins over its result.
+    const override = this.overrides.get(task.id)
+    if (override) {
+      this.overrides.delete(task.id)
+      agent.taskId = undefined
+      if (agent.status === 'busy') this.pool.release(agent)
+      override()
+      this.dispatchAll()
+      this.checkSettled()
+      return
+    }
     // A stop or crash that landed while verify ran can make the loop end with a verdict on a
     // half-finished try (a killed verify reads as a timeout or the last failed try): not a result.
     if (failure === undefined && controller.signal.aborted) failure = abortError(controller.signal)
@@ -467,24 +667,24 @@ export class Orchestrator {
     if (result.status === 'complete') {
       this.pool.succeeded(agent)
       const ready = this.table.setStatus(record, 'complete', { agent: agent.name, reason: result.reason })
+      this.pool.release(agent)
+      // Complete means recorded: the event, and any dependent, waits for the journal to hold it,
+      // so a crash can never rerun a task people saw complete, or run a dependent against
+      // work a restart would consider unfinished.
+      this.releasing++
+      const durable = await this.durable()
+      this.releasing--
+      if (!durable) return
       this.bus.emit('task:completed', {
         taskId: task.id,
         agent: agent.name,
         iterations: record.iterations,
         durationMs: this.clock.monotonic() - started,
       })
-      this.pool.release(agent)
-      // Dependents start only once the completion is on disk, so a crash can never run them
-      // against a dependency that a restart would consider unfinished.
-      if (ready.length > 0) {
-        if (record.write) {
-          this.releasing++
-          await record.write
-          this.releasing--
-        }
-        for (const id of ready) this.enqueue(id)
-        for (const id of ready) this.dispatch(this.table.get(id)!.task.role)
-      }
+      if (record.feedback) this.table.note(record, { feedback: null })
+      if (this.config.land.auto) this.landing?.add(task.id)
+      for (const id of ready) this.enqueue(id)
+      for (const id of ready) this.dispatch(this.table.get(id)!.task.role)
     } else if (result.status === 'review') {
       this.table.setStatus(record, 'review', { agent: agent.name, reason: result.reason })
       this.bus.emit('task:review', {
@@ -511,7 +711,7 @@ export class Orchestrator {
     }
     const crashed = agent.status === 'crashed' || isTanukiError(error, 'TANUKI_AGENT_CRASHED')
     if (crashed) this.pool.crashed(agent, errorMessage(error))
-    record.attempts++
+    this.table.note(record, { attempts: record.attempts + 1 })
     const what = crashed ? `agent ${agent.name} crashed` : `agent ${agent.name} failed`
     const reason = `${what}: ${errorMessage(error)}`
     if (record.attempts > this.config.retryLimit) {
@@ -529,7 +729,7 @@ export class Orchestrator {
   /** Nothing runs, nothing waits that could run, nothing is being spawned: the project is settled. */
   private checkSettled(): void {
     if (this.stateValue !== 'running') return
-    if (this.table.inFlight() > 0 || this.releasing > 0) return
+    if (this.table.inFlight() > 0 || this.releasing > 0 || this.landing?.busy()) return
     for (const [role, state] of this.pool.roles()) if (state.spawning > 0 && this.queue.size(role) > 0) return
     // A role configured with 0 agents is paused on purpose: its work waits in the queue.
     let paused = 0
@@ -588,15 +788,21 @@ export class Orchestrator {
     const grace = new AbortController()
     await Promise.race([Promise.allSettled(running), sleep(this.clock, STOP_GRACE_MS, grace.signal).catch(() => {})])
     grace.abort()
+    // A settled run has nothing left to land; a stopped one aborts the landing under way (its
+    // gate), and the next run or `tanuki land` takes it up.
+    await this.landing?.close(reason !== 'settled')
     await this.pool.stopAll(remove)
     await Promise.allSettled(running)
     if (remove) await this.pool.cleanup()
-    await this.table.settleWrites()
+    const progress = this.progress()
+    const allComplete = progress.total > 0 && progress.complete === progress.total
+    this.store.append({ t: 'run', state: reason === 'settled' ? 'settled' : reason, endedAt: this.clock.now() })
+    await this.table.settleWrites().catch((error: unknown) => this.fatal(error))
+    for (const [id, why] of this.mirror.failures) this.problems.push(`the status of ${id} could not be written: ${why}`)
     await this.registry?.teardown().catch((error: unknown) => {
       this.bus.emit('orchestrator:error', { context: 'tearing down plugins', message: errorMessage(error) })
     })
-    const progress = this.progress()
-    this.summary = { allComplete: progress.total > 0 && progress.complete === progress.total, reason, progress }
+    this.summary = { allComplete, reason, progress, problems: [...this.problems] }
     this.setState('stopped')
     // Last, so reporters see the final state before they close.
     await this.reporters?.close()

@@ -1,6 +1,6 @@
 import { errorMessage } from '../errors.ts'
 import type { TaskChange, TaskSource } from '../source/types.ts'
-import type { Task, TaskStatus } from '../task/types.ts'
+import type { Task } from '../task/types.ts'
 import type { Bus } from './bus.ts'
 import { IN_FLIGHT, type TaskRecord, type TaskTable } from './task-table.ts'
 
@@ -16,48 +16,56 @@ export interface ChangeContext {
   unsettle(): void
 }
 
-/** A status a person wrote into a task, and what it asks of the run. */
-type StatusEdit = (ctx: ChangeContext, record: TaskRecord, written: TaskStatus) => void
-
-const rerun: StatusEdit = (ctx, record) => {
-  record.attempts = 0
-  const ready = ctx.table.setStatus(record, 'pending', { reason: 'set to pending by a person' })
-  ctx.table.blockIfStuck(record)
-  ctx.enqueue(ready)
-  ctx.enqueue(ctx.table.unblockDependents(record.task.id))
+/** One rule: when it applies to a change of a known task, and what it does. */
+interface Rule {
+  when: (record: TaskRecord, task: Task) => boolean
+  then: (ctx: ChangeContext, record: TaskRecord, task: Task) => void
 }
+
+const specOf = ({ status: _status, assignedTo: _assignedTo, extra: _extra, ...spec }: Task): string =>
+  JSON.stringify(spec)
 
 /**
- * Statuses a person may write, by status. `assigned`, `in_progress` and `blocked` follow from
- * what Tanuki does; set by hand they would leave a task "running" with no agent (and the run never
- * settling), so the task keeps the status it had.
+ * What an edit of a known task does, first matching rule first. The journal is the authority for
+ * run state: a status in a file that disagrees with it (a `git stash`, checkout or pull reverted
+ * it, or a person typed one) is written back, never obeyed; people rerun work on purpose with
+ * `tanuki task rerun|reset|mark`. The spec (title, body, role, priority, completion, depends_on)
+ * is picked up live, except by a task in flight, which keeps the definition it started with.
  */
-const STATUS_EDITS: Record<TaskStatus, StatusEdit> = {
-  pending: rerun,
-  complete: (ctx, record) => {
-    ctx.enqueue(ctx.table.setStatus(record, 'complete', { reason: 'marked complete by a person' }))
-    ctx.enqueue(ctx.table.unblockDependents(record.task.id))
+const EDIT_RULES: Rule[] = [
+  {
+    // Running: it finishes with the definition it has; the file keeps the person's edit.
+    when: (record) => IN_FLIGHT.has(record.task.status),
+    then: (ctx, record, task) => {
+      if (task.status !== record.task.status) ctx.table.remirror(record)
+    },
   },
-  failed: (ctx, record) => ctx.table.fail(record, 'marked failed by a person'),
-  review: (ctx, record) => ctx.table.setStatus(record, 'review', { reason: 'set to review by a person' }),
-  assigned: refuse,
-  in_progress: refuse,
-  blocked: refuse,
-}
-
-function refuse(ctx: ChangeContext, record: TaskRecord, written: TaskStatus): void {
-  ctx.enqueue([record.task.id])
-  ctx.bus.emit('orchestrator:error', {
-    context: `reading ${record.task.source ?? record.task.id}`,
-    message: `status "${written}" is Tanuki's to set; ${record.task.id} stays ${record.task.status}. Use pending, complete, failed or review.`,
-  })
-}
+  {
+    // The spec changed: take it, and queue the task again if it is (still) ready.
+    when: (record, task) => specOf(record.task) !== specOf(task),
+    then: (ctx, record, task) => {
+      ctx.table.redefine(record, task)
+      ctx.dequeue(task.id)
+      ctx.unsettle()
+      if (record.task.status === 'pending') ctx.table.blockIfStuck(record)
+      else if (record.task.status === 'blocked' && ctx.table.hardBlockers(task.id).length === 0) {
+        ctx.table.setStatus(record, 'pending', { reason: 'no longer blocked' })
+      }
+      ctx.enqueue([task.id])
+      if (task.status !== record.task.status) ctx.table.remirror(record)
+    },
+  },
+  {
+    // Only the status differs: the journal wins.
+    when: (record, task) => task.status !== record.task.status,
+    then: (ctx, record) => ctx.table.remirror(record),
+  },
+]
 
 /**
  * Applies a change a task source reported while the run is on: a new task is scheduled, an edited
- * one takes its new definition (unless it is running: it keeps the one it started with), a status
- * written by hand is applied by the table above, a deleted one is forgotten. Problems (a cycle, a
- * file that no longer parses) are reported as `orchestrator:error`; the run goes on.
+ * one follows the rules above, a deleted one is forgotten (unless it is running). Problems (a
+ * cycle, a file that no longer parses) are reported as `orchestrator:error`; the run goes on.
  */
 export function applySourceChange(ctx: ChangeContext, source: TaskSource, change: TaskChange): void {
   try {
@@ -69,8 +77,7 @@ export function applySourceChange(ctx: ChangeContext, source: TaskSource, change
     } else {
       const record = ctx.table.get(change.task.id)
       if (!record) added(ctx, source, change.task)
-      // Work in flight keeps its definition until it ends; the write-back keeps the person's edits.
-      else if (!IN_FLIGHT.has(record.task.status)) edited(ctx, record, change.task)
+      else EDIT_RULES.find((rule) => rule.when(record, change.task))?.then(ctx, record, change.task)
     }
   } catch (error) {
     ctx.bus.emit('orchestrator:error', { context: 'applying a task change', message: errorMessage(error) })
@@ -85,21 +92,4 @@ function added(ctx: ChangeContext, source: TaskSource, task: Task): void {
   if (record.task.status === 'pending') ctx.table.blockIfStuck(record)
   ctx.enqueue([task.id])
   ctx.enqueue(ctx.table.unblockDependents(task.id))
-}
-
-function edited(ctx: ChangeContext, record: TaskRecord, task: Task): void {
-  const previous = record.task.status
-  ctx.table.redefine(record, task)
-  // Role, priority or dependencies may have changed: queue it again only if it is (still) ready.
-  ctx.dequeue(task.id)
-  ctx.unsettle()
-  if (task.status === previous) {
-    if (record.task.status === 'pending') ctx.table.blockIfStuck(record)
-    else if (record.task.status === 'blocked' && ctx.table.hardBlockers(task.id).length === 0) {
-      ctx.table.setStatus(record, 'pending', { reason: 'no longer blocked' })
-    }
-    ctx.enqueue([task.id])
-    return
-  }
-  STATUS_EDITS[task.status](ctx, record, task.status)
 }

@@ -1,11 +1,13 @@
-import { errorMessage } from '../errors.ts'
 import type { TaskQueue } from '../queue/index.ts'
 import { Resolver, cycleError, type Blocker } from '../resolver/index.ts'
 import type { TaskSource } from '../source/types.ts'
 import { StatusTracker } from '../status/index.ts'
 import { progressFromCounts } from '../status/progress.ts'
 import { TASK_STATUSES, type Task, type TaskPatch, type TaskStatus } from '../task/types.ts'
+import type { LandingFeedback } from '../land/types.ts'
+import type { Landing, RunState, RunStore, Spend, TaskRunState } from '../state/types.ts'
 import type { Bus } from './bus.ts'
+import type { StatusMirror } from './mirror.ts'
 import type { Progress } from './events.ts'
 import { taskView, type TaskView } from './types.ts'
 
@@ -21,13 +23,24 @@ export interface TaskRecord {
   /** Times it lost its agent. */
   attempts: number
   reason?: string
+  /** The last iteration's failure. */
+  lastError?: TaskRunState['lastError']
+  /** What its iterations cost. */
+  spend?: Spend
+  /** Where its work landed. */
+  landed?: Landing
+  /** Why it came back after completing: carried into its next prompt. */
+  feedback?: LandingFeedback
+  /** When it last completed (clock ms): the order in which completed work lands. */
+  completedAt?: number
   /** Aborts the task's run in progress. */
   controller?: AbortController
   /** The run in progress. */
   running?: Promise<void>
-  /** The task's status writes still in flight, chained so they land in order; undefined when none is. */
-  write?: Promise<void>
 }
+
+/** The parts of a task's run state kept on its record, as the journal records them. */
+type RecordedFacts = Pick<TaskRunState, 'iterations' | 'attempts' | 'lastError' | 'spend' | 'landed' | 'feedback'>
 
 /** Who and why, for a status change. */
 export interface StatusCause {
@@ -46,10 +59,19 @@ export class TaskTable {
   private readonly records = new Map<string, TaskRecord>()
   private readonly statusCounts = new Map<TaskStatus, number>()
   private readonly roleCounts = new Map<string, Map<TaskStatus, number>>()
+  /**
+   * What the journal knows of tasks that are not loaded: a file removed while running (a checkout
+   * of an older commit), or missing at start. Such a task that comes back keeps its run state.
+   */
+  private readonly forgotten = new Map<string, TaskRunState>()
+  /** Tasks whose work landed. */
+  private landedCount = 0
 
   constructor(
     private readonly bus: Bus,
     private readonly queue: TaskQueue,
+    private readonly store: RunStore,
+    private readonly mirror: StatusMirror,
   ) {}
 
   get size(): number {
@@ -74,13 +96,62 @@ export class TaskTable {
     return this.count('assigned') + this.count('in_progress')
   }
 
-  /** Adds the tasks of a start-up load; throws on a cycle, naming its path. */
-  load(entries: readonly { task: Task; source: TaskSource }[]): void {
-    for (const { task, source } of entries) this.records.set(task.id, { task, source, iterations: 0, attempts: 0 })
+  /**
+   * Adds the tasks of a start-up load, with what the journal recorded of them; throws on a cycle,
+   * naming its path. The journal wins over the status in a task's file (a `git stash` or checkout
+   * may have changed it), and such a file is written again. A task the journal does not know yet
+   * (a first start, a project from before the journal) brings its file's status into it.
+   */
+  load(entries: readonly { task: Task; source: TaskSource }[], state: RunState): void {
+    for (const { task, source } of entries) this.records.set(task.id, this.restore(task, source, state.tasks[task.id]))
+    for (const [id, saved] of Object.entries(state.tasks)) if (!this.records.has(id)) this.forgotten.set(id, saved)
     for (const record of this.records.values()) this.resolver.add(record.task)
     const cycle = this.resolver.findCycle()
     if (cycle) throw cycleError(cycle)
     for (const record of this.records.values()) this.tally(record.task, +1)
+  }
+
+  /** Records facts of a task's run (iterations, attempts, failure, spend, landing) in the journal and on its record. */
+  note(record: TaskRecord, facts: { [K in keyof RecordedFacts]?: RecordedFacts[K] | null }): void {
+    if (facts.landed !== undefined) this.landedCount += (facts.landed ? 1 : 0) - (record.landed ? 1 : 0)
+    for (const [key, value] of Object.entries(facts)) {
+      if (value === null) delete (record as unknown as Record<string, unknown>)[key]
+      else if (value !== undefined) (record as unknown as Record<string, unknown>)[key] = value
+    }
+    this.store.append({ t: 'task', id: record.task.id, ...facts })
+  }
+
+  /** Writes a task's current status into its source again (the file disagreed with the journal). */
+  remirror(record: TaskRecord): void {
+    this.mirror.set(record.task.id, record.source, patchFor(record, record.task.status, {}))
+  }
+
+  /**
+   * A task's record, with what the journal recorded of it. The journal wins over the status in
+   * the task's file, and such a file is written again; a task the journal does not know brings its
+   * file's status (and iteration count) into it.
+   */
+  private restore(task: Task, source: TaskSource, saved: TaskRunState | undefined): TaskRecord {
+    const record: TaskRecord = { task, source, iterations: 0, attempts: 0 }
+    if (saved) {
+      const fromFile = task.status
+      task.status = saved.status
+      if (saved.assignedTo === undefined) delete task.assignedTo
+      else task.assignedTo = saved.assignedTo
+      Object.assign(record, factsOf(saved))
+      if (saved.reason !== undefined) record.reason = saved.reason
+      if (saved.completedAt !== undefined) record.completedAt = saved.completedAt
+      if (record.landed) this.landedCount++
+      if (fromFile !== saved.status) this.mirror.set(task.id, source, patchFor(record, saved.status, {}))
+      return record
+    }
+    const iterations = task.extra.iterations
+    if (typeof iterations === 'number' && Number.isInteger(iterations) && iterations >= 0)
+      record.iterations = iterations
+    if (task.status !== 'pending' || record.iterations > 0) {
+      this.store.append({ t: 'task', id: task.id, status: task.status, iterations: record.iterations, attempts: 0 })
+    }
+    return record
   }
 
   /** Adds a task that appeared while running; throws (and adds nothing) when it closes a cycle. */
@@ -91,7 +162,8 @@ export class TaskTable {
       this.resolver.remove(task.id)
       throw cycleError(cycle)
     }
-    const record: TaskRecord = { task: { ...task }, source, iterations: 0, attempts: 0 }
+    const record = this.restore({ ...task }, source, this.forgotten.get(task.id))
+    this.forgotten.delete(task.id)
     this.records.set(task.id, record)
     this.tally(record.task, +1)
     return record
@@ -126,6 +198,8 @@ export class TaskTable {
     this.queue.remove(id)
     this.tally(record.task, -1)
     this.records.delete(id)
+    if (record.landed) this.landedCount--
+    this.forgotten.set(id, stateOf(record))
     this.resolver.remove(id)
     this.blockPendingDependents(id)
   }
@@ -159,42 +233,24 @@ export class TaskTable {
       ...(cause.reason ? { reason: cause.reason } : {}),
     })
     this.tracker.record(change)
-    this.persist(record, patchFor(record, to, cause, change.at))
+    this.store.append({
+      t: 'task',
+      id: task.id,
+      status: to,
+      assignedTo: to === 'pending' ? null : task.assignedTo,
+      reason: cause.reason ?? null,
+      ...(to === 'in_progress' ? { startedAt: change.at } : {}),
+      ...(to === 'complete' ? { completedAt: change.at } : {}),
+    })
+    if (to === 'complete') record.completedAt = change.at
+    this.mirror.set(task.id, record.source, patchFor(record, to, cause, change.at))
     return this.resolver.setStatus(task.id, to)
   }
 
-  /**
-   * Writes a status change back. A source that writes synchronously (both built-in ones do)
-   * returns nothing, and nothing waits; an asynchronous write is chained after the task's earlier
-   * ones so they land in order.
-   */
-  private persist(record: TaskRecord, patch: TaskPatch): void {
-    const write = (): Promise<void> | undefined => {
-      try {
-        return record.source.update(record.task.id, patch)?.catch((error: unknown) => this.writeFailed(record, error))
-      } catch (error) {
-        this.writeFailed(record, error)
-        return undefined
-      }
-    }
-    const pending = record.write ? record.write.then(write) : write()
-    if (!pending) return
-    const tracked: Promise<void> = pending.then(() => {
-      if (record.write === tracked) delete record.write
-    })
-    record.write = tracked
-  }
-
-  private writeFailed(record: TaskRecord, error: unknown): void {
-    this.bus.emit('orchestrator:error', {
-      context: `writing status of ${record.task.id}`,
-      message: errorMessage(error),
-    })
-  }
-
-  /** Resolves when every status write under way has landed. */
+  /** Writes what the mirror holds, then makes the journal durable. */
   async settleWrites(): Promise<void> {
-    await Promise.allSettled([...this.records.values()].map((record) => record.write))
+    await this.mirror.flush()
+    await this.store.flush()
   }
 
   /** Counts by status and by role, and the percentage complete. */
@@ -212,13 +268,13 @@ export class TaskTable {
       }
       if (total > 0) byRole[role] = { ...entry, total }
     }
-    return progressFromCounts(this.records.size, byStatus, byRole)
+    return progressFromCounts(this.records.size, byStatus, byRole, this.landedCount)
   }
 
   view(record: TaskRecord): TaskView {
     const { task } = record
     const blockers = task.status === 'pending' || task.status === 'blocked' ? this.resolver.blockers(task.id) : []
-    return taskView(task, { iterations: record.iterations, attempts: record.attempts, reason: record.reason, blockers })
+    return taskView(task, { ...record, blockers })
   }
 
   // ---------------------------------------------------------------- what a status change blocks
@@ -280,19 +336,46 @@ export class TaskTable {
   }
 }
 
-/** The front-matter keys a status change writes back. */
-function patchFor(record: TaskRecord, to: TaskStatus, cause: StatusCause, at: number): TaskPatch {
-  const time = new Date(at).toISOString()
+/** A record's run state, as the journal holds it. */
+function stateOf(record: TaskRecord): TaskRunState {
+  return {
+    status: record.task.status,
+    iterations: record.iterations,
+    attempts: record.attempts,
+    ...(record.reason === undefined ? {} : { reason: record.reason }),
+    ...(record.lastError ? { lastError: record.lastError } : {}),
+    ...(record.spend ? { spend: record.spend } : {}),
+    ...(record.landed ? { landed: record.landed } : {}),
+    ...(record.feedback ? { feedback: record.feedback } : {}),
+    ...(record.completedAt === undefined ? {} : { completedAt: record.completedAt }),
+  }
+}
+
+function factsOf(saved: TaskRunState): Partial<RecordedFacts> {
+  const facts: Partial<RecordedFacts> = { iterations: saved.iterations ?? 0, attempts: saved.attempts ?? 0 }
+  if (saved.lastError) facts.lastError = saved.lastError
+  if (saved.spend) facts.spend = saved.spend
+  if (saved.landed) facts.landed = saved.landed
+  if (saved.feedback) facts.feedback = saved.feedback
+  return facts
+}
+
+/**
+ * The front-matter keys a status change writes back. Without `at` (a file rewritten because it
+ * disagreed with the journal), the times are left as they are.
+ */
+function patchFor(record: TaskRecord, to: TaskStatus, cause: StatusCause, at?: number): TaskPatch {
+  const time = at === undefined ? undefined : new Date(at).toISOString()
   switch (to) {
     case 'pending':
       return { status: to, assigned_to: null, failure: null }
     case 'assigned':
-      return { status: to, assigned_to: cause.agent ?? null }
+      return { status: to, assigned_to: cause.agent ?? record.task.assignedTo ?? null }
     case 'in_progress':
-      return { status: to, started_at: time }
+      return { status: to, ...(time ? { started_at: time } : {}) }
     case 'complete':
-      return { status: to, completed_at: time, iterations: record.iterations, failure: null }
+      return { status: to, ...(time ? { completed_at: time } : {}), iterations: record.iterations, failure: null }
     default:
-      return { status: to, failure: cause.reason ?? null, iterations: record.iterations }
+      return { status: to, failure: cause.reason ?? record.reason ?? null, iterations: record.iterations }
   }
 }

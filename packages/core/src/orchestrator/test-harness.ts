@@ -4,6 +4,7 @@ import type { Clock } from '../clock.ts'
 import type { UserConfig } from '../plugin/index.ts'
 import type { Reporter } from '../reporter/types.ts'
 import type { TaskSource } from '../source/types.ts'
+import type { RunStore } from '../state/types.ts'
 import { createMemoryBackend, type MemoryBackend, type MemoryBackendOptions } from '../testing/memory-backend.ts'
 import type { TaskInput } from '../task/types.ts'
 import { createOrchestrator, type Orchestrator } from './index.ts'
@@ -32,6 +33,7 @@ export interface HarnessOptions {
   backend?: MemoryBackendOptions
   sources?: TaskSource[]
   reporters?: Reporter[]
+  store?: RunStore
   clock?: Clock
 }
 
@@ -45,6 +47,7 @@ export function harness(config: UserConfig, options: HarnessOptions = {}): Harne
     backends: [backend],
     ...(options.sources ? { sources: options.sources } : {}),
     ...(options.reporters ? { reporters: options.reporters } : {}),
+    ...(options.store ? { store: options.store } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
   })
   live.push(orchestrator)

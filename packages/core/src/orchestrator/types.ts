@@ -4,6 +4,8 @@ import type { UserConfig } from '../plugin/index.ts'
 import type { Reporter } from '../reporter/types.ts'
 import type { Blocker } from '../resolver/index.ts'
 import type { TaskSource } from '../source/types.ts'
+import type { Failure } from '../failure.ts'
+import type { Landing, RunStore, Spend, TaskRunState } from '../state/types.ts'
 import type { Task, TaskStatus } from '../task/types.ts'
 import type { OrchestratorState, Progress } from './events.ts'
 
@@ -18,6 +20,11 @@ export interface OrchestratorOptions {
   backends?: AgentBackend[]
   /** Reporters besides those plugins register. */
   reporters?: Reporter[]
+  /**
+   * Where the run's state is recorded (statuses, iterations, spend, landings, parks): the
+   * authority on resume. Default: in memory, so a new orchestrator starts from the task files.
+   */
+  store?: RunStore
   clock?: Clock
 }
 
@@ -55,6 +62,12 @@ export interface TaskView {
   /** What stops it from starting, if anything. */
   blockers?: Blocker[]
   source?: string
+  /** Where its work landed on the target branch, or null while it has not. */
+  landed: { commit: string; at: string } | null
+  /** The last iteration's failure (its class and cause), or null. */
+  lastError: (Failure & { iteration?: number; at: string }) | null
+  /** What its iterations cost, where agents reported it. */
+  spend?: Spend
 }
 
 export interface OrchestratorStatus {
@@ -71,16 +84,29 @@ export interface OrchestratorStatus {
 export interface RunSummary {
   /** True when every task is complete. */
   allComplete: boolean
-  /** `settled`: nothing was left to run; `stopped`: `stop()` was called first. */
-  reason: 'settled' | 'stopped'
+  /**
+   * `settled`: nothing was left to run; `stopped`: `stop()` was called first; `failed`: the run
+   * could not go on (its state could not be recorded).
+   */
+  reason: 'settled' | 'stopped' | 'failed'
   progress: Progress
+  /** What went wrong with the run itself (not its tasks), one line each: a state or status write that failed. */
+  problems: string[]
+}
+
+/** What is known of a task's run, for its view. */
+export interface TaskFacts {
+  iterations: number
+  attempts: number
+  reason?: string | undefined
+  blockers?: Blocker[]
+  lastError?: TaskRunState['lastError'] | undefined
+  spend?: Spend | undefined
+  landed?: Landing | undefined
 }
 
 /** A task as status views show it, from the task and what is known of its run. */
-export function taskView(
-  task: Task,
-  facts: { iterations: number; attempts: number; reason?: string | undefined; blockers?: Blocker[] },
-): TaskView {
+export function taskView(task: Task, facts: TaskFacts): TaskView {
   return {
     id: task.id,
     title: task.title,
@@ -94,5 +120,8 @@ export function taskView(
     ...(facts.reason === undefined ? {} : { reason: facts.reason }),
     ...(facts.blockers && facts.blockers.length > 0 ? { blockers: facts.blockers } : {}),
     ...(task.source === undefined ? {} : { source: task.source }),
+    landed: facts.landed ? { commit: facts.landed.commit, at: new Date(facts.landed.at).toISOString() } : null,
+    lastError: facts.lastError ? { ...facts.lastError, at: new Date(facts.lastError.at).toISOString() } : null,
+    ...(facts.spend ? { spend: facts.spend } : {}),
   }
 }

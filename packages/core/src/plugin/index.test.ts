@@ -45,6 +45,8 @@ describe('resolveConfig', () => {
       pollIntervalMs: 5000,
       stopWhenSettled: true,
       maxRespawns: 5,
+      mirrorStatus: true,
+      land: { enabled: true, auto: true, strategy: 'squash' },
     })
     expect(resolveConfig({}, 'my-folder').name).toBe('my-folder')
   })
@@ -142,7 +144,10 @@ describe('resolveConfig', () => {
     ['agents..hidden', { agents: { '.hidden': {} } }, 'not starting with "."'],
     ['tasksDir', { tasksDir: '' }, 'path string'],
     ['mirrorStatus', { mirrorStatus: 'no' }, 'true or false'],
-    ['land', { land: 'yes' }, 'landing options'],
+    ['land', { land: 'yes' }, 'must be false or { auto, into, strategy, verify, push }'],
+    ['land.strategy', { land: { strategy: 'octopus' } }, 'must be "squash", "merge" or "rebase"'],
+    ['land.into', { land: { into: '' } }, 'non-empty string'],
+    ['land.verfy', { land: { verfy: 'npm test' } }, 'did you mean "verify"?'],
     ['budget', { budget: 'lots' }, '{ usd, tokens }'],
     ['sameFailureLimit', { sameFailureLimit: -1 }, 'whole number'],
     ['plugins[1][0]', { plugins: [{ name: 'a' }, ['tanuki:docker']] }, 'plugin object with a name'],

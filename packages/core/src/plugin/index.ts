@@ -1,6 +1,7 @@
 import type { AgentBackend, Awaitable, ProjectInfo } from '../agent/types.ts'
 import type { BalancerStrategy } from '../balancer/index.ts'
 import { TanukiError, errorMessage, isTanukiError } from '../errors.ts'
+import type { Lander } from '../land/types.ts'
 import type { Reporter } from '../reporter/types.ts'
 import type { TaskSource } from '../source/types.ts'
 import type { TaskInput } from '../task/types.ts'
@@ -54,11 +55,19 @@ export interface UserConfig {
   stopWhenSettled?: boolean
   /** Times a role's agent is replaced after crashes with no task completed in between. Default 5. */
   maxRespawns?: number
+  /**
+   * Write each task's status into its file's front matter, in the background (the journal in the
+   * state folder is the authority either way). Default true; false keeps task files pure specs.
+   */
+  mirrorStatus?: boolean
+  /**
+   * Landing: how completed work reaches your branch (one commit per task, in dependency order,
+   * gated by verify on the combined work). `false` turns it off: work stays on the agents' branches.
+   */
+  land?: LandConfig | false
   // Keys accepted (and loosely checked) ahead of the behaviour being built on them.
   /** Longest pause between tries once they back off, in ms. */
   maxCooldownMs?: number
-  /** Landing completed work onto a branch: `false` to turn it off, or its options. */
-  land?: boolean | Record<string, unknown>
   /** The run's budget: a number of US dollars, or `{ usd, tokens }`. */
   budget?: number | Record<string, unknown>
   /** Most agents running at once, in all (a number) or by role. */
@@ -67,12 +76,24 @@ export interface UserConfig {
   stallTimeoutMs?: number
   /** Agents on other machines: a Redis URL or its options. */
   remote?: string | Record<string, unknown>
-  /** Mirror each task's status into its file's front matter. Default true. */
-  mirrorStatus?: boolean
   /** Tries that fail the same way in a row before the task stops trying. */
   sameFailureLimit?: number
   /** Where agents' worktrees live. */
   worktreesDir?: string
+}
+
+/** `land` in the config. */
+export interface LandConfig {
+  /** Land each task as soon as it is complete. Default true; false leaves it to `tanuki land`. */
+  auto?: boolean
+  /** The branch to land on. Default: the branch checked out when the run starts. */
+  into?: string
+  /** One commit per task: `squash` (default) its work, `merge` its branch, or `rebase` its commits. */
+  strategy?: 'squash' | 'merge' | 'rebase'
+  /** A command run on the combined work after the task's own verify, e.g. `npm test`. */
+  verify?: string
+  /** A git remote the target is pushed to after each landing. */
+  push?: string
 }
 
 /** The config after defaults: what the orchestrator reads. */
@@ -91,6 +112,15 @@ export interface ResolvedConfig {
   pollIntervalMs: number
   stopWhenSettled: boolean
   maxRespawns: number
+  mirrorStatus: boolean
+  land: {
+    enabled: boolean
+    auto: boolean
+    strategy: 'squash' | 'merge' | 'rebase'
+    into?: string
+    verify?: string
+    push?: string
+  }
 }
 
 /** What a plugin's `setup` may do. */
@@ -103,6 +133,8 @@ export interface PluginContext {
   registerTaskSource(source: TaskSource): void
   registerReporter(reporter: Reporter): void
   registerBalancer(strategy: BalancerStrategy): void
+  /** Sets how completed work lands (one lander per run: the last registered wins). */
+  registerLander(lander: Lander): void
 }
 
 /**
@@ -169,6 +201,8 @@ export function resolveConfig(config: UserConfig = {}, fallbackName = 'tanuki'):
     pollIntervalMs: config.pollIntervalMs ?? 5000,
     stopWhenSettled: config.stopWhenSettled ?? true,
     maxRespawns: config.maxRespawns ?? 5,
+    mirrorStatus: config.mirrorStatus ?? true,
+    land: resolveLand(config.land),
   }
 }
 
@@ -185,12 +219,28 @@ export function flattenPlugins(options: readonly PluginOption[]): TanukiPlugin[]
   return flat
 }
 
+/** `land` with its defaults; the schema has checked its shape. */
+function resolveLand(land: UserConfig['land']): ResolvedConfig['land'] {
+  if (land === false) return { enabled: false, auto: false, strategy: 'squash' }
+  const given = land ?? {}
+  return {
+    enabled: true,
+    auto: given.auto ?? true,
+    strategy: given.strategy ?? 'squash',
+    ...(given.into ? { into: given.into } : {}),
+    ...(given.verify ? { verify: given.verify } : {}),
+    ...(given.push ? { push: given.push } : {}),
+  }
+}
+
 /** What the plugins of a config registered. */
 export interface PluginRegistry {
   backends: Map<string, AgentBackend>
   sources: TaskSource[]
   reporters: Reporter[]
   strategies: Map<string, BalancerStrategy>
+  /** The lander, if a plugin registered one. */
+  lander?: Lander
   /** Tears the plugins down in reverse order; rejects with every teardown error collected. */
   teardown(): Promise<void>
 }
@@ -241,6 +291,9 @@ export async function setupPlugins(config: ResolvedConfig, project: ProjectInfo)
       },
       registerBalancer: (strategy) => {
         registry.strategies.set(strategy.name, strategy)
+      },
+      registerLander: (lander) => {
+        registry.lander = lander
       },
     }
     try {

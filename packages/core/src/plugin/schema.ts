@@ -68,6 +68,15 @@ const role = (what: string) =>
     }),
   )
 
+/** `land`'s options, checked when `land` is an object. */
+const landSchema = v.looseObject({
+  auto: v.optional(v.boolean('must be true or false')),
+  into: v.optional(nonEmpty('a non-empty string')),
+  strategy: v.optional(v.picklist(['squash', 'merge', 'rebase'], 'must be "squash", "merge" or "rebase"')),
+  verify: v.optional(nonEmpty('a non-empty string')),
+  push: v.optional(nonEmpty('a non-empty string')),
+})
+
 const configSchema = v.pipe(
   mapping('must be an object (export default defineConfig({...}))'),
   v.looseObject({
@@ -94,7 +103,12 @@ const configSchema = v.pipe(
     stopWhenSettled: v.optional(v.boolean('must be true or false')),
     maxRespawns: v.optional(wholeNumber),
     // Keys whose behaviour is being built: their shape is checked loosely, so a typo still shows.
-    land: v.optional(v.union([v.boolean(), mapping('')], 'must be true, false or an object of landing options')),
+    land: v.optional(
+      v.custom(
+        (value) => value === false || isObject(value),
+        'must be false or { auto, into, strategy, verify, push }',
+      ),
+    ),
     budget: v.optional(v.union([v.number(), mapping('')], 'must be a number or an object like { usd, tokens }')),
     maxAgents: v.optional(v.union([wholeNumber, mapping('')], 'must be a whole number ≥ 0 or an object by role')),
     stallTimeoutMs: v.optional(durationAbove0),
@@ -144,6 +158,21 @@ export function configProblems(config: unknown): ConfigProblem[] {
       if (problem) add(`agents.${role}`, `names a role that cannot be used: ${problem}`, role)
     }
   }
+  if (isObject(config.land)) {
+    for (const issue of v.safeParse(landSchema, config.land, { abortEarly: false }).issues ?? []) {
+      add(`land.${keyOf(issue.path)}`, issue.message, issue.input)
+    }
+    const known = ['auto', 'into', 'strategy', 'verify', 'push']
+    for (const key of Object.keys(config.land)) {
+      if (!known.includes(key)) {
+        add(
+          `land.${key}`,
+          `is not a landing option${didYouMean(key, known)}; known: ${known.join(', ')}`,
+          config.land[key],
+        )
+      }
+    }
+  }
   if (Array.isArray(config.plugins)) {
     const walk = (list: unknown[], at: string): void =>
       list.forEach((plugin, i) => {
@@ -159,7 +188,7 @@ export function configProblems(config: unknown): ConfigProblem[] {
 
 /** `config key "agents.web.count" must be a whole number ≥ 0, got -1`. */
 export function formatConfigProblem(problem: ConfigProblem): string {
-  const got = problem.message.startsWith('is not a config key') ? '' : `, got ${describe(problem.value)}`
+  const got = /^is not a (config key|landing option)/.test(problem.message) ? '' : `, got ${describe(problem.value)}`
   return `config key "${problem.key}" ${problem.message}${got}`
 }
 

@@ -3,9 +3,9 @@ import { abortError, sleep, systemClock, type Clock } from '../clock.ts'
 import { isTanukiError } from '../errors.ts'
 import type { Task } from '../task/types.ts'
 import type { Validation, Validator } from '../validator/index.ts'
-import { buildPrompt, type PromptFeedback } from './prompt.ts'
+import { buildPrompt, type PromptFeedback, type PromptNote } from './prompt.ts'
 
-export { buildPrompt, type PromptFeedback } from './prompt.ts'
+export { buildPrompt, type PromptFeedback, type PromptNote } from './prompt.ts'
 
 export interface RunnerOptions {
   validator: Validator
@@ -21,6 +21,19 @@ export interface RunnerHooks {
   onIterationStart?(iteration: number, prompt: string): void
   onOutput?(iteration: number, chunk: OutputChunk): void
   onIterationEnd?(iteration: number, result: RunResult, validation: Validation, durationMs: number): void
+}
+
+/** One run of the loop. */
+export interface RunOptions {
+  signal: AbortSignal
+  hooks?: RunnerHooks
+  /**
+   * The number of the first iteration (default 1). A task that comes back after a failed landing
+   * goes on counting, so `max_iterations` bounds all its tries.
+   */
+  firstIteration?: number
+  /** What the first prompt must tell the agent to deal with first (a merge in progress, a failed landing). */
+  notes?: readonly PromptNote[]
 }
 
 /** How the loop ended. */
@@ -54,13 +67,18 @@ export class Runner {
     this.iterationTimeoutMs = options.iterationTimeoutMs
   }
 
-  async run(task: Task, agent: Agent, options: { signal: AbortSignal; hooks?: RunnerHooks }): Promise<RunnerOutcome> {
+  async run(task: Task, agent: Agent, options: RunOptions): Promise<RunnerOutcome> {
     const { signal, hooks = {} } = options
     const max = task.completion.maxIterations
     let feedback: PromptFeedback | undefined
-    for (let iteration = 1; ; iteration++) {
+    for (let iteration = options.firstIteration ?? 1; ; iteration++) {
       if (signal.aborted) throw abortError(signal)
-      const prompt = buildPrompt(task, iteration, feedback)
+      const prompt = buildPrompt(
+        task,
+        iteration,
+        feedback,
+        iteration === (options.firstIteration ?? 1) ? options.notes : [],
+      )
       hooks.onIterationStart?.(iteration, prompt)
       const started = this.clock.monotonic()
       const { result, timedOut } = await this.runOnce(task, agent, prompt, iteration, signal, hooks)

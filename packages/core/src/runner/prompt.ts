@@ -1,3 +1,5 @@
+import type { Conflict } from '../agent/types.ts'
+import type { LandingFeedback } from '../land/types.ts'
 import type { Task } from '../task/types.ts'
 import type { Validation } from '../validator/index.ts'
 
@@ -10,11 +12,62 @@ export interface PromptFeedback {
   validation: Validation
 }
 
+/** What the workspace holds that the agent must deal with first: work that came back, or a merge in progress. */
+export type PromptNote = LandingFeedback | ({ kind: 'merge' } & Conflict)
+
+const tail = (text: string): string => (text.length > FEEDBACK_CHARS ? `…${text.slice(-FEEDBACK_CHARS)}` : text)
+
+/** The section a note adds to the prompt. */
+function noteLines(note: PromptNote): string[] {
+  switch (note.kind) {
+    case 'gate':
+      return [
+        '## Your work passed on its own, but not combined with the work that landed since',
+        '',
+        `Your earlier work is in your working directory. On top of what has landed, \`${note.command}\` exited with ${note.exitCode ?? 'no code (killed)'} and printed:`,
+        '',
+        '```',
+        tail(note.output.trim()),
+        '```',
+        '',
+        'Make it pass combined, then finish the task.',
+      ]
+    case 'conflict':
+    case 'merge': {
+      const where =
+        note.kind === 'conflict'
+          ? 'Your earlier work did not apply cleanly on the work that landed since.'
+          : `Bringing in ${note.what} did not apply cleanly.`
+      return [
+        '## Resolve a merge first',
+        '',
+        `${where} A merge is in progress in your working directory; these files have conflict markers (\`<<<<<<<\`, \`=======\`, \`>>>>>>>\`):`,
+        '',
+        ...note.files.map((file) => `- \`${file}\``),
+        '',
+        'What the other side changed:',
+        '',
+        '```diff',
+        tail(note.detail.trim()),
+        '```',
+        '',
+        "Edit those files to keep both sides' intent, remove every conflict marker, then finish the task. Tanuki commits the result.",
+      ]
+    }
+  }
+}
+
 /**
- * The prompt for one iteration: the task's title and body, how completion is checked, and from
- * the second try on, why the previous one fell short (with the tail of what verify printed).
+ * The prompt for one iteration: the task's title and body, how completion is checked, what the
+ * workspace holds that must be dealt with first (a merge in progress, work that failed to land),
+ * and from the second try on, why the previous one fell short (with the tail of what verify printed).
  */
-export function buildPrompt(task: Task, iteration: number, previous?: PromptFeedback): string {
+export function buildPrompt(
+  task: Task,
+  iteration: number,
+  previous?: PromptFeedback,
+  notes: readonly PromptNote[] = [],
+): string {
   const lines = [`# ${task.title}`, '', `Task ${task.id} (try ${iteration} of ${task.completion.maxIterations}).`, '']
   const body = task.body.trim()
   if (body) lines.push(body, '')
@@ -28,13 +81,13 @@ export function buildPrompt(task: Task, iteration: number, previous?: PromptFeed
   if (!task.completion.verify && !task.completion.signal) {
     lines.push('- Nothing is checked automatically: when you finish without an error, a person reviews the work.')
   }
+  for (const note of notes) lines.push('', ...noteLines(note))
   if (previous) {
     const { validation } = previous
     lines.push('', `## Previous try (${previous.iteration}) did not pass`, '', validation.reason + '.')
     const output = validation.verify?.output.trim()
     if (validation.verify && output) {
-      const tail = output.length > FEEDBACK_CHARS ? `…${output.slice(-FEEDBACK_CHARS)}` : output
-      lines.push('', `\`${validation.verify.command}\` printed:`, '', '```', tail, '```')
+      lines.push('', `\`${validation.verify.command}\` printed:`, '', '```', tail(output), '```')
     }
     lines.push('', 'Fix what it shows, then finish the task.')
   }

@@ -7,7 +7,7 @@ const task = (role: string, status: TaskStatus) => ({ role, status })
 describe('progressOf', () => {
   it('counts tasks by status and by role', () => {
     const progress = progressOf([
-      task('api', 'complete'),
+      { ...task('api', 'complete'), landed: { commit: 'abc', at: 1 } },
       task('api', 'complete'),
       task('api', 'in_progress'),
       task('web', 'assigned'),
@@ -24,6 +24,7 @@ describe('progressOf', () => {
       failed: 1,
       review: 1,
       blocked: 1,
+      landed: 1,
       percentage: 25,
       byStatus: { pending: 1, assigned: 1, in_progress: 1, review: 1, complete: 2, failed: 1, blocked: 1 },
       byRole: {

@@ -5,19 +5,21 @@ import { TASK_STATUSES, type TaskStatus } from '../task/types.ts'
  * Progress computed from a list of tasks: for views of a project that is not running (the
  * orchestrator keeps the same numbers incrementally while it runs).
  */
-export function progressOf(tasks: Iterable<{ role: string; status: TaskStatus }>): Progress {
+export function progressOf(tasks: Iterable<{ role: string; status: TaskStatus; landed?: unknown }>): Progress {
   const byStatus: Record<string, number> = {}
   for (const status of TASK_STATUSES) byStatus[status] = 0
   const byRole: Progress['byRole'] = {}
   let total = 0
+  let landed = 0
   for (const task of tasks) {
     total++
+    if (task.landed) landed++
     byStatus[task.status] = (byStatus[task.status] ?? 0) + 1
     const role = (byRole[task.role] ??= { total: 0 })
     role.total++
     role[task.status] = (role[task.status] ?? 0) + 1
   }
-  return progressFromCounts(total, byStatus, byRole)
+  return progressFromCounts(total, byStatus, byRole, landed)
 }
 
 /** The Progress of `total` tasks, given the counts by status and by role. */
@@ -25,6 +27,7 @@ export function progressFromCounts(
   total: number,
   byStatus: Record<string, number>,
   byRole: Progress['byRole'],
+  landed = 0,
 ): Progress {
   const complete = byStatus.complete ?? 0
   return {
@@ -35,6 +38,7 @@ export function progressFromCounts(
     failed: byStatus.failed ?? 0,
     review: byStatus.review ?? 0,
     blocked: byStatus.blocked ?? 0,
+    landed,
     percentage: total === 0 ? 0 : Math.floor((complete * 100) / total),
     byStatus,
     byRole,

@@ -7,7 +7,10 @@ import type {
   ProjectInfo,
   RunRequest,
   RunResult,
+  TaskContext,
+  TaskStart,
 } from '../agent/types.ts'
+import type { Task } from '../task/types.ts'
 import { createAgentExits } from '../agent/exits.ts'
 import { abortError } from '../clock.ts'
 import { TanukiError } from '../errors.ts'
@@ -42,6 +45,8 @@ export interface MemoryBackendOptions {
   isolated?: boolean
   /** Refuse to spawn some agents: return an error message, or undefined to allow. */
   refuseSpawn?: (name: string, role: string) => string | undefined
+  /** What `beginTask` does (the agents have it only when this is given): e.g. report a conflict. */
+  begin?: (task: Task, context: TaskContext, agent: string) => Awaitable<TaskStart | void>
   /**
    * Runs verify commands; default understands `true`, `false`, `exit N`, `test -f PATH`, `sleep MS`.
    * `signal` aborts on timeout (then report `timedOut: true`) or when the caller aborts.
@@ -74,6 +79,8 @@ export interface MemoryBackend extends AgentBackend {
   readonly agents: ReadonlyMap<string, MemoryAgent>
   /** Every iteration run, in order. */
   readonly runs: readonly MemoryRun[]
+  /** Every `beginTask` (when `begin` is given), with the context the orchestrator passed. */
+  readonly begun: readonly { agent: string; taskId: string; context: TaskContext }[]
   /** Every spawn, in order, by name. */
   readonly spawns: readonly string[]
   /** The shared workspace (or the last agent's, when isolated). */
@@ -133,6 +140,7 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): MemoryB
   const shared = new Map<string, string>()
   const agents = new Map<string, MemoryAgent>()
   const runs: MemoryRun[] = []
+  const begun: { agent: string; taskId: string; context: TaskContext }[] = []
   const spawns: string[] = []
   const cleanups: ProjectInfo[] = []
   const workspaces = new Set<Map<string, string>>([shared])
@@ -146,6 +154,7 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): MemoryB
     name,
     agents,
     runs,
+    begun,
     spawns,
     cleanups,
     get files() {
@@ -240,6 +249,14 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): MemoryB
           if (options.isolated) files.clear()
         },
         onExit: exits.onExit,
+        ...(options.begin
+          ? {
+              beginTask: async (task: Task, context: TaskContext) => {
+                begun.push({ agent: agentName, taskId: task.id, context })
+                return options.begin!(task, context, agentName)
+              },
+            }
+          : {}),
       }
       agents.set(agentName, agent)
       return agent

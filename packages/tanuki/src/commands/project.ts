@@ -2,14 +2,15 @@ import { spawn } from 'node:child_process'
 import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { defineCommand } from 'citty'
-import { setupPlugins, type ProjectInfo } from '@tanuki/core'
+import { TanukiError, setupPlugins, type ProjectInfo } from '@tanuki/core'
 import { formatStatus } from '@tanuki/plugin-reporter'
 import { isAlive, readLock, runningOrchestrator } from '../lock.ts'
 import { projectName } from '../paths.ts'
 import { defaultPlugins } from '../plugins.ts'
 import { checkProject, type CheckedProject } from '../check.ts'
 import { openProject, runProject, type Project, type StopRequest } from '../project.ts'
-import { readJson, statusFromFiles, type StatusDocument } from '../state.ts'
+import { readJournal } from '../journal.ts'
+import { readJson, statusFromJournal, withJournal, type StatusDocument } from '../state.ts'
 import { common, projectRoot, sleep } from './shared.ts'
 
 const output = {
@@ -128,7 +129,15 @@ const resume = defineCommand({
   },
   async run({ args, rawArgs }) {
     const checked = await checkProject(projectRoot(args))
-    const { project, tasks } = checked
+    const { project } = checked
+    const running = runningOrchestrator(project.paths.lock)
+    if (running) {
+      throw new TanukiError(
+        'TANUKI_LOCKED',
+        `An orchestrator (pid ${running.pid}) is running this project; nothing to resume. See \`tanuki project status\`.`,
+      )
+    }
+    const tasks = withJournal(checked.tasks, readJournal(project.paths.journal).state).map(({ task }) => task)
     const inFlight = tasks
       .filter((task) => task.status === 'assigned' || task.status === 'in_progress')
       .map((task) => task.id)
@@ -150,7 +159,11 @@ export async function projectStatus(project: Project): Promise<StatusDocument & 
   const snapshot = readJson<StatusDocument>(project.paths.status)
   if (running && snapshot && snapshot.pid === running.pid) return snapshot
   const { tasks, errors } = project.source.scan()
-  const doc: StatusDocument & { problems?: string[] } = statusFromFiles(tasks, project.paths)
+  const doc: StatusDocument & { problems?: string[] } = statusFromJournal(
+    tasks,
+    readJournal(project.paths.journal).state,
+    project.paths,
+  )
   if (running) {
     doc.status = 'starting'
     doc.pid = running.pid

@@ -3,7 +3,8 @@ import { defineCommand } from 'citty'
 import { Resolver, TanukiError } from '@tanuki/core'
 import { iterationLog, taskLogDir } from '../paths.ts'
 import { checkProject } from '../check.ts'
-import { checkTasks, openProject } from '../project.ts'
+import { checkTasks, openProject, recordedTasks } from '../project.ts'
+import { applyTaskCommand, type TaskCommandResult } from '../task-commands.ts'
 import { common, projectRoot, table } from './shared.ts'
 
 const list = defineCommand({
@@ -11,7 +12,7 @@ const list = defineCommand({
   args: { ...common, json: { type: 'boolean', description: 'Print as JSON' } },
   async run({ args }) {
     const project = await openProject(projectRoot(args))
-    const { tasks, errors } = project.source.scan()
+    const { tasks, errors } = recordedTasks(project)
     if (args.json) {
       process.stdout.write(
         JSON.stringify(
@@ -40,7 +41,7 @@ const show = defineCommand({
   args: { ...common, id: { type: 'positional', description: 'Task id', required: true } },
   async run({ args }) {
     const project = await openProject(projectRoot(args))
-    const { tasks } = project.source.scan()
+    const { tasks, facts } = recordedTasks(project)
     const task = tasks.find((t) => t.id === args.id)
     if (!task) {
       throw new TanukiError(
@@ -61,7 +62,11 @@ const show = defineCommand({
       `  max tries:   ${task.completion.maxIterations}`,
     ]
     if (task.tags.length > 0) lines.push(`  tags:        ${task.tags.join(', ')}`)
-    if (typeof task.extra.failure === 'string') lines.push(`  failure:     ${task.extra.failure}`)
+    const known = facts.get(task.id)
+    if (known?.iterations) lines.push(`  iterations:  ${known.iterations}`)
+    if (known?.reason) lines.push(`  reason:      ${known.reason}`)
+    if (known?.lastError) lines.push(`  last error:  ${known.lastError.class}: ${known.lastError.cause}`)
+    if (known?.landed) lines.push(`  landed:      ${known.landed.commit.slice(0, 12)}`)
     if (blockers.length > 0)
       lines.push(
         `  blocked by:  ${blockers.map((b) => `${b.id} (${b.reason}${b.status ? `: ${b.status}` : ''})`).join(', ')}`,
@@ -84,7 +89,8 @@ const graph = defineCommand({
   args: { ...common, mermaid: { type: 'boolean', description: 'Print Mermaid flowchart text' } },
   async run({ args }) {
     const project = await openProject(projectRoot(args))
-    const tasks = checkTasks(project)
+    const checked = new Set(checkTasks(project).map((task) => task.id))
+    const tasks = recordedTasks(project).tasks.filter((task) => checked.has(task.id))
     const byId = new Map(tasks.map((task) => [task.id, task]))
     const resolver = new Resolver(tasks)
     if (args.mermaid) {
@@ -124,7 +130,67 @@ const validate = defineCommand({
   },
 })
 
+function report(result: TaskCommandResult, what: string): number {
+  const where = result.via === 'running' ? 'the running orchestrator took it' : 'recorded for the next run'
+  process.stdout.write(`${what}: ${result.ids.join(', ')} (${where}).\n`)
+  return 0
+}
+
+const id = { type: 'positional', description: 'Task id', required: true } as const
+
+const rerun = defineCommand({
+  meta: {
+    name: 'rerun',
+    description: 'Run a task again (stopping it if it runs); --with-dependents reruns what builds on it too',
+  },
+  args: {
+    ...common,
+    id,
+    'with-dependents': { type: 'boolean', description: 'Also rerun every task that depends on it, directly or not' },
+  },
+  async run({ args }) {
+    const project = await openProject(projectRoot(args))
+    const result = await applyTaskCommand(project, {
+      command: 'rerun',
+      id: args.id,
+      withDependents: Boolean(args['with-dependents']),
+    })
+    return report(result, 'Back to pending')
+  },
+})
+
+const reset = defineCommand({
+  meta: { name: 'reset', description: 'Start a task over: back to pending, its iterations and last failure cleared' },
+  args: { ...common, id },
+  async run({ args }) {
+    const project = await openProject(projectRoot(args))
+    return report(await applyTaskCommand(project, { command: 'reset', id: args.id }), 'Reset')
+  },
+})
+
+const mark = defineCommand({
+  meta: { name: 'mark', description: 'Settle a task by hand: complete (its dependents may start) or failed' },
+  args: {
+    ...common,
+    id,
+    status: { type: 'positional', description: 'complete or failed', required: true },
+  },
+  async run({ args }) {
+    if (args.status !== 'complete' && args.status !== 'failed') {
+      throw new TanukiError(
+        'TANUKI_TASK_STATUS',
+        `A task can be marked complete or failed, not "${args.status}". To run it again: \`tanuki task rerun ${args.id}\`.`,
+      )
+    }
+    const project = await openProject(projectRoot(args))
+    return report(
+      await applyTaskCommand(project, { command: 'mark', id: args.id, status: args.status }),
+      `Marked ${args.status}`,
+    )
+  },
+})
+
 export const taskCommand = defineCommand({
-  meta: { name: 'task', description: 'Inspect and check task files' },
-  subCommands: { list, show, graph, validate },
+  meta: { name: 'task', description: 'Inspect and check tasks; rerun, reset or mark one by hand' },
+  subCommands: { list, show, graph, validate, rerun, reset, mark },
 })

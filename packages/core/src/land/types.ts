@@ -1,0 +1,68 @@
+import type { Awaitable, Conflict, OutputChunk } from '../agent/types.ts'
+import type { Task } from '../task/types.ts'
+
+/** What the lander found when a run starts. */
+export interface LandingStart {
+  /** The branch (or whatever the lander lands on) work goes to: shown to people, recorded in the journal. */
+  target: string
+  /** Where agents start a task from: the landed work. Passed to `Agent.beginTask` as `base`. */
+  base: string
+  /**
+   * Tasks whose work is on the target already (found by their trailer): a landing that a crash
+   * interrupted after the commit. They are recorded as landed and never land twice.
+   */
+  landed: { taskId: string; commit: string }[]
+}
+
+/** One task to land. */
+export interface LandRequest {
+  task: Task
+  /** The agent whose work it is (the last that ran it), when known. */
+  agent?: string
+  signal: AbortSignal
+  /** What the gate prints (verify on the combined work), as it runs. */
+  onOutput?: (chunk: OutputChunk) => void
+}
+
+/** How a landing went. */
+export type LandOutcome =
+  /**
+   * On the target as one commit. `moved: false` when the target could not be moved forward (a
+   * person's uncommitted changes would be overwritten): it waits on the integration branch, and
+   * `note` says what to do.
+   */
+  | { status: 'landed'; commit: string; moved: boolean; note?: string }
+  /** The work does not apply cleanly on the landed work. Nothing moved. */
+  | ({ status: 'conflict' } & Conflict)
+  /** Applied, but the gate (the task's verify, then `land.verify`) failed on the combination. Nothing moved. */
+  | { status: 'gate-failed'; command: string; output: string; exitCode: number | null }
+
+/**
+ * Brings completed work onto the person's branch: one commit per task, in dependency order, gated
+ * by verify on the combined result. Published as a plugin that calls `ctx.registerLander`; the
+ * orchestrator decides what lands when, the lander how.
+ *
+ * @example
+ * const lander: Lander = {
+ *   name: 'log',
+ *   prepare: async () => ({ target: 'main', base: 'main', landed: [] }),
+ *   land: async ({ task }) => ({ status: 'landed', commit: task.id, moved: true }),
+ * }
+ */
+export interface Lander {
+  readonly name: string
+  /**
+   * Called once when a run starts (and by `tanuki land`): settles the target, repairs what a crash
+   * left behind, and says what already landed.
+   */
+  prepare(): Promise<LandingStart>
+  /** Lands one task whose dependencies have all landed. One landing at a time. */
+  land(request: LandRequest): Promise<LandOutcome>
+  /** Releases what `prepare` took. */
+  close?(): Awaitable<void>
+}
+
+/** Why a task came back to an agent after it completed: carried into its next prompt. */
+export type LandingFeedback =
+  | ({ kind: 'conflict' } & Conflict)
+  | { kind: 'gate'; command: string; output: string; exitCode: number | null }

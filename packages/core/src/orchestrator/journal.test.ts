@@ -1,0 +1,116 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { createMemorySource } from '../source/memory.ts'
+import { createMemoryStore } from '../state/memory.ts'
+import { replay } from '../state/replay.ts'
+import type { RunRecord, RunStore } from '../state/types.ts'
+import { createTask } from '../task/parse.ts'
+import type { Task, TaskInput } from '../task/types.ts'
+import { harness, stopAll } from './test-harness.ts'
+
+afterEach(stopAll)
+
+const task = (input: Partial<TaskInput> & { id: string }): Task =>
+  createTask({ title: `Task ${input.id}`, completion: { signal: 'DONE' }, ...input })
+
+describe('the journal is the authority for run state', () => {
+  it('records every status change, iteration and attempt', async () => {
+    const store = createMemoryStore()
+    const h = harness({}, { sources: [createMemorySource([task({ id: 'a' })])], store })
+    await h.orchestrator.start()
+    await h.orchestrator.done()
+    expect(store.state.tasks.a).toMatchObject({ status: 'complete', iterations: 1, attempts: 0 })
+    expect(store.state.tasks.a?.completedAt).toBeGreaterThan(0)
+    expect(store.state.run).toMatchObject({ state: 'settled' })
+    const statuses = store.records.flatMap((r) => (r.t === 'task' && r.status ? [r.status] : []))
+    expect(statuses).toEqual(['assigned', 'in_progress', 'complete'])
+  })
+
+  it('a resume never runs completed work again, even when the file says pending', async () => {
+    const store = createMemoryStore(
+      replay([
+        { t: 'task', id: 'a', status: 'complete', iterations: 2, spend: { usd: 0.5, tokens: 100 } },
+        { t: 'task', id: 'b', status: 'in_progress', assignedTo: 'default-1', iterations: 1 },
+      ]),
+    )
+    // The files were reverted (a stash, a checkout): both say pending.
+    const source = createMemorySource([task({ id: 'a' }), task({ id: 'b', dependsOn: ['a'] })])
+    const h = harness({}, { sources: [source], store })
+    await h.orchestrator.start()
+    const summary = await h.orchestrator.done()
+    expect(summary.allComplete).toBe(true)
+    expect(h.backend.runs.map((r) => r.taskId)).toEqual(['b'])
+    expect(h.all('project:loaded')[0]?.recovered).toEqual(['b'])
+    // Spend and iterations survive; the mirror of `a` was written back as complete.
+    expect(h.orchestrator.task('a')).toMatchObject({
+      status: 'complete',
+      iterations: 2,
+      spend: { usd: 0.5, tokens: 100 },
+    })
+    expect(source.tasks.get('a')?.status).toBe('complete')
+    expect(h.orchestrator.task('b')?.iterations).toBe(2)
+  })
+
+  it('a first start brings the statuses the files carry into the journal', async () => {
+    const store = createMemoryStore()
+    const source = createMemorySource([
+      task({ id: 'a', status: 'complete', extra: { iterations: 4 } }),
+      task({ id: 'b', dependsOn: ['a'] }),
+    ])
+    const h = harness({}, { sources: [source], store })
+    await h.orchestrator.start()
+    await h.orchestrator.done()
+    expect(h.backend.runs.map((r) => r.taskId)).toEqual(['b'])
+    expect(store.records[0]).toEqual({ t: 'task', id: 'a', status: 'complete', iterations: 4, attempts: 0 })
+    expect(store.state.tasks.a?.iterations).toBe(4)
+  })
+
+  it('a task whose file disappears and comes back (a checkout) keeps its state', async () => {
+    const store = createMemoryStore()
+    const source = createMemorySource([task({ id: 'a' }), task({ id: 'b' })])
+    const h = harness({ stopWhenSettled: false }, { sources: [source], store })
+    await h.orchestrator.start()
+    await h.when('project:settled')
+    source.change({ type: 'removed', id: 'a' })
+    source.change({ type: 'added', task: task({ id: 'a' }) })
+    await h.orchestrator.stop()
+    expect(h.backend.runs.map((r) => r.taskId).sort()).toEqual(['a', 'b'])
+    expect(h.orchestrator.task('a')).toMatchObject({ status: 'complete', iterations: 1 })
+  })
+
+  it('mirrorStatus: false leaves the task files alone', async () => {
+    const source = createMemorySource([task({ id: 'a' })])
+    const h = harness({ mirrorStatus: false }, { sources: [source] })
+    await h.orchestrator.start()
+    await h.orchestrator.done()
+    expect(h.orchestrator.task('a')?.status).toBe('complete')
+    expect(source.writes).toEqual([])
+  })
+
+  it('coalesces a task’s mirror writes: a quick task is written once, as done', async () => {
+    const source = createMemorySource([task({ id: 'a' })])
+    const h = harness({}, { sources: [source] })
+    await h.orchestrator.start()
+    await h.orchestrator.done()
+    expect(source.writes.map((w) => w.patch.status)).toEqual(['complete'])
+  })
+
+  it('a journal that cannot be written ends the run, saying why, and no dependent starts', async () => {
+    const memory = createMemoryStore()
+    let full = false
+    const store: RunStore = {
+      load: () => memory.load(),
+      append: (record: RunRecord) => memory.append(record),
+      flush: () => (full ? Promise.reject(new Error('ENOSPC: no space left on device')) : memory.flush()),
+    }
+    const source = createMemorySource([task({ id: 'a' }), task({ id: 'b', dependsOn: ['a'] })])
+    const h = harness(
+      {},
+      { sources: [source], store, backend: { script: () => ((full = true), { type: 'succeed', output: 'DONE' }) } },
+    )
+    await h.orchestrator.start()
+    const summary = await h.orchestrator.done()
+    expect(summary).toMatchObject({ reason: 'failed', allComplete: false })
+    expect(summary.problems).toEqual(["the run's state could not be recorded: ENOSPC: no space left on device"])
+    expect(h.backend.runs.map((r) => r.taskId)).toEqual(['a'])
+  })
+})

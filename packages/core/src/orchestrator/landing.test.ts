@@ -1,0 +1,184 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import type { Lander } from '../land/types.ts'
+import { definePlugin, type UserConfig } from '../plugin/index.ts'
+import { createMemoryStore } from '../state/memory.ts'
+import { replay } from '../state/replay.ts'
+import { createMemoryLander, type MemoryLanderOptions } from '../testing/memory-lander.ts'
+import { harness, stopAll, tasks } from './test-harness.ts'
+import type { HarnessOptions } from './test-harness.ts'
+
+afterEach(stopAll)
+
+const landing = (lander: Lander) => definePlugin({ name: 'test:lander', setup: (ctx) => ctx.registerLander(lander) })
+
+function withLander(config: UserConfig, lander: MemoryLanderOptions = {}, options: HarnessOptions = {}) {
+  const made = createMemoryLander(lander)
+  const h = harness({ ...config, plugins: [landing(made), ...(config.plugins ?? [])] }, options)
+  return { ...h, lander: made }
+}
+
+describe('the merge queue', () => {
+  it('lands a diamond in dependency order, each task once, and the run settles only after the last landing', async () => {
+    const h = withLander(
+      {
+        agents: { default: { count: 2 } },
+        tasks: tasks(
+          { id: 'a' },
+          { id: 'b', dependsOn: ['a'] },
+          { id: 'c', dependsOn: ['a'] },
+          { id: 'd', dependsOn: ['b', 'c'] },
+        ),
+      },
+      { delayMs: 5 },
+    )
+    await h.orchestrator.start()
+    const summary = await h.orchestrator.done()
+    expect(summary).toMatchObject({ allComplete: true, progress: { landed: 4 } })
+    expect(h.lander.landed[0]).toBe('a')
+    expect(h.lander.landed[3]).toBe('d')
+    expect([...h.lander.landed].sort()).toEqual(['a', 'b', 'c', 'd'])
+    // Every task landed after each of its dependencies.
+    const landedAt = (id: string) => h.indexOf('task:landed', (e) => e.taskId === id)
+    for (const [id, deps] of [
+      ['b', ['a']],
+      ['c', ['a']],
+      ['d', ['b', 'c']],
+    ] as const) {
+      for (const dep of deps) expect(landedAt(dep)).toBeLessThan(landedAt(id))
+    }
+    expect(h.orchestrator.task('d')?.landed).toEqual({ commit: 'd@1', at: expect.any(String) })
+    expect(h.all('task:landed').map((e) => e.moved)).toEqual([true, true, true, true])
+    // Landing comes before the end: nothing lands after the run stopped.
+    expect(h.indexOf('task:landed', (e) => e.taskId === 'd')).toBeLessThan(h.indexOf('project:settled'))
+  })
+
+  it('tells each agent where to start and which dependencies have not landed yet', async () => {
+    const h = withLander(
+      { tasks: tasks({ id: 'a' }, { id: 'b', dependsOn: ['a'] }), land: { auto: false } },
+      {},
+      { backend: { begin: () => undefined } },
+    )
+    await h.orchestrator.start()
+    await h.orchestrator.done()
+    expect(h.backend.begun).toEqual([
+      { agent: 'default-1', taskId: 'a', context: { base: 'memory@0', unlanded: [], carry: false } },
+      // With land.auto off, a's work has not landed when b starts: b brings it in itself.
+      { agent: 'default-1', taskId: 'b', context: { base: 'memory@0', unlanded: ['a'], carry: false } },
+    ])
+    expect(h.lander.landed).toEqual([])
+  })
+
+  it('a gate that fails on the combined work sends the task back, with the output, counting on its tries', async () => {
+    const h = withLander(
+      { tasks: tasks({ id: 'a', completion: { signal: 'DONE', maxIterations: 3 } }) },
+      {
+        land: ({ task }, attempt) =>
+          attempt === 1
+            ? { status: 'gate-failed', command: 'npm test', output: 'FAIL combined.test.js', exitCode: 1 }
+            : { status: 'landed', commit: `${task.id}-fixed`, moved: true },
+      },
+      { backend: { begin: () => undefined } },
+    )
+    await h.orchestrator.start()
+    expect(await h.orchestrator.done()).toMatchObject({ allComplete: true, progress: { landed: 1 } })
+    expect(h.all('task:land-failed')).toEqual([
+      { taskId: 'a', command: 'npm test', exitCode: 1, output: 'FAIL combined.test.js', at: expect.any(Number) },
+    ])
+    expect(h.backend.runs.map((r) => r.iteration)).toEqual([1, 2])
+    const second = h.backend.runs[1]!.prompt
+    expect(second).toContain('try 2 of 3')
+    expect(second).toContain('`npm test` exited with 1')
+    expect(second).toContain('FAIL combined.test.js')
+    expect(h.backend.begun[1]?.context.carry).toBe(true)
+    expect(h.orchestrator.task('a')).toMatchObject({ status: 'complete', landed: { commit: 'a-fixed' } })
+  })
+
+  it('a conflict at landing goes to an agent that resolves it, then lands', async () => {
+    const h = withLander(
+      { tasks: tasks({ id: 'a' }) },
+      {
+        land: (_, attempt) =>
+          attempt === 1
+            ? { status: 'conflict', files: ['src/app.ts'], detail: '-old\n+theirs', what: 'the landed work' }
+            : { status: 'landed', commit: 'a2', moved: true },
+      },
+    )
+    await h.orchestrator.start()
+    expect(await h.orchestrator.done()).toMatchObject({ allComplete: true })
+    expect(h.all('task:conflict')).toEqual([
+      { taskId: 'a', files: ['src/app.ts'], what: 'the landed work', at: expect.any(Number) },
+    ])
+    const prompt = h.backend.runs[1]!.prompt
+    expect(prompt).toContain('## Resolve a merge first')
+    expect(prompt).toContain('- `src/app.ts`')
+    expect(prompt).toContain('+theirs')
+  })
+
+  it('a conflict found while preparing the workspace is reported, and the first prompt asks to resolve it', async () => {
+    const h = withLander(
+      { tasks: tasks({ id: 'a' }, { id: 'b', dependsOn: ['a'] }), land: { auto: false } },
+      {},
+      {
+        backend: {
+          begin: (task) =>
+            task.id === 'b' ? { conflict: { files: ['x.txt'], detail: '+a says', what: 'the work of a' } } : undefined,
+        },
+      },
+    )
+    await h.orchestrator.start()
+    await h.orchestrator.done()
+    expect(h.all('task:conflict').map((e) => [e.taskId, e.files, e.what])).toEqual([['b', ['x.txt'], 'the work of a']])
+    expect(h.backend.runs.find((r) => r.taskId === 'b')?.prompt).toContain(
+      'Bringing in the work of a did not apply cleanly.',
+    )
+  })
+
+  it('when its tries are spent, work that cannot land goes to review and its dependents do not land', async () => {
+    const h = withLander(
+      { tasks: tasks({ id: 'a', completion: { signal: 'DONE', maxIterations: 1 } }, { id: 'b', dependsOn: ['a'] }) },
+      {
+        land: ({ task }) =>
+          task.id === 'a'
+            ? { status: 'gate-failed', command: 'make check', output: 'no', exitCode: 2 }
+            : { status: 'landed', commit: 'b', moved: true },
+      },
+    )
+    await h.orchestrator.start()
+    const summary = await h.orchestrator.done()
+    expect(summary.progress).toMatchObject({ review: 1, complete: 1, landed: 0 })
+    expect(h.orchestrator.task('a')?.reason).toBe(
+      'could not land: `make check` failed on the combined work (exit 2); no tries left (1)',
+    )
+    expect(h.lander.requests).toEqual(['a'])
+  })
+
+  it('on resume, work complete but not landed lands first, and work a crash left landed is recorded, not landed again', async () => {
+    const store = createMemoryStore(
+      replay([
+        { t: 'task', id: 'a', status: 'complete', completedAt: 2 },
+        { t: 'task', id: 'b', status: 'complete', completedAt: 1 },
+      ]),
+    )
+    const h = withLander(
+      { tasks: tasks({ id: 'a' }, { id: 'b' }, { id: 'c', dependsOn: ['a', 'b'] }) },
+      { alreadyLanded: [{ taskId: 'b', commit: 'b-before-the-crash' }] },
+      { store },
+    )
+    await h.orchestrator.start()
+    await h.orchestrator.done()
+    expect(h.lander.requests).toEqual(['a', 'c'])
+    expect(h.backend.runs.map((r) => r.taskId)).toEqual(['c'])
+    expect(store.state.tasks.b?.landed?.commit).toBe('b-before-the-crash')
+    expect(store.state.run.target).toBe('memory')
+  })
+
+  it('land: false turns landing off; land.auto: false leaves it to `tanuki land`', async () => {
+    for (const land of [false, { auto: false }] as const) {
+      const h = withLander({ tasks: tasks({ id: 'a' }), land })
+      await h.orchestrator.start()
+      expect(await h.orchestrator.done()).toMatchObject({ allComplete: true, progress: { landed: 0 } })
+      expect(h.lander.requests).toEqual([])
+      expect(h.lander.prepared).toBe(land === false ? 0 : 1)
+    }
+  })
+})

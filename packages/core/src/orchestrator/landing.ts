@@ -1,0 +1,131 @@
+import { errorMessage } from '../errors.ts'
+import type { Lander, LandingFeedback } from '../land/types.ts'
+import type { Bus } from './bus.ts'
+import type { TaskRecord, TaskTable } from './task-table.ts'
+
+export interface LandingOptions {
+  lander: Lander
+  table: TaskTable
+  bus: Bus
+  now: () => number
+  /** Landing failed (a conflict, a failing gate): the task goes back to an agent, or to review. */
+  sendBack: (record: TaskRecord, feedback: LandingFeedback) => void
+  /** A landing ended: the run may have settled, dependents may be landable. */
+  onChange: () => void
+}
+
+/**
+ * The merge queue: completed tasks land one at a time, each only after every dependency of it has
+ * landed, and among those ready in the order they completed. The lander applies the work, gates it
+ * and moves the target; this decides what lands when, and what happens when it cannot.
+ */
+export class LandingQueue {
+  /** Complete, not landed, in completion order. */
+  private readonly waiting: string[] = []
+  private current: Promise<void> | undefined
+  private readonly controller = new AbortController()
+  private closed = false
+  /** Where agents start a task from, once `prepare` said. */
+  base: string | undefined
+  target: string | undefined
+
+  constructor(private readonly options: LandingOptions) {}
+
+  /** Asks the lander to settle the target; records work that a crash left landed but unrecorded. */
+  async prepare(): Promise<void> {
+    const start = await this.options.lander.prepare()
+    this.base = start.base
+    this.target = start.target
+    for (const { taskId, commit } of start.landed) {
+      const record = this.options.table.get(taskId)
+      if (record && !record.landed) this.options.table.note(record, { landed: { commit, at: this.options.now() } })
+    }
+  }
+
+  /** Adds a complete task to the queue (if it has not landed) and lands what can land. */
+  add(id: string): void {
+    if (this.closed || this.waiting.includes(id) || this.options.table.get(id)?.landed) return
+    this.waiting.push(id)
+    this.pump()
+  }
+
+  /** Whether a landing runs or could run now: the run is not settled while one does. */
+  busy(): boolean {
+    return this.current !== undefined || this.next() !== undefined
+  }
+
+  /** Tasks complete but not landed, in the order they wait. */
+  pending(): readonly string[] {
+    return this.waiting
+  }
+
+  /** The first waiting task whose dependencies have all landed. */
+  private next(): TaskRecord | undefined {
+    const { table } = this.options
+    for (const id of this.waiting) {
+      const record = table.get(id)
+      if (!record || record.task.status !== 'complete') continue
+      if (record.task.dependsOn.every((dep) => table.get(dep)?.landed)) return record
+    }
+    return undefined
+  }
+
+  private pump(): void {
+    if (this.current || this.closed) return
+    const record = this.next()
+    if (!record) return
+    this.current = this.land(record).finally(() => {
+      this.current = undefined
+      this.options.onChange()
+      this.pump()
+    })
+  }
+
+  private async land(record: TaskRecord): Promise<void> {
+    const { table, bus, lander } = this.options
+    const id = record.task.id
+    const forget = (): void => void this.waiting.splice(this.waiting.indexOf(id), 1)
+    try {
+      const outcome = await lander.land({
+        task: record.task,
+        ...(record.task.assignedTo ? { agent: record.task.assignedTo } : {}),
+        signal: this.controller.signal,
+      })
+      forget()
+      // A person reran or reset it while it landed: what landed is still its work, but it will land again.
+      if (record.task.status !== 'complete') return
+      if (outcome.status === 'landed') {
+        table.note(record, { landed: { commit: outcome.commit, at: this.options.now() }, feedback: null })
+        bus.emit('task:landed', {
+          taskId: id,
+          commit: outcome.commit,
+          moved: outcome.moved,
+          ...(outcome.note ? { note: outcome.note } : {}),
+        })
+      } else if (outcome.status === 'conflict') {
+        const { status: _status, ...conflict } = outcome
+        bus.emit('task:conflict', { taskId: id, files: conflict.files, what: conflict.what })
+        this.options.sendBack(record, { kind: 'conflict', ...conflict })
+      } else {
+        const { command, exitCode, output } = outcome
+        bus.emit('task:land-failed', { taskId: id, command, exitCode, output })
+        this.options.sendBack(record, { kind: 'gate', command, exitCode, output })
+      }
+    } catch (error) {
+      // The lander itself failed (git broken, the run stopping): the task waits for `tanuki land`
+      // or the next run; nothing moved.
+      forget()
+      if (!this.controller.signal.aborted) {
+        bus.emit('orchestrator:error', { context: `landing ${id}`, message: errorMessage(error) })
+      }
+    }
+  }
+
+  /** Lands nothing more; waits for the landing under way (aborted if `abort`). */
+  async close(abort: boolean): Promise<void> {
+    this.closed = true
+    if (abort) this.controller.abort('the run is stopping')
+    await this.current
+    await this.options.lander.close?.()
+  }
+}

@@ -1,0 +1,61 @@
+import type { Clock } from '../clock.ts'
+import { errorMessage } from '../errors.ts'
+import type { TaskSource } from '../source/types.ts'
+import type { TaskPatch } from '../task/types.ts'
+import type { Bus } from './bus.ts'
+
+/** How long status changes gather before they are written to the task files. */
+export const MIRROR_DELAY_MS = 200
+
+/**
+ * Writes the journal's statuses back into the tasks' sources (the front matter of task files), in
+ * the background: changes to one task are coalesced (only the latest values are written), and a
+ * write never holds up the run. The journal is the authority; this is a mirror for people reading
+ * their task files, and can be turned off (`mirrorStatus: false`).
+ */
+export class StatusMirror {
+  private readonly pending = new Map<string, { source: TaskSource; patch: TaskPatch }>()
+  private cancel: (() => void) | undefined
+  private writing: Promise<void> = Promise.resolve()
+  /** Task ids whose last write failed, with why: a run that could not write its mirror says so. */
+  readonly failures = new Map<string, string>()
+
+  constructor(
+    private readonly bus: Bus,
+    private readonly clock: Clock,
+    private readonly enabled: boolean,
+  ) {}
+
+  /** Queues values to write into a task's source, merged with those still waiting. */
+  set(id: string, source: TaskSource, patch: TaskPatch): void {
+    if (!this.enabled) return
+    const waiting = this.pending.get(id)
+    this.pending.set(id, { source, patch: waiting ? { ...waiting.patch, ...patch } : patch })
+    this.cancel ??= this.clock.setTimeout(() => {
+      this.cancel = undefined
+      void this.flush()
+    }, MIRROR_DELAY_MS)
+  }
+
+  /** Writes everything waiting now; resolves when every write so far has ended. */
+  flush(): Promise<void> {
+    this.cancel?.()
+    this.cancel = undefined
+    const batch = [...this.pending]
+    this.pending.clear()
+    if (batch.length > 0) this.writing = this.writing.then(() => this.write(batch))
+    return this.writing
+  }
+
+  private async write(batch: [string, { source: TaskSource; patch: TaskPatch }][]): Promise<void> {
+    for (const [id, { source, patch }] of batch) {
+      try {
+        await source.update(id, patch)
+        this.failures.delete(id)
+      } catch (error) {
+        this.failures.set(id, errorMessage(error))
+        this.bus.emit('orchestrator:error', { context: `writing the status of ${id}`, message: errorMessage(error) })
+      }
+    }
+  }
+}

@@ -1,0 +1,98 @@
+import type { Awaitable } from '../agent/types.ts'
+import type { Failure } from '../failure.ts'
+import type { LandingFeedback } from '../land/types.ts'
+import type { TaskStatus } from '../task/types.ts'
+
+/** Tokens and dollars spent. */
+export interface Spend {
+  usd: number
+  tokens: number
+}
+
+/** Where a task's work landed on the target branch. */
+export interface Landing {
+  /** The commit on the target that carries the task's work (trailer `Tanuki-Task: <id>`). */
+  commit: string
+  /** Clock time in ms since the epoch. */
+  at: number
+}
+
+/** Everything a run knows of one task besides its definition. */
+export interface TaskRunState {
+  status: TaskStatus
+  /** The agent that has it (or last had it). */
+  assignedTo?: string
+  /** Iterations run, across every attempt. */
+  iterations: number
+  /** Times it lost its agent (crash or failure). */
+  attempts: number
+  /** Why it is where it is: failed, in review, blocked, requeued. */
+  reason?: string
+  /** The last iteration's failure, with the iteration and when. */
+  lastError?: Failure & { iteration?: number; at: number }
+  /** What its iterations cost, where agents reported it. */
+  spend?: Spend
+  /** Where its work landed, once it did. */
+  landed?: Landing
+  startedAt?: number
+  completedAt?: number
+  /** Why it came back after completing (its landing failed): carried into its next prompt. */
+  feedback?: LandingFeedback
+}
+
+/** Agents that take no work until `until` (a usage limit), by account key. */
+export interface Park {
+  until: number
+  reason: string
+}
+
+/** What a run knows of itself. */
+export interface RunInfo {
+  /** `running` while an orchestrator runs it; how the last one ended otherwise. */
+  state?: 'running' | 'settled' | 'stopped' | 'failed'
+  /** The branch completed work lands on, recorded when the run starts. */
+  target?: string
+  /** What the whole run spent. */
+  spend?: Spend
+  startedAt?: number
+  endedAt?: number
+}
+
+/** The state of a run, as the journal replays it. */
+export interface RunState {
+  tasks: Record<string, TaskRunState>
+  parks: Record<string, Park>
+  run: RunInfo
+}
+
+/**
+ * One line of the journal. `task` and `run` records are patches: the fields they carry replace
+ * the recorded ones (`null` removes one). `snapshot` starts a compacted journal.
+ */
+export type RunRecord =
+  | ({ t: 'task'; id: string } & { [K in keyof TaskRunState]?: TaskRunState[K] | null })
+  | ({ t: 'run' } & { [K in keyof RunInfo]?: RunInfo[K] | null })
+  | { t: 'park'; key: string; until: number; reason: string }
+  | { t: 'unpark'; key: string }
+  | { t: 'snapshot'; state: RunState }
+
+/**
+ * Where a run's state lives: the one authority for statuses, iterations, spend, landings and
+ * parks. The CLI's is an append-only file in the state folder; `createMemoryStore` keeps it in
+ * memory. Appends are synchronous for the caller (nothing waits to record); `flush` says when
+ * what was appended is durable.
+ *
+ * @example
+ * const store = createMemoryStore()
+ * const orchestrator = createOrchestrator({ config, backends, store })
+ */
+export interface RunStore {
+  /** The state recorded so far; an empty state for a first run. */
+  load(): Awaitable<RunState>
+  /** Records one change. */
+  append(record: RunRecord): void
+  /** Resolves once everything appended so far is durable; rejects when it cannot be (disk full). */
+  flush(): Promise<void>
+  /** Flushes and releases the store. */
+  close?(): Awaitable<void>
+}

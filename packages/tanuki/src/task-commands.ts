@@ -1,0 +1,99 @@
+import { hostname } from 'node:os'
+import { Resolver, TanukiError, type RunRecord, type TaskPatch } from '@tanuki/core'
+import { controlSocketPath, sendControl, type ControlRequest } from './control.ts'
+import { appendDurably } from './journal.ts'
+import { acquireLock, runningOrchestrator } from './lock.ts'
+import type { Project } from './project.ts'
+
+/** A person's command on one task: run it again, start it over, or settle it by hand. */
+export type TaskCommand = Extract<ControlRequest, { command: 'rerun' | 'reset' | 'mark' }>
+
+/** What a command did, for the person who gave it. */
+export interface TaskCommandResult {
+  /** `running`: the running orchestrator applied it; `recorded`: written to the journal for the next run. */
+  via: 'running' | 'recorded'
+  /** The tasks it changed. */
+  ids: string[]
+}
+
+/**
+ * Applies `tanuki task rerun|reset|mark`: through the running orchestrator when there is one (it
+ * stops the task if it runs, and schedules what follows at once), otherwise straight into the
+ * journal, under the project's lock, for the next `project start` or `resume`. The task files'
+ * mirrored status follows.
+ */
+export async function applyTaskCommand(project: Project, request: TaskCommand): Promise<TaskCommandResult> {
+  const { tasks } = project.source.scan()
+  const known = new Set([...tasks.map((task) => task.id), ...project.config.resolved.tasks.map((task) => task.id)])
+  if (!known.has(request.id)) {
+    throw new TanukiError(
+      'TANUKI_TASK_NOT_FOUND',
+      `No task "${request.id}" in ${project.source.display(project.source.dir)}. \`tanuki task list\` shows the ids.`,
+      { details: { id: request.id } },
+    )
+  }
+  const ids =
+    request.command === 'rerun' && request.withDependents
+      ? [request.id, ...new Resolver(tasks).transitiveDependents(request.id)]
+      : [request.id]
+  const running = runningOrchestrator(project.paths.lock)
+  if (running) {
+    if (running.host !== hostname()) {
+      throw new TanukiError(
+        'TANUKI_LOCKED',
+        `The orchestrator runs on ${running.host} (pid ${running.pid}); run this command there.`,
+      )
+    }
+    await sendControl(controlSocketPath(project.paths.stateDir), request)
+    return { via: 'running', ids }
+  }
+  const lock = acquireLock(project.paths.lock, `task ${request.command}`)
+  try {
+    const at = Date.now()
+    const records = ids.map((id): RunRecord => ({ t: 'task', id, ...recordedChange(request, at) }))
+    appendDurably(project.paths.journal, records)
+    if (project.config.resolved.mirrorStatus) {
+      const patch = mirroredChange(request)
+      for (const id of ids) if (project.source.pathOf(id)) await project.source.update(id, patch)
+    }
+  } finally {
+    lock.release()
+  }
+  return { via: 'recorded', ids }
+}
+
+/** What a command changes in a task's run state: the same as the orchestrator's own commands. */
+function recordedChange(request: TaskCommand, at: number): Omit<Extract<RunRecord, { t: 'task' }>, 't' | 'id'> {
+  switch (request.command) {
+    case 'rerun':
+      return { status: 'pending', assignedTo: null, reason: 'rerun by a person', attempts: 0, landed: null }
+    case 'reset':
+      return {
+        status: 'pending',
+        assignedTo: null,
+        reason: 'reset by a person',
+        attempts: 0,
+        iterations: 0,
+        lastError: null,
+        landed: null,
+      }
+    case 'mark':
+      return request.status === 'complete'
+        ? { status: 'complete', reason: 'marked complete by a person', completedAt: at }
+        : { status: 'failed', reason: 'marked failed by a person' }
+  }
+}
+
+function mirroredChange(request: TaskCommand): TaskPatch {
+  if (request.command === 'mark') {
+    return request.status === 'complete'
+      ? { status: 'complete', failure: null }
+      : { status: 'failed', failure: 'marked failed by a person' }
+  }
+  return {
+    status: 'pending',
+    assigned_to: null,
+    failure: null,
+    ...(request.command === 'reset' ? { iterations: null } : {}),
+  }
+}

@@ -1,0 +1,191 @@
+// Run state lives in the journal, so git operations on the task files never rerun or lose work,
+// and a run killed at any moment resumes without running a completed task twice.
+import { execFileSync } from 'node:child_process'
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import {
+  cleanup,
+  createProject,
+  isAlive,
+  journalStatuses,
+  startTanuki,
+  statusJson,
+  tanuki,
+  waitFor,
+  type TempProject,
+} from './helpers.ts'
+
+const outside: string[] = []
+afterEach(async () => {
+  await cleanup()
+  for (const dir of outside.splice(0)) rmSync(dir, { recursive: true, force: true })
+})
+
+/** A folder outside the project (and its worktrees) that every agent appends its runs to. */
+function runsLog(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'tanuki-e2e-journal-'))
+  outside.push(dir)
+  return join(dir, 'runs.log')
+}
+const runsOf = (log: string): string[] => {
+  try {
+    return readFileSync(log, 'utf8').trim().split('\n').filter(Boolean)
+  } catch {
+    return []
+  }
+}
+const git = (dir: string, ...args: string[]): string =>
+  execFileSync('git', ['-c', 'user.name=e2e', '-c', 'user.email=e2e@tanuki.invalid', ...args], {
+    cwd: dir,
+    encoding: 'utf8',
+  })
+const fileStatus = (project: TempProject, id: string): string | undefined =>
+  /^status: (\w+)$/m.exec(readFileSync(project.taskPath(id), 'utf8'))?.[1]
+
+describe('git on the task folder', () => {
+  it('git stash during a run reverts no status: nothing reruns and the mirror is restored', async () => {
+    const runs = runsLog()
+    const go = join(runs, '..', 'go')
+    const project = createProject({
+      agents: { default: 2 },
+      tasks: [
+        { id: 'S-1', sh: `echo S-1 >> ${runs}`, verify: 'true' },
+        { id: 'S-2', sh: `echo S-2 >> ${runs}; while [ ! -f ${go} ]; do sleep 0.1; done`, verify: 'true' },
+        { id: 'S-3', dependsOn: ['S-1'], sh: `echo S-3 >> ${runs}`, verify: 'true' },
+      ],
+    })
+    const run = startTanuki(project.dir, 'project', 'start')
+    await waitFor('S-1 and S-3 complete in their files', () =>
+      ['S-1', 'S-3'].every((id) => fileStatus(project, id) === 'complete'),
+    )
+    // The person stashes their working tree: the task files go back to their committed status.
+    git(project.dir, 'stash')
+    expect(fileStatus(project, 'S-1')).toBeUndefined()
+    await waitFor('the mirror to be restored', () =>
+      ['S-1', 'S-3'].every((id) => fileStatus(project, id) === 'complete'),
+    )
+    writeFileSync(go, '')
+    const ended = await run.done
+    expect(ended.code, ended.stderr).toBe(0)
+    expect(runsOf(runs).sort()).toEqual(['S-1', 'S-2', 'S-3'])
+  })
+
+  it('a checkout of the task folder between runs reruns nothing; a pull brings only new work to run', async () => {
+    const runs = runsLog()
+    const remote = mkdtempSync(join(tmpdir(), 'tanuki-e2e-remote-'))
+    outside.push(remote)
+    const project = createProject({
+      tasks: [
+        { id: 'P-1', sh: `echo P-1 >> ${runs}`, verify: 'true' },
+        { id: 'P-2', dependsOn: ['P-1'], sh: `echo P-2 >> ${runs}`, verify: 'true' },
+      ],
+    })
+    git(remote, 'init', '-q', '--bare', '-b', 'main')
+    git(project.dir, 'remote', 'add', 'origin', remote)
+    git(project.dir, 'push', '-q', 'origin', 'main')
+    const first = await tanuki(project.dir, 'project', 'start')
+    expect(first.code, first.stderr).toBe(0)
+    expect(fileStatus(project, 'P-1')).toBe('complete')
+
+    // The files go back to their committed text, with no status: the journal still knows better.
+    git(project.dir, 'checkout', '--', '.tanuki/tasks')
+    expect(fileStatus(project, 'P-1')).toBeUndefined()
+    expect((await statusJson(project.dir)).progress.complete).toBe(2)
+
+    // Someone else adds a task upstream; the pull brings it (and the old statuses) in.
+    const other = mkdtempSync(join(tmpdir(), 'tanuki-e2e-clone-'))
+    outside.push(other)
+    git(other, 'clone', '-q', remote, '.')
+    writeFileSync(
+      join(other, '.tanuki', 'tasks', 'P-3.md'),
+      `---\nid: P-3\ntitle: Task P-3\ndepends_on: [P-2]\ncompletion:\n  verify: "true"\n---\n\`\`\`sh\necho P-3 >> ${runs}\n\`\`\`\n`,
+    )
+    git(other, 'add', '-A')
+    git(other, 'commit', '-qm', 'P-3')
+    git(other, 'push', '-q', 'origin', 'main')
+    git(project.dir, 'pull', '-q', '--no-rebase', 'origin', 'main')
+
+    const second = await tanuki(project.dir, 'project', 'start')
+    expect(second.code, second.stderr).toBe(0)
+    expect(runsOf(runs)).toEqual(['P-1', 'P-2', 'P-3'])
+    expect(['P-1', 'P-2', 'P-3'].map((id) => fileStatus(project, id))).toEqual(['complete', 'complete', 'complete'])
+  })
+
+  it('a project whose files carry statuses loads them into the journal on its first start', async () => {
+    const runs = runsLog()
+    const project = createProject({
+      tasks: [
+        { id: 'M-1', status: 'complete', sh: `echo M-1 >> ${runs}`, verify: 'true' },
+        { id: 'M-2', dependsOn: ['M-1'], sh: `echo M-2 >> ${runs}`, verify: 'true' },
+      ],
+    })
+    const run = await tanuki(project.dir, 'project', 'start')
+    expect(run.code, run.stderr).toBe(0)
+    expect(runsOf(runs)).toEqual(['M-2'])
+    expect(journalStatuses(project.dir)).toEqual({ 'M-1': 'complete', 'M-2': 'complete' })
+  })
+
+  it('a torn last line of the journal (a write cut by a crash) is ignored', async () => {
+    const runs = runsLog()
+    const project = createProject({ tasks: [{ id: 'J-1', sh: `echo J-1 >> ${runs}`, verify: 'true' }] })
+    expect((await tanuki(project.dir, 'project', 'start')).code).toBe(0)
+    appendFileSync(join(project.dir, '.tanuki', 'journal.ndjson'), '{"t":"task","id":"J-1","status":"pen')
+    expect((await statusJson(project.dir)).status).toBe('complete')
+    const again = await tanuki(project.dir, 'project', 'resume')
+    expect(again.code, again.stderr).toBe(0)
+    expect(runsOf(runs)).toEqual(['J-1'])
+  })
+})
+
+describe('kill -9 at random moments', () => {
+  it('20 kills and resumes of one run: no task recorded complete runs again, none is lost', async () => {
+    const runs = runsLog()
+    const ids = Array.from({ length: 12 }, (_, i) => `K-${String(i + 1).padStart(2, '0')}`)
+    const project = createProject({
+      agents: { default: 3 },
+      tasks: ids.map((id, i) => ({
+        id,
+        // A small DAG: each task after the third depends on one or two earlier ones.
+        dependsOn: i < 3 ? [] : [ids[i - 3]!, ...(i % 2 ? [ids[i - 2]!] : [])],
+        sh: `echo ${id} >> ${runs}; sleep 0.${2 + (i % 4)}; echo ${id} > ${id}.txt`,
+        verify: `test -f ${id}.txt`,
+      })),
+    })
+    // A fixed seed: the same 20 moments every time.
+    let seed = 7
+    const random = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31
+    /** Runs of each task at the moment it was first seen recorded complete: frozen from then on. */
+    const frozen = new Map<string, number>()
+    const check = (): void => {
+      const recorded = journalStatuses(project.dir)
+      for (const [id, times] of frozen) {
+        expect(recorded[id], `${id} stays complete`).toBe('complete')
+        expect(
+          runsOf(runs).filter((line) => line === id),
+          `${id} never runs again`,
+        ).toHaveLength(times)
+      }
+      for (const id of ids) {
+        if (recorded[id] === 'complete' && !frozen.has(id)) frozen.set(id, runsOf(runs).filter((l) => l === id).length)
+      }
+    }
+    for (let kill = 0; kill < 20; kill++) {
+      const run = startTanuki(project.dir, 'project', kill === 0 ? 'start' : 'resume')
+      await new Promise((resolve) => setTimeout(resolve, 150 + random() * 900))
+      process.kill(run.pid, 'SIGKILL')
+      await run.done
+      await waitFor('the orchestrator to be gone', () => !isAlive(run.pid))
+      check()
+    }
+    const last = await tanuki(project.dir, 'project', 'resume')
+    expect(last.code, last.stderr + last.stdout).toBe(0)
+    const status = await statusJson(project.dir)
+    expect(status.progress).toMatchObject({ total: 12, complete: 12 })
+    for (const id of ids) expect(runsOf(runs), id).toContain(id)
+    check()
+    // The kills landed at different moments: some work was recorded complete between them.
+    expect(frozen.size).toBe(12)
+  }, 300_000)
+})
