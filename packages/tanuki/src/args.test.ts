@@ -58,9 +58,11 @@ describe('resolveInvocation', () => {
 
   it('refuses an unknown command, naming the closest', () => {
     expect(usage(() => resolveInvocation(root, ['projct', 'start']))).toContain(
-      'unknown command "projct" for `tanuki` (did you mean "project"?); commands: project, logs',
+      'tanuki: unknown command "projct" (did you mean "project"?); commands: project, logs',
     )
-    expect(usage(() => resolveInvocation(root, ['project', 'begin']))).toContain('`tanuki project`')
+    expect(usage(() => resolveInvocation(root, ['project', 'begin']))).toMatch(
+      /^tanuki project: unknown command "begin"/,
+    )
   })
 
   it('refuses options before the command that are not global, and --cwd without a value', () => {
@@ -79,13 +81,10 @@ describe('checkArgs', () => {
   })
 
   it.each([
-    [
-      ['--dry-run'],
-      'unknown option "--dry-run" for `tanuki project start`; its options: --cwd, --watch, --detach, --quiet',
-    ],
+    [['--dry-run'], 'tanuki project start: unknown option "--dry-run"; its options: --cwd, --watch, --detach, --quiet'],
     [['--wacth'], 'did you mean "--watch"?'],
     [['-x'], 'unknown option "-x"'],
-    [['extra'], 'unexpected argument "extra": `tanuki project start` takes none'],
+    [['extra'], 'tanuki project start: unexpected argument "extra": it takes none'],
     [['--watch', '--watch'], 'option "--watch" is given twice'],
     [['--watch=yes'], 'takes no value'],
     [['--cwd'], 'option "--cwd" needs a value'],
@@ -95,9 +94,9 @@ describe('checkArgs', () => {
   })
 
   it('counts positional arguments', () => {
-    expect(usage(() => checkArgs(logs, ['tanuki', 'logs'], []))).toContain('`tanuki logs` needs TARGET (a task id)')
+    expect(usage(() => checkArgs(logs, ['tanuki', 'logs'], []))).toContain('tanuki logs: needs TARGET (a task id)')
     expect(usage(() => checkArgs(logs, ['tanuki', 'logs'], ['a', 'b']))).toContain(
-      'unexpected argument "b": `tanuki logs` takes TARGET',
+      'tanuki logs: unexpected argument "b": it takes TARGET',
     )
     expect(() => checkArgs(logs, ['tanuki', 'logs'], ['--', '-odd-id'])).not.toThrow()
   })

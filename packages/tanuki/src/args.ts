@@ -21,7 +21,7 @@ export interface Invocation {
 }
 
 function usageError(names: string[], message: string): TanukiError {
-  return new TanukiError('TANUKI_USAGE', `${message}. See \`${names.join(' ')} --help\`.`, {
+  return new TanukiError('TANUKI_USAGE', `${names.join(' ')}: ${message}. See \`${names.join(' ')} --help\`.`, {
     details: { command: names.join(' ') },
   })
 }
@@ -73,15 +73,12 @@ export function resolveInvocation(root: CommandDef, argv: readonly string[], roo
         continue
       }
       if (VERSION.includes(token) && argv.length === 1) return { command, names, args: [], help: false, version: true }
-      throw usageError(names, `unknown option "${flag}" for \`${names.join(' ')}\`; give it after the command`)
+      throw usageError(names, `unknown option "${flag}"; give it after the command`)
     }
     const next = subs[token]
     if (!next) {
       const known = Object.keys(subs)
-      throw usageError(
-        names,
-        `unknown command "${token}" for \`${names.join(' ')}\`${didYouMean(token, known)}; commands: ${known.join(', ')}`,
-      )
+      throw usageError(names, `unknown command "${token}"${didYouMean(token, known)}; commands: ${known.join(', ')}`)
     }
     command = next
     names.push(token)
@@ -135,7 +132,7 @@ export function checkArgs(command: { args?: unknown }, names: string[], argv: re
         const meant = closestName(`--${name}`, spelled)
         throw usageError(
           names,
-          `unknown option "${flag}" for \`${names.join(' ')}\`` +
+          `unknown option "${flag}"` +
             (meant ? ` (did you mean "${meant}"?)` : '') +
             (spelled.length > 0 ? `; its options: ${spelled.join(', ')}` : '; it takes no options'),
         )
@@ -161,7 +158,7 @@ export function checkArgs(command: { args?: unknown }, names: string[], argv: re
       if (!arg || !arg.aliases.includes(letter)) {
         throw usageError(
           names,
-          `unknown option "-${letter}" for \`${names.join(' ')}\`` +
+          `unknown option "-${letter}"` +
             (spelled.length > 0 ? `; its options: ${spelled.join(', ')}` : '; it takes no options'),
         )
       }
@@ -173,7 +170,7 @@ export function checkArgs(command: { args?: unknown }, names: string[], argv: re
   if (missing.length > 0) {
     throw usageError(
       names,
-      `\`${names.join(' ')}\` needs ${missing.map((p) => `${p.name.toUpperCase()}${p.description ? ` (${p.description.toLowerCase()})` : ''}`).join(' and ')}`,
+      `needs ${missing.map((p) => `${p.name.toUpperCase()}${p.description ? ` (${p.description.toLowerCase()})` : ''}`).join(' and ')}`,
     )
   }
   if (given.length > positionals.length) {
@@ -182,8 +179,8 @@ export function checkArgs(command: { args?: unknown }, names: string[], argv: re
       names,
       `unexpected argument${extra.length === 1 ? '' : 's'} ${extra.map((a) => JSON.stringify(a)).join(' ')}: ` +
         (positionals.length === 0
-          ? `\`${names.join(' ')}\` takes none`
-          : `\`${names.join(' ')}\` takes ${positionals.map((p) => p.name.toUpperCase()).join(' ')}`),
+          ? 'it takes none'
+          : `it takes ${positionals.map((p) => p.name.toUpperCase()).join(' ')}`),
     )
   }
 }
