@@ -507,10 +507,12 @@ describe('bad input, table-driven', () => {
     const project = createProject({
       git: false,
       config: bad.config ?? configFor({ default: 1 }),
-      files: { [`${T}/OK-1.md`]: good, ...Object.fromEntries(Object.entries(bad.files ?? {})) } as Record<
-        string,
-        string
-      >,
+      // The last run's summary must survive a refused start.
+      files: {
+        [`${T}/OK-1.md`]: good,
+        '.tanuki/summary.md': '# The last run\n',
+        ...Object.fromEntries(Object.entries(bad.files ?? {})),
+      } as Record<string, string>,
     })
     const before = snapshotFiles(project.dir)
     for (const args of bad.runs ?? validateAndStart) {
