@@ -123,7 +123,11 @@ describe('summary reporter', () => {
       // A source that fails to load: the reporters are up by then, and close without a run.
       config: { plugins: [summaryReporter({ path, stream: pipe })] },
       sources: [
-        { name: 'broken', load: () => Promise.reject(new TanukiError('TANUKI_TASK_INVALID', 'bad.md: no id')) },
+        {
+          name: 'broken',
+          load: () => Promise.reject(new TanukiError('TANUKI_TASK_INVALID', 'bad.md: no id')),
+          update: async () => {},
+        },
       ],
       backends: [createMemoryBackend()],
       project: { root: dir },
