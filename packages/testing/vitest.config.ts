@@ -1,9 +1,10 @@
 import { defineProject } from 'vitest/config'
-import { alias } from '../../vitest.shared.ts'
+import { alias, env } from '../../vitest.shared.ts'
 
 export default defineProject({
   resolve: { alias },
   test: {
+    env,
     name: 'testing',
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
   },

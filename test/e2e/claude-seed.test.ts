@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os'
 import { delimiter, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { agentWorktree } from './helpers.ts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { claudeBin, claudeEnv, startFakeAnthropic, taskScript, type FakeAnthropic } from '../support/fake-anthropic.ts'
 
@@ -121,8 +122,8 @@ describe('seed workflow with the real Claude Code CLI', () => {
 
     // Claude Code's Bash tool really ran: FILE was made in the backend agent's worktree and
     // reached the qa agent's worktree through the merge of TASK-001's commit.
-    expect(existsSync(join(dir, '.tanuki', 'worktrees', 'backend-1', 'FILE'))).toBe(true)
-    expect(existsSync(join(dir, '.tanuki', 'worktrees', 'qa-1', 'FILE'))).toBe(true)
+    expect(existsSync(join(agentWorktree(dir, 'backend-1'), 'FILE'))).toBe(true)
+    expect(existsSync(join(agentWorktree(dir, 'qa-1'), 'FILE'))).toBe(true)
     const bashCalls = api.requests.filter((request) => JSON.stringify(request.body).includes('"tool_result"'))
     expect(bashCalls.length).toBeGreaterThanOrEqual(2)
     // The file's status was written back; the body stayed as it was.
@@ -135,8 +136,8 @@ describe('seed workflow with the real Claude Code CLI', () => {
 
     const stop = await cli('project', 'stop', '--remove')
     expect(stop.status).toBe(0)
-    expect(existsSync(join(dir, '.tanuki', 'worktrees', 'backend-1'))).toBe(false)
-    expect(existsSync(join(dir, '.tanuki', 'worktrees', 'qa-1'))).toBe(false)
+    expect(existsSync(agentWorktree(dir, 'backend-1'))).toBe(false)
+    expect(existsSync(agentWorktree(dir, 'qa-1'))).toBe(false)
     const branches = execFileSync('git', ['branch', '--list', 'tanuki/*'], { cwd: dir, encoding: 'utf8' })
     expect(branches.trim()).toBe('')
   })

@@ -15,6 +15,7 @@ import {
   trackPid,
   waitFor,
   type TempProject,
+  agentWorktree,
 } from './helpers.ts'
 
 afterEach(cleanup)
@@ -83,13 +84,15 @@ describe('one orchestrator per project', () => {
       })
         .split('\n')
         .filter(Boolean)
-    const worktree = join(project.dir, '.tanuki', 'worktrees', 'default-1')
+    const worktree = agentWorktree(project.dir, 'default-1')
     expect(existsSync(worktree)).toBe(true)
-    expect(branches()).toEqual(['tanuki/default-1'])
+    // The agent's branch, and the branch work lands through on its way to main.
+    expect(branches()).toEqual(['tanuki/default-1', 'tanuki/land/main'])
 
     const stop = await tanuki(project.dir, 'project', 'stop', '--remove')
     expect(stop.code, stop.stderr).toBe(0)
-    expect(stop.stdout).toContain('agents removed')
+    expect(stop.stdout).toContain('Removed')
+    expect(stop.stdout).toContain('tanuki/default-1')
     await first.done
     expect(existsSync(worktree)).toBe(false)
     expect(branches()).toEqual([])
@@ -102,10 +105,10 @@ describe('one orchestrator per project', () => {
   it('`--remove` with no orchestrator running cleans what a finished run left', async () => {
     const project = createProject({ tasks: [{ id: 'R-1', sh: 'touch r.txt', verify: 'test -f r.txt' }] })
     expect((await tanuki(project.dir, 'project', 'start')).code).toBe(0)
-    expect(existsSync(join(project.dir, '.tanuki', 'worktrees', 'default-1'))).toBe(true)
+    expect(existsSync(agentWorktree(project.dir, 'default-1'))).toBe(true)
     const stop = await tanuki(project.dir, 'project', 'stop', '--remove')
     expect(stop.code, stop.stderr).toBe(0)
-    expect(existsSync(join(project.dir, '.tanuki', 'worktrees', 'default-1'))).toBe(false)
+    expect(existsSync(agentWorktree(project.dir, 'default-1'))).toBe(false)
     expect(execFileSync('git', ['branch', '--list', 'tanuki/*'], { cwd: project.dir, encoding: 'utf8' }).trim()).toBe(
       '',
     )

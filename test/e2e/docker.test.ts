@@ -13,7 +13,17 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { cleanup, createProject, lockPid, startTanuki, statusJson, tanuki, waitFor, REPO_ROOT } from './helpers.ts'
+import {
+  cleanup,
+  createProject,
+  lockPid,
+  startTanuki,
+  statusJson,
+  tanuki,
+  waitFor,
+  REPO_ROOT,
+  agentWorktree,
+} from './helpers.ts'
 
 const run = promisify(execFile)
 const IMAGE = 'tanuki-test-busybox:latest'
@@ -93,7 +103,7 @@ describe.skipIf(skip)(`docker agents through the CLI${skip ? ` (skipped: ${probl
         },
       ],
     })
-    const worktree = join(project.dir, '.tanuki', 'worktrees', 'default-1')
+    const worktree = agentWorktree(project.dir, 'default-1')
     try {
       const start = startTanuki(project.dir, 'project', 'start')
       await waitFor('the HANG task to start its first try', () => existsSync(join(worktree, 'first.txt')), 90_000)
@@ -157,7 +167,7 @@ describe.skipIf(skip)(`docker agents through the CLI${skip ? ` (skipped: ${probl
         },
       ],
     })
-    const worktree = join(project.dir, '.tanuki', 'worktrees', 'default-1')
+    const worktree = agentWorktree(project.dir, 'default-1')
     try {
       const start = startTanuki(project.dir, 'project', 'start')
       await waitFor('the first try to start', () => existsSync(join(worktree, 'first.txt')), 90_000)

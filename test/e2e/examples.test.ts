@@ -3,7 +3,7 @@
  * git repository, with worktrees and the merges of dependencies' work. It must finish with every
  * task complete, every time.
  */
-import { execFile } from 'node:child_process'
+import { execFile, execFileSync } from 'node:child_process'
 import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -33,7 +33,18 @@ describe('examples', () => {
       try {
         expect(output).toContain('all 5 tasks complete')
         expect(code).toBe(0)
-        expect(dir && existsSync(join(dir, 'out'))).toBeFalsy() // the work is on the agents' branches, not in the checkout
+        // Every task's work landed on the person's branch, in their checkout, one commit each.
+        expect(readFileSync(join(dir!, 'out', 'message.txt'), 'utf8')).toBe('Hello, world!\n')
+        const landed = execFileSync('git', ['log', '--format=%(trailers:key=Tanuki-Task,valueonly)', 'HEAD'], {
+          cwd: dir!,
+          encoding: 'utf8',
+        })
+          .split('\n')
+          .filter(Boolean)
+        expect([...landed].sort()).toEqual(['HELLO-001', 'HELLO-002', 'HELLO-003', 'HELLO-004', 'HELLO-005'])
+        // Newest first: each landed after what it depends on.
+        expect(landed.indexOf('HELLO-005')).toBeLessThan(landed.indexOf('HELLO-004'))
+        expect(landed.indexOf('HELLO-004')).toBeLessThan(landed.indexOf('HELLO-003'))
         const status = JSON.parse((await run(tanuki, ['project', 'status', '--json', '--cwd', dir!])).output) as {
           tasks: { status: string }[]
         }

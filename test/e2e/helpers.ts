@@ -16,6 +16,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { worktreePath } from '@tanuki/plugin-agent-process/kit'
 
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 /** The CLI as people run it: the root's `node_modules/.bin/tanuki` (it execs node, so its pid is node's). */
@@ -152,12 +153,18 @@ function assertBuilt(): void {
   }
 }
 
+/** Environment added to every CLI run until `cleanup` (e.g. what points Claude Code at a fake API). */
+let extraEnv: Record<string, string> = {}
+export function setCliEnv(env: Record<string, string>): void {
+  extraEnv = env
+}
+
 /** Starts `tanuki ARGS --cwd DIR` without waiting for it. No colours, no TTY. */
 export function startTanuki(dir: string, ...args: string[]): CliProcess {
   assertBuilt()
   const child = spawn(TANUKI_BIN, [...args, '--cwd', dir], {
     cwd: dir,
-    env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', CI: '1' },
+    env: { ...process.env, ...extraEnv, NO_COLOR: '1', FORCE_COLOR: '0', CI: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   children.add(child)
@@ -190,8 +197,18 @@ export async function statusJson(dir: string): Promise<StatusJson> {
 export interface StatusJson {
   status: string
   pid?: number
-  tasks: { id: string; status: string; iterations: number; assignedTo?: string; role: string; dependsOn: string[] }[]
+  tasks: {
+    id: string
+    status: string
+    iterations: number
+    assignedTo?: string
+    role: string
+    dependsOn: string[]
+    landed: { commit: string; at: string } | null
+    lastError: { class: string; cause: string } | null
+  }[]
   progress: {
+    landed: number
     total: number
     complete: number
     inProgress: number
@@ -241,6 +258,14 @@ export function journalStatuses(dir: string): Record<string, string> {
     if (record.t === 'task' && record.id && record.status) statuses[record.id] = record.status
   }
   return statuses
+}
+
+/**
+ * Where the CLI puts an agent's worktree for a project: outside it, under the state home the tests
+ * run with (`XDG_STATE_HOME`, inherited by the CLI they start).
+ */
+export function agentWorktree(dir: string, agent: string): string {
+  return worktreePath({ root: dir, name: '', stateDir: join(dir, '.tanuki') }, agent)
 }
 
 /** The pid in `.tanuki/orchestrator.lock`, if any. */
@@ -316,6 +341,7 @@ function belongsTo(pid: number, dir: string): boolean {
 
 /** Kills what the tests started (and an orchestrator still holding a temp project's lock), then deletes the temp dirs. */
 export async function cleanup(): Promise<void> {
+  extraEnv = {}
   for (const dir of dirs) {
     const pid = lockPid(dir)
     if (pid !== undefined && belongsTo(pid, dir)) pids.add(pid)

@@ -1,9 +1,10 @@
 import { defineProject } from 'vitest/config'
-import { alias } from '../../vitest.shared.ts'
+import { alias, env } from '../../vitest.shared.ts'
 
 export default defineProject({
   resolve: { alias },
   test: {
+    env,
     name: 'e2e',
     include: ['**/*.test.ts'],
     // End-to-end tests run the built CLI and real processes: slow, and better one file at a time.

@@ -57,6 +57,8 @@ export type {
   AgentBackend,
   AgentExit,
   Awaitable,
+  CleanupOptions,
+  CleanupReport,
   Conflict,
   ExecOptions,
   ExecResult,

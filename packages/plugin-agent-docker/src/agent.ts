@@ -186,6 +186,14 @@ export function createDockerAgent(parts: DockerAgentParts): DockerAgent {
       return runIteration({ agent: name, kind, workspace, commit: options.commit, execStep }, request)
     },
 
+    async beginTask(task, context) {
+      return options.commit ? workspace.begin(task, context) : {}
+    },
+
+    async endTask(task, outcome) {
+      if (outcome.status === 'complete' && options.commit) await workspace.publish(task)
+    },
+
     async exec(command: string, execOptions: ExecOptions = {}): Promise<ExecResult> {
       const started = performance.now()
       const controller = new AbortController()

@@ -5,6 +5,8 @@ import {
   errorMessage,
   isTanukiError,
   type AgentBackend,
+  type CleanupOptions,
+  type CleanupReport,
   type ProjectInfo,
   type SpawnRequest,
 } from '@tanuki/core'
@@ -21,8 +23,11 @@ import { DOCKER_ROLE_KEYS, containerEnv, resolveDockerOptions, type DockerAgentO
 export interface DockerBackend extends AgentBackend {
   readonly name: 'docker'
   spawn(request: SpawnRequest): Promise<DockerAgent>
-  /** Removes every container labelled with the project (running or not), its networks and its worktrees. */
-  cleanup(project: ProjectInfo): Promise<void>
+  /**
+   * Removes every container labelled with the project (running or not), its networks, and the
+   * worktrees and branches Tanuki created for it (work that has not landed is kept unless `force`).
+   */
+  cleanup(project: ProjectInfo, options?: CleanupOptions): Promise<CleanupReport>
   /** Drops the engine connections; agents are left as they are. */
   close(): void
 }
@@ -179,7 +184,7 @@ export function createDockerBackend(options: DockerAgentOptions = {}): DockerBac
       }
     },
 
-    async cleanup(project) {
+    async cleanup(project, cleanupOptions = {}) {
       const found = await engine(options.host)
       const filters = JSON.stringify({ label: [`${LABELS.project}=${project.root}`] })
       const containers = await found.docker.listContainers({ all: true, filters })
@@ -191,7 +196,9 @@ export function createDockerBackend(options: DockerAgentOptions = {}): DockerBac
           .remove()
           .catch(() => {})
       }
-      await removeWorktrees(project)
+      const report = await removeWorktrees(project, cleanupOptions)
+      report.removed.unshift(...containers.map((info) => info.Names[0]?.replace(/^\//, '') ?? info.Id))
+      return report
     },
 
     close() {

@@ -4,7 +4,16 @@ import { isTanukiError, createTask, type OutputChunk, type ProjectInfo } from '@
 import type Docker from 'dockerode'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createDockerBackend, type DockerAgent, type DockerBackend } from '../src/index.ts'
-import { TEST_IMAGE, problem, projectContainers, requireEngine, skipDocker, tempProject, until } from './helpers.ts'
+import {
+  TEST_IMAGE,
+  problem,
+  projectContainers,
+  requireEngine,
+  skipDocker,
+  tempProject,
+  until,
+  agentWorktree,
+} from './helpers.ts'
 
 describe.skipIf(skipDocker)(`docker backend on a real engine${skipDocker ? ` (skipped: ${problem})` : ''}`, () => {
   let docker: Docker
@@ -68,7 +77,7 @@ describe.skipIf(skipDocker)(`docker backend on a real engine${skipDocker ? ` (sk
     expect(verify.output).toBe(`/workspace\n${info.Config.Hostname}\n${info.Config.Hostname}\n`)
     expect(info.Config.Hostname).not.toBe('')
     // The worktree on the host holds what the container wrote; the project directory does not.
-    const worktree = join(project.root, '.tanuki', 'worktrees', 'worker-1')
+    const worktree = agentWorktree(project.root, 'worker-1')
     expect(info.HostConfig.Binds).toEqual([`${worktree}:/workspace`])
     expect(info.Config.Labels).toMatchObject({
       'dev.tanuki.project': project.root,
@@ -246,7 +255,7 @@ describe.skipIf(skipDocker)(`docker backend on a real engine${skipDocker ? ` (sk
     await backend.cleanup(project)
     expect(await projectContainers(docker, project.root)).toEqual([])
     const { existsSync } = await import('node:fs')
-    expect(existsSync(join(project.root, '.tanuki', 'worktrees', 'worker-1'))).toBe(false)
+    expect(existsSync(agentWorktree(project.root, 'worker-1'))).toBe(false)
   }, 60_000)
 
   it('builds its image from a Dockerfile and a context', async () => {

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { errorMessage, type ProjectInfo } from '@tanuki/core'
 import Docker from 'dockerode'
+import { worktreePath } from '@tanuki/plugin-agent-process/kit'
 import { LABELS, connectEngine } from '../src/index.ts'
 
 const run = promisify(execFile)
@@ -91,4 +92,9 @@ export async function until<T>(
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
     await new Promise((done) => setTimeout(done, 100))
   }
+}
+
+/** Where an agent's worktree is for a project: outside it, under the tests' state home. */
+export function agentWorktree(root: string, agent: string): string {
+  return worktreePath({ root, name: '', stateDir: join(root, '.tanuki') }, agent)
 }

@@ -8,7 +8,15 @@ import { createTask, isTanukiError, type ProjectInfo } from '@tanuki/core'
 import type Docker from 'dockerode'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createDockerBackend, type DockerAgent, type DockerBackend } from '../src/index.ts'
-import { TEST_IMAGE, problem, projectContainers, requireEngine, skipDocker, tempProject } from './helpers.ts'
+import {
+  TEST_IMAGE,
+  problem,
+  projectContainers,
+  requireEngine,
+  skipDocker,
+  tempProject,
+  agentWorktree,
+} from './helpers.ts'
 
 const git = (cwd: string, ...args: string[]) => promisify(execFile)('git', args, { cwd })
 
@@ -109,7 +117,7 @@ describe.skipIf(skipDocker)(
     it('refuses, at spawn, a user that cannot write the workspace', async () => {
       project = await tempProject('user-refused')
       backend = createDockerBackend()
-      const worktree = join(project.root, '.tanuki', 'worktrees', 'worker-1')
+      const worktree = agentWorktree(project.root, 'worker-1')
       // The worktree belongs to whoever runs tanuki: uid 1234 cannot write it. Every iteration would fail.
       const refused = await spawn({ user: '1234:1234' }).catch((error: unknown) => error)
       expect(isTanukiError(refused, 'TANUKI_AGENT_SPAWN_FAILED')).toBe(true)
@@ -126,7 +134,7 @@ describe.skipIf(skipDocker)(
       async () => {
         project = await tempProject('user')
         backend = createDockerBackend()
-        const worktree = join(project.root, '.tanuki', 'worktrees', 'worker-1')
+        const worktree = agentWorktree(project.root, 'worker-1')
         // Spawned once as the image's user to make the worktree, whose directory is then opened to
         // group 1234 so the agent can create files in it. The owner stays root: git on the host
         // refuses a worktree owned by another user ("dubious ownership").
@@ -185,7 +193,7 @@ describe.skipIf(skipDocker)(
       )
       expect(search.output.trim().split('\n').sort()).toEqual(['/data/input.txt', '/workspace/copy.txt'])
       expect(info.HostConfig.Binds).toEqual([
-        `${join(project.root, '.tanuki', 'worktrees', 'worker-1')}:/workspace`,
+        `${agentWorktree(project.root, 'worker-1')}:/workspace`,
         `${data}:/data:ro`,
       ])
     }, 60_000)

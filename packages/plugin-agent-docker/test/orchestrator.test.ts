@@ -11,7 +11,16 @@ import {
 import type Docker from 'dockerode'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { dockerAgents } from '../src/index.ts'
-import { TEST_IMAGE, problem, projectContainers, requireEngine, skipDocker, tempProject, until } from './helpers.ts'
+import {
+  TEST_IMAGE,
+  problem,
+  projectContainers,
+  requireEngine,
+  skipDocker,
+  tempProject,
+  until,
+  agentWorktree,
+} from './helpers.ts'
 
 describe.skipIf(skipDocker)(
   `docker backend under the orchestrator${skipDocker ? ` (skipped: ${problem})` : ''}`,
@@ -53,7 +62,7 @@ describe.skipIf(skipDocker)(
       new Promise((done) => o.events.on('project:settled', (event) => done(event)))
 
     const worktreeFile = (agent: string, file: string): Promise<string> =>
-      readFile(join(project.root, '.tanuki', 'worktrees', agent, file), 'utf8')
+      readFile(join(agentWorktree(project.root, agent), file), 'utf8')
 
     it('runs the work and its verify inside the container, then stop --remove leaves nothing', async () => {
       project = await tempProject('orch')
@@ -90,7 +99,7 @@ describe.skipIf(skipDocker)(
       await orchestrator!.stop({ remove: true })
       orchestrator = undefined
       expect(await projectContainers(docker, project.root)).toEqual([])
-      expect(existsSync(join(project.root, '.tanuki', 'worktrees', 'default-1'))).toBe(false)
+      expect(existsSync(agentWorktree(project.root, 'default-1'))).toBe(false)
     }, 120_000)
 
     it('reassigns the task of a container killed mid-task to a new container, where it completes', async () => {
@@ -107,7 +116,7 @@ describe.skipIf(skipDocker)(
       })
       const done = settled(orchestrator!)
       await until(
-        () => existsSync(join(project.root, '.tanuki', 'worktrees', 'default-1', 'first.txt')),
+        () => existsSync(join(agentWorktree(project.root, 'default-1'), 'first.txt')),
         60_000,
         'the first try to start',
       )

@@ -213,6 +213,14 @@ export function createProcessAgent(parts: ProcessAgentParts): ProcessAgent {
       )
     },
 
+    async beginTask(task, context) {
+      return (config.commit ?? true) ? workspace.begin(task, context) : {}
+    },
+
+    async endTask(task, outcome) {
+      if (outcome.status === 'complete' && (config.commit ?? true)) await workspace.publish(task)
+    },
+
     exec(command, execOptions = {}) {
       if (state === 'removed') {
         return Promise.reject(

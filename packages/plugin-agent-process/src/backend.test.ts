@@ -345,6 +345,6 @@ describe('remove and cleanup', () => {
     await fresh.cleanup(project(root))
     expect(existsSync(agent.workspace)).toBe(false)
     expect(git(root, 'branch', '--list', 'tanuki/*')).toBe('')
-    expect(git(root, 'status', '--porcelain')).toBe('')
+    expect(git(root, 'status', '--porcelain', '--', '.', ':!.tanuki')).toBe('')
   })
 })

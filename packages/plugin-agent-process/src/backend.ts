@@ -6,6 +6,8 @@ import {
   isTanukiError,
   type Agent,
   type AgentBackend,
+  type CleanupOptions,
+  type CleanupReport,
   type AgentExit,
   type ProjectInfo,
   type RunResult,
@@ -68,8 +70,11 @@ export interface ProcessBackendOptions extends KindOptions {
 export interface ProcessBackend extends AgentBackend {
   /** The latest agent of each name. */
   readonly agents: ReadonlyMap<string, ProcessAgent>
-  /** Stops this backend's agents, then removes every worktree, `tanuki/*` branch and pid file of the project. */
-  cleanup(project: ProjectInfo): Promise<void>
+  /**
+   * Stops this backend's agents, then removes the worktrees and branches Tanuki created for the
+   * project (its records say which; work that has not landed is kept unless `force`) and its pid files.
+   */
+  cleanup(project: ProjectInfo, options?: CleanupOptions): Promise<CleanupReport>
 }
 
 /** Role keys that are the orchestrator's, not ours. */
@@ -241,16 +246,17 @@ export function createProcessBackend(options: ProcessBackendOptions = {}): Proce
       roleKeyTypos(role, roleOptions, PROCESS_ROLE_KEYS)
       roleKind(role, resolveOptions(options, role, roleOptions))
     },
-    async cleanup(project) {
+    async cleanup(project, cleanupOptions = {}) {
       for (const agent of agents.values()) {
         if (agent.state === 'alive') await agent.stop()
       }
-      await removeWorktrees(project)
+      const report = await removeWorktrees(project, cleanupOptions)
       const dir = join(project.stateDir, 'pids')
       for (const file of existsSync(dir) ? readdirSync(dir) : []) {
         if (file.endsWith('.pid')) reapLeftover(join(dir, file), file.slice(0, -'.pid'.length), project)
       }
       rmSync(dir, { recursive: true, force: true })
+      return report
     },
   }
 }

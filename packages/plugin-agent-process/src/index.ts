@@ -20,6 +20,8 @@
  */
 import { definePlugin, type TanukiPlugin } from '@tanuki/core'
 import { createProcessBackend, type ProcessBackendOptions } from './backend.ts'
+import { createGitLander } from './kit/git/lander.ts'
+import { gitRepository } from './kit/git/run.ts'
 
 export { createProcessBackend, type ProcessBackend, type ProcessBackendOptions, type ProcessEvent } from './backend.ts'
 export type { ProcessAgent } from './agent.ts'
@@ -38,6 +40,25 @@ export function processAgents(options: Omit<ProcessBackendOptions, 'project'> = 
     name: 'tanuki:agent-process',
     setup(ctx) {
       ctx.registerBackend(createProcessBackend({ ...options, project: ctx.project }))
+    },
+  })
+}
+
+/**
+ * The git lander as a plugin: in a git repository, completed work lands on your branch (see
+ * `land` in the config); elsewhere it does nothing. The CLI adds it unless the config has its own.
+ *
+ * @example
+ * export default defineConfig({ plugins: [gitLanding()], land: { verify: 'npm test' } })
+ */
+export function gitLanding(): TanukiPlugin {
+  return definePlugin({
+    name: 'tanuki:land-git',
+    async setup(ctx) {
+      if (!ctx.config.land.enabled || !(await gitRepository(ctx.project.root))) return
+      ctx.registerLander(
+        createGitLander({ project: ctx.project, land: ctx.config.land, verifyTimeoutMs: ctx.config.verifyTimeoutMs }),
+      )
     },
   })
 }

@@ -3,7 +3,8 @@ import { join } from 'node:path'
 import { createOrchestrator, type TanukiEvents, type TaskInput } from '@tanuki/core'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createProcessBackend } from '../src/backend.ts'
-import { processAgents } from '../src/index.ts'
+import { gitLanding, processAgents } from '../src/index.ts'
+import { worktreePath } from '../src/kit/workspace.ts'
 import { git, gitRepo, project, removeTempDirs } from './support/repo.ts'
 
 afterEach(removeTempDirs)
@@ -64,8 +65,8 @@ describe('the process backend under the real orchestrator', () => {
     expect(third[0]!.verify?.exitCode).toBe(1)
 
     // Each role's agent worked on its own branch; the project's checkout is untouched.
-    const backendTree = join(root, '.tanuki', 'worktrees', 'backend-1')
-    const qaTree = join(root, '.tanuki', 'worktrees', 'qa-1')
+    const backendTree = worktreePath(project(root), 'backend-1')
+    const qaTree = worktreePath(project(root), 'qa-1')
     expect(readFileSync(join(backendTree, 'second.txt'), 'utf8')).toBe('ok\n')
     expect(existsSync(join(qaTree, 'hello.txt'))).toBe(true)
     expect(existsSync(join(root, 'hello.txt'))).toBe(false)
@@ -107,22 +108,28 @@ describe('the process backend under the real orchestrator', () => {
     expect(orchestrator.status().tasks[0]).toMatchObject({ status: 'complete', attempts: 1 })
   })
 
-  it('is a plugin, and removes worktrees and branches on stop({ remove: true })', async () => {
+  it('is a plugin, lands the work with gitLanding, and removes worktrees and branches on stop({ remove: true })', async () => {
     const root = gitRepo()
     const orchestrator = createOrchestrator({
       config: {
-        tasks: [{ id: 'A', title: 'A', body: sh('echo A_DONE'), completion: { signal: 'A_DONE' } }],
-        plugins: [processAgents({ kind: 'shell' })],
+        tasks: [
+          { id: 'A', title: 'Write a', body: sh('echo a > a.txt', 'echo A_DONE'), completion: { signal: 'A_DONE' } },
+        ],
+        plugins: [processAgents({ kind: 'shell' }), gitLanding()],
         stopWhenSettled: false,
       },
       project: project(root),
     })
-    const completed = new Promise<void>((resolve) => orchestrator.events.on('task:completed', () => resolve()))
+    const landed = new Promise<void>((resolve) => orchestrator.events.on('task:landed', () => resolve()))
     await orchestrator.start()
-    await completed
-    expect(existsSync(join(root, '.tanuki', 'worktrees', 'default-1'))).toBe(true)
+    await landed
+    expect(existsSync(worktreePath(project(root), 'default-1'))).toBe(true)
+    // The work is on the person's branch, in their working tree, as one commit.
+    expect(readFileSync(join(root, 'a.txt'), 'utf8')).toBe('a\n')
+    expect(git(root, 'log', '-1', '--format=%s%n%(trailers:key=Tanuki-Task,valueonly)', 'main')).toBe('Write a\nA')
     await orchestrator.stop({ remove: true })
-    expect(existsSync(join(root, '.tanuki', 'worktrees', 'default-1'))).toBe(false)
-    expect(git(root, 'branch', '--list', 'tanuki/*')).toBe('')
+    expect(existsSync(worktreePath(project(root), 'default-1'))).toBe(false)
+    // Its work landed, so nothing of Tanuki's is kept.
+    expect(git(root, 'branch', '--list', 'tanuki/default-1')).toBe('')
   })
 })

@@ -2,9 +2,11 @@ import { defineCommand, runCommand, type CommandDef } from 'citty'
 import { isTanukiError } from '@tanuki/core'
 import { checkArgs, resolveInvocation } from './args.ts'
 import { initCommand } from './commands/init.ts'
+import { landCommand } from './commands/land.ts'
 import { logsCommand } from './commands/logs.ts'
 import { projectCommand } from './commands/project.ts'
 import { taskCommand } from './commands/task.ts'
+import { uiCommand } from './commands/ui.ts'
 import { renderHelp, useColor } from './usage.ts'
 import { version } from './version.ts'
 
@@ -44,7 +46,14 @@ function guarded(command: CommandDef): CommandDef {
 export const main = guarded(
   defineCommand({
     meta: { name: 'tanuki', version, description: "Orchestrate coding agents over a project's Markdown tasks" },
-    subCommands: { init: initCommand, project: projectCommand, task: taskCommand, logs: logsCommand },
+    subCommands: {
+      init: initCommand,
+      project: projectCommand,
+      task: taskCommand,
+      land: landCommand,
+      logs: logsCommand,
+      ui: uiCommand,
+    },
   }),
 )
 

@@ -11,6 +11,7 @@ export type ControlRequest =
   | { command: 'reset'; id: string }
   | { command: 'mark'; id: string; status: 'complete' | 'failed' }
   | { command: 'stop'; remove?: boolean; force?: boolean }
+  | { command: 'land' }
 
 /** The answer: done, or a refusal with the error's code and message. */
 type ControlReply = { ok: true } | { ok: false; code: string; message: string }

@@ -1,5 +1,5 @@
 import { flattenPlugins, type PluginOption, type TanukiPlugin } from '@tanuki/core'
-import { processAgents } from '@tanuki/plugin-agent-process'
+import { gitLanding, processAgents } from '@tanuki/plugin-agent-process'
 import { consoleReporter, ndjsonReporter, summaryReporter } from '@tanuki/plugin-reporter'
 
 export interface DefaultPluginsOptions {
@@ -12,8 +12,8 @@ export interface DefaultPluginsOptions {
 }
 
 /**
- * The plugins a command uses: Tanuki's defaults (the process backend, and the console, NDJSON and
- * summary reporters) first, each unless the config brings its own by the same name, then the
+ * The plugins a command uses: Tanuki's defaults (the process backend, the git lander, and the
+ * console, NDJSON and summary reporters) first, each unless the config brings its own by the same name, then the
  * config's own plugins.
  *
  * @example
@@ -27,6 +27,7 @@ export function defaultPlugins(own: readonly PluginOption[] = [], options: Defau
     if (!names.has(name)) defaults.push(make())
   }
   add('tanuki:agent-process', () => processAgents())
+  add('tanuki:land-git', () => gitLanding())
   if (options.reporters ?? true) {
     add('tanuki:reporter-console', () =>
       consoleReporter({ ...(options.quiet ? { quiet: true } : {}), ...(options.verbose ? { verbose: true } : {}) }),

@@ -1,11 +1,12 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import {
   TanukiError,
   combineErrors,
   errorMessage,
   createOrchestrator,
   type Orchestrator,
+  type ProjectInfo,
   type RunSummary,
   type Task,
   type TaskFacts,
@@ -14,6 +15,7 @@ import {
   type UserConfig,
 } from '@tanuki/core'
 import { checkProjectTasks } from './check.ts'
+import { dashboard } from '@tanuki/plugin-ui'
 import { loadConfig, type LoadedConfig } from './config.ts'
 import { FileTaskSource } from './file-source.ts'
 import { acquireLock } from './lock.ts'
@@ -22,6 +24,8 @@ import { STATE_GITIGNORE, projectName, statePaths, type StatePaths } from './pat
 import { controlSocketPath, serveControl } from './control.ts'
 import { type FileJournal, openJournal, readJournal } from './journal.ts'
 import { createStateReporter, withJournal } from './state.ts'
+import { dashboardBanner } from './ui/banner.ts'
+import { createRunSource } from './ui/sources.ts'
 
 /** A project on disk: its folder, state paths, config and task files. */
 export interface Project {
@@ -39,6 +43,17 @@ export async function openProject(root: string): Promise<Project> {
     ...(config.resolved.tasksDir ? { tasksDir: config.resolved.tasksDir } : {}),
   })
   return { root: paths.root, paths, config, source }
+}
+
+/** The project as agents and plugins see it: its root, name, state folder and where worktrees go. */
+export function projectInfo(project: Project): ProjectInfo {
+  const config = project.config.resolved
+  return {
+    root: project.root,
+    name: config.name,
+    stateDir: project.paths.stateDir,
+    ...(config.worktreesDir ? { worktreesDir: resolve(project.root, config.worktreesDir) } : {}),
+  }
 }
 
 /**
@@ -85,6 +100,8 @@ export interface RunOptions {
   command: 'start' | 'resume'
   /** The task files' tasks as `checkProject` just read them; read and checked again when absent. */
   tasks?: Task[]
+  /** Serve the web dashboard with the run. */
+  ui?: { host?: string; port?: number }
 }
 
 /** What `project stop` leaves for the running orchestrator before signalling it. */
@@ -135,14 +152,22 @@ export async function runProject(project: Project, options: RunOptions): Promise
     orchestrator = createOrchestrator({
       config: {
         ...user,
-        plugins: defaultPlugins(user.plugins, {
-          events: paths.events,
-          ...(options.quiet ? { quiet: true } : {}),
-          ...(options.verbose ? { verbose: true } : {}),
-        }),
+        plugins: [
+          defaultPlugins(user.plugins, {
+            events: paths.events,
+            ...(options.quiet ? { quiet: true } : {}),
+            ...(options.verbose ? { verbose: true } : {}),
+          }),
+          options.ui &&
+            dashboard({
+              ...options.ui,
+              source: () => createRunSource(project, orchestrator!),
+              onListen: ({ url, host }) => process.stdout.write(dashboardBanner(url, host)),
+            }),
+        ],
         stopWhenSettled: !options.watch,
       },
-      project: { root: paths.root, name: user.name ?? projectName(paths.root), stateDir: paths.stateDir },
+      project: projectInfo(project),
       sources: [onceLoaded(project.source, checked)],
       reporters: [state],
       store: journal,
@@ -153,6 +178,7 @@ export async function runProject(project: Project, options: RunOptions): Promise
         await running.rerun(request.id, { withDependents: request.withDependents ?? false })
       else if (request.command === 'reset') await running.reset(request.id)
       else if (request.command === 'mark') await running.mark(request.id, request.status)
+      else if (request.command === 'land') await running.land()
       else void running.stop({ remove: request.remove ?? false })
     })
     // The reporters are gone once the run stopped: what goes wrong while they close (one whose

@@ -31,6 +31,18 @@ export interface StatusDocument {
   agents: (Omit<AgentInfo, 'assigned'> & { assigned?: number })[]
 }
 
+/** The status document of the orchestrator running in this process. */
+export function statusDocument(status: OrchestratorStatus): StatusDocument {
+  return {
+    status: status.state,
+    pid: process.pid,
+    updatedAt: new Date().toISOString(),
+    tasks: status.tasks,
+    progress: { ...status.progress, queued: status.queue.size },
+    agents: status.agents,
+  }
+}
+
 function writeAtomic(path: string, text: string): void {
   mkdirSync(dirname(path), { recursive: true })
   const temp = `${path}.${process.pid}.tmp`
@@ -69,14 +81,7 @@ export function createStateReporter(options: StateReporterOptions): Reporter & {
   const snapshot = (): void => {
     timer = undefined
     const status = options.status()
-    const doc: StatusDocument = {
-      status: status.state,
-      pid: process.pid,
-      updatedAt: new Date().toISOString(),
-      tasks: status.tasks,
-      progress: { ...status.progress, queued: status.queue.size },
-      agents: status.agents,
-    }
+    const doc = statusDocument(status)
     writeAtomic(paths.status, JSON.stringify(doc, null, 2) + '\n')
     writeAtomic(paths.agents, JSON.stringify(status.agents, null, 2) + '\n')
   }
@@ -208,7 +213,9 @@ export function statusFromJournal(tasks: Task[], state: RunState, paths: StatePa
       blockers: task.status === 'pending' || task.status === 'blocked' ? graph.blockers(task.id) : [],
     }),
   )
-  const progress = progressOf(recorded.map(({ task }) => task))
+  const progress = progressOf(
+    recorded.map(({ task, facts }) => ({ role: task.role, status: task.status, landed: facts.landed })),
+  )
   const agents = (readJson<StatusDocument['agents']>(paths.agents) ?? []).map((agent) => ({
     ...agent,
     status: agent.status === 'crashed' ? 'crashed' : 'stopped',

@@ -13,6 +13,11 @@ export interface ProjectInfo {
    * once, by the orchestrator: the host's choice, else `<root>/.tanuki`.
    */
   stateDir: string
+  /**
+   * Where agents' worktrees go, when the host chose (config `worktreesDir`). Default, for git
+   * backends: a per-project folder in the user's state directory, outside the project's tree.
+   */
+  worktreesDir?: string
 }
 
 /** A piece of an agent's output as it streams. */
@@ -157,6 +162,20 @@ export interface Conflict {
   what: string
 }
 
+/** What `AgentBackend.cleanup` is told. */
+export interface CleanupOptions {
+  /** Delete even branches and refs holding work that has not landed. */
+  force?: boolean
+}
+
+/** What a cleanup did. */
+export interface CleanupReport {
+  /** What it deleted (paths, branches, containers). */
+  removed: string[]
+  /** What it kept because it holds work that has not landed, with the tasks whose work it is. */
+  kept: { name: string; tasks: string[] }[]
+}
+
 /** What the orchestrator asks a backend for. */
 export interface SpawnRequest {
   /** The agent's name. Reusing a name reuses its workspace. */
@@ -204,8 +223,9 @@ export interface AgentBackend {
    */
   validateRole?(check: RoleCheck): Awaitable<void>
   /**
-   * Deletes what this backend left for a project (worktrees, containers), including agents that
-   * are not running, e.g. after a crash. Used by `tanuki project stop --remove`.
+   * Deletes what this backend left for a project (worktrees, branches, containers), including
+   * agents that are not running, e.g. after a crash. Used by `tanuki project stop --remove`. Work
+   * that has not landed is kept, and reported, unless `force`.
    */
-  cleanup?(project: ProjectInfo): Promise<void>
+  cleanup?(project: ProjectInfo, options?: CleanupOptions): Promise<CleanupReport | void>
 }

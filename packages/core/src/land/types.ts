@@ -12,6 +12,8 @@ export interface LandingStart {
    * interrupted after the commit. They are recorded as landed and never land twice.
    */
   landed: { taskId: string; commit: string }[]
+  /** What people should know (the target could not move forward, and why). */
+  note?: string
 }
 
 /** One task to land. */
@@ -53,9 +55,11 @@ export interface Lander {
   readonly name: string
   /**
    * Called once when a run starts (and by `tanuki land`): settles the target, repairs what a crash
-   * left behind, and says what already landed.
+   * left behind, and says what already landed. `recorded.target` is the target an earlier run of
+   * the project recorded: a resume lands where the run started landing, even if a person has
+   * switched branches since.
    */
-  prepare(): Promise<LandingStart>
+  prepare(recorded?: { target?: string }): Promise<LandingStart>
   /** Lands one task whose dependencies have all landed. One landing at a time. */
   land(request: LandRequest): Promise<LandOutcome>
   /** Releases what `prepare` took. */

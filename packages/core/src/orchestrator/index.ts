@@ -80,6 +80,8 @@ export class Orchestrator {
   private reporters: ReporterFanOut | undefined
   /** The merge queue, when a lander is registered and landing is on. */
   private landing: LandingQueue | undefined
+  /** The target an earlier run of the project recorded, for the lander. */
+  private recordedTarget: string | undefined
   private cancelPoll: () => void = () => {}
   private unwatch: (() => void)[] = []
   private stopping: Promise<void> | undefined
@@ -319,6 +321,30 @@ export class Orchestrator {
     await this.afterCommand()
   }
 
+  /**
+   * Lands, now, every complete task whose work has not landed, in dependency order (what
+   * `tanuki land` asks of a running orchestrator, useful with `land.auto: false`). Resolves once
+   * nothing more can land.
+   */
+  async land(): Promise<void> {
+    if (this.stateValue !== 'running') {
+      throw new TanukiError(
+        'TANUKI_ORCHESTRATOR_STATE',
+        `The run is ${this.stateValue}; commands reach a running orchestrator only.`,
+      )
+    }
+    if (!this.landing) {
+      throw new TanukiError(
+        'TANUKI_LAND_OFF',
+        'Landing is off for this run (land: false, or no lander: not a git repository).',
+      )
+    }
+    const complete = [...this.table.values()].filter((record) => record.task.status === 'complete' && !record.landed)
+    complete.sort((a, b) => (a.completedAt ?? 0) - (b.completedAt ?? 0))
+    for (const record of complete) this.landing.add(record.task.id)
+    await this.landing.idle()
+  }
+
   private commanded(id: string): TaskRecord {
     if (this.stateValue !== 'running') {
       throw new TanukiError(
@@ -414,7 +440,9 @@ export class Orchestrator {
         `No tasks found${where}. Add a task file (tanuki init writes a sample) or tasks in the config.`,
       )
     }
-    this.table.load([...loaded.values()], await this.store.load())
+    const state = await this.store.load()
+    this.recordedTarget = state.run.target
+    this.table.load([...loaded.values()], state)
     this.store.append({ t: 'run', state: 'running', startedAt: this.startedAt ?? this.clock.now(), endedAt: null })
 
     const recovered: string[] = []
@@ -477,7 +505,7 @@ export class Orchestrator {
       sendBack: (record, feedback) => this.sendBack(record, feedback),
       onChange: () => this.checkSettled(),
     })
-    await this.landing.prepare()
+    await this.landing.prepare(this.recordedTarget)
     this.store.append({ t: 'run', target: this.landing.target ?? null })
     if (!this.config.land.auto) return
     const complete = [...this.table.values()].filter((record) => record.task.status === 'complete' && !record.landed)

@@ -25,6 +25,7 @@ export class LandingQueue {
   private current: Promise<void> | undefined
   private readonly controller = new AbortController()
   private closed = false
+  private readonly idlers: (() => void)[] = []
   /** Where agents start a task from, once `prepare` said. */
   base: string | undefined
   target: string | undefined
@@ -32,8 +33,8 @@ export class LandingQueue {
   constructor(private readonly options: LandingOptions) {}
 
   /** Asks the lander to settle the target; records work that a crash left landed but unrecorded. */
-  async prepare(): Promise<void> {
-    const start = await this.options.lander.prepare()
+  async prepare(recordedTarget: string | undefined): Promise<void> {
+    const start = await this.options.lander.prepare(recordedTarget ? { target: recordedTarget } : {})
     this.base = start.base
     this.target = start.target
     for (const { taskId, commit } of start.landed) {
@@ -52,6 +53,12 @@ export class LandingQueue {
   /** Whether a landing runs or could run now: the run is not settled while one does. */
   busy(): boolean {
     return this.current !== undefined || this.next() !== undefined
+  }
+
+  /** Resolves once nothing is landing and nothing waiting can land. */
+  idle(): Promise<void> {
+    if (!this.busy()) return Promise.resolve()
+    return new Promise((resolve) => this.idlers.push(resolve))
   }
 
   /** Tasks complete but not landed, in the order they wait. */
@@ -73,7 +80,10 @@ export class LandingQueue {
   private pump(): void {
     if (this.current || this.closed) return
     const record = this.next()
-    if (!record) return
+    if (!record) {
+      for (const resolve of this.idlers.splice(0)) resolve()
+      return
+    }
     this.current = this.land(record).finally(() => {
       this.current = undefined
       this.options.onChange()
@@ -124,6 +134,7 @@ export class LandingQueue {
   /** Lands nothing more; waits for the landing under way (aborted if `abort`). */
   async close(abort: boolean): Promise<void> {
     this.closed = true
+    for (const resolve of this.idlers.splice(0)) resolve()
     if (abort) this.controller.abort('the run is stopping')
     await this.current
     await this.options.lander.close?.()

@@ -78,7 +78,11 @@ export interface UserConfig {
   remote?: string | Record<string, unknown>
   /** Tries that fail the same way in a row before the task stops trying. */
   sameFailureLimit?: number
-  /** Where agents' worktrees live. */
+  /**
+   * Where agents' git worktrees go. Default: a per-project folder in your state directory
+   * (`$XDG_STATE_HOME/tanuki/projects/…`, else `~/.local/state/tanuki/projects/…`), outside the
+   * project, so its own test runner, `tsc` and linters never see the agents' copies.
+   */
   worktreesDir?: string
 }
 
@@ -121,6 +125,7 @@ export interface ResolvedConfig {
     verify?: string
     push?: string
   }
+  worktreesDir?: string
 }
 
 /** What a plugin's `setup` may do. */
@@ -203,6 +208,7 @@ export function resolveConfig(config: UserConfig = {}, fallbackName = 'tanuki'):
     maxRespawns: config.maxRespawns ?? 5,
     mirrorStatus: config.mirrorStatus ?? true,
     land: resolveLand(config.land),
+    ...(config.worktreesDir === undefined ? {} : { worktreesDir: config.worktreesDir }),
   }
 }
 

@@ -33,10 +33,28 @@ export { ShellSession, type SessionResult, type SessionStepOptions } from './ses
 export {
   branchName,
   openWorkspace,
+  removeOwned,
   removeWorktrees,
   safeName,
+  taskRef,
+  taskRefs,
   worktreePath,
+  worktreesDir,
   TASK_TRAILER,
+  type RemoveReport,
   type Workspace,
   type WorkspaceMode,
 } from './workspace.ts'
+export {
+  git,
+  gitOrThrow,
+  gitRepository,
+  listWorktrees,
+  revParse,
+  isAncestor,
+  serialized,
+  taskTrailers,
+  type GitResult,
+} from './git/run.ts'
+export { readOwned, updateOwned, type Owned, type OwnedEntry } from './git/owned.ts'
+export { createGitLander, type GitLander, type GitLanderOptions } from './git/lander.ts'

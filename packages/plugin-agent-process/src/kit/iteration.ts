@@ -9,16 +9,16 @@ export interface IterationParts {
   agent: string
   kind: AgentKind
   workspace: Workspace
-  /** Commit each iteration's work and bring in the dependencies' work first. */
+  /** Commit each iteration's work on the agent's branch. */
   commit: boolean
   /** Runs one step where the agent works (a local process, a `docker exec`…). */
   execStep: ExecStep
 }
 
 /**
- * One iteration of a task, the same for every backend that runs agent kinds: bring the
- * dependencies' work into the workspace, run the kind's plan step by step, then commit what the
- * agent changed on its branch. Steps get `TANUKI_TASK_ID` and `TANUKI_ITERATION` in their
+ * One iteration of a task, the same for every backend that runs agent kinds: run the kind's plan
+ * step by step, then commit what the agent changed on its branch (the workspace was prepared for
+ * the task by `Workspace.begin`). Steps get `TANUKI_TASK_ID` and `TANUKI_ITERATION` in their
  * environment.
  *
  * @example
@@ -28,9 +28,6 @@ export async function runIteration(parts: IterationParts, request: RunRequest): 
   const { task, iteration, signal } = request
   const note = (text: string): void => request.onOutput?.({ stream: 'stderr', text: `tanuki: ${text}\n` })
   const plan = parts.kind.plan({ prompt: request.prompt, task })
-  // Every try, not only the first: work a dependency finished meanwhile (or a merge that failed
-  // before) still reaches this one. Work already merged costs one `git merge-base`.
-  if (parts.commit) for (const line of await parts.workspace.mergeTasks(task.dependsOn)) note(line)
   const env = { TANUKI_TASK_ID: task.id, TANUKI_ITERATION: String(iteration) }
   const result = await runPlan(
     plan,

@@ -1,23 +1,42 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
-import { isTanukiError } from '@tanuki/core'
+import { join, relative } from 'node:path'
+import { createTask, isTanukiError, type Task } from '@tanuki/core'
 import { afterEach, describe, expect, it } from 'vitest'
 import { git, gitRepo, project, removeTempDirs, tempDir } from '../../test/support/repo.ts'
-import { openWorkspace, removeWorktrees, worktreePath } from './workspace.ts'
+import { readOwned } from './git/owned.ts'
+import { openWorkspace, removeWorktrees, taskRef, worktreePath, worktreesDir } from './workspace.ts'
 
 afterEach(removeTempDirs)
 
+const task = (id: string, dependsOn: string[] = []): Task =>
+  createTask({ id, title: `Task ${id}`, dependsOn, completion: { verify: 'true' } })
+
 describe('openWorkspace', () => {
-  it('makes a git worktree on branch tanuki/<agent> in a repository with a commit', async () => {
+  it('makes a git worktree outside the project, on a branch of its own, and records both', async () => {
     const root = gitRepo()
     const workspace = await openWorkspace({ project: project(root), agent: 'backend-1' })
     expect(workspace.mode).toBe('worktree')
-    expect(workspace.dir).toBe(join(root, '.tanuki', 'worktrees', 'backend-1'))
+    expect(workspace.dir).toBe(worktreePath(project(root), 'backend-1'))
+    // Nothing of the agents' copies is under the project: its test runner and tsc never see them.
+    expect(relative(root, workspace.dir).startsWith('..')).toBe(true)
+    expect(worktreesDir(project(root))).toContain(join('tanuki', 'projects'))
     expect(workspace.branch).toBe('tanuki/backend-1')
     expect(git(workspace.dir, 'rev-parse', '--abbrev-ref', 'HEAD')).toBe('tanuki/backend-1')
     expect(readFileSync(join(workspace.dir, 'README.md'), 'utf8')).toBe('# test project\n')
-    // The agents' checkouts stay out of the project's own status.
-    expect(git(root, 'status', '--porcelain')).toBe('')
+    // Nothing new in the project but its state folder (which the CLI keeps out of git with .tanuki/.gitignore).
+    expect(git(root, 'status', '--porcelain', '--', '.', ':!.tanuki')).toBe('')
+    const owned = readOwned(project(root))
+    expect(owned.branches['tanuki/backend-1']).toMatchObject({ kind: 'agent', agent: 'backend-1' })
+    expect(Object.values(owned.worktrees)).toEqual([expect.objectContaining({ branch: 'tanuki/backend-1' })])
+  })
+
+  it('never takes over a branch it did not create: a person’s tanuki/<agent> stays theirs', async () => {
+    const root = gitRepo()
+    git(root, 'branch', 'tanuki/a')
+    const workspace = await openWorkspace({ project: project(root), agent: 'a' })
+    expect(workspace.branch).toBe('tanuki/a-2')
+    await workspace.remove({ force: true })
+    expect(git(root, 'branch', '--list', 'tanuki/*')).toBe('tanuki/a')
   })
 
   it('reuses the worktree, with its changes, when the agent is spawned again', async () => {
@@ -36,16 +55,6 @@ describe('openWorkspace', () => {
     expect(workspaces.map((w) => git(w.dir, 'rev-parse', '--abbrev-ref', 'HEAD'))).toEqual(
       names.map((n) => `tanuki/${n}`),
     )
-  })
-
-  it('removes the worktree and its branch', async () => {
-    const root = gitRepo()
-    const workspace = await openWorkspace({ project: project(root), agent: 'a' })
-    writeFileSync(join(workspace.dir, 'dirty.txt'), 'x')
-    await workspace.remove()
-    expect(existsSync(workspace.dir)).toBe(false)
-    expect(git(root, 'branch', '--list', 'tanuki/*')).toBe('')
-    expect(git(root, 'worktree', 'list')).not.toContain('worktrees/a')
   })
 
   it('uses the project directory outside a git repository, or in one without a commit', async () => {
@@ -77,82 +86,140 @@ describe('openWorkspace', () => {
     expect(readFileSync(join(workspace.dir, 'app.txt'), 'utf8')).toBe('app\n')
   })
 
-  it("commits an agent's changes and merges a dependency's work into another agent's worktree", async () => {
-    const root = gitRepo()
-    const a = await openWorkspace({ project: project(root), agent: 'a' })
-    const b = await openWorkspace({ project: project(root), agent: 'b' })
-    expect(await a.commit('nothing\n\nTanuki-Task: T-1\n')).toBeUndefined()
-    writeFileSync(join(a.dir, 'made-by-a.txt'), 'a\n')
-    const sha = await a.commit('made a file\n\nTanuki-Task: T-1\n')
-    expect(sha).toMatch(/^[0-9a-f]{40}$/)
-    expect(git(a.dir, 'log', '-1', '--format=%s')).toBe('made a file')
-    // T-10 must not be mistaken for T-1.
-    expect(await b.mergeTasks(['T-10'])).toEqual([])
-    const notes = await b.mergeTasks(['T-1'])
-    expect(notes).toHaveLength(1)
-    expect(notes[0]).toContain('merged the work of T-1')
-    expect(readFileSync(join(b.dir, 'made-by-a.txt'), 'utf8')).toBe('a\n')
-    expect(await b.mergeTasks(['T-1'])).toEqual([])
-    // The project's own branch is untouched: merging is the user's call.
-    expect(existsSync(join(root, 'made-by-a.txt'))).toBe(false)
-  })
-
-  it("merges a dependency even while another agent's worktree is half made", async () => {
-    // The demo once skipped a merge silently: the lookup ran while a sibling's `git worktree add`
-    // was under way, whose HEAD is not a commit yet, so `git log --all` failed and the failure was
-    // taken for "no commit yet". Leave such a half-made worktree behind, as `worktree add` does.
-    const root = gitRepo()
-    const a = await openWorkspace({ project: project(root), agent: 'a' })
-    const b = await openWorkspace({ project: project(root), agent: 'b' })
-    writeFileSync(join(a.dir, 'made-by-a.txt'), 'a\n')
-    await a.commit('made a file\n\nTanuki-Task: T-1\n')
-    const half = join(root, '.git', 'worktrees', 'half')
-    mkdirSync(half, { recursive: true })
-    writeFileSync(join(half, 'HEAD'), '0000000000000000000000000000000000000000\n')
-    writeFileSync(join(half, 'gitdir'), join(root, 'half-made', '.git') + '\n')
-    writeFileSync(join(half, 'commondir'), '../..\n')
-    expect(await b.mergeTasks(['T-1'])).toEqual([expect.stringContaining('merged the work of T-1')])
-    expect(readFileSync(join(b.dir, 'made-by-a.txt'), 'utf8')).toBe('a\n')
-  })
-
   it('says why a commit failed instead of pretending nothing changed', async () => {
     const root = gitRepo()
     const a = await openWorkspace({ project: project(root), agent: 'a' })
     writeFileSync(join(a.dir, 'work.txt'), 'done\n')
     // Another git process (or one that crashed) holds the worktree's index.
-    writeFileSync(join(root, '.git', 'worktrees', 'a', 'index.lock'), '')
+    const lock = join(root, '.git', 'worktrees', 'a', 'index.lock')
+    writeFileSync(lock, '')
     await expect(a.commit('work\n\nTanuki-Task: T-1\n')).rejects.toThrow(
-      /could not commit a's work in .*: git add: .*index\.lock/,
+      /agent a's worktree .*: git add: .*index\.lock/,
     )
-    rmSync(join(root, '.git', 'worktrees', 'a', 'index.lock'))
+    rmSync(lock)
     expect(await a.commit('work\n\nTanuki-Task: T-1\n')).toMatch(/^[0-9a-f]{40}$/)
-  })
-
-  it('reports a merge conflict and leaves the worktree clean', async () => {
-    const root = gitRepo()
-    const a = await openWorkspace({ project: project(root), agent: 'a' })
-    const b = await openWorkspace({ project: project(root), agent: 'b' })
-    writeFileSync(join(a.dir, 'README.md'), 'from a\n')
-    await a.commit('a\n\nTanuki-Task: T-1\n')
-    writeFileSync(join(b.dir, 'README.md'), 'from b\n')
-    const notes = await b.mergeTasks(['T-1'])
-    expect(notes[0]).toContain('could not merge the work of T-1')
-    expect(readFileSync(join(b.dir, 'README.md'), 'utf8')).toBe('from b\n')
-    expect(git(b.dir, 'status', '--porcelain')).toBe('')
   })
 })
 
-describe('removeWorktrees', () => {
-  it('removes every agent worktree and tanuki branch of the project, even one whose directory is gone', async () => {
+describe('a task in a worktree: begin, work, publish', () => {
+  it('publishes the work as one commit on where it started, with its trailer; the branch keeps every iteration', async () => {
+    const root = gitRepo()
+    const a = await openWorkspace({ project: project(root), agent: 'a' })
+    expect(await a.begin(task('T-1'), { unlanded: [], carry: false })).toEqual({})
+    writeFileSync(join(a.dir, 'one.txt'), '1\n')
+    await a.commit('iteration 1\n\nTanuki-Task: T-1\n')
+    writeFileSync(join(a.dir, 'two.txt'), '2\n')
+    await a.commit('iteration 2\n\nTanuki-Task: T-1\n')
+    await a.publish(task('T-1'))
+    const work = taskRef(project(root), 'T-1', 'work')
+    expect(git(root, 'log', '-1', '--format=%B', work)).toBe('Task T-1\n\nTanuki-Task: T-1\nTanuki-Agent: a')
+    expect(git(root, 'diff', '--name-only', `${work}^`, work).split('\n')).toEqual(['one.txt', 'two.txt'])
+    expect(git(root, 'rev-parse', `${work}^`)).toBe(git(root, 'rev-parse', taskRef(project(root), 'T-1', 'base')))
+    expect(git(root, 'log', '--format=%s', 'tanuki/a').split('\n').slice(0, 2)).toEqual(['iteration 2', 'iteration 1'])
+    // The project's own branch is untouched: landing is what brings work there.
+    expect(existsSync(join(root, 'one.txt'))).toBe(false)
+  })
+
+  it('starts from the landed work, keeping the branch’s history, and brings in dependencies that have not landed', async () => {
+    const root = gitRepo()
+    const a = await openWorkspace({ project: project(root), agent: 'a' })
+    const b = await openWorkspace({ project: project(root), agent: 'b' })
+    // T-1 by a: complete, not landed.
+    await a.begin(task('T-1'), { unlanded: [], carry: false })
+    writeFileSync(join(a.dir, 'made-by-a.txt'), 'a\n')
+    await a.commit('a\n\nTanuki-Task: T-1\n')
+    await a.publish(task('T-1'))
+    // Something landed meanwhile: the landed work is a branch with a new commit.
+    git(root, 'branch', 'landed')
+    git(root, 'checkout', '-q', 'landed')
+    writeFileSync(join(root, 'landed.txt'), 'landed\n')
+    git(root, 'add', '-A')
+    git(root, 'commit', '-q', '-m', 'landed work')
+    git(root, 'checkout', '-q', 'main')
+    // b did something before (history to keep).
+    writeFileSync(join(b.dir, 'old.txt'), 'old\n')
+    await b.commit('old\n\nTanuki-Task: T-0\n')
+    const start = await b.begin(task('T-2', ['T-1', 'T-10']), {
+      base: 'refs/heads/landed',
+      unlanded: ['T-1', 'T-10'],
+      carry: false,
+    })
+    expect(start).toEqual({})
+    expect(readFileSync(join(b.dir, 'landed.txt'), 'utf8')).toBe('landed\n')
+    expect(readFileSync(join(b.dir, 'made-by-a.txt'), 'utf8')).toBe('a\n')
+    // The tree starts from the landed work: b's earlier file is not in it, but its commit is on the branch.
+    expect(existsSync(join(b.dir, 'old.txt'))).toBe(false)
+    expect(git(root, 'log', '--format=%s', 'tanuki/b')).toContain('old')
+    // Its start point includes the dependency, so T-2's own change will not carry T-1's.
+    expect(git(root, 'show', `${taskRef(project(root), 'T-2', 'base')}:made-by-a.txt`)).toBe('a')
+  })
+
+  it('leaves a dependency’s conflicting work in progress, with the files and what the other side changed', async () => {
+    const root = gitRepo()
+    const a = await openWorkspace({ project: project(root), agent: 'a' })
+    const b = await openWorkspace({ project: project(root), agent: 'b' })
+    await a.begin(task('T-1'), { unlanded: [], carry: false })
+    writeFileSync(join(a.dir, 'README.md'), 'from a\n')
+    await a.commit('a\n\nTanuki-Task: T-1\n')
+    await a.publish(task('T-1'))
+    writeFileSync(join(b.dir, 'README.md'), 'from b\n')
+    await b.commit('b\n\nTanuki-Task: T-0\n')
+    const start = await b.begin(task('T-2', ['T-1']), { unlanded: ['T-1'], carry: false })
+    expect(start.conflict).toMatchObject({ files: ['README.md'], what: 'the work of T-1' })
+    expect(start.conflict?.detail).toContain('+from a')
+    expect(readFileSync(join(b.dir, 'README.md'), 'utf8')).toMatch(/<<<<<<<[^]*from b[^]*=======[^]*from a[^]*>>>>>>>/)
+    // The agent resolves it; the iteration's commit concludes the merge.
+    writeFileSync(join(b.dir, 'README.md'), 'from a and b\n')
+    expect(await b.commit('resolved\n\nTanuki-Task: T-2\n')).toMatch(/^[0-9a-f]{40}$/)
+    expect(git(b.dir, 'status', '--porcelain')).toBe('')
+  })
+
+  it('carries the task’s earlier work onto the landed work when it comes back after a failed landing', async () => {
+    const root = gitRepo()
+    const a = await openWorkspace({ project: project(root), agent: 'a' })
+    const b = await openWorkspace({ project: project(root), agent: 'b' })
+    await a.begin(task('T-1'), { base: 'refs/heads/main', unlanded: [], carry: false })
+    writeFileSync(join(a.dir, 'feature.txt'), 'v1\n')
+    await a.commit('v1\n\nTanuki-Task: T-1\n')
+    await a.publish(task('T-1'))
+    // Another agent takes it up again: the earlier work is there, uncommitted, ready to fix.
+    expect(await b.begin(task('T-1'), { base: 'refs/heads/main', unlanded: [], carry: true })).toEqual({})
+    expect(readFileSync(join(b.dir, 'feature.txt'), 'utf8')).toBe('v1\n')
+    writeFileSync(join(b.dir, 'fix.txt'), 'fixed\n')
+    await b.commit('fix\n\nTanuki-Task: T-1\n')
+    await b.publish(task('T-1'))
+    // The new work holds all of it, on the landed work.
+    const work = taskRef(project(root), 'T-1', 'work')
+    expect(git(root, 'diff', '--name-only', `${work}^`, work).split('\n')).toEqual(['feature.txt', 'fix.txt'])
+    expect(git(root, 'rev-parse', `${work}^`)).toBe(git(root, 'rev-parse', 'main'))
+  })
+})
+
+describe('removing what Tanuki made', () => {
+  it('keeps a branch holding work that has not landed, naming its tasks, unless forced', async () => {
+    const root = gitRepo()
+    const a = await openWorkspace({ project: project(root), agent: 'a' })
+    writeFileSync(join(a.dir, 'work.txt'), 'w\n')
+    await a.commit('work\n\nTanuki-Task: T-7\n')
+    expect(await a.remove()).toEqual({ removed: [a.dir], kept: [{ name: 'tanuki/a', tasks: ['T-7'] }] })
+    expect(git(root, 'branch', '--list', 'tanuki/a')).toContain('tanuki/a')
+    expect(await removeWorktrees(project(root), { force: true })).toMatchObject({ removed: ['tanuki/a'] })
+    expect(git(root, 'branch', '--list', 'tanuki/*')).toBe('')
+  })
+
+  it('removes every worktree and branch it made, and only those, even one whose folder is gone', async () => {
     const root = gitRepo()
     const a = await openWorkspace({ project: project(root), agent: 'a' })
     await openWorkspace({ project: project(root), agent: 'b' })
     git(root, 'branch', 'keep-me')
+    git(root, 'branch', 'tanuki/mine')
     // A worktree directory deleted by hand leaves its branch behind.
     git(root, 'worktree', 'remove', '--force', a.dir)
-    await removeWorktrees(project(root))
-    expect(git(root, 'branch', '--list', 'tanuki/*')).toBe('')
+    const report = await removeWorktrees(project(root))
+    expect(report.kept).toEqual([])
+    expect(git(root, 'branch', '--list', 'tanuki/*')).toBe('tanuki/mine')
     expect(git(root, 'branch', '--list', 'keep-me')).toContain('keep-me')
     expect(git(root, 'worktree', 'list', '--porcelain').match(/^worktree /gm)).toHaveLength(1)
+    expect(readOwned(project(root))).toEqual({ branches: {}, worktrees: {} })
   })
 })

@@ -1,11 +1,47 @@
-import { execFile } from 'node:child_process'
-import { existsSync, realpathSync } from 'node:fs'
-import { mkdir, writeFile } from 'node:fs/promises'
-import { join, relative, resolve, sep } from 'node:path'
-import { TanukiError, pathName, type ProjectInfo } from '@tanuki/core'
+import { createHash } from 'node:crypto'
+import { existsSync } from 'node:fs'
+import { mkdir } from 'node:fs/promises'
+import { homedir } from 'node:os'
+import { basename, join } from 'node:path'
+import {
+  TanukiError,
+  pathName,
+  type Conflict,
+  type ProjectInfo,
+  type Task,
+  type TaskContext,
+  type TaskStart,
+} from '@tanuki/core'
+import { readOwned, updateOwned } from './git/owned.ts'
+import {
+  commitConfig,
+  conflictedFiles,
+  git,
+  gitOrThrow,
+  gitRepository,
+  gitSaid,
+  isAncestor,
+  listWorktrees,
+  real,
+  revParse,
+  samePath,
+  serialized,
+  taskTrailers,
+  type GitResult,
+} from './git/run.ts'
+
+export { TASK_TRAILER } from './git/run.ts'
 
 /** Where an agent works: its own git worktree, the project directory, or `auto` (see README). */
 export type WorkspaceMode = 'auto' | 'worktree' | 'shared'
+
+/** What removing a workspace did. */
+export interface RemoveReport {
+  /** Branches and worktrees deleted. */
+  removed: string[]
+  /** Kept because they hold work that has not landed (pass `force` to delete them anyway). */
+  kept: { name: string; tasks: string[] }[]
+}
 
 /** An agent's workspace. */
 export interface Workspace {
@@ -13,74 +49,26 @@ export interface Workspace {
   readonly mode: 'worktree' | 'shared'
   /** The directory the agent's processes and verify commands run in. */
   readonly dir: string
-  /** The agent's branch (`tanuki/<agent>`), for a worktree. */
+  /** The agent's branch, for a worktree. */
   readonly branch?: string
+  /**
+   * Prepares the workspace for a task: starts from `context.base` (the landed work), brings in the
+   * work of dependencies that has not landed, and carries on the task's earlier work when it comes
+   * back after a failed landing. A merge that does not apply is left in progress and returned.
+   */
+  begin(task: Task, context: TaskContext): Promise<TaskStart>
   /**
    * Commits every change in a worktree on the agent's branch. Resolves with the commit, or
    * undefined when nothing changed (always, for a shared workspace).
    */
   commit(message: string): Promise<string | undefined>
+  /** Records a completed task's work where the lander finds it (`refs/tanuki/<project>/tasks/<id>/…`). */
+  publish(task: Task): Promise<void>
   /**
-   * Merges into a worktree the latest commits made for these tasks (by any agent), so a task sees
-   * its dependencies' work. Resolves with one line per merge, or per merge that failed.
+   * Deletes a worktree and its branch, unless the branch holds work that has not landed (then it
+   * is kept, and reported, unless `force`). Does nothing for a shared workspace.
    */
-  mergeTasks(taskIds: readonly string[]): Promise<string[]>
-  /** Deletes a worktree and its branch. Does nothing for a shared workspace. */
-  remove(): Promise<void>
-}
-
-interface GitResult {
-  code: number
-  stdout: string
-  stderr: string
-}
-
-/** The trailer that ties a commit to the task it was made for. */
-export const TASK_TRAILER = 'Tanuki-Task'
-
-function git(args: readonly string[], cwd: string): Promise<GitResult> {
-  return new Promise((done) => {
-    execFile(
-      'git',
-      args,
-      { cwd, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : 127) : 0
-        done({
-          code,
-          stdout: stdout.toString(),
-          stderr: stderr.toString() || (error && code === 127 ? error.message : ''),
-        })
-      },
-    )
-  })
-}
-
-async function gitOrThrow(args: readonly string[], cwd: string, what: string): Promise<string> {
-  const result = await git(args, cwd)
-  if (result.code !== 0) {
-    throw new TanukiError(
-      'TANUKI_AGENT_SPAWN_FAILED',
-      `${what} failed in ${cwd}: git ${args.join(' ')}: ${result.stderr.trim() || `exit code ${result.code}`}`,
-      {
-        details: { args, cwd },
-      },
-    )
-  }
-  return result.stdout
-}
-
-/** Git operations on one repository's worktrees and refs run one at a time: git locks them. */
-const queues = new Map<string, Promise<unknown>>()
-function serialized<T>(key: string, work: () => Promise<T>): Promise<T> {
-  const previous = queues.get(key) ?? Promise.resolve()
-  const next = previous.then(work, work)
-  const settled = next.catch(() => {})
-  queues.set(key, settled)
-  void settled.then(() => {
-    if (queues.get(key) === settled) queues.delete(key)
-  })
-  return next
+  remove(options?: { force?: boolean }): Promise<RemoveReport>
 }
 
 /**
@@ -93,14 +81,21 @@ export function safeName(agent: string): string {
   return agent.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[.-]+/, '') || 'agent'
 }
 
-/** The agent's branch. */
+/** The branch an agent's worktree would like to have (another is chosen when a person's branch has this name). */
 export function branchName(agent: string): string {
   return `tanuki/${safeName(agent)}`
 }
 
-/** The directory under which the project's worktrees live. */
+/**
+ * Where a project's worktrees live: `project.worktreesDir` when the host set it, otherwise a
+ * per-project folder in the user's state directory (`$XDG_STATE_HOME`, else `~/.local/state`),
+ * outside the project's tree, so its own test runner, `tsc` and linters never see the agents' copies.
+ */
 export function worktreesDir(project: ProjectInfo): string {
-  return join(project.stateDir, 'worktrees')
+  if (project.worktreesDir) return project.worktreesDir
+  const home = process.env.XDG_STATE_HOME || join(homedir(), '.local', 'state')
+  const key = createHash('sha256').update(real(project.root)).digest('hex').slice(0, 10)
+  return join(home, 'tanuki', 'projects', `${safeName(basename(real(project.root)))}-${key}`, 'worktrees')
 }
 
 /** The path of an agent's worktree. */
@@ -108,66 +103,50 @@ export function worktreePath(project: ProjectInfo, agent: string): string {
   return join(worktreesDir(project), safeName(agent))
 }
 
-/** The project's git repository, when it is one with at least one commit. */
-export async function gitRepository(root: string): Promise<{ top: string; prefix: string } | undefined> {
-  if (!existsSync(root)) return undefined
-  const head = await git(['rev-parse', '--verify', '--quiet', 'HEAD'], root)
-  if (head.code !== 0) return undefined
-  const info = await git(['rev-parse', '--show-toplevel', '--show-prefix'], root)
-  if (info.code !== 0) return undefined
-  const [top = root, prefix = ''] = info.stdout.split('\n')
-  return { top, prefix: prefix.replace(/\/+$/, '') }
+/** The namespace of a project's task refs: `refs/tanuki/<project>/tasks`. */
+export function taskRefs(project: ProjectInfo): string {
+  return `refs/tanuki/${safeName(project.name)}/tasks`
+}
+
+/** A task's refs: `base` (where its attempt started), `tip` (its last iteration), `work` (its change as one commit on `base`). */
+export function taskRef(project: ProjectInfo, taskId: string, which: 'base' | 'tip' | 'work'): string {
+  return `${taskRefs(project)}/${refComponent(taskId)}/${which}`
+}
+
+/** A task id as one component of a ref name: as it is when git allows it, else hex. */
+function refComponent(id: string): string {
+  return /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/.test(id) && !id.includes('..') && !id.endsWith('.lock')
+    ? id
+    : `x-${Buffer.from(id).toString('hex')}`
 }
 
 function sharedWorkspace(dir: string): Workspace {
   return {
     mode: 'shared',
     dir,
+    begin: async () => ({}),
     commit: async () => undefined,
-    mergeTasks: async () => [],
-    remove: async () => {},
+    publish: async () => {},
+    remove: async () => ({ removed: [], kept: [] }),
   }
 }
 
-/** Registered worktrees of a repository, by absolute path. */
-async function listWorktrees(repo: string): Promise<{ path: string; branch?: string }[]> {
-  const out = await git(['worktree', 'list', '--porcelain'], repo)
-  const list: { path: string; branch?: string }[] = []
-  for (const entry of out.stdout.split('\n\n')) {
-    const path = /^worktree (.+)$/m.exec(entry)?.[1]
-    if (!path) continue
-    const branch = /^branch refs\/heads\/(.+)$/m.exec(entry)?.[1]
-    list.push(branch ? { path, branch } : { path })
-  }
-  return list
-}
-
-/** Git prints real paths; ours may go through a symlink (macOS's /tmp). */
-function real(path: string): string {
-  try {
-    return realpathSync(path)
-  } catch {
-    return resolve(path)
+/** A branch name of ours for an agent: the one recorded for it, else a free one (never a person's). */
+async function agentBranch(project: ProjectInfo, agent: string, repo: string): Promise<string> {
+  const owned = readOwned(project)
+  const recorded = Object.entries(owned.branches).find(([, entry]) => entry.kind === 'agent' && entry.agent === agent)
+  if (recorded && (await revParse(`refs/heads/${recorded[0]}`, repo))) return recorded[0]
+  for (let n = 1; ; n++) {
+    const name = n === 1 ? branchName(agent) : `${branchName(agent)}-${n}`
+    if (owned.branches[name]) continue
+    if (!(await revParse(`refs/heads/${name}`, repo))) return name
   }
 }
 
-function samePath(a: string, b: string): boolean {
-  return real(a) === real(b)
-}
-
-/** `-c` options for commits Tanuki makes: an identity when the repository has none, no signing prompt. */
-async function commitConfig(dir: string, agent: string): Promise<string[]> {
-  const config = ['-c', 'commit.gpgsign=false']
-  const email = await git(['config', 'user.email'], dir)
-  if (email.code !== 0 || email.stdout.trim() === '') {
-    config.push('-c', `user.name=tanuki ${safeName(agent)}`, '-c', `user.email=${safeName(agent)}@tanuki.invalid`)
-  }
-  return config
-}
-
-/** A regular expression matching exactly the trailer line of one task. */
-function trailerPattern(taskId: string): string {
-  return `^${TASK_TRAILER}: ${taskId.replace(/[.[\]*^$\\+?(){}|]/g, '\\$&')}$`
+/** The other side's change to conflicted files, for the agent's prompt. */
+async function conflictDetail(dir: string, files: string[], from: string, to: string): Promise<string> {
+  const diff = await git(['diff', '--no-color', from, to, '--', ...files], dir)
+  return diff.stdout.trim() || '(no textual diff: a file was added, deleted or renamed on both sides)'
 }
 
 async function openWorktree(
@@ -176,111 +155,168 @@ async function openWorktree(
   repo: { top: string; prefix: string },
 ): Promise<Workspace> {
   const path = worktreePath(project, agent)
-  const branch = branchName(agent)
   const dir = repo.prefix ? join(path, repo.prefix) : path
-  await serialized(repo.top, async () => {
+  const branch = await serialized(repo.top, async () => {
     await mkdir(worktreesDir(project), { recursive: true })
-    // Keeps the agents' checkouts out of the project's own `git status`.
-    const ignore = join(worktreesDir(project), '.gitignore')
-    if (!existsSync(ignore)) await writeFile(ignore, '*\n')
     await git(['worktree', 'prune'], repo.top)
     const existing = (await listWorktrees(repo.top)).find((tree) => samePath(tree.path, path))
-    if (existing) return // a respawn (after a crash, a stop, a resume): keep its work
-    const hasBranch = (await git(['rev-parse', '--verify', '--quiet', `refs/heads/${branch}`], repo.top)).code === 0
-    const args = hasBranch ? ['worktree', 'add', path, branch] : ['worktree', 'add', '-b', branch, path, 'HEAD']
-    await gitOrThrow(args, repo.top, `creating the worktree of agent ${agent}`)
-  })
-  const inWorktree = (args: readonly string[]): Promise<GitResult> => git(args, path)
-
-  const commit = async (message: string): Promise<string | undefined> => {
-    const check = (result: GitResult, what: string): GitResult => {
-      if (result.code === 0) return result
+    const owned = readOwned(project)
+    // A respawn (after a crash, a stop, a resume): keep its work.
+    if (existing?.branch && owned.worktrees[real(path)]) return existing.branch
+    if (existing || existsSync(path)) {
       throw new TanukiError(
-        'TANUKI_AGENT_FAILED',
-        `could not commit ${agent}'s work in ${path}: git ${what}: ${result.stderr.trim().split('\n')[0] || `exit code ${result.code}`}`,
+        'TANUKI_AGENT_SPAWN_FAILED',
+        `${path} exists but Tanuki did not make it for agent ${agent}; move it away (Tanuki never takes over a folder or branch it did not create).`,
+        { details: { path } },
       )
     }
+    const name = await agentBranch(project, agent, repo.top)
+    const hasBranch = (await revParse(`refs/heads/${name}`, repo.top)) !== undefined
+    const args = hasBranch ? ['worktree', 'add', path, name] : ['worktree', 'add', '-b', name, path, 'HEAD']
+    await gitOrThrow(args, repo.top, `creating the worktree of agent ${agent}`, 'TANUKI_AGENT_SPAWN_FAILED')
+    const at = new Date().toISOString()
+    updateOwned(project, (record) => {
+      record.branches[name] ??= { kind: 'agent', agent, at }
+      record.worktrees[real(path)] = { kind: 'agent', agent, branch: name, at }
+    })
+    return name
+  })
+  const inWorktree = (args: readonly string[]): Promise<GitResult> => git(args, path)
+  const check = (result: GitResult, what: string): GitResult => {
+    if (result.code === 0) return result
+    throw new TanukiError('TANUKI_AGENT_FAILED', `agent ${agent}'s worktree ${path}: git ${what}: ${gitSaid(result)}`)
+  }
+  const commitWith = async (args: string[]): Promise<void> => {
+    check(
+      await inWorktree([...(await commitConfig(path, safeName(agent))), 'commit', '--quiet', '--no-verify', ...args]),
+      'commit',
+    )
+  }
+
+  const commit = async (message: string): Promise<string | undefined> => {
     const status = check(await inWorktree(['status', '--porcelain']), 'status')
-    if (status.stdout.trim() === '') return undefined
+    const merging = (await revParse('MERGE_HEAD', path)) ?? (await revParse('CHERRY_PICK_HEAD', path))
+    if (status.stdout.trim() === '' && !merging) return undefined
     check(await inWorktree(['add', '--all']), 'add')
-    const config = await commitConfig(path, agent)
-    check(await inWorktree([...config, 'commit', '--quiet', '--no-verify', '-m', message]), 'commit')
+    await commitWith(['--allow-empty', '-m', message])
     return (await inWorktree(['rev-parse', 'HEAD'])).stdout.trim()
   }
 
-  /** Merges the latest commit made for each task (on any agent's branch) into this worktree. */
-  const mergeAll = async (taskIds: readonly string[]): Promise<string[]> => {
-    const notes: string[] = []
-    for (const taskId of taskIds) {
-      const found = await inWorktree([
-        'log',
-        '--branches=tanuki/*',
-        '-1',
-        '--format=%H',
-        `--grep=${trailerPattern(taskId)}`,
-      ])
-      const sha = found.stdout.trim()
-      if (found.code !== 0) {
-        notes.push(
-          `could not look up the work of ${taskId}: ${found.stderr.trim().split('\n')[0]}; continuing without it`,
-        )
-        continue
-      }
-      // No commit for it: the dependency changed nothing (or ran in a shared workspace).
-      if (sha === '') continue
-      if ((await inWorktree(['merge-base', '--is-ancestor', sha, 'HEAD'])).code === 0) continue
-      try {
-        await commit(`tanuki(${agent}): work in progress before merging ${taskId}`)
-      } catch (error) {
-        notes.push(`${(error as Error).message}; not merging the work of ${taskId}`)
-        continue
-      }
-      const config = await commitConfig(path, agent)
-      const merged = await inWorktree([
-        ...config,
-        'merge',
-        '--no-edit',
-        '--no-verify',
-        '-m',
-        `tanuki(${agent}): bring in the work of ${taskId}`,
-        sha,
-      ])
-      if (merged.code === 0) {
-        notes.push(`merged the work of ${taskId} (${sha.slice(0, 10)}) into ${branch}`)
-      } else {
-        await inWorktree(['merge', '--abort'])
-        notes.push(
-          `could not merge the work of ${taskId} (${sha.slice(0, 10)}) into ${branch}: ${(merged.stdout + merged.stderr).trim().split('\n')[0]}; continuing without it`,
-        )
-      }
+  /** Applies one commit's change; on a conflict leaves it in progress and says so. */
+  const apply = async (change: string, what: string, commitIt: boolean): Promise<Conflict | undefined> => {
+    const picked = await inWorktree([
+      ...(await commitConfig(path, safeName(agent))),
+      'cherry-pick',
+      '--allow-empty',
+      '--keep-redundant-commits',
+      ...(commitIt ? [] : ['--no-commit']),
+      change,
+    ])
+    if (picked.code === 0) return undefined
+    const files = await conflictedFiles(path)
+    if (files.length === 0) {
+      await inWorktree(['cherry-pick', '--abort'])
+      throw new TanukiError('TANUKI_AGENT_FAILED', `agent ${agent}: bringing in ${what} failed: ${gitSaid(picked)}`)
     }
-    return notes
+    return { files, what, detail: await conflictDetail(path, files, `${change}^`, change) }
+  }
+
+  const begin = async (task: Task, context: TaskContext): Promise<TaskStart> =>
+    serialized(repo.top, async () => {
+      // What an earlier run left (a crash mid-iteration, a merge never resolved) is kept on the branch.
+      await commit(`tanuki(${agent}): work in progress before ${task.id}`)
+      if (context.base) {
+        const base = await revParse(context.base, path)
+        if (!base)
+          throw new TanukiError('TANUKI_AGENT_FAILED', `agent ${agent}: the landed work (${context.base}) is missing`)
+        // Start from the landed work, keeping the branch's history: a commit with the landed tree
+        // whose parents are the branch and the landed work.
+        const head = (await inWorktree(['rev-parse', 'HEAD'])).stdout.trim()
+        const sameTree = (await git(['diff', '--quiet', head, base], path)).code === 0
+        if (!(sameTree && (await isAncestor(base, head, path)))) {
+          const config = await commitConfig(path, safeName(agent))
+          const started = await git(
+            [
+              ...config,
+              'commit-tree',
+              `${base}^{tree}`,
+              '-p',
+              head,
+              '-p',
+              base,
+              '-m',
+              `tanuki(${agent}): start ${task.id} on the landed work`,
+            ],
+            path,
+          )
+          check(started, 'commit-tree')
+          check(await inWorktree(['reset', '--quiet', '--hard', started.stdout.trim()]), 'reset')
+        }
+      }
+      const notYet: string[] = []
+      let conflict: Conflict | undefined
+      for (const dep of context.unlanded) {
+        const work = await revParse(taskRef(project, dep, 'work'), path)
+        if (!work) continue // it ran where nothing is committed
+        // Done on this very branch (landing off, the same agent): already here.
+        const tip = await revParse(taskRef(project, dep, 'tip'), path)
+        if (tip && (await isAncestor(tip, 'HEAD', path))) continue
+        if (conflict) {
+          notYet.push(dep)
+          continue
+        }
+        conflict = await apply(work, `the work of ${dep}`, true)
+      }
+      if (conflict) {
+        if (notYet.length > 0) conflict.what += ` (not brought in yet: ${notYet.join(', ')})`
+        await git(['update-ref', taskRef(project, task.id, 'base'), 'HEAD'], path)
+        return { conflict }
+      }
+      check(await git(['update-ref', taskRef(project, task.id, 'base'), 'HEAD'], path), 'update-ref')
+      if (context.carry) {
+        const earlier = await revParse(taskRef(project, task.id, 'work'), path)
+        if (earlier) {
+          const carried = await apply(earlier, `your earlier work on ${task.id}`, false)
+          if (carried) return { conflict: carried }
+        }
+      }
+      return {}
+    })
+
+  const publish = async (task: Task): Promise<void> => {
+    await serialized(repo.top, async () => {
+      await commit(`tanuki(${agent}): ${task.id}: last changes`)
+      const tip = (await inWorktree(['rev-parse', 'HEAD'])).stdout.trim()
+      const base = (await revParse(taskRef(project, task.id, 'base'), path)) ?? tip
+      const message = `${task.title}\n\nTanuki-Task: ${task.id}\nTanuki-Agent: ${agent}\n`
+      const config = await commitConfig(path, safeName(agent))
+      const work = check(
+        await git([...config, 'commit-tree', `${tip}^{tree}`, '-p', base, '-m', message], path),
+        'commit-tree',
+      )
+      check(await git(['update-ref', taskRef(project, task.id, 'work'), work.stdout.trim()], path), 'update-ref')
+      check(await git(['update-ref', taskRef(project, task.id, 'tip'), tip], path), 'update-ref')
+    })
   }
 
   return {
     mode: 'worktree',
     dir,
     branch,
+    begin,
     commit,
-    async mergeTasks(taskIds) {
-      // One at a time with worktree creation: a sibling's `worktree add` in progress must not be
-      // seen half-made (its placeholder HEAD made lookups fail, and the merge was skipped).
-      return serialized(repo.top, () => mergeAll(taskIds))
-    },
-    async remove() {
-      await serialized(repo.top, async () => {
-        await git(['worktree', 'remove', '--force', '--force', path], repo.top)
-        await git(['branch', '-D', branch], repo.top)
-        await git(['worktree', 'prune'], repo.top)
-      })
-    },
+    publish,
+    remove: (options = {}) =>
+      serialized(repo.top, () =>
+        removeOwned(project, repo.top, { ...options, only: { worktree: real(path), branch } }),
+      ),
   }
 }
 
 /**
- * Sets up an agent's workspace. `worktree`: a git worktree at `.tanuki/worktrees/<agent>` on
- * branch `tanuki/<agent>`, reused when it exists. `shared`: the project directory. `auto`
- * (default): a worktree when the project is in a git repository with a commit, else shared.
+ * Sets up an agent's workspace. `worktree`: a git worktree of its own (outside the project, see
+ * `worktreesDir`) on a branch of its own, reused when it exists. `shared`: the project directory.
+ * `auto` (default): a worktree when the project is in a git repository with a commit, else shared.
  *
  * @example
  * const workspace = await openWorkspace({ project, agent: 'backend-1' })
@@ -305,24 +341,108 @@ export async function openWorkspace(options: {
   )
 }
 
+/** Where landed work is: the targets the project landed on, and its integration branches. */
+function landedRefs(project: ProjectInfo): string[] {
+  const refs = new Set<string>()
+  for (const [branch, entry] of Object.entries(readOwned(project).branches)) {
+    if (entry.kind !== 'land') continue
+    refs.add(`refs/heads/${branch}`)
+    if (entry.for) refs.add(`refs/heads/${entry.for}`)
+  }
+  return [...refs]
+}
+
+/** Tasks whose work is on a branch but has not landed: trailers on it that the landed branches lack. */
+async function unlandedOn(branch: string, landedOn: readonly string[], repo: string): Promise<string[]> {
+  const present = [] as string[]
+  for (const ref of landedOn) if (await revParse(ref, repo)) present.push(ref)
+  const onBranch = await taskTrailers([branch, ...present.map((ref) => `^${ref}`)], repo)
+  if (onBranch.size === 0) return []
+  const landed = present.length > 0 ? await taskTrailers(present, repo) : new Map<string, string>()
+  return [...onBranch.keys()].filter((id) => !landed.has(id)).sort()
+}
+
 /**
- * Removes every Tanuki worktree of a project and their `tanuki/*` branches, including those of
- * agents that are not running (after a crash or a stop).
+ * Deletes what Tanuki created for a project, and only that (its records say what): worktrees, then
+ * branches. A branch holding work that has not landed (its tasks' trailers are not on the target
+ * or the integration branch) is kept and reported unless `force`. `only` limits it to one agent's.
  */
-export async function removeWorktrees(project: ProjectInfo): Promise<void> {
-  const repo = await gitRepository(project.root)
-  if (!repo) return
-  const base = real(worktreesDir(project))
-  await serialized(repo.top, async () => {
-    for (const tree of await listWorktrees(repo.top)) {
-      const rel = relative(base, real(tree.path))
-      if (rel === '' || rel.startsWith('..') || rel.includes(sep)) continue
-      await git(['worktree', 'remove', '--force', '--force', tree.path], repo.top)
-      if (tree.branch?.startsWith('tanuki/')) await git(['branch', '-D', tree.branch], repo.top)
+export async function removeOwned(
+  project: ProjectInfo,
+  repo: string,
+  options: { force?: boolean; only?: { worktree: string; branch: string } } = {},
+): Promise<RemoveReport> {
+  const owned = readOwned(project)
+  const report: RemoveReport = { removed: [], kept: [] }
+  const landedOn = landedRefs(project)
+  for (const [path, entry] of Object.entries(owned.worktrees)) {
+    if (options.only && path !== options.only.worktree) continue
+    const removed = await git(['worktree', 'remove', '--force', '--force', path], repo)
+    if (removed.code === 0 || !existsSync(path)) {
+      report.removed.push(path)
+      updateOwned(project, (record) => delete record.worktrees[path])
+    } else {
+      report.kept.push({ name: `${path} (${entry.branch})`, tasks: [] })
     }
-    await git(['worktree', 'prune'], repo.top)
-    // Branches whose worktree is already gone (deleted by hand, or a crash mid-removal).
-    const refs = await git(['for-each-ref', '--format=%(refname:short)', 'refs/heads/tanuki/'], repo.top)
-    for (const branch of refs.stdout.split('\n').filter(Boolean)) await git(['branch', '-D', branch], repo.top)
+  }
+  await git(['worktree', 'prune'], repo)
+  for (const [branch, entry] of Object.entries(owned.branches)) {
+    if (options.only && branch !== options.only.branch) continue
+    if (!(await revParse(`refs/heads/${branch}`, repo))) {
+      updateOwned(project, (record) => delete record.branches[branch])
+      continue
+    }
+    const unlanded =
+      entry.kind === 'land'
+        ? await unlandedOn(
+            `refs/heads/${branch}`,
+            landedOn.filter((ref) => ref !== `refs/heads/${branch}`),
+            repo,
+          )
+        : await unlandedOn(`refs/heads/${branch}`, landedOn, repo)
+    if (unlanded.length > 0 && !options.force) {
+      report.kept.push({ name: branch, tasks: unlanded })
+      continue
+    }
+    const deleted = await git(['branch', '-D', branch], repo)
+    if (deleted.code === 0) {
+      report.removed.push(branch)
+      updateOwned(project, (record) => delete record.branches[branch])
+    } else {
+      report.kept.push({ name: branch, tasks: [] })
+    }
+  }
+  return report
+}
+
+/**
+ * Removes every worktree and branch Tanuki created for a project (its records say which), and the
+ * task refs of work that landed, including those of agents that are not running. Work that has not
+ * landed is kept (and reported) unless `force`.
+ */
+export async function removeWorktrees(project: ProjectInfo, options: { force?: boolean } = {}): Promise<RemoveReport> {
+  const repo = await gitRepository(project.root)
+  if (!repo) return { removed: [], kept: [] }
+  return serialized(repo.top, async () => {
+    const report = await removeOwned(project, repo.top, options)
+    const refs = await git(['for-each-ref', '--format=%(refname)', `${taskRefs(project)}/`], repo.top)
+    const byTask = new Map<string, string[]>()
+    for (const ref of refs.stdout.split('\n').filter(Boolean)) {
+      const id = ref.slice(taskRefs(project).length + 1).split('/')[0]!
+      byTask.set(id, [...(byTask.get(id) ?? []), ref])
+    }
+    const present = [] as string[]
+    for (const ref of landedRefs(project)) if (await revParse(ref, repo.top)) present.push(ref)
+    const landed = present.length > 0 ? await taskTrailers(present, repo.top) : new Map<string, string>()
+    const unlanded: string[] = []
+    for (const [id, list] of byTask) {
+      if (!landed.has(id) && !options.force && list.some((ref) => ref.endsWith('/work'))) {
+        unlanded.push(id)
+        continue
+      }
+      for (const ref of list) await git(['update-ref', '-d', ref], repo.top)
+    }
+    if (unlanded.length > 0) report.kept.push({ name: `${taskRefs(project)}/…`, tasks: unlanded.sort() })
+    return report
   })
 }

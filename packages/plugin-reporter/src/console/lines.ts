@@ -74,6 +74,36 @@ export function describeEvent<E extends TanukiEventName>(
         },
       ]
     }
+    case 'task:landed': {
+      const e = payload as TanukiEvents['task:landed']
+      const lines: EventLine[] = [
+        {
+          level: 'info',
+          text: `${c.green('⇡')} ${c.bold(e.taskId)} landed as ${e.commit.slice(0, 10)}${e.moved ? '' : c.yellow(' (not on your branch yet)')}`,
+        },
+      ]
+      if (e.note)
+        lines.push({ level: e.moved ? 'info' : 'failure', text: `${c.yellow('!')} ${c.bold(e.taskId)}: ${e.note}` })
+      return lines
+    }
+    case 'task:conflict': {
+      const e = payload as TanukiEvents['task:conflict']
+      return [
+        {
+          level: 'failure',
+          text: `${c.yellow('⚡')} ${c.bold(e.taskId)} ${c.yellow('conflict')} in ${e.files.join(', ')} bringing in ${e.what}: an agent resolves it`,
+        },
+      ]
+    }
+    case 'task:land-failed': {
+      const e = payload as TanukiEvents['task:land-failed']
+      return [
+        {
+          level: 'failure',
+          text: `${c.red('✗')} ${c.bold(e.taskId)} did not land: \`${e.command}\` exited ${e.exitCode ?? 'without a code'} on the combined work`,
+        },
+      ]
+    }
     case 'task:blocked': {
       const e = payload as TanukiEvents['task:blocked']
       const why = e.blockers
@@ -141,11 +171,13 @@ export function settledLine(model: RunModel, c: Colors, stopped = false): string
     model.startedAt !== undefined && model.endedAt !== undefined
       ? ` in ${formatDuration(model.endedAt - model.startedAt)}`
       : ''
+  const landed = model.landedCount()
+  const lands = landed > 0 ? `, ${landed} landed` : ''
   if (!stopped && counts.complete === total && total > 0)
-    return `${c.green('✓')} ${c.bold(`all ${plural(total, 'task')} complete`)}${took}`
+    return `${c.green('✓')} ${c.bold(`all ${plural(total, 'task')} complete`)}${lands}${took}`
   const rest = (['failed', 'review', 'blocked', 'pending', 'in_progress', 'assigned'] as const)
     .filter((status) => counts[status] > 0)
     .map((status) => `${counts[status]} ${status === 'in_progress' ? 'in progress' : status}`)
   const head = stopped ? c.yellow('■ run stopped') : c.red('✗ not all complete')
-  return `${head}: ${counts.complete}/${total} complete${rest.length > 0 ? `, ${rest.join(', ')}` : ''}${took}`
+  return `${head}: ${counts.complete}/${total} complete${lands}${rest.length > 0 ? `, ${rest.join(', ')}` : ''}${took}`
 }

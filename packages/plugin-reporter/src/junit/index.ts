@@ -85,6 +85,8 @@ export function renderJunit(model: RunModel, options: { name?: string; tailLines
           ['status', task.status],
           ['iterations', String(task.iterations)],
           ...(task.agent ? [['agent', task.agent]] : []),
+          ...(task.landed ? [['landed', task.landed.commit]] : []),
+          ...(task.conflicts?.length ? [['conflicts', task.conflicts.flatMap((c) => c.files).join(' ')]] : []),
         ] as [string, string][]
       )
         .map(([name, value]) => `<property${attrs({ name, value })}/>`)

@@ -73,6 +73,12 @@ export interface TaskState {
   lastOutput?: string
   /** Times it lost its agent. */
   requeues: number
+  /** Where its work landed (`moved: false`: on the integration branch only, `note` says why). */
+  landed?: { commit: string; moved: boolean; note?: string }
+  /** Conflicts its work met (at landing, or when work was brought into its agent's workspace). */
+  conflicts?: { files: string[]; what: string }[]
+  /** The last gate that failed on the combined work. */
+  landFailed?: { command: string; exitCode: number | null; output: string }
 }
 
 /** What the model knows of one agent. */
@@ -260,6 +266,19 @@ export class RunModel implements ReporterHooks {
     if (e.usage) task.usage = addUsage(task.usage, e.usage)
   }
 
+  onTaskLanded(e: TanukiEvents['task:landed']): void {
+    this.task(e.taskId).landed = { commit: e.commit, moved: e.moved, ...(e.note ? { note: e.note } : {}) }
+  }
+
+  onTaskConflict(e: TanukiEvents['task:conflict']): void {
+    const task = this.task(e.taskId)
+    task.conflicts = [...(task.conflicts ?? []), { files: e.files, what: e.what }]
+  }
+
+  onTaskLandFailed(e: TanukiEvents['task:land-failed']): void {
+    this.task(e.taskId).landFailed = { command: e.command, exitCode: e.exitCode, output: e.output }
+  }
+
   onAgentSpawned(e: TanukiEvents['agent:spawned']): void {
     const agent = this.agent(e.agent, e.role, e.backend)
     Object.assign(agent, {
@@ -327,6 +346,13 @@ export class RunModel implements ReporterHooks {
     if (this.settled) return this.settled.progress
     const complete = this.counts().complete
     return { total: this.total, complete, percentage: this.total === 0 ? 0 : Math.floor((complete * 100) / this.total) }
+  }
+
+  /** Tasks whose work landed. */
+  landedCount(): number {
+    let landed = 0
+    for (const task of this.tasks.values()) if (task.landed) landed++
+    return landed
   }
 
   /** Usage summed over every task. */

@@ -72,20 +72,23 @@ export function renderSummary(model: RunModel, options: { title?: string; tailLi
   const usage = model.usage()
   if (formatTokens(usage)) facts.push(`Tokens: ${formatTokens(usage)}.`)
   if (formatCost(usage)) facts.push(`Cost: ${formatCost(usage)}.`)
+  const landed = model.landedCount()
+  if (landed > 0) facts.push(`Landed: ${plural(landed, 'task')}.`)
   if (facts.length > 0) lines.push(facts.join(' '), '')
 
   const tasks = [...model.tasks.values()].sort(
     (a, b) => STATUS_ORDER.indexOf(b.status) - STATUS_ORDER.indexOf(a.status) || a.id.localeCompare(b.id),
   )
   lines.push('## Tasks', '')
-  lines.push('| Task | Title | Role | Status | Iterations | Duration | Agent | Tokens | Cost |')
-  lines.push('| --- | --- | --- | --- | ---: | ---: | --- | ---: | ---: |')
+  lines.push('| Task | Title | Role | Status | Landed | Iterations | Duration | Agent | Tokens | Cost |')
+  lines.push('| --- | --- | --- | --- | --- | ---: | ---: | --- | ---: | ---: |')
   for (const task of tasks) {
     const row = [
       task.id,
       task.title ?? '',
       task.role ?? '',
       task.status,
+      task.landed ? `${task.landed.commit.slice(0, 10)}${task.landed.moved ? '' : ' (integration branch)'}` : '—',
       String(task.iterations),
       task.durationMs === undefined ? '—' : formatDuration(task.durationMs),
       task.agent ?? '—',
@@ -114,6 +117,28 @@ export function renderSummary(model: RunModel, options: { title?: string; tailLi
         lines.push(codeBlock(tail(task.lastOutput, tailLines) || '(no output)'), '')
       }
     }
+  }
+
+  const landing = tasks.filter(
+    (task) => task.conflicts?.length || task.landFailed || (task.landed && !task.landed.moved),
+  )
+  if (landing.length > 0) {
+    lines.push('## Landing', '')
+    for (const task of landing) {
+      for (const conflict of task.conflicts ?? []) {
+        lines.push(
+          `- **${task.id}**: conflict in ${conflict.files.map((f) => `\`${f}\``).join(', ')} bringing in ${conflict.what}`,
+        )
+      }
+      if (task.landFailed) {
+        lines.push(
+          `- **${task.id}**: \`${task.landFailed.command.replace(/`/g, "'")}\` exited ${task.landFailed.exitCode ?? 'without a code'} on the combined work`,
+        )
+      }
+      if (task.landed && !task.landed.moved)
+        lines.push(`- **${task.id}**: landed on the integration branch only. ${task.landed.note ?? ''}`)
+    }
+    lines.push('')
   }
 
   const waiting = tasks.filter((task) => task.status === 'blocked' || task.status === 'pending')

@@ -1,17 +1,18 @@
 import { spawn } from 'node:child_process'
-import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs'
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { defineCommand } from 'citty'
-import { TanukiError, setupPlugins, type ProjectInfo } from '@tanuki/core'
+import { TanukiError, setupPlugins, type CleanupReport } from '@tanuki/core'
 import { formatStatus } from '@tanuki/plugin-reporter'
 import { isAlive, readLock, runningOrchestrator } from '../lock.ts'
 import { projectName } from '../paths.ts'
 import { defaultPlugins } from '../plugins.ts'
 import { checkProject, type CheckedProject } from '../check.ts'
-import { openProject, runProject, type Project, type StopRequest } from '../project.ts'
+import { openProject, projectInfo, runProject, type Project, type StopRequest } from '../project.ts'
 import { readJournal } from '../journal.ts'
 import { readJson, statusFromJournal, withJournal, type StatusDocument } from '../state.ts'
 import { common, projectRoot, sleep } from './shared.ts'
+import { parsePort, uiArgs } from './ui.ts'
 
 const output = {
   quiet: { type: 'boolean', description: 'Only print failures and the final summary' },
@@ -21,11 +22,13 @@ const output = {
 async function foreground(
   { project, tasks }: CheckedProject,
   command: 'start' | 'resume',
-  args: { watch?: boolean; quiet?: boolean; verbose?: boolean },
+  args: { watch?: boolean; quiet?: boolean; verbose?: boolean; ui?: boolean; host?: string; port?: string },
 ): Promise<number> {
+  const port = parsePort(args.port)
   const summary = await runProject(project, {
     command,
     tasks,
+    ...(args.ui ? { ui: { ...(args.host ? { host: args.host } : {}), ...(port === undefined ? {} : { port }) } } : {}),
     ...(args.watch ? { watch: true } : {}),
     ...(args.quiet ? { quiet: true } : {}),
     ...(args.verbose ? { verbose: true } : {}),
@@ -52,6 +55,7 @@ async function detach(project: Project, command: 'start' | 'resume', rawArgs: st
     return 1
   }
   mkdirSync(project.paths.stateDir, { recursive: true })
+  const log0 = existsSync(project.paths.detachedLog) ? statSync(project.paths.detachedLog).size : 0
   const log = openSync(project.paths.detachedLog, 'a')
   // The same entry point this process was started from (bin/tanuki.js).
   const cli = process.argv[1]!
@@ -84,6 +88,7 @@ async function detach(project: Project, command: 'start' | 'resume', rawArgs: st
         `Tanuki runs in the background (pid ${child.pid}).\n` +
           `  progress:  tanuki project status\n  stop:      tanuki project stop\n  output:    ${project.source.display(project.paths.detachedLog)}\n`,
       )
+      if (args.includes('--ui')) process.stdout.write(await detachedDashboard(project.paths.detachedLog, log0))
       return 0
     }
     if (exited !== undefined) break
@@ -93,6 +98,17 @@ async function detach(project: Project, command: 'start' | 'resume', rawArgs: st
     `tanuki: the background run did not start (exit code ${exited ?? 'none yet'}); see ${project.paths.detachedLog}\n`,
   )
   return 1
+}
+
+/** The dashboard line a background run with `--ui` printed into its log (it listens as the run sets up). */
+async function detachedDashboard(logFile: string, from: number): Promise<string> {
+  for (let waited = 0; waited < 10_000; waited += 100) {
+    const text = readFileSync(logFile).subarray(from).toString('utf8')
+    const line = /^Dashboard: .*(\n {2}warning: .*)?$/m.exec(text)
+    if (line) return `  ${line[0]}\n`
+    await sleep(100)
+  }
+  return '  dashboard: its URL will be in the output file once it listens\n'
 }
 
 const start = defineCommand({
@@ -109,6 +125,8 @@ const start = defineCommand({
       alias: 'd',
       description: 'Run in the background; watch it with `tanuki project status`',
     },
+    ui: { type: 'boolean', description: 'Serve the web dashboard with the run (its URL is printed)' },
+    ...uiArgs,
   },
   async run({ args, rawArgs }) {
     const checked = await checkProject(projectRoot(args))
@@ -126,6 +144,8 @@ const resume = defineCommand({
     ...output,
     watch: { type: 'boolean', description: 'Keep running after everything is settled' },
     detach: { type: 'boolean', alias: 'd', description: 'Run in the background' },
+    ui: { type: 'boolean', description: 'Serve the web dashboard with the run (its URL is printed)' },
+    ...uiArgs,
   },
   async run({ args, rawArgs }) {
     const checked = await checkProject(projectRoot(args))
@@ -187,34 +207,78 @@ const status = defineCommand({
   },
 })
 
-/** Deletes agents' worktrees and containers when no orchestrator is there to do it. */
-async function removeAgents(project: Project): Promise<string[]> {
+/**
+ * Deletes what the agents left (worktrees, branches, containers), keeping work that has not landed
+ * unless `force`. Every backend's cleanup runs, with no orchestrator.
+ */
+async function removeAgents(project: Project, force: boolean): Promise<CleanupReport> {
   const config = project.config.resolved
   const plugins = defaultPlugins(config.plugins, { reporters: false })
-  const info: ProjectInfo = {
-    root: project.root,
-    name: config.name ?? projectName(project.root),
-    stateDir: project.paths.stateDir,
-  }
+  const info = projectInfo(project)
   const registry = await setupPlugins({ ...config, plugins }, info)
-  const cleaned: string[] = []
+  const report: CleanupReport = { removed: [], kept: [] }
   try {
     for (const backend of registry.backends.values()) {
-      if (!backend.cleanup) continue
-      await backend.cleanup(info)
-      cleaned.push(backend.name)
+      const done = await backend.cleanup?.(info, { force })
+      if (!done) continue
+      report.removed.push(...done.removed)
+      for (const kept of done.kept) if (!report.kept.some((k) => k.name === kept.name)) report.kept.push(kept)
     }
   } finally {
     await registry.teardown()
   }
-  return cleaned
+  return report
+}
+
+/** What `stop --remove` removed and kept, for people. */
+function printCleanup(report: CleanupReport): void {
+  process.stdout.write(
+    report.removed.length > 0
+      ? `Removed ${report.removed.length}: ${report.removed.join(', ')}\n`
+      : 'Nothing to remove.\n',
+  )
+  for (const kept of report.kept) {
+    process.stdout.write(
+      `Kept ${kept.name}${kept.tasks.length > 0 ? `: it holds work that has not landed (${kept.tasks.join(', ')})` : ''}.\n`,
+    )
+  }
+  if (report.kept.some((kept) => kept.tasks.length > 0)) {
+    process.stdout.write(
+      'Land it with `tanuki land`, or delete it anyway with `tanuki project stop --remove --force`.\n',
+    )
+  }
+}
+
+/**
+ * Asks the orchestrator running this project to stop gracefully, as `project stop` does, without
+ * waiting for it: returns its pid, or undefined when none runs. Throws when it runs on another host.
+ */
+export function requestStop(project: Project, request: StopRequest = { remove: false }): number | undefined {
+  const running = runningOrchestrator(project.paths.lock)
+  if (!running) return undefined
+  if (running.host !== hostname()) {
+    throw new TanukiError(
+      'TANUKI_LOCKED',
+      `The orchestrator of ${project.root} runs on ${running.host} (pid ${running.pid}); stop it there.`,
+    )
+  }
+  writeFileSync(project.paths.stopRequest, JSON.stringify(request) + '\n')
+  process.kill(running.pid, 'SIGTERM')
+  return running.pid
 }
 
 const stop = defineCommand({
   meta: { name: 'stop', description: 'Stop the running orchestrator gracefully (from any terminal)' },
   args: {
     ...common,
-    remove: { type: 'boolean', description: 'Also remove the agents: worktrees, branches, containers' },
+    remove: {
+      type: 'boolean',
+      description: 'Also remove what the agents left: worktrees, branches and containers Tanuki created',
+    },
+    force: {
+      type: 'boolean',
+      description: 'With --remove: delete branches even when they hold work that has not landed',
+    },
   },
   async run({ args }) {
     const project = await openProject(projectRoot(args))
@@ -224,9 +288,7 @@ const stop = defineCommand({
       return 1
     }
     if (running) {
-      const request: StopRequest = { remove: Boolean(args.remove) }
-      writeFileSync(project.paths.stopRequest, JSON.stringify(request) + '\n')
-      process.kill(running.pid, 'SIGTERM')
+      requestStop(project, { remove: false })
       process.stdout.write(`Stopping the orchestrator (pid ${running.pid})…\n`)
       for (let waited = 0; isAlive(running.pid) && readLock(project.paths.lock)?.pid === running.pid; waited += 100) {
         if (waited >= 60_000) {
@@ -237,17 +299,12 @@ const stop = defineCommand({
         }
         await sleep(100)
       }
-      process.stdout.write(args.remove ? 'Stopped; agents removed.\n' : 'Stopped. `tanuki project resume` continues.\n')
+      process.stdout.write(args.remove ? 'Stopped.\n' : 'Stopped. `tanuki project resume` continues.\n')
+    } else if (!args.remove) {
+      process.stdout.write('No orchestrator is running for this project.\n')
       return 0
     }
-    if (args.remove) {
-      const cleaned = await removeAgents(project)
-      process.stdout.write(
-        `No orchestrator was running; removed what the agents left (${cleaned.join(', ') || 'nothing to clean'}).\n`,
-      )
-      return 0
-    }
-    process.stdout.write('No orchestrator is running for this project.\n')
+    if (args.remove) printCleanup(await removeAgents(project, Boolean(args.force)))
     return 0
   },
 })

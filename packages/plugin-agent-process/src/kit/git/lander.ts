@@ -1,0 +1,384 @@
+import { existsSync } from 'node:fs'
+import { mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import {
+  TanukiError,
+  type Conflict,
+  type LandOutcome,
+  type Lander,
+  type LandingStart,
+  type LandRequest,
+  type ProjectInfo,
+  type ResolvedConfig,
+  type Task,
+} from '@tanuki/core'
+import { execShell } from '../process.ts'
+import { safeName, taskRef, worktreesDir } from '../workspace.ts'
+import { readOwned, updateOwned } from './owned.ts'
+import {
+  commitConfig,
+  conflictedFiles,
+  git,
+  gitOrThrow,
+  gitRepository,
+  gitSaid,
+  isAncestor,
+  listWorktrees,
+  real,
+  revParse,
+  samePath,
+  serialized,
+  taskTrailers,
+} from './run.ts'
+
+export interface GitLanderOptions {
+  project: ProjectInfo
+  /** `land` of the resolved config: target, strategy, gate, push. */
+  land: ResolvedConfig['land']
+  /** Longest a gate command may run. Default 5 minutes. */
+  verifyTimeoutMs?: number
+}
+
+/** The git lander: a merge queue's hands. */
+export interface GitLander extends Lander {
+  /** The integration branch and worktree, once prepared. */
+  readonly integration: { branch: string; dir: string } | undefined
+  /** What would land, in order, and the conflicts it would meet, without touching any worktree (`tanuki land --dry-run`). */
+  predict(tasks: readonly Task[]): Promise<{ taskId: string; conflicts: string[] }[]>
+}
+
+const LAND_ERROR = 'TANUKI_LAND_FAILED'
+
+/**
+ * Lands completed tasks with git: each task's work (recorded by its agent's workspace under
+ * `refs/tanuki/<project>/tasks/<id>/`) becomes one commit on an integration branch of Tanuki's own
+ * (`tanuki/land/<target>`), in its own worktree outside the project; the task's verify and
+ * `land.verify` run there on the combined work; then the target moves forward to it, as
+ * `git merge --ff-only` would move it: a person's working tree on the target is updated only when
+ * none of their uncommitted changes would be overwritten, and otherwise nothing of theirs is
+ * touched (the work waits on the integration branch for `tanuki land`).
+ *
+ * Crash safety: the trailer `Tanuki-Task: <id>` on the landed commit is the record. `prepare`
+ * finds the landings a crash left unrecorded, and repairs the integration worktree.
+ *
+ * @example
+ * const lander = createGitLander({ project, land: config.land })
+ * const start = await lander.prepare()
+ */
+export function createGitLander(options: GitLanderOptions): GitLander {
+  const { project, land } = options
+  let repo: string | undefined
+  let target: string | undefined
+  let integration: { branch: string; dir: string } | undefined
+
+  const inLand = (args: readonly string[]) => git(args, integration!.dir)
+  const must = async (args: readonly string[], what: string): Promise<string> =>
+    gitOrThrow(args, integration!.dir, what, LAND_ERROR)
+
+  /**
+   * The integration worktree back on its branch's tip, whatever a crash left in it: a landing is
+   * built on a detached HEAD and reaches the branch only once its gate passed, so what a crash
+   * interrupted is simply dropped.
+   */
+  const repair = async (): Promise<void> => {
+    await inLand(['cherry-pick', '--abort'])
+    await inLand(['merge', '--abort'])
+    await must(['checkout', '--quiet', '--force', integration!.branch], 'cleaning the integration worktree')
+    await must(['reset', '--quiet', '--hard', 'HEAD'], 'cleaning the integration worktree')
+    await must(['clean', '-fdq'], 'cleaning the integration worktree')
+  }
+
+  /** Brings the target's own new commits (a person committed) into the integration branch. */
+  const catchUp = async (): Promise<void> => {
+    const tip = await revParse(`refs/heads/${target}`, repo!)
+    if (!tip || (await isAncestor(tip, 'HEAD', integration!.dir))) return
+    const merged = await inLand([
+      ...(await commitConfig(integration!.dir, 'lander')),
+      'merge',
+      '--no-edit',
+      '--no-verify',
+      '-m',
+      `tanuki: bring ${target}'s new commits into the landing branch`,
+      tip,
+    ])
+    if (merged.code !== 0) {
+      await inLand(['merge', '--abort'])
+      throw new TanukiError(
+        LAND_ERROR,
+        `${target} has commits that conflict with work landed on ${integration!.branch}: ${gitSaid(merged)}. ` +
+          `Merge ${integration!.branch} into ${target} by hand, then run \`tanuki land\`.`,
+      )
+    }
+  }
+
+  /**
+   * Moves the target forward to the integration tip. Where it is checked out, as
+   * `git merge --ff-only` would (never overwriting a person's changes); elsewhere, the ref alone.
+   */
+  const moveTarget = async (to: string): Promise<{ moved: boolean; note?: string }> => {
+    const ref = `refs/heads/${target}`
+    const from = await revParse(ref, repo!)
+    if (from === to) return { moved: true }
+    if (from && !(await isAncestor(from, to, repo!))) {
+      return {
+        moved: false,
+        note: `${target} moved meanwhile; the work waits on ${integration!.branch}, and the next landing (or \`tanuki land\`) brings ${target} up to date.`,
+      }
+    }
+    const checkedOut = (await listWorktrees(repo!)).find((tree) => tree.branch === target)
+    if (checkedOut) {
+      const ff = await git(['merge', '--ff-only', '--quiet', to], checkedOut.path)
+      if (ff.code !== 0) {
+        return {
+          moved: false,
+          note:
+            `your uncommitted changes in ${checkedOut.path} would be overwritten by the landed work (${gitSaid(ff)}); ` +
+            `nothing of yours was touched. The work waits on ${integration!.branch}: commit or stash your changes, then run \`tanuki land\`.`,
+        }
+      }
+    } else {
+      await gitOrThrow(['update-ref', ref, to, from ?? ''], repo!, `moving ${target} forward`, LAND_ERROR)
+    }
+    if (land.push) {
+      const pushed = await git(['push', '--quiet', land.push, `${ref}:${ref}`], repo!)
+      if (pushed.code !== 0)
+        return { moved: true, note: `landed, but pushing ${target} to ${land.push} failed: ${gitSaid(pushed)}` }
+    }
+    return { moved: true }
+  }
+
+  const message = (task: Task, agent: string | undefined): string => {
+    const summary = task.body
+      .trim()
+      .split('\n')
+      .find((line) => line.trim() && !line.startsWith('```'))
+    return [
+      task.title,
+      '',
+      ...(summary ? [summary.length > 200 ? `${summary.slice(0, 197)}…` : summary, ''] : []),
+      `Tanuki-Task: ${task.id}`,
+      ...(agent ? [`Tanuki-Agent: ${agent}`] : []),
+    ].join('\n')
+  }
+
+  /** The conflict a cherry-pick or merge left, described for the agent; the integration worktree is restored. */
+  const conflictOf = async (what: string, base: string): Promise<Conflict> => {
+    const files = await conflictedFiles(integration!.dir)
+    const detail = await inLand(['diff', '--no-color', base, 'HEAD', '--', ...files])
+    await repair()
+    return {
+      files,
+      what,
+      detail: detail.stdout.trim() || `(no textual diff between ${base.slice(0, 10)} and the landed work)`,
+    }
+  }
+
+  /**
+   * Applies a task's work on the integration tip as one commit (or its commits, for rebase).
+   * Resolves with the conflict it met, or `false` when the task has no recorded work (marked
+   * complete by hand, or it ran where nothing is committed): nothing to land.
+   */
+  const apply = async (task: Task, agent: string | undefined): Promise<Conflict | false | undefined> => {
+    const config = await commitConfig(integration!.dir, 'lander')
+    const work = await revParse(taskRef(project, task.id, 'work'), repo!)
+    const text = message(task, agent)
+    if (!work) return false
+    const base = (await revParse(`${work}^`, repo!))!
+    if (land.strategy === 'merge') {
+      const tip = (await revParse(taskRef(project, task.id, 'tip'), repo!)) ?? work
+      const merged = await inLand([...config, 'merge', '--no-ff', '--no-verify', '-m', text, tip])
+      if (merged.code !== 0) return conflictOf(`the work of ${task.id}`, base)
+      return undefined
+    }
+    if (land.strategy === 'rebase') {
+      const tip = (await revParse(taskRef(project, task.id, 'tip'), repo!)) ?? work
+      const commits = (await git(['rev-list', '--reverse', '--no-merges', `${base}..${tip}`], repo!)).stdout
+        .split('\n')
+        .filter(Boolean)
+      for (const commit of commits) {
+        const picked = await inLand([...config, 'cherry-pick', '--allow-empty', '--keep-redundant-commits', commit])
+        if (picked.code !== 0) return conflictOf(`the work of ${task.id}`, base)
+      }
+      await must([...config, 'commit', '--quiet', '--no-verify', '--allow-empty', '-m', text], 'recording the landing')
+      return undefined
+    }
+    const picked = await inLand([...config, 'cherry-pick', '--no-commit', work])
+    if (picked.code !== 0) {
+      if ((await conflictedFiles(integration!.dir)).length === 0) {
+        await repair()
+        throw new TanukiError(LAND_ERROR, `applying the work of ${task.id} failed: ${gitSaid(picked)}`)
+      }
+      return conflictOf(`the work of ${task.id}`, base)
+    }
+    await must([...config, 'commit', '--quiet', '--no-verify', '--allow-empty', '-m', text], 'committing the landing')
+    return undefined
+  }
+
+  /** The task's verify, then `land.verify`, on the combined work; the first that fails. */
+  const gate = async (request: LandRequest): Promise<LandOutcome | undefined> => {
+    for (const command of [request.task.completion.verify, land.verify]) {
+      if (!command) continue
+      const ran = await execShell(command, integration!.dir, {
+        timeoutMs: options.verifyTimeoutMs ?? 5 * 60_000,
+        signal: request.signal,
+        env: { ...process.env, TANUKI_TASK_ID: request.task.id, TANUKI_LANDING: '1' },
+        ...(request.onOutput ? { onOutput: request.onOutput } : {}),
+      })
+      if (request.signal.aborted) throw new TanukiError('TANUKI_ABORTED', `Aborted: landing ${request.task.id}`)
+      if (ran.exitCode !== 0) {
+        return {
+          status: 'gate-failed',
+          command,
+          exitCode: ran.exitCode,
+          output: ran.timedOut ? `${ran.output}\n(timed out)` : ran.output,
+        }
+      }
+    }
+    return undefined
+  }
+
+  /** The integration branch for the target: the one recorded for it, else a free name. */
+  const integrationBranch = async (): Promise<string> => {
+    const owned = readOwned(project)
+    const recorded = Object.entries(owned.branches).find(([, entry]) => entry.kind === 'land' && entry.for === target)
+    if (recorded) return recorded[0]
+    for (let n = 1; ; n++) {
+      const name = `tanuki/land/${target}${n === 1 ? '' : `-${n}`}`
+      if (!owned.branches[name] && !(await revParse(`refs/heads/${name}`, repo!))) return name
+    }
+  }
+
+  const lander: GitLander = {
+    name: 'git',
+    get integration() {
+      return integration
+    },
+
+    async prepare(recorded = {}): Promise<LandingStart> {
+      const found = await gitRepository(project.root)
+      if (!found) {
+        throw new TanukiError(
+          LAND_ERROR,
+          `${project.root} is not a git repository with a commit, so there is nowhere to land work. Set \`land: false\` in tanuki.config.ts, or run \`git init && git add -A && git commit -m init\`.`,
+        )
+      }
+      repo = found.top
+      const current = (await git(['symbolic-ref', '--quiet', '--short', 'HEAD'], project.root)).stdout.trim()
+      target = land.into ?? recorded.target ?? (current || undefined)
+      if (!target) {
+        throw new TanukiError(
+          LAND_ERROR,
+          `${project.root} has no branch checked out (a detached HEAD), so Tanuki does not know where to land work. Check out a branch, or set \`land: { into: 'main' }\` in tanuki.config.ts.`,
+        )
+      }
+      if (!(await revParse(`refs/heads/${target}`, repo))) {
+        throw new TanukiError(
+          LAND_ERROR,
+          `The landing target "${target}" is not a branch of ${repo}. Create it, or set land.into.`,
+        )
+      }
+      return serialized(repo, async () => {
+        const branch = await integrationBranch()
+        const dir = join(worktreesDir(project), `_land-${safeName(target!)}`)
+        await mkdir(worktreesDir(project), { recursive: true })
+        await git(['worktree', 'prune'], repo!)
+        const at = new Date().toISOString()
+        if (!(await revParse(`refs/heads/${branch}`, repo!))) {
+          await gitOrThrow(['branch', branch, `refs/heads/${target}`], repo!, 'creating the landing branch', LAND_ERROR)
+        }
+        updateOwned(project, (owned) => {
+          owned.branches[branch] ??= { kind: 'land', for: target!, at }
+        })
+        const tree = (await listWorktrees(repo!)).find((each) => samePath(each.path, dir))
+        if (!tree) {
+          if (existsSync(dir)) {
+            throw new TanukiError(LAND_ERROR, `${dir} exists but is not Tanuki's landing worktree; move it away.`)
+          }
+          await gitOrThrow(
+            ['worktree', 'add', '--quiet', dir, branch],
+            repo!,
+            'creating the landing worktree',
+            LAND_ERROR,
+          )
+          updateOwned(project, (owned) => {
+            owned.worktrees[real(dir)] = { kind: 'land', for: target!, branch, at }
+          })
+        }
+        integration = { branch, dir }
+        await repair()
+        await catchUp()
+        // What a crash left: landed on the integration branch (the trailer is the record) but
+        // perhaps not on the target yet, and not in the journal.
+        const landed = await taskTrailers([`refs/heads/${branch}`, `^refs/heads/${target}`, '--max-count=10000'], repo!)
+        const onTarget = await taskTrailers([`refs/heads/${target}`, '--max-count=10000'], repo!)
+        for (const [id, sha] of onTarget) if (!landed.has(id)) landed.set(id, sha)
+        const head = (await inLand(['rev-parse', 'HEAD'])).stdout.trim()
+        const move = await moveTarget(head)
+        return {
+          target: target!,
+          base: `refs/heads/${branch}`,
+          landed: [...landed].map(([taskId, commit]) => ({ taskId, commit })),
+          ...(move.note ? { note: move.note } : {}),
+        }
+      })
+    },
+
+    async land(request): Promise<LandOutcome> {
+      if (!integration || !repo) throw new TanukiError(LAND_ERROR, 'the git lander was not prepared')
+      return serialized(repo, async () => {
+        await repair()
+        await catchUp()
+        const before = (await inLand(['rev-parse', 'HEAD'])).stdout.trim()
+        // Built on a detached HEAD: the branch moves only once the gate passed (see repair).
+        await must(['checkout', '--quiet', '--detach'], 'preparing the landing')
+        try {
+          const conflict = await apply(request.task, request.agent)
+          if (conflict === false) {
+            return {
+              status: 'landed',
+              commit: before,
+              moved: true,
+              note: 'no work was recorded for it: nothing to land',
+            }
+          }
+          if (conflict) return { status: 'conflict', ...conflict }
+          const failed = await gate(request)
+          if (failed) return failed
+          const commit = (await inLand(['rev-parse', 'HEAD'])).stdout.trim()
+          await must(['update-ref', `refs/heads/${integration!.branch}`, commit, before], 'recording the landing')
+          return { status: 'landed', commit, ...(await moveTarget(commit)) }
+        } finally {
+          await repair()
+        }
+      })
+    },
+
+    async predict(tasks) {
+      if (!integration || !repo) throw new TanukiError(LAND_ERROR, 'the git lander was not prepared')
+      const config = await commitConfig(repo, 'lander')
+      let tip = (await inLand(['rev-parse', 'HEAD'])).stdout.trim()
+      const predictions: { taskId: string; conflicts: string[] }[] = []
+      for (const task of tasks) {
+        const work = await revParse(taskRef(project, task.id, 'work'), repo)
+        if (!work) {
+          predictions.push({ taskId: task.id, conflicts: [] })
+          continue
+        }
+        // A merge of trees in memory, as the cherry-pick would do it: no worktree is touched.
+        const merged = await git(
+          ['merge-tree', '--write-tree', '--name-only', `--merge-base=${work}^`, tip, work],
+          repo,
+        )
+        const [tree = '', ...rest] = merged.stdout.split('\n')
+        const conflicts = merged.code === 1 ? rest.slice(0, rest.indexOf('')).filter(Boolean) : []
+        predictions.push({ taskId: task.id, conflicts })
+        if (merged.code === 0 || merged.code === 1) {
+          const next = await git([...config, 'commit-tree', tree.trim(), '-p', tip, '-m', `predicted ${task.id}`], repo)
+          if (next.code === 0) tip = next.stdout.trim()
+        }
+      }
+      return predictions
+    },
+  }
+  return lander
+}

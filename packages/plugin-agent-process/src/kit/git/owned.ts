@@ -1,0 +1,52 @@
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import type { ProjectInfo } from '@tanuki/core'
+
+/** What Tanuki created in a repository, and for what. */
+export interface OwnedEntry {
+  /** `agent`: an agent's branch or worktree; `land`: the integration branch or worktree. */
+  kind: 'agent' | 'land'
+  /** The agent it belongs to, for `agent`. */
+  agent?: string
+  /** The branch it is for (`land`: the target). */
+  for?: string
+  /** When it was created (ISO time). */
+  at: string
+}
+
+/**
+ * The record of every branch and worktree Tanuki created for a project: cleanup deletes only
+ * what is here, and a branch that is not here (a person's own `tanuki/…` branch, one from before)
+ * is never adopted.
+ */
+export interface Owned {
+  /** By branch name (`tanuki/backend-1`). */
+  branches: Record<string, OwnedEntry>
+  /** By absolute path. */
+  worktrees: Record<string, OwnedEntry & { branch: string }>
+}
+
+export function ownedPath(project: ProjectInfo): string {
+  return join(project.stateDir, 'owned.json')
+}
+
+export function readOwned(project: ProjectInfo): Owned {
+  try {
+    const read = JSON.parse(readFileSync(ownedPath(project), 'utf8')) as Partial<Owned>
+    return { branches: read.branches ?? {}, worktrees: read.worktrees ?? {} }
+  } catch {
+    return { branches: {}, worktrees: {} }
+  }
+}
+
+/** Changes the record, atomically (a temp file renamed over it). Callers serialize per repository. */
+export function updateOwned(project: ProjectInfo, change: (owned: Owned) => void): Owned {
+  const owned = readOwned(project)
+  change(owned)
+  const path = ownedPath(project)
+  mkdirSync(dirname(path), { recursive: true })
+  const temp = `${path}.${process.pid}.tmp`
+  writeFileSync(temp, `${JSON.stringify(owned, null, 2)}\n`)
+  renameSync(temp, path)
+  return owned
+}

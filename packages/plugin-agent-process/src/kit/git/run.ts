@@ -1,0 +1,156 @@
+import { execFile } from 'node:child_process'
+import { existsSync, realpathSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { TanukiError } from '@tanuki/core'
+
+/** How a git command ended. */
+export interface GitResult {
+  code: number
+  stdout: string
+  stderr: string
+}
+
+/** Runs git; never throws (look at `code`). No prompt ever waits for a person. */
+export function git(args: readonly string[], cwd: string, env: Record<string, string> = {}): Promise<GitResult> {
+  return new Promise((done) => {
+    execFile(
+      'git',
+      args,
+      { cwd, maxBuffer: 256 * 1024 * 1024, env: { ...process.env, GIT_TERMINAL_PROMPT: '0', ...env } },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 127) : 0
+        done({
+          code,
+          stdout: stdout.toString(),
+          stderr: stderr.toString() || (error && code === 127 ? error.message : ''),
+        })
+      },
+    )
+  })
+}
+
+/** The first line of what a failed git command said. */
+export function gitSaid(result: GitResult): string {
+  return (result.stderr.trim() || result.stdout.trim()).split('\n')[0] || `exit code ${result.code}`
+}
+
+/** Runs git and returns its stdout; throws a `TanukiError` saying what was being done. */
+export async function gitOrThrow(
+  args: readonly string[],
+  cwd: string,
+  what: string,
+  code: `TANUKI_${string}` = 'TANUKI_GIT_FAILED',
+): Promise<string> {
+  const result = await git(args, cwd)
+  if (result.code !== 0) {
+    throw new TanukiError(code, `${what} failed in ${cwd}: git ${args.join(' ')}: ${gitSaid(result)}`, {
+      details: { args, cwd },
+    })
+  }
+  return result.stdout
+}
+
+/** Git operations on one repository's worktrees and refs run one at a time: git locks them. */
+const queues = new Map<string, Promise<unknown>>()
+export function serialized<T>(key: string, work: () => Promise<T>): Promise<T> {
+  const previous = queues.get(key) ?? Promise.resolve()
+  const next = previous.then(work, work)
+  const settled = next.catch(() => {})
+  queues.set(key, settled)
+  void settled.then(() => {
+    if (queues.get(key) === settled) queues.delete(key)
+  })
+  return next
+}
+
+/** The project's git repository, when it is one with at least one commit. */
+export async function gitRepository(root: string): Promise<{ top: string; prefix: string } | undefined> {
+  if (!existsSync(root)) return undefined
+  const head = await git(['rev-parse', '--verify', '--quiet', 'HEAD'], root)
+  if (head.code !== 0) return undefined
+  const info = await git(['rev-parse', '--show-toplevel', '--show-prefix'], root)
+  if (info.code !== 0) return undefined
+  const [top = root, prefix = ''] = info.stdout.split('\n')
+  return { top, prefix: prefix.replace(/\/+$/, '') }
+}
+
+/** Registered worktrees of a repository. */
+export async function listWorktrees(repo: string): Promise<{ path: string; branch?: string; head?: string }[]> {
+  const out = await git(['worktree', 'list', '--porcelain'], repo)
+  const list: { path: string; branch?: string; head?: string }[] = []
+  for (const entry of out.stdout.split('\n\n')) {
+    const path = /^worktree (.+)$/m.exec(entry)?.[1]
+    if (!path) continue
+    const branch = /^branch refs\/heads\/(.+)$/m.exec(entry)?.[1]
+    const head = /^HEAD ([0-9a-f]+)$/m.exec(entry)?.[1]
+    list.push({ path, ...(branch ? { branch } : {}), ...(head ? { head } : {}) })
+  }
+  return list
+}
+
+/** Git prints real paths; ours may go through a symlink (macOS's /tmp). */
+export function real(path: string): string {
+  try {
+    return realpathSync(path)
+  } catch {
+    return resolve(path)
+  }
+}
+
+export function samePath(a: string, b: string): boolean {
+  return real(a) === real(b)
+}
+
+/** The commit a ref points at, or undefined. */
+export async function revParse(ref: string, cwd: string): Promise<string | undefined> {
+  const result = await git(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], cwd)
+  return result.code === 0 ? result.stdout.trim() : undefined
+}
+
+/** Whether `ancestor` is an ancestor of (or the same as) `of`. */
+export async function isAncestor(ancestor: string, of: string, cwd: string): Promise<boolean> {
+  return (await git(['merge-base', '--is-ancestor', ancestor, of], cwd)).code === 0
+}
+
+/** `-c` options for commits Tanuki makes: an identity when the repository has none, no signing, no hooks' prompts. */
+export async function commitConfig(dir: string, who: string): Promise<string[]> {
+  const config = ['-c', 'commit.gpgsign=false']
+  const email = await git(['config', 'user.email'], dir)
+  if (email.code !== 0 || email.stdout.trim() === '') {
+    config.push('-c', `user.name=tanuki ${who}`, '-c', `user.email=${who}@tanuki.invalid`)
+  }
+  return config
+}
+
+/** Files with unresolved conflicts in a worktree. */
+export async function conflictedFiles(dir: string): Promise<string[]> {
+  const out = await git(['diff', '--name-only', '--diff-filter=U'], dir)
+  return out.stdout.split('\n').filter(Boolean)
+}
+
+/** The trailer that ties a commit to the task it was made for. */
+export const TASK_TRAILER = 'Tanuki-Task'
+
+/**
+ * The ids named by `Tanuki-Task` trailers of the commits in a range (`git log` arguments), for
+ * telling what landed (its trailer is on the target) from what did not.
+ */
+export async function taskTrailers(range: readonly string[], cwd: string): Promise<Map<string, string>> {
+  const out = await git(
+    ['log', '--no-show-signature', `--format=%H%x00%(trailers:key=${TASK_TRAILER},valueonly,separator=%x01)`, ...range],
+    cwd,
+  )
+  const found = new Map<string, string>()
+  if (out.code !== 0) return found
+  for (const line of out.stdout.split('\n')) {
+    const [sha, ids] = line.split('\0')
+    if (!sha || !ids) continue
+    // Newest first: the first commit seen for an id is its latest.
+    for (const id of ids
+      .split('\x01')
+      .map((each) => each.trim())
+      .filter(Boolean))
+      if (!found.has(id)) found.set(id, sha)
+  }
+  return found
+}

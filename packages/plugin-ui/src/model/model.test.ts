@@ -1,0 +1,135 @@
+import { describe, expect, it } from 'vitest'
+import type { StatusDocument } from '../types.ts'
+import { DashboardModel } from './index.ts'
+
+const doc = (): StatusDocument => ({
+  status: 'running',
+  pid: 42,
+  updatedAt: '2026-01-01T00:00:00.000Z',
+  tasks: [
+    { id: 'a', title: 'A', role: 'backend', priority: 'high', status: 'complete', dependsOn: [], iterations: 1 },
+    { id: 'b', title: 'B', role: 'backend', priority: 'medium', status: 'pending', dependsOn: ['a'], iterations: 0 },
+    { id: 'c', title: 'C', role: 'qa', priority: 'low', status: 'pending', dependsOn: ['b'], iterations: 0 },
+  ],
+  progress: {
+    total: 3,
+    complete: 1,
+    inProgress: 0,
+    pending: 2,
+    failed: 0,
+    review: 0,
+    blocked: 0,
+    percentage: 33,
+    byStatus: {},
+    byRole: {},
+  },
+  agents: [{ name: 'backend-1', role: 'backend', backend: 'process', status: 'idle' }],
+})
+
+describe('DashboardModel', () => {
+  it('keeps counts by status and role as events move tasks, and gives the document back', () => {
+    const model = DashboardModel.from(doc())
+    expect(model.progress()).toMatchObject({ total: 3, complete: 1, pending: 2, percentage: 33 })
+    model.apply('task:status', { taskId: 'b', from: 'pending', to: 'assigned', agent: 'backend-1', at: 1 })
+    model.apply('task:assigned', { taskId: 'b', agent: 'backend-1', role: 'backend', at: 1 })
+    model.apply('task:status', { taskId: 'b', from: 'assigned', to: 'in_progress', agent: 'backend-1', at: 2 })
+    model.apply('iteration:started', {
+      taskId: 'b',
+      agent: 'backend-1',
+      iteration: 1,
+      maxIterations: 3,
+      prompt: 'p',
+      at: 3,
+    })
+    expect(model.progress()).toMatchObject({ inProgress: 1, pending: 1 })
+    expect(model.progress().byRole.backend).toMatchObject({ total: 2, complete: 1, in_progress: 1 })
+    expect(model.agents.get('backend-1')).toMatchObject({ status: 'busy', task: 'b', iteration: 1, maxIterations: 3 })
+
+    model.apply('iteration:finished', {
+      taskId: 'b',
+      agent: 'backend-1',
+      iteration: 1,
+      maxIterations: 3,
+      outcome: 'complete',
+      reason: 'verify passed',
+      output: 'ok',
+      usage: { inputTokens: 100, outputTokens: 20, costUsd: 0.01 },
+      durationMs: 5,
+      at: 4,
+    })
+    model.apply('task:status', { taskId: 'b', from: 'in_progress', to: 'complete', agent: 'backend-1', at: 5 })
+    model.apply('task:completed', { taskId: 'b', agent: 'backend-1', iterations: 1, durationMs: 5, at: 5 })
+    const out = model.document()
+    expect(out.progress).toMatchObject({ total: 3, complete: 2, inProgress: 0, percentage: 66 })
+    expect(out.tasks.find((t) => t.id === 'b')).toMatchObject({
+      status: 'complete',
+      iterations: 1,
+      spend: { usd: 0.01, tokens: 120 },
+    })
+    expect(out.agents[0]).toMatchObject({ name: 'backend-1', status: 'idle' })
+    expect(out.agents[0]!.task).toBeUndefined()
+    expect(model.spend()).toEqual({ usd: 0.01, tokens: 120 })
+  })
+
+  it('shows landings, conflicts, failure classes and parked agents, from documents and events alike', () => {
+    const base = doc()
+    base.tasks[0]!.landed = { commit: 'abc123', at: '2026-01-01T00:00:01.000Z' }
+    base.tasks[1]!.lastError = { class: 'verify-failed', cause: 'exit 1', iteration: 2, at: '2026-01-01T00:00:02.000Z' }
+    base.agents[0]!.parkedUntil = '2026-01-01T05:00:00.000Z'
+    base.progress.landed = 1
+    const model = DashboardModel.from(base)
+    expect(model.document().tasks[0]!.landed).toEqual({ commit: 'abc123', at: '2026-01-01T00:00:01.000Z' })
+    expect(model.progress().landed).toBe(1)
+
+    model.apply('task:conflict', { taskId: 'b', files: ['src/x.ts'], at: Date.UTC(2026, 0, 1, 0, 1) })
+    expect(model.tasks.get('b')!.conflict).toEqual({ files: ['src/x.ts'], at: '2026-01-01T00:01:00.000Z' })
+    model.apply('task:landed', { taskId: 'b', commit: 'def456', at: Date.UTC(2026, 0, 1, 0, 2) })
+    expect(model.tasks.get('b')!.landed).toEqual({ commit: 'def456', at: '2026-01-01T00:02:00.000Z' })
+    expect(model.tasks.get('b')!.conflict).toBeUndefined()
+    expect(model.progress().landed).toBe(2)
+
+    model.apply('iteration:finished', {
+      taskId: 'c',
+      agent: 'qa-1',
+      iteration: 1,
+      maxIterations: 1,
+      outcome: 'retry',
+      reason: 'usage limit',
+      output: '',
+      failure: { class: 'rate-limited', cause: 'usage limit until 05:00' },
+      durationMs: 1,
+      at: Date.UTC(2026, 0, 1, 0, 3),
+    })
+    expect(model.tasks.get('c')!.lastError).toMatchObject({ class: 'rate-limited', iteration: 1 })
+    model.apply('agent:parked', {
+      agent: 'qa-1',
+      until: Date.UTC(2026, 0, 1, 5),
+      reason: 'usage limit',
+      at: Date.UTC(2026, 0, 1, 0, 3),
+    })
+    expect(model.agents.get('qa-1')).toMatchObject({
+      parkedUntil: '2026-01-01T05:00:00.000Z',
+      parkReason: 'usage limit',
+    })
+    model.apply('agent:resumed', { agent: 'qa-1', at: Date.UTC(2026, 0, 1, 5) })
+    expect(model.agents.get('qa-1')!.parkedUntil).toBeUndefined()
+  })
+
+  it('takes the task list from project:loaded and ignores events it does not know', () => {
+    const model = new DashboardModel()
+    const changed = model.apply('project:loaded', {
+      total: 2,
+      ready: 1,
+      recovered: [],
+      tasks: [
+        { id: 'x', title: 'X', role: 'r', priority: 'medium', status: 'pending', dependsOn: [] },
+        { id: 'y', title: 'Y', role: 'r', priority: 'medium', status: 'blocked', dependsOn: ['x'] },
+      ],
+      at: 1,
+    })
+    expect(changed).toEqual(['x', 'y'])
+    expect(model.progress()).toMatchObject({ total: 2, pending: 1, blocked: 1 })
+    expect(model.apply('something:new', { at: 2 })).toBeUndefined()
+    expect(model.apply('iteration:output', { taskId: 'x', text: 'hi' })).toBeUndefined()
+  })
+})

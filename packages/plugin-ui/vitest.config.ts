@@ -1,0 +1,14 @@
+import { defineProject } from 'vitest/config'
+import { alias } from '../../vitest.shared.ts'
+
+export default defineProject({
+  resolve: { alias },
+  test: {
+    name: 'plugin-ui',
+    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+    // The browser tests start a real run and a real Chromium: slow, and better one file at a time.
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    fileParallelism: false,
+  },
+})

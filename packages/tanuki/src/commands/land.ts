@@ -1,0 +1,59 @@
+import { defineCommand } from 'citty'
+import { landProject } from '../land.ts'
+import { openProject } from '../project.ts'
+import { common, projectRoot } from './shared.ts'
+
+export const landCommand = defineCommand({
+  meta: {
+    name: 'land',
+    description:
+      'Land what is complete and not yet landed: one commit per task on your branch, in dependency order, gated by verify',
+  },
+  args: {
+    ...common,
+    into: {
+      type: 'string',
+      description: "The branch to land on (default: land.into, else the run's target)",
+      valueHint: 'BRANCH',
+    },
+    'dry-run': {
+      type: 'boolean',
+      description: 'List what would land, in order, with the conflicts it would meet; change nothing',
+    },
+    json: { type: 'boolean', description: 'Print the report as JSON' },
+  },
+  async run({ args }) {
+    const project = await openProject(projectRoot(args))
+    const report = await landProject(project, {
+      ...(args.into ? { into: args.into } : {}),
+      ...(args['dry-run'] ? { dryRun: true } : {}),
+    })
+    if (args.json) {
+      process.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
+      return report.failed.length > 0 ? 1 : 0
+    }
+    const lines: string[] = []
+    if (report.viaRunning) lines.push('The running orchestrator landed what could land; see `tanuki project status`.')
+    if (report.plan) {
+      lines.push(
+        report.plan.length === 0
+          ? `Nothing to land on ${report.target}.`
+          : `Would land on ${report.target}, in this order:`,
+      )
+      for (const step of report.plan) {
+        lines.push(`  ${step.taskId}${step.conflicts.length > 0 ? `  conflicts in ${step.conflicts.join(', ')}` : ''}`)
+      }
+    } else if (!report.viaRunning) {
+      if (report.landed.length === 0 && report.failed.length === 0) lines.push(`Nothing to land on ${report.target}.`)
+      for (const { taskId, commit } of report.landed)
+        lines.push(`landed ${taskId} on ${report.target} as ${commit.slice(0, 12)}`)
+      for (const { taskId, reason } of report.failed)
+        lines.push(`not landed: ${taskId}: ${reason}; \`tanuki project resume\` sends it back to an agent`)
+    }
+    for (const { taskId, on } of report.waiting)
+      lines.push(`waiting: ${taskId} (on ${on.join(', ') || 'a dependency'})`)
+    for (const note of report.notes) lines.push(`note: ${note}`)
+    process.stdout.write(`${lines.join('\n')}\n`)
+    return report.failed.length > 0 ? 1 : 0
+  },
+})

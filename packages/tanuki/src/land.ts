@@ -1,0 +1,168 @@
+import { hostname } from 'node:os'
+import { TanukiError, type LandingFeedback, type RunRecord, type Task } from '@tanuki/core'
+import { createGitLander } from '@tanuki/plugin-agent-process/kit'
+import { controlSocketPath, sendControl } from './control.ts'
+import { appendDurably, readJournal } from './journal.ts'
+import { acquireLock, runningOrchestrator } from './lock.ts'
+import { projectInfo, recordedTasks, type Project } from './project.ts'
+
+/** What `tanuki land` did (or, with `dryRun`, would do). */
+export interface LandReport {
+  /** The branch work landed on. */
+  target: string
+  /** Landed now, in order. */
+  landed: { taskId: string; commit: string }[]
+  /** Could not land: back to pending, with why, for the next run's agents to fix. */
+  failed: { taskId: string; reason: string }[]
+  /** Complete but waiting on a dependency that has not landed (or could not). */
+  waiting: { taskId: string; on: string[] }[]
+  /** With `dryRun`: what would land, in order, with the conflicts each would meet. */
+  plan?: { taskId: string; conflicts: string[] }[]
+  /** What people should know (the target could not move forward, and why). */
+  notes: string[]
+  /** Landed by the running orchestrator, which was asked to. */
+  viaRunning?: boolean
+}
+
+/**
+ * Complete tasks whose work has not landed, in the order they can land: every dependency first,
+ * otherwise in the order they completed.
+ */
+export function landingOrder(
+  tasks: readonly Task[],
+  facts: ReadonlyMap<string, { landed?: unknown; completedAt?: number }>,
+): Task[] {
+  const pending = tasks
+    .filter((task) => task.status === 'complete' && !facts.get(task.id)?.landed)
+    .sort((a, b) => (facts.get(a.id)?.completedAt ?? 0) - (facts.get(b.id)?.completedAt ?? 0))
+  const placed = new Set(tasks.filter((task) => facts.get(task.id)?.landed).map((task) => task.id))
+  const order: Task[] = []
+  for (let progress = true; progress; ) {
+    progress = false
+    for (const task of pending) {
+      if (placed.has(task.id) || !task.dependsOn.every((dep) => placed.has(dep))) continue
+      order.push(task)
+      placed.add(task.id)
+      progress = true
+    }
+  }
+  return order
+}
+
+/**
+ * `tanuki land`: lands what is complete and not yet landed, in dependency order, gated by verify
+ * on the combined work. While an orchestrator runs, it is asked to do it; otherwise it is done here,
+ * under the project's lock, and recorded in the journal. A task that cannot land goes back to
+ * pending with why, so the next run's agent fixes it.
+ */
+export async function landProject(
+  project: Project,
+  options: { into?: string; dryRun?: boolean } = {},
+): Promise<LandReport> {
+  const config = project.config.resolved
+  if (!config.land.enabled) {
+    throw new TanukiError(
+      'TANUKI_LAND_OFF',
+      "Landing is off in tanuki.config (`land: false`): the work stays on the agents' branches.",
+    )
+  }
+  const running = runningOrchestrator(project.paths.lock)
+  if (running && !options.dryRun) {
+    if (running.host !== hostname()) {
+      throw new TanukiError(
+        'TANUKI_LOCKED',
+        `The orchestrator runs on ${running.host} (pid ${running.pid}); run \`tanuki land\` there.`,
+      )
+    }
+    if (options.into) {
+      throw new TanukiError('TANUKI_LOCKED', 'A run is on and lands on its own target; `--into` needs the run stopped.')
+    }
+    await sendControl(controlSocketPath(project.paths.stateDir), { command: 'land' }, 30 * 60_000)
+    return {
+      target: readJournal(project.paths.journal).state.run.target ?? '',
+      landed: [],
+      failed: [],
+      waiting: [],
+      notes: [],
+      viaRunning: true,
+    }
+  }
+  const lock = options.dryRun ? undefined : acquireLock(project.paths.lock, 'land')
+  try {
+    const state = readJournal(project.paths.journal).state
+    const lander = createGitLander({
+      project: projectInfo(project),
+      land: { ...config.land, ...(options.into ? { into: options.into } : {}) },
+      verifyTimeoutMs: config.verifyTimeoutMs,
+    })
+    const start = await lander.prepare(options.into ? {} : state.run.target ? { target: state.run.target } : {})
+    const records: RunRecord[] = []
+    const now = Date.now()
+    const { tasks, facts } = recordedTasks(project)
+    for (const { taskId, commit } of start.landed) {
+      const known = facts.get(taskId)
+      if (known && !known.landed) {
+        records.push({ t: 'task', id: taskId, landed: { commit, at: now } })
+        facts.set(taskId, { ...known, landed: { commit, at: now } })
+      }
+    }
+    const order = landingOrder(tasks, facts)
+    const report: LandReport = {
+      target: start.target,
+      landed: [],
+      failed: [],
+      waiting: [],
+      notes: start.note ? [start.note] : [],
+    }
+    if (options.dryRun) {
+      report.plan = await lander.predict(order)
+    } else {
+      const blocked = new Set<string>()
+      for (const task of order) {
+        const waitsOn = task.dependsOn.filter((dep) => blocked.has(dep))
+        if (waitsOn.length > 0) {
+          report.waiting.push({ taskId: task.id, on: waitsOn })
+          blocked.add(task.id)
+          continue
+        }
+        const outcome = await lander.land({
+          task,
+          ...(task.assignedTo ? { agent: task.assignedTo } : {}),
+          signal: new AbortController().signal,
+        })
+        if (outcome.status === 'landed') {
+          report.landed.push({ taskId: task.id, commit: outcome.commit })
+          records.push({ t: 'task', id: task.id, landed: { commit: outcome.commit, at: Date.now() }, feedback: null })
+          if (outcome.note) report.notes.push(outcome.note)
+          continue
+        }
+        blocked.add(task.id)
+        const feedback: LandingFeedback =
+          outcome.status === 'conflict'
+            ? { kind: 'conflict', files: outcome.files, detail: outcome.detail, what: outcome.what }
+            : { kind: 'gate', command: outcome.command, output: outcome.output, exitCode: outcome.exitCode }
+        const reason =
+          outcome.status === 'conflict'
+            ? `could not land: its work conflicts with landed work in ${outcome.files.join(', ')}`
+            : `could not land: \`${outcome.command}\` failed on the combined work (exit ${outcome.exitCode ?? 'none'})`
+        report.failed.push({ taskId: task.id, reason })
+        records.push({
+          t: 'task',
+          id: task.id,
+          status: 'pending',
+          reason: `${reason}; back to an agent at the next run`,
+          feedback,
+        })
+      }
+    }
+    const unplaced = tasks.filter(
+      (task) => task.status === 'complete' && !facts.get(task.id)?.landed && !order.includes(task),
+    )
+    for (const task of unplaced)
+      report.waiting.push({ taskId: task.id, on: task.dependsOn.filter((dep) => !facts.get(dep)?.landed) })
+    if (records.length > 0 && !options.dryRun) appendDurably(project.paths.journal, records)
+    return report
+  } finally {
+    lock?.release()
+  }
+}

@@ -1,0 +1,305 @@
+// Landing, end to end: the agents' work reaches the person's branch as one commit per task, in
+// dependency order, gated on the combined work; conflicts go back to an agent (here the real
+// Claude Code CLI) to resolve; a person's dirty tree and own branches are never touched.
+import { execFileSync } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { delimiter, dirname, join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import {
+  claudeBin,
+  claudeEnv,
+  lastToolResults,
+  startFakeAnthropic,
+  userText,
+  type FakeAnthropic,
+} from '../support/fake-anthropic.ts'
+import {
+  agentWorktree,
+  cleanup,
+  configFor,
+  createProject,
+  isAlive,
+  readEvents,
+  setCliEnv,
+  startTanuki,
+  statusJson,
+  tanuki,
+  waitFor,
+  type TempProject,
+} from './helpers.ts'
+
+const outside: string[] = []
+let api: FakeAnthropic | undefined
+afterEach(async () => {
+  await cleanup()
+  await api?.close()
+  api = undefined
+  for (const dir of outside.splice(0)) rmSync(dir, { recursive: true, force: true })
+})
+
+const git = (dir: string, ...args: string[]): string =>
+  execFileSync('git', ['-c', 'user.name=person', '-c', 'user.email=person@example.invalid', ...args], {
+    cwd: dir,
+    encoding: 'utf8',
+  }).trim()
+
+/** Task ids of the landed commits on a branch, newest first. */
+const landedOn = (dir: string, branch = 'main'): string[] =>
+  git(dir, 'log', '--format=%(trailers:key=Tanuki-Task,valueonly)', branch).split('\n').filter(Boolean)
+
+function folder(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  outside.push(dir)
+  return dir
+}
+
+describe('landing', () => {
+  it('lands a diamond on two agents in dependency order, one commit per task, each gated on the combined work', async () => {
+    const project = createProject({
+      agents: { default: 2 },
+      tasks: [
+        { id: 'L-1', sh: 'echo base > base.txt', verify: 'test -f base.txt' },
+        { id: 'L-2', dependsOn: ['L-1'], sh: 'cat base.txt > left.txt', verify: 'grep -q base left.txt' },
+        { id: 'L-3', dependsOn: ['L-1'], sh: 'cat base.txt > right.txt', verify: 'grep -q base right.txt' },
+        {
+          id: 'L-4',
+          dependsOn: ['L-2', 'L-3'],
+          sh: 'cat left.txt right.txt > top.txt',
+          verify: 'test "$(cat top.txt)" = "$(printf "base\\nbase")"',
+        },
+      ],
+    })
+    const run = await tanuki(project.dir, 'project', 'start')
+    expect(run.code, run.stderr + run.stdout).toBe(0)
+    const landed = landedOn(project.dir)
+    expect([...landed].sort()).toEqual(['L-1', 'L-2', 'L-3', 'L-4'])
+    // Newest first: L-4 last, L-1 first.
+    expect(landed[0]).toBe('L-4')
+    expect(landed.at(-1)).toBe('L-1')
+    // One commit per task, titled as the task, and the person's checkout holds the work.
+    expect(git(project.dir, 'log', '--format=%s', '-4', 'main').split('\n').sort()).toEqual([
+      'Task L-1',
+      'Task L-2',
+      'Task L-3',
+      'Task L-4',
+    ])
+    expect(readFileSync(join(project.dir, 'top.txt'), 'utf8')).toBe('base\nbase\n')
+    expect(git(project.dir, 'status', '--porcelain', '--', '.', ':!.tanuki')).toBe('')
+    // Every landed tip passed its task's verify there: the gate ran once per landing.
+    const events = readEvents(project.dir)
+    expect(events.filter((e) => e.event === 'task:landed').map((e) => e.taskId)).toEqual([...landed].reverse())
+    const status = await statusJson(project.dir)
+    expect(status.progress).toMatchObject({ complete: 4, landed: 4 })
+    for (const task of status.tasks) expect(task.landed?.commit).toMatch(/^[0-9a-f]{40}$/)
+  })
+
+  it('a conflict between two parallel tasks goes back to Claude Code, which resolves it, and both land', async () => {
+    // Both tasks rewrite the same line; whichever lands second conflicts. Its Claude Code gets a
+    // prompt naming the file, finds the merge in progress, and keeps both sides.
+    api = await startFakeAnthropic((request, { mainLoop }) => {
+      if (!mainLoop) return undefined
+      const prompt = userText(request)
+      const results = lastToolResults(request)
+      if (results.length > 0) return { content: [{ type: 'text', text: 'Done. VALUE_SET' }] }
+      const mine = prompt.includes('C-1') ? 'one' : 'two'
+      const command = prompt.includes('Resolve a merge first')
+        ? "printf 'value: one\\nvalue: two\\n' > shared.txt && git status --short"
+        : `printf 'value: ${mine}\\n' > shared.txt`
+      return {
+        content: [
+          { type: 'text', text: 'On it.' },
+          { type: 'tool_use', name: 'Bash', input: { command, description: 'edit shared.txt' } },
+        ],
+      }
+    })
+    const home = folder('tanuki-e2e-home-')
+    const task = (id: string) =>
+      `---\nid: ${id}\ntitle: Set the value (${id})\ncompletion:\n  signal: VALUE_SET\n  verify: "grep -q '^value: ' shared.txt && ! grep -q '<<<<<<<' shared.txt"\n  max_iterations: 3\n---\nTask ${id}: set the value in shared.txt.\n`
+    const project = createProject({
+      files: {
+        'shared.txt': 'value: zero\n',
+        '.tanuki/tasks/C-1.md': task('C-1'),
+        '.tanuki/tasks/C-2.md': task('C-2'),
+      },
+      config: `import { defineConfig } from 'tanuki'
+export default defineConfig({
+  cooldownMs: 50,
+  defaults: { backend: 'process', kind: 'claude' },
+  agents: { default: { count: 2 } },
+})
+`,
+    })
+    // Claude Code (found on PATH, as on a person's machine) talks to the fake API in this process.
+    setCliEnv({
+      ...claudeEnv({ baseUrl: api.url, home }),
+      PATH: `${dirname(claudeBin)}${delimiter}${process.env.PATH}`,
+    })
+    const ended = await startTanuki(project.dir, 'project', 'start').done
+    expect(ended.code, ended.stderr + ended.stdout).toBe(0)
+    const conflicts = readEvents(project.dir).filter((e) => e.event === 'task:conflict')
+    expect(conflicts.length).toBeGreaterThanOrEqual(1)
+    expect(conflicts[0]).toMatchObject({ files: ['shared.txt'] })
+    expect([...landedOn(project.dir)].sort()).toEqual(['C-1', 'C-2'])
+    expect(readFileSync(join(project.dir, 'shared.txt'), 'utf8')).toBe('value: one\nvalue: two\n')
+    // The resolving iteration was a real Claude Code run that was told what to resolve.
+    expect(api.mainLoopRequests().some((request) => userText(request).includes('Resolve a merge first'))).toBe(true)
+  }, 180_000)
+
+  it('land.verify failing on the combination lands nothing wrong; the task goes back with the output, then to review', async () => {
+    const project = createProject({
+      tasks: [
+        { id: 'V-1', sh: 'touch a.txt', verify: 'test -f a.txt' },
+        { id: 'V-2', dependsOn: ['V-1'], sh: 'touch b.txt', verify: 'test -f b.txt', maxIterations: 2 },
+      ],
+      // Each task passes alone; the two files together break the project's own check.
+      config: configFor(
+        { default: 1 },
+        `\n  land: { verify: 'if test -f a.txt && test -f b.txt; then echo "a and b cannot live together"; exit 3; fi' },`,
+      ),
+    })
+    const run = await tanuki(project.dir, 'project', 'start')
+    expect(run.code).toBe(1)
+    expect(landedOn(project.dir)).toEqual(['V-1'])
+    expect(existsSync(join(project.dir, 'b.txt'))).toBe(false)
+    const failed = readEvents(project.dir).filter((e) => e.event === 'task:land-failed')
+    expect(failed.map((e) => [e.taskId, e.exitCode])).toEqual([
+      ['V-2', 3],
+      ['V-2', 3],
+    ])
+    // The second try's prompt carried what the gate printed.
+    const second = readFileSync(join(project.dir, '.tanuki', 'logs', 'tasks', 'V-2', 'iteration-002.log'), 'utf8')
+    expect(second).toContain('a and b cannot live together')
+    const status = await statusJson(project.dir)
+    expect(status.tasks.find((t) => t.id === 'V-2')).toMatchObject({ status: 'review', landed: null })
+  })
+
+  it('a person’s uncommitted change on the target is never touched; `tanuki land` finishes once they commit', async () => {
+    const lines = Array.from({ length: 20 }, (_, i) => `line ${i + 1}`).join('\n')
+    const project = createProject({
+      files: { 'notes.txt': `${lines}\n` },
+      tasks: [
+        {
+          id: 'D-1',
+          sh: "sed -i 's/^line 20$/line 20, by an agent/' notes.txt",
+          verify: 'grep -q "by an agent" notes.txt',
+        },
+      ],
+    })
+    // The person edits line 1 and leaves it uncommitted while the run lands an edit of line 20.
+    writeFileSync(join(project.dir, 'notes.txt'), `line 1, by a person\n${lines.split('\n').slice(1).join('\n')}\n`)
+    const run = await tanuki(project.dir, 'project', 'start')
+    expect(run.code, run.stderr).toBe(0)
+    expect(run.stdout + run.stderr).toContain('uncommitted changes')
+    expect(readFileSync(join(project.dir, 'notes.txt'), 'utf8')).toContain('line 1, by a person\n')
+    expect(readFileSync(join(project.dir, 'notes.txt'), 'utf8')).not.toContain('by an agent')
+    expect(landedOn(project.dir)).toEqual([])
+    expect(landedOn(project.dir, 'tanuki/land/main')).toEqual(['D-1'])
+
+    git(project.dir, 'commit', '-qam', 'my note')
+    const land = await tanuki(project.dir, 'land')
+    expect(land.code, land.stderr + land.stdout).toBe(0)
+    expect(landedOn(project.dir)).toEqual(['D-1'])
+    const notes = readFileSync(join(project.dir, 'notes.txt'), 'utf8')
+    expect(notes).toContain('line 1, by a person\n')
+    expect(notes).toContain('line 20, by an agent\n')
+    expect(git(project.dir, 'log', '--format=%s', 'main')).toContain('my note')
+  })
+
+  it('stop --remove keeps a person’s own tanuki/ branches and an agent branch whose work has not landed', async () => {
+    const project = createProject({
+      tasks: [{ id: 'K-1', sh: 'echo k > k.txt', verify: 'test -f k.txt' }],
+      config: configFor({ default: 1 }, '\n  land: { auto: false },'),
+    })
+    // Before the run: a person's feature branch with a commit of its own, and one named like an agent's.
+    git(project.dir, 'checkout', '-q', '-b', 'tanuki/feature')
+    writeFileSync(join(project.dir, 'feature.txt'), 'mine\n')
+    git(project.dir, 'add', '-A')
+    git(project.dir, 'commit', '-qm', 'my feature')
+    git(project.dir, 'checkout', '-q', 'main')
+    git(project.dir, 'branch', 'tanuki/default-1')
+    const run = await tanuki(project.dir, 'project', 'start')
+    expect(run.code, run.stderr).toBe(0)
+    const branches = () =>
+      git(project.dir, 'branch', '--list', 'tanuki/*', '--format=%(refname:short)').split('\n').sort()
+    // The agent did not take the person's branch: it got one of its own.
+    expect(branches()).toEqual(['tanuki/default-1', 'tanuki/default-1-2', 'tanuki/feature', 'tanuki/land/main'])
+
+    const stop = await tanuki(project.dir, 'project', 'stop', '--remove')
+    expect(stop.code, stop.stderr).toBe(0)
+    expect(stop.stdout).toContain('Kept tanuki/default-1-2: it holds work that has not landed (K-1)')
+    expect(branches()).toEqual(['tanuki/default-1', 'tanuki/default-1-2', 'tanuki/feature'])
+    expect(existsSync(agentWorktree(project.dir, 'default-1'))).toBe(false)
+
+    const force = await tanuki(project.dir, 'project', 'stop', '--remove', '--force')
+    expect(force.code, force.stderr).toBe(0)
+    expect(branches()).toEqual(['tanuki/default-1', 'tanuki/feature'])
+    expect(git(project.dir, 'log', '-1', '--format=%s', 'tanuki/feature')).toBe('my feature')
+  })
+
+  it('with worktrees outside the project, a test glob over the project sees only its own tests', async () => {
+    const project = createProject({
+      files: { 'tests/own.test.js': 'console.log("own test")\n' },
+      tasks: [
+        { id: 'G-1', sh: 'mkdir -p src && echo "// new" > src/added.test.js', verify: 'test -f src/added.test.js' },
+      ],
+    })
+    const run = await tanuki(project.dir, 'project', 'start')
+    expect(run.code, run.stderr).toBe(0)
+    // What a test runner globbing **/*.test.js finds: the project's files (and the landed one), no agent copies.
+    const found = execFileSync('find', ['.', '-name', '*.test.js', '-not', '-path', './.git/*'], {
+      cwd: project.dir,
+      encoding: 'utf8',
+    })
+      .split('\n')
+      .filter(Boolean)
+      .sort()
+    expect(found).toEqual(['./src/added.test.js', './tests/own.test.js'])
+    expect(existsSync(join(agentWorktree(project.dir, 'default-1'), 'tests', 'own.test.js'))).toBe(true)
+  })
+
+  it('kill -9 in the middle of a landing, then resume: each task lands exactly once, none is lost', async () => {
+    const marks = folder('tanuki-e2e-marks-')
+    const ids = ['X-1', 'X-2', 'X-3', 'X-4']
+    const project = createProject({
+      tasks: ids.map((id, i) => ({
+        id,
+        dependsOn: i > 0 ? [ids[i - 1]!] : [],
+        sh: `echo ${id} > ${id}.txt`,
+        verify: `test -f ${id}.txt`,
+      })),
+      // The gate marks that it runs, then takes its time: the kill lands in the middle of it.
+      config: configFor({ default: 1 }, `\n  land: { verify: 'touch ${marks}/gate-$TANUKI_TASK_ID; sleep 1' },`),
+    })
+    const run = startTanuki(project.dir, 'project', 'start')
+    await waitFor('the gate of X-2', () => existsSync(join(marks, 'gate-X-2')), 60_000, 20)
+    process.kill(run.pid, 'SIGKILL')
+    await run.done
+    await waitFor('the orchestrator to be gone', () => !isAlive(run.pid))
+    const resume = await tanuki(project.dir, 'project', 'resume')
+    expect(resume.code, resume.stderr + resume.stdout).toBe(0)
+    const landed = landedOn(project.dir)
+    expect([...landed].sort()).toEqual(ids)
+    expect(landed).toEqual([...ids].reverse())
+    for (const id of ids) expect(readFileSync(join(project.dir, `${id}.txt`), 'utf8')).toBe(`${id}\n`)
+    expect((await statusJson(project.dir)).progress.landed).toBe(4)
+  })
+
+  it('land.push pushes the target to a remote after each landing', async () => {
+    const remote = folder('tanuki-e2e-remote-')
+    git(remote, 'init', '-q', '--bare', '-b', 'main')
+    const project = createProject({
+      tasks: [
+        { id: 'P-1', sh: 'echo 1 > one.txt', verify: 'test -f one.txt' },
+        { id: 'P-2', dependsOn: ['P-1'], sh: 'echo 2 > two.txt', verify: 'test -f two.txt' },
+      ],
+      config: configFor({ default: 1 }, "\n  land: { push: 'origin' },"),
+    })
+    git(project.dir, 'remote', 'add', 'origin', remote)
+    git(project.dir, 'push', '-q', 'origin', 'main')
+    const run = await tanuki(project.dir, 'project', 'start')
+    expect(run.code, run.stderr).toBe(0)
+    expect(git(remote, 'rev-parse', 'main')).toBe(git(project.dir, 'rev-parse', 'main'))
+    expect(landedOn(remote)).toEqual(['P-2', 'P-1'])
+  })
+})

@@ -1,0 +1,162 @@
+// The dashboard in a real browser: a real `tanuki project start --ui` on a temp git repository,
+// watched live; a task's transcript; rerun; then `tanuki ui` after the run, with resume.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Page } from 'playwright-core'
+import { afterEach, describe, expect, it } from 'vitest'
+import { ARTIFACTS, launchBrowser, skipBrowser } from './browser.ts'
+import { cleanup, createProject, startTanuki, waitFor, type CliProcess, type TempProject } from './helpers.ts'
+
+let browser: Awaited<ReturnType<typeof launchBrowser>> | undefined
+afterEach(async () => {
+  await browser?.dispose()
+  browser = undefined
+  await cleanup()
+})
+
+/** A chain A-1 → A-2 → Q-1; A-1 waits for a gate file the test creates, Q-1's verify fails once. */
+function project(): TempProject & { gate: string } {
+  const created = createProject({
+    agents: { default: 1, qa: 1 },
+    config: undefined,
+    tasks: [
+      {
+        id: 'A-1',
+        title: 'Build the base',
+        sh: 'echo waiting for the gate; while [ ! -f "$GATE" ]; do sleep 0.1; done; echo built > a.txt',
+        verify: 'test -f a.txt',
+      },
+      {
+        id: 'A-2',
+        title: 'Add a layer',
+        dependsOn: ['A-1'],
+        sh: 'echo layering; echo layer >> layer.txt',
+        verify: 'true',
+      },
+      {
+        id: 'Q-1',
+        title: 'Check it all',
+        role: 'qa',
+        dependsOn: ['A-2'],
+        sh: 'echo checking the layers',
+        verify: 'test -f .checked-once || { echo not yet checked; touch .checked-once; exit 1; }',
+        maxIterations: 3,
+      },
+    ],
+  })
+  const gate = join(created.dir, 'gate')
+  // The shell agent inherits the environment: the gate's path reaches the task through it.
+  process.env.GATE = gate
+  return Object.assign(created, { gate })
+}
+
+async function dashboardUrl(run: CliProcess): Promise<string> {
+  return waitFor('the dashboard URL', () => /Dashboard: (http:\/\/\S+)/.exec(run.output().stdout)?.[1])
+}
+
+const row = (page: Page, id: string) => page.locator(`[data-testid=task-list] [data-task="${id}"]`)
+
+async function rowStatus(page: Page, id: string): Promise<string | null> {
+  return row(page, id).getAttribute('data-status')
+}
+
+describe.skipIf(skipBrowser)('the dashboard in a browser', () => {
+  it('shows a running project live, a transcript with verify output, reruns a task; refuses requests without the token or from another origin', async () => {
+    const p = project()
+    const run = startTanuki(p.dir, 'project', 'start', '--ui', '--watch')
+    const url = await dashboardUrl(run)
+    const origin = new URL(url).origin
+
+    // The API, as another program (or page) would call it.
+    expect((await fetch(`${origin}/api/status`)).status).toBe(401)
+    expect((await fetch(`${origin}/`)).status).toBe(401)
+    expect((await fetch(`${origin}/api/events`)).status).toBe(401)
+    const token = new URL(url).searchParams.get('token')!
+    const forged = await fetch(`${origin}/api/run/stop`, {
+      method: 'POST',
+      headers: { 'X-Tanuki-Token': token, Origin: 'http://attacker.example' },
+    })
+    expect(forged.status).toBe(403)
+
+    browser = await launchBrowser()
+    const page = await browser.newPage()
+    const errors: string[] = []
+    page.on('pageerror', (error) => errors.push(error.message))
+    await page.goto(url)
+    // The token left the address bar for a cookie.
+    expect(page.url()).not.toContain('token=')
+    await page.waitForSelector('body[data-ready=true]')
+    await waitFor('A-1 in progress on the page', async () => (await rowStatus(page, 'A-1')) === 'in_progress')
+    expect(await rowStatus(page, 'A-2')).toBe('pending')
+    expect(await page.locator('[data-node="A-1"]').getAttribute('data-status')).toBe('in_progress')
+    await expect.poll(() => page.locator('[data-agent="default-1"]').textContent()).toContain('A-1')
+    await page.screenshot({ path: join(ARTIFACTS, 'ui-running.png'), fullPage: true })
+
+    // Open the gate: the page follows the run without being reloaded.
+    writeFileSync(p.gate, '')
+    await waitFor('A-2 complete on the page', async () => (await rowStatus(page, 'A-2')) === 'complete')
+    await waitFor('Q-1 complete on the page', async () => (await rowStatus(page, 'Q-1')) === 'complete')
+    expect(await page.locator('[data-node="Q-1"]').getAttribute('data-status')).toBe('complete')
+    await expect.poll(() => page.getByTestId('progress').textContent()).toContain('3/3 complete')
+    await page.screenshot({ path: join(ARTIFACTS, 'ui-complete.png'), fullPage: true })
+
+    // Q-1's page: two iterations, the first failed its verify, and the agent's output.
+    await row(page, 'Q-1').locator('a').click()
+    await page.waitForSelector('[data-testid=task-page]')
+    await expect.poll(() => page.getByTestId('iteration').count()).toBe(2)
+    const first = page.getByTestId('iteration').first()
+    await first.locator('summary').first().click()
+    expect(await first.getAttribute('data-outcome')).toBe('retry')
+    expect(await first.getByTestId('transcript').textContent()).toContain('checking the layers')
+    expect(await first.getByTestId('verify').textContent()).toContain('not yet checked')
+    expect(await page.getByTestId('iteration').last().getAttribute('data-outcome')).toBe('complete')
+    await page.screenshot({ path: join(ARTIFACTS, 'ui-transcript.png'), fullPage: true })
+
+    // Rerun A-2 from its page: it runs again, live, and gets a second iteration.
+    await page.goto(`${origin}/#/task/A-2`)
+    await expect.poll(() => page.getByTestId('iteration').count()).toBe(1)
+    await page.getByTestId('rerun').click()
+    await expect.poll(() => page.getByTestId('iteration').count(), { timeout: 30_000 }).toBe(2)
+    await expect.poll(() => page.getByTestId('task-status').textContent(), { timeout: 30_000 }).toBe('complete')
+    await page.screenshot({ path: join(ARTIFACTS, 'ui-rerun.png'), fullPage: true })
+
+    // Stop from the page: the run ends gracefully.
+    await page.goto(`${origin}/`)
+    await page.getByTestId('stop').click()
+    const ended = await run.done
+    expect(ended.stderr).not.toContain('Error')
+    expect(errors).toEqual([])
+  })
+
+  it('`tanuki ui` shows a project after its run, reruns a task and resumes the run, following it live', async () => {
+    const p = project()
+    writeFileSync(p.gate, '')
+    const first = await startTanuki(p.dir, 'project', 'start').done
+    expect(first.code, first.stderr).toBe(0)
+
+    const ui = startTanuki(p.dir, 'ui')
+    const url = await dashboardUrl(ui)
+    browser = (await browser) ?? (await launchBrowser())
+    const page = await browser.newPage()
+    await page.goto(url)
+    await page.waitForSelector('body[data-ready=true]')
+    expect(await page.getByTestId('run-state').textContent()).toBe('complete')
+    expect(await rowStatus(page, 'Q-1')).toBe('complete')
+
+    await page.goto(`${new URL(url).origin}/#/task/A-2`)
+    await expect.poll(() => page.getByTestId('iteration').count()).toBe(1)
+    expect(await page.getByTestId('transcript').textContent()).toContain('layering')
+    await page.getByTestId('rerun').click()
+    // As `tanuki task rerun` does with no run on: into the journal, mirrored into the task file.
+    await waitFor('A-2 pending in its file', () => /^status: pending$/m.test(readFileSync(p.taskPath('A-2'), 'utf8')))
+    await page.goto(`${new URL(url).origin}/`)
+    await page.getByTestId('resume').click()
+    await page.goto(`${new URL(url).origin}/#/task/A-2`)
+    await expect.poll(() => page.getByTestId('iteration').count(), { timeout: 30_000 }).toBe(2)
+    await expect.poll(() => page.getByTestId('task-status').textContent(), { timeout: 30_000 }).toBe('complete')
+    await page.screenshot({ path: join(ARTIFACTS, 'ui-standalone.png'), fullPage: true })
+    expect(existsSync(join(p.dir, '.tanuki', 'logs', 'tasks', 'A-2', 'iteration-002.log'))).toBe(true)
+    ui.child.kill('SIGINT')
+    expect((await ui.done).code).toBe(0)
+  })
+})
