@@ -12,7 +12,7 @@ import { openProject, projectInfo, runProject, type Project, type StopRequest } 
 import { readJournal } from '../journal.ts'
 import { readJson, statusFromJournal, withJournal, type StatusDocument } from '../state.ts'
 import { common, projectRoot, sleep } from './shared.ts'
-import { parsePort, uiArgs } from './ui.ts'
+import { parsePort, uiArgs } from './ui-args.ts'
 
 const output = {
   quiet: { type: 'boolean', description: 'Only print failures and the final summary' },
