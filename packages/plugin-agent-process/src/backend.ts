@@ -4,6 +4,7 @@ import {
   TanukiError,
   closestName,
   isTanukiError,
+  pathName,
   type Agent,
   type AgentBackend,
   type CleanupOptions,
@@ -132,7 +133,7 @@ function resolveOptions(
 }
 
 function pidFile(project: ProjectInfo, agent: string): string {
-  return join(project.stateDir, 'pids', `${safeName(agent)}.pid`)
+  return join(project.stateDir, 'pids', `${safeName(pathName(agent, 'agent name'))}.pid`)
 }
 
 /** A role's keys that look like typos of known ones (`comand`, `modle`), refused with the key meant. */

@@ -71,13 +71,8 @@ export interface Workspace {
   remove(options?: { force?: boolean }): Promise<RemoveReport>
 }
 
-/**
- * Agent names become branch, worktree and pid file names. A name that could leave its folder
- * (`..`, a separator) is refused by core's one guard for names that become paths; the others keep
- * to the characters git and file systems take everywhere.
- */
+/** Agent and project names become branch and directory names: keep them to safe characters. */
 export function safeName(agent: string): string {
-  pathName(agent, 'agent name')
   return agent.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[.-]+/, '') || 'agent'
 }
 
@@ -98,9 +93,12 @@ export function worktreesDir(project: ProjectInfo): string {
   return join(home, 'tanuki', 'projects', `${safeName(basename(real(project.root)))}-${key}`, 'worktrees')
 }
 
-/** The path of an agent's worktree. */
+/**
+ * The path of an agent's worktree. The agent's name goes through core's one guard for names that
+ * become paths first: one that could leave the folder (`..`, a separator) is refused, not mangled.
+ */
 export function worktreePath(project: ProjectInfo, agent: string): string {
-  return join(worktreesDir(project), safeName(agent))
+  return join(worktreesDir(project), safeName(pathName(agent, 'agent name')))
 }
 
 /** The namespace of a project's task refs: `refs/tanuki/<project>/tasks`. */
