@@ -56,6 +56,7 @@ export type {
   Agent,
   AgentBackend,
   AgentExit,
+  AgentFailure,
   Awaitable,
   CleanupOptions,
   CleanupReport,

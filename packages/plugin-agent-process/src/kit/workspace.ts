@@ -130,14 +130,18 @@ function sharedWorkspace(dir: string): Workspace {
 }
 
 /** A branch name of ours for an agent: the one recorded for it, else a free one (never a person's). */
-async function agentBranch(project: ProjectInfo, agent: string, repo: string): Promise<string> {
+async function agentBranch(
+  project: ProjectInfo,
+  agent: string,
+  repo: string,
+): Promise<{ name: string; exists: boolean }> {
   const owned = readOwned(project)
   const recorded = Object.entries(owned.branches).find(([, entry]) => entry.kind === 'agent' && entry.agent === agent)
-  if (recorded && (await revParse(`refs/heads/${recorded[0]}`, repo))) return recorded[0]
+  if (recorded && (await revParse(`refs/heads/${recorded[0]}`, repo))) return { name: recorded[0], exists: true }
   for (let n = 1; ; n++) {
     const name = n === 1 ? branchName(agent) : `${branchName(agent)}-${n}`
     if (owned.branches[name]) continue
-    if (!(await revParse(`refs/heads/${name}`, repo))) return name
+    if (!(await revParse(`refs/heads/${name}`, repo))) return { name, exists: false }
   }
 }
 
@@ -155,23 +159,33 @@ async function openWorktree(
   const path = worktreePath(project, agent)
   const dir = repo.prefix ? join(path, repo.prefix) : path
   const branch = await serialized(repo.top, async () => {
-    await mkdir(worktreesDir(project), { recursive: true })
-    await git(['worktree', 'prune'], repo.top)
-    const existing = (await listWorktrees(repo.top)).find((tree) => samePath(tree.path, path))
     const owned = readOwned(project)
+    const recorded = owned.worktrees[real(path)]
     // A respawn (after a crash, a stop, a resume): keep its work.
-    if (existing?.branch && owned.worktrees[real(path)]) return existing.branch
-    if (existing || existsSync(path)) {
+    if (recorded && existsSync(path)) return recorded.branch
+    if (existsSync(path)) {
       throw new TanukiError(
         'TANUKI_AGENT_SPAWN_FAILED',
         `${path} exists but Tanuki did not make it for agent ${agent}; move it away (Tanuki never takes over a folder or branch it did not create).`,
         { details: { path } },
       )
     }
-    const name = await agentBranch(project, agent, repo.top)
-    const hasBranch = (await revParse(`refs/heads/${name}`, repo.top)) !== undefined
-    const args = hasBranch ? ['worktree', 'add', path, name] : ['worktree', 'add', '-b', name, path, 'HEAD']
-    await gitOrThrow(args, repo.top, `creating the worktree of agent ${agent}`, 'TANUKI_AGENT_SPAWN_FAILED')
+    await mkdir(worktreesDir(project), { recursive: true })
+    const { name, exists } = await agentBranch(project, agent, repo.top)
+    const args = exists ? ['worktree', 'add', path, name] : ['worktree', 'add', '-b', name, path, 'HEAD']
+    let added = await git(args, repo.top)
+    if (added.code !== 0 && /already registered|missing but/.test(added.stderr)) {
+      // Its folder was deleted by hand: forget the stale registration, then add it again.
+      await git(['worktree', 'prune'], repo.top)
+      added = await git(args, repo.top)
+    }
+    if (added.code !== 0) {
+      throw new TanukiError(
+        'TANUKI_AGENT_SPAWN_FAILED',
+        `creating the worktree of agent ${agent} failed in ${repo.top}: git ${args.join(' ')}: ${gitSaid(added)}`,
+        { details: { args, cwd: repo.top } },
+      )
+    }
     const at = new Date().toISOString()
     updateOwned(project, (record) => {
       record.branches[name] ??= { kind: 'agent', agent, at }

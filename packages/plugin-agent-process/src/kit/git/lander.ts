@@ -70,16 +70,16 @@ export function createGitLander(options: GitLanderOptions): GitLander {
   let repo: string | undefined
   let target: string | undefined
   let integration: { branch: string; dir: string } | undefined
+  /** The integration worktree sits on its branch's tip, clean: the last landing ended well. */
+  let clean = false
+  /** The target's tip as this lander last saw or set it. */
+  let knownTarget: string | undefined
 
   const inLand = (args: readonly string[]) => git(args, integration!.dir)
   const must = async (args: readonly string[], what: string): Promise<string> =>
     gitOrThrow(args, integration!.dir, what, LAND_ERROR)
 
-  /**
-   * The integration worktree back on its branch's tip, whatever a crash left in it: a landing is
-   * built on a detached HEAD and reaches the branch only once its gate passed, so what a crash
-   * interrupted is simply dropped.
-   */
+  /** The integration worktree back on its branch's tip, clean, whatever a crash left in it. */
   const repair = async (): Promise<void> => {
     await inLand(['cherry-pick', '--abort'])
     await inLand(['merge', '--abort'])
@@ -88,10 +88,18 @@ export function createGitLander(options: GitLanderOptions): GitLander {
     await must(['clean', '-fdq'], 'cleaning the integration worktree')
   }
 
-  /** Brings the target's own new commits (a person committed) into the integration branch. */
-  const catchUp = async (): Promise<void> => {
-    const tip = await revParse(`refs/heads/${target}`, repo!)
-    if (!tip || (await isAncestor(tip, 'HEAD', integration!.dir))) return
+  /**
+   * Brings the target's own new commits (a person committed) into the integration branch; resolves
+   * with the integration tip. The target's tip is remembered, so while nobody else moves it this
+   * costs one `rev-parse`.
+   */
+  const catchUp = async (): Promise<string> => {
+    const found = await git(['rev-parse', `refs/heads/${target}`, 'HEAD'], integration!.dir)
+    const [tip, head] = found.stdout.trim().split('\n') as [string, string]
+    if (found.code !== 0 || tip === knownTarget || (await isAncestor(tip, head, integration!.dir))) {
+      knownTarget = tip
+      return head
+    }
     const merged = await inLand([
       ...(await commitConfig(integration!.dir, 'lander')),
       'merge',
@@ -109,6 +117,8 @@ export function createGitLander(options: GitLanderOptions): GitLander {
           `Merge ${integration!.branch} into ${target} by hand, then run \`tanuki land\`.`,
       )
     }
+    knownTarget = tip
+    return (await must(['rev-parse', 'HEAD'], 'bringing the target in')).trim()
   }
 
   /**
@@ -117,18 +127,17 @@ export function createGitLander(options: GitLanderOptions): GitLander {
    */
   const moveTarget = async (to: string): Promise<{ moved: boolean; note?: string }> => {
     const ref = `refs/heads/${target}`
-    const from = await revParse(ref, repo!)
-    if (from === to) return { moved: true }
-    if (from && !(await isAncestor(from, to, repo!))) {
-      return {
-        moved: false,
-        note: `${target} moved meanwhile; the work waits on ${integration!.branch}, and the next landing (or \`tanuki land\`) brings ${target} up to date.`,
-      }
+    const movedMeanwhile = {
+      moved: false,
+      note: `${target} moved meanwhile; the work waits on ${integration!.branch}, and the next landing (or \`tanuki land\`) brings ${target} up to date.`,
     }
+    // No ancestry check first: the fast-forward (or the ref's compare-and-swap) refuses by itself
+    // when the target moved, and each git call costs a process.
     const checkedOut = (await listWorktrees(repo!)).find((tree) => tree.branch === target)
     if (checkedOut) {
       const ff = await git(['merge', '--ff-only', '--quiet', to], checkedOut.path)
       if (ff.code !== 0) {
+        if (/fast-forward|diverg/i.test(ff.stderr)) return movedMeanwhile
         return {
           moved: false,
           note:
@@ -137,8 +146,10 @@ export function createGitLander(options: GitLanderOptions): GitLander {
         }
       }
     } else {
-      await gitOrThrow(['update-ref', ref, to, from ?? ''], repo!, `moving ${target} forward`, LAND_ERROR)
+      const swapped = await git(['update-ref', ref, to, ...(knownTarget ? [knownTarget] : [])], repo!)
+      if (swapped.code !== 0) return movedMeanwhile
     }
+    knownTarget = to
     if (land.push) {
       const pushed = await git(['push', '--quiet', land.push, `${ref}:${ref}`], repo!)
       if (pushed.code !== 0)
@@ -174,45 +185,59 @@ export function createGitLander(options: GitLanderOptions): GitLander {
   }
 
   /**
-   * Applies a task's work on the integration tip as one commit (or its commits, for rebase).
-   * Resolves with the conflict it met, or `false` when the task has no recorded work (marked
-   * complete by hand, or it ran where nothing is committed): nothing to land.
+   * Builds the commit that lands a task's work on the integration tip (one commit, or its commits
+   * for rebase) without moving the branch: the worktree and index hold its tree, for the gate.
+   * Resolves with the commit, the conflict it met, or `false` when the task has no recorded work
+   * (marked complete by hand, or it ran where nothing is committed): nothing to land.
    */
-  const apply = async (task: Task, agent: string | undefined): Promise<Conflict | false | undefined> => {
+  const apply = async (task: Task, agent: string | undefined, before: string): Promise<string | Conflict | false> => {
     const config = await commitConfig(integration!.dir, 'lander')
-    const work = await revParse(taskRef(project, task.id, 'work'), repo!)
+    const ref = taskRef(project, task.id, 'work')
+    // One call for both: the work and where it started (a missing ref fails it).
+    const found = await git(['rev-parse', '--quiet', `${ref}^{commit}`, `${ref}^`], repo!)
+    if (found.code !== 0) return false
+    const [work, base] = found.stdout.trim().split('\n') as [string, string]
     const text = message(task, agent)
-    if (!work) return false
-    const base = (await revParse(`${work}^`, repo!))!
-    if (land.strategy === 'merge') {
-      const tip = (await revParse(taskRef(project, task.id, 'tip'), repo!)) ?? work
-      const merged = await inLand([...config, 'merge', '--no-ff', '--no-verify', '-m', text, tip])
-      if (merged.code !== 0) return conflictOf(`the work of ${task.id}`, base)
-      return undefined
+    const conflicted = async (what: Awaited<ReturnType<typeof inLand>>): Promise<Conflict> => {
+      if ((await conflictedFiles(integration!.dir)).length > 0) return conflictOf(`the work of ${task.id}`, base)
+      await repair()
+      throw new TanukiError(LAND_ERROR, `applying the work of ${task.id} failed: ${gitSaid(what)}`)
+    }
+    /** The index as a commit on `parents`, message and all. */
+    const commitIndex = async (parents: string[]): Promise<string> => {
+      const tree = (await must(['write-tree'], 'recording the landing')).trim()
+      const args = [...config, 'commit-tree', tree, ...parents.flatMap((parent) => ['-p', parent]), '-m', text]
+      return (await must(args, 'recording the landing')).trim()
     }
     if (land.strategy === 'rebase') {
       const tip = (await revParse(taskRef(project, task.id, 'tip'), repo!)) ?? work
       const commits = (await git(['rev-list', '--reverse', '--no-merges', `${base}..${tip}`], repo!)).stdout
         .split('\n')
         .filter(Boolean)
+      // Its commits one by one, on a detached HEAD; the branch moves after the gate.
+      await must(['checkout', '--quiet', '--detach'], 'preparing the landing')
       for (const commit of commits) {
         const picked = await inLand([...config, 'cherry-pick', '--allow-empty', '--keep-redundant-commits', commit])
-        if (picked.code !== 0) return conflictOf(`the work of ${task.id}`, base)
+        if (picked.code !== 0) return conflicted(picked)
       }
       await must([...config, 'commit', '--quiet', '--no-verify', '--allow-empty', '-m', text], 'recording the landing')
-      return undefined
+      return (await must(['rev-parse', 'HEAD'], 'recording the landing')).trim()
+    }
+    if (land.strategy === 'merge') {
+      const tip = (await revParse(taskRef(project, task.id, 'tip'), repo!)) ?? work
+      const merged = await inLand([...config, 'merge', '--no-ff', '--no-commit', '--no-verify', tip])
+      if (merged.code !== 0) return conflicted(merged)
+      const commit = await commitIndex([before, tip])
+      await must(['merge', '--quit'], 'recording the landing')
+      return commit
     }
     const picked = await inLand([...config, 'cherry-pick', '--no-commit', work])
-    if (picked.code !== 0) {
-      if ((await conflictedFiles(integration!.dir)).length === 0) {
-        await repair()
-        throw new TanukiError(LAND_ERROR, `applying the work of ${task.id} failed: ${gitSaid(picked)}`)
-      }
-      return conflictOf(`the work of ${task.id}`, base)
-    }
-    await must([...config, 'commit', '--quiet', '--no-verify', '--allow-empty', '-m', text], 'committing the landing')
-    return undefined
+    if (picked.code !== 0) return conflicted(picked)
+    return commitIndex([before])
   }
+
+  /** Whether landing this task runs any gate command. */
+  const gateRan = (request: LandRequest): boolean => Boolean(request.task.completion.verify || land.verify)
 
   /** The task's verify, then `land.verify`, on the combined work; the first that fails. */
   const gate = async (request: LandRequest): Promise<LandOutcome | undefined> => {
@@ -326,30 +351,33 @@ export function createGitLander(options: GitLanderOptions): GitLander {
     async land(request): Promise<LandOutcome> {
       if (!integration || !repo) throw new TanukiError(LAND_ERROR, 'the git lander was not prepared')
       return serialized(repo, async () => {
-        await repair()
-        await catchUp()
-        const before = (await inLand(['rev-parse', 'HEAD'])).stdout.trim()
-        // Built on a detached HEAD: the branch moves only once the gate passed (see repair).
-        await must(['checkout', '--quiet', '--detach'], 'preparing the landing')
-        try {
-          const conflict = await apply(request.task, request.agent)
-          if (conflict === false) {
-            return {
-              status: 'landed',
-              commit: before,
-              moved: true,
-              note: 'no work was recorded for it: nothing to land',
-            }
-          }
-          if (conflict) return { status: 'conflict', ...conflict }
-          const failed = await gate(request)
-          if (failed) return failed
-          const commit = (await inLand(['rev-parse', 'HEAD'])).stdout.trim()
-          await must(['update-ref', `refs/heads/${integration!.branch}`, commit, before], 'recording the landing')
-          return { status: 'landed', commit, ...(await moveTarget(commit)) }
-        } finally {
-          await repair()
+        // A landing that ended cleanly left the worktree on the branch's tip: nothing to repair.
+        if (!clean) await repair()
+        clean = false
+        const before = await catchUp()
+        const built = await apply(request.task, request.agent, before)
+        if (built === false) {
+          clean = true
+          return { status: 'landed', commit: before, moved: true, note: 'no work was recorded for it: nothing to land' }
         }
+        if (typeof built !== 'string') return { status: 'conflict', ...built }
+        // The branch moves only once the gate passed: a crash before that leaves it as it was.
+        const failed = await gate(request)
+        if (failed) return failed
+        await must(['update-ref', `refs/heads/${integration!.branch}`, built, before], 'recording the landing')
+        if (land.strategy === 'rebase')
+          await must(['checkout', '--quiet', integration!.branch], 'finishing the landing')
+        // The worktree now matches the branch, unless the gate changed tracked files (then the
+        // next landing starts with a repair); files it created stay, as a CI workspace keeps them.
+        // Checked while the target moves: they touch different worktrees.
+        const [unchanged, moved] = await Promise.all([
+          gateRan(request)
+            ? inLand(['status', '--porcelain', '--untracked-files=no']).then((r) => r.stdout === '')
+            : true,
+          moveTarget(built),
+        ])
+        clean = unchanged
+        return { status: 'landed', commit: built, ...moved }
       })
     },
 

@@ -66,9 +66,8 @@ export function serialized<T>(key: string, work: () => Promise<T>): Promise<T> {
 /** The project's git repository, when it is one with at least one commit. */
 export async function gitRepository(root: string): Promise<{ top: string; prefix: string } | undefined> {
   if (!existsSync(root)) return undefined
-  const head = await git(['rev-parse', '--verify', '--quiet', 'HEAD'], root)
-  if (head.code !== 0) return undefined
-  const info = await git(['rev-parse', '--show-toplevel', '--show-prefix'], root)
+  // One call: it fails outside a repository and in one without a commit (no HEAD to resolve).
+  const info = await git(['rev-parse', '--show-toplevel', '--show-prefix', 'HEAD^{commit}'], root)
   if (info.code !== 0) return undefined
   const [top = root, prefix = ''] = info.stdout.split('\n')
   return { top, prefix: prefix.replace(/\/+$/, '') }
@@ -115,12 +114,18 @@ export async function isAncestor(ancestor: string, of: string, cwd: string): Pro
 /** `-c` options for commits Tanuki makes: an identity when the repository has none, no signing, no hooks' prompts. */
 export async function commitConfig(dir: string, who: string): Promise<string[]> {
   const config = ['-c', 'commit.gpgsign=false']
-  const email = await git(['config', 'user.email'], dir)
-  if (email.code !== 0 || email.stdout.trim() === '') {
-    config.push('-c', `user.name=tanuki ${who}`, '-c', `user.email=${who}@tanuki.invalid`)
+  let hasIdentity = identities.get(dir)
+  if (hasIdentity === undefined) {
+    const email = await git(['config', 'user.email'], dir)
+    hasIdentity = email.code === 0 && email.stdout.trim() !== ''
+    identities.set(dir, hasIdentity)
   }
+  if (!hasIdentity) config.push('-c', `user.name=tanuki ${who}`, '-c', `user.email=${who}@tanuki.invalid`)
   return config
 }
+
+/** Whether a directory's repository has an identity for commits, asked once per directory. */
+const identities = new Map<string, boolean>()
 
 /** Files with unresolved conflicts in a worktree. */
 export async function conflictedFiles(dir: string): Promise<string[]> {
