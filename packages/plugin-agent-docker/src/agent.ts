@@ -12,6 +12,7 @@ import {
   type RunResult,
 } from '@tanuki/core'
 import {
+  kindAccount,
   runIteration,
   type AgentKind,
   type Step,
@@ -171,6 +172,7 @@ export function createDockerAgent(parts: DockerAgentParts): DockerAgent {
     workspace: `${parts.containerName}:${options.workdir} (${workspace.dir})`,
     containerName: parts.containerName,
     containerId: container.id,
+    ...(kindAccount(options.kind, kind) ? { account: kindAccount(options.kind, kind)! } : {}),
 
     async run(request: RunRequest): Promise<RunResult> {
       assertAlive()

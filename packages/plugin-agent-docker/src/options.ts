@@ -97,12 +97,14 @@ const KIND_KEYS = [
   'allowedTools',
   'disallowedTools',
   'extraArgs',
+  'account',
 ] as const satisfies readonly (keyof KindOptions)[]
 
 /** Every key a Docker role may set: a near miss of one of them is most likely a typo. */
 export const DOCKER_ROLE_KEYS: readonly string[] = [
   'backend',
   'count',
+  'budget',
   ...KIND_KEYS,
   'env',
   'image',

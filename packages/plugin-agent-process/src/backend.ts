@@ -79,7 +79,7 @@ export interface ProcessBackend extends AgentBackend {
 }
 
 /** Role keys that are the orchestrator's, not ours. */
-const ROLE_KEYS = new Set(['backend', 'count'])
+const ROLE_KEYS = new Set(['backend', 'count', 'budget'])
 /** Every key a role of this backend may set: a near miss of one of them is most likely a typo. */
 export const PROCESS_ROLE_KEYS = [
   ...ROLE_KEYS,
@@ -100,6 +100,7 @@ export const PROCESS_ROLE_KEYS = [
   'killGraceMs',
   'pidFiles',
   'session',
+  'account',
 ]
 const WORKSPACE_MODES: readonly string[] = ['auto', 'worktree', 'shared']
 

@@ -24,6 +24,8 @@ export interface RoleState {
   live: number
   spawning: number
   lastSpawnError?: string
+  /** Why the role takes no work (its agents cannot start: a binary, a flag, credentials). */
+  paused?: string
 }
 
 export interface AgentPoolOptions {
@@ -35,6 +37,8 @@ export interface AgentPoolOptions {
   running: () => boolean
   /** An agent of this role became idle: hand it work. */
   onIdle: (role: string) => void
+  /** An agent came up (before it is handed work). */
+  onSpawned?: (record: AgentRecord) => void
   /** An agent died while busy: abort what it ran. */
   onCrash: (record: AgentRecord, reason: string) => void
   /** Agents came or went: the run may have settled. */
@@ -60,6 +64,12 @@ export interface AgentPool {
   crashed(record: AgentRecord, reason: string): void
   /** Every agent, for status views. */
   info(): AgentInfo[]
+  /** Every agent record. */
+  records(): IterableIterator<AgentRecord>
+  /** An agent's record by name. */
+  record(name: string): AgentRecord | undefined
+  /** Agents that are live or being spawned, over every role. */
+  agentCount(): number
   /** Stops (or removes) every live agent, and those still being spawned once they exist. */
   stopAll(remove: boolean): Promise<void>
   /** Runs every backend's `cleanup` (after `stopAll(true)`). */
@@ -146,6 +156,7 @@ export function createAgentPool(options: AgentPoolOptions): AgentPool {
       backend: agent.backend,
       ...(agent.workspace ? { workspace: agent.workspace } : {}),
     })
+    options.onSpawned?.(record)
     options.onIdle(role)
     options.onChange()
   }
@@ -209,6 +220,14 @@ export function createAgentPool(options: AgentPoolOptions): AgentPool {
         return
       }
       startSpawn(record.name, record.role)
+    },
+
+    records: () => agents.values(),
+    record: (name) => agents.get(name),
+    agentCount: () => {
+      let count = 0
+      for (const state of roles.values()) count += state.live + state.spawning
+      return count
     },
 
     info: () =>

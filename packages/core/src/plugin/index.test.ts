@@ -39,6 +39,10 @@ describe('resolveConfig', () => {
       balancer: 'least-loaded',
       plugins: [],
       cooldownMs: 1000,
+      maxCooldownMs: 5 * 60_000,
+      stallTimeoutMs: 10 * 60_000,
+      sameFailureLimit: 3,
+      maxAgents: {},
       retryLimit: 3,
       iterationTimeoutMs: 30 * 60_000,
       verifyTimeoutMs: 5 * 60_000,
@@ -170,7 +174,7 @@ describe('resolveConfig', () => {
     expect(configError({ colour: 'red' }).message).toContain('config key "colour" is not a config key; known keys')
   })
 
-  it('accepts every key the config has or will soon have, in loose shapes', () => {
+  it('accepts every key the config has, in each of its shapes', () => {
     expect(() =>
       resolveConfig({
         maxCooldownMs: 60_000,
@@ -184,7 +188,21 @@ describe('resolveConfig', () => {
         worktreesDir: '../worktrees',
       }),
     ).not.toThrow()
-    expect(() => resolveConfig({ land: false, budget: 5, maxAgents: { web: 2 }, remote: { url: 'x' } })).not.toThrow()
+    expect(() =>
+      resolveConfig({ land: false, budget: { tokens: 5 }, maxAgents: { total: 4, docker: 2 }, remote: { url: 'x' } }),
+    ).not.toThrow()
+  })
+
+  it('refuses budgets and caps that cannot be meant', () => {
+    expect(configError({ budget: 5 as never }).message).toBe('config key "budget" must be { usd, tokens }, got 5')
+    expect(configError({ budget: { usd: -1 } }).message).toBe('config key "budget.usd" must be a number ≥ 0, got -1')
+    expect(configError({ agents: { web: { budget: { dollars: 1 } as never } } }).message).toContain(
+      'config key "agents.web.budget',
+    )
+    expect(configError({ maxAgents: 0 }).message).toContain('config key "maxAgents" must be a whole number ≥ 1')
+    expect(configError({ sameFailureLimit: 0 }).message).toBe(
+      'config key "sameFailureLimit" must be a whole number ≥ 1, got 0',
+    )
   })
 
   it('lists every problem at once', () => {

@@ -41,8 +41,21 @@ export interface UserConfig {
    * entries skipped (as Vite's are), so `plugins: [reporters(), useDocker && dockerAgents()]` works.
    */
   plugins?: PluginOption[]
-  /** Pause between two tries of a task, in ms. Default 1000. */
+  /** Pause after a failed try of a task, in ms; doubled after each failed try in a row. Default 1000. */
   cooldownMs?: number
+  /** The longest pause between two tries, in ms. Default 5 minutes. */
+  maxCooldownMs?: number
+  /** An iteration with no output for this long is ended as `stalled`, in ms. Default 10 minutes. */
+  stallTimeoutMs?: number
+  /** The same failure this many tries in a row sends a task to review. Default 3. */
+  sameFailureLimit?: number
+  /** What the whole run may spend (`{ usd, tokens }`); roles have `agents.<role>.budget`, tasks `budget` in their front matter. */
+  budget?: { usd?: number; tokens?: number }
+  /**
+   * Agents running at once, over every role: a number, or `{ total, <backend>: n }` to cap a
+   * backend too. Default: no cap beyond each role's count.
+   */
+  maxAgents?: number | Record<string, number>
   /** Times a task may lose its agent (crash or failure) before it is marked failed. Default 3. */
   retryLimit?: number
   /** Longest one iteration may run, in ms. Default 30 minutes. */
@@ -65,19 +78,8 @@ export interface UserConfig {
    * gated by verify on the combined work). `false` turns it off: work stays on the agents' branches.
    */
   land?: LandConfig | false
-  // Keys accepted (and loosely checked) ahead of the behaviour being built on them.
-  /** Longest pause between tries once they back off, in ms. */
-  maxCooldownMs?: number
-  /** The run's budget: a number of US dollars, or `{ usd, tokens }`. */
-  budget?: number | Record<string, unknown>
-  /** Most agents running at once, in all (a number) or by role. */
-  maxAgents?: number | Record<string, number>
-  /** An iteration with no output for this long is stalled, in ms. */
-  stallTimeoutMs?: number
-  /** Agents on other machines: a Redis URL or its options. */
+  /** Agents on other machines: a Redis URL or its options (checked by the remote plugin). */
   remote?: string | Record<string, unknown>
-  /** Tries that fail the same way in a row before the task stops trying. */
-  sameFailureLimit?: number
   /**
    * Where agents' git worktrees go. Default: a per-project folder in your state directory
    * (`$XDG_STATE_HOME/tanuki/projects/…`, else `~/.local/state/tanuki/projects/…`), outside the
@@ -110,6 +112,12 @@ export interface ResolvedConfig {
   balancer: string | BalancerStrategy
   plugins: TanukiPlugin[]
   cooldownMs: number
+  maxCooldownMs: number
+  stallTimeoutMs: number
+  sameFailureLimit: number
+  budget?: { usd?: number; tokens?: number }
+  /** Caps on agents running at once: `total` over every backend, and per backend by name. */
+  maxAgents: Record<string, number>
   retryLimit: number
   iterationTimeoutMs: number
   verifyTimeoutMs: number
@@ -200,6 +208,11 @@ export function resolveConfig(config: UserConfig = {}, fallbackName = 'tanuki'):
     balancer: config.balancer ?? 'least-loaded',
     plugins,
     cooldownMs: config.cooldownMs ?? 1000,
+    maxCooldownMs: config.maxCooldownMs ?? 5 * 60_000,
+    stallTimeoutMs: config.stallTimeoutMs ?? 10 * 60_000,
+    sameFailureLimit: config.sameFailureLimit ?? 3,
+    ...(config.budget === undefined ? {} : { budget: config.budget }),
+    maxAgents: typeof config.maxAgents === 'number' ? { total: config.maxAgents } : { ...config.maxAgents },
     retryLimit: config.retryLimit ?? 3,
     iterationTimeoutMs: config.iterationTimeoutMs ?? 30 * 60_000,
     verifyTimeoutMs: config.verifyTimeoutMs ?? 5 * 60_000,

@@ -59,12 +59,29 @@ const durationAbove0 = v.pipe(
 const nonEmpty = (what: string) => v.pipe(v.string(`must be ${what}`), v.minLength(1, `must be ${what}`))
 const mapping = (message: string) => v.custom<Record<string, unknown>>(isObject, message)
 
+const countFrom1 = v.pipe(
+  v.number('must be a whole number ≥ 1'),
+  v.integer('must be a whole number ≥ 1'),
+  v.minValue(1, 'must be a whole number ≥ 1'),
+)
+const amount = v.pipe(
+  v.number('must be a number ≥ 0'),
+  v.finite('must be a number ≥ 0'),
+  v.minValue(0, 'must be a number ≥ 0'),
+)
+/** What may be spent: `{ usd, tokens }`, each optional. */
+const budgetSchema = v.pipe(
+  mapping('must be { usd, tokens }'),
+  v.strictObject({ usd: v.optional(amount), tokens: v.optional(amount) }, 'must be { usd, tokens }'),
+)
+
 const role = (what: string) =>
   v.pipe(
     mapping(`must be ${what}`),
     v.looseObject({
       backend: v.optional(nonEmpty('a backend name')),
       count: v.optional(wholeNumber),
+      budget: v.optional(budgetSchema),
     }),
   )
 
@@ -109,12 +126,17 @@ const configSchema = v.pipe(
         'must be false or { auto, into, strategy, verify, push }',
       ),
     ),
-    budget: v.optional(v.union([v.number(), mapping('')], 'must be a number or an object like { usd, tokens }')),
-    maxAgents: v.optional(v.union([wholeNumber, mapping('')], 'must be a whole number ≥ 0 or an object by role')),
+    budget: v.optional(budgetSchema),
+    maxAgents: v.optional(
+      v.union(
+        [countFrom1, v.pipe(mapping(''), v.record(v.string(), countFrom1))],
+        'must be a whole number ≥ 1 or { total, <backend>: n } of whole numbers ≥ 1',
+      ),
+    ),
     stallTimeoutMs: v.optional(durationAbove0),
     remote: v.optional(v.union([v.string(), mapping('')], 'must be a URL string or an object of remote options')),
     mirrorStatus: v.optional(v.boolean('must be true or false')),
-    sameFailureLimit: v.optional(wholeNumber),
+    sameFailureLimit: v.optional(countFrom1),
     worktreesDir: v.optional(nonEmpty('a path string')),
   }),
 )

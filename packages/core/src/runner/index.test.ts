@@ -173,7 +173,7 @@ describe('Runner', () => {
     expect(backend.runs).toHaveLength(1)
   })
 
-  it('waits the cooldown on its clock between tries', async () => {
+  it('waits the cooldown on its clock between tries, doubling it after each failed try in a row', async () => {
     const clock = new VirtualClock()
     const { backend, agent } = await setup({
       script: ({ iteration }) => ({ type: 'succeed', output: iteration === 3 ? 'DONE' : 'working' }),
@@ -188,7 +188,11 @@ describe('Runner', () => {
     expect(backend.runs).toHaveLength(1)
     clock.advance(1)
     await until(() => backend.runs.length === 2 && clock.pending().length > 0)
-    clock.advance(1000)
+    expect(clock.pending()).toEqual([2000])
+    clock.advance(1999)
+    for (let i = 0; i < 5; i++) await tick()
+    expect(backend.runs).toHaveLength(2)
+    clock.advance(1)
     await until(run.done)
     expect(run.value()).toMatchObject({ status: 'complete', iterations: 3 })
     expect(backend.runs).toHaveLength(3)
@@ -245,7 +249,11 @@ describe('Runner', () => {
     await until(run.done)
     expect(run.error()).toBeUndefined()
     expect(run.value()).toMatchObject({ status: 'complete', iterations: 2 })
-    expect(ends[0]).toEqual({ outcome: 'retry', reason: 'iteration timed out after 5000 ms' })
+    expect(ends[0]).toEqual({
+      outcome: 'retry',
+      reason: 'iteration timed out after 5000 ms',
+      failure: { class: 'timeout', cause: 'iteration timed out after 5000 ms' },
+    })
     expect(errors).toEqual(['timed out', undefined])
     // The second iteration finished in time: its timer was cancelled.
     expect(clock.pending()).toEqual([])

@@ -40,6 +40,7 @@ describe('Validator', () => {
         outcome: 'retry',
         reason: `signal "ALL_DONE" not in the agent's output`,
         signalFound: false,
+        failure: { class: 'verify-failed', cause: `signal "ALL_DONE" not in the agent's output` },
       })
     })
 
@@ -61,7 +62,12 @@ describe('Validator', () => {
         result: { output: '', exitCode: 1, error: 'model refused' },
         iteration: 1,
       })
-      expect(validation).toEqual({ outcome: 'retry', reason: 'agent reported: model refused', signalFound: false })
+      expect(validation).toEqual({
+        outcome: 'retry',
+        reason: 'agent reported: model refused',
+        signalFound: false,
+        failure: { class: 'agent-error', cause: 'model refused' },
+      })
     })
 
     it('does not run verify when the signal is missing', async () => {

@@ -97,6 +97,8 @@ export interface AgentState {
   since?: number
   /** Why it crashed or could not start. */
   message?: string
+  /** When its park lifts (clock ms), while its account waits out a limit. */
+  parkedUntil?: number
 }
 
 function addUsage(total: Usage | undefined, more: Usage): Usage {
@@ -294,6 +296,14 @@ export class RunModel implements ReporterHooks {
   onAgentSpawnFailed(e: TanukiEvents['agent:spawn-failed']): void {
     const agent = this.agent(e.agent, e.role, e.backend)
     Object.assign(agent, { role: e.role, backend: e.backend, status: 'spawn-failed', message: e.message })
+  }
+
+  onAgentParked(e: TanukiEvents['agent:parked']): void {
+    this.agent(e.agent, e.role).parkedUntil = e.until
+  }
+
+  onAgentResumed(e: TanukiEvents['agent:resumed']): void {
+    this.agent(e.agent, e.role).parkedUntil = undefined
   }
 
   onAgentCrashed(e: TanukiEvents['agent:crashed']): void {

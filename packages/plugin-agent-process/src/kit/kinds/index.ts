@@ -37,3 +37,11 @@ export function createKind(options: KindOptions = {}): AgentKind {
       )
   }
 }
+
+/**
+ * The account an agent of a kind spends: the role's own (`account`), else the kind and its
+ * credential variable (`claude:ANTHROPIC_API_KEY`); undefined for kinds that spend nothing.
+ */
+export function kindAccount(options: { account?: string }, kind: AgentKind): string | undefined {
+  return options.account ?? (kind.credential ? `${kind.name}:${kind.credential}` : undefined)
+}
