@@ -107,7 +107,11 @@ describe('Validator', () => {
         result: { output: '', exitCode: 1, error: 'exit code 1' },
         iteration: 1,
       })
-      expect(validation).toEqual({ outcome: 'retry', reason: 'agent reported: exit code 1' })
+      expect(validation).toEqual({
+        outcome: 'retry',
+        reason: 'agent reported: exit code 1',
+        failure: { class: 'agent-error', cause: 'exit code 1' },
+      })
     })
   })
 
