@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { stat } from 'node:fs/promises'
 import {
   TanukiError,
+  closestName,
   errorMessage,
   isTanukiError,
   type AgentBackend,
@@ -18,8 +19,8 @@ import { createDockerAgent, type DockerAgent } from './agent.ts'
 import { LABELS, containerSpec, ensureNetwork, removeContainer, startContainer } from './container.ts'
 import { connectEngine, type Engine } from './engine.ts'
 import { execInContainer, reapCommands, timedExec } from './exec.ts'
-import { buildImage, ensureImage } from './image.ts'
-import { containerEnv, resolveDockerOptions, type DockerAgentOptions } from './options.ts'
+import { assertImageAvailable, buildImage, ensureImage } from './image.ts'
+import { DOCKER_ROLE_KEYS, containerEnv, resolveDockerOptions, type DockerAgentOptions } from './options.ts'
 
 /** The Docker backend: `spawn` gives agents in containers, `cleanup` removes a project's leftovers. */
 export interface DockerBackend extends AgentBackend {
@@ -111,8 +112,40 @@ export function createDockerBackend(options: DockerAgentOptions = {}): DockerBac
     return ready
   }
 
+  /** A refusal about one role, named as the config names it. */
+  const forRole = (role: string, error: unknown): unknown =>
+    isTanukiError(error)
+      ? new TanukiError(error.code, `agents.${role}: ${error.message}`, {
+          cause: error,
+          details: { ...error.details, role },
+        })
+      : error
+
   return {
     name: 'docker',
+
+    async validateRole({ role, options: roleOptions }) {
+      for (const key of Object.keys(roleOptions)) {
+        const meant = DOCKER_ROLE_KEYS.includes(key) ? undefined : closestName(key, DOCKER_ROLE_KEYS)
+        if (meant) {
+          throw new TanukiError(
+            'TANUKI_CONFIG_INVALID',
+            `agents.${role}: docker backend option "${key}" is not an option (did you mean "${meant}"?)`,
+            { details: { key: `agents.${role}.${key}`, role } },
+          )
+        }
+      }
+      try {
+        const resolved = resolveDockerOptions(options, roleOptions)
+        createKind(resolved.kind)
+        // An image to build is built at the first spawn; one to run must exist now.
+        if (resolved.build) return
+        const found = await engine(resolved.host)
+        await assertImageAvailable(found.docker, resolved.image, found.address)
+      } catch (error) {
+        throw forRole(role, error)
+      }
+    },
 
     async spawn({ name, role, options: roleOptions, project }) {
       const resolved = resolveDockerOptions(options, roleOptions)

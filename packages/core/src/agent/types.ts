@@ -216,6 +216,14 @@ export interface SpawnRequest {
   project: ProjectInfo
 }
 
+/** A role's options, handed to a backend to check before the run starts. */
+export interface RoleCheck {
+  role: string
+  /** The role's configuration: `defaults` under `agents.<role>`, as `SpawnRequest.options` will be. */
+  options: Readonly<Record<string, unknown>>
+  project: ProjectInfo
+}
+
 /**
  * A one-off command in a sandbox like a role's agents' (the same image, limits and environment),
  * on a folder of the host: how the landing gate runs a task's verify where its agents ran.
@@ -259,6 +267,13 @@ export interface AgentBackend {
    * container, with their tools); a backend without it has the gate run on the host.
    */
   execIn?(request: SandboxExecRequest): Promise<ExecResult>
+  /**
+   * Checks a role's options before anything runs (optional): an unknown agent kind, a command
+   * without its argv, an image the engine does not have. Throws a `TanukiError` naming the role and
+   * key (`agents.<role>: …`). `tanuki task validate` and `project start` call it for every role;
+   * nothing is spawned or written when one throws.
+   */
+  validateRole?(check: RoleCheck): Awaitable<void>
   /**
    * Deletes what this backend left for a project (worktrees, branches, containers), including
    * agents that are not running, e.g. after a crash. Used by `tanuki project stop --remove`. Work

@@ -3,6 +3,7 @@ import type { AgentCandidate } from '../balancer/index.ts'
 import { TanukiError, errorMessage } from '../errors.ts'
 import type { ResolvedConfig, RoleConfig } from '../plugin/index.ts'
 import type { LandRequest } from '../land/types.ts'
+import { roleBackendName, roleConfig } from '../plugin/roles.ts'
 import type { Bus } from './bus.ts'
 import type { AgentInfo, AgentStatus } from './types.ts'
 
@@ -95,16 +96,15 @@ export function createAgentPool(options: AgentPoolOptions): AgentPool {
   const roleState = (role: string): RoleState => {
     let state = roles.get(role)
     if (!state) {
-      const roleConfig: RoleConfig = { ...config.defaults, ...config.agents[role] }
-      const count = typeof roleConfig.count === 'number' ? roleConfig.count : 1
-      state = { config: roleConfig, count, idle: new Set(), live: 0, spawning: 0 }
+      const options: RoleConfig = roleConfig(config, role)
+      const count = typeof options.count === 'number' ? options.count : 1
+      state = { config: options, count, idle: new Set(), live: 0, spawning: 0 }
       roles.set(role, state)
     }
     return state
   }
 
-  const backendName = (role: string): string =>
-    roleState(role).config.backend ?? (backends.size === 1 ? [...backends.keys()][0]! : 'process')
+  const backendName = (role: string): string => roleBackendName(roleState(role).config, backends)
 
   const backendFor = (role: string): AgentBackend => {
     const name = backendName(role)

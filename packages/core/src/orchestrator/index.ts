@@ -2,8 +2,9 @@ import type { Emitter } from 'mitt'
 import type { AgentBackend, ProjectInfo } from '../agent/types.ts'
 import { Balancer, builtinStrategies, type BalancerStrategy } from '../balancer/index.ts'
 import { abortError, sleep, systemClock, type Clock } from '../clock.ts'
-import { TanukiError, errorMessage, isTanukiError } from '../errors.ts'
+import { TanukiError, combineErrors, errorMessage, isTanukiError } from '../errors.ts'
 import { resolveConfig, setupPlugins, type PluginRegistry, type ResolvedConfig } from '../plugin/index.ts'
+import { checkRoles } from '../plugin/roles.ts'
 import { TaskQueue } from '../queue/index.ts'
 import type { Reporter } from '../reporter/types.ts'
 import { Runner, type RunnerOutcome } from '../runner/index.ts'
@@ -186,9 +187,18 @@ export class Orchestrator {
         ...this.registry.backends,
         ...(this.options.backends ?? []).map((b) => [b.name, b] as const),
       ])
+      // Roles the config lists are checked by their backends before anything is spawned.
+      const problems = await checkRoles({
+        config: this.config,
+        backends,
+        strategies: this.registry.strategies,
+        project: this.project,
+        roles: Object.keys(this.config.agents),
+      })
+      if (problems.length > 0) throw combineErrors(problems, 'in the config')
       const reporters: Reporter[] = [...this.registry.reporters, ...(this.options.reporters ?? [])]
       this.events.off('*', keep)
-      this.reporters = attachReporters(this.bus, reporters, early)
+      this.reporters = attachReporters(this.bus, reporters, early, { clock: this.clock })
       this.balancer = new Balancer(this.resolveStrategy())
       this.runner = new Runner({
         validator: new Validator({ verifyTimeoutMs: this.config.verifyTimeoutMs }),

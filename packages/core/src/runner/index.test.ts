@@ -143,6 +143,22 @@ describe('Runner', () => {
     expect(backend.runs).toHaveLength(3)
   })
 
+  it('sends a task without completion criteria to review after its first run without an error', async () => {
+    let tries = 0
+    const { backend, agent } = await setup({
+      script: () => (++tries === 1 ? { type: 'fail', error: 'exit code 2' } : { type: 'succeed', output: 'done' }),
+    })
+    const open = createTask({ id: 'open', title: 'Tidy the docs' })
+    const outcome = await new Runner({ validator: new Validator(), cooldownMs: 0 }).run(open, agent, {
+      signal: new AbortController().signal,
+    })
+    expect(outcome.status).toBe('review')
+    expect(outcome.iterations).toBe(2)
+    expect(outcome.reason).toContain('a person reviews it')
+    expect(backend.runs).toHaveLength(2)
+    expect(backend.runs[0]!.prompt).toContain('Nothing is checked automatically')
+  })
+
   it('stops at once with failed when verify cannot run', async () => {
     const { backend, agent } = await setup()
     const outcome = await new Runner({ validator: new Validator(), cooldownMs: 0 }).run(

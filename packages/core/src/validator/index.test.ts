@@ -85,6 +85,36 @@ describe('Validator', () => {
     })
   })
 
+  describe('no completion criteria', () => {
+    const open = () => createTask({ id: 'a', title: 'A' })
+
+    it('sends the task to review after a run without an error, running nothing', async () => {
+      const agent = await spawn({
+        exec: () => {
+          throw new Error('nothing may run for a task without criteria')
+        },
+      })
+      const validation = await new Validator().validate({ task: open(), agent, result: ok('done'), iteration: 1 })
+      expect(validation.outcome).toBe('review')
+      expect(validation.reason).toContain('no completion criteria')
+      expect(validation.verify).toBeUndefined()
+    })
+
+    it('tries again when the agent reported an error', async () => {
+      const validation = await new Validator().validate({
+        task: open(),
+        agent: await spawn(),
+        result: { output: '', exitCode: 1, error: 'exit code 1' },
+        iteration: 1,
+      })
+      expect(validation).toEqual({
+        outcome: 'retry',
+        reason: 'agent reported: exit code 1',
+        failure: { class: 'agent-error', cause: 'exit code 1' },
+      })
+    })
+  })
+
   describe('verify', () => {
     it('completes when verify exits 0, keeping its output and command', async () => {
       const agent = await spawn({ exec: () => ({ exitCode: 0, output: '12 passed\n', timedOut: false }) })

@@ -36,7 +36,8 @@ export interface ValidateRequest {
  *
  * Outcomes: `complete`; `retry` while tries remain; `review` when they ran out; `failed` when the
  * agent never started, or verify could not run at all (it timed out, exited 126/127, or there is no
- * shell to run it). Every outcome but `complete` carries a classified failure.
+ * shell to run it). Every outcome but `complete` carries a classified failure. A task with neither
+ * signal nor verify goes to `review` after the first run without an error.
  */
 export class Validator {
   private readonly verifyTimeoutMs: number
@@ -63,6 +64,15 @@ export class Validator {
     const own = result.failure ?? (result.error ? { class: 'agent-error' as const, cause: result.error } : undefined)
     if (own?.class === 'could-not-start') return { outcome: 'failed', reason: own.cause, failure: own }
     if (own?.class === 'rate-limited') return { outcome: 'retry', reason: own.cause, failure: own }
+
+    // No criteria: the agent's own account is all there is, and a person judges the work.
+    if (expected === undefined && command === undefined) {
+      if (own) return notYet(`agent reported: ${own.cause}`, own)
+      return {
+        outcome: 'review',
+        reason: 'the agent finished without an error; the task has no completion criteria, so a person reviews it',
+      }
+    }
 
     let signalFound: boolean | undefined
     if (expected !== undefined) {

@@ -249,3 +249,27 @@ describe('removing what Tanuki made', () => {
     expect(readOwned(project(root))).toEqual({ branches: {}, worktrees: {} })
   })
 })
+
+describe('names that become paths', () => {
+  it('refuses an agent name that would leave the worktrees folder, instead of mangling it', () => {
+    const info = project(tempDir())
+    for (const agent of ['../x', '..', 'a/b', '']) {
+      let error: unknown
+      try {
+        worktreePath(info, agent)
+      } catch (e) {
+        error = e
+      }
+      expect(isTanukiError(error, 'TANUKI_NAME_INVALID'), agent).toBe(true)
+    }
+    expect(worktreePath(info, 'web-1')).toBe(join(worktreesDir(info), 'web-1'))
+  })
+
+  it('takes a project folder or name with spaces and other characters', () => {
+    const root = join(tempDir(), 'my project (copy)')
+    mkdirSync(root)
+    const info = { ...project(root), name: 'my project' }
+    expect(worktreePath(info, 'web-1')).toMatch(/\/my-project-copy--?[0-9a-f]{10}\/worktrees\/web-1$/)
+    expect(taskRef(info, 'T-1', 'tip')).toBe('refs/tanuki/my-project/tasks/T-1/tip')
+  })
+})

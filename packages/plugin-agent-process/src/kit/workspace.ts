@@ -3,7 +3,15 @@ import { existsSync } from 'node:fs'
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { basename, join } from 'node:path'
-import { TanukiError, type Conflict, type ProjectInfo, type Task, type TaskContext, type TaskStart } from '@tanuki/core'
+import {
+  TanukiError,
+  pathName,
+  type Conflict,
+  type ProjectInfo,
+  type Task,
+  type TaskContext,
+  type TaskStart,
+} from '@tanuki/core'
 import { readOwned, updateOwned } from './git/owned.ts'
 import {
   commitConfig,
@@ -63,7 +71,7 @@ export interface Workspace {
   remove(options?: { force?: boolean }): Promise<RemoveReport>
 }
 
-/** Agent names become branch and directory names: keep them to safe characters. */
+/** Agent and project names become branch and directory names: keep them to safe characters. */
 export function safeName(agent: string): string {
   return agent.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[.-]+/, '') || 'agent'
 }
@@ -85,9 +93,12 @@ export function worktreesDir(project: ProjectInfo): string {
   return join(home, 'tanuki', 'projects', `${safeName(basename(real(project.root)))}-${key}`, 'worktrees')
 }
 
-/** The path of an agent's worktree. */
+/**
+ * The path of an agent's worktree. The agent's name goes through core's one guard for names that
+ * become paths first: one that could leave the folder (`..`, a separator) is refused, not mangled.
+ */
 export function worktreePath(project: ProjectInfo, agent: string): string {
-  return join(worktreesDir(project), safeName(agent))
+  return join(worktreesDir(project), safeName(pathName(agent, 'agent name')))
 }
 
 /** The namespace of a project's task refs: `refs/tanuki/<project>/tasks`. */

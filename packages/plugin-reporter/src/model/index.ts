@@ -375,13 +375,16 @@ export class RunModel implements ReporterHooks {
 
 /**
  * A reporter that rebuilds the run from its events and writes one report when the run ends:
- * when it settles, or when it is stopped first.
+ * when it settles, or when it is stopped first. A run whose start was refused writes none.
  */
 export function reportAtEnd(name: string, write: (model: RunModel) => void): Reporter {
   const model = new RunModel()
   let written = false
+  // A start that was refused (invalid tasks, bad config) ran nothing: no empty "0 of 0" report,
+  // and the last run's report stays where it is.
+  let ran = false
   const once = (): void => {
-    if (written) return
+    if (written || !ran) return
     written = true
     write(model)
   }
@@ -389,6 +392,9 @@ export function reportAtEnd(name: string, write: (model: RunModel) => void): Rep
     name,
     onEvent<E extends TanukiEventName>(event: E, payload: TanukiEvents[E]) {
       model.apply(event, payload)
+    },
+    onOrchestratorState(e) {
+      if (e.to === 'running') ran = true
     },
     onProjectSettled: once,
     onClose: once,

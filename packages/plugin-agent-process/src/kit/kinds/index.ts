@@ -1,4 +1,4 @@
-import { TanukiError } from '@tanuki/core'
+import { TanukiError, didYouMean } from '@tanuki/core'
 import { createClaudeKind } from './claude.ts'
 import { createCodexKind } from './codex.ts'
 import { createCommandKind } from './command.ts'
@@ -30,7 +30,7 @@ export function createKind(options: KindOptions = {}): AgentKind {
     default:
       throw new TanukiError(
         'TANUKI_CONFIG_INVALID',
-        `unknown agent kind ${JSON.stringify(kind)}; use one of: ${KIND_NAMES.join(', ')}`,
+        `"kind" is ${JSON.stringify(kind)}, not an agent kind${didYouMean(String(kind), KIND_NAMES)}; use one of: ${KIND_NAMES.join(', ')}`,
         {
           details: { key: 'kind', value: kind },
         },
