@@ -104,7 +104,10 @@ export function createAgentPool(options: AgentPoolOptions): AgentPool {
     return state
   }
 
-  const backendName = (role: string): string => roleBackendName(roleState(role).config, backends)
+  /** A role's config, without asking for its agents (that is `ensure`'s). */
+  const configOf = (role: string): RoleConfig => roles.get(role)?.config ?? roleConfig(config, role)
+
+  const backendName = (role: string): string => roleBackendName(configOf(role), backends)
 
   const backendFor = (role: string): AgentBackend => {
     const name = backendName(role)
@@ -189,7 +192,7 @@ export function createAgentPool(options: AgentPoolOptions): AgentPool {
       }
       const execIn = backend.execIn?.bind(backend)
       if (!execIn) return undefined
-      const { config: options } = roleState(role)
+      const options = configOf(role)
       return (command, dir, exec) => execIn({ project, role, options, dir, command, ...exec })
     },
 
