@@ -688,6 +688,8 @@ export class Orchestrator {
               ...(failed
                 ? { lastError: { class: failed.class, cause: failed.cause, iteration, at: this.clock.now() } }
                 : {}),
+              // A try cut short by a limit does not count: it runs again after the park.
+              ...(failed?.class === 'rate-limited' ? { iterations: record.iterations - 1 } : {}),
               ...(spend ? { spend } : {}),
             })
             if (spend) this.store.append({ t: 'run', spend: this.budgets.runSpend() })
