@@ -27,6 +27,11 @@ export interface KindOptions {
   extraArgs?: string[]
   /** Extra environment variables for the agent's processes. */
   env?: Record<string, string>
+  /**
+   * The environment variable the agent's key is in, when not the kind's usual one (for `codex`, a
+   * model provider's `env_key`): named when the key is refused, and the account its agents share.
+   */
+  credentialEnv?: string
 }
 
 /** One process an iteration runs. */
@@ -58,5 +63,10 @@ export interface IterationPlan {
 /** An agent kind: plans iterations. */
 export interface AgentKind {
   readonly name: string
+  /**
+   * The environment variable holding the key a model kind spends (`CODEX_API_KEY`): agents whose
+   * kind and credential match share an account, and park together on its usage limit.
+   */
+  readonly credential?: string
   plan(input: { prompt: string; task: Task }): IterationPlan
 }
