@@ -469,7 +469,8 @@ export const FAKE_PROVIDER = 'tanuki-fake'
  * Writes a `config.toml` into `codexHome` that sends Codex to the fake: a model provider of its own
  * (custom providers speak plain HTTP + SSE to `base_url`; the built-in `openai` one prefers a
  * WebSocket to api.openai.com), no retries (an error answer ends the turn at once), no analytics,
- * no update check, no history file. Returns `codexHome`, for `CODEX_HOME`.
+ * no update check, no history file, no plugins (whose marketplace sync looks up api.github.com
+ * and chatgpt.com). Returns `codexHome`, for `CODEX_HOME`.
  */
 export async function writeCodexHome(
   codexHome: string,
@@ -489,6 +490,10 @@ export async function writeCodexHome(
     '',
     '[history]',
     'persistence = "none"',
+    '',
+    // Plugins sync a marketplace from api.github.com and chatgpt.com at start: no calls out.
+    '[features]',
+    'plugins = false',
     '',
     `[model_providers.${FAKE_PROVIDER}]`,
     'name = "Tanuki test stand-in"',
