@@ -12,6 +12,7 @@ import {
   type RunResult,
 } from '@tanuki/core'
 import {
+  kindAccount,
   runIteration,
   type AgentKind,
   type Step,
@@ -164,10 +165,12 @@ export function createDockerAgent(parts: DockerAgentParts): DockerAgent {
   // container is one, whatever user it runs as.
   if (kind.name === 'claude' && options.env.IS_SANDBOX === undefined) baseEnv.IS_SANDBOX = '1'
 
+  const account = kindAccount(kind)
   const agent: DockerAgent = {
     name,
     role,
     backend: 'docker',
+    ...(account ? { account } : {}),
     workspace: `${parts.containerName}:${options.workdir} (${workspace.dir})`,
     containerName: parts.containerName,
     containerId: container.id,

@@ -3,6 +3,7 @@ import { dirname } from 'node:path'
 import { TanukiError, abortError, createAgentExits, type Agent, type AgentExit, type RunResult } from '@tanuki/core'
 import type { ProcessBackendOptions } from './backend.ts'
 import { runIteration } from './kit/iteration.ts'
+import { kindAccount } from './kit/kinds/index.ts'
 import type { AgentKind, Step } from './kit/kinds/types.ts'
 import { execShell, startProcess } from './kit/process.ts'
 import type { StepExit } from './kit/run-plan.ts'
@@ -185,10 +186,12 @@ export function createProcessAgent(parts: ProcessAgentParts): ProcessAgent {
     return stepEnded(step, pid, ended, signal)
   }
 
+  const account = kindAccount(kind)
   const agent: ProcessAgent = {
     name,
     role,
     backend: parts.backend,
+    ...(account ? { account } : {}),
     workspace: workspace.dir,
     workspaceMode: workspace.mode,
     ...(workspace.branch ? { branch: workspace.branch } : {}),

@@ -50,6 +50,7 @@ function claudeStepEnv(options: KindOptions): Record<string, string> | undefined
 export function createClaudeKind(options: KindOptions = {}): AgentKind {
   return {
     name: 'claude',
+    credential: CLAUDE_CREDENTIAL,
     plan({ prompt }) {
       const step: Step = { argv: claudeArgv(options), stdin: prompt, label: 'claude -p' }
       const env = claudeStepEnv(options)

@@ -23,6 +23,7 @@ import {
 } from '../../../../../test/support/fake-openai.ts'
 import { createProcessBackend } from '../../backend.ts'
 import { CODEX_CREDENTIAL, codexArgv, codexLimitReset, createCodexKind, createCodexParser } from './codex.ts'
+import { createKind, kindAccount } from './index.ts'
 import type { IterationPlan, KindOptions, OutputParser } from './types.ts'
 
 // Recorded from the real Codex CLI (test/fixtures/record-codex.mts), except codex-schema-items.jsonl,
@@ -238,9 +239,15 @@ describe('codex argv', () => {
     expect(argv).not.toContain('--dangerously-bypass-approvals-and-sandbox')
   })
 
-  it('spends CODEX_API_KEY unless the role names its provider’s variable', () => {
+  it('spends CODEX_API_KEY unless the role names its provider’s variable: that is its account', () => {
     expect(createCodexKind().credential).toBe(CODEX_CREDENTIAL)
-    expect(createCodexKind({ credentialEnv: 'AZURE_OPENAI_API_KEY' }).credential).toBe('AZURE_OPENAI_API_KEY')
+    expect(kindAccount(createCodexKind())).toBe('codex:CODEX_API_KEY')
+    const own = createCodexKind({ credentialEnv: 'AZURE_OPENAI_API_KEY' })
+    expect(own.credential).toBe('AZURE_OPENAI_API_KEY')
+    expect(kindAccount(own)).toBe('codex:AZURE_OPENAI_API_KEY')
+    // The other kinds: Claude Code's key, and none for kinds that spend no key (the agent's name then).
+    expect(kindAccount(createKind({ kind: 'claude' }))).toBe('claude:ANTHROPIC_API_KEY')
+    expect(kindAccount(createKind({ kind: 'shell' }))).toBeUndefined()
   })
 })
 
@@ -450,6 +457,8 @@ describe('codex kind through the process backend', { timeout: 120_000 }, () => {
         onOutput: (chunk) => chunks.push(chunk.text),
       })
       expect(agent.workspace).not.toBe(root)
+      // Agents on the same key share an account: they park together on its limits.
+      expect(agent.account).toBe('codex:OPENAI_API_KEY')
       expect(await readFile(join(agent.workspace!, 'FILE.txt'), 'utf8')).toBe('from-codex\n')
       expect(result.output).toBe('Done. FILE_DONE')
       expect(result.failure).toBeUndefined()

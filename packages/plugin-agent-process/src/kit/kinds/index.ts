@@ -37,3 +37,15 @@ export function createKind(options: KindOptions = {}): AgentKind {
       )
   }
 }
+
+/**
+ * The account an agent of this kind spends: `<kind>:<credential variable>` (`codex:CODEX_API_KEY`),
+ * so agents on the same key park together when it hits a limit; undefined for kinds that spend no
+ * key (the agent's own name then).
+ *
+ * @example
+ * kindAccount(createKind({ kind: 'codex', credentialEnv: 'OPENAI_API_KEY' })) // 'codex:OPENAI_API_KEY'
+ */
+export function kindAccount(kind: AgentKind): string | undefined {
+  return kind.credential ? `${kind.name}:${kind.credential}` : undefined
+}
