@@ -22,7 +22,7 @@ import {
 import type Docker from 'dockerode'
 import { removeContainer } from './container.ts'
 import { statusCode } from './engine.ts'
-import { execInContainer } from './exec.ts'
+import { execInContainer, timedExec } from './exec.ts'
 import type { ResolvedDockerOptions } from './options.ts'
 
 /** What a Docker agent is made of; the backend assembles it. */
@@ -165,7 +165,7 @@ export function createDockerAgent(parts: DockerAgentParts): DockerAgent {
   // container is one, whatever user it runs as.
   if (kind.name === 'claude' && options.env.IS_SANDBOX === undefined) baseEnv.IS_SANDBOX = '1'
 
-  const account = kindAccount(kind)
+  const account = kindAccount(options.kind, kind)
   const agent: DockerAgent = {
     name,
     role,
@@ -197,40 +197,11 @@ export function createDockerAgent(parts: DockerAgentParts): DockerAgent {
       if (outcome.status === 'complete' && options.commit) await workspace.publish(task)
     },
 
-    async exec(command: string, execOptions: ExecOptions = {}): Promise<ExecResult> {
-      const started = performance.now()
-      const controller = new AbortController()
-      let timedOut = false
-      const timer =
-        execOptions.timeoutMs === undefined
-          ? undefined
-          : setTimeout(() => {
-              timedOut = true
-              controller.abort('timeout')
-            }, execOptions.timeoutMs)
-      const forward = (): void => controller.abort(execOptions.signal?.reason)
-      if (execOptions.signal?.aborted) forward()
-      else execOptions.signal?.addEventListener('abort', forward, { once: true })
-      let output = ''
-      try {
-        const exit = await execChecked(
-          { argv: ['sh', '-c', command], env: baseEnv },
-          (chunk) => {
-            output += chunk.text
-            execOptions.onOutput?.(chunk)
-          },
-          controller.signal,
-        )
-        return {
-          exitCode: exit.killed ? null : exit.exitCode,
-          output,
-          timedOut,
-          durationMs: performance.now() - started,
-        }
-      } finally {
-        clearTimeout(timer)
-        execOptions.signal?.removeEventListener('abort', forward)
-      }
+    exec(command: string, execOptions: ExecOptions = {}): Promise<ExecResult> {
+      return timedExec(
+        (onOutput, signal) => execChecked({ argv: ['sh', '-c', command], env: baseEnv }, onOutput, signal),
+        execOptions,
+      )
     },
 
     async stop(): Promise<void> {

@@ -186,7 +186,7 @@ export function createProcessAgent(parts: ProcessAgentParts): ProcessAgent {
     return stepEnded(step, pid, ended, signal)
   }
 
-  const account = kindAccount(kind)
+  const account = kindAccount(config, kind)
   const agent: ProcessAgent = {
     name,
     role,

@@ -241,13 +241,13 @@ describe('codex argv', () => {
 
   it('spends CODEX_API_KEY unless the role names its provider’s variable: that is its account', () => {
     expect(createCodexKind().credential).toBe(CODEX_CREDENTIAL)
-    expect(kindAccount(createCodexKind())).toBe('codex:CODEX_API_KEY')
+    expect(kindAccount({}, createCodexKind())).toBe('codex:CODEX_API_KEY')
     const own = createCodexKind({ credentialEnv: 'AZURE_OPENAI_API_KEY' })
     expect(own.credential).toBe('AZURE_OPENAI_API_KEY')
-    expect(kindAccount(own)).toBe('codex:AZURE_OPENAI_API_KEY')
+    expect(kindAccount({}, own)).toBe('codex:AZURE_OPENAI_API_KEY')
     // The other kinds: Claude Code's key, and none for kinds that spend no key (the agent's name then).
-    expect(kindAccount(createKind({ kind: 'claude' }))).toBe('claude:ANTHROPIC_API_KEY')
-    expect(kindAccount(createKind({ kind: 'shell' }))).toBeUndefined()
+    expect(kindAccount({}, createKind({ kind: 'claude' }))).toBe('claude:ANTHROPIC_API_KEY')
+    expect(kindAccount({}, createKind({ kind: 'shell' }))).toBeUndefined()
   })
 })
 

@@ -1,4 +1,4 @@
-import { TanukiError } from '@tanuki/core'
+import { TanukiError, didYouMean } from '@tanuki/core'
 import { createClaudeKind } from './claude.ts'
 import { createCodexKind } from './codex.ts'
 import { createCommandKind } from './command.ts'
@@ -30,7 +30,7 @@ export function createKind(options: KindOptions = {}): AgentKind {
     default:
       throw new TanukiError(
         'TANUKI_CONFIG_INVALID',
-        `unknown agent kind ${JSON.stringify(kind)}; use one of: ${KIND_NAMES.join(', ')}`,
+        `"kind" is ${JSON.stringify(kind)}, not an agent kind${didYouMean(String(kind), KIND_NAMES)}; use one of: ${KIND_NAMES.join(', ')}`,
         {
           details: { key: 'kind', value: kind },
         },
@@ -39,13 +39,9 @@ export function createKind(options: KindOptions = {}): AgentKind {
 }
 
 /**
- * The account an agent of this kind spends: `<kind>:<credential variable>` (`codex:CODEX_API_KEY`),
- * so agents on the same key park together when it hits a limit; undefined for kinds that spend no
- * key (the agent's own name then).
- *
- * @example
- * kindAccount(createKind({ kind: 'codex', credentialEnv: 'OPENAI_API_KEY' })) // 'codex:OPENAI_API_KEY'
+ * The account an agent of a kind spends: the role's own (`account`), else the kind and its
+ * credential variable (`claude:ANTHROPIC_API_KEY`); undefined for kinds that spend nothing.
  */
-export function kindAccount(kind: AgentKind): string | undefined {
-  return kind.credential ? `${kind.name}:${kind.credential}` : undefined
+export function kindAccount(options: { account?: string }, kind: AgentKind): string | undefined {
+  return options.account ?? (kind.credential ? `${kind.name}:${kind.credential}` : undefined)
 }

@@ -32,6 +32,12 @@ export interface KindOptions {
    * model provider's `env_key`): named when the key is refused, and the account its agents share.
    */
   credentialEnv?: string
+  /**
+   * The account its agents spend: agents sharing one park together on its usage and rate limits.
+   * Default: the kind and its credential variable (`claude:ANTHROPIC_API_KEY`); none for `command`
+   * and `shell`.
+   */
+  account?: string
 }
 
 /** One process an iteration runs. */
@@ -64,9 +70,10 @@ export interface IterationPlan {
 export interface AgentKind {
   readonly name: string
   /**
-   * The environment variable holding the key a model kind spends (`CODEX_API_KEY`): agents whose
-   * kind and credential match share an account, and park together on its usage limit.
+   * The environment variable holding the credentials the kind spends (`ANTHROPIC_API_KEY`): agents
+   * of one kind and credential share an account, and park together on its limits.
    */
   readonly credential?: string
-  plan(input: { prompt: string; task: Task }): IterationPlan
+  /** `budget`: what the iteration may spend, for a kind that can cap itself. */
+  plan(input: { prompt: string; task: Task; budget?: { usd?: number; tokens?: number } }): IterationPlan
 }
