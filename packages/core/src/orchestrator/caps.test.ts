@@ -21,7 +21,7 @@ async function run(config: UserConfig, backends: MemoryBackendOptions[] = [{}]) 
   const stopped: string[] = []
   orchestrator.events.on('agent:spawned', (e) => {
     alive.set(e.agent, e.backend)
-    most.total = Math.max(most.total, alive.size)
+    most.total = Math.max(most.total ?? 0, alive.size)
     const of = [...alive.values()].filter((b) => b === e.backend).length
     most[e.backend] = Math.max(most[e.backend] ?? 0, of)
   })
