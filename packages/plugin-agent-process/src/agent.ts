@@ -80,12 +80,16 @@ export function createProcessAgent(parts: ProcessAgentParts): ProcessAgent {
       `agent ${name} (role ${role}, kind ${kind.name}): ${what}. Install it, or set agents.${role}.bin (or .command) to the program to run.`,
     )
 
+  /** Whether the pid file's folder was made: once per agent, not per command. */
+  let pidFolder = false
   const started = (step: Step, pid: number): void => {
     if (pidFile) {
       try {
-        mkdirSync(dirname(pidFile), { recursive: true })
+        if (!pidFolder) mkdirSync(dirname(pidFile), { recursive: true })
         writeFileSync(pidFile, `${pid}\n`)
+        pidFolder = true
       } catch {
+        pidFolder = false
         // Pid files help people and crash recovery; an agent runs fine without one.
       }
     }
@@ -179,8 +183,8 @@ export function createProcessAgent(parts: ProcessAgentParts): ProcessAgent {
     } finally {
       finished(step, pid)
     }
-    // `env` could not find the program: the same as a process that cannot start.
-    if (ended.exitCode === 127 && /^env: .*No such file or directory/m.test(stderr)) {
+    // `setsid` (or `env`) could not find the program: the same as a process that cannot start.
+    if (ended.exitCode === 127 && /^(?:setsid|env): .*No such file or directory/m.test(stderr)) {
       onChunk({ stream: 'stderr', text: `${notFound(`could not start ${step.argv[0]}: not found`).message}\n` })
     }
     return stepEnded(step, pid, ended, signal)

@@ -69,6 +69,44 @@ describe('ShellSession', () => {
     expect(later.text('stdout')).toBe('gone\n')
   })
 
+  it('sets variables with any value, by the shell or through env, for that command only', async () => {
+    const { session } = open()
+    const value = `it's "quoted" $HOME \`id\`\nand a second line`
+    for (const env of [
+      { STEP_A: value },
+      { STEP_A: value, 'odd.name': 'x' },
+      { STEP_A: value, PATH: process.env.PATH },
+    ]) {
+      const out = collect()
+      // `env` itself prints them: sh would drop a name it cannot assign from what it passes on.
+      await session.run(['env'], { env, onOutput: (c) => out.chunks.push(c) })
+      const printed = `\n${out.text('stdout')}`
+      expect(printed).toContain(`\nSTEP_A=${value}\n`)
+      expect(printed.includes('\nodd.name=x\n')).toBe('odd.name' in env)
+    }
+    const later = collect()
+    await session.run(['sh', '-c', 'echo "${STEP_A:-gone}"'], { onOutput: (c) => later.chunks.push(c) })
+    expect(later.text('stdout')).toBe('gone\n')
+  })
+
+  it('passes stdin byte for byte, with a final newline or without one', async () => {
+    const { session } = open()
+    for (const stdin of [
+      'one line\n',
+      'no final newline',
+      '$HOME `id` \\n T_x\n\n  indented\ttab\n\n',
+      '\n',
+      '',
+      'ünïcödé ✓\n',
+    ]) {
+      const out = collect()
+      const result = await session.run(['od', '-An', '-tx1', '-v'], { stdin, onOutput: (c) => out.chunks.push(c) })
+      expect(result.exitCode).toBe(0)
+      const bytes = out.text('stdout').split(/\s+/).filter(Boolean).join('')
+      expect(bytes).toBe(Buffer.from(stdin).toString('hex'))
+    }
+  })
+
   it('an abort kills the command and everything it started, and says so', async () => {
     const { session, dir } = open()
     const controller = new AbortController()

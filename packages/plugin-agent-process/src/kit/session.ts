@@ -32,6 +32,9 @@ function quote(word: string): string {
 
 const SIGNALS = Object.entries(constants.signals) as [NodeJS.Signals, number][]
 
+/** A variable name sh can assign. */
+const SHELL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
+
 /**
  * One long-lived `sh` per agent that starts the agent's commands for it. A Node process that
  * forks a child per command pays for copying its own page tables each time (about 1.5 ms for an
@@ -89,19 +92,33 @@ export class ShellSession {
     if (this.running)
       return Promise.reject(new TanukiError('TANUKI_AGENT_FAILED', "the agent's shell is already running a command"))
     const nonce = randomBytes(12).toString('hex')
-    const sets: string[] = []
-    const unsets: string[] = []
-    for (const [key, value] of Object.entries(options.env ?? {})) {
-      if (value === undefined) unsets.push('-u', quote(key))
-      else sets.push(quote(`${key}=${value}`))
+    const variables = Object.entries(options.env ?? {})
+    let command: string
+    // Variables set in front of the command by the shell itself, as `KEY='value' setsid …`: `env`
+    // would cost one more exec per step. It is still needed to unset a variable, for a name the
+    // shell cannot assign, and for PATH (which shells differ on using to find `setsid` itself).
+    if (variables.every(([key, value]) => value !== undefined && SHELL_NAME.test(key) && key !== 'PATH')) {
+      command = `${variables.map(([key, value]) => `${key}=${quote(value!)} `).join('')}setsid ${argv.map(quote).join(' ')}`
+    } else {
+      const sets: string[] = []
+      const unsets: string[] = []
+      for (const [key, value] of variables) {
+        if (value === undefined) unsets.push('-u', quote(key))
+        else sets.push(quote(`${key}=${value}`))
+      }
+      command = `setsid env ${[...unsets, ...sets].join(' ')} ${argv.map(quote).join(' ')}`
     }
-    const command = `setsid env ${[...unsets, ...sets].join(' ')} ${argv.map(quote).join(' ')}`
-    // Stdin comes as a here-document through the shell's own input (no file to create), cut to its
-    // exact length: a here-document always ends with a newline the prompt may not have.
+    // Stdin comes as a here-document through the shell's own input (no file to create). A
+    // here-document always ends with a newline: text that ends with one (every prompt Tanuki
+    // builds) is given as is; other text is cut to its exact length by `head`, which costs one
+    // more process per step (on a slow fork, as much as the command itself: bench/cli.bench.ts).
+    const stdin = options.stdin
     const start =
-      options.stdin === undefined
+      stdin === undefined
         ? `${command} </dev/null &\n`
-        : `head -c ${Buffer.byteLength(options.stdin)} <<'T_${nonce}' | ${command} &\n${options.stdin}\nT_${nonce}\n`
+        : stdin.endsWith('\n')
+          ? `${command} <<'T_${nonce}' &\n${stdin}T_${nonce}\n`
+          : `head -c ${Buffer.byteLength(stdin)} <<'T_${nonce}' | ${command} &\n${stdin}\nT_${nonce}\n`
     const script =
       start +
       `tanuki_pid=$!\nprintf '%s %s\\n' '@${nonce}:pid' "$tanuki_pid"\nwait "$tanuki_pid"\n` +
