@@ -78,12 +78,16 @@ export function createStateReporter(options: StateReporterOptions): Reporter & {
   const { paths } = options
   let timer: NodeJS.Timeout | undefined
   let ran = false
+  /** How long the last snapshot took, in ms: a big project's snapshot waits longer (see `schedule`). */
+  let cost = 0
   const snapshot = (): void => {
     timer = undefined
+    const began = performance.now()
     const status = options.status()
     const doc = statusDocument(status)
     writeAtomic(paths.status, JSON.stringify(doc, null, 2) + '\n')
     writeAtomic(paths.agents, JSON.stringify(status.agents, null, 2) + '\n')
+    cost = performance.now() - began
   }
   const guarded = (context: string, work: () => void) => (): void => {
     try {
@@ -93,24 +97,35 @@ export function createStateReporter(options: StateReporterOptions): Reporter & {
     }
   }
   // Snapshots are throttled: a status view a fifth of a second old is fine; rewriting the file on
-  // every event of a busy run is not.
+  // every event of a busy run is not. A snapshot costs time in proportion to the tasks (about
+  // 30 ms for 1,000 on a slow VM), so it waits at least ten times its last cost: it never takes
+  // more than a tenth of the run's one thread, whatever the project's size.
   const schedule = (): void => {
-    if (ran) timer ??= setTimeout(guarded(`writing ${paths.status}`, snapshot), 200)
+    if (ran) timer ??= setTimeout(guarded(`writing ${paths.status}`, snapshot), Math.max(200, 10 * cost))
   }
   // Log text is gathered per file and written once per turn of the event loop: an open, write and
   // close for each event cost more than the agent's command itself in runs of quick tasks
   // (bench/cli.bench.ts). At most one turn of log text is lost to a kill -9.
   const buffered = new Map<string, string>()
   let flushing: NodeJS.Immediate | undefined
+  // Every task has a log folder of its own: made before its first write, rather than after that
+  // write failed (an exception and one more system call per task).
+  const folders = new Set<string>()
   const writeLogs = (): void => {
     flushing = undefined
     const batch = [...buffered]
     buffered.clear()
     for (const [path, text] of batch) {
+      const folder = dirname(path)
+      if (!folders.has(folder)) {
+        mkdirSync(folder, { recursive: true })
+        folders.add(folder)
+      }
       try {
         appendFileSync(path, text)
       } catch {
-        mkdirSync(dirname(path), { recursive: true })
+        // The folder went away meanwhile (a person cleaned the logs up): make it again.
+        mkdirSync(folder, { recursive: true })
         appendFileSync(path, text)
       }
     }
