@@ -285,6 +285,25 @@ export default defineConfig({
     expect((await statusJson(project.dir)).progress.landed).toBe(4)
   })
 
+  it('a task rerun after its work landed lands its new work on the next run, and stop --remove keeps nothing landed', async () => {
+    const project = createProject({
+      tasks: [{ id: 'R-1', sh: 'date +%s%N > stamp.txt', verify: 'test -s stamp.txt' }],
+    })
+    expect((await tanuki(project.dir, 'project', 'start')).code).toBe(0)
+    const first = readFileSync(join(project.dir, 'stamp.txt'), 'utf8')
+    expect((await tanuki(project.dir, 'task', 'rerun', 'R-1')).code).toBe(0)
+    const again = await tanuki(project.dir, 'project', 'start')
+    expect(again.code, again.stderr + again.stdout).toBe(0)
+    // Landed twice: the new work is on the branch, not only recorded as landed.
+    expect(landedOn(project.dir)).toEqual(['R-1', 'R-1'])
+    expect(readFileSync(join(project.dir, 'stamp.txt'), 'utf8')).not.toBe(first)
+    expect((await statusJson(project.dir)).progress.landed).toBe(1)
+    // Everything landed: removing the agents' things keeps no branch for unlanded work.
+    const stop = await tanuki(project.dir, 'project', 'stop', '--remove')
+    expect(stop.code, stop.stderr).toBe(0)
+    expect(stop.stdout + stop.stderr).not.toMatch(/not landed|kept/i)
+  })
+
   it('land.push pushes the target to a remote after each landing', async () => {
     const remote = folder('tanuki-e2e-remote-')
     git(remote, 'init', '-q', '--bare', '-b', 'main')

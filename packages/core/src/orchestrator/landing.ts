@@ -41,7 +41,9 @@ export class LandingQueue {
     this.target = start.target
     for (const { taskId, commit } of start.landed) {
       const record = this.options.table.get(taskId)
-      if (record && !record.landed) this.options.table.note(record, { landed: { commit, at: this.options.now() } })
+      // Only work still complete: a task rerun since is to land again.
+      if (record && !record.landed && record.task.status === 'complete')
+        this.options.table.note(record, { landed: { commit, at: this.options.now() } })
     }
   }
 

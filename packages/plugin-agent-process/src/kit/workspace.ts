@@ -470,6 +470,8 @@ export async function removeWorktrees(project: ProjectInfo, options: { force?: b
   const repo = await gitRepository(project.root)
   if (!repo) return { removed: [], kept: [] }
   return serialized(repo.top, async () => {
+    // Where work lands, read before the landing branch's record goes with it.
+    const landedOn = landedRefs(project)
     const report = await removeOwned(project, repo.top, options)
     const refs = await git(['for-each-ref', '--format=%(refname)', `${taskRefs(project)}/`], repo.top)
     const byTask = new Map<string, string[]>()
@@ -478,7 +480,7 @@ export async function removeWorktrees(project: ProjectInfo, options: { force?: b
       byTask.set(id, [...(byTask.get(id) ?? []), ref])
     }
     const present = [] as string[]
-    for (const ref of landedRefs(project)) if (await revParse(ref, repo.top)) present.push(ref)
+    for (const ref of landedOn) if (await revParse(ref, repo.top)) present.push(ref)
     const landed = present.length > 0 ? await taskTrailers(present, repo.top) : new Map<string, string>()
     const unlanded: string[] = []
     for (const [id, list] of byTask) {

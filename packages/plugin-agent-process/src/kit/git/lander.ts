@@ -13,7 +13,7 @@ import {
   type Task,
 } from '@tanuki/core'
 import { execShell } from '../process.ts'
-import { safeName, taskRef, worktreesDir } from '../workspace.ts'
+import { safeName, taskRef, taskRefs, worktreesDir } from '../workspace.ts'
 import { readOwned, updateOwned } from './owned.ts'
 import {
   commitConfig,
@@ -30,6 +30,9 @@ import {
   serialized,
   taskTrailers,
 } from './run.ts'
+
+/** The trailer that names the work a landing commit carries (the task's work commit). */
+export const WORK_TRAILER = 'Tanuki-Work'
 
 export interface GitLanderOptions {
   project: ProjectInfo
@@ -158,7 +161,7 @@ export function createGitLander(options: GitLanderOptions): GitLander {
     return { moved: true }
   }
 
-  const message = (task: Task, agent: string | undefined): string => {
+  const message = (task: Task, agent: string | undefined, work: string): string => {
     const summary = task.body
       .trim()
       .split('\n')
@@ -169,6 +172,8 @@ export function createGitLander(options: GitLanderOptions): GitLander {
       ...(summary ? [summary.length > 200 ? `${summary.slice(0, 197)}…` : summary, ''] : []),
       `Tanuki-Task: ${task.id}`,
       ...(agent ? [`Tanuki-Agent: ${agent}`] : []),
+      // Which work this is: a task rerun later has other work, which must land again.
+      `${WORK_TRAILER}: ${work}`,
     ].join('\n')
   }
 
@@ -197,7 +202,7 @@ export function createGitLander(options: GitLanderOptions): GitLander {
     const found = await git(['rev-parse', '--quiet', `${ref}^{commit}`, `${ref}^`], repo!)
     if (found.code !== 0) return false
     const [work, base] = found.stdout.trim().split('\n') as [string, string]
-    const text = message(task, agent)
+    const text = message(task, agent, work)
     const conflicted = async (what: Awaited<ReturnType<typeof inLand>>): Promise<Conflict> => {
       if ((await conflictedFiles(integration!.dir)).length > 0) return conflictOf(`the work of ${task.id}`, base)
       await repair()
@@ -234,6 +239,35 @@ export function createGitLander(options: GitLanderOptions): GitLander {
     const picked = await inLand([...config, 'cherry-pick', '--no-commit', work])
     if (picked.code !== 0) return conflicted(picked)
     return commitIndex([before])
+  }
+
+  /**
+   * Tasks whose found landing carries other work than their work ref holds now: rerun (or reset
+   * and run again) since that landing. One `git log` over the commits and one `for-each-ref`.
+   */
+  const supersededLandings = async (landed: ReadonlyMap<string, string>): Promise<string[]> => {
+    if (landed.size === 0) return []
+    const works = new Map<string, string>()
+    const refs = await git(['for-each-ref', '--format=%(refname) %(objectname)', taskRefs(project)], repo!)
+    for (const line of refs.stdout.split('\n')) {
+      const [name, sha] = line.split(' ')
+      if (name && sha && name.endsWith('/work')) works.set(name, sha)
+    }
+    const shas = [...new Set(landed.values())]
+    const log = await git(
+      ['show', '--no-patch', `--format=%H%x00%(trailers:key=${WORK_TRAILER},valueonly)`, ...shas],
+      repo!,
+    )
+    const workOf = new Map<string, string>()
+    for (const line of log.stdout.split('\n')) {
+      const [sha, work] = line.split('\0')
+      if (sha && work?.trim()) workOf.set(sha, work.trim())
+    }
+    return [...landed].flatMap(([id, sha]) => {
+      const landedWork = workOf.get(sha)
+      const now = works.get(taskRef(project, id, 'work'))
+      return landedWork && now && landedWork !== now ? [id] : []
+    })
   }
 
   /** Whether landing this task runs any gate command. */
@@ -341,6 +375,9 @@ export function createGitLander(options: GitLanderOptions): GitLander {
         const landed = await taskTrailers([`refs/heads/${branch}`, `^refs/heads/${target}`, '--max-count=10000'], repo!)
         const onTarget = await taskTrailers([`refs/heads/${target}`, '--max-count=10000'], repo!)
         for (const [id, sha] of onTarget) if (!landed.has(id)) landed.set(id, sha)
+        // A landing of work the task no longer has (it was rerun since) is not its landing.
+        const superseded = await supersededLandings(landed)
+        for (const id of superseded) landed.delete(id)
         const head = (await inLand(['rev-parse', 'HEAD'])).stdout.trim()
         const move = await moveTarget(head)
         return {
