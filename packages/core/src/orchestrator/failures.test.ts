@@ -152,7 +152,12 @@ describe('agents that die', () => {
     expect(h.all('task:requeued')[0]!.reason).toContain('crashed')
     expect(h.backend.spawns).toEqual(['default-1', 'default-1'])
     expect(h.all('agent:spawned').map((e) => e.agent)).toEqual(['default-1', 'default-1'])
-    expect(h.orchestrator.task('a')).toMatchObject({ status: 'complete', attempts: 1, iterations: 2 })
+    expect(h.orchestrator.task('a')).toMatchObject({
+      status: 'complete',
+      attempts: 1,
+      iterations: 2,
+      lastError: { class: 'crashed', cause: 'agent default-1 crashed: agent default-1 died: out of memory' },
+    })
     expect(h.all('task:assigned').map((e) => e.taskId)).toEqual(['a', 'a', 'b'])
     const statuses = h
       .all('task:status')

@@ -839,9 +839,17 @@ export class Orchestrator {
     }
     const crashed = agent.status === 'crashed' || isTanukiError(error, 'TANUKI_AGENT_CRASHED')
     if (crashed) this.pool.crashed(agent, errorMessage(error))
-    this.table.note(record, { attempts: record.attempts + 1 })
     const what = crashed ? `agent ${agent.name} crashed` : `agent ${agent.name} failed`
     const reason = `${what}: ${errorMessage(error)}`
+    this.table.note(record, {
+      attempts: record.attempts + 1,
+      lastError: {
+        class: crashed ? 'crashed' : 'agent-error',
+        cause: reason,
+        iteration: record.iterations,
+        at: this.clock.now(),
+      },
+    })
     if (record.attempts > this.config.retryLimit) {
       this.table.fail(record, `${reason} (gave up after ${record.attempts} lost attempts)`, agent.name)
     } else {
