@@ -128,6 +128,15 @@ describe('ShellSession', () => {
     expect((await session.run(['true'])).exitCode).toBe(0)
   })
 
+  it('what a command leaves running when it ends dies with it', async () => {
+    const { session, dir } = open()
+    const result = await session.run(['sh', '-c', `sleep 1000 >/dev/null 2>&1 & echo $! > ${join(dir, 'left.pid')}`])
+    expect(result).toMatchObject({ exitCode: 0, killedByUs: false })
+    const left = Number(readFileSync(join(dir, 'left.pid'), 'utf8'))
+    await waitFor(() => !isAlive(left), 5000, 'the leftover to die')
+    expect((await session.run(['true'])).exitCode).toBe(0)
+  })
+
   it('a command killed from outside is reported with its signal, not as ours', async () => {
     const { session } = open()
     let pid = 0

@@ -40,8 +40,9 @@ const SHELL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
  * forks a child per command pays for copying its own page tables each time (about 1.5 ms for an
  * orchestrator of 120 MB); a shell forks for almost nothing. Each step runs under `setsid`, in a
  * process group of its own, so it can be killed as a tree without the shell. The shell reports
- * each step's pid and exit status on its stdout after markers no output can forge (a random
- * nonce per step), and flushes stderr with a marker of its own.
+ * each step's pid and exit status on its stdout after markers no output can forge (a nonce per
+ * step: random per shell, then counted), and flushes stderr with a marker of its own. Whatever a
+ * step leaves running in its group is killed when it ends.
  */
 export class ShellSession {
   private readonly child: ChildProcess
@@ -59,6 +60,8 @@ export class ShellSession {
   /** The running step's pid (and process group): its own session, so the shell's kill misses it. */
   private stepPid: number | undefined
   private readonly exitListeners = new Set<(reason: string) => void>()
+  private readonly nonces = randomBytes(12).toString('hex')
+  private steps = 0
   private exited: string | undefined
 
   constructor(cwd: string, env: NodeJS.ProcessEnv) {
@@ -91,7 +94,8 @@ export class ShellSession {
       return Promise.reject(new TanukiError('TANUKI_AGENT_CRASHED', `the agent's shell is gone: ${this.exited}`))
     if (this.running)
       return Promise.reject(new TanukiError('TANUKI_AGENT_FAILED', "the agent's shell is already running a command"))
-    const nonce = randomBytes(12).toString('hex')
+    // Random per shell, counted per command: unforgeable by output all the same, and cheaper.
+    const nonce = `${this.nonces}${(++this.steps).toString(36)}`
     const variables = Object.entries(options.env ?? {})
     let command: string
     // Variables set in front of the command by the shell itself, as `KEY='value' setsid …`: `env`
@@ -121,8 +125,11 @@ export class ShellSession {
           : `head -c ${Buffer.byteLength(stdin)} <<'T_${nonce}' | ${command} &\n${stdin}\nT_${nonce}\n`
     const script =
       start +
-      `tanuki_pid=$!\nprintf '%s %s\\n' '@${nonce}:pid' "$tanuki_pid"\nwait "$tanuki_pid"\n` +
-      `printf '%s %s\\n' '@${nonce}:end' "$?"\nprintf '%s\\n' '@${nonce}:err' >&2\n`
+      `tanuki_pid=$!\nprintf '%s %s\\n' '@${nonce}:pid' "$tanuki_pid"\nwait "$tanuki_pid"\ntanuki_status=$?\n` +
+      // Nothing the command started outlives it (and holds the shell's output open): its group
+      // is killed by the shell's own `kill`, before the end is reported.
+      `kill -s KILL -- -"$tanuki_pid" 2>/dev/null\n` +
+      `printf '%s %s\\n' '@${nonce}:end' "$tanuki_status"\nprintf '%s\\n' '@${nonce}:err' >&2\n`
 
     return new Promise<SessionResult>((resolve, reject) => {
       let pid: number | undefined
@@ -147,8 +154,6 @@ export class ShellSession {
       const finish = (): void => {
         if (status === undefined || !stderrDone) return
         cleanUp()
-        // Nothing the step started outlives it (and holds the shell's output open).
-        if (pid !== undefined) killGroup(pid, 'SIGKILL')
         // `wait` reports a step ended by signal N as 128 + N.
         const signal = status > 128 ? (SIGNALS.find(([, n]) => n === status! - 128)?.[0] ?? null) : null
         resolve({ exitCode: signal ? null : status, signal, killedByUs })
