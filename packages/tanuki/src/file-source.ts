@@ -247,6 +247,8 @@ export class FileTaskSource implements TaskSource {
     // One non-recursive watch per folder: Node 20's recursive watch on Linux follows each file's
     // inode, so it goes deaf to a file once it is replaced by a rename (Tanuki's own atomic write,
     // \`sed -i\`, most editors). A folder's watch reports every name that changes in it.
+    // Tanuki's own temp files (see `write`) come and go with every status it mirrors.
+    const ownTemp = `.tanuki-${process.pid}.tmp`
     const watchDir = (dir: string, isNew: boolean): void => {
       if (
         watchers.has(dir) ||
@@ -257,7 +259,7 @@ export class FileTaskSource implements TaskSource {
         return
       try {
         const watcher = watch(dir, (_event, filename) => {
-          if (filename) settle(join(dir, filename.toString()))
+          if (filename && !filename.toString().endsWith(ownTemp)) settle(join(dir, filename.toString()))
         })
         watcher.on('error', () => {
           watcher.close()

@@ -69,7 +69,7 @@ describe('the state reporter', () => {
     const orchestrator = createOrchestrator({
       config: { cooldownMs: 0, tasks: [createTask({ id: 'a', title: 'A', completion: { signal: 'DONE' } })] },
       // The agent takes a moment, so the batched log write happens during the run, not at its end.
-      backends: [createMemoryBackend({ script: () => ({ type: 'succeed', output: 'DONE', delayMs: 20 }) })],
+      backends: [createMemoryBackend({ script: () => ({ type: 'succeed', output: 'DONE', delayMs: 150 }) })],
       reporters: [state],
     })
     const errors: string[] = []

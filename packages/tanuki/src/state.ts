@@ -58,6 +58,9 @@ export function readJson<T>(path: string): T | undefined {
   }
 }
 
+/** How long log text gathers before it is written. */
+const LOG_FLUSH_MS = 50
+
 /** What the state reporter needs of its run. */
 export interface StateReporterOptions {
   paths: StatePaths
@@ -103,11 +106,12 @@ export function createStateReporter(options: StateReporterOptions): Reporter & {
   const schedule = (): void => {
     if (ran) timer ??= setTimeout(guarded(`writing ${paths.status}`, snapshot), Math.max(200, 10 * cost))
   }
-  // Log text is gathered per file and written once per turn of the event loop: an open, write and
-  // close for each event cost more than the agent's command itself in runs of quick tasks
-  // (bench/cli.bench.ts). At most one turn of log text is lost to a kill -9.
+  // Log text is gathered per file and written every 50 ms: an open, write and close for each
+  // event cost more than the agent's command itself in runs of quick tasks (bench/cli.bench.ts),
+  // and once per turn of the event loop still meant three of each per file and iteration. At most
+  // 50 ms of log text is lost to a kill -9.
   const buffered = new Map<string, string>()
-  let flushing: NodeJS.Immediate | undefined
+  let flushing: NodeJS.Timeout | undefined
   // Every task has a log folder of its own: made before its first write, rather than after that
   // write failed (an exception and one more system call per task).
   const folders = new Set<string>()
@@ -132,7 +136,7 @@ export function createStateReporter(options: StateReporterOptions): Reporter & {
   }
   const append = (path: string, text: string): void => {
     buffered.set(path, (buffered.get(path) ?? '') + text)
-    flushing ??= setImmediate(guarded('writing the logs', writeLogs))
+    flushing ??= setTimeout(guarded('writing the logs', writeLogs), LOG_FLUSH_MS)
   }
   // A task that runs again (its agent crashed, the run resumed, a person reset it) starts its
   // iterations at 1 again; its log files keep counting, so no run's log is mixed into another's.
@@ -145,7 +149,7 @@ export function createStateReporter(options: StateReporterOptions): Reporter & {
     clearTimeout(timer)
     timer = undefined
     if (ran) snapshot()
-    clearImmediate(flushing)
+    clearTimeout(flushing)
     writeLogs()
   }
   return {
