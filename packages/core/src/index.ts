@@ -82,6 +82,7 @@ export {
   flattenPlugins,
   type PluginOption,
   type LandConfig,
+  type RemoteConfig,
   type TanukiPlugin,
   type PluginContext,
   type PluginRegistry,

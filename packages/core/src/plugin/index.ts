@@ -70,6 +70,18 @@ export interface UserConfig {
    * project, so its own test runner, `tsc` and linters never see the agents' copies.
    */
   worktreesDir?: string
+  /**
+   * Agents on other machines: the Redis their workers take sessions from (`tanuki worker`), for
+   * roles with `backend: 'remote'`. Read by `@tanuki/plugin-agent-remote`, which documents every key.
+   */
+  remote?: RemoteConfig
+}
+
+/** `remote` in the config: `redis` is required; the remote agents' plugin reads the other keys. */
+export interface RemoteConfig {
+  /** `redis://[user:password@]host:port[/db]`, or `rediss://…` for TLS. */
+  redis: string
+  [option: string]: unknown
 }
 
 /** `land` in the config. */
@@ -112,6 +124,8 @@ export interface ResolvedConfig {
     push?: string
   }
   worktreesDir?: string
+  /** `remote` as written, checked: present when the project has remote agents. */
+  remote?: RemoteConfig
 }
 
 /** What a plugin's `setup` may do. */
@@ -303,7 +317,27 @@ export function resolveConfig(config: UserConfig = {}, fallbackName = 'tanuki'):
     mirrorStatus: config.mirrorStatus ?? true,
     land: resolveLand(config.land),
     ...(config.worktreesDir === undefined ? {} : { worktreesDir: config.worktreesDir }),
+    ...(config.remote === undefined ? {} : { remote: resolveRemote(config.remote) }),
   }
+}
+
+/** `remote`: only its shape is core's to check; `@tanuki/plugin-agent-remote` checks the rest. */
+function resolveRemote(remote: unknown): RemoteConfig {
+  check(
+    typeof remote === 'object' && remote !== null && !Array.isArray(remote),
+    'remote',
+    "must be an object like { redis: 'redis://host:6379' }",
+    remote,
+  )
+  const redis = (remote as { redis?: unknown }).redis
+  check(
+    typeof redis === 'string' && /^rediss?:\/\/./.test(redis),
+    'remote.redis',
+    'must be a redis:// or rediss:// URL',
+    // A URL may hold a password: never echo it back.
+    typeof redis === 'string' ? redis.replace(/\/\/[^@/]*@/, '//***@') : redis,
+  )
+  return remote as RemoteConfig
 }
 
 /** `plugins` as a flat list: nested lists flattened, falsy entries skipped. */
