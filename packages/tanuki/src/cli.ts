@@ -6,6 +6,7 @@ import { logsCommand } from './commands/logs.ts'
 import { projectCommand } from './commands/project.ts'
 import { taskCommand } from './commands/task.ts'
 import { uiCommand } from './commands/ui.ts'
+import { workerCommand } from './commands/worker.ts'
 import { version } from './version.ts'
 
 /**
@@ -46,6 +47,7 @@ export const main = guarded(
       land: landCommand,
       logs: logsCommand,
       ui: uiCommand,
+      worker: workerCommand,
     },
   }),
 )
