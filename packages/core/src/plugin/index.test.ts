@@ -133,6 +133,16 @@ describe('resolveConfig', () => {
     })
   }
 
+  it('accepts remote with a redis URL, keeps its other keys for the plugin, and never echoes a password', () => {
+    const remote = { redis: 'rediss://redis.internal:6380', stalledIntervalMs: 2000 }
+    expect(resolveConfig({ remote }).remote).toEqual(remote)
+    expect(resolveConfig({}).remote).toBeUndefined()
+    expect(configError({ remote: 'redis://x' }).message).toContain('config key "remote" must be an object')
+    const bad = configError({ remote: { redis: 'http://:hunter2@x:6379' } })
+    expect(bad.message).toContain('config key "remote.redis" must be a redis:// or rediss:// URL')
+    expect(bad.message).not.toContain('hunter2')
+  })
+
   it('shows the offending value', () => {
     expect(configError({ cooldownMs: -5 }).message).toBe(
       'config key "cooldownMs" must be a number of milliseconds ≥ 0, got -5',
