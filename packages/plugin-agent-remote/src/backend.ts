@@ -164,8 +164,9 @@ class RemoteSession {
   finish(reason: string): void {
     if (this.state === 'ended') return
     this.end()
-    const gone = new TanukiError('TANUKI_AGENT_CRASHED', `agent ${this.name} is not running (${reason})`)
-    this.placed.reject(gone)
+    this.placed.reject(
+      new TanukiError('TANUKI_ABORTED', `Aborted: agent ${this.name} was ${reason} before a worker took it`),
+    )
     for (const [id, entry] of [...this.pending]) {
       this.pending.delete(id)
       entry.reject(new TanukiError('TANUKI_ABORTED', `Aborted: agent ${this.name} was ${reason}`))

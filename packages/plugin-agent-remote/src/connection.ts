@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { isIP } from 'node:net'
 import { TanukiError, errorMessage } from '@tanuki/core'
 import { Redis, type RedisOptions } from 'ioredis'
 import { redactUrl } from './options.ts'
@@ -41,7 +42,8 @@ export function redisOptions(target: RedisTarget): RedisOptions {
   const db = url.pathname.length > 1 ? Number.parseInt(url.pathname.slice(1), 10) : undefined
   const tls = secure
     ? {
-        servername: url.hostname,
+        // SNI names a host; an address is checked against the certificate's IP entries instead.
+        ...(isIP(url.hostname) ? {} : { servername: url.hostname }),
         ...(target.tls?.ca ? { ca: readCa(target.tls.ca) } : {}),
         ...(target.tls?.rejectUnauthorized === false ? { rejectUnauthorized: false } : {}),
       }
