@@ -133,6 +133,16 @@ describe('seed workflow with the real Claude Code CLI', () => {
     // The iteration log has the agent's parsed result.
     const log = readFileSync(join(dir, '.tanuki', 'logs', 'tasks', 'TASK-002', 'iteration-001.log'), 'utf8')
     expect(log).toContain('FILE_VERIFIED')
+    // `tanuki logs` makes Claude Code's JSON readable: the tool call and its result, the answer;
+    // `--raw` prints the JSON lines as they came.
+    const readable = await cli('logs', 'TASK-002')
+    expect(readable.status).toBe(0)
+    expect(readable.stdout).toMatch(/^→ Bash: test -f FILE && echo FILE_PRESENT$/m)
+    expect(readable.stdout).toMatch(/^ {2}← FILE_PRESENT$/m)
+    expect(readable.stdout).toContain('FILE is there. FILE_VERIFIED')
+    expect(readable.stdout).not.toContain('"type":"assistant"')
+    const raw = await cli('logs', 'TASK-002', '--raw')
+    expect(raw.stdout).toContain('"type":"assistant"')
 
     const stop = await cli('project', 'stop', '--remove')
     expect(stop.status).toBe(0)

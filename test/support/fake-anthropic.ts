@@ -69,6 +69,8 @@ export type Reply =
       /** An HTTP error answer, e.g. 529 `overloaded_error` or 400 `invalid_request_error`. */
       status: number
       error: { type: string; message: string }
+      /** Headers of the error answer, e.g. `retry-after` or `anthropic-ratelimit-requests-reset`. */
+      headers?: Record<string, string>
     }
 
 /** What a script is told besides the request. */
@@ -154,7 +156,7 @@ export async function startFakeAnthropic(script: FakeScript): Promise<FakeAnthro
       if (isMain) mainLoop.push(request)
       const context: ScriptContext = { mainLoop: isMain, turn: isMain ? mainLoop.length : 0 }
       const reply = script(request, context) ?? { content: [{ type: 'text', text: 'OK' }] }
-      if ('status' in reply) return sendError(res, reply.status, reply.error.type, reply.error.message)
+      if ('status' in reply) return sendError(res, reply.status, reply.error.type, reply.error.message, reply.headers)
       if (request.stream) return streamMessage(res, request.model, reply)
       return sendJson(res, 200, message(request.model, reply))
     }
@@ -263,14 +265,20 @@ function streamMessage(res: ServerResponse, model: string, reply: SuccessReply):
   return 200
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown): number {
-  res.writeHead(status, { 'content-type': 'application/json', 'request-id': `req_${randomUUID()}` })
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): number {
+  res.writeHead(status, { 'content-type': 'application/json', 'request-id': `req_${randomUUID()}`, ...headers })
   res.end(JSON.stringify(body))
   return status
 }
 
-function sendError(res: ServerResponse, status: number, type: string, message: string): number {
-  return sendJson(res, status, { type: 'error', error: { type, message } })
+function sendError(
+  res: ServerResponse,
+  status: number,
+  type: string,
+  message: string,
+  headers: Record<string, string> = {},
+): number {
+  return sendJson(res, status, { type: 'error', error: { type, message } }, headers)
 }
 
 /** The blocks of a message, whether its content is a string or a list. */

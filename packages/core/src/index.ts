@@ -52,6 +52,7 @@ export type {
   Agent,
   AgentBackend,
   AgentExit,
+  AgentFailure,
   Awaitable,
   CleanupOptions,
   CleanupReport,

@@ -128,7 +128,10 @@ export function createProcessAgent(parts: ProcessAgentParts): ProcessAgent {
     try {
       ended = await handle.done
     } catch (error) {
-      throw Object.assign(notFound((error as Error).message), { cause: error })
+      // The program is not there (or not executable): the same as a shell's 127, said on stderr,
+      // so the kind classifies it as a start that failed.
+      onChunk({ stream: 'stderr', text: `${notFound((error as Error).message).message}\n` })
+      return { exitCode: 127, signal: null }
     } finally {
       finished(step, handle.pid)
     }
@@ -177,7 +180,7 @@ export function createProcessAgent(parts: ProcessAgentParts): ProcessAgent {
     }
     // `env` could not find the program: the same as a process that cannot start.
     if (ended.exitCode === 127 && /^env: .*No such file or directory/m.test(stderr)) {
-      throw notFound(`could not start ${step.argv[0]}: not found`)
+      onChunk({ stream: 'stderr', text: `${notFound(`could not start ${step.argv[0]}: not found`).message}\n` })
     }
     return stepEnded(step, pid, ended, signal)
   }

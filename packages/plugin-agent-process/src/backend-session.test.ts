@@ -100,11 +100,12 @@ describe('process backend with session: true', () => {
     await waitFor(() => !isAlive(pid), 5000, 'the command to die')
   })
 
-  it('a program that is not installed is a clear failure, not an iteration that printed nothing', async () => {
+  it('a program that is not installed is a start that failed, not an iteration that printed nothing', async () => {
     const agent = await spawn(tempDir(), { kind: 'command', command: ['no-such-agent-program'], workspace: 'shared' })
-    const error = await agent.run(request({ task: task({}) })).catch((e: unknown) => e)
-    expect(isTanukiError(error, 'TANUKI_AGENT_FAILED')).toBe(true)
-    expect((error as Error).message).toMatch(/could not start no-such-agent-program: not found/)
+    const result = await agent.run(request({ task: task({}) }))
+    expect(result.exitCode).toBe(127)
+    expect(result.failure).toMatchObject({ class: 'could-not-start', config: true })
+    expect(result.failure?.cause).toMatch(/could not start no-such-agent-program: not found/)
   })
 
   it('runs a project through the orchestrator', async () => {

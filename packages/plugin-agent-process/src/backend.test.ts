@@ -150,11 +150,11 @@ describe('command kind', () => {
     expect((error as Error).message).toMatch(/^agents\.worker: kind "command" needs "command"/)
   })
 
-  it('fails the run with a clear error when the program is missing', async () => {
+  it('says, as a start that failed, that the program is missing', async () => {
     const { agent } = await spawn(tempDir(), { kind: 'command', command: ['tanuki-missing-agent'] })
-    const error = await agent.run(request({ task: task({}) })).catch((e: unknown) => e)
-    expect(isTanukiError(error, 'TANUKI_AGENT_FAILED')).toBe(true)
-    expect((error as Error).message).toContain('"tanuki-missing-agent" was not found')
+    const result = await agent.run(request({ task: task({}) }))
+    expect(result.failure).toMatchObject({ class: 'could-not-start', config: true })
+    expect(result.failure?.cause).toContain('"tanuki-missing-agent" was not found')
     expect(agent.state).toBe('alive')
   })
 })

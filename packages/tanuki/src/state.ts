@@ -176,6 +176,7 @@ export function createStateReporter(options: StateReporterOptions): Reporter & {
     },
     onIterationFinished(e) {
       const lines = [`\n## Result: ${e.outcome} — ${e.reason}\n`]
+      if (e.failure) lines.push(`failure: ${e.failure.class} — ${e.failure.cause}\n`)
       if (e.usage) lines.push(`usage: ${JSON.stringify(e.usage)}\n`)
       if (e.verify) {
         lines.push(

@@ -1,3 +1,4 @@
+import type { Failure } from '../failure.ts'
 import type { Task } from '../task/types.ts'
 
 export type Awaitable<T> = T | Promise<T>
@@ -45,6 +46,11 @@ export interface RunRequest {
   signal: AbortSignal
   /** Called with output as it arrives (for logs and live views). */
   onOutput?: (chunk: OutputChunk) => void
+  /**
+   * What this iteration may spend, reserved for it from the task's, role's and run's budgets: an
+   * agent that can cap itself should (Claude Code's `--max-budget-usd`).
+   */
+  budget?: { usd?: number; tokens?: number }
 }
 
 /** What an agent produced in one iteration. */
@@ -63,6 +69,25 @@ export interface RunResult {
   sessionId?: string
   /** Tool calls that reported errors, in order. */
   toolErrors?: string[]
+  /**
+   * Why the run did not succeed, when the agent can tell: it never started (`could-not-start`), it
+   * hit a rate or usage limit (`rate-limited`), or it failed on its own (`agent-error`). The
+   * orchestrator decides from the class what happens next (see `FailureClass`).
+   */
+  failure?: AgentFailure
+}
+
+/** A failure as an agent reports it. */
+export interface AgentFailure extends Failure {
+  /**
+   * The role's configuration is the cause (a binary that is missing, a flag refused, credentials
+   * refused): the role is paused until it is fixed, and its tasks wait unharmed.
+   */
+  config?: boolean
+  /** For `rate-limited`: when the limit resets (clock ms), when the agent said. */
+  resetAt?: number
+  /** For `rate-limited`: how long to wait, when the agent said. */
+  retryAfterMs?: number
 }
 
 export interface ExecOptions {
@@ -102,6 +127,11 @@ export interface Agent {
   readonly backend: string
   /** Where it works (a directory, a container), for people reading status. */
   readonly workspace?: string
+  /**
+   * The account it spends (e.g. `claude:ANTHROPIC_API_KEY`): agents sharing one park together when
+   * it hits a usage limit. Default: its own name.
+   */
+  readonly account?: string
   /**
    * Runs one iteration of a task. Resolves when the agent is done, whatever it achieved; rejects
    * with a `TanukiError` of code `TANUKI_AGENT_CRASHED` when the agent died, `TANUKI_ABORTED` when

@@ -1,4 +1,5 @@
 import type { ExecResult, Usage } from '../agent/types.ts'
+import type { Failure } from '../failure.ts'
 import type { Blocker } from '../resolver/index.ts'
 import type { StatusChange } from '../status/index.ts'
 import type { TaskPriority, TaskStatus } from '../task/types.ts'
@@ -92,6 +93,8 @@ export type TanukiEvents = {
     usage?: Usage
     sessionId?: string
     toolErrors?: string[]
+    /** Why it did not succeed, when it did not: its class and a short cause. */
+    failure?: Failure
     durationMs: number
     at: number
   }
@@ -100,6 +103,18 @@ export type TanukiEvents = {
   /** An agent died without being asked to; its task (if any) goes back to pending. */
   'agent:crashed': { agent: string; role: string; taskId?: string; reason: string; at: number }
   'agent:stopped': { agent: string; role: string; removed: boolean; at: number }
+  /**
+   * The agent takes no work until `until` (clock ms): its account hit a rate or usage limit.
+   * Every agent sharing the account parks with it.
+   */
+  'agent:parked': { agent: string; role: string; account: string; until: number; reason: string; at: number }
+  /** A parked agent takes work again. */
+  'agent:resumed': { agent: string; role: string; account: string; at: number }
+  /**
+   * The role takes no work until its configuration is fixed (a binary, a flag, credentials); its
+   * tasks wait, unharmed. `cause` says what to fix.
+   */
+  'role:paused': { role: string; cause: string; at: number }
 }
 
 export type TanukiEventName = keyof TanukiEvents

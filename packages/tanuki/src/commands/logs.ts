@@ -6,6 +6,7 @@ import { TanukiError } from '@tanuki/core'
 import { runningOrchestrator } from '../lock.ts'
 import { agentLog, type StatePaths } from '../paths.ts'
 import { openProject } from '../project.ts'
+import { createTranscriptRenderer } from '../transcript.ts'
 import { common, projectRoot, sleep } from './shared.ts'
 
 /** The log files of a task (one per iteration, in order) or of an agent. */
@@ -29,6 +30,7 @@ export const logsCommand = defineCommand({
     ...common,
     target: { type: 'positional', description: 'A task id or an agent name', required: true },
     follow: { type: 'boolean', alias: 'f', description: 'Keep printing as the logs grow, until the run ends' },
+    raw: { type: 'boolean', description: "Print the agents' output as it came (Claude Code and Codex JSON lines)" },
   },
   async run({ args }) {
     const project = await openProject(projectRoot(args))
@@ -39,6 +41,13 @@ export const logsCommand = defineCommand({
         'TANUKI_TASK_NOT_FOUND',
         `No logs for "${args.target}" in ${project.source.display(logs)}: it is neither a task that ran nor an agent. \`tanuki task list\` and \`tanuki project status\` show the names.`,
       )
+    }
+    // Agents' JSON made readable, per file (a line cut between reads waits for its end).
+    const renderers = new Map<string, ReturnType<typeof createTranscriptRenderer>>()
+    const render = (file: string) => {
+      let renderer = renderers.get(file)
+      if (!renderer) renderers.set(file, (renderer = createTranscriptRenderer()))
+      return renderer
     }
     // Per file: how far it was printed, and a decoder that holds a character cut between reads.
     const printed = new Map<string, { offset: number; decoder: StringDecoder }>()
@@ -53,7 +62,8 @@ export const logsCommand = defineCommand({
         try {
           const chunk = Buffer.alloc(size - seen.offset)
           const read = readSync(fd, chunk, 0, chunk.length, seen.offset)
-          process.stdout.write(seen.decoder.write(chunk.subarray(0, read)))
+          const text = seen.decoder.write(chunk.subarray(0, read))
+          process.stdout.write(args.raw ? text : render(file).push(text))
           seen.offset += read
           grew ||= read > 0
         } finally {
@@ -62,8 +72,14 @@ export const logsCommand = defineCommand({
       }
       return grew
     }
+    const finish = (): void => {
+      if (!args.raw) for (const renderer of renderers.values()) process.stdout.write(renderer.end())
+    }
     drain()
-    if (!args.follow) return 0
+    if (!args.follow) {
+      finish()
+      return 0
+    }
     let stopped = false
     process.once('SIGINT', () => (stopped = true))
     // Follow until the run is over and nothing more arrives.
@@ -73,6 +89,7 @@ export const logsCommand = defineCommand({
       idle = drain() ? 0 : idle + 1
       if (!runningOrchestrator(lock) && idle >= 4) break
     }
+    finish()
     return 0
   },
 })

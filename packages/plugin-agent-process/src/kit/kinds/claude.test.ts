@@ -16,7 +16,7 @@ import {
   type FakeScript,
 } from '../../../../../test/support/fake-anthropic.ts'
 import { createProcessBackend } from '../../backend.ts'
-import { claudeArgv, createClaudeKind, createClaudeParser } from './claude.ts'
+import { claudeArgv, createClaudeKind, createClaudeParser, limitReset } from './claude.ts'
 import type { IterationPlan, KindOptions, OutputParser } from './types.ts'
 
 const fixtures = new URL('../../../test/fixtures/', import.meta.url)
@@ -118,7 +118,26 @@ describe('claude stream-json parser (recorded from the real CLI)', () => {
       exitCode: 1,
       error:
         'Claude Code exited with code 1: --dangerously-skip-permissions cannot be used with root/sudo privileges for security reasons',
+      // A refused flag is the role's configuration: the role pauses instead of burning tries.
+      failure: {
+        class: 'could-not-start',
+        config: true,
+        cause: expect.stringContaining('refused --dangerously-skip-permissions as root'),
+      },
     })
+  })
+})
+
+describe('limitReset', () => {
+  it('reads when a limit lifts from what Claude Code says', () => {
+    const now = Date.parse('2026-11-29T10:00:00Z')
+    expect(limitReset('Claude AI usage limit reached|1795000000', now)).toEqual({ resetAt: 1_795_000_000_000 })
+    expect(limitReset('Rate limited: please try again in 20s', now)).toEqual({ retryAfterMs: 20_000 })
+    expect(limitReset('retry in 3 minutes', now)).toEqual({ retryAfterMs: 180_000 })
+    expect(limitReset('Your limit resets at 2026-11-29T11:00:00Z.', now)).toEqual({
+      resetAt: Date.parse('2026-11-29T11:00:00Z'),
+    })
+    expect(limitReset('rate limited', now)).toEqual({})
   })
 })
 
@@ -271,6 +290,26 @@ describe('claude kind with the real Claude Code CLI', { timeout: 60_000 }, () =>
     expect(result.error).toContain('API status 529')
     expect(result.exitCode).not.toBe(0)
     expect(api!.requests.filter((request) => request.status === 529).length).toBeGreaterThan(0)
+  })
+
+  it('classifies a 429 that Claude Code gives up on as rate-limited, not as a try that failed', async () => {
+    const result = await run(() => ({
+      status: 429,
+      error: { type: 'rate_limit_error', message: 'Number of requests has exceeded your rate limit' },
+      headers: { 'retry-after': '120' },
+    }))
+    expect(result.failure).toMatchObject({ class: 'rate-limited' })
+    expect(result.failure?.cause).toContain('429')
+  })
+
+  it('classifies refused credentials as a start that failed, naming the variable to fix', async () => {
+    const result = await run(() => ({
+      status: 401,
+      error: { type: 'authentication_error', message: 'invalid x-api-key' },
+    }))
+    expect(result.failure).toMatchObject({ class: 'could-not-start', config: true })
+    expect(result.failure?.cause).toContain('ANTHROPIC_API_KEY')
+    expect(result.failure?.cause).toContain('401')
   })
 
   it('stops at maxTurns with an error that says so', async () => {

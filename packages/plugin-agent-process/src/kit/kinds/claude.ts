@@ -1,4 +1,4 @@
-import type { RunResult, Usage } from '@tanuki/core'
+import type { AgentFailure, RunResult, Usage } from '@tanuki/core'
 import { arr, createJsonLinesParser, isObject, num, obj, str, tail, type JsonObject } from './json-lines.ts'
 import type { AgentKind, KindOptions, OutputParser, Step } from './types.ts'
 
@@ -81,11 +81,14 @@ export function createClaudeParser(): OutputParser {
   const toolNames = new Map<string, string>()
   const toolErrors: string[] = []
   let result: ResultEvent | undefined
+  /** The error an assistant message carried (`rate_limit`, `authentication_failed`…). */
+  let assistantError: string | undefined
 
   const onEvent = (event: JsonObject): void => {
     sessionId = str(event, 'session_id') ?? sessionId
     const type = str(event, 'type')
     if (type === 'assistant') {
+      assistantError = str(event, 'error') ?? assistantError
       for (const block of arr(obj(event, 'message'), 'content')) {
         if (str(block, 'type') === 'text') texts.push(str(block, 'text') ?? '')
         const id = str(block, 'id')
@@ -104,8 +107,11 @@ export function createClaudeParser(): OutputParser {
   return createJsonLinesParser(onEvent, ({ exitCode, stderr, strayLines }) => {
     const run: RunResult = { output: result?.text ?? texts.join('\n') }
     if (exitCode !== undefined) run.exitCode = exitCode
-    const error = describeError(result, exitCode, stderr || strayLines.join('\n'))
+    const said = stderr || strayLines.join('\n')
+    const error = describeError(result, exitCode, said)
     if (error) run.error = error
+    const failure = classifyClaude(result, assistantError, exitCode, said, error)
+    if (failure) run.failure = failure
     if (result?.usage) run.usage = result.usage
     const session = result?.sessionId ?? sessionId
     if (session) run.sessionId = session
@@ -169,6 +175,84 @@ function describeError(
   const why = exitCode === null ? 'was killed before it finished' : `exited with code ${exitCode}`
   const detail = tail(stderr)
   return `Claude Code ${why}${detail ? `: ${detail}` : ''}`
+}
+
+/** The variable Claude Code reads its key from: the credential people fix when it is refused. */
+export const CLAUDE_CREDENTIAL = 'ANTHROPIC_API_KEY'
+
+/**
+ * When a rate or usage limit lifts, from what Claude Code says: "usage limit reached|<epoch
+ * seconds>" (its usage limits), "try again in N seconds/minutes", or "resets at <time>".
+ */
+export function limitReset(text: string, now = Date.now()): Pick<AgentFailure, 'resetAt' | 'retryAfterMs'> {
+  const epoch = /limit reached\|(\d{9,11})/i.exec(text)
+  if (epoch) return { resetAt: Number(epoch[1]) * 1000 }
+  const wait =
+    /(?:try again|retry) in (\d+(?:\.\d+)?)\s*(ms|milliseconds?|s|sec(?:ond)?s?|m|min(?:ute)?s?|h|hours?)\b/i.exec(text)
+  if (wait) {
+    const unit = wait[2]!.toLowerCase()
+    const factor =
+      unit.startsWith('ms') || unit.startsWith('milli')
+        ? 1
+        : unit.startsWith('h')
+          ? 3_600_000
+          : unit.startsWith('m')
+            ? 60_000
+            : 1000
+    return { retryAfterMs: Number(wait[1]) * factor }
+  }
+  const at = /resets? at ([^.;\n]+)/i.exec(text)
+  if (at) {
+    const when = Date.parse(at[1]!)
+    if (Number.isFinite(when) && when > now) return { resetAt: when }
+  }
+  return {}
+}
+
+/**
+ * What kind of failure a Claude Code run was: a rate or usage limit (park, don't fail), refused
+ * credentials or a refused flag (the role's configuration: pause it), a program that did not
+ * start, or Claude Code's own failure.
+ */
+function classifyClaude(
+  result: ResultEvent | undefined,
+  assistantError: string | undefined,
+  exitCode: number | null | undefined,
+  stderr: string,
+  error: string | undefined,
+): AgentFailure | undefined {
+  const text = [result?.text, ...(result?.errors ?? []), stderr].filter(Boolean).join('\n')
+  const status = result?.apiErrorStatus
+  if (status === 429 || assistantError === 'rate_limit' || /usage limit reached/i.test(text)) {
+    return {
+      class: 'rate-limited',
+      cause: firstLine(result?.text ?? text) || 'rate limited (429)',
+      ...limitReset(text),
+    }
+  }
+  if (status === 401 || status === 403 || assistantError === 'authentication_failed') {
+    return {
+      class: 'could-not-start',
+      config: true,
+      cause: `authentication refused${status ? ` (${status})` : ''}: ${firstLine(result?.text ?? text)}. Check ${CLAUDE_CREDENTIAL} (or log Claude Code in) for this role`,
+    }
+  }
+  if (/--dangerously-skip-permissions cannot be used with root/i.test(text)) {
+    return {
+      class: 'could-not-start',
+      config: true,
+      cause:
+        "Claude Code refused --dangerously-skip-permissions as root; run the agents as another user, or set IS_SANDBOX=1 in the role's env where they run in a sandbox",
+    }
+  }
+  if (!result && (exitCode === 126 || exitCode === 127)) {
+    return { class: 'could-not-start', config: true, cause: error ?? `Claude Code could not start (exit ${exitCode})` }
+  }
+  return error ? { class: 'agent-error', cause: error } : undefined
+}
+
+function firstLine(text: string): string {
+  return text.trim().split('\n')[0]?.slice(0, 300) ?? ''
 }
 
 /** A tool result's text: a string, or text blocks (images and the like are left out). */

@@ -41,7 +41,7 @@ export function createCommandKind(options: KindOptions): AgentKind {
         ...(options.promptVia === 'arg' ? {} : { stdin: prompt }),
         ...(options.env ? { env: options.env } : {}),
       }
-      return { steps: [step], parser: createTextParser([step]) }
+      return { steps: [step], parser: createTextParser([step], undefined, true) }
     },
   }
 }
