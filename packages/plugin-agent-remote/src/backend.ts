@@ -77,6 +77,7 @@ class RemoteSession {
   host: string | undefined
   inbox: string | undefined
   workspace: string | undefined
+  account: string | undefined
   private sent = 0
   private received = 0
   private readonly pending = new Map<number, Pending>()
@@ -108,6 +109,7 @@ class RemoteSession {
         this.host = reply.host
         this.inbox = reply.inbox
         this.workspace = reply.workspace
+        this.account = reply.account
         this.state = 'ready'
         this.placed.resolve()
         return
@@ -245,9 +247,17 @@ class RemoteSession {
       get workspace() {
         return session.worker ? `${session.worker}:${session.workspace ?? '?'}` : undefined
       },
+      // Agents that spend one account park together on a usage limit, wherever they run.
+      ...(session.account ? { account: session.account } : {}),
       run: async (request): Promise<RunResult> =>
         session.call<RunResult>(
-          { k: 'run', prompt: request.prompt, task: request.task, iteration: request.iteration },
+          {
+            k: 'run',
+            prompt: request.prompt,
+            task: request.task,
+            iteration: request.iteration,
+            ...(request.budget ? { budget: request.budget } : {}),
+          },
           { signal: request.signal, ...(request.onOutput ? { onOutput: request.onOutput } : {}) },
         ),
       exec: (command, options = {}) =>

@@ -60,7 +60,7 @@ export interface SessionData {
 
 /** Orchestrator → worker. `n` numbers a session's commands, so one sent twice (a resend after a reconnect) runs once. */
 export type Command =
-  | { k: 'run'; prompt: string; task: Task; iteration: number }
+  | { k: 'run'; prompt: string; task: Task; iteration: number; budget?: { usd?: number; tokens?: number } }
   | { k: 'exec'; command: string; timeoutMs?: number }
   | { k: 'begin'; task: Task; base?: string; baseCommit?: string; unlanded: string[]; carry: boolean }
   | { k: 'end'; task: Task; status: 'complete' | 'review' | 'failed' }
@@ -79,7 +79,7 @@ export interface WireError {
 
 /** Worker → orchestrator. `n` numbers a session's replies the same way. */
 export type Reply =
-  | { k: 'ready'; worker: string; host: string; inbox: string; workspace?: string }
+  | { k: 'ready'; worker: string; host: string; inbox: string; workspace?: string; account?: string }
   | { k: 'refused'; error: WireError }
   | { k: 'out'; id: number; chunks: OutputChunk[] }
   | { k: 'done'; id: number; value?: unknown }

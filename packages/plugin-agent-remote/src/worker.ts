@@ -136,6 +136,7 @@ class WorkerSession {
       host: hostname(),
       inbox: this.host.keys.inbox(this.host.id),
       ...(this.agent.workspace ? { workspace: this.agent.workspace } : {}),
+      ...(this.agent.account ? { account: this.agent.account } : {}),
     })
   }
 
@@ -198,6 +199,7 @@ class WorkerSession {
             prompt: command.prompt,
             task: command.task,
             iteration: command.iteration,
+            ...(command.budget ? { budget: command.budget } : {}),
             signal: controller.signal,
             onOutput: (chunk) => this.output(id, chunk),
           }),
