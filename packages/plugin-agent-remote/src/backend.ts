@@ -32,7 +32,7 @@ import {
   type ReplyEnvelope,
   type SessionData,
 } from './protocol.ts'
-import { StreamReader } from './stream.ts'
+import { StreamReader, within } from './stream.ts'
 import { readWorkers, type WorkerInfo } from './registry.ts'
 
 /** Options of the remote backend: `remote` in the config, and the project. */
@@ -318,6 +318,7 @@ class Hub {
   private readonly ended = new Map<string, RemoteSession>()
   private opened: Promise<void> | undefined
   private closed = false
+  private readonly said = new Map<string, number>()
 
   constructor(
     readonly options: ResolvedRemoteOptions,
@@ -327,6 +328,14 @@ class Hub {
   ) {
     this.keys = keys(options.prefix, options.project)
     this.target = { url: options.redis, password: options.password, tls: options.tls }
+  }
+
+  /** A Redis that is away fails every retry the same way: say it once a while, not a line each. */
+  warn(what: string, error: unknown): void {
+    const line = `remote: ${what}: ${errorMessage(error)}`
+    if (Date.now() - (this.said.get(line) ?? 0) < 30_000) return
+    this.said.set(line, Date.now())
+    this.log(line)
   }
 
   open(): Promise<void> {
@@ -343,11 +352,14 @@ class Hub {
           'Add it (`git remote add origin URL`), or name another with remote.git.',
       )
     }
-    const client = connect(this.target)
+    const client = connect(this.target, (error) => this.warn('redis', error))
     this.client = client
     await this.claim(client)
-    this.reader = new StreamReader<ReplyEnvelope>(connect(this.target), this.keys.replies(this.runId!), (reply) =>
-      this.route(reply),
+    this.reader = new StreamReader<ReplyEnvelope>(
+      connect(this.target, (error) => this.warn('redis', error)),
+      this.keys.replies(this.runId!),
+      (reply) => this.route(reply),
+      (error) => this.warn('replies', error),
     )
     await this.beat()
     this.heartbeat = setInterval(() => void this.beat(), Math.max(250, this.options.heartbeatTtlMs / 4))
@@ -392,7 +404,7 @@ class Hub {
       const workers = await readWorkers(client, this.keys)
       writeJson(join(this.project.stateDir, 'workers.json'), workers)
     } catch (error) {
-      this.log(`remote: the heartbeat could not reach Redis (${errorMessage(error)}); retrying`)
+      this.warn('the heartbeat could not reach Redis; retrying', error)
     }
   }
 
@@ -414,7 +426,7 @@ class Hub {
       stalledInterval: this.options.stalledIntervalMs,
       name: 'tanuki-orchestrator',
     })
-    const onError = (error: Error): void => this.log(`remote: ${error.message}`)
+    const onError = (error: Error): void => this.warn(name, error)
     queue.on('error', onError)
     events.on('error', onError)
     checker.on('error', onError)
@@ -543,22 +555,31 @@ class Hub {
     if (!this.opened) return
     await this.opened.catch(() => {})
     for (const session of [...this.sessions.values()]) session.finish('stopped')
-    for (const { queue, events, checker } of this.queues.values()) {
-      await Promise.allSettled([checker.close(), events.close(), queue.close()])
-    }
-    await this.reader?.close()
+    // Every step is bounded: a stop must end even with Redis away (workers then see the heartbeat expire).
+    await within(
+      5000,
+      Promise.allSettled(
+        [...this.queues.values()].flatMap(({ queue, events, checker }) => [
+          checker.close(),
+          events.close(),
+          queue.close(),
+        ]),
+      ),
+    )
+    await within(2000, this.reader?.close() ?? Promise.resolve())
     const client = this.client
-    if (client && this.runId) {
-      // Workers end this run's sessions as soon as its heartbeat is gone.
-      const workers = await readWorkers(client, this.keys).catch(() => undefined)
-      if (workers) writeJson(join(this.project.stateDir, 'workers.json'), workers)
-      await client
-        .multi()
-        .del(this.keys.alive(this.runId), this.keys.replies(this.runId))
-        .exec()
-        .catch(() => {})
-      if ((await client.get(this.keys.run).catch(() => null)) === this.runId)
-        await client.del(this.keys.run).catch(() => 0)
+    const runId = this.runId
+    if (client && runId) {
+      await within(
+        3000,
+        (async () => {
+          const workers = await readWorkers(client, this.keys)
+          writeJson(join(this.project.stateDir, 'workers.json'), workers)
+          // Workers end this run's sessions as soon as its heartbeat is gone.
+          await client.multi().del(this.keys.alive(runId), this.keys.replies(runId)).exec()
+          if ((await client.get(this.keys.run)) === runId) await client.del(this.keys.run)
+        })(),
+      )
     }
     client?.disconnect()
   }

@@ -58,3 +58,17 @@ export class StreamReader<T> {
     await this.running.catch(() => {})
   }
 }
+
+/** Waits for `work`, at most `ms`: what is left then is abandoned. */
+export function within(ms: number, work: Promise<unknown>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  return Promise.race([
+    work.then(
+      () => {},
+      () => {},
+    ),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms)
+    }),
+  ]).finally(() => clearTimeout(timer))
+}

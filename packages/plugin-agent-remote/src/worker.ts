@@ -28,7 +28,7 @@ import {
   type SessionData,
 } from './protocol.ts'
 import type { WorkerRecord } from './registry.ts'
-import { StreamReader } from './stream.ts'
+import { StreamReader, within } from './stream.ts'
 
 /** How a worker is started (`tanuki worker`). */
 export interface RemoteWorkerOptions {
@@ -330,6 +330,14 @@ interface WorkerHost {
  */
 export async function startWorker(options: RemoteWorkerOptions): Promise<RemoteWorker> {
   const log = options.log ?? (() => {})
+  // A Redis that is away fails every retry the same way: say it once a while, not a line each.
+  const said = new Map<string, number>()
+  const warn = (what: string, error: unknown): void => {
+    const line = `! ${what}: ${errorMessage(error)}`
+    if (Date.now() - (said.get(line) ?? 0) < 30_000) return
+    said.set(line, Date.now())
+    log(line)
+  }
   const capacity = options.capacity ?? 1
   if (!Number.isInteger(capacity) || capacity < 1) {
     throw new TanukiError('TANUKI_CONFIG_INVALID', `--capacity must be a whole number ≥ 1, got ${capacity}`)
@@ -355,7 +363,7 @@ export async function startWorker(options: RemoteWorkerOptions): Promise<RemoteW
   const name = options.name ?? `${hostname()}-${process.pid}`
   const id = `${name.replace(/[^A-Za-z0-9._-]+/g, '-')}-${randomBytes(3).toString('hex')}`
   const projectKeys = keys(options.prefix ?? 'tanuki', options.project)
-  const client = connect(options.redis, (error) => log(`! redis: ${errorMessage(error)}`))
+  const client = connect(options.redis, (error) => warn('redis', error))
   const host: WorkerHost = {
     id,
     name,
@@ -397,7 +405,7 @@ export async function startWorker(options: RemoteWorkerOptions): Promise<RemoteW
       .hset(projectKeys.workers, id, JSON.stringify(record()))
       .pexpire(projectKeys.inbox(id), 3_600_000)
       .exec()
-      .catch((error: unknown) => log(`! registration: ${errorMessage(error)}`))
+      .catch((error: unknown) => warn('registration', error))
   }
 
   // Commands for this worker's sessions.
@@ -405,7 +413,7 @@ export async function startWorker(options: RemoteWorkerOptions): Promise<RemoteW
     connect(options.redis),
     projectKeys.inbox(id),
     (command) => sessions.get(command.s)?.handle(command),
-    (error) => log(`! inbox: ${errorMessage(error)}`),
+    (error) => warn('inbox', error),
   )
 
   /** Ends the sessions of runs whose orchestrator is gone (killed: its heartbeat expired) or replaced. */
@@ -485,7 +493,7 @@ export async function startWorker(options: RemoteWorkerOptions): Promise<RemoteW
       maxStalledCount: 0,
       name,
     })
-    worker.on('error', (error) => log(`! ${roleQueue(role)}: ${error.message}`))
+    worker.on('error', (error) => warn(roleQueue(role), error))
     worker.on('lockRenewalFailed', (ids) => {
       for (const jobId of ids) void sessions.get(jobId)?.lose('its lease expired before it could be renewed')
     })
@@ -536,11 +544,11 @@ export async function startWorker(options: RemoteWorkerOptions): Promise<RemoteW
       if (closing) return
       closing = true
       for (const timer of timers) clearInterval(timer)
-      await Promise.allSettled([...sessions.values()].map((session) => session.shutdown()))
-      await Promise.allSettled([...workers.values()].map((worker) => worker.close()))
-      await inbox.close()
-      await client.hdel(projectKeys.workers, id).catch(() => 0)
-      await client.del(projectKeys.inbox(id)).catch(() => 0)
+      // Each step is bounded: with Redis away, a worker must still stop (its sessions' leases then expire).
+      await within(10_000, Promise.allSettled([...sessions.values()].map((session) => session.shutdown())))
+      await within(5000, Promise.allSettled([...workers.values()].map((worker) => worker.close())))
+      await within(2000, inbox.close())
+      await within(2000, client.multi().hdel(projectKeys.workers, id).del(projectKeys.inbox(id)).exec())
       client.disconnect()
       log(`tanuki worker ${name}: stopped`)
     },

@@ -134,6 +134,8 @@ export const workerCommand = defineCommand({
         if (++signals > 1) process.exit(130)
         log(`${signal}: ending the sessions (again to quit at once)…`)
         void worker.close().then(done, done)
+        // Its steps are bounded, and so is the whole: a Redis that never answers must not keep it.
+        setTimeout(done, 30_000).unref()
       }
       process.on('SIGINT', onSignal)
       process.on('SIGTERM', onSignal)
