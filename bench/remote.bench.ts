@@ -184,7 +184,9 @@ async function overhead(redis: RedisServer): Promise<void> {
 
 async function many(redis: RedisServer): Promise<void> {
   const count = Number(options.many)
-  console.log(`\n## (b) ${count.toLocaleString('en')} trivial tasks over 3 workers (3 remote agents), and over 3 local agents\n`)
+  console.log(
+    `\n## (b) ${count.toLocaleString('en')} trivial tasks over 3 workers (3 remote agents), and over 3 local agents\n`,
+  )
   const project = makeProject(count, 'many', `{ backend: 'remote', kind: 'shell', count: 3 }`, redis)
   for (const name of ['w1', 'w2', 'w3']) await startWorker(project.bare, redis, name)
   const remote = runProject(project.dir)

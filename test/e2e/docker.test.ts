@@ -86,8 +86,9 @@ describe.skipIf(skip)(`docker agents through the CLI${skip ? ` (skipped: ${probl
         {
           id: 'WHERE',
           sh: 'cat /etc/hostname > where.txt\nif [ -f /.dockerenv ]; then echo yes > dockerenv.txt; fi',
-          // True only in the container that ran the block; it leaves its own trace too.
-          verify: 'cat /etc/hostname > verified-in.txt && [ "$(cat /etc/hostname)" = "$(cat where.txt)" ]',
+          // True only in a container; it leaves its own trace too. Landing runs it again on the
+          // combined work, in a one-off container of the role: on the host it would fail.
+          verify: 'cat /etc/hostname > verified-in.txt && test -f /.dockerenv && test -s where.txt',
         },
         {
           id: 'ENV',
@@ -107,7 +108,18 @@ describe.skipIf(skip)(`docker agents through the CLI${skip ? ` (skipped: ${probl
     try {
       const start = startTanuki(project.dir, 'project', 'start')
       await waitFor('the HANG task to start its first try', () => existsSync(join(worktree, 'first.txt')), 90_000)
-      const [victim] = await containersOf(project.dir)
+      // The agent's container (landing's one-off gate containers come and go beside it).
+      const [victim] = (
+        await docker(
+          'ps',
+          '-q',
+          '--no-trunc',
+          '--filter',
+          `label=dev.tanuki.project=${project.dir}`,
+          '--filter',
+          'label=dev.tanuki.agent=default-1',
+        )
+      ).split('\n')
       expect(victim).toBeDefined()
       await docker('kill', victim!)
 
@@ -145,6 +157,12 @@ describe.skipIf(skip)(`docker agents through the CLI${skip ? ` (skipped: ${probl
       expect(read('second.txt')).toBe(info!.Config.Hostname)
       expect(read('first.txt')).not.toBe(read('second.txt'))
 
+      // Every task landed: its verify passed again, in a container, on the combined work.
+      expect(status.tasks.map((t) => [t.id, typeof t.landed?.commit]).sort()).toEqual([
+        ['ENV', 'string'],
+        ['HANG', 'string'],
+        ['WHERE', 'string'],
+      ])
       const stop = await tanuki(project.dir, 'project', 'stop', '--remove')
       expect(stop.code, stop.stderr).toBe(0)
       expect(await containersOf(project.dir)).toEqual([])

@@ -15,6 +15,9 @@ export type CoreErrorCode =
   | 'TANUKI_VERIFY_FAILED'
   | 'TANUKI_ORCHESTRATOR_STATE'
   | 'TANUKI_ABORTED'
+  | 'TANUKI_NAME_INVALID'
+  | 'TANUKI_TASK_UNWRITABLE'
+  | 'TANUKI_PROJECT_INVALID'
 
 /**
  * Stable error codes: core's own, and `TANUKI_…` codes that plugins and hosts define for
@@ -62,4 +65,32 @@ export function isTanukiError(error: unknown, code?: TanukiErrorCode): error is 
 export function errorMessage(error: unknown): string {
   if (error instanceof Error) return error.message
   return String(error)
+}
+
+/** The single-line problems inside an error: its `details.problems`, else its message. */
+export function problemsOf(error: TanukiError): string[] {
+  const listed = error.details.problems
+  return Array.isArray(listed) && listed.every((p) => typeof p === 'string') ? listed : [error.message]
+}
+
+/**
+ * Several problems as one error, so a person sees them all at once: one stays as it is; more
+ * become one `TanukiError` listing each (`details.problems`), with their common code, or
+ * `TANUKI_PROJECT_INVALID` when they differ.
+ *
+ * @example
+ * throw combineErrors([configError, ...taskErrors], 'in the project')
+ */
+export function combineErrors(errors: readonly TanukiError[], where: string): TanukiError {
+  const first = errors[0]
+  if (!first) throw new RangeError('combineErrors needs at least one error')
+  const problems = errors.flatMap(problemsOf)
+  if (errors.length === 1 && problems.length === 1) return first
+  const codes = new Set(errors.map((error) => error.code))
+  const code = codes.size === 1 ? first.code : 'TANUKI_PROJECT_INVALID'
+  return new TanukiError(
+    code,
+    `${problems.length} problems ${where}:\n${problems.map((p) => `  - ${p.replace(/\n/g, '\n    ')}`).join('\n')}`,
+    { cause: errors.length === 1 ? first : new AggregateError(errors), details: { problems, codes: [...codes] } },
+  )
 }

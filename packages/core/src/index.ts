@@ -16,6 +16,8 @@ export {
   TanukiError,
   isTanukiError,
   errorMessage,
+  combineErrors,
+  problemsOf,
   type CoreErrorCode,
   type TanukiErrorCode,
   type TanukiErrorOptions,
@@ -24,6 +26,8 @@ export { systemClock, sleep, abortError, type Clock } from './clock.ts'
 export { createAgentExits, type AgentExits } from './agent/exits.ts'
 export * from './task/types.ts'
 export { parseTask, createTask, defineTask, taskFromFields, updateTaskText } from './task/parse.ts'
+export { FRONT_MATTER_KEYS } from './task/schema.ts'
+export { pathName, nameProblem, isValidName, closestName, didYouMean, type NameKind } from './names/index.ts'
 export { codeBlocks, type CodeBlock } from './task/body.ts'
 export { Resolver, cycleError, type Blocker, type GraphTask } from './resolver/index.ts'
 export { TaskQueue, PRIORITY_RANK, type QueueItem } from './queue/index.ts'
@@ -62,7 +66,9 @@ export type {
   OutputChunk,
   ProjectInfo,
   RunRequest,
+  RoleCheck,
   RunResult,
+  SandboxExecRequest,
   SpawnRequest,
   TaskContext,
   TaskStart,
@@ -91,6 +97,8 @@ export {
   type ResolvedConfig,
   type RoleConfig,
 } from './plugin/index.ts'
+export { CONFIG_KEYS, configProblems, formatConfigProblem, type ConfigProblem } from './plugin/schema.ts'
+export { checkRoles, roleConfig, roleBackendName, type RoleCheckInput } from './plugin/roles.ts'
 export {
   Orchestrator,
   createOrchestrator,

@@ -12,6 +12,7 @@ import {
   type RunResult,
 } from '@tanuki/core'
 import {
+  kindAccount,
   runIteration,
   type AgentKind,
   type Step,
@@ -21,7 +22,7 @@ import {
 import type Docker from 'dockerode'
 import { removeContainer } from './container.ts'
 import { statusCode } from './engine.ts'
-import { execInContainer } from './exec.ts'
+import { execInContainer, timedExec } from './exec.ts'
 import type { ResolvedDockerOptions } from './options.ts'
 
 /** What a Docker agent is made of; the backend assembles it. */
@@ -171,6 +172,7 @@ export function createDockerAgent(parts: DockerAgentParts): DockerAgent {
     workspace: `${parts.containerName}:${options.workdir} (${workspace.dir})`,
     containerName: parts.containerName,
     containerId: container.id,
+    ...(kindAccount(options.kind, kind) ? { account: kindAccount(options.kind, kind)! } : {}),
 
     async run(request: RunRequest): Promise<RunResult> {
       assertAlive()
@@ -194,40 +196,11 @@ export function createDockerAgent(parts: DockerAgentParts): DockerAgent {
       if (outcome.status === 'complete' && options.commit) await workspace.publish(task)
     },
 
-    async exec(command: string, execOptions: ExecOptions = {}): Promise<ExecResult> {
-      const started = performance.now()
-      const controller = new AbortController()
-      let timedOut = false
-      const timer =
-        execOptions.timeoutMs === undefined
-          ? undefined
-          : setTimeout(() => {
-              timedOut = true
-              controller.abort('timeout')
-            }, execOptions.timeoutMs)
-      const forward = (): void => controller.abort(execOptions.signal?.reason)
-      if (execOptions.signal?.aborted) forward()
-      else execOptions.signal?.addEventListener('abort', forward, { once: true })
-      let output = ''
-      try {
-        const exit = await execChecked(
-          { argv: ['sh', '-c', command], env: baseEnv },
-          (chunk) => {
-            output += chunk.text
-            execOptions.onOutput?.(chunk)
-          },
-          controller.signal,
-        )
-        return {
-          exitCode: exit.killed ? null : exit.exitCode,
-          output,
-          timedOut,
-          durationMs: performance.now() - started,
-        }
-      } finally {
-        clearTimeout(timer)
-        execOptions.signal?.removeEventListener('abort', forward)
-      }
+    exec(command: string, execOptions: ExecOptions = {}): Promise<ExecResult> {
+      return timedExec(
+        (onOutput, signal) => execChecked({ argv: ['sh', '-c', command], env: baseEnv }, onOutput, signal),
+        execOptions,
+      )
     },
 
     async stop(): Promise<void> {

@@ -1,12 +1,16 @@
+import { randomUUID } from 'node:crypto'
 import { stat } from 'node:fs/promises'
 import {
   TanukiError,
+  closestName,
   errorMessage,
   isTanukiError,
   type AgentBackend,
   type CleanupOptions,
   type CleanupReport,
+  type ExecResult,
   type ProjectInfo,
+  type SandboxExecRequest,
   type SpawnRequest,
 } from '@tanuki/core'
 import { createKind, openWorkspace, removeWorktrees } from '@tanuki/plugin-agent-process/kit'
@@ -14,9 +18,9 @@ import type Docker from 'dockerode'
 import { createDockerAgent, type DockerAgent } from './agent.ts'
 import { LABELS, containerSpec, ensureNetwork, removeContainer, startContainer } from './container.ts'
 import { connectEngine, type Engine } from './engine.ts'
-import { execInContainer, reapCommands } from './exec.ts'
-import { buildImage, ensureImage } from './image.ts'
-import { containerEnv, resolveDockerOptions, type DockerAgentOptions } from './options.ts'
+import { execInContainer, reapCommands, timedExec } from './exec.ts'
+import { assertImageAvailable, buildImage, ensureImage } from './image.ts'
+import { DOCKER_ROLE_KEYS, containerEnv, resolveDockerOptions, type DockerAgentOptions } from './options.ts'
 
 /** The Docker backend: `spawn` gives agents in containers, `cleanup` removes a project's leftovers. */
 export interface DockerBackend extends AgentBackend {
@@ -27,6 +31,8 @@ export interface DockerBackend extends AgentBackend {
    * worktrees and branches Tanuki created for it (work that has not landed is kept unless `force`).
    */
   cleanup(project: ProjectInfo, options?: CleanupOptions): Promise<CleanupReport>
+  /** Runs a command in a one-off container of a role's shape on a host folder: the landing gate. */
+  execIn(request: SandboxExecRequest): Promise<ExecResult>
   /** Drops the engine connections; agents are left as they are. */
   close(): void
 }
@@ -106,8 +112,40 @@ export function createDockerBackend(options: DockerAgentOptions = {}): DockerBac
     return ready
   }
 
+  /** A refusal about one role, named as the config names it. */
+  const forRole = (role: string, error: unknown): unknown =>
+    isTanukiError(error)
+      ? new TanukiError(error.code, `agents.${role}: ${error.message}`, {
+          cause: error,
+          details: { ...error.details, role },
+        })
+      : error
+
   return {
     name: 'docker',
+
+    async validateRole({ role, options: roleOptions }) {
+      for (const key of Object.keys(roleOptions)) {
+        const meant = DOCKER_ROLE_KEYS.includes(key) ? undefined : closestName(key, DOCKER_ROLE_KEYS)
+        if (meant) {
+          throw new TanukiError(
+            'TANUKI_CONFIG_INVALID',
+            `agents.${role}: docker backend option "${key}" is not an option (did you mean "${meant}"?)`,
+            { details: { key: `agents.${role}.${key}`, role } },
+          )
+        }
+      }
+      try {
+        const resolved = resolveDockerOptions(options, roleOptions)
+        createKind(resolved.kind)
+        // An image to build is built at the first spawn; one to run must exist now.
+        if (resolved.build) return
+        const found = await engine(resolved.host)
+        await assertImageAvailable(found.docker, resolved.image, found.address)
+      } catch (error) {
+        throw forRole(role, error)
+      }
+    },
 
     async spawn({ name, role, options: roleOptions, project }) {
       const resolved = resolveDockerOptions(options, roleOptions)
@@ -148,6 +186,33 @@ export function createDockerBackend(options: DockerAgentOptions = {}): DockerBac
           `could not start the container of agent ${name} (image ${resolved.image}) on ${found.address}: ${errorMessage(error)}`,
           { cause: error, details: { agent: name, image: resolved.image } },
         )
+      }
+    },
+
+    async execIn({ project, role, options: roleOptions, dir, command, env = {}, ...execOptions }) {
+      const resolved = resolveDockerOptions(options, roleOptions)
+      const found = await engine(resolved.host)
+      const image = await imageId(found, resolved.image, resolved.build, project.root)
+      if (resolved.network) await ensureNetwork(found.docker, resolved.network, project)
+      // A container of the role's shape, on `dir`, for this command only.
+      const spec = containerSpec({
+        project,
+        agent: `gate-${randomUUID().slice(0, 8)}`,
+        role,
+        imageId: image,
+        options: resolved,
+        workspaceDir: dir,
+        env: { ...containerEnv(resolved, process.env), ...env },
+      })
+      const { container } = await startContainer(found.docker, spec)
+      try {
+        return await timedExec(
+          (onOutput, signal) =>
+            execInContainer(container, found.docker, { argv: ['sh', '-c', command] }, onOutput, signal),
+          execOptions,
+        )
+      } finally {
+        await removeContainer(container).catch(() => {})
       }
     },
 

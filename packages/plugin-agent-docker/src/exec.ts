@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { StringDecoder } from 'node:string_decoder'
 import { Writable } from 'node:stream'
-import type { OutputChunk } from '@tanuki/core'
+import type { ExecOptions, ExecResult, OutputChunk } from '@tanuki/core'
 import type Docker from 'dockerode'
 
 /** What to run in a container. */
@@ -187,4 +187,38 @@ export async function reapCommands(container: Docker.Container): Promise<number>
   })
   // The output is multiplexed: the count is the last line's digits.
   return Number(/(\d+)\s*$/.exec(text)?.[1] ?? 0)
+}
+
+/**
+ * Runs a command through `run` as `Agent.exec` promises: killed past `timeoutMs` or on `signal`,
+ * its output collected and streamed.
+ */
+export async function timedExec(
+  run: (onOutput: (chunk: OutputChunk) => void, signal: AbortSignal) => Promise<ContainerExit>,
+  options: ExecOptions = {},
+): Promise<ExecResult> {
+  const started = performance.now()
+  const controller = new AbortController()
+  let timedOut = false
+  const timer =
+    options.timeoutMs === undefined
+      ? undefined
+      : setTimeout(() => {
+          timedOut = true
+          controller.abort('timeout')
+        }, options.timeoutMs)
+  const forward = (): void => controller.abort(options.signal?.reason)
+  if (options.signal?.aborted) forward()
+  else options.signal?.addEventListener('abort', forward, { once: true })
+  let output = ''
+  try {
+    const exit = await run((chunk) => {
+      output += chunk.text
+      options.onOutput?.(chunk)
+    }, controller.signal)
+    return { exitCode: exit.killed ? null : exit.exitCode, output, timedOut, durationMs: performance.now() - started }
+  } finally {
+    clearTimeout(timer)
+    options.signal?.removeEventListener('abort', forward)
+  }
 }

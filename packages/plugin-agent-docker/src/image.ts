@@ -20,7 +20,8 @@ function followProgress(docker: Docker, stream: NodeJS.ReadableStream): Promise<
   })
 }
 
-async function present(docker: Docker, image: string): Promise<boolean> {
+/** Whether the engine has the image locally. */
+export async function present(docker: Docker, image: string): Promise<boolean> {
   try {
     await docker.getImage(image).inspect()
     return true
@@ -42,6 +43,26 @@ export async function ensureImage(docker: Docker, image: string): Promise<void> 
         `Build it (\`docker build -t ${image} .\`), load it (\`docker load\`), or give the docker backend ` +
         '`build: { context, dockerfile }` so Tanuki builds it.',
       { cause: error, details: { image } },
+    )
+  }
+}
+
+/**
+ * Refuses (`TANUKI_IMAGE_UNAVAILABLE`) an image that is neither on the engine nor in a registry
+ * the engine can reach, without pulling it: the check before a run that would otherwise fail at
+ * its first spawn.
+ */
+export async function assertImageAvailable(docker: Docker, image: string, address: string): Promise<void> {
+  if (await present(docker, image)) return
+  try {
+    await docker.getImage(image).distribution()
+  } catch (error) {
+    throw new TanukiError(
+      'TANUKI_IMAGE_UNAVAILABLE',
+      `Docker image "${image}" is not on the engine at ${address}, and no registry it can reach has it (${errorMessage(error).split('\n')[0]!.trim()}). ` +
+        `Build it (\`docker build -t ${image} .\`), load it (\`docker load\`), fix the name, or give the docker backend ` +
+        '`build: { context, dockerfile }` so Tanuki builds it.',
+      { cause: error, details: { image, address } },
     )
   }
 }

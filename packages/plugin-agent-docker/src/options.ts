@@ -97,7 +97,31 @@ const KIND_KEYS = [
   'allowedTools',
   'disallowedTools',
   'extraArgs',
+  'account',
 ] as const satisfies readonly (keyof KindOptions)[]
+
+/** Every key a Docker role may set: a near miss of one of them is most likely a typo. */
+export const DOCKER_ROLE_KEYS: readonly string[] = [
+  'backend',
+  'count',
+  'budget',
+  ...KIND_KEYS,
+  'env',
+  'image',
+  'build',
+  'host',
+  'workdir',
+  'workspace',
+  'commit',
+  'passEnv',
+  'memory',
+  'cpus',
+  'network',
+  'user',
+  'mounts',
+  'labels',
+  'stopTimeoutSeconds',
+]
 
 const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }
 

@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { isTanukiError, createTask, type OutputChunk, type ProjectInfo } from '@tanuki/core'
 import type Docker from 'dockerode'
@@ -161,6 +161,50 @@ describe.skipIf(skipDocker)(`docker backend on a real engine${skipDocker ? ` (sk
     await expect(running).rejects.toMatchObject({ code: 'TANUKI_ABORTED' })
     const ps = await agent.exec('ps')
     expect(ps.output).not.toContain('sleep 300')
+  }, 60_000)
+
+  it('runs a one-off command in a container of the role’s shape on a host folder, and removes it', async () => {
+    project = await tempProject('exec-in')
+    backend = createDockerBackend({ memory: '96m' })
+    const dir = join(project.root, 'combined')
+    await mkdir(dir)
+    await writeFile(join(dir, 'work.txt'), 'landed\n')
+    const chunks: string[] = []
+    const result = await backend.execIn({
+      project,
+      role: 'worker',
+      options: { kind: 'shell', image: TEST_IMAGE, env: { GREETING: 'hello' } },
+      dir,
+      command: 'cat work.txt; echo "$GREETING $TANUKI_TASK_ID"; test -f /.dockerenv && cat /etc/hostname > host.txt',
+      env: { TANUKI_TASK_ID: 'T-9' },
+      onOutput: (chunk) => chunks.push(chunk.text),
+    })
+    expect(result).toMatchObject({ exitCode: 0, timedOut: false, output: 'landed\nhello T-9\n' })
+    expect(chunks.join('')).toBe(result.output)
+    // It ran in a container (not on this host), which is gone now.
+    expect((await readFile(join(dir, 'host.txt'), 'utf8')).trim()).not.toBe(
+      (await readFile('/etc/hostname', 'utf8')).trim(),
+    )
+    expect(await projectContainers(docker, project.root)).toEqual([])
+    // Its timeout holds, and a failing command says so.
+    const slow = await backend.execIn({
+      project,
+      role: 'worker',
+      options: { image: TEST_IMAGE },
+      dir,
+      command: 'sleep 300',
+      timeoutMs: 500,
+    })
+    expect(slow).toMatchObject({ exitCode: null, timedOut: true })
+    const failing = await backend.execIn({
+      project,
+      role: 'worker',
+      options: { image: TEST_IMAGE },
+      dir,
+      command: 'exit 3',
+    })
+    expect(failing.exitCode).toBe(3)
+    expect(await projectContainers(docker, project.root)).toEqual([])
   }, 60_000)
 
   it('kills a verify command that runs past its timeout', async () => {

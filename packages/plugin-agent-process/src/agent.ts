@@ -3,6 +3,7 @@ import { dirname } from 'node:path'
 import { TanukiError, abortError, createAgentExits, type Agent, type AgentExit, type RunResult } from '@tanuki/core'
 import type { ProcessBackendOptions } from './backend.ts'
 import { runIteration } from './kit/iteration.ts'
+import { kindAccount } from './kit/kinds/index.ts'
 import type { AgentKind, Step } from './kit/kinds/types.ts'
 import { execShell, startProcess } from './kit/process.ts'
 import type { StepExit } from './kit/run-plan.ts'
@@ -191,6 +192,7 @@ export function createProcessAgent(parts: ProcessAgentParts): ProcessAgent {
     backend: parts.backend,
     workspace: workspace.dir,
     workspaceMode: workspace.mode,
+    ...(kindAccount(config, kind) ? { account: kindAccount(config, kind)! } : {}),
     ...(workspace.branch ? { branch: workspace.branch } : {}),
     ...(parts.note ? { note: parts.note } : {}),
     get pid() {

@@ -159,6 +159,48 @@ describe('command kind', () => {
   })
 })
 
+describe('validateRole: a role is checked before anything runs', () => {
+  const check = (role: Record<string, unknown>, options: ProcessBackendOptions = {}) => {
+    const root = tempDir()
+    return Promise.resolve()
+      .then(() => createProcessBackend(options).validateRole!({ role: 'qa', options: role, project: project(root) }))
+      .then(
+        () => undefined,
+        (error: unknown) => error as Error & { code: string },
+      )
+  }
+
+  it.each([
+    [
+      { kind: 'cluade' },
+      'agents.qa: "kind" is "cluade", not an agent kind (did you mean "claude"?); use one of: claude, codex, command, shell',
+    ],
+    [{ kind: 'command' }, 'agents.qa: kind "command" needs "command"'],
+    [{ kind: 'command', command: ['x'], promptVia: 'pipe' }, '"promptVia" must be "stdin" or "arg"'],
+    [{ kind: 'shell', comand: ['x'] }, 'agents.qa.comand is not an option (did you mean "command"?)'],
+    [{ kind: 'shell', workspace: 'tmp' }, 'agents.qa.workspace must be one of auto, worktree, shared'],
+    [{ kind: 'shell', env: { A: 1 } }, 'agents.qa.env must map variable names to strings'],
+  ])('refuses %j', async (role, words) => {
+    const error = await check(role)
+    expect(error?.code).toBe('TANUKI_CONFIG_INVALID')
+    expect(error?.message).toContain(words)
+  })
+
+  it('accepts a good role, the plugin’s own options under it, and keys that are not near misses', async () => {
+    expect(await check({ kind: 'shell', count: 0, notes: 'mine' })).toBeUndefined()
+    expect(await check({ command: ['my-agent'] }, { kind: 'command' })).toBeUndefined()
+    expect(await check({}, { kind: 'bogus' as 'shell' })).toMatchObject({ code: 'TANUKI_CONFIG_INVALID' })
+  })
+
+  it('spawns nothing and writes nothing', async () => {
+    const root = tempDir()
+    const backend = createProcessBackend()
+    await backend.validateRole!({ role: 'qa', options: { kind: 'shell' }, project: project(root) })
+    expect(backend.agents.size).toBe(0)
+    expect(existsSync(join(root, '.tanuki'))).toBe(false)
+  })
+})
+
 describe('shared workspace', () => {
   it('logs once that agents share the project directory', async () => {
     const root = tempDir()

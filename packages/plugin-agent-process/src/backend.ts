@@ -2,7 +2,9 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync
 import { join } from 'node:path'
 import {
   TanukiError,
+  closestName,
   isTanukiError,
+  pathName,
   type Agent,
   type AgentBackend,
   type CleanupOptions,
@@ -77,7 +79,29 @@ export interface ProcessBackend extends AgentBackend {
 }
 
 /** Role keys that are the orchestrator's, not ours. */
-const ROLE_KEYS = new Set(['backend', 'count'])
+const ROLE_KEYS = new Set(['backend', 'count', 'budget'])
+/** Every key a role of this backend may set: a near miss of one of them is most likely a typo. */
+export const PROCESS_ROLE_KEYS = [
+  ...ROLE_KEYS,
+  'kind',
+  'bin',
+  'command',
+  'promptVia',
+  'model',
+  'systemPrompt',
+  'maxTurns',
+  'allowedTools',
+  'disallowedTools',
+  'extraArgs',
+  'env',
+  'workspace',
+  'commit',
+  'inheritEnv',
+  'killGraceMs',
+  'pidFiles',
+  'session',
+  'account',
+]
 const WORKSPACE_MODES: readonly string[] = ['auto', 'worktree', 'shared']
 
 function configError(role: string, key: string, message: string, value: unknown): TanukiError {
@@ -110,7 +134,31 @@ function resolveOptions(
 }
 
 function pidFile(project: ProjectInfo, agent: string): string {
-  return join(project.stateDir, 'pids', `${safeName(agent)}.pid`)
+  return join(project.stateDir, 'pids', `${safeName(pathName(agent, 'agent name'))}.pid`)
+}
+
+/** A role's keys that look like typos of known ones (`comand`, `modle`), refused with the key meant. */
+export function roleKeyTypos(role: string, options: Readonly<Record<string, unknown>>, known: readonly string[]): void {
+  for (const key of Object.keys(options)) {
+    if (known.includes(key)) continue
+    const meant = closestName(key, known)
+    if (meant) throw configError(role, key, `is not an option (did you mean "${meant}"?)`, options[key])
+  }
+}
+
+/** The kind a role's options ask for, or the kind's refusal naming the role. */
+function roleKind(role: string, options: KindOptions): AgentKind {
+  try {
+    return createKind(options)
+  } catch (error) {
+    if (isTanukiError(error, 'TANUKI_CONFIG_INVALID')) {
+      throw new TanukiError('TANUKI_CONFIG_INVALID', `agents.${role}: ${error.message}`, {
+        cause: error,
+        details: { ...error.details, role },
+      })
+    }
+    throw error
+  }
 }
 
 /**
@@ -155,18 +203,7 @@ export function createProcessBackend(options: ProcessBackendOptions = {}): Proce
   const spawn = async (request: SpawnRequest): Promise<ProcessAgent> => {
     const { name, role, project } = request
     const config = resolveOptions(options, role, request.options)
-    let kind: AgentKind
-    try {
-      kind = createKind(config)
-    } catch (error) {
-      if (isTanukiError(error, 'TANUKI_CONFIG_INVALID')) {
-        throw new TanukiError('TANUKI_CONFIG_INVALID', `agents.${role}: ${error.message}`, {
-          cause: error,
-          details: error.details,
-        })
-      }
-      throw error
-    }
+    const kind = roleKind(role, config)
     const workspace: Workspace = await openWorkspace({ project, agent: name, mode: config.workspace ?? 'auto' })
     const note =
       workspace.mode === 'shared' && (config.workspace ?? 'auto') === 'auto'
@@ -207,6 +244,10 @@ export function createProcessBackend(options: ProcessBackendOptions = {}): Proce
     name: backendName,
     agents,
     spawn,
+    validateRole({ role, options: roleOptions }) {
+      roleKeyTypos(role, roleOptions, PROCESS_ROLE_KEYS)
+      roleKind(role, resolveOptions(options, role, roleOptions))
+    },
     async cleanup(project, cleanupOptions = {}) {
       for (const agent of agents.values()) {
         if (agent.state === 'alive') await agent.stop()

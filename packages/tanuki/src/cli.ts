@@ -1,16 +1,24 @@
-import { defineCommand, runMain, type CommandDef } from 'citty'
+import { defineCommand, runCommand, type CommandDef } from 'citty'
 import { isTanukiError } from '@tanuki/core'
+import { checkArgs, resolveInvocation } from './args.ts'
 import { initCommand } from './commands/init.ts'
 import { landCommand } from './commands/land.ts'
 import { logsCommand } from './commands/logs.ts'
 import { projectCommand } from './commands/project.ts'
 import { taskCommand } from './commands/task.ts'
 import { uiCommand } from './commands/ui.ts'
+import { renderHelp, useColor } from './usage.ts'
 import { workerCommand } from './commands/worker.ts'
 import { version } from './version.ts'
 
+/** A refusal: one message, its stable code, no stack. */
+function refuse(error: { message: string; code: string }): void {
+  process.stderr.write(`tanuki: ${error.message}\n  (error code: ${error.code})\n`)
+  process.exitCode = 1
+}
+
 /**
- * Every command returns its exit code; a `TanukiError` becomes one clear line and exit 1,
+ * Every command returns its exit code; a `TanukiError` becomes one clear message and exit 1,
  * anything else is a bug and keeps its stack.
  */
 function guarded(command: CommandDef): CommandDef {
@@ -28,8 +36,7 @@ function guarded(command: CommandDef): CommandDef {
               process.exitCode = typeof code === 'number' ? code : 0
             } catch (error) {
               if (!isTanukiError(error)) throw error
-              process.stderr.write(`tanuki: ${error.message}\n`)
-              process.exitCode = 1
+              refuse(error)
             }
           },
         }
@@ -52,6 +59,58 @@ export const main = guarded(
   }),
 )
 
-await runMain(main)
+/**
+ * Runs a command line: finds the command (global options such as `--cwd` may come before it),
+ * shows help or the version when asked, refuses options and arguments the command does not
+ * declare, then runs it. Returns the exit code.
+ */
+async function run(argv: string[]): Promise<number> {
+  try {
+    const invocation = resolveInvocation(main, argv)
+    if (invocation.version) {
+      process.stdout.write(`${version}\n`)
+      return 0
+    }
+    const { command, names } = invocation
+    if (invocation.help || !command.run) {
+      process.stdout.write(`${await renderHelp(invocation, version, useColor(process.stdout))}\n`)
+      if (invocation.help) return 0
+      process.stderr.write(`tanuki: \`${names.join(' ')}\` needs a command (see above)\n`)
+      return 1
+    }
+    checkArgs(command, names, invocation.args)
+    await runCommand(command, { rawArgs: invocation.args })
+    return typeof process.exitCode === 'number' ? process.exitCode : 0
+  } catch (error) {
+    if (isTanukiError(error)) {
+      refuse(error)
+      return 1
+    }
+    // citty's own refusals (a missing positional argument) are usage errors, not bugs.
+    if (error instanceof Error && error.name === 'CLIError') {
+      refuse({ message: `${error.message}. See \`tanuki --help\`.`, code: 'TANUKI_USAGE' })
+      return 1
+    }
+    throw error
+  }
+}
+
+/** Resolves once everything written to the stream so far has been handed to the system. */
+function flushed(stream: NodeJS.WriteStream): Promise<void> {
+  if (stream.destroyed || stream.writableLength === 0) return Promise.resolve()
+  return new Promise((resolve) => stream.write('', () => resolve()))
+}
+
+// A reader that stops early (`tanuki logs X | head`) is no error of ours.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0)
+    throw error
+  })
+}
+
+const code = await run(process.argv.slice(2))
+// Output to a pipe is written in the background: exiting at once cut it at the pipe's 64 KiB.
+await Promise.all([flushed(process.stdout), flushed(process.stderr)])
 // Watchers and sockets of plugins must not keep a finished command alive.
-process.exit(process.exitCode ?? 0)
+process.exit(code)

@@ -87,6 +87,44 @@ export default defineConfig({ name: 'from-FILE', cooldownMs: 250, agents: { back
     expect(error.message).toContain('cooldownMs')
   })
 
+  it.each([
+    ['tanuki.config.ts', 'export const agents = {}\n', 'has no default export (it exports agents)'],
+    ['tanuki.config.ts', '', 'exports nothing'],
+    ['tanuki.config.ts', 'export default undefined\n', 'exports nothing'],
+    ['tanuki.config.mjs', 'export default 42\n', 'exports a number (42), not a config'],
+    ['tanuki.config.ts', "export default 'agents'\n", 'exports a string ("agents"), not a config'],
+    ['tanuki.config.ts', 'export default null\n', 'exports null, not a config'],
+    ['tanuki.config.ts', 'export default [1]\n', 'exports a list, not a config'],
+  ])('%s containing %j is refused: %s', async (file, text, words) => {
+    const error = await loadError(projectWith({ [file]: text }))
+    expect(error.message).toMatch(new RegExp(`^${file.replace(/\./g, '\\.')}: `))
+    expect(error.message).toContain(words)
+  })
+
+  it('an unknown key names the file, the key and the one it most likely meant', async () => {
+    const root = projectWith({ 'tanuki.config.ts': "export default { agnets: { web: { kind: 'shell' } } }\n" })
+    const error = await loadError(root)
+    expect(error.message).toContain(
+      'tanuki.config.ts: config key "agnets" is not a config key (did you mean "agents"?)',
+    )
+  })
+
+  it('every problem is listed, each with the file', async () => {
+    const root = projectWith({
+      'tanuki.config.mjs': 'export default { iterationTimeoutMs: 0, agents: { web: { count: -1 } } }\n',
+    })
+    const error = (await loadError(root)) as Error & { details: { problems: string[] } }
+    expect(error.details.problems).toEqual([
+      'tanuki.config.mjs: config key "agents.web.count" must be a whole number ≥ 0, got -1',
+      'tanuki.config.mjs: config key "iterationTimeoutMs" must be a number of milliseconds > 0, got 0',
+    ])
+  })
+
+  it('a config that exports a function is called for its config', async () => {
+    const root = projectWith({ 'tanuki.config.mjs': "export default () => ({ name: 'made' })\n" })
+    expect((await loadConfig(root)).resolved.name).toBe('made')
+  })
+
   it('a config that throws while loading names the file', async () => {
     const root = projectWith({ 'tanuki.config.js': "throw new Error('boom from config')\n" })
     const error = await loadError(root)

@@ -260,3 +260,65 @@ describe('watch()', () => {
     expect(changes).toEqual([])
   })
 })
+
+describe('files that must stay valid', () => {
+  it('refuses bytes that are not UTF-8 at load, naming the file and the line, and never rewrites them', async () => {
+    const root = project({ '.tanuki/tasks/A.md': task('A') })
+    const path = join(root, '.tanuki', 'tasks', 'L.md')
+    const latin1 = Buffer.concat([
+      Buffer.from('---\nid: L\ntitle: Caf'),
+      Buffer.from([0xe9]),
+      Buffer.from('\n---\nBody.\n'),
+    ])
+    writeFileSync(path, latin1)
+    const source = new FileTaskSource({ root })
+    const { tasks, errors } = source.scan()
+    expect(tasks.map((t) => t.id)).toEqual(['A'])
+    expect(errors).toHaveLength(1)
+    expect(errors[0]!.code).toBe('TANUKI_TASK_INVALID')
+    expect(errors[0]!.message).toBe(
+      `${join('.tanuki', 'tasks', 'L.md')}: is not UTF-8 text (byte 0xe9 on line 3); save it as UTF-8 (e.g. \`iconv -f latin1 -t utf-8\`)`,
+    )
+    expect(readFileSync(path).equals(latin1)).toBe(true)
+  })
+
+  it('keeps a byte-order mark through a status write', async () => {
+    const root = project({ '.tanuki/tasks/A.md': `\uFEFF${task('A')}` })
+    const source = new FileTaskSource({ root })
+    await source.load()
+    await source.update('A', { status: 'complete' })
+    const bytes = readFileSync(join(root, '.tanuki', 'tasks', 'A.md'))
+    expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf])
+    expect(bytes.toString('utf8')).toContain('status: complete')
+  })
+
+  it('writes status into flow-style and indented front matter, and both still load', async () => {
+    const root = project({
+      '.tanuki/tasks/F.md': '---\n{id: F, title: Flow, completion: {verify: "true"}}\n---\nDo F.\n',
+      '.tanuki/tasks/I.md': '---\n  id: I\n  title: Indented\n  completion:\n    verify: "true"\n---\nDo I.\n',
+    })
+    const source = new FileTaskSource({ root })
+    await source.load()
+    await source.update('F', { status: 'complete', completed_at: '2025-01-01T00:00:00.000Z' })
+    await source.update('I', { status: 'failed', failure: 'verify: exit 1' })
+    expect(readFileSync(join(root, '.tanuki', 'tasks', 'F.md'), 'utf8')).toBe(
+      '---\n{id: F, title: Flow, completion: {verify: "true"}, status: complete, completed_at: "2025-01-01T00:00:00.000Z"}\n---\nDo F.\n',
+    )
+    const again = new FileTaskSource({ root }).scan()
+    expect(again.errors).toEqual([])
+    expect(Object.fromEntries(again.tasks.map((t) => [t.id, t.status]))).toEqual({ F: 'complete', I: 'failed' })
+  })
+
+  it('refuses to write, and leaves the file as it is, when the result would not read back', async () => {
+    const root = project({ '.tanuki/tasks/A.md': task('A') })
+    const source = new FileTaskSource({ root })
+    await source.load()
+    // Edited by hand while the run goes on, into a shape status cannot be spliced into.
+    const edited = '---\nid: A\ntitle: Task A\nstatus: &s pending\nfailure: *s\n---\nDo A.\n'
+    writeFileSync(join(root, '.tanuki', 'tasks', 'A.md'), edited)
+    const error = await source.update('A', { status: 'complete' }).catch((e: unknown) => e)
+    expect(isTanukiError(error, 'TANUKI_TASK_UNWRITABLE')).toBe(true)
+    expect(readFileSync(join(root, '.tanuki', 'tasks', 'A.md'), 'utf8')).toBe(edited)
+    expect(readdirSync(join(root, '.tanuki', 'tasks'))).toEqual(['A.md'])
+  })
+})

@@ -22,6 +22,34 @@ export function resolveTasksDir(root: string, tasksDir?: string): string {
   return hidden
 }
 
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+
+/**
+ * A task file's text. Refuses (`TANUKI_TASK_INVALID`) bytes that are not UTF-8: read loosely they
+ * would become U+FFFD, and the next status write would save that in place of the person's bytes.
+ */
+export function readTaskText(path: string, shown: string): string {
+  return decodeTaskText(readFileSync(path), shown)
+}
+
+/** A task file's bytes as text; refuses what is not UTF-8 (see `readTaskText`). */
+export function decodeTaskText(bytes: Buffer, shown: string): string {
+  try {
+    return utf8.decode(bytes)
+  } catch (error) {
+    const loose = Buffer.from(bytes.toString('utf8'), 'utf8')
+    let at = 0
+    while (at < bytes.length && bytes[at] === loose[at]) at++
+    const line = bytes.subarray(0, at).toString('latin1').split('\n').length
+    throw new TanukiError(
+      'TANUKI_TASK_INVALID',
+      `${shown}: is not UTF-8 text (byte 0x${(bytes[at] ?? 0).toString(16).padStart(2, '0')} on line ${line}); ` +
+        'save it as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)',
+      { cause: error, details: { source: shown, offset: at, line } },
+    )
+  }
+}
+
 function isDirectory(path: string): boolean {
   try {
     return statSync(path).isDirectory()
@@ -94,10 +122,14 @@ export class FileTaskSource implements TaskSource {
       const shown = this.display(path)
       let text: string
       try {
-        text = readFileSync(path, 'utf8')
+        text = readTaskText(path, shown)
       } catch (error) {
         errors.push(
-          new TanukiError('TANUKI_TASK_INVALID', `${shown}: cannot be read: ${errorMessage(error)}`, { cause: error }),
+          isTanukiError(error)
+            ? error
+            : new TanukiError('TANUKI_TASK_INVALID', `${shown}: cannot be read: ${errorMessage(error)}`, {
+                cause: error,
+              }),
         )
         continue
       }
@@ -183,7 +215,7 @@ export class FileTaskSource implements TaskSource {
 
   private async write(path: string, patch: TaskPatch): Promise<void> {
     // Read afresh every time: a person may have edited the file since, and those edits stay.
-    const before = await readFile(path, 'utf8')
+    const before = decodeTaskText(await readFile(path), this.display(path))
     const after = updateTaskText(before, patch, this.display(path))
     if (after === before) return
     // Only a file as Tanuki last saw it becomes "seen": if a person edited it meanwhile, the
@@ -255,8 +287,9 @@ export class FileTaskSource implements TaskSource {
     const previousId = this.ids.get(path)
     let text: string | undefined
     try {
-      if (statSync(path).isFile()) text = readFileSync(path, 'utf8')
-    } catch {
+      if (statSync(path).isFile()) text = readTaskText(path, this.display(path))
+    } catch (error) {
+      if (isTanukiError(error)) return [{ type: 'invalid', source: this.display(path), error }]
       text = undefined
     }
     if (text === undefined) {

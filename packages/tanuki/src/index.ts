@@ -16,5 +16,6 @@ export { consoleReporter, ndjsonReporter, summaryReporter, junitReporter } from 
 export { FileTaskSource, resolveTasksDir } from './file-source.ts'
 export { loadConfig, type LoadedConfig } from './config.ts'
 export { openProject, runProject, checkTasks, type Project, type RunOptions } from './project.ts'
+export { checkProject, type CheckedProject } from './check.ts'
 export { statePaths, type StatePaths } from './paths.ts'
 export type { StatusDocument } from './state.ts'

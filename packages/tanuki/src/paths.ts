@@ -1,4 +1,5 @@
 import { basename, join, resolve } from 'node:path'
+import { pathName } from '@tanuki/core'
 
 /** Where Tanuki keeps a project's state, all under `<project>/.tanuki`. */
 export interface StatePaths {
@@ -37,14 +38,22 @@ export function statePaths(projectRoot: string): StatePaths {
   }
 }
 
+/**
+ * A task's log folder: `.tanuki/logs/tasks/<id>`. Ids go through core's one guard for names that
+ * become paths (`pathName`): nothing can reach outside the state folder.
+ */
+export function taskLogDir(paths: StatePaths, taskId: string): string {
+  return join(paths.logs, 'tasks', pathName(taskId, 'task id'))
+}
+
 /** A task's log for one iteration: `.tanuki/logs/tasks/<id>/iteration-<n>.log`. */
 export function iterationLog(paths: StatePaths, taskId: string, iteration: number): string {
-  return join(paths.logs, 'tasks', taskId, `iteration-${String(iteration).padStart(3, '0')}.log`)
+  return join(taskLogDir(paths, taskId), `iteration-${String(iteration).padStart(3, '0')}.log`)
 }
 
 /** Everything one agent printed, across tasks: `.tanuki/logs/agents/<name>.log`. */
 export function agentLog(paths: StatePaths, agent: string): string {
-  return join(paths.logs, 'agents', `${agent}.log`)
+  return join(paths.logs, 'agents', `${pathName(agent, 'agent name')}.log`)
 }
 
 export function projectName(root: string): string {

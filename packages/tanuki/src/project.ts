@@ -1,11 +1,10 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import {
-  Resolver,
   TanukiError,
+  combineErrors,
   errorMessage,
   createOrchestrator,
-  cycleError,
   type Orchestrator,
   type ProjectInfo,
   type RunSummary,
@@ -15,6 +14,7 @@ import {
   type TaskSource,
   type UserConfig,
 } from '@tanuki/core'
+import { checkProjectTasks } from './check.ts'
 import { dashboard } from '@tanuki/plugin-ui'
 import { loadConfig, type LoadedConfig } from './config.ts'
 import { FileTaskSource } from './file-source.ts'
@@ -57,43 +57,20 @@ export function projectInfo(project: Project): ProjectInfo {
 }
 
 /**
- * Reads and checks every task before anything runs or is written: each invalid file, duplicate
- * id, unknown dependency and cycle is named. Throws one `TanukiError` listing them all.
+ * Reads and checks every task before anything runs or is written: each invalid file or config
+ * task, duplicate id, unknown dependency and cycle is named. Throws one `TanukiError` listing them
+ * all. (`checkProject` also checks the config and the roles, through the plugins.)
  */
 export function checkTasks(project: Project): Task[] {
-  const { tasks, errors } = project.source.scan()
-  const problems = errors.map((error) => error.message)
-  const ids = new Set(tasks.map((task) => task.id))
-  for (const input of project.config.resolved.tasks) ids.add(input.id)
-  for (const task of tasks) {
-    for (const dep of task.dependsOn) {
-      if (!ids.has(dep)) {
-        problems.push(
-          `${task.source}: field "depends_on" names "${dep}", but no task has that id. Fix the id or add the task.`,
-        )
-      }
-    }
-  }
-  const cycle = new Resolver(tasks).findCycle()
-  if (cycle) problems.push(cycleError(cycle).message)
-  if (problems.length === 1)
-    throw new TanukiError(errors[0]?.code ?? 'TANUKI_TASK_INVALID', problems[0]!, { details: { problems } })
-  if (problems.length > 1) {
-    throw new TanukiError(
-      'TANUKI_TASK_INVALID',
-      `${problems.length} problems in the tasks:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
-      {
-        details: { problems },
-      },
-    )
-  }
-  if (tasks.length === 0 && project.config.resolved.tasks.length === 0) {
+  const { tasks, errors } = checkProjectTasks(project.source, project.config)
+  if (errors.length > 0) throw combineErrors(errors, 'in the tasks')
+  if (tasks.length === 0) {
     throw new TanukiError(
       'TANUKI_NO_TASKS',
       `No task files in ${project.source.display(project.source.dir)}. Run \`tanuki init\` for a sample, or add Markdown task files there.`,
     )
   }
-  return tasks
+  return tasks.filter((task) => project.source.pathOf(task.id) !== undefined)
 }
 
 /**
@@ -121,6 +98,8 @@ export interface RunOptions {
   verbose?: boolean
   /** For the lock and messages. */
   command: 'start' | 'resume'
+  /** The task files' tasks as `checkProject` just read them; read and checked again when absent. */
+  tasks?: Task[]
   /** Serve the web dashboard with the run. */
   ui?: { host?: string; port?: number }
 }
@@ -157,7 +136,7 @@ export async function runProject(project: Project, options: RunOptions): Promise
     void orchestrator.stop({ remove: request?.remove ?? false })
   }
   try {
-    const checked = checkTasks(project)
+    const checked = options.tasks?.filter((task) => project.source.pathOf(task.id) !== undefined) ?? checkTasks(project)
     rmSync(paths.stopRequest, { force: true })
     mkdirSync(paths.stateDir, { recursive: true })
     const ignore = join(paths.stateDir, '.gitignore')
@@ -202,6 +181,13 @@ export async function runProject(project: Project, options: RunOptions): Promise
       else if (request.command === 'mark') await running.mark(request.id, request.status)
       else if (request.command === 'land') await running.land()
       else void running.stop({ remove: request.remove ?? false })
+    })
+    // The reporters are gone once the run stopped: what goes wrong while they close (one whose
+    // onClose never finishes) has no console left to show it.
+    let closing = false
+    orchestrator.events.on('orchestrator:state', (e) => void (closing ||= e.to === 'stopped'))
+    orchestrator.events.on('orchestrator:error', (e) => {
+      if (closing) process.stderr.write(`tanuki: ${e.context}: ${e.message}\n`)
     })
     process.on('SIGINT', onSignal)
     process.on('SIGTERM', onSignal)

@@ -1,5 +1,5 @@
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
+import { dirname } from 'node:path'
 import {
   Resolver,
   progressOf,
@@ -13,7 +13,7 @@ import {
   type TaskFacts,
   type TaskView,
 } from '@tanuki/core'
-import { agentLog, iterationLog, type StatePaths } from './paths.ts'
+import { agentLog, iterationLog, taskLogDir, type StatePaths } from './paths.ts'
 
 /** The `tanuki project status --json` document. Public API: keep it stable. */
 export interface StatusDocument {
@@ -158,7 +158,7 @@ export function createStateReporter(options: StateReporterOptions): Reporter & {
       if (e.to === 'running') ran = true
     },
     onIterationStarted(e) {
-      const dir = join(paths.logs, 'tasks', e.taskId)
+      const dir = taskLogDir(paths, e.taskId)
       const earlier =
         logCount.get(e.taskId) ??
         (existsSync(dir) ? readdirSync(dir).filter((name) => name.endsWith('.log')).length : 0)

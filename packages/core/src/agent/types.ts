@@ -221,6 +221,30 @@ export interface SpawnRequest {
   signal?: AbortSignal
 }
 
+/** A role's options, handed to a backend to check before the run starts. */
+export interface RoleCheck {
+  role: string
+  /** The role's configuration: `defaults` under `agents.<role>`, as `SpawnRequest.options` will be. */
+  options: Readonly<Record<string, unknown>>
+  project: ProjectInfo
+}
+
+/**
+ * A one-off command in a sandbox like a role's agents' (the same image, limits and environment),
+ * on a folder of the host: how the landing gate runs a task's verify where its agents ran.
+ */
+export interface SandboxExecRequest extends ExecOptions {
+  project: ProjectInfo
+  role: string
+  /** The role's configuration, as its agents get it. */
+  options: Readonly<Record<string, unknown>>
+  /** The host folder to run in; it is the sandbox's workspace. */
+  dir: string
+  command: string
+  /** Variables for the command, on top of what the role's agents get. */
+  env?: Record<string, string>
+}
+
 /**
  * Makes agents. Published as a plugin that calls `ctx.registerBackend`.
  *
@@ -242,6 +266,19 @@ export interface AgentBackend {
   readonly name: string
   /** Creates (or re-attaches to) an agent. Rejects with a clear `TanukiError` when it cannot. */
   spawn(request: SpawnRequest): Promise<Agent>
+  /**
+   * Runs a one-off command in a sandbox like the role's agents', on a host folder. The landing
+   * gate uses it, so a task's verify on the combined work runs where its agents ran (in their
+   * container, with their tools); a backend without it has the gate run on the host.
+   */
+  execIn?(request: SandboxExecRequest): Promise<ExecResult>
+  /**
+   * Checks a role's options before anything runs (optional): an unknown agent kind, a command
+   * without its argv, an image the engine does not have. Throws a `TanukiError` naming the role and
+   * key (`agents.<role>: …`). `tanuki task validate` and `project start` call it for every role;
+   * nothing is spawned or written when one throws.
+   */
+  validateRole?(check: RoleCheck): Awaitable<void>
   /**
    * Deletes what this backend left for a project (worktrees, branches, containers), including
    * agents that are not running, e.g. after a crash. Used by `tanuki project stop --remove`. Work

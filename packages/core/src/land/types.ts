@@ -1,4 +1,4 @@
-import type { Awaitable, Conflict, OutputChunk } from '../agent/types.ts'
+import type { Awaitable, Conflict, ExecOptions, ExecResult, OutputChunk } from '../agent/types.ts'
 import type { Task } from '../task/types.ts'
 
 /** What the lander found when a run starts. */
@@ -24,6 +24,11 @@ export interface LandRequest {
   signal: AbortSignal
   /** What the gate prints (verify on the combined work), as it runs. */
   onOutput?: (chunk: OutputChunk) => void
+  /**
+   * Runs a gate command in `dir` where the task's agents run (a container of its role), when its
+   * backend can (`AgentBackend.execIn`). Absent: the lander runs the gate on the host.
+   */
+  exec?: (command: string, dir: string, options: ExecOptions & { env?: Record<string, string> }) => Promise<ExecResult>
 }
 
 /** How a landing went. */

@@ -2,6 +2,8 @@ import type { Agent, AgentBackend, ProjectInfo } from '../agent/types.ts'
 import type { AgentCandidate } from '../balancer/index.ts'
 import { TanukiError, errorMessage } from '../errors.ts'
 import type { ResolvedConfig, RoleConfig } from '../plugin/index.ts'
+import type { LandRequest } from '../land/types.ts'
+import { roleBackendName, roleConfig } from '../plugin/roles.ts'
 import type { Bus } from './bus.ts'
 import type { AgentInfo, AgentStatus } from './types.ts'
 
@@ -23,6 +25,8 @@ export interface RoleState {
   live: number
   spawning: number
   lastSpawnError?: string
+  /** Why the role takes no work (its agents cannot start: a binary, a flag, credentials). */
+  paused?: string
 }
 
 export interface AgentPoolOptions {
@@ -34,6 +38,8 @@ export interface AgentPoolOptions {
   running: () => boolean
   /** An agent of this role became idle: hand it work. */
   onIdle: (role: string) => void
+  /** An agent came up (before it is handed work). */
+  onSpawned?: (record: AgentRecord) => void
   /** An agent died while busy: abort what it ran. */
   onCrash: (record: AgentRecord, reason: string) => void
   /** Agents came or went: the run may have settled. */
@@ -49,6 +55,8 @@ export interface AgentPool {
   roles(): IterableIterator<[string, RoleState]>
   /** The role's backend, by name. */
   backendName(role: string): string
+  /** Runs a command in a sandbox like the role's agents', when its backend can (see `AgentBackend.execIn`). */
+  sandbox(role: string): LandRequest['exec'] | undefined
   /** Marks an idle agent busy with a task. */
   take(record: AgentRecord, taskId: string): void
   /** Marks a busy agent idle again and tells `onIdle`. */
@@ -59,6 +67,12 @@ export interface AgentPool {
   crashed(record: AgentRecord, reason: string): void
   /** Every agent, for status views. */
   info(): AgentInfo[]
+  /** Every agent record. */
+  records(): IterableIterator<AgentRecord>
+  /** An agent's record by name. */
+  record(name: string): AgentRecord | undefined
+  /** Agents that are live or being spawned, over every role. */
+  agentCount(): number
   /** Stops (or removes) every live agent, and those still being spawned once they exist. */
   stopAll(remove: boolean): Promise<void>
   /** Runs every backend's `cleanup` (after `stopAll(true)`). */
@@ -84,16 +98,15 @@ export function createAgentPool(options: AgentPoolOptions): AgentPool {
   const roleState = (role: string): RoleState => {
     let state = roles.get(role)
     if (!state) {
-      const roleConfig: RoleConfig = { ...config.defaults, ...config.agents[role] }
-      const count = typeof roleConfig.count === 'number' ? roleConfig.count : 1
-      state = { config: roleConfig, count, idle: new Set(), live: 0, spawning: 0 }
+      const options: RoleConfig = roleConfig(config, role)
+      const count = typeof options.count === 'number' ? options.count : 1
+      state = { config: options, count, idle: new Set(), live: 0, spawning: 0 }
       roles.set(role, state)
     }
     return state
   }
 
-  const backendName = (role: string): string =>
-    roleState(role).config.backend ?? (backends.size === 1 ? [...backends.keys()][0]! : 'process')
+  const backendName = (role: string): string => roleBackendName(roleState(role).config, backends)
 
   const backendFor = (role: string): AgentBackend => {
     const name = backendName(role)
@@ -150,6 +163,7 @@ export function createAgentPool(options: AgentPoolOptions): AgentPool {
       backend: agent.backend,
       ...(agent.workspace ? { workspace: agent.workspace } : {}),
     })
+    options.onSpawned?.(record)
     options.onIdle(role)
     options.onChange()
   }
@@ -169,6 +183,19 @@ export function createAgentPool(options: AgentPoolOptions): AgentPool {
     role: (role) => roles.get(role),
     roles: () => roles.entries(),
     backendName,
+
+    sandbox(role) {
+      let backend: AgentBackend
+      try {
+        backend = backendFor(role)
+      } catch {
+        return undefined
+      }
+      const execIn = backend.execIn?.bind(backend)
+      if (!execIn) return undefined
+      const { config: options } = roleState(role)
+      return (command, dir, exec) => execIn({ project, role, options, dir, command, ...exec })
+    },
 
     take(record, taskId) {
       roles.get(record.role)!.idle.delete(record)
@@ -213,6 +240,14 @@ export function createAgentPool(options: AgentPoolOptions): AgentPool {
         return
       }
       startSpawn(record.name, record.role)
+    },
+
+    records: () => agents.values(),
+    record: (name) => agents.get(name),
+    agentCount: () => {
+      let count = 0
+      for (const state of roles.values()) count += state.live + state.spawning
+      return count
     },
 
     info: () =>

@@ -40,16 +40,18 @@ describe('spawn failures', () => {
     })
   })
 
-  it('an unknown backend is a spawn failure that says which backends exist', async () => {
-    const h = harness({ tasks: tasks({ id: 'a', role: 'x' }, { id: 'b' }), agents: { x: { backend: 'docker' } } })
-    await h.orchestrator.start()
-    await h.orchestrator.done()
-    const [failed] = h.all('agent:spawn-failed')
-    expect(failed).toMatchObject({ agent: 'x-1', role: 'x', backend: 'docker' })
-    expect(failed!.message).toContain('"docker"')
-    expect(failed!.message).toContain('registered: memory')
-    expect(h.orchestrator.task('b')?.status).toBe('complete')
-    expect(h.orchestrator.task('a')?.status).toBe('failed')
+  it('a role whose backend no plugin registers is refused at start, naming the backends that exist; nothing runs', async () => {
+    const h = harness({ tasks: tasks({ id: 'a', role: 'x' }, { id: 'b' }), agents: { x: { backend: 'dokcer' } } })
+    const error = await h.orchestrator.start().then(
+      () => undefined,
+      (e: unknown) => e as TanukiError,
+    )
+    expect(error?.code).toBe('TANUKI_BACKEND_UNKNOWN')
+    expect(error?.message).toContain('config key "agents.x.backend" is "dokcer"')
+    expect(error?.message).toContain('registered: memory')
+    expect(h.all('agent:spawned')).toEqual([])
+    expect(h.all('task:status')).toEqual([])
+    await expect(h.orchestrator.done()).rejects.toBe(error)
   })
 })
 

@@ -2,8 +2,9 @@ import type { Emitter } from 'mitt'
 import type { AgentBackend, ProjectInfo } from '../agent/types.ts'
 import { Balancer, builtinStrategies, type BalancerStrategy } from '../balancer/index.ts'
 import { abortError, sleep, systemClock, type Clock } from '../clock.ts'
-import { TanukiError, errorMessage, isTanukiError } from '../errors.ts'
+import { TanukiError, combineErrors, errorMessage, isTanukiError } from '../errors.ts'
 import { resolveConfig, setupPlugins, type PluginRegistry, type ResolvedConfig } from '../plugin/index.ts'
+import { checkRoles } from '../plugin/roles.ts'
 import { TaskQueue } from '../queue/index.ts'
 import type { Reporter } from '../reporter/types.ts'
 import { Runner, type RunnerOutcome } from '../runner/index.ts'
@@ -22,7 +23,9 @@ import { createBus, type Bus } from './bus.ts'
 import type { OrchestratorState, Progress, TanukiEventName, TanukiEvents } from './events.ts'
 import { attachReporters, type EventLog, type ReporterFanOut } from './reporters.ts'
 import { applySourceChange, type ChangeContext } from './source-changes.ts'
+import { Budgets, type BudgetLimit, type Reservation } from './budgets.ts'
 import { LandingQueue } from './landing.ts'
+import { Parking } from './parking.ts'
 import { StatusMirror } from './mirror.ts'
 import { IN_FLIGHT, TaskTable, type TaskRecord } from './task-table.ts'
 import type { OrchestratorOptions, OrchestratorStatus, RunSummary, TaskView } from './types.ts'
@@ -81,6 +84,10 @@ export class Orchestrator {
   private landing: LandingQueue | undefined
   /** The target an earlier run of the project recorded, for the lander. */
   private recordedTarget: string | undefined
+  /** Accounts parked on a usage or rate limit. */
+  private readonly parking: Parking
+  /** The task, role and run budgets. */
+  private readonly budgets: Budgets
   private cancelPoll: () => void = () => {}
   private unwatch: (() => void)[] = []
   private stopping: Promise<void> | undefined
@@ -108,6 +115,19 @@ export class Orchestrator {
     this.store = options.store ?? createMemoryStore()
     this.mirror = new StatusMirror(this.bus, this.clock, this.config.mirrorStatus)
     this.table = new TaskTable(this.bus, this.queue, this.store, this.mirror)
+    this.parking = new Parking({
+      bus: this.bus,
+      clock: this.clock,
+      store: this.store,
+      agents: () => this.pool?.records() ?? [],
+      onResume: () => this.dispatchAll(),
+    })
+    const roles: Record<string, BudgetLimit | undefined> = {}
+    for (const [role, config] of Object.entries(this.config.agents))
+      roles[role] = config.budget as BudgetLimit | undefined
+    this.budgets = new Budgets({ ...(this.config.budget ? { run: this.config.budget } : {}), roles }, (scope) =>
+      scope === 'run' ? this.pool.agentCount() : (this.pool.role(scope)?.count ?? 1),
+    )
     this.changes = {
       table: this.table,
       bus: this.bus,
@@ -167,15 +187,27 @@ export class Orchestrator {
         ...this.registry.backends,
         ...(this.options.backends ?? []).map((b) => [b.name, b] as const),
       ])
+      // Roles the config lists are checked by their backends before anything is spawned.
+      const problems = await checkRoles({
+        config: this.config,
+        backends,
+        strategies: this.registry.strategies,
+        project: this.project,
+        roles: Object.keys(this.config.agents),
+      })
+      if (problems.length > 0) throw combineErrors(problems, 'in the config')
       const reporters: Reporter[] = [...this.registry.reporters, ...(this.options.reporters ?? [])]
       this.events.off('*', keep)
-      this.reporters = attachReporters(this.bus, reporters, early)
+      this.reporters = attachReporters(this.bus, reporters, early, { clock: this.clock })
       this.balancer = new Balancer(this.resolveStrategy())
       this.runner = new Runner({
         validator: new Validator({ verifyTimeoutMs: this.config.verifyTimeoutMs }),
         clock: this.clock,
         cooldownMs: this.config.cooldownMs,
+        maxCooldownMs: this.config.maxCooldownMs,
         iterationTimeoutMs: this.config.iterationTimeoutMs,
+        stallTimeoutMs: this.config.stallTimeoutMs,
+        sameFailureLimit: this.config.sameFailureLimit,
       })
       this.pool = createAgentPool({
         config: this.config,
@@ -184,6 +216,7 @@ export class Orchestrator {
         bus: this.bus,
         running: () => this.stateValue === 'running',
         onIdle: (role) => this.dispatch(role),
+        onSpawned: (record) => this.parking.joined(record),
         onCrash: (record, reason) => {
           if (record.taskId) this.table.get(record.taskId)?.controller?.abort(`agent crashed: ${reason}`)
         },
@@ -260,7 +293,11 @@ export class Orchestrator {
       uptimeMs: this.startedAt === undefined ? 0 : this.clock.now() - this.startedAt,
       progress: this.progress(),
       queue: { size: this.queue.size(), byRole: this.queue.sizes() },
-      agents: this.pool?.info() ?? [],
+      agents: (this.pool?.info() ?? []).map((info) => {
+        const record = this.pool.record(info.name)
+        const until = record && this.parking.until(record.agent.account ?? record.name)
+        return until === undefined ? info : { ...info, parkedUntil: new Date(until).toISOString() }
+      }),
       tasks: [...this.table.values()].map((record) => this.table.view(record)),
     }
   }
@@ -433,6 +470,8 @@ export class Orchestrator {
     const state = await this.store.load()
     this.recordedTarget = state.run.target
     this.table.load([...loaded.values()], state)
+    this.budgets.load(this.table.values())
+    this.parking.load(state.parks)
     this.store.append({ t: 'run', state: 'running', startedAt: this.startedAt ?? this.clock.now(), endedAt: null })
 
     const recovered: string[] = []
@@ -494,6 +533,7 @@ export class Orchestrator {
       now: () => this.clock.now(),
       sendBack: (record, feedback) => this.sendBack(record, feedback),
       onChange: () => this.checkSettled(),
+      sandbox: (role) => this.pool.sandbox(role),
     })
     await this.landing.prepare(this.recordedTarget)
     this.store.append({ t: 'run', target: this.landing.target ?? null })
@@ -547,9 +587,11 @@ export class Orchestrator {
 
   /** Hands queued tasks of a role to its idle agents, as long as both last. */
   private dispatch(role: string): void {
-    if (this.stateValue !== 'running') return
-    const idle = this.pool.role(role)?.idle
-    while (idle && idle.size > 0) {
+    if (this.stateValue !== 'running' || this.budgets.exhausted) return
+    const state = this.pool.role(role)
+    if (!state || state.paused) return
+    const idle = state.idle
+    while (idle.size > 0) {
       const item = this.queue.peek(role)
       if (!item) return
       // A dependency went back to pending (a rerun, a failed landing) after this was queued: it
@@ -559,7 +601,9 @@ export class Orchestrator {
         continue
       }
       const record = this.table.get(item.id)!
-      const chosen = this.balancer.pick(record.task, [...idle]) as AgentRecord | undefined
+      // Parked agents (their account hit a limit) take no work until it lifts.
+      const free = [...idle].filter((candidate) => !this.parking.isParked(candidate))
+      const chosen = this.balancer.pick(record.task, free) as AgentRecord | undefined
       if (!chosen) return
       this.queue.dequeue(role)
       this.assign(record, chosen)
@@ -581,6 +625,8 @@ export class Orchestrator {
     const started = this.clock.monotonic()
     let outcome: RunnerOutcome | undefined
     let failure: unknown
+    /** What the iteration under way holds of the budgets. */
+    let reservation: Reservation | undefined
     try {
       const notes: PromptNote[] = record.feedback ? [record.feedback] : []
       const start = await agent.agent.beginTask?.(task, {
@@ -617,7 +663,27 @@ export class Orchestrator {
               text: chunk.text,
             })
           },
+          beforeIteration: () => {
+            if (!this.budgets.applies(record)) return {}
+            const reserved = this.budgets.reserve(record)
+            if ('stop' in reserved) return reserved
+            reservation = reserved
+            return { budget: reserved.grant }
+          },
+          onRateLimited: (limit) => this.parking.park(agent, limit, controller.signal),
           onIterationEnd: (iteration, result, validation, durationMs) => {
+            const failed = validation.failure
+            if (failed?.class !== 'rate-limited') this.parking.cleared(agent)
+            const spend = result.usage ? this.budgets.settle(record, reservation, result.usage) : undefined
+            if (!result.usage && reservation) this.budgets.settle(record, reservation, undefined)
+            reservation = undefined
+            this.table.note(record, {
+              ...(failed
+                ? { lastError: { class: failed.class, cause: failed.cause, iteration, at: this.clock.now() } }
+                : {}),
+              ...(spend ? { spend } : {}),
+            })
+            if (spend) this.store.append({ t: 'run', spend: this.budgets.runSpend() })
             this.bus.emit('iteration:finished', {
               taskId: task.id,
               agent: agent.name,
@@ -631,6 +697,7 @@ export class Orchestrator {
               ...(result.usage ? { usage: result.usage } : {}),
               ...(result.sessionId ? { sessionId: result.sessionId } : {}),
               ...(result.toolErrors?.length ? { toolErrors: result.toolErrors } : {}),
+              ...(failed ? { failure: { class: failed.class, cause: failed.cause } } : {}),
               durationMs,
             })
           },
@@ -655,15 +722,25 @@ export class Orchestrator {
     // A stop or crash that landed while verify ran can make the loop end with a verdict on a
     // half-finished try (a killed verify reads as a timeout or the last failed try): not a result.
     if (failure === undefined && controller.signal.aborted) failure = abortError(controller.signal)
+    if (reservation) this.budgets.settle(record, reservation, undefined)
 
     if (failure !== undefined) {
       this.afterAgentLost(record, agent, failure, controller.signal.aborted)
       return
     }
     let result = outcome!
+    // Stopped before an iteration (a budget): that is its last failure too.
+    const last = result.failure
+    if (last && last.cause !== record.lastError?.cause) {
+      this.table.note(record, { lastError: { class: last.class, cause: last.cause, at: this.clock.now() } })
+    }
+    if (result.status === 'halted') {
+      this.halted(record, agent, result)
+      return
+    }
     if (agent.agent.endTask) {
       try {
-        await agent.agent.endTask(task, { status: result.status })
+        await agent.agent.endTask(task, { status: result.status as 'complete' | 'review' | 'failed' })
       } catch (error) {
         // The work passed its checks but could not be published (e.g. a merge conflict): a person decides.
         if (result.status === 'complete') {
@@ -719,6 +796,30 @@ export class Orchestrator {
     this.checkSettled()
   }
 
+  /**
+   * The loop stopped without judging the task: its role cannot start agents (a binary, a flag,
+   * credentials: the role is paused until that is fixed) or the run's budget is spent. The task
+   * waits, unharmed, no try counted.
+   */
+  private halted(record: TaskRecord, agent: AgentRecord, outcome: RunnerOutcome): void {
+    agent.taskId = undefined
+    const cause = outcome.failure?.cause ?? outcome.reason
+    if (outcome.failure?.class === 'could-not-start') this.pauseRole(record.task.role, cause)
+    const ready = this.table.setStatus(record, 'pending', { reason: `waits: ${cause}` })
+    for (const id of [record.task.id, ...ready]) this.enqueue(id)
+    this.pool.release(agent)
+    this.checkSettled()
+  }
+
+  /** A role whose configuration keeps its agents from starting takes no more work; said once. */
+  private pauseRole(role: string, cause: string): void {
+    const state = this.pool.role(role)
+    if (!state || state.paused) return
+    state.paused = cause
+    this.problems.push(`role "${role}" is paused: ${cause}`)
+    this.bus.emit('role:paused', { role, cause })
+  }
+
   /** The agent's run ended in an error: it crashed, failed, or the run is stopping. */
   private afterAgentLost(record: TaskRecord, agent: AgentRecord, error: unknown, aborted: boolean): void {
     const task = record.task
@@ -756,7 +857,9 @@ export class Orchestrator {
       // A role whose agents are not asked for yet (start-up spawns them role by role) still may.
       const state = this.pool.role(role)
       if (!state) continue
-      if (state.count === 0) {
+      // Paused on purpose (0 agents), by its configuration (its agents cannot start), or the run's
+      // budget is spent: its work waits in the queue, unharmed.
+      if (state.count === 0 || state.paused || this.budgets.exhausted) {
         paused += this.queue.size(role)
         continue
       }
@@ -812,15 +915,21 @@ export class Orchestrator {
     await this.pool.stopAll(remove)
     await Promise.allSettled(running)
     if (remove) await this.pool.cleanup()
+    this.parking.close()
     const progress = this.progress()
     const allComplete = progress.total > 0 && progress.complete === progress.total
-    this.store.append({ t: 'run', state: reason === 'settled' ? 'settled' : reason, endedAt: this.clock.now() })
+    if (this.budgets.exhausted && reason === 'settled') reason = 'budget'
+    this.store.append({
+      t: 'run',
+      state: reason === 'settled' ? 'settled' : reason === 'budget' ? 'stopped' : reason,
+      endedAt: this.clock.now(),
+    })
     await this.table.settleWrites().catch((error: unknown) => this.fatal(error))
     for (const [id, why] of this.mirror.failures) this.problems.push(`the status of ${id} could not be written: ${why}`)
     await this.registry?.teardown().catch((error: unknown) => {
       this.bus.emit('orchestrator:error', { context: 'tearing down plugins', message: errorMessage(error) })
     })
-    this.summary = { allComplete, reason, progress, problems: [...this.problems] }
+    this.summary = { allComplete, reason, progress, problems: [...this.problems], spend: this.budgets.runSpend() }
     this.setState('stopped')
     // Last, so reporters see the final state before they close.
     await this.reporters?.close()

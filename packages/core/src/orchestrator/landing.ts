@@ -1,5 +1,5 @@
 import { errorMessage } from '../errors.ts'
-import type { Lander, LandingFeedback } from '../land/types.ts'
+import type { Lander, LandingFeedback, LandRequest } from '../land/types.ts'
 import type { Bus } from './bus.ts'
 import type { TaskRecord, TaskTable } from './task-table.ts'
 
@@ -12,6 +12,8 @@ export interface LandingOptions {
   sendBack: (record: TaskRecord, feedback: LandingFeedback) => void
   /** A landing ended: the run may have settled, dependents may be landable. */
   onChange: () => void
+  /** Where a role's gate commands run, when its backend has a sandbox (`AgentBackend.execIn`). */
+  sandbox?: (role: string) => LandRequest['exec'] | undefined
 }
 
 /**
@@ -96,8 +98,10 @@ export class LandingQueue {
     const id = record.task.id
     const forget = (): void => void this.waiting.splice(this.waiting.indexOf(id), 1)
     try {
+      const exec = this.options.sandbox?.(record.task.role)
       const outcome = await lander.land({
         task: record.task,
+        ...(exec ? { exec } : {}),
         ...(record.task.assignedTo ? { agent: record.task.assignedTo } : {}),
         signal: this.controller.signal,
       })

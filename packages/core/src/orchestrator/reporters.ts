@@ -1,14 +1,21 @@
+import { systemClock, type Clock } from '../clock.ts'
 import { errorMessage } from '../errors.ts'
 import { hookName, type Reporter } from '../reporter/types.ts'
 import type { Bus } from './bus.ts'
 import type { TanukiEventName } from './events.ts'
+
+/** How long one reporter's `onClose` may take before the run goes on without it. */
+export const REPORTER_CLOSE_TIMEOUT_MS = 5000
 
 /** Events in the order they were emitted, as `[name, event]`. */
 export type EventLog = [TanukiEventName, unknown][]
 
 /** The reporters of a run, fed from the bus. */
 export interface ReporterFanOut {
-  /** Calls every reporter's `onClose`, in order; none hears an event after it. */
+  /**
+   * Calls every reporter's `onClose`, in order; none hears an event after it. One that takes
+   * longer than `closeTimeoutMs` is reported as an `orchestrator:error` and left behind.
+   */
   close(): Promise<void>
 }
 
@@ -18,7 +25,14 @@ export interface ReporterFanOut {
  * reporter that throws or rejects is reported as an `orchestrator:error` naming it; the others
  * still get the event, and all of them see events in bus order.
  */
-export function attachReporters(bus: Bus, reporters: readonly Reporter[], early: EventLog = []): ReporterFanOut {
+export function attachReporters(
+  bus: Bus,
+  reporters: readonly Reporter[],
+  early: EventLog = [],
+  options: { clock?: Clock; closeTimeoutMs?: number } = {},
+): ReporterFanOut {
+  const clock = options.clock ?? systemClock
+  const closeTimeoutMs = options.closeTimeoutMs ?? REPORTER_CLOSE_TIMEOUT_MS
   const failed = (reporter: Reporter, name: TanukiEventName, error: unknown): void => {
     // A reporter that fails on errors must not feed itself.
     if (name === 'orchestrator:error') return
@@ -48,10 +62,25 @@ export function attachReporters(bus: Bus, reporters: readonly Reporter[], early:
     async close() {
       bus.events.off('*', deliver)
       for (const reporter of reporters) {
+        if (!reporter.onClose) continue
+        let cancel = (): void => {}
+        // A reporter that never finishes closing (a webhook that hangs) must not hold the run.
+        const late = new Promise<'late'>((resolve) => {
+          cancel = clock.setTimeout(() => resolve('late'), closeTimeoutMs)
+        })
         try {
-          await reporter.onClose?.()
+          const closed = Promise.resolve().then(() => reporter.onClose!())
+          if ((await Promise.race([closed, late])) === 'late') {
+            closed.catch(() => {})
+            bus.emit('orchestrator:error', {
+              context: `closing reporter ${reporter.name}`,
+              message: `its onClose did not finish within ${closeTimeoutMs} ms; the run ends without waiting for it`,
+            })
+          }
         } catch (error) {
           bus.emit('orchestrator:error', { context: `closing reporter ${reporter.name}`, message: errorMessage(error) })
+        } finally {
+          cancel()
         }
       }
     },

@@ -42,6 +42,8 @@ export interface AgentInfo {
   workspace?: string
   /** Tasks it has been given. */
   assigned: number
+  /** When its park lifts (ISO time), while its account waits out a usage or rate limit. */
+  parkedUntil?: string
 }
 
 /** A task as `status()` shows it. */
@@ -86,10 +88,12 @@ export interface RunSummary {
   allComplete: boolean
   /**
    * `settled`: nothing was left to run; `stopped`: `stop()` was called first; `failed`: the run
-   * could not go on (its state could not be recorded).
+   * could not go on (its state could not be recorded); `budget`: the run's budget is spent.
    */
-  reason: 'settled' | 'stopped' | 'failed'
+  reason: 'settled' | 'stopped' | 'failed' | 'budget'
   progress: Progress
+  /** What the run spent, where agents reported it. */
+  spend: Spend
   /** What went wrong with the run itself (not its tasks), one line each: a state or status write that failed. */
   problems: string[]
 }

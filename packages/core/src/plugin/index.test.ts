@@ -6,6 +6,7 @@ import type { Reporter } from '../reporter/types.ts'
 import { createMemorySource } from '../source/memory.ts'
 import { createMemoryBackend } from '../testing/memory-backend.ts'
 import { defineConfig, definePlugin, resolveConfig, setupPlugins, type TanukiPlugin, type UserConfig } from './index.ts'
+import { CONFIG_KEYS } from './schema.ts'
 
 const project = { root: '/work/app', name: 'app', stateDir: '/work/app/.tanuki' }
 
@@ -38,6 +39,10 @@ describe('resolveConfig', () => {
       balancer: 'least-loaded',
       plugins: [],
       cooldownMs: 1000,
+      maxCooldownMs: 5 * 60_000,
+      stallTimeoutMs: 10 * 60_000,
+      sameFailureLimit: 3,
+      maxAgents: {},
       retryLimit: 3,
       iterationTimeoutMs: 30 * 60_000,
       verifyTimeoutMs: 5 * 60_000,
@@ -141,6 +146,89 @@ describe('resolveConfig', () => {
     const bad = configError({ remote: { redis: 'http://:hunter2@x:6379' } })
     expect(bad.message).toContain('config key "remote.redis" must be a redis:// or rediss:// URL')
     expect(bad.message).not.toContain('hunter2')
+  })
+
+  it.each([
+    ['iterationTimeoutMs', { iterationTimeoutMs: 0 }, 'milliseconds > 0'],
+    ['verifyTimeoutMs', { verifyTimeoutMs: 0 }, 'milliseconds > 0'],
+    ['pollIntervalMs', { pollIntervalMs: 0 }, 'milliseconds > 0'],
+    ['stallTimeoutMs', { stallTimeoutMs: 0 }, 'milliseconds > 0'],
+    ['agents.web.count', { agents: { web: { count: -2 } } }, 'whole number ≥ 0'],
+    ['agents.../../x', { agents: { '../../x': { count: 1 } } }, 'not a valid role'],
+    ['agents..hidden', { agents: { '.hidden': {} } }, 'not starting with "."'],
+    ['tasksDir', { tasksDir: '' }, 'path string'],
+    ['mirrorStatus', { mirrorStatus: 'no' }, 'true or false'],
+    ['land', { land: 'yes' }, 'must be false or { auto, into, strategy, verify, push }'],
+    ['land.strategy', { land: { strategy: 'octopus' } }, 'must be "squash", "merge" or "rebase"'],
+    ['land.into', { land: { into: '' } }, 'non-empty string'],
+    ['land.verfy', { land: { verfy: 'npm test' } }, 'did you mean "verify"?'],
+    ['budget', { budget: 'lots' }, '{ usd, tokens }'],
+    ['sameFailureLimit', { sameFailureLimit: -1 }, 'whole number'],
+    ['plugins[1][0]', { plugins: [{ name: 'a' }, ['tanuki:docker']] }, 'plugin object with a name'],
+  ])('refuses %s in %j', (key, config, words) => {
+    const error = configError(config)
+    expect(error.message).toContain(`config key "${key}"`)
+    expect(error.message).toContain(words)
+  })
+
+  it('allows 0 agents for a role: it pauses the role on purpose', () => {
+    expect(resolveConfig({ agents: { web: { count: 0 } } }).agents.web?.count).toBe(0)
+  })
+
+  it('refuses an unknown key, naming the key it most likely meant', () => {
+    const error = configError({ agnets: { web: {} } })
+    expect(error.message).toBe(
+      `config key "agnets" is not a config key (did you mean "agents"?); known keys: ${CONFIG_KEYS.join(', ')}`,
+    )
+    expect(error.details.key).toBe('agnets')
+    expect(configError({ colour: 'red' }).message).toContain('config key "colour" is not a config key; known keys')
+  })
+
+  it('accepts every key the config has, in each of its shapes', () => {
+    expect(() =>
+      resolveConfig({
+        maxCooldownMs: 60_000,
+        land: { into: 'main' },
+        budget: { usd: 10 },
+        maxAgents: 4,
+        stallTimeoutMs: 120_000,
+        remote: { redis: 'redis://127.0.0.1:6379' },
+        mirrorStatus: false,
+        sameFailureLimit: 3,
+        worktreesDir: '../worktrees',
+      }),
+    ).not.toThrow()
+    expect(() =>
+      resolveConfig({
+        land: false,
+        budget: { tokens: 5 },
+        maxAgents: { total: 4, docker: 2 },
+        remote: { redis: 'rediss://x:6380', tls: true },
+      }),
+    ).not.toThrow()
+  })
+
+  it('refuses budgets and caps that cannot be meant', () => {
+    expect(configError({ budget: 5 as never }).message).toBe('config key "budget" must be { usd, tokens }, got 5')
+    expect(configError({ budget: { usd: -1 } }).message).toBe('config key "budget.usd" must be a number ≥ 0, got -1')
+    expect(configError({ agents: { web: { budget: { dollars: 1 } as never } } }).message).toContain(
+      'config key "agents.web.budget',
+    )
+    expect(configError({ maxAgents: 0 }).message).toContain('config key "maxAgents" must be a whole number ≥ 1')
+    expect(configError({ sameFailureLimit: 0 }).message).toBe(
+      'config key "sameFailureLimit" must be a whole number ≥ 1, got 0',
+    )
+  })
+
+  it('lists every problem at once', () => {
+    const error = configError({ agnets: {}, cooldownMs: -1, agents: { web: { count: 1.5, backend: '' } } })
+    expect(error.message.split('\n')[0]).toBe('4 problems in the config:')
+    expect(error.details.problems).toEqual([
+      'config key "agents.web.backend" must be a backend name, got ""',
+      'config key "agents.web.count" must be a whole number ≥ 0, got 1.5',
+      'config key "cooldownMs" must be a number of milliseconds ≥ 0, got -1',
+      `config key "agnets" is not a config key (did you mean "agents"?); known keys: ${CONFIG_KEYS.join(', ')}`,
+    ])
   })
 
   it('shows the offending value', () => {

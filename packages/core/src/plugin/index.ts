@@ -5,6 +5,7 @@ import type { Lander } from '../land/types.ts'
 import type { Reporter } from '../reporter/types.ts'
 import type { TaskSource } from '../source/types.ts'
 import type { TaskInput } from '../task/types.ts'
+import { configProblems, formatConfigProblem } from './schema.ts'
 
 /**
  * How one role's agents are made. Keys other than `backend` and `count` are the backend's own
@@ -40,8 +41,21 @@ export interface UserConfig {
    * entries skipped (as Vite's are), so `plugins: [reporters(), useDocker && dockerAgents()]` works.
    */
   plugins?: PluginOption[]
-  /** Pause between two tries of a task, in ms. Default 1000. */
+  /** Pause after a failed try of a task, in ms; doubled after each failed try in a row. Default 1000. */
   cooldownMs?: number
+  /** The longest pause between two tries, in ms. Default 5 minutes. */
+  maxCooldownMs?: number
+  /** An iteration with no output for this long is ended as `stalled`, in ms. Default 10 minutes. */
+  stallTimeoutMs?: number
+  /** The same failure this many tries in a row sends a task to review. Default 3. */
+  sameFailureLimit?: number
+  /** What the whole run may spend (`{ usd, tokens }`); roles have `agents.<role>.budget`, tasks `budget` in their front matter. */
+  budget?: { usd?: number; tokens?: number }
+  /**
+   * Agents running at once, over every role: a number, or `{ total, <backend>: n }` to cap a
+   * backend too. Default: no cap beyond each role's count.
+   */
+  maxAgents?: number | Record<string, number>
   /** Times a task may lose its agent (crash or failure) before it is marked failed. Default 3. */
   retryLimit?: number
   /** Longest one iteration may run, in ms. Default 30 minutes. */
@@ -108,6 +122,12 @@ export interface ResolvedConfig {
   balancer: string | BalancerStrategy
   plugins: TanukiPlugin[]
   cooldownMs: number
+  maxCooldownMs: number
+  stallTimeoutMs: number
+  sameFailureLimit: number
+  budget?: { usd?: number; tokens?: number }
+  /** Caps on agents running at once: `total` over every backend, and per backend by name. */
+  maxAgents: Record<string, number>
   retryLimit: number
   iterationTimeoutMs: number
   verifyTimeoutMs: number
@@ -171,134 +191,26 @@ export function defineConfig(config: UserConfig): UserConfig {
   return config
 }
 
-function check(ok: boolean, key: string, message: string, value: unknown): void {
-  if (!ok) {
-    throw new TanukiError('TANUKI_CONFIG_INVALID', `config key "${key}" ${message}, got ${JSON.stringify(value)}`, {
-      details: { key, value },
-    })
-  }
-}
-
-function checkCount(value: unknown, key: string): void {
-  check(
-    value === undefined || (Number.isInteger(value) && (value as number) >= 0),
-    key,
-    'must be a whole number ≥ 0',
-    value,
-  )
-}
-
-function checkDuration(config: UserConfig, key: keyof UserConfig): void {
-  const value = config[key]
-  check(
-    value === undefined || (typeof value === 'number' && value >= 0 && Number.isFinite(value)),
-    key,
-    'must be a number of milliseconds ≥ 0',
-    value,
-  )
-}
-
 /**
- * Checks a user config and fills in defaults. Throws `TANUKI_CONFIG_INVALID` naming the key.
+ * Checks a user config against its schema and fills in defaults. Throws one
+ * `TANUKI_CONFIG_INVALID` listing every problem, each naming its key, what is allowed and the
+ * value found (`details.problems`; `details.key` is the first problem's key).
  *
  * @param fallbackName the project name when the config gives none (the CLI passes the folder name)
  */
 export function resolveConfig(config: UserConfig = {}, fallbackName = 'tanuki'): ResolvedConfig {
-  check(
-    typeof config === 'object' && config !== null && !Array.isArray(config),
-    '(root)',
-    'must be an object (export default defineConfig({...}))',
-    config,
-  )
-  check(
-    config.name === undefined || (typeof config.name === 'string' && config.name.length > 0),
-    'name',
-    'must be a non-empty string',
-    config.name,
-  )
-  check(
-    config.tasksDir === undefined || typeof config.tasksDir === 'string',
-    'tasksDir',
-    'must be a path string',
-    config.tasksDir,
-  )
-  check(
-    config.worktreesDir === undefined || (typeof config.worktreesDir === 'string' && config.worktreesDir !== ''),
-    'worktreesDir',
-    'must be a path string',
-    config.worktreesDir,
-  )
-  check(config.tasks === undefined || Array.isArray(config.tasks), 'tasks', 'must be a list of tasks', config.tasks)
-  check(
-    config.agents === undefined ||
-      (typeof config.agents === 'object' && config.agents !== null && !Array.isArray(config.agents)),
-    'agents',
-    'must map role names to { backend, count, … }',
-    config.agents,
-  )
-  for (const [role, roleConfig] of Object.entries(config.agents ?? {})) {
-    check(typeof roleConfig === 'object' && roleConfig !== null, `agents.${role}`, 'must be an object', roleConfig)
-    check(
-      roleConfig.backend === undefined || typeof roleConfig.backend === 'string',
-      `agents.${role}.backend`,
-      'must be a backend name',
-      roleConfig.backend,
+  const problems = configProblems(config)
+  if (problems.length > 0) {
+    const lines = problems.map(formatConfigProblem)
+    throw new TanukiError(
+      'TANUKI_CONFIG_INVALID',
+      lines.length === 1
+        ? lines[0]!
+        : `${lines.length} problems in the config:\n${lines.map((l) => `  - ${l}`).join('\n')}`,
+      { details: { key: problems[0]!.key, value: problems[0]!.value, problems: lines } },
     )
-    checkCount(roleConfig.count, `agents.${role}.count`)
   }
-  check(
-    config.defaults === undefined ||
-      (typeof config.defaults === 'object' && config.defaults !== null && !Array.isArray(config.defaults)),
-    'defaults',
-    'must be an object like { backend, count, … }',
-    config.defaults,
-  )
-  check(
-    config.defaults?.backend === undefined || typeof config.defaults.backend === 'string',
-    'defaults.backend',
-    'must be a backend name',
-    config.defaults?.backend,
-  )
-  checkCount(config.defaults?.count, 'defaults.count')
-  check(
-    config.plugins === undefined || Array.isArray(config.plugins),
-    'plugins',
-    'must be a list of plugins',
-    config.plugins,
-  )
   const plugins = flattenPlugins(config.plugins ?? [])
-  plugins.forEach((plugin, i) =>
-    check(
-      typeof plugin === 'object' && typeof plugin.name === 'string',
-      `plugins[${i}]`,
-      'must be a plugin object with a name',
-      plugin,
-    ),
-  )
-  check(
-    config.balancer === undefined ||
-      typeof config.balancer === 'string' ||
-      typeof config.balancer?.select === 'function',
-    'balancer',
-    'must be a strategy name or { name, select }',
-    config.balancer,
-  )
-  for (const key of ['cooldownMs', 'iterationTimeoutMs', 'verifyTimeoutMs', 'pollIntervalMs'] as const)
-    checkDuration(config, key)
-  check(
-    config.mirrorStatus === undefined || typeof config.mirrorStatus === 'boolean',
-    'mirrorStatus',
-    'must be true or false',
-    config.mirrorStatus,
-  )
-  check(
-    config.stopWhenSettled === undefined || typeof config.stopWhenSettled === 'boolean',
-    'stopWhenSettled',
-    'must be true or false',
-    config.stopWhenSettled,
-  )
-  checkCount(config.retryLimit, 'retryLimit')
-  checkCount(config.maxRespawns, 'maxRespawns')
   return {
     name: config.name ?? fallbackName,
     ...(config.tasksDir === undefined ? {} : { tasksDir: config.tasksDir }),
@@ -308,6 +220,11 @@ export function resolveConfig(config: UserConfig = {}, fallbackName = 'tanuki'):
     balancer: config.balancer ?? 'least-loaded',
     plugins,
     cooldownMs: config.cooldownMs ?? 1000,
+    maxCooldownMs: config.maxCooldownMs ?? 5 * 60_000,
+    stallTimeoutMs: config.stallTimeoutMs ?? 10 * 60_000,
+    sameFailureLimit: config.sameFailureLimit ?? 3,
+    ...(config.budget === undefined ? {} : { budget: config.budget }),
+    maxAgents: typeof config.maxAgents === 'number' ? { total: config.maxAgents } : { ...config.maxAgents },
     retryLimit: config.retryLimit ?? 3,
     iterationTimeoutMs: config.iterationTimeoutMs ?? 30 * 60_000,
     verifyTimeoutMs: config.verifyTimeoutMs ?? 5 * 60_000,
@@ -317,27 +234,8 @@ export function resolveConfig(config: UserConfig = {}, fallbackName = 'tanuki'):
     mirrorStatus: config.mirrorStatus ?? true,
     land: resolveLand(config.land),
     ...(config.worktreesDir === undefined ? {} : { worktreesDir: config.worktreesDir }),
-    ...(config.remote === undefined ? {} : { remote: resolveRemote(config.remote) }),
+    ...(config.remote === undefined ? {} : { remote: config.remote }),
   }
-}
-
-/** `remote`: only its shape is core's to check; `@tanuki/plugin-agent-remote` checks the rest. */
-function resolveRemote(remote: unknown): RemoteConfig {
-  check(
-    typeof remote === 'object' && remote !== null && !Array.isArray(remote),
-    'remote',
-    "must be an object like { redis: 'redis://host:6379' }",
-    remote,
-  )
-  const redis = (remote as { redis?: unknown }).redis
-  check(
-    typeof redis === 'string' && /^rediss?:\/\/./.test(redis),
-    'remote.redis',
-    'must be a redis:// or rediss:// URL',
-    // A URL may hold a password: never echo it back.
-    typeof redis === 'string' ? redis.replace(/\/\/[^@/]*@/, '//***@') : redis,
-  )
-  return remote as RemoteConfig
 }
 
 /** `plugins` as a flat list: nested lists flattened, falsy entries skipped. */
@@ -353,31 +251,10 @@ export function flattenPlugins(options: readonly PluginOption[]): TanukiPlugin[]
   return flat
 }
 
+/** `land` with its defaults; the schema has checked its shape. */
 function resolveLand(land: UserConfig['land']): ResolvedConfig['land'] {
-  check(
-    land === undefined || land === false || (typeof land === 'object' && land !== null && !Array.isArray(land)),
-    'land',
-    'must be false or { auto, into, strategy, verify, push }',
-    land,
-  )
   if (land === false) return { enabled: false, auto: false, strategy: 'squash' }
   const given = land ?? {}
-  check(given.auto === undefined || typeof given.auto === 'boolean', 'land.auto', 'must be true or false', given.auto)
-  check(
-    given.strategy === undefined || ['squash', 'merge', 'rebase'].includes(given.strategy),
-    'land.strategy',
-    'must be "squash", "merge" or "rebase"',
-    given.strategy,
-  )
-  for (const key of ['into', 'verify', 'push'] as const) {
-    const value = given[key]
-    check(
-      value === undefined || (typeof value === 'string' && value.trim() !== ''),
-      `land.${key}`,
-      'must be a non-empty string',
-      value,
-    )
-  }
   return {
     enabled: true,
     auto: given.auto ?? true,

@@ -281,7 +281,7 @@ describe('Resolver', () => {
       const error = thrown(() => graph.topologicalOrder())
       expect(isTanukiError(error, 'TANUKI_DEPENDENCY_CYCLE')).toBe(true)
     })
-  })
+  }, 30_000)
 
   describe('levels and topologicalOrder', () => {
     it('groups tasks by depth', () => {

@@ -143,6 +143,22 @@ describe('Runner', () => {
     expect(backend.runs).toHaveLength(3)
   })
 
+  it('sends a task without completion criteria to review after its first run without an error', async () => {
+    let tries = 0
+    const { backend, agent } = await setup({
+      script: () => (++tries === 1 ? { type: 'fail', error: 'exit code 2' } : { type: 'succeed', output: 'done' }),
+    })
+    const open = createTask({ id: 'open', title: 'Tidy the docs' })
+    const outcome = await new Runner({ validator: new Validator(), cooldownMs: 0 }).run(open, agent, {
+      signal: new AbortController().signal,
+    })
+    expect(outcome.status).toBe('review')
+    expect(outcome.iterations).toBe(2)
+    expect(outcome.reason).toContain('a person reviews it')
+    expect(backend.runs).toHaveLength(2)
+    expect(backend.runs[0]!.prompt).toContain('Nothing is checked automatically')
+  })
+
   it('stops at once with failed when verify cannot run', async () => {
     const { backend, agent } = await setup()
     const outcome = await new Runner({ validator: new Validator(), cooldownMs: 0 }).run(
@@ -157,7 +173,7 @@ describe('Runner', () => {
     expect(backend.runs).toHaveLength(1)
   })
 
-  it('waits the cooldown on its clock between tries', async () => {
+  it('waits the cooldown on its clock between tries, doubling it after each failed try in a row', async () => {
     const clock = new VirtualClock()
     const { backend, agent } = await setup({
       script: ({ iteration }) => ({ type: 'succeed', output: iteration === 3 ? 'DONE' : 'working' }),
@@ -172,7 +188,11 @@ describe('Runner', () => {
     expect(backend.runs).toHaveLength(1)
     clock.advance(1)
     await until(() => backend.runs.length === 2 && clock.pending().length > 0)
-    clock.advance(1000)
+    expect(clock.pending()).toEqual([2000])
+    clock.advance(1999)
+    for (let i = 0; i < 5; i++) await tick()
+    expect(backend.runs).toHaveLength(2)
+    clock.advance(1)
     await until(run.done)
     expect(run.value()).toMatchObject({ status: 'complete', iterations: 3 })
     expect(backend.runs).toHaveLength(3)
@@ -229,7 +249,11 @@ describe('Runner', () => {
     await until(run.done)
     expect(run.error()).toBeUndefined()
     expect(run.value()).toMatchObject({ status: 'complete', iterations: 2 })
-    expect(ends[0]).toEqual({ outcome: 'retry', reason: 'iteration timed out after 5000 ms' })
+    expect(ends[0]).toEqual({
+      outcome: 'retry',
+      reason: 'iteration timed out after 5000 ms',
+      failure: { class: 'timeout', cause: 'iteration timed out after 5000 ms' },
+    })
     expect(errors).toEqual(['timed out', undefined])
     // The second iteration finished in time: its timer was cancelled.
     expect(clock.pending()).toEqual([])

@@ -1,4 +1,4 @@
-import type { Agent, OutputChunk, RunResult } from '../agent/types.ts'
+import type { Agent, AgentFailure, Awaitable, OutputChunk, RunResult } from '../agent/types.ts'
 import { abortError, sleep, systemClock, type Clock } from '../clock.ts'
 import { isTanukiError } from '../errors.ts'
 import type { Task } from '../task/types.ts'
@@ -10,17 +10,50 @@ export { buildPrompt, type PromptFeedback, type PromptNote } from './prompt.ts'
 export interface RunnerOptions {
   validator: Validator
   clock?: Clock
-  /** Pause between tries, in ms. Default 1000. */
+  /** Pause after the first failed try, in ms; doubled after each one in a row. Default 1000. */
   cooldownMs?: number
-  /** Longest one iteration may run; past it the agent is aborted and the try counts as failed. */
+  /** The longest pause between tries, in ms. Default 5 minutes. */
+  maxCooldownMs?: number
+  /** Longest one iteration may run; past it the agent is aborted and the try counts as `timeout`. */
   iterationTimeoutMs?: number
+  /** An iteration with no output for this long is ended as `stalled`. Default: no stall check. */
+  stallTimeoutMs?: number
+  /** The same failure this many tries in a row sends the task to review. Default 3. */
+  sameFailureLimit?: number
 }
 
-/** Callbacks through which the loop reports each iteration. */
+/** Callbacks through which the loop reports each iteration and asks what it may do. */
 export interface RunnerHooks {
   onIterationStart?(iteration: number, prompt: string): void
   onOutput?(iteration: number, chunk: OutputChunk): void
   onIterationEnd?(iteration: number, result: RunResult, validation: Validation, durationMs: number): void
+  /**
+   * Before each iteration: what it may spend (reserved from the budgets), or why it may not run.
+   * `halt`: the task is not to blame (the run's budget is spent): it waits, unjudged.
+   */
+  beforeIteration?(iteration: number): Awaitable<IterationGrant | { stop: AgentFailure; halt?: boolean }>
+  /** The agent hit a rate or usage limit: resolves when work may go on (its account parked until then). */
+  onRateLimited?(failure: AgentFailure): Promise<void>
+}
+
+/** What an iteration may spend. */
+export interface IterationGrant {
+  budget?: { usd?: number; tokens?: number }
+}
+
+/** How the loop ended. */
+export interface RunnerOutcome {
+  /**
+   * `halted`: the loop stopped without judging the task (its role cannot start agents, or the
+   * run's budget is spent): it goes back to waiting, no try counted.
+   */
+  status: 'complete' | 'review' | 'failed' | 'halted'
+  /** Iterations run in this call. */
+  iterations: number
+  reason: string
+  validation: Validation
+  /** Why it did not complete, when it did not. */
+  failure?: AgentFailure
 }
 
 /** One run of the loop. */
@@ -36,19 +69,16 @@ export interface RunOptions {
   notes?: readonly PromptNote[]
 }
 
-/** How the loop ended. */
-export interface RunnerOutcome {
-  status: 'complete' | 'review' | 'failed'
-  /** Iterations run in this call. */
-  iterations: number
-  reason: string
-  validation: Validation
-}
+/** Why an iteration ended early, when it did. */
+type EndedEarly = 'timeout' | 'stalled' | undefined
 
 /**
  * The loop that keeps an agent on a task until its completion criteria pass: build the prompt,
- * run the agent, validate, cool down, try again, until complete, `failed`, or `max_iterations`
- * tries (then `review`). Abortable; an agent crash propagates to the caller as the agent's error.
+ * run the agent, validate, cool down (longer after each failure in a row), try again, until
+ * complete, `failed`, or `max_iterations` tries (then `review`). Failures are classified: one that
+ * no try can fix (the agent never started, verify cannot run) ends the loop at once; a rate limit
+ * waits for the limit and repeats the try without counting it; the same failure several tries in
+ * a row goes to review. Abortable; an agent crash propagates to the caller as the agent's error.
  *
  * @example
  * const runner = new Runner({ validator: new Validator(), cooldownMs: 0 })
@@ -58,43 +88,83 @@ export class Runner {
   private readonly validator: Validator
   private readonly clock: Clock
   private readonly cooldownMs: number
+  private readonly maxCooldownMs: number
   private readonly iterationTimeoutMs: number | undefined
+  private readonly stallTimeoutMs: number | undefined
+  private readonly sameFailureLimit: number
 
   constructor(options: RunnerOptions) {
     this.validator = options.validator
     this.clock = options.clock ?? systemClock
     this.cooldownMs = options.cooldownMs ?? 1000
+    this.maxCooldownMs = options.maxCooldownMs ?? 5 * 60_000
     this.iterationTimeoutMs = options.iterationTimeoutMs
+    this.stallTimeoutMs = options.stallTimeoutMs
+    this.sameFailureLimit = options.sameFailureLimit ?? 3
   }
 
   async run(task: Task, agent: Agent, options: RunOptions): Promise<RunnerOutcome> {
     const { signal, hooks = {} } = options
     const max = task.completion.maxIterations
+    const first = options.firstIteration ?? 1
     let feedback: PromptFeedback | undefined
-    for (let iteration = options.firstIteration ?? 1; ; iteration++) {
+    let failedInARow = 0
+    let same = { key: '', count: 0 }
+    for (let iteration = first; ; ) {
       if (signal.aborted) throw abortError(signal)
-      const prompt = buildPrompt(
-        task,
-        iteration,
-        feedback,
-        iteration === (options.firstIteration ?? 1) ? options.notes : [],
-      )
+      const grant = (await hooks.beforeIteration?.(iteration)) ?? {}
+      if ('stop' in grant) {
+        const status = grant.halt ? 'halted' : 'review'
+        const validation: Validation = {
+          outcome: grant.halt ? 'retry' : 'review',
+          reason: grant.stop.cause,
+          failure: grant.stop,
+        }
+        return { status, iterations: iteration - first, reason: grant.stop.cause, validation, failure: grant.stop }
+      }
+      const prompt = buildPrompt(task, iteration, feedback, iteration === first ? options.notes : [])
       hooks.onIterationStart?.(iteration, prompt)
       const started = this.clock.monotonic()
-      const { result, timedOut } = await this.runOnce(task, agent, prompt, iteration, signal, hooks)
-      const validation: Validation = timedOut
-        ? {
-            outcome: iteration >= max ? 'review' : 'retry',
-            reason: `iteration timed out after ${this.iterationTimeoutMs} ms`,
-          }
+      const { result, ended } = await this.runOnce(task, agent, prompt, iteration, signal, hooks, grant.budget)
+      const validation = ended
+        ? this.endedEarly(ended, iteration >= max)
         : await this.validator.validate({ task, agent, result, iteration, signal })
       hooks.onIterationEnd?.(iteration, result, validation, this.clock.monotonic() - started)
-      if (validation.outcome === 'complete' || validation.outcome === 'review' || validation.outcome === 'failed') {
-        return { status: validation.outcome, iterations: iteration, reason: validation.reason, validation }
+      const failure = validation.failure
+      const done = { iterations: iteration - first + 1, reason: validation.reason, validation }
+      if (failure?.class === 'rate-limited') {
+        // Not the task's doing: wait for the limit, then the same try again, not counted.
+        await (hooks.onRateLimited?.(failure) ?? sleep(this.clock, this.backoff(++failedInARow), signal))
+        continue
+      }
+      if (failure?.class === 'could-not-start' && failure.config) return { ...done, status: 'halted', failure }
+      if (validation.outcome !== 'retry') {
+        return { ...done, status: validation.outcome as RunnerOutcome['status'], ...(failure ? { failure } : {}) }
+      }
+      // The same failure again and again: more tries will not help, a person should look.
+      const key = failure ? `${failure.class}\0${failure.cause}\0${validation.verify?.output.slice(-2000) ?? ''}` : ''
+      same = key && key === same.key ? { key, count: same.count + 1 } : { key, count: 1 }
+      if (failure && same.count >= this.sameFailureLimit) {
+        const reason = `the same failure ${same.count} tries in a row (${failure.class}): ${failure.cause}`
+        return { ...done, status: 'review', reason, failure }
       }
       feedback = { iteration, validation }
-      await sleep(this.clock, this.cooldownMs, signal)
+      await sleep(this.clock, this.backoff(++failedInARow), signal)
+      iteration++
     }
+  }
+
+  /** The pause after `n` failed tries in a row: cooldownMs · 2ⁿ⁻¹, at most maxCooldownMs. */
+  private backoff(n: number): number {
+    return Math.min(this.cooldownMs * 2 ** Math.max(0, n - 1), this.maxCooldownMs)
+  }
+
+  private endedEarly(ended: 'timeout' | 'stalled', lastTry: boolean): Validation {
+    const cause =
+      ended === 'timeout'
+        ? `iteration timed out after ${this.iterationTimeoutMs} ms`
+        : `the agent printed nothing for ${this.stallTimeoutMs} ms: ended as stalled`
+    return { outcome: lastTry ? 'review' : 'retry', reason: cause, failure: { class: ended, cause } }
   }
 
   private async runOnce(
@@ -104,35 +174,50 @@ export class Runner {
     iteration: number,
     outer: AbortSignal,
     hooks: RunnerHooks,
-  ): Promise<{ result: RunResult; timedOut: boolean }> {
+    budget: IterationGrant['budget'],
+  ): Promise<{ result: RunResult; ended: EndedEarly }> {
     const controller = new AbortController()
     const forward = (): void => controller.abort(outer.reason)
     outer.addEventListener('abort', forward, { once: true })
-    let timedOut = false
+    let ended: EndedEarly
+    const end = (why: 'timeout' | 'stalled'): void => {
+      ended ??= why
+      controller.abort(why === 'timeout' ? 'iteration timeout' : 'iteration stalled')
+    }
     const cancelTimer =
       this.iterationTimeoutMs === undefined
         ? () => {}
-        : this.clock.setTimeout(() => {
-            timedOut = true
-            controller.abort('iteration timeout')
-          }, this.iterationTimeoutMs)
+        : this.clock.setTimeout(() => end('timeout'), this.iterationTimeoutMs)
+    // The stall timer starts over with every piece of output.
+    let cancelStall = (): void => {}
+    const watch = (): void => {
+      cancelStall()
+      if (this.stallTimeoutMs !== undefined)
+        cancelStall = this.clock.setTimeout(() => end('stalled'), this.stallTimeoutMs)
+    }
+    watch()
     try {
       const result = await agent.run({
         prompt,
         task,
         iteration,
         signal: controller.signal,
-        onOutput: (chunk) => hooks.onOutput?.(iteration, chunk),
+        onOutput: (chunk) => {
+          watch()
+          hooks.onOutput?.(iteration, chunk)
+        },
+        ...(budget ? { budget } : {}),
       })
-      return { result, timedOut }
+      return { result, ended }
     } catch (error) {
-      // A timeout is this loop's own doing: count it as a failed try, not as the agent's crash.
-      if (timedOut && !outer.aborted && isTanukiError(error, 'TANUKI_ABORTED')) {
-        return { result: { output: '', error: 'timed out' }, timedOut }
+      // A timeout or stall is this loop's own doing: a failed try, not the agent's crash.
+      if (ended && !outer.aborted && isTanukiError(error, 'TANUKI_ABORTED')) {
+        return { result: { output: '', error: ended === 'timeout' ? 'timed out' : 'stalled' }, ended }
       }
       throw error
     } finally {
       cancelTimer()
+      cancelStall()
       outer.removeEventListener('abort', forward)
     }
   }

@@ -78,6 +78,9 @@ export function buildPrompt(
   if (task.completion.signal) {
     lines.push(`- When the work is done, say \`${task.completion.signal}\` in your final message (and not before).`)
   }
+  if (!task.completion.verify && !task.completion.signal) {
+    lines.push('- Nothing is checked automatically: when you finish without an error, a person reviews the work.')
+  }
   for (const note of notes) lines.push('', ...noteLines(note))
   if (previous) {
     const { validation } = previous

@@ -71,11 +71,62 @@ describe('parseTask', () => {
   })
 
   it('reads numbers where strings are expected as their text', () => {
-    const task = parseTask(file(['id: 42', 'title: 7', 'depends_on: [1, two]', 'completion: { signal: 3 }']), SOURCE)
+    const task = parseTask(file(['id: 42', 'title: 7', 'depends_on: [1, two]', 'completion: { signal: "3" }']), SOURCE)
     expect(task.id).toBe('42')
     expect(task.title).toBe('7')
     expect(task.dependsOn).toEqual(['1', 'two'])
     expect(task.completion.signal).toBe('3')
+  })
+
+  it('takes a task without completion: one try, then a person reviews it', () => {
+    const task = parseTask(file(['id: a', 'title: A']), SOURCE)
+    expect(task.completion).toEqual({ maxIterations: DEFAULT_MAX_ITERATIONS })
+    expect(createTask({ id: 'c', title: 'C' }).completion).toEqual({ maxIterations: DEFAULT_MAX_ITERATIONS })
+  })
+
+  it("accepts the keys Tanuki writes back and a task's budget, keeping them in extra", () => {
+    const task = parseTask(
+      file([
+        'id: a',
+        'title: A',
+        'status: failed',
+        'assigned_to: web-1',
+        'started_at: 2025-01-01T00:00:00.000Z',
+        'completed_at: 2025-01-01T00:01:00.000Z',
+        'iterations: 3',
+        'failure: "verify exited with code 1"',
+        'budget: { usd: 2.5, tokens: 100000 }',
+      ]),
+      SOURCE,
+    )
+    expect(task.assignedTo).toBe('web-1')
+    expect(task.extra).toEqual({
+      started_at: '2025-01-01T00:00:00.000Z',
+      completed_at: '2025-01-01T00:01:00.000Z',
+      iterations: 3,
+      failure: 'verify exited with code 1',
+      budget: { usd: 2.5, tokens: 100000 },
+    })
+  })
+
+  it('keeps unknown keys that are not near misses of known ones', () => {
+    const task = parseTask(file(['id: a', 'title: A', 'owner: me', 'state: wip', 'tag_line: x', 'dep: 1']), SOURCE)
+    expect(task.extra).toEqual({ owner: 'me', state: 'wip', tag_line: 'x', dep: 1 })
+  })
+
+  it('reports every problem of a file at once, each with its field', () => {
+    const error = thrown(() =>
+      parseTask(
+        file(['id: ..', 'title: T', 'priority: urgent', 'dependsOn: [b]', 'completion: { verify: 1 }']),
+        SOURCE,
+      ),
+    )
+    expect(error.message).toContain(`${SOURCE}: 4 problems`)
+    for (const field of ['id', 'priority', 'dependsOn', 'completion.verify']) {
+      expect(error.message).toContain(`field "${field}"`)
+    }
+    expect(error.details.problems).toHaveLength(4)
+    expect((error.details.problems as string[])[0]).toMatch(/^tasks\/sample\.md: field "id": /)
   })
 
   it('accepts a single string for depends_on and tags', () => {
@@ -193,12 +244,6 @@ describe('parseTask', () => {
         includes: ['must be a list of strings'],
       },
       {
-        name: 'completion missing',
-        text: file(['id: a', 'title: T']),
-        field: 'completion',
-        includes: ['is missing', 'verify', 'signal'],
-      },
-      {
         name: 'completion as a string',
         text: file(['id: a', 'title: T', 'completion: make test']),
         field: 'completion',
@@ -208,7 +253,123 @@ describe('parseTask', () => {
         name: 'completion with neither verify nor signal',
         text: file(['id: a', 'title: T', 'completion: { max_iterations: 3 }']),
         field: 'completion',
-        includes: ['neither "verify" nor "signal"'],
+        includes: ['neither "verify" nor "signal"', 'leave out "completion"'],
+      },
+      {
+        name: 'max_iterations over the limit',
+        text: file(['id: a', 'title: T', 'completion: { signal: S, max_iterations: 1001 }']),
+        field: 'completion.max_iterations',
+        includes: ['is 1001', 'up to 1000'],
+      },
+      {
+        name: 'max_iterations .inf',
+        text: file(['id: a', 'title: T', 'completion: { signal: S, max_iterations: .inf }']),
+        field: 'completion.max_iterations',
+        includes: ['is infinite (.inf)', 'up to 1000'],
+      },
+      {
+        name: 'max_iterations .nan',
+        text: file(['id: a', 'title: T', 'completion: { signal: S, max_iterations: .nan }']),
+        field: 'completion.max_iterations',
+        includes: ['is not a number (.nan)'],
+      },
+      {
+        name: 'verify that is a number',
+        text: file(['id: a', 'title: T', 'completion: { verify: 0 }']),
+        field: 'completion.verify',
+        includes: ['must be a string, got 0', 'quote it'],
+      },
+      {
+        name: 'signal that is a number',
+        text: file(['id: a', 'title: T', 'completion: { signal: 42 }']),
+        field: 'completion.signal',
+        includes: ['must be a string, got 42'],
+      },
+      {
+        name: 'signal that is true',
+        text: file(['id: a', 'title: T', 'completion: { signal: true }']),
+        field: 'completion.signal',
+        includes: ['must be a string, got true'],
+      },
+      { name: 'id "."', text: file(['id: "."', ...base]), field: 'id', includes: ['"."', 'not "." or ".."'] },
+      { name: 'id ".."', text: file(['id: ".."', ...base]), field: 'id', includes: ['".."'] },
+      {
+        name: 'role that climbs out of a folder',
+        text: file(['id: a', 'role: ../../x', ...base]),
+        field: 'role',
+        includes: ['"../../x"', 'plain name'],
+      },
+      {
+        name: 'role starting with a dot',
+        text: file(['id: a', 'role: .hidden', ...base]),
+        field: 'role',
+        includes: ['".hidden"', 'not starting with "."'],
+      },
+      {
+        name: 'role with a space',
+        text: file(['id: a', 'role: web team', ...base]),
+        field: 'role',
+        includes: ['"web team"'],
+      },
+      {
+        name: 'depends-on',
+        text: file(['id: a', 'depends-on: [b]', ...base]),
+        field: 'depends-on',
+        includes: ['did you mean "depends_on"?'],
+      },
+      {
+        name: 'dependsOn',
+        text: file(['id: a', 'dependsOn: [b]', ...base]),
+        field: 'dependsOn',
+        includes: ['did you mean "depends_on"?'],
+      },
+      {
+        name: 'titel',
+        text: file(['id: a', 'titel: T', 'title: T', 'completion: { signal: S }']),
+        field: 'titel',
+        includes: ['did you mean "title"?'],
+      },
+      {
+        name: 'prority',
+        text: file(['id: a', 'prority: high', ...base]),
+        field: 'prority',
+        includes: ['did you mean "priority"?'],
+      },
+      {
+        name: 'completion.max_iteration',
+        text: file(['id: a', 'title: T', 'completion: { signal: S, max_iteration: 3 }']),
+        field: 'completion.max_iteration',
+        includes: ['did you mean "completion.max_iterations"?'],
+      },
+      {
+        name: 'completion.verfy',
+        text: file(['id: a', 'title: T', 'completion: { signal: S, verfy: make }']),
+        field: 'completion.verfy',
+        includes: ['did you mean "completion.verify"?'],
+      },
+      {
+        name: 'budget.token',
+        text: file(['id: a', 'budget: { token: 5 }', ...base]),
+        field: 'budget.token',
+        includes: ['did you mean "budget.tokens"?'],
+      },
+      {
+        name: 'budget.usd below 0',
+        text: file(['id: a', 'budget: { usd: -1 }', ...base]),
+        field: 'budget.usd',
+        includes: ['US dollars ≥ 0', '-1'],
+      },
+      {
+        name: 'budget as a number',
+        text: file(['id: a', 'budget: 5', ...base]),
+        field: 'budget',
+        includes: ['mapping'],
+      },
+      {
+        name: 'iterations below 0',
+        text: file(['id: a', 'iterations: -1', ...base]),
+        field: 'iterations',
+        includes: ['whole number ≥ 0', '-1'],
       },
       {
         name: 'zero max_iterations',
@@ -372,8 +533,8 @@ describe('createTask', () => {
     const error = thrown(() => createTask({ id: 'a b', title: 'A', completion: { signal: 'S' } }))
     expect(error.code).toBe('TANUKI_TASK_INVALID')
     expect(error.message).toContain('task a b: field "id"')
-    const missing = thrown(() => createTask({ id: 'c', title: 'C' }))
-    expect(missing.message).toContain('task c: field "completion": is missing')
+    const empty = thrown(() => createTask({ id: 'c', title: 'C', completion: {} }))
+    expect(empty.message).toContain('task c: field "completion": has neither "verify" nor "signal"')
   })
 
   it('does not let extra override known fields', () => {
@@ -608,6 +769,98 @@ describe('updateTaskText', () => {
       '# Between status and priority.',
     ]) {
       expect(text).toContain(comment)
+    }
+  })
+})
+
+describe('updateTaskText: every style of front matter stays valid', () => {
+  const styles: Record<string, string> = {
+    'flow on one line': '---\n{id: F-1, title: Flow task, completion: {signal: DONE}}\n---\nBody.\n',
+    'flow with spaces and a trailing comma':
+      '---\n{ id: F-2 , title: Spaced , completion: { signal: DONE } , }\n---\nBody.\n',
+    'flow over several lines, with a comment':
+      '---\n{id: F-3,\n title: Lines,\n completion: {verify: "true"}}  # keep me\n---\nBody.\n',
+    'flow with CRLF': '---\r\n{id: F-4, title: Windows, status: pending}\r\n---\r\nBody.\r\n',
+    'indented block': '---\n  id: I-1\n  title: Indented\n  completion:\n    signal: DONE\n---\nBody.\n',
+    'indented block ending in a block scalar':
+      '---\n    id: I-2\n    title: Deep\n    notes: |\n      line one\n      line two\n---\nBody.\n',
+  }
+
+  for (const [name, original] of Object.entries(styles)) {
+    it(`${name}: written, then restored, reads back each time and ends byte for byte as it began`, () => {
+      const task = parseTask(original, SOURCE)
+      const first = updateTaskText(
+        original,
+        { status: 'in_progress', assigned_to: 'web-1', started_at: '2025-01-01T00:00:00.000Z', iterations: 2 },
+        SOURCE,
+      )
+      const during = parseTask(first, SOURCE)
+      expect(during).toMatchObject({ id: task.id, title: task.title, status: 'in_progress', assignedTo: 'web-1' })
+      expect(during.extra).toMatchObject({ started_at: '2025-01-01T00:00:00.000Z', iterations: 2 })
+      expect(during.completion).toEqual(task.completion)
+      expect(during.body).toBe(task.body)
+
+      const second = updateTaskText(
+        first,
+        { status: 'failure' in task.extra ? 'failed' : 'complete', failure: 'a "quoted", odd: value' },
+        SOURCE,
+      )
+      expect(parseTask(second, SOURCE).extra.failure).toBe('a "quoted", odd: value')
+
+      const restored = updateTaskText(
+        second,
+        {
+          status: task.status,
+          assigned_to: null,
+          started_at: null,
+          iterations: null,
+          failure: null,
+        },
+        SOURCE,
+      )
+      // Only the status Tanuki set stays; without it, the file is the one it started as.
+      expect(restored).toBe(
+        /status:/.test(original) ? original : updateTaskText(original, { status: task.status }, SOURCE),
+      )
+    })
+  }
+
+  it('keeps the indentation of indented front matter for keys it adds', () => {
+    const after = updateTaskText(styles['indented block']!, { status: 'review' }, SOURCE)
+    expect(after).toBe(
+      '---\n  id: I-1\n  title: Indented\n  completion:\n    signal: DONE\n  status: review\n---\nBody.\n',
+    )
+  })
+
+  it('adds keys inside the braces of flow front matter', () => {
+    const after = updateTaskText(styles['flow on one line']!, { status: 'complete', iterations: 1 }, SOURCE)
+    expect(after).toBe(
+      '---\n{id: F-1, title: Flow task, completion: {signal: DONE}, status: complete, iterations: 1}\n---\nBody.\n',
+    )
+  })
+
+  it('refuses, and returns nothing, when the result would not read back as the same fields', () => {
+    // Not loadable (see below), but the file may have been edited into this shape since the load.
+    const anchored = '---\nid: a\ntitle: A\nstatus: &s pending\nfailure: *s\n---\n'
+    const error = thrown(() => updateTaskText(anchored, { status: 'complete' }, SOURCE))
+    expect(error.code).toBe('TANUKI_TASK_UNWRITABLE')
+    expect(error.message).toContain(SOURCE)
+    expect(error.message).toContain('unchanged')
+    const ended = '---\nid: a\ntitle: A\n...\n---\n'
+    expect(thrown(() => updateTaskText(ended, { status: 'complete' }, SOURCE)).code).toBe('TANUKI_TASK_UNWRITABLE')
+  })
+
+  it('refuses at load what it could not write back: anchors, aliases and tags on its keys, content after the fields', () => {
+    const cases: [string, string][] = [
+      ['id: a\ntitle: A\nstatus: &s pending\nfailure: *s', 'field "status"'],
+      ['id: a\ntitle: A\nbase: &b x\nfailure: *b', 'field "failure"'],
+      ['id: a\ntitle: A\nstatus: !!str pending', 'field "status"'],
+      ['id: a\ntitle: A\n...', 'more after its fields'],
+    ]
+    for (const [yaml, words] of cases) {
+      const error = thrown(() => parseTask(`---\n${yaml}\n---\n`, SOURCE))
+      expect(error.code).toBe('TANUKI_TASK_INVALID')
+      expect(error.message, yaml).toContain(words)
     }
   })
 })

@@ -1,9 +1,8 @@
-import { isMap, isNode, isScalar, parseDocument, type Document } from 'yaml'
-import { TanukiError } from '../errors.ts'
+import { isMap, isNode, isScalar, parseDocument, type Document, type Node } from 'yaml'
+import { TanukiError, errorMessage } from '../errors.ts'
+import { frontMatterProblems, type FieldProblem } from './schema.ts'
 import {
   DEFAULT_MAX_ITERATIONS,
-  TASK_PRIORITIES,
-  TASK_STATUSES,
   type Task,
   type TaskInput,
   type TaskPatch,
@@ -11,9 +10,8 @@ import {
   type TaskStatus,
 } from './types.ts'
 
-const ID_PATTERN = /^[A-Za-z0-9._-]+$/
-/** Front-matter keys with a meaning to Tanuki; everything else is kept in `extra`. */
-const KNOWN_KEYS = new Set([
+/** Front-matter keys that are fields of `Task`; everything else is kept in `extra`. */
+const TASK_FIELDS = new Set([
   'id',
   'title',
   'role',
@@ -82,115 +80,74 @@ function parseFrontMatterDocument(fm: FrontMatter, source: string): Document.Par
   return doc
 }
 
-function optionalString(raw: Record<string, unknown>, key: string, source: string, field = key): string | undefined {
-  const value = raw[key]
-  if (value === undefined || value === null) return undefined
-  if (typeof value === 'string') return value
-  if (typeof value === 'number') return String(value)
-  throw invalid(source, field, `must be a string, got ${JSON.stringify(value)}`, value)
-}
+const text = (value: unknown): string | undefined =>
+  value === undefined || value === null || value === '' ? undefined : String(value)
 
-function stringList(raw: Record<string, unknown>, key: string, source: string): string[] {
-  const value = raw[key]
+function list(value: unknown): string[] {
   if (value === undefined || value === null) return []
-  if (typeof value === 'string') return [value]
-  if (Array.isArray(value) && value.every((item) => typeof item === 'string' || typeof item === 'number')) {
-    return value.map(String)
-  }
-  throw invalid(source, key, `must be a list of strings, got ${JSON.stringify(value)}`, value)
-}
-
-function oneOf<T extends string>(value: unknown, allowed: readonly T[], fallback: T, field: string, source: string): T {
-  if (value === undefined || value === null) return fallback
-  if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T
-  throw invalid(source, field, `is ${JSON.stringify(value)}; allowed: ${allowed.join(', ')}`, value)
+  return Array.isArray(value) ? value.map(String) : [String(value)]
 }
 
 /**
  * Validates a task given as front-matter fields (snake_case keys, as in a file) and fills in the
- * defaults. Throws a `TanukiError` (`TANUKI_TASK_INVALID`) naming the source, field and value.
+ * defaults. Throws a `TanukiError` (`TANUKI_TASK_INVALID`) naming the source and, for each
+ * problem found, the field and value (`details.problems` lists them when there are several).
  */
 export function taskFromFields(raw: Record<string, unknown>, body: string, source: string): Task {
-  const id = raw.id
-  if (id === undefined || id === null || id === '')
-    throw invalid(source, 'id', 'is missing; every task needs a unique id')
-  if (typeof id !== 'string' && typeof id !== 'number') {
-    throw invalid(source, 'id', `must be a string, got ${JSON.stringify(id)}`, id)
-  }
-  const idText = String(id)
-  if (!ID_PATTERN.test(idText)) {
-    throw invalid(
-      source,
-      'id',
-      `is ${JSON.stringify(idText)}; use only letters, digits, ".", "_" and "-" (no spaces or path separators)`,
-      idText,
-    )
-  }
-  const title = optionalString(raw, 'title', source)
-  if (!title) throw invalid(source, 'title', 'is missing; every task needs a title')
+  return buildTask(raw, body, source, [])
+}
 
-  const role = optionalString(raw, 'role', source) ?? 'default'
-  if (!role.trim()) throw invalid(source, 'role', 'is empty', role)
-  const priority = oneOf<TaskPriority>(raw.priority, TASK_PRIORITIES, 'medium', 'priority', source)
-  const status = oneOf<TaskStatus>(raw.status, TASK_STATUSES, 'pending', 'status', source)
-  const dependsOn = stringList(raw, 'depends_on', source)
-  for (const dep of dependsOn) {
-    if (dep === idText) throw invalid(source, 'depends_on', `lists the task itself (${idText})`, dep)
+function buildTask(raw: Record<string, unknown>, body: string, source: string, found: FieldProblem[]): Task {
+  const problems = [...found, ...frontMatterProblems(raw)]
+  const id = text(raw.id)
+  if (id !== undefined && list(raw.depends_on).includes(id) && problems.every((p) => p.field !== 'depends_on')) {
+    problems.push({ field: 'depends_on', message: `lists the task itself (${id})`, value: id })
   }
-  const tags = stringList(raw, 'tags', source)
-  const completion = completionFromFields(raw.completion, source)
+  if (problems.length > 0) throw problemsError(source, problems)
+
+  const completion = (raw.completion ?? {}) as Record<string, unknown>
+  const verify = text(completion.verify)
+  const signal = text(completion.signal)
+  const assignedTo = raw.assigned_to === undefined || raw.assigned_to === null ? undefined : String(raw.assigned_to)
   const extra: Record<string, unknown> = {}
   for (const [key, value] of Object.entries(raw)) {
-    if (!KNOWN_KEYS.has(key)) extra[key] = value
+    if (!TASK_FIELDS.has(key)) extra[key] = value
   }
-  const assignedTo = optionalString(raw, 'assigned_to', source)
   return {
-    id: idText,
-    title,
-    role,
-    priority,
-    status,
-    dependsOn,
+    id: id!,
+    title: text(raw.title)!,
+    role: text(raw.role) ?? 'default',
+    priority: (raw.priority ?? 'medium') as TaskPriority,
+    status: (raw.status ?? 'pending') as TaskStatus,
+    dependsOn: list(raw.depends_on),
     ...(assignedTo === undefined ? {} : { assignedTo }),
-    completion,
-    tags,
+    completion: {
+      ...(verify ? { verify } : {}),
+      ...(signal ? { signal } : {}),
+      maxIterations: (completion.max_iterations as number | undefined | null) ?? DEFAULT_MAX_ITERATIONS,
+    },
+    tags: list(raw.tags),
     body,
     source,
     extra,
   }
 }
 
-function completionFromFields(value: unknown, source: string): Task['completion'] {
-  if (value === undefined || value === null) {
-    throw invalid(source, 'completion', 'is missing; give a "verify" command, a "signal" string, or both')
+function problemsError(source: string, problems: FieldProblem[]): TanukiError {
+  const lines = problems.map((p) =>
+    p.field ? `${source}: field "${p.field}": ${p.message}` : `${source}: ${p.message}`,
+  )
+  const first = problems[0]!
+  if (problems.length === 1) {
+    return new TanukiError('TANUKI_TASK_INVALID', lines[0]!, {
+      details: { source, field: first.field, value: first.value },
+    })
   }
-  if (typeof value !== 'object' || Array.isArray(value)) {
-    throw invalid(
-      source,
-      'completion',
-      `must be a mapping with verify/signal/max_iterations, got ${JSON.stringify(value)}`,
-      value,
-    )
-  }
-  const fields = value as Record<string, unknown>
-  const verify = optionalString(fields, 'verify', source, 'completion.verify')
-  const signal = optionalString(fields, 'signal', source, 'completion.signal')
-  if (!verify && !signal) {
-    throw invalid(
-      source,
-      'completion',
-      'has neither "verify" nor "signal"; give at least one so Tanuki can tell when the task is done',
-    )
-  }
-  const max = fields.max_iterations ?? DEFAULT_MAX_ITERATIONS
-  if (typeof max !== 'number' || !Number.isInteger(max) || max < 1) {
-    throw invalid(source, 'completion.max_iterations', `is ${JSON.stringify(max)}; use a positive whole number`, max)
-  }
-  return {
-    ...(verify ? { verify } : {}),
-    ...(signal ? { signal } : {}),
-    maxIterations: max,
-  }
+  return new TanukiError(
+    'TANUKI_TASK_INVALID',
+    `${source}: ${problems.length} problems:\n${problems.map((p) => `  - ${p.field ? `field "${p.field}": ` : ''}${p.message}`).join('\n')}`,
+    { details: { source, field: first.field, value: first.value, problems: lines } },
+  )
 }
 
 /**
@@ -207,7 +164,8 @@ export function parseTask(text: string, source: string): Task {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw invalid(source, undefined, 'front matter must be a mapping of fields (id: …, title: …)')
   }
-  return taskFromFields(raw as Record<string, unknown>, text.slice(fm.bodyStart), source)
+  const unwritable = writeBackProblem(doc, fm)
+  return buildTask(raw as Record<string, unknown>, text.slice(fm.bodyStart), source, unwritable ? [unwritable] : [])
 }
 
 /**
@@ -271,57 +229,194 @@ function lineEnd(text: string, offset: number): number {
   return nl === -1 ? text.length : nl + 1
 }
 
+/** Keys Tanuki writes back (see `TaskPatch`). */
+const WRITTEN_KEYS: readonly string[] = ['status', 'assigned_to', 'started_at', 'completed_at', 'failure', 'iterations']
+
+/**
+ * Why Tanuki could not write status back into this front matter without changing more than the
+ * values it sets, or undefined when it can. Checked at load, so a file is refused before a run
+ * rather than found unwritable in the middle of one.
+ */
+function writeBackProblem(doc: Document.Parsed, fm: FrontMatter): FieldProblem | undefined {
+  const map = doc.contents
+  if (!isMap(map) || !map.range) return undefined
+  const after = fm.yaml.slice(map.range[2])
+  if (!/^(\s|#[^\n]*)*$/.test(after)) {
+    return {
+      message: `front matter has more after its fields (${JSON.stringify(after.trim().split('\n')[0])}); remove it, so Tanuki can write status into the file`,
+    }
+  }
+  for (const pair of map.items) {
+    if (!isScalar(pair.key) || !WRITTEN_KEYS.includes(String(pair.key.value))) continue
+    const value = pair.value
+    if (value === null || (isScalar(value) && value.anchor === undefined && !value.tag)) continue
+    return {
+      field: String(pair.key.value),
+      message:
+        'is written by Tanuki and must be a plain value (no anchor, alias, tag or nested value); write it as `key: value`',
+    }
+  }
+  return undefined
+}
+
+/** How the value of a written key is spelled: plain when unambiguous, else a JSON string. */
+function rendered(value: string | number, flow: boolean): string {
+  if (flow && typeof value === 'string' && !/^[A-Za-z_][A-Za-z0-9._-]*$/.test(value)) return JSON.stringify(value)
+  return yamlScalar(value)
+}
+
+/** Deep equality of plain YAML data (what `toJS` returns). */
+function sameData(a: unknown, b: unknown): boolean {
+  if (Object.is(a, b)) return true
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false
+  if (Array.isArray(a) !== Array.isArray(b)) return false
+  const keysA = Object.keys(a)
+  const keysB = Object.keys(b)
+  if (keysA.length !== keysB.length) return false
+  return keysA.every(
+    (key) => keysB.includes(key) && sameData((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key]),
+  )
+}
+
 /**
  * Rewrites only the given front-matter keys of a task file. Comments, key order, the other keys
  * and the body stay byte for byte: values are spliced into the original text at the positions
- * the YAML parser reports, never re-serialised.
+ * the YAML parser reports, never re-serialised. Block and flow (`{ id: a, … }`) front matter,
+ * indented or not, are both kept in their style.
+ *
+ * The result is parsed again before it is returned: unless it reads as the same fields with the
+ * patch applied, nothing is returned and `TANUKI_TASK_UNWRITABLE` is thrown, so a caller never
+ * writes a file Tanuki could not read back.
  */
 export function updateTaskText(text: string, patch: TaskPatch, source = 'task'): string {
   const fm = splitFrontMatter(text, source)
   const doc = parseFrontMatterDocument(fm, source)
   if (!isMap(doc.contents)) throw invalid(source, undefined, 'front matter must be a mapping of fields')
   const map = doc.contents
+  const flow = Boolean(map.flow)
   let yaml = fm.yaml
   const edits: { start: number; end: number; text: string }[] = []
   const appended: string[] = []
   const newline = text.includes('\r\n') ? '\r\n' : '\n'
+  const expected = doc.toJS() as Record<string, unknown>
+  /** Entries of a flow map to take out, by index: neighbours go together, with one comma. */
+  const removed = new Set<number>()
 
   for (const [key, value] of Object.entries(patch) as [keyof TaskPatch, TaskPatch[keyof TaskPatch]][]) {
     if (value === undefined) continue
-    const pair = map.items.find((item) => isScalar(item.key) && item.key.value === key)
+    const index = map.items.findIndex((item) => isScalar(item.key) && item.key.value === key)
+    const pair = map.items[index]
+    const keyRange = pair && isScalar(pair.key) ? pair.key.range : undefined
     const valueRange = pair && isScalar(pair.value) ? pair.value.range : undefined
     // A block scalar's range takes in its last newline; an edit must leave that newline in place.
     const valueEnd = valueRange ? trimNewlines(yaml, valueRange[0], valueRange[1]) : undefined
     // `key:` with no value still gets an empty scalar, placed wherever a comment or the line end is.
     const empty = valueRange !== undefined && valueRange[0] === valueRange[1]
     if (value === null) {
-      if (pair && isScalar(pair.key) && pair.key.range) {
+      delete expected[key]
+      if (!pair || !keyRange) continue
+      if (flow) {
+        removed.add(index)
+      } else {
         // Any value goes with its key, a block list over several lines included.
         const nodeRange = isNode(pair.value) ? pair.value.range : undefined
-        const end = nodeRange ? trimNewlines(yaml, nodeRange[0], nodeRange[1]) : pair.key.range[2]
-        edits.push({ start: lineStart(yaml, pair.key.range[0]), end: lineEnd(yaml, end), text: '' })
+        const end = nodeRange ? trimNewlines(yaml, nodeRange[0], nodeRange[1]) : keyRange[2]
+        edits.push({ start: lineStart(yaml, keyRange[0]), end: lineEnd(yaml, end), text: '' })
       }
       continue
     }
-    const rendered = yamlScalar(value)
+    expected[key] = value
+    const spelled = rendered(value, flow)
     if (pair && valueRange && valueEnd !== undefined && !empty) {
-      edits.push({ start: valueRange[0], end: valueEnd, text: rendered })
-    } else if (pair && isScalar(pair.key) && pair.key.range && (pair.value === null || empty)) {
+      edits.push({ start: valueRange[0], end: valueEnd, text: spelled })
+    } else if (pair && keyRange && (pair.value === null || empty)) {
       // `key:` with no value: put one after the colon.
-      const colon = yaml.indexOf(':', pair.key.range[1])
-      edits.push({ start: colon + 1, end: colon + 1, text: ` ${rendered}` })
+      const colon = yaml.indexOf(':', keyRange[1])
+      edits.push({ start: colon + 1, end: colon + 1, text: ` ${spelled}` })
     } else if (pair) {
       throw invalid(source, key, 'cannot be updated: it is not a plain value in the front matter', value)
     } else {
-      appended.push(`${key}: ${rendered}`)
+      appended.push(`${key}: ${spelled}`)
     }
+  }
+  if (removed.size > 0) edits.push(...flowRemovals(fm.yaml, map.items, removed))
+  if (appended.length > 0 && flow && map.range) {
+    // Into the braces: `{ id: a }` becomes `{ id: a, status: complete }`.
+    const close = yaml.lastIndexOf('}', map.range[1] - 1)
+    const before = yaml.slice(0, close).trimEnd()
+    // A trailing comma stays trailing: `{ a: 1, }` becomes `{ a: 1, status: x, }`.
+    const text = before.endsWith(',')
+      ? ` ${appended.join(', ')},`
+      : `${before.endsWith('{') ? ' ' : ', '}${appended.join(', ')}`
+    edits.push({ start: before.length, end: before.length, text })
   }
   edits.sort((a, b) => b.start - a.start)
   for (const edit of edits) yaml = yaml.slice(0, edit.start) + edit.text + yaml.slice(edit.end)
-  if (appended.length > 0) {
+  if (appended.length > 0 && !flow) {
+    // New keys line up with the others, however far the front matter is indented.
+    const first = map.items[0]?.key
+    const at = isNode(first) && first.range ? first.range[0] : 0
+    const indent = ' '.repeat(at - lineStart(fm.yaml, at))
     if (yaml.length > 0 && !yaml.endsWith('\n')) yaml += newline
-    yaml += appended.join(newline) + newline
+    yaml += appended.map((line) => indent + line).join(newline) + newline
   }
   const closing = text.slice(fm.yamlStart + fm.yaml.length, fm.bodyStart)
-  return text.slice(0, fm.yamlStart) + yaml + closing + text.slice(fm.bodyStart)
+  const updated = text.slice(0, fm.yamlStart) + yaml + closing + text.slice(fm.bodyStart)
+  assertReadsBack(updated, expected, source)
+  return updated
+}
+
+/**
+ * The spans that take entries out of a flow map: `a: 1, key: v, b: 2` loses `key: v, `, and a
+ * run of entries that ends the map loses the comma before it instead.
+ */
+function flowRemovals(
+  yaml: string,
+  items: readonly { key: unknown; value: unknown }[],
+  removed: ReadonlySet<number>,
+): { start: number; end: number; text: string }[] {
+  const start = (i: number): number => (items[i]!.key as Node).range![0]
+  const end = (i: number): number => {
+    const { key, value } = items[i]!
+    return isNode(value) && value.range ? value.range[1] : (key as Node).range![1]
+  }
+  const spans: { start: number; end: number; text: string }[] = []
+  for (let i = 0; i < items.length; i++) {
+    if (!removed.has(i)) continue
+    let j = i
+    while (removed.has(j + 1)) j++
+    const trailing = /^\s*,/.exec(yaml.slice(end(j)))
+    if (j + 1 < items.length) spans.push({ start: start(i), end: start(j + 1), text: '' })
+    else if (trailing) {
+      // `{ a: 1, key: v, }`: the entries go with their commas, the map keeps its trailing one.
+      const from = i > 0 ? yaml.lastIndexOf(',', start(i)) + 1 : start(i)
+      spans.push({ start: from, end: end(j) + trailing[0].length, text: '' })
+    } else if (i > 0) spans.push({ start: end(i - 1), end: end(j), text: '' })
+    else spans.push({ start: start(i), end: end(j), text: '' })
+    i = j
+  }
+  return spans
+}
+
+/** Refuses a rewrite that would not read back as exactly the fields meant. */
+function assertReadsBack(updated: string, expected: Record<string, unknown>, source: string): void {
+  let found: unknown
+  try {
+    const fm = splitFrontMatter(updated, source)
+    const doc = parseDocument(fm.yaml, { prettyErrors: false, uniqueKeys: true })
+    if (doc.errors.length > 0) throw doc.errors[0]
+    found = doc.toJS()
+  } catch (error) {
+    throw unwritable(source, `the result would not parse (${errorMessage(error).split('\n')[0]})`, error)
+  }
+  if (!sameData(found, expected)) throw unwritable(source, 'the result would not read back as the same fields')
+}
+
+function unwritable(source: string, why: string, cause?: unknown): TanukiError {
+  return new TanukiError(
+    'TANUKI_TASK_UNWRITABLE',
+    `${source}: Tanuki did not write its status into this file: ${why}. The file is unchanged; ` +
+      'write its front matter as plain `key: value` lines.',
+    { ...(cause === undefined ? {} : { cause }), details: { source } },
+  )
 }

@@ -18,17 +18,22 @@ export const TASK_PRIORITIES: readonly TaskPriority[] = ['critical', 'high', 'me
 /** Statuses that end a task's run: nothing more happens to it unless a person changes it. */
 export const SETTLED_STATUSES: ReadonlySet<TaskStatus> = new Set(['complete', 'failed', 'review', 'blocked'])
 
-/** How Tanuki decides a task is done. At least one of `verify` and `signal` is set. */
+/**
+ * How Tanuki decides a task is done. With neither `verify` nor `signal` (a task without
+ * `completion`), a person decides: the task goes to `review` after an agent run without an error.
+ */
 export interface CompletionCriteria {
   /** Shell command run where the agent worked; exit code 0 means done. */
   verify?: string
   /** Text that must appear in the agent's output. */
   signal?: string
-  /** Tries before the task goes to `review`. Default 30. */
+  /** Tries before the task goes to `review`. Default 30, at most 1000. */
   maxIterations: number
 }
 
 export const DEFAULT_MAX_ITERATIONS = 30
+/** The most tries a task may ask for: more is a typo, or a loop that should be a person's call. */
+export const MAX_ITERATIONS_LIMIT = 1000
 
 /** A task as parsed from its file (or built in code). */
 export interface Task {

@@ -5,9 +5,11 @@ import type {
   Awaitable,
   ExecResult,
   ProjectInfo,
+  AgentFailure,
   RunRequest,
   RunResult,
   TaskContext,
+  Usage,
   TaskStart,
 } from '../agent/types.ts'
 import type { Task } from '../task/types.ts'
@@ -17,10 +19,10 @@ import { TanukiError } from '../errors.ts'
 
 /** What a scripted in-memory agent does in one iteration. */
 export type MemoryAction =
-  /** Finish: print `output`, write `files` into the workspace. */
-  | { type: 'succeed'; output?: string; files?: Record<string, string>; delayMs?: number }
-  /** Finish with an error of its own (a model refusing, a non-zero exit). */
-  | { type: 'fail'; error: string; output?: string }
+  /** Finish: print `output`, write `files` into the workspace; `usage` is what it spent. */
+  | { type: 'succeed'; output?: string; files?: Record<string, string>; delayMs?: number; usage?: Usage }
+  /** Finish with an error of its own (a model refusing, a non-zero exit), classified by `failure` when given. */
+  | { type: 'fail'; error: string; output?: string; failure?: AgentFailure; usage?: Usage; delayMs?: number }
   /** Never finish until aborted. */
   | { type: 'hang' }
   /** The agent dies in the middle of the iteration. */
@@ -45,6 +47,8 @@ export interface MemoryBackendOptions {
   isolated?: boolean
   /** Refuse to spawn some agents: return an error message, or undefined to allow. */
   refuseSpawn?: (name: string, role: string) => string | undefined
+  /** The account an agent spends (it parks with the others on it). Default: its name. */
+  account?: (name: string, role: string) => string
   /** What `beginTask` does (the agents have it only when this is given): e.g. report a conflict. */
   begin?: (task: Task, context: TaskContext, agent: string) => Awaitable<TaskStart | void>
   /**
@@ -64,6 +68,8 @@ export interface MemoryRun {
   taskId: string
   iteration: number
   prompt: string
+  /** What the iteration was allowed to spend, when a budget applied. */
+  budget?: { usd?: number; tokens?: number }
 }
 
 /** A handle on a spawned in-memory agent. */
@@ -180,6 +186,7 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): MemoryB
         role,
         backend: name,
         workspace: `memory:${agentName}`,
+        ...(options.account ? { account: options.account(agentName, role) } : {}),
         get alive() {
           return !exits.ended
         },
@@ -189,7 +196,13 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): MemoryB
         run(request) {
           if (exits.ended)
             return Promise.reject(new TanukiError('TANUKI_AGENT_CRASHED', `agent ${agentName} is not running`))
-          runs.push({ agent: agentName, taskId: request.task.id, iteration: request.iteration, prompt: request.prompt })
+          runs.push({
+            agent: agentName,
+            taskId: request.task.id,
+            iteration: request.iteration,
+            prompt: request.prompt,
+            ...(request.budget ? { budget: request.budget } : {}),
+          })
           return new Promise<RunResult>((resolve, reject) => {
             const onAbort = (): void => reject(abortError(request.signal))
             request.signal.addEventListener('abort', onAbort, { once: true })
@@ -202,10 +215,20 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): MemoryB
                   case 'succeed':
                     for (const [path, content] of Object.entries(action.files ?? {})) files.set(path, content)
                     if (action.output) request.onOutput?.({ stream: 'stdout', text: action.output })
-                    resolve({ output: action.output ?? '', exitCode: 0 })
+                    resolve({
+                      output: action.output ?? '',
+                      exitCode: 0,
+                      ...(action.usage ? { usage: action.usage } : {}),
+                    })
                     break
                   case 'fail':
-                    resolve({ output: action.output ?? '', exitCode: 1, error: action.error })
+                    resolve({
+                      output: action.output ?? '',
+                      exitCode: 1,
+                      error: action.error,
+                      ...(action.failure ? { failure: action.failure } : {}),
+                      ...(action.usage ? { usage: action.usage } : {}),
+                    })
                     break
                   case 'throw':
                     reject(new Error(action.message))

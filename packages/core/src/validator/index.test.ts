@@ -40,6 +40,7 @@ describe('Validator', () => {
         outcome: 'retry',
         reason: `signal "ALL_DONE" not in the agent's output`,
         signalFound: false,
+        failure: { class: 'verify-failed', cause: `signal "ALL_DONE" not in the agent's output` },
       })
     })
 
@@ -61,7 +62,12 @@ describe('Validator', () => {
         result: { output: '', exitCode: 1, error: 'model refused' },
         iteration: 1,
       })
-      expect(validation).toEqual({ outcome: 'retry', reason: 'agent reported: model refused', signalFound: false })
+      expect(validation).toEqual({
+        outcome: 'retry',
+        reason: 'agent reported: model refused',
+        signalFound: false,
+        failure: { class: 'agent-error', cause: 'model refused' },
+      })
     })
 
     it('does not run verify when the signal is missing', async () => {
@@ -76,6 +82,36 @@ describe('Validator', () => {
         iteration: 1,
       })
       expect(commands).toEqual([])
+    })
+  })
+
+  describe('no completion criteria', () => {
+    const open = () => createTask({ id: 'a', title: 'A' })
+
+    it('sends the task to review after a run without an error, running nothing', async () => {
+      const agent = await spawn({
+        exec: () => {
+          throw new Error('nothing may run for a task without criteria')
+        },
+      })
+      const validation = await new Validator().validate({ task: open(), agent, result: ok('done'), iteration: 1 })
+      expect(validation.outcome).toBe('review')
+      expect(validation.reason).toContain('no completion criteria')
+      expect(validation.verify).toBeUndefined()
+    })
+
+    it('tries again when the agent reported an error', async () => {
+      const validation = await new Validator().validate({
+        task: open(),
+        agent: await spawn(),
+        result: { output: '', exitCode: 1, error: 'exit code 1' },
+        iteration: 1,
+      })
+      expect(validation).toEqual({
+        outcome: 'retry',
+        reason: 'agent reported: exit code 1',
+        failure: { class: 'agent-error', cause: 'exit code 1' },
+      })
     })
   })
 

@@ -1,4 +1,4 @@
-import type { Agent, ExecResult, RunResult } from '../agent/types.ts'
+import type { Agent, AgentFailure, ExecResult, RunResult } from '../agent/types.ts'
 import { errorMessage } from '../errors.ts'
 import type { IterationOutcome } from '../orchestrator/events.ts'
 import type { Task } from '../task/types.ts'
@@ -12,6 +12,8 @@ export interface Validation {
   signalFound?: boolean
   /** The verify command's result, when it ran. */
   verify?: ExecResult & { command: string }
+  /** Why the iteration did not succeed, when it did not. */
+  failure?: AgentFailure
 }
 
 export interface ValidatorOptions {
@@ -32,8 +34,10 @@ export interface ValidateRequest {
  * output, then the verify command must exit 0 when run through the agent's own `exec`, so it
  * checks the workspace (or container) the agent changed.
  *
- * Outcomes: `complete`; `retry` while tries remain; `review` when they ran out; `failed` when
- * verify could not run at all (it timed out, or there is no shell to run it).
+ * Outcomes: `complete`; `retry` while tries remain; `review` when they ran out; `failed` when the
+ * agent never started, or verify could not run at all (it timed out, exited 126/127, or there is no
+ * shell to run it). Every outcome but `complete` carries a classified failure. A task with neither
+ * signal nor verify goes to `review` after the first run without an error.
  */
 export class Validator {
   private readonly verifyTimeoutMs: number
@@ -45,18 +49,38 @@ export class Validator {
   async validate({ task, agent, result, iteration, signal }: ValidateRequest): Promise<Validation> {
     const { signal: expected, verify: command, maxIterations } = task.completion
     const lastTry = iteration >= maxIterations
-    const notYet = (reason: string, extra: Omit<Validation, 'outcome' | 'reason'> = {}): Validation => ({
+    const notYet = (
+      reason: string,
+      failure: AgentFailure,
+      extra: Omit<Validation, 'outcome' | 'reason'> = {},
+    ): Validation => ({
       outcome: lastTry ? 'review' : 'retry',
       reason: lastTry ? `${reason}; no tries left (${maxIterations})` : reason,
+      failure,
       ...extra,
     })
+    // What the agent itself reported: it never started (fail fast, before any check), it hit a
+    // limit (the try does not count), or it failed on its own (that, not a check, is the cause).
+    const own = result.failure ?? (result.error ? { class: 'agent-error' as const, cause: result.error } : undefined)
+    if (own?.class === 'could-not-start') return { outcome: 'failed', reason: own.cause, failure: own }
+    if (own?.class === 'rate-limited') return { outcome: 'retry', reason: own.cause, failure: own }
+
+    // No criteria: the agent's own account is all there is, and a person judges the work.
+    if (expected === undefined && command === undefined) {
+      if (own) return notYet(`agent reported: ${own.cause}`, own)
+      return {
+        outcome: 'review',
+        reason: 'the agent finished without an error; the task has no completion criteria, so a person reviews it',
+      }
+    }
 
     let signalFound: boolean | undefined
     if (expected !== undefined) {
       signalFound = result.output.includes(expected)
       if (!signalFound) {
-        const why = result.error ? `agent reported: ${result.error}` : `signal "${expected}" not in the agent's output`
-        return notYet(why, { signalFound })
+        if (own) return notYet(`agent reported: ${own.cause}`, own, { signalFound })
+        const why = `signal "${expected}" not in the agent's output`
+        return notYet(why, { class: 'verify-failed', cause: why }, { signalFound })
       }
     }
     if (command === undefined) return { outcome: 'complete', reason: `signal "${expected}" found`, signalFound: true }
@@ -65,18 +89,29 @@ export class Validator {
     try {
       verify = await agent.exec(command, { timeoutMs: this.verifyTimeoutMs, ...(signal ? { signal } : {}) })
     } catch (error) {
+      const reason = `verify could not run: ${errorMessage(error)}`
       return {
         outcome: 'failed',
-        reason: `verify could not run: ${errorMessage(error)}`,
+        reason,
+        failure: { class: 'verify-could-not-run', cause: reason },
         ...(signalFound === undefined ? {} : { signalFound }),
       }
     }
     const ran = { ...verify, command }
     const base = signalFound === undefined ? { verify: ran } : { verify: ran, signalFound }
     if (verify.timedOut) {
-      return { outcome: 'failed', reason: `verify timed out after ${this.verifyTimeoutMs} ms: ${command}`, ...base }
+      const reason = `verify timed out after ${this.verifyTimeoutMs} ms: ${command}`
+      return { outcome: 'failed', reason, failure: { class: 'verify-could-not-run', cause: reason }, ...base }
     }
     if (verify.exitCode === 0) return { outcome: 'complete', reason: `verify passed: ${command}`, ...base }
-    return notYet(`verify exited with code ${verify.exitCode}: ${command}`, base)
+    // 126/127: the shell could not run the command (not found, not executable): no try can fix that.
+    if (verify.exitCode === 126 || verify.exitCode === 127) {
+      const said = verify.output.trim().split('\n').at(-1)?.slice(0, 300)
+      const reason = `verify could not run (exit ${verify.exitCode}${said ? `: ${said}` : ''}): ${command}`
+      return { outcome: 'failed', reason, failure: { class: 'verify-could-not-run', cause: reason }, ...base }
+    }
+    const reason = `verify exited with code ${verify.exitCode}: ${command}`
+    if (own) return notYet(`agent reported: ${own.cause}`, own, base)
+    return notYet(reason, { class: 'verify-failed', cause: reason }, base)
   }
 }

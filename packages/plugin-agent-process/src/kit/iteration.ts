@@ -27,7 +27,7 @@ export interface IterationParts {
 export async function runIteration(parts: IterationParts, request: RunRequest): Promise<RunResult> {
   const { task, iteration, signal } = request
   const note = (text: string): void => request.onOutput?.({ stream: 'stderr', text: `tanuki: ${text}\n` })
-  const plan = parts.kind.plan({ prompt: request.prompt, task })
+  const plan = parts.kind.plan({ prompt: request.prompt, task, ...(request.budget ? { budget: request.budget } : {}) })
   const env = { TANUKI_TASK_ID: task.id, TANUKI_ITERATION: String(iteration) }
   const result = await runPlan(
     plan,

@@ -154,6 +154,32 @@ describe('a task in a worktree: begin, work, publish', () => {
     expect(git(root, 'show', `${taskRef(project(root), 'T-2', 'base')}:made-by-a.txt`)).toBe('a')
   })
 
+  it('carries an interrupted attempt on when its task comes back to the worktree, and never into another task', async () => {
+    const root = gitRepo()
+    git(root, 'branch', 'landed')
+    const begin = (agent: Awaited<ReturnType<typeof openWorkspace>>, id: string) =>
+      agent.begin(task(id), { base: 'refs/heads/landed', unlanded: [], carry: false })
+    const a = await openWorkspace({ project: project(root), agent: 'a' })
+    expect(await begin(a, 'T-1')).toEqual({})
+    writeFileSync(join(a.dir, 'iteration-1.txt'), 'committed\n')
+    await a.commit('iteration 1\n\nTanuki-Task: T-1\n')
+    writeFileSync(join(a.dir, 'half-done.txt'), 'when the agent crashed\n')
+    // The agent crashed; it is spawned again on the same worktree and its task comes back.
+    const again = await openWorkspace({ project: project(root), agent: 'a' })
+    expect(await begin(again, 'T-1')).toEqual({})
+    expect(readFileSync(join(again.dir, 'iteration-1.txt'), 'utf8')).toBe('committed\n')
+    expect(readFileSync(join(again.dir, 'half-done.txt'), 'utf8')).toBe('when the agent crashed\n')
+    // Another task on this worktree starts from the landed work, without T-1's unfinished files.
+    expect(await begin(again, 'T-2')).toEqual({})
+    expect(existsSync(join(again.dir, 'half-done.txt'))).toBe(false)
+    expect(existsSync(join(again.dir, 'iteration-1.txt'))).toBe(false)
+    // Once published, the task's marker is gone: a rerun starts afresh.
+    await again.publish(task('T-2'))
+    writeFileSync(join(again.dir, 'after.txt'), 'x\n')
+    expect(await begin(again, 'T-2')).toEqual({})
+    expect(existsSync(join(again.dir, 'after.txt'))).toBe(false)
+  })
+
   it('leaves a dependency’s conflicting work in progress, with the files and what the other side changed', async () => {
     const root = gitRepo()
     const a = await openWorkspace({ project: project(root), agent: 'a' })
@@ -221,5 +247,29 @@ describe('removing what Tanuki made', () => {
     expect(git(root, 'branch', '--list', 'keep-me')).toContain('keep-me')
     expect(git(root, 'worktree', 'list', '--porcelain').match(/^worktree /gm)).toHaveLength(1)
     expect(readOwned(project(root))).toEqual({ branches: {}, worktrees: {} })
+  })
+})
+
+describe('names that become paths', () => {
+  it('refuses an agent name that would leave the worktrees folder, instead of mangling it', () => {
+    const info = project(tempDir())
+    for (const agent of ['../x', '..', 'a/b', '']) {
+      let error: unknown
+      try {
+        worktreePath(info, agent)
+      } catch (e) {
+        error = e
+      }
+      expect(isTanukiError(error, 'TANUKI_NAME_INVALID'), agent).toBe(true)
+    }
+    expect(worktreePath(info, 'web-1')).toBe(join(worktreesDir(info), 'web-1'))
+  })
+
+  it('takes a project folder or name with spaces and other characters', () => {
+    const root = join(tempDir(), 'my project (copy)')
+    mkdirSync(root)
+    const info = { ...project(root), name: 'my project' }
+    expect(worktreePath(info, 'web-1')).toMatch(/\/my-project-copy--?[0-9a-f]{10}\/worktrees\/web-1$/)
+    expect(taskRef(info, 'T-1', 'tip')).toBe('refs/tanuki/my-project/tasks/T-1/tip')
   })
 })

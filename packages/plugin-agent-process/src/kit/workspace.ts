@@ -1,9 +1,17 @@
 import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { mkdir } from 'node:fs/promises'
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { basename, join } from 'node:path'
-import { TanukiError, type Conflict, type ProjectInfo, type Task, type TaskContext, type TaskStart } from '@tanuki/core'
+import {
+  TanukiError,
+  pathName,
+  type Conflict,
+  type ProjectInfo,
+  type Task,
+  type TaskContext,
+  type TaskStart,
+} from '@tanuki/core'
 import { readOwned, updateOwned } from './git/owned.ts'
 import {
   commitConfig,
@@ -63,7 +71,7 @@ export interface Workspace {
   remove(options?: { force?: boolean }): Promise<RemoveReport>
 }
 
-/** Agent names become branch and directory names: keep them to safe characters. */
+/** Agent and project names become branch and directory names: keep them to safe characters. */
 export function safeName(agent: string): string {
   return agent.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[.-]+/, '') || 'agent'
 }
@@ -85,9 +93,12 @@ export function worktreesDir(project: ProjectInfo): string {
   return join(home, 'tanuki', 'projects', `${safeName(basename(real(project.root)))}-${key}`, 'worktrees')
 }
 
-/** The path of an agent's worktree. */
+/**
+ * The path of an agent's worktree. The agent's name goes through core's one guard for names that
+ * become paths first: one that could leave the folder (`..`, a separator) is refused, not mangled.
+ */
 export function worktreePath(project: ProjectInfo, agent: string): string {
-  return join(worktreesDir(project), safeName(agent))
+  return join(worktreesDir(project), safeName(pathName(agent, 'agent name')))
 }
 
 /** The namespace of a project's task refs: `refs/tanuki/<project>/tasks`. */
@@ -222,10 +233,37 @@ async function openWorktree(
     return { files, what, detail: await conflictDetail(path, files, `${change}^`, change) }
   }
 
+  /**
+   * The task this worktree is on and the commit it began from, kept in the worktree's own git
+   * folder until the task's work is published: when the agent crashes and its task comes back to
+   * this worktree, the earlier attempt's work is carried on instead of thrown away.
+   */
+  const marker = async (): Promise<string> =>
+    join(check(await inWorktree(['rev-parse', '--absolute-git-dir']), 'rev-parse').stdout.trim(), 'tanuki-task')
+  const readMarker = async (): Promise<{ task: string; base: string } | undefined> => {
+    const text = await readFile(await marker(), 'utf8').catch(() => '')
+    const [task, base] = text.split('\n')
+    return task && base ? { task, base } : undefined
+  }
+
   const begin = async (task: Task, context: TaskContext): Promise<TaskStart> =>
     serialized(repo.top, async () => {
       // What an earlier run left (a crash mid-iteration, a merge never resolved) is kept on the branch.
       await commit(`tanuki(${agent}): work in progress before ${task.id}`)
+      // The same task again on this worktree (its agent crashed): its earlier attempt, squashed.
+      const was = await readMarker()
+      let resumed: string | undefined
+      if (was?.task === task.id && (await revParse(was.base, path))) {
+        const head = (await inWorktree(['rev-parse', 'HEAD'])).stdout.trim()
+        if (head !== was.base && (await git(['diff', '--quiet', was.base, head], path)).code !== 0) {
+          const config = await commitConfig(path, safeName(agent))
+          const squashed = await git(
+            [...config, 'commit-tree', `${head}^{tree}`, '-p', was.base, '-m', `earlier attempt at ${task.id}`],
+            path,
+          )
+          resumed = check(squashed, 'commit-tree').stdout.trim()
+        }
+      }
       if (context.base) {
         const base = await revParse(context.base, path)
         if (!base)
@@ -271,10 +309,16 @@ async function openWorktree(
       if (conflict) {
         if (notYet.length > 0) conflict.what += ` (not brought in yet: ${notYet.join(', ')})`
         await git(['update-ref', taskRef(project, task.id, 'base'), 'HEAD'], path)
+        await writeFile(await marker(), `${task.id}\n${(await inWorktree(['rev-parse', 'HEAD'])).stdout.trim()}\n`)
         return { conflict }
       }
       check(await git(['update-ref', taskRef(project, task.id, 'base'), 'HEAD'], path), 'update-ref')
-      if (context.carry) {
+      const started = (await inWorktree(['rev-parse', 'HEAD'])).stdout.trim()
+      await writeFile(await marker(), `${task.id}\n${started}\n`)
+      if (resumed) {
+        const carried = await apply(resumed, `your interrupted attempt at ${task.id}`, false)
+        if (carried) return { conflict: carried }
+      } else if (context.carry) {
         const earlier = await revParse(taskRef(project, task.id, 'work'), path)
         if (earlier) {
           const carried = await apply(earlier, `your earlier work on ${task.id}`, false)
@@ -297,6 +341,7 @@ async function openWorktree(
       )
       check(await git(['update-ref', taskRef(project, task.id, 'work'), work.stdout.trim()], path), 'update-ref')
       check(await git(['update-ref', taskRef(project, task.id, 'tip'), tip], path), 'update-ref')
+      await rm(await marker(), { force: true })
     })
   }
 

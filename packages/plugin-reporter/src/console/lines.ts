@@ -1,5 +1,5 @@
 import type { TanukiEventName, TanukiEvents } from '@tanuki/core'
-import { formatDuration, plural, type Colors } from '../format.ts'
+import { formatDuration, formatTime, plural, type Colors } from '../format.ts'
 import type { RunModel } from '../model/index.ts'
 
 /**
@@ -104,6 +104,37 @@ export function describeEvent<E extends TanukiEventName>(
         },
       ]
     }
+    case 'agent:parked': {
+      const e = payload as TanukiEvents['agent:parked']
+      const lines: EventLine[] = [
+        {
+          level: 'failure',
+          text: `${c.yellow('⏸')} agent ${e.agent} parked until ${formatTime(e.until)} ${c.dim(`(${e.account})`)}: ${e.reason}`,
+        },
+      ]
+      const agents = [...model.agents.values()].filter((a) => a.status !== 'crashed' && a.status !== 'stopped')
+      if (agents.length > 0 && agents.every((a) => a.parkedUntil !== undefined)) {
+        const resume = Math.min(...agents.map((a) => a.parkedUntil!))
+        lines.push({
+          level: 'failure',
+          text: `${c.yellow('⏸')} every agent is parked: work resumes at ${formatTime(resume)}`,
+        })
+      }
+      return lines
+    }
+    case 'agent:resumed': {
+      const e = payload as TanukiEvents['agent:resumed']
+      return [{ level: 'info', text: `${c.green('▶')} agent ${e.agent} resumed ${c.dim(`(${e.account})`)}` }]
+    }
+    case 'role:paused': {
+      const e = payload as TanukiEvents['role:paused']
+      return [
+        {
+          level: 'failure',
+          text: `${c.red('✗')} role ${c.bold(e.role)} ${c.red('paused')}: ${e.cause}. Its tasks wait; fix it, then \`tanuki project resume\`.`,
+        },
+      ]
+    }
     case 'task:blocked': {
       const e = payload as TanukiEvents['task:blocked']
       const why = e.blockers
@@ -146,7 +177,8 @@ export function describeEvent<E extends TanukiEventName>(
     }
     case 'iteration:finished': {
       const e = payload as TanukiEvents['iteration:finished']
-      const text = `${c.dim('…')} ${c.bold(e.taskId)} iteration ${e.iteration}/${e.maxIterations}: ${e.outcome} — ${e.reason} ${c.dim(`(${formatDuration(e.durationMs)})`)}`
+      const kind = e.failure ? ` ${c.yellow(`[${e.failure.class}]`)}` : ''
+      const text = `${c.dim('…')} ${c.bold(e.taskId)} iteration ${e.iteration}/${e.maxIterations}: ${e.outcome}${kind} — ${e.reason} ${c.dim(`(${formatDuration(e.durationMs)})`)}`
       // A retry is news (the task did not pass yet); the other outcomes have their own task event.
       return [{ level: e.outcome === 'retry' ? 'info' : 'detail', text }]
     }

@@ -97,6 +97,8 @@ export interface AgentState {
   since?: number
   /** Why it crashed or could not start. */
   message?: string
+  /** When its park lifts (clock ms), while its account waits out a limit. */
+  parkedUntil?: number
 }
 
 function addUsage(total: Usage | undefined, more: Usage): Usage {
@@ -296,6 +298,14 @@ export class RunModel implements ReporterHooks {
     Object.assign(agent, { role: e.role, backend: e.backend, status: 'spawn-failed', message: e.message })
   }
 
+  onAgentParked(e: TanukiEvents['agent:parked']): void {
+    this.agent(e.agent, e.role).parkedUntil = e.until
+  }
+
+  onAgentResumed(e: TanukiEvents['agent:resumed']): void {
+    this.agent(e.agent, e.role).parkedUntil = undefined
+  }
+
   onAgentCrashed(e: TanukiEvents['agent:crashed']): void {
     const agent = this.agent(e.agent, e.role)
     Object.assign(agent, { status: 'crashed', task: undefined, since: undefined, message: e.reason })
@@ -365,13 +375,16 @@ export class RunModel implements ReporterHooks {
 
 /**
  * A reporter that rebuilds the run from its events and writes one report when the run ends:
- * when it settles, or when it is stopped first.
+ * when it settles, or when it is stopped first. A run whose start was refused writes none.
  */
 export function reportAtEnd(name: string, write: (model: RunModel) => void): Reporter {
   const model = new RunModel()
   let written = false
+  // A start that was refused (invalid tasks, bad config) ran nothing: no empty "0 of 0" report,
+  // and the last run's report stays where it is.
+  let ran = false
   const once = (): void => {
-    if (written) return
+    if (written || !ran) return
     written = true
     write(model)
   }
@@ -379,6 +392,9 @@ export function reportAtEnd(name: string, write: (model: RunModel) => void): Rep
     name,
     onEvent<E extends TanukiEventName>(event: E, payload: TanukiEvents[E]) {
       model.apply(event, payload)
+    },
+    onOrchestratorState(e) {
+      if (e.to === 'running') ran = true
     },
     onProjectSettled: once,
     onClose: once,

@@ -1,11 +1,11 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Code, Heading, Root, Table } from 'mdast'
 import { remark } from 'remark'
 import remarkGfm from 'remark-gfm'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import type { TanukiEvents } from '@tanuki/core'
+import { TanukiError, createMemoryBackend, createOrchestrator, type TanukiEvents } from '@tanuki/core'
 import { FakePipe, finalStatuses, loadFixture, replay } from '../../test/support.ts'
 import { runScenario } from '../../test/scenario.ts'
 import { createSummaryReporter, summaryReporter } from './index.ts'
@@ -113,6 +113,28 @@ describe('summary reporter', () => {
     const tree = parse(markdown)
     expect(text(tree.children[0])).toBe(`Tanuki run summary: scenario`)
     expect(taskTable(tree).filter((row) => row.Status === 'complete')).toHaveLength(summary.progress.complete)
+  })
+
+  it('writes nothing, and leaves the last report alone, when the start is refused', async () => {
+    const path = join(dir, 'summary.md')
+    await writeFile(path, 'the last run\n')
+    const pipe = new FakePipe()
+    const orchestrator = createOrchestrator({
+      // A source that fails to load: the reporters are up by then, and close without a run.
+      config: { plugins: [summaryReporter({ path, stream: pipe })] },
+      sources: [
+        {
+          name: 'broken',
+          load: () => Promise.reject(new TanukiError('TANUKI_TASK_INVALID', 'bad.md: no id')),
+          update: async () => {},
+        },
+      ],
+      backends: [createMemoryBackend()],
+      project: { root: dir },
+    })
+    await expect(orchestrator.start()).rejects.toMatchObject({ code: 'TANUKI_TASK_INVALID' })
+    expect(pipe.output).toBe('')
+    expect(await readFile(path, 'utf8')).toBe('the last run\n')
   })
 
   it('writes at close when the run was stopped before it settled', async () => {

@@ -2,16 +2,16 @@ import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from
 import { StringDecoder } from 'node:string_decoder'
 import { join } from 'node:path'
 import { defineCommand } from 'citty'
-import { TanukiError } from '@tanuki/core'
+import { TanukiError, nameProblem } from '@tanuki/core'
 import { runningOrchestrator } from '../lock.ts'
-import { agentLog, type StatePaths } from '../paths.ts'
+import { agentLog, taskLogDir, type StatePaths } from '../paths.ts'
 import { openProject } from '../project.ts'
 import { createTranscriptRenderer } from '../transcript.ts'
 import { common, projectRoot, sleep } from './shared.ts'
 
 /** The log files of a task (one per iteration, in order) or of an agent. */
 function logFiles(paths: StatePaths, target: string): string[] | undefined {
-  const taskDir = join(paths.logs, 'tasks', target)
+  const taskDir = taskLogDir(paths, target)
   if (existsSync(taskDir))
     return readdirSync(taskDir)
       .sort()
@@ -33,6 +33,15 @@ export const logsCommand = defineCommand({
     raw: { type: 'boolean', description: "Print the agents' output as it came (Claude Code and Codex JSON lines)" },
   },
   async run({ args }) {
+    // A task id or agent name becomes a path under .tanuki/logs: `..`, `.`, '' and separators never do.
+    const problem = nameProblem(args.target, 'task id')
+    if (problem) {
+      throw new TanukiError(
+        'TANUKI_NAME_INVALID',
+        `tanuki logs: ${problem.replace('task id', 'task id or agent name')}. \`tanuki task list\` and \`tanuki project status\` show the names.`,
+        { details: { target: args.target } },
+      )
+    }
     const project = await openProject(projectRoot(args))
     const { logs, lock } = project.paths
     let files = logFiles(project.paths, args.target)

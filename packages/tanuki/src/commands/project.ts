@@ -7,11 +7,12 @@ import { formatStatus } from '@tanuki/plugin-reporter'
 import { isAlive, readLock, runningOrchestrator } from '../lock.ts'
 import { projectName } from '../paths.ts'
 import { defaultPlugins } from '../plugins.ts'
-import { checkTasks, openProject, projectInfo, runProject, type Project, type StopRequest } from '../project.ts'
+import { checkProject, type CheckedProject } from '../check.ts'
+import { openProject, projectInfo, runProject, type Project, type StopRequest } from '../project.ts'
 import { readJournal } from '../journal.ts'
 import { readJson, statusFromJournal, withJournal, type StatusDocument, type WorkerStatus } from '../state.ts'
 import { common, projectRoot, sleep, table } from './shared.ts'
-import { parsePort, uiArgs } from './ui.ts'
+import { parsePort, uiArgs } from './ui-args.ts'
 
 const output = {
   quiet: { type: 'boolean', description: 'Only print failures and the final summary' },
@@ -19,13 +20,14 @@ const output = {
 } as const
 
 async function foreground(
-  project: Project,
+  { project, tasks }: CheckedProject,
   command: 'start' | 'resume',
   args: { watch?: boolean; quiet?: boolean; verbose?: boolean; ui?: boolean; host?: string; port?: string },
 ): Promise<number> {
   const port = parsePort(args.port)
   const summary = await runProject(project, {
     command,
+    tasks,
     ...(args.ui ? { ui: { ...(args.host ? { host: args.host } : {}), ...(port === undefined ? {} : { port }) } } : {}),
     ...(args.watch ? { watch: true } : {}),
     ...(args.quiet ? { quiet: true } : {}),
@@ -52,24 +54,24 @@ async function detach(project: Project, command: 'start' | 'resume', rawArgs: st
     )
     return 1
   }
-  checkTasks(project)
   mkdirSync(project.paths.stateDir, { recursive: true })
   const log0 = existsSync(project.paths.detachedLog) ? statSync(project.paths.detachedLog).size : 0
   const log = openSync(project.paths.detachedLog, 'a')
   // The same entry point this process was started from (bin/tanuki.js).
   const cli = process.argv[1]!
-  const args = rawArgs.filter((arg) => arg !== '--detach' && arg !== '-d')
+  // The same options, less --detach, and --cwd given once, as the folder it resolved to.
+  const args = rawArgs.filter(
+    (arg, i) =>
+      arg !== '--detach' &&
+      arg !== '-d' &&
+      arg !== '--cwd' &&
+      rawArgs[i - 1] !== '--cwd' &&
+      !arg.startsWith('--cwd=') &&
+      !arg.startsWith('--detach='),
+  )
   const child = spawn(
     process.execPath,
-    [
-      ...process.execArgv,
-      cli,
-      'project',
-      command,
-      ...args.filter((a) => a !== 'project' && a !== command),
-      '--cwd',
-      project.root,
-    ],
+    [...process.execArgv, cli, 'project', command, ...args, '--cwd', project.root],
     {
       detached: true,
       stdio: ['ignore', log, log],
@@ -127,8 +129,8 @@ const start = defineCommand({
     ...uiArgs,
   },
   async run({ args, rawArgs }) {
-    const project = await openProject(projectRoot(args))
-    return args.detach ? detach(project, 'start', rawArgs) : foreground(project, 'start', args)
+    const checked = await checkProject(projectRoot(args))
+    return args.detach ? detach(checked.project, 'start', rawArgs) : foreground(checked, 'start', args)
   },
 })
 
@@ -146,7 +148,8 @@ const resume = defineCommand({
     ...uiArgs,
   },
   async run({ args, rawArgs }) {
-    const project = await openProject(projectRoot(args))
+    const checked = await checkProject(projectRoot(args))
+    const { project } = checked
     const running = runningOrchestrator(project.paths.lock)
     if (running) {
       throw new TanukiError(
@@ -154,7 +157,7 @@ const resume = defineCommand({
         `An orchestrator (pid ${running.pid}) is running this project; nothing to resume. See \`tanuki project status\`.`,
       )
     }
-    const tasks = withJournal(checkTasks(project), readJournal(project.paths.journal).state).map(({ task }) => task)
+    const tasks = withJournal(checked.tasks, readJournal(project.paths.journal).state).map(({ task }) => task)
     const inFlight = tasks
       .filter((task) => task.status === 'assigned' || task.status === 'in_progress')
       .map((task) => task.id)
@@ -166,7 +169,7 @@ const resume = defineCommand({
           '\n',
       )
     }
-    return args.detach ? detach(project, 'resume', rawArgs) : foreground(project, 'resume', args)
+    return args.detach ? detach(project, 'resume', rawArgs) : foreground(checked, 'resume', args)
   },
 })
 

@@ -1,12 +1,32 @@
+import { statSync } from 'node:fs'
 import { resolve } from 'node:path'
+import { TanukiError } from '@tanuki/core'
 
 /** Arguments every command takes. */
 export const common = {
   cwd: { type: 'string', description: 'Project directory (default: the current directory)', valueHint: 'DIR' },
 } as const
 
+/**
+ * The project folder: `--cwd`, else the current directory. Refuses (`TANUKI_CWD_INVALID`) a
+ * folder that does not exist or is a file; no command creates it, `tanuki init` included.
+ */
 export function projectRoot(args: { cwd?: string | undefined }): string {
-  return resolve(args.cwd ?? process.cwd())
+  if (args.cwd === undefined) return resolve(process.cwd())
+  const root = resolve(args.cwd)
+  const refuse = (what: string): TanukiError =>
+    new TanukiError('TANUKI_CWD_INVALID', `--cwd ${JSON.stringify(args.cwd)}: ${what}`, {
+      details: { cwd: args.cwd, path: root },
+    })
+  if (args.cwd.trim() === '') throw refuse('is empty; give the project folder')
+  let isFolder: boolean
+  try {
+    isFolder = statSync(root).isDirectory()
+  } catch {
+    throw refuse(`there is no folder ${root}; create it first (mkdir), or fix the path`)
+  }
+  if (!isFolder) throw refuse(`${root} is a file, not a folder; give the project folder`)
+  return root
 }
 
 export function sleep(ms: number): Promise<void> {

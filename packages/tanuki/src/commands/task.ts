@@ -1,8 +1,8 @@
 import { existsSync, readdirSync } from 'node:fs'
-import { join } from 'node:path'
 import { defineCommand } from 'citty'
 import { Resolver, TanukiError } from '@tanuki/core'
-import { iterationLog } from '../paths.ts'
+import { iterationLog, taskLogDir } from '../paths.ts'
+import { checkProject } from '../check.ts'
 import { checkTasks, openProject, recordedTasks } from '../project.ts'
 import { applyTaskCommand, type TaskCommandResult } from '../task-commands.ts'
 import { common, projectRoot, table } from './shared.ts'
@@ -71,7 +71,7 @@ const show = defineCommand({
       lines.push(
         `  blocked by:  ${blockers.map((b) => `${b.id} (${b.reason}${b.status ? `: ${b.status}` : ''})`).join(', ')}`,
       )
-    const logDir = join(project.paths.logs, 'tasks', task.id)
+    const logDir = taskLogDir(project.paths, task.id)
     if (existsSync(logDir)) {
       const logs = readdirSync(logDir).sort()
       lines.push(
@@ -112,16 +112,20 @@ const graph = defineCommand({
 })
 
 const validate = defineCommand({
-  meta: { name: 'validate', description: 'Check every task file, id, dependency and the graph; exit 1 on any problem' },
+  meta: {
+    name: 'validate',
+    description:
+      "Check the config, every task file, id, dependency, the graph and each role's agents; exit 1 on any problem",
+  },
   args: { ...common },
   async run({ args }) {
-    const project = await openProject(projectRoot(args))
-    const tasks = checkTasks(project)
+    const { project, tasks, notes } = await checkProject(projectRoot(args))
     process.stdout.write(
       `${tasks.length} task${tasks.length === 1 ? '' : 's'} OK in ${project.source.display(project.source.dir)}` +
         (project.config.file ? ` (config: ${project.config.file})` : ' (no config file: defaults)') +
         '\n',
     )
+    for (const note of notes) process.stdout.write(`note: ${note}\n`)
     return 0
   },
 })

@@ -1,33 +1,13 @@
 import { defineCommand } from 'citty'
-import { TanukiError } from '@tanuki/core'
 import { serveDashboard } from '@tanuki/plugin-ui'
 import { openProject } from '../project.ts'
 import { dashboardBanner } from '../ui/banner.ts'
 import { createStateSource } from '../ui/sources.ts'
 import { common, projectRoot } from './shared.ts'
 
-/** `--port` as a number, or a clear refusal. */
-export function parsePort(value: string | undefined): number | undefined {
-  if (value === undefined || value === '') return undefined
-  const port = Number(value)
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new TanukiError(
-      'TANUKI_UI_LISTEN',
-      `--port is "${value}"; give a whole number from 0 to 65535 (0: any free port).`,
-    )
-  }
-  return port
-}
+import { parsePort, uiArgs } from './ui-args.ts'
 
-/** Options `project start` and `ui` share. */
-export const uiArgs = {
-  port: { type: 'string', description: 'Port of the dashboard (default: a free one)', valueHint: 'N' },
-  host: {
-    type: 'string',
-    description: 'Address the dashboard listens on (default 127.0.0.1; anything else lets other machines in)',
-    valueHint: 'H',
-  },
-} as const
+export { parsePort, uiArgs }
 
 export const uiCommand = defineCommand({
   meta: {

@@ -267,12 +267,16 @@ export function createGitLander(options: GitLanderOptions): GitLander {
   const gate = async (request: LandRequest): Promise<LandOutcome | undefined> => {
     for (const command of [request.task.completion.verify, land.verify]) {
       if (!command) continue
-      const ran = await execShell(command, integration!.dir, {
+      const env = { TANUKI_TASK_ID: request.task.id, TANUKI_LANDING: '1' }
+      const common = {
         timeoutMs: options.verifyTimeoutMs ?? 5 * 60_000,
         signal: request.signal,
-        env: { ...process.env, TANUKI_TASK_ID: request.task.id, TANUKI_LANDING: '1' },
         ...(request.onOutput ? { onOutput: request.onOutput } : {}),
-      })
+      }
+      // Where the task's agents ran (their container) when its backend can; else here.
+      const ran = request.exec
+        ? await request.exec(command, integration!.dir, { ...common, env })
+        : await execShell(command, integration!.dir, { ...common, env: { ...process.env, ...env } })
       if (request.signal.aborted) throw new TanukiError('TANUKI_ABORTED', `Aborted: landing ${request.task.id}`)
       if (ran.exitCode !== 0) {
         return {

@@ -12,7 +12,7 @@ const MAX_TOOL_ERROR_CHARS = 2000
  * The argv of one Claude Code run: print mode, stream-json (which needs `--verbose`), and no
  * permission prompts, since nobody is there to answer them. The prompt goes on stdin.
  */
-export function claudeArgv(options: KindOptions): string[] {
+export function claudeArgv(options: KindOptions, budget?: { usd?: number }): string[] {
   const extra = options.extraArgs ?? []
   const argv = [options.bin ?? 'claude', '-p']
   // Tool lists are variadic options: they come before any other flag, which ends them.
@@ -23,6 +23,8 @@ export function claudeArgv(options: KindOptions): string[] {
   if (options.systemPrompt) argv.push('--append-system-prompt', options.systemPrompt)
   if (options.model) argv.push('--model', options.model)
   if (options.maxTurns !== undefined) argv.push('--max-turns', String(options.maxTurns))
+  // What the iteration may spend, reserved from its budgets: Claude Code stops itself there.
+  if (budget?.usd !== undefined) argv.push('--max-budget-usd', budget.usd.toFixed(4))
   return [...argv, ...extra]
 }
 
@@ -50,8 +52,9 @@ function claudeStepEnv(options: KindOptions): Record<string, string> | undefined
 export function createClaudeKind(options: KindOptions = {}): AgentKind {
   return {
     name: 'claude',
-    plan({ prompt }) {
-      const step: Step = { argv: claudeArgv(options), stdin: prompt, label: 'claude -p' }
+    credential: CLAUDE_CREDENTIAL,
+    plan({ prompt, budget }) {
+      const step: Step = { argv: claudeArgv(options, budget), stdin: prompt, label: 'claude -p' }
       const env = claudeStepEnv(options)
       if (env) step.env = env
       return { steps: [step], parser: createClaudeParser() }

@@ -36,6 +36,7 @@ export function codexArgv(options: KindOptions): string[] {
 export function createCodexKind(options: KindOptions = {}): AgentKind {
   return {
     name: 'codex',
+    credential: 'OPENAI_API_KEY',
     plan({ prompt }) {
       const step: Step = { argv: codexArgv(options), stdin: prompt, label: 'codex exec' }
       if (options.env && Object.keys(options.env).length > 0) step.env = { ...options.env }

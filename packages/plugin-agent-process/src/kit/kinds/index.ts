@@ -1,4 +1,4 @@
-import { TanukiError } from '@tanuki/core'
+import { TanukiError, didYouMean } from '@tanuki/core'
 import { createClaudeKind } from './claude.ts'
 import { createCodexKind } from './codex.ts'
 import { createCommandKind } from './command.ts'
@@ -30,10 +30,18 @@ export function createKind(options: KindOptions = {}): AgentKind {
     default:
       throw new TanukiError(
         'TANUKI_CONFIG_INVALID',
-        `unknown agent kind ${JSON.stringify(kind)}; use one of: ${KIND_NAMES.join(', ')}`,
+        `"kind" is ${JSON.stringify(kind)}, not an agent kind${didYouMean(String(kind), KIND_NAMES)}; use one of: ${KIND_NAMES.join(', ')}`,
         {
           details: { key: 'kind', value: kind },
         },
       )
   }
+}
+
+/**
+ * The account an agent of a kind spends: the role's own (`account`), else the kind and its
+ * credential variable (`claude:ANTHROPIC_API_KEY`); undefined for kinds that spend nothing.
+ */
+export function kindAccount(options: { account?: string }, kind: AgentKind): string | undefined {
+  return options.account ?? (kind.credential ? `${kind.name}:${kind.credential}` : undefined)
 }

@@ -27,6 +27,12 @@ export interface KindOptions {
   extraArgs?: string[]
   /** Extra environment variables for the agent's processes. */
   env?: Record<string, string>
+  /**
+   * The account its agents spend: agents sharing one park together on its usage and rate limits.
+   * Default: the kind and its credential variable (`claude:ANTHROPIC_API_KEY`); none for `command`
+   * and `shell`.
+   */
+  account?: string
 }
 
 /** One process an iteration runs. */
@@ -58,5 +64,11 @@ export interface IterationPlan {
 /** An agent kind: plans iterations. */
 export interface AgentKind {
   readonly name: string
-  plan(input: { prompt: string; task: Task }): IterationPlan
+  /**
+   * The environment variable holding the credentials the kind spends (`ANTHROPIC_API_KEY`): agents
+   * of one kind and credential share an account, and park together on its limits.
+   */
+  readonly credential?: string
+  /** `budget`: what the iteration may spend, for a kind that can cap itself. */
+  plan(input: { prompt: string; task: Task; budget?: { usd?: number; tokens?: number } }): IterationPlan
 }

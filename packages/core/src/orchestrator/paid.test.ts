@@ -1,0 +1,253 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { createMemorySource } from '../source/memory.ts'
+import { createMemoryStore } from '../state/memory.ts'
+import { createTask } from '../task/parse.ts'
+import type { MemoryAction } from '../testing/memory-backend.ts'
+import { harness, stopAll, tasks } from './test-harness.ts'
+
+afterEach(stopAll)
+
+describe('every failure classified', () => {
+  it('an agent that cannot start pauses its role once; its tasks wait unharmed and the others run', async () => {
+    const h = harness(
+      {
+        agents: { writer: { count: 1 }, reader: { count: 1 } },
+        tasks: tasks({ id: 'w1', role: 'writer' }, { id: 'w2', role: 'writer' }, { id: 'r1', role: 'reader' }),
+      },
+      {
+        backend: {
+          script: ({ role, task }): MemoryAction =>
+            role === 'writer'
+              ? {
+                  type: 'fail',
+                  error: 'claude: command not found',
+                  failure: {
+                    class: 'could-not-start',
+                    config: true,
+                    cause: '"claude" was not found; set agents.writer.bin',
+                  },
+                }
+              : { type: 'succeed', output: task.completion.signal ?? '' },
+        },
+      },
+    )
+    await h.orchestrator.start()
+    const summary = await h.orchestrator.done()
+    expect(summary.allComplete).toBe(false)
+    expect(summary.problems).toEqual(['role "writer" is paused: "claude" was not found; set agents.writer.bin'])
+    expect(h.all('role:paused')).toEqual([
+      { role: 'writer', cause: '"claude" was not found; set agents.writer.bin', at: expect.any(Number) },
+    ])
+    // One try, then nothing more of that role: no try counted, nothing failed.
+    expect(h.backend.runs.filter((run) => run.agent.startsWith('writer'))).toHaveLength(1)
+    expect(h.orchestrator.task('w1')).toMatchObject({
+      status: 'pending',
+      attempts: 0,
+      lastError: { class: 'could-not-start' },
+    })
+    expect(h.orchestrator.task('w2')?.status).toBe('pending')
+    expect(h.orchestrator.task('r1')?.status).toBe('complete')
+    expect(h.all('iteration:finished')[0]?.failure).toEqual({
+      class: 'could-not-start',
+      cause: '"claude" was not found; set agents.writer.bin',
+    })
+  })
+
+  it('a verify that cannot run (exit 127) fails the task after one iteration, saying why', async () => {
+    const h = harness(
+      { tasks: tasks({ id: 'a', completion: { verify: 'node --test', maxIterations: 5 } }) },
+      { backend: { exec: () => ({ exitCode: 127, output: 'sh: node: not found\n', timedOut: false }) } },
+    )
+    await h.orchestrator.start()
+    await h.orchestrator.done()
+    expect(h.backend.runs).toHaveLength(1)
+    expect(h.orchestrator.task('a')).toMatchObject({
+      status: 'failed',
+      lastError: {
+        class: 'verify-could-not-run',
+        cause: 'verify could not run (exit 127: sh: node: not found): node --test',
+      },
+    })
+  })
+
+  it('the same failure three tries in a row goes to review with its cause', async () => {
+    const h = harness(
+      { tasks: tasks({ id: 'a', completion: { verify: 'false', maxIterations: 10 } }) },
+      { backend: { exec: () => ({ exitCode: 1, output: 'expected 2, got 3\n', timedOut: false }) } },
+    )
+    await h.orchestrator.start()
+    await h.orchestrator.done()
+    expect(h.backend.runs).toHaveLength(3)
+    expect(h.orchestrator.task('a')?.reason).toBe(
+      'the same failure 3 tries in a row (verify-failed): verify exited with code 1: false',
+    )
+    expect(h.orchestrator.task('a')?.status).toBe('review')
+  })
+
+  it('a silent agent is ended as stalled', async () => {
+    let tries = 0
+    const h = harness(
+      { stallTimeoutMs: 50, tasks: tasks({ id: 'a' }) },
+      {
+        backend: {
+          script: ({ task }) =>
+            ++tries === 1 ? { type: 'hang' } : { type: 'succeed', output: task.completion.signal ?? '' },
+        },
+      },
+    )
+    await h.orchestrator.start()
+    await h.orchestrator.done()
+    expect(h.all('iteration:finished').map((e) => e.failure?.class)).toEqual(['stalled', undefined])
+    expect(h.orchestrator.task('a')?.status).toBe('complete')
+  })
+})
+
+describe('usage and rate limits: park, do not fail', () => {
+  it('parks every agent of the account until the limit resets; the limited try is not counted', async () => {
+    let limited = 1
+    const h = harness(
+      {
+        agents: { default: { count: 2 } },
+        // One try each: the limited try must not use it up.
+        tasks: tasks(
+          { id: 'a', completion: { signal: 'DONE', maxIterations: 1 } },
+          { id: 'b', completion: { signal: 'DONE', maxIterations: 1 } },
+        ),
+      },
+      {
+        backend: {
+          account: () => 'claude:ANTHROPIC_API_KEY',
+          script: ({ task }): MemoryAction =>
+            task.id === 'a' && limited-- > 0
+              ? {
+                  type: 'fail',
+                  error: '429',
+                  failure: { class: 'rate-limited', cause: 'API Error (429)', retryAfterMs: 80 },
+                }
+              : { type: 'succeed', output: 'DONE', delayMs: 5 },
+        },
+      },
+    )
+    await h.orchestrator.start()
+    const parked = await h.when('agent:parked')
+    expect(parked).toMatchObject({ account: 'claude:ANTHROPIC_API_KEY', reason: 'API Error (429)' })
+    // Both agents share the account: both park, and status says until when.
+    const agents = h.orchestrator.status().agents
+    expect(agents.every((agent) => agent.parkedUntil !== undefined)).toBe(true)
+    const summary = await h.orchestrator.done()
+    expect(summary.allComplete).toBe(true)
+    expect(
+      h
+        .all('agent:parked')
+        .map((e) => e.agent)
+        .sort(),
+    ).toEqual(['default-1', 'default-2'])
+    expect(
+      h
+        .all('agent:resumed')
+        .map((e) => e.agent)
+        .sort(),
+    ).toEqual(['default-1', 'default-2'])
+    // The limited try ran again as the same iteration.
+    expect(h.backend.runs.filter((run) => run.taskId === 'a').map((run) => run.iteration)).toEqual([1, 1])
+    expect(h.orchestrator.task('a')?.status).toBe('complete')
+  })
+
+  it('a resume keeps a park that has not lifted yet', async () => {
+    const store = createMemoryStore()
+    const until = Date.now() + 60_000
+    store.append({ t: 'park', key: 'shared', until, reason: 'usage limit' })
+    const h = harness(
+      { stopWhenSettled: false, tasks: tasks({ id: 'a' }) },
+      { store, backend: { account: () => 'shared' } },
+    )
+    await h.orchestrator.start()
+    await h.when('agent:parked')
+    await new Promise((resolve) => setTimeout(resolve, 30))
+    expect(h.backend.runs).toEqual([])
+    expect(h.orchestrator.status().agents[0]?.parkedUntil).toBe(new Date(until).toISOString())
+    // A stop during a park is immediate.
+    await h.orchestrator.stop()
+    expect((await h.orchestrator.done()).reason).toBe('stopped')
+  })
+})
+
+describe('budgets', () => {
+  const spending = (usd: number, tokens = 100): MemoryAction => ({
+    type: 'succeed',
+    output: 'not yet',
+    usage: { costUsd: usd, inputTokens: tokens, outputTokens: 0 },
+  })
+
+  it('a task over its budget goes to review with the reason budget; no further iteration starts', async () => {
+    const source = createMemorySource([
+      createTask({
+        id: 'a',
+        title: 'A',
+        completion: { signal: 'DONE', maxIterations: 10 },
+        extra: { budget: { usd: 0.5 } },
+      }),
+    ])
+    const h = harness({}, { sources: [source], backend: { script: () => spending(0.3) } })
+    await h.orchestrator.start()
+    await h.orchestrator.done()
+    expect(h.backend.runs).toHaveLength(2)
+    // Each iteration was handed what remained, for the agent to cap itself.
+    expect(h.backend.runs.map((run) => run.budget?.usd)).toEqual([0.5, expect.closeTo(0.2, 6)])
+    expect(h.orchestrator.task('a')).toMatchObject({
+      status: 'review',
+      lastError: { class: 'budget' },
+      spend: { usd: expect.closeTo(0.6, 6), tokens: 200 },
+    })
+    expect(h.orchestrator.task('a')?.reason).toContain('the task a budget is spent')
+  })
+
+  it('a run budget shared by 4 agents at once is overshot by at most one iteration each, and ends the run', async () => {
+    const h = harness(
+      {
+        budget: { usd: 1 },
+        // Tries never pass here; what stops them must be the budget.
+        sameFailureLimit: 1000,
+        agents: { default: { count: 4 } },
+        tasks: tasks(
+          ...Array.from({ length: 8 }, (_, i) => ({ id: `t${i}`, completion: { signal: 'DONE', maxIterations: 50 } })),
+        ),
+      },
+      {
+        backend: {
+          // Each agent spends what it was handed, and a little more (its own granularity).
+          script: ({ budget }) => ({ ...spending((budget?.usd ?? 0) + 0.01), delayMs: 5 }),
+        },
+      },
+    )
+    await h.orchestrator.start()
+    const summary = await h.orchestrator.done()
+    expect(summary.reason).toBe('budget')
+    expect(summary.allComplete).toBe(false)
+    expect(summary.spend.usd).toBeGreaterThan(1)
+    expect(summary.spend.usd).toBeLessThanOrEqual(1 + 4 * 0.01 + 1e-9)
+    // Tasks never got a budget of their own, so nothing is in review: they wait for more budget.
+    expect(summary.progress.review).toBe(0)
+  })
+
+  it('spend is recorded per iteration and survives a resume', async () => {
+    const store = createMemoryStore()
+    const first = harness(
+      { budget: { tokens: 1000 }, tasks: tasks({ id: 'a' }) },
+      { store, backend: { script: () => ({ ...spending(0.1, 250), output: 'DONE' }) } },
+    )
+    await first.orchestrator.start()
+    await first.orchestrator.done()
+    expect(store.state.tasks.a?.spend).toEqual({ usd: 0.1, tokens: 250 })
+    expect(store.state.run.spend).toEqual({ usd: 0.1, tokens: 250 })
+    const second = harness(
+      { budget: { tokens: 1000 }, tasks: tasks({ id: 'a' }, { id: 'b' }) },
+      { store, backend: { script: () => ({ ...spending(0.1, 250), output: 'DONE' }) } },
+    )
+    await second.orchestrator.start()
+    const summary = await second.orchestrator.done()
+    expect(summary.spend).toEqual({ usd: expect.closeTo(0.2, 6), tokens: 500 })
+    // b was handed what the run had left after a's earlier spend.
+    expect(second.backend.runs[0]?.budget).toEqual({ tokens: 750 })
+  })
+})

@@ -1,0 +1,82 @@
+import type { AgentBackend, ProjectInfo } from '../agent/types.ts'
+import { builtinStrategies, type BalancerStrategy } from '../balancer/index.ts'
+import { TanukiError, errorMessage, isTanukiError } from '../errors.ts'
+import { didYouMean } from '../names/suggest.ts'
+import type { ResolvedConfig, RoleConfig } from './index.ts'
+
+/** A role's configuration: `defaults`, then what `agents.<role>` says over it. */
+export function roleConfig(config: Pick<ResolvedConfig, 'defaults' | 'agents'>, role: string): RoleConfig {
+  return { ...config.defaults, ...config.agents[role] }
+}
+
+/** The backend a role uses: its `backend`, else the only one registered, else `process`. */
+export function roleBackendName(options: RoleConfig, backends: ReadonlyMap<string, unknown>): string {
+  return options.backend ?? (backends.size === 1 ? [...backends.keys()][0]! : 'process')
+}
+
+/** What `checkRoles` checks. */
+export interface RoleCheckInput {
+  config: ResolvedConfig
+  backends: ReadonlyMap<string, AgentBackend>
+  /** Strategies plugins registered, besides the built-in ones. */
+  strategies?: ReadonlyMap<string, BalancerStrategy>
+  project: ProjectInfo
+  /** The roles to check: those the config lists and those the tasks use. */
+  roles: Iterable<string>
+}
+
+/**
+ * Checks what only the plugins can judge, before anything runs: every role's backend exists and
+ * accepts the role's options (`AgentBackend.validateRole`), and the balancer strategy exists.
+ * Returns every problem found, each a `TanukiError` naming the key; an empty list means all is well.
+ */
+export async function checkRoles(input: RoleCheckInput): Promise<TanukiError[]> {
+  const { config, backends, project } = input
+  const problems: TanukiError[] = []
+  for (const role of new Set(input.roles)) {
+    const options = roleConfig(config, role)
+    const name = roleBackendName(options, backends)
+    const backend = backends.get(name)
+    const where = config.agents[role] ? `agents.${role}` : `role "${role}" (from defaults)`
+    if (!backend) {
+      const known = [...backends.keys()]
+      problems.push(
+        new TanukiError(
+          'TANUKI_BACKEND_UNKNOWN',
+          `config key "${where}.backend" is "${name}", but no plugin registered that backend${didYouMean(name, known)}; ` +
+            (known.length > 0 ? `registered: ${known.join(', ')}. ` : '') +
+            "Add the backend's plugin to `plugins` or pick a registered backend.",
+          { details: { key: `${where}.backend`, value: name, role } },
+        ),
+      )
+      continue
+    }
+    try {
+      await backend.validateRole?.({ role, options, project })
+    } catch (error) {
+      problems.push(
+        isTanukiError(error)
+          ? error
+          : new TanukiError(
+              'TANUKI_CONFIG_INVALID',
+              `${where}: backend "${name}" refused the role's options: ${errorMessage(error)}`,
+              { cause: error, details: { key: where, role } },
+            ),
+      )
+    }
+  }
+  const wanted = config.balancer
+  if (typeof wanted === 'string') {
+    const known = [...builtinStrategies().map((s) => s.name), ...(input.strategies?.keys() ?? [])]
+    if (!known.includes(wanted)) {
+      problems.push(
+        new TanukiError(
+          'TANUKI_CONFIG_INVALID',
+          `config key "balancer" is "${wanted}"${didYouMean(wanted, known)}; known strategies: ${known.join(', ')}`,
+          { details: { key: 'balancer', value: wanted } },
+        ),
+      )
+    }
+  }
+  return problems
+}

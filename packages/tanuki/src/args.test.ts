@@ -1,0 +1,103 @@
+import { defineCommand, type CommandDef } from 'citty'
+import { describe, expect, it } from 'vitest'
+import { isTanukiError } from '@tanuki/core'
+import { checkArgs, resolveInvocation } from './args.ts'
+
+const cwd = { type: 'string', valueHint: 'DIR' } as const
+const start = defineCommand({
+  meta: { name: 'start' },
+  args: { cwd, watch: { type: 'boolean' }, detach: { type: 'boolean', alias: 'd' }, quiet: { type: 'boolean' } },
+  run: () => 0,
+})
+const logs = defineCommand({
+  meta: { name: 'logs' },
+  args: {
+    cwd,
+    target: { type: 'positional', required: true, description: 'A task id' },
+    follow: { type: 'boolean', alias: 'f' },
+  },
+  run: () => 0,
+})
+const root: CommandDef = defineCommand({
+  meta: { name: 'tanuki' },
+  subCommands: { project: defineCommand({ meta: { name: 'project' }, subCommands: { start } }), logs },
+})
+
+function usage(fn: () => unknown): string {
+  try {
+    fn()
+  } catch (error) {
+    if (isTanukiError(error, 'TANUKI_USAGE')) return error.message
+    throw error
+  }
+  throw new Error('accepted')
+}
+
+describe('resolveInvocation', () => {
+  it('finds the command and moves --cwd given before it to its arguments', () => {
+    for (const argv of [
+      ['--cwd', '/p', 'project', 'start', '--watch'],
+      ['project', '--cwd', '/p', 'start', '--watch'],
+      ['--cwd=/p', 'project', 'start', '--watch'],
+    ]) {
+      const found = resolveInvocation(root, argv)
+      expect(found.command).toBe(start)
+      expect(found.names).toEqual(['tanuki', 'project', 'start'])
+      expect(found.args).toEqual(['--watch', '--cwd', '/p'])
+    }
+    expect(resolveInvocation(root, ['project', 'start', '--cwd', '/p']).args).toEqual(['--cwd', '/p'])
+  })
+
+  it('sees --help anywhere before --, and --version alone', () => {
+    expect(resolveInvocation(root, ['project', 'start', '--help']).help).toBe(true)
+    expect(resolveInvocation(root, ['-h', 'project']).help).toBe(true)
+    expect(resolveInvocation(root, ['logs', '--', '--help']).help).toBe(false)
+    expect(resolveInvocation(root, ['--version']).version).toBe(true)
+    expect(resolveInvocation(root, ['-v']).version).toBe(true)
+  })
+
+  it('refuses an unknown command, naming the closest', () => {
+    expect(usage(() => resolveInvocation(root, ['projct', 'start']))).toContain(
+      'tanuki: unknown command "projct" (did you mean "project"?); commands: project, logs',
+    )
+    expect(usage(() => resolveInvocation(root, ['project', 'begin']))).toMatch(
+      /^tanuki project: unknown command "begin"/,
+    )
+  })
+
+  it('refuses options before the command that are not global, and --cwd without a value', () => {
+    expect(usage(() => resolveInvocation(root, ['--watch', 'project', 'start']))).toContain('unknown option "--watch"')
+    expect(usage(() => resolveInvocation(root, ['--cwd']))).toContain('"--cwd" needs a value')
+  })
+})
+
+describe('checkArgs', () => {
+  const names = ['tanuki', 'project', 'start']
+  it('accepts what the command declares, in every spelling', () => {
+    for (const argv of [[], ['--watch'], ['--no-watch'], ['--watch=false'], ['-d'], ['--cwd', '/p'], ['--cwd=/p']]) {
+      expect(() => checkArgs(start, names, argv)).not.toThrow()
+    }
+    expect(() => checkArgs(logs, ['tanuki', 'logs'], ['T-1', '-f'])).not.toThrow()
+  })
+
+  it.each([
+    [['--dry-run'], 'tanuki project start: unknown option "--dry-run"; its options: --cwd, --watch, --detach, --quiet'],
+    [['--wacth'], 'did you mean "--watch"?'],
+    [['-x'], 'unknown option "-x"'],
+    [['extra'], 'tanuki project start: unexpected argument "extra": it takes none'],
+    [['--watch', '--watch'], 'option "--watch" is given twice'],
+    [['--watch=yes'], 'takes no value'],
+    [['--cwd'], 'option "--cwd" needs a value'],
+    [['--cwd', '--watch'], 'option "--cwd" needs a value'],
+  ])('refuses %j', (argv, words) => {
+    expect(usage(() => checkArgs(start, names, argv))).toContain(words)
+  })
+
+  it('counts positional arguments', () => {
+    expect(usage(() => checkArgs(logs, ['tanuki', 'logs'], []))).toContain('tanuki logs: needs TARGET (a task id)')
+    expect(usage(() => checkArgs(logs, ['tanuki', 'logs'], ['a', 'b']))).toContain(
+      'tanuki logs: unexpected argument "b": it takes TARGET',
+    )
+    expect(() => checkArgs(logs, ['tanuki', 'logs'], ['--', '-odd-id'])).not.toThrow()
+  })
+})

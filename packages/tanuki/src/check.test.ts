@@ -1,0 +1,106 @@
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { isTanukiError, type TanukiError } from '@tanuki/core'
+import { checkProject } from './check.ts'
+
+const dirs: string[] = []
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
+})
+
+function project(files: Record<string, string>): string {
+  const root = mkdtempSync(join(tmpdir(), 'tanuki-check-'))
+  dirs.push(root)
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(root, path)), { recursive: true })
+    writeFileSync(join(root, path), text)
+  }
+  return root
+}
+
+async function refused(root: string): Promise<TanukiError> {
+  try {
+    await checkProject(root)
+  } catch (error) {
+    if (isTanukiError(error)) return error
+    throw error
+  }
+  throw new Error('the project was accepted')
+}
+
+const task = (id: string, lines: string[] = []) =>
+  `---\nid: ${id}\ntitle: Task ${id}\n${lines.join('\n')}${lines.length ? '\n' : ''}---\nDo ${id}.\n`
+
+describe('checkProject', () => {
+  it('lists the config’s problems and every task file’s, in one pass', async () => {
+    const root = project({
+      'tanuki.config.mjs': 'export default { agnets: {}, iterationTimeoutMs: 0 }\n',
+      '.tanuki/tasks/a.md': task('A', ['priority: urgent']),
+      '.tanuki/tasks/b.md': task('B', ['depends_on: [GHOST]']),
+    })
+    const error = await refused(root)
+    expect(error.code).toBe('TANUKI_PROJECT_INVALID')
+    expect(error.details.problems).toEqual([
+      expect.stringMatching(/^tanuki\.config\.mjs: config key "iterationTimeoutMs"/),
+      expect.stringMatching(
+        /^tanuki\.config\.mjs: config key "agnets" is not a config key \(did you mean "agents"\?\)/,
+      ),
+      expect.stringMatching(/^\.tanuki\/tasks\/a\.md: field "priority": is "urgent"/),
+      expect.stringMatching(/^\.tanuki\/tasks\/b\.md: field "depends_on" names "GHOST"/),
+    ])
+    expect(error.message.split('\n')[0]).toBe('4 problems in the project:')
+  })
+
+  it("asks the backends about every role, the tasks' roles included, along with the tasks' problems", async () => {
+    const root = project({
+      'tanuki.config.mjs':
+        "export default { defaults: { kind: 'shell' }, agents: { qa: { kind: 'command' } }, balancer: 'fastest' }\n",
+      '.tanuki/tasks/a.md': task('A', ['role: docs', 'completion:', '  verify: 1']),
+      '.tanuki/tasks/b.md': task('B', ['role: qa']),
+    })
+    const error = await refused(root)
+    expect(error.details.problems).toEqual([
+      expect.stringMatching(/^\.tanuki\/tasks\/a\.md: field "completion\.verify": must be a string, got 1/),
+      expect.stringMatching(/^tanuki\.config\.mjs: agents\.qa: kind "command" needs "command"/),
+      expect.stringMatching(/^tanuki\.config\.mjs: config key "balancer" is "fastest"/),
+    ])
+    // Checking spawned nothing and wrote no state.
+    expect(existsSync(join(root, '.tanuki', 'worktrees'))).toBe(false)
+    expect(readdirSync(join(root, '.tanuki'))).toEqual(['tasks'])
+  })
+
+  it('checks the tasks in the config like task files', async () => {
+    const root = project({
+      'tanuki.config.mjs': "export default { tasks: [{ id: '..', title: 'x' }, { id: 'A', title: 'dup' }] }\n",
+      '.tanuki/tasks/a.md': task('A'),
+    })
+    const error = await refused(root)
+    expect(error.details.problems).toEqual([
+      expect.stringMatching(/^tanuki\.config\.mjs \(tasks\[0\]\): field "id": is ".."/),
+      expect.stringMatching(
+        /^Task id "A" is used twice: \.tanuki\/tasks\/a\.md and tanuki\.config\.mjs \(tasks\[1\]\)/,
+      ),
+    ])
+  })
+
+  it('notes the tasks a person will review', async () => {
+    const root = project({
+      'tanuki.config.mjs': "export default { defaults: { kind: 'shell' } }\n",
+      '.tanuki/tasks/a.md': task('A'),
+      '.tanuki/tasks/b.md': task('B', ['completion:', '  verify: "true"']),
+      '.tanuki/tasks/c.md': task('C'),
+    })
+    const checked = await checkProject(root)
+    expect(checked.tasks.map((t) => t.id)).toEqual(['A', 'B', 'C'])
+    expect(checked.notes).toEqual([
+      '2 tasks without completion criteria, reviewed by a person after one agent run without an error: A, C',
+    ])
+  })
+
+  it('refuses a project with no tasks, once everything else is fine', async () => {
+    const error = await refused(project({ 'tanuki.config.mjs': 'export default {}\n' }))
+    expect(error.code).toBe('TANUKI_NO_TASKS')
+  })
+})

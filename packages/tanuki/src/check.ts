@@ -1,0 +1,161 @@
+import {
+  Resolver,
+  TanukiError,
+  checkRoles,
+  combineErrors,
+  createTask,
+  cycleError,
+  errorMessage,
+  isTanukiError,
+  setupPlugins,
+  type ProjectInfo,
+  type Task,
+} from '@tanuki/core'
+import { readConfigFile, resolveConfigFile, type ConfigFile, type LoadedConfig } from './config.ts'
+import { FileTaskSource } from './file-source.ts'
+import { statePaths } from './paths.ts'
+import { defaultPlugins } from './plugins.ts'
+import type { Project } from './project.ts'
+
+function asTanukiError(error: unknown, code: 'TANUKI_CONFIG_INVALID' | 'TANUKI_TASK_INVALID'): TanukiError {
+  return isTanukiError(error) ? error : new TanukiError(code, errorMessage(error), { cause: error })
+}
+
+/** What the tasks of a project are, and every problem with them. */
+export interface TaskCheck {
+  /** The tasks that are valid on their own: from the task files, then from the config. */
+  tasks: Task[]
+  errors: TanukiError[]
+}
+
+/**
+ * Reads and checks every task before anything runs or is written: each invalid file, each
+ * invalid task in the config, duplicate ids, unknown dependencies and a cycle.
+ */
+export function checkProjectTasks(source: FileTaskSource, config: ConfigFile): TaskCheck {
+  const { tasks: fromFiles, errors } = source.scan()
+  const fromConfig: Task[] = []
+  const inputs = Array.isArray(config.user.tasks) ? config.user.tasks : []
+  const where = config.file ?? 'config'
+  inputs.forEach((input, i) => {
+    try {
+      fromConfig.push(createTask({ ...input, source: `${where} (tasks[${i}])` }))
+    } catch (error) {
+      errors.push(asTanukiError(error, 'TANUKI_TASK_INVALID'))
+    }
+  })
+  const seen = new Map(fromFiles.map((task) => [task.id, task.source]))
+  const tasks = [...fromFiles]
+  for (const task of fromConfig) {
+    const other = seen.get(task.id)
+    if (other !== undefined) {
+      errors.push(
+        new TanukiError(
+          'TANUKI_TASK_DUPLICATE',
+          `Task id "${task.id}" is used twice: ${other} and ${task.source}. Give one of them another id.`,
+          { details: { id: task.id, sources: [other, task.source] } },
+        ),
+      )
+      continue
+    }
+    seen.set(task.id, task.source)
+    tasks.push(task)
+  }
+  for (const task of tasks) {
+    for (const dep of task.dependsOn) {
+      if (!seen.has(dep)) {
+        errors.push(
+          new TanukiError(
+            'TANUKI_TASK_INVALID',
+            `${task.source}: field "depends_on" names "${dep}", but no task has that id. Fix the id or add the task.`,
+            { details: { source: task.source, field: 'depends_on', value: dep } },
+          ),
+        )
+      }
+    }
+  }
+  const cycle = new Resolver(tasks).findCycle()
+  if (cycle) errors.push(cycleError(cycle))
+  return { tasks, errors }
+}
+
+/** A project checked from end to end, ready to run. */
+export interface CheckedProject {
+  project: Project
+  tasks: Task[]
+  /** Things worth knowing that are not problems (tasks a person will review). */
+  notes: string[]
+}
+
+/**
+ * Checks everything a run depends on, in one pass, before anything runs or is written: the
+ * config file (every key), every task file and config task, the graph, and, through the plugins,
+ * every role a task or the config names (its backend exists; the backend accepts its kind,
+ * command, image…). Throws one `TanukiError` listing every problem (`details.problems`), each
+ * naming its file or key; `TANUKI_NO_TASKS` when there is nothing to run.
+ */
+export async function checkProject(root: string): Promise<CheckedProject> {
+  const paths = statePaths(root)
+  const errors: TanukiError[] = []
+  let file: ConfigFile = { user: {} }
+  let config: LoadedConfig | undefined
+  try {
+    file = await readConfigFile(paths.root)
+    config = resolveConfigFile(file, paths.root)
+  } catch (error) {
+    errors.push(asTanukiError(error, 'TANUKI_CONFIG_INVALID'))
+  }
+  // The tasks are checked even when the config is not, so one pass names every problem.
+  const tasksDir = typeof file.user.tasksDir === 'string' && file.user.tasksDir !== '' ? file.user.tasksDir : undefined
+  const source = new FileTaskSource({ root: paths.root, ...(tasksDir ? { tasksDir } : {}) })
+  const { tasks, errors: taskErrors } = checkProjectTasks(source, file)
+  errors.push(...taskErrors)
+
+  if (config) {
+    const resolved = config.resolved
+    const info: ProjectInfo = { root: paths.root, name: resolved.name, stateDir: paths.stateDir }
+    const roles = [...Object.keys(resolved.agents), ...tasks.map((task) => task.role)]
+    try {
+      const registry = await setupPlugins(
+        { ...resolved, plugins: defaultPlugins(resolved.plugins, { reporters: false }) },
+        info,
+      )
+      try {
+        const found = await checkRoles({
+          config: resolved,
+          backends: registry.backends,
+          strategies: registry.strategies,
+          project: info,
+          roles,
+        })
+        const where = config.file ?? 'config'
+        errors.push(
+          ...found.map(
+            (error) =>
+              new TanukiError(error.code, `${where}: ${error.message}`, { cause: error, details: error.details }),
+          ),
+        )
+      } finally {
+        await registry.teardown().catch(() => {})
+      }
+    } catch (error) {
+      errors.push(asTanukiError(error, 'TANUKI_CONFIG_INVALID'))
+    }
+  }
+
+  if (errors.length > 0) throw combineErrors(errors, 'in the project')
+  if (tasks.length === 0) {
+    throw new TanukiError(
+      'TANUKI_NO_TASKS',
+      `No task files in ${source.display(source.dir)}. Run \`tanuki init\` for a sample, or add Markdown task files there.`,
+    )
+  }
+  const open = tasks.filter((task) => !task.completion.verify && !task.completion.signal).map((task) => task.id)
+  const notes =
+    open.length > 0
+      ? [
+          `${open.length === 1 ? 'task' : `${open.length} tasks`} without completion criteria, reviewed by a person after one agent run without an error: ${open.join(', ')}`,
+        ]
+      : []
+  return { project: { root: paths.root, paths, config: config!, source }, tasks, notes }
+}

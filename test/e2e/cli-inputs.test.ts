@@ -1,0 +1,181 @@
+// What the CLI prints and how it behaves around bad input, run for real: output to a pipe is never
+// cut, help names `tanuki` and is coloured only on a terminal, --cwd works before the command, a
+// task without completion goes to review, and a reporter that never closes cannot hold the run.
+import { spawn, spawnSync } from 'node:child_process'
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import {
+  TANUKI_BIN,
+  cleanup,
+  configFor,
+  createProject,
+  lockPid,
+  statusJson,
+  tanuki,
+  type CliResult,
+} from './helpers.ts'
+
+afterEach(cleanup)
+
+/** Runs the CLI with exactly these arguments and environment, its output read through pipes. */
+function run(
+  cwd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' },
+): Promise<CliResult> {
+  const child = spawn(TANUKI_BIN, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const out: Buffer[] = []
+  const err: Buffer[] = []
+  child.stdout.on('data', (chunk: Buffer) => out.push(chunk))
+  child.stderr.on('data', (chunk: Buffer) => err.push(chunk))
+  return new Promise((resolve) =>
+    child.on('close', (code, signal) =>
+      resolve({ code, signal, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }),
+    ),
+  )
+}
+
+/** The environment without what makes citty drop colours on its own (CI, TEST) or asks for none. */
+function colourfulEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env, TERM: 'xterm-256color' }
+  for (const key of ['CI', 'TEST', 'NO_COLOR', 'FORCE_COLOR', 'VITEST']) delete env[key]
+  return env
+}
+
+const ESC = '\u001b['
+
+describe('output to a pipe is complete', () => {
+  it('project status --json of 2,000 tasks parses, and every task is in it', async () => {
+    const tasks = Array.from({ length: 2000 }, (_, i) => ({ id: `T-${String(i).padStart(4, '0')}`, verify: 'true' }))
+    const project = createProject({ tasks, git: false })
+    const result = await tanuki(project.dir, 'project', 'status', '--json')
+    expect(result.code).toBe(0)
+    expect(result.stdout.length).toBeGreaterThan(4 * 65_536)
+    const doc = JSON.parse(result.stdout) as { tasks: { id: string }[] }
+    expect(doc.tasks).toHaveLength(2000)
+  })
+
+  it('tanuki logs of a task prints its whole log, past 64 KiB', async () => {
+    const project = createProject({ tasks: [{ id: 'BIG-1', verify: 'true' }], git: false })
+    const line = (i: number): string => `line ${String(i).padStart(6, '0')} ${'x'.repeat(50)}\n`
+    const log = Array.from({ length: 20_000 }, (_, i) => line(i)).join('')
+    const dir = join(project.dir, '.tanuki', 'logs', 'tasks', 'BIG-1')
+    mkdirSync(dir, { recursive: true })
+    writeFileSync(join(dir, 'iteration-001.log'), log)
+    const result = await tanuki(project.dir, 'logs', 'BIG-1')
+    expect(result.code).toBe(0)
+    expect(log.length).toBeGreaterThan(16 * 65_536)
+    expect(result.stdout).toBe(log)
+  })
+
+  it('a reader that stops early ends the command quietly', () => {
+    const tasks = Array.from({ length: 500 }, (_, i) => ({ id: `T-${i}`, verify: 'true' }))
+    const project = createProject({ tasks, git: false })
+    const pipeline = spawnSync(
+      'sh',
+      ['-c', `"${TANUKI_BIN}" project status --json --cwd "${project.dir}" | head -c 10`],
+      {
+        env: { ...process.env, NO_COLOR: '1' },
+        encoding: 'utf8',
+      },
+    )
+    expect(pipeline.stdout).toBe('{\n  "statu')
+    expect(pipeline.stderr).toBe('')
+  })
+})
+
+describe('help and colour', () => {
+  it('names `tanuki` in every usage line, lists --version and --help, and has no colour through a pipe', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tanuki-help-'))
+    const root = await run(dir, ['--help'], colourfulEnv())
+    expect(root.code).toBe(0)
+    expect(root.stdout).toMatch(/USAGE tanuki \[OPTIONS\] init\|project\|task\|/)
+    expect(root.stdout).toMatch(/-v, --version\s+Show the version/)
+    expect(root.stdout).toMatch(/--cwd=<DIR>\s+Project directory, before or after any command/)
+    const start = await run(dir, ['project', 'start', '--help'], colourfulEnv())
+    expect(start.stdout).toContain('USAGE tanuki project start [OPTIONS]')
+    expect(start.stdout).toMatch(/-h, --help\s+Show this help/)
+    for (const output of [root.stdout, start.stdout]) {
+      expect(output).not.toContain('cli.js')
+      expect(output).not.toContain(ESC)
+    }
+    const version = await run(dir, ['--version'])
+    expect(version.stdout).toMatch(/^\d+\.\d+\.\d+\n$/)
+  })
+
+  it('is coloured on a terminal, and not with NO_COLOR', () => {
+    const underTty = (env: NodeJS.ProcessEnv): string =>
+      spawnSync('script', ['-qec', `"${TANUKI_BIN}" project --help`, '/dev/null'], { env, encoding: 'utf8' }).stdout
+    expect(underTty(colourfulEnv())).toContain(ESC)
+    const plain = underTty({ ...colourfulEnv(), NO_COLOR: '1' })
+    expect(plain).toContain('USAGE tanuki project')
+    expect(plain).not.toContain(ESC)
+  })
+
+  it('project status has no colour through a pipe, even where the environment would allow it', async () => {
+    const project = createProject({ tasks: [{ id: 'A', verify: 'true' }], git: false })
+    const status = await run(project.dir, ['project', 'status'], colourfulEnv())
+    expect(status.code).toBe(0)
+    expect(status.stdout).toContain('A')
+    expect(status.stdout).not.toContain(ESC)
+  })
+})
+
+describe('--cwd', () => {
+  it('works before the command and after it, from any folder', async () => {
+    const project = createProject({ tasks: [{ id: 'A', verify: 'true' }], git: false })
+    const elsewhere = mkdtempSync(join(tmpdir(), 'tanuki-elsewhere-'))
+    for (const args of [
+      ['--cwd', project.dir, 'project', 'status', '--json'],
+      ['project', 'status', '--json', '--cwd', project.dir],
+      [`--cwd=${project.dir}`, 'project', 'status', '--json'],
+      ['project', '--cwd', project.dir, 'status', '--json'],
+    ]) {
+      const result = await run(elsewhere, args)
+      expect(result.code, `${args.join(' ')}: ${result.stderr}`).toBe(0)
+      expect((JSON.parse(result.stdout) as { tasks: { id: string }[] }).tasks.map((t) => t.id)).toEqual(['A'])
+    }
+  })
+})
+
+describe('a task without completion criteria', () => {
+  it('validate notes it; a run tries it once and sends it to review for a person', async () => {
+    const open = '---\nid: OPEN-1\ntitle: Tidy the docs\n---\nTidy them.\n\n```sh\ntouch tidy.txt\n```\n'
+    const project = createProject({
+      files: { '.tanuki/tasks/OPEN-1.md': open },
+      tasks: [{ id: 'DONE-1', sh: 'touch done.txt', verify: 'test -f done.txt' }],
+    })
+    const validate = await tanuki(project.dir, 'task', 'validate')
+    expect(validate.code).toBe(0)
+    expect(validate.stdout).toContain(
+      'note: task without completion criteria, reviewed by a person after one agent run without an error: OPEN-1',
+    )
+    const start = await tanuki(project.dir, 'project', 'start')
+    // Not every task is complete: one waits for a person.
+    expect(start.code).toBe(1)
+    const status = await statusJson(project.dir)
+    expect(status.tasks.find((t) => t.id === 'OPEN-1')).toMatchObject({ status: 'review', iterations: 1 })
+    expect(status.tasks.find((t) => t.id === 'DONE-1')).toMatchObject({ status: 'complete' })
+  })
+})
+
+describe('a reporter that never finishes closing', () => {
+  it('cannot hold the run: it ends, says so, and releases the lock', async () => {
+    const config = configFor(
+      { default: 1 },
+      `
+  plugins: [{
+    name: 'acme:webhook',
+    setup(ctx) { ctx.registerReporter({ name: 'acme:webhook', onClose: () => new Promise(() => {}) }) },
+  }],`,
+    )
+    const project = createProject({ config, tasks: [{ id: 'A', sh: 'touch a.txt', verify: 'test -f a.txt' }] })
+    const result = await tanuki(project.dir, 'project', 'start')
+    expect(result.code, result.stderr).toBe(0)
+    expect(result.stderr).toContain('tanuki: closing reporter acme:webhook: its onClose did not finish within 5000 ms')
+    expect(lockPid(project.dir)).toBeUndefined()
+    expect((await statusJson(project.dir)).tasks.find((t) => t.id === 'A')?.status).toBe('complete')
+  })
+})
