@@ -213,4 +213,42 @@ describe.skipIf(skip)(`docker agents through the CLI${skip ? ` (skipped: ${probl
       for (const id of await containersOf(project.dir).catch(() => [])) await docker('rm', '-f', id).catch(() => '')
     }
   }, 240_000)
+  it('classifies in containers as on the host: a missing claude pauses its role, a verify exiting 127 fails at once', async () => {
+    const project = createProject({
+      config: `import { defineConfig } from 'tanuki'
+import { dockerAgents } from '@tanuki/plugin-agent-docker'
+
+export default defineConfig({
+  cooldownMs: 100,
+  plugins: [dockerAgents({ image: '${IMAGE}' })],
+  agents: {
+    ai: { backend: 'docker', kind: 'claude' },
+    default: { backend: 'docker', kind: 'shell' },
+  },
+})
+`,
+      tasks: [
+        // The image has no claude: never "complete" because the work already passes verify.
+        { id: 'AI', role: 'ai', verify: 'true' },
+        { id: 'NODE', sh: 'echo work > w.txt', verify: 'node --test', maxIterations: 5 },
+      ],
+    })
+    try {
+      const run = await tanuki(project.dir, 'project', 'start')
+      expect(run.code, run.stdout + run.stderr).toBe(1)
+      expect(run.stderr).toMatch(/role "ai" is paused: .*claude/)
+      const status = await statusJson(project.dir)
+      const task = (id: string) => status.tasks.find((t) => t.id === id)
+      expect(task('AI')).toMatchObject({ status: 'pending', lastError: { class: 'could-not-start' } })
+      expect(task('NODE')).toMatchObject({
+        status: 'failed',
+        iterations: 1,
+        lastError: { class: 'verify-could-not-run' },
+      })
+      expect(task('NODE')!.lastError!.cause).toMatch(/exit 127/)
+    } finally {
+      await tanuki(project.dir, 'project', 'stop', '--remove')
+      for (const id of await containersOf(project.dir).catch(() => [])) await docker('rm', '-f', id).catch(() => '')
+    }
+  }, 240_000)
 })

@@ -165,14 +165,15 @@ export function createDockerAgent(parts: DockerAgentParts): DockerAgent {
   // container is one, whatever user it runs as.
   if (kind.name === 'claude' && options.env.IS_SANDBOX === undefined) baseEnv.IS_SANDBOX = '1'
 
+  const account = kindAccount(options.kind, kind)
   const agent: DockerAgent = {
     name,
     role,
     backend: 'docker',
+    ...(account ? { account } : {}),
     workspace: `${parts.containerName}:${options.workdir} (${workspace.dir})`,
     containerName: parts.containerName,
     containerId: container.id,
-    ...(kindAccount(options.kind, kind) ? { account: kindAccount(options.kind, kind)! } : {}),
 
     async run(request: RunRequest): Promise<RunResult> {
       assertAlive()

@@ -98,6 +98,7 @@ const KIND_KEYS = [
   'disallowedTools',
   'extraArgs',
   'account',
+  'credentialEnv',
 ] as const satisfies readonly (keyof KindOptions)[]
 
 /** Every key a Docker role may set: a near miss of one of them is most likely a typo. */

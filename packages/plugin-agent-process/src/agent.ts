@@ -186,13 +186,14 @@ export function createProcessAgent(parts: ProcessAgentParts): ProcessAgent {
     return stepEnded(step, pid, ended, signal)
   }
 
+  const account = kindAccount(config, kind)
   const agent: ProcessAgent = {
     name,
     role,
     backend: parts.backend,
+    ...(account ? { account } : {}),
     workspace: workspace.dir,
     workspaceMode: workspace.mode,
-    ...(kindAccount(config, kind) ? { account: kindAccount(config, kind)! } : {}),
     ...(workspace.branch ? { branch: workspace.branch } : {}),
     ...(parts.note ? { note: parts.note } : {}),
     get pid() {

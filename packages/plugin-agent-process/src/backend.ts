@@ -101,6 +101,7 @@ export const PROCESS_ROLE_KEYS = [
   'pidFiles',
   'session',
   'account',
+  'credentialEnv',
 ]
 const WORKSPACE_MODES: readonly string[] = ['auto', 'worktree', 'shared']
 

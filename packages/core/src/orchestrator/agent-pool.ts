@@ -24,6 +24,8 @@ export interface RoleState {
   idle: Set<AgentRecord>
   live: number
   spawning: number
+  /** Agents of the role waiting for a free place under `maxAgents`. */
+  waiting: number
   lastSpawnError?: string
   /** Why the role takes no work (its agents cannot start: a binary, a flag, credentials). */
   paused?: string
@@ -44,6 +46,8 @@ export interface AgentPoolOptions {
   onCrash: (record: AgentRecord, reason: string) => void
   /** Agents came or went: the run may have settled. */
   onChange: () => void
+  /** Tasks of the role waiting for an agent: under `maxAgents`, where the places go. */
+  demand?: (role: string) => number
 }
 
 /** The agents of a run, by role: spawned on demand, replaced after crashes, stopped together. */
@@ -73,6 +77,11 @@ export interface AgentPool {
   record(name: string): AgentRecord | undefined
   /** Agents that are live or being spawned, over every role. */
   agentCount(): number
+  /**
+   * Under `maxAgents`: starts agents waiting for a place where their role has work, and stops an
+   * idle agent of a role without work when another role's work waits for a place.
+   */
+  rebalance(): void
   /** Stops (or removes) every live agent, and those still being spawned once they exist. */
   stopAll(remove: boolean): Promise<void>
   /** Runs every backend's `cleanup` (after `stopAll(true)`). */
@@ -100,13 +109,16 @@ export function createAgentPool(options: AgentPoolOptions): AgentPool {
     if (!state) {
       const options: RoleConfig = roleConfig(config, role)
       const count = typeof options.count === 'number' ? options.count : 1
-      state = { config: options, count, idle: new Set(), live: 0, spawning: 0 }
+      state = { config: options, count, idle: new Set(), live: 0, spawning: 0, waiting: 0 }
       roles.set(role, state)
     }
     return state
   }
 
-  const backendName = (role: string): string => roleBackendName(roleState(role).config, backends)
+  /** A role's config, without asking for its agents (that is `ensure`'s). */
+  const configOf = (role: string): RoleConfig => roles.get(role)?.config ?? roleConfig(config, role)
+
+  const backendName = (role: string): string => roleBackendName(configOf(role), backends)
 
   const backendFor = (role: string): AgentBackend => {
     const name = backendName(role)
@@ -169,15 +181,44 @@ export function createAgentPool(options: AgentPoolOptions): AgentPool {
   }
 
   const startSpawn = (name: string, role: string): void => {
-    const started = spawn(name, role).finally(() => spawning.delete(started))
+    const started = spawn(name, role)
+      .finally(() => spawning.delete(started))
+      .then(() => {
+        // A spawn that failed freed its place.
+        if (!agents.get(name) || agents.get(name)!.status !== 'idle') pool.rebalance()
+      })
     spawning.add(started)
   }
+
+  // ---- maxAgents: places for agents over every role (`total`) and per backend.
+  const caps = config.maxAgents
+  /** Agents waiting for a place, in the order they were wanted. */
+  let waiting: { name: string; role: string }[] = []
+  const used = (backend?: string): number => {
+    let count = 0
+    for (const [role, state] of roles) {
+      if (backend === undefined || backendName(role) === backend) count += state.live + state.spawning
+    }
+    return count
+  }
+  const fits = (role: string): boolean => {
+    if (caps.total !== undefined && used() >= caps.total) return false
+    const backend = backendName(role)
+    return caps[backend] === undefined || used(backend) < caps[backend]!
+  }
+  /** Starts an agent when there is a place for it, else keeps it waiting for one. */
+  const want = (name: string, role: string): void => {
+    if (fits(role)) return startSpawn(name, role)
+    waiting.push({ name, role })
+    roleState(role).waiting++
+  }
+  const demand = (role: string): number => options.demand?.(role) ?? 1
 
   const pool: AgentPool = {
     ensure(role) {
       if (roles.has(role)) return
       const state = roleState(role)
-      for (let i = 1; i <= state.count; i++) startSpawn(`${role}-${i}`, role)
+      for (let i = 1; i <= state.count; i++) want(`${role}-${i}`, role)
     },
 
     role: (role) => roles.get(role),
@@ -193,7 +234,7 @@ export function createAgentPool(options: AgentPoolOptions): AgentPool {
       }
       const execIn = backend.execIn?.bind(backend)
       if (!execIn) return undefined
-      const { config: options } = roleState(role)
+      const options = configOf(role)
       return (command, dir, exec) => execIn({ project, role, options, dir, command, ...exec })
     },
 
@@ -239,7 +280,40 @@ export function createAgentPool(options: AgentPoolOptions): AgentPool {
         options.onChange()
         return
       }
-      startSpawn(record.name, record.role)
+      want(record.name, record.role)
+    },
+
+    rebalance() {
+      if (waiting.length === 0 || !options.running()) return
+      // Waiting agents whose role has work take the free places first.
+      for (const item of [...waiting]) {
+        if (demand(item.role) === 0 || !fits(item.role)) continue
+        waiting.splice(waiting.indexOf(item), 1)
+        roleState(item.role).waiting--
+        startSpawn(item.name, item.role)
+      }
+      // Work still waits for a place: an idle agent of a role with nothing to do gives up its own.
+      const needy = waiting.find((item) => demand(item.role) > 0)
+      if (!needy) return
+      for (const [role, state] of roles) {
+        if (role === needy.role || demand(role) > 0) continue
+        const [idle] = state.idle
+        if (!idle) continue
+        // Only a place the needy role can use (the same backend, or only the total is full).
+        const backend = backendName(needy.role)
+        if (caps[backend] !== undefined && used(backend) >= caps[backend]! && idle.backend !== backend) continue
+        state.idle.delete(idle)
+        state.live--
+        idle.status = 'stopped'
+        idle.unsubscribe()
+        waiting.push({ name: idle.name, role })
+        state.waiting++
+        bus.emit('agent:stopped', { agent: idle.name, role, removed: false })
+        void idle.agent.stop().catch((error: unknown) => {
+          bus.emit('orchestrator:error', { context: `stopping agent ${idle.name}`, message: errorMessage(error) })
+        })
+        return pool.rebalance()
+      }
     },
 
     records: () => agents.values(),
@@ -263,6 +337,8 @@ export function createAgentPool(options: AgentPoolOptions): AgentPool {
 
     async stopAll(remove) {
       removeOnStop = remove
+      for (const item of waiting) roleState(item.role).waiting--
+      waiting = []
       await Promise.allSettled(
         [...agents.values()].map(async (record) => {
           if (record.status === 'crashed' || record.status === 'stopped') return

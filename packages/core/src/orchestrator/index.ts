@@ -221,6 +221,7 @@ export class Orchestrator {
           if (record.taskId) this.table.get(record.taskId)?.controller?.abort(`agent crashed: ${reason}`)
         },
         onChange: () => this.checkSettled(),
+        demand: (role) => this.queue.size(role),
       })
       await this.loadTasks()
       await this.prepareLanding()
@@ -585,8 +586,14 @@ export class Orchestrator {
     for (const role of this.queue.roles()) this.dispatch(role)
   }
 
-  /** Hands queued tasks of a role to its idle agents, as long as both last. */
+  /** Hands queued tasks of a role to its idle agents; then, under `maxAgents`, moves places to where work waits. */
   private dispatch(role: string): void {
+    this.handOut(role)
+    if (this.stateValue === 'running' && !this.budgets.exhausted) this.pool.rebalance()
+  }
+
+  /** Hands queued tasks of a role to its idle agents, as long as both last. */
+  private handOut(role: string): void {
     if (this.stateValue !== 'running' || this.budgets.exhausted) return
     const state = this.pool.role(role)
     if (!state || state.paused) return
@@ -681,6 +688,8 @@ export class Orchestrator {
               ...(failed
                 ? { lastError: { class: failed.class, cause: failed.cause, iteration, at: this.clock.now() } }
                 : {}),
+              // A try cut short by a limit does not count: it runs again after the park.
+              ...(failed?.class === 'rate-limited' ? { iterations: record.iterations - 1 } : {}),
               ...(spend ? { spend } : {}),
             })
             if (spend) this.store.append({ t: 'run', spend: this.budgets.runSpend() })
@@ -863,7 +872,7 @@ export class Orchestrator {
         paused += this.queue.size(role)
         continue
       }
-      if (state.live > 0 || state.spawning > 0) continue
+      if (state.live > 0 || state.spawning > 0 || state.waiting > 0) continue
       const why = state.lastSpawnError ?? 'no agent could be started'
       for (let item = this.queue.dequeue(role); item; item = this.queue.dequeue(role)) {
         this.table.fail(this.table.get(item.id)!, `no agent of role "${role}" is running: ${why}`)

@@ -52,6 +52,33 @@ describe('the merge queue', () => {
     expect(h.indexOf('task:landed', (e) => e.taskId === 'd')).toBeLessThan(h.indexOf('project:settled'))
   })
 
+  it('runs the gate where the role’s agents run, and a landing before any dispatch keeps the role’s agents coming', async () => {
+    const gates: string[] = []
+    const h = withLander(
+      {
+        agents: { web: { count: 1 } },
+        // `a` was complete, not landed, when the run began (a resume): it lands before anything is dispatched.
+        tasks: tasks({ id: 'a', role: 'web', status: 'complete' }, { id: 'b', role: 'web', dependsOn: ['a'] }),
+      },
+      {
+        land: async (request, attempt) => {
+          const ran = await request.exec?.('npm test', '/combined', { env: { TANUKI_TASK_ID: request.task.id } })
+          gates.push(`${request.task.id}: ${ran?.output ?? 'on the host'}`)
+          return { status: 'landed', commit: `${request.task.id}@${attempt}`, moved: true }
+        },
+      },
+    )
+    h.backend.execIn = async ({ role, dir, command, env }) => ({
+      exitCode: 0,
+      output: `${command} for ${role} in ${dir} (${env?.TANUKI_TASK_ID})`,
+      timedOut: false,
+      durationMs: 0,
+    })
+    await h.orchestrator.start()
+    expect(await h.orchestrator.done()).toMatchObject({ allComplete: true, progress: { landed: 2 } })
+    expect(gates).toEqual(['a: npm test for web in /combined (a)', 'b: npm test for web in /combined (b)'])
+  })
+
   it('tells each agent where to start and which dependencies have not landed yet', async () => {
     const h = withLander(
       { tasks: tasks({ id: 'a' }, { id: 'b', dependsOn: ['a'] }), land: { auto: false } },

@@ -12,7 +12,13 @@
  */
 export { createKind, kindAccount, KIND_NAMES } from './kinds/index.ts'
 export { createClaudeKind, createClaudeParser } from './kinds/claude.ts'
-export { createCodexKind, createCodexParser } from './kinds/codex.ts'
+export {
+  CODEX_CREDENTIAL,
+  codexLimitReset,
+  createCodexKind,
+  createCodexParser,
+  type CodexParserOptions,
+} from './kinds/codex.ts'
 export { createCommandKind } from './kinds/command.ts'
 export { createShellKind, SHELL_LANGS } from './kinds/shell.ts'
 export { createTextParser } from './kinds/text-output.ts'

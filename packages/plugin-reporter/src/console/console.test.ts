@@ -13,6 +13,42 @@ const retries = events.filter(
 const ESC = '\u001b'
 
 describe('console reporter, plain lines', () => {
+  it('says when an agent is parked, when every agent is, when it resumes, and what to fix in a paused role', async () => {
+    const pipe = new FakePipe()
+    const at = Date.UTC(2026, 10, 29, 12, 0, 0)
+    const until = at + 90_000
+    const parked = (agent: string) => ({
+      name: 'agent:parked' as const,
+      payload: { agent, role: 'web', account: 'claude:ANTHROPIC_API_KEY', until, reason: 'usage limit', at },
+    })
+    await replay(createConsoleReporter({ stream: pipe, env: {} }), [
+      { name: 'agent:spawned', payload: { agent: 'web-1', role: 'web', backend: 'process', at } },
+      { name: 'agent:spawned', payload: { agent: 'web-2', role: 'web', backend: 'process', at } },
+      parked('web-1'),
+      parked('web-2'),
+      {
+        name: 'agent:resumed',
+        payload: { agent: 'web-1', role: 'web', account: 'claude:ANTHROPIC_API_KEY', at: until },
+      },
+      { name: 'role:paused', payload: { role: 'api', cause: 'ANTHROPIC_API_KEY was refused (401)', at } },
+    ])
+    const lines = stripVTControlCharacters(pipe.output).trimEnd().split('\n')
+    expect(
+      lines.filter((l) =>
+        / agent web-\d parked until \d\d:\d\d:\d\d \(claude:ANTHROPIC_API_KEY\): usage limit$/.test(l),
+      ),
+    ).toHaveLength(2)
+    // Only once both are parked does it say when work resumes.
+    expect(lines.filter((l) => l.includes('every agent is parked: work resumes at'))).toHaveLength(1)
+    expect(lines.findIndex((l) => l.includes('every agent is parked'))).toBeGreaterThan(
+      lines.findIndex((l) => l.includes('agent web-2 parked')),
+    )
+    expect(lines.some((l) => / agent web-1 resumed \(claude:ANTHROPIC_API_KEY\)$/.test(l))).toBe(true)
+    expect(lines.some((l) => l.includes('role api paused: ANTHROPIC_API_KEY was refused (401). Its tasks wait'))).toBe(
+      true,
+    )
+  })
+
   it('prints one timestamped line per event that matters', async () => {
     const pipe = new FakePipe()
     await replay(createConsoleReporter({ stream: pipe, env: {} }), events)

@@ -104,7 +104,9 @@ export function renderJunit(model: RunModel, options: { name?: string; tailLines
         body = `      <skipped${attrs({ message: why })}/>`
       } else {
         counts[kind === 'failure' ? 'failures' : 'errors']++
-        body = `      <${kind}${attrs({ message: task.reason ?? task.status, type: task.status })}>${xmlEscape(details(task, tailLines))}</${kind}>`
+        // The failure's class is its type (`verify-failed`, `could-not-start`…), as a test framework's exception class.
+        const type = task.lastFailure?.class ?? task.status
+        body = `      <${kind}${attrs({ message: task.reason ?? task.status, type })}>${xmlEscape(details(task, tailLines))}</${kind}>`
       }
       cases.push(`${open}>\n${props}\n${body}\n    </testcase>`)
     }

@@ -101,5 +101,11 @@ describe('junit reporter', () => {
     expect(testsuites.errors).toBe(summary.progress.failed)
     expect(testsuites.failures).toBe(summary.progress.review)
     expect(testsuites.skipped).toBe(summary.progress.blocked + summary.progress.pending)
+    // A failure's type is its class, as a test framework's is its exception's class.
+    const cases = testsuites.testsuite.flatMap((s) => s.testcase)
+    const types = (kind: 'failure' | 'error') =>
+      cases.flatMap((c) => (c[kind] ? [(c[kind] as { type?: string }).type] : []))
+    expect(types('failure')).toContain('verify-failed')
+    expect(types('error')).toContain('verify-could-not-run')
   })
 })

@@ -1,5 +1,6 @@
 import {
   hookName,
+  type Failure,
   type Progress,
   type Reporter,
   type ReporterHooks,
@@ -67,6 +68,8 @@ export interface TaskState {
   blockers?: { id: string; reason: string; status?: string }[]
   /** Summed over its iterations, where the agent reported them. */
   usage?: Usage
+  /** What went wrong in its last failed iteration: the class and a short cause. */
+  lastFailure?: Failure
   /** The last verify it ran. */
   lastVerify?: VerifyRecord
   /** The agent's output of the last finished iteration. */
@@ -132,6 +135,8 @@ export class RunModel implements ReporterHooks {
   state: TanukiEvents['orchestrator:state']['to'] = 'stopped'
   /** Every `orchestrator:error`. */
   readonly errors: TanukiEvents['orchestrator:error'][] = []
+  /** Roles paused by their configuration, with what to fix. */
+  readonly pausedRoles = new Map<string, string>()
 
   private task(id: string): TaskState {
     let task = this.tasks.get(id)
@@ -266,6 +271,11 @@ export class RunModel implements ReporterHooks {
       task.lastVerify = { command, exitCode, output, timedOut }
     }
     if (e.usage) task.usage = addUsage(task.usage, e.usage)
+    if (e.failure) task.lastFailure = e.failure
+  }
+
+  onRolePaused(e: TanukiEvents['role:paused']): void {
+    this.pausedRoles.set(e.role, e.cause)
   }
 
   onTaskLanded(e: TanukiEvents['task:landed']): void {

@@ -76,6 +76,14 @@ export function renderSummary(model: RunModel, options: { title?: string; tailLi
   if (landed > 0) facts.push(`Landed: ${plural(landed, 'task')}.`)
   if (facts.length > 0) lines.push(facts.join(' '), '')
 
+  if (model.pausedRoles.size > 0) {
+    lines.push('## Paused roles', '')
+    for (const [role, cause] of model.pausedRoles) {
+      lines.push(`- **${role}**: ${cause}. Its tasks wait; fix it, then \`tanuki project resume\`.`)
+    }
+    lines.push('')
+  }
+
   const tasks = [...model.tasks.values()].sort(
     (a, b) => STATUS_ORDER.indexOf(b.status) - STATUS_ORDER.indexOf(a.status) || a.id.localeCompare(b.id),
   )
@@ -108,6 +116,7 @@ export function renderSummary(model: RunModel, options: { title?: string; tailLi
         `${task.status === 'review' ? 'Needs review' : 'Failed'} after ${plural(task.iterations, 'iteration')}${task.agent ? ` on ${task.agent}` : ''}: ${task.reason ?? 'no reason given'}`,
         '',
       )
+      if (task.lastFailure) lines.push(`Cause: **${task.lastFailure.class}**: ${task.lastFailure.cause}`, '')
       if (task.lastVerify) {
         const how = task.lastVerify.timedOut ? 'timed out' : `exited with code ${task.lastVerify.exitCode}`
         lines.push(`Last verify \`${task.lastVerify.command.replace(/`/g, "'")}\` ${how}; its output ends with:`, '')

@@ -102,6 +102,39 @@ describe('summary reporter', () => {
     }
   })
 
+  it('names each failure’s class and cause, and a role paused by its configuration', async () => {
+    const pipe = new FakePipe()
+    const orchestrator = createOrchestrator({
+      config: {
+        cooldownMs: 0,
+        agents: { web: { count: 1 }, api: { count: 1 } },
+        tasks: [
+          { id: 'W-1', title: 'web', role: 'web', completion: { verify: 'exit 1', maxIterations: 1 } },
+          { id: 'A-1', title: 'api', role: 'api', completion: { signal: 'DONE' } },
+        ],
+      },
+      backends: [
+        createMemoryBackend({
+          script: ({ role }) =>
+            role === 'api'
+              ? {
+                  type: 'fail',
+                  error: 'authentication refused',
+                  failure: { class: 'could-not-start', cause: 'the API refused ANTHROPIC_API_KEY (401)', config: true },
+                }
+              : { type: 'succeed', output: 'tried' },
+        }),
+      ],
+      reporters: [createSummaryReporter({ path: join(dir, 'summary.md'), stream: pipe })],
+    })
+    await orchestrator.start()
+    await orchestrator.done()
+    const markdown = await readFile(join(dir, 'summary.md'), 'utf8')
+    expect(markdown).toContain('## Paused roles')
+    expect(markdown).toContain('- **api**: the API refused ANTHROPIC_API_KEY (401). Its tasks wait')
+    expect(markdown).toMatch(/### W-1: review[^#]*Cause: \*\*verify-failed\*\*: /)
+  })
+
   it('writes the report of a live run into the state dir when the run settles', async () => {
     const pipe = new FakePipe()
     const { summary } = await runScenario({

@@ -10,6 +10,7 @@ import { defaultPlugins } from '../plugins.ts'
 import { checkProject, type CheckedProject } from '../check.ts'
 import { openProject, projectInfo, runProject, type Project, type StopRequest } from '../project.ts'
 import { readJournal } from '../journal.ts'
+import { runExit } from '../run-exit.ts'
 import { readJson, statusFromJournal, withJournal, type StatusDocument, type WorkerStatus } from '../state.ts'
 import { common, projectRoot, sleep, table } from './shared.ts'
 import { parsePort, uiArgs } from './ui-args.ts'
@@ -33,16 +34,7 @@ async function foreground(
     ...(args.quiet ? { quiet: true } : {}),
     ...(args.verbose ? { verbose: true } : {}),
   })
-  const { progress } = summary
-  const notDone = progress.total - progress.complete
-  if (!summary.allComplete) {
-    process.stderr.write(
-      `tanuki: ${notDone} of ${progress.total} task${progress.total === 1 ? ' is' : 's are'} not complete` +
-        (summary.reason === 'stopped' ? ' (stopped; `tanuki project resume` continues)' : '') +
-        '. See `tanuki project status`.\n',
-    )
-  }
-  return summary.allComplete ? 0 : 1
+  return runExit(summary)
 }
 
 /** Starts the same command in the background, its output in `.tanuki/orchestrator.log`. */

@@ -28,6 +28,11 @@ export interface KindOptions {
   /** Extra environment variables for the agent's processes. */
   env?: Record<string, string>
   /**
+   * The environment variable the agent's key is in, when not the kind's usual one (for `codex`, a
+   * model provider's `env_key`): named when the key is refused, and the account its agents share.
+   */
+  credentialEnv?: string
+  /**
    * The account its agents spend: agents sharing one park together on its usage and rate limits.
    * Default: the kind and its credential variable (`claude:ANTHROPIC_API_KEY`); none for `command`
    * and `shell`.

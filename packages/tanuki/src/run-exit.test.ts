@@ -1,0 +1,61 @@
+import type { RunSummary } from '@tanuki/core'
+import { describe, expect, it } from 'vitest'
+import { EXIT, runExit } from './run-exit.ts'
+
+const summary = (over: Partial<RunSummary>): RunSummary => ({
+  allComplete: false,
+  reason: 'settled',
+  progress: {
+    total: 4,
+    complete: 1,
+    inProgress: 0,
+    pending: 3,
+    failed: 0,
+    review: 0,
+    blocked: 0,
+    landed: 1,
+    percentage: 25,
+    byStatus: { pending: 3, assigned: 0, in_progress: 0, review: 0, complete: 1, failed: 0, blocked: 0 },
+    byRole: {},
+  },
+  spend: { usd: 0, tokens: 0 },
+  problems: [],
+  ...over,
+})
+
+function exit(over: Partial<RunSummary>): { code: number; text: string } {
+  let text = ''
+  const code = runExit(summary(over), (t) => {
+    text += t
+  })
+  return { code, text }
+}
+
+describe('runExit', () => {
+  it('is 0 and quiet when every task is complete', () => {
+    expect(exit({ allComplete: true })).toEqual({ code: EXIT.complete, text: '' })
+  })
+
+  it('ends a run whose budget is spent with its own code and what it spent', () => {
+    const { code, text } = exit({ reason: 'budget', spend: { usd: 4.5, tokens: 120_000 } })
+    expect(code).toBe(3)
+    expect(text).toBe(
+      "tanuki: the run's budget is spent ($4.50, 120000 tokens): 3 of 4 tasks are not complete; they wait, unharmed. " +
+        'Raise `budget` in tanuki.config.ts, then `tanuki project resume`.\n',
+    )
+  })
+
+  it('says what to fix when a role is paused by its configuration', () => {
+    const { code, text } = exit({ problems: ['role "web" is paused: ANTHROPIC_API_KEY was refused (401)'] })
+    expect(code).toBe(EXIT.notComplete)
+    expect(text.split('\n')).toEqual([
+      'tanuki: role "web" is paused: ANTHROPIC_API_KEY was refused (401)',
+      'tanuki: 3 of 4 tasks are not complete (fix the paused role above, then `tanuki project resume`). See `tanuki project status`.',
+      '',
+    ])
+  })
+
+  it('says how to continue a stopped run', () => {
+    expect(exit({ reason: 'stopped' }).text).toContain('(stopped; `tanuki project resume` continues)')
+  })
+})

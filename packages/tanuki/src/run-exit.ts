@@ -1,0 +1,34 @@
+import type { RunSummary } from '@tanuki/core'
+
+/** Exit codes of `project start` and `resume`: documented in the README. */
+export const EXIT = { complete: 0, notComplete: 1, budget: 3 } as const
+
+/**
+ * What a finished run says on stderr, and its exit code: what is left, what stopped it (a role
+ * paused by its configuration, the run's budget), and what to do.
+ */
+export function runExit(summary: RunSummary, write: (text: string) => void = (t) => process.stderr.write(t)): number {
+  const { progress, spend } = summary
+  for (const problem of summary.problems) write(`tanuki: ${problem}\n`)
+  if (summary.allComplete) return EXIT.complete
+  const notDone = progress.total - progress.complete
+  const left = `${notDone} of ${progress.total} task${progress.total === 1 ? ' is' : 's are'} not complete`
+  if (summary.reason === 'budget') {
+    const spent = [spend.usd > 0 ? `$${spend.usd.toFixed(2)}` : '', spend.tokens > 0 ? `${spend.tokens} tokens` : '']
+      .filter(Boolean)
+      .join(', ')
+    write(
+      `tanuki: the run's budget is spent${spent ? ` (${spent})` : ''}: ${left}; they wait, unharmed. ` +
+        'Raise `budget` in tanuki.config.ts, then `tanuki project resume`.\n',
+    )
+    return EXIT.budget
+  }
+  const paused = summary.problems.some((problem) => /^role ".*" is paused/.test(problem))
+  write(
+    `tanuki: ${left}` +
+      (summary.reason === 'stopped' ? ' (stopped; `tanuki project resume` continues)' : '') +
+      (paused ? ' (fix the paused role above, then `tanuki project resume`)' : '') +
+      '. See `tanuki project status`.\n',
+  )
+  return EXIT.notComplete
+}

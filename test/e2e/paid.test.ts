@@ -1,0 +1,229 @@
+// Paid agents, end to end through the CLI: the real Claude Code CLI against a loopback stand-in of
+// the Messages API that answers with limits, big bills and refused keys; and the failures that can
+// never pass (a missing agent, a verify that cannot run, an agent that goes silent), each tried
+// once and named, never retried blindly.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { delimiter, dirname, join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import {
+  claudeBin,
+  claudeEnv,
+  lastToolResults,
+  startFakeAnthropic,
+  type FakeAnthropic,
+  type FakeScript,
+  type ReplyUsage,
+} from '../support/fake-anthropic.ts'
+import { cleanup, createProject, readEvents, setCliEnv, startTanuki, statusJson, tanuki } from './helpers.ts'
+
+let api: FakeAnthropic | undefined
+const outside: string[] = []
+
+afterEach(async () => {
+  await cleanup()
+  await api?.close()
+  api = undefined
+  for (const dir of outside.splice(0)) rmSync(dir, { recursive: true, force: true })
+})
+
+function folder(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  outside.push(dir)
+  return dir
+}
+
+/** Claude Code, found on PATH as on a person's machine, talks only to the stand-in in this process. */
+function useClaude(fake: FakeAnthropic): void {
+  setCliEnv({
+    ...claudeEnv({ baseUrl: fake.url, home: folder('tanuki-e2e-home-') }),
+    PATH: `${dirname(claudeBin)}${delimiter}${process.env.PATH}`,
+  })
+}
+
+const CLAUDE_CONFIG = (extra = '', count = 1) => `import { defineConfig } from 'tanuki'
+export default defineConfig({
+  cooldownMs: 50,
+  defaults: { backend: 'process', kind: 'claude' },
+  agents: { default: { count: ${count} } },${extra}
+})
+`
+
+/** A task for Claude Code: its id and title, completion, and other front matter. */
+function claudeTask(id: string, completion: string, more = ''): string {
+  return `---\nid: ${id}\ntitle: Make ${id}\n${more}completion:\n${completion}---\nCreate the file ${id}.txt.\n`
+}
+
+/** Runs `touch <id>.txt` with the Bash tool, then says DONE; `usage` is what each answer reports. */
+function touchScript(usage?: ReplyUsage): FakeScript {
+  return (request, { mainLoop }) => {
+    if (!mainLoop) return undefined
+    if (lastToolResults(request).length > 0) return { content: [{ type: 'text', text: 'Done.' }], usage }
+    const id = /Create the file (\S+)\.txt/.exec(JSON.stringify(request.messages))?.[1] ?? 'X'
+    return {
+      content: [{ type: 'tool_use', name: 'Bash', input: { command: `touch ${id}.txt`, description: 'make it' } }],
+      usage,
+    }
+  }
+}
+
+/** Main-loop requests that opened an iteration (no tool result yet): one per Claude Code run. */
+const iterationsSeen = (fake: FakeAnthropic): number =>
+  fake.mainLoopRequests().filter((request) => lastToolResults(request).length === 0).length
+
+describe('paid agents with the real Claude Code CLI', () => {
+  it('a rate limit parks the agent, and the interrupted try runs again without counting: max_iterations 1 still completes', async () => {
+    // Limited for 3 s from the first request: the agent is parked past that (no reset time comes through).
+    let limitedUntil: number | undefined
+    let refused = 0
+    const work = touchScript()
+    api = await startFakeAnthropic((request, context) => {
+      if (context.mainLoop) limitedUntil ??= Date.now() + 3_000
+      if (context.mainLoop && Date.now() < limitedUntil!) {
+        refused++
+        return {
+          status: 429,
+          error: {
+            type: 'rate_limit_error',
+            message: 'Number of request tokens has exceeded your per-minute rate limit',
+          },
+          headers: { 'retry-after': '120', 'anthropic-ratelimit-requests-remaining': '0' },
+        }
+      }
+      return work(request, context)
+    })
+    useClaude(api)
+    const project = createProject({
+      config: CLAUDE_CONFIG(),
+      files: { '.tanuki/tasks/L-1.md': claudeTask('L-1', '  verify: "test -f L-1.txt"\n  max_iterations: 1\n') },
+    })
+    const run = await tanuki(project.dir, 'project', 'start')
+    expect(run.code, run.stderr + run.stdout).toBe(0)
+    expect(refused).toBeGreaterThan(0)
+    const events = readEvents(project.dir)
+    const parked = events.filter((e) => e.event === 'agent:parked')
+    expect(parked[0]).toMatchObject({ agent: 'default-1', account: 'claude:ANTHROPIC_API_KEY' })
+    expect(events.some((e) => e.event === 'agent:resumed')).toBe(true)
+    // The console said so, with the time work resumes.
+    expect(run.stdout).toMatch(/agent default-1 parked until \d\d:\d\d:\d\d/)
+    const status = await statusJson(project.dir)
+    expect(status.tasks[0]).toMatchObject({ id: 'L-1', status: 'complete', iterations: 1 })
+  }, 120_000)
+
+  it('a task whose budget is spent goes to review, and no further try starts', async () => {
+    // Each answer bills 200,000 input tokens: dollars, by Claude Code's own prices.
+    api = await startFakeAnthropic(touchScript({ input_tokens: 200_000, output_tokens: 2_000 }))
+    useClaude(api)
+    const project = createProject({
+      config: CLAUDE_CONFIG(),
+      files: {
+        // Its verify never passes: without the budget it would try 5 times.
+        '.tanuki/tasks/B-1.md': claudeTask(
+          'B-1',
+          '  verify: "test -f never-made.txt"\n  max_iterations: 5\n',
+          'budget: { usd: 0.05 }\n',
+        ),
+      },
+    })
+    const run = await tanuki(project.dir, 'project', 'start')
+    expect(run.code).toBe(1)
+    const [task] = (await statusJson(project.dir)).tasks
+    expect(task).toMatchObject({ id: 'B-1', status: 'review', lastError: { class: 'budget' } })
+    expect(task!.lastError!.cause).toMatch(/budget is spent/)
+    expect(iterationsSeen(api)).toBe(1)
+  }, 120_000)
+
+  it('a run budget shared by 4 agents is not overshot by more than one try each, and the run exits 3', async () => {
+    api = await startFakeAnthropic(touchScript({ input_tokens: 100_000, output_tokens: 1_000 }))
+    useClaude(api)
+    const tasks = Object.fromEntries(
+      [1, 2, 3, 4, 5, 6, 7, 8].map((n) => [
+        `.tanuki/tasks/R-${n}.md`,
+        claudeTask(`R-${n}`, '  verify: "test -f never-made.txt"\n  max_iterations: 10\n'),
+      ]),
+    )
+    const project = createProject({
+      config: CLAUDE_CONFIG('\n  sameFailureLimit: 10,\n  budget: { usd: 1 },', 4),
+      files: tasks,
+    })
+    const run = await tanuki(project.dir, 'project', 'start')
+    expect(run.code, run.stderr).toBe(3)
+    expect(run.stderr).toMatch(/the run's budget is spent \(\$\d+\.\d\d/)
+    const costs = readEvents(project.dir)
+      .filter((e) => e.event === 'iteration:finished')
+      .map((e) => (e.usage as { costUsd?: number } | undefined)?.costUsd ?? 0)
+    const spent = costs.reduce((sum, cost) => sum + cost, 0)
+    expect(costs.length).toBeGreaterThan(0)
+    expect(spent).toBeGreaterThan(0)
+    expect(spent).toBeLessThanOrEqual(1 + 4 * Math.max(...costs))
+    // Nothing was marked failed for it: the tasks wait for a bigger budget.
+    const status = await statusJson(project.dir)
+    expect(status.tasks.filter((t) => t.status === 'failed')).toEqual([])
+  }, 180_000)
+
+  it('a refused key pauses the role once, naming the variable; its tasks wait, unharmed', async () => {
+    api = await startFakeAnthropic((_request, { mainLoop }) =>
+      mainLoop ? { status: 401, error: { type: 'authentication_error', message: 'invalid x-api-key' } } : undefined,
+    )
+    useClaude(api)
+    const project = createProject({
+      config: CLAUDE_CONFIG(),
+      files: {
+        '.tanuki/tasks/K-1.md': claudeTask('K-1', '  verify: "test -f K-1.txt"\n'),
+        '.tanuki/tasks/K-2.md': claudeTask('K-2', '  verify: "test -f K-2.txt"\n'),
+      },
+    })
+    const run = await tanuki(project.dir, 'project', 'start')
+    expect(run.code).toBe(1)
+    expect(run.stderr).toMatch(/role "default" is paused: .*ANTHROPIC_API_KEY/)
+    expect(iterationsSeen(api)).toBe(1)
+    const status = await statusJson(project.dir)
+    expect(status.tasks.map((t) => t.status)).toEqual(['pending', 'pending'])
+    expect(status.tasks.find((t) => t.lastError)?.lastError?.class).toBe('could-not-start')
+  }, 120_000)
+})
+
+describe('failures that can never pass, under the process backend', () => {
+  it('a missing agent program is tried once: its role is paused, saying which program', async () => {
+    const project = createProject({
+      config: CLAUDE_CONFIG().replace("kind: 'claude'", "kind: 'claude', bin: 'no-such-claude-here'"),
+      tasks: [{ id: 'M-1', verify: 'true' }],
+    })
+    const run = await tanuki(project.dir, 'project', 'start')
+    expect(run.code).toBe(1)
+    expect(run.stderr).toMatch(/role "default" is paused: .*no-such-claude-here/)
+    const [task] = (await statusJson(project.dir)).tasks
+    expect(task).toMatchObject({ status: 'pending', lastError: { class: 'could-not-start' } })
+  })
+
+  it('a verify that cannot run (exit 127) fails its task after one try, with the cause', async () => {
+    const project = createProject({
+      tasks: [{ id: 'V-1', sh: 'echo work > w.txt', verify: 'no-such-test-runner --all', maxIterations: 5 }],
+    })
+    const run = await tanuki(project.dir, 'project', 'start')
+    expect(run.code).toBe(1)
+    const [task] = (await statusJson(project.dir)).tasks
+    expect(task).toMatchObject({ status: 'failed', iterations: 1, lastError: { class: 'verify-could-not-run' } })
+    expect(task!.lastError!.cause).toMatch(/exit 127.*no-such-test-runner/)
+    expect(run.stdout).toMatch(/V-1 failed after 1 iteration/)
+  })
+
+  it('an agent that prints nothing for stallTimeoutMs is ended as stalled', async () => {
+    const project = createProject({
+      config: `import { defineConfig } from 'tanuki'
+export default defineConfig({
+  cooldownMs: 50,
+  stallTimeoutMs: 1500,
+  defaults: { backend: 'process', kind: 'shell' },
+  agents: { default: { count: 1 } },
+})
+`,
+      tasks: [{ id: 'S-1', sh: 'sleep 120', verify: 'true', maxIterations: 1 }],
+    })
+    // The agent would sleep two minutes; the test's own timeout is shorter than that.
+    const run = await startTanuki(project.dir, 'project', 'start').done
+    expect(run.code).toBe(1)
+    const [task] = (await statusJson(project.dir)).tasks
+    expect(task).toMatchObject({ status: 'review', lastError: { class: 'stalled' } })
+  }, 90_000)
+})
