@@ -237,7 +237,7 @@ function formatWorkers(workers: WorkerStatus[]): string {
  */
 async function removeAgents(project: Project, force: boolean): Promise<CleanupReport> {
   const config = project.config.resolved
-  const plugins = defaultPlugins(config.plugins, { reporters: false })
+  const plugins = defaultPlugins(config.plugins, { reporters: false, remote: config.remote !== undefined })
   const info = projectInfo(project)
   const registry = await setupPlugins({ ...config, plugins }, info)
   const report: CleanupReport = { removed: [], kept: [] }
