@@ -10,6 +10,7 @@ export const alias = {
   '@tanuki/plugin-agent-process/kit': here('./packages/plugin-agent-process/src/kit/index.ts'),
   '@tanuki/plugin-agent-process': here('./packages/plugin-agent-process/src/index.ts'),
   '@tanuki/plugin-agent-docker': here('./packages/plugin-agent-docker/src/index.ts'),
+  '@tanuki/plugin-agent-remote': here('./packages/plugin-agent-remote/src/index.ts'),
   '@tanuki/plugin-reporter': here('./packages/plugin-reporter/src/index.ts'),
   '@tanuki/plugin-ui': here('./packages/plugin-ui/src/index.ts'),
   '@tanuki/testing': here('./packages/testing/src/index.ts'),

@@ -58,7 +58,7 @@ describe('examples', () => {
     }
   })
 
-  it.each(['hello', 'claude', 'custom-reporter'])('examples/%s has valid tasks and config', async (name) => {
+  it.each(['hello', 'claude', 'custom-reporter', 'remote'])('examples/%s has valid tasks and config', async (name) => {
     const { code, output } = await run(tanuki, ['task', 'validate', '--cwd', join(root, 'examples', name)])
     expect(output).toMatch(/\d+ tasks? OK/)
     expect(code).toBe(0)

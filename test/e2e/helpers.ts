@@ -217,6 +217,17 @@ export interface StatusJson {
     byStatus: Record<string, number>
   }
   agents: { name: string; role: string; status: string }[]
+  /** Remote workers (projects with `remote` in their config). */
+  workers?: {
+    name: string
+    host: string
+    roles: string[]
+    capacity: number
+    backend: string
+    agents: { name: string; role: string; task?: string }[]
+    lastSeen: string
+    alive: boolean
+  }[]
 }
 
 /** The lines of `.tanuki/events.ndjson` (the NDJSON reporter's log), parsed. */

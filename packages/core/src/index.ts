@@ -89,6 +89,7 @@ export {
   flattenPlugins,
   type PluginOption,
   type LandConfig,
+  type RemoteConfig,
   type TanukiPlugin,
   type PluginContext,
   type PluginRegistry,

@@ -47,17 +47,23 @@ export function processAgents(options: Omit<ProcessBackendOptions, 'project'> = 
 /**
  * The git lander as a plugin: in a git repository, completed work lands on your branch (see
  * `land` in the config); elsewhere it does nothing. The CLI adds it unless the config has its own.
+ * `remote`: a git remote shared with remote workers (see `GitLanderOptions.remote`).
  *
  * @example
  * export default defineConfig({ plugins: [gitLanding()], land: { verify: 'npm test' } })
  */
-export function gitLanding(): TanukiPlugin {
+export function gitLanding(options: { remote?: string } = {}): TanukiPlugin {
   return definePlugin({
     name: 'tanuki:land-git',
     async setup(ctx) {
       if (!ctx.config.land.enabled || !(await gitRepository(ctx.project.root))) return
       ctx.registerLander(
-        createGitLander({ project: ctx.project, land: ctx.config.land, verifyTimeoutMs: ctx.config.verifyTimeoutMs }),
+        createGitLander({
+          project: ctx.project,
+          land: ctx.config.land,
+          verifyTimeoutMs: ctx.config.verifyTimeoutMs,
+          ...(options.remote ? { remote: options.remote } : {}),
+        }),
       )
     },
   })

@@ -117,7 +117,10 @@ export async function checkProject(root: string): Promise<CheckedProject> {
     const roles = [...Object.keys(resolved.agents), ...tasks.map((task) => task.role)]
     try {
       const registry = await setupPlugins(
-        { ...resolved, plugins: defaultPlugins(resolved.plugins, { reporters: false }) },
+        {
+          ...resolved,
+          plugins: defaultPlugins(resolved.plugins, { reporters: false, remote: resolved.remote !== undefined }),
+        },
         info,
       )
       try {

@@ -8,6 +8,7 @@ import { projectCommand } from './commands/project.ts'
 import { taskCommand } from './commands/task.ts'
 import { uiCommand } from './commands/ui.ts'
 import { renderHelp, useColor } from './usage.ts'
+import { workerCommand } from './commands/worker.ts'
 import { version } from './version.ts'
 
 /** A refusal: one message, its stable code, no stack. */
@@ -53,6 +54,7 @@ export const main = guarded(
       land: landCommand,
       logs: logsCommand,
       ui: uiCommand,
+      worker: workerCommand,
     },
   }),
 )

@@ -37,6 +37,7 @@ function packageAliases(): Record<string, string> {
     '@tanuki/plugin-agent-process',
     '@tanuki/plugin-reporter',
     '@tanuki/plugin-agent-docker',
+    '@tanuki/plugin-agent-remote',
   ]) {
     try {
       aliases[name] = fileURLToPath(import.meta.resolve(name))

@@ -94,6 +94,8 @@ export async function landProject(
       project: projectInfo(project),
       land: { ...config.land, ...(options.into ? { into: options.into } : {}) },
       verifyTimeoutMs: config.verifyTimeoutMs,
+      // Remote agents' work is on the shared git remote, and their next tasks start from what lands here.
+      ...(config.remote ? { remote: typeof config.remote.git === 'string' ? config.remote.git : 'origin' } : {}),
     })
     const start = await lander.prepare(options.into ? {} : state.run.target ? { target: state.run.target } : {})
     const records: RunRecord[] = []

@@ -15,6 +15,8 @@ export interface StatePaths {
   logs: string
   detachedLog: string
   worktrees: string
+  /** The remote workers as the last run saw them (written by the remote agents' plugin). */
+  workers: string
 }
 
 export function statePaths(projectRoot: string): StatePaths {
@@ -32,6 +34,7 @@ export function statePaths(projectRoot: string): StatePaths {
     logs: join(stateDir, 'logs'),
     detachedLog: join(stateDir, 'orchestrator.log'),
     worktrees: join(stateDir, 'worktrees'),
+    workers: join(stateDir, 'workers.json'),
   }
 }
 

@@ -1,5 +1,6 @@
 import { flattenPlugins, type PluginOption, type TanukiPlugin } from '@tanuki/core'
 import { gitLanding, processAgents } from '@tanuki/plugin-agent-process'
+import { remoteAgents } from '@tanuki/plugin-agent-remote'
 import { consoleReporter, ndjsonReporter, summaryReporter } from '@tanuki/plugin-reporter'
 
 export interface DefaultPluginsOptions {
@@ -9,11 +10,13 @@ export interface DefaultPluginsOptions {
   events?: string
   quiet?: boolean
   verbose?: boolean
+  /** The config has `remote`: add the remote agents' plugin (`backend: 'remote'`). */
+  remote?: boolean
 }
 
 /**
- * The plugins a command uses: Tanuki's defaults (the process backend, the git lander, and the
- * console, NDJSON and summary reporters) first, each unless the config brings its own by the same name, then the
+ * The plugins a command uses: Tanuki's defaults (the process backend, the git lander, the remote
+ * agents' backend when the config has `remote`, and the console, NDJSON and summary reporters) first, each unless the config brings its own by the same name, then the
  * config's own plugins.
  *
  * @example
@@ -28,6 +31,7 @@ export function defaultPlugins(own: readonly PluginOption[] = [], options: Defau
   }
   add('tanuki:agent-process', () => processAgents())
   add('tanuki:land-git', () => gitLanding())
+  if (options.remote) add('tanuki:agent-remote', () => remoteAgents())
   if (options.reporters ?? true) {
     add('tanuki:reporter-console', () =>
       consoleReporter({ ...(options.quiet ? { quiet: true } : {}), ...(options.verbose ? { verbose: true } : {}) }),

@@ -155,6 +155,7 @@ export async function runProject(project: Project, options: RunOptions): Promise
         plugins: [
           defaultPlugins(user.plugins, {
             events: paths.events,
+            remote: user.remote !== undefined,
             ...(options.quiet ? { quiet: true } : {}),
             ...(options.verbose ? { verbose: true } : {}),
           }),

@@ -29,6 +29,24 @@ export interface StatusDocument {
   tasks: TaskView[]
   progress: Progress & { queued?: number }
   agents: (Omit<AgentInfo, 'assigned'> & { assigned?: number })[]
+  /**
+   * The remote workers of the project (`tanuki worker`), as the run last saw them in Redis; only
+   * for projects with `remote` in their config.
+   */
+  workers?: WorkerStatus[]
+}
+
+/** A remote worker in the status document. */
+export interface WorkerStatus {
+  name: string
+  host: string
+  roles: string[]
+  capacity: number
+  backend: string
+  agents: { name: string; role: string; task?: string }[]
+  lastSeen: string
+  alive: boolean
+  [key: string]: unknown
 }
 
 /** The status document of the orchestrator running in this process. */

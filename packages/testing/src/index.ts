@@ -1,6 +1,7 @@
 /**
  * @tanuki/testing — a test kit for Tanuki plugin authors. `describeAgentBackend` runs the agent
- * backend contract (the checks every backend must pass) as Vitest tests against your backend.
+ * backend contract (the checks every backend must pass) as Vitest tests against your backend;
+ * `startRedis` starts a real `redis-server` of a test's own (for remote backends).
  * Core itself never imports Vitest; this package does, as a peer dependency.
  *
  * @example
@@ -20,3 +21,10 @@ export {
   type AgentBackendContract,
   type ContractScript,
 } from './agent-backend.ts'
+export {
+  freePort,
+  redisAvailable,
+  startRedis,
+  type RedisServer,
+  type RedisServerOptions,
+} from './redis.ts'

@@ -214,6 +214,11 @@ export interface SpawnRequest {
   /** The role's configuration (`agents.<role>` in the config), for backend-specific options. */
   options: Readonly<Record<string, unknown>>
   project: ProjectInfo
+  /**
+   * Aborted when the run stops while the spawn is under way: a backend whose spawn waits (for a
+   * machine to take the agent, say) gives up then, rejecting with `TANUKI_ABORTED`.
+   */
+  signal?: AbortSignal
 }
 
 /** A role's options, handed to a backend to check before the run starts. */

@@ -100,6 +100,8 @@ export function createAgentPool(options: AgentPoolOptions): AgentPool {
   const respawns = new Map<string, number>()
   /** Spawns under way; a stop waits for them so no agent outlives the run. */
   const spawning = new Set<Promise<void>>()
+  /** Tells spawns that wait (for a remote worker, say) that the run stopped. */
+  const stopped = new AbortController()
   let removeOnStop = false
 
   const roleState = (role: string): RoleState => {
@@ -136,9 +138,11 @@ export function createAgentPool(options: AgentPoolOptions): AgentPool {
     state.spawning++
     let agent: Agent
     try {
-      agent = await backendFor(role).spawn({ name, role, options: state.config, project })
+      agent = await backendFor(role).spawn({ name, role, options: state.config, project, signal: stopped.signal })
     } catch (error) {
       state.spawning--
+      // A spawn the stop called off is no failure.
+      if (stopped.signal.aborted) return
       state.lastSpawnError = errorMessage(error)
       bus.emit('agent:spawn-failed', { agent: name, role, backend: backendName(role), message: errorMessage(error) })
       options.onChange()
@@ -348,7 +352,8 @@ export function createAgentPool(options: AgentPoolOptions): AgentPool {
           bus.emit('agent:stopped', { agent: record.name, role: record.role, removed: remove })
         }),
       )
-      // Agents still being spawned stop (or are removed) as soon as they exist.
+      // Agents still being spawned stop (or are removed) as soon as they exist; spawns that wait give up.
+      stopped.abort('the run is stopping')
       await Promise.allSettled([...spawning])
     },
 

@@ -165,3 +165,29 @@ describe('the safety-net poll', () => {
     expect(summary.allComplete).toBe(true)
   })
 })
+
+describe('spawns that wait', () => {
+  it('are told to give up when the run stops, and a stop does not wait for them', async () => {
+    const signals: AbortSignal[] = []
+    // A backend whose agents wait for a machine to take them, which never comes.
+    const waiting: AgentBackend = {
+      name: 'waiting',
+      spawn: (request) =>
+        new Promise<Agent>((_, reject) => {
+          signals.push(request.signal!)
+          request.signal!.addEventListener('abort', () => reject(new Error('gave up')), { once: true })
+        }),
+    }
+    const orchestrator = run(waiting, { tasks: tasks({ id: 'a' }) })
+    const failed: string[] = []
+    orchestrator.events.on('agent:spawn-failed', (e) => failed.push(e.message))
+    await orchestrator.start()
+    expect(signals).toHaveLength(1)
+    expect(signals[0]!.aborted).toBe(false)
+    await orchestrator.stop()
+    expect(signals[0]!.aborted).toBe(true)
+    // Called off by the stop: no failure to report.
+    expect(failed).toEqual([])
+    expect(orchestrator.task('a')?.status).toBe('pending')
+  })
+})

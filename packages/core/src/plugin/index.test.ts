@@ -138,6 +138,16 @@ describe('resolveConfig', () => {
     })
   }
 
+  it('accepts remote with a redis URL, keeps its other keys for the plugin, and never echoes a password', () => {
+    const remote = { redis: 'rediss://redis.internal:6380', stalledIntervalMs: 2000 }
+    expect(resolveConfig({ remote }).remote).toEqual(remote)
+    expect(resolveConfig({}).remote).toBeUndefined()
+    expect(configError({ remote: 'redis://x' }).message).toContain('config key "remote" must be an object')
+    const bad = configError({ remote: { redis: 'http://:hunter2@x:6379' } })
+    expect(bad.message).toContain('config key "remote.redis" must be a redis:// or rediss:// URL')
+    expect(bad.message).not.toContain('hunter2')
+  })
+
   it.each([
     ['iterationTimeoutMs', { iterationTimeoutMs: 0 }, 'milliseconds > 0'],
     ['verifyTimeoutMs', { verifyTimeoutMs: 0 }, 'milliseconds > 0'],
@@ -182,14 +192,19 @@ describe('resolveConfig', () => {
         budget: { usd: 10 },
         maxAgents: 4,
         stallTimeoutMs: 120_000,
-        remote: 'redis://127.0.0.1:6379',
+        remote: { redis: 'redis://127.0.0.1:6379' },
         mirrorStatus: false,
         sameFailureLimit: 3,
         worktreesDir: '../worktrees',
       }),
     ).not.toThrow()
     expect(() =>
-      resolveConfig({ land: false, budget: { tokens: 5 }, maxAgents: { total: 4, docker: 2 }, remote: { url: 'x' } }),
+      resolveConfig({
+        land: false,
+        budget: { tokens: 5 },
+        maxAgents: { total: 4, docker: 2 },
+        remote: { redis: 'rediss://x:6380', tls: true },
+      }),
     ).not.toThrow()
   })
 

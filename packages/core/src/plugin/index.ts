@@ -78,14 +78,24 @@ export interface UserConfig {
    * gated by verify on the combined work). `false` turns it off: work stays on the agents' branches.
    */
   land?: LandConfig | false
-  /** Agents on other machines: a Redis URL or its options (checked by the remote plugin). */
-  remote?: string | Record<string, unknown>
   /**
    * Where agents' git worktrees go. Default: a per-project folder in your state directory
    * (`$XDG_STATE_HOME/tanuki/projects/…`, else `~/.local/state/tanuki/projects/…`), outside the
    * project, so its own test runner, `tsc` and linters never see the agents' copies.
    */
   worktreesDir?: string
+  /**
+   * Agents on other machines: the Redis their workers take sessions from (`tanuki worker`), for
+   * roles with `backend: 'remote'`. Read by `@tanuki/plugin-agent-remote`, which documents every key.
+   */
+  remote?: RemoteConfig
+}
+
+/** `remote` in the config: `redis` is required; the remote agents' plugin reads the other keys. */
+export interface RemoteConfig {
+  /** `redis://[user:password@]host:port[/db]`, or `rediss://…` for TLS. */
+  redis: string
+  [option: string]: unknown
 }
 
 /** `land` in the config. */
@@ -134,6 +144,8 @@ export interface ResolvedConfig {
     push?: string
   }
   worktreesDir?: string
+  /** `remote` as written, checked: present when the project has remote agents. */
+  remote?: RemoteConfig
 }
 
 /** What a plugin's `setup` may do. */
@@ -222,6 +234,7 @@ export function resolveConfig(config: UserConfig = {}, fallbackName = 'tanuki'):
     mirrorStatus: config.mirrorStatus ?? true,
     land: resolveLand(config.land),
     ...(config.worktreesDir === undefined ? {} : { worktreesDir: config.worktreesDir }),
+    ...(config.remote === undefined ? {} : { remote: config.remote }),
   }
 }
 

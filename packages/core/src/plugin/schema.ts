@@ -134,7 +134,17 @@ const configSchema = v.pipe(
       ),
     ),
     stallTimeoutMs: v.optional(durationAbove0),
-    remote: v.optional(v.union([v.string(), mapping('')], 'must be a URL string or an object of remote options')),
+    remote: v.optional(
+      v.pipe(
+        mapping("must be an object like { redis: 'redis://host:6379' }"),
+        v.looseObject({
+          redis: v.pipe(
+            v.string('must be a redis:// or rediss:// URL'),
+            v.regex(/^rediss?:\/\/./, 'must be a redis:// or rediss:// URL'),
+          ),
+        }),
+      ),
+    ),
     mirrorStatus: v.optional(v.boolean('must be true or false')),
     sameFailureLimit: v.optional(countFrom1),
     worktreesDir: v.optional(nonEmpty('a path string')),
@@ -165,7 +175,15 @@ export function configProblems(config: unknown): ConfigProblem[] {
     problems.push({ key, message, value })
   }
   const result = v.safeParse(configSchema, config, { abortEarly: false })
-  for (const issue of result.issues ?? []) add(keyOf(issue.path), issue.message, issue.input)
+  for (const issue of result.issues ?? []) {
+    const key = keyOf(issue.path)
+    // A Redis URL may hold a password: never echo it back.
+    const value =
+      key === 'remote.redis' && typeof issue.input === 'string'
+        ? issue.input.replace(/\/\/[^@/]*@/, '//***@')
+        : issue.input
+    add(key, issue.message, value)
+  }
   if (!isObject(config)) return problems
 
   const known: readonly string[] = CONFIG_KEYS

@@ -11,8 +11,8 @@ import { checkProject, type CheckedProject } from '../check.ts'
 import { openProject, projectInfo, runProject, type Project, type StopRequest } from '../project.ts'
 import { readJournal } from '../journal.ts'
 import { runExit } from '../run-exit.ts'
-import { readJson, statusFromJournal, withJournal, type StatusDocument } from '../state.ts'
-import { common, projectRoot, sleep } from './shared.ts'
+import { readJson, statusFromJournal, withJournal, type StatusDocument, type WorkerStatus } from '../state.ts'
+import { common, projectRoot, sleep, table } from './shared.ts'
 import { parsePort, uiArgs } from './ui-args.ts'
 
 const output = {
@@ -167,6 +167,14 @@ const resume = defineCommand({
 
 /** The status document: the running orchestrator's snapshot, or one built from the task files. */
 export async function projectStatus(project: Project): Promise<StatusDocument & { problems?: string[] }> {
+  const doc = await taskStatus(project)
+  // Remote workers, as the run last saw them in Redis (a run refreshes the file every few seconds).
+  const workers = readJson<WorkerStatus[]>(project.paths.workers)
+  if (workers || project.config.resolved.remote) doc.workers = workers ?? []
+  return doc
+}
+
+async function taskStatus(project: Project): Promise<StatusDocument & { problems?: string[] }> {
   const running = runningOrchestrator(project.paths.lock)
   const snapshot = readJson<StatusDocument>(project.paths.status)
   if (running && snapshot && snapshot.pid === running.pid) return snapshot
@@ -193,11 +201,35 @@ const status = defineCommand({
     if (args.json) process.stdout.write(JSON.stringify(doc, null, 2) + '\n')
     else {
       process.stdout.write(formatStatus(doc, { color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR }) + '\n')
+      if (doc.workers) process.stdout.write(formatWorkers(doc.workers))
       for (const problem of doc.problems ?? []) process.stderr.write(`problem: ${problem}\n`)
     }
     return 0
   },
 })
+
+/** The remote workers, one line each, then their agents. */
+function formatWorkers(workers: WorkerStatus[]): string {
+  if (workers.length === 0)
+    return '\nWorkers: none registered (start one with `tanuki worker` in a clone of the project)\n'
+  const rows = [['WORKER', 'HOST', 'ROLES', 'AGENTS', 'BACKEND', 'LAST SEEN']]
+  for (const worker of workers) {
+    rows.push([
+      worker.name,
+      worker.host,
+      worker.roles.length > 0 ? worker.roles.join(',') : 'any',
+      `${worker.agents.length}/${worker.capacity}`,
+      worker.backend,
+      `${worker.lastSeen.slice(11, 19)}${worker.alive ? '' : ' (gone)'}`,
+    ])
+  }
+  const agents = workers.flatMap((worker) =>
+    worker.agents.map(
+      (agent) => `  ${agent.name} (${agent.role}) on ${worker.name}${agent.task ? `: ${agent.task}` : ''}`,
+    ),
+  )
+  return `\nWorkers:\n${table(rows)}\n${agents.length > 0 ? `${agents.join('\n')}\n` : ''}`
+}
 
 /**
  * Deletes what the agents left (worktrees, branches, containers), keeping work that has not landed
@@ -205,7 +237,7 @@ const status = defineCommand({
  */
 async function removeAgents(project: Project, force: boolean): Promise<CleanupReport> {
   const config = project.config.resolved
-  const plugins = defaultPlugins(config.plugins, { reporters: false })
+  const plugins = defaultPlugins(config.plugins, { reporters: false, remote: config.remote !== undefined })
   const info = projectInfo(project)
   const registry = await setupPlugins({ ...config, plugins }, info)
   const report: CleanupReport = { removed: [], kept: [] }

@@ -40,6 +40,12 @@ export interface GitLanderOptions {
   land: ResolvedConfig['land']
   /** Longest a gate command may run. Default 5 minutes. */
   verifyTimeoutMs?: number
+  /**
+   * A git remote shared with agents on other machines (remote workers): the integration branch is
+   * pushed there when a run starts and after each landing, so their tasks start from the landed
+   * work, and a task's refs are fetched from there when this repository lacks them. Default: none.
+   */
+  remote?: string
 }
 
 /** The git lander: a merge queue's hands. */
@@ -159,6 +165,24 @@ export function createGitLander(options: GitLanderOptions): GitLander {
         return { moved: true, note: `landed, but pushing ${target} to ${land.push} failed: ${gitSaid(pushed)}` }
     }
     return { moved: true }
+  }
+
+  /** The integration branch on `options.remote`, where remote workers start from; a note when the push failed. */
+  const share = async (): Promise<string | undefined> => {
+    if (!options.remote) return undefined
+    const ref = `refs/heads/${integration!.branch}`
+    // Tanuki owns the branch: the remote's copy follows it, even after a person reset it here.
+    const pushed = await git(['push', '--quiet', '--force', options.remote, `${ref}:${ref}`], repo!)
+    return pushed.code === 0
+      ? undefined
+      : `pushing ${integration!.branch} to ${options.remote} failed (${gitSaid(pushed)}); remote agents start from what it had before`
+  }
+
+  /** A task's refs from `options.remote`, when a remote agent recorded them there and they are not here. */
+  const fetchTask = async (task: Task): Promise<void> => {
+    if (!options.remote || (await revParse(taskRef(project, task.id, 'work'), repo!))) return
+    const refs = taskRef(project, task.id, 'work').slice(0, -'/work'.length)
+    await git(['fetch', '--quiet', '--no-write-fetch-head', options.remote, `+${refs}/*:${refs}/*`], repo!)
   }
 
   const message = (task: Task, agent: string | undefined, work: string): string => {
@@ -380,6 +404,12 @@ export function createGitLander(options: GitLanderOptions): GitLander {
         for (const id of superseded) landed.delete(id)
         const head = (await inLand(['rev-parse', 'HEAD'])).stdout.trim()
         const move = await moveTarget(head)
+        const shared = await share()
+        if (shared)
+          throw new TanukiError(
+            LAND_ERROR,
+            `${shared}. Check the remote (\`git remote -v\`) and that it accepts pushes.`,
+          )
         return {
           target: target!,
           base: `refs/heads/${branch}`,
@@ -396,6 +426,7 @@ export function createGitLander(options: GitLanderOptions): GitLander {
         if (!clean) await repair()
         clean = false
         const before = await catchUp()
+        await fetchTask(request.task)
         const built = await apply(request.task, request.agent, before)
         if (built === false) {
           clean = true
@@ -411,14 +442,16 @@ export function createGitLander(options: GitLanderOptions): GitLander {
         // The worktree now matches the branch, unless the gate changed tracked files (then the
         // next landing starts with a repair); files it created stay, as a CI workspace keeps them.
         // Checked while the target moves: they touch different worktrees.
-        const [unchanged, moved] = await Promise.all([
+        const [unchanged, moved, shared] = await Promise.all([
           gateRan(request)
             ? inLand(['status', '--porcelain', '--untracked-files=no']).then((r) => r.stdout === '')
             : true,
           moveTarget(built),
+          share(),
         ])
         clean = unchanged
-        return { status: 'landed', commit: built, ...moved }
+        const note = [moved.note, shared].filter(Boolean).join('; ')
+        return { status: 'landed', commit: built, moved: moved.moved, ...(note ? { note } : {}) }
       })
     },
 
