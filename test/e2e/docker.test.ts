@@ -251,4 +251,33 @@ export default defineConfig({
       for (const id of await containersOf(project.dir).catch(() => [])) await docker('rm', '-f', id).catch(() => '')
     }
   }, 240_000)
+  it('tanuki land, with no run on, runs the gate in a container of the role too', async () => {
+    const project = createProject({
+      config: CONFIG.replace('  cooldownMs: 100,', '  cooldownMs: 100,\n  land: { auto: false },'),
+      // Passes only in a container: on the host there is no /.dockerenv.
+      tasks: [{ id: 'BOX', sh: 'echo boxed > boxed.txt', verify: 'test -f /.dockerenv && test -f boxed.txt' }],
+    })
+    try {
+      const run = await tanuki(project.dir, 'project', 'start')
+      expect(run.code, run.stdout + run.stderr).toBe(0)
+      expect((await statusJson(project.dir)).progress.landed).toBe(0)
+      const land = await tanuki(project.dir, 'land')
+      expect(land.code, land.stdout + land.stderr).toBe(0)
+      expect((await statusJson(project.dir)).progress.landed).toBe(1)
+      expect(readFileSync(join(project.dir, 'boxed.txt'), 'utf8')).toBe('boxed\n')
+      // Its one-off gate container is gone.
+      const agents = await docker(
+        'ps',
+        '-a',
+        '--filter',
+        `label=dev.tanuki.project=${project.dir}`,
+        '--format',
+        '{{.Label "dev.tanuki.agent"}}',
+      )
+      expect(agents.split('\n').filter((agent) => agent.startsWith('gate-'))).toEqual([])
+    } finally {
+      await tanuki(project.dir, 'project', 'stop', '--remove')
+      for (const id of await containersOf(project.dir).catch(() => [])) await docker('rm', '-f', id).catch(() => '')
+    }
+  }, 240_000)
 })

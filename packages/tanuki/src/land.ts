@@ -1,9 +1,19 @@
 import { hostname } from 'node:os'
-import { TanukiError, type LandingFeedback, type RunRecord, type Task } from '@tanuki/core'
+import {
+  TanukiError,
+  roleBackendName,
+  roleConfig,
+  setupPlugins,
+  type LandRequest,
+  type LandingFeedback,
+  type RunRecord,
+  type Task,
+} from '@tanuki/core'
 import { createGitLander } from '@tanuki/plugin-agent-process/kit'
 import { controlSocketPath, sendControl } from './control.ts'
 import { appendDurably, readJournal } from './journal.ts'
 import { acquireLock, runningOrchestrator } from './lock.ts'
+import { defaultPlugins } from './plugins.ts'
 import { projectInfo, recordedTasks, type Project } from './project.ts'
 
 /** What `tanuki land` did (or, with `dryRun`, would do). */
@@ -101,9 +111,11 @@ export async function landProject(
     const records: RunRecord[] = []
     const now = Date.now()
     const { tasks, facts } = recordedTasks(project)
+    const statusOf = new Map(tasks.map((task) => [task.id, task.status]))
     for (const { taskId, commit } of start.landed) {
       const known = facts.get(taskId)
-      if (known && !known.landed) {
+      // Only work still complete: a task rerun since is to land again.
+      if (known && !known.landed && statusOf.get(taskId) === 'complete') {
         records.push({ t: 'task', id: taskId, landed: { commit, at: now } })
         facts.set(taskId, { ...known, landed: { commit, at: now } })
       }
@@ -119,42 +131,65 @@ export async function landProject(
     if (options.dryRun) {
       report.plan = await lander.predict(order)
     } else {
-      const blocked = new Set<string>()
-      for (const task of order) {
-        const waitsOn = task.dependsOn.filter((dep) => blocked.has(dep))
-        if (waitsOn.length > 0) {
-          report.waiting.push({ taskId: task.id, on: waitsOn })
+      // The gate runs where each task's agents run (a container of its role), as in a run.
+      const info = projectInfo(project)
+      const registry = await setupPlugins(
+        {
+          ...config,
+          plugins: defaultPlugins(config.plugins, { reporters: false, remote: config.remote !== undefined }),
+        },
+        info,
+      )
+      const sandbox = (role: string): LandRequest['exec'] => {
+        const roleOptions = roleConfig(config, role)
+        const backend = registry.backends.get(roleBackendName(roleOptions, registry.backends))
+        const execIn = backend?.execIn?.bind(backend)
+        return execIn
+          ? (command, dir, exec) => execIn({ project: info, role, options: roleOptions, dir, command, ...exec })
+          : undefined
+      }
+      try {
+        const blocked = new Set<string>()
+        for (const task of order) {
+          const waitsOn = task.dependsOn.filter((dep) => blocked.has(dep))
+          if (waitsOn.length > 0) {
+            report.waiting.push({ taskId: task.id, on: waitsOn })
+            blocked.add(task.id)
+            continue
+          }
+          const exec = sandbox(task.role)
+          const outcome = await lander.land({
+            task,
+            ...(task.assignedTo ? { agent: task.assignedTo } : {}),
+            ...(exec ? { exec } : {}),
+            signal: new AbortController().signal,
+          })
+          if (outcome.status === 'landed') {
+            report.landed.push({ taskId: task.id, commit: outcome.commit })
+            records.push({ t: 'task', id: task.id, landed: { commit: outcome.commit, at: Date.now() }, feedback: null })
+            if (outcome.note) report.notes.push(outcome.note)
+            continue
+          }
           blocked.add(task.id)
-          continue
+          const feedback: LandingFeedback =
+            outcome.status === 'conflict'
+              ? { kind: 'conflict', files: outcome.files, detail: outcome.detail, what: outcome.what }
+              : { kind: 'gate', command: outcome.command, output: outcome.output, exitCode: outcome.exitCode }
+          const reason =
+            outcome.status === 'conflict'
+              ? `could not land: its work conflicts with landed work in ${outcome.files.join(', ')}`
+              : `could not land: \`${outcome.command}\` failed on the combined work (exit ${outcome.exitCode ?? 'none'})`
+          report.failed.push({ taskId: task.id, reason })
+          records.push({
+            t: 'task',
+            id: task.id,
+            status: 'pending',
+            reason: `${reason}; back to an agent at the next run`,
+            feedback,
+          })
         }
-        const outcome = await lander.land({
-          task,
-          ...(task.assignedTo ? { agent: task.assignedTo } : {}),
-          signal: new AbortController().signal,
-        })
-        if (outcome.status === 'landed') {
-          report.landed.push({ taskId: task.id, commit: outcome.commit })
-          records.push({ t: 'task', id: task.id, landed: { commit: outcome.commit, at: Date.now() }, feedback: null })
-          if (outcome.note) report.notes.push(outcome.note)
-          continue
-        }
-        blocked.add(task.id)
-        const feedback: LandingFeedback =
-          outcome.status === 'conflict'
-            ? { kind: 'conflict', files: outcome.files, detail: outcome.detail, what: outcome.what }
-            : { kind: 'gate', command: outcome.command, output: outcome.output, exitCode: outcome.exitCode }
-        const reason =
-          outcome.status === 'conflict'
-            ? `could not land: its work conflicts with landed work in ${outcome.files.join(', ')}`
-            : `could not land: \`${outcome.command}\` failed on the combined work (exit ${outcome.exitCode ?? 'none'})`
-        report.failed.push({ taskId: task.id, reason })
-        records.push({
-          t: 'task',
-          id: task.id,
-          status: 'pending',
-          reason: `${reason}; back to an agent at the next run`,
-          feedback,
-        })
+      } finally {
+        await registry.teardown()
       }
     }
     const unplaced = tasks.filter(
