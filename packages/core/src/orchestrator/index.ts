@@ -23,7 +23,8 @@ import { createBus, type Bus } from './bus.ts'
 import type { OrchestratorState, Progress, TanukiEventName, TanukiEvents } from './events.ts'
 import { attachReporters, type EventLog, type ReporterFanOut } from './reporters.ts'
 import { applySourceChange, type ChangeContext } from './source-changes.ts'
-import { Budgets, type BudgetLimit, type Reservation } from './budgets.ts'
+import { Budgets, type BudgetLimit } from './budgets.ts'
+import { iterationHooks } from './iteration-hooks.ts'
 import { LandingQueue } from './landing.ts'
 import { Parking } from './parking.ts'
 import { StatusMirror } from './mirror.ts'
@@ -632,8 +633,17 @@ export class Orchestrator {
     const started = this.clock.monotonic()
     let outcome: RunnerOutcome | undefined
     let failure: unknown
-    /** What the iteration under way holds of the budgets. */
-    let reservation: Reservation | undefined
+    const iteration = iterationHooks({
+      record,
+      agent,
+      signal: controller.signal,
+      bus: this.bus,
+      table: this.table,
+      budgets: this.budgets,
+      parking: this.parking,
+      store: this.store,
+      clock: this.clock,
+    })
     try {
       const notes: PromptNote[] = record.feedback ? [record.feedback] : []
       const start = await agent.agent.beginTask?.(task, {
@@ -650,67 +660,7 @@ export class Orchestrator {
         ...(record.feedback ? { firstIteration: record.iterations + 1 } : {}),
         notes,
         signal: controller.signal,
-        hooks: {
-          onIterationStart: (iteration, prompt) => {
-            this.table.note(record, { iterations: record.iterations + 1 })
-            this.bus.emit('iteration:started', {
-              taskId: task.id,
-              agent: agent.name,
-              iteration,
-              maxIterations: task.completion.maxIterations,
-              prompt,
-            })
-          },
-          onOutput: (iteration, chunk) => {
-            this.bus.emit('iteration:output', {
-              taskId: task.id,
-              agent: agent.name,
-              iteration,
-              stream: chunk.stream,
-              text: chunk.text,
-            })
-          },
-          beforeIteration: () => {
-            if (!this.budgets.applies(record)) return {}
-            const reserved = this.budgets.reserve(record)
-            if ('stop' in reserved) return reserved
-            reservation = reserved
-            return { budget: reserved.grant }
-          },
-          onRateLimited: (limit) => this.parking.park(agent, limit, controller.signal),
-          onIterationEnd: (iteration, result, validation, durationMs) => {
-            const failed = validation.failure
-            if (failed?.class !== 'rate-limited') this.parking.cleared(agent)
-            const spend = result.usage ? this.budgets.settle(record, reservation, result.usage) : undefined
-            if (!result.usage && reservation) this.budgets.settle(record, reservation, undefined)
-            reservation = undefined
-            this.table.note(record, {
-              ...(failed
-                ? { lastError: { class: failed.class, cause: failed.cause, iteration, at: this.clock.now() } }
-                : {}),
-              // A try cut short by a limit does not count: it runs again after the park.
-              ...(failed?.class === 'rate-limited' ? { iterations: record.iterations - 1 } : {}),
-              ...(spend ? { spend } : {}),
-            })
-            if (spend) this.store.append({ t: 'run', spend: this.budgets.runSpend() })
-            this.bus.emit('iteration:finished', {
-              taskId: task.id,
-              agent: agent.name,
-              iteration,
-              maxIterations: task.completion.maxIterations,
-              outcome: validation.outcome,
-              reason: validation.reason,
-              output: result.output,
-              ...(result.exitCode === undefined ? {} : { exitCode: result.exitCode }),
-              ...(validation.verify ? { verify: validation.verify } : {}),
-              ...(result.usage ? { usage: result.usage } : {}),
-              ...(result.sessionId ? { sessionId: result.sessionId } : {}),
-              ...(result.toolErrors?.length ? { toolErrors: result.toolErrors } : {}),
-              ...(failed ? { failure: { class: failed.class, cause: failed.cause } } : {}),
-              durationMs,
-            })
-          },
-        },
+        hooks: iteration.hooks,
       })
     } catch (error) {
       failure = error
@@ -731,7 +681,7 @@ export class Orchestrator {
     // A stop or crash that landed while verify ran can make the loop end with a verdict on a
     // half-finished try (a killed verify reads as a timeout or the last failed try): not a result.
     if (failure === undefined && controller.signal.aborted) failure = abortError(controller.signal)
-    if (reservation) this.budgets.settle(record, reservation, undefined)
+    iteration.release()
 
     if (failure !== undefined) {
       this.afterAgentLost(record, agent, failure, controller.signal.aborted)

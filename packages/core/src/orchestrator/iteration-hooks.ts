@@ -1,0 +1,101 @@
+import type { Clock } from '../clock.ts'
+import type { RunnerHooks } from '../runner/index.ts'
+import type { RunStore } from '../state/types.ts'
+import type { AgentRecord } from './agent-pool.ts'
+import type { Budgets, Reservation } from './budgets.ts'
+import type { Bus } from './bus.ts'
+import type { Parking } from './parking.ts'
+import type { TaskRecord, TaskTable } from './task-table.ts'
+
+/** What one task's run on one agent reports to. */
+export interface IterationContext {
+  record: TaskRecord
+  agent: AgentRecord
+  /** Aborts the task's run (a stop, a crash, a person's command). */
+  signal: AbortSignal
+  bus: Bus
+  table: TaskTable
+  budgets: Budgets
+  parking: Parking
+  store: RunStore
+  clock: Clock
+}
+
+/**
+ * The runner's hooks for one task on one agent: each iteration counted and announced, its output
+ * streamed as events, its budgets reserved before it starts and settled after, a limit parking
+ * the agent's account, and its result (class, cause, spend) recorded. `release` gives back what
+ * an iteration that never finished still holds of the budgets.
+ */
+export function iterationHooks(context: IterationContext): { hooks: RunnerHooks; release(): void } {
+  const { record, agent, signal, bus, table, budgets, parking, store, clock } = context
+  const task = record.task
+  /** What the iteration under way holds of the budgets. */
+  let held: Reservation | undefined
+  const hooks: RunnerHooks = {
+    onIterationStart: (iteration, prompt) => {
+      table.note(record, { iterations: record.iterations + 1 })
+      bus.emit('iteration:started', {
+        taskId: task.id,
+        agent: agent.name,
+        iteration,
+        maxIterations: task.completion.maxIterations,
+        prompt,
+      })
+    },
+    onOutput: (iteration, chunk) => {
+      bus.emit('iteration:output', {
+        taskId: task.id,
+        agent: agent.name,
+        iteration,
+        stream: chunk.stream,
+        text: chunk.text,
+      })
+    },
+    beforeIteration: () => {
+      if (!budgets.applies(record)) return {}
+      const reserved = budgets.reserve(record)
+      if ('stop' in reserved) return reserved
+      held = reserved
+      return { budget: reserved.grant }
+    },
+    onRateLimited: (limit) => parking.park(agent, limit, signal),
+    onIterationEnd: (iteration, result, validation, durationMs) => {
+      const failed = validation.failure
+      if (failed?.class !== 'rate-limited') parking.cleared(agent)
+      const spend = result.usage ? budgets.settle(record, held, result.usage) : undefined
+      if (!result.usage && held) budgets.settle(record, held, undefined)
+      held = undefined
+      table.note(record, {
+        ...(failed ? { lastError: { class: failed.class, cause: failed.cause, iteration, at: clock.now() } } : {}),
+        // A try cut short by a limit does not count: it runs again after the park.
+        ...(failed?.class === 'rate-limited' ? { iterations: record.iterations - 1 } : {}),
+        ...(spend ? { spend } : {}),
+      })
+      if (spend) store.append({ t: 'run', spend: budgets.runSpend() })
+      bus.emit('iteration:finished', {
+        taskId: task.id,
+        agent: agent.name,
+        iteration,
+        maxIterations: task.completion.maxIterations,
+        outcome: validation.outcome,
+        reason: validation.reason,
+        output: result.output,
+        ...(result.exitCode === undefined ? {} : { exitCode: result.exitCode }),
+        ...(validation.verify ? { verify: validation.verify } : {}),
+        ...(result.usage ? { usage: result.usage } : {}),
+        ...(result.sessionId ? { sessionId: result.sessionId } : {}),
+        ...(result.toolErrors?.length ? { toolErrors: result.toolErrors } : {}),
+        ...(failed ? { failure: { class: failed.class, cause: failed.cause } } : {}),
+        durationMs,
+      })
+    },
+  }
+  return {
+    hooks,
+    release() {
+      if (held) budgets.settle(record, held, undefined)
+      held = undefined
+    },
+  }
+}
