@@ -161,6 +161,54 @@ describe('a task without completion criteria', () => {
   })
 })
 
+describe('tasks from a plugin’s task source', () => {
+  /** A config whose plugin brings its own tasks (as a tracker's plugin would), and none as files. */
+  const trackerConfig = (
+    tasks: string,
+    load = 'tasks.map((input) => createTask(input))',
+  ) => `import { createTask, defineConfig, definePlugin } from 'tanuki'
+
+const tasks = ${tasks}
+const tracker = definePlugin({
+  name: 'acme:tracker',
+  setup(ctx) {
+    ctx.registerTaskSource({ name: 'tracker', load: async () => ${load}, update() {} })
+  },
+})
+
+export default defineConfig({
+  cooldownMs: 50,
+  defaults: { backend: 'process', kind: 'shell' },
+  plugins: [tracker],
+})
+`
+  const task = (id: string, dependsOn: string[] = []) =>
+    `{ id: '${id}', title: 'From the tracker', dependsOn: ${JSON.stringify(dependsOn)}, completion: { verify: 'test -f ${id}.txt' }, body: '\\\`\\\`\\\`sh\\ntouch ${id}.txt\\n\\\`\\\`\\\`\\n' }`
+
+  it('run with no task files, and validate counts them', async () => {
+    const project = createProject({ config: trackerConfig(`[${task('T-1')}, ${task('T-2', ['T-1'])}]`) })
+    const validate = await tanuki(project.dir, 'task', 'validate')
+    expect(validate.code, validate.stderr).toBe(0)
+    expect(validate.stdout).toContain("0 tasks OK in .tanuki/tasks, and 2 from plugins' task sources")
+    const start = await tanuki(project.dir, 'project', 'start')
+    expect(start.code, start.stderr + start.stdout).toBe(0)
+    expect(start.stdout).toMatch(/T-2 complete after 1 iteration/)
+  })
+
+  it('get the same checks before anything runs, and a source that throws is named', async () => {
+    const project = createProject({ config: trackerConfig(`[${task('T-1', ['NOPE'])}]`) })
+    const bad = await tanuki(project.dir, 'project', 'start')
+    expect(bad.code).toBe(1)
+    expect(bad.stderr).toContain('depends_on" names "NOPE", but no task has that id')
+    const throwing = createProject({
+      config: trackerConfig('[]', "Promise.reject(new Error('the tracker is down (503)'))"),
+    })
+    const down = await tanuki(throwing.dir, 'task', 'validate')
+    expect(down.code).toBe(1)
+    expect(down.stderr).toContain('task source "tracker" (a plugin): the tracker is down (503)')
+  })
+})
+
 describe('a reporter that never finishes closing', () => {
   it('cannot hold the run: it ends, says so, and releases the lock', async () => {
     const config = configFor(

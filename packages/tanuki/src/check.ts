@@ -32,8 +32,13 @@ export interface TaskCheck {
  * Reads and checks every task before anything runs or is written: each invalid file, each
  * invalid task in the config, duplicate ids, unknown dependencies and a cycle.
  */
-export function checkProjectTasks(source: FileTaskSource, config: ConfigFile): TaskCheck {
-  const { tasks: fromFiles, errors } = source.scan()
+export function checkProjectTasks(
+  source: FileTaskSource,
+  config: ConfigFile,
+  scanned = source.scan(),
+  fromPlugins: readonly Task[] = [],
+): TaskCheck {
+  const { tasks: fromFiles, errors } = scanned
   const fromConfig: Task[] = []
   const inputs = Array.isArray(config.user.tasks) ? config.user.tasks : []
   const where = config.file ?? 'config'
@@ -46,7 +51,9 @@ export function checkProjectTasks(source: FileTaskSource, config: ConfigFile): T
   })
   const seen = new Map(fromFiles.map((task) => [task.id, task.source]))
   const tasks = [...fromFiles]
-  for (const task of fromConfig) {
+  // Plugin sources' tasks are checked with the others (ids, dependencies, cycles); the run loads them itself.
+  const plugged: Task[] = []
+  for (const task of [...fromConfig, ...fromPlugins]) {
     const other = seen.get(task.id)
     if (other !== undefined) {
       errors.push(
@@ -59,9 +66,10 @@ export function checkProjectTasks(source: FileTaskSource, config: ConfigFile): T
       continue
     }
     seen.set(task.id, task.source)
-    tasks.push(task)
+    if (fromPlugins.includes(task)) plugged.push(task)
+    else tasks.push(task)
   }
-  for (const task of tasks) {
+  for (const task of [...tasks, ...plugged]) {
     for (const dep of task.dependsOn) {
       if (!seen.has(dep)) {
         errors.push(
@@ -74,7 +82,7 @@ export function checkProjectTasks(source: FileTaskSource, config: ConfigFile): T
       }
     }
   }
-  const cycle = new Resolver(tasks).findCycle()
+  const cycle = new Resolver([...tasks, ...plugged]).findCycle()
   if (cycle) errors.push(cycleError(cycle))
   return { tasks, errors }
 }
@@ -82,7 +90,10 @@ export function checkProjectTasks(source: FileTaskSource, config: ConfigFile): T
 /** A project checked from end to end, ready to run. */
 export interface CheckedProject {
   project: Project
+  /** The task files' and the config's tasks. */
   tasks: Task[]
+  /** Tasks from plugins' sources, checked with the others; the run loads them from their sources. */
+  pluginTasks: Task[]
   /** Things worth knowing that are not problems (tasks a person will review). */
   notes: string[]
 }
@@ -108,13 +119,13 @@ export async function checkProject(root: string): Promise<CheckedProject> {
   // The tasks are checked even when the config is not, so one pass names every problem.
   const tasksDir = typeof file.user.tasksDir === 'string' && file.user.tasksDir !== '' ? file.user.tasksDir : undefined
   const source = new FileTaskSource({ root: paths.root, ...(tasksDir ? { tasksDir } : {}) })
-  const { tasks, errors: taskErrors } = checkProjectTasks(source, file)
-  errors.push(...taskErrors)
+  const scanned = await source.scanAsync()
+  const fromPlugins: Task[] = []
+  let tasks: Task[] = []
 
   if (config) {
     const resolved = config.resolved
     const info: ProjectInfo = { root: paths.root, name: resolved.name, stateDir: paths.stateDir }
-    const roles = [...Object.keys(resolved.agents), ...tasks.map((task) => task.role)]
     try {
       const registry = await setupPlugins(
         {
@@ -124,6 +135,28 @@ export async function checkProject(root: string): Promise<CheckedProject> {
         info,
       )
       try {
+        // Tasks from plugins' sources (a tracker, a database) are the project's tasks too.
+        for (const plugin of registry.sources) {
+          try {
+            fromPlugins.push(...(await plugin.load()))
+          } catch (error) {
+            const cause = asTanukiError(error, 'TANUKI_TASK_INVALID')
+            errors.push(
+              new TanukiError(cause.code, `task source "${plugin.name}" (a plugin): ${cause.message}`, {
+                cause,
+                details: { source: plugin.name },
+              }),
+            )
+          }
+        }
+        const checked = checkProjectTasks(source, file, scanned, fromPlugins)
+        tasks = checked.tasks
+        errors.push(...checked.errors)
+        const roles = [
+          ...Object.keys(resolved.agents),
+          ...tasks.map((task) => task.role),
+          ...fromPlugins.map((task) => task.role),
+        ]
         const found = await checkRoles({
           config: resolved,
           backends: registry.backends,
@@ -146,19 +179,26 @@ export async function checkProject(root: string): Promise<CheckedProject> {
     }
   }
 
+  if (!config) {
+    const checked = checkProjectTasks(source, file, scanned)
+    tasks = checked.tasks
+    errors.push(...checked.errors)
+  }
   if (errors.length > 0) throw combineErrors(errors, 'in the project')
-  if (tasks.length === 0) {
+  if (tasks.length === 0 && fromPlugins.length === 0) {
     throw new TanukiError(
       'TANUKI_NO_TASKS',
       `No task files in ${source.display(source.dir)}. Run \`tanuki init\` for a sample, or add Markdown task files there.`,
     )
   }
-  const open = tasks.filter((task) => !task.completion.verify && !task.completion.signal).map((task) => task.id)
+  const open = [...tasks, ...fromPlugins]
+    .filter((task) => !task.completion.verify && !task.completion.signal)
+    .map((task) => task.id)
   const notes =
     open.length > 0
       ? [
           `${open.length === 1 ? 'task' : `${open.length} tasks`} without completion criteria, reviewed by a person after one agent run without an error: ${open.join(', ')}`,
         ]
       : []
-  return { project: { root: paths.root, paths, config: config!, source }, tasks, notes }
+  return { project: { root: paths.root, paths, config: config!, source }, tasks, pluginTasks: fromPlugins, notes }
 }
