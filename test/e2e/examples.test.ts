@@ -4,20 +4,26 @@
  * task complete, every time.
  */
 import { execFile, execFileSync } from 'node:child_process'
-import { existsSync, readFileSync, rmSync } from 'node:fs'
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { startRedis } from '@tanuki/testing'
 import { describe, expect, it } from 'vitest'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const tanuki = join(root, 'node_modules', '.bin', 'tanuki')
 
-function run(file: string, args: string[]): Promise<{ code: number; output: string }> {
+function run(
+  file: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; output: string }> {
   return new Promise((done) => {
     execFile(
       file,
       args,
-      { cwd: root, env: { ...process.env, NO_COLOR: '1' }, timeout: 90_000 },
+      { cwd: root, env: { ...process.env, NO_COLOR: '1', ...env }, timeout: 90_000 },
       (error, stdout, stderr) => {
         done({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, output: stdout + stderr })
       },
@@ -59,8 +65,27 @@ describe('examples', () => {
   })
 
   it.each(['hello', 'claude', 'custom-reporter', 'remote'])('examples/%s has valid tasks and config', async (name) => {
-    const { code, output } = await run(tanuki, ['task', 'validate', '--cwd', join(root, 'examples', name)])
-    expect(output).toMatch(/\d+ tasks? OK/)
-    expect(code).toBe(0)
+    // Validating remote agents reaches their Redis (its URL comes from the environment: a test's
+    // own) and the git remote workers clone: the example in a repository of its own, with one.
+    const redis = name === 'remote' ? await startRedis() : undefined
+    const copy = name === 'remote' ? mkdtempSync(join(tmpdir(), 'tanuki-example-remote-')) : undefined
+    try {
+      let dir = join(root, 'examples', name)
+      if (copy) {
+        dir = join(copy, 'project')
+        cpSync(join(root, 'examples', name), dir, { recursive: true })
+        const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, stdio: 'ignore' })
+        git(copy, 'init', '-q', '--bare', 'shared.git')
+        git(dir, 'init', '-q', '-b', 'main')
+        git(dir, 'remote', 'add', 'origin', join(copy, 'shared.git'))
+      }
+      const env: Record<string, string> = redis ? { TANUKI_REDIS_URL: redis.url } : {}
+      const { code, output } = await run(tanuki, ['task', 'validate', '--cwd', dir], env)
+      expect(output).toMatch(/\d+ tasks? OK/)
+      expect(code).toBe(0)
+    } finally {
+      await redis?.close()
+      if (copy) rmSync(copy, { recursive: true, force: true })
+    }
   })
 })
