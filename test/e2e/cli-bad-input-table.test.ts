@@ -4,11 +4,12 @@
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { engineProblem } from '../../packages/plugin-agent-docker/test/helpers.ts'
 import { TANUKI_BIN, cleanup, configFor, createProject, snapshotFiles, taskText, type CliResult } from './helpers.ts'
 
-afterEach(cleanup)
+// The cases run a few at a time (each in a project of its own, each CLI run awaited): cleaned up at the end.
+afterAll(cleanup)
 
 /** Runs the CLI with exactly these arguments (no `--cwd` added), from `cwd`. */
 function run(cwd: string, args: string[]): Promise<CliResult> {
@@ -503,31 +504,34 @@ describe('bad input, table-driven', () => {
     expect(taskFiles.length + configs.length + commandLines.length).toBeGreaterThanOrEqual(60)
   })
 
-  it.each(cases)('$name: refused, naming where and what; nothing in the project changes', async (bad) => {
-    const project = createProject({
-      git: false,
-      config: bad.config ?? configFor({ default: 1 }),
-      // The last run's summary must survive a refused start.
-      files: {
-        [`${T}/OK-1.md`]: good,
-        '.tanuki/summary.md': '# The last run\n',
-        ...Object.fromEntries(Object.entries(bad.files ?? {})),
-      } as Record<string, string>,
-    })
-    const before = snapshotFiles(project.dir)
-    for (const args of bad.runs ?? validateAndStart) {
-      const result = await run(project.dir, args)
-      const what = `tanuki ${args.join(' ')}`
-      expect(result.code, `${what}\n${result.stdout}\n${result.stderr}`).not.toBe(0)
-      expect(result.stderr, what).toMatch(/^tanuki: /)
-      for (const mention of bad.mentions) expect(result.stderr, what).toContain(mention)
-      expect(result.stderr, what).toMatch(/\(error code: TANUKI_[A-Z_]+\)\n$/)
-      // One clear message, not a stack trace.
-      expect(result.stderr, what).not.toMatch(/\n\s+at /)
-      // A refused start prints no empty "0 of 0" summary.
-      expect(result.stdout, what).not.toContain('0 of 0')
-    }
-    expect(snapshotFiles(project.dir)).toEqual(before)
-    expect(existsSync(join(project.dir, 'new-project'))).toBe(false)
-  })
+  it.concurrent.each(cases)(
+    '$name: refused, naming where and what; nothing in the project changes',
+    async (bad, { expect }) => {
+      const project = createProject({
+        git: false,
+        config: bad.config ?? configFor({ default: 1 }),
+        // The last run's summary must survive a refused start.
+        files: {
+          [`${T}/OK-1.md`]: good,
+          '.tanuki/summary.md': '# The last run\n',
+          ...Object.fromEntries(Object.entries(bad.files ?? {})),
+        } as Record<string, string>,
+      })
+      const before = snapshotFiles(project.dir)
+      for (const args of bad.runs ?? validateAndStart) {
+        const result = await run(project.dir, args)
+        const what = `tanuki ${args.join(' ')}`
+        expect(result.code, `${what}\n${result.stdout}\n${result.stderr}`).not.toBe(0)
+        expect(result.stderr, what).toMatch(/^tanuki: /)
+        for (const mention of bad.mentions) expect(result.stderr, what).toContain(mention)
+        expect(result.stderr, what).toMatch(/\(error code: TANUKI_[A-Z_]+\)\n$/)
+        // One clear message, not a stack trace.
+        expect(result.stderr, what).not.toMatch(/\n\s+at /)
+        // A refused start prints no empty "0 of 0" summary.
+        expect(result.stdout, what).not.toContain('0 of 0')
+      }
+      expect(snapshotFiles(project.dir)).toEqual(before)
+      expect(existsSync(join(project.dir, 'new-project'))).toBe(false)
+    },
+  )
 })

@@ -44,13 +44,23 @@ describe('parseTranscript', () => {
   })
 
   it("renders Codex's JSON events: commands with their output, file changes, messages", () => {
+    // Recorded from the real Codex CLI (0.171).
     const entries = parseTranscript(fixture('codex-success.jsonl'))
-    expect(entries).toContainEqual({ kind: 'tool', name: 'shell', detail: "bash -lc 'echo hello > FILE.txt'" })
-    expect(entries).toContainEqual({ kind: 'tool-result', text: 'hello', more: 0, error: false })
-    expect(entries).toContainEqual({ kind: 'tool', name: 'edit', detail: 'add /work/project/NOTES.md' })
-    expect(entries).toContainEqual({ kind: 'text', text: 'Created FILE.txt with “hello”. FILE_DONE' })
+    expect(entries).toContainEqual({ kind: 'text', text: 'I will run a command.' })
+    expect(entries).toContainEqual({ kind: 'tool', name: 'shell', detail: "/bin/bash -lc 'echo hello > FILE.txt'" })
+    expect(entries).toContainEqual({ kind: 'tool-result', text: 'exit code 0', more: 0, error: false })
+    expect(entries).toContainEqual({ kind: 'text', text: 'Created FILE.txt. FILE_DONE' })
     // A command is shown once, though it starts and completes.
-    expect(entries.filter((e) => e.kind === 'tool' && e.detail.includes('cat FILE.txt'))).toHaveLength(1)
+    expect(entries.filter((e) => e.kind === 'tool')).toHaveLength(1)
+    // Every item type of Codex's schema: a failed command, an MCP call, a file change.
+    const items = parseTranscript(fixture('codex-schema-items.jsonl'))
+    expect(items).toContainEqual({
+      kind: 'tool-result',
+      text: 'cat: missing.txt: No such file or directory',
+      more: 0,
+      error: true,
+    })
+    expect(items).toContainEqual({ kind: 'tool', name: 'edit', detail: 'update /work/project/FILE.txt' })
   })
 
   it('keeps plain output as it came, in order with JSON events, and holds back a JSON line still on its way', () => {
