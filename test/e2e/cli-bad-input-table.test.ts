@@ -504,7 +504,7 @@ describe('bad input, table-driven', () => {
     expect(taskFiles.length + configs.length + commandLines.length).toBeGreaterThanOrEqual(60)
   })
 
-  it.concurrent.each(cases)(
+  it.concurrent.for(cases)(
     '$name: refused, naming where and what; nothing in the project changes',
     async (bad, { expect }) => {
       const project = createProject({
