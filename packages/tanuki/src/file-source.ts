@@ -3,7 +3,6 @@ import { readFile, rename, writeFile } from 'node:fs/promises'
 import { join, relative, resolve, sep } from 'node:path'
 import {
   TanukiError,
-  errorMessage,
   isTanukiError,
   parseTask,
   updateTaskText,
@@ -12,6 +11,8 @@ import {
   type TaskPatch,
   type TaskSource,
 } from '@tanuki/core'
+import { parseThreads, readTaskFiles } from './parse-pool.ts'
+import { decodeTaskText, readTaskFile, readTaskText, type TaskFile } from './task-file.ts'
 
 /** `.tanuki/tasks` if it exists, else `tasks/` if it exists, else `.tanuki/tasks`; `tasksDir` wins. */
 export function resolveTasksDir(root: string, tasksDir?: string): string {
@@ -20,34 +21,6 @@ export function resolveTasksDir(root: string, tasksDir?: string): string {
   const plain = join(root, 'tasks')
   if (!existsSync(hidden) && existsSync(plain)) return plain
   return hidden
-}
-
-const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
-
-/**
- * A task file's text. Refuses (`TANUKI_TASK_INVALID`) bytes that are not UTF-8: read loosely they
- * would become U+FFFD, and the next status write would save that in place of the person's bytes.
- */
-export function readTaskText(path: string, shown: string): string {
-  return decodeTaskText(readFileSync(path), shown)
-}
-
-/** A task file's bytes as text; refuses what is not UTF-8 (see `readTaskText`). */
-export function decodeTaskText(bytes: Buffer, shown: string): string {
-  try {
-    return utf8.decode(bytes)
-  } catch (error) {
-    const loose = Buffer.from(bytes.toString('utf8'), 'utf8')
-    let at = 0
-    while (at < bytes.length && bytes[at] === loose[at]) at++
-    const line = bytes.subarray(0, at).toString('latin1').split('\n').length
-    throw new TanukiError(
-      'TANUKI_TASK_INVALID',
-      `${shown}: is not UTF-8 text (byte 0x${(bytes[at] ?? 0).toString(16).padStart(2, '0')} on line ${line}); ` +
-        'save it as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)',
-      { cause: error, details: { source: shown, offset: at, line } },
-    )
-  }
 }
 
 function isDirectory(path: string): boolean {
@@ -103,9 +76,13 @@ export class FileTaskSource implements TaskSource {
   /** Writes under way, by file: one file's writes happen one after the other. */
   private readonly writing = new Map<string, Promise<void>>()
 
-  constructor(options: { root: string; tasksDir?: string }) {
+  /** Worker threads that help read the files; by default as `parseThreads` decides. */
+  private readonly parseThreads: number | undefined
+
+  constructor(options: { root: string; tasksDir?: string; parseThreads?: number }) {
     this.root = resolve(options.root)
     this.dir = resolveTasksDir(this.root, options.tasksDir)
+    this.parseThreads = options.parseThreads
   }
 
   /** A file's path as people see it in messages: relative to the project. */
@@ -113,37 +90,43 @@ export class FileTaskSource implements TaskSource {
     return relative(this.root, path) || path
   }
 
+  /** Every task file, with its path as people see it, in order. */
+  private files(): [path: string, shown: string][] {
+    return markdownFiles(this.dir).map((path) => [path, this.display(path)])
+  }
+
   /** Reads every task file; collects all problems instead of stopping at the first. */
   scan(): ScanResult {
+    const files = this.files()
+    return this.collect(
+      files,
+      files.map(([path, shown]) => readTaskFile(path, shown)),
+    )
+  }
+
+  /**
+   * Reads every task file as `scan` does, with the same result, sharing the work with worker
+   * threads when there are many files (`parseThreads`: by default from 2,000 files and 4 CPUs on,
+   * one per CPU beyond the first; `TANUKI_PARSE_THREADS` or the `parseThreads` option say otherwise).
+   */
+  async scanAsync(): Promise<ScanResult> {
+    const files = this.files()
+    const threads = this.parseThreads ?? parseThreads(files.length)
+    return this.collect(files, await readTaskFiles(files, threads))
+  }
+
+  /** Takes the files as read (`read[i]` is `files[i]`): registers each good task, finds duplicate ids. */
+  private collect(files: [path: string, shown: string][], read: TaskFile[]): ScanResult {
     const tasks: Task[] = []
     const errors: TanukiError[] = []
     const seen = new Map<string, string>()
-    for (const path of markdownFiles(this.dir)) {
-      const shown = this.display(path)
-      let text: string
-      try {
-        text = readTaskText(path, shown)
-      } catch (error) {
-        errors.push(
-          isTanukiError(error)
-            ? error
-            : new TanukiError('TANUKI_TASK_INVALID', `${shown}: cannot be read: ${errorMessage(error)}`, {
-                cause: error,
-              }),
-        )
+    for (const [index, [path, shown]] of files.entries()) {
+      const file = read[index]!
+      if ('error' in file) {
+        errors.push(file.error)
         continue
       }
-      let task: Task
-      try {
-        task = parseTask(text, shown)
-      } catch (error) {
-        errors.push(
-          isTanukiError(error)
-            ? error
-            : new TanukiError('TANUKI_TASK_INVALID', `${shown}: ${errorMessage(error)}`, { cause: error }),
-        )
-        continue
-      }
+      const { task, text } = file
       const other = seen.get(task.id)
       if (other) {
         errors.push(
@@ -167,7 +150,7 @@ export class FileTaskSource implements TaskSource {
   }
 
   async load(): Promise<Task[]> {
-    const { tasks, errors } = this.scan()
+    const { tasks, errors } = await this.scanAsync()
     if (errors.length === 1) throw errors[0]
     if (errors.length > 1) {
       throw new TanukiError(

@@ -1,0 +1,76 @@
+import { readFileSync } from 'node:fs'
+import { TanukiError, errorMessage, isTanukiError, parseTask, type Task, type TanukiErrorCode } from '@tanuki/core'
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+
+/**
+ * A task file's text. Refuses (`TANUKI_TASK_INVALID`) bytes that are not UTF-8: read loosely they
+ * would become U+FFFD, and the next status write would save that in place of the person's bytes.
+ */
+export function readTaskText(path: string, shown: string): string {
+  return decodeTaskText(readFileSync(path), shown)
+}
+
+/** A task file's bytes as text; refuses what is not UTF-8 (see `readTaskText`). */
+export function decodeTaskText(bytes: Buffer, shown: string): string {
+  try {
+    return utf8.decode(bytes)
+  } catch (error) {
+    const loose = Buffer.from(bytes.toString('utf8'), 'utf8')
+    let at = 0
+    while (at < bytes.length && bytes[at] === loose[at]) at++
+    const line = bytes.subarray(0, at).toString('latin1').split('\n').length
+    throw new TanukiError(
+      'TANUKI_TASK_INVALID',
+      `${shown}: is not UTF-8 text (byte 0x${(bytes[at] ?? 0).toString(16).padStart(2, '0')} on line ${line}); ` +
+        'save it as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)',
+      { cause: error, details: { source: shown, offset: at, line } },
+    )
+  }
+}
+
+/** One task file as read: its task and text, or the problem, naming the file. */
+export type TaskFile = { task: Task; text: string } | { error: TanukiError }
+
+/** Reads and parses one task file; never throws. `shown` is its path as people see it. */
+export function readTaskFile(path: string, shown: string): TaskFile {
+  let text: string
+  try {
+    text = readTaskText(path, shown)
+  } catch (error) {
+    return {
+      error: isTanukiError(error)
+        ? error
+        : new TanukiError('TANUKI_TASK_INVALID', `${shown}: cannot be read: ${errorMessage(error)}`, { cause: error }),
+    }
+  }
+  try {
+    return { task: parseTask(text, shown), text }
+  } catch (error) {
+    return {
+      error: isTanukiError(error)
+        ? error
+        : new TanukiError('TANUKI_TASK_INVALID', `${shown}: ${errorMessage(error)}`, { cause: error }),
+    }
+  }
+}
+
+/**
+ * A task file as it crosses between threads: a `TanukiError` goes as its code, message and
+ * details (its cause, a parser's own error, stays behind).
+ */
+export type WireTaskFile =
+  | { task: Task; text: string }
+  | { error: { code: TanukiErrorCode; message: string; details: Record<string, unknown> } }
+
+export function toWire(file: TaskFile): WireTaskFile {
+  if ('task' in file) return file
+  const { code, message, details } = file.error
+  return { error: { code, message, details } }
+}
+
+export function fromWire(file: WireTaskFile): TaskFile {
+  if ('task' in file) return file
+  const { code, message, details } = file.error
+  return { error: new TanukiError(code, message, { details }) }
+}
