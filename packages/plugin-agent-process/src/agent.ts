@@ -126,6 +126,8 @@ export function createProcessAgent(parts: ProcessAgentParts): ProcessAgent {
       signal,
       ...(config.killGraceMs === undefined ? {} : { killGraceMs: config.killGraceMs }),
       onOutput: onChunk,
+      // The kind's parser reads the output as it comes; the step's result needs only its end.
+      collect: false,
       onSpawn: (pid) => started(step, pid),
     })
     current = handle

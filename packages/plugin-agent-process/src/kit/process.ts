@@ -17,6 +17,11 @@ export interface RunProcessOptions {
   killGraceMs?: number
   /** Output as it arrives. */
   onOutput?: (chunk: OutputChunk) => void
+  /**
+   * Keep the output for the result (`output`). Default true; false when `onOutput` takes it all (an
+   * agent streaming megabytes need not hold them twice).
+   */
+  collect?: boolean
   /** Called once the process started, with its pid (also its process group id). */
   onSpawn?: (pid: number) => void
 }
@@ -95,8 +100,9 @@ export function startProcess(argv: readonly string[], options: RunProcessOptions
   const onAbort = (): void => terminate()
 
   const done = new Promise<ProcessResult>((resolve, reject) => {
+    const collect = options.collect ?? true
     const emit = (stream: OutputChunk['stream']) => (text: string) => {
-      output += text
+      if (collect) output += text
       options.onOutput?.({ stream, text })
     }
     // Decoded per stream, so a character split across two reads arrives whole.

@@ -36,6 +36,30 @@ describe('ndjson reporter', () => {
     })
   })
 
+  it('writes agents’ output in batches, soon and always before the next other event', async () => {
+    const path = join(dir, 'events.ndjson')
+    const reporter = createNdjsonReporter({ path })
+    const output = (text: string) => ({ taskId: 'a', agent: 'a-1', iteration: 1, stream: 'stdout' as const, text })
+    reporter.onEvent!('iteration:output', output('one\n'))
+    reporter.onEvent!('iteration:output', output('two\n'))
+    const lines = async () => {
+      const text = await readFile(path, 'utf8').catch(() => '')
+      return text === '' ? [] : parseLines(text).map((line) => line.text ?? line.event)
+    }
+    // Held for a moment…
+    expect(await lines()).toEqual([])
+    // …and written before the event that follows, in order.
+    reporter.onEvent!('task:completed', { taskId: 'a', agent: 'a-1', iterations: 1, durationMs: 5, at: 1 })
+    expect(await lines()).toEqual(['one\n', 'two\n', 'task:completed'])
+    // Alone, output is on disk within its 50 ms.
+    reporter.onEvent!('iteration:output', output('three\n'))
+    await new Promise((resolve) => setTimeout(resolve, 150))
+    expect((await lines()).at(-1)).toBe('three\n')
+    reporter.onEvent!('iteration:output', output('four\n'))
+    await reporter.onClose!()
+    expect((await lines()).at(-1)).toBe('four\n')
+  })
+
   it('has each line on disk as soon as its event is reported', async () => {
     const path = join(dir, 'events.ndjson')
     const reporter = createNdjsonReporter({ path })

@@ -73,6 +73,9 @@ interface ResultEvent {
   sessionId?: string
 }
 
+/** Assistant texts kept for the output of a run that ends without a result. */
+const MAX_TEXTS = 200
+
 /**
  * Parses Claude Code's stream-json: `system/init` (session), `assistant` messages (text and tool
  * calls), `user` messages (tool results, some with `is_error`) and the closing `result` event
@@ -93,7 +96,12 @@ export function createClaudeParser(): OutputParser {
     if (type === 'assistant') {
       assistantError = str(event, 'error') ?? assistantError
       for (const block of arr(obj(event, 'message'), 'content')) {
-        if (str(block, 'type') === 'text') texts.push(str(block, 'text') ?? '')
+        if (str(block, 'type') === 'text') {
+          texts.push(str(block, 'text') ?? '')
+          // Only the last texts make the output when no result comes: an agent that talks for
+          // hours need not be held in memory whole (the log has all of it).
+          if (texts.length > MAX_TEXTS) texts.splice(0, texts.length - MAX_TEXTS)
+        }
         const id = str(block, 'id')
         if (str(block, 'type') === 'tool_use' && id) toolNames.set(id, str(block, 'name') ?? 'tool')
       }
