@@ -125,7 +125,9 @@ export default defineConfig({
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
   clearInterval(sampler)
   const wallMs = performance.now() - started
-  const logBytes = Number(execFileSync('du', ['-sb', join(root, '.tanuki', 'logs')], { encoding: 'utf8' }).split('\t')[0])
+  const logBytes = Number(
+    execFileSync('du', ['-sb', join(root, '.tanuki', 'logs')], { encoding: 'utf8' }).split('\t')[0],
+  )
   if (code !== 0) console.log(`tanuki exited ${code}: ${stderr.trim()}`)
   // The streaming window, from the events the run logged: first iteration started → last finished.
   const events = readFileSync(join(root, '.tanuki', 'events.ndjson'), 'utf8')
