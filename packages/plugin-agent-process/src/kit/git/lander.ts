@@ -1,6 +1,6 @@
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import {
   TanukiError,
   type Conflict,
@@ -83,6 +83,29 @@ export function createGitLander(options: GitLanderOptions): GitLander {
   let clean = false
   /** The target's tip as this lander last saw or set it. */
   let knownTarget: string | undefined
+  /** The integration branch's tip as this lander last saw or set it. */
+  let knownTip: string | undefined
+  /** Where the repository keeps its refs as files (loose and packed); unset for other ref stores. */
+  let refFiles: string | undefined
+
+  /**
+   * False when the repository certainly has no work recorded for a task, asked of its ref files
+   * rather than of a git process (each costs one, 30–100 ms on a busy machine, and a run of quick
+   * tasks in the shared workspace lands a thousand tasks without work): neither a loose ref nor a
+   * packed one. Undefined when only git can tell.
+   */
+  const recordedWork = (taskId: string): boolean | undefined => {
+    if (!refFiles || options.remote) return undefined
+    const ref = taskRef(project, taskId, 'work')
+    if (existsSync(join(refFiles, ref))) return undefined
+    let packed = ''
+    try {
+      packed = readFileSync(join(refFiles, 'packed-refs'), 'utf8')
+    } catch {
+      // No packed refs.
+    }
+    return packed.includes(` ${ref}\n`) ? undefined : false
+  }
 
   const inLand = (args: readonly string[]) => git(args, integration!.dir)
   const must = async (args: readonly string[], what: string): Promise<string> =>
@@ -107,6 +130,7 @@ export function createGitLander(options: GitLanderOptions): GitLander {
     const [tip, head] = found.stdout.trim().split('\n') as [string, string]
     if (found.code !== 0 || tip === knownTarget || (await isAncestor(tip, head, integration!.dir))) {
       knownTarget = tip
+      knownTip = found.code === 0 ? head : undefined
       return head
     }
     const merged = await inLand([
@@ -127,7 +151,8 @@ export function createGitLander(options: GitLanderOptions): GitLander {
       )
     }
     knownTarget = tip
-    return (await must(['rev-parse', 'HEAD'], 'bringing the target in')).trim()
+    knownTip = (await must(['rev-parse', 'HEAD'], 'bringing the target in')).trim()
+    return knownTip
   }
 
   /**
@@ -350,6 +375,10 @@ export function createGitLander(options: GitLanderOptions): GitLander {
         )
       }
       repo = found.top
+      // Refs as files (not reftable): `recordedWork` can read them.
+      const common = await git(['rev-parse', '--git-common-dir'], repo)
+      const commonDir = resolve(repo, common.stdout.trim())
+      refFiles = common.code === 0 && !existsSync(join(commonDir, 'reftable')) ? commonDir : undefined
       const current = (await git(['symbolic-ref', '--quiet', '--short', 'HEAD'], project.root)).stdout.trim()
       target = land.into ?? recorded.target ?? (current || undefined)
       if (!target) {
@@ -403,6 +432,7 @@ export function createGitLander(options: GitLanderOptions): GitLander {
         const superseded = await supersededLandings(landed)
         for (const id of superseded) landed.delete(id)
         const head = (await inLand(['rev-parse', 'HEAD'])).stdout.trim()
+        knownTip = head
         const move = await moveTarget(head)
         const shared = await share()
         if (shared)
@@ -422,6 +452,14 @@ export function createGitLander(options: GitLanderOptions): GitLander {
     async land(request): Promise<LandOutcome> {
       if (!integration || !repo) throw new TanukiError(LAND_ERROR, 'the git lander was not prepared')
       return serialized(repo, async () => {
+        // Nothing recorded, and certainly so without asking git: nothing to land, nothing to run.
+        if (knownTip && recordedWork(request.task.id) === false)
+          return {
+            status: 'landed',
+            commit: knownTip,
+            moved: true,
+            note: 'no work was recorded for it: nothing to land',
+          }
         // A landing that ended cleanly left the worktree on the branch's tip: nothing to repair.
         if (!clean) await repair()
         clean = false
@@ -437,6 +475,7 @@ export function createGitLander(options: GitLanderOptions): GitLander {
         const failed = await gate(request)
         if (failed) return failed
         await must(['update-ref', `refs/heads/${integration!.branch}`, built, before], 'recording the landing')
+        knownTip = built
         if (land.strategy === 'rebase')
           await must(['checkout', '--quiet', integration!.branch], 'finishing the landing')
         // The worktree now matches the branch, unless the gate changed tracked files (then the
