@@ -1,6 +1,5 @@
 import { flattenPlugins, type PluginOption, type TanukiPlugin } from '@tanuki/core'
 import { gitLanding, processAgents } from '@tanuki/plugin-agent-process'
-import { remoteAgents } from '@tanuki/plugin-agent-remote'
 import { consoleReporter, ndjsonReporter, summaryReporter } from '@tanuki/plugin-reporter'
 
 export interface DefaultPluginsOptions {
@@ -31,7 +30,8 @@ export function defaultPlugins(own: readonly PluginOption[] = [], options: Defau
   }
   add('tanuki:agent-process', () => processAgents())
   add('tanuki:land-git', () => gitLanding())
-  if (options.remote) add('tanuki:agent-remote', () => remoteAgents())
+  // Loaded only when the config has remote agents: BullMQ and ioredis cost every command time.
+  if (options.remote) add('tanuki:agent-remote', () => lazyPlugin('tanuki:agent-remote', remotePlugin))
   if (options.reporters ?? true) {
     add('tanuki:reporter-console', () =>
       consoleReporter({ ...(options.quiet ? { quiet: true } : {}), ...(options.verbose ? { verbose: true } : {}) }),
@@ -41,4 +41,23 @@ export function defaultPlugins(own: readonly PluginOption[] = [], options: Defau
     add('tanuki:reporter-summary', () => summaryReporter(options.quiet ? { stream: false } : {}))
   }
   return [...defaults, ...plugins]
+}
+
+async function remotePlugin(): Promise<TanukiPlugin> {
+  return (await import('@tanuki/plugin-agent-remote')).remoteAgents()
+}
+
+/** A plugin whose module is imported at its setup, not when the CLI starts. */
+function lazyPlugin(name: string, load: () => Promise<TanukiPlugin>): TanukiPlugin {
+  let inner: TanukiPlugin | undefined
+  return {
+    name,
+    async setup(ctx) {
+      inner = await load()
+      await inner.setup?.(ctx)
+    },
+    async teardown() {
+      await inner?.teardown?.()
+    },
+  }
 }

@@ -15,7 +15,6 @@ import {
   type UserConfig,
 } from '@tanuki/core'
 import { checkProjectTasks } from './check.ts'
-import { dashboard } from '@tanuki/plugin-ui'
 import { loadConfig, type LoadedConfig } from './config.ts'
 import { FileTaskSource } from './file-source.ts'
 import { acquireLock } from './lock.ts'
@@ -25,7 +24,6 @@ import { controlSocketPath, serveControl } from './control.ts'
 import { type FileJournal, openJournal, readJournal } from './journal.ts'
 import { createStateReporter, withJournal } from './state.ts'
 import { dashboardBanner } from './ui/banner.ts'
-import { createRunSource } from './ui/sources.ts'
 
 /** A project on disk: its folder, state paths, config and task files. */
 export interface Project {
@@ -159,12 +157,7 @@ export async function runProject(project: Project, options: RunOptions): Promise
             ...(options.quiet ? { quiet: true } : {}),
             ...(options.verbose ? { verbose: true } : {}),
           }),
-          options.ui &&
-            dashboard({
-              ...options.ui,
-              source: () => createRunSource(project, orchestrator!),
-              onListen: ({ url, host }) => process.stdout.write(dashboardBanner(url, host)),
-            }),
+          options.ui && (await dashboardPlugin(options.ui, project, () => orchestrator!)),
         ],
         stopWhenSettled: !options.watch,
       },
@@ -230,4 +223,21 @@ export function readStopRequest(paths: StatePaths): StopRequest | undefined {
   } catch {
     return undefined
   }
+}
+
+/** The dashboard served with the run (`--ui`); its modules load only then. */
+async function dashboardPlugin(
+  ui: NonNullable<RunOptions['ui']>,
+  project: Project,
+  orchestrator: () => Orchestrator,
+): Promise<TanukiPlugin> {
+  const [{ dashboard }, { createRunSource }] = await Promise.all([
+    import('@tanuki/plugin-ui'),
+    import('./ui/sources.ts'),
+  ])
+  return dashboard({
+    ...ui,
+    source: () => createRunSource(project, orchestrator()),
+    onListen: ({ url, host }) => process.stdout.write(dashboardBanner(url, host)),
+  })
 }

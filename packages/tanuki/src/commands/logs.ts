@@ -6,7 +6,7 @@ import { TanukiError, nameProblem } from '@tanuki/core'
 import { runningOrchestrator } from '../lock.ts'
 import { agentLog, taskLogDir, type StatePaths } from '../paths.ts'
 import { openProject } from '../project.ts'
-import { createTranscriptRenderer } from '../transcript.ts'
+import type { createTranscriptRenderer } from '../transcript.ts'
 import { common, projectRoot, sleep } from './shared.ts'
 
 /** The log files of a task (one per iteration, in order) or of an agent. */
@@ -51,11 +51,13 @@ export const logsCommand = defineCommand({
         `No logs for "${args.target}" in ${project.source.display(logs)}: it is neither a task that ran nor an agent. \`tanuki task list\` and \`tanuki project status\` show the names.`,
       )
     }
-    // Agents' JSON made readable, per file (a line cut between reads waits for its end).
+    // Agents' JSON made readable, per file (a line cut between reads waits for its end). The
+    // renderer's module (the dashboard's transcript parser) loads only here.
+    const { createTranscriptRenderer: makeRenderer } = await import('../transcript.ts')
     const renderers = new Map<string, ReturnType<typeof createTranscriptRenderer>>()
     const render = (file: string) => {
       let renderer = renderers.get(file)
-      if (!renderer) renderers.set(file, (renderer = createTranscriptRenderer()))
+      if (!renderer) renderers.set(file, (renderer = makeRenderer()))
       return renderer
     }
     // Per file: how far it was printed, and a decoder that holds a character cut between reads.

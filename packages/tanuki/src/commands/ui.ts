@@ -1,5 +1,4 @@
 import { defineCommand } from 'citty'
-import { serveDashboard } from '@tanuki/plugin-ui'
 import { openProject } from '../project.ts'
 import { dashboardBanner } from '../ui/banner.ts'
 import { createStateSource } from '../ui/sources.ts'
@@ -18,6 +17,7 @@ export const uiCommand = defineCommand({
   async run({ args }) {
     const project = await openProject(projectRoot(args))
     const port = parsePort(args.port)
+    const { serveDashboard } = await import('@tanuki/plugin-ui')
     const server = await serveDashboard({
       source: createStateSource(project),
       ...(args.host ? { host: args.host } : {}),

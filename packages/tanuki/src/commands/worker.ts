@@ -3,7 +3,6 @@ import { resolve } from 'node:path'
 import { defineCommand } from 'citty'
 import { TanukiError, type AgentBackend } from '@tanuki/core'
 import { createProcessBackend } from '@tanuki/plugin-agent-process'
-import { BASE_ENV, allowedEnv, startWorker } from '@tanuki/plugin-agent-remote'
 import { loadConfig } from '../config.ts'
 import { version } from '../version.ts'
 import { common, projectRoot } from './shared.ts'
@@ -29,6 +28,7 @@ function whole(value: string | undefined, flag: string, min: number): number | u
 /** The local backend agents run with on this machine, with the worker's environment limited to the allow-list. */
 async function localBackend(kind: string, passEnv: string[], log: (line: string) => void): Promise<AgentBackend> {
   if (kind === 'process') {
+    const { allowedEnv } = await import('@tanuki/plugin-agent-remote')
     return createProcessBackend({ inheritEnv: false, env: allowedEnv(passEnv), log: (note) => log(`  ${note}`) })
   }
   if (kind === 'docker') {
@@ -65,7 +65,8 @@ export const workerCommand = defineCommand({
     name: { type: 'string', description: 'Shown in `tanuki project status` (default: host-pid)', valueHint: 'NAME' },
     'pass-env': {
       type: 'string',
-      description: `This machine's variables agents get besides ${BASE_ENV.slice(0, 3).join(', ')}…, comma-separated (e.g. ANTHROPIC_API_KEY)`,
+      description:
+        "This machine's variables agents get besides the basic ones (PATH, HOME, LANG…), comma-separated (e.g. ANTHROPIC_API_KEY)",
       valueHint: 'A,B',
     },
     'tls-ca': { type: 'string', description: 'A CA certificate (PEM file) to trust for rediss://', valueHint: 'FILE' },
@@ -109,6 +110,8 @@ export const workerCommand = defineCommand({
     const roles = list(args.roles)
     const capacity = whole(args.capacity, '--capacity', 1)
     const lockDurationMs = whole(args['lock-duration'], '--lock-duration', 1000)
+    // Loaded here, not when the CLI starts: BullMQ and ioredis cost every command time.
+    const { BASE_ENV, startWorker } = await import('@tanuki/plugin-agent-remote')
     const worker = await startWorker({
       redis: { url: redis, ...(tlsCa ? { tls: { ca: tlsCa } } : {}) },
       project: project!,
