@@ -1,69 +1,132 @@
 /**
- * The `tanuki` CLI end to end, as a person runs it: the built binary, task files on disk, agents
- * as local processes.
+ * The `tanuki` CLI end to end, as a person runs it (the built binary, task files on disk, agents
+ * as local processes), and the status writes underneath: the figures of issue 12, side by side.
  *
  * Run: `node --import tsx bench/cli.bench.ts` after `npx -y pnpm@10.34.8 -r build`.
- * Options: `--only throughput` or `--only startup`; `--tasks 1000`, `--files 10000`,
- * `--agents 8`, `--keep` (leave the temp projects for a look).
+ * Options: `--only throughput,startup,writes` (any of them); `--tasks 1000`, `--agents 8`,
+ * `--files 10000,100000`, `--changes 3000`, `--reps 3` (runs per figure: the median is printed),
+ * `--land-false-reps 1` (runs of the two `land: false` configurations), `--keep` (leave the temp
+ * projects).
  *
- * (a) throughput: N task files whose agent is a trivial command (`echo DONE`, kind `command`),
- *     8 agents, against `xargs -P 8` running the same N commands. Target: at most 1.5× slower.
- * (b) start-up: 10,000 task files; time from spawning `tanuki project start` to the first
- *     assignment, and the orchestrator's peak RSS. Targets: under 1 s and under 200 MB.
+ * (a) throughput: N task files whose agent is a trivial command (`echo DONE`, kind `command`) on
+ *     8 agents, in a git repository, against `xargs -P 8` running the same N commands; with the
+ *     defaults (landing on), with `session: true`, and both with `land: false`.
+ *     Target: the whole command at most 1.5× xargs.
+ * (b) start-up: 10,000 and 100,000 task files; time from spawning `tanuki project start` to the
+ *     first `task:assigned`, and peak RSS then, with the parallel parse (tinypool) and without.
+ *     Targets: < 0.5 s for 10,000; < 3 s and < 400 MB for 100,000.
+ * (c) writes: event-loop time per status change, the old way (a task file's temp file and rename,
+ *     synchronously, per change) and the new (a journal append, group committed, and the
+ *     background status mirror).
  *
  * This is not a test: it prints figures next to the targets and never fails on them.
  */
 import { spawn, spawnSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { cpus, loadavg, tmpdir } from 'node:os'
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
+import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { systemClock, updateTaskText, type TaskSource, type TaskStatus } from '../packages/core/src/index.ts'
+import type { Bus } from '../packages/core/src/orchestrator/bus.ts'
+import { StatusMirror } from '../packages/core/src/orchestrator/mirror.ts'
+import { FileTaskSource } from '../packages/tanuki/src/file-source.ts'
+import { openJournal } from '../packages/tanuki/src/journal.ts'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
 const TANUKI = join(ROOT, 'node_modules', '.bin', 'tanuki')
 const { values: options } = parseArgs({
   options: {
-    only: { type: 'string' },
+    only: { type: 'string', default: 'throughput,startup,writes' },
     tasks: { type: 'string', default: '1000' },
-    files: { type: 'string', default: '10000' },
     agents: { type: 'string', default: '8' },
+    files: { type: 'string', default: '10000,100000' },
+    changes: { type: 'string', default: '3000' },
+    reps: { type: 'string', default: '3' },
+    'land-false-reps': { type: 'string', default: '1' },
     keep: { type: 'boolean', default: false },
   },
 })
 const AGENTS = Number(options.agents)
+const REPS = Number(options.reps)
+const parts = new Set(options.only.split(','))
 const temps: string[] = []
+// Worktrees (the landing's) go under a state home of the bench's own, removed at the end.
+const stateHome = mkdtempSync(join(tmpdir(), 'tanuki-bench-state-'))
+temps.push(stateHome)
+const env = { ...process.env, XDG_STATE_HOME: stateHome, NO_COLOR: '1' }
 
-const ms = (value: number): string => `${value.toFixed(value < 10 ? 1 : 0)} ms`
-const mb = (kb: number): string => `${(kb / 1024).toFixed(1)} MB`
+const ms = (value: number): string =>
+  Number.isFinite(value) ? `${value.toLocaleString('en', { maximumFractionDigits: value < 10 ? 1 : 0 })} ms` : '—'
+const mb = (kb: number): string => `${(kb / 1024).toFixed(0)} MB`
+const ratio = (value: number): string => `${value.toFixed(2)}×`
 const verdict = (ok: boolean): string => (ok ? 'meets' : 'MISSES')
+const median = (values: number[]): number => {
+  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b)
+  if (sorted.length === 0) return Number.NaN
+  const mid = sorted.length >> 1
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+}
+const spread = (values: number[], show: (v: number) => string): string =>
+  values.length > 1 ? ` (${values.map(show).join(', ')})` : ''
+const load = (): string =>
+  loadavg()
+    .map((n) => n.toFixed(1))
+    .join(' / ')
 
-/** A temp project: `count` task files and a config with `AGENTS` agents of the `command` kind. */
-function makeProject(count: number, label: string, session = false): string {
-  const dir = mkdtempSync(join(tmpdir(), `tanuki-bench-${label}-`))
-  temps.push(dir)
-  const tasks = join(dir, '.tanuki', 'tasks')
-  mkdirSync(tasks, { recursive: true })
+/** The task files of a project: trivial tasks, each done when its agent says DONE. */
+function writeTasks(dir: string, count: number): void {
+  mkdirSync(dir, { recursive: true })
   const width = String(count).length
   for (let i = 1; i <= count; i++) {
     const id = `T-${String(i).padStart(width, '0')}`
     writeFileSync(
-      join(tasks, `${id}.md`),
+      join(dir, `${id}.md`),
       `---\nid: ${id}\ntitle: Trivial ${i}\ncompletion:\n  signal: DONE\n  max_iterations: 3\n---\nSay DONE.\n`,
     )
   }
-  // Shared workspace: see the note printed by the throughput run.
+}
+
+interface ProjectOptions {
+  session?: boolean
+  land?: false
+  git?: boolean
+  /** Where the task files go, relative to the project. */
+  tasksDir?: string
+}
+
+/**
+ * A temp project: `count` task files and a config with `AGENTS` agents of the `command` kind in
+ * the shared workspace (see the note the throughput part prints), optionally a git repository
+ * with one commit (then landing is on unless `land: false`).
+ */
+function makeProject(count: number, label: string, project: ProjectOptions = {}): string {
+  const dir = mkdtempSync(join(tmpdir(), `tanuki-bench-${label}-`))
+  temps.push(dir)
+  const tasksDir = project.tasksDir ?? join('.tanuki', 'tasks')
+  writeTasks(join(dir, tasksDir), count)
+  const role = `count: ${AGENTS}, command: ['echo', 'DONE'], workspace: 'shared', commit: false${project.session ? ', session: true' : ''}`
   writeFileSync(
     join(dir, 'tanuki.config.ts'),
     `import { defineConfig } from 'tanuki'
 
 export default defineConfig({
-  cooldownMs: 0,
+  cooldownMs: 0,${project.land === false ? '\n  land: false,' : ''}
   defaults: { backend: 'process', kind: 'command' },
-  agents: { default: { count: ${AGENTS}, command: ['echo', 'DONE'], workspace: 'shared', commit: false${session ? ', session: true' : ''} } },
+  agents: { default: { ${role} } },
 })
 `,
   )
+  if (project.git) {
+    const git = (...args: string[]): void => {
+      const run = spawnSync('git', args, { cwd: dir, encoding: 'utf8' })
+      if (run.status !== 0) throw new Error(`git ${args.join(' ')}: ${run.stderr}`)
+    }
+    git('init', '-q', '-b', 'main')
+    git('add', '-A')
+    git('-c', 'user.name=bench', '-c', 'user.email=bench@tanuki.invalid', 'commit', '-q', '-m', 'tasks')
+  }
   return dir
 }
 
@@ -74,94 +137,45 @@ interface Event {
 }
 
 function readEvents(dir: string): Event[] {
-  return readFileSync(join(dir, '.tanuki', 'events.ndjson'), 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => JSON.parse(line) as Event)
+  let text: string
+  try {
+    text = readFileSync(join(dir, '.tanuki', 'events.ndjson'), 'utf8')
+  } catch {
+    return []
+  }
+  const events: Event[] = []
+  for (const line of text.split('\n')) {
+    if (!line) continue
+    try {
+      events.push(JSON.parse(line) as Event)
+    } catch {
+      // A line cut short by the kill that ended the run.
+    }
+  }
+  return events
 }
 
-/** Peak resident set (VmHWM) and current RSS of a process, in kB, from /proc. */
-function memoryOf(pid: number): { hwm: number; rss: number } | undefined {
+/** Peak resident set (VmHWM) of a process, in kB, from /proc; undefined once it is gone. */
+function peakRss(pid: number): number | undefined {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8')
-    const field = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0)
-    return { hwm: field('VmHWM'), rss: field('VmRSS') }
+    return Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1] ?? 0)
   } catch {
     return undefined
   }
 }
 
-async function throughput(): Promise<void> {
-  const count = Number(options.tasks)
-  console.log(
-    `\n## (a) ${count.toLocaleString('en')} tasks, agent = \`echo DONE\` (kind command), ${AGENTS} agents, vs xargs -P ${AGENTS}\n`,
-  )
-  console.log(
-    'Workspace: shared, not worktrees. A worktree costs a `git worktree add` per agent at spawn and a\n' +
-      '`git add`/`commit` per iteration; with a command that writes nothing that would time git, not\n' +
-      "Tanuki. Both runs execute /usr/bin/echo once per task; the ratio is Tanuki's cost per task\n" +
-      '(dispatch, prompt on stdin, output parsing, three atomic status writes per task file, logs).\n',
-  )
-  // xargs: the same N processes, 8 at a time. Best of 3, as it is short and noisy.
-  let xargsMs = Infinity
-  for (let i = 0; i < 3; i++) {
-    const began = performance.now()
-    const run = spawnSync('sh', ['-c', `seq ${count} | xargs -P ${AGENTS} -I{} echo DONE > /dev/null`])
-    if (run.status !== 0) throw new Error(`xargs failed: ${run.stderr}`)
-    xargsMs = Math.min(xargsMs, performance.now() - began)
-  }
+// ————————————————————————————————————————————— (a) throughput
 
-  // The floor for any Node program: the same N commands spawned by child_process, 8 at a time.
-  let nodeMs = Infinity
-  for (let i = 0; i < 3; i++) nodeMs = Math.min(nodeMs, await nodeSpawnLoop(count))
-
-  const plain = runTanuki(count, false)
-  const session = runTanuki(count, true)
-  console.log(`| run | time | tasks/s | ratio to xargs |`)
-  console.log(`| --- | ---: | ---: | ---: |`)
-  console.log(`| xargs -P ${AGENTS} (best of 3) | ${ms(xargsMs)} | ${Math.round((count / xargsMs) * 1000)} | 1.00× |`)
-  console.log(
-    `| plain Node loop: child_process.spawn, ${AGENTS} at a time, no Tanuki (best of 3) | ${ms(nodeMs)} | ${Math.round((count / nodeMs) * 1000)} | ${(nodeMs / xargsMs).toFixed(2)}× |`,
-  )
-  for (const [label, run] of [
-    ['tanuki', plain],
-    ['tanuki, session: true', session],
-  ] as const) {
-    console.log(
-      `| ${label}, first assignment → last completion | ${ms(run.spanMs)} | ${Math.round((count / run.spanMs) * 1000)} | ${(run.spanMs / xargsMs).toFixed(2)}× |`,
-    )
-    console.log(
-      `| ${label}, whole command (node start-up, config, scan, agents, summary) | ${ms(run.wallMs)} | ${Math.round((count / run.wallMs) * 1000)} | ${(run.wallMs / xargsMs).toFixed(2)}× |`,
-    )
-  }
-  for (const [label, run] of [
-    ['default', plain],
-    ['session: true', session],
-  ] as const) {
-    console.log(
-      `\n${label}: ${run.completed}/${count} complete. Target ≤ 1.5× xargs: ${verdict(run.spanMs / xargsMs <= 1.5)} (run span), ${verdict(run.wallMs / xargsMs <= 1.5)} (whole command).`,
-    )
-  }
-}
-
-/** One `tanuki project start` over `count` trivial tasks: its run span (events log) and wall time. */
-function runTanuki(count: number, session: boolean): { spanMs: number; wallMs: number; completed: number } {
-  const dir = makeProject(count, session ? 'session' : 'throughput', session)
+/** `count` × `echo DONE`, `AGENTS` at a time, by xargs. */
+function xargs(count: number): number {
   const began = performance.now()
-  const run = spawnSync(TANUKI, ['project', 'start', '--quiet', '--cwd', dir], {
-    encoding: 'utf8',
-    maxBuffer: 64 * 1024 * 1024,
-  })
-  const wallMs = performance.now() - began
-  if (run.status !== 0) throw new Error(`tanuki exited ${run.status}: ${run.stderr.slice(-2000)}`)
-  const events = readEvents(dir)
-  const completed = events.filter((e) => e.event === 'task:completed')
-  const firstAssigned = events.find((e) => e.event === 'task:assigned')!.at
-  const lastCompleted = Math.max(...completed.map((e) => e.at))
-  return { spanMs: lastCompleted - firstAssigned, wallMs, completed: completed.length }
+  const run = spawnSync('sh', ['-c', `seq ${count} | xargs -P ${AGENTS} -I{} echo DONE > /dev/null`])
+  if (run.status !== 0) throw new Error(`xargs failed: ${run.stderr}`)
+  return performance.now() - began
 }
 
-/** `echo DONE` N times, `AGENTS` at a time, prompt on stdin and output read, as the command kind does. */
+/** The same commands from a plain Node loop, `AGENTS` at a time, prompt on stdin, output read: the floor for any Node program. */
 function nodeSpawnLoop(count: number): Promise<number> {
   const began = performance.now()
   let started = 0
@@ -184,69 +198,408 @@ function nodeSpawnLoop(count: number): Promise<number> {
   })
 }
 
-async function startup(): Promise<void> {
-  const count = Number(options.files)
-  console.log(`\n## (b) ${count.toLocaleString('en')} task files: \`project start\` → first assignment, peak RSS\n`)
-  const dir = makeProject(count, 'startup')
+interface TanukiRun {
+  /** Spawn to exit. */
+  wallMs: number
+  /** Spawn to the first `task:assigned`. */
+  startMs: number
+  /** First `task:assigned` to last `task:completed`, from the events log. */
+  spanMs: number
+  /** Last `task:completed` to exit: the last landings, stopping agents, the summary. */
+  endMs: number
+  completed: number
+  landed: number
+}
+
+/** One `tanuki project start --quiet` over a fresh copy of a configuration. */
+function runTanuki(count: number, label: string, project: ProjectOptions): TanukiRun {
+  const dir = makeProject(count, label, { ...project, git: true })
   const began = performance.now()
-  const child = spawn(TANUKI, ['project', 'start', '--cwd', dir], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NO_COLOR: '1' },
+  const t0 = Date.now()
+  const run = spawnSync(TANUKI, ['project', 'start', '--quiet', '--cwd', dir], {
+    encoding: 'utf8',
+    env,
+    maxBuffer: 64 * 1024 * 1024,
   })
-  let firstAssignedMs: number | undefined
-  let loadedMs: number | undefined
-  let buffered = ''
-  child.stdout.on('data', (chunk: Buffer) => {
-    if (firstAssignedMs !== undefined) return
-    buffered += chunk.toString()
-    if (loadedMs === undefined && buffered.includes('project loaded')) loadedMs = performance.now() - began
-    // The console reporter's "▸ T-… assigned to default-1" line.
-    if (/ assigned to /.test(buffered)) firstAssignedMs = performance.now() - began
-  })
-  child.stderr.resume()
-  let peak = 0
-  let atFirst: number | undefined
-  const sample = (): void => {
-    const memory = memoryOf(child.pid!)
-    if (memory) peak = Math.max(peak, memory.hwm)
-    if (firstAssignedMs !== undefined && atFirst === undefined) atFirst = peak
+  const wallMs = performance.now() - began
+  const exited = Date.now()
+  if (run.status !== 0) throw new Error(`tanuki exited ${run.status}: ${run.stderr.slice(-2000)}`)
+  const events = readEvents(dir)
+  const completed = events.filter((e) => e.event === 'task:completed')
+  const firstAssigned = events.find((e) => e.event === 'task:assigned')!.at
+  const lastCompleted = Math.max(...completed.map((e) => e.at))
+  if (!options.keep) rmSync(dir, { recursive: true, force: true })
+  return {
+    wallMs,
+    startMs: firstAssigned - t0,
+    spanMs: lastCompleted - firstAssigned,
+    endMs: exited - lastCompleted,
+    completed: completed.length,
+    landed: events.filter((e) => e.event === 'task:landed').length,
   }
-  const poll = setInterval(sample, 10)
+}
+
+async function throughput(): Promise<void> {
+  const count = Number(options.tasks)
+  const landFalseReps = Number(options['land-false-reps'])
+  console.log(
+    `\n## (a) ${count.toLocaleString('en')} tasks, agent = \`echo DONE\` (kind command), ${AGENTS} agents, vs xargs -P ${AGENTS}\n`,
+  )
+  console.log(
+    'Each project is a git repository with one commit, so landing is on unless `land: false` (as it\n' +
+      'is by default; with nothing committed there is nothing to land, but every task still goes\n' +
+      'through the lander). Agents work in the shared workspace: worktrees would add a `git worktree\n' +
+      'add` per agent and a `git add`/`commit` per iteration, timing git rather than Tanuki. Every run executes\n' +
+      `/usr/bin/echo ${count} times. Rounds interleave the runs so that load changes hit all alike;\n` +
+      "each ratio is to the xargs of the same round, and the table shows medians (each round's value\n" +
+      'in brackets).\n',
+  )
+  const configs: { label: string; project: ProjectOptions; reps: number }[] = [
+    { label: 'tanuki, defaults (landing on)', project: {}, reps: REPS },
+    { label: 'tanuki, `session: true` (landing on)', project: { session: true }, reps: REPS },
+    { label: 'tanuki, `land: false`', project: { land: false }, reps: landFalseReps },
+    { label: 'tanuki, `land: false`, `session: true`', project: { land: false, session: true }, reps: landFalseReps },
+  ]
+  const xargsMs: number[] = []
+  const nodeMs: number[] = []
+  const runs = configs.map(() => [] as (TanukiRun & { xargs: number })[])
+  for (let round = 0; round < REPS; round++) {
+    process.stderr.write(`round ${round + 1}/${REPS}, load ${load()}\n`)
+    const x = xargs(count)
+    xargsMs.push(x)
+    // A reference figure, taken once: a Node loop costs as much as a Tanuki run.
+    if (round === 0) nodeMs.push(await nodeSpawnLoop(count))
+    configs.forEach((config, i) => {
+      if (round >= config.reps) return
+      runs[i]!.push({ ...runTanuki(count, `throughput-${i}`, config.project), xargs: x })
+    })
+  }
+  const x = median(xargsMs)
+  console.log(
+    '| run | whole command | × xargs | spawn → first assignment | first assignment → last completion | × xargs | last completion → exit |',
+  )
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |')
+  console.log(`| \`xargs -P ${AGENTS}\` | ${ms(x)}${spread(xargsMs, ms)} | 1.00× | | | | |`)
+  console.log(
+    `| plain Node loop: \`child_process.spawn\`, ${AGENTS} at a time (1 run) | ${ms(median(nodeMs))} | ${ratio(median(nodeMs.map((n, i) => n / xargsMs[i]!)))} | | | | |`,
+  )
+  configs.forEach((config, i) => {
+    const list = runs[i]!
+    const whole = list.map((r) => r.wallMs / r.xargs)
+    const span = list.map((r) => r.spanMs / r.xargs)
+    console.log(
+      `| ${config.label}${list.length === 1 ? ' (1 run)' : ''} | ${ms(median(list.map((r) => r.wallMs)))} | **${ratio(median(whole))}**${spread(whole, ratio)} | ${ms(median(list.map((r) => r.startMs)))} | ${ms(median(list.map((r) => r.spanMs)))} | ${ratio(median(span))} | ${ms(median(list.map((r) => r.endMs)))} |`,
+    )
+  })
+  console.log('')
+  configs.forEach((config, i) => {
+    const list = runs[i]!
+    const last = list.at(-1)!
+    const whole = median(list.map((r) => r.wallMs / r.xargs))
+    console.log(
+      `- ${config.label}: ${last.completed}/${count} complete, ${last.landed} landed; ≤ 1.5× xargs: ${verdict(whole <= 1.5)}.`,
+    )
+  })
+}
+
+// ————————————————————————————————————————————— (b) start-up
+
+interface StartupRun {
+  /** Spawn to the first `task:assigned`, by the events log's clock. */
+  assignedMs: number
+  /** Spawn to `orchestrator:state` starting: node, imports, config, reading and checking the tasks. */
+  startingMs: number
+  /** Spawn to `project:loaded`: the orchestrator has every task, graph and queue. */
+  loadedMs: number
+  /** VmHWM when the first assignment was seen. */
+  peakKb: number
+}
+
+/** `tanuki project start` until its first assignment, then killed. The state folder is removed after. */
+async function startOnce(dir: string, threads: string): Promise<StartupRun> {
+  rmSync(join(dir, '.tanuki'), { recursive: true, force: true })
+  const childEnv: NodeJS.ProcessEnv = { ...env, TANUKI_PARSE_THREADS: threads }
+  const t0 = Date.now()
+  const child = spawn(TANUKI, ['project', 'start', '--cwd', dir], { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv })
+  let seen = false
+  let buffered = ''
+  let stderr = ''
+  child.stdout.on('data', (chunk: Buffer) => {
+    if (seen) return
+    buffered = (buffered + chunk.toString()).slice(-4096)
+    // The console reporter's "▸ T-… assigned to default-1" line.
+    if (/ assigned to /.test(buffered)) seen = true
+  })
+  child.stderr.on('data', (chunk: Buffer) => void (stderr = (stderr + chunk.toString()).slice(-4000)))
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-  while (firstAssignedMs === undefined) {
-    if (child.exitCode !== null) throw new Error(`tanuki exited ${child.exitCode} before assigning anything`)
+  let peak = 0
+  while (!seen) {
+    if (child.exitCode !== null) throw new Error(`tanuki exited ${child.exitCode} before assigning anything: ${stderr}`)
+    peak = Math.max(peak, peakRss(child.pid!) ?? 0)
     await new Promise((resolve) => setTimeout(resolve, 5))
   }
-  // Keep it running a while: the first seconds of work (status snapshots of 10,000 tasks, logs,
-  // status writes) count towards the peak too.
-  await new Promise((resolve) => setTimeout(resolve, 5_000))
-  sample()
-  const done = readEvents(dir).filter((e) => e.event === 'task:completed').length
-  child.kill('SIGTERM')
+  peak = Math.max(peak, peakRss(child.pid!) ?? 0)
+  // The console may print the line before the events log has it: let the log catch up.
+  let events = readEvents(dir)
+  for (let waited = 0; waited < 5000 && !events.some((e) => e.event === 'task:assigned'); waited += 20) {
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    events = readEvents(dir)
+  }
+  child.kill('SIGKILL')
   await exited
-  clearInterval(poll)
-  // The orchestrator's own first assignment, by its clock, from the events log.
-  const events = readEvents(dir)
-  const started = events.find((e) => e.event === 'orchestrator:state' && e.to === 'starting')!.at
-  const assigned = events.find((e) => e.event === 'task:assigned')!.at
-  console.log(`| figure | value | target |`)
-  console.log(`| --- | ---: | --- |`)
-  console.log(`| spawn → "project loaded" on stdout | ${ms(loadedMs ?? NaN)} | |`)
+  const at = (event: string, to?: string): number =>
+    (events.find((e) => e.event === event && (to === undefined || e.to === to))?.at ?? Number.NaN) - t0
+  return {
+    assignedMs: at('task:assigned'),
+    startingMs: at('orchestrator:state', 'starting'),
+    loadedMs: at('project:loaded'),
+    peakKb: peak,
+  }
+}
+
+async function startup(): Promise<void> {
+  const sizes = options.files.split(',').map(Number)
+  console.log(`\n## (b) \`project start\` → first assignment, peak RSS\n`)
   console.log(
-    `| **spawn → first "assigned" on stdout** | **${ms(firstAssignedMs)}** | < 1 s: ${verdict(firstAssignedMs < 1000)} |`,
+    'A folder that is not a git repository (no landing to prepare), tasks in `tasks/`, the agents of\n' +
+      '(a) without `session`. Time from spawning the CLI to the first `task:assigned` (the events\n' +
+      "log's clock), and to `orchestrator:state` starting (Node, imports, config, reading and checking\n" +
+      'every task file); VmHWM of the process (worker threads included) at the first assignment.\n' +
+      `"pool" is the parallel parse (tinypool): \`TANUKI_PARSE_THREADS=${Math.max(1, availableParallelism() - 1)}\`, one worker per CPU beyond\n` +
+      'the first, which the main thread works beside (by default only from 4 CPUs on); "no pool" is\n' +
+      '`TANUKI_PARSE_THREADS=0`. Each row: median of the runs (each in brackets), pool and no pool\n' +
+      'alternating.\n',
   )
-  console.log(`| of which: orchestrator starting → task:assigned (events log) | ${ms(assigned - started)} | |`)
-  console.log(`| peak RSS (VmHWM) at the first assignment | ${mb(atFirst ?? peak)} | |`)
   console.log(
-    `| **peak RSS (VmHWM) after 5 s of work** (${done} tasks done) | **${mb(peak)}** | < 200 MB: ${verdict(peak < 200 * 1024)} |`,
+    '| task files | parse | spawn → first assignment | → orchestrator starting | → project loaded | peak RSS | target |',
   )
+  console.log('| ---: | --- | ---: | ---: | ---: | ---: | --- |')
+  for (const size of sizes) {
+    process.stderr.write(`writing ${size} task files, load ${load()}\n`)
+    const dir = makeProject(size, `startup-${size}`, { tasksDir: 'tasks' })
+    const results: Record<'pool' | 'no pool', StartupRun[]> = { pool: [], 'no pool': [] }
+    for (let rep = 0; rep < REPS; rep++) {
+      process.stderr.write(`start-up ${size}, run ${rep + 1}/${REPS}, load ${load()}\n`)
+      results.pool.push(await startOnce(dir, String(Math.max(1, availableParallelism() - 1))))
+      results['no pool'].push(await startOnce(dir, '0'))
+    }
+    for (const mode of ['no pool', 'pool'] as const) {
+      const list = results[mode]
+      const assigned = median(list.map((r) => r.assignedMs))
+      const peak = median(list.map((r) => r.peakKb))
+      const target =
+        size <= 10_000
+          ? `< 0.5 s: ${verdict(assigned < 500)}`
+          : `< 3 s: ${verdict(assigned < 3000)}; < 400 MB: ${verdict(peak < 400 * 1024)}`
+      console.log(
+        `| ${size.toLocaleString('en')} | ${mode} | **${ms(assigned)}**${spread(
+          list.map((r) => r.assignedMs),
+          ms,
+        )} | ${ms(median(list.map((r) => r.startingMs)))} | ${ms(median(list.map((r) => r.loadedMs)))} | ${mb(peak)} | ${target} |`,
+      )
+    }
+    if (!options.keep) rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+// ————————————————————————————————————————————— (c) status writes
+
+const TURN = AGENTS // status changes per turn of the event loop: one per agent
+
+/** The status changes of a run of quick tasks: assigned, in_progress, complete for each. */
+function changesFor(ids: string[], total: number): { id: string; status: TaskStatus }[] {
+  const out: { id: string; status: TaskStatus }[] = []
+  for (const status of ['assigned', 'in_progress', 'complete'] as const)
+    for (const id of ids) if (out.length < total) out.push({ id, status })
+  // Each task's three changes one after the other, as a quick task makes them (the sort is stable).
+  return out.sort((a, b) => a.id.localeCompare(b.id))
+}
+
+interface WriteRun {
+  /** Synchronous time per change (µs), measured around each call. */
+  syncUs: number
+  /** Event-loop busy time per change (µs) from the first change until everything is written. */
+  busyUs: number
+  /** From the first change until everything is written (durable, for the journal). */
+  doneMs: number
+  note: string
+}
+
+/**
+ * Drives `changes` through `apply`, `TURN` per turn of the event loop, and measures the event
+ * loop's busy time (`eventLoopUtilization`) until `settle` resolves.
+ */
+async function drive(
+  changes: { id: string; status: TaskStatus }[],
+  apply: (change: { id: string; status: TaskStatus }) => void,
+  settle: () => Promise<string>,
+): Promise<WriteRun> {
+  const elu = performance.eventLoopUtilization()
+  const began = performance.now()
+  let sync = 0
+  for (let i = 0; i < changes.length; i++) {
+    const t = performance.now()
+    apply(changes[i]!)
+    sync += performance.now() - t
+    if ((i + 1) % TURN === 0) await new Promise((resolve) => setImmediate(resolve))
+  }
+  const note = await settle()
+  const doneMs = performance.now() - began
+  const busy = performance.eventLoopUtilization(elu)
+  return { syncUs: (sync * 1000) / changes.length, busyUs: (busy.active * 1000) / changes.length, doneMs, note }
+}
+
+async function writes(): Promise<void> {
+  const total = Number(options.changes)
+  const taskCount = Math.ceil(total / 3)
+  console.log(
+    `\n## (c) synchronous file work per status change: ${total.toLocaleString('en')} changes of ${taskCount.toLocaleString('en')} tasks, ${TURN} per turn\n`,
+  )
+  console.log(
+    "In this process, on this machine's disk. *sync* is the time spent inside the call that records a\n" +
+      'change (what blocks the orchestrator there and then); *event loop busy* is the whole\n' +
+      "thread's busy time (`performance.eventLoopUtilization`) from the first change until everything\n" +
+      'is written, per change, which adds the background work (commit callbacks, the mirror patching\n' +
+      'files) and the driving loop itself (the "nothing" row). Medians of the runs.\n',
+  )
+  const base = mkdtempSync(join(tmpdir(), 'tanuki-bench-writes-'))
+  temps.push(base)
+  const bus = { emit: () => {} } as unknown as Bus
+  // The ids `writeTasks` gives the task files.
+  const ids = (): string[] =>
+    Array.from({ length: taskCount }, (_, i) => `T-${String(i + 1).padStart(String(taskCount).length, '0')}`)
+  type Way = { label: string; run: (dir: string) => Promise<WriteRun> }
+  const ways: Way[] = [
+    {
+      label: 'nothing (the driving loop alone)',
+      run: async () => {
+        const changes = changesFor(ids(), total)
+        return drive(
+          changes,
+          () => {},
+          async () => '',
+        )
+      },
+    },
+    {
+      label: 'before: read, patch, temp file, rename, per change (sync)',
+      run: async (dir) => {
+        const source = new FileTaskSource({ root: dir, tasksDir: 'tasks' })
+        source.scan()
+        const changes = changesFor(ids(), total)
+        return drive(
+          changes,
+          ({ id, status }) => {
+            // The file source's write before the journal (git show 535c091^:packages/tanuki/src/file-source.ts).
+            const path = source.pathOf(id)!
+            const before = readFileSync(path, 'utf8')
+            const after = updateTaskText(before, { status }, path)
+            const temp = `${path}.tanuki-${process.pid}.tmp`
+            writeFileSync(temp, after)
+            renameSync(temp, path)
+          },
+          async () => 'no fsync',
+        )
+      },
+    },
+    {
+      label: 'before, the file system part alone: temp file + rename (sync)',
+      run: async (dir) => {
+        const source = new FileTaskSource({ root: dir, tasksDir: 'tasks' })
+        source.scan()
+        const texts = new Map(ids().map((id) => [id, readFileSync(source.pathOf(id)!, 'utf8')]))
+        const changes = changesFor(ids(), total)
+        return drive(
+          changes,
+          ({ id }) => {
+            const path = source.pathOf(id)!
+            const temp = `${path}.tanuki-${process.pid}.tmp`
+            writeFileSync(temp, texts.get(id)!)
+            renameSync(temp, path)
+          },
+          async () => 'no fsync',
+        )
+      },
+    },
+    {
+      label: 'after: journal append, group committed',
+      run: async (dir) => {
+        const journal = openJournal(join(dir, 'journal.ndjson'))
+        const changes = changesFor(ids(), total)
+        const result = await drive(
+          changes,
+          ({ id, status }) => journal.append({ t: 'task', id, status }),
+          async () => {
+            await journal.close()
+            return `${journal.writes} writes, each with its fdatasync`
+          },
+        )
+        return result
+      },
+    },
+    {
+      label: 'after: journal append + the status mirror (background, coalesced)',
+      run: async (dir) => {
+        const journal = openJournal(join(dir, 'journal.ndjson'))
+        const source = new FileTaskSource({ root: dir, tasksDir: 'tasks' })
+        source.scan()
+        const mirror = new StatusMirror(bus, systemClock, true)
+        let mirrored = 0
+        const counting: TaskSource = {
+          name: source.name,
+          load: () => source.load(),
+          update: (id, patch) => {
+            mirrored++
+            return source.update(id, patch)
+          },
+        }
+        const changes = changesFor(ids(), total)
+        return drive(
+          changes,
+          ({ id, status }) => {
+            journal.append({ t: 'task', id, status })
+            mirror.set(id, counting, { status })
+          },
+          async () => {
+            await journal.close()
+            // The mirror writes what waited 200 ms after its first change; then the rest.
+            await new Promise((resolve) => setTimeout(resolve, 250))
+            await mirror.flush()
+            await source.settled()
+            return `${journal.writes} journal writes; ${mirrored} task file writes`
+          },
+        )
+      },
+    },
+  ]
+  const results = ways.map(() => [] as WriteRun[])
+  for (let rep = 0; rep < REPS; rep++) {
+    for (const [i, way] of ways.entries()) {
+      const dir = join(base, `${rep}-${i}`)
+      writeTasks(join(dir, 'tasks'), taskCount)
+      results[i]!.push(await way.run(dir))
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }
+  console.log('| way | sync µs per change | event loop busy µs per change | all written after | notes |')
+  console.log('| --- | ---: | ---: | ---: | --- |')
+  for (const [i, way] of ways.entries()) {
+    const list = results[i]!
+    console.log(
+      `| ${way.label} | ${median(list.map((r) => r.syncUs)).toFixed(1)} | ${median(list.map((r) => r.busyUs)).toFixed(1)} | ${ms(median(list.map((r) => r.doneMs)))} | ${list.at(-1)!.note} |`,
+    )
+  }
 }
 
 const node = spawnSync(process.execPath, ['--version'], { encoding: 'utf8' }).stdout.trim()
-console.log(`# tanuki CLI benchmark — node ${node}, ${cpus().length} CPUs, load average ${loadavg()[0]!.toFixed(1)}`)
+console.log(
+  `# tanuki CLI benchmark — ${new Date().toISOString().slice(0, 10)}, node ${node}, ${process.platform}-${process.arch}, ${cpus().length} CPUs, load average ${load()} (1/5/15 min)`,
+)
 try {
-  if (!options.only || options.only === 'throughput') await throughput()
-  if (!options.only || options.only === 'startup') await startup()
+  if (parts.has('writes')) await writes()
+  if (parts.has('startup')) await startup()
+  if (parts.has('throughput')) await throughput()
+  console.log(`\nLoad average at the end: ${load()}.`)
 } finally {
   if (options.keep) console.log(`\nKept: ${temps.join(' ')}`)
   else for (const dir of temps) rmSync(dir, { recursive: true, force: true })
