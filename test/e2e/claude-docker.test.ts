@@ -7,20 +7,13 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { engineProblem } from '../../packages/plugin-agent-docker/test/helpers.ts'
 import { lastToolResults, startFakeAnthropic, type FakeAnthropic, type FakeScript } from '../support/fake-anthropic.ts'
 import { REPO_ROOT, agentWorktree, cleanup, createProject, readEvents, statusJson, tanuki } from './helpers.ts'
 
 const run = promisify(execFile)
 const IMAGE = 'tanuki-test-claude:latest'
 
-async function engineProblem(): Promise<string | undefined> {
-  try {
-    await run('docker', ['info', '--format', '{{.ServerVersion}}'])
-    return undefined
-  } catch (error) {
-    return ((error as { stderr?: string }).stderr || (error as Error).message).trim().split('\n')[0]
-  }
-}
 const problem = await engineProblem()
 const skip = problem !== undefined && process.env.CI !== 'true'
 
