@@ -1,6 +1,5 @@
 import { availableParallelism } from 'node:os'
-import Tinypool from 'tinypool'
-import { fromWire, readTaskFile, type TaskFile, type WireTaskFile } from './task-file.ts'
+import { fromWire, readTaskFile, type TaskFile, type TaskFileToRead, type WireTaskFile } from './task-file.ts'
 
 /** From this many task files on, reading them is shared with worker threads (when there are CPUs for them). */
 export const PARALLEL_PARSE_MIN_FILES = 2000
@@ -36,7 +35,7 @@ const workerFile = import.meta.url.endsWith('.ts')
   : new URL('./parse-worker.js', import.meta.url).href
 
 /**
- * Reads and parses task files (`[path, shown]` each) as `readTaskFile` does, on the main thread
+ * Reads and parses task files (`[path, shown, text?]` each) as `readTaskFile` does, on the main thread
  * and `threads` worker threads at once: each takes the next chunk of files whenever it is free, so
  * a worker still starting leaves the work to the others. The result is in the order of `files`,
  * and the same as reading them one by one: tasks are plain data, and a problem comes back as the
@@ -44,22 +43,25 @@ const workerFile = import.meta.url.endsWith('.ts')
  * was left.
  */
 export async function readTaskFiles(
-  files: readonly (readonly [path: string, shown: string])[],
+  files: readonly TaskFileToRead[],
   threads: number,
   /** Counts the chunks each side read, for people checking the split. */
   chunksRead?: { main: number; workers: number },
 ): Promise<TaskFile[]> {
-  const chunks: (readonly [string, string])[][] = []
+  const chunks: TaskFileToRead[][] = []
   for (let at = 0; at < files.length; at += CHUNK) chunks.push(files.slice(at, at + CHUNK))
   const results: TaskFile[][] = new Array(chunks.length)
   const readHere = (index: number): void => {
-    results[index] = chunks[index]!.map(([path, shown]) => readTaskFile(path, shown))
+    results[index] = chunks[index]!.map(([path, shown, text]) => readTaskFile(path, shown, text))
     if (chunksRead) chunksRead.main++
   }
   if (threads <= 0 || chunks.length < 2) {
     for (let index = 0; index < chunks.length; index++) readHere(index)
     return results.flat()
   }
+  // Imported only when used: loading tinypool runs two shell pipelines over /proc/cpuinfo to count
+  // physical cores (a dozen processes), a cost every start would pay for nothing.
+  const { default: Tinypool } = await import('tinypool')
   const pool = new Tinypool({ filename: workerFile, minThreads: threads, maxThreads: threads })
   let next = 0
   let pooled = true
