@@ -12,7 +12,15 @@ import {
   type TaskSource,
 } from '@tanuki/core'
 import { parseThreads, readTaskFiles } from './parse-pool.ts'
-import { decodeTaskText, readTaskFile, readTaskText, type TaskFile } from './task-file.ts'
+import { TaskCache } from './task-cache.ts'
+import {
+  decodeTaskText,
+  readTaskFile,
+  readTaskFileText,
+  readTaskText,
+  type TaskFile,
+  type TaskFileToRead,
+} from './task-file.ts'
 
 /** `.tanuki/tasks` if it exists, else `tasks/` if it exists, else `.tanuki/tasks`; `tasksDir` wins. */
 export function resolveTasksDir(root: string, tasksDir?: string): string {
@@ -35,16 +43,18 @@ function isDirectory(path: string): boolean {
 function markdownFiles(dir: string): string[] {
   if (!existsSync(dir)) return []
   const files: string[] = []
+  const hidden = new Map<string, boolean>()
   for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
-    if (!entry.isFile() || !entry.name.endsWith('.md')) continue
-    const full = join(entry.parentPath ?? (entry as unknown as { path: string }).path, entry.name)
-    if (
-      relative(dir, full)
+    if (!entry.isFile() || !entry.name.endsWith('.md') || entry.name.startsWith('.')) continue
+    const parent = entry.parentPath ?? (entry as unknown as { path: string }).path
+    let skip = hidden.get(parent)
+    if (skip === undefined) {
+      skip = relative(dir, parent)
         .split(sep)
         .some((part) => part.startsWith('.'))
-    )
-      continue
-    files.push(full)
+      hidden.set(parent, skip)
+    }
+    if (!skip) files.push(join(parent, entry.name))
   }
   return files.sort()
 }
@@ -53,6 +63,8 @@ function markdownFiles(dir: string): string[] {
 export interface ScanResult {
   tasks: Task[]
   errors: TanukiError[]
+  /** How many files were parsed; the others' tasks came from the cache of parsed tasks. */
+  parsed: number
 }
 
 /**
@@ -78,15 +90,28 @@ export class FileTaskSource implements TaskSource {
 
   /** Worker threads that help read the files; by default as `parseThreads` decides. */
   private readonly parseThreads: number | undefined
+  /** Tasks parsed by earlier scans, reused for files whose text is unchanged. */
+  private readonly cache: TaskCache | undefined
 
-  constructor(options: { root: string; tasksDir?: string; parseThreads?: number }) {
+  constructor(options: {
+    root: string
+    tasksDir?: string
+    parseThreads?: number
+    /** A file (in the state folder) that keeps parsed tasks between runs; see `TaskCache`. */
+    cacheFile?: string
+  }) {
     this.root = resolve(options.root)
     this.dir = resolveTasksDir(this.root, options.tasksDir)
     this.parseThreads = options.parseThreads
+    if (options.cacheFile) this.cache = new TaskCache(options.cacheFile)
   }
 
   /** A file's path as people see it in messages: relative to the project. */
   display(path: string): string {
+    // The common case, a file under the project, without path.relative's work (10,000 files: ~40 ms).
+    if (path.startsWith(this.root) && path[this.root.length] === sep && !path.includes(`${sep}..`)) {
+      return path.slice(this.root.length + 1)
+    }
     return relative(this.root, path) || path
   }
 
@@ -98,10 +123,9 @@ export class FileTaskSource implements TaskSource {
   /** Reads every task file; collects all problems instead of stopping at the first. */
   scan(): ScanResult {
     const files = this.files()
-    return this.collect(
-      files,
-      files.map(([path, shown]) => readTaskFile(path, shown)),
-    )
+    const { read, toParse, stats } = this.fromCache(files)
+    const parsed = toParse.map(([path, shown, text]) => readTaskFile(path, shown, text))
+    return { ...this.collect(files, this.toCache(files, read, parsed, stats)), parsed: parsed.length }
   }
 
   /**
@@ -111,12 +135,82 @@ export class FileTaskSource implements TaskSource {
    */
   async scanAsync(): Promise<ScanResult> {
     const files = this.files()
-    const threads = this.parseThreads ?? parseThreads(files.length)
-    return this.collect(files, await readTaskFiles(files, threads))
+    const { read, toParse, stats } = this.fromCache(files)
+    const threads = this.parseThreads ?? parseThreads(toParse.length)
+    const parsed = await readTaskFiles(toParse, threads)
+    return { ...this.collect(files, this.toCache(files, read, parsed, stats)), parsed: parsed.length }
+  }
+
+  /**
+   * With a cache: takes the text and task of each file whose stat is as recorded, reads the others
+   * and takes the task of each unchanged text; what is left to parse comes with its text. Without
+   * one, every file is left to read and parse.
+   */
+  private fromCache(files: [path: string, shown: string][]): {
+    read: (TaskFile | undefined)[]
+    toParse: TaskFileToRead[]
+    stats: string[]
+  } {
+    const cache = this.cache
+    if (!cache) return { read: new Array(files.length), toParse: files, stats: [] }
+    cache.begin()
+    const now = Date.now()
+    const read: (TaskFile | undefined)[] = new Array(files.length)
+    const toParse: TaskFileToRead[] = []
+    const stats: string[] = new Array(files.length)
+    for (const [index, [path, shown]] of files.entries()) {
+      const found = statSync(path, { throwIfNoEntry: false })
+      const stat = found ? TaskCache.stat(found, now) : ''
+      const same = cache.unchanged(path, stat)
+      if (same) {
+        read[index] = same
+        continue
+      }
+      const text = readTaskFileText(path, shown)
+      if (typeof text !== 'string') {
+        read[index] = text
+        continue
+      }
+      const task = cache.get(path, stat, text)
+      if (task) read[index] = { task, text }
+      else {
+        stats[index] = stat
+        toParse.push([path, shown, text])
+      }
+    }
+    return { read, toParse, stats }
+  }
+
+  /** Fills the gaps `fromCache` left with what was parsed (in order), and keeps the new tasks for next time. */
+  private toCache(
+    files: [path: string, shown: string][],
+    read: (TaskFile | undefined)[],
+    parsed: TaskFile[],
+    stats: string[],
+  ): TaskFile[] {
+    let next = 0
+    for (let index = 0; index < files.length; index++) {
+      if (read[index]) continue
+      const file = parsed[next++]!
+      read[index] = file
+      const stat = stats[index]
+      if (this.cache && stat !== undefined && 'task' in file)
+        this.cache.set(files[index]![0], stat, file.text, file.task)
+    }
+    this.cache?.commit()
+    return read as TaskFile[]
+  }
+
+  /**
+   * Writes the cache of parsed tasks when the last scan could not (the state folder did not exist
+   * yet: a run calls this once it has made it). Never throws.
+   */
+  saveCache(): void {
+    this.cache?.save()
   }
 
   /** Takes the files as read (`read[i]` is `files[i]`): registers each good task, finds duplicate ids. */
-  private collect(files: [path: string, shown: string][], read: TaskFile[]): ScanResult {
+  private collect(files: [path: string, shown: string][], read: TaskFile[]): Omit<ScanResult, 'parsed'> {
     const tasks: Task[] = []
     const errors: TanukiError[] = []
     const seen = new Map<string, string>()

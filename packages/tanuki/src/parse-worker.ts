@@ -1,9 +1,9 @@
 /**
- * A worker thread of the parallel read of task files (`readTaskFiles`): reads and parses the
- * files it is given, in order.
+ * A worker thread of the parallel read of task files (`readTaskFiles`): reads (unless their text
+ * comes along) and parses the files it is given, in order.
  */
-import { readTaskFile, toWire, type WireTaskFile } from './task-file.ts'
+import { readTaskFile, toWire, type TaskFileToRead, type WireTaskFile } from './task-file.ts'
 
-export default function parseTaskFiles({ files }: { files: [path: string, shown: string][] }): WireTaskFile[] {
-  return files.map(([path, shown]) => toWire(readTaskFile(path, shown)))
+export default function parseTaskFiles({ files }: { files: TaskFileToRead[] }): WireTaskFile[] {
+  return files.map(([path, shown, text]) => toWire(readTaskFile(path, shown, text)))
 }

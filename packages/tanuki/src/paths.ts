@@ -17,6 +17,8 @@ export interface StatePaths {
   worktrees: string
   /** The remote workers as the last run saw them (written by the remote agents' plugin). */
   workers: string
+  /** Parsed task files kept between runs (see `TaskCache`). */
+  taskCache: string
 }
 
 export function statePaths(projectRoot: string): StatePaths {
@@ -35,6 +37,7 @@ export function statePaths(projectRoot: string): StatePaths {
     detachedLog: join(stateDir, 'orchestrator.log'),
     worktrees: join(stateDir, 'worktrees'),
     workers: join(stateDir, 'workers.json'),
+    taskCache: join(stateDir, 'cache', 'tasks.v8'),
   }
 }
 

@@ -38,6 +38,7 @@ export async function openProject(root: string): Promise<Project> {
   const config = await loadConfig(paths.root)
   const source = new FileTaskSource({
     root: paths.root,
+    cacheFile: paths.taskCache,
     ...(config.resolved.tasksDir ? { tasksDir: config.resolved.tasksDir } : {}),
   })
   return { root: paths.root, paths, config, source }
@@ -139,6 +140,7 @@ export async function runProject(project: Project, options: RunOptions): Promise
     mkdirSync(paths.stateDir, { recursive: true })
     const ignore = join(paths.stateDir, '.gitignore')
     if (!existsSync(ignore)) writeFileSync(ignore, STATE_GITIGNORE)
+    project.source.saveCache()
     const user = project.config.user
     const state = createStateReporter({
       paths,

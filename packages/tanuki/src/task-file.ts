@@ -29,14 +29,16 @@ export function decodeTaskText(bytes: Buffer, shown: string): string {
   }
 }
 
+/** A task file to read: its path, its path as people see it, and its text when already read. */
+export type TaskFileToRead = readonly [path: string, shown: string, text?: string]
+
 /** One task file as read: its task and text, or the problem, naming the file. */
 export type TaskFile = { task: Task; text: string } | { error: TanukiError }
 
-/** Reads and parses one task file; never throws. `shown` is its path as people see it. */
-export function readTaskFile(path: string, shown: string): TaskFile {
-  let text: string
+/** A task file's text, or why it cannot be read, naming the file; never throws. */
+export function readTaskFileText(path: string, shown: string): string | { error: TanukiError } {
   try {
-    text = readTaskText(path, shown)
+    return readTaskText(path, shown)
   } catch (error) {
     return {
       error: isTanukiError(error)
@@ -44,6 +46,15 @@ export function readTaskFile(path: string, shown: string): TaskFile {
         : new TanukiError('TANUKI_TASK_INVALID', `${shown}: cannot be read: ${errorMessage(error)}`, { cause: error }),
     }
   }
+}
+
+/**
+ * Reads and parses one task file; never throws. `shown` is its path as people see it; `read`, its
+ * text when the caller has read it already.
+ */
+export function readTaskFile(path: string, shown: string, read?: string): TaskFile {
+  const text = read ?? readTaskFileText(path, shown)
+  if (typeof text !== 'string') return text
   try {
     return { task: parseTask(text, shown), text }
   } catch (error) {

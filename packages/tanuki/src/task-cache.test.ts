@@ -1,0 +1,156 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { parseTask } from '@tanuki/core'
+import { FileTaskSource } from './file-source.ts'
+import { STATE_GITIGNORE, statePaths } from './paths.ts'
+
+const dirs: string[] = []
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
+})
+
+const task = (id: string, extra = ''): string =>
+  `---\nid: ${id}\ntitle: Task ${id}\ncompletion:\n  verify: "true"\n${extra}---\nDo ${id}.\n`
+
+/** A project with a state folder and task files, each file's times set back a minute (not "racy"). */
+function project(files: Record<string, string>, options: { stateDir?: boolean } = {}): string {
+  const root = mkdtempSync(join(tmpdir(), 'tanuki-cache-'))
+  dirs.push(root)
+  mkdirSync(join(root, 'tasks'))
+  if (options.stateDir !== false) stateDir(root)
+  for (const [name, text] of Object.entries(files)) write(root, name, text)
+  return root
+}
+
+/** The state folder as a run makes it, with its .gitignore. */
+function stateDir(root: string): void {
+  mkdirSync(join(root, '.tanuki'), { recursive: true })
+  writeFileSync(join(root, '.tanuki', '.gitignore'), STATE_GITIGNORE)
+}
+
+/** Writes a task file dated a minute ago: older than the two seconds in which a stat proves nothing. */
+function write(root: string, name: string, text: string): void {
+  const path = join(root, 'tasks', name)
+  writeFileSync(path, text)
+  const past = new Date(Date.now() - 60_000)
+  utimesSync(path, past, past)
+}
+
+/** A fresh source, as a new `tanuki` process makes. */
+const source = (root: string) => new FileTaskSource({ root, cacheFile: statePaths(root).taskCache })
+
+describe('the cache of parsed task files', () => {
+  it('parses each file once: the next start takes its task from the cache, equal to a fresh parse', () => {
+    const extra = 'weight: .inf\nnested: { list: [1, two, null], when: 2026-11-29 }\n'
+    const root = project({ 'A.md': task('A', extra), 'B.md': task('B'), 'C.md': task('C', 'depends_on: [A, B]\n') })
+    const first = source(root).scan()
+    expect(first.parsed).toBe(3)
+    const second = source(root).scan()
+    expect(second.parsed).toBe(0)
+    expect(second.errors).toEqual([])
+    expect(second.tasks).toEqual(first.tasks)
+    // Values YAML gives that JSON would lose come back as they were.
+    const a = second.tasks.find((t) => t.id === 'A')!
+    expect(a.extra.weight).toBe(Number.POSITIVE_INFINITY)
+    expect(a).toEqual(parseTask(task('A', extra), a.source!))
+  })
+
+  it('parses again what changed: an edit (even one that keeps the size and the time), a new file; drops a removed one', () => {
+    const root = project({ 'A.md': task('A'), 'B.md': task('B'), 'C.md': task('C') })
+    source(root).scan()
+    const path = join(root, 'tasks', 'A.md')
+    const before = statSync(path)
+    // Same length, same modification time: only the change time (and the text) tell.
+    writeFileSync(path, task('A').replace('Task A', 'Task Z'))
+    utimesSync(path, before.atime, before.mtime)
+    write(root, 'D.md', task('D'))
+    rmSync(join(root, 'tasks', 'C.md'))
+    const scan = source(root).scan()
+    expect(scan.parsed).toBe(2)
+    expect(scan.tasks.map((t) => [t.id, t.title])).toEqual([
+      ['A', 'Task Z'],
+      ['B', 'Task B'],
+      ['D', 'Task D'],
+    ])
+    expect(source(root).scan().parsed).toBe(0)
+  })
+
+  it('compares the text of a file modified a moment ago, whose stat proves nothing yet', () => {
+    const root = project({ 'A.md': task('A') })
+    writeFileSync(join(root, 'tasks', 'A.md'), task('A')) // just now: "racy"
+    expect(source(root).scan().parsed).toBe(1)
+    // Same text: taken from the cache after reading it.
+    expect(source(root).scan().parsed).toBe(0)
+    writeFileSync(join(root, 'tasks', 'A.md'), task('A').replace('Task A', 'Task Q'))
+    const scan = source(root).scan()
+    expect(scan.parsed).toBe(1)
+    expect(scan.tasks[0]!.title).toBe('Task Q')
+  })
+
+  it('never keeps a file with a problem: it is reported on every start', () => {
+    const root = project({ 'A.md': task('A'), 'BAD.md': '---\nid: BAD\n---\nno title\n' })
+    for (let start = 0; start < 2; start++) {
+      const scan = source(root).scan()
+      expect(scan.errors.map((e) => e.message)).toEqual([expect.stringMatching(/BAD\.md.*title/)])
+      expect(scan.tasks.map((t) => t.id)).toEqual(['A'])
+    }
+  })
+
+  it('hands out tasks its holder may change without changing what the next start gets', () => {
+    const root = project({ 'A.md': task('A') })
+    const first = source(root).scan().tasks[0]!
+    first.status = 'complete'
+    first.dependsOn.push('X')
+    const second = source(root).scan().tasks[0]!
+    second.title = 'changed by the run'
+    const third = source(root).scan()
+    expect(third.parsed).toBe(0)
+    expect(third.tasks[0]).toMatchObject({ status: 'pending', dependsOn: [], title: 'Task A' })
+  })
+
+  it('ignores a broken or foreign cache file and writes a good one', () => {
+    const root = project({ 'A.md': task('A') })
+    const file = statePaths(root).taskCache
+    mkdirSync(join(root, '.tanuki', 'cache'))
+    writeFileSync(file, 'not a cache')
+    const scan = source(root).scan()
+    expect(scan.parsed).toBe(1)
+    expect(scan.tasks[0]!.id).toBe('A')
+    expect(readFileSync(file).toString()).not.toBe('not a cache')
+    expect(source(root).scan().parsed).toBe(0)
+  })
+
+  it('writes only into a state folder Tanuki made: never creates one; a run writes it once it has', () => {
+    const root = project({ 'A.md': task('A') }, { stateDir: false })
+    const first = source(root)
+    first.scan()
+    expect(() => statSync(join(root, '.tanuki'))).toThrow()
+    // A .tanuki folder of the person's (tasks in it, no .gitignore of Tanuki's): nothing written either.
+    mkdirSync(join(root, '.tanuki'))
+    first.saveCache()
+    expect(() => statSync(statePaths(root).taskCache)).toThrow()
+    stateDir(root)
+    first.saveCache()
+    expect(statSync(statePaths(root).taskCache).isFile()).toBe(true)
+    expect(source(root).scan().parsed).toBe(0)
+  })
+
+  it('async scans (the parallel read included) use and fill the same cache', async () => {
+    const files = Object.fromEntries(Array.from({ length: 600 }, (_, i) => [`T${i}.md`, task(`T${i}`)]))
+    const root = project(files)
+    const threaded = new FileTaskSource({ root, cacheFile: statePaths(root).taskCache, parseThreads: 1 })
+    const first = await threaded.scanAsync()
+    expect(first.parsed).toBe(600)
+    write(root, 'T7.md', task('T7').replace('Task T7', 'Task seven'))
+    const second = await new FileTaskSource({
+      root,
+      cacheFile: statePaths(root).taskCache,
+      parseThreads: 1,
+    }).scanAsync()
+    expect(second.parsed).toBe(1)
+    expect(second.tasks).toHaveLength(600)
+    expect(second.tasks.find((t) => t.id === 'T7')!.title).toBe('Task seven')
+  }, 60_000)
+})
