@@ -38,21 +38,31 @@ export function attachReporters(
     if (name === 'orchestrator:error') return
     bus.emit('orchestrator:error', { context: `reporter ${reporter.name} on ${name}`, message: errorMessage(error) })
   }
+  const watch = (reporter: Reporter, name: TanukiEventName, result: unknown): void => {
+    if (result instanceof Promise) result.catch((error: unknown) => failed(reporter, name, error))
+  }
+  // Every event reaches every reporter (10,000 `task:queued` when a big project starts): no
+  // allocation per call but the failures list, and each event's hook name worked out once.
+  const hooks = new Map<TanukiEventName, ReturnType<typeof hookName>>()
   const deliver = (name: TanukiEventName, event: unknown): void => {
-    const failures: [Reporter, unknown][] = []
+    let failures: [Reporter, unknown][] | undefined
+    let hook = hooks.get(name)
+    if (hook === undefined) hooks.set(name, (hook = hookName(name)))
     for (const reporter of reporters) {
-      const hook = reporter[hookName(name)] as ((event: unknown) => unknown) | undefined
-      for (const call of [() => reporter.onEvent?.(name, event as never), hook && (() => hook.call(reporter, event))]) {
-        if (!call) continue
-        try {
-          const result = call()
-          if (result instanceof Promise) result.catch((error: unknown) => failed(reporter, name, error))
-        } catch (error) {
-          failures.push([reporter, error])
-        }
+      const own = reporter[hook] as ((event: unknown) => unknown) | undefined
+      try {
+        watch(reporter, name, reporter.onEvent?.(name, event as never))
+      } catch (error) {
+        ;(failures ??= []).push([reporter, error])
+      }
+      if (!own) continue
+      try {
+        watch(reporter, name, own.call(reporter, event))
+      } catch (error) {
+        ;(failures ??= []).push([reporter, error])
       }
     }
-    for (const [reporter, error] of failures) failed(reporter, name, error)
+    if (failures) for (const [reporter, error] of failures) failed(reporter, name, error)
   }
   if (reporters.length > 0) {
     for (const [name, event] of early) deliver(name, event)

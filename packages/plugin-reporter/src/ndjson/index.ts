@@ -14,9 +14,11 @@ export interface NdjsonReporterOptions {
 
 /**
  * Writes every event as one line of JSON: `{"event":"task:completed","taskId":"api",…,"at":…}` —
- * the event's name under `event`, then its payload's fields as they are. Lines are written
- * synchronously as events happen, so a crash loses nothing already reported; agents' output
- * (`iteration:output`) is written in batches, at most 50 ms late, always before the next other event.
+ * the event's name under `event`, then its payload's fields as they are. The lines of one turn of
+ * the event loop are written together at its end (one write for the 10,000 `task:queued` of a big
+ * project's start instead of 10,000), and before the process exits, so a crash loses nothing
+ * already reported; agents' output (`iteration:output`) waits up to 50 ms longer for more of it,
+ * and is always written before the next other event.
  *
  * @example
  * const reporter = createNdjsonReporter({ path: '/tmp/run.ndjson' })
@@ -24,9 +26,10 @@ export interface NdjsonReporterOptions {
 export function createNdjsonReporter(options: NdjsonReporterOptions & { path: string }): Reporter {
   let fd: number | undefined
   let closed = false
-  /** Agents' output lines not written yet: they go in batches, every other event at once. */
+  /** Lines not written yet. */
   let pending = ''
   let timer: ReturnType<typeof setTimeout> | undefined
+  let queued = false
   const open = (): number => {
     if (fd !== undefined) return fd
     ensureWritable(options.path, 'ndjson')
@@ -41,26 +44,33 @@ export function createNdjsonReporter(options: NdjsonReporterOptions & { path: st
     pending = ''
     writeSync(open(), text)
   }
+  const endOfTurn = (): void => {
+    queued = false
+    if (timer === undefined) flush()
+  }
+  // An uncaught error ends the process before the turn does: its lines still go to disk.
+  process.on('exit', flush)
   return {
     name: 'ndjson',
     onEvent<E extends TanukiEventName>(name: E, payload: TanukiEvents[E]) {
       if (closed) return
-      const line = `${JSON.stringify({ event: name, ...payload })}\n`
-      // Output comes in thousands of chunks a second from busy agents: written every 50 ms (or
-      // 64 KiB) in one go. Whole lines only, so a reader tailing the file never sees half an event.
+      pending += `${JSON.stringify({ event: name, ...payload })}\n`
       if (name === 'iteration:output') {
-        pending += line
         if (pending.length >= 64 * 1024) flush()
         else timer ??= setTimeout(flush, 50)
         return
       }
-      // Every other event at once, after the output before it: a crash loses nothing reported.
-      pending += line
-      flush()
+      if (timer) clearTimeout(timer)
+      timer = undefined
+      if (!queued) {
+        queued = true
+        queueMicrotask(endOfTurn)
+      }
     },
     onClose() {
       closed = true
       flush()
+      process.off('exit', flush)
       if (fd !== undefined) closeSync(fd)
       fd = undefined
     },

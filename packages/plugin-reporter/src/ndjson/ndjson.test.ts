@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -48,8 +49,9 @@ describe('ndjson reporter', () => {
     }
     // Held for a moment…
     expect(await lines()).toEqual([])
-    // …and written before the event that follows, in order.
+    // …and written before the event that follows, in order, when the turn that reported it ends.
     reporter.onEvent!('task:completed', { taskId: 'a', agent: 'a-1', iterations: 1, durationMs: 5, at: 1 })
+    await Promise.resolve()
     expect(await lines()).toEqual(['one\n', 'two\n', 'task:completed'])
     // Alone, output is on disk within its 50 ms.
     reporter.onEvent!('iteration:output', output('three\n'))
@@ -70,6 +72,35 @@ describe('ndjson reporter', () => {
     }
     await reporter.onClose?.()
   })
+
+  it('writes the lines of one turn in one write, and those of a turn an uncaught error ends', async () => {
+    const path = join(dir, 'events.ndjson')
+    const reporter = createNdjsonReporter({ path })
+    for (const { name, payload } of events.slice(0, 5)) reporter.onEvent?.(name, payload)
+    // Nothing yet within the turn…
+    expect(await readFile(path, 'utf8').catch(() => '')).toBe('')
+    await reporter.onClose?.()
+    expect(parseLines(await readFile(path, 'utf8'))).toHaveLength(5)
+
+    // A process that throws before its turn ends still has the turn's lines on disk.
+    const script = join(dir, 'crash.mts')
+    const module = new URL('./index.ts', import.meta.url).pathname
+    await writeFile(
+      script,
+      `import { createNdjsonReporter } from ${JSON.stringify(module)}\n` +
+        `const reporter = createNdjsonReporter({ path: ${JSON.stringify(join(dir, 'crash.ndjson'))} })\n` +
+        "reporter.onEvent('task:queued', { taskId: 'a', role: 'default', at: 1 })\n" +
+        "reporter.onEvent('task:assigned', { taskId: 'a', agent: 'a-1', at: 2 })\n" +
+        "throw new Error('boom')\n",
+    )
+    const run = spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8' })
+    expect(run.status).not.toBe(0)
+    expect(run.stderr).toContain('boom')
+    expect(parseLines(await readFile(join(dir, 'crash.ndjson'), 'utf8')).map((line) => line.event)).toEqual([
+      'task:queued',
+      'task:assigned',
+    ])
+  }, 60_000)
 
   it('appends to the log of an earlier run unless asked to truncate', async () => {
     const path = join(dir, 'events.ndjson')
