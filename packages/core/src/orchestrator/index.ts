@@ -1,6 +1,6 @@
 import type { Emitter } from 'mitt'
 import type { AgentBackend, ProjectInfo } from '../agent/types.ts'
-import { Balancer, builtinStrategies, type BalancerStrategy } from '../balancer/index.ts'
+import { Balancer, resolveStrategy } from '../balancer/index.ts'
 import { abortError, sleep, systemClock, type Clock } from '../clock.ts'
 import { TanukiError, combineErrors, errorMessage, isTanukiError } from '../errors.ts'
 import { resolveConfig, setupPlugins, type PluginRegistry, type ResolvedConfig } from '../plugin/index.ts'
@@ -200,7 +200,7 @@ export class Orchestrator {
       const reporters: Reporter[] = [...this.registry.reporters, ...(this.options.reporters ?? [])]
       this.events.off('*', keep)
       this.reporters = attachReporters(this.bus, reporters, early, { clock: this.clock })
-      this.balancer = new Balancer(this.resolveStrategy())
+      this.balancer = new Balancer(resolveStrategy(this.config.balancer, this.registry.strategies))
       this.runner = new Runner({
         validator: new Validator({ verifyTimeoutMs: this.config.verifyTimeoutMs }),
         clock: this.clock,
@@ -504,22 +504,6 @@ export class Orchestrator {
       dependsOn: [...task.dependsOn],
     }))
     this.bus.emit('project:loaded', { total: this.table.size, ready: ready.length, recovered, tasks })
-  }
-
-  private resolveStrategy(): BalancerStrategy {
-    const wanted = this.config.balancer
-    if (typeof wanted !== 'string') return wanted
-    const strategies = new Map(builtinStrategies().map((s) => [s.name, s]))
-    for (const [name, strategy] of this.registry!.strategies) strategies.set(name, strategy)
-    const strategy = strategies.get(wanted)
-    if (!strategy) {
-      throw new TanukiError(
-        'TANUKI_CONFIG_INVALID',
-        `config key "balancer" is "${wanted}"; known strategies: ${[...strategies.keys()].join(', ')}`,
-        { details: { key: 'balancer', value: wanted } },
-      )
-    }
-    return strategy
   }
 
   // ---------------------------------------------------------------- landing
