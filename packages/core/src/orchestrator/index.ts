@@ -11,7 +11,6 @@ import { Runner, type RunnerOutcome } from '../runner/index.ts'
 import { createMemorySource } from '../source/memory.ts'
 import { createMemoryStore } from '../state/memory.ts'
 import type { RunStore } from '../state/types.ts'
-import type { LandingFeedback } from '../land/types.ts'
 import type { PromptNote } from '../runner/prompt.ts'
 import type { TaskSource } from '../source/types.ts'
 import type { StatusTracker } from '../status/index.ts'
@@ -25,7 +24,7 @@ import { attachReporters, type EventLog, type ReporterFanOut } from './reporters
 import { applySourceChange, type ChangeContext } from './source-changes.ts'
 import { Budgets, type BudgetLimit } from './budgets.ts'
 import { iterationHooks } from './iteration-hooks.ts'
-import { LandingQueue } from './landing.ts'
+import { openLanding, type LandingQueue } from './landing.ts'
 import { Parking } from './parking.ts'
 import { StatusMirror } from './mirror.ts'
 import { IN_FLIGHT, TaskTable, type TaskRecord } from './task-table.ts'
@@ -225,7 +224,19 @@ export class Orchestrator {
         demand: (role) => this.queue.size(role),
       })
       await this.loadTasks()
-      await this.prepareLanding()
+      this.landing = await openLanding({
+        lander: this.registry.lander,
+        land: this.config.land,
+        store: this.store,
+        recordedTarget: this.recordedTarget,
+        table: this.table,
+        bus: this.bus,
+        now: () => this.clock.now(),
+        enqueue: (id) => this.enqueue(id),
+        dispatchAll: () => this.dispatchAll(),
+        onChange: () => this.checkSettled(),
+        sandbox: (role) => this.pool.sandbox(role),
+      })
     } catch (error) {
       this.events.off('*', keep)
       await this.registry?.teardown().catch(() => {})
@@ -368,9 +379,7 @@ export class Orchestrator {
         'Landing is off for this run (land: false, or no lander: not a git repository).',
       )
     }
-    const complete = [...this.table.values()].filter((record) => record.task.status === 'complete' && !record.landed)
-    complete.sort((a, b) => (a.completedAt ?? 0) - (b.completedAt ?? 0))
-    for (const record of complete) this.landing.add(record.task.id)
+    this.landing.addUnlanded()
     await this.landing.idle()
   }
 
@@ -504,56 +513,6 @@ export class Orchestrator {
       dependsOn: [...task.dependsOn],
     }))
     this.bus.emit('project:loaded', { total: this.table.size, ready: ready.length, recovered, tasks })
-  }
-
-  // ---------------------------------------------------------------- landing
-
-  /** Starts the merge queue: the lander settles the target, and complete work that has not landed queues up. */
-  private async prepareLanding(): Promise<void> {
-    const lander = this.registry!.lander
-    if (!lander || !this.config.land.enabled) return
-    this.landing = new LandingQueue({
-      lander,
-      table: this.table,
-      bus: this.bus,
-      now: () => this.clock.now(),
-      sendBack: (record, feedback) => this.sendBack(record, feedback),
-      onChange: () => this.checkSettled(),
-      sandbox: (role) => this.pool.sandbox(role),
-    })
-    await this.landing.prepare(this.recordedTarget)
-    this.store.append({ t: 'run', target: this.landing.target ?? null })
-    if (!this.config.land.auto) return
-    const complete = [...this.table.values()].filter((record) => record.task.status === 'complete' && !record.landed)
-    complete.sort((a, b) => (a.completedAt ?? 0) - (b.completedAt ?? 0))
-    for (const record of complete) this.landing.add(record.task.id)
-  }
-
-  /**
-   * A completed task's work could not land (a conflict, a gate that failed on the combined work):
-   * back to an agent of its role, with why in its next prompt, on top of what has landed; or to
-   * review when its tries are spent.
-   */
-  private sendBack(record: TaskRecord, feedback: LandingFeedback): void {
-    const why =
-      feedback.kind === 'conflict'
-        ? `its work conflicts with landed work in ${feedback.files.join(', ')}`
-        : `\`${feedback.command}\` failed on the combined work (exit ${feedback.exitCode ?? 'none'})`
-    this.table.note(record, { feedback })
-    if (record.iterations >= record.task.completion.maxIterations) {
-      const reason = `could not land: ${why}; no tries left (${record.task.completion.maxIterations})`
-      this.table.setStatus(record, 'review', { reason })
-      this.bus.emit('task:review', {
-        taskId: record.task.id,
-        agent: record.task.assignedTo ?? '',
-        reason,
-        iterations: record.iterations,
-      })
-      return
-    }
-    const ready = this.table.setStatus(record, 'pending', { reason: `could not land: ${why}; back to an agent` })
-    for (const id of [record.task.id, ...ready]) this.enqueue(id)
-    this.dispatchAll()
   }
 
   // ---------------------------------------------------------------- scheduling
