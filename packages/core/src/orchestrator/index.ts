@@ -19,6 +19,7 @@ import type { Task, TaskStatus } from '../task/types.ts'
 import { Validator } from '../validator/index.ts'
 import { createAgentPool, type AgentPool, type AgentRecord } from './agent-pool.ts'
 import { createBus, type Bus } from './bus.ts'
+import { Commands } from './commands.ts'
 import type { OrchestratorState, Progress, TanukiEventName, TanukiEvents } from './events.ts'
 import { attachReporters, type EventLog, type ReporterFanOut } from './reporters.ts'
 import { applySourceChange, type ChangeContext } from './source-changes.ts'
@@ -28,7 +29,7 @@ import { openLanding, type LandingQueue } from './landing.ts'
 import { Parking } from './parking.ts'
 import { StatusMirror } from './mirror.ts'
 import { IN_FLIGHT, TaskTable, type TaskRecord } from './task-table.ts'
-import type { OrchestratorOptions, OrchestratorStatus, RunSummary, TaskView } from './types.ts'
+import type { OrchestratorOptions, OrchestratorStatus, RunContext, RunSummary, TaskView } from './types.ts'
 
 export type { IterationOutcome, OrchestratorState, Progress, TanukiEventName, TanukiEvents } from './events.ts'
 export {
@@ -98,12 +99,14 @@ export class Orchestrator {
   private startError: unknown
   /** Completions whose dependents wait for the completion's write: the run is not settled yet. */
   private releasing = 0
+  /** What the orchestrator's parts share of the run, and may ask of it. */
+  private readonly run: RunContext
   /** What the rules for source changes may do. */
   private readonly changes: ChangeContext
+  /** A person's commands, and those waiting for a running task to unwind. */
+  private readonly commands: Commands
   /** What went wrong with the run itself: a journal that could not be written ends it. */
   private readonly problems: string[] = []
-  /** Work a person asked for (rerun, reset, mark) while the task ran: applied once its run unwinds. */
-  private readonly overrides = new Map<string, () => void>()
 
   constructor(options: OrchestratorOptions = {}) {
     this.options = options
@@ -128,6 +131,27 @@ export class Orchestrator {
     this.budgets = new Budgets({ ...(this.config.budget ? { run: this.config.budget } : {}), roles }, (scope) =>
       scope === 'run' ? this.pool.agentCount() : (this.pool.role(scope)?.count ?? 1),
     )
+    this.run = {
+      config: this.config,
+      table: this.table,
+      queue: this.queue,
+      bus: this.bus,
+      clock: this.clock,
+      store: this.store,
+      budgets: this.budgets,
+      parking: this.parking,
+      problems: this.problems,
+      state: () => this.stateValue,
+      landing: () => this.landing,
+      enqueue: (id) => this.enqueue(id),
+      dispatch: (role) => this.dispatch(role),
+      dispatchAll: () => this.dispatchAll(),
+      checkSettled: () => this.checkSettled(),
+      unsettle: () => {
+        this.settledEmitted = false
+      },
+      durable: () => this.durable(),
+    }
     this.changes = {
       table: this.table,
       bus: this.bus,
@@ -139,6 +163,7 @@ export class Orchestrator {
         this.settledEmitted = false
       },
     }
+    this.commands = new Commands(this.run)
   }
 
   /** Every event of the run. Subscribe before `start()` to see them all. */
@@ -225,15 +250,11 @@ export class Orchestrator {
       })
       await this.loadTasks()
       this.landing = await openLanding({
+        ...this.run,
         lander: this.registry.lander,
         land: this.config.land,
-        store: this.store,
         recordedTarget: this.recordedTarget,
-        table: this.table,
-        bus: this.bus,
         now: () => this.clock.now(),
-        enqueue: (id) => this.enqueue(id),
-        dispatchAll: () => this.dispatchAll(),
         onChange: () => this.checkSettled(),
         sandbox: (role) => this.pool.sandbox(role),
       })
@@ -328,37 +349,18 @@ export class Orchestrator {
    * with `withDependents`, every task that depends on it, directly or not, too, so they build on
    * its new work. Its work lands again once complete. Resolves once the change is recorded.
    */
-  async rerun(id: string, options: { withDependents?: boolean } = {}): Promise<void> {
-    const ids = [id, ...(options.withDependents ? this.table.resolver.transitiveDependents(id) : [])]
-    const records = ids.map((each) => this.commanded(each))
-    for (const record of records) this.command(record, () => this.toPending(record, 'rerun by a person', false))
-    await this.afterCommand()
+  rerun(id: string, options: { withDependents?: boolean } = {}): Promise<void> {
+    return this.commands.rerun(id, options)
   }
 
   /** Starts a task over: back to `pending` with its iterations, attempts and last failure cleared. */
-  async reset(id: string): Promise<void> {
-    const record = this.commanded(id)
-    this.command(record, () => this.toPending(record, 'reset by a person', true))
-    await this.afterCommand()
+  reset(id: string): Promise<void> {
+    return this.commands.reset(id)
   }
 
   /** Settles a task by hand: `complete` (its dependents may start) or `failed` (they are blocked). */
-  async mark(id: string, status: Extract<TaskStatus, 'complete' | 'failed'>): Promise<void> {
-    if (status !== 'complete' && status !== 'failed') {
-      throw new TanukiError(
-        'TANUKI_TASK_STATUS',
-        `A task can be marked complete or failed, not "${status}"; use rerun or reset to run it again.`,
-      )
-    }
-    const record = this.commanded(id)
-    this.command(record, () => {
-      this.queue.remove(id)
-      if (status === 'failed') return this.table.fail(record, 'marked failed by a person')
-      const ready = this.table.setStatus(record, 'complete', { reason: 'marked complete by a person' })
-      if (this.config.land.auto) this.landing?.add(id)
-      for (const each of [...ready, ...this.table.unblockDependents(id)]) this.enqueue(each)
-    })
-    await this.afterCommand()
+  mark(id: string, status: Extract<TaskStatus, 'complete' | 'failed'>): Promise<void> {
+    return this.commands.mark(id, status)
   }
 
   /**
@@ -366,64 +368,8 @@ export class Orchestrator {
    * `tanuki land` asks of a running orchestrator, useful with `land.auto: false`). Resolves once
    * nothing more can land.
    */
-  async land(): Promise<void> {
-    if (this.stateValue !== 'running') {
-      throw new TanukiError(
-        'TANUKI_ORCHESTRATOR_STATE',
-        `The run is ${this.stateValue}; commands reach a running orchestrator only.`,
-      )
-    }
-    if (!this.landing) {
-      throw new TanukiError(
-        'TANUKI_LAND_OFF',
-        'Landing is off for this run (land: false, or no lander: not a git repository).',
-      )
-    }
-    this.landing.addUnlanded()
-    await this.landing.idle()
-  }
-
-  private commanded(id: string): TaskRecord {
-    if (this.stateValue !== 'running') {
-      throw new TanukiError(
-        'TANUKI_ORCHESTRATOR_STATE',
-        `The run is ${this.stateValue}; commands reach a running orchestrator only.`,
-      )
-    }
-    const record = this.table.get(id)
-    if (!record) throw new TanukiError('TANUKI_TASK_NOT_FOUND', `No task "${id}" in this run.`, { details: { id } })
-    return record
-  }
-
-  /** Applies a command now, or, for a task in flight, stops its run and applies it once that unwinds. */
-  private command(record: TaskRecord, apply: () => void): void {
-    this.settledEmitted = false
-    if (IN_FLIGHT.has(record.task.status)) {
-      this.overrides.set(record.task.id, apply)
-      record.controller?.abort('a person changed the task')
-      return
-    }
-    apply()
-  }
-
-  private toPending(record: TaskRecord, reason: string, clear: boolean): void {
-    const id = record.task.id
-    this.queue.remove(id)
-    const ready = this.table.setStatus(record, 'pending', { reason })
-    this.table.note(record, {
-      attempts: 0,
-      landed: null,
-      feedback: null,
-      ...(clear ? { iterations: 0, lastError: null } : {}),
-    })
-    this.table.blockIfStuck(record)
-    for (const each of [id, ...ready, ...this.table.unblockDependents(id)]) this.enqueue(each)
-  }
-
-  private async afterCommand(): Promise<void> {
-    this.dispatchAll()
-    this.checkSettled()
-    await this.durable()
+  land(): Promise<void> {
+    return this.commands.land()
   }
 
   /** Waits until the journal holds everything so far; false (and the run ends) when it cannot. */
@@ -611,9 +557,8 @@ export class Orchestrator {
       record.controller = undefined
     }
     // A person asked for something else while it ran (rerun, reset, mark): that wins over its result.
-    const override = this.overrides.get(task.id)
+    const override = this.commands.takeOverride(task.id)
     if (override) {
-      this.overrides.delete(task.id)
       agent.taskId = undefined
       if (agent.status === 'busy') this.pool.release(agent)
       override()
