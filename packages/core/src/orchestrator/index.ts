@@ -8,14 +8,12 @@ import { checkRoles } from '../plugin/roles.ts'
 import { TaskQueue } from '../queue/index.ts'
 import type { Reporter } from '../reporter/types.ts'
 import { Runner, type RunnerOutcome } from '../runner/index.ts'
-import { createMemorySource } from '../source/memory.ts'
 import { createMemoryStore } from '../state/memory.ts'
 import type { RunStore } from '../state/types.ts'
 import type { PromptNote } from '../runner/prompt.ts'
 import type { TaskSource } from '../source/types.ts'
 import type { StatusTracker } from '../status/index.ts'
-import { createTask } from '../task/parse.ts'
-import type { Task, TaskStatus } from '../task/types.ts'
+import type { TaskStatus } from '../task/types.ts'
 import { Validator } from '../validator/index.ts'
 import { createAgentPool, type AgentPool, type AgentRecord } from './agent-pool.ts'
 import { createBus, type Bus } from './bus.ts'
@@ -26,9 +24,10 @@ import { applySourceChange, type ChangeContext } from './source-changes.ts'
 import { Budgets, type BudgetLimit } from './budgets.ts'
 import { iterationHooks } from './iteration-hooks.ts'
 import { openLanding, type LandingQueue } from './landing.ts'
+import { loadTasks } from './load-tasks.ts'
 import { Parking } from './parking.ts'
 import { StatusMirror } from './mirror.ts'
-import { IN_FLIGHT, TaskTable, type TaskRecord } from './task-table.ts'
+import { TaskTable, type TaskRecord } from './task-table.ts'
 import type { OrchestratorOptions, OrchestratorStatus, RunContext, RunSummary, TaskView } from './types.ts'
 
 export type { IterationOutcome, OrchestratorState, Progress, TanukiEventName, TanukiEvents } from './events.ts'
@@ -83,8 +82,6 @@ export class Orchestrator {
   private reporters: ReporterFanOut | undefined
   /** The merge queue, when a lander is registered and landing is on. */
   private landing: LandingQueue | undefined
-  /** The target an earlier run of the project recorded, for the lander. */
-  private recordedTarget: string | undefined
   /** Accounts parked on a usage or rate limit. */
   private readonly parking: Parking
   /** The task, role and run budgets. */
@@ -248,12 +245,17 @@ export class Orchestrator {
         onChange: () => this.checkSettled(),
         demand: (role) => this.queue.size(role),
       })
-      await this.loadTasks()
+      const loaded = await loadTasks({
+        ...this.run,
+        sources: [...this.registry.sources, ...(this.options.sources ?? [])],
+        startedAt: this.startedAt ?? this.clock.now(),
+      })
+      this.sources = loaded.sources
       this.landing = await openLanding({
         ...this.run,
         lander: this.registry.lander,
         land: this.config.land,
-        recordedTarget: this.recordedTarget,
+        recordedTarget: loaded.recordedTarget,
         now: () => this.clock.now(),
         onChange: () => this.checkSettled(),
         sandbox: (role) => this.pool.sandbox(role),
@@ -390,75 +392,6 @@ export class Orchestrator {
     this.problems.push(problem)
     this.bus.emit('orchestrator:error', { context: 'recording the run', message: problem })
     if (!this.stopping && this.stateValue === 'running') this.stopping = this.shutdown(false, 'failed')
-  }
-
-  // ---------------------------------------------------------------- loading
-
-  private async loadTasks(): Promise<void> {
-    this.sources = [...this.registry!.sources, ...(this.options.sources ?? [])]
-    if (this.config.tasks.length > 0) {
-      this.sources.push(
-        createMemorySource(this.config.tasks.map((input) => createTask({ source: 'tanuki.config (tasks)', ...input }))),
-      )
-    }
-    const loaded = new Map<string, { task: Task; source: TaskSource }>()
-    for (const source of this.sources) {
-      for (const task of await source.load()) {
-        const existing = loaded.get(task.id)
-        if (existing) {
-          const where = (t: Task, s: TaskSource): string => (t.source ? `${t.source} (from ${s.name})` : s.name)
-          const both = [where(existing.task, existing.source), where(task, source)]
-          throw new TanukiError(
-            'TANUKI_TASK_DUPLICATE',
-            `Task id "${task.id}" is used twice: ${both[0]} and ${both[1]}. Give one of them another id.`,
-            { details: { id: task.id, sources: both } },
-          )
-        }
-        loaded.set(task.id, { task, source })
-      }
-    }
-    if (loaded.size === 0) {
-      const where = this.config.tasksDir ? ` in ${this.config.tasksDir}` : ''
-      throw new TanukiError(
-        'TANUKI_NO_TASKS',
-        `No tasks found${where}. Add a task file (tanuki init writes a sample) or tasks in the config.`,
-      )
-    }
-    const state = await this.store.load()
-    this.recordedTarget = state.run.target
-    this.table.load([...loaded.values()], state)
-    this.budgets.load(this.table.values())
-    this.parking.load(state.parks)
-    this.store.append({ t: 'run', state: 'running', startedAt: this.startedAt ?? this.clock.now(), endedAt: null })
-
-    const recovered: string[] = []
-    for (const record of this.table.values()) {
-      // Work in flight when an earlier run died: its agent is gone, so it starts over.
-      if (IN_FLIGHT.has(record.task.status)) {
-        recovered.push(record.task.id)
-        this.table.setStatus(record, 'pending', { reason: 'was in flight when the previous run ended' })
-      }
-    }
-    // Re-derive `blocked` from the graph: a person may have fixed what blocked a task.
-    for (const record of this.table.values()) {
-      if (record.task.status === 'blocked' && this.table.hardBlockers(record.task.id).length === 0) {
-        this.table.setStatus(record, 'pending', { reason: 'no longer blocked' })
-      }
-    }
-    for (const record of this.table.values()) {
-      if (record.task.status === 'pending') this.table.blockIfStuck(record)
-    }
-    const ready = this.table.resolver.ready()
-    for (const id of ready) this.enqueue(id)
-    const tasks = [...this.table.values()].map(({ task }) => ({
-      id: task.id,
-      title: task.title,
-      role: task.role,
-      priority: task.priority,
-      status: task.status,
-      dependsOn: [...task.dependsOn],
-    }))
-    this.bus.emit('project:loaded', { total: this.table.size, ready: ready.length, recovered, tasks })
   }
 
   // ---------------------------------------------------------------- scheduling
