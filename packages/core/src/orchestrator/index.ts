@@ -2,19 +2,17 @@ import type { Emitter } from 'mitt'
 import type { AgentBackend, ProjectInfo } from '../agent/types.ts'
 import { Balancer, resolveStrategy } from '../balancer/index.ts'
 import { abortError, sleep, systemClock, type Clock } from '../clock.ts'
-import { TanukiError, combineErrors, errorMessage, isTanukiError } from '../errors.ts'
+import { TanukiError, combineErrors, errorMessage } from '../errors.ts'
 import { resolveConfig, setupPlugins, type PluginRegistry, type ResolvedConfig } from '../plugin/index.ts'
 import { checkRoles } from '../plugin/roles.ts'
 import { TaskQueue } from '../queue/index.ts'
 import type { Reporter } from '../reporter/types.ts'
-import { Runner, type RunnerOutcome } from '../runner/index.ts'
+import type { RunnerOutcome } from '../runner/index.ts'
 import { createMemoryStore } from '../state/memory.ts'
 import type { RunStore } from '../state/types.ts'
-import type { PromptNote } from '../runner/prompt.ts'
 import type { TaskSource } from '../source/types.ts'
 import type { StatusTracker } from '../status/index.ts'
 import type { TaskStatus } from '../task/types.ts'
-import { Validator } from '../validator/index.ts'
 import { createAgentPool, type AgentPool, type AgentRecord } from './agent-pool.ts'
 import { createBus, type Bus } from './bus.ts'
 import { Commands } from './commands.ts'
@@ -26,6 +24,7 @@ import { iterationHooks } from './iteration-hooks.ts'
 import { openLanding, type LandingQueue } from './landing.ts'
 import { loadTasks } from './load-tasks.ts'
 import { Parking } from './parking.ts'
+import { TaskRuns } from './task-runs.ts'
 import { StatusMirror } from './mirror.ts'
 import { TaskTable, type TaskRecord } from './task-table.ts'
 import type { OrchestratorOptions, OrchestratorStatus, RunContext, RunSummary, TaskView } from './types.ts'
@@ -77,8 +76,9 @@ export class Orchestrator {
   private registry: PluginRegistry | undefined
   private sources: TaskSource[] = []
   private balancer = new Balancer()
-  private runner!: Runner
   private pool!: AgentPool
+  /** Each task's run on an agent: how it starts, and what becomes of it. */
+  private runs!: TaskRuns
   private reporters: ReporterFanOut | undefined
   /** The merge queue, when a lander is registered and landing is on. */
   private landing: LandingQueue | undefined
@@ -94,8 +94,6 @@ export class Orchestrator {
   private readonly doneWaiters: { resolve: (summary: RunSummary) => void; reject: (error: unknown) => void }[] = []
   /** Why `start()` refused, so `done()` fails the same way instead of waiting forever. */
   private startError: unknown
-  /** Completions whose dependents wait for the completion's write: the run is not settled yet. */
-  private releasing = 0
   /** What the orchestrator's parts share of the run, and may ask of it. */
   private readonly run: RunContext
   /** What the rules for source changes may do. */
@@ -222,15 +220,6 @@ export class Orchestrator {
       this.events.off('*', keep)
       this.reporters = attachReporters(this.bus, reporters, early, { clock: this.clock })
       this.balancer = new Balancer(resolveStrategy(this.config.balancer, this.registry.strategies))
-      this.runner = new Runner({
-        validator: new Validator({ verifyTimeoutMs: this.config.verifyTimeoutMs }),
-        clock: this.clock,
-        cooldownMs: this.config.cooldownMs,
-        maxCooldownMs: this.config.maxCooldownMs,
-        iterationTimeoutMs: this.config.iterationTimeoutMs,
-        stallTimeoutMs: this.config.stallTimeoutMs,
-        sameFailureLimit: this.config.sameFailureLimit,
-      })
       this.pool = createAgentPool({
         config: this.config,
         project: this.project,
@@ -245,6 +234,7 @@ export class Orchestrator {
         onChange: () => this.checkSettled(),
         demand: (role) => this.queue.size(role),
       })
+      this.runs = new TaskRuns({ ...this.run, pool: this.pool })
       const loaded = await loadTasks({
         ...this.run,
         sources: [...this.registry.sources, ...(this.options.sources ?? [])],
@@ -455,35 +445,9 @@ export class Orchestrator {
     const started = this.clock.monotonic()
     let outcome: RunnerOutcome | undefined
     let failure: unknown
-    const iteration = iterationHooks({
-      record,
-      agent,
-      signal: controller.signal,
-      bus: this.bus,
-      table: this.table,
-      budgets: this.budgets,
-      parking: this.parking,
-      store: this.store,
-      clock: this.clock,
-    })
+    const iteration = iterationHooks({ ...this.run, record, agent, signal: controller.signal })
     try {
-      const notes: PromptNote[] = record.feedback ? [record.feedback] : []
-      const start = await agent.agent.beginTask?.(task, {
-        ...(this.landing?.base ? { base: this.landing.base } : {}),
-        unlanded: task.dependsOn.filter((dep) => !this.table.get(dep)?.landed),
-        carry: record.feedback !== undefined,
-      })
-      if (start?.conflict) {
-        this.bus.emit('task:conflict', { taskId: task.id, files: start.conflict.files, what: start.conflict.what })
-        notes.push({ kind: 'merge', ...start.conflict })
-      }
-      outcome = await this.runner.run(task, agent.agent, {
-        // Work that comes back after a failed landing goes on counting its tries.
-        ...(record.feedback ? { firstIteration: record.iterations + 1 } : {}),
-        notes,
-        signal: controller.signal,
-        hooks: iteration.hooks,
-      })
+      outcome = await this.runs.loop(record, agent, controller.signal, iteration.hooks)
     } catch (error) {
       failure = error
     } finally {
@@ -503,140 +467,14 @@ export class Orchestrator {
     // half-finished try (a killed verify reads as a timeout or the last failed try): not a result.
     if (failure === undefined && controller.signal.aborted) failure = abortError(controller.signal)
     iteration.release()
-
-    if (failure !== undefined) {
-      this.afterAgentLost(record, agent, failure, controller.signal.aborted)
-      return
-    }
-    let result = outcome!
-    // Stopped before an iteration (a budget): that is its last failure too.
-    const last = result.failure
-    if (last && last.cause !== record.lastError?.cause) {
-      this.table.note(record, { lastError: { class: last.class, cause: last.cause, at: this.clock.now() } })
-    }
-    if (result.status === 'halted') {
-      this.halted(record, agent, result)
-      return
-    }
-    if (agent.agent.endTask) {
-      try {
-        await agent.agent.endTask(task, { status: result.status as 'complete' | 'review' | 'failed' })
-      } catch (error) {
-        // The work passed its checks but could not be published (e.g. a merge conflict): a person decides.
-        if (result.status === 'complete') {
-          result = {
-            ...result,
-            status: 'review',
-            reason: `passed, but its work could not be published: ${errorMessage(error)}`,
-          }
-        } else {
-          this.bus.emit('orchestrator:error', {
-            context: `ending ${task.id} on ${agent.name}`,
-            message: errorMessage(error),
-          })
-        }
-      }
-    }
-    agent.taskId = undefined
-    agent.lastFinishedAt = this.clock.now()
-    if (result.status === 'complete') {
-      this.pool.succeeded(agent)
-      const ready = this.table.setStatus(record, 'complete', { agent: agent.name, reason: result.reason })
-      this.pool.release(agent)
-      // Complete means recorded: the event, and any dependent, waits for the journal to hold it,
-      // so a crash can never rerun a task people saw complete, or run a dependent against
-      // work a restart would consider unfinished.
-      this.releasing++
-      const durable = await this.durable()
-      this.releasing--
-      if (!durable) return
-      this.bus.emit('task:completed', {
-        taskId: task.id,
-        agent: agent.name,
-        iterations: record.iterations,
-        durationMs: this.clock.monotonic() - started,
-      })
-      if (record.feedback) this.table.note(record, { feedback: null })
-      if (this.config.land.auto) this.landing?.add(task.id)
-      for (const id of ready) this.enqueue(id)
-      for (const id of ready) this.dispatch(this.table.get(id)!.task.role)
-    } else if (result.status === 'review') {
-      this.table.setStatus(record, 'review', { agent: agent.name, reason: result.reason })
-      this.bus.emit('task:review', {
-        taskId: task.id,
-        agent: agent.name,
-        reason: result.reason,
-        iterations: record.iterations,
-      })
-      this.pool.release(agent)
-    } else {
-      this.table.fail(record, result.reason, agent.name)
-      this.pool.release(agent)
-    }
-    this.checkSettled()
-  }
-
-  /**
-   * The loop stopped without judging the task: its role cannot start agents (a binary, a flag,
-   * credentials: the role is paused until that is fixed) or the run's budget is spent. The task
-   * waits, unharmed, no try counted.
-   */
-  private halted(record: TaskRecord, agent: AgentRecord, outcome: RunnerOutcome): void {
-    agent.taskId = undefined
-    const cause = outcome.failure?.cause ?? outcome.reason
-    if (outcome.failure?.class === 'could-not-start') this.pauseRole(record.task.role, cause)
-    const ready = this.table.setStatus(record, 'pending', { reason: `waits: ${cause}` })
-    for (const id of [record.task.id, ...ready]) this.enqueue(id)
-    this.pool.release(agent)
-    this.checkSettled()
-  }
-
-  /** A role whose configuration keeps its agents from starting takes no more work; said once. */
-  private pauseRole(role: string, cause: string): void {
-    const state = this.pool.role(role)
-    if (!state || state.paused) return
-    state.paused = cause
-    this.problems.push(`role "${role}" is paused: ${cause}`)
-    this.bus.emit('role:paused', { role, cause })
-  }
-
-  /** The agent's run ended in an error: it crashed, failed, or the run is stopping. */
-  private afterAgentLost(record: TaskRecord, agent: AgentRecord, error: unknown, aborted: boolean): void {
-    const task = record.task
-    agent.taskId = undefined
-    if (this.stateValue === 'stopping' && aborted) {
-      this.table.setStatus(record, 'pending', { reason: 'run stopped; it will start over' })
-      return
-    }
-    const crashed = agent.status === 'crashed' || isTanukiError(error, 'TANUKI_AGENT_CRASHED')
-    if (crashed) this.pool.crashed(agent, errorMessage(error))
-    const what = crashed ? `agent ${agent.name} crashed` : `agent ${agent.name} failed`
-    const reason = `${what}: ${errorMessage(error)}`
-    this.table.note(record, {
-      attempts: record.attempts + 1,
-      lastError: {
-        class: crashed ? 'crashed' : 'agent-error',
-        cause: reason,
-        iteration: record.iterations,
-        at: this.clock.now(),
-      },
-    })
-    if (record.attempts > this.config.retryLimit) {
-      this.table.fail(record, `${reason} (gave up after ${record.attempts} lost attempts)`, agent.name)
-    } else {
-      const ready = this.table.setStatus(record, 'pending', { reason })
-      this.bus.emit('task:requeued', { taskId: task.id, agent: agent.name, reason, attempt: record.attempts })
-      for (const id of ready) this.enqueue(id)
-    }
-    if (!crashed) this.pool.release(agent)
-    this.dispatchAll()
-    this.checkSettled()
+    if (failure !== undefined) this.runs.lost(record, agent, failure, controller.signal.aborted)
+    else await this.runs.finished(record, agent, outcome!, started)
   }
 
   /** Nothing runs, nothing waits that could run, nothing is being spawned: the project is settled. */
   private checkSettled(): void {
     if (this.stateValue !== 'running') return
-    if (this.table.inFlight() > 0 || this.releasing > 0 || this.landing?.busy()) return
+    if (this.table.inFlight() > 0 || this.runs.busy() || this.landing?.busy()) return
     for (const [role, state] of this.pool.roles()) if (state.spawning > 0 && this.queue.size(role) > 0) return
     // A role configured with 0 agents is paused on purpose: its work waits in the queue.
     let paused = 0
