@@ -1,7 +1,7 @@
 import type { Emitter } from 'mitt'
 import type { AgentBackend, ProjectInfo } from '../agent/types.ts'
 import { Balancer, resolveStrategy } from '../balancer/index.ts'
-import { abortError, sleep, systemClock, type Clock } from '../clock.ts'
+import { abortError, systemClock, type Clock } from '../clock.ts'
 import { TanukiError, combineErrors, errorMessage } from '../errors.ts'
 import { resolveConfig, setupPlugins, type PluginRegistry, type ResolvedConfig } from '../plugin/index.ts'
 import { checkRoles } from '../plugin/roles.ts'
@@ -24,6 +24,7 @@ import { iterationHooks } from './iteration-hooks.ts'
 import { openLanding, type LandingQueue } from './landing.ts'
 import { loadTasks } from './load-tasks.ts'
 import { Parking } from './parking.ts'
+import { windDown } from './shutdown.ts'
 import { TaskRuns } from './task-runs.ts'
 import { StatusMirror } from './mirror.ts'
 import { TaskTable, type TaskRecord } from './task-table.ts'
@@ -41,8 +42,6 @@ export {
   type TaskView,
 } from './types.ts'
 
-/** How long a stop waits for aborted work to wind down before stopping agents under it. */
-const STOP_GRACE_MS = 5000
 /** The longest delay timers take on every runtime. */
 const MAX_TIMER_MS = 2 ** 31 - 1
 
@@ -364,26 +363,6 @@ export class Orchestrator {
     return this.commands.land()
   }
 
-  /** Waits until the journal holds everything so far; false (and the run ends) when it cannot. */
-  private async durable(): Promise<boolean> {
-    try {
-      await this.store.flush()
-      return true
-    } catch (error) {
-      this.fatal(error)
-      return false
-    }
-  }
-
-  /** The run state cannot be recorded (a full disk, a folder gone): end the run, saying why. */
-  private fatal(error: unknown): void {
-    const problem = `the run's state could not be recorded: ${errorMessage(error)}`
-    if (this.problems.includes(problem)) return
-    this.problems.push(problem)
-    this.bus.emit('orchestrator:error', { context: 'recording the run', message: problem })
-    if (!this.stopping && this.stateValue === 'running') this.stopping = this.shutdown(false, 'failed')
-  }
-
   // ---------------------------------------------------------------- scheduling
 
   private enqueue(id: string): void {
@@ -526,36 +505,35 @@ export class Orchestrator {
     this.bus.emit('orchestrator:state', { from, to })
   }
 
+  /** Waits until the journal holds everything so far; false (and the run ends) when it cannot. */
+  private async durable(): Promise<boolean> {
+    try {
+      await this.store.flush()
+      return true
+    } catch (error) {
+      this.fatal(error)
+      return false
+    }
+  }
+
+  /** The run state cannot be recorded (a full disk, a folder gone): end the run, saying why. */
+  private fatal(error: unknown): void {
+    const problem = `the run's state could not be recorded: ${errorMessage(error)}`
+    if (this.problems.includes(problem)) return
+    this.problems.push(problem)
+    this.bus.emit('orchestrator:error', { context: 'recording the run', message: problem })
+    if (!this.stopping && this.stateValue === 'running') this.stopping = this.shutdown(false, 'failed')
+  }
+
   private async shutdown(remove: boolean, reason: RunSummary['reason']): Promise<void> {
     this.setState('stopping')
     this.cancelPoll()
     for (const unsubscribe of this.unwatch.splice(0)) unsubscribe()
-    const running = [...this.table.values()].flatMap((record) => (record.running ? [record.running] : []))
-    for (const record of this.table.values()) record.controller?.abort('orchestrator stopping')
-    const grace = new AbortController()
-    await Promise.race([Promise.allSettled(running), sleep(this.clock, STOP_GRACE_MS, grace.signal).catch(() => {})])
-    grace.abort()
-    // A settled run has nothing left to land; a stopped one aborts the landing under way (its
-    // gate), and the next run or `tanuki land` takes it up.
-    await this.landing?.close(reason !== 'settled')
-    await this.pool.stopAll(remove)
-    await Promise.allSettled(running)
-    if (remove) await this.pool.cleanup()
-    this.parking.close()
-    const progress = this.progress()
-    const allComplete = progress.total > 0 && progress.complete === progress.total
-    if (this.budgets.exhausted && reason === 'settled') reason = 'budget'
-    this.store.append({
-      t: 'run',
-      state: reason === 'settled' ? 'settled' : reason === 'budget' ? 'stopped' : reason,
-      endedAt: this.clock.now(),
-    })
-    await this.table.settleWrites().catch((error: unknown) => this.fatal(error))
-    for (const [id, why] of this.mirror.failures) this.problems.push(`the status of ${id} could not be written: ${why}`)
-    await this.registry?.teardown().catch((error: unknown) => {
-      this.bus.emit('orchestrator:error', { context: 'tearing down plugins', message: errorMessage(error) })
-    })
-    this.summary = { allComplete, reason, progress, problems: [...this.problems], spend: this.budgets.runSpend() }
+    this.summary = await windDown(
+      { ...this.run, pool: this.pool, mirror: this.mirror, registry: this.registry, fatal: (e) => this.fatal(e) },
+      remove,
+      reason,
+    )
     this.setState('stopped')
     // Last, so reporters see the final state before they close.
     await this.reporters?.close()
