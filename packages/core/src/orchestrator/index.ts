@@ -18,8 +18,8 @@ import { createBus, type Bus } from './bus.ts'
 import { Commands } from './commands.ts'
 import type { OrchestratorState, Progress, TanukiEventName, TanukiEvents } from './events.ts'
 import { attachReporters, type EventLog, type ReporterFanOut } from './reporters.ts'
-import { applySourceChange, type ChangeContext } from './source-changes.ts'
-import { Budgets, type BudgetLimit } from './budgets.ts'
+import { watchSources } from './source-changes.ts'
+import { Budgets, budgetLimits } from './budgets.ts'
 import { iterationHooks } from './iteration-hooks.ts'
 import { openLanding, type LandingQueue } from './landing.ts'
 import { loadTasks } from './load-tasks.ts'
@@ -95,8 +95,6 @@ export class Orchestrator {
   private startError: unknown
   /** What the orchestrator's parts share of the run, and may ask of it. */
   private readonly run: RunContext
-  /** What the rules for source changes may do. */
-  private readonly changes: ChangeContext
   /** A person's commands, and those waiting for a running task to unwind. */
   private readonly commands: Commands
   /** What went wrong with the run itself: a journal that could not be written ends it. */
@@ -119,10 +117,7 @@ export class Orchestrator {
       agents: () => this.pool?.records() ?? [],
       onResume: () => this.dispatchAll(),
     })
-    const roles: Record<string, BudgetLimit | undefined> = {}
-    for (const [role, config] of Object.entries(this.config.agents))
-      roles[role] = config.budget as BudgetLimit | undefined
-    this.budgets = new Budgets({ ...(this.config.budget ? { run: this.config.budget } : {}), roles }, (scope) =>
+    this.budgets = new Budgets(budgetLimits(this.config), (scope) =>
       scope === 'run' ? this.pool.agentCount() : (this.pool.role(scope)?.count ?? 1),
     )
     this.run = {
@@ -145,17 +140,6 @@ export class Orchestrator {
         this.settledEmitted = false
       },
       durable: () => this.durable(),
-    }
-    this.changes = {
-      table: this.table,
-      bus: this.bus,
-      enqueue: (ids) => {
-        for (const id of ids) if (this.table.resolver.isReady(id)) this.enqueue(id)
-      },
-      dequeue: (id) => void this.queue.remove(id),
-      unsettle: () => {
-        this.settledEmitted = false
-      },
     }
     this.commands = new Commands(this.run)
   }
@@ -261,15 +245,15 @@ export class Orchestrator {
     // Stopped while starting (Ctrl-C right away): nothing was spawned, and nothing will be.
     if (this.stopping) return
     this.setState('running')
-    for (const source of this.sources) {
-      const unsubscribe = source.watch?.((change) => {
-        if (this.stateValue !== 'running') return
-        applySourceChange(this.changes, source, change)
-        this.dispatchAll()
-        this.checkSettled()
-      })
-      if (unsubscribe) this.unwatch.push(unsubscribe)
+    // A change may make tasks ready, or move one to another role or priority.
+    const changes = {
+      ...this.run,
+      enqueue: (ids: Iterable<string>) => {
+        for (const id of ids) if (this.table.resolver.isReady(id)) this.enqueue(id)
+      },
+      dequeue: (id: string) => void this.queue.remove(id),
     }
+    this.unwatch = watchSources(changes, this.sources)
     for (const record of this.table.values()) if (record.task.status === 'pending') this.pool.ensure(record.task.role)
     this.schedulePoll()
     this.dispatchAll()
