@@ -1,3 +1,4 @@
+import { TanukiError } from '../errors.ts'
 import type { Task } from '../task/types.ts'
 
 /** What a strategy knows of an agent it may choose. */
@@ -65,6 +66,25 @@ export function roundRobin(): BalancerStrategy {
 /** The strategies available by name without a plugin. */
 export function builtinStrategies(): BalancerStrategy[] {
   return [leastLoaded, roundRobin()]
+}
+
+/** The strategy the config's `balancer` asks for: itself, or one by name, built in or registered by a plugin. */
+export function resolveStrategy(
+  wanted: string | BalancerStrategy,
+  registered: ReadonlyMap<string, BalancerStrategy>,
+): BalancerStrategy {
+  if (typeof wanted !== 'string') return wanted
+  const strategies = new Map(builtinStrategies().map((s) => [s.name, s]))
+  for (const [name, strategy] of registered) strategies.set(name, strategy)
+  const strategy = strategies.get(wanted)
+  if (!strategy) {
+    throw new TanukiError(
+      'TANUKI_CONFIG_INVALID',
+      `config key "balancer" is "${wanted}"; known strategies: ${[...strategies.keys()].join(', ')}`,
+      { details: { key: 'balancer', value: wanted } },
+    )
+  }
+  return strategy
 }
 
 /**

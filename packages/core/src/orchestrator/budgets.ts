@@ -1,4 +1,5 @@
 import type { AgentFailure, Usage } from '../agent/types.ts'
+import type { ResolvedConfig } from '../plugin/index.ts'
 import type { Spend } from '../state/types.ts'
 import type { TaskRecord } from './task-table.ts'
 
@@ -6,6 +7,16 @@ import type { TaskRecord } from './task-table.ts'
 export interface BudgetLimit {
   usd?: number
   tokens?: number
+}
+
+/** The run's budget (`budget`) and each role's (`agents.<role>.budget`), from the config. */
+export function budgetLimits(config: ResolvedConfig): {
+  run?: BudgetLimit
+  roles: Record<string, BudgetLimit | undefined>
+} {
+  const roles: Record<string, BudgetLimit | undefined> = {}
+  for (const [role, agents] of Object.entries(config.agents)) roles[role] = agents.budget as BudgetLimit | undefined
+  return { ...(config.budget ? { run: config.budget } : {}), roles }
 }
 
 /** What an iteration holds of each budget while it runs. */

@@ -1,35 +1,34 @@
 import type { Emitter } from 'mitt'
 import type { AgentBackend, ProjectInfo } from '../agent/types.ts'
-import { Balancer, builtinStrategies, type BalancerStrategy } from '../balancer/index.ts'
-import { abortError, sleep, systemClock, type Clock } from '../clock.ts'
-import { TanukiError, combineErrors, errorMessage, isTanukiError } from '../errors.ts'
+import { Balancer, resolveStrategy } from '../balancer/index.ts'
+import { abortError, systemClock, type Clock } from '../clock.ts'
+import { TanukiError, combineErrors, errorMessage } from '../errors.ts'
 import { resolveConfig, setupPlugins, type PluginRegistry, type ResolvedConfig } from '../plugin/index.ts'
 import { checkRoles } from '../plugin/roles.ts'
 import { TaskQueue } from '../queue/index.ts'
 import type { Reporter } from '../reporter/types.ts'
-import { Runner, type RunnerOutcome } from '../runner/index.ts'
-import { createMemorySource } from '../source/memory.ts'
+import type { RunnerOutcome } from '../runner/index.ts'
 import { createMemoryStore } from '../state/memory.ts'
 import type { RunStore } from '../state/types.ts'
-import type { LandingFeedback } from '../land/types.ts'
-import type { PromptNote } from '../runner/prompt.ts'
 import type { TaskSource } from '../source/types.ts'
 import type { StatusTracker } from '../status/index.ts'
-import { createTask } from '../task/parse.ts'
-import type { Task, TaskStatus } from '../task/types.ts'
-import { Validator } from '../validator/index.ts'
+import type { TaskStatus } from '../task/types.ts'
 import { createAgentPool, type AgentPool, type AgentRecord } from './agent-pool.ts'
 import { createBus, type Bus } from './bus.ts'
+import { Commands } from './commands.ts'
 import type { OrchestratorState, Progress, TanukiEventName, TanukiEvents } from './events.ts'
 import { attachReporters, type EventLog, type ReporterFanOut } from './reporters.ts'
-import { applySourceChange, type ChangeContext } from './source-changes.ts'
-import { Budgets, type BudgetLimit } from './budgets.ts'
+import { watchSources } from './source-changes.ts'
+import { Budgets, budgetLimits } from './budgets.ts'
 import { iterationHooks } from './iteration-hooks.ts'
-import { LandingQueue } from './landing.ts'
+import { openLanding, type LandingQueue } from './landing.ts'
+import { loadTasks } from './load-tasks.ts'
 import { Parking } from './parking.ts'
+import { windDown } from './shutdown.ts'
+import { TaskRuns } from './task-runs.ts'
 import { StatusMirror } from './mirror.ts'
-import { IN_FLIGHT, TaskTable, type TaskRecord } from './task-table.ts'
-import type { OrchestratorOptions, OrchestratorStatus, RunSummary, TaskView } from './types.ts'
+import { TaskTable, type TaskRecord } from './task-table.ts'
+import type { OrchestratorOptions, OrchestratorStatus, RunContext, RunSummary, TaskView } from './types.ts'
 
 export type { IterationOutcome, OrchestratorState, Progress, TanukiEventName, TanukiEvents } from './events.ts'
 export {
@@ -43,8 +42,6 @@ export {
   type TaskView,
 } from './types.ts'
 
-/** How long a stop waits for aborted work to wind down before stopping agents under it. */
-const STOP_GRACE_MS = 5000
 /** The longest delay timers take on every runtime. */
 const MAX_TIMER_MS = 2 ** 31 - 1
 
@@ -78,13 +75,12 @@ export class Orchestrator {
   private registry: PluginRegistry | undefined
   private sources: TaskSource[] = []
   private balancer = new Balancer()
-  private runner!: Runner
   private pool!: AgentPool
+  /** Each task's run on an agent: how it starts, and what becomes of it. */
+  private runs!: TaskRuns
   private reporters: ReporterFanOut | undefined
   /** The merge queue, when a lander is registered and landing is on. */
   private landing: LandingQueue | undefined
-  /** The target an earlier run of the project recorded, for the lander. */
-  private recordedTarget: string | undefined
   /** Accounts parked on a usage or rate limit. */
   private readonly parking: Parking
   /** The task, role and run budgets. */
@@ -97,14 +93,12 @@ export class Orchestrator {
   private readonly doneWaiters: { resolve: (summary: RunSummary) => void; reject: (error: unknown) => void }[] = []
   /** Why `start()` refused, so `done()` fails the same way instead of waiting forever. */
   private startError: unknown
-  /** Completions whose dependents wait for the completion's write: the run is not settled yet. */
-  private releasing = 0
-  /** What the rules for source changes may do. */
-  private readonly changes: ChangeContext
+  /** What the orchestrator's parts share of the run, and may ask of it. */
+  private readonly run: RunContext
+  /** A person's commands, and those waiting for a running task to unwind. */
+  private readonly commands: Commands
   /** What went wrong with the run itself: a journal that could not be written ends it. */
   private readonly problems: string[] = []
-  /** Work a person asked for (rerun, reset, mark) while the task ran: applied once its run unwinds. */
-  private readonly overrides = new Map<string, () => void>()
 
   constructor(options: OrchestratorOptions = {}) {
     this.options = options
@@ -123,23 +117,31 @@ export class Orchestrator {
       agents: () => this.pool?.records() ?? [],
       onResume: () => this.dispatchAll(),
     })
-    const roles: Record<string, BudgetLimit | undefined> = {}
-    for (const [role, config] of Object.entries(this.config.agents))
-      roles[role] = config.budget as BudgetLimit | undefined
-    this.budgets = new Budgets({ ...(this.config.budget ? { run: this.config.budget } : {}), roles }, (scope) =>
+    this.budgets = new Budgets(budgetLimits(this.config), (scope) =>
       scope === 'run' ? this.pool.agentCount() : (this.pool.role(scope)?.count ?? 1),
     )
-    this.changes = {
+    this.run = {
+      config: this.config,
       table: this.table,
+      queue: this.queue,
       bus: this.bus,
-      enqueue: (ids) => {
-        for (const id of ids) if (this.table.resolver.isReady(id)) this.enqueue(id)
-      },
-      dequeue: (id) => void this.queue.remove(id),
+      clock: this.clock,
+      store: this.store,
+      budgets: this.budgets,
+      parking: this.parking,
+      problems: this.problems,
+      state: () => this.stateValue,
+      landing: () => this.landing,
+      enqueue: (id) => this.enqueue(id),
+      dispatch: (role) => this.dispatch(role),
+      dispatchAll: () => this.dispatchAll(),
+      checkSettled: () => this.checkSettled(),
       unsettle: () => {
         this.settledEmitted = false
       },
+      durable: () => this.durable(),
     }
+    this.commands = new Commands(this.run)
   }
 
   /** Every event of the run. Subscribe before `start()` to see them all. */
@@ -200,16 +202,7 @@ export class Orchestrator {
       const reporters: Reporter[] = [...this.registry.reporters, ...(this.options.reporters ?? [])]
       this.events.off('*', keep)
       this.reporters = attachReporters(this.bus, reporters, early, { clock: this.clock })
-      this.balancer = new Balancer(this.resolveStrategy())
-      this.runner = new Runner({
-        validator: new Validator({ verifyTimeoutMs: this.config.verifyTimeoutMs }),
-        clock: this.clock,
-        cooldownMs: this.config.cooldownMs,
-        maxCooldownMs: this.config.maxCooldownMs,
-        iterationTimeoutMs: this.config.iterationTimeoutMs,
-        stallTimeoutMs: this.config.stallTimeoutMs,
-        sameFailureLimit: this.config.sameFailureLimit,
-      })
+      this.balancer = new Balancer(resolveStrategy(this.config.balancer, this.registry.strategies))
       this.pool = createAgentPool({
         config: this.config,
         project: this.project,
@@ -224,8 +217,22 @@ export class Orchestrator {
         onChange: () => this.checkSettled(),
         demand: (role) => this.queue.size(role),
       })
-      await this.loadTasks()
-      await this.prepareLanding()
+      this.runs = new TaskRuns({ ...this.run, pool: this.pool })
+      const loaded = await loadTasks({
+        ...this.run,
+        sources: [...this.registry.sources, ...(this.options.sources ?? [])],
+        startedAt: this.startedAt ?? this.clock.now(),
+      })
+      this.sources = loaded.sources
+      this.landing = await openLanding({
+        ...this.run,
+        lander: this.registry.lander,
+        land: this.config.land,
+        recordedTarget: loaded.recordedTarget,
+        now: () => this.clock.now(),
+        onChange: () => this.checkSettled(),
+        sandbox: (role) => this.pool.sandbox(role),
+      })
     } catch (error) {
       this.events.off('*', keep)
       await this.registry?.teardown().catch(() => {})
@@ -238,15 +245,15 @@ export class Orchestrator {
     // Stopped while starting (Ctrl-C right away): nothing was spawned, and nothing will be.
     if (this.stopping) return
     this.setState('running')
-    for (const source of this.sources) {
-      const unsubscribe = source.watch?.((change) => {
-        if (this.stateValue !== 'running') return
-        applySourceChange(this.changes, source, change)
-        this.dispatchAll()
-        this.checkSettled()
-      })
-      if (unsubscribe) this.unwatch.push(unsubscribe)
+    // A change may make tasks ready, or move one to another role or priority.
+    const changes = {
+      ...this.run,
+      enqueue: (ids: Iterable<string>) => {
+        for (const id of ids) if (this.table.resolver.isReady(id)) this.enqueue(id)
+      },
+      dequeue: (id: string) => void this.queue.remove(id),
     }
+    this.unwatch = watchSources(changes, this.sources)
     for (const record of this.table.values()) if (record.task.status === 'pending') this.pool.ensure(record.task.role)
     this.schedulePoll()
     this.dispatchAll()
@@ -317,37 +324,18 @@ export class Orchestrator {
    * with `withDependents`, every task that depends on it, directly or not, too, so they build on
    * its new work. Its work lands again once complete. Resolves once the change is recorded.
    */
-  async rerun(id: string, options: { withDependents?: boolean } = {}): Promise<void> {
-    const ids = [id, ...(options.withDependents ? this.table.resolver.transitiveDependents(id) : [])]
-    const records = ids.map((each) => this.commanded(each))
-    for (const record of records) this.command(record, () => this.toPending(record, 'rerun by a person', false))
-    await this.afterCommand()
+  rerun(id: string, options: { withDependents?: boolean } = {}): Promise<void> {
+    return this.commands.rerun(id, options)
   }
 
   /** Starts a task over: back to `pending` with its iterations, attempts and last failure cleared. */
-  async reset(id: string): Promise<void> {
-    const record = this.commanded(id)
-    this.command(record, () => this.toPending(record, 'reset by a person', true))
-    await this.afterCommand()
+  reset(id: string): Promise<void> {
+    return this.commands.reset(id)
   }
 
   /** Settles a task by hand: `complete` (its dependents may start) or `failed` (they are blocked). */
-  async mark(id: string, status: Extract<TaskStatus, 'complete' | 'failed'>): Promise<void> {
-    if (status !== 'complete' && status !== 'failed') {
-      throw new TanukiError(
-        'TANUKI_TASK_STATUS',
-        `A task can be marked complete or failed, not "${status}"; use rerun or reset to run it again.`,
-      )
-    }
-    const record = this.commanded(id)
-    this.command(record, () => {
-      this.queue.remove(id)
-      if (status === 'failed') return this.table.fail(record, 'marked failed by a person')
-      const ready = this.table.setStatus(record, 'complete', { reason: 'marked complete by a person' })
-      if (this.config.land.auto) this.landing?.add(id)
-      for (const each of [...ready, ...this.table.unblockDependents(id)]) this.enqueue(each)
-    })
-    await this.afterCommand()
+  mark(id: string, status: Extract<TaskStatus, 'complete' | 'failed'>): Promise<void> {
+    return this.commands.mark(id, status)
   }
 
   /**
@@ -355,221 +343,8 @@ export class Orchestrator {
    * `tanuki land` asks of a running orchestrator, useful with `land.auto: false`). Resolves once
    * nothing more can land.
    */
-  async land(): Promise<void> {
-    if (this.stateValue !== 'running') {
-      throw new TanukiError(
-        'TANUKI_ORCHESTRATOR_STATE',
-        `The run is ${this.stateValue}; commands reach a running orchestrator only.`,
-      )
-    }
-    if (!this.landing) {
-      throw new TanukiError(
-        'TANUKI_LAND_OFF',
-        'Landing is off for this run (land: false, or no lander: not a git repository).',
-      )
-    }
-    const complete = [...this.table.values()].filter((record) => record.task.status === 'complete' && !record.landed)
-    complete.sort((a, b) => (a.completedAt ?? 0) - (b.completedAt ?? 0))
-    for (const record of complete) this.landing.add(record.task.id)
-    await this.landing.idle()
-  }
-
-  private commanded(id: string): TaskRecord {
-    if (this.stateValue !== 'running') {
-      throw new TanukiError(
-        'TANUKI_ORCHESTRATOR_STATE',
-        `The run is ${this.stateValue}; commands reach a running orchestrator only.`,
-      )
-    }
-    const record = this.table.get(id)
-    if (!record) throw new TanukiError('TANUKI_TASK_NOT_FOUND', `No task "${id}" in this run.`, { details: { id } })
-    return record
-  }
-
-  /** Applies a command now, or, for a task in flight, stops its run and applies it once that unwinds. */
-  private command(record: TaskRecord, apply: () => void): void {
-    this.settledEmitted = false
-    if (IN_FLIGHT.has(record.task.status)) {
-      this.overrides.set(record.task.id, apply)
-      record.controller?.abort('a person changed the task')
-      return
-    }
-    apply()
-  }
-
-  private toPending(record: TaskRecord, reason: string, clear: boolean): void {
-    const id = record.task.id
-    this.queue.remove(id)
-    const ready = this.table.setStatus(record, 'pending', { reason })
-    this.table.note(record, {
-      attempts: 0,
-      landed: null,
-      feedback: null,
-      ...(clear ? { iterations: 0, lastError: null } : {}),
-    })
-    this.table.blockIfStuck(record)
-    for (const each of [id, ...ready, ...this.table.unblockDependents(id)]) this.enqueue(each)
-  }
-
-  private async afterCommand(): Promise<void> {
-    this.dispatchAll()
-    this.checkSettled()
-    await this.durable()
-  }
-
-  /** Waits until the journal holds everything so far; false (and the run ends) when it cannot. */
-  private async durable(): Promise<boolean> {
-    try {
-      await this.store.flush()
-      return true
-    } catch (error) {
-      this.fatal(error)
-      return false
-    }
-  }
-
-  /** The run state cannot be recorded (a full disk, a folder gone): end the run, saying why. */
-  private fatal(error: unknown): void {
-    const problem = `the run's state could not be recorded: ${errorMessage(error)}`
-    if (this.problems.includes(problem)) return
-    this.problems.push(problem)
-    this.bus.emit('orchestrator:error', { context: 'recording the run', message: problem })
-    if (!this.stopping && this.stateValue === 'running') this.stopping = this.shutdown(false, 'failed')
-  }
-
-  // ---------------------------------------------------------------- loading
-
-  private async loadTasks(): Promise<void> {
-    this.sources = [...this.registry!.sources, ...(this.options.sources ?? [])]
-    if (this.config.tasks.length > 0) {
-      this.sources.push(
-        createMemorySource(this.config.tasks.map((input) => createTask({ source: 'tanuki.config (tasks)', ...input }))),
-      )
-    }
-    const loaded = new Map<string, { task: Task; source: TaskSource }>()
-    for (const source of this.sources) {
-      for (const task of await source.load()) {
-        const existing = loaded.get(task.id)
-        if (existing) {
-          const where = (t: Task, s: TaskSource): string => (t.source ? `${t.source} (from ${s.name})` : s.name)
-          const both = [where(existing.task, existing.source), where(task, source)]
-          throw new TanukiError(
-            'TANUKI_TASK_DUPLICATE',
-            `Task id "${task.id}" is used twice: ${both[0]} and ${both[1]}. Give one of them another id.`,
-            { details: { id: task.id, sources: both } },
-          )
-        }
-        loaded.set(task.id, { task, source })
-      }
-    }
-    if (loaded.size === 0) {
-      const where = this.config.tasksDir ? ` in ${this.config.tasksDir}` : ''
-      throw new TanukiError(
-        'TANUKI_NO_TASKS',
-        `No tasks found${where}. Add a task file (tanuki init writes a sample) or tasks in the config.`,
-      )
-    }
-    const state = await this.store.load()
-    this.recordedTarget = state.run.target
-    this.table.load([...loaded.values()], state)
-    this.budgets.load(this.table.values())
-    this.parking.load(state.parks)
-    this.store.append({ t: 'run', state: 'running', startedAt: this.startedAt ?? this.clock.now(), endedAt: null })
-
-    const recovered: string[] = []
-    for (const record of this.table.values()) {
-      // Work in flight when an earlier run died: its agent is gone, so it starts over.
-      if (IN_FLIGHT.has(record.task.status)) {
-        recovered.push(record.task.id)
-        this.table.setStatus(record, 'pending', { reason: 'was in flight when the previous run ended' })
-      }
-    }
-    // Re-derive `blocked` from the graph: a person may have fixed what blocked a task.
-    for (const record of this.table.values()) {
-      if (record.task.status === 'blocked' && this.table.hardBlockers(record.task.id).length === 0) {
-        this.table.setStatus(record, 'pending', { reason: 'no longer blocked' })
-      }
-    }
-    for (const record of this.table.values()) {
-      if (record.task.status === 'pending') this.table.blockIfStuck(record)
-    }
-    const ready = this.table.resolver.ready()
-    for (const id of ready) this.enqueue(id)
-    const tasks = [...this.table.values()].map(({ task }) => ({
-      id: task.id,
-      title: task.title,
-      role: task.role,
-      priority: task.priority,
-      status: task.status,
-      dependsOn: [...task.dependsOn],
-    }))
-    this.bus.emit('project:loaded', { total: this.table.size, ready: ready.length, recovered, tasks })
-  }
-
-  private resolveStrategy(): BalancerStrategy {
-    const wanted = this.config.balancer
-    if (typeof wanted !== 'string') return wanted
-    const strategies = new Map(builtinStrategies().map((s) => [s.name, s]))
-    for (const [name, strategy] of this.registry!.strategies) strategies.set(name, strategy)
-    const strategy = strategies.get(wanted)
-    if (!strategy) {
-      throw new TanukiError(
-        'TANUKI_CONFIG_INVALID',
-        `config key "balancer" is "${wanted}"; known strategies: ${[...strategies.keys()].join(', ')}`,
-        { details: { key: 'balancer', value: wanted } },
-      )
-    }
-    return strategy
-  }
-
-  // ---------------------------------------------------------------- landing
-
-  /** Starts the merge queue: the lander settles the target, and complete work that has not landed queues up. */
-  private async prepareLanding(): Promise<void> {
-    const lander = this.registry!.lander
-    if (!lander || !this.config.land.enabled) return
-    this.landing = new LandingQueue({
-      lander,
-      table: this.table,
-      bus: this.bus,
-      now: () => this.clock.now(),
-      sendBack: (record, feedback) => this.sendBack(record, feedback),
-      onChange: () => this.checkSettled(),
-      sandbox: (role) => this.pool.sandbox(role),
-    })
-    await this.landing.prepare(this.recordedTarget)
-    this.store.append({ t: 'run', target: this.landing.target ?? null })
-    if (!this.config.land.auto) return
-    const complete = [...this.table.values()].filter((record) => record.task.status === 'complete' && !record.landed)
-    complete.sort((a, b) => (a.completedAt ?? 0) - (b.completedAt ?? 0))
-    for (const record of complete) this.landing.add(record.task.id)
-  }
-
-  /**
-   * A completed task's work could not land (a conflict, a gate that failed on the combined work):
-   * back to an agent of its role, with why in its next prompt, on top of what has landed; or to
-   * review when its tries are spent.
-   */
-  private sendBack(record: TaskRecord, feedback: LandingFeedback): void {
-    const why =
-      feedback.kind === 'conflict'
-        ? `its work conflicts with landed work in ${feedback.files.join(', ')}`
-        : `\`${feedback.command}\` failed on the combined work (exit ${feedback.exitCode ?? 'none'})`
-    this.table.note(record, { feedback })
-    if (record.iterations >= record.task.completion.maxIterations) {
-      const reason = `could not land: ${why}; no tries left (${record.task.completion.maxIterations})`
-      this.table.setStatus(record, 'review', { reason })
-      this.bus.emit('task:review', {
-        taskId: record.task.id,
-        agent: record.task.assignedTo ?? '',
-        reason,
-        iterations: record.iterations,
-      })
-      return
-    }
-    const ready = this.table.setStatus(record, 'pending', { reason: `could not land: ${why}; back to an agent` })
-    for (const id of [record.task.id, ...ready]) this.enqueue(id)
-    this.dispatchAll()
+  land(): Promise<void> {
+    return this.commands.land()
   }
 
   // ---------------------------------------------------------------- scheduling
@@ -633,44 +408,17 @@ export class Orchestrator {
     const started = this.clock.monotonic()
     let outcome: RunnerOutcome | undefined
     let failure: unknown
-    const iteration = iterationHooks({
-      record,
-      agent,
-      signal: controller.signal,
-      bus: this.bus,
-      table: this.table,
-      budgets: this.budgets,
-      parking: this.parking,
-      store: this.store,
-      clock: this.clock,
-    })
+    const iteration = iterationHooks({ ...this.run, record, agent, signal: controller.signal })
     try {
-      const notes: PromptNote[] = record.feedback ? [record.feedback] : []
-      const start = await agent.agent.beginTask?.(task, {
-        ...(this.landing?.base ? { base: this.landing.base } : {}),
-        unlanded: task.dependsOn.filter((dep) => !this.table.get(dep)?.landed),
-        carry: record.feedback !== undefined,
-      })
-      if (start?.conflict) {
-        this.bus.emit('task:conflict', { taskId: task.id, files: start.conflict.files, what: start.conflict.what })
-        notes.push({ kind: 'merge', ...start.conflict })
-      }
-      outcome = await this.runner.run(task, agent.agent, {
-        // Work that comes back after a failed landing goes on counting its tries.
-        ...(record.feedback ? { firstIteration: record.iterations + 1 } : {}),
-        notes,
-        signal: controller.signal,
-        hooks: iteration.hooks,
-      })
+      outcome = await this.runs.loop(record, agent, controller.signal, iteration.hooks)
     } catch (error) {
       failure = error
     } finally {
       record.controller = undefined
     }
     // A person asked for something else while it ran (rerun, reset, mark): that wins over its result.
-    const override = this.overrides.get(task.id)
+    const override = this.commands.takeOverride(task.id)
     if (override) {
-      this.overrides.delete(task.id)
       agent.taskId = undefined
       if (agent.status === 'busy') this.pool.release(agent)
       override()
@@ -682,140 +430,14 @@ export class Orchestrator {
     // half-finished try (a killed verify reads as a timeout or the last failed try): not a result.
     if (failure === undefined && controller.signal.aborted) failure = abortError(controller.signal)
     iteration.release()
-
-    if (failure !== undefined) {
-      this.afterAgentLost(record, agent, failure, controller.signal.aborted)
-      return
-    }
-    let result = outcome!
-    // Stopped before an iteration (a budget): that is its last failure too.
-    const last = result.failure
-    if (last && last.cause !== record.lastError?.cause) {
-      this.table.note(record, { lastError: { class: last.class, cause: last.cause, at: this.clock.now() } })
-    }
-    if (result.status === 'halted') {
-      this.halted(record, agent, result)
-      return
-    }
-    if (agent.agent.endTask) {
-      try {
-        await agent.agent.endTask(task, { status: result.status as 'complete' | 'review' | 'failed' })
-      } catch (error) {
-        // The work passed its checks but could not be published (e.g. a merge conflict): a person decides.
-        if (result.status === 'complete') {
-          result = {
-            ...result,
-            status: 'review',
-            reason: `passed, but its work could not be published: ${errorMessage(error)}`,
-          }
-        } else {
-          this.bus.emit('orchestrator:error', {
-            context: `ending ${task.id} on ${agent.name}`,
-            message: errorMessage(error),
-          })
-        }
-      }
-    }
-    agent.taskId = undefined
-    agent.lastFinishedAt = this.clock.now()
-    if (result.status === 'complete') {
-      this.pool.succeeded(agent)
-      const ready = this.table.setStatus(record, 'complete', { agent: agent.name, reason: result.reason })
-      this.pool.release(agent)
-      // Complete means recorded: the event, and any dependent, waits for the journal to hold it,
-      // so a crash can never rerun a task people saw complete, or run a dependent against
-      // work a restart would consider unfinished.
-      this.releasing++
-      const durable = await this.durable()
-      this.releasing--
-      if (!durable) return
-      this.bus.emit('task:completed', {
-        taskId: task.id,
-        agent: agent.name,
-        iterations: record.iterations,
-        durationMs: this.clock.monotonic() - started,
-      })
-      if (record.feedback) this.table.note(record, { feedback: null })
-      if (this.config.land.auto) this.landing?.add(task.id)
-      for (const id of ready) this.enqueue(id)
-      for (const id of ready) this.dispatch(this.table.get(id)!.task.role)
-    } else if (result.status === 'review') {
-      this.table.setStatus(record, 'review', { agent: agent.name, reason: result.reason })
-      this.bus.emit('task:review', {
-        taskId: task.id,
-        agent: agent.name,
-        reason: result.reason,
-        iterations: record.iterations,
-      })
-      this.pool.release(agent)
-    } else {
-      this.table.fail(record, result.reason, agent.name)
-      this.pool.release(agent)
-    }
-    this.checkSettled()
-  }
-
-  /**
-   * The loop stopped without judging the task: its role cannot start agents (a binary, a flag,
-   * credentials: the role is paused until that is fixed) or the run's budget is spent. The task
-   * waits, unharmed, no try counted.
-   */
-  private halted(record: TaskRecord, agent: AgentRecord, outcome: RunnerOutcome): void {
-    agent.taskId = undefined
-    const cause = outcome.failure?.cause ?? outcome.reason
-    if (outcome.failure?.class === 'could-not-start') this.pauseRole(record.task.role, cause)
-    const ready = this.table.setStatus(record, 'pending', { reason: `waits: ${cause}` })
-    for (const id of [record.task.id, ...ready]) this.enqueue(id)
-    this.pool.release(agent)
-    this.checkSettled()
-  }
-
-  /** A role whose configuration keeps its agents from starting takes no more work; said once. */
-  private pauseRole(role: string, cause: string): void {
-    const state = this.pool.role(role)
-    if (!state || state.paused) return
-    state.paused = cause
-    this.problems.push(`role "${role}" is paused: ${cause}`)
-    this.bus.emit('role:paused', { role, cause })
-  }
-
-  /** The agent's run ended in an error: it crashed, failed, or the run is stopping. */
-  private afterAgentLost(record: TaskRecord, agent: AgentRecord, error: unknown, aborted: boolean): void {
-    const task = record.task
-    agent.taskId = undefined
-    if (this.stateValue === 'stopping' && aborted) {
-      this.table.setStatus(record, 'pending', { reason: 'run stopped; it will start over' })
-      return
-    }
-    const crashed = agent.status === 'crashed' || isTanukiError(error, 'TANUKI_AGENT_CRASHED')
-    if (crashed) this.pool.crashed(agent, errorMessage(error))
-    const what = crashed ? `agent ${agent.name} crashed` : `agent ${agent.name} failed`
-    const reason = `${what}: ${errorMessage(error)}`
-    this.table.note(record, {
-      attempts: record.attempts + 1,
-      lastError: {
-        class: crashed ? 'crashed' : 'agent-error',
-        cause: reason,
-        iteration: record.iterations,
-        at: this.clock.now(),
-      },
-    })
-    if (record.attempts > this.config.retryLimit) {
-      this.table.fail(record, `${reason} (gave up after ${record.attempts} lost attempts)`, agent.name)
-    } else {
-      const ready = this.table.setStatus(record, 'pending', { reason })
-      this.bus.emit('task:requeued', { taskId: task.id, agent: agent.name, reason, attempt: record.attempts })
-      for (const id of ready) this.enqueue(id)
-    }
-    if (!crashed) this.pool.release(agent)
-    this.dispatchAll()
-    this.checkSettled()
+    if (failure !== undefined) this.runs.lost(record, agent, failure, controller.signal.aborted)
+    else await this.runs.finished(record, agent, outcome!, started)
   }
 
   /** Nothing runs, nothing waits that could run, nothing is being spawned: the project is settled. */
   private checkSettled(): void {
     if (this.stateValue !== 'running') return
-    if (this.table.inFlight() > 0 || this.releasing > 0 || this.landing?.busy()) return
+    if (this.table.inFlight() > 0 || this.runs.busy() || this.landing?.busy()) return
     for (const [role, state] of this.pool.roles()) if (state.spawning > 0 && this.queue.size(role) > 0) return
     // A role configured with 0 agents is paused on purpose: its work waits in the queue.
     let paused = 0
@@ -867,36 +489,35 @@ export class Orchestrator {
     this.bus.emit('orchestrator:state', { from, to })
   }
 
+  /** Waits until the journal holds everything so far; false (and the run ends) when it cannot. */
+  private async durable(): Promise<boolean> {
+    try {
+      await this.store.flush()
+      return true
+    } catch (error) {
+      this.fatal(error)
+      return false
+    }
+  }
+
+  /** The run state cannot be recorded (a full disk, a folder gone): end the run, saying why. */
+  private fatal(error: unknown): void {
+    const problem = `the run's state could not be recorded: ${errorMessage(error)}`
+    if (this.problems.includes(problem)) return
+    this.problems.push(problem)
+    this.bus.emit('orchestrator:error', { context: 'recording the run', message: problem })
+    if (!this.stopping && this.stateValue === 'running') this.stopping = this.shutdown(false, 'failed')
+  }
+
   private async shutdown(remove: boolean, reason: RunSummary['reason']): Promise<void> {
     this.setState('stopping')
     this.cancelPoll()
     for (const unsubscribe of this.unwatch.splice(0)) unsubscribe()
-    const running = [...this.table.values()].flatMap((record) => (record.running ? [record.running] : []))
-    for (const record of this.table.values()) record.controller?.abort('orchestrator stopping')
-    const grace = new AbortController()
-    await Promise.race([Promise.allSettled(running), sleep(this.clock, STOP_GRACE_MS, grace.signal).catch(() => {})])
-    grace.abort()
-    // A settled run has nothing left to land; a stopped one aborts the landing under way (its
-    // gate), and the next run or `tanuki land` takes it up.
-    await this.landing?.close(reason !== 'settled')
-    await this.pool.stopAll(remove)
-    await Promise.allSettled(running)
-    if (remove) await this.pool.cleanup()
-    this.parking.close()
-    const progress = this.progress()
-    const allComplete = progress.total > 0 && progress.complete === progress.total
-    if (this.budgets.exhausted && reason === 'settled') reason = 'budget'
-    this.store.append({
-      t: 'run',
-      state: reason === 'settled' ? 'settled' : reason === 'budget' ? 'stopped' : reason,
-      endedAt: this.clock.now(),
-    })
-    await this.table.settleWrites().catch((error: unknown) => this.fatal(error))
-    for (const [id, why] of this.mirror.failures) this.problems.push(`the status of ${id} could not be written: ${why}`)
-    await this.registry?.teardown().catch((error: unknown) => {
-      this.bus.emit('orchestrator:error', { context: 'tearing down plugins', message: errorMessage(error) })
-    })
-    this.summary = { allComplete, reason, progress, problems: [...this.problems], spend: this.budgets.runSpend() }
+    this.summary = await windDown(
+      { ...this.run, pool: this.pool, mirror: this.mirror, registry: this.registry, fatal: (e) => this.fatal(e) },
+      remove,
+      reason,
+    )
     this.setState('stopped')
     // Last, so reporters see the final state before they close.
     await this.reporters?.close()

@@ -1,5 +1,7 @@
 import { errorMessage } from '../errors.ts'
 import type { Lander, LandingFeedback, LandRequest } from '../land/types.ts'
+import type { ResolvedConfig } from '../plugin/index.ts'
+import type { RunStore } from '../state/types.ts'
 import type { Bus } from './bus.ts'
 import type { TaskRecord, TaskTable } from './task-table.ts'
 
@@ -8,8 +10,10 @@ export interface LandingOptions {
   table: TaskTable
   bus: Bus
   now: () => number
-  /** Landing failed (a conflict, a failing gate): the task goes back to an agent, or to review. */
-  sendBack: (record: TaskRecord, feedback: LandingFeedback) => void
+  /** Queues a task sent back to an agent (and its dependents that became ready). */
+  enqueue: (id: string) => void
+  /** Hands queued work to idle agents. */
+  dispatchAll: () => void
   /** A landing ended: the run may have settled, dependents may be landable. */
   onChange: () => void
   /** Where a role's gate commands run, when its backend has a sandbox (`AgentBackend.execIn`). */
@@ -63,6 +67,15 @@ export class LandingQueue {
   idle(): Promise<void> {
     if (!this.busy()) return Promise.resolve()
     return new Promise((resolve) => this.idlers.push(resolve))
+  }
+
+  /** Adds every complete task whose work has not landed, in the order they completed. */
+  addUnlanded(): void {
+    const complete = [...this.options.table.values()].filter(
+      (record) => record.task.status === 'complete' && !record.landed,
+    )
+    complete.sort((a, b) => (a.completedAt ?? 0) - (b.completedAt ?? 0))
+    for (const record of complete) this.add(record.task.id)
   }
 
   /** Tasks complete but not landed, in the order they wait. */
@@ -121,11 +134,11 @@ export class LandingQueue {
       } else if (outcome.status === 'conflict') {
         const { status: _status, ...conflict } = outcome
         bus.emit('task:conflict', { taskId: id, files: conflict.files, what: conflict.what })
-        this.options.sendBack(record, { kind: 'conflict', ...conflict })
+        this.sendBack(record, { kind: 'conflict', ...conflict })
       } else {
         const { command, exitCode, output } = outcome
         bus.emit('task:land-failed', { taskId: id, command, exitCode, output })
-        this.options.sendBack(record, { kind: 'gate', command, exitCode, output })
+        this.sendBack(record, { kind: 'gate', command, exitCode, output })
       }
     } catch (error) {
       // The lander itself failed (git broken, the run stopping): the task waits for `tanuki land`
@@ -137,6 +150,34 @@ export class LandingQueue {
     }
   }
 
+  /**
+   * A completed task's work could not land (a conflict, a gate that failed on the combined work):
+   * back to an agent of its role, with why in its next prompt, on top of what has landed; or to
+   * review when its tries are spent.
+   */
+  private sendBack(record: TaskRecord, feedback: LandingFeedback): void {
+    const { table, bus } = this.options
+    const why =
+      feedback.kind === 'conflict'
+        ? `its work conflicts with landed work in ${feedback.files.join(', ')}`
+        : `\`${feedback.command}\` failed on the combined work (exit ${feedback.exitCode ?? 'none'})`
+    table.note(record, { feedback })
+    if (record.iterations >= record.task.completion.maxIterations) {
+      const reason = `could not land: ${why}; no tries left (${record.task.completion.maxIterations})`
+      table.setStatus(record, 'review', { reason })
+      bus.emit('task:review', {
+        taskId: record.task.id,
+        agent: record.task.assignedTo ?? '',
+        reason,
+        iterations: record.iterations,
+      })
+      return
+    }
+    const ready = table.setStatus(record, 'pending', { reason: `could not land: ${why}; back to an agent` })
+    for (const id of [record.task.id, ...ready]) this.options.enqueue(id)
+    this.options.dispatchAll()
+  }
+
   /** Lands nothing more; waits for the landing under way (aborted if `abort`). */
   async close(abort: boolean): Promise<void> {
     this.closed = true
@@ -145,4 +186,30 @@ export class LandingQueue {
     await this.current
     await this.options.lander.close?.()
   }
+}
+
+/** What starting the merge queue needs besides the queue's own options. */
+export interface OpenLandingOptions extends Omit<LandingOptions, 'lander'> {
+  /** The lander a plugin registered, if any. */
+  lander: Lander | undefined
+  /** `land` in the config. */
+  land: ResolvedConfig['land']
+  /** The journal, which records the target. */
+  store: RunStore
+  /** The target an earlier run of the project recorded. */
+  recordedTarget: string | undefined
+}
+
+/**
+ * Starts the merge queue, when a lander is registered and landing is on: the lander settles the
+ * target, and complete work that has not landed queues up (with `land.auto`).
+ */
+export async function openLanding(options: OpenLandingOptions): Promise<LandingQueue | undefined> {
+  const { lander, land, store, recordedTarget, ...rest } = options
+  if (!lander || !land.enabled) return undefined
+  const landing = new LandingQueue({ lander, ...rest })
+  await landing.prepare(recordedTarget)
+  store.append({ t: 'run', target: landing.target ?? null })
+  if (land.auto) landing.addUnlanded()
+  return landing
 }

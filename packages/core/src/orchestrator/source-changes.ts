@@ -3,6 +3,7 @@ import type { TaskChange, TaskSource } from '../source/types.ts'
 import type { Task } from '../task/types.ts'
 import type { Bus } from './bus.ts'
 import { IN_FLIGHT, type TaskRecord, type TaskTable } from './task-table.ts'
+import type { RunContext } from './types.ts'
 
 /** What the rules may do to the run. */
 export interface ChangeContext {
@@ -82,6 +83,27 @@ export function applySourceChange(ctx: ChangeContext, source: TaskSource, change
   } catch (error) {
     ctx.bus.emit('orchestrator:error', { context: 'applying a task change', message: errorMessage(error) })
   }
+}
+
+/**
+ * Watches every source that can say what changed: a change that comes while the run is on is
+ * applied, and work is handed out again. Returns how to stop watching each.
+ */
+export function watchSources(
+  ctx: ChangeContext & Pick<RunContext, 'state' | 'dispatchAll' | 'checkSettled'>,
+  sources: readonly TaskSource[],
+): (() => void)[] {
+  const unwatch: (() => void)[] = []
+  for (const source of sources) {
+    const unsubscribe = source.watch?.((change) => {
+      if (ctx.state() !== 'running') return
+      applySourceChange(ctx, source, change)
+      ctx.dispatchAll()
+      ctx.checkSettled()
+    })
+    if (unsubscribe) unwatch.push(unsubscribe)
+  }
+  return unwatch
 }
 
 function added(ctx: ChangeContext, source: TaskSource, task: Task): void {

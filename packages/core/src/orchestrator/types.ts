@@ -1,13 +1,19 @@
 import type { AgentBackend, ProjectInfo } from '../agent/types.ts'
 import type { Clock } from '../clock.ts'
-import type { UserConfig } from '../plugin/index.ts'
+import type { ResolvedConfig, UserConfig } from '../plugin/index.ts'
+import type { TaskQueue } from '../queue/index.ts'
 import type { Reporter } from '../reporter/types.ts'
 import type { Blocker } from '../resolver/index.ts'
 import type { TaskSource } from '../source/types.ts'
 import type { Failure } from '../failure.ts'
 import type { Landing, RunStore, Spend, TaskRunState } from '../state/types.ts'
 import type { Task, TaskStatus } from '../task/types.ts'
+import type { Budgets } from './budgets.ts'
+import type { Bus } from './bus.ts'
 import type { OrchestratorState, Progress } from './events.ts'
+import type { LandingQueue } from './landing.ts'
+import type { Parking } from './parking.ts'
+import type { TaskTable } from './task-table.ts'
 
 export interface OrchestratorOptions {
   /** The user config (defaults are filled in) or an already resolved one. */
@@ -96,6 +102,42 @@ export interface RunSummary {
   spend: Spend
   /** What went wrong with the run itself (not its tasks), one line each: a state or status write that failed. */
   problems: string[]
+}
+
+/**
+ * What the orchestrator's parts (a person's commands, what becomes of a finished run, loading the
+ * tasks) share of the run: its records, and the scheduling they may ask for. Each part takes the
+ * few members it needs (`Pick<RunContext, …>`), so what it may touch is written at its top.
+ */
+export interface RunContext {
+  readonly config: ResolvedConfig
+  readonly table: TaskTable
+  readonly queue: TaskQueue
+  readonly bus: Bus
+  readonly clock: Clock
+  readonly store: RunStore
+  /** The task, role and run budgets. */
+  readonly budgets: Budgets
+  /** Accounts parked on a usage or rate limit. */
+  readonly parking: Parking
+  /** What went wrong with the run itself, for its summary. */
+  readonly problems: string[]
+  /** The run's lifecycle state. */
+  state(): OrchestratorState
+  /** The merge queue, when a lander is registered and landing is on. */
+  landing(): LandingQueue | undefined
+  /** Queues a task if it is pending (and asks for agents of its role while the run is on). */
+  enqueue(id: string): void
+  /** Hands a role's queued tasks to its idle agents. */
+  dispatch(role: string): void
+  /** Hands every role's queued tasks to idle agents. */
+  dispatchAll(): void
+  /** Ends the run if nothing runs and nothing waits that could run. */
+  checkSettled(): void
+  /** The run has something to do again: it must settle anew. */
+  unsettle(): void
+  /** Waits until the journal holds everything so far; false (and the run ends) when it cannot. */
+  durable(): Promise<boolean>
 }
 
 /** What is known of a task's run, for its view. */

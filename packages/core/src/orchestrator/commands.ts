@@ -1,0 +1,137 @@
+import { TanukiError } from '../errors.ts'
+import type { TaskStatus } from '../task/types.ts'
+import { IN_FLIGHT, type TaskRecord } from './task-table.ts'
+import type { RunContext } from './types.ts'
+
+/** What a person's commands may touch of the run, and ask of it. */
+export type CommandContext = Pick<
+  RunContext,
+  | 'config'
+  | 'table'
+  | 'queue'
+  | 'state'
+  | 'landing'
+  | 'enqueue'
+  | 'unsettle'
+  | 'dispatchAll'
+  | 'checkSettled'
+  | 'durable'
+>
+
+/**
+ * What a person asks of a running orchestrator (`tanuki task rerun|reset|mark`, `tanuki land`).
+ * A command for a task in flight stops its run and waits, as an override, until that unwinds:
+ * what the person asked wins over whatever the run ended with.
+ */
+export class Commands {
+  /** Work a person asked for (rerun, reset, mark) while the task ran: applied once its run unwinds. */
+  private readonly overrides = new Map<string, () => void>()
+
+  constructor(private readonly ctx: CommandContext) {}
+
+  /** See `Orchestrator.rerun`. */
+  async rerun(id: string, options: { withDependents?: boolean } = {}): Promise<void> {
+    const ids = [id, ...(options.withDependents ? this.ctx.table.resolver.transitiveDependents(id) : [])]
+    const records = ids.map((each) => this.commanded(each))
+    for (const record of records) this.command(record, () => this.toPending(record, 'rerun by a person', false))
+    await this.afterCommand()
+  }
+
+  /** See `Orchestrator.reset`. */
+  async reset(id: string): Promise<void> {
+    const record = this.commanded(id)
+    this.command(record, () => this.toPending(record, 'reset by a person', true))
+    await this.afterCommand()
+  }
+
+  /** See `Orchestrator.mark`. */
+  async mark(id: string, status: Extract<TaskStatus, 'complete' | 'failed'>): Promise<void> {
+    if (status !== 'complete' && status !== 'failed') {
+      throw new TanukiError(
+        'TANUKI_TASK_STATUS',
+        `A task can be marked complete or failed, not "${status}"; use rerun or reset to run it again.`,
+      )
+    }
+    const { table, queue } = this.ctx
+    const record = this.commanded(id)
+    this.command(record, () => {
+      queue.remove(id)
+      if (status === 'failed') return table.fail(record, 'marked failed by a person')
+      const ready = table.setStatus(record, 'complete', { reason: 'marked complete by a person' })
+      if (this.ctx.config.land.auto) this.ctx.landing()?.add(id)
+      for (const each of [...ready, ...table.unblockDependents(id)]) this.ctx.enqueue(each)
+    })
+    await this.afterCommand()
+  }
+
+  /** See `Orchestrator.land`. */
+  async land(): Promise<void> {
+    this.mustRun()
+    const landing = this.ctx.landing()
+    if (!landing) {
+      throw new TanukiError(
+        'TANUKI_LAND_OFF',
+        'Landing is off for this run (land: false, or no lander: not a git repository).',
+      )
+    }
+    landing.addUnlanded()
+    await landing.idle()
+  }
+
+  /** The command a person gave while the task ran, if any: taken, so it applies once. */
+  takeOverride(id: string): (() => void) | undefined {
+    const override = this.overrides.get(id)
+    this.overrides.delete(id)
+    return override
+  }
+
+  /** Commands reach a running orchestrator only. */
+  private mustRun(): void {
+    const state = this.ctx.state()
+    if (state !== 'running') {
+      throw new TanukiError(
+        'TANUKI_ORCHESTRATOR_STATE',
+        `The run is ${state}; commands reach a running orchestrator only.`,
+      )
+    }
+  }
+
+  private commanded(id: string): TaskRecord {
+    this.mustRun()
+    const record = this.ctx.table.get(id)
+    if (!record) throw new TanukiError('TANUKI_TASK_NOT_FOUND', `No task "${id}" in this run.`, { details: { id } })
+    return record
+  }
+
+  /** Applies a command now, or, for a task in flight, stops its run and applies it once that unwinds. */
+  private command(record: TaskRecord, apply: () => void): void {
+    this.ctx.unsettle()
+    if (IN_FLIGHT.has(record.task.status)) {
+      this.overrides.set(record.task.id, apply)
+      record.controller?.abort('a person changed the task')
+      return
+    }
+    apply()
+  }
+
+  private toPending(record: TaskRecord, reason: string, clear: boolean): void {
+    const { table, queue } = this.ctx
+    const id = record.task.id
+    queue.remove(id)
+    const ready = table.setStatus(record, 'pending', { reason })
+    table.note(record, {
+      attempts: 0,
+      landed: null,
+      feedback: null,
+      ...(clear ? { iterations: 0, lastError: null } : {}),
+    })
+    table.blockIfStuck(record)
+    for (const each of [id, ...ready, ...table.unblockDependents(id)]) this.ctx.enqueue(each)
+  }
+
+  private async afterCommand(): Promise<void> {
+    this.ctx.dispatchAll()
+    this.ctx.checkSettled()
+    await this.ctx.durable()
+  }
+}

@@ -1,0 +1,96 @@
+import { TanukiError } from '../errors.ts'
+import { createMemorySource } from '../source/memory.ts'
+import type { TaskSource } from '../source/types.ts'
+import { createTask } from '../task/parse.ts'
+import type { Task } from '../task/types.ts'
+import { IN_FLIGHT } from './task-table.ts'
+import type { RunContext } from './types.ts'
+
+/** What loading a run's tasks reads from and fills in. */
+export type LoadContext = Pick<RunContext, 'config' | 'store' | 'table' | 'budgets' | 'parking' | 'bus' | 'enqueue'> & {
+  /** Sources plugins registered, then those the orchestrator was given. */
+  readonly sources: readonly TaskSource[]
+  /** When the run started (clock ms), for the journal. */
+  readonly startedAt: number
+}
+
+/** What the run goes on with once its tasks are loaded. */
+export interface LoadedTasks {
+  /** Every source, the config's own tasks last: the ones to watch. */
+  sources: TaskSource[]
+  /** The target an earlier run of the project recorded, for the lander. */
+  recordedTarget: string | undefined
+}
+
+/**
+ * Loads every source's tasks and the journal of earlier runs, and brings them together: work an
+ * earlier run left in flight starts over, `blocked` is derived from the graph again, and what is
+ * ready is queued. Refuses a task id used twice and a project without tasks.
+ */
+export async function loadTasks(ctx: LoadContext): Promise<LoadedTasks> {
+  const { config, store, table, bus } = ctx
+  const sources = [...ctx.sources]
+  if (config.tasks.length > 0) {
+    sources.push(
+      createMemorySource(config.tasks.map((input) => createTask({ source: 'tanuki.config (tasks)', ...input }))),
+    )
+  }
+  const loaded = new Map<string, { task: Task; source: TaskSource }>()
+  for (const source of sources) {
+    for (const task of await source.load()) {
+      const existing = loaded.get(task.id)
+      if (existing) {
+        const where = (t: Task, s: TaskSource): string => (t.source ? `${t.source} (from ${s.name})` : s.name)
+        const both = [where(existing.task, existing.source), where(task, source)]
+        throw new TanukiError(
+          'TANUKI_TASK_DUPLICATE',
+          `Task id "${task.id}" is used twice: ${both[0]} and ${both[1]}. Give one of them another id.`,
+          { details: { id: task.id, sources: both } },
+        )
+      }
+      loaded.set(task.id, { task, source })
+    }
+  }
+  if (loaded.size === 0) {
+    const where = config.tasksDir ? ` in ${config.tasksDir}` : ''
+    throw new TanukiError(
+      'TANUKI_NO_TASKS',
+      `No tasks found${where}. Add a task file (tanuki init writes a sample) or tasks in the config.`,
+    )
+  }
+  const state = await store.load()
+  table.load([...loaded.values()], state)
+  ctx.budgets.load(table.values())
+  ctx.parking.load(state.parks)
+  store.append({ t: 'run', state: 'running', startedAt: ctx.startedAt, endedAt: null })
+
+  const recovered: string[] = []
+  for (const record of table.values()) {
+    // Work in flight when an earlier run died: its agent is gone, so it starts over.
+    if (IN_FLIGHT.has(record.task.status)) {
+      recovered.push(record.task.id)
+      table.setStatus(record, 'pending', { reason: 'was in flight when the previous run ended' })
+    }
+  }
+  // Re-derive `blocked` from the graph: a person may have fixed what blocked a task.
+  for (const record of table.values()) {
+    if (record.task.status === 'blocked' && table.hardBlockers(record.task.id).length === 0) {
+      table.setStatus(record, 'pending', { reason: 'no longer blocked' })
+    }
+  }
+  for (const record of table.values()) {
+    if (record.task.status === 'pending') table.blockIfStuck(record)
+  }
+  const ready = table.resolver.ready()
+  for (const id of ready) ctx.enqueue(id)
+  const tasks = [...table.values()].map(({ task }) => ({
+    id: task.id,
+    title: task.title,
+    role: task.role,
+    priority: task.priority,
+    status: task.status,
+    dependsOn: [...task.dependsOn],
+  }))
+  bus.emit('project:loaded', { total: table.size, ready: ready.length, recovered, tasks })
+  return { sources, recordedTarget: state.run.target }
+}

@@ -1,0 +1,60 @@
+import { sleep } from '../clock.ts'
+import { errorMessage } from '../errors.ts'
+import type { PluginRegistry } from '../plugin/index.ts'
+import type { AgentPool } from './agent-pool.ts'
+import type { StatusMirror } from './mirror.ts'
+import type { RunContext, RunSummary } from './types.ts'
+
+/** How long a stop waits for aborted work to wind down before stopping agents under it. */
+const STOP_GRACE_MS = 5000
+
+/** What ending a run takes down, and records. */
+export type WindDownContext = Pick<
+  RunContext,
+  'table' | 'bus' | 'clock' | 'store' | 'budgets' | 'parking' | 'problems' | 'landing'
+> & {
+  readonly pool: AgentPool
+  readonly mirror: StatusMirror
+  readonly registry: PluginRegistry | undefined
+  /** The run state cannot be recorded: said once, as a problem of the run. */
+  fatal(error: unknown): void
+}
+
+/**
+ * Ends a run's work, in order: what runs is aborted and given a grace period to unwind, the merge
+ * queue closes, agents stop (or are removed, with `remove`), parks lift, the end is recorded and
+ * pending writes land, plugins tear down. Returns the run's summary.
+ */
+export async function windDown(
+  ctx: WindDownContext,
+  remove: boolean,
+  reason: RunSummary['reason'],
+): Promise<RunSummary> {
+  const { table, clock, store, budgets, pool, problems } = ctx
+  const running = [...table.values()].flatMap((record) => (record.running ? [record.running] : []))
+  for (const record of table.values()) record.controller?.abort('orchestrator stopping')
+  const grace = new AbortController()
+  await Promise.race([Promise.allSettled(running), sleep(clock, STOP_GRACE_MS, grace.signal).catch(() => {})])
+  grace.abort()
+  // A settled run has nothing left to land; a stopped one aborts the landing under way (its
+  // gate), and the next run or `tanuki land` takes it up.
+  await ctx.landing()?.close(reason !== 'settled')
+  await pool.stopAll(remove)
+  await Promise.allSettled(running)
+  if (remove) await pool.cleanup()
+  ctx.parking.close()
+  const progress = table.progress()
+  const allComplete = progress.total > 0 && progress.complete === progress.total
+  if (budgets.exhausted && reason === 'settled') reason = 'budget'
+  store.append({
+    t: 'run',
+    state: reason === 'settled' ? 'settled' : reason === 'budget' ? 'stopped' : reason,
+    endedAt: clock.now(),
+  })
+  await table.settleWrites().catch((error: unknown) => ctx.fatal(error))
+  for (const [id, why] of ctx.mirror.failures) problems.push(`the status of ${id} could not be written: ${why}`)
+  await ctx.registry?.teardown().catch((error: unknown) => {
+    ctx.bus.emit('orchestrator:error', { context: 'tearing down plugins', message: errorMessage(error) })
+  })
+  return { allComplete, reason, progress, problems: [...problems], spend: budgets.runSpend() }
+}

@@ -1,0 +1,209 @@
+import { errorMessage, isTanukiError } from '../errors.ts'
+import { Runner, type RunnerHooks, type RunnerOutcome } from '../runner/index.ts'
+import type { PromptNote } from '../runner/prompt.ts'
+import { Validator } from '../validator/index.ts'
+import type { AgentPool, AgentRecord } from './agent-pool.ts'
+import type { TaskRecord } from './task-table.ts'
+import type { RunContext } from './types.ts'
+
+/** What a task's run may touch of the run, and ask of it; and the agents. */
+export type TaskRunContext = Pick<
+  RunContext,
+  | 'config'
+  | 'table'
+  | 'bus'
+  | 'clock'
+  | 'problems'
+  | 'state'
+  | 'landing'
+  | 'enqueue'
+  | 'dispatch'
+  | 'dispatchAll'
+  | 'checkSettled'
+  | 'durable'
+> & { readonly pool: AgentPool }
+
+/**
+ * A task's run on an agent: how it starts (from the landed work, with what the agent must know)
+ * and what becomes of it once the loop is over: complete (recorded before its dependents start),
+ * review, failed, waiting (the loop halted without judging it), or back in the queue after its
+ * agent was lost.
+ */
+export class TaskRuns {
+  /** Completions whose dependents wait for the completion's write: the run is not settled yet. */
+  private releasing = 0
+  /** The loop of iterations, each checked against the task's completion criteria. */
+  private readonly runner: Runner
+
+  constructor(private readonly ctx: TaskRunContext) {
+    const { config } = ctx
+    this.runner = new Runner({
+      validator: new Validator({ verifyTimeoutMs: config.verifyTimeoutMs }),
+      clock: ctx.clock,
+      cooldownMs: config.cooldownMs,
+      maxCooldownMs: config.maxCooldownMs,
+      iterationTimeoutMs: config.iterationTimeoutMs,
+      stallTimeoutMs: config.stallTimeoutMs,
+      sameFailureLimit: config.sameFailureLimit,
+    })
+  }
+
+  /** Begins the task on the agent, then loops it until the runner has a verdict (or halts). */
+  async loop(record: TaskRecord, agent: AgentRecord, signal: AbortSignal, hooks: RunnerHooks): Promise<RunnerOutcome> {
+    const { table, bus } = this.ctx
+    const task = record.task
+    const notes: PromptNote[] = record.feedback ? [record.feedback] : []
+    const base = this.ctx.landing()?.base
+    const start = await agent.agent.beginTask?.(task, {
+      ...(base ? { base } : {}),
+      unlanded: task.dependsOn.filter((dep) => !table.get(dep)?.landed),
+      carry: record.feedback !== undefined,
+    })
+    if (start?.conflict) {
+      bus.emit('task:conflict', { taskId: task.id, files: start.conflict.files, what: start.conflict.what })
+      notes.push({ kind: 'merge', ...start.conflict })
+    }
+    return this.runner.run(task, agent.agent, {
+      // Work that comes back after a failed landing goes on counting its tries.
+      ...(record.feedback ? { firstIteration: record.iterations + 1 } : {}),
+      notes,
+      signal,
+      hooks,
+    })
+  }
+
+  /** Whether a completion waits for the journal: the run is not settled while one does. */
+  busy(): boolean {
+    return this.releasing > 0
+  }
+
+  /** The loop ended with a verdict (or halted); `started` is when the run began (monotonic ms). */
+  async finished(record: TaskRecord, agent: AgentRecord, outcome: RunnerOutcome, started: number): Promise<void> {
+    const { table, pool, bus, clock } = this.ctx
+    const task = record.task
+    let result = outcome
+    // Stopped before an iteration (a budget): that is its last failure too.
+    const last = result.failure
+    if (last && last.cause !== record.lastError?.cause) {
+      table.note(record, { lastError: { class: last.class, cause: last.cause, at: clock.now() } })
+    }
+    if (result.status === 'halted') {
+      this.halted(record, agent, result)
+      return
+    }
+    if (agent.agent.endTask) {
+      try {
+        await agent.agent.endTask(task, { status: result.status as 'complete' | 'review' | 'failed' })
+      } catch (error) {
+        // The work passed its checks but could not be published (e.g. a merge conflict): a person decides.
+        if (result.status === 'complete') {
+          result = {
+            ...result,
+            status: 'review',
+            reason: `passed, but its work could not be published: ${errorMessage(error)}`,
+          }
+        } else {
+          bus.emit('orchestrator:error', {
+            context: `ending ${task.id} on ${agent.name}`,
+            message: errorMessage(error),
+          })
+        }
+      }
+    }
+    agent.taskId = undefined
+    agent.lastFinishedAt = clock.now()
+    if (result.status === 'complete') {
+      pool.succeeded(agent)
+      const ready = table.setStatus(record, 'complete', { agent: agent.name, reason: result.reason })
+      pool.release(agent)
+      // Complete means recorded: the event, and any dependent, waits for the journal to hold it,
+      // so a crash can never rerun a task people saw complete, or run a dependent against
+      // work a restart would consider unfinished.
+      this.releasing++
+      const durable = await this.ctx.durable()
+      this.releasing--
+      if (!durable) return
+      bus.emit('task:completed', {
+        taskId: task.id,
+        agent: agent.name,
+        iterations: record.iterations,
+        durationMs: clock.monotonic() - started,
+      })
+      if (record.feedback) table.note(record, { feedback: null })
+      if (this.ctx.config.land.auto) this.ctx.landing()?.add(task.id)
+      for (const id of ready) this.ctx.enqueue(id)
+      for (const id of ready) this.ctx.dispatch(table.get(id)!.task.role)
+    } else if (result.status === 'review') {
+      table.setStatus(record, 'review', { agent: agent.name, reason: result.reason })
+      bus.emit('task:review', {
+        taskId: task.id,
+        agent: agent.name,
+        reason: result.reason,
+        iterations: record.iterations,
+      })
+      pool.release(agent)
+    } else {
+      table.fail(record, result.reason, agent.name)
+      pool.release(agent)
+    }
+    this.ctx.checkSettled()
+  }
+
+  /** The agent's run ended in an error: it crashed, failed, or the run is stopping. */
+  lost(record: TaskRecord, agent: AgentRecord, error: unknown, aborted: boolean): void {
+    const { table, pool, bus, clock } = this.ctx
+    const task = record.task
+    agent.taskId = undefined
+    if (this.ctx.state() === 'stopping' && aborted) {
+      table.setStatus(record, 'pending', { reason: 'run stopped; it will start over' })
+      return
+    }
+    const crashed = agent.status === 'crashed' || isTanukiError(error, 'TANUKI_AGENT_CRASHED')
+    if (crashed) pool.crashed(agent, errorMessage(error))
+    const what = crashed ? `agent ${agent.name} crashed` : `agent ${agent.name} failed`
+    const reason = `${what}: ${errorMessage(error)}`
+    table.note(record, {
+      attempts: record.attempts + 1,
+      lastError: {
+        class: crashed ? 'crashed' : 'agent-error',
+        cause: reason,
+        iteration: record.iterations,
+        at: clock.now(),
+      },
+    })
+    if (record.attempts > this.ctx.config.retryLimit) {
+      table.fail(record, `${reason} (gave up after ${record.attempts} lost attempts)`, agent.name)
+    } else {
+      const ready = table.setStatus(record, 'pending', { reason })
+      bus.emit('task:requeued', { taskId: task.id, agent: agent.name, reason, attempt: record.attempts })
+      for (const id of ready) this.ctx.enqueue(id)
+    }
+    if (!crashed) pool.release(agent)
+    this.ctx.dispatchAll()
+    this.ctx.checkSettled()
+  }
+
+  /**
+   * The loop stopped without judging the task: its role cannot start agents (a binary, a flag,
+   * credentials: the role is paused until that is fixed) or the run's budget is spent. The task
+   * waits, unharmed, no try counted.
+   */
+  private halted(record: TaskRecord, agent: AgentRecord, outcome: RunnerOutcome): void {
+    agent.taskId = undefined
+    const cause = outcome.failure?.cause ?? outcome.reason
+    if (outcome.failure?.class === 'could-not-start') this.pauseRole(record.task.role, cause)
+    const ready = this.ctx.table.setStatus(record, 'pending', { reason: `waits: ${cause}` })
+    for (const id of [record.task.id, ...ready]) this.ctx.enqueue(id)
+    this.ctx.pool.release(agent)
+    this.ctx.checkSettled()
+  }
+
+  /** A role whose configuration keeps its agents from starting takes no more work; said once. */
+  private pauseRole(role: string, cause: string): void {
+    const state = this.ctx.pool.role(role)
+    if (!state || state.paused) return
+    state.paused = cause
+    this.ctx.problems.push(`role "${role}" is paused: ${cause}`)
+    this.ctx.bus.emit('role:paused', { role, cause })
+  }
+}
