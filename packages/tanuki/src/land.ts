@@ -14,7 +14,8 @@ import { controlSocketPath, sendControl } from './control.ts'
 import { appendDurably, readJournal } from './journal.ts'
 import { acquireLock, runningOrchestrator } from './lock.ts'
 import { defaultPlugins } from './plugins.ts'
-import { projectInfo, recordedTasks, type Project } from './project.ts'
+import { projectInfo, type Project } from './project.ts'
+import { withJournal } from './state.ts'
 
 /** What `tanuki land` did (or, with `dryRun`, would do). */
 export interface LandReport {
@@ -110,7 +111,10 @@ export async function landProject(
     const start = await lander.prepare(options.into ? {} : state.run.target ? { target: state.run.target } : {})
     const records: RunRecord[] = []
     const now = Date.now()
-    const { tasks, facts } = recordedTasks(project)
+    // The task files' tasks, with what the journal recorded of each.
+    const recorded = withJournal(project.source.scan().tasks, state)
+    const tasks = recorded.map(({ task }) => task)
+    const facts = new Map(recorded.map(({ task, facts }) => [task.id, facts]))
     const statusOf = new Map(tasks.map((task) => [task.id, task.status]))
     for (const { taskId, commit } of start.landed) {
       const known = facts.get(taskId)
