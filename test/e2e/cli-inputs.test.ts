@@ -11,6 +11,7 @@ import {
   cleanup,
   configFor,
   createProject,
+  journalStatuses,
   lockPid,
   statusJson,
   tanuki,
@@ -271,6 +272,39 @@ export default defineConfig({
     expect(status.progress).toMatchObject({ total: 3, complete: 3 })
     const table = await tanuki(project.dir, 'project', 'status')
     expect(table.stdout).toMatch(/T-2\s+From the tracker\s+default\s+medium\s+complete/)
+  })
+
+  it('are rerun, reset and marked by hand like the task files’, dependents across sources included', async () => {
+    const project = createProject({
+      config: trackerConfig(`[${task('T-1')}, ${task('T-2', ['F-1'])}]`),
+      tasks: [{ id: 'F-1', title: 'Between them', dependsOn: ['T-1'], sh: 'true' }],
+    })
+    const mark = await tanuki(project.dir, 'task', 'mark', 'T-1', 'complete')
+    expect(mark.code, mark.stderr).toBe(0)
+    expect(mark.stdout).toContain('Marked complete: T-1 (recorded for the next run).')
+    expect(journalStatuses(project.dir)).toEqual({ 'T-1': 'complete' })
+    const rerun = await tanuki(project.dir, 'task', 'rerun', 'T-1', '--with-dependents')
+    expect(rerun.code, rerun.stderr).toBe(0)
+    expect(rerun.stdout).toContain('Back to pending: T-1, F-1, T-2 (recorded for the next run).')
+    const reset = await tanuki(project.dir, 'task', 'reset', 'T-2')
+    expect(reset.code, reset.stderr).toBe(0)
+    expect(journalStatuses(project.dir)).toEqual({ 'T-1': 'pending', 'F-1': 'pending', 'T-2': 'pending' })
+
+    // With the tracker down, its tasks cannot be found, nor can F-1's dependents all be known.
+    writeFileSync(
+      join(project.dir, 'tanuki.config.ts'),
+      trackerConfig('[]', "Promise.reject(new Error('the tracker is down (503)'))"),
+    )
+    const gone = await tanuki(project.dir, 'task', 'rerun', 'T-1')
+    expect(gone.code).toBe(1)
+    expect(gone.stderr).toContain('No task "T-1"')
+    expect(gone.stderr).toContain('task source "tracker" of plugin "acme:tracker": the tracker is down (503)')
+    const dependents = await tanuki(project.dir, 'task', 'rerun', 'F-1', '--with-dependents')
+    expect(dependents.code).toBe(1)
+    expect(dependents.stderr).toContain('Cannot rerun the dependents of "F-1"')
+    expect(dependents.stderr).toContain('task source "tracker" of plugin "acme:tracker": the tracker is down (503)')
+    const alone = await tanuki(project.dir, 'task', 'rerun', 'F-1')
+    expect(alone.code, alone.stderr).toBe(0)
   })
 
   it('that cannot be read are named, with what to do, and the other tasks still show', async () => {

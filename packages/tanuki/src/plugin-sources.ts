@@ -156,3 +156,8 @@ export async function readPluginTasks(
 export function originLabel(origin: PluginOrigin): string {
   return origin.source === origin.plugin ? origin.plugin : `${origin.plugin} (${origin.source})`
 }
+
+/** The errors of plugins that could not set up and of sources that could not load, among others. */
+export function sourceFailures(errors: readonly TanukiError[]): TanukiError[] {
+  return errors.filter((error) => error.details.plugin !== undefined)
+}

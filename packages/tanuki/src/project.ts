@@ -123,6 +123,23 @@ export async function recordedTasks(
   }
 }
 
+/**
+ * `TANUKI_TASK_NOT_FOUND` for an id no source has, listing what could not be read (a task file
+ * that does not parse, a source that failed): the task may be there.
+ */
+export function taskNotFound(project: Project, id: string, errors: readonly TanukiError[]): TanukiError {
+  const where = `${project.source.display(project.source.dir)}${project.config.resolved.plugins.length > 0 ? " or the plugins' task sources" : ''}`
+  const unread =
+    errors.length > 0
+      ? `\nSome tasks could not be read, and it may be one of them:\n${errors.map((e) => `  - ${e.message}`).join('\n')}`
+      : ''
+  return new TanukiError(
+    'TANUKI_TASK_NOT_FOUND',
+    `No task "${id}" in ${where}. \`tanuki task list\` shows the ids.${unread}`,
+    { details: { id } },
+  )
+}
+
 export interface RunOptions {
   /** Keep running for new tasks instead of stopping once everything is settled. */
   watch?: boolean

@@ -3,8 +3,8 @@ import { defineCommand } from 'citty'
 import { Resolver, TanukiError, combineErrors } from '@tanuki/core'
 import { iterationLog, taskLogDir } from '../paths.ts'
 import { checkProject } from '../check.ts'
-import { originLabel } from '../plugin-sources.ts'
-import { openProject, recordedTasks } from '../project.ts'
+import { originLabel, sourceFailures } from '../plugin-sources.ts'
+import { openProject, recordedTasks, taskNotFound } from '../project.ts'
 import { applyTaskCommand, type TaskCommandResult } from '../task-commands.ts'
 import { common, projectRoot, table } from './shared.ts'
 
@@ -48,11 +48,6 @@ const list = defineCommand({
   },
 })
 
-/** The errors of plugins that could not set up and sources that could not load. */
-function sourceFailures(errors: readonly TanukiError[]): TanukiError[] {
-  return errors.filter((error) => error.details.plugin !== undefined)
-}
-
 const show = defineCommand({
   meta: { name: 'show', description: 'Show one task: its fields, what blocks it, its body and logs' },
   args: { ...common, id: { type: 'positional', description: 'Task id', required: true } },
@@ -60,18 +55,7 @@ const show = defineCommand({
     const project = await openProject(projectRoot(args))
     const { tasks, facts, plugins, errors } = await recordedTasks(project)
     const task = tasks.find((t) => t.id === args.id)
-    if (!task) {
-      // A task file that does not parse or a source that failed may be where it is.
-      const unread =
-        errors.length > 0
-          ? `\nSome tasks could not be read, and it may be one of them:\n${errors.map((e) => `  - ${e.message}`).join('\n')}`
-          : ''
-      throw new TanukiError(
-        'TANUKI_TASK_NOT_FOUND',
-        `No task "${args.id}" in ${project.source.display(project.source.dir)}${project.config.resolved.plugins.length > 0 ? " or the plugins' task sources" : ''}. \`tanuki task list\` shows the ids.${unread}`,
-        { details: { id: args.id } },
-      )
-    }
+    if (!task) throw taskNotFound(project, args.id, errors)
     const blockers = new Resolver(tasks).blockers(task.id)
     const origin = plugins.get(task.id)
     const lines = [
