@@ -1,7 +1,7 @@
 // What the CLI prints and how it behaves around bad input, run for real: output to a pipe is never
 // cut, help names `tanuki` and is coloured only on a terminal, --cwd works before the command, a
 // task without completion goes to review, and a reporter that never closes cannot hold the run.
-import { spawn, spawnSync } from 'node:child_process'
+import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -168,6 +168,7 @@ describe('tasks from a plugin’s task source', () => {
   const trackerConfig = (
     tasks: string,
     load = 'tasks.map((input) => createTask(input))',
+    extra = '',
   ) => `import { createTask, defineConfig, definePlugin } from 'tanuki'
 
 const tasks = ${tasks}
@@ -181,7 +182,7 @@ const tracker = definePlugin({
 export default defineConfig({
   cooldownMs: 50,
   defaults: { backend: 'process', kind: 'shell' },
-  plugins: [tracker],
+  plugins: [tracker],${extra}
 })
 `
   const task = (id: string, dependsOn: string[] = []) =>
@@ -307,13 +308,30 @@ export default defineConfig({
     expect(alone.code, alone.stderr).toBe(0)
   })
 
+  it('land with the task files’ through `tanuki land`, in dependency order across sources', async () => {
+    const project = createProject({
+      config: trackerConfig(`[${task('T-1')}, ${task('T-2', ['F-1'])}]`, undefined, '\n  land: { auto: false },'),
+      tasks: [{ id: 'F-1', dependsOn: ['T-1'], sh: 'touch F-1.txt', verify: 'test -f F-1.txt' }],
+    })
+    const start = await tanuki(project.dir, 'project', 'start')
+    expect(start.code, start.stderr + start.stdout).toBe(0)
+    const land = await tanuki(project.dir, 'land')
+    expect(land.code, land.stderr + land.stdout).toBe(0)
+    expect(land.stdout).toMatch(/landed T-1 on main as \w+\nlanded F-1 on main as \w+\nlanded T-2 on main as \w+\n/)
+    const trailers = execFileSync('git', ['log', '--format=%(trailers:key=Tanuki-Task,valueonly)', 'main'], {
+      cwd: project.dir,
+      encoding: 'utf8',
+    })
+    expect(trailers.split('\n').filter(Boolean)).toEqual(['T-2', 'F-1', 'T-1'])
+  })
+
   it('that cannot be read are named, with what to do, and the other tasks still show', async () => {
     const project = createProject({
       config: trackerConfig('[]', "Promise.reject(new Error('the tracker is down (503)'))"),
       tasks: [{ id: 'F-1', title: 'A task file', sh: 'true' }],
     })
     const named =
-      'task source "tracker" of plugin "acme:tracker": the tracker is down (503). Its tasks are not shown until it loads; ' +
+      'task source "tracker" of plugin "acme:tracker": the tracker is down (503). Its tasks are left out until it loads; ' +
       'fix what it says, or take the plugin out of `plugins` in tanuki.config.ts.'
     const list = await tanuki(project.dir, 'task', 'list')
     expect(list.code).toBe(1)
@@ -352,7 +370,7 @@ export default defineConfig({
     expect(setup.stdout).toMatch(/F-1\s+pending/)
     expect(setup.stderr).toContain(
       'problem: plugin "acme:tracker" failed to set up: ACME_TOKEN is not set. ' +
-        "The tasks of plugins' task sources are not shown until it does",
+        "The tasks of plugins' task sources are left out until it does",
     )
   })
 })

@@ -40,7 +40,7 @@ describe('readPluginTasks', () => {
       ['S-1', { plugin: 'acme:sheet', source: 'acme:sheet' }],
     ])
     expect(read.errors.map((error) => error.message)).toEqual([
-      'task source "epics" of plugin "acme:tracker": the tracker is down (503). Its tasks are not shown until it loads; ' +
+      'task source "epics" of plugin "acme:tracker": the tracker is down (503). Its tasks are left out until it loads; ' +
         'fix what it says, or take the plugin out of `plugins` in tanuki.config.mjs.',
     ])
     expect(read.errors[0]!.details).toEqual({ plugin: 'acme:tracker', source: 'epics' })
@@ -60,7 +60,7 @@ describe('readPluginTasks', () => {
     expect(read.errors).toHaveLength(1)
     expect(read.errors[0]!.code).toBe('TANUKI_PLUGIN_FAILED')
     expect(read.errors[0]!.message).toMatch(
-      /^plugin "acme:tracker" failed to set up: ACME_TOKEN is not set\. The tasks of plugins' task sources are not shown until it does; /,
+      /^plugin "acme:tracker" failed to set up: ACME_TOKEN is not set\. The tasks of plugins' task sources are left out until it does; /,
     )
   })
 })

@@ -139,14 +139,14 @@ export async function readPluginTasks(
     result.errors.push(
       new TanukiError(
         'TANUKI_PLUGIN_FAILED',
-        withHint(message, `The tasks of plugins' task sources are not shown until it does; ${fix}`),
+        withHint(message, `The tasks of plugins' task sources are left out until it does; ${fix}`),
         { cause: error, ...(failed ? { details: { plugin: failed.plugin } } : {}) },
       ),
     )
     return result
   }
   try {
-    return await loadSources(registry.sources, traced.ownerOf, `Its tasks are not shown until it loads; ${fix}`)
+    return await loadSources(registry.sources, traced.ownerOf, `Its tasks are left out until it loads; ${fix}`)
   } finally {
     await registry.teardown().catch(() => {})
   }
