@@ -1,7 +1,7 @@
 // What the CLI prints and how it behaves around bad input, run for real: output to a pipe is never
 // cut, help names `tanuki` and is coloured only on a terminal, --cwd works before the command, a
 // task without completion goes to review, and a reporter that never closes cannot hold the run.
-import { spawn, spawnSync } from 'node:child_process'
+import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -11,10 +11,12 @@ import {
   cleanup,
   configFor,
   createProject,
+  journalStatuses,
   lockPid,
   statusJson,
   tanuki,
   type CliResult,
+  type StatusJson,
 } from './helpers.ts'
 
 afterEach(cleanup)
@@ -166,6 +168,7 @@ describe('tasks from a plugin’s task source', () => {
   const trackerConfig = (
     tasks: string,
     load = 'tasks.map((input) => createTask(input))',
+    extra = '',
   ) => `import { createTask, defineConfig, definePlugin } from 'tanuki'
 
 const tasks = ${tasks}
@@ -179,7 +182,7 @@ const tracker = definePlugin({
 export default defineConfig({
   cooldownMs: 50,
   defaults: { backend: 'process', kind: 'shell' },
-  plugins: [tracker],
+  plugins: [tracker],${extra}
 })
 `
   const task = (id: string, dependsOn: string[] = []) =>
@@ -205,7 +208,170 @@ export default defineConfig({
     })
     const down = await tanuki(throwing.dir, 'task', 'validate')
     expect(down.code).toBe(1)
-    expect(down.stderr).toContain('task source "tracker" (a plugin): the tracker is down (503)')
+    expect(down.stderr).toContain('task source "tracker" of plugin "acme:tracker": the tracker is down (503)')
+  })
+
+  it('are listed, shown and graphed with the task files’, and their status comes from the journal', async () => {
+    // Edges both ways: a task file's task after the tracker's, and the tracker's after it.
+    const project = createProject({
+      config: trackerConfig(`[${task('T-1')}, ${task('T-2', ['F-1'])}]`),
+      tasks: [{ id: 'F-1', title: 'Between them', dependsOn: ['T-1'], sh: 'touch F-1.txt', verify: 'test -f F-1.txt' }],
+    })
+    const before = await tanuki(project.dir, 'task', 'list')
+    expect(before.code, before.stderr).toBe(0)
+    expect(before.stdout).toMatch(/ID\s+STATUS\s+ROLE\s+PRIORITY\s+DEPENDS ON\s+SOURCE\s+TITLE/)
+    expect(before.stdout).toMatch(/F-1\s+pending\s+default\s+medium\s+T-1\s+\.tanuki\/tasks\/F-1\.md\s+Between them/)
+    expect(before.stdout).toMatch(
+      /T-2\s+pending\s+default\s+medium\s+F-1\s+plugin acme:tracker \(tracker\)\s+From the tracker/,
+    )
+    const blocked = await tanuki(project.dir, 'task', 'show', 'T-2')
+    expect(blocked.code, blocked.stderr).toBe(0)
+    expect(blocked.stdout).toMatch(/plugin:\s+acme:tracker, task source "tracker"/)
+    expect(blocked.stdout).toMatch(/blocked by:\s+F-1 \(incomplete: pending\)/)
+
+    const start = await tanuki(project.dir, 'project', 'start')
+    expect(start.code, start.stderr + start.stdout).toBe(0)
+
+    // The tracker still says pending: what ran is the journal's to say.
+    const list = await tanuki(project.dir, 'task', 'list', '--json')
+    expect(list.code, list.stderr).toBe(0)
+    const listed = JSON.parse(list.stdout) as {
+      id: string
+      status: string
+      plugin?: { name: string; source: string }
+    }[]
+    expect(listed.map(({ id, status, plugin }) => ({ id, status, plugin }))).toEqual([
+      { id: 'F-1', status: 'complete', plugin: undefined },
+      { id: 'T-1', status: 'complete', plugin: { name: 'acme:tracker', source: 'tracker' } },
+      { id: 'T-2', status: 'complete', plugin: { name: 'acme:tracker', source: 'tracker' } },
+    ])
+    const show = await tanuki(project.dir, 'task', 'show', 'T-2')
+    expect(show.code, show.stderr).toBe(0)
+    expect(show.stdout).toContain('T-2: From the tracker')
+    expect(show.stdout).toMatch(/status:\s+complete \(agent default-1\)/)
+    expect(show.stdout).toMatch(/iterations:\s+1/)
+    expect(show.stdout).toContain('.tanuki/logs/tasks/T-2/iteration-001.log')
+    const graph = await tanuki(project.dir, 'task', 'graph')
+    expect(graph.code, graph.stderr).toBe(0)
+    expect(graph.stdout).toBe(
+      'level 0\n  [complete] T-1 (default) from acme:tracker (tracker)\n' +
+        'level 1\n  [complete] F-1 (default)  <- T-1\n' +
+        'level 2\n  [complete] T-2 (default) from acme:tracker (tracker)  <- F-1\n',
+    )
+    const mermaid = await tanuki(project.dir, 'task', 'graph', '--mermaid')
+    const node = (id: string): string => new RegExp(`(\\w+)\\["${id}: `).exec(mermaid.stdout)![1]!
+    expect(mermaid.stdout).toContain(`${node('T-1')} --> ${node('F-1')}`)
+    expect(mermaid.stdout).toContain(`${node('F-1')} --> ${node('T-2')}`)
+
+    const status = await statusJson(project.dir)
+    expect(status.status).toBe('complete')
+    expect(status.tasks.map(({ id, status, iterations }) => ({ id, status, iterations }))).toEqual([
+      { id: 'F-1', status: 'complete', iterations: 1 },
+      { id: 'T-1', status: 'complete', iterations: 1 },
+      { id: 'T-2', status: 'complete', iterations: 1 },
+    ])
+    expect(status.progress).toMatchObject({ total: 3, complete: 3 })
+    const table = await tanuki(project.dir, 'project', 'status')
+    expect(table.stdout).toMatch(/T-2\s+From the tracker\s+default\s+medium\s+complete/)
+  })
+
+  it('are rerun, reset and marked by hand like the task files’, dependents across sources included', async () => {
+    const project = createProject({
+      config: trackerConfig(`[${task('T-1')}, ${task('T-2', ['F-1'])}]`),
+      tasks: [{ id: 'F-1', title: 'Between them', dependsOn: ['T-1'], sh: 'true' }],
+    })
+    const mark = await tanuki(project.dir, 'task', 'mark', 'T-1', 'complete')
+    expect(mark.code, mark.stderr).toBe(0)
+    expect(mark.stdout).toContain('Marked complete: T-1 (recorded for the next run).')
+    expect(journalStatuses(project.dir)).toEqual({ 'T-1': 'complete' })
+    const rerun = await tanuki(project.dir, 'task', 'rerun', 'T-1', '--with-dependents')
+    expect(rerun.code, rerun.stderr).toBe(0)
+    expect(rerun.stdout).toContain('Back to pending: T-1, F-1, T-2 (recorded for the next run).')
+    const reset = await tanuki(project.dir, 'task', 'reset', 'T-2')
+    expect(reset.code, reset.stderr).toBe(0)
+    expect(journalStatuses(project.dir)).toEqual({ 'T-1': 'pending', 'F-1': 'pending', 'T-2': 'pending' })
+
+    // With the tracker down, its tasks cannot be found, nor can F-1's dependents all be known.
+    writeFileSync(
+      join(project.dir, 'tanuki.config.ts'),
+      trackerConfig('[]', "Promise.reject(new Error('the tracker is down (503)'))"),
+    )
+    const gone = await tanuki(project.dir, 'task', 'rerun', 'T-1')
+    expect(gone.code).toBe(1)
+    expect(gone.stderr).toContain('No task "T-1"')
+    expect(gone.stderr).toContain('task source "tracker" of plugin "acme:tracker": the tracker is down (503)')
+    const dependents = await tanuki(project.dir, 'task', 'rerun', 'F-1', '--with-dependents')
+    expect(dependents.code).toBe(1)
+    expect(dependents.stderr).toContain('Cannot rerun the dependents of "F-1"')
+    expect(dependents.stderr).toContain('task source "tracker" of plugin "acme:tracker": the tracker is down (503)')
+    const alone = await tanuki(project.dir, 'task', 'rerun', 'F-1')
+    expect(alone.code, alone.stderr).toBe(0)
+  })
+
+  it('land with the task files’ through `tanuki land`, in dependency order across sources', async () => {
+    const project = createProject({
+      config: trackerConfig(`[${task('T-1')}, ${task('T-2', ['F-1'])}]`, undefined, '\n  land: { auto: false },'),
+      tasks: [{ id: 'F-1', dependsOn: ['T-1'], sh: 'touch F-1.txt', verify: 'test -f F-1.txt' }],
+    })
+    const start = await tanuki(project.dir, 'project', 'start')
+    expect(start.code, start.stderr + start.stdout).toBe(0)
+    const land = await tanuki(project.dir, 'land')
+    expect(land.code, land.stderr + land.stdout).toBe(0)
+    expect(land.stdout).toMatch(/landed T-1 on main as \w+\nlanded F-1 on main as \w+\nlanded T-2 on main as \w+\n/)
+    const trailers = execFileSync('git', ['log', '--format=%(trailers:key=Tanuki-Task,valueonly)', 'main'], {
+      cwd: project.dir,
+      encoding: 'utf8',
+    })
+    expect(trailers.split('\n').filter(Boolean)).toEqual(['T-2', 'F-1', 'T-1'])
+  })
+
+  it('that cannot be read are named, with what to do, and the other tasks still show', async () => {
+    const project = createProject({
+      config: trackerConfig('[]', "Promise.reject(new Error('the tracker is down (503)'))"),
+      tasks: [{ id: 'F-1', title: 'A task file', sh: 'true' }],
+    })
+    const named =
+      'task source "tracker" of plugin "acme:tracker": the tracker is down (503). Its tasks are left out until it loads; ' +
+      'fix what it says, or take the plugin out of `plugins` in tanuki.config.ts.'
+    const list = await tanuki(project.dir, 'task', 'list')
+    expect(list.code).toBe(1)
+    expect(list.stdout).toMatch(/F-1\s+pending/)
+    expect(list.stderr).toContain(`problem: ${named}`)
+    const shown = await tanuki(project.dir, 'task', 'show', 'F-1')
+    expect(shown.code, shown.stderr).toBe(0)
+    expect(shown.stdout).toContain('F-1: A task file')
+    expect(shown.stderr).toContain(named)
+    const missing = await tanuki(project.dir, 'task', 'show', 'T-1')
+    expect(missing.code).toBe(1)
+    expect(missing.stderr).toContain('No task "T-1"')
+    expect(missing.stderr).toContain(named)
+    const graph = await tanuki(project.dir, 'task', 'graph')
+    expect(graph.code).toBe(1)
+    expect(graph.stderr).toContain(named)
+    const status = await tanuki(project.dir, 'project', 'status', '--json')
+    expect(status.code, status.stderr).toBe(0)
+    const doc = JSON.parse(status.stdout) as StatusJson & { problems?: string[] }
+    expect(doc.tasks.map((t) => t.id)).toEqual(['F-1'])
+    expect(doc.problems).toEqual([named])
+
+    // A plugin that cannot even set up is named too.
+    writeFileSync(
+      join(project.dir, 'tanuki.config.ts'),
+      `import { defineConfig } from 'tanuki'
+
+export default defineConfig({
+  defaults: { backend: 'process', kind: 'shell' },
+  plugins: [{ name: 'acme:tracker', setup() { throw new Error('ACME_TOKEN is not set') } }],
+})
+`,
+    )
+    const setup = await tanuki(project.dir, 'task', 'list')
+    expect(setup.code).toBe(1)
+    expect(setup.stdout).toMatch(/F-1\s+pending/)
+    expect(setup.stderr).toContain(
+      'problem: plugin "acme:tracker" failed to set up: ACME_TOKEN is not set. ' +
+        "The tasks of plugins' task sources are left out until it does",
+    )
   })
 })
 

@@ -15,6 +15,7 @@ import { readConfigFile, resolveConfigFile, type ConfigFile, type LoadedConfig }
 import { FileTaskSource } from './file-source.ts'
 import { statePaths } from './paths.ts'
 import { defaultPlugins } from './plugins.ts'
+import { loadSources, tracePlugins } from './plugin-sources.ts'
 import type { Project } from './project.ts'
 
 function asTanukiError(error: unknown, code: 'TANUKI_CONFIG_INVALID' | 'TANUKI_TASK_INVALID'): TanukiError {
@@ -25,18 +26,22 @@ function asTanukiError(error: unknown, code: 'TANUKI_CONFIG_INVALID' | 'TANUKI_T
 export interface TaskCheck {
   /** The tasks that are valid on their own: from the task files, then from the config. */
   tasks: Task[]
+  /** The tasks of plugins' sources that were accepted (a duplicate id is not). */
+  pluginTasks: Task[]
   errors: TanukiError[]
 }
 
 /**
  * Reads and checks every task before anything runs or is written: each invalid file, each
- * invalid task in the config, duplicate ids, unknown dependencies and a cycle.
+ * invalid task in the config, duplicate ids, and, unless `graph` is false, unknown dependencies
+ * and a cycle.
  */
 export function checkProjectTasks(
   source: FileTaskSource,
   config: ConfigFile,
   scanned = source.scan(),
   fromPlugins: readonly Task[] = [],
+  { graph = true }: { graph?: boolean } = {},
 ): TaskCheck {
   const { tasks: fromFiles, errors } = scanned
   const fromConfig: Task[] = []
@@ -53,6 +58,7 @@ export function checkProjectTasks(
   const tasks = [...fromFiles]
   // Plugin sources' tasks are checked with the others (ids, dependencies, cycles); the run loads them itself.
   const plugged: Task[] = []
+  const isPlugged = new Set(fromPlugins)
   for (const task of [...fromConfig, ...fromPlugins]) {
     const other = seen.get(task.id)
     if (other !== undefined) {
@@ -66,9 +72,10 @@ export function checkProjectTasks(
       continue
     }
     seen.set(task.id, task.source)
-    if (fromPlugins.includes(task)) plugged.push(task)
+    if (isPlugged.has(task)) plugged.push(task)
     else tasks.push(task)
   }
+  if (!graph) return { tasks, pluginTasks: plugged, errors }
   for (const task of [...tasks, ...plugged]) {
     for (const dep of task.dependsOn) {
       if (!seen.has(dep)) {
@@ -84,7 +91,7 @@ export function checkProjectTasks(
   }
   const cycle = new Resolver([...tasks, ...plugged]).findCycle()
   if (cycle) errors.push(cycleError(cycle))
-  return { tasks, errors }
+  return { tasks, pluginTasks: plugged, errors }
 }
 
 /** A project checked from end to end, ready to run. */
@@ -127,28 +134,15 @@ export async function checkProject(root: string): Promise<CheckedProject> {
     const resolved = config.resolved
     const info: ProjectInfo = { root: paths.root, name: resolved.name, stateDir: paths.stateDir }
     try {
-      const registry = await setupPlugins(
-        {
-          ...resolved,
-          plugins: defaultPlugins(resolved.plugins, { reporters: false, remote: resolved.remote !== undefined }),
-        },
-        info,
+      const traced = tracePlugins(
+        defaultPlugins(resolved.plugins, { reporters: false, remote: resolved.remote !== undefined }),
       )
+      const registry = await setupPlugins({ ...resolved, plugins: traced.plugins }, info)
       try {
         // Tasks from plugins' sources (a tracker, a database) are the project's tasks too.
-        for (const plugin of registry.sources) {
-          try {
-            fromPlugins.push(...(await plugin.load()))
-          } catch (error) {
-            const cause = asTanukiError(error, 'TANUKI_TASK_INVALID')
-            errors.push(
-              new TanukiError(cause.code, `task source "${plugin.name}" (a plugin): ${cause.message}`, {
-                cause,
-                details: { source: plugin.name },
-              }),
-            )
-          }
-        }
+        const loaded = await loadSources(registry.sources, traced.ownerOf)
+        fromPlugins.push(...loaded.tasks)
+        errors.push(...loaded.errors)
         const checked = checkProjectTasks(source, file, scanned, fromPlugins)
         tasks = checked.tasks
         errors.push(...checked.errors)

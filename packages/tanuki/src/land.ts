@@ -14,7 +14,9 @@ import { controlSocketPath, sendControl } from './control.ts'
 import { appendDurably, readJournal } from './journal.ts'
 import { acquireLock, runningOrchestrator } from './lock.ts'
 import { defaultPlugins } from './plugins.ts'
-import { projectInfo, recordedTasks, type Project } from './project.ts'
+import { sourceFailures } from './plugin-sources.ts'
+import { projectInfo, readTasks, type Project } from './project.ts'
+import { withJournal } from './state.ts'
 
 /** What `tanuki land` did (or, with `dryRun`, would do). */
 export interface LandReport {
@@ -110,7 +112,12 @@ export async function landProject(
     const start = await lander.prepare(options.into ? {} : state.run.target ? { target: state.run.target } : {})
     const records: RunRecord[] = []
     const now = Date.now()
-    const { tasks, facts } = recordedTasks(project)
+    // Every source's tasks, with what the journal recorded of each. A task of a source that cannot
+    // be read does not land now, nor does what depends on it: they land once it loads.
+    const read = await readTasks(project)
+    const recorded = withJournal(read.tasks, state)
+    const tasks = recorded.map(({ task }) => task)
+    const facts = new Map(recorded.map(({ task, facts }) => [task.id, facts]))
     const statusOf = new Map(tasks.map((task) => [task.id, task.status]))
     for (const { taskId, commit } of start.landed) {
       const known = facts.get(taskId)
@@ -126,7 +133,7 @@ export async function landProject(
       landed: [],
       failed: [],
       waiting: [],
-      notes: start.note ? [start.note] : [],
+      notes: [...(start.note ? [start.note] : []), ...sourceFailures(read.errors).map((error) => error.message)],
     }
     if (options.dryRun) {
       report.plan = await lander.predict(order)

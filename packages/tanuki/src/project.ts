@@ -18,6 +18,7 @@ import { checkProjectTasks } from './check.ts'
 import { loadConfig, type LoadedConfig } from './config.ts'
 import { FileTaskSource } from './file-source.ts'
 import { acquireLock } from './lock.ts'
+import { readPluginTasks, type PluginOrigin } from './plugin-sources.ts'
 import { defaultPlugins } from './plugins.ts'
 import { STATE_GITIGNORE, projectName, statePaths, type StatePaths } from './paths.ts'
 import { controlSocketPath, serveControl } from './control.ts'
@@ -72,22 +73,72 @@ export function checkTasks(project: Project): Task[] {
   return tasks.filter((task) => project.source.pathOf(task.id) !== undefined)
 }
 
-/**
- * The project's tasks as they stand: each file's spec, with the status and facts its journal
- * recorded (the authority over the status mirrored in the file), and every problem found.
- */
-export function recordedTasks(project: Project): {
+/** A project's tasks from every source: its task files, its config and its plugins' task sources. */
+export interface ProjectTasks {
+  /** The task files' tasks, then the config's, then the plugins'. */
   tasks: Task[]
-  facts: Map<string, TaskFacts>
+  /** The plugin (and its source) of each task from a plugin, by task id. */
+  plugins: Map<string, PluginOrigin>
+  /**
+   * Every problem found: invalid files and config tasks, plugins and sources that failed (their
+   * tasks are left out), duplicate ids; with `graph`, unknown dependencies and a cycle too.
+   */
   errors: TanukiError[]
-} {
-  const { tasks, errors } = project.source.scan()
-  const recorded = withJournal(tasks, readJournal(project.paths.journal).state)
+}
+
+/**
+ * Reads the tasks of every source, as they are specified (statuses as the sources give them; see
+ * `recordedTasks` for the journal's). A plugin that fails to set up or a source that fails to load
+ * is one of the errors, naming the plugin; the other sources' tasks still come back.
+ */
+export async function readTasks(project: Project, options: { graph?: boolean } = {}): Promise<ProjectTasks> {
+  const scanned = project.source.scan()
+  const fromPlugins = await readPluginTasks(project.config.resolved, projectInfo(project), project.config.file)
+  const checked = checkProjectTasks(project.source, project.config, scanned, fromPlugins.tasks, {
+    graph: options.graph ?? false,
+  })
+  const plugins = new Map<string, PluginOrigin>()
+  for (const task of checked.pluginTasks) plugins.set(task.id, fromPlugins.origins.get(task)!)
   return {
+    tasks: [...checked.tasks, ...checked.pluginTasks],
+    plugins,
+    errors: [...fromPlugins.errors, ...checked.errors],
+  }
+}
+
+/**
+ * The project's tasks as they stand, from every source (`readTasks`): each task's spec, with the
+ * status and facts its journal recorded (the authority over the status its source gives), and
+ * every problem found.
+ */
+export async function recordedTasks(
+  project: Project,
+  options: { graph?: boolean } = {},
+): Promise<ProjectTasks & { facts: Map<string, TaskFacts> }> {
+  const read = await readTasks(project, options)
+  const recorded = withJournal(read.tasks, readJournal(project.paths.journal).state)
+  return {
+    ...read,
     tasks: recorded.map(({ task }) => task),
     facts: new Map(recorded.map(({ task, facts }) => [task.id, facts])),
-    errors,
   }
+}
+
+/**
+ * `TANUKI_TASK_NOT_FOUND` for an id no source has, listing what could not be read (a task file
+ * that does not parse, a source that failed): the task may be there.
+ */
+export function taskNotFound(project: Project, id: string, errors: readonly TanukiError[]): TanukiError {
+  const where = `${project.source.display(project.source.dir)}${project.config.resolved.plugins.length > 0 ? " or the plugins' task sources" : ''}`
+  const unread =
+    errors.length > 0
+      ? `\nSome tasks could not be read, and it may be one of them:\n${errors.map((e) => `  - ${e.message}`).join('\n')}`
+      : ''
+  return new TanukiError(
+    'TANUKI_TASK_NOT_FOUND',
+    `No task "${id}" in ${where}. \`tanuki task list\` shows the ids.${unread}`,
+    { details: { id } },
+  )
 }
 
 export interface RunOptions {

@@ -3,7 +3,8 @@ import { Resolver, TanukiError, type RunRecord, type TaskPatch } from '@tanuki/c
 import { controlSocketPath, sendControl, type ControlRequest } from './control.ts'
 import { appendDurably } from './journal.ts'
 import { acquireLock, runningOrchestrator } from './lock.ts'
-import type { Project } from './project.ts'
+import { sourceFailures } from './plugin-sources.ts'
+import { readTasks, taskNotFound, type Project } from './project.ts'
 
 /** A person's command on one task: run it again, start it over, or settle it by hand. */
 export type TaskCommand = Extract<ControlRequest, { command: 'rerun' | 'reset' | 'mark' }>
@@ -23,19 +24,21 @@ export interface TaskCommandResult {
  * mirrored status follows.
  */
 export async function applyTaskCommand(project: Project, request: TaskCommand): Promise<TaskCommandResult> {
-  const { tasks } = project.source.scan()
-  const known = new Set([...tasks.map((task) => task.id), ...project.config.resolved.tasks.map((task) => task.id)])
-  if (!known.has(request.id)) {
+  // Every source's tasks: a plugin's task is run, and rerun, like a file's.
+  const { tasks, errors } = await readTasks(project)
+  if (!tasks.some((task) => task.id === request.id)) throw taskNotFound(project, request.id, errors)
+  const withDependents = request.command === 'rerun' && request.withDependents
+  // A dependent in a source that could not be read would be left as it is, unnoticed.
+  const failed = sourceFailures(errors)
+  if (withDependents && failed.length > 0) {
     throw new TanukiError(
-      'TANUKI_TASK_NOT_FOUND',
-      `No task "${request.id}" in ${project.source.display(project.source.dir)}. \`tanuki task list\` shows the ids.`,
+      'TANUKI_PLUGIN_FAILED',
+      `Cannot rerun the dependents of "${request.id}": not every task source could be read, and some may be among them. Rerun it alone, or once they load.` +
+        `\n${failed.map((error) => `  - ${error.message}`).join('\n')}`,
       { details: { id: request.id } },
     )
   }
-  const ids =
-    request.command === 'rerun' && request.withDependents
-      ? [request.id, ...new Resolver(tasks).transitiveDependents(request.id)]
-      : [request.id]
+  const ids = withDependents ? [request.id, ...new Resolver(tasks).transitiveDependents(request.id)] : [request.id]
   const running = runningOrchestrator(project.paths.lock)
   if (running) {
     if (running.host !== hostname()) {

@@ -8,7 +8,7 @@ import { isAlive, readLock, runningOrchestrator } from '../lock.ts'
 import { projectName } from '../paths.ts'
 import { defaultPlugins } from '../plugins.ts'
 import { checkProject, type CheckedProject } from '../check.ts'
-import { openProject, projectInfo, runProject, type Project, type StopRequest } from '../project.ts'
+import { openProject, projectInfo, readTasks, runProject, type Project, type StopRequest } from '../project.ts'
 import { readJournal } from '../journal.ts'
 import { runExit } from '../run-exit.ts'
 import { readJson, statusFromJournal, withJournal, type StatusDocument, type WorkerStatus } from '../state.ts'
@@ -165,7 +165,7 @@ const resume = defineCommand({
   },
 })
 
-/** The status document: the running orchestrator's snapshot, or one built from the task files. */
+/** The status document: the running orchestrator's snapshot, or one built from the tasks' sources and the journal. */
 export async function projectStatus(project: Project): Promise<StatusDocument & { problems?: string[] }> {
   const doc = await taskStatus(project)
   // Remote workers, as the run last saw them in Redis (a run refreshes the file every few seconds).
@@ -178,7 +178,8 @@ async function taskStatus(project: Project): Promise<StatusDocument & { problems
   const running = runningOrchestrator(project.paths.lock)
   const snapshot = readJson<StatusDocument>(project.paths.status)
   if (running && snapshot && snapshot.pid === running.pid) return snapshot
-  const { tasks, errors } = project.source.scan()
+  // Every source's tasks: the files', the config's and the plugins'.
+  const { tasks, errors } = await readTasks(project)
   const doc: StatusDocument & { problems?: string[] } = statusFromJournal(
     tasks,
     readJournal(project.paths.journal).state,

@@ -1,9 +1,10 @@
 import { existsSync, readdirSync } from 'node:fs'
 import { defineCommand } from 'citty'
-import { Resolver, TanukiError } from '@tanuki/core'
+import { Resolver, TanukiError, combineErrors } from '@tanuki/core'
 import { iterationLog, taskLogDir } from '../paths.ts'
 import { checkProject } from '../check.ts'
-import { checkTasks, openProject, recordedTasks } from '../project.ts'
+import { originLabel, sourceFailures } from '../plugin-sources.ts'
+import { openProject, recordedTasks, taskNotFound } from '../project.ts'
 import { applyTaskCommand, type TaskCommandResult } from '../task-commands.ts'
 import { common, projectRoot, table } from './shared.ts'
 
@@ -12,23 +13,34 @@ const list = defineCommand({
   args: { ...common, json: { type: 'boolean', description: 'Print as JSON' } },
   async run({ args }) {
     const project = await openProject(projectRoot(args))
-    const { tasks, errors } = recordedTasks(project)
+    const { tasks, plugins, errors } = await recordedTasks(project)
     if (args.json) {
-      process.stdout.write(
-        JSON.stringify(
-          tasks.map(({ body: _body, ...task }) => task),
-          null,
-          2,
-        ) + '\n',
-      )
+      const entries = tasks.map(({ body: _body, ...task }) => {
+        const origin = plugins.get(task.id)
+        return origin ? { ...task, plugin: { name: origin.plugin, source: origin.source } } : task
+      })
+      process.stdout.write(JSON.stringify(entries, null, 2) + '\n')
     } else if (tasks.length === 0 && errors.length === 0) {
       process.stdout.write(
         `No tasks in ${project.source.display(project.source.dir)}. \`tanuki init\` writes a sample.\n`,
       )
     } else {
-      const rows = [['ID', 'STATUS', 'ROLE', 'PRIORITY', 'DEPENDS ON', 'TITLE']]
-      for (const task of tasks)
-        rows.push([task.id, task.status, task.role, task.priority, task.dependsOn.join(',') || '-', task.title])
+      // Where each task comes from, once some are not task files: the config's, or a plugin's.
+      const sources = tasks.some((task) => project.source.pathOf(task.id) === undefined)
+      const rows = [['ID', 'STATUS', 'ROLE', 'PRIORITY', 'DEPENDS ON', ...(sources ? ['SOURCE'] : []), 'TITLE']]
+      for (const task of tasks) {
+        const origin = plugins.get(task.id)
+        const source = origin ? `plugin ${originLabel(origin)}` : (task.source ?? '-')
+        rows.push([
+          task.id,
+          task.status,
+          task.role,
+          task.priority,
+          task.dependsOn.join(',') || '-',
+          ...(sources ? [source] : []),
+          task.title,
+        ])
+      }
       process.stdout.write(table(rows) + '\n')
     }
     for (const error of errors) process.stderr.write(`problem: ${error.message}\n`)
@@ -41,18 +53,20 @@ const show = defineCommand({
   args: { ...common, id: { type: 'positional', description: 'Task id', required: true } },
   async run({ args }) {
     const project = await openProject(projectRoot(args))
-    const { tasks, facts } = recordedTasks(project)
+    const { tasks, facts, plugins, errors } = await recordedTasks(project)
     const task = tasks.find((t) => t.id === args.id)
-    if (!task) {
-      throw new TanukiError(
-        'TANUKI_TASK_NOT_FOUND',
-        `No task "${args.id}" in ${project.source.display(project.source.dir)}. \`tanuki task list\` shows the ids.`,
-      )
-    }
+    if (!task) throw taskNotFound(project, args.id, errors)
     const blockers = new Resolver(tasks).blockers(task.id)
+    const origin = plugins.get(task.id)
     const lines = [
       `${task.id}: ${task.title}`,
-      `  file:        ${task.source}`,
+      ...(origin
+        ? [
+            `  plugin:      ${origin.plugin}, task source "${origin.source}"`,
+            // What the plugin says of it, unless it said nothing (createTask's default).
+            ...(task.source && task.source !== `task ${task.id}` ? [`  source:      ${task.source}`] : []),
+          ]
+        : [`  file:        ${task.source}`]),
       `  status:      ${task.status}${task.assignedTo ? ` (agent ${task.assignedTo})` : ''}`,
       `  role:        ${task.role}`,
       `  priority:    ${task.priority}`,
@@ -80,6 +94,8 @@ const show = defineCommand({
     }
     lines.push('', task.body.trim())
     process.stdout.write(lines.join('\n') + '\n')
+    // The task is shown as it is, but what blocks it may be in a source that could not be read.
+    for (const error of sourceFailures(errors)) process.stderr.write(`problem: ${error.message}\n`)
     return 0
   },
 })
@@ -89,8 +105,15 @@ const graph = defineCommand({
   args: { ...common, mermaid: { type: 'boolean', description: 'Print Mermaid flowchart text' } },
   async run({ args }) {
     const project = await openProject(projectRoot(args))
-    const checked = new Set(checkTasks(project).map((task) => task.id))
-    const tasks = recordedTasks(project).tasks.filter((task) => checked.has(task.id))
+    // A graph with a task missing (a source failed, a file does not parse) would be wrong: refused.
+    const { tasks, plugins, errors } = await recordedTasks(project, { graph: true })
+    if (errors.length > 0) throw combineErrors(errors, 'in the tasks')
+    if (tasks.length === 0) {
+      throw new TanukiError(
+        'TANUKI_NO_TASKS',
+        `No tasks in ${project.source.display(project.source.dir)}. Run \`tanuki init\` for a sample, or add Markdown task files there.`,
+      )
+    }
     const byId = new Map(tasks.map((task) => [task.id, task]))
     const resolver = new Resolver(tasks)
     if (args.mermaid) {
@@ -102,8 +125,10 @@ const graph = defineCommand({
       lines.push(`level ${i}`)
       for (const id of level) {
         const task = byId.get(id)!
+        const origin = plugins.get(id)
+        const from = origin ? ` from ${originLabel(origin)}` : ''
         const deps = task.dependsOn.length > 0 ? `  <- ${task.dependsOn.join(', ')}` : ''
-        lines.push(`  [${task.status}] ${id} (${task.role})${deps}`)
+        lines.push(`  [${task.status}] ${id} (${task.role})${from}${deps}`)
       }
     })
     process.stdout.write(lines.join('\n') + '\n')
