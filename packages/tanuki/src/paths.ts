@@ -37,7 +37,7 @@ export function statePaths(projectRoot: string): StatePaths {
     detachedLog: join(stateDir, 'orchestrator.log'),
     worktrees: join(stateDir, 'worktrees'),
     workers: join(stateDir, 'workers.json'),
-    taskCache: join(stateDir, 'cache', 'tasks.v8'),
+    taskCache: join(stateDir, 'cache', 'tasks'),
   }
 }
 

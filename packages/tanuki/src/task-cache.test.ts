@@ -1,9 +1,10 @@
+import { spawnSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { parseTask } from '@tanuki/core'
-import { FileTaskSource } from './file-source.ts'
+import { FileTaskSource, type ScanResult } from './file-source.ts'
 import { STATE_GITIGNORE, statePaths } from './paths.ts'
 
 const dirs: string[] = []
@@ -38,12 +39,21 @@ function write(root: string, name: string, text: string): void {
   utimesSync(path, past, past)
 }
 
-/** A fresh source, as a new `tanuki` process makes. */
-const source = (root: string) => new FileTaskSource({ root, cacheFile: statePaths(root).taskCache })
+/** A fresh source, as a new `tanuki` process makes; its cache is written as the process exits. */
+function source(root: string): { scan(): ScanResult } {
+  const files = new FileTaskSource({ root, cacheFile: statePaths(root).taskCache })
+  return {
+    scan() {
+      const result = files.scan()
+      files.saveCache()
+      return result
+    },
+  }
+}
 
 describe('the cache of parsed task files', () => {
   it('parses each file once: the next start takes its task from the cache, equal to a fresh parse', () => {
-    const extra = 'weight: .inf\nnested: { list: [1, two, null], when: 2026-11-29 }\n'
+    const extra = 'nested: { list: [1, two, null], when: 2026-11-29, yes: true }\n'
     const root = project({ 'A.md': task('A', extra), 'B.md': task('B'), 'C.md': task('C', 'depends_on: [A, B]\n') })
     const first = source(root).scan()
     expect(first.parsed).toBe(3)
@@ -51,10 +61,30 @@ describe('the cache of parsed task files', () => {
     expect(second.parsed).toBe(0)
     expect(second.errors).toEqual([])
     expect(second.tasks).toEqual(first.tasks)
-    // Values YAML gives that JSON would lose come back as they were.
     const a = second.tasks.find((t) => t.id === 'A')!
+    expect(a).toStrictEqual(parseTask(task('A', extra), a.source!))
+  })
+
+  it('does not keep a task JSON would change (.inf, -0): it is parsed every time, as it was', () => {
+    const root = project({ 'A.md': task('A', 'weight: .inf\nshift: -0\n'), 'B.md': task('B') })
+    source(root).scan()
+    const scan = source(root).scan()
+    expect(scan.parsed).toBe(1)
+    const a = scan.tasks.find((t) => t.id === 'A')!
     expect(a.extra.weight).toBe(Number.POSITIVE_INFINITY)
-    expect(a).toEqual(parseTask(task('A', extra), a.source!))
+    expect(Object.is(a.extra.shift, -0)).toBe(true)
+  })
+
+  it('ignores the torn end of a cache file cut short, keeping the lines before it', () => {
+    const root = project({ 'A.md': task('A'), 'B.md': task('B') })
+    source(root).scan()
+    const file = statePaths(root).taskCache
+    const text = readFileSync(file, 'utf8')
+    writeFileSync(file, text.slice(0, text.length - 20))
+    const scan = source(root).scan()
+    expect(scan.parsed).toBe(1)
+    expect(scan.tasks.map((t) => t.id)).toEqual(['A', 'B'])
+    expect(source(root).scan().parsed).toBe(0)
   })
 
   it('parses again what changed: an edit (even one that keeps the size and the time), a new file; drops a removed one', () => {
@@ -124,8 +154,9 @@ describe('the cache of parsed task files', () => {
 
   it('writes only into a state folder Tanuki made: never creates one; a run writes it once it has', () => {
     const root = project({ 'A.md': task('A') }, { stateDir: false })
-    const first = source(root)
+    const first = new FileTaskSource({ root, cacheFile: statePaths(root).taskCache })
     first.scan()
+    first.saveCache()
     expect(() => statSync(join(root, '.tanuki'))).toThrow()
     // A .tanuki folder of the person's (tasks in it, no .gitignore of Tanuki's): nothing written either.
     mkdirSync(join(root, '.tanuki'))
@@ -137,11 +168,33 @@ describe('the cache of parsed task files', () => {
     expect(source(root).scan().parsed).toBe(0)
   })
 
+  it('is written off the way of a start: a moment later, or as the process exits', () => {
+    const root = project({ 'A.md': task('A'), 'B.md': task('B') })
+    const script = join(root, 'scan.mts')
+    writeFileSync(
+      script,
+      `import { FileTaskSource } from ${JSON.stringify(new URL('./file-source.ts', import.meta.url).pathname)}\n` +
+        `const source = new FileTaskSource({ root: ${JSON.stringify(root)}, cacheFile: ${JSON.stringify(statePaths(root).taskCache)} })\n` +
+        'console.log(source.scan().parsed)\n' +
+        'process.exit(0)\n',
+    )
+    const run = spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8' })
+    expect(run.stderr).toBe('')
+    expect(run.stdout.trim()).toBe('2')
+    // One line for the parser it was made by, then one per file.
+    const lines = readFileSync(statePaths(root).taskCache, 'utf8').trimEnd().split('\n')
+    expect(lines.slice(1).map((line) => JSON.parse(line.split('\t')[0]!))).toEqual([
+      join(root, 'tasks', 'A.md'),
+      join(root, 'tasks', 'B.md'),
+    ])
+  }, 60_000)
+
   it('async scans (the parallel read included) use and fill the same cache', async () => {
     const files = Object.fromEntries(Array.from({ length: 600 }, (_, i) => [`T${i}.md`, task(`T${i}`)]))
     const root = project(files)
     const threaded = new FileTaskSource({ root, cacheFile: statePaths(root).taskCache, parseThreads: 1 })
     const first = await threaded.scanAsync()
+    threaded.saveCache()
     expect(first.parsed).toBe(600)
     write(root, 'T7.md', task('T7').replace('Task T7', 'Task seven'))
     const second = await new FileTaskSource({

@@ -1,32 +1,31 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync, type Stats } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { deserialize, serialize } from 'node:v8'
 import type { Task } from '@tanuki/core'
 import { version } from './version.ts'
 
 /** Bumped when what the cache holds changes shape. */
-const FORMAT = 2
+const FORMAT = 3
 
 /** A file modified this recently may change again within the same clock tick: its stat proves nothing. */
 const RACY_MS = 2000
 
-interface Entry {
-  /** The file's size, times and inode when read, or '' when they cannot vouch for its text. */
+/**
+ * One file as cached, a line of the cache: `"<path as JSON>"\t<stat>\t{"text":…,"task":…}`. A
+ * JSON string holds no raw tab, so the first tab ends the path; the stat holds none either.
+ */
+interface Line {
   stat: string
-  /** The text the task was parsed from: the task is reused only for the very same text. */
-  text: string
-  task: Task
-}
-
-interface Stored {
-  key: string
-  entries: Map<string, Entry>
+  /** The whole line, as read or written: kept as it is when the file is unchanged. */
+  line: string
+  /** Where the JSON of the text and task begins in `line`. */
+  body: number
 }
 
 /**
- * What the parser was when the cache was written: Tanuki's version and the build of core's parser
- * (its file's size and time), so a rebuilt or upgraded parser never reuses tasks of the old one.
+ * What the parser was when the cache was written: the cache's format, Tanuki's version and the
+ * build of core's parser (its file's size and time), so a rebuilt or upgraded parser never reuses
+ * tasks of the old one.
  */
 function parserKey(): string {
   let build = ''
@@ -36,7 +35,26 @@ function parserKey(): string {
   } catch {
     // Resolved some other way (bundled, another runtime): the version alone says which parser.
   }
-  return `${FORMAT}:${version}:${build}`
+  return JSON.stringify(`tanuki task cache ${FORMAT} ${version} ${build}`)
+}
+
+/** True when JSON gives the value back as it is: YAML can give `.inf`, `-0`… that it would not. */
+function jsonSafe(value: unknown): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return true
+    case 'number':
+      return Number.isFinite(value) && !Object.is(value, -0)
+    case 'object': {
+      if (value === null) return true
+      if (Array.isArray(value)) return value.every(jsonSafe)
+      if (Object.getPrototypeOf(value) !== Object.prototype) return false
+      return Object.values(value).every((item) => item !== undefined && jsonSafe(item))
+    }
+    default:
+      return false
+  }
 }
 
 /**
@@ -48,23 +66,26 @@ function parserKey(): string {
  * next (open, stat, read, close), and most files are unchanged from one start to the next. A file
  * modified less than two seconds before it was read is compared by its text next time, since its
  * times could stay the same through a second edit in the same clock tick. Only tasks that parsed
- * without a problem are kept; a file with a problem is parsed (and its problem reported) each time.
+ * without a problem, and that JSON keeps as they are, are cached; a file with a problem is parsed
+ * (and its problem reported) each time.
  *
- * The cache is only ever a shortcut: an unreadable, foreign or stale one is ignored and rewritten,
- * and it is written only where Tanuki has made its state folder (with its `.gitignore`), never
- * creating one or leaving a file git would show. Written with `node:v8`'s serializer, which keeps every value YAML can give
- * (`.inf`, `-0`, …) as it was.
+ * One line per file, so a start that finds a few files changed rewrites only those lines, and a
+ * task is only parsed from the cache when it is used. The cache is only ever a shortcut: an
+ * unreadable, foreign or stale one is ignored and rewritten, and it is written only where Tanuki
+ * has made its state folder (with its `.gitignore`), never creating one or leaving a file git
+ * would show.
  */
 export class TaskCache {
-  /** Entries read from the file and not yet handed out. */
-  private stored: Map<string, Entry> | undefined
+  /** Lines read from the file and not yet handed out, by path. */
+  private stored: Map<string, Line> | undefined
   private storedCount = 0
   private readonly key = parserKey()
-  /** What the current scan saw: the next contents of the file. */
-  private readonly next = new Map<string, Entry>()
+  /** What the current scan saw: the next lines of the file, by path. */
+  private readonly next = new Map<string, string>()
   private changed = false
-  /** A snapshot waiting for the state folder to exist. */
-  private pending: Buffer | undefined
+  /** The file's next lines, not written yet. */
+  private pending: string[] | undefined
+  private timer: ReturnType<typeof setTimeout> | undefined
 
   constructor(readonly file: string) {}
 
@@ -74,16 +95,27 @@ export class TaskCache {
     return `${stats.size}:${stats.mtimeMs}:${stats.ctimeMs}:${stats.ino}`
   }
 
-  private load(): Map<string, Entry> {
+  private load(): Map<string, Line> {
     if (this.stored) return this.stored
     this.stored = new Map()
     try {
-      if (existsSync(this.file)) {
-        const value = deserialize(readFileSync(this.file)) as Partial<Stored>
-        if (value.key === this.key && value.entries instanceof Map) this.stored = value.entries
+      const lines = existsSync(this.file) ? readFileSync(this.file, 'utf8').split('\n') : []
+      if (lines[0] === this.key) {
+        for (let at = 1; at < lines.length; at++) {
+          const line = lines[at]!
+          const tab = line.indexOf('\t')
+          const second = line.indexOf('\t', tab + 1)
+          if (tab === -1 || second === -1) continue // the torn end of a file cut short
+          this.stored.set(JSON.parse(line.slice(0, tab)) as string, {
+            stat: line.slice(tab + 1, second),
+            line,
+            body: second + 1,
+          })
+        }
       }
     } catch {
-      // Torn or foreign: start afresh; the next save replaces it.
+      // Unreadable or foreign: start afresh; the next save replaces it.
+      this.stored.clear()
     }
     this.storedCount = this.stored.size
     return this.stored
@@ -96,61 +128,80 @@ export class TaskCache {
     this.changed = false
   }
 
+  /** The text and task of a cached line, or nothing when it does not parse (then the file is read). */
+  private take(path: string, entry: Line): { text: string; task: Task } | undefined {
+    this.stored!.delete(path)
+    try {
+      return JSON.parse(entry.line.slice(entry.body)) as { text: string; task: Task }
+    } catch {
+      return undefined
+    }
+  }
+
   /**
    * The text and task of `path` as cached, when its stat is the one recorded: the file need not
-   * be read. Each task is handed out once (its holder may change it); a second scan in the same
-   * process reads and parses again.
+   * be read. Each is parsed from its line when handed out, so its holder may change it freely.
    */
   unchanged(path: string, stat: string): { text: string; task: Task } | undefined {
-    const stored = this.load()
-    const entry = stored.get(path)
+    const entry = this.load().get(path)
     if (stat === '' || entry?.stat !== stat) return undefined
-    stored.delete(path)
-    this.next.set(path, entry)
-    return entry
+    const cached = this.take(path, entry)
+    if (cached) this.next.set(path, entry.line)
+    return cached
   }
 
-  /** The task parsed earlier from exactly this text of `path`, if any (handed out once, as above). */
+  /** The task parsed earlier from exactly this text of `path`, if any. */
   get(path: string, stat: string, text: string): Task | undefined {
-    const stored = this.load()
-    const entry = stored.get(path)
-    if (entry?.text !== text) return undefined
-    stored.delete(path)
-    this.next.set(path, { stat, text, task: entry.task })
-    if (stat !== entry.stat) this.changed = true
-    return entry.task
+    const entry = this.load().get(path)
+    if (!entry) return undefined
+    const cached = this.take(path, entry)
+    if (cached?.text !== text) return undefined
+    this.set(path, stat, text, cached.task)
+    return cached.task
   }
 
-  /** Remembers a task just parsed from a file's text. */
+  /** Remembers a task just parsed from a file's text: its line is written now, before anyone changes the task. */
   set(path: string, stat: string, text: string, task: Task): void {
-    this.next.set(path, { stat, text, task })
+    if (!jsonSafe(task)) return
+    this.next.set(path, `${JSON.stringify(path)}\t${stat}\t${JSON.stringify({ text, task })}`)
     this.changed = true
   }
 
   /**
-   * Ends a scan: when anything changed (a file parsed, a file gone), takes a snapshot of what it
-   * saw at once, before anyone changes those tasks, and writes it if the state folder exists.
+   * Ends a scan: when anything changed (a file parsed, a file gone), what it saw is written a
+   * moment later (or when the process exits, if sooner), off the start's way: joining and writing
+   * the lines of 10,000 files costs more than the rest of a start that reuses them.
    */
   commit(): void {
     if (this.changed || this.next.size !== this.storedCount) {
-      this.pending = serialize({ key: this.key, entries: this.next } satisfies Stored)
+      this.pending = [...this.next.values()]
       this.storedCount = this.next.size
+      if (!this.timer) {
+        this.timer = setTimeout(() => this.save(), 1000)
+        this.timer.unref?.()
+        process.once('exit', this.atExit)
+      }
     }
     this.next.clear()
-    this.save()
   }
 
+  private readonly atExit = (): void => this.save()
+
   /**
-   * Writes the last snapshot not yet written, when the state folder exists. Never throws: a cache
-   * that cannot be written is no error (the next start parses again).
+   * Writes the last scan's lines now, if they are not written yet and the state folder exists
+   * (a run calls it again once it has made the folder). Never throws: a cache that cannot be
+   * written is no error (the next start parses again).
    */
   save(): void {
+    clearTimeout(this.timer)
+    this.timer = undefined
+    process.off('exit', this.atExit)
     // The state folder's .gitignore says Tanuki made it: a cache elsewhere would show in `git status`.
-    if (!this.pending || !existsSync(join(dirname(dirname(this.file)), '.gitignore'))) return
+    if (this.pending === undefined || !existsSync(join(dirname(dirname(this.file)), '.gitignore'))) return
     try {
       mkdirSync(dirname(this.file), { recursive: true })
       const temp = `${this.file}.${process.pid}.tmp`
-      writeFileSync(temp, this.pending)
+      writeFileSync(temp, `${this.key}\n${this.pending.join('\n')}\n`)
       renameSync(temp, this.file)
       this.pending = undefined
     } catch {
