@@ -1,6 +1,7 @@
 // The built CLI's everyday commands: init, validate, help on every command, and the views of a
 // project that ran (status table, task list/show/graph, logs).
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { cleanup, createProject, startTanuki, tanuki, waitFor } from './helpers.ts'
@@ -137,12 +138,14 @@ describe('views of a project that ran', () => {
 
 describe('tanuki logs -f', () => {
   it("follows a task's log while it runs and ends after the run does", async () => {
+    // The task talks on only once the follower has seen its first line, however slow the machine.
+    const gate = join(mkdtempSync(join(tmpdir(), 'tanuki-gate-')), 'go')
     const project = createProject({
       tasks: [
         {
           id: 'F-1',
           title: 'Slow talker',
-          sh: 'for i in 1 2 3 4 5; do echo "line-$i"; sleep 0.3; done; echo talked > f.txt',
+          sh: `echo line-1; while [ ! -f ${gate} ]; do sleep 0.1; done; for i in 2 3 4 5; do echo "line-$i"; sleep 0.3; done; echo talked > f.txt`,
           verify: 'test -f f.txt',
         },
       ],
@@ -155,6 +158,7 @@ describe('tanuki logs -f', () => {
     // It prints what is there, then keeps printing what comes.
     await waitFor('the first line', () => follow.output().stdout.includes('line-1'))
     expect(follow.output().stdout).not.toContain('## Verify')
+    writeFileSync(gate, '')
     expect((await run.done).code).toBe(0)
     const followed = await follow.done
     expect(followed.code).toBe(0)

@@ -202,8 +202,8 @@ export class FileTaskSource implements TaskSource {
   }
 
   /**
-   * Writes the cache of parsed tasks when the last scan could not (the state folder did not exist
-   * yet: a run calls this once it has made it). Never throws.
+   * Writes the cache of parsed tasks now, if the last scan's is not written yet (it is, a moment
+   * after the scan or as the process exits, once the state folder exists). Never throws.
    */
   saveCache(): void {
     this.cache?.save()

@@ -191,7 +191,6 @@ export async function runProject(project: Project, options: RunOptions): Promise
     mkdirSync(paths.stateDir, { recursive: true })
     const ignore = join(paths.stateDir, '.gitignore')
     if (!existsSync(ignore)) writeFileSync(ignore, STATE_GITIGNORE)
-    project.source.saveCache()
     const user = project.config.user
     const state = createStateReporter({
       paths,
