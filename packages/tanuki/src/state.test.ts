@@ -92,6 +92,25 @@ describe('the state reporter', () => {
     )
   })
 
+  it('keeps megabytes of output between two writes whole, big pieces and small', () => {
+    const root = mkdtempSync(join(tmpdir(), 'tanuki-state-'))
+    dirs.push(root)
+    const paths = statePaths(root)
+    const state = createStateReporter({ paths, status: () => ({}) as never, onError: () => {} })
+    const common = { taskId: 'a', agent: 'default-1', iteration: 1, maxIterations: 1 }
+    state.onIterationStarted!({ ...common, prompt: 'p', at: 0 })
+    // More than the reporter's buffer holds before the 50 ms write: small pieces, one huge one.
+    const pieces = Array.from({ length: 600 }, (_, i) => `${i} ${'é狸'.repeat(1000)}\n`)
+    pieces.splice(300, 0, `${'x'.repeat(400_000)}\n`)
+    for (const text of pieces) state.onIterationOutput!({ ...common, stream: 'stdout', text })
+    state.flush()
+    const output = pieces.join('')
+    expect(readFileSync(join(paths.logs, 'tasks', 'a', 'iteration-001.log'), 'utf8')).toContain(
+      `## Agent output\n\n${output}`,
+    )
+    expect(readFileSync(join(paths.logs, 'agents', 'default-1.log'), 'utf8').endsWith(output)).toBe(true)
+  })
+
   it('reports the writes it cannot make instead of throwing them out of the run', async () => {
     const root = mkdtempSync(join(tmpdir(), 'tanuki-state-'))
     dirs.push(root)

@@ -88,6 +88,8 @@ export function readJson<T>(path: string): T | undefined {
 
 /** How long log text gathers before it is written. */
 const LOG_FLUSH_MS = 50
+/** The buffer log text is encoded into between two writes: about 100 ms of 50 agents' output. */
+const SLAB_BYTES = 1 << 20
 
 /** What the state reporter needs of its run. */
 export interface StateReporterOptions {
@@ -142,6 +144,23 @@ export function createStateReporter(options: StateReporterOptions): Reporter & {
   // agent's output four times (two joins, two encodings), the most of a busy run's time.
   const buffered = new Map<string, Buffer[]>()
   let flushing: NodeJS.Timeout | undefined
+  // The bytes are encoded into one buffer that every write empties and the next batch reuses:
+  // a fresh allocation for each chunk cost a page fault per few kilobytes.
+  let slab = Buffer.allocUnsafe(SLAB_BYTES)
+  let slabUsed = 0
+  const encode = (text: string): Buffer => {
+    // A UTF-16 unit takes at most 3 bytes.
+    const most = text.length * 3
+    if (most > SLAB_BYTES - slabUsed) {
+      if (most > SLAB_BYTES / 4) return Buffer.from(text)
+      // Full before its write: a new one; the old one goes once its pieces are written.
+      slab = Buffer.allocUnsafe(SLAB_BYTES)
+      slabUsed = 0
+    }
+    const start = slabUsed
+    slabUsed += slab.write(text, start)
+    return slab.subarray(start, slabUsed)
+  }
   // Every task has a log folder of its own: made before its first write, rather than after that
   // write failed (an exception and one more system call per task).
   const folders = new Set<string>()
@@ -157,6 +176,8 @@ export function createStateReporter(options: StateReporterOptions): Reporter & {
     flushing = undefined
     const batch = [...buffered]
     buffered.clear()
+    // What follows is encoded after these pieces were written (this runs to its end first).
+    slabUsed = 0
     for (const [path, pieces] of batch) {
       const folder = dirname(path)
       if (!folders.has(folder)) {
@@ -215,11 +236,11 @@ export function createStateReporter(options: StateReporterOptions): Reporter & {
       current.set(e.taskId, file)
       const rerun = earlier + 1 === e.iteration ? '' : ` (log ${earlier + 1} of this task)`
       const header = `# ${e.taskId} — iteration ${e.iteration}/${e.maxIterations}${rerun} on ${e.agent} at ${new Date(e.at).toISOString()}\n`
-      append(file, Buffer.from(`${header}\n## Prompt\n\n${e.prompt}\n## Agent output\n\n`))
-      append(agentLogOf(e.agent), Buffer.from(`\n${header}`))
+      append(file, encode(`${header}\n## Prompt\n\n${e.prompt}\n## Agent output\n\n`))
+      append(agentLogOf(e.agent), encode(`\n${header}`))
     },
     onIterationOutput(e) {
-      const bytes = Buffer.from(e.text)
+      const bytes = encode(e.text)
       append(logOf(e), bytes)
       append(agentLogOf(e.agent), bytes)
     },
@@ -232,8 +253,8 @@ export function createStateReporter(options: StateReporterOptions): Reporter & {
           `\n## Verify: \`${e.verify.command}\` exited ${e.verify.exitCode ?? 'without a code'}${e.verify.timedOut ? ' (timed out)' : ''}\n\n${e.verify.output}\n`,
         )
       }
-      append(logOf(e), Buffer.from(lines.join('')))
-      append(agentLogOf(e.agent), Buffer.from(`\n[${e.taskId} #${e.iteration}: ${e.outcome} — ${e.reason}]\n`))
+      append(logOf(e), encode(lines.join('')))
+      append(agentLogOf(e.agent), encode(`\n[${e.taskId} #${e.iteration}: ${e.outcome} — ${e.reason}]\n`))
     },
     onClose: finish,
     flush: finish,
