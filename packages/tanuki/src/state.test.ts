@@ -54,6 +54,63 @@ describe('the state reporter', () => {
     expect(third).toContain('## Result: complete')
   })
 
+  it("writes an agent's output, streamed in pieces, whole and in order into the task's log and the agent's", () => {
+    const root = mkdtempSync(join(tmpdir(), 'tanuki-state-'))
+    dirs.push(root)
+    const paths = statePaths(root)
+    const state = createStateReporter({ paths, status: () => ({}) as never, onError: () => {} })
+    const at = Date.parse('2026-11-29T10:00:00Z')
+    const common = { agent: 'default-1', iteration: 1, maxIterations: 3 }
+    const pieces = ['{"type":"assistant","text":"déjà ', 'vu — 狸"}\n', '', 'tail without a newline', '\n'.repeat(3)]
+    state.onIterationStarted!({ ...common, taskId: 'a', prompt: 'Do it.', at })
+    for (const [i, text] of pieces.entries())
+      state.onIterationOutput!({ ...common, taskId: 'a', stream: i % 2 ? 'stderr' : 'stdout', text })
+    // Another task's output in between goes to its own log, and to the same agent's.
+    state.onIterationStarted!({ ...common, taskId: 'b', prompt: 'And this.', at })
+    state.onIterationOutput!({ ...common, taskId: 'b', stream: 'stdout', text: 'b says ✓\n' })
+    state.onIterationFinished!({
+      ...common,
+      taskId: 'a',
+      outcome: 'complete',
+      reason: 'signal',
+      output: '',
+      at,
+      durationMs: 5,
+    })
+    state.flush()
+
+    const output = pieces.join('')
+    const taskLog = readFileSync(join(paths.logs, 'tasks', 'a', 'iteration-001.log'), 'utf8')
+    expect(taskLog).toBe(
+      `# a — iteration 1/3 on default-1 at 2026-11-29T10:00:00.000Z\n\n## Prompt\n\nDo it.\n## Agent output\n\n${output}\n## Result: complete — signal\n`,
+    )
+    expect(readFileSync(join(paths.logs, 'tasks', 'b', 'iteration-001.log'), 'utf8')).toContain('b says ✓\n')
+    expect(readFileSync(join(paths.logs, 'agents', 'default-1.log'), 'utf8')).toBe(
+      `\n# a — iteration 1/3 on default-1 at 2026-11-29T10:00:00.000Z\n${output}` +
+        `\n# b — iteration 1/3 on default-1 at 2026-11-29T10:00:00.000Z\nb says ✓\n` +
+        `\n[a #1: complete — signal]\n`,
+    )
+  })
+
+  it('keeps megabytes of output between two writes whole, big pieces and small', () => {
+    const root = mkdtempSync(join(tmpdir(), 'tanuki-state-'))
+    dirs.push(root)
+    const paths = statePaths(root)
+    const state = createStateReporter({ paths, status: () => ({}) as never, onError: () => {} })
+    const common = { taskId: 'a', agent: 'default-1', iteration: 1, maxIterations: 1 }
+    state.onIterationStarted!({ ...common, prompt: 'p', at: 0 })
+    // More than the reporter's buffer holds before the 50 ms write: small pieces, one huge one.
+    const pieces = Array.from({ length: 600 }, (_, i) => `${i} ${'é狸'.repeat(1000)}\n`)
+    pieces.splice(300, 0, `${'x'.repeat(400_000)}\n`)
+    for (const text of pieces) state.onIterationOutput!({ ...common, stream: 'stdout', text })
+    state.flush()
+    const output = pieces.join('')
+    expect(readFileSync(join(paths.logs, 'tasks', 'a', 'iteration-001.log'), 'utf8')).toContain(
+      `## Agent output\n\n${output}`,
+    )
+    expect(readFileSync(join(paths.logs, 'agents', 'default-1.log'), 'utf8').endsWith(output)).toBe(true)
+  })
+
   it('reports the writes it cannot make instead of throwing them out of the run', async () => {
     const root = mkdtempSync(join(tmpdir(), 'tanuki-state-'))
     dirs.push(root)

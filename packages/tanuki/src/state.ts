@@ -1,4 +1,14 @@
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  writeFileSync,
+  writevSync,
+} from 'node:fs'
 import { dirname } from 'node:path'
 import {
   Resolver,
@@ -78,6 +88,8 @@ export function readJson<T>(path: string): T | undefined {
 
 /** How long log text gathers before it is written. */
 const LOG_FLUSH_MS = 50
+/** The buffer log text is encoded into between two writes: about 100 ms of 50 agents' output. */
+const SLAB_BYTES = 1 << 20
 
 /** What the state reporter needs of its run. */
 export interface StateReporterOptions {
@@ -127,34 +139,72 @@ export function createStateReporter(options: StateReporterOptions): Reporter & {
   // Log text is gathered per file and written every 50 ms: an open, write and close for each
   // event cost more than the agent's command itself in runs of quick tasks (bench/cli.bench.ts),
   // and once per turn of the event loop still meant three of each per file and iteration. At most
-  // 50 ms of log text is lost to a kill -9.
-  const buffered = new Map<string, string>()
+  // 50 ms of log text is lost to a kill -9. It is kept as bytes, each piece encoded once and
+  // shared by the task's log and the agent's: joining it as text meant copying every chunk of an
+  // agent's output four times (two joins, two encodings), the most of a busy run's time.
+  const buffered = new Map<string, Buffer[]>()
   let flushing: NodeJS.Timeout | undefined
+  // The bytes are encoded into one buffer that every write empties and the next batch reuses:
+  // a fresh allocation for each chunk cost a page fault per few kilobytes.
+  let slab = Buffer.allocUnsafe(SLAB_BYTES)
+  let slabUsed = 0
+  const encode = (text: string): Buffer => {
+    // A UTF-16 unit takes at most 3 bytes.
+    const most = text.length * 3
+    if (most > SLAB_BYTES - slabUsed) {
+      if (most > SLAB_BYTES / 4) return Buffer.from(text)
+      // Full before its write: a new one; the old one goes once its pieces are written.
+      slab = Buffer.allocUnsafe(SLAB_BYTES)
+      slabUsed = 0
+    }
+    const start = slabUsed
+    slabUsed += slab.write(text, start)
+    return slab.subarray(start, slabUsed)
+  }
   // Every task has a log folder of its own: made before its first write, rather than after that
   // write failed (an exception and one more system call per task).
   const folders = new Set<string>()
+  const appendBytes = (path: string, pieces: Buffer[]): void => {
+    const fd = openSync(path, 'a')
+    try {
+      writevSync(fd, pieces)
+    } finally {
+      closeSync(fd)
+    }
+  }
   const writeLogs = (): void => {
     flushing = undefined
     const batch = [...buffered]
     buffered.clear()
-    for (const [path, text] of batch) {
+    // What follows is encoded after these pieces were written (this runs to its end first).
+    slabUsed = 0
+    for (const [path, pieces] of batch) {
       const folder = dirname(path)
       if (!folders.has(folder)) {
         mkdirSync(folder, { recursive: true })
         folders.add(folder)
       }
       try {
-        appendFileSync(path, text)
+        appendBytes(path, pieces)
       } catch {
         // The folder went away meanwhile (a person cleaned the logs up): make it again.
         mkdirSync(folder, { recursive: true })
-        appendFileSync(path, text)
+        appendBytes(path, pieces)
       }
     }
   }
-  const append = (path: string, text: string): void => {
-    buffered.set(path, (buffered.get(path) ?? '') + text)
+  const append = (path: string, bytes: Buffer): void => {
+    const pieces = buffered.get(path)
+    if (pieces) pieces.push(bytes)
+    else buffered.set(path, [bytes])
     flushing ??= setTimeout(guarded('writing the logs', writeLogs), LOG_FLUSH_MS)
+  }
+  /** Each agent's log path, worked out once rather than for every chunk of its output. */
+  const agentLogs = new Map<string, string>()
+  const agentLogOf = (agent: string): string => {
+    let path = agentLogs.get(agent)
+    if (path === undefined) agentLogs.set(agent, (path = agentLog(paths, agent)))
+    return path
   }
   // A task that runs again (its agent crashed, the run resumed, a person reset it) starts its
   // iterations at 1 again; its log files keep counting, so no run's log is mixed into another's.
@@ -186,12 +236,13 @@ export function createStateReporter(options: StateReporterOptions): Reporter & {
       current.set(e.taskId, file)
       const rerun = earlier + 1 === e.iteration ? '' : ` (log ${earlier + 1} of this task)`
       const header = `# ${e.taskId} — iteration ${e.iteration}/${e.maxIterations}${rerun} on ${e.agent} at ${new Date(e.at).toISOString()}\n`
-      append(file, `${header}\n## Prompt\n\n${e.prompt}\n## Agent output\n\n`)
-      append(agentLog(paths, e.agent), `\n${header}`)
+      append(file, encode(`${header}\n## Prompt\n\n${e.prompt}\n## Agent output\n\n`))
+      append(agentLogOf(e.agent), encode(`\n${header}`))
     },
     onIterationOutput(e) {
-      append(logOf(e), e.text)
-      append(agentLog(paths, e.agent), e.text)
+      const bytes = encode(e.text)
+      append(logOf(e), bytes)
+      append(agentLogOf(e.agent), bytes)
     },
     onIterationFinished(e) {
       const lines = [`\n## Result: ${e.outcome} — ${e.reason}\n`]
@@ -202,8 +253,8 @@ export function createStateReporter(options: StateReporterOptions): Reporter & {
           `\n## Verify: \`${e.verify.command}\` exited ${e.verify.exitCode ?? 'without a code'}${e.verify.timedOut ? ' (timed out)' : ''}\n\n${e.verify.output}\n`,
         )
       }
-      append(logOf(e), lines.join(''))
-      append(agentLog(paths, e.agent), `\n[${e.taskId} #${e.iteration}: ${e.outcome} — ${e.reason}]\n`)
+      append(logOf(e), encode(lines.join('')))
+      append(agentLogOf(e.agent), encode(`\n[${e.taskId} #${e.iteration}: ${e.outcome} — ${e.reason}]\n`))
     },
     onClose: finish,
     flush: finish,

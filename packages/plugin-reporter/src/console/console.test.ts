@@ -295,6 +295,23 @@ describe('console reporter, agent output', () => {
     expect(outputLines(cut.output)).toEqual(outputLines(whole.output))
   })
 
+  it('prints nothing of the output unless verbose, not even an unfinished last line', async () => {
+    const withOutput = events.map((e) =>
+      e.name === 'iteration:output'
+        ? { ...e, payload: { ...(e.payload as TanukiEvents['iteration:output']), text: 'no newline at the end' } }
+        : e,
+    )
+    const withoutOutput = events.filter((e) => e.name !== 'iteration:output')
+    for (const options of [{}, { quiet: true }]) {
+      const heard = new FakePipe()
+      const none = new FakePipe()
+      await replay(createConsoleReporter({ stream: heard, env: {}, ...options }), withOutput)
+      await replay(createConsoleReporter({ stream: none, env: {}, ...options }), withoutOutput)
+      expect(heard.output).not.toContain('no newline at the end')
+      expect(heard.output).toBe(none.output)
+    }
+  })
+
   it('on a terminal, prints verbose output and every iteration above the live area at the next redraw', async () => {
     const term = new FakeTerminal(200, 30)
     await replay(createConsoleReporter({ stream: term, env: {}, verbose: true, title: 'scenario' }), events)

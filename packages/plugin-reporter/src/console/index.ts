@@ -190,7 +190,9 @@ export function createConsoleReporter(options: ConsoleReporterOptions = {}): Rep
       }
       const at = 'at' in payload && typeof payload.at === 'number' ? payload.at : model.endedAt
       if (name === 'iteration:output') {
-        const lines = whole(payload as TanukiEvents['iteration:output'])
+        // Agents' output is printed only when verbose: otherwise it is not even cut into lines,
+        // which cost more than anything else the reporter does while 50 agents talk.
+        const lines = options.verbose ? whole(payload as TanukiEvents['iteration:output']) : undefined
         if (lines) print(name, describeEvent('iteration:output', lines, model, c), at)
       } else {
         if (name === 'iteration:finished' || name === 'task:requeued' || name === 'task:failed') {

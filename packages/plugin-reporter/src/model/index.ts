@@ -113,6 +113,9 @@ function addUsage(total: Usage | undefined, more: Usage): Usage {
   return sum
 }
 
+/** Each event's hook name, worked out once: every event of a run comes through `apply`. */
+const hookNames = new Map<TanukiEventName, keyof ReporterHooks>()
+
 /**
  * A run as reporters see it, rebuilt from events alone: reporters never get the orchestrator, so
  * they work the same live, from a recorded log, or in another process reading the NDJSON file.
@@ -160,7 +163,9 @@ export class RunModel implements ReporterHooks {
       this.startedAt ??= event.at
       this.endedAt = event.at
     }
-    const hook = (this as ReporterHooks)[hookName(name)] as ((event: TanukiEvents[E]) => void) | undefined
+    let key = hookNames.get(name)
+    if (key === undefined) hookNames.set(name, (key = hookName(name)))
+    const hook = (this as ReporterHooks)[key] as ((event: TanukiEvents[E]) => void) | undefined
     hook?.call(this, payload)
   }
 

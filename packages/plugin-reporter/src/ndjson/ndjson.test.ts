@@ -62,6 +62,18 @@ describe('ndjson reporter', () => {
     expect((await lines()).at(-1)).toBe('four\n')
   })
 
+  it('keeps output of any size and alphabet whole and in order, however it is batched', async () => {
+    const path = join(dir, 'events.ndjson')
+    const reporter = createNdjsonReporter({ path })
+    const texts = ['{"a":"b"}\n', '狸'.repeat(30_000), 'déjà vu\n', 'x'.repeat(300_000), '"\\\n', '✓'.repeat(50_000)]
+    for (const text of texts)
+      reporter.onEvent!('iteration:output', { taskId: 'a', agent: 'a-1', iteration: 1, stream: 'stdout', text })
+    reporter.onEvent!('task:completed', { taskId: 'a', agent: 'a-1', iterations: 1, durationMs: 5, at: 1 })
+    await reporter.onClose!()
+    const lines = parseLines(await readFile(path, 'utf8'))
+    expect(lines.map((line) => line.text ?? line.event)).toEqual([...texts, 'task:completed'])
+  })
+
   it('has each line on disk as soon as its event is reported', async () => {
     const path = join(dir, 'events.ndjson')
     const reporter = createNdjsonReporter({ path })

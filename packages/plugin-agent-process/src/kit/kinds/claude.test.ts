@@ -106,6 +106,19 @@ describe('claude stream-json parser (recorded from the real CLI)', () => {
     expect(result.usage).toBeUndefined()
   })
 
+  it('keeps the last 200 texts, in order, for the output of a long run that dies before its result', () => {
+    const said = (n: number): string =>
+      `${JSON.stringify({ type: 'assistant', message: { content: [{ type: 'text', text: `text ${n}` }] } })}\n`
+    for (const count of [3, 200, 201, 450]) {
+      const parser = createClaudeParser()
+      for (let n = 1; n <= count; n++) parser.push({ stream: 'stdout', text: said(n) })
+      parser.end(null)
+      const first = Math.max(1, count - 199)
+      const expected = Array.from({ length: count - first + 1 }, (_, i) => `text ${first + i}`)
+      expect(parser.result().output).toBe(expected.join('\n'))
+    }
+  })
+
   it('reports a CLI that exits before printing any event, with its stderr', () => {
     const parser = createClaudeParser()
     parser.push({

@@ -83,7 +83,9 @@ const MAX_TEXTS = 200
  */
 export function createClaudeParser(): OutputParser {
   let sessionId: string | undefined
+  /** The last MAX_TEXTS texts, in a ring: dropping the oldest by `splice` moved all the others. */
   const texts: string[] = []
+  let nextText = 0
   const toolNames = new Map<string, string>()
   const toolErrors: string[] = []
   let result: ResultEvent | undefined
@@ -97,10 +99,10 @@ export function createClaudeParser(): OutputParser {
       assistantError = str(event, 'error') ?? assistantError
       for (const block of arr(obj(event, 'message'), 'content')) {
         if (str(block, 'type') === 'text') {
-          texts.push(str(block, 'text') ?? '')
           // Only the last texts make the output when no result comes: an agent that talks for
           // hours need not be held in memory whole (the log has all of it).
-          if (texts.length > MAX_TEXTS) texts.splice(0, texts.length - MAX_TEXTS)
+          texts[nextText] = str(block, 'text') ?? ''
+          nextText = (nextText + 1) % MAX_TEXTS
         }
         const id = str(block, 'id')
         if (str(block, 'type') === 'tool_use' && id) toolNames.set(id, str(block, 'name') ?? 'tool')
@@ -116,7 +118,9 @@ export function createClaudeParser(): OutputParser {
     }
   }
   return createJsonLinesParser(onEvent, ({ exitCode, stderr, strayLines }) => {
-    const run: RunResult = { output: result?.text ?? texts.join('\n') }
+    const run: RunResult = {
+      output: result?.text ?? [...texts.slice(nextText), ...texts.slice(0, nextText)].join('\n'),
+    }
     if (exitCode !== undefined) run.exitCode = exitCode
     const said = stderr || strayLines.join('\n')
     const error = describeError(result, exitCode, said)

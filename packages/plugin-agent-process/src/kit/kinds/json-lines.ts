@@ -25,13 +25,20 @@ export function createJsonLines(onObject: (value: JsonObject) => void, onOther?:
   return {
     /** More text from the stream. */
     push(text: string): void {
-      pending += text
-      let newline = pending.indexOf('\n')
-      while (newline !== -1) {
-        take(pending.slice(0, newline))
-        pending = pending.slice(newline + 1)
-        newline = pending.indexOf('\n')
+      // Only the new text is searched, and lines are cut from it as they are: joined to what was
+      // pending, every chunk was copied whole once more, and a long line once per chunk.
+      let newline = text.indexOf('\n')
+      if (newline === -1) {
+        pending += text
+        return
       }
+      take(pending + text.slice(0, newline))
+      let start = newline + 1
+      while ((newline = text.indexOf('\n', start)) !== -1) {
+        take(text.slice(start, newline))
+        start = newline + 1
+      }
+      pending = text.slice(start)
     },
     /** The stream ended: a last line without a newline still counts. */
     flush(): void {
