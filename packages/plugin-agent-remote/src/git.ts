@@ -35,10 +35,18 @@ async function mustGit(args: string[], cwd: string, what: string): Promise<strin
   return result.stdout
 }
 
+/** How long a worker waits for the landed work it was told to start from to reach the remote. */
+export const BASE_WAIT_MS = 60_000
+
 /**
  * Worker side, before a task begins: the landed work and the refs of the task's dependencies
  * that have not landed (and its own, when it comes back to be fixed), from the shared remote
  * into the worker's clone. One fetch per clone at a time.
+ *
+ * The orchestrator names the exact landed commit to start from as soon as its landing branch has
+ * it, and pushes the branch to the remote right after: under load that push can come seconds
+ * later than the task. The worker fetches again (after 0.25 s, 0.5 s, … at most 5 s apart) until
+ * the commit is there, for up to `waitMs`, before it calls the push failed.
  */
 export async function fetchForTask(options: {
   repo: string
@@ -47,6 +55,7 @@ export async function fetchForTask(options: {
   base?: string | undefined
   baseCommit?: string | undefined
   refsOf: string[]
+  waitMs?: number
 }): Promise<void> {
   const { repo, remote, project } = options
   const specs: string[] = []
@@ -56,19 +65,26 @@ export async function fetchForTask(options: {
     specs.push(`+${refs}/*:${refs}/*`)
   }
   if (specs.length === 0) return
-  await serialized(repo, () =>
-    mustGit(
-      ['fetch', '--quiet', '--no-write-fetch-head', remote, ...specs],
-      repo,
-      `fetching the landed work and dependencies' refs from ${remote}`,
-    ),
-  )
-  // The landing branch may have moved on since the orchestrator named it: what it named must be here.
-  if (options.baseCommit && !(await revParse(options.baseCommit, repo))) {
-    throw new TanukiError(
-      'TANUKI_REMOTE_GIT',
-      `the landed work ${options.baseCommit.slice(0, 12)} (${options.base}) is not on ${remote}: the orchestrator could not push it there. Check that ${remote} accepts its pushes.`,
+  const fetch = (): Promise<string> =>
+    serialized(repo, () =>
+      mustGit(
+        ['fetch', '--quiet', '--no-write-fetch-head', remote, ...specs],
+        repo,
+        `fetching the landed work and dependencies' refs from ${remote}`,
+      ),
     )
+  await fetch()
+  if (!options.baseCommit) return
+  const until = Date.now() + (options.waitMs ?? BASE_WAIT_MS)
+  for (let pause = 250; !(await revParse(options.baseCommit, repo)); pause = Math.min(pause * 2, 5000)) {
+    if (Date.now() + pause > until) {
+      throw new TanukiError(
+        'TANUKI_REMOTE_GIT',
+        `the landed work ${options.baseCommit.slice(0, 12)} (${options.base}) did not reach ${remote} within ${Math.round((options.waitMs ?? BASE_WAIT_MS) / 1000)} s: the orchestrator could not push it there. Check that ${remote} accepts its pushes.`,
+      )
+    }
+    await new Promise((resolve) => setTimeout(resolve, pause))
+    await fetch()
   }
 }
 
