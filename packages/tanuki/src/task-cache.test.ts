@@ -189,6 +189,20 @@ describe('the cache of parsed task files', () => {
     ])
   }, 60_000)
 
+  it('is off with TANUKI_TASK_CACHE=0: every start parses every file, and nothing is written', () => {
+    const root = project({ 'A.md': task('A'), 'B.md': task('B') })
+    process.env.TANUKI_TASK_CACHE = '0'
+    try {
+      expect(source(root).scan().parsed).toBe(2)
+      expect(source(root).scan().parsed).toBe(2)
+      expect(() => statSync(statePaths(root).taskCache)).toThrow()
+    } finally {
+      delete process.env.TANUKI_TASK_CACHE
+    }
+    expect(source(root).scan().parsed).toBe(2)
+    expect(source(root).scan().parsed).toBe(0)
+  })
+
   it('async scans (the parallel read included) use and fill the same cache', async () => {
     const files = Object.fromEntries(Array.from({ length: 600 }, (_, i) => [`T${i}.md`, task(`T${i}`)]))
     const root = project(files)

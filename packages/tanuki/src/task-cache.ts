@@ -1,4 +1,14 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync, type Stats } from 'node:fs'
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  writeSync,
+  type Stats,
+} from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Task } from '@tanuki/core'
@@ -201,7 +211,16 @@ export class TaskCache {
     try {
       mkdirSync(dirname(this.file), { recursive: true })
       const temp = `${this.file}.${process.pid}.tmp`
-      writeFileSync(temp, `${this.key}\n${this.pending.join('\n')}\n`)
+      // A few thousand lines per write: joining 100,000 at once would hold another copy of them all.
+      const fd = openSync(temp, 'w')
+      try {
+        writeSync(fd, `${this.key}\n`)
+        for (let at = 0; at < this.pending.length; at += 4096) {
+          writeSync(fd, `${this.pending.slice(at, at + 4096).join('\n')}\n`)
+        }
+      } finally {
+        closeSync(fd)
+      }
       renameSync(temp, this.file)
       this.pending = undefined
     } catch {
