@@ -1,7 +1,6 @@
 import { defineCommand } from 'citty'
 import { openProject } from '../project.ts'
 import { dashboardBanner } from '../ui/banner.ts'
-import { createStateSource } from '../ui/sources.ts'
 import { common, projectRoot } from './shared.ts'
 
 import { parsePort, uiArgs } from './ui-args.ts'
@@ -17,7 +16,11 @@ export const uiCommand = defineCommand({
   async run({ args }) {
     const project = await openProject(projectRoot(args))
     const port = parsePort(args.port)
-    const { serveDashboard } = await import('@tanuki/plugin-ui')
+    // The dashboard's modules (hono and its server) load only for this command.
+    const [{ serveDashboard }, { createStateSource }] = await Promise.all([
+      import('@tanuki/plugin-ui'),
+      import('../ui/sources.ts'),
+    ])
     const server = await serveDashboard({
       source: createStateSource(project),
       ...(args.host ? { host: args.host } : {}),
