@@ -18,6 +18,7 @@ import {
   readTaskFile,
   readTaskFileText,
   readTaskText,
+  textHash,
   type TaskFile,
   type TaskFileToRead,
 } from './task-file.ts'
@@ -82,8 +83,8 @@ export class FileTaskSource implements TaskSource {
   readonly root: string
   readonly dir: string
   private readonly paths = new Map<string, string>()
-  /** The text of each file as Tanuki last read or wrote it, to tell people's edits from echoes. */
-  private readonly texts = new Map<string, string>()
+  /** The hash (`textHash`) of each file's text as Tanuki last read or wrote it, to tell people's edits from echoes. */
+  private readonly hashes = new Map<string, string>()
   private readonly ids = new Map<string, string>()
   /** Writes under way, by file: one file's writes happen one after the other. */
   private readonly writing = new Map<string, Promise<void>>()
@@ -106,7 +107,6 @@ export class FileTaskSource implements TaskSource {
     this.root = resolve(options.root)
     this.dir = resolveTasksDir(this.root, options.tasksDir)
     this.parseThreads = options.parseThreads
-    // `TANUKI_TASK_CACHE=0` turns it off: with 100,000 files it holds ~170 MB more at start-up.
     if (options.cacheFile && process.env.TANUKI_TASK_CACHE !== '0') this.cache = new TaskCache(options.cacheFile)
   }
 
@@ -146,9 +146,9 @@ export class FileTaskSource implements TaskSource {
   }
 
   /**
-   * With a cache: takes the text and task of each file whose stat is as recorded, reads the others
-   * and takes the task of each unchanged text; what is left to parse comes with its text. Without
-   * one, every file is left to read and parse.
+   * With a cache: takes the task (and text's hash) of each file whose stat is as recorded, reads
+   * the others and takes the task of each unchanged text; what is left to parse comes with its
+   * text. Without one, every file is left to read and parse.
    */
   private fromCache(files: [path: string, shown: string][]): {
     read: (TaskFile | undefined)[]
@@ -175,8 +175,9 @@ export class FileTaskSource implements TaskSource {
         read[index] = text
         continue
       }
-      const task = cache.get(path, stat, text)
-      if (task) read[index] = { task, text }
+      const hash = textHash(text)
+      const task = cache.get(path, stat, hash)
+      if (task) read[index] = { task, hash }
       else {
         stats[index] = stat
         toParse.push([path, shown, text])
@@ -199,7 +200,7 @@ export class FileTaskSource implements TaskSource {
       read[index] = file
       const stat = stats[index]
       if (this.cache && stat !== undefined && 'task' in file)
-        this.cache.set(files[index]![0], stat, file.text, file.task)
+        this.cache.set(files[index]![0], stat, file.hash, file.task)
     }
     this.cache?.commit()
     return read as TaskFile[]
@@ -224,7 +225,7 @@ export class FileTaskSource implements TaskSource {
         errors.push(file.error)
         continue
       }
-      const { task, text } = file
+      const { task, hash } = file
       const other = seen.get(task.id)
       if (other) {
         errors.push(
@@ -241,7 +242,7 @@ export class FileTaskSource implements TaskSource {
       seen.set(task.id, shown)
       this.paths.set(task.id, path)
       this.ids.set(path, task.id)
-      this.texts.set(path, text)
+      this.hashes.set(path, hash)
       tasks.push(task)
     }
     return { tasks, errors }
@@ -301,7 +302,7 @@ export class FileTaskSource implements TaskSource {
     if (after === before) return
     // Only a file as Tanuki last saw it becomes "seen": if a person edited it meanwhile, the
     // watcher must still report that edit (now carried in this write) instead of taking it for an echo.
-    if (before === this.texts.get(path)) this.texts.set(path, after)
+    if (textHash(before) === this.hashes.get(path)) this.hashes.set(path, textHash(after))
     const temp = `${path}.tanuki-${process.pid}.tmp`
     await writeFile(temp, after)
     await rename(temp, path)
@@ -380,7 +381,8 @@ export class FileTaskSource implements TaskSource {
       this.forget(path, previousId)
       return [{ type: 'removed', id: previousId }]
     }
-    if (text === this.texts.get(path)) return []
+    const hash = textHash(text)
+    if (hash === this.hashes.get(path)) return []
     const shown = this.display(path)
     let task: Task
     try {
@@ -409,7 +411,7 @@ export class FileTaskSource implements TaskSource {
     const known = this.paths.has(task.id)
     this.paths.set(task.id, path)
     this.ids.set(path, task.id)
-    this.texts.set(path, text)
+    this.hashes.set(path, hash)
     changes.push({ type: known ? 'changed' : 'added', task })
     return changes
   }
@@ -417,6 +419,6 @@ export class FileTaskSource implements TaskSource {
   private forget(path: string, id: string): void {
     this.paths.delete(id)
     this.ids.delete(path)
-    this.texts.delete(path)
+    this.hashes.delete(path)
   }
 }

@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { parseTask } from '@tanuki/core'
 import { FileTaskSource, type ScanResult } from './file-source.ts'
 import { STATE_GITIGNORE, statePaths } from './paths.ts'
+import { textHash } from './task-file.ts'
 
 const dirs: string[] = []
 afterEach(() => {
@@ -73,6 +74,21 @@ describe('the cache of parsed task files', () => {
     const a = scan.tasks.find((t) => t.id === 'A')!
     expect(a.extra.weight).toBe(Number.POSITIVE_INFINITY)
     expect(Object.is(a.extra.shift, -0)).toBe(true)
+  })
+
+  it("keeps each file's task and the hash of its text, not the text", () => {
+    // A comment is in the text and not in the task: the cache must not need it to know the file.
+    const text = task('A', '# a comment only the text has\n')
+    const root = project({ 'A.md': text })
+    source(root).scan()
+    const cache = readFileSync(statePaths(root).taskCache, 'utf8')
+    expect(cache).not.toContain('a comment only the text has')
+    expect(cache).toContain(`\t${textHash(text)}\t`)
+    // The same text is still known: rewritten with a new time (racy), it is compared by hash.
+    writeFileSync(join(root, 'tasks', 'A.md'), text)
+    expect(source(root).scan().parsed).toBe(0)
+    writeFileSync(join(root, 'tasks', 'A.md'), text.replace('only the text', 'only the new text'))
+    expect(source(root).scan().parsed).toBe(1)
   })
 
   it('ignores the torn end of a cache file cut short, keeping the lines before it', () => {

@@ -15,22 +15,26 @@ import type { Task } from '@tanuki/core'
 import { version } from './version.ts'
 
 /** Bumped when what the cache holds changes shape. */
-const FORMAT = 3
+const FORMAT = 4
 
 /** A file modified this recently may change again within the same clock tick: its stat proves nothing. */
 const RACY_MS = 2000
 
 /**
- * One file as cached, a line of the cache: `"<path as JSON>"\t<stat>\t{"text":…,"task":…}`. A
- * JSON string holds no raw tab, so the first tab ends the path; the stat holds none either.
+ * One file as cached, a line of the cache: `"<path as JSON>"\t<stat>\t<hash of the text>\t<task
+ * as JSON>`. A JSON string holds no raw tab, so the first tab ends the path; the stat and the
+ * hash (base64) hold none either.
  */
 interface Line {
   stat: string
   /** The whole line, as read or written: kept as it is when the file is unchanged. */
   line: string
-  /** Where the JSON of the text and task begins in `line`. */
-  body: number
+  /** Where the hash begins in `line`; the task's JSON begins 28 characters later. */
+  hash: number
 }
+
+/** The length of `textHash`'s hashes. */
+const HASH = 27
 
 /**
  * What the parser was when the cache was written: the cache's format, Tanuki's version and the
@@ -115,11 +119,12 @@ export class TaskCache {
           const line = lines[at]!
           const tab = line.indexOf('\t')
           const second = line.indexOf('\t', tab + 1)
-          if (tab === -1 || second === -1) continue // the torn end of a file cut short
+          // The torn end of a file cut short.
+          if (tab === -1 || second === -1 || line.charCodeAt(second + HASH + 1) !== 9) continue
           this.stored.set(JSON.parse(line.slice(0, tab)) as string, {
             stat: line.slice(tab + 1, second),
             line,
-            body: second + 1,
+            hash: second + 1,
           })
         }
       }
@@ -138,21 +143,25 @@ export class TaskCache {
     this.changed = false
   }
 
-  /** The text and task of a cached line, or nothing when it does not parse (then the file is read). */
-  private take(path: string, entry: Line): { text: string; task: Task } | undefined {
+  /** The task and text's hash of a cached line, or nothing when it does not parse (then the file is read). */
+  private take(path: string, entry: Line): { task: Task; hash: string } | undefined {
     this.stored!.delete(path)
     try {
-      return JSON.parse(entry.line.slice(entry.body)) as { text: string; task: Task }
+      return {
+        task: JSON.parse(entry.line.slice(entry.hash + HASH + 1)) as Task,
+        hash: entry.line.slice(entry.hash, entry.hash + HASH),
+      }
     } catch {
       return undefined
     }
   }
 
   /**
-   * The text and task of `path` as cached, when its stat is the one recorded: the file need not
-   * be read. Each is parsed from its line when handed out, so its holder may change it freely.
+   * The task and text's hash of `path` as cached, when its stat is the one recorded: the file
+   * need not be read. Each task is parsed from its line when handed out, so its holder may change
+   * it freely.
    */
-  unchanged(path: string, stat: string): { text: string; task: Task } | undefined {
+  unchanged(path: string, stat: string): { task: Task; hash: string } | undefined {
     const entry = this.load().get(path)
     if (stat === '' || entry?.stat !== stat) return undefined
     const cached = this.take(path, entry)
@@ -160,20 +169,23 @@ export class TaskCache {
     return cached
   }
 
-  /** The task parsed earlier from exactly this text of `path`, if any. */
-  get(path: string, stat: string, text: string): Task | undefined {
+  /** The task parsed earlier from the text of `path` whose hash (`textHash`) is `hash`, if any. */
+  get(path: string, stat: string, hash: string): Task | undefined {
     const entry = this.load().get(path)
     if (!entry) return undefined
     const cached = this.take(path, entry)
-    if (cached?.text !== text) return undefined
-    this.set(path, stat, text, cached.task)
+    if (cached?.hash !== hash) return undefined
+    this.set(path, stat, hash, cached.task)
     return cached.task
   }
 
-  /** Remembers a task just parsed from a file's text: its line is written now, before anyone changes the task. */
-  set(path: string, stat: string, text: string, task: Task): void {
-    if (!jsonSafe(task)) return
-    this.next.set(path, `${JSON.stringify(path)}\t${stat}\t${JSON.stringify({ text, task })}`)
+  /**
+   * Remembers a task just parsed from a file's text, by the text's hash (`textHash`): its line is
+   * written now, before anyone changes the task.
+   */
+  set(path: string, stat: string, hash: string, task: Task): void {
+    if (!jsonSafe(task) || hash.length !== HASH) return
+    this.next.set(path, `${JSON.stringify(path)}\t${stat}\t${hash}\t${JSON.stringify(task)}`)
     this.changed = true
   }
 

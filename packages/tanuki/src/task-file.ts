@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { TanukiError, errorMessage, isTanukiError, parseTask, type Task, type TanukiErrorCode } from '@tanuki/core'
 
@@ -29,11 +30,21 @@ export function decodeTaskText(bytes: Buffer, shown: string): string {
   }
 }
 
+/**
+ * What Tanuki keeps of a task file's text to know it again: its SHA-1 (base64, 27 characters).
+ * Telling a person's edit from the echo of Tanuki's own write, or a file's text from the one the
+ * cache parsed, needs only equality; keeping every text instead held ~200 bytes a file (and twice
+ * that in the cache's lines), most of the memory 100,000 task files took beyond their tasks.
+ */
+export function textHash(text: string): string {
+  return createHash('sha1').update(text).digest('base64').slice(0, 27)
+}
+
 /** A task file to read: its path, its path as people see it, and its text when already read. */
 export type TaskFileToRead = readonly [path: string, shown: string, text?: string]
 
-/** One task file as read: its task and text, or the problem, naming the file. */
-export type TaskFile = { task: Task; text: string } | { error: TanukiError }
+/** One task file as read: its task and the hash of its text, or the problem, naming the file. */
+export type TaskFile = { task: Task; hash: string } | { error: TanukiError }
 
 /** A task file's text, or why it cannot be read, naming the file; never throws. */
 export function readTaskFileText(path: string, shown: string): string | { error: TanukiError } {
@@ -56,7 +67,7 @@ export function readTaskFile(path: string, shown: string, read?: string): TaskFi
   const text = read ?? readTaskFileText(path, shown)
   if (typeof text !== 'string') return text
   try {
-    return { task: parseTask(text, shown), text }
+    return { task: parseTask(text, shown), hash: textHash(text) }
   } catch (error) {
     return {
       error: isTanukiError(error)
@@ -71,7 +82,7 @@ export function readTaskFile(path: string, shown: string, read?: string): TaskFi
  * details (its cause, a parser's own error, stays behind).
  */
 export type WireTaskFile =
-  | { task: Task; text: string }
+  | { task: Task; hash: string }
   | { error: { code: TanukiErrorCode; message: string; details: Record<string, unknown> } }
 
 export function toWire(file: TaskFile): WireTaskFile {
