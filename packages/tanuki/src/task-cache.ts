@@ -21,18 +21,11 @@ const FORMAT = 4
 const RACY_MS = 2000
 
 /**
- * One file as cached, a line of the cache: `"<path as JSON>"\t<stat>\t<hash of the text>\t<task
+ * One file as cached is a line of the cache: `"<path as JSON>"\t<stat>\t<hash of the text>\t<task
  * as JSON>`. A JSON string holds no raw tab, so the first tab ends the path; the stat and the
- * hash (base64) hold none either.
+ * hash (base64) hold none either. A line is kept as read (nothing else per file: 100,000 of them
+ * are held through a start) and written back as it is when its file is unchanged.
  */
-interface Line {
-  stat: string
-  /** The whole line, as read or written: kept as it is when the file is unchanged. */
-  line: string
-  /** Where the hash begins in `line`; the task's JSON begins 28 characters later. */
-  hash: number
-}
-
 /** The length of `textHash`'s hashes. */
 const HASH = 27
 
@@ -91,7 +84,7 @@ function jsonSafe(value: unknown): boolean {
  */
 export class TaskCache {
   /** Lines read from the file and not yet handed out, by path. */
-  private stored: Map<string, Line> | undefined
+  private stored: Map<string, string> | undefined
   private storedCount = 0
   private readonly key = parserKey()
   /** What the current scan saw: the next lines of the file, by path. */
@@ -109,7 +102,7 @@ export class TaskCache {
     return `${stats.size}:${stats.mtimeMs}:${stats.ctimeMs}:${stats.ino}`
   }
 
-  private load(): Map<string, Line> {
+  private load(): Map<string, string> {
     if (this.stored) return this.stored
     this.stored = new Map()
     try {
@@ -121,11 +114,7 @@ export class TaskCache {
           const second = line.indexOf('\t', tab + 1)
           // The torn end of a file cut short.
           if (tab === -1 || second === -1 || line.charCodeAt(second + HASH + 1) !== 9) continue
-          this.stored.set(JSON.parse(line.slice(0, tab)) as string, {
-            stat: line.slice(tab + 1, second),
-            line,
-            hash: second + 1,
-          })
+          this.stored.set(JSON.parse(line.slice(0, tab)) as string, line)
         }
       }
     } catch {
@@ -144,13 +133,11 @@ export class TaskCache {
   }
 
   /** The task and text's hash of a cached line, or nothing when it does not parse (then the file is read). */
-  private take(path: string, entry: Line): { task: Task; hash: string } | undefined {
+  private take(path: string, line: string): { task: Task; hash: string } | undefined {
     this.stored!.delete(path)
+    const hash = line.indexOf('\t', line.indexOf('\t') + 1) + 1
     try {
-      return {
-        task: JSON.parse(entry.line.slice(entry.hash + HASH + 1)) as Task,
-        hash: entry.line.slice(entry.hash, entry.hash + HASH),
-      }
+      return { task: JSON.parse(line.slice(hash + HASH + 1)) as Task, hash: line.slice(hash, hash + HASH) }
     } catch {
       return undefined
     }
@@ -162,18 +149,21 @@ export class TaskCache {
    * it freely.
    */
   unchanged(path: string, stat: string): { task: Task; hash: string } | undefined {
-    const entry = this.load().get(path)
-    if (stat === '' || entry?.stat !== stat) return undefined
-    const cached = this.take(path, entry)
-    if (cached) this.next.set(path, entry.line)
+    const line = this.load().get(path)
+    if (stat === '' || line === undefined) return undefined
+    // The stat recorded is the one between the first two tabs.
+    const at = line.indexOf('\t') + 1
+    if (line.charCodeAt(at + stat.length) !== 9 || !line.startsWith(stat, at)) return undefined
+    const cached = this.take(path, line)
+    if (cached) this.next.set(path, line)
     return cached
   }
 
   /** The task parsed earlier from the text of `path` whose hash (`textHash`) is `hash`, if any. */
   get(path: string, stat: string, hash: string): Task | undefined {
-    const entry = this.load().get(path)
-    if (!entry) return undefined
-    const cached = this.take(path, entry)
+    const line = this.load().get(path)
+    if (line === undefined) return undefined
+    const cached = this.take(path, line)
     if (cached?.hash !== hash) return undefined
     this.set(path, stat, hash, cached.task)
     return cached.task

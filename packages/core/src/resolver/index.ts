@@ -193,10 +193,13 @@ export class Resolver {
    */
   findCycle(): string[] | undefined {
     const state = new Map<string, 1 | 2>() // 1: on the current path, 2: done
-    for (const start of this.nodes.keys()) {
-      if (state.has(start)) continue
-      const path: string[] = []
-      const stack: { id: string; next: number }[] = [{ id: start, next: 0 }]
+    // One path and stack for every walk: each ends empty. A task without dependencies is done at
+    // once (most of a big project's: the check runs at every start, over every task).
+    const path: string[] = []
+    const stack: { id: string; next: number }[] = []
+    for (const [start, node] of this.nodes) {
+      if (node.deps.length === 0 || state.has(start)) continue
+      stack.push({ id: start, next: 0 })
       state.set(start, 1)
       path.push(start)
       while (stack.length > 0) {
