@@ -91,6 +91,25 @@ describe('the cache of parsed task files', () => {
     expect(source(root).scan().parsed).toBe(1)
   })
 
+  it('keeps text beyond ASCII exactly (the file itself is ASCII), and a second scan in the same process uses it', () => {
+    const title = 'Café ☕ 日本語 😀 "quoted" \\ back'
+    const text = `---\nid: U\ntitle: ${JSON.stringify(title)}\ncompletion:\n  verify: "true"\n---\nÜber 😀.\n`
+    const root = project({ 'U.md': text, 'A.md': task('A') })
+    const files = new FileTaskSource({ root, cacheFile: statePaths(root).taskCache })
+    expect(files.scan().parsed).toBe(2)
+    // The same source scanning again (the dashboard's task view does): nothing parsed twice.
+    const again = files.scan()
+    expect(again.parsed).toBe(0)
+    files.saveCache()
+    const bytes = readFileSync(statePaths(root).taskCache)
+    expect(bytes.every((byte) => byte < 128)).toBe(true)
+    const next = source(root).scan()
+    expect(next.parsed).toBe(0)
+    const u = next.tasks.find((t) => t.id === 'U')!
+    expect(u.title).toBe(title)
+    expect(u).toStrictEqual(parseTask(text, u.source!))
+  })
+
   it('ignores the torn end of a cache file cut short, keeping the lines before it', () => {
     const root = project({ 'A.md': task('A'), 'B.md': task('B') })
     source(root).scan()

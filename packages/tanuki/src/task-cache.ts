@@ -15,7 +15,7 @@ import type { Task } from '@tanuki/core'
 import { version } from './version.ts'
 
 /** Bumped when what the cache holds changes shape. */
-const FORMAT = 4
+const FORMAT = 5
 
 /** A file modified this recently may change again within the same clock tick: its stat proves nothing. */
 const RACY_MS = 2000
@@ -23,8 +23,11 @@ const RACY_MS = 2000
 /**
  * One file as cached is a line of the cache: `"<path as JSON>"\t<stat>\t<hash of the text>\t<task
  * as JSON>`. A JSON string holds no raw tab, so the first tab ends the path; the stat and the
- * hash (base64) hold none either. A line is kept as read (nothing else per file: 100,000 of them
- * are held through a start) and written back as it is when its file is unchanged.
+ * hash (base64) hold none either. Lines are ASCII (JSON escapes what is not), so the file is read
+ * as bytes and a line decoded (latin1, exact for ASCII) only when its file asks for it: a line of
+ * an unchanged file is never a string at all, only its place in the bytes, and goes back into the
+ * next file as those bytes. With 100,000 files, decoding the whole cache (34 MB) took longer than
+ * reading it, and the string doubled its memory.
  */
 /** The length of `textHash`'s hashes. */
 const HASH = 27
@@ -43,6 +46,14 @@ function parserKey(): string {
     // Resolved some other way (bundled, another runtime): the version alone says which parser.
   }
   return JSON.stringify(`tanuki task cache ${FORMAT} ${version} ${build}`)
+}
+
+/** `line` with every character beyond ASCII as a JSON escape (they only occur inside JSON strings). */
+function ascii(line: string): string {
+  const beyond = /[^\x00-\x7f]/g
+  return beyond.test(line)
+    ? line.replace(beyond, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`)
+    : line
 }
 
 /** True when JSON gives the value back as it is: YAML can give `.inf`, `-0`… that it would not. */
@@ -83,15 +94,17 @@ function jsonSafe(value: unknown): boolean {
  * would show.
  */
 export class TaskCache {
-  /** Lines read from the file and not yet handed out, by path. */
-  private stored: Map<string, string> | undefined
+  /** The cache file as read, while a scan hands out its lines. */
+  private bytes: Buffer | undefined
+  /** Where the line of each file not handed out yet begins in `bytes`, by path. */
+  private stored: Map<string, number> | undefined
   private storedCount = 0
   private readonly key = parserKey()
-  /** What the current scan saw: the next lines of the file, by path. */
-  private readonly next = new Map<string, string>()
+  /** What the current scan saw: each file's next line, new or (by its place) as read. */
+  private readonly next = new Map<string, string | number>()
   private changed = false
-  /** The file's next lines, not written yet. */
-  private pending: string[] | undefined
+  /** The file's next lines, not written yet, and the bytes the lines kept as read are in. */
+  private pending: { lines: (string | number)[]; bytes: Buffer | undefined } | undefined
   private timer: ReturnType<typeof setTimeout> | undefined
 
   constructor(readonly file: string) {}
@@ -102,19 +115,22 @@ export class TaskCache {
     return `${stats.size}:${stats.mtimeMs}:${stats.ctimeMs}:${stats.ino}`
   }
 
-  private load(): Map<string, string> {
+  private load(): Map<string, number> {
     if (this.stored) return this.stored
+    // A scan before the last one's lines are written: they are what it should find.
+    if (this.pending) this.save()
     this.stored = new Map()
     try {
-      const lines = existsSync(this.file) ? readFileSync(this.file, 'utf8').split('\n') : []
-      if (lines[0] === this.key) {
-        for (let at = 1; at < lines.length; at++) {
-          const line = lines[at]!
-          const tab = line.indexOf('\t')
-          const second = line.indexOf('\t', tab + 1)
-          // The torn end of a file cut short.
-          if (tab === -1 || second === -1 || line.charCodeAt(second + HASH + 1) !== 9) continue
-          this.stored.set(JSON.parse(line.slice(0, tab)) as string, line)
+      const bytes = existsSync(this.file) ? readFileSync(this.file) : undefined
+      const first = bytes ? bytes.indexOf(10) : -1
+      if (bytes && first !== -1 && bytes.toString('latin1', 0, first) === this.key) {
+        this.bytes = bytes
+        // A line without its newline is the torn end of a file cut short, and is left out.
+        for (let at = first + 1, end = bytes.indexOf(10, at); end !== -1; at = end + 1, end = bytes.indexOf(10, at)) {
+          const tab = bytes.indexOf(9, at)
+          const second = tab === -1 ? -1 : bytes.indexOf(9, tab + 1)
+          if (second === -1 || second + HASH + 1 >= end || bytes[second + HASH + 1] !== 9) continue
+          this.stored.set(JSON.parse(bytes.toString('latin1', at, tab)) as string, at)
         }
       }
     } catch {
@@ -132,12 +148,19 @@ export class TaskCache {
     this.changed = false
   }
 
-  /** The task and text's hash of a cached line, or nothing when it does not parse (then the file is read). */
-  private take(path: string, line: string): { task: Task; hash: string } | undefined {
+  /**
+   * The task and text's hash of the line at `at`, whose hash begins at `hash`, or nothing when
+   * it does not parse (then the file is read). Parsed when handed out, so its holder may change
+   * it freely.
+   */
+  private take(path: string, at: number, hash: number): { task: Task; hash: string } | undefined {
     this.stored!.delete(path)
-    const hash = line.indexOf('\t', line.indexOf('\t') + 1) + 1
+    const bytes = this.bytes!
     try {
-      return { task: JSON.parse(line.slice(hash + HASH + 1)) as Task, hash: line.slice(hash, hash + HASH) }
+      return {
+        task: JSON.parse(bytes.toString('latin1', hash + HASH + 1, bytes.indexOf(10, at))) as Task,
+        hash: bytes.toString('latin1', hash, hash + HASH),
+      }
     } catch {
       return undefined
     }
@@ -145,25 +168,27 @@ export class TaskCache {
 
   /**
    * The task and text's hash of `path` as cached, when its stat is the one recorded: the file
-   * need not be read. Each task is parsed from its line when handed out, so its holder may change
-   * it freely.
+   * need not be read.
    */
   unchanged(path: string, stat: string): { task: Task; hash: string } | undefined {
-    const line = this.load().get(path)
-    if (stat === '' || line === undefined) return undefined
+    const at = this.load().get(path)
+    if (stat === '' || at === undefined) return undefined
+    const bytes = this.bytes!
     // The stat recorded is the one between the first two tabs.
-    const at = line.indexOf('\t') + 1
-    if (line.charCodeAt(at + stat.length) !== 9 || !line.startsWith(stat, at)) return undefined
-    const cached = this.take(path, line)
-    if (cached) this.next.set(path, line)
+    const from = bytes.indexOf(9, at) + 1
+    const to = from + stat.length
+    if (bytes[to] !== 9 || bytes.toString('latin1', from, to) !== stat) return undefined
+    const cached = this.take(path, at, to + 1)
+    if (cached) this.next.set(path, at)
     return cached
   }
 
   /** The task parsed earlier from the text of `path` whose hash (`textHash`) is `hash`, if any. */
   get(path: string, stat: string, hash: string): Task | undefined {
-    const line = this.load().get(path)
-    if (line === undefined) return undefined
-    const cached = this.take(path, line)
+    const at = this.load().get(path)
+    if (at === undefined) return undefined
+    const bytes = this.bytes!
+    const cached = this.take(path, at, bytes.indexOf(9, bytes.indexOf(9, at) + 1) + 1)
     if (cached?.hash !== hash) return undefined
     this.set(path, stat, hash, cached.task)
     return cached.task
@@ -175,7 +200,7 @@ export class TaskCache {
    */
   set(path: string, stat: string, hash: string, task: Task): void {
     if (!jsonSafe(task) || hash.length !== HASH) return
-    this.next.set(path, `${JSON.stringify(path)}\t${stat}\t${hash}\t${JSON.stringify(task)}`)
+    this.next.set(path, ascii(`${JSON.stringify(path)}\t${stat}\t${hash}\t${JSON.stringify(task)}`))
     this.changed = true
   }
 
@@ -186,7 +211,7 @@ export class TaskCache {
    */
   commit(): void {
     if (this.changed || this.next.size !== this.storedCount) {
-      this.pending = [...this.next.values()]
+      this.pending = { lines: [...this.next.values()], bytes: this.bytes }
       this.storedCount = this.next.size
       if (!this.timer) {
         this.timer = setTimeout(() => this.save(), 1000)
@@ -195,6 +220,9 @@ export class TaskCache {
       }
     }
     this.next.clear()
+    // The next scan reads the file afresh, once these lines are in it (see `load`).
+    this.stored = undefined
+    this.bytes = undefined
   }
 
   private readonly atExit = (): void => this.save()
@@ -213,12 +241,19 @@ export class TaskCache {
     try {
       mkdirSync(dirname(this.file), { recursive: true })
       const temp = `${this.file}.${process.pid}.tmp`
-      // A few thousand lines per write: joining 100,000 at once would hold another copy of them all.
+      const { lines, bytes } = this.pending
+      // A thousand lines per write: joining 100,000 at once would hold another copy of them all.
       const fd = openSync(temp, 'w')
       try {
         writeSync(fd, `${this.key}\n`)
-        for (let at = 0; at < this.pending.length; at += 4096) {
-          writeSync(fd, `${this.pending.slice(at, at + 4096).join('\n')}\n`)
+        for (let from = 0; from < lines.length; from += 1024) {
+          const pieces = lines.slice(from, from + 1024).map((line) =>
+            // A line kept as read is its bytes, newline included.
+            typeof line === 'string'
+              ? Buffer.from(`${line}\n`, 'latin1')
+              : bytes!.subarray(line, bytes!.indexOf(10, line) + 1),
+          )
+          writeSync(fd, Buffer.concat(pieces))
         }
       } finally {
         closeSync(fd)
