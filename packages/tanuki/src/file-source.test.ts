@@ -203,6 +203,24 @@ describe('watch()', () => {
     expect(changes.map((c) => (c.type === 'added' ? c.task.id : c.type)).sort()).toEqual(['B', 'C'])
   })
 
+  it('watches the folders the load went through: nested ones, empty ones; never hidden ones', async () => {
+    const root = project({
+      '.tanuki/tasks/A.md': task('A'),
+      '.tanuki/tasks/area/deep/B.md': task('B'),
+      '.tanuki/tasks/.drafts/D.md': task('D'),
+    })
+    mkdirSync(join(root, '.tanuki/tasks/empty'))
+    const { changes } = await watching(root)
+    writeFileSync(join(root, '.tanuki/tasks/area/deep/B.md'), task('B').replace('Task B', 'Task B2'))
+    writeFileSync(join(root, '.tanuki/tasks/empty/E.md'), task('E'))
+    writeFileSync(join(root, '.tanuki/tasks/.drafts/F.md'), task('F'))
+    await until('the edit and the new file', () => changes.length >= 2)
+    await quiet()
+    expect(
+      changes.map((c) => (c.type === 'removed' || c.type === 'invalid' ? c.type : `${c.type} ${c.task.id}`)).sort(),
+    ).toEqual(['added E', 'changed B'])
+  })
+
   it("reports a person setting a complete task back to pending, even after Tanuki's own writes replaced the file", async () => {
     const root = project({ '.tanuki/tasks/A.md': task('A') })
     const path = join(root, '.tanuki/tasks/A.md')

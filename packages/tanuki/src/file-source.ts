@@ -40,14 +40,20 @@ function isDirectory(path: string): boolean {
   }
 }
 
-/** Every `.md` file under a folder, sorted, skipping hidden folders inside it. */
-function markdownFiles(dir: string): string[] {
+/** `name` in folder `dir` (as readdir gives them): path.join's normalizing costs ~1 µs a file. */
+function inside(dir: string, name: string): string {
+  return dir.endsWith(sep) ? dir + name : dir + sep + name
+}
+
+/**
+ * Every `.md` file under a folder, sorted, skipping hidden folders inside it; `folders` gets the
+ * folder and every folder inside it that is not hidden (what the watcher watches).
+ */
+function markdownFiles(dir: string, folders?: string[]): string[] {
   if (!existsSync(dir)) return []
   const files: string[] = []
   const hidden = new Map<string, boolean>()
-  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
-    if (!entry.isFile() || !entry.name.endsWith('.md') || entry.name.startsWith('.')) continue
-    const parent = entry.parentPath ?? (entry as unknown as { path: string }).path
+  const isHidden = (parent: string): boolean => {
     let skip = hidden.get(parent)
     if (skip === undefined) {
       skip = relative(dir, parent)
@@ -55,7 +61,17 @@ function markdownFiles(dir: string): string[] {
         .some((part) => part.startsWith('.'))
       hidden.set(parent, skip)
     }
-    if (!skip) files.push(join(parent, entry.name))
+    return skip
+  }
+  folders?.push(dir)
+  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    const parent = entry.parentPath ?? (entry as unknown as { path: string }).path
+    if (entry.isDirectory()) {
+      if (folders && !entry.name.startsWith('.') && !isHidden(parent)) folders.push(inside(parent, entry.name))
+      continue
+    }
+    if (!entry.isFile() || !entry.name.endsWith('.md') || entry.name.startsWith('.')) continue
+    if (!isHidden(parent)) files.push(inside(parent, entry.name))
   }
   return files.sort()
 }
@@ -89,6 +105,9 @@ export class FileTaskSource implements TaskSource {
   /** Writes under way, by file: one file's writes happen one after the other. */
   private readonly writing = new Map<string, Promise<void>>()
 
+  /** The folders the last scan went through, for `watch` (which would list them again otherwise). */
+  private folders: string[] | undefined
+
   /** Worker threads that help read the files; by default as `parseThreads` decides. */
   private readonly parseThreads: number | undefined
   /** Tasks parsed by earlier scans, reused for files whose text is unchanged. */
@@ -121,7 +140,10 @@ export class FileTaskSource implements TaskSource {
 
   /** Every task file, with its path as people see it, in order. */
   private files(): [path: string, shown: string][] {
-    return markdownFiles(this.dir).map((path) => [path, this.display(path)])
+    const folders: string[] = []
+    const files = markdownFiles(this.dir, folders)
+    this.folders = folders
+    return files.map((path) => [path, this.display(path)])
   }
 
   /** Reads every task file; collects all problems instead of stopping at the first. */
@@ -331,7 +353,7 @@ export class FileTaskSource implements TaskSource {
     // \`sed -i\`, most editors). A folder's watch reports every name that changes in it.
     // Tanuki's own temp files (see `write`) come and go with every status it mirrors.
     const ownTemp = `.tanuki-${process.pid}.tmp`
-    const watchDir = (dir: string, isNew: boolean): void => {
+    const watchDir = (dir: string, isNew: boolean, listed = false): void => {
       if (
         watchers.has(dir) ||
         relative(this.dir, dir)
@@ -351,14 +373,17 @@ export class FileTaskSource implements TaskSource {
       } catch {
         return
       }
+      // The folders inside are known when the last scan listed them (`listed`).
+      if (listed) return
       for (const entry of readdirSync(dir, { withFileTypes: true })) {
-        const path = join(dir, entry.name)
-        if (entry.isDirectory()) watchDir(path, isNew)
+        if (entry.isDirectory()) watchDir(inside(dir, entry.name), isNew)
         // A folder made (or moved in) while running may already hold task files.
-        else if (isNew && entry.name.endsWith('.md')) settle(path)
+        else if (isNew && entry.name.endsWith('.md')) settle(inside(dir, entry.name))
       }
     }
-    watchDir(this.dir, false)
+    // Listing 100,000 files again only to find the folders among them would delay the first agent.
+    if (this.folders) for (const folder of this.folders) watchDir(folder, false, true)
+    else watchDir(this.dir, false)
     return () => {
       closed = true
       for (const watcher of watchers.values()) watcher.close()

@@ -120,6 +120,8 @@ export function createConsoleReporter(options: ConsoleReporterOptions = {}): Rep
   }
 
   const print = (name: TanukiEventName, lines: EventLine[], at: number | undefined): void => {
+    // Most events print nothing (a big project's start queues 100,000 tasks): no time to format.
+    if (lines.length === 0) return
     const stamp = at === undefined ? '' : `${c.dim(formatTime(at))} `
     let now = ''
     for (const line of lines) {
