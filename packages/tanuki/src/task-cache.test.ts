@@ -110,6 +110,26 @@ describe('the cache of parsed task files', () => {
     expect(u).toStrictEqual(parseTask(text, u.source!))
   })
 
+  it('keeps lines across its chunks of bytes, and a line longer than a chunk (1 MB)', () => {
+    const files: Record<string, string> = {}
+    // ~2,600 lines of ~400 bytes: more than one chunk; and one task of 1.5 MB.
+    for (let i = 0; i < 2600; i++) files[`T${i}.md`] = task(`T${i}`, `note: ${'x'.repeat(200)}\n`)
+    files['BIG.md'] = task('BIG').replace('Do BIG.', 'y'.repeat(1_500_000))
+    const root = project(files)
+    const first = source(root).scan()
+    expect(first.parsed).toBe(2601)
+    const next = source(root).scan()
+    expect(next.parsed).toBe(0)
+    expect(next.tasks).toEqual(first.tasks)
+    expect(next.tasks.find((t) => t.id === 'BIG')!.body.length).toBeGreaterThan(1_500_000)
+    // One file changed: the file is written again from the lines as read and one new line.
+    write(root, 'T5.md', files['T5.md']!.replace('Task T5', 'Task T5 again'))
+    expect(source(root).scan().parsed).toBe(1)
+    const after = source(root).scan()
+    expect(after.parsed).toBe(0)
+    expect(after.tasks).toEqual(first.tasks.map((t) => (t.id === 'T5' ? { ...t, title: 'Task T5 again' } : t)))
+  })
+
   it('ignores the torn end of a cache file cut short, keeping the lines before it', () => {
     const root = project({ 'A.md': task('A'), 'B.md': task('B') })
     source(root).scan()

@@ -56,6 +56,42 @@ function ascii(line: string): string {
     : line
 }
 
+/** The size of the chunks `FreshLines` writes lines into. */
+const CHUNK = 1 << 20
+
+/**
+ * The lines a scan makes, as bytes in chunks of a megabyte, each line found again by a number:
+ * kept as strings, a first start's 100,000 lines (34 MB) would sit on the heap until written,
+ * and the heap grows by a multiple of what it holds.
+ */
+class FreshLines {
+  readonly chunks: Buffer[] = []
+  private used = CHUNK
+
+  /** Adds a line (ASCII, without its newline); returns where it is: chunk × CHUNK + offset. */
+  add(line: string): number {
+    const size = line.length + 1
+    if (this.used + size > CHUNK) {
+      // A line longer than a chunk gets one of its own.
+      this.chunks.push(Buffer.allocUnsafe(Math.max(CHUNK, size)))
+      this.used = 0
+    }
+    const chunk = this.chunks[this.chunks.length - 1]!
+    const at = this.used
+    chunk.write(line, at, 'latin1')
+    chunk[at + line.length] = 10
+    this.used += size
+    return (this.chunks.length - 1) * CHUNK + at
+  }
+
+  /** The line at `at`, newline included. */
+  line(at: number): Buffer {
+    const chunk = this.chunks[Math.floor(at / CHUNK)]!
+    const offset = at % CHUNK
+    return chunk.subarray(offset, chunk.indexOf(10, offset) + 1)
+  }
+}
+
 /** True when JSON gives the value back as it is: YAML can give `.inf`, `-0`… that it would not. */
 function jsonSafe(value: unknown): boolean {
   switch (typeof value) {
@@ -100,11 +136,15 @@ export class TaskCache {
   private stored: Map<string, number> | undefined
   private storedCount = 0
   private readonly key = parserKey()
-  /** What the current scan saw: each file's next line, new or (by its place) as read. */
-  private readonly next = new Map<string, string | number>()
+  /**
+   * What the current scan saw: where each file's next line is, as read (its place in `bytes`) or
+   * made by the scan (−1 − its place in `fresh`).
+   */
+  private readonly next = new Map<string, number>()
+  private fresh = new FreshLines()
   private changed = false
-  /** The file's next lines, not written yet, and the bytes the lines kept as read are in. */
-  private pending: { lines: (string | number)[]; bytes: Buffer | undefined } | undefined
+  /** The file's next lines, not written yet, and the bytes they are in. */
+  private pending: { lines: number[]; bytes: Buffer | undefined; fresh: FreshLines } | undefined
   private timer: ReturnType<typeof setTimeout> | undefined
 
   constructor(readonly file: string) {}
@@ -145,6 +185,7 @@ export class TaskCache {
   begin(): void {
     this.load()
     this.next.clear()
+    this.fresh = new FreshLines()
     this.changed = false
   }
 
@@ -200,7 +241,10 @@ export class TaskCache {
    */
   set(path: string, stat: string, hash: string, task: Task): void {
     if (!jsonSafe(task) || hash.length !== HASH) return
-    this.next.set(path, ascii(`${JSON.stringify(path)}\t${stat}\t${hash}\t${JSON.stringify(task)}`))
+    this.next.set(
+      path,
+      -1 - this.fresh.add(ascii(`${JSON.stringify(path)}\t${stat}\t${hash}\t${JSON.stringify(task)}`)),
+    )
     this.changed = true
   }
 
@@ -211,7 +255,7 @@ export class TaskCache {
    */
   commit(): void {
     if (this.changed || this.next.size !== this.storedCount) {
-      this.pending = { lines: [...this.next.values()], bytes: this.bytes }
+      this.pending = { lines: [...this.next.values()], bytes: this.bytes, fresh: this.fresh }
       this.storedCount = this.next.size
       if (!this.timer) {
         this.timer = setTimeout(() => this.save(), 1000)
@@ -241,18 +285,15 @@ export class TaskCache {
     try {
       mkdirSync(dirname(this.file), { recursive: true })
       const temp = `${this.file}.${process.pid}.tmp`
-      const { lines, bytes } = this.pending
+      const { lines, bytes, fresh } = this.pending
       // A thousand lines per write: joining 100,000 at once would hold another copy of them all.
       const fd = openSync(temp, 'w')
       try {
         writeSync(fd, `${this.key}\n`)
         for (let from = 0; from < lines.length; from += 1024) {
-          const pieces = lines.slice(from, from + 1024).map((line) =>
-            // A line kept as read is its bytes, newline included.
-            typeof line === 'string'
-              ? Buffer.from(`${line}\n`, 'latin1')
-              : bytes!.subarray(line, bytes!.indexOf(10, line) + 1),
-          )
+          const pieces = lines
+            .slice(from, from + 1024)
+            .map((at) => (at < 0 ? fresh.line(-1 - at) : bytes!.subarray(at, bytes!.indexOf(10, at) + 1)))
           writeSync(fd, Buffer.concat(pieces))
         }
       } finally {
