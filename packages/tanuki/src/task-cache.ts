@@ -21,15 +21,14 @@ const FORMAT = 5
 const RACY_MS = 2000
 
 /**
- * One file as cached is a line of the cache: `"<path as JSON>"\t<stat>\t<hash of the text>\t<task
- * as JSON>`. A JSON string holds no raw tab, so the first tab ends the path; the stat and the
- * hash (base64) hold none either. Lines are ASCII (JSON escapes what is not), so the file is read
+ * The length of `textHash`'s hashes (base64). One file as cached is a line of the cache:
+ * `"<path as JSON>"\t<stat>\t<hash of the text>\t<task as JSON>`. A JSON string holds no raw
+ * tab, so the first tab ends the path; the stat and the hash hold none either. Lines are ASCII (JSON escapes what is not), so the file is read
  * as bytes and a line decoded (latin1, exact for ASCII) only when its file asks for it: a line of
  * an unchanged file is never a string at all, only its place in the bytes, and goes back into the
  * next file as those bytes. With 100,000 files, decoding the whole cache (34 MB) took longer than
  * reading it, and the string doubled its memory.
  */
-/** The length of `textHash`'s hashes. */
 const HASH = 27
 
 /**
