@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { cleanup, createProject, startTanuki, tanuki, waitFor } from './helpers.ts'
+import { cleanup, createProject, setCliEnv, startTanuki, tanuki, waitFor } from './helpers.ts'
 
 // eslint-disable-next-line no-control-regex
 const plain = (text: string): string => text.replace(/\x1b\[[0-9;]*m/g, '')
@@ -164,5 +164,48 @@ describe('tanuki logs -f', () => {
     expect(followed.code).toBe(0)
     expect(followed.stdout).toContain('line-5')
     expect(followed.stdout).toContain('## Verify: `test -f f.txt` exited 0')
+  })
+})
+
+describe('start-up', () => {
+  it('loads a few dozen module files: the libraries are bundled, the dashboard loads only for `tanuki ui`', async () => {
+    // A module hook in the CLI's process writes down every file it loads.
+    const hooks = mkdtempSync(join(tmpdir(), 'tanuki-modules-'))
+    const log = join(hooks, 'loaded.txt')
+    writeFileSync(
+      join(hooks, 'hooks.mjs'),
+      "import { appendFileSync } from 'node:fs'\n" +
+        'export async function load(url, context, next) {\n' +
+        `  if (url.startsWith('file:')) appendFileSync(${JSON.stringify(log)}, url + '\\n')\n` +
+        '  return next(url, context)\n' +
+        '}\n',
+    )
+    writeFileSync(
+      join(hooks, 'register.mjs'),
+      `import { register } from 'node:module'\nregister(${JSON.stringify(new URL(`file://${join(hooks, 'hooks.mjs')}`).href)})\n`,
+    )
+    setCliEnv({ NODE_OPTIONS: `--import ${join(hooks, 'register.mjs')}` })
+    const project = createProject({ tasks: [{ id: 'A', sh: 'true' }] })
+    const run = await tanuki(project.dir, 'project', 'start')
+    expect(run.code, run.stderr).toBe(0)
+    const loaded = readFileSync(log, 'utf8').trim().split('\n')
+    expect(loaded.some((url) => url.includes('/packages/core/dist/'))).toBe(true)
+    const packages = new Set(
+      loaded.map((url) => /node_modules\/(?:\.pnpm\/[^/]+\/node_modules\/)?((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1]),
+    )
+    // Bundled into dist (each was dozens to hundreds of files), or loaded only by `tanuki ui`.
+    for (const name of [
+      'yaml',
+      'remark',
+      'micromark',
+      'unified',
+      'c12',
+      'citty',
+      'confbox',
+      'hono',
+      '@hono/node-server',
+    ])
+      expect(packages, name).not.toContain(name)
+    expect(loaded.length).toBeLessThan(60)
   })
 })
