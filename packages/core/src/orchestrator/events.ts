@@ -22,7 +22,9 @@ export type TanukiEvents = {
   /**
    * Tasks are loaded and checked; `recovered` were in flight when a previous run ended. `tasks`
    * is every task as it stands once loaded, so reporters can show titles, roles and tasks that
-   * never change status (already complete on resume, waiting on a task in review).
+   * never change status (already complete on resume, waiting on a task in review). The `ready`
+   * ones (pending, every dependency complete) are in the queue now: they get no `task:queued`
+   * event of their own.
    */
   'project:loaded': {
     total: number
@@ -44,7 +46,10 @@ export type TanukiEvents = {
   'task:added': { taskId: string; at: number }
   /** Every status change; the StatusTracker's record. */
   'task:status': StatusChange
-  /** A task is ready and waits for an agent. */
+  /**
+   * A task became ready while the project runs and waits for an agent. Those ready when it loads
+   * are `project:loaded`'s `queued`.
+   */
   'task:queued': { taskId: string; role: string; priority: TaskPriority; queueSize: number; at: number }
   'task:assigned': { taskId: string; agent: string; role: string; at: number }
   'task:completed': { taskId: string; agent: string; iterations: number; durationMs: number; at: number }

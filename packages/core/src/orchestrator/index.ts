@@ -132,7 +132,7 @@ export class Orchestrator {
       problems: this.problems,
       state: () => this.stateValue,
       landing: () => this.landing,
-      enqueue: (id) => this.enqueue(id),
+      enqueue: (id, quiet) => this.enqueue(id, quiet),
       dispatch: (role) => this.dispatch(role),
       dispatchAll: () => this.dispatchAll(),
       checkSettled: () => this.checkSettled(),
@@ -349,12 +349,12 @@ export class Orchestrator {
 
   // ---------------------------------------------------------------- scheduling
 
-  private enqueue(id: string): void {
+  private enqueue(id: string, quiet = false): void {
     const record = this.table.get(id)
     if (!record || record.task.status !== 'pending') return
     const { role, priority } = record.task
     if (!this.queue.enqueue({ id, role, priority })) return
-    this.bus.emit('task:queued', { taskId: id, role, priority, queueSize: this.queue.size() })
+    if (!quiet) this.bus.emit('task:queued', { taskId: id, role, priority, queueSize: this.queue.size() })
     if (this.stateValue === 'running') this.pool.ensure(role)
   }
 

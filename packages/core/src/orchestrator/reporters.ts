@@ -41,7 +41,7 @@ export function attachReporters(
   const watch = (reporter: Reporter, name: TanukiEventName, result: unknown): void => {
     if (result instanceof Promise) result.catch((error: unknown) => failed(reporter, name, error))
   }
-  // Every event reaches every reporter (10,000 `task:queued` when a big project starts): no
+  // Every event reaches every reporter (10,000 `task:completed` in a big run): no
   // allocation per call but the failures list, and each event's hook name worked out once.
   const hooks = new Map<TanukiEventName, ReturnType<typeof hookName>>()
   const deliver = (name: TanukiEventName, event: unknown): void => {

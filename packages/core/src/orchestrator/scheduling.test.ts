@@ -38,10 +38,19 @@ describe('queue after initialisation', () => {
       },
       backends: [backend],
     })
+    const seen: string[] = []
+    let loaded: { ready: number } | undefined
+    orchestrator.events.on('*', (name, e) => {
+      seen.push(name)
+      if (name === 'project:loaded') loaded = e as typeof loaded
+    })
     await orchestrator.start()
     const status = orchestrator.status()
     expect(status.state).toBe('running')
     expect(status.queue).toEqual({ size: 3, byRole: { api: 2, web: 1 } })
+    // The tasks ready at load are told once, by project:loaded, not by a task:queued each.
+    expect(loaded?.ready).toBe(3)
+    expect(seen).not.toContain('task:queued')
     expect(status.agents).toEqual([])
     expect(status.progress).toMatchObject({ total: 4, pending: 4, inProgress: 0, complete: 0, percentage: 0 })
     open()

@@ -126,8 +126,11 @@ export interface RunContext {
   state(): OrchestratorState
   /** The merge queue, when a lander is registered and landing is on. */
   landing(): LandingQueue | undefined
-  /** Queues a task if it is pending (and asks for agents of its role while the run is on). */
-  enqueue(id: string): void
+  /**
+   * Queues a task if it is pending (and asks for agents of its role while the run is on), with a
+   * `task:queued` event unless `quiet` (the tasks queued as a run loads, which `project:loaded` tells).
+   */
+  enqueue(id: string, quiet?: boolean): void
   /** Hands a role's queued tasks to its idle agents. */
   dispatch(role: string): void
   /** Hands every role's queued tasks to idle agents. */

@@ -20,8 +20,8 @@ const OUTPUT_FLUSH_BYTES = 64 * 1024
 /**
  * Writes every event as one line of JSON: `{"event":"task:completed","taskId":"api",…,"at":…}` —
  * the event's name under `event`, then its payload's fields as they are. The lines of one turn of
- * the event loop are written together at its end (one write for the 10,000 `task:queued` of a big
- * project's start instead of 10,000), and before the process exits, so a crash loses nothing
+ * the event loop are written together at its end (one write for all the events of a busy turn, not one
+ * each), and before the process exits, so a crash loses nothing
  * already reported; agents' output (`iteration:output`) waits up to 50 ms longer for more of it,
  * and is always written before the next other event.
  *
