@@ -135,7 +135,7 @@ export async function checkProject(root: string): Promise<CheckedProject> {
     const info: ProjectInfo = { root: paths.root, name: resolved.name, stateDir: paths.stateDir }
     try {
       const traced = tracePlugins(
-        defaultPlugins(resolved.plugins, { reporters: false, remote: resolved.remote !== undefined }),
+        defaultPlugins(resolved.plugins, { reporters: false, lander: false, remote: resolved.remote !== undefined }),
       )
       const registry = await setupPlugins({ ...resolved, plugins: traced.plugins }, info)
       try {

@@ -11,6 +11,11 @@ export interface DefaultPluginsOptions {
   verbose?: boolean
   /** The config has `remote`: add the remote agents' plugin (`backend: 'remote'`). */
   remote?: boolean
+  /**
+   * Add the git lander. Default true; checking a project needs none, and its setup runs git (in
+   * a big project's process, a fork that costs a tenth of a second or more).
+   */
+  lander?: boolean
 }
 
 /**
@@ -29,7 +34,7 @@ export function defaultPlugins(own: readonly PluginOption[] = [], options: Defau
     if (!names.has(name)) defaults.push(make())
   }
   add('tanuki:agent-process', () => processAgents())
-  add('tanuki:land-git', () => gitLanding())
+  if (options.lander ?? true) add('tanuki:land-git', () => gitLanding())
   // Loaded only when the config has remote agents: BullMQ and ioredis cost every command time.
   if (options.remote) add('tanuki:agent-remote', () => lazyPlugin('tanuki:agent-remote', remotePlugin))
   if (options.reporters ?? true) {
