@@ -11,6 +11,7 @@ import {
   type TaskPatch,
   type TaskSource,
 } from '@tanuki/core'
+import { listOnWorker, markdownFiles, type Listing } from './lister.ts'
 import { parseThreads, readTaskFiles } from './parse-pool.ts'
 import { TaskCache } from './task-cache.ts'
 import {
@@ -43,37 +44,6 @@ function isDirectory(path: string): boolean {
 /** `name` in folder `dir` (as readdir gives them): path.join's normalizing costs ~1 µs a file. */
 function inside(dir: string, name: string): string {
   return dir.endsWith(sep) ? dir + name : dir + sep + name
-}
-
-/**
- * Every `.md` file under a folder, sorted, skipping hidden folders inside it; `folders` gets the
- * folder and every folder inside it that is not hidden (what the watcher watches).
- */
-function markdownFiles(dir: string, folders?: string[]): string[] {
-  if (!existsSync(dir)) return []
-  const files: string[] = []
-  const hidden = new Map<string, boolean>()
-  const isHidden = (parent: string): boolean => {
-    let skip = hidden.get(parent)
-    if (skip === undefined) {
-      skip = relative(dir, parent)
-        .split(sep)
-        .some((part) => part.startsWith('.'))
-      hidden.set(parent, skip)
-    }
-    return skip
-  }
-  folders?.push(dir)
-  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
-    const parent = entry.parentPath ?? (entry as unknown as { path: string }).path
-    if (entry.isDirectory()) {
-      if (folders && !entry.name.startsWith('.') && !isHidden(parent)) folders.push(inside(parent, entry.name))
-      continue
-    }
-    if (!entry.isFile() || !entry.name.endsWith('.md') || entry.name.startsWith('.')) continue
-    if (!isHidden(parent)) files.push(inside(parent, entry.name))
-  }
-  return files.sort()
 }
 
 /** What a scan of the task folder found: the good tasks and every problem, each naming its file. */
@@ -138,64 +108,94 @@ export class FileTaskSource implements TaskSource {
     return relative(this.root, path) || path
   }
 
-  /** Every task file, with its path as people see it, in order. */
-  private files(): [path: string, shown: string][] {
+  /** Every task file, with its path as people see it, in order; `listed`, as a lister found them. */
+  private files(listed?: Listing): [path: string, shown: string][] {
     const folders: string[] = []
-    const files = markdownFiles(this.dir, folders)
-    this.folders = folders
+    const files = listed ? listed.files : markdownFiles({ existsSync, readdirSync }, sep, this.dir, folders)
+    this.folders = listed ? listed.folders : folders
     return files.map((path) => [path, this.display(path)])
   }
 
   /** Reads every task file; collects all problems instead of stopping at the first. */
   scan(): ScanResult {
     const files = this.files()
-    const { read, toParse, stats } = this.fromCache(files)
+    this.cache?.begin()
+    const found = this.fromCache(files)
+    for (const [index, [path]] of files.entries()) found.visit(index, this.statOf(path))
+    const { read, toParse, stats } = found
     const parsed = toParse.map(([path, shown, text]) => readTaskFile(path, shown, text))
     return { ...this.collect(files, this.toCache(files, read, parsed, stats)), parsed: parsed.length }
   }
 
   /**
-   * Reads every task file as `scan` does, with the same result, sharing the work with worker
-   * threads when there are many files (`parseThreads`: by default from 2,000 files and 4 CPUs on,
-   * one per CPU beyond the first; `TANUKI_PARSE_THREADS` or the `parseThreads` option say otherwise).
+   * Reads every task file as `scan` does, with the same result. With a large cache, a worker
+   * thread lists the files and stats them (`listOnWorker`) while this one reads the cache and
+   * takes the stats as they come. The parse of what changed is shared with worker threads when
+   * there are many files (`parseThreads`: by default from 2,000 files and 4 CPUs on, one per CPU
+   * beyond the first; `TANUKI_PARSE_THREADS` or the `parseThreads` option say otherwise).
    */
   async scanAsync(): Promise<ScanResult> {
-    const files = this.files()
-    const { read, toParse, stats } = this.fromCache(files)
+    // `TANUKI_LIST_THREAD`: 1 always lists on a worker (with a cache), 0 never.
+    const setting = process.env.TANUKI_LIST_THREAD
+    const lister =
+      this.cache && (setting === '1' || (setting !== '0' && this.cache.large()))
+        ? listOnWorker(this.dir).catch(() => undefined)
+        : undefined
+    this.cache?.begin()
+    const listed = await lister
+    const files = this.files(listed)
+    const found = this.fromCache(files)
+    let index = 0
+    if (listed) {
+      try {
+        for await (const chunk of listed.stats()) for (const stat of chunk) found.visit(index++, stat)
+      } catch {
+        // The worker failed: this thread stats what is left.
+      }
+    }
+    for (; index < files.length; index++) found.visit(index, this.statOf(files[index]![0]))
+    const { read, toParse, stats } = found
     const threads = this.parseThreads ?? parseThreads(toParse.length)
     const parsed = await readTaskFiles(toParse, threads)
     return { ...this.collect(files, this.toCache(files, read, parsed, stats)), parsed: parsed.length }
   }
 
+  /** A file's stat as the cache compares it (`statKey`); without a cache none is needed. */
+  private statOf(path: string): string {
+    return this.cache ? TaskCache.stat(statSync(path, { throwIfNoEntry: false })) : ''
+  }
+
   /**
+   * Takes the files one by one, each with its stat (`visit`), once the cache has begun the scan.
    * With a cache: takes the task (and text's hash) of each file whose stat is as recorded, reads
    * the others and takes the task of each unchanged text; what is left to parse comes with its
    * text. Without one, every file is left to read and parse.
    */
   private fromCache(files: [path: string, shown: string][]): {
+    visit(index: number, stat: string): void
     read: (TaskFile | undefined)[]
     toParse: TaskFileToRead[]
     stats: string[]
   } {
     const cache = this.cache
-    if (!cache) return { read: new Array(files.length), toParse: files, stats: [] }
-    cache.begin()
-    const now = Date.now()
     const read: (TaskFile | undefined)[] = new Array(files.length)
     const toParse: TaskFileToRead[] = []
     const stats: string[] = new Array(files.length)
-    for (const [index, [path, shown]] of files.entries()) {
-      const found = statSync(path, { throwIfNoEntry: false })
-      const stat = found ? TaskCache.stat(found, now) : ''
+    const visit = (index: number, stat: string): void => {
+      const [path, shown] = files[index]!
+      if (!cache) {
+        toParse.push(files[index]!)
+        return
+      }
       const same = cache.unchanged(path, stat)
       if (same) {
         read[index] = same
-        continue
+        return
       }
       const text = readTaskFileText(path, shown)
       if (typeof text !== 'string') {
         read[index] = text
-        continue
+        return
       }
       const hash = textHash(text)
       const task = cache.get(path, stat, hash)
@@ -205,7 +205,7 @@ export class FileTaskSource implements TaskSource {
         toParse.push([path, shown, text])
       }
     }
-    return { read, toParse, stats }
+    return { visit, read, toParse, stats }
   }
 
   /** Fills the gaps `fromCache` left with what was parsed (in order), and keeps the new tasks for next time. */

@@ -1,0 +1,96 @@
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, sep } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { FileTaskSource } from './file-source.ts'
+import { listOnWorker, markdownFiles, statKey } from './lister.ts'
+import { STATE_GITIGNORE, statePaths } from './paths.ts'
+
+const dirs: string[] = []
+const setting = process.env.TANUKI_LIST_THREAD
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
+  if (setting === undefined) delete process.env.TANUKI_LIST_THREAD
+  else process.env.TANUKI_LIST_THREAD = setting
+})
+
+/** A file's change time cannot be set back: past two seconds, its stat says something (`statKey`). */
+const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 2100))
+
+const task = (id: string): string =>
+  `---\nid: ${id}\ntitle: Task ${id}\ncompletion:\n  verify: "true"\n---\nDo ${id}.\n`
+
+/** A project with a state folder and task files, nested and hidden ones among them, dated a minute ago. */
+function project(files: Record<string, string>): string {
+  const root = mkdtempSync(join(tmpdir(), 'tanuki-lister-'))
+  dirs.push(root)
+  mkdirSync(join(root, '.tanuki'), { recursive: true })
+  writeFileSync(join(root, '.tanuki', '.gitignore'), STATE_GITIGNORE)
+  const past = new Date(Date.now() - 60_000)
+  for (const [name, text] of Object.entries(files)) {
+    const path = join(root, 'tasks', name)
+    mkdirSync(join(path, '..'), { recursive: true })
+    writeFileSync(path, text)
+    utimesSync(path, past, past)
+  }
+  return root
+}
+
+const files = {
+  'b.md': task('b'),
+  'a.md': task('a'),
+  'api/c.md': task('c'),
+  'api/deep/d.md': task('d'),
+  '.hidden/e.md': task('e'),
+  'api/.drafts/f.md': task('f'),
+  '.g.md': task('g'),
+  'notes.txt': 'not a task',
+}
+
+describe('listing the task files on a worker thread', () => {
+  it('finds the files and folders the main thread finds, in order, with the same stats', async () => {
+    const dir = join(project(files), 'tasks')
+    await settle()
+    const folders: string[] = []
+    const here = markdownFiles({ existsSync, readdirSync }, sep, dir, folders)
+    expect(here.map((path) => path.slice(dir.length + 1))).toEqual(['a.md', 'api/c.md', 'api/deep/d.md', 'b.md'])
+    const listing = await listOnWorker(dir)
+    expect(listing.files).toEqual(here)
+    expect(listing.folders.sort()).toEqual(folders.sort())
+    const stats: string[] = []
+    for await (const chunk of listing.stats()) stats.push(...chunk)
+    const now = Date.now()
+    expect(stats).toEqual(
+      here.map((path) => {
+        const s = statSync(path)
+        return statKey(s.size, s.mtimeMs, s.ctimeMs, s.ino, now)
+      }),
+    )
+    expect(stats.every((stat) => stat !== '')).toBe(true)
+  })
+
+  it('lists nothing for a folder that does not exist, and stats nothing', async () => {
+    const listing = await listOnWorker(join(tmpdir(), 'tanuki-lister-none', 'tasks'))
+    expect(listing.files).toEqual([])
+    for await (const chunk of listing.stats()) expect(chunk).toEqual([])
+  })
+
+  it("gives a scan the tasks of the main thread's scan, uses the cache and sees a file changed since", async () => {
+    const root = project(files)
+    await settle()
+    const cacheFile = statePaths(root).taskCache
+    const plain = new FileTaskSource({ root, cacheFile })
+    const alone = plain.scan()
+    plain.saveCache()
+    expect(alone.parsed).toBe(4)
+    process.env.TANUKI_LIST_THREAD = '1'
+    const listed = await new FileTaskSource({ root, cacheFile }).scanAsync()
+    expect(listed.parsed).toBe(0)
+    expect(listed.tasks).toEqual(alone.tasks)
+    expect(listed.errors).toEqual([])
+    writeFileSync(join(root, 'tasks', 'api', 'c.md'), task('c').replace('Task c', 'Task c, renamed'))
+    const changed = await new FileTaskSource({ root, cacheFile }).scanAsync()
+    expect(changed.parsed).toBe(1)
+    expect(changed.tasks.find((t) => t.id === 'c')?.title).toBe('Task c, renamed')
+  })
+})

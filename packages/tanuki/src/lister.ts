@@ -1,0 +1,155 @@
+import { Worker } from 'node:worker_threads'
+
+/**
+ * What a file's stat says about its text, as the task cache compares it (size, modification and
+ * change times, inode); '' when it says nothing: a file modified less than 2 s ago may change
+ * again within the same clock tick, keeping its times. Plain arguments, not a `Stats`, and no
+ * outside name, so that the lister's worker thread runs this very function (it gets its source).
+ */
+export function statKey(size: number, mtimeMs: number, ctimeMs: number, ino: number, now: number): string {
+  if (mtimeMs > now - 2000 || ctimeMs > now - 2000) return ''
+  return `${size}:${mtimeMs}:${ctimeMs}:${ino}`
+}
+
+/**
+ * Every `.md` file under a folder, sorted, skipping hidden files and folders inside it; `folders`
+ * gets the folder and every folder inside it that is not hidden (what the watcher watches). No
+ * outside name either: the lister's worker runs it too. A folder that does not exist has no files.
+ */
+export function markdownFiles(
+  fs: Pick<typeof import('node:fs'), 'existsSync' | 'readdirSync'>,
+  sep: string,
+  dir: string,
+  folders?: string[],
+): string[] {
+  if (!fs.existsSync(dir)) return []
+  // `name` in folder `parent` (as readdir gives them): path.join's normalizing costs ~1 µs a file.
+  const inside = (parent: string, name: string): string => (parent.endsWith(sep) ? parent + name : parent + sep + name)
+  const files: string[] = []
+  const hidden = new Map<string, boolean>()
+  const isHidden = (parent: string): boolean => {
+    let skip = hidden.get(parent)
+    if (skip === undefined) {
+      const below = parent.length > dir.length ? parent.slice(dir.length + (dir.endsWith(sep) ? 0 : 1)) : ''
+      skip = below.split(sep).some((part) => part.startsWith('.'))
+      hidden.set(parent, skip)
+    }
+    return skip
+  }
+  folders?.push(dir)
+  for (const entry of fs.readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    const parent = entry.parentPath ?? (entry as unknown as { path: string }).path
+    if (entry.isDirectory()) {
+      if (folders && !entry.name.startsWith('.') && !isHidden(parent)) folders.push(inside(parent, entry.name))
+      continue
+    }
+    if (!entry.isFile() || !entry.name.endsWith('.md') || entry.name.startsWith('.')) continue
+    if (!isHidden(parent)) files.push(inside(parent, entry.name))
+  }
+  return files.sort()
+}
+
+/** Files per message of the lister: a few dozen messages for 100,000 files. */
+const STAT_CHUNK = 4096
+
+/**
+ * What the lister's worker thread runs: lists, then stats in chunks, posting each. It gets
+ * everything it uses as arguments, since it runs from its source text (see `listOnWorker`).
+ */
+function listerMain(
+  fs: typeof import('node:fs'),
+  sep: string,
+  { parentPort, workerData }: typeof import('node:worker_threads'),
+  key: typeof statKey,
+  list: typeof markdownFiles,
+): void {
+  const { dir, chunk } = workerData as { dir: string; chunk: number }
+  try {
+    const folders: string[] = []
+    const files = list(fs, sep, dir, folders)
+    parentPort!.postMessage({ files, folders })
+    for (let from = 0; from < files.length; from += chunk) {
+      const now = Date.now()
+      const stats: string[] = []
+      for (const path of files.slice(from, from + chunk)) {
+        const s = fs.statSync(path, { throwIfNoEntry: false })
+        stats.push(s ? key(s.size, s.mtimeMs, s.ctimeMs, s.ino, now) : '')
+      }
+      parentPort!.postMessage({ stats })
+    }
+  } catch (error) {
+    parentPort!.postMessage({ error: String(error) })
+  }
+}
+
+/** The files a lister found, and their stats as they come. */
+export interface Listing {
+  files: string[]
+  folders: string[]
+  /** The stat key (`statKey`) of each file, in order, a chunk at a time; ends after the last file. */
+  stats(): AsyncGenerator<string[]>
+}
+
+/**
+ * Lists a folder's task files and stats each (`statKey`) on a worker thread, so that the main
+ * thread reads the task cache meanwhile and takes the stats a chunk at a time as they come. With
+ * 100,000 files the listing and the stats took ~1.2 s of the main thread's start-up (a stat is
+ * ~9 µs here, most of it the system call). Resolves once the listing is known; rejects when the
+ * worker cannot start or fails, and then the caller does the work itself (and meets any error
+ * there, with its usual message).
+ */
+export function listOnWorker(dir: string): Promise<Listing> {
+  return new Promise((resolveListing, rejectListing) => {
+    let worker: Worker
+    try {
+      // The worker runs these functions from their source text, modules given as arguments: a
+      // bundler rewrites a \`require\` in them, and may rename what they would refer to by name.
+      const source = `(${listerMain})(require('node:fs'), require('node:path').sep, require('node:worker_threads'), ${statKey}, ${markdownFiles})`
+      worker = new Worker(source, { eval: true, workerData: { dir, chunk: STAT_CHUNK } })
+    } catch (error) {
+      rejectListing(error)
+      return
+    }
+    const chunks: string[][] = []
+    let total: number | undefined
+    let received = 0
+    let failed: Error | undefined
+    let wake: (() => void) | undefined
+    const fail = (error: Error): void => {
+      failed ??= error
+      if (total === undefined) rejectListing(error)
+      wake?.()
+      void worker.terminate()
+    }
+    async function* stats(): AsyncGenerator<string[]> {
+      let given = 0
+      while (given < total!) {
+        const next = chunks.shift()
+        if (next) {
+          given += next.length
+          yield next
+          continue
+        }
+        if (failed) throw failed
+        await new Promise<void>((resolve) => (wake = resolve))
+        wake = undefined
+      }
+    }
+    worker.on('message', (message: { files?: string[]; folders?: string[]; stats?: string[]; error?: string }) => {
+      if (message.error !== undefined) fail(new Error(message.error))
+      else if (message.files) {
+        total = message.files.length
+        resolveListing({ files: message.files, folders: message.folders ?? [], stats })
+      } else if (message.stats) {
+        chunks.push(message.stats)
+        received += message.stats.length
+        wake?.()
+      }
+      if (total !== undefined && received >= total) void worker.terminate()
+    })
+    worker.on('error', fail)
+    worker.on('exit', () => {
+      if (total === undefined || received < total) fail(new Error('the lister stopped before it was done'))
+    })
+  })
+}
