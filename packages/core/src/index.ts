@@ -25,7 +25,7 @@ export {
 export { systemClock, sleep, abortError, type Clock } from './clock.ts'
 export { createAgentExits, type AgentExits } from './agent/exits.ts'
 export * from './task/types.ts'
-export { parseTask, createTask, defineTask, taskFromFields, updateTaskText } from './task/parse.ts'
+export { parseTask, createTask, defineTask, taskFromFields, updateTask, updateTaskText } from './task/parse.ts'
 export { FRONT_MATTER_KEYS } from './task/schema.ts'
 export { pathName, nameProblem, isValidName, closestName, didYouMean, type NameKind } from './names/index.ts'
 export { codeBlocks, type CodeBlock } from './task/body.ts'

@@ -289,6 +289,15 @@ function sameData(a: unknown, b: unknown): boolean {
  * writes a file Tanuki could not read back.
  */
 export function updateTaskText(text: string, patch: TaskPatch, source = 'task'): string {
+  return updateTask(text, patch, source).text
+}
+
+/**
+ * `updateTaskText`, with the task the new text reads as: what `parseTask` of it gives, from the
+ * parse that checks the result, without parsing it once more; none when it is not a valid task
+ * (the text is still written: only Tanuki's keys changed).
+ */
+export function updateTask(text: string, patch: TaskPatch, source = 'task'): { text: string; task: Task | undefined } {
   const fm = splitFrontMatter(text, source)
   const doc = parseFrontMatterDocument(fm, source)
   if (!isMap(doc.contents)) throw invalid(source, undefined, 'front matter must be a mapping of fields')
@@ -362,8 +371,15 @@ export function updateTaskText(text: string, patch: TaskPatch, source = 'task'):
   }
   const closing = text.slice(fm.yamlStart + fm.yaml.length, fm.bodyStart)
   const updated = text.slice(0, fm.yamlStart) + yaml + closing + text.slice(fm.bodyStart)
-  assertReadsBack(updated, expected, source)
-  return updated
+  const read = readsBack(updated, expected, source)
+  const unwritable = writeBackProblem(read.doc, read.fm)
+  let task: Task | undefined
+  try {
+    task = buildTask(read.fields, updated.slice(read.fm.bodyStart), source, unwritable ? [unwritable] : [])
+  } catch {
+    task = undefined
+  }
+  return { text: updated, task }
 }
 
 /**
@@ -398,18 +414,23 @@ function flowRemovals(
   return spans
 }
 
-/** Refuses a rewrite that would not read back as exactly the fields meant. */
-function assertReadsBack(updated: string, expected: Record<string, unknown>, source: string): void {
-  let found: unknown
+/** Refuses a rewrite that would not read back as exactly the fields meant; else gives what it read. */
+function readsBack(
+  updated: string,
+  expected: Record<string, unknown>,
+  source: string,
+): { fm: FrontMatter; doc: Document.Parsed; fields: Record<string, unknown> } {
+  let read: { fm: FrontMatter; doc: Document.Parsed; fields: Record<string, unknown> }
   try {
     const fm = splitFrontMatter(updated, source)
     const doc = parseDocument(fm.yaml, { prettyErrors: false, uniqueKeys: true })
     if (doc.errors.length > 0) throw doc.errors[0]
-    found = doc.toJS()
+    read = { fm, doc, fields: doc.toJS() as Record<string, unknown> }
   } catch (error) {
     throw unwritable(source, `the result would not parse (${errorMessage(error).split('\n')[0]})`, error)
   }
-  if (!sameData(found, expected)) throw unwritable(source, 'the result would not read back as the same fields')
+  if (!sameData(read.fields, expected)) throw unwritable(source, 'the result would not read back as the same fields')
+  return read
 }
 
 function unwritable(source: string, why: string, cause?: unknown): TanukiError {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { bomTask, crlfTask, fullTask, handEditedTask, minimalTask } from '../../test/fixtures/tasks.ts'
 import { SOURCE, file, thrown } from '../../test/support/task-text.ts'
-import { parseTask, updateTaskText } from './parse.ts'
+import { parseTask, updateTask, updateTaskText } from './parse.ts'
 import type { TaskPatch } from './types.ts'
 
 describe('updateTaskText', () => {
@@ -311,5 +311,31 @@ describe('updateTaskText: every style of front matter stays valid', () => {
       expect(error.code).toBe('TANUKI_TASK_INVALID')
       expect(error.message, yaml).toContain(words)
     }
+  })
+})
+
+describe('updateTask', () => {
+  it('gives the task the new text reads as, the same as parsing it', () => {
+    const patches: TaskPatch[] = [
+      { status: 'in_progress', assigned_to: 'api-1', started_at: '2026-11-29T10:00:00Z' },
+      { status: 'complete', assigned_to: null, completed_at: '2026-11-29T10:05:00Z', iterations: 3 },
+      { status: 'failed', failure: 'verify failed: exit 1' },
+    ]
+    for (const text of [fullTask, minimalTask, handEditedTask, crlfTask, bomTask]) {
+      for (const patch of patches) {
+        const { text: updated, task } = updateTask(text, patch, SOURCE)
+        expect(updated).toBe(updateTaskText(text, patch, SOURCE))
+        expect(task).toEqual(parseTask(updated, SOURCE))
+        expect(task?.status).toBe(patch.status)
+      }
+    }
+  })
+
+  it('still writes a file that is not a valid task, and gives no task for it', () => {
+    const text = '---\nid: a\ntitle: A\npriority: urgent\n---\n'
+    expect(() => parseTask(text, SOURCE)).toThrow(/priority/)
+    const { text: updated, task } = updateTask(text, { status: 'complete' }, SOURCE)
+    expect(updated).toContain('status: complete')
+    expect(task).toBeUndefined()
   })
 })
