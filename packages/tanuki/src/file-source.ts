@@ -5,7 +5,7 @@ import {
   TanukiError,
   isTanukiError,
   parseTask,
-  updateTaskText,
+  updateTask,
   type Task,
   type TaskChange,
   type TaskPatch,
@@ -319,15 +319,18 @@ export class FileTaskSource implements TaskSource {
 
   private async write(path: string, patch: TaskPatch): Promise<void> {
     // Read afresh every time: a person may have edited the file since, and those edits stay.
-    const before = decodeTaskText(await readFile(path), this.display(path))
-    const after = updateTaskText(before, patch, this.display(path))
+    const shown = this.display(path)
+    const before = decodeTaskText(await readFile(path), shown)
+    const { text: after, task } = updateTask(before, patch, shown)
     if (after === before) return
+    const hash = textHash(after)
     // Only a file as Tanuki last saw it becomes "seen": if a person edited it meanwhile, the
     // watcher must still report that edit (now carried in this write) instead of taking it for an echo.
-    if (textHash(before) === this.hashes.get(path)) this.hashes.set(path, textHash(after))
+    if (textHash(before) === this.hashes.get(path)) this.hashes.set(path, hash)
     const temp = `${path}.tanuki-${process.pid}.tmp`
     await writeFile(temp, after)
     await rename(temp, path)
+    if (task) this.cache?.rewrote(path, hash, task)
   }
 
   watch(listener: (change: TaskChange) => void): () => void {

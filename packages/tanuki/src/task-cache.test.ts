@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, wri
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { parseTask } from '@tanuki/core'
+import { parseTask, type Task } from '@tanuki/core'
 import { FileTaskSource, type ScanResult } from './file-source.ts'
 import { STATE_GITIGNORE, statePaths } from './paths.ts'
 import { textHash } from './task-file.ts'
@@ -242,6 +242,48 @@ describe('the cache of parsed task files', () => {
       join(root, 'tasks', 'A.md'),
       join(root, 'tasks', 'B.md'),
     ])
+  }, 60_000)
+
+  it('keeps the task of each file the status mirror rewrote: a start after a run parses none of them', () => {
+    const root = project({ 'A.md': task('A'), 'B.md': task('B'), 'C.md': task('C') })
+    const script = join(root, 'run.mts')
+    // Each start is a process of its own, as `tanuki` is (and the cache is the parser's of tsx).
+    writeFileSync(
+      script,
+      `import { FileTaskSource } from ${JSON.stringify(new URL('./file-source.ts', import.meta.url).pathname)}\n` +
+        `const source = new FileTaskSource({ root: ${JSON.stringify(root)}, cacheFile: ${JSON.stringify(statePaths(root).taskCache)} })\n` +
+        'const { parsed, tasks } = source.scan()\n' +
+        'console.log(JSON.stringify({ parsed, tasks }))\n' +
+        "if (process.argv[2] === 'run') {\n" +
+        "  await source.update('A', { status: 'in_progress', assigned_to: 'default-1' })\n" +
+        "  await source.update('A', { status: 'complete', assigned_to: null })\n" +
+        "  await source.update('B', { status: 'failed', failure: 'verify failed' })\n" +
+        '}\n' +
+        'process.exit(0)\n',
+    )
+    const start = (mode: 'run' | 'scan'): { parsed: number; tasks: Task[] } => {
+      const run = spawnSync(process.execPath, ['--import', 'tsx', script, mode], { encoding: 'utf8' })
+      expect(run.stderr).toBe('')
+      return JSON.parse(run.stdout) as { parsed: number; tasks: Task[] }
+    }
+    const lines = (): number => readFileSync(statePaths(root).taskCache, 'utf8').trimEnd().split('\n').length
+    expect(start('run').parsed).toBe(3)
+    // The scan's three lines, then one per write, appended: the later line of a file wins.
+    expect(lines()).toBe(1 + 3 + 3)
+    const next = start('scan')
+    expect(next.parsed).toBe(0)
+    const fresh = ['A', 'B', 'C'].map((id) =>
+      parseTask(readFileSync(join(root, 'tasks', `${id}.md`), 'utf8'), `tasks/${id}.md`),
+    )
+    expect(next.tasks).toEqual(JSON.parse(JSON.stringify(fresh)))
+    expect(next.tasks.map((t) => t.status)).toEqual(['complete', 'failed', 'pending'])
+    // That start wrote the cache again, one line a file; an edit by a person after the write is seen.
+    expect(lines()).toBe(1 + 3)
+    const a = join(root, 'tasks', 'A.md')
+    writeFileSync(a, readFileSync(a, 'utf8').replace('Task A', 'Task A, edited'))
+    const edited = start('scan')
+    expect(edited.parsed).toBe(1)
+    expect(edited.tasks[0]!.title).toBe('Task A, edited')
   }, 60_000)
 
   it('is off with TANUKI_TASK_CACHE=0: every start parses every file, and nothing is written', () => {

@@ -1,9 +1,11 @@
 import {
+  appendFileSync,
   closeSync,
   existsSync,
   mkdirSync,
   openSync,
   readFileSync,
+  readSync,
   renameSync,
   statSync,
   writeSync,
@@ -288,6 +290,53 @@ export class TaskCache {
   }
 
   private readonly atExit = (): void => this.save()
+
+  /** Lines of files Tanuki rewrote itself, waiting to be appended to the cache file. */
+  private rewritten: string[] = []
+  private rewrittenTimer: ReturnType<typeof setTimeout> | undefined
+
+  /**
+   * Remembers the task a text Tanuki just wrote into a file reads as (the status mirror's): the
+   * next start finds it without parsing the file. A run changes the file of every task it runs,
+   * so without this a start after a big run (a resume after a crash) parsed nearly every file
+   * again. The line is appended to the cache file a moment later (or as the process exits), after
+   * the lines a scan has pending; a later line of a file wins over an earlier one, and the next
+   * scan's write keeps one line a file. It carries no stat (the file was just modified): the next
+   * start reads the file and takes the task when the text's hash is this one.
+   */
+  rewrote(path: string, hash: string, task: Task): void {
+    if (!jsonSafe(task) || hash.length !== HASH) return
+    this.rewritten.push(ascii(`${JSON.stringify(path)}\t\t${hash}\t${JSON.stringify(task)}`))
+    if (!this.rewrittenTimer) {
+      this.rewrittenTimer = setTimeout(this.appendRewritten, 1000)
+      this.rewrittenTimer.unref?.()
+      process.once('exit', this.appendRewritten)
+    }
+  }
+
+  /** Appends the lines `rewrote` gathered, to a cache file of this parser only. Never throws. */
+  private readonly appendRewritten = (): void => {
+    clearTimeout(this.rewrittenTimer)
+    this.rewrittenTimer = undefined
+    process.off('exit', this.appendRewritten)
+    const lines = this.rewritten
+    this.rewritten = []
+    // The scan's lines first: its write replaces the file.
+    if (this.pending) this.save()
+    try {
+      const head = Buffer.alloc(this.key.length + 1)
+      const fd = openSync(this.file, 'r')
+      try {
+        readSync(fd, head, 0, head.length, 0)
+      } finally {
+        closeSync(fd)
+      }
+      if (head.toString('latin1') !== `${this.key}\n`) return
+      appendFileSync(this.file, `${lines.join('\n')}\n`)
+    } catch {
+      // No cache file (yet), or an unwritable one: those files are parsed next time.
+    }
+  }
 
   /**
    * Writes the last scan's lines now, if they are not written yet and the state folder exists
