@@ -155,6 +155,33 @@ function nodeSpawnLoop(count: number): Promise<number> {
   })
 }
 
+/**
+ * The steps of `session: true` without Tanuki: `AGENTS` shells, each given its share of the
+ * steps at once, each step as an agent's shell runs it (`setsid`, the prompt as a heredoc, in the
+ * background, waited for, its group killed after). The floor for a session run on this machine:
+ * a step forks the shell and execs twice (`setsid`, then the command) where xargs execs once.
+ */
+function bareSessions(count: number): Promise<number> {
+  const began = performance.now()
+  const step =
+    'setsid echo DONE <<\'T_1\' >/dev/null &\nSay DONE.\nT_1\ntanuki_pid=$!\nwait "$tanuki_pid"\n' +
+    'kill -s KILL -- -"$tanuki_pid" 2>/dev/null\nprintf \'%s %s\\n\' end "$?"\n'
+  const per = Math.ceil(count / AGENTS)
+  const shells = Array.from({ length: AGENTS }, (_, i) => Math.max(0, Math.min(per, count - i * per)))
+  return Promise.all(
+    shells.map(
+      (steps) =>
+        new Promise<void>((resolve, reject) => {
+          const shell = spawn('sh', [], { stdio: ['pipe', 'pipe', 'inherit'] })
+          shell.stdout.resume()
+          shell.stdin.end(step.repeat(steps))
+          shell.on('error', reject)
+          shell.on('close', () => resolve())
+        }),
+    ),
+  ).then(() => performance.now() - began)
+}
+
 interface TanukiRun {
   /** Spawn to exit. */
   wallMs: number
@@ -219,6 +246,7 @@ async function throughput(): Promise<void> {
   ]
   const xargsMs: number[] = []
   const nodeMs: number[] = []
+  const bareMs: number[] = []
   const runs = configs.map(() => [] as (TanukiRun & { xargs: number })[])
   for (let round = 0; round < REPS; round++) {
     process.stderr.write(`round ${round + 1}/${REPS}, load ${load()}\n`)
@@ -226,6 +254,7 @@ async function throughput(): Promise<void> {
     xargsMs.push(x)
     // A reference figure, taken once: a Node loop costs as much as a Tanuki run.
     if (round === 0) nodeMs.push(await nodeSpawnLoop(count))
+    bareMs.push(await bareSessions(count))
     configs.forEach((config, i) => {
       if (round >= config.reps) return
       runs[i]!.push({ ...runTanuki(count, `throughput-${i}`, config.project), xargs: x })
@@ -239,6 +268,10 @@ async function throughput(): Promise<void> {
   console.log(`| \`xargs -P ${AGENTS}\` | ${ms(x)}${spread(xargsMs, ms)} | 1.00× | | | | |`)
   console.log(
     `| plain Node loop: \`child_process.spawn\`, ${AGENTS} at a time (1 run) | ${ms(median(nodeMs))} | ${ratio(median(nodeMs.map((n, i) => n / xargsMs[i]!)))} | | | | |`,
+  )
+  const bare = bareMs.map((b, i) => b / xargsMs[i]!)
+  console.log(
+    `| bare \`sh\` sessions: the steps of \`session: true\` without Tanuki, ${AGENTS} shells | ${ms(median(bareMs))}${spread(bareMs, ms)} | ${ratio(median(bare))}${spread(bare, ratio)} | | | | |`,
   )
   configs.forEach((config, i) => {
     const list = runs[i]!
