@@ -522,7 +522,9 @@ describe('bad input, table-driven', () => {
         const result = await run(project.dir, args)
         const what = `tanuki ${args.join(' ')}`
         expect(result.code, `${what}\n${result.stdout}\n${result.stderr}`).not.toBe(0)
-        expect(result.stderr, what).toMatch(/^tanuki: /)
+        // "tanuki: …", or a usage error's "tanuki project start: …", and the name only once.
+        expect(result.stderr, what).toMatch(/^tanuki[ :]/)
+        expect(result.stderr, what).not.toMatch(/^tanuki: tanuki[ :]/)
         for (const mention of bad.mentions) expect(result.stderr, what).toContain(mention)
         expect(result.stderr, what).toMatch(/\(error code: TANUKI_[A-Z_]+\)\n$/)
         // One clear message, not a stack trace.

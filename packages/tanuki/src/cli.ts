@@ -11,9 +11,13 @@ import { renderHelp, useColor } from './usage.ts'
 import { workerCommand } from './commands/worker.ts'
 import { version } from './version.ts'
 
-/** A refusal: one message, its stable code, no stack. */
+/**
+ * A refusal: one message, its stable code, no stack. A usage error names its command already
+ * (`tanuki project start: unknown option …`), and gets no second "tanuki: " in front.
+ */
 function refuse(error: { message: string; code: string }): void {
-  process.stderr.write(`tanuki: ${error.message}\n  (error code: ${error.code})\n`)
+  const message = /^tanuki[ :]/.test(error.message) ? error.message : `tanuki: ${error.message}`
+  process.stderr.write(`${message}\n  (error code: ${error.code})\n`)
   process.exitCode = 1
 }
 
