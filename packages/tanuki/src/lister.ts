@@ -103,7 +103,7 @@ export function listOnWorker(dir: string): Promise<Listing> {
     let worker: Worker
     try {
       // The worker runs these functions from their source text, modules given as arguments: a
-      // bundler rewrites a \`require\` in them, and may rename what they would refer to by name.
+      // bundler rewrites a `require` in them, and may rename what they would refer to by name.
       const source = `(${listerMain})(require('node:fs'), require('node:path').sep, require('node:worker_threads'), ${statKey}, ${markdownFiles})`
       worker = new Worker(source, { eval: true, workerData: { dir, chunk: STAT_CHUNK } })
     } catch (error) {
