@@ -116,6 +116,49 @@ describe('ndjson reporter', () => {
     ])
   }, 60_000)
 
+  it('writes a big project:loaded just after its turn, before every later line, and at an exit', async () => {
+    const path = join(dir, 'events.ndjson')
+    const reporter = createNdjsonReporter({ path })
+    const tasks = Array.from({ length: 1500 }, (_, i) => ({
+      id: `T-${i}`,
+      title: `Task ${i}`,
+      role: 'default',
+      priority: 'medium' as const,
+      status: 'pending' as const,
+      dependsOn: [],
+    }))
+    const loaded = { total: tasks.length, ready: tasks.length, recovered: [], tasks, at: 2 }
+    reporter.onEvent!('orchestrator:state', { from: 'stopped', to: 'starting', at: 1 })
+    reporter.onEvent!('project:loaded', loaded)
+    reporter.onEvent!('task:assigned', { taskId: 'T-0', agent: 'default-1', role: 'default', at: 3 })
+    // The turn ends: the line before it is written, the big one and the one after it are not yet.
+    await Promise.resolve()
+    expect(parseLines(readFileSync(path, 'utf8')).map((line) => line.event)).toEqual(['orchestrator:state'])
+    await new Promise((resolve) => setImmediate(resolve))
+    const lines = parseLines(readFileSync(path, 'utf8'))
+    expect(lines.map((line) => line.event)).toEqual(['orchestrator:state', 'project:loaded', 'task:assigned'])
+    expect(lines[1]).toEqual({ event: 'project:loaded', ...loaded })
+    await reporter.onClose!()
+
+    // A process that exits before the next turn still writes it, in its place.
+    const script = join(dir, 'exit.mts')
+    const module = new URL('./index.ts', import.meta.url).pathname
+    await writeFile(
+      script,
+      `import { createNdjsonReporter } from ${JSON.stringify(module)}\n` +
+        `const reporter = createNdjsonReporter({ path: ${JSON.stringify(join(dir, 'exit.ndjson'))} })\n` +
+        `reporter.onEvent('project:loaded', ${JSON.stringify(loaded)})\n` +
+        "reporter.onEvent('task:assigned', { taskId: 'T-0', agent: 'a-1', at: 3 })\n" +
+        'process.exit(0)\n',
+    )
+    const run = spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8' })
+    expect(run.stderr).toBe('')
+    expect(parseLines(await readFile(join(dir, 'exit.ndjson'), 'utf8')).map((line) => line.event)).toEqual([
+      'project:loaded',
+      'task:assigned',
+    ])
+  }, 60_000)
+
   it('appends to the log of an earlier run unless asked to truncate', async () => {
     const path = join(dir, 'events.ndjson')
     await writeFile(path, `${JSON.stringify({ event: 'earlier' })}\n`)
