@@ -52,6 +52,8 @@ export interface ScanResult {
   errors: TanukiError[]
   /** How many files were parsed; the others' tasks came from the cache of parsed tasks. */
   parsed: number
+  /** Whether a worker thread listed the files and stat-ed them (`listOnWorker`), to the end. */
+  listedOnWorker: boolean
 }
 
 /**
@@ -124,7 +126,8 @@ export class FileTaskSource implements TaskSource {
     for (const [index, [path]] of files.entries()) found.visit(index, this.statOf(path))
     const { read, toParse, stats } = found
     const parsed = toParse.map(([path, shown, text]) => readTaskFile(path, shown, text))
-    return { ...this.collect(files, this.toCache(files, read, parsed, stats)), parsed: parsed.length }
+    const collected = this.collect(files, this.toCache(files, read, parsed, stats))
+    return { ...collected, parsed: parsed.length, listedOnWorker: false }
   }
 
   /**
@@ -146,18 +149,21 @@ export class FileTaskSource implements TaskSource {
     const files = this.files(listed)
     const found = this.fromCache(files)
     let index = 0
+    let listedOnWorker = listed !== undefined
     if (listed) {
       try {
         for await (const chunk of listed.stats()) for (const stat of chunk) found.visit(index++, stat)
       } catch {
         // The worker failed: this thread stats what is left.
+        listedOnWorker = false
       }
     }
     for (; index < files.length; index++) found.visit(index, this.statOf(files[index]![0]))
     const { read, toParse, stats } = found
     const threads = this.parseThreads ?? parseThreads(toParse.length)
     const parsed = await readTaskFiles(toParse, threads)
-    return { ...this.collect(files, this.toCache(files, read, parsed, stats)), parsed: parsed.length }
+    const collected = this.collect(files, this.toCache(files, read, parsed, stats))
+    return { ...collected, parsed: parsed.length, listedOnWorker }
   }
 
   /** A file's stat as the cache compares it (`statKey`); without a cache none is needed. */
@@ -237,7 +243,10 @@ export class FileTaskSource implements TaskSource {
   }
 
   /** Takes the files as read (`read[i]` is `files[i]`): registers each good task, finds duplicate ids. */
-  private collect(files: [path: string, shown: string][], read: TaskFile[]): Omit<ScanResult, 'parsed'> {
+  private collect(
+    files: [path: string, shown: string][],
+    read: TaskFile[],
+  ): Omit<ScanResult, 'parsed' | 'listedOnWorker'> {
     const tasks: Task[] = []
     const errors: TanukiError[] = []
     const seen = new Map<string, string>()
@@ -330,7 +339,9 @@ export class FileTaskSource implements TaskSource {
     const temp = `${path}.tanuki-${process.pid}.tmp`
     await writeFile(temp, after)
     await rename(temp, path)
-    if (task) this.cache?.rewrote(path, hash, task)
+    // What a file holds when the run ends is what the next start reads: a task in flight gets
+    // another write before then (settled, or back to pending), so its line would only be replaced.
+    if (task && task.status !== 'assigned' && task.status !== 'in_progress') this.cache?.rewrote(path, hash, task)
   }
 
   watch(listener: (change: TaskChange) => void): () => void {

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, sep } from 'node:path'
@@ -72,8 +73,26 @@ describe('listing the task files on a worker thread', () => {
   it('lists nothing for a folder that does not exist, and stats nothing', async () => {
     const listing = await listOnWorker(join(tmpdir(), 'tanuki-lister-none', 'tasks'))
     expect(listing.files).toEqual([])
-    for await (const chunk of listing.stats()) expect(chunk).toEqual([])
+    const chunks: string[][] = []
+    for await (const chunk of listing.stats()) chunks.push(chunk)
+    expect(chunks).toEqual([])
   })
+
+  it('runs when the code is compiled keeping function names (tsx), as it is when run from source', () => {
+    const dir = join(project(files), 'tasks')
+    const script = join(dir, '..', 'list.mts')
+    writeFileSync(
+      script,
+      `import { listOnWorker } from ${JSON.stringify(new URL('./lister.ts', import.meta.url).pathname)}\n` +
+        `const listing = await listOnWorker(${JSON.stringify(dir)})\n` +
+        'let stats = 0\n' +
+        'for await (const chunk of listing.stats()) stats += chunk.length\n' +
+        'console.log(listing.files.length, stats)\n',
+    )
+    const run = spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8' })
+    expect(run.stderr).toBe('')
+    expect(run.stdout.trim()).toBe('4 4')
+  }, 60_000)
 
   it("gives a scan the tasks of the main thread's scan, uses the cache and sees a file changed since", async () => {
     const root = project(files)
@@ -85,6 +104,7 @@ describe('listing the task files on a worker thread', () => {
     expect(alone.parsed).toBe(4)
     process.env.TANUKI_LIST_THREAD = '1'
     const listed = await new FileTaskSource({ root, cacheFile }).scanAsync()
+    expect(listed.listedOnWorker).toBe(true)
     expect(listed.parsed).toBe(0)
     expect(listed.tasks).toEqual(alone.tasks)
     expect(listed.errors).toEqual([])

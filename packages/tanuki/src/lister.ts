@@ -103,9 +103,13 @@ export function listOnWorker(dir: string): Promise<Listing> {
     let worker: Worker
     try {
       // The worker runs these functions from their source text, modules given as arguments: a
-      // bundler rewrites a `require` in them, and may rename what they would refer to by name.
-      const source = `(${listerMain})(require('node:fs'), require('node:path').sep, require('node:worker_threads'), ${statKey}, ${markdownFiles})`
-      worker = new Worker(source, { eval: true, workerData: { dir, chunk: STAT_CHUNK } })
+      // bundler rewrites a `require` in them, and may rename what they would refer to by name. A
+      // compiler that keeps names (tsx, esbuild's keepNames) wraps functions in `__name(…)`: the
+      // worker gets one that does nothing. It needs none of this process's flags (`--import tsx`).
+      const source =
+        'const __name = (target) => target;\n' +
+        `(${listerMain})(require('node:fs'), require('node:path').sep, require('node:worker_threads'), ${statKey}, ${markdownFiles})`
+      worker = new Worker(source, { eval: true, execArgv: [], workerData: { dir, chunk: STAT_CHUNK } })
     } catch (error) {
       rejectListing(error)
       return
