@@ -268,8 +268,9 @@ describe('the cache of parsed task files', () => {
     }
     const lines = (): number => readFileSync(statePaths(root).taskCache, 'utf8').trimEnd().split('\n').length
     expect(start('run').parsed).toBe(3)
-    // The scan's three lines, then one per write, appended: the later line of a file wins.
-    expect(lines()).toBe(1 + 3 + 3)
+    // The scan's three lines, then one for each file written (A's in-flight status is not kept:
+    // another write always follows it).
+    expect(lines()).toBe(1 + 3 + 2)
     const next = start('scan')
     expect(next.parsed).toBe(0)
     const fresh = ['A', 'B', 'C'].map((id) =>
@@ -284,6 +285,38 @@ describe('the cache of parsed task files', () => {
     const edited = start('scan')
     expect(edited.parsed).toBe(1)
     expect(edited.tasks[0]!.title).toBe('Task A, edited')
+  }, 60_000)
+
+  it('appends at most one line a file between scans; the later line of a file wins', () => {
+    const root = project({ 'A.md': task('A'), 'B.md': task('B') })
+    const script = join(root, 'run.mts')
+    writeFileSync(
+      script,
+      `import { FileTaskSource } from ${JSON.stringify(new URL('./file-source.ts', import.meta.url).pathname)}\n` +
+        `const source = new FileTaskSource({ root: ${JSON.stringify(root)}, cacheFile: ${JSON.stringify(statePaths(root).taskCache)} })\n` +
+        'const { parsed, tasks } = source.scan()\n' +
+        'console.log(JSON.stringify({ parsed, tasks }))\n' +
+        "if (process.argv[2] === 'run') {\n" +
+        '  const batch = () => new Promise((resolve) => setTimeout(resolve, 1200))\n' +
+        "  await source.update('A', { status: 'complete' })\n" +
+        '  await batch()\n' +
+        "  await source.update('A', { status: 'failed', failure: 'reviewed' })\n" +
+        '  await batch()\n' +
+        "  await source.update('B', { status: 'complete' })\n" +
+        '}\n' +
+        'process.exit(0)\n',
+    )
+    const start = (mode: 'run' | 'scan'): { parsed: number; tasks: Task[] } => {
+      const run = spawnSync(process.execPath, ['--import', 'tsx', script, mode], { encoding: 'utf8' })
+      expect(run.stderr).toBe('')
+      return JSON.parse(run.stdout) as { parsed: number; tasks: Task[] }
+    }
+    start('run')
+    // Two files scanned: two lines appended at most (A's two batches), B's dropped.
+    expect(readFileSync(statePaths(root).taskCache, 'utf8').trimEnd().split('\n')).toHaveLength(1 + 2 + 2)
+    const next = start('scan')
+    expect(next.parsed).toBe(1)
+    expect(next.tasks.map((t) => t.status)).toEqual(['failed', 'complete'])
   }, 60_000)
 
   it('is off with TANUKI_TASK_CACHE=0: every start parses every file, and nothing is written', () => {

@@ -2,6 +2,7 @@ import {
   appendFileSync,
   closeSync,
   existsSync,
+  fstatSync,
   mkdirSync,
   openSync,
   readFileSync,
@@ -129,10 +130,11 @@ function jsonSafe(value: unknown): boolean {
  * (and its problem reported) each time.
  *
  * One line per file, so a start that finds a few files changed rewrites only those lines, and a
- * task is only parsed from the cache when it is used. The cache is only ever a shortcut: an
- * unreadable, foreign or stale one is ignored and rewritten, and it is written only where Tanuki
- * has made its state folder (with its `.gitignore`), never creating one or leaving a file git
- * would show.
+ * task is only parsed from the cache when it is used. A run appends lines for the files its
+ * status mirror rewrote (`rewrote`); the next scan writes one line a file again. The cache is only
+ * ever a shortcut: an unreadable, foreign or stale one is ignored and rewritten, and it is written
+ * only where Tanuki has made its state folder (with its `.gitignore`), never creating one or
+ * leaving a file git would show.
  */
 export class TaskCache {
   /** The cache file as read, while a scan hands out its lines. */
@@ -291,9 +293,11 @@ export class TaskCache {
 
   private readonly atExit = (): void => this.save()
 
-  /** Lines of files Tanuki rewrote itself, waiting to be appended to the cache file. */
-  private rewritten: string[] = []
+  /** Lines of files Tanuki rewrote itself, by path (the latest only), waiting to be appended. */
+  private rewritten = new Map<string, string>()
   private rewrittenTimer: ReturnType<typeof setTimeout> | undefined
+  /** Lines appended since the last scan: at most one a file the scan found, so the file at most doubles. */
+  private appended = 0
 
   /**
    * Remembers the task a text Tanuki just wrote into a file reads as (the status mirror's): the
@@ -301,12 +305,14 @@ export class TaskCache {
    * so without this a start after a big run (a resume after a crash) parsed nearly every file
    * again. The line is appended to the cache file a moment later (or as the process exits), after
    * the lines a scan has pending; a later line of a file wins over an earlier one, and the next
-   * scan's write keeps one line a file. It carries no stat (the file was just modified): the next
-   * start reads the file and takes the task when the text's hash is this one.
+   * scan's write keeps one line a file. Until then the file grows by at most one line for each
+   * file the last scan found (a task rewritten twice in a batch gets one): beyond that, rewritten
+   * files are parsed again, as before. A line carries no stat (the file was just modified): the
+   * next start reads the file and takes the task when the text's hash is this one.
    */
   rewrote(path: string, hash: string, task: Task): void {
     if (!jsonSafe(task) || hash.length !== HASH) return
-    this.rewritten.push(ascii(`${JSON.stringify(path)}\t\t${hash}\t${JSON.stringify(task)}`))
+    this.rewritten.set(path, ascii(`${JSON.stringify(path)}\t\t${hash}\t${JSON.stringify(task)}`))
     if (!this.rewrittenTimer) {
       this.rewrittenTimer = setTimeout(this.appendRewritten, 1000)
       this.rewrittenTimer.unref?.()
@@ -319,20 +325,25 @@ export class TaskCache {
     clearTimeout(this.rewrittenTimer)
     this.rewrittenTimer = undefined
     process.off('exit', this.appendRewritten)
-    const lines = this.rewritten
-    this.rewritten = []
+    const lines = [...this.rewritten.values()].slice(0, Math.max(0, this.storedCount - this.appended))
+    this.rewritten.clear()
     // The scan's lines first: its write replaces the file.
     if (this.pending) this.save()
+    if (lines.length === 0) return
     try {
       const head = Buffer.alloc(this.key.length + 1)
+      const last = Buffer.alloc(1)
       const fd = openSync(this.file, 'r')
       try {
         readSync(fd, head, 0, head.length, 0)
+        readSync(fd, last, 0, 1, Math.max(0, fstatSync(fd).size - 1))
       } finally {
         closeSync(fd)
       }
       if (head.toString('latin1') !== `${this.key}\n`) return
-      appendFileSync(this.file, `${lines.join('\n')}\n`)
+      // After a line cut short (a crash mid-append), a new line: the torn one stays alone, left out.
+      appendFileSync(this.file, `${last[0] === 10 ? '' : '\n'}${lines.join('\n')}\n`)
+      this.appended += lines.length
     } catch {
       // No cache file (yet), or an unwritable one: those files are parsed next time.
     }
@@ -368,6 +379,7 @@ export class TaskCache {
       }
       renameSync(temp, this.file)
       this.pending = undefined
+      this.appended = 0
     } catch {
       // A read-only or full state folder: nothing else is lost.
     }
