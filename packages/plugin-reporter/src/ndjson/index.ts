@@ -47,6 +47,24 @@ export function createNdjsonReporter(options: NdjsonReporterOptions & { path: st
   /** A big `project:loaded`'s line, made when it is written (see `LATE_TASKS`). */
   let late: (() => string) | undefined
   let lateTimer: ReturnType<typeof setImmediate> | undefined
+  /**
+   * Why a write after an event's handling failed (at the end of its turn, on a timer): thrown at
+   * the next event or at close, where the run reports it, instead of ending the process.
+   */
+  let failure: unknown
+  const later = (): void => {
+    try {
+      flush()
+    } catch (error) {
+      failure ??= error
+    }
+  }
+  const rethrow = (): void => {
+    if (failure === undefined) return
+    const error = failure
+    failure = undefined
+    throw error
+  }
   const open = (): number => {
     if (fd !== undefined) return fd
     ensureWritable(options.path, 'ndjson')
@@ -57,11 +75,12 @@ export function createNdjsonReporter(options: NdjsonReporterOptions & { path: st
     if (timer) clearTimeout(timer)
     timer = undefined
     if (late) {
-      const line = late()
+      const line = Buffer.from(`${late()}\n`)
       late = undefined
       clearImmediate(lateTimer)
       lateTimer = undefined
-      writeSync(open(), `${line}\n`)
+      const file = open()
+      for (let at = 0; at < line.length; ) at += writeSync(file, line, at, line.length - at)
     }
     if (used === 0) return
     const length = used
@@ -84,7 +103,7 @@ export function createNdjsonReporter(options: NdjsonReporterOptions & { path: st
   }
   const endOfTurn = (): void => {
     queued = false
-    if (timer === undefined && late === undefined) flush()
+    if (timer === undefined && late === undefined) later()
   }
   // An uncaught error ends the process before the turn does: its lines still go to disk.
   process.on('exit', flush)
@@ -100,28 +119,33 @@ export function createNdjsonReporter(options: NdjsonReporterOptions & { path: st
         // What came before it goes first; what comes after waits for it.
         flush()
         late = () => JSON.stringify({ event: name, ...payload })
-        lateTimer = setImmediate(flush)
+        lateTimer = setImmediate(later)
         return
       }
       add(JSON.stringify({ event: name, ...payload }))
       if (name === 'iteration:output') {
         if (used >= OUTPUT_FLUSH_BYTES) flush()
-        else timer ??= setTimeout(flush, 50)
-        return
+        else timer ??= setTimeout(later, 50)
+      } else {
+        if (timer) clearTimeout(timer)
+        timer = undefined
+        if (!queued) {
+          queued = true
+          queueMicrotask(endOfTurn)
+        }
       }
-      if (timer) clearTimeout(timer)
-      timer = undefined
-      if (!queued) {
-        queued = true
-        queueMicrotask(endOfTurn)
-      }
+      rethrow()
     },
     onClose() {
       closed = true
-      flush()
       process.off('exit', flush)
-      if (fd !== undefined) closeSync(fd)
-      fd = undefined
+      try {
+        flush()
+      } finally {
+        if (fd !== undefined) closeSync(fd)
+        fd = undefined
+      }
+      rethrow()
     },
   }
 }

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -158,6 +158,30 @@ describe('ndjson reporter', () => {
       'task:assigned',
     ])
   }, 60_000)
+
+  it('reports a write that fails after its event at the next event, where the run reports it', async () => {
+    const folder = join(dir, 'logs')
+    const reporter = createNdjsonReporter({ path: join(folder, 'events.ndjson') })
+    const tasks = Array.from({ length: 1000 }, (_, i) => ({
+      id: `T-${i}`,
+      title: `Task ${i}`,
+      role: 'default',
+      priority: 'medium' as const,
+      status: 'pending' as const,
+      dependsOn: [],
+    }))
+    reporter.onEvent!('project:loaded', { total: 1000, ready: 1000, recovered: [], tasks, at: 1 })
+    // The log's folder is made a file before the line is written (synchronously: the write comes
+    // on the next turn).
+    writeFileSync(folder, 'not a folder')
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(() =>
+      reporter.onEvent!('task:assigned', { taskId: 'T-0', agent: 'default-1', role: 'default', at: 2 }),
+    ).toThrow(/ndjson reporter cannot write/)
+    // That event's own line fails at the end of its turn: reported by the next one, or at close.
+    await Promise.resolve()
+    expect(() => reporter.onClose!()).toThrow(/ndjson reporter cannot write/)
+  })
 
   it('appends to the log of an earlier run unless asked to truncate', async () => {
     const path = join(dir, 'events.ndjson')
