@@ -52,6 +52,29 @@ function source(root: string): { scan(): ScanResult } {
   }
 }
 
+/**
+ * Starts of a project as processes of their own, as `tanuki` makes them (the cache is then the
+ * parser's of tsx): each scans and prints what it found; a `run` start then makes the writes
+ * `run` (statements with `source` in scope) before it exits, as a run's status mirror does.
+ */
+function starts(root: string, run: string): (mode: 'run' | 'scan') => { parsed: number; tasks: Task[] } {
+  const script = join(root, 'run.mts')
+  writeFileSync(
+    script,
+    `import { FileTaskSource } from ${JSON.stringify(new URL('./file-source.ts', import.meta.url).pathname)}\n` +
+      `const source = new FileTaskSource({ root: ${JSON.stringify(root)}, cacheFile: ${JSON.stringify(statePaths(root).taskCache)} })\n` +
+      'const { parsed, tasks } = source.scan()\n' +
+      'console.log(JSON.stringify({ parsed, tasks }))\n' +
+      `if (process.argv[2] === 'run') {\n${run}}\n` +
+      'process.exit(0)\n',
+  )
+  return (mode) => {
+    const started = spawnSync(process.execPath, ['--import', 'tsx', script, mode], { encoding: 'utf8' })
+    expect(started.stderr).toBe('')
+    return JSON.parse(started.stdout) as { parsed: number; tasks: Task[] }
+  }
+}
+
 describe('the cache of parsed task files', () => {
   it('parses each file once: the next start takes its task from the cache, equal to a fresh parse', () => {
     const extra = 'nested: { list: [1, two, null], when: 2026-11-29, yes: true }\n'
@@ -246,26 +269,12 @@ describe('the cache of parsed task files', () => {
 
   it('keeps the task of each file the status mirror rewrote: a start after a run parses none of them', () => {
     const root = project({ 'A.md': task('A'), 'B.md': task('B'), 'C.md': task('C') })
-    const script = join(root, 'run.mts')
-    // Each start is a process of its own, as `tanuki` is (and the cache is the parser's of tsx).
-    writeFileSync(
-      script,
-      `import { FileTaskSource } from ${JSON.stringify(new URL('./file-source.ts', import.meta.url).pathname)}\n` +
-        `const source = new FileTaskSource({ root: ${JSON.stringify(root)}, cacheFile: ${JSON.stringify(statePaths(root).taskCache)} })\n` +
-        'const { parsed, tasks } = source.scan()\n' +
-        'console.log(JSON.stringify({ parsed, tasks }))\n' +
-        "if (process.argv[2] === 'run') {\n" +
-        "  await source.update('A', { status: 'in_progress', assigned_to: 'default-1' })\n" +
+    const start = starts(
+      root,
+      "  await source.update('A', { status: 'in_progress', assigned_to: 'default-1' })\n" +
         "  await source.update('A', { status: 'complete', assigned_to: null })\n" +
-        "  await source.update('B', { status: 'failed', failure: 'verify failed' })\n" +
-        '}\n' +
-        'process.exit(0)\n',
+        "  await source.update('B', { status: 'failed', failure: 'verify failed' })\n",
     )
-    const start = (mode: 'run' | 'scan'): { parsed: number; tasks: Task[] } => {
-      const run = spawnSync(process.execPath, ['--import', 'tsx', script, mode], { encoding: 'utf8' })
-      expect(run.stderr).toBe('')
-      return JSON.parse(run.stdout) as { parsed: number; tasks: Task[] }
-    }
     const lines = (): number => readFileSync(statePaths(root).taskCache, 'utf8').trimEnd().split('\n').length
     expect(start('run').parsed).toBe(3)
     // The scan's three lines, then one for each file written (A's in-flight status is not kept:
@@ -289,28 +298,16 @@ describe('the cache of parsed task files', () => {
 
   it('appends at most one line a file between scans; the later line of a file wins', () => {
     const root = project({ 'A.md': task('A'), 'B.md': task('B') })
-    const script = join(root, 'run.mts')
-    writeFileSync(
-      script,
-      `import { FileTaskSource } from ${JSON.stringify(new URL('./file-source.ts', import.meta.url).pathname)}\n` +
-        `const source = new FileTaskSource({ root: ${JSON.stringify(root)}, cacheFile: ${JSON.stringify(statePaths(root).taskCache)} })\n` +
-        'const { parsed, tasks } = source.scan()\n' +
-        'console.log(JSON.stringify({ parsed, tasks }))\n' +
-        "if (process.argv[2] === 'run') {\n" +
-        '  const batch = () => new Promise((resolve) => setTimeout(resolve, 1200))\n' +
+    // A second between writes: each goes into a batch of its own.
+    const start = starts(
+      root,
+      '  const batch = () => new Promise((resolve) => setTimeout(resolve, 1200))\n' +
         "  await source.update('A', { status: 'complete' })\n" +
         '  await batch()\n' +
         "  await source.update('A', { status: 'failed', failure: 'reviewed' })\n" +
         '  await batch()\n' +
-        "  await source.update('B', { status: 'complete' })\n" +
-        '}\n' +
-        'process.exit(0)\n',
+        "  await source.update('B', { status: 'complete' })\n",
     )
-    const start = (mode: 'run' | 'scan'): { parsed: number; tasks: Task[] } => {
-      const run = spawnSync(process.execPath, ['--import', 'tsx', script, mode], { encoding: 'utf8' })
-      expect(run.stderr).toBe('')
-      return JSON.parse(run.stdout) as { parsed: number; tasks: Task[] }
-    }
     start('run')
     // Two files scanned: two lines appended at most (A's two batches), B's dropped.
     expect(readFileSync(statePaths(root).taskCache, 'utf8').trimEnd().split('\n')).toHaveLength(1 + 2 + 2)

@@ -4,6 +4,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import type { TanukiEvents } from '@tanuki/core'
 import { loadFixture, replay } from '../../test/support.ts'
 import { runScenario } from '../../test/scenario.ts'
 import { createNdjsonReporter, ndjsonReporter } from './index.ts'
@@ -16,6 +17,19 @@ beforeEach(async () => {
 afterEach(async () => {
   await rm(dir, { recursive: true, force: true })
 })
+
+/** A `project:loaded` of `count` pending tasks without dependencies. */
+function projectLoaded(count: number, at: number): TanukiEvents['project:loaded'] {
+  const tasks = Array.from({ length: count }, (_, i) => ({
+    id: `T-${i}`,
+    title: `Task ${i}`,
+    role: 'default',
+    priority: 'medium' as const,
+    status: 'pending' as const,
+    dependsOn: [],
+  }))
+  return { total: count, ready: count, recovered: [], tasks, at }
+}
 
 function parseLines(text: string): Record<string, unknown>[] {
   expect(text.endsWith('\n')).toBe(true)
@@ -119,15 +133,7 @@ describe('ndjson reporter', () => {
   it('writes a big project:loaded just after its turn, before every later line, and at an exit', async () => {
     const path = join(dir, 'events.ndjson')
     const reporter = createNdjsonReporter({ path })
-    const tasks = Array.from({ length: 1500 }, (_, i) => ({
-      id: `T-${i}`,
-      title: `Task ${i}`,
-      role: 'default',
-      priority: 'medium' as const,
-      status: 'pending' as const,
-      dependsOn: [],
-    }))
-    const loaded = { total: tasks.length, ready: tasks.length, recovered: [], tasks, at: 2 }
+    const loaded = projectLoaded(1500, 2)
     reporter.onEvent!('orchestrator:state', { from: 'stopped', to: 'starting', at: 1 })
     reporter.onEvent!('project:loaded', loaded)
     reporter.onEvent!('task:assigned', { taskId: 'T-0', agent: 'default-1', role: 'default', at: 3 })
@@ -162,15 +168,7 @@ describe('ndjson reporter', () => {
   it('reports a write that fails after its event at the next event, where the run reports it', async () => {
     const folder = join(dir, 'logs')
     const reporter = createNdjsonReporter({ path: join(folder, 'events.ndjson') })
-    const tasks = Array.from({ length: 1000 }, (_, i) => ({
-      id: `T-${i}`,
-      title: `Task ${i}`,
-      role: 'default',
-      priority: 'medium' as const,
-      status: 'pending' as const,
-      dependsOn: [],
-    }))
-    reporter.onEvent!('project:loaded', { total: 1000, ready: 1000, recovered: [], tasks, at: 1 })
+    reporter.onEvent!('project:loaded', projectLoaded(1000, 1))
     // The log's folder is made a file before the line is written (synchronously: the write comes
     // on the next turn).
     writeFileSync(folder, 'not a folder')
