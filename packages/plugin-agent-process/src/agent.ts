@@ -1,4 +1,4 @@
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { TanukiError, abortError, createAgentExits, type Agent, type AgentExit, type RunResult } from '@tanuki/core'
 import type { ProcessBackendOptions } from './backend.ts'
@@ -42,6 +42,9 @@ export interface ProcessAgentParts {
   note: string | undefined
 }
 
+/** What bash's `exec`, `setsid` and `env` print for a program that is not there. */
+const NOT_FOUND = /^(?:(?:setsid|env): .*No such file or directory|\S*bash: (?:line \d+: )?exec: .*: not found)$/m
+
 type OnChunk = Parameters<Parameters<typeof runIteration>[0]['execStep']>[1]
 type Ended = { exitCode: number | null; signal: NodeJS.Signals | null; killedByUs: boolean }
 
@@ -66,7 +69,20 @@ export function createProcessAgent(parts: ProcessAgentParts): ProcessAgent {
   }
 
   const openSession = (): ShellSession => {
-    const opened = new ShellSession(workspace.dir, baseEnv)
+    // The shell writes the pid file itself, off the orchestrator's thread.
+    let sessionPidFile: string | undefined
+    if (pidFile) {
+      try {
+        mkdirSync(dirname(pidFile), { recursive: true })
+        sessionPidFile = pidFile
+      } catch {
+        // Pid files help people and crash recovery; an agent runs fine without one.
+      }
+    }
+    const opened = new ShellSession(workspace.dir, baseEnv, {
+      ...(sessionPidFile ? { pidFile: sessionPidFile } : {}),
+      ...(typeof config.session === 'string' ? { shell: config.session } : {}),
+    })
     opened.onShellExit((reason) => {
       // While a command runs, its own end reports the crash; an idle agent's shell dying is one.
       if (!current) end({ reason: `its shell ended: ${reason}`, expected: false }, 'crashed')
@@ -82,8 +98,9 @@ export function createProcessAgent(parts: ProcessAgentParts): ProcessAgent {
 
   /** Whether the pid file's folder was made: once per agent, not per command. */
   let pidFolder = false
-  const started = (step: Step, pid: number): void => {
-    if (pidFile) {
+  /** A step has started: its pid goes to the pid file, unless the agent's shell wrote it. */
+  const started = (step: Step, pid: number, shellWrote = false): void => {
+    if (pidFile && !shellWrote) {
       try {
         if (!pidFolder) mkdirSync(dirname(pidFile), { recursive: true })
         writeFileSync(pidFile, `${pid}\n`)
@@ -96,9 +113,15 @@ export function createProcessAgent(parts: ProcessAgentParts): ProcessAgent {
     config.onProcess?.({ agent: name, pid, argv: [...step.argv], state: 'started' })
   }
 
-  const finished = (step: Step, pid: number | undefined): void => {
+  const finished = (step: Step, pid: number | undefined, shellWrote = false): void => {
     current = undefined
-    if (pidFile) rmSync(pidFile, { force: true })
+    if (pidFile && !shellWrote) {
+      try {
+        unlinkSync(pidFile)
+      } catch {
+        // Not written (its folder could not be made), or gone already.
+      }
+    }
     if (pid !== undefined) config.onProcess?.({ agent: name, pid, argv: [...step.argv], state: 'ended' })
   }
 
@@ -172,7 +195,7 @@ export function createProcessAgent(parts: ProcessAgentParts): ProcessAgent {
         },
         onSpawn: (startedPid) => {
           pid = startedPid
-          started(step, startedPid)
+          started(step, startedPid, true)
         },
       })
     } catch (error) {
@@ -183,10 +206,11 @@ export function createProcessAgent(parts: ProcessAgentParts): ProcessAgent {
         cause: error,
       })
     } finally {
-      finished(step, pid)
+      finished(step, pid, true)
     }
-    // `setsid` (or `env`) could not find the program: the same as a process that cannot start.
-    if (ended.exitCode === 127 && /^(?:setsid|env): .*No such file or directory/m.test(stderr)) {
+    // The program could not be found (by bash's `exec`, `setsid` or `env`): the same as a
+    // process that cannot start.
+    if (ended.exitCode === 127 && NOT_FOUND.test(stderr)) {
       onChunk({ stream: 'stderr', text: `${notFound(`could not start ${step.argv[0]}: not found`).message}\n` })
     }
     return stepEnded(step, pid, ended, signal)

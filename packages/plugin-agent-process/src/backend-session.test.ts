@@ -100,12 +100,34 @@ describe('process backend with session: true', () => {
     await waitFor(() => !isAlive(pid), 5000, 'the command to die')
   })
 
-  it('a program that is not installed is a start that failed, not an iteration that printed nothing', async () => {
-    const agent = await spawn(tempDir(), { kind: 'command', command: ['no-such-agent-program'], workspace: 'shared' })
-    const result = await agent.run(request({ task: task({}) }))
-    expect(result.exitCode).toBe(127)
-    expect(result.failure).toMatchObject({ class: 'could-not-start', config: true })
-    expect(result.failure?.cause).toMatch(/could not start no-such-agent-program: not found/)
+  it.each(['bash', 'sh'])(
+    'a program that is not installed is a start that failed, not an iteration that printed nothing (%s)',
+    async (shell) => {
+      const agent = await spawn(tempDir(), {
+        kind: 'command',
+        command: ['no-such-agent-program'],
+        workspace: 'shared',
+        session: shell,
+      })
+      const result = await agent.run(request({ task: task({}) }))
+      expect(result.exitCode).toBe(127)
+      expect(result.failure).toMatchObject({ class: 'could-not-start', config: true })
+      expect(result.failure?.cause).toMatch(/could not start no-such-agent-program: not found/)
+    },
+  )
+
+  it("writes the running command's pid file from the shell, and says which values session takes", async () => {
+    const root = tempDir()
+    const agent = await spawn(root, { kind: 'command', command: ['sleep', '1000'], workspace: 'shared' })
+    const running = agent.run(request({ task: task({}) }))
+    await waitFor(() => agent.pid !== undefined, 5000, 'the pid')
+    const pidFile = join(root, '.tanuki', 'pids', 'worker-1.pid')
+    await waitFor(() => readFileSync(pidFile, 'utf8') === `${agent.pid}\n`, 5000, 'the pid file')
+    await agent.stop()
+    await running.catch(() => {})
+    await expect(spawn(root, { kind: 'command', command: ['true'], session: 'zsh' })).rejects.toThrow(
+      /agents\.worker\.session must be true, false, 'bash' or 'sh', got "zsh"/,
+    )
   })
 
   it('runs a project through the orchestrator', async () => {

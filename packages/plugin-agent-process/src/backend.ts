@@ -55,12 +55,13 @@ export interface ProcessBackendOptions extends KindOptions {
    */
   pidFiles?: boolean
   /**
-   * Start the agent's commands from one long-lived `sh` per agent instead of from Tanuki's own
+   * Start the agent's commands from one long-lived shell per agent instead of from Tanuki's own
    * process. Forking a shell costs almost nothing, forking Node about 1.5 ms: worth it for roles
-   * whose iterations are many quick commands (bench/cli.bench.ts). Needs util-linux's `setsid`.
-   * Default false.
+   * whose iterations are many quick commands (bench/cli.bench.ts). `true` runs bash when it is on
+   * the PATH (each command a job of its own, by bash's job control) and otherwise `sh` (each
+   * command under util-linux's `setsid`, one exec more); `'bash'` or `'sh'` chooses. Default false.
    */
-  session?: boolean
+  session?: boolean | 'bash' | 'sh'
   /** Notes for people (e.g. that agents share the project directory). Default: none. */
   log?: (message: string) => void
   /** Called when an agent's process starts and ends. */
@@ -125,6 +126,9 @@ function resolveOptions(
     (typeof env !== 'object' || env === null || Object.values(env).some((value) => typeof value !== 'string'))
   ) {
     throw configError(role, 'env', 'must map variable names to strings', env)
+  }
+  if (own.session !== undefined && typeof own.session !== 'boolean' && own.session !== 'bash' && own.session !== 'sh') {
+    throw configError(role, 'session', "must be true, false, 'bash' or 'sh'", own.session)
   }
   if (own.workspace !== undefined && !WORKSPACE_MODES.includes(own.workspace)) {
     throw configError(role, 'workspace', `must be one of ${WORKSPACE_MODES.join(', ')}`, own.workspace)

@@ -1,9 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { isTanukiError, type OutputChunk } from '@tanuki/core'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { isAlive, removeTempDirs, tempDir, waitFor } from '../../test/support/repo.ts'
-import { ShellSession } from './session.ts'
+import { ShellSession, type SessionOptions, type SessionShell } from './session.ts'
 
 const sessions: ShellSession[] = []
 afterEach(() => {
@@ -11,9 +11,10 @@ afterEach(() => {
   removeTempDirs()
 })
 
-function open(): { session: ShellSession; dir: string } {
+let shell: SessionShell = 'bash'
+function open(options: SessionOptions = {}, env: NodeJS.ProcessEnv = {}): { session: ShellSession; dir: string } {
   const dir = tempDir('tanuki-session-')
-  const session = new ShellSession(dir, { ...process.env, FROM_AGENT: 'agent' })
+  const session = new ShellSession(dir, { ...process.env, FROM_AGENT: 'agent', ...env }, { shell, ...options })
   sessions.push(session)
   return { session, dir }
 }
@@ -30,7 +31,18 @@ function collect(): { chunks: OutputChunk[]; text: (stream: OutputChunk['stream'
   }
 }
 
-describe('ShellSession', () => {
+describe.each(['bash', 'sh'] as const)('ShellSession under %s', (which) => {
+  beforeEach(() => {
+    shell = which
+  })
+
+  it('is the shell it was asked for, and bash by default when there is one', () => {
+    expect(open().session.shell).toBe(which)
+    expect(new ShellSession(tempDir(), process.env).shell).toBe('bash')
+    expect(new ShellSession(tempDir(), { ...process.env, PATH: '/nowhere' }).shell).toBe('sh')
+    for (const s of sessions) s.close()
+  })
+
   it('runs commands one after another in one shell, keeping stdout and stderr apart, byte for byte', async () => {
     const { session } = open()
     const shell = session.pid
@@ -167,5 +179,67 @@ describe('ShellSession', () => {
     expect((error as Error).message).toMatch(/shell is gone: the shell was killed by SIGKILL/)
     await expect(session.run(['true'])).rejects.toThrow(/shell is gone/)
     await waitFor(() => !isAlive(pid), 5000, 'the orphaned command to die')
+  })
+
+  it('runs the program a command names, not a shell builtin of the same name', async () => {
+    const { session } = open()
+    const out = collect()
+    // coreutils' echo knows --version; the shells' builtin echo prints the word.
+    await session.run(['echo', '--version'], { onOutput: (c) => out.chunks.push(c) })
+    expect(out.text('stdout')).toMatch(/coreutils/)
+  })
+
+  it("keeps the shell's own words about its jobs out of the commands' output", async () => {
+    const { session } = open()
+    const out = collect()
+    const killed = await session.run(['sh', '-c', 'kill -TERM $$'], { onOutput: (c) => out.chunks.push(c) })
+    expect(killed).toEqual({ exitCode: null, signal: 'SIGTERM', killedByUs: false })
+    const next = await session.run(['sh', '-c', 'echo after >&2'], { onOutput: (c) => out.chunks.push(c) })
+    expect(next.exitCode).toBe(0)
+    expect(out.text('stderr')).toBe('after\n')
+  })
+
+  it('waits for a command that was stopped and goes on', async () => {
+    const { session } = open()
+    const out = collect()
+    let pid = 0
+    const run = session.run(['sh', '-c', 'kill -STOP $$; echo resumed'], {
+      onOutput: (c) => out.chunks.push(c),
+      onSpawn: (started) => (pid = started),
+    })
+    await waitFor(() => pid > 0 && /\) T /.test(readFileSync(`/proc/${pid}/stat`, 'utf8')), 5000, 'the stop')
+    process.kill(pid, 'SIGCONT')
+    expect(await run).toEqual({ exitCode: 0, signal: null, killedByUs: false })
+    expect(out.text('stdout')).toBe('resumed\n')
+  })
+
+  it("writes each running command's pid to the pid file, and empties it after", async () => {
+    const dir = tempDir('tanuki-pids-')
+    const pidFile = join(dir, 'agent.pid')
+    const { session } = open({ pidFile })
+    let pid = 0
+    const run = session.run(['sleep', '1000'], { onSpawn: (started) => (pid = started), killGraceMs: 200 })
+    await waitFor(() => pid > 0, 5000, 'the pid')
+    expect(readFileSync(pidFile, 'utf8')).toBe(`${pid}\n`)
+    process.kill(pid, 'SIGKILL')
+    await run
+    expect(readFileSync(pidFile, 'utf8')).toBe('')
+    // A folder that went away costs the pid file, not the shell.
+    const gone = open({ pidFile: join(dir, 'no-such-folder', 'agent.pid') }).session
+    const out = collect()
+    expect((await gone.run(['sh', '-c', 'echo ok'], { onOutput: (c) => out.chunks.push(c) })).exitCode).toBe(0)
+    expect(out.text('stdout')).toBe('ok\n')
+    expect(out.text('stderr')).toBe('')
+  })
+
+  it('gives BASH_ENV to the commands and does not source it itself', async () => {
+    const dir = tempDir('tanuki-bashenv-')
+    const file = join(dir, 'env.sh')
+    writeFileSync(file, 'echo "sourced by $0"\n')
+    const { session } = open({}, { BASH_ENV: file })
+    const out = collect()
+    const result = await session.run(['bash', '-c', 'true'], { onOutput: (c) => out.chunks.push(c) })
+    expect(result.exitCode).toBe(0)
+    expect(out.text('stdout')).toBe('sourced by bash\n')
   })
 })

@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { accessSync, constants as fs } from 'node:fs'
 import { constants } from 'node:os'
+import { delimiter, join } from 'node:path'
 import { TanukiError, type OutputChunk } from '@tanuki/core'
 import { killGroup } from './process.ts'
 
@@ -25,6 +27,39 @@ export interface SessionStepOptions {
   onSpawn?: (pid: number) => void
 }
 
+/** How a session starts its steps; see {@link ShellSession}. */
+export type SessionShell = 'bash' | 'sh'
+
+export interface SessionOptions {
+  /** Default: `bash` when it is on the environment's PATH, else `sh`. */
+  shell?: SessionShell
+  /**
+   * A file the shell writes each step's pid to while it runs (and empties after), so that a later
+   * run can reap what a killed Tanuki left behind. Its folder must exist.
+   */
+  pidFile?: string
+}
+
+/** bash on a PATH, looked up once per PATH. */
+const bashOnPath = new Map<string, string | undefined>()
+function findBash(path: string): string | undefined {
+  if (!bashOnPath.has(path)) {
+    let found: string | undefined
+    for (const dir of path.split(delimiter)) {
+      if (!dir) continue
+      try {
+        accessSync(join(dir, 'bash'), fs.X_OK)
+        found = join(dir, 'bash')
+        break
+      } catch {
+        // not here
+      }
+    }
+    bashOnPath.set(path, found)
+  }
+  return bashOnPath.get(path)
+}
+
 /** Single-quotes a word for sh. */
 function quote(word: string): string {
   return `'${word.replace(/'/g, `'\\''`)}'`
@@ -36,13 +71,16 @@ const SIGNALS = Object.entries(constants.signals) as [NodeJS.Signals, number][]
 const SHELL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
 
 /**
- * One long-lived `sh` per agent that starts the agent's commands for it. A Node process that
+ * One long-lived shell per agent that starts the agent's commands for it. A Node process that
  * forks a child per command pays for copying its own page tables each time (about 1.5 ms for an
- * orchestrator of 120 MB); a shell forks for almost nothing. Each step runs under `setsid`, in a
- * process group of its own, so it can be killed as a tree without the shell. The shell reports
- * each step's pid and exit status on its stdout after markers no output can forge (a nonce per
- * step: random per shell, then counted), and flushes stderr with a marker of its own. Whatever a
- * step leaves running in its group is killed when it ends.
+ * orchestrator of 120 MB); a shell forks for almost nothing. Each step runs in a process group of
+ * its own, so it can be killed as a tree without the shell: under bash, by job control (`set -m`,
+ * which bash keeps without a terminal), at the cost of a fork and one exec; under `sh`, whose job
+ * control needs a terminal, through `setsid`, one exec more (on this project's CI machine an exec
+ * costs about 5 ms, serialized machine-wide: bench/cli.bench.ts). The shell reports each step's
+ * pid and exit status on its stdout after markers no output can forge (a nonce per step: random
+ * per shell, then counted), and flushes stderr with a marker of its own. Whatever a step leaves
+ * running in its group is killed when it ends.
  */
 export class ShellSession {
   private readonly child: ChildProcess
@@ -63,9 +101,31 @@ export class ShellSession {
   private readonly nonces = randomBytes(12).toString('hex')
   private steps = 0
   private exited: string | undefined
+  /** The shell this session runs. */
+  readonly shell: SessionShell
+  private readonly pidFile: string | undefined
 
-  constructor(cwd: string, env: NodeJS.ProcessEnv) {
-    this.child = spawn('sh', [], { cwd, env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] })
+  constructor(cwd: string, env: NodeJS.ProcessEnv, options: SessionOptions = {}) {
+    const bash = options.shell === 'sh' ? undefined : findBash(env.PATH ?? '')
+    if (options.shell === 'bash' && !bash) throw new TanukiError('TANUKI_AGENT_FAILED', 'bash is not on the PATH')
+    this.shell = bash ? 'bash' : 'sh'
+    this.pidFile = options.pidFile
+    // The shell's own messages about its jobs ("Terminated", "[1]+ Done") would land in a step's
+    // stderr: they go to /dev/null, the steps' stderr to fd 3 (closed in the step itself).
+    let preamble = 'exec 3>&2 2>/dev/null\n'
+    let shellEnv = env
+    if (bash) {
+      // Job control gives each step a group of its own. `wait -f` (bash 5.1) waits for a step
+      // that stops, as `sh` does, instead of returning. BASH_ENV would be sourced by the shell
+      // itself: it is given back to the steps only.
+      const { BASH_ENV, ...rest } = env
+      shellEnv = rest
+      preamble +=
+        'set -m\n' +
+        "case $BASH_VERSION in [1-4].*|5.0*) tanuki_wait='wait' ;; *) tanuki_wait='wait -f' ;; esac\n" +
+        (BASH_ENV === undefined ? '' : `export BASH_ENV=${quote(BASH_ENV)}\n`)
+    }
+    this.child = spawn(bash ?? 'sh', [], { cwd, env: shellEnv, detached: true, stdio: ['pipe', 'pipe', 'pipe'] })
     this.child.stdout!.setEncoding('utf8')
     this.child.stderr!.setEncoding('utf8')
     this.child.stdout!.on('data', (text: string) => this.onStdout(text))
@@ -75,6 +135,7 @@ export class ShellSession {
     this.child.on('exit', (code, signal) =>
       this.onExit(signal ? `the shell was killed by ${signal}` : `the shell exited with code ${code}`),
     )
+    this.child.stdin!.write(preamble)
   }
 
   /** The shell's pid (its process group). */
@@ -97,12 +158,16 @@ export class ShellSession {
     // Random per shell, counted per command: unforgeable by output all the same, and cheaper.
     const nonce = `${this.nonces}${(++this.steps).toString(36)}`
     const variables = Object.entries(options.env ?? {})
+    const bash = this.shell === 'bash'
+    // bash's `exec` runs the program itself in the forked job, never a builtin or function of
+    // the same name (`echo`); `setsid` execs the program in any case.
+    const runner = bash ? 'exec' : 'setsid'
     let command: string
-    // Variables set in front of the command by the shell itself, as `KEY='value' setsid …`: `env`
+    // Variables set in front of the command by the shell itself, as `KEY='value' exec …`: `env`
     // would cost one more exec per step. It is still needed to unset a variable, for a name the
-    // shell cannot assign, and for PATH (which shells differ on using to find `setsid` itself).
+    // shell cannot assign, and for PATH (which shells differ on using to find the program).
     if (variables.every(([key, value]) => value !== undefined && SHELL_NAME.test(key) && key !== 'PATH')) {
-      command = `${variables.map(([key, value]) => `${key}=${quote(value!)} `).join('')}setsid ${argv.map(quote).join(' ')}`
+      command = `${variables.map(([key, value]) => `${key}=${quote(value!)} `).join('')}${runner} ${argv.map(quote).join(' ')}`
     } else {
       const sets: string[] = []
       const unsets: string[] = []
@@ -110,26 +175,38 @@ export class ShellSession {
         if (value === undefined) unsets.push('-u', quote(key))
         else sets.push(quote(`${key}=${value}`))
       }
-      command = `setsid env ${[...unsets, ...sets].join(' ')} ${argv.map(quote).join(' ')}`
+      command = `${runner} env ${[...unsets, ...sets].join(' ')} ${argv.map(quote).join(' ')}`
     }
+    // The step's stderr is the shell's fd 3, which the step does not keep open besides.
+    const toErr = ' 2>&3 3>&-'
     // Stdin comes as a here-document through the shell's own input (no file to create). A
     // here-document always ends with a newline: text that ends with one (every prompt Tanuki
     // builds) is given as is; other text is cut to its exact length by `head`, which costs one
     // more process per step (on a slow fork, as much as the command itself: bench/cli.bench.ts).
+    // Under job control the pipeline is grouped in a subshell, so that `$!` names its group.
     const stdin = options.stdin
     const start =
       stdin === undefined
-        ? `${command} </dev/null &\n`
+        ? `${command} </dev/null${toErr} &\n`
         : stdin.endsWith('\n')
-          ? `${command} <<'T_${nonce}' &\n${stdin}T_${nonce}\n`
-          : `head -c ${Buffer.byteLength(stdin)} <<'T_${nonce}' | ${command} &\n${stdin}\nT_${nonce}\n`
+          ? `${command} <<'T_${nonce}'${toErr} &\n${stdin}T_${nonce}\n`
+          : bash
+            ? `{ head -c ${Buffer.byteLength(stdin)} | ${command}; } <<'T_${nonce}'${toErr} &\n${stdin}\nT_${nonce}\n`
+            : `head -c ${Buffer.byteLength(stdin)} <<'T_${nonce}'${toErr} | ${command}${toErr} &\n${stdin}\nT_${nonce}\n`
+    // The pid file is the shell's to write, not the orchestrator's: printf is a regular builtin,
+    // so a folder that went away costs a message to /dev/null, not the shell.
+    const pidFile = this.pidFile === undefined ? undefined : quote(this.pidFile)
     const script =
       start +
-      `tanuki_pid=$!\nprintf '%s %s\\n' '@${nonce}:pid' "$tanuki_pid"\nwait "$tanuki_pid"\ntanuki_status=$?\n` +
+      'tanuki_pid=$!\n' +
+      (pidFile ? `printf '%s\\n' "$tanuki_pid" 2>/dev/null >${pidFile}\n` : '') +
+      `printf '%s %s\\n' '@${nonce}:pid' "$tanuki_pid"\n` +
+      `${bash ? '$tanuki_wait' : 'wait'} "$tanuki_pid"\ntanuki_status=$?\n` +
       // Nothing the command started outlives it (and holds the shell's output open): its group
       // is killed by the shell's own `kill`, before the end is reported.
       `kill -s KILL -- -"$tanuki_pid" 2>/dev/null\n` +
-      `printf '%s %s\\n' '@${nonce}:end' "$tanuki_status"\nprintf '%s\\n' '@${nonce}:err' >&2\n`
+      (pidFile ? `printf '' 2>/dev/null >${pidFile}\n` : '') +
+      `printf '%s %s\\n' '@${nonce}:end' "$tanuki_status"\nprintf '%s\\n' '@${nonce}:err' >&3\n`
 
     return new Promise<SessionResult>((resolve, reject) => {
       let pid: number | undefined
@@ -189,14 +266,16 @@ export class ShellSession {
   close(): void {
     if (this.exited !== undefined) return
     this.exited = 'closed'
-    if (this.stepPid !== undefined) killGroup(this.stepPid, 'SIGKILL')
+    // The shell first: killed after its step, it could still report the step's end.
     if (this.child.pid !== undefined) killGroup(this.child.pid, 'SIGKILL')
+    if (this.stepPid !== undefined) killGroup(this.stepPid, 'SIGKILL')
   }
 
   /** Splits stdout into the running step's output and the session's own marker lines. */
   private onStdout(text: string): void {
     const step = this.running
-    if (!step) return
+    // Once closed, a step's end is the shell's: what it said before it died does not count.
+    if (!step || this.exited !== undefined) return
     this.stdoutPending += text
     const prefix = `@${step.nonce}:`
     for (;;) {
