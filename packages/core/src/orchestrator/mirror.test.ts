@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest'
+import { systemClock } from '../clock.ts'
+import type { TaskSource } from '../source/types.ts'
+import type { TaskPatch } from '../task/types.ts'
+import { createBus } from './bus.ts'
+import { StatusMirror } from './mirror.ts'
+
+/** A source whose writes end only when the test lets them, counting how many run at once. */
+function slowSource(failing: ReadonlySet<string> = new Set()) {
+  const written: { id: string; patch: TaskPatch }[] = []
+  const waiting: (() => void)[] = []
+  let inFlight = 0
+  let most = 0
+  const source: TaskSource = {
+    name: 'slow',
+    load: async () => [],
+    update(id, patch) {
+      inFlight++
+      most = Math.max(most, inFlight)
+      return new Promise<void>((resolve, reject) => {
+        waiting.push(() => {
+          inFlight--
+          if (failing.has(id)) reject(new Error(`${id} is read-only`))
+          else {
+            written.push({ id, patch })
+            resolve()
+          }
+        })
+      })
+    },
+  }
+  /** Lets the mirror start what it will, then ends every write under way; says how many. */
+  const release = async (): Promise<number> => {
+    await new Promise((resolve) => setImmediate(resolve))
+    const ended = waiting.splice(0)
+    for (const end of ended) end()
+    return ended.length
+  }
+  return { source, written, release, most: () => most, inFlight: () => inFlight }
+}
+
+describe('StatusMirror', () => {
+  it('writes a batch eight tasks at a time, each once, and the next batch only after it', async () => {
+    const slow = slowSource()
+    const mirror = new StatusMirror(createBus(systemClock), systemClock, true)
+    for (let i = 0; i < 20; i++) mirror.set(`t${i}`, slow.source, { status: 'in_progress' })
+    mirror.set('t0', slow.source, { status: 'complete' })
+    const first = mirror.flush()
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(slow.inFlight()).toBe(8)
+    // A change made while the batch is written waits for it, even for a task not yet written.
+    mirror.set('t19', slow.source, { status: 'complete' })
+    const second = mirror.flush()
+    let rounds = 0
+    while ((await slow.release()) > 0) rounds++
+    await Promise.all([first, second])
+    expect(slow.most()).toBe(8)
+    expect(rounds).toBe(4) // 8 + 8 + 4, then the second batch
+    expect(slow.written.filter((w) => w.id === 't0')).toEqual([{ id: 't0', patch: { status: 'complete' } }])
+    expect(slow.written.filter((w) => w.id === 't19').map((w) => w.patch.status)).toEqual(['in_progress', 'complete'])
+    expect(new Set(slow.written.map((w) => w.id)).size).toBe(20)
+  })
+
+  it('a write that fails is said and remembered; the others are written', async () => {
+    const slow = slowSource(new Set(['t1']))
+    const bus = createBus(systemClock)
+    const errors: string[] = []
+    bus.events.on('orchestrator:error', (e) => errors.push(`${e.context}: ${e.message}`))
+    const mirror = new StatusMirror(bus, systemClock, true)
+    for (const id of ['t0', 't1', 't2']) mirror.set(id, slow.source, { status: 'complete' })
+    const done = mirror.flush()
+    while ((await slow.release()) > 0);
+    await done
+    expect(slow.written.map((w) => w.id).sort()).toEqual(['t0', 't2'])
+    expect(errors).toEqual(['writing the status of t1: t1 is read-only'])
+    expect([...mirror.failures]).toEqual([['t1', 't1 is read-only']])
+  })
+})
