@@ -406,7 +406,12 @@ export function createGitLander(options: GitLanderOptions): GitLander {
           owned.branches[branch] ??= { kind: 'land', for: target!, at }
         })
         const tree = (await listWorktrees(repo!)).find((each) => samePath(each.path, dir))
-        if (!tree) {
+        if (tree) {
+          integration = { branch, dir }
+          await repair()
+        } else {
+          // A new worktree is on its branch's tip and clean: nothing to repair (five git processes,
+          // one of them a second checkout of the whole tree).
           if (existsSync(dir)) {
             throw new TanukiError(LAND_ERROR, `${dir} exists but is not Tanuki's landing worktree; move it away.`)
           }
@@ -419,9 +424,8 @@ export function createGitLander(options: GitLanderOptions): GitLander {
           updateOwned(project, (owned) => {
             owned.worktrees[real(dir)] = { kind: 'land', for: target!, branch, at }
           })
+          integration = { branch, dir }
         }
-        integration = { branch, dir }
-        await repair()
         await catchUp()
         // What a crash left: landed on the integration branch (the trailer is the record) but
         // perhaps not on the target yet, and not in the journal.
