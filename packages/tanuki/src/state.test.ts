@@ -52,9 +52,17 @@ describe('the state reporter', () => {
     expect(second).toContain('not yet')
     expect(third).toMatch(/^# a — iteration 2\/30 \(log 3 of this task\)/)
     expect(third).toContain('## Result: complete')
+
+    // The next run (a new reporter) goes on counting from the folders this one left.
+    const next = createStateReporter({ paths, status: () => ({}) as never, onError: () => {} })
+    for (const taskId of ['a', 'b'])
+      next.onIterationStarted!({ taskId, agent: 'default-1', iteration: 1, maxIterations: 1, prompt: 'p', at: 0 })
+    await next.flush()
+    expect(readdirSync(dir)).toContain('iteration-004.log')
+    expect(readdirSync(join(paths.logs, 'tasks', 'b'))).toEqual(['iteration-001.log'])
   })
 
-  it("writes an agent's output, streamed in pieces, whole and in order into the task's log and the agent's", () => {
+  it("writes an agent's output, streamed in pieces, whole and in order into the task's log and the agent's", async () => {
     const root = mkdtempSync(join(tmpdir(), 'tanuki-state-'))
     dirs.push(root)
     const paths = statePaths(root)
@@ -77,7 +85,7 @@ describe('the state reporter', () => {
       at,
       durationMs: 5,
     })
-    state.flush()
+    await state.flush()
 
     const output = pieces.join('')
     const taskLog = readFileSync(join(paths.logs, 'tasks', 'a', 'iteration-001.log'), 'utf8')
@@ -92,7 +100,7 @@ describe('the state reporter', () => {
     )
   })
 
-  it('keeps megabytes of output between two writes whole, big pieces and small', () => {
+  it('keeps megabytes of output between two writes whole, big pieces and small', async () => {
     const root = mkdtempSync(join(tmpdir(), 'tanuki-state-'))
     dirs.push(root)
     const paths = statePaths(root)
@@ -103,12 +111,44 @@ describe('the state reporter', () => {
     const pieces = Array.from({ length: 600 }, (_, i) => `${i} ${'é狸'.repeat(1000)}\n`)
     pieces.splice(300, 0, `${'x'.repeat(400_000)}\n`)
     for (const text of pieces) state.onIterationOutput!({ ...common, stream: 'stdout', text })
-    state.flush()
+    await state.flush()
     const output = pieces.join('')
     expect(readFileSync(join(paths.logs, 'tasks', 'a', 'iteration-001.log'), 'utf8')).toContain(
       `## Agent output\n\n${output}`,
     )
     expect(readFileSync(join(paths.logs, 'agents', 'default-1.log'), 'utf8').endsWith(output)).toBe(true)
+  })
+
+  it('keeps the order of batches written while others are still under way, reusing their buffers after', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'tanuki-state-'))
+    dirs.push(root)
+    const paths = statePaths(root)
+    const state = createStateReporter({ paths, status: () => ({}) as never, onError: () => {} })
+    const common = { taskId: 'a', agent: 'default-1', iteration: 1, maxIterations: 1 }
+    state.onIterationStarted!({ ...common, prompt: 'p', at: 0 })
+    const said: string[] = []
+    const say = (round: number): void => {
+      // Enough in a round to fill a buffer and start the next one.
+      for (let i = 0; i < 40; i++) {
+        const text = `${round}.${i} ${String.fromCharCode(97 + round).repeat(40_000)}\n`
+        said.push(text)
+        state.onIterationOutput!({ ...common, stream: 'stdout', text })
+      }
+    }
+    // Three batches taken before the first is written, then two more into buffers written before.
+    const unawaited: Promise<void>[] = []
+    for (const round of [0, 1, 2]) {
+      say(round)
+      unawaited.push(state.flush())
+    }
+    await Promise.all(unawaited)
+    for (const round of [3, 4]) {
+      say(round)
+      await state.flush()
+    }
+    const log = readFileSync(join(paths.logs, 'tasks', 'a', 'iteration-001.log'), 'utf8')
+    expect(log.slice(log.indexOf('## Agent output\n\n') + '## Agent output\n\n'.length)).toBe(said.join(''))
+    expect(readFileSync(join(paths.logs, 'agents', 'default-1.log'), 'utf8').endsWith(said.join(''))).toBe(true)
   })
 
   it('reports the writes it cannot make instead of throwing them out of the run', async () => {

@@ -1,15 +1,6 @@
-import {
-  closeSync,
-  existsSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  writeFileSync,
-  writevSync,
-} from 'node:fs'
-import { dirname } from 'node:path'
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { mkdir, open } from 'node:fs/promises'
+import { basename, dirname } from 'node:path'
 import {
   Resolver,
   progressOf,
@@ -107,7 +98,7 @@ export interface StateReporterOptions {
  * naming it, and one that fails later (the snapshot and logs are batched) through `onError`.
  * A start that was refused leaves the last run's snapshot alone.
  */
-export function createStateReporter(options: StateReporterOptions): Reporter & { flush(): void } {
+export function createStateReporter(options: StateReporterOptions): Reporter & { flush(): Promise<void> } {
   const { paths } = options
   let timer: NodeJS.Timeout | undefined
   let ran = false
@@ -140,23 +131,34 @@ export function createStateReporter(options: StateReporterOptions): Reporter & {
   // Log text is gathered per file and written every 50 ms: an open, write and close for each
   // event cost more than the agent's command itself in runs of quick tasks (bench/cli.bench.ts),
   // and once per turn of the event loop still meant three of each per file and iteration. At most
-  // 50 ms of log text is lost to a kill -9. It is kept as bytes, each piece encoded once and
-  // shared by the task's log and the agent's: joining it as text meant copying every chunk of an
-  // agent's output four times (two joins, two encodings), the most of a busy run's time.
+  // 50 ms of log text (and a write under way) is lost to a kill -9. It is kept as bytes, each
+  // piece encoded once and shared by the task's log and the agent's: joining it as text meant
+  // copying every chunk of an agent's output four times (two joins, two encodings), the most of a
+  // busy run's time. The files are written off the orchestrator's thread, one batch after another:
+  // done on it, a folder and an open and close a task cost a fifth of its time in runs of quick
+  // tasks, more than anything else Tanuki does for a task (bench/cli.bench.ts).
   const buffered = new Map<string, Buffer[]>()
   let flushing: NodeJS.Timeout | undefined
-  // The bytes are encoded into one buffer that every write empties and the next batch reuses:
-  // a fresh allocation for each chunk cost a page fault per few kilobytes.
-  let slab = Buffer.allocUnsafe(SLAB_BYTES)
+  /** The batches written so far, in order: each starts once the one before it has ended. */
+  let writes: Promise<void> = Promise.resolve()
+  // The bytes are encoded into buffers that are reused once their batch is written: a fresh
+  // allocation for each chunk cost a page fault per few kilobytes.
+  const spare: Buffer[] = []
+  let slab: Buffer = Buffer.allocUnsafe(SLAB_BYTES)
   let slabUsed = 0
+  /** The slabs that the batch being gathered uses, the current one among them. */
+  let slabs: Buffer[] = [slab]
+  const nextSlab = (): void => {
+    slab = spare.pop() ?? Buffer.allocUnsafe(SLAB_BYTES)
+    slabUsed = 0
+    slabs.push(slab)
+  }
   const encode = (text: string): Buffer => {
     // A UTF-16 unit takes at most 3 bytes.
     const most = text.length * 3
     if (most > SLAB_BYTES - slabUsed) {
       if (most > SLAB_BYTES / 4) return Buffer.from(text)
-      // Full before its write: a new one; the old one goes once its pieces are written.
-      slab = Buffer.allocUnsafe(SLAB_BYTES)
-      slabUsed = 0
+      nextSlab()
     }
     const start = slabUsed
     slabUsed += slab.write(text, start)
@@ -165,40 +167,51 @@ export function createStateReporter(options: StateReporterOptions): Reporter & {
   // Every task has a log folder of its own: made before its first write, rather than after that
   // write failed (an exception and one more system call per task).
   const folders = new Set<string>()
-  const appendBytes = (path: string, pieces: Buffer[]): void => {
-    const fd = openSync(path, 'a')
+  const appendBytes = async (path: string, pieces: Buffer[]): Promise<void> => {
+    const file = await open(path, 'a')
     try {
-      writevSync(fd, pieces)
+      await file.writev(pieces)
     } finally {
-      closeSync(fd)
+      await file.close()
     }
   }
-  const writeLogs = (): void => {
+  const appendToLog = async (path: string, pieces: Buffer[]): Promise<void> => {
+    const folder = dirname(path)
+    if (!folders.has(folder)) {
+      await mkdir(folder, { recursive: true })
+      folders.add(folder)
+    }
+    try {
+      await appendBytes(path, pieces)
+    } catch {
+      // The folder went away meanwhile (a person cleaned the logs up): make it again.
+      await mkdir(folder, { recursive: true })
+      await appendBytes(path, pieces)
+    }
+  }
+  /** Takes what was gathered and writes it after the batches before it; resolves when all are. */
+  const writeLogs = (): Promise<void> => {
+    clearTimeout(flushing)
     flushing = undefined
+    if (buffered.size === 0) return writes
     const batch = [...buffered]
     buffered.clear()
-    // What follows is encoded after these pieces were written (this runs to its end first).
-    slabUsed = 0
-    for (const [path, pieces] of batch) {
-      const folder = dirname(path)
-      if (!folders.has(folder)) {
-        mkdirSync(folder, { recursive: true })
-        folders.add(folder)
-      }
-      try {
-        appendBytes(path, pieces)
-      } catch {
-        // The folder went away meanwhile (a person cleaned the logs up): make it again.
-        mkdirSync(folder, { recursive: true })
-        appendBytes(path, pieces)
-      }
-    }
+    const used = slabs
+    slabs = []
+    nextSlab()
+    writes = writes
+      .then(() => Promise.all(batch.map(([path, pieces]) => appendToLog(path, pieces))))
+      .then(
+        () => void spare.push(...used.slice(0, 4 - spare.length)),
+        (error: unknown) => options.onError('writing the logs', error),
+      )
+    return writes
   }
   const append = (path: string, bytes: Buffer): void => {
     const pieces = buffered.get(path)
     if (pieces) pieces.push(bytes)
     else buffered.set(path, [bytes])
-    flushing ??= setTimeout(guarded('writing the logs', writeLogs), LOG_FLUSH_MS)
+    flushing ??= setTimeout(writeLogs, LOG_FLUSH_MS)
   }
   /** Each agent's log path, worked out once rather than for every chunk of its output. */
   const agentLogs = new Map<string, string>()
@@ -211,15 +224,16 @@ export function createStateReporter(options: StateReporterOptions): Reporter & {
   // iterations at 1 again; its log files keep counting, so no run's log is mixed into another's.
   // Counted in memory (the writes are buffered), starting from the files an earlier run left.
   const logCount = new Map<string, number>()
+  /** The task log folders an earlier run left, listed once rather than asked of each task. */
+  let earlierFolders: Set<string> | undefined
   const current = new Map<string, string>()
   const logOf = (e: { taskId: string; iteration: number }): string =>
     current.get(e.taskId) ?? iterationLog(paths, e.taskId, e.iteration)
-  const finish = (): void => {
+  const finish = async (): Promise<void> => {
     clearTimeout(timer)
     timer = undefined
     if (ran) snapshot()
-    clearTimeout(flushing)
-    writeLogs()
+    await writeLogs()
   }
   return {
     name: 'tanuki:state',
@@ -228,10 +242,14 @@ export function createStateReporter(options: StateReporterOptions): Reporter & {
       if (e.to === 'running') ran = true
     },
     onIterationStarted(e) {
-      const dir = taskLogDir(paths, e.taskId)
-      const earlier =
-        logCount.get(e.taskId) ??
-        (existsSync(dir) ? readdirSync(dir).filter((name) => name.endsWith('.log')).length : 0)
+      let earlier = logCount.get(e.taskId)
+      if (earlier === undefined) {
+        const dir = taskLogDir(paths, e.taskId)
+        earlierFolders ??= new Set(existsSync(dirname(dir)) ? readdirSync(dirname(dir)) : [])
+        earlier = earlierFolders.has(basename(dir))
+          ? readdirSync(dir).filter((name) => name.endsWith('.log')).length
+          : 0
+      }
       logCount.set(e.taskId, earlier + 1)
       const file = iterationLog(paths, e.taskId, earlier + 1)
       current.set(e.taskId, file)
