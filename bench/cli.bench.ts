@@ -124,12 +124,28 @@ export default defineConfig({
 
 // ————————————————————————————————————————————— (a) throughput
 
+/** A command's wall time, and the CPU (user + system) of it and every process it started. */
+interface Timed {
+  ms: number
+  cpuMs: number
+}
+
+/** POSIX `times` after a command: its second line is the children's user and system time. */
+const TIMES = 's=$?; times >&2; exit $s'
+function childTimes(stderr: string): number {
+  const line = stderr.trimEnd().split('\n').at(-1) ?? ''
+  const [user = 0, system = 0] = [...line.matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]))
+  return (user + system) * 1000
+}
+
 /** `count` × `echo DONE`, `AGENTS` at a time, by xargs. */
-function xargs(count: number): number {
+function xargs(count: number): Timed {
   const began = performance.now()
-  const run = spawnSync('sh', ['-c', `seq ${count} | xargs -P ${AGENTS} -I{} echo DONE > /dev/null`])
+  const run = spawnSync('sh', ['-c', `seq ${count} | xargs -P ${AGENTS} -I{} echo DONE > /dev/null; ${TIMES}`], {
+    encoding: 'utf8',
+  })
   if (run.status !== 0) throw new Error(`xargs failed: ${run.stderr}`)
-  return performance.now() - began
+  return { ms: performance.now() - began, cpuMs: childTimes(run.stderr) }
 }
 
 /** The same commands from a plain Node loop, `AGENTS` at a time, prompt on stdin, output read: the floor for any Node program. */
@@ -157,29 +173,40 @@ function nodeSpawnLoop(count: number): Promise<number> {
 
 /**
  * The steps of `session: true` without Tanuki: `AGENTS` shells, each given its share of the
- * steps at once, each step as an agent's shell runs it (`setsid`, the prompt as a heredoc, in the
- * background, waited for, its group killed after). The floor for a session run on this machine:
- * a step forks the shell and execs twice (`setsid`, then the command) where xargs execs once.
+ * steps at once, each step as an agent's shell runs it (the prompt as a heredoc, in the
+ * background, waited for, its group killed after): the floor for a session run on this machine.
+ * Under bash (the default where there is one) a step is a job of its own by job control: a fork
+ * and an exec, as in xargs, but of a bigger shell. Under `sh` it runs under `setsid`: one exec
+ * more. The CPU is that of the shells and what they ran, in all.
  */
-function bareSessions(count: number): Promise<number> {
+function bareSessions(count: number, shell: 'bash' | 'sh'): Promise<Timed> {
   const began = performance.now()
   const step =
-    'setsid echo DONE <<\'T_1\' >/dev/null &\nSay DONE.\nT_1\ntanuki_pid=$!\nwait "$tanuki_pid"\n' +
+    `${shell === 'bash' ? 'exec' : 'setsid'} echo DONE <<'T_1' >/dev/null &\nSay DONE.\nT_1\ntanuki_pid=$!\n` +
+    `${shell === 'bash' ? 'wait -f' : 'wait'} "$tanuki_pid"\n` +
     'kill -s KILL -- -"$tanuki_pid" 2>/dev/null\nprintf \'%s %s\\n\' end "$?"\n'
   const per = Math.ceil(count / AGENTS)
   const shells = Array.from({ length: AGENTS }, (_, i) => Math.max(0, Math.min(per, count - i * per)))
+  let cpuMs = 0
   return Promise.all(
     shells.map(
       (steps) =>
         new Promise<void>((resolve, reject) => {
-          const shell = spawn('sh', [], { stdio: ['pipe', 'pipe', 'inherit'] })
-          shell.stdout.resume()
-          shell.stdin.end(step.repeat(steps))
-          shell.on('error', reject)
-          shell.on('close', () => resolve())
+          const child = spawn(shell, [], { stdio: ['pipe', 'pipe', 'pipe'] })
+          let stderr = ''
+          child.stdout.resume()
+          child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+          // `times` in the shell itself: its own CPU (first line) and its steps' (second).
+          child.stdin.end(`${shell === 'bash' ? 'set -m\n' : ''}${step.repeat(steps)}times >&2\n`)
+          child.on('error', reject)
+          child.on('close', () => {
+            const [own = '', children = ''] = stderr.trim().split('\n').slice(-2)
+            cpuMs += childTimes(own) + childTimes(children)
+            resolve()
+          })
         }),
     ),
-  ).then(() => performance.now() - began)
+  ).then(() => ({ ms: performance.now() - began, cpuMs }))
 }
 
 interface TanukiRun {
@@ -191,6 +218,8 @@ interface TanukiRun {
   spanMs: number
   /** Last `task:completed` to exit: the last landings, stopping agents, the summary. */
   endMs: number
+  /** CPU (user + system) of Tanuki and every process it started. */
+  cpuMs: number
   completed: number
   landed: number
 }
@@ -200,7 +229,7 @@ function runTanuki(count: number, label: string, project: ProjectOptions): Tanuk
   const dir = makeProject(count, label, { ...project, git: true })
   const began = performance.now()
   const t0 = Date.now()
-  const run = spawnSync(TANUKI, ['project', 'start', '--quiet', '--cwd', dir], {
+  const run = spawnSync('sh', ['-c', `"$@"; ${TIMES}`, 'sh', TANUKI, 'project', 'start', '--quiet', '--cwd', dir], {
     encoding: 'utf8',
     env,
     maxBuffer: 64 * 1024 * 1024,
@@ -218,6 +247,7 @@ function runTanuki(count: number, label: string, project: ProjectOptions): Tanuk
     startMs: firstAssigned - t0,
     spanMs: lastCompleted - firstAssigned,
     endMs: exited - lastCompleted,
+    cpuMs: childTimes(run.stderr),
     completed: completed.length,
     landed: events.filter((e) => e.event === 'task:landed').length,
   }
@@ -244,41 +274,51 @@ async function throughput(): Promise<void> {
     { label: 'tanuki, `land: false`', project: { land: false }, reps: landFalseReps },
     { label: 'tanuki, `land: false`, `session: true`', project: { land: false, session: true }, reps: landFalseReps },
   ]
-  const xargsMs: number[] = []
+  const xargsRuns: Timed[] = []
   const nodeMs: number[] = []
-  const bareMs: number[] = []
+  const bare = { bash: [] as Timed[], sh: [] as Timed[] }
   const runs = configs.map(() => [] as (TanukiRun & { xargs: number })[])
   for (let round = 0; round < REPS; round++) {
     process.stderr.write(`round ${round + 1}/${REPS}, load ${load()}\n`)
     const x = xargs(count)
-    xargsMs.push(x)
+    xargsRuns.push(x)
     // A reference figure, taken once: a Node loop costs as much as a Tanuki run.
     if (round === 0) nodeMs.push(await nodeSpawnLoop(count))
-    bareMs.push(await bareSessions(count))
+    bare.bash.push(await bareSessions(count, 'bash'))
+    bare.sh.push(await bareSessions(count, 'sh'))
     configs.forEach((config, i) => {
       if (round >= config.reps) return
-      runs[i]!.push({ ...runTanuki(count, `throughput-${i}`, config.project), xargs: x })
+      runs[i]!.push({ ...runTanuki(count, `throughput-${i}`, config.project), xargs: x.ms })
     })
   }
+  const xargsMs = xargsRuns.map((r) => r.ms)
   const x = median(xargsMs)
+  const cpu = (list: { cpuMs: number }[]): string => `${(median(list.map((r) => r.cpuMs)) / 1000).toFixed(1)} s`
   console.log(
-    '| run | whole command | × xargs | spawn → first assignment | first assignment → last completion | × xargs | last completion → exit |',
+    '| run | whole command | × xargs | CPU, all processes | spawn → first assignment | first assignment → last completion | × xargs | last completion → exit |',
   )
-  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |')
-  console.log(`| \`xargs -P ${AGENTS}\` | ${ms(x)}${spread(xargsMs, ms)} | 1.00× | | | | |`)
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
+  console.log(`| \`xargs -P ${AGENTS}\` | ${ms(x)}${spread(xargsMs, ms)} | 1.00× | ${cpu(xargsRuns)} | | | | |`)
   console.log(
-    `| plain Node loop: \`child_process.spawn\`, ${AGENTS} at a time (1 run) | ${ms(median(nodeMs))} | ${ratio(median(nodeMs.map((n, i) => n / xargsMs[i]!)))} | | | | |`,
+    `| plain Node loop: \`child_process.spawn\`, ${AGENTS} at a time (1 run) | ${ms(median(nodeMs))} | ${ratio(median(nodeMs.map((n, i) => n / xargsMs[i]!)))} | | | | | |`,
   )
-  const bare = bareMs.map((b, i) => b / xargsMs[i]!)
-  console.log(
-    `| bare \`sh\` sessions: the steps of \`session: true\` without Tanuki, ${AGENTS} shells | ${ms(median(bareMs))}${spread(bareMs, ms)} | ${ratio(median(bare))}${spread(bare, ratio)} | | | | |`,
-  )
+  for (const [shell, label] of [
+    ['bash', 'job control'],
+    ['sh', '`setsid`'],
+  ] as const) {
+    const list = bare[shell]
+    const times = list.map((b) => b.ms)
+    const ratios = list.map((b, i) => b.ms / xargsMs[i]!)
+    console.log(
+      `| bare \`${shell}\` sessions (${label}): the steps of \`session: true\` without Tanuki, ${AGENTS} shells | ${ms(median(times))}${spread(times, ms)} | ${ratio(median(ratios))}${spread(ratios, ratio)} | ${cpu(list)} | | | | |`,
+    )
+  }
   configs.forEach((config, i) => {
     const list = runs[i]!
     const whole = list.map((r) => r.wallMs / r.xargs)
     const span = list.map((r) => r.spanMs / r.xargs)
     console.log(
-      `| ${config.label}${list.length === 1 ? ' (1 run)' : ''} | ${ms(median(list.map((r) => r.wallMs)))} | **${ratio(median(whole))}**${spread(whole, ratio)} | ${ms(median(list.map((r) => r.startMs)))} | ${ms(median(list.map((r) => r.spanMs)))} | ${ratio(median(span))} | ${ms(median(list.map((r) => r.endMs)))} |`,
+      `| ${config.label}${list.length === 1 ? ' (1 run)' : ''} | ${ms(median(list.map((r) => r.wallMs)))} | **${ratio(median(whole))}**${spread(whole, ratio)} | ${cpu(list)} | ${ms(median(list.map((r) => r.startMs)))} | ${ms(median(list.map((r) => r.spanMs)))} | ${ratio(median(span))} | ${ms(median(list.map((r) => r.endMs)))} |`,
     )
   })
   console.log('')
