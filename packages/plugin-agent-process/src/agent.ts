@@ -43,7 +43,8 @@ export interface ProcessAgentParts {
 }
 
 /** What bash's `exec`, `setsid` and `env` print for a program that is not there. */
-const NOT_FOUND = /^(?:(?:setsid|env): .*No such file or directory|\S*bash: (?:line \d+: )?exec: .*: not found)$/m
+const NOT_FOUND =
+  /^(?:(?:setsid|env): .*No such file or directory|\S*bash: (?:line \d+: )?(?:exec: )?.*: (?:not found|No such file or directory))$/m
 
 type OnChunk = Parameters<Parameters<typeof runIteration>[0]['execStep']>[1]
 type Ended = { exitCode: number | null; signal: NodeJS.Signals | null; killedByUs: boolean }
@@ -84,6 +85,8 @@ export function createProcessAgent(parts: ProcessAgentParts): ProcessAgent {
       ...(typeof config.session === 'string' ? { shell: config.session } : {}),
     })
     opened.onShellExit((reason) => {
+      // The shell empties the pid file after each step; killed, it could not.
+      if (sessionPidFile) rmSync(sessionPidFile, { force: true })
       // While a command runs, its own end reports the crash; an idle agent's shell dying is one.
       if (!current) end({ reason: `its shell ended: ${reason}`, expected: false }, 'crashed')
     })

@@ -1,6 +1,6 @@
 // The process backend with `session: true`: commands start from one long-lived shell per agent,
 // and everything an agent promises (output, stdin, crashes, aborts, stops) holds as without it.
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import {
   createMemorySource,
@@ -103,16 +103,19 @@ describe('process backend with session: true', () => {
   it.each(['bash', 'sh'])(
     'a program that is not installed is a start that failed, not an iteration that printed nothing (%s)',
     async (shell) => {
-      const agent = await spawn(tempDir(), {
-        kind: 'command',
-        command: ['no-such-agent-program'],
-        workspace: 'shared',
-        session: shell,
-      })
-      const result = await agent.run(request({ task: task({}) }))
-      expect(result.exitCode).toBe(127)
-      expect(result.failure).toMatchObject({ class: 'could-not-start', config: true })
-      expect(result.failure?.cause).toMatch(/could not start no-such-agent-program: not found/)
+      for (const program of ['no-such-agent-program', '/no/such/agent-program']) {
+        const agent = await spawn(tempDir(), {
+          kind: 'command',
+          command: [program],
+          workspace: 'shared',
+          session: shell,
+        })
+        const result = await agent.run(request({ task: task({}) }))
+        expect(result.exitCode).toBe(127)
+        expect(result.failure).toMatchObject({ class: 'could-not-start', config: true })
+        expect(result.failure?.cause).toContain(`could not start ${program}: not found`)
+        await agent.stop()
+      }
     },
   )
 
@@ -125,8 +128,15 @@ describe('process backend with session: true', () => {
     await waitFor(() => readFileSync(pidFile, 'utf8') === `${agent.pid}\n`, 5000, 'the pid file')
     await agent.stop()
     await running.catch(() => {})
+    // Its shell, killed, could not empty it: the agent removes it.
+    await waitFor(() => !existsSync(pidFile), 5000, 'the pid file to go')
     await expect(spawn(root, { kind: 'command', command: ['true'], session: 'zsh' })).rejects.toThrow(
       /agents\.worker\.session must be true, false, 'bash' or 'sh', got "zsh"/,
+    )
+    await expect(
+      spawn(root, { kind: 'command', command: ['true'], session: 'bash', env: { PATH: '/nowhere' } }),
+    ).rejects.toThrow(
+      /agents\.worker\.session asks for bash, which is not on the agents' PATH\. Install bash, or set it/,
     )
   })
 

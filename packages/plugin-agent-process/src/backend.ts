@@ -18,6 +18,7 @@ import { createProcessAgent, type ProcessAgent } from './agent.ts'
 import { createKind } from './kit/kinds/index.ts'
 import type { AgentKind, KindOptions } from './kit/kinds/types.ts'
 import { killGroup } from './kit/process.ts'
+import { findBash } from './kit/session.ts'
 import { openWorkspace, removeWorktrees, safeName, type Workspace, type WorkspaceMode } from './kit/workspace.ts'
 
 /** A process an agent started or that ended, for hosts that watch agents' pids. */
@@ -59,7 +60,8 @@ export interface ProcessBackendOptions extends KindOptions {
    * process. Forking a shell costs almost nothing, forking Node about 1.5 ms: worth it for roles
    * whose iterations are many quick commands (bench/cli.bench.ts). `true` runs bash when it is on
    * the PATH (each command a job of its own, by bash's job control) and otherwise `sh` (each
-   * command under util-linux's `setsid`, one exec more); `'bash'` or `'sh'` chooses. Default false.
+   * command under util-linux's `setsid`, one exec more), as it does when the environment sets
+   * bash's options or functions; `'bash'` or `'sh'` chooses. Default false.
    */
   session?: boolean | 'bash' | 'sh'
   /** Notes for people (e.g. that agents share the project directory). Default: none. */
@@ -138,6 +140,20 @@ function resolveOptions(
   return merged
 }
 
+/** `session: 'bash'` needs bash on the PATH the agents get. */
+function sessionShellThere(role: string, config: ProcessBackendOptions): void {
+  if (config.session !== 'bash') return
+  const path = config.env?.PATH ?? ((config.inheritEnv ?? true) ? process.env.PATH : undefined) ?? ''
+  if (!findBash(path)) {
+    throw configError(
+      role,
+      'session',
+      "asks for bash, which is not on the agents' PATH. Install bash, or set it to true (bash where there is one, else sh) or 'sh'",
+      config.session,
+    )
+  }
+}
+
 function pidFile(project: ProjectInfo, agent: string): string {
   return join(project.stateDir, 'pids', `${safeName(pathName(agent, 'agent name'))}.pid`)
 }
@@ -209,6 +225,7 @@ export function createProcessBackend(options: ProcessBackendOptions = {}): Proce
     const { name, role, project } = request
     const config = resolveOptions(options, role, request.options)
     const kind = roleKind(role, config)
+    sessionShellThere(role, config)
     const workspace: Workspace = await openWorkspace({ project, agent: name, mode: config.workspace ?? 'auto' })
     const note =
       workspace.mode === 'shared' && (config.workspace ?? 'auto') === 'auto'
@@ -251,7 +268,9 @@ export function createProcessBackend(options: ProcessBackendOptions = {}): Proce
     spawn,
     validateRole({ role, options: roleOptions }) {
       roleKeyTypos(role, roleOptions, PROCESS_ROLE_KEYS)
-      roleKind(role, resolveOptions(options, role, roleOptions))
+      const config = resolveOptions(options, role, roleOptions)
+      roleKind(role, config)
+      sessionShellThere(role, config)
     },
     async cleanup(project, cleanupOptions = {}) {
       for (const agent of agents.values()) {

@@ -36,11 +36,24 @@ describe.each(['bash', 'sh'] as const)('ShellSession under %s', (which) => {
     shell = which
   })
 
-  it('is the shell it was asked for, and bash by default when there is one', () => {
+  it('is the shell it was asked for; bash by default when there is one and the environment leaves it be', async () => {
     expect(open().session.shell).toBe(which)
-    expect(new ShellSession(tempDir(), process.env).shell).toBe('bash')
-    expect(new ShellSession(tempDir(), { ...process.env, PATH: '/nowhere' }).shell).toBe('sh')
-    for (const s of sessions) s.close()
+    const made = (env: NodeJS.ProcessEnv): ShellSession => {
+      const session = new ShellSession(tempDir(), env)
+      sessions.push(session)
+      return session
+    }
+    expect(made(process.env).shell).toBe('bash')
+    expect(made({ ...process.env, PATH: '/nowhere' }).shell).toBe('sh')
+    // bash would take these as its own options and functions: errexit would end it at the first
+    // failing step, a function would stand in for its printf.
+    const functions = made({ ...process.env, SHELLOPTS: 'errexit', 'BASH_FUNC_printf%%': '() { :; }' })
+    expect(functions.shell).toBe('sh')
+    const out = collect()
+    expect((await functions.run(['sh', '-c', 'exit 1'])).exitCode).toBe(1)
+    const passed = await functions.run(['sh', '-c', 'echo "$SHELLOPTS"'], { onOutput: (c) => out.chunks.push(c) })
+    expect(passed.exitCode).toBe(0)
+    expect(out.text('stdout')).toBe('errexit\n')
   })
 
   it('runs commands one after another in one shell, keeping stdout and stderr apart, byte for byte', async () => {
@@ -163,6 +176,21 @@ describe.each(['bash', 'sh'] as const)('ShellSession under %s', (which) => {
     let pid = 0
     const run = session.run(['sleep', '1000'], { onSpawn: (started) => (pid = started) })
     await waitFor(() => pid > 0, 5000, 'the pid')
+    session.close()
+    await expect(run).rejects.toThrow(/shell is gone/)
+    await waitFor(() => !isAlive(pid), 5000, 'the command to die')
+  })
+
+  it('a command the shell started just as it was closed dies with it', async () => {
+    const { session, dir } = open()
+    const file = join(dir, 'late.pid')
+    const run = session.run(['sh', '-c', `echo $$ > ${file}; exec sleep 1000`])
+    // Held here, the event loop cannot read the shell's word that the command started: the
+    // session learns its pid only after it was closed.
+    const until = Date.now() + 5000
+    while (!(existsSync(file) && readFileSync(file, 'utf8').endsWith('\n')) && Date.now() < until)
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10)
+    const pid = Number(readFileSync(file, 'utf8'))
     session.close()
     await expect(run).rejects.toThrow(/shell is gone/)
     await waitFor(() => !isAlive(pid), 5000, 'the command to die')

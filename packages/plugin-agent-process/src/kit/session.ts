@@ -31,7 +31,10 @@ export interface SessionStepOptions {
 export type SessionShell = 'bash' | 'sh'
 
 export interface SessionOptions {
-  /** Default: `bash` when it is on the environment's PATH, else `sh`. */
+  /**
+   * Default: `bash` when it is on the environment's PATH (and the environment sets none of bash's
+   * options or functions), else `sh`.
+   */
   shell?: SessionShell
   /**
    * A file the shell writes each step's pid to while it runs (and empties after), so that a later
@@ -42,7 +45,7 @@ export interface SessionOptions {
 
 /** bash on a PATH, looked up once per PATH. */
 const bashOnPath = new Map<string, string | undefined>()
-function findBash(path: string): string | undefined {
+export function findBash(path: string): string | undefined {
   if (!bashOnPath.has(path)) {
     let found: string | undefined
     for (const dir of path.split(delimiter)) {
@@ -59,6 +62,14 @@ function findBash(path: string): string | undefined {
   }
   return bashOnPath.get(path)
 }
+
+/**
+ * Variables bash takes as its own settings or functions when it starts: options (`SHELLOPTS`,
+ * `BASHOPTS`, errexit or pipefail among them) and exported functions, which would stand in for
+ * the builtins the session's script uses. With any of them, the session runs `sh`, which
+ * passes them on to the steps untouched.
+ */
+const BASH_TAKES = /^(?:SHELLOPTS|BASHOPTS|BASH_FUNC_.*)$/
 
 /** Single-quotes a word for sh. */
 function quote(word: string): string {
@@ -106,7 +117,11 @@ export class ShellSession {
   private readonly pidFile: string | undefined
 
   constructor(cwd: string, env: NodeJS.ProcessEnv, options: SessionOptions = {}) {
-    const bash = options.shell === 'sh' ? undefined : findBash(env.PATH ?? '')
+    const bash =
+      options.shell === 'sh' ||
+      (options.shell === undefined && Object.keys(env).some((key) => BASH_TAKES.test(key) && env[key] !== undefined))
+        ? undefined
+        : findBash(env.PATH ?? '')
     if (options.shell === 'bash' && !bash) throw new TanukiError('TANUKI_AGENT_FAILED', 'bash is not on the PATH')
     this.shell = bash ? 'bash' : 'sh'
     this.pidFile = options.pidFile
@@ -115,15 +130,11 @@ export class ShellSession {
     let preamble = 'exec 3>&2 2>/dev/null\n'
     let shellEnv = env
     if (bash) {
-      // Job control gives each step a group of its own. `wait -f` (bash 5.1) waits for a step
-      // that stops, as `sh` does, instead of returning. BASH_ENV would be sourced by the shell
-      // itself: it is given back to the steps only.
+      // Job control gives each step a group of its own (see `run`). BASH_ENV would be sourced by
+      // the shell itself: it is given back to the steps only.
       const { BASH_ENV, ...rest } = env
       shellEnv = rest
-      preamble +=
-        'set -m\n' +
-        "case $BASH_VERSION in [1-4].*|5.0*) tanuki_wait='wait' ;; *) tanuki_wait='wait -f' ;; esac\n" +
-        (BASH_ENV === undefined ? '' : `export BASH_ENV=${quote(BASH_ENV)}\n`)
+      preamble += 'set -m\n' + (BASH_ENV === undefined ? '' : `export BASH_ENV=${quote(BASH_ENV)}\n`)
     }
     this.child = spawn(bash ?? 'sh', [], { cwd, env: shellEnv, detached: true, stdio: ['pipe', 'pipe', 'pipe'] })
     this.child.stdout!.setEncoding('utf8')
@@ -161,7 +172,7 @@ export class ShellSession {
     const bash = this.shell === 'bash'
     // bash's `exec` runs the program itself in the forked job, never a builtin or function of
     // the same name (`echo`); `setsid` execs the program in any case.
-    const runner = bash ? 'exec' : 'setsid'
+    const runner = bash ? 'exec --' : 'setsid --'
     let command: string
     // Variables set in front of the command by the shell itself, as `KEY='value' exec …`: `env`
     // would cost one more exec per step. It is still needed to unset a variable, for a name the
@@ -201,7 +212,9 @@ export class ShellSession {
       'tanuki_pid=$!\n' +
       (pidFile ? `printf '%s\\n' "$tanuki_pid" 2>/dev/null >${pidFile}\n` : '') +
       `printf '%s %s\\n' '@${nonce}:pid' "$tanuki_pid"\n` +
-      `${bash ? '$tanuki_wait' : 'wait'} "$tanuki_pid"\ntanuki_status=$?\n` +
+      // Under job control `wait` returns when a step stops (bash 5.1 has `wait -f` against that);
+      // without it, as under `sh`, it waits for the step's end.
+      (bash ? 'set +m\nwait "$tanuki_pid"\ntanuki_status=$?\nset -m\n' : 'wait "$tanuki_pid"\ntanuki_status=$?\n') +
       // Nothing the command started outlives it (and holds the shell's output open): its group
       // is killed by the shell's own `kill`, before the end is reported.
       `kill -s KILL -- -"$tanuki_pid" 2>/dev/null\n` +
@@ -273,9 +286,18 @@ export class ShellSession {
 
   /** Splits stdout into the running step's output and the session's own marker lines. */
   private onStdout(text: string): void {
+    // Once the shell is gone (or going), a step's end is the shell's: what it said before it died
+    // does not count, but a step it started meanwhile, in a group of its own, would outlive it.
+    // (Its output can come after its exit, when no step is running any more.)
+    if (this.exited !== undefined) {
+      const said = this.stdoutPending + text
+      const nonce = `${this.nonces}${this.steps.toString(36)}`
+      for (const [, pid] of said.matchAll(new RegExp(`@${nonce}:pid (\\d+)\n`, 'g'))) killGroup(Number(pid), 'SIGKILL')
+      this.stdoutPending = said.slice(said.lastIndexOf('\n') + 1)
+      return
+    }
     const step = this.running
-    // Once closed, a step's end is the shell's: what it said before it died does not count.
-    if (!step || this.exited !== undefined) return
+    if (!step) return
     this.stdoutPending += text
     const prefix = `@${step.nonce}:`
     for (;;) {

@@ -444,6 +444,8 @@ export function createGitLander(options: GitLanderOptions): GitLander {
             LAND_ERROR,
             `${shared}. Check the remote (\`git remote -v\`) and that it accepts pushes.`,
           )
+        // On its branch's tip and clean, made or repaired: the first landing need not repair it.
+        clean = true
         return {
           target: target!,
           base: `refs/heads/${branch}`,
