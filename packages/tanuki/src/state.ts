@@ -199,12 +199,13 @@ export function createStateReporter(options: StateReporterOptions): Reporter & {
     const used = slabs
     slabs = []
     nextSlab()
-    writes = writes
-      .then(() => Promise.all(batch.map(([path, pieces]) => appendToLog(path, pieces))))
-      .then(
-        () => void spare.push(...used.slice(0, 4 - spare.length)),
-        (error: unknown) => options.onError('writing the logs', error),
-      )
+    // Every file's write ends before the next batch starts, failed or not: text appended by two
+    // batches at once could interleave. Each failure is said.
+    writes = writes.then(async () => {
+      const results = await Promise.allSettled(batch.map(([path, pieces]) => appendToLog(path, pieces)))
+      for (const result of results) if (result.status === 'rejected') options.onError('writing the logs', result.reason)
+      spare.push(...used.slice(0, 4 - spare.length))
+    })
     return writes
   }
   const append = (path: string, bytes: Buffer): void => {

@@ -25,6 +25,8 @@ export interface TaskSource {
    * Writes status (and the other `TaskPatch` keys) back, touching nothing else. A source that
    * writes synchronously returns nothing; the orchestrator then starts a completed task's
    * dependents without waiting a turn. Otherwise it waits for the promise before it does.
+   * The status mirror calls it for up to eight tasks at once, one call per task at a time: a
+   * source that keeps several tasks in one file must order its writes to that file itself.
    */
   update(id: string, patch: TaskPatch): void | Promise<void>
   /** Reports changes made by others while the project runs. Returns an unsubscribe function. */

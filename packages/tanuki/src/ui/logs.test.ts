@@ -53,7 +53,7 @@ describe('iteration logs, read back for the dashboard', () => {
     expect(Date.parse(second!.startedAt!)).not.toBeNaN()
   })
 
-  it('reads the usage and a timed-out verify as the state reporter writes them', () => {
+  it('reads the usage and a timed-out verify as the state reporter writes them', async () => {
     const root = mkdtempSync(join(tmpdir(), 'tanuki-ui-logs-'))
     dirs.push(root)
     const paths = statePaths(root)
@@ -71,7 +71,7 @@ describe('iteration logs, read back for the dashboard', () => {
       durationMs: 10,
       at: Date.UTC(2026, 0, 1, 0, 1),
     })
-    state.flush()
+    await state.flush()
     expect(readIterations(paths, 'b')).toEqual([
       {
         number: 1,
