@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -149,6 +149,27 @@ describe('the state reporter', () => {
     const log = readFileSync(join(paths.logs, 'tasks', 'a', 'iteration-001.log'), 'utf8')
     expect(log.slice(log.indexOf('## Agent output\n\n') + '## Agent output\n\n'.length)).toBe(said.join(''))
     expect(readFileSync(join(paths.logs, 'agents', 'default-1.log'), 'utf8').endsWith(said.join(''))).toBe(true)
+  })
+
+  it('says each log it cannot write, and still writes the others of the batch', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'tanuki-state-'))
+    dirs.push(root)
+    const paths = statePaths(root)
+    // Files where the task log folders of a and b would go.
+    mkdirSync(join(paths.logs, 'tasks'), { recursive: true })
+    for (const id of ['a', 'b']) writeFileSync(join(paths.logs, 'tasks', id), 'in the way')
+    const failed: string[] = []
+    const state = createStateReporter({
+      paths,
+      status: () => ({}) as never,
+      onError: (context, error) => failed.push(`${context}: ${(error as NodeJS.ErrnoException).code}`),
+    })
+    for (const taskId of ['a', 'b', 'c'])
+      state.onIterationStarted!({ taskId, agent: 'default-1', iteration: 1, maxIterations: 1, prompt: 'p', at: 0 })
+    await state.flush()
+    expect(failed).toEqual(['writing the logs: EEXIST', 'writing the logs: EEXIST'])
+    expect(readFileSync(join(paths.logs, 'tasks', 'c', 'iteration-001.log'), 'utf8')).toContain('# c — iteration 1/1')
+    expect(readFileSync(join(paths.logs, 'agents', 'default-1.log'), 'utf8')).toContain('# b — iteration 1/1')
   })
 
   it('reports the writes it cannot make instead of throwing them out of the run', async () => {

@@ -247,9 +247,13 @@ export function createStateReporter(options: StateReporterOptions): Reporter & {
       if (earlier === undefined) {
         const dir = taskLogDir(paths, e.taskId)
         earlierFolders ??= new Set(existsSync(dirname(dir)) ? readdirSync(dirname(dir)) : [])
-        earlier = earlierFolders.has(basename(dir))
-          ? readdirSync(dir).filter((name) => name.endsWith('.log')).length
-          : 0
+        earlier = 0
+        try {
+          if (earlierFolders.has(basename(dir)))
+            earlier = readdirSync(dir).filter((name) => name.endsWith('.log')).length
+        } catch {
+          // Not a folder after all: its write will say so.
+        }
       }
       logCount.set(e.taskId, earlier + 1)
       const file = iterationLog(paths, e.taskId, earlier + 1)
