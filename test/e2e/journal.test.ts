@@ -1,7 +1,7 @@
 // Run state lives in the journal, so git operations on the task files never rerun or lose work,
 // and a run killed at any moment resumes without running a completed task twice.
 import { execFileSync } from 'node:child_process'
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -187,5 +187,8 @@ describe('kill -9 at random moments', () => {
     check()
     // The kills landed at different moments: some work was recorded complete between them.
     expect(frozen.size).toBe(12)
+    // A kill between a status write's temp file and its rename leaves nothing among the tasks.
+    const left = readdirSync(project.tasksDir, { recursive: true }).map(String)
+    expect(left.filter((name) => !name.endsWith('.md'))).toEqual([])
   }, 300_000)
 })

@@ -125,7 +125,12 @@ export async function checkProject(root: string): Promise<CheckedProject> {
   }
   // The tasks are checked even when the config is not, so one pass names every problem.
   const tasksDir = typeof file.user.tasksDir === 'string' && file.user.tasksDir !== '' ? file.user.tasksDir : undefined
-  const source = new FileTaskSource({ root: paths.root, cacheFile: paths.taskCache, ...(tasksDir ? { tasksDir } : {}) })
+  const source = new FileTaskSource({
+    root: paths.root,
+    cacheFile: paths.taskCache,
+    tempDir: paths.temp,
+    ...(tasksDir ? { tasksDir } : {}),
+  })
   const scanned = await source.scanAsync()
   const fromPlugins: Task[] = []
   let tasks: Task[] = []

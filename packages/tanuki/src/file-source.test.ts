@@ -170,6 +170,33 @@ describe('update()', () => {
     expect(done).toContain('assigned_to: agent-1\nstarted_at: "2026-01-01T00:00:00.000Z"\niterations: 1\n')
   })
 
+  it('writes through a temp folder out of git’s sight, and sweeps the temps of processes that are gone', async () => {
+    const root = project({ 'tasks/U-1.md': text, 'tasks/sub/U-2.md': task('U-2') })
+    const temp = join(root, '.tanuki', 'tmp')
+    mkdirSync(temp, { recursive: true })
+    // What a killed Tanuki left: a pid that no longer runs. And a live process's temp, mid-write.
+    const gone = execFileSync('sh', ['-c', 'echo $$'], { encoding: 'utf8' }).trim()
+    writeFileSync(join(temp, `${gone}-7.tmp`), 'half a task')
+    writeFileSync(join(temp, `${process.ppid}-1.tmp`), 'being written')
+    const source = new FileTaskSource({ root, tasksDir: 'tasks', tempDir: temp })
+    await source.load()
+    await Promise.all([source.update('U-1', { status: 'complete' }), source.update('U-2', { status: 'failed' })])
+    expect(readFileSync(join(root, 'tasks/U-1.md'), 'utf8')).toContain('status: complete\n')
+    expect(readFileSync(join(root, 'tasks/sub/U-2.md'), 'utf8')).toContain('status: failed\n')
+    expect(readdirSync(join(root, 'tasks')).sort()).toEqual(['U-1.md', 'sub'])
+    expect(readdirSync(join(root, 'tasks', 'sub'))).toEqual(['U-2.md'])
+    expect(readdirSync(temp)).toEqual([`${process.ppid}-1.tmp`])
+
+    // A temp folder that cannot be made (a file is in the way): beside the file, as without one.
+    const blocked = join(root, 'blocked')
+    writeFileSync(blocked, '')
+    const beside = new FileTaskSource({ root, tasksDir: 'tasks', tempDir: join(blocked, 'tmp') })
+    await beside.load()
+    await beside.update('U-1', { status: 'review' })
+    expect(readFileSync(join(root, 'tasks/U-1.md'), 'utf8')).toContain('status: review\n')
+    expect(readdirSync(join(root, 'tasks')).sort()).toEqual(['U-1.md', 'sub'])
+  })
+
   it('an unknown task is a clear error', async () => {
     const source = new FileTaskSource({ root: project({}) })
     await expect(source.update('NOPE', { status: 'complete' })).rejects.toThrow(/No file for task "NOPE"/)

@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, statSync, watch, type FSWatcher } from 'node:fs'
-import { readFile, rename, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join, relative, resolve, sep } from 'node:path'
 import {
   TanukiError,
@@ -84,6 +84,10 @@ export class FileTaskSource implements TaskSource {
   private readonly parseThreads: number | undefined
   /** Tasks parsed by earlier scans, reused for files whose text is unchanged. */
   private readonly cache: TaskCache | undefined
+  private readonly tempDir: string | undefined
+  /** The temp folder made, and what earlier processes left in it swept: once, at the first write. */
+  private tempReady: Promise<void> | undefined
+  private temps = 0
 
   constructor(options: {
     root: string
@@ -94,10 +98,18 @@ export class FileTaskSource implements TaskSource {
      * environment variable `TANUKI_TASK_CACHE=0` turns it off.
      */
     cacheFile?: string
+    /**
+     * A folder (in the state folder) where a task file's new text is written before it is renamed
+     * into place: a process killed between the two leaves its temp file there, not among the
+     * person's tasks, where git would see it. Beside the file when unset, or when the folder is
+     * on another file system.
+     */
+    tempDir?: string
   }) {
     this.root = resolve(options.root)
     this.dir = resolveTasksDir(this.root, options.tasksDir)
     this.parseThreads = options.parseThreads
+    this.tempDir = options.tempDir
     if (options.cacheFile && process.env.TANUKI_TASK_CACHE !== '0') this.cache = new TaskCache(options.cacheFile)
   }
 
@@ -336,12 +348,39 @@ export class FileTaskSource implements TaskSource {
     // Only a file as Tanuki last saw it becomes "seen": if a person edited it meanwhile, the
     // watcher must still report that edit (now carried in this write) instead of taking it for an echo.
     if (textHash(before) === this.hashes.get(path)) this.hashes.set(path, hash)
-    const temp = `${path}.tanuki-${process.pid}.tmp`
-    await writeFile(temp, after)
-    await rename(temp, path)
+    await this.replace(path, after)
     // What a file holds when the run ends is what the next start reads: a task in flight gets
     // another write before then (settled, or back to pending), so its line would only be replaced.
     if (task && task.status !== 'assigned' && task.status !== 'in_progress') this.cache?.rewrote(path, hash, task)
+  }
+
+  /** Replaces a file's text atomically: a temp file, then a rename over it. */
+  private async replace(path: string, text: string): Promise<void> {
+    if (this.tempDir) {
+      const temp = join(this.tempDir, `${process.pid}-${++this.temps}.tmp`)
+      try {
+        await (this.tempReady ??= this.prepareTemps(this.tempDir))
+        await writeFile(temp, text)
+        await rename(temp, path)
+        return
+      } catch {
+        // The folder cannot be made, or is on another file system (EXDEV): beside the file, then.
+        await rm(temp, { force: true }).catch(() => {})
+      }
+    }
+    const temp = `${path}.tanuki-${process.pid}.tmp`
+    await writeFile(temp, text)
+    await rename(temp, path)
+  }
+
+  /** Makes the temp folder and removes the temp files of processes that are gone. */
+  private async prepareTemps(dir: string): Promise<void> {
+    await mkdir(dir, { recursive: true })
+    for (const name of await readdir(dir)) {
+      const pid = /^(\d+)-\d+\.tmp$/.exec(name)?.[1]
+      if (pid !== undefined && Number(pid) !== process.pid && !isRunning(Number(pid)))
+        await rm(join(dir, name), { force: true }).catch(() => {})
+    }
   }
 
   watch(listener: (change: TaskChange) => void): () => void {
@@ -459,5 +498,15 @@ export class FileTaskSource implements TaskSource {
     this.paths.delete(id)
     this.ids.delete(path)
     this.hashes.delete(path)
+  }
+}
+
+/** Whether a process runs (one of another user's counts: it cannot be signalled, but it is there). */
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
   }
 }

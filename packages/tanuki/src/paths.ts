@@ -19,6 +19,8 @@ export interface StatePaths {
   workers: string
   /** Parsed task files kept between runs (see `TaskCache`). */
   taskCache: string
+  /** Where task files' new texts are written before they are renamed into place. */
+  temp: string
 }
 
 export function statePaths(projectRoot: string): StatePaths {
@@ -38,6 +40,7 @@ export function statePaths(projectRoot: string): StatePaths {
     worktrees: join(stateDir, 'worktrees'),
     workers: join(stateDir, 'workers.json'),
     taskCache: join(stateDir, 'cache', 'tasks'),
+    temp: join(stateDir, 'tmp'),
   }
 }
 

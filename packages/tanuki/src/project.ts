@@ -40,6 +40,7 @@ export async function openProject(root: string): Promise<Project> {
   const source = new FileTaskSource({
     root: paths.root,
     cacheFile: paths.taskCache,
+    tempDir: paths.temp,
     ...(config.resolved.tasksDir ? { tasksDir: config.resolved.tasksDir } : {}),
   })
   return { root: paths.root, paths, config, source }
