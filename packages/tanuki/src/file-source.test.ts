@@ -171,7 +171,7 @@ describe('update()', () => {
   })
 
   it('writes through a temp folder out of git’s sight, and sweeps the temps of processes that are gone', async () => {
-    const root = project({ 'tasks/U-1.md': text, 'tasks/sub/U-2.md': task('U-2') })
+    const root = project({ 'tasks/U-1.md': text, 'tasks/sub/U-2.md': task('U-2'), '.tanuki/.gitignore': '*\n' })
     const temp = join(root, '.tanuki', 'tmp')
     mkdirSync(temp, { recursive: true })
     // What a killed Tanuki left: a pid that no longer runs. And a live process's temp, mid-write.
@@ -187,14 +187,21 @@ describe('update()', () => {
     expect(readdirSync(join(root, 'tasks', 'sub'))).toEqual(['U-2.md'])
     expect(readdirSync(temp)).toEqual([`${process.ppid}-1.tmp`])
 
-    // A temp folder that cannot be made (a file is in the way): beside the file, as without one.
+    // A temp folder that cannot be made (a file is in the way), or a state folder Tanuki has not
+    // made yet (no .gitignore): beside the file, as without one.
     const blocked = join(root, 'blocked')
     writeFileSync(blocked, '')
-    const beside = new FileTaskSource({ root, tasksDir: 'tasks', tempDir: join(blocked, 'tmp') })
-    await beside.load()
-    await beside.update('U-1', { status: 'review' })
-    expect(readFileSync(join(root, 'tasks/U-1.md'), 'utf8')).toContain('status: review\n')
-    expect(readdirSync(join(root, 'tasks')).sort()).toEqual(['U-1.md', 'sub'])
+    for (const [tempDir, status] of [
+      [join(blocked, 'tmp'), 'review'],
+      [join(root, 'state', 'tmp'), 'pending'],
+    ] as const) {
+      const beside = new FileTaskSource({ root, tasksDir: 'tasks', tempDir })
+      await beside.load()
+      await beside.update('U-1', { status })
+      expect(readFileSync(join(root, 'tasks/U-1.md'), 'utf8')).toContain(`status: ${status}\n`)
+      expect(readdirSync(join(root, 'tasks')).sort()).toEqual(['U-1.md', 'sub'])
+    }
+    expect(readdirSync(root)).not.toContain('state')
   })
 
   it('an unknown task is a clear error', async () => {

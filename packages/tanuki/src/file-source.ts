@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, statSync, watch, type FSWatcher } from 'node:fs'
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
-import { join, relative, resolve, sep } from 'node:path'
+import { dirname, join, relative, resolve, sep } from 'node:path'
 import {
   TanukiError,
   isTanukiError,
@@ -373,8 +373,13 @@ export class FileTaskSource implements TaskSource {
     await rename(temp, path)
   }
 
-  /** Makes the temp folder and removes the temp files of processes that are gone. */
+  /**
+   * Makes the temp folder and removes the temp files of processes that are gone. Refuses a state
+   * folder without the .gitignore that says Tanuki made it (a project never run): a temp left in
+   * it would show in `git status` all the same.
+   */
   private async prepareTemps(dir: string): Promise<void> {
+    if (!existsSync(join(dirname(dir), '.gitignore'))) throw new Error(`${dirname(dir)} is not a state folder yet`)
     await mkdir(dir, { recursive: true })
     for (const name of await readdir(dir)) {
       const pid = /^(\d+)-\d+\.tmp$/.exec(name)?.[1]
