@@ -178,9 +178,13 @@ describe('update()', () => {
     const gone = execFileSync('sh', ['-c', 'echo $$'], { encoding: 'utf8' }).trim()
     writeFileSync(join(temp, `${gone}-7.tmp`), 'half a task')
     writeFileSync(join(temp, `${process.ppid}-1.tmp`), 'being written')
+    // Where the old way would write U-1's temp, a folder: only the temp folder can do it.
+    const beside = join(root, 'tasks', `U-1.md.tanuki-${process.pid}.tmp`)
+    mkdirSync(beside)
     const source = new FileTaskSource({ root, tasksDir: 'tasks', tempDir: temp })
     await source.load()
     await Promise.all([source.update('U-1', { status: 'complete' }), source.update('U-2', { status: 'failed' })])
+    rmSync(beside, { recursive: true })
     expect(readFileSync(join(root, 'tasks/U-1.md'), 'utf8')).toContain('status: complete\n')
     expect(readFileSync(join(root, 'tasks/sub/U-2.md'), 'utf8')).toContain('status: failed\n')
     expect(readdirSync(join(root, 'tasks')).sort()).toEqual(['U-1.md', 'sub'])
@@ -195,9 +199,9 @@ describe('update()', () => {
       [join(blocked, 'tmp'), 'review'],
       [join(root, 'state', 'tmp'), 'pending'],
     ] as const) {
-      const beside = new FileTaskSource({ root, tasksDir: 'tasks', tempDir })
-      await beside.load()
-      await beside.update('U-1', { status })
+      const fallback = new FileTaskSource({ root, tasksDir: 'tasks', tempDir })
+      await fallback.load()
+      await fallback.update('U-1', { status })
       expect(readFileSync(join(root, 'tasks/U-1.md'), 'utf8')).toContain(`status: ${status}\n`)
       expect(readdirSync(join(root, 'tasks')).sort()).toEqual(['U-1.md', 'sub'])
     }

@@ -87,7 +87,8 @@ export class FileTaskSource implements TaskSource {
   private readonly tempDir: string | undefined
   /** The temp folder made, and what earlier processes left in it swept: once, at the first write. */
   private tempReady: Promise<void> | undefined
-  private temps = 0
+  /** The temp folder is on another file system than the task files: renames from it fail. */
+  private tempsElsewhere = false
 
   constructor(options: {
     root: string
@@ -99,10 +100,12 @@ export class FileTaskSource implements TaskSource {
      */
     cacheFile?: string
     /**
-     * A folder (in the state folder) where a task file's new text is written before it is renamed
+     * A folder in the state folder where a task file's new text is written before it is renamed
      * into place: a process killed between the two leaves its temp file there, not among the
-     * person's tasks, where git would see it. Beside the file when unset, or when the folder is
-     * on another file system.
+     * person's tasks, where git would see it. Used once the state folder holds its .gitignore
+     * (Tanuki made it); beside the file before that, when unset, or when the folder is on another
+     * file system. The renamed file takes the temp folder's group (a setgid tasks folder's
+     * group is not kept).
      */
     tempDir?: string
   }) {
@@ -356,15 +359,22 @@ export class FileTaskSource implements TaskSource {
 
   /** Replaces a file's text atomically: a temp file, then a rename over it. */
   private async replace(path: string, text: string): Promise<void> {
-    if (this.tempDir) {
-      const temp = join(this.tempDir, `${process.pid}-${++this.temps}.tmp`)
+    if (this.tempDir && !this.tempsElsewhere) {
+      // Named by a counter of the process, not of this source: two sources could share the folder.
+      const temp = join(this.tempDir, `${process.pid}-${++tempCount}.tmp`)
       try {
-        await (this.tempReady ??= this.prepareTemps(this.tempDir))
-        await writeFile(temp, text)
+        await (this.tempReady ??= this.prepareTemps(this.tempDir).catch((error: unknown) => {
+          // Tried again at the next write: the state folder may be made meanwhile.
+          this.tempReady = undefined
+          throw error
+        }))
+        await writeFile(temp, text, { flag: 'wx' })
         await rename(temp, path)
         return
-      } catch {
-        // The folder cannot be made, or is on another file system (EXDEV): beside the file, then.
+      } catch (error) {
+        // The folder cannot be made (yet), or is on another file system than the tasks (for good):
+        // beside the file, then.
+        if ((error as NodeJS.ErrnoException).code === 'EXDEV') this.tempsElsewhere = true
         await rm(temp, { force: true }).catch(() => {})
       }
     }
@@ -505,6 +515,9 @@ export class FileTaskSource implements TaskSource {
     this.hashes.delete(path)
   }
 }
+
+/** Temp files named so far by this process (see `FileTaskSource.replace`). */
+let tempCount = 0
 
 /** Whether a process runs (one of another user's counts: it cannot be signalled, but it is there). */
 function isRunning(pid: number): boolean {
