@@ -101,30 +101,33 @@ export function createProcessAgent(parts: ProcessAgentParts): ProcessAgent {
 
   /** Whether the pid file's folder was made: once per agent, not per command. */
   let pidFolder = false
-  /** A step has started: its pid goes to the pid file, unless the agent's shell wrote it. */
-  const started = (step: Step, pid: number, shellWrote = false): void => {
-    if (pidFile && !shellWrote) {
-      try {
-        if (!pidFolder) mkdirSync(dirname(pidFile), { recursive: true })
-        writeFileSync(pidFile, `${pid}\n`)
-        pidFolder = true
-      } catch {
-        pidFolder = false
-        // Pid files help people and crash recovery; an agent runs fine without one.
-      }
+  /** A process started from Tanuki's own process: its pid goes to the pid file (a session's shell writes its own). */
+  const writePid = (pid: number): void => {
+    if (!pidFile) return
+    try {
+      if (!pidFolder) mkdirSync(dirname(pidFile), { recursive: true })
+      writeFileSync(pidFile, `${pid}\n`)
+      pidFolder = true
+    } catch {
+      pidFolder = false
+      // Pid files help people and crash recovery; an agent runs fine without one.
     }
+  }
+  const removePid = (): void => {
+    if (!pidFile) return
+    try {
+      unlinkSync(pidFile)
+    } catch {
+      // Not written (its folder could not be made), or gone already.
+    }
+  }
+
+  const started = (step: Step, pid: number): void => {
     config.onProcess?.({ agent: name, pid, argv: [...step.argv], state: 'started' })
   }
 
-  const finished = (step: Step, pid: number | undefined, shellWrote = false): void => {
+  const finished = (step: Step, pid: number | undefined): void => {
     current = undefined
-    if (pidFile && !shellWrote) {
-      try {
-        unlinkSync(pidFile)
-      } catch {
-        // Not written (its folder could not be made), or gone already.
-      }
-    }
     if (pid !== undefined) config.onProcess?.({ agent: name, pid, argv: [...step.argv], state: 'ended' })
   }
 
@@ -154,7 +157,10 @@ export function createProcessAgent(parts: ProcessAgentParts): ProcessAgent {
       onOutput: onChunk,
       // The kind's parser reads the output as it comes; the step's result needs only its end.
       collect: false,
-      onSpawn: (pid) => started(step, pid),
+      onSpawn: (pid) => {
+        writePid(pid)
+        started(step, pid)
+      },
     })
     current = handle
     let ended: Ended
@@ -166,6 +172,7 @@ export function createProcessAgent(parts: ProcessAgentParts): ProcessAgent {
       onChunk({ stream: 'stderr', text: `${notFound((error as Error).message).message}\n` })
       return { exitCode: 127, signal: null }
     } finally {
+      removePid()
       finished(step, handle.pid)
     }
     return stepEnded(step, handle.pid, ended, signal)
@@ -198,7 +205,7 @@ export function createProcessAgent(parts: ProcessAgentParts): ProcessAgent {
         },
         onSpawn: (startedPid) => {
           pid = startedPid
-          started(step, startedPid, true)
+          started(step, startedPid)
         },
       })
     } catch (error) {
@@ -209,7 +216,7 @@ export function createProcessAgent(parts: ProcessAgentParts): ProcessAgent {
         cause: error,
       })
     } finally {
-      finished(step, pid, true)
+      finished(step, pid)
     }
     // The program could not be found (by bash's `exec`, `setsid` or `env`): the same as a
     // process that cannot start.
