@@ -3,19 +3,29 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createMemoryBackend, createOrchestrator, createTask } from '@tanuki/core'
-import { statePaths } from './paths.ts'
-import { createStateReporter } from './state.ts'
+import { statePaths, type StatePaths } from './paths.ts'
+import { createStateReporter, type StateReporterOptions } from './state.ts'
 
 const dirs: string[] = []
 afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
 })
 
+/** The state paths of a project folder of the test's own, removed after it. */
+function tempPaths(): StatePaths {
+  const root = mkdtempSync(join(tmpdir(), 'tanuki-state-'))
+  dirs.push(root)
+  return statePaths(root)
+}
+
+/** A state reporter outside any run: the logs alone. */
+function logsOnly(paths: StatePaths, onError: StateReporterOptions['onError'] = () => {}) {
+  return createStateReporter({ paths, status: () => ({}) as never, onError })
+}
+
 describe('the state reporter', () => {
   it("gives a task that runs again logs of its own instead of mixing them into the first run's", async () => {
-    const root = mkdtempSync(join(tmpdir(), 'tanuki-state-'))
-    dirs.push(root)
-    const paths = statePaths(root)
+    const paths = tempPaths()
     let runs = 0
     // The first run's agent dies mid-iteration; the task is requeued and its iterations start at 1 again.
     const backend = createMemoryBackend({
@@ -54,7 +64,7 @@ describe('the state reporter', () => {
     expect(third).toContain('## Result: complete')
 
     // The next run (a new reporter) goes on counting from the folders this one left.
-    const next = createStateReporter({ paths, status: () => ({}) as never, onError: () => {} })
+    const next = logsOnly(paths)
     for (const taskId of ['a', 'b'])
       next.onIterationStarted!({ taskId, agent: 'default-1', iteration: 1, maxIterations: 1, prompt: 'p', at: 0 })
     await next.flush()
@@ -63,10 +73,8 @@ describe('the state reporter', () => {
   })
 
   it("writes an agent's output, streamed in pieces, whole and in order into the task's log and the agent's", async () => {
-    const root = mkdtempSync(join(tmpdir(), 'tanuki-state-'))
-    dirs.push(root)
-    const paths = statePaths(root)
-    const state = createStateReporter({ paths, status: () => ({}) as never, onError: () => {} })
+    const paths = tempPaths()
+    const state = logsOnly(paths)
     const at = Date.parse('2026-11-29T10:00:00Z')
     const common = { agent: 'default-1', iteration: 1, maxIterations: 3 }
     const pieces = ['{"type":"assistant","text":"déjà ', 'vu — 狸"}\n', '', 'tail without a newline', '\n'.repeat(3)]
@@ -101,10 +109,8 @@ describe('the state reporter', () => {
   })
 
   it('keeps megabytes of output between two writes whole, big pieces and small', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'tanuki-state-'))
-    dirs.push(root)
-    const paths = statePaths(root)
-    const state = createStateReporter({ paths, status: () => ({}) as never, onError: () => {} })
+    const paths = tempPaths()
+    const state = logsOnly(paths)
     const common = { taskId: 'a', agent: 'default-1', iteration: 1, maxIterations: 1 }
     state.onIterationStarted!({ ...common, prompt: 'p', at: 0 })
     // More than the reporter's buffer holds before the 50 ms write: small pieces, one huge one.
@@ -120,10 +126,8 @@ describe('the state reporter', () => {
   })
 
   it('keeps the order of batches written while others are still under way, reusing their buffers after', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'tanuki-state-'))
-    dirs.push(root)
-    const paths = statePaths(root)
-    const state = createStateReporter({ paths, status: () => ({}) as never, onError: () => {} })
+    const paths = tempPaths()
+    const state = logsOnly(paths)
     const common = { taskId: 'a', agent: 'default-1', iteration: 1, maxIterations: 1 }
     state.onIterationStarted!({ ...common, prompt: 'p', at: 0 })
     const said: string[] = []
@@ -152,18 +156,14 @@ describe('the state reporter', () => {
   })
 
   it('says each log it cannot write, and still writes the others of the batch', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'tanuki-state-'))
-    dirs.push(root)
-    const paths = statePaths(root)
+    const paths = tempPaths()
     // Files where the task log folders of a and b would go.
     mkdirSync(join(paths.logs, 'tasks'), { recursive: true })
     for (const id of ['a', 'b']) writeFileSync(join(paths.logs, 'tasks', id), 'in the way')
     const failed: string[] = []
-    const state = createStateReporter({
-      paths,
-      status: () => ({}) as never,
-      onError: (context, error) => failed.push(`${context}: ${(error as NodeJS.ErrnoException).code}`),
-    })
+    const state = logsOnly(paths, (context, error) =>
+      failed.push(`${context}: ${(error as NodeJS.ErrnoException).code}`),
+    )
     for (const taskId of ['a', 'b', 'c'])
       state.onIterationStarted!({ taskId, agent: 'default-1', iteration: 1, maxIterations: 1, prompt: 'p', at: 0 })
     await state.flush()

@@ -204,7 +204,7 @@ export function createStateReporter(options: StateReporterOptions): Reporter & {
     writes = writes.then(async () => {
       const results = await Promise.allSettled(batch.map(([path, pieces]) => appendToLog(path, pieces)))
       for (const result of results) if (result.status === 'rejected') options.onError('writing the logs', result.reason)
-      spare.push(...used.slice(0, 4 - spare.length))
+      spare.push(...used.slice(0, Math.max(0, 4 - spare.length)))
     })
     return writes
   }
