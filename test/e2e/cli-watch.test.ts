@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
   cleanup,
+  configFor,
   createProject,
   startTanuki,
   statusJson,
@@ -122,5 +123,30 @@ describe('a person editing tasks during a plain `project start`', () => {
     expect(ended.code, ended.stderr + ended.stdout).toBe(0)
     expect(runsOf(runs).sort()).toEqual(['W-1', 'W-3'])
     expect(fileStatus(join(project.tasksDir, 'W-3.md'))).toBe('complete')
+  })
+})
+
+describe('`stopWhenSettled: false` in the config', () => {
+  it('keeps `project start` running after everything settled, as --watch does, until stopped', async () => {
+    const shared = mkdtempSync(join(tmpdir(), 'tanuki-e2e-watch-'))
+    outside.push(shared)
+    const runs = join(shared, 'runs.log')
+    const project = createProject({
+      config: configFor({ default: 1 }, '\n  stopWhenSettled: false,'),
+      tasks: [{ id: 'S-1', sh: `echo S-1 >> ${runs}`, verify: 'true' }],
+    })
+    const run = startTanuki(project.dir, 'project', 'start')
+    await waitFor('S-1 complete', async () => (await statusJson(project.dir)).progress.complete === 1)
+    // Settled, and still running: a task added now is run by the same start.
+    writeFileSync(join(project.tasksDir, 'S-2.md'), taskText({ id: 'S-2', sh: `echo S-2 >> ${runs}`, verify: 'true' }))
+    await waitFor('S-2 to run', () => runsOf(runs).length === 2, 30_000)
+    await waitFor('S-2 complete', async () => (await statusJson(project.dir)).progress.complete === 2, 30_000)
+    expect(run.child.exitCode).toBe(null)
+    expect((await statusJson(project.dir)).status).toBe('running')
+    const stop = await tanuki(project.dir, 'project', 'stop')
+    expect(stop.code, stop.stderr).toBe(0)
+    const ended = await run.done
+    expect(ended.code, ended.stderr).toBe(0)
+    expect(runsOf(runs)).toEqual(['S-1', 'S-2'])
   })
 })

@@ -143,7 +143,10 @@ export function taskNotFound(project: Project, id: string, errors: readonly Tanu
 }
 
 export interface RunOptions {
-  /** Keep running for new tasks instead of stopping once everything is settled. */
+  /**
+   * Keep running for new tasks instead of stopping once everything is settled. Without it the
+   * config's `stopWhenSettled` decides (default true).
+   */
   watch?: boolean
   quiet?: boolean
   verbose?: boolean
@@ -212,7 +215,8 @@ export async function runProject(project: Project, options: RunOptions): Promise
           }),
           options.ui && (await dashboardPlugin(options.ui, project, () => orchestrator!)),
         ],
-        stopWhenSettled: !options.watch,
+        // `--watch` keeps it running; without it, the config says (by default, stop once settled).
+        stopWhenSettled: options.watch ? false : (user.stopWhenSettled ?? true),
       },
       project: projectInfo(project),
       sources: [onceLoaded(project.source, checked)],
