@@ -11,6 +11,7 @@ import {
   type TaskPatch,
   type TaskSource,
 } from '@tanuki/core'
+import { isAlive } from './lock.ts'
 import { listOnWorker, markdownFiles, type Listing } from './lister.ts'
 import { parseThreads, readTaskFiles } from './parse-pool.ts'
 import { TaskCache } from './task-cache.ts'
@@ -393,7 +394,7 @@ export class FileTaskSource implements TaskSource {
     await mkdir(dir, { recursive: true })
     for (const name of await readdir(dir)) {
       const pid = /^(\d+)-\d+\.tmp$/.exec(name)?.[1]
-      if (pid !== undefined && Number(pid) !== process.pid && !isRunning(Number(pid)))
+      if (pid !== undefined && Number(pid) !== process.pid && !isAlive(Number(pid)))
         await rm(join(dir, name), { force: true }).catch(() => {})
     }
   }
@@ -518,13 +519,3 @@ export class FileTaskSource implements TaskSource {
 
 /** Temp files named so far by this process (see `FileTaskSource.replace`). */
 let tempCount = 0
-
-/** Whether a process runs (one of another user's counts: it cannot be signalled, but it is there). */
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -227,6 +227,20 @@ describe('the cache of parsed task files', () => {
     expect(scan.parsed).toBe(1)
     expect(scan.tasks[0]!.id).toBe('A')
     expect(readFileSync(file).toString()).not.toBe('not a cache')
+    expect(source(root).scan().parsed).toBe(0)
+  })
+
+  it("removes the temp copies of writers that are gone (killed mid-write), not a live one's", () => {
+    const root = project({ 'A.md': task('A') })
+    const file = statePaths(root).taskCache
+    mkdirSync(join(root, '.tanuki', 'cache'))
+    // A process that has exited: its pid names no process now.
+    const gone = spawnSync(process.execPath, ['-e', '0']).pid
+    const live = process.ppid
+    for (const pid of [gone, live]) writeFileSync(`${file}.${pid}.tmp`, 'half a cache')
+    writeFileSync(join(root, '.tanuki', 'cache', 'notes.tmp'), 'not ours')
+    source(root).scan()
+    expect(readdirSync(join(root, '.tanuki', 'cache')).sort()).toEqual(['notes.tmp', 'tasks', `tasks.${live}.tmp`])
     expect(source(root).scan().parsed).toBe(0)
   })
 

@@ -5,17 +5,20 @@ import {
   fstatSync,
   mkdirSync,
   openSync,
+  readdirSync,
   readFileSync,
   readSync,
   renameSync,
+  rmSync,
   statSync,
   writeSync,
   type Stats,
 } from 'node:fs'
-import { dirname, join } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Task } from '@tanuki/core'
 import { statKey } from './lister.ts'
+import { isAlive } from './lock.ts'
 import { version } from './version.ts'
 
 /**
@@ -382,6 +385,27 @@ export class TaskCache {
       this.appended = 0
     } catch {
       // A read-only or full state folder: nothing else is lost.
+    }
+    this.sweep()
+  }
+
+  /**
+   * Removes the temp files of processes that are gone: one killed while it wrote the cache (a
+   * start stopped with kill -9, a crash) left a copy of it, and the bench's projects had gathered
+   * 150 MB of them. Never throws.
+   */
+  private sweep(): void {
+    const dir = dirname(this.file)
+    const own = basename(this.file)
+    try {
+      for (const name of readdirSync(dir)) {
+        if (!name.startsWith(`${own}.`) || !name.endsWith('.tmp')) continue
+        const pid = Number(name.slice(own.length + 1, -'.tmp'.length))
+        if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !isAlive(pid))
+          rmSync(join(dir, name), { force: true })
+      }
+    } catch {
+      // No folder (nothing was written), or one that cannot be listed: nothing to sweep.
     }
   }
 }
