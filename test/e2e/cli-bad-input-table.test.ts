@@ -351,6 +351,16 @@ const configs: BadInput[] = [
     mentions: ['tanuki.config.ts', 'agents.default', '"kind" is "cluade"', 'did you mean "claude"?'],
   },
   {
+    name: 'a usd budget over codex agents without a price',
+    config: config(`{ budget: { usd: 5 }, agents: { default: { backend: 'process', kind: 'codex' } } }`),
+    mentions: ['tanuki.config.ts', "agents.default: the run's budget.usd would not count", 'agents.default.price'],
+  },
+  {
+    name: 'a price for Claude Code, which reports its own cost',
+    config: config(`{ agents: { default: { backend: 'process', kind: 'claude', price: { input: 3, output: 15 } } } }`),
+    mentions: ['tanuki.config.ts', 'agents.default', '"price" is for the codex kind'],
+  },
+  {
     name: 'a command kind without its argv',
     config: config(`{ agents: { default: { backend: 'process', kind: 'command' } } }`),
     mentions: ['tanuki.config.ts', 'agents.default', 'kind "command" needs "command"'],

@@ -4,7 +4,7 @@
  * stand-in of the Responses API (its model provider's base URL, in a temp CODEX_HOME) whose script
  * answers with a call of Codex's shell tool, usage, rate limits and a refused key.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { delimiter, dirname, join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -112,6 +112,34 @@ describe('the codex kind through the CLI', () => {
     expect(existsSync(join(agentWorktree(project.dir, 'backend-1'), 'FILE.txt'))).toBe(true)
     const log = readFileSync(join(project.dir, '.tanuki', 'logs', 'tasks', 'TASK-001', 'iteration-001.log'), 'utf8')
     expect(log).toContain('429 Too Many Requests')
+  })
+
+  it("counts a priced role's spend against a usd budget: the task goes to review once it is spent", async () => {
+    // The check refuses this budget without the price (Codex reports no dollars); with it, each
+    // try costs (2 × 1,200 input + 2 × 60 output tokens) at $100 a million: $0.252.
+    const project = await codexProject(doTheTask, {
+      ...TASK,
+      verify: 'test -f never-made.txt',
+      maxIterations: 5,
+    })
+    const file = project.taskPath('TASK-001')
+    writeFileSync(file, readFileSync(file, 'utf8').replace('---\n', '---\nbudget: { usd: 0.1 }\n'))
+    const config = join(project.dir, 'tanuki.config.ts')
+    const refused = await tanuki(project.dir, 'project', 'start')
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toContain('the budget.usd of task TASK-001')
+    writeFileSync(
+      config,
+      readFileSync(config, 'utf8').replace("credentialEnv: 'OPENAI_API_KEY'", '$&, price: { input: 100, output: 100 }'),
+    )
+    const start = await tanuki(project.dir, 'project', 'start')
+    expect(start.code, start.stderr).toBe(1)
+    const finished = readEvents(project.dir).filter((event) => event.event === 'iteration:finished') as Finished[]
+    expect(finished).toHaveLength(1)
+    expect(finished[0]!.usage!.costUsd).toBeCloseTo(0.252, 9)
+    const [task] = (await statusJson(project.dir)).tasks
+    expect(task).toMatchObject({ id: 'TASK-001', status: 'review', lastError: { class: 'budget' } })
+    expect(task!.lastError!.cause).toMatch(/budget is spent \(\$0\.2520 of \$0\.1000\)/)
   })
 
   it('does not complete with a refused key', async () => {

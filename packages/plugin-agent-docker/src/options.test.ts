@@ -29,6 +29,9 @@ describe('docker options', () => {
     })
     // Keys of the orchestrator (backend, count) are not the kind's.
     expect(resolved.kind).toEqual({ kind: 'shell' })
+    // A codex role's price is the kind's: its runs' costs are worked out in the container's agent too.
+    const price = { input: 1.25, output: 10 }
+    expect(resolveDockerOptions({ image: 'x' }, { kind: 'codex', price }).kind).toEqual({ kind: 'codex', price })
   })
 
   it('names the key that is wrong', () => {

@@ -99,6 +99,7 @@ const KIND_KEYS = [
   'extraArgs',
   'account',
   'credentialEnv',
+  'price',
 ] as const satisfies readonly (keyof KindOptions)[]
 
 /** Every key a Docker role may set: a near miss of one of them is most likely a typo. */

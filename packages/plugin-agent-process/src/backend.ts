@@ -105,6 +105,7 @@ export const PROCESS_ROLE_KEYS = [
   'session',
   'account',
   'credentialEnv',
+  'price',
 ]
 const WORKSPACE_MODES: readonly string[] = ['auto', 'worktree', 'shared']
 

@@ -99,6 +99,36 @@ describe('checkProject', () => {
     ])
   })
 
+  it('refuses a usd budget over a codex role without a price, which would never count its spend', async () => {
+    const config = (extra: string, role = "{ kind: 'codex' }") =>
+      `export default { defaults: { kind: 'shell' }, agents: { coder: ${role}, ci: {} }${extra} }\n`
+    const files = { '.tanuki/tasks/a.md': task('A', ['role: coder']), '.tanuki/tasks/b.md': task('B', ['role: ci']) }
+    // The run's budget in dollars.
+    const run = await refused(project({ ...files, 'tanuki.config.mjs': config(', budget: { usd: 5 }') }))
+    expect(run.details.key).toBe('agents.coder.price')
+    expect([run.message]).toEqual([
+      "tanuki.config.mjs: agents.coder: the run's budget.usd would not count this role's spend: its codex agents report tokens, not dollars. " +
+        "Set agents.coder.price to the model's USD per million tokens ({ input, output, cachedInput }), or budget tokens instead.",
+    ])
+    // The role's own, and a task's (the kind from defaults counts too).
+    const role = await refused(
+      project({ ...files, 'tanuki.config.mjs': config('', "{ kind: 'codex', budget: { usd: 1 } }") }),
+    )
+    expect(role.message).toContain('agents.coder: agents.coder.budget.usd would not count')
+    const byTask = await refused(
+      project({
+        'tanuki.config.mjs': "export default { defaults: { kind: 'codex' } }\n",
+        '.tanuki/tasks/a.md': task('A', ['budget: { usd: 0.5 }']),
+      }),
+    )
+    expect(byTask.message).toContain('agents.default: the budget.usd of task A (.tanuki/tasks/a.md) would not count')
+    // With a price, or with a budget of tokens, all is well.
+    const priced = config(', budget: { usd: 5 }', "{ kind: 'codex', price: { input: 1.25, output: 10 } }")
+    expect((await checkProject(project({ ...files, 'tanuki.config.mjs': priced }))).tasks).toHaveLength(2)
+    const tokens = config(', budget: { tokens: 100000 }')
+    expect((await checkProject(project({ ...files, 'tanuki.config.mjs': tokens }))).tasks).toHaveLength(2)
+  })
+
   it('refuses a project with no tasks, once everything else is fine', async () => {
     const error = await refused(project({ 'tanuki.config.mjs': 'export default {}\n' }))
     expect(error.code).toBe('TANUKI_NO_TASKS')

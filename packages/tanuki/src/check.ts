@@ -7,8 +7,11 @@ import {
   cycleError,
   errorMessage,
   isTanukiError,
+  roleBackendName,
+  roleConfig,
   setupPlugins,
   type ProjectInfo,
+  type ResolvedConfig,
   type Task,
 } from '@tanuki/core'
 import { readConfigFile, resolveConfigFile, type ConfigFile, type LoadedConfig } from './config.ts'
@@ -163,6 +166,7 @@ export async function checkProject(root: string): Promise<CheckedProject> {
           project: info,
           roles,
         })
+        found.push(...unpricedBudgets(resolved, [...tasks, ...fromPlugins], registry.backends))
         const where = config.file ?? 'config'
         errors.push(
           ...found.map(
@@ -200,4 +204,52 @@ export async function checkProject(root: string): Promise<CheckedProject> {
         ]
       : []
   return { project: { root: paths.root, paths, config: config!, source }, tasks, pluginTasks: fromPlugins, notes }
+}
+
+/** The backends whose roles run Tanuki's agent kinds (`kind: 'codex'` is ours there). */
+const KIND_BACKENDS = new Set(['process', 'docker', 'remote'])
+
+/** A `usd` figure in a budget as the config or a task's front matter gives it. */
+const usdOf = (budget: unknown): number | undefined => {
+  const usd = typeof budget === 'object' && budget !== null ? (budget as { usd?: unknown }).usd : undefined
+  return typeof usd === 'number' ? usd : undefined
+}
+
+/**
+ * A `usd` budget over a codex role without `price`: Codex reports tokens but no dollars, so that
+ * role's spend would never count against it, and the budget would not stop what it is there to
+ * stop. One problem per role, naming the budget and the fix.
+ */
+function unpricedBudgets(
+  config: ResolvedConfig,
+  tasks: readonly Task[],
+  backends: ReadonlyMap<string, unknown>,
+): TanukiError[] {
+  const problems: TanukiError[] = []
+  const roles = new Set([...Object.keys(config.agents), ...tasks.map((task) => task.role)])
+  for (const role of roles) {
+    const options = roleConfig(config, role) as Record<string, unknown>
+    if (!KIND_BACKENDS.has(roleBackendName(options, backends)) || options.kind !== 'codex' || options.price) continue
+    const task = tasks.find(
+      (each) => each.role === role && usdOf((each as { budget?: unknown }).budget ?? each.extra.budget) !== undefined,
+    )
+    const budget =
+      usdOf(config.budget) !== undefined
+        ? "the run's budget.usd"
+        : usdOf(options.budget) !== undefined
+          ? `agents.${role}.budget.usd`
+          : task
+            ? `the budget.usd of task ${task.id}${task.source ? ` (${task.source})` : ''}`
+            : undefined
+    if (!budget) continue
+    problems.push(
+      new TanukiError(
+        'TANUKI_CONFIG_INVALID',
+        `agents.${role}: ${budget} would not count this role's spend: its codex agents report tokens, not dollars. ` +
+          `Set agents.${role}.price to the model's USD per million tokens ({ input, output, cachedInput }), or budget tokens instead.`,
+        { details: { key: `agents.${role}.price`, role } },
+      ),
+    )
+  }
+  return problems
 }

@@ -22,7 +22,7 @@ export {
 export { createCommandKind } from './kinds/command.ts'
 export { createShellKind, SHELL_LANGS } from './kinds/shell.ts'
 export { createTextParser } from './kinds/text-output.ts'
-export type { AgentKind, IterationPlan, KindOptions, OutputParser, Step } from './kinds/types.ts'
+export type { AgentKind, IterationPlan, KindOptions, OutputParser, Step, TokenPrice } from './kinds/types.ts'
 export { runPlan, type ExecStep, type RunPlanOptions, type StepExit } from './run-plan.ts'
 export { runIteration, type IterationParts } from './iteration.ts'
 export {

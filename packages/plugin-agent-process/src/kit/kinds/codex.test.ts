@@ -64,6 +64,24 @@ describe('codex JSONL parser (recorded from the real CLI)', () => {
     for (const size of [1, 3, 50, 511]) expect(parseInPieces(createCodexParser(), text, size, 0)).toEqual(whole)
   })
 
+  it('works out the cost from the tokens with a price, cached input at its own price or at the input price', async () => {
+    const text = await fixture('codex-success.jsonl')
+    const input = 2 * (DEFAULT_USAGE.input_tokens - DEFAULT_USAGE.cached_tokens)
+    const cached = 2 * DEFAULT_USAGE.cached_tokens
+    const output = 2 * DEFAULT_USAGE.output_tokens
+    const priced = parseInPieces(
+      createCodexParser({ price: { input: 1.25, cachedInput: 0.125, output: 10 } }),
+      text,
+      97,
+      0,
+    )
+    expect(priced.usage?.costUsd).toBeCloseTo((input * 1.25 + cached * 0.125 + output * 10) / 1e6, 12)
+    const flat = parseInPieces(createCodexParser({ price: { input: 2, output: 8 } }), text, text.length, 0)
+    expect(flat.usage?.costUsd).toBeCloseTo(((input + cached) * 2 + output * 8) / 1e6, 12)
+    // Without a price, no dollars: Codex reports none.
+    expect(parseInPieces(createCodexParser(), text, text.length, 0).usage).not.toHaveProperty('costUsd')
+  })
+
   it('lists a failed command as a tool error, and the run did not fail for it', async () => {
     const result = parseInPieces(createCodexParser(), await fixture('codex-tool-error.jsonl'), 64, 0)
     expect(result.toolErrors).toEqual([
@@ -248,6 +266,36 @@ describe('codex argv', () => {
     // The other kinds: Claude Code's key, and none for kinds that spend no key (the agent's name then).
     expect(kindAccount({}, createKind({ kind: 'claude' }))).toBe('claude:ANTHROPIC_API_KEY')
     expect(kindAccount({}, createKind({ kind: 'shell' }))).toBeUndefined()
+  })
+
+  it('takes a price for codex only, each figure dollars per million tokens, naming what is wrong', () => {
+    expect(() => createKind({ kind: 'codex', price: { input: 1.25, cachedInput: 0.125, output: 10 } })).not.toThrow()
+    expect(() => createKind({ kind: 'codex', price: { input: 0, output: 0 } })).not.toThrow()
+    const refusal = (options: Record<string, unknown>): string => {
+      try {
+        createKind(options as KindOptions)
+      } catch (error) {
+        return (error as Error).message
+      }
+      return 'accepted'
+    }
+    expect(refusal({ price: { input: 3, output: 15 } })).toBe(
+      '"price" is for the codex kind: Claude Code reports its own cost, got {"input":3,"output":15}',
+    )
+    expect(refusal({ kind: 'shell', price: { input: 3, output: 15 } })).toMatch(
+      /^"price" is for the codex kind.*shell agents spend no tokens/,
+    )
+    expect(refusal({ kind: 'codex', price: 3 })).toBe(
+      '"price" must be USD per million tokens: { input, output, cachedInput? }, got 3',
+    )
+    expect(refusal({ kind: 'codex', price: { inptu: 3, output: 15 } })).toBe(
+      '"price.inptu" is not a price (did you mean "input"?); use input, output or cachedInput, got 3',
+    )
+    expect(refusal({ kind: 'codex', price: { input: -1, output: 15 } })).toBe(
+      '"price.input" must be a number of dollars per million tokens, 0 or more, got -1',
+    )
+    expect(refusal({ kind: 'codex', price: { input: '3', output: 15 } })).toMatch(/^"price.input" must be a number/)
+    expect(refusal({ kind: 'codex', price: { input: 3 } })).toMatch(/^"price.output" is missing/)
   })
 })
 
@@ -444,7 +492,8 @@ describe('codex kind through the process backend', { timeout: 120_000 }, () => {
     const agent = await backend.spawn({
       name: 'backend-1',
       role: 'backend',
-      options: { kind: 'codex', credentialEnv: 'OPENAI_API_KEY' },
+      // A price in the role's options: the run's usage carries dollars, which budgets count.
+      options: { kind: 'codex', credentialEnv: 'OPENAI_API_KEY', price: { input: 3, output: 15 } },
       project: { root, name: 'demo', stateDir: join(root, '.tanuki') },
     })
     try {
@@ -463,6 +512,12 @@ describe('codex kind through the process backend', { timeout: 120_000 }, () => {
       expect(result.output).toBe('Done. FILE_DONE')
       expect(result.failure).toBeUndefined()
       expect(result.usage?.turns).toBe(1)
+      const tokens = result.usage!
+      expect(tokens.outputTokens).toBeGreaterThan(0)
+      expect(tokens.costUsd).toBeCloseTo(
+        ((tokens.inputTokens! + tokens.cacheReadTokens!) * 3 + tokens.outputTokens! * 15) / 1e6,
+        12,
+      )
       expect(chunks.join('')).toContain('"type":"turn.completed"')
       expect((await agent.exec('test -f FILE.txt')).exitCode).toBe(0)
     } finally {

@@ -1,6 +1,6 @@
 import type { AgentFailure, RunResult, Usage } from '@tanuki/core'
 import { arr, createJsonLinesParser, num, obj, str, type JsonObject, type StreamEnd } from './json-lines.ts'
-import type { AgentKind, KindOptions, OutputParser, Step } from './types.ts'
+import type { AgentKind, KindOptions, OutputParser, Step, TokenPrice } from './types.ts'
 
 /** Flags by which a person chose a sandbox or approval policy of their own in `extraArgs`. */
 const POLICY_FLAGS = new Set(['--dangerously-bypass-approvals-and-sandbox', '--sandbox', '-s', '--full-auto', '--yolo'])
@@ -52,7 +52,10 @@ export function createCodexKind(options: KindOptions = {}): AgentKind {
     plan({ prompt }) {
       const step: Step = { argv: codexArgv(options), stdin: prompt, label: 'codex exec' }
       if (options.env && Object.keys(options.env).length > 0) step.env = { ...options.env }
-      return { steps: [step], parser: createCodexParser({ credential }) }
+      return {
+        steps: [step],
+        parser: createCodexParser({ credential, ...(options.price ? { price: options.price } : {}) }),
+      }
     },
   }
 }
@@ -63,6 +66,8 @@ export interface CodexParserOptions {
   credential?: string
   /** The clock, for reset times given as a time of day. */
   now?: () => number
+  /** USD per million tokens: with it, the usage carries the run's cost (`costUsd`). */
+  price?: TokenPrice
 }
 
 /**
@@ -161,6 +166,14 @@ export function createCodexParser(options: CodexParserOptions = {}): OutputParse
         figures.inputTokens = usage.input - usage.cached
         figures.cacheReadTokens = usage.cached
         figures.outputTokens = usage.output
+        const price = options.price
+        if (price) {
+          figures.costUsd =
+            ((usage.input - usage.cached) * price.input +
+              usage.cached * (price.cachedInput ?? price.input) +
+              usage.output * price.output) /
+            1_000_000
+        }
       }
       run.usage = figures
     }

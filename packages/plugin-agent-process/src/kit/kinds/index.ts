@@ -3,7 +3,7 @@ import { createClaudeKind } from './claude.ts'
 import { createCodexKind } from './codex.ts'
 import { createCommandKind } from './command.ts'
 import { createShellKind } from './shell.ts'
-import type { AgentKind, KindOptions } from './types.ts'
+import type { AgentKind, KindOptions, TokenPrice } from './types.ts'
 
 /** The kinds `createKind` knows, by name. */
 export const KIND_NAMES = ['claude', 'codex', 'command', 'shell'] as const
@@ -18,6 +18,7 @@ export const KIND_NAMES = ['claude', 'codex', 'command', 'shell'] as const
  */
 export function createKind(options: KindOptions = {}): AgentKind {
   const kind = options.kind ?? 'claude'
+  if (options.price !== undefined) checkPrice(kind, options.price)
   switch (kind) {
     case 'claude':
       return createClaudeKind(options)
@@ -44,4 +45,34 @@ export function createKind(options: KindOptions = {}): AgentKind {
  */
 export function kindAccount(options: { account?: string }, kind: AgentKind): string | undefined {
   return options.account ?? (kind.credential ? `${kind.name}:${kind.credential}` : undefined)
+}
+
+const PRICE_KEYS = ['input', 'cachedInput', 'output'] as const
+
+/** A `price` the kind can use: for `codex` only, each figure a number of dollars of 0 or more. */
+function checkPrice(kind: string, price: unknown): asserts price is TokenPrice {
+  const refuse = (message: string, key = 'price', value: unknown = price): never => {
+    throw new TanukiError('TANUKI_CONFIG_INVALID', `"${key}" ${message}, got ${JSON.stringify(value)}`, {
+      details: { key, value },
+    })
+  }
+  if (kind !== 'codex') {
+    refuse(
+      kind === 'claude'
+        ? 'is for the codex kind: Claude Code reports its own cost'
+        : `is for the codex kind, whose agents report tokens but no dollars; ${kind} agents spend no tokens`,
+    )
+  }
+  if (typeof price !== 'object' || price === null || Array.isArray(price))
+    refuse('must be USD per million tokens: { input, output, cachedInput? }')
+  const given = price as Record<string, unknown>
+  for (const [key, value] of Object.entries(given)) {
+    if (!(PRICE_KEYS as readonly string[]).includes(key))
+      refuse(`is not a price${didYouMean(key, PRICE_KEYS)}; use input, output or cachedInput`, `price.${key}`, value)
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0)
+      refuse('must be a number of dollars per million tokens, 0 or more', `price.${key}`, value)
+  }
+  for (const key of ['input', 'output'] as const) {
+    if (given[key] === undefined) refuse('is missing: give USD per million tokens', `price.${key}`, undefined)
+  }
 }

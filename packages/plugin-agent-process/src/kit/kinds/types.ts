@@ -38,6 +38,19 @@ export interface KindOptions {
    * and `shell`.
    */
   account?: string
+  /**
+   * What the model's tokens cost, in USD per million, for `codex`, which reports tokens but no
+   * dollars: each iteration's cost is worked out from its tokens, so `usd` budgets count it.
+   * (Claude Code reports its own cost; `command` and `shell` spend no tokens.)
+   */
+  price?: TokenPrice
+}
+
+/** USD per million tokens: input, input read from the provider's cache (default: `input`), output. */
+export interface TokenPrice {
+  input: number
+  cachedInput?: number
+  output: number
 }
 
 /** One process an iteration runs. */
