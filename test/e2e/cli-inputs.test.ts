@@ -13,8 +13,10 @@ import {
   createProject,
   journalStatuses,
   lockPid,
+  startTanuki,
   statusJson,
   tanuki,
+  waitFor,
   type CliResult,
   type StatusJson,
 } from './helpers.ts'
@@ -273,6 +275,48 @@ export default defineConfig({
     expect(status.progress).toMatchObject({ total: 3, complete: 3 })
     const table = await tanuki(project.dir, 'project', 'status')
     expect(table.stdout).toMatch(/T-2\s+From the tracker\s+default\s+medium\s+complete/)
+  })
+
+  it('open in the dashboard with their whole spec, as the config’s tasks and the task files’ do', async () => {
+    const project = createProject({
+      config: trackerConfig(
+        `[${task('T-1')}]`,
+        undefined,
+        "\n  tasks: [{ id: 'C-1', title: 'In the config', role: 'default', priority: 'high', completion: { verify: 'true' }, body: 'Done by hand.' }],",
+      ),
+      tasks: [{ id: 'F-1', title: 'A file', sh: 'touch F-1.txt', verify: 'test -f F-1.txt' }],
+    })
+    const start = await tanuki(project.dir, 'project', 'start')
+    expect(start.code, start.stderr + start.stdout).toBe(0)
+    // \`tanuki ui\` after the run, as a person opens it; the page's API is what it shows.
+    const ui = startTanuki(project.dir, 'ui', '--port', '0')
+    const url = new URL(
+      await waitFor('the dashboard URL', () => /Dashboard: (http:\/\/\S+)/.exec(ui.output().stdout)?.[1]),
+    )
+    const detail = async (id: string) => {
+      const response = await fetch(`${url.origin}/api/tasks/${id}?token=${url.searchParams.get('token')}`)
+      return { status: response.status, body: (await response.json()) as Record<string, any> }
+    }
+    const tracked = await detail('T-1')
+    expect(tracked.status).toBe(200)
+    expect(tracked.body.spec).toMatchObject({
+      id: 'T-1',
+      title: 'From the tracker',
+      completion: { verify: 'test -f T-1.txt' },
+      body: '```sh\ntouch T-1.txt\n```\n',
+    })
+    expect(tracked.body.iterations).toHaveLength(1)
+    const configured = await detail('C-1')
+    expect(configured.body.spec).toMatchObject({
+      id: 'C-1',
+      priority: 'high',
+      completion: { verify: 'true' },
+      body: 'Done by hand.',
+    })
+    expect((await detail('F-1')).body.spec).toMatchObject({ id: 'F-1', source: '.tanuki/tasks/F-1.md' })
+    expect((await detail('NOPE')).status).toBe(404)
+    ui.child.kill('SIGINT')
+    expect((await ui.done).code).toBe(0)
   })
 
   it('are rerun, reset and marked by hand like the task files’, dependents across sources included', async () => {

@@ -13,7 +13,7 @@ import {
 } from '@tanuki/plugin-ui'
 import { requestStop, projectStatus } from '../commands/project.ts'
 import { runningOrchestrator } from '../lock.ts'
-import type { Project } from '../project.ts'
+import { readTasks, type Project } from '../project.ts'
 import { readJson, statusDocument } from '../state.ts'
 import { applyTaskCommand } from '../task-commands.ts'
 import { readIterations } from './logs.ts'
@@ -33,8 +33,12 @@ function specOf(task: Task): TaskSpec {
   }
 }
 
-/** A task's spec from its file: where the source last saw it, else where the status says, else a scan. */
-function readSpec(project: Project, id: string, hint?: string): TaskSpec | undefined {
+/**
+ * A task's spec: from its file, where the source last saw it or where the status says (so an edit
+ * shows at once); else from every source, as `tanuki task show` reads them: the task files, the
+ * config's tasks and the plugins' task sources.
+ */
+async function readSpec(project: Project, id: string, hint?: string): Promise<TaskSpec | undefined> {
   const tryFile = (path: string | undefined): Task | undefined => {
     if (!path) return undefined
     const file = isAbsolute(path) ? path : join(project.root, path)
@@ -48,21 +52,12 @@ function readSpec(project: Project, id: string, hint?: string): TaskSpec | undef
   const task =
     tryFile(project.source.pathOf(id)) ??
     tryFile(hint) ??
-    project.source.scan().tasks.find((candidate) => candidate.id === id) ??
-    // Tasks written in the config have no file.
-    project.config.resolved.tasks
-      .filter((input) => input.id === id)
-      .map((input) =>
-        parseTask(
-          `---\nid: ${JSON.stringify(input.id)}\ntitle: ${JSON.stringify(input.title)}\n---\n${input.body ?? ''}`,
-          'tanuki.config',
-        ),
-      )[0]
+    (await readTasks(project)).tasks.find((candidate) => candidate.id === id)
   return task && specOf(task)
 }
 
-function detail(project: Project, id: string, hint?: string): TaskDetail | undefined {
-  const spec = readSpec(project, id, hint)
+async function detail(project: Project, id: string, hint?: string): Promise<TaskDetail | undefined> {
+  const spec = await readSpec(project, id, hint)
   if (!spec) return undefined
   return { spec, iterations: readIterations(project.paths, id) }
 }
