@@ -2,7 +2,7 @@
 // cut, help names `tanuki` and is coloured only on a terminal, --cwd works before the command, a
 // task without completion goes to review, and a reporter that never closes cannot hold the run.
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -171,12 +171,13 @@ describe('tasks from a plugin’s task source', () => {
     tasks: string,
     load = 'tasks.map((input) => createTask(input))',
     extra = '',
+    setup = '',
   ) => `import { createTask, defineConfig, definePlugin } from 'tanuki'
 
 const tasks = ${tasks}
 const tracker = definePlugin({
   name: 'acme:tracker',
-  setup(ctx) {
+  setup(ctx) {${setup}
     ctx.registerTaskSource({ name: 'tracker', load: async () => ${load}, update() {} })
   },
 })
@@ -277,44 +278,61 @@ export default defineConfig({
     expect(table.stdout).toMatch(/T-2\s+From the tracker\s+default\s+medium\s+complete/)
   })
 
-  it('open in the dashboard with their whole spec, as the config’s tasks and the task files’ do', async () => {
+  it('open in the dashboard with their whole spec, during the run and after, as the config’s and the files’ do', async () => {
+    const setups = join(mkdtempSync(join(tmpdir(), 'tanuki-e2e-setups-')), 'setups.log')
     const project = createProject({
       config: trackerConfig(
         `[${task('T-1')}]`,
         undefined,
         "\n  tasks: [{ id: 'C-1', title: 'In the config', role: 'default', priority: 'high', completion: { verify: 'true' }, body: 'Done by hand.' }],",
+        `\n    require('node:fs').appendFileSync(${JSON.stringify(setups)}, 'setup\\n')`,
       ),
       tasks: [{ id: 'F-1', title: 'A file', sh: 'touch F-1.txt', verify: 'test -f F-1.txt' }],
     })
-    const start = await tanuki(project.dir, 'project', 'start')
-    expect(start.code, start.stderr + start.stdout).toBe(0)
-    // \`tanuki ui\` after the run, as a person opens it; the page's API is what it shows.
-    const ui = startTanuki(project.dir, 'ui', '--port', '0')
-    const url = new URL(
-      await waitFor('the dashboard URL', () => /Dashboard: (http:\/\/\S+)/.exec(ui.output().stdout)?.[1]),
-    )
-    const detail = async (id: string) => {
-      const response = await fetch(`${url.origin}/api/tasks/${id}?token=${url.searchParams.get('token')}`)
-      return { status: response.status, body: (await response.json()) as Record<string, any> }
+    const setupCount = (): number => readFileSync(setups, 'utf8').split('\n').filter(Boolean).length
+    const opened = async (run: ReturnType<typeof startTanuki>) => {
+      const url = new URL(
+        await waitFor('the dashboard URL', () => /Dashboard: (http:\/\/\S+)/.exec(run.output().stdout)?.[1]),
+      )
+      return async (id: string) => {
+        const response = await fetch(`${url.origin}/api/tasks/${id}?token=${url.searchParams.get('token')}`)
+        return { status: response.status, body: (await response.json()) as Record<string, any> }
+      }
     }
-    const tracked = await detail('T-1')
-    expect(tracked.status).toBe(200)
-    expect(tracked.body.spec).toMatchObject({
-      id: 'T-1',
-      title: 'From the tracker',
-      completion: { verify: 'test -f T-1.txt' },
-      body: '```sh\ntouch T-1.txt\n```\n',
-    })
-    expect(tracked.body.iterations).toHaveLength(1)
-    const configured = await detail('C-1')
-    expect(configured.body.spec).toMatchObject({
-      id: 'C-1',
-      priority: 'high',
-      completion: { verify: 'true' },
-      body: 'Done by hand.',
-    })
-    expect((await detail('F-1')).body.spec).toMatchObject({ id: 'F-1', source: '.tanuki/tasks/F-1.md' })
-    expect((await detail('NOPE')).status).toBe(404)
+    const expectDetails = async (detail: Awaited<ReturnType<typeof opened>>, iterations: number) => {
+      const tracked = await detail('T-1')
+      expect(tracked.status).toBe(200)
+      expect(tracked.body.spec).toMatchObject({
+        id: 'T-1',
+        title: 'From the tracker',
+        completion: { verify: 'test -f T-1.txt' },
+        body: '```sh\ntouch T-1.txt\n```\n',
+      })
+      expect(tracked.body.iterations).toHaveLength(iterations)
+      expect((await detail('C-1')).body.spec).toMatchObject({
+        id: 'C-1',
+        priority: 'high',
+        completion: { verify: 'true' },
+        body: 'Done by hand.',
+      })
+      expect((await detail('F-1')).body.spec).toMatchObject({ id: 'F-1', source: '.tanuki/tasks/F-1.md' })
+      expect((await detail('NOPE')).status).toBe(404)
+    }
+
+    // During a run (kept on with --watch): the run's own tasks answer, and the plugin is not set
+    // up again for them (the check set it up once, the run once).
+    const run = startTanuki(project.dir, 'project', 'start', '--watch', '--ui', '--port', '0')
+    const during = await opened(run)
+    await waitFor('the run to settle', async () => (await statusJson(project.dir)).progress.complete === 3, 30_000)
+    const before = setupCount()
+    for (let i = 0; i < 3; i++) await expectDetails(during, 1)
+    expect(setupCount()).toBe(before)
+    expect((await tanuki(project.dir, 'project', 'stop')).code).toBe(0)
+    expect((await run.done).code).toBe(0)
+
+    // \`tanuki ui\` after the run, as a person opens it: the tracker is read for its task.
+    const ui = startTanuki(project.dir, 'ui', '--port', '0')
+    await expectDetails(await opened(ui), 1)
     ui.child.kill('SIGINT')
     expect((await ui.done).code).toBe(0)
   })

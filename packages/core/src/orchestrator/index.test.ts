@@ -46,6 +46,20 @@ describe('lifecycle', () => {
     expect(h.backend.spawns).toEqual(['default-1'])
   })
 
+  it("gives a task's whole spec, with the run's status, as a copy", async () => {
+    const h = harness({ tasks: tasks({ id: 'a', body: 'Do a.', priority: 'high' }, { id: 'b', dependsOn: ['a'] }) })
+    expect(h.orchestrator.spec('a')).toBeUndefined()
+    await h.orchestrator.start()
+    await h.orchestrator.done()
+    const a = h.orchestrator.spec('a')!
+    expect(a).toMatchObject({ id: 'a', body: 'Do a.', priority: 'high', status: 'complete' })
+    expect(h.orchestrator.spec('b')).toMatchObject({ id: 'b', dependsOn: ['a'], status: 'complete' })
+    a.dependsOn.push('x')
+    a.title = 'changed'
+    expect(h.orchestrator.spec('a')).toMatchObject({ dependsOn: [], title: 'Task a' })
+    expect(h.orchestrator.spec('nope')).toBeUndefined()
+  })
+
   it('stop() before start() and after the end does nothing', async () => {
     const h = harness({ tasks: tasks({ id: 'a' }) })
     await h.orchestrator.stop()

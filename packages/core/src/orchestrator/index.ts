@@ -12,7 +12,7 @@ import { createMemoryStore } from '../state/memory.ts'
 import type { RunStore } from '../state/types.ts'
 import type { TaskSource } from '../source/types.ts'
 import type { StatusTracker } from '../status/index.ts'
-import type { TaskStatus } from '../task/types.ts'
+import type { Task, TaskStatus } from '../task/types.ts'
 import { createAgentPool, type AgentPool, type AgentRecord } from './agent-pool.ts'
 import { createBus, type Bus } from './bus.ts'
 import { Commands } from './commands.ts'
@@ -315,6 +315,15 @@ export class Orchestrator {
   task(id: string): TaskView | undefined {
     const record = this.table.get(id)
     return record && this.table.view(record)
+  }
+
+  /**
+   * One task as the run knows it, from whichever source it came (a copy: changing it changes
+   * nothing), or undefined. Its status is the run's.
+   */
+  spec(id: string): Task | undefined {
+    const task = this.table.get(id)?.task
+    return task && structuredClone(task)
   }
 
   // ---------------------------------------------------------------- a person's commands

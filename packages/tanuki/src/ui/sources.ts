@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process'
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs'
 import { isAbsolute, join } from 'node:path'
 import { StringDecoder } from 'node:string_decoder'
-import { TanukiError, errorMessage, parseTask, type Orchestrator, type Task } from '@tanuki/core'
+import { TanukiError, createTask, errorMessage, parseTask, type Orchestrator, type Task } from '@tanuki/core'
 import {
   DashboardModel,
   type DashboardSource,
@@ -13,7 +13,7 @@ import {
 } from '@tanuki/plugin-ui'
 import { requestStop, projectStatus } from '../commands/project.ts'
 import { runningOrchestrator } from '../lock.ts'
-import { readTasks, type Project } from '../project.ts'
+import { readTasks, taskNotFound, type Project } from '../project.ts'
 import { readJson, statusDocument } from '../state.ts'
 import { applyTaskCommand } from '../task-commands.ts'
 import { readIterations } from './logs.ts'
@@ -33,12 +33,19 @@ function specOf(task: Task): TaskSpec {
   }
 }
 
+/** Where a task that is not in a file may be: the run's tasks, or every source read afresh. */
+type Elsewhere = (id: string) => Promise<Task | undefined>
+
 /**
  * A task's spec: from its file, where the source last saw it or where the status says (so an edit
- * shows at once); else from every source, as `tanuki task show` reads them: the task files, the
- * config's tasks and the plugins' task sources.
+ * shows at once), else from `elsewhere`.
  */
-async function readSpec(project: Project, id: string, hint?: string): Promise<TaskSpec | undefined> {
+async function readSpec(
+  project: Project,
+  id: string,
+  hint: string | undefined,
+  elsewhere: Elsewhere,
+): Promise<TaskSpec | undefined> {
   const tryFile = (path: string | undefined): Task | undefined => {
     if (!path) return undefined
     const file = isAbsolute(path) ? path : join(project.root, path)
@@ -49,17 +56,39 @@ async function readSpec(project: Project, id: string, hint?: string): Promise<Ta
       return undefined
     }
   }
-  const task =
-    tryFile(project.source.pathOf(id)) ??
-    tryFile(hint) ??
-    (await readTasks(project)).tasks.find((candidate) => candidate.id === id)
+  const task = tryFile(project.source.pathOf(id)) ?? tryFile(hint) ?? (await elsewhere(id))
   return task && specOf(task)
 }
 
-async function detail(project: Project, id: string, hint?: string): Promise<TaskDetail | undefined> {
-  const spec = await readSpec(project, id, hint)
+async function detail(
+  project: Project,
+  id: string,
+  hint: string | undefined,
+  elsewhere: Elsewhere,
+): Promise<TaskDetail | undefined> {
+  const spec = await readSpec(project, id, hint, elsewhere)
   if (!spec) return undefined
   return { spec, iterations: readIterations(project.paths, id) }
+}
+
+/**
+ * A task of the config's own, else of every source (`readTasks`: the task files, then the
+ * plugins' task sources, which it sets up and tears down), those kept for a few seconds: the task
+ * page asks again as output comes. Throws `TANUKI_TASK_NOT_FOUND`, naming what could not be read,
+ * when `id` is not among them.
+ */
+function everySource(project: Project): Elsewhere {
+  let read: { at: number; tasks: Promise<Awaited<ReturnType<typeof readTasks>>> } | undefined
+  return async (id) => {
+    const inputs = project.config.resolved.tasks
+    const at = inputs.findIndex((input) => input.id === id)
+    if (at !== -1) return createTask({ ...inputs[at]!, source: `${project.config.file ?? 'config'} (tasks[${at}])` })
+    if (!read || Date.now() - read.at > 5000) read = { at: Date.now(), tasks: readTasks(project) }
+    const { tasks, errors } = await read.tasks
+    const task = tasks.find((candidate) => candidate.id === id)
+    if (!task && errors.length > 0) throw taskNotFound(project, id, errors)
+    return task
+  }
 }
 
 /**
@@ -69,7 +98,8 @@ async function detail(project: Project, id: string, hint?: string): Promise<Task
 export function createRunSource(project: Project, orchestrator: Orchestrator): DashboardSource {
   return {
     status: () => statusDocument(orchestrator.status()),
-    task: (id) => detail(project, id, orchestrator.task(id)?.source),
+    // The run has every source's tasks: none is read again (a plugin's source is not set up twice).
+    task: (id) => detail(project, id, orchestrator.task(id)?.source, async (other) => orchestrator.spec(other)),
     subscribe(listener) {
       const forward = (name: string, event: unknown): void => listener(name, event)
       orchestrator.events.on('*', forward)
@@ -141,6 +171,7 @@ function eventsSince(file: string, end: number, since: number): [string, Record<
  */
 export function createStateSource(project: Project, options: StateSourceOptions = {}): DashboardSource {
   const { paths } = project
+  const fromSources = everySource(project)
   let offset = existsSync(paths.events) ? statSync(paths.events).size : 0
   let decoder = new StringDecoder('utf8')
   let partial = ''
@@ -195,7 +226,7 @@ export function createStateSource(project: Project, options: StateSourceOptions 
     },
     task: (id) => {
       const hint = readJson<StatusDocument>(paths.status)?.tasks.find((task) => task.id === id)?.source
-      return detail(project, id, hint)
+      return detail(project, id, hint, fromSources)
     },
     subscribe(listener) {
       const tick = (): void => {
