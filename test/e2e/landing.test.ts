@@ -146,6 +146,34 @@ export default defineConfig({
     expect(api.mainLoopRequests().some((request) => userText(request).includes('Resolve a merge first'))).toBe(true)
   }, 180_000)
 
+  it('an agent that leaves a conflict unresolved commits and lands nothing of it: no conflict markers reach main', async () => {
+    // D and E rewrite the same line at once; the second to land conflicts with the first, goes
+    // back to its agent with the conflict, and a shell agent cannot resolve it. Its verify is
+    // weak: a file with conflict markers passes it (the marker block holds both lines).
+    const edit = (who: string) => `sed -i 's/^shared original$/shared from ${who}/' shared.txt`
+    const project = createProject({
+      agents: { default: 2 },
+      files: { 'shared.txt': 'line1\nshared original\nline3\n' },
+      tasks: [
+        { id: 'D', sh: edit('D'), verify: 'grep -q "shared from D" shared.txt', maxIterations: 5 },
+        { id: 'E', sh: edit('E'), verify: 'grep -q "shared from E" shared.txt', maxIterations: 5 },
+      ],
+    })
+    const run = await tanuki(project.dir, 'project', 'start')
+    expect(run.code).toBe(1)
+    expect(git(project.dir, 'log', '-p', 'main', '--', 'shared.txt')).not.toMatch(/^\+(<{7}|={7}|>{7})/m)
+    expect(readFileSync(join(project.dir, 'shared.txt'), 'utf8')).toMatch(/^shared from [DE]$/m)
+    const tasks = (await statusJson(project.dir)).tasks
+    const landed = tasks.filter((t) => t.status === 'complete')
+    const left = tasks.filter((t) => t.status !== 'complete')
+    expect(landed).toHaveLength(1)
+    expect(landedOn(project.dir)).toEqual([landed[0]!.id])
+    expect(left).toEqual([
+      expect.objectContaining({ status: 'review', lastError: expect.objectContaining({ class: 'agent-error' }) }),
+    ])
+    expect(left[0]!.lastError!.cause).toMatch(/^the merge conflict in shared.txt is not resolved/)
+  })
+
   it('land.verify failing on the combination lands nothing wrong; the task goes back with the output, then to review', async () => {
     const project = createProject({
       tasks: [

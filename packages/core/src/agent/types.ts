@@ -88,6 +88,11 @@ export interface AgentFailure extends Failure {
   resetAt?: number
   /** For `rate-limited`: how long to wait, when the agent said. */
   retryAfterMs?: number
+  /**
+   * The work is certainly not done, whatever a check says (a merge left with conflict markers):
+   * the try does not complete the task, even when its signal and verify pass.
+   */
+  unfinished?: boolean
 }
 
 export interface ExecOptions {

@@ -136,6 +136,40 @@ describe('Validator', () => {
       expect(typeof validation.verify?.durationMs).toBe('number')
     })
 
+    it('does not complete work the agent reported unfinished, though its signal and verify pass', async () => {
+      const ran: string[] = []
+      const agent = await spawn({
+        exec: (command) => {
+          ran.push(command)
+          return { exitCode: 0, output: '', timedOut: false }
+        },
+      })
+      const cause = 'the merge conflict in a.txt is not resolved'
+      const result: RunResult = {
+        output: 'DONE',
+        exitCode: 0,
+        failure: { class: 'agent-error', cause, unfinished: true },
+      }
+      const validate = (iteration: number) =>
+        new Validator().validate({
+          task: task({ signal: 'DONE', verify: 'true', maxIterations: 2 }),
+          agent,
+          result,
+          iteration,
+        })
+      expect(await validate(1)).toMatchObject({ outcome: 'retry', reason: cause, failure: { class: 'agent-error' } })
+      expect(await validate(2)).toMatchObject({ outcome: 'review', reason: `${cause}; no tries left (2)` })
+      expect(ran).toEqual([])
+      // Without the flag, the same error is the agent's account, and verify is the judge.
+      const judged = await new Validator().validate({
+        task: task({ signal: 'DONE', verify: 'true' }),
+        agent,
+        result: { ...result, failure: { class: 'agent-error', cause } },
+        iteration: 1,
+      })
+      expect(judged.outcome).toBe('complete')
+    })
+
     it('runs verify in the agent’s own workspace', async () => {
       // Isolated workspaces: only the agent that ran the task has its file.
       const backend = createMemoryBackend({

@@ -64,6 +64,8 @@ export class Validator {
     const own = result.failure ?? (result.error ? { class: 'agent-error' as const, cause: result.error } : undefined)
     if (own?.class === 'could-not-start') return { outcome: 'failed', reason: own.cause, failure: own }
     if (own?.class === 'rate-limited') return { outcome: 'retry', reason: own.cause, failure: own }
+    // Not done, whatever a check would say (a weak verify passes a file with conflict markers).
+    if (own?.unfinished) return notYet(own.cause, own)
 
     // No criteria: the agent's own account is all there is, and a person judges the work.
     if (expected === undefined && command === undefined) {

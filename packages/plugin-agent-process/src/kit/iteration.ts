@@ -35,6 +35,22 @@ export async function runIteration(parts: IterationParts, request: RunRequest): 
     { signal, ...(request.onOutput ? { onOutput: request.onOutput } : {}) },
   )
   if (parts.commit) {
+    // A merge the agent was to resolve and did not: its markers are not work to commit or land.
+    const left = await parts.workspace.unresolved()
+    if (left.length > 0 && !signal.aborted) {
+      const files = left.join(', ')
+      return {
+        ...result,
+        error: `the merge conflict in ${files} is not resolved`,
+        failure: {
+          class: 'agent-error',
+          unfinished: true,
+          cause:
+            `the merge conflict in ${files} is not resolved: ${left.length === 1 ? 'it still holds' : 'they still hold'} conflict markers (<<<<<<<, =======, >>>>>>>). ` +
+            'Edit them to keep both changes and remove the markers. Nothing of this try was committed.',
+        },
+      }
+    }
     const message = `tanuki(${parts.agent}): ${task.id} iteration ${iteration}: ${task.title}\n\nTanuki-Task: ${task.id}\nTanuki-Agent: ${parts.agent}\n`
     // The work stays in the worktree; say why it is not on the branch (dependents will not see it).
     await parts.workspace.commit(message).catch((error: unknown) => note((error as Error).message))

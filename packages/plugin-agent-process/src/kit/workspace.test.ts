@@ -194,8 +194,13 @@ describe('a task in a worktree: begin, work, publish', () => {
     expect(start.conflict).toMatchObject({ files: ['README.md'], what: 'the work of T-1' })
     expect(start.conflict?.detail).toContain('+from a')
     expect(readFileSync(join(b.dir, 'README.md'), 'utf8')).toMatch(/<<<<<<<[^]*from b[^]*=======[^]*from a[^]*>>>>>>>/)
-    // The agent resolves it; the iteration's commit concludes the merge.
+    // Unresolved while its markers are there, even with the file added to the index.
+    expect(await b.unresolved()).toEqual(['README.md'])
+    git(b.dir, 'add', 'README.md')
+    expect(await b.unresolved()).toEqual(['README.md'])
+    // The agent resolves it (not added: the commit adds it); the iteration's commit concludes the merge.
     writeFileSync(join(b.dir, 'README.md'), 'from a and b\n')
+    expect(await b.unresolved()).toEqual([])
     expect(await b.commit('resolved\n\nTanuki-Task: T-2\n')).toMatch(/^[0-9a-f]{40}$/)
     expect(git(b.dir, 'status', '--porcelain')).toBe('')
   })

@@ -65,11 +65,19 @@ export interface Workspace {
   /** Records a completed task's work where the lander finds it (`refs/tanuki/<project>/tasks/<id>/…`). */
   publish(task: Task): Promise<void>
   /**
+   * The files of the conflict `begin` left that still hold conflict markers. Empty when there was
+   * none (always, for a shared workspace).
+   */
+  unresolved(): Promise<string[]>
+  /**
    * Deletes a worktree and its branch, unless the branch holds work that has not landed (then it
    * is kept, and reported, unless `force`). Does nothing for a shared workspace.
    */
   remove(options?: { force?: boolean }): Promise<RemoveReport>
 }
+
+/** A line git writes into a file it could not merge: `<<<<<<< `, `=======`, `>>>>>>> ` (and diff3's `||||||| `). */
+const CONFLICT_MARKER = /^(?:<{7} |={7}$|>{7} |\|{7} )/m
 
 /** Agent and project names become branch and directory names: keep them to safe characters. */
 export function safeName(agent: string): string {
@@ -125,6 +133,7 @@ function sharedWorkspace(dir: string): Workspace {
     begin: async () => ({}),
     commit: async () => undefined,
     publish: async () => {},
+    unresolved: async () => [],
     remove: async () => ({ removed: [], kept: [] }),
   }
 }
@@ -246,7 +255,15 @@ async function openWorktree(
     return task && base ? { task, base } : undefined
   }
 
-  const begin = async (task: Task, context: TaskContext): Promise<TaskStart> =>
+  /** The files of the conflict the last `begin` left for the agent, until it resolved them. */
+  let conflicted: string[] = []
+  const begin = async (task: Task, context: TaskContext): Promise<TaskStart> => {
+    const start = await beginTask(task, context)
+    conflicted = start.conflict?.files ?? []
+    return start
+  }
+
+  const beginTask = async (task: Task, context: TaskContext): Promise<TaskStart> =>
     serialized(repo.top, async () => {
       // What an earlier run left (a crash mid-iteration, a merge never resolved) is kept on the branch.
       await commit(`tanuki(${agent}): work in progress before ${task.id}`)
@@ -345,6 +362,19 @@ async function openWorktree(
     })
   }
 
+  const unresolved = async (): Promise<string[]> => {
+    if (conflicted.length === 0) return []
+    // Markers, not the index: an agent that edited a file right but did not `git add` it is done
+    // (the commit adds it); a file it deleted is resolved too.
+    const left: string[] = []
+    for (const file of conflicted) {
+      const text = await readFile(join(path, file), 'utf8').catch(() => '')
+      if (CONFLICT_MARKER.test(text)) left.push(file)
+    }
+    if (left.length === 0) conflicted = []
+    return left
+  }
+
   return {
     mode: 'worktree',
     dir,
@@ -352,6 +382,7 @@ async function openWorktree(
     begin,
     commit,
     publish,
+    unresolved,
     remove: (options = {}) =>
       serialized(repo.top, () =>
         removeOwned(project, repo.top, { ...options, only: { worktree: real(path), branch } }),
