@@ -174,6 +174,37 @@ export default defineConfig({
     expect(left[0]!.lastError!.cause).toMatch(/^the merge conflict in shared.txt is not resolved/)
   })
 
+  it('a land.verify that cannot run (a typo) stops landing at once: one try, the command named, the work kept', async () => {
+    const project = createProject({
+      tasks: [{ id: 'Q', sh: 'touch ok.txt', verify: 'test -f ok.txt' }],
+      config: configFor({ default: 1 }, "\n  land: { verify: 'no-such-gate-cmd' },"),
+    })
+    const run = await tanuki(project.dir, 'project', 'start')
+    expect(run.code).toBe(1)
+    expect(run.stderr).toContain(
+      'tanuki: landing stopped: `land.verify` `no-such-gate-cmd` could not run on the combined work (exit 127',
+    )
+    expect(run.stderr).toContain('Fix it in the config, then run `tanuki land`.')
+    expect(readEvents(project.dir).filter((e) => e.event === 'task:assigned')).toHaveLength(1)
+    expect(landedOn(project.dir)).toEqual([])
+    expect((await statusJson(project.dir)).tasks[0]).toMatchObject({ id: 'Q', status: 'complete', landed: null })
+    // `tanuki land` with the typo still there: the same words, and the task stays complete.
+    const again = await tanuki(project.dir, 'land')
+    expect(again.code).toBe(1)
+    expect(again.stdout + again.stderr).toContain(
+      '`land.verify` `no-such-gate-cmd` could not run on the combined work (exit 127)',
+    )
+    expect((await statusJson(project.dir)).tasks[0]).toMatchObject({ id: 'Q', status: 'complete', landed: null })
+    // Fixed, `tanuki land` lands the work that waited.
+    writeFileSync(
+      join(project.dir, 'tanuki.config.ts'),
+      readFileSync(join(project.dir, 'tanuki.config.ts'), 'utf8').replace('no-such-gate-cmd', 'test -f ok.txt'),
+    )
+    const land = await tanuki(project.dir, 'land')
+    expect(land.code, land.stderr + land.stdout).toBe(0)
+    expect(landedOn(project.dir)).toEqual(['Q'])
+  })
+
   it('land.verify failing on the combination lands nothing wrong; the task goes back with the output, then to review', async () => {
     const project = createProject({
       tasks: [

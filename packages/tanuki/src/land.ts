@@ -177,6 +177,18 @@ export async function landProject(
             if (outcome.note) report.notes.push(outcome.note)
             continue
           }
+          // A gate that cannot run at all is no agent's to fix, and would fail every landing alike:
+          // the work stays complete, waiting, and nothing more is tried.
+          if (outcome.status === 'gate-failed' && (outcome.exitCode === 126 || outcome.exitCode === 127)) {
+            const which = outcome.command === config.land.verify ? '`land.verify`' : `the verify of task ${task.id}`
+            report.failed.push({
+              taskId: task.id,
+              reason:
+                `${which} \`${outcome.command}\` could not run on the combined work (exit ${outcome.exitCode}): ` +
+                'its work waits, complete; fix the command, then run `tanuki land` again',
+            })
+            break
+          }
           blocked.add(task.id)
           const feedback: LandingFeedback =
             outcome.status === 'conflict'

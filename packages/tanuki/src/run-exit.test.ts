@@ -36,6 +36,14 @@ describe('runExit', () => {
     expect(exit({ allComplete: true })).toEqual({ code: EXIT.complete, text: '' })
   })
 
+  it('is 1 when every task is complete but landing stopped: the work is not on the branch', () => {
+    const why = '`land.verify` `nope` could not run on the combined work (exit 127), so nothing more lands in this run.'
+    expect(exit({ allComplete: true, landingStopped: why })).toEqual({
+      code: EXIT.notComplete,
+      text: `tanuki: landing stopped: ${why}\n`,
+    })
+  })
+
   it('ends a run whose budget is spent with its own code and what it spent', () => {
     const { code, text } = exit({ reason: 'budget', spend: { usd: 4.5, tokens: 120_000 } })
     expect(code).toBe(3)

@@ -10,6 +10,11 @@ export const EXIT = { complete: 0, notComplete: 1, budget: 3 } as const
 export function runExit(summary: RunSummary, write: (text: string) => void = (t) => process.stderr.write(t)): number {
   const { progress, spend } = summary
   for (const problem of summary.problems) write(`tanuki: ${problem}\n`)
+  // Complete is not delivered: work that could not land is not on the person's branch.
+  if (summary.landingStopped) {
+    write(`tanuki: landing stopped: ${summary.landingStopped}\n`)
+    return EXIT.notComplete
+  }
   if (summary.allComplete) return EXIT.complete
   const notDone = progress.total - progress.complete
   const left = `${notDone} of ${progress.total} task${progress.total === 1 ? ' is' : 's are'} not complete`

@@ -179,6 +179,49 @@ describe('the merge queue', () => {
     expect(h.lander.requests).toEqual(['a'])
   })
 
+  it('the same landing failure sameFailureLimit times in a row sends the task to review, though tries are left', async () => {
+    const h = withLander(
+      { sameFailureLimit: 2, tasks: tasks({ id: 'a', completion: { signal: 'DONE', maxIterations: 30 } }) },
+      { land: () => ({ status: 'gate-failed', command: 'npm test', output: 'FAIL always.test.js', exitCode: 1 }) },
+      { backend: { begin: () => undefined } },
+    )
+    await h.orchestrator.start()
+    const summary = await h.orchestrator.done()
+    expect(summary.progress).toMatchObject({ review: 1, landed: 0 })
+    expect(h.backend.runs).toHaveLength(2)
+    expect(h.orchestrator.task('a')?.reason).toBe(
+      'could not land: `npm test` failed on the combined work (exit 1), the same way 2 times in a row',
+    )
+  })
+
+  it('a gate that cannot run (exit 127) stops landing for the run: no agent is sent back, the work waits', async () => {
+    const h = withLander(
+      {
+        land: { verify: 'no-such-gate' },
+        tasks: tasks({ id: 'a', completion: { signal: 'DONE', maxIterations: 30 } }, { id: 'b' }),
+      },
+      {
+        land: () => ({
+          status: 'gate-failed',
+          command: 'no-such-gate',
+          output: 'sh: 1: no-such-gate: not found\n',
+          exitCode: 127,
+        }),
+      },
+      { backend: { begin: () => undefined } },
+    )
+    await h.orchestrator.start()
+    const summary = await h.orchestrator.done()
+    const stopped =
+      '`land.verify` `no-such-gate` could not run on the combined work (exit 127: sh: 1: no-such-gate: not found), ' +
+      'so nothing more lands in this run. Fix it in the config, then run `tanuki land`.'
+    expect(summary).toMatchObject({ allComplete: true, landingStopped: stopped, progress: { complete: 2, landed: 0 } })
+    // One landing tried, and no agent sent back for it.
+    expect(h.lander.requests).toHaveLength(1)
+    expect(h.backend.runs).toHaveLength(2)
+    expect(h.all('orchestrator:error')).toEqual([expect.objectContaining({ context: 'landing', message: stopped })])
+  })
+
   it('on resume, work complete but not landed lands first, and work a crash left landed is recorded, not landed again', async () => {
     const store = createMemoryStore(
       replay([

@@ -18,6 +18,10 @@ export interface LandingOptions {
   onChange: () => void
   /** Where a role's gate commands run, when its backend has a sandbox (`AgentBackend.execIn`). */
   sandbox?: (role: string) => LandRequest['exec'] | undefined
+  /** The same landing failure this many times in a row sends the task to review. Default 3. */
+  sameFailureLimit?: number
+  /** `land.verify` of the config, to name it when it is the gate that cannot run. */
+  gate?: string
 }
 
 /**
@@ -35,6 +39,13 @@ export class LandingQueue {
   /** Where agents start a task from, once `prepare` said. */
   base: string | undefined
   target: string | undefined
+  /**
+   * Why landing stopped for the rest of the run, if it did: a gate command that cannot run at all
+   * (exit 126 or 127) fails every landing the same way, and no agent can fix it.
+   */
+  stopped: string | undefined
+  /** The last landing failure of each task and how many times in a row it came. */
+  private readonly failures = new Map<string, { key: string; count: number }>()
 
   constructor(private readonly options: LandingOptions) {}
 
@@ -83,9 +94,10 @@ export class LandingQueue {
     return this.waiting
   }
 
-  /** The first waiting task whose dependencies have all landed. */
+  /** The first waiting task whose dependencies have all landed (none once landing stopped). */
   private next(): TaskRecord | undefined {
     const { table } = this.options
+    if (this.stopped) return undefined
     for (const id of this.waiting) {
       const record = table.get(id)
       if (!record || record.task.status !== 'complete') continue
@@ -95,7 +107,10 @@ export class LandingQueue {
   }
 
   private pump(): void {
-    if (this.current || this.closed) return
+    if (this.current || this.closed || this.stopped) {
+      if (!this.current) for (const resolve of this.idlers.splice(0)) resolve()
+      return
+    }
     const record = this.next()
     if (!record) {
       for (const resolve of this.idlers.splice(0)) resolve()
@@ -138,7 +153,8 @@ export class LandingQueue {
       } else {
         const { command, exitCode, output } = outcome
         bus.emit('task:land-failed', { taskId: id, command, exitCode, output })
-        this.sendBack(record, { kind: 'gate', command, exitCode, output })
+        if (exitCode === 126 || exitCode === 127) this.stop(record, command, exitCode, output)
+        else this.sendBack(record, { kind: 'gate', command, exitCode, output })
       }
     } catch (error) {
       // The lander itself failed (git broken, the run stopping): the task waits for `tanuki land`
@@ -162,8 +178,20 @@ export class LandingQueue {
         ? `its work conflicts with landed work in ${feedback.files.join(', ')}`
         : `\`${feedback.command}\` failed on the combined work (exit ${feedback.exitCode ?? 'none'})`
     table.note(record, { feedback })
-    if (record.iterations >= record.task.completion.maxIterations) {
-      const reason = `could not land: ${why}; no tries left (${record.task.completion.maxIterations})`
+    // The same failure again and again: more tries will not help, a person should look.
+    const key =
+      feedback.kind === 'conflict'
+        ? `conflict\0${feedback.files.join('\0')}`
+        : `gate\0${feedback.command}\0${feedback.exitCode}\0${feedback.output.slice(-2000)}`
+    const last = this.failures.get(record.task.id)
+    const same = last?.key === key ? last.count + 1 : 1
+    this.failures.set(record.task.id, { key, count: same })
+    const limit = this.options.sameFailureLimit ?? 3
+    const spent = record.iterations >= record.task.completion.maxIterations
+    if (spent || same >= limit) {
+      const reason = spent
+        ? `could not land: ${why}; no tries left (${record.task.completion.maxIterations})`
+        : `could not land: ${why}, the same way ${same} times in a row`
       table.setStatus(record, 'review', { reason })
       bus.emit('task:review', {
         taskId: record.task.id,
@@ -176,6 +204,20 @@ export class LandingQueue {
     const ready = table.setStatus(record, 'pending', { reason: `could not land: ${why}; back to an agent` })
     for (const id of [record.task.id, ...ready]) this.options.enqueue(id)
     this.options.dispatchAll()
+  }
+
+  /**
+   * A gate command could not run at all (exit 126: not executable, 127: not found): no agent can
+   * fix that, and every landing would fail the same way. Landing stops for the rest of the run;
+   * the task stays complete, its work waiting for `tanuki land` once the command is fixed.
+   */
+  private stop(record: TaskRecord, command: string, exitCode: number, output: string): void {
+    const said = output.trim().split('\n').at(-1)?.slice(0, 300)
+    const which = command === this.options.gate ? '`land.verify`' : `the verify of task ${record.task.id}`
+    this.stopped =
+      `${which} \`${command}\` could not run on the combined work (exit ${exitCode}${said ? `: ${said}` : ''}), ` +
+      `so nothing more lands in this run. Fix it${which === '`land.verify`' ? ' in the config' : ''}, then run \`tanuki land\`.`
+    this.options.bus.emit('orchestrator:error', { context: 'landing', message: this.stopped })
   }
 
   /** Lands nothing more; waits for the landing under way (aborted if `abort`). */
@@ -198,6 +240,8 @@ export interface OpenLandingOptions extends Omit<LandingOptions, 'lander'> {
   store: RunStore
   /** The target an earlier run of the project recorded. */
   recordedTarget: string | undefined
+  /** The run's config: its `sameFailureLimit`. */
+  config: Pick<ResolvedConfig, 'sameFailureLimit'>
 }
 
 /**
@@ -207,7 +251,12 @@ export interface OpenLandingOptions extends Omit<LandingOptions, 'lander'> {
 export async function openLanding(options: OpenLandingOptions): Promise<LandingQueue | undefined> {
   const { lander, land, store, recordedTarget, ...rest } = options
   if (!lander || !land.enabled) return undefined
-  const landing = new LandingQueue({ lander, ...rest })
+  const landing = new LandingQueue({
+    lander,
+    sameFailureLimit: rest.config.sameFailureLimit,
+    ...(land.verify ? { gate: land.verify } : {}),
+    ...rest,
+  })
   await landing.prepare(recordedTarget)
   store.append({ t: 'run', target: landing.target ?? null })
   if (land.auto) landing.addUnlanded()

@@ -38,7 +38,8 @@ export async function windDown(
   grace.abort()
   // A settled run has nothing left to land; a stopped one aborts the landing under way (its
   // gate), and the next run or `tanuki land` takes it up.
-  await ctx.landing()?.close(reason !== 'settled')
+  const landing = ctx.landing()
+  await landing?.close(reason !== 'settled')
   await pool.stopAll(remove)
   await Promise.allSettled(running)
   if (remove) await pool.cleanup()
@@ -56,5 +57,12 @@ export async function windDown(
   await ctx.registry?.teardown().catch((error: unknown) => {
     ctx.bus.emit('orchestrator:error', { context: 'tearing down plugins', message: errorMessage(error) })
   })
-  return { allComplete, reason, progress, problems: [...problems], spend: budgets.runSpend() }
+  return {
+    allComplete,
+    reason,
+    progress,
+    problems: [...problems],
+    spend: budgets.runSpend(),
+    ...(landing?.stopped ? { landingStopped: landing.stopped } : {}),
+  }
 }

@@ -102,6 +102,11 @@ export interface RunSummary {
   spend: Spend
   /** What went wrong with the run itself (not its tasks), one line each: a state or status write that failed. */
   problems: string[]
+  /**
+   * Why landing stopped before the run ended, if it did (a gate command that cannot run): the
+   * complete work that did not land waits for `tanuki land`.
+   */
+  landingStopped?: string
 }
 
 /**
