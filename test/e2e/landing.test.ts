@@ -174,6 +174,57 @@ export default defineConfig({
     expect(left[0]!.lastError!.cause).toMatch(/^the merge conflict in shared.txt is not resolved/)
   })
 
+  it('`tanuki land --dry-run` predicts the conflict between queued tasks, and moves, makes and writes nothing', async () => {
+    const edit = (who: string) => `sed -i 's/^shared original$/shared from ${who}/' shared.txt`
+    const project = createProject({
+      agents: { default: 2 },
+      files: { 'shared.txt': 'line1\nshared original\nline3\n' },
+      tasks: [
+        { id: 'D', sh: edit('D'), verify: 'grep -q "shared from D" shared.txt' },
+        { id: 'E', sh: edit('E'), verify: 'grep -q "shared from E" shared.txt' },
+      ],
+      config: configFor({ default: 2 }, '\n  land: { auto: false },'),
+    })
+    const run = await tanuki(project.dir, 'project', 'start')
+    expect(run.code, run.stderr).toBe(0)
+    const untouched = () => ({
+      main: git(project.dir, 'rev-parse', 'main'),
+      branches: git(project.dir, 'for-each-ref', '--format=%(refname) %(objectname)', 'refs/heads'),
+      worktrees: git(project.dir, 'worktree', 'list', '--porcelain'),
+      files: readFileSync(join(project.dir, 'shared.txt'), 'utf8'),
+    })
+    const dryRun = async () => {
+      const before = untouched()
+      const dry = await tanuki(project.dir, 'land', '--dry-run', '--json')
+      expect(dry.code, dry.stderr).toBe(0)
+      expect(untouched()).toEqual(before)
+      return (JSON.parse(dry.stdout) as { plan: { taskId: string; conflicts: string[] }[] }).plan
+    }
+    // Whichever completed second meets the first's change.
+    const [first, second] = await dryRun()
+    expect(first).toEqual({ taskId: expect.stringMatching(/^[DE]$/), conflicts: [] })
+    expect(second).toEqual({ taskId: expect.stringMatching(/^[DE]$/), conflicts: ['shared.txt'] })
+
+    // The first lands on the integration branch, but a person's edit keeps main where it was.
+    writeFileSync(join(project.dir, 'shared.txt'), 'line1\nshared original\nline3, by a person\n')
+    // (The second conflicts for real, and goes back to pending for an agent.)
+    const landing = await tanuki(project.dir, 'land')
+    expect(landing.code).toBe(1)
+    expect(landing.stdout).toMatch(
+      new RegExp(
+        `^landed ${first!.taskId} on the integration branch as \\w+; main has not moved to it yet \\(see the note\\)$`,
+        'm',
+      ),
+    )
+    expect(landing.stdout).toMatch(/^note: your uncommitted changes in .* \(shared.txt\) would be overwritten by the landed work; /m)
+    expect(landedOn(project.dir, 'main')).toEqual([])
+    expect(landedOn(project.dir, 'tanuki/land/main')).toEqual([first!.taskId])
+    git(project.dir, 'checkout', '--', 'shared.txt')
+    // Nothing holds main back now, and still a dry run does not move it: `tanuki land` will.
+    expect(await dryRun()).toEqual([])
+    expect(landedOn(project.dir, 'main')).toEqual([])
+  })
+
   it('a land.verify that cannot run (a typo) stops landing at once: one try, the command named, the work kept', async () => {
     const project = createProject({
       tasks: [{ id: 'Q', sh: 'touch ok.txt', verify: 'test -f ok.txt' }],

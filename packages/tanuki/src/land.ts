@@ -22,8 +22,8 @@ import { withJournal } from './state.ts'
 export interface LandReport {
   /** The branch work landed on. */
   target: string
-  /** Landed now, in order. */
-  landed: { taskId: string; commit: string }[]
+  /** Landed now, in order; `moved`: the target moved to it (else it waits on the integration branch, and a note says why). */
+  landed: { taskId: string; commit: string; moved: boolean }[]
   /** Could not land: back to pending, with why, for the next run's agents to fix. */
   failed: { taskId: string; reason: string }[]
   /** Complete but waiting on a dependency that has not landed (or could not). */
@@ -109,7 +109,9 @@ export async function landProject(
       // Remote agents' work is on the shared git remote, and their next tasks start from what lands here.
       ...(config.remote ? { remote: typeof config.remote.git === 'string' ? config.remote.git : 'origin' } : {}),
     })
-    const start = await lander.prepare(options.into ? {} : state.run.target ? { target: state.run.target } : {})
+    const recordedTarget = options.into ? {} : state.run.target ? { target: state.run.target } : {}
+    // A dry run writes nothing: no branch or worktree made, no target moved.
+    const start = options.dryRun ? await lander.inspect(recordedTarget) : await lander.prepare(recordedTarget)
     const records: RunRecord[] = []
     const now = Date.now()
     // Every source's tasks, with what the journal recorded of each. A task of a source that cannot
@@ -172,7 +174,7 @@ export async function landProject(
             signal: new AbortController().signal,
           })
           if (outcome.status === 'landed') {
-            report.landed.push({ taskId: task.id, commit: outcome.commit })
+            report.landed.push({ taskId: task.id, commit: outcome.commit, moved: outcome.moved })
             records.push({ t: 'task', id: task.id, landed: { commit: outcome.commit, at: Date.now() }, feedback: null })
             if (outcome.note) report.notes.push(outcome.note)
             continue

@@ -45,8 +45,12 @@ export const landCommand = defineCommand({
       }
     } else if (!report.viaRunning) {
       if (report.landed.length === 0 && report.failed.length === 0) lines.push(`Nothing to land on ${report.target}.`)
-      for (const { taskId, commit } of report.landed)
-        lines.push(`landed ${taskId} on ${report.target} as ${commit.slice(0, 12)}`)
+      for (const { taskId, commit, moved } of report.landed)
+        lines.push(
+          moved
+            ? `landed ${taskId} on ${report.target} as ${commit.slice(0, 12)}`
+            : `landed ${taskId} on the integration branch as ${commit.slice(0, 12)}; ${report.target} has not moved to it yet (see the note)`,
+        )
       for (const { taskId, reason } of report.failed)
         lines.push(`not landed: ${taskId}: ${reason}; \`tanuki project resume\` sends it back to an agent`)
     }

@@ -52,7 +52,15 @@ export interface GitLanderOptions {
 export interface GitLander extends Lander {
   /** The integration branch and worktree, once prepared. */
   readonly integration: { branch: string; dir: string } | undefined
-  /** What would land, in order, and the conflicts it would meet, without touching any worktree (`tanuki land --dry-run`). */
+  /**
+   * What `prepare` would find (the target, the landings a crash left), found without writing
+   * anything: no branch, worktree or ref is made or moved (`tanuki land --dry-run`).
+   */
+  inspect(recorded?: { target?: string }): Promise<LandingStart>
+  /**
+   * What would land, in order, and the conflicts it would meet, after `prepare` or `inspect`,
+   * without touching any worktree or ref (`tanuki land --dry-run`).
+   */
   predict(tasks: readonly Task[]): Promise<{ taskId: string; conflicts: string[] }[]>
 }
 
@@ -172,11 +180,23 @@ export function createGitLander(options: GitLanderOptions): GitLander {
       const ff = await git(['merge', '--ff-only', '--quiet', to], checkedOut.path)
       if (ff.code !== 0) {
         if (/fast-forward|diverg/i.test(ff.stderr)) return movedMeanwhile
+        // git names the files on the lines after its first, indented.
+        const files = ff.stderr
+          .split('\n')
+          .filter((line) => /^\s+\S/.test(line) && !/^\s*(Please|Aborting|hint:)/.test(line))
+          .map((line) => line.trim())
+        const untracked = /untracked working tree files/.test(ff.stderr)
+        const changed = !untracked || /local changes/.test(ff.stderr)
+        const yours = [changed && 'uncommitted changes', untracked && 'untracked files'].filter(Boolean).join(' and ')
+        const fix = [changed && 'commit or stash your changes', untracked && 'move the untracked files away']
+          .filter(Boolean)
+          .join(', ')
         return {
           moved: false,
           note:
-            `your uncommitted changes in ${checkedOut.path} would be overwritten by the landed work (${gitSaid(ff)}); ` +
-            `nothing of yours was touched. The work waits on ${integration!.branch}: commit or stash your changes, then run \`tanuki land\`.`,
+            `your ${yours} in ${checkedOut.path}${files.length > 0 ? ` (${files.join(', ')})` : ''} would be overwritten by the landed work` +
+            `${files.length > 0 ? '' : ` (${gitSaid(ff)})`}; nothing of yours was touched. The work waits on ${integration!.branch}: ` +
+            `${fix}, then run \`tanuki land\`.`,
         }
       }
     } else {
@@ -360,6 +380,57 @@ export function createGitLander(options: GitLanderOptions): GitLander {
     }
   }
 
+  /**
+   * Finds the repository and the target, asking git only (nothing is written): the target is
+   * `land.into`, else the one an earlier run recorded, else the branch checked out.
+   */
+  const locate = async (recorded: { target?: string }): Promise<void> => {
+    const found = await gitRepository(project.root)
+    if (!found) {
+      throw new TanukiError(
+        LAND_ERROR,
+        `${project.root} is not a git repository with a commit, so there is nowhere to land work. Set \`land: false\` in tanuki.config.ts, or run \`git init && git add -A && git commit -m init\`.`,
+      )
+    }
+    repo = found.top
+    // Refs as files (not reftable): `recordedWork` can read them.
+    const common = await git(['rev-parse', '--git-common-dir'], repo)
+    const commonDir = resolve(repo, common.stdout.trim())
+    refFiles = common.code === 0 && !existsSync(join(commonDir, 'reftable')) ? commonDir : undefined
+    const current = (await git(['symbolic-ref', '--quiet', '--short', 'HEAD'], project.root)).stdout.trim()
+    target = land.into ?? recorded.target ?? (current || undefined)
+    if (!target) {
+      throw new TanukiError(
+        LAND_ERROR,
+        `${project.root} has no branch checked out (a detached HEAD), so Tanuki does not know where to land work. Check out a branch, or set \`land: { into: 'main' }\` in tanuki.config.ts.`,
+      )
+    }
+    if (!(await revParse(`refs/heads/${target}`, repo))) {
+      throw new TanukiError(
+        LAND_ERROR,
+        `The landing target "${target}" is not a branch of ${repo}. Create it, or set land.into.`,
+      )
+    }
+  }
+
+  /**
+   * What a crash left: landed on the integration branch (the trailer is the record) but perhaps
+   * not on the target yet, and not in the journal; and what is on the target. A landing of work
+   * the task no longer has (it was rerun since) is not its landing.
+   */
+  const foundLandings = async (branch: string | undefined): Promise<Map<string, string>> => {
+    const landed = branch
+      ? await taskTrailers([`refs/heads/${branch}`, `^refs/heads/${target}`, '--max-count=10000'], repo!)
+      : new Map<string, string>()
+    const onTarget = await taskTrailers([`refs/heads/${target}`, '--max-count=10000'], repo!)
+    for (const [id, sha] of onTarget) if (!landed.has(id)) landed.set(id, sha)
+    for (const id of await supersededLandings(landed)) landed.delete(id)
+    return landed
+  }
+
+  /** Where `predict` starts when the lander was only inspected: the integration tip `prepare` would reach. */
+  let inspectedTip: string | undefined
+
   const lander: GitLander = {
     name: 'git',
     get integration() {
@@ -367,33 +438,8 @@ export function createGitLander(options: GitLanderOptions): GitLander {
     },
 
     async prepare(recorded = {}): Promise<LandingStart> {
-      const found = await gitRepository(project.root)
-      if (!found) {
-        throw new TanukiError(
-          LAND_ERROR,
-          `${project.root} is not a git repository with a commit, so there is nowhere to land work. Set \`land: false\` in tanuki.config.ts, or run \`git init && git add -A && git commit -m init\`.`,
-        )
-      }
-      repo = found.top
-      // Refs as files (not reftable): `recordedWork` can read them.
-      const common = await git(['rev-parse', '--git-common-dir'], repo)
-      const commonDir = resolve(repo, common.stdout.trim())
-      refFiles = common.code === 0 && !existsSync(join(commonDir, 'reftable')) ? commonDir : undefined
-      const current = (await git(['symbolic-ref', '--quiet', '--short', 'HEAD'], project.root)).stdout.trim()
-      target = land.into ?? recorded.target ?? (current || undefined)
-      if (!target) {
-        throw new TanukiError(
-          LAND_ERROR,
-          `${project.root} has no branch checked out (a detached HEAD), so Tanuki does not know where to land work. Check out a branch, or set \`land: { into: 'main' }\` in tanuki.config.ts.`,
-        )
-      }
-      if (!(await revParse(`refs/heads/${target}`, repo))) {
-        throw new TanukiError(
-          LAND_ERROR,
-          `The landing target "${target}" is not a branch of ${repo}. Create it, or set land.into.`,
-        )
-      }
-      return serialized(repo, async () => {
+      await locate(recorded)
+      return serialized(repo!, async () => {
         const branch = await integrationBranch()
         const dir = join(worktreesDir(project), `_land-${safeName(target!)}`)
         await mkdir(worktreesDir(project), { recursive: true })
@@ -427,14 +473,7 @@ export function createGitLander(options: GitLanderOptions): GitLander {
           integration = { branch, dir }
         }
         await catchUp()
-        // What a crash left: landed on the integration branch (the trailer is the record) but
-        // perhaps not on the target yet, and not in the journal.
-        const landed = await taskTrailers([`refs/heads/${branch}`, `^refs/heads/${target}`, '--max-count=10000'], repo!)
-        const onTarget = await taskTrailers([`refs/heads/${target}`, '--max-count=10000'], repo!)
-        for (const [id, sha] of onTarget) if (!landed.has(id)) landed.set(id, sha)
-        // A landing of work the task no longer has (it was rerun since) is not its landing.
-        const superseded = await supersededLandings(landed)
-        for (const id of superseded) landed.delete(id)
+        const landed = await foundLandings(branch)
         const head = (await inLand(['rev-parse', 'HEAD'])).stdout.trim()
         knownTip = head
         const move = await moveTarget(head)
@@ -500,10 +539,44 @@ export function createGitLander(options: GitLanderOptions): GitLander {
       })
     },
 
+    async inspect(recorded = {}): Promise<LandingStart> {
+      await locate(recorded)
+      const branch = await integrationBranch()
+      const onBranch = await revParse(`refs/heads/${branch}`, repo!)
+      const onTarget = (await revParse(`refs/heads/${target}`, repo!))!
+      let tip = onTarget
+      if (onBranch && onBranch !== onTarget && !(await isAncestor(onBranch, onTarget, repo!))) {
+        tip = onBranch
+        // Diverged: a person committed on the target. `prepare` would merge it in; so does this, in memory.
+        if (!(await isAncestor(onTarget, onBranch, repo!))) {
+          const merged = await git(['merge-tree', '--write-tree', onBranch, onTarget], repo!)
+          const tree = merged.stdout.split('\n')[0]!.trim()
+          if (merged.code === 0 && tree) {
+            const config = await commitConfig(repo!, 'lander')
+            const made = await git(
+              [...config, 'commit-tree', tree, '-p', onBranch, '-p', onTarget, '-m', 'predicted catch-up'],
+              repo!,
+            )
+            if (made.code === 0) tip = made.stdout.trim()
+          }
+        }
+      }
+      inspectedTip = tip
+      return {
+        target: target!,
+        base: onBranch ? `refs/heads/${branch}` : `refs/heads/${target}`,
+        landed: [...(await foundLandings(onBranch ? branch : undefined))].map(([taskId, commit]) => ({
+          taskId,
+          commit,
+        })),
+      }
+    },
+
     async predict(tasks) {
-      if (!integration || !repo) throw new TanukiError(LAND_ERROR, 'the git lander was not prepared')
+      if (!repo || !(integration || inspectedTip))
+        throw new TanukiError(LAND_ERROR, 'the git lander was neither prepared nor inspected')
       const config = await commitConfig(repo, 'lander')
-      let tip = (await inLand(['rev-parse', 'HEAD'])).stdout.trim()
+      let tip = inspectedTip ?? (await inLand(['rev-parse', 'HEAD'])).stdout.trim()
       const predictions: { taskId: string; conflicts: string[] }[] = []
       for (const task of tasks) {
         const work = await revParse(taskRef(project, task.id, 'work'), repo)
@@ -511,18 +584,24 @@ export function createGitLander(options: GitLanderOptions): GitLander {
           predictions.push({ taskId: task.id, conflicts: [] })
           continue
         }
-        // A merge of trees in memory, as the cherry-pick would do it: no worktree is touched.
-        const merged = await git(
-          ['merge-tree', '--write-tree', '--name-only', `--merge-base=${work}^`, tip, work],
-          repo,
-        )
+        // A merge of trees in memory, as the cherry-pick would do it (its base: where the work
+        // started), and no worktree touched. \`merge-tree --merge-base\` needs git 2.40: a commit
+        // of the tip's tree on the work's parent gives the same merge from git 2.38.
+        const ours = await git([...config, 'commit-tree', `${tip}^{tree}`, '-p', `${work}^`, '-m', 'predicted'], repo)
+        const merged =
+          ours.code === 0
+            ? await git(['merge-tree', '--write-tree', '--name-only', ours.stdout.trim(), work], repo)
+            : ours
+        if (merged.code !== 0 && merged.code !== 1) {
+          throw new TanukiError(LAND_ERROR, `predicting the landing of ${task.id} failed: ${gitSaid(merged)}`)
+        }
         const [tree = '', ...rest] = merged.stdout.split('\n')
         const conflicts = merged.code === 1 ? rest.slice(0, rest.indexOf('')).filter(Boolean) : []
         predictions.push({ taskId: task.id, conflicts })
-        if (merged.code === 0 || merged.code === 1) {
-          const next = await git([...config, 'commit-tree', tree.trim(), '-p', tip, '-m', `predicted ${task.id}`], repo)
-          if (next.code === 0) tip = next.stdout.trim()
-        }
+        // The next task lands on this one's result (a conflict's tree holds its markers: still the
+        // best guess of what comes next).
+        const next = await git([...config, 'commit-tree', tree.trim(), '-p', tip, '-m', `predicted ${task.id}`], repo)
+        if (next.code === 0) tip = next.stdout.trim()
       }
       return predictions
     },
