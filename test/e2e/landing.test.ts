@@ -216,7 +216,9 @@ export default defineConfig({
         'm',
       ),
     )
-    expect(landing.stdout).toMatch(/^note: your uncommitted changes in .* \(shared.txt\) would be overwritten by the landed work; /m)
+    expect(landing.stdout).toMatch(
+      /^note: your uncommitted changes in .* \(shared.txt\) would be overwritten by the landed work; /m,
+    )
     expect(landedOn(project.dir, 'main')).toEqual([])
     expect(landedOn(project.dir, 'tanuki/land/main')).toEqual([first!.taskId])
     git(project.dir, 'checkout', '--', 'shared.txt')
