@@ -353,12 +353,12 @@ const configs: BadInput[] = [
   {
     name: 'a usd budget over codex agents without a price',
     config: config(`{ budget: { usd: 5 }, agents: { default: { backend: 'process', kind: 'codex' } } }`),
-    mentions: ['tanuki.config.ts', "agents.default: the run's budget.usd would not count", 'agents.default.price'],
+    mentions: ['tanuki.config.ts', "agents.default: the run's budget.usd would not count", 'Set agents.default.price'],
   },
   {
-    name: 'a price for Claude Code, which reports its own cost',
-    config: config(`{ agents: { default: { backend: 'process', kind: 'claude', price: { input: 3, output: 15 } } } }`),
-    mentions: ['tanuki.config.ts', 'agents.default', '"price" is for the codex kind'],
+    name: 'a codex price with a near miss of a key',
+    config: config(`{ agents: { default: { backend: 'process', kind: 'codex', price: { inptu: 3, output: 15 } } } }`),
+    mentions: ['tanuki.config.ts', 'agents.default', '"price.inptu" is not a price (did you mean "input"?)'],
   },
   {
     name: 'a command kind without its argv',

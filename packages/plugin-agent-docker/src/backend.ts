@@ -13,7 +13,7 @@ import {
   type SandboxExecRequest,
   type SpawnRequest,
 } from '@tanuki/core'
-import { createKind, openWorkspace, removeWorktrees } from '@tanuki/plugin-agent-process/kit'
+import { createKind, kindSpend, openWorkspace, removeWorktrees } from '@tanuki/plugin-agent-process/kit'
 import type Docker from 'dockerode'
 import { createDockerAgent, type DockerAgent } from './agent.ts'
 import { LABELS, containerSpec, ensureNetwork, removeContainer, startContainer } from './container.ts'
@@ -123,6 +123,14 @@ export function createDockerBackend(options: DockerAgentOptions = {}): DockerBac
 
   return {
     name: 'docker',
+
+    reportsSpend({ options: roleOptions }) {
+      try {
+        return kindSpend(resolveDockerOptions(options, roleOptions).kind)
+      } catch {
+        return undefined
+      }
+    },
 
     async validateRole({ role, options: roleOptions }) {
       for (const key of Object.keys(roleOptions)) {

@@ -15,7 +15,7 @@ import {
   type SpawnRequest,
 } from '@tanuki/core'
 import { createProcessAgent, type ProcessAgent } from './agent.ts'
-import { createKind } from './kit/kinds/index.ts'
+import { createKind, kindSpend } from './kit/kinds/index.ts'
 import type { AgentKind, KindOptions } from './kit/kinds/types.ts'
 import { killGroup } from './kit/process.ts'
 import { findBash } from './kit/session.ts'
@@ -267,6 +267,13 @@ export function createProcessBackend(options: ProcessBackendOptions = {}): Proce
     name: backendName,
     agents,
     spawn,
+    reportsSpend({ role, options: roleOptions }) {
+      try {
+        return kindSpend(resolveOptions(options, role, roleOptions))
+      } catch {
+        return undefined
+      }
+    },
     validateRole({ role, options: roleOptions }) {
       roleKeyTypos(role, roleOptions, PROCESS_ROLE_KEYS)
       const config = resolveOptions(options, role, roleOptions)

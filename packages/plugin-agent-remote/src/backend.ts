@@ -12,6 +12,7 @@ import {
 } from '@tanuki/core'
 import { type ConnectionOptions, Queue, QueueEvents, Worker } from 'bullmq'
 import type { Redis } from 'ioredis'
+import { kindSpend, type KindOptions } from '@tanuki/plugin-agent-process/kit'
 import { connect, probeRedis, redisOptions, type RedisTarget } from './connection.ts'
 import { sessionOptions } from './env.ts'
 import { remoteUrl } from './git.ts'
@@ -373,5 +374,7 @@ export function createRemoteBackend(options: RemoteBackendOptions): RemoteBacken
     },
     workers: () => hub.workers(),
     spawn: (request) => hub.spawn(request),
+    // The role's options go to the worker's backend as they are: what they ask of the kind says.
+    reportsSpend: ({ options: roleOptions }) => kindSpend(roleOptions as KindOptions),
   }
 }

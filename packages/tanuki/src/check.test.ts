@@ -100,17 +100,17 @@ describe('checkProject', () => {
   })
 
   it('refuses a usd budget over a codex role without a price, which would never count its spend', async () => {
-    const config = (extra: string, role = "{ kind: 'codex' }") =>
-      `export default { defaults: { kind: 'shell' }, agents: { coder: ${role}, ci: {} }${extra} }\n`
+    const config = (extra: string, role = "{ kind: 'codex' }", head = '') =>
+      `${head}export default { defaults: { kind: 'shell' }, agents: { coder: ${role}, ci: {} }${extra} }\n`
     const files = { '.tanuki/tasks/a.md': task('A', ['role: coder']), '.tanuki/tasks/b.md': task('B', ['role: ci']) }
     // The run's budget in dollars.
     const run = await refused(project({ ...files, 'tanuki.config.mjs': config(', budget: { usd: 5 }') }))
     expect(run.details.key).toBe('agents.coder.price')
-    expect([run.message]).toEqual([
-      "tanuki.config.mjs: agents.coder: the run's budget.usd would not count this role's spend: its codex agents report tokens, not dollars. " +
-        "Set agents.coder.price to the model's USD per million tokens ({ input, output, cachedInput }), or budget tokens instead.",
-    ])
-    // The role's own, and a task's (the kind from defaults counts too).
+    expect(run.message).toBe(
+      "tanuki.config.mjs: agents.coder: the run's budget.usd would not count this role's spend: its agents report tokens, not dollars. " +
+        "Set agents.coder.price to the model's USD per million tokens ({ input, output, cachedInput }), or budget it in tokens only.",
+    )
+    // The role's own, and a task's; a role that exists through `defaults` only is named so.
     const role = await refused(
       project({ ...files, 'tanuki.config.mjs': config('', "{ kind: 'codex', budget: { usd: 1 } }") }),
     )
@@ -121,12 +121,42 @@ describe('checkProject', () => {
         '.tanuki/tasks/a.md': task('A', ['budget: { usd: 0.5 }']),
       }),
     )
-    expect(byTask.message).toContain('agents.default: the budget.usd of task A (.tanuki/tasks/a.md) would not count')
-    // With a price, or with a budget of tokens, all is well.
-    const priced = config(', budget: { usd: 5 }', "{ kind: 'codex', price: { input: 1.25, output: 10 } }")
-    expect((await checkProject(project({ ...files, 'tanuki.config.mjs': priced }))).tasks).toHaveLength(2)
-    const tokens = config(', budget: { tokens: 100000 }')
-    expect((await checkProject(project({ ...files, 'tanuki.config.mjs': tokens }))).tasks).toHaveLength(2)
+    expect(byTask.message).toContain(
+      'role "default" (from defaults): the budget.usd of task A, in .tanuki/tasks/a.md, would not count',
+    )
+    expect(byTask.details.key).toBe('defaults.price')
+    // A price, from the role or from the backend's plugin, or a budget of tokens: all is well. So
+    // is a budget in `defaults`, which core does not apply.
+    const accepted = async (text: string) =>
+      (await checkProject(project({ ...files, 'tanuki.config.mjs': text }))).tasks.map((t) => t.id)
+    expect(
+      await accepted(config(', budget: { usd: 5 }', "{ kind: 'codex', price: { input: 1.25, output: 10 } }")),
+    ).toEqual(['A', 'B'])
+    expect(
+      await accepted(
+        config(
+          ', budget: { usd: 5 }, plugins: [processAgents({ price: { input: 1, output: 2 } })]',
+          undefined,
+          "import { processAgents } from 'tanuki'\n",
+        ),
+      ),
+    ).toEqual(['A', 'B'])
+    expect(await accepted(config(', budget: { tokens: 100000 }'))).toEqual(['A', 'B'])
+    expect(
+      await accepted("export default { defaults: { kind: 'codex', budget: { usd: 1 } }, agents: { coder: {} } }\n"),
+    ).toEqual(['A', 'B'])
+    // A backend of another name, from the same plugin, is asked all the same.
+    const renamed = await refused(
+      project({
+        ...files,
+        'tanuki.config.mjs': config(
+          ", budget: { usd: 5 }, plugins: [processAgents({ name: 'box' })]",
+          "{ backend: 'box', kind: 'codex' }",
+          "import { processAgents } from 'tanuki'\n",
+        ),
+      }),
+    )
+    expect(renamed.message).toContain("agents.coder: the run's budget.usd would not count")
   })
 
   it('refuses a project with no tasks, once everything else is fine', async () => {

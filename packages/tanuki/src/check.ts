@@ -10,6 +10,7 @@ import {
   roleBackendName,
   roleConfig,
   setupPlugins,
+  type AgentBackend,
   type ProjectInfo,
   type ResolvedConfig,
   type Task,
@@ -166,7 +167,7 @@ export async function checkProject(root: string): Promise<CheckedProject> {
           project: info,
           roles,
         })
-        found.push(...unpricedBudgets(resolved, [...tasks, ...fromPlugins], registry.backends))
+        found.push(...unpricedBudgets(resolved, [...tasks, ...fromPlugins], registry.backends, info))
         const where = config.file ?? 'config'
         errors.push(
           ...found.map(
@@ -206,9 +207,6 @@ export async function checkProject(root: string): Promise<CheckedProject> {
   return { project: { root: paths.root, paths, config: config!, source }, tasks, pluginTasks: fromPlugins, notes }
 }
 
-/** The backends whose roles run Tanuki's agent kinds (`kind: 'codex'` is ours there). */
-const KIND_BACKENDS = new Set(['process', 'docker', 'remote'])
-
 /** A `usd` figure in a budget as the config or a task's front matter gives it. */
 const usdOf = (budget: unknown): number | undefined => {
   const usd = typeof budget === 'object' && budget !== null ? (budget as { usd?: unknown }).usd : undefined
@@ -216,38 +214,43 @@ const usdOf = (budget: unknown): number | undefined => {
 }
 
 /**
- * A `usd` budget over a codex role without `price`: Codex reports tokens but no dollars, so that
- * role's spend would never count against it, and the budget would not stop what it is there to
- * stop. One problem per role, naming the budget and the fix.
+ * A `usd` budget over a role whose agents report tokens but no dollars (codex without `price`,
+ * as its backend says: `AgentBackend.reportsSpend`): that role's spend would never count against
+ * it, and the budget would not stop what it is there to stop. One problem per role, naming the
+ * budget and the fix. The budgets are those core applies: the run's, `agents.<role>.budget`, and
+ * each task's.
  */
 function unpricedBudgets(
   config: ResolvedConfig,
   tasks: readonly Task[],
-  backends: ReadonlyMap<string, unknown>,
+  backends: ReadonlyMap<string, AgentBackend>,
+  project: ProjectInfo,
 ): TanukiError[] {
   const problems: TanukiError[] = []
   const roles = new Set([...Object.keys(config.agents), ...tasks.map((task) => task.role)])
   for (const role of roles) {
-    const options = roleConfig(config, role) as Record<string, unknown>
-    if (!KIND_BACKENDS.has(roleBackendName(options, backends)) || options.kind !== 'codex' || options.price) continue
+    const options = roleConfig(config, role)
+    const backend = backends.get(roleBackendName(options, backends))
+    if (backend?.reportsSpend?.({ role, options, project }) !== 'tokens') continue
     const task = tasks.find(
       (each) => each.role === role && usdOf((each as { budget?: unknown }).budget ?? each.extra.budget) !== undefined,
     )
     const budget =
       usdOf(config.budget) !== undefined
         ? "the run's budget.usd"
-        : usdOf(options.budget) !== undefined
+        : usdOf(config.agents[role]?.budget) !== undefined
           ? `agents.${role}.budget.usd`
           : task
-            ? `the budget.usd of task ${task.id}${task.source ? ` (${task.source})` : ''}`
+            ? `the budget.usd of task ${task.id}${task.source ? `, in ${task.source},` : ''}`
             : undefined
     if (!budget) continue
+    const where = config.agents[role] ? `agents.${role}` : 'defaults'
     problems.push(
       new TanukiError(
         'TANUKI_CONFIG_INVALID',
-        `agents.${role}: ${budget} would not count this role's spend: its codex agents report tokens, not dollars. ` +
-          `Set agents.${role}.price to the model's USD per million tokens ({ input, output, cachedInput }), or budget tokens instead.`,
-        { details: { key: `agents.${role}.price`, role } },
+        `${config.agents[role] ? `agents.${role}` : `role "${role}" (from defaults)`}: ${budget} would not count this role's spend: its agents report tokens, not dollars. ` +
+          `Set ${where}.price to the model's USD per million tokens ({ input, output, cachedInput }), or budget it in tokens only.`,
+        { details: { key: `${where}.price`, role } },
       ),
     )
   }

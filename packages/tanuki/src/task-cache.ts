@@ -397,15 +397,21 @@ export class TaskCache {
   private sweep(): void {
     const dir = dirname(this.file)
     const own = basename(this.file)
+    let names: string[]
     try {
-      for (const name of readdirSync(dir)) {
-        if (!name.startsWith(`${own}.`) || !name.endsWith('.tmp')) continue
-        const pid = Number(name.slice(own.length + 1, -'.tmp'.length))
-        if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !isAlive(pid))
-          rmSync(join(dir, name), { force: true })
-      }
+      names = readdirSync(dir)
     } catch {
-      // No folder (nothing was written), or one that cannot be listed: nothing to sweep.
+      return // No folder (nothing was written), or one that cannot be listed: nothing to sweep.
+    }
+    for (const name of names) {
+      if (!name.startsWith(`${own}.`) || !name.endsWith('.tmp')) continue
+      const pid = name.slice(own.length + 1, -'.tmp'.length)
+      if (!/^\d+$/.test(pid) || Number(pid) === process.pid || isAlive(Number(pid))) continue
+      try {
+        rmSync(join(dir, name), { force: true })
+      } catch {
+        // One that cannot be removed does not keep the others.
+      }
     }
   }
 }

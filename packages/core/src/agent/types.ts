@@ -285,6 +285,12 @@ export interface AgentBackend {
    */
   validateRole?(check: RoleCheck): Awaitable<void>
   /**
+   * What a role's agents report of what they spend (optional): `usd` (dollars, and tokens),
+   * `tokens` (tokens only: a `usd` budget would not count them), or undefined (nothing, or not
+   * known). The check refuses a `usd` budget over a role whose agents report `tokens` only.
+   */
+  reportsSpend?(check: RoleCheck): 'usd' | 'tokens' | undefined
+  /**
    * Deletes what this backend left for a project (worktrees, branches, containers), including
    * agents that are not running, e.g. after a crash. Used by `tanuki project stop --remove`. Work
    * that has not landed is kept, and reported, unless `force`.

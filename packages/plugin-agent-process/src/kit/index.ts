@@ -10,7 +10,7 @@
  * const workspace = await openWorkspace({ project, agent: 'ci-1' })
  * const result = await runIteration({ agent: 'ci-1', kind, workspace, commit: true, execStep }, request)
  */
-export { createKind, kindAccount, KIND_NAMES } from './kinds/index.ts'
+export { createKind, kindAccount, kindSpend, KIND_NAMES } from './kinds/index.ts'
 export { createClaudeKind, createClaudeParser } from './kinds/claude.ts'
 export {
   CODEX_CREDENTIAL,

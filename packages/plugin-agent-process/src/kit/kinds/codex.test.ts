@@ -23,7 +23,7 @@ import {
 } from '../../../../../test/support/fake-openai.ts'
 import { createProcessBackend } from '../../backend.ts'
 import { CODEX_CREDENTIAL, codexArgv, codexLimitReset, createCodexKind, createCodexParser } from './codex.ts'
-import { createKind, kindAccount } from './index.ts'
+import { createKind, kindAccount, kindSpend } from './index.ts'
 import type { IterationPlan, KindOptions, OutputParser } from './types.ts'
 
 // Recorded from the real Codex CLI (test/fixtures/record-codex.mts), except codex-schema-items.jsonl,
@@ -268,7 +268,7 @@ describe('codex argv', () => {
     expect(kindAccount({}, createKind({ kind: 'shell' }))).toBeUndefined()
   })
 
-  it('takes a price for codex only, each figure dollars per million tokens, naming what is wrong', () => {
+  it('takes a price for codex, each figure dollars per million tokens, naming what is wrong; other kinds ignore it', () => {
     expect(() => createKind({ kind: 'codex', price: { input: 1.25, cachedInput: 0.125, output: 10 } })).not.toThrow()
     expect(() => createKind({ kind: 'codex', price: { input: 0, output: 0 } })).not.toThrow()
     const refusal = (options: Record<string, unknown>): string => {
@@ -279,11 +279,12 @@ describe('codex argv', () => {
       }
       return 'accepted'
     }
-    expect(refusal({ price: { input: 3, output: 15 } })).toBe(
-      '"price" is for the codex kind: Claude Code reports its own cost, got {"input":3,"output":15}',
-    )
-    expect(refusal({ kind: 'shell', price: { input: 3, output: 15 } })).toMatch(
-      /^"price" is for the codex kind.*shell agents spend no tokens/,
+    // From `defaults`, a price reaches every role: the kinds that do not use it ignore it, as they
+    // ignore `credentialEnv`. A misspelt kind is still named as such.
+    expect(refusal({ price: { input: 3, output: 15 } })).toBe('accepted')
+    expect(refusal({ kind: 'shell', price: 'free' })).toBe('accepted')
+    expect(refusal({ kind: 'codx', price: { input: 3, output: 15 } })).toMatch(
+      /^"kind" is "codx", not an agent kind \(did you mean "codex"\?\)/,
     )
     expect(refusal({ kind: 'codex', price: 3 })).toBe(
       '"price" must be USD per million tokens: { input, output, cachedInput? }, got 3',
@@ -296,6 +297,14 @@ describe('codex argv', () => {
     )
     expect(refusal({ kind: 'codex', price: { input: '3', output: 15 } })).toMatch(/^"price.input" must be a number/)
     expect(refusal({ kind: 'codex', price: { input: 3 } })).toMatch(/^"price.output" is missing/)
+  })
+
+  it('says what each kind reports of its spend: dollars, tokens only, or nothing', () => {
+    expect(kindSpend({})).toBe('usd')
+    expect(kindSpend({ kind: 'codex' })).toBe('tokens')
+    expect(kindSpend({ kind: 'codex', price: { input: 1, output: 2 } })).toBe('usd')
+    expect(kindSpend({ kind: 'shell' })).toBeUndefined()
+    expect(kindSpend({ kind: 'command', command: ['aider'] })).toBeUndefined()
   })
 })
 

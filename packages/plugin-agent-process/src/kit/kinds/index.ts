@@ -18,11 +18,12 @@ export const KIND_NAMES = ['claude', 'codex', 'command', 'shell'] as const
  */
 export function createKind(options: KindOptions = {}): AgentKind {
   const kind = options.kind ?? 'claude'
-  if (options.price !== undefined) checkPrice(kind, options.price)
   switch (kind) {
     case 'claude':
       return createClaudeKind(options)
     case 'codex':
+      // Only codex uses it; other kinds ignore it, as they ignore `credentialEnv` (it may come from `defaults`).
+      if (options.price !== undefined) checkPrice(options.price)
       return createCodexKind(options)
     case 'command':
       return createCommandKind(options)
@@ -40,6 +41,21 @@ export function createKind(options: KindOptions = {}): AgentKind {
 }
 
 /**
+ * What the agents of a kind report of their spend: Claude Code dollars (and tokens), Codex tokens,
+ * and dollars too with the role's `price`; the other kinds nothing.
+ */
+export function kindSpend(options: KindOptions): 'usd' | 'tokens' | undefined {
+  switch (options.kind ?? 'claude') {
+    case 'claude':
+      return 'usd'
+    case 'codex':
+      return options.price ? 'usd' : 'tokens'
+    default:
+      return undefined
+  }
+}
+
+/**
  * The account an agent of a kind spends: the role's own (`account`), else the kind and its
  * credential variable (`claude:ANTHROPIC_API_KEY`); undefined for kinds that spend nothing.
  */
@@ -49,19 +65,12 @@ export function kindAccount(options: { account?: string }, kind: AgentKind): str
 
 const PRICE_KEYS = ['input', 'cachedInput', 'output'] as const
 
-/** A `price` the kind can use: for `codex` only, each figure a number of dollars of 0 or more. */
-function checkPrice(kind: string, price: unknown): asserts price is TokenPrice {
+/** A `price` codex can use: each figure a number of dollars per million tokens, 0 or more. */
+function checkPrice(price: unknown): asserts price is TokenPrice {
   const refuse = (message: string, key = 'price', value: unknown = price): never => {
     throw new TanukiError('TANUKI_CONFIG_INVALID', `"${key}" ${message}, got ${JSON.stringify(value)}`, {
       details: { key, value },
     })
-  }
-  if (kind !== 'codex') {
-    refuse(
-      kind === 'claude'
-        ? 'is for the codex kind: Claude Code reports its own cost'
-        : `is for the codex kind, whose agents report tokens but no dollars; ${kind} agents spend no tokens`,
-    )
   }
   if (typeof price !== 'object' || price === null || Array.isArray(price))
     refuse('must be USD per million tokens: { input, output, cachedInput? }')

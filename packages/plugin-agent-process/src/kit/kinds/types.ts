@@ -48,8 +48,11 @@ export interface KindOptions {
 
 /** USD per million tokens: input, input read from the provider's cache (default: `input`), output. */
 export interface TokenPrice {
+  /** USD per million input tokens (those not read from the cache). */
   input: number
+  /** USD per million input tokens read from the provider's cache. Default: `input`. */
   cachedInput?: number
+  /** USD per million output tokens (reasoning tokens among them). */
   output: number
 }
 
