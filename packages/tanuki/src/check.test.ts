@@ -159,6 +159,28 @@ describe('checkProject', () => {
     expect(renamed.message).toContain("agents.coder: the run's budget.usd would not count")
   })
 
+  it('refuses a task role that is a near miss of a listed one, which would get the defaults’ (paid) agents', async () => {
+    const error = await refused(
+      project({
+        'tanuki.config.mjs': "export default { agents: { writer: { kind: 'shell' } } }\n",
+        '.tanuki/tasks/a.md': task('A', ['role: writter', 'completion:', '  verify: "true"']),
+        '.tanuki/tasks/b.md': task('B', ['role: writter', 'completion:', '  verify: "true"']),
+      }),
+    )
+    expect(error.message).toBe(
+      '.tanuki/tasks/a.md: field "role": "writter" is not a role in agents (did you mean "writer"?). ' +
+        'Its tasks would get agents of `defaults` instead. Fix the role, or add agents.writter to the config.',
+    )
+    // A role far from every listed one is served by `defaults`, as documented.
+    const other = await checkProject(
+      project({
+        'tanuki.config.mjs': "export default { defaults: { kind: 'shell' }, agents: { writer: {} } }\n",
+        '.tanuki/tasks/a.md': task('A', ['role: reviewer', 'completion:', '  verify: "true"']),
+      }),
+    )
+    expect(other.tasks.map((t) => t.role)).toEqual(['reviewer'])
+  })
+
   it('refuses a project with no tasks, once everything else is fine', async () => {
     const error = await refused(project({ 'tanuki.config.mjs': 'export default {}\n' }))
     expect(error.code).toBe('TANUKI_NO_TASKS')

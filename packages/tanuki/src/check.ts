@@ -2,6 +2,7 @@ import {
   Resolver,
   TanukiError,
   checkRoles,
+  closestName,
   combineErrors,
   createTask,
   cycleError,
@@ -168,6 +169,7 @@ export async function checkProject(root: string): Promise<CheckedProject> {
           roles,
         })
         found.push(...unpricedBudgets(resolved, [...tasks, ...fromPlugins], registry.backends, info))
+        errors.push(...misspeltRoles(resolved, [...tasks, ...fromPlugins]))
         const where = config.file ?? 'config'
         errors.push(
           ...found.map(
@@ -205,6 +207,32 @@ export async function checkProject(root: string): Promise<CheckedProject> {
         ]
       : []
   return { project: { root: paths.root, paths, config: config!, source }, tasks, pluginTasks: fromPlugins, notes }
+}
+
+/**
+ * A task's role that is not in `agents` but a near miss of one there (`writter` for `writer`):
+ * it would get agents of `defaults` (by default Claude Code, a paid agent) instead of the role's.
+ * A role far from every listed one is taken as meant: `defaults` serves roles not listed.
+ */
+function misspeltRoles(config: ResolvedConfig, tasks: readonly Task[]): TanukiError[] {
+  const listed = Object.keys(config.agents)
+  const problems: TanukiError[] = []
+  const seen = new Set<string>()
+  for (const task of tasks) {
+    if (config.agents[task.role] || seen.has(task.role)) continue
+    seen.add(task.role)
+    const meant = closestName(task.role, listed)
+    if (!meant) continue
+    problems.push(
+      new TanukiError(
+        'TANUKI_TASK_INVALID',
+        `${task.source ?? task.id}: field "role": "${task.role}" is not a role in agents (did you mean "${meant}"?). ` +
+          `Its tasks would get agents of \`defaults\` instead. Fix the role, or add agents.${task.role} to the config.`,
+        { details: { source: task.source, field: 'role', value: task.role } },
+      ),
+    )
+  }
+  return problems
 }
 
 /** A `usd` figure in a budget as the config or a task's front matter gives it. */
