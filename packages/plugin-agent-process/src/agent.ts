@@ -93,10 +93,13 @@ export function createProcessAgent(parts: ProcessAgentParts): ProcessAgent {
     return opened
   }
 
+  /** The program the role names is missing: the option that names it, for this kind. */
+  const programKey = kind.name === 'command' ? 'command' : kind.name === 'shell' ? undefined : 'bin'
   const notFound = (what: string): TanukiError =>
     new TanukiError(
       'TANUKI_AGENT_FAILED',
-      `agent ${name} (role ${role}, kind ${kind.name}): ${what}. Install it, or set agents.${role}.bin (or .command) to the program to run.`,
+      `agent ${name} (role ${role}, kind ${kind.name}): ${what.replace(/\.$/, '')}. Install it` +
+        `${programKey ? `, or set agents.${role}.${programKey} to the program to run` : ''}.`,
     )
 
   /** Whether the pid file's folder was made: once per agent, not per command. */

@@ -154,7 +154,9 @@ describe('command kind', () => {
     const { agent } = await spawn(tempDir(), { kind: 'command', command: ['tanuki-missing-agent'] })
     const result = await agent.run(request({ task: task({}) }))
     expect(result.failure).toMatchObject({ class: 'could-not-start', config: true })
-    expect(result.failure?.cause).toContain('"tanuki-missing-agent" was not found')
+    expect(result.failure?.cause).toMatch(
+      /: could not start tanuki-missing-agent: "tanuki-missing-agent" was not found\. Install it, or set agents\.worker\.command to the program to run\.$/,
+    )
     expect(agent.state).toBe('alive')
   })
 })

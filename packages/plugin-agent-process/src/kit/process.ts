@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { TanukiError, type ExecResult, type OutputChunk } from '@tanuki/core'
 
 /** How to run one process. */
@@ -136,9 +137,11 @@ export function startProcess(argv: readonly string[], options: RunProcessOptions
       options.signal?.removeEventListener('abort', onAbort)
       clearTimeout(timeoutTimer)
       const what =
-        error.code === 'ENOENT'
-          ? `"${file}" was not found (or the directory ${options.cwd} does not exist)`
-          : error.message
+        error.code !== 'ENOENT'
+          ? error.message
+          : options.cwd && !existsSync(options.cwd)
+            ? `the directory it was to run in, ${options.cwd}, does not exist`
+            : `"${file}" was not found`
       reject(
         new TanukiError('TANUKI_AGENT_FAILED', `could not start ${file}: ${what}`, {
           cause: error,
