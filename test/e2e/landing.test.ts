@@ -172,6 +172,26 @@ export default defineConfig({
       expect.objectContaining({ status: 'review', lastError: expect.objectContaining({ class: 'agent-error' }) }),
     ])
     expect(left[0]!.lastError!.cause).toMatch(/^the merge conflict in shared.txt is not resolved/)
+
+    // The person resolves it on main by hand, and says so: it is not landed again, nothing runs.
+    const other = left[0]!.id
+    writeFileSync(join(project.dir, 'shared.txt'), 'line1\nshared from D and E\nline3\n')
+    git(project.dir, 'commit', '-qam', `${other} by hand`)
+    const refused = await tanuki(project.dir, 'task', 'mark', other, 'failed', '--landed')
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toContain('Only a task marked complete can be --landed')
+    const mark = await tanuki(project.dir, 'task', 'mark', other, 'complete', '--landed')
+    expect(mark.code, mark.stderr).toBe(0)
+    expect(mark.stdout).toContain(`Marked complete and landed by hand: ${other}`)
+    const land = await tanuki(project.dir, 'land')
+    expect(land.stdout).toContain('Nothing to land on main.')
+    const resumed = await tanuki(project.dir, 'project', 'resume')
+    expect(resumed.code, resumed.stderr).toBe(0)
+    expect((await statusJson(project.dir)).tasks.find((t) => t.id === other)).toMatchObject({
+      status: 'complete',
+      landed: { commit: 'by hand' },
+    })
+    expect(readFileSync(join(project.dir, 'shared.txt'), 'utf8')).toBe('line1\nshared from D and E\nline3\n')
   })
 
   it('`tanuki land --dry-run` predicts the conflict between queued tasks, and moves, makes and writes nothing', async () => {

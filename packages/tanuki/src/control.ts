@@ -9,7 +9,7 @@ import { TanukiError, errorMessage, isTanukiError } from '@tanuki/core'
 export type ControlRequest =
   | { command: 'rerun'; id: string; withDependents?: boolean }
   | { command: 'reset'; id: string }
-  | { command: 'mark'; id: string; status: 'complete' | 'failed' }
+  | { command: 'mark'; id: string; status: 'complete' | 'failed'; landed?: boolean }
   | { command: 'stop'; remove?: boolean; force?: boolean }
   | { command: 'land' }
 

@@ -82,7 +82,12 @@ function recordedChange(request: TaskCommand, at: number): Omit<Extract<RunRecor
       }
     case 'mark':
       return request.status === 'complete'
-        ? { status: 'complete', reason: 'marked complete by a person', completedAt: at }
+        ? {
+            status: 'complete',
+            reason: 'marked complete by a person',
+            completedAt: at,
+            ...(request.landed ? { landed: { commit: 'by hand', at }, feedback: null } : {}),
+          }
         : { status: 'failed', reason: 'marked failed by a person' }
   }
 }

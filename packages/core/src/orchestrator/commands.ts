@@ -7,6 +7,7 @@ import type { RunContext } from './types.ts'
 export type CommandContext = Pick<
   RunContext,
   | 'config'
+  | 'clock'
   | 'table'
   | 'queue'
   | 'state'
@@ -45,18 +46,28 @@ export class Commands {
   }
 
   /** See `Orchestrator.mark`. */
-  async mark(id: string, status: Extract<TaskStatus, 'complete' | 'failed'>): Promise<void> {
+  async mark(
+    id: string,
+    status: Extract<TaskStatus, 'complete' | 'failed'>,
+    options: { landed?: boolean } = {},
+  ): Promise<void> {
     if (status !== 'complete' && status !== 'failed') {
       throw new TanukiError(
         'TANUKI_TASK_STATUS',
         `A task can be marked complete or failed, not "${status}"; use rerun or reset to run it again.`,
       )
     }
+    if (options.landed && status !== 'complete') {
+      throw new TanukiError('TANUKI_TASK_STATUS', 'Only a task marked complete can be marked landed.')
+    }
     const { table, queue } = this.ctx
     const record = this.commanded(id)
     this.command(record, () => {
       queue.remove(id)
       if (status === 'failed') return table.fail(record, 'marked failed by a person')
+      // Its work is on the target by a person's hand: nothing to land, and no landing failure left.
+      if (options.landed)
+        table.note(record, { landed: { commit: 'by hand', at: this.ctx.clock.now() }, feedback: null })
       const ready = table.setStatus(record, 'complete', { reason: 'marked complete by a person' })
       if (this.ctx.config.land.auto) this.ctx.landing()?.add(id)
       for (const each of [...ready, ...table.unblockDependents(id)]) this.ctx.enqueue(each)

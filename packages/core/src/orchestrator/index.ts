@@ -342,9 +342,17 @@ export class Orchestrator {
     return this.commands.reset(id)
   }
 
-  /** Settles a task by hand: `complete` (its dependents may start) or `failed` (they are blocked). */
-  mark(id: string, status: Extract<TaskStatus, 'complete' | 'failed'>): Promise<void> {
-    return this.commands.mark(id, status)
+  /**
+   * Settles a task by hand: `complete` (its dependents may start) or `failed` (they are blocked).
+   * `landed`: its work is on the target already (a person landed it, or resolved its conflict,
+   * by hand), so it is not landed: recorded as landed `by hand`.
+   */
+  mark(
+    id: string,
+    status: Extract<TaskStatus, 'complete' | 'failed'>,
+    options: { landed?: boolean } = {},
+  ): Promise<void> {
+    return this.commands.mark(id, status, options)
   }
 
   /**

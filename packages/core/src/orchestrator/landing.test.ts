@@ -179,6 +179,29 @@ describe('the merge queue', () => {
     expect(h.lander.requests).toEqual(['a'])
   })
 
+  it('a task marked complete and landed by hand is not landed, and its dependents land after it', async () => {
+    const h = withLander(
+      {
+        stopWhenSettled: false,
+        tasks: tasks({ id: 'a', completion: { signal: 'DONE', maxIterations: 1 } }, { id: 'b', dependsOn: ['a'] }),
+      },
+      {
+        land: ({ task }) =>
+          task.id === 'a'
+            ? { status: 'conflict', files: ['x.txt'], what: 'the work of a', detail: '' }
+            : { status: 'landed', commit: 'b-landed', moved: true },
+      },
+    )
+    await h.orchestrator.start()
+    await expect.poll(() => h.orchestrator.task('a')?.status).toBe('review')
+    await expect(h.orchestrator.mark('a', 'failed', { landed: true })).rejects.toThrow(/Only a task marked complete/)
+    await h.orchestrator.mark('a', 'complete', { landed: true })
+    await expect.poll(() => h.orchestrator.task('b')?.landed?.commit).toBe('b-landed')
+    expect(h.orchestrator.task('a')).toMatchObject({ status: 'complete', landed: { commit: 'by hand' } })
+    expect(h.lander.requests).toEqual(['a', 'b'])
+    await h.orchestrator.stop()
+  })
+
   it('the same landing failure sameFailureLimit times in a row sends the task to review, though tries are left', async () => {
     const h = withLander(
       { sameFailureLimit: 2, tasks: tasks({ id: 'a', completion: { signal: 'DONE', maxIterations: 30 } }) },

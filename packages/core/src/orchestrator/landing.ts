@@ -62,10 +62,13 @@ export class LandingQueue {
     }
   }
 
-  /** Adds a complete task to the queue (if it has not landed) and lands what can land. */
+  /**
+   * Adds a complete task to the queue (if it has not landed) and lands what can land: a task
+   * landed by hand lets its dependents land.
+   */
   add(id: string): void {
-    if (this.closed || this.waiting.includes(id) || this.options.table.get(id)?.landed) return
-    this.waiting.push(id)
+    if (this.closed) return
+    if (!this.waiting.includes(id) && !this.options.table.get(id)?.landed) this.waiting.push(id)
     this.pump()
   }
 

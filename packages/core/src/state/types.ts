@@ -11,7 +11,10 @@ export interface Spend {
 
 /** Where a task's work landed on the target branch. */
 export interface Landing {
-  /** The commit on the target that carries the task's work (trailer `Tanuki-Task: <id>`). */
+  /**
+   * The commit on the target that carries the task's work (trailer `Tanuki-Task: <id>`), or
+   * `by hand` when a person said its work is there (`mark complete` with `landed`).
+   */
   commit: string
   /** Clock time in ms since the epoch. */
   at: number

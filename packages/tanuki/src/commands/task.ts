@@ -200,6 +200,11 @@ const mark = defineCommand({
     ...common,
     id,
     status: { type: 'positional', description: 'complete or failed', required: true },
+    landed: {
+      type: 'boolean',
+      description:
+        'With complete: its work is on your branch already (you landed it, or resolved its conflict, by hand), so Tanuki does not land it',
+    },
   },
   async run({ args }) {
     if (args.status !== 'complete' && args.status !== 'failed') {
@@ -208,10 +213,21 @@ const mark = defineCommand({
         `A task can be marked complete or failed, not "${args.status}". To run it again: \`tanuki task rerun ${args.id}\`.`,
       )
     }
+    if (args.landed && args.status !== 'complete') {
+      throw new TanukiError(
+        'TANUKI_TASK_STATUS',
+        `Only a task marked complete can be --landed: \`tanuki task mark ${args.id} complete --landed\`.`,
+      )
+    }
     const project = await openProject(projectRoot(args))
     return report(
-      await applyTaskCommand(project, { command: 'mark', id: args.id, status: args.status }),
-      `Marked ${args.status}`,
+      await applyTaskCommand(project, {
+        command: 'mark',
+        id: args.id,
+        status: args.status,
+        ...(args.landed ? { landed: true } : {}),
+      }),
+      args.landed ? 'Marked complete and landed by hand' : `Marked ${args.status}`,
     )
   },
 })
