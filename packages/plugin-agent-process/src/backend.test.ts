@@ -179,6 +179,10 @@ describe('validateRole: a role is checked before anything runs', () => {
     ],
     [{ kind: 'command' }, 'agents.qa: kind "command" needs "command"'],
     [{ kind: 'command', command: ['x'], promptVia: 'pipe' }, '"promptVia" must be "stdin" or "arg"'],
+    [
+      { kind: 'command', command: ['aider', '--yes'], promptVia: 'arg' },
+      'agents.qa: "promptVia" is "arg", but no element of "command" holds {prompt}, so the agent would never get the prompt. Put {prompt} where the program takes it, e.g. ["aider","--yes","{prompt}"]',
+    ],
     [{ kind: 'shell', comand: ['x'] }, 'agents.qa.comand is not an option (did you mean "command"?)'],
     [{ kind: 'shell', workspace: 'tmp' }, 'agents.qa.workspace must be one of auto, worktree, shared'],
     [{ kind: 'shell', env: { A: 1 } }, 'agents.qa.env must map variable names to strings'],

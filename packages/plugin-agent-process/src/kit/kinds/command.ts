@@ -31,6 +31,14 @@ export function createCommandKind(options: KindOptions): AgentKind {
     )
   }
   const extra = options.extraArgs ?? []
+  // The prompt only through `{prompt}`, and no `{prompt}`: the agent would never see its task.
+  if (options.promptVia === 'arg' && ![...template, ...extra].some((part) => part.includes(PLACEHOLDER))) {
+    throw new TanukiError(
+      'TANUKI_CONFIG_INVALID',
+      `"promptVia" is "arg", but no element of "command" holds ${PLACEHOLDER}, so the agent would never get the prompt. Put ${PLACEHOLDER} where the program takes it, e.g. ${JSON.stringify([...template, PLACEHOLDER])}, or leave promptVia out (the prompt then goes to stdin)`,
+      { details: { key: 'promptVia', value: options.promptVia } },
+    )
+  }
   return {
     name: 'command',
     plan({ prompt }) {
