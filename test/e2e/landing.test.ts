@@ -264,8 +264,10 @@ export default defineConfig({
     // `tanuki land` with the typo still there: the same words, and the task stays complete.
     const again = await tanuki(project.dir, 'land')
     expect(again.code).toBe(1)
-    expect(again.stdout + again.stderr).toContain(
-      '`land.verify` `no-such-gate-cmd` could not run on the combined work (exit 127)',
+    expect(again.stdout).toBe(
+      'landing stopped: `land.verify` `no-such-gate-cmd` could not run on the combined work (exit 127), ' +
+        'so nothing more landed: the work waits, complete. Fix the command, then run `tanuki land` again.\n' +
+        'waiting: Q (landing stopped)\n',
     )
     expect((await statusJson(project.dir)).tasks[0]).toMatchObject({ id: 'Q', status: 'complete', landed: null })
     // Fixed, `tanuki land` lands the work that waited.

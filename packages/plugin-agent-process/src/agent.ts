@@ -98,8 +98,11 @@ export function createProcessAgent(parts: ProcessAgentParts): ProcessAgent {
   const notFound = (what: string): TanukiError =>
     new TanukiError(
       'TANUKI_AGENT_FAILED',
-      `agent ${name} (role ${role}, kind ${kind.name}): ${what.replace(/\.$/, '')}. Install it` +
-        `${programKey ? `, or set agents.${role}.${programKey} to the program to run` : ''}.`,
+      `agent ${name} (role ${role}, kind ${kind.name}): ${what.replace(/\.$/, '')}.` +
+        // A folder that is missing is not the program's fault.
+        (/ does not exist$/.test(what)
+          ? ''
+          : ` Install it${programKey ? `, or set agents.${role}.${programKey} to the program to run` : ''}.`),
     )
 
   /** Whether the pid file's folder was made: once per agent, not per command. */

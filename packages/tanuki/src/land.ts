@@ -32,6 +32,8 @@ export interface LandReport {
   plan?: { taskId: string; conflicts: string[] }[]
   /** What people should know (the target could not move forward, and why). */
   notes: string[]
+  /** Why landing stopped before the end (a gate command that cannot run): the rest waits, complete. */
+  stopped?: string
   /** Landed by the running orchestrator, which was asked to. */
   viaRunning?: boolean
 }
@@ -183,12 +185,10 @@ export async function landProject(
           // the work stays complete, waiting, and nothing more is tried.
           if (outcome.status === 'gate-failed' && (outcome.exitCode === 126 || outcome.exitCode === 127)) {
             const which = outcome.command === config.land.verify ? '`land.verify`' : `the verify of task ${task.id}`
-            report.failed.push({
-              taskId: task.id,
-              reason:
-                `${which} \`${outcome.command}\` could not run on the combined work (exit ${outcome.exitCode}): ` +
-                'its work waits, complete; fix the command, then run `tanuki land` again',
-            })
+            report.stopped =
+              `${which} \`${outcome.command}\` could not run on the combined work (exit ${outcome.exitCode}), ` +
+              'so nothing more landed: the work waits, complete. Fix the command, then run `tanuki land` again.'
+            for (const rest of order.slice(order.indexOf(task))) report.waiting.push({ taskId: rest.id, on: [] })
             break
           }
           blocked.add(task.id)

@@ -11,11 +11,8 @@ export function runExit(summary: RunSummary, write: (text: string) => void = (t)
   const { progress, spend } = summary
   for (const problem of summary.problems) write(`tanuki: ${problem}\n`)
   // Complete is not delivered: work that could not land is not on the person's branch.
-  if (summary.landingStopped) {
-    write(`tanuki: landing stopped: ${summary.landingStopped}\n`)
-    return EXIT.notComplete
-  }
-  if (summary.allComplete) return EXIT.complete
+  if (summary.landingStopped) write(`tanuki: landing stopped: ${summary.landingStopped}\n`)
+  if (summary.allComplete) return summary.landingStopped ? EXIT.notComplete : EXIT.complete
   const notDone = progress.total - progress.complete
   const left = `${notDone} of ${progress.total} task${progress.total === 1 ? ' is' : 's are'} not complete`
   if (summary.reason === 'budget') {

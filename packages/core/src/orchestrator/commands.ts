@@ -66,6 +66,7 @@ export class Commands {
       queue.remove(id)
       if (status === 'failed') return table.fail(record, 'marked failed by a person')
       // Its work is on the target by a person's hand: nothing to land, and no landing failure left.
+      this.ctx.landing()?.forget(id)
       if (options.landed)
         table.note(record, { landed: { commit: 'by hand', at: this.ctx.clock.now() }, feedback: null })
       const ready = table.setStatus(record, 'complete', { reason: 'marked complete by a person' })
@@ -83,6 +84,13 @@ export class Commands {
       throw new TanukiError(
         'TANUKI_LAND_OFF',
         'Landing is off for this run (land: false, or no lander: not a git repository).',
+      )
+    }
+    // Stopped by a gate that cannot run: this run's config still has it, so nothing would land.
+    if (landing.stopped) {
+      throw new TanukiError(
+        'TANUKI_LAND_STOPPED',
+        `Landing stopped in this run: ${landing.stopped.replace(/ Fix it.*$/, '')} Stop the run (\`tanuki project stop\`), fix it, then run \`tanuki land\`.`,
       )
     }
     landing.addUnlanded()
@@ -129,6 +137,7 @@ export class Commands {
     const { table, queue } = this.ctx
     const id = record.task.id
     queue.remove(id)
+    this.ctx.landing()?.forget(id)
     const ready = table.setStatus(record, 'pending', { reason })
     table.note(record, {
       attempts: 0,

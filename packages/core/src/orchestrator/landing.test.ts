@@ -202,6 +202,59 @@ describe('the merge queue', () => {
     await h.orchestrator.stop()
   })
 
+  it('a task waiting to land that is marked landed by hand is not landed, nor one marked while it lands', async () => {
+    let release: (() => void) | undefined
+    const h = withLander(
+      {
+        stopWhenSettled: false,
+        land: { auto: false },
+        tasks: tasks({ id: 'a' }, { id: 'b', dependsOn: ['a'] }, { id: 'c' }),
+      },
+      {
+        land: async ({ task }) => {
+          if (task.id === 'c') await new Promise<void>((resolve) => (release = resolve))
+          return { status: 'conflict', files: ['x.txt'], what: `the work of ${task.id}`, detail: '' }
+        },
+      },
+    )
+    await h.orchestrator.start()
+    await expect.poll(() => h.orchestrator.progress().complete).toBe(3)
+    // b waits on a; a person lands b by hand, then a.
+    await h.orchestrator.mark('b', 'complete', { landed: true })
+    await h.orchestrator.mark('a', 'complete', { landed: true })
+    void h.orchestrator.land()
+    await expect.poll(() => release).toBeDefined()
+    // c is landing when the person says it is landed: the conflict that comes sends no agent.
+    await h.orchestrator.mark('c', 'complete', { landed: true })
+    release!()
+    await expect.poll(() => h.lander.requests).toEqual(['c'])
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    for (const id of ['a', 'b', 'c']) {
+      expect(h.orchestrator.task(id)).toMatchObject({ status: 'complete', landed: { commit: 'by hand' } })
+    }
+    expect(h.backend.runs).toHaveLength(3)
+    await h.orchestrator.stop()
+  })
+
+  it('a rerun starts the count of landing failures over', async () => {
+    const h = withLander(
+      {
+        stopWhenSettled: false,
+        sameFailureLimit: 2,
+        tasks: tasks({ id: 'a', completion: { signal: 'DONE', maxIterations: 30 } }),
+      },
+      { land: () => ({ status: 'gate-failed', command: 'npm test', output: 'FAIL', exitCode: 1 }) },
+      { backend: { begin: () => undefined } },
+    )
+    await h.orchestrator.start()
+    await expect.poll(() => h.orchestrator.task('a')?.status).toBe('review')
+    expect(h.backend.runs).toHaveLength(2)
+    await h.orchestrator.rerun('a')
+    await expect.poll(() => h.orchestrator.task('a')?.status).toBe('review')
+    expect(h.backend.runs).toHaveLength(4)
+    await h.orchestrator.stop()
+  })
+
   it('the same landing failure sameFailureLimit times in a row sends the task to review, though tries are left', async () => {
     const h = withLander(
       { sameFailureLimit: 2, tasks: tasks({ id: 'a', completion: { signal: 'DONE', maxIterations: 30 } }) },
@@ -221,6 +274,7 @@ describe('the merge queue', () => {
     const h = withLander(
       {
         land: { verify: 'no-such-gate' },
+        stopWhenSettled: false,
         tasks: tasks({ id: 'a', completion: { signal: 'DONE', maxIterations: 30 } }, { id: 'b' }),
       },
       {
@@ -234,11 +288,18 @@ describe('the merge queue', () => {
       { backend: { begin: () => undefined } },
     )
     await h.orchestrator.start()
+    await expect.poll(() => h.orchestrator.progress().complete).toBe(2)
+    await expect.poll(() => h.all('orchestrator:error').length).toBe(1)
+    // `tanuki land` through the run cannot help: its config still has the gate.
+    await expect(h.orchestrator.land()).rejects.toThrow(
+      /^Landing stopped in this run: `land.verify` `no-such-gate` could not run .* Stop the run \(`tanuki project stop`\), fix it, then run `tanuki land`\.$/,
+    )
+    await h.orchestrator.stop()
     const summary = await h.orchestrator.done()
     const stopped =
       '`land.verify` `no-such-gate` could not run on the combined work (exit 127: sh: 1: no-such-gate: not found), ' +
       'so nothing more lands in this run. Fix it in the config, then run `tanuki land`.'
-    expect(summary).toMatchObject({ allComplete: true, landingStopped: stopped, progress: { complete: 2, landed: 0 } })
+    expect(summary).toMatchObject({ landingStopped: stopped, progress: { complete: 2, landed: 0 } })
     // One landing tried, and no agent sent back for it.
     expect(h.lander.requests).toHaveLength(1)
     expect(h.backend.runs).toHaveLength(2)

@@ -97,6 +97,16 @@ export class LandingQueue {
     return this.waiting
   }
 
+  /**
+   * A person settled a task (rerun, reset, marked): its run of landing failures starts over, and
+   * it leaves the queue (it comes back when it is complete again, unless landed by hand).
+   */
+  forget(id: string): void {
+    this.failures.delete(id)
+    const at = this.waiting.indexOf(id)
+    if (at !== -1) this.waiting.splice(at, 1)
+  }
+
   /** The first waiting task whose dependencies have all landed (none once landing stopped). */
   private next(): TaskRecord | undefined {
     const { table } = this.options
@@ -129,7 +139,10 @@ export class LandingQueue {
   private async land(record: TaskRecord): Promise<void> {
     const { table, bus, lander } = this.options
     const id = record.task.id
-    const forget = (): void => void this.waiting.splice(this.waiting.indexOf(id), 1)
+    const forget = (): void => {
+      const at = this.waiting.indexOf(id)
+      if (at !== -1) this.waiting.splice(at, 1)
+    }
     try {
       const exec = this.options.sandbox?.(record.task.role)
       const outcome = await lander.land({
@@ -141,6 +154,8 @@ export class LandingQueue {
       forget()
       // A person reran or reset it while it landed: what landed is still its work, but it will land again.
       if (record.task.status !== 'complete') return
+      // A person said its work is there (marked landed by hand) while it landed: theirs stands.
+      if (record.landed?.commit === 'by hand') return
       if (outcome.status === 'landed') {
         table.note(record, { landed: { commit: outcome.commit, at: this.options.now() }, feedback: null })
         bus.emit('task:landed', {
@@ -182,10 +197,12 @@ export class LandingQueue {
         : `\`${feedback.command}\` failed on the combined work (exit ${feedback.exitCode ?? 'none'})`
     table.note(record, { feedback })
     // The same failure again and again: more tries will not help, a person should look.
+    // A conflict with other landed work is another failure; a gate's output is the same one when
+    // only its numbers (durations, times, counts) differ.
     const key =
       feedback.kind === 'conflict'
-        ? `conflict\0${feedback.files.join('\0')}`
-        : `gate\0${feedback.command}\0${feedback.exitCode}\0${feedback.output.slice(-2000)}`
+        ? `conflict\0${feedback.files.join('\0')}\0${feedback.detail}`
+        : `gate\0${feedback.command}\0${feedback.exitCode}\0${feedback.output.slice(-2000).replace(/\d+/g, '#')}`
     const last = this.failures.get(record.task.id)
     const same = last?.key === key ? last.count + 1 : 1
     this.failures.set(record.task.id, { key, count: same })

@@ -36,9 +36,12 @@ export async function runIteration(parts: IterationParts, request: RunRequest): 
   )
   if (parts.commit) {
     // A merge the agent was to resolve and did not: its markers are not work to commit or land.
-    const left = await parts.workspace.unresolved()
+    const left = (await parts.workspace.unresolved?.()) ?? []
     if (left.length > 0 && !signal.aborted) {
       const files = left.join(', ')
+      // A limit or a start that failed says more (the try is not counted, or the role pauses).
+      const own = result.failure?.class
+      if (own === 'rate-limited' || own === 'could-not-start') return result
       return {
         ...result,
         error: `the merge conflict in ${files} is not resolved`,

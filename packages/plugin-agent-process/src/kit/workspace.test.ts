@@ -195,14 +195,41 @@ describe('a task in a worktree: begin, work, publish', () => {
     expect(start.conflict?.detail).toContain('+from a')
     expect(readFileSync(join(b.dir, 'README.md'), 'utf8')).toMatch(/<<<<<<<[^]*from b[^]*=======[^]*from a[^]*>>>>>>>/)
     // Unresolved while its markers are there, even with the file added to the index.
-    expect(await b.unresolved()).toEqual(['README.md'])
+    expect(await b.unresolved!()).toEqual(['README.md'])
     git(b.dir, 'add', 'README.md')
-    expect(await b.unresolved()).toEqual(['README.md'])
+    expect(await b.unresolved!()).toEqual(['README.md'])
     // The agent resolves it (not added: the commit adds it); the iteration's commit concludes the merge.
     writeFileSync(join(b.dir, 'README.md'), 'from a and b\n')
-    expect(await b.unresolved()).toEqual([])
+    expect(await b.unresolved!()).toEqual([])
     expect(await b.commit('resolved\n\nTanuki-Task: T-2\n')).toMatch(/^[0-9a-f]{40}$/)
     expect(git(b.dir, 'status', '--porcelain')).toBe('')
+  })
+
+  it('tells a conflict left unresolved from a resolved one: both marker lines, any file name, and again at the next begin', async () => {
+    const root = gitRepo()
+    const a = await openWorkspace({ project: project(root), agent: 'a' })
+    const b = await openWorkspace({ project: project(root), agent: 'b' })
+    const name = 'café.md'
+    await a.begin(task('T-1'), { base: 'refs/heads/main', unlanded: [], carry: false })
+    writeFileSync(join(a.dir, name), 'Install\n=======\nfrom a\n')
+    await a.commit('a\n\nTanuki-Task: T-1\n')
+    await a.publish(task('T-1'))
+    await b.begin(task('T-0'), { base: 'refs/heads/main', unlanded: [], carry: false })
+    writeFileSync(join(b.dir, name), 'Install\n=======\nfrom b\n')
+    await b.commit('b\n\nTanuki-Task: T-0\n')
+    const start = await b.begin(task('T-2', ['T-1']), { unlanded: ['T-1'], carry: false })
+    expect(start.conflict?.files).toEqual([name])
+    expect(await b.unresolved!()).toEqual([name])
+    // The next begin of the task (a resume, a rerun) undoes the unresolved merge and meets the
+    // conflict again: its markers are neither committed nor carried on as text.
+    const again = await b.begin(task('T-2', ['T-1']), { unlanded: ['T-1'], carry: false })
+    expect(again.conflict?.files).toEqual([name])
+    expect(git(b.dir, 'log', '-p', '--format=%s')).not.toMatch(/^\+<{7}/m)
+    expect(await b.unresolved!()).toEqual([name])
+    // Resolved, with a heading's underline that looks like a marker line: done.
+    writeFileSync(join(b.dir, name), 'Install\n=======\nfrom a and b\n')
+    expect(await b.unresolved!()).toEqual([])
+    expect(await b.commit('resolved\n\nTanuki-Task: T-2\n')).toMatch(/^[0-9a-f]{40}$/)
   })
 
   it('carries the task’s earlier work onto the landed work when it comes back after a failed landing', async () => {

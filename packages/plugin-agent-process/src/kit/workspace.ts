@@ -66,9 +66,9 @@ export interface Workspace {
   publish(task: Task): Promise<void>
   /**
    * The files of the conflict `begin` left that still hold conflict markers. Empty when there was
-   * none (always, for a shared workspace).
+   * none (always, for a shared workspace). Optional for workspaces of other backends.
    */
-  unresolved(): Promise<string[]>
+  unresolved?(): Promise<string[]>
   /**
    * Deletes a worktree and its branch, unless the branch holds work that has not landed (then it
    * is kept, and reported, unless `force`). Does nothing for a shared workspace.
@@ -76,8 +76,13 @@ export interface Workspace {
   remove(options?: { force?: boolean }): Promise<RemoveReport>
 }
 
-/** A line git writes into a file it could not merge: `<<<<<<< `, `=======`, `>>>>>>> ` (and diff3's `||||||| `). */
-const CONFLICT_MARKER = /^(?:<{7} |={7}$|>{7} |\|{7} )/m
+/**
+ * Whether a file still holds a conflict git wrote into it: a `<<<<<<< ` line and a `>>>>>>> ` line.
+ * A lone `=======` is a Markdown heading's underline as often as a marker.
+ */
+function hasConflict(text: string): boolean {
+  return /^<{7}(?: |$)/m.test(text) && /^>{7}(?: |$)/m.test(text)
+}
 
 /** Agent and project names become branch and directory names: keep them to safe characters. */
 export function safeName(agent: string): string {
@@ -255,16 +260,47 @@ async function openWorktree(
     return task && base ? { task, base } : undefined
   }
 
-  /** The files of the conflict the last `begin` left for the agent, until it resolved them. */
-  let conflicted: string[] = []
+  /**
+   * The files of the conflict the last `begin` left for the agent, until it resolved them: kept in
+   * the worktree's git folder too, so a new process (a resume) knows them.
+   */
+  const conflictFile = async (): Promise<string> => `${await marker()}-conflict`
+  const readConflicted = async (): Promise<string[]> =>
+    (await readFile(await conflictFile(), 'utf8').catch(() => '')).split('\0').filter(Boolean)
+  const writeConflicted = async (files: readonly string[]): Promise<void> => {
+    if (files.length > 0) await writeFile(await conflictFile(), files.join('\0'))
+    else await rm(await conflictFile(), { force: true })
+  }
+  /** Of `files`, those that still hold a conflict (a file that is gone is resolved). */
+  const stillConflicted = async (files: readonly string[]): Promise<string[]> => {
+    const left: string[] = []
+    for (const file of files) {
+      try {
+        if (hasConflict(await readFile(join(path, file), 'utf8'))) left.push(file)
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') left.push(file)
+      }
+    }
+    return left
+  }
+
   const begin = async (task: Task, context: TaskContext): Promise<TaskStart> => {
     const start = await beginTask(task, context)
-    conflicted = start.conflict?.files ?? []
+    await writeConflicted(start.conflict?.files ?? [])
     return start
   }
 
   const beginTask = async (task: Task, context: TaskContext): Promise<TaskStart> =>
     serialized(repo.top, async () => {
+      // A conflict an earlier attempt left unresolved is not work to keep: its markers would be
+      // committed and carried on as the attempt's text. The merge is undone; bringing the work in
+      // again below meets the conflict again, for the agent to resolve.
+      if ((await stillConflicted(await readConflicted())).length > 0) {
+        await inWorktree(['cherry-pick', '--abort'])
+        await inWorktree(['merge', '--abort'])
+        check(await inWorktree(['reset', '--quiet', '--hard', 'HEAD']), 'reset')
+      }
+      await writeConflicted([])
       // What an earlier run left (a crash mid-iteration, a merge never resolved) is kept on the branch.
       await commit(`tanuki(${agent}): work in progress before ${task.id}`)
       // The same task again on this worktree (its agent crashed): its earlier attempt, squashed.
@@ -362,16 +398,13 @@ async function openWorktree(
     })
   }
 
+  // Markers, not the index: an agent that edited a file right but did not `git add` it is done
+  // (the commit adds it); a file it deleted is resolved too.
   const unresolved = async (): Promise<string[]> => {
-    if (conflicted.length === 0) return []
-    // Markers, not the index: an agent that edited a file right but did not `git add` it is done
-    // (the commit adds it); a file it deleted is resolved too.
-    const left: string[] = []
-    for (const file of conflicted) {
-      const text = await readFile(join(path, file), 'utf8').catch(() => '')
-      if (CONFLICT_MARKER.test(text)) left.push(file)
-    }
-    if (left.length === 0) conflicted = []
+    const files = await readConflicted()
+    if (files.length === 0) return []
+    const left = await stillConflicted(files)
+    if (left.length === 0) await writeConflicted([])
     return left
   }
 

@@ -30,7 +30,7 @@ export const landCommand = defineCommand({
     })
     if (args.json) {
       process.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
-      return report.failed.length > 0 ? 1 : 0
+      return report.failed.length > 0 || report.stopped ? 1 : 0
     }
     const lines: string[] = []
     if (report.viaRunning) lines.push('The running orchestrator landed what could land; see `tanuki project status`.')
@@ -44,7 +44,8 @@ export const landCommand = defineCommand({
         lines.push(`  ${step.taskId}${step.conflicts.length > 0 ? `  conflicts in ${step.conflicts.join(', ')}` : ''}`)
       }
     } else if (!report.viaRunning) {
-      if (report.landed.length === 0 && report.failed.length === 0) lines.push(`Nothing to land on ${report.target}.`)
+      if (report.landed.length === 0 && report.failed.length === 0 && !report.stopped)
+        lines.push(`Nothing to land on ${report.target}.`)
       for (const { taskId, commit, moved } of report.landed)
         lines.push(
           moved
@@ -54,10 +55,13 @@ export const landCommand = defineCommand({
       for (const { taskId, reason } of report.failed)
         lines.push(`not landed: ${taskId}: ${reason}; \`tanuki project resume\` sends it back to an agent`)
     }
+    if (report.stopped) lines.push(`landing stopped: ${report.stopped}`)
     for (const { taskId, on } of report.waiting)
-      lines.push(`waiting: ${taskId} (on ${on.join(', ') || 'a dependency'})`)
+      lines.push(
+        `waiting: ${taskId} (${on.length > 0 ? `on ${on.join(', ')}` : report.stopped ? 'landing stopped' : 'on a dependency'})`,
+      )
     for (const note of report.notes) lines.push(`note: ${note}`)
     process.stdout.write(`${lines.join('\n')}\n`)
-    return report.failed.length > 0 ? 1 : 0
+    return report.failed.length > 0 || report.stopped ? 1 : 0
   },
 })

@@ -129,8 +129,9 @@ const identities = new Map<string, boolean>()
 
 /** Files with unresolved conflicts in a worktree. */
 export async function conflictedFiles(dir: string): Promise<string[]> {
-  const out = await git(['diff', '--name-only', '--diff-filter=U'], dir)
-  return out.stdout.split('\n').filter(Boolean)
+  // Names as they are (no quoting of bytes beyond ASCII), NUL-separated.
+  const out = await git(['-c', 'core.quotePath=false', 'diff', '-z', '--name-only', '--diff-filter=U'], dir)
+  return out.stdout.split('\0').filter(Boolean)
 }
 
 /** The trailer that ties a commit to the task it was made for. */
