@@ -4,12 +4,20 @@ import { definePlugin, type UserConfig } from '../plugin/index.ts'
 import { createMemoryStore } from '../state/memory.ts'
 import { replay } from '../state/replay.ts'
 import { createMemoryLander, type MemoryLanderOptions } from '../testing/memory-lander.ts'
-import { harness, stopAll, tasks } from './test-harness.ts'
+import { harness, rejection, stopAll, tasks } from './test-harness.ts'
 import type { HarnessOptions } from './test-harness.ts'
 
 afterEach(stopAll)
 
 const landing = (lander: Lander) => definePlugin({ name: 'test:lander', setup: (ctx) => ctx.registerLander(lander) })
+
+/** Waits until `condition` holds, a few seconds at most (real timers: the run's cooldowns are real). */
+async function eventually(condition: () => boolean): Promise<void> {
+  for (const until = Date.now() + 5000; !condition(); ) {
+    if (Date.now() > until) throw new Error(`never became true: ${condition}`)
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+}
 
 function withLander(config: UserConfig, lander: MemoryLanderOptions = {}, options: HarnessOptions = {}) {
   const made = createMemoryLander(lander)
@@ -193,10 +201,12 @@ describe('the merge queue', () => {
       },
     )
     await h.orchestrator.start()
-    await expect.poll(() => h.orchestrator.task('a')?.status).toBe('review')
-    await expect(h.orchestrator.mark('a', 'failed', { landed: true })).rejects.toThrow(/Only a task marked complete/)
+    await eventually(() => h.orchestrator.task('a')?.status === 'review')
+    expect((await rejection(h.orchestrator.mark('a', 'failed', { landed: true }))).message).toMatch(
+      /Only a task marked complete/,
+    )
     await h.orchestrator.mark('a', 'complete', { landed: true })
-    await expect.poll(() => h.orchestrator.task('b')?.landed?.commit).toBe('b-landed')
+    await eventually(() => h.orchestrator.task('b')?.landed?.commit === 'b-landed')
     expect(h.orchestrator.task('a')).toMatchObject({ status: 'complete', landed: { commit: 'by hand' } })
     expect(h.lander.requests).toEqual(['a', 'b'])
     await h.orchestrator.stop()
@@ -218,16 +228,16 @@ describe('the merge queue', () => {
       },
     )
     await h.orchestrator.start()
-    await expect.poll(() => h.orchestrator.progress().complete).toBe(3)
+    await eventually(() => h.orchestrator.progress().complete === 3)
     // b waits on a; a person lands b by hand, then a.
     await h.orchestrator.mark('b', 'complete', { landed: true })
     await h.orchestrator.mark('a', 'complete', { landed: true })
     void h.orchestrator.land()
-    await expect.poll(() => release).toBeDefined()
+    await eventually(() => release !== undefined)
     // c is landing when the person says it is landed: the conflict that comes sends no agent.
     await h.orchestrator.mark('c', 'complete', { landed: true })
     release!()
-    await expect.poll(() => h.lander.requests).toEqual(['c'])
+    await eventually(() => JSON.stringify(h.lander.requests) === JSON.stringify(['c']))
     await new Promise((resolve) => setTimeout(resolve, 50))
     for (const id of ['a', 'b', 'c']) {
       expect(h.orchestrator.task(id)).toMatchObject({ status: 'complete', landed: { commit: 'by hand' } })
@@ -247,10 +257,10 @@ describe('the merge queue', () => {
       { backend: { begin: () => undefined } },
     )
     await h.orchestrator.start()
-    await expect.poll(() => h.orchestrator.task('a')?.status).toBe('review')
+    await eventually(() => h.orchestrator.task('a')?.status === 'review')
     expect(h.backend.runs).toHaveLength(2)
     await h.orchestrator.rerun('a')
-    await expect.poll(() => h.orchestrator.task('a')?.status).toBe('review')
+    await eventually(() => h.orchestrator.task('a')?.status === 'review')
     expect(h.backend.runs).toHaveLength(4)
     await h.orchestrator.stop()
   })
@@ -288,10 +298,10 @@ describe('the merge queue', () => {
       { backend: { begin: () => undefined } },
     )
     await h.orchestrator.start()
-    await expect.poll(() => h.orchestrator.progress().complete).toBe(2)
-    await expect.poll(() => h.all('orchestrator:error').length).toBe(1)
+    await eventually(() => h.orchestrator.progress().complete === 2)
+    await eventually(() => h.all('orchestrator:error').length === 1)
     // `tanuki land` through the run cannot help: its config still has the gate.
-    await expect(h.orchestrator.land()).rejects.toThrow(
+    expect((await rejection(h.orchestrator.land())).message).toMatch(
       /^Landing stopped in this run: `land.verify` `no-such-gate` could not run .* Stop the run \(`tanuki project stop`\), fix it, then run `tanuki land`\.$/,
     )
     await h.orchestrator.stop()
