@@ -51,6 +51,10 @@ describe('landings in the reports', () => {
     expect(
       lines('task:landed', { taskId: 'B', commit: 'b'.repeat(40), moved: false, note: 'commit first', at: 4 }),
     ).toEqual(['info: ⇡ B landed as bbbbbbbbbb (not on your branch yet)', 'failure: ! B: commit first'])
+    // A person said so (`tanuki task mark B complete --landed`): no commit to show.
+    expect(lines('task:landed', { taskId: 'B', commit: 'by hand', moved: true, at: 5 })).toEqual([
+      'info: ⇡ B landed by hand',
+    ])
     expect(lines('task:conflict', { taskId: 'C', files: ['src/app.ts'], what: 'the work of C', at: 5 })).toEqual([
       'failure: ⚡ C conflict in src/app.ts bringing in the work of C: an agent resolves it',
     ])

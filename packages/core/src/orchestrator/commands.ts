@@ -8,6 +8,7 @@ export type CommandContext = Pick<
   RunContext,
   | 'config'
   | 'clock'
+  | 'bus'
   | 'table'
   | 'queue'
   | 'state'
@@ -67,8 +68,11 @@ export class Commands {
       if (status === 'failed') return table.fail(record, 'marked failed by a person')
       // Its work is on the target by a person's hand: nothing to land, and no landing failure left.
       this.ctx.landing()?.forget(id)
-      if (options.landed)
+      if (options.landed) {
         table.note(record, { landed: { commit: 'by hand', at: this.ctx.clock.now() }, feedback: null })
+        // Reports built from events (the summary, JUnit, the dashboard) show it landed too.
+        this.ctx.bus.emit('task:landed', { taskId: id, commit: 'by hand', moved: true })
+      }
       const ready = table.setStatus(record, 'complete', { reason: 'marked complete by a person' })
       if (this.ctx.config.land.auto) this.ctx.landing()?.add(id)
       for (const each of [...ready, ...table.unblockDependents(id)]) this.ctx.enqueue(each)

@@ -209,6 +209,10 @@ describe('the merge queue', () => {
     await eventually(() => h.orchestrator.task('b')?.landed?.commit === 'b-landed')
     expect(h.orchestrator.task('a')).toMatchObject({ status: 'complete', landed: { commit: 'by hand' } })
     expect(h.lander.requests).toEqual(['a', 'b'])
+    expect(h.all('task:landed').map((e) => [e.taskId, e.commit])).toEqual([
+      ['a', 'by hand'],
+      ['b', 'b-landed'],
+    ])
     await h.orchestrator.stop()
   })
 

@@ -79,7 +79,10 @@ export function describeEvent<E extends TanukiEventName>(
       const lines: EventLine[] = [
         {
           level: 'info',
-          text: `${c.green('⇡')} ${c.bold(e.taskId)} landed as ${e.commit.slice(0, 10)}${e.moved ? '' : c.yellow(' (not on your branch yet)')}`,
+          text:
+            e.commit === 'by hand'
+              ? `${c.green('⇡')} ${c.bold(e.taskId)} landed by hand`
+              : `${c.green('⇡')} ${c.bold(e.taskId)} landed as ${e.commit.slice(0, 10)}${e.moved ? '' : c.yellow(' (not on your branch yet)')}`,
         },
       ]
       if (e.note)
