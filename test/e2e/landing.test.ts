@@ -54,6 +54,26 @@ function folder(prefix: string): string {
   return dir
 }
 
+/**
+ * Shell tasks D and E on two agents, each rewriting the same line of shared.txt: whichever lands
+ * second conflicts with the first. Their verify is weak: a file with conflict markers passes it.
+ */
+function sameLine(options: { maxIterations?: number; config?: string } = {}): TempProject {
+  const edit = (who: string) => `sed -i 's/^shared original$/shared from ${who}/' shared.txt`
+  const task = (id: string) => ({
+    id,
+    sh: edit(id),
+    verify: `grep -q "shared from ${id}" shared.txt`,
+    ...(options.maxIterations ? { maxIterations: options.maxIterations } : {}),
+  })
+  return createProject({
+    agents: { default: 2 },
+    files: { 'shared.txt': 'line1\nshared original\nline3\n' },
+    tasks: [task('D'), task('E')],
+    ...(options.config ? { config: options.config } : {}),
+  })
+}
+
 describe('landing', () => {
   it('lands a diamond on two agents in dependency order, one commit per task, each gated on the combined work', async () => {
     const project = createProject({
@@ -150,15 +170,7 @@ export default defineConfig({
     // D and E rewrite the same line at once; the second to land conflicts with the first, goes
     // back to its agent with the conflict, and a shell agent cannot resolve it. Its verify is
     // weak: a file with conflict markers passes it (the marker block holds both lines).
-    const edit = (who: string) => `sed -i 's/^shared original$/shared from ${who}/' shared.txt`
-    const project = createProject({
-      agents: { default: 2 },
-      files: { 'shared.txt': 'line1\nshared original\nline3\n' },
-      tasks: [
-        { id: 'D', sh: edit('D'), verify: 'grep -q "shared from D" shared.txt', maxIterations: 5 },
-        { id: 'E', sh: edit('E'), verify: 'grep -q "shared from E" shared.txt', maxIterations: 5 },
-      ],
-    })
+    const project = sameLine({ maxIterations: 5 })
     const run = await tanuki(project.dir, 'project', 'start')
     expect(run.code).toBe(1)
     expect(git(project.dir, 'log', '-p', 'main', '--', 'shared.txt')).not.toMatch(/^\+(<{7}|={7}|>{7})/m)
@@ -195,16 +207,7 @@ export default defineConfig({
   })
 
   it('`tanuki land --dry-run` predicts the conflict between queued tasks, and moves, makes and writes nothing', async () => {
-    const edit = (who: string) => `sed -i 's/^shared original$/shared from ${who}/' shared.txt`
-    const project = createProject({
-      agents: { default: 2 },
-      files: { 'shared.txt': 'line1\nshared original\nline3\n' },
-      tasks: [
-        { id: 'D', sh: edit('D'), verify: 'grep -q "shared from D" shared.txt' },
-        { id: 'E', sh: edit('E'), verify: 'grep -q "shared from E" shared.txt' },
-      ],
-      config: configFor({ default: 2 }, '\n  land: { auto: false },'),
-    })
+    const project = sameLine({ config: configFor({ default: 2 }, '\n  land: { auto: false },') })
     const run = await tanuki(project.dir, 'project', 'start')
     expect(run.code, run.stderr).toBe(0)
     const untouched = () => ({

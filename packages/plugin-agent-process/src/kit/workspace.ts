@@ -252,8 +252,12 @@ async function openWorktree(
    * folder until the task's work is published: when the agent crashes and its task comes back to
    * this worktree, the earlier attempt's work is carried on instead of thrown away.
    */
-  const marker = async (): Promise<string> =>
-    join(check(await inWorktree(['rev-parse', '--absolute-git-dir']), 'rev-parse').stdout.trim(), 'tanuki-task')
+  // The worktree's git folder, asked of git once: every iteration reads the conflict file in it.
+  let gitDir: string | undefined
+  const marker = async (): Promise<string> => {
+    gitDir ??= check(await inWorktree(['rev-parse', '--absolute-git-dir']), 'rev-parse').stdout.trim()
+    return join(gitDir, 'tanuki-task')
+  }
   const readMarker = async (): Promise<{ task: string; base: string } | undefined> => {
     const text = await readFile(await marker(), 'utf8').catch(() => '')
     const [task, base] = text.split('\n')
