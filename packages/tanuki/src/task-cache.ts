@@ -15,47 +15,9 @@ import {
   type Stats,
 } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import type { Task } from '@tanuki/core'
-import { statKey } from './lister.ts'
+import { HASH, LARGE_BYTES, indexCache, parserKey, statKey, type CacheIndex } from './lister.ts'
 import { isAlive } from './lock.ts'
-import { version } from './version.ts'
-
-/**
- * A cache file this big (some 3,000 files) makes a scan list and stat the files on a worker
- * thread (`listOnWorker`): below, starting the worker costs more than it saves.
- */
-const LARGE_BYTES = 1 << 20
-
-/** Bumped when what the cache holds changes shape. */
-const FORMAT = 5
-
-/**
- * The length of `textHash`'s hashes (base64). One file as cached is a line of the cache:
- * `"<path as JSON>"\t<stat>\t<hash of the text>\t<task as JSON>`. A JSON string holds no raw
- * tab, so the first tab ends the path; the stat and the hash hold none either. Lines are ASCII (JSON escapes what is not), so the file is read
- * as bytes and a line decoded (latin1, exact for ASCII) only when its file asks for it: a line of
- * an unchanged file is never a string at all, only its place in the bytes, and goes back into the
- * next file as those bytes. With 100,000 files, decoding the whole cache (34 MB) took longer than
- * reading it, and the string doubled its memory.
- */
-const HASH = 27
-
-/**
- * What the parser was when the cache was written: the cache's format, Tanuki's version and the
- * build of core's parser (its file's size and time), so a rebuilt or upgraded parser never reuses
- * tasks of the old one.
- */
-function parserKey(): string {
-  let build = ''
-  try {
-    const core = statSync(fileURLToPath(import.meta.resolve('@tanuki/core')))
-    build = `${core.size}:${core.mtimeMs}`
-  } catch {
-    // Resolved some other way (bundled, another runtime): the version alone says which parser.
-  }
-  return JSON.stringify(`tanuki task cache ${FORMAT} ${version} ${build}`)
-}
 
 /** `line` with every character beyond ASCII as a JSON escape (they only occur inside JSON strings). */
 function ascii(line: string): string {
@@ -142,19 +104,22 @@ function jsonSafe(value: unknown): boolean {
 export class TaskCache {
   /** The cache file as read, while a scan hands out its lines. */
   private bytes: Buffer | undefined
-  /** Where the line of each file not handed out yet begins in `bytes`, by path. */
-  private stored: Map<string, number> | undefined
-  private storedCount = 0
+  /** Where the line of each file of the scan begins in `bytes` (−1: none), by the file's place in the scan. */
+  private line: Int32Array = new Int32Array(0)
+  /** How many files the cache file held when the scan began. */
+  private stored = 0
   private readonly key = parserKey()
   /**
-   * What the current scan saw: where each file's next line is, as read (its place in `bytes`) or
-   * made by the scan (−1 − its place in `fresh`).
+   * Where each file's next line is, by its place in the scan: as read (its place in `bytes`) or
+   * made by the scan (−1 − its place in `fresh`); a file the scan did not keep has none.
    */
-  private readonly next = new Map<string, number>()
+  private next: (number | undefined)[] = []
   private fresh = new FreshLines()
   private changed = false
   /** The file's next lines, not written yet, and the bytes they are in. */
   private pending: { lines: number[]; bytes: Buffer | undefined; fresh: FreshLines } | undefined
+  /** How many lines the last scan wrote (or will write). */
+  private written = 0
   private timer: ReturnType<typeof setTimeout> | undefined
 
   constructor(readonly file: string) {}
@@ -164,7 +129,12 @@ export class TaskCache {
     return stats ? statKey(stats.size, stats.mtimeMs, stats.ctimeMs, stats.ino, now) : ''
   }
 
-  /** Whether the cache file is big enough (many files) that listing and stats pay on a worker thread. */
+  /** The first line of a cache file of this parser (see `parserKey`). */
+  get parser(): string {
+    return this.key
+  }
+
+  /** Whether the cache file is big enough (many files) that a scan pays on a worker thread (`scanOnWorker`). */
   large(): boolean {
     try {
       return statSync(this.file).size >= LARGE_BYTES
@@ -173,43 +143,28 @@ export class TaskCache {
     }
   }
 
-  private load(): Map<string, number> {
-    if (this.stored) return this.stored
-    // A scan before the last one's lines are written: they are what it should find.
-    if (this.pending) this.save()
-    this.stored = new Map()
-    try {
-      const bytes = existsSync(this.file) ? readFileSync(this.file) : undefined
-      const first = bytes ? bytes.indexOf(10) : -1
-      if (bytes && first !== -1 && bytes.toString('latin1', 0, first) === this.key) {
-        this.bytes = bytes
-        // A line without its newline is the torn end of a file cut short, and is left out.
-        for (let at = first + 1, end = bytes.indexOf(10, at); end !== -1; at = end + 1, end = bytes.indexOf(10, at)) {
-          const tab = bytes.indexOf(9, at)
-          const second = tab === -1 ? -1 : bytes.indexOf(9, tab + 1)
-          if (second === -1 || second + HASH + 1 >= end || bytes[second + HASH + 1] !== 9) continue
-          // A path without a backslash (no escape) is the text between its quotes: JSON.parse for each
-          // of 100,000 lines cost ~0.1 s.
-          let plain = true
-          for (let i = at + 1; i < tab - 1 && plain; i++) plain = bytes[i] !== 92
-          const path = plain
-            ? bytes.toString('latin1', at + 1, tab - 1)
-            : (JSON.parse(bytes.toString('latin1', at, tab)) as string)
-          this.stored.set(path, at)
-        }
+  /**
+   * Starts a scan of `files` (in order; each is then named by its place): what it reads decides
+   * what the file keeps. `read` is the cache file as a scan on a worker read and indexed it, or
+   * `null` when that scan found none of this parser; without it the cache file is read here.
+   */
+  begin(files: readonly string[], read?: (CacheIndex & { bytes: Buffer }) | null): void {
+    let found = read ?? undefined
+    if (read === undefined) {
+      // A scan before the last one's lines are written: they are what it should find.
+      if (this.pending) this.save()
+      try {
+        const bytes = existsSync(this.file) ? readFileSync(this.file) : undefined
+        const index = bytes && indexCache(bytes, this.key, files, HASH)
+        if (bytes && index) found = { ...index, bytes }
+      } catch {
+        // Unreadable or foreign: start afresh; the next save replaces it.
       }
-    } catch {
-      // Unreadable or foreign: start afresh; the next save replaces it.
-      this.stored.clear()
     }
-    this.storedCount = this.stored.size
-    return this.stored
-  }
-
-  /** Starts a scan: what it reads decides what the file keeps. */
-  begin(): void {
-    this.load()
-    this.next.clear()
+    this.bytes = found?.bytes
+    this.line = found?.line ?? new Int32Array(files.length).fill(-1)
+    this.stored = found?.count ?? 0
+    this.next = new Array(files.length)
     this.fresh = new FreshLines()
     this.changed = false
   }
@@ -219,8 +174,7 @@ export class TaskCache {
    * it does not parse (then the file is read). Parsed when handed out, so its holder may change
    * it freely.
    */
-  private take(path: string, at: number, hash: number): { task: Task; hash: string } | undefined {
-    this.stored!.delete(path)
+  private take(at: number, hash: number): { task: Task; hash: string } | undefined {
     const bytes = this.bytes!
     try {
       return {
@@ -232,44 +186,62 @@ export class TaskCache {
     }
   }
 
+  /** Where the hash of the line at `at` begins: after the second tab. */
+  private hashAt(at: number): number {
+    const bytes = this.bytes!
+    return bytes.indexOf(9, bytes.indexOf(9, at) + 1) + 1
+  }
+
   /**
-   * The task and text's hash of `path` as cached, when its stat is the one recorded: the file
-   * need not be read.
+   * The task and text's hash of the scan's file `index` as cached, when its stat is the one
+   * recorded: the file need not be read.
    */
-  unchanged(path: string, stat: string): { task: Task; hash: string } | undefined {
-    const at = this.load().get(path)
-    if (stat === '' || at === undefined) return undefined
+  unchanged(index: number, stat: string): { task: Task; hash: string } | undefined {
+    const at = this.line[index]!
+    if (stat === '' || at < 0) return undefined
     const bytes = this.bytes!
     // The stat recorded is the one between the first two tabs.
     const from = bytes.indexOf(9, at) + 1
     const to = from + stat.length
     if (bytes[to] !== 9 || bytes.toString('latin1', from, to) !== stat) return undefined
-    const cached = this.take(path, at, to + 1)
-    if (cached) this.next.set(path, at)
+    const cached = this.take(at, to + 1)
+    if (cached) this.next[index] = at
     return cached
   }
 
-  /** The task parsed earlier from the text of `path` whose hash (`textHash`) is `hash`, if any. */
-  get(path: string, stat: string, hash: string): Task | undefined {
-    const at = this.load().get(path)
-    if (at === undefined) return undefined
-    const bytes = this.bytes!
-    const cached = this.take(path, at, bytes.indexOf(9, bytes.indexOf(9, at) + 1) + 1)
+  /** The stat recorded for the scan's file `index` ('' without one). */
+  recorded(index: number): string {
+    const at = this.line[index]!
+    if (at < 0) return ''
+    const from = this.bytes!.indexOf(9, at) + 1
+    return this.bytes!.toString('latin1', from, this.bytes!.indexOf(9, from))
+  }
+
+  /**
+   * Keeps the line of the scan's file `index` as it is, whose task the caller took from the
+   * cache already (a scan on a worker found its stat unchanged).
+   */
+  keep(index: number): void {
+    this.next[index] = this.line[index]!
+  }
+
+  /** The task parsed earlier from the text of the scan's file `index` whose hash (`textHash`) is `hash`, if any. */
+  get(index: number, path: string, stat: string, hash: string): Task | undefined {
+    const at = this.line[index]!
+    if (at < 0) return undefined
+    const cached = this.take(at, this.hashAt(at))
     if (cached?.hash !== hash) return undefined
-    this.set(path, stat, hash, cached.task)
+    this.set(index, path, stat, hash, cached.task)
     return cached.task
   }
 
   /**
-   * Remembers a task just parsed from a file's text, by the text's hash (`textHash`): its line is
-   * written now, before anyone changes the task.
+   * Remembers a task just parsed from the text of the scan's file `index`, by the text's hash
+   * (`textHash`): its line is written now, before anyone changes the task.
    */
-  set(path: string, stat: string, hash: string, task: Task): void {
+  set(index: number, path: string, stat: string, hash: string, task: Task): void {
     if (!jsonSafe(task) || hash.length !== HASH) return
-    this.next.set(
-      path,
-      -1 - this.fresh.add(ascii(`${JSON.stringify(path)}\t${stat}\t${hash}\t${JSON.stringify(task)}`)),
-    )
+    this.next[index] = -1 - this.fresh.add(ascii(`${JSON.stringify(path)}\t${stat}\t${hash}\t${JSON.stringify(task)}`))
     this.changed = true
   }
 
@@ -279,18 +251,20 @@ export class TaskCache {
    * the lines of 10,000 files costs more than the rest of a start that reuses them.
    */
   commit(): void {
-    if (this.changed || this.next.size !== this.storedCount) {
-      this.pending = { lines: [...this.next.values()], bytes: this.bytes, fresh: this.fresh }
-      this.storedCount = this.next.size
+    const lines: number[] = []
+    for (const at of this.next) if (at !== undefined) lines.push(at)
+    if (this.changed || lines.length !== this.stored) {
+      this.pending = { lines, bytes: this.bytes, fresh: this.fresh }
+      this.written = lines.length
       if (!this.timer) {
         this.timer = setTimeout(() => this.save(), 1000)
         this.timer.unref?.()
         process.once('exit', this.atExit)
       }
-    }
-    this.next.clear()
-    // The next scan reads the file afresh, once these lines are in it (see `load`).
-    this.stored = undefined
+    } else this.written = lines.length
+    // The next scan reads the file afresh, once these lines are in it (see `begin`).
+    this.next = []
+    this.line = new Int32Array(0)
     this.bytes = undefined
   }
 
@@ -328,7 +302,7 @@ export class TaskCache {
     clearTimeout(this.rewrittenTimer)
     this.rewrittenTimer = undefined
     process.off('exit', this.appendRewritten)
-    const lines = [...this.rewritten.values()].slice(0, Math.max(0, this.storedCount - this.appended))
+    const lines = [...this.rewritten.values()].slice(0, Math.max(0, this.written - this.appended))
     this.rewritten.clear()
     // The scan's lines first: its write replaces the file.
     if (this.pending) this.save()

@@ -1,0 +1,122 @@
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, relative } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { FileTaskSource } from './file-source.ts'
+import { STATE_GITIGNORE, statePaths } from './paths.ts'
+import { prescan, takePrescan } from './prescan.ts'
+
+const dirs: string[] = []
+const saved = { list: process.env.TANUKI_LIST_THREAD, cache: process.env.TANUKI_TASK_CACHE }
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
+  for (const [name, value] of [
+    ['TANUKI_LIST_THREAD', saved.list],
+    ['TANUKI_TASK_CACHE', saved.cache],
+  ] as const) {
+    if (value === undefined) delete process.env[name]
+    else process.env[name] = value
+  }
+  // Nothing left for the next test.
+  takePrescan('', '')
+})
+
+const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 2100))
+
+/**
+ * A project whose task cache is large (over a megabyte) as a project of thousands of files has:
+ * three files, and a line the cache skips (no tabs) to make up the size.
+ */
+async function project(): Promise<{ root: string; tasks: string; cacheFile: string }> {
+  const root = mkdtempSync(join(tmpdir(), 'tanuki-prescan-'))
+  dirs.push(root)
+  mkdirSync(join(root, '.tanuki'), { recursive: true })
+  writeFileSync(join(root, '.tanuki', '.gitignore'), STATE_GITIGNORE)
+  const past = new Date(Date.now() - 60_000)
+  for (const id of ['a', 'b', 'c']) {
+    const path = join(root, 'tasks', `${id}.md`)
+    mkdirSync(join(path, '..'), { recursive: true })
+    writeFileSync(path, `---\nid: ${id}\ntitle: Task ${id}\ncompletion:\n  verify: "true"\n---\nDo ${id}.\n`)
+    utimesSync(path, past, past)
+  }
+  await settle()
+  const cacheFile = statePaths(root).taskCache
+  const source = new FileTaskSource({ root, cacheFile })
+  source.scan()
+  source.saveCache()
+  appendFileSync(cacheFile, `${'x'.repeat(1 << 20)}\n`)
+  return { root, tasks: join(root, 'tasks'), cacheFile }
+}
+
+describe('the scan the CLI starts before it loads (prescan)', () => {
+  it('starts for `project start` and `project resume` with a large cache, at --cwd; taken once, by that folder only', async () => {
+    const { root, tasks, cacheFile } = await project()
+    prescan(['project', 'start', '--cwd', root])
+    expect(takePrescan(join(root, 'elsewhere'), cacheFile)).toBeUndefined()
+    // A wrong guess is dropped: the source then scans on its own.
+    expect(takePrescan(tasks, cacheFile)).toBeUndefined()
+
+    prescan(['--cwd', relative(process.cwd(), root), 'project', 'resume', '--quiet'])
+    const scan = takePrescan(tasks, cacheFile)
+    expect(scan).toBeDefined()
+    expect(takePrescan(tasks, cacheFile)).toBeUndefined()
+    const scanned = await scan!
+    expect(scanned.files.map((path) => relative(tasks, path))).toEqual(['a.md', 'b.md', 'c.md'])
+    expect([...scanned.changed]).toEqual([])
+    expect(scanned.cache?.count).toBe(3)
+
+    prescan([`--cwd=${root}`, 'project', 'start'])
+    expect(takePrescan(tasks, cacheFile)).toBeDefined()
+  })
+
+  it('does not start for other commands, a small cache, or with the worker or the cache turned off', async () => {
+    const { root, tasks, cacheFile } = await project()
+    for (const argv of [
+      ['project', 'status', '--cwd', root],
+      ['task', 'list', '--cwd', root],
+      ['--cwd', root, 'land'],
+      ['--cwd', root, '--', 'project', 'start'],
+    ]) {
+      prescan(argv)
+      expect(takePrescan(tasks, cacheFile), argv.join(' ')).toBeUndefined()
+    }
+    process.env.TANUKI_LIST_THREAD = '0'
+    prescan(['project', 'start', '--cwd', root])
+    expect(takePrescan(tasks, cacheFile)).toBeUndefined()
+    process.env.TANUKI_LIST_THREAD = '1'
+    process.env.TANUKI_TASK_CACHE = '0'
+    prescan(['project', 'start', '--cwd', root])
+    expect(takePrescan(tasks, cacheFile)).toBeUndefined()
+    delete process.env.TANUKI_TASK_CACHE
+    writeFileSync(cacheFile, readFileSync(cacheFile, 'latin1').split('\n').slice(0, 4).join('\n'))
+    prescan(['project', 'start', '--cwd', root])
+    expect(takePrescan(tasks, cacheFile)).toBeUndefined()
+  })
+
+  it("gives the task source the worker's scan: the same tasks as a scan of its own", async () => {
+    const { root, cacheFile } = await project()
+    const alone = new FileTaskSource({ root, cacheFile }).scan()
+    prescan(['project', 'start', '--cwd', root])
+    // Set after the prescan: on its own, the source would now scan on this thread.
+    process.env.TANUKI_LIST_THREAD = '0'
+    const early = await new FileTaskSource({ root, cacheFile }).scanAsync()
+    expect(early.listedOnWorker).toBe(true)
+    expect(early.parsed).toBe(0)
+    expect(early.errors).toEqual([])
+    expect(early.tasks).toEqual(alone.tasks)
+  })
+
+  it('reads the file of a cached task that is not JSON: one bad line costs one file, not the scan', async () => {
+    const { root, cacheFile } = await project()
+    const alone = new FileTaskSource({ root, cacheFile }).scan()
+    const lines = readFileSync(cacheFile, 'latin1').split('\n')
+    const b = lines.findIndex((line) => line.startsWith(JSON.stringify(join(root, 'tasks', 'b.md'))))
+    lines[b] = `${lines[b]!.slice(0, lines[b]!.lastIndexOf('\t') + 1)}{"id": "b", cut short`
+    writeFileSync(cacheFile, lines.join('\n'))
+    prescan(['project', 'start', '--cwd', root])
+    const early = await new FileTaskSource({ root, cacheFile }).scanAsync()
+    expect(early.listedOnWorker).toBe(true)
+    expect(early.parsed).toBe(1)
+    expect(early.tasks).toEqual(alone.tasks)
+  })
+})

@@ -1,0 +1,48 @@
+import { statSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { LARGE_BYTES, resolveTasksDir, scanOnWorker, type WorkerScan } from './lister.ts'
+
+/** The scan `prescan` started, until a task source takes it. */
+let early: { dir: string; cacheFile: string; scan: Promise<WorkerScan> } | undefined
+
+/**
+ * Starts the scan of a project's task folder on a worker thread (`scanOnWorker`) as the CLI
+ * starts, before it loads its modules and its config: the two take about as long, and overlap
+ * on a second CPU. Only for the commands that run a project (`project start`, `project resume`),
+ * and only when the task cache is large (thousands of files). It guesses what the config has
+ * not said yet: the project is `--cwd` (else the current folder), the tasks are in the default
+ * folder. A task source whose folder is another (`tasksDir`) does not take it. The bin script
+ * calls it; it imports nothing else, so that the worker starts at once.
+ */
+export function prescan(argv: readonly string[], cwd = process.cwd()): void {
+  if (process.env.TANUKI_LIST_THREAD === '0' || process.env.TANUKI_TASK_CACHE === '0') return
+  const words: string[] = []
+  let root = '.'
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!
+    if (arg === '--') break
+    if (arg === '--cwd') root = argv[++i] ?? root
+    else if (arg.startsWith('--cwd=')) root = arg.slice('--cwd='.length)
+    else if (!arg.startsWith('-')) words.push(arg)
+  }
+  if (words[0] !== 'project' || (words[1] !== 'start' && words[1] !== 'resume')) return
+  const project = resolve(cwd, root)
+  const cacheFile = join(project, '.tanuki', 'cache', 'tasks')
+  try {
+    if (statSync(cacheFile).size < LARGE_BYTES) return
+  } catch {
+    return // No cache yet: a first start reads every file anyway.
+  }
+  const dir = resolveTasksDir(project)
+  const scan = scanOnWorker(dir, cacheFile)
+  // Never taken (a refused command, another task folder): its failure is nobody's.
+  scan.catch(() => {})
+  early = { dir, cacheFile, scan }
+}
+
+/** The scan `prescan` started for this task folder and cache, once; nothing for any other. */
+export function takePrescan(dir: string, cacheFile: string): Promise<WorkerScan> | undefined {
+  const taken = early
+  early = undefined
+  return taken && taken.dir === dir && taken.cacheFile === cacheFile ? taken.scan : undefined
+}
