@@ -175,6 +175,8 @@ export class FileTaskSource implements TaskSource {
         } catch {
           tasks = undefined // A line that is not JSON: each is parsed on its own below, and that one read.
         }
+        // Its 30 MB (100,000 files) can go before the rest of the start adds to the peak.
+        scanned.cache.tasks = Buffer.alloc(0)
       }
       // The files come in order (what is parsed is matched by order): the changed ones, each with
       // its stat, and between them the unchanged ones, whose hashes and tasks `tasks` holds in order.

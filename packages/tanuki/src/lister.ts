@@ -102,6 +102,8 @@ export function markdownFiles(
 export interface CacheIndex {
   /** Where the line of each file (in the order given) begins, −1 when the cache has none. */
   line: Int32Array
+  /** Where that line ends (its newline). */
+  end: Int32Array
   /** How many files the cache holds (a later line of a file replaces an earlier one). */
   count: number
 }
@@ -131,11 +133,14 @@ export function indexCache(bytes: Buffer, key: string, files: readonly string[],
     lines.set(path, at)
   }
   const line = new Int32Array(files.length).fill(-1)
+  const end = new Int32Array(files.length)
   for (let i = 0; i < files.length; i++) {
     const at = lines.get(files[i]!)
-    if (at !== undefined) line[i] = at
+    if (at === undefined) continue
+    line[i] = at
+    end[i] = bytes.indexOf(10, at)
   }
-  return { line, count: lines.size }
+  return { line, end, count: lines.size }
 }
 
 /** The most bytes of JSON the main thread parses at once: strings this size are cheap to make. */
@@ -211,7 +216,7 @@ function scanMain(
         const to = from + stat.length
         if (bytes[to] === 9 && bytes.toString('latin1', from, to) === stat) {
           // The hash as a JSON string (it is base64: nothing to escape), then the task.
-          const line = bytes.subarray(to + 1, bytes.indexOf(10, to))
+          const line = bytes.subarray(to + 1, found!.end[i])
           tasks.push(line)
           size += line.length + 4
           continue

@@ -114,9 +114,19 @@ describe('the scan the CLI starts before it loads (prescan)', () => {
     lines[b] = `${lines[b]!.slice(0, lines[b]!.lastIndexOf('\t') + 1)}{"id": "b", cut short`
     writeFileSync(cacheFile, lines.join('\n'))
     prescan(['project', 'start', '--cwd', root])
-    const early = await new FileTaskSource({ root, cacheFile }).scanAsync()
+    const source = new FileTaskSource({ root, cacheFile })
+    const early = await source.scanAsync()
     expect(early.listedOnWorker).toBe(true)
     expect(early.parsed).toBe(1)
     expect(early.tasks).toEqual(alone.tasks)
+    // The cache written then has b's line mended between the two kept as they were.
+    source.saveCache()
+    const written = readFileSync(cacheFile, 'latin1').trimEnd().split('\n')
+    expect(written.slice(1).map((line) => JSON.parse(line.split('\t')[0]!))).toEqual(
+      ['a', 'b', 'c'].map((id) => join(root, 'tasks', `${id}.md`)),
+    )
+    const again = new FileTaskSource({ root, cacheFile }).scan()
+    expect(again.parsed).toBe(0)
+    expect(again.tasks).toEqual(alone.tasks)
   })
 })

@@ -12,6 +12,7 @@ import {
   rmSync,
   statSync,
   writeSync,
+  writevSync,
   type Stats,
 } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
@@ -55,11 +56,22 @@ class FreshLines {
     return (this.chunks.length - 1) * CHUNK + at
   }
 
-  /** The line at `at`, newline included. */
-  line(at: number): Buffer {
-    const chunk = this.chunks[Math.floor(at / CHUNK)]!
-    const offset = at % CHUNK
-    return chunk.subarray(offset, chunk.indexOf(10, offset) + 1)
+  /** Where the line at `at` is: its chunk, and from where to where (newline included). */
+  place(at: number): { bytes: Buffer; start: number; stop: number } {
+    const bytes = this.chunks[Math.floor(at / CHUNK)]!
+    const start = at % CHUNK
+    return { bytes, start, stop: bytes.indexOf(10, start) + 1 }
+  }
+}
+
+/** Writes every byte of `pieces`, in order, past a short write. */
+function writeAll(fd: number, pieces: Buffer[]): void {
+  let left = pieces
+  while (left.length > 0) {
+    let written = writevSync(fd, left)
+    let i = 0
+    while (i < left.length && written >= left[i]!.length) written -= left[i++]!.length
+    left = i < left.length ? [left[i]!.subarray(written), ...left.slice(i + 1)] : []
   }
 }
 
@@ -106,6 +118,8 @@ export class TaskCache {
   private bytes: Buffer | undefined
   /** Where the line of each file of the scan begins in `bytes` (−1: none), by the file's place in the scan. */
   private line: Int32Array = new Int32Array(0)
+  /** Where each of those lines ends (its newline). */
+  private end: Int32Array = new Int32Array(0)
   /** How many files the cache file held when the scan began. */
   private stored = 0
   private readonly key = parserKey()
@@ -116,8 +130,11 @@ export class TaskCache {
   private next: (number | undefined)[] = []
   private fresh = new FreshLines()
   private changed = false
-  /** The file's next lines, not written yet, and the bytes they are in. */
-  private pending: { lines: number[]; bytes: Buffer | undefined; fresh: FreshLines } | undefined
+  /**
+   * The file's next lines, not written yet: pieces of the bytes read (runs of lines kept as they
+   * were, each one piece) and the scan's new lines.
+   */
+  private pending: Buffer[] | undefined
   /** How many lines the last scan wrote (or will write). */
   private written = 0
   private timer: ReturnType<typeof setTimeout> | undefined
@@ -163,6 +180,7 @@ export class TaskCache {
     }
     this.bytes = found?.bytes
     this.line = found?.line ?? new Int32Array(files.length).fill(-1)
+    this.end = found?.end ?? new Int32Array(files.length)
     this.stored = found?.count ?? 0
     this.next = new Array(files.length)
     this.fresh = new FreshLines()
@@ -251,20 +269,48 @@ export class TaskCache {
    * the lines of 10,000 files costs more than the rest of a start that reuses them.
    */
   commit(): void {
-    const lines: number[] = []
-    for (const at of this.next) if (at !== undefined) lines.push(at)
-    if (this.changed || lines.length !== this.stored) {
-      this.pending = { lines, bytes: this.bytes, fresh: this.fresh }
-      this.written = lines.length
+    // Lines one after the other in the bytes read (most of them, most days), or in the scan's
+    // new lines, are written as one piece.
+    const pieces: Buffer[] = []
+    let lines = 0
+    let run: Buffer | undefined
+    let from = 0
+    let to = 0
+    for (let index = 0; index < this.next.length; index++) {
+      const at = this.next[index]
+      if (at === undefined) continue
+      lines++
+      let bytes: Buffer
+      let start: number
+      let stop: number
+      if (at >= 0) {
+        bytes = this.bytes!
+        start = at
+        stop = this.end[index]! + 1
+      } else {
+        ;({ bytes, start, stop } = this.fresh.place(-1 - at))
+      }
+      if (bytes !== run || start !== to) {
+        if (run) pieces.push(run.subarray(from, to))
+        run = bytes
+        from = start
+      }
+      to = stop
+    }
+    if (run) pieces.push(run.subarray(from, to))
+    if (this.changed || lines !== this.stored) {
+      this.pending = pieces
+      this.written = lines
       if (!this.timer) {
         this.timer = setTimeout(() => this.save(), 1000)
         this.timer.unref?.()
         process.once('exit', this.atExit)
       }
-    } else this.written = lines.length
+    } else this.written = lines
     // The next scan reads the file afresh, once these lines are in it (see `begin`).
     this.next = []
     this.line = new Int32Array(0)
+    this.end = new Int32Array(0)
     this.bytes = undefined
   }
 
@@ -340,17 +386,13 @@ export class TaskCache {
     try {
       mkdirSync(dirname(this.file), { recursive: true })
       const temp = `${this.file}.${process.pid}.tmp`
-      const { lines, bytes, fresh } = this.pending
-      // A thousand lines per write: joining 100,000 at once would hold another copy of them all.
+      const pieces = this.pending
+      // The pieces as they are, a thousand per call (the most one writev takes): joining them
+      // would copy 34 MB for 100,000 files.
       const fd = openSync(temp, 'w')
       try {
         writeSync(fd, `${this.key}\n`)
-        for (let from = 0; from < lines.length; from += 1024) {
-          const pieces = lines
-            .slice(from, from + 1024)
-            .map((at) => (at < 0 ? fresh.line(-1 - at) : bytes!.subarray(at, bytes!.indexOf(10, at) + 1)))
-          writeSync(fd, Buffer.concat(pieces))
-        }
+        for (let from = 0; from < pieces.length; from += 1024) writeAll(fd, pieces.slice(from, from + 1024))
       } finally {
         closeSync(fd)
       }
