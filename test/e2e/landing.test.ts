@@ -311,36 +311,116 @@ export default defineConfig({
     expect(status.tasks.find((t) => t.id === 'V-2')).toMatchObject({ status: 'review', landed: null })
   })
 
-  it('a person’s uncommitted change on the target is never touched; `tanuki land` finishes once they commit', async () => {
+  it('a person’s uncommitted change holds the target back: the run says the work waits, exits 1, and `tanuki land` lands it once they commit', async () => {
     const lines = Array.from({ length: 20 }, (_, i) => `line ${i + 1}`).join('\n')
     const project = createProject({
       files: { 'notes.txt': `${lines}\n` },
       tasks: [
         {
-          id: 'D-1',
+          id: 'H-1',
           sh: "sed -i 's/^line 20$/line 20, by an agent/' notes.txt",
-          verify: 'grep -q "by an agent" notes.txt',
+          verify: 'grep -q "20, by an agent" notes.txt',
+        },
+        {
+          id: 'H-2',
+          dependsOn: ['H-1'],
+          sh: "sed -i 's/^line 10$/line 10, by an agent/' notes.txt",
+          verify: 'grep -q "10, by an agent" notes.txt',
         },
       ],
     })
-    // The person edits line 1 and leaves it uncommitted while the run lands an edit of line 20.
-    writeFileSync(join(project.dir, 'notes.txt'), `line 1, by a person\n${lines.split('\n').slice(1).join('\n')}\n`)
+    // The person edits line 1 and leaves it uncommitted while the run lands edits of lines 20 and 10.
+    const mine = `line 1, by a person\n${lines.split('\n').slice(1).join('\n')}\n`
+    writeFileSync(join(project.dir, 'notes.txt'), mine)
+    const main = git(project.dir, 'rev-parse', 'main')
+    const waits = (stdout: string) => {
+      // The console's last line: complete, but not on main; where it waits, why, and what to do.
+      const last = stdout.split('\n').find((line) => line.includes('all 2 tasks complete'))
+      expect(last).toMatch(
+        /^\d\d:\d\d:\d\d ! all 2 tasks complete, 2 waiting for main \(H-1, H-2\)( in \S+)?: your uncommitted changes in \S+ \(notes\.txt\) would be overwritten by the landed work; nothing of yours was touched\. The work waits on tanuki\/land\/main: commit or stash your changes, then run `tanuki land`\.$/,
+      )
+      expect(stdout).not.toMatch(/, \d+ landed/)
+      // The summary printed after it ends with the same.
+      expect(stdout.trimEnd().split('\n').at(-1)).toMatch(
+        /^\*\*H-1\*\*, \*\*H-2\*\* landed on the integration branch, not on main: your uncommitted changes in .* \(notes\.txt\) would be overwritten/,
+      )
+    }
     const run = await tanuki(project.dir, 'project', 'start')
-    expect(run.code, run.stderr).toBe(0)
-    expect(run.stdout + run.stderr).toContain('uncommitted changes')
-    expect(readFileSync(join(project.dir, 'notes.txt'), 'utf8')).toContain('line 1, by a person\n')
-    expect(readFileSync(join(project.dir, 'notes.txt'), 'utf8')).not.toContain('by an agent')
+    expect(run.code, run.stderr + run.stdout).toBe(1)
+    waits(run.stdout)
+    expect(run.stderr).toMatch(
+      /^tanuki: not on main yet: H-1, H-2, landed on the integration branch: your uncommitted changes in .* \(notes\.txt\) would be overwritten/m,
+    )
+    expect(git(project.dir, 'rev-parse', 'main')).toBe(main)
+    expect(readFileSync(join(project.dir, 'notes.txt'), 'utf8')).toBe(mine)
     expect(landedOn(project.dir)).toEqual([])
-    expect(landedOn(project.dir, 'tanuki/land/main')).toEqual(['D-1'])
+    expect(landedOn(project.dir, 'tanuki/land/main')).toEqual(['H-2', 'H-1'])
+    const landed = readEvents(project.dir).filter((e) => e.event === 'task:landed')
+    expect(landed.map((e) => [e.taskId, e.moved, e.target])).toEqual([
+      ['H-1', false, 'main'],
+      ['H-2', false, 'main'],
+    ])
+    // The next run, with the change still there, finds the work still waiting, and says so again
+    // (its summary file too).
+    const again = await tanuki(project.dir, 'project', 'start', '--quiet')
+    expect(again.code).toBe(1)
+    waits(`${again.stdout}\n${readFileSync(join(project.dir, '.tanuki', 'summary.md'), 'utf8')}`)
+    expect(readFileSync(join(project.dir, '.tanuki', 'summary.md'), 'utf8')).toContain(
+      '**All tasks complete; 2 not on main yet.**',
+    )
 
+    // Still there: `tanuki land` says so, and fails.
+    const early = await tanuki(project.dir, 'land')
+    expect(early.code).toBe(1)
+    expect(early.stdout).toContain('not on main yet: H-1, H-2, on the integration branch (see the note)\n')
+    expect(git(project.dir, 'rev-parse', 'main')).toBe(main)
+
+    // The person commits their change: `tanuki land` moves main, and says the work landed.
     git(project.dir, 'commit', '-qam', 'my note')
     const land = await tanuki(project.dir, 'land')
     expect(land.code, land.stderr + land.stdout).toBe(0)
-    expect(landedOn(project.dir)).toEqual(['D-1'])
+    expect(land.stdout).toMatch(
+      /^landed H-1 on main as \w{12} \(it waited on the integration branch\)\nlanded H-2 on main as \w{12} \(it waited on the integration branch\)\n$/,
+    )
+    expect(landedOn(project.dir)).toEqual(['H-2', 'H-1'])
     const notes = readFileSync(join(project.dir, 'notes.txt'), 'utf8')
     expect(notes).toContain('line 1, by a person\n')
+    expect(notes).toContain('line 10, by an agent\n')
     expect(notes).toContain('line 20, by an agent\n')
     expect(git(project.dir, 'log', '--format=%s', 'main')).toContain('my note')
+    expect((await tanuki(project.dir, 'land')).stdout).toBe('Nothing to land on main.\n')
+  })
+
+  it('with --watch, `tanuki land` moves the target once the person commits, and the run reports the work landed', async () => {
+    const project = createProject({
+      files: { 'notes.txt': 'line 1\nline 2\nline 3\nline 4\nline 5\n' },
+      tasks: [
+        { id: 'W-1', sh: "sed -i 's/^line 5$/line 5, by an agent/' notes.txt", verify: 'grep -q agent notes.txt' },
+      ],
+    })
+    writeFileSync(join(project.dir, 'notes.txt'), 'line 1, by a person\nline 2\nline 3\nline 4\nline 5\n')
+    const run = startTanuki(project.dir, 'project', 'start', '--watch')
+    await waitFor('W-1 waiting for main', () => run.output().stdout.includes('1 waiting for main (W-1)'), 60_000)
+    const early = await tanuki(project.dir, 'land')
+    expect(early.code, early.stderr).toBe(0)
+    expect(landedOn(project.dir)).toEqual([])
+    git(project.dir, 'commit', '-qam', 'my note')
+    const land = await tanuki(project.dir, 'land')
+    expect(land.code, land.stderr).toBe(0)
+    expect(landedOn(project.dir)).toEqual(['W-1'])
+    expect(readFileSync(join(project.dir, 'notes.txt'), 'utf8')).toBe(
+      'line 1, by a person\nline 2\nline 3\nline 4\nline 5, by an agent\n',
+    )
+    expect((await tanuki(project.dir, 'project', 'stop')).code).toBe(0)
+    const ended = await run.done
+    expect(ended.code, ended.stderr).toBe(0)
+    // The run's word on it: still waiting after the first `tanuki land`, on main after the second.
+    expect(ended.stdout).toMatch(/ ⇡ W-1 landed as \w{10}\n$/)
+    expect(
+      readEvents(project.dir)
+        .filter((e) => e.event === 'task:landed')
+        .map((e) => e.moved),
+    ).toEqual([false, false, true])
   })
 
   it('stop --remove keeps a person’s own tanuki/ branches and an agent branch whose work has not landed', async () => {

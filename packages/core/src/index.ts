@@ -110,6 +110,7 @@ export {
   type TaskView,
   type TaskFacts,
   type RunSummary,
+  type HeldBack,
   type OrchestratorState,
   type Progress,
   type TanukiEvents,

@@ -77,3 +77,8 @@ export function formatCost(usage: { costUsd?: number } | undefined): string | un
 export function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`
 }
+
+/** The first few ids, and how many more: `A, B, C, D, E and 3 more`. */
+export function someOf(ids: readonly string[], shown = 5): string {
+  return ids.length <= shown ? ids.join(', ') : `${ids.slice(0, shown).join(', ')} and ${ids.length - shown} more`
+}

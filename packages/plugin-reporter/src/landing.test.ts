@@ -1,12 +1,15 @@
 import type { TanukiEventName, TanukiEvents } from '@tanuki/core'
 import { describe, expect, it } from 'vitest'
 import { describeEvent, settledLine } from './console/lines.ts'
-import { colors } from './format.ts'
+import { colors, someOf } from './format.ts'
 import { renderJunit } from './junit/index.ts'
 import { RunModel } from './model/index.ts'
 import { renderSummary } from './summary/index.ts'
 
 const plain = colors(false)
+const NOTE =
+  'your uncommitted changes in /p (notes.txt) would be overwritten by the landed work; nothing of yours was touched. ' +
+  'The work waits on tanuki/land/main: commit or stash your changes, then run `tanuki land`.'
 
 /** A model fed a run where one task landed, one waited on the integration branch, one conflicted and failed its gate. */
 function landingRun(): RunModel {
@@ -27,14 +30,8 @@ function landingRun(): RunModel {
     at: 1,
   })
   for (const id of ['A', 'B']) feed('task:status', { taskId: id, from: 'in_progress', to: 'complete', at: 2 })
-  feed('task:landed', { taskId: 'A', commit: 'a'.repeat(40), moved: true, at: 3 })
-  feed('task:landed', {
-    taskId: 'B',
-    commit: 'b'.repeat(40),
-    moved: false,
-    note: 'your uncommitted changes would be overwritten',
-    at: 4,
-  })
+  feed('task:landed', { taskId: 'A', commit: 'a'.repeat(40), moved: true, target: 'main', at: 3 })
+  feed('task:landed', { taskId: 'B', commit: 'b'.repeat(40), moved: false, note: NOTE, target: 'main', at: 4 })
   feed('task:conflict', { taskId: 'C', files: ['src/app.ts'], what: 'the work of C', at: 5 })
   feed('task:land-failed', { taskId: 'C', command: 'npm test', exitCode: 1, output: 'FAIL', at: 6 })
   return model
@@ -61,7 +58,9 @@ describe('landings in the reports', () => {
     expect(lines('task:land-failed', { taskId: 'C', command: 'npm test', exitCode: 1, output: 'FAIL', at: 6 })).toEqual(
       ['failure: ✗ C did not land: `npm test` exited 1 on the combined work'],
     )
-    expect(settledLine(model, plain)).toContain('2/3 complete, 2 landed')
+    expect(settledLine(model, plain)).toBe(
+      `✗ not all complete: 2/3 complete, 1 landed, 1 waiting for main (B), 1 pending in 5ms: ${NOTE}`,
+    )
   })
 
   it('the summary has a Landed column and a Landing section', () => {
@@ -69,17 +68,90 @@ describe('landings in the reports', () => {
     expect(summary).toContain('| Task | Title | Role | Status | Landed |')
     expect(summary).toContain('| A | Task A | dev | complete | aaaaaaaaaa |')
     expect(summary).toContain('| B | Task B | dev | complete | bbbbbbbbbb (integration branch) |')
-    expect(summary).toContain('Landed: 2 tasks.')
+    expect(summary).toContain('Landed: 1 task.')
     expect(summary).toContain('- **C**: conflict in `src/app.ts` bringing in the work of C')
     expect(summary).toContain('- **C**: `npm test` exited 1 on the combined work')
-    expect(summary).toContain(
-      '- **B**: landed on the integration branch only. your uncommitted changes would be overwritten',
+    // Last: what keeps work from the target.
+    expect(summary.trimEnd().split('\n').slice(-3)).toEqual([
+      '## Waiting for main',
+      '',
+      `**B** landed on the integration branch, not on main: ${NOTE}`,
+    ])
+  })
+
+  it('JUnit carries the landed commit, the work waiting for the target and the conflicted files as properties', () => {
+    const xml = renderJunit(landingRun())
+    expect(xml).toContain(`<property name="landed" value="${'a'.repeat(40)}"/>`)
+    expect(xml).toContain(
+      `<property name="waiting" value="for main on the integration branch as ${'b'.repeat(40)}: ${NOTE.replace(/'/g, '&apos;')}"/>`,
+    )
+    expect(xml).not.toContain(`<property name="landed" value="${'b'.repeat(40)}"/>`)
+    expect(xml).toContain('<property name="conflicts" value="src/app.ts"/>')
+  })
+})
+
+describe('work held back from the target', () => {
+  /** Two tasks complete, landed on the integration branch; the target did not move. */
+  function heldRun(): RunModel {
+    const model = new RunModel()
+    const feed = <E extends TanukiEventName>(name: E, event: TanukiEvents[E]): void => model.apply(name, event)
+    feed('project:loaded', {
+      total: 2,
+      ready: 1,
+      recovered: [],
+      tasks: ['H-1', 'H-2'].map((id) => ({
+        id,
+        title: `Task ${id}`,
+        role: 'dev',
+        priority: 'medium',
+        status: 'pending',
+        dependsOn: [],
+      })),
+      at: 1000,
+    })
+    for (const id of ['H-1', 'H-2']) {
+      feed('task:status', { taskId: id, from: 'in_progress', to: 'complete', at: 2000 })
+      feed('task:landed', { taskId: id, commit: id.repeat(10), moved: false, note: NOTE, target: 'main', at: 3000 })
+    }
+    feed('project:settled', {
+      allComplete: true,
+      progress: { total: 2, complete: 2, percentage: 100 } as TanukiEvents['project:settled']['progress'],
+      at: 3400,
+    })
+    return model
+  }
+
+  it('the last line says the work is complete but waits for the target: which tasks, where, why and what to do', () => {
+    expect(settledLine(heldRun(), plain)).toBe(`! all 2 tasks complete, 2 waiting for main (H-1, H-2) in 2.4s: ${NOTE}`)
+    expect(renderSummary(heldRun())).toContain(
+      '**All tasks complete; 2 not on main yet.** 2 of 2 tasks complete (100%).',
     )
   })
 
-  it('JUnit carries the landed commit and the conflicted files as properties', () => {
-    const xml = renderJunit(landingRun())
-    expect(xml).toContain(`<property name="landed" value="${'a'.repeat(40)}"/>`)
-    expect(xml).toContain('<property name="conflicts" value="src/app.ts"/>')
+  it('once a landing moves the target, the work that waited is landed, as before', () => {
+    const model = heldRun()
+    model.apply('task:landed', { taskId: 'H-3', commit: 'c'.repeat(40), moved: true, target: 'main', at: 3500 })
+    expect(model.heldBack()).toBeUndefined()
+    expect(model.tasks.get('H-1')?.landed).toEqual({ commit: 'H-1'.repeat(10), moved: true })
+    expect(settledLine(model, plain)).toBe('✓ all 2 tasks complete, 3 landed in 2.5s')
+    const summary = renderSummary(model)
+    expect(summary).toContain('**All tasks complete.**')
+    expect(summary).toContain('Landed: 3 tasks.')
+    expect(summary).not.toContain('integration branch')
+    expect(renderJunit(model)).not.toContain('name="waiting"')
+  })
+
+  it('a landing by hand moves no target; a rerun task waits no more', () => {
+    const model = heldRun()
+    model.apply('task:landed', { taskId: 'H-1', commit: 'by hand', moved: true, at: 3500 })
+    expect(model.heldBack()).toEqual({ target: 'main', tasks: ['H-2'], note: NOTE })
+    model.apply('task:status', { taskId: 'H-2', from: 'complete', to: 'pending', at: 3600 })
+    expect(model.heldBack()).toBeUndefined()
+    expect(model.landedCount()).toBe(1)
+  })
+
+  it('names five tasks and counts the rest', () => {
+    expect(someOf(['A', 'B', 'C', 'D', 'E', 'F', 'G'])).toBe('A, B, C, D, E and 2 more')
+    expect(someOf(['A', 'B'])).toBe('A, B')
   })
 })

@@ -24,6 +24,13 @@ export interface LandReport {
   target: string
   /** Landed now, in order; `moved`: the target moved to it (else it waits on the integration branch, and a note says why). */
   landed: { taskId: string; commit: string; moved: boolean }[]
+  /** Landed earlier on the integration branch, on the target now: it moved forward to them. */
+  caughtUp: { taskId: string; commit: string }[]
+  /**
+   * Landed on the integration branch, not on the target, which could not move forward (a note says
+   * why and what to do): the tasks, in the order they landed.
+   */
+  held: string[]
   /** Could not land: back to pending, with why, for the next run's agents to fix. */
   failed: { taskId: string; reason: string }[]
   /** Complete but waiting on a dependency that has not landed (or could not). */
@@ -95,6 +102,8 @@ export async function landProject(
     return {
       target: readJournal(project.paths.journal).state.run.target ?? '',
       landed: [],
+      caughtUp: [],
+      held: [],
       failed: [],
       waiting: [],
       notes: [],
@@ -132,9 +141,17 @@ export async function landProject(
       }
     }
     const order = landingOrder(tasks, facts)
+    // Landings of this project's tasks (not by hand) that waited for the target.
+    const ours = (landings: { taskId: string; commit: string }[] = []) =>
+      landings.filter(({ taskId }) => {
+        const landed = facts.get(taskId)?.landed
+        return statusOf.get(taskId) === 'complete' && landed && landed.commit !== 'by hand'
+      })
     const report: LandReport = {
       target: start.target,
       landed: [],
+      caughtUp: ours(start.caughtUp),
+      held: ours(start.held).map(({ taskId }) => taskId),
       failed: [],
       waiting: [],
       notes: [...(start.note ? [start.note] : []), ...sourceFailures(read.errors).map((error) => error.message)],
@@ -177,6 +194,8 @@ export async function landProject(
           })
           if (outcome.status === 'landed') {
             report.landed.push({ taskId: task.id, commit: outcome.commit, moved: outcome.moved })
+            // The target at this landing holds every one before it; or it waits with them.
+            report.held = outcome.moved ? [] : [...report.held, task.id]
             records.push({ t: 'task', id: task.id, landed: { commit: outcome.commit, at: Date.now() }, feedback: null })
             if (outcome.note) report.notes.push(outcome.note)
             continue

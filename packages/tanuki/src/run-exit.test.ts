@@ -44,6 +44,16 @@ describe('runExit', () => {
     })
   })
 
+  it('is 1 when every task is complete but the target could not move to their work: where it waits, why, what to do', () => {
+    const note =
+      'your uncommitted changes in /p (notes.txt) would be overwritten by the landed work; nothing of yours was touched. ' +
+      'The work waits on tanuki/land/main: commit or stash your changes, then run `tanuki land`.'
+    expect(exit({ allComplete: true, heldBack: { target: 'main', tasks: ['H-1', 'H-2'], note } })).toEqual({
+      code: EXIT.notComplete,
+      text: `tanuki: not on main yet: H-1, H-2, landed on the integration branch: ${note}\n`,
+    })
+  })
+
   it('ends a run whose budget is spent with its own code and what it spent', () => {
     const { code, text } = exit({ reason: 'budget', spend: { usd: 4.5, tokens: 120_000 } })
     expect(code).toBe(3)

@@ -5,14 +5,21 @@ export const EXIT = { complete: 0, notComplete: 1, budget: 3 } as const
 
 /**
  * What a finished run says on stderr, and its exit code: what is left, what stopped it (a role
- * paused by its configuration, the run's budget), and what to do.
+ * paused by its configuration, the run's budget), what of the work is not on the target branch,
+ * and what to do.
  */
 export function runExit(summary: RunSummary, write: (text: string) => void = (t) => process.stderr.write(t)): number {
   const { progress, spend } = summary
   for (const problem of summary.problems) write(`tanuki: ${problem}\n`)
   // Complete is not delivered: work that could not land is not on the person's branch.
   if (summary.landingStopped) write(`tanuki: landing stopped: ${summary.landingStopped}\n`)
-  if (summary.allComplete) return summary.landingStopped ? EXIT.notComplete : EXIT.complete
+  // Nor is work that waits on the integration branch for a target that could not move.
+  const held = summary.heldBack
+  if (held)
+    write(
+      `tanuki: not on ${held.target} yet: ${held.tasks.join(', ')}, landed on the integration branch: ${held.note}\n`,
+    )
+  if (summary.allComplete) return summary.landingStopped || held ? EXIT.notComplete : EXIT.complete
   const notDone = progress.total - progress.complete
   const left = `${notDone} of ${progress.total} task${progress.total === 1 ? ' is' : 's are'} not complete`
   if (summary.reason === 'budget') {

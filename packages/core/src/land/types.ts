@@ -12,6 +12,16 @@ export interface LandingStart {
    * interrupted after the commit. They are recorded as landed and never land twice.
    */
   landed: { taskId: string; commit: string }[]
+  /**
+   * Landings that waited on the integration branch (an earlier run's, or a crash's) and that the
+   * target reached now, moving forward to them; oldest first.
+   */
+  caughtUp?: { taskId: string; commit: string }[]
+  /**
+   * Landings on the integration branch that the target has not reached: it still could not move
+   * forward (`note` says why and what to do). They reach it at the next move; oldest first.
+   */
+  held?: { taskId: string; commit: string }[]
   /** What people should know (the target could not move forward, and why). */
   note?: string
 }
@@ -34,9 +44,11 @@ export interface LandRequest {
 /** How a landing went. */
 export type LandOutcome =
   /**
-   * On the target as one commit. `moved: false` when the target could not be moved forward (a
-   * person's uncommitted changes would be overwritten): it waits on the integration branch, and
-   * `note` says what to do.
+   * Landed as one commit. `moved`: the target is at the landed work now, so it holds this landing
+   * and every one before it (also for a task with no work to land). `moved: false` when the target
+   * could not be moved forward (a person's uncommitted changes would be overwritten, or it moved
+   * meanwhile): this landing, and those before it that waited, wait on the integration branch,
+   * and `note` says why and what to do.
    */
   | { status: 'landed'; commit: string; moved: boolean; note?: string }
   /** The work does not apply cleanly on the landed work. Nothing moved. */

@@ -69,6 +69,7 @@ export class Commands {
       // Its work is on the target by a person's hand: nothing to land, and no landing failure left.
       this.ctx.landing()?.forget(id)
       if (options.landed) {
+        this.ctx.landing()?.unhold(id)
         table.note(record, { landed: { commit: 'by hand', at: this.ctx.clock.now() }, feedback: null })
         // Reports built from events (the summary, JUnit, the dashboard) show it landed too.
         this.ctx.bus.emit('task:landed', { taskId: id, commit: 'by hand', moved: true })
@@ -99,6 +100,8 @@ export class Commands {
     }
     landing.addUnlanded()
     await landing.idle()
+    // What landed may still wait for the target: the person may have made way for it since.
+    await landing.retarget()
   }
 
   /** The command a person gave while the task ran, if any: taken, so it applies once. */
@@ -142,6 +145,7 @@ export class Commands {
     const id = record.task.id
     queue.remove(id)
     this.ctx.landing()?.forget(id)
+    this.ctx.landing()?.unhold(id)
     const ready = table.setStatus(record, 'pending', { reason })
     table.note(record, {
       attempts: 0,

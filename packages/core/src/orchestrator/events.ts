@@ -60,10 +60,14 @@ export type TanukiEvents = {
   /** A dependency failed or is missing. */
   'task:blocked': { taskId: string; blockers: Blocker[]; at: number }
   /**
-   * The task's work is on the target branch as one commit. `moved: false`: it waits on the
-   * integration branch because the target could not move forward (`note` says why and what to do).
+   * The task's work landed as one commit. `moved: true`: it is on the target branch, and so is
+   * every landing before it (landings that waited are on the target now), except after `commit: 'by
+   * hand'` (a person said so: no target moved). `moved: false`: it waits on the integration
+   * branch, with the landings before it that waited, because the target could not move forward
+   * (`note` says why and what to do). Sent again, when a run starts, for landings of an earlier
+   * run that waited: `moved` says whether the target reached them now. `target` names the target.
    */
-  'task:landed': { taskId: string; commit: string; moved: boolean; note?: string; at: number }
+  'task:landed': { taskId: string; commit: string; moved: boolean; note?: string; target?: string; at: number }
   /**
    * Work did not apply cleanly: at landing (the task goes back to an agent to resolve it), or when
    * landed work or a dependency's work was brought into an agent's workspace (the agent resolves

@@ -35,6 +35,7 @@ export {
   taskView,
   type AgentInfo,
   type AgentStatus,
+  type HeldBack,
   type OrchestratorOptions,
   type OrchestratorStatus,
   type RunSummary,
@@ -357,8 +358,9 @@ export class Orchestrator {
 
   /**
    * Lands, now, every complete task whose work has not landed, in dependency order (what
-   * `tanuki land` asks of a running orchestrator, useful with `land.auto: false`). Resolves once
-   * nothing more can land.
+   * `tanuki land` asks of a running orchestrator, useful with `land.auto: false`), and asks the
+   * lander again to move the target to landed work that waits for it. Resolves once nothing more
+   * can land.
    */
   land(): Promise<void> {
     return this.commands.land()

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import type { Lander } from '../land/types.ts'
+import type { Lander, LandingStart } from '../land/types.ts'
 import { definePlugin, type UserConfig } from '../plugin/index.ts'
 import { createMemoryStore } from '../state/memory.ts'
 import { replay } from '../state/replay.ts'
@@ -338,6 +338,102 @@ describe('the merge queue', () => {
     expect(h.backend.runs.map((r) => r.taskId)).toEqual(['c'])
     expect(store.state.tasks.b?.landed?.commit).toBe('b-before-the-crash')
     expect(store.state.run.target).toBe('memory')
+  })
+
+  it('work the target could not reach waits: the run says which, where and why, until a landing moves the target', async () => {
+    const note =
+      'your uncommitted changes in /p (notes.txt) would be overwritten by the landed work; nothing of yours was touched. ' +
+      'The work waits on tanuki/land/memory: commit or stash your changes, then run `tanuki land`.'
+    const held = (moves: readonly string[]) =>
+      withLander(
+        { tasks: tasks({ id: 'a' }, { id: 'b', dependsOn: ['a'] }, { id: 'c', dependsOn: ['b'] }) },
+        {
+          land: ({ task }) =>
+            moves.includes(task.id)
+              ? { status: 'landed', commit: `${task.id}@1`, moved: true }
+              : { status: 'landed', commit: `${task.id}@1`, moved: false, note },
+        },
+      )
+    const stuck = held([])
+    await stuck.orchestrator.start()
+    const summary = await stuck.orchestrator.done()
+    expect(summary.allComplete).toBe(true)
+    expect(summary.heldBack).toEqual({ target: 'memory', tasks: ['a', 'b', 'c'], note })
+    expect(stuck.all('task:landed')).toEqual(
+      ['a', 'b', 'c'].map((id) => ({
+        taskId: id,
+        commit: `${id}@1`,
+        moved: false,
+        note,
+        target: 'memory',
+        at: expect.any(Number),
+      })),
+    )
+    // The last landing moved the target: what waited before it is on it too.
+    const freed = held(['c'])
+    await freed.orchestrator.start()
+    expect((await freed.orchestrator.done()).heldBack).toBeUndefined()
+    // A landing that moved it, then one that could not: only the last waits.
+    const again = held(['a'])
+    await again.orchestrator.start()
+    expect((await again.orchestrator.done()).heldBack).toEqual({ target: 'memory', tasks: ['b', 'c'], note })
+  })
+
+  it('a run starts by saying where an earlier run’s waiting work stands; `land` asks the lander again', async () => {
+    const note = 'your uncommitted changes in /p (notes.txt) would be overwritten by the landed work'
+    const starts: LandingStart[] = [
+      { target: 'main', base: 'land', landed: [], held: [{ taskId: 'a', commit: 'a@1' }], note },
+      { target: 'main', base: 'land', landed: [], caughtUp: [{ taskId: 'a', commit: 'a@1' }] },
+    ]
+    const lander: Lander = {
+      name: 'test',
+      prepare: async () => starts.shift()!,
+      land: async ({ task }) => ({ status: 'landed', commit: `${task.id}@1`, moved: true }),
+    }
+    const store = createMemoryStore(
+      replay([{ t: 'task', id: 'a', status: 'complete', completedAt: 1, landed: { commit: 'a@1', at: 1 } }]),
+    )
+    const h = harness({ tasks: tasks({ id: 'a' }), stopWhenSettled: false, plugins: [landing(lander)] }, { store })
+    await h.orchestrator.start()
+    await h.when('project:settled')
+    expect(h.all('task:landed')).toEqual([
+      { taskId: 'a', commit: 'a@1', moved: false, note, target: 'main', at: expect.any(Number) },
+    ])
+    // The person committed: `tanuki land` during the run moves the target to it.
+    await h.orchestrator.land()
+    expect(h.all('task:landed').at(-1)).toEqual({
+      taskId: 'a',
+      commit: 'a@1',
+      moved: true,
+      target: 'main',
+      at: expect.any(Number),
+    })
+    await h.orchestrator.stop()
+    const summary = await h.orchestrator.done()
+    expect(summary.heldBack).toBeUndefined()
+    expect(h.backend.runs).toEqual([])
+  })
+
+  it('a task whose landing waits, rerun or landed by hand, waits no more', async () => {
+    const h = withLander(
+      { tasks: tasks({ id: 'a' }, { id: 'b' }), stopWhenSettled: false, agents: { default: { count: 1 } } },
+      {
+        land: ({ task }, attempt) => ({
+          status: 'landed',
+          commit: `${task.id}@${attempt}`,
+          moved: false,
+          note: `held at ${task.id}@${attempt}`,
+        }),
+      },
+    )
+    await h.orchestrator.start()
+    await eventually(() => h.all('task:landed').length === 2)
+    await h.orchestrator.mark('b', 'complete', { landed: true })
+    await h.orchestrator.rerun('a')
+    // b's landing by hand, then a's new work, held again.
+    await eventually(() => h.all('task:landed').length === 4)
+    await h.orchestrator.stop()
+    expect((await h.orchestrator.done()).heldBack).toEqual({ target: 'memory', tasks: ['a'], note: 'held at a@2' })
   })
 
   it('land: false turns landing off; land.auto: false leaves it to `tanuki land`', async () => {

@@ -1,5 +1,5 @@
 import { errorMessage } from '../errors.ts'
-import type { Lander, LandingFeedback, LandRequest } from '../land/types.ts'
+import type { Lander, LandingFeedback, LandingStart, LandRequest } from '../land/types.ts'
 import type { ResolvedConfig } from '../plugin/index.ts'
 import type { RunStore } from '../state/types.ts'
 import type { Bus } from './bus.ts'
@@ -44,22 +44,56 @@ export class LandingQueue {
    * (exit 126 or 127) fails every landing the same way, and no agent can fix it.
    */
   stopped: string | undefined
+  /**
+   * Landed work the target has not reached, because it could not move forward: the tasks in the
+   * order they landed, and the lander's note (why, what to do). A landing that moves it clears this.
+   */
+  held: { tasks: string[]; note: string } | undefined
   /** The last landing failure of each task and how many times in a row it came. */
   private readonly failures = new Map<string, { key: string; count: number }>()
 
   constructor(private readonly options: LandingOptions) {}
 
-  /** Asks the lander to settle the target; records work that a crash left landed but unrecorded. */
+  /**
+   * Asks the lander to settle the target; records work that a crash left landed but unrecorded,
+   * and says again where the landings that waited for the target stand.
+   */
   async prepare(recordedTarget: string | undefined): Promise<void> {
+    const { table, bus } = this.options
     const start = await this.options.lander.prepare(recordedTarget ? { target: recordedTarget } : {})
     this.base = start.base
     this.target = start.target
     for (const { taskId, commit } of start.landed) {
-      const record = this.options.table.get(taskId)
+      const record = table.get(taskId)
       // Only work still complete: a task rerun since is to land again.
       if (record && !record.landed && record.task.status === 'complete')
-        this.options.table.note(record, { landed: { commit, at: this.options.now() } })
+        table.note(record, { landed: { commit, at: this.options.now() } })
     }
+    // Tasks of this project recorded landed by the lander (not by hand) and still complete.
+    const ours = (landings: LandingStart['held']) =>
+      (landings ?? []).filter(({ taskId }) => {
+        const record = table.get(taskId)
+        return record?.task.status === 'complete' && record.landed && record.landed.commit !== 'by hand'
+      })
+    const target = { target: start.target }
+    for (const { taskId, commit } of ours(start.caughtUp))
+      bus.emit('task:landed', { taskId, commit, moved: true, ...target })
+    const held = ours(start.held)
+    this.held = undefined
+    if (held.length === 0) return
+    const note = start.note ?? `${start.target} could not move forward to the landed work`
+    this.held = { tasks: held.map(({ taskId }) => taskId), note }
+    for (const { taskId, commit } of held) bus.emit('task:landed', { taskId, commit, moved: false, note, ...target })
+  }
+
+  /**
+   * When landed work waits for the target, asks the lander to settle it again (`tanuki land`
+   * during a run, once a person committed or stashed what held it back).
+   */
+  async retarget(): Promise<void> {
+    if (!this.held || this.closed) return
+    await this.idle()
+    await this.prepare(this.target)
   }
 
   /**
@@ -107,6 +141,16 @@ export class LandingQueue {
     if (at !== -1) this.waiting.splice(at, 1)
   }
 
+  /**
+   * The task's landing is void (rerun, reset) or a person's (landed by hand): it no longer waits
+   * for the target.
+   */
+  unhold(id: string): void {
+    if (!this.held?.tasks.includes(id)) return
+    const tasks = this.held.tasks.filter((each) => each !== id)
+    this.held = tasks.length > 0 ? { ...this.held, tasks } : undefined
+  }
+
   /** The first waiting task whose dependencies have all landed (none once landing stopped). */
   private next(): TaskRecord | undefined {
     const { table } = this.options
@@ -152,17 +196,26 @@ export class LandingQueue {
         signal: this.controller.signal,
       })
       forget()
+      // The target is at the landed work: every landing that waited for it is on it now.
+      if (outcome.status === 'landed' && outcome.moved) this.held = undefined
       // A person reran or reset it while it landed: what landed is still its work, but it will land again.
       if (record.task.status !== 'complete') return
       // A person said its work is there (marked landed by hand) while it landed: theirs stands.
       if (record.landed?.commit === 'by hand') return
       if (outcome.status === 'landed') {
         table.note(record, { landed: { commit: outcome.commit, at: this.options.now() }, feedback: null })
+        if (!outcome.moved) {
+          this.held = {
+            tasks: [...(this.held?.tasks ?? []), id],
+            note: outcome.note ?? `${this.target} could not move forward to the landed work`,
+          }
+        }
         bus.emit('task:landed', {
           taskId: id,
           commit: outcome.commit,
           moved: outcome.moved,
           ...(outcome.note ? { note: outcome.note } : {}),
+          ...(this.target ? { target: this.target } : {}),
         })
       } else if (outcome.status === 'conflict') {
         const { status: _status, ...conflict } = outcome

@@ -64,5 +64,6 @@ export async function windDown(
     problems: [...problems],
     spend: budgets.runSpend(),
     ...(landing?.stopped ? { landingStopped: landing.stopped } : {}),
+    ...(landing?.held ? { heldBack: { target: landing.target ?? '', ...landing.held } } : {}),
   }
 }

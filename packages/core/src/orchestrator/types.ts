@@ -107,6 +107,22 @@ export interface RunSummary {
    * complete work that did not land waits for `tanuki land`.
    */
   landingStopped?: string
+  /**
+   * Work that landed on the integration branch but not on the target, which could not move forward
+   * (a person's uncommitted changes would be overwritten): `tasks` in the order they landed, and
+   * `note`, the lander's word on why and what to do. Complete is not delivered: the run exits 1.
+   */
+  heldBack?: HeldBack
+}
+
+/** Landed work that waits on the integration branch for the target to move forward. */
+export interface HeldBack {
+  /** The branch that did not move (`main`). */
+  target: string
+  /** The tasks whose landing waits, in the order they landed. */
+  tasks: string[]
+  /** Why the target could not move, where the work waits, and what to do. */
+  note: string
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { TanukiEventName, TanukiEvents } from '@tanuki/core'
-import { formatDuration, formatTime, plural, type Colors } from '../format.ts'
+import { formatDuration, formatTime, plural, someOf, type Colors } from '../format.ts'
 import type { RunModel } from '../model/index.ts'
 
 /**
@@ -207,12 +207,20 @@ export function settledLine(model: RunModel, c: Colors, stopped = false): string
       ? ` in ${formatDuration(model.endedAt - model.startedAt)}`
       : ''
   const landed = model.landedCount()
-  const lands = landed > 0 ? `, ${landed} landed` : ''
-  if (!stopped && counts.complete === total && total > 0)
-    return `${c.green('✓')} ${c.bold(`all ${plural(total, 'task')} complete`)}${lands}${took}`
+  const held = model.heldBack()
+  // Work that waits on the integration branch is not on the person's branch: never "landed".
+  const lands =
+    (landed > 0 ? `, ${landed} landed` : '') +
+    (held ? `, ${held.tasks.length} waiting for ${held.target ?? 'the target'} (${someOf(held.tasks)})` : '')
+  const why = held?.note ? `: ${held.note}` : ''
+  if (!stopped && counts.complete === total && total > 0) {
+    return held
+      ? `${c.yellow('!')} ${c.bold(`all ${plural(total, 'task')} complete`)}${lands}${took}${why}`
+      : `${c.green('✓')} ${c.bold(`all ${plural(total, 'task')} complete`)}${lands}${took}`
+  }
   const rest = (['failed', 'review', 'blocked', 'pending', 'in_progress', 'assigned'] as const)
     .filter((status) => counts[status] > 0)
     .map((status) => `${counts[status]} ${status === 'in_progress' ? 'in progress' : status}`)
   const head = stopped ? c.yellow('■ run stopped') : c.red('✗ not all complete')
-  return `${head}: ${counts.complete}/${total} complete${lands}${rest.length > 0 ? `, ${rest.join(', ')}` : ''}${took}`
+  return `${head}: ${counts.complete}/${total} complete${lands}${rest.length > 0 ? `, ${rest.join(', ')}` : ''}${took}${why}`
 }

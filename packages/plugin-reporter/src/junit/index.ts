@@ -61,7 +61,9 @@ function details(task: TaskState, tailLines: number): string {
 
 /**
  * The run as JUnit XML: a `<testsuite>` per role, a `<testcase>` per task. Tasks in review are
- * `<failure>`s, failed tasks `<error>`s, tasks that never ran (blocked, pending) `<skipped>`.
+ * `<failure>`s, failed tasks `<error>`s, tasks that never ran (blocked, pending) `<skipped>`. A
+ * task's properties say where its work is: `landed` (the commit on the target), or `waiting`
+ * (on the integration branch, for a target that could not move forward, and why).
  */
 export function renderJunit(model: RunModel, options: { name?: string; tailLines?: number } = {}): string {
   const tailLines = options.tailLines ?? 50
@@ -73,6 +75,9 @@ export function renderJunit(model: RunModel, options: { name?: string; tailLines
   const totals = { tests: 0, failures: 0, errors: 0, skipped: 0, ms: 0 }
   const suites: string[] = []
   const timestamp = new Date(model.startedAt ?? Date.now()).toISOString().replace(/\.\d+Z$/, '')
+  const held = model.heldBack()
+  const target = held?.target ?? 'the target'
+  const note = held?.note ? `: ${held.note}` : ''
   for (const [role, tasks] of [...byRole.entries()].sort(([a], [b]) => a.localeCompare(b))) {
     const counts = { tests: tasks.length, failures: 0, errors: 0, skipped: 0, ms: 0 }
     const cases: string[] = []
@@ -85,7 +90,11 @@ export function renderJunit(model: RunModel, options: { name?: string; tailLines
           ['status', task.status],
           ['iterations', String(task.iterations)],
           ...(task.agent ? [['agent', task.agent]] : []),
-          ...(task.landed ? [['landed', task.landed.commit]] : []),
+          ...(task.landed?.moved ? [['landed', task.landed.commit]] : []),
+          // On the integration branch only: the target could not move forward to it.
+          ...(task.landed && !task.landed.moved
+            ? [['waiting', `for ${target} on the integration branch as ${task.landed.commit}${note}`]]
+            : []),
           ...(task.conflicts?.length ? [['conflicts', task.conflicts.flatMap((c) => c.files).join(' ')]] : []),
         ] as [string, string][]
       )

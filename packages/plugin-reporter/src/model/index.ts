@@ -76,7 +76,10 @@ export interface TaskState {
   lastOutput?: string
   /** Times it lost its agent. */
   requeues: number
-  /** Where its work landed (`moved: false`: on the integration branch only, `note` says why). */
+  /**
+   * Where its work landed. `moved: false`: on the integration branch only, waiting for the target
+   * to move forward (`note` says why); it turns true once a later landing moves the target.
+   */
   landed?: { commit: string; moved: boolean; note?: string }
   /** Conflicts its work met (at landing, or when work was brought into its agent's workspace). */
   conflicts?: { files: string[]; what: string }[]
@@ -140,6 +143,12 @@ export class RunModel implements ReporterHooks {
   readonly errors: TanukiEvents['orchestrator:error'][] = []
   /** Roles paused by their configuration, with what to fix. */
   readonly pausedRoles = new Map<string, string>()
+  /** The branch work lands on, once a landing named it. */
+  target: string | undefined
+  /** Tasks whose landing waits for the target, in the order they landed. */
+  private readonly held = new Set<string>()
+  /** Why the target could not move to the last landing, and what to do. */
+  private heldNote: string | undefined
 
   private task(id: string): TaskState {
     let task = this.tasks.get(id)
@@ -200,6 +209,11 @@ export class RunModel implements ReporterHooks {
   onTaskStatus(e: TanukiEvents['task:status']): void {
     const task = this.task(e.taskId)
     task.status = e.to
+    // Rerun or reset: its landing is not its work any more (it lands again once complete).
+    if (e.from === 'complete' && e.to === 'pending') {
+      task.landed = undefined
+      this.held.delete(e.taskId)
+    }
     if (e.reason !== undefined && e.to !== 'complete') task.reason = e.reason
     if (e.to === 'pending' || e.to === 'complete') {
       task.iteration = undefined
@@ -281,7 +295,23 @@ export class RunModel implements ReporterHooks {
   }
 
   onTaskLanded(e: TanukiEvents['task:landed']): void {
-    this.task(e.taskId).landed = { commit: e.commit, moved: e.moved, ...(e.note ? { note: e.note } : {}) }
+    if (e.target) this.target = e.target
+    const task = this.task(e.taskId)
+    task.landed = { commit: e.commit, moved: e.moved, ...(e.note ? { note: e.note } : {}) }
+    this.held.delete(e.taskId)
+    if (!e.moved) {
+      this.held.add(e.taskId)
+      this.heldNote = e.note
+    } else if (e.commit !== 'by hand') {
+      // The target is at this landing: those that waited for it are on it now (a landing by a
+      // person's hand moves no target).
+      for (const id of this.held) {
+        const waited = this.tasks.get(id)!
+        if (waited.landed) waited.landed = { commit: waited.landed.commit, moved: true }
+      }
+      this.held.clear()
+      this.heldNote = undefined
+    }
   }
 
   onTaskConflict(e: TanukiEvents['task:conflict']): void {
@@ -370,11 +400,25 @@ export class RunModel implements ReporterHooks {
     return { total: this.total, complete, percentage: this.total === 0 ? 0 : Math.floor((complete * 100) / this.total) }
   }
 
-  /** Tasks whose work landed. */
+  /** Tasks whose work is on the target (by hand too); not those that wait on the integration branch. */
   landedCount(): number {
     let landed = 0
-    for (const task of this.tasks.values()) if (task.landed) landed++
+    for (const task of this.tasks.values()) if (task.landed?.moved) landed++
     return landed
+  }
+
+  /**
+   * Landed work that waits on the integration branch because the target could not move forward:
+   * the tasks in the order they landed, the target (when the events named it) and the lander's
+   * note on why and what to do. Undefined when every landing is on the target.
+   */
+  heldBack(): { target?: string; tasks: string[]; note?: string } | undefined {
+    if (this.held.size === 0) return undefined
+    return {
+      ...(this.target ? { target: this.target } : {}),
+      tasks: [...this.held],
+      ...(this.heldNote ? { note: this.heldNote } : {}),
+    }
   }
 
   /** Usage summed over every task. */

@@ -44,7 +44,8 @@ function waitingOn(task: TaskState, model: RunModel): string {
 
 /**
  * The run as a Markdown report: the outcome, a table of every task (status, iterations, duration,
- * agent, tokens, cost) and a section per failure or review with the tail of its verify output.
+ * agent, tokens, cost) and a section per failure or review with the tail of its verify output;
+ * last, the landed work that waits for the target, when it could not move forward.
  */
 export function renderSummary(model: RunModel, options: { title?: string; tailLines?: number } = {}): string {
   const lines: string[] = []
@@ -55,9 +56,13 @@ export function renderSummary(model: RunModel, options: { title?: string; tailLi
   const rest = (['failed', 'review', 'blocked', 'pending', 'in_progress', 'assigned'] as const)
     .filter((status) => counts[status] > 0)
     .map((status) => `${counts[status]} ${status.replace('_', ' ')}`)
+  const held = model.heldBack()
+  const target = held?.target ?? 'the target'
   const outcome =
     progress.total > 0 && progress.complete === progress.total
-      ? '**All tasks complete.**'
+      ? held
+        ? `**All tasks complete; ${held.tasks.length} not on ${target} yet.**`
+        : '**All tasks complete.**'
       : '**Not all tasks complete.**'
   lines.push(
     `${outcome} ${progress.complete} of ${plural(progress.total, 'task')} complete (${progress.percentage}%)${rest.length > 0 ? `; ${rest.join(', ')}` : ''}.`,
@@ -128,9 +133,7 @@ export function renderSummary(model: RunModel, options: { title?: string; tailLi
     }
   }
 
-  const landing = tasks.filter(
-    (task) => task.conflicts?.length || task.landFailed || (task.landed && !task.landed.moved),
-  )
+  const landing = tasks.filter((task) => task.conflicts?.length || task.landFailed)
   if (landing.length > 0) {
     lines.push('## Landing', '')
     for (const task of landing) {
@@ -144,8 +147,6 @@ export function renderSummary(model: RunModel, options: { title?: string; tailLi
           `- **${task.id}**: \`${task.landFailed.command.replace(/`/g, "'")}\` exited ${task.landFailed.exitCode ?? 'without a code'} on the combined work`,
         )
       }
-      if (task.landed && !task.landed.moved)
-        lines.push(`- **${task.id}**: landed on the integration branch only. ${task.landed.note ?? ''}`)
     }
     lines.push('')
   }
@@ -155,6 +156,16 @@ export function renderSummary(model: RunModel, options: { title?: string; tailLi
     lines.push('## Blocked and waiting', '')
     for (const task of waiting) lines.push(`- **${task.id}** (${task.status}): ${waitingOn(task, model)}`)
     lines.push('')
+  }
+
+  // Last, so it is the run's last word on a terminal: what keeps the work from the target, and what to do.
+  if (held) {
+    lines.push(`## Waiting for ${target}`, '')
+    lines.push(
+      `${held.tasks.map((id) => `**${id}**`).join(', ')} landed on the integration branch, not on ${target}` +
+        `${held.note ? `: ${held.note}` : '.'}`,
+      '',
+    )
   }
   return lines.join('\n')
 }

@@ -28,9 +28,11 @@ export const landCommand = defineCommand({
       ...(args.into ? { into: args.into } : {}),
       ...(args['dry-run'] ? { dryRun: true } : {}),
     })
+    // Work that could not land, or that waits for a target that could not move, is not delivered.
+    const code = report.failed.length > 0 || report.stopped || report.held.length > 0 ? 1 : 0
     if (args.json) {
       process.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
-      return report.failed.length > 0 || report.stopped ? 1 : 0
+      return code
     }
     const lines: string[] = []
     if (report.viaRunning) lines.push('The running orchestrator landed what could land; see `tanuki project status`.')
@@ -44,8 +46,12 @@ export const landCommand = defineCommand({
         lines.push(`  ${step.taskId}${step.conflicts.length > 0 ? `  conflicts in ${step.conflicts.join(', ')}` : ''}`)
       }
     } else if (!report.viaRunning) {
-      if (report.landed.length === 0 && report.failed.length === 0 && !report.stopped)
+      if (report.landed.length + report.caughtUp.length + report.failed.length === 0 && !report.stopped)
         lines.push(`Nothing to land on ${report.target}.`)
+      for (const { taskId, commit } of report.caughtUp)
+        lines.push(
+          `landed ${taskId} on ${report.target} as ${commit.slice(0, 12)} (it waited on the integration branch)`,
+        )
       for (const { taskId, commit, moved } of report.landed)
         lines.push(
           moved
@@ -55,6 +61,8 @@ export const landCommand = defineCommand({
       for (const { taskId, reason } of report.failed)
         lines.push(`not landed: ${taskId}: ${reason}; \`tanuki project resume\` sends it back to an agent`)
     }
+    if (report.held.length > 0)
+      lines.push(`not on ${report.target} yet: ${report.held.join(', ')}, on the integration branch (see the note)`)
     if (report.stopped) lines.push(`landing stopped: ${report.stopped}`)
     for (const { taskId, on } of report.waiting)
       lines.push(
@@ -62,6 +70,6 @@ export const landCommand = defineCommand({
       )
     for (const note of report.notes) lines.push(`note: ${note}`)
     process.stdout.write(`${lines.join('\n')}\n`)
-    return report.failed.length > 0 || report.stopped ? 1 : 0
+    return code
   },
 })

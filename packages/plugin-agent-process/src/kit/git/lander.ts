@@ -93,6 +93,8 @@ export function createGitLander(options: GitLanderOptions): GitLander {
   let knownTarget: string | undefined
   /** The integration branch's tip as this lander last saw or set it. */
   let knownTip: string | undefined
+  /** The target could not move forward to the last landing: it lags the integration branch. */
+  let behind = false
   /** Where the repository keeps its refs as files (loose and packed); unset for other ref stores. */
   let refFiles: string | undefined
 
@@ -168,6 +170,12 @@ export function createGitLander(options: GitLanderOptions): GitLander {
    * `git merge --ff-only` would (never overwriting a person's changes); elsewhere, the ref alone.
    */
   const moveTarget = async (to: string): Promise<{ moved: boolean; note?: string }> => {
+    const moved = await moveTargetTo(to)
+    behind = !moved.moved
+    return moved
+  }
+  /** `moveTarget`'s work; `moveTarget` remembers whether it left the target behind. */
+  const moveTargetTo = async (to: string): Promise<{ moved: boolean; note?: string }> => {
     const ref = `refs/heads/${target}`
     const movedMeanwhile = {
       moved: false,
@@ -416,16 +424,26 @@ export function createGitLander(options: GitLanderOptions): GitLander {
   /**
    * What a crash left: landed on the integration branch (the trailer is the record) but perhaps
    * not on the target yet, and not in the journal; and what is on the target. A landing of work
-   * the task no longer has (it was rerun since) is not its landing.
+   * the task no longer has (it was rerun since) is not its landing. `ahead`: the landings on the
+   * integration branch only, oldest first.
    */
-  const foundLandings = async (branch: string | undefined): Promise<Map<string, string>> => {
-    const landed = branch
+  const foundLandings = async (
+    branch: string | undefined,
+  ): Promise<{ landed: Map<string, string>; ahead: { taskId: string; commit: string }[] }> => {
+    const ahead = branch
       ? await taskTrailers([`refs/heads/${branch}`, `^refs/heads/${target}`, '--max-count=10000'], repo!)
       : new Map<string, string>()
+    const landed = new Map(ahead)
     const onTarget = await taskTrailers([`refs/heads/${target}`, '--max-count=10000'], repo!)
     for (const [id, sha] of onTarget) if (!landed.has(id)) landed.set(id, sha)
     for (const id of await supersededLandings(landed)) landed.delete(id)
-    return landed
+    return {
+      landed,
+      ahead: [...ahead]
+        .filter(([id, sha]) => landed.get(id) === sha)
+        .reverse()
+        .map(([taskId, commit]) => ({ taskId, commit })),
+    }
   }
 
   /** Where `predict` starts when the lander was only inspected: the integration tip `prepare` would reach. */
@@ -473,7 +491,7 @@ export function createGitLander(options: GitLanderOptions): GitLander {
           integration = { branch, dir }
         }
         await catchUp()
-        const landed = await foundLandings(branch)
+        const { landed, ahead } = await foundLandings(branch)
         const head = (await inLand(['rev-parse', 'HEAD'])).stdout.trim()
         knownTip = head
         const move = await moveTarget(head)
@@ -489,6 +507,7 @@ export function createGitLander(options: GitLanderOptions): GitLander {
           target: target!,
           base: `refs/heads/${branch}`,
           landed: [...landed].map(([taskId, commit]) => ({ taskId, commit })),
+          ...(ahead.length > 0 ? (move.moved ? { caughtUp: ahead } : { held: ahead }) : {}),
           ...(move.note ? { note: move.note } : {}),
         }
       })
@@ -498,7 +517,8 @@ export function createGitLander(options: GitLanderOptions): GitLander {
       if (!integration || !repo) throw new TanukiError(LAND_ERROR, 'the git lander was not prepared')
       return serialized(repo, async () => {
         // Nothing recorded, and certainly so without asking git: nothing to land, nothing to run.
-        if (knownTip && recordedWork(request.task.id) === false)
+        // (With the target behind, the landing below brings in its new commits and moves it.)
+        if (knownTip && !behind && recordedWork(request.task.id) === false)
           return {
             status: 'landed',
             commit: knownTip,
@@ -513,7 +533,14 @@ export function createGitLander(options: GitLanderOptions): GitLander {
         const built = await apply(request.task, request.agent, before)
         if (built === false) {
           clean = true
-          return { status: 'landed', commit: before, moved: true, note: 'no work was recorded for it: nothing to land' }
+          // Nothing of its own, but the target still has to reach what landed before it.
+          const moved = behind ? await moveTarget(before) : { moved: true }
+          return {
+            status: 'landed',
+            commit: before,
+            moved: moved.moved,
+            note: moved.note ?? 'no work was recorded for it: nothing to land',
+          }
         }
         if (typeof built !== 'string') return { status: 'conflict', ...built }
         // The branch moves only once the gate passed: a crash before that leaves it as it was.
@@ -565,7 +592,7 @@ export function createGitLander(options: GitLanderOptions): GitLander {
       return {
         target: target!,
         base: onBranch ? `refs/heads/${branch}` : `refs/heads/${target}`,
-        landed: [...(await foundLandings(onBranch ? branch : undefined))].map(([taskId, commit]) => ({
+        landed: [...(await foundLandings(onBranch ? branch : undefined)).landed].map(([taskId, commit]) => ({
           taskId,
           commit,
         })),

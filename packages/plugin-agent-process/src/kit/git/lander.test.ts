@@ -1,0 +1,115 @@
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { createTask, resolveConfig, type Task } from '@tanuki/core'
+import { afterEach, describe, expect, it } from 'vitest'
+import { git, gitRepo, project, removeTempDirs } from '../../../test/support/repo.ts'
+import { openWorkspace } from '../workspace.ts'
+import { createGitLander } from './lander.ts'
+
+afterEach(removeTempDirs)
+
+const task = (id: string): Task => createTask({ id, title: `Task ${id}` })
+const lines = Array.from({ length: 20 }, (_, i) => `line ${i + 1}`)
+const signal = new AbortController().signal
+
+/** A repository whose notes.txt an agent edits (line 20 for T-1, line 10 for T-2), recorded as their work. */
+async function withWork(): Promise<string> {
+  const root = gitRepo()
+  writeFileSync(join(root, 'notes.txt'), `${lines.join('\n')}\n`)
+  git(root, 'add', '-A')
+  git(root, 'commit', '-q', '-m', 'notes')
+  const agent = await openWorkspace({ project: project(root), agent: 'a' })
+  for (const [id, line] of [
+    ['T-1', 20],
+    ['T-2', 10],
+  ] as const) {
+    await agent.begin(task(id), { unlanded: [], carry: false })
+    const text = readFileSync(join(agent.dir, 'notes.txt'), 'utf8')
+    writeFileSync(join(agent.dir, 'notes.txt'), text.replace(`line ${line}\n`, `line ${line}, by an agent\n`))
+    await agent.commit(`${id}\n\nTanuki-Task: ${id}\n`)
+    await agent.publish(task(id))
+  }
+  return root
+}
+
+describe('the git lander, when a person’s changes hold the target back', () => {
+  it('says every landing waits, a task without work too, and the next prepare says which the target reached', async () => {
+    const root = await withWork()
+    const main = git(root, 'rev-parse', 'main')
+    // The person's uncommitted edit of line 1, in the file the landings change.
+    const mine = `line 1, by a person\n${lines.slice(1).join('\n')}\n`
+    writeFileSync(join(root, 'notes.txt'), mine)
+    const land = resolveConfig({}).land
+    const lander = createGitLander({ project: project(root), land })
+    expect(await lander.prepare()).toEqual({ target: 'main', base: 'refs/heads/tanuki/land/main', landed: [] })
+
+    const first = await lander.land({ task: task('T-1'), signal })
+    expect(first).toEqual({
+      status: 'landed',
+      commit: expect.stringMatching(/^[0-9a-f]{40}$/),
+      moved: false,
+      note: expect.stringMatching(
+        /^your uncommitted changes in .+ \(notes\.txt\) would be overwritten by the landed work; nothing of yours was touched\. The work waits on tanuki\/land\/main: commit or stash your changes, then run `tanuki land`\.$/,
+      ),
+    })
+    // A task with no work lands nothing, but the target is still behind: it says so, not "moved".
+    expect(await lander.land({ task: task('T-0'), signal })).toMatchObject({ status: 'landed', moved: false })
+    const second = await lander.land({ task: task('T-2'), signal })
+    expect(second).toMatchObject({ status: 'landed', moved: false })
+    await lander.close?.()
+    expect(git(root, 'rev-parse', 'main')).toBe(main)
+    expect(readFileSync(join(root, 'notes.txt'), 'utf8')).toBe(mine)
+
+    // Still there at the next start: the landings that wait, oldest first.
+    const held = await createGitLander({ project: project(root), land }).prepare({ target: 'main' })
+    const commits = {
+      'T-1': first.status === 'landed' && first.commit,
+      'T-2': second.status === 'landed' && second.commit,
+    }
+    expect(held).toMatchObject({
+      held: [
+        { taskId: 'T-1', commit: commits['T-1'] },
+        { taskId: 'T-2', commit: commits['T-2'] },
+      ],
+      note: expect.stringContaining('(notes.txt) would be overwritten'),
+    })
+    expect(held.caughtUp).toBeUndefined()
+
+    // Committed: the next start moves main, and says which landings it reached.
+    git(root, 'commit', '-q', '-am', 'my note')
+    const moved = await createGitLander({ project: project(root), land }).prepare({ target: 'main' })
+    expect(moved.caughtUp).toEqual([
+      { taskId: 'T-1', commit: commits['T-1'] },
+      { taskId: 'T-2', commit: commits['T-2'] },
+    ])
+    expect(moved.held).toBeUndefined()
+    expect(moved.note).toBeUndefined()
+    const notes = readFileSync(join(root, 'notes.txt'), 'utf8')
+    expect(notes).toContain('line 1, by a person\n')
+    expect(notes).toContain('line 10, by an agent\n')
+    expect(notes).toContain('line 20, by an agent\n')
+    // Nothing waits any more: a later start says nothing of them.
+    const later = await createGitLander({ project: project(root), land }).prepare({ target: 'main' })
+    expect(later.caughtUp).toBeUndefined()
+    expect(later.held).toBeUndefined()
+  })
+
+  it('a task without work moves the target once nothing holds it back any more', async () => {
+    const root = await withWork()
+    writeFileSync(join(root, 'notes.txt'), `line 1, by a person\n${lines.slice(1).join('\n')}\n`)
+    const lander = createGitLander({ project: project(root), land: resolveConfig({}).land })
+    await lander.prepare()
+    expect(await lander.land({ task: task('T-1'), signal })).toMatchObject({ moved: false })
+    git(root, 'stash', '-q')
+    expect(await lander.land({ task: task('T-0'), signal })).toEqual({
+      status: 'landed',
+      commit: git(root, 'rev-parse', 'tanuki/land/main'),
+      moved: true,
+      note: 'no work was recorded for it: nothing to land',
+    })
+    expect(git(root, 'rev-parse', 'main')).toBe(git(root, 'rev-parse', 'tanuki/land/main'))
+    git(root, 'stash', 'pop', '-q')
+    expect(readFileSync(join(root, 'notes.txt'), 'utf8')).toContain('line 1, by a person\nline 2\n')
+    expect(readFileSync(join(root, 'notes.txt'), 'utf8')).toContain('line 20, by an agent\n')
+  })
+})
