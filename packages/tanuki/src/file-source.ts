@@ -12,7 +12,7 @@ import {
   type TaskSource,
 } from '@tanuki/core'
 import { isAlive } from './lock.ts'
-import { markdownFiles, resolveTasksDir, scanOnWorker, type WorkerScan } from './lister.ts'
+import { listOnWorker, markdownFiles, resolveTasksDir, type Listing } from './lister.ts'
 import { parseThreads, readTaskFiles } from './parse-pool.ts'
 import { takePrescan } from './prescan.ts'
 import { TaskCache } from './task-cache.ts'
@@ -47,7 +47,7 @@ export interface ScanResult {
   errors: TanukiError[]
   /** How many files were parsed; the others' tasks came from the cache of parsed tasks. */
   parsed: number
-  /** Whether a worker thread listed the files, stat-ed them and matched them with the cache (`scanOnWorker`). */
+  /** Whether a worker thread listed the files and stat-ed them (`listOnWorker`), to the end. */
   listedOnWorker: boolean
 }
 
@@ -120,12 +120,12 @@ export class FileTaskSource implements TaskSource {
     return relative(this.root, path) || path
   }
 
-  /** Every task file, with its path as people see it, in order; `scanned`, as a worker found them. */
-  private files(scanned?: WorkerScan): [path: string, shown: string][] {
+  /** Every task file, with its path as people see it, in order; `listed`, as a lister found them. */
+  private files(listed?: Listing): [path: string, shown: string][] {
     const folders: string[] = []
-    const files = scanned ? scanned.files : markdownFiles({ existsSync, readdirSync }, sep, this.dir, folders)
-    this.folders = scanned ? scanned.folders : folders
-    this.cache?.begin(files, scanned ? (scanned.cache ?? null) : undefined)
+    const files = listed ? listed.files : markdownFiles({ existsSync, readdirSync }, sep, this.dir, folders)
+    this.folders = listed ? listed.folders : folders
+    this.cache?.begin(files)
     return files.map((path) => [path, this.display(path)])
   }
 
@@ -142,59 +142,39 @@ export class FileTaskSource implements TaskSource {
 
   /**
    * Reads every task file as `scan` does, with the same result. With a large cache, a worker
-   * thread lists the files, stats them and matches them with the cache (`scanOnWorker`; the CLI
-   * starts it before anything else, see `prescan`), and this thread parses the cached tasks of
-   * the unchanged files in one go. The parse of what changed is shared with worker threads when
-   * there are many files (`parseThreads`: by default from 2,000 files and 4 CPUs on, one per CPU
-   * beyond the first; `TANUKI_PARSE_THREADS` or the `parseThreads` option say otherwise).
+   * thread lists the files and stats them (`listOnWorker`; the CLI starts it before anything
+   * else, see `prescan`) while this one reads the cache and takes the stats as they come. The
+   * parse of what changed is shared with worker threads when there are many files
+   * (`parseThreads`: by default from 2,000 files and 4 CPUs on, one per CPU beyond the first;
+   * `TANUKI_PARSE_THREADS` or the `parseThreads` option say otherwise).
    */
   async scanAsync(): Promise<ScanResult> {
     const cache = this.cache
-    // `TANUKI_LIST_THREAD`: 1 always scans on a worker (with a cache), 0 never.
+    // `TANUKI_LIST_THREAD`: 1 always lists on a worker (with a cache), 0 never.
     const setting = process.env.TANUKI_LIST_THREAD
-    let onWorker = cache ? takePrescan(this.dir, cache.file) : undefined
-    if (cache && !onWorker && (setting === '1' || (setting !== '0' && cache.large()))) {
-      // The worker reads the cache file: the lines of an earlier scan go into it first.
-      cache.save()
-      onWorker = scanOnWorker(this.dir, cache.file, cache.parser)
-    }
-    const scanned = onWorker ? await onWorker.catch(() => undefined) : undefined
-    const files = this.files(scanned)
+    let lister = cache ? takePrescan(this.dir, cache.file) : undefined
+    if (cache && !lister && (setting === '1' || (setting !== '0' && cache.large()))) lister = listOnWorker(this.dir)
+    // The cache is read while the worker lists.
+    if (lister) cache!.prepare()
+    const listed = lister ? await lister.catch(() => undefined) : undefined
+    const files = this.files(listed)
     const found = this.fromCache(files)
-    if (scanned) {
-      const { changed, stats } = scanned
-      let tasks: (string | Task)[] | undefined
-      if (scanned.cache) {
-        const { tasks: json, ends } = scanned.cache
-        try {
-          tasks = []
-          for (let piece = 0, start = 0; piece < ends.length; start = ends[piece++]!) {
-            for (const item of JSON.parse(json.toString('latin1', start, ends[piece])) as (string | Task)[])
-              tasks.push(item)
-          }
-        } catch {
-          tasks = undefined // A line that is not JSON: each is parsed on its own below, and that one read.
-        }
-        // Its 30 MB (100,000 files) can go before the rest of the start adds to the peak.
-        scanned.cache.tasks = Buffer.alloc(0)
+    let index = 0
+    let listedOnWorker = listed !== undefined
+    if (listed) {
+      try {
+        for await (const chunk of listed.stats()) for (const stat of chunk) found.visit(index++, stat)
+      } catch {
+        // The worker failed: this thread stats what is left.
+        listedOnWorker = false
       }
-      // The files come in order (what is parsed is matched by order): the changed ones, each with
-      // its stat, and between them the unchanged ones, whose hashes and tasks `tasks` holds in order.
-      let next = 0
-      let unchanged = 0
-      for (let index = 0; index < files.length; index++) {
-        if (next < changed.length && changed[next] === index) found.visit(index, stats[next++]!)
-        else if (tasks) {
-          found.reuse(index, tasks[unchanged + 1] as Task, tasks[unchanged] as string)
-          unchanged += 2
-        } else found.visit(index, cache!.recorded(index))
-      }
-    } else for (let index = 0; index < files.length; index++) found.visit(index, this.statOf(files[index]![0]))
+    }
+    for (; index < files.length; index++) found.visit(index, this.statOf(files[index]![0]))
     const { read, toParse, stats } = found
     const threads = this.parseThreads ?? parseThreads(toParse.length)
     const parsed = await readTaskFiles(toParse, threads)
     const collected = this.collect(files, this.toCache(files, read, parsed, stats))
-    return { ...collected, parsed: parsed.length, listedOnWorker: scanned !== undefined }
+    return { ...collected, parsed: parsed.length, listedOnWorker }
   }
 
   /** A file's stat as the cache compares it (`statKey`); without a cache none is needed. */
@@ -206,12 +186,10 @@ export class FileTaskSource implements TaskSource {
    * Takes the files one by one, in order, each with its stat (`visit`), once the cache has begun
    * the scan. With a cache: takes the task (and text's hash) of each file whose stat is as
    * recorded, reads the others and takes the task of each unchanged text; what is left to parse
-   * comes with its text. Without one, every file is left to read and parse. `reuse` takes the
-   * task of a file a worker found unchanged.
+   * comes with its text. Without one, every file is left to read and parse.
    */
   private fromCache(files: [path: string, shown: string][]): {
     visit(index: number, stat: string): void
-    reuse(index: number, task: Task, hash: string): void
     read: (TaskFile | undefined)[]
     toParse: TaskFileToRead[]
     stats: string[]
@@ -244,11 +222,7 @@ export class FileTaskSource implements TaskSource {
         toParse.push([path, shown, text])
       }
     }
-    const reuse = (index: number, task: Task, hash: string): void => {
-      cache!.keep(index)
-      read[index] = { task, hash }
-    }
-    return { visit, reuse, read, toParse, stats }
+    return { visit, read, toParse, stats }
   }
 
   /** Fills the gaps `fromCache` left with what was parsed (in order), and keeps the new tasks for next time. */

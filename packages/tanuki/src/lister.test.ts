@@ -1,22 +1,11 @@
 import { spawnSync } from 'node:child_process'
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  utimesSync,
-  writeFileSync,
-} from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, sep } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { FileTaskSource } from './file-source.ts'
-import { markdownFiles, parserKey, scanOnWorker, statKey } from './lister.ts'
+import { listOnWorker, markdownFiles, statKey } from './lister.ts'
 import { STATE_GITIGNORE, statePaths } from './paths.ts'
-import { textHash } from './task-file.ts'
 
 const dirs: string[] = []
 const setting = process.env.TANUKI_LIST_THREAD
@@ -59,71 +48,46 @@ const files = {
   'notes.txt': 'not a task',
 }
 
-describe('scanning the task files on a worker thread', () => {
+describe('listing the task files on a worker thread', () => {
   it('finds the files and folders the main thread finds, in order, with the same stats', async () => {
-    const root = project(files)
-    const dir = join(root, 'tasks')
+    const dir = join(project(files), 'tasks')
     await settle()
     const folders: string[] = []
     const here = markdownFiles({ existsSync, readdirSync }, sep, dir, folders)
     expect(here.map((path) => path.slice(dir.length + 1))).toEqual(['a.md', 'api/c.md', 'api/deep/d.md', 'b.md'])
-    // No cache yet: every file is changed, with its stat.
-    const scanned = await scanOnWorker(dir, statePaths(root).taskCache)
-    expect(scanned.files).toEqual(here)
-    expect(scanned.folders.sort()).toEqual(folders.sort())
-    expect(scanned.cache).toBeUndefined()
-    expect([...scanned.changed]).toEqual([0, 1, 2, 3])
+    const listing = await listOnWorker(dir)
+    expect(listing.files).toEqual(here)
+    expect(listing.folders.sort()).toEqual(folders.sort())
+    const stats: string[] = []
+    for await (const chunk of listing.stats()) stats.push(...chunk)
     const now = Date.now()
-    expect(scanned.stats).toEqual(
+    expect(stats).toEqual(
       here.map((path) => {
         const s = statSync(path)
         return statKey(s.size, s.mtimeMs, s.ctimeMs, s.ino, now)
       }),
     )
-    expect(scanned.stats.every((stat) => stat !== '')).toBe(true)
+    expect(stats.every((stat) => stat !== '')).toBe(true)
   })
 
   it('lists nothing for a folder that does not exist, and stats nothing', async () => {
-    const scanned = await scanOnWorker(join(tmpdir(), 'tanuki-lister-none', 'tasks'), join(tmpdir(), 'tanuki-none'))
-    expect(scanned.files).toEqual([])
-    expect([...scanned.changed]).toEqual([])
-  })
-
-  it('hands over the tasks of the files whose stat the cache recorded, as one JSON array, and names the others', async () => {
-    const root = project(files)
-    await settle()
-    const cacheFile = statePaths(root).taskCache
-    const plain = new FileTaskSource({ root, cacheFile })
-    const alone = plain.scan()
-    plain.saveCache()
-    writeFileSync(join(root, 'tasks', 'api', 'c.md'), task('c').replace('Task c', 'Task c, renamed'))
-    const scanned = await scanOnWorker(join(root, 'tasks'), cacheFile)
-    // api/c.md (the second file) was just written: its stat proves nothing, and it is read again.
-    expect([...scanned.changed]).toEqual([1])
-    expect(scanned.stats).toEqual([''])
-    expect(scanned.cache?.count).toBe(4)
-    // Each unchanged file's hash, then its task.
-    const kept = alone.tasks.filter((t) => t.id !== 'c')
-    expect([...scanned.cache!.ends]).toEqual([scanned.cache!.tasks.length])
-    expect(JSON.parse(scanned.cache!.tasks.toString('latin1'))).toEqual(
-      kept.flatMap((t) => [textHash(readFileSync(join(root, t.source!), 'utf8')), { ...t }]),
-    )
-    // Another parser's cache (a rebuilt or upgraded Tanuki) is not used at all.
-    const foreign = await scanOnWorker(join(root, 'tasks'), cacheFile, JSON.stringify('another parser'))
-    expect(foreign.cache).toBeUndefined()
-    expect([...foreign.changed]).toEqual([0, 1, 2, 3])
-    expect(parserKey()).toBe(readFileSync(cacheFile, 'latin1').split('\n')[0])
+    const listing = await listOnWorker(join(tmpdir(), 'tanuki-lister-none', 'tasks'))
+    expect(listing.files).toEqual([])
+    const chunks: string[][] = []
+    for await (const chunk of listing.stats()) chunks.push(chunk)
+    expect(chunks).toEqual([])
   })
 
   it('runs when the code is compiled keeping function names (tsx), as it is when run from source', () => {
-    const root = project(files)
-    const dir = join(root, 'tasks')
+    const dir = join(project(files), 'tasks')
     const script = join(dir, '..', 'list.mts')
     writeFileSync(
       script,
-      `import { scanOnWorker } from ${JSON.stringify(new URL('./lister.ts', import.meta.url).pathname)}\n` +
-        `const scanned = await scanOnWorker(${JSON.stringify(dir)}, ${JSON.stringify(statePaths(root).taskCache)})\n` +
-        'console.log(scanned.files.length, scanned.changed.length)\n',
+      `import { listOnWorker } from ${JSON.stringify(new URL('./lister.ts', import.meta.url).pathname)}\n` +
+        `const listing = await listOnWorker(${JSON.stringify(dir)})\n` +
+        'let stats = 0\n' +
+        'for await (const chunk of listing.stats()) stats += chunk.length\n' +
+        'console.log(listing.files.length, stats)\n',
     )
     const run = spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8' })
     expect(run.stderr).toBe('')
@@ -148,31 +112,5 @@ describe('scanning the task files on a worker thread', () => {
     const changed = await new FileTaskSource({ root, cacheFile }).scanAsync()
     expect(changed.parsed).toBe(1)
     expect(changed.tasks.find((t) => t.id === 'c')?.title).toBe('Task c, renamed')
-  })
-
-  it('hands the tasks over in pieces of at most 64 KB, which the scan puts back in order', async () => {
-    const many: Record<string, string> = {}
-    for (let i = 0; i < 300; i++)
-      many[`t${String(i).padStart(3, '0')}.md`] = task(`t${i}`).replace('Do', 'x'.repeat(400))
-    const root = project(many)
-    await settle()
-    const cacheFile = statePaths(root).taskCache
-    const plain = new FileTaskSource({ root, cacheFile })
-    const alone = plain.scan()
-    plain.saveCache()
-    const scanned = await scanOnWorker(join(root, 'tasks'), cacheFile)
-    const { tasks, ends } = scanned.cache!
-    expect(ends.length).toBeGreaterThan(1)
-    let start = 0
-    const pieces = [...ends].map((end) => {
-      expect(end - start).toBeLessThanOrEqual(1 << 16)
-      return JSON.parse(tasks.toString('latin1', start, (start = end)))
-    })
-    expect(pieces.flat().filter((_: unknown, i: number) => i % 2 === 1)).toEqual(alone.tasks)
-    process.env.TANUKI_LIST_THREAD = '1'
-    const listed = await new FileTaskSource({ root, cacheFile }).scanAsync()
-    expect(listed.listedOnWorker).toBe(true)
-    expect(listed.parsed).toBe(0)
-    expect(listed.tasks).toEqual(alone.tasks)
   })
 })

@@ -28,8 +28,8 @@ const FORMAT = 5
 export const HASH = 27
 
 /**
- * A task cache this big (some 3,000 files) makes a scan happen on a worker thread
- * (`scanOnWorker`): below, starting the worker costs more than it saves.
+ * A task cache this big (some 3,000 files) makes a scan list and stat the files on a worker
+ * thread (`listOnWorker`): below, starting the worker costs more than it saves.
  */
 export const LARGE_BYTES = 1 << 20
 
@@ -98,190 +98,58 @@ export function markdownFiles(
   return files.sort()
 }
 
-/** Where the lines of a task cache's files are in its bytes (`indexCache`). */
-export interface CacheIndex {
-  /** Where the line of each file (in the order given) begins, −1 when the cache has none. */
-  line: Int32Array
-  /** Where that line ends (its newline). */
-  end: Int32Array
-  /** How many files the cache holds (a later line of a file replaces an earlier one). */
-  count: number
-}
+/** Files per message of the lister: a few dozen messages for 100,000 files. */
+const STAT_CHUNK = 4096
 
 /**
- * Finds the line of each of `files` in a task cache's bytes (see `HASH` for a line's shape), or
- * nothing when the cache was written by another parser (its first line is not `key`). A line
- * without its newline is the torn end of a file cut short, and is left out, as is any line not
- * of that shape. Throws on a path that is not JSON: the caller then ignores the cache. No
- * outside name: the scan's worker runs it from its source (see `scanOnWorker`).
+ * What the lister's worker thread runs: lists, then stats in chunks, posting each. It gets
+ * everything it uses as arguments, since it runs from its source text (see `listOnWorker`).
  */
-export function indexCache(bytes: Buffer, key: string, files: readonly string[], hash: number): CacheIndex | undefined {
-  const first = bytes.indexOf(10)
-  if (first === -1 || bytes.toString('latin1', 0, first) !== key) return undefined
-  const lines = new Map<string, number>()
-  for (let at = first + 1, end = bytes.indexOf(10, at); end !== -1; at = end + 1, end = bytes.indexOf(10, at)) {
-    const tab = bytes.indexOf(9, at)
-    const second = tab === -1 || tab > end ? -1 : bytes.indexOf(9, tab + 1)
-    if (second === -1 || second + hash + 1 >= end || bytes[second + hash + 1] !== 9) continue
-    // A path without a backslash (no escape) is the text between its quotes: JSON.parse for each
-    // of 100,000 lines cost ~0.1 s.
-    let plain = true
-    for (let i = at + 1; i < tab - 1 && plain; i++) plain = bytes[i] !== 92
-    const path = plain
-      ? bytes.toString('latin1', at + 1, tab - 1)
-      : (JSON.parse(bytes.toString('latin1', at, tab)) as string)
-    lines.set(path, at)
-  }
-  const line = new Int32Array(files.length).fill(-1)
-  const end = new Int32Array(files.length)
-  for (let i = 0; i < files.length; i++) {
-    const at = lines.get(files[i]!)
-    if (at === undefined) continue
-    line[i] = at
-    end[i] = bytes.indexOf(10, at)
-  }
-  return { line, end, count: lines.size }
-}
-
-/** The most bytes of JSON the main thread parses at once: strings this size are cheap to make. */
-const PIECE = 1 << 16
-
-/** What a scan on a worker thread found (`scanOnWorker`). */
-export interface WorkerScan {
-  /** Every task file, sorted (`markdownFiles`). */
-  files: string[]
-  /** The folders it went through, for the watcher. */
-  folders: string[]
-  /** The files whose stat is not the one the cache recorded (all of them without a cache), in order. */
-  changed: Int32Array
-  /** The stat (`statKey`) of each of `changed`. */
-  stats: string[]
-  /** The cache as read, when it was one of this parser. */
-  cache?: CacheIndex & {
-    bytes: Buffer
-    /**
-     * The other files, whose stat is the one recorded, as JSON arrays (ASCII) one after the
-     * other, in order: the hash of each file's text, then its task. A `JSON.parse` of some
-     * hundreds of files on the main thread instead of one a file.
-     */
-    tasks: Buffer
-    /** Where each array of `tasks` ends. */
-    ends: Int32Array
-  }
-}
-
-/**
- * What the scan's worker thread runs: lists the files, reads the cache, stats each file and
- * compares its stat with the one recorded; posts the result once, handing over its buffers. It
- * gets everything it uses as arguments, since it runs from its source text (see `scanOnWorker`).
- */
-function scanMain(
+function listerMain(
   fs: typeof import('node:fs'),
   sep: string,
   { parentPort, workerData }: typeof import('node:worker_threads'),
   key: typeof statKey,
   list: typeof markdownFiles,
-  index: typeof indexCache,
 ): void {
-  const { dir, cacheFile, parser, hash, piece } = workerData as {
-    dir: string
-    cacheFile: string
-    parser: string
-    hash: number
-    piece: number
-  }
+  const { dir, chunk } = workerData as { dir: string; chunk: number }
   try {
     const folders: string[] = []
     const files = list(fs, sep, dir, folders)
-    let bytes: Buffer | undefined
-    let found: CacheIndex | undefined
-    try {
-      bytes = fs.readFileSync(cacheFile)
-      found = index(bytes, parser, files, hash)
-    } catch {
-      found = undefined // No cache, or an unreadable or foreign one: every file is read.
-    }
-    const changed: number[] = []
-    const stats: string[] = []
-    const tasks: Buffer[] = []
-    let size = 2
-    const now = Date.now()
-    for (let i = 0; i < files.length; i++) {
-      const s = fs.statSync(files[i]!, { throwIfNoEntry: false })
-      const stat = s ? key(s.size, s.mtimeMs, s.ctimeMs, s.ino, now) : ''
-      const at = found ? found.line[i]! : -1
-      if (bytes && at >= 0 && stat !== '') {
-        // The stat recorded is the one between the first two tabs; the task follows the hash.
-        const from = bytes.indexOf(9, at) + 1
-        const to = from + stat.length
-        if (bytes[to] === 9 && bytes.toString('latin1', from, to) === stat) {
-          // The hash as a JSON string (it is base64: nothing to escape), then the task.
-          const line = bytes.subarray(to + 1, found!.end[i])
-          tasks.push(line)
-          size += line.length + 4
-          continue
-        }
+    parentPort!.postMessage({ files, folders })
+    for (let from = 0; from < files.length; from += chunk) {
+      const now = Date.now()
+      const stats: string[] = []
+      for (const path of files.slice(from, from + chunk)) {
+        const s = fs.statSync(path, { throwIfNoEntry: false })
+        stats.push(s ? key(s.size, s.mtimeMs, s.ctimeMs, s.ino, now) : '')
       }
-      changed.push(i)
-      stats.push(stat)
+      parentPort!.postMessage({ stats })
     }
-    const message: WorkerScan = { files, folders, changed: Int32Array.from(changed), stats }
-    const transfer: ArrayBuffer[] = [message.changed.buffer as ArrayBuffer]
-    if (bytes && found) {
-      // Arrays of at most `piece` bytes, one after the other: parsing one string of 30 MB on the
-      // main thread cost more than the parse itself (a fresh allocation that size, page by page).
-      const json = Buffer.allocUnsafeSlow(size + 2 * Math.ceil(size / piece) + 2)
-      const ends: number[] = []
-      let at = 0
-      let start = 0
-      for (let i = 0; i < tasks.length; i++) {
-        const line = tasks[i]!
-        if (at > start && at - start + line.length + 4 > piece) {
-          json[at++] = 93
-          ends.push(at)
-          start = at
-        }
-        // `[` opens a piece, `,` goes between its entries.
-        json[at] = at === start ? 91 : 44
-        at++
-        json[at++] = 34
-        at += line.copy(json, at, 0, hash)
-        json[at++] = 34
-        json[at++] = 44
-        at += line.copy(json, at, hash + 1)
-      }
-      if (at > start) {
-        json[at++] = 93
-        ends.push(at)
-      }
-      message.cache = { ...found, bytes, tasks: json.subarray(0, at), ends: Int32Array.from(ends) }
-      transfer.push(
-        found.line.buffer as ArrayBuffer,
-        json.buffer as ArrayBuffer,
-        message.cache.ends.buffer as ArrayBuffer,
-      )
-      // A buffer of its own (a big file's is) moves to the main thread instead of being copied.
-      if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength)
-        transfer.push(bytes.buffer as ArrayBuffer)
-    }
-    parentPort!.postMessage(message, transfer)
   } catch (error) {
     parentPort!.postMessage({ error: String(error) })
   }
 }
 
+/** The files a lister found, and their stats as they come. */
+export interface Listing {
+  files: string[]
+  folders: string[]
+  /** The stat key (`statKey`) of each file, in order, a chunk at a time; ends after the last file. */
+  stats(): AsyncGenerator<string[]>
+}
+
 /**
- * Scans a task folder on a worker thread: lists its task files, reads the task cache, stats every
- * file and compares it with the cache, so that the main thread only parses the cached tasks of
- * unchanged files (in one go) and reads the others. The CLI starts it before it loads its
- * modules and config (`prescan`), so the two overlap. With 100,000 files the listing, stats and
- * the cache's index took ~1.2 s of the main thread's start-up (a stat is ~5–9 µs here, most of it
- * the system call). Rejects when the worker cannot start or fails: the caller then does the work
- * itself (and meets any error there, with its usual message). The worker does not keep the
- * process alive.
+ * Lists a folder's task files and stats each (`statKey`) on a worker thread, so that the main
+ * thread reads the task cache meanwhile and takes the stats a chunk at a time as they come. With
+ * 100,000 files the listing and the stats took ~1.2 s of the main thread's start-up (a stat is
+ * ~5–9 µs here, most of it the system call). The CLI starts it before it loads its modules and
+ * the config (`prescan`), so that by the time the main thread reads the cache the stats are in. Resolves once the listing is known; rejects when the
+ * worker cannot start or fails, and then the caller does the work itself (and meets any error
+ * there, with its usual message).
  */
-export function scanOnWorker(dir: string, cacheFile: string, parser = parserKey()): Promise<WorkerScan> {
-  return new Promise((resolveScan, rejectScan) => {
+export function listOnWorker(dir: string): Promise<Listing> {
+  return new Promise((resolveListing, rejectListing) => {
     let worker: Worker
     try {
       // The worker runs these functions from their source text, modules given as arguments: a
@@ -290,38 +158,52 @@ export function scanOnWorker(dir: string, cacheFile: string, parser = parserKey(
       // worker gets one that does nothing. It needs none of this process's flags (`--import tsx`).
       const source =
         'const __name = (target) => target;\n' +
-        `(${scanMain})(require('node:fs'), require('node:path').sep, require('node:worker_threads'), ${statKey}, ${markdownFiles}, ${indexCache})`
-      worker = new Worker(source, {
-        eval: true,
-        execArgv: [],
-        workerData: { dir, cacheFile, parser, hash: HASH, piece: PIECE },
-      })
+        `(${listerMain})(require('node:fs'), require('node:path').sep, require('node:worker_threads'), ${statKey}, ${markdownFiles})`
+      worker = new Worker(source, { eval: true, execArgv: [], workerData: { dir, chunk: STAT_CHUNK } })
     } catch (error) {
-      rejectScan(error)
+      rejectListing(error)
       return
     }
-    worker.unref()
-    let settled = false
-    worker.on('message', (message: WorkerScan | { error: string }) => {
-      settled = true
-      if ('error' in message) rejectScan(new Error(message.error))
-      else {
-        const cache = message.cache
-        // Buffers arrive as plain bytes.
-        if (cache) {
-          cache.bytes = Buffer.from(cache.bytes.buffer, cache.bytes.byteOffset, cache.bytes.byteLength)
-          cache.tasks = Buffer.from(cache.tasks.buffer, cache.tasks.byteOffset, cache.tasks.byteLength)
-        }
-        resolveScan(message)
-      }
+    const chunks: string[][] = []
+    let total: number | undefined
+    let received = 0
+    let failed: Error | undefined
+    let wake: (() => void) | undefined
+    const fail = (error: Error): void => {
+      failed ??= error
+      if (total === undefined) rejectListing(error)
+      wake?.()
       void worker.terminate()
+    }
+    async function* stats(): AsyncGenerator<string[]> {
+      let given = 0
+      while (given < total!) {
+        const next = chunks.shift()
+        if (next) {
+          given += next.length
+          yield next
+          continue
+        }
+        if (failed) throw failed
+        await new Promise<void>((resolve) => (wake = resolve))
+        wake = undefined
+      }
+    }
+    worker.on('message', (message: { files?: string[]; folders?: string[]; stats?: string[]; error?: string }) => {
+      if (message.error !== undefined) fail(new Error(message.error))
+      else if (message.files) {
+        total = message.files.length
+        resolveListing({ files: message.files, folders: message.folders ?? [], stats })
+      } else if (message.stats) {
+        chunks.push(message.stats)
+        received += message.stats.length
+        wake?.()
+      }
+      if (total !== undefined && received >= total) void worker.terminate()
     })
-    worker.on('error', (error) => {
-      settled = true
-      rejectScan(error)
-    })
+    worker.on('error', fail)
     worker.on('exit', () => {
-      if (!settled) rejectScan(new Error('the scan stopped before it was done'))
+      if (total === undefined || received < total) fail(new Error('the lister stopped before it was done'))
     })
   })
 }

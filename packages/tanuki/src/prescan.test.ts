@@ -60,10 +60,12 @@ describe('the scan the CLI starts before it loads (prescan)', () => {
     const scan = takePrescan(tasks, cacheFile)
     expect(scan).toBeDefined()
     expect(takePrescan(tasks, cacheFile)).toBeUndefined()
-    const scanned = await scan!
-    expect(scanned.files.map((path) => relative(tasks, path))).toEqual(['a.md', 'b.md', 'c.md'])
-    expect([...scanned.changed]).toEqual([])
-    expect(scanned.cache?.count).toBe(3)
+    const listing = await scan!
+    expect(listing.files.map((path) => relative(tasks, path))).toEqual(['a.md', 'b.md', 'c.md'])
+    const stats: string[] = []
+    for await (const chunk of listing.stats()) stats.push(...chunk)
+    expect(stats).toHaveLength(3)
+    expect(stats.every((stat) => stat !== '')).toBe(true)
 
     prescan([`--cwd=${root}`, 'project', 'start'])
     expect(takePrescan(tasks, cacheFile)).toBeDefined()
@@ -93,7 +95,7 @@ describe('the scan the CLI starts before it loads (prescan)', () => {
     expect(takePrescan(tasks, cacheFile)).toBeUndefined()
   })
 
-  it("gives the task source the worker's scan: the same tasks as a scan of its own", async () => {
+  it("gives the task source the worker's listing: the same tasks as a scan of its own", async () => {
     const { root, cacheFile } = await project()
     const alone = new FileTaskSource({ root, cacheFile }).scan()
     prescan(['project', 'start', '--cwd', root])

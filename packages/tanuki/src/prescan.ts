@@ -1,14 +1,14 @@
 import { statSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { LARGE_BYTES, resolveTasksDir, scanOnWorker, type WorkerScan } from './lister.ts'
+import { LARGE_BYTES, listOnWorker, resolveTasksDir, type Listing } from './lister.ts'
 
-/** The scan `prescan` started, until a task source takes it. */
-let early: { dir: string; cacheFile: string; scan: Promise<WorkerScan> } | undefined
+/** The listing `prescan` started, until a task source takes it. */
+let early: { dir: string; cacheFile: string; listing: Promise<Listing> } | undefined
 
 /**
- * Starts the scan of a project's task folder on a worker thread (`scanOnWorker`) as the CLI
- * starts, before it loads its modules and its config: the two take about as long, and overlap
- * on a second CPU. Only for the commands that run a project (`project start`, `project resume`),
+ * Starts listing and stat-ing a project's task files on a worker thread (`listOnWorker`) as the
+ * CLI starts, before it loads its modules and its config: the two overlap on a second CPU, and
+ * the main thread finds the stats there when it reads the task cache. Only for the commands that run a project (`project start`, `project resume`),
  * and only when the task cache is large (thousands of files). It guesses what the config has
  * not said yet: the project is `--cwd` (else the current folder), the tasks are in the default
  * folder. A task source whose folder is another (`tasksDir`) does not take it. The bin script
@@ -34,15 +34,15 @@ export function prescan(argv: readonly string[], cwd = process.cwd()): void {
     return // No cache yet: a first start reads every file anyway.
   }
   const dir = resolveTasksDir(project)
-  const scan = scanOnWorker(dir, cacheFile)
+  const listing = listOnWorker(dir)
   // Never taken (a refused command, another task folder): its failure is nobody's.
-  scan.catch(() => {})
-  early = { dir, cacheFile, scan }
+  listing.catch(() => {})
+  early = { dir, cacheFile, listing }
 }
 
-/** The scan `prescan` started for this task folder and cache, once; nothing for any other. */
-export function takePrescan(dir: string, cacheFile: string): Promise<WorkerScan> | undefined {
+/** The listing `prescan` started for this task folder and cache, once; nothing for any other. */
+export function takePrescan(dir: string, cacheFile: string): Promise<Listing> | undefined {
   const taken = early
   early = undefined
-  return taken && taken.dir === dir && taken.cacheFile === cacheFile ? taken.scan : undefined
+  return taken && taken.dir === dir && taken.cacheFile === cacheFile ? taken.listing : undefined
 }

@@ -17,7 +17,7 @@ import {
 } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
 import type { Task } from '@tanuki/core'
-import { HASH, LARGE_BYTES, indexCache, parserKey, statKey, type CacheIndex } from './lister.ts'
+import { HASH, LARGE_BYTES, parserKey, statKey } from './lister.ts'
 import { isAlive } from './lock.ts'
 
 /** `line` with every character beyond ASCII as a JSON escape (they only occur inside JSON strings). */
@@ -94,6 +94,42 @@ function jsonSafe(value: unknown): boolean {
   }
 }
 
+/** A cache file's lines: each file's (by path) is the `k`th, which begins at `starts[k]` and ends (its newline) at `ends[k]`. */
+interface CacheLines {
+  bytes: Buffer
+  lines: Map<string, number>
+  starts: number[]
+  ends: number[]
+}
+
+/**
+ * Finds the lines of a cache file's bytes (see `HASH` for a line's shape), or nothing when it was
+ * written by another parser (its first line is not `key`). A later line of a file replaces an
+ * earlier one. A line without its newline is the torn end of a file cut short, and is left out,
+ * as is any line not of that shape. Throws on a path that is not JSON (the cache is then ignored).
+ */
+function cacheLines(bytes: Buffer, key: string): CacheLines | undefined {
+  const first = bytes.indexOf(10)
+  if (first === -1 || bytes.toString('latin1', 0, first) !== key) return undefined
+  const found: CacheLines = { bytes, lines: new Map(), starts: [], ends: [] }
+  for (let at = first + 1, end = bytes.indexOf(10, at); end !== -1; at = end + 1, end = bytes.indexOf(10, at)) {
+    const tab = bytes.indexOf(9, at)
+    const second = tab === -1 || tab > end ? -1 : bytes.indexOf(9, tab + 1)
+    if (second === -1 || second + HASH + 1 >= end || bytes[second + HASH + 1] !== 9) continue
+    // A path without a backslash (no escape) is the text between its quotes: JSON.parse for each
+    // of 100,000 lines cost ~0.1 s.
+    let plain = true
+    for (let i = at + 1; i < tab - 1 && plain; i++) plain = bytes[i] !== 92
+    const path = plain
+      ? bytes.toString('latin1', at + 1, tab - 1)
+      : (JSON.parse(bytes.toString('latin1', at, tab)) as string)
+    found.lines.set(path, found.starts.length)
+    found.starts.push(at)
+    found.ends.push(end)
+  }
+  return found
+}
+
 /**
  * The parsed tasks of the task files, by path, kept in the state folder between runs: a file
  * whose text is unchanged gives back the task parsed last time instead of being parsed again, and
@@ -160,28 +196,41 @@ export class TaskCache {
     }
   }
 
+  /** The cache file as read and indexed ahead of a scan (`prepare`), until the scan begins. */
+  private prepared: CacheLines | undefined
+
   /**
-   * Starts a scan of `files` (in order; each is then named by its place): what it reads decides
-   * what the file keeps. `read` is the cache file as a scan on a worker read and indexed it, or
-   * `null` when that scan found none of this parser; without it the cache file is read here.
+   * Reads the cache file and finds its lines, ahead of a scan: while a worker lists the files
+   * (`listOnWorker`). `begin` does it when nobody did.
    */
-  begin(files: readonly string[], read?: (CacheIndex & { bytes: Buffer }) | null): void {
-    let found = read ?? undefined
-    if (read === undefined) {
-      // A scan before the last one's lines are written: they are what it should find.
-      if (this.pending) this.save()
-      try {
-        const bytes = existsSync(this.file) ? readFileSync(this.file) : undefined
-        const index = bytes && indexCache(bytes, this.key, files, HASH)
-        if (bytes && index) found = { ...index, bytes }
-      } catch {
-        // Unreadable or foreign: start afresh; the next save replaces it.
+  prepare(): void {
+    // A scan before the last one's lines are written: they are what it should find.
+    if (this.pending) this.save()
+    try {
+      const bytes = existsSync(this.file) ? readFileSync(this.file) : undefined
+      this.prepared = bytes && cacheLines(bytes, this.key)
+    } catch {
+      this.prepared = undefined // Unreadable or foreign: start afresh; the next save replaces it.
+    }
+  }
+
+  /** Starts a scan of `files` (in order; each is then named by its place): what it reads decides what the file keeps. */
+  begin(files: readonly string[]): void {
+    if (!this.prepared) this.prepare()
+    const found = this.prepared
+    this.prepared = undefined
+    this.line = new Int32Array(files.length).fill(-1)
+    this.end = new Int32Array(files.length)
+    if (found) {
+      for (let index = 0; index < files.length; index++) {
+        const k = found.lines.get(files[index]!)
+        if (k === undefined) continue
+        this.line[index] = found.starts[k]!
+        this.end[index] = found.ends[k]!
       }
     }
     this.bytes = found?.bytes
-    this.line = found?.line ?? new Int32Array(files.length).fill(-1)
-    this.end = found?.end ?? new Int32Array(files.length)
-    this.stored = found?.count ?? 0
+    this.stored = found?.lines.size ?? 0
     this.next = new Array(files.length)
     this.fresh = new FreshLines()
     this.changed = false
@@ -225,22 +274,6 @@ export class TaskCache {
     const cached = this.take(at, to + 1)
     if (cached) this.next[index] = at
     return cached
-  }
-
-  /** The stat recorded for the scan's file `index` ('' without one). */
-  recorded(index: number): string {
-    const at = this.line[index]!
-    if (at < 0) return ''
-    const from = this.bytes!.indexOf(9, at) + 1
-    return this.bytes!.toString('latin1', from, this.bytes!.indexOf(9, from))
-  }
-
-  /**
-   * Keeps the line of the scan's file `index` as it is, whose task the caller took from the
-   * cache already (a scan on a worker found its stat unchanged).
-   */
-  keep(index: number): void {
-    this.next[index] = this.line[index]!
   }
 
   /** The task parsed earlier from the text of the scan's file `index` whose hash (`textHash`) is `hash`, if any. */

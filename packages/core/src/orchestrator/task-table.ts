@@ -105,7 +105,7 @@ export class TaskTable {
   load(entries: readonly { task: Task; source: TaskSource }[], state: RunState): void {
     for (const { task, source } of entries) this.records.set(task.id, this.restore(task, source, state.tasks[task.id]))
     for (const [id, saved] of Object.entries(state.tasks)) if (!this.records.has(id)) this.forgotten.set(id, saved)
-    for (const record of this.records.values()) this.resolver.add(record.task)
+    this.resolver.addAll(Array.from(this.records.values(), (record) => record.task))
     const cycle = this.resolver.findCycle()
     if (cycle) throw cycleError(cycle)
     for (const record of this.records.values()) this.tally(record.task, +1)
