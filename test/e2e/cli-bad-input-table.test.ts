@@ -303,12 +303,29 @@ const configs: BadInput[] = [
   {
     name: 'a config with a syntax error',
     config: 'export default defineConfig({ agents: {\n',
-    mentions: ['tanuki.config.ts', 'could not be loaded'],
+    mentions: ['tanuki.config.ts:2:1: syntax error at the end of the file (line 2)', 'never closed'],
+  },
+  {
+    name: 'a config with a missing comma',
+    config: config(`{\n  ${shell}\n  agents: { default: { count: 1 } },\n}`),
+    mentions: [
+      'tanuki.config.ts:5:3: syntax error at line 5, column 3: Unexpected token, expected ","',
+      'often a missing or extra comma',
+      `  4 |   ${shell}\n> 5 |   agents: { default: { count: 1 } },\n    |   ^\n`,
+    ],
   },
   {
     name: 'a config that throws',
     config: "throw new Error('boom from config')\n",
-    mentions: ['tanuki.config.ts', 'boom from config'],
+    mentions: ['tanuki.config.ts:1: could not be loaded: boom from config (at line 1)'],
+  },
+  {
+    name: 'a config that reads a property of undefined',
+    config: config('{ name: env.NAME }', 'const env: any = undefined'),
+    mentions: [
+      "tanuki.config.ts:3: could not be loaded: TypeError: Cannot read properties of undefined (reading 'NAME')",
+      '> 3 | export default',
+    ],
   },
   {
     name: 'agnets',
