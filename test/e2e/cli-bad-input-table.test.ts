@@ -44,6 +44,8 @@ interface BadInput {
   runs?: string[][]
   /** Every one must appear in the message. */
   mentions: string[]
+  /** None may appear in it: follow-ons of a problem already named. */
+  lacks?: string[]
   /** Needs a reachable Docker engine. */
   docker?: boolean
 }
@@ -418,6 +420,21 @@ const configs: BadInput[] = [
     mentions: ['tanuki.config.ts', 'config key "agents"', 'must map role names'],
   },
   {
+    name: 'agents that is a list, and nothing said of the roles it would have had',
+    config: config(`{ defaults: { backend: 'process', kind: 'command' }, agents: ['web'] }`),
+    mentions: ['tanuki.config.ts: config key "agents" must map role names'],
+    lacks: ['needs "command"', 'problems in the project'],
+  },
+  {
+    name: 'a misspelt key and a bad role option, both in one run',
+    config: config(`{ agnets: {}, agents: { default: { backend: 'process', kind: 'cluade' } } }`),
+    mentions: [
+      '2 problems in the project:',
+      '  - tanuki.config.ts: config key "agnets" is not a config key (did you mean "agents"?)',
+      '  - tanuki.config.ts: agents.default: "kind" is "cluade", not an agent kind (did you mean "claude"?)',
+    ],
+  },
+  {
     name: 'a plugin without a name',
     config: config(`{ ${shell}, plugins: [{ setup() {} }] }`),
     mentions: ['tanuki.config.ts', 'config key "plugins[0]"', 'plugin object with a name'],
@@ -553,6 +570,7 @@ describe('bad input, table-driven', () => {
         expect(result.stderr, what).toMatch(/^tanuki[ :]/)
         expect(result.stderr, what).not.toMatch(/^tanuki: tanuki[ :]/)
         for (const mention of bad.mentions) expect(result.stderr, what).toContain(mention)
+        for (const followOn of bad.lacks ?? []) expect(result.stderr, what).not.toContain(followOn)
         expect(result.stderr, what).toMatch(/\(error code: TANUKI_[A-Z_]+\)\n$/)
         // One clear message, not a stack trace.
         expect(result.stderr, what).not.toMatch(/\n\s+at /)

@@ -5,10 +5,10 @@ import { loadConfig as loadC12 } from 'c12'
 import { createJiti } from 'jiti'
 import {
   TanukiError,
+  checkConfig,
   errorMessage,
-  isTanukiError,
   problemsOf,
-  resolveConfig,
+  type ConfigProblem,
   type ResolvedConfig,
   type UserConfig,
 } from '@tanuki/core'
@@ -275,23 +275,38 @@ export async function readConfigFile(root: string): Promise<ConfigFile> {
   return { user, ...(found ? { file: relative(root, join(root, found)) } : {}) }
 }
 
+/** A config file checked against the schema, without stopping at its problems. */
+export interface ConfigFileCheck {
+  /** The problems the schema found, each with its path (empty: none). */
+  problems: ConfigProblem[]
+  /** Every problem, each named with the file; undefined when there is none. */
+  error?: TanukiError
+  /**
+   * The config resolved from what passed (a value with a problem gets its default), for the
+   * checks that come after the schema's; undefined when nothing could be resolved.
+   */
+  config?: LoadedConfig
+}
+
+/**
+ * Checks a config file's keys and fills in defaults, as `resolveConfigFile`, but returns its
+ * problems with the config resolved from the rest, so the checks after it run in the same pass.
+ */
+export function checkConfigFile({ user, file: found }: ConfigFile, root: string): ConfigFileCheck {
+  const { problems, error, resolved } = checkConfig(user, projectName(root))
+  const config = resolved ? { user, resolved, ...(found ? { file: found } : {}) } : undefined
+  if (!error) return { problems, ...(config ? { config } : {}) }
+  const file = found ?? 'config'
+  const named = new TanukiError('TANUKI_CONFIG_INVALID', `${file}: ${error.message}`, {
+    cause: error,
+    details: { file: found, ...error.details, problems: problemsOf(error).map((p) => `${file}: ${p}`) },
+  })
+  return { problems, error: named, ...(config ? { config } : {}) }
+}
+
 /** Checks a config file's keys and fills in defaults; every problem is named with the file. */
-export function resolveConfigFile({ user, file: found }: ConfigFile, root: string): LoadedConfig {
-  try {
-    return {
-      user,
-      resolved: resolveConfig(user, projectName(root)),
-      ...(found ? { file: found } : {}),
-    }
-  } catch (error) {
-    if (isTanukiError(error, 'TANUKI_CONFIG_INVALID')) {
-      const file = found ?? 'config'
-      const problems = problemsOf(error).map((problem) => `${file}: ${problem}`)
-      throw new TanukiError('TANUKI_CONFIG_INVALID', `${file}: ${error.message}`, {
-        cause: error,
-        details: { file: found, ...error.details, problems },
-      })
-    }
-    throw error
-  }
+export function resolveConfigFile(file: ConfigFile, root: string): LoadedConfig {
+  const { error, config } = checkConfigFile(file, root)
+  if (error) throw error
+  return config!
 }
