@@ -44,6 +44,8 @@ interface BadInput {
   runs?: string[][]
   /** Every one must appear in the message. */
   mentions: string[]
+  /** None may appear in it: follow-ons of a problem already named. */
+  lacks?: string[]
   /** Needs a reachable Docker engine. */
   docker?: boolean
 }
@@ -303,12 +305,29 @@ const configs: BadInput[] = [
   {
     name: 'a config with a syntax error',
     config: 'export default defineConfig({ agents: {\n',
-    mentions: ['tanuki.config.ts', 'could not be loaded'],
+    mentions: ['tanuki.config.ts:2:1: syntax error at the end of the file (line 2)', 'never closed'],
+  },
+  {
+    name: 'a config with a missing comma',
+    config: config(`{\n  ${shell}\n  agents: { default: { count: 1 } },\n}`),
+    mentions: [
+      'tanuki.config.ts:5:3: syntax error at line 5, column 3: Unexpected token, expected ","',
+      'often a missing or extra comma',
+      `  4 |   ${shell}\n> 5 |   agents: { default: { count: 1 } },\n    |   ^\n`,
+    ],
   },
   {
     name: 'a config that throws',
     config: "throw new Error('boom from config')\n",
-    mentions: ['tanuki.config.ts', 'boom from config'],
+    mentions: ['tanuki.config.ts:1: could not be loaded: boom from config (at line 1)'],
+  },
+  {
+    name: 'a config that reads a property of undefined',
+    config: config('{ name: env.NAME }', 'const env: any = undefined'),
+    mentions: [
+      "tanuki.config.ts:3: could not be loaded: TypeError: Cannot read properties of undefined (reading 'NAME')",
+      '> 3 | export default',
+    ],
   },
   {
     name: 'agnets',
@@ -399,6 +418,21 @@ const configs: BadInput[] = [
     name: 'agents that is a list',
     config: config(`{ ${shell}, agents: ['web'] }`),
     mentions: ['tanuki.config.ts', 'config key "agents"', 'must map role names'],
+  },
+  {
+    name: 'agents that is a list, and nothing said of the roles it would have had',
+    config: config(`{ defaults: { backend: 'process', kind: 'command' }, agents: ['web'] }`),
+    mentions: ['tanuki.config.ts: config key "agents" must map role names'],
+    lacks: ['needs "command"', 'problems in the project'],
+  },
+  {
+    name: 'a misspelt key and a bad role option, both in one run',
+    config: config(`{ agnets: {}, agents: { default: { backend: 'process', kind: 'cluade' } } }`),
+    mentions: [
+      '2 problems in the project:',
+      '  - tanuki.config.ts: config key "agnets" is not a config key (did you mean "agents"?)',
+      '  - tanuki.config.ts: agents.default: "kind" is "cluade", not an agent kind (did you mean "claude"?)',
+    ],
   },
   {
     name: 'a plugin without a name',
@@ -536,6 +570,7 @@ describe('bad input, table-driven', () => {
         expect(result.stderr, what).toMatch(/^tanuki[ :]/)
         expect(result.stderr, what).not.toMatch(/^tanuki: tanuki[ :]/)
         for (const mention of bad.mentions) expect(result.stderr, what).toContain(mention)
+        for (const followOn of bad.lacks ?? []) expect(result.stderr, what).not.toContain(followOn)
         expect(result.stderr, what).toMatch(/\(error code: TANUKI_[A-Z_]+\)\n$/)
         // One clear message, not a stack trace.
         expect(result.stderr, what).not.toMatch(/\n\s+at /)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { TanukiError, errorMessage, isTanukiError } from './errors.ts'
+import { TanukiError, combineErrors, errorMessage, isTanukiError } from './errors.ts'
 
 describe('TanukiError', () => {
   it('carries a code, details and a cause', () => {
@@ -37,5 +37,21 @@ describe('errorMessage', () => {
     expect(errorMessage('plain')).toBe('plain')
     expect(errorMessage(42)).toBe('42')
     expect(errorMessage(undefined)).toBe('undefined')
+  })
+})
+
+describe('combineErrors', () => {
+  it('lists each problem, its further lines indented under it and its blank lines left empty', () => {
+    const framed = new TanukiError('TANUKI_CONFIG_INVALID', 'a.ts:2:1: syntax error\n\n> 2 | }\n    | ^\n')
+    const other = new TanukiError('TANUKI_TASK_INVALID', 'b.md: field "id" is missing')
+    const error = combineErrors([framed, other], 'in the project')
+    expect(error.code).toBe('TANUKI_PROJECT_INVALID')
+    expect(error.message).toBe(
+      '2 problems in the project:\n' +
+        '  - a.ts:2:1: syntax error\n\n    > 2 | }\n        | ^\n\n' +
+        '  - b.md: field "id" is missing',
+    )
+    expect(error.details.problems).toEqual([framed.message, other.message])
+    expect(combineErrors([other], 'here')).toBe(other)
   })
 })

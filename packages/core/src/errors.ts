@@ -88,9 +88,10 @@ export function combineErrors(errors: readonly TanukiError[], where: string): Ta
   if (errors.length === 1 && problems.length === 1) return first
   const codes = new Set(errors.map((error) => error.code))
   const code = codes.size === 1 ? first.code : 'TANUKI_PROJECT_INVALID'
+  // A problem's further lines are indented under it; its blank ones (around a code frame) stay empty.
   return new TanukiError(
     code,
-    `${problems.length} problems ${where}:\n${problems.map((p) => `  - ${p.replace(/\n/g, '\n    ')}`).join('\n')}`,
+    `${problems.length} problems ${where}:\n${problems.map((p) => `  - ${p.replace(/\n(?=.)/g, '\n    ')}`).join('\n')}`,
     { cause: errors.length === 1 ? first : new AggregateError(errors), details: { problems, codes: [...codes] } },
   )
 }

@@ -71,6 +71,80 @@ describe('checkProject', () => {
     expect(readdirSync(join(root, '.tanuki'))).toEqual(['tasks'])
   })
 
+  it('asks the backends about the roles when the config has problems of its own too, in the same pass', async () => {
+    const root = project({
+      'tanuki.config.mjs':
+        "export default { agnets: {}, cooldownMs: -1, agents: { qa: { kind: 'cluade', count: -1 }, web: { kind: 'shell' } } }\n",
+      '.tanuki/tasks/a.md': task('A', ['role: qa']),
+    })
+    const error = await refused(root)
+    expect(error.code).toBe('TANUKI_CONFIG_INVALID')
+    expect(error.details.problems).toEqual([
+      'tanuki.config.mjs: config key "agents.qa.count" must be a whole number ≥ 0, got -1',
+      'tanuki.config.mjs: config key "cooldownMs" must be a number of milliseconds ≥ 0, got -1',
+      expect.stringMatching(
+        /^tanuki\.config\.mjs: config key "agnets" is not a config key \(did you mean "agents"\?\)/,
+      ),
+      expect.stringMatching(
+        /^tanuki\.config\.mjs: agents\.qa: "kind" is "cluade", not an agent kind \(did you mean "claude"\?\)/,
+      ),
+    ])
+    expect(error.message.split('\n')[0]).toBe('4 problems in the project:')
+  })
+
+  it.each([
+    [
+      '`agents` is not an object',
+      "agents: ['qa'], defaults: { kind: 'cluade' }",
+      'config key "agents" must map role names',
+    ],
+    [
+      '`defaults` is not an object',
+      // A backend that needs an image, which `defaults` was meant to give every role.
+      "plugins: [{ name: 'acme:box', setup(ctx) { ctx.registerBackend({ name: 'box', spawn() {}, validateRole({ options }) { if (!options.image) throw new Error('needs an image') } }) } }], " +
+        "defaults: ['image'], agents: { qa: { backend: 'box' } }",
+      'config key "defaults" must be an object',
+    ],
+    [
+      "a role's entry is not an object",
+      "defaults: { kind: 'command' }, agents: { qa: 'shell' }",
+      'config key "agents.qa" must be an object',
+    ],
+    [
+      "a role's backend is wrong",
+      "agents: { qa: { backend: '', kind: 'x' } }",
+      'config key "agents.qa.backend" must be a backend name',
+    ],
+    [
+      '`defaults.backend` is wrong, for the roles without their own',
+      "defaults: { backend: 7, kind: 'x' }, agents: { qa: {} }",
+      'config key "defaults.backend" must be a backend name',
+    ],
+    [
+      'a plugin is wrong: the backends are not known',
+      "plugins: [{ setup() {} }], agents: { qa: { backend: 'docker', kind: 'shell' } }",
+      'config key "plugins[0]" must be a plugin object with a name',
+    ],
+    [
+      '`remote` is wrong: the remote backend is not known',
+      "remote: { redis: 'http://x' }, agents: { qa: { backend: 'remote' } }",
+      'config key "remote.redis" must be a redis:// or rediss:// URL',
+    ],
+  ])('says nothing more of the roles when %s', async (_, keys, problem) => {
+    const root = project({
+      'tanuki.config.mjs': `export default { ${keys}, balancer: 'fastest' }\n`,
+      '.tanuki/tasks/a.md': task('A', ['role: qa', 'completion:', '  verify: "true"']),
+    })
+    const error = await refused(root)
+    const problems = error.details.problems as string[]
+    expect(problems[0]).toContain(`tanuki.config.mjs: ${problem}`)
+    // The balancer is not a role's: it is judged whenever the backends are known.
+    const known = !/plugin|remote/.test(problem)
+    expect(problems.slice(1)).toEqual(
+      known ? [expect.stringMatching(/^tanuki\.config\.mjs: config key "balancer" is "fastest"/)] : [],
+    )
+  })
+
   it('checks the tasks in the config like task files', async () => {
     const root = project({
       'tanuki.config.mjs': "export default { tasks: [{ id: '..', title: 'x' }, { id: 'A', title: 'dup' }] }\n",

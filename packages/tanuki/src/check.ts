@@ -12,11 +12,14 @@ import {
   roleConfig,
   setupPlugins,
   type AgentBackend,
+  type ConfigProblem,
   type ProjectInfo,
   type ResolvedConfig,
+  type RoleConfig,
   type Task,
+  type UserConfig,
 } from '@tanuki/core'
-import { readConfigFile, resolveConfigFile, type ConfigFile, type LoadedConfig } from './config.ts'
+import { checkConfigFile, readConfigFile, type ConfigFile, type LoadedConfig } from './config.ts'
 import { FileTaskSource } from './file-source.ts'
 import { statePaths } from './paths.ts'
 import { defaultPlugins } from './plugins.ts'
@@ -121,13 +124,20 @@ export async function checkProject(root: string): Promise<CheckedProject> {
   const paths = statePaths(root)
   const errors: TanukiError[] = []
   let file: ConfigFile = { user: {} }
+  // The config as far as it could be read: with problems in its keys, the rest of it, so the
+  // checks after the schema's (each role's backend) report in the same pass.
   let config: LoadedConfig | undefined
+  let problems: ConfigProblem[] = []
   try {
     file = await readConfigFile(paths.root)
-    config = resolveConfigFile(file, paths.root)
+    const checked = checkConfigFile(file, paths.root)
+    config = checked.config
+    problems = checked.problems
+    if (checked.error) errors.push(checked.error)
   } catch (error) {
     errors.push(asTanukiError(error, 'TANUKI_CONFIG_INVALID'))
   }
+  const doubt = inDoubt(problems, file.user)
   // The tasks are checked even when the config is not, so one pass names every problem.
   const tasksDir = typeof file.user.tasksDir === 'string' && file.user.tasksDir !== '' ? file.user.tasksDir : undefined
   const source = new FileTaskSource({
@@ -140,7 +150,7 @@ export async function checkProject(root: string): Promise<CheckedProject> {
   const fromPlugins: Task[] = []
   let tasks: Task[] = []
 
-  if (config) {
+  if (config && !doubt.backends) {
     const resolved = config.resolved
     const info: ProjectInfo = { root: paths.root, name: resolved.name, stateDir: paths.stateDir }
     try {
@@ -160,7 +170,7 @@ export async function checkProject(root: string): Promise<CheckedProject> {
           ...Object.keys(resolved.agents),
           ...tasks.map((task) => task.role),
           ...fromPlugins.map((task) => task.role),
-        ]
+        ].filter((role) => !doubt.role(role))
         const found = await checkRoles({
           config: resolved,
           backends: registry.backends,
@@ -168,8 +178,10 @@ export async function checkProject(root: string): Promise<CheckedProject> {
           project: info,
           roles,
         })
-        found.push(...unpricedBudgets(resolved, [...tasks, ...fromPlugins], registry.backends, info))
-        errors.push(...misspeltRoles(resolved, [...tasks, ...fromPlugins]))
+        const judged = [...tasks, ...fromPlugins].filter((task) => !doubt.role(task.role))
+        found.push(...unpricedBudgets(resolved, judged, registry.backends, info, doubt))
+        // The roles as written, those left out for a problem too: a task's role near one is a near miss all the same.
+        errors.push(...misspeltRoles(resolved, judged, Object.keys(file.user.agents ?? {})))
         const where = config.file ?? 'config'
         errors.push(
           ...found.map(
@@ -185,7 +197,7 @@ export async function checkProject(root: string): Promise<CheckedProject> {
     }
   }
 
-  if (!config) {
+  if (!config || doubt.backends) {
     const checked = checkProjectTasks(source, file, scanned)
     tasks = checked.tasks
     errors.push(...checked.errors)
@@ -209,13 +221,45 @@ export async function checkProject(root: string): Promise<CheckedProject> {
   return { project: { root: paths.root, paths, config: config!, source }, tasks, pluginTasks: fromPlugins, notes }
 }
 
+/** What the plugins' checks cannot judge after the schema's problems. */
+interface InDoubt {
+  /** Which backends exist (`plugins` or `remote` is wrong): no plugin check is made. */
+  backends: boolean
+  /** A role whose options could not be read: its backend is not asked about it. */
+  role(role: string): boolean
+}
+
+/**
+ * What the schema's problems leave in doubt, so that the checks after it report news, not
+ * follow-ons of a problem already listed: every role when `agents` or `defaults` is not an
+ * object; a role whose entry is not an object or whose `backend` is wrong; with `defaults.backend`
+ * wrong, every role without a backend of its own.
+ */
+function inDoubt(problems: readonly ConfigProblem[], user: UserConfig): InDoubt {
+  let backends = false
+  let every = false
+  let withoutBackend = false
+  const roles = new Set<string>()
+  for (const { path } of problems) {
+    const [key, role, option] = path
+    if (key === 'plugins' || key === 'remote') backends = true
+    else if ((key === 'agents' || key === 'defaults') && role === undefined) every = true
+    else if (key === 'agents' && typeof role === 'string' && (option === undefined || option === 'backend')) {
+      roles.add(role)
+    } else if (key === 'defaults' && role === 'backend') withoutBackend = true
+  }
+  const agents: Record<string, unknown> = typeof user.agents === 'object' && user.agents !== null ? user.agents : {}
+  const ownBackend = (role: string): boolean => (agents[role] as RoleConfig | undefined)?.backend !== undefined
+  return { backends, role: (role) => every || roles.has(role) || (withoutBackend && !ownBackend(role)) }
+}
+
 /**
  * A task's role that is not in `agents` but a near miss of one there (`writter` for `writer`):
  * it would get agents of `defaults` (by default Claude Code, a paid agent) instead of the role's.
  * A role far from every listed one is taken as meant: `defaults` serves roles not listed.
  */
-function misspeltRoles(config: ResolvedConfig, tasks: readonly Task[]): TanukiError[] {
-  const listed = Object.keys(config.agents)
+function misspeltRoles(config: ResolvedConfig, tasks: readonly Task[], written: readonly string[]): TanukiError[] {
+  const listed = [...new Set([...Object.keys(config.agents), ...written])]
   const problems: TanukiError[] = []
   const seen = new Set<string>()
   for (const task of tasks) {
@@ -253,10 +297,12 @@ function unpricedBudgets(
   tasks: readonly Task[],
   backends: ReadonlyMap<string, AgentBackend>,
   project: ProjectInfo,
+  doubt: InDoubt,
 ): TanukiError[] {
   const problems: TanukiError[] = []
   const roles = new Set([...Object.keys(config.agents), ...tasks.map((task) => task.role)])
   for (const role of roles) {
+    if (doubt.role(role)) continue
     const options = roleConfig(config, role)
     const backend = backends.get(roleBackendName(options, backends))
     if (backend?.reportsSpend?.({ role, options, project }) !== 'tokens') continue

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { isTanukiError } from '@tanuki/core'
+import { isTanukiError, type TanukiError } from '@tanuki/core'
 import { loadConfig } from './config.ts'
 
 const dirs: string[] = []
@@ -66,11 +66,85 @@ export default defineConfig({ name: 'from-FILE', cooldownMs: 250, agents: { back
     expect(config.resolved.tasks).toEqual([])
   })
 
-  it('a syntax error names the file', async () => {
-    const root = projectWith({ 'tanuki.config.ts': 'export default defineConfig({ agents: { \n' })
+  it('a syntax error names the file, its line and column, shows the line and says what to do', async () => {
+    const text = [
+      "import { defineConfig } from 'tanuki'",
+      'export default defineConfig({',
+      '  agents: {',
+      "    web: { kind: 'shell' }",
+      '    qa: { count: 1 },',
+      '  },',
+      '})',
+      '',
+    ].join('\n')
+    const error = (await loadError(projectWith({ 'tanuki.config.ts': text }))) as TanukiError
+    expect(error.message).toBe(
+      [
+        'tanuki.config.ts:5:5: syntax error at line 5, column 5: Unexpected token, expected ",". ' +
+          'Fix it there or just before (often a missing or extra comma, bracket or quote).',
+        '',
+        '  3 |   agents: {',
+        "  4 |     web: { kind: 'shell' }",
+        '> 5 |     qa: { count: 1 },',
+        '    |     ^',
+        '  6 |   },',
+        '',
+      ].join('\n'),
+    )
+    expect(error.details).toEqual({ file: 'tanuki.config.ts', line: 5, column: 5 })
+    expect(error.cause).toBeInstanceOf(Error)
+  })
+
+  it.each([
+    // A tab is one column, as editors count it, and two spaces in the frame: the caret follows.
+    ['tanuki.config.mjs', "export default {\n\tname: 'a',,\n}\n", 'tanuki.config.mjs:2:12', `    | ${' '.repeat(12)}^`],
+    ['tanuki.config.js', "export default { name: 'a' ", 'tanuki.config.js:1:28', undefined],
+  ])('a syntax error in %s is placed too', async (file, text, at, caret) => {
+    const error = await loadError(projectWith({ [file]: text }))
+    expect(error.message).toMatch(new RegExp(`^${at.replace(/\./g, '\\.')}: syntax error`))
+    if (caret) expect(error.message).toContain(`> 2 |   name: 'a',,\n${caret}\n`)
+  })
+
+  it('a file that ends before its braces close says so', async () => {
+    const error = await loadError(projectWith({ 'tanuki.config.ts': 'export default defineConfig({ agents: { \n' }))
+    expect(error.message).toMatch(/^tanuki\.config\.ts:2:1: syntax error at the end of the file \(line 2\): /)
+    expect(error.message).toContain('Something opened is never closed')
+  })
+
+  it('a syntax error in a file the config imports names that file', async () => {
+    const root = projectWith({
+      'tanuki.config.ts': "import { agents } from './agents.ts'\nexport default { agents }\n",
+      'agents.ts': "export const agents = {\n  web: { kind: 'shell' ]\n}\n",
+    })
     const error = await loadError(root)
-    expect(error.message).toMatch(/^tanuki\.config\.ts: /)
-    expect(error.message).toContain('could not be loaded')
+    expect(error.message).toMatch(/^agents\.ts:2:24: syntax error at line 2, column 24: /)
+    expect((error as TanukiError).details).toMatchObject({ file: 'agents.ts', config: 'tanuki.config.ts' })
+  })
+
+  it('an error thrown while the config runs names its line in the config, and shows it', async () => {
+    const text =
+      "import { defineConfig } from 'tanuki'\nconst env: any = undefined\n\nexport default defineConfig({\n  name: env.NAME,\n})\n"
+    const error = await loadError(projectWith({ 'tanuki.config.ts': text }))
+    expect(error.message).toBe(
+      [
+        "tanuki.config.ts:5: could not be loaded: TypeError: Cannot read properties of undefined (reading 'NAME') (at line 5). " +
+          'Fix the code there: the config must `export default defineConfig({ ... })`.',
+        '',
+        '  3 |',
+        '  4 | export default defineConfig({',
+        '> 5 |   name: env.NAME,',
+        '  6 | })',
+        '',
+      ].join('\n'),
+    )
+  })
+
+  it('an error thrown in a function the config calls names the line of the config where it was thrown', async () => {
+    const text =
+      "function agents(): never {\n  throw new Error('no agents here')\n}\nexport default { agents: agents() }\n"
+    const error = await loadError(projectWith({ 'tanuki.config.ts': text }))
+    expect(error.message).toMatch(/^tanuki\.config\.ts:2: could not be loaded: no agents here \(at line 2\)/)
+    expect(error.message).toContain("> 2 |   throw new Error('no agents here')")
   })
 
   it('an invalid role count names the file and the key', async () => {

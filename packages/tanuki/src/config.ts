@@ -1,14 +1,14 @@
-import { existsSync } from 'node:fs'
-import { dirname, join, relative } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { existsSync, readFileSync, realpathSync } from 'node:fs'
+import { dirname, isAbsolute, join, relative } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { loadConfig as loadC12 } from 'c12'
 import { createJiti } from 'jiti'
 import {
   TanukiError,
+  checkConfig,
   errorMessage,
-  isTanukiError,
   problemsOf,
-  resolveConfig,
+  type ConfigProblem,
   type ResolvedConfig,
   type UserConfig,
 } from '@tanuki/core'
@@ -60,6 +60,133 @@ function describe(value: unknown): string {
   if (Array.isArray(value)) return 'a list'
   if (typeof value === 'function') return 'a function'
   return `${typeof value === 'object' ? 'an' : 'a'} ${typeof value} (${JSON.stringify(value)})`
+}
+
+/** Where a config could not be loaded: a file (the config, or one it imports) and a place in it. */
+interface Place {
+  /** The file, absolute. */
+  path: string
+  /** 1-based, as editors count. */
+  line: number
+  /** 1-based; known for a syntax error (a runtime error's column is one of the transpiled code). */
+  column?: number
+  /** What the loader said, without the place. */
+  said: string
+  syntax: boolean
+}
+
+/**
+ * Where a load error points: a syntax error's place as jiti reports it (its message ends with
+ * `<file>:<line>:<column>`, Babel's column, from 0), or as a parser's `loc` gives it; else a
+ * runtime error's line, from the first frame of its stack in the config (jiti keeps the source's
+ * lines, not its columns). Undefined when the error says no place.
+ */
+function placeOf(error: unknown, config: string): Place | undefined {
+  if (!(error instanceof Error)) return undefined
+  const jiti = /^(?:\w+: )?([^]*?)\s*\n\s*((?:[A-Za-z]:)?[\\/].*):(\d+):(\d+)\s*$/.exec(error.message)
+  if (jiti) {
+    return { path: jiti[2]!, line: Number(jiti[3]), column: Number(jiti[4]) + 1, said: jiti[1]!, syntax: true }
+  }
+  const loc = (error as { loc?: { line?: unknown; column?: unknown } }).loc
+  const file = (error as { filename?: unknown }).filename
+  if (typeof loc?.line === 'number' && typeof loc.column === 'number') {
+    // Babel and acorn end their message with " (line:column)".
+    const said = error.message.split('\n')[0]!.replace(/\s*\(\d+:\d+\)\s*$/, '')
+    const path = typeof file === 'string' && file !== '' ? file : config
+    return { path, line: loc.line, column: loc.column + 1, said, syntax: true }
+  }
+  const names = new Set([config, pathToFileURL(config).href])
+  try {
+    names.add(realpathSync(config))
+  } catch {
+    // Gone since it was loaded: its own name is enough.
+  }
+  for (const frame of (error.stack ?? '').split('\n')) {
+    const at = /^\s+at (?:.* \()?(.+?):(\d+):\d+\)?$/.exec(frame)
+    if (at && names.has(at[1]!)) {
+      const said = error.message.split('\n')[0]!
+      return {
+        path: config,
+        line: Number(at[2]),
+        said: error.name === 'Error' ? said : `${error.name}: ${said}`,
+        syntax: false,
+      }
+    }
+  }
+  return undefined
+}
+
+/**
+ * The lines around a place, numbered, its line marked (and its column, when known), as
+ * TypeScript and esbuild show them; Vite writes its own `generateCodeFrame` for the same.
+ */
+function codeFrame(text: string, place: Place): string {
+  const lines = text.split(/\r?\n/)
+  // The empty "line" after the file's last newline is shown only when the place is there.
+  if (lines.at(-1) === '' && place.line < lines.length) lines.pop()
+  const first = Math.max(1, place.line - 2)
+  const last = Math.min(lines.length, place.line + 1)
+  const width = String(last).length
+  const frame: string[] = []
+  for (let n = first; n <= last; n++) {
+    const line = lines[n - 1]!
+    frame.push(`${n === place.line ? '>' : ' '} ${String(n).padStart(width)} | ${line.replace(/\t/g, '  ')}`.trimEnd())
+    if (n === place.line && place.column !== undefined) {
+      // The tabs before the column were widened: the caret moves with them.
+      const before = line.slice(0, place.column - 1).replace(/\t/g, '  ')
+      frame.push(`  ${' '.repeat(width)} | ${' '.repeat(before.length)}^`)
+    }
+  }
+  return frame.join('\n')
+}
+
+/** True when a place is past the last thing in the text: what was opened is never closed. */
+function atEnd(text: string, place: Place): boolean {
+  const lines = text.split('\n')
+  if (place.line > lines.length) return true
+  const offset = lines.slice(0, place.line - 1).reduce((sum, line) => sum + line.length + 1, 0)
+  return offset + (place.column ?? 1) - 1 >= text.trimEnd().length
+}
+
+/**
+ * A config that could not be loaded, as one error: where (file, line, column), what the loader
+ * said, the lines there, and what to do. The loader's error stays as `cause`.
+ */
+function loadError(root: string, found: string, error: unknown): TanukiError {
+  const place = placeOf(error, join(root, found))
+  if (!place) {
+    return configError(
+      found,
+      `could not be loaded: ${errorMessage(error).split('\n')[0]}. Fix the file: it must \`export default defineConfig({ ... })\`.`,
+      {},
+      error,
+    )
+  }
+  const inside = relative(root, place.path)
+  const file = inside.startsWith('..') || isAbsolute(inside) ? place.path : inside
+  let text = ''
+  try {
+    text = readFileSync(place.path, 'utf8')
+  } catch {
+    // Not readable as a file: the place alone still helps.
+  }
+  const at = `${file}:${place.line}${place.column === undefined ? '' : `:${place.column}`}`
+  const where = `line ${place.line}${place.column === undefined ? '' : `, column ${place.column}`}`
+  const frame = text ? `\n\n${codeFrame(text, place)}\n` : ''
+  const message = !place.syntax
+    ? `${at}: could not be loaded: ${place.said} (at ${where}). Fix the code there: the config must \`export default defineConfig({ ... })\`.`
+    : text && atEnd(text, place)
+      ? `${at}: syntax error at the end of the file (line ${place.line}): ${place.said}. Something opened is never closed: add the missing \`}\`, \`]\`, \`)\` or quote.`
+      : `${at}: syntax error at ${where}: ${place.said}. Fix it there or just before (often a missing or extra comma, bracket or quote).`
+  return new TanukiError('TANUKI_CONFIG_INVALID', `${message}${frame}`, {
+    cause: error,
+    details: {
+      file,
+      line: place.line,
+      ...(place.column === undefined ? {} : { column: place.column }),
+      ...(file === found ? {} : { config: found }),
+    },
+  })
 }
 
 /** A config file as written: what it exports, and which file it is (none: `{}`). */
@@ -125,12 +252,7 @@ export async function readConfigFile(root: string): Promise<ConfigFile> {
       })
       user = loaded.config ?? {}
     } catch (error) {
-      throw configError(
-        found,
-        `could not be loaded: ${errorMessage(error).split('\n')[0]}. Fix the file (it must \`export default defineConfig({...})\`).`,
-        {},
-        error,
-      )
+      throw loadError(root, found, error)
     }
     if (exported?.kind === 'nothing' && exported.named.length > 0) {
       throw configError(
@@ -153,23 +275,38 @@ export async function readConfigFile(root: string): Promise<ConfigFile> {
   return { user, ...(found ? { file: relative(root, join(root, found)) } : {}) }
 }
 
+/** A config file checked against the schema, without stopping at its problems. */
+export interface ConfigFileCheck {
+  /** The problems the schema found, each with its path (empty: none). */
+  problems: ConfigProblem[]
+  /** Every problem, each named with the file; undefined when there is none. */
+  error?: TanukiError
+  /**
+   * The config resolved from what passed (a value with a problem gets its default), for the
+   * checks that come after the schema's; undefined when nothing could be resolved.
+   */
+  config?: LoadedConfig
+}
+
+/**
+ * Checks a config file's keys and fills in defaults, as `resolveConfigFile`, but returns its
+ * problems with the config resolved from the rest, so the checks after it run in the same pass.
+ */
+export function checkConfigFile({ user, file: found }: ConfigFile, root: string): ConfigFileCheck {
+  const { problems, error, resolved } = checkConfig(user, projectName(root))
+  const config = resolved ? { user, resolved, ...(found ? { file: found } : {}) } : undefined
+  if (!error) return { problems, ...(config ? { config } : {}) }
+  const file = found ?? 'config'
+  const named = new TanukiError('TANUKI_CONFIG_INVALID', `${file}: ${error.message}`, {
+    cause: error,
+    details: { file: found, ...error.details, problems: problemsOf(error).map((p) => `${file}: ${p}`) },
+  })
+  return { problems, error: named, ...(config ? { config } : {}) }
+}
+
 /** Checks a config file's keys and fills in defaults; every problem is named with the file. */
-export function resolveConfigFile({ user, file: found }: ConfigFile, root: string): LoadedConfig {
-  try {
-    return {
-      user,
-      resolved: resolveConfig(user, projectName(root)),
-      ...(found ? { file: found } : {}),
-    }
-  } catch (error) {
-    if (isTanukiError(error, 'TANUKI_CONFIG_INVALID')) {
-      const file = found ?? 'config'
-      const problems = problemsOf(error).map((problem) => `${file}: ${problem}`)
-      throw new TanukiError('TANUKI_CONFIG_INVALID', `${file}: ${error.message}`, {
-        cause: error,
-        details: { file: found, ...error.details, problems },
-      })
-    }
-    throw error
-  }
+export function resolveConfigFile(file: ConfigFile, root: string): LoadedConfig {
+  const { error, config } = checkConfigFile(file, root)
+  if (error) throw error
+  return config!
 }

@@ -5,7 +5,15 @@ import { TanukiError, isTanukiError } from '../errors.ts'
 import type { Reporter } from '../reporter/types.ts'
 import { createMemorySource } from '../source/memory.ts'
 import { createMemoryBackend } from '../testing/memory-backend.ts'
-import { defineConfig, definePlugin, resolveConfig, setupPlugins, type TanukiPlugin, type UserConfig } from './index.ts'
+import {
+  checkConfig,
+  defineConfig,
+  definePlugin,
+  resolveConfig,
+  setupPlugins,
+  type TanukiPlugin,
+  type UserConfig,
+} from './index.ts'
 import { CONFIG_KEYS } from './schema.ts'
 
 const project = { root: '/work/app', name: 'app', stateDir: '/work/app/.tanuki' }
@@ -235,6 +243,62 @@ describe('resolveConfig', () => {
     expect(configError({ cooldownMs: -5 }).message).toBe(
       'config key "cooldownMs" must be a number of milliseconds ≥ 0, got -5',
     )
+  })
+})
+
+describe('checkConfig', () => {
+  it('resolves a config without problems as resolveConfig does', () => {
+    const config = { name: 'shop', agents: { web: { count: 2 } } }
+    expect(checkConfig(config)).toEqual({ problems: [], resolved: resolveConfig(config) })
+  })
+
+  it('returns every problem, the error resolveConfig throws, and the config resolved from the rest', () => {
+    const config = {
+      agnets: {},
+      cooldownMs: -1,
+      balancer: 7,
+      agents: { web: { count: 1.5, kind: 'shell', budget: { usd: -1, tokens: 10 } }, api: { kind: 'claude' } },
+    }
+    const { problems, error, resolved } = checkConfig(config, 'folder')
+    expect(problems.map((p) => p.path)).toEqual([
+      ['agents', 'web', 'count'],
+      ['agents', 'web', 'budget', 'usd'],
+      ['balancer'],
+      ['cooldownMs'],
+      ['agnets'],
+    ])
+    expect(error?.message).toBe(configError(config).message)
+    expect(error?.details.problems).toEqual(configError(config).details.problems)
+    // The rest stands: the roles keep their other options, the broken values get their defaults.
+    expect(resolved).toMatchObject({
+      name: 'folder',
+      cooldownMs: 1000,
+      balancer: 'least-loaded',
+      agents: { web: { kind: 'shell', budget: { tokens: 10 } }, api: { kind: 'claude' } },
+    })
+    expect(resolved?.agents.web).not.toHaveProperty('count')
+    // The config as written is left as it was.
+    expect(config.agents.web.count).toBe(1.5)
+  })
+
+  it('leaves out a list with a bad entry whole, and a key that stays wrong without its value', () => {
+    const named = { name: 'ok' }
+    const { problems, resolved } = checkConfig({
+      plugins: [named, [{ setup() {} }]],
+      remote: { redis: 'http://x' },
+      agents: { web: 'big', api: {} },
+    })
+    expect(problems.map((p) => p.key)).toEqual(['agents.web', 'remote.redis', 'plugins[1][0]'])
+    expect(resolved?.plugins).toEqual([])
+    expect(resolved?.remote).toBeUndefined()
+    expect(resolved?.agents).toEqual({ api: {} })
+  })
+
+  it('resolves nothing from a config that is not an object', () => {
+    const { problems, error, resolved } = checkConfig(42)
+    expect(problems.map((p) => p.path)).toEqual([[]])
+    expect(error?.code).toBe('TANUKI_CONFIG_INVALID')
+    expect(resolved).toBeUndefined()
   })
 })
 

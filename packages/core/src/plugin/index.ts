@@ -5,7 +5,7 @@ import type { Lander } from '../land/types.ts'
 import type { Reporter } from '../reporter/types.ts'
 import type { TaskSource } from '../source/types.ts'
 import type { TaskInput } from '../task/types.ts'
-import { configProblems, formatConfigProblem } from './schema.ts'
+import { configProblems, formatConfigProblem, type ConfigProblem } from './schema.ts'
 
 /**
  * How one role's agents are made. Keys other than `backend` and `count` are the backend's own
@@ -200,16 +200,77 @@ export function defineConfig(config: UserConfig): UserConfig {
  */
 export function resolveConfig(config: UserConfig = {}, fallbackName = 'tanuki'): ResolvedConfig {
   const problems = configProblems(config)
-  if (problems.length > 0) {
-    const lines = problems.map(formatConfigProblem)
-    throw new TanukiError(
-      'TANUKI_CONFIG_INVALID',
-      lines.length === 1
-        ? lines[0]!
-        : `${lines.length} problems in the config:\n${lines.map((l) => `  - ${l}`).join('\n')}`,
-      { details: { key: problems[0]!.key, value: problems[0]!.value, problems: lines } },
-    )
+  if (problems.length > 0) throw problemsError(problems)
+  return withDefaults(config, fallbackName)
+}
+
+/** A config checked against its schema: every problem, and what the checks after it can still use. */
+export interface ConfigCheck {
+  /** Every problem, in `configProblems`' order; empty when the config is fine. */
+  problems: ConfigProblem[]
+  /** The error `resolveConfig` throws for these problems; undefined when there are none. */
+  error?: TanukiError
+  /**
+   * The config resolved from what passed: a value with a problem is left out, so it gets its
+   * default (a list or a key that stays wrong without it is left out whole). Undefined when the
+   * config is not an object.
+   */
+  resolved?: ResolvedConfig
+}
+
+/**
+ * `resolveConfig` that does not stop at the schema's problems: it returns them with the config
+ * resolved from the rest, so that the checks only plugins can make (each role's backend, the
+ * balancer) run in the same pass and a person sees every problem at once. The caller decides
+ * which of those checks still make sense (none about roles when `agents` is not an object).
+ *
+ * @example
+ * const { problems, error, resolved } = checkConfig(user, 'my-folder')
+ */
+export function checkConfig(config: unknown, fallbackName = 'tanuki'): ConfigCheck {
+  const problems = configProblems(config)
+  if (problems.length === 0) return { problems, resolved: withDefaults(config as UserConfig, fallbackName) }
+  const error = problemsError(problems)
+  if (!isObject(config)) return { problems, error }
+  let kept = config
+  let left = problems
+  // First each value with a problem, then, for what is still wrong (a `remote` without its
+  // `redis`), the whole top-level key.
+  for (const depth of [Number.POSITIVE_INFINITY, 1]) {
+    for (const problem of left) kept = without(kept, problem.path.slice(0, depth))
+    left = configProblems(kept)
+    if (left.length === 0) return { problems, error, resolved: withDefaults(kept as UserConfig, fallbackName) }
   }
+  return { problems, error }
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value)
+
+/** A copy of `value` without what is at `path`; a list is left out whole, not one entry of it. */
+function without(value: Record<string, unknown>, path: readonly (string | number)[]): Record<string, unknown> {
+  const [head, next] = path
+  if (head === undefined) return value
+  const copy = { ...value }
+  const child = copy[head]
+  if (next === undefined || typeof next === 'number' || !isObject(child)) delete copy[head]
+  else copy[head] = without(child, path.slice(1))
+  return copy
+}
+
+function problemsError(problems: readonly ConfigProblem[]): TanukiError {
+  const lines = problems.map(formatConfigProblem)
+  return new TanukiError(
+    'TANUKI_CONFIG_INVALID',
+    lines.length === 1
+      ? lines[0]!
+      : `${lines.length} problems in the config:\n${lines.map((l) => `  - ${l}`).join('\n')}`,
+    { details: { key: problems[0]!.key, value: problems[0]!.value, problems: lines } },
+  )
+}
+
+/** The config with its defaults; the schema has passed it. */
+function withDefaults(config: UserConfig, fallbackName: string): ResolvedConfig {
   const plugins = flattenPlugins(config.plugins ?? [])
   return {
     name: config.name ?? fallbackName,

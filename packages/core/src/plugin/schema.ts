@@ -5,6 +5,8 @@ import { didYouMean } from '../names/suggest.ts'
 /** One thing wrong with a config: the key (dotted path), what is wrong, and the value found. */
 export interface ConfigProblem {
   key: string
+  /** The key as a path (`['agents', 'web', 'count']`, `['plugins', 0]`); `[]` for the config itself. */
+  path: readonly (string | number)[]
   message: string
   value: unknown
 }
@@ -151,14 +153,15 @@ const configSchema = v.pipe(
   }),
 )
 
-function keyOf(path: readonly { key: unknown }[] | undefined): string {
-  if (!path || path.length === 0) return '(root)'
+function keyOf(path: readonly (string | number)[]): string {
+  if (path.length === 0) return '(root)'
   let key = ''
-  for (const item of path) {
-    key += typeof item.key === 'number' ? `[${item.key}]` : `${key ? '.' : ''}${String(item.key)}`
-  }
+  for (const item of path) key += typeof item === 'number' ? `[${item}]` : `${key ? '.' : ''}${item}`
   return key
 }
+
+const pathOf = (path: readonly { key: unknown }[] | undefined): (string | number)[] =>
+  (path ?? []).map((item) => (typeof item.key === 'number' ? item.key : String(item.key)))
 
 /**
  * Checks a user config against the one schema of its keys: every problem, not just the first,
@@ -168,45 +171,47 @@ function keyOf(path: readonly { key: unknown }[] | undefined): string {
 export function configProblems(config: unknown): ConfigProblem[] {
   const problems: ConfigProblem[] = []
   const seen = new Set<string>()
-  const add = (key: string, message: string, value: unknown): void => {
+  const add = (path: readonly (string | number)[], message: string, value: unknown): void => {
+    const key = keyOf(path)
     // A value that fails several checks (not a number, so not whole either) is one problem.
     if (seen.has(key)) return
     seen.add(key)
-    problems.push({ key, message, value })
+    problems.push({ key, path, message, value })
   }
   const result = v.safeParse(configSchema, config, { abortEarly: false })
   for (const issue of result.issues ?? []) {
-    const key = keyOf(issue.path)
+    const path = pathOf(issue.path)
+    const key = keyOf(path)
     // A Redis URL may hold a password: never echo it back.
     const value =
       key === 'remote.redis' && typeof issue.input === 'string'
         ? issue.input.replace(/\/\/[^@/]*@/, '//***@')
         : issue.input
-    add(key, issue.message, value)
+    add(path, issue.message, value)
   }
   if (!isObject(config)) return problems
 
   const known: readonly string[] = CONFIG_KEYS
   for (const key of Object.keys(config)) {
     if (!known.includes(key)) {
-      add(key, `is not a config key${didYouMean(key, known)}; known keys: ${known.join(', ')}`, config[key])
+      add([key], `is not a config key${didYouMean(key, known)}; known keys: ${known.join(', ')}`, config[key])
     }
   }
   if (isObject(config.agents)) {
     for (const role of Object.keys(config.agents)) {
       const problem = nameProblem(role, 'role')
-      if (problem) add(`agents.${role}`, `names a role that cannot be used: ${problem}`, role)
+      if (problem) add(['agents', role], `names a role that cannot be used: ${problem}`, role)
     }
   }
   if (isObject(config.land)) {
     for (const issue of v.safeParse(landSchema, config.land, { abortEarly: false }).issues ?? []) {
-      add(`land.${keyOf(issue.path)}`, issue.message, issue.input)
+      add(['land', ...pathOf(issue.path)], issue.message, issue.input)
     }
     const known = ['auto', 'into', 'strategy', 'verify', 'push']
     for (const key of Object.keys(config.land)) {
       if (!known.includes(key)) {
         add(
-          `land.${key}`,
+          ['land', key],
           `is not a landing option${didYouMean(key, known)}; known: ${known.join(', ')}`,
           config.land[key],
         )
@@ -214,14 +219,14 @@ export function configProblems(config: unknown): ConfigProblem[] {
     }
   }
   if (Array.isArray(config.plugins)) {
-    const walk = (list: unknown[], at: string): void =>
+    const walk = (list: unknown[], at: (string | number)[]): void =>
       list.forEach((plugin, i) => {
-        if (Array.isArray(plugin)) walk(plugin, `${at}[${i}]`)
+        if (Array.isArray(plugin)) walk(plugin, [...at, i])
         else if (plugin && !(isObject(plugin) && typeof plugin.name === 'string')) {
-          add(`${at}[${i}]`, 'must be a plugin object with a name', plugin)
+          add([...at, i], 'must be a plugin object with a name', plugin)
         }
       })
-    walk(config.plugins, 'plugins')
+    walk(config.plugins, ['plugins'])
   }
   return problems
 }
