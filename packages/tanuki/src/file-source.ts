@@ -12,7 +12,7 @@ import {
   type TaskSource,
 } from '@tanuki/core'
 import { isAlive } from './lock.ts'
-import { listOnWorker, markdownFiles, resolveTasksDir, type Listing } from './lister.ts'
+import { markdownFiles, resolveTasksDir, startLister, type Listing } from './lister.ts'
 import { parseThreads, readTaskFiles } from './parse-pool.ts'
 import { takePrescan } from './prescan.ts'
 import { TaskCache } from './task-cache.ts'
@@ -27,6 +27,11 @@ import {
 } from './task-file.ts'
 
 export { resolveTasksDir }
+
+/** A folder's modification time (ms); −1 when it cannot be read. */
+function mtimeOf(path: string): number {
+  return statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? -1
+}
 
 function isDirectory(path: string): boolean {
   try {
@@ -153,10 +158,20 @@ export class FileTaskSource implements TaskSource {
     // `TANUKI_LIST_THREAD`: 1 always lists on a worker (with a cache), 0 never.
     const setting = process.env.TANUKI_LIST_THREAD
     let lister = cache ? takePrescan(this.dir, cache.file) : undefined
-    if (cache && !lister && (setting === '1' || (setting !== '0' && cache.large()))) lister = listOnWorker(this.dir)
-    // The cache is read while the worker lists.
-    if (lister) cache!.prepare()
-    const listed = lister ? await lister.catch(() => undefined) : undefined
+    if (cache && !lister && (setting === '1' || (setting !== '0' && cache.large()))) {
+      // The worker reads the cache file: an earlier scan's lines go into it first.
+      cache.save()
+      lister = startLister(this.dir, cache.file)
+    }
+    // The cache is indexed while the worker lists (from the bytes it read, when it could).
+    if (lister) cache!.prepare((await lister.cache) ?? undefined)
+    let listed = lister ? await lister.listing.catch(() => undefined) : undefined
+    // Listed before the config ran (`prescan`): a folder changed since (a config that writes task
+    // files, a person's save) is listed again here.
+    if (listed?.folders.some((folder, i) => mtimeOf(folder) !== listed!.times[i])) {
+      lister!.stop()
+      listed = undefined
+    }
     const files = this.files(listed)
     const found = this.fromCache(files)
     let index = 0

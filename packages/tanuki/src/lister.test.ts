@@ -1,10 +1,20 @@
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs'
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, sep } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { FileTaskSource } from './file-source.ts'
-import { listOnWorker, markdownFiles, statKey } from './lister.ts'
+import { listOnWorker, markdownFiles, startLister, statKey } from './lister.ts'
 import { STATE_GITIGNORE, statePaths } from './paths.ts'
 
 const dirs: string[] = []
@@ -112,5 +122,23 @@ describe('listing the task files on a worker thread', () => {
     const changed = await new FileTaskSource({ root, cacheFile }).scanAsync()
     expect(changed.parsed).toBe(1)
     expect(changed.tasks.find((t) => t.id === 'c')?.title).toBe('Task c, renamed')
+  })
+
+  it('reads the task cache first when given it, and hands its bytes over; none when there is no cache', async () => {
+    const root = project(files)
+    const cacheFile = statePaths(root).taskCache
+    const none = startLister(join(root, 'tasks'), cacheFile)
+    expect(await none.cache).toBeNull()
+    expect((await none.listing).files).toHaveLength(4)
+    const source = new FileTaskSource({ root, cacheFile })
+    source.scan()
+    source.saveCache()
+    const lister = startLister(join(root, 'tasks'), cacheFile)
+    const bytes = await lister.cache
+    expect(bytes?.equals(readFileSync(cacheFile))).toBe(true)
+    const listing = await lister.listing
+    let stats = 0
+    for await (const chunk of listing.stats()) stats += chunk.length
+    expect(stats).toBe(4)
   })
 })

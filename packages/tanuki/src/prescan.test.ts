@@ -60,7 +60,8 @@ describe('the scan the CLI starts before it loads (prescan)', () => {
     const scan = takePrescan(tasks, cacheFile)
     expect(scan).toBeDefined()
     expect(takePrescan(tasks, cacheFile)).toBeUndefined()
-    const listing = await scan!
+    const listing = await scan!.listing
+    expect((await scan!.cache)?.length).toBeGreaterThan(1 << 20)
     expect(listing.files.map((path) => relative(tasks, path))).toEqual(['a.md', 'b.md', 'c.md'])
     const stats: string[] = []
     for await (const chunk of listing.stats()) stats.push(...chunk)
@@ -130,5 +131,16 @@ describe('the scan the CLI starts before it loads (prescan)', () => {
     const again = new FileTaskSource({ root, cacheFile }).scan()
     expect(again.parsed).toBe(0)
     expect(again.tasks).toEqual(alone.tasks)
+  })
+
+  it('lists again when a folder changed after the early listing (a config that writes task files)', async () => {
+    const { root, tasks, cacheFile } = await project()
+    prescan(['project', 'start', '--cwd', root])
+    // Time for the worker to list (it does so at once) before the new file comes.
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+    writeFileSync(join(tasks, 'd.md'), '---\nid: d\ntitle: Task d\ncompletion:\n  verify: "true"\n---\nDo d.\n')
+    const scanned = await new FileTaskSource({ root, cacheFile }).scanAsync()
+    expect(scanned.tasks.map((task) => task.id)).toEqual(['a', 'b', 'c', 'd'])
+    expect(scanned.listedOnWorker).toBe(false)
   })
 })

@@ -1,12 +1,13 @@
 import { statSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { LARGE_BYTES, listOnWorker, resolveTasksDir, type Listing } from './lister.ts'
+import { LARGE_BYTES, resolveTasksDir, startLister, type Lister } from './lister.ts'
 
 /** The listing `prescan` started, until a task source takes it. */
-let early: { dir: string; cacheFile: string; listing: Promise<Listing> } | undefined
+let early: { dir: string; cacheFile: string; lister: Lister } | undefined
 
 /**
- * Starts listing and stat-ing a project's task files on a worker thread (`listOnWorker`) as the
+ * Starts reading the task cache, listing and stat-ing a project's task files on a worker thread
+ * (`startLister`) as the
  * CLI starts, before it loads its modules and its config: the two overlap on a second CPU, and
  * the main thread finds the stats there when it reads the task cache. Only for the commands that run a project (`project start`, `project resume`),
  * and only when the task cache is large (thousands of files). It guesses what the config has
@@ -34,15 +35,17 @@ export function prescan(argv: readonly string[], cwd = process.cwd()): void {
     return // No cache yet: a first start reads every file anyway.
   }
   const dir = resolveTasksDir(project)
-  const listing = listOnWorker(dir)
+  const lister = startLister(dir, cacheFile)
   // Never taken (a refused command, another task folder): its failure is nobody's.
-  listing.catch(() => {})
-  early = { dir, cacheFile, listing }
+  lister.listing.catch(() => {})
+  early = { dir, cacheFile, lister }
 }
 
-/** The listing `prescan` started for this task folder and cache, once; nothing for any other. */
-export function takePrescan(dir: string, cacheFile: string): Promise<Listing> | undefined {
+/** The lister `prescan` started for this task folder and cache, once; nothing for any other. */
+export function takePrescan(dir: string, cacheFile: string): Lister | undefined {
   const taken = early
   early = undefined
-  return taken && taken.dir === dir && taken.cacheFile === cacheFile ? taken.listing : undefined
+  if (taken && taken.dir === dir && taken.cacheFile === cacheFile) return taken.lister
+  taken?.lister.stop()
+  return undefined
 }

@@ -117,12 +117,10 @@ function cacheLines(bytes: Buffer, key: string): CacheLines | undefined {
     const second = tab === -1 || tab > end ? -1 : bytes.indexOf(9, tab + 1)
     if (second === -1 || second + HASH + 1 >= end || bytes[second + HASH + 1] !== 9) continue
     // A path without a backslash (no escape) is the text between its quotes: JSON.parse for each
-    // of 100,000 lines cost ~0.1 s.
-    let plain = true
-    for (let i = at + 1; i < tab - 1 && plain; i++) plain = bytes[i] !== 92
-    const path = plain
-      ? bytes.toString('latin1', at + 1, tab - 1)
-      : (JSON.parse(bytes.toString('latin1', at, tab)) as string)
+    // of 100,000 lines cost ~0.1 s. Looked for in the string: a loop over the path's bytes, run
+    // once a start, was a quarter slower.
+    let path = bytes.toString('latin1', at + 1, tab - 1)
+    if (path.includes('\\')) path = JSON.parse(bytes.toString('latin1', at, tab)) as string
     found.lines.set(path, found.starts.length)
     found.starts.push(at)
     found.ends.push(end)
@@ -200,14 +198,14 @@ export class TaskCache {
   private prepared: CacheLines | undefined
 
   /**
-   * Reads the cache file and finds its lines, ahead of a scan: while a worker lists the files
-   * (`listOnWorker`). `begin` does it when nobody did.
+   * Reads the cache file (or takes its bytes as a worker read them) and finds its lines, ahead of
+   * a scan: while a worker lists the files (`startLister`). `begin` does it when nobody did.
    */
-  prepare(): void {
+  prepare(read?: Buffer): void {
     // A scan before the last one's lines are written: they are what it should find.
     if (this.pending) this.save()
     try {
-      const bytes = existsSync(this.file) ? readFileSync(this.file) : undefined
+      const bytes = read ?? (existsSync(this.file) ? readFileSync(this.file) : undefined)
       this.prepared = bytes && cacheLines(bytes, this.key)
     } catch {
       this.prepared = undefined // Unreadable or foreign: start afresh; the next save replaces it.
