@@ -2,18 +2,18 @@ import { statSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { LARGE_BYTES, resolveTasksDir, startLister, type Lister } from './lister.ts'
 
-/** The listing `prescan` started, until a task source takes it. */
+/** The lister `prescan` started, until a task source takes it. */
 let early: { dir: string; cacheFile: string; lister: Lister } | undefined
 
 /**
  * Starts reading the task cache, listing and stat-ing a project's task files on a worker thread
- * (`startLister`) as the
- * CLI starts, before it loads its modules and its config: the two overlap on a second CPU, and
- * the main thread finds the stats there when it reads the task cache. Only for the commands that run a project (`project start`, `project resume`),
- * and only when the task cache is large (thousands of files). It guesses what the config has
- * not said yet: the project is `--cwd` (else the current folder), the tasks are in the default
- * folder. A task source whose folder is another (`tasksDir`) does not take it. The bin script
- * calls it; it imports nothing else, so that the worker starts at once.
+ * (`startLister`) as the CLI starts, before it loads its modules and its config: the two overlap
+ * on a second CPU, and the main thread finds the stats there when it reads the task cache. Only
+ * for the commands that run a project (`project start`, `project resume`), and only when the
+ * task cache is large (thousands of files). It guesses what the config has not said yet: the
+ * project is `--cwd` (else the current folder), the tasks are in the default folder. A task
+ * source whose folder is another (`tasksDir`) does not take it, and it is stopped. The bin
+ * script calls it; it imports nothing else, so that the worker starts at once.
  */
 export function prescan(argv: readonly string[], cwd = process.cwd()): void {
   if (process.env.TANUKI_LIST_THREAD === '0' || process.env.TANUKI_TASK_CACHE === '0') return
