@@ -205,10 +205,13 @@ export interface StatusJson {
     role: string
     dependsOn: string[]
     landed: { commit: string; at: string } | null
+    /** Present while its landing waits on the integration branch for the target. */
+    heldBack?: { target: string; commit: string; at: string; note: string }
     lastError: { class: string; cause: string } | null
   }[]
   progress: {
     landed: number
+    heldBack: number
     total: number
     complete: number
     inProgress: number

@@ -368,6 +368,25 @@ export default defineConfig({
     expect(readFileSync(join(project.dir, '.tanuki', 'summary.md'), 'utf8')).toContain(
       '**All tasks complete; 2 not on main yet.**',
     )
+    // `project status`, from the journal after the run: complete, waiting for main, not landed.
+    const held = await statusJson(project.dir)
+    expect(held.progress).toMatchObject({ complete: 2, landed: 0, heldBack: 2 })
+    for (const id of ['H-1', 'H-2']) {
+      expect(held.tasks.find((t) => t.id === id)).toMatchObject({
+        status: 'complete',
+        landed: null,
+        heldBack: {
+          target: 'main',
+          commit: expect.stringMatching(/^\w{40}$/),
+          note: expect.stringContaining('notes.txt'),
+        },
+      })
+    }
+    const heldText = (await tanuki(project.dir, 'project', 'status')).stdout
+    expect(heldText.split('\n')[0]).toMatch(/ · 2 waiting for main$/)
+    expect(heldText).toContain(
+      '\nWaiting for main\n  H-1, H-2: landed on the integration branch, not on main, which could not move forward\n  note: your uncommitted changes in ',
+    )
 
     // Still there: `tanuki land` says so, and fails.
     const early = await tanuki(project.dir, 'land')
@@ -389,6 +408,15 @@ export default defineConfig({
     expect(notes).toContain('line 20, by an agent\n')
     expect(git(project.dir, 'log', '--format=%s', 'main')).toContain('my note')
     expect((await tanuki(project.dir, 'land')).stdout).toBe('Nothing to land on main.\n')
+    // `project status` agrees: on main now.
+    const after = await statusJson(project.dir)
+    expect(after.progress).toMatchObject({ complete: 2, landed: 2, heldBack: 0 })
+    for (const id of ['H-1', 'H-2']) {
+      const task = after.tasks.find((t) => t.id === id)!
+      expect(task.landed).toEqual({ commit: expect.stringMatching(/^\w{40}$/), at: expect.any(String) })
+      expect(task.heldBack).toBeUndefined()
+    }
+    expect((await tanuki(project.dir, 'project', 'status')).stdout).not.toContain('waiting for main')
   })
 
   it('with --watch, `tanuki land` moves the target once the person commits, and the run reports the work landed', async () => {
@@ -401,6 +429,9 @@ export default defineConfig({
     writeFileSync(join(project.dir, 'notes.txt'), 'line 1, by a person\nline 2\nline 3\nline 4\nline 5\n')
     const run = startTanuki(project.dir, 'project', 'start', '--watch')
     await waitFor('W-1 waiting for main', () => run.output().stdout.includes('1 waiting for main (W-1)'), 60_000)
+    // The running orchestrator's status says so too.
+    await waitFor('the status snapshot', async () => (await statusJson(project.dir)).progress.heldBack === 1)
+    expect((await statusJson(project.dir)).tasks[0]).toMatchObject({ landed: null, heldBack: { target: 'main' } })
     const early = await tanuki(project.dir, 'land')
     expect(early.code, early.stderr).toBe(0)
     expect(landedOn(project.dir)).toEqual([])
@@ -408,6 +439,8 @@ export default defineConfig({
     const land = await tanuki(project.dir, 'land')
     expect(land.code, land.stderr).toBe(0)
     expect(landedOn(project.dir)).toEqual(['W-1'])
+    await waitFor('the status snapshot', async () => (await statusJson(project.dir)).progress.landed === 1)
+    expect((await statusJson(project.dir)).progress.heldBack).toBe(0)
     expect(readFileSync(join(project.dir, 'notes.txt'), 'utf8')).toBe(
       'line 1, by a person\nline 2\nline 3\nline 4\nline 5, by an agent\n',
     )

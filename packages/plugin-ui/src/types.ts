@@ -8,6 +8,21 @@ export interface TaskLanding {
   at: string
 }
 
+/**
+ * Work that landed on the integration branch and waits there for the target, which could not move
+ * forward to it (a person's uncommitted changes would be overwritten).
+ */
+export interface TaskHeldBack {
+  /** The branch that did not move (`main`). */
+  target: string
+  /** The landed commit, on the integration branch. */
+  commit: string
+  /** When it landed there (ISO time). */
+  at: string
+  /** Why the target could not move, and what to do. */
+  note: string
+}
+
 /** Why a task's last iteration or landing failed, by class (`verify-failed`, `rate-limited`, …). */
 export interface TaskFailure {
   /** The failure class. */
@@ -57,8 +72,10 @@ export interface DashboardTask {
   blockers?: Blocker[]
   /** Its file, or where it came from. */
   source?: string
-  /** Its landing, once landed (`null`: complete, not landed yet). */
+  /** Its landing, once landed (`null`: complete, not landed yet, or waiting for the target). */
   landed?: TaskLanding | null
+  /** Present while its work waits on the integration branch for the target. */
+  heldBack?: TaskHeldBack
   /** The last failure, with its class. */
   lastError?: TaskFailure | null
   /** What it spent. */
@@ -111,7 +128,7 @@ export interface StatusDocument {
   /** When it was made (ISO time). */
   updatedAt: string
   tasks: DashboardTask[]
-  progress: Omit<Progress, 'landed'> & { queued?: number; landed?: number }
+  progress: Omit<Progress, 'landed' | 'heldBack'> & { queued?: number; landed?: number; heldBack?: number }
   agents: DashboardAgent[]
 }
 

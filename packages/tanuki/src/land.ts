@@ -147,11 +147,31 @@ export async function landProject(
         const landed = facts.get(taskId)?.landed
         return statusOf.get(taskId) === 'complete' && landed && landed.commit !== 'by hand'
       })
+    const held = ours(start.held).map(({ taskId }) => taskId)
+    const caughtUp = ours(start.caughtUp)
+    // Recorded as waiting for this target, and the lander no longer says so: the target reached
+    // them meanwhile (a person moved it).
+    for (const task of tasks) {
+      const landed = facts.get(task.id)?.landed
+      if (landed?.heldBack?.target !== start.target || held.includes(task.id)) continue
+      if (!caughtUp.some(({ taskId }) => taskId === task.id)) caughtUp.push({ taskId: task.id, commit: landed.commit })
+    }
+    /** Records where a landing stands: on the target, or waiting for it (`note`: why). */
+    const record = (taskId: string, note?: string): void => {
+      const landed = facts.get(taskId)?.landed
+      if (!landed || landed.commit === 'by hand') return
+      const heldBack = note === undefined ? undefined : { target: start.target, note }
+      if (landed.heldBack?.target === heldBack?.target && landed.heldBack?.note === heldBack?.note) return
+      const { heldBack: _was, ...rest } = landed
+      const next = { ...rest, ...(heldBack ? { heldBack } : {}) }
+      records.push({ t: 'task', id: taskId, landed: next })
+      facts.set(taskId, { ...facts.get(taskId)!, landed: next })
+    }
     const report: LandReport = {
       target: start.target,
       landed: [],
-      caughtUp: ours(start.caughtUp),
-      held: ours(start.held).map(({ taskId }) => taskId),
+      caughtUp,
+      held,
       failed: [],
       waiting: [],
       notes: [...(start.note ? [start.note] : []), ...sourceFailures(read.errors).map((error) => error.message)],
@@ -159,6 +179,9 @@ export async function landProject(
     if (options.dryRun) {
       report.plan = await lander.predict(order)
     } else {
+      for (const { taskId } of caughtUp) record(taskId)
+      const why = start.note ?? `${start.target} could not move forward to the landed work`
+      for (const taskId of held) record(taskId, why)
       // The gate runs where each task's agents run (a container of its role), as in a run.
       const info = projectInfo(project)
       const registry = await setupPlugins(
@@ -195,8 +218,16 @@ export async function landProject(
           if (outcome.status === 'landed') {
             report.landed.push({ taskId: task.id, commit: outcome.commit, moved: outcome.moved })
             // The target at this landing holds every one before it; or it waits with them.
+            if (outcome.moved) for (const taskId of report.held) record(taskId)
             report.held = outcome.moved ? [] : [...report.held, task.id]
-            records.push({ t: 'task', id: task.id, landed: { commit: outcome.commit, at: Date.now() }, feedback: null })
+            const note = outcome.note ?? `${start.target} could not move forward to the landed work`
+            const landed = {
+              commit: outcome.commit,
+              at: Date.now(),
+              ...(outcome.moved ? {} : { heldBack: { target: start.target, note } }),
+            }
+            records.push({ t: 'task', id: task.id, landed, feedback: null })
+            facts.set(task.id, { ...facts.get(task.id)!, landed })
             if (outcome.note) report.notes.push(outcome.note)
             continue
           }

@@ -2,9 +2,9 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createMemoryBackend, createOrchestrator, createTask } from '@tanuki/core'
+import { createMemoryBackend, createOrchestrator, createTask, replay } from '@tanuki/core'
 import { statePaths, type StatePaths } from './paths.ts'
-import { createStateReporter, type StateReporterOptions } from './state.ts'
+import { createStateReporter, statusFromJournal, type StateReporterOptions } from './state.ts'
 
 const dirs: string[] = []
 afterEach(() => {
@@ -196,5 +196,33 @@ describe('the state reporter', () => {
     expect(await orchestrator.done()).toMatchObject({ allComplete: true })
     expect(late).toContain('writing the logs')
     expect(errors.some((e) => e.startsWith('closing reporter tanuki:state') && e.includes('.tanuki'))).toBe(true)
+  })
+})
+
+describe('the status of a project that is not running', () => {
+  it('shows work waiting on the integration branch as waiting for the target, not landed, until the journal says it reached it', () => {
+    const paths = tempPaths()
+    const tasks = ['a', 'b'].map((id) => createTask({ id, title: id.toUpperCase() }))
+    const heldBack = { target: 'main', note: 'your uncommitted changes in notes.txt would be overwritten' }
+    const records = [
+      { t: 'run', state: 'settled', target: 'main' },
+      { t: 'task', id: 'a', status: 'complete', landed: { commit: 'a1', at: 1, heldBack } },
+      { t: 'task', id: 'b', status: 'complete', landed: { commit: 'b1', at: 2, heldBack } },
+    ] as const
+    const held = statusFromJournal(tasks, replay(records), paths)
+    expect(held.progress).toMatchObject({ complete: 2, landed: 0, heldBack: 2 })
+    expect(held.tasks[0]).toMatchObject({
+      landed: null,
+      heldBack: { target: 'main', commit: 'a1', at: new Date(1).toISOString(), note: heldBack.note },
+    })
+    // `tanuki land` moved main: it records the landings without heldBack.
+    const moved = [
+      ...records,
+      ...(['a', 'b'] as const).map((id, i) => ({ t: 'task', id, landed: { commit: `${id}1`, at: i + 1 } }) as const),
+    ]
+    const landed = statusFromJournal(tasks, replay(moved), paths)
+    expect(landed.progress).toMatchObject({ landed: 2, heldBack: 0 })
+    expect(landed.tasks[1]).toMatchObject({ landed: { commit: 'b1', at: new Date(2).toISOString() } })
+    expect(landed.tasks[1]?.heldBack).toBeUndefined()
   })
 })

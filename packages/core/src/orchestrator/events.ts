@@ -139,6 +139,11 @@ export interface Progress {
   blocked: number
   /** Tasks whose work landed on the target. */
   landed: number
+  /**
+   * Tasks whose work landed on the integration branch and waits there for the target, which could
+   * not move forward to it: not counted in `landed`.
+   */
+  heldBack: number
   /** Complete tasks as a whole-number percentage of all tasks. */
   percentage: number
   byStatus: Record<string, number>

@@ -344,8 +344,9 @@ describe('the merge queue', () => {
     const note =
       'your uncommitted changes in /p (notes.txt) would be overwritten by the landed work; nothing of yours was touched. ' +
       'The work waits on tanuki/land/memory: commit or stash your changes, then run `tanuki land`.'
-    const held = (moves: readonly string[]) =>
-      withLander(
+    const held = (moves: readonly string[]) => {
+      const store = createMemoryStore()
+      const h = withLander(
         { tasks: tasks({ id: 'a' }, { id: 'b', dependsOn: ['a'] }, { id: 'c', dependsOn: ['b'] }) },
         {
           land: ({ task }) =>
@@ -353,12 +354,26 @@ describe('the merge queue', () => {
               ? { status: 'landed', commit: `${task.id}@1`, moved: true }
               : { status: 'landed', commit: `${task.id}@1`, moved: false, note },
         },
+        { store },
       )
+      return { ...h, store }
+    }
     const stuck = held([])
     await stuck.orchestrator.start()
     const summary = await stuck.orchestrator.done()
     expect(summary.allComplete).toBe(true)
     expect(summary.heldBack).toEqual({ target: 'memory', tasks: ['a', 'b', 'c'], note })
+    // Status and the journal say it waits for the target, not that it landed.
+    expect(summary.progress).toMatchObject({ complete: 3, landed: 0, heldBack: 3 })
+    expect(stuck.orchestrator.task('a')).toMatchObject({
+      landed: null,
+      heldBack: { target: 'memory', commit: 'a@1', at: expect.any(String), note },
+    })
+    expect(stuck.store.state.tasks.c?.landed).toEqual({
+      commit: 'c@1',
+      at: expect.any(Number),
+      heldBack: { target: 'memory', note },
+    })
     expect(stuck.all('task:landed')).toEqual(
       ['a', 'b', 'c'].map((id) => ({
         taskId: id,
@@ -372,11 +387,18 @@ describe('the merge queue', () => {
     // The last landing moved the target: what waited before it is on it too.
     const freed = held(['c'])
     await freed.orchestrator.start()
-    expect((await freed.orchestrator.done()).heldBack).toBeUndefined()
+    const freedSummary = await freed.orchestrator.done()
+    expect(freedSummary.heldBack).toBeUndefined()
+    expect(freedSummary.progress).toMatchObject({ landed: 3, heldBack: 0 })
+    expect(freed.orchestrator.task('a')).toMatchObject({ landed: { commit: 'a@1' } })
+    expect(freed.orchestrator.task('a')?.heldBack).toBeUndefined()
+    expect(freed.store.state.tasks.a?.landed).toEqual({ commit: 'a@1', at: expect.any(Number) })
     // A landing that moved it, then one that could not: only the last waits.
     const again = held(['a'])
     await again.orchestrator.start()
-    expect((await again.orchestrator.done()).heldBack).toEqual({ target: 'memory', tasks: ['b', 'c'], note })
+    const againSummary = await again.orchestrator.done()
+    expect(againSummary.heldBack).toEqual({ target: 'memory', tasks: ['b', 'c'], note })
+    expect(againSummary.progress).toMatchObject({ landed: 1, heldBack: 2 })
   })
 
   it('a run starts by saying where an earlier run’s waiting work stands; `land` asks the lander again', async () => {
@@ -399,8 +421,13 @@ describe('the merge queue', () => {
     expect(h.all('task:landed')).toEqual([
       { taskId: 'a', commit: 'a@1', moved: false, note, target: 'main', at: expect.any(Number) },
     ])
+    // Recorded, so that `project status` says it waits after the run too.
+    expect(store.state.tasks.a?.landed).toEqual({ commit: 'a@1', at: 1, heldBack: { target: 'main', note } })
+    expect(h.orchestrator.status().progress).toMatchObject({ landed: 0, heldBack: 1 })
     // The person committed: `tanuki land` during the run moves the target to it.
     await h.orchestrator.land()
+    expect(store.state.tasks.a?.landed).toEqual({ commit: 'a@1', at: 1 })
+    expect(h.orchestrator.status().progress).toMatchObject({ landed: 1, heldBack: 0 })
     expect(h.all('task:landed').at(-1)).toEqual({
       taskId: 'a',
       commit: 'a@1',
@@ -412,6 +439,27 @@ describe('the merge queue', () => {
     const summary = await h.orchestrator.done()
     expect(summary.heldBack).toBeUndefined()
     expect(h.backend.runs).toEqual([])
+  })
+
+  it('a landing recorded as waiting that the lander no longer says waits reached the target (a person moved it)', async () => {
+    const lander: Lander = {
+      name: 'test',
+      prepare: async () => ({ target: 'main', base: 'land', landed: [] }),
+      land: async ({ task }) => ({ status: 'landed', commit: `${task.id}@1`, moved: true }),
+    }
+    const waiting = { commit: 'a@1', at: 1, heldBack: { target: 'main', note: 'held' } }
+    const store = createMemoryStore(
+      replay([{ t: 'task', id: 'a', status: 'complete', completedAt: 1, landed: waiting }]),
+    )
+    const h = harness({ tasks: tasks({ id: 'a' }), plugins: [landing(lander)] }, { store })
+    await h.orchestrator.start()
+    const summary = await h.orchestrator.done()
+    expect(summary.heldBack).toBeUndefined()
+    expect(summary.progress).toMatchObject({ landed: 1, heldBack: 0 })
+    expect(store.state.tasks.a?.landed).toEqual({ commit: 'a@1', at: 1 })
+    expect(h.all('task:landed')).toEqual([
+      { taskId: 'a', commit: 'a@1', moved: true, target: 'main', at: expect.any(Number) },
+    ])
   })
 
   it('a task whose landing waits, rerun or landed by hand, waits no more', async () => {
@@ -433,7 +481,10 @@ describe('the merge queue', () => {
     // b's landing by hand, then a's new work, held again.
     await eventually(() => h.all('task:landed').length === 4)
     await h.orchestrator.stop()
-    expect((await h.orchestrator.done()).heldBack).toEqual({ target: 'memory', tasks: ['a'], note: 'held at a@2' })
+    const summary = await h.orchestrator.done()
+    expect(summary.heldBack).toEqual({ target: 'memory', tasks: ['a'], note: 'held at a@2' })
+    expect(summary.progress).toMatchObject({ landed: 1, heldBack: 1 })
+    expect(h.orchestrator.task('b')).toMatchObject({ landed: { commit: 'by hand' } })
   })
 
   it('land: false turns landing off; land.auto: false leaves it to `tanuki land`', async () => {

@@ -76,14 +76,47 @@ export class LandingQueue {
         return record?.task.status === 'complete' && record.landed && record.landed.commit !== 'by hand'
       })
     const target = { target: start.target }
-    for (const { taskId, commit } of ours(start.caughtUp))
-      bus.emit('task:landed', { taskId, commit, moved: true, ...target })
     const held = ours(start.held)
+    const still = new Set(held.map(({ taskId }) => taskId))
+    const caughtUp = ours(start.caughtUp)
+    // Recorded as waiting, and the lander no longer says so: the target reached them meanwhile
+    // (a person moved it).
+    for (const record of table.values()) {
+      const { landed } = record
+      if (landed?.heldBack?.target !== start.target || still.has(record.task.id)) continue
+      if (!caughtUp.some(({ taskId }) => taskId === record.task.id))
+        caughtUp.push({ taskId: record.task.id, commit: landed.commit })
+    }
+    for (const { taskId, commit } of caughtUp) {
+      this.reached(taskId)
+      bus.emit('task:landed', { taskId, commit, moved: true, ...target })
+    }
     this.held = undefined
     if (held.length === 0) return
     const note = start.note ?? `${start.target} could not move forward to the landed work`
     this.held = { tasks: held.map(({ taskId }) => taskId), note }
-    for (const { taskId, commit } of held) bus.emit('task:landed', { taskId, commit, moved: false, note, ...target })
+    for (const { taskId, commit } of held) {
+      this.hold(taskId, note)
+      bus.emit('task:landed', { taskId, commit, moved: false, note, ...target })
+    }
+  }
+
+  /** Records that a task's landing waits on the integration branch for the target (`note`: why). */
+  private hold(id: string, note: string): void {
+    const record = this.options.table.get(id)
+    const landed = record?.landed
+    if (!record || !landed || landed.commit === 'by hand') return
+    const heldBack = { target: this.target ?? '', note }
+    if (landed.heldBack?.target === heldBack.target && landed.heldBack.note === note) return
+    this.options.table.note(record, { landed: { commit: landed.commit, at: landed.at, heldBack } })
+  }
+
+  /** Records that the target reached a task's landing, which waited for it. */
+  private reached(id: string): void {
+    const record = this.options.table.get(id)
+    const landed = record?.landed
+    if (!record || !landed?.heldBack) return
+    this.options.table.note(record, { landed: { commit: landed.commit, at: landed.at } })
   }
 
   /**
@@ -197,19 +230,27 @@ export class LandingQueue {
       })
       forget()
       // The target is at the landed work: every landing that waited for it is on it now.
-      if (outcome.status === 'landed' && outcome.moved) this.held = undefined
+      if (outcome.status === 'landed' && outcome.moved) {
+        for (const each of this.held?.tasks ?? []) this.reached(each)
+        this.held = undefined
+      }
       // A person reran or reset it while it landed: what landed is still its work, but it will land again.
       if (record.task.status !== 'complete') return
       // A person said its work is there (marked landed by hand) while it landed: theirs stands.
       if (record.landed?.commit === 'by hand') return
       if (outcome.status === 'landed') {
-        table.note(record, { landed: { commit: outcome.commit, at: this.options.now() }, feedback: null })
-        if (!outcome.moved) {
-          this.held = {
-            tasks: [...(this.held?.tasks ?? []), id],
-            note: outcome.note ?? `${this.target} could not move forward to the landed work`,
-          }
-        }
+        const note = outcome.moved
+          ? undefined
+          : (outcome.note ?? `${this.target} could not move forward to the landed work`)
+        table.note(record, {
+          landed: {
+            commit: outcome.commit,
+            at: this.options.now(),
+            ...(note === undefined ? {} : { heldBack: { target: this.target ?? '', note } }),
+          },
+          feedback: null,
+        })
+        if (note !== undefined) this.held = { tasks: [...(this.held?.tasks ?? []), id], note }
         bus.emit('task:landed', {
           taskId: id,
           commit: outcome.commit,

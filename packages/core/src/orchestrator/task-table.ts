@@ -64,8 +64,10 @@ export class TaskTable {
    * of an older commit), or missing at start. Such a task that comes back keeps its run state.
    */
   private readonly forgotten = new Map<string, TaskRunState>()
-  /** Tasks whose work landed. */
+  /** Tasks whose work landed on the target. */
   private landedCount = 0
+  /** Tasks whose work landed on the integration branch and waits for the target. */
+  private heldBackCount = 0
 
   constructor(
     private readonly bus: Bus,
@@ -113,7 +115,10 @@ export class TaskTable {
 
   /** Records facts of a task's run (iterations, attempts, failure, spend, landing) in the journal and on its record. */
   note(record: TaskRecord, facts: { [K in keyof RecordedFacts]?: RecordedFacts[K] | null }): void {
-    if (facts.landed !== undefined) this.landedCount += (facts.landed ? 1 : 0) - (record.landed ? 1 : 0)
+    if (facts.landed !== undefined) {
+      this.countLanding(record.landed, -1)
+      this.countLanding(facts.landed ?? undefined, +1)
+    }
     for (const [key, value] of Object.entries(facts)) {
       if (value === null) delete (record as unknown as Record<string, unknown>)[key]
       else if (value !== undefined) (record as unknown as Record<string, unknown>)[key] = value
@@ -141,7 +146,7 @@ export class TaskTable {
       Object.assign(record, factsOf(saved))
       if (saved.reason !== undefined) record.reason = saved.reason
       if (saved.completedAt !== undefined) record.completedAt = saved.completedAt
-      if (record.landed) this.landedCount++
+      this.countLanding(record.landed, +1)
       if (fromFile !== saved.status) this.mirror.set(task.id, source, patchFor(record, saved.status, {}))
       return record
     }
@@ -198,10 +203,16 @@ export class TaskTable {
     this.queue.remove(id)
     this.tally(record.task, -1)
     this.records.delete(id)
-    if (record.landed) this.landedCount--
+    this.countLanding(record.landed, -1)
     this.forgotten.set(id, stateOf(record))
     this.resolver.remove(id)
     this.blockPendingDependents(id)
+  }
+
+  /** Counts a landing in (or out of) the landed or held-back tasks. */
+  private countLanding(landing: Landing | undefined, delta: number): void {
+    if (landing?.heldBack) this.heldBackCount += delta
+    else if (landing) this.landedCount += delta
   }
 
   private tally(task: Task, delta: number): void {
@@ -268,7 +279,7 @@ export class TaskTable {
       }
       if (total > 0) byRole[role] = { ...entry, total }
     }
-    return progressFromCounts(this.records.size, byStatus, byRole, this.landedCount)
+    return progressFromCounts(this.records.size, byStatus, byRole, this.landedCount, this.heldBackCount)
   }
 
   view(record: TaskRecord): TaskView {

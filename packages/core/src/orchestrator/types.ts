@@ -70,8 +70,16 @@ export interface TaskView {
   /** What stops it from starting, if anything. */
   blockers?: Blocker[]
   source?: string
-  /** Where its work landed on the target branch, or null while it has not. */
+  /**
+   * Where its work landed on the target branch, or null while it has not (also while it waits on
+   * the integration branch: see `heldBack`).
+   */
   landed: { commit: string; at: string } | null
+  /**
+   * Present while its work landed on the integration branch but waits there for `target`, which
+   * could not move forward to it; `note` says why and what to do (commit or stash, then `tanuki land`).
+   */
+  heldBack?: { target: string; commit: string; at: string; note: string }
   /** The last iteration's failure (its class and cause), or null. */
   lastError: (Failure & { iteration?: number; at: string }) | null
   /** What its iterations cost, where agents reported it. */
@@ -190,7 +198,20 @@ export function taskView(task: Task, facts: TaskFacts): TaskView {
     ...(facts.reason === undefined ? {} : { reason: facts.reason }),
     ...(facts.blockers && facts.blockers.length > 0 ? { blockers: facts.blockers } : {}),
     ...(task.source === undefined ? {} : { source: task.source }),
-    landed: facts.landed ? { commit: facts.landed.commit, at: new Date(facts.landed.at).toISOString() } : null,
+    landed:
+      facts.landed && !facts.landed.heldBack
+        ? { commit: facts.landed.commit, at: new Date(facts.landed.at).toISOString() }
+        : null,
+    ...(facts.landed?.heldBack
+      ? {
+          heldBack: {
+            target: facts.landed.heldBack.target,
+            commit: facts.landed.commit,
+            at: new Date(facts.landed.at).toISOString(),
+            note: facts.landed.heldBack.note,
+          },
+        }
+      : {}),
     lastError: facts.lastError ? { ...facts.lastError, at: new Date(facts.lastError.at).toISOString() } : null,
     ...(facts.spend ? { spend: facts.spend } : {}),
   }

@@ -13,6 +13,14 @@ describe('replay', () => {
     expect(state.tasks.a).toEqual({ status: 'pending', iterations: 2, attempts: 0, startedAt: 5 })
   })
 
+  it('a landing that waited for the target is replaced whole once the target reached it', () => {
+    const heldBack = { target: 'main', note: 'your uncommitted changes in notes.txt would be overwritten' }
+    const waiting = replay([{ t: 'task', id: 'a', status: 'complete', landed: { commit: 'c1', at: 1, heldBack } }])
+    expect(waiting.tasks.a?.landed).toEqual({ commit: 'c1', at: 1, heldBack })
+    applyRecord(waiting, { t: 'task', id: 'a', landed: { commit: 'c1', at: 1 } })
+    expect(waiting.tasks.a?.landed).toEqual({ commit: 'c1', at: 1 })
+  })
+
   it('keeps parks until they are lifted, and the run’s own facts', () => {
     const state = replay([
       { t: 'park', key: 'claude:ANTHROPIC_API_KEY', until: 100, reason: 'usage limit' },

@@ -18,6 +18,11 @@ export interface Landing {
   commit: string
   /** Clock time in ms since the epoch. */
   at: number
+  /**
+   * Set while the work waits on the integration branch: the target could not move forward to it
+   * (a person's uncommitted changes would be overwritten). Absent once the target holds it.
+   */
+  heldBack?: { target: string; note: string }
 }
 
 /** Everything a run knows of one task besides its definition. */

@@ -8,7 +8,8 @@ describe('progressOf', () => {
   it('counts tasks by status and by role', () => {
     const progress = progressOf([
       { ...task('api', 'complete'), landed: { commit: 'abc', at: 1 } },
-      task('api', 'complete'),
+      // Landed on the integration branch, waiting for the target: not landed.
+      { ...task('api', 'complete'), landed: { commit: 'def', at: 2, heldBack: { target: 'main', note: 'why' } } },
       task('api', 'in_progress'),
       task('web', 'assigned'),
       task('web', 'pending'),
@@ -25,6 +26,7 @@ describe('progressOf', () => {
       review: 1,
       blocked: 1,
       landed: 1,
+      heldBack: 1,
       percentage: 25,
       byStatus: { pending: 1, assigned: 1, in_progress: 1, review: 1, complete: 2, failed: 1, blocked: 1 },
       byRole: {

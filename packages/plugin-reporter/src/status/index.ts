@@ -80,6 +80,16 @@ export function formatStatus(input: StatusInput, options: FormatStatusOptions = 
   const others = [...byStatus.entries()]
     .filter(([status]) => status !== 'complete')
     .map(([status, n]) => `${n} ${status.replace('_', ' ')}`)
+  // Complete work that landed on the integration branch, waiting for a target that could not move.
+  const heldBack = new Map<string, { ids: string[]; notes: Set<string> }>()
+  for (const task of tasks) {
+    if (!task.heldBack) continue
+    const entry = heldBack.get(task.heldBack.target) ?? { ids: [], notes: new Set<string>() }
+    entry.ids.push(task.id)
+    entry.notes.add(task.heldBack.note)
+    heldBack.set(task.heldBack.target, entry)
+  }
+  for (const [target, { ids }] of heldBack) others.push(`${ids.length} waiting for ${target}`)
   lines.push(
     `${c.bold('Project')} ${state} · ${complete}/${total} complete (${percentage}%)${others.length > 0 ? ` · ${others.join(' · ')}` : ''}`,
     '',
@@ -143,6 +153,11 @@ export function formatStatus(input: StatusInput, options: FormatStatusOptions = 
           : (task.reason ?? 'unknown')
       lines.push(`  ${c.bold(task.id)} ${statusPaint(task.status, task.status)} ← ${why}`)
     }
+  }
+  for (const [target, { ids, notes }] of heldBack) {
+    lines.push('', c.bold(`Waiting for ${target}`))
+    lines.push(`  ${ids.join(', ')}: landed on the integration branch, not on ${target}, which could not move forward`)
+    for (const note of notes) lines.push(`  note: ${note}`)
   }
   return `${lines.join('\n')}\n`
 }

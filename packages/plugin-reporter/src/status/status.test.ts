@@ -85,3 +85,29 @@ describe('formatStatus', () => {
     }
   })
 })
+
+describe('formatStatus of work waiting for the target', () => {
+  it('says which complete tasks wait on the integration branch for which target, and what to do', () => {
+    const note =
+      'your uncommitted changes in /p (notes.txt) would be overwritten; commit or stash them, then run `tanuki land`'
+    const waiting = (id: string) => ({
+      id,
+      status: 'complete',
+      landed: null,
+      heldBack: { target: 'main', commit: `${id}0000`, at: '2026-01-01T00:00:00.000Z', note },
+    })
+    const text = formatStatus({
+      status: 'complete',
+      tasks: [waiting('H-1'), waiting('H-2'), { id: 'L-1', status: 'complete', landed: { commit: 'c', at: 'x' } }],
+    })
+    expect(text.split('\n')[0]).toBe('Project complete · 3/3 complete (100%) · 2 waiting for main')
+    const section = text.split('\n').slice(text.split('\n').indexOf('Waiting for main'))
+    expect(section.slice(0, 3)).toEqual([
+      'Waiting for main',
+      '  H-1, H-2: landed on the integration branch, not on main, which could not move forward',
+      `  note: ${note}`,
+    ])
+    // Without waiting work, no such section.
+    expect(formatStatus({ status: 'complete', tasks: [{ id: 'L-1', status: 'complete' }] })).not.toContain('Waiting')
+  })
+})

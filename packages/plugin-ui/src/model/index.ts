@@ -14,7 +14,15 @@ export const STATUSES: readonly TaskStatus[] = [
 
 /** Events of capabilities newer than this core: their payloads, as the dashboard reads them. */
 export interface LaterEvents {
-  'task:landed': { taskId: string; commit: string; at: number | string }
+  'task:landed': {
+    taskId: string
+    commit: string
+    /** `false`: it waits on the integration branch for `target` (cores before it: always landed). */
+    moved?: boolean
+    note?: string
+    target?: string
+    at: number | string
+  }
   'task:conflict': { taskId: string; files: string[]; at: number | string }
   'agent:parked': { agent: string; until: number | string; reason?: string; at: number | string }
   'agent:resumed': { agent: string; at: number | string }
@@ -72,6 +80,8 @@ export class DashboardModel {
   queued: number | undefined
   /** Tasks landed. */
   landed: number | undefined
+  /** Tasks whose landing waits on the integration branch for the target. */
+  heldBack: number | undefined
   /** When the document or the last event was made (ISO). */
   updatedAt = new Date(0).toISOString()
   /** Extra top-level fields of the document, kept as they were. */
@@ -89,6 +99,7 @@ export class DashboardModel {
     for (const agent of agents) model.agents.set(agent.name, { ...agent })
     model.queued = progress?.queued
     model.landed = progress?.landed
+    model.heldBack = progress?.heldBack
     return model
   }
 
@@ -98,6 +109,16 @@ export class DashboardModel {
     if (before) this.count(before, -1)
     this.tasks.set(task.id, task)
     this.count(task, 1)
+  }
+
+  /** A landing that waited for the target is on it now. */
+  private reach(task: DashboardTask): void {
+    const held = task.heldBack
+    if (!held) return
+    task.heldBack = undefined
+    this.heldBack = (this.heldBack ?? 1) - 1
+    if (!task.landed) this.landed = (this.landed ?? 0) + 1
+    task.landed = { commit: held.commit, at: held.at }
   }
 
   private count(task: DashboardTask, delta: number): void {
@@ -192,6 +213,11 @@ export class DashboardModel {
           this.release(task.assignedTo, task.id)
         }
         if (change.to === 'pending' && change.from !== 'pending') task.assignedTo = undefined
+        // Rerun or reset: its landing that waited is void.
+        if (change.to === 'pending' && task.heldBack) {
+          task.heldBack = undefined
+          this.heldBack = (this.heldBack ?? 1) - 1
+        }
         return [task.id]
       }
       case 'task:queued': {
@@ -270,12 +296,30 @@ export class DashboardModel {
         return [task.id]
       }
       case 'task:landed': {
-        const { taskId, commit, at } = e as LaterEvents['task:landed']
+        const { taskId, commit, at, moved, note, target } = e as LaterEvents['task:landed']
         const task = this.task(taskId)
+        task.conflict = undefined
+        if (moved === false) {
+          // On the integration branch only: waiting for the target, not landed.
+          if (task.landed) this.landed = (this.landed ?? 0) - 1
+          if (!task.heldBack) this.heldBack = (this.heldBack ?? 0) + 1
+          task.landed = null
+          task.heldBack = { target: target ?? 'the target', commit, at: isoTime(at), note: note ?? '' }
+          return [taskId]
+        }
+        const changed = [taskId]
+        // The target moved to it: every landing that waited before it is on the target too.
+        if (commit !== 'by hand') {
+          for (const other of this.tasks.values()) {
+            if (other === task || !other.heldBack || (target && other.heldBack.target !== target)) continue
+            this.reach(other)
+            changed.push(other.id)
+          }
+        }
+        if (task.heldBack) this.reach(task)
         if (!task.landed) this.landed = (this.landed ?? 0) + 1
         task.landed = { commit, at: isoTime(at) }
-        task.conflict = undefined
-        return [taskId]
+        return changed
       }
       case 'task:conflict': {
         const { taskId, files, at } = e as LaterEvents['task:conflict']
@@ -351,6 +395,7 @@ export class DashboardModel {
       byRole,
       ...(this.queued === undefined ? {} : { queued: this.queued }),
       ...(this.landed === undefined ? {} : { landed: this.landed }),
+      ...(this.heldBack === undefined ? {} : { heldBack: this.heldBack }),
     }
   }
 

@@ -71,6 +71,31 @@ describe('DashboardModel', () => {
     expect(model.spend()).toEqual({ usd: 0.01, tokens: 120 })
   })
 
+  it('shows work waiting on the integration branch as waiting for the target, not landed, until the target moves', () => {
+    const note =
+      'your uncommitted changes in /p (notes.txt) would be overwritten; commit or stash them, then `tanuki land`'
+    const base = doc()
+    base.tasks[0]!.landed = null
+    base.tasks[0]!.heldBack = { target: 'main', commit: 'aaa111', at: '2026-01-01T00:00:01.000Z', note }
+    base.progress.landed = 0
+    base.progress.heldBack = 1
+    const model = DashboardModel.from(base)
+    expect(model.progress()).toMatchObject({ landed: 0, heldBack: 1 })
+    // Another landing the target could not reach: it waits with the first.
+    model.apply('task:landed', { taskId: 'b', commit: 'bbb222', moved: false, note, target: 'main', at: 2 })
+    expect(model.tasks.get('b')).toMatchObject({
+      landed: null,
+      heldBack: { target: 'main', commit: 'bbb222', note },
+    })
+    expect(model.progress()).toMatchObject({ landed: 0, heldBack: 2 })
+    // The person committed; `tanuki land` moved main to the last landing: both are on it.
+    model.apply('task:landed', { taskId: 'b', commit: 'bbb222', moved: true, target: 'main', at: 3 })
+    expect(model.tasks.get('a')).toMatchObject({ landed: { commit: 'aaa111' } })
+    expect(model.tasks.get('a')!.heldBack).toBeUndefined()
+    expect(model.tasks.get('b')).toMatchObject({ landed: { commit: 'bbb222' } })
+    expect(model.progress()).toMatchObject({ landed: 2, heldBack: 0 })
+  })
+
   it('shows landings, conflicts, failure classes and parked agents, from documents and events alike', () => {
     const base = doc()
     base.tasks[0]!.landed = { commit: 'abc123', at: '2026-01-01T00:00:01.000Z' }

@@ -169,7 +169,9 @@ function TaskList({
             </a>
             <span class="row-title">{task.title}</span>
             <span class="row-role">{task.role}</span>
-            <span class="row-status">{STATUS_LABEL[task.status] ?? task.status}</span>
+            <span class="row-status" data-testid={task.heldBack ? 'held-back' : undefined}>
+              {task.heldBack ? `waiting for ${task.heldBack.target}` : (STATUS_LABEL[task.status] ?? task.status)}
+            </span>
             <span class="row-iter">
               {task.iteration !== undefined ? `#${task.iteration}` : task.iterations ? `${task.iterations}×` : ''}
             </span>

@@ -130,7 +130,7 @@ export function TaskPage({ id }: { id: string }) {
         }, 500)
       })
   }
-  const stamp = `${task?.status}:${task?.iterations}:${task?.iteration}:${store.output.length}:${task?.landed?.commit}`
+  const stamp = `${task?.status}:${task?.iterations}:${task?.iteration}:${store.output.length}:${task?.landed?.commit}:${task?.heldBack?.commit}`
   useEffect(load, [id, stamp])
 
   if (error && !detail) {
@@ -271,6 +271,16 @@ export function TaskPage({ id }: { id: string }) {
             <dt>landed</dt>
             <dd data-testid="landed">
               <code>{task.landed.commit.slice(0, 12)}</code> at {new Date(task.landed.at).toLocaleString()}
+            </dd>
+          </>
+        )}
+        {task?.heldBack && (
+          <>
+            <dt>waiting for {task.heldBack.target}</dt>
+            <dd data-testid="held-back">
+              landed on the integration branch as <code>{task.heldBack.commit.slice(0, 12)}</code> at{' '}
+              {new Date(task.heldBack.at).toLocaleString()}; {task.heldBack.target} has not moved to it.{' '}
+              {task.heldBack.note}
             </dd>
           </>
         )}
