@@ -542,6 +542,19 @@ export default defineConfig({
     expect(status.tasks[0]!.landed?.commit).toBe(main)
   })
 
+  it('a second start shows in its summary where the work of an earlier run landed', async () => {
+    const project = createProject({ tasks: [{ id: 'S-1', sh: 'echo s > s.txt', verify: 'test -f s.txt' }] })
+    expect((await tanuki(project.dir, 'project', 'start')).code).toBe(0)
+    const main = git(project.dir, 'rev-parse', 'main')
+    const again = await tanuki(project.dir, 'project', 'start')
+    expect(again.code, again.stderr + again.stdout).toBe(0)
+    expect(again.stdout).toContain(`| S-1 | Task S-1 | default | complete | ${main.slice(0, 10)} (earlier run) |`)
+    expect(again.stdout).toContain('Landed in an earlier run: 1 task.')
+    expect(readFileSync(join(project.dir, '.tanuki', 'summary.md'), 'utf8')).toContain(
+      `| ${main.slice(0, 10)} (earlier run) |`,
+    )
+  })
+
   it('land.push pushes the target to a remote after each landing', async () => {
     const remote = folder('tanuki-e2e-remote-')
     git(remote, 'init', '-q', '--bare', '-b', 'main')
