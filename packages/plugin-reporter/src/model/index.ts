@@ -303,6 +303,8 @@ export class RunModel implements ReporterHooks {
     }
     if (e.usage) task.usage = addUsage(task.usage, e.usage)
     if (e.failure) task.lastFailure = e.failure
+    // An agent that could not start ran nothing: not an iteration (its start counted it).
+    if (e.failure?.class === 'could-not-start' && task.iterations > 0) task.iterations--
   }
 
   onRolePaused(e: TanukiEvents['role:paused']): void {
