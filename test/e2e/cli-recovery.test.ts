@@ -203,3 +203,28 @@ describe('kill -9 of the orchestrator, then `project resume`', () => {
     expect(lockPid(project.dir)).toBeUndefined()
   })
 })
+
+describe('an agent whose command is missing', () => {
+  it('is reported as an agent that could not start, never as an iteration, however many runs try', async () => {
+    const project = createProject({
+      tasks: [{ id: 'M-1', verify: 'true' }],
+      config: `import { defineConfig } from 'tanuki'
+
+export default defineConfig({
+  cooldownMs: 50,
+  defaults: { backend: 'process', kind: 'command', command: ['tanuki-e2e-no-such-agent', '{prompt}'] },
+  agents: { default: { count: 1 } },
+})
+`,
+    })
+    const run = await tanuki(project.dir, 'project', 'start', '--verbose')
+    expect(run.code).not.toBe(0)
+    expect(run.stdout).toMatch(/… M-1: agent default-1 could not start, no iteration ran \[could-not-start\] — /)
+    expect(run.stdout).not.toMatch(/M-1 iteration 1\/30: /)
+    expect(run.stdout).toContain('| M-1 | Task M-1 | default | pending | — | 0 |')
+    // Again: still nothing ran, and the journal counted nothing.
+    expect((await tanuki(project.dir, 'project', 'resume')).code).not.toBe(0)
+    const task = (await statusJson(project.dir)).tasks.find((t) => t.id === 'M-1')
+    expect(task).toMatchObject({ status: 'pending', iterations: 0, lastError: { class: 'could-not-start' } })
+  })
+})

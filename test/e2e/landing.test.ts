@@ -554,6 +554,40 @@ export default defineConfig({
     expect(stop.stdout + stop.stderr).not.toMatch(/not landed|kept/i)
   })
 
+  it('a task rerun whose work changes nothing new lands nothing: main and the landing branch stay where they were', async () => {
+    const project = createProject({
+      tasks: [{ id: 'N-1', sh: 'echo same > same.txt', verify: 'test -f same.txt' }],
+    })
+    expect((await tanuki(project.dir, 'project', 'start')).code).toBe(0)
+    const main = git(project.dir, 'rev-parse', 'main')
+    const branch = git(project.dir, 'rev-parse', 'tanuki/land/main')
+    expect((await tanuki(project.dir, 'task', 'rerun', 'N-1')).code).toBe(0)
+    const again = await tanuki(project.dir, 'project', 'start')
+    expect(again.code, again.stderr + again.stdout).toBe(0)
+    // No commit with its parent's tree: the same work is already there.
+    expect(git(project.dir, 'rev-parse', 'main')).toBe(main)
+    expect(git(project.dir, 'rev-parse', 'tanuki/land/main')).toBe(branch)
+    expect(landedOn(project.dir)).toEqual(['N-1'])
+    expect(again.stdout).toContain(`⇡ N-1 landed as ${main.slice(0, 10)}`)
+    expect(again.stdout).toContain('! N-1: its work is already on main: nothing new to land')
+    const status = await statusJson(project.dir)
+    expect(status.progress.landed).toBe(1)
+    expect(status.tasks[0]!.landed?.commit).toBe(main)
+  })
+
+  it('a second start shows in its summary where the work of an earlier run landed', async () => {
+    const project = createProject({ tasks: [{ id: 'S-1', sh: 'echo s > s.txt', verify: 'test -f s.txt' }] })
+    expect((await tanuki(project.dir, 'project', 'start')).code).toBe(0)
+    const main = git(project.dir, 'rev-parse', 'main')
+    const again = await tanuki(project.dir, 'project', 'start')
+    expect(again.code, again.stderr + again.stdout).toBe(0)
+    expect(again.stdout).toContain(`| S-1 | Task S-1 | default | complete | ${main.slice(0, 10)} (earlier run) |`)
+    expect(again.stdout).toContain('Landed in an earlier run: 1 task.')
+    expect(readFileSync(join(project.dir, '.tanuki', 'summary.md'), 'utf8')).toContain(
+      `| ${main.slice(0, 10)} (earlier run) |`,
+    )
+  })
+
   it('land.push pushes the target to a remote after each landing', async () => {
     const remote = folder('tanuki-e2e-remote-')
     git(remote, 'init', '-q', '--bare', '-b', 'main')

@@ -60,3 +60,33 @@ describe('the git lander and tasks without work', () => {
     expect(git(root, 'show', 'main:c.txt')).toBe('C')
   })
 })
+
+describe('the git lander and work already landed', () => {
+  for (const strategy of ['squash', 'rebase', 'merge'] as const) {
+    it(`${strategy}: a rerun whose work is already on the target lands nothing new, and the next work lands`, async () => {
+      const root = gitRepo()
+      const lander = createGitLander({ project: project(root), land: { ...land, strategy } })
+      const start = await lander.prepare()
+      await work(root, start.base, 'A', 'a.txt')
+      const first = await lander.land({ task: task('A'), signal })
+      expect(first).toMatchObject({ status: 'landed', moved: true })
+      const tip = git(root, 'rev-parse', 'main')
+
+      // The rerun makes the same change again: other work, nothing new.
+      await work(root, start.base, 'A', 'a.txt')
+      expect(await lander.land({ task: task('A'), signal })).toEqual({
+        status: 'landed',
+        commit: tip,
+        moved: true,
+        note: 'its work is already on main: nothing new to land',
+      })
+      expect(git(root, 'rev-parse', 'main')).toBe(tip)
+      expect(git(root, 'rev-parse', start.base)).toBe(tip)
+
+      await work(root, start.base, 'B', 'b.txt')
+      expect(await lander.land({ task: task('B'), signal })).toMatchObject({ status: 'landed', moved: true })
+      expect(git(root, 'show', 'main:b.txt')).toBe('B')
+      expect(git(root, 'show', 'main:a.txt')).toBe('A')
+    })
+  }
+})

@@ -155,3 +155,53 @@ describe('work held back from the target', () => {
     expect(someOf(['A', 'B'])).toBe('A, B')
   })
 })
+
+describe('work landed in an earlier run', () => {
+  /** A resumed run: E-1 landed in an earlier run (the journal says so), E-2 lands in this one. */
+  function resumedRun(): RunModel {
+    const model = new RunModel()
+    const feed = <E extends TanukiEventName>(name: E, event: TanukiEvents[E]): void => model.apply(name, event)
+    feed('project:loaded', {
+      total: 2,
+      ready: 1,
+      recovered: [],
+      tasks: [
+        {
+          id: 'E-1',
+          title: 'Task E-1',
+          role: 'dev',
+          priority: 'medium',
+          status: 'complete',
+          dependsOn: [],
+          landed: { commit: 'e'.repeat(40), at: 500 },
+        },
+        { id: 'E-2', title: 'Task E-2', role: 'dev', priority: 'medium', status: 'pending', dependsOn: ['E-1'] },
+      ],
+      at: 1000,
+    })
+    feed('task:status', { taskId: 'E-2', from: 'in_progress', to: 'complete', at: 2000 })
+    feed('task:landed', { taskId: 'E-2', commit: 'f'.repeat(40), moved: true, target: 'main', at: 3000 })
+    feed('project:settled', {
+      allComplete: true,
+      progress: { total: 2, complete: 2, percentage: 100 } as TanukiEvents['project:settled']['progress'],
+      at: 3400,
+    })
+    return model
+  }
+
+  it('the summary shows where it landed, marked as an earlier run, and counts it apart from this run’s landings', () => {
+    const summary = renderSummary(resumedRun())
+    expect(summary).toContain('| E-1 | Task E-1 | dev | complete | eeeeeeeeee (earlier run) |')
+    expect(summary).toContain('| E-2 | Task E-2 | dev | complete | ffffffffff |')
+    expect(summary).toContain('Landed: 1 task. Landed in an earlier run: 1 task.')
+    // The console's last line counts what this run landed.
+    expect(settledLine(resumedRun(), plain)).toBe('✓ all 2 tasks complete, 1 landed in 2.4s')
+  })
+
+  it('a task rerun since its earlier landing is not shown as landed', () => {
+    const model = resumedRun()
+    model.apply('task:status', { taskId: 'E-1', from: 'complete', to: 'pending', at: 3500 })
+    expect(model.tasks.get('E-1')?.landed).toBeUndefined()
+    expect(model.landedEarlierCount()).toBe(0)
+  })
+})

@@ -1,5 +1,6 @@
 import type { ExecResult, Usage } from '../agent/types.ts'
 import type { Failure } from '../failure.ts'
+import type { Landing } from '../state/types.ts'
 import type { Blocker } from '../resolver/index.ts'
 import type { StatusChange } from '../status/index.ts'
 import type { TaskPriority, TaskStatus } from '../task/types.ts'
@@ -37,6 +38,8 @@ export type TanukiEvents = {
       priority: TaskPriority
       status: TaskStatus
       dependsOn: string[]
+      /** Where its work landed in an earlier run, as the journal records it; absent when it has not. */
+      landed?: Landing
     }[]
     at: number
   }

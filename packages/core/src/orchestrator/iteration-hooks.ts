@@ -68,8 +68,11 @@ export function iterationHooks(context: IterationContext): { hooks: RunnerHooks;
       held = undefined
       table.note(record, {
         ...(failed ? { lastError: { class: failed.class, cause: failed.cause, iteration, at: clock.now() } } : {}),
-        // A try cut short by a limit does not count: it runs again after the park.
-        ...(failed?.class === 'rate-limited' ? { iterations: record.iterations - 1 } : {}),
+        // A try cut short by a limit does not count: it runs again after the park. Nor does one
+        // whose agent could not start: nothing ran.
+        ...(failed?.class === 'rate-limited' || failed?.class === 'could-not-start'
+          ? { iterations: record.iterations - 1 }
+          : {}),
         ...(spend ? { spend } : {}),
       })
       if (spend) store.append({ t: 'run', spend: budgets.runSpend() })

@@ -85,13 +85,15 @@ export async function loadTasks(ctx: LoadContext): Promise<LoadedTasks> {
   // Queued without a `task:queued` each: `project:loaded` tells them all at once. With 100,000
   // ready tasks those events, through every reporter and into the events log, took most of a second.
   for (const id of ready) ctx.enqueue(id, true)
-  const tasks = [...table.values()].map(({ task }) => ({
+  // A landing the journal has is of an earlier run: reporters learn of it here, not by a `task:landed`.
+  const tasks = [...table.values()].map(({ task, landed }) => ({
     id: task.id,
     title: task.title,
     role: task.role,
     priority: task.priority,
     status: task.status,
     dependsOn: [...task.dependsOn],
+    ...(landed ? { landed } : {}),
   }))
   bus.emit('project:loaded', { total: table.size, ready: ready.length, recovered, tasks })
   return { sources, recordedTarget: state.run.target }

@@ -43,6 +43,8 @@ describe('every failure classified', () => {
     expect(h.orchestrator.task('w1')).toMatchObject({
       status: 'pending',
       attempts: 0,
+      // Nothing ran: not an iteration (status --json, the journal).
+      iterations: 0,
       lastError: { class: 'could-not-start' },
     })
     expect(h.orchestrator.task('w2')?.status).toBe('pending')

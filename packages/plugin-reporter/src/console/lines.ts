@@ -181,7 +181,11 @@ export function describeEvent<E extends TanukiEventName>(
     case 'iteration:finished': {
       const e = payload as TanukiEvents['iteration:finished']
       const kind = e.failure ? ` ${c.yellow(`[${e.failure.class}]`)}` : ''
-      const text = `${c.dim('…')} ${c.bold(e.taskId)} iteration ${e.iteration}/${e.maxIterations}: ${e.outcome}${kind} — ${e.reason} ${c.dim(`(${formatDuration(e.durationMs)})`)}`
+      // Nothing ran: no iteration to speak of, whatever number the runner gave the try.
+      const text =
+        e.failure?.class === 'could-not-start'
+          ? `${c.dim('…')} ${c.bold(e.taskId)}: agent ${e.agent} could not start, no iteration ran${kind} — ${e.reason} ${c.dim(`(${formatDuration(e.durationMs)})`)}`
+          : `${c.dim('…')} ${c.bold(e.taskId)} iteration ${e.iteration}/${e.maxIterations}: ${e.outcome}${kind} — ${e.reason} ${c.dim(`(${formatDuration(e.durationMs)})`)}`
       // A retry is news (the task did not pass yet); the other outcomes have their own task event.
       return [{ level: e.outcome === 'retry' ? 'info' : 'detail', text }]
     }

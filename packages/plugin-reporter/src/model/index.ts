@@ -79,8 +79,9 @@ export interface TaskState {
   /**
    * Where its work landed. `moved: false`: on the integration branch only, waiting for the target
    * to move forward (`note` says why); it turns true once a later landing moves the target.
+   * `earlier`: it landed in an earlier run (the journal says so through `project:loaded`).
    */
-  landed?: { commit: string; moved: boolean; note?: string }
+  landed?: { commit: string; moved: boolean; note?: string; earlier?: boolean }
   /** Conflicts its work met (at landing, or when work was brought into its agent's workspace). */
   conflicts?: { files: string[]; what: string }[]
   /** The last gate that failed on the combined work. */
@@ -188,12 +189,26 @@ export class RunModel implements ReporterHooks {
 
   onProjectLoaded(e: TanukiEvents['project:loaded']): void {
     // Older cores sent no task list; then tasks appear as their events do.
-    for (const { id, title, role, priority, status, dependsOn } of e.tasks ?? []) {
+    for (const { id, title, role, priority, status, dependsOn, landed: before } of e.tasks ?? []) {
       const task = this.tasks.get(id)
+      // Landed in an earlier run: no `task:landed` tells it in this one (unless the target caught
+      // up with it now, which replaces this).
+      const landed = before ? { commit: before.commit, moved: true, earlier: true } : undefined
       // A new task is made whole at once: 100,000 of them, each made then filled in, took a
       // quarter of a second of a big project's start.
-      if (task) Object.assign(task, { title, role, priority, status, dependsOn })
-      else this.tasks.set(id, { id, title, role, priority, status, dependsOn, iterations: 0, requeues: 0 })
+      if (task) Object.assign(task, { title, role, priority, status, dependsOn }, landed ? { landed } : {})
+      else
+        this.tasks.set(id, {
+          id,
+          title,
+          role,
+          priority,
+          status,
+          dependsOn,
+          iterations: 0,
+          requeues: 0,
+          ...(landed ? { landed } : {}),
+        })
     }
     this.total = Math.max(e.total, this.tasks.size)
   }
@@ -288,6 +303,8 @@ export class RunModel implements ReporterHooks {
     }
     if (e.usage) task.usage = addUsage(task.usage, e.usage)
     if (e.failure) task.lastFailure = e.failure
+    // An agent that could not start ran nothing: not an iteration (its start counted it).
+    if (e.failure?.class === 'could-not-start' && task.iterations > 0) task.iterations--
   }
 
   onRolePaused(e: TanukiEvents['role:paused']): void {
@@ -400,10 +417,20 @@ export class RunModel implements ReporterHooks {
     return { total: this.total, complete, percentage: this.total === 0 ? 0 : Math.floor((complete * 100) / this.total) }
   }
 
-  /** Tasks whose work is on the target (by hand too); not those that wait on the integration branch. */
+  /**
+   * Tasks whose work reached the target in this run (by hand too); not those that wait on the
+   * integration branch, nor those that landed in an earlier run (`landedEarlierCount`).
+   */
   landedCount(): number {
     let landed = 0
-    for (const task of this.tasks.values()) if (task.landed?.moved) landed++
+    for (const task of this.tasks.values()) if (task.landed?.moved && !task.landed.earlier) landed++
+    return landed
+  }
+
+  /** Tasks whose work landed in an earlier run and has not landed again in this one. */
+  landedEarlierCount(): number {
+    let landed = 0
+    for (const task of this.tasks.values()) if (task.landed?.earlier) landed++
     return landed
   }
 

@@ -79,6 +79,8 @@ export function renderSummary(model: RunModel, options: { title?: string; tailLi
   if (formatCost(usage)) facts.push(`Cost: ${formatCost(usage)}.`)
   const landed = model.landedCount()
   if (landed > 0) facts.push(`Landed: ${plural(landed, 'task')}.`)
+  const earlier = model.landedEarlierCount()
+  if (earlier > 0) facts.push(`Landed in an earlier run: ${plural(earlier, 'task')}.`)
   if (facts.length > 0) lines.push(facts.join(' '), '')
 
   if (model.pausedRoles.size > 0) {
@@ -101,7 +103,9 @@ export function renderSummary(model: RunModel, options: { title?: string; tailLi
       task.title ?? '',
       task.role ?? '',
       task.status,
-      task.landed ? `${task.landed.commit.slice(0, 10)}${task.landed.moved ? '' : ' (integration branch)'}` : '—',
+      task.landed
+        ? `${task.landed.commit.slice(0, 10)}${task.landed.earlier ? ' (earlier run)' : task.landed.moved ? '' : ' (integration branch)'}`
+        : '—',
       String(task.iterations),
       task.durationMs === undefined ? '—' : formatDuration(task.durationMs),
       task.agent ?? '—',

@@ -269,25 +269,32 @@ export function createGitLander(options: GitLanderOptions): GitLander {
   /**
    * Builds the commit that lands a task's work on the integration tip (one commit, or its commits
    * for rebase) without moving the branch: the worktree and index hold its tree, for the gate.
-   * Resolves with the commit, the conflict it met, or `false` when the task has no recorded work
-   * (marked complete by hand, or it ran where nothing is committed): nothing to land.
+   * Resolves with the commit, the conflict it met, `'no work'` when the task has no recorded work
+   * (marked complete by hand, or it ran where nothing is committed), or `'nothing new'` when its
+   * work is already on the integration tip (a rerun that changed nothing): nothing to land either way.
    */
-  const apply = async (task: Task, agent: string | undefined, before: string): Promise<string | Conflict | false> => {
+  const apply = async (
+    task: Task,
+    agent: string | undefined,
+    before: string,
+  ): Promise<string | Conflict | 'no work' | 'nothing new'> => {
     const config = await commitConfig(integration!.dir, 'lander')
     const ref = taskRef(project, task.id, 'work')
-    // One call for both: the work and where it started (a missing ref fails it).
-    const found = await git(['rev-parse', '--quiet', `${ref}^{commit}`, `${ref}^`], repo!)
-    if (found.code !== 0) return false
-    const [work, base] = found.stdout.trim().split('\n') as [string, string]
+    // One call for all three: the work, where it started (a missing ref fails it), and the tree a
+    // landing must differ from to carry anything.
+    const found = await git(['rev-parse', '--quiet', `${ref}^{commit}`, `${ref}^`, `${before}^{tree}`], repo!)
+    if (found.code !== 0) return 'no work'
+    const [work, base, beforeTree] = found.stdout.trim().split('\n') as [string, string, string]
     const text = message(task, agent, work)
     const conflicted = async (what: Awaited<ReturnType<typeof inLand>>): Promise<Conflict> => {
       if ((await conflictedFiles(integration!.dir)).length > 0) return conflictOf(`the work of ${task.id}`, base)
       await repair()
       throw new TanukiError(LAND_ERROR, `applying the work of ${task.id} failed: ${gitSaid(what)}`)
     }
-    /** The index as a commit on `parents`, message and all. */
-    const commitIndex = async (parents: string[]): Promise<string> => {
+    /** The index as a commit on `parents`, message and all; none when it changes nothing. */
+    const commitIndex = async (parents: string[]): Promise<string | 'nothing new'> => {
       const tree = (await must(['write-tree'], 'recording the landing')).trim()
+      if (tree === beforeTree) return 'nothing new'
       const args = [...config, 'commit-tree', tree, ...parents.flatMap((parent) => ['-p', parent]), '-m', text]
       return (await must(args, 'recording the landing')).trim()
     }
@@ -303,7 +310,10 @@ export function createGitLander(options: GitLanderOptions): GitLander {
         if (picked.code !== 0) return conflicted(picked)
       }
       await must([...config, 'commit', '--quiet', '--no-verify', '--allow-empty', '-m', text], 'recording the landing')
-      return (await must(['rev-parse', 'HEAD'], 'recording the landing')).trim()
+      const [commit, tree] = (await must(['rev-parse', 'HEAD', 'HEAD^{tree}'], 'recording the landing'))
+        .trim()
+        .split('\n') as [string, string]
+      return tree === beforeTree ? 'nothing new' : commit
     }
     if (land.strategy === 'merge') {
       const tip = (await revParse(taskRef(project, task.id, 'tip'), repo!)) ?? work
@@ -531,15 +541,21 @@ export function createGitLander(options: GitLanderOptions): GitLander {
         const before = await catchUp()
         await fetchTask(request.task)
         const built = await apply(request.task, request.agent, before)
-        if (built === false) {
-          clean = true
+        if (built === 'no work' || built === 'nothing new') {
+          // Work that adds nothing left the worktree off its branch's tip (rebase) or with a
+          // merge under way: the next landing repairs it.
+          clean = built === 'no work'
           // Nothing of its own, but the target still has to reach what landed before it.
           const moved = behind ? await moveTarget(before) : { moved: true }
           return {
             status: 'landed',
             commit: before,
             moved: moved.moved,
-            note: moved.note ?? 'no work was recorded for it: nothing to land',
+            note:
+              moved.note ??
+              (built === 'no work'
+                ? 'no work was recorded for it: nothing to land'
+                : `its work is already on ${target}: nothing new to land`),
           }
         }
         if (typeof built !== 'string') return { status: 'conflict', ...built }
