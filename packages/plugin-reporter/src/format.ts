@@ -82,3 +82,8 @@ export function plural(n: number, word: string): string {
 export function someOf(ids: readonly string[], shown = 5): string {
   return ids.length <= shown ? ids.join(', ') : `${ids.slice(0, shown).join(', ')} and ${ids.length - shown} more`
 }
+
+/** `text` as a sentence that another follows: its own full stop is dropped (causes often end in one). */
+export function clause(text: string): string {
+  return text.replace(/[.\s]+$/, '')
+}

@@ -174,6 +174,7 @@ describe('work landed in an earlier run', () => {
           status: 'complete',
           dependsOn: [],
           landed: { commit: 'e'.repeat(40), at: 500 },
+          iterations: 3,
         },
         { id: 'E-2', title: 'Task E-2', role: 'dev', priority: 'medium', status: 'pending', dependsOn: ['E-1'] },
       ],
@@ -191,8 +192,9 @@ describe('work landed in an earlier run', () => {
 
   it('the summary shows where it landed, marked as an earlier run, and counts it apart from this run’s landings', () => {
     const summary = renderSummary(resumedRun())
-    expect(summary).toContain('| E-1 | Task E-1 | dev | complete | eeeeeeeeee (earlier run) |')
-    expect(summary).toContain('| E-2 | Task E-2 | dev | complete | ffffffffff |')
+    // The iterations its earlier run took, as the journal has them.
+    expect(summary).toContain('| E-1 | Task E-1 | dev | complete | eeeeeeeeee (earlier run) | 3 |')
+    expect(summary).toContain('| E-2 | Task E-2 | dev | complete | ffffffffff | 0 |')
     expect(summary).toContain('Landed: 1 task. Landed in an earlier run: 1 task.')
     // The console's last line counts what this run landed.
     expect(settledLine(resumedRun(), plain)).toBe('✓ all 2 tasks complete, 1 landed in 2.4s')

@@ -40,6 +40,8 @@ export type TanukiEvents = {
       dependsOn: string[]
       /** Where its work landed in an earlier run, as the journal records it; absent when it has not. */
       landed?: Landing
+      /** Iterations its earlier runs took, as the journal records them; absent when none. */
+      iterations?: number
     }[]
     at: number
   }

@@ -50,21 +50,22 @@ describe('the journal is the authority for run state', () => {
     expect(h.orchestrator.task('b')?.iterations).toBe(2)
   })
 
-  it('project:loaded carries where the journal says a task landed in an earlier run', async () => {
+  it('project:loaded carries where the journal says a task landed in an earlier run, and its iterations', async () => {
     const landed = { commit: 'c'.repeat(40), at: 5 }
     const store = createMemoryStore(
       replay([
         { t: 'task', id: 'a', status: 'complete', iterations: 1, landed },
-        { t: 'task', id: 'b', status: 'complete', iterations: 1 },
+        { t: 'task', id: 'b', status: 'complete', iterations: 2 },
       ]),
     )
-    const source = createMemorySource([task({ id: 'a' }), task({ id: 'b' })])
+    const source = createMemorySource([task({ id: 'a' }), task({ id: 'b' }), task({ id: 'c', status: 'complete' })])
     const h = harness({}, { sources: [source], store })
     await h.orchestrator.start()
     await h.orchestrator.done()
     const tasks = h.all('project:loaded')[0]?.tasks ?? []
     expect(tasks.find((t) => t.id === 'a')?.landed).toEqual(landed)
     expect(tasks.find((t) => t.id === 'b')).not.toHaveProperty('landed')
+    expect(tasks.map((t) => t.iterations)).toEqual([1, 2, undefined])
   })
 
   it('a first start brings the statuses the files carry into the journal', async () => {

@@ -85,8 +85,9 @@ export async function loadTasks(ctx: LoadContext): Promise<LoadedTasks> {
   // Queued without a `task:queued` each: `project:loaded` tells them all at once. With 100,000
   // ready tasks those events, through every reporter and into the events log, took most of a second.
   for (const id of ready) ctx.enqueue(id, true)
-  // A landing the journal has is of an earlier run: reporters learn of it here, not by a `task:landed`.
-  const tasks = [...table.values()].map(({ task, landed }) => ({
+  // A landing or iterations the journal has are of earlier runs: reporters learn of them here,
+  // not by a `task:landed` or a `task:completed`.
+  const tasks = [...table.values()].map(({ task, landed, iterations }) => ({
     id: task.id,
     title: task.title,
     role: task.role,
@@ -94,6 +95,7 @@ export async function loadTasks(ctx: LoadContext): Promise<LoadedTasks> {
     status: task.status,
     dependsOn: [...task.dependsOn],
     ...(landed ? { landed } : {}),
+    ...(iterations > 0 ? { iterations } : {}),
   }))
   bus.emit('project:loaded', { total: table.size, ready: ready.length, recovered, tasks })
   return { sources, recordedTarget: state.run.target }

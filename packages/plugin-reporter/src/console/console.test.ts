@@ -31,6 +31,8 @@ describe('console reporter, plain lines', () => {
         payload: { agent: 'web-1', role: 'web', account: 'claude:ANTHROPIC_API_KEY', at: until },
       },
       { name: 'role:paused', payload: { role: 'api', cause: 'ANTHROPIC_API_KEY was refused (401)', at } },
+      // A cause that ends in a full stop (a missing program's does) gets no second one.
+      { name: 'role:paused', payload: { role: 'cli', cause: 'no program `gemini` on PATH.', at } },
     ])
     const lines = stripVTControlCharacters(pipe.output).trimEnd().split('\n')
     expect(
@@ -47,6 +49,7 @@ describe('console reporter, plain lines', () => {
     expect(lines.some((l) => l.includes('role api paused: ANTHROPIC_API_KEY was refused (401). Its tasks wait'))).toBe(
       true,
     )
+    expect(lines.some((l) => l.includes('role cli paused: no program `gemini` on PATH. Its tasks wait'))).toBe(true)
   })
 
   it('prints one timestamped line per event that matters', async () => {

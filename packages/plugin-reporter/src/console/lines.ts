@@ -1,5 +1,5 @@
 import type { TanukiEventName, TanukiEvents } from '@tanuki/core'
-import { formatDuration, formatTime, plural, someOf, type Colors } from '../format.ts'
+import { clause, formatDuration, formatTime, plural, someOf, type Colors } from '../format.ts'
 import type { RunModel } from '../model/index.ts'
 
 /**
@@ -134,7 +134,7 @@ export function describeEvent<E extends TanukiEventName>(
       return [
         {
           level: 'failure',
-          text: `${c.red('✗')} role ${c.bold(e.role)} ${c.red('paused')}: ${e.cause}. Its tasks wait; fix it, then \`tanuki project resume\`.`,
+          text: `${c.red('✗')} role ${c.bold(e.role)} ${c.red('paused')}: ${clause(e.cause)}. Its tasks wait; fix it, then \`tanuki project resume\`.`,
         },
       ]
     }

@@ -189,14 +189,14 @@ export class RunModel implements ReporterHooks {
 
   onProjectLoaded(e: TanukiEvents['project:loaded']): void {
     // Older cores sent no task list; then tasks appear as their events do.
-    for (const { id, title, role, priority, status, dependsOn, landed: before } of e.tasks ?? []) {
+    for (const { id, title, role, priority, status, dependsOn, landed: before, iterations = 0 } of e.tasks ?? []) {
       const task = this.tasks.get(id)
       // Landed in an earlier run: no `task:landed` tells it in this one (unless the target caught
       // up with it now, which replaces this).
       const landed = before ? { commit: before.commit, moved: true, earlier: true } : undefined
       // A new task is made whole at once: 100,000 of them, each made then filled in, took a
       // quarter of a second of a big project's start.
-      if (task) Object.assign(task, { title, role, priority, status, dependsOn }, landed ? { landed } : {})
+      if (task) Object.assign(task, { title, role, priority, status, dependsOn, iterations }, landed ? { landed } : {})
       else
         this.tasks.set(id, {
           id,
@@ -205,7 +205,7 @@ export class RunModel implements ReporterHooks {
           priority,
           status,
           dependsOn,
-          iterations: 0,
+          iterations,
           requeues: 0,
           ...(landed ? { landed } : {}),
         })

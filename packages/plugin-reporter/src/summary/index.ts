@@ -1,6 +1,6 @@
 import { definePlugin, type Reporter, type TanukiPlugin } from '@tanuki/core'
 import { ensureWritable, reporterPath, writeReport } from '../files.ts'
-import { formatCost, formatDuration, formatTokens, plural, tail } from '../format.ts'
+import { clause, formatCost, formatDuration, formatTokens, plural, tail } from '../format.ts'
 import { STATUS_ORDER, reportAtEnd, type RunModel, type TaskState } from '../model/index.ts'
 
 export interface SummaryReporterOptions {
@@ -86,7 +86,7 @@ export function renderSummary(model: RunModel, options: { title?: string; tailLi
   if (model.pausedRoles.size > 0) {
     lines.push('## Paused roles', '')
     for (const [role, cause] of model.pausedRoles) {
-      lines.push(`- **${role}**: ${cause}. Its tasks wait; fix it, then \`tanuki project resume\`.`)
+      lines.push(`- **${role}**: ${clause(cause)}. Its tasks wait; fix it, then \`tanuki project resume\`.`)
     }
     lines.push('')
   }
