@@ -432,8 +432,11 @@ export default defineConfig({
     // The running orchestrator's status says so too.
     await waitFor('the status snapshot', async () => (await statusJson(project.dir)).progress.heldBack === 1)
     expect((await statusJson(project.dir)).tasks[0]).toMatchObject({ landed: null, heldBack: { target: 'main' } })
+    // Through the running orchestrator, `tanuki land` says the work still waits, and why.
     const early = await tanuki(project.dir, 'land')
-    expect(early.code, early.stderr).toBe(0)
+    expect(early.code, early.stderr).toBe(1)
+    expect(early.stdout).toContain('not on main yet: W-1, on the integration branch (see the note)')
+    expect(early.stdout).toMatch(/note: your uncommitted changes in .*notes\.txt/)
     expect(landedOn(project.dir)).toEqual([])
     git(project.dir, 'commit', '-qam', 'my note')
     const land = await tanuki(project.dir, 'land')

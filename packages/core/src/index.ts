@@ -119,7 +119,7 @@ export {
   type TanukiEventName,
   type IterationOutcome,
 } from './orchestrator/index.ts'
-export type { LandOutcome, LandRequest, Lander, LandingFeedback, LandingStart } from './land/types.ts'
+export type { LandOutcome, LandRequest, LandResult, Lander, LandingFeedback, LandingStart } from './land/types.ts'
 export { createMemoryLander, type MemoryLander, type MemoryLanderOptions } from './testing/memory-lander.ts'
 export {
   createMemoryBackend,

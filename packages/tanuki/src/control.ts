@@ -13,8 +13,8 @@ export type ControlRequest =
   | { command: 'stop'; remove?: boolean; force?: boolean }
   | { command: 'land' }
 
-/** The answer: done, or a refusal with the error's code and message. */
-type ControlReply = { ok: true } | { ok: false; code: string; message: string }
+/** The answer: done (with what the command returned, if anything), or a refusal with the error's code and message. */
+type ControlReply = { ok: true; result?: unknown } | { ok: false; code: string; message: string }
 
 /** The longest path a Unix socket may have (108 bytes on Linux, 104 on macOS, with the NUL). */
 const MAX_SOCKET_PATH = 100
@@ -35,7 +35,7 @@ export function controlSocketPath(stateDir: string): string {
  */
 export async function serveControl(
   path: string,
-  handle: (request: ControlRequest) => Promise<void>,
+  handle: (request: ControlRequest) => Promise<unknown>,
 ): Promise<{ close(): Promise<void> }> {
   // A socket file left by an orchestrator that died; the lock says no other one runs.
   rmSync(path, { force: true })
@@ -54,8 +54,8 @@ export async function serveControl(
   })
   const answer = async (line: string): Promise<ControlReply> => {
     try {
-      await handle(JSON.parse(line) as ControlRequest)
-      return { ok: true }
+      const result = await handle(JSON.parse(line) as ControlRequest)
+      return result === undefined ? { ok: true } : { ok: true, result }
     } catch (error) {
       return {
         ok: false,
@@ -78,11 +78,12 @@ export async function serveControl(
 }
 
 /**
- * Sends a request to a running orchestrator and waits for its answer. Rejects with the
+ * Sends a request to a running orchestrator and waits for its answer: what the command returned
+ * (`land`: the work that still waits for the target), if anything. Rejects with the
  * orchestrator's own `TanukiError` when it refuses, and with `TANUKI_CONTROL_UNREACHABLE` when
  * nothing answers.
  */
-export function sendControl(path: string, request: ControlRequest, timeoutMs = 30_000): Promise<void> {
+export function sendControl(path: string, request: ControlRequest, timeoutMs = 30_000): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const socket = createConnection(path)
     let buffered = ''
@@ -101,7 +102,7 @@ export function sendControl(path: string, request: ControlRequest, timeoutMs = 3
       clearTimeout(timer)
       socket.end()
       const reply = JSON.parse(buffered.slice(0, newline)) as ControlReply
-      if (reply.ok) resolve()
+      if (reply.ok) resolve(reply.result)
       else reject(new TanukiError(reply.code as `TANUKI_${string}`, reply.message))
     })
     socket.on('error', (error) => {

@@ -5,6 +5,7 @@ import {
   roleConfig,
   setupPlugins,
   type LandRequest,
+  type LandResult,
   type LandingFeedback,
   type RunRecord,
   type Task,
@@ -98,15 +99,18 @@ export async function landProject(
     if (options.into) {
       throw new TanukiError('TANUKI_LOCKED', 'A run is on and lands on its own target; `--into` needs the run stopped.')
     }
-    await sendControl(controlSocketPath(project.paths.stateDir), { command: 'land' }, 30 * 60_000)
+    const result = (await sendControl(controlSocketPath(project.paths.stateDir), { command: 'land' }, 30 * 60_000)) as
+      | LandResult
+      | undefined
     return {
       target: readJournal(project.paths.journal).state.run.target ?? '',
       landed: [],
       caughtUp: [],
-      held: [],
+      // An older orchestrator answers nothing: nothing is known to wait.
+      held: result?.held ?? [],
       failed: [],
       waiting: [],
-      notes: [],
+      notes: result?.note ? [result.note] : [],
       viaRunning: true,
     }
   }

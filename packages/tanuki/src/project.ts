@@ -230,8 +230,9 @@ export async function runProject(project: Project, options: RunOptions): Promise
       else if (request.command === 'reset') await running.reset(request.id)
       else if (request.command === 'mark')
         await running.mark(request.id, request.status, { landed: request.landed ?? false })
-      else if (request.command === 'land') await running.land()
+      else if (request.command === 'land') return await running.land()
       else void running.stop({ remove: request.remove ?? false })
+      return undefined
     })
     // The reporters are gone once the run stopped: what goes wrong while they close (one whose
     // onClose never finishes) has no console left to show it.

@@ -87,3 +87,11 @@ export interface Lander {
 export type LandingFeedback =
   | ({ kind: 'conflict' } & Conflict)
   | { kind: 'gate'; command: string; output: string; exitCode: number | null }
+
+/** What `Orchestrator.land()` left: the landed work that still waits for the target, if any. */
+export interface LandResult {
+  /** Tasks whose work landed on the integration branch and waits for the target, in order. */
+  held: string[]
+  /** Why the target could not move, and what to do (when `held` is not empty). */
+  note?: string
+}

@@ -1,4 +1,5 @@
 import { TanukiError } from '../errors.ts'
+import type { LandResult } from '../land/types.ts'
 import type { TaskStatus } from '../task/types.ts'
 import { IN_FLIGHT, type TaskRecord } from './task-table.ts'
 import type { RunContext } from './types.ts'
@@ -82,7 +83,7 @@ export class Commands {
   }
 
   /** See `Orchestrator.land`. */
-  async land(): Promise<void> {
+  async land(): Promise<LandResult> {
     this.mustRun()
     const landing = this.ctx.landing()
     if (!landing) {
@@ -102,6 +103,7 @@ export class Commands {
     await landing.idle()
     // What landed may still wait for the target: the person may have made way for it since.
     await landing.retarget()
+    return landing.held ? { held: [...landing.held.tasks], note: landing.held.note } : { held: [] }
   }
 
   /** The command a person gave while the task ran, if any: taken, so it applies once. */

@@ -5,6 +5,7 @@ import { abortError, systemClock, type Clock } from '../clock.ts'
 import { TanukiError, combineErrors, errorMessage } from '../errors.ts'
 import { resolveConfig, setupPlugins, type PluginRegistry, type ResolvedConfig } from '../plugin/index.ts'
 import { checkRoles } from '../plugin/roles.ts'
+import type { LandResult } from '../land/types.ts'
 import { TaskQueue } from '../queue/index.ts'
 import type { Reporter } from '../reporter/types.ts'
 import type { RunnerOutcome } from '../runner/index.ts'
@@ -360,9 +361,9 @@ export class Orchestrator {
    * Lands, now, every complete task whose work has not landed, in dependency order (what
    * `tanuki land` asks of a running orchestrator, useful with `land.auto: false`), and asks the
    * lander again to move the target to landed work that waits for it. Resolves once nothing more
-   * can land.
+   * can land, with the work that still waits for the target (`held` empty when none does).
    */
-  land(): Promise<void> {
+  land(): Promise<LandResult> {
     return this.commands.land()
   }
 

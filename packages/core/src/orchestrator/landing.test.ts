@@ -405,6 +405,7 @@ describe('the merge queue', () => {
     const note = 'your uncommitted changes in /p (notes.txt) would be overwritten by the landed work'
     const starts: LandingStart[] = [
       { target: 'main', base: 'land', landed: [], held: [{ taskId: 'a', commit: 'a@1' }], note },
+      { target: 'main', base: 'land', landed: [], held: [{ taskId: 'a', commit: 'a@1' }], note },
       { target: 'main', base: 'land', landed: [], caughtUp: [{ taskId: 'a', commit: 'a@1' }] },
     ]
     const lander: Lander = {
@@ -424,8 +425,11 @@ describe('the merge queue', () => {
     // Recorded, so that `project status` says it waits after the run too.
     expect(store.state.tasks.a?.landed).toEqual({ commit: 'a@1', at: 1, heldBack: { target: 'main', note } })
     expect(h.orchestrator.status().progress).toMatchObject({ landed: 0, heldBack: 1 })
+    // `tanuki land` during the run while the person's change is still there: it says so.
+    expect(await h.orchestrator.land()).toEqual({ held: ['a'], note })
+    expect(h.orchestrator.status().progress).toMatchObject({ landed: 0, heldBack: 1 })
     // The person committed: `tanuki land` during the run moves the target to it.
-    await h.orchestrator.land()
+    expect(await h.orchestrator.land()).toEqual({ held: [] })
     expect(store.state.tasks.a?.landed).toEqual({ commit: 'a@1', at: 1 })
     expect(h.orchestrator.status().progress).toMatchObject({ landed: 1, heldBack: 0 })
     expect(h.all('task:landed').at(-1)).toEqual({
