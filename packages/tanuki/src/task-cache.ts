@@ -194,8 +194,11 @@ export class TaskCache {
     }
   }
 
-  /** The cache file as read and indexed ahead of a scan (`prepare`), until the scan begins. */
-  private prepared: CacheLines | undefined
+  /**
+   * The cache file as read and indexed ahead of a scan (`prepare`), until the scan begins; `null`
+   * when there is none of this parser (not read again then).
+   */
+  private prepared: CacheLines | null | undefined
 
   /**
    * Reads the cache file (or takes its bytes as a worker read them) and finds its lines, ahead of
@@ -206,15 +209,15 @@ export class TaskCache {
     if (this.pending) this.save()
     try {
       const bytes = read ?? (existsSync(this.file) ? readFileSync(this.file) : undefined)
-      this.prepared = bytes && cacheLines(bytes, this.key)
+      this.prepared = (bytes && cacheLines(bytes, this.key)) ?? null
     } catch {
-      this.prepared = undefined // Unreadable or foreign: start afresh; the next save replaces it.
+      this.prepared = null // Unreadable or foreign: start afresh; the next save replaces it.
     }
   }
 
   /** Starts a scan of `files` (in order; each is then named by its place): what it reads decides what the file keeps. */
   begin(files: readonly string[]): void {
-    if (!this.prepared) this.prepare()
+    if (this.prepared === undefined) this.prepare()
     const found = this.prepared
     this.prepared = undefined
     this.line = new Int32Array(files.length).fill(-1)
