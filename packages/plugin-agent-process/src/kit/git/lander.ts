@@ -13,7 +13,7 @@ import {
   type Task,
 } from '@tanuki/core'
 import { execShell } from '../process.ts'
-import { safeName, taskRef, taskRefs, worktreesDir } from '../workspace.ts'
+import { safeName, taskRef, worktreesDir } from '../workspace.ts'
 import { readOwned, updateOwned } from './owned.ts'
 import {
   commitConfig,
@@ -28,11 +28,10 @@ import {
   revParse,
   samePath,
   serialized,
-  taskTrailers,
 } from './run.ts'
+import { WORK_TRAILER, foundLandings } from './landings.ts'
 
-/** The trailer that names the work a landing commit carries (the task's work commit). */
-export const WORK_TRAILER = 'Tanuki-Work'
+export { WORK_TRAILER }
 
 export interface GitLanderOptions {
   project: ProjectInfo
@@ -328,35 +327,6 @@ export function createGitLander(options: GitLanderOptions): GitLander {
     return commitIndex([before])
   }
 
-  /**
-   * Tasks whose found landing carries other work than their work ref holds now: rerun (or reset
-   * and run again) since that landing. One `git log` over the commits and one `for-each-ref`.
-   */
-  const supersededLandings = async (landed: ReadonlyMap<string, string>): Promise<string[]> => {
-    if (landed.size === 0) return []
-    const works = new Map<string, string>()
-    const refs = await git(['for-each-ref', '--format=%(refname) %(objectname)', taskRefs(project)], repo!)
-    for (const line of refs.stdout.split('\n')) {
-      const [name, sha] = line.split(' ')
-      if (name && sha && name.endsWith('/work')) works.set(name, sha)
-    }
-    const shas = [...new Set(landed.values())]
-    const log = await git(
-      ['show', '--no-patch', `--format=%H%x00%(trailers:key=${WORK_TRAILER},valueonly)`, ...shas],
-      repo!,
-    )
-    const workOf = new Map<string, string>()
-    for (const line of log.stdout.split('\n')) {
-      const [sha, work] = line.split('\0')
-      if (sha && work?.trim()) workOf.set(sha, work.trim())
-    }
-    return [...landed].flatMap(([id, sha]) => {
-      const landedWork = workOf.get(sha)
-      const now = works.get(taskRef(project, id, 'work'))
-      return landedWork && now && landedWork !== now ? [id] : []
-    })
-  }
-
   /** Whether landing this task runs any gate command. */
   const gateRan = (request: LandRequest): boolean => Boolean(request.task.completion.verify || land.verify)
 
@@ -431,31 +401,6 @@ export function createGitLander(options: GitLanderOptions): GitLander {
     }
   }
 
-  /**
-   * What a crash left: landed on the integration branch (the trailer is the record) but perhaps
-   * not on the target yet, and not in the journal; and what is on the target. A landing of work
-   * the task no longer has (it was rerun since) is not its landing. `ahead`: the landings on the
-   * integration branch only, oldest first.
-   */
-  const foundLandings = async (
-    branch: string | undefined,
-  ): Promise<{ landed: Map<string, string>; ahead: { taskId: string; commit: string }[] }> => {
-    const ahead = branch
-      ? await taskTrailers([`refs/heads/${branch}`, `^refs/heads/${target}`, '--max-count=10000'], repo!)
-      : new Map<string, string>()
-    const landed = new Map(ahead)
-    const onTarget = await taskTrailers([`refs/heads/${target}`, '--max-count=10000'], repo!)
-    for (const [id, sha] of onTarget) if (!landed.has(id)) landed.set(id, sha)
-    for (const id of await supersededLandings(landed)) landed.delete(id)
-    return {
-      landed,
-      ahead: [...ahead]
-        .filter(([id, sha]) => landed.get(id) === sha)
-        .reverse()
-        .map(([taskId, commit]) => ({ taskId, commit })),
-    }
-  }
-
   /** Where `predict` starts when the lander was only inspected: the integration tip `prepare` would reach. */
   let inspectedTip: string | undefined
 
@@ -501,7 +446,7 @@ export function createGitLander(options: GitLanderOptions): GitLander {
           integration = { branch, dir }
         }
         await catchUp()
-        const { landed, ahead } = await foundLandings(branch)
+        const { landed, ahead } = await foundLandings({ repo: repo!, project, target: target! }, branch)
         const head = (await inLand(['rev-parse', 'HEAD'])).stdout.trim()
         knownTip = head
         const move = await moveTarget(head)
@@ -608,7 +553,9 @@ export function createGitLander(options: GitLanderOptions): GitLander {
       return {
         target: target!,
         base: onBranch ? `refs/heads/${branch}` : `refs/heads/${target}`,
-        landed: [...(await foundLandings(onBranch ? branch : undefined)).landed].map(([taskId, commit]) => ({
+        landed: [
+          ...(await foundLandings({ repo: repo!, project, target: target! }, onBranch ? branch : undefined)).landed,
+        ].map(([taskId, commit]) => ({
           taskId,
           commit,
         })),

@@ -1,0 +1,72 @@
+import type { ProjectInfo } from '@tanuki/core'
+import { taskRef, taskRefs } from '../workspace.ts'
+import { git, taskTrailers } from './run.ts'
+
+/** The trailer that names the work a landing commit carries (the task's work commit). */
+export const WORK_TRAILER = 'Tanuki-Work'
+
+/** Where the landings are read from: the repository, the project (its task refs), the target branch. */
+export interface LandingHistory {
+  repo: string
+  project: ProjectInfo
+  target: string
+}
+
+/**
+ * Tasks whose found landing carries other work than their work ref holds now: rerun (or reset
+ * and run again) since that landing. One `git log` over the commits and one `for-each-ref`.
+ */
+async function supersededLandings(
+  { repo, project }: LandingHistory,
+  landed: ReadonlyMap<string, string>,
+): Promise<string[]> {
+  if (landed.size === 0) return []
+  const works = new Map<string, string>()
+  const refs = await git(['for-each-ref', '--format=%(refname) %(objectname)', taskRefs(project)], repo)
+  for (const line of refs.stdout.split('\n')) {
+    const [name, sha] = line.split(' ')
+    if (name && sha && name.endsWith('/work')) works.set(name, sha)
+  }
+  const shas = [...new Set(landed.values())]
+  const log = await git(
+    ['show', '--no-patch', `--format=%H%x00%(trailers:key=${WORK_TRAILER},valueonly)`, ...shas],
+    repo,
+  )
+  const workOf = new Map<string, string>()
+  for (const line of log.stdout.split('\n')) {
+    const [sha, work] = line.split('\0')
+    if (sha && work?.trim()) workOf.set(sha, work.trim())
+  }
+  return [...landed].flatMap(([id, sha]) => {
+    const landedWork = workOf.get(sha)
+    const now = works.get(taskRef(project, id, 'work'))
+    return landedWork && now && landedWork !== now ? [id] : []
+  })
+}
+
+/**
+ * What the history says landed, by task: on the integration branch `branch` (the trailer is the
+ * record; a crash may have left it there, not on the target yet and not in the journal), and on
+ * the target. A landing of work the task no longer has (it was rerun since) is not its landing.
+ * `ahead`: the landings on the integration branch only, oldest first.
+ */
+export async function foundLandings(
+  history: LandingHistory,
+  branch: string | undefined,
+): Promise<{ landed: Map<string, string>; ahead: { taskId: string; commit: string }[] }> {
+  const { repo, target } = history
+  const ahead = branch
+    ? await taskTrailers([`refs/heads/${branch}`, `^refs/heads/${target}`, '--max-count=10000'], repo)
+    : new Map<string, string>()
+  const landed = new Map(ahead)
+  const onTarget = await taskTrailers([`refs/heads/${target}`, '--max-count=10000'], repo)
+  for (const [id, sha] of onTarget) if (!landed.has(id)) landed.set(id, sha)
+  for (const id of await supersededLandings(history, landed)) landed.delete(id)
+  return {
+    landed,
+    ahead: [...ahead]
+      .filter(([id, sha]) => landed.get(id) === sha)
+      .reverse()
+      .map(([taskId, commit]) => ({ taskId, commit })),
+  }
+}
