@@ -52,7 +52,7 @@ export interface ScanResult {
   errors: TanukiError[]
   /** How many files were parsed; the others' tasks came from the cache of parsed tasks. */
   parsed: number
-  /** Whether a worker thread listed the files and stat-ed them (`listOnWorker`), to the end. */
+  /** Whether a worker thread listed the files and stat-ed them (`startLister`), to the end. */
   listedOnWorker: boolean
 }
 
@@ -147,7 +147,7 @@ export class FileTaskSource implements TaskSource {
 
   /**
    * Reads every task file as `scan` does, with the same result. With a large cache, a worker
-   * thread lists the files and stats them (`listOnWorker`; the CLI starts it before anything
+   * thread lists the files and stats them (`startLister`; the CLI starts it before anything
    * else, see `prescan`) while this one reads the cache and takes the stats as they come. The
    * parse of what changed is shared with worker threads when there are many files
    * (`parseThreads`: by default from 2,000 files and 4 CPUs on, one per CPU beyond the first;

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os'
 import { join, sep } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { FileTaskSource } from './file-source.ts'
-import { listOnWorker, markdownFiles, startLister, statKey } from './lister.ts'
+import { markdownFiles, startLister, statKey } from './lister.ts'
 import { STATE_GITIGNORE, statePaths } from './paths.ts'
 
 const dirs: string[] = []
@@ -65,7 +65,7 @@ describe('listing the task files on a worker thread', () => {
     const folders: string[] = []
     const here = markdownFiles({ existsSync, readdirSync }, sep, dir, folders)
     expect(here.map((path) => path.slice(dir.length + 1))).toEqual(['a.md', 'api/c.md', 'api/deep/d.md', 'b.md'])
-    const listing = await listOnWorker(dir)
+    const listing = await startLister(dir).listing
     expect(listing.files).toEqual(here)
     expect(listing.folders.sort()).toEqual(folders.sort())
     const stats: string[] = []
@@ -81,7 +81,7 @@ describe('listing the task files on a worker thread', () => {
   })
 
   it('lists nothing for a folder that does not exist, and stats nothing', async () => {
-    const listing = await listOnWorker(join(tmpdir(), 'tanuki-lister-none', 'tasks'))
+    const listing = await startLister(join(tmpdir(), 'tanuki-lister-none', 'tasks')).listing
     expect(listing.files).toEqual([])
     const chunks: string[][] = []
     for await (const chunk of listing.stats()) chunks.push(chunk)
@@ -93,8 +93,8 @@ describe('listing the task files on a worker thread', () => {
     const script = join(dir, '..', 'list.mts')
     writeFileSync(
       script,
-      `import { listOnWorker } from ${JSON.stringify(new URL('./lister.ts', import.meta.url).pathname)}\n` +
-        `const listing = await listOnWorker(${JSON.stringify(dir)})\n` +
+      `import { startLister } from ${JSON.stringify(new URL('./lister.ts', import.meta.url).pathname)}\n` +
+        `const listing = await startLister(${JSON.stringify(dir)}).listing\n` +
         'let stats = 0\n' +
         'for await (const chunk of listing.stats()) stats += chunk.length\n' +
         'console.log(listing.files.length, stats)\n',

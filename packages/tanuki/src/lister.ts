@@ -29,7 +29,7 @@ export const HASH = 27
 
 /**
  * A task cache this big (some 3,000 files) makes a scan list and stat the files on a worker
- * thread (`listOnWorker`): below, starting the worker costs more than it saves.
+ * thread (`startLister`): below, starting the worker costs more than it saves.
  */
 export const LARGE_BYTES = 1 << 20
 
@@ -283,9 +283,4 @@ export function startLister(dir: string, cacheFile?: string): Lister {
     })
   })
   return { cache, listing, stop: () => stop() }
-}
-
-/** `startLister` without the cache: the files and their stats. */
-export function listOnWorker(dir: string): Promise<Listing> {
-  return startLister(dir).listing
 }

@@ -185,7 +185,7 @@ export class TaskCache {
     return this.key
   }
 
-  /** Whether the cache file is big enough (many files) that a scan pays on a worker thread (`scanOnWorker`). */
+  /** Whether the cache file is big enough (many files) that a scan pays on a worker thread (`startLister`). */
   large(): boolean {
     try {
       return statSync(this.file).size >= LARGE_BYTES
