@@ -32,6 +32,35 @@ describe('FileJournal', () => {
     expect(openJournal(path).load().tasks.t0?.status).toBe('pending')
   })
 
+  it('group commits across turns: what is appended while a write is under way goes out in the next one', async () => {
+    const path = journalPath()
+    const journal = openJournal(path)
+    // One record a turn, as agents finishing one after another make them.
+    for (let i = 0; i < 50; i++) {
+      journal.append({ t: 'task', id: `t${i}`, status: 'complete' })
+      await new Promise((done) => setImmediate(done))
+    }
+    await journal.flush()
+    // Each write waits for the one before it; the turns meanwhile share the next write.
+    expect(journal.writes).toBeLessThan(50)
+    expect(journal.writes).toBeGreaterThan(0)
+    await journal.close()
+    expect(lines(path)).toHaveLength(50)
+    expect(Object.keys(openJournal(path).load().tasks)).toHaveLength(50)
+  })
+
+  it('flush waits for a record appended while a write is under way', async () => {
+    const path = journalPath()
+    const journal = openJournal(path)
+    journal.append({ t: 'task', id: 'a', status: 'complete' })
+    const first = journal.flush()
+    journal.append({ t: 'task', id: 'b', status: 'failed' })
+    await journal.flush()
+    await first
+    expect(readJournal(path).state.tasks.b?.status).toBe('failed')
+    await journal.close()
+  })
+
   it('drops a torn last line, and what is appended next starts on a line of its own', async () => {
     const path = journalPath()
     writeFileSync(path, '{"t":"task","id":"a","status":"complete"}\n{"t":"task","id":"b","sta')

@@ -106,6 +106,8 @@ export class FileJournal implements RunStore {
   private handle: Promise<FileHandle> | undefined
   private buffer: string[] = []
   private committing: Promise<void> = Promise.resolve()
+  /** The next write, while it waits for the one before it to be durable; it takes the buffer when it starts. */
+  private queued: Promise<void> | undefined
   private scheduled: NodeJS.Immediate | undefined
   private failure: unknown
   private readonly compactAfter: number
@@ -145,13 +147,24 @@ export class FileJournal implements RunStore {
     if (handle) await (await handle).close()
   }
 
-  /** Sends what is buffered in one write and one fdatasync; resolves when that (and all before it) is durable. */
+  /**
+   * Sends what is buffered in one write and one fdatasync; resolves when that (and all before it)
+   * is durable. While a write is under way, records appended meanwhile, over as many turns as it
+   * takes, wait for it and go out together in the next: a run whose agents finish one per turn
+   * made an fdatasync for nearly every status change, one after the other.
+   */
   private commit(): Promise<void> {
     if (this.buffer.length > 0) {
-      const batch = this.buffer.join('')
-      const count = this.buffer.length
-      this.buffer = []
-      this.committing = this.committing.then(() => this.write(batch, count))
+      const next = (): Promise<void> => {
+        const batch = this.buffer.join('')
+        const count = this.buffer.length
+        this.buffer = []
+        this.queued = undefined
+        return this.write(batch, count)
+      }
+      // After a failed write too: `write` then fails the same way, and the buffer does not grow.
+      this.queued ??= this.committing.then(next, next)
+      this.committing = this.queued
     }
     return this.committing
   }
