@@ -4,6 +4,7 @@ import type { TaskSource } from '../source/types.ts'
 import type { TaskPatch } from '../task/types.ts'
 import { createBus } from './bus.ts'
 import { StatusMirror } from './mirror.ts'
+import { VirtualClock } from '../../test/fixtures/virtual-clock.ts'
 
 /** A source whose writes end only when the test lets them, counting how many run at once. */
 function slowSource(failing: ReadonlySet<string> = new Set()) {
@@ -59,6 +60,39 @@ describe('StatusMirror', () => {
     expect(slow.written.filter((w) => w.id === 't0')).toEqual([{ id: 't0', patch: { status: 'complete' } }])
     expect(slow.written.filter((w) => w.id === 't19').map((w) => w.patch.status)).toEqual(['in_progress', 'complete'])
     expect(new Set(slow.written.map((w) => w.id)).size).toBe(20)
+  })
+
+  it('each task waits a whole window from its first change: changes within it are written once', async () => {
+    const clock = new VirtualClock()
+    const written: string[] = []
+    const source: TaskSource = {
+      name: 'memory',
+      load: async () => [],
+      update: async (id, patch) => void written.push(`${id} ${patch.status}`),
+    }
+    const settle = () => new Promise((resolve) => setImmediate(resolve))
+    const mirror = new StatusMirror(createBus(clock), clock, true)
+    mirror.set('a', source, { status: 'assigned' })
+    clock.advance(150)
+    mirror.set('b', source, { status: 'assigned' })
+    clock.advance(40)
+    mirror.set('b', source, { status: 'complete' })
+    mirror.set('a', source, { status: 'in_progress' })
+    clock.advance(10)
+    await settle()
+    // The first window ended 50 ms after b's first change: b waits for the next, and so does a.
+    expect(written).toEqual([])
+    clock.advance(100)
+    mirror.set('a', source, { status: 'complete' })
+    mirror.set('c', source, { status: 'assigned' })
+    clock.advance(100)
+    await settle()
+    expect(written).toEqual(['a complete', 'b complete'])
+    // c came in the second window: written when the third ends.
+    clock.advance(200)
+    await settle()
+    expect(written).toEqual(['a complete', 'b complete', 'c assigned'])
+    expect(clock.pending()).toEqual([])
   })
 
   it('a write that fails is said and remembered; the others are written', async () => {
