@@ -62,8 +62,8 @@ export function statKey(size: number, mtimeMs: number, ctimeMs: number, ino: num
 
 /**
  * Every `.md` file under a folder, sorted, skipping hidden files and folders inside it; `folders`
- * gets the folder and every folder inside it that is not hidden (what the watcher watches). No
- * outside name either: the lister's worker runs it too. A folder that does not exist has no files.
+ * gets the folder and every folder inside it that is not hidden (what the watcher watches). A
+ * folder that does not exist has no files.
  */
 export function markdownFiles(
   fs: Pick<typeof import('node:fs'), 'existsSync' | 'readdirSync'>,
@@ -72,6 +72,19 @@ export function markdownFiles(
   folders?: string[],
 ): string[] {
   if (!fs.existsSync(dir)) return []
+  return markdownOf(fs.readdirSync(dir, { recursive: true, withFileTypes: true }), sep, dir, folders)
+}
+
+/**
+ * `markdownFiles` of a folder's entries as a recursive `readdir` gives them. No outside name: the
+ * lister's worker runs this very function (it gets its source), after a `readdir` of its own.
+ */
+export function markdownOf(
+  entries: import('node:fs').Dirent[],
+  sep: string,
+  dir: string,
+  folders?: string[],
+): string[] {
   // `name` in folder `parent` (as readdir gives them): path.join's normalizing costs ~1 µs a file.
   const inside = (parent: string, name: string): string => (parent.endsWith(sep) ? parent + name : parent + sep + name)
   const files: string[] = []
@@ -86,7 +99,7 @@ export function markdownFiles(
     return skip
   }
   folders?.push(dir)
-  for (const entry of fs.readdirSync(dir, { recursive: true, withFileTypes: true })) {
+  for (const entry of entries) {
     const parent = entry.parentPath ?? (entry as unknown as { path: string }).path
     if (entry.isDirectory()) {
       if (folders && !entry.name.startsWith('.') && !isHidden(parent)) folders.push(inside(parent, entry.name))
@@ -111,7 +124,7 @@ async function listerMain(
   sep: string,
   { parentPort, workerData }: typeof import('node:worker_threads'),
   key: typeof statKey,
-  list: typeof markdownFiles,
+  list: typeof markdownOf,
 ): Promise<void> {
   const { dir, chunk, cacheFile } = workerData as { dir: string; chunk: number; cacheFile?: string }
   try {
@@ -147,17 +160,24 @@ async function listerMain(
         }
       })
     }
-    const folders: string[] = []
-    const files = list(fs, sep, dir, folders)
-    // Each folder's modification time as listed: a file added, removed or renamed since changes it.
-    const times = folders.map((folder) => fs.statSync(folder, { throwIfNoEntry: false })?.mtimeMs ?? -1)
-    parentPort!.postMessage({ files, folders, times })
-    if (reading) {
-      const bytes = await reading
+    // Handed over as soon as it is read, while the folder is still listed: the main thread indexes
+    // it meanwhile (0.3 s with 100,000 files) instead of after the listing.
+    const handed = reading?.then((bytes) => {
       // A buffer of its own moves to the main thread instead of being copied.
       const own = bytes !== null && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
       parentPort!.postMessage({ cache: bytes }, own ? [bytes!.buffer as ArrayBuffer] : [])
-    }
+    })
+    const folders: string[] = []
+    // A folder that does not exist has no files (and no folders to watch).
+    const entries = await fs.promises.readdir(dir, { recursive: true, withFileTypes: true }).catch((error) => {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+      throw error
+    })
+    const files = entries ? list(entries, sep, dir, folders) : []
+    // Each folder's modification time as listed: a file added, removed or renamed since changes it.
+    const times = folders.map((folder) => fs.statSync(folder, { throwIfNoEntry: false })?.mtimeMs ?? -1)
+    parentPort!.postMessage({ files, folders, times })
+    await handed
     for (let from = 0; from < files.length; from += chunk) {
       const now = Date.now()
       const stats: string[] = []
@@ -217,7 +237,7 @@ export function startLister(dir: string, cacheFile?: string): Lister {
       // worker gets one that does nothing. It needs none of this process's flags (`--import tsx`).
       const source =
         'const __name = (target) => target;\n' +
-        `(${listerMain})(require('node:fs'), require('node:path').sep, require('node:worker_threads'), ${statKey}, ${markdownFiles})`
+        `(${listerMain})(require('node:fs'), require('node:path').sep, require('node:worker_threads'), ${statKey}, ${markdownOf})`
       worker = new Worker(source, { eval: true, execArgv: [], workerData: { dir, chunk: STAT_CHUNK, cacheFile } })
     } catch (error) {
       resolveCache(null)
