@@ -29,7 +29,15 @@ export { ndjsonReporter, createNdjsonReporter, type NdjsonReporterOptions } from
 export { summaryReporter, createSummaryReporter, renderSummary, type SummaryReporterOptions } from './summary/index.ts'
 export { junitReporter, createJunitReporter, renderJunit, xmlEscape, type JunitReporterOptions } from './junit/index.ts'
 export { formatStatus, type StatusInput, type FormatStatusOptions } from './status/index.ts'
-export { RunModel, STATUS_ORDER, type TaskState, type AgentState, type VerifyRecord } from './model/index.ts'
+export {
+  RunModel,
+  ModelFeed,
+  sharedFeed,
+  STATUS_ORDER,
+  type TaskState,
+  type AgentState,
+  type VerifyRecord,
+} from './model/index.ts'
 export { reporterPath } from './files.ts'
 
 /** Options of `reporters()`: one key per reporter; `false` leaves it out. */

@@ -150,6 +150,10 @@ export interface ResolvedConfig {
 
 /** What a plugin's `setup` may do. */
 export interface PluginContext {
+  /**
+   * The run's config. One object for every plugin of one setup, and another for the next setup
+   * (a restart): plugins may key by it what they share within one run.
+   */
   readonly config: ResolvedConfig
   readonly project: ProjectInfo
   /** Makes a backend available to roles by its name. */
@@ -350,6 +354,8 @@ export async function setupPlugins(config: ResolvedConfig, project: ProjectInfo)
     strategies: new Map(),
   }
   const ready: TanukiPlugin[] = []
+  // This setup's own: what plugins share by it does not outlive the run (see `PluginContext.config`).
+  const shared: ResolvedConfig = { ...config }
   const teardown = async (): Promise<void> => {
     const errors: unknown[] = []
     for (const plugin of [...ready].reverse()) {
@@ -371,7 +377,7 @@ export async function setupPlugins(config: ResolvedConfig, project: ProjectInfo)
   }
   for (const plugin of config.plugins) {
     const ctx: PluginContext = {
-      config,
+      config: shared,
       project,
       registerBackend: (backend) => {
         registry.backends.set(backend.name, backend)

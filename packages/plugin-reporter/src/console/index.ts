@@ -1,7 +1,7 @@
 import { cursorHide, cursorShow, eraseLines } from 'ansi-escapes'
 import { definePlugin, type Reporter, type TanukiEventName, type TanukiEvents, type TanukiPlugin } from '@tanuki/core'
 import { colors, formatTime, useColor } from '../format.ts'
-import { RunModel } from '../model/index.ts'
+import { ModelFeed, sharedFeed } from '../model/index.ts'
 import { describeEvent, settledLine, type EventLine } from './lines.ts'
 import { renderFrame } from './live.ts'
 
@@ -45,7 +45,7 @@ const MIN_REFRESH_MS = 250
  * @example
  * const orchestrator = createOrchestrator({ config, reporters: [createConsoleReporter({ verbose: true })] })
  */
-export function createConsoleReporter(options: ConsoleReporterOptions = {}): Reporter {
+export function createConsoleReporter(options: ConsoleReporterOptions = {}, feed = new ModelFeed()): Reporter {
   const stream: ConsoleStream = options.stream ?? process.stdout
   const env = options.env ?? process.env
   const c = colors(useColor(options.color, stream, env))
@@ -53,7 +53,7 @@ export function createConsoleReporter(options: ConsoleReporterOptions = {}): Rep
     !options.quiet && (options.mode === 'tty' || ((options.mode ?? 'auto') === 'auto' && stream.isTTY === true))
   const refreshMs = Math.max(MIN_REFRESH_MS, options.refreshMs ?? MIN_REFRESH_MS)
   const title = options.title ?? 'tanuki'
-  const model = new RunModel()
+  const model = feed.model
 
   let timer: ReturnType<typeof setInterval> | undefined
   /** Lines the live area takes on screen now (0: nothing drawn). */
@@ -185,7 +185,7 @@ export function createConsoleReporter(options: ConsoleReporterOptions = {}): Rep
     name: 'console',
     onEvent<E extends TanukiEventName>(name: E, payload: TanukiEvents[E]) {
       receivedAt = Date.now()
-      model.apply(name, payload)
+      feed.apply(name, payload)
       if (name === 'project:settled') {
         finish(false)
         return
@@ -225,7 +225,7 @@ export function consoleReporter(options: ConsoleReporterOptions = {}): TanukiPlu
   return definePlugin({
     name: 'tanuki:reporter-console',
     setup(ctx) {
-      ctx.registerReporter(createConsoleReporter({ title: ctx.project.name, ...options }))
+      ctx.registerReporter(createConsoleReporter({ title: ctx.project.name, ...options }, sharedFeed(ctx.config)))
     },
   })
 }

@@ -1,7 +1,7 @@
 import { definePlugin, type Reporter, type TanukiPlugin } from '@tanuki/core'
 import { ensureWritable, reporterPath, writeReport } from '../files.ts'
 import { tail } from '../format.ts'
-import { reportAtEnd, type RunModel, type TaskState } from '../model/index.ts'
+import { reportAtEnd, sharedFeed, type ModelFeed, type RunModel, type TaskState } from '../model/index.ts'
 
 export interface JunitReporterOptions {
   /** The XML file. Relative paths are taken from the project's root. Default `<stateDir>/junit.xml`. */
@@ -143,8 +143,8 @@ export function renderJunit(model: RunModel, options: { name?: string; tailLines
  * @example
  * const reporter = createJunitReporter({ path: 'reports/junit.xml' })
  */
-export function createJunitReporter(options: JunitReporterOptions & { path: string }): Reporter {
-  return reportAtEnd('junit', (model) => writeReport(options.path, renderJunit(model, options), 'junit'))
+export function createJunitReporter(options: JunitReporterOptions & { path: string }, feed?: ModelFeed): Reporter {
+  return reportAtEnd('junit', (model) => writeReport(options.path, renderJunit(model, options), 'junit'), feed)
 }
 
 /**
@@ -159,7 +159,7 @@ export function junitReporter(options: JunitReporterOptions = {}): TanukiPlugin 
     setup(ctx) {
       const path = reporterPath(ctx.project, options.path, 'junit.xml')
       ensureWritable(path, 'junit')
-      ctx.registerReporter(createJunitReporter({ name: ctx.project.name, ...options, path }))
+      ctx.registerReporter(createJunitReporter({ name: ctx.project.name, ...options, path }, sharedFeed(ctx.config)))
     },
   })
 }

@@ -457,11 +457,42 @@ export class RunModel implements ReporterHooks {
 }
 
 /**
+ * A `RunModel` with what folds events into it, which the reporters of one run can share: each
+ * event is folded once, by the first of them to get it. The core hands every reporter an event,
+ * the same object, before the next event, so the others find it is the last one folded. With
+ * 100,000 tasks, the console's and the summary's models of `project:loaded` took a tenth of a
+ * second each of the start.
+ */
+export class ModelFeed {
+  readonly model = new RunModel()
+  private last: unknown
+
+  apply<E extends TanukiEventName>(name: E, payload: TanukiEvents[E]): void {
+    if (payload === this.last) return
+    this.last = payload
+    this.model.apply(name, payload)
+  }
+}
+
+const shared = new WeakMap<object, ModelFeed>()
+
+/**
+ * The feed the reporters of one run share, found by something of that run only: the reporter
+ * plugins pass their context's config (one object per run's plugins).
+ */
+export function sharedFeed(run: object): ModelFeed {
+  let feed = shared.get(run)
+  if (!feed) shared.set(run, (feed = new ModelFeed()))
+  return feed
+}
+
+/**
  * A reporter that rebuilds the run from its events and writes one report when the run ends:
  * when it settles, or when it is stopped first. A run whose start was refused writes none.
+ * `feed`: a model shared with the run's other reporters (`sharedFeed`); by default its own.
  */
-export function reportAtEnd(name: string, write: (model: RunModel) => void): Reporter {
-  const model = new RunModel()
+export function reportAtEnd(name: string, write: (model: RunModel) => void, feed = new ModelFeed()): Reporter {
+  const model = feed.model
   let written = false
   // A start that was refused (invalid tasks, bad config) ran nothing: no empty "0 of 0" report,
   // and the last run's report stays where it is.
@@ -474,7 +505,7 @@ export function reportAtEnd(name: string, write: (model: RunModel) => void): Rep
   return {
     name,
     onEvent<E extends TanukiEventName>(event: E, payload: TanukiEvents[E]) {
-      model.apply(event, payload)
+      feed.apply(event, payload)
     },
     onOrchestratorState(e) {
       if (e.to === 'running') ran = true

@@ -1,7 +1,7 @@
 import { definePlugin, type Reporter, type TanukiPlugin } from '@tanuki/core'
 import { ensureWritable, reporterPath, writeReport } from '../files.ts'
 import { clause, formatCost, formatDuration, formatTokens, plural, tail } from '../format.ts'
-import { STATUS_ORDER, reportAtEnd, type RunModel, type TaskState } from '../model/index.ts'
+import { STATUS_ORDER, reportAtEnd, sharedFeed, type ModelFeed, type RunModel, type TaskState } from '../model/index.ts'
 
 export interface SummaryReporterOptions {
   /** The Markdown file. Relative paths are taken from the project's root. Default `<stateDir>/summary.md`; `false` writes no file. */
@@ -181,13 +181,17 @@ export function renderSummary(model: RunModel, options: { title?: string; tailLi
  * @example
  * const reporter = createSummaryReporter({ path: 'summary.md', stream: process.stdout })
  */
-export function createSummaryReporter(options: SummaryReporterOptions = {}): Reporter {
-  return reportAtEnd('summary', (model) => {
-    const text = renderSummary(model, options)
-    if (options.path) writeReport(options.path, text, 'summary')
-    const stream = options.stream === undefined ? process.stdout : options.stream
-    if (stream) stream.write(`\n${text}`)
-  })
+export function createSummaryReporter(options: SummaryReporterOptions = {}, feed?: ModelFeed): Reporter {
+  return reportAtEnd(
+    'summary',
+    (model) => {
+      const text = renderSummary(model, options)
+      if (options.path) writeReport(options.path, text, 'summary')
+      const stream = options.stream === undefined ? process.stdout : options.stream
+      if (stream) stream.write(`\n${text}`)
+    },
+    feed,
+  )
 }
 
 /**
@@ -203,7 +207,10 @@ export function summaryReporter(options: SummaryReporterOptions = {}): TanukiPlu
       const path = options.path === false ? false : reporterPath(ctx.project, options.path, 'summary.md')
       if (path) ensureWritable(path, 'summary')
       ctx.registerReporter(
-        createSummaryReporter({ title: `Tanuki run summary: ${ctx.project.name}`, ...options, path }),
+        createSummaryReporter(
+          { title: `Tanuki run summary: ${ctx.project.name}`, ...options, path },
+          sharedFeed(ctx.config),
+        ),
       )
     },
   })
