@@ -145,6 +145,21 @@ describe('checkProject', () => {
     )
   })
 
+  it('names a cycle by its path, through tasks with and without dependencies around it', async () => {
+    const root = project({
+      'tanuki.config.mjs': 'export default {}\n',
+      '.tanuki/tasks/0.md': task('FREE'),
+      '.tanuki/tasks/1.md': task('C-1', ['depends_on: [LEAF, C-3]']),
+      '.tanuki/tasks/2.md': task('C-2', ['depends_on: [C-1]']),
+      '.tanuki/tasks/3.md': task('C-3', ['depends_on: [LEAF, C-2]']),
+      '.tanuki/tasks/4.md': task('LEAF'),
+      '.tanuki/tasks/5.md': task('AFTER', ['depends_on: [C-2, FREE]']),
+    })
+    const error = await refused(root)
+    expect(error.code).toBe('TANUKI_DEPENDENCY_CYCLE')
+    expect(error.details.cycle).toEqual(['C-1', 'C-3', 'C-2', 'C-1'])
+  })
+
   it('checks the tasks in the config like task files', async () => {
     const root = project({
       'tanuki.config.mjs': "export default { tasks: [{ id: '..', title: 'x' }, { id: 'A', title: 'dup' }] }\n",
