@@ -133,7 +133,7 @@ describe('console reporter, plain lines', () => {
     const pipe = new FakePipe()
     await replay(createConsoleReporter({ stream: pipe, env: {}, verbose: true }), events)
     const lines = pipe.output.split('\n')
-    expect(lines.filter((line) => / iteration \d+\/\d+ started on /.test(line))).toHaveLength(
+    expect(lines.filter((line) => / iteration \d+\/\d+ starting on /.test(line))).toHaveLength(
       count('iteration:started'),
     )
     expect(lines.filter((line) => / iteration \d+\/\d+: (complete|retry|review|failed) /.test(line))).toHaveLength(
@@ -320,7 +320,7 @@ describe('console reporter, agent output', () => {
     await replay(createConsoleReporter({ stream: term, env: {}, verbose: true, title: 'scenario' }), events)
     const lines = await screen(term.output, 200, 30)
     const bar = lines.findIndex((line) => line.startsWith('scenario '))
-    const iterations = lines.slice(0, bar).filter((line) => / iteration \d+\/\d+(: | started on )/.test(line))
+    const iterations = lines.slice(0, bar).filter((line) => / iteration \d+\/\d+(: | starting on )/.test(line))
     expect(iterations).toHaveLength(count('iteration:started') + count('iteration:finished'))
     for (const e of events.filter((e) => e.name === 'iteration:output')) {
       const out = e.payload as TanukiEvents['iteration:output']

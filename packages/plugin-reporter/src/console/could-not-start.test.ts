@@ -40,6 +40,11 @@ function failedStart(): { model: RunModel; finished: TanukiEvents['iteration:fin
 describe('an agent that could not start', () => {
   it('the console says the agent could not start and that no iteration ran, not "iteration 1/30: retry"', () => {
     const { model, finished } = failedStart()
+    // `--verbose` shows the try's start first: it says the iteration is starting, not that it started.
+    const started = { taskId: 'T-1', agent: 'dev-1', iteration: 1, maxIterations: 30, prompt: 'p', at: 2 }
+    expect(describeEvent('iteration:started', started, model, plain).map((line) => line.text)).toEqual([
+      '… T-1 iteration 1/30 starting on dev-1',
+    ])
     expect(describeEvent('iteration:finished', finished, model, plain).map((line) => line.text)).toEqual([
       `… T-1: agent dev-1 could not start, no iteration ran [could-not-start] — ${CAUSE} (125ms)`,
     ])

@@ -174,7 +174,7 @@ export function describeEvent<E extends TanukiEventName>(
       return [
         {
           level: 'detail',
-          text: `${c.dim('…')} ${c.bold(e.taskId)} iteration ${e.iteration}/${e.maxIterations} started on ${e.agent}`,
+          text: `${c.dim('…')} ${c.bold(e.taskId)} iteration ${e.iteration}/${e.maxIterations} starting on ${e.agent}`,
         },
       ]
     }
