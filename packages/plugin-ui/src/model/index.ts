@@ -188,6 +188,23 @@ export class DashboardModel {
             status: loaded.status,
             dependsOn: [...loaded.dependsOn],
           }
+          // What the journal says of earlier runs: their iterations, and where their work landed
+          // (or waits for the target), which no event of this run repeats.
+          if (loaded.iterations !== undefined) next.iterations = loaded.iterations
+          const earlier = loaded.landed
+          if (earlier) {
+            if (task?.landed) this.landed = (this.landed ?? 1) - 1
+            if (task?.heldBack) this.heldBack = (this.heldBack ?? 1) - 1
+            if (earlier.heldBack) {
+              next.landed = null
+              next.heldBack = { ...earlier.heldBack, commit: earlier.commit, at: isoTime(earlier.at) }
+              this.heldBack = (this.heldBack ?? 0) + 1
+            } else {
+              next.landed = { commit: earlier.commit, at: isoTime(earlier.at) }
+              next.heldBack = undefined
+              this.landed = (this.landed ?? 0) + 1
+            }
+          }
           this.put(next)
           ids.push(loaded.id)
         }

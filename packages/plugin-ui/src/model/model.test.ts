@@ -140,6 +140,54 @@ describe('DashboardModel', () => {
     expect(model.agents.get('qa-1')!.parkedUntil).toBeUndefined()
   })
 
+  it("takes earlier runs' landings and iterations from project:loaded, waiting ones included", () => {
+    const model = new DashboardModel()
+    model.apply('project:loaded', {
+      total: 3,
+      ready: 0,
+      recovered: [],
+      tasks: [
+        {
+          id: 'a',
+          title: 'A',
+          role: 'r',
+          priority: 'medium',
+          status: 'complete',
+          dependsOn: [],
+          iterations: 2,
+          landed: { commit: 'c0ffee', at: 5 },
+        },
+        {
+          id: 'b',
+          title: 'B',
+          role: 'r',
+          priority: 'medium',
+          status: 'complete',
+          dependsOn: [],
+          iterations: 1,
+          landed: { commit: 'beef', at: 6, heldBack: { target: 'main', note: 'commit or stash notes.txt' } },
+        },
+        { id: 'c', title: 'C', role: 'r', priority: 'medium', status: 'pending', dependsOn: ['a'] },
+      ],
+      at: 10,
+    })
+    expect(model.tasks.get('a')).toMatchObject({
+      iterations: 2,
+      landed: { commit: 'c0ffee', at: new Date(5).toISOString() },
+    })
+    expect(model.tasks.get('b')).toMatchObject({
+      landed: null,
+      heldBack: { target: 'main', commit: 'beef', note: 'commit or stash notes.txt' },
+    })
+    expect(model.tasks.get('c')).toMatchObject({ iterations: 0 })
+    expect(model.progress()).toMatchObject({ landed: 1, heldBack: 1 })
+    // The run sends the waiting landing again, and then the target reaches it: counted once.
+    model.apply('task:landed', { taskId: 'b', commit: 'beef', moved: false, target: 'main', note: 'n', at: 11 })
+    expect(model.progress()).toMatchObject({ landed: 1, heldBack: 1 })
+    model.apply('task:landed', { taskId: 'b', commit: 'beef', moved: true, target: 'main', at: 12 })
+    expect(model.progress()).toMatchObject({ landed: 2, heldBack: 0 })
+  })
+
   it('takes the task list from project:loaded and ignores events it does not know', () => {
     const model = new DashboardModel()
     const changed = model.apply('project:loaded', {
