@@ -182,6 +182,35 @@ describe('kill -9 of the orchestrator, then `project resume`', () => {
     expect(lockPid(project.dir)).toBeUndefined()
   })
 
+  it('`project stop` stops the agents a killed run left running, and says so', async () => {
+    const project = createProject({
+      agents: { default: 2 },
+      tasks: [
+        { id: 'L-1', sh: 'sleep 60', verify: 'true' },
+        { id: 'L-2', sh: 'sleep 60', verify: 'true' },
+      ],
+    })
+    const start = startTanuki(project.dir, 'project', 'start')
+    const agents = await waitFor('both agents running their step', () => {
+      const found = ['default-1', 'default-2'].map((agent) => agentPid(project.dir, agent))
+      return found.every((pid) => pid !== undefined && isAlive(pid)) ? (found as number[]) : undefined
+    })
+    process.kill(lockPid(project.dir)!, 'SIGKILL')
+    expect((await start.done).signal).toBe('SIGKILL')
+    // The orchestrator is gone; its agents' steps are not.
+    for (const pid of agents) expect(isAlive(pid)).toBe(true)
+
+    const stop = await tanuki(project.dir, 'project', 'stop')
+    expect(stop.code, stop.stderr).toBe(0)
+    expect(stop.stdout).toContain(
+      'No orchestrator is running for this project; stopped the agents a killed run left running: default-1, default-2.',
+    )
+    await waitFor('the agents gone', () => agents.every((pid) => !isAlive(pid)), 5_000)
+    // Nothing left to stop the second time.
+    const again = await tanuki(project.dir, 'project', 'stop')
+    expect(again.stdout.trim()).toBe('No orchestrator is running for this project.')
+  })
+
   it('a lock naming a dead process is taken over by resume', async () => {
     const project = createProject({ tasks: [{ id: 'L-1', sh: 'touch l.txt', verify: 'test -f l.txt' }] })
     // A real pid that is surely dead: a process that ran and exited.

@@ -188,21 +188,42 @@ function roleKind(role: string, options: KindOptions): AgentKind {
  * own process groups). Kill such a leftover, but only when the pid still belongs to it: its
  * environment names this agent and project (Linux's /proc; elsewhere we leave it alone).
  */
-function reapLeftover(file: string, agent: string, project: ProjectInfo): void {
+function reapLeftover(file: string, agent: string, project: ProjectInfo): boolean {
   let pid: number
   try {
     pid = Number.parseInt(readFileSync(file, 'utf8'), 10)
   } catch {
-    return
+    return false
   }
+  let killed = false
   try {
     const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0')
-    if (environ.includes(`TANUKI_AGENT=${agent}`) && environ.includes(`TANUKI_PROJECT=${project.root}`))
+    if (environ.includes(`TANUKI_AGENT=${agent}`) && environ.includes(`TANUKI_PROJECT=${project.root}`)) {
       killGroup(pid, 'SIGKILL')
+      killed = true
+    }
   } catch {
     // Gone already, or no /proc: nothing we can safely do.
   }
   rmSync(file, { force: true })
+  return killed
+}
+
+/**
+ * Kills what a run's process agents left running when the run itself was killed (`kill -9`, a
+ * crash): each agent's pid file names its process, which is killed (its group) only when it is
+ * still that agent of this project. Returns the agents whose processes were killed. Call it only
+ * when no orchestrator runs the project: it would kill a running one's agents.
+ */
+export function reapLeftovers(project: ProjectInfo): string[] {
+  const dir = join(project.stateDir, 'pids')
+  const reaped: string[] = []
+  for (const file of existsSync(dir) ? readdirSync(dir).sort() : []) {
+    if (!file.endsWith('.pid')) continue
+    const agent = file.slice(0, -'.pid'.length)
+    if (reapLeftover(join(dir, file), agent, project)) reaped.push(agent)
+  }
+  return reaped
 }
 
 /**
@@ -285,11 +306,8 @@ export function createProcessBackend(options: ProcessBackendOptions = {}): Proce
         if (agent.state === 'alive') await agent.stop()
       }
       const report = await removeWorktrees(project, cleanupOptions)
-      const dir = join(project.stateDir, 'pids')
-      for (const file of existsSync(dir) ? readdirSync(dir) : []) {
-        if (file.endsWith('.pid')) reapLeftover(join(dir, file), file.slice(0, -'.pid'.length), project)
-      }
-      rmSync(dir, { recursive: true, force: true })
+      reapLeftovers(project)
+      rmSync(join(project.stateDir, 'pids'), { recursive: true, force: true })
       return report
     },
   }

@@ -23,7 +23,13 @@ import { createProcessBackend, type ProcessBackendOptions } from './backend.ts'
 import { createGitLander } from './kit/git/lander.ts'
 import { gitRepository } from './kit/git/run.ts'
 
-export { createProcessBackend, type ProcessBackend, type ProcessBackendOptions, type ProcessEvent } from './backend.ts'
+export {
+  createProcessBackend,
+  reapLeftovers,
+  type ProcessBackend,
+  type ProcessBackendOptions,
+  type ProcessEvent,
+} from './backend.ts'
 export type { ProcessAgent } from './agent.ts'
 export type { AgentKind, KindOptions } from './kit/kinds/types.ts'
 export type { WorkspaceMode } from './kit/workspace.ts'

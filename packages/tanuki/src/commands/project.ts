@@ -3,6 +3,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, wri
 import { hostname } from 'node:os'
 import { defineCommand } from 'citty'
 import { TanukiError, setupPlugins, type CleanupReport } from '@tanuki/core'
+import { reapLeftovers } from '@tanuki/plugin-agent-process'
 import { formatStatus } from '@tanuki/plugin-reporter'
 import { isAlive, readLock, runningOrchestrator } from '../lock.ts'
 import { projectName } from '../paths.ts'
@@ -325,9 +326,16 @@ const stop = defineCommand({
         await sleep(100)
       }
       process.stdout.write(args.remove ? 'Stopped.\n' : 'Stopped. `tanuki project resume` continues.\n')
-    } else if (!args.remove) {
-      process.stdout.write('No orchestrator is running for this project.\n')
-      return 0
+    } else {
+      // A run killed outright (`kill -9`, a crash) leaves its agents' processes running, spending
+      // and editing the worktrees: with no orchestrator to ask, they are stopped here.
+      const reaped = reapLeftovers(projectInfo(project))
+      const left = reaped.length > 0 ? `; stopped the agents a killed run left running: ${reaped.join(', ')}` : ''
+      if (!args.remove) {
+        process.stdout.write(`No orchestrator is running for this project${left}.\n`)
+        return 0
+      }
+      if (left) process.stdout.write(`Stopped the agents a killed run left running: ${reaped.join(', ')}.\n`)
     }
     if (args.remove) printCleanup(await removeAgents(project, Boolean(args.force)))
     return 0
