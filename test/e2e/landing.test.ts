@@ -419,6 +419,49 @@ export default defineConfig({
     expect((await tanuki(project.dir, 'project', 'status')).stdout).not.toContain('waiting for main')
   })
 
+  it('work held back, then a person commits a conflicting change: the dry run and `tanuki land` name the files', async () => {
+    const lines = Array.from({ length: 20 }, (_, i) => `line ${i + 1}`).join('\n')
+    const project = createProject({
+      files: { 'notes.txt': `${lines}\n` },
+      tasks: [
+        {
+          id: 'C-1',
+          sh: "sed -i 's/^line 20$/line 20, by an agent/' notes.txt",
+          verify: 'grep -q "20, by an agent" notes.txt',
+        },
+      ],
+    })
+    // Held back by the person's uncommitted edit of line 1.
+    writeFileSync(join(project.dir, 'notes.txt'), `line 1, by a person\n${lines.split('\n').slice(1).join('\n')}\n`)
+    const run = await tanuki(project.dir, 'project', 'start', '--quiet')
+    expect(run.code, run.stderr + run.stdout).toBe(1)
+    expect(landedOn(project.dir, 'tanuki/land/main')).toEqual(['C-1'])
+    // Then they commit, with their own edit of line 20: main and the waiting work conflict.
+    writeFileSync(
+      join(project.dir, 'notes.txt'),
+      `line 1, by a person\n${lines.split('\n').slice(1, 19).join('\n')}\nline 20, by a person\n`,
+    )
+    git(project.dir, 'commit', '-qam', 'my lines')
+    const main = git(project.dir, 'rev-parse', 'main')
+    const note =
+      'note: main has commits that conflict with work landed on tanuki/land/main (notes.txt). Merge tanuki/land/main into main by hand, then run `tanuki land`.'
+    const dry = await tanuki(project.dir, 'land', '--dry-run')
+    expect(dry.code, dry.stderr).toBe(0)
+    expect(dry.stdout).toBe(
+      `Nothing new to land on main.\nnot on main yet: C-1, on the integration branch (see the note)\n${note}\n`,
+    )
+    // Never said to be on main: not caught up, held.
+    const json = JSON.parse((await tanuki(project.dir, 'land', '--dry-run', '--json')).stdout)
+    expect(json).toMatchObject({ caughtUp: [], held: ['C-1'], plan: [] })
+    const land = await tanuki(project.dir, 'land')
+    expect(land.code).toBe(1)
+    expect(land.stderr).toContain(
+      'main has commits that conflict with work landed on tanuki/land/main (notes.txt). Merge tanuki/land/main into main by hand',
+    )
+    expect(git(project.dir, 'rev-parse', 'main')).toBe(main)
+    expect(git(project.dir, 'status', '--porcelain', '--', '.', ':!.tanuki')).toBe('')
+  })
+
   it('with --watch, `tanuki land` moves the target once the person commits, and the run reports the work landed', async () => {
     const project = createProject({
       files: { 'notes.txt': 'line 1\nline 2\nline 3\nline 4\nline 5\n' },

@@ -29,7 +29,8 @@ export const landCommand = defineCommand({
       ...(args['dry-run'] ? { dryRun: true } : {}),
     })
     // Work that could not land, or that waits for a target that could not move, is not delivered.
-    const code = report.failed.length > 0 || report.stopped || report.held.length > 0 ? 1 : 0
+    // A dry run delivers nothing and fails nothing: what it predicts is in its report.
+    const code = !report.plan && (report.failed.length > 0 || report.stopped || report.held.length > 0) ? 1 : 0
     if (args.json) {
       process.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
       return code
@@ -38,9 +39,9 @@ export const landCommand = defineCommand({
     if (report.viaRunning) lines.push('The running orchestrator landed what could land; see `tanuki project status`.')
     if (report.plan) {
       lines.push(
-        report.plan.length === 0
-          ? `Nothing to land on ${report.target}.`
-          : `Would land on ${report.target}, in this order:`,
+        report.plan.length > 0
+          ? `Would land on ${report.target}, in this order:`
+          : `Nothing ${report.held.length > 0 ? 'new ' : ''}to land on ${report.target}.`,
       )
       for (const step of report.plan) {
         lines.push(`  ${step.taskId}${step.conflicts.length > 0 ? `  conflicts in ${step.conflicts.join(', ')}` : ''}`)
@@ -61,8 +62,12 @@ export const landCommand = defineCommand({
       for (const { taskId, reason } of report.failed)
         lines.push(`not landed: ${taskId}: ${reason}; \`tanuki project resume\` sends it back to an agent`)
     }
-    if (report.held.length > 0)
-      lines.push(`not on ${report.target} yet: ${report.held.join(', ')}, on the integration branch (see the note)`)
+    if (report.held.length > 0) {
+      // A dry run moves nothing: without a note, nothing stops `tanuki land` from moving the target.
+      const next =
+        report.plan && report.notes.length === 0 ? `; \`tanuki land\` moves ${report.target} to it` : ' (see the note)'
+      lines.push(`not on ${report.target} yet: ${report.held.join(', ')}, on the integration branch${next}`)
+    }
     if (report.stopped) lines.push(`landing stopped: ${report.stopped}`)
     for (const { taskId, on } of report.waiting)
       lines.push(

@@ -92,7 +92,7 @@ describe('the git lander, when a person’s changes hold the target back', () =>
     const later = await createGitLander({ project: project(root), land }).prepare({ target: 'main' })
     expect(later.caughtUp).toBeUndefined()
     expect(later.held).toBeUndefined()
-  })
+  }, 60_000) // Three lander starts and four landings, each several git processes: 20 s at load 17.
 
   it('a task without work moves the target once nothing holds it back any more', async () => {
     const root = await withWork()

@@ -134,6 +134,10 @@ export function createGitLander(options: GitLanderOptions): GitLander {
    * with the integration tip. The target's tip is remembered, so while nobody else moves it this
    * costs one `rev-parse`.
    */
+  /** Why the target's own new commits cannot come into the integration branch, and what to do. */
+  const catchUpConflict = (branch: string, what: string): string =>
+    `${target} has commits that conflict with work landed on ${branch} (${what}). ` +
+    `Merge ${branch} into ${target} by hand, then run \`tanuki land\`.`
   const catchUp = async (): Promise<string> => {
     const found = await git(['rev-parse', `refs/heads/${target}`, 'HEAD'], integration!.dir)
     const [tip, head] = found.stdout.trim().split('\n') as [string, string]
@@ -152,11 +156,15 @@ export function createGitLander(options: GitLanderOptions): GitLander {
       tip,
     ])
     if (merged.code !== 0) {
+      // The files, not git's first line (`Auto-merging notes.txt`), say what a person must merge.
+      const files = await conflictedFiles(integration!.dir)
       await inLand(['merge', '--abort'])
       throw new TanukiError(
         LAND_ERROR,
-        `${target} has commits that conflict with work landed on ${integration!.branch}: ${gitSaid(merged)}. ` +
-          `Merge ${integration!.branch} into ${target} by hand, then run \`tanuki land\`.`,
+        catchUpConflict(integration!.branch, files.length > 0 ? files.join(', ') : gitSaid(merged)),
+        {
+          details: { files },
+        },
       )
     }
     knownTarget = tip
@@ -533,12 +541,16 @@ export function createGitLander(options: GitLanderOptions): GitLander {
       const onBranch = await revParse(`refs/heads/${branch}`, repo!)
       const onTarget = (await revParse(`refs/heads/${target}`, repo!))!
       let tip = onTarget
+      /** Files where the target's own new commits conflict with the work waiting on the branch. */
+      let conflicts: string[] = []
       if (onBranch && onBranch !== onTarget && !(await isAncestor(onBranch, onTarget, repo!))) {
         tip = onBranch
         // Diverged: a person committed on the target. `prepare` would merge it in; so does this, in memory.
         if (!(await isAncestor(onTarget, onBranch, repo!))) {
-          const merged = await git(['merge-tree', '--write-tree', onBranch, onTarget], repo!)
-          const tree = merged.stdout.split('\n')[0]!.trim()
+          const merged = await git(['merge-tree', '--write-tree', '--name-only', onBranch, onTarget], repo!)
+          const [first = '', ...rest] = merged.stdout.split('\n')
+          const tree = first.trim()
+          if (merged.code === 1) conflicts = rest.slice(0, rest.indexOf('')).filter(Boolean)
           if (merged.code === 0 && tree) {
             const config = await commitConfig(repo!, 'lander')
             const made = await git(
@@ -550,15 +562,15 @@ export function createGitLander(options: GitLanderOptions): GitLander {
         }
       }
       inspectedTip = tip
+      const found = await foundLandings({ repo: repo!, project, target: target! }, onBranch ? branch : undefined)
+      // The work waiting on the branch is not on the target, and a dry run does not move it: said
+      // as `prepare` says it when the target cannot move (and never as caught up).
       return {
         target: target!,
         base: onBranch ? `refs/heads/${branch}` : `refs/heads/${target}`,
-        landed: [
-          ...(await foundLandings({ repo: repo!, project, target: target! }, onBranch ? branch : undefined)).landed,
-        ].map(([taskId, commit]) => ({
-          taskId,
-          commit,
-        })),
+        landed: [...found.landed].map(([taskId, commit]) => ({ taskId, commit })),
+        ...(found.ahead.length > 0 ? { held: found.ahead } : {}),
+        ...(conflicts.length > 0 ? { note: catchUpConflict(branch, conflicts.join(', ')) } : {}),
       }
     },
 
