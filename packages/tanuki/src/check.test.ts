@@ -160,6 +160,21 @@ describe('checkProject', () => {
     expect(error.details.cycle).toEqual(['C-1', 'C-3', 'C-2', 'C-1'])
   })
 
+  it('names every cycle that shares no task with another, in one pass', async () => {
+    const root = project({
+      'tanuki.config.mjs': 'export default {}\n',
+      '.tanuki/tasks/1.md': task('N-3', ['depends_on: [N-4]']),
+      '.tanuki/tasks/2.md': task('N-4', ['depends_on: [N-3]']),
+      '.tanuki/tasks/3.md': task('F', ['depends_on: [G]']),
+      '.tanuki/tasks/4.md': task('G', ['depends_on: [F, N-3]']),
+    })
+    const error = await refused(root)
+    expect(error.details.problems).toEqual([
+      expect.stringContaining('Dependency cycle: N-3 -> N-4 -> N-3.'),
+      expect.stringContaining('Dependency cycle: F -> G -> F.'),
+    ])
+  })
+
   it('checks the tasks in the config like task files', async () => {
     const root = project({
       'tanuki.config.mjs': "export default { tasks: [{ id: '..', title: 'x' }, { id: 'A', title: 'dup' }] }\n",

@@ -99,8 +99,13 @@ export function checkProjectTasks(
   }
   // A task without dependencies is in no cycle, and a cycle never passes through one: the graph
   // of the others alone finds the same cycle (a big project's tasks mostly have none).
-  const cycle = new Resolver([...tasks, ...plugged].filter((task) => task.dependsOn.length > 0)).findCycle()
-  if (cycle) errors.push(cycleError(cycle))
+  const deps = new Resolver([...tasks, ...plugged].filter((task) => task.dependsOn.length > 0))
+  // Every cycle that shares no task with one already named, so that a person fixes them in one
+  // pass: each found is taken out of the graph and the rest searched again.
+  for (let cycle = deps.findCycle(); cycle; cycle = deps.findCycle()) {
+    errors.push(cycleError(cycle))
+    for (const id of cycle) deps.remove(id)
+  }
   return { tasks, pluginTasks: plugged, errors }
 }
 
