@@ -1,5 +1,14 @@
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  appendFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -211,6 +220,99 @@ describe('update()', () => {
   it('an unknown task is a clear error', async () => {
     const source = new FileTaskSource({ root: project({}) })
     await expect(source.update('NOPE', { status: 'complete' })).rejects.toThrow(/No file for task "NOPE"/)
+  })
+})
+
+describe("a person's save while a status is written", () => {
+  /** A project with task A, whose source writes temps in the state folder (`state`) or beside the file. */
+  async function racing(
+    temps: 'state' | 'beside',
+    person: (path: string, step: 'written' | 'checked') => void,
+  ): Promise<{ root: string; path: string; source: FileTaskSource }> {
+    const root = project({ '.tanuki/.gitignore': '*\n', '.tanuki/tasks/A.md': task('A') })
+    const tempDir = join(root, '.tanuki', 'tmp')
+    const path = join(root, '.tanuki', 'tasks', 'A.md')
+    const source = new FileTaskSource({ root, ...(temps === 'state' ? { tempDir } : {}), beforeRename: person })
+    await source.load()
+    return { root, path, source }
+  }
+  /** A save the way `sed -i` and many editors do it: a new file renamed over the old. */
+  const saveByRename = (path: string, text: string): void => {
+    writeFileSync(`${path}.swp`, text)
+    renameSync(`${path}.swp`, path)
+  }
+  /** Everything in the state folder: no temp file may be left behind. */
+  const leftOver = (root: string): string[] =>
+    readdirSync(join(root, '.tanuki'), { recursive: true }).map(String).sort()
+
+  for (const temps of ['state', 'beside'] as const) {
+    it(`keeps a save made after the write read the file, and writes the status into it (temps ${temps})`, async () => {
+      let saved = false
+      const { root, path, source } = await racing(temps, (path, step) => {
+        if (step !== 'written' || saved) return
+        saved = true
+        saveByRename(path, readFileSync(path, 'utf8').replace('title: Task A', 'title: Task A, retitled'))
+      })
+      const changes: TaskChange[] = []
+      stops.push(source.watch((change) => changes.push(change)))
+      await source.update('A', { status: 'review' })
+      expect(saved).toBe(true)
+      expect(readFileSync(path, 'utf8')).toBe(
+        task('A')
+          .replace('title: Task A', 'title: Task A, retitled')
+          .replace('verify: "true"\n', 'verify: "true"\nstatus: review\n'),
+      )
+      expect(leftOver(root)).toEqual([
+        '.gitignore',
+        'tasks',
+        join('tasks', 'A.md'),
+        ...(temps === 'state' ? ['tmp'] : []),
+      ])
+      // The save came in Tanuki's write: the watcher reports it rather than taking it for an echo.
+      for (let waited = 0; !changes.some((c) => c.type === 'changed'); waited += 20) {
+        if (waited > 5_000) throw new Error('the save was not reported within 5 s')
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+      expect(changes.at(-1)).toEqual({
+        type: 'changed',
+        task: expect.objectContaining({ id: 'A', title: 'Task A, retitled', status: 'review' }),
+      })
+    })
+
+    it(`keeps a line appended, or a save, that lands after the check and before the rename (temps ${temps})`, async () => {
+      for (const how of ['append', 'rename'] as const) {
+        let saved = false
+        const { path, source } = await racing(temps, (path, step) => {
+          if (step !== 'checked' || saved) return
+          saved = true
+          if (how === 'append') appendFileSync(path, 'A line the person added.\n')
+          else saveByRename(path, `${readFileSync(path, 'utf8')}A line the person added.\n`)
+        })
+        await source.update('A', { status: 'complete', iterations: 1 })
+        expect(saved).toBe(true)
+        expect(readFileSync(path, 'utf8')).toBe(
+          `${task('A').replace('verify: "true"\n', 'verify: "true"\nstatus: complete\niterations: 1\n')}A line the person added.\n`,
+        )
+      }
+    })
+  }
+
+  it('gives up, leaving the file as the person saved it, when it changes at every try', async () => {
+    let saves = 0
+    let saving = true
+    const { root, path, source } = await racing('state', (path, step) => {
+      if (saving && step === 'written') appendFileSync(path, `save ${++saves}\n`)
+    })
+    const error = await source.update('A', { status: 'complete' }).catch((e: unknown) => e)
+    expect(isTanukiError(error, 'TANUKI_TASK_UNWRITABLE')).toBe(true)
+    expect((error as Error).message).toContain(join('.tanuki', 'tasks', 'A.md'))
+    expect(saves).toBe(5)
+    expect(readFileSync(path, 'utf8')).toBe(`${task('A')}save 1\nsave 2\nsave 3\nsave 4\nsave 5\n`)
+    expect(leftOver(root)).toEqual(['.gitignore', 'tasks', join('tasks', 'A.md'), 'tmp'])
+    // The next write, once the person stops, goes through.
+    saving = false
+    await source.update('A', { status: 'complete' })
+    expect(readFileSync(path, 'utf8')).toContain('status: complete\n')
   })
 })
 
