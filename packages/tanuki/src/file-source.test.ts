@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import {
   appendFileSync,
   mkdirSync,
@@ -313,6 +313,45 @@ describe("a person's save while a status is written", () => {
     saving = false
     await source.update('A', { status: 'complete' })
     expect(readFileSync(path, 'utf8')).toContain('status: complete\n')
+  })
+
+  it('loses no line of a person appending to task files while many statuses are written', async () => {
+    // The trial that found the race: a loop appending to every task file while a project ran.
+    const ids = ['A', 'B', 'C', 'D', 'E', 'F']
+    const root = project({
+      '.tanuki/.gitignore': '*\n',
+      ...Object.fromEntries(ids.map((id) => [`.tanuki/tasks/${id}.md`, task(id)])),
+    })
+    const source = new FileTaskSource({ root, tempDir: join(root, '.tanuki', 'tmp') })
+    await source.load()
+    const files = ids.map((id) => join(root, '.tanuki', 'tasks', `${id}.md`))
+    const rounds = 50
+    const loop = `for i in $(seq ${rounds}); do for f in "$@"; do echo "note $i" >> "$f"; done; sleep 0.02; done`
+    const person = spawn('sh', ['-c', loop, 'sh', ...files], { stdio: 'ignore' })
+    let ended = false
+    const exited = new Promise<number | null>((resolve) => person.on('exit', resolve)).finally(() => {
+      ended = true
+    })
+    const statuses = ['assigned', 'in_progress', 'review', 'complete'] as const
+    const failures: unknown[] = []
+    let writes = 0
+    while (!ended) {
+      const patch = { status: statuses[writes % statuses.length]!, iterations: writes++ }
+      await Promise.all(ids.map((id) => source.update(id, patch).catch((error: unknown) => failures.push(error))))
+    }
+    expect(await exited).toBe(0)
+    const notes = Array.from({ length: rounds }, (_, i) => `note ${i + 1}`)
+    for (const file of files) expect(readFileSync(file, 'utf8').match(/^note \d+$/gm)).toEqual(notes)
+    // On a busy machine a write can meet a new line at every try and give up; it says so.
+    for (const error of failures) expect(isTanukiError(error, 'TANUKI_TASK_UNWRITABLE')).toBe(true)
+    expect(failures.length).toBeLessThan((writes * ids.length) / 2)
+    // With the person done, the next status goes in, next to every line.
+    await Promise.all(ids.map((id) => source.update(id, { status: 'complete', iterations: writes })))
+    for (const file of files) {
+      const text = readFileSync(file, 'utf8')
+      expect(text).toContain(`status: complete\niterations: ${writes}\n`)
+      expect(text.match(/^note \d+$/gm)).toEqual(notes)
+    }
   })
 })
 
