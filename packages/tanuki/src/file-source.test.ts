@@ -1,5 +1,14 @@
-import { execFileSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { execFileSync, spawn } from 'node:child_process'
+import {
+  appendFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -211,6 +220,138 @@ describe('update()', () => {
   it('an unknown task is a clear error', async () => {
     const source = new FileTaskSource({ root: project({}) })
     await expect(source.update('NOPE', { status: 'complete' })).rejects.toThrow(/No file for task "NOPE"/)
+  })
+})
+
+describe("a person's save while a status is written", () => {
+  /** A project with task A, whose source writes temps in the state folder (`state`) or beside the file. */
+  async function racing(
+    temps: 'state' | 'beside',
+    person: (path: string, step: 'written' | 'checked') => void,
+  ): Promise<{ root: string; path: string; source: FileTaskSource }> {
+    const root = project({ '.tanuki/.gitignore': '*\n', '.tanuki/tasks/A.md': task('A') })
+    const tempDir = join(root, '.tanuki', 'tmp')
+    const path = join(root, '.tanuki', 'tasks', 'A.md')
+    const source = new FileTaskSource({ root, ...(temps === 'state' ? { tempDir } : {}), beforeRename: person })
+    await source.load()
+    return { root, path, source }
+  }
+  /** A save the way `sed -i` and many editors do it: a new file renamed over the old. */
+  const saveByRename = (path: string, text: string): void => {
+    writeFileSync(`${path}.swp`, text)
+    renameSync(`${path}.swp`, path)
+  }
+  /** Everything in the state folder: no temp file may be left behind. */
+  const leftOver = (root: string): string[] =>
+    readdirSync(join(root, '.tanuki'), { recursive: true }).map(String).sort()
+
+  for (const temps of ['state', 'beside'] as const) {
+    it(`keeps a save made after the write read the file, and writes the status into it (temps ${temps})`, async () => {
+      let saved = false
+      const { root, path, source } = await racing(temps, (path, step) => {
+        if (step !== 'written' || saved) return
+        saved = true
+        saveByRename(path, readFileSync(path, 'utf8').replace('title: Task A', 'title: Task A, retitled'))
+      })
+      const changes: TaskChange[] = []
+      stops.push(source.watch((change) => changes.push(change)))
+      await source.update('A', { status: 'review' })
+      expect(saved).toBe(true)
+      expect(readFileSync(path, 'utf8')).toBe(
+        task('A')
+          .replace('title: Task A', 'title: Task A, retitled')
+          .replace('verify: "true"\n', 'verify: "true"\nstatus: review\n'),
+      )
+      expect(leftOver(root)).toEqual([
+        '.gitignore',
+        'tasks',
+        join('tasks', 'A.md'),
+        ...(temps === 'state' ? ['tmp'] : []),
+      ])
+      // The save came in Tanuki's write: the watcher reports it rather than taking it for an echo.
+      for (let waited = 0; !changes.some((c) => c.type === 'changed'); waited += 20) {
+        if (waited > 5_000) throw new Error('the save was not reported within 5 s')
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+      expect(changes.at(-1)).toEqual({
+        type: 'changed',
+        task: expect.objectContaining({ id: 'A', title: 'Task A, retitled', status: 'review' }),
+      })
+    })
+
+    it(`keeps a line appended, or a save, that lands after the check and before the rename (temps ${temps})`, async () => {
+      for (const how of ['append', 'rename'] as const) {
+        let saved = false
+        const { path, source } = await racing(temps, (path, step) => {
+          if (step !== 'checked' || saved) return
+          saved = true
+          if (how === 'append') appendFileSync(path, 'A line the person added.\n')
+          else saveByRename(path, `${readFileSync(path, 'utf8')}A line the person added.\n`)
+        })
+        await source.update('A', { status: 'complete', iterations: 1 })
+        expect(saved).toBe(true)
+        expect(readFileSync(path, 'utf8')).toBe(
+          `${task('A').replace('verify: "true"\n', 'verify: "true"\nstatus: complete\niterations: 1\n')}A line the person added.\n`,
+        )
+      }
+    })
+  }
+
+  it('gives up, leaving the file as the person saved it, when it changes at every try', async () => {
+    let saves = 0
+    let saving = true
+    const { root, path, source } = await racing('state', (path, step) => {
+      if (saving && step === 'written') appendFileSync(path, `save ${++saves}\n`)
+    })
+    const error = await source.update('A', { status: 'complete' }).catch((e: unknown) => e)
+    expect(isTanukiError(error, 'TANUKI_TASK_UNWRITABLE')).toBe(true)
+    expect((error as Error).message).toContain(join('.tanuki', 'tasks', 'A.md'))
+    expect(saves).toBe(5)
+    expect(readFileSync(path, 'utf8')).toBe(`${task('A')}save 1\nsave 2\nsave 3\nsave 4\nsave 5\n`)
+    expect(leftOver(root)).toEqual(['.gitignore', 'tasks', join('tasks', 'A.md'), 'tmp'])
+    // The next write, once the person stops, goes through.
+    saving = false
+    await source.update('A', { status: 'complete' })
+    expect(readFileSync(path, 'utf8')).toContain('status: complete\n')
+  })
+
+  it('loses no line of a person appending to task files while many statuses are written', async () => {
+    // The trial that found the race: a loop appending to every task file while a project ran.
+    const ids = ['A', 'B', 'C', 'D', 'E', 'F']
+    const root = project({
+      '.tanuki/.gitignore': '*\n',
+      ...Object.fromEntries(ids.map((id) => [`.tanuki/tasks/${id}.md`, task(id)])),
+    })
+    const source = new FileTaskSource({ root, tempDir: join(root, '.tanuki', 'tmp') })
+    await source.load()
+    const files = ids.map((id) => join(root, '.tanuki', 'tasks', `${id}.md`))
+    const rounds = 50
+    const loop = `for i in $(seq ${rounds}); do for f in "$@"; do echo "note $i" >> "$f"; done; sleep 0.02; done`
+    const person = spawn('sh', ['-c', loop, 'sh', ...files], { stdio: 'ignore' })
+    let ended = false
+    const exited = new Promise<number | null>((resolve) => person.on('exit', resolve)).finally(() => {
+      ended = true
+    })
+    const statuses = ['assigned', 'in_progress', 'review', 'complete'] as const
+    const failures: unknown[] = []
+    let writes = 0
+    while (!ended) {
+      const patch = { status: statuses[writes % statuses.length]!, iterations: writes++ }
+      await Promise.all(ids.map((id) => source.update(id, patch).catch((error: unknown) => failures.push(error))))
+    }
+    expect(await exited).toBe(0)
+    const notes = Array.from({ length: rounds }, (_, i) => `note ${i + 1}`)
+    for (const file of files) expect(readFileSync(file, 'utf8').match(/^note \d+$/gm)).toEqual(notes)
+    // On a busy machine a write can meet a new line at every try and give up; it says so.
+    for (const error of failures) expect(isTanukiError(error, 'TANUKI_TASK_UNWRITABLE')).toBe(true)
+    expect(failures.length).toBeLessThan((writes * ids.length) / 2)
+    // With the person done, the next status goes in, next to every line.
+    await Promise.all(ids.map((id) => source.update(id, { status: 'complete', iterations: writes })))
+    for (const file of files) {
+      const text = readFileSync(file, 'utf8')
+      expect(text).toContain(`status: complete\niterations: ${writes}\n`)
+      expect(text.match(/^note \d+$/gm)).toEqual(notes)
+    }
   })
 })
 

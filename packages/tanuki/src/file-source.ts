@@ -1,5 +1,16 @@
-import { existsSync, readdirSync, statSync, watch, type FSWatcher } from 'node:fs'
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import {
+  existsSync,
+  linkSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  watch,
+  type FSWatcher,
+} from 'node:fs'
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { dirname, join, relative, resolve, sep } from 'node:path'
 import {
   TanukiError,
@@ -59,7 +70,7 @@ export interface ScanResult {
 /**
  * Tasks as Markdown files in a folder (recursively). Status is mirrored back atomically (a temp
  * file renamed over the original), in the background, and only Tanuki's own front-matter keys
- * change. Edits people
+ * change; a person's save that comes while a status is written is kept (see `swap`). Edits people
  * make while a project runs are reported through `watch`; Tanuki's own writes are not echoed.
  *
  * @example
@@ -89,6 +100,7 @@ export class FileTaskSource implements TaskSource {
   private tempReady: Promise<void> | undefined
   /** The temp folder is on another file system than the task files: renames from it fail. */
   private tempsElsewhere = false
+  private readonly beforeRename: ((path: string, step: 'written' | 'checked') => void) | undefined
 
   constructor(options: {
     root: string
@@ -108,11 +120,19 @@ export class FileTaskSource implements TaskSource {
      * group is not kept).
      */
     tempDir?: string
+    /**
+     * For tests: called as a status write is about to replace a file, once it has read the file
+     * and written the new text to a temp file (`written`), and again right before the rename, once
+     * it has found the file still as it read it (`checked`). A person's edit made there is one a
+     * write must not undo.
+     */
+    beforeRename?: (path: string, step: 'written' | 'checked') => void
   }) {
     this.root = resolve(options.root)
     this.dir = resolveTasksDir(this.root, options.tasksDir)
     this.parseThreads = options.parseThreads
     this.tempDir = options.tempDir
+    this.beforeRename = options.beforeRename
     if (options.cacheFile && process.env.TANUKI_TASK_CACHE !== '0') this.cache = new TaskCache(options.cacheFile)
   }
 
@@ -353,26 +373,51 @@ export class FileTaskSource implements TaskSource {
   }
 
   private async write(path: string, patch: TaskPatch): Promise<void> {
-    // Read afresh every time: a person may have edited the file since, and those edits stay.
     const shown = this.display(path)
-    const before = decodeTaskText(await readFile(path), shown)
-    const { text: after, task } = updateTask(before, patch, shown)
-    if (after === before) return
-    const hash = textHash(after)
-    // Only a file as Tanuki last saw it becomes "seen": if a person edited it meanwhile, the
-    // watcher must still report that edit (now carried in this write) instead of taking it for an echo.
-    if (textHash(before) === this.hashes.get(path)) this.hashes.set(path, hash)
-    await this.replace(path, after)
-    // What a file holds when the run ends is what the next start reads: a task in flight gets
-    // another write before then (settled, or back to pending), so its line would only be replaced.
-    if (task && task.status !== 'assigned' && task.status !== 'in_progress') this.cache?.rewrote(path, hash, task)
+    // Read afresh every time: a person may have edited the file since, and those edits stay.
+    let read: Buffer = await readFile(path)
+    for (let tries = 1; ; tries++) {
+      const before = decodeTaskText(read, shown)
+      const { text: after, task } = updateTask(before, patch, shown)
+      if (after === before) return
+      const hash = textHash(after)
+      const replaced = await this.replace(path, after, read, () => {
+        // Only a file as Tanuki last saw it becomes "seen": if a person edited it meanwhile, the
+        // watcher must still report that edit (now carried in this write) instead of taking it
+        // for an echo. Asked right before the rename, as the watcher may have read it meanwhile.
+        if (textHash(before) === this.hashes.get(path)) this.hashes.set(path, hash)
+      })
+      if (replaced === true) {
+        // What a file holds when the run ends is what the next start reads: a task in flight gets
+        // another write before then (settled, or back to pending), so its line would only be replaced.
+        if (task && task.status !== 'assigned' && task.status !== 'in_progress') this.cache?.rewrote(path, hash, task)
+        return
+      }
+      // A person saved the file while this write was under way: start over from their text. One
+      // who saves again and again within a write's few milliseconds wins; the journal keeps the status.
+      read = replaced
+      if (tries === WRITE_TRIES) {
+        throw new TanukiError(
+          'TANUKI_TASK_UNWRITABLE',
+          `${shown}: Tanuki did not write its status into this file: it changed ${tries} times while ` +
+            'being written. The file is as it was last saved; the next status change writes it again.',
+          { details: { source: shown } },
+        )
+      }
+    }
   }
 
-  /** Replaces a file's text atomically: a temp file, then a rename over it. */
-  private async replace(path: string, text: string): Promise<void> {
+  /**
+   * Replaces a file's text atomically, a temp file renamed over it, unless the file no longer
+   * holds `expected`, what the write read (a person saved it since): then the file keeps the
+   * person's text, returned. `commit` runs right before the rename.
+   */
+  private async replace(path: string, text: string, expected: Buffer, commit: () => void): Promise<true | Buffer> {
     if (this.tempDir && !this.tempsElsewhere) {
       // Named by a counter of the process, not of this source: two sources could share the folder.
       const temp = join(this.tempDir, `${process.pid}-${++tempCount}.tmp`)
+      const old = join(this.tempDir, `${process.pid}-${++tempCount}.tmp`)
+      let written = false
       try {
         await (this.tempReady ??= this.prepareTemps(this.tempDir).catch((error: unknown) => {
           // Tried again at the next write: the state folder may be made meanwhile.
@@ -380,18 +425,73 @@ export class FileTaskSource implements TaskSource {
           throw error
         }))
         await writeFile(temp, text, { flag: 'wx' })
-        await rename(temp, path)
-        return
+        written = true
+        return this.swap(path, temp, old, expected, commit)
       } catch (error) {
         // The folder cannot be made (yet), or is on another file system than the tasks (for good):
-        // beside the file, then.
+        // beside the file, then. Past the temp, only another file system is a reason to.
         if ((error as NodeJS.ErrnoException).code === 'EXDEV') this.tempsElsewhere = true
-        await rm(temp, { force: true }).catch(() => {})
+        else if (written) throw error
+      } finally {
+        removeQuietly(temp)
+        removeQuietly(old)
       }
     }
+    // Both end as the watcher's `ownTemp` does, so it pays them no attention.
     const temp = `${path}.tanuki-${process.pid}.tmp`
-    await writeFile(temp, text)
-    await rename(temp, path)
+    const old = `${path}.old.tanuki-${process.pid}.tmp`
+    try {
+      await writeFile(temp, text)
+      return this.swap(path, temp, old, expected, commit)
+    } finally {
+      removeQuietly(temp)
+      removeQuietly(old)
+    }
+  }
+
+  /**
+   * Renames `temp` over `path` if the file still holds `expected`; else returns what it holds.
+   * Nothing here waits, so nothing of this process comes between the check and the rename.
+   *
+   * Without a lock, which people's editors would not take anyway, the check and the rename cannot
+   * be one step; what is left between them is narrowed so:
+   * - The check compares the bytes, not the stat: a same-size save within one tick of the file
+   *   system's clock (a few ms on Linux) keeps size and times, and an in-place write keeps the
+   *   inode. A task file is small: reading it again costs little more than a stat.
+   * - The check alone still lost a line in nearly every run of the test that appends while
+   *   statuses are written (the process can be put off the CPU between the check and the rename).
+   *   So the file checked is first linked as `old`, the temp renamed over it, and `old` read again.
+   *   A write into the file replaced (`echo >> file`, an editor saving in place) that landed after
+   *   the check, or a save that renamed another file over it before the link, shows there: that
+   *   file, the person's very inode, is renamed back over Tanuki's, and the write starts over.
+   * What is still lost: a save that renames a file over the task file between the link and the
+   * rename (two system calls apart), a write in place through a file opened before the rename
+   * and written after `old` was read again, and a write into Tanuki's text in the moment before a
+   * person's file is put back over it. A file system without hard links keeps only the check.
+   */
+  private swap(path: string, temp: string, old: string, expected: Buffer, commit: () => void): true | Buffer {
+    this.beforeRename?.(path, 'written')
+    const now = readFileSync(path)
+    if (!now.equals(expected)) return now
+    this.beforeRename?.(path, 'checked')
+    let linked = true
+    try {
+      linkSync(path, old)
+    } catch (error) {
+      // A temp folder on another file system: beside the file, then (see `replace`).
+      if ((error as NodeJS.ErrnoException).code === 'EXDEV') throw error
+      linked = false
+    }
+    commit()
+    renameSync(temp, path)
+    if (!linked) return true
+    const replaced = readFileSync(old)
+    if (replaced.equals(expected)) {
+      unlinkSync(old)
+      return true
+    }
+    renameSync(old, path)
+    return replaced
   }
 
   /**
@@ -529,3 +629,13 @@ export class FileTaskSource implements TaskSource {
 
 /** Temp files named so far by this process (see `FileTaskSource.replace`). */
 let tempCount = 0
+
+/** Removes a temp file if it is there; never throws (its folder may be a file, or gone). */
+function removeQuietly(path: string): void {
+  try {
+    rmSync(path, { force: true })
+  } catch {}
+}
+
+/** How many times a status write starts over from a person's newer text before it gives up. */
+const WRITE_TRIES = 5
