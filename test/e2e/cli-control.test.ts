@@ -1,7 +1,8 @@
 // One orchestrator per project, controlled from other processes: a second start is refused,
 // `project stop` (and `--remove`) from another terminal, `--detach` with status while it runs.
 import { execFileSync } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
@@ -11,6 +12,7 @@ import {
   lockPid,
   startTanuki,
   statusJson,
+  TANUKI_BIN,
   tanuki,
   trackPid,
   waitFor,
@@ -18,7 +20,12 @@ import {
   agentWorktree,
 } from './helpers.ts'
 
-afterEach(cleanup)
+/** Folders of a test outside its project. */
+const outside: string[] = []
+afterEach(async () => {
+  await cleanup()
+  for (const dir of outside.splice(0)) rmSync(dir, { recursive: true, force: true })
+})
 
 /** A project whose only task hangs until it is stopped. */
 function hangingProject(): TempProject {
@@ -143,5 +150,66 @@ describe('--detach', () => {
     expect(after.status).toBe('complete')
     expect(after.progress).toMatchObject({ total: 2, complete: 2 })
     expect(readFileSync(join(project.dir, '.tanuki', 'orchestrator.log'), 'utf8')).toContain('B-2')
+  })
+})
+
+describe('a command sent just as a try ends', () => {
+  /**
+   * Sends `tanuki task <command> A` from a git hook that runs as A's agent publishes its work (the
+   * update of A's `work` ref), once: the moment its try has ended and passed, and its completion is
+   * not recorded yet. The hook waits for the CLI, so the command surely arrives in that window.
+   */
+  function commandWhilePublished(command: string[]): { project: TempProject; runs: string; said: string } {
+    // Outside the project: its script counts its runs there, and the hook says what the CLI printed.
+    const shared = mkdtempSync(join(tmpdir(), 'tanuki-e2e-window-'))
+    outside.push(shared)
+    const runs = join(shared, 'runs.log')
+    const said = join(shared, 'said.txt')
+    const project = createProject({
+      tasks: [{ id: 'A', sh: `echo A >> '${runs}'; echo work > A.txt`, verify: 'test -f A.txt' }],
+    })
+    const hook = join(project.dir, '.git', 'hooks', 'reference-transaction')
+    writeFileSync(
+      hook,
+      [
+        '#!/bin/sh',
+        '[ "$1" = committed ] || exit 0',
+        "grep -q '/tasks/A/work$' || exit 0",
+        `[ -e '${said}' ] && exit 0`,
+        // The hook runs under the agent's git: the CLI must find the project, not the worktree.
+        'unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE GIT_COMMON_DIR GIT_PREFIX',
+        `'${TANUKI_BIN}' task ${command.join(' ')} --cwd '${project.dir}' > '${said}.tmp' 2>&1`,
+        `mv '${said}.tmp' '${said}'`,
+        '',
+      ].join('\n'),
+    )
+    chmodSync(hook, 0o755)
+    return { project, runs, said }
+  }
+
+  const journaled = (dir: string, id: string): string[] =>
+    readFileSync(join(dir, '.tanuki', 'journal.ndjson'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { t: string; id?: string; status?: string; reason?: string })
+      .flatMap((r) =>
+        r.t === 'task' && r.id === id && r.status ? [`${r.status}${r.reason ? `: ${r.reason}` : ''}`] : [],
+      )
+
+  it.each([
+    [['rerun', 'A'], 'Back to pending: A', 'rerun by a person'],
+    [['reset', 'A'], 'Reset: A', 'reset by a person'],
+  ])('`task %j` the orchestrator took is not lost: the task runs again', async (command, printed, reason) => {
+    const { project, runs, said } = commandWhilePublished(command)
+    const run = startTanuki(project.dir, 'project', 'start')
+    const ended = await run.done
+    expect(readFileSync(said, 'utf8')).toContain(`${printed} (the running orchestrator took it).`)
+    expect(ended.code, ended.stderr).toBe(0)
+    expect(readFileSync(runs, 'utf8').trim().split('\n')).toEqual(['A', 'A'])
+    const statuses = journaled(project.dir, 'A')
+    expect(statuses).toContain(`pending: ${reason}`)
+    // The try the command came after was not recorded complete: the command took its place.
+    expect(statuses.filter((status) => status.startsWith('complete'))).toHaveLength(1)
+    expect(statuses.at(-1)).toMatch(/^complete/)
   })
 })

@@ -1,10 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { createMemorySource } from '../source/memory.ts'
+import { createMemoryStore, type MemoryStore } from '../state/memory.ts'
 import { createTask } from '../task/parse.ts'
 import type { Task, TaskInput } from '../task/types.ts'
 import type { MemoryAction } from '../testing/memory-backend.ts'
 import { createOrchestrator } from './index.ts'
-import { harness, stopAll } from './test-harness.ts'
+import { harness, stopAll, type Harness } from './test-harness.ts'
 
 afterEach(stopAll)
 
@@ -397,5 +398,114 @@ describe('edits while running', () => {
     source.change({ type: 'changed', task: task({ id: 'a', title: 'renamed', status: 'pending' }) })
     source.change({ type: 'removed', id: 'a' })
     expect(h.orchestrator.task('a')).toMatchObject({ status: 'in_progress', title: 'Task a' })
+  })
+})
+
+// A command a person sends just as a try ends reaches the task while it is settled: its work
+// published (`endTask`), then its completion recorded. The orchestrator acknowledged it, so it
+// must not be lost to the verdict that was being recorded.
+describe('commands while a task finishes', () => {
+  /** The statuses (and their reasons) the journal recorded for a task, in order. */
+  const journaled = (store: MemoryStore, id: string): string[] =>
+    store.records.flatMap((r) =>
+      r.t === 'task' && r.id === id && r.status ? [r.reason ? `${r.status}: ${r.reason}` : r.status] : [],
+    )
+
+  /**
+   * A harness whose agents publish a task's work through `endTask`; `during` runs inside the
+   * first publish of a completed try of `id`, before the orchestrator records the completion.
+   */
+  function publishing(id: string, during: (h: Harness) => Promise<void>, ids = [id]) {
+    const store = createMemoryStore()
+    let sent = false
+    const h: Harness = harness(
+      {},
+      {
+        store,
+        sources: [createMemorySource(ids.map((each, i) => task({ id: each, dependsOn: i > 0 ? [ids[i - 1]!] : [] })))],
+        backend: {
+          end: async (t, outcome) => {
+            if (sent || t.id !== id || outcome.status !== 'complete') return
+            sent = true
+            await during(h)
+          },
+        },
+      },
+    )
+    return { h, store }
+  }
+
+  it.each([
+    ['rerun', 'rerun by a person'],
+    ['reset', 'reset by a person'],
+  ] as const)('a %s that comes while the work is published runs the task again', async (command, reason) => {
+    const { h, store } = publishing('a', (h) => h.orchestrator[command]('a'))
+    await h.orchestrator.start()
+    const summary = await h.orchestrator.done()
+    expect(summary.allComplete).toBe(true)
+    expect(h.backend.runs.map((r) => r.taskId)).toEqual(['a', 'a'])
+    // The first try's verdict was never recorded: the person's command took its place.
+    expect(journaled(store, 'a')).toEqual([
+      'assigned',
+      'in_progress',
+      `pending: ${reason}`,
+      'assigned',
+      'in_progress',
+      'complete: signal "DONE" found',
+    ])
+    expect(h.all('task:completed').map((e) => e.taskId)).toEqual(['a'])
+  })
+
+  it('a mark that comes while the work is published wins over the verdict', async () => {
+    const { h, store } = publishing('a', (h) => h.orchestrator.mark('a', 'failed'))
+    await h.orchestrator.start()
+    await h.orchestrator.done()
+    expect(h.orchestrator.task('a')).toMatchObject({ status: 'failed', reason: 'marked failed by a person' })
+    expect(journaled(store, 'a').at(-1)).toBe('failed: marked failed by a person')
+    expect(h.all('task:completed')).toEqual([])
+  })
+
+  it('a rerun with dependents runs again a dependent whose work was being published, after the task', async () => {
+    const { h, store } = publishing('b', (h) => h.orchestrator.rerun('a', { withDependents: true }), ['a', 'b', 'c'])
+    await h.orchestrator.start()
+    const summary = await h.orchestrator.done()
+    expect(summary.allComplete).toBe(true)
+    // b's first try, on the old a, does not count: it runs again on the new a, and c only after it.
+    expect(h.backend.runs.map((r) => r.taskId)).toEqual(['a', 'b', 'a', 'b', 'c'])
+    // c had not run yet: it stays pending, and waits for b.
+    for (const id of ['a', 'b']) expect(journaled(store, id)).toContain('pending: rerun by a person')
+    expect(journaled(store, 'b').filter((status) => status.startsWith('complete'))).toHaveLength(1)
+    expect(h.all('task:completed').map((e) => e.taskId)).toEqual(['a', 'a', 'b', 'c'])
+  })
+
+  it('a rerun that comes while the completion is recorded runs the task again, and the old one is not announced', async () => {
+    // A journal whose first write after a's completion waits for the person's rerun.
+    const memory = createMemoryStore()
+    let h!: Harness
+    let completed = false
+    const store: MemoryStore = {
+      ...memory,
+      append(record) {
+        if (record.t === 'task' && record.id === 'a' && record.status === 'complete') completed = true
+        memory.append(record)
+      },
+      async flush() {
+        if (completed && h.backend.runs.length === 1) {
+          completed = false
+          await h.orchestrator.rerun('a')
+        }
+        await memory.flush()
+      },
+    }
+    h = harness({}, { store, sources: [createMemorySource([task({ id: 'a' }), task({ id: 'b', dependsOn: ['a'] })])] })
+    await h.orchestrator.start()
+    const summary = await h.orchestrator.done()
+    expect(summary.allComplete).toBe(true)
+    expect(h.backend.runs.map((r) => r.taskId)).toEqual(['a', 'a', 'b'])
+    expect(journaled(store, 'a').slice(2, 4)).toEqual(['complete: signal "DONE" found', 'pending: rerun by a person'])
+    // Announcing the first completion after the rerun would report a task done that runs again.
+    expect(h.all('task:completed').map((e) => e.taskId)).toEqual(['a', 'b'])
+    const again = h.log.filter((e) => e.name === 'task:assigned')[1]
+    expect(h.indexOf('task:completed')).toBeGreaterThan(h.log.indexOf(again!))
   })
 })

@@ -436,22 +436,30 @@ export class Orchestrator {
     } finally {
       record.controller = undefined
     }
+    // A try cut short (by a command, a stop, a crash) still holds its share of the budgets.
+    iteration.release()
     // A person asked for something else while it ran (rerun, reset, mark): that wins over its result.
-    const override = this.commands.takeOverride(task.id)
-    if (override) {
-      agent.taskId = undefined
-      if (agent.status === 'busy') this.pool.release(agent)
-      override()
-      this.dispatchAll()
-      this.checkSettled()
-      return
-    }
+    if (this.overridden(record, agent)) return
     // A stop or crash that landed while verify ran can make the loop end with a verdict on a
     // half-finished try (a killed verify reads as a timeout or the last failed try): not a result.
     if (failure === undefined && controller.signal.aborted) failure = abortError(controller.signal)
-    iteration.release()
     if (failure !== undefined) this.runs.lost(record, agent, failure, controller.signal.aborted)
-    else await this.runs.finished(record, agent, outcome!, started)
+    else await this.runs.finished(record, agent, outcome!, started, () => this.overridden(record, agent))
+  }
+
+  /**
+   * Applies, instead of the run's result, a command a person gave while the task was in flight
+   * (its loop ran, or its work was being published): true when there was one.
+   */
+  private overridden(record: TaskRecord, agent: AgentRecord): boolean {
+    const override = this.commands.takeOverride(record.task.id)
+    if (!override) return false
+    agent.taskId = undefined
+    if (agent.status === 'busy') this.pool.release(agent)
+    override()
+    this.dispatchAll()
+    this.checkSettled()
+    return true
   }
 
   /** Nothing runs, nothing waits that could run, nothing is being spawned: the project is settled. */

@@ -232,6 +232,28 @@ describe('budgets', () => {
     expect(summary.progress.review).toBe(0)
   })
 
+  it('a try a person stops (rerun, reset) gives back what it held of the budget', async () => {
+    let tries = 0
+    const h = harness(
+      { budget: { tokens: 1000 }, tasks: tasks({ id: 'a' }) },
+      {
+        backend: {
+          script: (): MemoryAction =>
+            ++tries === 1
+              ? { type: 'hang' }
+              : { type: 'succeed', output: 'DONE', usage: { costUsd: 0.1, inputTokens: 250, outputTokens: 0 } },
+        },
+      },
+    )
+    await h.orchestrator.start()
+    await h.when('iteration:started')
+    await h.orchestrator.rerun('a')
+    const summary = await h.orchestrator.done()
+    expect(summary).toMatchObject({ reason: 'settled', allComplete: true })
+    // Held by the stopped try, the whole budget would seem spoken for: the next try could not start.
+    expect(h.backend.runs.map((run) => run.budget)).toEqual([{ tokens: 1000 }, { tokens: 1000 }])
+  })
+
   it('spend is recorded per iteration and survives a resume', async () => {
     const store = createMemoryStore()
     const first = harness(

@@ -77,8 +77,17 @@ export class TaskRuns {
     return this.releasing > 0
   }
 
-  /** The loop ended with a verdict (or halted); `started` is when the run began (monotonic ms). */
-  async finished(record: TaskRecord, agent: AgentRecord, outcome: RunnerOutcome, started: number): Promise<void> {
+  /**
+   * The loop ended with a verdict (or halted); `started` is when the run began (monotonic ms).
+   * `overridden` applies a person's command given since, if any, instead of the verdict: true then.
+   */
+  async finished(
+    record: TaskRecord,
+    agent: AgentRecord,
+    outcome: RunnerOutcome,
+    started: number,
+    overridden: () => boolean,
+  ): Promise<void> {
     const { table, pool, bus, clock } = this.ctx
     const task = record.task
     let result = outcome
@@ -110,6 +119,9 @@ export class TaskRuns {
         }
       }
     }
+    // The task is still in flight while its work is published, so a command (rerun, reset, mark)
+    // given meanwhile waited for it, as it would have during the loop: it wins over the verdict.
+    if (overridden()) return
     agent.taskId = undefined
     agent.lastFinishedAt = clock.now()
     if (result.status === 'complete') {
@@ -123,6 +135,12 @@ export class TaskRuns {
       const durable = await this.ctx.durable()
       this.releasing--
       if (!durable) return
+      // Complete, it took a person's command at once (rerun, reset, marked failed) while the
+      // journal was written: theirs stands, and this completion releases nothing, not even its news.
+      if (record.task.status !== 'complete') {
+        this.ctx.checkSettled()
+        return
+      }
       bus.emit('task:completed', {
         taskId: task.id,
         agent: agent.name,

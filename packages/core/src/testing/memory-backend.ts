@@ -52,6 +52,11 @@ export interface MemoryBackendOptions {
   /** What `beginTask` does (the agents have it only when this is given): e.g. report a conflict. */
   begin?: (task: Task, context: TaskContext, agent: string) => Awaitable<TaskStart | void>
   /**
+   * What `endTask` does (the agents have it only when this is given): a publish that takes time,
+   * or fails. It runs after the loop's verdict and before the orchestrator records it.
+   */
+  end?: (task: Task, outcome: { status: 'complete' | 'review' | 'failed' }, agent: string) => Awaitable<void>
+  /**
    * Runs verify commands; default understands `true`, `false`, `exit N`, `test -f PATH`, `sleep MS`.
    * `signal` aborts on timeout (then report `timedOut: true`) or when the caller aborts.
    */
@@ -278,6 +283,12 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): MemoryB
                 begun.push({ agent: agentName, taskId: task.id, context })
                 return options.begin!(task, context, agentName)
               },
+            }
+          : {}),
+        ...(options.end
+          ? {
+              endTask: async (task: Task, outcome: { status: 'complete' | 'review' | 'failed' }) =>
+                options.end!(task, outcome, agentName),
             }
           : {}),
       }
