@@ -533,6 +533,80 @@ export default defineConfig({
     expect(git(project.dir, 'log', '-1', '--format=%s', 'tanuki/feature')).toBe('my feature')
   })
 
+  it('a task a person approves after review lands its own work with `tanuki land`; stop --remove and land agree', async () => {
+    // A new user's first project: a `command` agent, one task with no completion, so a person reviews it.
+    const project = createProject({
+      config: `export default { defaults: { backend: 'process', kind: 'command', command: ['sh', '-c', 'echo "draft" > doc.txt; echo wrote doc'] } }\n`,
+      files: { '.tanuki/tasks/DOC.md': '---\nid: DOC\ntitle: Write a doc\n---\nWrite it.\n' },
+    })
+    const init = git(project.dir, 'rev-parse', 'main')
+    const run = await tanuki(project.dir, 'project', 'start')
+    expect(run.code, run.stderr).toBe(1)
+    expect((await statusJson(project.dir)).tasks[0]).toMatchObject({ id: 'DOC', status: 'review', landed: null })
+
+    const mark = await tanuki(project.dir, 'task', 'mark', 'DOC', 'complete')
+    expect(mark.code, mark.stderr).toBe(0)
+    const land = await tanuki(project.dir, 'land')
+    expect(land.code, land.stderr).toBe(0)
+    const main = git(project.dir, 'rev-parse', 'main')
+    expect(main).not.toBe(init)
+    expect(land.stdout).toBe(`landed DOC on main as ${main.slice(0, 12)}\n`)
+    // The approved work, as one commit with the task's trailer, in the person's working tree.
+    expect(landedOn(project.dir)).toEqual(['DOC'])
+    expect(git(project.dir, 'diff', '--name-only', `${main}^`, main)).toBe('doc.txt')
+    expect(readFileSync(join(project.dir, 'doc.txt'), 'utf8')).toBe('draft\n')
+    const status = await statusJson(project.dir)
+    expect(status.tasks[0]).toMatchObject({ status: 'complete', landed: { commit: main } })
+    expect(status.progress.landed).toBe(1)
+
+    // Both agree that nothing is left: nothing kept for unlanded work, nothing more to land.
+    const stop = await tanuki(project.dir, 'project', 'stop', '--remove')
+    expect(stop.code, stop.stderr).toBe(0)
+    expect(stop.stdout + stop.stderr).not.toMatch(/not landed|kept/i)
+    expect((await tanuki(project.dir, 'land')).stdout).toBe('Nothing to land on main.\n')
+  })
+
+  it('with --watch, approving a review task lands its work at once, though its agent went on to another task', async () => {
+    const project = createProject({
+      files: {
+        // No completion: a person reviews it after one run. It goes first; NEXT then runs on the same agent.
+        '.tanuki/tasks/DOC.md':
+          '---\nid: DOC\ntitle: Write a doc\npriority: high\n---\nWrite it.\n\n```sh\necho draft > doc.txt\n```\n',
+      },
+      tasks: [{ id: 'NEXT', sh: 'echo next > next.txt', verify: 'test -f next.txt' }],
+    })
+    const run = startTanuki(project.dir, 'project', 'start', '--watch')
+    await waitFor('NEXT landed', () => landedOn(project.dir).includes('NEXT'), 60_000)
+    await waitFor(
+      'DOC in review',
+      async () => (await statusJson(project.dir)).tasks.find((t) => t.id === 'DOC')?.status === 'review',
+    )
+    expect(git(project.dir, 'log', '-1', '--format=%(trailers:key=Tanuki-Task,valueonly)', 'tanuki/default-1')).toBe(
+      'NEXT',
+    )
+
+    const mark = await tanuki(project.dir, 'task', 'mark', 'DOC', 'complete')
+    expect(mark.code, mark.stderr).toBe(0)
+    await waitFor('DOC landed', () => landedOn(project.dir).includes('DOC'), 30_000)
+    const main = git(project.dir, 'rev-parse', 'main')
+    expect(landedOn(project.dir)).toEqual(['DOC', 'NEXT'])
+    expect(git(project.dir, 'diff', '--name-only', `${main}^`, main)).toBe('doc.txt')
+    expect(readFileSync(join(project.dir, 'doc.txt'), 'utf8')).toBe('draft\n')
+    await waitFor('the status snapshot', async () => (await statusJson(project.dir)).progress.landed === 2)
+    expect((await statusJson(project.dir)).tasks.find((t) => t.id === 'DOC')).toMatchObject({
+      status: 'complete',
+      landed: { commit: main },
+    })
+    expect((await tanuki(project.dir, 'project', 'stop')).code).toBe(0)
+    const ended = await run.done
+    expect(ended.code, ended.stderr).toBe(0)
+    expect(ended.stdout).toContain(`⇡ DOC landed as ${main.slice(0, 10)}`)
+    expect(ended.stdout).not.toContain('no work was recorded')
+    expect((await tanuki(project.dir, 'land')).stdout).toBe('Nothing to land on main.\n')
+    const stop = await tanuki(project.dir, 'project', 'stop', '--remove')
+    expect(stop.stdout + stop.stderr).not.toMatch(/not landed|kept/i)
+  })
+
   it('with worktrees outside the project, a test glob over the project sees only its own tests', async () => {
     const project = createProject({
       files: { 'tests/own.test.js': 'console.log("own test")\n' },

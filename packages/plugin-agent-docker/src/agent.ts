@@ -12,6 +12,7 @@ import {
   type RunResult,
 } from '@tanuki/core'
 import {
+  endTaskWork,
   kindAccount,
   runIteration,
   type AgentKind,
@@ -194,7 +195,7 @@ export function createDockerAgent(parts: DockerAgentParts): DockerAgent {
     },
 
     async endTask(task, outcome) {
-      if (outcome.status === 'complete' && options.commit) await workspace.publish(task)
+      if (options.commit) await endTaskWork(workspace, task, outcome)
     },
 
     exec(command: string, execOptions: ExecOptions = {}): Promise<ExecResult> {

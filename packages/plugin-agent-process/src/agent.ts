@@ -8,7 +8,7 @@ import type { AgentKind, Step } from './kit/kinds/types.ts'
 import { execShell, startProcess } from './kit/process.ts'
 import type { StepExit } from './kit/run-plan.ts'
 import { ShellSession } from './kit/session.ts'
-import type { Workspace } from './kit/workspace.ts'
+import { endTaskWork, type Workspace } from './kit/workspace.ts'
 
 /** An agent run by the process backend. */
 export interface ProcessAgent extends Agent {
@@ -270,7 +270,7 @@ export function createProcessAgent(parts: ProcessAgentParts): ProcessAgent {
     },
 
     async endTask(task, outcome) {
-      if (outcome.status === 'complete' && (config.commit ?? true)) await workspace.publish(task)
+      if (config.commit ?? true) await endTaskWork(workspace, task, outcome)
     },
 
     exec(command, execOptions = {}) {

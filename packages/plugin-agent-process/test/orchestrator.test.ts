@@ -132,4 +132,59 @@ describe('the process backend under the real orchestrator', () => {
     // Its work landed, so nothing of Tanuki's is kept.
     expect(git(root, 'branch', '--list', 'tanuki/default-1')).toBe('')
   })
+
+  it('a task a person approves after review lands its own work, though its agent went on to another task', async () => {
+    const root = gitRepo()
+    const orchestrator = createOrchestrator({
+      config: {
+        tasks: [
+          // No completion: a person reviews it after one run.
+          { id: 'DOC', title: 'Write a doc', priority: 'high', body: sh('echo draft > doc.txt') },
+          {
+            id: 'NEXT',
+            title: 'Then this',
+            body: sh('echo next > next.txt'),
+            completion: { verify: 'test -f next.txt' },
+          },
+        ],
+        plugins: [processAgents({ kind: 'shell' }), gitLanding()],
+        cooldownMs: 0,
+        stopWhenSettled: false,
+      },
+      project: project(root),
+    })
+    const landings: TanukiEvents['task:landed'][] = []
+    const landed = (id: string) =>
+      new Promise<void>((resolve) =>
+        orchestrator.events.on('task:landed', (event) => {
+          landings.push(event)
+          if (event.taskId === id) resolve()
+        }),
+      )
+    const next = landed('NEXT')
+    await orchestrator.start()
+    await next
+    expect(orchestrator.task('DOC')).toMatchObject({ status: 'review' })
+    // The one agent's branch has moved past DOC's work: only its recorded work can still say what it was.
+    expect(git(root, 'log', '-1', '--format=%(trailers:key=Tanuki-Task,valueonly)', 'tanuki/default-1')).toBe('NEXT')
+
+    const doc = landed('DOC')
+    await orchestrator.mark('DOC', 'complete')
+    await doc
+    const commit = landings.find((event) => event.taskId === 'DOC')!.commit
+    expect(landings.find((event) => event.taskId === 'DOC')).toMatchObject({ moved: true })
+    expect(landings.find((event) => event.taskId === 'DOC')!.note).toBeUndefined()
+    // Its own commit on main, with its trailer and its work; recorded as such.
+    expect(git(root, 'rev-parse', 'main')).toBe(commit)
+    expect(git(root, 'log', '-1', '--format=%s%n%(trailers:key=Tanuki-Task,valueonly)', commit)).toBe(
+      'Write a doc\nDOC',
+    )
+    expect(git(root, 'show', `${commit}:doc.txt`)).toBe('draft')
+    expect(git(root, 'diff', '--name-only', `${commit}^`, commit)).toBe('doc.txt')
+    expect(readFileSync(join(root, 'doc.txt'), 'utf8')).toBe('draft\n')
+    expect(orchestrator.task('DOC')).toMatchObject({ status: 'complete', landed: { commit } })
+    await orchestrator.stop({ remove: true })
+    // Everything landed: nothing is kept for work that has not.
+    expect(git(root, 'branch', '--list', 'tanuki/default-1')).toBe('')
+  })
 })

@@ -247,7 +247,7 @@ export class RemoteSession {
       },
       endTask: async (task, outcome) => {
         const ended = await session.call<{ commits?: TaskCommits }>({ k: 'end', task, status: outcome.status })
-        if (outcome.status !== 'complete' || !ended?.commits) return
+        if (outcome.status === 'failed' || !ended?.commits) return
         // Accepted from the session that holds the lease: its work becomes the task's refs, here and on the remote.
         await acceptAttempt({
           repo: session.project.root,

@@ -201,7 +201,8 @@ export class WorkerSession {
         this.host.log(`  ${this.label}: ${command.task.id} ${command.status}`)
         await answer(async () => {
           await agent.endTask?.(command.task, { status: command.status })
-          if (command.status !== 'complete') return {}
+          // Work for review is published too, for a person who approves it (see `endTaskWork`).
+          if (command.status === 'failed') return {}
           const commits = await this.push(command.task)
           return commits ? { commits } : {}
         })

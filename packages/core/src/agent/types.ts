@@ -160,7 +160,8 @@ export interface Agent {
   /**
    * Called once when a task's loop ends (optional), before its status is recorded and before any
    * dependent starts. For `complete`, a backend publishes the work here (for git: records the
-   * task's commits where the lander finds them). Throwing on `complete` sends the task to `review`.
+   * task's commits where the lander finds them); for `review` too, so that the work lands if a
+   * person approves it (marks it complete). Throwing on `complete` sends the task to `review`.
    */
   endTask?(task: Task, outcome: { status: 'complete' | 'review' | 'failed' }): Promise<void>
   /** Stops the agent; its workspace stays for a later spawn of the same name. */

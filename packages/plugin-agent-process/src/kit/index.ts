@@ -38,6 +38,7 @@ export {
 export { ShellSession, type SessionResult, type SessionStepOptions } from './session.ts'
 export {
   branchName,
+  endTaskWork,
   openWorkspace,
   removeOwned,
   removeWorktrees,

@@ -4,7 +4,7 @@ import { createTask, isTanukiError, type Task } from '@tanuki/core'
 import { afterEach, describe, expect, it } from 'vitest'
 import { git, gitRepo, project, removeTempDirs, tempDir } from '../../test/support/repo.ts'
 import { readOwned } from './git/owned.ts'
-import { openWorkspace, removeWorktrees, taskRef, worktreePath, worktreesDir } from './workspace.ts'
+import { endTaskWork, openWorkspace, removeWorktrees, taskRef, worktreePath, worktreesDir } from './workspace.ts'
 
 afterEach(removeTempDirs)
 
@@ -203,6 +203,31 @@ describe('a task in a worktree: begin, work, publish', () => {
     expect(await b.unresolved!()).toEqual([])
     expect(await b.commit('resolved\n\nTanuki-Task: T-2\n')).toMatch(/^[0-9a-f]{40}$/)
     expect(git(b.dir, 'status', '--porcelain')).toBe('')
+  })
+
+  it('records the work of a task that went to review, for a person to approve; not of one that failed, nor a conflict left unresolved', async () => {
+    const root = gitRepo()
+    const refs = project(root)
+    const a = await openWorkspace({ project: refs, agent: 'a' })
+    await a.begin(task('T-1'), { unlanded: [], carry: false })
+    writeFileSync(join(a.dir, 'README.md'), 'from a\n')
+    await a.commit('a\n\nTanuki-Task: T-1\n')
+    await endTaskWork(a, task('T-1'), { status: 'review' })
+    const work = git(root, 'rev-parse', taskRef(refs, 'T-1', 'work'))
+    expect(git(root, 'show', `${work}:README.md`)).toBe('from a')
+
+    await a.begin(task('T-3'), { unlanded: [], carry: false })
+    writeFileSync(join(a.dir, 'three.txt'), '3\n')
+    await endTaskWork(a, task('T-3'), { status: 'failed' })
+    expect(git(root, 'for-each-ref', taskRef(refs, 'T-3', 'work'))).toBe('')
+
+    // B starts from T-1's work, which conflicts with its own, and leaves the markers in.
+    const b = await openWorkspace({ project: refs, agent: 'b' })
+    writeFileSync(join(b.dir, 'README.md'), 'from b\n')
+    await b.commit('b\n\nTanuki-Task: T-0\n')
+    expect((await b.begin(task('T-2', ['T-1']), { unlanded: ['T-1'], carry: false })).conflict).toBeDefined()
+    await endTaskWork(b, task('T-2'), { status: 'review' })
+    expect(git(root, 'for-each-ref', taskRef(refs, 'T-2', 'work'))).toBe('')
   })
 
   it('tells a conflict left unresolved from a resolved one: both marker lines, any file name, and again at the next begin', async () => {

@@ -62,7 +62,10 @@ export interface Workspace {
    * undefined when nothing changed (always, for a shared workspace).
    */
   commit(message: string): Promise<string | undefined>
-  /** Records a completed task's work where the lander finds it (`refs/tanuki/<project>/tasks/<id>/…`). */
+  /**
+   * Records a task's work where the lander finds it (`refs/tanuki/<project>/tasks/<id>/…`): when it
+   * completed, and when it went to review (see `endTaskWork`).
+   */
   publish(task: Task): Promise<void>
   /**
    * The files of the conflict `begin` left that still hold conflict markers. Empty when there was
@@ -129,6 +132,24 @@ function refComponent(id: string): string {
   return /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/.test(id) && !id.includes('..') && !id.endsWith('.lock')
     ? id
     : `x-${Buffer.from(id).toString('hex')}`
+}
+
+/**
+ * A workspace's part of `Agent.endTask`: publishes the work of a task that completed, and of one
+ * that went to review. A person who approves a review (`tanuki task mark ID complete`) means the
+ * work they reviewed, and it must land; by then the agent's branch has moved on to other tasks,
+ * so only the task's refs can still say which work that was. A task that failed publishes
+ * nothing, nor does a review with a merge conflict left unresolved: its conflict markers would
+ * land with it.
+ */
+export async function endTaskWork(
+  workspace: Workspace,
+  task: Task,
+  outcome: { status: 'complete' | 'review' | 'failed' },
+): Promise<void> {
+  if (outcome.status === 'failed') return
+  if (outcome.status === 'review' && ((await workspace.unresolved?.()) ?? []).length > 0) return
+  await workspace.publish(task)
 }
 
 function sharedWorkspace(dir: string): Workspace {
