@@ -345,7 +345,7 @@ describe("a person's save while a status is written", () => {
     const notes = Array.from({ length: rounds }, (_, i) => `note ${i + 1}`)
     let lost = 0
     for (const file of files) {
-      const kept = readFileSync(file, 'utf8').match(/^note \d+$/gm) ?? []
+      const kept: string[] = readFileSync(file, 'utf8').match(/^note \d+$/gm) ?? []
       // Whatever is kept is the person's, in order: nothing doubled, nothing reordered.
       expect(kept).toEqual(notes.filter((note) => kept.includes(note)))
       lost += rounds - kept.length
