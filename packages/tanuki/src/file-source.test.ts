@@ -317,7 +317,7 @@ describe("a person's save while a status is written", () => {
 
   it('loses next to no line of a person appending to task files while many statuses are written', async () => {
     // The trial that found the race: a loop appending to every task file while a project ran.
-    // Three lines in four were lost before; what is left (see `swap`) is an append whose `open`
+    // Three lines in four were lost before; what is left (see `swapIfUnchanged`) is an append whose `open`
     // came before the rename and whose write came after the replaced file was read again.
     const ids = ['A', 'B', 'C', 'D', 'E', 'F']
     const root = project({

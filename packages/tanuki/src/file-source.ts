@@ -1,15 +1,4 @@
-import {
-  existsSync,
-  linkSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  unlinkSync,
-  watch,
-  type FSWatcher,
-} from 'node:fs'
+import { existsSync, readdirSync, statSync, watch, type FSWatcher } from 'node:fs'
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { dirname, join, relative, resolve, sep } from 'node:path'
 import {
@@ -24,6 +13,7 @@ import {
 } from '@tanuki/core'
 import { isAlive } from './lock.ts'
 import { markdownFiles, resolveTasksDir, startLister, type Listing } from './lister.ts'
+import { removeQuietly, swapIfUnchanged } from './swap.ts'
 import { parseThreads, readTaskFiles } from './parse-pool.ts'
 import { takePrescan } from './prescan.ts'
 import { TaskCache } from './task-cache.ts'
@@ -70,8 +60,9 @@ export interface ScanResult {
 /**
  * Tasks as Markdown files in a folder (recursively). Status is mirrored back atomically (a temp
  * file renamed over the original), in the background, and only Tanuki's own front-matter keys
- * change; a person's save that comes while a status is written is kept (see `swap`). Edits people
- * make while a project runs are reported through `watch`; Tanuki's own writes are not echoed.
+ * change; a person's save that comes while a status is written is kept (see `swapIfUnchanged`).
+ * Edits people make while a project runs are reported through `watch`; Tanuki's own writes are
+ * not echoed.
  *
  * @example
  * const source = new FileTaskSource({ root: process.cwd() })
@@ -426,7 +417,7 @@ export class FileTaskSource implements TaskSource {
         }))
         await writeFile(temp, text, { flag: 'wx' })
         written = true
-        return this.swap(path, temp, old, expected, commit)
+        return swapIfUnchanged(path, temp, old, expected, commit, this.beforeRename)
       } catch (error) {
         // The folder cannot be made (yet), or is on another file system than the tasks (for good):
         // beside the file, then. Past the temp, only another file system is a reason to.
@@ -442,56 +433,11 @@ export class FileTaskSource implements TaskSource {
     const old = `${path}.old.tanuki-${process.pid}.tmp`
     try {
       await writeFile(temp, text)
-      return this.swap(path, temp, old, expected, commit)
+      return swapIfUnchanged(path, temp, old, expected, commit, this.beforeRename)
     } finally {
       removeQuietly(temp)
       removeQuietly(old)
     }
-  }
-
-  /**
-   * Renames `temp` over `path` if the file still holds `expected`; else returns what it holds.
-   * Nothing here waits, so nothing of this process comes between the check and the rename.
-   *
-   * Without a lock, which people's editors would not take anyway, the check and the rename cannot
-   * be one step; what is left between them is narrowed so:
-   * - The check compares the bytes, not the stat: a same-size save within one tick of the file
-   *   system's clock (a few ms on Linux) keeps size and times, and an in-place write keeps the
-   *   inode. A task file is small: reading it again costs little more than a stat.
-   * - The check alone still lost a line in nearly every run of the test that appends while
-   *   statuses are written (the process can be put off the CPU between the check and the rename).
-   *   So the file checked is first linked as `old`, the temp renamed over it, and `old` read again.
-   *   A write into the file replaced (`echo >> file`, an editor saving in place) that landed after
-   *   the check, or a save that renamed another file over it before the link, shows there: that
-   *   file, the person's very inode, is renamed back over Tanuki's, and the write starts over.
-   * What is still lost: a save that renames a file over the task file between the link and the
-   * rename (two system calls apart), a write in place through a file opened before the rename
-   * and written after `old` was read again, and a write into Tanuki's text in the moment before a
-   * person's file is put back over it. A file system without hard links keeps only the check.
-   */
-  private swap(path: string, temp: string, old: string, expected: Buffer, commit: () => void): true | Buffer {
-    this.beforeRename?.(path, 'written')
-    const now = readFileSync(path)
-    if (!now.equals(expected)) return now
-    this.beforeRename?.(path, 'checked')
-    let linked = true
-    try {
-      linkSync(path, old)
-    } catch (error) {
-      // A temp folder on another file system: beside the file, then (see `replace`).
-      if ((error as NodeJS.ErrnoException).code === 'EXDEV') throw error
-      linked = false
-    }
-    commit()
-    renameSync(temp, path)
-    if (!linked) return true
-    const replaced = readFileSync(old)
-    if (replaced.equals(expected)) {
-      unlinkSync(old)
-      return true
-    }
-    renameSync(old, path)
-    return replaced
   }
 
   /**
@@ -629,13 +575,6 @@ export class FileTaskSource implements TaskSource {
 
 /** Temp files named so far by this process (see `FileTaskSource.replace`). */
 let tempCount = 0
-
-/** Removes a temp file if it is there; never throws (its folder may be a file, or gone). */
-function removeQuietly(path: string): void {
-  try {
-    rmSync(path, { force: true })
-  } catch {}
-}
 
 /** How many times a status write starts over from a person's newer text before it gives up. */
 const WRITE_TRIES = 5
