@@ -1,5 +1,6 @@
 import { isMap, isNode, isScalar, parseDocument, type Document, type Node } from 'yaml'
 import { TanukiError, errorMessage } from '../errors.ts'
+import { readPlainYaml } from './plain-yaml.ts'
 import { frontMatterProblems, type FieldProblem } from './schema.ts'
 import {
   DEFAULT_MAX_ITERATIONS,
@@ -159,6 +160,19 @@ function problemsError(source: string, problems: FieldProblem[]): TanukiError {
  */
 export function parseTask(text: string, source: string): Task {
   const fm = splitFrontMatter(text, source)
+  // Most front matter is plain `key: value` lines, read without yaml's document model; the rest,
+  // and anything in doubt, goes to yaml (see plain-yaml.ts).
+  const plain = readPlainYaml(fm.yaml)
+  if (plain) return buildTask(plain, text.slice(fm.bodyStart), source, [])
+  return taskFromDocument(text, source, fm)
+}
+
+/** `parseTask` through yaml's document model alone: what the plain reader must agree with. */
+export function parseTaskWithYaml(text: string, source: string): Task {
+  return taskFromDocument(text, source, splitFrontMatter(text, source))
+}
+
+function taskFromDocument(text: string, source: string, fm: FrontMatter): Task {
   const doc = parseFrontMatterDocument(fm, source)
   const raw: unknown = doc.toJS()
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
