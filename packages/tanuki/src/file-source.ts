@@ -21,6 +21,7 @@ import {
   decodeTaskText,
   readTaskFile,
   readTaskFileText,
+  readTaskFileTextAndStats,
   readTaskText,
   textHash,
   type TaskFile,
@@ -149,9 +150,9 @@ export class FileTaskSource implements TaskSource {
   scan(): ScanResult {
     const files = this.files()
     const found = this.fromCache(files)
-    for (const [index, [path]] of files.entries()) found.visit(index, this.statOf(path))
+    for (const [index, [path]] of files.entries()) found.visit(index, this.statFor(index, path))
     const { read, toParse, stats } = found
-    const parsed = toParse.map(([path, shown, text]) => readTaskFile(path, shown, text))
+    const parsed = toParse.map(([path, shown, text, hash]) => readTaskFile(path, shown, text, hash))
     const collected = this.collect(files, this.toCache(files, read, parsed, stats))
     return { ...collected, parsed: parsed.length, listedOnWorker: false }
   }
@@ -195,7 +196,7 @@ export class FileTaskSource implements TaskSource {
         listedOnWorker = false
       }
     }
-    for (; index < files.length; index++) found.visit(index, this.statOf(files[index]![0]))
+    for (; index < files.length; index++) found.visit(index, this.statFor(index, files[index]![0]))
     const { read, toParse, stats } = found
     const threads = this.parseThreads ?? parseThreads(toParse.length)
     const parsed = await readTaskFiles(toParse, threads)
@@ -203,19 +204,23 @@ export class FileTaskSource implements TaskSource {
     return { ...collected, parsed: parsed.length, listedOnWorker }
   }
 
-  /** A file's stat as the cache compares it (`statKey`); without a cache none is needed. */
-  private statOf(path: string): string {
-    return this.cache ? TaskCache.stat(statSync(path, { throwIfNoEntry: false })) : ''
+  /**
+   * A file's stat as the cache compares it (`statKey`), for `visit`: none for a file the cache
+   * has no line for (it is read with its stat, from one open), nor without a cache.
+   */
+  private statFor(index: number, path: string): string | undefined {
+    return this.cache?.known(index) ? TaskCache.stat(statSync(path, { throwIfNoEntry: false })) : undefined
   }
 
   /**
    * Takes the files one by one, in order, each with its stat (`visit`), once the cache has begun
    * the scan. With a cache: takes the task (and text's hash) of each file whose stat is as
    * recorded, reads the others and takes the task of each unchanged text; what is left to parse
-   * comes with its text. Without one, every file is left to read and parse.
+   * comes with its text. A file given no stat (one the cache has no line for, see `statFor`) is
+   * read with its stat. Without a cache, every file is left to read and parse.
    */
   private fromCache(files: [path: string, shown: string][]): {
-    visit(index: number, stat: string): void
+    visit(index: number, stat: string | undefined): void
     read: (TaskFile | undefined)[]
     toParse: TaskFileToRead[]
     stats: string[]
@@ -224,10 +229,19 @@ export class FileTaskSource implements TaskSource {
     const read: (TaskFile | undefined)[] = new Array(files.length)
     const toParse: TaskFileToRead[] = []
     const stats: string[] = new Array(files.length)
-    const visit = (index: number, stat: string): void => {
+    const visit = (index: number, stat: string | undefined): void => {
       const [path, shown] = files[index]!
       if (!cache) {
         toParse.push(files[index]!)
+        return
+      }
+      if (stat === undefined) {
+        const file = readTaskFileTextAndStats(path, shown)
+        if ('error' in file) read[index] = file
+        else {
+          stats[index] = TaskCache.stat(file.stats)
+          toParse.push([path, shown, file.text])
+        }
         return
       }
       const same = cache.unchanged(index, stat)
@@ -240,12 +254,13 @@ export class FileTaskSource implements TaskSource {
         read[index] = text
         return
       }
-      const hash = textHash(text)
-      const task = cache.get(index, path, stat, hash)
-      if (task) read[index] = { task, hash }
+      // A file the cache has no line for (a first start's, a new one) has no task to find by hash.
+      const hash = cache.known(index) ? textHash(text) : undefined
+      const task = hash === undefined ? undefined : cache.get(index, path, stat, hash)
+      if (task) read[index] = { task, hash: hash! }
       else {
         stats[index] = stat
-        toParse.push([path, shown, text])
+        toParse.push([path, shown, text, hash])
       }
     }
     return { visit, read, toParse, stats }

@@ -52,7 +52,7 @@ export async function readTaskFiles(
   for (let at = 0; at < files.length; at += CHUNK) chunks.push(files.slice(at, at + CHUNK))
   const results: TaskFile[][] = new Array(chunks.length)
   const readHere = (index: number): void => {
-    results[index] = chunks[index]!.map(([path, shown, text]) => readTaskFile(path, shown, text))
+    results[index] = chunks[index]!.map(([path, shown, text, hash]) => readTaskFile(path, shown, text, hash))
     if (chunksRead) chunksRead.main++
   }
   if (threads <= 0 || chunks.length < 2) {

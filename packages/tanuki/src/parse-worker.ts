@@ -5,5 +5,5 @@
 import { readTaskFile, toWire, type TaskFileToRead, type WireTaskFile } from './task-file.ts'
 
 export default function parseTaskFiles({ files }: { files: TaskFileToRead[] }): WireTaskFile[] {
-  return files.map(([path, shown, text]) => toWire(readTaskFile(path, shown, text)))
+  return files.map(([path, shown, text, hash]) => toWire(readTaskFile(path, shown, text, hash)))
 }

@@ -260,6 +260,11 @@ export class TaskCache {
     return bytes.indexOf(9, bytes.indexOf(9, at) + 1) + 1
   }
 
+  /** Whether the cache has a line for the scan's file `index`: else there is nothing to compare, stat or hash. */
+  known(index: number): boolean {
+    return this.line[index]! >= 0
+  }
+
   /**
    * The task and text's hash of the scan's file `index` as cached, when its stat is the one
    * recorded: the file need not be read.
