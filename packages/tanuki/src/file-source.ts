@@ -1,5 +1,5 @@
-import { existsSync, readdirSync, statSync, watch, type FSWatcher } from 'node:fs'
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { existsSync, readFileSync, readdirSync, statSync, watch, writeFileSync, type FSWatcher } from 'node:fs'
+import { mkdir, readdir, rm } from 'node:fs/promises'
 import { dirname, join, relative, resolve, sep } from 'node:path'
 import {
   TanukiError,
@@ -381,7 +381,10 @@ export class FileTaskSource implements TaskSource {
   private async write(path: string, patch: TaskPatch): Promise<void> {
     const shown = this.display(path)
     // Read afresh every time: a person may have edited the file since, and those edits stay.
-    let read: Buffer = await readFile(path)
+    // Read and written without waiting: a task file is small, and each of `fs/promises`' steps
+    // is a trip through the thread pool (open, stat, read, close) that costs the orchestrator's
+    // thread more than the system calls themselves.
+    let read: Buffer = readFileSync(path)
     for (let tries = 1; ; tries++) {
       const before = decodeTaskText(read, shown)
       const { text: after, task } = updateTask(before, patch, shown)
@@ -430,7 +433,7 @@ export class FileTaskSource implements TaskSource {
           this.tempReady = undefined
           throw error
         }))
-        await writeFile(temp, text, { flag: 'wx' })
+        writeFileSync(temp, text, { flag: 'wx' })
         written = true
         return swapIfUnchanged(path, temp, old, expected, commit, this.beforeRename)
       } catch (error) {
@@ -447,7 +450,7 @@ export class FileTaskSource implements TaskSource {
     const temp = `${path}.tanuki-${process.pid}.tmp`
     const old = `${path}.old.tanuki-${process.pid}.tmp`
     try {
-      await writeFile(temp, text)
+      writeFileSync(temp, text)
       return swapIfUnchanged(path, temp, old, expected, commit, this.beforeRename)
     } finally {
       removeQuietly(temp)

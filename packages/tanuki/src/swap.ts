@@ -1,4 +1,4 @@
-import { linkSync, readFileSync, renameSync, rmSync, unlinkSync } from 'node:fs'
+import { linkSync, readFileSync, renameSync, unlinkSync } from 'node:fs'
 
 /**
  * Renames `temp` over `path` if the file still holds `expected`; else returns what it holds.
@@ -55,6 +55,7 @@ export function swapIfUnchanged(
 /** Removes a temp file if it is there; never throws (its folder may be a file, or gone). */
 export function removeQuietly(path: string): void {
   try {
-    rmSync(path, { force: true })
+    // Not `rmSync`: its JavaScript walk (lstat first) cost ~45 µs a call, twice per status write.
+    unlinkSync(path)
   } catch {}
 }
