@@ -1,4 +1,4 @@
-import type { Awaitable, Blocker, Progress, TaskPriority, TaskStatus, Usage } from '@tanuki/core'
+import type { Awaitable, Blocker, EmptyLanding, Progress, TaskPriority, TaskStatus, Usage } from '@tanuki/core'
 
 /** A task's landing: the commit its work became on the target branch. */
 export interface TaskLanding {
@@ -6,6 +6,11 @@ export interface TaskLanding {
   commit: string
   /** When it landed (ISO time). */
   at: string
+  /**
+   * Set when nothing of the task landed (no work was recorded, or its work added nothing): `commit`
+   * is the tip it found, and it counts as landed only for its dependents.
+   */
+  empty?: EmptyLanding
 }
 
 /**
@@ -21,6 +26,8 @@ export interface TaskHeldBack {
   at: string
   /** Why the target could not move, and what to do. */
   note: string
+  /** Set when nothing of the task landed: it waits only with the landings before it. */
+  empty?: EmptyLanding
 }
 
 /** Why a task's last iteration or landing failed, by class (`verify-failed`, `rate-limited`, …). */
@@ -128,7 +135,12 @@ export interface StatusDocument {
   /** When it was made (ISO time). */
   updatedAt: string
   tasks: DashboardTask[]
-  progress: Omit<Progress, 'landed' | 'heldBack'> & { queued?: number; landed?: number; heldBack?: number }
+  progress: Omit<Progress, 'landed' | 'heldBack' | 'nothingToLand'> & {
+    queued?: number
+    landed?: number
+    heldBack?: number
+    nothingToLand?: number
+  }
   agents: DashboardAgent[]
 }
 

@@ -87,9 +87,13 @@ export class LandingQueue {
       if (!caughtUp.some(({ taskId }) => taskId === record.task.id))
         caughtUp.push({ taskId: record.task.id, commit: landed.commit })
     }
+    const empty = (taskId: string) => {
+      const was = table.get(taskId)?.landed?.empty
+      return was ? { empty: was } : {}
+    }
     for (const { taskId, commit } of caughtUp) {
       this.reached(taskId)
-      bus.emit('task:landed', { taskId, commit, moved: true, ...target })
+      bus.emit('task:landed', { taskId, commit, moved: true, ...target, ...empty(taskId) })
     }
     this.held = undefined
     if (held.length === 0) return
@@ -97,7 +101,7 @@ export class LandingQueue {
     this.held = { tasks: held.map(({ taskId }) => taskId), note }
     for (const { taskId, commit } of held) {
       this.hold(taskId, note)
-      bus.emit('task:landed', { taskId, commit, moved: false, note, ...target })
+      bus.emit('task:landed', { taskId, commit, moved: false, note, ...target, ...empty(taskId) })
     }
   }
 
@@ -108,7 +112,7 @@ export class LandingQueue {
     if (!record || !landed || landed.commit === 'by hand') return
     const heldBack = { target: this.target ?? '', note }
     if (landed.heldBack?.target === heldBack.target && landed.heldBack.note === note) return
-    this.options.table.note(record, { landed: { commit: landed.commit, at: landed.at, heldBack } })
+    this.options.table.note(record, { landed: { ...landed, heldBack } })
   }
 
   /** Records that the target reached a task's landing, which waited for it. */
@@ -116,7 +120,8 @@ export class LandingQueue {
     const record = this.options.table.get(id)
     const landed = record?.landed
     if (!record || !landed?.heldBack) return
-    this.options.table.note(record, { landed: { commit: landed.commit, at: landed.at } })
+    const { heldBack: _was, ...rest } = landed
+    this.options.table.note(record, { landed: rest })
   }
 
   /**
@@ -247,6 +252,7 @@ export class LandingQueue {
             commit: outcome.commit,
             at: this.options.now(),
             ...(note === undefined ? {} : { heldBack: { target: this.target ?? '', note } }),
+            ...(outcome.empty ? { empty: outcome.empty } : {}),
           },
           feedback: null,
         })
@@ -257,6 +263,7 @@ export class LandingQueue {
           moved: outcome.moved,
           ...(outcome.note ? { note: outcome.note } : {}),
           ...(this.target ? { target: this.target } : {}),
+          ...(outcome.empty ? { empty: outcome.empty } : {}),
         })
       } else if (outcome.status === 'conflict') {
         const { status: _status, ...conflict } = outcome

@@ -477,12 +477,7 @@ export function createGitLander(options: GitLanderOptions): GitLander {
         // Nothing recorded, and certainly so without asking git: nothing to land, nothing to run.
         // (With the target behind, the landing below brings in its new commits and moves it.)
         if (knownTip && !behind && recordedWork(request.task.id) === false)
-          return {
-            status: 'landed',
-            commit: knownTip,
-            moved: true,
-            note: 'no work was recorded for it: nothing to land',
-          }
+          return { status: 'landed', commit: knownTip, moved: true, empty: 'no-work' }
         // A landing that ended cleanly left the worktree on the branch's tip: nothing to repair.
         if (!clean) await repair()
         clean = false
@@ -499,11 +494,8 @@ export function createGitLander(options: GitLanderOptions): GitLander {
             status: 'landed',
             commit: before,
             moved: moved.moved,
-            note:
-              moved.note ??
-              (built === 'no work'
-                ? 'no work was recorded for it: nothing to land'
-                : `its work is already on ${target}: nothing new to land`),
+            empty: built === 'no work' ? 'no-work' : 'no-changes',
+            ...(moved.note ? { note: moved.note } : {}),
           }
         }
         if (typeof built !== 'string') return { status: 'conflict', ...built }
