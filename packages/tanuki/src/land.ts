@@ -4,6 +4,7 @@ import {
   roleBackendName,
   roleConfig,
   setupPlugins,
+  type EmptyLanding,
   type LandRequest,
   type LandResult,
   type LandingFeedback,
@@ -25,6 +26,11 @@ export interface LandReport {
   target: string
   /** Landed now, in order; `moved`: the target moved to it (else it waits on the integration branch, and a note says why). */
   landed: { taskId: string; commit: string; moved: boolean }[]
+  /**
+   * Settled now with nothing to land, in order (not in `landed`): no work was recorded for the
+   * task, or its work adds nothing (`reason`). Recorded as landed all the same, so its dependents land.
+   */
+  nothingToLand: { taskId: string; reason: EmptyLanding }[]
   /** Landed earlier on the integration branch, on the target now: it moved forward to them. */
   caughtUp: { taskId: string; commit: string }[]
   /**
@@ -105,6 +111,7 @@ export async function landProject(
     return {
       target: readJournal(project.paths.journal).state.run.target ?? '',
       landed: [],
+      nothingToLand: [],
       caughtUp: [],
       // An older orchestrator answers nothing: nothing is known to wait.
       held: result?.held ?? [],
@@ -174,6 +181,7 @@ export async function landProject(
     const report: LandReport = {
       target: start.target,
       landed: [],
+      nothingToLand: [],
       caughtUp,
       held,
       failed: [],
@@ -220,7 +228,8 @@ export async function landProject(
             signal: new AbortController().signal,
           })
           if (outcome.status === 'landed') {
-            report.landed.push({ taskId: task.id, commit: outcome.commit, moved: outcome.moved })
+            if (outcome.empty) report.nothingToLand.push({ taskId: task.id, reason: outcome.empty })
+            else report.landed.push({ taskId: task.id, commit: outcome.commit, moved: outcome.moved })
             // The target at this landing holds every one before it; or it waits with them.
             if (outcome.moved) for (const taskId of report.held) record(taskId)
             report.held = outcome.moved ? [] : [...report.held, task.id]
@@ -229,6 +238,7 @@ export async function landProject(
               commit: outcome.commit,
               at: Date.now(),
               ...(outcome.moved ? {} : { heldBack: { target: start.target, note } }),
+              ...(outcome.empty ? { empty: outcome.empty } : {}),
             }
             records.push({ t: 'task', id: task.id, landed, feedback: null })
             facts.set(task.id, { ...facts.get(task.id)!, landed })

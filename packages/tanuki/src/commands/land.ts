@@ -47,8 +47,8 @@ export const landCommand = defineCommand({
         lines.push(`  ${step.taskId}${step.conflicts.length > 0 ? `  conflicts in ${step.conflicts.join(', ')}` : ''}`)
       }
     } else if (!report.viaRunning) {
-      if (report.landed.length + report.caughtUp.length + report.failed.length === 0 && !report.stopped)
-        lines.push(`Nothing to land on ${report.target}.`)
+      const settled = report.landed.length + report.nothingToLand.length + report.caughtUp.length
+      if (settled + report.failed.length === 0 && !report.stopped) lines.push(`Nothing to land on ${report.target}.`)
       for (const { taskId, commit } of report.caughtUp)
         lines.push(
           `landed ${taskId} on ${report.target} as ${commit.slice(0, 12)} (it waited on the integration branch)`,
@@ -58,6 +58,11 @@ export const landCommand = defineCommand({
           moved
             ? `landed ${taskId} on ${report.target} as ${commit.slice(0, 12)}`
             : `landed ${taskId} on the integration branch as ${commit.slice(0, 12)}; ${report.target} has not moved to it yet (see the note)`,
+        )
+      // Counted as landed for their dependents, but nothing of theirs reached the target.
+      for (const { taskId, reason } of report.nothingToLand)
+        lines.push(
+          `nothing to land for ${taskId} (${reason === 'no-work' ? 'no work was recorded' : `its work is already on ${report.target}`})`,
         )
       for (const { taskId, reason } of report.failed)
         lines.push(`not landed: ${taskId}: ${reason}; \`tanuki project resume\` sends it back to an agent`)
