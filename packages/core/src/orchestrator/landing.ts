@@ -60,7 +60,19 @@ export class LandingQueue {
    */
   async prepare(recordedTarget: string | undefined): Promise<void> {
     const { table, bus } = this.options
-    const start = await this.options.lander.prepare(recordedTarget ? { target: recordedTarget } : {})
+    let start: LandingStart
+    try {
+      start = await this.options.lander.prepare(recordedTarget ? { target: recordedTarget } : {})
+    } catch (error) {
+      // The target could not be settled (its own new commits conflict with the work that waits
+      // for it): that is why the work waits now, and what the person must do.
+      if (this.held) {
+        const note = errorMessage(error)
+        this.held = { ...this.held, note }
+        for (const id of this.held.tasks) this.hold(id, note)
+      }
+      throw error
+    }
     this.base = start.base
     this.target = start.target
     for (const { taskId, commit } of start.landed) {
