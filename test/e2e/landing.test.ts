@@ -419,7 +419,7 @@ export default defineConfig({
     expect((await tanuki(project.dir, 'project', 'status')).stdout).not.toContain('waiting for main')
   })
 
-  it('work held back, then a person commits a conflicting change: the dry run and `tanuki land` name the files', async () => {
+  it('work held back, then a person commits a conflicting change: the dry run, `tanuki land` and its JSON name the files', async () => {
     const lines = Array.from({ length: 20 }, (_, i) => `line ${i + 1}`).join('\n')
     const project = createProject({
       files: { 'notes.txt': `${lines}\n` },
@@ -458,8 +458,30 @@ export default defineConfig({
     expect(land.stderr).toContain(
       'main has commits that conflict with work landed on tanuki/land/main (notes.txt). Merge tanuki/land/main into main by hand',
     )
+    expect(land.stdout).toBe('not on main yet: C-1, on the integration branch (see the error)\n')
     expect(git(project.dir, 'rev-parse', 'main')).toBe(main)
     expect(git(project.dir, 'status', '--porcelain', '--', '.', ':!.tanuki')).toBe('')
+    // The JSON report is printed all the same: the error, and what still waits.
+    const conflict = note.slice('note: '.length)
+    const failed = await tanuki(project.dir, 'land', '--json')
+    expect(failed.code).toBe(1)
+    expect(failed.stderr).toContain(conflict)
+    expect(JSON.parse(failed.stdout)).toEqual({
+      target: 'main',
+      landed: [],
+      nothingToLand: [],
+      caughtUp: [],
+      held: ['C-1'],
+      failed: [],
+      waiting: [],
+      notes: [],
+      error: { code: 'TANUKI_LAND_FAILED', message: conflict },
+    })
+    // Why it waits is no longer the uncommitted change, but the conflict: `project status` says so.
+    const status = await statusJson(project.dir)
+    expect(status.tasks[0]).toMatchObject({ landed: null, heldBack: { target: 'main', note: conflict } })
+    expect((await tanuki(project.dir, 'project', 'status')).stdout).toContain(`  note: ${conflict}\n`)
+    expect(git(project.dir, 'rev-parse', 'main')).toBe(main)
   })
 
   it('with --watch, `tanuki land` moves the target once the person commits, and the run reports the work landed', async () => {

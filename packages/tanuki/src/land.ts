@@ -1,6 +1,7 @@
 import { hostname } from 'node:os'
 import {
   TanukiError,
+  isTanukiError,
   roleBackendName,
   roleConfig,
   setupPlugins,
@@ -8,7 +9,9 @@ import {
   type LandRequest,
   type LandResult,
   type LandingFeedback,
+  type LandingStart,
   type RunRecord,
+  type RunState,
   type Task,
 } from '@tanuki/core'
 import { createGitLander } from '@tanuki/plugin-agent-process/kit'
@@ -50,6 +53,37 @@ export interface LandReport {
   stopped?: string
   /** Landed by the running orchestrator, which was asked to. */
   viaRunning?: boolean
+  /**
+   * Why landing ended with an error (the target's own new commits conflict with work that waits
+   * for it, git failed, …): the rest of the report is what was done, or known, before it.
+   */
+  error?: { code: string; message: string }
+}
+
+/**
+ * The report of a landing that ended with `error` before anything landed: the work the journal
+ * says waits for `target` (`first`, in order, then the rest), and the complete work not landed.
+ */
+function failedReport(state: RunState, target: string, error: TanukiError, first: string[] = []): LandReport {
+  const tasks = Object.entries(state.tasks)
+  const held = [...first]
+  for (const [id, saved] of tasks)
+    if (saved.status === 'complete' && saved.landed?.heldBack?.target === target && !held.includes(id)) held.push(id)
+  const waiting = tasks
+    .filter(([, saved]) => saved.status === 'complete' && !saved.landed)
+    .sort(([, a], [, b]) => (a.completedAt ?? 0) - (b.completedAt ?? 0))
+    .map(([taskId]) => ({ taskId, on: [] }))
+  return {
+    target,
+    landed: [],
+    nothingToLand: [],
+    caughtUp: [],
+    held,
+    failed: [],
+    waiting,
+    notes: [],
+    error: { code: error.code, message: error.message },
+  }
 }
 
 /**
@@ -87,6 +121,19 @@ export async function landProject(
   project: Project,
   options: { into?: string; dryRun?: boolean } = {},
 ): Promise<LandReport> {
+  try {
+    return await landOrRefuse(project, options)
+  } catch (error) {
+    // Refused, or failed before it knew more (landing off, a run elsewhere, the running
+    // orchestrator's answer): said in the report too, with what the journal says waits.
+    if (!isTanukiError(error)) throw error
+    const state = readJournal(project.paths.journal).state
+    return failedReport(state, options.into ?? state.run.target ?? '', error)
+  }
+}
+
+/** `landProject`'s work; a `TanukiError` it throws is the report's `error`. */
+async function landOrRefuse(project: Project, options: { into?: string; dryRun?: boolean }): Promise<LandReport> {
   const config = project.config.resolved
   if (!config.land.enabled) {
     throw new TanukiError(
@@ -133,7 +180,26 @@ export async function landProject(
     })
     const recordedTarget = options.into ? {} : state.run.target ? { target: state.run.target } : {}
     // A dry run writes nothing: no branch or worktree made, no target moved.
-    const start = options.dryRun ? await lander.inspect(recordedTarget) : await lander.prepare(recordedTarget)
+    let start: LandingStart
+    try {
+      start = options.dryRun ? await lander.inspect(recordedTarget) : await lander.prepare(recordedTarget)
+    } catch (error) {
+      if (options.dryRun || !isTanukiError(error)) throw error
+      // The target could not be settled (its own new commits conflict with the work that waits
+      // for it): that is why that work waits now, and what to do, so its records say so.
+      const found = await lander.inspect(recordedTarget).catch(() => undefined)
+      const target = found?.target ?? options.into ?? state.run.target ?? ''
+      const landed = (id: string) => state.tasks[id]?.status === 'complete' && state.tasks[id]?.landed
+      const report = failedReport(state, target, error, (found?.held ?? []).map(({ taskId }) => taskId).filter(landed))
+      const notes: RunRecord[] = report.held.flatMap((id) => {
+        const was = state.tasks[id]?.landed
+        if (!was || was.commit === 'by hand') return []
+        if (was.heldBack?.target === target && was.heldBack.note === error.message) return []
+        return [{ t: 'task', id, landed: { ...was, heldBack: { target, note: error.message } } }]
+      })
+      if (notes.length > 0) appendDurably(project.paths.journal, notes)
+      return report
+    }
     const records: RunRecord[] = []
     const now = Date.now()
     // Every source's tasks, with what the journal recorded of each. A task of a source that cannot
@@ -211,9 +277,11 @@ export async function landProject(
           ? (command, dir, exec) => execIn({ project: info, role, options: roleOptions, dir, command, ...exec })
           : undefined
       }
+      let at = 0
       try {
         const blocked = new Set<string>()
-        for (const task of order) {
+        for (; at < order.length; at++) {
+          const task = order[at]!
           const waitsOn = task.dependsOn.filter((dep) => blocked.has(dep))
           if (waitsOn.length > 0) {
             report.waiting.push({ taskId: task.id, on: waitsOn })
@@ -273,6 +341,12 @@ export async function landProject(
             feedback,
           })
         }
+      } catch (error) {
+        if (!isTanukiError(error)) throw error
+        // The lander failed (git broken, the target moved under it): what landed before is
+        // recorded below; the rest waits, complete.
+        report.error = { code: error.code, message: error.message }
+        for (const rest of order.slice(at)) report.waiting.push({ taskId: rest.id, on: [] })
       } finally {
         await registry.teardown()
       }
