@@ -419,6 +419,33 @@ export default defineConfig({
     expect((await tanuki(project.dir, 'project', 'status')).stdout).not.toContain('waiting for main')
   })
 
+  it('a task with nothing to land after work held back does not wait with it: it is said so, and counted apart', async () => {
+    const project = createProject({
+      files: { 'notes.txt': 'line 1\nline 2\nline 3\nline 4\nline 5\n' },
+      tasks: [
+        { id: 'E-1', sh: "sed -i 's/^line 5$/line 5, by an agent/' notes.txt", verify: 'grep -q agent notes.txt' },
+        { id: 'E-2', dependsOn: ['E-1'], sh: 'echo two > two.txt', verify: 'test -f two.txt' },
+      ],
+    })
+    // E-2 settled by hand, never run: no work. The person's uncommitted edit holds E-1 back.
+    expect((await tanuki(project.dir, 'task', 'mark', 'E-2', 'complete')).code).toBe(0)
+    writeFileSync(join(project.dir, 'notes.txt'), 'line 1, by a person\nline 2\nline 3\nline 4\nline 5\n')
+    const run = await tanuki(project.dir, 'project', 'start')
+    expect(run.code, run.stderr + run.stdout).toBe(1)
+    expect(run.stdout).toMatch(/^\d\d:\d\d:\d\d · nothing to land for E-2 \(no work was recorded\)$/m)
+    expect(run.stdout).toMatch(/! all 2 tasks complete, 1 with nothing to land, 1 waiting for main \(E-1\)/)
+    const held = await statusJson(project.dir)
+    expect(held.progress).toMatchObject({ landed: 0, heldBack: 1, nothingToLand: 1 })
+    expect(held.tasks.find((t) => t.id === 'E-2')).toMatchObject({ landed: { empty: 'no-work' } })
+    expect(held.tasks.find((t) => t.id === 'E-2')!.heldBack).toBeUndefined()
+    // Once the person commits, only E-1 is said to land.
+    git(project.dir, 'commit', '-qam', 'my line')
+    const land = await tanuki(project.dir, 'land')
+    expect(land.code, land.stderr + land.stdout).toBe(0)
+    expect(land.stdout).toMatch(/^landed E-1 on main as \w{12} \(it waited on the integration branch\)\n$/)
+    expect((await statusJson(project.dir)).progress).toMatchObject({ landed: 1, heldBack: 0, nothingToLand: 1 })
+  })
+
   it('work held back, then a person commits a conflicting change: the dry run, `tanuki land` and its JSON name the files', async () => {
     const lines = Array.from({ length: 20 }, (_, i) => `line ${i + 1}`).join('\n')
     const project = createProject({

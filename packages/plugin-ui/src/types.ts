@@ -26,8 +26,6 @@ export interface TaskHeldBack {
   at: string
   /** Why the target could not move, and what to do. */
   note: string
-  /** Set when nothing of the task landed: it waits only with the landings before it. */
-  empty?: EmptyLanding
 }
 
 /** Why a task's last iteration or landing failed, by class (`verify-failed`, `rate-limited`, …). */

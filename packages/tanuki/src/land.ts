@@ -298,14 +298,16 @@ async function landOrRefuse(project: Project, options: { into?: string; dryRun?:
           if (outcome.status === 'landed') {
             if (outcome.empty) report.nothingToLand.push({ taskId: task.id, reason: outcome.empty })
             else report.landed.push({ taskId: task.id, commit: outcome.commit, moved: outcome.moved })
-            // The target at this landing holds every one before it; or it waits with them.
+            // The target at this landing holds every one before it; or it waits with them (a
+            // landing with nothing to land has nothing to wait with).
+            const waits = !outcome.moved && !outcome.empty
             if (outcome.moved) for (const taskId of report.held) record(taskId)
-            report.held = outcome.moved ? [] : [...report.held, task.id]
+            report.held = outcome.moved ? [] : waits ? [...report.held, task.id] : report.held
             const note = outcome.note ?? `${start.target} could not move forward to the landed work`
             const landed = {
               commit: outcome.commit,
               at: Date.now(),
-              ...(outcome.moved ? {} : { heldBack: { target: start.target, note } }),
+              ...(waits ? { heldBack: { target: start.target, note } } : {}),
               ...(outcome.empty ? { empty: outcome.empty } : {}),
             }
             records.push({ t: 'task', id: task.id, landed, feedback: null })

@@ -74,7 +74,8 @@ export type TanukiEvents = {
    * run that waited: `moved` says whether the target reached them now. `target` names the target.
    * `empty`: nothing of the task landed and no commit was made for it (no work was recorded, or it
    * adds nothing): `commit` is the tip it found, and it counts as landed only so that its
-   * dependents can land. Say "nothing to land", not "landed".
+   * dependents can land. Say "nothing to land", not "landed". Nothing of it waits for the target:
+   * with `empty`, `moved: false` only says the target still lags the landings before it.
    */
   'task:landed': {
     taskId: string

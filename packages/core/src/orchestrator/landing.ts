@@ -99,13 +99,9 @@ export class LandingQueue {
       if (!caughtUp.some(({ taskId }) => taskId === record.task.id))
         caughtUp.push({ taskId: record.task.id, commit: landed.commit })
     }
-    const empty = (taskId: string) => {
-      const was = table.get(taskId)?.landed?.empty
-      return was ? { empty: was } : {}
-    }
     for (const { taskId, commit } of caughtUp) {
       this.reached(taskId)
-      bus.emit('task:landed', { taskId, commit, moved: true, ...target, ...empty(taskId) })
+      bus.emit('task:landed', { taskId, commit, moved: true, ...target })
     }
     this.held = undefined
     if (held.length === 0) return
@@ -113,7 +109,7 @@ export class LandingQueue {
     this.held = { tasks: held.map(({ taskId }) => taskId), note }
     for (const { taskId, commit } of held) {
       this.hold(taskId, note)
-      bus.emit('task:landed', { taskId, commit, moved: false, note, ...target, ...empty(taskId) })
+      bus.emit('task:landed', { taskId, commit, moved: false, note, ...target })
     }
   }
 
@@ -256,9 +252,11 @@ export class LandingQueue {
       // A person said its work is there (marked landed by hand) while it landed: theirs stands.
       if (record.landed?.commit === 'by hand') return
       if (outcome.status === 'landed') {
-        const note = outcome.moved
-          ? undefined
-          : (outcome.note ?? `${this.target} could not move forward to the landed work`)
+        // Nothing of an empty landing waits for the target: only the landings before it do.
+        const note =
+          outcome.moved || outcome.empty
+            ? undefined
+            : (outcome.note ?? `${this.target} could not move forward to the landed work`)
         table.note(record, {
           landed: {
             commit: outcome.commit,

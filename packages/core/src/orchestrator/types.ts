@@ -81,7 +81,7 @@ export interface TaskView {
    * Present while its work landed on the integration branch but waits there for `target`, which
    * could not move forward to it; `note` says why and what to do (commit or stash, then `tanuki land`).
    */
-  heldBack?: { target: string; commit: string; at: string; note: string; empty?: EmptyLanding }
+  heldBack?: { target: string; commit: string; at: string; note: string }
   /** The last iteration's failure (its class and cause), or null. */
   lastError: (Failure & { iteration?: number; at: string }) | null
   /** What its iterations cost, where agents reported it. */
@@ -215,7 +215,6 @@ export function taskView(task: Task, facts: TaskFacts): TaskView {
             commit: facts.landed.commit,
             at: new Date(facts.landed.at).toISOString(),
             note: facts.landed.heldBack.note,
-            ...(facts.landed.empty ? { empty: facts.landed.empty } : {}),
           },
         }
       : {}),

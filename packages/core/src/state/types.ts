@@ -25,7 +25,8 @@ export interface Landing {
   heldBack?: { target: string; note: string }
   /**
    * Set when nothing of the task landed (no work was recorded for it, or its work adds nothing):
-   * `commit` is then the tip it found. It counts as landed for its dependents all the same.
+   * `commit` is then the tip it found. It counts as landed for its dependents all the same, and
+   * never waits for the target (no `heldBack`): nothing of it is to reach it.
    */
   empty?: EmptyLanding
 }

@@ -87,7 +87,8 @@ export function describeEvent<E extends TanukiEventName>(
               : `${c.green('⇡')} ${c.bold(e.taskId)} landed as ${e.commit.slice(0, 10)}${e.moved ? '' : c.yellow(' (not on your branch yet)')}`,
         },
       ]
-      if (e.note)
+      // An empty landing the target did not reach: the landings before it said why.
+      if (e.note && !(e.empty && !e.moved))
         lines.push({ level: e.moved ? 'info' : 'failure', text: `${c.yellow('!')} ${c.bold(e.taskId)}: ${e.note}` })
       return lines
     }

@@ -327,8 +327,11 @@ export class RunModel implements ReporterHooks {
     }
     this.held.delete(e.taskId)
     if (!e.moved) {
-      this.held.add(e.taskId)
-      this.heldNote = e.note
+      // Nothing of an empty landing waits: only the landings before it, which said so.
+      if (!e.empty) {
+        this.held.add(e.taskId)
+        this.heldNote = e.note
+      }
     } else if (e.commit !== 'by hand') {
       // The target is at this landing: those that waited for it are on it now (a landing by a
       // person's hand moves no target).
@@ -450,7 +453,7 @@ export class RunModel implements ReporterHooks {
    */
   nothingToLandCount(): number {
     let empty = 0
-    for (const task of this.tasks.values()) if (task.landed?.moved && !task.landed.earlier && task.landed.empty) empty++
+    for (const task of this.tasks.values()) if (task.landed?.empty && !task.landed.earlier) empty++
     return empty
   }
 

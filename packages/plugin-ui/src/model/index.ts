@@ -122,7 +122,7 @@ export class DashboardModel {
     if (!held) return
     task.heldBack = undefined
     this.heldBack = (this.heldBack ?? 1) - 1
-    this.setLanded(task, { commit: held.commit, at: held.at, ...(held.empty ? { empty: held.empty } : {}) })
+    this.setLanded(task, { commit: held.commit, at: held.at })
   }
 
   /** Sets (or clears) a task's landing, keeping the landed and nothing-to-land counts. */
@@ -208,12 +208,12 @@ export class DashboardModel {
           if (earlier) {
             if (task) this.setLanded(task, null)
             if (task?.heldBack) this.heldBack = (this.heldBack ?? 1) - 1
-            const empty = earlier.empty ? { empty: earlier.empty } : {}
             next.landed = null
             if (earlier.heldBack) {
-              next.heldBack = { ...earlier.heldBack, commit: earlier.commit, at: isoTime(earlier.at), ...empty }
+              next.heldBack = { ...earlier.heldBack, commit: earlier.commit, at: isoTime(earlier.at) }
               this.heldBack = (this.heldBack ?? 0) + 1
             } else {
+              const empty = earlier.empty ? { empty: earlier.empty } : {}
               this.setLanded(next, { commit: earlier.commit, at: isoTime(earlier.at), ...empty })
               next.heldBack = undefined
             }
@@ -329,22 +329,17 @@ export class DashboardModel {
         const { taskId, commit, at, moved, note, target, empty } = e as LaterEvents['task:landed']
         const task = this.task(taskId)
         task.conflict = undefined
-        if (moved === false) {
+        if (moved === false && !empty) {
           // On the integration branch only: waiting for the target, not landed.
           this.setLanded(task, null)
           if (!task.heldBack) this.heldBack = (this.heldBack ?? 0) + 1
-          task.heldBack = {
-            target: target ?? 'the target',
-            commit,
-            at: isoTime(at),
-            note: note ?? '',
-            ...(empty ? { empty } : {}),
-          }
+          task.heldBack = { target: target ?? 'the target', commit, at: isoTime(at), note: note ?? '' }
           return [taskId]
         }
         const changed = [taskId]
-        // The target moved to it: every landing that waited before it is on the target too.
-        if (commit !== 'by hand') {
+        // The target moved to it: every landing that waited before it is on the target too. (Nothing
+        // of an empty landing waits, but the landings before it still do when it did not move.)
+        if (commit !== 'by hand' && moved !== false) {
           for (const other of this.tasks.values()) {
             if (other === task || !other.heldBack || (target && other.heldBack.target !== target)) continue
             this.reach(other)

@@ -117,20 +117,24 @@ describe('DashboardModel', () => {
     // Rerun again, it lands work of its own this time: landed, and no longer counted as empty.
     model.apply('task:landed', { taskId: 'b', commit: 'def456', moved: true, target: 'main', at: 3 })
     expect(model.progress()).toMatchObject({ landed: 1, nothingToLand: 1 })
-    // Waiting for the target with the landings before it, then reached: still nothing to land.
+    // The target did not reach the landings before it: nothing of this one waits with them.
+    model.apply('task:landed', { taskId: 'e', commit: 'aaa111', moved: false, note: 'n', target: 'main', at: 4 })
     model.apply('task:landed', {
       taskId: 'c',
-      commit: 'def456',
+      commit: 'aaa111',
       moved: false,
       empty: 'no-work',
       note: 'n',
       target: 'main',
-      at: 4,
+      at: 5,
     })
-    expect(model.progress()).toMatchObject({ landed: 1, nothingToLand: 1, heldBack: 1 })
-    model.apply('task:landed', { taskId: 'b', commit: 'fed789', moved: true, target: 'main', at: 5 })
+    expect(model.tasks.get('c')!.heldBack).toBeUndefined()
+    expect(model.tasks.get('e')!.heldBack).toMatchObject({ commit: 'aaa111' })
+    expect(model.progress()).toMatchObject({ landed: 1, nothingToLand: 2, heldBack: 1 })
+    // The target moves: the landing that waited is on it, and c is still nothing to land.
+    model.apply('task:landed', { taskId: 'd', commit: 'fed789', moved: true, target: 'main', at: 6 })
     expect(model.tasks.get('c')!.landed).toMatchObject({ empty: 'no-work' })
-    expect(model.progress()).toMatchObject({ landed: 1, nothingToLand: 2, heldBack: 0 })
+    expect(model.progress()).toMatchObject({ landed: 3, nothingToLand: 2, heldBack: 0 })
   })
 
   it('shows landings, conflicts, failure classes and parked agents, from documents and events alike', () => {
