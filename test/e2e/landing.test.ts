@@ -419,7 +419,34 @@ export default defineConfig({
     expect((await tanuki(project.dir, 'project', 'status')).stdout).not.toContain('waiting for main')
   })
 
-  it('work held back, then a person commits a conflicting change: the dry run and `tanuki land` name the files', async () => {
+  it('a task with nothing to land after work held back does not wait with it: it is said so, and counted apart', async () => {
+    const project = createProject({
+      files: { 'notes.txt': 'line 1\nline 2\nline 3\nline 4\nline 5\n' },
+      tasks: [
+        { id: 'E-1', sh: "sed -i 's/^line 5$/line 5, by an agent/' notes.txt", verify: 'grep -q agent notes.txt' },
+        { id: 'E-2', dependsOn: ['E-1'], sh: 'echo two > two.txt', verify: 'test -f two.txt' },
+      ],
+    })
+    // E-2 settled by hand, never run: no work. The person's uncommitted edit holds E-1 back.
+    expect((await tanuki(project.dir, 'task', 'mark', 'E-2', 'complete')).code).toBe(0)
+    writeFileSync(join(project.dir, 'notes.txt'), 'line 1, by a person\nline 2\nline 3\nline 4\nline 5\n')
+    const run = await tanuki(project.dir, 'project', 'start')
+    expect(run.code, run.stderr + run.stdout).toBe(1)
+    expect(run.stdout).toMatch(/^\d\d:\d\d:\d\d · nothing to land for E-2 \(no work was recorded\)$/m)
+    expect(run.stdout).toMatch(/! all 2 tasks complete, 1 with nothing to land, 1 waiting for main \(E-1\)/)
+    const held = await statusJson(project.dir)
+    expect(held.progress).toMatchObject({ landed: 0, heldBack: 1, nothingToLand: 1 })
+    expect(held.tasks.find((t) => t.id === 'E-2')).toMatchObject({ landed: { empty: 'no-work' } })
+    expect(held.tasks.find((t) => t.id === 'E-2')!.heldBack).toBeUndefined()
+    // Once the person commits, only E-1 is said to land.
+    git(project.dir, 'commit', '-qam', 'my line')
+    const land = await tanuki(project.dir, 'land')
+    expect(land.code, land.stderr + land.stdout).toBe(0)
+    expect(land.stdout).toMatch(/^landed E-1 on main as \w{12} \(it waited on the integration branch\)\n$/)
+    expect((await statusJson(project.dir)).progress).toMatchObject({ landed: 1, heldBack: 0, nothingToLand: 1 })
+  })
+
+  it('work held back, then a person commits a conflicting change: the dry run, `tanuki land` and its JSON name the files', async () => {
     const lines = Array.from({ length: 20 }, (_, i) => `line ${i + 1}`).join('\n')
     const project = createProject({
       files: { 'notes.txt': `${lines}\n` },
@@ -458,8 +485,30 @@ export default defineConfig({
     expect(land.stderr).toContain(
       'main has commits that conflict with work landed on tanuki/land/main (notes.txt). Merge tanuki/land/main into main by hand',
     )
+    expect(land.stdout).toBe('not on main yet: C-1, on the integration branch (see the error)\n')
     expect(git(project.dir, 'rev-parse', 'main')).toBe(main)
     expect(git(project.dir, 'status', '--porcelain', '--', '.', ':!.tanuki')).toBe('')
+    // The JSON report is printed all the same: the error, and what still waits.
+    const conflict = note.slice('note: '.length)
+    const failed = await tanuki(project.dir, 'land', '--json')
+    expect(failed.code).toBe(1)
+    expect(failed.stderr).toContain(conflict)
+    expect(JSON.parse(failed.stdout)).toEqual({
+      target: 'main',
+      landed: [],
+      nothingToLand: [],
+      caughtUp: [],
+      held: ['C-1'],
+      failed: [],
+      waiting: [],
+      notes: [],
+      error: { code: 'TANUKI_LAND_FAILED', message: conflict },
+    })
+    // Why it waits is no longer the uncommitted change, but the conflict: `project status` says so.
+    const status = await statusJson(project.dir)
+    expect(status.tasks[0]).toMatchObject({ landed: null, heldBack: { target: 'main', note: conflict } })
+    expect((await tanuki(project.dir, 'project', 'status')).stdout).toContain(`  note: ${conflict}\n`)
+    expect(git(project.dir, 'rev-parse', 'main')).toBe(main)
   })
 
   it('with --watch, `tanuki land` moves the target once the person commits, and the run reports the work landed', async () => {
@@ -688,11 +737,62 @@ export default defineConfig({
     expect(git(project.dir, 'rev-parse', 'main')).toBe(main)
     expect(git(project.dir, 'rev-parse', 'tanuki/land/main')).toBe(branch)
     expect(landedOn(project.dir)).toEqual(['N-1'])
-    expect(again.stdout).toContain(`⇡ N-1 landed as ${main.slice(0, 10)}`)
-    expect(again.stdout).toContain('! N-1: its work is already on main: nothing new to land')
+    // Said as it is: nothing landed in this run, though N-1 counts as landed for what depends on it.
+    expect(again.stdout).toMatch(/^\d\d:\d\d:\d\d · nothing to land for N-1 \(its work is already on main\)$/m)
+    expect(again.stdout).not.toContain('⇡ N-1')
+    expect(again.stdout).toMatch(/✓ all 1 task complete, 1 with nothing to land( in \S+)?$/m)
     const status = await statusJson(project.dir)
-    expect(status.progress.landed).toBe(1)
-    expect(status.tasks[0]!.landed?.commit).toBe(main)
+    expect(status.progress).toMatchObject({ landed: 0, nothingToLand: 1 })
+    expect(status.tasks[0]!.landed).toEqual({ commit: main, at: expect.any(String), empty: 'no-changes' })
+  })
+
+  it('a task marked complete that never ran has nothing to land: every report says so, and its dependent lands after it', async () => {
+    const tasks = [
+      { id: 'M-1', sh: 'echo one > one.txt', verify: 'test -f one.txt' },
+      { id: 'M-2', dependsOn: ['M-1'], sh: 'echo two > two.txt', verify: 'test -f two.txt' },
+    ]
+    // `tanuki land`, after a person settled M-1 by hand: nothing of it lands, and it says so.
+    const offline = createProject({ tasks: [tasks[0]!] })
+    const init = git(offline.dir, 'rev-parse', 'main')
+    expect((await tanuki(offline.dir, 'task', 'mark', 'M-1', 'complete')).code).toBe(0)
+    const json = await tanuki(offline.dir, 'land', '--json')
+    expect(json.code, json.stderr).toBe(0)
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      target: 'main',
+      landed: [],
+      nothingToLand: [{ taskId: 'M-1', reason: 'no-work' }],
+    })
+    expect(git(offline.dir, 'rev-parse', 'main')).toBe(init)
+    expect((await statusJson(offline.dir)).progress).toMatchObject({ landed: 0, nothingToLand: 1 })
+    const text = createProject({ tasks: [tasks[0]!] })
+    expect((await tanuki(text.dir, 'task', 'mark', 'M-1', 'complete')).code).toBe(0)
+    const land = await tanuki(text.dir, 'land')
+    expect(land.code, land.stderr).toBe(0)
+    expect(land.stdout).toBe('nothing to land for M-1 (no work was recorded)\n')
+
+    // A run: M-1 settles with nothing to land, and M-2, which depends on it, lands.
+    const project = createProject({ tasks })
+    expect((await tanuki(project.dir, 'task', 'mark', 'M-1', 'complete')).code).toBe(0)
+    const run = await tanuki(project.dir, 'project', 'start')
+    expect(run.code, run.stderr + run.stdout).toBe(0)
+    expect(landedOn(project.dir)).toEqual(['M-2'])
+    const main = git(project.dir, 'rev-parse', 'main')
+    expect(run.stdout).toMatch(/^\d\d:\d\d:\d\d · nothing to land for M-1 \(no work was recorded\)$/m)
+    expect(run.stdout).toContain(`⇡ M-2 landed as ${main.slice(0, 10)}`)
+    expect(run.stdout).not.toContain('⇡ M-1')
+    expect(run.stdout).toMatch(/✓ all 2 tasks complete, 1 landed, 1 with nothing to land( in \S+)?$/m)
+    const summary = readFileSync(join(project.dir, '.tanuki', 'summary.md'), 'utf8')
+    expect(summary).toContain('Landed: 1 task. Nothing to land: 1 task')
+    expect(summary).toMatch(/\| M-1 \| Task M-1 \| default \| complete \| nothing to land \|/)
+    const landed = readEvents(project.dir).filter((e) => e.event === 'task:landed')
+    expect(landed.map((e) => [e.taskId, e.empty])).toEqual([
+      ['M-1', 'no-work'],
+      ['M-2', undefined],
+    ])
+    const status = await statusJson(project.dir)
+    expect(status.progress).toMatchObject({ complete: 2, landed: 1, nothingToLand: 1 })
+    expect(status.tasks.find((t) => t.id === 'M-1')!.landed).toMatchObject({ empty: 'no-work' })
+    expect(status.tasks.find((t) => t.id === 'M-2')!.landed).toEqual({ commit: main, at: expect.any(String) })
   })
 
   it('a second start shows in its summary where the work of an earlier run landed', async () => {

@@ -119,7 +119,15 @@ export {
   type TanukiEventName,
   type IterationOutcome,
 } from './orchestrator/index.ts'
-export type { LandOutcome, LandRequest, LandResult, Lander, LandingFeedback, LandingStart } from './land/types.ts'
+export type {
+  EmptyLanding,
+  LandOutcome,
+  LandRequest,
+  LandResult,
+  Lander,
+  LandingFeedback,
+  LandingStart,
+} from './land/types.ts'
 export { createMemoryLander, type MemoryLander, type MemoryLanderOptions } from './testing/memory-lander.ts'
 export {
   createMemoryBackend,

@@ -34,7 +34,7 @@ describe('the git lander and tasks without work', () => {
       status: 'landed',
       commit: tip,
       moved: true,
-      note: 'no work was recorded for it: nothing to land',
+      empty: 'no-work',
     })
     expect(git(root, 'rev-parse', start.base)).toBe(tip)
 
@@ -53,7 +53,11 @@ describe('the git lander and tasks without work', () => {
     writeFileSync(join(root, 'mine.txt'), 'mine\n')
     git(root, 'add', 'mine.txt')
     git(root, 'commit', '-q', '-m', 'a person commits')
-    expect(await lander.land({ task: task('NONE'), signal })).toMatchObject({ status: 'landed', moved: true })
+    expect(await lander.land({ task: task('NONE'), signal })).toMatchObject({
+      status: 'landed',
+      moved: true,
+      empty: 'no-work',
+    })
     await work(root, start.base, 'C', 'c.txt')
     expect(await lander.land({ task: task('C'), signal })).toMatchObject({ status: 'landed', moved: true })
     expect(git(root, 'show', 'main:mine.txt')).toBe('mine')
@@ -78,7 +82,7 @@ describe('the git lander and work already landed', () => {
         status: 'landed',
         commit: tip,
         moved: true,
-        note: 'its work is already on main: nothing new to land',
+        empty: 'no-changes',
       })
       expect(git(root, 'rev-parse', 'main')).toBe(tip)
       expect(git(root, 'rev-parse', start.base)).toBe(tip)

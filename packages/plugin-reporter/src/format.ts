@@ -1,4 +1,5 @@
 import picocolors from 'picocolors'
+import type { EmptyLanding } from '@tanuki/core'
 
 /** The colour functions reporters use: picocolors' own, or pass-throughs when colour is off. */
 export type Colors = ReturnType<typeof picocolors.createColors>
@@ -86,4 +87,9 @@ export function someOf(ids: readonly string[], shown = 5): string {
 /** `text` as a sentence that another follows: its own full stop is dropped (causes often end in one). */
 export function clause(text: string): string {
   return text.replace(/[.\s]+$/, '')
+}
+
+/** Why a task had nothing to land, as people read it. */
+export function emptyWhy(empty: EmptyLanding, target?: string): string {
+  return empty === 'no-work' ? 'no work was recorded' : `its work is already on ${target ?? 'the target'}`
 }

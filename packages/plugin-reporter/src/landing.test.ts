@@ -90,6 +90,68 @@ describe('landings in the reports', () => {
   })
 })
 
+describe('tasks with nothing to land', () => {
+  /** A landed, E (marked complete, no work recorded) and R (a rerun whose work was already there). */
+  function emptyRun(): RunModel {
+    const model = new RunModel()
+    const feed = <E extends TanukiEventName>(name: E, event: TanukiEvents[E]): void => model.apply(name, event)
+    feed('project:loaded', {
+      total: 3,
+      ready: 3,
+      recovered: [],
+      tasks: ['A', 'E', 'R'].map((id) => ({
+        id,
+        title: `Task ${id}`,
+        role: 'dev',
+        priority: 'medium',
+        status: 'complete',
+        dependsOn: [],
+      })),
+      at: 1000,
+    })
+    feed('task:landed', { taskId: 'A', commit: 'a'.repeat(40), moved: true, target: 'main', at: 2000 })
+    feed('task:landed', {
+      taskId: 'E',
+      commit: 'a'.repeat(40),
+      moved: true,
+      empty: 'no-work',
+      target: 'main',
+      at: 2100,
+    })
+    feed('task:landed', {
+      taskId: 'R',
+      commit: 'a'.repeat(40),
+      moved: true,
+      empty: 'no-changes',
+      target: 'main',
+      at: 2200,
+    })
+    return model
+  }
+
+  it('are never said to have landed, in the console, the summary or JUnit, and are counted apart', () => {
+    const model = emptyRun()
+    const lines = (event: TanukiEvents['task:landed']) =>
+      describeEvent('task:landed', event, model, plain).map((line) => `${line.level}: ${line.text}`)
+    expect(
+      lines({ taskId: 'E', commit: 'a'.repeat(40), moved: true, empty: 'no-work', target: 'main', at: 1 }),
+    ).toEqual(['info: · nothing to land for E (no work was recorded)'])
+    expect(
+      lines({ taskId: 'R', commit: 'a'.repeat(40), moved: true, empty: 'no-changes', target: 'main', at: 1 }),
+    ).toEqual(['info: · nothing to land for R (its work is already on main)'])
+    expect(model.landedCount()).toBe(1)
+    expect(model.nothingToLandCount()).toBe(2)
+    expect(settledLine(model, plain)).toBe('✓ all 3 tasks complete, 1 landed, 2 with nothing to land in 1.2s')
+    const summary = renderSummary(model)
+    expect(summary).toContain('Landed: 1 task. Nothing to land: 2 tasks (no work recorded, or none new).')
+    expect(summary).toContain('| E | Task E | dev | complete | nothing to land |')
+    const xml = renderJunit(model)
+    expect(xml).toContain('<property name="nothing-to-land" value="no work was recorded"/>')
+    expect(xml).toContain('<property name="nothing-to-land" value="its work is already on main"/>')
+    expect(xml.match(/name="landed"/g)).toHaveLength(1)
+  })
+})
+
 describe('work held back from the target', () => {
   /** Two tasks complete, landed on the integration branch; the target did not move. */
   function heldRun(): RunModel {

@@ -1,4 +1,4 @@
-import type { Awaitable, Blocker, Progress, TaskPriority, TaskStatus, Usage } from '@tanuki/core'
+import type { Awaitable, Blocker, EmptyLanding, Progress, TaskPriority, TaskStatus, Usage } from '@tanuki/core'
 
 /** A task's landing: the commit its work became on the target branch. */
 export interface TaskLanding {
@@ -6,6 +6,11 @@ export interface TaskLanding {
   commit: string
   /** When it landed (ISO time). */
   at: string
+  /**
+   * Set when nothing of the task landed (no work was recorded, or its work added nothing): `commit`
+   * is the tip it found, and it counts as landed only for its dependents.
+   */
+  empty?: EmptyLanding
 }
 
 /**
@@ -128,7 +133,12 @@ export interface StatusDocument {
   /** When it was made (ISO time). */
   updatedAt: string
   tasks: DashboardTask[]
-  progress: Omit<Progress, 'landed' | 'heldBack'> & { queued?: number; landed?: number; heldBack?: number }
+  progress: Omit<Progress, 'landed' | 'heldBack' | 'nothingToLand'> & {
+    queued?: number
+    landed?: number
+    heldBack?: number
+    nothingToLand?: number
+  }
   agents: DashboardAgent[]
 }
 

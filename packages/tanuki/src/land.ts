@@ -1,13 +1,17 @@
 import { hostname } from 'node:os'
 import {
   TanukiError,
+  isTanukiError,
   roleBackendName,
   roleConfig,
   setupPlugins,
+  type EmptyLanding,
   type LandRequest,
   type LandResult,
   type LandingFeedback,
+  type LandingStart,
   type RunRecord,
+  type RunState,
   type Task,
 } from '@tanuki/core'
 import { createGitLander } from '@tanuki/plugin-agent-process/kit'
@@ -25,6 +29,11 @@ export interface LandReport {
   target: string
   /** Landed now, in order; `moved`: the target moved to it (else it waits on the integration branch, and a note says why). */
   landed: { taskId: string; commit: string; moved: boolean }[]
+  /**
+   * Settled now with nothing to land, in order (not in `landed`): no work was recorded for the
+   * task, or its work adds nothing (`reason`). Recorded as landed all the same, so its dependents land.
+   */
+  nothingToLand: { taskId: string; reason: EmptyLanding }[]
   /** Landed earlier on the integration branch, on the target now: it moved forward to them. */
   caughtUp: { taskId: string; commit: string }[]
   /**
@@ -44,6 +53,37 @@ export interface LandReport {
   stopped?: string
   /** Landed by the running orchestrator, which was asked to. */
   viaRunning?: boolean
+  /**
+   * Why landing ended with an error (the target's own new commits conflict with work that waits
+   * for it, git failed, …): the rest of the report is what was done, or known, before it.
+   */
+  error?: { code: string; message: string }
+}
+
+/**
+ * The report of a landing that ended with `error` before anything landed: the work the journal
+ * says waits for `target` (`first`, in order, then the rest), and the complete work not landed.
+ */
+function failedReport(state: RunState, target: string, error: TanukiError, first: string[] = []): LandReport {
+  const tasks = Object.entries(state.tasks)
+  const held = [...first]
+  for (const [id, saved] of tasks)
+    if (saved.status === 'complete' && saved.landed?.heldBack?.target === target && !held.includes(id)) held.push(id)
+  const waiting = tasks
+    .filter(([, saved]) => saved.status === 'complete' && !saved.landed)
+    .sort(([, a], [, b]) => (a.completedAt ?? 0) - (b.completedAt ?? 0))
+    .map(([taskId]) => ({ taskId, on: [] }))
+  return {
+    target,
+    landed: [],
+    nothingToLand: [],
+    caughtUp: [],
+    held,
+    failed: [],
+    waiting,
+    notes: [],
+    error: { code: error.code, message: error.message },
+  }
 }
 
 /**
@@ -81,6 +121,19 @@ export async function landProject(
   project: Project,
   options: { into?: string; dryRun?: boolean } = {},
 ): Promise<LandReport> {
+  try {
+    return await landOrRefuse(project, options)
+  } catch (error) {
+    // Refused, or failed before it knew more (landing off, a run elsewhere, the running
+    // orchestrator's answer): said in the report too, with what the journal says waits.
+    if (!isTanukiError(error)) throw error
+    const state = readJournal(project.paths.journal).state
+    return failedReport(state, options.into ?? state.run.target ?? '', error)
+  }
+}
+
+/** `landProject`'s work; a `TanukiError` it throws is the report's `error`. */
+async function landOrRefuse(project: Project, options: { into?: string; dryRun?: boolean }): Promise<LandReport> {
   const config = project.config.resolved
   if (!config.land.enabled) {
     throw new TanukiError(
@@ -105,6 +158,7 @@ export async function landProject(
     return {
       target: readJournal(project.paths.journal).state.run.target ?? '',
       landed: [],
+      nothingToLand: [],
       caughtUp: [],
       // An older orchestrator answers nothing: nothing is known to wait.
       held: result?.held ?? [],
@@ -126,7 +180,26 @@ export async function landProject(
     })
     const recordedTarget = options.into ? {} : state.run.target ? { target: state.run.target } : {}
     // A dry run writes nothing: no branch or worktree made, no target moved.
-    const start = options.dryRun ? await lander.inspect(recordedTarget) : await lander.prepare(recordedTarget)
+    let start: LandingStart
+    try {
+      start = options.dryRun ? await lander.inspect(recordedTarget) : await lander.prepare(recordedTarget)
+    } catch (error) {
+      if (options.dryRun || !isTanukiError(error)) throw error
+      // The target could not be settled (its own new commits conflict with the work that waits
+      // for it): that is why that work waits now, and what to do, so its records say so.
+      const found = await lander.inspect(recordedTarget).catch(() => undefined)
+      const target = found?.target ?? options.into ?? state.run.target ?? ''
+      const landed = (id: string) => state.tasks[id]?.status === 'complete' && state.tasks[id]?.landed
+      const report = failedReport(state, target, error, (found?.held ?? []).map(({ taskId }) => taskId).filter(landed))
+      const notes: RunRecord[] = report.held.flatMap((id) => {
+        const was = state.tasks[id]?.landed
+        if (!was || was.commit === 'by hand') return []
+        if (was.heldBack?.target === target && was.heldBack.note === error.message) return []
+        return [{ t: 'task', id, landed: { ...was, heldBack: { target, note: error.message } } }]
+      })
+      if (notes.length > 0) appendDurably(project.paths.journal, notes)
+      return report
+    }
     const records: RunRecord[] = []
     const now = Date.now()
     // Every source's tasks, with what the journal recorded of each. A task of a source that cannot
@@ -174,6 +247,7 @@ export async function landProject(
     const report: LandReport = {
       target: start.target,
       landed: [],
+      nothingToLand: [],
       caughtUp,
       held,
       failed: [],
@@ -203,9 +277,11 @@ export async function landProject(
           ? (command, dir, exec) => execIn({ project: info, role, options: roleOptions, dir, command, ...exec })
           : undefined
       }
+      let at = 0
       try {
         const blocked = new Set<string>()
-        for (const task of order) {
+        for (; at < order.length; at++) {
+          const task = order[at]!
           const waitsOn = task.dependsOn.filter((dep) => blocked.has(dep))
           if (waitsOn.length > 0) {
             report.waiting.push({ taskId: task.id, on: waitsOn })
@@ -220,15 +296,19 @@ export async function landProject(
             signal: new AbortController().signal,
           })
           if (outcome.status === 'landed') {
-            report.landed.push({ taskId: task.id, commit: outcome.commit, moved: outcome.moved })
-            // The target at this landing holds every one before it; or it waits with them.
+            if (outcome.empty) report.nothingToLand.push({ taskId: task.id, reason: outcome.empty })
+            else report.landed.push({ taskId: task.id, commit: outcome.commit, moved: outcome.moved })
+            // The target at this landing holds every one before it; or it waits with them (a
+            // landing with nothing to land has nothing to wait with).
+            const waits = !outcome.moved && !outcome.empty
             if (outcome.moved) for (const taskId of report.held) record(taskId)
-            report.held = outcome.moved ? [] : [...report.held, task.id]
+            report.held = outcome.moved ? [] : waits ? [...report.held, task.id] : report.held
             const note = outcome.note ?? `${start.target} could not move forward to the landed work`
             const landed = {
               commit: outcome.commit,
               at: Date.now(),
-              ...(outcome.moved ? {} : { heldBack: { target: start.target, note } }),
+              ...(waits ? { heldBack: { target: start.target, note } } : {}),
+              ...(outcome.empty ? { empty: outcome.empty } : {}),
             }
             records.push({ t: 'task', id: task.id, landed, feedback: null })
             facts.set(task.id, { ...facts.get(task.id)!, landed })
@@ -263,6 +343,12 @@ export async function landProject(
             feedback,
           })
         }
+      } catch (error) {
+        if (!isTanukiError(error)) throw error
+        // The lander failed (git broken, the target moved under it): what landed before is
+        // recorded below; the rest waits, complete.
+        report.error = { code: error.code, message: error.message }
+        for (const rest of order.slice(at)) report.waiting.push({ taskId: rest.id, on: [] })
       } finally {
         await registry.teardown()
       }

@@ -15,6 +15,7 @@ const summary = (over: Partial<RunSummary>): RunSummary => ({
     blocked: 0,
     landed: 1,
     heldBack: 0,
+    nothingToLand: 0,
     percentage: 25,
     byStatus: { pending: 3, assigned: 0, in_progress: 0, review: 0, complete: 1, failed: 0, blocked: 0 },
     byRole: {},

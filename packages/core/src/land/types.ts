@@ -41,6 +41,14 @@ export interface LandRequest {
   exec?: (command: string, dir: string, options: ExecOptions & { env?: Record<string, string> }) => Promise<ExecResult>
 }
 
+/**
+ * Why a task counts as landed though nothing of its own landed: `no-work`, no work was recorded
+ * for it (a person marked it complete and it never ran, it ran in a shared workspace or with
+ * `commit: false`); `no-changes`, its work adds nothing to the landed work (a rerun whose agent
+ * made the same change again).
+ */
+export type EmptyLanding = 'no-work' | 'no-changes'
+
 /** How a landing went. */
 export type LandOutcome =
   /**
@@ -49,8 +57,12 @@ export type LandOutcome =
    * could not be moved forward (a person's uncommitted changes would be overwritten, or it moved
    * meanwhile): this landing, and those before it that waited, wait on the integration branch,
    * and `note` says why and what to do.
+   *
+   * `empty`: nothing of the task landed, and no commit was made for it (see `EmptyLanding` for
+   * why); `commit` is the integration tip it found. It still counts as landed, so its dependents
+   * land after it, but people are told there was nothing to land, not that it landed.
    */
-  | { status: 'landed'; commit: string; moved: boolean; note?: string }
+  | { status: 'landed'; commit: string; moved: boolean; note?: string; empty?: EmptyLanding }
   /** The work does not apply cleanly on the landed work. Nothing moved. */
   | ({ status: 'conflict' } & Conflict)
   /** Applied, but the gate (the task's verify, then `land.verify`) failed on the combination. Nothing moved. */

@@ -1,5 +1,6 @@
 import type { ExecResult, Usage } from '../agent/types.ts'
 import type { Failure } from '../failure.ts'
+import type { EmptyLanding } from '../land/types.ts'
 import type { Landing } from '../state/types.ts'
 import type { Blocker } from '../resolver/index.ts'
 import type { StatusChange } from '../status/index.ts'
@@ -71,8 +72,20 @@ export type TanukiEvents = {
    * branch, with the landings before it that waited, because the target could not move forward
    * (`note` says why and what to do). Sent again, when a run starts, for landings of an earlier
    * run that waited: `moved` says whether the target reached them now. `target` names the target.
+   * `empty`: nothing of the task landed and no commit was made for it (no work was recorded, or it
+   * adds nothing): `commit` is the tip it found, and it counts as landed only so that its
+   * dependents can land. Say "nothing to land", not "landed". Nothing of it waits for the target:
+   * with `empty`, `moved: false` only says the target still lags the landings before it.
    */
-  'task:landed': { taskId: string; commit: string; moved: boolean; note?: string; target?: string; at: number }
+  'task:landed': {
+    taskId: string
+    commit: string
+    moved: boolean
+    note?: string
+    target?: string
+    empty?: EmptyLanding
+    at: number
+  }
   /**
    * Work did not apply cleanly: at landing (the task goes back to an agent to resolve it), or when
    * landed work or a dependency's work was brought into an agent's workspace (the agent resolves
@@ -144,6 +157,11 @@ export interface Progress {
   blocked: number
   /** Tasks whose work landed on the target. */
   landed: number
+  /**
+   * Tasks that count as landed for their dependents although nothing of theirs landed (no work was
+   * recorded, or it added nothing: `landed.empty`): not counted in `landed`.
+   */
+  nothingToLand: number
   /**
    * Tasks whose work landed on the integration branch and waits there for the target, which could
    * not move forward to it: not counted in `landed`.

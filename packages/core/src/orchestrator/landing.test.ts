@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
+import { TanukiError } from '../errors.ts'
 import type { Lander, LandingStart } from '../land/types.ts'
 import { definePlugin, type UserConfig } from '../plugin/index.ts'
 import { createMemoryStore } from '../state/memory.ts'
@@ -399,6 +400,32 @@ describe('the merge queue', () => {
     const againSummary = await again.orchestrator.done()
     expect(againSummary.heldBack).toEqual({ target: 'memory', tasks: ['b', 'c'], note })
     expect(againSummary.progress).toMatchObject({ landed: 1, heldBack: 2 })
+  })
+
+  it('`land` during a run that cannot settle the target says why the waiting work waits now, in its record too', async () => {
+    const note = 'your uncommitted changes in /p (notes.txt) would be overwritten by the landed work'
+    const conflict =
+      'main has commits that conflict with work landed on tanuki/land/main (notes.txt). Merge tanuki/land/main into main by hand, then run `tanuki land`.'
+    let prepared = 0
+    const lander: Lander = {
+      name: 'test',
+      prepare: async () => {
+        // The person committed a change of their own that conflicts with the waiting work.
+        if (prepared++ > 0) throw new TanukiError('TANUKI_LAND_FAILED', conflict)
+        return { target: 'main', base: 'land', landed: [], held: [{ taskId: 'a', commit: 'a@1' }], note }
+      },
+      land: async ({ task }) => ({ status: 'landed', commit: `${task.id}@1`, moved: true }),
+    }
+    const store = createMemoryStore(
+      replay([{ t: 'task', id: 'a', status: 'complete', completedAt: 1, landed: { commit: 'a@1', at: 1 } }]),
+    )
+    const h = harness({ tasks: tasks({ id: 'a' }), stopWhenSettled: false, plugins: [landing(lander)] }, { store })
+    await h.orchestrator.start()
+    await h.when('project:settled')
+    expect(store.state.tasks.a?.landed?.heldBack).toEqual({ target: 'main', note })
+    await expect(h.orchestrator.land()).rejects.toMatchObject({ code: 'TANUKI_LAND_FAILED', message: conflict })
+    expect(store.state.tasks.a?.landed).toEqual({ commit: 'a@1', at: 1, heldBack: { target: 'main', note: conflict } })
+    expect(h.orchestrator.task('a')?.heldBack).toMatchObject({ target: 'main', note: conflict })
   })
 
   it('a run starts by saying where an earlier run’s waiting work stands; `land` asks the lander again', async () => {

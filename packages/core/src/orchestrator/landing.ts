@@ -60,7 +60,19 @@ export class LandingQueue {
    */
   async prepare(recordedTarget: string | undefined): Promise<void> {
     const { table, bus } = this.options
-    const start = await this.options.lander.prepare(recordedTarget ? { target: recordedTarget } : {})
+    let start: LandingStart
+    try {
+      start = await this.options.lander.prepare(recordedTarget ? { target: recordedTarget } : {})
+    } catch (error) {
+      // The target could not be settled (its own new commits conflict with the work that waits
+      // for it): that is why the work waits now, and what the person must do.
+      if (this.held) {
+        const note = errorMessage(error)
+        this.held = { ...this.held, note }
+        for (const id of this.held.tasks) this.hold(id, note)
+      }
+      throw error
+    }
     this.base = start.base
     this.target = start.target
     for (const { taskId, commit } of start.landed) {
@@ -108,7 +120,7 @@ export class LandingQueue {
     if (!record || !landed || landed.commit === 'by hand') return
     const heldBack = { target: this.target ?? '', note }
     if (landed.heldBack?.target === heldBack.target && landed.heldBack.note === note) return
-    this.options.table.note(record, { landed: { commit: landed.commit, at: landed.at, heldBack } })
+    this.options.table.note(record, { landed: { ...landed, heldBack } })
   }
 
   /** Records that the target reached a task's landing, which waited for it. */
@@ -116,7 +128,8 @@ export class LandingQueue {
     const record = this.options.table.get(id)
     const landed = record?.landed
     if (!record || !landed?.heldBack) return
-    this.options.table.note(record, { landed: { commit: landed.commit, at: landed.at } })
+    const { heldBack: _was, ...rest } = landed
+    this.options.table.note(record, { landed: rest })
   }
 
   /**
@@ -239,14 +252,17 @@ export class LandingQueue {
       // A person said its work is there (marked landed by hand) while it landed: theirs stands.
       if (record.landed?.commit === 'by hand') return
       if (outcome.status === 'landed') {
-        const note = outcome.moved
-          ? undefined
-          : (outcome.note ?? `${this.target} could not move forward to the landed work`)
+        // Nothing of an empty landing waits for the target: only the landings before it do.
+        const note =
+          outcome.moved || outcome.empty
+            ? undefined
+            : (outcome.note ?? `${this.target} could not move forward to the landed work`)
         table.note(record, {
           landed: {
             commit: outcome.commit,
             at: this.options.now(),
             ...(note === undefined ? {} : { heldBack: { target: this.target ?? '', note } }),
+            ...(outcome.empty ? { empty: outcome.empty } : {}),
           },
           feedback: null,
         })
@@ -257,6 +273,7 @@ export class LandingQueue {
           moved: outcome.moved,
           ...(outcome.note ? { note: outcome.note } : {}),
           ...(this.target ? { target: this.target } : {}),
+          ...(outcome.empty ? { empty: outcome.empty } : {}),
         })
       } else if (outcome.status === 'conflict') {
         const { status: _status, ...conflict } = outcome

@@ -68,6 +68,8 @@ export class TaskTable {
   private landedCount = 0
   /** Tasks whose work landed on the integration branch and waits for the target. */
   private heldBackCount = 0
+  /** Tasks counted as landed with nothing of theirs to land (`Landing.empty`). */
+  private nothingToLandCount = 0
 
   constructor(
     private readonly bus: Bus,
@@ -209,9 +211,10 @@ export class TaskTable {
     this.blockPendingDependents(id)
   }
 
-  /** Counts a landing in (or out of) the landed or held-back tasks. */
+  /** Counts a landing in (or out of) the landed, held-back or nothing-to-land tasks. */
   private countLanding(landing: Landing | undefined, delta: number): void {
     if (landing?.heldBack) this.heldBackCount += delta
+    else if (landing?.empty) this.nothingToLandCount += delta
     else if (landing) this.landedCount += delta
   }
 
@@ -279,7 +282,14 @@ export class TaskTable {
       }
       if (total > 0) byRole[role] = { ...entry, total }
     }
-    return progressFromCounts(this.records.size, byStatus, byRole, this.landedCount, this.heldBackCount)
+    return progressFromCounts(
+      this.records.size,
+      byStatus,
+      byRole,
+      this.landedCount,
+      this.heldBackCount,
+      this.nothingToLandCount,
+    )
   }
 
   view(record: TaskRecord): TaskView {

@@ -6,6 +6,7 @@ import type { Reporter } from '../reporter/types.ts'
 import type { Blocker } from '../resolver/index.ts'
 import type { TaskSource } from '../source/types.ts'
 import type { Failure } from '../failure.ts'
+import type { EmptyLanding } from '../land/types.ts'
 import type { Landing, RunStore, Spend, TaskRunState } from '../state/types.ts'
 import type { Task, TaskStatus } from '../task/types.ts'
 import type { Budgets } from './budgets.ts'
@@ -72,9 +73,10 @@ export interface TaskView {
   source?: string
   /**
    * Where its work landed on the target branch, or null while it has not (also while it waits on
-   * the integration branch: see `heldBack`).
+   * the integration branch: see `heldBack`). `empty`: nothing of it landed (no work was recorded,
+   * or its work adds nothing), and `commit` is the tip it found; it counts as landed for its dependents.
    */
-  landed: { commit: string; at: string } | null
+  landed: { commit: string; at: string; empty?: EmptyLanding } | null
   /**
    * Present while its work landed on the integration branch but waits there for `target`, which
    * could not move forward to it; `note` says why and what to do (commit or stash, then `tanuki land`).
@@ -200,7 +202,11 @@ export function taskView(task: Task, facts: TaskFacts): TaskView {
     ...(task.source === undefined ? {} : { source: task.source }),
     landed:
       facts.landed && !facts.landed.heldBack
-        ? { commit: facts.landed.commit, at: new Date(facts.landed.at).toISOString() }
+        ? {
+            commit: facts.landed.commit,
+            at: new Date(facts.landed.at).toISOString(),
+            ...(facts.landed.empty ? { empty: facts.landed.empty } : {}),
+          }
         : null,
     ...(facts.landed?.heldBack
       ? {

@@ -1,6 +1,6 @@
 import type { Awaitable } from '../agent/types.ts'
 import type { Failure } from '../failure.ts'
-import type { LandingFeedback } from '../land/types.ts'
+import type { EmptyLanding, LandingFeedback } from '../land/types.ts'
 import type { TaskStatus } from '../task/types.ts'
 
 /** Tokens and dollars spent. */
@@ -23,6 +23,12 @@ export interface Landing {
    * (a person's uncommitted changes would be overwritten). Absent once the target holds it.
    */
   heldBack?: { target: string; note: string }
+  /**
+   * Set when nothing of the task landed (no work was recorded for it, or its work adds nothing):
+   * `commit` is then the tip it found. It counts as landed for its dependents all the same, and
+   * never waits for the target (no `heldBack`): nothing of it is to reach it.
+   */
+  empty?: EmptyLanding
 }
 
 /** Everything a run knows of one task besides its definition. */

@@ -10,6 +10,8 @@ describe('progressOf', () => {
       { ...task('api', 'complete'), landed: { commit: 'abc', at: 1 } },
       // Landed on the integration branch, waiting for the target: not landed.
       { ...task('api', 'complete'), landed: { commit: 'def', at: 2, heldBack: { target: 'main', note: 'why' } } },
+      // Nothing of it landed (no work was recorded): counted apart, not landed.
+      { ...task('api', 'complete'), landed: { commit: 'abc', at: 3, empty: 'no-work' as const } },
       task('api', 'in_progress'),
       task('web', 'assigned'),
       task('web', 'pending'),
@@ -18,8 +20,8 @@ describe('progressOf', () => {
       task('db', 'blocked'),
     ])
     expect(progress).toEqual({
-      total: 8,
-      complete: 2,
+      total: 9,
+      complete: 3,
       inProgress: 2,
       pending: 1,
       failed: 1,
@@ -27,10 +29,11 @@ describe('progressOf', () => {
       blocked: 1,
       landed: 1,
       heldBack: 1,
-      percentage: 25,
-      byStatus: { pending: 1, assigned: 1, in_progress: 1, review: 1, complete: 2, failed: 1, blocked: 1 },
+      nothingToLand: 1,
+      percentage: 33,
+      byStatus: { pending: 1, assigned: 1, in_progress: 1, review: 1, complete: 3, failed: 1, blocked: 1 },
       byRole: {
-        api: { total: 3, complete: 2, in_progress: 1 },
+        api: { total: 4, complete: 3, in_progress: 1 },
         web: { total: 4, assigned: 1, pending: 1, failed: 1, review: 1 },
         db: { total: 1, blocked: 1 },
       },

@@ -15,17 +15,19 @@ export function progressOf(
   let total = 0
   let landed = 0
   let heldBack = 0
+  let nothingToLand = 0
   for (const task of tasks) {
     total++
     // Work that waits on the integration branch is not on the target: not landed.
     if (task.landed?.heldBack) heldBack++
+    else if (task.landed?.empty) nothingToLand++
     else if (task.landed) landed++
     byStatus[task.status] = (byStatus[task.status] ?? 0) + 1
     const role = (byRole[task.role] ??= { total: 0 })
     role.total++
     role[task.status] = (role[task.status] ?? 0) + 1
   }
-  return progressFromCounts(total, byStatus, byRole, landed, heldBack)
+  return progressFromCounts(total, byStatus, byRole, landed, heldBack, nothingToLand)
 }
 
 /** The Progress of `total` tasks, given the counts by status and by role. */
@@ -35,6 +37,7 @@ export function progressFromCounts(
   byRole: Progress['byRole'],
   landed = 0,
   heldBack = 0,
+  nothingToLand = 0,
 ): Progress {
   const complete = byStatus.complete ?? 0
   return {
@@ -47,6 +50,7 @@ export function progressFromCounts(
     blocked: byStatus.blocked ?? 0,
     landed,
     heldBack,
+    nothingToLand,
     percentage: total === 0 ? 0 : Math.floor((complete * 100) / total),
     byStatus,
     byRole,

@@ -1,5 +1,5 @@
 import type { TanukiEventName, TanukiEvents } from '@tanuki/core'
-import { clause, formatDuration, formatTime, plural, someOf, type Colors } from '../format.ts'
+import { clause, emptyWhy, formatDuration, formatTime, plural, someOf, type Colors } from '../format.ts'
 import type { RunModel } from '../model/index.ts'
 
 /**
@@ -79,13 +79,16 @@ export function describeEvent<E extends TanukiEventName>(
       const lines: EventLine[] = [
         {
           level: 'info',
-          text:
-            e.commit === 'by hand'
+          text: e.empty
+            ? // Counted as landed so its dependents land, but nothing of it reached any branch.
+              `${c.dim('·')} nothing to land for ${c.bold(e.taskId)} ${c.dim(`(${emptyWhy(e.empty, e.target)})`)}`
+            : e.commit === 'by hand'
               ? `${c.green('⇡')} ${c.bold(e.taskId)} landed by hand`
               : `${c.green('⇡')} ${c.bold(e.taskId)} landed as ${e.commit.slice(0, 10)}${e.moved ? '' : c.yellow(' (not on your branch yet)')}`,
         },
       ]
-      if (e.note)
+      // An empty landing the target did not reach: the landings before it said why.
+      if (e.note && !(e.empty && !e.moved))
         lines.push({ level: e.moved ? 'info' : 'failure', text: `${c.yellow('!')} ${c.bold(e.taskId)}: ${e.note}` })
       return lines
     }
@@ -211,10 +214,13 @@ export function settledLine(model: RunModel, c: Colors, stopped = false): string
       ? ` in ${formatDuration(model.endedAt - model.startedAt)}`
       : ''
   const landed = model.landedCount()
+  const empty = model.nothingToLandCount()
   const held = model.heldBack()
-  // Work that waits on the integration branch is not on the person's branch: never "landed".
+  // Work that waits on the integration branch is not on the person's branch: never "landed"; nor
+  // is a task that had nothing to land.
   const lands =
     (landed > 0 ? `, ${landed} landed` : '') +
+    (empty > 0 ? `, ${empty} with nothing to land` : '') +
     (held ? `, ${held.tasks.length} waiting for ${held.target ?? 'the target'} (${someOf(held.tasks)})` : '')
   const why = held?.note ? `: ${held.note}` : ''
   if (!stopped && counts.complete === total && total > 0) {

@@ -1,6 +1,6 @@
 import { definePlugin, type Reporter, type TanukiPlugin } from '@tanuki/core'
 import { ensureWritable, reporterPath, writeReport } from '../files.ts'
-import { tail } from '../format.ts'
+import { emptyWhy, tail } from '../format.ts'
 import { reportAtEnd, sharedFeed, type ModelFeed, type RunModel, type TaskState } from '../model/index.ts'
 
 export interface JunitReporterOptions {
@@ -62,8 +62,9 @@ function details(task: TaskState, tailLines: number): string {
 /**
  * The run as JUnit XML: a `<testsuite>` per role, a `<testcase>` per task. Tasks in review are
  * `<failure>`s, failed tasks `<error>`s, tasks that never ran (blocked, pending) `<skipped>`. A
- * task's properties say where its work is: `landed` (the commit on the target), or `waiting`
- * (on the integration branch, for a target that could not move forward, and why).
+ * task's properties say where its work is: `landed` (the commit on the target), `waiting` (on the
+ * integration branch, for a target that could not move forward, and why), or `nothing-to-land`
+ * (no work was recorded for it, or its work added nothing).
  */
 export function renderJunit(model: RunModel, options: { name?: string; tailLines?: number } = {}): string {
   const tailLines = options.tailLines ?? 50
@@ -90,9 +91,11 @@ export function renderJunit(model: RunModel, options: { name?: string; tailLines
           ['status', task.status],
           ['iterations', String(task.iterations)],
           ...(task.agent ? [['agent', task.agent]] : []),
-          ...(task.landed?.moved ? [['landed', task.landed.commit]] : []),
+          // Nothing of it landed: no commit to name as its landing.
+          ...(task.landed?.empty ? [['nothing-to-land', emptyWhy(task.landed.empty, model.target)]] : []),
+          ...(task.landed?.moved && !task.landed.empty ? [['landed', task.landed.commit]] : []),
           // On the integration branch only: the target could not move forward to it.
-          ...(task.landed && !task.landed.moved
+          ...(task.landed && !task.landed.moved && !task.landed.empty
             ? [['waiting', `for ${target} on the integration branch as ${task.landed.commit}${note}`]]
             : []),
           ...(task.conflicts?.length ? [['conflicts', task.conflicts.flatMap((c) => c.files).join(' ')]] : []),

@@ -1,5 +1,6 @@
 import {
   hookName,
+  type EmptyLanding,
   type Failure,
   type Progress,
   type Reporter,
@@ -80,8 +81,10 @@ export interface TaskState {
    * Where its work landed. `moved: false`: on the integration branch only, waiting for the target
    * to move forward (`note` says why); it turns true once a later landing moves the target.
    * `earlier`: it landed in an earlier run (the journal says so through `project:loaded`).
+   * `empty`: nothing of it landed (no work was recorded, or its work adds nothing), though it
+   * counts as landed for its dependents; `commit` is the tip it found.
    */
-  landed?: { commit: string; moved: boolean; note?: string; earlier?: boolean }
+  landed?: { commit: string; moved: boolean; note?: string; earlier?: boolean; empty?: EmptyLanding }
   /** Conflicts its work met (at landing, or when work was brought into its agent's workspace). */
   conflicts?: { files: string[]; what: string }[]
   /** The last gate that failed on the combined work. */
@@ -193,7 +196,9 @@ export class RunModel implements ReporterHooks {
       const task = this.tasks.get(id)
       // Landed in an earlier run: no `task:landed` tells it in this one (unless the target caught
       // up with it now, which replaces this).
-      const landed = before ? { commit: before.commit, moved: true, earlier: true } : undefined
+      const landed = before
+        ? { commit: before.commit, moved: true, earlier: true, ...(before.empty ? { empty: before.empty } : {}) }
+        : undefined
       // A new task is made whole at once: 100,000 of them, each made then filled in, took a
       // quarter of a second of a big project's start.
       if (task) Object.assign(task, { title, role, priority, status, dependsOn, iterations }, landed ? { landed } : {})
@@ -314,17 +319,30 @@ export class RunModel implements ReporterHooks {
   onTaskLanded(e: TanukiEvents['task:landed']): void {
     if (e.target) this.target = e.target
     const task = this.task(e.taskId)
-    task.landed = { commit: e.commit, moved: e.moved, ...(e.note ? { note: e.note } : {}) }
+    task.landed = {
+      commit: e.commit,
+      moved: e.moved,
+      ...(e.note ? { note: e.note } : {}),
+      ...(e.empty ? { empty: e.empty } : {}),
+    }
     this.held.delete(e.taskId)
     if (!e.moved) {
-      this.held.add(e.taskId)
-      this.heldNote = e.note
+      // Nothing of an empty landing waits: only the landings before it, which said so.
+      if (!e.empty) {
+        this.held.add(e.taskId)
+        this.heldNote = e.note
+      }
     } else if (e.commit !== 'by hand') {
       // The target is at this landing: those that waited for it are on it now (a landing by a
       // person's hand moves no target).
       for (const id of this.held) {
         const waited = this.tasks.get(id)!
-        if (waited.landed) waited.landed = { commit: waited.landed.commit, moved: true }
+        if (waited.landed)
+          waited.landed = {
+            commit: waited.landed.commit,
+            moved: true,
+            ...(waited.landed.empty ? { empty: waited.landed.empty } : {}),
+          }
       }
       this.held.clear()
       this.heldNote = undefined
@@ -419,18 +437,30 @@ export class RunModel implements ReporterHooks {
 
   /**
    * Tasks whose work reached the target in this run (by hand too); not those that wait on the
-   * integration branch, nor those that landed in an earlier run (`landedEarlierCount`).
+   * integration branch, those that had nothing to land (`nothingToLandCount`), nor those that
+   * landed in an earlier run (`landedEarlierCount`).
    */
   landedCount(): number {
     let landed = 0
-    for (const task of this.tasks.values()) if (task.landed?.moved && !task.landed.earlier) landed++
+    for (const task of this.tasks.values())
+      if (task.landed?.moved && !task.landed.earlier && !task.landed.empty) landed++
     return landed
+  }
+
+  /**
+   * Tasks settled in this run with nothing to land (no work was recorded, or their work added
+   * nothing): counted as landed for their dependents, and never in `landedCount`.
+   */
+  nothingToLandCount(): number {
+    let empty = 0
+    for (const task of this.tasks.values()) if (task.landed?.empty && !task.landed.earlier) empty++
+    return empty
   }
 
   /** Tasks whose work landed in an earlier run and has not landed again in this one. */
   landedEarlierCount(): number {
     let landed = 0
-    for (const task of this.tasks.values()) if (task.landed?.earlier) landed++
+    for (const task of this.tasks.values()) if (task.landed?.earlier && !task.landed.empty) landed++
     return landed
   }
 

@@ -79,6 +79,8 @@ export function renderSummary(model: RunModel, options: { title?: string; tailLi
   if (formatCost(usage)) facts.push(`Cost: ${formatCost(usage)}.`)
   const landed = model.landedCount()
   if (landed > 0) facts.push(`Landed: ${plural(landed, 'task')}.`)
+  const empty = model.nothingToLandCount()
+  if (empty > 0) facts.push(`Nothing to land: ${plural(empty, 'task')} (no work recorded, or none new).`)
   const earlier = model.landedEarlierCount()
   if (earlier > 0) facts.push(`Landed in an earlier run: ${plural(earlier, 'task')}.`)
   if (facts.length > 0) lines.push(facts.join(' '), '')
@@ -103,9 +105,11 @@ export function renderSummary(model: RunModel, options: { title?: string; tailLi
       task.title ?? '',
       task.role ?? '',
       task.status,
-      task.landed
-        ? `${task.landed.commit.slice(0, 10)}${task.landed.earlier ? ' (earlier run)' : task.landed.moved ? '' : ' (integration branch)'}`
-        : '—',
+      task.landed?.empty
+        ? `nothing to land${task.landed.earlier ? ' (earlier run)' : ''}`
+        : task.landed
+          ? `${task.landed.commit.slice(0, 10)}${task.landed.earlier ? ' (earlier run)' : task.landed.moved ? '' : ' (integration branch)'}`
+          : '—',
       String(task.iterations),
       task.durationMs === undefined ? '—' : formatDuration(task.durationMs),
       task.agent ?? '—',

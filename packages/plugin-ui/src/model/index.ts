@@ -1,5 +1,5 @@
 import type { Progress, TanukiEvents, TaskStatus, Usage } from '@tanuki/core'
-import type { DashboardAgent, DashboardTask, Spend, StatusDocument } from '../types.ts'
+import type { DashboardAgent, DashboardTask, Spend, StatusDocument, TaskLanding } from '../types.ts'
 
 /** Every status, in the order the dashboard lists them. */
 export const STATUSES: readonly TaskStatus[] = [
@@ -21,6 +21,8 @@ export interface LaterEvents {
     moved?: boolean
     note?: string
     target?: string
+    /** Nothing of it landed (no work, or none new): counted apart from the landed (cores before it: never). */
+    empty?: 'no-work' | 'no-changes'
     at: number | string
   }
   'task:conflict': { taskId: string; files: string[]; at: number | string }
@@ -80,6 +82,8 @@ export class DashboardModel {
   queued: number | undefined
   /** Tasks landed. */
   landed: number | undefined
+  /** Tasks counted as landed for their dependents, with nothing of theirs to land. */
+  nothingToLand: number | undefined
   /** Tasks whose landing waits on the integration branch for the target. */
   heldBack: number | undefined
   /** When the document or the last event was made (ISO). */
@@ -99,6 +103,7 @@ export class DashboardModel {
     for (const agent of agents) model.agents.set(agent.name, { ...agent })
     model.queued = progress?.queued
     model.landed = progress?.landed
+    model.nothingToLand = progress?.nothingToLand
     model.heldBack = progress?.heldBack
     return model
   }
@@ -117,8 +122,16 @@ export class DashboardModel {
     if (!held) return
     task.heldBack = undefined
     this.heldBack = (this.heldBack ?? 1) - 1
-    if (!task.landed) this.landed = (this.landed ?? 0) + 1
-    task.landed = { commit: held.commit, at: held.at }
+    this.setLanded(task, { commit: held.commit, at: held.at })
+  }
+
+  /** Sets (or clears) a task's landing, keeping the landed and nothing-to-land counts. */
+  private setLanded(task: DashboardTask, landed: TaskLanding | null): void {
+    if (task.landed?.empty) this.nothingToLand = (this.nothingToLand ?? 1) - 1
+    else if (task.landed) this.landed = (this.landed ?? 1) - 1
+    if (landed?.empty) this.nothingToLand = (this.nothingToLand ?? 0) + 1
+    else if (landed) this.landed = (this.landed ?? 0) + 1
+    task.landed = landed
   }
 
   private count(task: DashboardTask, delta: number): void {
@@ -193,16 +206,16 @@ export class DashboardModel {
           if (loaded.iterations !== undefined) next.iterations = loaded.iterations
           const earlier = loaded.landed
           if (earlier) {
-            if (task?.landed) this.landed = (this.landed ?? 1) - 1
+            if (task) this.setLanded(task, null)
             if (task?.heldBack) this.heldBack = (this.heldBack ?? 1) - 1
+            next.landed = null
             if (earlier.heldBack) {
-              next.landed = null
               next.heldBack = { ...earlier.heldBack, commit: earlier.commit, at: isoTime(earlier.at) }
               this.heldBack = (this.heldBack ?? 0) + 1
             } else {
-              next.landed = { commit: earlier.commit, at: isoTime(earlier.at) }
+              const empty = earlier.empty ? { empty: earlier.empty } : {}
+              this.setLanded(next, { commit: earlier.commit, at: isoTime(earlier.at), ...empty })
               next.heldBack = undefined
-              this.landed = (this.landed ?? 0) + 1
             }
           }
           this.put(next)
@@ -313,20 +326,20 @@ export class DashboardModel {
         return [task.id]
       }
       case 'task:landed': {
-        const { taskId, commit, at, moved, note, target } = e as LaterEvents['task:landed']
+        const { taskId, commit, at, moved, note, target, empty } = e as LaterEvents['task:landed']
         const task = this.task(taskId)
         task.conflict = undefined
-        if (moved === false) {
+        if (moved === false && !empty) {
           // On the integration branch only: waiting for the target, not landed.
-          if (task.landed) this.landed = (this.landed ?? 0) - 1
+          this.setLanded(task, null)
           if (!task.heldBack) this.heldBack = (this.heldBack ?? 0) + 1
-          task.landed = null
           task.heldBack = { target: target ?? 'the target', commit, at: isoTime(at), note: note ?? '' }
           return [taskId]
         }
         const changed = [taskId]
-        // The target moved to it: every landing that waited before it is on the target too.
-        if (commit !== 'by hand') {
+        // The target moved to it: every landing that waited before it is on the target too. (Nothing
+        // of an empty landing waits, but the landings before it still do when it did not move.)
+        if (commit !== 'by hand' && moved !== false) {
           for (const other of this.tasks.values()) {
             if (other === task || !other.heldBack || (target && other.heldBack.target !== target)) continue
             this.reach(other)
@@ -334,8 +347,7 @@ export class DashboardModel {
           }
         }
         if (task.heldBack) this.reach(task)
-        if (!task.landed) this.landed = (this.landed ?? 0) + 1
-        task.landed = { commit, at: isoTime(at) }
+        this.setLanded(task, { commit, at: isoTime(at), ...(empty ? { empty } : {}) })
         return changed
       }
       case 'task:conflict': {
@@ -412,6 +424,7 @@ export class DashboardModel {
       byRole,
       ...(this.queued === undefined ? {} : { queued: this.queued }),
       ...(this.landed === undefined ? {} : { landed: this.landed }),
+      ...(this.nothingToLand === undefined ? {} : { nothingToLand: this.nothingToLand }),
       ...(this.heldBack === undefined ? {} : { heldBack: this.heldBack }),
     }
   }

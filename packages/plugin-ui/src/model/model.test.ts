@@ -96,6 +96,47 @@ describe('DashboardModel', () => {
     expect(model.progress()).toMatchObject({ landed: 2, heldBack: 0 })
   })
 
+  it('counts a task with nothing to land apart from the landed, from documents and events alike', () => {
+    const base = doc()
+    base.tasks[0]!.landed = { commit: 'abc123', at: '2026-01-01T00:00:01.000Z', empty: 'no-work' }
+    base.progress.landed = 0
+    base.progress.nothingToLand = 1
+    const model = DashboardModel.from(base)
+    expect(model.progress()).toMatchObject({ landed: 0, nothingToLand: 1 })
+    // A rerun whose work was already there: nothing new, so nothing landed.
+    model.apply('task:landed', {
+      taskId: 'b',
+      commit: 'abc123',
+      moved: true,
+      empty: 'no-changes',
+      target: 'main',
+      at: 2,
+    })
+    expect(model.tasks.get('b')!.landed).toEqual({ commit: 'abc123', at: expect.any(String), empty: 'no-changes' })
+    expect(model.progress()).toMatchObject({ landed: 0, nothingToLand: 2 })
+    // Rerun again, it lands work of its own this time: landed, and no longer counted as empty.
+    model.apply('task:landed', { taskId: 'b', commit: 'def456', moved: true, target: 'main', at: 3 })
+    expect(model.progress()).toMatchObject({ landed: 1, nothingToLand: 1 })
+    // The target did not reach the landings before it: nothing of this one waits with them.
+    model.apply('task:landed', { taskId: 'e', commit: 'aaa111', moved: false, note: 'n', target: 'main', at: 4 })
+    model.apply('task:landed', {
+      taskId: 'c',
+      commit: 'aaa111',
+      moved: false,
+      empty: 'no-work',
+      note: 'n',
+      target: 'main',
+      at: 5,
+    })
+    expect(model.tasks.get('c')!.heldBack).toBeUndefined()
+    expect(model.tasks.get('e')!.heldBack).toMatchObject({ commit: 'aaa111' })
+    expect(model.progress()).toMatchObject({ landed: 1, nothingToLand: 2, heldBack: 1 })
+    // The target moves: the landing that waited is on it, and c is still nothing to land.
+    model.apply('task:landed', { taskId: 'd', commit: 'fed789', moved: true, target: 'main', at: 6 })
+    expect(model.tasks.get('c')!.landed).toMatchObject({ empty: 'no-work' })
+    expect(model.progress()).toMatchObject({ landed: 3, nothingToLand: 2, heldBack: 0 })
+  })
+
   it('shows landings, conflicts, failure classes and parked agents, from documents and events alike', () => {
     const base = doc()
     base.tasks[0]!.landed = { commit: 'abc123', at: '2026-01-01T00:00:01.000Z' }

@@ -1,3 +1,4 @@
+import { TanukiError } from '@tanuki/core'
 import { defineCommand } from 'citty'
 import { landProject } from '../land.ts'
 import { openProject } from '../project.ts'
@@ -31,8 +32,13 @@ export const landCommand = defineCommand({
     // Work that could not land, or that waits for a target that could not move, is not delivered.
     // A dry run delivers nothing and fails nothing: what it predicts is in its report.
     const code = !report.plan && (report.failed.length > 0 || report.stopped || report.held.length > 0) ? 1 : 0
+    // An error is said as every command says one (on stderr, exit 1), after the report.
+    const failed = report.error
+      ? new TanukiError(report.error.code as `TANUKI_${string}`, report.error.message)
+      : undefined
     if (args.json) {
       process.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
+      if (failed) throw failed
       return code
     }
     const lines: string[] = []
@@ -47,7 +53,8 @@ export const landCommand = defineCommand({
         lines.push(`  ${step.taskId}${step.conflicts.length > 0 ? `  conflicts in ${step.conflicts.join(', ')}` : ''}`)
       }
     } else if (!report.viaRunning) {
-      if (report.landed.length + report.caughtUp.length + report.failed.length === 0 && !report.stopped)
+      const settled = report.landed.length + report.nothingToLand.length + report.caughtUp.length
+      if (settled + report.failed.length === 0 && !report.stopped && !failed)
         lines.push(`Nothing to land on ${report.target}.`)
       for (const { taskId, commit } of report.caughtUp)
         lines.push(
@@ -59,22 +66,31 @@ export const landCommand = defineCommand({
             ? `landed ${taskId} on ${report.target} as ${commit.slice(0, 12)}`
             : `landed ${taskId} on the integration branch as ${commit.slice(0, 12)}; ${report.target} has not moved to it yet (see the note)`,
         )
+      // Counted as landed for their dependents, but nothing of theirs reached the target.
+      for (const { taskId, reason } of report.nothingToLand)
+        lines.push(
+          `nothing to land for ${taskId} (${reason === 'no-work' ? 'no work was recorded' : `its work is already on ${report.target}`})`,
+        )
       for (const { taskId, reason } of report.failed)
         lines.push(`not landed: ${taskId}: ${reason}; \`tanuki project resume\` sends it back to an agent`)
     }
     if (report.held.length > 0) {
       // A dry run moves nothing: without a note, nothing stops `tanuki land` from moving the target.
-      const next =
-        report.plan && report.notes.length === 0 ? `; \`tanuki land\` moves ${report.target} to it` : ' (see the note)'
+      const next = failed
+        ? ' (see the error)'
+        : report.plan && report.notes.length === 0
+          ? `; \`tanuki land\` moves ${report.target} to it`
+          : ' (see the note)'
       lines.push(`not on ${report.target} yet: ${report.held.join(', ')}, on the integration branch${next}`)
     }
     if (report.stopped) lines.push(`landing stopped: ${report.stopped}`)
     for (const { taskId, on } of report.waiting)
       lines.push(
-        `waiting: ${taskId} (${on.length > 0 ? `on ${on.join(', ')}` : report.stopped ? 'landing stopped' : 'on a dependency'})`,
+        `waiting: ${taskId} (${on.length > 0 ? `on ${on.join(', ')}` : report.stopped ? 'landing stopped' : failed ? 'landing failed' : 'on a dependency'})`,
       )
     for (const note of report.notes) lines.push(`note: ${note}`)
-    process.stdout.write(`${lines.join('\n')}\n`)
+    if (lines.length > 0) process.stdout.write(`${lines.join('\n')}\n`)
+    if (failed) throw failed
     return code
   },
 })

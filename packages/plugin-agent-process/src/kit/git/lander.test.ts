@@ -53,7 +53,12 @@ describe('the git lander, when a person’s changes hold the target back', () =>
       ),
     })
     // A task with no work lands nothing, but the target is still behind: it says so, not "moved".
-    expect(await lander.land({ task: task('T-0'), signal })).toMatchObject({ status: 'landed', moved: false })
+    expect(await lander.land({ task: task('T-0'), signal })).toMatchObject({
+      status: 'landed',
+      moved: false,
+      empty: 'no-work',
+      note: first.status === 'landed' ? first.note : '',
+    })
     const second = await lander.land({ task: task('T-2'), signal })
     expect(second).toMatchObject({ status: 'landed', moved: false })
     await lander.close?.()
@@ -105,7 +110,7 @@ describe('the git lander, when a person’s changes hold the target back', () =>
       status: 'landed',
       commit: git(root, 'rev-parse', 'tanuki/land/main'),
       moved: true,
-      note: 'no work was recorded for it: nothing to land',
+      empty: 'no-work',
     })
     expect(git(root, 'rev-parse', 'main')).toBe(git(root, 'rev-parse', 'tanuki/land/main'))
     git(root, 'stash', 'pop', '-q')

@@ -29,6 +29,7 @@ import {
   samePath,
   serialized,
 } from './run.ts'
+import { LAND_ERROR, catchUpConflict, inspectLandings, predictLandings } from './dry-run.ts'
 import { WORK_TRAILER, foundLandings } from './landings.ts'
 
 export { WORK_TRAILER }
@@ -62,8 +63,6 @@ export interface GitLander extends Lander {
    */
   predict(tasks: readonly Task[]): Promise<{ taskId: string; conflicts: string[] }[]>
 }
-
-const LAND_ERROR = 'TANUKI_LAND_FAILED'
 
 /**
  * Lands completed tasks with git: each task's work (recorded by its agent's workspace under
@@ -134,10 +133,6 @@ export function createGitLander(options: GitLanderOptions): GitLander {
    * with the integration tip. The target's tip is remembered, so while nobody else moves it this
    * costs one `rev-parse`.
    */
-  /** Why the target's own new commits cannot come into the integration branch, and what to do. */
-  const catchUpConflict = (branch: string, what: string): string =>
-    `${target} has commits that conflict with work landed on ${branch} (${what}). ` +
-    `Merge ${branch} into ${target} by hand, then run \`tanuki land\`.`
   const catchUp = async (): Promise<string> => {
     const found = await git(['rev-parse', `refs/heads/${target}`, 'HEAD'], integration!.dir)
     const [tip, head] = found.stdout.trim().split('\n') as [string, string]
@@ -161,7 +156,7 @@ export function createGitLander(options: GitLanderOptions): GitLander {
       await inLand(['merge', '--abort'])
       throw new TanukiError(
         LAND_ERROR,
-        catchUpConflict(integration!.branch, files.length > 0 ? files.join(', ') : gitSaid(merged)),
+        catchUpConflict(target!, integration!.branch, files.length > 0 ? files.join(', ') : gitSaid(merged)),
         {
           details: { files },
         },
@@ -482,12 +477,7 @@ export function createGitLander(options: GitLanderOptions): GitLander {
         // Nothing recorded, and certainly so without asking git: nothing to land, nothing to run.
         // (With the target behind, the landing below brings in its new commits and moves it.)
         if (knownTip && !behind && recordedWork(request.task.id) === false)
-          return {
-            status: 'landed',
-            commit: knownTip,
-            moved: true,
-            note: 'no work was recorded for it: nothing to land',
-          }
+          return { status: 'landed', commit: knownTip, moved: true, empty: 'no-work' }
         // A landing that ended cleanly left the worktree on the branch's tip: nothing to repair.
         if (!clean) await repair()
         clean = false
@@ -504,11 +494,8 @@ export function createGitLander(options: GitLanderOptions): GitLander {
             status: 'landed',
             commit: before,
             moved: moved.moved,
-            note:
-              moved.note ??
-              (built === 'no work'
-                ? 'no work was recorded for it: nothing to land'
-                : `its work is already on ${target}: nothing new to land`),
+            empty: built === 'no work' ? 'no-work' : 'no-changes',
+            ...(moved.note ? { note: moved.note } : {}),
           }
         }
         if (typeof built !== 'string') return { status: 'conflict', ...built }
@@ -538,74 +525,16 @@ export function createGitLander(options: GitLanderOptions): GitLander {
     async inspect(recorded = {}): Promise<LandingStart> {
       await locate(recorded)
       const branch = await integrationBranch()
-      const onBranch = await revParse(`refs/heads/${branch}`, repo!)
-      const onTarget = (await revParse(`refs/heads/${target}`, repo!))!
-      let tip = onTarget
-      /** Files where the target's own new commits conflict with the work waiting on the branch. */
-      let conflicts: string[] = []
-      if (onBranch && onBranch !== onTarget && !(await isAncestor(onBranch, onTarget, repo!))) {
-        tip = onBranch
-        // Diverged: a person committed on the target. `prepare` would merge it in; so does this, in memory.
-        if (!(await isAncestor(onTarget, onBranch, repo!))) {
-          const merged = await git(['merge-tree', '--write-tree', '--name-only', onBranch, onTarget], repo!)
-          const [first = '', ...rest] = merged.stdout.split('\n')
-          const tree = first.trim()
-          if (merged.code === 1) conflicts = rest.slice(0, rest.indexOf('')).filter(Boolean)
-          if (merged.code === 0 && tree) {
-            const config = await commitConfig(repo!, 'lander')
-            const made = await git(
-              [...config, 'commit-tree', tree, '-p', onBranch, '-p', onTarget, '-m', 'predicted catch-up'],
-              repo!,
-            )
-            if (made.code === 0) tip = made.stdout.trim()
-          }
-        }
-      }
+      const { start, tip } = await inspectLandings({ repo: repo!, project, target: target! }, branch)
       inspectedTip = tip
-      const found = await foundLandings({ repo: repo!, project, target: target! }, onBranch ? branch : undefined)
-      // The work waiting on the branch is not on the target, and a dry run does not move it: said
-      // as `prepare` says it when the target cannot move (and never as caught up).
-      return {
-        target: target!,
-        base: onBranch ? `refs/heads/${branch}` : `refs/heads/${target}`,
-        landed: [...found.landed].map(([taskId, commit]) => ({ taskId, commit })),
-        ...(found.ahead.length > 0 ? { held: found.ahead } : {}),
-        ...(conflicts.length > 0 ? { note: catchUpConflict(branch, conflicts.join(', ')) } : {}),
-      }
+      return start
     },
 
     async predict(tasks) {
       if (!repo || !(integration || inspectedTip))
         throw new TanukiError(LAND_ERROR, 'the git lander was neither prepared nor inspected')
-      const config = await commitConfig(repo, 'lander')
-      let tip = inspectedTip ?? (await inLand(['rev-parse', 'HEAD'])).stdout.trim()
-      const predictions: { taskId: string; conflicts: string[] }[] = []
-      for (const task of tasks) {
-        const work = await revParse(taskRef(project, task.id, 'work'), repo)
-        if (!work) {
-          predictions.push({ taskId: task.id, conflicts: [] })
-          continue
-        }
-        // A merge of trees in memory, as the cherry-pick would do it (its base: where the work
-        // started), and no worktree touched. \`merge-tree --merge-base\` needs git 2.40: a commit
-        // of the tip's tree on the work's parent gives the same merge from git 2.38.
-        const ours = await git([...config, 'commit-tree', `${tip}^{tree}`, '-p', `${work}^`, '-m', 'predicted'], repo)
-        const merged =
-          ours.code === 0
-            ? await git(['merge-tree', '--write-tree', '--name-only', ours.stdout.trim(), work], repo)
-            : ours
-        if (merged.code !== 0 && merged.code !== 1) {
-          throw new TanukiError(LAND_ERROR, `predicting the landing of ${task.id} failed: ${gitSaid(merged)}`)
-        }
-        const [tree = '', ...rest] = merged.stdout.split('\n')
-        const conflicts = merged.code === 1 ? rest.slice(0, rest.indexOf('')).filter(Boolean) : []
-        predictions.push({ taskId: task.id, conflicts })
-        // The next task lands on this one's result (a conflict's tree holds its markers: still the
-        // best guess of what comes next).
-        const next = await git([...config, 'commit-tree', tree.trim(), '-p', tip, '-m', `predicted ${task.id}`], repo)
-        if (next.code === 0) tip = next.stdout.trim()
-      }
-      return predictions
+      const tip = inspectedTip ?? (await inLand(['rev-parse', 'HEAD'])).stdout.trim()
+      return predictLandings({ repo, project }, tip, tasks)
     },
   }
   return lander

@@ -47,6 +47,7 @@ export function Header() {
         <span class="progress-text" data-testid="progress">
           {progress.complete}/{progress.total} complete · {progress.percentage}%
           {progress.landed !== undefined ? ` · ${progress.landed} landed` : ''}
+          {progress.nothingToLand ? ` · ${progress.nothingToLand} with nothing to land` : ''}
           {progress.heldBack ? ` · ${progress.heldBack} waiting for the target` : ''}
         </span>
       </div>

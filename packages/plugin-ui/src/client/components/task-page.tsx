@@ -266,7 +266,16 @@ export function TaskPage({ id }: { id: string }) {
             </dd>
           </>
         )}
-        {task?.landed && (
+        {task?.landed?.empty && (
+          <>
+            <dt>landed</dt>
+            <dd data-testid="landed">
+              nothing to land ({task.landed.empty === 'no-work' ? 'no work was recorded' : 'its work was already there'}
+              )
+            </dd>
+          </>
+        )}
+        {task?.landed && !task.landed.empty && (
           <>
             <dt>landed</dt>
             <dd data-testid="landed">

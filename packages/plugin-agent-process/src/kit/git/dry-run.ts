@@ -1,0 +1,100 @@
+import { TanukiError, type LandingStart, type Task } from '@tanuki/core'
+import { taskRef } from '../workspace.ts'
+import { foundLandings, type LandingHistory } from './landings.ts'
+import { commitConfig, git, gitSaid, isAncestor, revParse } from './run.ts'
+
+export const LAND_ERROR = 'TANUKI_LAND_FAILED'
+
+/** Why the target's own new commits cannot come into the integration branch `branch`, and what to do. */
+export function catchUpConflict(target: string, branch: string, what: string): string {
+  return (
+    `${target} has commits that conflict with work landed on ${branch} (${what}). ` +
+    `Merge ${branch} into ${target} by hand, then run \`tanuki land\`.`
+  )
+}
+
+/**
+ * What `prepare` would find (the target, the landings a crash left), found without writing
+ * anything: no branch, worktree or ref is made or moved (`tanuki land --dry-run`). `tip`: the
+ * integration tip `prepare` would reach, where `predictLandings` starts.
+ */
+export async function inspectLandings(
+  history: LandingHistory,
+  branch: string,
+): Promise<{ start: LandingStart; tip: string }> {
+  const { repo, target } = history
+  const onBranch = await revParse(`refs/heads/${branch}`, repo)
+  const onTarget = (await revParse(`refs/heads/${target}`, repo))!
+  let tip = onTarget
+  /** Files where the target's own new commits conflict with the work waiting on the branch. */
+  let conflicts: string[] = []
+  if (onBranch && onBranch !== onTarget && !(await isAncestor(onBranch, onTarget, repo))) {
+    tip = onBranch
+    // Diverged: a person committed on the target. `prepare` would merge it in; so does this, in memory.
+    if (!(await isAncestor(onTarget, onBranch, repo))) {
+      const merged = await git(['merge-tree', '--write-tree', '--name-only', onBranch, onTarget], repo)
+      const [first = '', ...rest] = merged.stdout.split('\n')
+      const tree = first.trim()
+      if (merged.code === 1) conflicts = rest.slice(0, rest.indexOf('')).filter(Boolean)
+      if (merged.code === 0 && tree) {
+        const config = await commitConfig(repo, 'lander')
+        const made = await git(
+          [...config, 'commit-tree', tree, '-p', onBranch, '-p', onTarget, '-m', 'predicted catch-up'],
+          repo,
+        )
+        if (made.code === 0) tip = made.stdout.trim()
+      }
+    }
+  }
+  const found = await foundLandings(history, onBranch ? branch : undefined)
+  // The work waiting on the branch is not on the target, and a dry run does not move it: said
+  // as `prepare` says it when the target cannot move (and never as caught up).
+  return {
+    tip,
+    start: {
+      target,
+      base: onBranch ? `refs/heads/${branch}` : `refs/heads/${target}`,
+      landed: [...found.landed].map(([taskId, commit]) => ({ taskId, commit })),
+      ...(found.ahead.length > 0 ? { held: found.ahead } : {}),
+      ...(conflicts.length > 0 ? { note: catchUpConflict(target, branch, conflicts.join(', ')) } : {}),
+    },
+  }
+}
+
+/**
+ * What would land, in order, and the conflicts it would meet, starting at the integration tip
+ * `tip`, without touching any worktree or ref (`tanuki land --dry-run`).
+ */
+export async function predictLandings(
+  { repo, project }: Pick<LandingHistory, 'repo' | 'project'>,
+  start: string,
+  tasks: readonly Task[],
+): Promise<{ taskId: string; conflicts: string[] }[]> {
+  const config = await commitConfig(repo, 'lander')
+  let tip = start
+  const predictions: { taskId: string; conflicts: string[] }[] = []
+  for (const task of tasks) {
+    const work = await revParse(taskRef(project, task.id, 'work'), repo)
+    if (!work) {
+      predictions.push({ taskId: task.id, conflicts: [] })
+      continue
+    }
+    // A merge of trees in memory, as the cherry-pick would do it (its base: where the work
+    // started), and no worktree touched. \`merge-tree --merge-base\` needs git 2.40: a commit
+    // of the tip's tree on the work's parent gives the same merge from git 2.38.
+    const ours = await git([...config, 'commit-tree', `${tip}^{tree}`, '-p', `${work}^`, '-m', 'predicted'], repo)
+    const merged =
+      ours.code === 0 ? await git(['merge-tree', '--write-tree', '--name-only', ours.stdout.trim(), work], repo) : ours
+    if (merged.code !== 0 && merged.code !== 1) {
+      throw new TanukiError(LAND_ERROR, `predicting the landing of ${task.id} failed: ${gitSaid(merged)}`)
+    }
+    const [tree = '', ...rest] = merged.stdout.split('\n')
+    const conflicts = merged.code === 1 ? rest.slice(0, rest.indexOf('')).filter(Boolean) : []
+    predictions.push({ taskId: task.id, conflicts })
+    // The next task lands on this one's result (a conflict's tree holds its markers: still the
+    // best guess of what comes next).
+    const next = await git([...config, 'commit-tree', tree.trim(), '-p', tip, '-m', `predicted ${task.id}`], repo)
+    if (next.code === 0) tip = next.stdout.trim()
+  }
+  return predictions
+}
