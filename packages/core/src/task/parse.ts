@@ -313,6 +313,112 @@ export function updateTaskText(text: string, patch: TaskPatch, source = 'task'):
  */
 export function updateTask(text: string, patch: TaskPatch, source = 'task'): { text: string; task: Task | undefined } {
   const fm = splitFrontMatter(text, source)
+  return updatePlain(text, fm, patch, source) ?? updateWithDocument(text, fm, patch, source)
+}
+
+/** `updateTask` through yaml's document model alone: what the plain update must agree with. */
+export function updateTaskWithYaml(
+  text: string,
+  patch: TaskPatch,
+  source = 'task',
+): { text: string; task: Task | undefined } {
+  return updateWithDocument(text, splitFrontMatter(text, source), patch, source)
+}
+
+/** `updateTask` the plain way alone (see `updatePlain`): nothing where it leaves the update to yaml. */
+export function updateTaskPlainly(
+  text: string,
+  patch: TaskPatch,
+  source = 'task',
+): { text: string; task: Task | undefined } | undefined {
+  return updatePlain(text, splitFrontMatter(text, source), patch, source)
+}
+
+/**
+ * `updateTask` for front matter the plain reader reads (see plain-yaml.ts), without yaml's
+ * document model: each value is spliced into its line, as the document's ranges would place it,
+ * and the result must read back (plainly) as the fields with the patch applied. Nothing when the
+ * front matter is not plain, when a value's line may hold a comment, or when the result does not
+ * read back so: yaml's way then decides, and refuses what it must.
+ */
+function updatePlain(
+  text: string,
+  fm: FrontMatter,
+  patch: TaskPatch,
+  source: string,
+): { text: string; task: Task | undefined } | undefined {
+  const fields = readPlainYaml(fm.yaml)
+  if (!fields) return undefined
+  const yaml = fm.yaml
+  // Where each top-level key's value is: the line, and the value within it (no trailing spaces).
+  const lines = new Map<string, { start: number; end: number; colon: number; from: number; to: number }>()
+  let indent = -1
+  for (let start = 0; start < yaml.length; ) {
+    const newline = yaml.indexOf('\n', start)
+    const end = newline === -1 ? yaml.length : newline + 1
+    let content = newline === -1 ? end : newline
+    if (yaml[content - 1] === '\r') content--
+    let at = start
+    while (yaml[at] === ' ') at++
+    if (at < content && yaml[at] !== '#') {
+      if (indent === -1) indent = at - start
+      const colon = yaml.indexOf(':', at)
+      if (at - start === indent && colon !== -1 && colon < content) {
+        let from = colon + 1
+        while (yaml[from] === ' ') from++
+        let to = content
+        while (to > from && yaml[to - 1] === ' ') to--
+        lines.set(yaml.slice(at, colon), { start, end, colon, from, to })
+      }
+    }
+    start = end
+  }
+  const expected: Record<string, unknown> = { ...fields }
+  const edits: { start: number; end: number; text: string }[] = []
+  const appended: string[] = []
+  for (const [key, value] of Object.entries(patch) as [keyof TaskPatch, TaskPatch[keyof TaskPatch]][]) {
+    if (value === undefined) continue
+    const line = lines.get(key)
+    if (line && yaml.slice(line.from, line.to).includes('#')) return undefined
+    if (value === null) {
+      delete expected[key]
+      if (line) edits.push({ start: line.start, end: line.end, text: '' })
+      continue
+    }
+    expected[key] = value
+    const spelled = yamlScalar(value)
+    if (!line) appended.push(`${key}: ${spelled}`)
+    else if (line.from === line.to) edits.push({ start: line.colon + 1, end: line.colon + 1, text: ` ${spelled}` })
+    else edits.push({ start: line.from, end: line.to, text: spelled })
+  }
+  let updatedYaml = yaml
+  edits.sort((a, b) => b.start - a.start)
+  for (const edit of edits) updatedYaml = updatedYaml.slice(0, edit.start) + edit.text + updatedYaml.slice(edit.end)
+  if (appended.length > 0) {
+    const newline = text.includes('\r\n') ? '\r\n' : '\n'
+    const pad = ' '.repeat(Math.max(indent, 0))
+    if (updatedYaml.length > 0 && !updatedYaml.endsWith('\n')) updatedYaml += newline
+    updatedYaml += appended.map((line) => pad + line).join(newline) + newline
+  }
+  const read = readPlainYaml(updatedYaml)
+  if (!read || !sameData(read, expected)) return undefined
+  const closing = text.slice(fm.yamlStart + fm.yaml.length, fm.bodyStart)
+  const updated = text.slice(0, fm.yamlStart) + updatedYaml + closing + text.slice(fm.bodyStart)
+  let task: Task | undefined
+  try {
+    task = buildTask(read, text.slice(fm.bodyStart), source, [])
+  } catch {
+    task = undefined
+  }
+  return { text: updated, task }
+}
+
+function updateWithDocument(
+  text: string,
+  fm: FrontMatter,
+  patch: TaskPatch,
+  source: string,
+): { text: string; task: Task | undefined } {
   const doc = parseFrontMatterDocument(fm, source)
   if (!isMap(doc.contents)) throw invalid(source, undefined, 'front matter must be a mapping of fields')
   const map = doc.contents

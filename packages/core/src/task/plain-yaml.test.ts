@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { parseDocument } from 'yaml'
 import { errorMessage } from '../errors.ts'
-import { parseTask, parseTaskWithYaml } from './parse.ts'
+import { parseTask, parseTaskWithYaml, updateTaskPlainly, updateTaskWithYaml } from './parse.ts'
+import type { TaskPatch } from './types.ts'
 import { readPlainYaml } from './plain-yaml.ts'
 
 /** A small seeded generator (mulberry32), so a failure comes back with the same seed. */
@@ -233,5 +234,74 @@ describe('readPlainYaml', () => {
       expect(readPlainYaml(file.split('---\n')[1]!), file).toBeDefined()
       expect(outcome(parseTask), file).toStrictEqual(outcome(parseTaskWithYaml))
     }
+  })
+
+  it("updates plain front matter as yaml's ranges do, byte for byte", () => {
+    const next = random(5)
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!
+    const lines = [
+      'id: T-1',
+      'title: Trivial 1',
+      "title: 'it''s: quoted'",
+      'role: dev   ',
+      'depends_on: [a, b]',
+      'depends_on:\n- a\n- b',
+      'completion:\n  signal: DONE\n  max_iterations: 3',
+      'status: pending',
+      'status: pending  ',
+      'completion:\n  status: nested',
+      'status:',
+      'status:   ',
+      'status: "in_progress"',
+      'status: review # a comment',
+      'assigned_to: dev-1',
+      "started_at: '2026-11-30T08:32:21.949Z'",
+      'iterations: 2',
+      'failure: "exit 1: it failed"',
+      '# a comment line',
+      '',
+    ]
+    const patches: TaskPatch[] = [
+      { status: 'complete', completed_at: '2026-11-30T08:32:22.024Z', iterations: 1 },
+      { status: 'assigned', assigned_to: 'default-1' },
+      { status: 'in_progress', started_at: '2026-11-30T08:32:21.949Z' },
+      { status: 'pending', assigned_to: null, started_at: null, completed_at: null, failure: null, iterations: null },
+      { status: 'failed', failure: 'exit 1: yes # not a comment' },
+      { failure: 'no' },
+      { status: 'review', iterations: 12 },
+    ]
+    let plainly = 0
+    for (let i = 0; i < 3_000; i++) {
+      const base = next() < 0.85 ? '' : '  '
+      const front = Array.from({ length: 1 + Math.floor(next() * 6) }, () => pick(lines))
+        .join('\n')
+        .split('\n')
+        .map((line) => (line === '' ? line : base + line))
+      let text = `---\n${front.join('\n')}${next() < 0.9 ? '\n' : ''}---\nThe body.\n`
+      if (next() < 0.1) text = text.replaceAll('\n', '\r\n')
+      const patch = pick(patches)
+      const plain = (() => {
+        try {
+          return updateTaskPlainly(text, patch)
+        } catch (error) {
+          return `error: ${errorMessage(error)}`
+        }
+      })()
+      if (plain === undefined) continue
+      const yaml = (() => {
+        try {
+          return updateTaskWithYaml(text, patch)
+        } catch (error) {
+          return `error: ${errorMessage(error)}`
+        }
+      })()
+      expect(typeof plain === 'string' ? plain : plain.text, JSON.stringify({ text, patch })).toBe(
+        typeof yaml === 'string' ? yaml : yaml.text,
+      )
+      expect(plain, JSON.stringify({ text, patch })).toStrictEqual(yaml)
+      plainly++
+    }
+    // Most of these are done without yaml: the check compares real work.
+    expect(plainly).toBeGreaterThan(1_500)
   })
 })
