@@ -340,8 +340,6 @@ describe("a person's save while a status is written", () => {
     while (!ended) {
       const patch = { status: statuses[writes % statuses.length]!, iterations: writes++ }
       await Promise.all(ids.map((id) => source.update(id, patch).catch((error: unknown) => failures.push(error))))
-      // A write waits on nothing (see \`write\`): the person's exit is seen between rounds.
-      await new Promise((resolve) => setImmediate(resolve))
     }
     expect(await exited).toBe(0)
     const notes = Array.from({ length: rounds }, (_, i) => `note ${i + 1}`)
