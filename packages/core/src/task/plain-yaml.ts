@@ -37,8 +37,9 @@ const NO = Symbol('not plain')
  * when `yaml` would read it differently or report a problem): then parse it with `yaml`.
  */
 export function readPlainYaml(text: string): Record<string, unknown> | undefined {
-  if (UNSAFE.test(text.replaceAll('\r\n', '\n'))) return undefined
-  const lines = text.split(/\r?\n/)
+  const crlf = text.includes('\r')
+  if (UNSAFE.test(crlf ? text.replaceAll('\r\n', '\n') : text)) return undefined
+  const lines = crlf ? text.split(/\r?\n/) : text.split('\n')
   const top: Record<string, unknown> = {}
   const keys = new Set<string>()
   let indent = -1
