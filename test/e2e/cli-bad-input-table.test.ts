@@ -498,6 +498,38 @@ const commandLines: BadInput[] = [
     mentions: ['unknown command "projct"', 'did you mean "project"?'],
   },
   {
+    name: 'a mistyped short command',
+    runs: [['tsk', 'list']],
+    mentions: ['tanuki: unknown command "tsk" (did you mean "task"?); commands: init, project, task', 'tanuki --help'],
+  },
+  {
+    name: 'a mistyped short subcommand',
+    runs: [['task', 'lst']],
+    mentions: ['tanuki task: unknown command "lst" (did you mean "list"?)', 'tanuki task --help'],
+  },
+  {
+    name: 'a mistyped short option',
+    runs: [['project', 'status', '--jsn']],
+    mentions: [
+      'tanuki project status: unknown option "--jsn" (did you mean "--json"?)',
+      'tanuki project status --help',
+    ],
+  },
+  {
+    name: 'the start of an option',
+    runs: [['project', 'start', '--verb']],
+    mentions: ['unknown option "--verb" (did you mean "--verbose"?)'],
+  },
+  {
+    name: 'an option no option of the command is close to',
+    runs: [['project', 'start', '--jsn']],
+    mentions: [
+      'tanuki project start: unknown option "--jsn"; its options: --cwd, --quiet',
+      'tanuki project start --help',
+    ],
+    lacks: ['did you mean'],
+  },
+  {
     name: 'an option before the command that is not global',
     runs: [['--watch', 'project', 'start']],
     mentions: ['unknown option "--watch"', 'give it after the command'],

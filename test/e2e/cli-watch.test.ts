@@ -150,3 +150,49 @@ describe('`stopWhenSettled: false` in the config', () => {
     expect(runsOf(runs)).toEqual(['S-1', 'S-2'])
   })
 })
+
+describe('the reports of a run that took a new task file', () => {
+  it('name a task added during the run by its title and role, in the summary and the JUnit report', async () => {
+    const { project, runs } = watchedProject()
+    writeFileSync(
+      join(project.dir, 'tanuki.config.ts'),
+      configFor({ default: 1, backend: 1 }, "\n  plugins: [junitReporter({ path: 'junit.xml' })],").replace(
+        'import { defineConfig }',
+        'import { defineConfig, junitReporter }',
+      ),
+    )
+    // W-1 waits for a go file and then fails its verify, so the added task never runs: it waits
+    // on a task in review, and no event of its own but `task:added` names its title or role.
+    const go = join(project.dir, 'go')
+    writeFileSync(
+      project.taskPath('W-1'),
+      taskText({
+        id: 'W-1',
+        sh: `echo W-1 >> ${runs}; while [ ! -f ${go} ]; do sleep 0.1; done`,
+        verify: 'false',
+        maxIterations: 1,
+      }),
+    )
+    const run = startTanuki(project.dir, 'project', 'start')
+    await waitFor('W-1 started', () => runsOf(runs).length === 1)
+    writeFileSync(
+      join(project.tasksDir, 'W-4.md'),
+      taskText({ id: 'W-4', title: 'Added mid-run', role: 'backend', dependsOn: ['W-1'], verify: 'true' }),
+    )
+    await waitFor(
+      'the new task to be seen',
+      async () => (await statusJson(project.dir)).tasks.some((t) => t.id === 'W-4'),
+      15_000,
+    )
+    writeFileSync(go, '')
+    const ended = await run.done
+    expect(ended.code, ended.stderr + ended.stdout).not.toBe(0)
+
+    const summary = readFileSync(join(project.dir, '.tanuki', 'summary.md'), 'utf8')
+    expect(summary).toContain('| W-4 | Added mid-run | backend | pending |')
+    expect(summary).toContain('| W-1 | Task W-1 | default | review |')
+    expect(summary).toContain('- **W-4** (pending): waiting on W-1 (review)')
+    const junit = readFileSync(join(project.dir, 'junit.xml'), 'utf8')
+    expect(junit).toMatch(/<testsuite name="backend"[^>]*>\s*<testcase name="W-4: Added mid-run" classname="backend"/)
+  })
+})

@@ -192,3 +192,45 @@ describe('kill -9 at random moments', () => {
     expect(left.filter((name) => !name.endsWith('.md'))).toEqual([])
   }, 300_000)
 })
+
+describe('a person’s command after a run ended', () => {
+  it('a task set back to pending makes the project stopped with work left, not failed; resume runs it', async () => {
+    const runs = runsLog()
+    const project = createProject({
+      tasks: [
+        { id: 'F-1', sh: `echo F-1 >> ${runs}`, verify: 'false', maxIterations: 1 },
+        { id: 'D-1', dependsOn: ['F-1'], sh: `echo D-1 >> ${runs}`, verify: 'true' },
+        { id: 'OK-1', sh: `echo OK-1 >> ${runs}`, verify: 'true' },
+      ],
+    })
+    const run = await tanuki(project.dir, 'project', 'start')
+    expect(run.code).not.toBe(0)
+    const ended = await statusJson(project.dir)
+    // Nothing a run could do: F-1 is in review and D-1 waits on it.
+    expect(ended.status).toBe('failed')
+    expect(ended.tasks.map((t) => [t.id, t.status])).toEqual([
+      ['D-1', 'pending'],
+      ['F-1', 'review'],
+      ['OK-1', 'complete'],
+    ])
+
+    const rerun = await tanuki(project.dir, 'task', 'rerun', 'F-1')
+    expect(rerun.code, rerun.stderr).toBe(0)
+    expect(rerun.stdout).toContain('Back to pending: F-1 (recorded for the next run).')
+    const after = await statusJson(project.dir)
+    expect(after.tasks.find((t) => t.id === 'F-1')?.status).toBe('pending')
+    expect(after.status).toBe('stopped')
+    const text = await tanuki(project.dir, 'project', 'status')
+    expect(text.stdout).toMatch(/^Project stopped · 1\/3 complete/)
+
+    // Stopped is what it is: resume runs the task again, and the run ends failed again.
+    const resumed = await tanuki(project.dir, 'project', 'resume')
+    expect(resumed.code).not.toBe(0)
+    expect(runsOf(runs).sort()).toEqual(['F-1', 'F-1', 'OK-1'])
+    expect((await statusJson(project.dir)).status).toBe('failed')
+
+    // Marked complete by hand, F-1 lets D-1 start: work left again.
+    expect((await tanuki(project.dir, 'task', 'mark', 'F-1', 'complete')).code).toBe(0)
+    expect((await statusJson(project.dir)).status).toBe('stopped')
+  })
+})

@@ -27,7 +27,15 @@ export { createAgentExits, type AgentExits } from './agent/exits.ts'
 export * from './task/types.ts'
 export { parseTask, createTask, defineTask, taskFromFields, updateTask, updateTaskText } from './task/parse.ts'
 export { FRONT_MATTER_KEYS } from './task/schema.ts'
-export { pathName, nameProblem, isValidName, closestName, didYouMean, type NameKind } from './names/index.ts'
+export {
+  pathName,
+  nameProblem,
+  isValidName,
+  closestName,
+  didYouMean,
+  type ClosestNameOptions,
+  type NameKind,
+} from './names/index.ts'
 export { codeBlocks, type CodeBlock } from './task/body.ts'
 export { Resolver, cycleError, type Blocker, type GraphTask } from './resolver/index.ts'
 export { TaskQueue, PRIORITY_RANK, type QueueItem } from './queue/index.ts'

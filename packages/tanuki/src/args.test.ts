@@ -63,6 +63,13 @@ describe('resolveInvocation', () => {
     expect(usage(() => resolveInvocation(root, ['project', 'begin']))).toMatch(
       /^tanuki project: unknown command "begin"/,
     )
+    // Short words and beginnings are near misses too, as people type commands.
+    expect(usage(() => resolveInvocation(root, ['proj', 'start']))).toContain(
+      'tanuki: unknown command "proj" (did you mean "project"?)',
+    )
+    expect(usage(() => resolveInvocation(root, ['lgs', 'T-1']))).toContain(
+      'unknown command "lgs" (did you mean "logs"?)',
+    )
   })
 
   it('refuses options before the command that are not global, and --cwd without a value', () => {
@@ -83,6 +90,8 @@ describe('checkArgs', () => {
   it.each([
     [['--dry-run'], 'tanuki project start: unknown option "--dry-run"; its options: --cwd, --watch, --detach, --quiet'],
     [['--wacth'], 'did you mean "--watch"?'],
+    [['--cw', '/p'], 'unknown option "--cw" (did you mean "--cwd"?)'],
+    [['--det'], 'unknown option "--det" (did you mean "--detach"?)'],
     [['-x'], 'unknown option "-x"'],
     [['extra'], 'tanuki project start: unexpected argument "extra": it takes none'],
     [['--watch', '--watch'], 'option "--watch" is given twice'],

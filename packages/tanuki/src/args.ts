@@ -5,6 +5,8 @@ import type { ArgDef, ArgsDef, CommandDef } from 'citty'
 const GLOBAL_VALUE_FLAGS = ['cwd']
 const HELP = ['--help', '-h']
 const VERSION = ['--version', '-v']
+/** Commands and options are typed by hand: `tsk` and `--jsn` are near misses too, `--verb` a beginning. */
+const TYPED = { typed: true } as const
 
 /** What a command line asks for, once the command it names is found. */
 export interface Invocation {
@@ -78,7 +80,10 @@ export function resolveInvocation(root: CommandDef, argv: readonly string[], roo
     const next = subs[token]
     if (!next) {
       const known = Object.keys(subs)
-      throw usageError(names, `unknown command "${token}"${didYouMean(token, known)}; commands: ${known.join(', ')}`)
+      throw usageError(
+        names,
+        `unknown command "${token}"${didYouMean(token, known, TYPED)}; commands: ${known.join(', ')}`,
+      )
     }
     command = next
     names.push(token)
@@ -129,7 +134,7 @@ export function checkArgs(command: { args?: unknown }, names: string[], argv: re
         arg = byName.get(name)
       }
       if (!arg) {
-        const meant = closestName(`--${name}`, spelled)
+        const meant = closestName(`--${name}`, spelled, TYPED)
         throw usageError(
           names,
           `unknown option "${flag}"` +

@@ -20,8 +20,9 @@ import { agentLog, iterationLog, taskLogDir, type StatePaths } from './paths.ts'
 export interface StatusDocument {
   /**
    * `starting`, `running`, `stopping` while an orchestrator runs; otherwise `not started`,
-   * `complete` (every task complete), `stopped` (interrupted: stopped or killed) or `failed`
-   * (settled with tasks not complete, or ended by an error).
+   * `complete` (every task complete), `stopped` (work left: the run was stopped or killed, or a
+   * task was set back to pending after it settled) or `failed` (settled with tasks not complete
+   * and none a run could take, or ended by an error).
    */
   status: string
   /** The running orchestrator's pid. */
@@ -285,13 +286,20 @@ export function createStateReporter(options: StateReporterOptions): Reporter & {
   }
 }
 
-/** How a project stands when no orchestrator runs it, from what its journal recorded. */
-export function runStatusWord(state: RunState, allComplete: boolean): string {
+/**
+ * How a project stands when no orchestrator runs it, from what its journal recorded. `workLeft`: a
+ * task a run would take now (ready, or in flight), which a person's `task rerun|reset|mark` after
+ * the run can make.
+ */
+export function runStatusWord(state: RunState, tasks: { allComplete: boolean; workLeft: boolean }): string {
   switch (state.run.state) {
     case undefined:
       return 'not started'
     case 'settled':
-      return allComplete ? 'complete' : 'failed'
+      // Settled is of the last run; a task set back to pending since is work for the next one
+      // (`resume` runs it), so the project is not failed, nor complete, until that run settles.
+      if (tasks.workLeft) return 'stopped'
+      return tasks.allComplete ? 'complete' : 'failed'
     case 'failed':
       return 'failed'
     // `running` with no orchestrator: it was killed; either way, interrupted.
@@ -334,8 +342,10 @@ export function statusFromJournal(tasks: Task[], state: RunState, paths: StatePa
     status: agent.status === 'crashed' ? 'crashed' : 'stopped',
   })) as StatusDocument['agents']
   const allComplete = progress.total > 0 && progress.complete === progress.total
+  const workLeft =
+    graph.ready().length > 0 || recorded.some(({ task }) => task.status === 'assigned' || task.status === 'in_progress')
   return {
-    status: runStatusWord(state, allComplete),
+    status: runStatusWord(state, { allComplete, workLeft }),
     updatedAt: new Date().toISOString(),
     tasks: views,
     progress,

@@ -25,6 +25,34 @@ describe('closestName', () => {
   it('suggests nothing for a name that is itself a candidate', () => {
     expect(closestName('title', keys)).toBeUndefined()
   })
+
+  describe('typed: a CLI’s commands and options', () => {
+    const commands = ['init', 'project', 'task', 'land', 'logs', 'ui', 'worker']
+    const options = ['--cwd', '--quiet', '--verbose', '--watch', '--json']
+
+    it.each([
+      ['tsk', commands, 'task'],
+      ['lgs', commands, 'logs'],
+      ['proj', commands, 'project'],
+      ['--jsn', options, '--json'],
+      ['--verb', options, '--verbose'],
+      ['--cw', options, '--cwd'],
+    ])('%s → %s', (typo, candidates, meant) => {
+      expect(closestName(typo, candidates, { typed: true })).toBe(meant)
+      expect(didYouMean(typo, candidates, { typed: true })).toBe(` (did you mean "${meant}"?)`)
+      // Keys of a file are not typed so: a short word there is left alone.
+      if (typo.replace(/^--/, '').length <= 3) expect(closestName(typo, candidates)).toBeUndefined()
+    })
+
+    it.each([
+      ['xyz', commands],
+      ['--jsn', ['--cwd', '--quiet', '--watch', '--ui', '--port']],
+      ['re', ['rerun', 'reset', 'mark']],
+      ['--w', options],
+    ])('leaves %s alone: nothing close, or the start of more than one', (name, candidates) => {
+      expect(closestName(name, candidates, { typed: true })).toBeUndefined()
+    })
+  })
 })
 
 describe('names that become paths', () => {

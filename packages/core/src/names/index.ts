@@ -1,6 +1,6 @@
 import { TanukiError } from '../errors.ts'
 
-export { closestName, didYouMean } from './suggest.ts'
+export { closestName, didYouMean, type ClosestNameOptions } from './suggest.ts'
 
 /** A task id: letters, digits, `.`, `_`, `-`; not `.` or `..`. */
 const ID = /^[A-Za-z0-9._-]+$/

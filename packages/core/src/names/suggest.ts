@@ -19,29 +19,49 @@ function distance(a: string, b: string): number {
   return rows[a.length]![b.length]!
 }
 
+/** How loosely `closestName` matches. */
+export interface ClosestNameOptions {
+  /**
+   * The candidates are a few words a person types by hand (a CLI's commands and options), not keys
+   * of a file: a word of two or three letters may be one slip away too (`tsk` → `task`), and a word
+   * of two letters or more may be the start of exactly one candidate (`--verb` → `--verbose`).
+   */
+  typed?: boolean
+}
+
 /**
  * The candidate `name` is most likely a misspelling of, or undefined when none is close: the same
  * word in another case or with other separators, or a few typing slips away (one for short
- * words, two from six letters on).
+ * words, two from six letters on; none for three letters or fewer, unless `typed`).
  *
  * @example
- * closestName('agnets', ['agents', 'tasks']) // 'agents'
- * closestName('dependsOn', ['depends_on'])   // 'depends_on'
+ * closestName('agnets', ['agents', 'tasks'])            // 'agents'
+ * closestName('dependsOn', ['depends_on'])              // 'depends_on'
+ * closestName('tsk', ['task', 'land'], { typed: true }) // 'task'
  */
-export function closestName(name: string, candidates: Iterable<string>): string | undefined {
+export function closestName(
+  name: string,
+  candidates: Iterable<string>,
+  options: ClosestNameOptions = {},
+): string | undefined {
   const wanted = normalize(name)
-  const allowed = wanted.length <= 3 ? 0 : wanted.length < 6 ? 1 : 2
+  const short = options.typed && wanted.length >= 2 ? 1 : 0
+  const allowed = wanted.length <= 3 ? short : wanted.length < 6 ? 1 : 2
   let best: { candidate: string; score: number } | undefined
+  const starting: string[] = []
   for (const candidate of candidates) {
     if (candidate === name) return undefined
-    const score = distance(wanted, normalize(candidate))
+    const spelled = normalize(candidate)
+    const score = distance(wanted, spelled)
     if (score <= allowed && (!best || score < best.score)) best = { candidate, score }
+    if (options.typed && wanted.length >= 2 && spelled.startsWith(wanted)) starting.push(candidate)
   }
-  return best?.candidate
+  // A beginning names one candidate only when no other begins so: `re` is rerun or reset.
+  return best?.candidate ?? (starting.length === 1 ? starting[0] : undefined)
 }
 
 /** ` (did you mean "x"?)` for a near miss, else an empty string: ready to append to a message. */
-export function didYouMean(name: string, candidates: Iterable<string>): string {
-  const closest = closestName(name, candidates)
+export function didYouMean(name: string, candidates: Iterable<string>, options: ClosestNameOptions = {}): string {
+  const closest = closestName(name, candidates, options)
   return closest === undefined ? '' : ` (did you mean "${closest}"?)`
 }

@@ -1,18 +1,28 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { createBus } from './bus.ts'
+import type { TanukiEvents } from './events.ts'
 import { harness, pinnedWallClock, stopAll, tasks } from './test-harness.ts'
 
 afterEach(stopAll)
+
+const added = {
+  taskId: 'a',
+  title: 'A',
+  role: 'default',
+  priority: 'medium',
+  status: 'pending',
+  dependsOn: [],
+} satisfies Omit<TanukiEvents['task:added'], 'at'>
 
 describe('createBus', () => {
   it('stamps `at` from the clock, except on streamed output', () => {
     const bus = createBus(pinnedWallClock(42))
     const seen: unknown[] = []
     bus.events.on('*', (_name, event) => seen.push(event))
-    bus.emit('task:added', { taskId: 'a' })
+    bus.emit('task:added', added)
     bus.emit('iteration:output', { taskId: 'a', agent: 'x', iteration: 1, stream: 'stdout', text: 'hi' })
     expect(seen).toEqual([
-      { taskId: 'a', at: 42 },
+      { ...added, at: 42 },
       { taskId: 'a', agent: 'x', iteration: 1, stream: 'stdout', text: 'hi' },
     ])
   })
@@ -26,7 +36,7 @@ describe('createBus', () => {
     })
     bus.events.on('task:added', (e) => heard.push(e.taskId))
     bus.events.on('orchestrator:error', (e) => errors.push(e))
-    expect(() => bus.emit('task:added', { taskId: 'a' })).not.toThrow()
+    expect(() => bus.emit('task:added', added)).not.toThrow()
     expect(heard).toEqual(['a'])
     expect(errors).toEqual([{ context: 'a listener of task:added', message: 'listener bug', at: 7 }])
   })

@@ -203,9 +203,19 @@ describe('edits while running', () => {
     const h = harness({ stopWhenSettled: false }, { sources: [source] })
     await h.orchestrator.start()
     await h.when('project:settled')
-    source.change({ type: 'added', task: task({ id: 'new', dependsOn: ['a'], priority: 'high' }) })
+    source.change({ type: 'added', task: task({ id: 'new', dependsOn: ['a'], priority: 'high', role: 'qa' }) })
     await h.when('task:completed', (e) => e.taskId === 'new')
-    expect(h.all('task:added')).toEqual([expect.objectContaining({ taskId: 'new' })])
+    // It carries the definition: reporters have no other event with its title.
+    expect(h.all('task:added')).toEqual([
+      expect.objectContaining({
+        taskId: 'new',
+        title: 'Task new',
+        role: 'qa',
+        priority: 'high',
+        status: 'pending',
+        dependsOn: ['a'],
+      }),
+    ])
     expect(h.orchestrator.progress()).toMatchObject({ total: 2, complete: 2 })
     await h.when('project:settled', () => h.all('project:settled').length === 2)
   })

@@ -48,8 +48,20 @@ export type TanukiEvents = {
   }
   /** Nothing is left to run: every task is complete, failed, in review, blocked or waiting on those. */
   'project:settled': { allComplete: boolean; progress: Progress; at: number }
-  /** A task appeared while running (a new file) or was edited. */
-  'task:added': { taskId: string; at: number }
+  /**
+   * A task appeared while running (a new file). It carries the task's definition as it stands once
+   * added, as `project:loaded` does for the tasks loaded at the start, so reporters can show its
+   * title and role before (or without) it ever running. Older cores sent `taskId` only.
+   */
+  'task:added': {
+    taskId: string
+    title: string
+    role: string
+    priority: TaskPriority
+    status: TaskStatus
+    dependsOn: string[]
+    at: number
+  }
   /** Every status change; the StatusTracker's record. */
   'task:status': StatusChange
   /**

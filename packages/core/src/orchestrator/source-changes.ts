@@ -109,7 +109,10 @@ export function watchSources(
 function added(ctx: ChangeContext, source: TaskSource, task: Task): void {
   const record = ctx.table.insert(task, source)
   ctx.unsettle()
-  ctx.bus.emit('task:added', { taskId: task.id })
+  // Its definition goes with it: no later event names its title, and one that never runs (waiting
+  // on a task in review, blocked) would get no role or dependencies from `task:queued` either.
+  const { id, title, role, priority, status, dependsOn } = record.task
+  ctx.bus.emit('task:added', { taskId: id, title, role, priority, status, dependsOn: [...dependsOn] })
   if (IN_FLIGHT.has(record.task.status)) ctx.table.setStatus(record, 'pending', { reason: 'new task' })
   if (record.task.status === 'pending') ctx.table.blockIfStuck(record)
   ctx.enqueue([task.id])

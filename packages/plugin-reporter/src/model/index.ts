@@ -38,9 +38,9 @@ export interface VerifyRecord {
 export interface TaskState {
   /** The task's id. */
   id: string
-  /** Known from `project:loaded`. */
+  /** Known from `project:loaded` or `task:added`. */
   title?: string
-  /** Known from `project:loaded`, `task:queued` or `task:assigned`. */
+  /** Known from `project:loaded`, `task:added`, `task:queued` or `task:assigned`. */
   role?: string
   /** `critical` … `low`. */
   priority?: string
@@ -223,7 +223,15 @@ export class RunModel implements ReporterHooks {
   }
 
   onTaskAdded(e: TanukiEvents['task:added']): void {
-    this.task(e.taskId)
+    const task = this.task(e.taskId)
+    // Its only event with a title: without it, a task added mid-run showed none (older cores sent
+    // the id alone, so each field is taken only when there).
+    const { title, role, priority, status, dependsOn } = e as Partial<TanukiEvents['task:added']>
+    if (title !== undefined) task.title = title
+    if (role !== undefined) task.role = role
+    if (priority !== undefined) task.priority = priority
+    if (status !== undefined) task.status = status
+    if (dependsOn !== undefined) task.dependsOn = [...dependsOn]
   }
 
   onTaskStatus(e: TanukiEvents['task:status']): void {

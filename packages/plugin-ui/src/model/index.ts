@@ -224,8 +224,15 @@ export class DashboardModel {
         return ids
       }
       case 'task:added': {
-        const { taskId } = e as ModelEvents['task:added']
-        this.task(taskId)
+        // Its definition comes with it (older cores sent the id alone: keep what is there).
+        const { taskId, title, role, priority, status, dependsOn } = e as Partial<ModelEvents['task:added']> & {
+          taskId: string
+        }
+        const task = this.task(taskId)
+        if (title !== undefined) task.title = title
+        if (priority !== undefined) task.priority = priority
+        if (dependsOn !== undefined) task.dependsOn = [...dependsOn]
+        if (role !== undefined || status !== undefined) this.move(task, { role, status })
         return [taskId]
       }
       case 'task:status': {

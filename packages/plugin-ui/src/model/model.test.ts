@@ -246,4 +246,29 @@ describe('DashboardModel', () => {
     expect(model.apply('something:new', { at: 2 })).toBeUndefined()
     expect(model.apply('iteration:output', { taskId: 'x', text: 'hi' })).toBeUndefined()
   })
+
+  it('takes a task added during the run from task:added, counted under its role', () => {
+    const model = DashboardModel.from(doc())
+    model.apply('task:added', {
+      taskId: 'd',
+      title: 'Added mid-run',
+      role: 'qa',
+      priority: 'high',
+      status: 'pending',
+      dependsOn: ['c'],
+      at: 1,
+    })
+    expect(model.document().tasks.find((t) => t.id === 'd')).toMatchObject({
+      title: 'Added mid-run',
+      role: 'qa',
+      priority: 'high',
+      status: 'pending',
+      dependsOn: ['c'],
+    })
+    expect(model.progress().byRole.qa).toMatchObject({ total: 2, pending: 2 })
+    expect(model.progress().byRole.default).toBeUndefined()
+    // An older core's event, the id alone: a task with what is known of it.
+    model.apply('task:added', { taskId: 'e', at: 2 })
+    expect(model.document().tasks.find((t) => t.id === 'e')).toMatchObject({ title: 'e', role: 'default' })
+  })
 })
