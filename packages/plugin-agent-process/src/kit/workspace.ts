@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto'
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync, renameSync } from 'node:fs'
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
-import { basename, join } from 'node:path'
+import { basename, join, resolve } from 'node:path'
 import {
   TanukiError,
   pathName,
@@ -110,6 +110,27 @@ export function worktreesDir(project: ProjectInfo): string {
 }
 
 /**
+ * Sets aside a worktree folder in Tanuki's state whose repository is gone: its `.git` file names a
+ * git folder that no longer exists, as when a project is deleted and made again (cloned afresh) at
+ * the same path, which keeps the same state folder. It is renamed `<path>.orphaned-<time>` (its
+ * new path is returned): nothing is deleted, and the new repository gets a worktree of its own.
+ * Anything else (no `.git` file, a repository that is still there) is left alone: undefined.
+ */
+export function setAsideOrphan(path: string): string | undefined {
+  let link: string
+  try {
+    link = readFileSync(join(path, '.git'), 'utf8')
+  } catch {
+    return undefined
+  }
+  const gitdir = /^gitdir: (.+)$/m.exec(link)?.[1]?.trim()
+  if (!gitdir || existsSync(resolve(path, gitdir))) return undefined
+  const aside = `${path}.orphaned-${new Date().toISOString().replace(/[:.]/g, '-')}`
+  renameSync(path, aside)
+  return aside
+}
+
+/**
  * The path of an agent's worktree. The agent's name goes through core's one guard for names that
  * become paths first: one that could leave the folder (`..`, a separator) is refused, not mangled.
  */
@@ -198,7 +219,7 @@ async function openWorktree(
     const recorded = owned.worktrees[real(path)]
     // A respawn (after a crash, a stop, a resume): keep its work.
     if (recorded && existsSync(path)) return recorded.branch
-    if (existsSync(path)) {
+    if (existsSync(path) && !setAsideOrphan(path)) {
       throw new TanukiError(
         'TANUKI_AGENT_SPAWN_FAILED',
         `${path} exists but Tanuki did not make it for agent ${agent}; move it away (Tanuki never takes over a folder or branch it did not create).`,

@@ -1,8 +1,8 @@
-import { readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createTask, resolveConfig, type Task } from '@tanuki/core'
 import { afterEach, describe, expect, it } from 'vitest'
-import { git, gitRepo, project, removeTempDirs } from '../../../test/support/repo.ts'
+import { git, gitRepo, project, removeTempDirs, tempDir } from '../../../test/support/repo.ts'
 import { openWorkspace } from '../workspace.ts'
 import { createGitLander } from './lander.ts'
 
@@ -116,5 +116,48 @@ describe('the git lander, when a person’s changes hold the target back', () =>
     git(root, 'stash', 'pop', '-q')
     expect(readFileSync(join(root, 'notes.txt'), 'utf8')).toContain('line 1, by a person\nline 2\n')
     expect(readFileSync(join(root, 'notes.txt'), 'utf8')).toContain('line 20, by an agent\n')
+  })
+})
+
+describe('a project deleted and made again at the same path', () => {
+  it('sets the old landing and agent worktrees aside, and makes new ones', async () => {
+    const root = gitRepo()
+    const info = { ...project(root), worktreesDir: tempDir('tanuki-worktrees-') }
+    const land = resolveConfig({}).land
+    await createGitLander({ project: info, land }).prepare()
+    const agent = await openWorkspace({ project: info, agent: 'a' })
+    writeFileSync(join(agent.dir, 'draft.txt'), 'an agent’s uncommitted draft\n')
+    // The person deletes the project and clones it afresh where it was: the state folder stays.
+    rmSync(root, { recursive: true, force: true })
+    mkdirSync(root)
+    git(root, 'init', '-q', '-b', 'main')
+    git(root, 'config', 'user.name', 'Test')
+    git(root, 'config', 'user.email', 'test@example.invalid')
+    writeFileSync(join(root, 'README.md'), '# test project, again\n')
+    git(root, 'add', '-A')
+    git(root, 'commit', '-q', '-m', 'init again')
+
+    const start = await createGitLander({ project: info, land }).prepare()
+    expect(start).toMatchObject({ target: 'main', landed: [] })
+    const again = await openWorkspace({ project: info, agent: 'a' })
+    expect(again.dir).toBe(agent.dir)
+    expect(readFileSync(join(again.dir, 'README.md'), 'utf8')).toBe('# test project, again\n')
+    // Nothing was deleted: the old folders are beside the new ones, the draft in its own.
+    const aside = readdirSync(info.worktreesDir).filter((name) => name.includes('.orphaned-'))
+    expect(aside.map((name) => name.split('.orphaned-')[0]).sort()).toEqual(['_land-main', 'a'])
+    const oldAgent = aside.find((name) => name.startsWith('a.'))!
+    expect(readFileSync(join(info.worktreesDir, oldAgent, 'draft.txt'), 'utf8')).toBe('an agent’s uncommitted draft\n')
+  })
+
+  it('leaves alone a folder whose repository is still there, and refuses it as before', async () => {
+    const root = gitRepo()
+    const other = gitRepo()
+    const info = { ...project(root), worktreesDir: tempDir('tanuki-worktrees-') }
+    // A worktree of another repository, where the landing worktree would go.
+    git(other, 'worktree', 'add', '-q', join(info.worktreesDir, '_land-main'))
+    await expect(createGitLander({ project: info, land: resolveConfig({}).land }).prepare()).rejects.toThrow(
+      /exists but is not Tanuki's landing worktree; move it away/,
+    )
+    expect(readdirSync(info.worktreesDir)).toEqual(['_land-main'])
   })
 })

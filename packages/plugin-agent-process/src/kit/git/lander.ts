@@ -13,7 +13,7 @@ import {
   type Task,
 } from '@tanuki/core'
 import { execShell } from '../process.ts'
-import { safeName, taskRef, worktreesDir } from '../workspace.ts'
+import { safeName, setAsideOrphan, taskRef, worktreesDir } from '../workspace.ts'
 import { readOwned, updateOwned } from './owned.ts'
 import {
   commitConfig,
@@ -434,7 +434,8 @@ export function createGitLander(options: GitLanderOptions): GitLander {
         } else {
           // A new worktree is on its branch's tip and clean: nothing to repair (five git processes,
           // one of them a second checkout of the whole tree).
-          if (existsSync(dir)) {
+          // One whose repository is gone (the project was made again at this path) is set aside.
+          if (existsSync(dir) && !setAsideOrphan(dir)) {
             throw new TanukiError(LAND_ERROR, `${dir} exists but is not Tanuki's landing worktree; move it away.`)
           }
           await gitOrThrow(
