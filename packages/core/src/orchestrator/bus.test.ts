@@ -15,16 +15,18 @@ const added = {
 } satisfies Omit<TanukiEvents['task:added'], 'at'>
 
 describe('createBus', () => {
-  it('stamps `at` from the clock, except on streamed output', () => {
+  it('stamps `at` from the clock, streamed output too (its own object, not a copy)', () => {
     const bus = createBus(pinnedWallClock(42))
     const seen: unknown[] = []
     bus.events.on('*', (_name, event) => seen.push(event))
     bus.emit('task:added', added)
-    bus.emit('iteration:output', { taskId: 'a', agent: 'x', iteration: 1, stream: 'stdout', text: 'hi' })
+    const output = { taskId: 'a', agent: 'x', iteration: 1, stream: 'stdout' as const, text: 'hi' }
+    bus.emit('iteration:output', output)
     expect(seen).toEqual([
       { ...added, at: 42 },
-      { taskId: 'a', agent: 'x', iteration: 1, stream: 'stdout', text: 'hi' },
+      { taskId: 'a', agent: 'x', iteration: 1, stream: 'stdout', text: 'hi', at: 42 },
     ])
+    expect(seen[1]).toBe(output)
   })
 
   it('turns a throwing listener into an orchestrator:error, and the other listeners still hear the event', () => {

@@ -23,8 +23,14 @@ export interface Bus {
  */
 export function createBus(clock: Clock): Bus {
   const events = mitt<TanukiEvents>()
-  const stamp = <E extends TanukiEventName>(name: E, event: EventInput<E>): TanukiEvents[E] =>
-    (name === 'iteration:output' ? event : { ...event, at: clock.now() }) as TanukiEvents[E]
+  const stamp = <E extends TanukiEventName>(name: E, event: EventInput<E>): TanukiEvents[E] => {
+    // Agents' output comes in many pieces a second: its (fresh) object takes `at` in place, no copy.
+    if (name === 'iteration:output') {
+      ;(event as { at?: number }).at = clock.now()
+      return event as TanukiEvents[E]
+    }
+    return { ...event, at: clock.now() } as TanukiEvents[E]
+  }
 
   const send = <E extends TanukiEventName>(name: E, event: TanukiEvents[E]): TanukiEvents[E] => {
     const failures: unknown[] = []

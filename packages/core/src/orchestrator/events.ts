@@ -116,8 +116,18 @@ export type TanukiEvents = {
     prompt: string
     at: number
   }
-  /** The agent's output as it streams. */
-  'iteration:output': { taskId: string; agent: string; iteration: number; stream: 'stdout' | 'stderr'; text: string }
+  /**
+   * The agent's output as it streams. `at`: when the orchestrator got it (always set by the
+   * orchestrator; optional for events built by hand, which older cores sent without it).
+   */
+  'iteration:output': {
+    taskId: string
+    agent: string
+    iteration: number
+    stream: 'stdout' | 'stderr'
+    text: string
+    at?: number
+  }
   'iteration:finished': {
     taskId: string
     agent: string
