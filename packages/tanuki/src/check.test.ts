@@ -53,6 +53,19 @@ describe('checkProject', () => {
     expect(error.message.split('\n')[0]).toBe('4 problems in the project:')
   })
 
+  it('says a dependency on an invalid task file is that file’s problem, not a missing id', async () => {
+    const root = project({
+      '.tanuki/tasks/a.md': task('A', ['priority: urgent']),
+      '.tanuki/tasks/b.md': task('B', ['depends_on: [A, GHOST]']),
+    })
+    const error = await refused(root)
+    expect(error.details.problems).toEqual([
+      expect.stringMatching(/^\.tanuki\/tasks\/a\.md: field "priority": is "urgent"/),
+      '.tanuki/tasks/b.md: field "depends_on" names "A", whose file .tanuki/tasks/a.md is invalid (its problem is listed too). Fix that file.',
+      expect.stringMatching(/^\.tanuki\/tasks\/b\.md: field "depends_on" names "GHOST", but no task has that id/),
+    ])
+  })
+
   it("asks the backends about every role, the tasks' roles included, along with the tasks' problems", async () => {
     const root = project({
       'tanuki.config.mjs':

@@ -19,6 +19,9 @@ import {
   type Task,
   type UserConfig,
 } from '@tanuki/core'
+import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { parseDocument } from 'yaml'
 import { checkConfigFile, readConfigFile, type ConfigFile, type LoadedConfig } from './config.ts'
 import { FileTaskSource } from './file-source.ts'
 import { statePaths } from './paths.ts'
@@ -84,17 +87,22 @@ export function checkProjectTasks(
     else tasks.push(task)
   }
   if (!graph) return { tasks, pluginTasks: plugged, errors }
+  /** The ids the invalid task files give, found only once a dependency is missing. */
+  let invalidFiles: Map<string, string> | undefined
   for (const task of [...tasks, ...plugged]) {
     for (const dep of task.dependsOn) {
-      if (!seen.has(dep)) {
-        errors.push(
-          new TanukiError(
-            'TANUKI_TASK_INVALID',
-            `${task.source}: field "depends_on" names "${dep}", but no task has that id. Fix the id or add the task.`,
-            { details: { source: task.source, field: 'depends_on', value: dep } },
-          ),
-        )
-      }
+      if (seen.has(dep)) continue
+      invalidFiles ??= idsOfInvalidFiles(source, errors)
+      const file = invalidFiles.get(dep)
+      errors.push(
+        new TanukiError(
+          'TANUKI_TASK_INVALID',
+          file === undefined
+            ? `${task.source}: field "depends_on" names "${dep}", but no task has that id. Fix the id or add the task.`
+            : `${task.source}: field "depends_on" names "${dep}", whose file ${file} is invalid (its problem is listed too). Fix that file.`,
+          { details: { source: task.source, field: 'depends_on', value: dep, ...(file ? { invalidFile: file } : {}) } },
+        ),
+      )
     }
   }
   // A task without dependencies is in no cycle, and a cycle never passes through one: the graph
@@ -107,6 +115,27 @@ export function checkProjectTasks(
     for (const id of cycle) deps.remove(id)
   }
   return { tasks, pluginTasks: plugged, errors }
+}
+
+/**
+ * The id each invalid task file names in its front matter, as far as it can be read, by id: so a
+ * task that depends on it is told the file is the problem, not that no task has that id.
+ */
+function idsOfInvalidFiles(source: FileTaskSource, errors: readonly TanukiError[]): Map<string, string> {
+  const ids = new Map<string, string>()
+  for (const error of errors) {
+    const shown = error.details.source
+    if (error.code !== 'TANUKI_TASK_INVALID' || typeof shown !== 'string') continue
+    try {
+      const text = readFileSync(resolve(source.root, shown), 'utf8')
+      const front = /^\uFEFF?---[ \t]*\r?\n([\s\S]*?)\r?\n---[ \t]*(\r?\n|$)/.exec(text)?.[1]
+      const id: unknown = front === undefined ? undefined : parseDocument(front).get('id')
+      if ((typeof id === 'string' || typeof id === 'number') && !ids.has(String(id))) ids.set(String(id), shown)
+    } catch {
+      // Unreadable, or no front matter to speak of: no id to tell.
+    }
+  }
+  return ids
 }
 
 /** A project checked from end to end, ready to run. */
