@@ -229,6 +229,7 @@ describe('edits while running', () => {
     source.change({ type: 'added', task: task({ id: 'y', dependsOn: ['x'] }) })
     const error = await h.when('orchestrator:error')
     expect(error.message).toContain('Dependency cycle')
+    expect(error.context).toBe('applying a change of task y')
     expect(h.orchestrator.task('y')).toBeUndefined()
     expect(h.orchestrator.task('x')).toMatchObject({ status: 'blocked' })
     source.change({ type: 'invalid', source: 'tasks/z.md', error: new Error('bad yaml') })
@@ -374,8 +375,11 @@ describe('edits while running', () => {
     ])
     const h = harness({ stopWhenSettled: false, agents: { default: { count: 0 } } }, { sources: [source] })
     await h.orchestrator.start()
-    source.change({ type: 'changed', task: task({ id: 'b', dependsOn: ['a'] }) })
-    expect(h.all('orchestrator:error').at(-1)?.message).toContain('Dependency cycle')
+    source.change({ type: 'changed', task: task({ id: 'b', dependsOn: ['a'], source: 'tasks/b.md' }) })
+    expect(h.all('orchestrator:error').at(-1)).toMatchObject({
+      context: 'applying a change of task b (tasks/b.md)',
+      message: expect.stringContaining('Dependency cycle'),
+    })
     expect(h.orchestrator.task('b')).toMatchObject({ dependsOn: [], status: 'pending' })
     expect(h.orchestrator.progress()).toMatchObject({ total: 3, pending: 2, blocked: 1 })
     // A blocked task whose missing dependency is dropped, still written as blocked, is free again.

@@ -81,8 +81,17 @@ export function applySourceChange(ctx: ChangeContext, source: TaskSource, change
       else EDIT_RULES.find((rule) => rule.when(record, change.task))?.then(ctx, record, change.task)
     }
   } catch (error) {
-    ctx.bus.emit('orchestrator:error', { context: 'applying a task change', message: errorMessage(error) })
+    // Named by its task and file: a person has to find what to fix.
+    const what =
+      change.type === 'removed' ? `task ${change.id}` : change.type === 'invalid' ? change.source : named(change.task)
+    ctx.bus.emit('orchestrator:error', { context: `applying a change of ${what}`, message: errorMessage(error) })
   }
+}
+
+/** A task as a person finds it: its id, and its file when it came from one. */
+function named(task: Task): string {
+  const id = `task ${task.id}`
+  return task.source && task.source !== id ? `${id} (${task.source})` : id
 }
 
 /**
