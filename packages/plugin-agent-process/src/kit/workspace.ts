@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto'
-import { existsSync, readFileSync, renameSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
-import { basename, join, resolve } from 'node:path'
+import { basename, join } from 'node:path'
 import {
   TanukiError,
   pathName,
@@ -12,6 +12,7 @@ import {
   type TaskContext,
   type TaskStart,
 } from '@tanuki/core'
+import { setAsideOrphan } from './git/orphan.ts'
 import { readOwned, updateOwned } from './git/owned.ts'
 import {
   commitConfig,
@@ -107,27 +108,6 @@ export function worktreesDir(project: ProjectInfo): string {
   const home = process.env.XDG_STATE_HOME || join(homedir(), '.local', 'state')
   const key = createHash('sha256').update(real(project.root)).digest('hex').slice(0, 10)
   return join(home, 'tanuki', 'projects', `${safeName(basename(real(project.root)))}-${key}`, 'worktrees')
-}
-
-/**
- * Sets aside a worktree folder in Tanuki's state whose repository is gone: its `.git` file names a
- * git folder that no longer exists, as when a project is deleted and made again (cloned afresh) at
- * the same path, which keeps the same state folder. It is renamed `<path>.orphaned-<time>` (its
- * new path is returned): nothing is deleted, and the new repository gets a worktree of its own.
- * Anything else (no `.git` file, a repository that is still there) is left alone: undefined.
- */
-export function setAsideOrphan(path: string): string | undefined {
-  let link: string
-  try {
-    link = readFileSync(join(path, '.git'), 'utf8')
-  } catch {
-    return undefined
-  }
-  const gitdir = /^gitdir: (.+)$/m.exec(link)?.[1]?.trim()
-  if (!gitdir || existsSync(resolve(path, gitdir))) return undefined
-  const aside = `${path}.orphaned-${new Date().toISOString().replace(/[:.]/g, '-')}`
-  renameSync(path, aside)
-  return aside
 }
 
 /**

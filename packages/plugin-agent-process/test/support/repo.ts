@@ -24,11 +24,15 @@ export function removeTempDirs(): void {
 
 /** A real git repository with one commit (a README), its own identity, on branch main. */
 export function gitRepo(): string {
-  const dir = tempDir('tanuki-repo-')
+  return initRepo(tempDir('tanuki-repo-'))
+}
+
+/** Makes `dir` (which exists) such a repository, its README saying `readme`. */
+export function initRepo(dir: string, readme = '# test project\n'): string {
   git(dir, 'init', '-q', '-b', 'main')
   git(dir, 'config', 'user.name', 'Test')
   git(dir, 'config', 'user.email', 'test@example.invalid')
-  writeFileSync(join(dir, 'README.md'), '# test project\n')
+  writeFileSync(join(dir, 'README.md'), readme)
   git(dir, 'add', '-A')
   git(dir, 'commit', '-q', '-m', 'init')
   return dir

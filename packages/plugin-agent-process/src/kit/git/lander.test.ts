@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'nod
 import { join } from 'node:path'
 import { createTask, resolveConfig, type Task } from '@tanuki/core'
 import { afterEach, describe, expect, it } from 'vitest'
-import { git, gitRepo, project, removeTempDirs, tempDir } from '../../../test/support/repo.ts'
+import { git, gitRepo, initRepo, project, removeTempDirs, tempDir } from '../../../test/support/repo.ts'
 import { openWorkspace } from '../workspace.ts'
 import { createGitLander } from './lander.ts'
 
@@ -130,12 +130,7 @@ describe('a project deleted and made again at the same path', () => {
     // The person deletes the project and clones it afresh where it was: the state folder stays.
     rmSync(root, { recursive: true, force: true })
     mkdirSync(root)
-    git(root, 'init', '-q', '-b', 'main')
-    git(root, 'config', 'user.name', 'Test')
-    git(root, 'config', 'user.email', 'test@example.invalid')
-    writeFileSync(join(root, 'README.md'), '# test project, again\n')
-    git(root, 'add', '-A')
-    git(root, 'commit', '-q', '-m', 'init again')
+    initRepo(root, '# test project, again\n')
 
     const start = await createGitLander({ project: info, land }).prepare()
     expect(start).toMatchObject({ target: 'main', landed: [] })

@@ -13,7 +13,8 @@ import {
   type Task,
 } from '@tanuki/core'
 import { execShell } from '../process.ts'
-import { safeName, setAsideOrphan, taskRef, worktreesDir } from '../workspace.ts'
+import { safeName, taskRef, worktreesDir } from '../workspace.ts'
+import { setAsideOrphan } from './orphan.ts'
 import { readOwned, updateOwned } from './owned.ts'
 import {
   commitConfig,
