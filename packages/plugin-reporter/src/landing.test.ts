@@ -11,24 +11,27 @@ const NOTE =
   'your uncommitted changes in /p (notes.txt) would be overwritten by the landed work; nothing of yours was touched. ' +
   'The work waits on tanuki/land/main: commit or stash your changes, then run `tanuki land`.'
 
-/** A model fed a run where one task landed, one waited on the integration branch, one conflicted and failed its gate. */
-function landingRun(): RunModel {
+/** A model of a run that loaded tasks `ids` (role dev, in `status`), and how to feed it more events. */
+function loaded(
+  ids: string[],
+  status: 'pending' | 'complete',
+  at: number,
+): { model: RunModel; feed: <E extends TanukiEventName>(name: E, event: TanukiEvents[E]) => void } {
   const model = new RunModel()
   const feed = <E extends TanukiEventName>(name: E, event: TanukiEvents[E]): void => model.apply(name, event)
   feed('project:loaded', {
-    total: 3,
-    ready: 3,
+    total: ids.length,
+    ready: ids.length,
     recovered: [],
-    tasks: ['A', 'B', 'C'].map((id) => ({
-      id,
-      title: `Task ${id}`,
-      role: 'dev',
-      priority: 'medium',
-      status: 'pending',
-      dependsOn: [],
-    })),
-    at: 1,
+    tasks: ids.map((id) => ({ id, title: `Task ${id}`, role: 'dev', priority: 'medium', status, dependsOn: [] })),
+    at,
   })
+  return { model, feed }
+}
+
+/** A model fed a run where one task landed, one waited on the integration branch, one conflicted and failed its gate. */
+function landingRun(): RunModel {
+  const { model, feed } = loaded(['A', 'B', 'C'], 'pending', 1)
   for (const id of ['A', 'B']) feed('task:status', { taskId: id, from: 'in_progress', to: 'complete', at: 2 })
   feed('task:landed', { taskId: 'A', commit: 'a'.repeat(40), moved: true, target: 'main', at: 3 })
   feed('task:landed', { taskId: 'B', commit: 'b'.repeat(40), moved: false, note: NOTE, target: 'main', at: 4 })
@@ -93,22 +96,7 @@ describe('landings in the reports', () => {
 describe('tasks with nothing to land', () => {
   /** A landed, E (marked complete, no work recorded) and R (a rerun whose work was already there). */
   function emptyRun(): RunModel {
-    const model = new RunModel()
-    const feed = <E extends TanukiEventName>(name: E, event: TanukiEvents[E]): void => model.apply(name, event)
-    feed('project:loaded', {
-      total: 3,
-      ready: 3,
-      recovered: [],
-      tasks: ['A', 'E', 'R'].map((id) => ({
-        id,
-        title: `Task ${id}`,
-        role: 'dev',
-        priority: 'medium',
-        status: 'complete',
-        dependsOn: [],
-      })),
-      at: 1000,
-    })
+    const { model, feed } = loaded(['A', 'E', 'R'], 'complete', 1000)
     feed('task:landed', { taskId: 'A', commit: 'a'.repeat(40), moved: true, target: 'main', at: 2000 })
     feed('task:landed', {
       taskId: 'E',

@@ -13,6 +13,17 @@ afterEach(stopAll)
 const landing = (lander: Lander) => definePlugin({ name: 'test:lander', setup: (ctx) => ctx.registerLander(lander) })
 
 /** Waits until `condition` holds, a few seconds at most (real timers: the run's cooldowns are real). */
+/** A run of task `a`, whose work an earlier run landed (`a@1`), with `lander`: started, and settled. */
+async function afterEarlierLanding(lander: Lander) {
+  const store = createMemoryStore(
+    replay([{ t: 'task', id: 'a', status: 'complete', completedAt: 1, landed: { commit: 'a@1', at: 1 } }]),
+  )
+  const h = harness({ tasks: tasks({ id: 'a' }), stopWhenSettled: false, plugins: [landing(lander)] }, { store })
+  await h.orchestrator.start()
+  await h.when('project:settled')
+  return { store, h }
+}
+
 async function eventually(condition: () => boolean): Promise<void> {
   for (const until = Date.now() + 5000; !condition(); ) {
     if (Date.now() > until) throw new Error(`never became true: ${condition}`)
@@ -416,12 +427,7 @@ describe('the merge queue', () => {
       },
       land: async ({ task }) => ({ status: 'landed', commit: `${task.id}@1`, moved: true }),
     }
-    const store = createMemoryStore(
-      replay([{ t: 'task', id: 'a', status: 'complete', completedAt: 1, landed: { commit: 'a@1', at: 1 } }]),
-    )
-    const h = harness({ tasks: tasks({ id: 'a' }), stopWhenSettled: false, plugins: [landing(lander)] }, { store })
-    await h.orchestrator.start()
-    await h.when('project:settled')
+    const { store, h } = await afterEarlierLanding(lander)
     expect(store.state.tasks.a?.landed?.heldBack).toEqual({ target: 'main', note })
     await expect(h.orchestrator.land()).rejects.toMatchObject({ code: 'TANUKI_LAND_FAILED', message: conflict })
     expect(store.state.tasks.a?.landed).toEqual({ commit: 'a@1', at: 1, heldBack: { target: 'main', note: conflict } })
@@ -440,12 +446,7 @@ describe('the merge queue', () => {
       prepare: async () => starts.shift()!,
       land: async ({ task }) => ({ status: 'landed', commit: `${task.id}@1`, moved: true }),
     }
-    const store = createMemoryStore(
-      replay([{ t: 'task', id: 'a', status: 'complete', completedAt: 1, landed: { commit: 'a@1', at: 1 } }]),
-    )
-    const h = harness({ tasks: tasks({ id: 'a' }), stopWhenSettled: false, plugins: [landing(lander)] }, { store })
-    await h.orchestrator.start()
-    await h.when('project:settled')
+    const { store, h } = await afterEarlierLanding(lander)
     expect(h.all('task:landed')).toEqual([
       { taskId: 'a', commit: 'a@1', moved: false, note, target: 'main', at: expect.any(Number) },
     ])
