@@ -19,9 +19,6 @@ import {
   type Task,
   type UserConfig,
 } from '@tanuki/core'
-import { readFileSync } from 'node:fs'
-import { resolve } from 'node:path'
-import { parseDocument } from 'yaml'
 import { checkConfigFile, readConfigFile, type ConfigFile, type LoadedConfig } from './config.ts'
 import { FileTaskSource } from './file-source.ts'
 import { statePaths } from './paths.ts'
@@ -87,12 +84,12 @@ export function checkProjectTasks(
     else tasks.push(task)
   }
   if (!graph) return { tasks, pluginTasks: plugged, errors }
-  /** The ids the invalid task files give, found only once a dependency is missing. */
+  /** The ids the invalid task files give, gathered only once a dependency is missing. */
   let invalidFiles: Map<string, string> | undefined
   for (const task of [...tasks, ...plugged]) {
     for (const dep of task.dependsOn) {
       if (seen.has(dep)) continue
-      invalidFiles ??= idsOfInvalidFiles(source, errors)
+      invalidFiles ??= idsOfInvalidFiles(errors)
       const file = invalidFiles.get(dep)
       errors.push(
         new TanukiError(
@@ -118,22 +115,15 @@ export function checkProjectTasks(
 }
 
 /**
- * The id each invalid task file names in its front matter, as far as it can be read, by id: so a
- * task that depends on it is told the file is the problem, not that no task has that id.
+ * The id each invalid task file gives (parsing says it in `details.id` when the id itself is
+ * fine), by id: so a task that depends on it is told the file is the problem, not that no task
+ * has that id.
  */
-function idsOfInvalidFiles(source: FileTaskSource, errors: readonly TanukiError[]): Map<string, string> {
+function idsOfInvalidFiles(errors: readonly TanukiError[]): Map<string, string> {
   const ids = new Map<string, string>()
-  for (const error of errors) {
-    const shown = error.details.source
-    if (error.code !== 'TANUKI_TASK_INVALID' || typeof shown !== 'string') continue
-    try {
-      const text = readFileSync(resolve(source.root, shown), 'utf8')
-      const front = /^\uFEFF?---[ \t]*\r?\n([\s\S]*?)\r?\n---[ \t]*(\r?\n|$)/.exec(text)?.[1]
-      const id: unknown = front === undefined ? undefined : parseDocument(front).get('id')
-      if ((typeof id === 'string' || typeof id === 'number') && !ids.has(String(id))) ids.set(String(id), shown)
-    } catch {
-      // Unreadable, or no front matter to speak of: no id to tell.
-    }
+  for (const { code, details } of errors) {
+    if (code !== 'TANUKI_TASK_INVALID' || typeof details.id !== 'string' || typeof details.source !== 'string') continue
+    if (!ids.has(details.id)) ids.set(details.id, details.source)
   }
   return ids
 }

@@ -401,7 +401,11 @@ describe('parseTask', () => {
       const error = thrown(() =>
         parseTask(file(['id: a', 'priority: urgent', 'title: T', 'completion: { signal: S }']), SOURCE),
       )
-      expect(error.details).toEqual({ source: SOURCE, field: 'priority', value: 'urgent' })
+      // The id is good: it comes too, for the tasks that depend on this one.
+      expect(error.details).toEqual({ source: SOURCE, field: 'priority', value: 'urgent', id: 'a' })
+      const badId = thrown(() => parseTask(file(['id: a b', 'title: T', 'completion: { signal: S }']), SOURCE))
+      expect(badId.details.field).toBe('id')
+      expect(badId.details.id).toBeUndefined()
     })
   })
 

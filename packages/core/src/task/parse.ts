@@ -104,7 +104,8 @@ function buildTask(raw: Record<string, unknown>, body: string, source: string, f
   if (id !== undefined && list(raw.depends_on).includes(id) && problems.every((p) => p.field !== 'depends_on')) {
     problems.push({ field: 'depends_on', message: `lists the task itself (${id})`, value: id })
   }
-  if (problems.length > 0) throw problemsError(source, problems)
+  if (problems.length > 0)
+    throw problemsError(source, problems, problems.some((p) => p.field === 'id') ? undefined : id)
 
   const completion = (raw.completion ?? {}) as Record<string, unknown>
   const verify = text(completion.verify)
@@ -134,20 +135,25 @@ function buildTask(raw: Record<string, unknown>, body: string, source: string, f
   }
 }
 
-function problemsError(source: string, problems: FieldProblem[]): TanukiError {
+/**
+ * The error of a task with `problems`. `details.id` is the task's id when the id itself is fine,
+ * so that a task depending on it can be told its file is the problem.
+ */
+function problemsError(source: string, problems: FieldProblem[], id: string | undefined): TanukiError {
   const lines = problems.map((p) =>
     p.field ? `${source}: field "${p.field}": ${p.message}` : `${source}: ${p.message}`,
   )
   const first = problems[0]!
+  const known = id === undefined ? {} : { id }
   if (problems.length === 1) {
     return new TanukiError('TANUKI_TASK_INVALID', lines[0]!, {
-      details: { source, field: first.field, value: first.value },
+      details: { source, field: first.field, value: first.value, ...known },
     })
   }
   return new TanukiError(
     'TANUKI_TASK_INVALID',
     `${source}: ${problems.length} problems:\n${problems.map((p) => `  - ${p.field ? `field "${p.field}": ` : ''}${p.message}`).join('\n')}`,
-    { details: { source, field: first.field, value: first.value, problems: lines } },
+    { details: { source, field: first.field, value: first.value, problems: lines, ...known } },
   )
 }
 
