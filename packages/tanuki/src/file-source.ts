@@ -186,20 +186,36 @@ export class FileTaskSource implements TaskSource {
     }
     const files = this.files(listed)
     const found = this.fromCache(files)
+    const { read, toParse, stats } = found
+    // Parsed here, as the files come, unless worker threads share the parse: the lister of a
+    // first start reads the files while this thread parses those it has handed over.
+    let parsed: TaskFile[] = []
+    const parseHere = (this.parseThreads ?? parseThreads(files.length)) <= 0
+    const parseSoFar = (): void => {
+      while (parsed.length < toParse.length) {
+        const [path, shown, text, hash] = toParse[parsed.length]!
+        parsed.push(readTaskFile(path, shown, text, hash))
+      }
+    }
     let index = 0
     let listedOnWorker = listed !== undefined
     if (listed) {
       try {
-        for await (const chunk of listed.stats()) for (const stat of chunk) found.visit(index++, stat)
+        for await (const chunk of listed.stats()) {
+          for (const stat of chunk) {
+            found.visit(index, stat, listed.text(index))
+            index++
+          }
+          if (parseHere) parseSoFar()
+        }
       } catch {
         // The worker failed: this thread stats what is left.
         listedOnWorker = false
       }
     }
     for (; index < files.length; index++) found.visit(index, this.statFor(index, files[index]![0]))
-    const { read, toParse, stats } = found
-    const threads = this.parseThreads ?? parseThreads(toParse.length)
-    const parsed = await readTaskFiles(toParse, threads)
+    if (parseHere) parseSoFar()
+    else parsed = await readTaskFiles(toParse, this.parseThreads ?? parseThreads(toParse.length))
     const collected = this.collect(files, this.toCache(files, read, parsed, stats))
     return { ...collected, parsed: parsed.length, listedOnWorker }
   }
@@ -217,10 +233,11 @@ export class FileTaskSource implements TaskSource {
    * the scan. With a cache: takes the task (and text's hash) of each file whose stat is as
    * recorded, reads the others and takes the task of each unchanged text; what is left to parse
    * comes with its text. A file given no stat (one the cache has no line for, see `statFor`) is
-   * read with its stat. Without a cache, every file is left to read and parse.
+   * read with its stat; one given its text (the lister read it) is not read again. Without a
+   * cache, every file is left to read and parse.
    */
   private fromCache(files: [path: string, shown: string][]): {
-    visit(index: number, stat: string | undefined): void
+    visit(index: number, stat: string | undefined, text?: string): void
     read: (TaskFile | undefined)[]
     toParse: TaskFileToRead[]
     stats: string[]
@@ -229,7 +246,7 @@ export class FileTaskSource implements TaskSource {
     const read: (TaskFile | undefined)[] = new Array(files.length)
     const toParse: TaskFileToRead[] = []
     const stats: string[] = new Array(files.length)
-    const visit = (index: number, stat: string | undefined): void => {
+    const visit = (index: number, stat: string | undefined, given?: string): void => {
       const [path, shown] = files[index]!
       if (!cache) {
         toParse.push(files[index]!)
@@ -249,7 +266,7 @@ export class FileTaskSource implements TaskSource {
         read[index] = same
         return
       }
-      const text = readTaskFileText(path, shown)
+      const text = given ?? readTaskFileText(path, shown)
       if (typeof text !== 'string') {
         read[index] = text
         return

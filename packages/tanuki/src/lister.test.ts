@@ -80,6 +80,44 @@ describe('listing the task files on a worker thread', () => {
     expect(stats.every((stat) => stat !== '')).toBe(true)
   })
 
+  it('reads the files when asked (a first start): their texts once each, with the stats of the open files', async () => {
+    const root = project({ ...files, 'api/latin1.md': '' })
+    const dir = join(root, 'tasks')
+    // Not UTF-8: left to the main thread, which says why.
+    writeFileSync(join(dir, 'api', 'latin1.md'), Buffer.from('---\nid: x\ntitle: caf\xe9\n---\n', 'latin1'))
+    utimesSync(join(dir, 'api', 'latin1.md'), new Date(Date.now() - 60_000), new Date(Date.now() - 60_000))
+    await settle()
+    const listing = await startLister(dir, undefined, { read: true }).listing
+    expect(listing.files.map((path) => path.slice(dir.length + 1))).toEqual([
+      'a.md',
+      'api/c.md',
+      'api/deep/d.md',
+      'api/latin1.md',
+      'b.md',
+    ])
+    const stats: string[] = []
+    const texts: (string | undefined)[] = []
+    for await (const chunk of listing.stats()) {
+      for (const stat of chunk) {
+        texts.push(listing.text(stats.length))
+        stats.push(stat)
+      }
+    }
+    const now = Date.now()
+    listing.files.forEach((path, i) => {
+      if (path.endsWith('latin1.md')) {
+        expect(texts[i]).toBeUndefined()
+        expect(stats[i]).toBe('')
+        return
+      }
+      expect(texts[i]).toBe(readFileSync(path, 'utf8'))
+      const s = statSync(path)
+      expect(stats[i]).toBe(statKey(s.size, s.mtimeMs, s.ctimeMs, s.ino, now))
+    })
+    // Given once: the text is not kept after it was taken.
+    expect(listing.text(0)).toBeUndefined()
+  })
+
   it('lists nothing for a folder that does not exist, and stats nothing', async () => {
     const listing = await startLister(join(tmpdir(), 'tanuki-lister-none', 'tasks')).listing
     expect(listing.files).toEqual([])

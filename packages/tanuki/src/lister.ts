@@ -111,8 +111,49 @@ export function markdownOf(
   return files.sort()
 }
 
+/**
+ * A file's bytes and its stat, from one open: `readFileSync` stats the open file anyway, and a
+ * `statSync` beside it looks the path up a second time (100,000 files: ~0.3 s). No outside name:
+ * the lister's worker runs this very function (it gets its source), with `fs` as an argument.
+ */
+export function readWithStats(
+  fs: Pick<typeof import('node:fs'), 'openSync' | 'fstatSync' | 'readSync' | 'closeSync'>,
+  path: string,
+): { bytes: Buffer; stats: import('node:fs').Stats } {
+  const fd = fs.openSync(path, 'r')
+  try {
+    const stats = fs.fstatSync(fd)
+    // As `readFileSync`: up to the size the stat gave, or to the end when it gave none (procfs).
+    let bytes = Buffer.allocUnsafe(stats.size > 0 ? stats.size : 8192)
+    let length = 0
+    for (;;) {
+      if (length === bytes.length) {
+        if (stats.size > 0) break
+        const bigger = Buffer.allocUnsafe(bytes.length * 2)
+        bytes.copy(bigger)
+        bytes = bigger
+      }
+      const read = fs.readSync(fd, bytes, length, bytes.length - length, null)
+      if (read === 0) break
+      length += read
+    }
+    return { bytes: bytes.subarray(0, length), stats }
+  } finally {
+    fs.closeSync(fd)
+  }
+}
+
 /** Files per message of the lister: a few dozen messages for 100,000 files. */
 const STAT_CHUNK = 4096
+/** Files per message of a lister that reads them: the main thread parses each as the next is read. */
+const READ_CHUNK = 500
+
+/**
+ * Up to how many files a lister started without a task cache (a first start) reads them as well
+ * as stat-ing them: beyond, the texts held until the main thread takes them, and the worker's
+ * copies, would take a start of 100,000 files past its memory target (bench/cli.bench.ts).
+ */
+export const READ_MAX_FILES = 20_000
 
 /**
  * What the lister's worker thread runs: lists (while the task cache, when given one, is read),
@@ -125,8 +166,14 @@ async function listerMain(
   { parentPort, workerData }: typeof import('node:worker_threads'),
   key: typeof statKey,
   list: typeof markdownOf,
+  readFile: typeof readWithStats,
 ): Promise<void> {
-  const { dir, chunk, cacheFile } = workerData as { dir: string; chunk: number; cacheFile?: string }
+  const { dir, chunk, cacheFile, read } = workerData as {
+    dir: string
+    chunk: number
+    cacheFile?: string
+    read?: number
+  }
   try {
     // The cache is read by one of libuv's threads (one read of the whole file, started now) while
     // this one lists: reading 34 MB into fresh memory takes 0.2 s, which the stats would wait for.
@@ -178,14 +225,33 @@ async function listerMain(
     const times = folders.map((folder) => fs.statSync(folder, { throwIfNoEntry: false })?.mtimeMs ?? -1)
     parentPort!.postMessage({ files, folders, times })
     await handed
+    // Asked to (a first start, no cache to compare with) and few enough: each file is read, its
+    // stat taken from the open file, and its text decoded as the main thread would; one that
+    // cannot be read or decoded is left to the main thread, which says why.
+    const decoder =
+      read !== undefined && files.length <= read
+        ? new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+        : undefined
     for (let from = 0; from < files.length; from += chunk) {
       const now = Date.now()
       const stats: string[] = []
+      const texts: (string | null)[] | undefined = decoder && []
       for (const path of files.slice(from, from + chunk)) {
+        if (texts) {
+          try {
+            const { bytes, stats: s } = readFile(fs, path)
+            texts.push(decoder!.decode(bytes))
+            stats.push(key(s.size, s.mtimeMs, s.ctimeMs, s.ino, now))
+          } catch {
+            texts.push(null)
+            stats.push('')
+          }
+          continue
+        }
         const s = fs.statSync(path, { throwIfNoEntry: false })
         stats.push(s ? key(s.size, s.mtimeMs, s.ctimeMs, s.ino, now) : '')
       }
-      parentPort!.postMessage({ stats })
+      parentPort!.postMessage({ stats, texts })
     }
   } catch (error) {
     parentPort!.postMessage({ error: String(error) })
@@ -200,6 +266,11 @@ export interface Listing {
   times: number[]
   /** The stat key (`statKey`) of each file, in order, a chunk at a time; ends after the last file. */
   stats(): AsyncGenerator<string[]>
+  /**
+   * The text of file `index` as the worker read it (`startLister`'s `read`), once `stats` has
+   * given its chunk, and only once; `undefined` when it was not read (then read it yourself).
+   */
+  text(index: number): string | undefined
 }
 
 /** A lister under way (`startLister`). */
@@ -222,8 +293,12 @@ export interface Lister {
  * 34 MB (100,000 files) into fresh memory took the main thread 0.2 s. The listing resolves once the
  * files are known; it rejects when the worker cannot start or fails, and then the caller does the
  * work itself (and meets any error there, with its usual message).
+ *
+ * With `read` (a first start: no cache, so every file is read), the worker reads the files too,
+ * up to `READ_MAX_FILES` of them, while the CLI loads: a start's main thread spent ~90 ms of 0.6 s
+ * opening and reading 10,000 files (bench/cli.bench.ts).
  */
-export function startLister(dir: string, cacheFile?: string): Lister {
+export function startLister(dir: string, cacheFile?: string, options: { read?: boolean } = {}): Lister {
   let resolveCache!: (bytes: Buffer | null) => void
   const cache = new Promise<Buffer | null>((resolve) => (resolveCache = resolve))
   if (cacheFile === undefined) resolveCache(null)
@@ -237,8 +312,11 @@ export function startLister(dir: string, cacheFile?: string): Lister {
       // worker gets one that does nothing. It needs none of this process's flags (`--import tsx`).
       const source =
         'const __name = (target) => target;\n' +
-        `(${listerMain})(require('node:fs'), require('node:path').sep, require('node:worker_threads'), ${statKey}, ${markdownOf})`
-      worker = new Worker(source, { eval: true, execArgv: [], workerData: { dir, chunk: STAT_CHUNK, cacheFile } })
+        `(${listerMain})(require('node:fs'), require('node:path').sep, require('node:worker_threads'), ${statKey}, ${markdownOf}, ${readWithStats})`
+      const workerData = options.read
+        ? { dir, chunk: READ_CHUNK, cacheFile, read: READ_MAX_FILES }
+        : { dir, chunk: STAT_CHUNK, cacheFile }
+      worker = new Worker(source, { eval: true, execArgv: [], workerData })
     } catch (error) {
       resolveCache(null)
       rejectListing(error)
@@ -246,6 +324,8 @@ export function startLister(dir: string, cacheFile?: string): Lister {
     }
     stop = () => void worker.terminate()
     const chunks: string[][] = []
+    /** The texts the worker read, by file; each given once (`text`), then dropped. */
+    const texts: (string | null)[] = []
     let total: number | undefined
     let received = 0
     let failed: Error | undefined
@@ -279,6 +359,7 @@ export function startLister(dir: string, cacheFile?: string): Lister {
         folders?: string[]
         times?: number[]
         stats?: string[]
+        texts?: (string | null)[]
         error?: string
       }) => {
         if (message.cache !== undefined) {
@@ -288,8 +369,19 @@ export function startLister(dir: string, cacheFile?: string): Lister {
         } else if (message.error !== undefined) fail(new Error(message.error))
         else if (message.files) {
           total = message.files.length
-          resolveListing({ files: message.files, folders: message.folders ?? [], times: message.times ?? [], stats })
+          resolveListing({
+            files: message.files,
+            folders: message.folders ?? [],
+            times: message.times ?? [],
+            stats,
+            text: (index) => {
+              const text = texts[index]
+              texts[index] = null
+              return text ?? undefined
+            },
+          })
         } else if (message.stats) {
+          if (message.texts) for (const text of message.texts) texts.push(text)
           chunks.push(message.stats)
           received += message.stats.length
           wake?.()

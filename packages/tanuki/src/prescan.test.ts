@@ -96,6 +96,30 @@ describe('the scan the CLI starts before it loads (prescan)', () => {
     expect(takePrescan(tasks, cacheFile)).toBeUndefined()
   })
 
+  it('reads the files on the worker for a first start (no cache): the same tasks and problems as a scan of its own', async () => {
+    const { root, tasks, cacheFile } = await project()
+    rmSync(cacheFile)
+    writeFileSync(join(tasks, 'bad.md'), '---\nid: bad one\ntitle: Bad\n---\nNo.\n')
+    writeFileSync(join(tasks, 'latin1.md'), Buffer.from('---\nid: x\ntitle: caf\xe9\n---\n', 'latin1'))
+    const alone = new FileTaskSource({ root }).scan()
+    expect(alone.errors).toHaveLength(2)
+    prescan(['project', 'start', '--cwd', root])
+    const source = new FileTaskSource({ root, cacheFile })
+    const early = await source.scanAsync()
+    expect(early.listedOnWorker).toBe(true)
+    // Every file but the one that is not UTF-8, which cannot be read as text.
+    expect(early.parsed).toBe(4)
+    expect(early.tasks).toEqual(alone.tasks)
+    expect(early.errors.map((error) => [error.code, error.message])).toEqual(
+      alone.errors.map((error) => [error.code, error.message]),
+    )
+    // What it parsed is cached: the next start parses only the file with a problem again.
+    source.saveCache()
+    const next = new FileTaskSource({ root, cacheFile }).scan()
+    expect(next.tasks).toEqual(alone.tasks)
+    expect(next.parsed).toBe(1)
+  })
+
   it("gives the task source the worker's listing: the same tasks as a scan of its own", async () => {
     const { root, cacheFile } = await project()
     const alone = new FileTaskSource({ root, cacheFile }).scan()

@@ -10,7 +10,8 @@ let early: { dir: string; cacheFile: string; lister: Lister } | undefined
  * (`startLister`) as the CLI starts, before it loads its modules and its config: the two overlap
  * on a second CPU, and the main thread finds the stats there when it reads the task cache. Only
  * for the commands that run a project (`project start`, `project resume`), and only when the
- * task cache is large (thousands of files). It guesses what the config has not said yet: the
+ * task cache is large (thousands of files) or missing: a first start reads every file, and the
+ * worker reads them (`startLister`'s `read`). It guesses what the config has not said yet: the
  * project is `--cwd` (else the current folder), the tasks are in the default folder. A task
  * source whose folder is another (`tasksDir`) does not take it, and it is stopped. The bin
  * script calls it; it imports nothing else, so that the worker starts at once.
@@ -29,13 +30,15 @@ export function prescan(argv: readonly string[], cwd = process.cwd()): void {
   if (words[0] !== 'project' || (words[1] !== 'start' && words[1] !== 'resume')) return
   const project = resolve(cwd, root)
   const cacheFile = join(project, '.tanuki', 'cache', 'tasks')
+  let size: number | undefined
   try {
-    if (statSync(cacheFile).size < LARGE_BYTES) return
+    size = statSync(cacheFile).size
   } catch {
-    return // No cache yet: a first start reads every file anyway.
+    // No cache yet (a first start): every file is read, and the worker reads them.
   }
+  if (size !== undefined && size < LARGE_BYTES) return
   const dir = resolveTasksDir(project)
-  const lister = startLister(dir, cacheFile)
+  const lister = size === undefined ? startLister(dir, undefined, { read: true }) : startLister(dir, cacheFile)
   // Never taken (a refused command, another task folder): its failure is nobody's.
   lister.listing.catch(() => {})
   early = { dir, cacheFile, lister }
