@@ -1,5 +1,4 @@
 import { existsSync, readFileSync, readdirSync, statSync, watch, type FSWatcher } from 'node:fs'
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises'
 import { dirname, join, relative, resolve, sep } from 'node:path'
 import {
   TanukiError,
@@ -11,9 +10,8 @@ import {
   type TaskPatch,
   type TaskSource,
 } from '@tanuki/core'
-import { isAlive } from './lock.ts'
 import { markdownFiles, resolveTasksDir, startLister, type Listing } from './lister.ts'
-import { removeQuietly, swapIfUnchanged } from './swap.ts'
+import { Replacer } from './swap.ts'
 import { parseThreads, readTaskFiles } from './parse-pool.ts'
 import { takePrescan } from './prescan.ts'
 import { TaskCache } from './task-cache.ts'
@@ -87,12 +85,8 @@ export class FileTaskSource implements TaskSource {
   private readonly parseThreads: number | undefined
   /** Tasks parsed by earlier scans, reused for files whose text is unchanged. */
   private readonly cache: TaskCache | undefined
-  private readonly tempDir: string | undefined
-  /** The temp folder made, and what earlier processes left in it swept: once, at the first write. */
-  private tempReady: Promise<void> | undefined
-  /** The temp folder is on another file system than the task files: renames from it fail. */
-  private tempsElsewhere = false
-  private readonly beforeRename: ((path: string, step: 'written' | 'checked') => void) | undefined
+  /** Writes a task file's new text: a temp file renamed over it, unless a person saved it meanwhile. */
+  private readonly replacer: Replacer
 
   constructor(options: {
     root: string
@@ -123,8 +117,7 @@ export class FileTaskSource implements TaskSource {
     this.root = resolve(options.root)
     this.dir = resolveTasksDir(this.root, options.tasksDir)
     this.parseThreads = options.parseThreads
-    this.tempDir = options.tempDir
-    this.beforeRename = options.beforeRename
+    this.replacer = new Replacer(options.tempDir, options.beforeRename)
     if (options.cacheFile && process.env.TANUKI_TASK_CACHE !== '0') this.cache = new TaskCache(options.cacheFile)
   }
 
@@ -407,7 +400,7 @@ export class FileTaskSource implements TaskSource {
       const { text: after, task } = updateTask(before, patch, shown)
       if (after === before) return
       const hash = textHash(after)
-      const replaced = await this.replace(path, after, read, () => {
+      const replaced = await this.replacer.replace(path, after, read, () => {
         // Only a file as Tanuki last saw it becomes "seen": if a person edited it meanwhile, the
         // watcher must still report that edit (now carried in this write) instead of taking it
         // for an echo. Asked right before the rename, as the watcher may have read it meanwhile.
@@ -430,65 +423,6 @@ export class FileTaskSource implements TaskSource {
           { details: { source: shown } },
         )
       }
-    }
-  }
-
-  /**
-   * Replaces a file's text atomically, a temp file renamed over it, unless the file no longer
-   * holds `expected`, what the write read (a person saved it since): then the file keeps the
-   * person's text, returned. `commit` runs right before the rename.
-   */
-  private async replace(path: string, text: string, expected: Buffer, commit: () => void): Promise<true | Buffer> {
-    if (this.tempDir && !this.tempsElsewhere) {
-      // Named by a counter of the process, not of this source: two sources could share the folder.
-      const temp = join(this.tempDir, `${process.pid}-${++tempCount}.tmp`)
-      const old = join(this.tempDir, `${process.pid}-${++tempCount}.tmp`)
-      let written = false
-      try {
-        await (this.tempReady ??= this.prepareTemps(this.tempDir).catch((error: unknown) => {
-          // Tried again at the next write: the state folder may be made meanwhile.
-          this.tempReady = undefined
-          throw error
-        }))
-        // Through the pool: creating a file took ~0.35 ms on this machine's disk (bench/README),
-        // the orchestrator's thread's time for a dozen tasks' events.
-        await writeFile(temp, text, { flag: 'wx' })
-        written = true
-        return swapIfUnchanged(path, temp, old, expected, commit, this.beforeRename)
-      } catch (error) {
-        // The folder cannot be made (yet), or is on another file system than the tasks (for good):
-        // beside the file, then. Past the temp, only another file system is a reason to.
-        if ((error as NodeJS.ErrnoException).code === 'EXDEV') this.tempsElsewhere = true
-        else if (written) throw error
-      } finally {
-        removeQuietly(temp)
-        removeQuietly(old)
-      }
-    }
-    // Both end as the watcher's `ownTemp` does, so it pays them no attention.
-    const temp = `${path}.tanuki-${process.pid}.tmp`
-    const old = `${path}.old.tanuki-${process.pid}.tmp`
-    try {
-      await writeFile(temp, text)
-      return swapIfUnchanged(path, temp, old, expected, commit, this.beforeRename)
-    } finally {
-      removeQuietly(temp)
-      removeQuietly(old)
-    }
-  }
-
-  /**
-   * Makes the temp folder and removes the temp files of processes that are gone. Refuses a state
-   * folder without the .gitignore that says Tanuki made it (a project never run): a temp left in
-   * it would show in `git status` all the same.
-   */
-  private async prepareTemps(dir: string): Promise<void> {
-    if (!existsSync(join(dirname(dir), '.gitignore'))) throw new Error(`${dirname(dir)} is not a state folder yet`)
-    await mkdir(dir, { recursive: true })
-    for (const name of await readdir(dir)) {
-      const pid = /^(\d+)-\d+\.tmp$/.exec(name)?.[1]
-      if (pid !== undefined && Number(pid) !== process.pid && !isAlive(Number(pid)))
-        await rm(join(dir, name), { force: true }).catch(() => {})
     }
   }
 
@@ -609,9 +543,6 @@ export class FileTaskSource implements TaskSource {
     this.hashes.delete(path)
   }
 }
-
-/** Temp files named so far by this process (see `FileTaskSource.replace`). */
-let tempCount = 0
 
 /** How many times a status write starts over from a person's newer text before it gives up. */
 const WRITE_TRIES = 5
