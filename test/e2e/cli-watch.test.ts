@@ -152,7 +152,7 @@ describe('`stopWhenSettled: false` in the config', () => {
 })
 
 describe('the reports of a run that took a new task file', () => {
-  it('name a task added during the run by its title and role, in the summary and the JUnit report', async () => {
+  it('name a task added, or redefined, during the run by its title and role, in the summary and the JUnit report', async () => {
     const { project, runs } = watchedProject()
     writeFileSync(
       join(project.dir, 'tanuki.config.ts'),
@@ -173,15 +173,27 @@ describe('the reports of a run that took a new task file', () => {
         maxIterations: 1,
       }),
     )
+    // W-5 waits on W-1 too; its title and role are edited during the run.
+    writeFileSync(
+      join(project.tasksDir, 'W-5.md'),
+      taskText({ id: 'W-5', title: 'Before the edit', dependsOn: ['W-1'], verify: 'true' }),
+    )
     const run = startTanuki(project.dir, 'project', 'start')
     await waitFor('W-1 started', () => runsOf(runs).length === 1)
     writeFileSync(
       join(project.tasksDir, 'W-4.md'),
       taskText({ id: 'W-4', title: 'Added mid-run', role: 'backend', dependsOn: ['W-1'], verify: 'true' }),
     )
+    writeFileSync(
+      join(project.tasksDir, 'W-5.md'),
+      taskText({ id: 'W-5', title: 'Retitled mid-run', role: 'backend', dependsOn: ['W-1'], verify: 'true' }),
+    )
     await waitFor(
-      'the new task to be seen',
-      async () => (await statusJson(project.dir)).tasks.some((t) => t.id === 'W-4'),
+      'the new task and the edit to be seen',
+      async () => {
+        const tasks = (await statusJson(project.dir)).tasks
+        return tasks.some((t) => t.id === 'W-4') && tasks.some((t) => t.title === 'Retitled mid-run')
+      },
       15_000,
     )
     writeFileSync(go, '')
@@ -190,9 +202,12 @@ describe('the reports of a run that took a new task file', () => {
 
     const summary = readFileSync(join(project.dir, '.tanuki', 'summary.md'), 'utf8')
     expect(summary).toContain('| W-4 | Added mid-run | backend | pending |')
+    expect(summary).toContain('| W-5 | Retitled mid-run | backend | pending |')
     expect(summary).toContain('| W-1 | Task W-1 | default | review |')
     expect(summary).toContain('- **W-4** (pending): waiting on W-1 (review)')
     const junit = readFileSync(join(project.dir, 'junit.xml'), 'utf8')
     expect(junit).toMatch(/<testsuite name="backend"[^>]*>\s*<testcase name="W-4: Added mid-run" classname="backend"/)
+    expect(junit).toContain('<testcase name="W-5: Retitled mid-run" classname="backend"')
+    expect(junit).not.toContain('Before the edit')
   })
 })

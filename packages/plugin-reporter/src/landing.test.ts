@@ -257,3 +257,24 @@ describe('work landed in an earlier run', () => {
     expect(model.landedEarlierCount()).toBe(0)
   })
 })
+
+describe('a task redefined during the run', () => {
+  it('is shown with its new title, role, priority and dependencies', () => {
+    const { model, feed } = loaded(['R-1', 'R-2'], 'pending', 1000)
+    feed('task:redefined', {
+      taskId: 'R-2',
+      title: 'Retitled',
+      role: 'qa',
+      priority: 'high',
+      dependsOn: ['R-1'],
+      at: 2000,
+    })
+    expect(model.tasks.get('R-2')).toMatchObject({
+      title: 'Retitled',
+      role: 'qa',
+      priority: 'high',
+      dependsOn: ['R-1'],
+    })
+    expect(model.tasks.get('R-1')).toMatchObject({ title: 'Task R-1', role: 'dev' })
+  })
+})

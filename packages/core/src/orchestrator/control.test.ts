@@ -220,6 +220,23 @@ describe('edits while running', () => {
     await h.when('project:settled', () => h.all('project:settled').length === 2)
   })
 
+  it('an edited definition is taken and said (task:redefined); one in flight is kept and not said', async () => {
+    const source = createMemorySource([task({ id: 'a' }), task({ id: 'b', dependsOn: ['a'] }), task({ id: 'c' })])
+    const h = harness(
+      { stopWhenSettled: false, agents: { default: { count: 2 }, qa: { count: 1 } } },
+      { sources: [source], backend: { script: hangOn('a', 'c') } },
+    )
+    await h.orchestrator.start()
+    await h.when('task:assigned', () => h.all('task:assigned').length === 2)
+    source.change({ type: 'changed', task: task({ id: 'b', title: 'B, retitled', role: 'qa', dependsOn: ['a'] }) })
+    source.change({ type: 'changed', task: task({ id: 'c', title: 'C, retitled', status: 'in_progress' }) })
+    expect(h.all('task:redefined')).toEqual([
+      expect.objectContaining({ taskId: 'b', title: 'B, retitled', role: 'qa', priority: 'medium', dependsOn: ['a'] }),
+    ])
+    expect(h.orchestrator.task('b')).toMatchObject({ title: 'B, retitled', role: 'qa' })
+    expect(h.orchestrator.task('c')).toMatchObject({ title: 'Task c' })
+  })
+
   it('an added task in flight starts over; one with a cycle is refused with an error event', async () => {
     const source = createMemorySource([task({ id: 'a' })])
     const h = harness({ stopWhenSettled: false }, { sources: [source] })

@@ -62,6 +62,19 @@ export type TanukiEvents = {
     dependsOn: string[]
     at: number
   }
+  /**
+   * A task's definition changed while the project runs (a person edited its file): its title,
+   * role, priority and dependencies as they stand now, for reporters that show them. A task in
+   * flight keeps the definition it started with, and sends none until its next edit.
+   */
+  'task:redefined': {
+    taskId: string
+    title: string
+    role: string
+    priority: TaskPriority
+    dependsOn: string[]
+    at: number
+  }
   /** Every status change; the StatusTracker's record. */
   'task:status': StatusChange
   /**

@@ -46,6 +46,8 @@ const EDIT_RULES: Rule[] = [
     when: (record, task) => specOf(record.task) !== specOf(task),
     then: (ctx, record, task) => {
       ctx.table.redefine(record, task)
+      const { title, role, priority, dependsOn } = record.task
+      ctx.bus.emit('task:redefined', { taskId: task.id, title, role, priority, dependsOn: [...dependsOn] })
       ctx.dequeue(task.id)
       ctx.unsettle()
       if (record.task.status === 'pending') ctx.table.blockIfStuck(record)

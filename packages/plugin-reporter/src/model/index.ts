@@ -234,6 +234,14 @@ export class RunModel implements ReporterHooks {
     if (dependsOn !== undefined) task.dependsOn = [...dependsOn]
   }
 
+  onTaskRedefined(e: TanukiEvents['task:redefined']): void {
+    const task = this.task(e.taskId)
+    task.title = e.title
+    task.role = e.role
+    task.priority = e.priority
+    task.dependsOn = [...e.dependsOn]
+  }
+
   onTaskStatus(e: TanukiEvents['task:status']): void {
     const task = this.task(e.taskId)
     task.status = e.to

@@ -235,6 +235,15 @@ export class DashboardModel {
         if (role !== undefined || status !== undefined) this.move(task, { role, status })
         return [taskId]
       }
+      case 'task:redefined': {
+        const { taskId, title, role, priority, dependsOn } = payload as ModelEvents['task:redefined']
+        const task = this.task(taskId)
+        task.title = title
+        task.priority = priority
+        task.dependsOn = [...dependsOn]
+        this.move(task, { role })
+        return [taskId]
+      }
       case 'task:status': {
         const change = payload as ModelEvents['task:status']
         const task = this.task(change.taskId)

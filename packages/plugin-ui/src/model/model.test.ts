@@ -271,4 +271,27 @@ describe('DashboardModel', () => {
     model.apply('task:added', { taskId: 'e', at: 2 })
     expect(model.document().tasks.find((t) => t.id === 'e')).toMatchObject({ title: 'e', role: 'default' })
   })
+
+  it("takes a task's new definition from task:redefined, counted under its new role", () => {
+    const model = DashboardModel.from(doc())
+    expect(
+      model.apply('task:redefined', {
+        taskId: 'b',
+        title: 'B, retitled',
+        role: 'qa',
+        priority: 'low',
+        dependsOn: [],
+        at: 1,
+      }),
+    ).toEqual(['b'])
+    expect(model.document().tasks.find((t) => t.id === 'b')).toMatchObject({
+      title: 'B, retitled',
+      role: 'qa',
+      priority: 'low',
+      status: 'pending',
+      dependsOn: [],
+    })
+    expect(model.progress().byRole.qa).toMatchObject({ total: 2, pending: 2 })
+    expect(model.progress().byRole.backend).toMatchObject({ total: 1, complete: 1 })
+  })
 })
