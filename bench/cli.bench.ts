@@ -241,7 +241,9 @@ function runTanuki(count: number, label: string, project: ProjectOptions): Tanuk
   const completed = events.filter((e) => e.event === 'task:completed')
   const firstAssigned = events.find((e) => e.event === 'task:assigned')!.at
   const lastCompleted = Math.max(...completed.map((e) => e.at))
-  if (!options.keep) rmSync(dir, { recursive: true, force: true })
+  // Removed at the end with the other temps, not now: on a disk like this VM's (ext4 without a
+  // journal), every file created in the next minutes pays for the inodes freed here, and the next
+  // Tanuki run creates thousands while xargs creates none (bench/README.md, tenth session).
   return {
     wallMs,
     startMs: firstAssigned - t0,
