@@ -614,3 +614,38 @@ describe('bad input, table-driven', () => {
     },
   )
 })
+
+describe('a refusal of a command asked for --json', () => {
+  it('is one JSON document on stdout too, { error: { code, message } }, with the same message on stderr', async () => {
+    const project = createProject({
+      git: false,
+      config: config(`{ agnets: {}, ${shell} }`),
+      files: { [`${T}/OK-1.md`]: good },
+    })
+    const said = 'tanuki.config.ts: config key "agnets" is not a config key (did you mean "agents"?)'
+    for (const args of [
+      ['project', 'status', '--json'],
+      ['task', 'list', '--json'],
+      ['land', '--json'],
+    ]) {
+      const result = await run(project.dir, args)
+      const what = `tanuki ${args.join(' ')}`
+      expect(result.code, what).toBe(1)
+      expect(result.stderr, what).toContain(`tanuki: ${said}`)
+      const printed = JSON.parse(result.stdout) as { error: { code: string; message: string } }
+      expect(printed.error.code, what).toBe('TANUKI_CONFIG_INVALID')
+      expect(printed.error.message, what).toContain(said)
+    }
+    // Refused before the command runs (a mistyped option): the same.
+    const usage = await run(project.dir, ['project', 'status', '--jsn', '--json'])
+    expect(usage.code).toBe(1)
+    expect(JSON.parse(usage.stdout)).toEqual({
+      error: {
+        code: 'TANUKI_USAGE',
+        message: expect.stringContaining('unknown option "--jsn" (did you mean "--json"?)'),
+      },
+    })
+    // Without --json, stdout stays empty.
+    expect((await run(project.dir, ['task', 'list'])).stdout).toBe('')
+  })
+})

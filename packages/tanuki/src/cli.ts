@@ -7,18 +7,28 @@ import { logsCommand } from './commands/logs.ts'
 import { projectCommand } from './commands/project.ts'
 import { taskCommand } from './commands/task.ts'
 import { uiCommand } from './commands/ui.ts'
+import { jsonPrinted, printJson } from './commands/shared.ts'
 import { renderHelp, useColor } from './usage.ts'
 import { workerCommand } from './commands/worker.ts'
 import { version } from './version.ts'
 
 /**
  * A refusal: one message, its stable code, no stack. A usage error names its command already
- * (`tanuki project start: unknown option …`), and gets no second "tanuki: " in front.
+ * (`tanuki project start: unknown option …`), and gets no second "tanuki: " in front. Asked for
+ * `--json`, stdout gets it too, as `{ "error": { "code", "message" } }` (the shape of `tanuki land
+ * --json`'s report when landing fails), unless the command printed its document already.
  */
-function refuse(error: { message: string; code: string }): void {
+function refuse(error: { message: string; code: string }, json: boolean): void {
   const message = /^tanuki[ :]/.test(error.message) ? error.message : `tanuki: ${error.message}`
   process.stderr.write(`${message}\n  (error code: ${error.code})\n`)
+  if (json && !jsonPrinted()) printJson({ error: { code: error.code, message: error.message } })
   process.exitCode = 1
+}
+
+/** `--json` among a command line's options (before any `--`). */
+function asksJson(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--')
+  return (end === -1 ? argv : argv.slice(0, end)).includes('--json')
 }
 
 /**
@@ -40,7 +50,7 @@ function guarded(command: CommandDef): CommandDef {
               process.exitCode = typeof code === 'number' ? code : 0
             } catch (error) {
               if (!isTanukiError(error)) throw error
-              refuse(error)
+              refuse(error, context.args.json === true)
             }
           },
         }
@@ -87,12 +97,12 @@ async function run(argv: string[]): Promise<number> {
     return typeof process.exitCode === 'number' ? process.exitCode : 0
   } catch (error) {
     if (isTanukiError(error)) {
-      refuse(error)
+      refuse(error, asksJson(argv))
       return 1
     }
     // citty's own refusals (a missing positional argument) are usage errors, not bugs.
     if (error instanceof Error && error.name === 'CLIError') {
-      refuse({ message: `${error.message}. See \`tanuki --help\`.`, code: 'TANUKI_USAGE' })
+      refuse({ message: `${error.message}. See \`tanuki --help\`.`, code: 'TANUKI_USAGE' }, asksJson(argv))
       return 1
     }
     throw error

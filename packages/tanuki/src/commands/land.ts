@@ -2,7 +2,7 @@ import { TanukiError } from '@tanuki/core'
 import { defineCommand } from 'citty'
 import { landProject } from '../land.ts'
 import { openProject } from '../project.ts'
-import { common, projectRoot } from './shared.ts'
+import { common, printJson, projectRoot } from './shared.ts'
 
 export const landCommand = defineCommand({
   meta: {
@@ -37,7 +37,7 @@ export const landCommand = defineCommand({
       ? new TanukiError(report.error.code as `TANUKI_${string}`, report.error.message)
       : undefined
     if (args.json) {
-      process.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
+      printJson(report)
       if (failed) throw failed
       return code
     }

@@ -13,7 +13,7 @@ import { openProject, projectInfo, readTasks, runProject, type Project, type Sto
 import { readJournal } from '../journal.ts'
 import { runExit } from '../run-exit.ts'
 import { readJson, statusFromJournal, withJournal, type StatusDocument, type WorkerStatus } from '../state.ts'
-import { common, projectRoot, sleep, table } from './shared.ts'
+import { common, printJson, projectRoot, sleep, table } from './shared.ts'
 import { parsePort, uiArgs } from './ui-args.ts'
 
 const output = {
@@ -200,7 +200,7 @@ const status = defineCommand({
   async run({ args }) {
     const project = await openProject(projectRoot(args))
     const doc = await projectStatus(project)
-    if (args.json) process.stdout.write(JSON.stringify(doc, null, 2) + '\n')
+    if (args.json) printJson(doc)
     else {
       process.stdout.write(formatStatus(doc, { color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR }) + '\n')
       if (doc.workers) process.stdout.write(formatWorkers(doc.workers))

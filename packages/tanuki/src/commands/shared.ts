@@ -29,6 +29,24 @@ export function projectRoot(args: { cwd?: string | undefined }): string {
   return root
 }
 
+/** Whether this process printed a command's `--json` document (see `printJson`). */
+let printedJson = false
+
+/**
+ * Prints a command's `--json` document on stdout. A refusal after it (`tanuki land --json` whose
+ * report carries its error) adds no second document; one before it prints `{ "error": … }` in its
+ * place (cli.ts), so a script reading stdout always gets one JSON document.
+ */
+export function printJson(value: unknown): void {
+  printedJson = true
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`)
+}
+
+/** Whether `printJson` has printed this process's document. */
+export function jsonPrinted(): boolean {
+  return printedJson
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((done) => setTimeout(done, ms))
 }

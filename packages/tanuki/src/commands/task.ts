@@ -6,7 +6,7 @@ import { checkProject } from '../check.ts'
 import { originLabel, sourceFailures } from '../plugin-sources.ts'
 import { openProject, recordedTasks, taskNotFound } from '../project.ts'
 import { applyTaskCommand, type TaskCommandResult } from '../task-commands.ts'
-import { common, projectRoot, table } from './shared.ts'
+import { common, printJson, projectRoot, table } from './shared.ts'
 
 const list = defineCommand({
   meta: { name: 'list', description: 'List the tasks with their status, role, priority and dependencies' },
@@ -19,7 +19,7 @@ const list = defineCommand({
         const origin = plugins.get(task.id)
         return origin ? { ...task, plugin: { name: origin.plugin, source: origin.source } } : task
       })
-      process.stdout.write(JSON.stringify(entries, null, 2) + '\n')
+      printJson(entries)
     } else if (tasks.length === 0 && errors.length === 0) {
       process.stdout.write(
         `No tasks in ${project.source.display(project.source.dir)}. \`tanuki init\` writes a sample.\n`,
