@@ -297,6 +297,22 @@ describe("a person's save while a status is written", () => {
     })
   }
 
+  it("clears a backup a killed process of the same pid left beside the file, and still keeps a person's line", async () => {
+    let saved = false
+    const { root, path, source } = await racing('beside', (path, step) => {
+      if (step !== 'checked' || saved) return
+      saved = true
+      appendFileSync(path, 'A line the person added.\n')
+    })
+    // What a Tanuki of this pid (a container's pids repeat) killed mid-write left.
+    writeFileSync(`${path}.old.tanuki-${process.pid}.tmp`, 'an old text')
+    await source.update('A', { status: 'complete' })
+    expect(readFileSync(path, 'utf8')).toBe(
+      `${task('A').replace('verify: "true"\n', 'verify: "true"\nstatus: complete\n')}A line the person added.\n`,
+    )
+    expect(leftOver(root)).toEqual(['.gitignore', 'tasks', join('tasks', 'A.md')])
+  })
+
   it('gives up, leaving the file as the person saved it, when it changes at every try', async () => {
     let saves = 0
     let saving = true

@@ -41,7 +41,15 @@ export function swapIfUnchanged(
   beforeRename?.(path, 'checked')
   let linked = true
   try {
-    linkSync(path, old)
+    try {
+      linkSync(path, old)
+    } catch (error) {
+      // Left by a process of the same pid that was killed mid-write (a container's pids repeat):
+      // it is this write's own name, and in its way.
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+      unlinkSync(old)
+      linkSync(path, old)
+    }
   } catch (error) {
     // A temp folder on another file system: beside the file, then (see `replace`).
     if ((error as NodeJS.ErrnoException).code === 'EXDEV') throw error
