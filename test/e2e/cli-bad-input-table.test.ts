@@ -636,15 +636,18 @@ describe('a refusal of a command asked for --json', () => {
       expect(printed.error.code, what).toBe('TANUKI_CONFIG_INVALID')
       expect(printed.error.message, what).toContain(said)
     }
-    // Refused before the command runs (a mistyped option): the same.
-    const usage = await run(project.dir, ['project', 'status', '--jsn', '--json'])
-    expect(usage.code).toBe(1)
-    expect(JSON.parse(usage.stdout)).toEqual({
-      error: {
-        code: 'TANUKI_USAGE',
-        message: expect.stringContaining('unknown option "--jsn" (did you mean "--json"?)'),
-      },
-    })
+    // Refused before the command runs (a mistyped option): the same, however --json is spelt.
+    for (const json of ['--json', '--json=true']) {
+      const usage = await run(project.dir, ['project', 'status', '--jsn', json])
+      expect(usage.code).toBe(1)
+      expect(JSON.parse(usage.stdout)).toEqual({
+        error: {
+          code: 'TANUKI_USAGE',
+          message: expect.stringContaining('unknown option "--jsn" (did you mean "--json"?)'),
+        },
+      })
+    }
+    expect((await run(project.dir, ['project', 'status', '--jsn', '--json', '--no-json'])).stdout).toBe('')
     // Without --json, stdout stays empty.
     expect((await run(project.dir, ['task', 'list'])).stdout).toBe('')
   })

@@ -25,10 +25,15 @@ function refuse(error: { message: string; code: string }, json: boolean): void {
   process.exitCode = 1
 }
 
-/** `--json` among a command line's options (before any `--`). */
+/** `--json` (or `--json=true`) among a command line's options (before any `--`), as the last word on it. */
 function asksJson(argv: readonly string[]): boolean {
   const end = argv.indexOf('--')
-  return (end === -1 ? argv : argv.slice(0, end)).includes('--json')
+  let json = false
+  for (const arg of end === -1 ? argv : argv.slice(0, end)) {
+    if (arg === '--json' || arg === '--json=true') json = true
+    else if (arg === '--no-json' || arg === '--json=false') json = false
+  }
+  return json
 }
 
 /**
