@@ -168,11 +168,12 @@ async function listerMain(
   list: typeof markdownOf,
   readFile: typeof readWithStats,
 ): Promise<void> {
-  const { dir, chunk, cacheFile, read } = workerData as {
+  const { dir, chunk, cacheFile, read, readChunk } = workerData as {
     dir: string
     chunk: number
     cacheFile?: string
     read?: number
+    readChunk?: number
   }
   try {
     // The cache is read by one of libuv's threads (one read of the whole file, started now) while
@@ -232,20 +233,26 @@ async function listerMain(
       read !== undefined && files.length <= read
         ? new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
         : undefined
-    for (let from = 0; from < files.length; from += chunk) {
+    const step = decoder && readChunk !== undefined ? readChunk : chunk
+    for (let from = 0; from < files.length; from += step) {
       const now = Date.now()
       const stats: string[] = []
       const texts: (string | null)[] | undefined = decoder && []
-      for (const path of files.slice(from, from + chunk)) {
+      for (const path of files.slice(from, from + step)) {
         if (texts) {
+          // Both or neither: a text and a stat go in together, or every later file is off by one.
+          let text: string | null = null
+          let stat = ''
           try {
             const { bytes, stats: s } = readFile(fs, path)
-            texts.push(decoder!.decode(bytes))
-            stats.push(key(s.size, s.mtimeMs, s.ctimeMs, s.ino, now))
+            text = decoder!.decode(bytes)
+            stat = key(s.size, s.mtimeMs, s.ctimeMs, s.ino, now)
           } catch {
-            texts.push(null)
-            stats.push('')
+            text = null
+            stat = ''
           }
+          texts.push(text)
+          stats.push(stat)
           continue
         }
         const s = fs.statSync(path, { throwIfNoEntry: false })
@@ -313,9 +320,12 @@ export function startLister(dir: string, cacheFile?: string, options: { read?: b
       const source =
         'const __name = (target) => target;\n' +
         `(${listerMain})(require('node:fs'), require('node:path').sep, require('node:worker_threads'), ${statKey}, ${markdownOf}, ${readWithStats})`
-      const workerData = options.read
-        ? { dir, chunk: READ_CHUNK, cacheFile, read: READ_MAX_FILES }
-        : { dir, chunk: STAT_CHUNK, cacheFile }
+      const workerData = {
+        dir,
+        chunk: STAT_CHUNK,
+        cacheFile,
+        ...(options.read ? { read: READ_MAX_FILES, readChunk: READ_CHUNK } : {}),
+      }
       worker = new Worker(source, { eval: true, execArgv: [], workerData })
     } catch (error) {
       resolveCache(null)
