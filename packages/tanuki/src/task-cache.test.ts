@@ -89,6 +89,22 @@ describe('the cache of parsed task files', () => {
     expect(a).toStrictEqual(parseTask(task('A', extra), a.source!))
   })
 
+  it('keeps a task as parsed, though the run sets its status in place before the cache is written', () => {
+    const root = project({ 'A.md': task('A'), 'B.md': task('B', 'status: review\n') })
+    const files = new FileTaskSource({ root, cacheFile: statePaths(root).taskCache })
+    const first = files.scan()
+    const parsed = structuredClone(first.tasks)
+    // As the orchestrator does with the tasks a scan gives it, a moment before the cache's write.
+    for (const t of first.tasks) {
+      t.status = 'in_progress'
+      t.assignedTo = 'agent-1'
+    }
+    files.saveCache()
+    const next = source(root).scan()
+    expect(next.parsed).toBe(0)
+    expect(next.tasks).toEqual(parsed)
+  })
+
   it('does not keep a task JSON would change (.inf, -0): it is parsed every time, as it was', () => {
     const root = project({ 'A.md': task('A', 'weight: .inf\nshift: -0\n'), 'B.md': task('B') })
     source(root).scan()
