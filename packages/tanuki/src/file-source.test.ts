@@ -14,6 +14,7 @@ import { dirname, join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { isTanukiError, type TaskChange } from '@tanuki/core'
 import { FileTaskSource, resolveTasksDir } from './file-source.ts'
+import type { SwapStep } from './swap.ts'
 
 const dirs: string[] = []
 const stops: (() => void)[] = []
@@ -227,7 +228,7 @@ describe("a person's save while a status is written", () => {
   /** A project with task A, whose source writes temps in the state folder (`state`) or beside the file. */
   async function racing(
     temps: 'state' | 'beside',
-    person: (path: string, step: 'written' | 'checked') => void,
+    person: (path: string, step: SwapStep) => void,
   ): Promise<{ root: string; path: string; source: FileTaskSource }> {
     const root = project({ '.tanuki/.gitignore': '*\n', '.tanuki/tasks/A.md': task('A') })
     const tempDir = join(root, '.tanuki', 'tmp')
@@ -311,6 +312,24 @@ describe("a person's save while a status is written", () => {
       `${task('A').replace('verify: "true"\n', 'verify: "true"\nstatus: complete\n')}A line the person added.\n`,
     )
     expect(leftOver(root)).toEqual(['.gitignore', 'tasks', join('tasks', 'A.md')])
+  })
+
+  it("keeps a person's late save, and says where, when the file cannot be put back", async () => {
+    const { root, path, source } = await racing('state', (path, step) => {
+      // A line written into the file after the check: it is in the file the rename replaces.
+      if (step === 'checked') appendFileSync(path, 'A line the person added.\n')
+      // Then the task file cannot take that file back (here: a folder now stands in its place).
+      if (step === 'renamed') {
+        rmSync(path)
+        mkdirSync(join(path, 'in-the-way'), { recursive: true })
+      }
+    })
+    const error = await source.update('A', { status: 'complete' }).catch((e: unknown) => e)
+    expect(isTanukiError(error, 'TANUKI_TASK_UNWRITABLE')).toBe(true)
+    const kept = (error as { details: { kept: string } }).details.kept
+    expect((error as Error).message).toContain(kept)
+    expect(readFileSync(kept, 'utf8')).toBe(`${task('A')}A line the person added.\n`)
+    expect(dirname(kept)).toBe(join(root, '.tanuki', 'tmp'))
   })
 
   it('gives up, leaving the file as the person saved it, when it changes at every try', async () => {

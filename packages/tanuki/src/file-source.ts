@@ -11,7 +11,7 @@ import {
   type TaskSource,
 } from '@tanuki/core'
 import { markdownFiles, resolveTasksDir, startLister, type Listing } from './lister.ts'
-import { Replacer } from './swap.ts'
+import { Replacer, type SwapStep } from './swap.ts'
 import { parseThreads, readTaskFiles } from './parse-pool.ts'
 import { takePrescan } from './prescan.ts'
 import { TaskCache } from './task-cache.ts'
@@ -109,10 +109,11 @@ export class FileTaskSource implements TaskSource {
     /**
      * For tests: called as a status write is about to replace a file, once it has read the file
      * and written the new text to a temp file (`written`), and again right before the rename, once
-     * it has found the file still as it read it (`checked`). A person's edit made there is one a
-     * write must not undo.
+     * it has found the file still as it read it (`checked`), and once the rename is done, before
+     * the text it replaced is read again (`renamed`). A person's edit made there is one a write
+     * must not undo.
      */
-    beforeRename?: (path: string, step: 'written' | 'checked') => void
+    beforeRename?: (path: string, step: SwapStep) => void
   }) {
     this.root = resolve(options.root)
     this.dir = resolveTasksDir(this.root, options.tasksDir)

@@ -1,12 +1,18 @@
 import { existsSync, linkSync, readFileSync, renameSync, unlinkSync } from 'node:fs'
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
+import { TanukiError, errorMessage, isTanukiError } from '@tanuki/core'
 import { isAlive } from './lock.ts'
+
+/** Where a status write is, for tests that act as a person at that moment (see `swapIfUnchanged`). */
+export type SwapStep = 'written' | 'checked' | 'renamed'
 
 /**
  * Renames `temp` over `path` if the file still holds `expected`; else returns what it holds.
- * Either way neither `temp` nor `old` is left once it returns; after a throw, the caller removes
- * what is. Nothing here waits, so nothing of this process comes between the check and the rename.
+ * Either way neither `temp` nor `old` is left once it returns. After a throw the caller removes
+ * what is, but for `old` once the rename is done: it may then hold the only copy of a person's
+ * save, and the error (`details.kept`) says so. Nothing here waits, so nothing of this process
+ * comes between the check and the rename.
  *
  * Without a lock, which people's editors would not take anyway, the check and the rename cannot
  * be one step; what is left between them is narrowed so:
@@ -30,7 +36,7 @@ export function swapIfUnchanged(
   old: string,
   expected: Buffer,
   commit: () => void,
-  beforeRename?: (path: string, step: 'written' | 'checked') => void,
+  beforeRename?: (path: string, step: SwapStep) => void,
 ): true | Buffer {
   beforeRename?.(path, 'written')
   const now = readFileSync(path)
@@ -58,13 +64,28 @@ export function swapIfUnchanged(
   commit()
   renameSync(temp, path)
   if (!linked) return true
-  const replaced = readFileSync(old)
-  if (replaced.equals(expected)) {
-    unlinkSync(old)
-    return true
+  try {
+    beforeRename?.(path, 'renamed')
+    const replaced = readFileSync(old)
+    if (replaced.equals(expected)) {
+      removeQuietly(old)
+      return true
+    }
+    renameSync(old, path)
+    return replaced
+  } catch (error) {
+    throw new TanukiError(
+      'TANUKI_TASK_UNWRITABLE',
+      `${path}: Tanuki wrote its status into this file, then could not check the text it replaced ` +
+        `(${errorMessage(error)}). That text is kept as ${old}: compare it with the file.`,
+      { cause: error, details: { kept: old } },
+    )
   }
-  renameSync(old, path)
-  return replaced
+}
+
+/** Whether a throw of `swapIfUnchanged` left `old` as the only copy of what it replaced. */
+export function keptOld(error: unknown, old: string): boolean {
+  return isTanukiError(error) && (error.details as { kept?: string } | undefined)?.kept === old
 }
 
 /** Removes a temp file if it is there; never throws (its folder may be a file, or gone). */
@@ -91,7 +112,7 @@ export class Replacer {
 
   constructor(
     private readonly tempDir: string | undefined,
-    private readonly beforeRename?: (path: string, step: 'written' | 'checked') => void,
+    private readonly beforeRename?: (path: string, step: SwapStep) => void,
   ) {}
 
   /**
@@ -106,6 +127,7 @@ export class Replacer {
       const old = join(this.tempDir, `${process.pid}-${++tempCount}.tmp`)
       let written = false
       let swapped = false
+      let kept = false
       try {
         await (this.ready ??= this.prepare(this.tempDir).catch((error: unknown) => {
           // Tried again at the next write: the state folder may be made meanwhile.
@@ -120,6 +142,7 @@ export class Replacer {
         swapped = true
         return result
       } catch (error) {
+        kept = keptOld(error, old)
         // The folder cannot be made (yet), or is on another file system than the tasks (for good):
         // beside the file, then. Past the temp, only another file system is a reason to.
         if ((error as NodeJS.ErrnoException).code === 'EXDEV') this.elsewhere = true
@@ -129,7 +152,7 @@ export class Replacer {
         // a write, for nothing.
         if (!swapped) {
           removeQuietly(temp)
-          removeQuietly(old)
+          if (!kept) removeQuietly(old)
         }
       }
     }
@@ -137,15 +160,19 @@ export class Replacer {
     const temp = `${path}.tanuki-${process.pid}.tmp`
     const old = `${path}.old.tanuki-${process.pid}.tmp`
     let swapped = false
+    let kept = false
     try {
       await writeFile(temp, text)
       const result = swapIfUnchanged(path, temp, old, expected, commit, this.beforeRename)
       swapped = true
       return result
+    } catch (error) {
+      kept = keptOld(error, old)
+      throw error
     } finally {
       if (!swapped) {
         removeQuietly(temp)
-        removeQuietly(old)
+        if (!kept) removeQuietly(old)
       }
     }
   }
