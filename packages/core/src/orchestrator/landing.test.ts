@@ -434,6 +434,32 @@ describe('the merge queue', () => {
     expect(h.orchestrator.task('a')?.heldBack).toMatchObject({ target: 'main', note: conflict })
   })
 
+  it('a run whose start cannot settle the target says why the earlier run’s waiting work waits now', async () => {
+    const conflict =
+      'main has commits that conflict with work landed on tanuki/land/main (notes.txt). Merge tanuki/land/main into main by hand, then run `tanuki land`.'
+    const store = createMemoryStore(
+      replay([
+        {
+          t: 'task',
+          id: 'a',
+          status: 'complete',
+          completedAt: 1,
+          landed: { commit: 'a@1', at: 1, heldBack: { target: 'main', note: 'your uncommitted changes (notes.txt)' } },
+        },
+      ]),
+    )
+    const lander: Lander = {
+      name: 'test',
+      prepare: async () => {
+        throw new TanukiError('TANUKI_LAND_FAILED', conflict)
+      },
+      land: async ({ task }) => ({ status: 'landed', commit: `${task.id}@1`, moved: true }),
+    }
+    const h = harness({ tasks: tasks({ id: 'a' }), plugins: [landing(lander)] }, { store })
+    await expect(h.orchestrator.start()).rejects.toMatchObject({ code: 'TANUKI_LAND_FAILED' })
+    expect(store.state.tasks.a?.landed).toEqual({ commit: 'a@1', at: 1, heldBack: { target: 'main', note: conflict } })
+  })
+
   it('a run starts by saying where an earlier run’s waiting work stands; `land` asks the lander again', async () => {
     const note = 'your uncommitted changes in /p (notes.txt) would be overwritten by the landed work'
     const starts: LandingStart[] = [

@@ -66,10 +66,17 @@ export class LandingQueue {
     } catch (error) {
       // The target could not be settled (its own new commits conflict with the work that waits
       // for it): that is why the work waits now, and what the person must do.
+      const note = errorMessage(error)
       if (this.held) {
-        const note = errorMessage(error)
         this.held = { ...this.held, note }
         for (const id of this.held.tasks) this.hold(id, note)
+      } else {
+        // At a run's start: the work an earlier run left waiting, as its records say.
+        for (const record of table.values()) {
+          const { landed } = record
+          if (!landed?.heldBack || landed.commit === 'by hand' || landed.heldBack.note === note) continue
+          table.note(record, { landed: { ...landed, heldBack: { ...landed.heldBack, note } } })
+        }
       }
       throw error
     }
