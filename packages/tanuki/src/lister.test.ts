@@ -118,6 +118,28 @@ describe('listing the task files on a worker thread', () => {
     expect(listing.text(0)).toBeUndefined()
   })
 
+  it('stops reading past its byte budget, and only stats the rest', async () => {
+    const dir = join(project(files), 'tasks')
+    await settle()
+    const listing = await startLister(dir, undefined, { read: true, readBytes: 1 }).listing
+    const stats: string[] = []
+    const texts: (string | undefined)[] = []
+    for await (const chunk of listing.stats()) {
+      for (const stat of chunk) {
+        texts.push(listing.text(stats.length))
+        stats.push(stat)
+      }
+    }
+    const now = Date.now()
+    expect(texts).toEqual([readFileSync(listing.files[0]!, 'utf8'), undefined, undefined, undefined])
+    expect(stats).toEqual(
+      listing.files.map((path) => {
+        const s = statSync(path)
+        return statKey(s.size, s.mtimeMs, s.ctimeMs, s.ino, now)
+      }),
+    )
+  })
+
   it('lists nothing for a folder that does not exist, and stats nothing', async () => {
     const listing = await startLister(join(tmpdir(), 'tanuki-lister-none', 'tasks')).listing
     expect(listing.files).toEqual([])

@@ -156,6 +156,12 @@ const READ_CHUNK = 500
 export const READ_MAX_FILES = 20_000
 
 /**
+ * How many bytes of task files such a lister reads at most: past them (files of long task
+ * descriptions), it only stats the rest, which the main thread reads as it parses.
+ */
+const READ_MAX_BYTES = 32 << 20
+
+/**
  * What the lister's worker thread runs: lists (while the task cache, when given one, is read),
  * hands the cache's bytes over, then stats in chunks, posting each. It gets everything it uses as arguments,
  * since it runs from its source text (see `startLister`).
@@ -168,12 +174,13 @@ async function listerMain(
   list: typeof markdownOf,
   readFile: typeof readWithStats,
 ): Promise<void> {
-  const { dir, chunk, cacheFile, read, readChunk } = workerData as {
+  const { dir, chunk, cacheFile, read, readChunk, readBytes } = workerData as {
     dir: string
     chunk: number
     cacheFile?: string
     read?: number
     readChunk?: number
+    readBytes?: number
   }
   try {
     // The cache is read by one of libuv's threads (one read of the whole file, started now) while
@@ -234,17 +241,19 @@ async function listerMain(
         ? new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
         : undefined
     const step = decoder && readChunk !== undefined ? readChunk : chunk
+    let budget = readBytes ?? Number.POSITIVE_INFINITY
     for (let from = 0; from < files.length; from += step) {
       const now = Date.now()
       const stats: string[] = []
       const texts: (string | null)[] | undefined = decoder && []
       for (const path of files.slice(from, from + step)) {
-        if (texts) {
+        if (texts && budget > 0) {
           // Both or neither: a text and a stat go in together, or every later file is off by one.
           let text: string | null = null
           let stat = ''
           try {
             const { bytes, stats: s } = readFile(fs, path)
+            budget -= bytes.length
             text = decoder!.decode(bytes)
             stat = key(s.size, s.mtimeMs, s.ctimeMs, s.ino, now)
           } catch {
@@ -255,6 +264,7 @@ async function listerMain(
           stats.push(stat)
           continue
         }
+        texts?.push(null)
         const s = fs.statSync(path, { throwIfNoEntry: false })
         stats.push(s ? key(s.size, s.mtimeMs, s.ctimeMs, s.ino, now) : '')
       }
@@ -302,10 +312,18 @@ export interface Lister {
  * work itself (and meets any error there, with its usual message).
  *
  * With `read` (a first start: no cache, so every file is read), the worker reads the files too,
- * up to `READ_MAX_FILES` of them, while the CLI loads: a start's main thread spent ~90 ms of 0.6 s
+ * up to `READ_MAX_FILES` of them and `READ_MAX_BYTES` in all, while the CLI loads: a start's main thread spent ~90 ms of 0.6 s
  * opening and reading 10,000 files (bench/cli.bench.ts).
  */
-export function startLister(dir: string, cacheFile?: string, options: { read?: boolean } = {}): Lister {
+export function startLister(
+  dir: string,
+  cacheFile?: string,
+  options: {
+    read?: boolean
+    /** For tests: how many bytes it reads at most (default `READ_MAX_BYTES`). */
+    readBytes?: number
+  } = {},
+): Lister {
   let resolveCache!: (bytes: Buffer | null) => void
   const cache = new Promise<Buffer | null>((resolve) => (resolveCache = resolve))
   if (cacheFile === undefined) resolveCache(null)
@@ -324,7 +342,9 @@ export function startLister(dir: string, cacheFile?: string, options: { read?: b
         dir,
         chunk: STAT_CHUNK,
         cacheFile,
-        ...(options.read ? { read: READ_MAX_FILES, readChunk: READ_CHUNK } : {}),
+        ...(options.read
+          ? { read: READ_MAX_FILES, readChunk: READ_CHUNK, readBytes: options.readBytes ?? READ_MAX_BYTES }
+          : {}),
       }
       worker = new Worker(source, { eval: true, execArgv: [], workerData })
     } catch (error) {
