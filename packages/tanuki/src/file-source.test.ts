@@ -10,7 +10,7 @@ import {
   writeFileSync,
 } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { isTanukiError, type TaskChange } from '@tanuki/core'
 import { FileTaskSource, resolveTasksDir } from './file-source.ts'
@@ -329,7 +329,10 @@ describe("a person's save while a status is written", () => {
     const kept = (error as { details: { kept: string } }).details.kept
     expect((error as Error).message).toContain(kept)
     expect(readFileSync(kept, 'utf8')).toBe(`${task('A')}A line the person added.\n`)
+    // In the temp folder, by a name its sweep of dead processes' temps (*.tmp) leaves alone.
     expect(dirname(kept)).toBe(join(root, '.tanuki', 'tmp'))
+    expect(kept).toMatch(/\.kept$/)
+    expect(readdirSync(dirname(kept))).toEqual([basename(kept)])
   })
 
   it('gives up, leaving the file as the person saved it, when it changes at every try', async () => {

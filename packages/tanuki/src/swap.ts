@@ -74,18 +74,24 @@ export function swapIfUnchanged(
     renameSync(old, path)
     return replaced
   } catch (error) {
+    // Under a name no sweep of temps takes (theirs end in .tmp), when it can be renamed at all.
+    let kept = old
+    try {
+      renameSync(old, `${old.replace(/\.tmp$/, '')}.kept`)
+      kept = `${old.replace(/\.tmp$/, '')}.kept`
+    } catch {}
     throw new TanukiError(
       'TANUKI_TASK_UNWRITABLE',
       `${path}: Tanuki wrote its status into this file, then could not check the text it replaced ` +
-        `(${errorMessage(error)}). That text is kept as ${old}: compare it with the file.`,
-      { cause: error, details: { kept: old } },
+        `(${errorMessage(error)}). That text is kept as ${kept}: compare it with the file.`,
+      { cause: error, details: { kept } },
     )
   }
 }
 
-/** Whether a throw of `swapIfUnchanged` left `old` as the only copy of what it replaced. */
-export function keptOld(error: unknown, old: string): boolean {
-  return isTanukiError(error) && (error.details as { kept?: string } | undefined)?.kept === old
+/** Whether a throw of `swapIfUnchanged` kept the text it replaced (then `old` is not to be removed). */
+export function keptOld(error: unknown): boolean {
+  return isTanukiError(error) && typeof (error.details as { kept?: unknown } | undefined)?.kept === 'string'
 }
 
 /** Removes a temp file if it is there; never throws (its folder may be a file, or gone). */
@@ -142,7 +148,7 @@ export class Replacer {
         swapped = true
         return result
       } catch (error) {
-        kept = keptOld(error, old)
+        kept = keptOld(error)
         // The folder cannot be made (yet), or is on another file system than the tasks (for good):
         // beside the file, then. Past the temp, only another file system is a reason to.
         if ((error as NodeJS.ErrnoException).code === 'EXDEV') this.elsewhere = true
@@ -167,7 +173,7 @@ export class Replacer {
       swapped = true
       return result
     } catch (error) {
-      kept = keptOld(error, old)
+      kept = keptOld(error)
       throw error
     } finally {
       if (!swapped) {
