@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os'
 import { join, sep } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { FileTaskSource } from './file-source.ts'
-import { markdownFiles, startLister, statKey } from './lister.ts'
+import { markdownFiles, startLister, statKey, type Listing } from './lister.ts'
 import { STATE_GITIGNORE, statePaths } from './paths.ts'
 
 const dirs: string[] = []
@@ -58,6 +58,19 @@ const files = {
   'notes.txt': 'not a task',
 }
 
+/** Every stat a listing gives, and the text of each file as its chunk comes (once taken, a text is gone). */
+async function drain(listing: Listing): Promise<{ stats: string[]; texts: (string | undefined)[] }> {
+  const stats: string[] = []
+  const texts: (string | undefined)[] = []
+  for await (const chunk of listing.stats()) {
+    for (const stat of chunk) {
+      texts.push(listing.text(stats.length))
+      stats.push(stat)
+    }
+  }
+  return { stats, texts }
+}
+
 describe('listing the task files on a worker thread', () => {
   it('finds the files and folders the main thread finds, in order, with the same stats', async () => {
     const dir = join(project(files), 'tasks')
@@ -95,14 +108,7 @@ describe('listing the task files on a worker thread', () => {
       'api/latin1.md',
       'b.md',
     ])
-    const stats: string[] = []
-    const texts: (string | undefined)[] = []
-    for await (const chunk of listing.stats()) {
-      for (const stat of chunk) {
-        texts.push(listing.text(stats.length))
-        stats.push(stat)
-      }
-    }
+    const { stats, texts } = await drain(listing)
     const now = Date.now()
     listing.files.forEach((path, i) => {
       if (path.endsWith('latin1.md')) {
@@ -122,14 +128,7 @@ describe('listing the task files on a worker thread', () => {
     const dir = join(project(files), 'tasks')
     await settle()
     const listing = await startLister(dir, undefined, { read: true, readBytes: 1 }).listing
-    const stats: string[] = []
-    const texts: (string | undefined)[] = []
-    for await (const chunk of listing.stats()) {
-      for (const stat of chunk) {
-        texts.push(listing.text(stats.length))
-        stats.push(stat)
-      }
-    }
+    const { stats, texts } = await drain(listing)
     const now = Date.now()
     expect(texts).toEqual([readFileSync(listing.files[0]!, 'utf8'), undefined, undefined, undefined])
     expect(stats).toEqual(

@@ -174,11 +174,11 @@ async function listerMain(
   list: typeof markdownOf,
   readFile: typeof readWithStats,
 ): Promise<void> {
-  const { dir, chunk, cacheFile, read, readChunk, readBytes } = workerData as {
+  const { dir, chunk, cacheFile, readFiles, readChunk, readBytes } = workerData as {
     dir: string
     chunk: number
     cacheFile?: string
-    read?: number
+    readFiles?: number
     readChunk?: number
     readBytes?: number
   }
@@ -237,7 +237,7 @@ async function listerMain(
     // stat taken from the open file, and its text decoded as the main thread would; one that
     // cannot be read or decoded is left to the main thread, which says why.
     const decoder =
-      read !== undefined && files.length <= read
+      readFiles !== undefined && files.length <= readFiles
         ? new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
         : undefined
     const step = decoder && readChunk !== undefined ? readChunk : chunk
@@ -248,7 +248,7 @@ async function listerMain(
       const texts: (string | null)[] | undefined = decoder && []
       for (const path of files.slice(from, from + step)) {
         if (texts && budget > 0) {
-          // Both or neither: a text and a stat go in together, or every later file is off by one.
+          // One text and one stat a file, whatever happens, or every later file is off by one.
           let text: string | null = null
           let stat = ''
           try {
@@ -257,8 +257,7 @@ async function listerMain(
             text = decoder!.decode(bytes)
             stat = key(s.size, s.mtimeMs, s.ctimeMs, s.ino, now)
           } catch {
-            text = null
-            stat = ''
+            // Unreadable, or not UTF-8: the main thread reads it, and says why.
           }
           texts.push(text)
           stats.push(stat)
@@ -312,8 +311,8 @@ export interface Lister {
  * work itself (and meets any error there, with its usual message).
  *
  * With `read` (a first start: no cache, so every file is read), the worker reads the files too,
- * up to `READ_MAX_FILES` of them and `READ_MAX_BYTES` in all, while the CLI loads: a start's main thread spent ~90 ms of 0.6 s
- * opening and reading 10,000 files (bench/cli.bench.ts).
+ * up to `READ_MAX_FILES` of them and `READ_MAX_BYTES` in all, while the CLI loads: a start's main
+ * thread spent ~90 ms of 0.6 s opening and reading 10,000 files (bench/cli.bench.ts).
  */
 export function startLister(
   dir: string,
@@ -343,7 +342,7 @@ export function startLister(
         chunk: STAT_CHUNK,
         cacheFile,
         ...(options.read
-          ? { read: READ_MAX_FILES, readChunk: READ_CHUNK, readBytes: options.readBytes ?? READ_MAX_BYTES }
+          ? { readFiles: READ_MAX_FILES, readChunk: READ_CHUNK, readBytes: options.readBytes ?? READ_MAX_BYTES }
           : {}),
       }
       worker = new Worker(source, { eval: true, execArgv: [], workerData })

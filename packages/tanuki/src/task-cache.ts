@@ -32,35 +32,27 @@ function ascii(line: string): string {
 const CHUNK = 1 << 20
 
 /**
- * The lines a scan makes, as bytes in chunks of a megabyte, each line found again by a number:
- * kept as strings, a first start's 100,000 lines (34 MB) would sit on the heap until written,
- * and the heap grows by a multiple of what it holds.
+ * The new lines of a cache file, written into chunks of a megabyte as they are made: lines one
+ * after the other in a chunk go to the file as one piece, and 100,000 lines are a few dozen
+ * buffers, not 100,000.
  */
 class FreshLines {
-  readonly chunks: Buffer[] = []
-  private used = CHUNK
+  private chunk: Buffer = Buffer.alloc(0)
+  private used = 0
 
-  /** Adds a line (ASCII, without its newline); returns where it is: chunk × CHUNK + offset. */
-  add(line: string): number {
+  /** Adds a line (ASCII, without its newline); returns its chunk, and from where to where it is (newline included). */
+  add(line: string): { bytes: Buffer; start: number; stop: number } {
     const size = line.length + 1
-    if (this.used + size > CHUNK) {
+    if (this.used + size > this.chunk.length) {
       // A line longer than a chunk gets one of its own.
-      this.chunks.push(Buffer.allocUnsafe(Math.max(CHUNK, size)))
+      this.chunk = Buffer.allocUnsafe(Math.max(CHUNK, size))
       this.used = 0
     }
-    const chunk = this.chunks[this.chunks.length - 1]!
-    const at = this.used
-    chunk.write(line, at, 'latin1')
-    chunk[at + line.length] = 10
+    const start = this.used
+    this.chunk.write(line, start, 'latin1')
+    this.chunk[start + line.length] = 10
     this.used += size
-    return (this.chunks.length - 1) * CHUNK + at
-  }
-
-  /** Where the line at `at` is: its chunk, and from where to where (newline included). */
-  place(at: number): { bytes: Buffer; start: number; stop: number } {
-    const bytes = this.chunks[Math.floor(at / CHUNK)]!
-    const start = at % CHUNK
-    return { bytes, start, stop: bytes.indexOf(10, start) + 1 }
+    return { bytes: this.chunk, start, stop: this.used }
   }
 }
 
@@ -92,9 +84,7 @@ function linesToWrite(
       stop = end[index]! + 1
     } else {
       const [path, stat, hash, task] = parsed[-1 - at]!
-      ;({ bytes, start, stop } = fresh.place(
-        fresh.add(ascii(`${JSON.stringify(path)}\t${stat}\t${hash}\t${JSON.stringify(task)}`)),
-      ))
+      ;({ bytes, start, stop } = fresh.add(ascii(`${JSON.stringify(path)}\t${stat}\t${hash}\t${JSON.stringify(task)}`)))
     }
     if (bytes !== run || start !== to) {
       if (run) pieces.push(run.subarray(from, to))
