@@ -1,4 +1,4 @@
-import { mkdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs'
+import { mkdirSync, rmSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { TanukiError, abortError, createAgentExits, type Agent, type AgentExit, type RunResult } from '@tanuki/core'
 import type { ProcessBackendOptions } from './backend.ts'
@@ -7,6 +7,7 @@ import { kindAccount } from './kit/kinds/index.ts'
 import type { AgentKind, Step } from './kit/kinds/types.ts'
 import { execShell, startProcess } from './kit/process.ts'
 import type { StepExit } from './kit/run-plan.ts'
+import { writePidFile } from './kit/pid-file.ts'
 import { ShellSession } from './kit/session.ts'
 import { endTaskWork, type Workspace } from './kit/workspace.ts'
 
@@ -107,24 +108,19 @@ export function createProcessAgent(parts: ProcessAgentParts): ProcessAgent {
 
   /** Whether the pid file's folder was made: once per agent, not per command. */
   let pidFolder = false
-  /** A process started from Tanuki's own process: its pid goes to the pid file (a session's shell writes its own). */
-  const writePid = (pid: number): void => {
+  /**
+   * A process started from Tanuki's own process: its pid goes to the pid file, blanks once it
+   * ended (a session's shell writes its own).
+   */
+  const writePid = (pid: number | undefined): void => {
     if (!pidFile) return
     try {
       if (!pidFolder) mkdirSync(dirname(pidFile), { recursive: true })
-      writeFileSync(pidFile, `${pid}\n`)
+      writePidFile(pidFile, pid)
       pidFolder = true
     } catch {
       pidFolder = false
       // Pid files help people and crash recovery; an agent runs fine without one.
-    }
-  }
-  const removePid = (): void => {
-    if (!pidFile) return
-    try {
-      unlinkSync(pidFile)
-    } catch {
-      // Not written (its folder could not be made), or gone already.
     }
   }
 
@@ -178,7 +174,7 @@ export function createProcessAgent(parts: ProcessAgentParts): ProcessAgent {
       onChunk({ stream: 'stderr', text: `${notFound((error as Error).message).message}\n` })
       return { exitCode: 127, signal: null }
     } finally {
-      removePid()
+      if (handle.pid !== undefined) writePid(undefined)
       finished(step, handle.pid)
     }
     return stepEnded(step, handle.pid, ended, signal)

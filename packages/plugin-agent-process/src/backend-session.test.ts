@@ -16,6 +16,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { gitRepo, isAlive, project, removeTempDirs, tempDir, waitFor } from '../test/support/repo.ts'
 import type { ProcessAgent } from './agent.ts'
 import { createProcessBackend } from './backend.ts'
+import { readPidFile } from './kit/pid-file.ts'
 
 const spawned: ProcessAgent[] = []
 afterEach(async () => {
@@ -125,7 +126,7 @@ describe('process backend with session: true', () => {
     const running = agent.run(request({ task: task({}) }))
     await waitFor(() => agent.pid !== undefined, 5000, 'the pid')
     const pidFile = join(root, '.tanuki', 'pids', 'worker-1.pid')
-    await waitFor(() => readFileSync(pidFile, 'utf8') === `${agent.pid}\n`, 5000, 'the pid file')
+    await waitFor(() => readPidFile(pidFile) === agent.pid, 5000, 'the pid file')
     await agent.stop()
     await running.catch(() => {})
     // Its shell, killed, could not empty it: the agent removes it.

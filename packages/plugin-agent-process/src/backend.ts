@@ -18,6 +18,7 @@ import { createProcessAgent, type ProcessAgent } from './agent.ts'
 import { createKind, kindSpend } from './kit/kinds/index.ts'
 import type { AgentKind, KindOptions } from './kit/kinds/types.ts'
 import { killGroup } from './kit/process.ts'
+import { readPidFile } from './kit/pid-file.ts'
 import { findBash } from './kit/session.ts'
 import { openWorkspace, removeWorktrees, safeName, type Workspace, type WorkspaceMode } from './kit/workspace.ts'
 
@@ -189,24 +190,24 @@ function roleKind(role: string, options: KindOptions): AgentKind {
  * environment names this agent and project (Linux's /proc; elsewhere we leave it alone).
  */
 function reapLeftover(file: string, agent: string, project: ProjectInfo): boolean {
-  let pid: number
-  try {
-    pid = Number.parseInt(readFileSync(file, 'utf8'), 10)
-  } catch {
-    return false
-  }
-  let killed = false
-  try {
-    const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0')
-    if (environ.includes(`TANUKI_AGENT=${agent}`) && environ.includes(`TANUKI_PROJECT=${project.root}`)) {
-      killGroup(pid, 'SIGKILL')
-      killed = true
-    }
-  } catch {
-    // Gone already, or no /proc: nothing we can safely do.
-  }
+  // Blank once its process ended; missing when its agent was removed.
+  const pid = readPidFile(file)
+  const killed = pid !== undefined && killIfOurs(pid, agent, project)
   rmSync(file, { force: true })
   return killed
+}
+
+/** Kills a process's group when its environment names this agent of this project. */
+function killIfOurs(pid: number, agent: string, project: ProjectInfo): boolean {
+  try {
+    const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0')
+    if (!environ.includes(`TANUKI_AGENT=${agent}`) || !environ.includes(`TANUKI_PROJECT=${project.root}`)) return false
+    killGroup(pid, 'SIGKILL')
+    return true
+  } catch {
+    // Gone already, or no /proc: nothing we can safely do.
+    return false
+  }
 }
 
 /**

@@ -1,9 +1,10 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { isTanukiError, type OutputChunk } from '@tanuki/core'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { isAlive, removeTempDirs, tempDir, waitFor } from '../../test/support/repo.ts'
 import { ShellSession, type SessionOptions, type SessionShell } from './session.ts'
+import { PID_WIDTH, readPidFile } from './pid-file.ts'
 
 const sessions: ShellSession[] = []
 afterEach(() => {
@@ -243,17 +244,26 @@ describe.each(['bash', 'sh'] as const)('ShellSession under %s', (which) => {
     expect(out.text('stdout')).toBe('resumed\n')
   })
 
-  it("writes each running command's pid to the pid file, and empties it after", async () => {
+  it("writes each running command's pid to the pid file, and blanks it after, in place", async () => {
     const dir = tempDir('tanuki-pids-')
     const pidFile = join(dir, 'agent.pid')
+    // What a pid file of the file before held, longer than a line: what is past the line stays.
+    writeFileSync(pidFile, `${' '.repeat(PID_WIDTH)}\nleft\n`)
+    const inode = statSync(pidFile).ino
     const { session } = open({ pidFile })
-    let pid = 0
-    const run = session.run(['sleep', '1000'], { onSpawn: (started) => (pid = started), killGraceMs: 200 })
-    await waitFor(() => pid > 0, 5000, 'the pid')
-    expect(readFileSync(pidFile, 'utf8')).toBe(`${pid}\n`)
-    process.kill(pid, 'SIGKILL')
-    await run
-    expect(readFileSync(pidFile, 'utf8')).toBe('')
+    for (let step = 0; step < 2; step++) {
+      let pid = 0
+      const run = session.run(['sleep', '1000'], { onSpawn: (started) => (pid = started), killGraceMs: 200 })
+      await waitFor(() => pid > 0, 5000, 'the pid')
+      expect(readFileSync(pidFile, 'utf8')).toBe(`${String(pid).padEnd(PID_WIDTH)}\nleft\n`)
+      expect(readPidFile(pidFile)).toBe(pid)
+      process.kill(pid, 'SIGKILL')
+      await run
+      expect(readFileSync(pidFile, 'utf8')).toBe(`${' '.repeat(PID_WIDTH)}\nleft\n`)
+      expect(readPidFile(pidFile)).toBeUndefined()
+    }
+    // Written in place: the same file all along, never one made anew.
+    expect(statSync(pidFile).ino).toBe(inode)
     // A folder that went away costs the pid file, not the shell.
     const gone = open({ pidFile: join(dir, 'no-such-folder', 'agent.pid') }).session
     const out = collect()

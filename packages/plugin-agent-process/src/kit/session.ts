@@ -4,6 +4,7 @@ import { accessSync, constants as fs } from 'node:fs'
 import { constants } from 'node:os'
 import { delimiter, join } from 'node:path'
 import { TanukiError, type OutputChunk } from '@tanuki/core'
+import { PID_WIDTH } from './pid-file.ts'
 import { killGroup } from './process.ts'
 
 /** How a step run through a session ended. */
@@ -205,12 +206,13 @@ export class ShellSession {
             ? `{ head -c ${Buffer.byteLength(stdin)} | ${command}; } <<'T_${nonce}'${toErr} &\n${stdin}\nT_${nonce}\n`
             : `head -c ${Buffer.byteLength(stdin)} <<'T_${nonce}'${toErr} | ${command}${toErr} &\n${stdin}\nT_${nonce}\n`
     // The pid file is the shell's to write, not the orchestrator's: printf is a regular builtin,
-    // so a folder that went away costs a message to /dev/null, not the shell.
+    // so a folder that went away costs a message to /dev/null, not the shell. It is written in
+    // place (`1<>` opens without truncating), as `writePidFile` does: the pid, then blanks.
     const pidFile = this.pidFile === undefined ? undefined : quote(this.pidFile)
     const script =
       start +
       'tanuki_pid=$!\n' +
-      (pidFile ? `printf '%s\\n' "$tanuki_pid" 2>/dev/null >${pidFile}\n` : '') +
+      (pidFile ? `printf '%-${PID_WIDTH}s\\n' "$tanuki_pid" 2>/dev/null 1<>${pidFile}\n` : '') +
       `printf '%s %s\\n' '@${nonce}:pid' "$tanuki_pid"\n` +
       // Under job control `wait` returns when a step stops (bash 5.1 has `wait -f` against that);
       // without it, as under `sh`, it waits for the step's end.
@@ -218,7 +220,7 @@ export class ShellSession {
       // Nothing the command started outlives it (and holds the shell's output open): its group
       // is killed by the shell's own `kill`, before the end is reported.
       `kill -s KILL -- -"$tanuki_pid" 2>/dev/null\n` +
-      (pidFile ? `printf '' 2>/dev/null >${pidFile}\n` : '') +
+      (pidFile ? `printf '%${PID_WIDTH}s\\n' '' 2>/dev/null 1<>${pidFile}\n` : '') +
       `printf '%s %s\\n' '@${nonce}:end' "$tanuki_status"\nprintf '%s\\n' '@${nonce}:err' >&3\n`
 
     return new Promise<SessionResult>((resolve, reject) => {
