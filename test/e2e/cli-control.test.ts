@@ -18,6 +18,7 @@ import {
   waitFor,
   type TempProject,
   agentWorktree,
+  agentPid,
 } from './helpers.ts'
 
 /** Folders of a test outside its project. */
@@ -119,6 +120,36 @@ describe('one orchestrator per project', () => {
     expect(execFileSync('git', ['branch', '--list', 'tanuki/*'], { cwd: project.dir, encoding: 'utf8' }).trim()).toBe(
       '',
     )
+  })
+})
+
+describe('a reader that goes away', () => {
+  it('stops the run as Ctrl-C does: its agents stopped, its tasks pending, exit 1', async () => {
+    // A pager quit, or `| head`: what the run writes next fails with EPIPE.
+    const project = createProject({
+      tasks: [
+        {
+          id: 'T-1',
+          title: 'Ticks',
+          sh: 'while true; do echo tick; sleep 0.2; done',
+          verify: 'false',
+          maxIterations: 1,
+        },
+      ],
+    })
+    const run = startTanuki(project.dir, 'project', 'start', '--verbose')
+    await waitInProgress(project, 'T-1')
+    const agent = await waitFor('the agent', () => agentPid(project.dir, 'default-1'))
+    run.child.stdout!.destroy()
+    const ended = await run.done
+    expect(ended.code, ended.stderr).toBe(1)
+    expect(ended.stderr).toContain('its stdout was closed: stopping gracefully; `tanuki project resume` continues.')
+    expect(ended.stderr).toContain('1 of 1 task is not complete (stopped')
+    expect(isAlive(agent)).toBe(false)
+    expect(lockPid(project.dir)).toBeUndefined()
+    const status = await statusJson(project.dir)
+    expect(status.status).toBe('stopped')
+    expect(status.tasks[0]).toMatchObject({ id: 'T-1', status: 'pending' })
   })
 })
 

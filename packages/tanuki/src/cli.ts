@@ -9,6 +9,7 @@ import { taskCommand } from './commands/task.ts'
 import { uiCommand } from './commands/ui.ts'
 import { jsonPrinted, printJson } from './commands/shared.ts'
 import { renderHelp, useColor } from './usage.ts'
+import { outputFailed } from './output.ts'
 import { workerCommand } from './commands/worker.ts'
 import { version } from './version.ts'
 
@@ -120,13 +121,9 @@ function flushed(stream: NodeJS.WriteStream): Promise<void> {
   return new Promise((resolve) => stream.write('', () => resolve()))
 }
 
-// A reader that stops early (`tanuki logs X | head`) is no error of ours.
-for (const stream of [process.stdout, process.stderr]) {
-  stream.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0)
-    throw error
-  })
-}
+// A reader that stops early (`tanuki logs X | head`) is no error of ours; a run stops gracefully.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => outputFailed('stdout', error))
+process.stderr.on('error', (error: NodeJS.ErrnoException) => outputFailed('stderr', error))
 
 const code = await run(process.argv.slice(2))
 // Output to a pipe is written in the background: exiting at once cut it at the pipe's 64 KiB.

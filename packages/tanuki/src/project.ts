@@ -25,6 +25,7 @@ import { controlSocketPath, serveControl } from './control.ts'
 import { type FileJournal, openJournal, readJournal } from './journal.ts'
 import { createStateReporter, withJournal } from './state.ts'
 import { dashboardBanner } from './ui/banner.ts'
+import { onOutputClosed, outputClosed } from './output.ts'
 
 /** A project on disk: its folder, state paths, config and task files. */
 export interface Project {
@@ -189,6 +190,18 @@ export async function runProject(project: Project, options: RunOptions): Promise
     process.stderr.write(`\n${signal}: stopping gracefully (again to quit at once)…\n`)
     void orchestrator.stop({ remove: request?.remove ?? false })
   }
+  // A reader that went away (`| head`, a pager quit) stops the run as Ctrl-C does: nothing runs
+  // on unseen, nothing is left half done, and `resume` continues.
+  let outputGone = false
+  const stopWatchingOutput = onOutputClosed((stream) => {
+    if (!outputClosed('stderr'))
+      process.stderr.write(
+        `\ntanuki: its ${stream} was closed: stopping gracefully; \`tanuki project resume\` continues.\n`,
+      )
+    outputGone = true
+    if (started) void orchestrator?.stop({ remove: false })
+  })
+  let started = false
   try {
     const checked = options.tasks?.filter((task) => project.source.pathOf(task.id) !== undefined) ?? checkTasks(project)
     rmSync(paths.stopRequest, { force: true })
@@ -243,11 +256,16 @@ export async function runProject(project: Project, options: RunOptions): Promise
     })
     process.on('SIGINT', onSignal)
     process.on('SIGTERM', onSignal)
-    await orchestrator.start()
+    started = true
+    const starting = orchestrator.start()
+    // Closed while the project loaded: stopped before any agent is spawned.
+    if (outputGone) void orchestrator.stop({ remove: false })
+    await starting
     return await orchestrator.done()
   } finally {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
+    stopWatchingOutput()
     await control?.close()
     await journal?.close().catch(() => {})
     await project.source.settled()
