@@ -43,6 +43,8 @@ export type TanukiEvents = {
       landed?: Landing
       /** Iterations its earlier runs took, as the journal records them; absent when none. */
       iterations?: number
+      /** Why it is `failed`, in `review` or `blocked`, as the journal records it. */
+      reason?: string
     }[]
     at: number
   }

@@ -68,6 +68,22 @@ describe('the journal is the authority for run state', () => {
     expect(tasks.map((t) => t.iterations)).toEqual([1, 2, undefined])
   })
 
+  it('project:loaded carries why a task an earlier run settled failed or went to review', async () => {
+    const store = createMemoryStore(
+      replay([
+        { t: 'task', id: 'a', status: 'failed', iterations: 3, reason: 'marked failed by a person' },
+        { t: 'task', id: 'b', status: 'review', iterations: 1, reason: 'no completion criteria' },
+        { t: 'task', id: 'c', status: 'complete', iterations: 1, reason: 'signal "DONE" found' },
+      ]),
+    )
+    const source = createMemorySource([task({ id: 'a' }), task({ id: 'b' }), task({ id: 'c' })])
+    const h = harness({}, { sources: [source], store })
+    await h.orchestrator.start()
+    await h.orchestrator.done()
+    const tasks = h.all('project:loaded')[0]?.tasks ?? []
+    expect(tasks.map((t) => t.reason)).toEqual(['marked failed by a person', 'no completion criteria', undefined])
+  })
+
   it('a first start brings the statuses the files carry into the journal', async () => {
     const store = createMemoryStore()
     const source = createMemorySource([

@@ -6,6 +6,9 @@ import type { Task } from '../task/types.ts'
 import { IN_FLIGHT } from './task-table.ts'
 import type { RunContext } from './types.ts'
 
+/** The statuses whose reason `project:loaded` carries: a person wants to know why. */
+const UNSETTLED_WHY: ReadonlySet<string> = new Set(['failed', 'review', 'blocked'])
+
 /** What loading a run's tasks reads from and fills in. */
 export type LoadContext = Pick<RunContext, 'config' | 'store' | 'table' | 'budgets' | 'parking' | 'bus' | 'enqueue'> & {
   /** Sources plugins registered, then those the orchestrator was given. */
@@ -87,7 +90,9 @@ export async function loadTasks(ctx: LoadContext): Promise<LoadedTasks> {
   for (const id of ready) ctx.enqueue(id, true)
   // A landing or iterations the journal has are of earlier runs: reporters learn of them here,
   // not by a `task:landed` or a `task:completed`.
-  const tasks = [...table.values()].map(({ task, landed, iterations }) => ({
+  // So is why a task an earlier run settled failed, went to review or is blocked (a summary said
+  // "no reason given" for them).
+  const tasks = [...table.values()].map(({ task, landed, iterations, reason }) => ({
     id: task.id,
     title: task.title,
     role: task.role,
@@ -96,6 +101,7 @@ export async function loadTasks(ctx: LoadContext): Promise<LoadedTasks> {
     dependsOn: [...task.dependsOn],
     ...(landed ? { landed } : {}),
     ...(iterations > 0 ? { iterations } : {}),
+    ...(reason !== undefined && UNSETTLED_WHY.has(task.status) ? { reason } : {}),
   }))
   bus.emit('project:loaded', { total: table.size, ready: ready.length, recovered, tasks })
   return { sources, recordedTarget: state.run.target }

@@ -192,7 +192,8 @@ export class RunModel implements ReporterHooks {
 
   onProjectLoaded(e: TanukiEvents['project:loaded']): void {
     // Older cores sent no task list; then tasks appear as their events do.
-    for (const { id, title, role, priority, status, dependsOn, landed: before, iterations = 0 } of e.tasks ?? []) {
+    for (const { id, title, role, priority, status, dependsOn, landed: before, iterations = 0, reason } of e.tasks ??
+      []) {
       const task = this.tasks.get(id)
       // Landed in an earlier run: no `task:landed` tells it in this one (unless the target caught
       // up with it now, which replaces this).
@@ -201,7 +202,13 @@ export class RunModel implements ReporterHooks {
         : undefined
       // A new task is made whole at once: 100,000 of them, each made then filled in, took a
       // quarter of a second of a big project's start.
-      if (task) Object.assign(task, { title, role, priority, status, dependsOn, iterations }, landed ? { landed } : {})
+      if (task)
+        Object.assign(
+          task,
+          { title, role, priority, status, dependsOn, iterations },
+          landed ? { landed } : {},
+          reason === undefined ? {} : { reason },
+        )
       else
         this.tasks.set(id, {
           id,
@@ -213,6 +220,7 @@ export class RunModel implements ReporterHooks {
           iterations,
           requeues: 0,
           ...(landed ? { landed } : {}),
+          ...(reason === undefined ? {} : { reason }),
         })
     }
     this.total = Math.max(e.total, this.tasks.size)

@@ -102,6 +102,35 @@ describe('summary reporter', () => {
     }
   })
 
+  it('says why a task an earlier run settled failed or went to review', async () => {
+    const path = join(dir, 'summary.md')
+    const task = { role: 'default', priority: 'medium' as const, dependsOn: [] }
+    await replay(createSummaryReporter({ path, stream: false }), [
+      { name: 'orchestrator:state', payload: { from: 'starting', to: 'running', at: 1 } },
+      {
+        name: 'project:loaded',
+        payload: {
+          total: 2,
+          ready: 0,
+          recovered: [],
+          tasks: [
+            { ...task, id: 'D', title: 'D', status: 'failed', iterations: 3, reason: 'marked failed by a person' },
+            { ...task, id: 'R', title: 'R', status: 'review', iterations: 1, reason: 'no completion criteria' },
+          ],
+          at: 2,
+        },
+      },
+      {
+        name: 'project:settled',
+        payload: { allComplete: false, progress: {} as TanukiEvents['project:settled']['progress'], at: 3 },
+      },
+    ])
+    const markdown = await readFile(path, 'utf8')
+    expect(markdown).toContain('Failed after 3 iterations: marked failed by a person')
+    expect(markdown).toContain('Needs review after 1 iteration: no completion criteria')
+    expect(markdown).not.toContain('no reason given')
+  })
+
   it('names each failure’s class and cause, and a role paused by its configuration', async () => {
     const pipe = new FakePipe()
     const orchestrator = createOrchestrator({

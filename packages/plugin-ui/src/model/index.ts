@@ -204,6 +204,7 @@ export class DashboardModel {
           // What the journal says of earlier runs: their iterations, and where their work landed
           // (or waits for the target), which no event of this run repeats.
           if (loaded.iterations !== undefined) next.iterations = loaded.iterations
+          if (loaded.reason !== undefined) next.reason = loaded.reason
           const earlier = loaded.landed
           if (earlier) {
             if (task) this.setLanded(task, null)

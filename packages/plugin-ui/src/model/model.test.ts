@@ -181,10 +181,10 @@ describe('DashboardModel', () => {
     expect(model.agents.get('qa-1')!.parkedUntil).toBeUndefined()
   })
 
-  it("takes earlier runs' landings and iterations from project:loaded, waiting ones included", () => {
+  it("takes earlier runs' landings, iterations and reasons from project:loaded, waiting ones included", () => {
     const model = new DashboardModel()
     model.apply('project:loaded', {
-      total: 3,
+      total: 4,
       ready: 0,
       recovered: [],
       tasks: [
@@ -209,9 +209,20 @@ describe('DashboardModel', () => {
           landed: { commit: 'beef', at: 6, heldBack: { target: 'main', note: 'commit or stash notes.txt' } },
         },
         { id: 'c', title: 'C', role: 'r', priority: 'medium', status: 'pending', dependsOn: ['a'] },
+        {
+          id: 'd',
+          title: 'D',
+          role: 'r',
+          priority: 'medium',
+          status: 'failed',
+          dependsOn: [],
+          iterations: 3,
+          reason: 'marked failed by a person',
+        },
       ],
       at: 10,
     })
+    expect(model.tasks.get('d')).toMatchObject({ status: 'failed', reason: 'marked failed by a person' })
     expect(model.tasks.get('a')).toMatchObject({
       iterations: 2,
       landed: { commit: 'c0ffee', at: new Date(5).toISOString() },
