@@ -1,7 +1,8 @@
 // Bad task files are refused before anything runs: exit 1, a message naming the file (or the
 // cycle's path) and the field, and not one byte of any task file changed.
+import { execFileSync } from 'node:child_process'
 import { afterEach, describe, expect, it } from 'vitest'
-import { cleanup, createProject, lockPid, snapshotFiles, tanuki, taskText } from './helpers.ts'
+import { cleanup, configFor, createProject, lockPid, snapshotFiles, tanuki, taskText } from './helpers.ts'
 
 afterEach(cleanup)
 
@@ -130,5 +131,25 @@ describe('bad task files', () => {
     expect(run.stderr).toContain('2 problems')
     expect(run.stderr).toContain('.tanuki/tasks/a.md: field "priority"')
     expect(run.stderr).toContain('.tanuki/tasks/b.md: field "id"')
+  })
+})
+
+describe('a landing target that is not a branch', () => {
+  it('is refused by `task validate` as by `project start`, with the near miss; no branch is made', async () => {
+    const project = createProject({
+      config: configFor({ default: 1 }, "\n  land: { into: 'mian' },"),
+      files: { '.tanuki/tasks/ok.md': good },
+    })
+    const said = `The landing target "mian" (land.into) is not a branch of ${project.dir} (did you mean "main"?). Its branches: main.`
+    for (const args of [
+      ['task', 'validate'],
+      ['project', 'start'],
+    ]) {
+      const run = await tanuki(project.dir, ...args)
+      expect(run.code, run.stderr).toBe(1)
+      expect(run.stderr).toContain(said)
+    }
+    const branches = execFileSync('git', ['branch', '--list'], { cwd: project.dir, encoding: 'utf8' })
+    expect(branches.trim()).toBe('* main')
   })
 })

@@ -21,7 +21,8 @@ import {
 } from '@tanuki/core'
 import { checkConfigFile, readConfigFile, type ConfigFile, type LoadedConfig } from './config.ts'
 import { FileTaskSource } from './file-source.ts'
-import { statePaths } from './paths.ts'
+import { readJournal } from './journal.ts'
+import { statePaths, type StatePaths } from './paths.ts'
 import { defaultPlugins } from './plugins.ts'
 import { loadSources, tracePlugins } from './plugin-sources.ts'
 import type { Project } from './project.ts'
@@ -144,9 +145,10 @@ export interface CheckedProject {
  * config file (every key), every task file and config task, the graph, and, through the plugins,
  * every role a task or the config names (its backend exists; the backend accepts its kind,
  * command, image…). Throws one `TanukiError` listing every problem (`details.problems`), each
- * naming its file or key; `TANUKI_NO_TASKS` when there is nothing to run.
+ * naming its file or key; `TANUKI_NO_TASKS` when there is nothing to run. With `landing`, also
+ * where work would land (`task validate`; a start finds out when it prepares the landing).
  */
-export async function checkProject(root: string): Promise<CheckedProject> {
+export async function checkProject(root: string, options: { landing?: boolean } = {}): Promise<CheckedProject> {
   const paths = statePaths(root)
   const errors: TanukiError[] = []
   let file: ConfigFile = { user: {} }
@@ -208,6 +210,10 @@ export async function checkProject(root: string): Promise<CheckedProject> {
         found.push(...unpricedBudgets(resolved, judged, registry.backends, info, doubt))
         // The roles as written, those left out for a problem too: a task's role near one is a near miss all the same.
         errors.push(...misspeltRoles(resolved, judged, Object.keys(file.user.agents ?? {})))
+        // Tanuki's own lander, unless a plugin brings one: a start refuses what it refuses (when
+        // it prepares the landing, so a start does not ask git twice).
+        if (options.landing && !registry.lander && resolved.land.enabled)
+          errors.push(...(await landingProblems(info, resolved, paths)))
         const where = config.file ?? 'config'
         errors.push(
           ...found.map(
@@ -245,6 +251,23 @@ export async function checkProject(root: string): Promise<CheckedProject> {
         ]
       : []
   return { project: { root: paths.root, paths, config: config!, source }, tasks, pluginTasks: fromPlugins, notes }
+}
+
+/**
+ * What `project start` would refuse about where work lands (a target that is not a branch, a
+ * detached HEAD), asked of git without writing anything. Outside a git repository nothing lands,
+ * in a run as here.
+ */
+async function landingProblems(info: ProjectInfo, resolved: ResolvedConfig, paths: StatePaths): Promise<TanukiError[]> {
+  const { createGitLander, gitRepository } = await import('@tanuki/plugin-agent-process/kit')
+  if (!(await gitRepository(info.root))) return []
+  const target = readJournal(paths.journal).state.run.target
+  try {
+    await createGitLander({ project: info, land: resolved.land }).inspect(target === undefined ? {} : { target })
+    return []
+  } catch (error) {
+    return [asTanukiError(error, 'TANUKI_CONFIG_INVALID')]
+  }
 }
 
 /** What the plugins' checks cannot judge after the schema's problems. */

@@ -144,7 +144,7 @@ const validate = defineCommand({
   },
   args: { ...common },
   async run({ args }) {
-    const { project, tasks, pluginTasks, notes } = await checkProject(projectRoot(args))
+    const { project, tasks, pluginTasks, notes } = await checkProject(projectRoot(args), { landing: true })
     process.stdout.write(
       `${tasks.length} task${tasks.length === 1 ? '' : 's'} OK in ${project.source.display(project.source.dir)}` +
         (pluginTasks.length > 0 ? `, and ${pluginTasks.length} from plugins' task sources` : '') +

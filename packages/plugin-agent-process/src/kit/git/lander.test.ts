@@ -119,6 +119,25 @@ describe('the git lander, when a person’s changes hold the target back', () =>
   })
 })
 
+describe('a landing target that is not a branch', () => {
+  it('is refused, by inspect as by prepare, with the near miss and the branches there are', async () => {
+    const root = gitRepo()
+    git(root, 'branch', 'dev')
+    const lander = createGitLander({ project: project(root), land: resolveConfig({ land: { into: 'mian' } }).land })
+    const said =
+      'The landing target "mian" (land.into) is not a branch of ' +
+      `${root} (did you mean "main"?). Its branches: dev, main. ` +
+      'Create it, or set land.into in tanuki.config.ts to the branch to land on.'
+    await expect(lander.inspect()).rejects.toThrow(said)
+    await expect(lander.prepare()).rejects.toThrow(said)
+    // Where the last run landed, gone since: said so, and no guess when nothing is close.
+    const recorded = createGitLander({ project: project(root), land: resolveConfig({}).land })
+    await expect(recorded.inspect({ target: 'release' })).rejects.toThrow(
+      `The landing target "release" (where the last run landed) is not a branch of ${root}. Its branches: dev, main.`,
+    )
+  })
+})
+
 describe('a project deleted and made again at the same path', () => {
   it('sets the old landing and agent worktrees aside, and makes new ones', async () => {
     const root = gitRepo()

@@ -3,6 +3,7 @@ import { mkdir } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import {
   TanukiError,
+  didYouMean,
   type Conflict,
   type LandOutcome,
   type Lander,
@@ -398,9 +399,17 @@ export function createGitLander(options: GitLanderOptions): GitLander {
       )
     }
     if (!(await revParse(`refs/heads/${target}`, repo))) {
+      // A person's branches, not Tanuki's own: one of them is what a misspelt land.into meant.
+      const listed = await git(['for-each-ref', '--format=%(refname:short)', 'refs/heads/'], repo)
+      const branches = listed.stdout.split('\n').filter((name) => name !== '' && !name.startsWith('tanuki/'))
+      const named =
+        land.into !== undefined ? ' (land.into)' : target === recorded.target ? ' (where the last run landed)' : ''
+      const some = branches.length > 10 ? `${branches.slice(0, 10).join(', ')}, …` : branches.join(', ')
       throw new TanukiError(
         LAND_ERROR,
-        `The landing target "${target}" is not a branch of ${repo}. Create it, or set land.into.`,
+        `The landing target "${target}"${named} is not a branch of ${repo}${didYouMean(target, branches)}. ` +
+          (branches.length > 0 ? `Its branches: ${some}. ` : '') +
+          'Create it, or set land.into in tanuki.config.ts to the branch to land on.',
       )
     }
   }
