@@ -66,6 +66,20 @@ describe('checkProject', () => {
     ])
   })
 
+  it('names the id a missing dependency most likely meant', async () => {
+    const root = project({
+      '.tanuki/tasks/a.md': task('TASK-001'),
+      '.tanuki/tasks/p.md': task('P'),
+      '.tanuki/tasks/b.md': task('B', ['depends_on: [TASK-01, p, ZZZ]']),
+    })
+    const error = await refused(root)
+    expect(error.details.problems).toEqual([
+      '.tanuki/tasks/b.md: field "depends_on" names "TASK-01", but no task has that id (did you mean "TASK-001"?). Fix the id or add the task.',
+      '.tanuki/tasks/b.md: field "depends_on" names "p", but no task has that id (did you mean "P"?). Fix the id or add the task.',
+      '.tanuki/tasks/b.md: field "depends_on" names "ZZZ", but no task has that id. Fix the id or add the task.',
+    ])
+  })
+
   it("asks the backends about every role, the tasks' roles included, along with the tasks' problems", async () => {
     const root = project({
       'tanuki.config.mjs':

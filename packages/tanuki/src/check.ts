@@ -6,6 +6,7 @@ import {
   combineErrors,
   createTask,
   cycleError,
+  didYouMean,
   errorMessage,
   isTanukiError,
   roleBackendName,
@@ -87,16 +88,20 @@ export function checkProjectTasks(
   if (!graph) return { tasks, pluginTasks: plugged, errors }
   /** The ids the invalid task files give, gathered only once a dependency is missing. */
   let invalidFiles: Map<string, string> | undefined
+  // Near misses are looked for among every id: for the first few missing ones only, so that a
+  // project of 100,000 tasks whose dependencies all went missing is not refused slowly.
+  let guesses = 20
   for (const task of [...tasks, ...plugged]) {
     for (const dep of task.dependsOn) {
       if (seen.has(dep)) continue
       invalidFiles ??= idsOfInvalidFiles(errors)
       const file = invalidFiles.get(dep)
+      const guess = file === undefined && guesses-- > 0 ? didYouMean(dep, seen.keys()) : ''
       errors.push(
         new TanukiError(
           'TANUKI_TASK_INVALID',
           file === undefined
-            ? `${task.source}: field "depends_on" names "${dep}", but no task has that id. Fix the id or add the task.`
+            ? `${task.source}: field "depends_on" names "${dep}", but no task has that id${guess}. Fix the id or add the task.`
             : `${task.source}: field "depends_on" names "${dep}", whose file ${file} is invalid (its problem is listed too). Fix that file.`,
           { details: { source: task.source, field: 'depends_on', value: dep, ...(file ? { invalidFile: file } : {}) } },
         ),
