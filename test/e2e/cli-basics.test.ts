@@ -209,3 +209,26 @@ describe('start-up', () => {
     expect(loaded.length).toBeLessThan(60)
   })
 })
+
+describe('a project that is not a git repository', () => {
+  it('runs in its own folder, and `tanuki land` says nothing lands, without failing', async () => {
+    const project = createProject({ git: false, tasks: [{ id: 'A', sh: 'echo a > a.txt', verify: 'test -f a.txt' }] })
+    const run = await tanuki(project.dir, 'project', 'start')
+    expect(run.code, run.stderr).toBe(0)
+    expect(readFileSync(join(project.dir, 'a.txt'), 'utf8')).toBe('a\n')
+    for (const args of [['land'], ['land', '--dry-run']]) {
+      const land = await tanuki(project.dir, ...args)
+      expect(land.code, land.stderr).toBe(0)
+      expect(land.stdout).toBe(
+        `Nothing to land: ${project.dir} is not a git repository, so its agents work in the folder itself and their work is there already. ` +
+          'To land each task on a branch instead, make it one: `git init && git add -A && git commit -m init`.\n',
+      )
+      expect(land.stderr).toBe('')
+    }
+    const json = JSON.parse((await tanuki(project.dir, 'land', '--json')).stdout) as {
+      noRepository?: boolean
+      waiting: unknown[]
+    }
+    expect(json).toMatchObject({ noRepository: true, waiting: [] })
+  })
+})

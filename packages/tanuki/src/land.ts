@@ -14,7 +14,7 @@ import {
   type RunState,
   type Task,
 } from '@tanuki/core'
-import { createGitLander } from '@tanuki/plugin-agent-process/kit'
+import { createGitLander, gitRepository } from '@tanuki/plugin-agent-process/kit'
 import { controlSocketPath, sendControl } from './control.ts'
 import { appendDurably, readJournal } from './journal.ts'
 import { acquireLock, runningOrchestrator } from './lock.ts'
@@ -53,6 +53,11 @@ export interface LandReport {
   stopped?: string
   /** Landed by the running orchestrator, which was asked to. */
   viaRunning?: boolean
+  /**
+   * The project is not a git repository: its agents work in its folder itself, so their work is
+   * there already and nothing lands (a run lands nothing either).
+   */
+  noRepository?: true
   /**
    * Why landing ended with an error (the target's own new commits conflict with work that waits
    * for it, git failed, …): the rest of the report is what was done, or known, before it.
@@ -140,6 +145,20 @@ async function landOrRefuse(project: Project, options: { into?: string; dryRun?:
       'TANUKI_LAND_OFF',
       "Landing is off in tanuki.config (`land: false`): the work stays on the agents' branches.",
     )
+  }
+  if (!(await gitRepository(project.root))) {
+    const target = options.into ?? ''
+    return {
+      target,
+      landed: [],
+      nothingToLand: [],
+      caughtUp: [],
+      held: [],
+      failed: [],
+      waiting: [],
+      notes: [],
+      noRepository: true,
+    }
   }
   const running = runningOrchestrator(project.paths.lock)
   if (running && !options.dryRun) {

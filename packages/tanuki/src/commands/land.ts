@@ -42,6 +42,11 @@ export const landCommand = defineCommand({
       return code
     }
     const lines: string[] = []
+    if (report.noRepository)
+      lines.push(
+        `Nothing to land: ${project.root} is not a git repository, so its agents work in the folder itself and their work is there already. ` +
+          'To land each task on a branch instead, make it one: `git init && git add -A && git commit -m init`.',
+      )
     if (report.viaRunning) lines.push('The running orchestrator landed what could land; see `tanuki project status`.')
     if (report.plan) {
       lines.push(
@@ -52,7 +57,7 @@ export const landCommand = defineCommand({
       for (const step of report.plan) {
         lines.push(`  ${step.taskId}${step.conflicts.length > 0 ? `  conflicts in ${step.conflicts.join(', ')}` : ''}`)
       }
-    } else if (!report.viaRunning) {
+    } else if (!report.viaRunning && !report.noRepository) {
       const settled = report.landed.length + report.nothingToLand.length + report.caughtUp.length
       if (settled + report.failed.length === 0 && !report.stopped && !failed)
         lines.push(`Nothing to land on ${report.target}.`)
