@@ -532,7 +532,7 @@ const commandLines: BadInput[] = [
   {
     name: 'an option before the command that is not global',
     runs: [['--watch', 'project', 'start']],
-    mentions: ['unknown option "--watch"', 'give it after the command'],
+    mentions: ['option "--watch" goes after the command it is for, e.g. `tanuki project start --watch`'],
   },
   {
     name: 'logs ../../..',

@@ -15,12 +15,14 @@ const logs = defineCommand({
     cwd,
     target: { type: 'positional', required: true, description: 'A task id' },
     follow: { type: 'boolean', alias: 'f' },
+    json: { type: 'boolean' },
   },
   run: () => 0,
 })
+const status = defineCommand({ meta: { name: 'status' }, args: { cwd, json: { type: 'boolean' } }, run: () => 0 })
 const root: CommandDef = defineCommand({
   meta: { name: 'tanuki' },
-  subCommands: { project: defineCommand({ meta: { name: 'project' }, subCommands: { start } }), logs },
+  subCommands: { project: defineCommand({ meta: { name: 'project' }, subCommands: { start, status } }), logs },
 })
 
 function usage(fn: () => unknown): string {
@@ -72,8 +74,27 @@ describe('resolveInvocation', () => {
     )
   })
 
-  it('refuses options before the command that are not global, and --cwd without a value', () => {
-    expect(usage(() => resolveInvocation(root, ['--watch', 'project', 'start']))).toContain('unknown option "--watch"')
+  it('refuses options before the command that are not global, saying where they go, and --cwd without a value', () => {
+    expect(usage(() => resolveInvocation(root, ['--watch', 'project', 'start']))).toBe(
+      'tanuki: option "--watch" goes after the command it is for, e.g. `tanuki project start --watch`. See `tanuki --help`.',
+    )
+    expect(usage(() => resolveInvocation(root, ['project', '-d', 'start']))).toContain(
+      'tanuki project: option "-d" goes after the command it is for, e.g. `tanuki project start -d`.',
+    )
+    // A near miss is named with where it goes; what no command takes is not sent anywhere.
+    expect(usage(() => resolveInvocation(root, ['--foll', 'logs', 'T-1']))).toContain(
+      'tanuki: unknown option "--foll" (did you mean "--follow"? It goes after the command it is for, e.g. `tanuki logs --follow`).',
+    )
+    // The example is the command the line names, where it takes the option.
+    expect(usage(() => resolveInvocation(root, ['--cwd', '/p', '--json', 'logs', 'T-1']))).toContain(
+      'e.g. `tanuki logs --json`',
+    )
+    expect(usage(() => resolveInvocation(root, ['--json', 'project', 'status']))).toContain(
+      'e.g. `tanuki project status --json`',
+    )
+    expect(usage(() => resolveInvocation(root, ['-q', 'project', 'start']))).toBe(
+      'tanuki: unknown option "-q": no command takes it. See `tanuki --help`.',
+    )
     expect(usage(() => resolveInvocation(root, ['--cwd']))).toContain('"--cwd" needs a value')
   })
 })

@@ -75,7 +75,7 @@ export function resolveInvocation(root: CommandDef, argv: readonly string[], roo
         continue
       }
       if (VERSION.includes(token) && argv.length === 1) return { command, names, args: [], help: false, version: true }
-      throw usageError(names, `unknown option "${flag}"; give it after the command`)
+      throw usageError(names, misplacedOption(command, names, flag, argv.slice(i + 1)))
     }
     const next = subs[token]
     if (!next) {
@@ -93,6 +93,43 @@ export function resolveInvocation(root: CommandDef, argv: readonly string[], roo
   if ((end === -1 ? rest : rest.slice(0, end)).some((token) => HELP.includes(token))) help = true
   const args = end === -1 ? [...rest, ...global] : [...rest.slice(0, end), ...global, ...rest.slice(end)]
   return { command, names, args, help, version: false }
+}
+
+/** Each command below `command` (or itself, with no subcommands), with the options it declares as typed. */
+function optionsBelow(command: CommandDef, names: string[]): { names: string[]; flags: string[] }[] {
+  const subs = subCommands(command)
+  if (subs) return Object.entries(subs).flatMap(([name, sub]) => optionsBelow(sub, [...names, name]))
+  const flags = resolvedArgs((command.args ?? {}) as ArgsDef)
+    .filter((arg) => arg.type !== 'positional')
+    .flatMap((arg) => [
+      `--${kebab(arg.name)}`,
+      ...arg.aliases.map((alias) => (alias.length === 1 ? '-' : '--') + alias),
+    ])
+  return [{ names, flags }]
+}
+
+/**
+ * What to say of an option given before the command (only `--cwd` goes anywhere): that it goes
+ * after the command, with one that takes it; or the option it most likely meant; or that no
+ * command takes it (`-q`: saying to move it would send a person to a second refusal).
+ */
+function misplacedOption(command: CommandDef, names: string[], flag: string, rest: readonly string[]): string {
+  const below = optionsBelow(command, names)
+  // The command the rest of the line names, where it takes the option; else the first that does.
+  const named = [...names, ...rest.filter((token) => !token.startsWith('-'))].join(' ')
+  const example = (option: string): string => {
+    const takers = below.filter((sub) => sub.flags.includes(option))
+    const taker = takers.find((sub) => named.startsWith(sub.names.join(' '))) ?? takers[0]!
+    return `\`${taker.names.join(' ')} ${option}\``
+  }
+  if (below.some((sub) => sub.flags.includes(flag)))
+    return `option "${flag}" goes after the command it is for, e.g. ${example(flag)}`
+  const meant = flag.startsWith('--')
+    ? closestName(flag, new Set(below.flatMap((sub) => sub.flags.filter((f) => f.startsWith('--')))), TYPED)
+    : undefined
+  return meant === undefined
+    ? `unknown option "${flag}": no command takes it`
+    : `unknown option "${flag}" (did you mean "${meant}"? It goes after the command it is for, e.g. ${example(meant)})`
 }
 
 /**
