@@ -250,6 +250,39 @@ export default defineConfig({
     expect(landedOn(project.dir, 'main')).toEqual([])
   })
 
+  it('`tanuki land --dry-run` says what the landing will: work already on main, and no work, land nothing', async () => {
+    // C makes B's change, and has no completion: a person approves it after review, when B's
+    // landing already holds its work. E is marked complete by hand and never ran.
+    const project = createProject({
+      tasks: [
+        { id: 'B', sh: 'echo same > same.txt', verify: 'test -f same.txt' },
+        { id: 'E', status: 'failed' },
+      ],
+      files: { '.tanuki/tasks/C.md': '---\nid: C\ntitle: Task C\n---\nTask C.\n\n```sh\necho same > same.txt\n```\n' },
+    })
+    const run = await tanuki(project.dir, 'project', 'start')
+    expect(run.code, run.stderr + run.stdout).toBe(1)
+    expect(landedOn(project.dir)).toEqual(['B'])
+    for (const id of ['C', 'E']) expect((await tanuki(project.dir, 'task', 'mark', id, 'complete')).code).toBe(0)
+    const main = git(project.dir, 'rev-parse', 'main')
+
+    const said = 'nothing to land for C (its work is already on main)\nnothing to land for E (no work was recorded)\n'
+    const dry = await tanuki(project.dir, 'land', '--dry-run')
+    expect(dry.code, dry.stderr).toBe(0)
+    expect(dry.stdout).toBe(said)
+    expect(JSON.parse((await tanuki(project.dir, 'land', '--dry-run', '--json')).stdout)).toMatchObject({
+      plan: [],
+      nothingToLand: [
+        { taskId: 'C', reason: 'no-changes' },
+        { taskId: 'E', reason: 'no-work' },
+      ],
+    })
+    const land = await tanuki(project.dir, 'land')
+    expect(land.code, land.stderr).toBe(0)
+    expect(land.stdout).toBe(said)
+    expect(git(project.dir, 'rev-parse', 'main')).toBe(main)
+  })
+
   it('a land.verify that cannot run (a typo) stops landing at once: one try, the command named, the work kept', async () => {
     const project = createProject({
       tasks: [{ id: 'Q', sh: 'touch ok.txt', verify: 'test -f ok.txt' }],

@@ -31,7 +31,8 @@ export interface LandReport {
   landed: { taskId: string; commit: string; moved: boolean }[]
   /**
    * Settled now with nothing to land, in order (not in `landed`): no work was recorded for the
-   * task, or its work adds nothing (`reason`). Recorded as landed all the same, so its dependents land.
+   * task, or its work adds nothing (`reason`). Recorded as landed all the same, so its dependents
+   * land. With `dryRun`: those that would be, and are not in `plan`.
    */
   nothingToLand: { taskId: string; reason: EmptyLanding }[]
   /** Landed earlier on the integration branch, on the target now: it moved forward to them. */
@@ -274,7 +275,10 @@ async function landOrRefuse(project: Project, options: { into?: string; dryRun?:
       notes: [...(start.note ? [start.note] : []), ...sourceFailures(read.errors).map((error) => error.message)],
     }
     if (options.dryRun) {
-      report.plan = await lander.predict(order)
+      // Said as the landing would say it: a task with nothing to land is not in the plan.
+      const predicted = await lander.predict(order)
+      report.plan = predicted.filter((step) => !step.empty).map(({ taskId, conflicts }) => ({ taskId, conflicts }))
+      for (const { taskId, empty } of predicted) if (empty) report.nothingToLand.push({ taskId, reason: empty })
     } else {
       for (const { taskId } of caughtUp) record(taskId)
       const why = start.note ?? `${start.target} could not move forward to the landed work`

@@ -65,3 +65,4 @@ export {
 } from './git/run.ts'
 export { readOwned, updateOwned, type Owned, type OwnedEntry } from './git/owned.ts'
 export { createGitLander, type GitLander, type GitLanderOptions } from './git/lander.ts'
+export type { LandingPrediction } from './git/dry-run.ts'

@@ -1,6 +1,6 @@
 import { TanukiError } from '@tanuki/core'
 import { defineCommand } from 'citty'
-import { landProject } from '../land.ts'
+import { landProject, type LandReport } from '../land.ts'
 import { openProject } from '../project.ts'
 import { common, printJson, projectRoot } from './shared.ts'
 
@@ -48,15 +48,17 @@ export const landCommand = defineCommand({
           'To land each task on a branch instead, make it one: `git init && git add -A && git commit -m init`.',
       )
     if (report.viaRunning) lines.push('The running orchestrator landed what could land; see `tanuki project status`.')
+    /** A task settled with nothing to land, as the landing says it (and the dry run predicts it). */
+    const nothingToLand = ({ taskId, reason }: LandReport['nothingToLand'][number]) =>
+      `nothing to land for ${taskId} (${reason === 'no-work' ? 'no work was recorded' : `its work is already on ${report.target}`})`
     if (report.plan) {
-      lines.push(
-        report.plan.length > 0
-          ? `Would land on ${report.target}, in this order:`
-          : `Nothing ${report.held.length > 0 ? 'new ' : ''}to land on ${report.target}.`,
-      )
+      if (report.plan.length > 0) lines.push(`Would land on ${report.target}, in this order:`)
+      else if (report.nothingToLand.length === 0)
+        lines.push(`Nothing ${report.held.length > 0 ? 'new ' : ''}to land on ${report.target}.`)
       for (const step of report.plan) {
         lines.push(`  ${step.taskId}${step.conflicts.length > 0 ? `  conflicts in ${step.conflicts.join(', ')}` : ''}`)
       }
+      lines.push(...report.nothingToLand.map(nothingToLand))
     } else if (!report.viaRunning && !report.noRepository) {
       const settled = report.landed.length + report.nothingToLand.length + report.caughtUp.length
       if (settled + report.failed.length === 0 && !report.stopped && !failed)
@@ -72,10 +74,7 @@ export const landCommand = defineCommand({
             : `landed ${taskId} on the integration branch as ${commit.slice(0, 12)}; ${report.target} has not moved to it yet (see the note)`,
         )
       // Counted as landed for their dependents, but nothing of theirs reached the target.
-      for (const { taskId, reason } of report.nothingToLand)
-        lines.push(
-          `nothing to land for ${taskId} (${reason === 'no-work' ? 'no work was recorded' : `its work is already on ${report.target}`})`,
-        )
+      lines.push(...report.nothingToLand.map(nothingToLand))
       for (const { taskId, reason } of report.failed)
         lines.push(`not landed: ${taskId}: ${reason}; \`tanuki project resume\` sends it back to an agent`)
     }

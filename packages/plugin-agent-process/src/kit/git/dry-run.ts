@@ -1,9 +1,18 @@
-import { TanukiError, type LandingStart, type Task } from '@tanuki/core'
+import { TanukiError, type EmptyLanding, type LandingStart, type Task } from '@tanuki/core'
 import { taskRef } from '../workspace.ts'
 import { foundLandings, type LandingHistory } from './landings.ts'
-import { commitConfig, git, gitSaid, isAncestor, revParse } from './run.ts'
+import { commitConfig, git, gitSaid, isAncestor, pickInMemory, revParse } from './run.ts'
 
 export const LAND_ERROR = 'TANUKI_LAND_FAILED'
+
+/** One task of `tanuki land --dry-run`'s plan: the conflicts its landing would meet, or why it would land nothing. */
+export interface LandingPrediction {
+  taskId: string
+  /** Files where its work would conflict with the work landed before it. */
+  conflicts: string[]
+  /** It would be settled with nothing to land, as the lander settles it (`no-work`, `no-changes`). */
+  empty?: EmptyLanding
+}
 
 /** Why the target's own new commits cannot come into the integration branch `branch`, and what to do. */
 export function catchUpConflict(target: string, branch: string, what: string): string {
@@ -63,37 +72,41 @@ export async function inspectLandings(
 
 /**
  * What would land, in order, and the conflicts it would meet, starting at the integration tip
- * `tip`, without touching any worktree or ref (`tanuki land --dry-run`).
+ * `tip`, without touching any worktree or ref (`tanuki land --dry-run`). A task the lander would
+ * settle with nothing to land says so (`empty`), for the same reasons: no work was recorded for it,
+ * or its work changes nothing on the tip it would land on (it is already there).
  */
 export async function predictLandings(
   { repo, project }: Pick<LandingHistory, 'repo' | 'project'>,
   start: string,
   tasks: readonly Task[],
-): Promise<{ taskId: string; conflicts: string[] }[]> {
+  options: { remote?: boolean } = {},
+): Promise<LandingPrediction[]> {
   const config = await commitConfig(repo, 'lander')
   let tip = start
-  const predictions: { taskId: string; conflicts: string[] }[] = []
+  const predictions: LandingPrediction[] = []
   for (const task of tasks) {
     const work = await revParse(taskRef(project, task.id, 'work'), repo)
     if (!work) {
-      predictions.push({ taskId: task.id, conflicts: [] })
+      // With a shared remote the lander fetches the work a remote agent recorded there, which a
+      // dry run does not: it would land, with conflicts unknown.
+      predictions.push({ taskId: task.id, conflicts: [], ...(options.remote ? {} : { empty: 'no-work' as const }) })
       continue
     }
-    // A merge of trees in memory, as the cherry-pick would do it (its base: where the work
-    // started), and no worktree touched. \`merge-tree --merge-base\` needs git 2.40: a commit
-    // of the tip's tree on the work's parent gives the same merge from git 2.38.
-    const ours = await git([...config, 'commit-tree', `${tip}^{tree}`, '-p', `${work}^`, '-m', 'predicted'], repo)
-    const merged =
-      ours.code === 0 ? await git(['merge-tree', '--write-tree', '--name-only', ours.stdout.trim(), work], repo) : ours
-    if (merged.code !== 0 && merged.code !== 1) {
-      throw new TanukiError(LAND_ERROR, `predicting the landing of ${task.id} failed: ${gitSaid(merged)}`)
+    const picked = await pickInMemory(work, tip, repo)
+    if ('failed' in picked) {
+      throw new TanukiError(LAND_ERROR, `predicting the landing of ${task.id} failed: ${gitSaid(picked.failed)}`)
     }
-    const [tree = '', ...rest] = merged.stdout.split('\n')
-    const conflicts = merged.code === 1 ? rest.slice(0, rest.indexOf('')).filter(Boolean) : []
+    const { tree, conflicts } = picked
+    // The lander's test too: a landing whose tree is the tip's own lands no commit.
+    if (conflicts.length === 0 && tree === (await git(['rev-parse', `${tip}^{tree}`], repo)).stdout.trim()) {
+      predictions.push({ taskId: task.id, conflicts: [], empty: 'no-changes' })
+      continue
+    }
     predictions.push({ taskId: task.id, conflicts })
     // The next task lands on this one's result (a conflict's tree holds its markers: still the
     // best guess of what comes next).
-    const next = await git([...config, 'commit-tree', tree.trim(), '-p', tip, '-m', `predicted ${task.id}`], repo)
+    const next = await git([...config, 'commit-tree', tree, '-p', tip, '-m', `predicted ${task.id}`], repo)
     if (next.code === 0) tip = next.stdout.trim()
   }
   return predictions

@@ -175,3 +175,31 @@ describe('a project deleted and made again at the same path', () => {
     expect(readdirSync(info.worktreesDir)).toEqual(['_land-main'])
   })
 })
+
+describe('the git lander’s dry run', () => {
+  it('predicts what the landing finds: work already on the target, and no work, land nothing', async () => {
+    const root = await withWork()
+    // A person made T-1's change on main by hand: the agent's work of T-1 adds nothing any more.
+    writeFileSync(join(root, 'notes.txt'), `${lines.join('\n').replace('line 20', 'line 20, by an agent')}\n`)
+    git(root, 'commit', '-q', '-am', 'line 20, by hand')
+    const land = resolveConfig({}).land
+    const dry = createGitLander({ project: project(root), land })
+    await dry.inspect()
+    const tasks = [task('T-1'), task('T-0'), task('T-2')]
+    expect(await dry.predict(tasks)).toEqual([
+      { taskId: 'T-1', conflicts: [], empty: 'no-changes' },
+      { taskId: 'T-0', conflicts: [], empty: 'no-work' },
+      { taskId: 'T-2', conflicts: [] },
+    ])
+    // The landing does what the dry run said.
+    const lander = createGitLander({ project: project(root), land })
+    await lander.prepare()
+    const outcomes = []
+    for (const each of tasks) outcomes.push(await lander.land({ task: each, signal }))
+    expect(outcomes.map((outcome) => outcome.status === 'landed' && (outcome.empty ?? 'landed'))).toEqual([
+      'no-changes',
+      'no-work',
+      'landed',
+    ])
+  })
+})

@@ -31,7 +31,7 @@ import {
   samePath,
   serialized,
 } from './run.ts'
-import { LAND_ERROR, catchUpConflict, inspectLandings, predictLandings } from './dry-run.ts'
+import { LAND_ERROR, catchUpConflict, inspectLandings, predictLandings, type LandingPrediction } from './dry-run.ts'
 import { WORK_TRAILER, foundLandings } from './landings.ts'
 
 export { WORK_TRAILER }
@@ -60,10 +60,10 @@ export interface GitLander extends Lander {
    */
   inspect(recorded?: { target?: string }): Promise<LandingStart>
   /**
-   * What would land, in order, and the conflicts it would meet, after `prepare` or `inspect`,
-   * without touching any worktree or ref (`tanuki land --dry-run`).
+   * What would land, in order, and the conflicts it would meet, or that a task would land nothing
+   * (`empty`), after `prepare` or `inspect`, without touching any worktree or ref (`tanuki land --dry-run`).
    */
-  predict(tasks: readonly Task[]): Promise<{ taskId: string; conflicts: string[] }[]>
+  predict(tasks: readonly Task[]): Promise<LandingPrediction[]>
 }
 
 /**
@@ -545,7 +545,7 @@ export function createGitLander(options: GitLanderOptions): GitLander {
       if (!repo || !(integration || inspectedTip))
         throw new TanukiError(LAND_ERROR, 'the git lander was neither prepared nor inspected')
       const tip = inspectedTip ?? (await inLand(['rev-parse', 'HEAD'])).stdout.trim()
-      return predictLandings({ repo, project }, tip, tasks)
+      return predictLandings({ repo, project }, tip, tasks, { remote: Boolean(options.remote) })
     },
   }
   return lander

@@ -160,3 +160,25 @@ export async function taskTrailers(range: readonly string[], cwd: string): Promi
   }
   return found
 }
+
+/**
+ * What cherry-picking `work` onto `onto` gives, found in memory as a merge of trees, with no
+ * worktree or ref touched: the tree, and the files that conflict (the tree then holds their
+ * markers). The lander's own cherry-pick decides what lands; this says what it would find, for
+ * `tanuki land --dry-run` and for telling work already on the target from work that is not.
+ */
+export async function pickInMemory(
+  work: string,
+  onto: string,
+  repo: string,
+): Promise<{ tree: string; conflicts: string[] } | { failed: GitResult }> {
+  const config = await commitConfig(repo, 'lander')
+  // The cherry-pick's merge base is where the work started. `merge-tree --merge-base` needs git
+  // 2.40: a commit of the tip's tree on the work's parent gives the same merge from git 2.38.
+  const ours = await git([...config, 'commit-tree', `${onto}^{tree}`, '-p', `${work}^`, '-m', 'predicted'], repo)
+  if (ours.code !== 0) return { failed: ours }
+  const merged = await git(['merge-tree', '--write-tree', '--name-only', ours.stdout.trim(), work], repo)
+  if (merged.code !== 0 && merged.code !== 1) return { failed: merged }
+  const [tree = '', ...rest] = merged.stdout.split('\n')
+  return { tree: tree.trim(), conflicts: merged.code === 1 ? rest.slice(0, rest.indexOf('')).filter(Boolean) : [] }
+}
