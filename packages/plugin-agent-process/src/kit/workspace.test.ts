@@ -1,8 +1,9 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
-import { createTask, isTanukiError, type Task } from '@tanuki/core'
+import { createTask, isTanukiError, resolveConfig, type Task } from '@tanuki/core'
 import { afterEach, describe, expect, it } from 'vitest'
 import { git, gitRepo, project, removeTempDirs, tempDir } from '../../test/support/repo.ts'
+import { createGitLander } from './git/lander.ts'
 import { readOwned } from './git/owned.ts'
 import { endTaskWork, openWorkspace, removeWorktrees, taskRef, worktreePath, worktreesDir } from './workspace.ts'
 
@@ -288,6 +289,41 @@ describe('removing what Tanuki made', () => {
     expect(git(root, 'branch', '--list', 'tanuki/a')).toContain('tanuki/a')
     expect(await removeWorktrees(project(root), { force: true })).toMatchObject({ removed: ['tanuki/a'] })
     expect(git(root, 'branch', '--list', 'tanuki/*')).toBe('')
+  })
+
+  it('deletes work already on the target though no landed commit names its task, as `tanuki land` would land nothing of it', async () => {
+    const root = gitRepo()
+    const info = project(root)
+    // The target and its integration branch, recorded: where work lands.
+    await createGitLander({ project: info, land: resolveConfig({}).land }).prepare()
+    /** An agent's try at a task, recorded as the task's work; `more`: a later try, not recorded. */
+    const work = async (agent: string, id: string, text: string, more?: string) => {
+      const workspace = await openWorkspace({ project: info, agent })
+      await workspace.begin(task(id), { base: 'refs/heads/main', unlanded: [], carry: false })
+      writeFileSync(join(workspace.dir, 'same.txt'), text)
+      await workspace.commit(`${id}\n\nTanuki-Task: ${id}\n`)
+      await workspace.publish(task(id))
+      if (more === undefined) return
+      writeFileSync(join(workspace.dir, 'more.txt'), more)
+      await workspace.commit(`${id} again\n\nTanuki-Task: ${id}\n`)
+    }
+    await work('a', 'T-1', 'same\n')
+    await work('b', 'T-2', 'other\n')
+    await work('c', 'T-3', 'same\n', 'a later try\n')
+    // T-1's change reached main another way (another task, a person): the lander lands nothing of it.
+    writeFileSync(join(root, 'same.txt'), 'same\n')
+    git(root, 'add', 'same.txt')
+    git(root, 'commit', '-q', '-m', 'same, by hand')
+
+    const report = await removeWorktrees(info)
+    expect(report.kept).toEqual([
+      { name: 'tanuki/b', tasks: ['T-2'] },
+      // T-3's recorded work is on main, but its later try is on its branch only.
+      { name: 'tanuki/c', tasks: ['T-3'] },
+      { name: 'refs/tanuki/test/tasks/…', tasks: ['T-2'] },
+    ])
+    expect(report.removed).toContain('tanuki/a')
+    expect(git(root, 'for-each-ref', '--format=%(refname)', 'refs/tanuki/test/tasks/T-1/')).toBe('')
   })
 
   it('removes every worktree and branch it made, and only those, even one whose folder is gone', async () => {

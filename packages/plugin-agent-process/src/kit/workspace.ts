@@ -28,6 +28,7 @@ import {
   samePath,
   serialized,
   taskTrailers,
+  workIsOn,
   type GitResult,
 } from './git/run.ts'
 
@@ -488,20 +489,57 @@ function landedRefs(project: ProjectInfo): string[] {
   return [...refs]
 }
 
-/** Tasks whose work is on a branch but has not landed: trailers on it that the landed branches lack. */
-async function unlandedOn(branch: string, landedOn: readonly string[], repo: string): Promise<string[]> {
+/** Of the refs where work lands, those that exist. */
+async function presentRefs(landedOn: readonly string[], repo: string): Promise<string[]> {
   const present = [] as string[]
   for (const ref of landedOn) if (await revParse(ref, repo)) present.push(ref)
+  return present
+}
+
+/**
+ * Whether the work recorded for a task (its `work` ref) is on a landed branch though no commit
+ * there carries its trailer: the lander settled it with nothing to land, its work being already
+ * on the target (another task, or a person, made the same change), or its commits are there.
+ * `tanuki land` would land nothing of it, and deleting it loses nothing.
+ */
+async function workLanded(ref: string, present: readonly string[], repo: string): Promise<boolean> {
+  const work = await revParse(ref, repo)
+  if (!work) return false
+  for (const onto of present) if (await workIsOn(work, onto, repo)) return true
+  return false
+}
+
+/**
+ * Tasks whose work is on a branch but has not landed: trailers on it that the landed branches lack,
+ * but for a task whose recorded work is on them all the same (`workLanded`) and which has nothing
+ * on the branch newer than that work (a later try, not recorded, would be lost).
+ */
+async function unlandedOn(
+  project: ProjectInfo,
+  branch: string,
+  landedOn: readonly string[],
+  repo: string,
+): Promise<string[]> {
+  const present = await presentRefs(landedOn, repo)
   const onBranch = await taskTrailers([branch, ...present.map((ref) => `^${ref}`)], repo)
   if (onBranch.size === 0) return []
   const landed = present.length > 0 ? await taskTrailers(present, repo) : new Map<string, string>()
-  return [...onBranch.keys()].filter((id) => !landed.has(id)).sort()
+  const unlanded: string[] = []
+  for (const [id, last] of onBranch) {
+    if (landed.has(id)) continue
+    const tip = await revParse(taskRef(project, id, 'tip'), repo)
+    const recorded = tip !== undefined && (await isAncestor(last, tip, repo))
+    if (recorded && (await workLanded(taskRef(project, id, 'work'), present, repo))) continue
+    unlanded.push(id)
+  }
+  return unlanded.sort()
 }
 
 /**
  * Deletes what Tanuki created for a project, and only that (its records say what): worktrees, then
  * branches. A branch holding work that has not landed (its tasks' trailers are not on the target
- * or the integration branch) is kept and reported unless `force`. `only` limits it to one agent's.
+ * or the integration branch, nor is their work: see `unlandedOn`) is kept and reported unless
+ * `force`. `only` limits it to one agent's.
  */
 export async function removeOwned(
   project: ProjectInfo,
@@ -531,11 +569,12 @@ export async function removeOwned(
     const unlanded =
       entry.kind === 'land'
         ? await unlandedOn(
+            project,
             `refs/heads/${branch}`,
             landedOn.filter((ref) => ref !== `refs/heads/${branch}`),
             repo,
           )
-        : await unlandedOn(`refs/heads/${branch}`, landedOn, repo)
+        : await unlandedOn(project, `refs/heads/${branch}`, landedOn, repo)
     if (unlanded.length > 0 && !options.force) {
       report.kept.push({ name: branch, tasks: unlanded })
       continue
@@ -569,12 +608,12 @@ export async function removeWorktrees(project: ProjectInfo, options: { force?: b
       const id = ref.slice(taskRefs(project).length + 1).split('/')[0]!
       byTask.set(id, [...(byTask.get(id) ?? []), ref])
     }
-    const present = [] as string[]
-    for (const ref of landedOn) if (await revParse(ref, repo.top)) present.push(ref)
+    const present = await presentRefs(landedOn, repo.top)
     const landed = present.length > 0 ? await taskTrailers(present, repo.top) : new Map<string, string>()
     const unlanded: string[] = []
     for (const [id, list] of byTask) {
-      if (!landed.has(id) && !options.force && list.some((ref) => ref.endsWith('/work'))) {
+      const work = list.find((ref) => ref.endsWith('/work'))
+      if (!landed.has(id) && !options.force && work && !(await workLanded(work, present, repo.top))) {
         unlanded.push(id)
         continue
       }

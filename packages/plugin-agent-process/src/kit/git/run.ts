@@ -182,3 +182,14 @@ export async function pickInMemory(
   const [tree = '', ...rest] = merged.stdout.split('\n')
   return { tree: tree.trim(), conflicts: merged.code === 1 ? rest.slice(0, rest.indexOf('')).filter(Boolean) : [] }
 }
+
+/**
+ * Whether `work` (a task's change as one commit) is already on `onto`: its commits are there, or
+ * applying its change there changes nothing, which the lander settles as "nothing to land (its
+ * work is already on the target)".
+ */
+export async function workIsOn(work: string, onto: string, repo: string): Promise<boolean> {
+  if (await isAncestor(work, onto, repo)) return true
+  const [picked, tree] = await Promise.all([pickInMemory(work, onto, repo), git(['rev-parse', `${onto}^{tree}`], repo)])
+  return 'tree' in picked && picked.conflicts.length === 0 && tree.code === 0 && picked.tree === tree.stdout.trim()
+}
