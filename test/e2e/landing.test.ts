@@ -648,6 +648,45 @@ export default defineConfig({
     expect((await tanuki(project.dir, 'land')).stdout).toBe('Nothing to land on main.\n')
   })
 
+  it('stop --remove keeps only work `tanuki land` would land, and its advice leads somewhere: for a failed task, approving it', async () => {
+    // B and C make the same change on two agents: whichever lands second has nothing to land. D
+    // has no completion, and a person marks it failed after review.
+    const project = createProject({
+      agents: { default: 2 },
+      tasks: [
+        { id: 'B', sh: 'echo same > same.txt', verify: 'test -f same.txt' },
+        { id: 'C', sh: 'echo same > same.txt', verify: 'test -f same.txt' },
+      ],
+      files: {
+        '.tanuki/tasks/D.md':
+          '---\nid: D\ntitle: Task D\npriority: low\n---\nTask D.\n\n```sh\necho draft > d.txt\n```\n',
+      },
+    })
+    const run = await tanuki(project.dir, 'project', 'start')
+    expect(run.code, run.stderr + run.stdout).toBe(1)
+    expect(run.stdout).toMatch(/· nothing to land for [BC] \(its work is already on main\)$/m)
+    expect((await tanuki(project.dir, 'task', 'mark', 'D', 'failed')).code).toBe(0)
+
+    const stop = await tanuki(project.dir, 'project', 'stop', '--remove')
+    expect(stop.code, stop.stderr).toBe(0)
+    // D's agent branch and task refs are kept; nothing for the task whose work is on main.
+    const kept = [...stop.stdout.matchAll(/^Kept .*: it holds work that has not landed \((.*)\)\.$/gm)]
+    expect(kept.map((match) => match[1])).toEqual(['D', 'D'])
+    expect(stop.stdout).toContain(
+      'D is not complete (failed), so `tanuki land` will not land its work: to land it, approve it with `tanuki task mark D complete`, then run `tanuki land`.\n',
+    )
+    expect(stop.stdout).not.toContain('Land it with `tanuki land`')
+
+    // Followed, the advice lands D; then nothing is kept.
+    expect((await tanuki(project.dir, 'task', 'mark', 'D', 'complete')).code).toBe(0)
+    const land = await tanuki(project.dir, 'land')
+    expect(land.stdout).toMatch(/^landed D on main as \w{12}\n$/)
+    const again = await tanuki(project.dir, 'project', 'stop', '--remove')
+    expect(again.stdout).not.toContain('Kept')
+    expect(git(project.dir, 'branch', '--list', 'tanuki/*')).toBe('')
+    expect(git(project.dir, 'for-each-ref', 'refs/tanuki')).toBe('')
+  })
+
   it('with --watch, approving a review task lands its work at once, though its agent went on to another task', async () => {
     const project = createProject({
       files: {

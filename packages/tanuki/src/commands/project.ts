@@ -11,6 +11,7 @@ import { defaultPlugins } from '../plugins.ts'
 import { checkProject, type CheckedProject } from '../check.ts'
 import { openProject, projectInfo, readTasks, runProject, type Project, type StopRequest } from '../project.ts'
 import { readJournal } from '../journal.ts'
+import { landingOrder } from '../land.ts'
 import { runExit } from '../run-exit.ts'
 import { readJson, statusFromJournal, withJournal, type StatusDocument, type WorkerStatus } from '../state.ts'
 import { common, printJson, projectRoot, sleep, table } from './shared.ts'
@@ -257,7 +258,7 @@ async function removeAgents(project: Project, force: boolean): Promise<CleanupRe
 }
 
 /** What `stop --remove` removed and kept, for people. */
-function printCleanup(report: CleanupReport): void {
+async function printCleanup(project: Project, report: CleanupReport): Promise<void> {
   process.stdout.write(
     report.removed.length > 0
       ? `Removed ${report.removed.length}: ${report.removed.join(', ')}\n`
@@ -268,11 +269,71 @@ function printCleanup(report: CleanupReport): void {
       `Kept ${kept.name}${kept.tasks.length > 0 ? `: it holds work that has not landed (${kept.tasks.join(', ')})` : ''}.\n`,
     )
   }
-  if (report.kept.some((kept) => kept.tasks.length > 0)) {
-    process.stdout.write(
-      'Land it with `tanuki land`, or delete it anyway with `tanuki project stop --remove --force`.\n',
+  const ids = [...new Set(report.kept.flatMap((kept) => kept.tasks))].sort()
+  if (ids.length > 0) process.stdout.write(`${(await keptAdvice(project, ids)).join('\n')}\n`)
+}
+
+/**
+ * What to do about work kept for holding tasks' work that has not landed, as `tanuki land` would
+ * treat each task: it lands complete work whose dependencies landed, and nothing of a task that is
+ * not complete, is recorded as landed (by hand), or is no task any more. Advice to run it for those
+ * would lead nowhere (it says "Nothing to land").
+ */
+async function keptAdvice(project: Project, ids: readonly string[]): Promise<string[]> {
+  const force = '`tanuki project stop --remove --force`'
+  const recorded = withJournal((await readTasks(project)).tasks, readJournal(project.paths.journal).state)
+  const byId = new Map(recorded.map((each) => [each.task.id, each]))
+  const order = new Set(
+    landingOrder(
+      recorded.map(({ task }) => task),
+      new Map(recorded.map(({ task, facts }) => [task.id, facts])),
+    ).map((task) => task.id),
+  )
+  const lands: string[] = []
+  const waits: string[] = []
+  const notComplete: { id: string; status: string }[] = []
+  const landed: string[] = []
+  const gone: string[] = []
+  for (const id of ids) {
+    const found = byId.get(id)
+    if (!found) gone.push(id)
+    else if (found.task.status !== 'complete') notComplete.push({ id, status: found.task.status })
+    else if (found.facts.landed) landed.push(id)
+    else if (order.has(id)) lands.push(id)
+    else waits.push(id)
+  }
+  if (lands.length === ids.length) return [`Land it with \`tanuki land\`, or delete it anyway with ${force}.`]
+  /** `A is` or `A, B are`, and `its` or `their`. */
+  const they = (list: readonly string[]) =>
+    list.length === 1 ? { are: `${list[0]} is`, its: 'its' } : { are: `${list.join(', ')} are`, its: 'their' }
+  const lines: string[] = []
+  if (lands.length > 0) lines.push(`\`tanuki land\` lands the work of ${lands.join(', ')}.`)
+  if (waits.length > 0)
+    lines.push(
+      `${they(waits).are} complete but wait${waits.length === 1 ? 's' : ''} for dependencies whose work has not landed: \`tanuki land\` lands ${they(waits).its} work after theirs.`,
+    )
+  if (notComplete.length > 0) {
+    const list = notComplete.map(({ id }) => id)
+    const statuses =
+      notComplete.length === 1
+        ? notComplete[0]!.status
+        : notComplete.map(({ id, status }) => `${id} ${status}`).join(', ')
+    const mark = list.length === 1 ? `\`tanuki task mark ${list[0]} complete\`` : '`tanuki task mark ID complete`'
+    lines.push(
+      `${they(list).are} not complete (${statuses}), so \`tanuki land\` will not land ${they(list).its} work: ` +
+        `to land it, approve it with ${mark}, then run \`tanuki land\`.`,
     )
   }
+  if (landed.length > 0)
+    lines.push(
+      `${they(landed).are} recorded as landed, so \`tanuki land\` will not land ${they(landed).its} work again.`,
+    )
+  if (gone.length > 0)
+    lines.push(
+      `${they(gone).are} no task of this project now, so \`tanuki land\` will not land ${they(gone).its} work.`,
+    )
+  lines.push(`To delete it anyway: ${force}.`)
+  return lines
 }
 
 /**
@@ -337,7 +398,7 @@ const stop = defineCommand({
       }
       if (left) process.stdout.write(`Stopped the agents a killed run left running: ${reaped.join(', ')}.\n`)
     }
-    if (args.remove) printCleanup(await removeAgents(project, Boolean(args.force)))
+    if (args.remove) await printCleanup(project, await removeAgents(project, Boolean(args.force)))
     return 0
   },
 })
