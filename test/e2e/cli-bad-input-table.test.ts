@@ -305,6 +305,8 @@ const configs: BadInput[] = [
   {
     name: 'a config with a syntax error',
     config: 'export default defineConfig({ agents: {\n',
+    // init reads the config's tasksDir: it refuses one it cannot read before writing anything.
+    runs: [...validateAndStart, ['init']],
     mentions: ['tanuki.config.ts:2:1: syntax error at the end of the file (line 2)', 'never closed'],
   },
   {

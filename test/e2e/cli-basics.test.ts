@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { cleanup, createProject, setCliEnv, startTanuki, tanuki, waitFor } from './helpers.ts'
+import { cleanup, createProject, setCliEnv, startTanuki, tanuki, taskText, waitFor } from './helpers.ts'
 
 // eslint-disable-next-line no-control-regex
 const plain = (text: string): string => text.replace(/\x1b\[[0-9;]*m/g, '')
@@ -31,6 +31,50 @@ describe('tanuki init', () => {
     expect(again.code).toBe(0)
     expect(again.stdout).toContain('kept')
     expect(readFileSync(join(project.dir, '.tanuki', 'tasks', 'TASK-001.md'), 'utf8')).toBe(task)
+  })
+
+  it('keeps reading the tasks in tasks/: creates no .tanuki/tasks, which would hide them, and adds no sample', async () => {
+    const project = createProject({ config: null, git: false, tasksDir: 'tasks', tasks: [{ id: 'T1' }] })
+    const init = await tanuki(project.dir, 'init')
+    expect(init.code, init.stderr).toBe(0)
+    expect(init.stdout).toContain('wrote tanuki.config.ts')
+    expect(init.stdout).toContain('Tasks: 1 task file in tasks/ (there is no .tanuki/tasks/); Tanuki reads them')
+    expect(init.stdout).toContain('Wrote no sample task')
+    expect(init.stdout).not.toContain('TASK-001')
+    expect(existsSync(join(project.dir, '.tanuki', 'tasks'))).toBe(false)
+
+    const list = await tanuki(project.dir, 'task', 'list', '--json')
+    expect(list.code, list.stderr).toBe(0)
+    expect((JSON.parse(list.stdout) as { id: string }[]).map((task) => task.id)).toEqual(['T1'])
+  })
+
+  it('adds no sample task to a project that has tasks', async () => {
+    const tasks = Array.from({ length: 13 }, (_, n) => ({ id: `T${n + 1}`, sh: 'true' }))
+    const project = createProject({ git: false, tasks })
+    const init = await tanuki(project.dir, 'init')
+    expect(init.code, init.stderr).toBe(0)
+    expect(init.stdout).toContain('kept  tanuki.config.ts')
+    expect(init.stdout).toContain(
+      'Tasks: 13 task files in .tanuki/tasks/; Tanuki reads them from there. Wrote no sample task.',
+    )
+    expect(init.stdout).not.toContain('TASK-001')
+    expect(existsSync(join(project.tasksDir, 'TASK-001.md'))).toBe(false)
+  })
+
+  it('names the task files in tasks/ that a .tanuki/tasks written before hides', async () => {
+    // As an init before this fix left it: its sample in .tanuki/tasks, the person's tasks in tasks/.
+    const project = createProject({
+      config: null,
+      git: false,
+      tasksDir: 'tasks',
+      tasks: [{ id: 'T1' }],
+      files: { '.tanuki/tasks/TASK-001.md': taskText({ id: 'TASK-001' }) },
+    })
+    const init = await tanuki(project.dir, 'init')
+    expect(init.code, init.stderr).toBe(0)
+    expect(init.stdout).toContain(
+      "tasks/ has 1 task file that Tanuki does not read: .tanuki/tasks/ exists and comes first. To use them, move them into .tanuki/tasks/, or set `tasksDir: 'tasks'` in tanuki.config.ts.",
+    )
   })
 })
 

@@ -1,7 +1,8 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
-import { join, relative } from 'node:path'
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
+import { dirname, join, relative, sep } from 'node:path'
 import { defineCommand } from 'citty'
-import { CONFIG_NAMES } from '../config.ts'
+import { readConfigFile } from '../config.ts'
+import { markdownFiles, resolveTasksDir } from '../lister.ts'
 import { STATE_GITIGNORE } from '../paths.ts'
 import { common, projectRoot } from './shared.ts'
 
@@ -30,29 +31,96 @@ export default defineConfig({
 })
 `
 
+/** What `tanuki init` does about a project's tasks. */
+export interface TaskPlan {
+  /** The folder the tasks are read from, before init and after it: init never changes it. */
+  dir: string
+  /** Where the sample task goes; undefined when the project has task files already. */
+  sample?: string
+  /** What the person should know about their tasks: where they are, why no sample, what is hidden. */
+  notes: string[]
+}
+
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`
+
+/**
+ * Where a project's tasks are read from and whether `tanuki init` adds its sample there. The
+ * sample goes only into a project with no task files, into the folder tasks are read from:
+ * creating `.tanuki/tasks` beside a `tasks/` would take its place and hide the person's tasks
+ * (`resolveTasksDir`), and a sample task in a real backlog is one more task for agents to run.
+ */
+export function planTasks(root: string, config: { tasksDir?: string; file?: string } = {}): TaskPlan {
+  const { tasksDir } = config
+  const file = config.file ?? 'tanuki.config.ts'
+  const dir = resolveTasksDir(root, tasksDir)
+  const hidden = join(root, '.tanuki', 'tasks')
+  const plain = join(root, 'tasks')
+  const show = (path: string): string => `${relative(root, path) || '.'}/`
+  const count = (path: string): number => markdownFiles({ existsSync, readdirSync }, sep, path).length
+  const own = count(dir)
+  const notes: string[] = []
+  if (own > 0) {
+    const why = tasksDir ? ` (\`tasksDir\` in ${file})` : dir === plain ? ' (there is no .tanuki/tasks/)' : ''
+    const spared =
+      !tasksDir && dir === plain ? ', and no .tanuki/tasks/, which would come before tasks/ and hide them' : ''
+    notes.push(
+      `Tasks: ${plural(own, 'task file')} in ${show(dir)}${why}; Tanuki reads them from there. Wrote no sample task${spared}.`,
+    )
+  }
+  // Task files in a default folder that is not the one read are named, never moved.
+  let unread = 0
+  for (const other of [hidden, plain]) {
+    const files = other === dir ? 0 : count(other)
+    if (files === 0) continue
+    unread += files
+    const instead = tasksDir
+      ? `\`tasksDir\` in ${file} names ${show(dir)}`
+      : `${show(dir)} exists and comes first${own === 0 ? ' (it has no task files)' : ''}`
+    const fix = tasksDir
+      ? `move them into ${show(dir)}, or point \`tasksDir\` in ${file} at ${show(other)}`
+      : `move them into ${show(dir)}${own === 0 ? `, remove ${show(dir)}` : ''}, or set \`tasksDir: '${relative(root, other)}'\` in ${file}`
+    notes.push(
+      `${show(other)} has ${plural(files, 'task file')} that Tanuki does not read: ${instead}. To use them, ${fix}.`,
+    )
+  }
+  if (own === 0 && unread > 0) notes.push('Wrote no sample task: the project has task files already.')
+  return { dir, ...(own === 0 && unread === 0 ? { sample: join(dir, 'TASK-001.md') } : {}), notes }
+}
+
 export const initCommand = defineCommand({
-  meta: { name: 'init', description: 'Write .tanuki/tasks/ with a sample task and a tanuki.config.ts' },
+  meta: {
+    name: 'init',
+    description: 'Write a tanuki.config.ts, and a sample task in .tanuki/tasks/ unless the project has tasks',
+  },
   args: { ...common },
   async run({ args }) {
     const root = projectRoot(args)
+    // The config says where the tasks are (`tasksDir`): one that cannot be read is refused, as
+    // every command refuses it, before anything is written.
+    const config = await readConfigFile(root)
+    const tasksDir =
+      typeof config.user.tasksDir === 'string' && config.user.tasksDir !== '' ? config.user.tasksDir : undefined
+    const plan = planTasks(root, { ...(tasksDir ? { tasksDir } : {}), ...(config.file ? { file: config.file } : {}) })
     const wrote: string[] = []
     const kept: string[] = []
     const write = (path: string, text: string): void => {
       if (existsSync(path)) kept.push(relative(root, path))
       else {
+        mkdirSync(dirname(path), { recursive: true })
         writeFileSync(path, text)
         wrote.push(relative(root, path))
       }
     }
-    mkdirSync(join(root, '.tanuki', 'tasks'), { recursive: true })
     write(join(root, '.tanuki', '.gitignore'), STATE_GITIGNORE)
-    write(join(root, '.tanuki', 'tasks', 'TASK-001.md'), SAMPLE_TASK)
-    const config = CONFIG_NAMES.find((name) => existsSync(join(root, name)))
-    if (config) kept.push(config)
+    if (plan.sample) write(plan.sample, SAMPLE_TASK)
+    if (config.file) kept.push(config.file)
     else write(join(root, 'tanuki.config.ts'), SAMPLE_CONFIG)
     for (const file of wrote) process.stdout.write(`wrote ${file}\n`)
     for (const file of kept) process.stdout.write(`kept  ${file} (already there)\n`)
-    process.stdout.write('\nNext: edit the tasks, then `tanuki task validate` and `tanuki project start`.\n')
+    for (const note of plan.notes) process.stdout.write(`\n${note}\n`)
+    process.stdout.write(
+      `\nNext: ${plan.sample ? 'edit the tasks, then ' : ''}\`tanuki task validate\` and \`tanuki project start\`.\n`,
+    )
     return 0
   },
 })
