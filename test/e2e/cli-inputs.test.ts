@@ -2,7 +2,7 @@
 // cut, help names `tanuki` and is coloured only on a terminal, --cwd works before the command, a
 // task without completion goes to review, and a reporter that never closes cannot hold the run.
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -141,6 +141,57 @@ describe('--cwd', () => {
       expect(result.code, `${args.join(' ')}: ${result.stderr}`).toBe(0)
       expect((JSON.parse(result.stdout) as { tasks: { id: string }[] }).tasks.map((t) => t.id)).toEqual(['A'])
     }
+  })
+})
+
+describe('run from a folder below the project', () => {
+  it('every command that needs a project names the one above, and what to do; nothing is written', async () => {
+    const project = createProject({ tasks: [{ id: 'A', verify: 'true' }] })
+    const top = realpathSync(project.dir)
+    const sub = join(top, 'sub', 'deep')
+    mkdirSync(sub, { recursive: true })
+    for (const args of [
+      ['project', 'status'],
+      ['project', 'start'],
+      ['project', 'resume'],
+      ['project', 'stop'],
+      ['task', 'list'],
+      ['task', 'validate'],
+      ['task', 'show', 'A'],
+      ['task', 'rerun', 'A'],
+      ['land'],
+      ['logs', 'A'],
+    ]) {
+      const result = await run(sub, args)
+      const what = `tanuki ${args.join(' ')}: ${result.stdout}${result.stderr}`
+      expect(result.code, what).toBe(1)
+      expect(result.stderr, what).toContain(
+        `tanuki: no Tanuki project here (${sub}): it has no tanuki.config.*, .tanuki/tasks/ or tasks/. ${top} has one (tanuki.config.ts): run the command there (cd ${top}), or pass --cwd ${top}.`,
+      )
+      expect(result.stderr, what).toContain('TANUKI_NO_PROJECT')
+    }
+    const json = await run(sub, ['project', 'status', '--json'])
+    expect(json.code).toBe(1)
+    expect((JSON.parse(json.stdout) as { error: { code: string } }).error.code).toBe('TANUKI_NO_PROJECT')
+    // Refused before anything ran: no state folder appeared below the project.
+    expect(readdirSync(join(top, 'sub'), { recursive: true })).toEqual(['deep'])
+
+    const pointed = await run(tmpdir(), ['task', 'list', '--cwd', join(top, 'sub')])
+    expect(pointed.code).toBe(1)
+    expect(pointed.stderr).toContain(`no Tanuki project in ${join(top, 'sub')} (--cwd "${join(top, 'sub')}")`)
+    expect(pointed.stderr).toContain(`${top} has one (tanuki.config.ts): pass --cwd ${top} instead.`)
+    // From the project's own folder, all is as before.
+    expect((await run(top, ['task', 'list'])).code).toBe(0)
+  })
+
+  it('a git repository of its own below a project is its own work: nothing above is named', async () => {
+    const project = createProject({ tasks: [{ id: 'A', verify: 'true' }] })
+    const inner = join(realpathSync(project.dir), 'vendor', 'lib')
+    mkdirSync(inner, { recursive: true })
+    execFileSync('git', ['init', '-q'], { cwd: inner })
+    const status = await run(inner, ['project', 'status'])
+    expect(status.code, status.stderr).toBe(0)
+    expect(status.stdout).toContain('0/0 complete')
   })
 })
 

@@ -2,7 +2,7 @@ import { TanukiError } from '@tanuki/core'
 import { defineCommand } from 'citty'
 import { landProject, type LandReport } from '../land.ts'
 import { openProject } from '../project.ts'
-import { common, printJson, projectRoot } from './shared.ts'
+import { common, printJson, checkedProjectRoot } from './shared.ts'
 
 export const landCommand = defineCommand({
   meta: {
@@ -24,7 +24,7 @@ export const landCommand = defineCommand({
     json: { type: 'boolean', description: 'Print the report as JSON' },
   },
   async run({ args }) {
-    const project = await openProject(projectRoot(args))
+    const project = await openProject(checkedProjectRoot(args))
     const report = await landProject(project, {
       ...(args.into ? { into: args.into } : {}),
       ...(args['dry-run'] ? { dryRun: true } : {}),

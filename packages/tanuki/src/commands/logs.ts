@@ -7,7 +7,7 @@ import { runningOrchestrator } from '../lock.ts'
 import { agentLog, taskLogDir, type StatePaths } from '../paths.ts'
 import { openProject } from '../project.ts'
 import type { createTranscriptRenderer } from '../transcript.ts'
-import { common, projectRoot, sleep } from './shared.ts'
+import { common, checkedProjectRoot, sleep } from './shared.ts'
 
 /** The log files of a task (one per iteration, in order) or of an agent. */
 function logFiles(paths: StatePaths, target: string): string[] | undefined {
@@ -42,7 +42,7 @@ export const logsCommand = defineCommand({
         { details: { target: args.target } },
       )
     }
-    const project = await openProject(projectRoot(args))
+    const project = await openProject(checkedProjectRoot(args))
     const { logs, lock } = project.paths
     let files = logFiles(project.paths, args.target)
     if (!files && !args.follow) {

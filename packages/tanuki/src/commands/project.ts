@@ -14,7 +14,7 @@ import { readJournal } from '../journal.ts'
 import { landingOrder } from '../land.ts'
 import { runExit } from '../run-exit.ts'
 import { readJson, statusFromJournal, withJournal, type StatusDocument, type WorkerStatus } from '../state.ts'
-import { common, printJson, projectRoot, sleep, table } from './shared.ts'
+import { common, printJson, checkedProjectRoot, sleep, table } from './shared.ts'
 import { parsePort, uiArgs } from './ui-args.ts'
 
 const output = {
@@ -123,7 +123,7 @@ const start = defineCommand({
     ...uiArgs,
   },
   async run({ args, rawArgs }) {
-    const checked = await checkProject(projectRoot(args))
+    const checked = await checkProject(checkedProjectRoot(args))
     return args.detach ? detach(checked.project, 'start', rawArgs) : foreground(checked, 'start', args)
   },
 })
@@ -142,7 +142,7 @@ const resume = defineCommand({
     ...uiArgs,
   },
   async run({ args, rawArgs }) {
-    const checked = await checkProject(projectRoot(args))
+    const checked = await checkProject(checkedProjectRoot(args))
     const { project } = checked
     const running = runningOrchestrator(project.paths.lock)
     if (running) {
@@ -199,7 +199,7 @@ const status = defineCommand({
   meta: { name: 'status', description: 'Show tasks, progress and agents, while running or after' },
   args: { ...common, json: { type: 'boolean', description: 'Print the status as JSON (stable format)' } },
   async run({ args }) {
-    const project = await openProject(projectRoot(args))
+    const project = await openProject(checkedProjectRoot(args))
     const doc = await projectStatus(project)
     if (args.json) printJson(doc)
     else {
@@ -368,7 +368,7 @@ const stop = defineCommand({
     },
   },
   async run({ args }) {
-    const project = await openProject(projectRoot(args))
+    const project = await openProject(checkedProjectRoot(args))
     const running = runningOrchestrator(project.paths.lock)
     if (running && running.host !== hostname()) {
       process.stderr.write(`tanuki: the orchestrator runs on ${running.host} (pid ${running.pid}); stop it there.\n`)

@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { TanukiError } from '@tanuki/core'
+import { enclosingProject } from '../find-project.ts'
 
 /** Arguments every command takes. */
 export const common = {
@@ -27,6 +28,32 @@ export function projectRoot(args: { cwd?: string | undefined }): string {
   }
   if (!isFolder) throw refuse(`${root} is a file, not a folder; give the project folder`)
   return root
+}
+
+/** A path as one word of a shell command line, quoted when it needs to be. */
+export function shellWord(path: string): string {
+  return /^[\w@%+=:,./-]+$/.test(path) ? path : `'${path.replace(/'/g, `'\\''`)}'`
+}
+
+/**
+ * The folder of a command that works on a project (status, start, tasks, logs…): `projectRoot`,
+ * as for every command, but a folder that holds no project below one that does (up to the git
+ * repository's top) is refused (`TANUKI_NO_PROJECT`), naming that one. Run from a subfolder, the
+ * command reported an empty project, or sent the person to `tanuki init` in the wrong place.
+ */
+export function checkedProjectRoot(args: { cwd?: string | undefined }): string {
+  const root = projectRoot(args)
+  const above = enclosingProject(root)
+  if (!above) return root
+  const where = args.cwd === undefined ? `here (${root})` : `in ${root} (--cwd ${JSON.stringify(args.cwd)})`
+  const cwd = shellWord(above.dir)
+  const fix =
+    args.cwd === undefined ? `run the command there (cd ${cwd}), or pass --cwd ${cwd}` : `pass --cwd ${cwd} instead`
+  throw new TanukiError(
+    'TANUKI_NO_PROJECT',
+    `no Tanuki project ${where}: it has no tanuki.config.*, .tanuki/tasks/ or tasks/. ${above.dir} has one (${above.marker}): ${fix}.`,
+    { details: { root, project: above.dir, marker: above.marker } },
+  )
 }
 
 /** Whether this process printed a command's `--json` document (see `printJson`). */

@@ -6,13 +6,13 @@ import { checkProject } from '../check.ts'
 import { originLabel, sourceFailures } from '../plugin-sources.ts'
 import { openProject, recordedTasks, taskNotFound } from '../project.ts'
 import { applyTaskCommand, type TaskCommandResult } from '../task-commands.ts'
-import { common, printJson, projectRoot, table } from './shared.ts'
+import { common, printJson, checkedProjectRoot, table } from './shared.ts'
 
 const list = defineCommand({
   meta: { name: 'list', description: 'List the tasks with their status, role, priority and dependencies' },
   args: { ...common, json: { type: 'boolean', description: 'Print as JSON' } },
   async run({ args }) {
-    const project = await openProject(projectRoot(args))
+    const project = await openProject(checkedProjectRoot(args))
     const { tasks, plugins, errors } = await recordedTasks(project)
     if (args.json) {
       const entries = tasks.map(({ body: _body, ...task }) => {
@@ -52,7 +52,7 @@ const show = defineCommand({
   meta: { name: 'show', description: 'Show one task: its fields, what blocks it, its body and logs' },
   args: { ...common, id: { type: 'positional', description: 'Task id', required: true } },
   async run({ args }) {
-    const project = await openProject(projectRoot(args))
+    const project = await openProject(checkedProjectRoot(args))
     const { tasks, facts, plugins, errors } = await recordedTasks(project)
     const task = tasks.find((t) => t.id === args.id)
     if (!task) throw taskNotFound(project, args.id, errors)
@@ -104,7 +104,7 @@ const graph = defineCommand({
   meta: { name: 'graph', description: 'Show the dependency graph, by level (or as Mermaid)' },
   args: { ...common, mermaid: { type: 'boolean', description: 'Print Mermaid flowchart text' } },
   async run({ args }) {
-    const project = await openProject(projectRoot(args))
+    const project = await openProject(checkedProjectRoot(args))
     // A graph with a task missing (a source failed, a file does not parse) would be wrong: refused.
     const { tasks, plugins, errors } = await recordedTasks(project, { graph: true })
     if (errors.length > 0) throw combineErrors(errors, 'in the tasks')
@@ -144,7 +144,7 @@ const validate = defineCommand({
   },
   args: { ...common },
   async run({ args }) {
-    const { project, tasks, pluginTasks, notes } = await checkProject(projectRoot(args), { landing: true })
+    const { project, tasks, pluginTasks, notes } = await checkProject(checkedProjectRoot(args), { landing: true })
     process.stdout.write(
       `${tasks.length} task${tasks.length === 1 ? '' : 's'} OK in ${project.source.display(project.source.dir)}` +
         (pluginTasks.length > 0 ? `, and ${pluginTasks.length} from plugins' task sources` : '') +
@@ -175,7 +175,7 @@ const rerun = defineCommand({
     'with-dependents': { type: 'boolean', description: 'Also rerun every task that depends on it, directly or not' },
   },
   async run({ args }) {
-    const project = await openProject(projectRoot(args))
+    const project = await openProject(checkedProjectRoot(args))
     const result = await applyTaskCommand(project, {
       command: 'rerun',
       id: args.id,
@@ -189,7 +189,7 @@ const reset = defineCommand({
   meta: { name: 'reset', description: 'Start a task over: back to pending, its iterations and last failure cleared' },
   args: { ...common, id },
   async run({ args }) {
-    const project = await openProject(projectRoot(args))
+    const project = await openProject(checkedProjectRoot(args))
     return report(await applyTaskCommand(project, { command: 'reset', id: args.id }), 'Reset')
   },
 })
@@ -219,7 +219,7 @@ const mark = defineCommand({
         `Only a task marked complete can be --landed: \`tanuki task mark ${args.id} complete --landed\`.`,
       )
     }
-    const project = await openProject(projectRoot(args))
+    const project = await openProject(checkedProjectRoot(args))
     return report(
       await applyTaskCommand(project, {
         command: 'mark',

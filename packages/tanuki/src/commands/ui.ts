@@ -1,7 +1,7 @@
 import { defineCommand } from 'citty'
 import { openProject } from '../project.ts'
 import { dashboardBanner } from '../ui/banner.ts'
-import { common, projectRoot } from './shared.ts'
+import { common, checkedProjectRoot } from './shared.ts'
 
 import { parsePort, uiArgs } from './ui-args.ts'
 
@@ -14,7 +14,7 @@ export const uiCommand = defineCommand({
   },
   args: { ...common, ...uiArgs },
   async run({ args }) {
-    const project = await openProject(projectRoot(args))
+    const project = await openProject(checkedProjectRoot(args))
     const port = parsePort(args.port)
     // The dashboard's modules (hono and its server) load only for this command.
     const [{ serveDashboard }, { createStateSource }] = await Promise.all([
