@@ -184,6 +184,29 @@ describe('run from a folder below the project', () => {
     expect((await run(top, ['task', 'list'])).code).toBe(0)
   })
 
+  it('init refuses to start a project inside one, unless --nested', async () => {
+    const project = createProject({ tasks: [{ id: 'A', verify: 'true' }] })
+    const top = realpathSync(project.dir)
+    const sub = join(top, 'sub')
+    mkdirSync(sub)
+    const init = await run(sub, ['init'])
+    expect(init.code).toBe(1)
+    expect(init.stderr).toContain(
+      `tanuki: ${sub} is inside the Tanuki project in ${top} (tanuki.config.ts); a project here would be another one`,
+    )
+    expect(init.stderr).toContain(`Run Tanuki there (cd ${top}, or --cwd ${top})`)
+    expect(init.stderr).toContain('`tanuki init --nested`')
+    expect(readdirSync(sub)).toEqual([])
+
+    const nested = await run(sub, ['init', '--nested'])
+    expect(nested.code, nested.stderr).toBe(0)
+    expect(nested.stdout).toContain('wrote .tanuki/tasks/TASK-001.md')
+    // Now a project of its own: its commands use it.
+    const list = await run(sub, ['task', 'list', '--json'])
+    expect(list.code, list.stderr).toBe(0)
+    expect((JSON.parse(list.stdout) as { id: string }[]).map((task) => task.id)).toEqual(['TASK-001'])
+  })
+
   it('a git repository of its own below a project is its own work: nothing above is named', async () => {
     const project = createProject({ tasks: [{ id: 'A', verify: 'true' }] })
     const inner = join(realpathSync(project.dir), 'vendor', 'lib')
@@ -192,6 +215,8 @@ describe('run from a folder below the project', () => {
     const status = await run(inner, ['project', 'status'])
     expect(status.code, status.stderr).toBe(0)
     expect(status.stdout).toContain('0/0 complete')
+    const init = await run(inner, ['init'])
+    expect(init.code, init.stderr).toBe(0)
   })
 })
 

@@ -1,10 +1,12 @@
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import { dirname, join, relative, sep } from 'node:path'
 import { defineCommand } from 'citty'
+import { TanukiError } from '@tanuki/core'
 import { readConfigFile } from '../config.ts'
+import { enclosingProject } from '../find-project.ts'
 import { markdownFiles, resolveTasksDir } from '../lister.ts'
 import { STATE_GITIGNORE } from '../paths.ts'
-import { common, projectRoot } from './shared.ts'
+import { common, projectRoot, shellWord } from './shared.ts'
 
 const SAMPLE_TASK = `---
 id: TASK-001
@@ -92,9 +94,26 @@ export const initCommand = defineCommand({
     name: 'init',
     description: 'Write a tanuki.config.ts, and a sample task in .tanuki/tasks/ unless the project has tasks',
   },
-  args: { ...common },
+  args: {
+    ...common,
+    nested: {
+      type: 'boolean',
+      description: 'Start a project here though a folder above has one (its commands will not see that one)',
+    },
+  },
   async run({ args }) {
     const root = projectRoot(args)
+    // Refused, not warned of after the fact: the files written would make this folder a project,
+    // and every later command here would use it, blind to the tasks of the one above.
+    const above = args.nested ? undefined : enclosingProject(root)
+    if (above) {
+      const cwd = shellWord(above.dir)
+      throw new TanukiError(
+        'TANUKI_NESTED_PROJECT',
+        `${root} is inside the Tanuki project in ${above.dir} (${above.marker}); a project here would be another one, whose commands do not see its tasks. Run Tanuki there (cd ${cwd}, or --cwd ${cwd}); to start a separate project here anyway, run \`tanuki init --nested\`.`,
+        { details: { root, project: above.dir, marker: above.marker } },
+      )
+    }
     // The config says where the tasks are (`tasksDir`): one that cannot be read is refused, as
     // every command refuses it, before anything is written.
     const config = await readConfigFile(root)
