@@ -10,7 +10,10 @@
  *
  * (a) throughput: N task files whose agent is a trivial command (`echo DONE`, kind `command`) on
  *     8 agents, in a git repository, against `xargs -P 8` running the same N commands; with the
- *     defaults (landing on), with `session: true`, and both with `land: false`.
+ *     defaults (landing on), with `session: true`, and both with `land: false`. Beside them, the
+ *     floors: a Node loop of `spawn`, bare shells running the steps of `session: true`, and a
+ *     fresh Node driving the agent kit's shell sessions with nothing else of Tanuki; and the budget
+ *     the target leaves for the steps once the CLI has started, in CPU-seconds on this machine.
  *     Target: the whole command at most 1.5× xargs.
  * (b) start-up: 10,000 and 100,000 task files; time from spawning `tanuki project start` to the
  *     first `task:assigned`, and peak RSS then, with the parallel parse (tinypool) and without.
@@ -209,6 +212,42 @@ function bareSessions(count: number, shell: 'bash' | 'sh'): Promise<Timed> {
   ).then(() => ({ ms: performance.now() - began, cpuMs }))
 }
 
+/**
+ * The steps of `session: true` driven from Node, with nothing else of Tanuki: a fresh `node`
+ * (its start-up counted, as a CLI's is) that imports the agent kit's `ShellSession` and runs
+ * `count` steps through `AGENTS` shells, one step at a time each, as an agent does: the prompt on
+ * stdin, the task's variables, a pid file, the output read. The floor of a session run for any
+ * orchestrator in Node that waits for a step's end before it sends the next.
+ */
+function nodeSessions(count: number): Timed {
+  const pids = mkdtempSync(join(tmpdir(), 'tanuki-bench-pids-'))
+  const kit = join(ROOT, 'packages', 'plugin-agent-process', 'dist', 'kit', 'index.js')
+  const code = `
+    import { ShellSession } from ${JSON.stringify(kit)}
+    const shells = Array.from({ length: ${AGENTS} }, (_, i) =>
+      new ShellSession(process.cwd(), process.env, { pidFile: ${JSON.stringify(pids)} + '/' + i }))
+    let next = 0
+    let said = 0
+    await Promise.all(shells.map(async (shell) => {
+      while (next < ${count}) {
+        const id = ++next
+        await shell.run(['echo', 'DONE'], {
+          stdin: 'Say DONE.\\n',
+          env: { TANUKI_TASK_ID: 'T-' + id, TANUKI_ITERATION: '1' },
+          onOutput: (chunk) => { if (chunk.text.includes('DONE')) said++ },
+        })
+      }
+    }))
+    for (const shell of shells) shell.close()
+    if (said !== ${count}) throw new Error(said + ' steps said DONE')`
+  const began = performance.now()
+  const run = spawnSync('sh', ['-c', `node --input-type=module -e "$1"; ${TIMES}`, 'sh', code], { encoding: 'utf8' })
+  const elapsed = performance.now() - began
+  rmSync(pids, { recursive: true, force: true })
+  if (run.status !== 0) throw new Error(`the Node session loop failed: ${run.stderr}`)
+  return { ms: elapsed, cpuMs: childTimes(run.stderr) }
+}
+
 interface TanukiRun {
   /** Spawn to exit. */
   wallMs: number
@@ -279,6 +318,7 @@ async function throughput(): Promise<void> {
   const xargsRuns: Timed[] = []
   const nodeMs: number[] = []
   const bare = { bash: [] as Timed[], sh: [] as Timed[] }
+  const nodeShells: Timed[] = []
   const runs = configs.map(() => [] as (TanukiRun & { xargs: number })[])
   for (let round = 0; round < REPS; round++) {
     process.stderr.write(`round ${round + 1}/${REPS}, load ${load()}\n`)
@@ -288,6 +328,7 @@ async function throughput(): Promise<void> {
     if (round === 0) nodeMs.push(await nodeSpawnLoop(count))
     bare.bash.push(await bareSessions(count, 'bash'))
     bare.sh.push(await bareSessions(count, 'sh'))
+    nodeShells.push(nodeSessions(count))
     configs.forEach((config, i) => {
       if (round >= config.reps) return
       runs[i]!.push({ ...runTanuki(count, `throughput-${i}`, config.project), xargs: x.ms })
@@ -315,6 +356,11 @@ async function throughput(): Promise<void> {
       `| bare \`${shell}\` sessions (${label}): the steps of \`session: true\` without Tanuki, ${AGENTS} shells | ${ms(median(times))}${spread(times, ms)} | ${ratio(median(ratios))}${spread(ratios, ratio)} | ${cpu(list)} | | | | |`,
     )
   }
+  const shellTimes = nodeShells.map((b) => b.ms)
+  const shellRatios = nodeShells.map((b, i) => b.ms / xargsMs[i]!)
+  console.log(
+    `| Node driving ${AGENTS} of the kit's shell sessions, a step at a time each (no Tanuki) | ${ms(median(shellTimes))}${spread(shellTimes, ms)} | ${ratio(median(shellRatios))}${spread(shellRatios, ratio)} | ${cpu(nodeShells)} | | | | |`,
+  )
   configs.forEach((config, i) => {
     const list = runs[i]!
     const whole = list.map((r) => r.wallMs / r.xargs)
@@ -332,6 +378,21 @@ async function throughput(): Promise<void> {
       `- ${config.label}: ${last.completed}/${count} complete, ${last.landed} landed; ≤ 1.5× xargs: ${verdict(whole <= 1.5)}.`,
     )
   })
+  // What the target leaves for the steps once the CLI has started, on this machine's CPUs: the
+  // shells' steps cannot run in less CPU than the bare sessions took.
+  const cpus = availableParallelism()
+  const budget = 1.5 * x
+  const sessionRuns = runs[1]!
+  const start = median(sessionRuns.map((r) => r.startMs))
+  const end = median(sessionRuns.map((r) => r.endMs))
+  const left = Math.max(0, budget - start - end)
+  const floorCpu = median(bare.bash.map((b) => b.cpuMs))
+  console.log(
+    `- The budget: 1.5× xargs is ${ms(budget)}. A \`session: true\` run took ${ms(start)} from spawn to its first ` +
+      `assignment and ${ms(end)} from its last completion to exit, which leaves ${ms(left)} for the steps: ` +
+      `${((left * cpus) / 1000).toFixed(2)} CPU-seconds on ${cpus} CPUs, against the ${(floorCpu / 1000).toFixed(2)} s that ` +
+      `the bare \`bash\` sessions' steps alone took: ${verdict(left * cpus >= floorCpu)}.`,
+  )
 }
 
 // ————————————————————————————————————————————— (b) start-up
