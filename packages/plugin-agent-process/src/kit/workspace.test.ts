@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { git, gitRepo, project, removeTempDirs, tempDir } from '../../test/support/repo.ts'
 import { createGitLander } from './git/lander.ts'
 import { readOwned } from './git/owned.ts'
+import { workIsOn } from './git/run.ts'
 import { endTaskWork, openWorkspace, removeWorktrees, taskRef, worktreePath, worktreesDir } from './workspace.ts'
 
 afterEach(removeTempDirs)
@@ -364,5 +365,31 @@ describe('names that become paths', () => {
     const info = { ...project(root), name: 'my project' }
     expect(worktreePath(info, 'web-1')).toMatch(/\/my-project-copy--?[0-9a-f]{10}\/worktrees\/web-1$/)
     expect(taskRef(info, 'T-1', 'tip')).toBe('refs/tanuki/my-project/tasks/T-1/tip')
+  })
+})
+
+describe('workIsOn: whether a task’s recorded work is on a branch', () => {
+  it('is for its commits there, or a change the branch has already; never for a change of nothing', async () => {
+    const root = gitRepo()
+    const main = git(root, 'rev-parse', 'main')
+    git(root, 'checkout', '-q', '-b', 'side')
+    writeFileSync(join(root, 'same.txt'), 'same\n')
+    git(root, 'add', 'same.txt')
+    git(root, 'commit', '-q', '-m', 'a change')
+    const change = git(root, 'rev-parse', 'HEAD')
+    // A try that found its work done already: its commit changes nothing.
+    git(root, 'commit', '-q', '--allow-empty', '-m', 'nothing')
+    const nothing = git(root, 'rev-parse', 'HEAD')
+    git(root, 'checkout', '-q', 'main')
+    expect(await workIsOn(change, 'main', root)).toBe(false)
+    // It applies to main without a trace, yet says nothing of where the change went.
+    expect(await workIsOn(nothing, 'main', root)).toBe(false)
+    expect(await workIsOn(nothing, 'side', root)).toBe(true)
+    // The same change made on main another way: on main.
+    writeFileSync(join(root, 'same.txt'), 'same\n')
+    git(root, 'add', 'same.txt')
+    git(root, 'commit', '-q', '-m', 'same, by hand')
+    expect(await workIsOn(change, 'main', root)).toBe(true)
+    expect(await workIsOn(main, 'main', root)).toBe(true)
   })
 })

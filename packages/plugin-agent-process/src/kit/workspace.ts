@@ -489,6 +489,17 @@ function landedRefs(project: ProjectInfo): string[] {
   return [...refs]
 }
 
+/**
+ * The targets the project landed on, without its integration branches: work there is delivered,
+ * while work on an integration branch may still wait for its target.
+ */
+function targetRefs(project: ProjectInfo): string[] {
+  const refs = new Set<string>()
+  for (const entry of Object.values(readOwned(project).branches))
+    if (entry.kind === 'land' && entry.for) refs.add(`refs/heads/${entry.for}`)
+  return [...refs]
+}
+
 /** Of the refs where work lands, those that exist. */
 async function presentRefs(landedOn: readonly string[], repo: string): Promise<string[]> {
   const present = [] as string[]
@@ -497,30 +508,35 @@ async function presentRefs(landedOn: readonly string[], repo: string): Promise<s
 }
 
 /**
- * Whether the work recorded for a task (its `work` ref) is on a landed branch though no commit
- * there carries its trailer: the lander settled it with nothing to land, its work being already
- * on the target (another task, or a person, made the same change), or its commits are there.
- * `tanuki land` would land nothing of it, and deleting it loses nothing.
+ * Whether the work recorded for a task (its `work` ref) is on a target though no commit there
+ * carries its trailer: the lander settled it with nothing to land, its work being already on the
+ * target (another task, or a person, made the same change), or its commits are there. `tanuki
+ * land` would land nothing of it, and deleting it loses nothing. Targets only: work on an
+ * integration branch may wait there for its target.
  */
-async function workLanded(ref: string, present: readonly string[], repo: string): Promise<boolean> {
+async function workLanded(ref: string, targets: readonly string[], repo: string): Promise<boolean> {
   const work = await revParse(ref, repo)
   if (!work) return false
-  for (const onto of present) if (await workIsOn(work, onto, repo)) return true
+  for (const onto of targets) if (await workIsOn(work, onto, repo)) return true
   return false
 }
 
 /**
  * Tasks whose work is on a branch but has not landed: trailers on it that the landed branches lack,
- * but for a task whose recorded work is on them all the same (`workLanded`) and which has nothing
- * on the branch newer than that work (a later try, not recorded, would be lost).
+ * but for a task whose recorded work is on one of `targets` all the same (`workLanded`) and which
+ * has nothing on the branch newer than that work (a later try, not recorded, would be lost).
+ * Without `targets` (an integration branch, whose work is what waits for its target), trailers
+ * alone decide.
  */
 async function unlandedOn(
   project: ProjectInfo,
   branch: string,
   landedOn: readonly string[],
   repo: string,
+  targets?: readonly string[],
 ): Promise<string[]> {
   const present = await presentRefs(landedOn, repo)
+  const onTargets = targets ? await presentRefs(targets, repo) : []
   const onBranch = await taskTrailers([branch, ...present.map((ref) => `^${ref}`)], repo)
   if (onBranch.size === 0) return []
   const landed = present.length > 0 ? await taskTrailers(present, repo) : new Map<string, string>()
@@ -529,7 +545,7 @@ async function unlandedOn(
     if (landed.has(id)) continue
     const tip = await revParse(taskRef(project, id, 'tip'), repo)
     const recorded = tip !== undefined && (await isAncestor(last, tip, repo))
-    if (recorded && (await workLanded(taskRef(project, id, 'work'), present, repo))) continue
+    if (recorded && (await workLanded(taskRef(project, id, 'work'), onTargets, repo))) continue
     unlanded.push(id)
   }
   return unlanded.sort()
@@ -548,7 +564,9 @@ export async function removeOwned(
 ): Promise<RemoveReport> {
   const owned = readOwned(project)
   const report: RemoveReport = { removed: [], kept: [] }
+  // Read once: deleting the integration branch below deletes its record, which names its target.
   const landedOn = landedRefs(project)
+  const targets = targetRefs(project)
   for (const [path, entry] of Object.entries(owned.worktrees)) {
     if (options.only && path !== options.only.worktree) continue
     const removed = await git(['worktree', 'remove', '--force', '--force', path], repo)
@@ -574,7 +592,7 @@ export async function removeOwned(
             landedOn.filter((ref) => ref !== `refs/heads/${branch}`),
             repo,
           )
-        : await unlandedOn(project, `refs/heads/${branch}`, landedOn, repo)
+        : await unlandedOn(project, `refs/heads/${branch}`, landedOn, repo, targets)
     if (unlanded.length > 0 && !options.force) {
       report.kept.push({ name: branch, tasks: unlanded })
       continue
@@ -601,6 +619,7 @@ export async function removeWorktrees(project: ProjectInfo, options: { force?: b
   return serialized(repo.top, async () => {
     // Where work lands, read before the landing branch's record goes with it.
     const landedOn = landedRefs(project)
+    const targets = await presentRefs(targetRefs(project), repo.top)
     const report = await removeOwned(project, repo.top, options)
     const refs = await git(['for-each-ref', '--format=%(refname)', `${taskRefs(project)}/`], repo.top)
     const byTask = new Map<string, string[]>()
@@ -613,7 +632,7 @@ export async function removeWorktrees(project: ProjectInfo, options: { force?: b
     const unlanded: string[] = []
     for (const [id, list] of byTask) {
       const work = list.find((ref) => ref.endsWith('/work'))
-      if (!landed.has(id) && !options.force && work && !(await workLanded(work, present, repo.top))) {
+      if (!landed.has(id) && !options.force && work && !(await workLanded(work, targets, repo.top))) {
         unlanded.push(id)
         continue
       }

@@ -190,6 +190,13 @@ export async function pickInMemory(
  */
 export async function workIsOn(work: string, onto: string, repo: string): Promise<boolean> {
   if (await isAncestor(work, onto, repo)) return true
+  // A change that changes nothing (a try that found its work done already) applies to any
+  // branch without a trace: it says nothing of where the task's earlier work went.
+  const [own, parent] = await Promise.all([
+    git(['rev-parse', `${work}^{tree}`], repo),
+    git(['rev-parse', `${work}^^{tree}`], repo),
+  ])
+  if (own.code !== 0 || parent.code !== 0 || own.stdout.trim() === parent.stdout.trim()) return false
   const [picked, tree] = await Promise.all([pickInMemory(work, onto, repo), git(['rev-parse', `${onto}^{tree}`], repo)])
   return 'tree' in picked && picked.conflicts.length === 0 && tree.code === 0 && picked.tree === tree.stdout.trim()
 }
