@@ -34,16 +34,36 @@ describe('projectMarker', () => {
   })
 
   it('above, counts a tasks/ folder only with Markdown in it', () => {
-    expect(projectMarker(tree({ 'tasks/main.yml': '' }), true)).toBeUndefined()
-    expect(projectMarker(tree({ 'tasks/api/T1.md': '' }), true)).toBe('tasks/')
+    expect(projectMarker(tree({ 'tasks/main.yml': '' }), 'above')).toBeUndefined()
+    expect(projectMarker(tree({ 'tasks/api/T1.md': '' }), 'above')).toBe('tasks/')
+    // Outside a git repository, not at all: a ~/tasks/ of notes is no project.
+    expect(projectMarker(tree({ 'tasks/api/T1.md': '' }), 'outside')).toBeUndefined()
   })
 })
 
 describe('enclosingProject', () => {
   it('finds the nearest project above a folder that is none', () => {
-    const root = tree({ 'tanuki.config.ts': '', 'a/tasks/T.md': '', 'a/b/c/': '' })
+    const root = tree({ '.git/HEAD': '', 'tanuki.config.ts': '', 'a/tasks/T.md': '', 'a/b/c/': '' })
     expect(enclosingProject(join(root, 'a', 'b', 'c'))).toEqual({ dir: join(root, 'a'), marker: 'tasks/' })
     expect(enclosingProject(join(root, 'a'))).toBeUndefined()
+  })
+
+  it('outside a git repository, counts a config or a .tanuki/ above, not a tasks/ folder', () => {
+    const root = tree({ 'tanuki.config.ts': '', 'notes/tasks/T.md': '', 'notes/b/': '' })
+    expect(enclosingProject(join(root, 'notes', 'b'))).toEqual({ dir: root, marker: 'tanuki.config.ts' })
+    const home = tree({ 'tasks/groceries.md': '', 'new/': '' })
+    expect(enclosingProject(join(home, 'new'))).toBeUndefined()
+  })
+
+  it("takes a folder inside a project's .tanuki/ for that project's, its tasks/ notwithstanding", () => {
+    const root = tree({ '.git/HEAD': '', '.tanuki/tasks/api/T.md': '', '.tanuki/logs/tasks/T/': '' })
+    for (const inside of [
+      ['.tanuki'],
+      ['.tanuki', 'tasks'],
+      ['.tanuki', 'tasks', 'api'],
+      ['.tanuki', 'logs', 'tasks', 'T'],
+    ])
+      expect(enclosingProject(join(root, ...inside))).toEqual({ dir: root, marker: '.tanuki/tasks/' })
   })
 
   it("stops at the git repository's top: a project above it is another work's", () => {

@@ -7,16 +7,21 @@ import { markdownFiles } from './lister.ts'
  * What makes a folder a Tanuki project, as people see it (`tanuki.config.ts`, `.tanuki/tasks/`,
  * `tasks/`, `.tanuki/journal.ndjson`), or undefined. Only stats, as every command asks it of
  * its folder: `tasks/` counts when it exists, since that is where tasks are read from then.
- * `above` asks it of a folder above: there, `tasks/` counts only with a Markdown file in it, as
- * many projects that are not Tanuki's have a `tasks/` (Ansible, Rake), and a wrong "there is a
- * project above" sends the person away from the right place.
+ * Asked of a folder above (`above`), `tasks/` counts only with a Markdown file in it, as many
+ * projects that are not Tanuki's have a `tasks/` (Ansible, Rake), and a wrong "there is a project
+ * above" sends the person away from the right place; and not at all outside a git repository
+ * (`outside`), where a `~/tasks/` of notes would claim every folder under it.
  */
-export function projectMarker(dir: string, above = false): string | undefined {
+export function projectMarker(dir: string, above: false | 'above' | 'outside' = false): string | undefined {
   const config = CONFIG_NAMES.find((name) => existsSync(join(dir, name)))
   if (config) return config
   if (existsSync(join(dir, '.tanuki', 'tasks'))) return '.tanuki/tasks/'
   const tasks = join(dir, 'tasks')
-  if (existsSync(tasks) && (!above || markdownFiles({ existsSync, readdirSync }, sep, tasks).length > 0))
+  if (
+    above !== 'outside' &&
+    existsSync(tasks) &&
+    (!above || markdownFiles({ existsSync, readdirSync }, sep, tasks).length > 0)
+  )
     return 'tasks/'
   // A run's journal: a project whose task folder is gone still has its run to show and stop.
   if (existsSync(join(dir, '.tanuki', 'journal.ndjson'))) return '.tanuki/journal.ndjson'
@@ -31,19 +36,38 @@ export interface EnclosingProject {
   marker: string
 }
 
-/**
- * The nearest project above `root` when `root` is none itself: the folders up to the top of the
- * git repository `root` is in (a folder above the repository is another work's), else up to the
- * file system's root. Undefined when `root` is a project, or none is above it.
- */
-export function enclosingProject(root: string): EnclosingProject | undefined {
-  if (projectMarker(root)) return undefined
-  for (let dir = root; ; ) {
-    if (existsSync(join(dir, '.git'))) return undefined
+/** The top of the git repository `dir` is in (a `.git` folder or file), or undefined. */
+function repositoryTop(dir: string): string | undefined {
+  for (;;) {
+    if (existsSync(join(dir, '.git'))) return dir
     const parent = dirname(dir)
     if (parent === dir) return undefined
     dir = parent
-    const marker = projectMarker(dir, true)
+  }
+}
+
+/**
+ * The nearest project above `root` when `root` is none itself: the folders up to the top of the
+ * git repository `root` is in (a folder above the repository is another work's), else up to the
+ * file system's root, where only a config or a `.tanuki/` counts. A folder inside a project's own
+ * `.tanuki/` (its tasks, its logs) is that project's, though its `tasks/` looks like one. Undefined
+ * when `root` is a project, or none is above it.
+ */
+export function enclosingProject(root: string): EnclosingProject | undefined {
+  const parts = root.split(sep)
+  const state = parts.indexOf('.tanuki')
+  if (state > 0) {
+    const dir = parts.slice(0, state).join(sep) || sep
+    return { dir, marker: projectMarker(dir) ?? '.tanuki/' }
+  }
+  if (projectMarker(root)) return undefined
+  const top = repositoryTop(root)
+  for (let dir = root; dir !== top; ) {
+    const parent = dirname(dir)
+    if (parent === dir) return undefined
+    dir = parent
+    const marker = projectMarker(dir, top === undefined ? 'outside' : 'above')
     if (marker) return { dir, marker }
   }
+  return undefined
 }
