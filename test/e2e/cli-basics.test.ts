@@ -1,5 +1,6 @@
 // The built CLI's everyday commands: init, validate, help on every command, and the views of a
 // project that ran (status table, task list/show/graph, logs).
+import { execFileSync } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -265,14 +266,24 @@ describe('a project that is not a git repository', () => {
       expect(land.code, land.stderr).toBe(0)
       expect(land.stdout).toBe(
         `Nothing to land: ${project.dir} is not a git repository, so its agents work in the folder itself and their work is there already. ` +
-          'To land each task on a branch instead, make it one: `git init && git add -A && git commit -m init`.\n',
+          'To land each task on a branch instead, make it one: `git init`, then commit what should be in it.\n',
       )
       expect(land.stderr).toBe('')
     }
     const json = JSON.parse((await tanuki(project.dir, 'land', '--json')).stdout) as {
-      noRepository?: boolean
+      noRepository?: string
       waiting: unknown[]
     }
-    expect(json).toMatchObject({ noRepository: true, waiting: [] })
+    expect(json).toMatchObject({ noRepository: 'none', waiting: [] })
+    // A repository without a commit yet: the same, said of it.
+    execFileSync('git', ['init', '-q', '-b', 'main'], { cwd: project.dir })
+    const empty = await tanuki(project.dir, 'land')
+    expect(empty.code, empty.stderr).toBe(0)
+    expect(empty.stdout).toContain(`the git repository of ${project.dir} has no commit yet`)
+    // One git will not read is an error, not "no repository".
+    writeFileSync(join(project.dir, '.git', 'config'), '[core]\n\trepositoryformatversion = 99\n')
+    const broken = await tanuki(project.dir, 'land')
+    expect(broken.code).toBe(1)
+    expect(broken.stderr).toContain(`git cannot read ${project.dir}: fatal: Expected git repo version <= 1, found 99`)
   })
 })

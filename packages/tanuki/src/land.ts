@@ -14,7 +14,7 @@ import {
   type RunState,
   type Task,
 } from '@tanuki/core'
-import { createGitLander, gitRepository } from '@tanuki/plugin-agent-process/kit'
+import { createGitLander, git, gitRepository, gitSaid } from '@tanuki/plugin-agent-process/kit'
 import { controlSocketPath, sendControl } from './control.ts'
 import { appendDurably, readJournal } from './journal.ts'
 import { acquireLock, runningOrchestrator } from './lock.ts'
@@ -55,10 +55,11 @@ export interface LandReport {
   /** Landed by the running orchestrator, which was asked to. */
   viaRunning?: boolean
   /**
-   * The project is not a git repository: its agents work in its folder itself, so their work is
-   * there already and nothing lands (a run lands nothing either).
+   * The project is not a git repository (`none`), or one without a commit (`no-commit`): its
+   * agents work in its folder itself, so their work is there already and nothing lands (a run
+   * lands nothing either).
    */
-  noRepository?: true
+  noRepository?: 'none' | 'no-commit'
   /**
    * Why landing ended with an error (the target's own new commits conflict with work that waits
    * for it, git failed, …): the rest of the report is what was done, or known, before it.
@@ -138,6 +139,18 @@ export async function landProject(
   }
 }
 
+/**
+ * Why a project's folder has no repository to land in: it is none, or one without a commit.
+ * Anything else git says (git missing, a repository it refuses to read) is an error to show, not
+ * a folder to call "no repository".
+ */
+async function whyNoRepository(root: string): Promise<'none' | 'no-commit'> {
+  const found = await git(['rev-parse', '--git-dir'], root)
+  if (found.code === 0) return 'no-commit'
+  if (/not a git repository/i.test(found.stderr)) return 'none'
+  throw new TanukiError('TANUKI_LAND_FAILED', `git cannot read ${root}: ${gitSaid(found)}`)
+}
+
 /** `landProject`'s work; a `TanukiError` it throws is the report's `error`. */
 async function landOrRefuse(project: Project, options: { into?: string; dryRun?: boolean }): Promise<LandReport> {
   const config = project.config.resolved
@@ -147,7 +160,8 @@ async function landOrRefuse(project: Project, options: { into?: string; dryRun?:
       "Landing is off in tanuki.config (`land: false`): the work stays on the agents' branches.",
     )
   }
-  if (!(await gitRepository(project.root))) {
+  const noRepository = (await gitRepository(project.root)) ? undefined : await whyNoRepository(project.root)
+  if (noRepository) {
     const target = options.into ?? ''
     return {
       target,
@@ -158,7 +172,7 @@ async function landOrRefuse(project: Project, options: { into?: string; dryRun?:
       failed: [],
       waiting: [],
       notes: [],
-      noRepository: true,
+      noRepository,
     }
   }
   const running = runningOrchestrator(project.paths.lock)
@@ -194,6 +208,7 @@ async function landOrRefuse(project: Project, options: { into?: string; dryRun?:
     const lander = createGitLander({
       project: projectInfo(project),
       land: { ...config.land, ...(options.into ? { into: options.into } : {}) },
+      ...(options.into ? { intoFrom: '--into' } : {}),
       verifyTimeoutMs: config.verifyTimeoutMs,
       // Remote agents' work is on the shared git remote, and their next tasks start from what lands here.
       ...(config.remote ? { remote: typeof config.remote.git === 'string' ? config.remote.git : 'origin' } : {}),

@@ -55,6 +55,7 @@ export {
 export {
   git,
   gitOrThrow,
+  gitSaid,
   gitRepository,
   listWorktrees,
   revParse,

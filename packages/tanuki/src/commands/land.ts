@@ -42,10 +42,15 @@ export const landCommand = defineCommand({
       return code
     }
     const lines: string[] = []
-    if (report.noRepository)
+    if (report.noRepository === 'none')
       lines.push(
         `Nothing to land: ${project.root} is not a git repository, so its agents work in the folder itself and their work is there already. ` +
-          'To land each task on a branch instead, make it one: `git init && git add -A && git commit -m init`.',
+          'To land each task on a branch instead, make it one: `git init`, then commit what should be in it.',
+      )
+    if (report.noRepository === 'no-commit')
+      lines.push(
+        `Nothing to land: the git repository of ${project.root} has no commit yet, so its agents work in the folder itself and their work is there already. ` +
+          'To land each task on a branch instead, commit what should be in it first.',
       )
     if (report.viaRunning) lines.push('The running orchestrator landed what could land; see `tanuki project status`.')
     /** A task settled with nothing to land, as the landing says it (and the dry run predicts it). */
