@@ -130,6 +130,15 @@ describe('a landing target that is not a branch', () => {
       'Create it, or set land.into in tanuki.config.ts to the branch to land on.'
     await expect(lander.inspect()).rejects.toThrow(said)
     await expect(lander.prepare()).rejects.toThrow(said)
+    // Given on the command line: said so.
+    const given = createGitLander({
+      project: project(root),
+      land: resolveConfig({ land: { into: 'mian' } }).land,
+      intoFrom: '--into',
+    })
+    await expect(given.inspect()).rejects.toThrow(
+      `"mian" (--into) is not a branch of ${root} (did you mean "main"?). Its branches: dev, main. Create it, or give --into the branch to land on.`,
+    )
     // Where the last run landed, gone since: said so, and no guess when nothing is close.
     const recorded = createGitLander({ project: project(root), land: resolveConfig({}).land })
     await expect(recorded.inspect({ target: 'release' })).rejects.toThrow(

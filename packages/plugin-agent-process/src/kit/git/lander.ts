@@ -48,6 +48,8 @@ export interface GitLanderOptions {
    * work, and a task's refs are fetched from there when this repository lacks them. Default: none.
    */
   remote?: string
+  /** Where `land.into` came from when not the config (`--into`), for messages. */
+  intoFrom?: string
 }
 
 /** The git lander: a merge queue's hands. */
@@ -402,14 +404,18 @@ export function createGitLander(options: GitLanderOptions): GitLander {
       // A person's branches, not Tanuki's own: one of them is what a misspelt land.into meant.
       const listed = await git(['for-each-ref', '--format=%(refname:short)', 'refs/heads/'], repo)
       const branches = listed.stdout.split('\n').filter((name) => name !== '' && !name.startsWith('tanuki/'))
+      const given = options.intoFrom ?? 'land.into'
       const named =
-        land.into !== undefined ? ' (land.into)' : target === recorded.target ? ' (where the last run landed)' : ''
+        land.into !== undefined ? ` (${given})` : target === recorded.target ? ' (where the last run landed)' : ''
       const some = branches.length > 10 ? `${branches.slice(0, 10).join(', ')}, …` : branches.join(', ')
+      const fix = options.intoFrom
+        ? `give ${options.intoFrom} the branch to land on`
+        : 'set land.into in tanuki.config.ts to the branch to land on'
       throw new TanukiError(
         LAND_ERROR,
         `The landing target "${target}"${named} is not a branch of ${repo}${didYouMean(target, branches)}. ` +
           (branches.length > 0 ? `Its branches: ${some}. ` : '') +
-          'Create it, or set land.into in tanuki.config.ts to the branch to land on.',
+          `Create it, or ${fix}.`,
       )
     }
   }
