@@ -5,6 +5,7 @@ import { TanukiError, type AgentBackend } from '@tanuki/core'
 import { createProcessBackend } from '@tanuki/plugin-agent-process'
 import { loadConfig } from '../config.ts'
 import { version } from '../version.ts'
+import { onOutputClosed } from '../output.ts'
 import { common, projectRoot } from './shared.ts'
 
 /** `a,b, c` → `['a', 'b', 'c']`. */
@@ -131,18 +132,28 @@ export const workerCommand = defineCommand({
     log(
       'Waiting for sessions. Ctrl-C (or SIGTERM) ends them and stops; the orchestrator gives their tasks to other workers.',
     )
+    let stopWatchingOutput = (): void => {}
     await new Promise<void>((done) => {
       let signals = 0
-      const onSignal = (signal: NodeJS.Signals): void => {
-        if (++signals > 1) process.exit(130)
-        log(`${signal}: ending the sessions (again to quit at once)…`)
+      const end = (why: string): void => {
+        log(`${why}: ending the sessions (again to quit at once)…`)
         void worker.close().then(done, done)
         // Its steps are bounded, and so is the whole: a Redis that never answers must not keep it.
         setTimeout(done, 30_000).unref()
       }
+      const onSignal = (signal: NodeJS.Signals): void => {
+        if (++signals > 1) process.exit(130)
+        end(signal)
+      }
       process.on('SIGINT', onSignal)
       process.on('SIGTERM', onSignal)
+      // A reader that went away (`| head`) ends the sessions as Ctrl-C does: exiting at once left
+      // their agents' processes running.
+      stopWatchingOutput = onOutputClosed((stream) => {
+        if (++signals === 1) end(`its ${stream} was closed`)
+      })
     })
+    stopWatchingOutput()
     return 0
   },
 })
