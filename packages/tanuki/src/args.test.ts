@@ -92,6 +92,10 @@ describe('resolveInvocation', () => {
     expect(usage(() => resolveInvocation(root, ['--json', 'project', 'status']))).toContain(
       'e.g. `tanuki project status --json`',
     )
+    // A value of an option is no command (`tanuki --port 8080 ui`).
+    expect(usage(() => resolveInvocation(root, ['--json', '--x', '8080', 'logs', 'T-1']))).toContain(
+      'e.g. `tanuki logs --json`',
+    )
     expect(usage(() => resolveInvocation(root, ['-q', 'project', 'start']))).toBe(
       'tanuki: unknown option "-q": no command takes it. See `tanuki --help`.',
     )

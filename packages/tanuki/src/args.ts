@@ -115,8 +115,15 @@ function optionsBelow(command: CommandDef, names: string[]): { names: string[]; 
  */
 function misplacedOption(command: CommandDef, names: string[], flag: string, rest: readonly string[]): string {
   const below = optionsBelow(command, names)
-  // The command the rest of the line names, where it takes the option; else the first that does.
-  const named = [...names, ...rest.filter((token) => !token.startsWith('-'))].join(' ')
+  // The command the rest of the line names (its words that are commands: not the values of
+  // options), where it takes the option; else the first that does.
+  const path = [...names]
+  for (let at: CommandDef | undefined = command, i = 0; at && i < rest.length; i++) {
+    const next: CommandDef | undefined = subCommands(at)?.[rest[i]!]
+    if (next) path.push(rest[i]!)
+    at = next ?? at
+  }
+  const named = path.join(' ')
   const example = (option: string): string => {
     const takers = below.filter((sub) => sub.flags.includes(option))
     const taker = takers.find((sub) => named.startsWith(sub.names.join(' '))) ?? takers[0]!
