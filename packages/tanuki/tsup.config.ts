@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url'
 import { packageBuild } from '../../tsup.shared.ts'
 
 // The CLI entry needs no types of its own; nor does the worker that reads task files in parallel,
@@ -7,6 +8,11 @@ import { packageBuild } from '../../tsup.shared.ts'
 export default packageBuild({
   entry: ['src/index.ts', 'src/cli.ts', 'src/parse-worker.ts', 'src/prescan.ts'],
   dts: { entry: 'src/index.ts' },
-  bundle: ['c12', 'citty', 'yaml'],
+  // jiti is named only for the alias below to apply to c12's import of it: nothing of it is bundled.
+  bundle: ['c12', 'citty', 'yaml', 'jiti'],
   external: ['giget', 'ohash', 'chokidar', 'magicast'],
+  // c12 imports jiti at its top; it gets jiti when it first calls it instead (src/lazy-jiti.ts).
+  esbuildOptions(options) {
+    options.alias = { ...options.alias, jiti: fileURLToPath(new URL('./src/lazy-jiti.ts', import.meta.url)) }
+  },
 })

@@ -2,7 +2,6 @@ import { existsSync, readFileSync, realpathSync } from 'node:fs'
 import { dirname, isAbsolute, join, relative } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { loadConfig as loadC12 } from 'c12'
-import { createJiti } from 'jiti'
 import {
   TanukiError,
   checkConfig,
@@ -12,6 +11,7 @@ import {
   type ResolvedConfig,
   type UserConfig,
 } from '@tanuki/core'
+import { createJiti } from './lazy-jiti.ts'
 import { projectName } from './paths.ts'
 
 export const CONFIG_NAMES = ['tanuki.config.ts', 'tanuki.config.mts', 'tanuki.config.js', 'tanuki.config.mjs']
