@@ -66,6 +66,23 @@ describe('checkProject', () => {
     ])
   })
 
+  it('says which task files a folder that comes first hides, rather than sending the person to init', async () => {
+    const hidden = project({ 'tasks/T1.md': task('T1') })
+    mkdirSync(join(hidden, '.tanuki', 'tasks'), { recursive: true })
+    const error = await refused(hidden)
+    expect(error.code).toBe('TANUKI_NO_TASKS')
+    expect(error.message).toBe(
+      "No task files in .tanuki/tasks. tasks/ has 1 task file that Tanuki does not read: .tanuki/tasks/ exists and comes first (it has no task files). To use them, move them into .tanuki/tasks/, remove .tanuki/tasks/, or set `tasksDir: 'tasks'` in tanuki.config.ts.",
+    )
+    // With tasks where they are read, the others are a note of `task validate`.
+    const both = project({ '.tanuki/tasks/A.md': task('A'), 'tasks/B.md': task('B') })
+    const { tasks, notes } = await checkProject(both)
+    expect(tasks.map((t) => t.id)).toEqual(['A'])
+    expect(notes).toContain(
+      "tasks/ has 1 task file that Tanuki does not read: .tanuki/tasks/ exists and comes first. To use them, move them into .tanuki/tasks/, or set `tasksDir: 'tasks'` in tanuki.config.ts.",
+    )
+  })
+
   it('names the id a missing dependency most likely meant', async () => {
     const root = project({
       '.tanuki/tasks/a.md': task('TASK-001'),

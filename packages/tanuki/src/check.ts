@@ -24,6 +24,7 @@ import { checkConfigFile, readConfigFile, type ConfigFile, type LoadedConfig } f
 import { FileTaskSource } from './file-source.ts'
 import { readJournal } from './journal.ts'
 import { statePaths, type StatePaths } from './paths.ts'
+import { taskFolders } from './task-folders.ts'
 import { defaultPlugins } from './plugins.ts'
 import { loadSources, tracePlugins } from './plugin-sources.ts'
 import type { Project } from './project.ts'
@@ -240,21 +241,24 @@ export async function checkProject(root: string, options: { landing?: boolean } 
     errors.push(...checked.errors)
   }
   if (errors.length > 0) throw combineErrors(errors, 'in the project')
-  if (tasks.length === 0 && fromPlugins.length === 0) {
-    throw new TanukiError(
-      'TANUKI_NO_TASKS',
-      `No task files in ${source.display(source.dir)}. Run \`tanuki init\` for a sample, or add Markdown task files there.`,
-    )
-  }
+  // Task files in a default folder that is not read (an empty .tanuki/tasks/ hides tasks/): said,
+  // rather than sending the person to `tanuki init` for a sample.
+  const hidden = taskFolders(paths.root, {
+    ...(tasksDir ? { tasksDir } : {}),
+    ...(file.file ? { file: file.file } : {}),
+  })
+  if (tasks.length === 0 && fromPlugins.length === 0) throw noTasks(source, hidden.notes)
   const open = [...tasks, ...fromPlugins]
     .filter((task) => !task.completion.verify && !task.completion.signal)
     .map((task) => task.id)
-  const notes =
-    open.length > 0
+  const notes = [
+    ...(open.length > 0
       ? [
           `${open.length === 1 ? 'task' : `${open.length} tasks`} without completion criteria, reviewed by a person after one agent run without an error: ${open.join(', ')}`,
         ]
-      : []
+      : []),
+    ...hidden.notes,
+  ]
   return { project: { root: paths.root, paths, config: config!, source }, tasks, pluginTasks: fromPlugins, notes }
 }
 
@@ -273,6 +277,18 @@ async function landingProblems(info: ProjectInfo, resolved: ResolvedConfig, path
   } catch (error) {
     return [asTanukiError(error, 'TANUKI_CONFIG_INVALID')]
   }
+}
+
+/**
+ * `TANUKI_NO_TASKS`: what to do, which is not `tanuki init` when task files sit in a folder that
+ * is not read (`hidden`, from `taskFolders`).
+ */
+export function noTasks(source: FileTaskSource, hidden: readonly string[]): TanukiError {
+  return new TanukiError(
+    'TANUKI_NO_TASKS',
+    `No task files in ${source.display(source.dir)}. ` +
+      (hidden.length > 0 ? hidden.join(' ') : 'Run `tanuki init` for a sample, or add Markdown task files there.'),
+  )
 }
 
 /** What the plugins' checks cannot judge after the schema's problems. */

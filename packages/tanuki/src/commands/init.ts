@@ -1,11 +1,11 @@
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
-import { dirname, join, relative, sep } from 'node:path'
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { dirname, join, relative } from 'node:path'
 import { defineCommand } from 'citty'
 import { TanukiError } from '@tanuki/core'
 import { readConfigFile } from '../config.ts'
 import { enclosingProject } from '../find-project.ts'
-import { markdownFiles, resolveTasksDir } from '../lister.ts'
 import { STATE_GITIGNORE } from '../paths.ts'
+import { taskFolders } from '../task-folders.ts'
 import { common, projectRoot, shellWord } from './shared.ts'
 
 const SAMPLE_TASK = `---
@@ -54,37 +54,19 @@ const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' 
 export function planTasks(root: string, config: { tasksDir?: string; file?: string } = {}): TaskPlan {
   const { tasksDir } = config
   const file = config.file ?? 'tanuki.config.ts'
-  const dir = resolveTasksDir(root, tasksDir)
-  const hidden = join(root, '.tanuki', 'tasks')
-  const plain = join(root, 'tasks')
-  const show = (path: string): string => `${relative(root, path) || '.'}/`
-  const count = (path: string): number => markdownFiles({ existsSync, readdirSync }, sep, path).length
-  const own = count(dir)
+  const { dir, own, unread, notes: hidden } = taskFolders(root, config)
   const notes: string[] = []
   if (own > 0) {
+    const plain = join(root, 'tasks')
     const why = tasksDir ? ` (\`tasksDir\` in ${file})` : dir === plain ? ' (there is no .tanuki/tasks/)' : ''
     const spared =
       !tasksDir && dir === plain ? ', and no .tanuki/tasks/, which would come before tasks/ and hide them' : ''
     notes.push(
-      `Tasks: ${plural(own, 'task file')} in ${show(dir)}${why}; Tanuki reads them from there. Wrote no sample task${spared}.`,
+      `Tasks: ${plural(own, 'task file')} in ${relative(root, dir)}/${why}; Tanuki reads them from there. Wrote no sample task${spared}.`,
     )
   }
   // Task files in a default folder that is not the one read are named, never moved.
-  let unread = 0
-  for (const other of [hidden, plain]) {
-    const files = other === dir ? 0 : count(other)
-    if (files === 0) continue
-    unread += files
-    const instead = tasksDir
-      ? `\`tasksDir\` in ${file} names ${show(dir)}`
-      : `${show(dir)} exists and comes first${own === 0 ? ' (it has no task files)' : ''}`
-    const fix = tasksDir
-      ? `move them into ${show(dir)}, or point \`tasksDir\` in ${file} at ${show(other)}`
-      : `move them into ${show(dir)}${own === 0 ? `, remove ${show(dir)}` : ''}, or set \`tasksDir: '${relative(root, other)}'\` in ${file}`
-    notes.push(
-      `${show(other)} has ${plural(files, 'task file')} that Tanuki does not read: ${instead}. To use them, ${fix}.`,
-    )
-  }
+  notes.push(...hidden)
   if (own === 0 && unread > 0) notes.push('Wrote no sample task: the project has task files already.')
   return { dir, ...(own === 0 && unread === 0 ? { sample: join(dir, 'TASK-001.md') } : {}), notes }
 }

@@ -1,0 +1,48 @@
+import { existsSync, readdirSync } from 'node:fs'
+import { join, relative, sep } from 'node:path'
+import { markdownFiles, resolveTasksDir } from './lister.ts'
+
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`
+
+/** Where a project's tasks are read from, and the task files in a default folder that is not. */
+export interface TaskFolders {
+  /** The folder the tasks are read from: `tasksDir`, else `.tanuki/tasks/`, else `tasks/`. */
+  dir: string
+  /** Its task files. */
+  own: number
+  /** Task files in the other default folders, which are not read. */
+  unread: number
+  /** One line for each such folder: how many files, why they are not read, what to do. */
+  notes: string[]
+}
+
+/**
+ * Where a project's tasks are read from, and the task files a person may think are read but are
+ * not: those of `tasks/` when `.tanuki/tasks/` exists (even empty: it comes first), or of either
+ * when `tasksDir` names another folder. Only folders that exist are listed.
+ */
+export function taskFolders(root: string, config: { tasksDir?: string; file?: string } = {}): TaskFolders {
+  const { tasksDir } = config
+  const file = config.file ?? 'tanuki.config.ts'
+  const dir = resolveTasksDir(root, tasksDir)
+  const show = (path: string): string => `${relative(root, path) || '.'}/`
+  const count = (path: string): number => markdownFiles({ existsSync, readdirSync }, sep, path).length
+  const own = count(dir)
+  const notes: string[] = []
+  let unread = 0
+  for (const other of [join(root, '.tanuki', 'tasks'), join(root, 'tasks')]) {
+    const files = other === dir ? 0 : count(other)
+    if (files === 0) continue
+    unread += files
+    const instead = tasksDir
+      ? `\`tasksDir\` in ${file} names ${show(dir)}`
+      : `${show(dir)} exists and comes first${own === 0 ? ' (it has no task files)' : ''}`
+    const fix = tasksDir
+      ? `move them into ${show(dir)}, or point \`tasksDir\` in ${file} at ${show(other)}`
+      : `move them into ${show(dir)}${own === 0 ? `, remove ${show(dir)}` : ''}, or set \`tasksDir: '${relative(root, other)}'\` in ${file}`
+    notes.push(
+      `${show(other)} has ${plural(files, 'task file')} that Tanuki does not read: ${instead}. To use them, ${fix}.`,
+    )
+  }
+  return { dir, own, unread, notes }
+}
