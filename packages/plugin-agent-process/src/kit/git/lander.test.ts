@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { createTask, resolveConfig, type Task } from '@tanuki/core'
 import { afterEach, describe, expect, it } from 'vitest'
 import { git, gitRepo, initRepo, project, removeTempDirs, tempDir } from '../../../test/support/repo.ts'
-import { openWorkspace } from '../workspace.ts'
+import { openWorkspace, removeWorktrees, taskRef } from '../workspace.ts'
 import { createGitLander } from './lander.ts'
 
 afterEach(removeTempDirs)
@@ -210,5 +210,25 @@ describe('the git lander’s dry run', () => {
       'no-work',
       'landed',
     ])
+  })
+})
+
+describe('project stop --remove, after work was held back', () => {
+  it('keeps the integration branch, where the work waits, though a rerun of the task recorded a change of nothing', async () => {
+    const root = await withWork()
+    const info = project(root)
+    writeFileSync(join(root, 'notes.txt'), `line 1, by a person\n${lines.slice(1).join('\n')}\n`)
+    const lander = createGitLander({ project: info, land: resolveConfig({}).land })
+    await lander.prepare()
+    expect(await lander.land({ task: task('T-1'), signal })).toMatchObject({ status: 'landed', moved: false })
+    await lander.close?.()
+    // T-1 ran again on the landed work and changed nothing: its try, recorded, is an empty change.
+    const held = git(root, 'rev-parse', 'tanuki/land/main')
+    const empty = git(root, 'commit-tree', `${held}^{tree}`, '-p', held, '-m', 'T-1 again\n\nTanuki-Task: T-1')
+    for (const kind of ['work', 'tip'] as const) git(root, 'update-ref', taskRef(info, 'T-1', kind), empty)
+
+    const report = await removeWorktrees(info)
+    expect(report.kept).toContainEqual({ name: 'tanuki/land/main', tasks: ['T-1'] })
+    expect(git(root, 'rev-parse', 'tanuki/land/main')).toBe(held)
   })
 })
