@@ -1,7 +1,7 @@
 // The built CLI's everyday commands: init, validate, help on every command, and the views of a
 // project that ran (status table, task list/show/graph, logs).
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -285,5 +285,21 @@ describe('a project that is not a git repository', () => {
     const broken = await tanuki(project.dir, 'land')
     expect(broken.code).toBe(1)
     expect(broken.stderr).toContain(`git cannot read ${project.dir}: fatal: Expected git repo version <= 1, found 99`)
+  })
+})
+
+describe('task files hidden by an empty .tanuki/tasks/', () => {
+  it('are named by `task list` and `project start`, which do not send the person to `tanuki init`', async () => {
+    const project = createProject({ tasksDir: 'tasks', tasks: [{ id: 'T1', sh: 'true' }] })
+    mkdirSync(join(project.dir, '.tanuki', 'tasks'), { recursive: true })
+    const said =
+      "tasks/ has 1 task file that Tanuki does not read: .tanuki/tasks/ exists and comes first (it has no task files). To use them, move them into .tanuki/tasks/, remove .tanuki/tasks/, or set `tasksDir: 'tasks'` in tanuki.config.ts."
+    const list = await tanuki(project.dir, 'task', 'list')
+    expect(list.code, list.stderr).toBe(0)
+    expect(list.stdout).toBe(`No tasks in .tanuki/tasks. ${said}\n`)
+    const start = await tanuki(project.dir, 'project', 'start')
+    expect(start.code).toBe(1)
+    expect(start.stderr).toContain(`No task files in .tanuki/tasks. ${said}`)
+    expect(start.stderr).not.toContain('tanuki init')
   })
 })

@@ -24,7 +24,7 @@ import { checkConfigFile, readConfigFile, type ConfigFile, type LoadedConfig } f
 import { FileTaskSource } from './file-source.ts'
 import { readJournal } from './journal.ts'
 import { statePaths, type StatePaths } from './paths.ts'
-import { taskFolders } from './task-folders.ts'
+import { hiddenTaskNotes } from './task-folders.ts'
 import { defaultPlugins } from './plugins.ts'
 import { loadSources, tracePlugins } from './plugin-sources.ts'
 import type { Project } from './project.ts'
@@ -243,11 +243,8 @@ export async function checkProject(root: string, options: { landing?: boolean } 
   if (errors.length > 0) throw combineErrors(errors, 'in the project')
   // Task files in a default folder that is not read (an empty .tanuki/tasks/ hides tasks/): said,
   // rather than sending the person to `tanuki init` for a sample.
-  const hidden = taskFolders(paths.root, {
-    ...(tasksDir ? { tasksDir } : {}),
-    ...(file.file ? { file: file.file } : {}),
-  })
-  if (tasks.length === 0 && fromPlugins.length === 0) throw noTasks(source, hidden.notes)
+  const hidden = hiddenTaskNotes(paths.root, file)
+  if (tasks.length === 0 && fromPlugins.length === 0) throw noTasks(source, hidden)
   const open = [...tasks, ...fromPlugins]
     .filter((task) => !task.completion.verify && !task.completion.signal)
     .map((task) => task.id)
@@ -257,7 +254,7 @@ export async function checkProject(root: string, options: { landing?: boolean } 
           `${open.length === 1 ? 'task' : `${open.length} tasks`} without completion criteria, reviewed by a person after one agent run without an error: ${open.join(', ')}`,
         ]
       : []),
-    ...hidden.notes,
+    ...hidden,
   ]
   return { project: { root: paths.root, paths, config: config!, source }, tasks, pluginTasks: fromPlugins, notes }
 }

@@ -18,7 +18,7 @@ import { checkProjectTasks, noTasks } from './check.ts'
 import { loadConfig, type LoadedConfig } from './config.ts'
 import { FileTaskSource } from './file-source.ts'
 import { acquireLock } from './lock.ts'
-import { taskFolders } from './task-folders.ts'
+import { hiddenTaskNotes } from './task-folders.ts'
 import { readPluginTasks, type PluginOrigin } from './plugin-sources.ts'
 import { defaultPlugins } from './plugins.ts'
 import { STATE_GITIGNORE, projectName, statePaths, type StatePaths } from './paths.ts'
@@ -68,12 +68,7 @@ export function checkTasks(project: Project): Task[] {
   const { tasks, errors } = checkProjectTasks(project.source, project.config)
   if (errors.length > 0) throw combineErrors(errors, 'in the tasks')
   if (tasks.length === 0) {
-    const { tasksDir } = project.config.user
-    const where = {
-      ...(typeof tasksDir === 'string' && tasksDir ? { tasksDir } : {}),
-      ...(project.config.file ? { file: project.config.file } : {}),
-    }
-    throw noTasks(project.source, taskFolders(project.root, where).notes)
+    throw noTasks(project.source, hiddenTaskNotes(project.root, project.config))
   }
   return tasks.filter((task) => project.source.pathOf(task.id) !== undefined)
 }

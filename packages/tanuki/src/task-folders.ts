@@ -46,3 +46,15 @@ export function taskFolders(root: string, config: { tasksDir?: string; file?: st
   }
   return { dir, own, unread, notes }
 }
+
+/**
+ * `taskFolders`' notes for a project as its config file says (`tasksDir`, the file's name): the
+ * task files a person may think are read but are not, with what to do.
+ */
+export function hiddenTaskNotes(root: string, config: { user: { tasksDir?: unknown }; file?: string }): string[] {
+  const { tasksDir } = config.user
+  return taskFolders(root, {
+    ...(typeof tasksDir === 'string' && tasksDir !== '' ? { tasksDir } : {}),
+    ...(config.file ? { file: config.file } : {}),
+  }).notes
+}

@@ -6,6 +6,7 @@ import { checkProject } from '../check.ts'
 import { originLabel, sourceFailures } from '../plugin-sources.ts'
 import { openProject, recordedTasks, taskNotFound } from '../project.ts'
 import { applyTaskCommand, type TaskCommandResult } from '../task-commands.ts'
+import { hiddenTaskNotes } from '../task-folders.ts'
 import { common, printJson, checkedProjectRoot, table } from './shared.ts'
 
 const list = defineCommand({
@@ -21,8 +22,11 @@ const list = defineCommand({
       })
       printJson(entries)
     } else if (tasks.length === 0 && errors.length === 0) {
+      // Task files in a folder that is not read (an empty .tanuki/tasks/ hides tasks/) are named:
+      // `tanuki init` would only add a sample beside them.
+      const hidden = hiddenTaskNotes(project.root, project.config)
       process.stdout.write(
-        `No tasks in ${project.source.display(project.source.dir)}. \`tanuki init\` writes a sample.\n`,
+        `No tasks in ${project.source.display(project.source.dir)}. ${hidden.length > 0 ? hidden.join(' ') : '`tanuki init` writes a sample.'}\n`,
       )
     } else {
       // Where each task comes from, once some are not task files: the config's, or a plugin's.
