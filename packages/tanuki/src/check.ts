@@ -243,7 +243,8 @@ export async function checkProject(root: string, options: { landing?: boolean } 
   if (errors.length > 0) throw combineErrors(errors, 'in the project')
   // Task files in a default folder that is not read (an empty .tanuki/tasks/ hides tasks/): said,
   // rather than sending the person to `tanuki init` for a sample.
-  const hidden = hiddenTaskNotes(paths.root, file)
+  // The folder read was just listed: whether it holds any file is known.
+  const hidden = hiddenTaskNotes(paths.root, file, scanned.tasks.length + scanned.errors.length)
   if (tasks.length === 0 && fromPlugins.length === 0) throw noTasks(source, hidden)
   const open = [...tasks, ...fromPlugins]
     .filter((task) => !task.completion.verify && !task.completion.signal)

@@ -68,7 +68,7 @@ export function checkTasks(project: Project): Task[] {
   const { tasks, errors } = checkProjectTasks(project.source, project.config)
   if (errors.length > 0) throw combineErrors(errors, 'in the tasks')
   if (tasks.length === 0) {
-    throw noTasks(project.source, hiddenTaskNotes(project.root, project.config))
+    throw noTasks(project.source, hiddenTaskNotes(project.root, project.config, 0))
   }
   return tasks.filter((task) => project.source.pathOf(task.id) !== undefined)
 }

@@ -19,15 +19,22 @@ export interface TaskFolders {
 /**
  * Where a project's tasks are read from, and the task files a person may think are read but are
  * not: those of `tasks/` when `.tanuki/tasks/` exists (even empty: it comes first), or of either
- * when `tasksDir` names another folder. Only folders that exist are listed.
+ * when `tasksDir` names another folder. Only folders that exist are listed. `known`: the task files
+ * of the folder read, when the caller has them.
  */
-export function taskFolders(root: string, config: { tasksDir?: string; file?: string } = {}): TaskFolders {
+export function taskFolders(
+  root: string,
+  config: { tasksDir?: string; file?: string } = {},
+  known?: number,
+): TaskFolders {
   const { tasksDir } = config
   const file = config.file ?? 'tanuki.config.ts'
   const dir = resolveTasksDir(root, tasksDir)
   const show = (path: string): string => `${relative(root, path) || '.'}/`
   const count = (path: string): number => markdownFiles({ existsSync, readdirSync }, sep, path).length
-  const own = count(dir)
+  // The folder read is counted only when the caller does not know: a start has just listed it,
+  // and a second listing of 100,000 files would cost it a tenth of a second.
+  const own = known ?? count(dir)
   const notes: string[] = []
   let unread = 0
   for (const other of [join(root, '.tanuki', 'tasks'), join(root, 'tasks')]) {
@@ -49,12 +56,21 @@ export function taskFolders(root: string, config: { tasksDir?: string; file?: st
 
 /**
  * `taskFolders`' notes for a project as its config file says (`tasksDir`, the file's name): the
- * task files a person may think are read but are not, with what to do.
+ * task files a person may think are read but are not, with what to do. `known`: the task files
+ * of the folder read.
  */
-export function hiddenTaskNotes(root: string, config: { user: { tasksDir?: unknown }; file?: string }): string[] {
+export function hiddenTaskNotes(
+  root: string,
+  config: { user: { tasksDir?: unknown }; file?: string },
+  known: number,
+): string[] {
   const { tasksDir } = config.user
-  return taskFolders(root, {
-    ...(typeof tasksDir === 'string' && tasksDir !== '' ? { tasksDir } : {}),
-    ...(config.file ? { file: config.file } : {}),
-  }).notes
+  return taskFolders(
+    root,
+    {
+      ...(typeof tasksDir === 'string' && tasksDir !== '' ? { tasksDir } : {}),
+      ...(config.file ? { file: config.file } : {}),
+    },
+    known,
+  ).notes
 }

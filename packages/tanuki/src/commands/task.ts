@@ -24,7 +24,7 @@ const list = defineCommand({
     } else if (tasks.length === 0 && errors.length === 0) {
       // Task files in a folder that is not read (an empty .tanuki/tasks/ hides tasks/) are named:
       // `tanuki init` would only add a sample beside them.
-      const hidden = hiddenTaskNotes(project.root, project.config)
+      const hidden = hiddenTaskNotes(project.root, project.config, 0)
       process.stdout.write(
         `No tasks in ${project.source.display(project.source.dir)}. ${hidden.length > 0 ? hidden.join(' ') : '`tanuki init` writes a sample.'}\n`,
       )
