@@ -20,7 +20,9 @@ import type { AgentKind, KindOptions } from './kit/kinds/types.ts'
 import { killGroup } from './kit/process.ts'
 import { readPidFile } from './kit/pid-file.ts'
 import { findBash } from './kit/session.ts'
-import { openWorkspace, removeWorktrees, safeName, type Workspace, type WorkspaceMode } from './kit/workspace.ts'
+import { removeWorktrees } from './kit/cleanup.ts'
+import { safeName } from './kit/ref-names.ts'
+import { openWorkspace, type Workspace, type WorkspaceMode } from './kit/workspace.ts'
 
 /** A process an agent started or that ended, for hosts that watch agents' pids. */
 export interface ProcessEvent {

@@ -3,7 +3,8 @@ import { join } from 'node:path'
 import { createTask, type ResolvedConfig } from '@tanuki/core'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createGitLander } from '../src/kit/git/lander.ts'
-import { openWorkspace, taskRef } from '../src/kit/workspace.ts'
+import { taskRef } from '../src/kit/ref-names.ts'
+import { openWorkspace } from '../src/kit/workspace.ts'
 import { git, gitRepo, project, removeTempDirs, tempDir } from './support/repo.ts'
 
 afterEach(removeTempDirs)

@@ -40,18 +40,14 @@ export {
   branchName,
   endTaskWork,
   openWorkspace,
-  removeOwned,
-  removeWorktrees,
-  safeName,
-  taskRef,
-  taskRefs,
   worktreePath,
   worktreesDir,
   TASK_TRAILER,
-  type RemoveReport,
   type Workspace,
   type WorkspaceMode,
 } from './workspace.ts'
+export { removeOwned, removeWorktrees, type RemoveReport } from './cleanup.ts'
+export { safeName, taskRef, taskRefs } from './ref-names.ts'
 export {
   git,
   gitOrThrow,

@@ -6,7 +6,9 @@ import { git, gitRepo, project, removeTempDirs, tempDir } from '../../test/suppo
 import { createGitLander } from './git/lander.ts'
 import { readOwned } from './git/owned.ts'
 import { workIsOn } from './git/run.ts'
-import { endTaskWork, openWorkspace, removeWorktrees, taskRef, worktreePath, worktreesDir } from './workspace.ts'
+import { removeWorktrees } from './cleanup.ts'
+import { taskRef } from './ref-names.ts'
+import { endTaskWork, openWorkspace, worktreePath, worktreesDir } from './workspace.ts'
 
 afterEach(removeTempDirs)
 

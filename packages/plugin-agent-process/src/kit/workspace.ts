@@ -12,6 +12,7 @@ import {
   type TaskContext,
   type TaskStart,
 } from '@tanuki/core'
+import { removeOwned, type RemoveReport } from './cleanup.ts'
 import { setAsideOrphan } from './git/orphan.ts'
 import { readOwned, updateOwned } from './git/owned.ts'
 import {
@@ -27,23 +28,14 @@ import {
   revParse,
   samePath,
   serialized,
-  taskTrailers,
-  workIsOn,
   type GitResult,
 } from './git/run.ts'
+import { safeName, taskRef } from './ref-names.ts'
 
 export { TASK_TRAILER } from './git/run.ts'
 
 /** Where an agent works: its own git worktree, the project directory, or `auto` (see README). */
 export type WorkspaceMode = 'auto' | 'worktree' | 'shared'
-
-/** What removing a workspace did. */
-export interface RemoveReport {
-  /** Branches and worktrees deleted. */
-  removed: string[]
-  /** Kept because they hold work that has not landed (pass `force` to delete them anyway). */
-  kept: { name: string; tasks: string[] }[]
-}
 
 /** An agent's workspace. */
 export interface Workspace {
@@ -89,11 +81,6 @@ function hasConflict(text: string): boolean {
   return /^<{7}(?: |$)/m.test(text) && /^>{7}(?: |$)/m.test(text)
 }
 
-/** Agent and project names become branch and directory names: keep them to safe characters. */
-export function safeName(agent: string): string {
-  return agent.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[.-]+/, '') || 'agent'
-}
-
 /** The branch an agent's worktree would like to have (another is chosen when a person's branch has this name). */
 export function branchName(agent: string): string {
   return `tanuki/${safeName(agent)}`
@@ -117,23 +104,6 @@ export function worktreesDir(project: ProjectInfo): string {
  */
 export function worktreePath(project: ProjectInfo, agent: string): string {
   return join(worktreesDir(project), safeName(pathName(agent, 'agent name')))
-}
-
-/** The namespace of a project's task refs: `refs/tanuki/<project>/tasks`. */
-export function taskRefs(project: ProjectInfo): string {
-  return `refs/tanuki/${safeName(project.name)}/tasks`
-}
-
-/** A task's refs: `base` (where its attempt started), `tip` (its last iteration), `work` (its change as one commit on `base`). */
-export function taskRef(project: ProjectInfo, taskId: string, which: 'base' | 'tip' | 'work'): string {
-  return `${taskRefs(project)}/${refComponent(taskId)}/${which}`
-}
-
-/** A task id as one component of a ref name: as it is when git allows it, else hex. */
-function refComponent(id: string): string {
-  return /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/.test(id) && !id.includes('..') && !id.endsWith('.lock')
-    ? id
-    : `x-${Buffer.from(id).toString('hex')}`
 }
 
 /**
@@ -476,169 +446,4 @@ export async function openWorkspace(options: {
       'Run `git init && git add -A && git commit -m init` there, or set workspace: "shared".',
     { details: { root: project.root } },
   )
-}
-
-/** Where landed work is: the targets the project landed on, and its integration branches. */
-function landedRefs(project: ProjectInfo): string[] {
-  const refs = new Set<string>()
-  for (const [branch, entry] of Object.entries(readOwned(project).branches)) {
-    if (entry.kind !== 'land') continue
-    refs.add(`refs/heads/${branch}`)
-    if (entry.for) refs.add(`refs/heads/${entry.for}`)
-  }
-  return [...refs]
-}
-
-/**
- * The targets the project landed on, without its integration branches: work there is delivered,
- * while work on an integration branch may still wait for its target.
- */
-function targetRefs(project: ProjectInfo): string[] {
-  const refs = new Set<string>()
-  for (const entry of Object.values(readOwned(project).branches))
-    if (entry.kind === 'land' && entry.for) refs.add(`refs/heads/${entry.for}`)
-  return [...refs]
-}
-
-/** Of the refs where work lands, those that exist. */
-async function presentRefs(landedOn: readonly string[], repo: string): Promise<string[]> {
-  const present = [] as string[]
-  for (const ref of landedOn) if (await revParse(ref, repo)) present.push(ref)
-  return present
-}
-
-/**
- * Whether the work recorded for a task (its `work` ref) is on a target though no commit there
- * carries its trailer: the lander settled it with nothing to land, its work being already on the
- * target (another task, or a person, made the same change), or its commits are there. `tanuki
- * land` would land nothing of it, and deleting it loses nothing. Targets only: work on an
- * integration branch may wait there for its target.
- */
-async function workLanded(ref: string, targets: readonly string[], repo: string): Promise<boolean> {
-  const work = await revParse(ref, repo)
-  if (!work) return false
-  for (const onto of targets) if (await workIsOn(work, onto, repo)) return true
-  return false
-}
-
-/**
- * Tasks whose work is on a branch but has not landed: trailers on it that the landed branches lack,
- * but for a task whose recorded work is on one of `targets` all the same (`workLanded`) and which
- * has nothing on the branch newer than that work (a later try, not recorded, would be lost).
- * Without `targets` (an integration branch, whose work is what waits for its target), trailers
- * alone decide.
- */
-async function unlandedOn(
-  project: ProjectInfo,
-  branch: string,
-  landedOn: readonly string[],
-  repo: string,
-  targets?: readonly string[],
-): Promise<string[]> {
-  const present = await presentRefs(landedOn, repo)
-  const onTargets = targets ? await presentRefs(targets, repo) : []
-  const onBranch = await taskTrailers([branch, ...present.map((ref) => `^${ref}`)], repo)
-  if (onBranch.size === 0) return []
-  const landed = present.length > 0 ? await taskTrailers(present, repo) : new Map<string, string>()
-  const unlanded: string[] = []
-  for (const [id, last] of onBranch) {
-    if (landed.has(id)) continue
-    const tip = await revParse(taskRef(project, id, 'tip'), repo)
-    const recorded = tip !== undefined && (await isAncestor(last, tip, repo))
-    if (recorded && (await workLanded(taskRef(project, id, 'work'), onTargets, repo))) continue
-    unlanded.push(id)
-  }
-  return unlanded.sort()
-}
-
-/**
- * Deletes what Tanuki created for a project, and only that (its records say what): worktrees, then
- * branches. A branch holding work that has not landed (its tasks' trailers are not on the target
- * or the integration branch, nor is their work: see `unlandedOn`) is kept and reported unless
- * `force`. `only` limits it to one agent's.
- */
-export async function removeOwned(
-  project: ProjectInfo,
-  repo: string,
-  options: { force?: boolean; only?: { worktree: string; branch: string } } = {},
-): Promise<RemoveReport> {
-  const owned = readOwned(project)
-  const report: RemoveReport = { removed: [], kept: [] }
-  // Read once: deleting the integration branch below deletes its record, which names its target.
-  const landedOn = landedRefs(project)
-  const targets = targetRefs(project)
-  for (const [path, entry] of Object.entries(owned.worktrees)) {
-    if (options.only && path !== options.only.worktree) continue
-    const removed = await git(['worktree', 'remove', '--force', '--force', path], repo)
-    if (removed.code === 0 || !existsSync(path)) {
-      report.removed.push(path)
-      updateOwned(project, (record) => delete record.worktrees[path])
-    } else {
-      report.kept.push({ name: `${path} (${entry.branch})`, tasks: [] })
-    }
-  }
-  await git(['worktree', 'prune'], repo)
-  for (const [branch, entry] of Object.entries(owned.branches)) {
-    if (options.only && branch !== options.only.branch) continue
-    if (!(await revParse(`refs/heads/${branch}`, repo))) {
-      updateOwned(project, (record) => delete record.branches[branch])
-      continue
-    }
-    const unlanded =
-      entry.kind === 'land'
-        ? await unlandedOn(
-            project,
-            `refs/heads/${branch}`,
-            landedOn.filter((ref) => ref !== `refs/heads/${branch}`),
-            repo,
-          )
-        : await unlandedOn(project, `refs/heads/${branch}`, landedOn, repo, targets)
-    if (unlanded.length > 0 && !options.force) {
-      report.kept.push({ name: branch, tasks: unlanded })
-      continue
-    }
-    const deleted = await git(['branch', '-D', branch], repo)
-    if (deleted.code === 0) {
-      report.removed.push(branch)
-      updateOwned(project, (record) => delete record.branches[branch])
-    } else {
-      report.kept.push({ name: branch, tasks: [] })
-    }
-  }
-  return report
-}
-
-/**
- * Removes every worktree and branch Tanuki created for a project (its records say which), and the
- * task refs of work that landed, including those of agents that are not running. Work that has not
- * landed is kept (and reported) unless `force`.
- */
-export async function removeWorktrees(project: ProjectInfo, options: { force?: boolean } = {}): Promise<RemoveReport> {
-  const repo = await gitRepository(project.root)
-  if (!repo) return { removed: [], kept: [] }
-  return serialized(repo.top, async () => {
-    // Where work lands, read before the landing branch's record goes with it.
-    const landedOn = landedRefs(project)
-    const targets = await presentRefs(targetRefs(project), repo.top)
-    const report = await removeOwned(project, repo.top, options)
-    const refs = await git(['for-each-ref', '--format=%(refname)', `${taskRefs(project)}/`], repo.top)
-    const byTask = new Map<string, string[]>()
-    for (const ref of refs.stdout.split('\n').filter(Boolean)) {
-      const id = ref.slice(taskRefs(project).length + 1).split('/')[0]!
-      byTask.set(id, [...(byTask.get(id) ?? []), ref])
-    }
-    const present = await presentRefs(landedOn, repo.top)
-    const landed = present.length > 0 ? await taskTrailers(present, repo.top) : new Map<string, string>()
-    const unlanded: string[] = []
-    for (const [id, list] of byTask) {
-      const work = list.find((ref) => ref.endsWith('/work'))
-      if (!landed.has(id) && !options.force && work && !(await workLanded(work, targets, repo.top))) {
-        unlanded.push(id)
-        continue
-      }
-      for (const ref of list) await git(['update-ref', '-d', ref], repo.top)
-    }
-    if (unlanded.length > 0) report.kept.push({ name: `${taskRefs(project)}/…`, tasks: unlanded.sort() })
-    return report
-  })
 }

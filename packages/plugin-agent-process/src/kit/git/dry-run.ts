@@ -1,5 +1,5 @@
 import { TanukiError, type EmptyLanding, type LandingStart, type Task } from '@tanuki/core'
-import { taskRef } from '../workspace.ts'
+import { taskRef } from '../ref-names.ts'
 import { foundLandings, type LandingHistory } from './landings.ts'
 import { commitConfig, git, gitSaid, isAncestor, pickInMemory, revParse } from './run.ts'
 

@@ -3,7 +3,9 @@ import { join } from 'node:path'
 import { createTask, resolveConfig, type Task } from '@tanuki/core'
 import { afterEach, describe, expect, it } from 'vitest'
 import { git, gitRepo, initRepo, project, removeTempDirs, tempDir } from '../../../test/support/repo.ts'
-import { openWorkspace, removeWorktrees, taskRef } from '../workspace.ts'
+import { removeWorktrees } from '../cleanup.ts'
+import { taskRef } from '../ref-names.ts'
+import { openWorkspace } from '../workspace.ts'
 import { createGitLander } from './lander.ts'
 
 afterEach(removeTempDirs)

@@ -14,7 +14,8 @@ import {
   type Task,
 } from '@tanuki/core'
 import { execShell } from '../process.ts'
-import { safeName, taskRef, worktreesDir } from '../workspace.ts'
+import { safeName, taskRef } from '../ref-names.ts'
+import { worktreesDir } from '../workspace.ts'
 import { setAsideOrphan } from './orphan.ts'
 import { readOwned, updateOwned } from './owned.ts'
 import {

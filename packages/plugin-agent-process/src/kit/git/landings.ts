@@ -1,5 +1,5 @@
 import type { ProjectInfo } from '@tanuki/core'
-import { taskRef, taskRefs } from '../workspace.ts'
+import { taskRef, taskRefs } from '../ref-names.ts'
 import { git, taskTrailers } from './run.ts'
 
 /** The trailer that names the work a landing commit carries (the task's work commit). */
