@@ -20,6 +20,7 @@ import {
   type Task,
   type UserConfig,
 } from '@tanuki/core'
+import { createGitLander, gitRepository } from '@tanuki/plugin-agent-process/kit'
 import { checkConfigFile, readConfigFile, type ConfigFile, type LoadedConfig } from './config.ts'
 import { FileTaskSource } from './file-source.ts'
 import { readJournal } from './journal.ts'
@@ -266,7 +267,6 @@ export async function checkProject(root: string, options: { landing?: boolean } 
  * in a run as here.
  */
 async function landingProblems(info: ProjectInfo, resolved: ResolvedConfig, paths: StatePaths): Promise<TanukiError[]> {
-  const { createGitLander, gitRepository } = await import('@tanuki/plugin-agent-process/kit')
   if (!(await gitRepository(info.root))) return []
   const target = readJournal(paths.journal).state.run.target
   try {

@@ -2,7 +2,8 @@ import { existsSync, readdirSync } from 'node:fs'
 import { join, relative, sep } from 'node:path'
 import { markdownFiles, resolveTasksDir } from './lister.ts'
 
-const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`
+/** `1 task file`, `2 task files`. */
+export const taskFileCount = (n: number): string => `${n} task file${n === 1 ? '' : 's'}`
 
 /** Where a project's tasks are read from, and the task files in a default folder that is not. */
 export interface TaskFolders {
@@ -47,9 +48,7 @@ export function taskFolders(
     const fix = tasksDir
       ? `move them into ${show(dir)}, or point \`tasksDir\` in ${file} at ${show(other)}`
       : `move them into ${show(dir)}${own === 0 ? `, remove ${show(dir)}` : ''}, or set \`tasksDir: '${relative(root, other)}'\` in ${file}`
-    notes.push(
-      `${show(other)} has ${plural(files, 'task file')} that Tanuki does not read: ${instead}. To use them, ${fix}.`,
-    )
+    notes.push(`${show(other)} has ${taskFileCount(files)} that Tanuki does not read: ${instead}. To use them, ${fix}.`)
   }
   return { dir, own, unread, notes }
 }

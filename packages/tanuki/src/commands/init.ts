@@ -5,7 +5,7 @@ import { TanukiError } from '@tanuki/core'
 import { readConfigFile } from '../config.ts'
 import { enclosingProject } from '../find-project.ts'
 import { STATE_GITIGNORE } from '../paths.ts'
-import { taskFolders } from '../task-folders.ts'
+import { taskFileCount, taskFolders } from '../task-folders.ts'
 import { common, projectRoot, shellWord } from './shared.ts'
 
 const SAMPLE_TASK = `---
@@ -43,8 +43,6 @@ export interface TaskPlan {
   notes: string[]
 }
 
-const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`
-
 /**
  * Where a project's tasks are read from and whether `tanuki init` adds its sample there. The
  * sample goes only into a project with no task files, into the folder tasks are read from:
@@ -62,7 +60,7 @@ export function planTasks(root: string, config: { tasksDir?: string; file?: stri
     const spared =
       !tasksDir && dir === plain ? ', and no .tanuki/tasks/, which would come before tasks/ and hide them' : ''
     notes.push(
-      `Tasks: ${plural(own, 'task file')} in ${relative(root, dir)}/${why}; Tanuki reads them from there. Wrote no sample task${spared}.`,
+      `Tasks: ${taskFileCount(own)} in ${relative(root, dir)}/${why}; Tanuki reads them from there. Wrote no sample task${spared}.`,
     )
   }
   // Task files in a default folder that is not the one read are named, never moved.
