@@ -25,15 +25,18 @@ export interface IterationContext {
  * The runner's hooks for one task on one agent: each iteration counted and announced, its output
  * streamed as events, its budgets reserved before it starts and settled after, a limit parking
  * the agent's account, and its result (class, cause, spend) recorded. `release` gives back what
- * an iteration that never finished still holds of the budgets.
+ * an iteration that never finished still holds of the budgets, and says whether one was under way.
  */
-export function iterationHooks(context: IterationContext): { hooks: RunnerHooks; release(): void } {
+export function iterationHooks(context: IterationContext): { hooks: RunnerHooks; release(): boolean } {
   const { record, agent, signal, bus, table, budgets, parking, store, clock } = context
   const task = record.task
   /** What the iteration under way holds of the budgets. */
   let held: Reservation | undefined
+  /** An iteration started and not ended: cut short, if the loop ends now. */
+  let open = false
   const hooks: RunnerHooks = {
     onIterationStart: (iteration, prompt) => {
+      open = true
       table.note(record, { iterations: record.iterations + 1 })
       bus.emit('iteration:started', {
         taskId: task.id,
@@ -61,6 +64,7 @@ export function iterationHooks(context: IterationContext): { hooks: RunnerHooks;
     },
     onRateLimited: (limit) => parking.park(agent, limit, signal),
     onIterationEnd: (iteration, result, validation, durationMs) => {
+      open = false
       const failed = validation.failure
       if (failed?.class !== 'rate-limited') parking.cleared(agent)
       const spend = result.usage ? budgets.settle(record, held, result.usage) : undefined
@@ -99,6 +103,9 @@ export function iterationHooks(context: IterationContext): { hooks: RunnerHooks;
     release() {
       if (held) budgets.settle(record, held, undefined)
       held = undefined
+      const cut = open
+      open = false
+      return cut
     },
   }
 }

@@ -50,6 +50,23 @@ describe('the journal is the authority for run state', () => {
     expect(h.orchestrator.task('b')?.iterations).toBe(2)
   })
 
+  it('a try a stop cuts short is not counted: the resumed run reports the tries that ran to the end', async () => {
+    const store = createMemoryStore()
+    const source = () => createMemorySource([task({ id: 'a', completion: { signal: 'DONE', maxIterations: 1 } })])
+    const first = harness({}, { sources: [source()], store, backend: { script: () => ({ type: 'hang' }) } })
+    await first.orchestrator.start()
+    await first.when('iteration:started')
+    await first.orchestrator.stop()
+    expect(first.orchestrator.task('a')).toMatchObject({ status: 'pending', iterations: 0 })
+    expect(store.state.tasks.a).toMatchObject({ status: 'pending', iterations: 0 })
+
+    const second = harness({}, { sources: [source()], store })
+    await second.orchestrator.start()
+    await second.orchestrator.done()
+    expect(second.all('task:completed')).toMatchObject([{ taskId: 'a', iterations: 1 }])
+    expect(store.state.tasks.a).toMatchObject({ status: 'complete', iterations: 1 })
+  })
+
   it('project:loaded carries where the journal says a task landed in an earlier run, and its iterations', async () => {
     const landed = { commit: 'c'.repeat(40), at: 5 }
     const store = createMemoryStore(

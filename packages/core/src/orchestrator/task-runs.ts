@@ -167,13 +167,18 @@ export class TaskRuns {
     this.ctx.checkSettled()
   }
 
-  /** The agent's run ended in an error: it crashed, failed, or the run is stopping. */
-  lost(record: TaskRecord, agent: AgentRecord, error: unknown, aborted: boolean): void {
+  /**
+   * The agent's run ended in an error: it crashed, failed, or the run is stopping. `cutShort`: an
+   * iteration was under way.
+   */
+  lost(record: TaskRecord, agent: AgentRecord, error: unknown, aborted: boolean, cutShort = false): void {
     const { table, pool, bus, clock } = this.ctx
     const task = record.task
     agent.taskId = undefined
     if (this.ctx.state() === 'stopping' && aborted) {
       table.setStatus(record, 'pending', { reason: 'run stopped; it will start over' })
+      // A try a stop cut short had no verdict: not a try, as one a rate limit cuts short is not.
+      if (cutShort) table.note(record, { iterations: record.iterations - 1 })
       return
     }
     const crashed = agent.status === 'crashed' || isTanukiError(error, 'TANUKI_AGENT_CRASHED')
