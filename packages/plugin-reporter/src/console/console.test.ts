@@ -52,6 +52,61 @@ describe('console reporter, plain lines', () => {
     expect(lines.some((l) => l.includes('role cli paused: no program `gemini` on PATH. Its tasks wait'))).toBe(true)
   })
 
+  it("prints an agent's next task after its last one's outcome, though the completion came later", async () => {
+    const pipe = new FakePipe()
+    const at = Date.UTC(2026, 10, 30, 12, 0, 0)
+    const reporter = createConsoleReporter({ stream: pipe, env: {} })
+    // As the orchestrator emits them: the agent takes B at once; A's completion waits for the journal.
+    await replay(
+      reporter,
+      [
+        { name: 'task:assigned', payload: { taskId: 'A', agent: 'coder-1', role: 'coder', at } },
+        { name: 'task:assigned', payload: { taskId: 'X', agent: 'coder-2', role: 'coder', at } },
+        { name: 'task:assigned', payload: { taskId: 'B', agent: 'coder-1', role: 'coder', at } },
+        { name: 'task:review', payload: { taskId: 'X', agent: 'coder-2', reason: 'no', iterations: 1, at } },
+        { name: 'task:conflict', payload: { taskId: 'B', files: ['a.txt'], what: 'the work of A', at } },
+        { name: 'task:completed', payload: { taskId: 'A', agent: 'coder-1', iterations: 1, durationMs: 5, at } },
+        { name: 'task:completed', payload: { taskId: 'B', agent: 'coder-1', iterations: 1, durationMs: 5, at } },
+      ],
+      { close: false },
+    )
+    const lines = stripVTControlCharacters(pipe.output).trimEnd().split('\n')
+    const index = (text: string): number => lines.findIndex((l) => l.includes(text))
+    expect(index('X needs review')).toBeGreaterThan(index('X assigned'))
+    expect(index('A complete')).toBeGreaterThan(index('A assigned'))
+    expect(index('B assigned')).toBeGreaterThan(index('A complete'))
+    expect(index('a.txt')).toBeGreaterThan(index('B assigned'))
+    expect(index('B complete')).toBeGreaterThan(index('a.txt'))
+    // The other agent's lines were not held.
+    expect(index('X needs review')).toBeLessThan(index('A complete'))
+  })
+
+  it("prints a held line anyway when the last task's outcome never comes, and at the end", async () => {
+    vi.useFakeTimers()
+    try {
+      const pipe = new FakePipe()
+      const at = Date.UTC(2026, 10, 30, 12, 0, 0)
+      const reporter = createConsoleReporter({ stream: pipe, env: {} })
+      // A person's command took A over: no outcome event for it.
+      await replay(
+        reporter,
+        [
+          { name: 'task:assigned', payload: { taskId: 'A', agent: 'coder-1', role: 'coder', at } },
+          { name: 'task:assigned', payload: { taskId: 'B', agent: 'coder-1', role: 'coder', at } },
+        ],
+        { close: false },
+      )
+      expect(pipe.output).not.toContain('B assigned')
+      vi.advanceTimersByTime(300)
+      expect(pipe.output).toContain('B assigned')
+      await replay(reporter, [{ name: 'task:assigned', payload: { taskId: 'C', agent: 'coder-1', role: 'coder', at } }])
+      // Closed: nothing is left unsaid.
+      expect(pipe.output).toContain('C assigned')
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
   it('prints one timestamped line per event that matters', async () => {
     const pipe = new FakePipe()
     await replay(createConsoleReporter({ stream: pipe, env: {} }), events)

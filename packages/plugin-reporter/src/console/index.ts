@@ -4,6 +4,7 @@ import { colors, formatTime, useColor } from '../format.ts'
 import { ModelFeed, sharedFeed } from '../model/index.ts'
 import { describeEvent, settledLine, type EventLine } from './lines.ts'
 import { renderFrame } from './live.ts'
+import { AgentOrder } from './order.ts'
 
 /** Where the console reporter writes: `process.stdout`, or anything with `write` (tests pass a fake terminal). */
 export interface ConsoleStream {
@@ -65,6 +66,8 @@ export function createConsoleReporter(options: ConsoleReporterOptions = {}, feed
   let above = ''
   /** Agents' output not yet ended by a newline, per task, iteration and stream. */
   const partial = new Map<string, string>()
+  /** Plain lines: an agent's next task is printed after its last one's outcome. */
+  const order = new AgentOrder()
 
   /** Wall time when the last event arrived: elapsed times tick from the event's own clock. */
   let receivedAt = Date.now()
@@ -167,6 +170,7 @@ export function createConsoleReporter(options: ConsoleReporterOptions = {}, feed
   /** The run ended: draw the last frame, leave it on screen, say how it ended. */
   const finish = (stopped: boolean): void => {
     if (finished) return
+    order.flush()
     finished = true
     stopTimer()
     const last = `${settledLine(model, c, stopped)}\n`
@@ -191,17 +195,23 @@ export function createConsoleReporter(options: ConsoleReporterOptions = {}, feed
         return
       }
       const at = 'at' in payload && typeof payload.at === 'number' ? payload.at : model.endedAt
+      // Described now, against the model as this event left it; written now, or in its agent's order.
+      const write = (lines: EventLine[], as: TanukiEventName = name): void => {
+        if (lines.length === 0) return
+        if (live) print(as, lines, at)
+        else order.route(name, payload as { taskId?: string; agent?: string }, () => print(as, lines, at))
+      }
       if (name === 'iteration:output') {
         // Agents' output is printed only when verbose: otherwise it is not even cut into lines,
         // which cost more than anything else the reporter does while 50 agents talk.
         const lines = options.verbose ? whole(payload as TanukiEvents['iteration:output']) : undefined
-        if (lines) print(name, describeEvent('iteration:output', lines, model, c), at)
+        if (lines) write(describeEvent('iteration:output', lines, model, c), 'iteration:output')
       } else {
         if (name === 'iteration:finished' || name === 'task:requeued' || name === 'task:failed') {
           for (const piece of rest((payload as { taskId: string }).taskId))
-            print('iteration:output', describeEvent('iteration:output', piece, model, c), at)
+            write(describeEvent('iteration:output', piece, model, c), 'iteration:output')
         }
-        print(name, describeEvent(name, payload, model, c), at)
+        write(describeEvent(name, payload, model, c))
       }
       if (live && !finished) {
         dirty = true
