@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
   cleanup,
+  configFor,
   createProject,
   isAlive,
   lockPid,
@@ -150,6 +151,59 @@ describe('a reader that goes away', () => {
     const status = await statusJson(project.dir)
     expect(status.status).toBe('stopped')
     expect(status.tasks[0]).toMatchObject({ id: 'T-1', status: 'pending' })
+  })
+})
+
+describe('a reader gone before the run begins', () => {
+  it('`project resume | true`: the run stops before its first task, exit 1, and stderr says so', async () => {
+    const project = createProject({ tasks: [{ id: 'T-1', sh: 'touch t1.txt', verify: 'test -f t1.txt' }] })
+    const run = startTanuki(project.dir, 'project', 'resume')
+    // Closed before the first line ("Resuming: …") is written.
+    run.child.stdout!.destroy()
+    const ended = await run.done
+    expect(ended.stderr).toContain('tanuki: its stdout was closed: stopping gracefully')
+    expect(ended.code, ended.stderr).toBe(1)
+    expect(existsSync(join(project.dir, 't1.txt'))).toBe(false)
+    expect((await statusJson(project.dir)).tasks[0]).toMatchObject({ id: 'T-1', status: 'pending' })
+  })
+})
+
+describe('Ctrl-C once the work is over', () => {
+  it('says the run is closing, not that it stops gracefully, and the run ends complete', async () => {
+    const closing = 'reporter-closing.txt'
+    // A reporter slow to close keeps the run in its last step after every task settled.
+    const project = createProject({
+      config: configFor(
+        { default: 1 },
+        `
+  plugins: [
+    {
+      name: 'slow-close',
+      setup(ctx) {
+        ctx.registerReporter({
+          name: 'slow-close',
+          async onClose() {
+            writeFileSync(${JSON.stringify(closing)}, 'closing')
+            await new Promise((resolve) => setTimeout(resolve, 1500))
+          },
+        })
+      },
+    },
+  ],`,
+      ).replace(
+        "import { defineConfig } from 'tanuki'",
+        "import { writeFileSync } from 'node:fs'\nimport { defineConfig } from 'tanuki'",
+      ),
+      tasks: [{ id: 'T-1', sh: 'touch t1.txt', verify: 'test -f t1.txt' }],
+    })
+    const run = startTanuki(project.dir, 'project', 'start')
+    await waitFor('the run to close', () => existsSync(join(project.dir, closing)))
+    run.child.kill('SIGINT')
+    const ended = await run.done
+    expect(ended.stderr).toContain('SIGINT: the run is over, closing (again to quit at once)…')
+    expect(ended.stderr).not.toContain('stopping gracefully')
+    expect(ended.code, ended.stderr).toBe(0)
+    expect((await statusJson(project.dir)).tasks[0]).toMatchObject({ id: 'T-1', status: 'complete' })
   })
 })
 

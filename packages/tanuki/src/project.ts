@@ -174,6 +174,8 @@ export async function runProject(project: Project, options: RunOptions): Promise
   let journal: FileJournal | undefined
   let control: { close(): Promise<void> } | undefined
   let signals = 0
+  /** Every task settled: the run is only closing now. */
+  let settled = false
   const onSignal = (signal: NodeJS.Signals): void => {
     if (!orchestrator) return
     // A second Ctrl-C is for when a graceful stop hangs (an agent that will not die): leave now.
@@ -185,7 +187,12 @@ export async function runProject(project: Project, options: RunOptions): Promise
       process.exit(130)
     }
     const request = readStopRequest(paths)
-    process.stderr.write(`\n${signal}: stopping gracefully (again to quit at once)…\n`)
+    // The work may be over already, and the run only closing (agents stopping, reporters writing).
+    // Stopped, the run still closes its reporters (a summary, a webhook) before it ends.
+    const stopping = orchestrator.state === 'stopping' || orchestrator.state === 'stopped'
+    const what =
+      stopping && settled ? 'the run is over, closing' : stopping ? 'stopping already' : 'stopping gracefully'
+    process.stderr.write(`\n${signal}: ${what} (again to quit at once)…\n`)
     void orchestrator.stop({ remove: request?.remove ?? false })
   }
   // A reader that went away (`| head`, a pager quit) stops the run as Ctrl-C does: nothing runs
@@ -249,6 +256,9 @@ export async function runProject(project: Project, options: RunOptions): Promise
     // onClose never finishes) has no console left to show it.
     let closing = false
     orchestrator.events.on('orchestrator:state', (e) => void (closing ||= e.to === 'stopped'))
+    // With --watch, work that comes after a settle unsettles it.
+    orchestrator.events.on('project:settled', () => void (settled = true))
+    orchestrator.events.on('task:assigned', () => void (settled = false))
     orchestrator.events.on('orchestrator:error', (e) => {
       if (closing) process.stderr.write(`tanuki: ${e.context}: ${e.message}\n`)
     })
