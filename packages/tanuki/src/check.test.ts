@@ -66,6 +66,21 @@ describe('checkProject', () => {
     ])
   })
 
+  it("names an invalid file's missing dependency in the same pass as its field's problem", async () => {
+    const root = project({
+      '.tanuki/tasks/a.md': task('A', ['priority: urgent', 'depends_on: [GHOST, B]']),
+      '.tanuki/tasks/b.md': task('B'),
+      // A depends_on that is itself wrong is that field's problem alone.
+      '.tanuki/tasks/c.md': task('C', ['depends_on: {x: 1}']),
+    })
+    const error = await refused(root)
+    expect(error.details.problems).toEqual([
+      expect.stringMatching(/^\.tanuki\/tasks\/a\.md: field "priority": is "urgent"/),
+      expect.stringMatching(/^\.tanuki\/tasks\/c\.md: field "depends_on"/),
+      '.tanuki/tasks/a.md: field "depends_on" names "GHOST", but no task has that id. Fix the id or add the task.',
+    ])
+  })
+
   it('says which task files a folder that comes first hides, rather than sending the person to init', async () => {
     const hidden = project({ 'tasks/T1.md': task('T1') })
     mkdirSync(join(hidden, '.tanuki', 'tasks'), { recursive: true })

@@ -93,7 +93,13 @@ export function checkProjectTasks(
   // Near misses are looked for among every id: for the first few missing ones only, so that a
   // project of 100,000 tasks whose dependencies all went missing is not refused slowly.
   let guesses = 20
-  for (const task of [...tasks, ...plugged]) {
+  // An invalid file's dependencies too, when they are fine themselves: every problem in one pass.
+  const invalid = errors.flatMap(({ code, details }) =>
+    code === 'TANUKI_TASK_INVALID' && typeof details.source === 'string' && Array.isArray(details.dependsOn)
+      ? [{ source: details.source, dependsOn: details.dependsOn as string[] }]
+      : [],
+  )
+  for (const task of [...tasks, ...plugged, ...invalid]) {
     for (const dep of task.dependsOn) {
       if (seen.has(dep)) continue
       invalidFiles ??= idsOfInvalidFiles(errors)

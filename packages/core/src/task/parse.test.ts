@@ -406,6 +406,11 @@ describe('parseTask', () => {
       const badId = thrown(() => parseTask(file(['id: a b', 'title: T', 'completion: { signal: S }']), SOURCE))
       expect(badId.details.field).toBe('id')
       expect(badId.details.id).toBeUndefined()
+      // Good dependencies come too, for a check that names a missing one in the same pass.
+      const deps = ['id: a', 'priority: urgent', 'depends_on: [b, c]', 'title: T', 'completion: { signal: S }']
+      expect(thrown(() => parseTask(file(deps), SOURCE)).details.dependsOn).toEqual(['b', 'c'])
+      const badDeps = ['id: a', 'priority: urgent', 'depends_on: [b, a]', 'title: T', 'completion: { signal: S }']
+      expect(thrown(() => parseTask(file(badDeps), SOURCE)).details).not.toHaveProperty('dependsOn')
     })
   })
 

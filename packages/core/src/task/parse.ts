@@ -104,8 +104,12 @@ function buildTask(raw: Record<string, unknown>, body: string, source: string, f
   if (id !== undefined && list(raw.depends_on).includes(id) && problems.every((p) => p.field !== 'depends_on')) {
     problems.push({ field: 'depends_on', message: `lists the task itself (${id})`, value: id })
   }
-  if (problems.length > 0)
-    throw problemsError(source, problems, problems.some((p) => p.field === 'id') ? undefined : id)
+  if (problems.length > 0) {
+    // The dependencies, when they are fine themselves: a check of the project names a missing one
+    // in the same pass as this file's problems.
+    const deps = problems.some((p) => p.field === 'depends_on') ? [] : list(raw.depends_on)
+    throw problemsError(source, problems, problems.some((p) => p.field === 'id') ? undefined : id, deps)
+  }
 
   const completion = (raw.completion ?? {}) as Record<string, unknown>
   const verify = text(completion.verify)
@@ -137,14 +141,20 @@ function buildTask(raw: Record<string, unknown>, body: string, source: string, f
 
 /**
  * The error of a task with `problems`. `details.id` is the task's id when the id itself is fine,
- * so that a task depending on it can be told its file is the problem.
+ * so that a task depending on it can be told its file is the problem; `details.dependsOn` its
+ * dependencies, when they are fine and there are any.
  */
-function problemsError(source: string, problems: FieldProblem[], id: string | undefined): TanukiError {
+function problemsError(
+  source: string,
+  problems: FieldProblem[],
+  id: string | undefined,
+  dependsOn: string[] = [],
+): TanukiError {
   const lines = problems.map((p) =>
     p.field ? `${source}: field "${p.field}": ${p.message}` : `${source}: ${p.message}`,
   )
   const first = problems[0]!
-  const known = id === undefined ? {} : { id }
+  const known = { ...(id === undefined ? {} : { id }), ...(dependsOn.length > 0 ? { dependsOn } : {}) }
   if (problems.length === 1) {
     return new TanukiError('TANUKI_TASK_INVALID', lines[0]!, {
       details: { source, field: first.field, value: first.value, ...known },
