@@ -234,3 +234,42 @@ describe('project stop --remove, after work was held back', () => {
     expect(git(root, 'rev-parse', 'tanuki/land/main')).toBe(held)
   })
 })
+
+describe('the merge and rebase strategies', () => {
+  it.each(['merge', 'rebase'] as const)(
+    '%s keeps landed work when the agent’s branch holds an earlier task’s commits that its next task started without',
+    async (strategy) => {
+      const root = gitRepo()
+      writeFileSync(join(root, 'notes.txt'), `${lines.join('\n')}\n`)
+      git(root, 'add', '-A')
+      git(root, 'commit', '-q', '-m', 'notes')
+      const agent = await openWorkspace({ project: project(root), agent: 'a' })
+      const edit = async (id: string, line: number): Promise<void> => {
+        // Each task starts from the landed work: T-2 before T-1 landed, so without T-1's change,
+        // though T-1's commit stays on the agent's branch (the start commit's other parent).
+        await agent.begin(task(id), { base: 'refs/heads/main', unlanded: [], carry: false })
+        const text = readFileSync(join(agent.dir, 'notes.txt'), 'utf8')
+        writeFileSync(join(agent.dir, 'notes.txt'), text.replace(`line ${line}\n`, `line ${line}, by an agent\n`))
+        await agent.commit(`${id}\n\nTanuki-Task: ${id}\n`)
+        await agent.publish(task(id))
+      }
+      await edit('T-1', 20)
+      await edit('T-2', 10)
+      const lander = createGitLander({ project: project(root), land: resolveConfig({ land: { strategy } }).land })
+      await lander.prepare()
+      expect(await lander.land({ task: task('T-1'), signal })).toMatchObject({ status: 'landed', moved: true })
+      const second = await lander.land({ task: task('T-2'), signal })
+      expect(second).toMatchObject({ status: 'landed', moved: true })
+      const notes = readFileSync(join(root, 'notes.txt'), 'utf8')
+      expect(notes).toContain('line 10, by an agent\n')
+      // T-2's start did not have T-1's change: merging its branch must not take T-1's change back out.
+      expect(notes).toContain('line 20, by an agent\n')
+      const commit = second.status === 'landed' ? second.commit : ''
+      // Still a merge of the task's branch (--no-ff): the tip is its second parent.
+      if (strategy === 'merge')
+        expect(git(root, 'rev-parse', `${commit}^2`)).toBe(git(root, 'rev-parse', taskRef(project(root), 'T-2', 'tip')))
+      // Its commits, then the one with the trailers.
+      else expect(git(root, 'log', '--format=%s', '-2', commit).split('\n')).toEqual(['Task T-2', 'T-2'])
+    },
+  )
+})

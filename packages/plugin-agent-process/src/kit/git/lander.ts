@@ -322,16 +322,16 @@ export function createGitLander(options: GitLanderOptions): GitLander {
         .split('\n') as [string, string]
       return tree === beforeTree ? 'nothing new' : commit
     }
-    if (land.strategy === 'merge') {
-      const tip = (await revParse(taskRef(project, task.id, 'tip'), repo!)) ?? work
-      const merged = await inLand([...config, 'merge', '--no-ff', '--no-commit', '--no-verify', tip])
-      if (merged.code !== 0) return conflicted(merged)
-      const commit = await commitIndex([before, tip])
-      await must(['merge', '--quit'], 'recording the landing')
-      return commit
-    }
+    // The task's change (from where it started to its work) applied to the landed tip. For
+    // `merge` too: its branch's history can hold commits of an earlier task its start dropped
+    // (each task starts from the landed work, keeping the branch's history), and a plain merge
+    // would take their change back out of landed work. The tip becomes the second parent.
     const picked = await inLand([...config, 'cherry-pick', '--no-commit', work])
     if (picked.code !== 0) return conflicted(picked)
+    if (land.strategy === 'merge') {
+      const tip = (await revParse(taskRef(project, task.id, 'tip'), repo!)) ?? work
+      return commitIndex([before, tip])
+    }
     return commitIndex([before])
   }
 
