@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process'
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createTask, resolveConfig, type Task } from '@tanuki/core'
@@ -272,4 +273,40 @@ describe('the merge and rebase strategies', () => {
       else expect(git(root, 'log', '--format=%s', '-2', commit).split('\n')).toEqual(['Task T-2', 'T-2'])
     },
   )
+})
+
+describe('a target a person is rebasing', () => {
+  it('does not move under their rebase: the work waits, the rebase ends well, and the next landing moves it', async () => {
+    const root = await withWork()
+    writeFileSync(join(root, 'mine.txt'), 'mine\n')
+    git(root, 'add', 'mine.txt')
+    git(root, 'commit', '-q', '-m', 'mine')
+    const lander = createGitLander({ project: project(root), land: resolveConfig({}).land })
+    await lander.prepare()
+    // `git rebase -i HEAD~1`, stopped to edit the person's commit: HEAD is detached, main is theirs.
+    execFileSync('git', ['rebase', '-q', '-i', 'HEAD~1'], {
+      cwd: root,
+      env: { ...process.env, GIT_SEQUENCE_EDITOR: "sed -i -e '1s/^pick/edit/'" },
+      stdio: 'ignore',
+    })
+    const before = git(root, 'rev-parse', 'main')
+    const first = await lander.land({ task: task('T-1'), signal })
+    expect(first).toMatchObject({
+      status: 'landed',
+      moved: false,
+      note: expect.stringMatching(
+        /^main is being rebased in .+; moving it now would make the rebase fail at its end, so nothing of yours was touched\. The work waits on tanuki\/land\/main: finish the rebase \(or abort it\), then run `tanuki land`\.$/,
+      ),
+    })
+    expect(git(root, 'rev-parse', 'main')).toBe(before)
+    git(root, 'commit', '-q', '--amend', '-m', 'mine, reworded')
+    git(root, 'rebase', '--continue')
+    expect(git(root, 'log', '-1', '--format=%s', 'main')).toBe('mine, reworded')
+    // Done: the next landing brings the rebased commit in and moves main.
+    expect(await lander.land({ task: task('T-2'), signal })).toMatchObject({ status: 'landed', moved: true })
+    const notes = readFileSync(join(root, 'notes.txt'), 'utf8')
+    expect(notes).toContain('line 10, by an agent\n')
+    expect(notes).toContain('line 20, by an agent\n')
+    expect(git(root, 'log', '--format=%s', 'main')).toContain('mine, reworded')
+  })
 })

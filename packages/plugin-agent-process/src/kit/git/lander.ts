@@ -27,6 +27,7 @@ import {
   gitSaid,
   isAncestor,
   listWorktrees,
+  operationOn,
   real,
   revParse,
   samePath,
@@ -190,7 +191,26 @@ export function createGitLander(options: GitLanderOptions): GitLander {
     }
     // No ancestry check first: the fast-forward (or the ref's compare-and-swap) refuses by itself
     // when the target moved, and each git call costs a process.
-    const checkedOut = (await listWorktrees(repo!)).find((tree) => tree.branch === target)
+    const trees = await listWorktrees(repo!)
+    const checkedOut = trees.find((tree) => tree.branch === target)
+    // Being rebased (or bisected) where its HEAD is detached: the rebase moves it at its end, and
+    // fails there if it moved meanwhile. Git counts it as checked out, and so does this.
+    const busy = checkedOut
+      ? undefined
+      : trees.flatMap((tree) => {
+          const doing = tree.branch ? undefined : operationOn(tree.path, target!)
+          return doing ? [{ path: tree.path, doing }] : []
+        })[0]
+    if (busy) {
+      const what = busy.doing === 'rebase' ? 'rebase' : 'bisect'
+      return {
+        moved: false,
+        note:
+          `${target} is being ${what === 'rebase' ? 'rebased' : 'bisected'} in ${busy.path}; moving it now would make the ` +
+          `${what} fail at its end, so nothing of yours was touched. The work waits on ${integration!.branch}: ` +
+          `finish the ${what} (or abort it), then run \`tanuki land\`.`,
+      }
+    }
     if (checkedOut) {
       const ff = await git(['merge', '--ff-only', '--quiet', to], checkedOut.path)
       if (ff.code !== 0) {

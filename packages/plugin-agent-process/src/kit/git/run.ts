@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process'
-import { existsSync, realpathSync } from 'node:fs'
-import { resolve } from 'node:path'
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import { TanukiError } from '@tanuki/core'
 
 /** How a git command ended. */
@@ -85,6 +85,38 @@ export async function listWorktrees(repo: string): Promise<{ path: string; branc
     list.push({ path, ...(branch ? { branch } : {}), ...(head ? { head } : {}) })
   }
   return list
+}
+
+/**
+ * Whether a person is rebasing or bisecting `branch` in a worktree (its HEAD detached meanwhile).
+ * Git counts such a branch as checked out there (`git branch -f` refuses it): a rebase moves it at
+ * its end, and fails when the branch moved under it. Read from the worktree's git folder, with no
+ * git process.
+ */
+export function operationOn(worktree: string, branch: string): 'rebase' | 'bisect' | undefined {
+  let dir = join(worktree, '.git')
+  const read = (path: string): string | undefined => {
+    try {
+      return readFileSync(path, 'utf8').trim()
+    } catch {
+      return undefined
+    }
+  }
+  try {
+    // A linked worktree's `.git` is a file naming its folder in the repository.
+    if (!statSync(dir).isDirectory()) {
+      const named = /^gitdir: (.+)$/m.exec(read(dir) ?? '')?.[1]
+      if (!named) return undefined
+      dir = resolve(worktree, named)
+    }
+  } catch {
+    return undefined
+  }
+  const ref = `refs/heads/${branch}`
+  if ([read(join(dir, 'rebase-merge', 'head-name')), read(join(dir, 'rebase-apply', 'head-name'))].includes(ref))
+    return 'rebase'
+  const bisected = read(join(dir, 'BISECT_START'))
+  return bisected === branch || bisected === ref ? 'bisect' : undefined
 }
 
 /** Git prints real paths; ours may go through a symlink (macOS's /tmp). */
