@@ -24,6 +24,9 @@ afterEach(async () => {
 })
 
 const fileStatus = (path: string): string | undefined => /^status: (\w+)$/m.exec(readFileSync(path, 'utf8'))?.[1]
+/** Every task complete and settled by landing (landed, or with nothing to land). */
+const allLanded = async (dir: string): Promise<boolean> =>
+  (await statusJson(dir)).tasks.every((task) => task.status === 'complete' && task.landed)
 const runsOf = (log: string): string[] => {
   try {
     return readFileSync(log, 'utf8').trim().split('\n').filter(Boolean)
@@ -85,7 +88,8 @@ describe('a person editing tasks while `project start --watch` runs', () => {
     const reset = await tanuki(project.dir, 'task', 'reset', 'W-2')
     expect(reset.code, reset.stderr).toBe(0)
     await waitFor('W-2 to run a third time', () => runsOf(runs).length === 5, 30_000)
-    await waitFor('W-2 complete', async () => (await statusJson(project.dir)).progress.complete === 2, 30_000)
+    // Complete and landed: a run stopped before its complete work landed exits 1.
+    await waitFor('W-2 complete and landed', () => allLanded(project.dir), 30_000)
 
     const status = await statusJson(project.dir)
     expect(status.status).toBe('running')
@@ -140,7 +144,8 @@ describe('`stopWhenSettled: false` in the config', () => {
     // Settled, and still running: a task added now is run by the same start.
     writeFileSync(join(project.tasksDir, 'S-2.md'), taskText({ id: 'S-2', sh: `echo S-2 >> ${runs}`, verify: 'true' }))
     await waitFor('S-2 to run', () => runsOf(runs).length === 2, 30_000)
-    await waitFor('S-2 complete', async () => (await statusJson(project.dir)).progress.complete === 2, 30_000)
+    // Complete and landed: a run stopped before its complete work landed exits 1.
+    await waitFor('S-2 complete and landed', () => allLanded(project.dir), 30_000)
     expect(run.child.exitCode).toBe(null)
     expect((await statusJson(project.dir)).status).toBe('running')
     const stop = await tanuki(project.dir, 'project', 'stop')

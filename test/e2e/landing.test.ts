@@ -776,6 +776,28 @@ export default defineConfig({
     expect((await statusJson(project.dir)).progress.landed).toBe(4)
   })
 
+  it('Ctrl-C in the middle of a landing: the run exits 1 naming the work that did not land, and `tanuki land` lands it', async () => {
+    const marks = folder('tanuki-e2e-marks-')
+    const project = createProject({
+      tasks: [{ id: 'S-1', sh: 'echo S-1 > S-1.txt', verify: 'test -f S-1.txt' }],
+      // The gate marks that it runs, then takes its time: the SIGINT comes in the middle of it.
+      config: configFor({ default: 1 }, `\n  land: { verify: 'touch ${marks}/gate; sleep 5' },`),
+    })
+    const run = startTanuki(project.dir, 'project', 'start')
+    await waitFor('the gate of S-1', () => existsSync(join(marks, 'gate')), 60_000, 20)
+    process.kill(run.pid, 'SIGINT')
+    const stopped = await run.done
+    // Complete is not delivered: the work is not on main.
+    expect(stopped.code, stopped.stderr + stopped.stdout).toBe(1)
+    expect(stopped.stderr).toContain(
+      'tanuki: not landed: S-1, complete, but the run stopped before their work landed; `tanuki land` (or `tanuki project resume`) lands it.',
+    )
+    expect(landedOn(project.dir)).toEqual([])
+    const land = await tanuki(project.dir, 'land')
+    expect(land.code, land.stderr + land.stdout).toBe(0)
+    expect(landedOn(project.dir)).toEqual(['S-1'])
+  })
+
   it('a task rerun after its work landed lands its new work on the next run, and stop --remove keeps nothing landed', async () => {
     const project = createProject({
       tasks: [{ id: 'R-1', sh: 'date +%s%N > stamp.txt', verify: 'test -s stamp.txt' }],

@@ -56,6 +56,18 @@ describe('runExit', () => {
     })
   })
 
+  it('is 1 when every task is complete but the run stopped before some of their work landed: which, and what lands it', () => {
+    expect(exit({ allComplete: true, reason: 'stopped', unlanded: ['B', 'C'] })).toEqual({
+      code: EXIT.notComplete,
+      text: 'tanuki: not landed: B, C, complete, but the run stopped before their work landed; `tanuki land` (or `tanuki project resume`) lands it.\n',
+    })
+    // The lander failed on it: what it said is above, in the run's output.
+    expect(exit({ allComplete: true, unlanded: ['B'] })).toEqual({
+      code: EXIT.notComplete,
+      text: 'tanuki: not landed: B, complete, but landing it failed (see above); `tanuki land` tries again.\n',
+    })
+  })
+
   it('ends a run whose budget is spent with its own code and what it spent', () => {
     const { code, text } = exit({ reason: 'budget', spend: { usd: 4.5, tokens: 120_000 } })
     expect(code).toBe(3)

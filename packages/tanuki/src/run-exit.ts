@@ -19,7 +19,17 @@ export function runExit(summary: RunSummary, write: (text: string) => void = (t)
     write(
       `tanuki: not on ${held.target} yet: ${held.tasks.join(', ')}, landed on the integration branch: ${held.note}\n`,
     )
-  if (summary.allComplete) return summary.landingStopped || held ? EXIT.notComplete : EXIT.complete
+  // Nor is complete work whose landing never came (the run stopped first) or failed.
+  const unlanded = summary.unlanded ?? []
+  if (unlanded.length > 0)
+    write(
+      `tanuki: not landed: ${unlanded.join(', ')}, complete, but ` +
+        (summary.reason === 'stopped'
+          ? `the run stopped before their work landed; \`tanuki land\` (or \`tanuki project resume\`) lands it.\n`
+          : 'landing it failed (see above); `tanuki land` tries again.\n'),
+    )
+  if (summary.allComplete)
+    return summary.landingStopped || held || unlanded.length > 0 ? EXIT.notComplete : EXIT.complete
   const notDone = progress.total - progress.complete
   const left = `${notDone} of ${progress.total} task${progress.total === 1 ? ' is' : 's are'} not complete`
   if (summary.reason === 'budget') {

@@ -545,6 +545,45 @@ describe('the merge queue', () => {
     expect(h.orchestrator.task('b')).toMatchObject({ landed: { commit: 'by hand' } })
   })
 
+  it('a run stopped before complete work landed says which did not land; a lander that failed, too', async () => {
+    // `b`'s landing is under way (its gate runs) when the run stops: it is aborted, nothing moved.
+    const stopping = withLander(
+      { tasks: tasks({ id: 'a' }, { id: 'b', dependsOn: ['a'] }) },
+      {
+        land: (request) =>
+          request.task.id === 'a'
+            ? { status: 'landed', commit: 'a@1', moved: true }
+            : new Promise((_, reject) =>
+                request.signal.addEventListener('abort', () => reject(new TanukiError('TANUKI_ABORTED', 'aborted'))),
+              ),
+      },
+    )
+    await stopping.orchestrator.start()
+    await eventually(() => stopping.lander.requests.includes('b'))
+    await stopping.orchestrator.stop()
+    expect(await stopping.orchestrator.done()).toMatchObject({
+      allComplete: true,
+      reason: 'stopped',
+      progress: { complete: 2, landed: 1 },
+      unlanded: ['b'],
+    })
+    // The lander itself failed (git broken): the run settles, and says the work did not land.
+    const failing = withLander(
+      { tasks: tasks({ id: 'a' }) },
+      {
+        land: () => {
+          throw new TanukiError('TANUKI_LAND_FAILED', 'git broke')
+        },
+      },
+    )
+    await failing.orchestrator.start()
+    expect(await failing.orchestrator.done()).toMatchObject({ allComplete: true, reason: 'settled', unlanded: ['a'] })
+    // Work left to `tanuki land` on purpose is no such news.
+    const manual = withLander({ tasks: tasks({ id: 'a' }), land: { auto: false } })
+    await manual.orchestrator.start()
+    expect((await manual.orchestrator.done()).unlanded).toBeUndefined()
+  })
+
   it('land: false turns landing off; land.auto: false leaves it to `tanuki land`', async () => {
     for (const land of [false, { auto: false }] as const) {
       const h = withLander({ tasks: tasks({ id: 'a' }), land })

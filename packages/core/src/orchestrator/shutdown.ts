@@ -11,7 +11,7 @@ const STOP_GRACE_MS = 5000
 /** What ending a run takes down, and records. */
 export type WindDownContext = Pick<
   RunContext,
-  'table' | 'bus' | 'clock' | 'store' | 'budgets' | 'parking' | 'problems' | 'landing'
+  'config' | 'table' | 'bus' | 'clock' | 'store' | 'budgets' | 'parking' | 'problems' | 'landing'
 > & {
   readonly pool: AgentPool
   readonly mirror: StatusMirror
@@ -45,6 +45,14 @@ export async function windDown(
   if (remove) await pool.cleanup()
   ctx.parking.close()
   const progress = table.progress()
+  // Complete work the queue was to land and did not (stopped first, or the lander failed on it).
+  const unlanded =
+    landing && ctx.config.land.auto && !landing.stopped
+      ? [...table.values()]
+          .filter((record) => record.task.status === 'complete' && !record.landed)
+          .sort((a, b) => (a.completedAt ?? 0) - (b.completedAt ?? 0))
+          .map((record) => record.task.id)
+      : []
   const allComplete = progress.total > 0 && progress.complete === progress.total
   if (budgets.exhausted && reason === 'settled') reason = 'budget'
   store.append({
@@ -65,5 +73,6 @@ export async function windDown(
     spend: budgets.runSpend(),
     ...(landing?.stopped ? { landingStopped: landing.stopped } : {}),
     ...(landing?.held ? { heldBack: { target: landing.target ?? '', ...landing.held } } : {}),
+    ...(unlanded.length > 0 ? { unlanded } : {}),
   }
 }

@@ -123,6 +123,13 @@ export interface RunSummary {
    * `note`, the lander's word on why and what to do. Complete is not delivered: the run exits 1.
    */
   heldBack?: HeldBack
+  /**
+   * Complete tasks that landing should have landed (`land.auto`) and did not: the run stopped
+   * before their turn or during their landing, or the lander failed on them. Nothing of them
+   * moved; `tanuki land` or the next run lands them. Complete is not delivered: the run exits 1.
+   * Not set when landing stopped (`landingStopped` says why the rest did not land).
+   */
+  unlanded?: string[]
 }
 
 /** Landed work that waits on the integration branch for the target to move forward. */
