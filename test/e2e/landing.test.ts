@@ -25,6 +25,7 @@ import {
   startTanuki,
   statusJson,
   tanuki,
+  taskText,
   waitFor,
   type TempProject,
 } from './helpers.ts'
@@ -576,7 +577,7 @@ export default defineConfig({
     const ended = await run.done
     expect(ended.code, ended.stderr).toBe(0)
     // The run's word on it: still waiting after the first `tanuki land`, on main after the second.
-    expect(ended.stdout).toMatch(/ ⇡ W-1 landed as \w{10}\n$/)
+    expect(ended.stdout).toMatch(/ ⇡ W-1 landed on main as \w{10}\n$/)
     expect(
       readEvents(project.dir)
         .filter((e) => e.event === 'task:landed')
@@ -721,7 +722,7 @@ export default defineConfig({
     expect((await tanuki(project.dir, 'project', 'stop')).code).toBe(0)
     const ended = await run.done
     expect(ended.code, ended.stderr).toBe(0)
-    expect(ended.stdout).toContain(`⇡ DOC landed as ${main.slice(0, 10)}`)
+    expect(ended.stdout).toContain(`⇡ DOC landed on main as ${main.slice(0, 10)}`)
     expect(ended.stdout).not.toContain('no work was recorded')
     expect((await tanuki(project.dir, 'land')).stdout).toBe('Nothing to land on main.\n')
     const stop = await tanuki(project.dir, 'project', 'stop', '--remove')
@@ -798,6 +799,26 @@ export default defineConfig({
     expect(landedOn(project.dir)).toEqual(['S-1'])
   })
 
+  it('a later start on another branch lands where the first run landed, and the console names that branch', async () => {
+    const project = createProject({ tasks: [{ id: 'F-1', sh: 'echo F-1 > F-1.txt', verify: 'test -f F-1.txt' }] })
+    git(project.dir, 'checkout', '-q', '-b', 'feature-1')
+    const first = await tanuki(project.dir, 'project', 'start')
+    expect(first.code, first.stderr + first.stdout).toBe(0)
+    expect(first.stdout).toMatch(/⇡ F-1 landed on feature-1 as \w{10}\n/)
+    // The person moves on to another branch and adds a task: it lands where the first run landed.
+    git(project.dir, 'checkout', '-q', 'main')
+    git(project.dir, 'checkout', '-q', '-b', 'feature-2')
+    writeFileSync(
+      join(project.tasksDir, 'F-2.md'),
+      taskText({ id: 'F-2', sh: 'echo F-2 > F-2.txt', verify: 'test -f F-2.txt' }),
+    )
+    const second = await tanuki(project.dir, 'project', 'start')
+    expect(second.code, second.stderr + second.stdout).toBe(0)
+    expect(second.stdout).toMatch(/⇡ F-2 landed on feature-1 as \w{10}\n/)
+    expect(landedOn(project.dir, 'feature-1')).toEqual(['F-2', 'F-1'])
+    expect(landedOn(project.dir, 'feature-2')).toEqual([])
+  })
+
   it('a task rerun after its work landed lands its new work on the next run, and stop --remove keeps nothing landed', async () => {
     const project = createProject({
       tasks: [{ id: 'R-1', sh: 'date +%s%N > stamp.txt', verify: 'test -s stamp.txt' }],
@@ -872,7 +893,7 @@ export default defineConfig({
     expect(landedOn(project.dir)).toEqual(['M-2'])
     const main = git(project.dir, 'rev-parse', 'main')
     expect(run.stdout).toMatch(/^\d\d:\d\d:\d\d · nothing to land for M-1 \(no work was recorded\)$/m)
-    expect(run.stdout).toContain(`⇡ M-2 landed as ${main.slice(0, 10)}`)
+    expect(run.stdout).toContain(`⇡ M-2 landed on main as ${main.slice(0, 10)}`)
     expect(run.stdout).not.toContain('⇡ M-1')
     expect(run.stdout).toMatch(/✓ all 2 tasks complete, 1 landed, 1 with nothing to land( in \S+)?$/m)
     const summary = readFileSync(join(project.dir, '.tanuki', 'summary.md'), 'utf8')

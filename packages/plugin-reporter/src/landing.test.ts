@@ -51,6 +51,14 @@ describe('landings in the reports', () => {
     expect(
       lines('task:landed', { taskId: 'B', commit: 'b'.repeat(40), moved: false, note: 'commit first', at: 4 }),
     ).toEqual(['info: ⇡ B landed as bbbbbbbbbb (not on your branch yet)', 'failure: ! B: commit first'])
+    // The branch it landed on, when the lander said: a later run lands where the first one did,
+    // which need not be the branch checked out now.
+    expect(
+      lines('task:landed', { taskId: 'A', commit: 'a'.repeat(40), moved: true, target: 'feature', at: 3 }),
+    ).toEqual(['info: ⇡ A landed on feature as aaaaaaaaaa'])
+    expect(
+      lines('task:landed', { taskId: 'B', commit: 'b'.repeat(40), moved: false, target: 'feature', note: 'x', at: 4 }),
+    ).toEqual(['info: ⇡ B landed as bbbbbbbbbb (not on feature yet)', 'failure: ! B: x'])
     // A person said so (`tanuki task mark B complete --landed`): no commit to show.
     expect(lines('task:landed', { taskId: 'B', commit: 'by hand', moved: true, at: 5 })).toEqual([
       'info: ⇡ B landed by hand',

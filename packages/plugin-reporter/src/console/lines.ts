@@ -84,7 +84,9 @@ export function describeEvent<E extends TanukiEventName>(
               `${c.dim('·')} nothing to land for ${c.bold(e.taskId)} ${c.dim(`(${emptyWhy(e.empty, e.target)})`)}`
             : e.commit === 'by hand'
               ? `${c.green('⇡')} ${c.bold(e.taskId)} landed by hand`
-              : `${c.green('⇡')} ${c.bold(e.taskId)} landed as ${e.commit.slice(0, 10)}${e.moved ? '' : c.yellow(' (not on your branch yet)')}`,
+              : // Which branch: a later run lands where the first one did, not where a person is now.
+                `${c.green('⇡')} ${c.bold(e.taskId)} landed${e.moved && e.target ? ` on ${e.target}` : ''} as ${e.commit.slice(0, 10)}` +
+                (e.moved ? '' : c.yellow(` (not on ${e.target ?? 'your branch'} yet)`)),
         },
       ]
       // An empty landing the target did not reach: the landings before it said why.
