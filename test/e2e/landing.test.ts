@@ -4,7 +4,7 @@
 import { execFileSync } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { delimiter, dirname, join } from 'node:path'
+import { basename, delimiter, dirname, join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
   claudeBin,
@@ -797,6 +797,34 @@ export default defineConfig({
     const land = await tanuki(project.dir, 'land')
     expect(land.code, land.stderr + land.stdout).toBe(0)
     expect(landedOn(project.dir)).toEqual(['S-1'])
+  })
+
+  it('a conflict a person settles by hand: `tanuki land` says where the work is, and `task mark --landed` settles it', async () => {
+    // One try each: the task that lands second conflicts, and with no tries left goes to review.
+    const project = sameLine({ maxIterations: 1 })
+    const run = await tanuki(project.dir, 'project', 'start')
+    expect(run.code).toBe(1)
+    const review = (await statusJson(project.dir)).tasks.find((task) => task.status === 'review')!
+    const other = review.id === 'D' ? 'E' : 'D'
+    expect(await tanuki(project.dir, 'task', 'mark', review.id, 'complete')).toMatchObject({ code: 0 })
+    const land = await tanuki(project.dir, 'land')
+    expect(land.code).toBe(1)
+    const work = `refs/tanuki/${basename(project.dir)}/tasks/${review.id}/work`
+    expect(land.stdout).toContain(
+      `not landed: ${review.id}: could not land: its work conflicts with landed work in shared.txt; ` +
+        '`tanuki project resume` sends it back to an agent, or merge it yourself ' +
+        `(\`git cherry-pick ${work}\`, resolve, commit), then \`tanuki task mark ${review.id} complete --landed\``,
+    )
+    // As it says: the pick conflicts, the person keeps both lines, commits, and marks it.
+    expect(() => git(project.dir, 'cherry-pick', work)).toThrow()
+    writeFileSync(join(project.dir, 'shared.txt'), `line1\nshared from ${other}\nshared from ${review.id}\nline3\n`)
+    git(project.dir, 'add', 'shared.txt')
+    git(project.dir, '-c', 'core.editor=true', 'cherry-pick', '--continue')
+    expect(await tanuki(project.dir, 'task', 'mark', review.id, 'complete', '--landed')).toMatchObject({ code: 0 })
+    const again = await tanuki(project.dir, 'land')
+    expect(again.code, again.stderr + again.stdout).toBe(0)
+    expect(again.stdout).toBe('Nothing to land on main.\n')
+    expect((await statusJson(project.dir)).tasks.map((task) => task.status)).toEqual(['complete', 'complete'])
   })
 
   it('a later start on another branch lands where the first run landed, and the console names that branch', async () => {

@@ -14,7 +14,7 @@ import {
   type RunState,
   type Task,
 } from '@tanuki/core'
-import { createGitLander, git, gitRepository, gitSaid } from '@tanuki/plugin-agent-process/kit'
+import { createGitLander, git, gitRepository, gitSaid, taskRef } from '@tanuki/plugin-agent-process/kit'
 import { controlSocketPath, sendControl } from './control.ts'
 import { appendDurably, readJournal } from './journal.ts'
 import { acquireLock, runningOrchestrator } from './lock.ts'
@@ -43,7 +43,12 @@ export interface LandReport {
    */
   held: string[]
   /** Could not land: back to pending, with why, for the next run's agents to fix. */
-  failed: { taskId: string; reason: string }[]
+  failed: {
+    taskId: string
+    reason: string
+    /** For a conflict: the ref of its work, for a person who merges it by hand (`git cherry-pick`). */
+    work?: string
+  }[]
   /** Complete but waiting on a dependency that has not landed (or could not). */
   waiting: { taskId: string; on: string[] }[]
   /** With `dryRun`: what would land, in order, with the conflicts each would meet. */
@@ -372,7 +377,11 @@ async function landOrRefuse(project: Project, options: { into?: string; dryRun?:
             outcome.status === 'conflict'
               ? `could not land: its work conflicts with landed work in ${outcome.files.join(', ')}`
               : `could not land: \`${outcome.command}\` failed on the combined work (exit ${outcome.exitCode ?? 'none'})`
-          report.failed.push({ taskId: task.id, reason })
+          report.failed.push({
+            taskId: task.id,
+            reason,
+            ...(outcome.status === 'conflict' ? { work: taskRef(projectInfo(project), task.id, 'work') } : {}),
+          })
           records.push({
             t: 'task',
             id: task.id,

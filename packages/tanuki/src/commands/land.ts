@@ -80,8 +80,14 @@ export const landCommand = defineCommand({
         )
       // Counted as landed for their dependents, but nothing of theirs reached the target.
       lines.push(...report.nothingToLand.map(nothingToLand))
-      for (const { taskId, reason } of report.failed)
-        lines.push(`not landed: ${taskId}: ${reason}; \`tanuki project resume\` sends it back to an agent`)
+      for (const { taskId, reason, work } of report.failed)
+        lines.push(
+          `not landed: ${taskId}: ${reason}; \`tanuki project resume\` sends it back to an agent` +
+            // A conflict a person may settle themselves, as the README says: where the work is.
+            (work
+              ? `, or merge it yourself (\`git cherry-pick ${work}\`, resolve, commit), then \`tanuki task mark ${taskId} complete --landed\``
+              : ''),
+        )
     }
     if (report.held.length > 0) {
       // A dry run moves nothing: without a note, nothing stops `tanuki land` from moving the target.
