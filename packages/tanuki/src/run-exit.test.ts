@@ -87,6 +87,13 @@ describe('runExit', () => {
     ])
   })
 
+  it('names the first 20 of a long list of tasks that did not land, and how many more', () => {
+    const ids = Array.from({ length: 1000 }, (_, i) => `T-${i + 1}`)
+    const { text } = exit({ allComplete: true, reason: 'stopped', unlanded: ids })
+    expect(text).toContain(`tanuki: not landed: ${ids.slice(0, 20).join(', ')} and 980 more, complete, but`)
+    expect(text).not.toContain('T-21,')
+  })
+
   it('says how to continue a stopped run', () => {
     expect(exit({ reason: 'stopped' }).text).toContain('(stopped; `tanuki project resume` continues)')
   })

@@ -16,14 +16,12 @@ export function runExit(summary: RunSummary, write: (text: string) => void = (t)
   // Nor is work that waits on the integration branch for a target that could not move.
   const held = summary.heldBack
   if (held)
-    write(
-      `tanuki: not on ${held.target} yet: ${held.tasks.join(', ')}, landed on the integration branch: ${held.note}\n`,
-    )
+    write(`tanuki: not on ${held.target} yet: ${someOf(held.tasks)}, landed on the integration branch: ${held.note}\n`)
   // Nor is complete work whose landing never came (the run stopped first) or failed.
   const unlanded = summary.unlanded ?? []
   if (unlanded.length > 0)
     write(
-      `tanuki: not landed: ${unlanded.join(', ')}, complete, but ` +
+      `tanuki: not landed: ${someOf(unlanded)}, complete, but ` +
         (summary.reason === 'stopped'
           ? `the run stopped before their work landed; \`tanuki land\` (or \`tanuki project resume\`) lands it.\n`
           : 'landing it failed (see above); `tanuki land` tries again.\n'),
@@ -50,4 +48,9 @@ export function runExit(summary: RunSummary, write: (text: string) => void = (t)
       '. See `tanuki project status`.\n',
   )
   return EXIT.notComplete
+}
+
+/** Ids for a line: the first 20 of a long list, and how many more (a run may leave 1,000). */
+function someOf(ids: readonly string[]): string {
+  return ids.length > 20 ? `${ids.slice(0, 20).join(', ')} and ${ids.length - 20} more` : ids.join(', ')
 }
