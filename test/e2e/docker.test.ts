@@ -9,7 +9,7 @@
  * Needs a build (`npx -y pnpm@10.34.8 -r build`): the config imports the plugin's dist.
  */
 import { execFile } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -251,6 +251,42 @@ export default defineConfig({
       for (const id of await containersOf(project.dir).catch(() => [])) await docker('rm', '-f', id).catch(() => '')
     }
   }, 240_000)
+  it('an image without sh pauses its role, naming the image; its tasks wait and run after the fix and a resume', async () => {
+    const NO_SH = 'tanuki-test-no-sh:latest'
+    const maker = `tanuki-e2e-no-sh-${process.pid}`
+    await docker('run', '--name', maker, IMAGE, 'rm', '/bin/sh')
+    try {
+      await docker('commit', maker, NO_SH)
+    } finally {
+      await docker('rm', '-f', maker).catch(() => '')
+    }
+    const project = createProject({
+      config: CONFIG.replace(`image: '${IMAGE}'`, `image: '${NO_SH}'`),
+      tasks: [
+        { id: 'ONE', sh: 'echo one > one.txt', verify: 'test -f one.txt' },
+        { id: 'TWO', sh: 'echo two > two.txt', verify: 'test -f two.txt' },
+      ],
+    })
+    try {
+      const run = await tanuki(project.dir, 'project', 'start')
+      expect(run.code, run.stdout + run.stderr).toBe(1)
+      // What is wrong, with what, and what to do.
+      expect(run.stderr).toMatch(/role "default" is paused: .*tanuki-test-no-sh:latest of role default has no `sh`/)
+      expect(run.stderr).toContain('tanuki project resume')
+      for (const task of (await statusJson(project.dir)).tasks) {
+        expect(task).toMatchObject({ status: 'pending', iterations: 0 })
+      }
+      writeFileSync(join(project.dir, 'tanuki.config.ts'), CONFIG)
+      const resumed = await tanuki(project.dir, 'project', 'resume')
+      expect(resumed.code, resumed.stdout + resumed.stderr).toBe(0)
+      expect((await statusJson(project.dir)).progress).toMatchObject({ complete: 2, landed: 2 })
+    } finally {
+      await tanuki(project.dir, 'project', 'stop', '--remove')
+      for (const id of await containersOf(project.dir).catch(() => [])) await docker('rm', '-f', id).catch(() => '')
+      await docker('rmi', NO_SH).catch(() => '')
+    }
+  }, 240_000)
+
   it('tanuki land, with no run on, runs the gate in a container of the role too', async () => {
     const project = createProject({
       config: CONFIG.replace('  cooldownMs: 100,', '  cooldownMs: 100,\n  land: { auto: false },'),

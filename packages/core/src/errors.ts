@@ -61,6 +61,16 @@ export function isTanukiError(error: unknown, code?: TanukiErrorCode): error is 
   )
 }
 
+/**
+ * True for an error that blames a role's configuration (a `TanukiError` with `details.config`:
+ * an image that cannot run, a user that cannot write the workspace). A backend's `spawn` throws
+ * one so the role is paused, its tasks waiting unharmed for the fix and a resume, instead of
+ * failing them.
+ */
+export function blamesConfig(error: unknown): boolean {
+  return isTanukiError(error) && error.details.config === true
+}
+
 /** The message of anything thrown, for logs and status fields. */
 export function errorMessage(error: unknown): string {
   if (error instanceof Error) return error.message

@@ -15,6 +15,7 @@
 export {
   TanukiError,
   isTanukiError,
+  blamesConfig,
   errorMessage,
   combineErrors,
   problemsOf,

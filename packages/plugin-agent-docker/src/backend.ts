@@ -17,7 +17,7 @@ import { createKind, kindSpend, openWorkspace, removeWorktrees } from '@tanuki/p
 import type Docker from 'dockerode'
 import { createDockerAgent, type DockerAgent } from './agent.ts'
 import { LABELS, containerSpec, ensureNetwork, removeContainer, startContainer } from './container.ts'
-import { connectEngine, type Engine } from './engine.ts'
+import { connectEngine, statusCode, type Engine } from './engine.ts'
 import { execInContainer, reapCommands, timedExec } from './exec.ts'
 import { assertImageAvailable, buildImage, ensureImage } from './image.ts'
 import { DOCKER_ROLE_KEYS, containerEnv, resolveDockerOptions, type DockerAgentOptions } from './options.ts'
@@ -67,7 +67,32 @@ async function assertWritable(
     `agent ${agent} runs as user "${user}" (docker backend option "user"), which cannot write its workspace ${dir} ` +
       `(owned by ${owner}, mounted at ${workdir}). Set "user" to the uid:gid that owns it (the user running tanuki, here ${owner}), ` +
       'or leave "user" unset to run as the image\'s user.',
-    { details: { agent, user, workspace: dir, owner } },
+    { details: { agent, user, workspace: dir, owner, config: true } },
+  )
+}
+
+/**
+ * Why an agent's container did not start. The engine refusing what the role's options ask (400:
+ * an image without `sh`, a mount or limit it cannot give) blames the role's configuration, so the
+ * role is paused and its tasks wait for the fix instead of failing.
+ */
+function spawnFailed(agent: string, role: string, image: string, address: string, error: unknown): TanukiError {
+  const message = errorMessage(error)
+  const config = statusCode(error) === 400
+  const details = { agent, image, ...(config ? { config: true } : {}) }
+  if (/exec: "?sh"?: executable file not found/.test(message)) {
+    return new TanukiError(
+      'TANUKI_AGENT_SPAWN_FAILED',
+      `could not start the container of agent ${agent}: the image ${image} of role ${role} has no \`sh\`, ` +
+        'which the docker backend needs: it keeps the container alive with `sh` and runs every command under it. ' +
+        'Use an image with a shell (busybox, alpine, debian:slim…), or add one to this image.',
+      { cause: error, details },
+    )
+  }
+  return new TanukiError(
+    'TANUKI_AGENT_SPAWN_FAILED',
+    `could not start the container of agent ${agent} (image ${image}) on ${address}: ${message}`,
+    { cause: error, details },
   )
 }
 
@@ -189,11 +214,7 @@ export function createDockerBackend(options: DockerAgentOptions = {}): DockerBac
         })
       } catch (error) {
         if (isTanukiError(error)) throw error
-        throw new TanukiError(
-          'TANUKI_AGENT_SPAWN_FAILED',
-          `could not start the container of agent ${name} (image ${resolved.image}) on ${found.address}: ${errorMessage(error)}`,
-          { cause: error, details: { agent: name, image: resolved.image } },
-        )
+        throw spawnFailed(name, role, resolved.image, found.address, error)
       }
     },
 

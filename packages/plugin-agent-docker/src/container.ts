@@ -128,7 +128,10 @@ export async function startContainer(
     await container.start()
   } catch (error) {
     await removeContainer(container).catch(() => {})
-    throw new Error(`could not start container ${spec.name}: ${errorMessage(error)}`, { cause: error })
+    // The engine's status (400: what the spec asks cannot run) tells the backend whom to blame.
+    throw Object.assign(new Error(`could not start container ${spec.name}: ${errorMessage(error)}`, { cause: error }), {
+      statusCode: statusCode(error),
+    })
   }
   return { container, reused: false }
 }

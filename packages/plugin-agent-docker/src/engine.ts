@@ -35,9 +35,10 @@ export function engineUnavailable(address: string, cause: unknown): TanukiError 
   return new TanukiError(
     'TANUKI_DOCKER_UNAVAILABLE',
     `No Docker engine is reachable at ${address} (${errorMessage(cause)}). ` +
-      'Start one (`sudo systemctl start docker`, or `sudo dockerd &`; in this repository `bash scripts/docker-setup.sh`), ' +
+      'Start one (`sudo systemctl start docker`, or `sudo dockerd &`; in a clone of Tanuki `bash scripts/docker-setup.sh`), ' +
       "or point DOCKER_HOST (or the docker plugin's `host` option) at a running engine.",
-    { cause, details: { address } },
+    // Its roles wait for the engine (and a resume) rather than fail their tasks.
+    { cause, details: { address, config: true } },
   )
 }
 

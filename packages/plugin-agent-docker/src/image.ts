@@ -42,7 +42,7 @@ export async function ensureImage(docker: Docker, image: string): Promise<void> 
       `Docker image "${image}" is not present locally and could not be pulled (${errorMessage(error)}). ` +
         `Build it (\`docker build -t ${image} .\`), load it (\`docker load\`), or give the docker backend ` +
         '`build: { context, dockerfile }` so Tanuki builds it.',
-      { cause: error, details: { image } },
+      { cause: error, details: { image, config: true } },
     )
   }
 }
@@ -62,7 +62,7 @@ export async function assertImageAvailable(docker: Docker, image: string, addres
       `Docker image "${image}" is not on the engine at ${address}, and no registry it can reach has it (${errorMessage(error).split('\n')[0]!.trim()}). ` +
         `Build it (\`docker build -t ${image} .\`), load it (\`docker load\`), fix the name, or give the docker backend ` +
         '`build: { context, dockerfile }` so Tanuki builds it.',
-      { cause: error, details: { image, address } },
+      { cause: error, details: { image, address, config: true } },
     )
   }
 }
@@ -89,7 +89,7 @@ export async function buildImage(
       'TANUKI_IMAGE_UNAVAILABLE',
       `Building Docker image "${image}" from ${context} (${dockerfile}) failed: ${errorMessage(error)}. ` +
         `Fix the Dockerfile, or try \`docker build -t ${image} -f ${dockerfile} ${context}\` to see the whole build log.`,
-      { cause: error, details: { image, context, dockerfile } },
+      { cause: error, details: { image, context, dockerfile, config: true } },
     )
   }
 }

@@ -1,6 +1,6 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { isTanukiError, createTask, type OutputChunk, type ProjectInfo } from '@tanuki/core'
+import { blamesConfig, isTanukiError, createTask, type OutputChunk, type ProjectInfo } from '@tanuki/core'
 import type Docker from 'dockerode'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createDockerBackend, type DockerAgent, type DockerBackend } from '../src/index.ts'
@@ -353,6 +353,8 @@ describe('docker backend without an engine', () => {
         })
         .catch((e: unknown) => e)
       expect(isTanukiError(error, 'TANUKI_DOCKER_UNAVAILABLE')).toBe(true)
+      // Its roles wait for the engine rather than fail their tasks.
+      expect(blamesConfig(error)).toBe(true)
       const message = (error as Error).message
       expect(message).toContain('No Docker engine is reachable at unix:///tmp/tanuki-no-such-docker.sock')
       expect(message).toContain('systemctl start docker')

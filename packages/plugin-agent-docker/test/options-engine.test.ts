@@ -4,7 +4,7 @@ import { chmod, chown, mkdir, mkdtemp, realpath, rm, writeFile } from 'node:fs/p
 import { hostname, tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
 import { promisify } from 'node:util'
-import { createTask, isTanukiError, type ProjectInfo } from '@tanuki/core'
+import { createTask, blamesConfig, isTanukiError, type ProjectInfo } from '@tanuki/core'
 import type Docker from 'dockerode'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createDockerBackend, type DockerAgent, type DockerBackend } from '../src/index.ts'
@@ -121,6 +121,8 @@ describe.skipIf(skipDocker)(
       // The worktree belongs to whoever runs tanuki: uid 1234 cannot write it. Every iteration would fail.
       const refused = await spawn({ user: '1234:1234' }).catch((error: unknown) => error)
       expect(isTanukiError(refused, 'TANUKI_AGENT_SPAWN_FAILED')).toBe(true)
+      // The role's configuration is to blame: the orchestrator pauses the role instead of failing its tasks.
+      expect(blamesConfig(refused)).toBe(true)
       const owner = `${process.getuid!()}:${process.getgid!()}`
       expect((refused as Error).message).toContain(
         `runs as user "1234:1234" (docker backend option "user"), which cannot write its workspace ${worktree} (owned by ${owner},`,

@@ -270,7 +270,13 @@ export interface SandboxExecRequest extends ExecOptions {
 export interface AgentBackend {
   /** The name roles refer to in the config (`backend: 'docker'`). */
   readonly name: string
-  /** Creates (or re-attaches to) an agent. Rejects with a clear `TanukiError` when it cannot. */
+  /**
+   * Creates (or re-attaches to) an agent. Rejects with a clear `TanukiError` when it cannot; with
+   * `details.config: true` (`blamesConfig`) when the role's configuration is the cause (an image
+   * that cannot run, a user that cannot write the workspace): the role is then paused and its
+   * tasks wait, unharmed, for the fix and a resume. Any other refusal fails the role's queued
+   * tasks once none of its agents is left to take them.
+   */
   spawn(request: SpawnRequest): Promise<Agent>
   /**
    * Runs a one-off command in a sandbox like the role's agents', on a host folder. The landing

@@ -1,6 +1,6 @@
 import type { Agent, AgentBackend, ProjectInfo } from '../agent/types.ts'
 import type { AgentCandidate } from '../balancer/index.ts'
-import { TanukiError, errorMessage } from '../errors.ts'
+import { TanukiError, blamesConfig, errorMessage } from '../errors.ts'
 import type { ResolvedConfig, RoleConfig } from '../plugin/index.ts'
 import type { LandRequest } from '../land/types.ts'
 import { roleBackendName, roleConfig } from '../plugin/roles.ts'
@@ -42,6 +42,8 @@ export interface AgentPoolOptions {
   onIdle: (role: string) => void
   /** An agent came up (before it is handed work). */
   onSpawned?: (record: AgentRecord) => void
+  /** A spawn was refused for the role's configuration (`blamesConfig`): pause the role. */
+  onRefused?: (role: string, cause: string) => void
   /** An agent died while busy: abort what it ran. */
   onCrash: (record: AgentRecord, reason: string) => void
   /** Agents came or went: the run may have settled. */
@@ -145,6 +147,8 @@ export function createAgentPool(options: AgentPoolOptions): AgentPool {
       if (stopped.signal.aborted) return
       state.lastSpawnError = errorMessage(error)
       bus.emit('agent:spawn-failed', { agent: name, role, backend: backendName(role), message: errorMessage(error) })
+      // Its tasks never ran: failing them would leave them failed after the fix and a resume.
+      if (blamesConfig(error)) options.onRefused?.(role, errorMessage(error))
       options.onChange()
       return
     }

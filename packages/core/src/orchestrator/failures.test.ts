@@ -40,6 +40,41 @@ describe('spawn failures', () => {
     })
   })
 
+  it("a spawn refused for the role's configuration pauses the role: its tasks wait, unharmed, for a resume", async () => {
+    const h = harness(
+      {
+        tasks: tasks(
+          { id: 'ok-1', role: 'good' },
+          { id: 'bad-1', role: 'bad' },
+          { id: 'bad-2', role: 'bad' },
+          { id: 'after-bad', role: 'good', dependsOn: ['bad-1'] },
+        ),
+        agents: { bad: { count: 2 } },
+      },
+      {
+        backend: {
+          refuseSpawn: (_name, role) =>
+            role === 'bad' ? { message: 'agents.bad: the image has no sh (option "image")', config: true } : undefined,
+        },
+      },
+    )
+    await h.orchestrator.start()
+    const summary = await h.orchestrator.done()
+
+    expect(summary).toMatchObject({ reason: 'settled', allComplete: false })
+    expect(h.orchestrator.task('ok-1')?.status).toBe('complete')
+    // Nothing of theirs ran: they wait for the role to be fixed, as after a could-not-start.
+    for (const id of ['bad-1', 'bad-2']) {
+      expect(h.orchestrator.task(id)).toMatchObject({ status: 'pending', iterations: 0, attempts: 0 })
+    }
+    expect(h.orchestrator.task('after-bad')?.status).toBe('pending')
+    expect(h.all('task:failed')).toEqual([])
+    expect(h.all('role:paused')).toEqual([
+      expect.objectContaining({ role: 'bad', cause: 'agents.bad: the image has no sh (option "image")' }),
+    ])
+    expect(summary.problems).toEqual(['role "bad" is paused: agents.bad: the image has no sh (option "image")'])
+  })
+
   it('a role whose backend no plugin registers is refused at start, naming the backends that exist; nothing runs', async () => {
     const h = harness({ tasks: tasks({ id: 'a', role: 'x' }, { id: 'b' }), agents: { x: { backend: 'dokcer' } } })
     const error = await h.orchestrator.start().then(

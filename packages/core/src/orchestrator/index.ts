@@ -213,6 +213,7 @@ export class Orchestrator {
         running: () => this.stateValue === 'running',
         onIdle: (role) => this.dispatch(role),
         onSpawned: (record) => this.parking.joined(record),
+        onRefused: (role, cause) => this.runs.pauseRole(role, cause),
         onCrash: (record, reason) => {
           if (record.taskId) this.table.get(record.taskId)?.controller?.abort(`agent crashed: ${reason}`)
         },

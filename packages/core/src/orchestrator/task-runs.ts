@@ -222,7 +222,7 @@ export class TaskRuns {
   }
 
   /** A role whose configuration keeps its agents from starting takes no more work; said once. */
-  private pauseRole(role: string, cause: string): void {
+  pauseRole(role: string, cause: string): void {
     const state = this.ctx.pool.role(role)
     if (!state || state.paused) return
     state.paused = cause

@@ -45,8 +45,11 @@ export interface MemoryBackendOptions {
   script?: (ctx: MemoryRunContext) => Awaitable<MemoryAction>
   /** Give each agent its own workspace instead of one shared by all. */
   isolated?: boolean
-  /** Refuse to spawn some agents: return an error message, or undefined to allow. */
-  refuseSpawn?: (name: string, role: string) => string | undefined
+  /**
+   * Refuse to spawn some agents: return an error message (or one with `config: true`, a refusal
+   * that blames the role's configuration), or undefined to allow.
+   */
+  refuseSpawn?: (name: string, role: string) => string | { message: string; config?: boolean } | undefined
   /** The account an agent spends (it parks with the others on it). Default: its name. */
   account?: (name: string, role: string) => string
   /** What `beginTask` does (the agents have it only when this is given): e.g. report a conflict. */
@@ -173,7 +176,12 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): MemoryB
     },
     async spawn({ name: agentName, role }) {
       const refused = options.refuseSpawn?.(agentName, role)
-      if (refused) throw new TanukiError('TANUKI_AGENT_SPAWN_FAILED', refused)
+      if (typeof refused === 'string') throw new TanukiError('TANUKI_AGENT_SPAWN_FAILED', refused)
+      if (refused) {
+        throw new TanukiError('TANUKI_AGENT_SPAWN_FAILED', refused.message, {
+          ...(refused.config ? { details: { config: true } } : {}),
+        })
+      }
       spawns.push(agentName)
       const files = options.isolated ? new Map<string, string>() : shared
       workspaces.add(files)
