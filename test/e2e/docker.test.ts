@@ -246,6 +246,9 @@ export default defineConfig({
         lastError: { class: 'verify-could-not-run' },
       })
       expect(task('NODE')!.lastError!.cause).toMatch(/exit 127/)
+      // node is on the host, not in the image: the causes say where the command was looked for.
+      expect(task('NODE')!.lastError!.cause).toContain(`in the container of agent default-1 (image ${IMAGE})`)
+      expect(task('AI')!.lastError!.cause).toContain(`in the container of agent ai-1 (image ${IMAGE})`)
     } finally {
       await tanuki(project.dir, 'project', 'stop', '--remove')
       for (const id of await containersOf(project.dir).catch(() => [])) await docker('rm', '-f', id).catch(() => '')

@@ -167,12 +167,14 @@ export function createDockerAgent(parts: DockerAgentParts): DockerAgent {
   if (kind.name === 'claude' && options.env.IS_SANDBOX === undefined) baseEnv.IS_SANDBOX = '1'
 
   const account = kindAccount(options.kind, kind)
+  const runsIn = `the container of agent ${name} (image ${options.image})`
   const agent: DockerAgent = {
     name,
     role,
     backend: 'docker',
     ...(account ? { account } : {}),
     workspace: `${parts.containerName}:${options.workdir} (${workspace.dir})`,
+    runsIn,
     containerName: parts.containerName,
     containerId: container.id,
 
@@ -187,7 +189,10 @@ export function createDockerAgent(parts: DockerAgentParts): DockerAgent {
         const exit = await execChecked({ ...step, env: { ...baseEnv, ...step.env } }, onChunk, signal)
         return { exitCode: exit.exitCode }
       }
-      return runIteration({ agent: name, kind, workspace, commit: options.commit, execStep }, request)
+      const result = await runIteration({ agent: name, kind, workspace, commit: options.commit, execStep }, request)
+      // A program missing from the image may well be on the host: say where it was looked for.
+      if (result.failure?.class !== 'could-not-start') return result
+      return { ...result, failure: { ...result.failure, cause: `${result.failure.cause} (in ${runsIn})` } }
     },
 
     async beginTask(task, context) {

@@ -133,6 +133,12 @@ export interface Agent {
   /** Where it works (a directory, a container), for people reading status. */
   readonly workspace?: string
   /**
+   * Where its commands run when that is not the host (`the container of agent qa-1 (image
+   * alpine:3)`): named in a cause about a command that could not run there, which may well run on
+   * the host.
+   */
+  readonly runsIn?: string
+  /**
    * The account it spends (e.g. `claude:ANTHROPIC_API_KEY`): agents sharing one park together when
    * it hits a usage limit. Default: its own name.
    */

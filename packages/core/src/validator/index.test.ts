@@ -242,6 +242,23 @@ describe('Validator', () => {
       expect(validation.verify).toBeUndefined()
     })
 
+    it('names where a verify that exits 127 was run when that is not the host', async () => {
+      const inBox: Agent = {
+        ...(await spawn({ exec: () => ({ exitCode: 127, output: 'sh: node: not found\n', timedOut: false }) })),
+        runsIn: 'the container of agent w-1 (image alpine:3)',
+      }
+      const validation = await new Validator().validate({
+        task: task({ verify: 'node --test' }),
+        agent: inBox,
+        result: ok(''),
+        iteration: 1,
+      })
+      expect(validation.outcome).toBe('failed')
+      expect(validation.reason).toBe(
+        'verify could not run in the container of agent w-1 (image alpine:3) (exit 127: sh: node: not found): node --test',
+      )
+    })
+
     it('fails the task when the agent is gone and cannot run verify', async () => {
       const backend = createMemoryBackend()
       const agent = await backend.spawn({ name: 'w-1', role: 'default', options: {}, project })

@@ -109,7 +109,8 @@ export class Validator {
     // 126/127: the shell could not run the command (not found, not executable): no try can fix that.
     if (verify.exitCode === 126 || verify.exitCode === 127) {
       const said = verify.output.trim().split('\n').at(-1)?.slice(0, 300)
-      const reason = `verify could not run (exit ${verify.exitCode}${said ? `: ${said}` : ''}): ${command}`
+      const where = agent.runsIn ? ` in ${agent.runsIn}` : ''
+      const reason = `verify could not run${where} (exit ${verify.exitCode}${said ? `: ${said}` : ''}): ${command}`
       return { outcome: 'failed', reason, failure: { class: 'verify-could-not-run', cause: reason }, ...base }
     }
     const reason = `verify exited with code ${verify.exitCode}: ${command}`
