@@ -254,6 +254,39 @@ export default defineConfig({
       for (const id of await containersOf(project.dir).catch(() => [])) await docker('rm', '-f', id).catch(() => '')
     }
   }, 240_000)
+  it('project stop after the orchestrator is killed -9 stops the containers it left working, keeping the worktree', async () => {
+    const project = createProject({
+      config: CONFIG,
+      tasks: [{ id: 'SLOW', sh: 'touch started.txt\nsleep 6\ntouch late.txt', verify: 'test -f late.txt' }],
+    })
+    const worktree = agentWorktree(project.dir, 'default-1')
+    try {
+      const start = startTanuki(project.dir, 'project', 'start')
+      await waitFor('the try to start', () => existsSync(join(worktree, 'started.txt')), 90_000)
+      const pid = await waitFor('the orchestrator lock', () => lockPid(project.dir), 10_000)
+      process.kill(pid, 'SIGKILL')
+      await start.done
+      const [left] = await containersOf(project.dir)
+      expect(await docker('inspect', '--format', '{{.State.Running}}', left!)).toBe('true')
+
+      const stop = await tanuki(project.dir, 'project', 'stop')
+      expect(stop.code, stop.stdout + stop.stderr).toBe(0)
+      expect(stop.stdout).toContain('stopped the agents a killed run left running: default-1')
+      expect(await docker('inspect', '--format', '{{.State.Running}}', left!)).toBe('false')
+      // Its command was stopped with it: nothing more is written in the worktree, which stays.
+      await new Promise((resolve) => setTimeout(resolve, 7_000))
+      expect(existsSync(join(worktree, 'started.txt'))).toBe(true)
+      expect(existsSync(join(worktree, 'late.txt'))).toBe(false)
+
+      const resume = await tanuki(project.dir, 'project', 'resume')
+      expect(resume.code, resume.stdout + resume.stderr).toBe(0)
+      expect((await statusJson(project.dir)).progress).toMatchObject({ complete: 1, landed: 1 })
+    } finally {
+      await tanuki(project.dir, 'project', 'stop', '--remove')
+      for (const id of await containersOf(project.dir).catch(() => [])) await docker('rm', '-f', id).catch(() => '')
+    }
+  }, 240_000)
+
   it('an image without sh pauses its role, naming the image; its tasks wait and run after the fix and a resume', async () => {
     const NO_SH = 'tanuki-test-no-sh:latest'
     const maker = `tanuki-e2e-no-sh-${process.pid}`

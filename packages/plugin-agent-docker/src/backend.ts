@@ -262,6 +262,27 @@ export function createDockerBackend(options: DockerAgentOptions = {}): DockerBac
       return report
     },
 
+    async stopLeftovers(project) {
+      // No engine, no container of the project running on it.
+      const found = await engine(options.host).catch(() => undefined)
+      if (!found) return []
+      const filters = JSON.stringify({ label: [`${LABELS.project}=${project.root}`], status: ['running'] })
+      const running = await found.docker.listContainers({ filters })
+      // Stopping the container ends the commands in it; it stays, with its worktree, for the next run.
+      await Promise.all(
+        running.map((info) =>
+          found.docker
+            .getContainer(info.Id)
+            .stop({ t: options.stopTimeoutSeconds ?? 5 })
+            .catch((error: unknown) => {
+              // 304: it stopped meanwhile.
+              if (statusCode(error) !== 304 && statusCode(error) !== 404) throw error
+            }),
+        ),
+      )
+      return running.map((info) => info.Labels[LABELS.agent] ?? info.Names[0]?.replace(/^\//, '') ?? info.Id).sort()
+    },
+
     close() {
       engines.clear()
       images.clear()

@@ -309,4 +309,10 @@ export interface AgentBackend {
    * that has not landed is kept, and reported, unless `force`.
    */
   cleanup?(project: ProjectInfo, options?: CleanupOptions): Promise<CleanupReport | void>
+  /**
+   * Stops what the agents of a run killed outright (`kill -9`, a crash) left running, keeping
+   * their workspaces for the next run: `tanuki project stop` calls it when no orchestrator runs.
+   * Resolves with the names of the agents it stopped.
+   */
+  stopLeftovers?(project: ProjectInfo): Promise<string[]>
 }

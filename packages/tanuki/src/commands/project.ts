@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process'
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { defineCommand } from 'citty'
-import { TanukiError, setupPlugins, type CleanupReport } from '@tanuki/core'
+import { TanukiError, errorMessage, setupPlugins, type CleanupReport } from '@tanuki/core'
 import { reapLeftovers } from '@tanuki/plugin-agent-process'
 import { formatStatus } from '@tanuki/plugin-reporter'
 import { isAlive, readLock, runningOrchestrator } from '../lock.ts'
@@ -257,6 +257,34 @@ async function removeAgents(project: Project, force: boolean): Promise<CleanupRe
   return report
 }
 
+/**
+ * What the agents of other backends (Docker containers) that a killed run left running were doing
+ * is stopped too, so they edit and spend no more: the names of those agents. A backend that cannot
+ * say is reported, and the rest still stopped.
+ */
+async function stopLeftovers(project: Project): Promise<string[]> {
+  const config = project.config.resolved
+  const plugins = defaultPlugins(config.plugins, { reporters: false, remote: config.remote !== undefined })
+  const info = projectInfo(project)
+  const registry = await setupPlugins({ ...config, plugins }, info)
+  const stopped: string[] = []
+  try {
+    for (const backend of registry.backends.values()) {
+      if (!backend.stopLeftovers) continue
+      try {
+        stopped.push(...(await backend.stopLeftovers(info)))
+      } catch (error) {
+        process.stderr.write(
+          `tanuki: could not stop what agents of the ${backend.name} backend left running: ${errorMessage(error)}\n`,
+        )
+      }
+    }
+  } finally {
+    await registry.teardown()
+  }
+  return stopped
+}
+
 /** What `stop --remove` removed and kept, for people. */
 async function printCleanup(project: Project, report: CleanupReport): Promise<void> {
   process.stdout.write(
@@ -390,7 +418,7 @@ const stop = defineCommand({
     } else {
       // A run killed outright (`kill -9`, a crash) leaves its agents' processes running, spending
       // and editing the worktrees: with no orchestrator to ask, they are stopped here.
-      const reaped = reapLeftovers(projectInfo(project))
+      const reaped = [...reapLeftovers(projectInfo(project)), ...(await stopLeftovers(project))]
       const left = reaped.length > 0 ? `; stopped the agents a killed run left running: ${reaped.join(', ')}` : ''
       if (!args.remove) {
         process.stdout.write(`No orchestrator is running for this project${left}.\n`)
