@@ -1,6 +1,6 @@
 import { readdir } from 'node:fs/promises'
 import { isAbsolute, resolve } from 'node:path'
-import { TanukiError, errorMessage } from '@tanuki/core'
+import { TanukiError, closestName, errorMessage } from '@tanuki/core'
 import type Docker from 'dockerode'
 import { statusCode } from './engine.ts'
 import type { DockerBuildOptions } from './options.ts'
@@ -31,6 +31,18 @@ export async function present(docker: Docker, image: string): Promise<boolean> {
   }
 }
 
+/** ` (did you mean "…"?)` naming the engine's image a misspelt name most likely meant, else ''. */
+async function meantImage(docker: Docker, image: string): Promise<string> {
+  const tags = await docker.listImages().then(
+    (images) => images.flatMap((info) => info.RepoTags ?? []).filter((tag) => tag !== '<none>:<none>'),
+    () => [],
+  )
+  // `name` means `name:latest`: compare like with like, and name the image as it is tagged.
+  const full = image.includes(':') ? image : `${image}:latest`
+  const meant = closestName(full, tags)
+  return meant ? ` (did you mean "${meant}"?)` : ''
+}
+
 /** Pulls an image that is not present; throws `TANUKI_IMAGE_UNAVAILABLE` saying how to get it otherwise. */
 export async function ensureImage(docker: Docker, image: string): Promise<void> {
   if (await present(docker, image)) return
@@ -39,7 +51,7 @@ export async function ensureImage(docker: Docker, image: string): Promise<void> 
   } catch (error) {
     throw new TanukiError(
       'TANUKI_IMAGE_UNAVAILABLE',
-      `Docker image "${image}" is not present locally and could not be pulled (${errorMessage(error)}). ` +
+      `Docker image "${image}"${await meantImage(docker, image)} is not present locally and could not be pulled (${errorMessage(error)}). ` +
         `Build it (\`docker build -t ${image} .\`), load it (\`docker load\`), or give the docker backend ` +
         '`build: { context, dockerfile }` so Tanuki builds it.',
       { cause: error, details: { image, config: true } },
@@ -59,7 +71,7 @@ export async function assertImageAvailable(docker: Docker, image: string, addres
   } catch (error) {
     throw new TanukiError(
       'TANUKI_IMAGE_UNAVAILABLE',
-      `Docker image "${image}" is not on the engine at ${address}, and no registry it can reach has it (${errorMessage(error).split('\n')[0]!.trim()}). ` +
+      `Docker image "${image}"${await meantImage(docker, image)} is not on the engine at ${address}, and no registry it can reach has it (${errorMessage(error).split('\n')[0]!.trim()}). ` +
         `Build it (\`docker build -t ${image} .\`), load it (\`docker load\`), fix the name, or give the docker backend ` +
         '`build: { context, dockerfile }` so Tanuki builds it.',
       { cause: error, details: { image, address, config: true } },

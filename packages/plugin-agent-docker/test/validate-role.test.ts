@@ -44,6 +44,13 @@ describe.skipIf(skipDocker)('docker backend: validateRole', () => {
     await expect(docker.getImage(image).inspect()).rejects.toMatchObject({ statusCode: 404 })
   })
 
+  it('names the image on the engine that a misspelt one most likely meant', async () => {
+    const misspelt = TEST_IMAGE.replace('busybox', 'busybx')
+    const error = await check({ image: misspelt, kind: 'shell' })
+    expect(error?.code).toBe('TANUKI_IMAGE_UNAVAILABLE')
+    expect(error?.message).toContain(`Docker image "${misspelt}" (did you mean "${TEST_IMAGE}"?) is not on the engine`)
+  })
+
   it.each([
     [{ kind: 'shell' }, 'TANUKI_CONFIG_INVALID', 'docker backend option "image" is required'],
     [
