@@ -266,7 +266,15 @@ async function stopLeftovers(project: Project): Promise<string[]> {
   const config = project.config.resolved
   const plugins = defaultPlugins(config.plugins, { reporters: false, remote: config.remote !== undefined })
   const info = projectInfo(project)
-  const registry = await setupPlugins({ ...config, plugins }, info)
+  let registry: Awaited<ReturnType<typeof setupPlugins>>
+  try {
+    registry = await setupPlugins({ ...config, plugins }, info)
+  } catch (error) {
+    // A plugin that cannot be set up here keeps no stop from stopping the processes it did.
+    process.stderr.write(`tanuki: could not ask the backends what a killed run left running: ${errorMessage(error)}
+`)
+    return []
+  }
   const stopped: string[] = []
   try {
     for (const backend of registry.backends.values()) {
@@ -280,7 +288,7 @@ async function stopLeftovers(project: Project): Promise<string[]> {
       }
     }
   } finally {
-    await registry.teardown()
+    await registry.teardown().catch(() => {})
   }
   return stopped
 }
