@@ -148,13 +148,14 @@ export class Commands {
     queue.remove(id)
     this.ctx.landing()?.forget(id)
     this.ctx.landing()?.unhold(id)
-    const ready = table.setStatus(record, 'pending', { reason })
+    // Before the status, whose event and mirror tell the iterations it keeps.
     table.note(record, {
       attempts: 0,
       landed: null,
       feedback: null,
       ...(clear ? { iterations: 0, lastError: null } : {}),
     })
+    const ready = table.setStatus(record, 'pending', { reason })
     table.blockIfStuck(record)
     for (const each of [id, ...ready, ...table.unblockDependents(id)]) this.ctx.enqueue(each)
   }

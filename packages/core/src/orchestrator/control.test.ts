@@ -317,6 +317,10 @@ describe('edits while running', () => {
 
     broken = false
     await h.orchestrator.reset('a')
+    // Its event tells the count cleared.
+    expect(h.all('task:status').filter((e) => e.taskId === 'a' && e.to === 'pending')).toEqual([
+      expect.objectContaining({ from: 'failed', iterations: 0 }),
+    ])
     expect(h.orchestrator.task('b')?.status).toBe('pending')
     expect(h.orchestrator.task('c')?.status).toBe('pending')
     await h.when('task:completed', (e) => e.taskId === 'c')

@@ -58,6 +58,8 @@ describe('the journal is the authority for run state', () => {
     await first.when('iteration:started')
     await first.orchestrator.stop()
     expect(first.orchestrator.task('a')).toMatchObject({ status: 'pending', iterations: 0 })
+    // Reporters are told the count it keeps.
+    expect(first.all('task:status').at(-1)).toMatchObject({ to: 'pending', iterations: 0 })
     expect(store.state.tasks.a).toMatchObject({ status: 'pending', iterations: 0 })
 
     const second = harness({}, { sources: [source()], store })

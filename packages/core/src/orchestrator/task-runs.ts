@@ -176,9 +176,9 @@ export class TaskRuns {
     const task = record.task
     agent.taskId = undefined
     if (this.ctx.state() === 'stopping' && aborted) {
-      table.setStatus(record, 'pending', { reason: 'run stopped; it will start over' })
       // A try a stop cut short had no verdict: not a try, as one a rate limit cuts short is not.
       if (cutShort) table.note(record, { iterations: record.iterations - 1 })
+      table.setStatus(record, 'pending', { reason: 'run stopped; it will start over' })
       return
     }
     const crashed = agent.status === 'crashed' || isTanukiError(error, 'TANUKI_AGENT_CRASHED')

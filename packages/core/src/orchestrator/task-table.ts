@@ -245,6 +245,8 @@ export class TaskTable {
       to,
       ...(cause.agent ? { agent: cause.agent } : {}),
       ...(cause.reason ? { reason: cause.reason } : {}),
+      // Back to waiting: the tries it keeps (a try a stop cut short is not one).
+      ...(to === 'pending' ? { iterations: record.iterations } : {}),
     })
     this.tracker.record(change)
     this.store.append({

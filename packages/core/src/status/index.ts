@@ -9,6 +9,8 @@ export interface StatusChange {
   agent?: string
   /** Why, in a few words (the failure, "agent crashed", "recovered after restart"…). */
   reason?: string
+  /** Back to `pending`: the iterations the task keeps counted (a try a stop cut short is not one). */
+  iterations?: number
   /** Clock time in ms since the epoch. */
   at: number
 }

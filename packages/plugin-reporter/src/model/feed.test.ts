@@ -52,3 +52,38 @@ describe('ModelFeed', () => {
     expect(new ModelFeed().model).not.toBe(new ModelFeed().model)
   })
 })
+
+describe('the iterations a task keeps', () => {
+  it('a task sent back to pending takes the count its status event carries: a try a stop cut short is not one', () => {
+    const model = new RunModel()
+    model.apply('iteration:started', {
+      taskId: 'T-1',
+      agent: 'dev-1',
+      iteration: 1,
+      maxIterations: 1,
+      prompt: 'p',
+      at: 2,
+    })
+    expect(model.tasks.get('T-1')?.iterations).toBe(1)
+    model.apply('task:status', {
+      taskId: 'T-1',
+      from: 'in_progress',
+      to: 'pending',
+      reason: 'run stopped; it will start over',
+      iterations: 0,
+      at: 3,
+    })
+    expect(model.tasks.get('T-1')?.iterations).toBe(0)
+    // Events of older cores carry none: the count stands.
+    model.apply('iteration:started', {
+      taskId: 'T-1',
+      agent: 'dev-1',
+      iteration: 1,
+      maxIterations: 1,
+      prompt: 'p',
+      at: 4,
+    })
+    model.apply('task:status', { taskId: 'T-1', from: 'in_progress', to: 'pending', at: 5 })
+    expect(model.tasks.get('T-1')?.iterations).toBe(1)
+  })
+})

@@ -253,6 +253,7 @@ export class RunModel implements ReporterHooks {
   onTaskStatus(e: TanukiEvents['task:status']): void {
     const task = this.task(e.taskId)
     task.status = e.to
+    if (e.iterations !== undefined) task.iterations = e.iterations
     // Rerun or reset: its landing is not its work any more (it lands again once complete).
     if (e.from === 'complete' && e.to === 'pending') {
       task.landed = undefined
