@@ -325,6 +325,20 @@ describe('claude kind with the real Claude Code CLI', { timeout: 60_000 }, () =>
     expect(result.failure?.cause).toContain('401')
   })
 
+  it('keeps the tokens of a run stopped by --max-budget-usd, which its result usage leaves at zero', async () => {
+    const usage = { input_tokens: 2_000_000, output_tokens: 20_000 }
+    const plan = createClaudeKind({ bin: claudeBin }).plan({ prompt: 'Create FILE.txt', task, budget: { usd: 1 } })
+    api = await startFakeAnthropic(taskScript({ command: 'true', finalText: 'done', usage }))
+    const result = await runPlanHere(plan, cwd, {
+      ...claudeEnv({ baseUrl: api.url, home }),
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+    })
+    expect(result.error).toContain('--max-budget-usd')
+    expect(result.usage?.costUsd).toBeGreaterThan(1)
+    expect(result.usage?.inputTokens).toBeGreaterThanOrEqual(usage.input_tokens)
+    expect(result.usage?.outputTokens).toBeGreaterThanOrEqual(usage.output_tokens)
+  })
+
   it('stops at maxTurns with an error that says so', async () => {
     const result = await run(taskScript({ command: 'true', finalText: 'never reached' }), { maxTurns: 1 })
     expect(result.error).toContain('maximum number of turns')

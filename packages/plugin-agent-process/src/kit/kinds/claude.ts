@@ -149,21 +149,38 @@ function parseResult(event: JsonObject): ResultEvent {
   if (status !== undefined) parsed.apiErrorStatus = status
   const sessionId = str(event, 'session_id')
   if (sessionId) parsed.sessionId = sessionId
-  const figures: Usage = {}
+  const figures: Usage = modelUsageTokens(obj(event, 'modelUsage')) ?? {}
   // Anthropic counts fresh, cache-written and cache-read input apart; Tanuki's inputTokens is
   // everything not read from cache, so inputTokens + cacheReadTokens is the whole input.
   const input = num(usage, 'input_tokens')
-  if (input !== undefined) figures.inputTokens = input + (num(usage, 'cache_creation_input_tokens') ?? 0)
+  if (input !== undefined && figures.inputTokens === undefined)
+    figures.inputTokens = input + (num(usage, 'cache_creation_input_tokens') ?? 0)
   const output = num(usage, 'output_tokens')
-  if (output !== undefined) figures.outputTokens = output
+  if (output !== undefined && figures.outputTokens === undefined) figures.outputTokens = output
   const cacheRead = num(usage, 'cache_read_input_tokens')
-  if (cacheRead !== undefined) figures.cacheReadTokens = cacheRead
+  if (cacheRead !== undefined && figures.cacheReadTokens === undefined) figures.cacheReadTokens = cacheRead
   const cost = num(event, 'total_cost_usd')
   if (cost !== undefined) figures.costUsd = cost
   const turns = num(event, 'num_turns')
   if (turns !== undefined) figures.turns = turns
   if (Object.keys(figures).length > 0) parsed.usage = figures
   return parsed
+}
+
+/**
+ * The tokens of every model the run used (`modelUsage`, the figures its `total_cost_usd` is made
+ * of), summed. Preferred to `usage`, which leaves out other models (a subagent's) and is all zeros
+ * when the run stopped at `--max-budget-usd`: the tokens that spent the budget would go uncounted.
+ */
+function modelUsageTokens(models: JsonObject | undefined): Usage | undefined {
+  const each = Object.values(models ?? {}).filter(isObject)
+  if (each.length === 0) return undefined
+  const sum = (key: string): number => each.reduce((total, model) => total + (num(model, key) ?? 0), 0)
+  return {
+    inputTokens: sum('inputTokens') + sum('cacheCreationInputTokens'),
+    outputTokens: sum('outputTokens'),
+    cacheReadTokens: sum('cacheReadInputTokens'),
+  }
 }
 
 const SUBTYPE_MEANING: Record<string, string> = {
