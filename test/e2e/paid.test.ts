@@ -181,6 +181,30 @@ describe('paid agents with the real Claude Code CLI', () => {
     expect(status.tasks.map((t) => t.status)).toEqual(['pending', 'pending'])
     expect(status.tasks.find((t) => t.lastError)?.lastError?.class).toBe('could-not-start')
   }, 120_000)
+
+  it('a model the key cannot use pauses the role once, naming the option; its tasks wait, unharmed', async () => {
+    api = await startFakeAnthropic((request, { mainLoop }) =>
+      mainLoop ? { status: 404, error: { type: 'not_found_error', message: `model: ${request.model}` } } : undefined,
+    )
+    useClaude(api)
+    const project = createProject({
+      config: CLAUDE_CONFIG().replace("kind: 'claude'", "kind: 'claude', model: 'claude-sonet-9'"),
+      files: {
+        '.tanuki/tasks/N-1.md': claudeTask('N-1', '  verify: "test -f N-1.txt"\n'),
+        '.tanuki/tasks/N-2.md': claudeTask('N-2', '  verify: "test -f N-2.txt"\n'),
+      },
+    })
+    const run = await tanuki(project.dir, 'project', 'start')
+    expect(run.code).toBe(1)
+    expect(run.stderr).toMatch(/role "default" is paused: .*claude-sonet-9.*`model`/)
+    // Not three tries of every task, each sent to review: one run of Claude Code, then the role
+    // waits for a fix. (Claude Code itself asks twice about a model it is refused.)
+    expect(readEvents(project.dir).filter((e) => e.event === 'iteration:started')).toHaveLength(1)
+    const status = await statusJson(project.dir)
+    expect(status.tasks.map((t) => t.status)).toEqual(['pending', 'pending'])
+    expect(status.tasks.find((t) => t.lastError)?.lastError?.class).toBe('could-not-start')
+  }, 120_000)
+
 })
 
 describe('failures that can never pass, under the process backend', () => {

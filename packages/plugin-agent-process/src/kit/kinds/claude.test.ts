@@ -325,6 +325,18 @@ describe('claude kind with the real Claude Code CLI', { timeout: 60_000 }, () =>
     expect(result.failure?.cause).toContain('401')
   })
 
+  it('classifies a model the API does not know as the role configuration, naming the option to fix', async () => {
+    // A typo in `model` fails every task alike: pause the role, rather than spend tries on each task.
+    const result = await run(
+      (request, { mainLoop }) =>
+        mainLoop ? { status: 404, error: { type: 'not_found_error', message: `model: ${request.model}` } } : undefined,
+      { model: 'claude-sonet-9' },
+    )
+    expect(result.failure).toMatchObject({ class: 'could-not-start', config: true })
+    expect(result.failure?.cause).toContain('claude-sonet-9')
+    expect(result.failure?.cause).toMatch(/`model`/)
+  })
+
   it('keeps the tokens of a run stopped by --max-budget-usd, which its result usage leaves at zero', async () => {
     const usage = { input_tokens: 2_000_000, output_tokens: 20_000 }
     const plan = createClaudeKind({ bin: claudeBin }).plan({ prompt: 'Create FILE.txt', task, budget: { usd: 1 } })

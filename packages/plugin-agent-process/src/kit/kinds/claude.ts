@@ -262,6 +262,18 @@ function classifyClaude(
       ...limitReset(text),
     }
   }
+  // A run that got over an API error and finished is no failure, whatever it met on the way.
+  if (error && (status === 404 || assistantError === 'model_not_found')) {
+    // Every task of the role would fail alike: a `model` the key cannot use is its configuration.
+    const said = firstLine(result?.text ?? text)
+      .replace(/\s*Run --model to pick a different model\.?/, '')
+      .replace(/\.+$/, '')
+    return {
+      class: 'could-not-start',
+      config: true,
+      cause: `the model was refused${status ? ` (${status})` : ''}: ${said}. Set the role's \`model\` in tanuki.config.ts to one this key can use`,
+    }
+  }
   if (status === 401 || status === 403 || assistantError === 'authentication_failed') {
     return {
       class: 'could-not-start',
