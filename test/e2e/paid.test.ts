@@ -205,6 +205,31 @@ describe('paid agents with the real Claude Code CLI', () => {
     expect(status.tasks.find((t) => t.lastError)?.lastError?.class).toBe('could-not-start')
   }, 120_000)
 
+  it('an overloaded API parks the account, and the try runs again once it is back: max_iterations 1 still completes', async () => {
+    // Overloaded for 3 s: the old way, three quick tries of the same 529 sent the task to review.
+    let overloadedUntil: number | undefined
+    let refused = 0
+    const work = touchScript()
+    api = await startFakeAnthropic((request, context) => {
+      if (context.mainLoop) overloadedUntil ??= Date.now() + 3_000
+      if (context.mainLoop && Date.now() < overloadedUntil!) {
+        refused++
+        return { status: 529, error: { type: 'overloaded_error', message: 'Overloaded' } }
+      }
+      return work(request, context)
+    })
+    useClaude(api)
+    const project = createProject({
+      config: CLAUDE_CONFIG(),
+      files: { '.tanuki/tasks/O-1.md': claudeTask('O-1', '  verify: "test -f O-1.txt"\n  max_iterations: 1\n') },
+    })
+    const run = await tanuki(project.dir, 'project', 'start')
+    expect(run.code, run.stderr + run.stdout).toBe(0)
+    expect(refused).toBeGreaterThan(0)
+    expect(run.stdout).toMatch(/agent default-1 parked until \d\d:\d\d:\d\d .*the API is unavailable \(529\)/)
+    const status = await statusJson(project.dir)
+    expect(status.tasks[0]).toMatchObject({ id: 'O-1', status: 'complete', iterations: 1 })
+  }, 120_000)
 })
 
 describe('failures that can never pass, under the process backend', () => {

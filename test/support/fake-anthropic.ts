@@ -64,6 +64,8 @@ export type Reply =
       /** Defaults to `tool_use` when the content has a tool call, else `end_turn`. */
       stopReason?: 'end_turn' | 'tool_use' | 'max_tokens' | 'stop_sequence'
       usage?: ReplyUsage
+      /** Streamed answers only: the connection is dropped after the first half of the first block. */
+      cut?: boolean
     }
   | {
       /** An HTTP error answer, e.g. 529 `overloaded_error` or 400 `invalid_request_error`. */
@@ -238,6 +240,7 @@ function streamMessage(res: ServerResponse, model: string, reply: SuccessReply):
   send('ping', {})
   const blocks = full.content as Array<Record<string, unknown>>
   blocks.forEach((block, index) => {
+    if (reply.cut && index > 0) return
     if (block.type === 'text') {
       send('content_block_start', { index, content_block: { type: 'text', text: '' } })
       // Two deltas, so the CLI really assembles the text from pieces.
@@ -245,6 +248,7 @@ function streamMessage(res: ServerResponse, model: string, reply: SuccessReply):
       const half = Math.ceil(text.length / 2)
       for (const piece of [text.slice(0, half), text.slice(half)]) {
         if (piece) send('content_block_delta', { index, delta: { type: 'text_delta', text: piece } })
+        if (reply.cut) break
       }
     } else {
       send('content_block_start', { index, content_block: { ...block, input: {} } })
@@ -252,10 +256,17 @@ function streamMessage(res: ServerResponse, model: string, reply: SuccessReply):
       const half = Math.ceil(json.length / 2)
       for (const piece of [json.slice(0, half), json.slice(half)]) {
         send('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: piece } })
+        if (reply.cut) break
       }
     }
+    if (reply.cut) return
     send('content_block_stop', { index })
   })
+  // A cut answer: the connection drops mid-message, as a proxy or network failure would.
+  if (reply.cut) {
+    res.socket?.destroy()
+    return 200
+  }
   send('message_delta', {
     delta: { stop_reason: full.stop_reason, stop_sequence: null },
     usage: { output_tokens: usage.output_tokens },

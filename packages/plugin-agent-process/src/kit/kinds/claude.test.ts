@@ -337,6 +337,27 @@ describe('claude kind with the real Claude Code CLI', { timeout: 60_000 }, () =>
     expect(result.failure?.cause).toMatch(/`model`/)
   })
 
+  it('parks on an overloaded or failing API (529, 5xx, a dropped connection) instead of failing the try', async () => {
+    // The service's trouble, not the task's: trying the task again at once cannot help, waiting can.
+    for (const [status, type, message] of [
+      [529, 'overloaded_error', 'Overloaded'],
+      [500, 'api_error', 'Internal server error'],
+      [503, 'api_error', 'Service unavailable'],
+    ] as const) {
+      const result = await run((_request, { mainLoop }) =>
+        mainLoop ? { status, error: { type, message } } : undefined,
+      )
+      expect(result.failure, String(status)).toMatchObject({ class: 'rate-limited' })
+      expect(result.failure?.cause).toContain(String(status))
+      await api?.close()
+    }
+    const cut = await run((_request, { mainLoop }) =>
+      mainLoop ? { content: [{ type: 'text', text: 'A long answer that never ends' }], cut: true } : undefined,
+    )
+    expect(cut.failure).toMatchObject({ class: 'rate-limited' })
+    expect(cut.failure?.cause).toMatch(/connection/i)
+  })
+
   it('keeps the tokens of a run stopped by --max-budget-usd, which its result usage leaves at zero', async () => {
     const usage = { input_tokens: 2_000_000, output_tokens: 20_000 }
     const plan = createClaudeKind({ bin: claudeBin }).plan({ prompt: 'Create FILE.txt', task, budget: { usd: 1 } })

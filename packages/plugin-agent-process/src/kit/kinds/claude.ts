@@ -274,6 +274,15 @@ function classifyClaude(
       cause: `the model was refused${status ? ` (${status})` : ''}: ${said}. Set the role's \`model\` in tanuki.config.ts to one this key can use`,
     }
   }
+  if (error && ((status !== undefined && status >= 500) || assistantError === 'server_error')) {
+    // The service's trouble (overloaded, failing, unreachable), not the task's: another try at
+    // once fails alike, and the same failure a few times would send good tasks to review. Park the
+    // account and try again once it is back, as for a rate limit.
+    return {
+      class: 'rate-limited',
+      cause: `the API is unavailable${status ? ` (${status})` : ''}: ${firstLine(result?.text ?? text) || 'no answer'}`,
+    }
+  }
   if (status === 401 || status === 403 || assistantError === 'authentication_failed') {
     return {
       class: 'could-not-start',
