@@ -34,9 +34,12 @@ function folder(prefix: string): string {
 }
 
 /** Claude Code, found on PATH as on a person's machine, talks only to the stand-in in this process. */
-function useClaude(fake: FakeAnthropic): void {
+function useClaude(fake: FakeAnthropic, options: { ownRetries?: boolean } = {}): void {
+  const { CLAUDE_CODE_MAX_RETRIES, ...env } = claudeEnv({ baseUrl: fake.url, home: folder('tanuki-e2e-home-') })
   setCliEnv({
-    ...claudeEnv({ baseUrl: fake.url, home: folder('tanuki-e2e-home-') }),
+    ...env,
+    // `ownRetries`: Claude Code retries failed requests as it does by default, ten times with backoff.
+    ...(options.ownRetries ? {} : { CLAUDE_CODE_MAX_RETRIES }),
     PATH: `${dirname(claudeBin)}${delimiter}${process.env.PATH}`,
   })
 }
@@ -180,6 +183,24 @@ describe('paid agents with the real Claude Code CLI', () => {
     const status = await statusJson(project.dir)
     expect(status.tasks.map((t) => t.status)).toEqual(['pending', 'pending'])
     expect(status.tasks.find((t) => t.lastError)?.lastError?.class).toBe('could-not-start')
+  }, 120_000)
+
+  it('a refused key pauses the role at once, though Claude Code would retry it for minutes', async () => {
+    api = await startFakeAnthropic((_request, { mainLoop }) =>
+      mainLoop ? { status: 401, error: { type: 'authentication_error', message: 'invalid x-api-key' } } : undefined,
+    )
+    useClaude(api, { ownRetries: true })
+    const project = createProject({
+      config: CLAUDE_CONFIG(),
+      files: { '.tanuki/tasks/K-1.md': claudeTask('K-1', '  verify: "test -f K-1.txt"\n') },
+    })
+    const run = await tanuki(project.dir, 'project', 'start')
+    expect(run.code).toBe(1)
+    expect(run.stderr).toMatch(/role "default" is paused: authentication refused \(401\).*ANTHROPIC_API_KEY/)
+    // Stopped at its first retry: not the ten Claude Code makes, backing off to 32 s, by default.
+    expect(api.requests.filter((request) => request.status === 401).length).toBeLessThanOrEqual(2)
+    const [task] = (await statusJson(project.dir)).tasks
+    expect(task).toMatchObject({ status: 'pending', lastError: { class: 'could-not-start' } })
   }, 120_000)
 
   it('a model the key cannot use pauses the role once, naming the option; its tasks wait, unharmed', async () => {

@@ -1,4 +1,4 @@
-import { TanukiError, type OutputChunk, type RunResult } from '@tanuki/core'
+import { TanukiError, isTanukiError, type OutputChunk, type RunResult } from '@tanuki/core'
 import type { IterationPlan, Step } from './kinds/types.ts'
 
 /** How one step ended, as a backend's step runner reports it. */
@@ -38,17 +38,33 @@ function aborted(signal: AbortSignal): TanukiError {
  * const result = await runPlan(kind.plan({ prompt, task }), (step, onChunk, signal) => myExec(step, onChunk, signal), { signal })
  */
 export async function runPlan(plan: IterationPlan, execStep: ExecStep, options: RunPlanOptions): Promise<RunResult> {
+  // The parser may stop a step that cannot succeed: that ends the plan with its result, whereas
+  // the caller's signal aborts it.
+  const stop = new AbortController()
+  const forward = (): void => stop.abort(options.signal.reason)
+  options.signal.addEventListener('abort', forward, { once: true })
   const onChunk = (chunk: OutputChunk): void => {
     plan.parser.push(chunk)
     options.onOutput?.(chunk)
+    if (!stop.signal.aborted && plan.parser.shouldStop?.()) stop.abort('the agent cannot succeed')
   }
-  for (const step of plan.steps) {
-    if (options.signal.aborted) throw aborted(options.signal)
-    const exit = await execStep(step, onChunk, options.signal)
-    // A step that ended because we stopped it says nothing about the work: the run was aborted.
-    if (options.signal.aborted) throw aborted(options.signal)
-    plan.parser.end(exit.exitCode)
-    if (exit.exitCode !== 0) break
+  try {
+    for (const step of plan.steps) {
+      if (options.signal.aborted) throw aborted(options.signal)
+      let exit: StepExit
+      try {
+        exit = await execStep(step, onChunk, stop.signal)
+      } catch (error) {
+        if (options.signal.aborted || !stop.signal.aborted || !isTanukiError(error, 'TANUKI_ABORTED')) throw error
+        exit = { exitCode: null }
+      }
+      // A step that ended because we stopped it says nothing about the work: the run was aborted.
+      if (options.signal.aborted) throw aborted(options.signal)
+      plan.parser.end(exit.exitCode)
+      if (exit.exitCode !== 0 || stop.signal.aborted) break
+    }
+    return plan.parser.result()
+  } finally {
+    options.signal.removeEventListener('abort', forward)
   }
-  return plan.parser.result()
 }

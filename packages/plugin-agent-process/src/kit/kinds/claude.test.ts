@@ -443,3 +443,55 @@ describe('claude kind through the process backend', { timeout: 60_000 }, () => {
     }
   })
 })
+
+describe('claude kind: a refused key while Claude Code retries', { timeout: 60_000 }, () => {
+  let api: FakeAnthropic | undefined
+  let root: string
+  let home: string
+
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'tanuki-claude-project-'))
+    home = await mkdtemp(join(tmpdir(), 'tanuki-claude-home-'))
+  })
+  afterEach(async () => {
+    await api?.close()
+    api = undefined
+    await rm(root, { recursive: true, force: true })
+    await rm(home, { recursive: true, force: true })
+  })
+
+  it('is stopped at its first retry of a refused key, not after minutes of retries', async () => {
+    api = await startFakeAnthropic((_request, { mainLoop }) =>
+      mainLoop ? { status: 401, error: { type: 'authentication_error', message: 'invalid x-api-key' } } : undefined,
+    )
+    // As people run it: Claude Code's own retries left at their default (ten, backing off to 32 s),
+    // which it spends on a 401 too, printing a `system/api_retry` event before each.
+    const { CLAUDE_CODE_MAX_RETRIES: _retries, ...env } = claudeEnv({ baseUrl: api.url, home })
+    const backend = createProcessBackend({
+      bin: claudeBin,
+      inheritEnv: false,
+      env: { ...env, PATH: process.env.PATH ?? '/usr/bin:/bin' },
+    })
+    const agent = await backend.spawn({
+      name: 'backend-1',
+      role: 'backend',
+      options: { workspace: 'shared' },
+      project: { root, name: 'demo', stateDir: join(root, '.tanuki') },
+    })
+    try {
+      const result = await agent.run({
+        prompt: 'Create FILE.txt',
+        task,
+        iteration: 1,
+        signal: new AbortController().signal,
+      })
+      expect(result.failure).toMatchObject({ class: 'could-not-start', config: true })
+      expect(result.failure?.cause).toContain('ANTHROPIC_API_KEY')
+      expect(result.failure?.cause).toContain('401')
+      // The first refusal and at most the retry already on its way: not ten.
+      expect(api.requests.filter((request) => request.status === 401).length).toBeLessThanOrEqual(2)
+    } finally {
+      await agent.remove()
+    }
+  })
+})

@@ -91,6 +91,11 @@ export function createClaudeParser(): OutputParser {
   let result: ResultEvent | undefined
   /** The error an assistant message carried (`rate_limit`, `authentication_failed`…). */
   let assistantError: string | undefined
+  /**
+   * The status of a refused key Claude Code is retrying (`system/api_retry`): by default it tries
+   * ten times, backing off to 32 s, minutes in which no key gets better. The run is stopped.
+   */
+  let refusedKey: number | undefined
 
   const onEvent = (event: JsonObject): void => {
     sessionId = str(event, 'session_id') ?? sessionId
@@ -115,17 +120,28 @@ export function createClaudeParser(): OutputParser {
       }
     } else if (type === 'result') {
       result = parseResult(event)
+    } else if (type === 'system' && str(event, 'subtype') === 'api_retry') {
+      const status = num(event, 'error_status')
+      if (status === 401 || status === 403 || str(event, 'error') === 'authentication_failed')
+        refusedKey = status ?? 401
     }
   }
-  return createJsonLinesParser(onEvent, ({ exitCode, stderr, strayLines }) => {
+  const parser = createJsonLinesParser(onEvent, ({ exitCode, stderr, strayLines }) => {
     const run: RunResult = {
       output: result?.text ?? [...texts.slice(nextText), ...texts.slice(0, nextText)].join('\n'),
     }
     if (exitCode !== undefined) run.exitCode = exitCode
     const said = stderr || strayLines.join('\n')
-    const error = describeError(result, exitCode, said)
+    const stopped = result ? undefined : refusedKey
+    const error =
+      stopped === undefined
+        ? describeError(result, exitCode, said)
+        : `Claude Code was stopped while it retried a refused key (API status ${stopped})`
     if (error) run.error = error
-    const failure = classifyClaude(result, assistantError, exitCode, said, error)
+    const failure =
+      stopped === undefined
+        ? classifyClaude(result, assistantError, exitCode, said, error)
+        : refusedCredentials(stopped, 'the API refused the key')
     if (failure) run.failure = failure
     if (result?.usage) run.usage = result.usage
     const session = result?.sessionId ?? sessionId
@@ -133,6 +149,7 @@ export function createClaudeParser(): OutputParser {
     if (toolErrors.length > 0) run.toolErrors = [...toolErrors]
     return run
   })
+  return { ...parser, shouldStop: () => refusedKey !== undefined && !result }
 }
 
 function parseResult(event: JsonObject): ResultEvent {
@@ -284,11 +301,7 @@ function classifyClaude(
     }
   }
   if (status === 401 || status === 403 || assistantError === 'authentication_failed') {
-    return {
-      class: 'could-not-start',
-      config: true,
-      cause: `authentication refused${status ? ` (${status})` : ''}: ${firstLine(result?.text ?? text)}. Check ${CLAUDE_CREDENTIAL} (or log Claude Code in) for this role`,
-    }
+    return refusedCredentials(status, firstLine(result?.text ?? text))
   }
   if (/--dangerously-skip-permissions cannot be used with root/i.test(text)) {
     return {
@@ -302,6 +315,15 @@ function classifyClaude(
     return { class: 'could-not-start', config: true, cause: error ?? `Claude Code could not start (exit ${exitCode})` }
   }
   return error ? { class: 'agent-error', cause: error } : undefined
+}
+
+/** A refused key: the role's configuration, naming the variable to fix. */
+function refusedCredentials(status: number | undefined, said: string): AgentFailure {
+  return {
+    class: 'could-not-start',
+    config: true,
+    cause: `authentication refused${status ? ` (${status})` : ''}: ${said}. Check ${CLAUDE_CREDENTIAL} (or log Claude Code in) for this role`,
+  }
 }
 
 function firstLine(text: string): string {

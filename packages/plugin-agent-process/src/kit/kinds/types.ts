@@ -74,6 +74,11 @@ export interface OutputParser {
   end(exitCode: number | null): void
   /** The iteration's result once every step ran (or one failed). */
   result(): RunResult
+  /**
+   * True once the output shows the run cannot succeed however long it goes on (Claude Code
+   * retrying a refused key for minutes): the step is stopped, and `result()` says why.
+   */
+  shouldStop?(): boolean
 }
 
 /** What one iteration runs. Steps run in order; the first that exits non-zero ends the iteration. */
