@@ -276,6 +276,11 @@ describe('failures that can never pass, under the process backend', () => {
     expect(task).toMatchObject({ status: 'failed', iterations: 1, lastError: { class: 'verify-could-not-run' } })
     expect(task!.lastError!.cause).toMatch(/exit 127.*no-such-test-runner/)
     expect(run.stdout).toMatch(/V-1 failed after 1 iteration/)
+    // What to do: a resume would not run it again.
+    expect(run.stderr).toContain('1 failed, which `tanuki project resume` does not run again')
+    expect(run.stderr).toContain('`tanuki task rerun ID`')
+    const text = await tanuki(project.dir, 'project', 'status')
+    expect(text.stdout).toMatch(/\nNeeds you\n {2}V-1 failed ← verify could not run \(exit 127/)
   })
 
   it('an agent that prints nothing for stallTimeoutMs is ended as stalled', async () => {

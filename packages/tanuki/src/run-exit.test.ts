@@ -98,3 +98,17 @@ describe('runExit', () => {
     expect(exit({ reason: 'stopped' }).text).toContain('(stopped; `tanuki project resume` continues)')
   })
 })
+
+describe('runExit of tasks that failed or wait for review', () => {
+  it('says that resume does not run them again, and what does', () => {
+    const { code, text } = exit({
+      progress: { ...summary({}).progress, complete: 1, pending: 1, failed: 1, review: 1 },
+    })
+    expect(code).toBe(EXIT.notComplete)
+    expect(text).toBe(
+      'tanuki: 3 of 4 tasks are not complete: 1 failed, 1 review, which `tanuki project resume` does not run again. ' +
+        '`tanuki task show ID` says why; then `tanuki task rerun ID` to try again, or `tanuki task mark ID complete`. ' +
+        'See `tanuki project status`.\n',
+    )
+  })
+})

@@ -41,10 +41,20 @@ export function runExit(summary: RunSummary, write: (text: string) => void = (t)
     return EXIT.budget
   }
   const paused = summary.problems.some((problem) => /^role ".*" is paused/.test(problem))
+  // Failed and review tasks are settled: a resume leaves them be, and a person who expects it to
+  // try them again waits for nothing. Say what does.
+  const settled = [
+    progress.failed > 0 ? `${progress.failed} failed` : '',
+    progress.review > 0 ? `${progress.review} review` : '',
+  ].filter(Boolean)
   write(
     `tanuki: ${left}` +
       (summary.reason === 'stopped' ? ' (stopped; `tanuki project resume` continues)' : '') +
       (paused ? ' (fix the paused role above, then `tanuki project resume`)' : '') +
+      (settled.length > 0
+        ? `: ${settled.join(', ')}, which \`tanuki project resume\` does not run again. ` +
+          '`tanuki task show ID` says why; then `tanuki task rerun ID` to try again, or `tanuki task mark ID complete`'
+        : '') +
       '. See `tanuki project status`.\n',
   )
   return EXIT.notComplete

@@ -154,6 +154,18 @@ export function formatStatus(input: StatusInput, options: FormatStatusOptions = 
       lines.push(`  ${c.bold(task.id)} ${statusPaint(task.status, task.status)} ← ${why}`)
     }
   }
+  // Settled without completing: nothing runs them again until a person says so.
+  const stuck = tasks.filter((task) => task.status === 'failed' || task.status === 'review')
+  if (stuck.length > 0) {
+    lines.push('', c.bold('Needs you'))
+    for (const task of stuck) {
+      const why = task.reason ?? task.lastError?.cause
+      lines.push(`  ${c.bold(task.id)} ${statusPaint(task.status, task.status)}${why ? ` ← ${why}` : ''}`)
+    }
+    lines.push(
+      '  `tanuki task show ID` has its tries and logs; then `tanuki task rerun ID` to try again (`project resume` does not), or `tanuki task mark ID complete`.',
+    )
+  }
   for (const [target, { ids, notes }] of heldBack) {
     lines.push('', c.bold(`Waiting for ${target}`))
     lines.push(`  ${ids.join(', ')}: landed on the integration branch, not on ${target}, which could not move forward`)

@@ -111,3 +111,29 @@ describe('formatStatus of work waiting for the target', () => {
     expect(formatStatus({ status: 'complete', tasks: [{ id: 'L-1', status: 'complete' }] })).not.toContain('Waiting')
   })
 })
+
+describe('formatStatus of tasks a person must look at', () => {
+  it('names each failed or review task with why, and what runs it again: resume does not', () => {
+    const text = formatStatus({
+      status: 'failed',
+      tasks: [
+        { id: 'V-1', status: 'failed', reason: 'verify could not run (exit 127: sh: 1: pytset: not found): pytset -q' },
+        {
+          id: 'R-1',
+          status: 'review',
+          reason: 'the same failure 3 tries in a row (verify-failed): verify exited with code 1: npm tset',
+        },
+        { id: 'C-1', status: 'complete' },
+      ],
+    })
+    const lines = text.split('\n')
+    const section = lines.slice(lines.indexOf('Needs you'))
+    expect(section.slice(0, 4)).toEqual([
+      'Needs you',
+      '  V-1 failed ← verify could not run (exit 127: sh: 1: pytset: not found): pytset -q',
+      '  R-1 review ← the same failure 3 tries in a row (verify-failed): verify exited with code 1: npm tset',
+      '  `tanuki task show ID` has its tries and logs; then `tanuki task rerun ID` to try again (`project resume` does not), or `tanuki task mark ID complete`.',
+    ])
+    expect(formatStatus({ status: 'complete', tasks: [{ id: 'C-1', status: 'complete' }] })).not.toContain('Needs you')
+  })
+})
