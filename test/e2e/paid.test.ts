@@ -203,6 +203,25 @@ describe('paid agents with the real Claude Code CLI', () => {
     expect(task).toMatchObject({ status: 'pending', lastError: { class: 'could-not-start' } })
   }, 120_000)
 
+  it('a verify that fails alike every time (npm run, a dated log in its output) stops at sameFailureLimit', async () => {
+    api = await startFakeAnthropic(touchScript())
+    useClaude(api)
+    const project = createProject({
+      config: CLAUDE_CONFIG(),
+      files: {
+        'package.json': '{ "name": "p", "private": true, "scripts": { "test": "true" } }\n',
+        // A typo the agent cannot fix; npm names a log file after the time, so no two outputs match.
+        '.tanuki/tasks/T-1.md': claudeTask('T-1', '  verify: "npm run tset"\n  max_iterations: 10\n'),
+      },
+    })
+    const run = await tanuki(project.dir, 'project', 'start')
+    expect(run.code).toBe(1)
+    expect(iterationsSeen(api)).toBe(3)
+    const [task] = (await statusJson(project.dir)).tasks
+    expect(task).toMatchObject({ status: 'review', iterations: 3 })
+    expect(task!.reason).toMatch(/the same failure 3 tries in a row \(verify-failed\).*npm run tset/)
+  }, 120_000)
+
   it('a model the key cannot use pauses the role once, naming the option; its tasks wait, unharmed', async () => {
     api = await startFakeAnthropic((request, { mainLoop }) =>
       mainLoop ? { status: 404, error: { type: 'not_found_error', message: `model: ${request.model}` } } : undefined,

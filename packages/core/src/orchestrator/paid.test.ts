@@ -86,6 +86,49 @@ describe('every failure classified', () => {
     expect(h.orchestrator.task('a')?.status).toBe('review')
   })
 
+  it('verify output that differs only in its timings and timestamps is the same failure', async () => {
+    // What test runners and npm print: a duration, a clock time, a dated log file, each new every
+    // run. Without looking past them, no failure was ever "the same": every try was spent.
+    let run = 0
+    const output = (): string => {
+      run++
+      const ms = 100 + run * 37
+      return [
+        `FAIL src/a.test.ts > adds (${ms}ms)`,
+        `  expected 2, got 3`,
+        ` Test Files  1 failed (1)`,
+        `   Start at  16:0${run}:1${run}`,
+        `   Duration  ${(ms / 100).toFixed(2)}s (transform ${ms}ms, setup 0ms)`,
+        `1 failed in 0.${run}2s`,
+        `npm error A complete log of this run can be found in: /root/.npm/_logs/2026-11-30T16_17_2${run}_52${run}Z-debug-0.log`,
+        `[2026-11-30T16:17:2${run}.52${run}Z] done`,
+      ].join('\n')
+    }
+    const h = harness(
+      { tasks: tasks({ id: 'a', completion: { verify: 'npm test', maxIterations: 10 } }) },
+      { backend: { exec: () => ({ exitCode: 1, output: output(), timedOut: false }) } },
+    )
+    await h.orchestrator.start()
+    await h.orchestrator.done()
+    expect(h.backend.runs).toHaveLength(3)
+    expect(h.orchestrator.task('a')).toMatchObject({ status: 'review', iterations: 3 })
+  })
+
+  it('verify output whose counts change is not the same failure: the agent is getting somewhere', async () => {
+    let failing = 6
+    const h = harness(
+      { tasks: tasks({ id: 'a', completion: { verify: 'npm test', maxIterations: 5 } }) },
+      {
+        backend: {
+          exec: () => ({ exitCode: 1, output: `${--failing} tests failed, 10 passed\n`, timedOut: false }),
+        },
+      },
+    )
+    await h.orchestrator.start()
+    await h.orchestrator.done()
+    expect(h.backend.runs).toHaveLength(5)
+  })
+
   it('a silent agent is ended as stalled', async () => {
     let tries = 0
     const h = harness(

@@ -73,6 +73,20 @@ export interface RunOptions {
 type EndedEarly = 'timeout' | 'stalled' | undefined
 
 /**
+ * A text without what changes from run to run though nothing else did: dates and clock times,
+ * durations (`1.23s`, `(120ms)`, `in 0.12s`) and what is named after them (npm's dated log file).
+ * Test runners end their output with these, so without this no verify failure was ever the same
+ * one twice, and `sameFailureLimit` never spared a try. Counts stay: fewer failing tests is
+ * progress, not the same failure.
+ */
+function steadyText(text: string): string {
+  return text
+    .replace(/\d{4}-\d{2}-\d{2}[T_ ]\d{2}[:_]\d{2}[:_]\d{2}(?:[._]\d+)?Z?/g, '<time>')
+    .replace(/\b\d{1,2}:\d{2}:\d{2}(?:\.\d+)?\b/g, '<time>')
+    .replace(/\b\d+(?:\.\d+)?\s?(?:ms|s|secs?|seconds?|m|mins?|minutes?)\b/g, '<duration>')
+}
+
+/**
  * The loop that keeps an agent on a task until its completion criteria pass: build the prompt,
  * run the agent, validate, cool down (longer after each failure in a row), try again, until
  * complete, `failed`, or `max_iterations` tries (then `review`). Failures are classified: one that
@@ -142,7 +156,8 @@ export class Runner {
         return { ...done, status: validation.outcome as RunnerOutcome['status'], ...(failure ? { failure } : {}) }
       }
       // The same failure again and again: more tries will not help, a person should look.
-      const key = failure ? `${failure.class}\0${failure.cause}\0${validation.verify?.output.slice(-2000) ?? ''}` : ''
+      const verifyTail = steadyText(validation.verify?.output.slice(-8000) ?? '').slice(-2000)
+      const key = failure ? `${failure.class}\0${steadyText(failure.cause)}\0${verifyTail}` : ''
       same = key && key === same.key ? { key, count: same.count + 1 } : { key, count: 1 }
       if (failure && same.count >= this.sameFailureLimit) {
         const reason = `the same failure ${same.count} tries in a row (${failure.class}): ${failure.cause}`
