@@ -1,5 +1,5 @@
 import type { AgentInfo, Progress, TaskView } from '@tanuki/core'
-import { colors as makeColors, fit, type Colors } from '../format.ts'
+import { colors as makeColors, fit, formatTime, type Colors } from '../format.ts'
 
 /**
  * What `formatStatus` reads: `orchestrator.status()` or the JSON of `tanuki project status --json`
@@ -120,17 +120,36 @@ export function formatStatus(input: StatusInput, options: FormatStatusOptions = 
   if (agents.length === 0) {
     lines.push('  (none running)')
   } else {
+    // A parked agent holds its task but runs nothing until its account's limit lifts: "busy" hid it.
     const rows = agents.map((agent) => [
       agent.name,
       agent.role ?? '',
       agent.backend ?? '',
-      agent.status ?? '',
+      agent.parkedUntil ? `parked until ${formatTime(Date.parse(agent.parkedUntil))}` : (agent.status ?? ''),
       agent.task ?? '',
     ])
     const body = table(['NAME', 'ROLE', 'BACKEND', 'STATUS', 'TASK'], rows, c, (col, text, padded) =>
       col === 3 ? statusPaint(text, padded) : padded,
     )
     lines.push(...body.map((row) => `  ${row}`))
+  }
+
+  // Why they wait: the limit (or outage) their last try met, grouped by when it lifts.
+  const parked = new Map<string, { names: string[]; causes: Set<string> }>()
+  for (const agent of agents) {
+    if (!agent.parkedUntil) continue
+    const entry = parked.get(agent.parkedUntil) ?? { names: [], causes: new Set<string>() }
+    entry.names.push(agent.name)
+    const last = tasks.find((task) => task.id === agent.task)?.lastError
+    if (last?.class === 'rate-limited') entry.causes.add(last.cause)
+    parked.set(agent.parkedUntil, entry)
+  }
+  if (parked.size > 0) {
+    lines.push('', c.bold('Parked'))
+    for (const [until, { names, causes }] of parked) {
+      const why = [...causes].join('; ')
+      lines.push(`  ${names.join(', ')} until ${formatTime(Date.parse(until))}${why ? `: ${why}` : ''}`)
+    }
   }
 
   const statuses = new Map(tasks.map((task) => [task.id, task.status]))

@@ -2,6 +2,7 @@ import { stripVTControlCharacters } from 'node:util'
 import { describe, expect, it } from 'vitest'
 import type { OrchestratorStatus } from '@tanuki/core'
 import { runScenario } from '../../test/scenario.ts'
+import { formatTime } from '../format.ts'
 import { formatStatus } from './index.ts'
 
 /** The shape `tanuki project status --json` prints (DESIGN.md). */
@@ -135,5 +136,38 @@ describe('formatStatus of tasks a person must look at', () => {
       '  `tanuki task show ID` has its tries and logs; then `tanuki task rerun ID` to try again (`project resume` does not), or `tanuki task mark ID complete`.',
     ])
     expect(formatStatus({ status: 'complete', tasks: [{ id: 'C-1', status: 'complete' }] })).not.toContain('Needs you')
+  })
+})
+
+describe('formatStatus of parked agents', () => {
+  it('says which agents are parked, until when, and why', () => {
+    const until = '2026-11-30T16:22:05.000Z'
+    const cause = 'the API is unavailable (529): API Error: 529 Overloaded'
+    const text = formatStatus({
+      status: 'running',
+      tasks: [
+        {
+          id: 'P-1',
+          status: 'in_progress',
+          assignedTo: 'default-1',
+          lastError: { class: 'rate-limited', cause, iteration: 1, at: '2026-11-30T16:21:44.000Z' },
+        },
+        { id: 'P-2', status: 'in_progress', assignedTo: 'default-2' },
+      ],
+      agents: [
+        { name: 'default-1', role: 'default', backend: 'process', status: 'busy', task: 'P-1', parkedUntil: until },
+        { name: 'default-2', role: 'default', backend: 'process', status: 'busy', task: 'P-2', parkedUntil: until },
+      ],
+    })
+    const at = formatTime(Date.parse(until))
+    expect(rows(text, 'Agents').map((row) => row[3])).toEqual([`parked until ${at}`, `parked until ${at}`])
+    const lines = text.split('\n')
+    expect(lines.slice(lines.indexOf('Parked'), lines.indexOf('Parked') + 2)).toEqual([
+      'Parked',
+      `  default-1, default-2 until ${at}: ${cause}`,
+    ])
+    expect(formatStatus({ status: 'running', tasks: [], agents: [{ name: 'a', status: 'idle' }] })).not.toContain(
+      'Parked',
+    )
   })
 })
