@@ -444,6 +444,26 @@ describe('codex kind with the real Codex CLI', { timeout: 120_000 }, () => {
     expect(result.failure?.cause).not.toContain('request id')
   })
 
+  it('parks on an API that is overloaded or failing (5xx), instead of failing the try', async () => {
+    const result = await run(() => ({ status: 503, error: { message: 'Service unavailable', type: 'server_error' } }))
+    expect(result.failure).toMatchObject({ class: 'rate-limited' })
+    expect(result.failure?.cause).toContain('503')
+  })
+
+  it('classifies a model the API does not know as the role configuration, naming the option', async () => {
+    const result = await run(() => ({
+      status: 404,
+      error: {
+        message: 'The model `gpt-9` does not exist or you do not have access to it.',
+        type: 'invalid_request_error',
+        code: 'model_not_found',
+      },
+    }))
+    expect(result.failure).toMatchObject({ class: 'could-not-start', config: true })
+    expect(result.failure?.cause).toContain('gpt-9')
+    expect(result.failure?.cause).toMatch(/`model`/)
+  })
+
   it('classifies a key that is not set, before any call, as the role configuration', async () => {
     const result = await run(() => undefined, {}, false)
     expect(result.failure).toMatchObject({ class: 'could-not-start', config: true })

@@ -206,6 +206,17 @@ export function createCodexParser(options: CodexParserOptions = {}): OutputParse
     if (LIMIT.test(said)) {
       return { class: 'rate-limited', cause: words, ...codexLimitReset(said, options.now?.() ?? Date.now()) }
     }
+    // Every task of the role would fail alike: a `model` the key cannot use is its configuration.
+    if (UNKNOWN_MODEL.test(said)) {
+      return {
+        class: 'could-not-start',
+        config: true,
+        cause: `the model was refused: ${words.replace(/\.$/, '')}. Set the role's \`model\` in tanuki.config.ts to one this key can use`,
+      }
+    }
+    // The service's trouble, not the task's: park and back off as for a limit, without counting
+    // the try, rather than send the task to review after a few quick tries in an outage.
+    if (SERVER_ERROR.test(said)) return { class: 'rate-limited', cause: `the API is unavailable: ${words}` }
     const missing = MISSING_KEY.exec(said)
     if (missing) {
       return {
@@ -237,6 +248,12 @@ export function createCodexParser(options: CodexParserOptions = {}): OutputParse
  * exhausted quota ("Quota exceeded. Check your plan and billing details").
  */
 const LIMIT = /usage limit|rate limit|\b429\b|too many requests|quota exceeded|out of credits/i
+
+/** A model the API does not know, or the key may not use: "The model `x` does not exist …". */
+const UNKNOWN_MODEL = /\bmodel `?[^`\s]*`? does not exist|\bmodel_not_found\b/i
+
+/** The API failing or overloaded: "unexpected status 503 Service Unavailable", "last status: 502". */
+const SERVER_ERROR = /(?:unexpected status|last status:?) 5\d\d\b/i
 
 /** A key Codex's model provider names in `env_key` but the environment lacks. */
 const MISSING_KEY = /Missing environment variable: `?([A-Za-z_][A-Za-z0-9_]*)`?/
