@@ -438,12 +438,16 @@ export class Orchestrator {
       record.controller = undefined
     }
     // A try cut short (by a command, a stop, a crash) still holds its share of the budgets.
-    const cutShort = iteration.release()
+    let cutShort = iteration.release()
     // A person asked for something else while it ran (rerun, reset, mark): that wins over its result.
     if (this.overridden(record, agent)) return
     // A stop or crash that landed while verify ran can make the loop end with a verdict on a
     // half-finished try (a killed verify reads as a timeout or the last failed try): not a result.
-    if (failure === undefined && controller.signal.aborted) failure = abortError(controller.signal)
+    if (failure === undefined && controller.signal.aborted) {
+      failure = abortError(controller.signal)
+      // Its verdict is not one: the try was cut short all the same.
+      cutShort = true
+    }
     if (failure !== undefined) this.runs.lost(record, agent, failure, controller.signal.aborted, cutShort)
     else await this.runs.finished(record, agent, outcome!, started, () => this.overridden(record, agent))
   }

@@ -69,6 +69,18 @@ describe('the journal is the authority for run state', () => {
     expect(store.state.tasks.a).toMatchObject({ status: 'complete', iterations: 1 })
   })
 
+  it('a stop during verify cuts the try short too: it is not counted', async () => {
+    const store = createMemoryStore()
+    const source = () =>
+      createMemorySource([task({ id: 'a', completion: { verify: 'sleep 60000', maxIterations: 1 } })])
+    const first = harness({}, { sources: [source()], store })
+    await first.orchestrator.start()
+    await first.when('iteration:started')
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    await first.orchestrator.stop()
+    expect(store.state.tasks.a).toMatchObject({ status: 'pending', iterations: 0 })
+  })
+
   it('project:loaded carries where the journal says a task landed in an earlier run, and its iterations', async () => {
     const landed = { commit: 'c'.repeat(40), at: 5 }
     const store = createMemoryStore(
