@@ -89,6 +89,13 @@ export interface AgentFailure extends Failure {
   /** For `rate-limited`: how long to wait, when the agent said. */
   retryAfterMs?: number
   /**
+   * For `rate-limited`: the service failed (overloaded, a 5xx, out of reach), not a limit. It
+   * parks the account as a limit does, but only `sameFailureLimit` times in a row for one task:
+   * after that the try counts as an `agent-error`, so a request that fails for this task alone is
+   * not paid for again and again.
+   */
+  outage?: boolean
+  /**
    * The work is certainly not done, whatever a check says (a merge left with conflict markers):
    * the try does not complete the task, even when its signal and verify pass.
    */

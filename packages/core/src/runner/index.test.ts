@@ -143,6 +143,36 @@ describe('Runner', () => {
     expect(backend.runs).toHaveLength(3)
   })
 
+  it('waits out an outage uncounted, but only sameFailureLimit times in a row for one task; then the tries count', async () => {
+    const failure = { class: 'rate-limited' as const, cause: 'the API is unavailable (500): boom', outage: true }
+    const { backend, agent } = await setup({ script: () => ({ type: 'fail', error: 'boom', failure }) })
+    let parks = 0
+    const outcome = await new Runner({ validator: new Validator(), cooldownMs: 0, sameFailureLimit: 3 }).run(
+      task({ signal: 'DONE', maxIterations: 30 }),
+      agent,
+      { signal: new AbortController().signal, hooks: { onRateLimited: async () => void parks++ } },
+    )
+    // 3 outages waited out, then counted tries until the same failure 3 times in a row: review.
+    expect(parks).toBe(3)
+    expect(outcome).toMatchObject({ status: 'review', iterations: 3 })
+    expect(outcome.reason).toContain("the API failed this task's request")
+    expect(backend.runs).toHaveLength(6)
+    // A plain limit is waited out every time (its reset comes).
+    let limits = 0
+    const limited = { class: 'rate-limited' as const, cause: 'usage limit' }
+    const again = await setup({
+      script: () =>
+        limits < 5 ? { type: 'fail', error: 'limit', failure: limited } : { type: 'succeed', output: 'DONE' },
+    })
+    const done = await new Runner({ validator: new Validator(), cooldownMs: 0, sameFailureLimit: 3 }).run(
+      task({ signal: 'DONE' }),
+      again.agent,
+      { signal: new AbortController().signal, hooks: { onRateLimited: async () => void limits++ } },
+    )
+    expect(done).toMatchObject({ status: 'complete', iterations: 1 })
+    expect(again.backend.runs).toHaveLength(6)
+  })
+
   it('sends a task without completion criteria to review after its first run without an error', async () => {
     let tries = 0
     const { backend, agent } = await setup({

@@ -123,6 +123,8 @@ export class Runner {
     const first = options.firstIteration ?? 1
     let feedback: PromptFeedback | undefined
     let failedInARow = 0
+    /** Outages in a row for this task (see `AgentFailure.outage`). */
+    let outages = 0
     let same = { key: '', count: 0 }
     for (let iteration = first; ; ) {
       if (signal.aborted) throw abortError(signal)
@@ -140,9 +142,23 @@ export class Runner {
       hooks.onIterationStart?.(iteration, prompt)
       const started = this.clock.monotonic()
       const { result, ended } = await this.runOnce(task, agent, prompt, iteration, signal, hooks, grant.budget)
-      const validation = ended
+      let validation = ended
         ? this.endedEarly(ended, iteration >= max)
         : await this.validator.validate({ task, agent, result, iteration, signal })
+      // An outage waits uncounted, as a limit does; one that meets this task try after try (its
+      // request alone fails) would be paid for forever: past the limit, the try counts.
+      const outage = validation.failure?.class === 'rate-limited' && validation.failure.outage === true
+      outages = outage ? outages + 1 : 0
+      if (outage && outages > this.sameFailureLimit) {
+        // The same words each time, so the same failure again goes to review as any would.
+        const cause = `the API failed this task's request more than ${this.sameFailureLimit} tries in a row: ${validation.failure!.cause}`
+        validation = {
+          ...validation,
+          outcome: iteration >= max ? 'review' : 'retry',
+          reason: cause,
+          failure: { class: 'agent-error', cause },
+        }
+      }
       hooks.onIterationEnd?.(iteration, result, validation, this.clock.monotonic() - started)
       const failure = validation.failure
       const done = { iterations: iteration - first + 1, reason: validation.reason, validation }

@@ -347,14 +347,14 @@ describe('claude kind with the real Claude Code CLI', { timeout: 60_000 }, () =>
       const result = await run((_request, { mainLoop }) =>
         mainLoop ? { status, error: { type, message } } : undefined,
       )
-      expect(result.failure, String(status)).toMatchObject({ class: 'rate-limited' })
+      expect(result.failure, String(status)).toMatchObject({ class: 'rate-limited', outage: true })
       expect(result.failure?.cause).toContain(String(status))
       await api?.close()
     }
     const cut = await run((_request, { mainLoop }) =>
       mainLoop ? { content: [{ type: 'text', text: 'A long answer that never ends' }], cut: true } : undefined,
     )
-    expect(cut.failure).toMatchObject({ class: 'rate-limited' })
+    expect(cut.failure).toMatchObject({ class: 'rate-limited', outage: true })
     expect(cut.failure?.cause).toMatch(/connection/i)
   })
 

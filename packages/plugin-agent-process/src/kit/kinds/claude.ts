@@ -297,6 +297,7 @@ function classifyClaude(
     // account and try again once it is back, as for a rate limit.
     return {
       class: 'rate-limited',
+      outage: true,
       cause: `the API is unavailable${status ? ` (${status})` : ''}: ${firstLine(result?.text ?? text) || 'no answer'}`,
     }
   }

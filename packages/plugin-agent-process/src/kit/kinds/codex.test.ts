@@ -446,7 +446,7 @@ describe('codex kind with the real Codex CLI', { timeout: 120_000 }, () => {
 
   it('parks on an API that is overloaded or failing (5xx), instead of failing the try', async () => {
     const result = await run(() => ({ status: 503, error: { message: 'Service unavailable', type: 'server_error' } }))
-    expect(result.failure).toMatchObject({ class: 'rate-limited' })
+    expect(result.failure).toMatchObject({ class: 'rate-limited', outage: true })
     expect(result.failure?.cause).toContain('503')
   })
 

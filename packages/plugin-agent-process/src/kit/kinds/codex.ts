@@ -216,7 +216,8 @@ export function createCodexParser(options: CodexParserOptions = {}): OutputParse
     }
     // The service's trouble, not the task's: park and back off as for a limit, without counting
     // the try, rather than send the task to review after a few quick tries in an outage.
-    if (SERVER_ERROR.test(said)) return { class: 'rate-limited', cause: `the API is unavailable: ${words}` }
+    if (SERVER_ERROR.test(said))
+      return { class: 'rate-limited', outage: true, cause: `the API is unavailable: ${words}` }
     const missing = MISSING_KEY.exec(said)
     if (missing) {
       return {
