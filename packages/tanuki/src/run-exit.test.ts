@@ -59,7 +59,7 @@ describe('runExit', () => {
   it('is 1 when every task is complete but the run stopped before some of their work landed: which, and what lands it', () => {
     expect(exit({ allComplete: true, reason: 'stopped', unlanded: ['B', 'C'] })).toEqual({
       code: EXIT.notComplete,
-      text: 'tanuki: not landed: B, C, complete, but the run stopped before their work landed; `tanuki land` (or `tanuki project resume`) lands it.\n',
+      text: 'tanuki: not landed: B, C, complete, but the run ended before their work landed; `tanuki land` (or `tanuki project resume`) lands it.\n',
     })
     // The lander failed on it: what it said is above, in the run's output.
     expect(exit({ allComplete: true, unlanded: ['B'] })).toEqual({
@@ -85,6 +85,12 @@ describe('runExit', () => {
       'tanuki: 3 of 4 tasks are not complete (fix the paused role above, then `tanuki project resume`). See `tanuki project status`.',
       '',
     ])
+  })
+
+  it('says a run that ended for its budget ended before the work landed, not that landing failed', () => {
+    expect(exit({ allComplete: true, reason: 'budget', unlanded: ['B'] }).text).toContain(
+      'not landed: B, complete, but the run ended before their work landed',
+    )
   })
 
   it('names the first 20 of a long list of tasks that did not land, and how many more', () => {

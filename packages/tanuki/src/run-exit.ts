@@ -22,9 +22,9 @@ export function runExit(summary: RunSummary, write: (text: string) => void = (t)
   if (unlanded.length > 0)
     write(
       `tanuki: not landed: ${someOf(unlanded)}, complete, but ` +
-        (summary.reason === 'stopped'
-          ? `the run stopped before their work landed; \`tanuki land\` (or \`tanuki project resume\`) lands it.\n`
-          : 'landing it failed (see above); `tanuki land` tries again.\n'),
+        (summary.reason === 'settled'
+          ? 'landing it failed (see above); `tanuki land` tries again.\n'
+          : `the run ended before their work landed; \`tanuki land\` (or \`tanuki project resume\`) lands it.\n`),
     )
   if (summary.allComplete)
     return summary.landingStopped || held || unlanded.length > 0 ? EXIT.notComplete : EXIT.complete

@@ -578,6 +578,17 @@ describe('the merge queue', () => {
     )
     await failing.orchestrator.start()
     expect(await failing.orchestrator.done()).toMatchObject({ allComplete: true, reason: 'settled', unlanded: ['a'] })
+    // A task whose dependency did not land waits on that one: its landing was never due.
+    const waiting = withLander(
+      { tasks: tasks({ id: 'a' }, { id: 'b', dependsOn: ['a'] }) },
+      {
+        land: () => {
+          throw new TanukiError('TANUKI_LAND_FAILED', 'git broke')
+        },
+      },
+    )
+    await waiting.orchestrator.start()
+    expect((await waiting.orchestrator.done()).unlanded).toEqual(['a'])
     // Work left to `tanuki land` on purpose is no such news.
     const manual = withLander({ tasks: tasks({ id: 'a' }), land: { auto: false } })
     await manual.orchestrator.start()

@@ -49,7 +49,13 @@ export async function windDown(
   const unlanded =
     landing && ctx.config.land.auto && !landing.stopped
       ? [...table.values()]
-          .filter((record) => record.task.status === 'complete' && !record.landed)
+          // Whose landing was due: one that waits on a dependency not landed is that one's news.
+          .filter(
+            (record) =>
+              record.task.status === 'complete' &&
+              !record.landed &&
+              record.task.dependsOn.every((dep) => table.get(dep)?.landed),
+          )
           .sort((a, b) => (a.completedAt ?? 0) - (b.completedAt ?? 0))
           .map((record) => record.task.id)
       : []
