@@ -150,7 +150,12 @@ describe.skipIf(skipBrowser)('the dashboard in a browser', () => {
     // As `tanuki task rerun` does with no run on: into the journal, mirrored into the task file.
     await waitFor('A-2 pending in its file', () => /^status: pending$/m.test(readFileSync(p.taskPath('A-2'), 'utf8')))
     await page.goto(`${new URL(url).origin}/`)
-    await page.getByTestId('resume').click()
+    // Answered before the page moves on: a navigation right after the click could cancel the
+    // request on a loaded machine, and then no run resumed (seen once in CI).
+    await Promise.all([
+      page.waitForResponse((response) => new URL(response.url()).pathname === '/api/run/resume'),
+      page.getByTestId('resume').click(),
+    ])
     await page.goto(`${new URL(url).origin}/#/task/A-2`)
     await expect.poll(() => page.getByTestId('iteration').count(), { timeout: 30_000 }).toBe(2)
     await expect.poll(() => page.getByTestId('task-status').textContent(), { timeout: 30_000 }).toBe('complete')
