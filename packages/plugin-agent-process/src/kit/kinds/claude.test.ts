@@ -444,6 +444,20 @@ describe('claude kind through the process backend', { timeout: 60_000 }, () => {
   })
 })
 
+describe('claude kind: when a refused key stops the run', () => {
+  it('lets the first retry by, in which Claude Code refreshes a login, and stops at the second', () => {
+    const parser = createClaudeParser()
+    const retry = (attempt: number): string =>
+      `${JSON.stringify({ type: 'system', subtype: 'api_retry', attempt, error_status: 401, error: 'authentication_failed' })}\n`
+    parser.push({ stream: 'stdout', text: retry(1) })
+    expect(parser.shouldStop?.()).toBe(false)
+    parser.push({ stream: 'stdout', text: retry(2) })
+    expect(parser.shouldStop?.()).toBe(true)
+    parser.end(null)
+    expect(parser.result().failure).toMatchObject({ class: 'could-not-start', config: true })
+  })
+})
+
 describe('claude kind: a refused key while Claude Code retries', { timeout: 60_000 }, () => {
   let api: FakeAnthropic | undefined
   let root: string
@@ -460,7 +474,7 @@ describe('claude kind: a refused key while Claude Code retries', { timeout: 60_0
     await rm(home, { recursive: true, force: true })
   })
 
-  it('is stopped at its first retry of a refused key, not after minutes of retries', async () => {
+  it('is stopped at its second retry of a refused key, not after minutes of retries', async () => {
     api = await startFakeAnthropic((_request, { mainLoop }) =>
       mainLoop ? { status: 401, error: { type: 'authentication_error', message: 'invalid x-api-key' } } : undefined,
     )
@@ -488,8 +502,9 @@ describe('claude kind: a refused key while Claude Code retries', { timeout: 60_0
       expect(result.failure).toMatchObject({ class: 'could-not-start', config: true })
       expect(result.failure?.cause).toContain('ANTHROPIC_API_KEY')
       expect(result.failure?.cause).toContain('401')
-      // The first refusal and at most the retry already on its way: not ten.
-      expect(api.requests.filter((request) => request.status === 401).length).toBeLessThanOrEqual(2)
+      // The first refusal, the retry in which a login would refresh its token, and at most the
+      // one already on its way: not ten.
+      expect(api.requests.filter((request) => request.status === 401).length).toBeLessThanOrEqual(3)
     } finally {
       await agent.remove()
     }

@@ -93,9 +93,12 @@ export function createClaudeParser(): OutputParser {
   let assistantError: string | undefined
   /**
    * The status of a refused key Claude Code is retrying (`system/api_retry`): by default it tries
-   * ten times, backing off to 32 s, minutes in which no key gets better. The run is stopped.
+   * ten times, backing off to 32 s, minutes in which no key gets better. The run is stopped at the
+   * second such retry: Claude Code refreshes a logged-in (OAuth) token on the attempt after the
+   * first, which may well get through.
    */
   let refusedKey: number | undefined
+  let refusedRetries = 0
 
   const onEvent = (event: JsonObject): void => {
     sessionId = str(event, 'session_id') ?? sessionId
@@ -122,8 +125,10 @@ export function createClaudeParser(): OutputParser {
       result = parseResult(event)
     } else if (type === 'system' && str(event, 'subtype') === 'api_retry') {
       const status = num(event, 'error_status')
-      if (status === 401 || status === 403 || str(event, 'error') === 'authentication_failed')
+      if (status === 401 || status === 403 || str(event, 'error') === 'authentication_failed') {
         refusedKey = status ?? 401
+        refusedRetries++
+      }
     }
   }
   const parser = createJsonLinesParser(onEvent, ({ exitCode, stderr, strayLines }) => {
@@ -132,7 +137,7 @@ export function createClaudeParser(): OutputParser {
     }
     if (exitCode !== undefined) run.exitCode = exitCode
     const said = stderr || strayLines.join('\n')
-    const stopped = result ? undefined : refusedKey
+    const stopped = result || refusedRetries < 2 ? undefined : refusedKey
     const error =
       stopped === undefined
         ? describeError(result, exitCode, said)
@@ -149,7 +154,7 @@ export function createClaudeParser(): OutputParser {
     if (toolErrors.length > 0) run.toolErrors = [...toolErrors]
     return run
   })
-  return { ...parser, shouldStop: () => refusedKey !== undefined && !result }
+  return { ...parser, shouldStop: () => refusedRetries >= 2 && !result }
 }
 
 function parseResult(event: JsonObject): ResultEvent {
