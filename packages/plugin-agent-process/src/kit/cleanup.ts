@@ -73,7 +73,7 @@ async function unlandedOn(
   const onTargets = targets ? await presentRefs(targets, repo) : []
   const onBranch = await taskTrailers([branch, ...present.map((ref) => `^${ref}`)], repo)
   if (onBranch.size === 0) return []
-  const landed = present.length > 0 ? await taskTrailers(present, repo) : new Map<string, string>()
+  const landed = present.length > 0 ? await taskTrailers(present, repo, { landings: true }) : new Map<string, string>()
   const unlanded: string[] = []
   for (const [id, last] of onBranch) {
     if (landed.has(id)) continue
@@ -162,7 +162,8 @@ export async function removeWorktrees(project: ProjectInfo, options: { force?: b
       byTask.set(id, [...(byTask.get(id) ?? []), ref])
     }
     const present = await presentRefs(landedOn, repo.top)
-    const landed = present.length > 0 ? await taskTrailers(present, repo.top) : new Map<string, string>()
+    const landed =
+      present.length > 0 ? await taskTrailers(present, repo.top, { landings: true }) : new Map<string, string>()
     const unlanded: string[] = []
     for (const [id, list] of byTask) {
       const work = list.find((ref) => ref.endsWith('/work'))

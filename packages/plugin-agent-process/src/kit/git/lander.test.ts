@@ -273,6 +273,36 @@ describe('the merge and rebase strategies', () => {
       else expect(git(root, 'log', '--format=%s', '-2', commit).split('\n')).toEqual(['Task T-2', 'T-2'])
     },
   )
+
+  it('merge: an earlier task whose commits a later landing brought into the history is not taken for landed', async () => {
+    const root = gitRepo()
+    writeFileSync(join(root, 'notes.txt'), `${lines.join('\n')}\n`)
+    git(root, 'add', '-A')
+    git(root, 'commit', '-q', '-m', 'notes')
+    const agent = await openWorkspace({ project: project(root), agent: 'a' })
+    for (const [id, line] of [
+      ['T-1', 20],
+      ['T-2', 10],
+    ] as const) {
+      await agent.begin(task(id), { base: 'refs/heads/main', unlanded: [], carry: false })
+      const text = readFileSync(join(agent.dir, 'notes.txt'), 'utf8')
+      writeFileSync(join(agent.dir, 'notes.txt'), text.replace(`line ${line}\n`, `line ${line}, by an agent\n`))
+      await agent.commit(`${id}\n\nTanuki-Task: ${id}\n`)
+      await agent.publish(task(id))
+    }
+    const land = resolveConfig({ land: { strategy: 'merge' } }).land
+    const lander = createGitLander({ project: project(root), land })
+    await lander.prepare()
+    // T-2 lands first: its tip's history holds T-1's commit, which main now reaches.
+    expect(await lander.land({ task: task('T-2'), signal })).toMatchObject({ status: 'landed', moved: true })
+    expect(git(root, 'merge-base', '--is-ancestor', taskRef(project(root), 'T-1', 'tip'), 'main')).toBe('')
+    expect(readFileSync(join(root, 'notes.txt'), 'utf8')).not.toContain('line 20, by an agent')
+    // A later start does not record T-1 landed: its change is not on main.
+    const again = createGitLander({ project: project(root), land })
+    expect((await again.prepare()).landed.map((each) => each.taskId)).not.toContain('T-1')
+    expect(await again.land({ task: task('T-1'), signal })).toMatchObject({ status: 'landed', moved: true })
+    expect(readFileSync(join(root, 'notes.txt'), 'utf8')).toContain('line 20, by an agent')
+  })
 })
 
 describe('a target a person is rebasing', () => {

@@ -1,9 +1,10 @@
 import type { ProjectInfo } from '@tanuki/core'
 import { taskRef, taskRefs } from '../ref-names.ts'
-import { git, taskTrailers } from './run.ts'
+import { WORK_TRAILER, git, taskTrailers } from './run.ts'
 
-/** The trailer that names the work a landing commit carries (the task's work commit). */
-export const WORK_TRAILER = 'Tanuki-Work'
+export { WORK_TRAILER }
+
+const LANDINGS = { landings: true }
 
 /** Where the landings are read from: the repository, the project (its task refs), the target branch. */
 export interface LandingHistory {
@@ -56,10 +57,10 @@ export async function foundLandings(
 ): Promise<{ landed: Map<string, string>; ahead: { taskId: string; commit: string }[] }> {
   const { repo, target } = history
   const ahead = branch
-    ? await taskTrailers([`refs/heads/${branch}`, `^refs/heads/${target}`, '--max-count=10000'], repo)
+    ? await taskTrailers([`refs/heads/${branch}`, `^refs/heads/${target}`, '--max-count=10000'], repo, LANDINGS)
     : new Map<string, string>()
   const landed = new Map(ahead)
-  const onTarget = await taskTrailers([`refs/heads/${target}`, '--max-count=10000'], repo)
+  const onTarget = await taskTrailers([`refs/heads/${target}`, '--max-count=10000'], repo, LANDINGS)
   for (const [id, sha] of onTarget) if (!landed.has(id)) landed.set(id, sha)
   for (const id of await supersededLandings(history, landed)) landed.delete(id)
   return {

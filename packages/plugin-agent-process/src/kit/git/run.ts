@@ -169,20 +169,35 @@ export async function conflictedFiles(dir: string): Promise<string[]> {
 /** The trailer that ties a commit to the task it was made for. */
 export const TASK_TRAILER = 'Tanuki-Task'
 
+/** The trailer that names the work a landing commit carries (the task's work commit). */
+export const WORK_TRAILER = 'Tanuki-Work'
+
 /**
- * The ids named by `Tanuki-Task` trailers of the commits in a range (`git log` arguments), for
- * telling what landed (its trailer is on the target) from what did not.
+ * The ids named by `Tanuki-Task` trailers of the commits in a range (`git log` arguments), each
+ * with its newest commit. With `landings`, of landing commits only, for telling what landed (its
+ * landing is on the target) from what did not: a landing names its work (`Tanuki-Work`); an
+ * agent's own commits name only their task, and reach the target's history without their change
+ * when a `merge` landing brings in the agent's branch.
  */
-export async function taskTrailers(range: readonly string[], cwd: string): Promise<Map<string, string>> {
+export async function taskTrailers(
+  range: readonly string[],
+  cwd: string,
+  options: { landings?: boolean } = {},
+): Promise<Map<string, string>> {
   const out = await git(
-    ['log', '--no-show-signature', `--format=%H%x00%(trailers:key=${TASK_TRAILER},valueonly,separator=%x01)`, ...range],
+    [
+      'log',
+      '--no-show-signature',
+      `--format=%H%x00%(trailers:key=${TASK_TRAILER},valueonly,separator=%x01)%x00%(trailers:key=${WORK_TRAILER},valueonly)`,
+      ...range,
+    ],
     cwd,
   )
   const found = new Map<string, string>()
   if (out.code !== 0) return found
   for (const line of out.stdout.split('\n')) {
-    const [sha, ids] = line.split('\0')
-    if (!sha || !ids) continue
+    const [sha, ids, work] = line.split('\0')
+    if (!sha || !ids || (options.landings && !work?.trim())) continue
     // Newest first: the first commit seen for an id is its latest.
     for (const id of ids
       .split('\x01')
