@@ -442,37 +442,6 @@ describe('claude kind through the process backend', { timeout: 60_000 }, () => {
       await agent.remove()
     }
   })
-})
-
-describe('claude kind: when a refused key stops the run', () => {
-  it('lets the first retry by, in which Claude Code refreshes a login, and stops at the second', () => {
-    const parser = createClaudeParser()
-    const retry = (attempt: number): string =>
-      `${JSON.stringify({ type: 'system', subtype: 'api_retry', attempt, error_status: 401, error: 'authentication_failed' })}\n`
-    parser.push({ stream: 'stdout', text: retry(1) })
-    expect(parser.shouldStop?.()).toBe(false)
-    parser.push({ stream: 'stdout', text: retry(2) })
-    expect(parser.shouldStop?.()).toBe(true)
-    parser.end(null)
-    expect(parser.result().failure).toMatchObject({ class: 'could-not-start', config: true })
-  })
-})
-
-describe('claude kind: a refused key while Claude Code retries', { timeout: 60_000 }, () => {
-  let api: FakeAnthropic | undefined
-  let root: string
-  let home: string
-
-  beforeEach(async () => {
-    root = await mkdtemp(join(tmpdir(), 'tanuki-claude-project-'))
-    home = await mkdtemp(join(tmpdir(), 'tanuki-claude-home-'))
-  })
-  afterEach(async () => {
-    await api?.close()
-    api = undefined
-    await rm(root, { recursive: true, force: true })
-    await rm(home, { recursive: true, force: true })
-  })
 
   it('is stopped at its second retry of a refused key, not after minutes of retries', async () => {
     api = await startFakeAnthropic((_request, { mainLoop }) =>
@@ -508,5 +477,19 @@ describe('claude kind: a refused key while Claude Code retries', { timeout: 60_0
     } finally {
       await agent.remove()
     }
+  })
+})
+
+describe('claude kind: when a refused key stops the run', () => {
+  it('lets the first retry by, in which Claude Code refreshes a login, and stops at the second', () => {
+    const parser = createClaudeParser()
+    const retry = (attempt: number): string =>
+      `${JSON.stringify({ type: 'system', subtype: 'api_retry', attempt, error_status: 401, error: 'authentication_failed' })}\n`
+    parser.push({ stream: 'stdout', text: retry(1) })
+    expect(parser.shouldStop?.()).toBe(false)
+    parser.push({ stream: 'stdout', text: retry(2) })
+    expect(parser.shouldStop?.()).toBe(true)
+    parser.end(null)
+    expect(parser.result().failure).toMatchObject({ class: 'could-not-start', config: true })
   })
 })
