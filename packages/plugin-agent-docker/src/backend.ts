@@ -76,11 +76,13 @@ async function assertWritable(
  * an image without `sh`, a mount or limit it cannot give) blames the role's configuration, so the
  * role is paused and its tasks wait for the fix instead of failing.
  */
-function spawnFailed(agent: string, role: string, image: string, address: string, error: unknown): TanukiError {
+export function spawnFailed(agent: string, role: string, image: string, address: string, error: unknown): TanukiError {
   const message = errorMessage(error)
-  const config = statusCode(error) === 400
+  const noShell = /exec: "?sh"?: executable file not found/.test(message)
+  // The image without a shell is the role's configuration whatever status the engine answers with.
+  const config = noShell || statusCode(error) === 400
   const details = { agent, image, ...(config ? { config: true } : {}) }
-  if (/exec: "?sh"?: executable file not found/.test(message)) {
+  if (noShell) {
     return new TanukiError(
       'TANUKI_AGENT_SPAWN_FAILED',
       `could not start the container of agent ${agent}: the image ${image} of role ${role} has no \`sh\`, ` +
