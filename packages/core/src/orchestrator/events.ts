@@ -45,6 +45,12 @@ export type TanukiEvents = {
       iterations?: number
       /** Why it is `failed`, in `review` or `blocked`, as the journal records it. */
       reason?: string
+      /**
+       * Its status is its file's: the journal, which knew earlier runs of the project, did not know
+       * the task (a new file; perhaps a copy of a finished task's). It does not run until a person
+       * reruns it. Absent on a first start, which takes every file's status.
+       */
+      fromFile?: true
     }[]
     at: number
   }
@@ -62,6 +68,8 @@ export type TanukiEvents = {
     priority: TaskPriority
     status: TaskStatus
     dependsOn: string[]
+    /** Its `status` (complete, failed, review) is its file's, taken as it is: see `project:loaded`. */
+    fromFile?: true
     at: number
   }
   /**

@@ -129,6 +129,47 @@ describe('the journal is the authority for run state', () => {
     expect(store.state.tasks.a?.iterations).toBe(4)
   })
 
+  it('a first start takes the files’ statuses without a word: nothing is said to come from a file', async () => {
+    const source = createMemorySource([task({ id: 'a', status: 'complete' })])
+    const h = harness({}, { sources: [source], store: createMemoryStore() })
+    await h.orchestrator.start()
+    await h.orchestrator.done()
+    expect(h.all('project:loaded')[0]?.tasks[0]).not.toHaveProperty('fromFile')
+  })
+
+  it('a later start says which new tasks took a settled status from their files (a copied finished task)', async () => {
+    const store = createMemoryStore()
+    const first = harness({}, { sources: [createMemorySource([task({ id: 'a' })])], store })
+    await first.orchestrator.start()
+    await first.orchestrator.done()
+    // `b.md` copied from `a.md` once `a` was done: its mirrored `status: complete` came along.
+    const source = createMemorySource([
+      task({ id: 'a', status: 'complete' }),
+      task({ id: 'b', status: 'complete' }),
+      task({ id: 'c', status: 'pending' }),
+    ])
+    const second = harness({}, { sources: [source], store })
+    await second.orchestrator.start()
+    await second.orchestrator.done()
+    const loaded = second.all('project:loaded')[0]?.tasks ?? []
+    expect(loaded.filter((t) => t.fromFile).map((t) => t.id)).toEqual(['b'])
+    // Taken as it is: only `c` ran. A person reruns `b` if it was a copy.
+    expect(second.backend.runs.map((r) => r.taskId)).toEqual(['c'])
+  })
+
+  it('a settled task file added while running is taken as it is, and said to be', async () => {
+    const source = createMemorySource([task({ id: 'a' })])
+    const h = harness({ stopWhenSettled: false }, { sources: [source], store: createMemoryStore() })
+    await h.orchestrator.start()
+    await h.when('project:settled')
+    source.change({ type: 'added', task: task({ id: 'b', status: 'complete' }) })
+    source.change({ type: 'added', task: task({ id: 'c' }) })
+    await h.orchestrator.stop()
+    const added = h.all('task:added')
+    expect(added.find((e) => e.taskId === 'b')).toMatchObject({ status: 'complete', fromFile: true })
+    expect(added.find((e) => e.taskId === 'c')).not.toHaveProperty('fromFile')
+  })
+
   it('a task whose file disappears and comes back (a checkout) keeps its state', async () => {
     const store = createMemoryStore()
     const source = createMemorySource([task({ id: 'a' }), task({ id: 'b' })])

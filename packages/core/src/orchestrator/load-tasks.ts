@@ -92,7 +92,7 @@ export async function loadTasks(ctx: LoadContext): Promise<LoadedTasks> {
   // not by a `task:landed` or a `task:completed`.
   // So is why a task an earlier run settled failed, went to review or is blocked (a summary said
   // "no reason given" for them).
-  const tasks = [...table.values()].map(({ task, landed, iterations, reason }) => ({
+  const tasks = [...table.values()].map(({ task, landed, iterations, reason, takenFromFile }) => ({
     id: task.id,
     title: task.title,
     role: task.role,
@@ -102,6 +102,7 @@ export async function loadTasks(ctx: LoadContext): Promise<LoadedTasks> {
     ...(landed ? { landed } : {}),
     ...(iterations > 0 ? { iterations } : {}),
     ...(reason !== undefined && UNSETTLED_WHY.has(task.status) ? { reason } : {}),
+    ...(takenFromFile ? { fromFile: true as const } : {}),
   }))
   bus.emit('project:loaded', { total: table.size, ready: ready.length, recovered, tasks })
   return { sources, recordedTarget: state.run.target }

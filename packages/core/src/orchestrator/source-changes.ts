@@ -123,7 +123,8 @@ function added(ctx: ChangeContext, source: TaskSource, task: Task): void {
   // Its definition goes with it: no later event names its title, and one that never runs (waiting
   // on a task in review, blocked) would get no role or dependencies from `task:queued` either.
   const { id, title, role, priority, status, dependsOn } = record.task
-  ctx.bus.emit('task:added', { taskId: id, title, role, priority, status, dependsOn: [...dependsOn] })
+  const fromFile = record.takenFromFile ? { fromFile: true as const } : {}
+  ctx.bus.emit('task:added', { taskId: id, title, role, priority, status, dependsOn: [...dependsOn], ...fromFile })
   if (IN_FLIGHT.has(record.task.status)) ctx.table.setStatus(record, 'pending', { reason: 'new task' })
   if (record.task.status === 'pending') ctx.table.blockIfStuck(record)
   ctx.enqueue([task.id])

@@ -14,6 +14,9 @@ import { taskView, type TaskView } from './types.ts'
 /** Statuses that hold an agent. */
 export const IN_FLIGHT: ReadonlySet<TaskStatus> = new Set(['assigned', 'in_progress'])
 
+/** Statuses a task file can bring that keep the task from running (`blocked` is derived again). */
+const SETTLED_IN_FILE: ReadonlySet<TaskStatus> = new Set(['complete', 'failed', 'review'])
+
 /** What the orchestrator knows of one task besides its definition. */
 export interface TaskRecord {
   task: Task
@@ -33,6 +36,12 @@ export interface TaskRecord {
   feedback?: LandingFeedback
   /** When it last completed (clock ms): the order in which completed work lands. */
   completedAt?: number
+  /**
+   * Set when the task was new to a journal that already knew the project (a file added, perhaps
+   * copied from a finished task's) and its file's `status` was a settled one: it was taken as it
+   * is, so the task does not run. Not recorded: only `project:loaded` and `task:added` tell it.
+   */
+  takenFromFile?: boolean
   /** Aborts the task's run in progress. */
   controller?: AbortController
   /** The run in progress. */
@@ -70,6 +79,8 @@ export class TaskTable {
   private heldBackCount = 0
   /** Tasks counted as landed with nothing of theirs to land (`Landing.empty`). */
   private nothingToLandCount = 0
+  /** Whether the journal knew of an earlier run when the tasks loaded: not a first start. */
+  private journalKnewProject = false
 
   constructor(
     private readonly bus: Bus,
@@ -107,6 +118,7 @@ export class TaskTable {
    * (a first start, a project from before the journal) brings its file's status into it.
    */
   load(entries: readonly { task: Task; source: TaskSource }[], state: RunState): void {
+    this.journalKnewProject = state.run.startedAt !== undefined
     for (const { task, source } of entries) this.records.set(task.id, this.restore(task, source, state.tasks[task.id]))
     for (const [id, saved] of Object.entries(state.tasks)) if (!this.records.has(id)) this.forgotten.set(id, saved)
     this.resolver.addAll(Array.from(this.records.values(), (record) => record.task))
@@ -158,11 +170,17 @@ export class TaskTable {
     if (task.status !== 'pending' || record.iterations > 0) {
       this.store.append({ t: 'task', id: task.id, status: task.status, iterations: record.iterations, attempts: 0 })
     }
+    // A first start takes every file's status (a project from before the journal). Later, a new
+    // file that says `complete` is as likely a copy of a finished task's file as a teammate's
+    // finished work: taken as it is, and said, so a person who copied it can rerun it.
+    if (this.journalKnewProject && SETTLED_IN_FILE.has(task.status)) record.takenFromFile = true
     return record
   }
 
   /** Adds a task that appeared while running; throws (and adds nothing) when it closes a cycle. */
   insert(task: Task, source: TaskSource): TaskRecord {
+    // Running now, so the journal knows the project whatever it knew at the start.
+    this.journalKnewProject = true
     this.resolver.add(task)
     const cycle = this.resolver.findCycle()
     if (cycle) {

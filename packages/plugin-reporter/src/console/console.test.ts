@@ -52,6 +52,79 @@ describe('console reporter, plain lines', () => {
     expect(lines.some((l) => l.includes('role cli paused: no program `gemini` on PATH. Its tasks wait'))).toBe(true)
   })
 
+  it('says which new tasks took a settled status from their files, and how to run one', async () => {
+    const at = Date.UTC(2026, 10, 30, 12, 0, 0)
+    const loaded = (ids: string[]) => ({
+      name: 'project:loaded' as const,
+      payload: {
+        total: ids.length + 1,
+        ready: 0,
+        recovered: [],
+        tasks: [
+          {
+            id: 'A',
+            title: 'A',
+            role: 'default',
+            priority: 'medium' as const,
+            status: 'complete' as const,
+            dependsOn: [],
+          },
+          ...ids.map((id) => ({
+            id,
+            title: id,
+            role: 'default',
+            priority: 'medium' as const,
+            status: 'complete' as const,
+            dependsOn: [],
+            fromFile: true as const,
+          })),
+        ],
+        at,
+      },
+    })
+    const lines = async (events: Parameters<typeof replay>[1]): Promise<string[]> => {
+      const pipe = new FakePipe()
+      // Quiet: the line is one a person must see.
+      await replay(createConsoleReporter({ stream: pipe, env: {}, quiet: true }), events)
+      return stripVTControlCharacters(pipe.output).trimEnd().split('\n')
+    }
+    expect(await lines([loaded(['B'])])).toContainEqual(
+      expect.stringContaining(
+        "B is new and its file says `status: complete`: taken as it is, not run. A copy of another task's file? `tanuki task rerun B` runs it.",
+      ),
+    )
+    const many = await lines([loaded(['B', 'C', 'D', 'E', 'F', 'G'])])
+    expect(many).toContainEqual(
+      expect.stringContaining(
+        "6 new tasks' files give them a settled status, taken as it is: they do not run (B complete, C complete",
+      ),
+    )
+    expect(many.join('\n')).toContain('and 1 more')
+    expect(many.join('\n')).not.toContain(' A complete')
+    const added = await lines([
+      {
+        name: 'task:added',
+        payload: {
+          taskId: 'H',
+          title: 'H',
+          role: 'default',
+          priority: 'medium',
+          status: 'review',
+          dependsOn: [],
+          fromFile: true,
+          at,
+        },
+      },
+      {
+        name: 'task:added',
+        payload: { taskId: 'I', title: 'I', role: 'default', priority: 'medium', status: 'pending', dependsOn: [], at },
+      },
+    ])
+    expect(added.filter((l) => l.includes('is new and its file says'))).toEqual([
+      expect.stringContaining('H is new and its file says `status: review`'),
+    ])
+  })
+
   it("prints an agent's next task after its last one's outcome, though the completion came later", async () => {
     const pipe = new FakePipe()
     const at = Date.UTC(2026, 10, 30, 12, 0, 0)

@@ -20,6 +20,23 @@ function iterations(n: number): string {
 }
 
 /**
+ * Tasks new to the project whose files said they were settled (`fromFile`): taken as they are, so
+ * they do not run. A file copied from a finished task's carries its `status: complete`.
+ */
+function takenFromFileLine(tasks: readonly { id: string; status: string }[], c: Colors): string {
+  const [first] = tasks
+  if (tasks.length === 1 && first)
+    return (
+      `${c.yellow('!')} ${c.bold(first.id)} is new and its file says \`status: ${first.status}\`: taken as it is, not run. ` +
+      `A copy of another task's file? \`tanuki task rerun ${first.id}\` runs it.`
+    )
+  return (
+    `${c.yellow('!')} ${tasks.length} new tasks' files give them a settled status, taken as it is: they do not run ` +
+    `(${someOf(tasks.map((t) => `${t.id} ${t.status}`))}). Copies of other tasks' files? \`tanuki task rerun ID\` runs one.`
+  )
+}
+
+/**
  * The log line an event deserves, if any. Reads the model for what the event itself lacks (a
  * task's title, the agent's backend), so the model must already include the event.
  */
@@ -33,7 +50,16 @@ export function describeEvent<E extends TanukiEventName>(
     case 'project:loaded': {
       const e = payload as TanukiEvents['project:loaded']
       const recovered = e.recovered.length > 0 ? `, ${e.recovered.length} recovered from an earlier run` : ''
-      return [{ level: 'info', text: `project loaded: ${plural(e.total, 'task')}, ${e.ready} ready${recovered}` }]
+      const lines: EventLine[] = [
+        { level: 'info', text: `project loaded: ${plural(e.total, 'task')}, ${e.ready} ready${recovered}` },
+      ]
+      const fromFile = e.tasks.filter((t) => t.fromFile)
+      if (fromFile.length > 0) lines.push({ level: 'failure', text: takenFromFileLine(fromFile, c) })
+      return lines
+    }
+    case 'task:added': {
+      const e = payload as TanukiEvents['task:added']
+      return e.fromFile ? [{ level: 'failure', text: takenFromFileLine([{ id: e.taskId, status: e.status }], c) }] : []
     }
     case 'project:settled':
       return [{ level: 'failure', text: settledLine(model, c) }]
