@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs'
 import type { ProjectInfo } from '@tanuki/core'
 import { readOwned, updateOwned } from './git/owned.ts'
 import { git, gitRepository, isAncestor, revParse, serialized, taskTrailers, workIsOn } from './git/run.ts'
-import { taskRef, taskRefs } from './ref-names.ts'
+import { taskIdOfRef, taskRef, taskRefs } from './ref-names.ts'
 
 /** What removing a workspace did. */
 export interface RemoveReport {
@@ -158,7 +158,7 @@ export async function removeWorktrees(project: ProjectInfo, options: { force?: b
     const refs = await git(['for-each-ref', '--format=%(refname)', `${taskRefs(project)}/`], repo.top)
     const byTask = new Map<string, string[]>()
     for (const ref of refs.stdout.split('\n').filter(Boolean)) {
-      const id = ref.slice(taskRefs(project).length + 1).split('/')[0]!
+      const id = taskIdOfRef(ref.slice(taskRefs(project).length + 1).split('/')[0]!)
       byTask.set(id, [...(byTask.get(id) ?? []), ref])
     }
     const present = await presentRefs(landedOn, repo.top)

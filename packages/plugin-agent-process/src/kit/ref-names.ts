@@ -21,3 +21,12 @@ function refComponent(id: string): string {
     ? id
     : `x-${Buffer.from(id).toString('hex')}`
 }
+
+/**
+ * The task id a component of `taskRefs(project)/<component>/…` names: `refComponent` undone. An id
+ * that itself reads `x-` and hex (`x-0a`) is taken for an encoded one: its refs were named so
+ * before this was read back, and renaming them would lose the work they hold.
+ */
+export function taskIdOfRef(component: string): string {
+  return /^x-(?:[0-9a-f]{2})+$/.test(component) ? Buffer.from(component.slice(2), 'hex').toString() : component
+}

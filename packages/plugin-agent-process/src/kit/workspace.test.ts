@@ -329,6 +329,31 @@ describe('removing what Tanuki made', () => {
     expect(git(root, 'for-each-ref', '--format=%(refname)', 'refs/tanuki/test/tasks/T-1/')).toBe('')
   })
 
+  it('removes the refs of landed work whose task id is not a ref name of its own (stored encoded)', async () => {
+    const root = gitRepo()
+    const info = project(root)
+    const lander = createGitLander({ project: info, land: resolveConfig({}).land })
+    await lander.prepare()
+    const workspace = await openWorkspace({ project: info, agent: 'a' })
+    for (const id of ['fix.lock', 'a..b']) {
+      await workspace.begin(task(id), { base: 'refs/heads/main', unlanded: [], carry: false })
+      writeFileSync(join(workspace.dir, `${id.replace(/\W/g, '-')}.txt`), `${id}\n`)
+      await workspace.commit(`${id}\n\nTanuki-Task: ${id}\n`)
+      await workspace.publish(task(id))
+    }
+    expect(taskRef(info, 'fix.lock', 'work')).toMatch(/\/x-[0-9a-f]+\/work$/)
+    expect(await lander.land({ task: task('fix.lock'), signal: new AbortController().signal })).toMatchObject({
+      status: 'landed',
+    })
+    await lander.close?.()
+    const report = await removeWorktrees(info, {})
+    // The landed one's refs go; the other's work has not landed and is kept, named by its id.
+    expect(report.kept).toContainEqual({ name: 'refs/tanuki/test/tasks/…', tasks: ['a..b'] })
+    expect(git(root, 'for-each-ref', '--format=%(refname)', 'refs/tanuki/test/tasks/')).not.toContain(
+      taskRef(info, 'fix.lock', 'work').split('/').at(-2),
+    )
+  })
+
   it('removes every worktree and branch it made, and only those, even one whose folder is gone', async () => {
     const root = gitRepo()
     const a = await openWorkspace({ project: project(root), agent: 'a' })
