@@ -82,6 +82,7 @@ export type {
   TaskContext,
   TaskStart,
   Usage,
+  VerifyUnrunnable,
 } from './agent/types.ts'
 export type { TaskSource, TaskChange } from './source/types.ts'
 export { createMemorySource, type MemorySource } from './source/memory.ts'
@@ -122,6 +123,7 @@ export {
   type TaskFacts,
   type RunSummary,
   type HeldBack,
+  type VerifyBlocked,
   type OrchestratorState,
   type Progress,
   type TanukiEvents,

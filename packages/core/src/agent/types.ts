@@ -96,10 +96,31 @@ export interface AgentFailure extends Failure {
    */
   outage?: boolean
   /**
+   * For `verify-could-not-run`: the verify command could not run at all where the agent works
+   * (exit 126: not executable, 127: not found). No agent can make it pass, so every task whose
+   * verify is the same command, on the same role (the same sandbox), waits, unharmed, until a
+   * person fixes it (installs the program, corrects the verify) and resumes.
+   */
+  unrunnable?: VerifyUnrunnable
+  /**
    * The work is certainly not done, whatever a check says (a merge left with conflict markers):
    * the try does not complete the task, even when its signal and verify pass.
    */
   unfinished?: boolean
+}
+
+/** A verify command that could not run at all where an agent works. */
+export interface VerifyUnrunnable {
+  /** The verify command, as the task gives it. */
+  command: string
+  /** 126 (not executable) or 127 (not found). */
+  exitCode: number
+  /** The program the shell could not find or run, when its message says (`pytest`). */
+  program?: string
+  /** Where it ran, when that is not the host (the agent's `runsIn`). */
+  runsIn?: string
+  /** What the shell said: the last line of its output (`sh: 1: pytest: not found`). */
+  said?: string
 }
 
 export interface ExecOptions {

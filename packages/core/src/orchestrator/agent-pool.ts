@@ -29,6 +29,11 @@ export interface RoleState {
   lastSpawnError?: string
   /** Why the role takes no work (its agents cannot start: a binary, a flag, credentials). */
   paused?: string
+  /**
+   * Verify commands that cannot run where the role's agents work (exit 126/127), each with why
+   * and what to do: the role's tasks whose verify is one of them take no agent; the others go on.
+   */
+  blockedVerify?: Map<string, string>
 }
 
 export interface AgentPoolOptions {

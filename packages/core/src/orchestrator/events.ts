@@ -187,6 +187,23 @@ export type TanukiEvents = {
    * tasks wait, unharmed. `cause` says what to fix.
    */
   'role:paused': { role: string; cause: string; at: number }
+  /**
+   * A task's verify could not run at all where its agent works (exit 126: not executable, 127: not
+   * found): the role's tasks with the same verify wait, unharmed, and are given no agent until a
+   * person fixes it and resumes; the other tasks go on. `cause` says which program, where, and what to do.
+   */
+  'verify:blocked': {
+    role: string
+    command: string
+    /** The task whose verify it was. */
+    taskId: string
+    /** The program the shell could not find or run, when it said. */
+    program?: string
+    /** Where it ran, when that is not the host (an agent's container). */
+    runsIn?: string
+    cause: string
+    at: number
+  }
 }
 
 export type TanukiEventName = keyof TanukiEvents

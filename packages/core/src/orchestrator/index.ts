@@ -42,6 +42,7 @@ export {
   type RunSummary,
   type TaskFacts,
   type TaskView,
+  type VerifyBlocked,
 } from './types.ts'
 
 /** The longest delay timers take on every runtime. */
@@ -373,7 +374,14 @@ export class Orchestrator {
   private enqueue(id: string, quiet = false): void {
     const record = this.table.get(id)
     if (!record || record.task.status !== 'pending') return
-    const { role, priority } = record.task
+    const { role, priority, completion } = record.task
+    // Its verify cannot run where the role's agents work: an agent's run would be paid for nothing.
+    const blocked =
+      completion.verify === undefined ? undefined : this.pool?.role(role)?.blockedVerify?.get(completion.verify)
+    if (blocked !== undefined) {
+      this.table.explain(record, `waits: ${blocked}`)
+      return
+    }
     if (!this.queue.enqueue({ id, role, priority })) return
     if (!quiet) this.bus.emit('task:queued', { taskId: id, role, priority, queueSize: this.queue.size() })
     if (this.stateValue === 'running') this.pool.ensure(role)

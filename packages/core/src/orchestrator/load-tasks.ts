@@ -73,6 +73,10 @@ export async function loadTasks(ctx: LoadContext): Promise<LoadedTasks> {
     if (IN_FLIGHT.has(record.task.status)) {
       recovered.push(record.task.id)
       table.setStatus(record, 'pending', { reason: 'was in flight when the previous run ended' })
+    } else if (record.task.status === 'pending' && record.reason?.startsWith('waits: ')) {
+      // What it waited for in an earlier run (a paused role, a verify that could not run, the
+      // budget) a person may have fixed: this run finds out again, and says so if it is not.
+      table.explain(record, undefined)
     }
   }
   // Re-derive `blocked` from the graph: a person may have fixed what blocked a task.

@@ -55,7 +55,7 @@ describe('every failure classified', () => {
     })
   })
 
-  it('a verify that cannot run (exit 127) fails the task after one iteration, saying why', async () => {
+  it('a verify that cannot run (exit 127) ends the task after one iteration, saying why; it waits for the fix', async () => {
     const h = harness(
       { tasks: tasks({ id: 'a', completion: { verify: 'node --test', maxIterations: 5 } }) },
       { backend: { exec: () => ({ exitCode: 127, output: 'sh: node: not found\n', timedOut: false }) } },
@@ -64,12 +64,15 @@ describe('every failure classified', () => {
     await h.orchestrator.done()
     expect(h.backend.runs).toHaveLength(1)
     expect(h.orchestrator.task('a')).toMatchObject({
-      status: 'failed',
+      status: 'pending',
+      // The agent ran: its try is counted.
+      iterations: 1,
       lastError: {
         class: 'verify-could-not-run',
         cause: 'verify could not run (exit 127: sh: node: not found): node --test',
       },
     })
+    expect(h.all('task:failed')).toEqual([])
   })
 
   it('the same failure three tries in a row goes to review with its cause', async () => {
@@ -316,5 +319,127 @@ describe('budgets', () => {
     expect(summary.spend).toEqual({ usd: expect.closeTo(0.2, 6), tokens: 500 })
     // b was handed what the run had left after a's earlier spend.
     expect(second.backend.runs[0]?.budget).toEqual({ tokens: 750 })
+  })
+})
+
+describe('a verify that cannot run where the agents work', () => {
+  /** Verify as a machine without `pytset` runs it: that one is not found, everything else passes. */
+  const noPytset = (command: string) =>
+    command.startsWith('pytset')
+      ? { exitCode: 127, output: 'collecting…\nsh: 1: pytset: not found\n', timedOut: false }
+      : { exitCode: 0, output: '', timedOut: false }
+  const cause =
+    'verify `pytset -q` cannot run on this machine for role "default" (exit 127: sh: 1: pytset: not found). ' +
+    '`pytset` was not found there: install it (or put it on PATH), or correct the verify in the task files that give it; ' +
+    'then `tanuki project resume`'
+
+  it('runs one agent for the tasks sharing it: the others wait, unharmed, and the rest goes on', async () => {
+    const h = harness(
+      {
+        tasks: tasks(
+          { id: 'a', priority: 'critical', completion: { verify: 'pytset -q' } },
+          { id: 'b', completion: { verify: 'pytset -q' } },
+          { id: 'c', completion: { verify: 'pytset -q' } },
+          // A per-task difference: its verify runs, so it runs.
+          { id: 'typo-free', priority: 'low', completion: { verify: 'pytest -q' } },
+          // Ready only once typo-free completes, after the verify was found not to run.
+          { id: 'later', priority: 'low', dependsOn: ['typo-free'], completion: { verify: 'pytset -q' } },
+          { id: 'after-a', dependsOn: ['a'] },
+        ),
+      },
+      { backend: { exec: noPytset } },
+    )
+    await h.orchestrator.start()
+    const summary = await h.orchestrator.done()
+
+    // One paid run met the wall; the tasks behind it were not given an agent.
+    expect(h.backend.runs.map((run) => run.taskId)).toEqual(['a', 'typo-free'])
+    expect(summary).toMatchObject({ reason: 'settled', allComplete: false })
+    expect(h.orchestrator.task('a')).toMatchObject({
+      status: 'pending',
+      iterations: 1,
+      reason: `waits: ${cause}`,
+      lastError: { class: 'verify-could-not-run' },
+    })
+    for (const id of ['b', 'c', 'later']) {
+      expect(h.orchestrator.task(id)).toMatchObject({
+        status: 'pending',
+        iterations: 0,
+        attempts: 0,
+        reason: `waits: ${cause}`,
+      })
+    }
+    expect(h.orchestrator.task('typo-free')?.status).toBe('complete')
+    expect(h.orchestrator.task('after-a')?.status).toBe('pending')
+    expect(h.all('task:failed')).toEqual([])
+    expect(h.all('verify:blocked')).toEqual([
+      {
+        role: 'default',
+        command: 'pytset -q',
+        taskId: 'a',
+        program: 'pytset',
+        cause,
+        at: expect.any(Number),
+      },
+    ])
+    expect(summary.verifyBlocked).toEqual([
+      {
+        role: 'default',
+        command: 'pytset -q',
+        cause,
+        tasks: ['a', 'b', 'c', 'later'],
+        sources: ['tanuki.config (tasks)'],
+      },
+    ])
+  })
+
+  it('is met once per role: a role with its own sandbox tries for itself', async () => {
+    const h = harness(
+      {
+        agents: { api: { count: 1 } },
+        tasks: tasks(
+          { id: 'a', completion: { verify: 'pytset' } },
+          { id: 'b', completion: { verify: 'pytset' } },
+          { id: 'x', role: 'api', completion: { verify: 'pytset' } },
+          { id: 'y', role: 'api', completion: { verify: 'pytset' } },
+        ),
+      },
+      { backend: { exec: noPytset } },
+    )
+    await h.orchestrator.start()
+    const summary = await h.orchestrator.done()
+    expect(h.backend.runs.map((run) => run.taskId).sort()).toEqual(['a', 'x'])
+    expect(summary.verifyBlocked?.map((blocked) => [blocked.role, blocked.tasks])).toEqual([
+      ['default', ['a', 'b']],
+      ['api', ['x', 'y']],
+    ])
+  })
+
+  it('a resume after the fix runs every task that waited', async () => {
+    const store = createMemoryStore()
+    const spec = tasks(
+      { id: 'a', priority: 'critical', completion: { verify: 'pytset -q' } },
+      { id: 'b', completion: { verify: 'pytset -q' } },
+      { id: 'after-a', dependsOn: ['a'] },
+    )
+    const first = harness({ tasks: spec }, { store, backend: { exec: noPytset } })
+    await first.orchestrator.start()
+    await first.orchestrator.done()
+    expect(store.state.tasks.b).toMatchObject({ status: 'pending', reason: `waits: ${cause}` })
+
+    // `pytset` installed: every verify runs.
+    const second = harness(
+      { tasks: spec },
+      { store, backend: { exec: () => ({ exitCode: 0, output: '', timedOut: false }) } },
+    )
+    await second.orchestrator.start()
+    // What the last run waited for is its news, not this one's.
+    expect(second.orchestrator.task('b')?.reason).toBeUndefined()
+    const summary = await second.orchestrator.done()
+    expect(summary).toMatchObject({ allComplete: true })
+    expect(summary.verifyBlocked).toBeUndefined()
+    expect(second.backend.runs.map((run) => run.taskId).sort()).toEqual(['a', 'after-a', 'b'])
+    // a's try in the first run stays counted.
+    expect(second.orchestrator.task('a')?.iterations).toBe(2)
   })
 })

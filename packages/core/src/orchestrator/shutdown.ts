@@ -3,7 +3,7 @@ import { errorMessage } from '../errors.ts'
 import type { PluginRegistry } from '../plugin/index.ts'
 import type { AgentPool } from './agent-pool.ts'
 import type { StatusMirror } from './mirror.ts'
-import type { RunContext, RunSummary } from './types.ts'
+import type { RunContext, RunSummary, VerifyBlocked } from './types.ts'
 
 /** How long a stop waits for aborted work to wind down before stopping agents under it. */
 const STOP_GRACE_MS = 5000
@@ -59,6 +59,7 @@ export async function windDown(
           .sort((a, b) => (a.completedAt ?? 0) - (b.completedAt ?? 0))
           .map((record) => record.task.id)
       : []
+  const verifyBlocked = blockedVerifies(ctx)
   const allComplete = progress.total > 0 && progress.complete === progress.total
   if (budgets.exhausted && reason === 'settled') reason = 'budget'
   store.append({
@@ -80,5 +81,22 @@ export async function windDown(
     ...(landing?.stopped ? { landingStopped: landing.stopped } : {}),
     ...(landing?.held ? { heldBack: { target: landing.target ?? '', ...landing.held } } : {}),
     ...(unlanded.length > 0 ? { unlanded } : {}),
+    ...(verifyBlocked.length > 0 ? { verifyBlocked } : {}),
   }
+}
+
+/** Each verify that could not run where a role's agents work, with the tasks still waiting for it. */
+function blockedVerifies(ctx: WindDownContext): VerifyBlocked[] {
+  const blocked: VerifyBlocked[] = []
+  for (const [role, state] of ctx.pool.roles()) {
+    for (const [command, cause] of state.blockedVerify ?? []) {
+      const waiting = [...ctx.table.values()].filter(
+        ({ task }) => task.status === 'pending' && task.role === role && task.completion.verify === command,
+      )
+      if (waiting.length === 0) continue
+      const sources = [...new Set(waiting.flatMap(({ task }) => (task.source ? [task.source] : [])))]
+      blocked.push({ role, command, cause, tasks: waiting.map(({ task }) => task.id), sources })
+    }
+  }
+  return blocked
 }

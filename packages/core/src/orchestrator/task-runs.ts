@@ -1,3 +1,4 @@
+import type { VerifyUnrunnable } from '../agent/types.ts'
 import { errorMessage, isTanukiError } from '../errors.ts'
 import { Runner, type RunnerHooks, type RunnerOutcome } from '../runner/index.ts'
 import type { PromptNote } from '../runner/prompt.ts'
@@ -11,6 +12,7 @@ export type TaskRunContext = Pick<
   RunContext,
   | 'config'
   | 'table'
+  | 'queue'
   | 'bus'
   | 'clock'
   | 'problems'
@@ -208,17 +210,53 @@ export class TaskRuns {
 
   /**
    * The loop stopped without judging the task: its role cannot start agents (a binary, a flag,
-   * credentials: the role is paused until that is fixed) or the run's budget is spent. The task
-   * waits, unharmed, no try counted.
+   * credentials: the role is paused until that is fixed), its verify cannot run where the agent
+   * works (the tasks with the same verify wait with it), or the run's budget is spent. The task
+   * waits, unharmed; a try that ran (the agent worked, then verify could not run) stays counted.
    */
   private halted(record: TaskRecord, agent: AgentRecord, outcome: RunnerOutcome): void {
     agent.taskId = undefined
-    const cause = outcome.failure?.cause ?? outcome.reason
-    if (outcome.failure?.class === 'could-not-start') this.pauseRole(record.task.role, cause)
+    const failure = outcome.failure
+    let cause = failure?.cause ?? outcome.reason
+    if (failure?.class === 'could-not-start') this.pauseRole(record.task.role, cause)
+    if (failure?.unrunnable) cause = this.blockVerify(record, failure.unrunnable)
     const ready = this.ctx.table.setStatus(record, 'pending', { reason: `waits: ${cause}` })
+    // Queued again, unless its verify is what cannot run (then it waits outside the queue).
     for (const id of [record.task.id, ...ready]) this.ctx.enqueue(id)
     this.ctx.pool.release(agent)
     this.ctx.checkSettled()
+  }
+
+  /**
+   * A verify that cannot run where the role's agents work (a program missing from the machine or
+   * the image, a typo every task file copied) fails every task that has it, whatever its agent
+   * does: the role's tasks with the same verify wait for the fix instead of each paying for an
+   * agent's run first. Said once per verify and role; returns why they wait and what to do.
+   */
+  private blockVerify(record: TaskRecord, wall: VerifyUnrunnable): string {
+    const { table, queue, bus } = this.ctx
+    const { role } = record.task
+    const state = this.ctx.pool.role(role)
+    const known = state?.blockedVerify?.get(wall.command)
+    if (known !== undefined) return known
+    const cause = unrunnableCause(role, wall)
+    if (!state) return cause
+    ;(state.blockedVerify ??= new Map()).set(wall.command, cause)
+    bus.emit('verify:blocked', {
+      role,
+      command: wall.command,
+      taskId: record.task.id,
+      ...(wall.program ? { program: wall.program } : {}),
+      ...(wall.runsIn ? { runsIn: wall.runsIn } : {}),
+      cause,
+    })
+    // Those already queued leave the queue, saying why; the others are held as they come (`enqueue`).
+    for (const other of table.values()) {
+      const { id, role: otherRole, completion } = other.task
+      if (other === record || otherRole !== role || completion.verify !== wall.command) continue
+      if (queue.remove(id)) table.explain(other, `waits: ${cause}`)
+    }
+    return cause
   }
 
   /** A role whose configuration keeps its agents from starting takes no more work; said once. */
@@ -229,4 +267,19 @@ export class TaskRuns {
     this.ctx.problems.push(`role "${role}" is paused: ${cause}`)
     this.ctx.bus.emit('role:paused', { role, cause })
   }
+}
+
+/** Why the tasks with a verify that cannot run wait: which command, what is missing, where, and what to do. */
+export function unrunnableCause(role: string, wall: VerifyUnrunnable): string {
+  const where = wall.runsIn ? `in ${wall.runsIn}` : 'on this machine'
+  const exit = `exit ${wall.exitCode}${wall.said ? `: ${wall.said}` : ''}`
+  const fix = !wall.program
+    ? 'Make what it runs available there'
+    : wall.exitCode === 126
+      ? `\`${wall.program}\` cannot be executed there: make it executable`
+      : `\`${wall.program}\` was not found there: install it (or put it on PATH)`
+  return (
+    `verify \`${wall.command}\` cannot run ${where} for role "${role}" (${exit}). ` +
+    `${fix}, or correct the verify in the task files that give it; then \`tanuki project resume\``
+  )
 }

@@ -140,6 +140,17 @@ export class TaskTable {
     this.store.append({ t: 'task', id: record.task.id, ...facts })
   }
 
+  /**
+   * Records why a task waits, keeping its status (a verify that cannot run where its role's
+   * agents work); `undefined` clears it.
+   */
+  explain(record: TaskRecord, reason: string | undefined): void {
+    if (record.reason === reason) return
+    if (reason === undefined) delete record.reason
+    else record.reason = reason
+    this.store.append({ t: 'task', id: record.task.id, reason: reason ?? null })
+  }
+
   /** Writes a task's current status into its source again (the file disagreed with the journal). */
   remirror(record: TaskRecord): void {
     this.mirror.set(record.task.id, record.source, patchFor(record, record.task.status, {}))

@@ -130,6 +130,24 @@ export interface RunSummary {
    * Not set when landing stopped (`landingStopped` says why the rest did not land).
    */
   unlanded?: string[]
+  /**
+   * Verify commands that could not run where a role's agents work (exit 126/127), and the tasks
+   * that wait for them, unharmed (pending): nothing an agent does can make such a verify pass, so
+   * only the first task that met it ran. `cause` names the command, the program, where, and what
+   * to do; `sources`, where the waiting tasks are defined (the files to correct a typo in).
+   */
+  verifyBlocked?: VerifyBlocked[]
+}
+
+/** A verify that cannot run where a role's agents work, and the tasks that wait for it. */
+export interface VerifyBlocked {
+  role: string
+  command: string
+  cause: string
+  /** The tasks that wait for it, pending. */
+  tasks: string[]
+  /** Where those tasks are defined (their files), each once. */
+  sources: string[]
 }
 
 /** Landed work that waits on the integration branch for the target to move forward. */

@@ -203,6 +203,26 @@ describe('Runner', () => {
     expect(backend.runs).toHaveLength(1)
   })
 
+  it('halts at once when verify cannot run where the agent works (exit 127): the task is not to blame', async () => {
+    const { backend, agent } = await setup({
+      exec: () => ({ exitCode: 127, output: 'sh: 1: pytest: not found\n', timedOut: false }),
+    })
+    const outcome = await new Runner({ validator: new Validator(), cooldownMs: 0 }).run(
+      task({ verify: 'pytest -q', maxIterations: 5 }),
+      agent,
+      { signal: new AbortController().signal },
+    )
+    expect(outcome).toMatchObject({
+      status: 'halted',
+      iterations: 1,
+      failure: {
+        class: 'verify-could-not-run',
+        unrunnable: { command: 'pytest -q', exitCode: 127, program: 'pytest' },
+      },
+    })
+    expect(backend.runs).toHaveLength(1)
+  })
+
   it('waits the cooldown on its clock between tries, doubling it after each failed try in a row', async () => {
     const clock = new VirtualClock()
     const { backend, agent } = await setup({

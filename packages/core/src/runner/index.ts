@@ -44,8 +44,8 @@ export interface IterationGrant {
 /** How the loop ended. */
 export interface RunnerOutcome {
   /**
-   * `halted`: the loop stopped without judging the task (its role cannot start agents, or the
-   * run's budget is spent): it goes back to waiting, no try counted.
+   * `halted`: the loop stopped without judging the task (its role cannot start agents, its verify
+   * cannot run where the agent works, or the run's budget is spent): it goes back to waiting.
    */
   status: 'complete' | 'review' | 'failed' | 'halted'
   /** Iterations run in this call. */
@@ -90,7 +90,8 @@ function steadyText(text: string): string {
  * The loop that keeps an agent on a task until its completion criteria pass: build the prompt,
  * run the agent, validate, cool down (longer after each failure in a row), try again, until
  * complete, `failed`, or `max_iterations` tries (then `review`). Failures are classified: one that
- * no try can fix (the agent never started, verify cannot run) ends the loop at once; a rate limit
+ * no try can fix (the agent never started, verify cannot run) ends the loop at once (`halted` when
+ * the task is not to blame: the role's configuration, a verify program missing); a rate limit
  * waits for the limit and repeats the try without counting it; the same failure several tries in
  * a row goes to review. Abortable; an agent crash propagates to the caller as the agent's error.
  *
@@ -168,6 +169,8 @@ export class Runner {
         continue
       }
       if (failure?.class === 'could-not-start' && failure.config) return { ...done, status: 'halted', failure }
+      // Verify cannot run where the agent works: the task is not to blame, and waits for the fix.
+      if (failure?.class === 'verify-could-not-run' && failure.unrunnable) return { ...done, status: 'halted', failure }
       if (validation.outcome !== 'retry') {
         return { ...done, status: validation.outcome as RunnerOutcome['status'], ...(failure ? { failure } : {}) }
       }

@@ -3,7 +3,7 @@ import type { Agent, RunResult } from '../agent/types.ts'
 import { createTask } from '../task/parse.ts'
 import type { CompletionCriteria } from '../task/types.ts'
 import { createMemoryBackend, type MemoryBackendOptions } from '../testing/memory-backend.ts'
-import { Validator } from './index.ts'
+import { Validator, programNotRun } from './index.ts'
 
 const project = { root: '/project', name: 'project', stateDir: '/project/.tanuki' }
 
@@ -257,6 +257,38 @@ describe('Validator', () => {
       expect(validation.reason).toBe(
         'verify could not run in the container of agent w-1 (image alpine:3) (exit 127: sh: node: not found): node --test',
       )
+    })
+
+    it('says what could not run (the command, its program, where) so the tasks sharing it can wait', async () => {
+      const inBox: Agent = {
+        ...(await spawn({
+          exec: () => ({ exitCode: 126, output: 'sh: ./check.sh: Permission denied\n', timedOut: false }),
+        })),
+        runsIn: 'the container of agent w-1 (image alpine:3)',
+      }
+      const validation = await new Validator().validate({
+        task: task({ verify: './check.sh' }),
+        agent: inBox,
+        result: ok(''),
+        iteration: 1,
+      })
+      expect(validation.failure?.unrunnable).toEqual({
+        command: './check.sh',
+        exitCode: 126,
+        program: './check.sh',
+        runsIn: 'the container of agent w-1 (image alpine:3)',
+        said: 'sh: ./check.sh: Permission denied',
+      })
+    })
+
+    it('finds the program in what shells say when they cannot run it', () => {
+      expect(programNotRun('sh: 1: pytest: not found')).toBe('pytest')
+      expect(programNotRun('bash: line 1: pytset: command not found')).toBe('pytset')
+      expect(programNotRun('sh: pytest: not found')).toBe('pytest')
+      expect(programNotRun('zsh:1: command not found: pytest')).toBe('pytest')
+      expect(programNotRun("/usr/bin/env: 'python': No such file or directory")).toBe('python')
+      expect(programNotRun('sh: 1: ./check.sh: Permission denied')).toBe('./check.sh')
+      expect(programNotRun('npm error code 127')).toBeUndefined()
     })
 
     it('fails the task when the agent is gone and cannot run verify', async () => {

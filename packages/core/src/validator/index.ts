@@ -106,15 +106,46 @@ export class Validator {
       return { outcome: 'failed', reason, failure: { class: 'verify-could-not-run', cause: reason }, ...base }
     }
     if (verify.exitCode === 0) return { outcome: 'complete', reason: `verify passed: ${command}`, ...base }
-    // 126/127: the shell could not run the command (not found, not executable): no try can fix that.
+    // 126/127: the shell could not run the command (not found, not executable): no try can fix
+    // that, nor the try of any task with the same verify where this one ran.
     if (verify.exitCode === 126 || verify.exitCode === 127) {
       const said = verify.output.trim().split('\n').at(-1)?.slice(0, 300)
       const where = agent.runsIn ? ` in ${agent.runsIn}` : ''
       const reason = `verify could not run${where} (exit ${verify.exitCode}${said ? `: ${said}` : ''}): ${command}`
-      return { outcome: 'failed', reason, failure: { class: 'verify-could-not-run', cause: reason }, ...base }
+      const program = said ? programNotRun(said) : undefined
+      const unrunnable = {
+        command,
+        exitCode: verify.exitCode,
+        ...(program ? { program } : {}),
+        ...(agent.runsIn ? { runsIn: agent.runsIn } : {}),
+        ...(said ? { said } : {}),
+      }
+      return {
+        outcome: 'failed',
+        reason,
+        failure: { class: 'verify-could-not-run', cause: reason, unrunnable },
+        ...base,
+      }
     }
     const reason = `verify exited with code ${verify.exitCode}: ${command}`
     if (own) return notYet(`agent reported: ${own.cause}`, own, base)
     return notYet(reason, { class: 'verify-failed', cause: reason }, base)
   }
+}
+
+/**
+ * The program a shell says it could not find or run, from its last line: `sh: 1: pytest: not
+ * found` (dash), `bash: line 1: pytest: command not found`, `sh: pytest: not found` (BusyBox),
+ * `zsh:1: command not found: pytest`, `sh: 1: ./check.sh: Permission denied`,
+ * `/usr/bin/env: 'python': No such file or directory`.
+ */
+export function programNotRun(line: string): string | undefined {
+  const text = line.trim()
+  const zsh = /command not found: (\S+)$/.exec(text)
+  if (zsh) return zsh[1]
+  const said =
+    /(?:^|:\s)['‘"]?([^\s:'‘’"]+)['’"]?:\s(?:command not found|not found|No such file or directory|Permission denied)$/.exec(
+      text,
+    )
+  return said?.[1]
 }
