@@ -36,7 +36,8 @@ export interface ValidateRequest {
  *
  * Outcomes: `complete`; `retry` while tries remain; `review` when they ran out; `failed` when the
  * agent never started, or verify could not run at all (it timed out, exited 126/127, or there is no
- * shell to run it). Every outcome but `complete` carries a classified failure. A task with neither
+ * shell to run it; for 126/127 the failure's `unrunnable` says what, and the runner halts the task
+ * instead). Every outcome but `complete` carries a classified failure. A task with neither
  * signal nor verify goes to `review` after the first run without an error.
  */
 export class Validator {
