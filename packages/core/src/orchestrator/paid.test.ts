@@ -415,6 +415,22 @@ describe('a verify that cannot run where the agents work', () => {
     ])
   })
 
+  it('a task whose verify a person corrects during the run is given an agent at once', async () => {
+    const typo = (id: string, verify = 'pytset -q') =>
+      createTask({ id, title: `Task ${id}`, completion: { verify }, ...(id === 'a' ? { priority: 'critical' } : {}) })
+    const source = createMemorySource([typo('a'), typo('b'), typo('c')])
+    const h = harness({ stopWhenSettled: false }, { sources: [source], backend: { exec: noPytset } })
+    await h.orchestrator.start()
+    await h.when('verify:blocked')
+    await h.when('task:status', (e) => e.taskId === 'a' && e.to === 'pending')
+    expect(h.backend.runs.map((run) => run.taskId)).toEqual(['a'])
+    source.change({ type: 'changed', task: typo('b', 'pytest -q') })
+    await h.when('task:completed', (e) => e.taskId === 'b')
+    // c still has the verify that cannot run: it waits.
+    expect(h.backend.runs.map((run) => run.taskId)).toEqual(['a', 'b'])
+    expect(h.orchestrator.task('c')).toMatchObject({ status: 'pending', reason: `waits: ${cause}` })
+  })
+
   it('a resume after the fix runs every task that waited', async () => {
     const store = createMemoryStore()
     const spec = tasks(
