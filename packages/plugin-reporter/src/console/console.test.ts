@@ -33,6 +33,18 @@ describe('console reporter, plain lines', () => {
       { name: 'role:paused', payload: { role: 'api', cause: 'ANTHROPIC_API_KEY was refused (401)', at } },
       // A cause that ends in a full stop (a missing program's does) gets no second one.
       { name: 'role:paused', payload: { role: 'cli', cause: 'no program `gemini` on PATH.', at } },
+      {
+        name: 'verify:blocked',
+        payload: {
+          role: 'qa',
+          command: 'pytset',
+          taskId: 'T-1',
+          program: 'pytset',
+          cause:
+            'verify `pytset` cannot run on this machine for role "qa" (exit 127: sh: 1: pytset: not found). Fix it',
+          at,
+        },
+      },
     ])
     const lines = stripVTControlCharacters(pipe.output).trimEnd().split('\n')
     expect(
@@ -50,6 +62,14 @@ describe('console reporter, plain lines', () => {
       true,
     )
     expect(lines.some((l) => l.includes('role cli paused: no program `gemini` on PATH. Its tasks wait'))).toBe(true)
+    expect(
+      lines.some((l) =>
+        l.endsWith(
+          '✗ verify `pytset` cannot run on this machine for role "qa" (exit 127: sh: 1: pytset: not found). Fix it. ' +
+            'T-1 and the other tasks of role qa with this verify wait, unharmed; the rest go on.',
+        ),
+      ),
+    ).toBe(true)
   })
 
   it('says which new tasks took a settled status from their files, and how to run one', async () => {

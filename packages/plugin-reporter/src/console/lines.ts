@@ -169,6 +169,15 @@ export function describeEvent<E extends TanukiEventName>(
         },
       ]
     }
+    case 'verify:blocked': {
+      const e = payload as TanukiEvents['verify:blocked']
+      return [
+        {
+          level: 'failure',
+          text: `${c.red('✗')} ${clause(e.cause)}. ${c.bold(e.taskId)} and the other tasks of role ${c.bold(e.role)} with this verify ${c.red('wait')}, unharmed; the rest go on.`,
+        },
+      ]
+    }
     case 'task:blocked': {
       const e = payload as TanukiEvents['task:blocked']
       const why = e.blockers

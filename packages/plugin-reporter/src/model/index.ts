@@ -147,6 +147,8 @@ export class RunModel implements ReporterHooks {
   readonly errors: TanukiEvents['orchestrator:error'][] = []
   /** Roles paused by their configuration, with what to fix. */
   readonly pausedRoles = new Map<string, string>()
+  /** Verify commands that cannot run where a role's agents work, with what to fix: their tasks wait. */
+  readonly blockedVerifies: TanukiEvents['verify:blocked'][] = []
   /** The branch work lands on, once a landing named it. */
   target: string | undefined
   /** Tasks whose landing waits for the target, in the order they landed. */
@@ -339,6 +341,10 @@ export class RunModel implements ReporterHooks {
 
   onRolePaused(e: TanukiEvents['role:paused']): void {
     this.pausedRoles.set(e.role, e.cause)
+  }
+
+  onVerifyBlocked(e: TanukiEvents['verify:blocked']): void {
+    this.blockedVerifies.push(e)
   }
 
   onTaskLanded(e: TanukiEvents['task:landed']): void {

@@ -1,5 +1,5 @@
 import type { AgentInfo, Progress, TaskView } from '@tanuki/core'
-import { colors as makeColors, fit, formatTime, type Colors } from '../format.ts'
+import { colors as makeColors, fit, formatTime, someOf, type Colors } from '../format.ts'
 
 /**
  * What `formatStatus` reads: `orchestrator.status()` or the JSON of `tanuki project status --json`
@@ -24,6 +24,9 @@ export interface FormatStatusOptions {
   /** Widest the title column gets. Default 40. */
   titleWidth?: number
 }
+
+/** How the reason of a task that waits for a person's fix begins (see the orchestrator's `halted`). */
+const WAITS = 'waits: '
 
 const STATUS_COLORS: Record<string, keyof Colors> = {
   complete: 'green',
@@ -173,10 +176,25 @@ export function formatStatus(input: StatusInput, options: FormatStatusOptions = 
       lines.push(`  ${c.bold(task.id)} ${statusPaint(task.status, task.status)} ← ${why}`)
     }
   }
+  // Pending, but no run gives them an agent until a person fixes what they wait for (a verify
+  // that cannot run where the agents work, a paused role, the budget) and resumes: one line per cause.
+  const held = new Map<string, { ids: string[]; files: string[] }>()
+  for (const task of tasks) {
+    if (task.status !== 'pending' || !task.reason?.startsWith(WAITS) || (task.blockers?.length ?? 0) > 0) continue
+    const why = task.reason.slice(WAITS.length)
+    const entry = held.get(why) ?? { ids: [], files: [] }
+    entry.ids.push(task.id)
+    if (task.source && !entry.files.includes(task.source)) entry.files.push(task.source)
+    held.set(why, entry)
+  }
   // Settled without completing: nothing runs them again until a person says so.
   const stuck = tasks.filter((task) => task.status === 'failed' || task.status === 'review')
+  if (stuck.length > 0 || held.size > 0) lines.push('', c.bold('Needs you'))
+  for (const [why, { ids, files }] of held) {
+    lines.push(`  ${c.bold(someOf(ids, 20))} ${statusPaint('pending', ids.length === 1 ? 'waits' : 'wait')} ← ${why}`)
+    if (files.length > 0) lines.push(`    their task files: ${someOf(files, 20)}`)
+  }
   if (stuck.length > 0) {
-    lines.push('', c.bold('Needs you'))
     for (const task of stuck) {
       const why = task.reason ?? task.lastError?.cause
       lines.push(`  ${c.bold(task.id)} ${statusPaint(task.status, task.status)}${why ? ` ← ${why}` : ''}`)

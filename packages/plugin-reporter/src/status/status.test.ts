@@ -139,6 +139,50 @@ describe('formatStatus of tasks a person must look at', () => {
   })
 })
 
+describe('formatStatus of tasks that wait for a fix', () => {
+  it('names, once per cause, the tasks that wait, why, their files and what to do; resume runs them', () => {
+    const why =
+      'verify `pytset -q` cannot run on this machine for role "default" (exit 127: sh: 1: pytset: not found). ' +
+      '`pytset` was not found there: install it (or put it on PATH), or correct the verify in the task files that give it; ' +
+      'then `tanuki project resume`'
+    const waiting = (id: string) => ({
+      id,
+      status: 'pending',
+      reason: `waits: ${why}`,
+      source: `.tanuki/tasks/${id.toLowerCase()}.md`,
+    })
+    const text = formatStatus({
+      status: 'stopped',
+      tasks: [
+        waiting('T-1'),
+        waiting('T-2'),
+        { id: 'X-1', status: 'failed', reason: 'agent default-1 failed: boom' },
+        // Waits for its dependency, not for the fix: said under "Blocked and waiting".
+        {
+          id: 'D-1',
+          status: 'pending',
+          reason: `waits: ${why}`,
+          blockers: [{ id: 'T-1', reason: 'incomplete', status: 'pending' }],
+        },
+        // Pending with a reason of another kind: the next run takes it, nothing to fix.
+        { id: 'P-1', status: 'pending', reason: 'run stopped; it will start over' },
+      ],
+    })
+    const lines = text.split('\n')
+    expect(lines.slice(lines.indexOf('Needs you'), lines.indexOf('Needs you') + 5)).toEqual([
+      'Needs you',
+      `  T-1, T-2 wait ← ${why}`,
+      '    their task files: .tanuki/tasks/t-1.md, .tanuki/tasks/t-2.md',
+      '  X-1 failed ← agent default-1 failed: boom',
+      '  `tanuki task show ID` has its tries and logs; then `tanuki task rerun ID` to try again (`project resume` does not), or `tanuki task mark ID complete`.',
+    ])
+    expect(text.match(/P-1/g)).toHaveLength(1)
+    expect(
+      formatStatus({ status: 'stopped', tasks: [{ id: 'P-1', status: 'pending', reason: 'rerun by a person' }] }),
+    ).not.toContain('Needs you')
+  })
+})
+
 describe('formatStatus of parked agents', () => {
   it('says which agents are parked, until when, and why', () => {
     const until = '2026-11-30T16:22:05.000Z'

@@ -93,6 +93,16 @@ export function renderSummary(model: RunModel, options: { title?: string; tailLi
     lines.push('')
   }
 
+  if (model.blockedVerifies.length > 0) {
+    lines.push('## Verify that cannot run', '')
+    for (const blocked of model.blockedVerifies) {
+      lines.push(
+        `- ${clause(blocked.cause)}. The tasks of role **${blocked.role}** with this verify wait, unharmed (${blocked.taskId} met it).`,
+      )
+    }
+    lines.push('')
+  }
+
   const tasks = [...model.tasks.values()].sort(
     (a, b) => STATUS_ORDER.indexOf(b.status) - STATUS_ORDER.indexOf(a.status) || a.id.localeCompare(b.id),
   )

@@ -164,6 +164,32 @@ describe('summary reporter', () => {
     expect(markdown).toMatch(/### W-1: review[^#]*Cause: \*\*verify-failed\*\*: /)
   })
 
+  it('names a verify that cannot run where the agents work, and that the tasks with it wait', async () => {
+    const pipe = new FakePipe()
+    const orchestrator = createOrchestrator({
+      config: {
+        cooldownMs: 0,
+        tasks: [
+          { id: 'T-1', title: 'one', completion: { verify: 'pytset' } },
+          { id: 'T-2', title: 'two', completion: { verify: 'pytset' } },
+        ],
+      },
+      backends: [
+        createMemoryBackend({ exec: () => ({ exitCode: 127, output: 'sh: 1: pytset: not found\n', timedOut: false }) }),
+      ],
+      reporters: [createSummaryReporter({ path: join(dir, 'summary.md'), stream: pipe })],
+    })
+    await orchestrator.start()
+    await orchestrator.done()
+    const markdown = await readFile(join(dir, 'summary.md'), 'utf8')
+    expect(markdown).toContain('## Verify that cannot run')
+    expect(markdown).toContain(
+      '- verify `pytset` cannot run on this machine for role "default" (exit 127: sh: 1: pytset: not found). ' +
+        '`pytset` was not found there: install it (or put it on PATH), or correct the verify in the task files that give it; ' +
+        'then `tanuki project resume`. The tasks of role **default** with this verify wait, unharmed (T-1 met it).',
+    )
+  })
+
   it('writes the report of a live run into the state dir when the run settles', async () => {
     const pipe = new FakePipe()
     const { summary } = await runScenario({
