@@ -77,6 +77,30 @@ describe('runExit', () => {
     )
   })
 
+  it('says which verify cannot run, the tasks that wait for it and their files, and what to do', () => {
+    const cause =
+      'verify `pytset -q` cannot run on this machine for role "default" (exit 127: sh: 1: pytset: not found). ' +
+      '`pytset` was not found there: install it (or put it on PATH), or correct the verify in the task files that give it; ' +
+      'then `tanuki project resume`'
+    const { code, text } = exit({
+      verifyBlocked: [
+        {
+          role: 'default',
+          command: 'pytset -q',
+          cause,
+          tasks: ['T1', 'T2', 'T3'],
+          sources: ['.tanuki/tasks/t1.md', '.tanuki/tasks/t2.md', '.tanuki/tasks/t3.md'],
+        },
+      ],
+    })
+    expect(code).toBe(EXIT.notComplete)
+    expect(text.trimEnd().split('\n')).toEqual([
+      `tanuki: ${cause}.`,
+      'tanuki: waiting for it: T1, T2, T3; their task files: .tanuki/tasks/t1.md, .tanuki/tasks/t2.md, .tanuki/tasks/t3.md.',
+      'tanuki: 3 of 4 tasks are not complete (fix the verify above, then `tanuki project resume`). See `tanuki project status`.',
+    ])
+  })
+
   it('says what to fix when a role is paused by its configuration', () => {
     const { code, text } = exit({ problems: ['role "web" is paused: ANTHROPIC_API_KEY was refused (401)'] })
     expect(code).toBe(EXIT.notComplete)

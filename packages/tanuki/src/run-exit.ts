@@ -5,12 +5,18 @@ export const EXIT = { complete: 0, notComplete: 1, budget: 3 } as const
 
 /**
  * What a finished run says on stderr, and its exit code: what is left, what stopped it (a role
- * paused by its configuration, the run's budget), what of the work is not on the target branch,
- * and what to do.
+ * paused by its configuration, a verify that cannot run where the agents work, the run's budget),
+ * what of the work is not on the target branch, and what to do.
  */
 export function runExit(summary: RunSummary, write: (text: string) => void = (t) => process.stderr.write(t)): number {
   const { progress, spend } = summary
   for (const problem of summary.problems) write(`tanuki: ${problem}\n`)
+  // Tasks that wait, unharmed, for a verify no agent can make pass: which, and where to fix it.
+  for (const blocked of summary.verifyBlocked ?? []) {
+    write(`tanuki: ${blocked.cause}.\n`)
+    const files = blocked.sources.length > 0 ? `; their task files: ${someOf(blocked.sources)}` : ''
+    write(`tanuki: waiting for it: ${someOf(blocked.tasks)}${files}.\n`)
+  }
   // Complete is not delivered: work that could not land is not on the person's branch.
   if (summary.landingStopped) write(`tanuki: landing stopped: ${summary.landingStopped}\n`)
   // Nor is work that waits on the integration branch for a target that could not move.
@@ -41,6 +47,7 @@ export function runExit(summary: RunSummary, write: (text: string) => void = (t)
     return EXIT.budget
   }
   const paused = summary.problems.some((problem) => /^role ".*" is paused/.test(problem))
+  const verify = (summary.verifyBlocked ?? []).length > 0
   // Failed and review tasks are settled: a resume leaves them be, and a person who expects it to
   // try them again waits for nothing. Say what does.
   const settled = [
@@ -51,6 +58,7 @@ export function runExit(summary: RunSummary, write: (text: string) => void = (t)
     `tanuki: ${left}` +
       (summary.reason === 'stopped' ? ' (stopped; `tanuki project resume` continues)' : '') +
       (paused ? ' (fix the paused role above, then `tanuki project resume`)' : '') +
+      (verify ? ' (fix the verify above, then `tanuki project resume`)' : '') +
       (settled.length > 0
         ? `: ${settled.join(', ')}, which \`tanuki project resume\` does not run again. ` +
           '`tanuki task show ID` says why; then `tanuki task rerun ID` to try again, or `tanuki task mark ID complete`'
