@@ -1,6 +1,6 @@
 // Runs that go wrong on purpose, with the built CLI and real processes: a verify that fails once,
 // an agent's process killed mid-task, the orchestrator killed with -9 and resumed.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { spawnSync } from 'node:child_process'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -13,6 +13,7 @@ import {
   journalStatuses,
   lockPid,
   readEvents,
+  setCliEnv,
   startTanuki,
   statusJson,
   tanuki,
@@ -255,5 +256,84 @@ export default defineConfig({
     expect((await tanuki(project.dir, 'project', 'resume')).code).not.toBe(0)
     const task = (await statusJson(project.dir)).tasks.find((t) => t.id === 'M-1')
     expect(task).toMatchObject({ status: 'pending', iterations: 0, lastError: { class: 'could-not-start' } })
+  })
+})
+
+describe('a verify whose program is missing, shared by several tasks', () => {
+  it('costs one agent run: the others wait, the run says what to install and where; a resume after the fix runs them', async () => {
+    const shared = sharedDir()
+    const runs = join(shared, 'runs.log')
+    const shared4 = ['S-1', 'S-2', 'S-3', 'S-4']
+    const project = createProject({
+      tasks: [
+        ...shared4.map((id, i) => ({
+          id,
+          verify: 'tanuki-e2e-pytset -q',
+          ...(i === 0 ? { priority: 'critical' } : {}),
+        })),
+        // Its own verify, which runs: not held.
+        { id: 'O-1', priority: 'low', verify: 'true' },
+      ],
+      // Each run appends its task's id (the prompt's title) to a file outside the worktrees.
+      config: `import { defineConfig } from 'tanuki'
+
+export default defineConfig({
+  cooldownMs: 50,
+  defaults: {
+    backend: 'process',
+    kind: 'command',
+    command: ['sh', '-c', 'printf "%s\\n" "$1" | grep -o -m1 "Task [A-Z]-[0-9]" >> ${JSON.stringify(runs)}', 'agent', '{prompt}'],
+  },
+  agents: { default: { count: 1 } },
+})
+`,
+    })
+    const ran = (): string[] =>
+      readFileSync(runs, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => line.replace('Task ', ''))
+
+    const first = await tanuki(project.dir, 'project', 'start')
+    expect(first.code, first.stderr).toBe(1)
+    // One run met the wall; the three tasks behind it were not given an agent.
+    expect(ran()).toEqual(['S-1', 'O-1'])
+    const err = first.stderr
+    expect(err).toMatch(
+      /tanuki: verify `tanuki-e2e-pytset -q` cannot run on this machine for role "default" \(exit 127: .*tanuki-e2e-pytset.*not found\)\. `tanuki-e2e-pytset` was not found there: install it \(or put it on PATH\), or correct the verify in the task files that give it; then `tanuki project resume`\./,
+    )
+    expect(err).toContain(
+      `tanuki: waiting for it: S-1, S-2, S-3, S-4; their task files: ${shared4.map((id) => `.tanuki/tasks/${id}.md`).join(', ')}.`,
+    )
+    expect(err).toContain('(fix the verify above, then `tanuki project resume`)')
+    const status = await statusJson(project.dir)
+    expect(status.status).toBe('stopped')
+    expect(status.tasks.map((t) => [t.id, t.status, t.iterations])).toEqual([
+      ['O-1', 'complete', 1],
+      ['S-1', 'pending', 1],
+      ['S-2', 'pending', 0],
+      ['S-3', 'pending', 0],
+      ['S-4', 'pending', 0],
+    ])
+    const text = await tanuki(project.dir, 'project', 'status')
+    const lines = text.stdout.split('\n')
+    expect(lines.slice(lines.indexOf('Needs you'), lines.indexOf('Needs you') + 3)).toEqual([
+      'Needs you',
+      expect.stringMatching(
+        /^ {2}S-1, S-2, S-3, S-4 wait ← verify `tanuki-e2e-pytset -q` cannot run on this machine .* then `tanuki project resume`$/,
+      ),
+      `    their task files: ${shared4.map((id) => `.tanuki/tasks/${id}.md`).join(', ')}`,
+    ])
+
+    // The program installed (on PATH): the resume runs every task that waited, once each.
+    const bin = join(shared, 'bin')
+    mkdirSync(bin)
+    writeFileSync(join(bin, 'tanuki-e2e-pytset'), '#!/bin/sh\nexit 0\n')
+    chmodSync(join(bin, 'tanuki-e2e-pytset'), 0o755)
+    setCliEnv({ PATH: `${bin}:${process.env.PATH}` })
+    const resume = await tanuki(project.dir, 'project', 'resume')
+    expect(resume.code, resume.stderr).toBe(0)
+    expect(ran().slice(2).sort()).toEqual(shared4)
+    expect((await statusJson(project.dir)).progress).toMatchObject({ total: 5, complete: 5 })
   })
 })
