@@ -213,7 +213,7 @@ describe.skipIf(skip)(`docker agents through the CLI${skip ? ` (skipped: ${probl
       for (const id of await containersOf(project.dir).catch(() => [])) await docker('rm', '-f', id).catch(() => '')
     }
   }, 240_000)
-  it('classifies in containers as on the host: a missing claude pauses its role, a verify exiting 127 fails at once', async () => {
+  it('classifies in containers as on the host: a missing claude pauses its role, a verify exiting 127 holds its task', async () => {
     const project = createProject({
       config: `import { defineConfig } from 'tanuki'
 import { dockerAgents } from '@tanuki/plugin-agent-docker'
@@ -241,10 +241,15 @@ export default defineConfig({
       const task = (id: string) => status.tasks.find((t) => t.id === id)
       expect(task('AI')).toMatchObject({ status: 'pending', lastError: { class: 'could-not-start' } })
       expect(task('NODE')).toMatchObject({
-        status: 'failed',
+        status: 'pending',
         iterations: 1,
         lastError: { class: 'verify-could-not-run' },
       })
+      // What to install, and where: in the image.
+      expect(run.stderr).toContain(
+        `verify \`node --test\` cannot run in the container of agent default-1 (image ${IMAGE}) for role "default" (exit 127`,
+      )
+      expect(run.stderr).toContain('`node` was not found there: install it')
       expect(task('NODE')!.lastError!.cause).toMatch(/exit 127/)
       // node is on the host, not in the image: the causes say where the command was looked for.
       expect(task('NODE')!.lastError!.cause).toContain(`in the container of agent default-1 (image ${IMAGE})`)

@@ -286,21 +286,25 @@ describe('failures that can never pass, under the process backend', () => {
     expect(task).toMatchObject({ status: 'pending', lastError: { class: 'could-not-start' } })
   })
 
-  it('a verify that cannot run (exit 127) fails its task after one try, with the cause', async () => {
+  it('a verify that cannot run (exit 127) ends its task after one try, with the cause: it waits for the fix', async () => {
     const project = createProject({
       tasks: [{ id: 'V-1', sh: 'echo work > w.txt', verify: 'no-such-test-runner --all', maxIterations: 5 }],
     })
     const run = await tanuki(project.dir, 'project', 'start')
     expect(run.code).toBe(1)
     const [task] = (await statusJson(project.dir)).tasks
-    expect(task).toMatchObject({ status: 'failed', iterations: 1, lastError: { class: 'verify-could-not-run' } })
+    expect(task).toMatchObject({ status: 'pending', iterations: 1, lastError: { class: 'verify-could-not-run' } })
     expect(task!.lastError!.cause).toMatch(/exit 127.*no-such-test-runner/)
-    expect(run.stdout).toMatch(/V-1 failed after 1 iteration/)
-    // What to do: a resume would not run it again.
-    expect(run.stderr).toContain('1 failed, which `tanuki project resume` does not run again')
-    expect(run.stderr).toContain('`tanuki task rerun ID`')
+    expect(run.stdout).toMatch(
+      /✗ verify `no-such-test-runner --all` cannot run on this machine for role "default" \(exit 127.*\)\. .* V-1 and the other tasks of role default with this verify wait/,
+    )
+    // What to do: install it or correct the verify, then resume (which runs it: it is not failed).
+    expect(run.stderr).toContain('`no-such-test-runner` was not found there: install it (or put it on PATH)')
+    expect(run.stderr).toContain('(fix the verify above, then `tanuki project resume`)')
     const text = await tanuki(project.dir, 'project', 'status')
-    expect(text.stdout).toMatch(/\nNeeds you\n {2}V-1 failed ← verify could not run \(exit 127/)
+    expect(text.stdout).toMatch(
+      /\nNeeds you\n {2}V-1 waits ← verify `no-such-test-runner --all` cannot run on this machine/,
+    )
   })
 
   it('an agent that prints nothing for stallTimeoutMs is ended as stalled', async () => {
