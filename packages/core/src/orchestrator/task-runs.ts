@@ -241,7 +241,9 @@ export class TaskRuns {
     if (known !== undefined) return known
     const cause = unrunnableCause(role, wall)
     if (!state) return cause
-    ;(state.blockedVerify ??= new Map()).set(wall.command, cause)
+    const blocked = state.blockedVerify ?? new Map<string, string>()
+    state.blockedVerify = blocked
+    blocked.set(wall.command, cause)
     bus.emit('verify:blocked', {
       role,
       command: wall.command,
@@ -270,7 +272,7 @@ export class TaskRuns {
 }
 
 /** Why the tasks with a verify that cannot run wait: which command, what is missing, where, and what to do. */
-export function unrunnableCause(role: string, wall: VerifyUnrunnable): string {
+function unrunnableCause(role: string, wall: VerifyUnrunnable): string {
   const where = wall.runsIn ? `in ${wall.runsIn}` : 'on this machine'
   const exit = `exit ${wall.exitCode}${wall.said ? `: ${wall.said}` : ''}`
   const fix = !wall.program
