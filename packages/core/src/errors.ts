@@ -1,3 +1,5 @@
+import type { Usage } from './agent/types.ts'
+
 /** The codes core itself throws. */
 export type CoreErrorCode =
   | 'TANUKI_TASK_INVALID'
@@ -69,6 +71,17 @@ export function isTanukiError(error: unknown, code?: TanukiErrorCode): error is 
  */
 export function blamesConfig(error: unknown): boolean {
   return isTanukiError(error) && error.details.config === true
+}
+
+/**
+ * What an agent spent in a run it did not finish (aborted, timed out, crashed): an agent that
+ * rejects `run` after it spent puts its usage in the error's `details.usage`, so the budgets still
+ * count it.
+ */
+export function usageOfError(error: unknown): Usage | undefined {
+  if (!isTanukiError(error)) return undefined
+  const usage = error.details.usage
+  return typeof usage === 'object' && usage !== null && !Array.isArray(usage) ? (usage as Usage) : undefined
 }
 
 /** The message of anything thrown, for logs and status fields. */

@@ -17,6 +17,7 @@ export {
   isTanukiError,
   blamesConfig,
   errorMessage,
+  usageOfError,
   combineErrors,
   problemsOf,
   type CoreErrorCode,

@@ -34,6 +34,12 @@ export interface Usage {
   cacheReadTokens?: number
   costUsd?: number
   turns?: number
+  /**
+   * True when the figures are Tanuki's estimate, not the agent's own bill: the run ended (killed,
+   * timed out, cut off) before the agent reported what it spent, so what its answers so far said
+   * of their tokens was priced by the model's list price.
+   */
+  estimated?: boolean
 }
 
 /** One iteration's work order. */

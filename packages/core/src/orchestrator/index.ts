@@ -2,7 +2,7 @@ import type { Emitter } from 'mitt'
 import type { AgentBackend, ProjectInfo } from '../agent/types.ts'
 import { Balancer, resolveStrategy } from '../balancer/index.ts'
 import { abortError, systemClock, type Clock } from '../clock.ts'
-import { TanukiError, combineErrors, errorMessage } from '../errors.ts'
+import { TanukiError, combineErrors, errorMessage, usageOfError } from '../errors.ts'
 import { resolveConfig, setupPlugins, type PluginRegistry, type ResolvedConfig } from '../plugin/index.ts'
 import { checkRoles } from '../plugin/roles.ts'
 import type { LandResult } from '../land/types.ts'
@@ -445,8 +445,9 @@ export class Orchestrator {
     } finally {
       record.controller = undefined
     }
-    // A try cut short (by a command, a stop, a crash) still holds its share of the budgets.
-    let cutShort = iteration.release()
+    // A try cut short (by a command, a stop, a crash) still holds its share of the budgets, and
+    // what it spent before is spent.
+    let cutShort = iteration.release(usageOfError(failure))
     // A person asked for something else while it ran (rerun, reset, mark): that wins over its result.
     if (this.overridden(record, agent)) return
     // A stop or crash that landed while verify ran can make the loop end with a verdict on a

@@ -1,3 +1,4 @@
+import type { Usage } from '../agent/types.ts'
 import type { Clock } from '../clock.ts'
 import type { RunnerHooks } from '../runner/index.ts'
 import type { RunStore } from '../state/types.ts'
@@ -25,9 +26,13 @@ export interface IterationContext {
  * The runner's hooks for one task on one agent: each iteration counted and announced, its output
  * streamed as events, its budgets reserved before it starts and settled after, a limit parking
  * the agent's account, and its result (class, cause, spend) recorded. `release` gives back what
- * an iteration that never finished still holds of the budgets, and says whether one was under way.
+ * an iteration that never finished still holds of the budgets, counts what it spent (when the
+ * agent's error says), and says whether one was under way.
  */
-export function iterationHooks(context: IterationContext): { hooks: RunnerHooks; release(): boolean } {
+export function iterationHooks(context: IterationContext): {
+  hooks: RunnerHooks
+  release(usage?: Usage): boolean
+} {
   const { record, agent, signal, bus, table, budgets, parking, store, clock } = context
   const task = record.task
   /** What the iteration under way holds of the budgets. */
@@ -100,8 +105,13 @@ export function iterationHooks(context: IterationContext): { hooks: RunnerHooks;
   }
   return {
     hooks,
-    release() {
-      if (held) budgets.settle(record, held, undefined)
+    release(usage) {
+      // What a try spent before it was cut short (a stop, a crash) is spent all the same.
+      if (usage) {
+        const spend = budgets.settle(record, held, usage)
+        table.note(record, { spend })
+        store.append({ t: 'run', spend: budgets.runSpend() })
+      } else if (held) budgets.settle(record, held, undefined)
       held = undefined
       const cut = open
       open = false

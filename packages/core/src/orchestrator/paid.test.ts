@@ -300,6 +300,59 @@ describe('budgets', () => {
     expect(h.backend.runs.map((run) => run.budget)).toEqual([{ tokens: 1000 }, { tokens: 1000 }])
   })
 
+  it('what a try spent before it timed out counts: the budget stops the task', async () => {
+    const source = createMemorySource([
+      createTask({
+        id: 'a',
+        title: 'A',
+        completion: { signal: 'DONE', maxIterations: 10 },
+        extra: { budget: { usd: 0.5 } },
+      }),
+    ])
+    const h = harness(
+      { iterationTimeoutMs: 20, sameFailureLimit: 100 },
+      // Each try spends $0.30 (its agent says so as it is stopped), then never finishes.
+      { sources: [source], backend: { script: () => ({ type: 'hang', usage: { costUsd: 0.3, inputTokens: 100 } }) } },
+    )
+    await h.orchestrator.start()
+    await h.orchestrator.done()
+    expect(h.backend.runs).toHaveLength(2)
+    expect(h.all('iteration:finished').map((event) => event.usage?.costUsd)).toEqual([0.3, 0.3])
+    expect(h.orchestrator.task('a')).toMatchObject({
+      status: 'review',
+      lastError: { class: 'budget' },
+      spend: { usd: expect.closeTo(0.6, 6), tokens: 200 },
+    })
+  })
+
+  it('what a try spent before a stop or a crash cut it short is spent: on the task and the run', async () => {
+    const store = createMemoryStore()
+    let tries = 0
+    const h = harness(
+      { budget: { usd: 10 }, tasks: tasks({ id: 'a' }) },
+      {
+        store,
+        backend: {
+          script: (): MemoryAction =>
+            ++tries === 1
+              ? { type: 'die', delayMs: 5, usage: { costUsd: 0.25, inputTokens: 100 } }
+              : { type: 'hang', usage: { costUsd: 0.5, inputTokens: 200 } },
+        },
+      },
+    )
+    await h.orchestrator.start()
+    // The second try, on the agent that replaced the one that died.
+    let started = 0
+    await h.when('iteration:started', () => ++started === 2)
+    await new Promise((resolve) => setTimeout(resolve, 5))
+    await h.orchestrator.stop()
+    const summary = await h.orchestrator.done()
+    expect(summary.reason).toBe('stopped')
+    expect(summary.spend).toEqual({ usd: 0.75, tokens: 300 })
+    expect(store.state.tasks.a?.spend).toEqual({ usd: 0.75, tokens: 300 })
+    expect(store.state.run.spend).toEqual({ usd: 0.75, tokens: 300 })
+  })
+
   it('spend is recorded per iteration and survives a resume', async () => {
     const store = createMemoryStore()
     const first = harness(

@@ -1,6 +1,6 @@
 import type { Agent, AgentFailure, Awaitable, OutputChunk, RunResult } from '../agent/types.ts'
 import { abortError, sleep, systemClock, type Clock } from '../clock.ts'
-import { isTanukiError } from '../errors.ts'
+import { isTanukiError, usageOfError } from '../errors.ts'
 import type { Task } from '../task/types.ts'
 import type { Validation, Validator } from '../validator/index.ts'
 import { buildPrompt, type PromptFeedback, type PromptNote } from './prompt.ts'
@@ -246,7 +246,11 @@ export class Runner {
     } catch (error) {
       // A timeout or stall is this loop's own doing: a failed try, not the agent's crash.
       if (ended && !outer.aborted && isTanukiError(error, 'TANUKI_ABORTED')) {
-        return { result: { output: '', error: ended === 'timeout' ? 'timed out' : 'stalled' }, ended }
+        // What the agent spent before it was stopped is spent all the same: the budgets count it.
+        const usage = usageOfError(error)
+        const result: RunResult = { output: '', error: ended === 'timeout' ? 'timed out' : 'stalled' }
+        if (usage) result.usage = usage
+        return { result, ended }
       }
       throw error
     } finally {

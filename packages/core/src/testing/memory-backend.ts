@@ -23,10 +23,10 @@ export type MemoryAction =
   | { type: 'succeed'; output?: string; files?: Record<string, string>; delayMs?: number; usage?: Usage }
   /** Finish with an error of its own (a model refusing, a non-zero exit), classified by `failure` when given. */
   | { type: 'fail'; error: string; output?: string; failure?: AgentFailure; usage?: Usage; delayMs?: number }
-  /** Never finish until aborted. */
-  | { type: 'hang' }
-  /** The agent dies in the middle of the iteration. */
-  | { type: 'die'; reason?: string; delayMs?: number }
+  /** Never finish until aborted; `usage` is what it spent until then (the abort error's `details.usage`). */
+  | { type: 'hang'; usage?: Usage }
+  /** The agent dies in the middle of the iteration, having spent `usage` (the error's `details.usage`). */
+  | { type: 'die'; reason?: string; delayMs?: number; usage?: Usage }
   /** `run` throws (a bug in the backend, a lost connection). */
   | { type: 'throw'; message: string }
 
@@ -216,12 +216,20 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): MemoryB
             prompt: request.prompt,
             ...(request.budget ? { budget: request.budget } : {}),
           })
+          /** What the iteration spent before it was cut short, for the error that ends it. */
+          let spent: Usage | undefined
+          const spending = (error: TanukiError): TanukiError => {
+            if (spent) error.details.usage = spent
+            return error
+          }
           return new Promise<RunResult>((resolve, reject) => {
-            const onAbort = (): void => reject(abortError(request.signal))
+            const onAbort = (): void => reject(spending(abortError(request.signal)))
             request.signal.addEventListener('abort', onAbort, { once: true })
-            onDeath = (reason) => reject(new TanukiError('TANUKI_AGENT_CRASHED', `agent ${agentName} died: ${reason}`))
+            onDeath = (reason) =>
+              reject(spending(new TanukiError('TANUKI_AGENT_CRASHED', `agent ${agentName} died: ${reason}`)))
             Promise.resolve(script({ ...request, agent: agentName, role, files }))
               .then(async (action) => {
+                if ((action.type === 'hang' || action.type === 'die') && action.usage) spent = action.usage
                 if ('delayMs' in action && action.delayMs) await new Promise((r) => setTimeout(r, action.delayMs))
                 if (exits.ended || request.signal.aborted) return
                 switch (action.type) {
