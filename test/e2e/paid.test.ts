@@ -70,6 +70,9 @@ function touchScript(usage?: ReplyUsage): FakeScript {
   }
 }
 
+/** A command that runs for a minute. */
+const LONG_COMMAND = 'node -e "setTimeout(() => {}, 60000)"'
+
 /** Main-loop requests that opened an iteration (no tool result yet): one per Claude Code run. */
 const iterationsSeen = (fake: FakeAnthropic): number =>
   fake.mainLoopRequests().filter((request) => lastToolResults(request).length === 0).length
@@ -134,6 +137,43 @@ describe('paid agents with the real Claude Code CLI', () => {
     expect(task).toMatchObject({ id: 'B-1', status: 'review', lastError: { class: 'budget' } })
     expect(task!.lastError!.cause).toMatch(/budget is spent/)
     expect(iterationsSeen(api)).toBe(1)
+  }, 120_000)
+
+  it('a try that times out before Claude Code reports its bill is paid for all the same: the budget stops the task', async () => {
+    // Each try: one answer of 200,000 input tokens ($0.60 at claude-sonnet-4-5's list price), then
+    // a command that outlasts iterationTimeoutMs. Claude Code is stopped before its result line.
+    api = await startFakeAnthropic((_request, { mainLoop }) =>
+      mainLoop
+        ? {
+            // Not `sleep`, which Claude Code's Bash tool refuses to wait on.
+            content: [{ type: 'tool_use', name: 'Bash', input: { command: LONG_COMMAND, description: 'wait' } }],
+            usage: { input_tokens: 200_000, output_tokens: 100 },
+          }
+        : undefined,
+    )
+    useClaude(api)
+    const project = createProject({
+      config: CLAUDE_CONFIG('\n  iterationTimeoutMs: 4000,').replace(
+        "kind: 'claude'",
+        "kind: 'claude', model: 'claude-sonnet-4-5'",
+      ),
+      files: {
+        '.tanuki/tasks/T-1.md': claudeTask(
+          'T-1',
+          '  verify: "test -f never-made.txt"\n  max_iterations: 5\n',
+          'budget: { usd: 1 }\n',
+        ),
+      },
+    })
+    const run = await tanuki(project.dir, 'project', 'start')
+    expect(run.code, run.stderr + run.stdout).toBe(1)
+    const first = readEvents(project.dir).find((e) => e.event === 'iteration:finished')
+    expect(first).toMatchObject({ failure: { class: 'timeout' }, usage: { estimated: true } })
+    expect((first!.usage as { costUsd: number }).costUsd).toBeGreaterThan(0.6)
+    // Two tries spent the dollar: no third starts.
+    const [task] = (await statusJson(project.dir)).tasks
+    expect(task).toMatchObject({ id: 'T-1', status: 'review', lastError: { class: 'budget' } })
+    expect(iterationsSeen(api)).toBe(2)
   }, 120_000)
 
   it('a run budget shared by 4 agents is not overshot by more than one try each, and the run exits 3', async () => {

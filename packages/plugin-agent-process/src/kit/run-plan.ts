@@ -31,7 +31,8 @@ function aborted(signal: AbortSignal): TanukiError {
 /**
  * Runs an iteration's steps in order through a backend's `execStep`, feeding their output to the
  * plan's parser, and stops at the first step that does not exit 0. Shared by every backend that
- * runs agent kinds (local processes, Docker containers).
+ * runs agent kinds (local processes, Docker containers). A run that rejects (aborted, crashed)
+ * carries what the parser counted of its spend in the error's `details.usage`.
  *
  * @returns the parser's result for the iteration
  * @example
@@ -48,10 +49,12 @@ export async function runPlan(plan: IterationPlan, execStep: ExecStep, options: 
     options.onOutput?.(chunk)
     if (!stop.signal.aborted && plan.parser.shouldStop?.()) stop.abort('the agent cannot succeed')
   }
+  let started = false
   try {
     for (const step of plan.steps) {
       if (options.signal.aborted) throw aborted(options.signal)
       let exit: StepExit
+      started = true
       try {
         exit = await execStep(step, onChunk, stop.signal)
       } catch (error) {
@@ -64,6 +67,15 @@ export async function runPlan(plan: IterationPlan, execStep: ExecStep, options: 
       if (exit.exitCode !== 0 || stop.signal.aborted) break
     }
     return plan.parser.result()
+  } catch (error) {
+    // Aborted, timed out or crashed: what the agent spent until then is spent all the same, so it
+    // goes with the error for the budgets to count.
+    if (started && isTanukiError(error) && error.details.usage === undefined) {
+      plan.parser.end(null)
+      const usage = plan.parser.result().usage
+      if (usage) error.details.usage = usage
+    }
+    throw error
   } finally {
     options.signal.removeEventListener('abort', forward)
   }

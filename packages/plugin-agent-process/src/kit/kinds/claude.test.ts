@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { taskFromFields, type RunResult, type Task } from '@tanuki/core'
+import { isTanukiError, taskFromFields, usageOfError, type RunResult, type Task } from '@tanuki/core'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import {
   DEFAULT_USAGE,
@@ -103,7 +103,19 @@ describe('claude stream-json parser (recorded from the real CLI)', () => {
     expect(result.output).toBe(['I will run a command.', 'Created FILE.txt. FILE_DONE'].join('\n'))
     expect(result.error).toBe('Claude Code was killed before it finished: Killed')
     expect(result.sessionId).toBe(events(text)[0]!.session_id)
-    expect(result.usage).toBeUndefined()
+    // The two answers were paid for: their input as the API reported it (the first printed once
+    // per block, counted once), their output from their length, priced as the model's list price.
+    const billed = events(text).find((event) => event.type === 'result')!.total_cost_usd as number
+    expect(result.usage).toMatchObject({
+      estimated: true,
+      turns: 2,
+      inputTokens: 2 * (DEFAULT_USAGE.input_tokens + DEFAULT_USAGE.cache_creation_input_tokens),
+      cacheReadTokens: 2 * DEFAULT_USAGE.cache_read_input_tokens,
+    })
+    expect(result.usage?.outputTokens).toBeGreaterThan(2)
+    // Close to what Claude Code billed once it finished ($3/$15 per million for claude-sonnet-4-5).
+    expect(result.usage?.costUsd).toBeGreaterThan(billed / 2)
+    expect(result.usage?.costUsd).toBeLessThan(billed * 2)
   })
 
   it('keeps the last 200 texts, in order, for the output of a long run that dies before its result', () => {
@@ -443,6 +455,52 @@ describe('claude kind through the process backend', { timeout: 60_000 }, () => {
     }
   })
 
+  it('a run stopped before its result carries what its answers so far cost, as an estimate', async () => {
+    // One paid answer (a million input tokens: $3 at claude-sonnet-4-5's list price), then a
+    // command that outlasts the iteration: it is stopped, and Claude Code never reports its bill.
+    api = await startFakeAnthropic((_request, { mainLoop }) =>
+      mainLoop
+        ? {
+            content: [{ type: 'tool_use', name: 'Bash', input: { command: 'sleep 60', description: 'wait' } }],
+            usage: { input_tokens: 1_000_000, output_tokens: 100 },
+          }
+        : undefined,
+    )
+    const backend = createProcessBackend({
+      bin: claudeBin,
+      inheritEnv: false,
+      env: { ...claudeEnv({ baseUrl: api.url, home }), PATH: process.env.PATH ?? '/usr/bin:/bin' },
+    })
+    const agent = await backend.spawn({
+      name: 'backend-1',
+      role: 'backend',
+      options: { workspace: 'shared', model: 'claude-sonnet-4-5' },
+      project: { root, name: 'demo', stateDir: join(root, '.tanuki') },
+    })
+    const controller = new AbortController()
+    try {
+      const error = await agent
+        .run({
+          prompt: 'Create FILE.txt',
+          task,
+          iteration: 1,
+          signal: controller.signal,
+          onOutput: (chunk) => {
+            if (chunk.text.includes('"tool_use"')) controller.abort('iteration timeout')
+          },
+        })
+        .catch((rejected: unknown) => rejected)
+      expect(isTanukiError(error, 'TANUKI_ABORTED')).toBe(true)
+      const usage = usageOfError(error)
+      expect(usage).toMatchObject({ estimated: true, turns: 1 })
+      expect(usage?.inputTokens).toBeGreaterThanOrEqual(1_000_000)
+      expect(usage?.costUsd).toBeGreaterThan(3)
+      expect(usage?.costUsd).toBeLessThan(3.1)
+    } finally {
+      await agent.remove()
+    }
+  })
+
   it('is stopped at its second retry of a refused key, not after minutes of retries', async () => {
     api = await startFakeAnthropic((_request, { mainLoop }) =>
       mainLoop ? { status: 401, error: { type: 'authentication_error', message: 'invalid x-api-key' } } : undefined,
@@ -481,10 +539,11 @@ describe('claude kind through the process backend', { timeout: 60_000 }, () => {
 })
 
 describe('claude kind: when a refused key stops the run', () => {
+  const retry = (attempt: number): string =>
+    `${JSON.stringify({ type: 'system', subtype: 'api_retry', attempt, error_status: 401, error: 'authentication_failed' })}\n`
+
   it('lets the first retry by, in which Claude Code refreshes a login, and stops at the second', () => {
     const parser = createClaudeParser()
-    const retry = (attempt: number): string =>
-      `${JSON.stringify({ type: 'system', subtype: 'api_retry', attempt, error_status: 401, error: 'authentication_failed' })}\n`
     parser.push({ stream: 'stdout', text: retry(1) })
     expect(parser.shouldStop?.()).toBe(false)
     parser.push({ stream: 'stdout', text: retry(2) })

@@ -91,6 +91,8 @@ export function createClaudeParser(): OutputParser {
   let result: ResultEvent | undefined
   /** The error an assistant message carried (`rate_limit`, `authentication_failed`…). */
   let assistantError: string | undefined
+  /** What each model call billed, by message id: the run's spend if it ends without a result. */
+  const calls = new Map<string, CallUsage>()
   /**
    * The status of a refused key Claude Code is retrying (`system/api_retry`): by default it tries
    * ten times, backing off to 32 s, minutes in which no key gets better. The run is stopped at the
@@ -104,8 +106,10 @@ export function createClaudeParser(): OutputParser {
     sessionId = str(event, 'session_id') ?? sessionId
     const type = str(event, 'type')
     if (type === 'assistant') {
+      const message = obj(event, 'message')
       assistantError = str(event, 'error') ?? assistantError
-      for (const block of arr(obj(event, 'message'), 'content')) {
+      countCall(calls, message)
+      for (const block of arr(message, 'content')) {
         if (str(block, 'type') === 'text') {
           // Only the last texts make the output when no result comes: an agent that talks for
           // hours need not be held in memory whole (the log has all of it).
@@ -148,7 +152,9 @@ export function createClaudeParser(): OutputParser {
         ? classifyClaude(result, assistantError, exitCode, said, error)
         : refusedCredentials(stopped, 'the API refused the key')
     if (failure) run.failure = failure
-    if (result?.usage) run.usage = result.usage
+    // Without a result (killed, cut off, stopped), the answers so far are the best account of the spend.
+    const usage = result?.usage ?? estimateUsage(calls.values())
+    if (usage) run.usage = usage
     const session = result?.sessionId ?? sessionId
     if (session) run.sessionId = session
     if (toolErrors.length > 0) run.toolErrors = [...toolErrors]
@@ -203,6 +209,96 @@ function modelUsageTokens(models: JsonObject | undefined): Usage | undefined {
     outputTokens: sum('outputTokens'),
     cacheReadTokens: sum('cacheReadInputTokens'),
   }
+}
+
+/** The model Claude Code names in the messages it makes up itself (an API error's): nothing billed. */
+const SYNTHETIC = '<synthetic>'
+
+/** What one model call billed, from the `usage` of the assistant messages that carry its answer. */
+interface CallUsage {
+  model: string
+  input: number
+  cacheWrite: number
+  cacheRead: number
+  output: number
+  /** Characters of the answer's text, thinking and tool input: its output tokens, roughly. */
+  chars: number
+}
+
+/**
+ * Counts an assistant message toward the call that answered it. Claude Code prints one message per
+ * content block, each with the call's whole input `usage` but the output counted when the answer
+ * began (1 token): the output is estimated from the blocks' length instead.
+ */
+function countCall(calls: Map<string, CallUsage>, message: JsonObject | undefined): void {
+  const id = str(message, 'id')
+  const model = str(message, 'model')
+  const usage = obj(message, 'usage')
+  if (!id || !model || model === SYNTHETIC || !usage) return
+  const call = calls.get(id) ?? { model, input: 0, cacheWrite: 0, cacheRead: 0, output: 0, chars: 0 }
+  call.input = Math.max(call.input, num(usage, 'input_tokens') ?? 0)
+  call.cacheWrite = Math.max(call.cacheWrite, num(usage, 'cache_creation_input_tokens') ?? 0)
+  call.cacheRead = Math.max(call.cacheRead, num(usage, 'cache_read_input_tokens') ?? 0)
+  call.output = Math.max(call.output, num(usage, 'output_tokens') ?? 0)
+  for (const block of arr(message, 'content')) {
+    const said =
+      str(block, 'text') ?? str(block, 'thinking') ?? (isObject(block) ? JSON.stringify(block.input ?? '') : '')
+    call.chars += said.length
+  }
+  calls.set(id, call)
+}
+
+/** USD per million tokens of input and output; cache writes cost 1.25 × input, cache reads 0.1 ×. */
+interface ClaudePrice {
+  input: number
+  output: number
+}
+
+/**
+ * Anthropic's list prices by model, the first that matches: what Claude Code's own cost is made
+ * of, for a run that ended before it said. A model not listed is priced as the dearest, so a
+ * budget stops too early rather than too late.
+ */
+const CLAUDE_PRICES: Array<[RegExp, ClaudePrice]> = [
+  [/opus-4-[5-9]|opus-[5-9]/, { input: 5, output: 25 }],
+  [/opus/, { input: 15, output: 75 }],
+  [/haiku-4|haiku-[5-9]/, { input: 1, output: 5 }],
+  [/3-5-haiku|haiku-3-5/, { input: 0.8, output: 4 }],
+  [/haiku/, { input: 0.25, output: 1.25 }],
+  [/sonnet/, { input: 3, output: 15 }],
+]
+const DEAREST: ClaudePrice = { input: 15, output: 75 }
+
+/** The list price of a model by its name (`claude-sonnet-4-5-20250929`, `claude-opus-4-1`…). */
+function claudePrice(model: string): ClaudePrice {
+  return CLAUDE_PRICES.find(([pattern]) => pattern.test(model))?.[1] ?? DEAREST
+}
+
+/** Characters per output token, on the low side: an estimate of spend should not fall short. */
+const CHARS_PER_TOKEN = 3
+
+/**
+ * The usage of a run that ended without its result (killed, timed out, stopped), from the calls
+ * answered so far, priced by model: marked `estimated`. Input is as the API reported it; output
+ * from the answers' length. Undefined when no call was answered.
+ */
+function estimateUsage(calls: Iterable<CallUsage>): Usage | undefined {
+  const usage = { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, costUsd: 0, turns: 0, estimated: true }
+  for (const call of calls) {
+    const output = Math.max(call.output, Math.ceil(call.chars / CHARS_PER_TOKEN))
+    const price = claudePrice(call.model)
+    usage.inputTokens += call.input + call.cacheWrite
+    usage.cacheReadTokens += call.cacheRead
+    usage.outputTokens += output
+    usage.costUsd +=
+      (call.input * price.input +
+        call.cacheWrite * price.input * 1.25 +
+        call.cacheRead * price.input * 0.1 +
+        output * price.output) /
+      1_000_000
+    usage.turns++
+  }
+  return usage.turns > 0 ? usage : undefined
 }
 
 const SUBTYPE_MEANING: Record<string, string> = {
