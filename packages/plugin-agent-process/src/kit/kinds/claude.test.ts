@@ -118,6 +118,35 @@ describe('claude stream-json parser (recorded from the real CLI)', () => {
     expect(result.usage?.costUsd).toBeLessThan(billed * 2)
   })
 
+  it('classifies by the error that ended the run, not one a subagent met on the way', async () => {
+    // Recorded: a background subagent's request refused with a 429 (its parent was told and went
+    // on), then the run stopped at --max-turns. The subagent's error is not what ended the run.
+    const text = await fixture('claude-subagent-limit.jsonl')
+    expect(text).toContain('"error":"rate_limit"')
+    const result = parseInPieces(createClaudeParser(), text, 101, 1)
+    expect(result.error).toContain('maximum number of turns')
+    expect(result.failure).toEqual({ class: 'agent-error', cause: result.error })
+  })
+
+  it('a run that finished is no failure, whatever its answer says of limits', () => {
+    const parser = createClaudeParser()
+    const line = (event: Record<string, unknown>): string => `${JSON.stringify(event)}\n`
+    parser.push({
+      stream: 'stdout',
+      text:
+        line({ type: 'system', subtype: 'api_retry', attempt: 1, error_status: 429, error: 'rate_limit' }) +
+        line({
+          type: 'result',
+          subtype: 'success',
+          is_error: false,
+          result: 'Handled the "usage limit reached" message in the client.',
+          total_cost_usd: 0.01,
+        }),
+    })
+    parser.end(0)
+    expect(parser.result().failure).toBeUndefined()
+  })
+
   it('keeps the last 200 texts, in order, for the output of a long run that dies before its result', () => {
     const said = (n: number): string =>
       `${JSON.stringify({ type: 'assistant', message: { content: [{ type: 'text', text: `text ${n}` }] } })}\n`
@@ -550,5 +579,29 @@ describe('claude kind: when a refused key stops the run', () => {
     expect(parser.shouldStop?.()).toBe(true)
     parser.end(null)
     expect(parser.result().failure).toMatchObject({ class: 'could-not-start', config: true })
+  })
+
+  it('counts only the retries since the last answer: a refusal the login refresh got past is over', () => {
+    const parser = createClaudeParser()
+    const answer = (id: string): string =>
+      `${JSON.stringify({
+        type: 'assistant',
+        parent_tool_use_id: null,
+        message: {
+          id,
+          model: 'claude-sonnet-4-5',
+          content: [{ type: 'text', text: 'Working.' }],
+          usage: { input_tokens: 1000, output_tokens: 1 },
+        },
+      })}\n`
+    parser.push({ stream: 'stdout', text: retry(1) + answer('msg_1') + retry(1) })
+    expect(parser.shouldStop?.()).toBe(false)
+    parser.push({ stream: 'stdout', text: answer('msg_2') })
+    parser.push({ stream: 'stderr', text: 'Killed\n' })
+    parser.end(null)
+    const result = parser.result()
+    expect(result.failure).toEqual({ class: 'agent-error', cause: 'Claude Code was killed before it finished: Killed' })
+    // The two answers it got are spent: an estimate, since no result came.
+    expect(result.usage).toMatchObject({ estimated: true, inputTokens: 2000, turns: 2 })
   })
 })

@@ -89,7 +89,12 @@ export function createClaudeParser(): OutputParser {
   const toolNames = new Map<string, string>()
   const toolErrors: string[] = []
   let result: ResultEvent | undefined
-  /** The error an assistant message carried (`rate_limit`, `authentication_failed`…). */
+  /**
+   * The error the main thread's last assistant message carried (`rate_limit`,
+   * `authentication_failed`…): only the error a run ended on says what ended it. An earlier one
+   * Claude Code got past, or a subagent's (whose failure its parent is told of and carries on
+   * after), says nothing of how the run ended.
+   */
   let assistantError: string | undefined
   /** What each model call billed, by message id: the run's spend if it ends without a result. */
   const calls = new Map<string, CallUsage>()
@@ -107,7 +112,9 @@ export function createClaudeParser(): OutputParser {
     const type = str(event, 'type')
     if (type === 'assistant') {
       const message = obj(event, 'message')
-      assistantError = str(event, 'error') ?? assistantError
+      if (!str(event, 'parent_tool_use_id')) assistantError = str(event, 'error')
+      // An answer came: the request Claude Code retried got through.
+      if (str(message, 'model') !== SYNTHETIC) refusedRetries = 0
       countCall(calls, message)
       for (const block of arr(message, 'content')) {
         if (str(block, 'type') === 'text') {
@@ -371,6 +378,8 @@ function classifyClaude(
   stderr: string,
   error: string | undefined,
 ): AgentFailure | undefined {
+  // A run that got over an API error and finished is no failure, whatever it met on the way.
+  if (!error) return undefined
   const text = [result?.text, ...(result?.errors ?? []), stderr].filter(Boolean).join('\n')
   const status = result?.apiErrorStatus
   if (status === 429 || assistantError === 'rate_limit' || /usage limit reached/i.test(text)) {
@@ -380,8 +389,7 @@ function classifyClaude(
       ...limitReset(text),
     }
   }
-  // A run that got over an API error and finished is no failure, whatever it met on the way.
-  if (error && (status === 404 || assistantError === 'model_not_found')) {
+  if (status === 404 || assistantError === 'model_not_found') {
     // Every task of the role would fail alike: a `model` the key cannot use is its configuration.
     const said = firstLine(result?.text ?? text)
       .replace(/\s*Run --model to pick a different model\.?/, '')
@@ -392,7 +400,7 @@ function classifyClaude(
       cause: `the model was refused${status ? ` (${status})` : ''}: ${said}. Set the role's \`model\` in tanuki.config.ts to one this key can use`,
     }
   }
-  if (error && ((status !== undefined && status >= 500) || assistantError === 'server_error')) {
+  if ((status !== undefined && status >= 500) || assistantError === 'server_error') {
     // The service's trouble (overloaded, failing, unreachable), not the task's: another try at
     // once fails alike, and the same failure a few times would send good tasks to review. Park the
     // account and try again once it is back, as for a rate limit.
@@ -414,9 +422,9 @@ function classifyClaude(
     }
   }
   if (!result && (exitCode === 126 || exitCode === 127)) {
-    return { class: 'could-not-start', config: true, cause: error ?? `Claude Code could not start (exit ${exitCode})` }
+    return { class: 'could-not-start', config: true, cause: error }
   }
-  return error ? { class: 'agent-error', cause: error } : undefined
+  return { class: 'agent-error', cause: error }
 }
 
 /** A refused key: the role's configuration, naming the variable to fix. */
