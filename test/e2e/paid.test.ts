@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os'
 import { delimiter, dirname, join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
+  blocksOf,
   claudeBin,
   claudeEnv,
   lastToolResults,
@@ -137,6 +138,53 @@ describe('paid agents with the real Claude Code CLI', () => {
     expect(task).toMatchObject({ id: 'B-1', status: 'review', lastError: { class: 'budget' } })
     expect(task!.lastError!.cause).toMatch(/budget is spent/)
     expect(iterationsSeen(api)).toBe(1)
+  }, 120_000)
+
+  it('a try cut short by a rate limit is not counted, but what it spent is: the budget stops the task in time', async () => {
+    // Each answer bills 100,000 input tokens (about $0.32 by Claude Code's prices). The first try's
+    // second request is refused with a 429 that Claude Code does not retry: that try ends
+    // rate-limited, after one paid answer.
+    let limited = 0
+    api = await startFakeAnthropic((request, { mainLoop }) => {
+      if (!mainLoop) return undefined
+      const usage = { input_tokens: 100_000, output_tokens: 1_000 }
+      // Under --max-budget-usd the last message is Claude Code's note of the budget left, not the tool result.
+      if (!request.messages.some((message) => blocksOf(message).some((block) => block.type === 'tool_result'))) {
+        return { content: [{ type: 'tool_use', name: 'Bash', input: { command: 'true', description: 'work' } }], usage }
+      }
+      if (limited++ === 0) {
+        return {
+          status: 429,
+          error: { type: 'rate_limit_error', message: 'rate limited: try again in 1 seconds' },
+          headers: { 'retry-after': '120' },
+        }
+      }
+      return { content: [{ type: 'text', text: 'Done.' }], usage }
+    })
+    useClaude(api)
+    const project = createProject({
+      config: CLAUDE_CONFIG(),
+      files: {
+        '.tanuki/tasks/P-1.md': claudeTask(
+          'P-1',
+          '  verify: "test -f never-made.txt"\n  max_iterations: 10\n',
+          'budget: { usd: 1 }\n',
+        ),
+      },
+    })
+    const run = await tanuki(project.dir, 'project', 'start')
+    expect(run.code, run.stderr + run.stdout).toBe(1)
+    const finished = readEvents(project.dir).filter((e) => e.event === 'iteration:finished')
+    const costs = finished.map((e) => (e.usage as { costUsd?: number } | undefined)?.costUsd ?? 0)
+    // The limited try billed its answer, and it is on the task's account.
+    expect(finished[0]).toMatchObject({ failure: { class: 'rate-limited' } })
+    expect(costs[0]).toBeGreaterThan(0.3)
+    const [task] = (await statusJson(project.dir)).tasks
+    expect(task).toMatchObject({ id: 'P-1', status: 'review', lastError: { class: 'budget' } })
+    const spent = costs.reduce((sum, cost) => sum + cost, 0)
+    expect(task!.lastError!.cause).toContain(`budget is spent ($${spent.toFixed(2)} of $1.00)`)
+    // Not counted as a try: the limited one ran again.
+    expect(task!.iterations).toBe(finished.length - 1)
   }, 120_000)
 
   it('a try that times out before Claude Code reports its bill is paid for all the same: the budget stops the task', async () => {
