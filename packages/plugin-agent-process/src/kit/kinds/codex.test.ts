@@ -177,6 +177,22 @@ describe('codex JSONL parser (recorded from the real CLI)', () => {
     })
   })
 
+  it('classifies by what ended the run, not a 429 it retried and got past', async () => {
+    // Recorded: a 429 Codex retried ("Reconnecting... 1/2 (… 429 …)"), then work went on. The run
+    // dies mid-turn for another reason: that is no rate limit, to be parked for and not counted.
+    const text = await fixture('codex-retried-limit.jsonl')
+    expect(text).toMatch(/"type":"error","message":"Reconnecting\.\.\. 1\/2 \(.*429/)
+    const cut = text.slice(0, text.indexOf('{"type":"item.completed","item":{"id":"item_2"'))
+    const parser = createCodexParser()
+    parser.push({ stream: 'stdout', text: cut })
+    parser.push({ stream: 'stderr', text: 'Error: stdout closed\n' })
+    parser.end(1)
+    expect(parser.result().failure).toEqual({
+      class: 'agent-error',
+      cause: 'Codex exited with code 1: Error: stdout closed',
+    })
+  })
+
   it('calls its own failure an agent error: exit 0 without finishing a turn', () => {
     const parser = createCodexParser()
     parser.push({

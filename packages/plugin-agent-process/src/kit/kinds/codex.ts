@@ -85,7 +85,11 @@ export function createCodexParser(options: CodexParserOptions = {}): OutputParse
   let lastError: string | undefined
 
   const onEvent = (event: JsonObject): void => {
-    switch (str(event, 'type')) {
+    const type = str(event, 'type')
+    // Work went on after an error (a retried 429, a stream Codex reconnected): it was got past,
+    // and says nothing of how the run ends.
+    if (type === 'item.started' || type === 'item.completed' || type === 'turn.completed') lastError = undefined
+    switch (type) {
       case 'thread.started':
         threadId = str(event, 'thread_id') ?? threadId
         break
