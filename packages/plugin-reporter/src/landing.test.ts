@@ -23,7 +23,14 @@ function loaded(
     total: ids.length,
     ready: ids.length,
     recovered: [],
-    tasks: ids.map((id) => ({ id, title: `Task ${id}`, role: 'dev', priority: 'medium', status, dependsOn: [] })),
+    tasks: ids.map((id) => ({
+      id,
+      title: `Task ${id}`,
+      role: 'dev',
+      priority: 'medium' as const,
+      status,
+      dependsOn: [],
+    })),
     at,
   })
   return { model, feed }
@@ -161,8 +168,8 @@ describe('work held back from the target', () => {
         id,
         title: `Task ${id}`,
         role: 'dev',
-        priority: 'medium',
-        status: 'pending',
+        priority: 'medium' as const,
+        status: 'pending' as const,
         dependsOn: [],
       })),
       at: 1000,

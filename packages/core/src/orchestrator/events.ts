@@ -197,6 +197,11 @@ export type TanukiEvents = {
     command: string
     /** The task whose verify it was. */
     taskId: string
+    /**
+     * The tasks that wait for it now, `taskId` first (those of the role with this verify that were
+     * ready). Tasks that become ready later wait too, without an event of their own.
+     */
+    tasks: string[]
     /** The program the shell could not find or run, when it said. */
     program?: string
     /** Where it ran, when that is not the host (an agent's container). */

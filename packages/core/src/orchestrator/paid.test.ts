@@ -430,6 +430,8 @@ describe('a verify that cannot run where the agents work', () => {
         role: 'default',
         command: 'pytset -q',
         taskId: 'a',
+        // The ones it held from the queue; `later` was not ready yet.
+        tasks: ['a', 'b', 'c'],
         program: 'pytset',
         cause,
         at: expect.any(Number),

@@ -244,20 +244,25 @@ export class TaskRuns {
     const blocked = state.blockedVerify ?? new Map<string, string>()
     state.blockedVerify = blocked
     blocked.set(wall.command, cause)
+    // Those already queued leave the queue, saying why; the others are held as they come (`enqueue`).
+    const held = [record.task.id]
+    for (const other of table.values()) {
+      const { id, role: otherRole, completion } = other.task
+      if (other === record || otherRole !== role || completion.verify !== wall.command) continue
+      if (queue.remove(id)) {
+        table.explain(other, `waits: ${cause}`)
+        held.push(id)
+      }
+    }
     bus.emit('verify:blocked', {
       role,
       command: wall.command,
       taskId: record.task.id,
+      tasks: held,
       ...(wall.program ? { program: wall.program } : {}),
       ...(wall.runsIn ? { runsIn: wall.runsIn } : {}),
       cause,
     })
-    // Those already queued leave the queue, saying why; the others are held as they come (`enqueue`).
-    for (const other of table.values()) {
-      const { id, role: otherRole, completion } = other.task
-      if (other === record || otherRole !== role || completion.verify !== wall.command) continue
-      if (queue.remove(id)) table.explain(other, `waits: ${cause}`)
-    }
     return cause
   }
 

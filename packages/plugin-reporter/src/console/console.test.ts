@@ -39,6 +39,7 @@ describe('console reporter, plain lines', () => {
           role: 'qa',
           command: 'pytset',
           taskId: 'T-1',
+          tasks: ['T-1'],
           program: 'pytset',
           cause:
             'verify `pytset` cannot run on this machine for role "qa" (exit 127: sh: 1: pytset: not found). Fix it',

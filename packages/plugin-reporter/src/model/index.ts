@@ -345,6 +345,12 @@ export class RunModel implements ReporterHooks {
 
   onVerifyBlocked(e: TanukiEvents['verify:blocked']): void {
     this.blockedVerifies.push(e)
+    // The task that met it says why through its status change; the others it holds, here.
+    for (const id of e.tasks ?? []) {
+      const task = this.tasks.get(id)
+      if (id !== e.taskId && task && task.status === 'pending')
+        task.reason = `waits: verify \`${e.command}\` cannot run (see above)`
+    }
   }
 
   onTaskLanded(e: TanukiEvents['task:landed']): void {

@@ -188,6 +188,8 @@ describe('summary reporter', () => {
         '`pytset` was not found there: install it (or put it on PATH), or correct the verify in the task files that give it; ' +
         'then `tanuki project resume`. The tasks of role **default** with this verify wait, unharmed (T-1 met it).',
     )
+    // T-2 never ran: it says what it waits for, not "not started".
+    expect(markdown).toContain('- **T-2** (pending): waits: verify `pytset` cannot run (see above)')
   })
 
   it('writes the report of a live run into the state dir when the run settles', async () => {
