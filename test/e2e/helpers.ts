@@ -207,6 +207,8 @@ export interface StatusJson {
     landed: { commit: string; at: string } | null
     /** Present while its landing waits on the integration branch for the target. */
     heldBack?: { target: string; commit: string; at: string; note: string }
+    /** Complete, not landed, done for another branch than the project lands on now: that branch. */
+    waitsFor?: string
     lastError: { class: string; cause: string } | null
   }[]
   progress: {

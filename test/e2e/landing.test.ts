@@ -827,24 +827,151 @@ export default defineConfig({
     expect((await statusJson(project.dir)).tasks.map((task) => task.status)).toEqual(['complete', 'complete'])
   })
 
-  it('a later start on another branch lands where the first run landed, and the console names that branch', async () => {
+  it('a later start on another branch lands there, a resume where its run started, and a detached HEAD keeps the last branch, said', async () => {
+    const marks = folder('tanuki-e2e-marks-')
     const project = createProject({ tasks: [{ id: 'F-1', sh: 'echo F-1 > F-1.txt', verify: 'test -f F-1.txt' }] })
+    const add = (id: string, sh = `echo ${id} > ${id}.txt`) =>
+      writeFileSync(join(project.tasksDir, `${id}.md`), taskText({ id, sh, verify: `test -f ${id}.txt` }))
     git(project.dir, 'checkout', '-q', '-b', 'feature-1')
     const first = await tanuki(project.dir, 'project', 'start')
     expect(first.code, first.stderr + first.stdout).toBe(0)
     expect(first.stdout).toMatch(/⇡ F-1 landed on feature-1 as \w{10}\n/)
-    // The person moves on to another branch and adds a task: it lands where the first run landed.
+    expect(first.stdout).not.toContain('landing on')
+    // The person moves on to another branch and adds a task: a fresh start lands it there, and says
+    // that it is not where the last run landed.
     git(project.dir, 'checkout', '-q', 'main')
     git(project.dir, 'checkout', '-q', '-b', 'feature-2')
-    writeFileSync(
-      join(project.tasksDir, 'F-2.md'),
-      taskText({ id: 'F-2', sh: 'echo F-2 > F-2.txt', verify: 'test -f F-2.txt' }),
-    )
+    add('F-2')
     const second = await tanuki(project.dir, 'project', 'start')
     expect(second.code, second.stderr + second.stdout).toBe(0)
-    expect(second.stdout).toMatch(/⇡ F-2 landed on feature-1 as \w{10}\n/)
-    expect(landedOn(project.dir, 'feature-1')).toEqual(['F-2', 'F-1'])
-    expect(landedOn(project.dir, 'feature-2')).toEqual([])
+    expect(second.stdout).toMatch(/^\d\d:\d\d:\d\d · landing on feature-2 \(the last run landed on feature-1\)$/m)
+    expect(second.stdout).toMatch(/⇡ F-2 landed on feature-2 as \w{10}\n/)
+    expect(landedOn(project.dir, 'feature-2')).toEqual(['F-2'])
+    expect(landedOn(project.dir, 'feature-1')).toEqual(['F-1'])
+
+    // A run stopped in the middle, then resumed on another branch: it lands where it started.
+    add('F-3', `touch ${marks}/started; while [ ! -e ${marks}/go ]; do sleep 0.1; done; echo F-3 > F-3.txt`)
+    const run = startTanuki(project.dir, 'project', 'start')
+    await waitFor('F-3 to start', () => existsSync(join(marks, 'started')), 60_000, 20)
+    process.kill(run.pid, 'SIGINT')
+    expect((await run.done).code).toBe(1)
+    git(project.dir, 'checkout', '-q', 'main')
+    writeFileSync(join(marks, 'go'), '')
+    const resumed = await tanuki(project.dir, 'project', 'resume')
+    expect(resumed.code, resumed.stderr + resumed.stdout).toBe(0)
+    expect(resumed.stdout).toMatch(/⇡ F-3 landed on feature-2 as \w{10}\n/)
+    expect(resumed.stdout).not.toContain('landing on')
+    expect(landedOn(project.dir, 'feature-2')).toEqual(['F-3', 'F-2'])
+    expect(landedOn(project.dir, 'main')).toEqual([])
+
+    // Nothing checked out (a detached HEAD): a fresh start keeps the branch the last run landed
+    // on, and says so, naming what to do to land elsewhere.
+    git(project.dir, 'checkout', '-q', '--detach', 'main')
+    add('F-4')
+    const detached = await tanuki(project.dir, 'project', 'start')
+    expect(detached.code, detached.stderr + detached.stdout).toBe(0)
+    expect(detached.stdout).toContain(
+      `! ${project.dir} has no branch checked out (a detached HEAD), so work lands on feature-2, where the last run landed. ` +
+        "To land elsewhere, check out that branch before `tanuki project start`, or set `land: { into: '<branch>' }` in tanuki.config.ts.",
+    )
+    expect(detached.stdout).toMatch(/⇡ F-4 landed on feature-2 as \w{10}\n/)
+    expect(landedOn(project.dir, 'feature-2')).toEqual(['F-4', 'F-3', 'F-2'])
+  })
+
+  it('complete work an earlier run did not land keeps the branch it was done for: a start elsewhere leaves it, and every report names that branch', async () => {
+    const project = createProject({
+      tasks: [{ id: 'K-1', sh: 'echo K-1 > K-1.txt', verify: 'test -f K-1.txt' }],
+      // Work lands only when a person runs `tanuki land`: K-1 is complete and waits after the run.
+      config: configFor({ default: 1 }, '\n  land: { auto: false },'),
+    })
+    const first = await tanuki(project.dir, 'project', 'start')
+    expect(first.code, first.stderr + first.stdout).toBe(0)
+    expect(landedOn(project.dir)).toEqual([])
+    // The person checks out another branch and adds a task there.
+    git(project.dir, 'checkout', '-q', '-b', 'feature-x')
+    writeFileSync(
+      join(project.tasksDir, 'K-2.md'),
+      taskText({ id: 'K-2', sh: 'echo K-2 > K-2.txt', verify: 'test -f K-2.txt' }),
+    )
+    const said =
+      'K-1 waits for main, the branch its work was done for, not the one the project lands on now: ' +
+      '`tanuki land --into main` lands it there (or check out main and run `tanuki project start`).'
+    const second = await tanuki(project.dir, 'project', 'start')
+    // Complete is not delivered: K-1 is on no branch yet.
+    expect(second.code, second.stderr + second.stdout).toBe(1)
+    expect(second.stdout).toMatch(/ · landing on feature-x \(the last run landed on main\)\n/)
+    expect(second.stdout).toContain(`! ${said}\n`)
+    expect(second.stdout).toMatch(/! all 2 tasks complete, 1 waiting for main \(K-1\)/)
+    expect(second.stderr).toContain(`tanuki: ${said}\n`)
+    // `project status` names the branch it waits for.
+    const status = await statusJson(project.dir)
+    expect(status.tasks.find((t) => t.id === 'K-1')).toMatchObject({
+      status: 'complete',
+      landed: null,
+      waitsFor: 'main',
+    })
+    expect(status.tasks.find((t) => t.id === 'K-2')?.waitsFor).toBeUndefined()
+    const text = (await tanuki(project.dir, 'project', 'status')).stdout
+    expect(text.split('\n')[0]).toMatch(/ · 1 waiting for main$/)
+    expect(text).toContain(`\nWaiting for main\n  ${said}\n`)
+    // `tanuki land` lands the run's work on feature-x, not K-1's, and says where K-1 waits.
+    const land = await tanuki(project.dir, 'land')
+    expect(land.code, land.stderr + land.stdout).toBe(0)
+    expect(land.stdout).toMatch(
+      new RegExp(`^landed K-2 on feature-x as \\w{12}\n${said.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\n$`),
+    )
+    expect(landedOn(project.dir, 'feature-x')).toEqual(['K-2'])
+    const json = JSON.parse((await tanuki(project.dir, 'land', '--dry-run', '--json')).stdout)
+    expect(json).toMatchObject({ target: 'feature-x', elsewhere: [{ target: 'main', tasks: ['K-1'] }] })
+    // Landed where it was done for, when the person says so.
+    const there = await tanuki(project.dir, 'land', '--into', 'main')
+    expect(there.code, there.stderr + there.stdout).toBe(0)
+    expect(there.stdout).toMatch(/^landed K-1 on main as \w{12}\n$/)
+    expect(landedOn(project.dir, 'main')).toEqual(['K-1'])
+    expect(landedOn(project.dir, 'feature-x')).toEqual(['K-2'])
+    expect((await statusJson(project.dir)).tasks.find((t) => t.id === 'K-1')?.waitsFor).toBeUndefined()
+  })
+
+  it('work held back for main keeps waiting for main after a start on another branch, which lands its own work there', async () => {
+    const project = createProject({
+      files: { 'notes.txt': 'line 1\nline 2\nline 3\n' },
+      tasks: [
+        { id: 'W-1', sh: "sed -i 's/^line 3$/line 3, by an agent/' notes.txt", verify: 'grep -q agent notes.txt' },
+      ],
+    })
+    // The person's uncommitted change holds main back: W-1 waits on tanuki/land/main.
+    writeFileSync(join(project.dir, 'notes.txt'), 'line 1, by a person\nline 2\nline 3\n')
+    const main = git(project.dir, 'rev-parse', 'main')
+    expect((await tanuki(project.dir, 'project', 'start')).code).toBe(1)
+    expect(landedOn(project.dir, 'tanuki/land/main')).toEqual(['W-1'])
+    // They take their change to a branch of its own, and start there with a new task.
+    git(project.dir, 'checkout', '-q', '-b', 'feature-x')
+    git(project.dir, 'commit', '-qam', 'my note')
+    writeFileSync(
+      join(project.tasksDir, 'W-2.md'),
+      taskText({ id: 'W-2', sh: 'echo W-2 > W-2.txt', verify: 'test -f W-2.txt' }),
+    )
+    const run = await tanuki(project.dir, 'project', 'start')
+    expect(run.code, run.stderr + run.stdout).toBe(1)
+    const said =
+      'W-1 waits for main, the branch its work was done for, not the one the project lands on now: ' +
+      '`tanuki land --into main` lands it there (or check out main and run `tanuki project start`).'
+    expect(run.stdout).toContain(`! ${said}\n`)
+    expect(run.stdout).toMatch(/⇡ W-2 landed on feature-x as \w{10}\n/)
+    expect(run.stderr).toContain(`tanuki: ${said}\n`)
+    expect(landedOn(project.dir, 'feature-x')).toEqual(['W-2'])
+    expect(git(project.dir, 'rev-parse', 'main')).toBe(main)
+    // Its record still names main, and `tanuki land` on feature-x leaves it be, naming main.
+    const held = (await statusJson(project.dir)).tasks.find((t) => t.id === 'W-1')
+    expect(held).toMatchObject({ landed: null, heldBack: { target: 'main' } })
+    const land = await tanuki(project.dir, 'land')
+    expect(land.stdout).toContain(`${said}\n`)
+    expect(git(project.dir, 'rev-parse', 'main')).toBe(main)
+    // main is not checked out, so nothing of the person's holds it back now: `--into main` moves it.
+    const there = await tanuki(project.dir, 'land', '--into', 'main')
+    expect(there.code, there.stderr + there.stdout).toBe(0)
+    expect(there.stdout).toMatch(/^landed W-1 on main as \w{12} \(it waited on the integration branch\)\n$/)
+    expect(landedOn(project.dir, 'main')).toEqual(['W-1'])
   })
 
   it('a task rerun after its work landed lands its new work on the next run, and stop --remove keeps nothing landed', async () => {

@@ -138,6 +138,7 @@ export type {
   LandResult,
   Lander,
   LandingFeedback,
+  LandingRecord,
   LandingStart,
 } from './land/types.ts'
 export { createMemoryLander, type MemoryLander, type MemoryLanderOptions } from './testing/memory-lander.ts'

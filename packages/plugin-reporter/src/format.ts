@@ -93,3 +93,17 @@ export function clause(text: string): string {
 export function emptyWhy(empty: EmptyLanding, target?: string): string {
   return empty === 'no-work' ? 'no work was recorded' : `its work is already on ${target ?? 'the target'}`
 }
+
+/**
+ * Complete work that waits for another branch than the one the project lands on now: the branch
+ * it was done for (a person checked out another since). Where it waits, and what lands it; the
+ * console, `project status`, a run's exit and `tanuki land` all say it so.
+ */
+export function waitsForLine(target: string, tasks: readonly string[]): string {
+  const one = tasks.length === 1
+  return (
+    `${someOf(tasks)} ${one ? 'waits' : 'wait'} for ${target}, the branch ${one ? 'its' : 'their'} work was done for, ` +
+    `not the one the project lands on now: \`tanuki land --into ${target}\` lands ${one ? 'it' : 'them'} there ` +
+    `(or check out ${target} and run \`tanuki project start\`).`
+  )
+}

@@ -51,6 +51,12 @@ export interface LandReport {
   }[]
   /** Complete but waiting on a dependency that has not landed (or could not). */
   waiting: { taskId: string; on: string[] }[]
+  /**
+   * Complete work done for another branch than `target`, which waits for that one and does not land
+   * here (a person checked out another branch since, or `--into` names another): each branch with
+   * its tasks, in the order they completed. `tanuki land --into <branch>` lands them there.
+   */
+  elsewhere?: { target: string; tasks: string[] }[]
   /** With `dryRun`: what would land, in order, with the conflicts each would meet. */
   plan?: { taskId: string; conflicts: string[] }[]
   /** What people should know (the target could not move forward, and why). */
@@ -204,6 +210,7 @@ async function landOrRefuse(project: Project, options: { into?: string; dryRun?:
       failed: [],
       waiting: [],
       notes: result?.note ? [result.note] : [],
+      ...(result?.elsewhere && result.elsewhere.length > 0 ? { elsewhere: result.elsewhere } : {}),
       viaRunning: true,
     }
   }
@@ -257,7 +264,24 @@ async function landOrRefuse(project: Project, options: { into?: string; dryRun?:
         facts.set(taskId, { ...known, landed: { commit, at: now } })
       }
     }
-    const order = landingOrder(tasks, facts)
+    // Complete work done for another branch waits for that one: it never lands here unasked. Work
+    // no target was recorded for was done for the one the last run recorded.
+    const doneFor = (id: string): string | undefined => facts.get(id)?.target ?? state.run.target
+    const elsewhere = new Map<string, string[]>()
+    const byCompletion = tasks
+      .filter((task) => task.status === 'complete')
+      .sort((a, b) => (state.tasks[a.id]?.completedAt ?? 0) - (state.tasks[b.id]?.completedAt ?? 0))
+    for (const task of byCompletion) {
+      const landed = facts.get(task.id)?.landed
+      const waits = landed ? landed.heldBack?.target : doneFor(task.id)
+      if (waits === undefined || waits === start.target) continue
+      elsewhere.set(waits, [...(elsewhere.get(waits) ?? []), task.id])
+    }
+    const other = new Set([...elsewhere.values()].flat())
+    const order = landingOrder(
+      tasks.filter((task) => !other.has(task.id)),
+      facts,
+    )
     // Landings of this project's tasks (not by hand) that waited for the target.
     const ours = (landings: { taskId: string; commit: string }[] = []) =>
       landings.filter(({ taskId }) => {
@@ -401,8 +425,10 @@ async function landOrRefuse(project: Project, options: { into?: string; dryRun?:
       }
     }
     const unplaced = tasks.filter(
-      (task) => task.status === 'complete' && !facts.get(task.id)?.landed && !order.includes(task),
+      (task) =>
+        task.status === 'complete' && !facts.get(task.id)?.landed && !order.includes(task) && !other.has(task.id),
     )
+    if (elsewhere.size > 0) report.elsewhere = [...elsewhere].map(([target, ids]) => ({ target, tasks: ids }))
     for (const task of unplaced)
       report.waiting.push({ taskId: task.id, on: task.dependsOn.filter((dep) => !facts.get(dep)?.landed) })
     if (records.length > 0 && !options.dryRun) appendDurably(project.paths.journal, records)

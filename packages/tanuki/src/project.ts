@@ -240,6 +240,8 @@ export async function runProject(project: Project, options: RunOptions): Promise
       sources: [onceLoaded(project.source, checked)],
       reporters: [state],
       store: journal,
+      // A resume lands where its run landed; a fresh start on the branch checked out now.
+      resume: options.command === 'resume',
     })
     const running = orchestrator
     control = await serveControl(controlSocketPath(paths.stateDir), async (request) => {

@@ -1,4 +1,5 @@
 import type { RunSummary } from '@tanuki/core'
+import { waitsForLine } from '@tanuki/plugin-reporter'
 
 /** Exit codes of `project start` and `resume`: documented in the README. */
 export const EXIT = { complete: 0, notComplete: 1, budget: 3 } as const
@@ -32,8 +33,11 @@ export function runExit(summary: RunSummary, write: (text: string) => void = (t)
           ? 'landing it failed (see above); `tanuki land` tries again.\n'
           : `the run ended before their work landed; \`tanuki land\` (or \`tanuki project resume\`) lands it.\n`),
     )
+  // Nor is work an earlier run did for another branch: it waits for that one, untouched.
+  for (const { target, tasks } of summary.elsewhere ?? []) write(`tanuki: ${waitsForLine(target, tasks)}\n`)
+  const elsewhere = (summary.elsewhere ?? []).length > 0
   if (summary.allComplete)
-    return summary.landingStopped || held || unlanded.length > 0 ? EXIT.notComplete : EXIT.complete
+    return summary.landingStopped || held || unlanded.length > 0 || elsewhere ? EXIT.notComplete : EXIT.complete
   const notDone = progress.total - progress.complete
   const left = `${notDone} of ${progress.total} task${progress.total === 1 ? ' is' : 's are'} not complete`
   if (summary.reason === 'budget') {

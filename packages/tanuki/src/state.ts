@@ -331,6 +331,8 @@ export function statusFromJournal(tasks: Task[], state: RunState, paths: StatePa
   const views: TaskView[] = recorded.map(({ task, facts }) =>
     taskView(task, {
       ...facts,
+      // Done for the branch the project lands on again: it lands at the next run, waits for nothing else.
+      ...('target' in facts && facts.target === state.run.target ? { target: undefined } : {}),
       blockers: task.status === 'pending' || task.status === 'blocked' ? graph.blockers(task.id) : [],
     }),
   )

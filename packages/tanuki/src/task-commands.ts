@@ -69,7 +69,15 @@ export async function applyTaskCommand(project: Project, request: TaskCommand): 
 function recordedChange(request: TaskCommand, at: number): Omit<Extract<RunRecord, { t: 'task' }>, 't' | 'id'> {
   switch (request.command) {
     case 'rerun':
-      return { status: 'pending', assignedTo: null, reason: 'rerun by a person', attempts: 0, landed: null }
+      // Its work, and the branch it was done for, are void: its next try is for the run's target.
+      return {
+        status: 'pending',
+        assignedTo: null,
+        reason: 'rerun by a person',
+        attempts: 0,
+        landed: null,
+        target: null,
+      }
     case 'reset':
       return {
         status: 'pending',
@@ -79,6 +87,7 @@ function recordedChange(request: TaskCommand, at: number): Omit<Extract<RunRecor
         iterations: 0,
         lastError: null,
         landed: null,
+        target: null,
       }
     case 'mark':
       return request.status === 'complete'
@@ -88,7 +97,7 @@ function recordedChange(request: TaskCommand, at: number): Omit<Extract<RunRecor
             completedAt: at,
             ...(request.landed ? { landed: { commit: 'by hand', at }, feedback: null } : {}),
           }
-        : { status: 'failed', reason: 'marked failed by a person' }
+        : { status: 'failed', reason: 'marked failed by a person', target: null }
   }
 }
 

@@ -24,6 +24,23 @@ export interface LandingStart {
   held?: { taskId: string; commit: string }[]
   /** What people should know (the target could not move forward, and why). */
   note?: string
+  /**
+   * What people should know about the target itself, when it is not the obvious one: a fresh start
+   * found nothing checked out (a detached HEAD) and kept the target an earlier run recorded.
+   */
+  notice?: string
+}
+
+/** What `Lander.prepare` knows of earlier runs, and how this one started. */
+export interface LandingRecord {
+  /** The target an earlier run of the project recorded. */
+  target?: string
+  /**
+   * A fresh start (`project start`), not a resume: work lands on the branch checked out now (unless
+   * `land.into` says otherwise), and on `target` only when nothing is checked out. Without it, a
+   * resume or `tanuki land`: work lands on `target`, even if a person has switched branches since.
+   */
+  fresh?: boolean
 }
 
 /** One task to land. */
@@ -86,9 +103,9 @@ export interface Lander {
    * Called once when a run starts (and by `tanuki land`): settles the target, repairs what a crash
    * left behind, and says what already landed. `recorded.target` is the target an earlier run of
    * the project recorded: a resume lands where the run started landing, even if a person has
-   * switched branches since.
+   * switched branches since; a fresh start (`recorded.fresh`) lands on the branch checked out.
    */
-  prepare(recorded?: { target?: string }): Promise<LandingStart>
+  prepare(recorded?: LandingRecord): Promise<LandingStart>
   /** Lands one task whose dependencies have all landed. One landing at a time. */
   land(request: LandRequest): Promise<LandOutcome>
   /** Releases what `prepare` took. */
@@ -106,4 +123,9 @@ export interface LandResult {
   held: string[]
   /** Why the target could not move, and what to do (when `held` is not empty). */
   note?: string
+  /**
+   * Complete work that waits for another branch, the one it was done for (`TaskRunState.target`),
+   * which this run does not land on: each target with its tasks.
+   */
+  elsewhere?: { target: string; tasks: string[] }[]
 }

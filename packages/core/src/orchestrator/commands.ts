@@ -103,7 +103,12 @@ export class Commands {
     await landing.idle()
     // What landed may still wait for the target: the person may have made way for it since.
     await landing.retarget()
-    return landing.held ? { held: [...landing.held.tasks], note: landing.held.note } : { held: [] }
+    const elsewhere = landing.elsewhere()
+    return {
+      held: landing.held ? [...landing.held.tasks] : [],
+      ...(landing.held ? { note: landing.held.note } : {}),
+      ...(elsewhere.length > 0 ? { elsewhere } : {}),
+    }
   }
 
   /** The command a person gave while the task ran, if any: taken, so it applies once. */

@@ -57,6 +57,19 @@ export type TanukiEvents = {
   /** Nothing is left to run: every task is complete, failed, in review, blocked or waiting on those. */
   'project:settled': { allComplete: boolean; progress: Progress; at: number }
   /**
+   * Where this run lands completed work, when that is news: not where an earlier run landed
+   * (`previous`: a person checked out another branch, or `land.into` changed), or kept because
+   * nothing is checked out (`notice`). `elsewhere`: complete work that waits for the branch it was
+   * done for, which this run does not land on (each target with its tasks, in the order they wait).
+   */
+  'project:target': {
+    target: string
+    previous?: string
+    notice?: string
+    elsewhere: { target: string; tasks: string[] }[]
+    at: number
+  }
+  /**
    * A task appeared while running (a new file). It carries the task's definition as it stands once
    * added, as `project:loaded` does for the tasks loaded at the start, so reporters can show its
    * title and role before (or without) it ever running. Older cores sent `taskId` only.

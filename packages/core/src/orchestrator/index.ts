@@ -233,6 +233,7 @@ export class Orchestrator {
         lander: this.registry.lander,
         land: this.config.land,
         recordedTarget: loaded.recordedTarget,
+        fresh: !this.options.resume,
         now: () => this.clock.now(),
         onChange: () => this.checkSettled(),
         sandbox: (role) => this.pool.sandbox(role),

@@ -39,6 +39,8 @@ export class LandingQueue {
   /** Where agents start a task from, once `prepare` said. */
   base: string | undefined
   target: string | undefined
+  /** What the lander said of the target itself at `prepare` (kept on a detached HEAD). */
+  notice: string | undefined
   /**
    * Why landing stopped for the rest of the run, if it did: a gate command that cannot run at all
    * (exit 126 or 127) fails every landing the same way, and no agent can fix it.
@@ -58,11 +60,14 @@ export class LandingQueue {
    * Asks the lander to settle the target; records work that a crash left landed but unrecorded,
    * and says again where the landings that waited for the target stand.
    */
-  async prepare(recordedTarget: string | undefined): Promise<void> {
+  async prepare(recordedTarget: string | undefined, fresh = false): Promise<void> {
     const { table, bus } = this.options
     let start: LandingStart
     try {
-      start = await this.options.lander.prepare(recordedTarget ? { target: recordedTarget } : {})
+      start = await this.options.lander.prepare({
+        ...(recordedTarget ? { target: recordedTarget } : {}),
+        ...(fresh ? { fresh } : {}),
+      })
     } catch (error) {
       // The target could not be settled (its own new commits conflict with the work that waits
       // for it): that is why the work waits now, and what the person must do.
@@ -82,6 +87,7 @@ export class LandingQueue {
     }
     this.base = start.base
     this.target = start.target
+    this.notice = start.notice
     for (const { taskId, commit } of start.landed) {
       const record = table.get(taskId)
       // Only work still complete: a task rerun since is to land again.
@@ -204,13 +210,35 @@ export class LandingQueue {
     this.held = tasks.length > 0 ? { ...this.held, tasks } : undefined
   }
 
+  /** Whether a task's complete work is for this run's target: not done for another branch. */
+  landsHere(record: TaskRecord): boolean {
+    return record.target === undefined || record.target === this.target
+  }
+
+  /**
+   * Complete work that waits for another branch than this run's target, the one it was done for:
+   * held on that branch's integration branch, or not landed yet. Each target with its tasks.
+   */
+  elsewhere(): { target: string; tasks: string[] }[] {
+    const byTarget = new Map<string, string[]>()
+    const records = [...this.options.table.values()].filter((record) => record.task.status === 'complete')
+    records.sort((a, b) => (a.completedAt ?? 0) - (b.completedAt ?? 0))
+    for (const record of records) {
+      const held = record.landed?.heldBack?.target
+      const waits = held ?? (record.landed ? undefined : record.target)
+      if (waits === undefined || waits === this.target) continue
+      byTarget.set(waits, [...(byTarget.get(waits) ?? []), record.task.id])
+    }
+    return [...byTarget].map(([target, tasks]) => ({ target, tasks }))
+  }
+
   /** The first waiting task whose dependencies have all landed (none once landing stopped). */
   private next(): TaskRecord | undefined {
     const { table } = this.options
     if (this.stopped) return undefined
     for (const id of this.waiting) {
       const record = table.get(id)
-      if (!record || record.task.status !== 'complete') continue
+      if (!record || record.task.status !== 'complete' || !this.landsHere(record)) continue
       if (record.task.dependsOn.every((dep) => table.get(dep)?.landed)) return record
     }
     return undefined
@@ -272,6 +300,7 @@ export class LandingQueue {
             ...(outcome.empty ? { empty: outcome.empty } : {}),
           },
           feedback: null,
+          ...(record.target === undefined ? {} : { target: null }),
         })
         if (note !== undefined) this.held = { tasks: [...(this.held?.tasks ?? []), id], note }
         bus.emit('task:landed', {
@@ -378,6 +407,11 @@ export interface OpenLandingOptions extends Omit<LandingOptions, 'lander'> {
   store: RunStore
   /** The target an earlier run of the project recorded. */
   recordedTarget: string | undefined
+  /**
+   * A fresh start, not a resume: the lander lands on the branch checked out now, and complete
+   * work an earlier run left for another target keeps waiting for that one.
+   */
+  fresh?: boolean
   /** The run's config: its `sameFailureLimit`. */
   config: Pick<ResolvedConfig, 'sameFailureLimit'>
 }
@@ -387,7 +421,7 @@ export interface OpenLandingOptions extends Omit<LandingOptions, 'lander'> {
  * target, and complete work that has not landed queues up (with `land.auto`).
  */
 export async function openLanding(options: OpenLandingOptions): Promise<LandingQueue | undefined> {
-  const { lander, land, store, recordedTarget, ...rest } = options
+  const { lander, land, store, recordedTarget, fresh, ...rest } = options
   if (!lander || !land.enabled) return undefined
   const landing = new LandingQueue({
     lander,
@@ -395,8 +429,26 @@ export async function openLanding(options: OpenLandingOptions): Promise<LandingQ
     ...(land.verify ? { gate: land.verify } : {}),
     ...rest,
   })
-  await landing.prepare(recordedTarget)
-  store.append({ t: 'run', target: landing.target ?? null })
+  await landing.prepare(recordedTarget, fresh ?? false)
+  const target = landing.target
+  // Work done for the earlier target and not landed keeps that target: a person who checked out
+  // another branch must not find it landed there.
+  if (recordedTarget && target && recordedTarget !== target) {
+    for (const record of rest.table.values()) {
+      if (record.task.status === 'complete' && !record.landed && record.target === undefined)
+        rest.table.note(record, { target: recordedTarget })
+    }
+  }
+  store.append({ t: 'run', target: target ?? null })
+  const elsewhere = landing.elsewhere()
+  if (target && (landing.notice || (recordedTarget && recordedTarget !== target) || elsewhere.length > 0)) {
+    rest.bus.emit('project:target', {
+      target,
+      ...(recordedTarget && recordedTarget !== target ? { previous: recordedTarget } : {}),
+      ...(landing.notice ? { notice: landing.notice } : {}),
+      elsewhere,
+    })
+  }
   if (land.auto) landing.addUnlanded()
   return landing
 }

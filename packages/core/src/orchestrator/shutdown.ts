@@ -54,12 +54,15 @@ export async function windDown(
             (record) =>
               record.task.status === 'complete' &&
               !record.landed &&
+              landing.landsHere(record) &&
               record.task.dependsOn.every((dep) => table.get(dep)?.landed),
           )
           .sort((a, b) => (a.completedAt ?? 0) - (b.completedAt ?? 0))
           .map((record) => record.task.id)
       : []
   const verifyBlocked = blockedVerifies(ctx)
+  // Work an earlier run did for another branch, which this run did not land on: it waits for it.
+  const elsewhere = landing?.elsewhere() ?? []
   const allComplete = progress.total > 0 && progress.complete === progress.total
   if (budgets.exhausted && reason === 'settled') reason = 'budget'
   store.append({
@@ -82,6 +85,7 @@ export async function windDown(
     ...(landing?.held ? { heldBack: { target: landing.target ?? '', ...landing.held } } : {}),
     ...(unlanded.length > 0 ? { unlanded } : {}),
     ...(verifyBlocked.length > 0 ? { verifyBlocked } : {}),
+    ...(elsewhere.length > 0 ? { elsewhere } : {}),
   }
 }
 

@@ -42,6 +42,8 @@ export interface TaskRecord {
    * is, so the task does not run. Not recorded: only `project:loaded` and `task:added` tell it.
    */
   takenFromFile?: boolean
+  /** The branch its complete work waits for, when not the run's target (`TaskRunState.target`). */
+  target?: string
   /** Aborts the task's run in progress. */
   controller?: AbortController
   /** The run in progress. */
@@ -49,7 +51,10 @@ export interface TaskRecord {
 }
 
 /** The parts of a task's run state kept on its record, as the journal records them. */
-type RecordedFacts = Pick<TaskRunState, 'iterations' | 'attempts' | 'lastError' | 'spend' | 'landed' | 'feedback'>
+type RecordedFacts = Pick<
+  TaskRunState,
+  'iterations' | 'attempts' | 'lastError' | 'spend' | 'landed' | 'feedback' | 'target'
+>
 
 /** Who and why, for a status change. */
 export interface StatusCause {
@@ -268,6 +273,10 @@ export class TaskTable {
     if (to === 'pending') delete task.assignedTo
     else if (cause.agent !== undefined) task.assignedTo = cause.agent
     record.reason = cause.reason
+    // The work it waited with for another branch is void (rerun, reset) or new (complete now, in
+    // this run: for its target).
+    const hadTarget = record.target !== undefined
+    delete record.target
     const change = this.bus.emit('task:status', {
       taskId: task.id,
       from,
@@ -286,6 +295,7 @@ export class TaskTable {
       reason: cause.reason ?? null,
       ...(to === 'in_progress' ? { startedAt: change.at } : {}),
       ...(to === 'complete' ? { completedAt: change.at } : {}),
+      ...(hadTarget ? { target: null } : {}),
     })
     if (to === 'complete') record.completedAt = change.at
     this.mirror.set(task.id, record.source, patchFor(record, to, cause, change.at))
@@ -399,6 +409,7 @@ function stateOf(record: TaskRecord): TaskRunState {
     ...(record.spend ? { spend: record.spend } : {}),
     ...(record.landed ? { landed: record.landed } : {}),
     ...(record.feedback ? { feedback: record.feedback } : {}),
+    ...(record.target === undefined ? {} : { target: record.target }),
     ...(record.completedAt === undefined ? {} : { completedAt: record.completedAt }),
   }
 }
@@ -409,6 +420,7 @@ function factsOf(saved: TaskRunState): Partial<RecordedFacts> {
   if (saved.spend) facts.spend = saved.spend
   if (saved.landed) facts.landed = saved.landed
   if (saved.feedback) facts.feedback = saved.feedback
+  if (saved.target !== undefined) facts.target = saved.target
   return facts
 }
 

@@ -19,6 +19,13 @@ import type { TaskTable } from './task-table.ts'
 export interface OrchestratorOptions {
   /** The user config (defaults are filled in) or an already resolved one. */
   config?: UserConfig
+  /**
+   * Continue the project's earlier run (`tanuki project resume`): completed work lands on the
+   * target that run recorded, even if another branch is checked out now. Default false, a fresh
+   * start: it lands on the branch checked out (unless `land.into` says otherwise); work an earlier
+   * run left for another branch keeps waiting for that one.
+   */
+  resume?: boolean
   /** The project agents work on. Default: `{ root: '.', name: config.name, stateDir: '<root>/.tanuki' }`. */
   project?: Partial<ProjectInfo>
   /** Task sources besides those plugins register (the CLI passes its file source here). */
@@ -82,6 +89,12 @@ export interface TaskView {
    * could not move forward to it; `note` says why and what to do (commit or stash, then `tanuki land`).
    */
   heldBack?: { target: string; commit: string; at: string; note: string }
+  /**
+   * Present while it is complete, not landed, and its work was done for another branch than the
+   * one the project lands on now (a person checked out another since): the branch it waits for.
+   * It lands only there (`tanuki land --into <waitsFor>`, or a run on that branch).
+   */
+  waitsFor?: string
   /** The last iteration's failure (its class and cause), or null. */
   lastError: (Failure & { iteration?: number; at: string }) | null
   /** What its iterations cost, where agents reported it. */
@@ -130,6 +143,12 @@ export interface RunSummary {
    * Not set when landing stopped (`landingStopped` says why the rest did not land).
    */
   unlanded?: string[]
+  /**
+   * Complete work that an earlier run did for another branch than this run's target (a person
+   * checked out another branch since): it was not landed here, and waits for that branch (a run
+   * on it, or `tanuki land --into`). Each target with its tasks. The run exits 1.
+   */
+  elsewhere?: { target: string; tasks: string[] }[]
   /**
    * Verify commands that could not run where a role's agents work (exit 126/127), and the tasks
    * that wait for them, unharmed (pending): nothing an agent does can make such a verify pass, so
@@ -208,6 +227,8 @@ export interface TaskFacts {
   lastError?: TaskRunState['lastError'] | undefined
   spend?: Spend | undefined
   landed?: Landing | undefined
+  /** The branch its complete work was done for, when not the project's target (`TaskRunState.target`). */
+  target?: string | undefined
 }
 
 /** A task as status views show it, from the task and what is known of its run. */
@@ -243,6 +264,7 @@ export function taskView(task: Task, facts: TaskFacts): TaskView {
           },
         }
       : {}),
+    ...(task.status === 'complete' && !facts.landed && facts.target !== undefined ? { waitsFor: facts.target } : {}),
     lastError: facts.lastError ? { ...facts.lastError, at: new Date(facts.lastError.at).toISOString() } : null,
     ...(facts.spend ? { spend: facts.spend } : {}),
   }

@@ -52,6 +52,12 @@ export interface TaskRunState {
   completedAt?: number
   /** Why it came back after completing (its landing failed): carried into its next prompt. */
   feedback?: LandingFeedback
+  /**
+   * The branch its complete work was done for and lands on, set when a later run started landing
+   * on another (a person checked out another branch): the work waits for that branch (a run on it,
+   * or `tanuki land --into`), never moved to another one silently. Absent: the run's target.
+   */
+  target?: string
 }
 
 /** Agents that take no work until `until` (a usage limit), by account key. */

@@ -1,5 +1,5 @@
 import type { TanukiEventName, TanukiEvents } from '@tanuki/core'
-import { clause, emptyWhy, formatDuration, formatTime, plural, someOf, type Colors } from '../format.ts'
+import { clause, emptyWhy, formatDuration, formatTime, plural, someOf, waitsForLine, type Colors } from '../format.ts'
 import type { RunModel } from '../model/index.ts'
 
 /**
@@ -61,6 +61,20 @@ export function describeEvent<E extends TanukiEventName>(
       const e = payload as TanukiEvents['task:added']
       return e.fromFile ? [{ level: 'failure', text: takenFromFileLine([{ id: e.taskId, status: e.status }], c) }] : []
     }
+    case 'project:target': {
+      const e = payload as TanukiEvents['project:target']
+      const lines: EventLine[] = []
+      // A fresh start follows the branch checked out: news when an earlier run landed elsewhere.
+      if (e.previous)
+        lines.push({
+          level: 'info',
+          text: `${c.dim('·')} landing on ${c.bold(e.target)} ${c.dim(`(the last run landed on ${e.previous})`)}`,
+        })
+      if (e.notice) lines.push({ level: 'failure', text: `${c.yellow('!')} ${e.notice}` })
+      for (const { target, tasks } of e.elsewhere)
+        lines.push({ level: 'failure', text: `${c.yellow('!')} ${waitsForLine(target, tasks)}` })
+      return lines
+    }
     case 'project:settled':
       return [{ level: 'failure', text: settledLine(model, c) }]
     case 'orchestrator:error': {
@@ -110,7 +124,7 @@ export function describeEvent<E extends TanukiEventName>(
               `${c.dim('·')} nothing to land for ${c.bold(e.taskId)} ${c.dim(`(${emptyWhy(e.empty, e.target)})`)}`
             : e.commit === 'by hand'
               ? `${c.green('⇡')} ${c.bold(e.taskId)} landed by hand`
-              : // Which branch: a later run lands where the first one did, not where a person is now.
+              : // Which branch: a resume lands where its run did, not where a person is now.
                 `${c.green('⇡')} ${c.bold(e.taskId)} landed${e.moved && e.target ? ` on ${e.target}` : ''} as ${e.commit.slice(0, 10)}` +
                 (e.moved ? '' : c.yellow(` (not on ${e.target ?? 'your branch'} yet)`)),
         },
@@ -258,10 +272,12 @@ export function settledLine(model: RunModel, c: Colors, stopped = false): string
   const lands =
     (landed > 0 ? `, ${landed} landed` : '') +
     (empty > 0 ? `, ${empty} with nothing to land` : '') +
-    (held ? `, ${held.tasks.length} waiting for ${held.target ?? 'the target'} (${someOf(held.tasks)})` : '')
+    (held ? `, ${held.tasks.length} waiting for ${held.target ?? 'the target'} (${someOf(held.tasks)})` : '') +
+    // Work an earlier run did for another branch: not on it, nor landed here (the start said why).
+    model.elsewhere.map(({ target, tasks }) => `, ${tasks.length} waiting for ${target} (${someOf(tasks)})`).join('')
   const why = held?.note ? `: ${held.note}` : ''
   if (!stopped && counts.complete === total && total > 0) {
-    return held
+    return held || model.elsewhere.length > 0
       ? `${c.yellow('!')} ${c.bold(`all ${plural(total, 'task')} complete`)}${lands}${took}${why}`
       : `${c.green('✓')} ${c.bold(`all ${plural(total, 'task')} complete`)}${lands}${took}`
   }

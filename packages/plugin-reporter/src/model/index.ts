@@ -155,6 +155,11 @@ export class RunModel implements ReporterHooks {
   private readonly held = new Set<string>()
   /** Why the target could not move to the last landing, and what to do. */
   private heldNote: string | undefined
+  /**
+   * Complete work an earlier run did for another branch than this run's target, which waits for
+   * it (`project:target`): each target with its tasks.
+   */
+  elsewhere: TanukiEvents['project:target']['elsewhere'] = []
 
   private task(id: string): TaskState {
     let task = this.tasks.get(id)
@@ -198,10 +203,12 @@ export class RunModel implements ReporterHooks {
       []) {
       const task = this.tasks.get(id)
       // Landed in an earlier run: no `task:landed` tells it in this one (unless the target caught
-      // up with it now, which replaces this).
-      const landed = before
-        ? { commit: before.commit, moved: true, earlier: true, ...(before.empty ? { empty: before.empty } : {}) }
-        : undefined
+      // up with it now, which replaces this). Work that waited for its target is not on it: the
+      // landing says so again for this run's target, `project:target` for another.
+      const landed =
+        before && !before.heldBack
+          ? { commit: before.commit, moved: true, earlier: true, ...(before.empty ? { empty: before.empty } : {}) }
+          : undefined
       // A new task is made whole at once: 100,000 of them, each made then filled in, took a
       // quarter of a second of a big project's start.
       if (task)
@@ -226,6 +233,11 @@ export class RunModel implements ReporterHooks {
         })
     }
     this.total = Math.max(e.total, this.tasks.size)
+  }
+
+  onProjectTarget(e: TanukiEvents['project:target']): void {
+    this.target = e.target
+    this.elsewhere = e.elsewhere
   }
 
   onProjectSettled(e: TanukiEvents['project:settled']): void {

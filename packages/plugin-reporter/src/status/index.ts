@@ -1,5 +1,5 @@
 import type { AgentInfo, Progress, TaskView } from '@tanuki/core'
-import { colors as makeColors, fit, formatTime, someOf, type Colors } from '../format.ts'
+import { colors as makeColors, fit, formatTime, someOf, waitsForLine, type Colors } from '../format.ts'
 
 /**
  * What `formatStatus` reads: `orchestrator.status()` or the JSON of `tanuki project status --json`
@@ -92,7 +92,14 @@ export function formatStatus(input: StatusInput, options: FormatStatusOptions = 
     entry.notes.add(task.heldBack.note)
     heldBack.set(task.heldBack.target, entry)
   }
-  for (const [target, { ids }] of heldBack) others.push(`${ids.length} waiting for ${target}`)
+  // Complete work done for another branch than the one the project lands on now: it waits for it.
+  const waitsFor = new Map<string, string[]>()
+  for (const task of tasks)
+    if (task.waitsFor) waitsFor.set(task.waitsFor, [...(waitsFor.get(task.waitsFor) ?? []), task.id])
+  const waitingFor = new Map<string, number>()
+  for (const [target, { ids }] of heldBack) waitingFor.set(target, ids.length)
+  for (const [target, ids] of waitsFor) waitingFor.set(target, (waitingFor.get(target) ?? 0) + ids.length)
+  for (const [target, n] of waitingFor) others.push(`${n} waiting for ${target}`)
   lines.push(
     `${c.bold('Project')} ${state} · ${complete}/${total} complete (${percentage}%)${others.length > 0 ? ` · ${others.join(' · ')}` : ''}`,
     '',
@@ -203,10 +210,17 @@ export function formatStatus(input: StatusInput, options: FormatStatusOptions = 
       '  `tanuki task show ID` has its tries and logs; then `tanuki task rerun ID` to try again (`project resume` does not), or `tanuki task mark ID complete`.',
     )
   }
-  for (const [target, { ids, notes }] of heldBack) {
+  for (const target of waitingFor.keys()) {
     lines.push('', c.bold(`Waiting for ${target}`))
-    lines.push(`  ${ids.join(', ')}: landed on the integration branch, not on ${target}, which could not move forward`)
-    for (const note of notes) lines.push(`  note: ${note}`)
+    const held = heldBack.get(target)
+    if (held) {
+      lines.push(
+        `  ${held.ids.join(', ')}: landed on the integration branch, not on ${target}, which could not move forward`,
+      )
+      for (const note of held.notes) lines.push(`  note: ${note}`)
+    }
+    const ids = waitsFor.get(target)
+    if (ids) lines.push(`  ${waitsForLine(target, ids)}`)
   }
   return `${lines.join('\n')}\n`
 }

@@ -1,6 +1,6 @@
 import { definePlugin, type Reporter, type TanukiPlugin } from '@tanuki/core'
 import { ensureWritable, reporterPath, writeReport } from '../files.ts'
-import { clause, formatCost, formatDuration, formatTokens, plural, tail } from '../format.ts'
+import { clause, formatCost, formatDuration, formatTokens, plural, tail, waitsForLine } from '../format.ts'
 import { STATUS_ORDER, reportAtEnd, sharedFeed, type ModelFeed, type RunModel, type TaskState } from '../model/index.ts'
 
 export interface SummaryReporterOptions {
@@ -62,7 +62,9 @@ export function renderSummary(model: RunModel, options: { title?: string; tailLi
     progress.total > 0 && progress.complete === progress.total
       ? held
         ? `**All tasks complete; ${held.tasks.length} not on ${target} yet.**`
-        : '**All tasks complete.**'
+        : model.elsewhere.length > 0
+          ? `**All tasks complete; ${model.elsewhere.map(({ target: other, tasks: ids }) => `${ids.length} waiting for ${other}`).join(', ')}.**`
+          : '**All tasks complete.**'
       : '**Not all tasks complete.**'
   lines.push(
     `${outcome} ${progress.complete} of ${plural(progress.total, 'task')} complete (${progress.percentage}%)${rest.length > 0 ? `; ${rest.join(', ')}` : ''}.`,
@@ -176,6 +178,10 @@ export function renderSummary(model: RunModel, options: { title?: string; tailLi
     lines.push('')
   }
 
+  // Work an earlier run did for another branch, which this run did not land here.
+  for (const { target: other, tasks: ids } of model.elsewhere) {
+    lines.push(`## Waiting for ${other}`, '', waitsForLine(other, ids), '')
+  }
   // Last, so it is the run's last word on a terminal: what keeps the work from the target, and what to do.
   if (held) {
     lines.push(`## Waiting for ${target}`, '')

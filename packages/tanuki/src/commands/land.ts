@@ -1,4 +1,5 @@
 import { TanukiError } from '@tanuki/core'
+import { waitsForLine } from '@tanuki/plugin-reporter'
 import { defineCommand } from 'citty'
 import { landProject, type LandReport } from '../land.ts'
 import { openProject } from '../project.ts'
@@ -14,7 +15,7 @@ export const landCommand = defineCommand({
     ...common,
     into: {
       type: 'string',
-      description: "The branch to land on (default: land.into, else the run's target)",
+      description: "The branch to land on, for the work done for it (default: land.into, else the run's target)",
       valueHint: 'BRANCH',
     },
     'dry-run': {
@@ -103,6 +104,7 @@ export const landCommand = defineCommand({
       lines.push(
         `waiting: ${taskId} (${on.length > 0 ? `on ${on.join(', ')}` : report.stopped ? 'landing stopped' : failed ? 'landing failed' : 'on a dependency'})`,
       )
+    for (const { target, tasks } of report.elsewhere ?? []) lines.push(waitsForLine(target, tasks))
     for (const note of report.notes) lines.push(`note: ${note}`)
     if (lines.length > 0) process.stdout.write(`${lines.join('\n')}\n`)
     if (failed) throw failed

@@ -7,6 +7,7 @@ import {
   type Conflict,
   type LandOutcome,
   type Lander,
+  type LandingRecord,
   type LandingStart,
   type LandRequest,
   type ProjectInfo,
@@ -62,7 +63,7 @@ export interface GitLander extends Lander {
    * What `prepare` would find (the target, the landings a crash left), found without writing
    * anything: no branch, worktree or ref is made or moved (`tanuki land --dry-run`).
    */
-  inspect(recorded?: { target?: string }): Promise<LandingStart>
+  inspect(recorded?: LandingRecord): Promise<LandingStart>
   /**
    * What would land, in order, and the conflicts it would meet, or that a task would land nothing
    * (`empty`), after `prepare` or `inspect`, without touching any worktree or ref (`tanuki land --dry-run`).
@@ -90,6 +91,8 @@ export function createGitLander(options: GitLanderOptions): GitLander {
   const { project, land } = options
   let repo: string | undefined
   let target: string | undefined
+  /** Why the target is not the branch checked out, at a fresh start (a detached HEAD). */
+  let notice: string | undefined
   let integration: { branch: string; dir: string } | undefined
   /** The integration worktree sits on its branch's tip, clean: the last landing ended well. */
   let clean = false
@@ -398,9 +401,11 @@ export function createGitLander(options: GitLanderOptions): GitLander {
 
   /**
    * Finds the repository and the target, asking git only (nothing is written): the target is
-   * `land.into`, else the one an earlier run recorded, else the branch checked out.
+   * `land.into`; else, for a fresh start, the branch checked out (the recorded one when nothing
+   * is: a detached HEAD, said in `notice`); else the one an earlier run recorded, else the branch
+   * checked out.
    */
-  const locate = async (recorded: { target?: string }): Promise<void> => {
+  const locate = async (recorded: LandingRecord): Promise<void> => {
     const found = await gitRepository(project.root)
     if (!found) {
       throw new TanukiError(
@@ -414,7 +419,17 @@ export function createGitLander(options: GitLanderOptions): GitLander {
     const commonDir = resolve(repo, common.stdout.trim())
     refFiles = common.code === 0 && !existsSync(join(commonDir, 'reftable')) ? commonDir : undefined
     const current = (await git(['symbolic-ref', '--quiet', '--short', 'HEAD'], project.root)).stdout.trim()
-    target = land.into ?? recorded.target ?? (current || undefined)
+    notice = undefined
+    if (land.into !== undefined) target = land.into
+    else if (recorded.fresh && current) target = current
+    else target = recorded.target ?? (current || undefined)
+    if (recorded.fresh && land.into === undefined && !current && target) {
+      // A rebase or bisect in progress detaches HEAD too: landing where the last run did is what
+      // the person most likely wants, and said, so it surprises nobody.
+      notice =
+        `${project.root} has no branch checked out (a detached HEAD), so work lands on ${target}, where the last run landed. ` +
+        `To land elsewhere, check out that branch before \`tanuki project start\`, or set \`land: { into: '<branch>' }\` in tanuki.config.ts.`
+    }
     if (!target) {
       throw new TanukiError(
         LAND_ERROR,
@@ -501,6 +516,7 @@ export function createGitLander(options: GitLanderOptions): GitLander {
         clean = true
         return {
           target: target!,
+          ...(notice ? { notice } : {}),
           base: `refs/heads/${branch}`,
           landed: [...landed].map(([taskId, commit]) => ({ taskId, commit })),
           ...(ahead.length > 0 ? (move.moved ? { caughtUp: ahead } : { held: ahead }) : {}),
