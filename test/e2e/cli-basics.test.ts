@@ -12,6 +12,37 @@ const plain = (text: string): string => text.replace(/\x1b\[[0-9;]*m/g, '')
 
 afterEach(cleanup)
 
+describe('tanuki task show', () => {
+  it('says what to do about a task in review or failed, with why, in the words the run and `project status` use', async () => {
+    const project = createProject({
+      tasks: [
+        { id: 'R-1', sh: 'echo R-1', verify: 'test -f never.txt', maxIterations: 1 },
+        { id: 'F-1', sh: 'echo F-1 > F-1.txt', verify: 'test -f F-1.txt' },
+        { id: 'P-1', sh: 'echo P-1 > P-1.txt', verify: 'test -f P-1.txt' },
+      ],
+    })
+    // F-1 is a person's call: failed before it ran.
+    expect((await tanuki(project.dir, 'task', 'mark', 'F-1', 'failed')).code).toBe(0)
+    const run = await tanuki(project.dir, 'project', 'start')
+    expect(run.code).toBe(1)
+    const advice = (id: string) => `\`tanuki task rerun ${id}\` to try again, or \`tanuki task mark ${id} complete\``
+    expect(run.stderr).toContain(`\`tanuki task show ID\` says why; then ${advice('ID')}`)
+    expect((await tanuki(project.dir, 'project', 'status')).stdout).toContain(`then ${advice('ID')}`)
+    const review = await tanuki(project.dir, 'task', 'show', 'R-1')
+    expect(review.code, review.stderr).toBe(0)
+    expect(review.stdout).toMatch(/status:\s+review/)
+    expect(review.stdout).toMatch(/reason:\s+\S.*\n/)
+    expect(review.stdout).toContain(
+      `  next:        ${advice('R-1')}; \`tanuki project resume\` does not run it again\n`,
+    )
+    const failed = await tanuki(project.dir, 'task', 'show', 'F-1')
+    expect(failed.stdout).toMatch(/reason:\s+marked failed by a person\n/)
+    expect(failed.stdout).toContain(`  next:        ${advice('F-1')}; `)
+    // A task that completed needs nothing of the person.
+    expect((await tanuki(project.dir, 'task', 'show', 'P-1')).stdout).not.toContain('next:')
+  })
+})
+
 describe('tanuki init', () => {
   it('writes a sample task and a config that `task validate` accepts', async () => {
     const project = createProject({ config: null, git: false })

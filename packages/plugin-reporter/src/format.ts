@@ -107,3 +107,12 @@ export function waitsForLine(target: string, tasks: readonly string[]): string {
     `(or check out ${target} and run \`tanuki project start\`).`
   )
 }
+
+/**
+ * What a person does about a task settled without completing (`failed`, `review`), which nothing
+ * runs again until they say so: one wording for a run's exit, `project status` and `tanuki task
+ * show`. `id`: the task's, else `ID`.
+ */
+export function settledAdvice(id = 'ID'): string {
+  return `\`tanuki task rerun ${id}\` to try again, or \`tanuki task mark ${id} complete\``
+}

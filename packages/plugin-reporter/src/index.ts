@@ -39,7 +39,7 @@ export {
   type VerifyRecord,
 } from './model/index.ts'
 export { reporterPath } from './files.ts'
-export { waitsForLine } from './format.ts'
+export { settledAdvice, waitsForLine } from './format.ts'
 
 /** Options of `reporters()`: one key per reporter; `false` leaves it out. */
 export interface ReportersOptions {

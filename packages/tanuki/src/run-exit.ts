@@ -1,5 +1,5 @@
 import type { RunSummary } from '@tanuki/core'
-import { waitsForLine } from '@tanuki/plugin-reporter'
+import { settledAdvice, waitsForLine } from '@tanuki/plugin-reporter'
 
 /** Exit codes of `project start` and `resume`: documented in the README. */
 export const EXIT = { complete: 0, notComplete: 1, budget: 3 } as const
@@ -65,7 +65,7 @@ export function runExit(summary: RunSummary, write: (text: string) => void = (t)
       (verify ? ' (fix the verify above, then `tanuki project resume`)' : '') +
       (settled.length > 0
         ? `: ${settled.join(', ')}, which \`tanuki project resume\` does not run again. ` +
-          '`tanuki task show ID` says why; then `tanuki task rerun ID` to try again, or `tanuki task mark ID complete`'
+          `\`tanuki task show ID\` says why; then ${settledAdvice()}`
         : '') +
       '. See `tanuki project status`.\n',
   )

@@ -1,5 +1,5 @@
 import type { AgentInfo, Progress, TaskView } from '@tanuki/core'
-import { colors as makeColors, fit, formatTime, someOf, waitsForLine, type Colors } from '../format.ts'
+import { colors as makeColors, fit, formatTime, settledAdvice, someOf, waitsForLine, type Colors } from '../format.ts'
 
 /**
  * What `formatStatus` reads: `orchestrator.status()` or the JSON of `tanuki project status --json`
@@ -207,7 +207,7 @@ export function formatStatus(input: StatusInput, options: FormatStatusOptions = 
       lines.push(`  ${c.bold(task.id)} ${statusPaint(task.status, task.status)}${why ? ` ← ${why}` : ''}`)
     }
     lines.push(
-      '  `tanuki task show ID` has its tries and logs; then `tanuki task rerun ID` to try again (`project resume` does not), or `tanuki task mark ID complete`.',
+      `  \`tanuki task show ID\` has its tries and logs; then ${settledAdvice()} (\`project resume\` does not run them again).`,
     )
   }
   for (const target of waitingFor.keys()) {

@@ -133,7 +133,7 @@ describe('formatStatus of tasks a person must look at', () => {
       'Needs you',
       '  V-1 failed ← verify could not run (exit 127: sh: 1: pytset: not found): pytset -q',
       '  R-1 review ← the same failure 3 tries in a row (verify-failed): verify exited with code 1: npm tset',
-      '  `tanuki task show ID` has its tries and logs; then `tanuki task rerun ID` to try again (`project resume` does not), or `tanuki task mark ID complete`.',
+      '  `tanuki task show ID` has its tries and logs; then `tanuki task rerun ID` to try again, or `tanuki task mark ID complete` (`project resume` does not run them again).',
     ])
     expect(formatStatus({ status: 'complete', tasks: [{ id: 'C-1', status: 'complete' }] })).not.toContain('Needs you')
   })

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs'
 import { defineCommand } from 'citty'
 import { Resolver, TanukiError, combineErrors } from '@tanuki/core'
+import { settledAdvice } from '@tanuki/plugin-reporter'
 import { iterationLog, taskLogDir } from '../paths.ts'
 import { checkProject } from '../check.ts'
 import { originLabel, sourceFailures } from '../plugin-sources.ts'
@@ -85,6 +86,9 @@ const show = defineCommand({
     if (known?.reason) lines.push(`  reason:      ${known.reason}`)
     if (known?.lastError) lines.push(`  last error:  ${known.lastError.class}: ${known.lastError.cause}`)
     if (known?.landed) lines.push(`  landed:      ${known.landed.commit.slice(0, 12)}`)
+    // Settled without completing: nothing runs it again until a person says so (not a resume).
+    if (task.status === 'failed' || task.status === 'review')
+      lines.push(`  next:        ${settledAdvice(task.id)}; \`tanuki project resume\` does not run it again`)
     if (blockers.length > 0)
       lines.push(
         `  blocked by:  ${blockers.map((b) => `${b.id} (${b.reason}${b.status ? `: ${b.status}` : ''})`).join(', ')}`,
