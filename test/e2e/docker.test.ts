@@ -17,6 +17,7 @@ import {
   cleanup,
   createProject,
   lockPid,
+  setCliEnv,
   startTanuki,
   statusJson,
   tanuki,
@@ -288,6 +289,41 @@ export default defineConfig({
       expect((await statusJson(project.dir)).progress).toMatchObject({ complete: 1, landed: 1 })
     } finally {
       await tanuki(project.dir, 'project', 'stop', '--remove')
+      for (const id of await containersOf(project.dir).catch(() => [])) await docker('rm', '-f', id).catch(() => '')
+    }
+  }, 240_000)
+
+  it("project stop after a kill -9, and stop --remove, find the containers on a role's own host, not only the default engine", async () => {
+    // The role names its engine; the backend's default (DOCKER_HOST, for the CLI) reaches none.
+    const engine = process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock'
+    setCliEnv({ DOCKER_HOST: 'unix:///nonexistent/tanuki-e2e-docker.sock' })
+    const project = createProject({
+      config: CONFIG.replace(
+        "backend: 'docker', kind: 'shell',",
+        `backend: 'docker', kind: 'shell', host: '${engine}',`,
+      ),
+      tasks: [{ id: 'SLOW', sh: 'touch started.txt\nsleep 6\ntouch late.txt', verify: 'test -f late.txt' }],
+    })
+    const worktree = agentWorktree(project.dir, 'default-1')
+    try {
+      const start = startTanuki(project.dir, 'project', 'start')
+      await waitFor('the try to start', () => existsSync(join(worktree, 'started.txt')), 90_000)
+      const pid = await waitFor('the orchestrator lock', () => lockPid(project.dir), 10_000)
+      process.kill(pid, 'SIGKILL')
+      await start.done
+      const [left] = await containersOf(project.dir)
+      expect(await docker('inspect', '--format', '{{.State.Running}}', left!)).toBe('true')
+
+      const stop = await tanuki(project.dir, 'project', 'stop')
+      expect(stop.code, stop.stdout + stop.stderr).toBe(0)
+      expect(stop.stdout).toContain('stopped the agents a killed run left running: default-1')
+      expect(await docker('inspect', '--format', '{{.State.Running}}', left!)).toBe('false')
+
+      const remove = await tanuki(project.dir, 'project', 'stop', '--remove', '--force')
+      expect(remove.code, remove.stdout + remove.stderr).toBe(0)
+      expect(await containersOf(project.dir)).toEqual([])
+    } finally {
+      setCliEnv({})
       for (const id of await containersOf(project.dir).catch(() => [])) await docker('rm', '-f', id).catch(() => '')
     }
   }, 240_000)

@@ -99,6 +99,29 @@ export function spawnFailed(agent: string, role: string, image: string, address:
 }
 
 /**
+ * The engines a project's agents run on: each Docker role's `host` (`undefined`: the backend's
+ * default, `DOCKER_HOST`, else the local socket), once each; the backend's own `host` alone when
+ * the roles are not known. A role whose options do not resolve (its check says why) adds none.
+ */
+export function engineHosts(
+  options: DockerAgentOptions,
+  roles?: readonly Record<string, unknown>[],
+): (string | undefined)[] {
+  if (!roles || roles.length === 0) return [options.host]
+  const hosts: (string | undefined)[] = []
+  for (const role of roles) {
+    let host: string | undefined
+    try {
+      host = resolveDockerOptions(options, role).host
+    } catch {
+      continue
+    }
+    if (!hosts.includes(host)) hosts.push(host)
+  }
+  return hosts
+}
+
+/**
  * Makes the Docker backend. Options here apply to every role; a role's own keys (`agents.<role>`)
  * win. Connects lazily, at the first spawn, so a config that names the plugin but no Docker role
  * needs no engine.
@@ -248,41 +271,73 @@ export function createDockerBackend(options: DockerAgentOptions = {}): DockerBac
     },
 
     async cleanup(project, cleanupOptions = {}) {
-      const found = await engine(options.host)
+      const { roles, ...worktreeOptions } = cleanupOptions
+      const hosts = engineHosts(options, roles)
       const filters = JSON.stringify({ label: [`${LABELS.project}=${project.root}`] })
-      const containers = await found.docker.listContainers({ all: true, filters })
-      await Promise.all(containers.map((info) => removeContainer(found.docker.getContainer(info.Id))))
-      for (const network of await found.docker.listNetworks({ filters })) {
-        // Still in use by something outside the project: leave it.
-        await found.docker
-          .getNetwork(network.Id)
-          .remove()
-          .catch(() => {})
+      const removed: string[] = []
+      // One engine reached by two addresses lists its containers twice: each is removed once.
+      const seen = new Set<string>()
+      const unreachable: string[] = []
+      for (const host of hosts) {
+        let found: Engine
+        try {
+          found = await engine(host)
+        } catch (error) {
+          // The other engines are cleaned all the same; this one is said at the end.
+          unreachable.push(errorMessage(error))
+          continue
+        }
+        const containers = (await found.docker.listContainers({ all: true, filters })).filter(
+          (info) => !seen.has(info.Id),
+        )
+        for (const info of containers) seen.add(info.Id)
+        await Promise.all(containers.map((info) => removeContainer(found.docker.getContainer(info.Id))))
+        for (const network of await found.docker.listNetworks({ filters })) {
+          // Still in use by something outside the project: leave it.
+          await found.docker
+            .getNetwork(network.Id)
+            .remove()
+            .catch(() => {})
+        }
+        removed.push(...containers.map((info) => info.Names[0]?.replace(/^\//, '') ?? info.Id))
       }
-      const report = await removeWorktrees(project, cleanupOptions)
-      report.removed.unshift(...containers.map((info) => info.Names[0]?.replace(/^\//, '') ?? info.Id))
+      const report = await removeWorktrees(project, worktreeOptions)
+      report.removed.unshift(...removed)
+      if (unreachable.length > 0) {
+        const done = report.removed.length > 0 ? ` The rest was removed: ${report.removed.join(', ')}.` : ''
+        throw new TanukiError(
+          'TANUKI_DOCKER_UNAVAILABLE',
+          `Could not remove the project's containers from every engine its Docker roles use. ${unreachable.join(' ')}${done} ` +
+            'Once the engine runs, `tanuki project stop --remove` removes the rest.',
+        )
+      }
       return report
     },
 
-    async stopLeftovers(project) {
-      // No engine, no container of the project running on it.
-      const found = await engine(options.host).catch(() => undefined)
-      if (!found) return []
+    async stopLeftovers(project, leftoverOptions = {}) {
       const filters = JSON.stringify({ label: [`${LABELS.project}=${project.root}`], status: ['running'] })
-      const running = await found.docker.listContainers({ filters })
-      // Stopping the container ends the commands in it; it stays, with its worktree, for the next run.
-      await Promise.all(
-        running.map((info) =>
-          found.docker
-            .getContainer(info.Id)
-            .stop({ t: options.stopTimeoutSeconds ?? 5 })
-            .catch((error: unknown) => {
-              // 304: it stopped meanwhile.
-              if (statusCode(error) !== 304 && statusCode(error) !== 404) throw error
-            }),
-        ),
-      )
-      return running.map((info) => info.Labels[LABELS.agent] ?? info.Names[0]?.replace(/^\//, '') ?? info.Id).sort()
+      const stopped = new Map<string, string>()
+      for (const host of engineHosts(options, leftoverOptions.roles)) {
+        // No engine, no container of the project running on it.
+        const found = await engine(host).catch(() => undefined)
+        if (!found) continue
+        const running = (await found.docker.listContainers({ filters })).filter((info) => !stopped.has(info.Id))
+        // Stopping the container ends the commands in it; it stays, with its worktree, for the next run.
+        await Promise.all(
+          running.map((info) =>
+            found.docker
+              .getContainer(info.Id)
+              .stop({ t: options.stopTimeoutSeconds ?? 5 })
+              .catch((error: unknown) => {
+                // 304: it stopped meanwhile.
+                if (statusCode(error) !== 304 && statusCode(error) !== 404) throw error
+              }),
+          ),
+        )
+        for (const info of running)
+          stopped.set(info.Id, info.Labels[LABELS.agent] ?? info.Names[0]?.replace(/^\//, '') ?? info.Id)
+      }
+      return [...stopped.values()].sort()
     },
 
     close() {

@@ -242,6 +242,11 @@ export interface Conflict {
 export interface CleanupOptions {
   /** Delete even branches and refs holding work that has not landed. */
   force?: boolean
+  /**
+   * The options of every role the config gives this backend (`backendRoles`): a backend whose
+   * roles may reach their agents in different places (a Docker role's `host`) looks in each.
+   */
+  roles?: Record<string, unknown>[]
 }
 
 /** What a cleanup did. */
@@ -348,5 +353,5 @@ export interface AgentBackend {
    * their workspaces for the next run: `tanuki project stop` calls it when no orchestrator runs.
    * Resolves with the names of the agents it stopped.
    */
-  stopLeftovers?(project: ProjectInfo): Promise<string[]>
+  stopLeftovers?(project: ProjectInfo, options?: Pick<CleanupOptions, 'roles'>): Promise<string[]>
 }

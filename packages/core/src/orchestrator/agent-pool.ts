@@ -3,7 +3,7 @@ import type { AgentCandidate } from '../balancer/index.ts'
 import { TanukiError, blamesConfig, errorMessage } from '../errors.ts'
 import type { ResolvedConfig, RoleConfig } from '../plugin/index.ts'
 import type { LandRequest } from '../land/types.ts'
-import { roleBackendName, roleConfig } from '../plugin/roles.ts'
+import { backendRoles, roleBackendName, roleConfig } from '../plugin/roles.ts'
 import type { Bus } from './bus.ts'
 import type { AgentInfo, AgentStatus } from './types.ts'
 
@@ -368,7 +368,8 @@ export function createAgentPool(options: AgentPoolOptions): AgentPool {
 
     async cleanup() {
       for (const backend of backends.values()) {
-        await backend.cleanup?.(project).catch((error: unknown) => {
+        const roles = backendRoles(config, backend.name, backends)
+        await backend.cleanup?.(project, { roles }).catch((error: unknown) => {
           bus.emit('orchestrator:error', {
             context: `cleaning up backend ${backend.name}`,
             message: errorMessage(error),

@@ -14,6 +14,25 @@ export function roleBackendName(options: RoleConfig, backends: ReadonlyMap<strin
   return options.backend ?? (backends.size === 1 ? [...backends.keys()][0]! : 'process')
 }
 
+/**
+ * The options of every role the config gives a backend (`defaults` too, which a task of a role the
+ * config does not list runs with): what a backend that reaches its agents in more than one place
+ * (Docker hosts) needs to find all of them.
+ */
+export function backendRoles(
+  config: Pick<ResolvedConfig, 'defaults' | 'agents'>,
+  backend: string,
+  backends: ReadonlyMap<string, unknown>,
+): Record<string, unknown>[] {
+  const roles = [...new Set(['default', ...Object.keys(config.agents)])]
+  const options = [
+    ...roles.map((role) => roleConfig(config, role)),
+    // A role no `agents` entry names runs with `defaults` alone.
+    { ...config.defaults },
+  ]
+  return options.filter((each) => roleBackendName(each, backends) === backend) as Record<string, unknown>[]
+}
+
 /** What `checkRoles` checks. */
 export interface RoleCheckInput {
   config: ResolvedConfig

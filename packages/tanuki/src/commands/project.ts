@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process'
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { defineCommand } from 'citty'
-import { TanukiError, errorMessage, setupPlugins, type CleanupReport } from '@tanuki/core'
+import { TanukiError, backendRoles, errorMessage, setupPlugins, type CleanupReport } from '@tanuki/core'
 import { reapLeftovers } from '@tanuki/plugin-agent-process'
 import { formatStatus } from '@tanuki/plugin-reporter'
 import { isAlive, readLock, runningOrchestrator } from '../lock.ts'
@@ -246,7 +246,9 @@ async function removeAgents(project: Project, force: boolean): Promise<CleanupRe
   const report: CleanupReport = { removed: [], kept: [] }
   try {
     for (const backend of registry.backends.values()) {
-      const done = await backend.cleanup?.(info, { force })
+      // Each role's agents, wherever they run (a Docker role's own `host`).
+      const roles = backendRoles(config, backend.name, registry.backends)
+      const done = await backend.cleanup?.(info, { force, roles })
       if (!done) continue
       report.removed.push(...done.removed)
       for (const kept of done.kept) if (!report.kept.some((k) => k.name === kept.name)) report.kept.push(kept)
@@ -280,7 +282,9 @@ async function stopLeftovers(project: Project): Promise<string[]> {
     for (const backend of registry.backends.values()) {
       if (!backend.stopLeftovers) continue
       try {
-        stopped.push(...(await backend.stopLeftovers(info)))
+        stopped.push(
+          ...(await backend.stopLeftovers(info, { roles: backendRoles(config, backend.name, registry.backends) })),
+        )
       } catch (error) {
         process.stderr.write(
           `tanuki: could not stop what agents of the ${backend.name} backend left running: ${errorMessage(error)}\n`,
