@@ -876,6 +876,13 @@ export default defineConfig({
     )
     expect(detached.stdout).toMatch(/⇡ F-4 landed on feature-2 as \w{10}\n/)
     expect(landedOn(project.dir, 'feature-2')).toEqual(['F-4', 'F-3', 'F-2'])
+
+    // The last run's branch merged and deleted: a start on another branch has nothing against it,
+    // and neither has the check that says what a start would refuse.
+    git(project.dir, 'checkout', '-q', '-b', 'feature-3', 'main')
+    git(project.dir, 'branch', '-q', '-D', 'feature-2')
+    const validate = await tanuki(project.dir, 'task', 'validate')
+    expect(validate.code, validate.stderr + validate.stdout).toBe(0)
   })
 
   it('complete work an earlier run did not land keeps the branch it was done for: a start elsewhere leaves it, and every report names that branch', async () => {

@@ -276,7 +276,11 @@ async function landingProblems(info: ProjectInfo, resolved: ResolvedConfig, path
   if (!(await gitRepository(info.root))) return []
   const target = readJournal(paths.journal).state.run.target
   try {
-    await createGitLander({ project: info, land: resolved.land }).inspect(target === undefined ? {} : { target })
+    // As `project start` would: on the branch checked out, the recorded one on a detached HEAD.
+    await createGitLander({ project: info, land: resolved.land }).inspect({
+      ...(target === undefined ? {} : { target }),
+      fresh: true,
+    })
     return []
   } catch (error) {
     return [asTanukiError(error, 'TANUKI_CONFIG_INVALID')]
