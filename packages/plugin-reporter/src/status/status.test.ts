@@ -174,7 +174,7 @@ describe('formatStatus of tasks that wait for a fix', () => {
       `  T-1, T-2 wait ← ${why}`,
       '    their task files: .tanuki/tasks/t-1.md, .tanuki/tasks/t-2.md',
       '  X-1 failed ← agent default-1 failed: boom',
-      '  `tanuki task show ID` has its tries and logs; then `tanuki task rerun ID` to try again (`project resume` does not), or `tanuki task mark ID complete`.',
+      '  `tanuki task show ID` has its tries and logs; then `tanuki task rerun ID` to try again, or `tanuki task mark ID complete` (`project resume` does not run them again).',
     ])
     expect(text.match(/P-1/g)).toHaveLength(1)
     expect(
