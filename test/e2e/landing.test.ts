@@ -902,7 +902,8 @@ export default defineConfig({
     )
     const said =
       'K-1 waits for main, the branch its work was done for, not the one the project lands on now: ' +
-      '`tanuki land --into main` lands it there (or check out main and run `tanuki project start`).'
+      '`tanuki land --into main` lands it there (or check out main and run `tanuki project start`; ' +
+      'if main was deleted, `tanuki land --into BRANCH` lands it on the branch you name).'
     const second = await tanuki(project.dir, 'project', 'start')
     // Complete is not delivered: K-1 is on no branch yet.
     expect(second.code, second.stderr + second.stdout).toBe(1)
@@ -939,6 +940,34 @@ export default defineConfig({
     expect((await statusJson(project.dir)).tasks.find((t) => t.id === 'K-1')?.waitsFor).toBeUndefined()
   })
 
+  it('work done for a branch since deleted lands where the person names with `tanuki land --into`', async () => {
+    const project = createProject({
+      tasks: [{ id: 'K-1', sh: 'echo K-1 > K-1.txt', verify: 'test -f K-1.txt' }],
+      config: configFor({ default: 1 }, '\n  land: { auto: false },'),
+    })
+    git(project.dir, 'checkout', '-q', '-b', 'feature-1')
+    const first = await tanuki(project.dir, 'project', 'start')
+    expect(first.code, first.stderr + first.stdout).toBe(0)
+    // feature-1 is merged (it has nothing new) and deleted; K-1 was never landed on it.
+    git(project.dir, 'checkout', '-q', 'main')
+    git(project.dir, 'branch', '-q', '-D', 'feature-1')
+    const second = await tanuki(project.dir, 'project', 'start')
+    expect(second.code, second.stderr + second.stdout).toBe(1)
+    expect(second.stdout).toContain('K-1 waits for feature-1')
+    expect(second.stdout).toContain(
+      'if feature-1 was deleted, `tanuki land --into BRANCH` lands it on the branch you name',
+    )
+    // Plain `tanuki land` does not move it to main unasked.
+    const plain = await tanuki(project.dir, 'land')
+    expect(plain.code, plain.stderr + plain.stdout).toBe(0)
+    expect(landedOn(project.dir, 'main')).toEqual([])
+    const there = await tanuki(project.dir, 'land', '--into', 'main')
+    expect(there.code, there.stderr + there.stdout).toBe(0)
+    expect(there.stdout).toMatch(/^landed K-1 on main as \w{12}\n$/)
+    expect(landedOn(project.dir, 'main')).toEqual(['K-1'])
+    expect((await statusJson(project.dir)).tasks.find((t) => t.id === 'K-1')?.waitsFor).toBeUndefined()
+  })
+
   it('work held back for main keeps waiting for main after a start on another branch, which lands its own work there', async () => {
     const project = createProject({
       files: { 'notes.txt': 'line 1\nline 2\nline 3\n' },
@@ -962,7 +991,8 @@ export default defineConfig({
     expect(run.code, run.stderr + run.stdout).toBe(1)
     const said =
       'W-1 waits for main, the branch its work was done for, not the one the project lands on now: ' +
-      '`tanuki land --into main` lands it there (or check out main and run `tanuki project start`).'
+      '`tanuki land --into main` lands it there (or check out main and run `tanuki project start`; ' +
+      'if main was deleted, `tanuki land --into BRANCH` lands it on the branch you name).'
     expect(run.stdout).toContain(`! ${said}\n`)
     expect(run.stdout).toMatch(/⇡ W-2 landed on feature-x as \w{10}\n/)
     expect(run.stderr).toContain(`tanuki: ${said}\n`)

@@ -104,7 +104,8 @@ export function waitsForLine(target: string, tasks: readonly string[]): string {
   return (
     `${someOf(tasks)} ${one ? 'waits' : 'wait'} for ${target}, the branch ${one ? 'its' : 'their'} work was done for, ` +
     `not the one the project lands on now: \`tanuki land --into ${target}\` lands ${one ? 'it' : 'them'} there ` +
-    `(or check out ${target} and run \`tanuki project start\`).`
+    `(or check out ${target} and run \`tanuki project start\`; if ${target} was deleted, ` +
+    `\`tanuki land --into BRANCH\` lands ${one ? 'it' : 'them'} on the branch you name).`
   )
 }
 

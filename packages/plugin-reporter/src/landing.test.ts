@@ -48,6 +48,14 @@ function landingRun(): RunModel {
 }
 
 describe('landings in the reports', () => {
+  it('a task held while its dependency’s work waits for another branch says so in the summary, not "not started"', () => {
+    const { model, feed } = loaded(['X', 'Y'], 'pending', 1)
+    const reason = 'waits: its dependency X waits to land on main, …'
+    feed('task:waiting', { taskId: 'Y', reason, at: 2 })
+    expect(model.tasks.get('Y')?.reason).toBe(reason)
+    expect(renderSummary(model)).toContain(`- **Y** (pending): ${reason}`)
+  })
+
   it('the console says what landed, what waits on the integration branch, and what conflicted or failed its gate', () => {
     const model = landingRun()
     const lines = (name: TanukiEventName, event: unknown) =>

@@ -271,10 +271,23 @@ async function landOrRefuse(project: Project, options: { into?: string; dryRun?:
     const byCompletion = tasks
       .filter((task) => task.status === 'complete')
       .sort((a, b) => (state.tasks[a.id]?.completedAt ?? 0) - (state.tasks[b.id]?.completedAt ?? 0))
+    // Work done for a branch that is gone (merged and deleted, say) has nowhere else to land: it
+    // lands on the branch the person names with `--into`, as they asked.
+    const gone = new Set<string>()
+    if (options.into !== undefined) {
+      const unlandedFor = new Set(
+        byCompletion.flatMap((task) => (facts.get(task.id)?.landed ? [] : [doneFor(task.id)])),
+      )
+      for (const branch of unlandedFor) {
+        if (branch === undefined || branch === start.target) continue
+        const found = await git(['rev-parse', '--verify', '--quiet', `refs/heads/${branch}`], project.root)
+        if (found.code !== 0) gone.add(branch)
+      }
+    }
     for (const task of byCompletion) {
       const landed = facts.get(task.id)?.landed
       const waits = landed ? landed.heldBack?.target : doneFor(task.id)
-      if (waits === undefined || waits === start.target) continue
+      if (waits === undefined || waits === start.target || (!landed && gone.has(waits))) continue
       elsewhere.set(waits, [...(elsewhere.get(waits) ?? []), task.id])
     }
     const other = new Set([...elsewhere.values()].flat())

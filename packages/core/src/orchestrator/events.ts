@@ -114,6 +114,13 @@ export type TanukiEvents = {
   /** A dependency failed or is missing. */
   'task:blocked': { taskId: string; blockers: Blocker[]; at: number }
   /**
+   * A pending task is held, unqueued, until a person acts: its verify cannot run where its role's
+   * agents work, or a dependency's work waits for another branch. `reason` says which and what to
+   * do. No line of its own on the console (a whole backlog can wait at once): summaries and
+   * status show it.
+   */
+  'task:waiting': { taskId: string; reason: string; at: number }
+  /**
    * The task's work landed as one commit. `moved: true`: it is on the target branch, and so is
    * every landing before it (landings that waited are on the target now), except after `commit: 'by
    * hand'` (a person said so: no target moved). `moved: false`: it waits on the integration

@@ -238,6 +238,12 @@ export class Orchestrator {
         onChange: () => this.checkSettled(),
         sandbox: (role) => this.pool.sandbox(role),
       })
+      // Tasks queued as the tasks loaded, before landing said where this run lands.
+      for (const record of this.table.values()) {
+        const elsewhere = this.landing?.dependencyElsewhere(record)
+        if (elsewhere !== undefined && this.queue.remove(record.task.id))
+          this.table.explain(record, `waits: ${elsewhere}`)
+      }
     } catch (error) {
       this.events.off('*', keep)
       await this.registry?.teardown().catch(() => {})
@@ -381,6 +387,12 @@ export class Orchestrator {
       completion.verify === undefined ? undefined : this.pool?.role(role)?.blockedVerify?.get(completion.verify)
     if (blocked !== undefined) {
       this.table.explain(record, `waits: ${blocked}`)
+      return
+    }
+    // A dependency's work waits for another branch: this one would start, and land, without it.
+    const elsewhere = this.landing?.dependencyElsewhere(record)
+    if (elsewhere !== undefined) {
+      this.table.explain(record, `waits: ${elsewhere}`)
       return
     }
     if (!this.queue.enqueue({ id, role, priority })) return

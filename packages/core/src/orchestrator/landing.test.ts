@@ -460,6 +460,58 @@ describe('the merge queue', () => {
     expect(store.state.tasks.a?.landed).toEqual({ commit: 'a@1', at: 1, heldBack: { target: 'main', note: conflict } })
   })
 
+  it.each([
+    [
+      'held back on main’s integration branch',
+      { landed: { commit: 'x@1', at: 1, heldBack: { target: 'main', note: 'dirty' } } },
+    ],
+    ['complete, not landed, done for main', { target: 'main' }],
+  ] as const)(
+    'a task whose dependency’s work waits for another branch (%s) does not start on this one, and says why',
+    async (_, facts) => {
+      const store = createMemoryStore(
+        replay([
+          { t: 'run', target: 'main' },
+          { t: 'task', id: 'x', status: 'complete', completedAt: 1, ...facts },
+        ]),
+      )
+      const landed: string[] = []
+      // A fresh start on `feature`: the person checked it out since the run that did x.
+      const lander: Lander = {
+        name: 'test',
+        prepare: async () => ({ target: 'feature', base: 'feature@0', landed: [] }),
+        land: async ({ task }) => {
+          landed.push(task.id)
+          return { status: 'landed', commit: `${task.id}@1`, moved: true }
+        },
+      }
+      const h = harness(
+        {
+          tasks: tasks({ id: 'x' }, { id: 'y', dependsOn: ['x'] }, { id: 'z', dependsOn: ['y'] }, { id: 'free' }),
+          plugins: [landing(lander)],
+        },
+        { store },
+      )
+      await h.orchestrator.start()
+      const summary = await h.orchestrator.done()
+      // Only the task that builds on nothing elsewhere ran, and landed here; x stays for main.
+      expect(h.backend.runs.map((r) => r.taskId)).toEqual(['free'])
+      expect(landed).toEqual(['free'])
+      expect(h.orchestrator.task('y')).toMatchObject({
+        status: 'pending',
+        reason:
+          'waits: its dependency x waits to land on main, the branch its work was done for, and this run lands on feature: ' +
+          'land x there (`tanuki land --into main`) and bring main into feature, or run the project on that branch; then start again',
+      })
+      expect(h.orchestrator.task('z')?.status).toBe('pending')
+      // Reporters learn why it waits (it has no status change to say it).
+      expect(h.all('task:waiting')).toEqual([
+        { taskId: 'y', reason: h.orchestrator.task('y')?.reason, at: expect.any(Number) },
+      ])
+      expect(summary.elsewhere).toEqual([{ target: 'main', tasks: ['x'] }])
+    },
+  )
+
   it('a run starts by saying where an earlier run’s waiting work stands; `land` asks the lander again', async () => {
     const note = 'your uncommitted changes in /p (notes.txt) would be overwritten by the landed work'
     const starts: LandingStart[] = [

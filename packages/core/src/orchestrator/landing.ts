@@ -224,12 +224,36 @@ export class LandingQueue {
     const records = [...this.options.table.values()].filter((record) => record.task.status === 'complete')
     records.sort((a, b) => (a.completedAt ?? 0) - (b.completedAt ?? 0))
     for (const record of records) {
-      const held = record.landed?.heldBack?.target
-      const waits = held ?? (record.landed ? undefined : record.target)
-      if (waits === undefined || waits === this.target) continue
-      byTarget.set(waits, [...(byTarget.get(waits) ?? []), record.task.id])
+      const waits = this.waitsElsewhere(record)
+      if (waits !== undefined) byTarget.set(waits, [...(byTarget.get(waits) ?? []), record.task.id])
     }
     return [...byTarget].map(([target, tasks]) => ({ target, tasks }))
+  }
+
+  /** The other branch a complete task's work waits for (held back there, or done for it), if any. */
+  private waitsElsewhere(record: TaskRecord): string | undefined {
+    if (record.task.status !== 'complete') return undefined
+    const waits = record.landed ? record.landed.heldBack?.target : record.target
+    return waits === undefined || waits === this.target ? undefined : waits
+  }
+
+  /**
+   * Why a task must not start in this run, when one of its dependencies' work waits for another
+   * branch: an agent here would start without that work (it is on no branch of this run), and its
+   * own work would land on this run's target without what it builds on.
+   */
+  dependencyElsewhere(record: TaskRecord): string | undefined {
+    for (const dep of record.task.dependsOn) {
+      const depRecord = this.options.table.get(dep)
+      const waits = depRecord && this.waitsElsewhere(depRecord)
+      if (waits === undefined) continue
+      return (
+        `its dependency ${dep} waits to land on ${waits}, the branch its work was done for, and this run lands on ` +
+        `${this.target}: land ${dep} there (\`tanuki land --into ${waits}\`) and bring ${waits} into ${this.target}, ` +
+        'or run the project on that branch; then start again'
+      )
+    }
+    return undefined
   }
 
   /** The first waiting task whose dependencies have all landed (none once landing stopped). */

@@ -154,6 +154,7 @@ export class TaskTable {
     if (reason === undefined) delete record.reason
     else record.reason = reason
     this.store.append({ t: 'task', id: record.task.id, reason: reason ?? null })
+    if (reason !== undefined) this.bus.emit('task:waiting', { taskId: record.task.id, reason })
   }
 
   /** Writes a task's current status into its source again (the file disagreed with the journal). */

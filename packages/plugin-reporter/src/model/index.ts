@@ -355,6 +355,11 @@ export class RunModel implements ReporterHooks {
     this.pausedRoles.set(e.role, e.cause)
   }
 
+  onTaskWaiting(e: TanukiEvents['task:waiting']): void {
+    const task = this.task(e.taskId)
+    if (task.status === 'pending') task.reason = e.reason
+  }
+
   onVerifyBlocked(e: TanukiEvents['verify:blocked']): void {
     this.blockedVerifies.push(e)
     // The task that met it says why through its status change; the others it holds, here.
