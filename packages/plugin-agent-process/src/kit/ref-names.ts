@@ -23,10 +23,13 @@ function refComponent(id: string): string {
 }
 
 /**
- * The task id a component of `taskRefs(project)/<component>/…` names: `refComponent` undone. An id
- * that itself reads `x-` and hex (`x-0a`) is taken for an encoded one: its refs were named so
- * before this was read back, and renaming them would lose the work they hold.
+ * The task id a component of `taskRefs(project)/<component>/…` names: `refComponent` undone. A
+ * component reads as encoded only when what it decodes to is a task id that `refComponent` encodes
+ * to it: an id that is itself `x-` and hex (`x-12`, `x-cafe`) stays as it is.
  */
 export function taskIdOfRef(component: string): string {
-  return /^x-(?:[0-9a-f]{2})+$/.test(component) ? Buffer.from(component.slice(2), 'hex').toString() : component
+  if (!/^x-(?:[0-9a-f]{2})+$/.test(component)) return component
+  const decoded = Buffer.from(component.slice(2), 'hex').toString()
+  const isTaskId = /^[A-Za-z0-9._-]+$/.test(decoded) && decoded !== '.' && decoded !== '..'
+  return isTaskId && refComponent(decoded) === component ? decoded : component
 }

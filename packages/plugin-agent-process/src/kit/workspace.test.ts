@@ -7,7 +7,7 @@ import { createGitLander } from './git/lander.ts'
 import { readOwned } from './git/owned.ts'
 import { workIsOn } from './git/run.ts'
 import { removeWorktrees } from './cleanup.ts'
-import { taskRef } from './ref-names.ts'
+import { taskIdOfRef, taskRef } from './ref-names.ts'
 import { endTaskWork, openWorkspace, worktreePath, worktreesDir } from './workspace.ts'
 
 afterEach(removeTempDirs)
@@ -372,6 +372,14 @@ describe('removing what Tanuki made', () => {
 })
 
 describe('names that become paths', () => {
+  it('reads a task id back from its ref name, encoded or not, an id shaped like an encoded one too', () => {
+    const info = project(tempDir())
+    for (const id of ['T-1', 'a..b', 'fix.lock', '.hidden', 'x-12', 'x-cafe', 'x-41']) {
+      const component = taskRef(info, id, 'work').split('/').at(-2)!
+      expect(taskIdOfRef(component), id).toBe(id)
+    }
+  })
+
   it('refuses an agent name that would leave the worktrees folder, instead of mangling it', () => {
     const info = project(tempDir())
     for (const agent of ['../x', '..', 'a/b', '']) {
