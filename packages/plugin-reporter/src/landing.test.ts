@@ -48,6 +48,20 @@ function landingRun(): RunModel {
 }
 
 describe('landings in the reports', () => {
+  it('work an earlier run did for another branch, rerun during the run, no longer waits for that branch', () => {
+    const { model, feed } = loaded(['K-1', 'K-2'], 'complete', 1)
+    feed('project:target', {
+      target: 'feature-x',
+      previous: 'main',
+      elsewhere: [{ target: 'main', tasks: ['K-1', 'K-2'] }],
+      at: 1,
+    })
+    feed('task:status', { taskId: 'K-1', from: 'complete', to: 'pending', at: 2 })
+    expect(model.elsewhere).toEqual([{ target: 'main', tasks: ['K-2'] }])
+    feed('task:status', { taskId: 'K-2', from: 'complete', to: 'pending', at: 3 })
+    expect(model.elsewhere).toEqual([])
+  })
+
   it('a task held while its dependency’s work waits for another branch says so in the summary, not "not started"', () => {
     const { model, feed } = loaded(['X', 'Y'], 'pending', 1)
     const reason = 'waits: its dependency X waits to land on main, …'

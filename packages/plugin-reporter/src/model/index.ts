@@ -272,6 +272,10 @@ export class RunModel implements ReporterHooks {
     if (e.from === 'complete' && e.to === 'pending') {
       task.landed = undefined
       this.held.delete(e.taskId)
+      // Nor does it wait for the branch its earlier work was done for: it is done again, for this run's.
+      this.elsewhere = this.elsewhere
+        .map(({ target, tasks }) => ({ target, tasks: tasks.filter((id) => id !== e.taskId) }))
+        .filter(({ tasks }) => tasks.length > 0)
     }
     if (e.reason !== undefined && e.to !== 'complete') task.reason = e.reason
     if (e.to === 'pending' || e.to === 'complete') {
