@@ -301,16 +301,19 @@ export function createDockerBackend(options: DockerAgentOptions = {}): DockerBac
         }
         removed.push(...containers.map((info) => info.Names[0]?.replace(/^\//, '') ?? info.Id))
       }
-      const report = await removeWorktrees(project, worktreeOptions)
-      report.removed.unshift(...removed)
       if (unreachable.length > 0) {
-        const done = report.removed.length > 0 ? ` The rest was removed: ${report.removed.join(', ')}.` : ''
+        // A container on an engine not reached may still run with its worktree mounted: the
+        // worktrees stay until every engine is reached.
+        const done = removed.length > 0 ? ` Removed from the others: ${removed.join(', ')}.` : ''
         throw new TanukiError(
           'TANUKI_DOCKER_UNAVAILABLE',
           `Could not remove the project's containers from every engine its Docker roles use. ${unreachable.join(' ')}${done} ` +
-            'Once the engine runs, `tanuki project stop --remove` removes the rest.',
+            "The agents' worktrees are kept, since a container there may still use one. Once the engine runs, " +
+            '`tanuki project stop --remove` removes the rest (if that engine is gone for good, take its `host` out of the role first).',
         )
       }
+      const report = await removeWorktrees(project, worktreeOptions)
+      report.removed.unshift(...removed)
       return report
     },
 

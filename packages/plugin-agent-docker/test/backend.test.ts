@@ -302,6 +302,27 @@ describe.skipIf(skipDocker)(`docker backend on a real engine${skipDocker ? ` (sk
     expect(existsSync(agentWorktree(project.root, 'worker-1'))).toBe(false)
   }, 60_000)
 
+  it('cleanup() keeps the worktrees when an engine a role uses cannot be reached, removing what it can', async () => {
+    project = await tempProject('cleanup-unreached')
+    backend = createDockerBackend()
+    await spawn({}, 'worker-1')
+    // The options of the project's two Docker roles: one on this engine, one on an engine not running.
+    const roles = [
+      { kind: 'shell', image: TEST_IMAGE },
+      { kind: 'shell', image: TEST_IMAGE, host: 'unix:///nonexistent/tanuki-test.sock' },
+    ]
+    const error = await backend.cleanup(project, { roles }).then(
+      () => undefined,
+      (e: unknown) => e,
+    )
+    expect(error).toMatchObject({ code: 'TANUKI_DOCKER_UNAVAILABLE' })
+    expect(String((error as Error).message)).toContain("The agents' worktrees are kept")
+    // The reachable engine's container is gone; the worktree a far container might still use is not.
+    expect(await projectContainers(docker, project.root)).toEqual([])
+    const { existsSync } = await import('node:fs')
+    expect(existsSync(agentWorktree(project.root, 'worker-1'))).toBe(true)
+  }, 60_000)
+
   it('builds its image from a Dockerfile and a context', async () => {
     project = await tempProject('build')
     const context = join(project.root, 'image')
