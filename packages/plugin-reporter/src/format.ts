@@ -71,8 +71,9 @@ export function formatTokens(usage: { inputTokens?: number; outputTokens?: numbe
   return `${usage.inputTokens ?? 0} in / ${usage.outputTokens ?? 0} out`
 }
 
-export function formatCost(usage: { costUsd?: number } | undefined): string | undefined {
-  return usage?.costUsd === undefined ? undefined : `$${usage.costUsd.toFixed(4)}`
+/** A cost in dollars; `~` before it when part of it is Tanuki's estimate, not the agent's bill. */
+export function formatCost(usage: { costUsd?: number; estimated?: boolean } | undefined): string | undefined {
+  return usage?.costUsd === undefined ? undefined : `${usage.estimated ? '~' : ''}$${usage.costUsd.toFixed(4)}`
 }
 
 export function plural(n: number, word: string): string {

@@ -48,6 +48,29 @@ function landingRun(): RunModel {
 }
 
 describe('landings in the reports', () => {
+  it('a cost that is in part Tanuki’s estimate (a try cut off before its bill) is marked so in the summary', () => {
+    const { model, feed } = loaded(['A', 'B'], 'pending', 1)
+    const finished = (taskId: string, usage: { costUsd: number; estimated?: boolean }) =>
+      feed('iteration:finished', {
+        taskId,
+        agent: 'dev-1',
+        iteration: 1,
+        maxIterations: 3,
+        outcome: 'retry',
+        reason: 'timed out',
+        output: '',
+        usage,
+        durationMs: 10,
+        at: 2,
+      })
+    finished('A', { costUsd: 0.5, estimated: true })
+    finished('B', { costUsd: 0.25 })
+    const summary = renderSummary(model)
+    expect(summary).toContain("Cost: ~$0.7500 (~: in part Tanuki's estimate at list prices")
+    expect(summary).toMatch(/\| A \|[^\n]*\| ~\$0\.5000 \|/)
+    expect(summary).toMatch(/\| B \|[^\n]*\| \$0\.2500 \|/)
+  })
+
   it('work an earlier run did for another branch, rerun during the run, no longer waits for that branch', () => {
     const { model, feed } = loaded(['K-1', 'K-2'], 'complete', 1)
     feed('project:target', {

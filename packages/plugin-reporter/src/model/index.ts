@@ -117,6 +117,8 @@ function addUsage(total: Usage | undefined, more: Usage): Usage {
     const value = more[key]
     if (typeof value === 'number') sum[key] = (sum[key] ?? 0) + value
   }
+  // A sum with an estimate in it is an estimate.
+  if (more.estimated) sum.estimated = true
   return sum
 }
 

@@ -78,7 +78,10 @@ export function renderSummary(model: RunModel, options: { title?: string; tailLi
   }
   const usage = model.usage()
   if (formatTokens(usage)) facts.push(`Tokens: ${formatTokens(usage)}.`)
-  if (formatCost(usage)) facts.push(`Cost: ${formatCost(usage)}.`)
+  if (formatCost(usage))
+    facts.push(
+      `Cost: ${formatCost(usage)}${usage?.estimated ? " (~: in part Tanuki's estimate at list prices, for tries cut off before the agent reported its bill)" : ''}.`,
+    )
   const landed = model.landedCount()
   if (landed > 0) facts.push(`Landed: ${plural(landed, 'task')}.`)
   const empty = model.nothingToLandCount()
