@@ -14,8 +14,10 @@
  * - `agent-error`: the agent ran and reported a failure of its own (a non-zero exit, an API error).
  * - `verify-failed`: verify ran and exited non-zero (or the signal was missing).
  * - `verify-could-not-run`: verify could not run at all (exit 126/127, timeout, no shell): fails
- *   fast. Exit 126/127 is where the agent works, not the task's fault: the task waits, and so do
- *   the role's tasks with the same verify, until a person fixes it and resumes.
+ *   fast. Exit 126/127 of a program the verify names itself is where the agent works, not the
+ *   task's fault: the task waits, and so do the role's tasks with the same verify, until a person
+ *   fixes it. A program a script inside the verify runs (`vitest` under `npm test`) is
+ *   `verify-failed` instead: the agent may install it.
  */
 export type FailureClass =
   | 'could-not-start'

@@ -102,10 +102,12 @@ export interface AgentFailure extends Failure {
    */
   outage?: boolean
   /**
-   * For `verify-could-not-run`: the verify command could not run at all where the agent works
-   * (exit 126: not executable, 127: not found). No agent can make it pass, so every task whose
-   * verify is the same command, on the same role (the same sandbox), waits, unharmed, until a
-   * person fixes it (installs the program, corrects the verify) and resumes.
+   * For `verify-could-not-run`: a program the verify command names itself (`pytest` of `pytest
+   * -q`, not the `vitest` that `npm test`'s script runs) could not run where the agent works (exit
+   * 126: not executable, 127: not found). No agent can make it pass, so every task whose verify is
+   * the same command, on the same role (the same sandbox), waits, unharmed, until a person fixes
+   * it (installs the program, corrects the verify) and resumes, or reruns one of them in a run
+   * that stays on.
    */
   unrunnable?: VerifyUnrunnable
   /**
@@ -121,7 +123,7 @@ export interface VerifyUnrunnable {
   command: string
   /** 126 (not executable) or 127 (not found). */
   exitCode: number
-  /** The program the shell could not find or run, when its message says (`pytest`). */
+  /** The program the shell could not find or run (`pytest`), one the verify command names itself. */
   program?: string
   /** Where it ran, when that is not the host (the agent's `runsIn`). */
   runsIn?: string

@@ -508,6 +508,98 @@ describe('a verify that cannot run where the agents work', () => {
     expect(h.orchestrator.task('c')).toMatchObject({ status: 'pending', reason: `waits: ${cause}` })
   })
 
+  it('a program a script inside the verify runs (vitest under `npm test`) holds nothing: the agent may install it', async () => {
+    /** `npm test` in a workspace whose dependencies are not installed: its script's `vitest` is missing. */
+    const npmTest = (command: string, files: Map<string, string>) =>
+      command === 'npm test' && !files.has('node_modules/.bin/vitest')
+        ? { exitCode: 127, output: '\n> app@1.0.0 test\n> vitest run\n\nsh: 1: vitest: not found\n', timedOut: false }
+        : { exitCode: 0, output: '', timedOut: false }
+    const h = harness(
+      {
+        tasks: tasks(
+          { id: 'a', priority: 'critical', completion: { verify: 'npm test' } },
+          { id: 'b', completion: { verify: 'npm test' } },
+        ),
+      },
+      {
+        backend: {
+          exec: npmTest,
+          // The agent installs the dependencies once the verify's output tells it they are missing.
+          script: ({ prompt }): MemoryAction =>
+            prompt.includes('It runs `vitest`, which was not found')
+              ? { type: 'succeed', files: { 'node_modules/.bin/vitest': '#!/bin/sh' } }
+              : { type: 'succeed' },
+        },
+      },
+    )
+    await h.orchestrator.start()
+    const summary = await h.orchestrator.done()
+    expect(summary).toMatchObject({ allComplete: true })
+    expect(summary.verifyBlocked).toBeUndefined()
+    expect(h.all('verify:blocked')).toEqual([])
+    // a's first try met the missing runner, its second installed it; b found it installed.
+    expect(h.backend.runs.map((run) => [run.taskId, run.iteration])).toEqual([
+      ['a', 1],
+      ['a', 2],
+      ['b', 1],
+    ])
+    expect(h.all('iteration:finished').find((e) => e.taskId === 'a')?.failure).toEqual({
+      class: 'verify-failed',
+      cause:
+        'verify exited with code 127: npm test. It runs `vitest`, which was not found (sh: 1: vitest: not found): ' +
+        "install it where the verify runs (a fresh workspace has none of the project's dependencies until they are installed)",
+    })
+  })
+
+  it('a missing program a script inside the verify runs costs each task at most the same-failure limit of tries', async () => {
+    const h = harness(
+      {
+        sameFailureLimit: 2,
+        tasks: tasks(
+          { id: 'a', completion: { verify: 'npm test', maxIterations: 10 } },
+          { id: 'b', completion: { verify: 'npm test', maxIterations: 10 } },
+        ),
+      },
+      {
+        backend: {
+          exec: () => ({ exitCode: 127, output: '> vitest run\nsh: 1: vitest: not found\n', timedOut: false }),
+        },
+      },
+    )
+    await h.orchestrator.start()
+    await h.orchestrator.done()
+    expect(h.backend.runs.map((run) => run.taskId).sort()).toEqual(['a', 'a', 'b', 'b'])
+    for (const id of ['a', 'b']) {
+      expect(h.orchestrator.task(id)).toMatchObject({ status: 'review', iterations: 2 })
+    }
+  })
+
+  it('a 126/127 whose output does not say which program fails that task alone, as any verify that cannot run', async () => {
+    const h = harness(
+      {
+        tasks: tasks(
+          { id: 'a', priority: 'critical', completion: { verify: 'npm test', maxIterations: 5 } },
+          { id: 'b', completion: { verify: 'npm test', maxIterations: 5 } },
+        ),
+      },
+      { backend: { exec: () => ({ exitCode: 127, output: 'npm error code 127\n', timedOut: false }) } },
+    )
+    await h.orchestrator.start()
+    await h.orchestrator.done()
+    expect(h.all('verify:blocked')).toEqual([])
+    expect(h.backend.runs.map((run) => run.taskId)).toEqual(['a', 'b'])
+    const cause =
+      'verify could not run (exit 127: npm error code 127): npm test; a program it runs was not found, ' +
+      'and its output does not say which'
+    for (const id of ['a', 'b']) {
+      expect(h.orchestrator.task(id)).toMatchObject({
+        status: 'failed',
+        iterations: 1,
+        lastError: { class: 'verify-could-not-run', cause },
+      })
+    }
+  })
+
   it('a resume after the fix runs every task that waited', async () => {
     const store = createMemoryStore()
     const spec = tasks(

@@ -3,7 +3,7 @@ import type { Agent, RunResult } from '../agent/types.ts'
 import { createTask } from '../task/parse.ts'
 import type { CompletionCriteria } from '../task/types.ts'
 import { createMemoryBackend, type MemoryBackendOptions } from '../testing/memory-backend.ts'
-import { Validator, programNotRun } from './index.ts'
+import { Validator, namesProgram, programNotRun, verifyPrograms } from './index.ts'
 
 const project = { root: '/project', name: 'project', stateDir: '/project/.tanuki' }
 
@@ -289,6 +289,109 @@ describe('Validator', () => {
       expect(programNotRun("/usr/bin/env: 'python': No such file or directory")).toBe('python')
       expect(programNotRun('sh: 1: ./check.sh: Permission denied')).toBe('./check.sh')
       expect(programNotRun('npm error code 127')).toBeUndefined()
+    })
+
+    /** What `npm test` prints when its script's runner is not installed (npm 11, dash). */
+    const npmWithoutVitest = {
+      exitCode: 127,
+      output: '\n> app@1.0.0 test\n> vitest run\n\nsh: 1: vitest: not found\n',
+      timedOut: false,
+    }
+
+    it('a program a script inside the verify runs (vitest under `npm test`) is a failed try the agent may fix', async () => {
+      const validation = await new Validator().validate({
+        task: task({ verify: 'npm test', maxIterations: 5 }),
+        agent: await spawn({ exec: () => npmWithoutVitest }),
+        result: ok(''),
+        iteration: 1,
+      })
+      const reason =
+        'verify exited with code 127: npm test. It runs `vitest`, which was not found (sh: 1: vitest: not found): ' +
+        "install it where the verify runs (a fresh workspace has none of the project's dependencies until they are installed)"
+      expect(validation).toMatchObject({ outcome: 'retry', reason, failure: { class: 'verify-failed', cause: reason } })
+      expect(validation.failure?.unrunnable).toBeUndefined()
+    })
+
+    it('a script inside the verify that is not executable (exit 126) is a failed try: the agent can chmod it', async () => {
+      const validation = await new Validator().validate({
+        task: task({ verify: 'npm run check' }),
+        agent: await spawn({
+          exec: () => ({ exitCode: 126, output: 'sh: 1: ./scripts/check.sh: Permission denied\n', timedOut: false }),
+        }),
+        result: ok(''),
+        iteration: 1,
+      })
+      expect(validation).toMatchObject({
+        outcome: 'retry',
+        reason:
+          'verify exited with code 126: npm run check. It runs `./scripts/check.sh`, which could not be executed ' +
+          '(sh: 1: ./scripts/check.sh: Permission denied): make it executable',
+        failure: { class: 'verify-failed' },
+      })
+    })
+
+    it('a program of the verify itself behind assignments and wrappers is one no try can make run', async () => {
+      const validation = await new Validator().validate({
+        task: task({ verify: 'npm ci && CI=1 env -u HOME time pytset -q' }),
+        agent: await spawn({ exec: () => ({ exitCode: 127, output: 'sh: 1: pytset: not found\n', timedOut: false }) }),
+        result: ok(''),
+        iteration: 1,
+      })
+      expect(validation).toMatchObject({
+        outcome: 'failed',
+        failure: { class: 'verify-could-not-run', unrunnable: { program: 'pytset', exitCode: 127 } },
+      })
+    })
+
+    it('fails the task alone when its output does not say which program could not run', async () => {
+      const validation = await new Validator().validate({
+        task: task({ verify: 'npm test' }),
+        agent: await spawn({ exec: () => ({ exitCode: 127, output: 'npm error code 127\n', timedOut: false }) }),
+        result: ok(''),
+        iteration: 1,
+      })
+      const reason =
+        'verify could not run (exit 127: npm error code 127): npm test; a program it runs was not found, ' +
+        'and its output does not say which'
+      expect(validation).toEqual({
+        outcome: 'failed',
+        reason,
+        failure: { class: 'verify-could-not-run', cause: reason },
+        verify: { ...validation.verify, command: 'npm test' },
+      })
+      expect(validation.failure?.unrunnable).toBeUndefined()
+    })
+
+    it("reads the verify's own programs: the first word of each simple command", () => {
+      expect(verifyPrograms('npm test')).toEqual(['npm'])
+      expect(verifyPrograms('CI=1 FOO="a b" pytest -q && ruff check . | tee log; make -C sub check || true')).toEqual([
+        'pytest',
+        'ruff',
+        'tee',
+        'make',
+        'true',
+      ])
+      expect(verifyPrograms('env -i PATH=/bin:/usr/bin node --test\ntime -p ./check.sh')).toEqual([
+        'node',
+        './check.sh',
+      ])
+      expect(verifyPrograms('exec cargo test; command go vet ./...')).toEqual(['cargo', 'go'])
+      // Quoted separators are arguments, not commands.
+      expect(verifyPrograms(`sh -c 'pytest; ruff' && grep -q "a|b" out`)).toEqual(['sh', 'grep'])
+      expect(verifyPrograms('(cd api && "./run tests.sh")')).toEqual(['cd', './run tests.sh'])
+    })
+
+    it('matches the program the shell names by the word as written, or by its file name when it names a path', () => {
+      expect(namesProgram('pytest -q', 'pytest')).toBe(true)
+      expect(namesProgram('./check.sh', './check.sh')).toBe(true)
+      // bash names the path it had hashed.
+      expect(namesProgram('pytest -q', '/usr/bin/pytest')).toBe(true)
+      expect(namesProgram('/opt/venv/bin/pytest -q', '/opt/venv/bin/pytest')).toBe(true)
+      expect(namesProgram('npm test', 'vitest')).toBe(false)
+      expect(namesProgram('make check', 'ruff')).toBe(false)
+      expect(namesProgram('npm test', 'node_modules/.bin/npmx')).toBe(false)
+      // A word of the verify that is not a command's first is not its program.
+      expect(namesProgram('npx vitest run', 'vitest')).toBe(false)
     })
 
     it('fails the task when the agent is gone and cannot run verify', async () => {

@@ -35,9 +35,12 @@ export interface ValidateRequest {
  * checks the workspace (or container) the agent changed.
  *
  * Outcomes: `complete`; `retry` while tries remain; `review` when they ran out; `failed` when the
- * agent never started, or verify could not run at all (it timed out, exited 126/127, or there is no
- * shell to run it; for 126/127 the failure's `unrunnable` says what, and the runner halts the task
- * instead). Every outcome but `complete` carries a classified failure. A task with neither
+ * agent never started, or verify could not run at all (it timed out, there is no shell to run it,
+ * or it exited 126/127). Exit 126/127 depends on the program the shell names: one of the verify's
+ * own (`pytest` of `pytest -q`) and the failure's `unrunnable` says what, for the runner to halt
+ * the task instead; one a script inside it runs (`vitest` under `npm test`) is an ordinary
+ * `verify-failed` the agent may fix; none named, the task fails. Every outcome but `complete`
+ * carries a classified failure. A task with neither
  * signal nor verify goes to `review` after the first run without an error.
  */
 export class Validator {
@@ -107,26 +110,47 @@ export class Validator {
       return { outcome: 'failed', reason, failure: { class: 'verify-could-not-run', cause: reason }, ...base }
     }
     if (verify.exitCode === 0) return { outcome: 'complete', reason: `verify passed: ${command}`, ...base }
-    // 126/127: the shell could not run the command (not found, not executable): no try can fix
-    // that, nor the try of any task with the same verify where this one ran.
+    // 126/127: the shell could not run a program (not found, not executable). One the verify names
+    // itself no try can make run, nor the try of any task with the same verify where this one ran;
+    // one a script inside the verify runs (vitest under `npm test`) the agent may install.
     if (verify.exitCode === 126 || verify.exitCode === 127) {
       const said = verify.output.trim().split('\n').at(-1)?.slice(0, 300)
-      const where = agent.runsIn ? ` in ${agent.runsIn}` : ''
-      const reason = `verify could not run${where} (exit ${verify.exitCode}${said ? `: ${said}` : ''}): ${command}`
       const program = said ? programNotRun(said) : undefined
-      const unrunnable = {
-        command,
-        exitCode: verify.exitCode,
-        ...(program ? { program } : {}),
-        ...(agent.runsIn ? { runsIn: agent.runsIn } : {}),
-        ...(said ? { said } : {}),
+      const where = agent.runsIn ? ` in ${agent.runsIn}` : ''
+      const exit = `exit ${verify.exitCode}${said ? `: ${said}` : ''}`
+      if (program === undefined) {
+        // Which program is not said: fail this task, as before, and hold no other.
+        const what = verify.exitCode === 126 ? 'could not be executed' : 'was not found'
+        const reason =
+          `verify could not run${where} (${exit}): ${command}; a program it runs ${what}, ` +
+          'and its output does not say which'
+        return { outcome: 'failed', reason, failure: { class: 'verify-could-not-run', cause: reason }, ...base }
       }
-      return {
-        outcome: 'failed',
-        reason,
-        failure: { class: 'verify-could-not-run', cause: reason, unrunnable },
-        ...base,
+      if (namesProgram(command, program)) {
+        const reason = `verify could not run${where} (${exit}): ${command}`
+        const unrunnable = {
+          command,
+          exitCode: verify.exitCode,
+          program,
+          ...(agent.runsIn ? { runsIn: agent.runsIn } : {}),
+          ...(said ? { said } : {}),
+        }
+        return {
+          outcome: 'failed',
+          reason,
+          failure: { class: 'verify-could-not-run', cause: reason, unrunnable },
+          ...base,
+        }
       }
+      // Not the verify's own program: the agent reads this in its next prompt and may install it.
+      const fix =
+        verify.exitCode === 126
+          ? `could not be executed${where} (${said}): make it executable`
+          : `was not found${where} (${said}): install it where the verify runs ` +
+            "(a fresh workspace has none of the project's dependencies until they are installed)"
+      const reason = `verify exited with code ${verify.exitCode}: ${command}. It runs \`${program}\`, which ${fix}`
+      if (own) return notYet(`agent reported: ${own.cause}`, own, base)
+      return notYet(reason, { class: 'verify-failed', cause: reason }, base)
     }
     const reason = `verify exited with code ${verify.exitCode}: ${command}`
     if (own) return notYet(`agent reported: ${own.cause}`, own, base)
@@ -149,4 +173,91 @@ export function programNotRun(line: string): string | undefined {
       text,
     )
   return said?.[1]
+}
+
+/** Shell words before a simple command's program: keywords, and wrappers that run the next word. */
+const PREFIXES = new Set(['!', '{', 'if', 'then', 'else', 'elif', 'while', 'until', 'do'])
+/** Wrappers that run the program after them, with their options that take a value of their own. */
+const WRAPPERS: Record<string, string[]> = {
+  env: ['-u', '--unset', '-C', '--chdir', '-S', '--split-string'],
+  exec: ['-a'],
+  command: [],
+  time: ['-f', '--format', '-o', '--output'],
+}
+
+/**
+ * The programs a verify command runs itself: the first word of each simple command (split on
+ * `&&`, `||`, `;`, `|`, `&`, parentheses and newlines, outside quotes), after leading `VAR=value`
+ * assignments and the wrappers `env`, `exec`, `command`, `time` (and their options). Not the
+ * programs those run in turn: `npm test` runs `npm`, not the `vitest` of its script.
+ */
+export function verifyPrograms(command: string): string[] {
+  const programs: string[] = []
+  let words: string[] = []
+  let word = ''
+  let quoted = false
+  let quote: string | undefined
+  const endWord = (): void => {
+    if (word !== '' || quoted) words.push(word)
+    word = ''
+    quoted = false
+  }
+  const endCommand = (): void => {
+    endWord()
+    const first = programOf(words)
+    if (first) programs.push(first)
+    words = []
+  }
+  for (let i = 0; i < command.length; i++) {
+    const c = command[i]!
+    if (quote) {
+      if (c === quote) quote = undefined
+      else if (c === '\\' && quote === '"' && i + 1 < command.length) word += command[++i]
+      else word += c
+    } else if (c === "'" || c === '"') {
+      quote = c
+      quoted = true
+    } else if (c === '\\' && i + 1 < command.length) {
+      word += command[++i]
+    } else if (/[;&|()\n]/.test(c)) {
+      endCommand()
+    } else if (/\s/.test(c)) {
+      endWord()
+    } else {
+      word += c
+    }
+  }
+  endCommand()
+  return [...new Set(programs)]
+}
+
+/** A simple command's program: its first word past assignments, keywords, wrappers and their options. */
+function programOf(words: string[]): string | undefined {
+  let wrapper: string[] | undefined
+  for (let i = 0; i < words.length; i++) {
+    const word = words[i]!
+    if (/^[A-Za-z_][A-Za-z0-9_]*=/.test(word) || PREFIXES.has(word)) continue
+    if (wrapper && word.startsWith('-')) {
+      if (wrapper.includes(word)) i++
+      continue
+    }
+    if (Object.hasOwn(WRAPPERS, word)) {
+      wrapper = WRAPPERS[word]
+      continue
+    }
+    return word
+  }
+  return undefined
+}
+
+/**
+ * Whether the program a shell could not run is one the verify names itself (`pytest` of
+ * `pytest -q`), by the word as written, or by its file name when the shell names a path
+ * (`/usr/bin/pytest`), rather than one a script inside it runs (`vitest` inside `npm test`).
+ */
+export function namesProgram(command: string, program: string): boolean {
+  const base = (path: string): string => path.slice(path.lastIndexOf('/') + 1)
+  return verifyPrograms(command).some(
+    (own) => own === program || (program.includes('/') && base(program) === base(own)),
+  )
 }
