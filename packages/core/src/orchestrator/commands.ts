@@ -19,7 +19,13 @@ export type CommandContext = Pick<
   | 'dispatchAll'
   | 'checkSettled'
   | 'durable'
->
+> & {
+  /**
+   * Tries again a verify the task's role holds (it could not run), for a task a person reruns or
+   * resets: returns the other tasks it held, to queue again.
+   */
+  unblockVerify(record: TaskRecord): string[]
+}
 
 /**
  * What a person asks of a running orchestrator (`tanuki task rerun|reset|mark`, `tanuki land`).
@@ -162,7 +168,9 @@ export class Commands {
     })
     const ready = table.setStatus(record, 'pending', { reason })
     table.blockIfStuck(record)
-    for (const each of [id, ...ready, ...table.unblockDependents(id)]) this.ctx.enqueue(each)
+    // Its verify could not run, and held it: the person who asks again may have fixed it.
+    const held = this.ctx.unblockVerify(record)
+    for (const each of [id, ...ready, ...table.unblockDependents(id), ...held]) this.ctx.enqueue(each)
   }
 
   private async afterCommand(): Promise<void> {

@@ -208,9 +208,10 @@ export type TanukiEvents = {
    */
   'role:paused': { role: string; cause: string; at: number }
   /**
-   * A task's verify could not run at all where its agent works (exit 126: not executable, 127: not
-   * found): the role's tasks with the same verify wait, unharmed, and are given no agent until a
-   * person fixes it and resumes; the other tasks go on. `cause` says which program, where, and what to do.
+   * A program a task's verify names itself could not run at all where its agent works (exit 126:
+   * not executable, 127: not found): the role's tasks with the same verify wait, unharmed, and are
+   * given no agent until a person fixes it and resumes (or, in a run that stays on, reruns one of
+   * them); the other tasks go on. `cause` says which program, where, and what to do.
    */
   'verify:blocked': {
     role: string
@@ -227,6 +228,20 @@ export type TanukiEvents = {
     /** Where it ran, when that is not the host (an agent's container). */
     runsIn?: string
     cause: string
+    at: number
+  }
+  /**
+   * A person reran or reset a task whose verify was held (`verify:blocked`): the verify is tried
+   * again for the role, and the tasks it held are queued again. Should it still not run, the first
+   * to meet it holds them again.
+   */
+  'verify:unblocked': {
+    role: string
+    command: string
+    /** The task a person reran or reset. */
+    taskId: string
+    /** The other tasks it held, now queued again. */
+    tasks: string[]
     at: number
   }
 }

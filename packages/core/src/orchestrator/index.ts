@@ -144,7 +144,8 @@ export class Orchestrator {
       },
       durable: () => this.durable(),
     }
-    this.commands = new Commands(this.run)
+    // Commands reach a running orchestrator only: its task runs exist by then.
+    this.commands = new Commands({ ...this.run, unblockVerify: (record) => this.runs.unblockVerify(record) })
   }
 
   /** Every event of the run. Subscribe before `start()` to see them all. */

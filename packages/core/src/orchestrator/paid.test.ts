@@ -505,7 +505,72 @@ describe('a verify that cannot run where the agents work', () => {
     await h.when('task:completed', (e) => e.taskId === 'b')
     // c still has the verify that cannot run: it waits.
     expect(h.backend.runs.map((run) => run.taskId)).toEqual(['a', 'b'])
-    expect(h.orchestrator.task('c')).toMatchObject({ status: 'pending', reason: `waits: ${cause}` })
+    expect(h.orchestrator.task('c')).toMatchObject({ status: 'pending', reason: `waits: ${inWatch('a')}` })
+  })
+
+  /** Why they wait in a run that stays on, where `project resume` is refused: a rerun tries it again. */
+  const inWatch = (id: string) =>
+    cause.replace('`tanuki project resume`', `\`tanuki task rerun ${id}\` (or of another task that waits for it)`)
+
+  /** A run that stays on (`--watch`) over tasks a, b, c sharing `pytset -q`, until a person installs it. */
+  async function heldInWatch() {
+    const machine = { installed: false }
+    const h = harness(
+      {
+        stopWhenSettled: false,
+        tasks: tasks(
+          { id: 'a', priority: 'critical', completion: { verify: 'pytset -q' } },
+          { id: 'b', completion: { verify: 'pytset -q' } },
+          { id: 'c', completion: { verify: 'pytset -q' } },
+        ),
+      },
+      {
+        backend: {
+          exec: (command) => (machine.installed ? { exitCode: 0, output: '', timedOut: false } : noPytset(command)),
+        },
+      },
+    )
+    await h.orchestrator.start()
+    await h.when('project:settled')
+    expect(h.backend.runs.map((run) => run.taskId)).toEqual(['a'])
+    for (const id of ['a', 'b', 'c']) {
+      expect(h.orchestrator.task(id)).toMatchObject({ status: 'pending', reason: `waits: ${inWatch('a')}` })
+    }
+    /** Resolves when the run has nothing more to do again, after a person's command. */
+    const settledAgain = () => {
+      const before = h.all('project:settled').length
+      return h.when('project:settled', () => h.all('project:settled').length > before)
+    }
+    return { h, machine, settledAgain }
+  }
+
+  it('in a run that stays on, a rerun of a held task after the fix runs every task the verify held', async () => {
+    const { h, machine, settledAgain } = await heldInWatch()
+    machine.installed = true
+    const settled = settledAgain()
+    await h.orchestrator.rerun('b')
+    await settled
+    expect(h.all('verify:unblocked')).toEqual([
+      { role: 'default', command: 'pytset -q', taskId: 'b', tasks: ['a', 'c'], at: expect.any(Number) },
+    ])
+    for (const id of ['a', 'b', 'c']) expect(h.orchestrator.task(id)?.status).toBe('complete')
+    expect(h.backend.runs.map((run) => run.taskId).sort()).toEqual(['a', 'a', 'b', 'c'])
+  })
+
+  it('in a run that stays on, a reset of a held task whose verify still cannot run costs one paid try: they wait again', async () => {
+    const { h, settledAgain } = await heldInWatch()
+    const settled = settledAgain()
+    await h.orchestrator.reset('c')
+    await settled
+    // a first (critical): it met the verify again, and held b and c once more.
+    expect(h.backend.runs.map((run) => run.taskId)).toEqual(['a', 'a'])
+    expect(h.all('verify:blocked').map((e) => e.tasks)).toEqual([
+      ['a', 'b', 'c'],
+      ['a', 'b', 'c'],
+    ])
+    for (const id of ['a', 'b', 'c']) {
+      expect(h.orchestrator.task(id)).toMatchObject({ status: 'pending', reason: `waits: ${inWatch('a')}` })
+    }
   })
 
   it('a program a script inside the verify runs (vitest under `npm test`) holds nothing: the agent may install it', async () => {

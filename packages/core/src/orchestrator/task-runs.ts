@@ -239,7 +239,11 @@ export class TaskRuns {
     const state = this.ctx.pool.role(role)
     const known = state?.blockedVerify?.get(wall.command)
     if (known !== undefined) return known
-    const cause = unrunnableCause(role, wall)
+    // A run that stays on holds the lock `project resume` needs: a rerun there tries it again.
+    const retry = this.ctx.config.stopWhenSettled
+      ? '`tanuki project resume`'
+      : `\`tanuki task rerun ${record.task.id}\` (or of another task that waits for it)`
+    const cause = unrunnableCause(role, wall, retry)
     if (!state) return cause
     const blocked = state.blockedVerify ?? new Map<string, string>()
     state.blockedVerify = blocked
@@ -266,6 +270,32 @@ export class TaskRuns {
     return cause
   }
 
+  /**
+   * A person reruns or resets a task whose verify its role holds (they installed the program,
+   * corrected a script): the verify is tried again, and every task it held is queued again. Should
+   * it still not run, the first of them to meet it holds the others once more: one paid try.
+   * Returns the other tasks it held, their `waits:` cleared, for the caller to queue.
+   */
+  unblockVerify(record: TaskRecord): string[] {
+    const { table, bus } = this.ctx
+    const { role, completion, id } = record.task
+    const blocked = this.ctx.pool.role(role)?.blockedVerify
+    const command = completion.verify
+    const cause = command === undefined ? undefined : blocked?.get(command)
+    if (command === undefined || cause === undefined) return []
+    blocked?.delete(command)
+    const held: string[] = []
+    for (const other of table.values()) {
+      const { task } = other
+      if (other === record || task.role !== role || task.completion.verify !== command || task.status !== 'pending')
+        continue
+      if (other.reason === `waits: ${cause}`) table.explain(other, undefined)
+      if (table.resolver.isReady(task.id)) held.push(task.id)
+    }
+    bus.emit('verify:unblocked', { role, command, taskId: id, tasks: held })
+    return held
+  }
+
   /** A role whose configuration keeps its agents from starting takes no more work; said once. */
   pauseRole(role: string, cause: string): void {
     const state = this.ctx.pool.role(role)
@@ -277,7 +307,7 @@ export class TaskRuns {
 }
 
 /** Why the tasks with a verify that cannot run wait: which command, what is missing, where, and what to do. */
-function unrunnableCause(role: string, wall: VerifyUnrunnable): string {
+function unrunnableCause(role: string, wall: VerifyUnrunnable, retry: string): string {
   const where = wall.runsIn ? `in ${wall.runsIn}` : 'on this machine'
   const exit = `exit ${wall.exitCode}${wall.said ? `: ${wall.said}` : ''}`
   const fix = !wall.program
@@ -287,6 +317,6 @@ function unrunnableCause(role: string, wall: VerifyUnrunnable): string {
       : `\`${wall.program}\` was not found there: install it (or put it on PATH)`
   return (
     `verify \`${wall.command}\` cannot run ${where} for role "${role}" (${exit}). ` +
-    `${fix}, or correct the verify in the task files that give it; then \`tanuki project resume\``
+    `${fix}, or correct the verify in the task files that give it; then ${retry}`
   )
 }
