@@ -46,6 +46,10 @@ describe('console reporter, plain lines', () => {
           at,
         },
       },
+      {
+        name: 'verify:unblocked',
+        payload: { role: 'qa', command: 'pytset', taskId: 'T-2', tasks: ['T-1', 'T-3'], at },
+      },
     ])
     const lines = stripVTControlCharacters(pipe.output).trimEnd().split('\n')
     expect(
@@ -69,6 +73,12 @@ describe('console reporter, plain lines', () => {
           '✗ verify `pytset` cannot run on this machine for role "qa" (exit 127: sh: 1: pytset: not found). Fix it. ' +
             'T-1 and the other tasks of role qa with this verify wait, unharmed; the rest go on.',
         ),
+      ),
+    ).toBe(true)
+    // A person reran one of them in a run that stays on: said, with what it queued again.
+    expect(
+      lines.some((l) =>
+        l.endsWith('↻ verify `pytset` is tried again for role qa (T-2 run again by a person); queued again: T-1, T-3'),
       ),
     ).toBe(true)
   })

@@ -192,6 +192,16 @@ export function describeEvent<E extends TanukiEventName>(
         },
       ]
     }
+    case 'verify:unblocked': {
+      const e = payload as TanukiEvents['verify:unblocked']
+      const others = e.tasks.length > 0 ? `; queued again: ${e.tasks.join(', ')}` : ''
+      return [
+        {
+          level: 'info',
+          text: `${c.cyan('↻')} verify \`${e.command}\` is tried again for role ${c.bold(e.role)} (${c.bold(e.taskId)} run again by a person)${others}`,
+        },
+      ]
+    }
     case 'task:blocked': {
       const e = payload as TanukiEvents['task:blocked']
       const why = e.blockers

@@ -376,6 +376,16 @@ export class RunModel implements ReporterHooks {
     }
   }
 
+  onVerifyUnblocked(e: TanukiEvents['verify:unblocked']): void {
+    // Tried again: it is news no more, unless a task meets it again (`verify:blocked` anew).
+    const known = this.blockedVerifies.findIndex((b) => b.role === e.role && b.command === e.command)
+    if (known >= 0) this.blockedVerifies.splice(known, 1)
+    for (const id of e.tasks) {
+      const task = this.tasks.get(id)
+      if (task?.reason === `waits: verify \`${e.command}\` cannot run (see above)`) delete task.reason
+    }
+  }
+
   onTaskLanded(e: TanukiEvents['task:landed']): void {
     if (e.target) this.target = e.target
     const task = this.task(e.taskId)

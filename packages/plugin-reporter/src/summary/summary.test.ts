@@ -8,7 +8,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { TanukiError, createMemoryBackend, createOrchestrator, type TanukiEvents } from '@tanuki/core'
 import { FakePipe, finalStatuses, loadFixture, replay } from '../../test/support.ts'
 import { runScenario } from '../../test/scenario.ts'
-import { createSummaryReporter, summaryReporter } from './index.ts'
+import { ModelFeed } from '../model/index.ts'
+import { createSummaryReporter, renderSummary, summaryReporter } from './index.ts'
 
 const events = loadFixture()
 let dir: string
@@ -190,6 +191,51 @@ describe('summary reporter', () => {
     )
     // T-2 never ran: it says what it waits for, not "not started".
     expect(markdown).toContain('- **T-2** (pending): waits: verify `pytset` cannot run (see above)')
+  })
+
+  it('names no verify that cannot run once a rerun in a run that stays on let every task it held complete', async () => {
+    const machine = { installed: false }
+    const feed = new ModelFeed()
+    const orchestrator = createOrchestrator({
+      config: {
+        cooldownMs: 0,
+        stopWhenSettled: false,
+        tasks: [
+          { id: 'T-1', title: 'one', completion: { verify: 'pytset' } },
+          { id: 'T-2', title: 'two', completion: { verify: 'pytset' } },
+        ],
+      },
+      backends: [
+        createMemoryBackend({
+          exec: () =>
+            machine.installed
+              ? { exitCode: 0, output: '', timedOut: false }
+              : { exitCode: 127, output: 'sh: 1: pytset: not found\n', timedOut: false },
+        }),
+      ],
+      reporters: [{ name: 'model', onEvent: (event, payload) => feed.apply(event, payload) }],
+    })
+    const settled: boolean[] = []
+    const waiters: (() => void)[] = []
+    orchestrator.events.on('project:settled', (e) => {
+      settled.push(e.allComplete)
+      waiters.shift()?.()
+    })
+    const nextSettle = () => new Promise<void>((resolve) => waiters.push(resolve))
+    const first = nextSettle()
+    await orchestrator.start()
+    await first
+    expect(renderSummary(feed.model)).toContain('## Verify that cannot run')
+    machine.installed = true
+    const second = nextSettle()
+    await orchestrator.rerun('T-2')
+    await second
+    await orchestrator.stop()
+    await orchestrator.done()
+    expect(settled).toEqual([false, true])
+    const markdown = renderSummary(feed.model)
+    expect(markdown).not.toContain('## Verify that cannot run')
+    expect(markdown).not.toContain('waits: verify')
   })
 
   it('writes the report of a live run into the state dir when the run settles', async () => {
