@@ -337,3 +337,125 @@ export default defineConfig({
     expect((await statusJson(project.dir)).progress).toMatchObject({ total: 5, complete: 5 })
   })
 })
+
+/**
+ * An agent, as a script outside the project: it appends its task's id (the prompt's title) to
+ * `runs`, and, when the prompt says a program the verify's script runs was not found, installs
+ * it into the worktree's `node_modules/.bin`, as `npm install` would.
+ */
+function installingAgent(shared: string, runs: string, program: string): string {
+  const agent = join(shared, 'agent.sh')
+  writeFileSync(
+    agent,
+    `#!/bin/sh
+printf '%s\\n' "$1" | grep -o -m1 'Task [A-Z]-[0-9]' >> ${JSON.stringify(runs)}
+case "$1" in
+  *'It runs \`${program}\`, which was not found'*)
+    mkdir -p node_modules/.bin
+    printf '#!/bin/sh\\nexit 0\\n' > node_modules/.bin/${program}
+    chmod +x node_modules/.bin/${program} ;;
+esac
+`,
+  )
+  return agent
+}
+
+const ranIn = (runs: string): string[] =>
+  readFileSync(runs, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => line.replace('Task ', ''))
+
+describe('a verify whose script runs a program the worktree lacks (npm test, no node_modules)', () => {
+  it('holds nothing: the agent reads what was not found, installs it, and each task completes', async () => {
+    const shared = sharedDir()
+    const runs = join(shared, 'runs.log')
+    const agent = installingAgent(shared, runs, 'tanuki-e2e-vitest')
+    const project = createProject({
+      tasks: [
+        { id: 'N-1', priority: 'critical', verify: 'npm test' },
+        { id: 'N-2', verify: 'npm test' },
+      ],
+      files: {
+        'package.json': `${JSON.stringify({ name: 'app', version: '1.0.0', scripts: { test: 'tanuki-e2e-vitest run' } })}\n`,
+        '.gitignore': 'node_modules/\n',
+      },
+      config: `import { defineConfig } from 'tanuki'
+
+export default defineConfig({
+  cooldownMs: 50,
+  land: false,
+  defaults: { backend: 'process', kind: 'command', command: ['sh', ${JSON.stringify(agent)}, '{prompt}'] },
+  agents: { default: { count: 1 } },
+})
+`,
+    })
+    const run = await tanuki(project.dir, 'project', 'start')
+    expect(run.code, run.stderr).toBe(0)
+    expect(run.stderr).not.toContain('cannot run')
+    // N-1's first try met the missing runner (npm exits 127); its second installed it.
+    expect(ranIn(runs).slice(0, 2)).toEqual(['N-1', 'N-1'])
+    expect(ranIn(runs)).toContain('N-2')
+    const status = await statusJson(project.dir)
+    expect(status.tasks.map((t) => [t.id, t.status])).toEqual([
+      ['N-1', 'complete'],
+      ['N-2', 'complete'],
+    ])
+  })
+})
+
+describe('a verify whose program is missing, in a run that stays on (`--watch`)', () => {
+  it('after the program is installed, `tanuki task rerun` of a held task runs every task the verify held', async () => {
+    const shared = sharedDir()
+    const runs = join(shared, 'runs.log')
+    // On the run's PATH from the start, empty until the person installs the program.
+    const bin = join(shared, 'bin')
+    mkdirSync(bin)
+    setCliEnv({ PATH: `${bin}:${process.env.PATH}` })
+    const held = ['S-1', 'S-2', 'S-3']
+    const project = createProject({
+      tasks: held.map((id, i) => ({
+        id,
+        verify: 'tanuki-e2e-pytset -q',
+        ...(i === 0 ? { priority: 'critical' } : {}),
+      })),
+      config: `import { defineConfig } from 'tanuki'
+
+export default defineConfig({
+  cooldownMs: 50,
+  defaults: {
+    backend: 'process',
+    kind: 'command',
+    command: ['sh', '-c', 'printf "%s\\\\n" "$1" | grep -o -m1 "Task [A-Z]-[0-9]" >> ${JSON.stringify(runs)}', 'agent', '{prompt}'],
+  },
+  agents: { default: { count: 1 } },
+})
+`,
+    })
+    const run = startTanuki(project.dir, 'project', 'start', '--watch')
+    await waitFor('the verify to hold the tasks', () => run.output().stdout.includes('with this verify wait'))
+    expect(ranIn(runs)).toEqual(['S-1'])
+    // What it says to do works while the run holds the lock.
+    const text = await tanuki(project.dir, 'project', 'status')
+    expect(text.stdout).toContain(
+      '`tanuki-e2e-pytset` was not found there: install it (or put it on PATH), or correct the verify in the task ' +
+        'files that give it; then `tanuki task rerun S-1` (or of another task that waits for it)',
+    )
+
+    writeFileSync(join(bin, 'tanuki-e2e-pytset'), '#!/bin/sh\nexit 0\n')
+    chmodSync(join(bin, 'tanuki-e2e-pytset'), 0o755)
+    const rerun = await tanuki(project.dir, 'task', 'rerun', 'S-2')
+    expect(rerun.code, rerun.stderr).toBe(0)
+    await waitFor('every held task to complete and land', async () =>
+      (await statusJson(project.dir)).tasks.every((t) => t.status === 'complete' && t.landed),
+    )
+    expect(ranIn(runs).slice(1).sort()).toEqual(held)
+    expect(run.output().stdout).toMatch(
+      /verify `tanuki-e2e-pytset -q` is tried again for role default \(S-2 run again by a person\); queued again: S-1, S-3/,
+    )
+    const stop = await tanuki(project.dir, 'project', 'stop')
+    expect(stop.code).toBe(0)
+    const ended = await run.done
+    expect(ended.code, ended.stderr).toBe(0)
+  })
+})
