@@ -26,7 +26,7 @@ import { openLanding, type LandingQueue } from './landing.ts'
 import { loadTasks } from './load-tasks.ts'
 import { Parking } from './parking.ts'
 import { windDown } from './shutdown.ts'
-import { TaskRuns } from './task-runs.ts'
+import { TaskRuns, heldBecause } from './task-runs.ts'
 import { StatusMirror } from './mirror.ts'
 import { TaskTable, type TaskRecord } from './task-table.ts'
 import type { OrchestratorOptions, OrchestratorStatus, RunContext, RunSummary, TaskView } from './types.ts'
@@ -387,7 +387,7 @@ export class Orchestrator {
     const blocked =
       completion.verify === undefined ? undefined : this.pool?.role(role)?.blockedVerify?.get(completion.verify)
     if (blocked !== undefined) {
-      this.table.explain(record, `waits: ${blocked}`)
+      this.table.explain(record, `waits: ${heldBecause(blocked, !this.config.stopWhenSettled)}`)
       return
     }
     // A dependency's work waits for another branch: this one would start, and land, without it.

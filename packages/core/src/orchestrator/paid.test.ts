@@ -557,6 +557,16 @@ describe('a verify that cannot run where the agents work', () => {
     expect(h.backend.runs.map((run) => run.taskId).sort()).toEqual(['a', 'a', 'b', 'c'])
   })
 
+  it('a run that stayed on, stopped while they wait, says a resume tries it again: the rerun needs a run', async () => {
+    const { h } = await heldInWatch()
+    await h.orchestrator.stop()
+    const summary = await h.orchestrator.done()
+    expect(summary.verifyBlocked).toEqual([
+      expect.objectContaining({ command: 'pytset -q', cause, tasks: ['a', 'b', 'c'] }),
+    ])
+    for (const id of ['a', 'b', 'c']) expect(h.orchestrator.task(id)?.reason).toBe(`waits: ${cause}`)
+  })
+
   it('in a run that stays on, a reset of a held task whose verify still cannot run costs one paid try: they wait again', async () => {
     const { h, settledAgain } = await heldInWatch()
     const settled = settledAgain()

@@ -3,6 +3,7 @@ import { errorMessage } from '../errors.ts'
 import type { PluginRegistry } from '../plugin/index.ts'
 import type { AgentPool } from './agent-pool.ts'
 import type { StatusMirror } from './mirror.ts'
+import { heldBecause } from './task-runs.ts'
 import type { RunContext, RunSummary, VerifyBlocked } from './types.ts'
 
 /** How long a stop waits for aborted work to wind down before stopping agents under it. */
@@ -89,15 +90,21 @@ export async function windDown(
   }
 }
 
-/** Each verify that could not run where a role's agents work, with the tasks still waiting for it. */
+/**
+ * Each verify that could not run where a role's agents work, with the tasks still waiting for it.
+ * The run is over: what tries it again now is a resume, whatever a run that stayed on said.
+ */
 function blockedVerifies(ctx: WindDownContext): VerifyBlocked[] {
   const blocked: VerifyBlocked[] = []
   for (const [role, state] of ctx.pool.roles()) {
-    for (const [command, cause] of state.blockedVerify ?? []) {
+    for (const [command, hold] of state.blockedVerify ?? []) {
       const waiting = [...ctx.table.values()].filter(
         ({ task }) => task.status === 'pending' && task.role === role && task.completion.verify === command,
       )
       if (waiting.length === 0) continue
+      const cause = heldBecause(hold, false)
+      const said = `waits: ${heldBecause(hold, true)}`
+      for (const record of waiting) if (record.reason === said) ctx.table.explain(record, `waits: ${cause}`)
       const sources = [...new Set(waiting.flatMap(({ task }) => (task.source ? [task.source] : [])))]
       blocked.push({ role, command, cause, tasks: waiting.map(({ task }) => task.id), sources })
     }

@@ -237,17 +237,15 @@ export class TaskRuns {
     const { table, queue, bus } = this.ctx
     const { role } = record.task
     const state = this.ctx.pool.role(role)
+    const staysOn = !this.ctx.config.stopWhenSettled
     const known = state?.blockedVerify?.get(wall.command)
-    if (known !== undefined) return known
-    // A run that stays on holds the lock `project resume` needs: a rerun there tries it again.
-    const retry = this.ctx.config.stopWhenSettled
-      ? '`tanuki project resume`'
-      : `\`tanuki task rerun ${record.task.id}\` (or of another task that waits for it)`
-    const cause = unrunnableCause(role, wall, retry)
+    if (known !== undefined) return heldBecause(known, staysOn)
+    const hold = { cause: unrunnableCause(role, wall), taskId: record.task.id }
+    const cause = heldBecause(hold, staysOn)
     if (!state) return cause
-    const blocked = state.blockedVerify ?? new Map<string, string>()
+    const blocked = state.blockedVerify ?? new Map<string, HeldVerify>()
     state.blockedVerify = blocked
-    blocked.set(wall.command, cause)
+    blocked.set(wall.command, hold)
     // Those already queued leave the queue, saying why; the others are held as they come (`enqueue`).
     const held = [record.task.id]
     for (const other of table.values()) {
@@ -281,9 +279,10 @@ export class TaskRuns {
     const { role, completion, id } = record.task
     const blocked = this.ctx.pool.role(role)?.blockedVerify
     const command = completion.verify
-    const cause = command === undefined ? undefined : blocked?.get(command)
-    if (command === undefined || cause === undefined) return []
+    const hold = command === undefined ? undefined : blocked?.get(command)
+    if (command === undefined || hold === undefined) return []
     blocked?.delete(command)
+    const cause = heldBecause(hold, !this.ctx.config.stopWhenSettled)
     const held: string[] = []
     for (const other of table.values()) {
       const { task } = other
@@ -306,8 +305,27 @@ export class TaskRuns {
   }
 }
 
-/** Why the tasks with a verify that cannot run wait: which command, what is missing, where, and what to do. */
-function unrunnableCause(role: string, wall: VerifyUnrunnable, retry: string): string {
+/** A verify that cannot run where a role's agents work, which holds the role's tasks that have it. */
+export interface HeldVerify {
+  /** Which command, what is missing, where, and what to fix. */
+  cause: string
+  /** The task that met it: one to rerun, to try it again in a run that stays on. */
+  taskId: string
+}
+
+/**
+ * Why the tasks a verify holds wait, and what tries it again: in a run that stays on (`--watch`),
+ * which holds the lock `project resume` needs, a rerun of one of them; else a resume.
+ */
+export function heldBecause(hold: HeldVerify, staysOn: boolean): string {
+  const retry = staysOn
+    ? `\`tanuki task rerun ${hold.taskId}\` (or of another task that waits for it)`
+    : '`tanuki project resume`'
+  return `${hold.cause}; then ${retry}`
+}
+
+/** Which command cannot run, what is missing, where, and what to fix. */
+function unrunnableCause(role: string, wall: VerifyUnrunnable): string {
   const where = wall.runsIn ? `in ${wall.runsIn}` : 'on this machine'
   const exit = `exit ${wall.exitCode}${wall.said ? `: ${wall.said}` : ''}`
   const fix = !wall.program
@@ -317,6 +335,6 @@ function unrunnableCause(role: string, wall: VerifyUnrunnable, retry: string): s
       : `\`${wall.program}\` was not found there: install it (or put it on PATH)`
   return (
     `verify \`${wall.command}\` cannot run ${where} for role "${role}" (${exit}). ` +
-    `${fix}, or correct the verify in the task files that give it; then ${retry}`
+    `${fix}, or correct the verify in the task files that give it`
   )
 }
