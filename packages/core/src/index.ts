@@ -111,7 +111,16 @@ export {
   type RoleConfig,
 } from './plugin/index.ts'
 export { CONFIG_KEYS, configProblems, formatConfigProblem, type ConfigProblem } from './plugin/schema.ts'
-export { backendRoles, checkRoles, roleConfig, roleBackendName, type RoleCheckInput } from './plugin/roles.ts'
+export {
+  backendRoles,
+  checkRoles,
+  roleConfig,
+  roleBackendName,
+  roleSetup,
+  setupFailure,
+  type RoleCheckInput,
+  type RoleSetup,
+} from './plugin/roles.ts'
 export {
   Orchestrator,
   createOrchestrator,

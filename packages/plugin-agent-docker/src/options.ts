@@ -107,6 +107,7 @@ export const DOCKER_ROLE_KEYS: readonly string[] = [
   'backend',
   'count',
   'budget',
+  'setup',
   ...KIND_KEYS,
   'env',
   'image',

@@ -184,6 +184,7 @@ describe('validateRole: a role is checked before anything runs', () => {
       'agents.qa: "promptVia" is "arg", but no element of "command" holds {prompt}, so the agent would never get the prompt. Put {prompt} where the program takes it, e.g. ["aider","--yes","{prompt}"]',
     ],
     [{ kind: 'shell', comand: ['x'] }, 'agents.qa.comand is not an option (did you mean "command"?)'],
+    [{ kind: 'shell', setpu: 'npm ci' }, 'agents.qa.setpu is not an option (did you mean "setup"?)'],
     [{ kind: 'shell', workspace: 'tmp' }, 'agents.qa.workspace must be one of auto, worktree, shared'],
     [{ kind: 'shell', env: { A: 1 } }, 'agents.qa.env must map variable names to strings'],
   ])('refuses %j', async (role, words) => {
@@ -194,6 +195,7 @@ describe('validateRole: a role is checked before anything runs', () => {
 
   it('accepts a good role, the plugin’s own options under it, and keys that are not near misses', async () => {
     expect(await check({ kind: 'shell', count: 0, notes: 'mine' })).toBeUndefined()
+    expect(await check({ kind: 'shell', setup: 'npm ci' })).toBeUndefined()
     expect(await check({ command: ['my-agent'] }, { kind: 'command' })).toBeUndefined()
     expect(await check({}, { kind: 'bogus' as 'shell' })).toMatchObject({ code: 'TANUKI_CONFIG_INVALID' })
   })

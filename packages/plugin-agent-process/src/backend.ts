@@ -85,7 +85,7 @@ export interface ProcessBackend extends AgentBackend {
 }
 
 /** Role keys that are the orchestrator's, not ours. */
-const ROLE_KEYS = new Set(['backend', 'count', 'budget'])
+const ROLE_KEYS = new Set(['backend', 'count', 'budget', 'setup'])
 /** Every key a role of this backend may set: a near miss of one of them is most likely a typo. */
 export const PROCESS_ROLE_KEYS = [
   ...ROLE_KEYS,

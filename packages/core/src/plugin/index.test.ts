@@ -171,6 +171,8 @@ describe('resolveConfig', () => {
     ['land.into', { land: { into: '' } }, 'non-empty string'],
     ['land.verfy', { land: { verfy: 'npm test' } }, 'did you mean "verify"?'],
     ['budget', { budget: 'lots' }, '{ usd, tokens }'],
+    ['agents.web.setup', { agents: { web: { setup: ['npm', 'ci'] } } }, 'must be a shell command (a non-empty string)'],
+    ['defaults.setup', { defaults: { setup: '  ' } }, 'or false for none'],
     ['sameFailureLimit', { sameFailureLimit: -1 }, 'whole number'],
     ['plugins[1][0]', { plugins: [{ name: 'a' }, ['tanuki:docker']] }, 'plugin object with a name'],
   ])('refuses %s in %j', (key, config, words) => {
@@ -204,6 +206,8 @@ describe('resolveConfig', () => {
         mirrorStatus: false,
         sameFailureLimit: 3,
         worktreesDir: '../worktrees',
+        defaults: { setup: 'npm ci' },
+        agents: { docs: { setup: false } },
       }),
     ).not.toThrow()
     expect(() =>

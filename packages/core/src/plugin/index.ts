@@ -16,6 +16,15 @@ export interface RoleConfig {
   backend?: string
   /** Agents of this role running at once. Default 1. */
   count?: number
+  /**
+   * A shell command that readies a workspace for the role's work, as a CI job's install step does
+   * (`npm ci`, `uv sync`): it runs where verify runs (the agent's `exec`), before each task's first
+   * iteration on an agent, and in the landing worktree (in a sandbox of the role) before the gate.
+   * It runs at every task start, so it should be cheap when nothing changed
+   * (`[ -d node_modules ] || npm ci`). One that fails pauses the role. `false`: none (over
+   * `defaults.setup`).
+   */
+  setup?: string | false
   [option: string]: unknown
 }
 

@@ -9,6 +9,41 @@ export function roleConfig(config: Pick<ResolvedConfig, 'defaults' | 'agents'>, 
   return { ...config.defaults, ...config.agents[role] }
 }
 
+/** A role's `setup` command, with the config key it comes from (for messages), when it has one. */
+export interface RoleSetup {
+  command: string
+  /** `agents.<role>.setup` or `defaults.setup`: where a person corrects it. */
+  key: string
+}
+
+/** The `setup` a role's workspaces get: its own, else `defaults.setup`; none when `false`. */
+export function roleSetup(config: Pick<ResolvedConfig, 'defaults' | 'agents'>, role: string): RoleSetup | undefined {
+  const own = config.agents[role]?.setup
+  const command = own ?? config.defaults.setup
+  if (typeof command !== 'string' || command.trim() === '') return undefined
+  return { command, key: own === undefined ? 'defaults.setup' : `agents.${role}.setup` }
+}
+
+/** The last few lines a command printed, on one line: what a person needs to see why it failed. */
+export function lastLines(output: string, count = 3, max = 400): string {
+  const text = output
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .slice(-count)
+    .join(' ⏎ ')
+  return text.length > max ? `…${text.slice(-max)}` : text
+}
+
+/**
+ * A failed setup, with the last lines it printed, for a message that goes on to say where it ran
+ * and what to do: setup `npm ci` of role "web" exited 1 (npm ERR! …).
+ */
+export function setupFailure(command: string, role: string, exitCode: number | null, output: string): string {
+  const said = lastLines(output)
+  return `setup \`${command}\` of role "${role}" exited ${exitCode ?? 'without a code'}${said ? ` (${said})` : ''}`
+}
+
 /** The backend a role uses: its `backend`, else the only one registered, else `process`. */
 export function roleBackendName(options: RoleConfig, backends: ReadonlyMap<string, unknown>): string {
   return options.backend ?? (backends.size === 1 ? [...backends.keys()][0]! : 'process')

@@ -84,6 +84,12 @@ const role = (what: string) =>
       backend: v.optional(nonEmpty('a backend name')),
       count: v.optional(wholeNumber),
       budget: v.optional(budgetSchema),
+      setup: v.optional(
+        v.custom(
+          (value) => value === false || (typeof value === 'string' && value.trim() !== ''),
+          'must be a shell command (a non-empty string), or false for none',
+        ),
+      ),
     }),
   )
 
