@@ -149,6 +149,22 @@ export type TanukiEvents = {
   'task:conflict': { taskId: string; files: string[]; what: string; at: number }
   /** The task's work applied, but verify failed on the combined work: it goes back to an agent (or to review). */
   'task:land-failed': { taskId: string; command: string; exitCode: number | null; output: string; at: number }
+  /**
+   * The role's `setup` ran in an agent's workspace, before the task's first iteration there (its
+   * `output` is for the task's log). `exitCode` 0: the iterations go on; otherwise (or
+   * `timedOut`) no iteration runs and the role is paused (`role:paused` says why).
+   */
+  'task:setup': {
+    taskId: string
+    agent: string
+    role: string
+    command: string
+    exitCode: number | null
+    output: string
+    timedOut: boolean
+    durationMs: number
+    at: number
+  }
   /** Back to pending: its agent crashed or failed, or the run stopped. */
   'task:requeued': { taskId: string; agent?: string; reason: string; attempt: number; at: number }
   'iteration:started': {

@@ -1,5 +1,7 @@
-import type { VerifyUnrunnable } from '../agent/types.ts'
+import type { AgentFailure, ExecResult, VerifyUnrunnable } from '../agent/types.ts'
+import { abortError } from '../clock.ts'
 import { errorMessage, isTanukiError } from '../errors.ts'
+import { lastLines, roleSetup, type RoleSetup } from '../plugin/roles.ts'
 import { Runner, type RunnerHooks, type RunnerOutcome } from '../runner/index.ts'
 import type { PromptNote } from '../runner/prompt.ts'
 import { Validator } from '../validator/index.ts'
@@ -65,6 +67,16 @@ export class TaskRuns {
       bus.emit('task:conflict', { taskId: task.id, files: start.conflict.files, what: start.conflict.what })
       notes.push({ kind: 'merge', ...start.conflict })
     }
+    // The workspace as the task starts it (landed work, dependencies) gets what it needs to run
+    // (node_modules, a venv) before an agent is paid to work in it.
+    const setup = roleSetup(this.ctx.config, task.role)
+    if (setup) {
+      const failure = await this.setUp(record, agent, setup, signal, start?.conflict !== undefined)
+      if (failure) {
+        const validation = { outcome: 'retry' as const, reason: failure.cause, failure }
+        return { status: 'halted', iterations: 0, reason: failure.cause, validation, failure }
+      }
+    }
     return this.runner.run(task, agent.agent, {
       // Work that comes back after a failed landing goes on counting its tries.
       ...(record.feedback ? { firstIteration: record.iterations + 1 } : {}),
@@ -72,6 +84,61 @@ export class TaskRuns {
       signal,
       hooks,
     })
+  }
+
+  /**
+   * Runs the role's `setup` where verify runs (the agent's `exec`: its worktree, its container),
+   * its output for the task's log (`task:setup`). One that fails is the role's configuration, not
+   * the task's, and would fail again at every task start: returns a `could-not-start` that blames
+   * the configuration, so the role pauses, unless a merge the agent is to resolve is left in the
+   * workspace (its conflict markers may well be why: the agent works on, and may run it itself).
+   */
+  private async setUp(
+    record: TaskRecord,
+    agent: AgentRecord,
+    setup: RoleSetup,
+    signal: AbortSignal,
+    conflicted: boolean,
+  ): Promise<AgentFailure | undefined> {
+    const { bus, config, clock } = this.ctx
+    const { task } = record
+    const started = clock.monotonic()
+    let ran: ExecResult
+    let error: string | undefined
+    try {
+      ran = await agent.agent.exec(setup.command, { timeoutMs: config.verifyTimeoutMs, signal })
+    } catch (thrown) {
+      if (signal.aborted) throw abortError(signal)
+      error = errorMessage(thrown)
+      ran = { exitCode: null, output: error, timedOut: false, durationMs: clock.monotonic() - started }
+    }
+    // A stop or a person's command while it ran: no verdict on the setup, nor on the role.
+    if (signal.aborted) throw abortError(signal)
+    bus.emit('task:setup', {
+      taskId: task.id,
+      agent: agent.name,
+      role: task.role,
+      command: setup.command,
+      exitCode: ran.exitCode,
+      output: ran.output,
+      timedOut: ran.timedOut,
+      durationMs: ran.durationMs,
+    })
+    if ((ran.exitCode === 0 && !ran.timedOut) || conflicted) return undefined
+    const what = error
+      ? `could not run (${error})`
+      : ran.timedOut
+        ? `timed out after ${config.verifyTimeoutMs} ms (verifyTimeoutMs)`
+        : `exited ${ran.exitCode ?? 'without a code'}`
+    const where =
+      agent.agent.runsIn ??
+      `the workspace of agent ${agent.name}${agent.agent.workspace ? ` (${agent.agent.workspace})` : ''}`
+    const tail = error ? '' : lastLines(ran.output)
+    const cause =
+      `setup \`${setup.command}\` ${what} in ${where}, before task ${task.id}` +
+      `${tail ? `: ${tail}` : ''}. No agent ran; every task of role "${task.role}" would meet it. ` +
+      `Correct \`${setup.key}\` (or what it needs); \`tanuki logs ${task.id}\` has its output`
+    return { class: 'could-not-start', config: true, cause }
   }
 
   /** Whether a completion waits for the journal: the run is not settled while one does. */
