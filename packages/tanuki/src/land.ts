@@ -4,6 +4,8 @@ import {
   isTanukiError,
   roleBackendName,
   roleConfig,
+  roleSetup,
+  setupFailure,
   setupPlugins,
   type EmptyLanding,
   type LandRequest,
@@ -369,10 +371,12 @@ async function landOrRefuse(project: Project, options: { into?: string; dryRun?:
             continue
           }
           const exec = sandbox(task.role)
+          const setup = roleSetup(config, task.role)
           const outcome = await lander.land({
             task,
             ...(task.assignedTo ? { agent: task.assignedTo } : {}),
             ...(exec ? { exec } : {}),
+            ...(setup ? { setup: setup.command } : {}),
             signal: new AbortController().signal,
           })
           if (outcome.status === 'landed') {
@@ -395,8 +399,16 @@ async function landOrRefuse(project: Project, options: { into?: string; dryRun?:
             if (outcome.note) report.notes.push(outcome.note)
             continue
           }
-          // A gate that cannot run at all is no agent's to fix, and would fail every landing alike:
-          // the work stays complete, waiting, and nothing more is tried.
+          // A gate that cannot run at all, or the setup it needs failing, is no agent's to fix, and
+          // would fail every landing alike: the work stays complete, waiting, and nothing more is tried.
+          if (outcome.status === 'gate-failed' && outcome.setup) {
+            report.stopped =
+              `${setupFailure(outcome.command, task.role, outcome.exitCode, outcome.output)} in the integration ` +
+              `worktree, before the gate of task ${task.id}, so nothing more landed: the work waits, complete. ` +
+              `Fix it (\`${setup?.key ?? `agents.${task.role}.setup`}\` in the config, or what it needs), then run \`tanuki land\` again.`
+            for (const rest of order.slice(order.indexOf(task))) report.waiting.push({ taskId: rest.id, on: [] })
+            break
+          }
           if (outcome.status === 'gate-failed' && (outcome.exitCode === 126 || outcome.exitCode === 127)) {
             const which = outcome.command === config.land.verify ? '`land.verify`' : `the verify of task ${task.id}`
             report.stopped =

@@ -56,6 +56,12 @@ export interface LandRequest {
    * backend can (`AgentBackend.execIn`). Absent: the lander runs the gate on the host.
    */
   exec?: (command: string, dir: string, options: ExecOptions & { env?: Record<string, string> }) => Promise<ExecResult>
+  /**
+   * The `setup` of the task's role (`npm ci`): run where the gate runs, in the same way, before the
+   * gate's first command, so the gate finds what the agents' workspaces had (installed
+   * dependencies). One that fails ends the landing as `gate-failed` with `setup: true`.
+   */
+  setup?: string
 }
 
 /**
@@ -82,8 +88,12 @@ export type LandOutcome =
   | { status: 'landed'; commit: string; moved: boolean; note?: string; empty?: EmptyLanding }
   /** The work does not apply cleanly on the landed work. Nothing moved. */
   | ({ status: 'conflict' } & Conflict)
-  /** Applied, but the gate (the task's verify, then `land.verify`) failed on the combination. Nothing moved. */
-  | { status: 'gate-failed'; command: string; output: string; exitCode: number | null }
+  /**
+   * Applied, but the gate (the task's verify, then `land.verify`) failed on the combination. Nothing
+   * moved. `setup`: the command that failed is the role's `setup` (`LandRequest.setup`), run before
+   * the gate: no agent's work can fix that, so landing stops.
+   */
+  | { status: 'gate-failed'; command: string; output: string; exitCode: number | null; setup?: boolean }
 
 /**
  * Brings completed work onto the person's branch: one commit per task, in dependency order, gated

@@ -4,7 +4,7 @@ import { Balancer, resolveStrategy } from '../balancer/index.ts'
 import { abortError, systemClock, type Clock } from '../clock.ts'
 import { TanukiError, combineErrors, errorMessage, usageOfError } from '../errors.ts'
 import { resolveConfig, setupPlugins, type PluginRegistry, type ResolvedConfig } from '../plugin/index.ts'
-import { checkRoles } from '../plugin/roles.ts'
+import { checkRoles, roleSetup } from '../plugin/roles.ts'
 import type { LandResult } from '../land/types.ts'
 import { TaskQueue } from '../queue/index.ts'
 import type { Reporter } from '../reporter/types.ts'
@@ -238,6 +238,7 @@ export class Orchestrator {
         now: () => this.clock.now(),
         onChange: () => this.checkSettled(),
         sandbox: (role) => this.pool.sandbox(role),
+        setup: (role) => roleSetup(this.config, role),
       })
       // Tasks queued as the tasks loaded, before landing said where this run lands.
       for (const record of this.table.values()) {

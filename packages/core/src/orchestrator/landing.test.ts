@@ -332,6 +332,49 @@ describe('the merge queue', () => {
     expect(h.all('orchestrator:error')).toEqual([expect.objectContaining({ context: 'landing', message: stopped })])
   })
 
+  it("hands the lander each task's role setup; one that fails there stops landing, whatever its exit code: no agent can fix it", async () => {
+    const asked: (string | undefined)[] = []
+    const h = withLander(
+      {
+        defaults: { setup: 'npm ci' },
+        agents: { docs: { setup: false }, web: { setup: 'npm ci --offline' } },
+        tasks: tasks(
+          { id: 'd' },
+          { id: 'o', role: 'docs', dependsOn: ['d'] },
+          { id: 'w', role: 'web', dependsOn: ['o'] },
+          { id: 'x', dependsOn: ['w'] },
+        ),
+      },
+      {
+        land: (request) => {
+          asked.push(request.setup)
+          return request.setup === 'npm ci --offline'
+            ? {
+                status: 'gate-failed',
+                command: request.setup,
+                output: 'npm ERR! code ENOTCACHED\nnpm ERR! A complete log of this run can be found in: /x.log\n',
+                exitCode: 1,
+                setup: true,
+              }
+            : { status: 'landed', commit: `${request.task.id}@1`, moved: true }
+        },
+      },
+      { backend: { exec: () => ({ exitCode: 0, output: '', timedOut: false }) } },
+    )
+    await h.orchestrator.start()
+    const summary = await h.orchestrator.done()
+    const stopped =
+      'setup `npm ci --offline` of role "web" exited 1 (npm ERR! code ENOTCACHED ⏎ npm ERR! A complete log of this run ' +
+      'can be found in: /x.log) in the integration worktree, before the gate of task w, so nothing more lands in this ' +
+      'run; the work waits, complete. Fix it (`agents.web.setup` in the config, or what it needs), then run `tanuki land`.'
+    expect(summary).toMatchObject({ landingStopped: stopped, progress: { complete: 4, landed: 2 } })
+    // `d` the default's, `o` none (`false` over the default), `w` its own; `x`, after `w`, not asked.
+    expect(asked).toEqual(['npm ci', undefined, 'npm ci --offline'])
+    expect(h.lander.landed).toEqual(['d', 'o'])
+    expect(h.backend.runs.map((run) => run.taskId)).toEqual(['d', 'o', 'w', 'x'])
+    expect(h.all('orchestrator:error')).toEqual([expect.objectContaining({ context: 'landing', message: stopped })])
+  })
+
   it('on resume, work complete but not landed lands first, and work a crash left landed is recorded, not landed again', async () => {
     const store = createMemoryStore(
       replay([

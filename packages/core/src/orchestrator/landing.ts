@@ -1,6 +1,7 @@
 import { errorMessage } from '../errors.ts'
 import type { Lander, LandingFeedback, LandingStart, LandRequest } from '../land/types.ts'
 import type { ResolvedConfig } from '../plugin/index.ts'
+import { setupFailure, type RoleSetup } from '../plugin/roles.ts'
 import type { RunStore } from '../state/types.ts'
 import type { Bus } from './bus.ts'
 import type { TaskRecord, TaskTable } from './task-table.ts'
@@ -18,6 +19,8 @@ export interface LandingOptions {
   onChange: () => void
   /** Where a role's gate commands run, when its backend has a sandbox (`AgentBackend.execIn`). */
   sandbox?: (role: string) => LandRequest['exec'] | undefined
+  /** A role's `setup`, run in the integration worktree before the gate of its tasks. */
+  setup?: (role: string) => RoleSetup | undefined
   /** The same landing failure this many times in a row sends the task to review. Default 3. */
   sameFailureLimit?: number
   /** `land.verify` of the config, to name it when it is the gate that cannot run. */
@@ -294,9 +297,11 @@ export class LandingQueue {
     }
     try {
       const exec = this.options.sandbox?.(record.task.role)
+      const setup = this.options.setup?.(record.task.role)
       const outcome = await lander.land({
         task: record.task,
         ...(exec ? { exec } : {}),
+        ...(setup ? { setup: setup.command } : {}),
         ...(record.task.assignedTo ? { agent: record.task.assignedTo } : {}),
         signal: this.controller.signal,
       })
@@ -342,7 +347,8 @@ export class LandingQueue {
       } else {
         const { command, exitCode, output } = outcome
         bus.emit('task:land-failed', { taskId: id, command, exitCode, output })
-        if (exitCode === 126 || exitCode === 127) this.stop(record, command, exitCode, output)
+        if (outcome.setup) this.stopForSetup(record, command, exitCode, output)
+        else if (exitCode === 126 || exitCode === 127) this.stop(record, command, exitCode, output)
         else this.sendBack(record, { kind: 'gate', command, exitCode, output })
       }
     } catch (error) {
@@ -408,6 +414,21 @@ export class LandingQueue {
     this.stopped =
       `${which} \`${command}\` could not run on the combined work (exit ${exitCode}${said ? `: ${said}` : ''}), ` +
       `so nothing more lands in this run. Fix it${which === '`land.verify`' ? ' in the config' : ''}, then run \`tanuki land\`.`
+    this.options.bus.emit('orchestrator:error', { context: 'landing', message: this.stopped })
+  }
+
+  /**
+   * The role's `setup` failed in the integration worktree, before the gate: the gate would not find
+   * what it needs, and no agent's work can fix the config. As for a gate that cannot run, landing
+   * stops for the rest of the run; the task stays complete, its work waiting for `tanuki land`.
+   */
+  private stopForSetup(record: TaskRecord, command: string, exitCode: number | null, output: string): void {
+    const { role } = record.task
+    const key = this.options.setup?.(role)?.key ?? `agents.${role}.setup`
+    this.stopped =
+      `${setupFailure(command, role, exitCode, output)} in the integration worktree, before the gate of task ` +
+      `${record.task.id}, so nothing more lands in this run; the work waits, complete. ` +
+      `Fix it (\`${key}\` in the config, or what it needs), then run \`tanuki land\`.`
     this.options.bus.emit('orchestrator:error', { context: 'landing', message: this.stopped })
   }
 

@@ -340,3 +340,56 @@ describe('a target a person is rebasing', () => {
     expect(git(root, 'log', '--format=%s', 'main')).toContain('mine, reworded')
   })
 })
+
+describe("a role's setup at landing", () => {
+  const gated = (id: string, verify: string): Task => createTask({ id, title: `Task ${id}`, completion: { verify } })
+
+  it('runs in the integration worktree before the gate, which then finds what it installed', async () => {
+    const root = await withWork()
+    // What an install leaves, which git does not track: the gate needs it, the project does not have it.
+    writeFileSync(join(root, '.gitignore'), 'deps/\n')
+    git(root, 'add', '-A')
+    git(root, 'commit', '-q', '-m', 'ignore deps')
+    const lander = createGitLander({ project: project(root), land: resolveConfig({}).land })
+    await lander.prepare()
+    const verify = 'test -f deps/ready'
+    expect(await lander.land({ task: gated('T-1', verify), signal })).toMatchObject({
+      status: 'gate-failed',
+      command: verify,
+      exitCode: 1,
+    })
+    const landed = await lander.land({
+      task: gated('T-1', verify),
+      setup: 'mkdir -p deps && touch deps/ready',
+      signal,
+    })
+    expect(landed).toMatchObject({ status: 'landed', moved: true })
+    expect(readFileSync(join(root, 'notes.txt'), 'utf8')).toContain('line 20, by an agent\n')
+    // Installed where the gate ran, never landed.
+    expect(readdirSync(lander.integration!.dir)).toContain('deps')
+    expect(git(root, 'ls-tree', '-r', '--name-only', 'main')).not.toContain('deps/ready')
+  })
+
+  it('that fails ends the landing as a setup failure, with its output; nothing moves; with no gate it does not run', async () => {
+    const root = await withWork()
+    const main = git(root, 'rev-parse', 'main')
+    const lander = createGitLander({ project: project(root), land: resolveConfig({}).land })
+    await lander.prepare()
+    const setup = 'echo "npm ERR! code ENOTCACHED" >&2; exit 3'
+    expect(await lander.land({ task: gated('T-1', 'true'), setup, signal })).toEqual({
+      status: 'gate-failed',
+      command: setup,
+      exitCode: 3,
+      output: 'npm ERR! code ENOTCACHED\n',
+      setup: true,
+    })
+    expect(git(root, 'rev-parse', 'main')).toBe(main)
+    // Nothing to check the work with, nothing to set up for.
+    const marker = join(tempDir(), 'ran')
+    expect(await lander.land({ task: task('T-2'), setup: `touch ${marker}; exit 1`, signal })).toMatchObject({
+      status: 'landed',
+      moved: true,
+    })
+    expect(readdirSync(join(marker, '..'))).toEqual([])
+  })
+})

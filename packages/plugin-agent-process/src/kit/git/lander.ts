@@ -361,9 +361,15 @@ export function createGitLander(options: GitLanderOptions): GitLander {
   /** Whether landing this task runs any gate command. */
   const gateRan = (request: LandRequest): boolean => Boolean(request.task.completion.verify || land.verify)
 
-  /** The task's verify, then `land.verify`, on the combined work; the first that fails. */
+  /**
+   * The role's setup (what the gate needs: installed dependencies), then the task's verify, then
+   * `land.verify`, on the combined work; the first that fails. No gate, no setup: nothing needs it.
+   */
   const gate = async (request: LandRequest): Promise<LandOutcome | undefined> => {
-    for (const command of [request.task.completion.verify, land.verify]) {
+    if (!gateRan(request)) return undefined
+    const setup = request.setup ? [{ command: request.setup, setup: true }] : []
+    const checks = [request.task.completion.verify, land.verify].map((command) => ({ command, setup: false }))
+    for (const { command, setup: isSetup } of [...setup, ...checks]) {
       if (!command) continue
       const env = { TANUKI_TASK_ID: request.task.id, TANUKI_LANDING: '1' }
       const common = {
@@ -382,6 +388,7 @@ export function createGitLander(options: GitLanderOptions): GitLander {
           command,
           exitCode: ran.exitCode,
           output: ran.timedOut ? `${ran.output}\n(timed out)` : ran.output,
+          ...(isSetup ? { setup: true } : {}),
         }
       }
     }
