@@ -57,6 +57,19 @@ export function iterationLog(paths: StatePaths, taskId: string, iteration: numbe
   return join(taskLogDir(paths, taskId), `iteration-${String(iteration).padStart(3, '0')}.log`)
 }
 
+/** Whether a file of a task's log folder is an iteration's log (not a setup's). */
+export function isIterationLog(name: string): boolean {
+  return /^iteration-\d+\.log$/.test(name)
+}
+
+/**
+ * What a role's `setup` printed before the task's iteration log `iteration` (it sorts just before
+ * it): `.tanuki/logs/tasks/<id>/iteration-<n>-setup.log`.
+ */
+export function setupLog(paths: StatePaths, taskId: string, iteration: number): string {
+  return join(taskLogDir(paths, taskId), `iteration-${String(iteration).padStart(3, '0')}-setup.log`)
+}
+
 /** Everything one agent printed, across tasks: `.tanuki/logs/agents/<name>.log`. */
 export function agentLog(paths: StatePaths, agent: string): string {
   return join(paths.logs, 'agents', `${pathName(agent, 'agent name')}.log`)

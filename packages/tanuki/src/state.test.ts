@@ -72,6 +72,42 @@ describe('the state reporter', () => {
     expect(readdirSync(join(paths.logs, 'tasks', 'b'))).toEqual(['iteration-001.log'])
   })
 
+  it("writes what a setup printed into the task's log, before the iteration it readied, without counting it as one", async () => {
+    const paths = tempPaths()
+    const at = Date.parse('2026-11-29T10:00:00Z')
+    const setup = (exitCode: number, output: string) => ({
+      taskId: 'a',
+      agent: 'web-1',
+      role: 'web',
+      command: 'npm ci',
+      exitCode,
+      output,
+      timedOut: false,
+      durationMs: 5,
+      at,
+    })
+    const first = logsOnly(paths)
+    // The setup failed: no iteration ran. The next run sets up again, and the agent works.
+    first.onTaskSetup!(setup(1, 'npm ERR! code ENOTCACHED\n'))
+    await first.flush()
+    const next = logsOnly(paths)
+    next.onTaskSetup!(setup(0, 'added 1 package\n'))
+    next.onIterationStarted!({ taskId: 'a', agent: 'web-1', iteration: 1, maxIterations: 3, prompt: 'p', at })
+    await next.flush()
+
+    const dir = join(paths.logs, 'tasks', 'a')
+    // `tanuki logs` prints a folder's files in this order.
+    expect(readdirSync(dir).sort()).toEqual(['iteration-001-setup.log', 'iteration-001.log'])
+    expect(readFileSync(join(dir, 'iteration-001-setup.log'), 'utf8')).toBe(
+      '# a — setup on web-1 at 2026-11-29T10:00:00.000Z\n\n## Setup: `npm ci` exited 1\n\nnpm ERR! code ENOTCACHED\n\n' +
+        '# a — setup on web-1 at 2026-11-29T10:00:00.000Z\n\n## Setup: `npm ci` exited 0\n\nadded 1 package\n\n',
+    )
+    expect(readFileSync(join(dir, 'iteration-001.log'), 'utf8')).toMatch(/^# a — iteration 1\/3 on web-1 /)
+    expect(readFileSync(join(paths.logs, 'agents', 'web-1.log'), 'utf8')).toContain(
+      '[a setup: `npm ci` exited 1]\nnpm ERR! code ENOTCACHED\n',
+    )
+  })
+
   it("writes an agent's output, streamed in pieces, whole and in order into the task's log and the agent's", async () => {
     const paths = tempPaths()
     const state = logsOnly(paths)

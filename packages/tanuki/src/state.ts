@@ -14,7 +14,7 @@ import {
   type TaskFacts,
   type TaskView,
 } from '@tanuki/core'
-import { agentLog, iterationLog, taskLogDir, type StatePaths } from './paths.ts'
+import { agentLog, isIterationLog, iterationLog, setupLog, taskLogDir, type StatePaths } from './paths.ts'
 
 /** The `tanuki project status --json` document. Public API: keep it stable. */
 export interface StatusDocument {
@@ -228,6 +228,21 @@ export function createStateReporter(options: StateReporterOptions): Reporter & {
   const logCount = new Map<string, number>()
   /** The task log folders an earlier run left, listed once rather than asked of each task. */
   let earlierFolders: Set<string> | undefined
+  /** The iteration logs a task has so far, this run's and those an earlier run left. */
+  const logsSoFar = (taskId: string): number => {
+    let earlier = logCount.get(taskId)
+    if (earlier !== undefined) return earlier
+    const dir = taskLogDir(paths, taskId)
+    earlierFolders ??= new Set(existsSync(dirname(dir)) ? readdirSync(dirname(dir)) : [])
+    earlier = 0
+    try {
+      if (earlierFolders.has(basename(dir))) earlier = readdirSync(dir).filter(isIterationLog).length
+    } catch {
+      // Not a folder after all: its write will say so.
+    }
+    logCount.set(taskId, earlier)
+    return earlier
+  }
   const current = new Map<string, string>()
   const logOf = (e: { taskId: string; iteration: number }): string =>
     current.get(e.taskId) ?? iterationLog(paths, e.taskId, e.iteration)
@@ -243,19 +258,16 @@ export function createStateReporter(options: StateReporterOptions): Reporter & {
     onOrchestratorState(e) {
       if (e.to === 'running') ran = true
     },
+    onTaskSetup(e) {
+      // Before the iteration log it readies the workspace for, which `tanuki logs` prints next.
+      const file = setupLog(paths, e.taskId, logsSoFar(e.taskId) + 1)
+      const how = e.timedOut ? 'timed out' : `exited ${e.exitCode ?? 'without a code'}`
+      const header = `# ${e.taskId} — setup on ${e.agent} at ${new Date(e.at).toISOString()}\n`
+      append(file, encode(`${header}\n## Setup: \`${e.command}\` ${how}\n\n${e.output}\n`))
+      append(agentLogOf(e.agent), encode(`\n[${e.taskId} setup: \`${e.command}\` ${how}]\n${e.output}`))
+    },
     onIterationStarted(e) {
-      let earlier = logCount.get(e.taskId)
-      if (earlier === undefined) {
-        const dir = taskLogDir(paths, e.taskId)
-        earlierFolders ??= new Set(existsSync(dirname(dir)) ? readdirSync(dirname(dir)) : [])
-        earlier = 0
-        try {
-          if (earlierFolders.has(basename(dir)))
-            earlier = readdirSync(dir).filter((name) => name.endsWith('.log')).length
-        } catch {
-          // Not a folder after all: its write will say so.
-        }
-      }
+      const earlier = logsSoFar(e.taskId)
       logCount.set(e.taskId, earlier + 1)
       const file = iterationLog(paths, e.taskId, earlier + 1)
       current.set(e.taskId, file)

@@ -305,6 +305,38 @@ describe('console reporter, plain lines', () => {
     for (const text of outputLines) expect(pipe.output).toContain(`│ ${text}`)
   })
 
+  it("says each workspace setup in one line when verbose, and nothing of it otherwise: its output is the task log's", async () => {
+    const at = Date.UTC(2026, 10, 29, 12, 0, 0)
+    const setup = (taskId: string, exitCode: number) => ({
+      name: 'task:setup' as const,
+      payload: {
+        taskId,
+        agent: 'web-1',
+        role: 'web',
+        command: 'npm ci',
+        exitCode,
+        output: 'added 120 packages in 2s\nnpm notice a line of many\n',
+        timedOut: false,
+        durationMs: 2300,
+        at,
+      },
+    })
+    const verbose = new FakePipe()
+    await replay(createConsoleReporter({ stream: verbose, env: {}, verbose: true }), [setup('W-1', 0), setup('W-2', 1)])
+    const said = (pipe: FakePipe) =>
+      stripVTControlCharacters(pipe.output)
+        .split('\n')
+        .filter((l) => l.includes('setup'))
+    expect(said(verbose)).toEqual([
+      expect.stringMatching(/· W-1 setup `npm ci` on web-1: done in 2\.3s$/),
+      expect.stringMatching(/· W-2 setup `npm ci` on web-1: exited 1$/),
+    ])
+    expect(verbose.output).not.toContain('added 120 packages')
+    const plain = new FakePipe()
+    await replay(createConsoleReporter({ stream: plain, env: {} }), [setup('W-1', 0), setup('W-2', 1)])
+    expect(said(plain)).toEqual([])
+  })
+
   it('says the run was stopped when it closes before settling', async () => {
     const pipe = new FakePipe()
     const upToSettle = events.slice(

@@ -143,6 +143,19 @@ export function describeEvent<E extends TanukiEventName>(
         },
       ]
     }
+    case 'task:setup': {
+      // One line per setup, only when verbose: its output is in the task's log; a failure is said
+      // by the role's pause.
+      const e = payload as TanukiEvents['task:setup']
+      const how = e.timedOut
+        ? 'timed out'
+        : e.exitCode === 0
+          ? `done in ${formatDuration(e.durationMs)}`
+          : `exited ${e.exitCode ?? 'without a code'}`
+      return [
+        { level: 'detail', text: `${c.dim('·')} ${c.bold(e.taskId)} setup \`${e.command}\` on ${e.agent}: ${how}` },
+      ]
+    }
     case 'task:land-failed': {
       const e = payload as TanukiEvents['task:land-failed']
       return [

@@ -2,7 +2,7 @@ import { existsSync, readdirSync } from 'node:fs'
 import { defineCommand } from 'citty'
 import { Resolver, TanukiError, combineErrors } from '@tanuki/core'
 import { settledAdvice } from '@tanuki/plugin-reporter'
-import { iterationLog, taskLogDir } from '../paths.ts'
+import { isIterationLog, iterationLog, taskLogDir } from '../paths.ts'
 import { checkProject } from '../check.ts'
 import { originLabel, sourceFailures } from '../plugin-sources.ts'
 import { openProject, recordedTasks, taskNotFound } from '../project.ts'
@@ -95,10 +95,15 @@ const show = defineCommand({
       )
     const logDir = taskLogDir(project.paths, task.id)
     if (existsSync(logDir)) {
-      const logs = readdirSync(logDir).sort()
-      lines.push(
-        `  logs:        ${logs.length} iteration(s), latest ${project.source.display(iterationLog(project.paths, task.id, logs.length))}`,
-      )
+      const files = readdirSync(logDir)
+      const logs = files.filter(isIterationLog)
+      if (logs.length > 0)
+        lines.push(
+          `  logs:        ${logs.length} iteration(s), latest ${project.source.display(iterationLog(project.paths, task.id, logs.length))}`,
+        )
+      // No iteration ran (its role's setup failed): what the setup printed is all there is.
+      else if (files.length > 0)
+        lines.push(`  logs:        its setup's, in ${project.source.display(logDir)} (\`tanuki logs ${task.id}\`)`)
     }
     lines.push('', task.body.trim())
     process.stdout.write(lines.join('\n') + '\n')
