@@ -364,6 +364,27 @@ export default defineConfig({
     }
   }, 240_000)
 
+  it("runs the role's setup inside its containers: the agent's before the task, a gate's one-off before the gate", async () => {
+    const project = createProject({
+      config: CONFIG.replace("memory: '160m',", "memory: '160m', setup: 'test -f /.dockerenv && touch .ready',"),
+      // `.ready` is what an install leaves: git does not track it, so the landing cannot bring it.
+      files: { '.gitignore': '.ready\n' },
+      tasks: [{ id: 'SET', sh: 'test -f .ready && echo set > set.txt', verify: 'test -f .ready && test -f set.txt' }],
+    })
+    try {
+      const run = await tanuki(project.dir, 'project', 'start')
+      expect(run.code, run.stdout + run.stderr).toBe(0)
+      const status = await statusJson(project.dir)
+      expect(status.tasks[0]).toMatchObject({ status: 'complete', iterations: 1 })
+      expect(status.progress.landed).toBe(1)
+      expect(readFileSync(join(project.dir, 'set.txt'), 'utf8')).toBe('set\n')
+      expect(existsSync(join(project.dir, '.ready'))).toBe(false)
+    } finally {
+      await tanuki(project.dir, 'project', 'stop', '--remove')
+      for (const id of await containersOf(project.dir).catch(() => [])) await docker('rm', '-f', id).catch(() => '')
+    }
+  }, 240_000)
+
   it('tanuki land, with no run on, runs the gate in a container of the role too', async () => {
     const project = createProject({
       config: CONFIG.replace('  cooldownMs: 100,', '  cooldownMs: 100,\n  land: { auto: false },'),
