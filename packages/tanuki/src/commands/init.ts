@@ -25,6 +25,8 @@ const SAMPLE_CONFIG = `import { defineConfig } from 'tanuki'
 // Every role gets one agent unless it is listed here. The default agent is Claude Code
 // (\`claude -p … --output-format stream-json\`), run as a local process in a git worktree.
 export default defineConfig({
+  // Worktrees have none of your installed dependencies: install them before each task and landing.
+  // defaults: { setup: 'npm install --prefer-offline --no-audit --no-fund' },
   agents: {
     default: { count: 1, kind: 'claude' },
     // backend: { count: 2, kind: 'claude', model: 'sonnet', systemPrompt: 'You write TypeScript.' },
