@@ -21,12 +21,12 @@ function agentCommand(install: boolean): string {
   return JSON.stringify(['sh', '-c', script, 'agent', '{prompt}'])
 }
 
-function config(options: { install: boolean; setup?: string }): string {
+function config(options: { install: boolean; setup?: string; land?: string }): string {
   const setup = options.setup === undefined ? '' : `, setup: ${JSON.stringify(options.setup)}`
   return `import { defineConfig } from 'tanuki'
 
 export default defineConfig({
-  cooldownMs: 50,
+  cooldownMs: 50,${options.land ? `\n  land: ${options.land},` : ''}
   defaults: { backend: 'process', kind: 'command', command: ${agentCommand(options.install)}${setup} },
   agents: { default: { count: 2 } },
 })
@@ -142,5 +142,34 @@ describe("a Node project's `npm test` verify, in agents' worktrees", () => {
     expect(landedFiles(project.dir).sort()).toEqual(['done-S-1.txt', 'done-S-2.txt'])
     expect(existsSync(join(project.dir, 'done-S-1.txt'))).toBe(true)
     expect(readFileSync(join(project.dir, 'done-S-2.txt'), 'utf8')).toBe('ok\n')
+  })
+
+  it('`tanuki land` runs the setup before the gate too; one that fails there stops it, naming the setup and its output', async () => {
+    const project = nodeProject(config({ install: false, setup: INSTALL, land: '{ auto: false }' }))
+    const run = await tanuki(project.dir, 'project', 'start')
+    expect(run.code, run.stdout + run.stderr).toBe(0)
+    expect(landedFiles(project.dir)).toEqual([])
+
+    const broken = 'echo "npm error code ENOTCACHED" >&2; exit 1'
+    writeFileSync(
+      join(project.dir, 'tanuki.config.ts'),
+      config({ install: false, setup: broken, land: '{ auto: false }' }),
+    )
+    const stopped = await tanuki(project.dir, 'land')
+    expect(stopped.code).toBe(1)
+    expect(stopped.stdout + stopped.stderr).toContain(
+      `setup \`${broken}\` of role "default" exited 1 (npm error code ENOTCACHED) in the integration worktree, ` +
+        'before the gate of task S-1, so nothing more landed: the work waits, complete. ' +
+        'Fix it (`defaults.setup` in the config, or what it needs), then run `tanuki land` again.',
+    )
+    expect(landedFiles(project.dir)).toEqual([])
+
+    writeFileSync(
+      join(project.dir, 'tanuki.config.ts'),
+      config({ install: false, setup: INSTALL, land: '{ auto: false }' }),
+    )
+    const landed = await tanuki(project.dir, 'land')
+    expect(landed.code, landed.stdout + landed.stderr).toBe(0)
+    expect(landedFiles(project.dir).sort()).toEqual(['done-S-1.txt', 'done-S-2.txt'])
   })
 })
