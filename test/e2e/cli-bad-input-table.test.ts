@@ -392,6 +392,13 @@ const configs: BadInput[] = [
     mentions: ['tanuki.config.ts', 'agents.default.comand', 'did you mean "command"?'],
   },
   {
+    name: 'a near miss of a role option in defaults',
+    config: config(`{ defaults: { kind: 'shell', comand: ['x'] }, agents: { default: {}, qa: {} } }`),
+    mentions: ['tanuki.config.ts', 'defaults.comand', 'did you mean "command"?'],
+    // Said once, where it was typed, not as each role's.
+    lacks: ['agents.default.comand', 'agents.qa.comand'],
+  },
+  {
     name: 'an unknown backend',
     config: config(`{ agents: { default: { backend: 'dokcer', kind: 'shell' } } }`),
     mentions: ['tanuki.config.ts', 'config key "agents.default.backend" is "dokcer"', 'registered: process'],

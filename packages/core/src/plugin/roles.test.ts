@@ -51,6 +51,32 @@ describe('checkRoles', () => {
     expect(found.map((e) => e.message)).toEqual(['agents.qa: kind "bad" is bad'])
   })
 
+  it('names a bad option typed in defaults as `defaults.<key>`, once, not as each role’s', async () => {
+    const strict: AgentBackend = {
+      ...createMemoryBackend({ name: 'strict' }),
+      name: 'strict',
+      validateRole({ role, options }) {
+        if ('modle' in options) {
+          const key = `agents.${role}.modle`
+          throw new TanukiError('TANUKI_CONFIG_INVALID', `${key} is not an option (did you mean "model"?), got "x"`, {
+            details: { key, value: 'x' },
+          })
+        }
+      },
+    }
+    const found = await problems(
+      { defaults: { backend: 'strict', modle: 'x' }, agents: { web: {}, qa: {} } },
+      [strict],
+      ['web', 'qa'],
+    )
+    expect(found.map((e) => [e.message, e.details?.key])).toEqual([
+      ['defaults.modle is not an option (did you mean "model"?), got "x"', 'defaults.modle'],
+    ])
+    // Typed in the role itself, it is the role's.
+    const own = await problems({ defaults: { backend: 'strict' }, agents: { web: { modle: 'x' } } }, [strict], ['web'])
+    expect(own.map((e) => e.message)).toEqual(['agents.web.modle is not an option (did you mean "model"?), got "x"'])
+  })
+
   it('names a backend no plugin registered, with the closest registered one', async () => {
     const found = await problems({ agents: { qa: { backend: 'dokcer' } } }, [picky('docker'), picky('process')], ['qa'])
     expect(found).toHaveLength(1)

@@ -68,6 +68,24 @@ export function backendRoles(
   return options.filter((each) => roleBackendName(each, backends) === backend) as Record<string, unknown>[]
 }
 
+/**
+ * A backend names a role's option `agents.<role>.<key>`; when the key is not in that role's own
+ * options but in `defaults`, that is where the person typed it: the error says `defaults.<key>`.
+ */
+function fromDefaults(error: TanukiError, role: string, config: ResolvedConfig): TanukiError {
+  const key = error.details?.key
+  const prefix = `agents.${role}.`
+  if (typeof key !== 'string' || !key.startsWith(prefix)) return error
+  const option = key.slice(prefix.length).split('.')[0]!
+  const own = (config.agents[role] ?? {}) as Record<string, unknown>
+  if (option in own || !(option in ((config.defaults ?? {}) as Record<string, unknown>))) return error
+  const moved = `defaults.${key.slice(prefix.length)}`
+  return new TanukiError(error.code, error.message.split(key).join(moved), {
+    cause: error,
+    details: { ...error.details, key: moved, role },
+  })
+}
+
 /** What `checkRoles` checks. */
 export interface RoleCheckInput {
   config: ResolvedConfig
@@ -108,15 +126,15 @@ export async function checkRoles(input: RoleCheckInput): Promise<TanukiError[]> 
     try {
       await backend.validateRole?.({ role, options, project })
     } catch (error) {
-      problems.push(
-        isTanukiError(error)
-          ? error
-          : new TanukiError(
-              'TANUKI_CONFIG_INVALID',
-              `${where}: backend "${name}" refused the role's options: ${errorMessage(error)}`,
-              { cause: error, details: { key: where, role } },
-            ),
-      )
+      const problem = isTanukiError(error)
+        ? fromDefaults(error, role, config)
+        : new TanukiError(
+            'TANUKI_CONFIG_INVALID',
+            `${where}: backend "${name}" refused the role's options: ${errorMessage(error)}`,
+            { cause: error, details: { key: where, role } },
+          )
+      // A typo in `defaults` is every role's: said once.
+      if (!problems.some((known) => known.message === problem.message)) problems.push(problem)
     }
   }
   const wanted = config.balancer
