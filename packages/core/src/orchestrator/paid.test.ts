@@ -649,30 +649,22 @@ describe('a verify that cannot run where the agents work', () => {
     }
   })
 
-  it('a 126/127 whose output does not say which program fails that task alone, as any verify that cannot run', async () => {
+  it('a 126/127 whose output does not say which program holds the tasks with that verify, as the verify’s own', async () => {
     const h = harness(
       {
         tasks: tasks(
-          { id: 'a', priority: 'critical', completion: { verify: 'npm test', maxIterations: 5 } },
-          { id: 'b', completion: { verify: 'npm test', maxIterations: 5 } },
+          { id: 'a', priority: 'critical', completion: { verify: 'timeout 300 pytset', maxIterations: 5 } },
+          { id: 'b', completion: { verify: 'timeout 300 pytset', maxIterations: 5 } },
         ),
       },
-      { backend: { exec: () => ({ exitCode: 127, output: 'npm error code 127\n', timedOut: false }) } },
+      { backend: { exec: () => ({ exitCode: 127, output: 'the runner gave up\n', timedOut: false }) } },
     )
     await h.orchestrator.start()
     await h.orchestrator.done()
-    expect(h.all('verify:blocked')).toEqual([])
-    expect(h.backend.runs.map((run) => run.taskId)).toEqual(['a', 'b'])
-    const cause =
-      'verify could not run (exit 127: npm error code 127): npm test; a program it runs was not found, ' +
-      'and its output does not say which'
-    for (const id of ['a', 'b']) {
-      expect(h.orchestrator.task(id)).toMatchObject({
-        status: 'failed',
-        iterations: 1,
-        lastError: { class: 'verify-could-not-run', cause },
-      })
-    }
+    // One paid run; neither task is failed (settled): both wait for the fix and a resume.
+    expect(h.backend.runs.map((run) => run.taskId)).toEqual(['a'])
+    expect(h.all('verify:blocked')).toMatchObject([{ command: 'timeout 300 pytset', tasks: ['a', 'b'] }])
+    for (const id of ['a', 'b']) expect(h.orchestrator.task(id)?.status).toBe('pending')
   })
 
   it('a resume after the fix runs every task that waited', async () => {

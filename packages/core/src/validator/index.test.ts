@@ -343,23 +343,32 @@ describe('Validator', () => {
       })
     })
 
-    it('fails the task alone when its output does not say which program could not run', async () => {
+    it('takes a program its output does not name for the verify’s own: its tasks are held, not failed one by one', async () => {
       const validation = await new Validator().validate({
         task: task({ verify: 'npm test' }),
         agent: await spawn({ exec: () => ({ exitCode: 127, output: 'npm error code 127\n', timedOut: false }) }),
         result: ok(''),
         iteration: 1,
       })
-      const reason =
-        'verify could not run (exit 127: npm error code 127): npm test; a program it runs was not found, ' +
-        'and its output does not say which'
-      expect(validation).toEqual({
+      expect(validation).toMatchObject({
         outcome: 'failed',
-        reason,
-        failure: { class: 'verify-could-not-run', cause: reason },
-        verify: { ...validation.verify, command: 'npm test' },
+        reason: 'verify could not run (exit 127: npm error code 127): npm test',
+        failure: {
+          class: 'verify-could-not-run',
+          unrunnable: { command: 'npm test', exitCode: 127, said: 'npm error code 127' },
+        },
       })
-      expect(validation.failure?.unrunnable).toBeUndefined()
+      expect(validation.failure?.unrunnable?.program).toBeUndefined()
+    })
+
+    it('reads the program a wrapper could not run, and sees through wrappers and a shell’s -c', () => {
+      expect(programNotRun("timeout: failed to run command 'pytest': No such file or directory")).toBe('pytest')
+      expect(verifyPrograms('timeout -s KILL 5m pytest -q')).toEqual(['pytest'])
+      expect(verifyPrograms('sudo -u ci nice -n 5 pytest')).toEqual(['pytest'])
+      expect(verifyPrograms('nohup xargs -n 1 pytest < files')).toEqual(['pytest'])
+      expect(verifyPrograms('sh -c "pytest -q" && bash -lc ruff')).toEqual(['sh', 'pytest', 'bash', 'ruff'])
+      expect(namesProgram('timeout 300 pytest', 'pytest')).toBe(true)
+      expect(namesProgram('npm test', 'vitest')).toBe(false)
     })
 
     it("reads the verify's own programs: the first word of each simple command", () => {
@@ -377,7 +386,7 @@ describe('Validator', () => {
       ])
       expect(verifyPrograms('exec cargo test; command go vet ./...')).toEqual(['cargo', 'go'])
       // Quoted separators are arguments, not commands.
-      expect(verifyPrograms(`sh -c 'pytest; ruff' && grep -q "a|b" out`)).toEqual(['sh', 'grep'])
+      expect(verifyPrograms(`sh -c 'pytest; ruff' && grep -q "a|b" out`)).toEqual(['sh', 'pytest', 'ruff', 'grep'])
       expect(verifyPrograms('(cd api && "./run tests.sh")')).toEqual(['cd', './run tests.sh'])
     })
 

@@ -118,20 +118,14 @@ export class Validator {
       const program = said ? programNotRun(said) : undefined
       const where = agent.runsIn ? ` in ${agent.runsIn}` : ''
       const exit = `exit ${verify.exitCode}${said ? `: ${said}` : ''}`
-      if (program === undefined) {
-        // Which program is not said: fail this task, as before, and hold no other.
-        const what = verify.exitCode === 126 ? 'could not be executed' : 'was not found'
-        const reason =
-          `verify could not run${where} (${exit}): ${command}; a program it runs ${what}, ` +
-          'and its output does not say which'
-        return { outcome: 'failed', reason, failure: { class: 'verify-could-not-run', cause: reason }, ...base }
-      }
-      if (namesProgram(command, program)) {
+      // Which program is not said (a wrapper's own wording): taken for the verify's, so its tasks
+      // wait for a person, unharmed, rather than each failing after a paid run.
+      if (program === undefined || namesProgram(command, program)) {
         const reason = `verify could not run${where} (${exit}): ${command}`
         const unrunnable = {
           command,
           exitCode: verify.exitCode,
-          program,
+          ...(program ? { program } : {}),
           ...(agent.runsIn ? { runsIn: agent.runsIn } : {}),
           ...(said ? { said } : {}),
         }
@@ -168,6 +162,9 @@ export function programNotRun(line: string): string | undefined {
   const text = line.trim()
   const zsh = /command not found: (\S+)$/.exec(text)
   if (zsh) return zsh[1]
+  // GNU timeout: `timeout: failed to run command 'pytest': No such file or directory`.
+  const wrapped = /failed to run command ['‘"]?([^'‘’"]+)['’"]?:/.exec(text)
+  if (wrapped) return wrapped[1]
   const said =
     /(?:^|:\s)['‘"]?([^\s:'‘’"]+)['’"]?:\s(?:command not found|not found|No such file or directory|Permission denied)$/.exec(
       text,
@@ -183,7 +180,16 @@ const WRAPPERS: Record<string, string[]> = {
   exec: ['-a'],
   command: [],
   time: ['-f', '--format', '-o', '--output'],
+  nice: ['-n', '--adjustment'],
+  nohup: [],
+  sudo: ['-u', '--user', '-g', '--group', '-C', '-D', '--chdir'],
+  xargs: ['-I', '-n', '-P', '-L', '-d', '-E', '-s', '-a'],
+  timeout: ['-s', '--signal', '-k', '--kill-after'],
 }
+/** Wrappers whose first word past their options is theirs (timeout's duration), not the program. */
+const WRAPPER_ARGS: Record<string, number> = { timeout: 1 }
+/** Shells whose `-c` runs a command string of its own: its programs are the verify's too. */
+const SHELLS = new Set(['sh', 'bash', 'dash', 'zsh', 'ksh', 'busybox'])
 
 /**
  * The programs a verify command runs itself: the first word of each simple command (split on
@@ -204,8 +210,7 @@ export function verifyPrograms(command: string): string[] {
   }
   const endCommand = (): void => {
     endWord()
-    const first = programOf(words)
-    if (first) programs.push(first)
+    programs.push(...programsOf(words))
     words = []
   }
   for (let i = 0; i < command.length; i++) {
@@ -231,9 +236,13 @@ export function verifyPrograms(command: string): string[] {
   return [...new Set(programs)]
 }
 
-/** A simple command's program: its first word past assignments, keywords, wrappers and their options. */
-function programOf(words: string[]): string | undefined {
+/**
+ * A simple command's program: its first word past assignments, keywords, wrappers and their
+ * options; and for a shell's `-c`, the programs of its command string as well.
+ */
+function programsOf(words: string[]): string[] {
   let wrapper: string[] | undefined
+  let skip = 0
   for (let i = 0; i < words.length; i++) {
     const word = words[i]!
     if (/^[A-Za-z_][A-Za-z0-9_]*=/.test(word) || PREFIXES.has(word)) continue
@@ -241,13 +250,23 @@ function programOf(words: string[]): string | undefined {
       if (wrapper.includes(word)) i++
       continue
     }
-    if (Object.hasOwn(WRAPPERS, word)) {
-      wrapper = WRAPPERS[word]
+    if (skip > 0) {
+      skip--
       continue
     }
-    return word
+    if (Object.hasOwn(WRAPPERS, word)) {
+      wrapper = WRAPPERS[word]
+      skip = WRAPPER_ARGS[word] ?? 0
+      continue
+    }
+    const base = word.slice(word.lastIndexOf('/') + 1)
+    if (SHELLS.has(base)) {
+      const script = words.findIndex((w, at) => at > i && /^-[a-z]*c[a-z]*$/.test(w))
+      if (script >= 0 && words[script + 1] !== undefined) return [word, ...verifyPrograms(words[script + 1]!)]
+    }
+    return [word]
   }
-  return undefined
+  return []
 }
 
 /**
