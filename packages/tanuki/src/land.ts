@@ -401,7 +401,8 @@ async function landOrRefuse(project: Project, options: { into?: string; dryRun?:
           }
           // A gate that cannot run at all, or the setup it needs failing, is no agent's to fix, and
           // would fail every landing alike: the work stays complete, waiting, and nothing more is tried.
-          if (outcome.status === 'gate-failed' && outcome.setup) {
+          const cannotRun = (code: number | null): boolean => code === 126 || code === 127 || code === null
+          if (outcome.status === 'gate-failed' && outcome.setup && cannotRun(outcome.exitCode)) {
             report.stopped =
               `${setupFailure(outcome.command, task.role, outcome.exitCode, outcome.output)} in the integration ` +
               `worktree, before the gate of task ${task.id}, so nothing more landed: the work waits, complete. ` +
@@ -409,7 +410,7 @@ async function landOrRefuse(project: Project, options: { into?: string; dryRun?:
             for (const rest of order.slice(order.indexOf(task))) report.waiting.push({ taskId: rest.id, on: [] })
             break
           }
-          if (outcome.status === 'gate-failed' && (outcome.exitCode === 126 || outcome.exitCode === 127)) {
+          if (outcome.status === 'gate-failed' && !outcome.setup && (outcome.exitCode === 126 || outcome.exitCode === 127)) {
             const which = outcome.command === config.land.verify ? '`land.verify`' : `the verify of task ${task.id}`
             report.stopped =
               `${which} \`${outcome.command}\` could not run on the combined work (exit ${outcome.exitCode}), ` +

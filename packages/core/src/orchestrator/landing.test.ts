@@ -332,7 +332,7 @@ describe('the merge queue', () => {
     expect(h.all('orchestrator:error')).toEqual([expect.objectContaining({ context: 'landing', message: stopped })])
   })
 
-  it("hands the lander each task's role setup; one that fails there stops landing, whatever its exit code: no agent can fix it", async () => {
+  it("hands the lander each task's role setup; one that cannot run there (127) stops landing: no agent can fix it", async () => {
     const asked: (string | undefined)[] = []
     const h = withLander(
       {
@@ -352,8 +352,8 @@ describe('the merge queue', () => {
             ? {
                 status: 'gate-failed',
                 command: request.setup,
-                output: 'npm ERR! code ENOTCACHED\nnpm ERR! A complete log of this run can be found in: /x.log\n',
-                exitCode: 1,
+                output: 'sh: 1: npm: not found\n',
+                exitCode: 127,
                 setup: true,
               }
             : { status: 'landed', commit: `${request.task.id}@1`, moved: true }
@@ -364,8 +364,7 @@ describe('the merge queue', () => {
     await h.orchestrator.start()
     const summary = await h.orchestrator.done()
     const stopped =
-      'setup `npm ci --offline` of role "web" exited 1 (npm ERR! code ENOTCACHED ⏎ npm ERR! A complete log of this run ' +
-      'can be found in: /x.log) in the integration worktree, before the gate of task w, so nothing more lands in this ' +
+      'setup `npm ci --offline` of role "web" exited 127 (sh: 1: npm: not found) in the integration worktree, before the gate of task w, so nothing more lands in this ' +
       'run; the work waits, complete. Fix it (`agents.web.setup` in the config, or what it needs), then run `tanuki land`.'
     expect(summary).toMatchObject({ landingStopped: stopped, progress: { complete: 4, landed: 2 } })
     // `d` the default's, `o` none (`false` over the default), `w` its own; `x`, after `w`, not asked.
@@ -373,6 +372,23 @@ describe('the merge queue', () => {
     expect(h.lander.landed).toEqual(['d', 'o'])
     expect(h.backend.runs.map((run) => run.taskId)).toEqual(['d', 'o', 'w', 'x'])
     expect(h.all('orchestrator:error')).toEqual([expect.objectContaining({ context: 'landing', message: stopped })])
+  })
+
+  it('a setup that fails on the combined work (the task’s change broke the install) sends the task back to an agent, with its output', async () => {
+    const output =
+      'npm ERR! `npm ci` can only install packages when your package.json and package-lock.json are in sync\n'
+    const h = withLander(
+      { defaults: { setup: 'npm ci' }, tasks: tasks({ id: 'w', completion: { signal: 'DONE', maxIterations: 5 } }) },
+      { land: () => ({ status: 'gate-failed', command: 'npm ci', output, exitCode: 1, setup: true }) },
+      { backend: { exec: () => ({ exitCode: 0, output: '', timedOut: false }) } },
+    )
+    await h.orchestrator.start()
+    const summary = await h.orchestrator.done()
+    expect(summary.landingStopped).toBeUndefined()
+    // Back to an agent with what setup printed, until the same failure sameFailureLimit times: review.
+    expect(h.backend.runs.map((run) => run.taskId)).toEqual(['w', 'w', 'w'])
+    expect(h.backend.runs[1]?.prompt).toContain('package.json and package-lock.json are in sync')
+    expect(h.orchestrator.task('w')).toMatchObject({ status: 'review' })
   })
 
   it('on resume, work complete but not landed lands first, and work a crash left landed is recorded, not landed again', async () => {

@@ -347,8 +347,12 @@ export class LandingQueue {
       } else {
         const { command, exitCode, output } = outcome
         bus.emit('task:land-failed', { taskId: id, command, exitCode, output })
-        if (outcome.setup) this.stopForSetup(record, command, exitCode, output)
-        else if (exitCode === 126 || exitCode === 127) this.stop(record, command, exitCode, output)
+        // A setup that cannot run at all is the config's; one that fails on the combined work (it
+        // passed in the agent's workspace, before the task's change) is most likely the task's
+        // work (a manifest edited, a lockfile out of sync): back to an agent, as a gate's failure.
+        if (outcome.setup && (exitCode === 126 || exitCode === 127 || exitCode === null))
+          this.stopForSetup(record, command, exitCode, output)
+        else if (!outcome.setup && (exitCode === 126 || exitCode === 127)) this.stop(record, command, exitCode, output)
         else this.sendBack(record, { kind: 'gate', command, exitCode, output })
       }
     } catch (error) {

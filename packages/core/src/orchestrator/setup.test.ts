@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { ExecResult } from '../agent/types.ts'
+import { createMemoryStore } from '../state/memory.ts'
+import { replay } from '../state/replay.ts'
 import { harness, stopAll, tasks } from './test-harness.ts'
 
 afterEach(stopAll)
@@ -129,18 +131,54 @@ describe('a role’s setup', () => {
     ])
   })
 
-  it("names the role's own key when the role sets it, and a setup that could not be started at all", async () => {
+  it("names the role's own key when the role sets it", async () => {
     const h = harness(
       { tasks: tasks({ id: 'A', role: 'api' }), agents: { api: { setup: 'uv sync' } } },
-      { backend: { exec: () => Promise.reject(new Error('no shell in the workspace')) } },
+      { backend: { exec: () => exited(2, 'error: no pyproject.toml found\n') } },
     )
     await h.orchestrator.start()
     await h.orchestrator.done()
     expect(h.backend.runs).toEqual([])
     const [paused] = h.all('role:paused')
-    expect(paused?.cause).toContain(
-      'setup `uv sync` could not run (no shell in the workspace) in the workspace of agent api-1',
-    )
+    expect(paused?.cause).toContain('setup `uv sync` exited 2 in the workspace of agent api-1')
     expect(paused?.cause).toContain('Correct `agents.api.setup`')
+  })
+
+  it('that the agent could not run at all (its container died) loses the agent, not the role: the task runs on', async () => {
+    let calls = 0
+    const h = harness(
+      { tasks: tasks({ id: 'A', completion: { verify: 'true' } }), agents: { default: { setup: 'npm ci' } } },
+      {
+        backend: {
+          exec: () => (++calls === 1 ? Promise.reject(new Error('container 3f2a is not running')) : exited(0)),
+        },
+      },
+    )
+    await h.orchestrator.start()
+    await h.orchestrator.done()
+    expect(h.all('role:paused')).toEqual([])
+    expect(h.orchestrator.task('A')?.status).toBe('complete')
+  })
+
+  it('that fails in a workspace holding the task’s own earlier work blames that work, not the role: the agent works on', async () => {
+    // The journal says A already ran a try (its first broke the manifest): its workspace carries it.
+    const store = createMemoryStore(replay([{ t: 'task', id: 'A', status: 'pending', iterations: 1 }]))
+    const h = harness(
+      {
+        tasks: tasks({ id: 'A', completion: { verify: 'true', maxIterations: 3 } }),
+        agents: { default: { setup: 'npm ci' } },
+      },
+      {
+        backend: {
+          exec: (command) => (command === 'npm ci' ? exited(1, 'npm ERR! lockfile out of sync\n') : exited(0)),
+        },
+        store,
+      },
+    )
+    await h.orchestrator.start()
+    await h.orchestrator.done()
+    expect(h.all('role:paused')).toEqual([])
+    expect(h.backend.runs.map((run) => run.taskId)).toEqual(['A'])
+    expect(h.orchestrator.task('A')?.status).toBe('complete')
   })
 })

@@ -71,7 +71,14 @@ export class TaskRuns {
     // (node_modules, a venv) before an agent is paid to work in it.
     const setup = roleSetup(this.ctx.config, task.role)
     if (setup) {
-      const failure = await this.setUp(record, agent, setup, signal, start?.conflict !== undefined)
+      // Only a workspace of landed work alone blames the setup on the configuration: one that holds
+      // a merge to resolve, this task's own earlier work or unlanded dependencies' may be why it failed.
+      const ownWork =
+        start?.conflict !== undefined ||
+        record.feedback !== undefined ||
+        record.iterations > 0 ||
+        task.dependsOn.some((dep) => !table.get(dep)?.landed)
+      const failure = await this.setUp(record, agent, setup, signal, ownWork)
       if (failure) {
         const validation = { outcome: 'retry' as const, reason: failure.cause, failure }
         return { status: 'halted', iterations: 0, reason: failure.cause, validation, failure }
@@ -98,7 +105,7 @@ export class TaskRuns {
     agent: AgentRecord,
     setup: RoleSetup,
     signal: AbortSignal,
-    conflicted: boolean,
+    ownWork: boolean,
   ): Promise<AgentFailure | undefined> {
     const { bus, config, clock } = this.ctx
     const { task } = record
@@ -109,6 +116,9 @@ export class TaskRuns {
       ran = await agent.agent.exec(setup.command, { timeoutMs: config.verifyTimeoutMs, signal })
     } catch (thrown) {
       if (signal.aborted) throw abortError(signal)
+      // The agent could not run a command at all (its container died): the agent is lost, as in
+      // an iteration, and the task goes to another; not the setup's fault.
+      if (!isTanukiError(thrown, 'TANUKI_CONFIG_INVALID')) throw thrown
       error = errorMessage(thrown)
       ran = { exitCode: null, output: error, timedOut: false, durationMs: clock.monotonic() - started }
     }
@@ -124,7 +134,7 @@ export class TaskRuns {
       timedOut: ran.timedOut,
       durationMs: ran.durationMs,
     })
-    if ((ran.exitCode === 0 && !ran.timedOut) || conflicted) return undefined
+    if ((ran.exitCode === 0 && !ran.timedOut) || ownWork) return undefined
     const what = error
       ? `could not run (${error})`
       : ran.timedOut
