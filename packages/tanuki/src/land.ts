@@ -410,7 +410,11 @@ async function landOrRefuse(project: Project, options: { into?: string; dryRun?:
             for (const rest of order.slice(order.indexOf(task))) report.waiting.push({ taskId: rest.id, on: [] })
             break
           }
-          if (outcome.status === 'gate-failed' && !outcome.setup && (outcome.exitCode === 126 || outcome.exitCode === 127)) {
+          if (
+            outcome.status === 'gate-failed' &&
+            !outcome.setup &&
+            (outcome.exitCode === 126 || outcome.exitCode === 127)
+          ) {
             const which = outcome.command === config.land.verify ? '`land.verify`' : `the verify of task ${task.id}`
             report.stopped =
               `${which} \`${outcome.command}\` could not run on the combined work (exit ${outcome.exitCode}), ` +
