@@ -259,6 +259,22 @@ export default defineConfig({
   })
 })
 
+/** One `command` agent whose every run appends its task's id (the prompt's title) to `runs`, outside the worktrees. */
+function countingRuns(runs: string): string {
+  return `import { defineConfig } from 'tanuki'
+
+export default defineConfig({
+  cooldownMs: 50,
+  defaults: {
+    backend: 'process',
+    kind: 'command',
+    command: ['sh', '-c', 'printf "%s\\\\n" "$1" | grep -o -m1 "Task [A-Z]-[0-9]" >> ${JSON.stringify(runs)}', 'agent', '{prompt}'],
+  },
+  agents: { default: { count: 1 } },
+})
+`
+}
+
 describe('a verify whose program is missing, shared by several tasks', () => {
   it('costs one agent run: the others wait, the run says what to install and where; a resume after the fix runs them', async () => {
     const shared = sharedDir()
@@ -274,19 +290,7 @@ describe('a verify whose program is missing, shared by several tasks', () => {
         // Its own verify, which runs: not held.
         { id: 'O-1', priority: 'low', verify: 'true' },
       ],
-      // Each run appends its task's id (the prompt's title) to a file outside the worktrees.
-      config: `import { defineConfig } from 'tanuki'
-
-export default defineConfig({
-  cooldownMs: 50,
-  defaults: {
-    backend: 'process',
-    kind: 'command',
-    command: ['sh', '-c', 'printf "%s\\n" "$1" | grep -o -m1 "Task [A-Z]-[0-9]" >> ${JSON.stringify(runs)}', 'agent', '{prompt}'],
-  },
-  agents: { default: { count: 1 } },
-})
-`,
+      config: countingRuns(runs),
     })
     const ran = (): string[] =>
       readFileSync(runs, 'utf8')
@@ -419,18 +423,7 @@ describe('a verify whose program is missing, in a run that stays on (`--watch`)'
         verify: 'tanuki-e2e-pytset -q',
         ...(i === 0 ? { priority: 'critical' } : {}),
       })),
-      config: `import { defineConfig } from 'tanuki'
-
-export default defineConfig({
-  cooldownMs: 50,
-  defaults: {
-    backend: 'process',
-    kind: 'command',
-    command: ['sh', '-c', 'printf "%s\\\\n" "$1" | grep -o -m1 "Task [A-Z]-[0-9]" >> ${JSON.stringify(runs)}', 'agent', '{prompt}'],
-  },
-  agents: { default: { count: 1 } },
-})
-`,
+      config: countingRuns(runs),
     })
     const run = startTanuki(project.dir, 'project', 'start', '--watch')
     await waitFor('the verify to hold the tasks', () => run.output().stdout.includes('with this verify wait'))
