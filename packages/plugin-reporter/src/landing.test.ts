@@ -85,6 +85,17 @@ describe('landings in the reports', () => {
     expect(model.elsewhere).toEqual([])
   })
 
+  it('a verify tried again clears why the tasks it held waited, however that was said', () => {
+    const { model, feed } = loaded(['A', 'B', 'C'], 'pending', 1)
+    feed('task:waiting', { taskId: 'C', reason: 'waits: verify `pytset` cannot run on this machine …', at: 2 })
+    feed('verify:blocked', { role: 'dev', command: 'pytset', taskId: 'A', tasks: ['A', 'B'], cause: 'c', at: 3 })
+    expect(model.tasks.get('B')?.reason).toBe('waits: verify `pytset` cannot run (see above)')
+    feed('verify:unblocked', { role: 'dev', command: 'pytset', taskId: 'A', tasks: ['B', 'C'], at: 4 })
+    expect(model.tasks.get('B')?.reason).toBeUndefined()
+    expect(model.tasks.get('C')?.reason).toBeUndefined()
+    expect(model.blockedVerifies).toEqual([])
+  })
+
   it('a task held while its dependency’s work waits for another branch says so in the summary, not "not started"', () => {
     const { model, feed } = loaded(['X', 'Y'], 'pending', 1)
     const reason = 'waits: its dependency X waits to land on main, …'

@@ -122,6 +122,11 @@ function addUsage(total: Usage | undefined, more: Usage): Usage {
   return sum
 }
 
+/** Why a task that a verify which cannot run holds waits, as the summary lists it under that verify. */
+function heldByVerify(command: string): string {
+  return `waits: verify \`${command}\` cannot run (see above)`
+}
+
 /** Each event's hook name, worked out once: every event of a run comes through `apply`. */
 const hookNames = new Map<TanukiEventName, keyof ReporterHooks>()
 
@@ -371,8 +376,7 @@ export class RunModel implements ReporterHooks {
     // The task that met it says why through its status change; the others it holds, here.
     for (const id of e.tasks ?? []) {
       const task = this.tasks.get(id)
-      if (id !== e.taskId && task && task.status === 'pending')
-        task.reason = `waits: verify \`${e.command}\` cannot run (see above)`
+      if (id !== e.taskId && task && task.status === 'pending') task.reason = heldByVerify(e.command)
     }
   }
 
@@ -382,7 +386,8 @@ export class RunModel implements ReporterHooks {
     if (known >= 0) this.blockedVerifies.splice(known, 1)
     for (const id of e.tasks) {
       const task = this.tasks.get(id)
-      if (task?.reason === `waits: verify \`${e.command}\` cannot run (see above)`) delete task.reason
+      // Held by it, whether said here or by `task:waiting`: it is tried again now.
+      if (task?.status === 'pending' && task.reason?.startsWith('waits: ')) delete task.reason
     }
   }
 
