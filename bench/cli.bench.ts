@@ -361,23 +361,23 @@ async function throughput(): Promise<void> {
   console.log(
     `| Node driving ${AGENTS} of the kit's shell sessions, a step at a time each (no Tanuki) | ${ms(median(shellTimes))}${spread(shellTimes, ms)} | ${ratio(median(shellRatios))}${spread(shellRatios, ratio)} | ${cpu(nodeShells)} | | | | |`,
   )
-  configs.forEach((config, i) => {
-    const list = runs[i]!
+  // A configuration given no runs (`--land-false-reps 0`) is left out of the table.
+  const measured = configs.map((config, i) => ({ config, list: runs[i]! })).filter(({ list }) => list.length > 0)
+  for (const { config, list } of measured) {
     const whole = list.map((r) => r.wallMs / r.xargs)
     const span = list.map((r) => r.spanMs / r.xargs)
     console.log(
       `| ${config.label}${list.length === 1 ? ' (1 run)' : ''} | ${ms(median(list.map((r) => r.wallMs)))} | **${ratio(median(whole))}**${spread(whole, ratio)} | ${cpu(list)} | ${ms(median(list.map((r) => r.startMs)))} | ${ms(median(list.map((r) => r.spanMs)))} | ${ratio(median(span))} | ${ms(median(list.map((r) => r.endMs)))} |`,
     )
-  })
+  }
   console.log('')
-  configs.forEach((config, i) => {
-    const list = runs[i]!
+  for (const { config, list } of measured) {
     const last = list.at(-1)!
     const whole = median(list.map((r) => r.wallMs / r.xargs))
     console.log(
       `- ${config.label}: ${last.completed}/${count} complete, ${last.landed} landed; ≤ 1.5× xargs: ${verdict(whole <= 1.5)}.`,
     )
-  })
+  }
   // What the target leaves for the steps once the CLI has started, on this machine's CPUs: the
   // shells' steps cannot run in less CPU than the bare sessions took.
   const cpus = availableParallelism()
