@@ -9,6 +9,7 @@ import {
   cleanup,
   configFor,
   createProject,
+  readEvents,
   startTanuki,
   statusJson,
   tanuki,
@@ -102,6 +103,40 @@ describe('a person editing tasks while `project start --watch` runs', () => {
     const ended = await run.done
     // Everything was complete when it was stopped.
     expect(ended.code, ended.stderr).toBe(0)
+  })
+})
+
+describe('a task file added during a run with a misspelt role', () => {
+  it('is refused, naming its file and field, instead of running on the agents of `defaults`; the fixed file runs', async () => {
+    const shared = mkdtempSync(join(tmpdir(), 'tanuki-e2e-watch-'))
+    outside.push(shared)
+    const runs = join(shared, 'runs.log')
+    const project = createProject({
+      agents: { writer: 1 },
+      tasks: [{ id: 'W-1', role: 'writer', sh: `echo W-1 >> ${runs}`, verify: 'true' }],
+    })
+    const run = startTanuki(project.dir, 'project', 'start', '--watch')
+    await waitFor('W-1 complete', () => fileStatus(project.taskPath('W-1')) === 'complete')
+
+    // A start refuses a role one typo away from a listed one (its tasks would get `defaults`'
+    // agents: by default a paid one); a file saved during the run must not slip past that.
+    const added = join(project.tasksDir, 'W-2.md')
+    writeFileSync(added, taskText({ id: 'W-2', role: 'writter', sh: `echo W-2 >> ${runs}`, verify: 'true' }))
+    const said = (): string => run.output().stdout
+    await waitFor('the refusal to be said', () =>
+      said().includes('error reading .tanuki/tasks/W-2.md: field "role": "writter"'),
+    )
+    expect(said()).toContain('did you mean "writer"?')
+
+    writeFileSync(added, taskText({ id: 'W-2', role: 'writer', sh: `echo W-2 >> ${runs}`, verify: 'true' }))
+    await waitFor('W-2 complete', () => fileStatus(added) === 'complete', 30_000)
+    expect(runsOf(runs)).toEqual(['W-1', 'W-2'])
+    const spawned = readEvents(project.dir).filter((e) => e.event === 'agent:spawned')
+    expect(spawned.map((e) => e.role)).toEqual(['writer'])
+
+    const stop = await tanuki(project.dir, 'project', 'stop')
+    expect(stop.code).toBe(0)
+    await run.done
   })
 })
 

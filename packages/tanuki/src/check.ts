@@ -222,7 +222,10 @@ export async function checkProject(root: string, options: { landing?: boolean } 
         const judged = [...tasks, ...fromPlugins].filter((task) => !doubt.role(task.role))
         found.push(...unpricedBudgets(resolved, judged, registry.backends, info, doubt))
         // The roles as written, those left out for a problem too: a task's role near one is a near miss all the same.
-        errors.push(...misspeltRoles(resolved, judged, Object.keys(file.user.agents ?? {})))
+        const written = Object.keys(file.user.agents ?? {})
+        errors.push(...misspeltRoles(resolved, judged, written))
+        // A task file added or edited during the run is held to the same rule.
+        source.judgeChanges((task) => misspeltRoles(resolved, [task], written)[0])
         // Tanuki's own lander, unless a plugin brings one: a start refuses what it refuses (when
         // it prepares the landing, so a start does not ask git twice).
         if (options.landing && !registry.lander && resolved.land.enabled)

@@ -87,6 +87,8 @@ export class FileTaskSource implements TaskSource {
   private readonly cache: TaskCache | undefined
   /** Writes a task file's new text: a temp file renamed over it, unless a person saved it meanwhile. */
   private readonly replacer: Replacer
+  /** What the config judges of a task added or edited during a run (`judgeChanges`). */
+  private judge: ((task: Task) => TanukiError | undefined) | undefined
 
   constructor(options: {
     root: string
@@ -120,6 +122,16 @@ export class FileTaskSource implements TaskSource {
     this.parseThreads = options.parseThreads
     this.replacer = new Replacer(options.tempDir, options.beforeRename)
     if (options.cacheFile && process.env.TANUKI_TASK_CACHE !== '0') this.cache = new TaskCache(options.cacheFile)
+  }
+
+  /**
+   * Checks each task a person adds or edits while the project runs with what a start checks
+   * against the config (a role that is a near miss of one in `agents`). A task it refuses is
+   * reported as invalid, naming its file and field, instead of running: the file's next save is
+   * read again.
+   */
+  judgeChanges(judge: (task: Task) => TanukiError | undefined): void {
+    this.judge = judge
   }
 
   /** A file's path as people see it in messages: relative to the project. */
@@ -525,6 +537,8 @@ export class FileTaskSource implements TaskSource {
         },
       ]
     }
+    const refused = this.judge?.(task)
+    if (refused) return [{ type: 'invalid', source: shown, error: refused }]
     const changes: TaskChange[] = []
     if (previousId !== undefined && previousId !== task.id) {
       this.forget(path, previousId)

@@ -251,6 +251,12 @@ describe('edits while running', () => {
     expect(h.orchestrator.task('x')).toMatchObject({ status: 'blocked' })
     source.change({ type: 'invalid', source: 'tasks/z.md', error: new Error('bad yaml') })
     expect(h.all('orchestrator:error').at(-1)).toMatchObject({ context: 'reading tasks/z.md', message: 'bad yaml' })
+    // A message that names the file already does not name it twice.
+    source.change({ type: 'invalid', source: 'tasks/z.md', error: new Error('tasks/z.md: field "role": bad') })
+    expect(h.all('orchestrator:error').at(-1)).toMatchObject({
+      context: 'reading tasks/z.md',
+      message: 'field "role": bad',
+    })
   })
 
   it('a status written into a file is not obeyed: the journal wins and the file is written back', async () => {

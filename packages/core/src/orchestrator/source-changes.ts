@@ -73,7 +73,10 @@ const EDIT_RULES: Rule[] = [
 export function applySourceChange(ctx: ChangeContext, source: TaskSource, change: TaskChange): void {
   try {
     if (change.type === 'invalid') {
-      ctx.bus.emit('orchestrator:error', { context: `reading ${change.source}`, message: change.error.message })
+      // A source's errors name the file already: said once.
+      const { message } = change.error
+      const own = message.startsWith(`${change.source}: `) ? message.slice(change.source.length + 2) : message
+      ctx.bus.emit('orchestrator:error', { context: `reading ${change.source}`, message: own })
     } else if (change.type === 'removed') {
       const record = ctx.table.get(change.id)
       if (record && !IN_FLIGHT.has(record.task.status)) ctx.table.delete(change.id)
