@@ -342,6 +342,27 @@ describe('checkProject', () => {
       }),
     )
     expect(other.tasks.map((t) => t.role)).toEqual(['reviewer'])
+    // Short roles are words people type: one slip, or the start of a listed one, is a near miss.
+    const short = await refused(
+      project({
+        'tanuki.config.mjs': "export default { agents: { docs: { kind: 'shell' }, qa: { kind: 'shell' } } }\n",
+        '.tanuki/tasks/a.md': task('A', ['role: doc', 'completion:', '  verify: "true"']),
+        '.tanuki/tasks/b.md': task('B', ['role: qe', 'completion:', '  verify: "true"']),
+      }),
+    )
+    expect(short.message).toContain(
+      '.tanuki/tasks/a.md: field "role": "doc" is not a role in agents (did you mean "docs"?)',
+    )
+    expect(short.message).toContain(
+      '.tanuki/tasks/b.md: field "role": "qe" is not a role in agents (did you mean "qa"?)',
+    )
+    const far = await checkProject(
+      project({
+        'tanuki.config.mjs': "export default { defaults: { kind: 'shell' }, agents: { qa: {} } }\n",
+        '.tanuki/tasks/a.md': task('A', ['role: ui', 'completion:', '  verify: "true"']),
+      }),
+    )
+    expect(far.tasks.map((t) => t.role)).toEqual(['ui'])
   })
 
   it('refuses a project with no tasks, once everything else is fine', async () => {

@@ -337,7 +337,8 @@ function inDoubt(problems: readonly ConfigProblem[], user: UserConfig): InDoubt 
 /**
  * A task's role that is not in `agents` but a near miss of one there (`writter` for `writer`):
  * it would get agents of `defaults` (by default Claude Code, a paid agent) instead of the role's.
- * A role far from every listed one is taken as meant: `defaults` serves roles not listed.
+ * A role far from every listed one is taken as meant: `defaults` serves roles not listed. Short
+ * roles are judged as typed words: `doc` for `docs` and `qe` for `qa` are near misses too.
  */
 function misspeltRoles(config: ResolvedConfig, tasks: readonly Task[], written: readonly string[]): TanukiError[] {
   const listed = [...new Set([...Object.keys(config.agents), ...written])]
@@ -346,7 +347,8 @@ function misspeltRoles(config: ResolvedConfig, tasks: readonly Task[], written: 
   for (const task of tasks) {
     if (config.agents[task.role] || seen.has(task.role)) continue
     seen.add(task.role)
-    const meant = closestName(task.role, listed)
+    // Roles are short words people type (`qa`, `doc`, `api`): one slip counts at any length.
+    const meant = closestName(task.role, listed, { typed: true })
     if (!meant) continue
     problems.push(
       new TanukiError(
