@@ -127,6 +127,31 @@ describe('git on the task folder', () => {
     expect(journalStatuses(project.dir)).toEqual({ 'M-1': 'complete', 'M-2': 'complete' })
   })
 
+  it('a copy of a finished task’s file is named by `task validate`, and `task rerun` before a start runs it', async () => {
+    const runs = runsLog()
+    const project = createProject({ tasks: [{ id: 'C-1', sh: `echo C-1 >> ${runs}`, verify: 'true' }] })
+    const first = await tanuki(project.dir, 'project', 'start')
+    expect(first.code, first.stderr).toBe(0)
+    // The natural way to start a new task: copy a finished one's file, change its id and script.
+    const copy = join(project.tasksDir, 'C-2.md')
+    writeFileSync(copy, readFileSync(project.taskPath('C-1'), 'utf8').replaceAll('C-1', 'C-2'))
+    expect(readFileSync(copy, 'utf8')).toMatch(/^status: complete$/m)
+
+    const validate = await tanuki(project.dir, 'task', 'validate')
+    expect(validate.code, validate.stderr).toBe(0)
+    expect(validate.stdout).toContain(
+      'note: .tanuki/tasks/C-2.md is new and says `status: complete`: a run takes it as it is and does not run it. ' +
+        "A copy of another task's file? Set `status: pending` in it, or run `tanuki task rerun C-2`.",
+    )
+    const rerun = await tanuki(project.dir, 'task', 'rerun', 'C-2')
+    expect(rerun.code, rerun.stderr).toBe(0)
+    const second = await tanuki(project.dir, 'project', 'start')
+    expect(second.code, second.stderr).toBe(0)
+    expect(runsOf(runs)).toEqual(['C-1', 'C-2'])
+    // Once the journal knows it, it is no longer new.
+    expect((await tanuki(project.dir, 'task', 'validate')).stdout).not.toContain('is new')
+  })
+
   it('a torn last line of the journal (a write cut by a crash) is ignored', async () => {
     const runs = runsLog()
     const project = createProject({ tasks: [{ id: 'J-1', sh: `echo J-1 >> ${runs}`, verify: 'true' }] })

@@ -1,11 +1,12 @@
 import { existsSync, readdirSync } from 'node:fs'
 import { defineCommand } from 'citty'
-import { Resolver, TanukiError, combineErrors } from '@tanuki/core'
+import { Resolver, TanukiError, combineErrors, type Task } from '@tanuki/core'
 import { settledAdvice } from '@tanuki/plugin-reporter'
 import { isIterationLog, iterationLog, taskLogDir } from '../paths.ts'
 import { checkProject } from '../check.ts'
 import { originLabel, sourceFailures } from '../plugin-sources.ts'
-import { openProject, recordedTasks, taskNotFound } from '../project.ts'
+import { openProject, recordedTasks, taskNotFound, type Project } from '../project.ts'
+import { readJournal } from '../journal.ts'
 import { applyTaskCommand, type TaskCommandResult } from '../task-commands.ts'
 import { hiddenTaskNotes } from '../task-folders.ts'
 import { common, printJson, checkedProjectRoot, table } from './shared.ts'
@@ -164,10 +165,29 @@ const validate = defineCommand({
         (project.config.file ? ` (config: ${project.config.file})` : ' (no config file: defaults)') +
         '\n',
     )
-    for (const note of notes) process.stdout.write(`note: ${note}\n`)
+    for (const note of [...notes, ...copiedStatusNotes(project, tasks)]) process.stdout.write(`note: ${note}\n`)
     return 0
   },
 })
+
+/**
+ * Task files new to a project that has run, whose front matter says they are settled: a run takes
+ * such a status as it is (a teammate's finished work must not run again) and does not run them.
+ * Most often a copy of a finished task's file, which carries its `status: complete`.
+ */
+function copiedStatusNotes(project: Project, tasks: readonly Task[]): string[] {
+  const { state } = readJournal(project.paths.journal)
+  if (state.run.startedAt === undefined) return []
+  return tasks
+    .filter((task) => SETTLED.has(task.status) && state.tasks[task.id] === undefined)
+    .map(
+      (task) =>
+        `${task.source ?? task.id} is new and says \`status: ${task.status}\`: a run takes it as it is and does not run it. ` +
+        `A copy of another task's file? Set \`status: pending\` in it, or run \`tanuki task rerun ${task.id}\`.`,
+    )
+}
+
+const SETTLED: ReadonlySet<string> = new Set(['complete', 'failed', 'review'])
 
 function report(result: TaskCommandResult, what: string): number {
   const where = result.via === 'running' ? 'the running orchestrator took it' : 'recorded for the next run'
