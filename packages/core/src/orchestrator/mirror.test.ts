@@ -5,6 +5,8 @@ import type { TaskPatch } from '../task/types.ts'
 import { createBus } from './bus.ts'
 import { StatusMirror } from './mirror.ts'
 import { VirtualClock } from '../../test/fixtures/virtual-clock.ts'
+import { createMemorySource } from '../source/memory.ts'
+import { createTask } from '../task/parse.ts'
 
 /** A source whose writes end only when the test lets them, counting how many run at once. */
 function slowSource(failing: ReadonlySet<string> = new Set()) {
@@ -108,5 +110,19 @@ describe('StatusMirror', () => {
     expect(slow.written.map((w) => w.id).sort()).toEqual(['t0', 't2'])
     expect(errors).toEqual(['writing the status of t1: t1 is read-only'])
     expect([...mirror.failures]).toEqual([['t1', 't1 is read-only']])
+  })
+
+  it('a task whose file is gone (a checkout, a stash) is skipped, not an error: the journal keeps its status', async () => {
+    const source = createMemorySource([createTask({ id: 'kept', title: 'Kept', completion: { signal: 'DONE' } })])
+    const bus = createBus(systemClock)
+    const errors: string[] = []
+    bus.events.on('orchestrator:error', (e) => errors.push(`${e.context}: ${e.message}`))
+    const mirror = new StatusMirror(bus, systemClock, true)
+    mirror.set('gone', source, { status: 'complete' })
+    mirror.set('kept', source, { status: 'complete' })
+    await mirror.flush()
+    expect(errors).toEqual([])
+    expect(mirror.failures.size).toBe(0)
+    expect((await source.load()).map((t) => [t.id, t.status])).toEqual([['kept', 'complete']])
   })
 })

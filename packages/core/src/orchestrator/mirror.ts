@@ -1,5 +1,5 @@
 import type { Clock } from '../clock.ts'
-import { errorMessage } from '../errors.ts'
+import { errorMessage, isTanukiError } from '../errors.ts'
 import type { TaskSource } from '../source/types.ts'
 import type { TaskPatch } from '../task/types.ts'
 import type { Bus } from './bus.ts'
@@ -87,6 +87,13 @@ export class StatusMirror {
           await source.update(id, patch)
           this.failures.delete(id)
         } catch (error) {
+          // The task's file is gone (a checkout or stash of the task folder, a person removed it):
+          // there is nothing to mirror. The journal keeps the status, and writes it back into a
+          // file that comes back (its change is a status the journal disagrees with).
+          if (isTanukiError(error) && error.code === 'TANUKI_TASK_NOT_FOUND') {
+            this.failures.delete(id)
+            continue
+          }
           this.failures.set(id, errorMessage(error))
           this.bus.emit('orchestrator:error', { context: `writing the status of ${id}`, message: errorMessage(error) })
         }

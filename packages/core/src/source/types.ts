@@ -27,6 +27,8 @@ export interface TaskSource {
    * dependents without waiting a turn. Otherwise it waits for the promise before it does.
    * The status mirror calls it for up to eight tasks at once, one call per task at a time: a
    * source that keeps several tasks in one file must order its writes to that file itself.
+   * A task the source no longer has (its file was removed) rejects with `TANUKI_TASK_NOT_FOUND`:
+   * the mirror skips it, as the journal keeps its status.
    */
   update(id: string, patch: TaskPatch): void | Promise<void>
   /** Reports changes made by others while the project runs. Returns an unsubscribe function. */
