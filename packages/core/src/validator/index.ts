@@ -1,4 +1,4 @@
-import type { Agent, AgentFailure, ExecResult, RunResult } from '../agent/types.ts'
+import type { Agent, AgentFailure, ExecResult, RunResult, VerifyUnrunnable } from '../agent/types.ts'
 import { errorMessage } from '../errors.ts'
 import type { IterationOutcome } from '../orchestrator/events.ts'
 import type { Task } from '../task/types.ts'
@@ -117,24 +117,9 @@ export class Validator {
       const said = verify.output.trim().split('\n').at(-1)?.slice(0, 300)
       const program = said ? programNotRun(said) : undefined
       const where = agent.runsIn ? ` in ${agent.runsIn}` : ''
-      const exit = `exit ${verify.exitCode}${said ? `: ${said}` : ''}`
-      // Which program is not said (a wrapper's own wording): taken for the verify's, so its tasks
-      // wait for a person, unharmed, rather than each failing after a paid run.
-      if (program === undefined || namesProgram(command, program)) {
-        const reason = `verify could not run${where} (${exit}): ${command}`
-        const unrunnable = {
-          command,
-          exitCode: verify.exitCode,
-          ...(program ? { program } : {}),
-          ...(agent.runsIn ? { runsIn: agent.runsIn } : {}),
-          ...(said ? { said } : {}),
-        }
-        return {
-          outcome: 'failed',
-          reason,
-          failure: { class: 'verify-could-not-run', cause: reason, unrunnable },
-          ...base,
-        }
+      const unrunnable = verifyUnrunnable(command, verify, agent.runsIn)
+      if (unrunnable) {
+        return { outcome: 'failed', reason: unrunnable.cause, failure: unrunnable, ...base }
       }
       // Not the verify's own program: the agent reads this in its next prompt and may install it.
       const fix =
@@ -150,6 +135,35 @@ export class Validator {
     if (own) return notYet(`agent reported: ${own.cause}`, own, base)
     return notYet(reason, { class: 'verify-failed', cause: reason }, base)
   }
+}
+
+/**
+ * The failure of a verify that could not run at all where it ran (`runsIn`, or this machine): it
+ * exited 126/127 for a program it names itself (`pytest` of `pytest -q`), or without saying which
+ * (a wrapper's own wording: taken for the verify's, so its tasks wait for a person, unharmed,
+ * rather than each failing after a paid run). Undefined for any other result, among them a
+ * program a script inside it runs (`vitest` under `npm test`), which an agent may install.
+ */
+export function verifyUnrunnable(
+  command: string,
+  verify: Pick<ExecResult, 'exitCode' | 'output'>,
+  runsIn?: string,
+): (AgentFailure & { unrunnable: VerifyUnrunnable }) | undefined {
+  if (verify.exitCode !== 126 && verify.exitCode !== 127) return undefined
+  const said = verify.output.trim().split('\n').at(-1)?.slice(0, 300)
+  const program = said ? programNotRun(said) : undefined
+  if (program !== undefined && !namesProgram(command, program)) return undefined
+  const where = runsIn ? ` in ${runsIn}` : ''
+  const exit = `exit ${verify.exitCode}${said ? `: ${said}` : ''}`
+  const cause = `verify could not run${where} (${exit}): ${command}`
+  const unrunnable: VerifyUnrunnable = {
+    command,
+    exitCode: verify.exitCode,
+    ...(program ? { program } : {}),
+    ...(runsIn ? { runsIn } : {}),
+    ...(said ? { said } : {}),
+  }
+  return { class: 'verify-could-not-run', cause, unrunnable }
 }
 
 /**
