@@ -5,7 +5,6 @@ import type { ResolvedConfig, RoleConfig } from '../plugin/index.ts'
 import type { LandRequest } from '../land/types.ts'
 import { backendRoles, roleBackendName, roleConfig } from '../plugin/roles.ts'
 import type { Bus } from './bus.ts'
-import type { HeldVerify } from './task-runs.ts'
 import type { AgentInfo, AgentStatus } from './types.ts'
 
 /** An agent of the pool, as the balancer and the orchestrator see it. */
@@ -30,11 +29,6 @@ export interface RoleState {
   lastSpawnError?: string
   /** Why the role takes no work (its agents cannot start: a binary, a flag, credentials). */
   paused?: string
-  /**
-   * Verify commands that cannot run where the role's agents work (exit 126/127), each with why
-   * and what to do: the role's tasks whose verify is one of them take no agent; the others go on.
-   */
-  blockedVerify?: Map<string, HeldVerify>
 }
 
 export interface AgentPoolOptions {

@@ -21,10 +21,10 @@ export type CommandContext = Pick<
   | 'durable'
 > & {
   /**
-   * Tries again a verify the task's role holds (it could not run), for a task a person reruns or
-   * resets: returns the other tasks it held, to queue again.
+   * A person reruns or resets a task whose verify its role holds (it could not run): that task
+   * tries it again first, before its agent works; the others it holds wait for what it finds.
    */
-  unblockVerify(record: TaskRecord): string[]
+  retryVerify(record: TaskRecord): void
 }
 
 /**
@@ -169,8 +169,8 @@ export class Commands {
     const ready = table.setStatus(record, 'pending', { reason })
     table.blockIfStuck(record)
     // Its verify could not run, and held it: the person who asks again may have fixed it.
-    const held = this.ctx.unblockVerify(record)
-    for (const each of [id, ...ready, ...table.unblockDependents(id), ...held]) this.ctx.enqueue(each)
+    this.ctx.retryVerify(record)
+    for (const each of [id, ...ready, ...table.unblockDependents(id)]) this.ctx.enqueue(each)
   }
 
   private async afterCommand(): Promise<void> {

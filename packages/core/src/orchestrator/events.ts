@@ -227,7 +227,9 @@ export type TanukiEvents = {
    * A program a task's verify names itself could not run at all where its agent works (exit 126:
    * not executable, 127: not found): the role's tasks with the same verify wait, unharmed, and are
    * given no agent until a person fixes it and resumes (or, in a run that stays on, reruns one of
-   * them); the other tasks go on. `cause` says which program, where, and what to do.
+   * them); the other tasks go on. `cause` says which program, where, and what to do. Tried again
+   * then (by one of them, before its agent works) and still unable to run, it holds them again:
+   * another `verify:blocked`, with no paid run.
    */
   'verify:blocked': {
     role: string
@@ -236,7 +238,8 @@ export type TanukiEvents = {
     taskId: string
     /**
      * The tasks that wait for it now, `taskId` first (those of the role with this verify that were
-     * ready). Tasks that become ready later wait too, without an event of their own.
+     * ready, or waited for it already). Tasks that become ready later wait too, without an event of
+     * their own.
      */
     tasks: string[]
     /** The program the shell could not find or run, when it said. */
@@ -247,14 +250,15 @@ export type TanukiEvents = {
     at: number
   }
   /**
-   * A person reran or reset a task whose verify was held (`verify:blocked`): the verify is tried
-   * again for the role, and the tasks it held are queued again. Should it still not run, the first
-   * to meet it holds them again.
+   * A verify that held its tasks (`verify:blocked`) runs again where the role's agents work: after
+   * a resume, or a person's rerun or reset of one of them in a run that stays on, that task alone
+   * was given an agent, which ran the verify before working, free. The tasks it held are queued
+   * again. (Should it still not run, `verify:blocked` says so instead, and they wait on.)
    */
   'verify:unblocked': {
     role: string
     command: string
-    /** The task a person reran or reset. */
+    /** The task whose agent ran the verify first (the one a person reran or reset, if any). */
     taskId: string
     /** The other tasks it held, now queued again. */
     tasks: string[]

@@ -26,7 +26,8 @@ import { openLanding, type LandingQueue } from './landing.ts'
 import { loadTasks } from './load-tasks.ts'
 import { Parking } from './parking.ts'
 import { windDown } from './shutdown.ts'
-import { TaskRuns, heldBecause } from './task-runs.ts'
+import { TaskRuns } from './task-runs.ts'
+import { VerifyHolds } from './verify-holds.ts'
 import { StatusMirror } from './mirror.ts'
 import { TaskTable, type TaskRecord } from './task-table.ts'
 import type { OrchestratorOptions, OrchestratorStatus, RunContext, RunSummary, TaskView } from './types.ts'
@@ -81,6 +82,8 @@ export class Orchestrator {
   private pool!: AgentPool
   /** Each task's run on an agent: how it starts, and what becomes of it. */
   private runs!: TaskRuns
+  /** The verify commands that cannot run where a role's agents work, and the tasks they hold. */
+  private readonly holds: VerifyHolds
   private reporters: ReporterFanOut | undefined
   /** The merge queue, when a lander is registered and landing is on. */
   private landing: LandingQueue | undefined
@@ -144,8 +147,8 @@ export class Orchestrator {
       },
       durable: () => this.durable(),
     }
-    // Commands reach a running orchestrator only: its task runs exist by then.
-    this.commands = new Commands({ ...this.run, unblockVerify: (record) => this.runs.unblockVerify(record) })
+    this.holds = new VerifyHolds(this.run)
+    this.commands = new Commands({ ...this.run, retryVerify: (record) => this.holds.retry(record) })
   }
 
   /** Every event of the run. Subscribe before `start()` to see them all. */
@@ -222,7 +225,7 @@ export class Orchestrator {
         onChange: () => this.checkSettled(),
         demand: (role) => this.queue.size(role),
       })
-      this.runs = new TaskRuns({ ...this.run, pool: this.pool })
+      this.runs = new TaskRuns({ ...this.run, pool: this.pool, holds: this.holds })
       const loaded = await loadTasks({
         ...this.run,
         sources: [...this.registry.sources, ...(this.options.sources ?? [])],
@@ -385,12 +388,8 @@ export class Orchestrator {
     if (!record || record.task.status !== 'pending') return
     const { role, priority, completion } = record.task
     // Its verify cannot run where the role's agents work: an agent's run would be paid for nothing.
-    const blocked =
-      completion.verify === undefined ? undefined : this.pool?.role(role)?.blockedVerify?.get(completion.verify)
-    if (blocked !== undefined) {
-      this.table.explain(record, `waits: ${heldBecause(blocked, !this.config.stopWhenSettled)}`)
-      return
-    }
+    // (One task of a verify tried again goes, to try it first.)
+    if (!this.holds.admits(record)) return
     // A dependency's work waits for another branch: this one would start, and land, without it.
     const elsewhere = this.landing?.dependencyElsewhere(record)
     if (elsewhere !== undefined) {
@@ -571,7 +570,14 @@ export class Orchestrator {
     this.cancelPoll()
     for (const unsubscribe of this.unwatch.splice(0)) unsubscribe()
     this.summary = await windDown(
-      { ...this.run, pool: this.pool, mirror: this.mirror, registry: this.registry, fatal: (e) => this.fatal(e) },
+      {
+        ...this.run,
+        pool: this.pool,
+        holds: this.holds,
+        mirror: this.mirror,
+        registry: this.registry,
+        fatal: (e) => this.fatal(e),
+      },
       remove,
       reason,
     )

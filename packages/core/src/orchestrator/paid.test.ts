@@ -567,20 +567,72 @@ describe('a verify that cannot run where the agents work', () => {
     for (const id of ['a', 'b', 'c']) expect(h.orchestrator.task(id)?.reason).toBe(`waits: ${cause}`)
   })
 
-  it('in a run that stays on, a reset of a held task whose verify still cannot run costs one paid try: they wait again', async () => {
+  it('in a run that stays on, a reset of a held task whose verify still cannot run costs no paid try: they wait again', async () => {
     const { h, settledAgain } = await heldInWatch()
     const settled = settledAgain()
     await h.orchestrator.reset('c')
     await settled
-    // a first (critical): it met the verify again, and held b and c once more.
-    expect(h.backend.runs.map((run) => run.taskId)).toEqual(['a', 'a'])
+    // c alone was given an agent, which ran the verify before working: it still could not run.
+    expect(h.backend.runs.map((run) => run.taskId)).toEqual(['a'])
+    expect(h.all('task:assigned').map((e) => e.taskId)).toEqual(['a', 'c'])
     expect(h.all('verify:blocked').map((e) => e.tasks)).toEqual([
       ['a', 'b', 'c'],
-      ['a', 'b', 'c'],
+      ['c', 'a', 'b'],
     ])
+    expect(h.all('verify:unblocked')).toEqual([])
     for (const id of ['a', 'b', 'c']) {
-      expect(h.orchestrator.task(id)).toMatchObject({ status: 'pending', reason: `waits: ${inWatch('a')}` })
+      expect(h.orchestrator.task(id)).toMatchObject({ status: 'pending', reason: `waits: ${inWatch('c')}` })
     }
+    expect(h.orchestrator.task('c')).toMatchObject({ iterations: 0, lastError: { class: 'verify-could-not-run' } })
+  })
+
+  it('in a run that stays on with an agent per task, a rerun before the fix starts one task, which pays nothing', async () => {
+    const machine = { installed: false }
+    const h = harness(
+      {
+        stopWhenSettled: false,
+        agents: { default: { count: 3 } },
+        tasks: tasks(
+          { id: 'a', completion: { verify: 'pytset -q' } },
+          { id: 'b', completion: { verify: 'pytset -q' } },
+          { id: 'c', completion: { verify: 'pytset -q' } },
+        ),
+      },
+      {
+        backend: {
+          exec: (command) => (machine.installed ? { exitCode: 0, output: '', timedOut: false } : noPytset(command)),
+        },
+      },
+    )
+    await h.orchestrator.start()
+    await h.when('project:settled')
+    // Three agents took the three tasks at once: each paid before the first met the wall.
+    const before = h.backend.runs.length
+    const settledAgain = (): Promise<unknown> => {
+      const count = h.all('project:settled').length
+      return h.when('project:settled', () => h.all('project:settled').length > count)
+    }
+    let settled = settledAgain()
+    await h.orchestrator.rerun('b')
+    await settled
+    expect(h.backend.runs.length).toBe(before)
+    for (const id of ['a', 'b', 'c']) expect(h.orchestrator.task(id)?.status).toBe('pending')
+
+    // Fixed: the rerun's task tries it, then the others start.
+    machine.installed = true
+    settled = settledAgain()
+    await h.orchestrator.rerun('a')
+    await settled
+    expect(
+      h.backend.runs
+        .slice(before)
+        .map((run) => run.taskId)
+        .sort(),
+    ).toEqual(['a', 'b', 'c'])
+    expect(h.all('verify:unblocked')).toEqual([
+      { role: 'default', command: 'pytset -q', taskId: 'a', tasks: ['b', 'c'], at: expect.any(Number) },
+    ])
+    for (const id of ['a', 'b', 'c']) expect(h.orchestrator.task(id)?.status).toBe('complete')
   })
 
   it('a program a script inside the verify runs (vitest under `npm test`) holds nothing: the agent may install it', async () => {
@@ -677,7 +729,7 @@ describe('a verify that cannot run where the agents work', () => {
     const first = harness({ tasks: spec }, { store, backend: { exec: noPytset } })
     await first.orchestrator.start()
     await first.orchestrator.done()
-    expect(store.state.tasks.b).toMatchObject({ status: 'pending', reason: `waits: ${cause}` })
+    expect(store.state.tasks.b).toMatchObject({ status: 'pending', reason: `waits: ${cause}`, heldBy: 'pytset -q' })
 
     // `pytset` installed: every verify runs.
     const second = harness(
@@ -685,13 +737,74 @@ describe('a verify that cannot run where the agents work', () => {
       { store, backend: { exec: () => ({ exitCode: 0, output: '', timedOut: false }) } },
     )
     await second.orchestrator.start()
-    // What the last run waited for is its news, not this one's.
-    expect(second.orchestrator.task('b')?.reason).toBeUndefined()
+    // What the last run waited for is its news, not this one's: b waits for a to try the verify.
+    expect(second.orchestrator.task('b')?.reason).toBe(
+      'waits: verify `pytset -q` could not run for role "default" when it was last tried; ' +
+        'it is tried again first where a starts, before its agent works, and the others start once it runs',
+    )
     const summary = await second.orchestrator.done()
     expect(summary).toMatchObject({ allComplete: true })
     expect(summary.verifyBlocked).toBeUndefined()
     expect(second.backend.runs.map((run) => run.taskId).sort()).toEqual(['a', 'after-a', 'b'])
-    // a's try in the first run stays counted.
+    expect(second.all('verify:unblocked')).toEqual([
+      { role: 'default', command: 'pytset -q', taskId: 'a', tasks: ['b'], at: expect.any(Number) },
+    ])
+    // a's try in the first run stays counted; the hold is over.
     expect(second.orchestrator.task('a')?.iterations).toBe(2)
+    expect(store.state.tasks.b?.heldBy).toBeUndefined()
+  })
+
+  it('a resume without the fix runs the verify once, before any agent works: they wait again, nothing paid', async () => {
+    const store = createMemoryStore()
+    const spec = tasks(
+      { id: 'a', priority: 'critical', completion: { verify: 'pytset -q' } },
+      { id: 'b', completion: { verify: 'pytset -q' } },
+      { id: 'c', completion: { verify: 'pytset -q' } },
+      { id: 'other', completion: { verify: 'true' } },
+    )
+    const first = harness({ tasks: spec }, { store, backend: { exec: noPytset } })
+    await first.orchestrator.start()
+    await first.orchestrator.done()
+    expect(first.backend.runs.map((run) => run.taskId)).toEqual(['a', 'other'])
+
+    const second = harness({ tasks: spec }, { store, backend: { exec: noPytset } })
+    await second.orchestrator.start()
+    const summary = await second.orchestrator.done()
+    expect(second.backend.runs).toEqual([])
+    // One of them was given an agent, to run the verify; the others were not.
+    expect(second.all('task:assigned').map((e) => e.taskId)).toEqual(['a'])
+    expect(second.all('verify:blocked')).toEqual([
+      expect.objectContaining({ command: 'pytset -q', taskId: 'a', tasks: ['a', 'b', 'c'], cause }),
+    ])
+    expect(summary.verifyBlocked).toEqual([
+      expect.objectContaining({ command: 'pytset -q', cause, tasks: ['a', 'b', 'c'] }),
+    ])
+    for (const id of ['a', 'b', 'c']) {
+      expect(second.orchestrator.task(id)).toMatchObject({ status: 'pending', reason: `waits: ${cause}` })
+    }
+    expect(second.orchestrator.task('a')?.iterations).toBe(1)
+
+    // A third resume, fixed this time, runs them all.
+    const third = harness(
+      { tasks: spec },
+      { store, backend: { exec: () => ({ exitCode: 0, output: '', timedOut: false }) } },
+    )
+    await third.orchestrator.start()
+    expect(await third.orchestrator.done()).toMatchObject({ allComplete: true })
+    expect(third.backend.runs.map((run) => run.taskId).sort()).toEqual(['a', 'b', 'c'])
+  })
+
+  it('a task whose verify a person corrected after the run that held it starts as any other', async () => {
+    const store = createMemoryStore()
+    const spec = (verify: string) =>
+      tasks({ id: 'a', priority: 'critical', completion: { verify: 'pytset -q' } }, { id: 'b', completion: { verify } })
+    const first = harness({ tasks: spec('pytset -q') }, { store, backend: { exec: noPytset } })
+    await first.orchestrator.start()
+    await first.orchestrator.done()
+    const second = harness({ tasks: spec('pytest -q') }, { store, backend: { exec: noPytset } })
+    await second.orchestrator.start()
+    await second.orchestrator.done()
+    expect(second.backend.runs.map((run) => run.taskId)).toEqual(['b'])
+    expect(second.orchestrator.task('b')?.status).toBe('complete')
   })
 })

@@ -3,8 +3,8 @@ import { errorMessage } from '../errors.ts'
 import type { PluginRegistry } from '../plugin/index.ts'
 import type { AgentPool } from './agent-pool.ts'
 import type { StatusMirror } from './mirror.ts'
-import { heldBecause } from './task-runs.ts'
-import type { RunContext, RunSummary, VerifyBlocked } from './types.ts'
+import type { RunContext, RunSummary } from './types.ts'
+import type { VerifyHolds } from './verify-holds.ts'
 
 /** How long a stop waits for aborted work to wind down before stopping agents under it. */
 const STOP_GRACE_MS = 5000
@@ -15,6 +15,7 @@ export type WindDownContext = Pick<
   'config' | 'table' | 'bus' | 'clock' | 'store' | 'budgets' | 'parking' | 'problems' | 'landing'
 > & {
   readonly pool: AgentPool
+  readonly holds: VerifyHolds
   readonly mirror: StatusMirror
   readonly registry: PluginRegistry | undefined
   /** The run state cannot be recorded: said once, as a problem of the run. */
@@ -61,7 +62,7 @@ export async function windDown(
           .sort((a, b) => (a.completedAt ?? 0) - (b.completedAt ?? 0))
           .map((record) => record.task.id)
       : []
-  const verifyBlocked = blockedVerifies(ctx)
+  const verifyBlocked = ctx.holds.blocked()
   // Work an earlier run did for another branch, which this run did not land on: it waits for it.
   const elsewhere = landing?.elsewhere() ?? []
   const allComplete = progress.total > 0 && progress.complete === progress.total
@@ -88,26 +89,4 @@ export async function windDown(
     ...(verifyBlocked.length > 0 ? { verifyBlocked } : {}),
     ...(elsewhere.length > 0 ? { elsewhere } : {}),
   }
-}
-
-/**
- * Each verify that could not run where a role's agents work, with the tasks still waiting for it.
- * The run is over: what tries it again now is a resume, whatever a run that stayed on said.
- */
-function blockedVerifies(ctx: WindDownContext): VerifyBlocked[] {
-  const blocked: VerifyBlocked[] = []
-  for (const [role, state] of ctx.pool.roles()) {
-    for (const [command, hold] of state.blockedVerify ?? []) {
-      const waiting = [...ctx.table.values()].filter(
-        ({ task }) => task.status === 'pending' && task.role === role && task.completion.verify === command,
-      )
-      if (waiting.length === 0) continue
-      const cause = heldBecause(hold, false)
-      const said = `waits: ${heldBecause(hold, true)}`
-      for (const record of waiting) if (record.reason === said) ctx.table.explain(record, `waits: ${cause}`)
-      const sources = [...new Set(waiting.flatMap(({ task }) => (task.source ? [task.source] : [])))]
-      blocked.push({ role, command, cause, tasks: waiting.map(({ task }) => task.id), sources })
-    }
-  }
-  return blocked
 }

@@ -1,13 +1,14 @@
-import type { AgentFailure, ExecResult, VerifyUnrunnable } from '../agent/types.ts'
+import type { AgentFailure, ExecResult } from '../agent/types.ts'
 import { abortError } from '../clock.ts'
 import { errorMessage, isTanukiError } from '../errors.ts'
 import { lastLines, roleSetup, type RoleSetup } from '../plugin/roles.ts'
 import { Runner, type RunnerHooks, type RunnerOutcome } from '../runner/index.ts'
 import type { PromptNote } from '../runner/prompt.ts'
-import { Validator } from '../validator/index.ts'
+import { Validator, verifyUnrunnable } from '../validator/index.ts'
 import type { AgentPool, AgentRecord } from './agent-pool.ts'
 import type { TaskRecord } from './task-table.ts'
 import type { RunContext } from './types.ts'
+import type { VerifyHolds } from './verify-holds.ts'
 
 /** What a task's run may touch of the run, and ask of it; and the agents. */
 export type TaskRunContext = Pick<
@@ -25,7 +26,11 @@ export type TaskRunContext = Pick<
   | 'dispatchAll'
   | 'checkSettled'
   | 'durable'
-> & { readonly pool: AgentPool }
+> & {
+  readonly pool: AgentPool
+  /** The verify commands that cannot run where a role's agents work, and the tasks they hold. */
+  readonly holds: VerifyHolds
+}
 
 /**
  * A task's run on an agent: how it starts (from the landed work, with what the agent must know)
@@ -79,6 +84,14 @@ export class TaskRuns {
         record.iterations > 0 ||
         task.dependsOn.some((dep) => !table.get(dep)?.landed)
       const failure = await this.setUp(record, agent, setup, signal, ownWork)
+      if (failure) {
+        const validation = { outcome: 'retry' as const, reason: failure.cause, failure }
+        return { status: 'halted', iterations: 0, reason: failure.cause, validation, failure }
+      }
+    }
+    // Its verify held it (it could not run here): tried again, free, before the agent is paid.
+    if (this.ctx.holds.of(record)) {
+      const failure = await this.tryVerify(record, agent, signal)
       if (failure) {
         const validation = { outcome: 'retry' as const, reason: failure.cause, failure }
         return { status: 'halted', iterations: 0, reason: failure.cause, validation, failure }
@@ -149,6 +162,28 @@ export class TaskRuns {
       `${tail ? `: ${tail}` : ''}. No agent ran; every task of role "${task.role}" would meet it. ` +
       `Correct \`${setup.key}\` (or what it needs); \`tanuki logs ${task.id}\` has its output`
     return { class: 'could-not-start', config: true, cause }
+  }
+
+  /**
+   * Runs the verify of a task it held where the agent works (its worktree, readied by the setup;
+   * its container), before the agent's first paid run: when it still cannot run, returns that
+   * failure (the task is held again, no agent ran); else its hold is over, and the tasks it held
+   * are queued again (`verify:unblocked`). What it found of the work is the agent's to see: it
+   * runs again after the agent's try.
+   */
+  private async tryVerify(
+    record: TaskRecord,
+    agent: AgentRecord,
+    signal: AbortSignal,
+  ): Promise<AgentFailure | undefined> {
+    const command = record.task.completion.verify!
+    const ran = await agent.agent.exec(command, { timeoutMs: this.ctx.config.verifyTimeoutMs, signal })
+    if (signal.aborted) throw abortError(signal)
+    const wall = ran.timedOut ? undefined : verifyUnrunnable(command, ran, agent.agent.runsIn)
+    if (wall) return wall
+    for (const id of this.ctx.holds.release(record)) this.ctx.enqueue(id)
+    this.ctx.dispatchAll()
+    return undefined
   }
 
   /** Whether a completion waits for the journal: the run is not settled while one does. */
@@ -296,80 +331,12 @@ export class TaskRuns {
     const failure = outcome.failure
     let cause = failure?.cause ?? outcome.reason
     if (failure?.class === 'could-not-start') this.pauseRole(record.task.role, cause)
-    if (failure?.unrunnable) cause = this.blockVerify(record, failure.unrunnable)
+    if (failure?.unrunnable) cause = this.ctx.holds.hold(record, failure.unrunnable)
     const ready = this.ctx.table.setStatus(record, 'pending', { reason: `waits: ${cause}` })
     // Queued again, unless its verify is what cannot run (then it waits outside the queue).
     for (const id of [record.task.id, ...ready]) this.ctx.enqueue(id)
     this.ctx.pool.release(agent)
     this.ctx.checkSettled()
-  }
-
-  /**
-   * A verify that cannot run where the role's agents work (a program missing from the machine or
-   * the image, a typo every task file copied) fails every task that has it, whatever its agent
-   * does: the role's tasks with the same verify wait for the fix instead of each paying for an
-   * agent's run first. Said once per verify and role; returns why they wait and what to do.
-   */
-  private blockVerify(record: TaskRecord, wall: VerifyUnrunnable): string {
-    const { table, queue, bus } = this.ctx
-    const { role } = record.task
-    const state = this.ctx.pool.role(role)
-    const staysOn = !this.ctx.config.stopWhenSettled
-    const known = state?.blockedVerify?.get(wall.command)
-    if (known !== undefined) return heldBecause(known, staysOn)
-    const hold = { cause: unrunnableCause(role, wall), taskId: record.task.id }
-    const cause = heldBecause(hold, staysOn)
-    if (!state) return cause
-    const blocked = state.blockedVerify ?? new Map<string, HeldVerify>()
-    state.blockedVerify = blocked
-    blocked.set(wall.command, hold)
-    // Those already queued leave the queue, saying why; the others are held as they come (`enqueue`).
-    const held = [record.task.id]
-    for (const other of table.values()) {
-      const { id, role: otherRole, completion } = other.task
-      if (other === record || otherRole !== role || completion.verify !== wall.command) continue
-      if (queue.remove(id)) {
-        table.explain(other, `waits: ${cause}`)
-        held.push(id)
-      }
-    }
-    bus.emit('verify:blocked', {
-      role,
-      command: wall.command,
-      taskId: record.task.id,
-      tasks: held,
-      ...(wall.program ? { program: wall.program } : {}),
-      ...(wall.runsIn ? { runsIn: wall.runsIn } : {}),
-      cause,
-    })
-    return cause
-  }
-
-  /**
-   * A person reruns or resets a task whose verify its role holds (they installed the program,
-   * corrected a script): the verify is tried again, and every task it held is queued again. Should
-   * it still not run, the first of them to meet it holds the others once more: one paid try.
-   * Returns the other tasks it held, their `waits:` cleared, for the caller to queue.
-   */
-  unblockVerify(record: TaskRecord): string[] {
-    const { table, bus } = this.ctx
-    const { role, completion, id } = record.task
-    const blocked = this.ctx.pool.role(role)?.blockedVerify
-    const command = completion.verify
-    const hold = command === undefined ? undefined : blocked?.get(command)
-    if (command === undefined || hold === undefined) return []
-    blocked?.delete(command)
-    const cause = heldBecause(hold, !this.ctx.config.stopWhenSettled)
-    const held: string[] = []
-    for (const other of table.values()) {
-      const { task } = other
-      if (other === record || task.role !== role || task.completion.verify !== command || task.status !== 'pending')
-        continue
-      if (other.reason === `waits: ${cause}`) table.explain(other, undefined)
-      if (table.resolver.isReady(task.id)) held.push(task.id)
-    }
-    bus.emit('verify:unblocked', { role, command, taskId: id, tasks: held })
-    return held
   }
 
   /** A role whose configuration keeps its agents from starting takes no more work; said once. */
@@ -380,38 +347,4 @@ export class TaskRuns {
     this.ctx.problems.push(`role "${role}" is paused: ${cause}`)
     this.ctx.bus.emit('role:paused', { role, cause })
   }
-}
-
-/** A verify that cannot run where a role's agents work, which holds the role's tasks that have it. */
-export interface HeldVerify {
-  /** Which command, what is missing, where, and what to fix. */
-  cause: string
-  /** The task that met it: one to rerun, to try it again in a run that stays on. */
-  taskId: string
-}
-
-/**
- * Why the tasks a verify holds wait, and what tries it again: in a run that stays on (`--watch`),
- * which holds the lock `project resume` needs, a rerun of one of them; else a resume.
- */
-export function heldBecause(hold: HeldVerify, staysOn: boolean): string {
-  const retry = staysOn
-    ? `\`tanuki task rerun ${hold.taskId}\` (or of another task that waits for it)`
-    : '`tanuki project resume`'
-  return `${hold.cause}; then ${retry}`
-}
-
-/** Which command cannot run, what is missing, where, and what to fix. */
-function unrunnableCause(role: string, wall: VerifyUnrunnable): string {
-  const where = wall.runsIn ? `in ${wall.runsIn}` : 'on this machine'
-  const exit = `exit ${wall.exitCode}${wall.said ? `: ${wall.said}` : ''}`
-  const fix = !wall.program
-    ? 'Make what it runs available there'
-    : wall.exitCode === 126
-      ? `\`${wall.program}\` cannot be executed there: make it executable`
-      : `\`${wall.program}\` was not found there: install it (or put it on PATH)`
-  return (
-    `verify \`${wall.command}\` cannot run ${where} for role "${role}" (${exit}). ` +
-    `${fix}, or correct the verify in the task files that give it`
-  )
 }

@@ -44,6 +44,8 @@ export interface TaskRecord {
   takenFromFile?: boolean
   /** The branch its complete work waits for, when not the run's target (`TaskRunState.target`). */
   target?: string
+  /** The verify command that holds it, pending, since it could not run (`TaskRunState.heldBy`). */
+  heldBy?: string
   /** Aborts the task's run in progress. */
   controller?: AbortController
   /** The run in progress. */
@@ -53,7 +55,7 @@ export interface TaskRecord {
 /** The parts of a task's run state kept on its record, as the journal records them. */
 type RecordedFacts = Pick<
   TaskRunState,
-  'iterations' | 'attempts' | 'lastError' | 'spend' | 'landed' | 'feedback' | 'target'
+  'iterations' | 'attempts' | 'lastError' | 'spend' | 'landed' | 'feedback' | 'target' | 'heldBy'
 >
 
 /** Who and why, for a status change. */
@@ -411,6 +413,7 @@ function stateOf(record: TaskRecord): TaskRunState {
     ...(record.landed ? { landed: record.landed } : {}),
     ...(record.feedback ? { feedback: record.feedback } : {}),
     ...(record.target === undefined ? {} : { target: record.target }),
+    ...(record.heldBy === undefined ? {} : { heldBy: record.heldBy }),
     ...(record.completedAt === undefined ? {} : { completedAt: record.completedAt }),
   }
 }
@@ -422,6 +425,7 @@ function factsOf(saved: TaskRunState): Partial<RecordedFacts> {
   if (saved.landed) facts.landed = saved.landed
   if (saved.feedback) facts.feedback = saved.feedback
   if (saved.target !== undefined) facts.target = saved.target
+  if (saved.heldBy !== undefined) facts.heldBy = saved.heldBy
   return facts
 }
 

@@ -58,6 +58,11 @@ export interface TaskRunState {
    * or `tanuki land --into`), never moved to another one silently. Absent: the run's target.
    */
   target?: string
+  /**
+   * The verify command that held it, pending: it could not run where the task's role's agents
+   * work (exit 126/127). A later run tries it again, free, before an agent is paid for the task.
+   */
+  heldBy?: string
 }
 
 /** Agents that take no work until `until` (a usage limit), by account key. */
