@@ -270,7 +270,9 @@ export class Orchestrator {
       dequeue: (id: string) => void this.queue.remove(id),
     }
     this.unwatch = watchSources(changes, this.sources)
-    for (const record of this.table.values()) if (record.task.status === 'pending') this.pool.ensure(record.task.role)
+    // Agents for the roles with work that can start: a role whose tasks all wait (for their
+    // dependencies, a verify that cannot run, work on another branch) gets them once one can.
+    for (const role of this.queue.roles()) this.pool.ensure(role)
     this.schedulePoll()
     this.dispatchAll()
     this.checkSettled()

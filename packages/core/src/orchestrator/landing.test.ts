@@ -546,7 +546,15 @@ describe('the merge queue', () => {
       }
       const h = harness(
         {
-          tasks: tasks({ id: 'x' }, { id: 'y', dependsOn: ['x'] }, { id: 'z', dependsOn: ['y'] }, { id: 'free' }),
+          agents: { api: { count: 1 } },
+          tasks: tasks(
+            { id: 'x' },
+            { id: 'y', dependsOn: ['x'] },
+            { id: 'z', dependsOn: ['y'] },
+            { id: 'free' },
+            // A role whose only task waits like y: no agent (nor container) is started for it.
+            { id: 'w', role: 'api', dependsOn: ['x'] },
+          ),
           plugins: [landing(lander)],
         },
         { store },
@@ -566,8 +574,11 @@ describe('the merge queue', () => {
       // Reporters learn why it waits (it has no status change to say it).
       expect(h.all('task:waiting')).toEqual([
         { taskId: 'y', reason: h.orchestrator.task('y')?.reason, at: expect.any(Number) },
+        { taskId: 'w', reason: h.orchestrator.task('y')?.reason, at: expect.any(Number) },
       ])
       expect(summary.elsewhere).toEqual([{ target: 'main', tasks: ['x'] }])
+      expect(h.backend.spawns).toEqual(['default-1'])
+      expect(h.orchestrator.task('w')?.status).toBe('pending')
     },
   )
 

@@ -112,6 +112,21 @@ describe('assignment', () => {
     for (const e of h.all('task:assigned')) expect(e.role).toBe(h.orchestrator.task(e.taskId)!.role)
   })
 
+  it('spawns a role’s agents once it has a task that can start, not while all its tasks wait for others', async () => {
+    const h = harness({
+      agents: { api: { count: 2 } },
+      tasks: tasks({ id: 'schema' }, { id: 'endpoint', role: 'api', dependsOn: ['schema'] }),
+    })
+    await h.orchestrator.start()
+    // Only the role with work that can start has agents; api's would sit idle (a container each).
+    expect(h.backend.spawns).toEqual(['default-1'])
+    await h.orchestrator.done()
+    expect([...h.backend.spawns].sort()).toEqual(['api-1', 'api-2', 'default-1'])
+    const spawned = h.indexOf('agent:spawned', (e) => e.role === 'api')
+    expect(spawned).toBeGreaterThan(h.indexOf('task:completed', (e) => e.taskId === 'schema'))
+    expect(h.orchestrator.task('endpoint')?.status).toBe('complete')
+  })
+
   it('uses the defaults for roles the config does not name', async () => {
     const h = harness({ tasks: tasks({ id: 'a', role: 'x' }, { id: 'b', role: 'x' }), defaults: { count: 2 } })
     await h.orchestrator.start()
