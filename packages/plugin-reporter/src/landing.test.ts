@@ -96,6 +96,14 @@ describe('landings in the reports', () => {
     expect(model.blockedVerifies).toEqual([])
   })
 
+  it('a verify met again when it is tried again is said once in the summary, with the latest cause', () => {
+    const { model, feed } = loaded(['A', 'B'], 'pending', 1)
+    feed('verify:blocked', { role: 'dev', command: 'pytset', taskId: 'A', tasks: ['A', 'B'], cause: 'first', at: 2 })
+    // A resume: B tried it before its agent worked, and it still could not run.
+    feed('verify:blocked', { role: 'dev', command: 'pytset', taskId: 'B', tasks: ['B', 'A'], cause: 'again', at: 3 })
+    expect(model.blockedVerifies.map((b) => b.cause)).toEqual(['again'])
+  })
+
   it('a task held while its dependency’s work waits for another branch says so in the summary, not "not started"', () => {
     const { model, feed } = loaded(['X', 'Y'], 'pending', 1)
     const reason = 'waits: its dependency X waits to land on main, …'

@@ -75,10 +75,12 @@ describe('console reporter, plain lines', () => {
         ),
       ),
     ).toBe(true)
-    // A person reran one of them in a run that stays on: said, with what it queued again.
+    // Tried again (a resume, a person's rerun) and found to run: said, with what it queued again.
     expect(
       lines.some((l) =>
-        l.endsWith('↻ verify `pytset` is tried again for role qa (T-2 run again by a person); queued again: T-1, T-3'),
+        l.endsWith(
+          "↻ verify `pytset` runs again for role qa (tried before T-2's agent worked); queued again: T-1, T-3",
+        ),
       ),
     ).toBe(true)
   })

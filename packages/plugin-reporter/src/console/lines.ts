@@ -211,7 +211,7 @@ export function describeEvent<E extends TanukiEventName>(
       return [
         {
           level: 'info',
-          text: `${c.cyan('↻')} verify \`${e.command}\` is tried again for role ${c.bold(e.role)} (${c.bold(e.taskId)} run again by a person)${others}`,
+          text: `${c.cyan('↻')} verify \`${e.command}\` runs again for role ${c.bold(e.role)} (tried before ${c.bold(e.taskId)}'s agent worked)${others}`,
         },
       ]
     }

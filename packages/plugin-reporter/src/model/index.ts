@@ -372,6 +372,9 @@ export class RunModel implements ReporterHooks {
   }
 
   onVerifyBlocked(e: TanukiEvents['verify:blocked']): void {
+    // Met again when it was tried again (a resume, a rerun): the news of it is the latest, once.
+    const known = this.blockedVerifies.findIndex((b) => b.role === e.role && b.command === e.command)
+    if (known >= 0) this.blockedVerifies.splice(known, 1)
     this.blockedVerifies.push(e)
     // The task that met it says why through its status change; the others it holds, here.
     for (const id of e.tasks ?? []) {
@@ -381,7 +384,7 @@ export class RunModel implements ReporterHooks {
   }
 
   onVerifyUnblocked(e: TanukiEvents['verify:unblocked']): void {
-    // Tried again: it is news no more, unless a task meets it again (`verify:blocked` anew).
+    // It runs again: it is news no more, unless a task meets it again (`verify:blocked` anew).
     const known = this.blockedVerifies.findIndex((b) => b.role === e.role && b.command === e.command)
     if (known >= 0) this.blockedVerifies.splice(known, 1)
     for (const id of e.tasks) {
