@@ -260,7 +260,7 @@ export default defineConfig({
 })
 
 /** One `command` agent whose every run appends its task's id (the prompt's title) to `runs`, outside the worktrees. */
-function countingRuns(runs: string): string {
+function countingRuns(runs: string, agents = 1): string {
   return `import { defineConfig } from 'tanuki'
 
 export default defineConfig({
@@ -270,7 +270,7 @@ export default defineConfig({
     kind: 'command',
     command: ['sh', '-c', 'printf "%s\\\\n" "$1" | grep -o -m1 "Task [A-Z]-[0-9]" >> ${JSON.stringify(runs)}', 'agent', '{prompt}'],
   },
-  agents: { default: { count: 1 } },
+  agents: { default: { count: ${agents} } },
 })
 `
 }
@@ -328,6 +328,13 @@ describe('a verify whose program is missing, shared by several tasks', () => {
       ),
       `    their task files: ${shared4.map((id) => `.tanuki/tasks/${id}.md`).join(', ')}`,
     ])
+
+    // Resumed without the fix: S-1's agent runs the verify before it works, and no one is paid.
+    const unfixed = await tanuki(project.dir, 'project', 'resume')
+    expect(unfixed.code, unfixed.stderr).toBe(1)
+    expect(ran()).toEqual(['S-1', 'O-1'])
+    expect(unfixed.stderr).toContain('cannot run on this machine for role "default"')
+    expect(unfixed.stderr).toContain('tanuki: waiting for it: S-1, S-2, S-3, S-4;')
 
     // The program installed (on PATH): the resume runs every task that waited, once each.
     const bin = join(shared, 'bin')
@@ -409,7 +416,7 @@ export default defineConfig({
 })
 
 describe('a verify whose program is missing, in a run that stays on (`--watch`)', () => {
-  it('after the program is installed, `tanuki task rerun` of a held task runs every task the verify held', async () => {
+  it('a rerun before the fix starts no agent’s work; after it, `tanuki task rerun` of a held task runs every task the verify held', async () => {
     const shared = sharedDir()
     const runs = join(shared, 'runs.log')
     // On the run's PATH from the start, empty until the person installs the program.
@@ -423,16 +430,33 @@ describe('a verify whose program is missing, in a run that stays on (`--watch`)'
         verify: 'tanuki-e2e-pytset -q',
         ...(i === 0 ? { priority: 'critical' } : {}),
       })),
-      config: countingRuns(runs),
+      // An agent per task: a rerun that queued all three would pay each of them.
+      config: countingRuns(runs, 3),
     })
     const run = startTanuki(project.dir, 'project', 'start', '--watch')
-    await waitFor('the verify to hold the tasks', () => run.output().stdout.includes('with this verify wait'))
-    expect(ranIn(runs)).toEqual(['S-1'])
+    await waitFor('the verify to hold the tasks', async () => {
+      if (!run.output().stdout.includes('and the other tasks of role default with this verify wait')) return false
+      return (await statusJson(project.dir)).tasks.every((t) => t.status === 'pending')
+    })
+    // Those that had started before the first met the wall (S-1 at least) each paid once.
+    const paid = ranIn(runs).length
+    expect(ranIn(runs)).toContain('S-1')
+    /** The console's lines that say the verify holds them (the summary's words differ). */
+    const verifyHeld = (): number =>
+      run.output().stdout.split('and the other tasks of role default with this verify wait').length - 1
+    expect(verifyHeld()).toBe(1)
+
+    // Rerun before the fix: S-3's agent runs the verify first, it still cannot run, and no agent
+    // is paid to meet it again.
+    const early = await tanuki(project.dir, 'task', 'rerun', 'S-3')
+    expect(early.code, early.stderr).toBe(0)
+    await waitFor('the verify to hold them again', () => verifyHeld() === 2)
+    expect(ranIn(runs)).toHaveLength(paid)
     // What it says to do works while the run holds the lock.
     const text = await tanuki(project.dir, 'project', 'status')
     expect(text.stdout).toContain(
       '`tanuki-e2e-pytset` was not found there: install it (or put it on PATH), or correct the verify in the task ' +
-        'files that give it; then `tanuki task rerun S-1` (or of another task that waits for it)',
+        'files that give it; then `tanuki task rerun S-3` (or of another task that waits for it)',
     )
 
     writeFileSync(join(bin, 'tanuki-e2e-pytset'), '#!/bin/sh\nexit 0\n')
@@ -442,9 +466,9 @@ describe('a verify whose program is missing, in a run that stays on (`--watch`)'
     await waitFor('every held task to complete and land', async () =>
       (await statusJson(project.dir)).tasks.every((t) => t.status === 'complete' && t.landed),
     )
-    expect(ranIn(runs).slice(1).sort()).toEqual(held)
+    expect(ranIn(runs).slice(paid).sort()).toEqual(held)
     expect(run.output().stdout).toMatch(
-      /verify `tanuki-e2e-pytset -q` is tried again for role default \(S-2 run again by a person\); queued again: S-1, S-3/,
+      /verify `tanuki-e2e-pytset -q` runs again for role default \(tried before S-2's agent worked\); queued again: S-1, S-3/,
     )
     const stop = await tanuki(project.dir, 'project', 'stop')
     expect(stop.code).toBe(0)
