@@ -100,8 +100,8 @@ export function createProcessAgent(parts: ProcessAgentParts): ProcessAgent {
     new TanukiError(
       'TANUKI_AGENT_FAILED',
       `agent ${name} (role ${role}, kind ${kind.name}): ${what.replace(/\.$/, '')}.` +
-        // A folder that is missing is not the program's fault.
-        (/ does not exist$/.test(what)
+        // A folder that is missing is not the program's fault; a program not executable says its fix.
+        (/ does not exist$| is not executable /.test(what)
           ? ''
           : ` Install it${programKey ? `, or set agents.${role}.${programKey} to the program to run` : ''}.`),
     )

@@ -159,6 +159,19 @@ describe('command kind', () => {
     )
     expect(agent.state).toBe('alive')
   })
+
+  it('says how to fix a program that is not executable, instead of to install it', async () => {
+    const dir = tempDir()
+    const script = join(dir, 'agent.sh')
+    writeFileSync(script, '#!/bin/sh\necho DONE\n', { mode: 0o644 })
+    const { agent } = await spawn(dir, { kind: 'command', command: [script] })
+    const result = await agent.run(request({ task: task({}) }))
+    expect(result.failure).toMatchObject({ class: 'could-not-start', config: true })
+    expect(result.failure?.cause).toContain(
+      `: could not start ${script}: "${script}" is not executable (\`chmod +x ${script}\`, or run it through its interpreter).`,
+    )
+    expect(result.failure?.cause).not.toContain('Install it')
+  })
 })
 
 describe('validateRole: a role is checked before anything runs', () => {

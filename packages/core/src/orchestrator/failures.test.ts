@@ -319,7 +319,7 @@ describe('write-back failures', () => {
           {
             name: 'read-only',
             load: async () => [createTask({ id: 'a', title: 'A', completion: { signal: 'DONE' } })],
-            update: () => Promise.reject(new TanukiError('TANUKI_TASK_NOT_FOUND', 'read-only file system')),
+            update: () => Promise.reject(new TanukiError('TANUKI_TASK_UNWRITABLE', 'read-only file system')),
           },
         ],
       },

@@ -137,11 +137,13 @@ export function startProcess(argv: readonly string[], options: RunProcessOptions
       options.signal?.removeEventListener('abort', onAbort)
       clearTimeout(timeoutTimer)
       const what =
-        error.code !== 'ENOENT'
-          ? error.message
-          : options.cwd && !existsSync(options.cwd)
-            ? `the directory it was to run in, ${options.cwd}, does not exist`
-            : `"${file}" was not found`
+        error.code === 'EACCES'
+          ? `"${file}" is not executable (\`chmod +x ${file}\`, or run it through its interpreter)`
+          : error.code !== 'ENOENT'
+            ? error.message
+            : options.cwd && !existsSync(options.cwd)
+              ? `the directory it was to run in, ${options.cwd}, does not exist`
+              : `"${file}" was not found`
       reject(
         new TanukiError('TANUKI_AGENT_FAILED', `could not start ${file}: ${what}`, {
           cause: error,
