@@ -365,6 +365,20 @@ describe('checkProject', () => {
     expect(far.tasks.map((t) => t.role)).toEqual(['ui'])
   })
 
+  it('names the import and plugin call for the Docker backend when the config lacks its plugin', async () => {
+    const error = await refused(
+      project({
+        'tanuki.config.mjs': "export default { agents: { qa: { backend: 'docker', image: 'x' } } }\n",
+        '.tanuki/tasks/a.md': task('A', ['role: qa', 'completion:', '  verify: "true"']),
+      }),
+    )
+    expect(error.message).toContain('config key "agents.qa.backend" is "docker", but no plugin registered that backend')
+    expect(error.message).toContain(
+      "The docker backend comes with @tanuki/plugin-agent-docker: add `import { dockerAgents } from '@tanuki/plugin-agent-docker'` " +
+        'to the config and `dockerAgents()` to its `plugins`.',
+    )
+  })
+
   it('refuses a project with no tasks, once everything else is fine', async () => {
     const error = await refused(project({ 'tanuki.config.mjs': 'export default {}\n' }))
     expect(error.code).toBe('TANUKI_NO_TASKS')

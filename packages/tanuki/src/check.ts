@@ -234,7 +234,10 @@ export async function checkProject(root: string, options: { landing?: boolean } 
         errors.push(
           ...found.map(
             (error) =>
-              new TanukiError(error.code, `${where}: ${error.message}`, { cause: error, details: error.details }),
+              new TanukiError(error.code, `${where}: ${error.message}${pluginHint(error)}`, {
+                cause: error,
+                details: error.details,
+              }),
           ),
         )
       } finally {
@@ -332,6 +335,20 @@ function inDoubt(problems: readonly ConfigProblem[], user: UserConfig): InDoubt 
   const agents: Record<string, unknown> = typeof user.agents === 'object' && user.agents !== null ? user.agents : {}
   const ownBackend = (role: string): boolean => (agents[role] as RoleConfig | undefined)?.backend !== undefined
   return { backends, role: (role) => every || roles.has(role) || (withoutBackend && !ownBackend(role)) }
+}
+
+/** Backends of Tanuki's own plugins that a config must add itself: what to write for each. */
+const PLUGIN_OF_BACKEND: Record<string, { name: string; from: string }> = {
+  docker: { name: 'dockerAgents', from: '@tanuki/plugin-agent-docker' },
+}
+
+/** For a backend of one of Tanuki's own plugins that is not in `plugins`: the lines that add it. */
+function pluginHint(error: TanukiError): string {
+  const plugin = error.code === 'TANUKI_BACKEND_UNKNOWN' ? PLUGIN_OF_BACKEND[String(error.details?.value)] : undefined
+  return plugin
+    ? ` The ${String(error.details?.value)} backend comes with ${plugin.from}: add \`import { ${plugin.name} } from '${plugin.from}'\` ` +
+        `to the config and \`${plugin.name}()\` to its \`plugins\`.`
+    : ''
 }
 
 /**
