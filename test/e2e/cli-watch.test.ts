@@ -50,6 +50,8 @@ describe('a person editing tasks while `project start --watch` runs', () => {
     const run = startTanuki(project.dir, 'project', 'start', '--watch')
     await waitFor('W-1 complete', () => fileStatus(project.taskPath('W-1')) === 'complete')
     expect(runsOf(runs)).toEqual(['W-1'])
+    // The console's last line says all is complete: it says too that the run goes on.
+    await waitFor('the run to say it still runs', () => run.output().stdout.includes('· still running: task files'))
 
     // A new file, written the way an editor might: in a subfolder, depending on the finished task.
     const added = join(project.tasksDir, 'later', 'W-2.md')

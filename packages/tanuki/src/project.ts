@@ -261,6 +261,19 @@ export async function runProject(project: Project, options: RunOptions): Promise
     // With --watch, work that comes after a settle unsettles it.
     orchestrator.events.on('project:settled', () => void (settled = true))
     orchestrator.events.on('task:assigned', () => void (settled = false))
+    // The console's last line says all is complete, but the run goes on: said once, after it.
+    if ((options.watch || user.stopWhenSettled === false) && !options.quiet) {
+      let said = false
+      orchestrator.events.on('project:settled', () => {
+        if (said) return
+        said = true
+        setImmediate(() =>
+          process.stdout.write(
+            '· still running: task files added or edited are picked up; `tanuki project stop` or Ctrl-C ends the run\n',
+          ),
+        )
+      })
+    }
     orchestrator.events.on('orchestrator:error', (e) => {
       if (closing) process.stderr.write(`tanuki: ${e.context}: ${e.message}\n`)
     })
