@@ -198,8 +198,14 @@ describe('kill -9 of the orchestrator, then `project resume`', () => {
     })
     process.kill(lockPid(project.dir)!, 'SIGKILL')
     expect((await start.done).signal).toBe('SIGKILL')
-    // The orchestrator is gone; its agents' steps are not.
+    // The orchestrator is gone; its agents' steps are not, and the status says so.
     for (const pid of agents) expect(isAlive(pid)).toBe(true)
+    const status = await tanuki(project.dir, 'project', 'status')
+    expect(status.stdout).toMatch(/default-1 +default +process +left running \(pid \d+\)/)
+    expect(status.stdout).toContain(
+      'no orchestrator runs, but a killed run left default-1, default-2 running: `tanuki project stop` stops them',
+    )
+    expect((await statusJson(project.dir)).agents.map((agent) => agent.leftRunning !== undefined)).toEqual([true, true])
 
     const stop = await tanuki(project.dir, 'project', 'stop')
     expect(stop.code, stop.stderr).toBe(0)
@@ -210,6 +216,7 @@ describe('kill -9 of the orchestrator, then `project resume`', () => {
     // Nothing left to stop the second time.
     const again = await tanuki(project.dir, 'project', 'stop')
     expect(again.stdout.trim()).toBe('No orchestrator is running for this project.')
+    expect((await statusJson(project.dir)).agents.some((agent) => agent.leftRunning)).toBe(false)
   })
 
   it('a lock naming a dead process is taken over by resume', async () => {

@@ -221,7 +221,7 @@ export interface StatusJson {
     failed: number
     byStatus: Record<string, number>
   }
-  agents: { name: string; role: string; status: string }[]
+  agents: { name: string; role: string; status: string; leftRunning?: { pid: number } }[]
   /** Remote workers (projects with `remote` in their config). */
   workers?: {
     name: string

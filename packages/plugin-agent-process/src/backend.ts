@@ -191,25 +191,46 @@ function roleKind(role: string, options: KindOptions): AgentKind {
  * own process groups). Kill such a leftover, but only when the pid still belongs to it: its
  * environment names this agent and project (Linux's /proc; elsewhere we leave it alone).
  */
-function reapLeftover(file: string, agent: string, project: ProjectInfo): boolean {
+function reapLeftover(file: string, agent: string, project: Pick<ProjectInfo, 'root'>): boolean {
   // Blank once its process ended; missing when its agent was removed.
   const pid = readPidFile(file)
-  const killed = pid !== undefined && killIfOurs(pid, agent, project)
+  const ours = pid !== undefined && isOurs(pid, agent, project)
+  if (ours) killGroup(pid, 'SIGKILL')
   rmSync(file, { force: true })
-  return killed
+  return ours
 }
 
-/** Kills a process's group when its environment names this agent of this project. */
-function killIfOurs(pid: number, agent: string, project: ProjectInfo): boolean {
+/** Whether a process runs, and its environment names this agent of this project. */
+function isOurs(pid: number, agent: string, project: Pick<ProjectInfo, 'root'>): boolean {
   try {
     const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0')
-    if (!environ.includes(`TANUKI_AGENT=${agent}`) || !environ.includes(`TANUKI_PROJECT=${project.root}`)) return false
-    killGroup(pid, 'SIGKILL')
-    return true
+    return environ.includes(`TANUKI_AGENT=${agent}`) && environ.includes(`TANUKI_PROJECT=${project.root}`)
   } catch {
-    // Gone already, or no /proc: nothing we can safely do.
+    // Gone already, or no /proc: nothing we can safely say.
     return false
   }
+}
+
+/** Each agent's pid file in the state folder, with the agent it belongs to. */
+function pidFiles(stateDir: string): { agent: string; file: string }[] {
+  const dir = join(stateDir, 'pids')
+  if (!existsSync(dir)) return []
+  return readdirSync(dir)
+    .sort()
+    .filter((file) => file.endsWith('.pid'))
+    .map((file) => ({ agent: file.slice(0, -'.pid'.length), file: join(dir, file) }))
+}
+
+/**
+ * The processes of a run's process agents that still run though the run was killed: each agent
+ * with its pid, read without touching anything (`project status`; `reapLeftovers` stops them).
+ * Call it only when no orchestrator runs the project: a running one's agents would be listed.
+ */
+export function leftovers(project: Pick<ProjectInfo, 'root' | 'stateDir'>): { agent: string; pid: number }[] {
+  return pidFiles(project.stateDir).flatMap(({ agent, file }) => {
+    const pid = readPidFile(file)
+    return pid !== undefined && isOurs(pid, agent, project) ? [{ agent, pid }] : []
+  })
 }
 
 /**
@@ -219,14 +240,7 @@ function killIfOurs(pid: number, agent: string, project: ProjectInfo): boolean {
  * when no orchestrator runs the project: it would kill a running one's agents.
  */
 export function reapLeftovers(project: ProjectInfo): string[] {
-  const dir = join(project.stateDir, 'pids')
-  const reaped: string[] = []
-  for (const file of existsSync(dir) ? readdirSync(dir).sort() : []) {
-    if (!file.endsWith('.pid')) continue
-    const agent = file.slice(0, -'.pid'.length)
-    if (reapLeftover(join(dir, file), agent, project)) reaped.push(agent)
-  }
-  return reaped
+  return pidFiles(project.stateDir).flatMap(({ agent, file }) => (reapLeftover(file, agent, project) ? [agent] : []))
 }
 
 /**

@@ -25,6 +25,7 @@ import { gitRepository } from './kit/git/run.ts'
 
 export {
   createProcessBackend,
+  leftovers,
   reapLeftovers,
   type ProcessBackend,
   type ProcessBackendOptions,

@@ -30,7 +30,11 @@ export interface StatusDocument {
   updatedAt: string
   tasks: TaskView[]
   progress: Progress & { queued?: number }
-  agents: (Omit<AgentInfo, 'assigned'> & { assigned?: number })[]
+  /**
+   * `leftRunning`: the agent's process still runs though no orchestrator does (a run killed with
+   * `kill -9` left it, editing and spending); `tanuki project stop` stops it.
+   */
+  agents: (Omit<AgentInfo, 'assigned'> & { assigned?: number; leftRunning?: { pid: number } })[]
   /**
    * The remote workers of the project (`tanuki worker`), as the run last saw them in Redis; only
    * for projects with `remote` in their config.

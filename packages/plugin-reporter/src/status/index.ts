@@ -15,7 +15,7 @@ export interface StatusInput {
   /** Every task, as `TaskView`s. */
   tasks: (Partial<Omit<TaskView, 'id' | 'status'>> & { id: string; status: string })[]
   /** Every agent, as `AgentInfo`s. */
-  agents?: (Partial<Omit<AgentInfo, 'name'>> & { name: string })[]
+  agents?: (Partial<Omit<AgentInfo, 'name'>> & { name: string; leftRunning?: { pid: number } })[]
 }
 
 export interface FormatStatusOptions {
@@ -135,13 +135,23 @@ export function formatStatus(input: StatusInput, options: FormatStatusOptions = 
       agent.name,
       agent.role ?? '',
       agent.backend ?? '',
-      agent.parkedUntil ? `parked until ${formatTime(Date.parse(agent.parkedUntil))}` : (agent.status ?? ''),
+      agent.leftRunning
+        ? `left running (pid ${agent.leftRunning.pid})`
+        : agent.parkedUntil
+          ? `parked until ${formatTime(Date.parse(agent.parkedUntil))}`
+          : (agent.status ?? ''),
       agent.task ?? '',
     ])
     const body = table(['NAME', 'ROLE', 'BACKEND', 'STATUS', 'TASK'], rows, c, (col, text, padded) =>
       col === 3 ? statusPaint(text, padded) : padded,
     )
     lines.push(...body.map((row) => `  ${row}`))
+    const left = agents.filter((agent) => agent.leftRunning).map((agent) => agent.name)
+    if (left.length > 0)
+      lines.push(
+        `  ${c.yellow('!')} no orchestrator runs, but a killed run left ${left.join(', ')} running: ` +
+          '`tanuki project stop` stops them',
+      )
   }
 
   // Why they wait: the limit (or outage) their last try met, grouped by when it lifts.

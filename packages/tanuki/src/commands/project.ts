@@ -3,7 +3,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, wri
 import { hostname } from 'node:os'
 import { defineCommand } from 'citty'
 import { TanukiError, backendRoles, errorMessage, setupPlugins, type CleanupReport } from '@tanuki/core'
-import { reapLeftovers } from '@tanuki/plugin-agent-process'
+import { leftovers, reapLeftovers } from '@tanuki/plugin-agent-process'
 import { formatStatus } from '@tanuki/plugin-reporter'
 import { isAlive, readLock, runningOrchestrator } from '../lock.ts'
 import { projectName } from '../paths.ts'
@@ -190,6 +190,24 @@ async function taskStatus(project: Project): Promise<StatusDocument & { problems
   if (running) {
     doc.status = 'starting'
     doc.pid = running.pid
+  } else {
+    // A run killed outright (`kill -9`) left its agents' processes running: not "stopped".
+    // The agents' list is written as a run ends: one killed early may not have it.
+    for (const { agent: name, pid } of leftovers(projectInfo(project))) {
+      const known = doc.agents.find((agent) => agent.name === name)
+      if (known) known.leftRunning = { pid }
+      else {
+        const task = doc.tasks.find((view) => view.assignedTo === name)
+        doc.agents.push({
+          name,
+          role: task?.role ?? '',
+          backend: 'process',
+          status: 'stopped',
+          ...(task ? { task: task.id } : {}),
+          leftRunning: { pid },
+        })
+      }
+    }
   }
   if (errors.length > 0) doc.problems = errors.map((error) => error.message)
   return doc
