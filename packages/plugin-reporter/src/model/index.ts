@@ -1,7 +1,5 @@
 import {
   hookName,
-  type EmptyLanding,
-  type Failure,
   type Progress,
   type Reporter,
   type ReporterHooks,
@@ -10,106 +8,11 @@ import {
   type TaskStatus,
   type Usage,
 } from '@tanuki/core'
+import { Holds } from './holds.ts'
+import { Landings, earlierLanding } from './landing.ts'
+import { STATUS_ORDER, type AgentState, type TaskState } from './types.ts'
 
-/** Statuses in the order reporters list them. */
-export const STATUS_ORDER: readonly TaskStatus[] = [
-  'complete',
-  'in_progress',
-  'assigned',
-  'pending',
-  'review',
-  'failed',
-  'blocked',
-]
-
-/** The last verify a task ran, as the summary shows it. */
-export interface VerifyRecord {
-  /** The verify command. */
-  command: string
-  /** `null` when it was killed (timeout). */
-  exitCode: number | null
-  /** What it printed, stdout and stderr interleaved. */
-  output: string
-  /** True when it ran out of time. */
-  timedOut: boolean
-}
-
-/** What the model knows of one task, from events alone. */
-export interface TaskState {
-  /** The task's id. */
-  id: string
-  /** Known from `project:loaded` or `task:added`. */
-  title?: string
-  /** Known from `project:loaded`, `task:added`, `task:queued` or `task:assigned`. */
-  role?: string
-  /** `critical` … `low`. */
-  priority?: string
-  /** Its status now (`pending` until an event says otherwise). */
-  status: TaskStatus
-  /** Ids of the tasks it depends on. */
-  dependsOn: string[]
-  /** The agent that has it (or last had it). */
-  agent?: string
-  /** Iterations run, across every attempt. */
-  iterations: number
-  /** The iteration in progress and its limit. */
-  /** The iteration in progress (1-based, counted per attempt). */
-  iteration?: number
-  /** Its limit (`max_iterations`). */
-  maxIterations?: number
-  /** When it was last assigned (clock ms). */
-  assignedAt?: number
-  /** From its first assignment to completion, failure or review. */
-  firstAssignedAt?: number
-  /** How long it took: the orchestrator's figure on completion, else from first assignment to the end. */
-  durationMs?: number
-  /** Why it failed, went to review, is blocked or was requeued. */
-  reason?: string
-  /** What blocks it, from its last `task:blocked`. */
-  blockers?: { id: string; reason: string; status?: string }[]
-  /** Summed over its iterations, where the agent reported them. */
-  usage?: Usage
-  /** What went wrong in its last failed iteration: the class and a short cause. */
-  lastFailure?: Failure
-  /** The last verify it ran. */
-  lastVerify?: VerifyRecord
-  /** The agent's output of the last finished iteration. */
-  lastOutput?: string
-  /** Times it lost its agent. */
-  requeues: number
-  /**
-   * Where its work landed. `moved: false`: on the integration branch only, waiting for the target
-   * to move forward (`note` says why); it turns true once a later landing moves the target.
-   * `earlier`: it landed in an earlier run (the journal says so through `project:loaded`).
-   * `empty`: nothing of it landed (no work was recorded, or its work adds nothing), though it
-   * counts as landed for its dependents; `commit` is the tip it found.
-   */
-  landed?: { commit: string; moved: boolean; note?: string; earlier?: boolean; empty?: EmptyLanding }
-  /** Conflicts its work met (at landing, or when work was brought into its agent's workspace). */
-  conflicts?: { files: string[]; what: string }[]
-  /** The last gate that failed on the combined work. */
-  landFailed?: { command: string; exitCode: number | null; output: string }
-}
-
-/** What the model knows of one agent. */
-export interface AgentState {
-  /** The agent's name (`backend-1`). */
-  name: string
-  /** Its role; `?` until an event names it. */
-  role: string
-  /** Its backend; `?` until an event names it. */
-  backend: string
-  /** What it is doing. */
-  status: 'idle' | 'busy' | 'crashed' | 'stopped' | 'spawn-failed'
-  /** The task it works on, when busy. */
-  task?: string
-  /** When it took its current task (clock ms). */
-  since?: number
-  /** Why it crashed or could not start. */
-  message?: string
-  /** When its park lifts (clock ms), while its account waits out a limit. */
-  parkedUntil?: number
-}
+export { STATUS_ORDER, type AgentState, type TaskState, type VerifyRecord } from './types.ts'
 
 function addUsage(total: Usage | undefined, more: Usage): Usage {
   const sum = { ...total }
@@ -120,11 +23,6 @@ function addUsage(total: Usage | undefined, more: Usage): Usage {
   // A sum with an estimate in it is an estimate.
   if (more.estimated) sum.estimated = true
   return sum
-}
-
-/** Why a task that a verify which cannot run holds waits, as the summary lists it under that verify. */
-function heldByVerify(command: string): string {
-  return `waits: verify \`${command}\` cannot run (see above)`
 }
 
 /** Each event's hook name, worked out once: every event of a run comes through `apply`. */
@@ -152,21 +50,35 @@ export class RunModel implements ReporterHooks {
   state: TanukiEvents['orchestrator:state']['to'] = 'stopped'
   /** Every `orchestrator:error`. */
   readonly errors: TanukiEvents['orchestrator:error'][] = []
+  /** Where work landed, and what waits for the target. */
+  private readonly landings = new Landings(this.tasks)
+  /** What holds pending tasks back until a person acts. */
+  private readonly holds = new Holds(this.tasks)
   /** Roles paused by their configuration, with what to fix. */
-  readonly pausedRoles = new Map<string, string>()
+  readonly pausedRoles = this.holds.pausedRoles
   /** Verify commands that cannot run where a role's agents work, with what to fix: their tasks wait. */
-  readonly blockedVerifies: TanukiEvents['verify:blocked'][] = []
+  readonly blockedVerifies = this.holds.blockedVerifies
+
   /** The branch work lands on, once a landing named it. */
-  target: string | undefined
-  /** Tasks whose landing waits for the target, in the order they landed. */
-  private readonly held = new Set<string>()
-  /** Why the target could not move to the last landing, and what to do. */
-  private heldNote: string | undefined
+  get target(): string | undefined {
+    return this.landings.target
+  }
+
+  set target(target: string | undefined) {
+    this.landings.target = target
+  }
+
   /**
    * Complete work an earlier run did for another branch than this run's target, which waits for
    * it (`project:target`): each target with its tasks.
    */
-  elsewhere: TanukiEvents['project:target']['elsewhere'] = []
+  get elsewhere(): TanukiEvents['project:target']['elsewhere'] {
+    return this.holds.elsewhere
+  }
+
+  set elsewhere(elsewhere: TanukiEvents['project:target']['elsewhere']) {
+    this.holds.elsewhere = elsewhere
+  }
 
   private task(id: string): TaskState {
     let task = this.tasks.get(id)
@@ -209,13 +121,7 @@ export class RunModel implements ReporterHooks {
     for (const { id, title, role, priority, status, dependsOn, landed: before, iterations = 0, reason } of e.tasks ??
       []) {
       const task = this.tasks.get(id)
-      // Landed in an earlier run: no `task:landed` tells it in this one (unless the target caught
-      // up with it now, which replaces this). Work that waited for its target is not on it: the
-      // landing says so again for this run's target, `project:target` for another.
-      const landed =
-        before && !before.heldBack
-          ? { commit: before.commit, moved: true, earlier: true, ...(before.empty ? { empty: before.empty } : {}) }
-          : undefined
+      const landed = earlierLanding(before)
       // A new task is made whole at once: 100,000 of them, each made then filled in, took a
       // quarter of a second of a big project's start.
       if (task)
@@ -277,12 +183,8 @@ export class RunModel implements ReporterHooks {
     if (e.iterations !== undefined) task.iterations = e.iterations
     // Rerun or reset: its landing is not its work any more (it lands again once complete).
     if (e.from === 'complete' && e.to === 'pending') {
-      task.landed = undefined
-      this.held.delete(e.taskId)
-      // Nor does it wait for the branch its earlier work was done for: it is done again, for this run's.
-      this.elsewhere = this.elsewhere
-        .map(({ target, tasks }) => ({ target, tasks: tasks.filter((id) => id !== e.taskId) }))
-        .filter(({ tasks }) => tasks.length > 0)
+      this.landings.undo(task)
+      this.holds.redone(e.taskId)
     }
     if (e.reason !== undefined && e.to !== 'complete') task.reason = e.reason
     if (e.to === 'pending' || e.to === 'complete') {
@@ -367,64 +269,19 @@ export class RunModel implements ReporterHooks {
   }
 
   onTaskWaiting(e: TanukiEvents['task:waiting']): void {
-    const task = this.task(e.taskId)
-    if (task.status === 'pending') task.reason = e.reason
+    this.holds.waiting(this.task(e.taskId), e)
   }
 
   onVerifyBlocked(e: TanukiEvents['verify:blocked']): void {
-    // Met again when it was tried again (a resume, a rerun): the news of it is the latest, once.
-    const known = this.blockedVerifies.findIndex((b) => b.role === e.role && b.command === e.command)
-    if (known >= 0) this.blockedVerifies.splice(known, 1)
-    this.blockedVerifies.push(e)
-    // The task that met it says why through its status change; the others it holds, here.
-    for (const id of e.tasks ?? []) {
-      const task = this.tasks.get(id)
-      if (id !== e.taskId && task && task.status === 'pending') task.reason = heldByVerify(e.command)
-    }
+    this.holds.verifyBlocked(e)
   }
 
   onVerifyUnblocked(e: TanukiEvents['verify:unblocked']): void {
-    // It runs again: it is news no more, unless a task meets it again (`verify:blocked` anew).
-    const known = this.blockedVerifies.findIndex((b) => b.role === e.role && b.command === e.command)
-    if (known >= 0) this.blockedVerifies.splice(known, 1)
-    for (const id of e.tasks) {
-      const task = this.tasks.get(id)
-      // Held by it, whether said here or by `task:waiting`: it is tried again now.
-      if (task?.status === 'pending' && task.reason?.startsWith('waits: ')) delete task.reason
-    }
+    this.holds.verifyUnblocked(e)
   }
 
   onTaskLanded(e: TanukiEvents['task:landed']): void {
-    if (e.target) this.target = e.target
-    const task = this.task(e.taskId)
-    task.landed = {
-      commit: e.commit,
-      moved: e.moved,
-      ...(e.note ? { note: e.note } : {}),
-      ...(e.empty ? { empty: e.empty } : {}),
-    }
-    this.held.delete(e.taskId)
-    if (!e.moved) {
-      // Nothing of an empty landing waits: only the landings before it, which said so.
-      if (!e.empty) {
-        this.held.add(e.taskId)
-        this.heldNote = e.note
-      }
-    } else if (e.commit !== 'by hand') {
-      // The target is at this landing: those that waited for it are on it now (a landing by a
-      // person's hand moves no target).
-      for (const id of this.held) {
-        const waited = this.tasks.get(id)!
-        if (waited.landed)
-          waited.landed = {
-            commit: waited.landed.commit,
-            moved: true,
-            ...(waited.landed.empty ? { empty: waited.landed.empty } : {}),
-          }
-      }
-      this.held.clear()
-      this.heldNote = undefined
-    }
+    this.landings.landed(this.task(e.taskId), e)
   }
 
   onTaskConflict(e: TanukiEvents['task:conflict']): void {
@@ -519,10 +376,7 @@ export class RunModel implements ReporterHooks {
    * landed in an earlier run (`landedEarlierCount`).
    */
   landedCount(): number {
-    let landed = 0
-    for (const task of this.tasks.values())
-      if (task.landed?.moved && !task.landed.earlier && !task.landed.empty) landed++
-    return landed
+    return this.landings.landedCount()
   }
 
   /**
@@ -530,16 +384,12 @@ export class RunModel implements ReporterHooks {
    * nothing): counted as landed for their dependents, and never in `landedCount`.
    */
   nothingToLandCount(): number {
-    let empty = 0
-    for (const task of this.tasks.values()) if (task.landed?.empty && !task.landed.earlier) empty++
-    return empty
+    return this.landings.nothingToLandCount()
   }
 
   /** Tasks whose work landed in an earlier run and has not landed again in this one. */
   landedEarlierCount(): number {
-    let landed = 0
-    for (const task of this.tasks.values()) if (task.landed?.earlier && !task.landed.empty) landed++
-    return landed
+    return this.landings.landedEarlierCount()
   }
 
   /**
@@ -548,12 +398,7 @@ export class RunModel implements ReporterHooks {
    * note on why and what to do. Undefined when every landing is on the target.
    */
   heldBack(): { target?: string; tasks: string[]; note?: string } | undefined {
-    if (this.held.size === 0) return undefined
-    return {
-      ...(this.target ? { target: this.target } : {}),
-      tasks: [...this.held],
-      ...(this.heldNote ? { note: this.heldNote } : {}),
-    }
+    return this.landings.heldBack()
   }
 
   /** Usage summed over every task. */
