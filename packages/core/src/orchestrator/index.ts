@@ -462,8 +462,10 @@ export class Orchestrator {
       record.controller = undefined
     }
     // A try cut short (by a command, a stop, a crash) still holds its share of the budgets, and
-    // what it spent before is spent.
-    let cutShort = iteration.release(usageOfError(failure))
+    // what it spent before is spent: the status change that ends it tells reporters.
+    const spent = usageOfError(failure)
+    if (spent) record.untold = spent
+    let cutShort = iteration.release(spent)
     // A person asked for something else while it ran (rerun, reset, mark): that wins over its result.
     if (this.overridden(record, agent)) return
     // A stop or crash that landed while verify ran can make the loop end with a verdict on a

@@ -351,6 +351,29 @@ describe('budgets', () => {
     expect(summary.spend).toEqual({ usd: 0.75, tokens: 300 })
     expect(store.state.tasks.a?.spend).toEqual({ usd: 0.75, tokens: 300 })
     expect(store.state.run.spend).toEqual({ usd: 0.75, tokens: 300 })
+    // No `iteration:finished` tells what those tries spent: the status change that ended each does.
+    expect(h.all('iteration:finished')).toEqual([])
+    const ended = h.all('task:status').filter((change) => change.usage)
+    expect(ended).toMatchObject([
+      { from: 'in_progress', to: 'pending', reason: expect.stringContaining('crashed'), usage: { costUsd: 0.25 } },
+      { from: 'in_progress', to: 'pending', reason: 'run stopped; it will start over', usage: { costUsd: 0.5 } },
+    ])
+  })
+
+  it("a person's command that cuts a try short tells what it spent, marked as Tanuki's estimate", async () => {
+    const h = harness(
+      { tasks: tasks({ id: 'a' }) },
+      { backend: { script: () => ({ type: 'hang', usage: { costUsd: 0.4, inputTokens: 100, estimated: true } }) } },
+    )
+    await h.orchestrator.start()
+    await h.when('iteration:started')
+    // The agent has begun (and spent) before the person's command comes.
+    await new Promise((resolve) => setTimeout(resolve, 5))
+    await h.orchestrator.mark('a', 'failed')
+    expect(await h.when('task:status', (change) => change.to === 'failed')).toMatchObject({
+      from: 'in_progress',
+      usage: { costUsd: 0.4, inputTokens: 100, estimated: true },
+    })
   })
 
   it('spend is recorded per iteration and survives a resume', async () => {

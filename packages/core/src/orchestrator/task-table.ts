@@ -1,3 +1,4 @@
+import type { Usage } from '../agent/types.ts'
 import type { TaskQueue } from '../queue/index.ts'
 import { Resolver, cycleError, type Blocker } from '../resolver/index.ts'
 import type { TaskSource } from '../source/types.ts'
@@ -30,6 +31,11 @@ export interface TaskRecord {
   lastError?: TaskRunState['lastError']
   /** What its iterations cost. */
   spend?: Spend
+  /**
+   * What a try cut short (a stop, a crash, a person's command) spent, which no `iteration:finished`
+   * told: its next status change, the one that ends the try, tells it.
+   */
+  untold?: Usage
   /** Where its work landed. */
   landed?: Landing
   /** Why it came back after completing: carried into its next prompt. */
@@ -288,7 +294,9 @@ export class TaskTable {
       ...(cause.reason ? { reason: cause.reason } : {}),
       // Back to waiting: the tries it keeps (a try a stop cut short is not one).
       ...(to === 'pending' ? { iterations: record.iterations } : {}),
+      ...(record.untold ? { usage: record.untold } : {}),
     })
+    delete record.untold
     this.tracker.record(change)
     this.store.append({
       t: 'task',

@@ -1,3 +1,4 @@
+import type { Usage } from '../agent/types.ts'
 import type { TaskStatus } from '../task/types.ts'
 
 /** One status change of one task. */
@@ -11,6 +12,12 @@ export interface StatusChange {
   reason?: string
   /** Back to `pending`: the iterations the task keeps counted (a try a stop cut short is not one). */
   iterations?: number
+  /**
+   * Out of `in_progress` because a stop, a crash or a person's command cut a try short: what the
+   * agent said that try spent before (`estimated` when Tanuki priced it), which no
+   * `iteration:finished` tells. Absent when it said nothing.
+   */
+  usage?: Usage
   /** Clock time in ms since the epoch. */
   at: number
 }
