@@ -187,6 +187,8 @@ export class RunModel implements ReporterHooks {
       this.holds.redone(e.taskId)
     }
     if (e.reason !== undefined && e.to !== 'complete') task.reason = e.reason
+    // A try a stop, a crash or a person cut short: what it spent, which no `iteration:finished` told.
+    if (e.usage) task.usage = addUsage(task.usage, e.usage)
     if (e.to === 'pending' || e.to === 'complete') {
       task.iteration = undefined
       task.maxIterations = undefined

@@ -56,7 +56,7 @@ export interface TaskState {
   reason?: string
   /** What blocks it, from its last `task:blocked`. */
   blockers?: { id: string; reason: string; status?: string }[]
-  /** Summed over its iterations, where the agent reported them. */
+  /** Summed over its iterations, where the agent reported them (tries cut short too). */
   usage?: Usage
   /** What went wrong in its last failed iteration: the class and a short cause. */
   lastFailure?: Failure

@@ -238,6 +238,42 @@ describe('summary reporter', () => {
     expect(markdown).not.toContain('waits: verify')
   })
 
+  it('counts what tries a crash and a stop cut short spent, the estimate marked ~', async () => {
+    const path = join(dir, 'summary.md')
+    let tries = 0
+    const orchestrator = createOrchestrator({
+      config: { cooldownMs: 0, tasks: [{ id: 'C-1', title: 'cut', completion: { signal: 'DONE' } }] },
+      backends: [
+        createMemoryBackend({
+          // The first agent dies mid-try, having said what it spent; the second is stopped mid-try,
+          // before its bill, with what Tanuki priced of its answers so far.
+          script: () =>
+            ++tries === 1
+              ? { type: 'die', delayMs: 5, usage: { costUsd: 0.25, inputTokens: 100, outputTokens: 10 } }
+              : { type: 'hang', usage: { costUsd: 0.5, inputTokens: 200, outputTokens: 20, estimated: true } },
+        }),
+      ],
+      reporters: [createSummaryReporter({ path, stream: false })],
+    })
+    let started = 0
+    const second = new Promise<void>((resolve) =>
+      orchestrator.events.on('iteration:started', () => void (++started === 2 && resolve())),
+    )
+    await orchestrator.start()
+    await second
+    // The second agent has begun (and spent) before the stop.
+    await new Promise((resolve) => setTimeout(resolve, 5))
+    await orchestrator.stop()
+    expect((await orchestrator.done()).spend).toEqual({ usd: 0.75, tokens: 330 })
+    const markdown = await readFile(path, 'utf8')
+    expect(markdown).toContain('Tokens: 300 in / 30 out.')
+    expect(markdown).toContain("Cost: ~$0.7500 (~: in part Tanuki's estimate")
+    expect(taskTable(parse(markdown)).find((row) => row.Task === 'C-1')).toMatchObject({
+      Tokens: '300 in / 30 out',
+      Cost: '~$0.7500',
+    })
+  })
+
   it('writes the report of a live run into the state dir when the run settles', async () => {
     const pipe = new FakePipe()
     const { summary } = await runScenario({
