@@ -46,6 +46,11 @@ export interface Spend {
   usd?: number
   /** Input and output tokens, where the agent reported them. */
   tokens?: number
+  /**
+   * True when part of it is Tanuki's estimate at list prices, not the agent's bill: a try cut off
+   * before the agent reported what it spent (`Usage.estimated`).
+   */
+  estimated?: boolean
 }
 
 /**

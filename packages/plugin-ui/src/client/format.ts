@@ -23,9 +23,13 @@ export function count(n: number | undefined): string {
   return n.toLocaleString('en')
 }
 
+/** "$0.0300 · 1,200 tokens"; `~` before a cost that is in part Tanuki's estimate. */
 export function spendText(spend: Spend | undefined): string {
   if (!spend || (spend.usd === undefined && spend.tokens === undefined)) return 'no spend reported'
-  return [spend.usd !== undefined && money(spend.usd), spend.tokens !== undefined && `${count(spend.tokens)} tokens`]
+  return [
+    spend.usd !== undefined && `${spend.estimated ? '~' : ''}${money(spend.usd)}`,
+    spend.tokens !== undefined && `${count(spend.tokens)} tokens`,
+  ]
     .filter(Boolean)
     .join(' · ')
 }

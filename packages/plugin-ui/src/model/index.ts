@@ -52,6 +52,8 @@ export function addSpend(total: Spend | undefined, usage: Usage): Spend {
   if (typeof usage.costUsd === 'number') sum.usd = (sum.usd ?? 0) + usage.costUsd
   const tokens = usageTokens(usage)
   if (tokens !== undefined) sum.tokens = (sum.tokens ?? 0) + tokens
+  // A sum with an estimate in it is an estimate.
+  if (usage.estimated) sum.estimated = true
   return sum
 }
 
@@ -251,6 +253,8 @@ export class DashboardModel {
         this.move(task, { status: change.to })
         if (change.reason !== undefined && change.to !== 'complete') task.reason = change.reason
         if (change.to === 'complete') task.reason = undefined
+        // A try a stop, a crash or a person cut short: what it spent, which no `iteration:finished` told.
+        if (change.usage) task.spend = addSpend(task.spend, change.usage)
         if (change.to === 'assigned' || change.to === 'in_progress') {
           if (change.agent) task.assignedTo = change.agent
           task.blockers = undefined
@@ -452,6 +456,7 @@ export class DashboardModel {
     for (const task of this.tasks.values()) {
       if (task.spend?.usd !== undefined) total.usd = (total.usd ?? 0) + task.spend.usd
       if (task.spend?.tokens !== undefined) total.tokens = (total.tokens ?? 0) + task.spend.tokens
+      if (task.spend?.estimated) total.estimated = true
     }
     return total
   }

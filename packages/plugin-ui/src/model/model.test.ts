@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest'
+import { createMemoryBackend, createOrchestrator } from '@tanuki/core'
+import { spendText } from '../client/format.ts'
 import type { StatusDocument } from '../types.ts'
 import { DashboardModel } from './index.ts'
 
@@ -69,6 +71,39 @@ describe('DashboardModel', () => {
     expect(out.agents[0]).toMatchObject({ name: 'backend-1', status: 'idle' })
     expect(out.agents[0]!.task).toBeUndefined()
     expect(model.spend()).toEqual({ usd: 0.01, tokens: 120 })
+  })
+
+  it('counts what tries a crash and a stop cut short spent, from a real run, the estimate marked ~', async () => {
+    const model = new DashboardModel()
+    let tries = 0
+    const orchestrator = createOrchestrator({
+      config: { cooldownMs: 0, tasks: [{ id: 'C-1', title: 'cut', completion: { signal: 'DONE' } }] },
+      backends: [
+        createMemoryBackend({
+          // The first agent dies mid-try, having said what it spent; the second is stopped mid-try,
+          // before its bill, with what Tanuki priced of its answers so far.
+          script: () =>
+            ++tries === 1
+              ? { type: 'die', delayMs: 5, usage: { costUsd: 0.25, inputTokens: 100, outputTokens: 10 } }
+              : { type: 'hang', usage: { costUsd: 0.5, inputTokens: 200, outputTokens: 20, estimated: true } },
+        }),
+      ],
+      // As the dashboard's server does: every event folded in.
+      reporters: [{ name: 'dashboard', onEvent: (name, payload) => void model.apply(name, payload) }],
+    })
+    let started = 0
+    const second = new Promise<void>((resolve) =>
+      orchestrator.events.on('iteration:started', () => void (++started === 2 && resolve())),
+    )
+    await orchestrator.start()
+    await second
+    // The second agent has begun (and spent) before the stop.
+    await new Promise((resolve) => setTimeout(resolve, 5))
+    await orchestrator.stop()
+    expect((await orchestrator.done()).spend).toEqual({ usd: 0.75, tokens: 330 })
+    expect(model.tasks.get('C-1')!.spend).toEqual({ usd: 0.75, tokens: 330, estimated: true })
+    expect(model.spend()).toEqual({ usd: 0.75, tokens: 330, estimated: true })
+    expect(spendText(model.spend())).toBe('~$0.7500 · 330 tokens')
   })
 
   it('shows work waiting on the integration branch as waiting for the target, not landed, until the target moves', () => {
