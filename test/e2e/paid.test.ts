@@ -2,10 +2,11 @@
 // the Messages API that answers with limits, big bills and refused keys; and the failures that can
 // never pass (a missing agent, a verify that cannot run, an agent that goes silent), each tried
 // once and named, never retried blindly.
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { delimiter, dirname, join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
+import { DashboardModel } from '@tanuki/plugin-ui'
 import {
   blocksOf,
   claudeBin,
@@ -16,7 +17,7 @@ import {
   type FakeScript,
   type ReplyUsage,
 } from '../support/fake-anthropic.ts'
-import { cleanup, createProject, readEvents, setCliEnv, startTanuki, statusJson, tanuki } from './helpers.ts'
+import { cleanup, createProject, readEvents, setCliEnv, startTanuki, statusJson, tanuki, waitFor } from './helpers.ts'
 
 let api: FakeAnthropic | undefined
 const outside: string[] = []
@@ -222,6 +223,48 @@ describe('paid agents with the real Claude Code CLI', () => {
     const [task] = (await statusJson(project.dir)).tasks
     expect(task).toMatchObject({ id: 'T-1', status: 'review', lastError: { class: 'budget' } })
     expect(iterationsSeen(api)).toBe(2)
+  }, 120_000)
+
+  it('what a try a stop cut short spent before Claude Code reported its bill is in the summary and the dashboard, marked ~', async () => {
+    // One answer of 200,000 input tokens ($0.60 at claude-sonnet-4-5's list price), then a command
+    // that outlasts the test: the run is stopped while it runs.
+    api = await startFakeAnthropic((_request, { mainLoop }) =>
+      mainLoop
+        ? {
+            content: [{ type: 'tool_use', name: 'Bash', input: { command: LONG_COMMAND, description: 'wait' } }],
+            usage: { input_tokens: 200_000, output_tokens: 100 },
+          }
+        : undefined,
+    )
+    useClaude(api)
+    const project = createProject({
+      config: CLAUDE_CONFIG().replace("kind: 'claude'", "kind: 'claude', model: 'claude-sonnet-4-5'"),
+      files: { '.tanuki/tasks/S-1.md': claudeTask('S-1', '  verify: "test -f never-made.txt"\n') },
+    })
+    const run = startTanuki(project.dir, 'project', 'start')
+    // Claude Code streamed the answer (and its tokens) and runs the command.
+    await waitFor('the answer in the agent output', () =>
+      readEvents(project.dir).some((e) => e.event === 'iteration:output' && String(e.text).includes('tool_use')),
+    )
+    const stop = await tanuki(project.dir, 'project', 'stop')
+    expect(stop.code, stop.stderr).toBe(0)
+    const ended = await run.done
+    const events = readEvents(project.dir)
+    expect(
+      events.filter((e) => e.event === 'iteration:finished'),
+      ended.stdout,
+    ).toEqual([])
+    // The status change that ended the try tells what it spent.
+    const cut = events.find((e) => e.event === 'task:status' && e.to === 'pending' && e.usage)
+    expect(cut).toMatchObject({ from: 'in_progress', usage: { estimated: true } })
+    const usd = (cut!.usage as { costUsd: number }).costUsd
+    expect(usd).toBeGreaterThan(0.6)
+    const summary = readFileSync(join(project.dir, '.tanuki', 'summary.md'), 'utf8')
+    expect(summary).toContain(`Cost: ~$${usd.toFixed(4)} (~: in part Tanuki's estimate`)
+    // The dashboard, fed the run's events as its server is.
+    const model = new DashboardModel()
+    for (const { event, ...payload } of events) model.apply(event, payload)
+    expect(model.spend()).toMatchObject({ usd, estimated: true })
   }, 120_000)
 
   it('a run budget shared by 4 agents is not overshot by more than one try each, and the run exits 3', async () => {
