@@ -75,6 +75,23 @@ function touchScript(usage?: ReplyUsage): FakeScript {
 /** A command that runs for a minute. */
 const LONG_COMMAND = 'node -e "setTimeout(() => {}, 60000)"'
 
+/**
+ * One answer of 200,000 input tokens ($0.60 at claude-sonnet-4-5's list price, see `SONNET_CONFIG`),
+ * then `LONG_COMMAND`: Claude Code is cut off before its result line, so Tanuki prices its tokens.
+ */
+const pricedAnswerThenWait: FakeScript = (_request, { mainLoop }) =>
+  mainLoop
+    ? {
+        // Not `sleep`, which Claude Code's Bash tool refuses to wait on.
+        content: [{ type: 'tool_use', name: 'Bash', input: { command: LONG_COMMAND, description: 'wait' } }],
+        usage: { input_tokens: 200_000, output_tokens: 100 },
+      }
+    : undefined
+
+/** `CLAUDE_CONFIG` with a model whose list price Tanuki knows. */
+const SONNET_CONFIG = (extra = '') =>
+  CLAUDE_CONFIG(extra).replace("kind: 'claude'", "kind: 'claude', model: 'claude-sonnet-4-5'")
+
 /** Main-loop requests that opened an iteration (no tool result yet): one per Claude Code run. */
 const iterationsSeen = (fake: FakeAnthropic): number =>
   fake.mainLoopRequests().filter((request) => lastToolResults(request).length === 0).length
@@ -189,23 +206,12 @@ describe('paid agents with the real Claude Code CLI', () => {
   }, 120_000)
 
   it('a try that times out before Claude Code reports its bill is paid for all the same: the budget stops the task', async () => {
-    // Each try: one answer of 200,000 input tokens ($0.60 at claude-sonnet-4-5's list price), then
-    // a command that outlasts iterationTimeoutMs. Claude Code is stopped before its result line.
-    api = await startFakeAnthropic((_request, { mainLoop }) =>
-      mainLoop
-        ? {
-            // Not `sleep`, which Claude Code's Bash tool refuses to wait on.
-            content: [{ type: 'tool_use', name: 'Bash', input: { command: LONG_COMMAND, description: 'wait' } }],
-            usage: { input_tokens: 200_000, output_tokens: 100 },
-          }
-        : undefined,
-    )
+    // Each try: the priced answer, then a command that outlasts iterationTimeoutMs. Claude Code is
+    // stopped before its result line.
+    api = await startFakeAnthropic(pricedAnswerThenWait)
     useClaude(api)
     const project = createProject({
-      config: CLAUDE_CONFIG('\n  iterationTimeoutMs: 4000,').replace(
-        "kind: 'claude'",
-        "kind: 'claude', model: 'claude-sonnet-4-5'",
-      ),
+      config: SONNET_CONFIG('\n  iterationTimeoutMs: 4000,'),
       files: {
         '.tanuki/tasks/T-1.md': claudeTask(
           'T-1',
@@ -226,19 +232,11 @@ describe('paid agents with the real Claude Code CLI', () => {
   }, 120_000)
 
   it('what a try a stop cut short spent before Claude Code reported its bill is in the summary and the dashboard, marked ~', async () => {
-    // One answer of 200,000 input tokens ($0.60 at claude-sonnet-4-5's list price), then a command
-    // that outlasts the test: the run is stopped while it runs.
-    api = await startFakeAnthropic((_request, { mainLoop }) =>
-      mainLoop
-        ? {
-            content: [{ type: 'tool_use', name: 'Bash', input: { command: LONG_COMMAND, description: 'wait' } }],
-            usage: { input_tokens: 200_000, output_tokens: 100 },
-          }
-        : undefined,
-    )
+    // The priced answer, then a command that outlasts the test: the run is stopped while it runs.
+    api = await startFakeAnthropic(pricedAnswerThenWait)
     useClaude(api)
     const project = createProject({
-      config: CLAUDE_CONFIG().replace("kind: 'claude'", "kind: 'claude', model: 'claude-sonnet-4-5'"),
+      config: SONNET_CONFIG(),
       files: { '.tanuki/tasks/S-1.md': claudeTask('S-1', '  verify: "test -f never-made.txt"\n') },
     })
     const run = startTanuki(project.dir, 'project', 'start')
