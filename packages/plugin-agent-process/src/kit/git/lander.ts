@@ -1,9 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs'
-import { mkdir } from 'node:fs/promises'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import {
   TanukiError,
-  didYouMean,
   type Conflict,
   type LandOutcome,
   type Lander,
@@ -15,27 +13,30 @@ import {
   type Task,
 } from '@tanuki/core'
 import { execShell } from '../process.ts'
-import { safeName, taskRef } from '../ref-names.ts'
-import { worktreesDir } from '../workspace.ts'
-import { setAsideOrphan } from './orphan.ts'
-import { readOwned, updateOwned } from './owned.ts'
+import { taskRef } from '../ref-names.ts'
 import {
   commitConfig,
   conflictedFiles,
   git,
   gitOrThrow,
-  gitRepository,
   gitSaid,
   isAncestor,
   listWorktrees,
   operationOn,
-  real,
   revParse,
-  samePath,
   serialized,
 } from './run.ts'
-import { LAND_ERROR, catchUpConflict, inspectLandings, predictLandings, type LandingPrediction } from './dry-run.ts'
+import { LAND_ERROR, catchUpConflict, predictLandings, type LandingPrediction } from './dry-run.ts'
 import { WORK_TRAILER, foundLandings } from './landings.ts'
+import {
+  inspectTarget,
+  locateTarget,
+  openIntegration,
+  repairIntegration,
+  type Integration,
+  type LandingTarget,
+  type TargetOptions,
+} from './target.ts'
 
 export { WORK_TRAILER }
 
@@ -93,7 +94,7 @@ export function createGitLander(options: GitLanderOptions): GitLander {
   let target: string | undefined
   /** Why the target is not the branch checked out, at a fresh start (a detached HEAD). */
   let notice: string | undefined
-  let integration: { branch: string; dir: string } | undefined
+  let integration: Integration | undefined
   /** The integration worktree sits on its branch's tip, clean: the last landing ended well. */
   let clean = false
   /** The target's tip as this lander last saw or set it. */
@@ -124,18 +125,22 @@ export function createGitLander(options: GitLanderOptions): GitLander {
     return packed.includes(` ${ref}\n`) ? undefined : false
   }
 
+  /** Where `locateTarget` looks for the target. */
+  const where: TargetOptions = { project, into: land.into, intoFrom: options.intoFrom }
+  /** Remembers the repository and target found. */
+  const settle = (located: LandingTarget): LandingTarget => {
+    repo = located.repo
+    target = located.target
+    notice = located.notice
+    refFiles = located.refFiles
+    return located
+  }
+
   const inLand = (args: readonly string[]) => git(args, integration!.dir)
   const must = async (args: readonly string[], what: string): Promise<string> =>
     gitOrThrow(args, integration!.dir, what, LAND_ERROR)
 
-  /** The integration worktree back on its branch's tip, clean, whatever a crash left in it. */
-  const repair = async (): Promise<void> => {
-    await inLand(['cherry-pick', '--abort'])
-    await inLand(['merge', '--abort'])
-    await must(['checkout', '--quiet', '--force', integration!.branch], 'cleaning the integration worktree')
-    await must(['reset', '--quiet', '--hard', 'HEAD'], 'cleaning the integration worktree')
-    await must(['clean', '-fdq'], 'cleaning the integration worktree')
-  }
+  const repair = (): Promise<void> => repairIntegration(integration!)
 
   /**
    * Brings the target's own new commits (a person committed) into the integration branch; resolves
@@ -395,74 +400,6 @@ export function createGitLander(options: GitLanderOptions): GitLander {
     return undefined
   }
 
-  /** The integration branch for the target: the one recorded for it, else a free name. */
-  const integrationBranch = async (): Promise<string> => {
-    const owned = readOwned(project)
-    const recorded = Object.entries(owned.branches).find(([, entry]) => entry.kind === 'land' && entry.for === target)
-    if (recorded) return recorded[0]
-    for (let n = 1; ; n++) {
-      const name = `tanuki/land/${target}${n === 1 ? '' : `-${n}`}`
-      if (!owned.branches[name] && !(await revParse(`refs/heads/${name}`, repo!))) return name
-    }
-  }
-
-  /**
-   * Finds the repository and the target, asking git only (nothing is written): the target is
-   * `land.into`; else, for a fresh start, the branch checked out (the recorded one when nothing
-   * is: a detached HEAD, said in `notice`); else the one an earlier run recorded, else the branch
-   * checked out.
-   */
-  const locate = async (recorded: LandingRecord): Promise<void> => {
-    const found = await gitRepository(project.root)
-    if (!found) {
-      throw new TanukiError(
-        LAND_ERROR,
-        `${project.root} is not a git repository with a commit, so there is nowhere to land work. Set \`land: false\` in tanuki.config.ts, or run \`git init && git add -A && git commit -m init\`.`,
-      )
-    }
-    repo = found.top
-    // Refs as files (not reftable): `recordedWork` can read them.
-    const common = await git(['rev-parse', '--git-common-dir'], repo)
-    const commonDir = resolve(repo, common.stdout.trim())
-    refFiles = common.code === 0 && !existsSync(join(commonDir, 'reftable')) ? commonDir : undefined
-    const current = (await git(['symbolic-ref', '--quiet', '--short', 'HEAD'], project.root)).stdout.trim()
-    notice = undefined
-    if (land.into !== undefined) target = land.into
-    else if (recorded.fresh && current) target = current
-    else target = recorded.target ?? (current || undefined)
-    if (recorded.fresh && land.into === undefined && !current && target) {
-      // A rebase or bisect in progress detaches HEAD too: landing where the last run did is what
-      // the person most likely wants, and said, so it surprises nobody.
-      notice =
-        `${project.root} has no branch checked out (a detached HEAD), so work lands on ${target}, where the last run landed. ` +
-        `To land elsewhere, check out that branch before \`tanuki project start\`, or set \`land: { into: '<branch>' }\` in tanuki.config.ts.`
-    }
-    if (!target) {
-      throw new TanukiError(
-        LAND_ERROR,
-        `${project.root} has no branch checked out (a detached HEAD), so Tanuki does not know where to land work. Check out a branch, or set \`land: { into: 'main' }\` in tanuki.config.ts.`,
-      )
-    }
-    if (!(await revParse(`refs/heads/${target}`, repo))) {
-      // A person's branches, not Tanuki's own: one of them is what a misspelt land.into meant.
-      const listed = await git(['for-each-ref', '--format=%(refname:short)', 'refs/heads/'], repo)
-      const branches = listed.stdout.split('\n').filter((name) => name !== '' && !name.startsWith('tanuki/'))
-      const given = options.intoFrom ?? 'land.into'
-      const named =
-        land.into !== undefined ? ` (${given})` : target === recorded.target ? ' (where the last run landed)' : ''
-      const some = branches.length > 10 ? `${branches.slice(0, 10).join(', ')}, …` : branches.join(', ')
-      const fix = options.intoFrom
-        ? `give ${options.intoFrom} the branch to land on`
-        : 'set land.into in tanuki.config.ts to the branch to land on'
-      throw new TanukiError(
-        LAND_ERROR,
-        `The landing target "${target}"${named} is not a branch of ${repo}${didYouMean(target, branches)}. ` +
-          (branches.length > 0 ? `Its branches: ${some}. ` : '') +
-          `Create it, or ${fix}.`,
-      )
-    }
-  }
-
   /** Where `predict` starts when the lander was only inspected: the integration tip `prepare` would reach. */
   let inspectedTip: string | undefined
 
@@ -473,41 +410,10 @@ export function createGitLander(options: GitLanderOptions): GitLander {
     },
 
     async prepare(recorded = {}): Promise<LandingStart> {
-      await locate(recorded)
-      return serialized(repo!, async () => {
-        const branch = await integrationBranch()
-        const dir = join(worktreesDir(project), `_land-${safeName(target!)}`)
-        await mkdir(worktreesDir(project), { recursive: true })
-        await git(['worktree', 'prune'], repo!)
-        const at = new Date().toISOString()
-        if (!(await revParse(`refs/heads/${branch}`, repo!))) {
-          await gitOrThrow(['branch', branch, `refs/heads/${target}`], repo!, 'creating the landing branch', LAND_ERROR)
-        }
-        updateOwned(project, (owned) => {
-          owned.branches[branch] ??= { kind: 'land', for: target!, at }
-        })
-        const tree = (await listWorktrees(repo!)).find((each) => samePath(each.path, dir))
-        if (tree) {
-          integration = { branch, dir }
-          await repair()
-        } else {
-          // A new worktree is on its branch's tip and clean: nothing to repair (five git processes,
-          // one of them a second checkout of the whole tree).
-          // One whose repository is gone (the project was made again at this path) is set aside.
-          if (existsSync(dir) && !setAsideOrphan(dir)) {
-            throw new TanukiError(LAND_ERROR, `${dir} exists but is not Tanuki's landing worktree; move it away.`)
-          }
-          await gitOrThrow(
-            ['worktree', 'add', '--quiet', dir, branch],
-            repo!,
-            'creating the landing worktree',
-            LAND_ERROR,
-          )
-          updateOwned(project, (owned) => {
-            owned.worktrees[real(dir)] = { kind: 'land', for: target!, branch, at }
-          })
-          integration = { branch, dir }
-        }
+      const located = settle(await locateTarget(where, recorded))
+      return serialized(located.repo, async () => {
+        integration = await openIntegration(project, located)
+        const { branch } = integration
         await catchUp()
         const { landed, ahead } = await foundLandings({ repo: repo!, project, target: target! }, branch)
         const head = (await inLand(['rev-parse', 'HEAD'])).stdout.trim()
@@ -584,9 +490,8 @@ export function createGitLander(options: GitLanderOptions): GitLander {
     },
 
     async inspect(recorded = {}): Promise<LandingStart> {
-      await locate(recorded)
-      const branch = await integrationBranch()
-      const { start, tip } = await inspectLandings({ repo: repo!, project, target: target! }, branch)
+      const { located, start, tip } = await inspectTarget(where, recorded)
+      settle(located)
       inspectedTip = tip
       return start
     },

@@ -1,0 +1,171 @@
+import { existsSync } from 'node:fs'
+import { mkdir } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import { TanukiError, didYouMean, type LandingRecord, type LandingStart, type ProjectInfo } from '@tanuki/core'
+import { safeName } from '../ref-names.ts'
+import { worktreesDir } from '../workspace.ts'
+import { LAND_ERROR, inspectLandings } from './dry-run.ts'
+import { setAsideOrphan } from './orphan.ts'
+import { readOwned, updateOwned } from './owned.ts'
+import { git, gitOrThrow, gitRepository, listWorktrees, real, revParse, samePath } from './run.ts'
+
+/** Where work lands: the repository and its target branch, as `locateTarget` found them. */
+export interface LandingTarget {
+  /** The repository's top folder. */
+  repo: string
+  /** The branch work lands on. */
+  target: string
+  /** Why the target is not the branch checked out, at a fresh start (a detached HEAD). */
+  notice?: string
+  /** Where the repository keeps its refs as files (loose and packed); unset for other ref stores. */
+  refFiles?: string
+}
+
+/** What locating the target needs: the project, and `land.into` with where it came from. */
+export interface TargetOptions {
+  project: ProjectInfo
+  /** `land.into`: the branch to land on, when a person named one. */
+  into?: string
+  /** Where `into` came from when not the config (`--into`), for messages. */
+  intoFrom?: string
+}
+
+/** The integration branch and its worktree, where landings are built and gated. */
+export interface Integration {
+  branch: string
+  dir: string
+}
+
+/**
+ * Finds the repository and the target, asking git only (nothing is written): the target is
+ * `land.into`; else, for a fresh start, the branch checked out (the recorded one when nothing
+ * is: a detached HEAD, said in `notice`); else the one an earlier run recorded, else the branch
+ * checked out.
+ */
+export async function locateTarget(options: TargetOptions, recorded: LandingRecord): Promise<LandingTarget> {
+  const { project, into } = options
+  const found = await gitRepository(project.root)
+  if (!found) {
+    throw new TanukiError(
+      LAND_ERROR,
+      `${project.root} is not a git repository with a commit, so there is nowhere to land work. Set \`land: false\` in tanuki.config.ts, or run \`git init && git add -A && git commit -m init\`.`,
+    )
+  }
+  const repo = found.top
+  // Refs as files (not reftable): the lander can read them without a git process.
+  const common = await git(['rev-parse', '--git-common-dir'], repo)
+  const commonDir = resolve(repo, common.stdout.trim())
+  const refFiles = common.code === 0 && !existsSync(join(commonDir, 'reftable')) ? commonDir : undefined
+  const current = (await git(['symbolic-ref', '--quiet', '--short', 'HEAD'], project.root)).stdout.trim()
+  let notice: string | undefined
+  let target: string | undefined
+  if (into !== undefined) target = into
+  else if (recorded.fresh && current) target = current
+  else target = recorded.target ?? (current || undefined)
+  if (recorded.fresh && into === undefined && !current && target) {
+    // A rebase or bisect in progress detaches HEAD too: landing where the last run did is what
+    // the person most likely wants, and said, so it surprises nobody.
+    notice =
+      `${project.root} has no branch checked out (a detached HEAD), so work lands on ${target}, where the last run landed. ` +
+      `To land elsewhere, check out that branch before \`tanuki project start\`, or set \`land: { into: '<branch>' }\` in tanuki.config.ts.`
+  }
+  if (!target) {
+    throw new TanukiError(
+      LAND_ERROR,
+      `${project.root} has no branch checked out (a detached HEAD), so Tanuki does not know where to land work. Check out a branch, or set \`land: { into: 'main' }\` in tanuki.config.ts.`,
+    )
+  }
+  if (!(await revParse(`refs/heads/${target}`, repo))) {
+    // A person's branches, not Tanuki's own: one of them is what a misspelt land.into meant.
+    const listed = await git(['for-each-ref', '--format=%(refname:short)', 'refs/heads/'], repo)
+    const branches = listed.stdout.split('\n').filter((name) => name !== '' && !name.startsWith('tanuki/'))
+    const given = options.intoFrom ?? 'land.into'
+    const named = into !== undefined ? ` (${given})` : target === recorded.target ? ' (where the last run landed)' : ''
+    const some = branches.length > 10 ? `${branches.slice(0, 10).join(', ')}, …` : branches.join(', ')
+    const fix = options.intoFrom
+      ? `give ${options.intoFrom} the branch to land on`
+      : 'set land.into in tanuki.config.ts to the branch to land on'
+    throw new TanukiError(
+      LAND_ERROR,
+      `The landing target "${target}"${named} is not a branch of ${repo}${didYouMean(target, branches)}. ` +
+        (branches.length > 0 ? `Its branches: ${some}. ` : '') +
+        `Create it, or ${fix}.`,
+    )
+  }
+  return { repo, target, ...(notice ? { notice } : {}), ...(refFiles ? { refFiles } : {}) }
+}
+
+/** The integration branch for the target: the one recorded for it, else a free name. */
+export async function integrationBranch(project: ProjectInfo, { repo, target }: LandingTarget): Promise<string> {
+  const owned = readOwned(project)
+  const recorded = Object.entries(owned.branches).find(([, entry]) => entry.kind === 'land' && entry.for === target)
+  if (recorded) return recorded[0]
+  for (let n = 1; ; n++) {
+    const name = `tanuki/land/${target}${n === 1 ? '' : `-${n}`}`
+    if (!owned.branches[name] && !(await revParse(`refs/heads/${name}`, repo))) return name
+  }
+}
+
+/** The integration worktree back on its branch's tip, clean, whatever a crash left in it. */
+export async function repairIntegration({ branch, dir }: Integration): Promise<void> {
+  const what = 'cleaning the integration worktree'
+  await git(['cherry-pick', '--abort'], dir)
+  await git(['merge', '--abort'], dir)
+  await gitOrThrow(['checkout', '--quiet', '--force', branch], dir, what, LAND_ERROR)
+  await gitOrThrow(['reset', '--quiet', '--hard', 'HEAD'], dir, what, LAND_ERROR)
+  await gitOrThrow(['clean', '-fdq'], dir, what, LAND_ERROR)
+}
+
+/**
+ * The integration branch and worktree for the target, made (and recorded as Tanuki's) when
+ * missing, repaired when a crash left them: on the branch's tip, clean. Callers serialize per
+ * repository.
+ */
+export async function openIntegration(project: ProjectInfo, located: LandingTarget): Promise<Integration> {
+  const { repo, target } = located
+  const branch = await integrationBranch(project, located)
+  const dir = join(worktreesDir(project), `_land-${safeName(target)}`)
+  await mkdir(worktreesDir(project), { recursive: true })
+  await git(['worktree', 'prune'], repo)
+  const at = new Date().toISOString()
+  if (!(await revParse(`refs/heads/${branch}`, repo))) {
+    await gitOrThrow(['branch', branch, `refs/heads/${target}`], repo, 'creating the landing branch', LAND_ERROR)
+  }
+  updateOwned(project, (owned) => {
+    owned.branches[branch] ??= { kind: 'land', for: target, at }
+  })
+  const tree = (await listWorktrees(repo)).find((each) => samePath(each.path, dir))
+  if (tree) {
+    await repairIntegration({ branch, dir })
+    return { branch, dir }
+  }
+  // A new worktree is on its branch's tip and clean: nothing to repair (five git processes,
+  // one of them a second checkout of the whole tree).
+  // One whose repository is gone (the project was made again at this path) is set aside.
+  if (existsSync(dir) && !setAsideOrphan(dir)) {
+    throw new TanukiError(LAND_ERROR, `${dir} exists but is not Tanuki's landing worktree; move it away.`)
+  }
+  await gitOrThrow(['worktree', 'add', '--quiet', dir, branch], repo, 'creating the landing worktree', LAND_ERROR)
+  updateOwned(project, (owned) => {
+    owned.worktrees[real(dir)] = { kind: 'land', for: target, branch, at }
+  })
+  return { branch, dir }
+}
+
+/**
+ * What `prepare` would find (the target, the landings a crash left), found without writing
+ * anything: no branch, worktree or ref is made or moved (`tanuki land --dry-run`). `tip`: the
+ * integration tip `prepare` would reach, where a prediction starts.
+ */
+export async function inspectTarget(
+  options: TargetOptions,
+  recorded: LandingRecord,
+): Promise<{ located: LandingTarget; start: LandingStart; tip: string }> {
+  const located = await locateTarget(options, recorded)
+  const branch = await integrationBranch(options.project, located)
+  const { start, tip } = await inspectLandings(
+    { repo: located.repo, project: options.project, target: located.target },
+    branch,
+  )
+  return { located, start, tip }
+}
