@@ -74,6 +74,17 @@ export function blamesConfig(error: unknown): boolean {
 }
 
 /**
+ * The landing target a lander's `prepare` was settling when it failed (a `TanukiError` with
+ * `details.target`), once it knew which: the work that waits for that branch waits for this
+ * failure now, and work waiting for any other branch does not.
+ */
+export function targetOfError(error: unknown): string | undefined {
+  if (!isTanukiError(error)) return undefined
+  const { target } = error.details
+  return typeof target === 'string' ? target : undefined
+}
+
+/**
  * What an agent spent in a run it did not finish (aborted, timed out, crashed): an agent that
  * rejects `run` after it spent puts its usage in the error's `details.usage`, so the budgets still
  * count it.

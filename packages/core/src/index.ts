@@ -18,6 +18,7 @@ export {
   blamesConfig,
   errorMessage,
   usageOfError,
+  targetOfError,
   combineErrors,
   problemsOf,
   type CoreErrorCode,

@@ -114,6 +114,8 @@ export interface Lander {
    * left behind, and says what already landed. `recorded.target` is the target an earlier run of
    * the project recorded: a resume lands where the run started landing, even if a person has
    * switched branches since; a fresh start (`recorded.fresh`) lands on the branch checked out.
+   * A failure once the target is known is a `TanukiError` naming it in `details.target`: the
+   * message is then recorded as why that target's waiting work waits (and no other's).
    */
   prepare(recorded?: LandingRecord): Promise<LandingStart>
   /** Lands one task whose dependencies have all landed. One landing at a time. */

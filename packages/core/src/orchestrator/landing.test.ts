@@ -493,9 +493,10 @@ describe('the merge queue', () => {
     expect(h.orchestrator.task('a')?.heldBack).toMatchObject({ target: 'main', note: conflict })
   })
 
-  it('a run whose start cannot settle the target says why the earlier run’s waiting work waits now', async () => {
+  it('a run whose start cannot settle the target says why the earlier run’s waiting work for it waits now, and only that', async () => {
     const conflict =
       'main has commits that conflict with work landed on tanuki/land/main (notes.txt). Merge tanuki/land/main into main by hand, then run `tanuki land`.'
+    const forFeature = { target: 'feature', note: 'your uncommitted changes in /p/feature (a.txt)' }
     const store = createMemoryStore(
       replay([
         {
@@ -505,18 +506,44 @@ describe('the merge queue', () => {
           completedAt: 1,
           landed: { commit: 'a@1', at: 1, heldBack: { target: 'main', note: 'your uncommitted changes (notes.txt)' } },
         },
+        // Held for another branch, by an earlier run there: main's conflict is not why it waits.
+        {
+          t: 'task',
+          id: 'b',
+          status: 'complete',
+          completedAt: 2,
+          landed: { commit: 'b@1', at: 2, heldBack: forFeature },
+        },
       ]),
     )
     const lander: Lander = {
       name: 'test',
       prepare: async () => {
-        throw new TanukiError('TANUKI_LAND_FAILED', conflict)
+        throw new TanukiError('TANUKI_LAND_FAILED', conflict, { details: { target: 'main' } })
+      },
+      land: async ({ task }) => ({ status: 'landed', commit: `${task.id}@1`, moved: true }),
+    }
+    const h = harness({ tasks: tasks({ id: 'a' }, { id: 'b' }), plugins: [landing(lander)] }, { store })
+    await expect(h.orchestrator.start()).rejects.toMatchObject({ code: 'TANUKI_LAND_FAILED' })
+    expect(store.state.tasks.a?.landed).toEqual({ commit: 'a@1', at: 1, heldBack: { target: 'main', note: conflict } })
+    expect(store.state.tasks.b?.landed).toEqual({ commit: 'b@1', at: 2, heldBack: forFeature })
+  })
+
+  it('a start that fails before the lander knows its target leaves every waiting record as it was', async () => {
+    const heldBack = { target: 'main', note: 'your uncommitted changes (notes.txt)' }
+    const store = createMemoryStore(
+      replay([{ t: 'task', id: 'a', status: 'complete', completedAt: 1, landed: { commit: 'a@1', at: 1, heldBack } }]),
+    )
+    const lander: Lander = {
+      name: 'test',
+      prepare: async () => {
+        throw new TanukiError('TANUKI_LAND_FAILED', '/p has no branch checked out (a detached HEAD)')
       },
       land: async ({ task }) => ({ status: 'landed', commit: `${task.id}@1`, moved: true }),
     }
     const h = harness({ tasks: tasks({ id: 'a' }), plugins: [landing(lander)] }, { store })
     await expect(h.orchestrator.start()).rejects.toMatchObject({ code: 'TANUKI_LAND_FAILED' })
-    expect(store.state.tasks.a?.landed).toEqual({ commit: 'a@1', at: 1, heldBack: { target: 'main', note: conflict } })
+    expect(store.state.tasks.a?.landed).toEqual({ commit: 'a@1', at: 1, heldBack })
   })
 
   it.each([

@@ -1,4 +1,4 @@
-import { errorMessage } from '../errors.ts'
+import { errorMessage, targetOfError } from '../errors.ts'
 import type { Lander, LandingFeedback, LandingStart, LandRequest } from '../land/types.ts'
 import type { ResolvedConfig } from '../plugin/index.ts'
 import { setupFailure, type RoleSetup } from '../plugin/roles.ts'
@@ -79,10 +79,13 @@ export class LandingQueue {
         this.held = { ...this.held, note }
         for (const id of this.held.tasks) this.hold(id, note)
       } else {
-        // At a run's start: the work an earlier run left waiting, as its records say.
+        // At a run's start: the work an earlier run left waiting for the target that could not be
+        // settled, as its records say. Work held for another branch waits for its own reasons.
+        const target = targetOfError(error)
         for (const record of table.values()) {
           const { landed } = record
           if (!landed?.heldBack || landed.commit === 'by hand' || landed.heldBack.note === note) continue
+          if (landed.heldBack.target !== target) continue
           table.note(record, { landed: { ...landed, heldBack: { ...landed.heldBack, note } } })
         }
       }

@@ -122,6 +122,35 @@ describe('the git lander, when a person’s changes hold the target back', () =>
   })
 })
 
+describe('a start that cannot settle the target', () => {
+  it('names the target in its error, for the records of the work that waits for it alone', async () => {
+    const root = await withWork()
+    writeFileSync(join(root, 'notes.txt'), `line 1, by a person\n${lines.slice(1).join('\n')}\n`)
+    const land = resolveConfig({}).land
+    const lander = createGitLander({ project: project(root), land })
+    await lander.prepare()
+    expect(await lander.land({ task: task('T-1'), signal })).toMatchObject({ moved: false })
+    await lander.close?.()
+    // The person commits their own edit of line 20, which T-1's waiting work edits too.
+    writeFileSync(
+      join(root, 'notes.txt'),
+      `line 1, by a person\n${lines.slice(1, 19).join('\n')}\nline 20, by a person\n`,
+    )
+    git(root, 'commit', '-qam', 'my lines')
+    await expect(createGitLander({ project: project(root), land }).prepare({ target: 'main' })).rejects.toMatchObject({
+      code: 'TANUKI_LAND_FAILED',
+      message: expect.stringMatching(
+        /^main has commits that conflict with work landed on tanuki\/land\/main \(notes\.txt\)/,
+      ),
+      details: { target: 'main', files: ['notes.txt'] },
+    })
+    // Refused before it could settle anything: a target that is not a branch is named too.
+    await expect(createGitLander({ project: project(root), land }).prepare({ target: 'gone' })).rejects.toMatchObject({
+      details: { target: 'gone' },
+    })
+  })
+})
+
 describe('a landing target that is not a branch', () => {
   it('is refused, by inspect as by prepare, with the near miss and the branches there are', async () => {
     const root = gitRepo()

@@ -29,6 +29,7 @@ import {
 import { LAND_ERROR, catchUpConflict, predictLandings, type LandingPrediction } from './dry-run.ts'
 import { WORK_TRAILER, foundLandings } from './landings.ts'
 import {
+  failedFor,
   inspectTarget,
   locateTarget,
   openIntegration,
@@ -435,6 +436,9 @@ export function createGitLander(options: GitLanderOptions): GitLander {
           ...(ahead.length > 0 ? (move.moved ? { caughtUp: ahead } : { held: ahead }) : {}),
           ...(move.note ? { note: move.note } : {}),
         }
+      }).catch((error: unknown) => {
+        // Said of this target only: work waiting for another branch waits for its own reasons.
+        throw failedFor(error, located.target)
       })
     },
 

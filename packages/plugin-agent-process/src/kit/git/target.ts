@@ -1,7 +1,14 @@
 import { existsSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import { TanukiError, didYouMean, type LandingRecord, type LandingStart, type ProjectInfo } from '@tanuki/core'
+import {
+  TanukiError,
+  didYouMean,
+  isTanukiError,
+  type LandingRecord,
+  type LandingStart,
+  type ProjectInfo,
+} from '@tanuki/core'
 import { safeName } from '../ref-names.ts'
 import { worktreesDir } from '../workspace.ts'
 import { LAND_ERROR, inspectLandings } from './dry-run.ts'
@@ -90,9 +97,23 @@ export async function locateTarget(options: TargetOptions, recorded: LandingReco
       `The landing target "${target}"${named} is not a branch of ${repo}${didYouMean(target, branches)}. ` +
         (branches.length > 0 ? `Its branches: ${some}. ` : '') +
         `Create it, or ${fix}.`,
+      { details: { target } },
     )
   }
   return { repo, target, ...(notice ? { notice } : {}), ...(refFiles ? { refFiles } : {}) }
+}
+
+/**
+ * A failure to settle `target` (its own new commits conflict with the work that waits for it, its
+ * worktree cannot be made), naming it in `details.target`: only the work waiting for that branch
+ * is recorded as waiting for this failure (`Lander.prepare`).
+ */
+export function failedFor(error: unknown, target: string): unknown {
+  if (!isTanukiError(error) || error.details.target !== undefined) return error
+  return new TanukiError(error.code, error.message, {
+    ...(error.cause === undefined ? {} : { cause: error.cause }),
+    details: { ...error.details, target },
+  })
 }
 
 /** The integration branch for the target: the one recorded for it, else a free name. */
