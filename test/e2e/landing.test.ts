@@ -646,7 +646,8 @@ export default defineConfig({
     const stop = await tanuki(project.dir, 'project', 'stop', '--remove')
     expect(stop.code, stop.stderr).toBe(0)
     expect(stop.stdout + stop.stderr).not.toMatch(/not landed|kept/i)
-    expect((await tanuki(project.dir, 'land')).stdout).toBe('Nothing to land on main.\n')
+    const again = await tanuki(project.dir, 'land', '--into', 'main')
+    expect(again.stdout).toBe('Nothing to land on main.\n')
   })
 
   it('stop --remove keeps only work `tanuki land` would land, and its advice leads somewhere: for a failed task, approving it', async () => {
@@ -1009,6 +1010,111 @@ export default defineConfig({
     expect(there.code, there.stderr + there.stdout).toBe(0)
     expect(there.stdout).toMatch(/^landed W-1 on main as \w{12} \(it waited on the integration branch\)\n$/)
     expect(landedOn(project.dir, 'main')).toEqual(['W-1'])
+  })
+
+  it('work held back for a branch since deleted lands from its work where `tanuki land --into` names, in order', async () => {
+    const project = createProject({
+      files: { 'notes.txt': 'line 1\nline 2\nline 3\n' },
+      tasks: [
+        { id: 'H-1', sh: "sed -i 's/^line 3$/line 3, by an agent/' notes.txt", verify: 'grep -q agent notes.txt' },
+        { id: 'H-2', sh: 'echo H-2 > H-2.txt', verify: 'test -f H-2.txt', dependsOn: ['H-1'] },
+      ],
+    })
+    git(project.dir, 'checkout', '-q', '-b', 'feature-1')
+    // The person's uncommitted change holds feature-1 back: the work waits on its integration branch.
+    writeFileSync(join(project.dir, 'notes.txt'), 'line 1, by a person\nline 2\nline 3\n')
+    expect((await tanuki(project.dir, 'project', 'start')).code).toBe(1)
+    expect(landedOn(project.dir, 'tanuki/land/feature-1')).toEqual(['H-2', 'H-1'])
+    // They drop their change and feature-1 itself (its own commits merged, say): the work is on no branch of theirs.
+    git(project.dir, 'checkout', '-q', '--', 'notes.txt')
+    git(project.dir, 'checkout', '-q', 'main')
+    git(project.dir, 'branch', '-q', '-D', 'feature-1')
+    const main = git(project.dir, 'rev-parse', 'main')
+    const dry = await tanuki(project.dir, 'land', '--into', 'main', '--dry-run')
+    expect(dry.code, dry.stderr + dry.stdout).toBe(0)
+    expect(dry.stdout).toBe('Would land on main, in this order:\n  H-1\n  H-2\n')
+    expect(git(project.dir, 'rev-parse', 'main')).toBe(main)
+    const there = await tanuki(project.dir, 'land', '--into', 'main')
+    expect(there.code, there.stderr + there.stdout).toBe(0)
+    expect(there.stdout).toMatch(/^landed H-1 on main as \w{12}\nlanded H-2 on main as \w{12}\n$/)
+    expect(landedOn(project.dir, 'main')).toEqual(['H-2', 'H-1'])
+    expect(readFileSync(join(project.dir, 'notes.txt'), 'utf8')).toBe('line 1\nline 2\nline 3, by an agent\n')
+    // Recorded as on main: nothing waits for feature-1 any more.
+    const status = await statusJson(project.dir)
+    for (const id of ['H-1', 'H-2']) {
+      const task = status.tasks.find((t) => t.id === id)
+      expect(task?.heldBack, id).toBeUndefined()
+      expect(task?.waitsFor, id).toBeUndefined()
+      expect(task?.landed?.commit, id).toBe(
+        git(project.dir, 'log', '-1', '--format=%H', `--grep=Tanuki-Task: ${id}`, 'main'),
+      )
+    }
+    const again = await tanuki(project.dir, 'land', '--into', 'main')
+    expect(again.stdout).toBe('Nothing to land on main.\n')
+  })
+
+  it('work held back for a branch since deleted that conflicts where `--into` names goes back to an agent, its old landing void', async () => {
+    const project = createProject({
+      files: { 'notes.txt': 'line 1\nline 2\nline 3\n' },
+      tasks: [
+        { id: 'H-1', sh: "sed -i 's/^line 3$/line 3, by an agent/' notes.txt", verify: 'grep -q agent notes.txt' },
+      ],
+    })
+    git(project.dir, 'checkout', '-q', '-b', 'feature-1')
+    writeFileSync(join(project.dir, 'notes.txt'), 'line 1, by a person\nline 2\nline 3\n')
+    expect((await tanuki(project.dir, 'project', 'start')).code).toBe(1)
+    git(project.dir, 'checkout', '-q', '--', 'notes.txt')
+    git(project.dir, 'checkout', '-q', 'main')
+    git(project.dir, 'branch', '-q', '-D', 'feature-1')
+    // main has its own line 3 meanwhile.
+    writeFileSync(join(project.dir, 'notes.txt'), 'line 1\nline 2\nline 3, by a person\n')
+    git(project.dir, 'commit', '-qam', 'my line 3')
+    const there = await tanuki(project.dir, 'land', '--into', 'main')
+    expect(there.code, there.stderr + there.stdout).toBe(1)
+    expect(there.stdout).toContain('not landed: H-1: could not land: its work conflicts with landed work in notes.txt')
+    // Its landing for feature-1 is no landing of its: the agent's next work lands as any other.
+    expect((await statusJson(project.dir)).tasks[0]).toMatchObject({ status: 'pending', landed: null })
+    expect((await statusJson(project.dir)).tasks[0]?.heldBack).toBeUndefined()
+  })
+
+  it('work held back for a branch since deleted, whose work ref is gone too, is left to a person, saying how', async () => {
+    const project = createProject({
+      files: { 'notes.txt': 'line 1\nline 2\nline 3\n' },
+      tasks: [
+        { id: 'H-1', sh: "sed -i 's/^line 3$/line 3, by an agent/' notes.txt", verify: 'grep -q agent notes.txt' },
+      ],
+    })
+    git(project.dir, 'checkout', '-q', '-b', 'feature-1')
+    writeFileSync(join(project.dir, 'notes.txt'), 'line 1, by a person\nline 2\nline 3\n')
+    expect((await tanuki(project.dir, 'project', 'start')).code).toBe(1)
+    const landing = git(project.dir, 'rev-parse', 'tanuki/land/feature-1')
+    git(project.dir, 'checkout', '-q', '--', 'notes.txt')
+    git(project.dir, 'checkout', '-q', 'main')
+    git(project.dir, 'branch', '-q', '-D', 'feature-1')
+    const ref = git(project.dir, 'for-each-ref', '--format=%(refname)', 'refs/tanuki/')
+      .split('\n')
+      .find((name) => name.endsWith('/H-1/work'))!
+    git(project.dir, 'update-ref', '-d', ref)
+    const there = await tanuki(project.dir, 'land', '--into', 'main')
+    expect(there.code, there.stderr + there.stdout).toBe(0)
+    expect(there.stdout).toBe(
+      'Nothing to land on main.\n' +
+        `note: H-1 waited for feature-1 on its integration branch, and feature-1 is gone, but its work (${ref}) is gone too: ` +
+        `apply its landing by hand (\`git cherry-pick ${landing}\` on main, resolve, commit), ` +
+        'then `tanuki task mark H-1 complete --landed`.\n',
+    )
+    // Never settled as landing nothing: its landing is still recorded, waiting.
+    expect(landedOn(project.dir, 'main')).toEqual([])
+    expect((await statusJson(project.dir)).tasks[0]).toMatchObject({ heldBack: { target: 'feature-1' } })
+    // The person applies it as told: its landing, found on main, is recorded there.
+    git(project.dir, 'cherry-pick', landing)
+    const picked = git(project.dir, 'rev-parse', 'main')
+    const found = await tanuki(project.dir, 'land', '--into', 'main')
+    expect(found.code, found.stderr + found.stdout).toBe(0)
+    expect(found.stdout).toBe(`landed H-1 on main as ${picked.slice(0, 12)} (it waited on the integration branch)\n`)
+    const status = (await statusJson(project.dir)).tasks[0]
+    expect(status?.heldBack).toBeUndefined()
+    expect(status?.landed?.commit).toBe(picked)
   })
 
   it('a task rerun after its work landed lands its new work on the next run, and stop --remove keeps nothing landed', async () => {

@@ -273,26 +273,62 @@ async function landOrRefuse(project: Project, options: { into?: string; dryRun?:
     const byCompletion = tasks
       .filter((task) => task.status === 'complete')
       .sort((a, b) => (state.tasks[a.id]?.completedAt ?? 0) - (state.tasks[b.id]?.completedAt ?? 0))
-    // Work done for a branch that is gone (merged and deleted, say) has nowhere else to land: it
-    // lands on the branch the person names with `--into`, as they asked.
+    /** The branch a complete task's work waits for: held back there, or done for it. */
+    const waitsFor = (id: string): string | undefined => {
+      const landed = facts.get(id)?.landed
+      return landed ? landed.heldBack?.target : doneFor(id)
+    }
+    // Work for a branch that is gone (merged and deleted, say) has nowhere else to land: it lands
+    // on the branch the person names with `--into`, as they asked. So does work that landed on the
+    // gone branch's integration branch and waited there: that is no branch of theirs.
     const gone = new Set<string>()
     if (options.into !== undefined) {
-      const unlandedFor = new Set(
-        byCompletion.flatMap((task) => (facts.get(task.id)?.landed ? [] : [doneFor(task.id)])),
-      )
-      for (const branch of unlandedFor) {
+      for (const branch of new Set(byCompletion.map((task) => waitsFor(task.id)))) {
         if (branch === undefined || branch === start.target) continue
         const found = await git(['rev-parse', '--verify', '--quiet', `refs/heads/${branch}`], project.root)
         if (found.code !== 0) gone.add(branch)
       }
     }
+    /** Held back for a gone branch, landing here again from its work: its old landing is void if this one fails. */
+    const relanded = new Set<string>()
+    /** Held back for a gone branch, and on the target meanwhile. */
+    const caughtUpHere: { taskId: string; commit: string }[] = []
+    /** Held back for a gone branch, with nothing left to land it from: a person's to apply, said in `goneNotes`. */
+    const byHand = new Set<string>()
+    const goneNotes: string[] = []
     for (const task of byCompletion) {
       const landed = facts.get(task.id)?.landed
-      const waits = landed ? landed.heldBack?.target : doneFor(task.id)
-      if (waits === undefined || waits === start.target || (!landed && gone.has(waits))) continue
+      const waits = waitsFor(task.id)
+      if (waits === undefined || waits === start.target) continue
+      if (gone.has(waits) && !landed) continue
+      if (gone.has(waits) && landed) {
+        const here = start.landed.find(({ taskId }) => taskId === task.id)
+        if (here) {
+          // Its landing reached the target (a person merged or cherry-picked it): it is there.
+          facts.set(task.id, { ...facts.get(task.id)!, landed: { ...landed, commit: here.commit } })
+          caughtUpHere.push(here)
+          continue
+        }
+        // Landed again from its work, as work not landed yet is; where that work is no more (and
+        // no shared remote may have it), only its landing commit holds it: a person's to apply.
+        const ref = taskRef(projectInfo(project), task.id, 'work')
+        if (config.remote || (await git(['rev-parse', '--verify', '--quiet', ref], project.root)).code === 0) {
+          const { landed: _held, ...rest } = facts.get(task.id)!
+          facts.set(task.id, rest)
+          relanded.add(task.id)
+          continue
+        }
+        goneNotes.push(
+          `${task.id} waited for ${waits} on its integration branch, and ${waits} is gone, but its work (${ref}) is gone too: ` +
+            `apply its landing by hand (\`git cherry-pick ${landed.commit}\` on ${start.target}, resolve, commit), ` +
+            `then \`tanuki task mark ${task.id} complete --landed\`.`,
+        )
+        byHand.add(task.id)
+        continue
+      }
       elsewhere.set(waits, [...(elsewhere.get(waits) ?? []), task.id])
     }
-    const other = new Set([...elsewhere.values()].flat())
+    const other = new Set([...[...elsewhere.values()].flat(), ...byHand])
     const order = landingOrder(
       tasks.filter((task) => !other.has(task.id)),
       facts,
@@ -304,7 +340,7 @@ async function landOrRefuse(project: Project, options: { into?: string; dryRun?:
         return statusOf.get(taskId) === 'complete' && landed && landed.commit !== 'by hand'
       })
     const held = ours(start.held).map(({ taskId }) => taskId)
-    const caughtUp = ours(start.caughtUp)
+    const caughtUp = [...ours(start.caughtUp), ...caughtUpHere]
     // Recorded as waiting for this target, and the lander no longer says so: the target reached
     // them meanwhile (a person moved it).
     for (const task of tasks) {
@@ -331,7 +367,11 @@ async function landOrRefuse(project: Project, options: { into?: string; dryRun?:
       held,
       failed: [],
       waiting: [],
-      notes: [...(start.note ? [start.note] : []), ...sourceFailures(read.errors).map((error) => error.message)],
+      notes: [
+        ...(start.note ? [start.note] : []),
+        ...goneNotes,
+        ...sourceFailures(read.errors).map((error) => error.message),
+      ],
     }
     if (options.dryRun) {
       // Said as the landing would say it: a task with nothing to land is not in the plan.
@@ -442,6 +482,8 @@ async function landOrRefuse(project: Project, options: { into?: string; dryRun?:
             status: 'pending',
             reason: `${reason}; back to an agent at the next run`,
             feedback,
+            // Its landing for a gone branch is void: the work it lands next is where it lands.
+            ...(relanded.has(task.id) ? { landed: null } : {}),
           })
         }
       } catch (error) {
