@@ -1053,6 +1053,42 @@ export default defineConfig({
     expect(again.stdout).toBe('Nothing to land on main.\n')
   })
 
+  it('a task whose dependency waits for a branch since deleted says to land it here, and runs once it is', async () => {
+    const project = createProject({
+      files: { 'notes.txt': 'line 1\nline 2\nline 3\n' },
+      tasks: [
+        { id: 'H-1', sh: "sed -i 's/^line 3$/line 3, by an agent/' notes.txt", verify: 'grep -q agent notes.txt' },
+      ],
+    })
+    git(project.dir, 'checkout', '-q', '-b', 'feature-1')
+    writeFileSync(join(project.dir, 'notes.txt'), 'line 1, by a person\nline 2\nline 3\n')
+    expect((await tanuki(project.dir, 'project', 'start')).code).toBe(1)
+    git(project.dir, 'checkout', '-q', '--', 'notes.txt')
+    git(project.dir, 'checkout', '-q', 'main')
+    git(project.dir, 'branch', '-q', '-D', 'feature-1')
+    // A task that builds on H-1's work, added on main.
+    writeFileSync(
+      join(project.tasksDir, 'H-2.md'),
+      taskText({ id: 'H-2', sh: 'grep agent notes.txt > H-2.txt', verify: 'test -s H-2.txt', dependsOn: ['H-1'] }),
+    )
+    const run = await tanuki(project.dir, 'project', 'start')
+    expect(run.code, run.stderr + run.stdout).toBe(1)
+    const waits =
+      'waits: its dependency H-1 waits to land on feature-1, the branch its work was done for, which no longer exists: ' +
+      'land H-1 on main (`tanuki land --into main`); then start again'
+    expect((await statusJson(project.dir)).tasks.find((t) => t.id === 'H-2')).toMatchObject({
+      status: 'pending',
+      reason: waits,
+    })
+    // The advice works: H-1 lands on main, and the next start runs H-2 on it.
+    const there = await tanuki(project.dir, 'land', '--into', 'main')
+    expect(there.code, there.stderr + there.stdout).toBe(0)
+    const again = await tanuki(project.dir, 'project', 'start')
+    expect(again.code, again.stderr + again.stdout).toBe(0)
+    expect(landedOn(project.dir, 'main')).toEqual(['H-2', 'H-1'])
+    expect(readFileSync(join(project.dir, 'H-2.txt'), 'utf8')).toBe('line 3, by an agent\n')
+  })
+
   it('work held back for a branch since deleted that conflicts where `--into` names goes back to an agent, its old landing void', async () => {
     const project = createProject({
       files: { 'notes.txt': 'line 1\nline 2\nline 3\n' },

@@ -29,6 +29,11 @@ export interface LandingStart {
    * found nothing checked out (a detached HEAD) and kept the target an earlier run recorded.
    */
   notice?: string
+  /**
+   * Of `LandingRecord.waitingFor`, the branches that no longer exist (merged and deleted): the
+   * work waiting for them lands only where a person names it (`tanuki land --into`).
+   */
+  gone?: string[]
 }
 
 /** What `Lander.prepare` knows of earlier runs, and how this one started. */
@@ -41,6 +46,11 @@ export interface LandingRecord {
    * resume or `tanuki land`: work lands on `target`, even if a person has switched branches since.
    */
   fresh?: boolean
+  /**
+   * The branches complete work of earlier runs waits for, as the journal says (done for them, or
+   * held back for them): the lander says which no longer exist (`LandingStart.gone`).
+   */
+  waitingFor?: string[]
 }
 
 /** One task to land. */

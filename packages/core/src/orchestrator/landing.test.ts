@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { TanukiError } from '../errors.ts'
-import type { Lander, LandingStart } from '../land/types.ts'
+import type { Lander, LandingRecord, LandingStart } from '../land/types.ts'
 import { definePlugin, type UserConfig } from '../plugin/index.ts'
 import { createMemoryStore } from '../state/memory.ts'
 import { replay } from '../state/replay.ts'
@@ -606,6 +606,48 @@ describe('the merge queue', () => {
       expect(summary.elsewhere).toEqual([{ target: 'main', tasks: ['x'] }])
       expect(h.backend.spawns).toEqual(['default-1'])
       expect(h.orchestrator.task('w')?.status).toBe('pending')
+    },
+  )
+
+  it.each([
+    [
+      'held back on its integration branch',
+      { landed: { commit: 'x@1', at: 1, heldBack: { target: 'old', note: 'dirty' } } },
+    ],
+    ['complete, not landed, done for it', { target: 'old' }],
+  ] as const)(
+    'a task whose dependency’s work waits for a branch since deleted (%s) says to land it here, where it is needed',
+    async (_, facts) => {
+      const store = createMemoryStore(
+        replay([
+          { t: 'run', target: 'feature' },
+          { t: 'task', id: 'x', status: 'complete', completedAt: 1, ...facts },
+        ]),
+      )
+      const asked: LandingRecord[] = []
+      const lander: Lander = {
+        name: 'test',
+        // The lander knows which branches exist: `old` was merged and deleted.
+        prepare: async (recorded = {}) => {
+          asked.push(recorded)
+          return { target: 'main', base: 'main@0', landed: [], gone: ['old'] }
+        },
+        land: async ({ task }) => ({ status: 'landed', commit: `${task.id}@1`, moved: true }),
+      }
+      const h = harness(
+        { tasks: tasks({ id: 'x' }, { id: 'y', dependsOn: ['x'] }), plugins: [landing(lander)] },
+        { store },
+      )
+      await h.orchestrator.start()
+      await h.orchestrator.done()
+      expect(asked).toEqual([{ target: 'feature', fresh: true, waitingFor: ['feature', 'old'] }])
+      expect(h.backend.runs).toEqual([])
+      expect(h.orchestrator.task('y')).toMatchObject({
+        status: 'pending',
+        reason:
+          'waits: its dependency x waits to land on old, the branch its work was done for, which no longer exists: ' +
+          'land x on main (`tanuki land --into main`); then start again',
+      })
     },
   )
 

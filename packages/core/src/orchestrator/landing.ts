@@ -41,6 +41,8 @@ export class LandingQueue {
   private readonly idlers: (() => void)[] = []
   /** Where agents start a task from, once `prepare` said. */
   base: string | undefined
+  /** Branches that work waits for and that no longer exist, as `prepare` found. */
+  private gone: ReadonlySet<string> = new Set()
   target: string | undefined
   /** What the lander said of the target itself at `prepare` (kept on a detached HEAD). */
   notice: string | undefined
@@ -66,10 +68,19 @@ export class LandingQueue {
   async prepare(recordedTarget: string | undefined, fresh = false): Promise<void> {
     const { table, bus } = this.options
     let start: LandingStart
+    // Every branch the records say work waits for (unlanded work of the last run's target too):
+    // which of them still exist, only the lander can tell.
+    const waitingFor = new Set<string>(recordedTarget ? [recordedTarget] : [])
+    for (const record of table.values()) {
+      if (record.task.status !== 'complete') continue
+      const waits = record.landed ? record.landed.heldBack?.target : record.target
+      if (waits) waitingFor.add(waits)
+    }
     try {
       start = await this.options.lander.prepare({
         ...(recordedTarget ? { target: recordedTarget } : {}),
         ...(fresh ? { fresh } : {}),
+        ...(waitingFor.size > 0 ? { waitingFor: [...waitingFor] } : {}),
       })
     } catch (error) {
       // The target could not be settled (its own new commits conflict with the work that waits
@@ -94,6 +105,7 @@ export class LandingQueue {
     this.base = start.base
     this.target = start.target
     this.notice = start.notice
+    this.gone = new Set(start.gone)
     for (const { taskId, commit } of start.landed) {
       const record = table.get(taskId)
       // Only work still complete: a task rerun since is to land again.
@@ -253,6 +265,13 @@ export class LandingQueue {
       const depRecord = this.options.table.get(dep)
       const waits = depRecord && this.waitsElsewhere(depRecord)
       if (waits === undefined) continue
+      // Gone (merged and deleted): it lands only where a person names it, and here is where it is needed.
+      if (this.gone.has(waits)) {
+        return (
+          `its dependency ${dep} waits to land on ${waits}, the branch its work was done for, which no longer exists: ` +
+          `land ${dep} on ${this.target} (\`tanuki land --into ${this.target}\`); then start again`
+        )
+      }
       return (
         `its dependency ${dep} waits to land on ${waits}, the branch its work was done for, and this run lands on ` +
         `${this.target}: land ${dep} there (\`tanuki land --into ${waits}\`) and bring ${waits} into ${this.target}, ` +

@@ -151,6 +151,20 @@ describe('a start that cannot settle the target', () => {
   })
 })
 
+describe('the branches work waits for', () => {
+  it('are said gone when they are no branch any more, and only then', async () => {
+    const root = gitRepo()
+    git(root, 'branch', 'dev')
+    const lander = createGitLander({ project: project(root), land: resolveConfig({}).land })
+    const start = await lander.prepare({ fresh: true, waitingFor: ['dev', 'merged-and-deleted', 'main'] })
+    expect(start).toMatchObject({ target: 'main', gone: ['merged-and-deleted'] })
+    const none = await createGitLander({ project: project(root), land: resolveConfig({}).land }).prepare({
+      waitingFor: ['dev'],
+    })
+    expect(none.gone).toBeUndefined()
+  })
+})
+
 describe('a landing target that is not a branch', () => {
   it('is refused, by inspect as by prepare, with the near miss and the branches there are', async () => {
     const root = gitRepo()

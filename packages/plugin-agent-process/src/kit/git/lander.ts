@@ -30,6 +30,7 @@ import { LAND_ERROR, catchUpConflict, predictLandings, type LandingPrediction } 
 import { WORK_TRAILER, foundLandings } from './landings.ts'
 import {
   failedFor,
+  goneBranches,
   inspectTarget,
   locateTarget,
   openIntegration,
@@ -420,6 +421,7 @@ export function createGitLander(options: GitLanderOptions): GitLander {
         const head = (await inLand(['rev-parse', 'HEAD'])).stdout.trim()
         knownTip = head
         const move = await moveTarget(head)
+        const gone = await goneBranches(located.repo, recorded.waitingFor ?? [])
         const shared = await share()
         if (shared)
           throw new TanukiError(
@@ -435,6 +437,7 @@ export function createGitLander(options: GitLanderOptions): GitLander {
           landed: [...landed].map(([taskId, commit]) => ({ taskId, commit })),
           ...(ahead.length > 0 ? (move.moved ? { caughtUp: ahead } : { held: ahead }) : {}),
           ...(move.note ? { note: move.note } : {}),
+          ...(gone.length > 0 ? { gone } : {}),
         }
       }).catch((error: unknown) => {
         // Said of this target only: work waiting for another branch waits for its own reasons.

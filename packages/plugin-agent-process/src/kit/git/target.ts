@@ -116,6 +116,16 @@ export function failedFor(error: unknown, target: string): unknown {
   })
 }
 
+/** Of `branches`, those that are no branch of the repository (merged and deleted, say), in their order. */
+export async function goneBranches(repo: string, branches: readonly string[]): Promise<string[]> {
+  if (branches.length === 0) return []
+  const listed = await git(['for-each-ref', '--format=%(refname:short)', 'refs/heads/'], repo)
+  // Unknown when git cannot say: none is called gone on no evidence.
+  if (listed.code !== 0) return []
+  const there = new Set(listed.stdout.split('\n'))
+  return branches.filter((branch) => !there.has(branch))
+}
+
 /** The integration branch for the target: the one recorded for it, else a free name. */
 export async function integrationBranch(project: ProjectInfo, { repo, target }: LandingTarget): Promise<string> {
   const owned = readOwned(project)
