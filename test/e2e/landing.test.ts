@@ -1089,6 +1089,42 @@ export default defineConfig({
     expect(readFileSync(join(project.dir, 'H-2.txt'), 'utf8')).toBe('line 3, by an agent\n')
   })
 
+  it('a task whose dependency landed on another branch waits until this one holds that work', async () => {
+    const project = createProject({ tasks: [{ id: 'X-1', sh: 'echo X-1 > X-1.txt', verify: 'test -f X-1.txt' }] })
+    git(project.dir, 'checkout', '-q', '-b', 'feature-x')
+    const first = await tanuki(project.dir, 'project', 'start')
+    expect(first.code, first.stderr + first.stdout).toBe(0)
+    expect(landedOn(project.dir, 'feature-x')).toEqual(['X-1'])
+    // Back on main, which lacks X-1's work, a task that builds on it.
+    git(project.dir, 'checkout', '-q', 'main')
+    writeFileSync(
+      join(project.tasksDir, 'Y-1.md'),
+      taskText({
+        id: 'Y-1',
+        sh: 'cat X-1.txt > Y-1.txt',
+        verify: 'test -s Y-1.txt',
+        dependsOn: ['X-1'],
+        maxIterations: 1,
+      }),
+    )
+    const run = await tanuki(project.dir, 'project', 'start')
+    expect(run.code, run.stderr + run.stdout).toBe(1)
+    expect((await statusJson(project.dir)).tasks.find((t) => t.id === 'Y-1')).toMatchObject({
+      status: 'pending',
+      iterations: 0,
+      reason:
+        'waits: its dependency X-1 landed on feature-x, not on main, so its work is not here: bring feature-x into main ' +
+        '(`git merge feature-x`), or run the project on feature-x; if its work is on main already (squashed), ' +
+        '`tanuki task mark X-1 complete --landed`; then start again',
+    })
+    // As advised: once main holds it, Y-1 starts from it.
+    git(project.dir, 'merge', '-q', '--ff-only', 'feature-x')
+    const again = await tanuki(project.dir, 'project', 'start')
+    expect(again.code, again.stderr + again.stdout).toBe(0)
+    expect(landedOn(project.dir, 'main')).toEqual(['Y-1', 'X-1'])
+    expect(readFileSync(join(project.dir, 'Y-1.txt'), 'utf8')).toBe('X-1\n')
+  })
+
   it('work held back for a branch since deleted that conflicts where `--into` names goes back to an agent, its old landing void', async () => {
     const project = createProject({
       files: { 'notes.txt': 'line 1\nline 2\nline 3\n' },

@@ -34,6 +34,13 @@ export interface LandingStart {
    * work waiting for them lands only where a person names it (`tanuki land --into`).
    */
   gone?: string[]
+  /**
+   * Of `LandingRecord.landings`, those the landed work (`base`) does not hold, neither as history
+   * nor as a change already there: landed on another branch. Each with the branches that hold it
+   * (none when no branch does any more). A task that depends on one waits: its agent would start
+   * without that work.
+   */
+  notHere?: { commit: string; branches: string[] }[]
 }
 
 /** What `Lander.prepare` knows of earlier runs, and how this one started. */
@@ -51,6 +58,11 @@ export interface LandingRecord {
    * held back for them): the lander says which no longer exist (`LandingStart.gone`).
    */
   waitingFor?: string[]
+  /**
+   * The landing commits of earlier runs that work still to do builds on (its dependencies'): the
+   * lander says which are not in the landed work (`LandingStart.notHere`).
+   */
+  landings?: string[]
 }
 
 /** One task to land. */

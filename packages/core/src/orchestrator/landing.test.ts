@@ -651,6 +651,66 @@ describe('the merge queue', () => {
     },
   )
 
+  it('a task whose dependency landed on another branch, which this one lacks, waits; one whose dependency is here runs', async () => {
+    const store = createMemoryStore(
+      replay([
+        { t: 'run', target: 'feature' },
+        { t: 'task', id: 'x', status: 'complete', completedAt: 1, landed: { commit: 'x-on-feature', at: 1 } },
+        { t: 'task', id: 'w', status: 'complete', completedAt: 2, landed: { commit: 'w-on-main', at: 2 } },
+        { t: 'task', id: 'v', status: 'complete', completedAt: 3, landed: { commit: 'v-gone', at: 3 } },
+      ]),
+    )
+    const asked: LandingRecord[] = []
+    const lander: Lander = {
+      name: 'test',
+      // A fresh start on main, which holds w's landing (feature was merged before w), not x's.
+      prepare: async (recorded = {}) => {
+        asked.push(recorded)
+        return {
+          target: 'main',
+          base: 'main@0',
+          landed: [],
+          notHere: [
+            { commit: 'x-on-feature', branches: ['feature'] },
+            { commit: 'v-gone', branches: [] },
+          ],
+        }
+      },
+      land: async ({ task }) => ({ status: 'landed', commit: `${task.id}@1`, moved: true }),
+    }
+    const h = harness(
+      {
+        tasks: tasks(
+          { id: 'x' },
+          { id: 'w' },
+          { id: 'v' },
+          { id: 'y', dependsOn: ['x'] },
+          { id: 'u', dependsOn: ['w'] },
+          { id: 't', dependsOn: ['v'] },
+        ),
+        plugins: [landing(lander)],
+      },
+      { store },
+    )
+    await h.orchestrator.start()
+    await h.orchestrator.done()
+    expect([...(asked[0]?.landings ?? [])].sort()).toEqual(['v-gone', 'w-on-main', 'x-on-feature'])
+    expect(h.backend.runs.map((r) => r.taskId)).toEqual(['u'])
+    expect(h.orchestrator.task('y')).toMatchObject({
+      status: 'pending',
+      reason:
+        'waits: its dependency x landed on feature, not on main, so its work is not here: bring feature into main ' +
+        '(`git merge feature`), or run the project on feature; if its work is on main already (squashed), ' +
+        '`tanuki task mark x complete --landed`; then start again',
+    })
+    expect(h.orchestrator.task('t')).toMatchObject({
+      status: 'pending',
+      reason:
+        'waits: its dependency v landed as v-gone on a branch that no longer holds it, and main does not either: ' +
+        'bring it in (`git cherry-pick v-gone`), or run v again (`tanuki task rerun v`); then start again',
+    })
+  })
+
   it('a run starts by saying where an earlier run’s waiting work stands; `land` asks the lander again', async () => {
     const note = 'your uncommitted changes in /p (notes.txt) would be overwritten by the landed work'
     const starts: LandingStart[] = [

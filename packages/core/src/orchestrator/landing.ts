@@ -43,6 +43,8 @@ export class LandingQueue {
   base: string | undefined
   /** Branches that work waits for and that no longer exist, as `prepare` found. */
   private gone: ReadonlySet<string> = new Set()
+  /** Landings of earlier runs that the landed work lacks (made on another branch), with the branches that hold them. */
+  private notHere: ReadonlyMap<string, string[]> = new Map()
   target: string | undefined
   /** What the lander said of the target itself at `prepare` (kept on a detached HEAD). */
   notice: string | undefined
@@ -76,11 +78,21 @@ export class LandingQueue {
       const waits = record.landed ? record.landed.heldBack?.target : record.target
       if (waits) waitingFor.add(waits)
     }
+    // What work still to do builds on, landed by earlier runs: maybe on another branch than this one.
+    const landings = new Set<string>()
+    for (const record of table.values()) {
+      if (record.task.status === 'complete') continue
+      for (const dep of record.task.dependsOn) {
+        const landed = table.get(dep)?.landed
+        if (landed && !landed.heldBack && !landed.empty && landed.commit !== 'by hand') landings.add(landed.commit)
+      }
+    }
     try {
       start = await this.options.lander.prepare({
         ...(recordedTarget ? { target: recordedTarget } : {}),
         ...(fresh ? { fresh } : {}),
         ...(waitingFor.size > 0 ? { waitingFor: [...waitingFor] } : {}),
+        ...(landings.size > 0 ? { landings: [...landings] } : {}),
       })
     } catch (error) {
       // The target could not be settled (its own new commits conflict with the work that waits
@@ -106,6 +118,7 @@ export class LandingQueue {
     this.target = start.target
     this.notice = start.notice
     this.gone = new Set(start.gone)
+    this.notHere = new Map((start.notHere ?? []).map(({ commit, branches }) => [commit, branches]))
     for (const { taskId, commit } of start.landed) {
       const record = table.get(taskId)
       // Only work still complete: a task rerun since is to land again.
@@ -263,6 +276,11 @@ export class LandingQueue {
   dependencyElsewhere(record: TaskRecord): string | undefined {
     for (const dep of record.task.dependsOn) {
       const depRecord = this.options.table.get(dep)
+      // Landed by an earlier run on another branch, which this one does not hold (landed again
+      // since, its commit is another).
+      const landed = depRecord?.landed
+      const holders = landed ? this.notHere.get(landed.commit) : undefined
+      if (landed && holders) return this.landedElsewhere(dep, landed.commit, holders)
       const waits = depRecord && this.waitsElsewhere(depRecord)
       if (waits === undefined) continue
       // Gone (merged and deleted): it lands only where a person names it, and here is where it is needed.
@@ -279,6 +297,25 @@ export class LandingQueue {
       )
     }
     return undefined
+  }
+
+  /** Why a task waits for its dependency `dep`, landed as `commit` on other branches than this run's target (`holders`). */
+  private landedElsewhere(dep: string, commit: string, holders: readonly string[]): string {
+    const here = this.target ?? 'this branch'
+    const short = commit.slice(0, 12)
+    const [branch] = holders
+    if (branch === undefined) {
+      return (
+        `its dependency ${dep} landed as ${short} on a branch that no longer holds it, and ${here} does not either: ` +
+        `bring it in (\`git cherry-pick ${short}\`), or run ${dep} again (\`tanuki task rerun ${dep}\`); then start again`
+      )
+    }
+    const on = holders.length > 1 ? `${holders.slice(0, 3).join(', ')}${holders.length > 3 ? ', …' : ''}` : branch
+    return (
+      `its dependency ${dep} landed on ${on}, not on ${here}, so its work is not here: bring ${branch} into ${here} ` +
+      `(\`git merge ${branch}\`), or run the project on ${branch}; if its work is on ${here} already (squashed), ` +
+      `\`tanuki task mark ${dep} complete --landed\`; then start again`
+    )
   }
 
   /** The first waiting task whose dependencies have all landed (none once landing stopped). */

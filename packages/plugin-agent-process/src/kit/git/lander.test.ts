@@ -165,6 +165,38 @@ describe('the branches work waits for', () => {
   })
 })
 
+describe('landings of earlier runs that work still to do builds on', () => {
+  it('are said not here when the landed work lacks them, with the branches that hold them', async () => {
+    const root = gitRepo()
+    /** A commit adding `file` on a new branch `branch` off main; main checked out again. */
+    const commitOn = (branch: string, file: string): string => {
+      git(root, 'checkout', '-q', '-b', branch, 'main')
+      writeFileSync(join(root, file), `${file}\n`)
+      git(root, 'add', file)
+      git(root, 'commit', '-q', '-m', file)
+      git(root, 'checkout', '-q', 'main')
+      return git(root, 'rev-parse', branch)
+    }
+    const onFeature = commitOn('feature', 'f.txt')
+    const merged = commitOn('merged', 'm.txt')
+    git(root, 'merge', '-q', '--ff-only', 'merged')
+    // Squash-merged: its change is on main as another commit.
+    const squashed = commitOn('squashed', 's.txt')
+    git(root, 'checkout', '-q', 'squashed', '--', 's.txt')
+    git(root, 'commit', '-q', '-m', 'squash of s.txt')
+    const deleted = commitOn('deleted', 'd.txt')
+    git(root, 'branch', '-q', '-D', 'deleted')
+    const start = await createGitLander({ project: project(root), land: resolveConfig({}).land }).prepare({
+      fresh: true,
+      landings: [onFeature, merged, squashed, deleted, 'f'.repeat(40)],
+    })
+    expect(start.notHere).toEqual([
+      { commit: onFeature, branches: ['feature'] },
+      { commit: deleted, branches: [] },
+    ])
+  })
+})
+
 describe('a landing target that is not a branch', () => {
   it('is refused, by inspect as by prepare, with the near miss and the branches there are', async () => {
     const root = gitRepo()

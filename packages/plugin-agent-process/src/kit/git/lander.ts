@@ -27,7 +27,7 @@ import {
   serialized,
 } from './run.ts'
 import { LAND_ERROR, catchUpConflict, predictLandings, type LandingPrediction } from './dry-run.ts'
-import { WORK_TRAILER, foundLandings } from './landings.ts'
+import { WORK_TRAILER, foundLandings, landingsNotOn } from './landings.ts'
 import {
   failedFor,
   goneBranches,
@@ -422,6 +422,7 @@ export function createGitLander(options: GitLanderOptions): GitLander {
         knownTip = head
         const move = await moveTarget(head)
         const gone = await goneBranches(located.repo, recorded.waitingFor ?? [])
+        const notHere = await landingsNotOn(located.repo, recorded.landings ?? [], head)
         const shared = await share()
         if (shared)
           throw new TanukiError(
@@ -438,6 +439,7 @@ export function createGitLander(options: GitLanderOptions): GitLander {
           ...(ahead.length > 0 ? (move.moved ? { caughtUp: ahead } : { held: ahead }) : {}),
           ...(move.note ? { note: move.note } : {}),
           ...(gone.length > 0 ? { gone } : {}),
+          ...(notHere.length > 0 ? { notHere } : {}),
         }
       }).catch((error: unknown) => {
         // Said of this target only: work waiting for another branch waits for its own reasons.

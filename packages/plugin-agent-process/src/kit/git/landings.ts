@@ -1,6 +1,6 @@
 import type { ProjectInfo } from '@tanuki/core'
 import { taskRef, taskRefs } from '../ref-names.ts'
-import { WORK_TRAILER, git, taskTrailers } from './run.ts'
+import { WORK_TRAILER, git, taskTrailers, workIsOn } from './run.ts'
 
 export { WORK_TRAILER }
 
@@ -70,4 +70,29 @@ export async function foundLandings(
       .reverse()
       .map(([taskId, commit]) => ({ taskId, commit })),
   }
+}
+
+/**
+ * Of `commits` (landings of earlier runs), those the work at `tip` lacks: neither in its history nor
+ * a change already there (a squash merge brought it in), each with the person's branches that
+ * hold it. One `git rev-list` when every landing is there; a few processes for each that is not.
+ * A commit the repository lacks is no evidence of anything: left out.
+ */
+export async function landingsNotOn(
+  repo: string,
+  commits: readonly string[],
+  tip: string,
+): Promise<{ commit: string; branches: string[] }[]> {
+  if (commits.length === 0) return []
+  const off = await git(['rev-list', '--ignore-missing', ...commits, `^${tip}`], repo)
+  if (off.code !== 0) return []
+  const outside = new Set(off.stdout.split('\n'))
+  const missing: { commit: string; branches: string[] }[] = []
+  for (const commit of commits) {
+    if (!outside.has(commit) || (await workIsOn(commit, tip, repo))) continue
+    const holders = await git(['for-each-ref', '--contains', commit, '--format=%(refname:short)', 'refs/heads/'], repo)
+    const branches = holders.stdout.split('\n').filter((name) => name !== '' && !name.startsWith('tanuki/'))
+    missing.push({ commit, branches })
+  }
+  return missing
 }
