@@ -459,11 +459,13 @@ describe('a verify whose program is missing, in a run that stays on (`--watch`)'
     expect(early.code, early.stderr).toBe(0)
     await waitFor('the verify to hold them again', () => verifyHeld() === 2)
     expect(ranIn(runs)).toHaveLength(paid)
-    // What it says to do works while the run holds the lock.
-    const text = await tanuki(project.dir, 'project', 'status')
-    expect(text.stdout).toContain(
+    // What it says to do works while the run holds the lock. (The status comes from the run's
+    // snapshot, written a moment after the console's line.)
+    const advice =
       '`tanuki-e2e-pytset` was not found there: install it (or put it on PATH), or correct the verify in the task ' +
-        'files that give it; then `tanuki task rerun S-3` (or of another task that waits for it)',
+      'files that give it; then `tanuki task rerun S-3` (or of another task that waits for it)'
+    await waitFor('the status to name the latest try', async () =>
+      (await tanuki(project.dir, 'project', 'status')).stdout.includes(advice),
     )
 
     writeFileSync(join(bin, 'tanuki-e2e-pytset'), '#!/bin/sh\nexit 0\n')
