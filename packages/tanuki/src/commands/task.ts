@@ -9,6 +9,7 @@ import { openProject, recordedTasks, taskNotFound, type Project } from '../proje
 import { readJournal } from '../journal.ts'
 import { applyTaskCommand, type TaskCommandResult } from '../task-commands.ts'
 import { hiddenTaskNotes } from '../task-folders.ts'
+import { lastFailedVerify, taskWork } from '../task-work.ts'
 import { common, printJson, checkedProjectRoot, table } from './shared.ts'
 
 const list = defineCommand({
@@ -88,8 +89,19 @@ const show = defineCommand({
     if (known?.lastError) lines.push(`  last error:  ${known.lastError.class}: ${known.lastError.cause}`)
     if (known?.landed) lines.push(`  landed:      ${known.landed.commit.slice(0, 12)}`)
     // Settled without completing: nothing runs it again until a person says so (not a resume).
-    if (task.status === 'failed' || task.status === 'review')
+    if (task.status === 'failed' || task.status === 'review') {
       lines.push(`  next:        ${settledAdvice(task.id)}; \`tanuki project resume\` does not run it again`)
+      // What a person reviews before saying so: where the agent left its work, and how to see it.
+      const work = await (await taskWork(project))(task.id)
+      if (work) {
+        lines.push(
+          `  work:        ${work.tip} (its last iteration), started from ${work.base}: ${work.changed || 'no changes'}`,
+          `    see it:    git diff ${work.base} ${work.tip}`,
+          `               git log ${work.base}..${work.tip}`,
+          `    accept it: \`tanuki task mark ${task.id} complete\`, then \`tanuki land\` puts it on your branch`,
+        )
+      }
+    }
     if (blockers.length > 0)
       lines.push(
         `  blocked by:  ${blockers.map((b) => `${b.id} (${b.reason}${b.status ? `: ${b.status}` : ''})`).join(', ')}`,
@@ -105,6 +117,14 @@ const show = defineCommand({
       // No iteration ran (its role's setup failed): what the setup printed is all there is.
       else if (files.length > 0)
         lines.push(`  logs:        its setup's, in ${project.source.display(logDir)} (\`tanuki logs ${task.id}\`)`)
+    }
+    // Why its verify failed, not only that it did: the end of what it printed.
+    const verify = task.status === 'complete' ? undefined : lastFailedVerify(project.paths, task.id)
+    if (verify) {
+      lines.push(`  last verify: ${verify.what}; its output ends with (all of it: \`tanuki logs ${task.id}\`):`)
+      lines.push(
+        ...(verify.lines.length > 0 ? verify.lines : ['(no output)']).map((line) => `    |${line && ` ${line}`}`),
+      )
     }
     lines.push('', task.body.trim())
     process.stdout.write(lines.join('\n') + '\n')

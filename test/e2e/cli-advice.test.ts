@@ -1,0 +1,67 @@
+// What the built CLI tells a person about work that needs them: where a task's work is and how to
+// look at it, why its verify failed, what has not landed, and what to do next.
+import { execFileSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { cleanup, createProject, tanuki } from './helpers.ts'
+
+afterEach(cleanup)
+
+const git = (dir: string, ...args: string[]): string => execFileSync('git', args, { cwd: dir, encoding: 'utf8' })
+
+/** A task file with no `completion`: a successful agent run sends it to review. */
+const noCompletion = (id: string, sh: string): string =>
+  `---\nid: ${id}\ntitle: Task ${id}\n---\nTask ${id}.\n\n\`\`\`sh\n${sh}\n\`\`\`\n`
+
+describe('tanuki task show of a task in review', () => {
+  it('says where its work is, the git commands that show it, and how to accept it; accepted, it lands', async () => {
+    const project = createProject({ files: { '.tanuki/tasks/HELLO.md': noCompletion('HELLO', 'echo hi > hello.txt') } })
+    const run = await tanuki(project.dir, 'project', 'start')
+    expect(run.code).toBe(1)
+    const show = await tanuki(project.dir, 'task', 'show', 'HELLO')
+    expect(show.code, show.stderr).toBe(0)
+    expect(show.stdout).toMatch(/status:\s+review/)
+    const refs = (which: string) => `refs/tanuki/${project.dir.split('/').pop()}/tasks/HELLO/${which}`
+    expect(show.stdout).toContain(
+      `  work:        ${refs('tip')} (its last iteration), started from ${refs('base')}: 1 file changed, 1 insertion(+)\n`,
+    )
+    const diff = /see it: +(git diff \S+ \S+)\n/.exec(show.stdout)?.[1]
+    expect(diff).toBe(`git diff ${refs('base')} ${refs('tip')}`)
+    expect(show.stdout).toContain(`git log ${refs('base')}..${refs('tip')}\n`)
+    // The command printed shows the agent's change.
+    expect(git(project.dir, ...diff!.split(' ').slice(1))).toContain('+hi')
+    expect(show.stdout).toContain(
+      'accept it: `tanuki task mark HELLO complete`, then `tanuki land` puts it on your branch',
+    )
+
+    // Accepted as it says, it lands.
+    expect((await tanuki(project.dir, 'task', 'mark', 'HELLO', 'complete')).code).toBe(0)
+    const land = await tanuki(project.dir, 'land')
+    expect(land.code, land.stderr).toBe(0)
+    expect(git(project.dir, 'show', 'main:hello.txt')).toBe('hi\n')
+  })
+})
+
+describe('tanuki task show of a task whose verify failed', () => {
+  it("prints the end of the verify's output, and the line naming the error when a stack trace follows it", async () => {
+    const stack = Array.from({ length: 20 }, (_, i) => `    at frame${i} (lib.js:${i}:1)`)
+    const project = createProject({
+      files: { 'said.txt': ['Error: Cannot find module mylib', ...stack, 'Node.js v20', ''].join('\n') },
+      tasks: [{ id: 'V', sh: 'true', verify: 'cat said.txt >&2; exit 1', maxIterations: 1 }],
+    })
+    const run = await tanuki(project.dir, 'project', 'start')
+    expect(run.code).toBe(1)
+    const show = await tanuki(project.dir, 'task', 'show', 'V')
+    expect(show.code, show.stderr).toBe(0)
+    expect(show.stdout).toMatch(
+      / {2}last verify: `.*` exited 1; its output ends with \(all of it: `tanuki logs V`\):\n/,
+    )
+    expect(show.stdout).toContain('    | Error: Cannot find module mylib\n    | …\n    |     at frame9 (lib.js:9:1)\n')
+    expect(show.stdout).toContain('    |     at frame19 (lib.js:19:1)\n    | Node.js v20\n')
+    expect(show.stdout).not.toContain('frame8')
+    // All of it is where it says.
+    const log = readFileSync(join(project.dir, '.tanuki', 'logs', 'tasks', 'V', 'iteration-001.log'), 'utf8')
+    expect(log).toContain('at frame8 ')
+  })
+})
