@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { cleanup, createProject, tanuki } from './helpers.ts'
+import { cleanup, configFor, createProject, statusJson, tanuki } from './helpers.ts'
 
 afterEach(cleanup)
 
@@ -63,5 +63,54 @@ describe('tanuki task show of a task whose verify failed', () => {
     // All of it is where it says.
     const log = readFileSync(join(project.dir, '.tanuki', 'logs', 'tasks', 'V', 'iteration-001.log'), 'utf8')
     expect(log).toContain('at frame8 ')
+  })
+})
+
+describe('complete work that has not landed', () => {
+  it('with `land: { auto: false }`: the run, `project status` and its JSON say which, and that `tanuki land` lands it', async () => {
+    const project = createProject({
+      config: configFor({ default: 1 }, '\n  land: { auto: false },'),
+      tasks: [
+        { id: 'A', sh: 'echo a > a.txt', verify: 'test -f a.txt' },
+        { id: 'B', sh: 'echo b > b.txt', verify: 'test -f b.txt' },
+      ],
+    })
+    const run = await tanuki(project.dir, 'project', 'start')
+    // Landing off is what the person asked for: the run did all it was to do.
+    expect(run.code, run.stderr).toBe(0)
+    expect(run.stderr).toMatch(
+      /tanuki: not landed: [AB], [AB], complete; landing is left to you \(`land: \{ auto: false \}`\): `tanuki land` puts their work on your branch\.\n/,
+    )
+    const status = await tanuki(project.dir, 'project', 'status')
+    expect(status.stdout).toContain('Project complete · 2/2 complete (100%) · 2 not landed\n')
+    expect(status.stdout).toMatch(
+      /Needs you\n {2}[AB], [AB] complete, not landed ← `tanuki land` puts their work on main\n/,
+    )
+    const json = await statusJson(project.dir)
+    expect(json.progress.notLanded).toBe(2)
+    expect(json.target).toBe('main')
+
+    expect((await tanuki(project.dir, 'land')).code).toBe(0)
+    const landed = await tanuki(project.dir, 'project', 'status')
+    expect(landed.stdout).toContain('Project complete · 2/2 complete (100%)\n')
+    expect(landed.stdout).not.toContain('not landed')
+    expect((await statusJson(project.dir)).progress.notLanded).toBe(0)
+  })
+
+  it('marked complete by a person after the run: `project status` says it is not landed until `tanuki land`', async () => {
+    const project = createProject({ files: { '.tanuki/tasks/HELLO.md': noCompletion('HELLO', 'echo hi > hello.txt') } })
+    expect((await tanuki(project.dir, 'project', 'start')).code).toBe(1)
+    expect((await tanuki(project.dir, 'task', 'mark', 'HELLO', 'complete')).code).toBe(0)
+    const status = await tanuki(project.dir, 'project', 'status')
+    expect(status.stdout).toContain('Project complete · 1/1 complete (100%) · 1 not landed\n')
+    expect(status.stdout).toContain('  HELLO complete, not landed ← `tanuki land` puts its work on main\n')
+  })
+
+  it('in a folder without git, where nothing lands, is not said to be not landed', async () => {
+    const project = createProject({ git: false, tasks: [{ id: 'A', sh: 'echo a > a.txt', verify: 'test -f a.txt' }] })
+    expect((await tanuki(project.dir, 'project', 'start')).code).toBe(0)
+    const status = await tanuki(project.dir, 'project', 'status')
+    expect(status.stdout).toContain('Project complete · 1/1 complete (100%)\n')
+    expect(status.stdout).not.toContain('not landed')
   })
 })

@@ -211,8 +211,12 @@ export interface StatusJson {
     waitsFor?: string
     lastError: { class: string; cause: string } | null
   }[]
+  /** The branch complete work lands on, as the last run recorded it (none without git). */
+  target?: string
   progress: {
     landed: number
+    /** With no orchestrator running: complete tasks whose work has not landed on `target`. */
+    notLanded?: number
     heldBack: number
     total: number
     complete: number

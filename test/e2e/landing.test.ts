@@ -921,7 +921,9 @@ export default defineConfig({
     })
     expect(status.tasks.find((t) => t.id === 'K-2')?.waitsFor).toBeUndefined()
     const text = (await tanuki(project.dir, 'project', 'status')).stdout
-    expect(text.split('\n')[0]).toMatch(/ · 1 waiting for main$/)
+    // K-2, done for feature-x with landing left to the person, is not landed yet either.
+    expect(text.split('\n')[0]).toMatch(/ · 1 waiting for main · 1 not landed$/)
+    expect(text).toContain('  K-2 complete, not landed ← `tanuki land` puts its work on feature-x\n')
     expect(text).toContain(`\nWaiting for main\n  ${said}\n`)
     // `tanuki land` lands the run's work on feature-x, not K-1's, and says where K-1 waits.
     const land = await tanuki(project.dir, 'land')

@@ -68,6 +68,13 @@ describe('runExit', () => {
     })
   })
 
+  it('is 0 when every task is complete and landing is left to a person, but says what is not landed and what lands it', () => {
+    expect(exit({ allComplete: true, toLand: ['A', 'B'] })).toEqual({
+      code: EXIT.complete,
+      text: 'tanuki: not landed: A, B, complete; landing is left to you (`land: { auto: false }`): `tanuki land` puts their work on your branch.\n',
+    })
+  })
+
   it('ends a run whose budget is spent with its own code and what it spent', () => {
     const { code, text } = exit({ reason: 'budget', spend: { usd: 4.5, tokens: 120_000 } })
     expect(code).toBe(3)

@@ -29,7 +29,14 @@ export interface StatusDocument {
   pid?: number
   updatedAt: string
   tasks: TaskView[]
-  progress: Progress & { queued?: number }
+  /**
+   * Counts. With no orchestrator running, `notLanded`: complete tasks whose work has not landed on
+   * the branch the project lands on (`target`), and does not wait for another one; `tanuki land`
+   * lands it.
+   */
+  progress: Progress & { queued?: number; notLanded?: number }
+  /** The branch complete work lands on, as the last run recorded it (none without git). */
+  target?: string
   /**
    * `leftRunning`: the agent's process still runs though no orchestrator does (a run killed with
    * `kill -9` left it, editing and spending); `tanuki project stop` stops it.
@@ -362,11 +369,18 @@ export function statusFromJournal(tasks: Task[], state: RunState, paths: StatePa
   const allComplete = progress.total > 0 && progress.complete === progress.total
   const workLeft =
     graph.ready().length > 0 || recorded.some(({ task }) => task.status === 'assigned' || task.status === 'in_progress')
+  // Complete is not delivered: work that lands on the project's branch and has not (landing off,
+  // a task marked complete by hand since the run).
+  const target = state.run.target
+  const notLanded = target
+    ? views.filter((view) => view.status === 'complete' && !view.landed && !view.heldBack && !view.waitsFor).length
+    : 0
   return {
     status: runStatusWord(state, { allComplete, workLeft }),
     updatedAt: new Date().toISOString(),
     tasks: views,
-    progress,
+    progress: target ? { ...progress, notLanded } : progress,
     agents,
+    ...(target ? { target } : {}),
   }
 }

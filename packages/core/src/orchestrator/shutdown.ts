@@ -62,6 +62,14 @@ export async function windDown(
           .sort((a, b) => (a.completedAt ?? 0) - (b.completedAt ?? 0))
           .map((record) => record.task.id)
       : []
+  // Complete work a person lands (`land.auto: false`): nothing is wrong, but it is not delivered.
+  const toLand =
+    landing && !ctx.config.land.auto
+      ? [...table.values()]
+          .filter((record) => record.task.status === 'complete' && !record.landed && landing.landsHere(record))
+          .sort((a, b) => (a.completedAt ?? 0) - (b.completedAt ?? 0))
+          .map((record) => record.task.id)
+      : []
   const verifyBlocked = ctx.holds.blocked()
   // Work an earlier run did for another branch, which this run did not land on: it waits for it.
   const elsewhere = landing?.elsewhere() ?? []
@@ -86,6 +94,7 @@ export async function windDown(
     ...(landing?.stopped ? { landingStopped: landing.stopped } : {}),
     ...(landing?.held ? { heldBack: { target: landing.target ?? '', ...landing.held } } : {}),
     ...(unlanded.length > 0 ? { unlanded } : {}),
+    ...(toLand.length > 0 ? { toLand } : {}),
     ...(verifyBlocked.length > 0 ? { verifyBlocked } : {}),
     ...(elsewhere.length > 0 ? { elsewhere } : {}),
   }

@@ -144,6 +144,11 @@ export interface RunSummary {
    */
   unlanded?: string[]
   /**
+   * Complete tasks whose work is left for `tanuki land`, as `land: { auto: false }` asks: not on
+   * the target yet. The run's exit code is not changed by them.
+   */
+  toLand?: string[]
+  /**
    * Complete work that an earlier run did for another branch than this run's target (a person
    * checked out another branch since): it was not landed here, and waits for that branch (a run
    * on it, or `tanuki land --into`). Each target with its tasks. The run exits 1.

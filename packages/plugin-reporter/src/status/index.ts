@@ -16,6 +16,11 @@ export interface StatusInput {
   tasks: (Partial<Omit<TaskView, 'id' | 'status'>> & { id: string; status: string })[]
   /** Every agent, as `AgentInfo`s. */
   agents?: (Partial<Omit<AgentInfo, 'name'>> & { name: string; leftRunning?: { pid: number } })[]
+  /**
+   * The branch complete work lands on, when no run is under way: complete tasks with nothing
+   * landed (nor waiting for another branch) are then said to be not landed.
+   */
+  target?: string
 }
 
 export interface FormatStatusOptions {
@@ -100,6 +105,11 @@ export function formatStatus(input: StatusInput, options: FormatStatusOptions = 
   for (const [target, { ids }] of heldBack) waitingFor.set(target, ids.length)
   for (const [target, ids] of waitsFor) waitingFor.set(target, (waitingFor.get(target) ?? 0) + ids.length)
   for (const [target, n] of waitingFor) others.push(`${n} waiting for ${target}`)
+  // Complete is not delivered: work left for `tanuki land` (landing off, a task marked complete).
+  const notLanded = input.target
+    ? tasks.filter((task) => task.status === 'complete' && !task.landed && !task.heldBack && !task.waitsFor)
+    : []
+  if (notLanded.length > 0) others.push(`${notLanded.length} not landed`)
   lines.push(
     `${c.bold('Project')} ${state} · ${complete}/${total} complete (${percentage}%)${others.length > 0 ? ` · ${others.join(' · ')}` : ''}`,
     '',
@@ -206,7 +216,16 @@ export function formatStatus(input: StatusInput, options: FormatStatusOptions = 
   }
   // Settled without completing: nothing runs them again until a person says so.
   const stuck = tasks.filter((task) => task.status === 'failed' || task.status === 'review')
-  if (stuck.length > 0 || held.size > 0) lines.push('', c.bold('Needs you'))
+  if (stuck.length > 0 || held.size > 0 || notLanded.length > 0) lines.push('', c.bold('Needs you'))
+  if (notLanded.length > 0)
+    lines.push(
+      `  ${c.bold(
+        someOf(
+          notLanded.map((task) => task.id),
+          20,
+        ),
+      )} complete, ${c.yellow('not landed')} ← \`tanuki land\` puts ${notLanded.length === 1 ? 'its' : 'their'} work on ${input.target}`,
+    )
   for (const [why, { ids, files }] of held) {
     lines.push(`  ${c.bold(someOf(ids, 20))} ${statusPaint('pending', ids.length === 1 ? 'waits' : 'wait')} ← ${why}`)
     if (files.length > 0) lines.push(`    their task files: ${someOf(files, 20)}`)

@@ -214,4 +214,17 @@ describe('formatStatus of parked agents', () => {
       'Parked',
     )
   })
+
+  it('counts and names complete work not landed on the target, and none where nothing lands', () => {
+    const tasks = [
+      { id: 'A', status: 'complete', landed: null },
+      { id: 'B', status: 'complete', landed: { commit: 'abc', at: '…' } },
+      { id: 'C', status: 'complete', landed: null, waitsFor: 'old' },
+    ]
+    const text = formatStatus({ status: 'complete', target: 'main', tasks })
+    expect(text.split('\n')[0]).toBe('Project complete · 3/3 complete (100%) · 1 waiting for old · 1 not landed')
+    expect(text).toContain('Needs you\n  A complete, not landed ← `tanuki land` puts its work on main\n')
+    // No target: outside git nothing lands, and nothing is said.
+    expect(formatStatus({ status: 'complete', tasks: [tasks[0]!] })).not.toContain('not landed')
+  })
 })
