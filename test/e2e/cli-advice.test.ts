@@ -19,6 +19,15 @@ describe('tanuki task show of a task in review', () => {
     const project = createProject({ files: { '.tanuki/tasks/HELLO.md': noCompletion('HELLO', 'echo hi > hello.txt') } })
     const run = await tanuki(project.dir, 'project', 'start')
     expect(run.code).toBe(1)
+    // Nothing failed: it waits for a person.
+    const status = await tanuki(project.dir, 'project', 'status')
+    expect(status.stdout).toContain('Project needs review · 0/1 complete (0%) · 1 review\n')
+    expect(status.stdout).toContain(
+      '\n  HELLO review ← the agent finished without an error; the task has no completion criteria, so a person reviews it\n',
+    )
+    expect(status.stdout).toContain('`tanuki task show ID` has its tries, logs and work; then ')
+    // --json keeps its public word.
+    expect((await statusJson(project.dir)).status).toBe('failed')
     const show = await tanuki(project.dir, 'task', 'show', 'HELLO')
     expect(show.code, show.stderr).toBe(0)
     expect(show.stdout).toMatch(/status:\s+review/)

@@ -110,8 +110,15 @@ export function formatStatus(input: StatusInput, options: FormatStatusOptions = 
     ? tasks.filter((task) => task.status === 'complete' && !task.landed && !task.heldBack && !task.waitsFor)
     : []
   if (notLanded.length > 0) others.push(`${notLanded.length} not landed`)
+  // Settled with work not complete, and none of it failed: what it waits for is a person's review.
+  const word =
+    state === 'failed' &&
+    tasks.some((task) => task.status === 'review') &&
+    !tasks.some((task) => task.status === 'failed' || task.status === 'blocked')
+      ? 'needs review'
+      : state
   lines.push(
-    `${c.bold('Project')} ${state} · ${complete}/${total} complete (${percentage}%)${others.length > 0 ? ` · ${others.join(' · ')}` : ''}`,
+    `${c.bold('Project')} ${word} · ${complete}/${total} complete (${percentage}%)${others.length > 0 ? ` · ${others.join(' · ')}` : ''}`,
     '',
   )
 
@@ -236,7 +243,7 @@ export function formatStatus(input: StatusInput, options: FormatStatusOptions = 
       lines.push(`  ${c.bold(task.id)} ${statusPaint(task.status, task.status)}${why ? ` ← ${why}` : ''}`)
     }
     lines.push(
-      `  \`tanuki task show ID\` has its tries and logs; then ${settledAdvice()} (\`project resume\` does not run them again).`,
+      `  \`tanuki task show ID\` has its tries, logs and work; then ${settledAdvice()} (\`project resume\` does not run them again).`,
     )
   }
   for (const target of waitingFor.keys()) {

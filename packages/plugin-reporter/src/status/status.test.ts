@@ -133,7 +133,7 @@ describe('formatStatus of tasks a person must look at', () => {
       'Needs you',
       '  V-1 failed ← verify could not run (exit 127: sh: 1: pytset: not found): pytset -q',
       '  R-1 review ← the same failure 3 tries in a row (verify-failed): verify exited with code 1: npm tset',
-      '  `tanuki task show ID` has its tries and logs; then `tanuki task rerun ID` to try again, or `tanuki task mark ID complete` (`project resume` does not run them again).',
+      '  `tanuki task show ID` has its tries, logs and work; then `tanuki task rerun ID` to try again, or `tanuki task mark ID complete` (`project resume` does not run them again).',
     ])
     expect(formatStatus({ status: 'complete', tasks: [{ id: 'C-1', status: 'complete' }] })).not.toContain('Needs you')
   })
@@ -174,7 +174,7 @@ describe('formatStatus of tasks that wait for a fix', () => {
       `  T-1, T-2 wait ← ${why}`,
       '    their task files: .tanuki/tasks/t-1.md, .tanuki/tasks/t-2.md',
       '  X-1 failed ← agent default-1 failed: boom',
-      '  `tanuki task show ID` has its tries and logs; then `tanuki task rerun ID` to try again, or `tanuki task mark ID complete` (`project resume` does not run them again).',
+      '  `tanuki task show ID` has its tries, logs and work; then `tanuki task rerun ID` to try again, or `tanuki task mark ID complete` (`project resume` does not run them again).',
     ])
     expect(text.match(/P-1/g)).toHaveLength(1)
     expect(
@@ -226,5 +226,29 @@ describe('formatStatus of parked agents', () => {
     expect(text).toContain('Needs you\n  A complete, not landed ← `tanuki land` puts its work on main\n')
     // No target: outside git nothing lands, and nothing is said.
     expect(formatStatus({ status: 'complete', tasks: [tasks[0]!] })).not.toContain('not landed')
+  })
+
+  it('says a project whose only unfinished work waits for review needs review, not that it failed', () => {
+    const review = formatStatus({
+      status: 'failed',
+      tasks: [
+        { id: 'R-1', status: 'review', reason: 'the task has no completion criteria, so a person reviews it' },
+        { id: 'D-1', status: 'pending', blockers: [{ id: 'R-1', reason: 'incomplete', status: 'review' }] },
+        { id: 'C-1', status: 'complete' },
+      ],
+    })
+    expect(review.split('\n')[0]).toBe('Project needs review · 1/3 complete (33%) · 1 review · 1 pending')
+    expect(review).toContain('\n  R-1 review ← the task has no completion criteria, so a person reviews it\n')
+    // A task that failed, or one blocked by it, is a failure still.
+    for (const status of ['failed', 'blocked'])
+      expect(
+        formatStatus({
+          status: 'failed',
+          tasks: [
+            { id: 'R-1', status: 'review' },
+            { id: 'F-1', status },
+          ],
+        }).split('\n')[0],
+      ).toMatch(/^Project failed · /)
   })
 })
