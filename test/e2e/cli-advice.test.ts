@@ -123,3 +123,19 @@ describe('complete work that has not landed', () => {
     expect(status.stdout).not.toContain('not landed')
   })
 })
+
+describe('the tries of a task rerun after review', () => {
+  it("are counted alike by the run's lines: this run's, out of max_iterations, and all of them", async () => {
+    const project = createProject({ tasks: [{ id: 'V', sh: 'true', verify: 'exit 1', maxIterations: 2 }] })
+    const first = await tanuki(project.dir, 'project', 'start')
+    expect(first.stdout).toContain('! V needs review after 2 iterations: ')
+    expect((await tanuki(project.dir, 'task', 'rerun', 'V')).code).toBe(0)
+    const again = await tanuki(project.dir, 'project', 'resume')
+    expect(again.code).toBe(1)
+    expect(again.stdout).toContain('V iteration 1/2: retry [verify-failed]')
+    expect(again.stdout).toContain('! V needs review after 2 iterations (4 in all, with its earlier runs): ')
+    expect(readFileSync(join(project.dir, '.tanuki', 'summary.md'), 'utf8')).toContain(
+      'Needs review after 2 iterations (4 in all, with its earlier runs) on default-1: ',
+    )
+  })
+})

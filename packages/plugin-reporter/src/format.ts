@@ -80,6 +80,17 @@ export function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`
 }
 
+/**
+ * How many iterations a task's end took: `2 iterations`, or, when earlier runs of it ran some too
+ * (it was rerun), `2 iterations (5 in all, with its earlier runs)`: the console numbered this
+ * run's `1/3`, `2/3`, and the total alone read as a contradiction.
+ */
+export function iterationsTaken(total: number, attempt: number | undefined): string {
+  return attempt !== undefined && attempt < total
+    ? `${plural(attempt, 'iteration')} (${total} in all, with its earlier runs)`
+    : plural(total, 'iteration')
+}
+
 /** The first few ids, and how many more: `A, B, C, D, E and 3 more`. */
 export function someOf(ids: readonly string[], shown = 5): string {
   return ids.length <= shown ? ids.join(', ') : `${ids.slice(0, shown).join(', ')} and ${ids.length - shown} more`

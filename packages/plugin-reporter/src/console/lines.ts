@@ -1,5 +1,15 @@
 import type { TanukiEventName, TanukiEvents } from '@tanuki/core'
-import { clause, emptyWhy, formatDuration, formatTime, plural, someOf, waitsForLine, type Colors } from '../format.ts'
+import {
+  clause,
+  emptyWhy,
+  formatDuration,
+  formatTime,
+  iterationsTaken,
+  plural,
+  someOf,
+  waitsForLine,
+  type Colors,
+} from '../format.ts'
 import type { RunModel } from '../model/index.ts'
 
 /**
@@ -13,10 +23,6 @@ export interface EventLine {
   level: LineLevel
   /** The line, without timestamp or newline. */
   text: string
-}
-
-function iterations(n: number): string {
-  return plural(n, 'iteration')
 }
 
 /**
@@ -92,7 +98,7 @@ export function describeEvent<E extends TanukiEventName>(
       return [
         {
           level: 'info',
-          text: `${c.green('✓')} ${c.bold(e.taskId)} complete after ${iterations(e.iterations)} in ${formatDuration(e.durationMs)} ${c.dim(`(${e.agent})`)}`,
+          text: `${c.green('✓')} ${c.bold(e.taskId)} complete after ${iterationsTaken(e.iterations, model.tasks.get(e.taskId)?.attemptIteration)} in ${formatDuration(e.durationMs)} ${c.dim(`(${e.agent})`)}`,
         },
       ]
     }
@@ -101,7 +107,7 @@ export function describeEvent<E extends TanukiEventName>(
       return [
         {
           level: 'failure',
-          text: `${c.red('✗')} ${c.bold(e.taskId)} ${c.red('failed')} after ${iterations(e.iterations)}: ${e.reason}`,
+          text: `${c.red('✗')} ${c.bold(e.taskId)} ${c.red('failed')} after ${iterationsTaken(e.iterations, model.tasks.get(e.taskId)?.attemptIteration)}: ${e.reason}`,
         },
       ]
     }
@@ -110,7 +116,7 @@ export function describeEvent<E extends TanukiEventName>(
       return [
         {
           level: 'failure',
-          text: `${c.yellow('!')} ${c.bold(e.taskId)} ${c.yellow('needs review')} after ${iterations(e.iterations)}: ${e.reason}`,
+          text: `${c.yellow('!')} ${c.bold(e.taskId)} ${c.yellow('needs review')} after ${iterationsTaken(e.iterations, model.tasks.get(e.taskId)?.attemptIteration)}: ${e.reason}`,
         },
       ]
     }

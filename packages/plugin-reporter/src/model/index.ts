@@ -193,6 +193,7 @@ export class RunModel implements ReporterHooks {
       task.iteration = undefined
       task.maxIterations = undefined
     }
+    if (e.to === 'pending') task.attemptIteration = undefined
     if (e.to !== 'blocked' && e.to !== 'pending') task.blockers = undefined
   }
 
@@ -249,6 +250,7 @@ export class RunModel implements ReporterHooks {
     const task = this.task(e.taskId)
     task.iterations++
     task.iteration = e.iteration
+    task.attemptIteration = e.iteration
     task.maxIterations = e.maxIterations
     task.agent = e.agent
   }

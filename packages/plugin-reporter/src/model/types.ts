@@ -41,9 +41,14 @@ export interface TaskState {
   agent?: string
   /** Iterations run, across every attempt. */
   iterations: number
-  /** The iteration in progress and its limit. */
   /** The iteration in progress (1-based, counted per attempt). */
   iteration?: number
+  /**
+   * The number of the last iteration its current attempt started in this run, as `iteration`
+   * counts (per attempt, up to `max_iterations`): below `iterations` once a person reran it. Kept
+   * after the attempt ends, so its end can say both; cleared when it goes back to pending.
+   */
+  attemptIteration?: number
   /** Its limit (`max_iterations`). */
   maxIterations?: number
   /** When it was last assigned (clock ms). */

@@ -1,6 +1,15 @@
 import { definePlugin, type Reporter, type TanukiPlugin } from '@tanuki/core'
 import { ensureWritable, reporterPath, writeReport } from '../files.ts'
-import { clause, formatCost, formatDuration, formatTokens, plural, tail, waitsForLine } from '../format.ts'
+import {
+  clause,
+  formatCost,
+  formatDuration,
+  formatTokens,
+  iterationsTaken,
+  plural,
+  tail,
+  waitsForLine,
+} from '../format.ts'
 import { STATUS_ORDER, reportAtEnd, sharedFeed, type ModelFeed, type RunModel, type TaskState } from '../model/index.ts'
 
 export interface SummaryReporterOptions {
@@ -141,7 +150,7 @@ export function renderSummary(model: RunModel, options: { title?: string; tailLi
     for (const task of troubled) {
       lines.push(`### ${task.id}: ${task.status}`, '')
       lines.push(
-        `${task.status === 'review' ? 'Needs review' : 'Failed'} after ${plural(task.iterations, 'iteration')}${task.agent ? ` on ${task.agent}` : ''}: ${task.reason ?? 'no reason given'}`,
+        `${task.status === 'review' ? 'Needs review' : 'Failed'} after ${iterationsTaken(task.iterations, task.attemptIteration)}${task.agent ? ` on ${task.agent}` : ''}: ${task.reason ?? 'no reason given'}`,
         '',
       )
       if (task.lastFailure) lines.push(`Cause: **${task.lastFailure.class}**: ${task.lastFailure.cause}`, '')
