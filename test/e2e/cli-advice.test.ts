@@ -139,3 +139,26 @@ describe('the tries of a task rerun after review', () => {
     )
   })
 })
+
+describe('a task marked failed', () => {
+  it("is named at every run's end with the commands, for it, that settle it; following them, the run exits 0", async () => {
+    const project = createProject({
+      tasks: [
+        { id: 'A', sh: 'echo a > a.txt', verify: 'test -f a.txt' },
+        { id: 'B', sh: 'echo b > b.txt', verify: 'test -f b.txt' },
+      ],
+    })
+    expect((await tanuki(project.dir, 'task', 'mark', 'A', 'failed')).code).toBe(0)
+    for (let run = 0; run < 2; run++) {
+      const start = await tanuki(project.dir, 'project', 'start')
+      expect(start.code).toBe(1)
+      expect(start.stderr).toContain(
+        'tanuki: 1 of 2 tasks are not complete: A failed, which `tanuki project resume` does not run again. ' +
+          '`tanuki task show A` says why; then `tanuki task rerun A` to try again, or `tanuki task mark A complete`. ',
+      )
+    }
+    expect((await tanuki(project.dir, 'task', 'rerun', 'A')).code).toBe(0)
+    const resume = await tanuki(project.dir, 'project', 'resume')
+    expect(resume.code, resume.stderr).toBe(0)
+  })
+})

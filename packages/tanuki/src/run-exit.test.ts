@@ -75,6 +75,22 @@ describe('runExit', () => {
     })
   })
 
+  it('names the tasks settled without completing, and for one alone gives the commands with its id', () => {
+    const progress = { ...summary({}).progress, complete: 3, pending: 0, failed: 1, review: 0 }
+    expect(exit({ progress, settled: { failed: ['A'], review: [] } })).toEqual({
+      code: EXIT.notComplete,
+      text:
+        'tanuki: 1 of 4 tasks are not complete: A failed, which `tanuki project resume` does not run again. ' +
+        '`tanuki task show A` says why; then `tanuki task rerun A` to try again, or `tanuki task mark A complete`. ' +
+        'See `tanuki project status`.\n',
+    })
+    const more = { ...progress, complete: 1, failed: 2, review: 1 }
+    expect(exit({ progress: more, settled: { failed: ['A', 'B'], review: ['C'] } }).text).toContain(
+      ': 2 failed (A, B), C review, which `tanuki project resume` does not run again. `tanuki task show ID` says why; ' +
+        'then `tanuki task rerun ID` to try again, or `tanuki task mark ID complete`.',
+    )
+  })
+
   it('ends a run whose budget is spent with its own code and what it spent', () => {
     const { code, text } = exit({ reason: 'budget', spend: { usd: 4.5, tokens: 120_000 } })
     expect(code).toBe(3)

@@ -61,10 +61,17 @@ export function runExit(summary: RunSummary, write: (text: string) => void = (t)
   const verify = (summary.verifyBlocked ?? []).length > 0
   // Failed and review tasks are settled: a resume leaves them be, and a person who expects it to
   // try them again waits for nothing. Say what does.
-  const settled = [
-    progress.failed > 0 ? `${progress.failed} failed` : '',
-    progress.review > 0 ? `${progress.review} review` : '',
-  ].filter(Boolean)
+  // Which, by name: a person who marked one failed long ago sees it at every run's end.
+  const named = summary.settled ?? { failed: [], review: [] }
+  const settled = (['failed', 'review'] as const)
+    .filter((status) => progress[status] > 0)
+    .map((status) => {
+      const ids = named[status]
+      if (ids.length === 0) return `${progress[status]} ${status}`
+      return ids.length === 1 ? `${ids[0]} ${status}` : `${ids.length} ${status} (${someOf(ids)})`
+    })
+  const all = [...named.failed, ...named.review]
+  const id = all.length === 1 && progress.failed + progress.review === 1 ? all[0] : 'ID'
   write(
     `tanuki: ${left}` +
       (summary.reason === 'stopped' ? ' (stopped; `tanuki project resume` continues)' : '') +
@@ -72,7 +79,7 @@ export function runExit(summary: RunSummary, write: (text: string) => void = (t)
       (verify ? ' (fix the verify above, then `tanuki project resume`)' : '') +
       (settled.length > 0
         ? `: ${settled.join(', ')}, which \`tanuki project resume\` does not run again. ` +
-          `\`tanuki task show ID\` says why; then ${settledAdvice()}`
+          `\`tanuki task show ${id}\` says why; then ${settledAdvice(id)}`
         : '') +
       '. See `tanuki project status`.\n',
   )

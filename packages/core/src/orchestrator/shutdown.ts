@@ -71,6 +71,10 @@ export async function windDown(
           .map((record) => record.task.id)
       : []
   const verifyBlocked = ctx.holds.blocked()
+  const settled = { failed: [] as string[], review: [] as string[] }
+  for (const { task } of table.values())
+    if (task.status === 'failed' || task.status === 'review') settled[task.status].push(task.id)
+  const verifyBlocked = blockedVerifies(ctx)
   // Work an earlier run did for another branch, which this run did not land on: it waits for it.
   const elsewhere = landing?.elsewhere() ?? []
   const allComplete = progress.total > 0 && progress.complete === progress.total
@@ -95,6 +99,7 @@ export async function windDown(
     ...(landing?.held ? { heldBack: { target: landing.target ?? '', ...landing.held } } : {}),
     ...(unlanded.length > 0 ? { unlanded } : {}),
     ...(toLand.length > 0 ? { toLand } : {}),
+    ...(settled.failed.length + settled.review.length > 0 ? { settled } : {}),
     ...(verifyBlocked.length > 0 ? { verifyBlocked } : {}),
     ...(elsewhere.length > 0 ? { elsewhere } : {}),
   }

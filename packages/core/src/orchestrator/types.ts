@@ -149,6 +149,11 @@ export interface RunSummary {
    */
   toLand?: string[]
   /**
+   * Tasks settled without completing, by status: a person's to decide (`tanuki task rerun|mark`);
+   * a resume does not run them again. Absent when there are none.
+   */
+  settled?: { failed: string[]; review: string[] }
+  /**
    * Complete work that an earlier run did for another branch than this run's target (a person
    * checked out another branch since): it was not landed here, and waits for that branch (a run
    * on it, or `tanuki land --into`). Each target with its tasks. The run exits 1.
