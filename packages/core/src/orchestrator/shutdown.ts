@@ -70,11 +70,10 @@ export async function windDown(
           .sort((a, b) => (a.completedAt ?? 0) - (b.completedAt ?? 0))
           .map((record) => record.task.id)
       : []
-  const verifyBlocked = ctx.holds.blocked()
   const settled = { failed: [] as string[], review: [] as string[] }
   for (const { task } of table.values())
     if (task.status === 'failed' || task.status === 'review') settled[task.status].push(task.id)
-  const verifyBlocked = blockedVerifies(ctx)
+  const verifyBlocked = ctx.holds.blocked()
   // Work an earlier run did for another branch, which this run did not land on: it waits for it.
   const elsewhere = landing?.elsewhere() ?? []
   const allComplete = progress.total > 0 && progress.complete === progress.total
