@@ -493,24 +493,24 @@ describe('a verify that cannot run where the agents work', () => {
     ])
   })
 
-  it('says to make a script executable when it is not (exit 126)', async () => {
+  it('says to make a program outside the workspace executable when it is not (exit 126)', async () => {
     const h = harness(
       {
         tasks: tasks(
-          { id: 'a', completion: { verify: './check.sh' } },
-          { id: 'b', completion: { verify: './check.sh' } },
+          { id: 'a', completion: { verify: '/opt/qa/check.sh' } },
+          { id: 'b', completion: { verify: '/opt/qa/check.sh' } },
         ),
       },
       {
-        backend: { exec: () => ({ exitCode: 126, output: 'sh: 1: ./check.sh: Permission denied\n', timedOut: false }) },
+        backend: { exec: () => ({ exitCode: 126, output: 'sh: 1: /opt/qa/check.sh: Permission denied\n', timedOut: false }) },
       },
     )
     await h.orchestrator.start()
     const summary = await h.orchestrator.done()
     expect(h.backend.runs).toHaveLength(1)
     expect(summary.verifyBlocked?.[0]?.cause).toBe(
-      'verify `./check.sh` cannot run on this machine for role "default" (exit 126: sh: 1: ./check.sh: Permission denied). ' +
-        '`./check.sh` cannot be executed there: make it executable, or correct the verify in the task files that give it; ' +
+      'verify `/opt/qa/check.sh` cannot run on this machine for role "default" (exit 126: sh: 1: /opt/qa/check.sh: Permission denied). ' +
+        '`/opt/qa/check.sh` cannot be executed there: make it executable, or correct the verify in the task files that give it; ' +
         'then `tanuki project resume`',
     )
   })

@@ -262,24 +262,44 @@ describe('Validator', () => {
     it('says what could not run (the command, its program, where) so the tasks sharing it can wait', async () => {
       const inBox: Agent = {
         ...(await spawn({
-          exec: () => ({ exitCode: 126, output: 'sh: ./check.sh: Permission denied\n', timedOut: false }),
+          exec: () => ({ exitCode: 127, output: 'sh: /opt/qa/bin/check: not found\n', timedOut: false }),
         })),
         runsIn: 'the container of agent w-1 (image alpine:3)',
       }
       const validation = await new Validator().validate({
-        task: task({ verify: './check.sh' }),
+        task: task({ verify: '/opt/qa/bin/check' }),
         agent: inBox,
         result: ok(''),
         iteration: 1,
       })
       expect(validation.failure?.unrunnable).toEqual({
-        command: './check.sh',
-        exitCode: 126,
-        program: './check.sh',
+        command: '/opt/qa/bin/check',
+        exitCode: 127,
+        program: '/opt/qa/bin/check',
         runsIn: 'the container of agent w-1 (image alpine:3)',
-        said: 'sh: ./check.sh: Permission denied',
+        said: 'sh: /opt/qa/bin/check: not found',
       })
     })
+
+    it.each([
+      ['./run_tests.sh', 127, 'sh: 1: ./run_tests.sh: not found'],
+      ['./run_tests.sh -q', 126, 'sh: 1: ./run_tests.sh: Permission denied'],
+      ['test -x out/bin && out/bin --selftest', 127, 'sh: 1: out/bin: not found'],
+      ['scripts/check', 126, ''],
+    ])(
+      'a program by a path in the workspace (%s) is a failed try: the task may be what writes it',
+      async (verify, exitCode, said) => {
+        const validation = await new Validator().validate({
+          task: task({ verify, maxIterations: 3 }),
+          agent: await spawn({ exec: () => ({ exitCode, output: said ? `${said}\n` : '', timedOut: false }) }),
+          result: ok(''),
+          iteration: 1,
+        })
+        expect(validation.outcome).toBe('retry')
+        expect(validation.failure?.class).toBe('verify-failed')
+        expect(validation.failure?.unrunnable).toBeUndefined()
+      },
+    )
 
     it('finds the program in what shells say when they cannot run it', () => {
       expect(programNotRun('sh: 1: pytest: not found')).toBe('pytest')

@@ -153,6 +153,10 @@ export function verifyUnrunnable(
   const said = verify.output.trim().split('\n').at(-1)?.slice(0, 300)
   const program = said ? programNotRun(said) : undefined
   if (program !== undefined && !namesProgram(command, program)) return undefined
+  // A program by a path in the workspace (`./run_tests.sh`, `bin/check`) is the project's, often
+  // the task's own work: an agent may write it or make it executable. Held, it would wait forever,
+  // as trying the verify again before the agent works meets it missing again.
+  if (program !== undefined ? inWorkspace(program) : verifyPrograms(command).some(inWorkspace)) return undefined
   const where = runsIn ? ` in ${runsIn}` : ''
   const exit = `exit ${verify.exitCode}${said ? `: ${said}` : ''}`
   const cause = `verify could not run${where} (${exit}): ${command}`
@@ -165,6 +169,9 @@ export function verifyUnrunnable(
   }
   return { class: 'verify-could-not-run', cause, unrunnable }
 }
+
+/** A program named by a path relative to where the verify runs. */
+const inWorkspace = (program: string): boolean => program.includes('/') && !program.startsWith('/')
 
 /**
  * The program a shell says it could not find or run, from its last line: `sh: 1: pytest: not
