@@ -94,6 +94,24 @@ describe('buildPrompt', () => {
 })
 
 describe('Runner', () => {
+  it('a stop that comes while an iteration is granted (its budget reserved) starts no agent run', async () => {
+    const { backend, agent } = await setup()
+    const controller = new AbortController()
+    const runner = new Runner({ validator: new Validator(), cooldownMs: 0 })
+    const outcome = runner.run(task({ signal: 'GREETED' }), agent, {
+      signal: controller.signal,
+      hooks: {
+        beforeIteration: async () => {
+          await Promise.resolve()
+          controller.abort('orchestrator stopping')
+          return {}
+        },
+      },
+    })
+    await expect(outcome).rejects.toMatchObject({ code: 'TANUKI_ABORTED' })
+    expect(backend.runs).toHaveLength(0)
+  })
+
   it('runs the agent with the prompt and completes on the first passing try', async () => {
     const { backend, agent } = await setup()
     const runner = new Runner({ validator: new Validator(), cooldownMs: 0 })

@@ -139,6 +139,8 @@ export class Runner {
         }
         return { status, iterations: iteration - first, reason: grant.stop.cause, validation, failure: grant.stop }
       }
+      // A stop or a person's command may have come while the grant was awaited.
+      if (signal.aborted) throw abortError(signal)
       const prompt = buildPrompt(task, iteration, feedback, iteration === first ? options.notes : [])
       hooks.onIterationStart?.(iteration, prompt)
       const started = this.clock.monotonic()
@@ -213,6 +215,8 @@ export class Runner {
     const controller = new AbortController()
     const forward = (): void => controller.abort(outer.reason)
     outer.addEventListener('abort', forward, { once: true })
+    // Aborted already (no 'abort' event comes any more): the agent is asked to stop at once.
+    if (outer.aborted) forward()
     let ended: EndedEarly
     const end = (why: 'timeout' | 'stalled'): void => {
       ended ??= why

@@ -224,6 +224,9 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): MemoryB
           }
           return new Promise<RunResult>((resolve, reject) => {
             const onAbort = (): void => reject(spending(abortError(request.signal)))
+            // Aborted before it began (a person's command as the iteration was handed out): no
+            // 'abort' event comes any more.
+            if (request.signal.aborted) return onAbort()
             request.signal.addEventListener('abort', onAbort, { once: true })
             onDeath = (reason) =>
               reject(spending(new TanukiError('TANUKI_AGENT_CRASHED', `agent ${agentName} died: ${reason}`)))
