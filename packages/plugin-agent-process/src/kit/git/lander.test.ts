@@ -155,8 +155,11 @@ describe('the branches work waits for', () => {
   it('are said gone when they are no branch any more, and only then', async () => {
     const root = gitRepo()
     git(root, 'branch', 'dev')
+    // A branch that shares its name with a tag is a branch all the same.
+    git(root, 'branch', 'v2')
+    git(root, 'tag', 'v2')
     const lander = createGitLander({ project: project(root), land: resolveConfig({}).land })
-    const start = await lander.prepare({ fresh: true, waitingFor: ['dev', 'merged-and-deleted', 'main'] })
+    const start = await lander.prepare({ fresh: true, waitingFor: ['dev', 'v2', 'merged-and-deleted', 'main'] })
     expect(start).toMatchObject({ target: 'main', gone: ['merged-and-deleted'] })
     const none = await createGitLander({ project: project(root), land: resolveConfig({}).land }).prepare({
       waitingFor: ['dev'],

@@ -90,7 +90,10 @@ export async function landingsNotOn(
   const missing: { commit: string; branches: string[] }[] = []
   for (const commit of commits) {
     if (!outside.has(commit) || (await workIsOn(commit, tip, repo))) continue
-    const holders = await git(['for-each-ref', '--contains', commit, '--format=%(refname:short)', 'refs/heads/'], repo)
+    const holders = await git(
+      ['for-each-ref', '--contains', commit, '--format=%(refname:lstrip=2)', 'refs/heads/'],
+      repo,
+    )
     const branches = holders.stdout.split('\n').filter((name) => name !== '' && !name.startsWith('tanuki/'))
     missing.push({ commit, branches })
   }

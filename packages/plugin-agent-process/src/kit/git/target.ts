@@ -84,7 +84,7 @@ export async function locateTarget(options: TargetOptions, recorded: LandingReco
   }
   if (!(await revParse(`refs/heads/${target}`, repo))) {
     // A person's branches, not Tanuki's own: one of them is what a misspelt land.into meant.
-    const listed = await git(['for-each-ref', '--format=%(refname:short)', 'refs/heads/'], repo)
+    const listed = await git(['for-each-ref', '--format=%(refname:lstrip=2)', 'refs/heads/'], repo)
     const branches = listed.stdout.split('\n').filter((name) => name !== '' && !name.startsWith('tanuki/'))
     const given = options.intoFrom ?? 'land.into'
     const named = into !== undefined ? ` (${given})` : target === recorded.target ? ' (where the last run landed)' : ''
@@ -119,7 +119,7 @@ export function failedFor(error: unknown, target: string): unknown {
 /** Of `branches`, those that are no branch of the repository (merged and deleted, say), in their order. */
 export async function goneBranches(repo: string, branches: readonly string[]): Promise<string[]> {
   if (branches.length === 0) return []
-  const listed = await git(['for-each-ref', '--format=%(refname:short)', 'refs/heads/'], repo)
+  const listed = await git(['for-each-ref', '--format=%(refname:lstrip=2)', 'refs/heads/'], repo)
   // Unknown when git cannot say: none is called gone on no evidence.
   if (listed.code !== 0) return []
   const there = new Set(listed.stdout.split('\n'))
