@@ -358,11 +358,12 @@ describe('checkProject', () => {
     )
     const far = await checkProject(
       project({
-        'tanuki.config.mjs': "export default { defaults: { kind: 'shell' }, agents: { qa: {} } }\n",
+        'tanuki.config.mjs': "export default { defaults: { kind: 'shell' }, agents: { qa: {}, backend: {} } }\n",
         '.tanuki/tasks/a.md': task('A', ['role: ui', 'completion:', '  verify: "true"']),
+        '.tanuki/tasks/b.md': task('B', ['role: be', 'completion:', '  verify: "true"']),
       }),
     )
-    expect(far.tasks.map((t) => t.role)).toEqual(['ui'])
+    expect(far.tasks.map((t) => t.role)).toEqual(['ui', 'be'])
   })
 
   it('names the import and plugin call for the Docker backend when the config lacks its plugin', async () => {

@@ -355,7 +355,8 @@ function pluginHint(error: TanukiError): string {
  * A task's role that is not in `agents` but a near miss of one there (`writter` for `writer`):
  * it would get agents of `defaults` (by default Claude Code, a paid agent) instead of the role's.
  * A role far from every listed one is taken as meant: `defaults` serves roles not listed. Short
- * roles are judged as typed words: `doc` for `docs` and `qe` for `qa` are near misses too.
+ * roles are judged as typed words: `doc` for `docs` and `qe` for `qa` are near misses too (a
+ * beginning is not: `be` beside `backend`).
  */
 function misspeltRoles(config: ResolvedConfig, tasks: readonly Task[], written: readonly string[]): TanukiError[] {
   const listed = [...new Set([...Object.keys(config.agents), ...written])]
@@ -364,8 +365,9 @@ function misspeltRoles(config: ResolvedConfig, tasks: readonly Task[], written: 
   for (const task of tasks) {
     if (config.agents[task.role] || seen.has(task.role)) continue
     seen.add(task.role)
-    // Roles are short words people type (`qa`, `doc`, `api`): one slip counts at any length.
-    const meant = closestName(task.role, listed, { typed: true })
+    // Roles are short words people type (`qa`, `doc`, `api`): one slip counts at any length, but
+    // not a beginning (`be` beside `backend` may be a role of its own, served by `defaults`).
+    const meant = closestName(task.role, listed, { typed: true, beginnings: false })
     if (!meant) continue
     problems.push(
       new TanukiError(

@@ -27,6 +27,11 @@ export interface ClosestNameOptions {
    * of two letters or more may be the start of exactly one candidate (`--verb` → `--verbose`).
    */
   typed?: boolean
+  /**
+   * With `typed`, whether the start of exactly one candidate counts (default true). Off where a
+   * short word is as likely a name of its own (a task's role: `be` beside `backend`).
+   */
+  beginnings?: boolean
 }
 
 /**
@@ -54,7 +59,8 @@ export function closestName(
     const spelled = normalize(candidate)
     const score = distance(wanted, spelled)
     if (score <= allowed && (!best || score < best.score)) best = { candidate, score }
-    if (options.typed && wanted.length >= 2 && spelled.startsWith(wanted)) starting.push(candidate)
+    if (options.typed && options.beginnings !== false && wanted.length >= 2 && spelled.startsWith(wanted))
+      starting.push(candidate)
   }
   // A beginning names one candidate only when no other begins so: `re` is rerun or reset.
   return best?.candidate ?? (starting.length === 1 ? starting[0] : undefined)
