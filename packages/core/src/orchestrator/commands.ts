@@ -25,6 +25,8 @@ export type CommandContext = Pick<
    * tries it again first, before its agent works; the others it holds wait for what it finds.
    */
   retryVerify(record: TaskRecord): void
+  /** A person settled a task (marked it): one its held verify waited for tries no more. */
+  settledByHand(record: TaskRecord): void
 }
 
 /**
@@ -72,6 +74,7 @@ export class Commands {
     const record = this.commanded(id)
     this.command(record, () => {
       queue.remove(id)
+      this.ctx.settledByHand(record)
       if (status === 'failed') return table.fail(record, 'marked failed by a person')
       // Its work is on the target by a person's hand: nothing to land, and no landing failure left.
       this.ctx.landing()?.forget(id)

@@ -148,7 +148,13 @@ export class Orchestrator {
       durable: () => this.durable(),
     }
     this.holds = new VerifyHolds(this.run)
-    this.commands = new Commands({ ...this.run, retryVerify: (record) => this.holds.retry(record) })
+    this.commands = new Commands({
+      ...this.run,
+      retryVerify: (record) => this.holds.retry(record),
+      settledByHand: (record) => {
+        for (const id of this.holds.stepDown(record)) this.enqueue(id)
+      },
+    })
   }
 
   /** Every event of the run. Subscribe before `start()` to see them all. */
@@ -246,8 +252,10 @@ export class Orchestrator {
       // Tasks queued as the tasks loaded, before landing said where this run lands.
       for (const record of this.table.values()) {
         const elsewhere = this.landing?.dependencyElsewhere(record)
-        if (elsewhere !== undefined && this.queue.remove(record.task.id))
-          this.table.explain(record, `waits: ${elsewhere}`)
+        if (elsewhere === undefined || !this.queue.remove(record.task.id)) continue
+        this.table.explain(record, `waits: ${elsewhere}`)
+        // It was to try its held verify again: another task it holds does.
+        for (const id of this.holds.stepDown(record)) this.enqueue(id)
       }
     } catch (error) {
       this.events.off('*', keep)
@@ -268,6 +276,10 @@ export class Orchestrator {
         for (const id of ids) if (this.table.resolver.isReady(id)) this.enqueue(id)
       },
       dequeue: (id: string) => void this.queue.remove(id),
+      redefined: (record: TaskRecord, before: { role: string; verify: string | undefined }) => {
+        if (before.role === record.task.role && before.verify === record.task.completion.verify) return
+        for (const id of this.holds.stepDown(record, before.role, before.verify)) this.enqueue(id)
+      },
     }
     this.unwatch = watchSources(changes, this.sources)
     // Agents for the roles with work that can start: a role whose tasks all wait (for their
@@ -389,15 +401,15 @@ export class Orchestrator {
     const record = this.table.get(id)
     if (!record || record.task.status !== 'pending') return
     const { role, priority, completion } = record.task
-    // Its verify cannot run where the role's agents work: an agent's run would be paid for nothing.
-    // (One task of a verify tried again goes, to try it first.)
-    if (!this.holds.admits(record)) return
     // A dependency's work waits for another branch: this one would start, and land, without it.
     const elsewhere = this.landing?.dependencyElsewhere(record)
     if (elsewhere !== undefined) {
       this.table.explain(record, `waits: ${elsewhere}`)
       return
     }
+    // Its verify cannot run where the role's agents work: an agent's run would be paid for nothing.
+    // (One task of a verify tried again goes, to try it first: one that can start.)
+    if (!this.holds.admits(record)) return
     if (!this.queue.enqueue({ id, role, priority })) return
     if (!quiet) this.bus.emit('task:queued', { taskId: id, role, priority, queueSize: this.queue.size() })
     if (this.stateValue === 'running') this.pool.ensure(role)

@@ -609,6 +609,41 @@ describe('the merge queue', () => {
     },
   )
 
+  it('a task that was to try its held verify again but waits for work on another branch gives way to another', async () => {
+    const store = createMemoryStore(
+      replay([
+        { t: 'run', target: 'main' },
+        { t: 'task', id: 'x', status: 'complete', completedAt: 1, target: 'main' },
+        // An earlier run's verify held y and b (a program was missing); y builds on x.
+        { t: 'task', id: 'y', status: 'pending', heldBy: 'pytset -q' },
+        { t: 'task', id: 'b', status: 'pending', heldBy: 'pytset -q' },
+      ]),
+    )
+    const lander: Lander = {
+      name: 'test',
+      prepare: async () => ({ target: 'feature', base: 'feature@0', landed: [] }),
+      land: async ({ task }) => ({ status: 'landed', commit: `${task.id}@1`, moved: true }),
+    }
+    const h = harness(
+      {
+        tasks: tasks(
+          { id: 'x' },
+          { id: 'y', dependsOn: ['x'], completion: { verify: 'pytset -q' } },
+          { id: 'b', completion: { verify: 'pytset -q' } },
+        ),
+        plugins: [landing(lander)],
+      },
+      // The program is there now: the verify runs.
+      { store, backend: { exec: () => ({ exitCode: 0, output: '', timedOut: false }) } },
+    )
+    await h.orchestrator.start()
+    await h.orchestrator.done()
+    // y waits for x's work on main; b tries the verify instead of waiting for y forever.
+    expect(h.orchestrator.task('y')?.status).toBe('pending')
+    expect(h.orchestrator.task('b')?.status).toBe('complete')
+    expect(h.backend.runs.map((r) => r.taskId)).toEqual(['b'])
+  })
+
   it.each([
     [
       'held back on its integration branch',

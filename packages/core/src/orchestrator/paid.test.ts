@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { createMemorySource } from '../source/memory.ts'
 import { createMemoryStore } from '../state/memory.ts'
+import { replay } from '../state/replay.ts'
 import { createTask } from '../task/parse.ts'
 import type { MemoryAction } from '../testing/memory-backend.ts'
 import { harness, stopAll, tasks } from './test-harness.ts'
@@ -502,7 +503,9 @@ describe('a verify that cannot run where the agents work', () => {
         ),
       },
       {
-        backend: { exec: () => ({ exitCode: 126, output: 'sh: 1: /opt/qa/check.sh: Permission denied\n', timedOut: false }) },
+        backend: {
+          exec: () => ({ exitCode: 126, output: 'sh: 1: /opt/qa/check.sh: Permission denied\n', timedOut: false }),
+        },
       },
     )
     await h.orchestrator.start()
@@ -815,6 +818,75 @@ describe('a verify that cannot run where the agents work', () => {
     await third.orchestrator.start()
     expect(await third.orchestrator.done()).toMatchObject({ allComplete: true })
     expect(third.backend.runs.map((run) => run.taskId).sort()).toEqual(['a', 'b', 'c'])
+  })
+
+  it('the task that was to try a held verify again, settled by a person before it starts, gives way to another', async () => {
+    const store = createMemoryStore(
+      replay([
+        { t: 'run', target: 'main' },
+        { t: 'task', id: 'a', status: 'pending', heldBy: 'pytset -q' },
+        { t: 'task', id: 'b', status: 'pending', heldBy: 'pytset -q' },
+      ]),
+    )
+    const h = harness(
+      {
+        stopWhenSettled: false,
+        tasks: tasks(
+          { id: 'busy', priority: 'critical' },
+          { id: 'a', completion: { verify: 'pytset -q' } },
+          { id: 'b', completion: { verify: 'pytset -q' } },
+        ),
+      },
+      {
+        store,
+        backend: {
+          // The role's one agent is busy with another task while a waits its turn to try the verify.
+          script: ({ task }) => (task.id === 'busy' ? { type: 'hang' } : { type: 'succeed' }),
+          exec: () => ({ exitCode: 0, output: '', timedOut: false }),
+        },
+      },
+    )
+    await h.orchestrator.start()
+    await h.when('task:assigned', (e) => e.taskId === 'busy')
+    expect(h.orchestrator.task('b')?.reason).toContain('it is tried again first where a starts')
+    await h.orchestrator.mark('a', 'complete')
+    await h.orchestrator.mark('busy', 'complete')
+    // b tries it instead, finds it runs, and its agent works.
+    await h.when('task:completed', (e) => e.taskId === 'b')
+    expect(h.backend.runs.map((run) => run.taskId)).toContain('b')
+  })
+
+  it('the task that was to try a held verify again, given another verify by a person, gives way to another', async () => {
+    const store = createMemoryStore(
+      replay([
+        { t: 'task', id: 'a', status: 'pending', heldBy: 'pytset -q' },
+        { t: 'task', id: 'b', status: 'pending', heldBy: 'pytset -q' },
+      ]),
+    )
+    const spec = (id: string, verify: string, priority?: 'critical') =>
+      createTask({ id, title: id, completion: { verify }, ...(priority ? { priority } : {}) })
+    const source = createMemorySource([
+      spec('busy', 'true', 'critical'),
+      spec('a', 'pytset -q'),
+      spec('b', 'pytset -q'),
+    ])
+    const h = harness(
+      { stopWhenSettled: false },
+      {
+        store,
+        sources: [source],
+        backend: {
+          script: ({ task }) => (task.id === 'busy' ? { type: 'hang' } : { type: 'succeed' }),
+          exec: () => ({ exitCode: 0, output: '', timedOut: false }),
+        },
+      },
+    )
+    await h.orchestrator.start()
+    await h.when('task:assigned', (e) => e.taskId === 'busy')
+    source.change({ type: 'changed', task: spec('a', 'make check') })
+    await h.orchestrator.mark('busy', 'complete')
+    await h.when('task:completed', (e) => e.taskId === 'b')
+    await h.when('task:completed', (e) => e.taskId === 'a')
   })
 
   it('a task whose verify a person corrected after the run that held it starts as any other', async () => {

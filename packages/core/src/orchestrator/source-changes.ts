@@ -15,6 +15,8 @@ export interface ChangeContext {
   dequeue(id: string): void
   /** The run has something to do again: it must settle anew. */
   unsettle(): void
+  /** A task's spec changed; `before`: the role and verify it had. */
+  redefined?(record: TaskRecord, before: { role: string; verify: string | undefined }): void
 }
 
 /** One rule: when it applies to a change of a known task, and what it does. */
@@ -45,6 +47,7 @@ const EDIT_RULES: Rule[] = [
     // The spec changed: take it, and queue the task again if it is (still) ready.
     when: (record, task) => specOf(record.task) !== specOf(task),
     then: (ctx, record, task) => {
+      const before = { role: record.task.role, verify: record.task.completion.verify }
       ctx.table.redefine(record, task)
       const { title, role, priority, dependsOn } = record.task
       ctx.bus.emit('task:redefined', { taskId: task.id, title, role, priority, dependsOn: [...dependsOn] })
@@ -55,6 +58,7 @@ const EDIT_RULES: Rule[] = [
         ctx.table.setStatus(record, 'pending', { reason: 'no longer blocked' })
       }
       ctx.enqueue([task.id])
+      ctx.redefined?.(record, before)
       if (task.status !== record.task.status) ctx.table.remirror(record)
     },
   },

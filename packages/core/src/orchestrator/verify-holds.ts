@@ -129,6 +129,29 @@ export class VerifyHolds {
   }
 
   /**
+   * The task that was to try its verify again will not start for it (a person settled it or gave
+   * it another verify or role; it waits for work on another branch): another task the hold keeps
+   * takes its place. Returns those ready, for the caller to queue (the first admitted tries it).
+   * `role` and `verify` are the ones the task had, when a change took them away.
+   */
+  stepDown(record: TaskRecord, role = record.task.role, verify = record.task.completion.verify): string[] {
+    if (verify === undefined) return []
+    const trying = this.holds.get(role)?.get(verify)?.trying
+    if (trying?.taskId !== record.task.id) return []
+    trying.taskId = undefined
+    const { table } = this.ctx
+    return [...table.values()]
+      .filter(
+        (other) =>
+          other !== record &&
+          other.task.status === 'pending' &&
+          this.waitsFor(other, role, verify) &&
+          table.resolver.isReady(other.task.id),
+      )
+      .map((other) => other.task.id)
+  }
+
+  /**
    * The task's verify ran where its agent works (whatever it found of the work): its hold is over
    * (`verify:unblocked`). Returns the other tasks it held, for the caller to queue.
    */
