@@ -86,7 +86,9 @@ export class Commands {
       }
       const ready = table.setStatus(record, 'complete', { reason: 'marked complete by a person' })
       if (this.ctx.config.land.auto) this.ctx.landing()?.add(id)
-      for (const each of [...ready, ...table.unblockDependents(id)]) this.ctx.enqueue(each)
+      // Complete already, its dependents that waited for its work (on another branch) may start now.
+      const waited = options.landed ? table.resolver.dependents(id).filter((each) => table.resolver.isReady(each)) : []
+      for (const each of new Set([...ready, ...table.unblockDependents(id), ...waited])) this.ctx.enqueue(each)
     })
     await this.afterCommand()
   }

@@ -746,6 +746,35 @@ describe('the merge queue', () => {
     })
   })
 
+  it('in a run that stays on, `mark x complete --landed` (its work is here, squashed) starts what waited for it', async () => {
+    const store = createMemoryStore(
+      replay([
+        { t: 'run', target: 'feature' },
+        { t: 'task', id: 'x', status: 'complete', completedAt: 1, landed: { commit: 'x-on-feature', at: 1 } },
+      ]),
+    )
+    const lander: Lander = {
+      name: 'test',
+      prepare: async () => ({
+        target: 'main',
+        base: 'main@0',
+        landed: [],
+        notHere: [{ commit: 'x-on-feature', branches: ['feature'] }],
+      }),
+      land: async ({ task }) => ({ status: 'landed', commit: `${task.id}@1`, moved: true }),
+    }
+    const h = harness(
+      { stopWhenSettled: false, tasks: tasks({ id: 'x' }, { id: 'y', dependsOn: ['x'] }), plugins: [landing(lander)] },
+      { store },
+    )
+    await h.orchestrator.start()
+    await h.when('project:settled')
+    expect(h.orchestrator.task('y')?.reason).toContain('its dependency x landed on feature, not on main')
+    await h.orchestrator.mark('x', 'complete', { landed: true })
+    await h.when('task:completed', (e) => e.taskId === 'y')
+    expect(h.backend.runs.map((r) => r.taskId)).toEqual(['y'])
+  })
+
   it('a run starts by saying where an earlier run’s waiting work stands; `land` asks the lander again', async () => {
     const note = 'your uncommitted changes in /p (notes.txt) would be overwritten by the landed work'
     const starts: LandingStart[] = [
