@@ -480,7 +480,7 @@ export default defineConfig({
     expect((await statusJson(project.dir)).progress).toMatchObject({ landed: 1, heldBack: 0, nothingToLand: 1 })
   })
 
-  it('work held back, then a person commits a conflicting change: the dry run, `tanuki land` and its JSON name the files', async () => {
+  it('work held back, then a person commits a conflicting change: the dry run plans it again from main, `tanuki land` sends it to an agent', async () => {
     const lines = Array.from({ length: 20 }, (_, i) => `line ${i + 1}`).join('\n')
     const project = createProject({
       files: { 'notes.txt': `${lines}\n` },
@@ -497,6 +497,7 @@ export default defineConfig({
     const run = await tanuki(project.dir, 'project', 'start', '--quiet')
     expect(run.code, run.stderr + run.stdout).toBe(1)
     expect(landedOn(project.dir, 'tanuki/land/main')).toEqual(['C-1'])
+    const waited = git(project.dir, 'rev-parse', 'tanuki/land/main')
     // Then they commit, with their own edit of line 20: main and the waiting work conflict.
     writeFileSync(
       join(project.dir, 'notes.txt'),
@@ -504,45 +505,132 @@ export default defineConfig({
     )
     git(project.dir, 'commit', '-qam', 'my lines')
     const main = git(project.dir, 'rev-parse', 'main')
-    const note =
-      'note: main has commits that conflict with work landed on tanuki/land/main (notes.txt). Merge tanuki/land/main into main by hand, then run `tanuki land`.'
+    // The dry run: C-1 lands again from its work, on main as it is, and meets the person's line.
     const dry = await tanuki(project.dir, 'land', '--dry-run')
     expect(dry.code, dry.stderr).toBe(0)
     expect(dry.stdout).toBe(
-      `Nothing new to land on main.\nnot on main yet: C-1, on the integration branch (see the note)\n${note}\n`,
+      'Would land on main, in this order:\n  C-1  conflicts in notes.txt\n' +
+        'note: main has commits that conflict with work that waits on tanuki/land/main (notes.txt): `tanuki land` starts ' +
+        'tanuki/land/main again from main and lands C-1 again from its work (in the plan above); a task whose work ' +
+        'conflicts goes back to an agent.\n',
     )
-    // Never said to be on main: not caught up, held.
     const json = JSON.parse((await tanuki(project.dir, 'land', '--dry-run', '--json')).stdout)
-    expect(json).toMatchObject({ caughtUp: [], held: ['C-1'], plan: [] })
-    const land = await tanuki(project.dir, 'land')
+    expect(json).toMatchObject({ caughtUp: [], held: [], plan: [{ taskId: 'C-1', conflicts: ['notes.txt'] }] })
+    expect(git(project.dir, 'rev-parse', 'tanuki/land/main')).toBe(waited)
+    // `tanuki land`: no manual merge asked for; the conflict is the agent's, as any landing's is.
+    const land = await tanuki(project.dir, 'land', '--json')
     expect(land.code).toBe(1)
-    expect(land.stderr).toContain(
-      'main has commits that conflict with work landed on tanuki/land/main (notes.txt). Merge tanuki/land/main into main by hand',
-    )
-    expect(land.stdout).toBe('not on main yet: C-1, on the integration branch (see the error)\n')
-    expect(git(project.dir, 'rev-parse', 'main')).toBe(main)
-    expect(git(project.dir, 'status', '--porcelain', '--', '.', ':!.tanuki')).toBe('')
-    // The JSON report is printed all the same: the error, and what still waits.
-    const conflict = note.slice('note: '.length)
-    const failed = await tanuki(project.dir, 'land', '--json')
-    expect(failed.code).toBe(1)
-    expect(failed.stderr).toContain(conflict)
-    expect(JSON.parse(failed.stdout)).toEqual({
+    const report = JSON.parse(land.stdout)
+    expect(report).toMatchObject({
       target: 'main',
       landed: [],
-      nothingToLand: [],
-      caughtUp: [],
-      held: ['C-1'],
-      failed: [],
-      waiting: [],
-      notes: [],
-      error: { code: 'TANUKI_LAND_FAILED', message: conflict },
+      held: [],
+      failed: [{ taskId: 'C-1', reason: 'could not land: its work conflicts with landed work in notes.txt' }],
     })
-    // Why it waits is no longer the uncommitted change, but the conflict: `project status` says so.
-    const status = await statusJson(project.dir)
-    expect(status.tasks[0]).toMatchObject({ landed: null, heldBack: { target: 'main', note: conflict } })
-    expect((await tanuki(project.dir, 'project', 'status')).stdout).toContain(`  note: ${conflict}\n`)
+    expect(report.error).toBeUndefined()
+    expect(report.notes).toEqual([
+      expect.stringMatching(
+        /^main has commits that conflict with work that waited on tanuki\/land\/main \(notes\.txt\): tanuki\/land\/main starts again from main \(it was at \w{12}\), and C-1 lands again from its work, gated; /,
+      ),
+    ])
+    // The person's branch and files untouched; the integration branch starts from them.
     expect(git(project.dir, 'rev-parse', 'main')).toBe(main)
+    expect(git(project.dir, 'status', '--porcelain', '--', '.', ':!.tanuki')).toBe('')
+    expect(git(project.dir, 'rev-parse', 'tanuki/land/main')).toBe(main)
+    // Back to an agent, with the conflict in its next prompt: no longer waiting, not landed.
+    const status = await statusJson(project.dir)
+    expect(status.tasks[0]).toMatchObject({ status: 'pending', landed: null })
+    expect(status.tasks[0]!.heldBack).toBeUndefined()
+    expect(status.progress).toMatchObject({ heldBack: 0, landed: 0 })
+  })
+
+  it('work held back, then a person commits a conflicting change: `tanuki land` lands the rest on main, and a resume has the agent resolve the conflict', async () => {
+    // The shell agent resolves a landing conflict as an agent would: it keeps both sides.
+    const square = [
+      "if grep -q '^<<<<<<<' src/math.js; then sed -i '/^<<<<<<<\\|^=======\\|^>>>>>>>/d' src/math.js;",
+      "else echo 'export const square = (x) => x * x' >> src/math.js; fi",
+    ].join(' ')
+    const math = ['export const add = (a, b) => a + b', 'export const sub = (a, b) => a - b', '', '', ''].join('\n')
+    const project = createProject({
+      files: { 'src/math.js': math },
+      tasks: [
+        { id: 'HEADER', sh: "sed -i '1i // math helpers' src/math.js", verify: 'grep -q helpers src/math.js' },
+        {
+          id: 'SQUARE',
+          dependsOn: ['HEADER'],
+          sh: square,
+          verify: "grep -q square src/math.js && ! grep -q '^<<<<<<<' src/math.js",
+        },
+      ],
+    })
+    // The person's uncommitted change at the end of src/math.js holds both landings back.
+    writeFileSync(join(project.dir, 'src/math.js'), `${math}// my note\n`)
+    const run = await tanuki(project.dir, 'project', 'start', '--quiet')
+    expect(run.code, run.stderr + run.stdout).toBe(1)
+    expect(run.stdout).toContain('2 waiting for main (HEADER, SQUARE)')
+    expect(landedOn(project.dir, 'tanuki/land/main')).toEqual(['SQUARE', 'HEADER'])
+    // They commit it, as the run said to: it conflicts with SQUARE's work (the end of the file),
+    // not with HEADER's (its first line).
+    git(project.dir, 'commit', '-qam', 'my note')
+    const mine = git(project.dir, 'rev-parse', 'main')
+    const land = await tanuki(project.dir, 'land')
+    expect(land.code).toBe(1)
+    expect(land.stderr).not.toContain('by hand')
+    const lines = land.stdout.split('\n')
+    expect(lines[0]).toMatch(/^landed HEADER on main as \w{12}$/)
+    expect(lines[1]).toBe(
+      'not landed: SQUARE: could not land: its work conflicts with landed work in src/math.js; `tanuki project resume` sends it back to an agent' +
+        `, or merge it yourself (\`git cherry-pick ${git(project.dir, 'for-each-ref', '--format=%(refname)', 'refs/tanuki/*/tasks/SQUARE/work')}\`, resolve, commit), then \`tanuki task mark SQUARE complete --landed\``,
+    )
+    expect(land.stdout).toMatch(
+      /\nnote: main has commits that conflict with work that waited on tanuki\/land\/main \(src\/math\.js\): tanuki\/land\/main starts again from main \(it was at \w{12}\), and HEADER, SQUARE land again from their work, gated; a task whose work conflicts goes back to an agent with the conflict\. Nothing of yours was touched\.\n/,
+    )
+    // Main moved forward only: the person's commit is in its history, HEADER on top of it.
+    expect(git(project.dir, 'rev-parse', 'main^')).toBe(mine)
+    expect(landedOn(project.dir)).toEqual(['HEADER'])
+    expect((await statusJson(project.dir)).tasks.find((t) => t.id === 'SQUARE')).toMatchObject({
+      status: 'pending',
+      landed: null,
+    })
+    // A resume: SQUARE's agent gets the conflict, resolves it, and its work lands.
+    const resume = await tanuki(project.dir, 'project', 'resume', '--quiet')
+    expect(resume.code, resume.stderr + resume.stdout).toBe(0)
+    expect(landedOn(project.dir)).toEqual(['SQUARE', 'HEADER'])
+    expect(git(project.dir, 'log', '--format=%s', 'main')).toContain('my note')
+    expect(readFileSync(join(project.dir, 'src/math.js'), 'utf8')).toBe(
+      `// math helpers\n${math}// my note\nexport const square = (x) => x * x\n`,
+    )
+    const prompt = readFileSync(join(project.dir, '.tanuki', 'logs', 'tasks', 'SQUARE', 'iteration-002.log'), 'utf8')
+    expect(prompt).toContain('Resolve a merge first')
+    expect(git(project.dir, 'status', '--porcelain', '--', '.', ':!.tanuki')).toBe('')
+    expect((await statusJson(project.dir)).progress).toMatchObject({ landed: 2, heldBack: 0 })
+  })
+
+  it('work held back, then a person commits a conflicting change: a resume lands it again from its work, its agent resolving the conflict', async () => {
+    const square = [
+      "if grep -q '^<<<<<<<' src/math.js; then sed -i '/^<<<<<<<\\|^=======\\|^>>>>>>>/d' src/math.js;",
+      "else echo 'export const square = (x) => x * x' >> src/math.js; fi",
+    ].join(' ')
+    const math = 'export const add = (a, b) => a + b\n'
+    const project = createProject({
+      files: { 'src/math.js': math },
+      tasks: [{ id: 'SQUARE', sh: square, verify: "grep -q square src/math.js && ! grep -q '^<<<<<<<' src/math.js" }],
+    })
+    writeFileSync(join(project.dir, 'src/math.js'), `${math}// my note\n`)
+    const run = await tanuki(project.dir, 'project', 'start', '--quiet')
+    expect(run.code, run.stderr + run.stdout).toBe(1)
+    git(project.dir, 'commit', '-qam', 'my note')
+    const mine = git(project.dir, 'rev-parse', 'main')
+    // No `tanuki land` first: the resume starts the integration branch again and lands the rest.
+    const resume = await tanuki(project.dir, 'project', 'resume')
+    expect(resume.code, resume.stderr + resume.stdout).toBe(0)
+    expect(resume.stdout).toMatch(/SQUARE.*conflict.*src\/math\.js/)
+    expect(landedOn(project.dir)).toEqual(['SQUARE'])
+    expect(git(project.dir, 'rev-parse', 'main^')).toBe(mine)
+    expect(readFileSync(join(project.dir, 'src/math.js'), 'utf8')).toBe(
+      `${math}// my note\nexport const square = (x) => x * x\n`,
+    )
+    expect((await statusJson(project.dir)).progress).toMatchObject({ landed: 1, heldBack: 0 })
   })
 
   it('with --watch, `tanuki land` moves the target once the person commits, and the run reports the work landed', async () => {

@@ -266,6 +266,18 @@ async function landOrRefuse(project: Project, options: { into?: string; dryRun?:
         facts.set(taskId, { ...known, landed: { commit, at: now } })
       }
     }
+    // Taken off the integration branch, which started again from the target (its own new commits,
+    // a person's, conflict with them): landed no more, they land again below from their work. On
+    // record at once, for the integration branch holds them no more whatever comes next.
+    const voided: RunRecord[] = []
+    for (const { taskId } of start.relanding ?? []) {
+      const known = facts.get(taskId)
+      if (!known?.landed || known.landed.commit === 'by hand') continue
+      const { landed: _was, ...rest } = known
+      facts.set(taskId, rest)
+      voided.push({ t: 'task', id: taskId, landed: null })
+    }
+    if (voided.length > 0 && !options.dryRun) appendDurably(project.paths.journal, voided)
     // Complete work done for another branch waits for that one: it never lands here unasked. Work
     // no target was recorded for was done for the one the last run recorded.
     const doneFor = (id: string): string | undefined => facts.get(id)?.target ?? state.run.target

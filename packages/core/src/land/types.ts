@@ -22,6 +22,14 @@ export interface LandingStart {
    * forward (`note` says why and what to do). They reach it at the next move; oldest first.
    */
   held?: { taskId: string; commit: string }[]
+  /**
+   * Landings that waited on the integration branch and that the target's own new commits (a
+   * person's) conflict with: the integration branch started again from the target, without them
+   * (the target and the person's commits untouched), so they are landed no more. Each lands again
+   * from its task's work, gated, in order; one whose work conflicts now goes back to an agent, as
+   * any landing's conflict does. Oldest first.
+   */
+  relanding?: { taskId: string; commit: string }[]
   /** What people should know (the target could not move forward, and why). */
   note?: string
   /**

@@ -125,6 +125,13 @@ export class LandingQueue {
       if (record && !record.landed && record.task.status === 'complete')
         table.note(record, { landed: { commit, at: this.options.now() } })
     }
+    // Taken off the integration branch, which started again from the target (a person's commits
+    // there conflict with them): landed no more, they land again from their work, or go to an agent.
+    for (const { taskId } of start.relanding ?? []) {
+      const record = table.get(taskId)
+      if (record?.landed && record.landed.commit !== 'by hand') table.note(record, { landed: null })
+      this.unhold(taskId)
+    }
     // Tasks of this project recorded landed by the lander (not by hand) and still complete.
     const ours = (landings: LandingStart['held']) =>
       (landings ?? []).filter(({ taskId }) => {
@@ -183,7 +190,13 @@ export class LandingQueue {
   async retarget(): Promise<void> {
     if (!this.held || this.closed) return
     await this.idle()
+    const held = this.held.tasks
     await this.prepare(this.target)
+    // Taken off the integration branch (`LandingStart.relanding`): they land again now.
+    if (held.some((id) => !this.options.table.get(id)?.landed)) {
+      this.addUnlanded()
+      await this.idle()
+    }
   }
 
   /**

@@ -1,6 +1,6 @@
 import { TanukiError, type EmptyLanding, type LandingStart, type Task } from '@tanuki/core'
 import { taskRef } from '../ref-names.ts'
-import { foundLandings, type LandingHistory } from './landings.ts'
+import { canRebuild, foundLandings, type LandingHistory } from './landings.ts'
 import { commitConfig, git, gitSaid, isAncestor, pickInMemory, revParse } from './run.ts'
 
 export const LAND_ERROR = 'TANUKI_LAND_FAILED'
@@ -23,6 +23,28 @@ export function catchUpConflict(target: string, branch: string, what: string): s
 }
 
 /**
+ * What a start says when the target's own new commits conflicted with the work waiting on the
+ * integration branch `branch`, and that branch started again from the target (it was at `was`):
+ * the tasks `ids` land again from their work. With `was` unset, what it would do (a dry run).
+ */
+export function relandNote(target: string, branch: string, ids: readonly string[], what: string, was?: string): string {
+  const tasks = ids.join(', ')
+  const one = ids.length === 1
+  const conflict = `${target} has commits that conflict with work that ${was === undefined ? 'waits' : 'waited'} on ${branch} (${what})`
+  if (was === undefined) {
+    return (
+      `${conflict}: \`tanuki land\` starts ${branch} again from ${target} and lands ${tasks} again from ` +
+      `${one ? 'its' : 'their'} work (in the plan above); a task whose work conflicts goes back to an agent.`
+    )
+  }
+  return (
+    `${conflict}: ${branch} starts again from ${target} (it was at ${was.slice(0, 12)}), and ${tasks} ` +
+    `land${one ? 's' : ''} again from ${one ? 'its' : 'their'} work, gated; a task whose work conflicts goes ` +
+    `back to an agent with the conflict. Nothing of yours was touched.`
+  )
+}
+
+/**
  * What `prepare` would find (the target, the landings a crash left), found without writing
  * anything: no branch, worktree or ref is made or moved (`tanuki land --dry-run`). `tip`: the
  * integration tip `prepare` would reach, where `predictLandings` starts.
@@ -30,6 +52,7 @@ export function catchUpConflict(target: string, branch: string, what: string): s
 export async function inspectLandings(
   history: LandingHistory,
   branch: string,
+  strategy = 'squash',
 ): Promise<{ start: LandingStart; tip: string }> {
   const { repo, target } = history
   const onBranch = await revParse(`refs/heads/${branch}`, repo)
@@ -56,6 +79,26 @@ export async function inspectLandings(
     }
   }
   const found = await foundLandings(history, onBranch ? branch : undefined)
+  if (conflicts.length > 0 && (await canRebuild(history, branch, found.ahead, strategy))) {
+    // `prepare` would start the branch again from the target: the waiting work lands again from
+    // the target's tip, as the plan predicts.
+    for (const { taskId } of found.ahead) found.landed.delete(taskId)
+    return {
+      tip: onTarget,
+      start: {
+        target,
+        base: `refs/heads/${branch}`,
+        landed: [...found.landed].map(([taskId, commit]) => ({ taskId, commit })),
+        relanding: found.ahead,
+        note: relandNote(
+          target,
+          branch,
+          found.ahead.map(({ taskId }) => taskId),
+          conflicts.join(', '),
+        ),
+      },
+    }
+  }
   // The work waiting on the branch is not on the target, and a dry run does not move it: said
   // as `prepare` says it when the target cannot move (and never as caught up).
   return {

@@ -122,21 +122,51 @@ describe('the git lander, when a person’s changes hold the target back', () =>
   })
 })
 
-describe('a start that cannot settle the target', () => {
-  it('names the target in its error, for the records of the work that waits for it alone', async () => {
+describe('a target whose own new commits conflict with the work waiting for it', () => {
+  /** T-1 landed on the integration branch, held back; then the person commits their own edit of its line. */
+  async function heldThenConflicting(): Promise<{ root: string; waited: string }> {
     const root = await withWork()
     writeFileSync(join(root, 'notes.txt'), `line 1, by a person\n${lines.slice(1).join('\n')}\n`)
-    const land = resolveConfig({}).land
-    const lander = createGitLander({ project: project(root), land })
+    const lander = createGitLander({ project: project(root), land: resolveConfig({}).land })
     await lander.prepare()
     expect(await lander.land({ task: task('T-1'), signal })).toMatchObject({ moved: false })
     await lander.close?.()
-    // The person commits their own edit of line 20, which T-1's waiting work edits too.
     writeFileSync(
       join(root, 'notes.txt'),
       `line 1, by a person\n${lines.slice(1, 19).join('\n')}\nline 20, by a person\n`,
     )
     git(root, 'commit', '-qam', 'my lines')
+    return { root, waited: git(root, 'rev-parse', 'tanuki/land/main') }
+  }
+
+  it('starts the integration branch again from the target: the waiting landing lands again from its work, and conflicts', async () => {
+    const { root, waited } = await heldThenConflicting()
+    const main = git(root, 'rev-parse', 'main')
+    const lander = createGitLander({ project: project(root), land: resolveConfig({}).land })
+    const start = await lander.prepare({ target: 'main' })
+    expect(start).toEqual({
+      target: 'main',
+      base: 'refs/heads/tanuki/land/main',
+      landed: [],
+      relanding: [{ taskId: 'T-1', commit: waited }],
+      note: expect.stringMatching(
+        /^main has commits that conflict with work that waited on tanuki\/land\/main \(notes\.txt\): tanuki\/land\/main starts again from main \(it was at \w{12}\), and T-1 lands again/,
+      ),
+    })
+    // The person's branch untouched; the integration branch on it.
+    expect(git(root, 'rev-parse', 'main')).toBe(main)
+    expect(git(root, 'rev-parse', 'tanuki/land/main')).toBe(main)
+    // T-1 lands again from its work: it meets the person's line, a conflict for an agent.
+    expect(await lander.land({ task: task('T-1'), signal })).toMatchObject({ status: 'conflict', files: ['notes.txt'] })
+    // T-2's work does not conflict: it lands, and main moves forward to it.
+    expect(await lander.land({ task: task('T-2'), signal })).toMatchObject({ status: 'landed', moved: true })
+    expect(git(root, 'rev-parse', 'main^')).toBe(main)
+  })
+
+  it('is still refused, naming the target and the files, when a waiting landing’s work is gone: only a person can merge it', async () => {
+    const { root, waited } = await heldThenConflicting()
+    git(root, 'update-ref', '-d', taskRef(project(root), 'T-1', 'work'))
+    const land = resolveConfig({}).land
     await expect(createGitLander({ project: project(root), land }).prepare({ target: 'main' })).rejects.toMatchObject({
       code: 'TANUKI_LAND_FAILED',
       message: expect.stringMatching(
@@ -144,6 +174,7 @@ describe('a start that cannot settle the target', () => {
       ),
       details: { target: 'main', files: ['notes.txt'] },
     })
+    expect(git(root, 'rev-parse', 'tanuki/land/main')).toBe(waited)
     // Refused before it could settle anything: a target that is not a branch is named too.
     await expect(createGitLander({ project: project(root), land }).prepare({ target: 'gone' })).rejects.toMatchObject({
       details: { target: 'gone' },

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import {
   TanukiError,
+  isTanukiError,
   type Conflict,
   type LandOutcome,
   type Lander,
@@ -26,8 +27,8 @@ import {
   revParse,
   serialized,
 } from './run.ts'
-import { LAND_ERROR, catchUpConflict, predictLandings, type LandingPrediction } from './dry-run.ts'
-import { WORK_TRAILER, foundLandings, landingsNotOn } from './landings.ts'
+import { LAND_ERROR, catchUpConflict, predictLandings, relandNote, type LandingPrediction } from './dry-run.ts'
+import { WORK_TRAILER, canRebuild, foundLandings, landingsNotOn } from './landings.ts'
 import {
   failedFor,
   goneBranches,
@@ -173,14 +174,53 @@ export function createGitLander(options: GitLanderOptions): GitLander {
       throw new TanukiError(
         LAND_ERROR,
         catchUpConflict(target!, integration!.branch, files.length > 0 ? files.join(', ') : gitSaid(merged)),
-        {
-          details: { files },
-        },
+        { details: { files, catchUp: true } },
       )
     }
     knownTarget = tip
     knownTip = (await must(['rev-parse', 'HEAD'], 'bringing the target in')).trim()
     return knownTip
+  }
+
+  /**
+   * `catchUp`; where the target's own new commits (a person's) conflict with the landings waiting
+   * on the integration branch, that branch starts again from the target instead, and those
+   * landings are taken off it to land again from their work (gated, in order; one that conflicts
+   * goes to an agent, as any conflict does). Only where nothing else is on the branch alone and
+   * every such landing's work is there (`canRebuild`): otherwise the conflict is still a person's
+   * to merge. The target is never touched. Resolves with the landings taken off, and a note.
+   */
+  const catchUpOrRebuild = async (): Promise<{ relanding: { taskId: string; commit: string }[]; note?: string }> => {
+    try {
+      await catchUp()
+      return { relanding: [] }
+    } catch (error) {
+      if (!isTanukiError(error) || error.details.catchUp !== true) throw error
+      const { branch } = integration!
+      const history = { repo: repo!, project, target: target! }
+      const { ahead } = await foundLandings(history, branch)
+      for (const { taskId } of ahead) await fetchTask(taskId)
+      if (!(await canRebuild(history, branch, ahead, land.strategy))) throw error
+      const what = 'starting the landing branch again from the target'
+      const [was, tip] = (await must(['rev-parse', 'HEAD', `refs/heads/${target}`], what)).trim().split('\n') as [
+        string,
+        string,
+      ]
+      await must(['reset', '--quiet', '--hard', tip], what)
+      knownTarget = tip
+      knownTip = tip
+      const files = (error.details.files as string[] | undefined) ?? []
+      return {
+        relanding: ahead,
+        note: relandNote(
+          target!,
+          branch,
+          ahead.map(({ taskId }) => taskId),
+          files.join(', '),
+          was,
+        ),
+      }
+    }
   }
 
   /**
@@ -269,9 +309,9 @@ export function createGitLander(options: GitLanderOptions): GitLander {
   }
 
   /** A task's refs from `options.remote`, when a remote agent recorded them there and they are not here. */
-  const fetchTask = async (task: Task): Promise<void> => {
-    if (!options.remote || (await revParse(taskRef(project, task.id, 'work'), repo!))) return
-    const refs = taskRef(project, task.id, 'work').slice(0, -'/work'.length)
+  const fetchTask = async (taskId: string): Promise<void> => {
+    if (!options.remote || (await revParse(taskRef(project, taskId, 'work'), repo!))) return
+    const refs = taskRef(project, taskId, 'work').slice(0, -'/work'.length)
     await git(['fetch', '--quiet', '--no-write-fetch-head', options.remote, `+${refs}/*:${refs}/*`], repo!)
   }
 
@@ -416,7 +456,7 @@ export function createGitLander(options: GitLanderOptions): GitLander {
       return serialized(located.repo, async () => {
         integration = await openIntegration(project, located)
         const { branch } = integration
-        await catchUp()
+        const rebuilt = await catchUpOrRebuild()
         const { landed, ahead } = await foundLandings({ repo: repo!, project, target: target! }, branch)
         const head = (await inLand(['rev-parse', 'HEAD'])).stdout.trim()
         knownTip = head
@@ -437,7 +477,8 @@ export function createGitLander(options: GitLanderOptions): GitLander {
           base: `refs/heads/${branch}`,
           landed: [...landed].map(([taskId, commit]) => ({ taskId, commit })),
           ...(ahead.length > 0 ? (move.moved ? { caughtUp: ahead } : { held: ahead }) : {}),
-          ...(move.note ? { note: move.note } : {}),
+          ...(rebuilt.relanding.length > 0 ? { relanding: rebuilt.relanding } : {}),
+          ...(move.note || rebuilt.note ? { note: move.note ?? rebuilt.note } : {}),
           ...(gone.length > 0 ? { gone } : {}),
           ...(notHere.length > 0 ? { notHere } : {}),
         }
@@ -458,7 +499,7 @@ export function createGitLander(options: GitLanderOptions): GitLander {
         if (!clean) await repair()
         clean = false
         const before = await catchUp()
-        await fetchTask(request.task)
+        await fetchTask(request.task.id)
         const built = await apply(request.task, request.agent, before)
         if (built === 'no work' || built === 'nothing new') {
           // Work that adds nothing left the worktree off its branch's tip (rebase) or with a
@@ -499,7 +540,7 @@ export function createGitLander(options: GitLanderOptions): GitLander {
     },
 
     async inspect(recorded = {}): Promise<LandingStart> {
-      const { located, start, tip } = await inspectTarget(where, recorded)
+      const { located, start, tip } = await inspectTarget(where, recorded, land.strategy)
       settle(located)
       inspectedTip = tip
       return start

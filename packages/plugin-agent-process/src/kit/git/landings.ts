@@ -99,3 +99,56 @@ export async function landingsNotOn(
   }
   return missing
 }
+
+/**
+ * Whether the integration branch `branch` can start again from the target, its waiting landings
+ * (`ahead`, as `foundLandings` found them) to land again from their work: every commit it has that
+ * the target lacks is Tanuki's (a landing, the commits a `rebase` landing carries, or its merge of
+ * the target's earlier commits, which the target still holds), and every waiting landing's work ref
+ * is there. Otherwise (a person committed on it, a work ref is gone) only a person can merge it:
+ * nothing that is only there is dropped. One `git log` and one `for-each-ref`, plus one check per
+ * merge of the target.
+ */
+export async function canRebuild(
+  { repo, project, target }: LandingHistory,
+  branch: string,
+  ahead: readonly { taskId: string }[],
+  strategy: string,
+): Promise<boolean> {
+  const refs = await git(['for-each-ref', '--format=%(refname)', taskRefs(project)], repo)
+  if (refs.code !== 0) return false
+  const works = new Set(refs.stdout.split('\n'))
+  if (!ahead.every(({ taskId }) => works.has(taskRef(project, taskId, 'work')))) return false
+  const log = await git(
+    [
+      'log',
+      '--first-parent',
+      '--no-show-signature',
+      `--format=%H%x00%P%x00%s%x00%(trailers:key=Tanuki-Task,valueonly,separator=%x01)`,
+      `refs/heads/${branch}`,
+      `^refs/heads/${target}`,
+    ],
+    repo,
+  )
+  if (log.code !== 0) return false
+  /** Newest first: a `rebase` landing's own commits come after (older than) its trailer commit. */
+  let inLanding = false
+  for (const line of log.stdout.split('\n')) {
+    if (!line) continue
+    const [, parents = '', subject = '', ids = ''] = line.split('\0')
+    const [, second, ...more] = parents.split(' ')
+    if (ids.trim()) {
+      inLanding = strategy === 'rebase'
+      continue
+    }
+    if (second !== undefined && more.length === 0 && subject.startsWith('tanuki: bring ')) {
+      // Its merge of the target's commits: those must still be on the target, or only this branch holds them.
+      const held = await git(['merge-base', '--is-ancestor', second, `refs/heads/${target}`], repo)
+      if (held.code !== 0) return false
+      inLanding = false
+      continue
+    }
+    if (!inLanding || second !== undefined) return false
+  }
+  return true
+}

@@ -191,12 +191,14 @@ export async function openIntegration(project: ProjectInfo, located: LandingTarg
 export async function inspectTarget(
   options: TargetOptions,
   recorded: LandingRecord,
+  strategy?: string,
 ): Promise<{ located: LandingTarget; start: LandingStart; tip: string }> {
   const located = await locateTarget(options, recorded)
   const branch = await integrationBranch(options.project, located)
   const { start, tip } = await inspectLandings(
     { repo: located.repo, project: options.project, target: located.target },
     branch,
+    strategy,
   )
   return { located, start, tip }
 }
