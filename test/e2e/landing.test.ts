@@ -185,9 +185,26 @@ export default defineConfig({
       expect.objectContaining({ status: 'review', lastError: expect.objectContaining({ class: 'agent-error' }) }),
     ])
     expect(left[0]!.lastError!.cause).toMatch(/^the merge conflict in shared.txt is not resolved/)
+    // One conflict, said once, for a person: met at landing, and not again when the agent's
+    // workspace carries the work on and meets it where the agent is to resolve it.
+    const other = left[0]!.id
+    expect(run.stdout.split('\n').filter((line) => line.includes('⚡'))).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `⚡ ${other} did not land: conflict in shared\\.txt with work landed since it began; an agent resolves it$`,
+        ),
+      ),
+    ])
+    // Its next prompt asks once, with what landed since (the other side), not its own change.
+    const prompt = readFileSync(
+      join(project.dir, '.tanuki', 'logs', 'tasks', other, 'iteration-002.log'),
+      'utf8',
+    ).split('## Agent output')[0]!
+    expect(prompt.split('## Resolve a merge first')).toHaveLength(2)
+    expect(prompt).toContain(`+shared from ${landed[0]!.id}`)
+    expect(prompt).not.toContain(`+shared from ${other}`)
 
     // The person resolves it on main by hand, and says so: it is not landed again, nothing runs.
-    const other = left[0]!.id
     writeFileSync(join(project.dir, 'shared.txt'), 'line1\nshared from D and E\nline3\n')
     git(project.dir, 'commit', '-qam', `${other} by hand`)
     const refused = await tanuki(project.dir, 'task', 'mark', other, 'failed', '--landed')

@@ -42,7 +42,7 @@ function landingRun(): RunModel {
   for (const id of ['A', 'B']) feed('task:status', { taskId: id, from: 'in_progress', to: 'complete', at: 2 })
   feed('task:landed', { taskId: 'A', commit: 'a'.repeat(40), moved: true, target: 'main', at: 3 })
   feed('task:landed', { taskId: 'B', commit: 'b'.repeat(40), moved: false, note: NOTE, target: 'main', at: 4 })
-  feed('task:conflict', { taskId: 'C', files: ['src/app.ts'], what: 'the work of C', at: 5 })
+  feed('task:conflict', { taskId: 'C', files: ['src/app.ts'], what: 'the work of C', landing: true, at: 5 })
   feed('task:land-failed', { taskId: 'C', command: 'npm test', exitCode: 1, output: 'FAIL', at: 6 })
   return model
 }
@@ -134,8 +134,15 @@ describe('landings in the reports', () => {
     expect(lines('task:landed', { taskId: 'B', commit: 'by hand', moved: true, at: 5 })).toEqual([
       'info: ⇡ B landed by hand',
     ])
-    expect(lines('task:conflict', { taskId: 'C', files: ['src/app.ts'], what: 'the work of C', at: 5 })).toEqual([
-      'failure: ⚡ C conflict in src/app.ts bringing in the work of C: an agent resolves it',
+    // At landing: said for a person, not as the lander brought the work in.
+    expect(
+      lines('task:conflict', { taskId: 'C', files: ['src/app.ts'], what: 'the work of C', landing: true, at: 5 }),
+    ).toEqual([
+      'failure: ⚡ C did not land: conflict in src/app.ts with work landed since it began; an agent resolves it',
+    ])
+    // In an agent's workspace, bringing in a dependency's work.
+    expect(lines('task:conflict', { taskId: 'C', files: ['src/app.ts'], what: 'the work of A', at: 5 })).toEqual([
+      'failure: ⚡ C conflict in src/app.ts bringing in the work of A: an agent resolves it',
     ])
     expect(lines('task:land-failed', { taskId: 'C', command: 'npm test', exitCode: 1, output: 'FAIL', at: 6 })).toEqual(
       ['failure: ✗ C did not land: `npm test` exited 1 on the combined work'],
@@ -151,7 +158,7 @@ describe('landings in the reports', () => {
     expect(summary).toContain('| A | Task A | dev | complete | aaaaaaaaaa |')
     expect(summary).toContain('| B | Task B | dev | complete | bbbbbbbbbb (integration branch) |')
     expect(summary).toContain('Landed: 1 task.')
-    expect(summary).toContain('- **C**: conflict in `src/app.ts` bringing in the work of C')
+    expect(summary).toContain('- **C**: conflict in `src/app.ts` with work landed since it began')
     expect(summary).toContain('- **C**: `npm test` exited 1 on the combined work')
     // Last: what keeps work from the target.
     expect(summary.trimEnd().split('\n').slice(-3)).toEqual([

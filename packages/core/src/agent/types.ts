@@ -238,6 +238,13 @@ export interface Conflict {
   detail: string
   /** What was being brought in ("the landed work", "the work of TASK-2"). */
   what: string
+  /**
+   * The work brought in is the task's own earlier work, carried onto what it starts from now
+   * (after a failed landing, or an interrupted attempt): `detail` is then what changed there since
+   * that work began. After a landing that conflicted, this is the same conflict met again where
+   * the agent resolves it: it is said once, not twice.
+   */
+  own?: boolean
 }
 
 /** What `AgentBackend.cleanup` is told. */

@@ -142,11 +142,13 @@ export type TanukiEvents = {
     at: number
   }
   /**
-   * Work did not apply cleanly: at landing (the task goes back to an agent to resolve it), or when
-   * landed work or a dependency's work was brought into an agent's workspace (the agent resolves
-   * it in its next iteration). `what` names the work being brought in.
+   * Work did not apply cleanly: at landing (`landing: true`: the task's work on the work landed
+   * since it began; the task goes back to an agent to resolve it), or when a dependency's work, or
+   * the task's own earlier work after a gate that failed, was brought into an agent's workspace
+   * (the agent resolves it in its next iteration). `what` names the work being brought in. A
+   * landing's conflict is said once: not again when the agent's workspace meets it.
    */
-  'task:conflict': { taskId: string; files: string[]; what: string; at: number }
+  'task:conflict': { taskId: string; files: string[]; what: string; landing?: boolean; at: number }
   /** The task's work applied, but verify failed on the combined work: it goes back to an agent (or to review). */
   'task:land-failed': { taskId: string; command: string; exitCode: number | null; output: string; at: number }
   /**

@@ -153,12 +153,49 @@ describe('the merge queue', () => {
     await h.orchestrator.start()
     expect(await h.orchestrator.done()).toMatchObject({ allComplete: true })
     expect(h.all('task:conflict')).toEqual([
-      { taskId: 'a', files: ['src/app.ts'], what: 'the landed work', at: expect.any(Number) },
+      { taskId: 'a', files: ['src/app.ts'], what: 'the landed work', landing: true, at: expect.any(Number) },
     ])
     const prompt = h.backend.runs[1]!.prompt
     expect(prompt).toContain('## Resolve a merge first')
     expect(prompt).toContain('- `src/app.ts`')
     expect(prompt).toContain('+theirs')
+  })
+
+  it('a landing’s conflict met again in the workspace, carrying the task’s work on, is one conflict: said once, one prompt section', async () => {
+    const h = withLander(
+      { tasks: tasks({ id: 'a' }) },
+      {
+        land: (_, attempt) =>
+          attempt === 1
+            ? { status: 'conflict', files: ['src/app.ts'], detail: '-old\n+landed at landing', what: 'the work of a' }
+            : { status: 'landed', commit: 'a2', moved: true },
+      },
+      {
+        backend: {
+          // Its earlier work, carried onto the landed work, meets the same conflict, for the agent to resolve.
+          begin: (task, context) =>
+            context.carry
+              ? {
+                  conflict: {
+                    files: ['src/app.ts'],
+                    detail: '-old\n+landed in the workspace',
+                    what: `the earlier work of ${task.id}`,
+                    own: true,
+                  },
+                }
+              : undefined,
+        },
+      },
+    )
+    await h.orchestrator.start()
+    expect(await h.orchestrator.done()).toMatchObject({ allComplete: true })
+    expect(h.all('task:conflict').map((e) => [e.what, e.landing])).toEqual([['the work of a', true]])
+    const prompt = h.backend.runs[1]!.prompt
+    expect(prompt.split('## Resolve a merge first')).toHaveLength(2)
+    expect(prompt).toContain('Your earlier work did not apply cleanly on the work that landed since.')
+    // The diff of the merge in progress, where the agent resolves it.
+    expect(prompt).toContain('+landed in the workspace')
+    expect(prompt).not.toContain('+landed at landing')
   })
 
   it('a conflict found while preparing the workspace is reported, and the first prompt asks to resolve it', async () => {

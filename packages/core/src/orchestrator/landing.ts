@@ -414,7 +414,7 @@ export class LandingQueue {
         })
       } else if (outcome.status === 'conflict') {
         const { status: _status, ...conflict } = outcome
-        bus.emit('task:conflict', { taskId: id, files: conflict.files, what: conflict.what })
+        bus.emit('task:conflict', { taskId: id, files: conflict.files, what: conflict.what, landing: true })
         this.sendBack(record, { kind: 'conflict', ...conflict })
       } else {
         const { command, exitCode, output } = outcome

@@ -61,16 +61,22 @@ export class TaskRuns {
   async loop(record: TaskRecord, agent: AgentRecord, signal: AbortSignal, hooks: RunnerHooks): Promise<RunnerOutcome> {
     const { table, bus } = this.ctx
     const task = record.task
-    const notes: PromptNote[] = record.feedback ? [record.feedback] : []
+    let notes: PromptNote[] = record.feedback ? [record.feedback] : []
     const base = this.ctx.landing()?.base
     const start = await agent.agent.beginTask?.(task, {
       ...(base ? { base } : {}),
       unlanded: task.dependsOn.filter((dep) => !table.get(dep)?.landed),
       carry: record.feedback !== undefined,
     })
-    if (start?.conflict) {
+    if (start?.conflict?.own && record.feedback?.kind === 'conflict') {
+      // The landing's conflict met again, now where the agent resolves it: one conflict, said once
+      // (at landing), and one section of the prompt, with the files and diff of the merge in progress.
+      const { own: _own, ...conflict } = start.conflict
+      notes = [{ ...conflict, kind: 'conflict' }]
+    } else if (start?.conflict) {
       bus.emit('task:conflict', { taskId: task.id, files: start.conflict.files, what: start.conflict.what })
-      notes.push({ kind: 'merge', ...start.conflict })
+      const { own: _own, ...conflict } = start.conflict
+      notes.push({ ...conflict, kind: 'merge' })
     }
     // The workspace as the task starts it (landed work, dependencies) gets what it needs to run
     // (node_modules, a venv) before an agent is paid to work in it.

@@ -280,6 +280,34 @@ describe('a task in a worktree: begin, work, publish', () => {
     expect(git(root, 'diff', '--name-only', `${work}^`, work).split('\n')).toEqual(['feature.txt', 'fix.txt'])
     expect(git(root, 'rev-parse', `${work}^`)).toBe(git(root, 'rev-parse', 'main'))
   })
+
+  it('a landing’s conflict met again when the work is carried on is the task’s own, with what landed since as the other side', async () => {
+    const root = gitRepo()
+    const refs = project(root)
+    const lander = createGitLander({ project: refs, land: resolveConfig({}).land })
+    const a = await openWorkspace({ project: refs, agent: 'a' })
+    const b = await openWorkspace({ project: refs, agent: 'b' })
+    const base = (await lander.prepare()).base
+    // Both start from the same landed work and rewrite the same file.
+    await a.begin(task('T-1'), { base, unlanded: [], carry: false })
+    await b.begin(task('T-2'), { base, unlanded: [], carry: false })
+    writeFileSync(join(a.dir, 'README.md'), 'from a\n')
+    await a.publish(task('T-1'))
+    writeFileSync(join(b.dir, 'README.md'), 'from b\n')
+    await b.publish(task('T-2'))
+    const signal = new AbortController().signal
+    expect(await lander.land({ task: task('T-1'), signal })).toMatchObject({ status: 'landed' })
+    const landing = await lander.land({ task: task('T-2'), signal })
+    expect(landing).toMatchObject({ status: 'conflict', files: ['README.md'] })
+    // T-2 comes back to its agent: its work, carried onto what landed, meets the same conflict.
+    const start = await b.begin(task('T-2'), { base, unlanded: [], carry: true })
+    expect(start.conflict).toMatchObject({ files: ['README.md'], what: 'the earlier work of T-2', own: true })
+    // The other side is what landed since (as the lander said), not the task's own change.
+    expect(start.conflict?.detail).toContain('+from a')
+    expect(start.conflict?.detail).not.toContain('+from b')
+    expect(readFileSync(join(b.dir, 'README.md'), 'utf8')).toMatch(/<<<<<<<[^]*from a[^]*=======[^]*from b[^]*>>>>>>>/)
+    expect(await b.unresolved!()).toEqual(['README.md'])
+  })
 })
 
 describe('removing what Tanuki made', () => {

@@ -221,8 +221,13 @@ async function openWorktree(
     return (await inWorktree(['rev-parse', 'HEAD'])).stdout.trim()
   }
 
-  /** Applies one commit's change; on a conflict leaves it in progress and says so. */
-  const apply = async (change: string, what: string, commitIt: boolean): Promise<Conflict | undefined> => {
+  /**
+   * Applies one commit's change; on a conflict leaves it in progress and says so. `own`: the
+   * change is the task's own earlier work, applied uncommitted on what it starts from now: the
+   * other side of its conflict is then what changed there since that work began, not the work itself.
+   */
+  const apply = async (change: string, what: string, own: boolean): Promise<Conflict | undefined> => {
+    const commitIt = !own
     const picked = await inWorktree([
       ...(await commitConfig(path, safeName(agent))),
       'cherry-pick',
@@ -237,7 +242,8 @@ async function openWorktree(
       await inWorktree(['cherry-pick', '--abort'])
       throw new TanukiError('TANUKI_AGENT_FAILED', `agent ${agent}: bringing in ${what} failed: ${gitSaid(picked)}`)
     }
-    return { files, what, detail: await conflictDetail(path, files, `${change}^`, change) }
+    if (!own) return { files, what, detail: await conflictDetail(path, files, `${change}^`, change) }
+    return { files, what, own: true, detail: await conflictDetail(path, files, `${change}^`, 'HEAD') }
   }
 
   /**
@@ -354,7 +360,7 @@ async function openWorktree(
           notYet.push(dep)
           continue
         }
-        conflict = await apply(work, `the work of ${dep}`, true)
+        conflict = await apply(work, `the work of ${dep}`, false)
       }
       if (conflict) {
         if (notYet.length > 0) conflict.what += ` (not brought in yet: ${notYet.join(', ')})`
@@ -366,12 +372,12 @@ async function openWorktree(
       const started = (await inWorktree(['rev-parse', 'HEAD'])).stdout.trim()
       await writeFile(await marker(), `${task.id}\n${started}\n`)
       if (resumed) {
-        const carried = await apply(resumed, `your interrupted attempt at ${task.id}`, false)
+        const carried = await apply(resumed, `the interrupted attempt at ${task.id}`, true)
         if (carried) return { conflict: carried }
       } else if (context.carry) {
         const earlier = await revParse(taskRef(project, task.id, 'work'), path)
         if (earlier) {
-          const carried = await apply(earlier, `your earlier work on ${task.id}`, false)
+          const carried = await apply(earlier, `the earlier work of ${task.id}`, true)
           if (carried) return { conflict: carried }
         }
       }

@@ -142,10 +142,13 @@ export function describeEvent<E extends TanukiEventName>(
     }
     case 'task:conflict': {
       const e = payload as TanukiEvents['task:conflict']
+      const files = e.files.join(', ')
       return [
         {
           level: 'failure',
-          text: `${c.yellow('⚡')} ${c.bold(e.taskId)} ${c.yellow('conflict')} in ${e.files.join(', ')} bringing in ${e.what}: an agent resolves it`,
+          text: e.landing
+            ? `${c.yellow('⚡')} ${c.bold(e.taskId)} did not land: ${c.yellow('conflict')} in ${files} with work landed since it began; an agent resolves it`
+            : `${c.yellow('⚡')} ${c.bold(e.taskId)} ${c.yellow('conflict')} in ${files} bringing in ${e.what}: an agent resolves it`,
         },
       ]
     }

@@ -290,7 +290,10 @@ export class RunModel implements ReporterHooks {
 
   onTaskConflict(e: TanukiEvents['task:conflict']): void {
     const task = this.task(e.taskId)
-    task.conflicts = [...(task.conflicts ?? []), { files: e.files, what: e.what }]
+    task.conflicts = [
+      ...(task.conflicts ?? []),
+      { files: e.files, what: e.what, ...(e.landing ? { landing: true } : {}) },
+    ]
   }
 
   onTaskLandFailed(e: TanukiEvents['task:land-failed']): void {

@@ -80,7 +80,7 @@ export interface TaskState {
    */
   landed?: { commit: string; moved: boolean; note?: string; earlier?: boolean; empty?: EmptyLanding }
   /** Conflicts its work met (at landing, or when work was brought into its agent's workspace). */
-  conflicts?: { files: string[]; what: string }[]
+  conflicts?: { files: string[]; what: string; landing?: boolean }[]
   /** The last gate that failed on the combined work. */
   landFailed?: { command: string; exitCode: number | null; output: string }
 }
