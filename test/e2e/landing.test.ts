@@ -334,6 +334,24 @@ export default defineConfig({
     expect(landedOn(project.dir)).toEqual(['Q'])
   })
 
+  it('--verbose says each command of a landing’s gate as it starts, between the completion and the landing', async () => {
+    const project = createProject({
+      tasks: [{ id: 'G-1', sh: 'touch a.txt', verify: 'test -f a.txt' }],
+      config: configFor({ default: 1 }, `\n  land: { verify: 'sleep 1 && test -f a.txt' },`),
+    })
+    const run = await tanuki(project.dir, 'project', 'start', '--verbose')
+    expect(run.code, run.stderr).toBe(0)
+    const lines = run.stdout.split('\n').map((line) => line.replace(/^\d\d:\d\d:\d\d /, ''))
+    const at = (pattern: RegExp) => lines.findIndex((line) => pattern.test(line))
+    const complete = at(/^✓ G-1 complete/)
+    const landed = at(/^⇡ G-1 landed on main/)
+    expect(lines.slice(complete + 1, landed).filter((line) => line.startsWith('⇢'))).toEqual([
+      '⇢ landing G-1: running the gate `test -f a.txt`…',
+      '⇢ landing G-1: running the gate `sleep 1 && test -f a.txt`…',
+    ])
+    expect(complete).toBeGreaterThan(-1)
+  })
+
   it('land.verify failing on the combination lands nothing wrong; the task goes back with the output, then to review', async () => {
     const project = createProject({
       tasks: [

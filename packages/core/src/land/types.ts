@@ -81,6 +81,8 @@ export interface LandRequest {
   signal: AbortSignal
   /** What the gate prints (verify on the combined work), as it runs. */
   onOutput?: (chunk: OutputChunk) => void
+  /** Called as each command of the gate starts (`setup`: it is the role's setup, `LandRequest.setup`). */
+  onGate?: (step: { command: string; setup: boolean }) => void
   /**
    * Runs a gate command in `dir` where the task's agents run (a container of its role), when its
    * backend can (`AgentBackend.execIn`). Absent: the lander runs the gate on the host.

@@ -149,6 +149,12 @@ export type TanukiEvents = {
    * landing's conflict is said once: not again when the agent's workspace meets it.
    */
   'task:conflict': { taskId: string; files: string[]; what: string; landing?: boolean; at: number }
+  /**
+   * A command of a landing's gate starts on the combined work: the role's `setup` (`setup: true`),
+   * the task's verify, then `land.verify`. Its end is the landing's: `task:landed`,
+   * `task:land-failed`. A long gate was silent between `task:completed` and `task:landed`.
+   */
+  'task:land-gate': { taskId: string; command: string; setup: boolean; at: number }
   /** The task's work applied, but verify failed on the combined work: it goes back to an agent (or to review). */
   'task:land-failed': { taskId: string; command: string; exitCode: number | null; output: string; at: number }
   /**

@@ -140,6 +140,30 @@ describe('the merge queue', () => {
     expect(h.orchestrator.task('a')).toMatchObject({ status: 'complete', landed: { commit: 'a-fixed' } })
   })
 
+  it('says when a landing’s gate starts, each command of it, before the landing’s end', async () => {
+    const h = withLander(
+      { tasks: tasks({ id: 'a' }) },
+      {
+        land: (request) => {
+          request.onGate?.({ command: 'npm ci', setup: true })
+          request.onGate?.({ command: 'npm test', setup: false })
+          return { status: 'landed', commit: 'a1', moved: true }
+        },
+      },
+    )
+    const names: string[] = []
+    h.orchestrator.events.on('*', (name) => {
+      if (name === 'task:completed' || name === 'task:land-gate' || name === 'task:landed') names.push(name)
+    })
+    await h.orchestrator.start()
+    expect(await h.orchestrator.done()).toMatchObject({ allComplete: true })
+    expect(h.all('task:land-gate')).toEqual([
+      { taskId: 'a', command: 'npm ci', setup: true, at: expect.any(Number) },
+      { taskId: 'a', command: 'npm test', setup: false, at: expect.any(Number) },
+    ])
+    expect(names).toEqual(['task:completed', 'task:land-gate', 'task:land-gate', 'task:landed'])
+  })
+
   it('a conflict at landing goes to an agent that resolves it, then lands', async () => {
     const h = withLander(
       { tasks: tasks({ id: 'a' }) },

@@ -376,6 +376,7 @@ export class LandingQueue {
         ...(setup ? { setup: setup.command } : {}),
         ...(record.task.assignedTo ? { agent: record.task.assignedTo } : {}),
         signal: this.controller.signal,
+        onGate: ({ command, setup }) => bus.emit('task:land-gate', { taskId: id, command, setup }),
       })
       forget()
       // The target is at the landed work: every landing that waited for it is on it now.

@@ -350,6 +350,69 @@ describe('console reporter, plain lines', () => {
   })
 })
 
+describe('console reporter, a landing’s gate', () => {
+  afterEach(() => {
+    vi.useRealTimers()
+  })
+  const at = Date.UTC(2026, 10, 30, 12, 0, 0)
+  const gate = (taskId: string, command = 'npm test', setup = false) => ({
+    name: 'task:land-gate' as const,
+    payload: { taskId, command, setup, at },
+  })
+  const landed = (taskId: string) => ({
+    name: 'task:landed' as const,
+    payload: { taskId, commit: 'c'.repeat(40), moved: true, target: 'main', at },
+  })
+
+  it('says each command as it starts with --verbose, between the completion and the landing', async () => {
+    const pipe = new FakePipe()
+    await replay(createConsoleReporter({ stream: pipe, env: {}, verbose: true }), [
+      gate('A', 'npm ci', true),
+      gate('A'),
+      landed('A'),
+    ])
+    const lines = stripVTControlCharacters(pipe.output).split('\n')
+    expect(lines.filter((l) => l.includes('⇢')).map((l) => l.replace(/^\S+ /, ''))).toEqual([
+      '⇢ landing A: running the setup `npm ci`…',
+      '⇢ landing A: running the gate `npm test`…',
+    ])
+    expect(lines.findIndex((l) => l.includes('A landed'))).toBeGreaterThan(lines.findIndex((l) => l.includes('⇢')))
+  })
+
+  it('without --verbose, says a gate only once it runs long, and not one that ended', async () => {
+    vi.useFakeTimers()
+    const pipe = new FakePipe()
+    const reporter = createConsoleReporter({ stream: pipe, env: {} })
+    await replay(reporter, [gate('A')], { close: false })
+    vi.advanceTimersByTime(2000)
+    expect(pipe.output).not.toContain('⇢')
+    vi.advanceTimersByTime(1500)
+    expect(stripVTControlCharacters(pipe.output)).toContain('⇢ landing A: running the gate `npm test`…')
+    await replay(reporter, [landed('A'), gate('B', 'make check')], { close: false })
+    await replay(reporter, [landed('B')], { close: false })
+    vi.advanceTimersByTime(10_000)
+    expect(pipe.output).not.toContain('landing B')
+    // Quiet: never.
+    const hushed = new FakePipe()
+    await replay(createConsoleReporter({ stream: hushed, env: {}, quiet: true }), [gate('A')], { close: false })
+    vi.advanceTimersByTime(10_000)
+    expect(hushed.output).not.toContain('⇢')
+  })
+
+  it('the live view shows the gate while it runs, and no more once its landing ended', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'Date'] })
+    const term = new FakeTerminal(100, 30)
+    const reporter = createConsoleReporter({ stream: term, env: {} })
+    await replay(reporter, [gate('A')], { close: false })
+    vi.advanceTimersByTime(300)
+    expect((await screen(term.output, 100, 30)).join('\n')).toMatch(/ {2}⇢ landing A: gate `npm test` {2}\S+/)
+    await replay(reporter, [landed('A')], { close: false })
+    vi.advanceTimersByTime(300)
+    expect((await screen(term.output, 100, 30)).join('\n')).not.toContain('⇢ landing A')
+    await reporter.onClose?.()
+  })
+})
+
 describe('console reporter, live view', () => {
   it('draws on a terminal: the final screen shows the end state, with failures printed above it', async () => {
     const term = new FakeTerminal(100, 30)

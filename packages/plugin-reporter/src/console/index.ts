@@ -2,7 +2,7 @@ import { cursorHide, cursorShow, eraseLines } from 'ansi-escapes'
 import { definePlugin, type Reporter, type TanukiEventName, type TanukiEvents, type TanukiPlugin } from '@tanuki/core'
 import { colors, formatTime, useColor } from '../format.ts'
 import { ModelFeed, sharedFeed } from '../model/index.ts'
-import { describeEvent, settledLine, type EventLine } from './lines.ts'
+import { describeEvent, landGateText, settledLine, type EventLine } from './lines.ts'
 import { renderFrame } from './live.ts'
 import { AgentOrder } from './order.ts'
 
@@ -39,6 +39,8 @@ export interface ConsoleReporterOptions {
 
 /** Never redraw more often than this: a live view is for eyes, and redraws cost the terminal. */
 const MIN_REFRESH_MS = 250
+/** A landing's gate running this long is said without `verbose` too: the run looks stuck otherwise. */
+const LONG_GATE_MS = 3000
 
 /**
  * The console reporter: a live view on a terminal, plain timestamped lines elsewhere.
@@ -68,6 +70,22 @@ export function createConsoleReporter(options: ConsoleReporterOptions = {}, feed
   const partial = new Map<string, string>()
   /** Plain lines: an agent's next task is printed after its last one's outcome. */
   const order = new AgentOrder()
+
+  /** Plain lines without `verbose`: the gate command running now, said once it runs long. */
+  let longGate: ReturnType<typeof setTimeout> | undefined
+  const gateEnded = (): void => {
+    if (longGate) clearTimeout(longGate)
+    longGate = undefined
+  }
+  const watchGate = (e: TanukiEvents['task:land-gate']): void => {
+    gateEnded()
+    longGate = setTimeout(() => {
+      longGate = undefined
+      if (!finished && model.gate === e) print('task:land-gate', [{ level: 'info', text: landGateText(e, c) }], e.at)
+    }, LONG_GATE_MS)
+    // The run, not a line, decides when the process may exit.
+    longGate.unref?.()
+  }
 
   /** Wall time when the last event arrived: elapsed times tick from the event's own clock. */
   let receivedAt = Date.now()
@@ -173,6 +191,7 @@ export function createConsoleReporter(options: ConsoleReporterOptions = {}, feed
     order.flush()
     finished = true
     stopTimer()
+    gateEnded()
     const last = `${settledLine(model, c, stopped)}\n`
     if (live && drawn > 0) {
       draw()
@@ -212,6 +231,10 @@ export function createConsoleReporter(options: ConsoleReporterOptions = {}, feed
             write(describeEvent('iteration:output', piece, model, c), 'iteration:output')
         }
         write(describeEvent(name, payload, model, c))
+        // Verbose said it as it started; the live view shows it as it runs.
+        if (name === 'task:land-gate' && !options.verbose && !options.quiet && !live)
+          watchGate(payload as TanukiEvents['task:land-gate'])
+        else if (model.gate === undefined) gateEnded()
       }
       if (live && !finished) {
         dirty = true

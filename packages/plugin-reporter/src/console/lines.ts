@@ -42,6 +42,14 @@ function takenFromFileLine(tasks: readonly { id: string; status: string }[], c: 
   )
 }
 
+/** `⇢ landing A: running the gate \`npm test\`…`: a landing's gate command, as it starts. */
+export function landGateText(
+  e: Pick<TanukiEvents['task:land-gate'], 'taskId' | 'command' | 'setup'>,
+  c: Colors,
+): string {
+  return `${c.cyan('⇢')} landing ${c.bold(e.taskId)}: running ${e.setup ? 'the setup' : 'the gate'} \`${e.command}\`…`
+}
+
 /**
  * The log line an event deserves, if any. Reads the model for what the event itself lacks (a
  * task's title, the agent's backend), so the model must already include the event.
@@ -151,6 +159,12 @@ export function describeEvent<E extends TanukiEventName>(
             : `${c.yellow('⚡')} ${c.bold(e.taskId)} ${c.yellow('conflict')} in ${files} bringing in ${e.what}: an agent resolves it`,
         },
       ]
+    }
+    case 'task:land-gate': {
+      // Only when verbose: a gate that runs long is said without it too (the console reporter's
+      // timer), and the live view shows it while it runs.
+      const e = payload as TanukiEvents['task:land-gate']
+      return [{ level: 'detail', text: landGateText(e, c) }]
     }
     case 'task:setup': {
       // One line per setup, only when verbose: its output is in the task's log; a failure is said

@@ -38,8 +38,8 @@ export interface FrameOptions {
 }
 
 /**
- * The live view: an overall bar with counts by status, a bar per role, a line per agent with its
- * task, iteration and time on the task. Pure: the same model and options give the same frame.
+ * The live view: an overall bar with counts by status, a bar per role, the landing gate running
+ * now, a line per agent with its task, iteration and time on the task. Pure: the same model and options give the same frame.
  */
 export function renderFrame(model: RunModel, options: FrameOptions): string[] {
   const { colors: c, width } = options
@@ -89,6 +89,25 @@ export function renderFrame(model: RunModel, options: FrameOptions): string[] {
           [` ${String(pct).padStart(3)}%`],
           [`  ${entry.complete}/${entry.total}`],
           ...(trouble > 0 ? ([[`  ${trouble} need attention`, c.yellow]] as Segment[]) : []),
+        ],
+        cut,
+      ),
+    )
+  }
+
+  // A landing's gate can run for minutes between a task's completion and its landing: shown while it runs.
+  const gate = model.gate
+  if (gate) {
+    const since = `  ${formatElapsed(Math.max(0, options.now - gate.at))}`
+    lines.push(
+      line(
+        [
+          ['  '],
+          ['⇢ ', c.cyan],
+          ['landing '],
+          [gate.taskId, c.bold],
+          [`: ${gate.setup ? 'setup' : 'gate'} \`${gate.command}\``],
+          [since, c.dim],
         ],
         cut,
       ),

@@ -50,6 +50,8 @@ export class RunModel implements ReporterHooks {
   state: TanukiEvents['orchestrator:state']['to'] = 'stopped'
   /** Every `orchestrator:error`. */
   readonly errors: TanukiEvents['orchestrator:error'][] = []
+  /** The command of a landing's gate running now (one landing at a time), until that landing ends. */
+  gate: TanukiEvents['task:land-gate'] | undefined
   /** Where work landed, and what waits for the target. */
   private readonly landings = new Landings(this.tasks)
   /** What holds pending tasks back until a person acts. */
@@ -155,6 +157,7 @@ export class RunModel implements ReporterHooks {
 
   onProjectSettled(e: TanukiEvents['project:settled']): void {
     this.settled = e
+    this.gate = undefined
   }
 
   onTaskAdded(e: TanukiEvents['task:added']): void {
@@ -284,11 +287,22 @@ export class RunModel implements ReporterHooks {
     this.holds.verifyUnblocked(e)
   }
 
+  onTaskLandGate(e: TanukiEvents['task:land-gate']): void {
+    this.gate = e
+  }
+
   onTaskLanded(e: TanukiEvents['task:landed']): void {
     this.landings.landed(this.task(e.taskId), e)
+    this.gateEnded(e.taskId)
+  }
+
+  /** A landing ended (landed, conflicted, its gate failed): its gate runs no more. */
+  private gateEnded(taskId: string): void {
+    if (this.gate?.taskId === taskId) this.gate = undefined
   }
 
   onTaskConflict(e: TanukiEvents['task:conflict']): void {
+    if (e.landing) this.gateEnded(e.taskId)
     const task = this.task(e.taskId)
     task.conflicts = [
       ...(task.conflicts ?? []),
@@ -297,6 +311,7 @@ export class RunModel implements ReporterHooks {
   }
 
   onTaskLandFailed(e: TanukiEvents['task:land-failed']): void {
+    this.gateEnded(e.taskId)
     this.task(e.taskId).landFailed = { command: e.command, exitCode: e.exitCode, output: e.output }
   }
 

@@ -479,6 +479,26 @@ describe("a role's setup at landing", () => {
     expect(git(root, 'ls-tree', '-r', '--name-only', 'main')).not.toContain('deps/ready')
   })
 
+  it('says as each command of the gate starts: the setup, the task’s verify, then land.verify, in order', async () => {
+    const root = await withWork()
+    const land = resolveConfig({ land: { verify: 'test -f notes.txt' } }).land
+    const lander = createGitLander({ project: project(root), land })
+    await lander.prepare()
+    const steps: { command: string; setup: boolean }[] = []
+    const landed = await lander.land({
+      task: gated('T-1', 'true'),
+      setup: 'true',
+      signal,
+      onGate: (step) => steps.push(step),
+    })
+    expect(landed).toMatchObject({ status: 'landed', moved: true })
+    expect(steps).toEqual([
+      { command: 'true', setup: true },
+      { command: 'true', setup: false },
+      { command: 'test -f notes.txt', setup: false },
+    ])
+  })
+
   it('that fails ends the landing as a setup failure, with its output; nothing moves; with no gate it does not run', async () => {
     const root = await withWork()
     const main = git(root, 'rev-parse', 'main')

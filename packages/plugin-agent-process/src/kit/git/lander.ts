@@ -424,6 +424,7 @@ export function createGitLander(options: GitLanderOptions): GitLander {
         signal: request.signal,
         ...(request.onOutput ? { onOutput: request.onOutput } : {}),
       }
+      request.onGate?.({ command, setup: isSetup })
       // Where the task's agents ran (their container) when its backend can; else here.
       const ran = request.exec
         ? await request.exec(command, integration!.dir, { ...common, env })
