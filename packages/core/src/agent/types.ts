@@ -136,6 +136,13 @@ export interface ExecOptions {
   timeoutMs?: number
   signal?: AbortSignal
   onOutput?: (chunk: OutputChunk) => void
+  /**
+   * The command is a role's `setup`, readying the workspace: a backend that commits the workspace's
+   * changes leaves out of the task's commits the files it creates that git neither tracks nor
+   * ignores (and names them in `ExecResult.leftOut`). What it changes in tracked files is the
+   * task's work as any change is.
+   */
+  setup?: boolean
 }
 
 /** The outcome of a command run where the agent works. */
@@ -146,6 +153,11 @@ export interface ExecResult {
   output: string
   timedOut: boolean
   durationMs: number
+  /**
+   * For a `setup`: the paths it created that git neither tracks nor ignores, left out of the
+   * task's commits (relative to the repository's top; a folder ends with `/`).
+   */
+  leftOut?: string[]
 }
 
 /** Why an agent ended. */

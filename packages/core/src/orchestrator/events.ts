@@ -160,7 +160,9 @@ export type TanukiEvents = {
   /**
    * The role's `setup` ran in an agent's workspace, before the task's first iteration there (its
    * `output` is for the task's log). `exitCode` 0: the iterations go on; otherwise (or
-   * `timedOut`) no iteration runs and the role is paused (`role:paused` says why).
+   * `timedOut`) no iteration runs and the role is paused (`role:paused` says why). `leftOut`: the
+   * paths it created that git neither tracks nor ignores, which the agent's backend leaves out of
+   * the task's commits (a `.gitignore` should name them).
    */
   'task:setup': {
     taskId: string
@@ -171,6 +173,7 @@ export type TanukiEvents = {
     output: string
     timedOut: boolean
     durationMs: number
+    leftOut?: string[]
     at: number
   }
   /** Back to pending: its agent crashed or failed, or the run stopped. */

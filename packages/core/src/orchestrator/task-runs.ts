@@ -132,7 +132,7 @@ export class TaskRuns {
     let ran: ExecResult
     let error: string | undefined
     try {
-      ran = await agent.agent.exec(setup.command, { timeoutMs: config.verifyTimeoutMs, signal })
+      ran = await agent.agent.exec(setup.command, { timeoutMs: config.verifyTimeoutMs, signal, setup: true })
     } catch (thrown) {
       if (signal.aborted) throw abortError(signal)
       // The agent could not run a command at all (its container died): the agent is lost, as in
@@ -152,6 +152,7 @@ export class TaskRuns {
       output: ran.output,
       timedOut: ran.timedOut,
       durationMs: ran.durationMs,
+      ...(ran.leftOut?.length ? { leftOut: ran.leftOut } : {}),
     })
     if ((ran.exitCode === 0 && !ran.timedOut) || ownWork) return undefined
     const what = error
