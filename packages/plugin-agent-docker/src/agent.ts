@@ -13,6 +13,7 @@ import {
 } from '@tanuki/core'
 import {
   endTaskWork,
+  execInWorkspace,
   kindAccount,
   runIteration,
   type AgentKind,
@@ -204,9 +205,11 @@ export function createDockerAgent(parts: DockerAgentParts): DockerAgent {
     },
 
     exec(command: string, execOptions: ExecOptions = {}): Promise<ExecResult> {
-      return timedExec(
-        (onOutput, signal) => execChecked({ argv: ['sh', '-c', command], env: baseEnv }, onOutput, signal),
-        execOptions,
+      return execInWorkspace(workspace, options.commit, execOptions, () =>
+        timedExec(
+          (onOutput, signal) => execChecked({ argv: ['sh', '-c', command], env: baseEnv }, onOutput, signal),
+          execOptions,
+        ),
       )
     },
 

@@ -9,7 +9,7 @@ import { execShell, startProcess } from './kit/process.ts'
 import type { StepExit } from './kit/run-plan.ts'
 import { writePidFile } from './kit/pid-file.ts'
 import { ShellSession } from './kit/session.ts'
-import { endTaskWork, type Workspace } from './kit/workspace.ts'
+import { endTaskWork, execInWorkspace, type Workspace } from './kit/workspace.ts'
 
 /** An agent run by the process backend. */
 export interface ProcessAgent extends Agent {
@@ -275,11 +275,13 @@ export function createProcessAgent(parts: ProcessAgentParts): ProcessAgent {
           new TanukiError('TANUKI_VERIFY_FAILED', `agent ${name} was removed, so "${command}" has nowhere to run`),
         )
       }
-      return execShell(command, workspace.dir, {
-        ...execOptions,
-        env: baseEnv,
-        ...(config.killGraceMs === undefined ? {} : { killGraceMs: config.killGraceMs }),
-      })
+      return execInWorkspace(workspace, config.commit ?? true, execOptions, () =>
+        execShell(command, workspace.dir, {
+          ...execOptions,
+          env: baseEnv,
+          ...(config.killGraceMs === undefined ? {} : { killGraceMs: config.killGraceMs }),
+        }),
+      )
     },
 
     async stop() {

@@ -61,7 +61,7 @@ export interface SessionData {
 /** Orchestrator → worker. `n` numbers a session's commands, so one sent twice (a resend after a reconnect) runs once. */
 export type Command =
   | { k: 'run'; prompt: string; task: Task; iteration: number; budget?: { usd?: number; tokens?: number } }
-  | { k: 'exec'; command: string; timeoutMs?: number }
+  | { k: 'exec'; command: string; timeoutMs?: number; setup?: boolean }
   | { k: 'begin'; task: Task; base?: string; baseCommit?: string; unlanded: string[]; carry: boolean }
   | { k: 'end'; task: Task; status: 'complete' | 'review' | 'failed' }
   | { k: 'abort'; target: number; reason: string }

@@ -227,7 +227,13 @@ export class RemoteSession {
         ),
       exec: (command, options = {}) =>
         session.call<ExecResult>(
-          { k: 'exec', command, ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }) },
+          {
+            k: 'exec',
+            command,
+            ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+            // A role's setup: the worker's workspace leaves what it creates out of the task's commits.
+            ...(options.setup ? { setup: true } : {}),
+          },
           {
             ...(options.signal ? { signal: options.signal } : {}),
             ...(options.onOutput ? { onOutput: options.onOutput } : {}),

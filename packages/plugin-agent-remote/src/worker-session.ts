@@ -171,6 +171,7 @@ export class WorkerSession {
           agent.exec(command.command, {
             signal: controller.signal,
             ...(command.timeoutMs === undefined ? {} : { timeoutMs: command.timeoutMs }),
+            ...(command.setup ? { setup: true } : {}),
             onOutput: (chunk) => this.output(id, chunk),
           }),
         )

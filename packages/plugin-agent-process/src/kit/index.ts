@@ -39,6 +39,7 @@ export { ShellSession, type SessionResult, type SessionStepOptions } from './ses
 export {
   branchName,
   endTaskWork,
+  execInWorkspace,
   openWorkspace,
   worktreePath,
   worktreesDir,

@@ -456,3 +456,31 @@ describe('workIsOn: whether a task’s recorded work is on a branch', () => {
     expect(await workIsOn(main, 'main', root)).toBe(true)
   })
 })
+
+describe('Workspace.setUp', () => {
+  it('keeps what a setup created, untracked and not ignored, out of the commits, until git tracks it', async () => {
+    const root = gitRepo()
+    const workspace = await openWorkspace({ project: project(root), agent: 'a' })
+    const { leftOut } = await workspace.setUp!(async () => {
+      mkdirSync(join(workspace.dir, 'node_modules', 'x'), { recursive: true })
+      writeFileSync(join(workspace.dir, 'node_modules', 'x', 'index.js'), 'x\n')
+      writeFileSync(join(workspace.dir, 'made.txt'), 'made\n')
+      writeFileSync(join(workspace.dir, 'README.md'), '# rewritten by setup\n')
+    })
+    expect(leftOut).toEqual(['made.txt', 'node_modules/'])
+    // A tracked file the setup changed is the task's work; what it created is not.
+    const first = await workspace.commit('setup changes')
+    expect(git(workspace.dir, 'show', '--name-only', '--format=', first!)).toBe('README.md')
+    // Only what the setup made changes (a later task's setup, the agent's npm install): nothing to commit.
+    writeFileSync(join(workspace.dir, 'node_modules', 'x', 'more.js'), 'more\n')
+    expect(await workspace.commit('nothing')).toBeUndefined()
+    // Once git tracks it (landed work added it), a change to it is work like any other.
+    git(workspace.dir, 'add', '-f', 'made.txt')
+    git(workspace.dir, '-c', 'user.name=t', '-c', 'user.email=t@t.invalid', 'commit', '-qm', 'made.txt is tracked')
+    writeFileSync(join(workspace.dir, 'made.txt'), 'changed\n')
+    const second = await workspace.commit('made.txt changed')
+    expect(git(workspace.dir, 'show', '--name-only', '--format=', second!)).toBe('made.txt')
+    // What a setup finds already there was not its making.
+    expect((await workspace.setUp!(async () => {})).leftOut).toEqual([])
+  })
+})

@@ -7,6 +7,8 @@ import {
   TanukiError,
   pathName,
   type Conflict,
+  type ExecOptions,
+  type ExecResult,
   type ProjectInfo,
   type Task,
   type TaskContext,
@@ -67,6 +69,14 @@ export interface Workspace {
    */
   unresolved?(): Promise<string[]>
   /**
+   * Runs a role's `setup` (`run`) in the workspace, and keeps what it created that git neither
+   * tracks nor ignores (`node_modules/` in a project without a `.gitignore`) out of this and later
+   * tasks' commits, for as long as git does not track it. Resolves with `run`'s value and those
+   * paths (relative to the repository's top; a folder ends with `/`). Optional for workspaces of
+   * other backends.
+   */
+  setUp?<T>(run: () => Promise<T>): Promise<{ value: T; leftOut: string[] }>
+  /**
    * Deletes a worktree and its branch, unless the branch holds work that has not landed (then it
    * is kept, and reported, unless `force`). Does nothing for a shared workspace.
    */
@@ -122,6 +132,22 @@ export async function endTaskWork(
   if (outcome.status === 'failed') return
   if (outcome.status === 'review' && ((await workspace.unresolved?.()) ?? []).length > 0) return
   await workspace.publish(task)
+}
+
+/**
+ * An agent's `exec`: a role's `setup` (`options.setup`) in a workspace whose work is committed
+ * (`commits`) runs through the workspace's `setUp`, so what it creates that git would take, and
+ * neither tracks nor ignores, stays out of the task's commits; the result names it (`leftOut`).
+ */
+export async function execInWorkspace(
+  workspace: Workspace,
+  commits: boolean,
+  options: ExecOptions,
+  run: () => Promise<ExecResult>,
+): Promise<ExecResult> {
+  if (!options.setup || !commits || !workspace.setUp) return run()
+  const { value, leftOut } = await workspace.setUp(run)
+  return leftOut.length > 0 ? { ...value, leftOut } : value
 }
 
 function sharedWorkspace(dir: string): Workspace {
@@ -216,7 +242,11 @@ async function openWorktree(
     const status = check(await inWorktree(['status', '--porcelain']), 'status')
     const merging = (await revParse('MERGE_HEAD', path)) ?? (await revParse('CHERRY_PICK_HEAD', path))
     if (status.stdout.trim() === '' && !merging) return undefined
-    check(await inWorktree(['add', '--all']), 'add')
+    // What a setup created is not the task's work, though git would take it (no .gitignore).
+    const excluded = (await leftOut()).map((file) => `:(exclude,literal)${file.replace(/\/$/, '')}`)
+    check(await inWorktree(['add', '--all', '--', '.', ...excluded]), 'add')
+    // Nothing but what a setup created changed: nothing to commit.
+    if (!merging && (await inWorktree(['diff', '--cached', '--quiet'])).code === 0) return undefined
     await commitWith(['--allow-empty', '-m', message])
     return (await inWorktree(['rev-parse', 'HEAD'])).stdout.trim()
   }
@@ -253,10 +283,11 @@ async function openWorktree(
    */
   // The worktree's git folder, asked of git once: every iteration reads the conflict file in it.
   let gitDir: string | undefined
-  const marker = async (): Promise<string> => {
+  const inGitDir = async (name: string): Promise<string> => {
     gitDir ??= check(await inWorktree(['rev-parse', '--absolute-git-dir']), 'rev-parse').stdout.trim()
-    return join(gitDir, 'tanuki-task')
+    return join(gitDir, name)
   }
+  const marker = (): Promise<string> => inGitDir('tanuki-task')
   const readMarker = async (): Promise<{ task: string; base: string } | undefined> => {
     const text = await readFile(await marker(), 'utf8').catch(() => '')
     const [task, base] = text.split('\n')
@@ -285,6 +316,47 @@ async function openWorktree(
       }
     }
     return left
+  }
+
+  /**
+   * The paths setups created that git neither tracked nor ignored, kept in the worktree's own git
+   * folder: the worktree outlives a task, a process and a run, and so does its `node_modules`.
+   * Not `info/exclude`: every worktree of the repository shares that one, the person's own too.
+   */
+  const createdFile = (): Promise<string> => inGitDir('tanuki-setup-created')
+  const readCreated = async (): Promise<string[]> =>
+    (await readFile(await createdFile(), 'utf8').catch(() => '')).split('\0').filter(Boolean)
+  /** What git neither tracks nor ignores, a folder of such files as one (`node_modules/`). */
+  const untracked = async (): Promise<string[]> => {
+    const listed = await inWorktree([
+      'ls-files',
+      '-z',
+      '--others',
+      '--exclude-standard',
+      '--directory',
+      '--no-empty-directory',
+    ])
+    return check(listed, 'ls-files').stdout.split('\0').filter(Boolean)
+  }
+  /** Of what setups created, what git still does not track (landed work may have added it since). */
+  const leftOut = async (): Promise<string[]> => {
+    const created = await readCreated()
+    if (created.length === 0) return []
+    const listed = await inWorktree(['ls-files', '-z', '--', ...created.map((file) => `:(literal)${file}`)])
+    const tracked = check(listed, 'ls-files').stdout.split('\0').filter(Boolean)
+    return created.filter((file) =>
+      file.endsWith('/') ? !tracked.some((t) => t.startsWith(file)) : !tracked.includes(file),
+    )
+  }
+  const setUp = async <T>(run: () => Promise<T>): Promise<{ value: T; leftOut: string[] }> => {
+    const before = new Set(await untracked())
+    const value = await run()
+    const created = (await untracked()).filter((file) => !before.has(file))
+    if (created.length > 0) {
+      const all = new Set([...(await readCreated()), ...created])
+      await writeFile(await createdFile(), [...all].join('\0'))
+    }
+    return { value, leftOut: created }
   }
 
   const begin = async (task: Task, context: TaskContext): Promise<TaskStart> => {
@@ -419,6 +491,7 @@ async function openWorktree(
     commit,
     publish,
     unresolved,
+    setUp,
     remove: (options = {}) =>
       serialized(repo.top, () =>
         removeOwned(project, repo.top, { ...options, only: { worktree: real(path), branch } }),
