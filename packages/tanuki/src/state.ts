@@ -274,8 +274,12 @@ export function createStateReporter(options: StateReporterOptions): Reporter & {
       const file = setupLog(paths, e.taskId, logsSoFar(e.taskId) + 1)
       const how = e.timedOut ? 'timed out' : `exited ${e.exitCode ?? 'without a code'}`
       const header = `# ${e.taskId} — setup on ${e.agent} at ${new Date(e.at).toISOString()}\n`
-      append(file, encode(`${header}\n## Setup: \`${e.command}\` ${how}\n\n${e.output}\n`))
-      append(agentLogOf(e.agent), encode(`\n[${e.taskId} setup: \`${e.command}\` ${how}]\n${e.output}`))
+      // What it created that git would have taken, left out of the task's commits: said where people look.
+      const leftOut = e.leftOut?.length
+        ? `\nLeft out of the task's commits: ${e.leftOut.join(', ')} (the setup created them and git neither tracks nor ignores them; add them to the project's .gitignore)\n`
+        : ''
+      append(file, encode(`${header}\n## Setup: \`${e.command}\` ${how}\n\n${e.output}\n${leftOut}`))
+      append(agentLogOf(e.agent), encode(`\n[${e.taskId} setup: \`${e.command}\` ${how}]\n${e.output}${leftOut}`))
     },
     onIterationStarted(e) {
       const earlier = logsSoFar(e.taskId)

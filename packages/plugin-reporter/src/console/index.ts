@@ -87,6 +87,15 @@ export function createConsoleReporter(options: ConsoleReporterOptions = {}, feed
     longGate.unref?.()
   }
 
+  /** What setups created and the console named already: said once a run, not once an agent. */
+  const saidLeftOut = new Set<string>()
+  const newlyLeftOut = (e: TanukiEvents['task:setup']): TanukiEvents['task:setup'] => {
+    if (!e.leftOut?.length) return e
+    const fresh = e.leftOut.filter((file) => !saidLeftOut.has(file))
+    for (const file of fresh) saidLeftOut.add(file)
+    return { ...e, leftOut: fresh }
+  }
+
   /** Wall time when the last event arrived: elapsed times tick from the event's own clock. */
   let receivedAt = Date.now()
 
@@ -230,7 +239,9 @@ export function createConsoleReporter(options: ConsoleReporterOptions = {}, feed
           for (const piece of rest((payload as { taskId: string }).taskId))
             write(describeEvent('iteration:output', piece, model, c), 'iteration:output')
         }
-        write(describeEvent(name, payload, model, c))
+        const described =
+          name === 'task:setup' ? (newlyLeftOut(payload as TanukiEvents['task:setup']) as TanukiEvents[E]) : payload
+        write(describeEvent(name, described, model, c))
         // Verbose said it as it started; the live view shows it as it runs.
         if (name === 'task:land-gate' && !options.verbose && !options.quiet && !live)
           watchGate(payload as TanukiEvents['task:land-gate'])

@@ -25,6 +25,16 @@ export interface EventLine {
   text: string
 }
 
+/** What a setup created that git would have taken, and what to do about it. */
+export function leftOutLine(e: { role: string; command: string; leftOut?: string[] }): string {
+  const paths = e.leftOut ?? []
+  const named = paths.length > 10 ? `${paths.slice(0, 10).join(', ')} and ${paths.length - 10} more` : paths.join(', ')
+  return (
+    `setup \`${e.command}\` of role "${e.role}" created ${named}, which git neither tracks nor ignores: ` +
+    "left out of the tasks' commits. Add them to the project's .gitignore"
+  )
+}
+
 /**
  * Tasks new to the project whose files said they were settled (`fromFile`): taken as they are, so
  * they do not run. A file copied from a finished task's carries its `status: complete`.
@@ -175,9 +185,12 @@ export function describeEvent<E extends TanukiEventName>(
         : e.exitCode === 0
           ? `done in ${formatDuration(e.durationMs)}`
           : `exited ${e.exitCode ?? 'without a code'}`
-      return [
+      const lines: EventLine[] = [
         { level: 'detail', text: `${c.dim('·')} ${c.bold(e.taskId)} setup \`${e.command}\` on ${e.agent}: ${how}` },
       ]
+      // Worth acting on, and on a live terminal too: the project's .gitignore lacks them.
+      if (e.leftOut?.length) lines.push({ level: 'failure', text: `${c.yellow('!')} ${leftOutLine(e)}` })
+      return lines
     }
     case 'task:land-failed': {
       const e = payload as TanukiEvents['task:land-failed']
