@@ -175,3 +175,74 @@ describe("a Node project's `npm test` verify, in agents' worktrees", () => {
     expect(landedFiles(project.dir).sort()).toEqual(['done-S-1.txt', 'done-S-2.txt'])
   })
 })
+
+/** The files a landed task's commit changed, per task, from the trailers on `main`. */
+function landedChanges(dir: string): Record<string, string[]> {
+  const out = execFileSync(
+    'git',
+    ['log', 'main', '--grep=^Tanuki-Task: ', '--format=%x00%(trailers:key=Tanuki-Task,valueonly)', '--name-only'],
+    {
+      cwd: dir,
+      encoding: 'utf8',
+    },
+  )
+  const changes: Record<string, string[]> = {}
+  for (const entry of out.split('\0').slice(1)) {
+    const [task, ...files] = entry.split('\n').filter(Boolean)
+    changes[task!.trim()] = files.sort()
+  }
+  return changes
+}
+
+const tree = (dir: string): string[] =>
+  execFileSync('git', ['ls-tree', '-r', '--name-only', 'main'], { cwd: dir, encoding: 'utf8' }).split('\n')
+
+describe('what a setup creates that git would take (a project without .gitignore)', () => {
+  it("`npm install` in a project without .gitignore: node_modules and the new lockfile stay out of the tasks' commits, said once", async () => {
+    const project = createProject({
+      tasks: [
+        { id: 'S-1', verify: 'test -f done-S-1.txt' },
+        { id: 'S-2', verify: 'test -f done-S-2.txt' },
+      ],
+      files: {
+        // A local library, as the person who met this had: npm links it into node_modules.
+        'package.json': `${JSON.stringify({ name: 'app', version: '1.0.0', private: true, dependencies: { mylib: 'file:./vendor/mylib' } }, null, 2)}\n`,
+        'vendor/mylib/package.json': `${JSON.stringify({ name: 'mylib', version: '1.0.0' })}\n`,
+        'vendor/mylib/index.js': 'module.exports = 1\n',
+        'tanuki.config.ts': config({ install: false, setup: INSTALL }),
+      },
+      config: null,
+    })
+    const run = await tanuki(project.dir, 'project', 'start')
+    expect(run.code, run.stdout + run.stderr).toBe(0)
+    // Each task's commit holds its agent's work, and nothing the setup made.
+    expect(landedChanges(project.dir)).toEqual({ 'S-1': ['done-S-1.txt'], 'S-2': ['done-S-2.txt'] })
+    expect(tree(project.dir).filter((file) => /node_modules|package-lock/.test(file))).toEqual([])
+    // Both agents' setups made them; the console says it once, naming them and what to do.
+    const said = `setup \`${INSTALL}\` of role "default" created node_modules/, package-lock.json, which git neither tracks nor ignores: left out of the tasks' commits. Add them to the project's .gitignore`
+    expect(run.stdout.split(said).length - 1, run.stdout).toBe(1)
+    const logs = await tanuki(project.dir, 'logs', 'S-1')
+    expect(logs.stdout).toContain(
+      "Left out of the task's commits: node_modules/, package-lock.json (the setup created them",
+    )
+    expect(readEvents(project.dir).filter((e) => e.event === 'task:setup')).toEqual([
+      expect.objectContaining({ leftOut: ['node_modules/', 'package-lock.json'] }),
+      expect.objectContaining({ leftOut: ['node_modules/', 'package-lock.json'] }),
+    ])
+  })
+
+  it('a tracked lockfile the setup rewrites still lands with the task; what it creates untracked does not', async () => {
+    const setup =
+      'mkdir -p node_modules/x && echo x > node_modules/x/index.js && echo made > setup-made.txt && echo v2 > deps.lock'
+    const project = createProject({
+      tasks: [{ id: 'S-1', verify: 'test -f done-S-1.txt' }],
+      files: { 'deps.lock': 'v1\n', 'tanuki.config.ts': config({ install: false, setup }) },
+      config: null,
+    })
+    const run = await tanuki(project.dir, 'project', 'start')
+    expect(run.code, run.stdout + run.stderr).toBe(0)
+    expect(landedChanges(project.dir)).toEqual({ 'S-1': ['deps.lock', 'done-S-1.txt'] })
+    expect(execFileSync('git', ['show', 'main:deps.lock'], { cwd: project.dir, encoding: 'utf8' })).toBe('v2\n')
+    expect(run.stdout).toContain('created node_modules/, setup-made.txt, which git neither tracks nor ignores')
+  })
+})
