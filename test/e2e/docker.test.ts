@@ -366,8 +366,12 @@ export default defineConfig({
 
   it("runs the role's setup inside its containers: the agent's before the task, a gate's one-off before the gate", async () => {
     const project = createProject({
-      config: CONFIG.replace("memory: '160m',", "memory: '160m', setup: 'test -f /.dockerenv && touch .ready',"),
+      config: CONFIG.replace(
+        "memory: '160m',",
+        "memory: '160m', setup: 'test -f /.dockerenv && touch .ready && mkdir -p deps/x && echo x > deps/x/index.js',",
+      ),
       // `.ready` is what an install leaves: git does not track it, so the landing cannot bring it.
+      // `deps/` is one the project forgot to ignore: left out of the task's commits all the same.
       files: { '.gitignore': '.ready\n' },
       tasks: [{ id: 'SET', sh: 'test -f .ready && echo set > set.txt', verify: 'test -f .ready && test -f set.txt' }],
     })
@@ -379,6 +383,8 @@ export default defineConfig({
       expect(status.progress.landed).toBe(1)
       expect(readFileSync(join(project.dir, 'set.txt'), 'utf8')).toBe('set\n')
       expect(existsSync(join(project.dir, '.ready'))).toBe(false)
+      expect(existsSync(join(project.dir, 'deps'))).toBe(false)
+      expect(run.stdout).toContain('created deps/, which git neither tracks nor ignores')
     } finally {
       await tanuki(project.dir, 'project', 'stop', '--remove')
       for (const id of await containersOf(project.dir).catch(() => [])) await docker('rm', '-f', id).catch(() => '')
