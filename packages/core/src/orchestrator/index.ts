@@ -151,9 +151,7 @@ export class Orchestrator {
     this.commands = new Commands({
       ...this.run,
       retryVerify: (record) => this.holds.retry(record),
-      settledByHand: (record) => {
-        for (const id of this.holds.stepDown(record)) this.enqueue(id)
-      },
+      settledByHand: (record) => this.holds.stepDown(record),
     })
   }
 
@@ -255,7 +253,7 @@ export class Orchestrator {
         if (elsewhere === undefined || !this.queue.remove(record.task.id)) continue
         this.table.explain(record, `waits: ${elsewhere}`)
         // It was to try its held verify again: another task it holds does.
-        for (const id of this.holds.stepDown(record)) this.enqueue(id)
+        this.holds.stepDown(record)
       }
     } catch (error) {
       this.events.off('*', keep)
@@ -276,10 +274,8 @@ export class Orchestrator {
         for (const id of ids) if (this.table.resolver.isReady(id)) this.enqueue(id)
       },
       dequeue: (id: string) => void this.queue.remove(id),
-      redefined: (record: TaskRecord, before: { role: string; verify: string | undefined }) => {
-        if (before.role === record.task.role && before.verify === record.task.completion.verify) return
-        for (const id of this.holds.stepDown(record, before.role, before.verify)) this.enqueue(id)
-      },
+      redefined: (record: TaskRecord, before: { role: string; verify: string | undefined }) =>
+        this.holds.stepDown(record, before.role, before.verify),
     }
     this.unwatch = watchSources(changes, this.sources)
     // Agents for the roles with work that can start: a role whose tasks all wait (for their

@@ -15,7 +15,7 @@ export interface ChangeContext {
   dequeue(id: string): void
   /** The run has something to do again: it must settle anew. */
   unsettle(): void
-  /** A task's spec changed; `before`: the role and verify it had. */
+  /** A task's role or verify changed; `before`: the ones it had. */
   redefined?(record: TaskRecord, before: { role: string; verify: string | undefined }): void
 }
 
@@ -58,7 +58,8 @@ const EDIT_RULES: Rule[] = [
         ctx.table.setStatus(record, 'pending', { reason: 'no longer blocked' })
       }
       ctx.enqueue([task.id])
-      ctx.redefined?.(record, before)
+      if (before.role !== record.task.role || before.verify !== record.task.completion.verify)
+        ctx.redefined?.(record, before)
       if (task.status !== record.task.status) ctx.table.remirror(record)
     },
   },

@@ -3,7 +3,7 @@ import { IN_FLIGHT, type TaskRecord } from './task-table.ts'
 import type { RunContext, VerifyBlocked } from './types.ts'
 
 /** What the holds read of the run, and change of it. */
-export type HoldsContext = Pick<RunContext, 'config' | 'table' | 'queue' | 'bus'>
+export type HoldsContext = Pick<RunContext, 'config' | 'table' | 'queue' | 'bus' | 'enqueue'>
 
 /** A verify that cannot run where a role's agents work, which holds the role's tasks that have it. */
 export interface HeldVerify {
@@ -131,24 +131,20 @@ export class VerifyHolds {
   /**
    * The task that was to try its verify again will not start for it (a person settled it or gave
    * it another verify or role; it waits for work on another branch): another task the hold keeps
-   * takes its place. Returns those ready, for the caller to queue (the first admitted tries it).
-   * `role` and `verify` are the ones the task had, when a change took them away.
+   * takes its place, those ready being queued (the first admitted tries it). `role` and `verify`
+   * are the ones the task had, when a change took them away.
    */
-  stepDown(record: TaskRecord, role = record.task.role, verify = record.task.completion.verify): string[] {
-    if (verify === undefined) return []
+  stepDown(record: TaskRecord, role = record.task.role, verify = record.task.completion.verify): void {
+    if (verify === undefined) return
     const trying = this.holds.get(role)?.get(verify)?.trying
-    if (trying?.taskId !== record.task.id) return []
+    if (trying?.taskId !== record.task.id) return
     trying.taskId = undefined
-    const { table } = this.ctx
-    return [...table.values()]
-      .filter(
-        (other) =>
-          other !== record &&
-          other.task.status === 'pending' &&
-          this.waitsFor(other, role, verify) &&
-          table.resolver.isReady(other.task.id),
-      )
-      .map((other) => other.task.id)
+    const { table, enqueue } = this.ctx
+    for (const other of table.values()) {
+      const { id, status } = other.task
+      if (other !== record && status === 'pending' && this.waitsFor(other, role, verify) && table.resolver.isReady(id))
+        enqueue(id)
+    }
   }
 
   /**
