@@ -1,30 +1,29 @@
 import type { Emitter } from 'mitt'
 import type { AgentBackend, ProjectInfo } from '../agent/types.ts'
 import { Balancer, resolveStrategy } from '../balancer/index.ts'
-import { abortError, systemClock, type Clock } from '../clock.ts'
-import { TanukiError, combineErrors, errorMessage, usageOfError } from '../errors.ts'
+import { systemClock, type Clock } from '../clock.ts'
+import { TanukiError, combineErrors, errorMessage } from '../errors.ts'
 import { resolveConfig, setupPlugins, type PluginRegistry, type ResolvedConfig } from '../plugin/index.ts'
 import { checkRoles, roleSetup } from '../plugin/roles.ts'
 import type { LandResult } from '../land/types.ts'
 import { TaskQueue } from '../queue/index.ts'
 import type { Reporter } from '../reporter/types.ts'
-import type { RunnerOutcome } from '../runner/index.ts'
 import { createMemoryStore } from '../state/memory.ts'
 import type { RunStore } from '../state/types.ts'
 import type { TaskSource } from '../source/types.ts'
 import type { StatusTracker } from '../status/index.ts'
 import type { Task, TaskStatus } from '../task/types.ts'
-import { createAgentPool, type AgentPool, type AgentRecord } from './agent-pool.ts'
+import { createAgentPool, type AgentPool } from './agent-pool.ts'
 import { createBus, type Bus } from './bus.ts'
 import { Commands } from './commands.ts'
 import type { OrchestratorState, Progress, TanukiEventName, TanukiEvents } from './events.ts'
 import { attachReporters, type EventLog, type ReporterFanOut } from './reporters.ts'
 import { watchSources } from './source-changes.ts'
 import { Budgets, budgetLimits } from './budgets.ts'
-import { iterationHooks } from './iteration-hooks.ts'
 import { openLanding, type LandingQueue } from './landing.ts'
 import { loadTasks } from './load-tasks.ts'
 import { Parking } from './parking.ts'
+import { Scheduler } from './scheduler.ts'
 import { windDown } from './shutdown.ts'
 import { TaskRuns } from './task-runs.ts'
 import { VerifyHolds } from './verify-holds.ts'
@@ -78,10 +77,11 @@ export class Orchestrator {
   private startedAt: number | undefined
   private registry: PluginRegistry | undefined
   private sources: TaskSource[] = []
-  private balancer = new Balancer()
   private pool!: AgentPool
   /** Each task's run on an agent: how it starts, and what becomes of it. */
   private runs!: TaskRuns
+  /** Moves tasks from ready to running: the queue, the hand-out to idle agents, each task's run. */
+  private scheduler!: Scheduler
   /** The verify commands that cannot run where a role's agents work, and the tasks they hold. */
   private readonly holds: VerifyHolds
   private reporters: ReporterFanOut | undefined
@@ -121,7 +121,7 @@ export class Orchestrator {
       clock: this.clock,
       store: this.store,
       agents: () => this.pool?.records() ?? [],
-      onResume: () => this.dispatchAll(),
+      onResume: () => this.scheduler.dispatchAll(),
     })
     this.budgets = new Budgets(budgetLimits(this.config), (scope) =>
       scope === 'run' ? this.pool.agentCount() : (this.pool.role(scope)?.count ?? 1),
@@ -138,9 +138,9 @@ export class Orchestrator {
       problems: this.problems,
       state: () => this.stateValue,
       landing: () => this.landing,
-      enqueue: (id, quiet) => this.enqueue(id, quiet),
-      dispatch: (role) => this.dispatch(role),
-      dispatchAll: () => this.dispatchAll(),
+      enqueue: (id, quiet) => this.scheduler.enqueue(id, quiet),
+      dispatch: (role) => this.scheduler.dispatch(role),
+      dispatchAll: () => this.scheduler.dispatchAll(),
       checkSettled: () => this.checkSettled(),
       unsettle: () => {
         this.settledEmitted = false
@@ -213,14 +213,14 @@ export class Orchestrator {
       const reporters: Reporter[] = [...this.registry.reporters, ...(this.options.reporters ?? [])]
       this.events.off('*', keep)
       this.reporters = attachReporters(this.bus, reporters, early, { clock: this.clock })
-      this.balancer = new Balancer(resolveStrategy(this.config.balancer, this.registry.strategies))
+      const balancer = new Balancer(resolveStrategy(this.config.balancer, this.registry.strategies))
       this.pool = createAgentPool({
         config: this.config,
         project: this.project,
         backends,
         bus: this.bus,
         running: () => this.stateValue === 'running',
-        onIdle: (role) => this.dispatch(role),
+        onIdle: (role) => this.scheduler.dispatch(role),
         onSpawned: (record) => this.parking.joined(record),
         onRefused: (role, cause) => this.runs.pauseRole(role, cause),
         onCrash: (record, reason) => {
@@ -229,7 +229,16 @@ export class Orchestrator {
         onChange: () => this.checkSettled(),
         demand: (role) => this.queue.size(role),
       })
-      this.runs = new TaskRuns({ ...this.run, pool: this.pool, holds: this.holds })
+      const runs = new TaskRuns({ ...this.run, pool: this.pool, holds: this.holds })
+      this.runs = runs
+      this.scheduler = new Scheduler({
+        ...this.run,
+        pool: this.pool,
+        runs,
+        holds: this.holds,
+        balancer,
+        commands: this.commands,
+      })
       const loaded = await loadTasks({
         ...this.run,
         sources: [...this.registry.sources, ...(this.options.sources ?? [])],
@@ -271,7 +280,7 @@ export class Orchestrator {
     const changes = {
       ...this.run,
       enqueue: (ids: Iterable<string>) => {
-        for (const id of ids) if (this.table.resolver.isReady(id)) this.enqueue(id)
+        for (const id of ids) if (this.table.resolver.isReady(id)) this.scheduler.enqueue(id)
       },
       dequeue: (id: string) => void this.queue.remove(id),
       redefined: (record: TaskRecord, before: { role: string; verify: string | undefined }) =>
@@ -282,7 +291,7 @@ export class Orchestrator {
     // dependencies, a verify that cannot run, work on another branch) gets them once one can.
     for (const role of this.queue.roles()) this.pool.ensure(role)
     this.schedulePoll()
-    this.dispatchAll()
+    this.scheduler.dispatchAll()
     this.checkSettled()
   }
 
@@ -393,140 +402,9 @@ export class Orchestrator {
 
   // ---------------------------------------------------------------- scheduling
 
-  private enqueue(id: string, quiet = false): void {
-    const record = this.table.get(id)
-    if (!record || record.task.status !== 'pending') return
-    const { role, priority, completion } = record.task
-    // A dependency's work waits for another branch: this one would start, and land, without it.
-    const elsewhere = this.landing?.dependencyElsewhere(record)
-    if (elsewhere !== undefined) {
-      this.table.explain(record, `waits: ${elsewhere}`)
-      return
-    }
-    // Its verify cannot run where the role's agents work: an agent's run would be paid for nothing.
-    // (One task of a verify tried again goes, to try it first: one that can start.)
-    if (!this.holds.admits(record)) return
-    if (!this.queue.enqueue({ id, role, priority })) return
-    if (!quiet) this.bus.emit('task:queued', { taskId: id, role, priority, queueSize: this.queue.size() })
-    if (this.stateValue === 'running') this.pool.ensure(role)
-  }
-
-  private dispatchAll(): void {
-    for (const role of this.queue.roles()) this.dispatch(role)
-  }
-
-  /** Hands queued tasks of a role to its idle agents; then, under `maxAgents`, moves places to where work waits. */
-  private dispatch(role: string): void {
-    this.handOut(role)
-    if (this.stateValue === 'running' && !this.budgets.exhausted) this.pool.rebalance()
-  }
-
-  /** Hands queued tasks of a role to its idle agents, as long as both last. */
-  private handOut(role: string): void {
-    if (this.stateValue !== 'running' || this.budgets.exhausted) return
-    const state = this.pool.role(role)
-    if (!state || state.paused) return
-    const idle = state.idle
-    while (idle.size > 0) {
-      const item = this.queue.peek(role)
-      if (!item) return
-      // A dependency went back to pending (a rerun, a failed landing) after this was queued: it
-      // waits again, and is queued anew once the dependency completes.
-      if (!this.table.resolver.isReady(item.id)) {
-        this.queue.dequeue(role)
-        continue
-      }
-      const record = this.table.get(item.id)!
-      // Parked agents (their account hit a limit) take no work until it lifts.
-      const free = [...idle].filter((candidate) => !this.parking.isParked(candidate))
-      const chosen = this.balancer.pick(record.task, free) as AgentRecord | undefined
-      if (!chosen) return
-      this.queue.dequeue(role)
-      this.assign(record, chosen)
-    }
-  }
-
-  private assign(record: TaskRecord, agent: AgentRecord): void {
-    this.pool.take(agent, record.task.id)
-    this.table.setStatus(record, 'assigned', { agent: agent.name })
-    this.bus.emit('task:assigned', { taskId: record.task.id, agent: agent.name, role: agent.role })
-    record.running = this.execute(record, agent)
-  }
-
-  private async execute(record: TaskRecord, agent: AgentRecord): Promise<void> {
-    const task = record.task
-    const controller = new AbortController()
-    record.controller = controller
-    this.table.setStatus(record, 'in_progress', { agent: agent.name })
-    const started = this.clock.monotonic()
-    let outcome: RunnerOutcome | undefined
-    let failure: unknown
-    const iteration = iterationHooks({ ...this.run, record, agent, signal: controller.signal })
-    try {
-      outcome = await this.runs.loop(record, agent, controller.signal, iteration.hooks)
-    } catch (error) {
-      failure = error
-    } finally {
-      record.controller = undefined
-    }
-    // A try cut short (by a command, a stop, a crash) still holds its share of the budgets, and
-    // what it spent before is spent: the status change that ends it tells reporters.
-    const spent = usageOfError(failure)
-    if (spent) record.untold = spent
-    let cutShort = iteration.release(spent)
-    // A person asked for something else while it ran (rerun, reset, mark): that wins over its result.
-    if (this.overridden(record, agent)) return
-    // A stop or crash that landed while verify ran can make the loop end with a verdict on a
-    // half-finished try (a killed verify reads as a timeout or the last failed try): not a result.
-    if (failure === undefined && controller.signal.aborted) {
-      failure = abortError(controller.signal)
-      // Its verdict is not one: the try was cut short all the same.
-      cutShort = true
-    }
-    if (failure !== undefined) this.runs.lost(record, agent, failure, controller.signal.aborted, cutShort)
-    else await this.runs.finished(record, agent, outcome!, started, () => this.overridden(record, agent))
-  }
-
-  /**
-   * Applies, instead of the run's result, a command a person gave while the task was in flight
-   * (its loop ran, or its work was being published): true when there was one.
-   */
-  private overridden(record: TaskRecord, agent: AgentRecord): boolean {
-    const override = this.commands.takeOverride(record.task.id)
-    if (!override) return false
-    agent.taskId = undefined
-    if (agent.status === 'busy') this.pool.release(agent)
-    override()
-    this.dispatchAll()
-    this.checkSettled()
-    return true
-  }
-
   /** Nothing runs, nothing waits that could run, nothing is being spawned: the project is settled. */
   private checkSettled(): void {
-    if (this.stateValue !== 'running') return
-    if (this.table.inFlight() > 0 || this.runs.busy() || this.landing?.busy()) return
-    for (const [role, state] of this.pool.roles()) if (state.spawning > 0 && this.queue.size(role) > 0) return
-    // A role configured with 0 agents is paused on purpose: its work waits in the queue.
-    let paused = 0
-    // Queued work whose role has no agent and none on the way can never run: fail it so the run ends.
-    for (const role of [...this.queue.roles()]) {
-      // A role whose agents are not asked for yet (start-up spawns them role by role) still may.
-      const state = this.pool.role(role)
-      if (!state) continue
-      // Paused on purpose (0 agents), by its configuration (its agents cannot start), or the run's
-      // budget is spent: its work waits in the queue, unharmed.
-      if (state.count === 0 || state.paused || this.budgets.exhausted) {
-        paused += this.queue.size(role)
-        continue
-      }
-      if (state.live > 0 || state.spawning > 0 || state.waiting > 0) continue
-      const why = state.lastSpawnError ?? 'no agent could be started'
-      for (let item = this.queue.dequeue(role); item; item = this.queue.dequeue(role)) {
-        this.table.fail(this.table.get(item.id)!, `no agent of role "${role}" is running: ${why}`)
-      }
-    }
-    if (this.queue.size() > paused) return
+    if (this.stateValue !== 'running' || !this.scheduler.settled()) return
     if (this.settledEmitted) return
     this.settledEmitted = true
     const progress = this.progress()
@@ -541,7 +419,7 @@ export class Orchestrator {
     this.cancelPoll = this.clock.setTimeout(
       () => {
         if (this.stateValue !== 'running') return
-        this.dispatchAll()
+        this.scheduler.dispatchAll()
         this.checkSettled()
         this.schedulePoll()
       },
