@@ -708,6 +708,46 @@ export default defineConfig({
     ).toEqual([false, false, true])
   })
 
+  it('with --watch, a person commits a change that conflicts with held work: the next landing starts the integration branch again, and the held task goes to its agent', async () => {
+    // W-1's agent resolves a landing conflict as an agent would: it keeps both sides.
+    const resolve = [
+      "if grep -q '^<<<<<<<' notes.txt; then sed -i '/^<<<<<<<\\|^=======\\|^>>>>>>>/d' notes.txt;",
+      "else sed -i 's/^line 5$/line 5, by an agent/' notes.txt; fi",
+    ].join(' ')
+    const project = createProject({
+      files: { 'notes.txt': 'line 1\nline 2\nline 3\nline 4\nline 5\n' },
+      tasks: [{ id: 'W-1', sh: resolve, verify: "grep -q agent notes.txt && ! grep -q '^<<<<<<<' notes.txt" }],
+    })
+    // Held back by the person's uncommitted edit of line 1.
+    writeFileSync(join(project.dir, 'notes.txt'), 'line 1, by a person\nline 2\nline 3\nline 4\nline 5\n')
+    const run = startTanuki(project.dir, 'project', 'start', '--watch')
+    await waitFor('W-1 waiting for main', () => run.output().stdout.includes('1 waiting for main (W-1)'), 60_000)
+    // They commit, with their own edit of line 5: main and the waiting work conflict.
+    writeFileSync(join(project.dir, 'notes.txt'), 'line 1, by a person\nline 2\nline 3\nline 4\nline 5, by a person\n')
+    git(project.dir, 'commit', '-qam', 'my lines')
+    const mine = git(project.dir, 'rev-parse', 'main')
+    // A new task completes while the run goes on: its landing meets main's new commits.
+    writeFileSync(
+      join(project.tasksDir, 'W-2.md'),
+      taskText({ id: 'W-2', sh: 'echo two > two.txt', verify: 'test -f two.txt' }),
+    )
+    await waitFor('both landed on main', () => landedOn(project.dir).length === 2, 90_000)
+    expect(landedOn(project.dir).sort()).toEqual(['W-1', 'W-2'])
+    // Main moved forward only, the person's commit in its history; both sides of line 5 kept.
+    expect(git(project.dir, 'merge-base', '--is-ancestor', mine, 'main')).toBe('')
+    expect(readFileSync(join(project.dir, 'notes.txt'), 'utf8')).toMatch(
+      /line 5, by a person\n[^]*line 5, by an agent|line 5, by an agent\n[^]*line 5, by a person/,
+    )
+    expect(existsSync(join(project.dir, 'two.txt'))).toBe(true)
+    expect((await tanuki(project.dir, 'project', 'stop')).code).toBe(0)
+    const ended = await run.done
+    expect(ended.code, ended.stderr).toBe(0)
+    // No manual merge asked of the person, no landing error: W-1's conflict went to its agent.
+    expect(ended.stdout + ended.stderr).not.toMatch(/by hand|✗ landing/)
+    expect(ended.stdout).toMatch(/W-1.*conflict.*notes\.txt/)
+    expect(git(project.dir, 'status', '--porcelain', '--', '.', ':!.tanuki')).toBe('')
+  })
+
   it('stop --remove keeps a person’s own tanuki/ branches and an agent branch whose work has not landed', async () => {
     const project = createProject({
       tasks: [{ id: 'K-1', sh: 'echo k > k.txt', verify: 'test -f k.txt' }],

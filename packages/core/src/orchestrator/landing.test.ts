@@ -952,8 +952,14 @@ describe('the merge queue', () => {
         },
       },
     )
+    const errors: string[] = []
+    failing.orchestrator.events.on('orchestrator:error', (e) => errors.push(e.message))
     await failing.orchestrator.start()
     expect(await failing.orchestrator.done()).toMatchObject({ allComplete: true, reason: 'settled', unlanded: ['a'] })
+    // Settled again once, tried once more, then said once: no loop.
+    expect(failing.lander.prepared).toBe(2)
+    expect(failing.lander.requests).toEqual(['a', 'a'])
+    expect(errors).toEqual(['git broke'])
     // A task whose dependency did not land waits on that one: its landing was never due.
     const waiting = withLander(
       { tasks: tasks({ id: 'a' }, { id: 'b', dependsOn: ['a'] }) },
@@ -969,6 +975,43 @@ describe('the merge queue', () => {
     const manual = withLander({ tasks: tasks({ id: 'a' }), land: { auto: false } })
     await manual.orchestrator.start()
     expect((await manual.orchestrator.done()).unlanded).toBeUndefined()
+  })
+
+  it('a landing that fails in the lander (the target’s new commits conflict with waiting work) settles the target again: the work taken off lands again, then this one', async () => {
+    const conflict = 'main has commits that conflict with work landed on tanuki/land/main (notes.txt).'
+    const requests: string[] = []
+    let prepared = 0
+    const lander: Lander = {
+      name: 'test',
+      prepare: async () =>
+        // The second time, the lander started its integration branch again from the target:
+        // `a`, which waited there, lands again from its work.
+        prepared++ === 0
+          ? { target: 'main', base: 'land', landed: [] }
+          : { target: 'main', base: 'land', landed: [], relanding: [{ taskId: 'a', commit: 'a@1' }] },
+      land: async ({ task }) => {
+        requests.push(task.id)
+        const nth = requests.filter((id) => id === task.id).length
+        // `a` lands, but main has moved meanwhile: it waits on the integration branch.
+        if (task.id === 'a' && nth === 1)
+          return { status: 'landed', commit: 'a@1', moved: false, note: 'moved meanwhile' }
+        // The person's commit on main conflicts with `a`'s waiting landing.
+        if (task.id === 'b' && nth === 1) throw new TanukiError('TANUKI_LAND_FAILED', conflict)
+        return { status: 'landed', commit: `${task.id}@${nth}`, moved: true }
+      },
+    }
+    const h = harness({ tasks: tasks({ id: 'a' }, { id: 'b', dependsOn: ['a'] }), plugins: [landing(lander)] })
+    const errors: string[] = []
+    h.orchestrator.events.on('orchestrator:error', (e) => errors.push(e.message))
+    await h.orchestrator.start()
+    const summary = await h.orchestrator.done()
+    expect(prepared).toBe(2)
+    expect(requests).toEqual(['a', 'b', 'a', 'b'])
+    expect(errors).toEqual([])
+    expect(summary).toMatchObject({ allComplete: true, progress: { landed: 2, heldBack: 0 } })
+    expect(summary.unlanded).toBeUndefined()
+    expect(h.orchestrator.task('a')?.landed).toMatchObject({ commit: 'a@2' })
+    expect(h.orchestrator.task('b')?.landed).toMatchObject({ commit: 'b@2' })
   })
 
   it('land: false turns landing off; land.auto: false leaves it to `tanuki land`', async () => {

@@ -60,6 +60,11 @@ export class LandingQueue {
   held: { tasks: string[]; note: string } | undefined
   /** The last landing failure of each task and how many times in a row it came. */
   private readonly failures = new Map<string, { key: string; count: number }>()
+  /**
+   * A landing failed in the lander itself, and the target was settled again for it: until a
+   * landing goes through, another such failure is said, not settled again (no loop).
+   */
+  private resettled = false
 
   constructor(private readonly options: LandingOptions) {}
 
@@ -379,6 +384,7 @@ export class LandingQueue {
         onGate: ({ command, setup }) => bus.emit('task:land-gate', { taskId: id, command, setup }),
       })
       forget()
+      this.resettled = false
       // The target is at the landed work: every landing that waited for it is on it now.
       if (outcome.status === 'landed' && outcome.moved) {
         for (const each of this.held?.tasks ?? []) this.reached(each)
@@ -429,13 +435,29 @@ export class LandingQueue {
         else this.sendBack(record, { kind: 'gate', command, exitCode, output })
       }
     } catch (error) {
-      // The lander itself failed (git broken, the run stopping): the task waits for `tanuki land`
-      // or the next run; nothing moved.
+      // The lander itself failed (the target's own new commits conflict with landed work that
+      // waits for it, git broken, the run stopping): nothing moved.
       forget()
-      if (!this.controller.signal.aborted) {
-        bus.emit('orchestrator:error', { context: `landing ${id}`, message: errorMessage(error) })
-      }
+      if (this.controller.signal.aborted) return
+      // Settled again, as a start would: the lander may start the integration branch again from
+      // the target, and the work that waited there lands again from its work (one that conflicts
+      // goes to an agent), this one after it. Once; otherwise it waits for `tanuki land`.
+      if (await this.resettle()) return
+      bus.emit('orchestrator:error', { context: `landing ${id}`, message: errorMessage(error) })
     }
+  }
+
+  /** Asks the lander to settle the target again after a landing failed in it; true when it did. */
+  private async resettle(): Promise<boolean> {
+    if (this.resettled) return false
+    this.resettled = true
+    try {
+      await this.prepare(this.target)
+    } catch {
+      return false
+    }
+    this.addUnlanded()
+    return true
   }
 
   /**
