@@ -54,6 +54,13 @@ export { StatusTracker, type StatusChange } from './status/index.ts'
 export { progressOf, progressFromCounts } from './status/progress.ts'
 export { Validator, type Validation, type ValidatorOptions, type ValidateRequest } from './validator/index.ts'
 export {
+  preflightProbe,
+  preflightPrograms,
+  probedProgram,
+  readProbe,
+  type ProbeResult,
+} from './validator/preflight.ts'
+export {
   Runner,
   buildPrompt,
   type RunnerOptions,

@@ -3,6 +3,8 @@ import { join } from 'node:path'
 import {
   createTask,
   isTanukiError,
+  preflightProbe,
+  readProbe,
   type AgentExit,
   type OutputChunk,
   type RunRequest,
@@ -219,6 +221,44 @@ describe('validateRole: a role is checked before anything runs', () => {
     await backend.validateRole!({ role: 'qa', options: { kind: 'shell' }, project: project(root) })
     expect(backend.agents.size).toBe(0)
     expect(existsSync(join(root, '.tanuki'))).toBe(false)
+  })
+})
+
+describe("a verify's pre-flight probe, in the agent's shell", () => {
+  it('finds a program on PATH, misses a typo, and is unsure where the workspace may provide it', async () => {
+    const root = gitRepo()
+    const bin = tempDir()
+    writeFileSync(join(bin, 'tanuki-probe-tool'), '#!/bin/sh\nexit 0\n', { mode: 0o755 })
+    writeFileSync(join(bin, 'tanuki-probe-plain'), 'not executable\n', { mode: 0o644 })
+    const PATH = `${bin}:/usr/bin:/bin`
+    const { agent } = await spawn(root, { kind: 'shell', env: { PATH } })
+    const probe = async (program: string) => readProbe(await agent.exec(preflightProbe(program)))
+    expect(await probe('tanuki-probe-tool')).toBe('found')
+    expect(await probe('sh')).toBe('found')
+    expect(await probe('cd')).toBe('found')
+    expect(await probe('tanuki-probe-typo')).toBe('missing')
+    expect(await probe('/nowhere/tanuki-probe-typo')).toBe('missing')
+    // A file of that name that cannot run: the verify's own run says so (exit 126).
+    expect(await probe('tanuki-probe-plain')).toBe('unsure')
+    // A name with a quote in it is one word to the shell, not a command.
+    expect(await probe("it's; touch pwned")).toBe('missing')
+    expect(existsSync(join(agent.workspace, 'pwned'))).toBe(false)
+
+    // node_modules/.bin on PATH (relative, or absolute in the worktree): the agent may install it there.
+    const { agent: relative } = await spawn(
+      root,
+      { kind: 'shell', env: { PATH: `node_modules/.bin:${PATH}` } },
+      {},
+      'rel',
+    )
+    expect(readProbe(await relative.exec(preflightProbe('tanuki-probe-typo')))).toBe('unsure')
+    const { agent: inside } = await spawn(root, { kind: 'shell' }, {}, 'inside')
+    const here = `${inside.workspace}/node_modules/.bin`
+    expect(readProbe(await inside.exec(`PATH=${here}:${PATH}; ${preflightProbe('tanuki-probe-typo')}`))).toBe('unsure')
+    await inside.exec(`mkdir -p ${here} && cp ${bin}/tanuki-probe-tool ${here}/tanuki-probe-local`)
+    expect(readProbe(await inside.exec(`PATH=${here}:${PATH}; ${preflightProbe('tanuki-probe-local')}`))).toBe(
+      'found-here',
+    )
   })
 })
 

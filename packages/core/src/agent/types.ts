@@ -129,6 +129,11 @@ export interface VerifyUnrunnable {
   runsIn?: string
   /** What the shell said: the last line of its output (`sh: 1: pytest: not found`). */
   said?: string
+  /**
+   * Found before any agent worked on the task: `command -v` found `program` nowhere the verify
+   * looks for it (the verify itself did not run; `exitCode` is the 127 it would exit).
+   */
+  preflight?: boolean
 }
 
 export interface ExecOptions {

@@ -903,3 +903,136 @@ describe('a verify that cannot run where the agents work', () => {
     expect(second.orchestrator.task('b')?.status).toBe('complete')
   })
 })
+
+describe('a verify whose program is missing, looked for before any agent works', () => {
+  /** A machine without `pytset`: the verify fails as a shell would, were it run. */
+  const noPytset = (command: string) =>
+    command.startsWith('pytset')
+      ? { exitCode: 127, output: 'sh: 1: pytset: not found\n', timedOut: false }
+      : { exitCode: 0, output: '', timedOut: false }
+  const cause =
+    'verify `pytset -q` cannot run on this machine for role "default" (looked for before any agent worked: ' +
+    '`command -v pytset` found nothing). `pytset` was not found there: install it (or put it on PATH), or correct ' +
+    'the verify in the task files that give it; then `tanuki project resume`'
+  const paidFor = (h: ReturnType<typeof harness>): string[] => h.backend.runs.map((run) => run.taskId).sort()
+
+  it('costs no paid try, however many agents start at once: the tasks wait, saying why, and the rest goes on', async () => {
+    const h = harness(
+      {
+        agents: { default: { count: 3 } },
+        tasks: tasks(
+          { id: 'a', completion: { verify: 'pytset -q' } },
+          { id: 'b', completion: { verify: 'pytset -q' } },
+          { id: 'c', completion: { verify: 'pytset -q' } },
+          { id: 'd', completion: { verify: 'pytset -q' } },
+          { id: 'typo-free', priority: 'low', completion: { verify: 'pytest -q' } },
+        ),
+      },
+      { backend: { exec: noPytset, missingPrograms: ['pytset'] } },
+    )
+    await h.orchestrator.start()
+    const summary = await h.orchestrator.done()
+
+    expect(paidFor(h)).toEqual(['typo-free'])
+    for (const id of ['a', 'b', 'c', 'd']) {
+      expect(h.orchestrator.task(id)).toMatchObject({
+        status: 'pending',
+        iterations: 0,
+        attempts: 0,
+        reason: `waits: ${cause}`,
+      })
+    }
+    expect(h.orchestrator.task('typo-free')?.status).toBe('complete')
+    expect(h.all('task:failed')).toEqual([])
+    expect(h.all('verify:blocked')).toHaveLength(1)
+    expect(h.all('verify:blocked')[0]).toMatchObject({
+      role: 'default',
+      command: 'pytset -q',
+      program: 'pytset',
+      cause,
+    })
+    expect(summary.verifyBlocked).toEqual([
+      {
+        role: 'default',
+        command: 'pytset -q',
+        cause,
+        tasks: ['a', 'b', 'c', 'd'],
+        sources: ['tanuki.config (tasks)'],
+      },
+    ])
+  })
+
+  it('looks for a program found outside the workspace once per role, not once per task', async () => {
+    const h = harness(
+      {
+        agents: { api: { count: 1 } },
+        tasks: tasks(
+          { id: 'a', completion: { verify: 'pytest -q' } },
+          { id: 'b', completion: { verify: 'pytest tests/b.py' } },
+          { id: 'c', completion: { verify: 'cd api && CI=1 pytest' } },
+          { id: 'x', role: 'api', completion: { verify: 'pytest -q' } },
+          { id: 'y', role: 'api', completion: { verify: 'pytest -q' } },
+        ),
+      },
+      { backend: { exec: () => ({ exitCode: 0, output: '', timedOut: false }) } },
+    )
+    await h.orchestrator.start()
+    expect(await h.orchestrator.done()).toMatchObject({ allComplete: true })
+    expect(h.backend.probes.map(({ program, agent }) => `${agent}:${program}`).sort()).toEqual([
+      'api-1:pytest',
+      'default-1:pytest',
+    ])
+  })
+
+  it('holds nothing for a program the verify names in the workspace: the agent writes it', async () => {
+    const h = harness(
+      {
+        tasks: tasks({ id: 'script', completion: { verify: './run_tests.sh', maxIterations: 2 } }),
+      },
+      {
+        backend: {
+          missingPrograms: ['./run_tests.sh'],
+          script: () => ({ type: 'succeed', files: { './run_tests.sh': '#!/bin/sh\n' } }),
+          exec: (command, files) =>
+            files.has(command)
+              ? { exitCode: 0, output: '', timedOut: false }
+              : { exitCode: 127, output: `sh: 1: ${command}: not found\n`, timedOut: false },
+        },
+      },
+    )
+    await h.orchestrator.start()
+    expect(await h.orchestrator.done()).toMatchObject({ allComplete: true })
+    expect(h.backend.probes).toEqual([])
+    expect(h.orchestrator.task('script')?.iterations).toBe(1)
+  })
+
+  it('a task whose verify a person corrects is given an agent at once; a resume after the fix runs the others', async () => {
+    const store = createMemoryStore()
+    const typo = (id: string, verify = 'pytset -q') => createTask({ id, title: `Task ${id}`, completion: { verify } })
+    const source = createMemorySource([typo('a'), typo('b'), typo('c')])
+    const first = harness(
+      { stopWhenSettled: false },
+      { store, sources: [source], backend: { exec: noPytset, missingPrograms: ['pytset'] } },
+    )
+    await first.orchestrator.start()
+    await first.when('verify:blocked')
+    source.change({ type: 'changed', task: typo('b', 'pytest -q') })
+    await first.when('task:completed', (e) => e.taskId === 'b')
+    expect(paidFor(first)).toEqual(['b'])
+    await first.orchestrator.stop()
+
+    // `pytset` installed: the resume runs the verify held once, before any agent works, then all.
+    const second = harness(
+      { tasks: [] },
+      {
+        store,
+        sources: [createMemorySource([typo('a'), typo('b', 'pytest -q'), typo('c')])],
+        backend: { exec: () => ({ exitCode: 0, output: '', timedOut: false }) },
+      },
+    )
+    await second.orchestrator.start()
+    expect(await second.orchestrator.done()).toMatchObject({ allComplete: true })
+    expect(paidFor(second)).toEqual(['a', 'c'])
+    expect(second.all('verify:unblocked')).toHaveLength(1)
+  })
+})

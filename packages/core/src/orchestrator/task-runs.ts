@@ -9,6 +9,7 @@ import type { AgentPool, AgentRecord } from './agent-pool.ts'
 import type { TaskRecord } from './task-table.ts'
 import type { RunContext } from './types.ts'
 import type { VerifyHolds } from './verify-holds.ts'
+import { VerifyPreflight } from './verify-preflight.ts'
 
 /** What a task's run may touch of the run, and ask of it; and the agents. */
 export type TaskRunContext = Pick<
@@ -43,9 +44,12 @@ export class TaskRuns {
   private releasing = 0
   /** The loop of iterations, each checked against the task's completion criteria. */
   private readonly runner: Runner
+  /** Looks for a verify's program where the agent works, before the agent is paid to work. */
+  private readonly preflight: VerifyPreflight
 
   constructor(private readonly ctx: TaskRunContext) {
     const { config } = ctx
+    this.preflight = new VerifyPreflight(config.verifyTimeoutMs)
     this.runner = new Runner({
       validator: new Validator({ verifyTimeoutMs: config.verifyTimeoutMs }),
       clock: ctx.clock,
@@ -96,12 +100,13 @@ export class TaskRuns {
       }
     }
     // Its verify held it (it could not run here): tried again, free, before the agent is paid.
-    if (this.ctx.holds.of(record)) {
-      const failure = await this.tryVerify(record, agent, signal)
-      if (failure) {
-        const validation = { outcome: 'retry' as const, reason: failure.cause, failure }
-        return { status: 'halted', iterations: 0, reason: failure.cause, validation, failure }
-      }
+    // Else its program is looked for there, free: one missing would fail every try (a typo).
+    const failure = this.ctx.holds.of(record)
+      ? await this.tryVerify(record, agent, signal)
+      : await this.preflight.check(task, agent.agent, signal)
+    if (failure) {
+      const validation = { outcome: 'retry' as const, reason: failure.cause, failure }
+      return { status: 'halted', iterations: 0, reason: failure.cause, validation, failure }
     }
     return this.runner.run(task, agent.agent, {
       // Work that comes back after a failed landing goes on counting its tries.

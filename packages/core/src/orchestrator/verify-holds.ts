@@ -240,7 +240,9 @@ export function heldBecause(hold: HeldVerify, staysOn: boolean): string {
 /** Which command cannot run, what is missing, where, and what to fix. */
 function unrunnableCause(role: string, wall: VerifyUnrunnable): string {
   const where = wall.runsIn ? `in ${wall.runsIn}` : 'on this machine'
-  const exit = `exit ${wall.exitCode}${wall.said ? `: ${wall.said}` : ''}`
+  const exit = wall.preflight
+    ? `looked for before any agent worked: \`command -v ${wall.program}\` found nothing`
+    : `exit ${wall.exitCode}${wall.said ? `: ${wall.said}` : ''}`
   const fix = !wall.program
     ? 'Make what it runs available there'
     : wall.exitCode === 126

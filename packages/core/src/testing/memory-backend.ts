@@ -16,6 +16,7 @@ import type { Task } from '../task/types.ts'
 import { createAgentExits } from '../agent/exits.ts'
 import { abortError } from '../clock.ts'
 import { TanukiError } from '../errors.ts'
+import { probedProgram, probeOutput } from '../validator/preflight.ts'
 
 /** What a scripted in-memory agent does in one iteration. */
 export type MemoryAction =
@@ -68,6 +69,11 @@ export interface MemoryBackendOptions {
     files: Map<string, string>,
     signal?: AbortSignal,
   ) => Awaitable<Omit<ExecResult, 'durationMs'>>
+  /**
+   * Programs missing from the agents' machine, as a verify's pre-flight (`command -v`) finds them
+   * (it finds every other one). What `exec` does with them is `exec`'s to say.
+   */
+  missingPrograms?: string[]
 }
 
 /** One iteration as the backend saw it, for assertions. */
@@ -101,6 +107,8 @@ export interface MemoryBackend extends AgentBackend {
   readonly files: Map<string, string>
   /** Every `cleanup` call, in order. */
   readonly cleanups: readonly ProjectInfo[]
+  /** Every program a verify's pre-flight looked for, in order, with the agent it asked. */
+  readonly probes: readonly { agent: string; program: string }[]
 }
 
 function defaultExec(
@@ -157,6 +165,8 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): MemoryB
   const begun: { agent: string; taskId: string; context: TaskContext }[] = []
   const spawns: string[] = []
   const cleanups: ProjectInfo[] = []
+  const probes: { agent: string; program: string }[] = []
+  const missing = new Set(options.missingPrograms)
   const workspaces = new Set<Map<string, string>>([shared])
   const script =
     options.script ??
@@ -171,6 +181,7 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): MemoryB
     begun,
     spawns,
     cleanups,
+    probes,
     get files() {
       return options.isolated ? lastFiles : shared
     },
@@ -272,6 +283,12 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): MemoryB
         async exec(command, execOptions = {}) {
           if (exits.ended) throw new TanukiError('TANUKI_AGENT_CRASHED', `agent ${agentName} is not running`)
           const started = performance.now()
+          const program = probedProgram(command)
+          if (program !== undefined) {
+            probes.push({ agent: agentName, program })
+            const found = probeOutput(missing.has(program) ? 'missing' : 'found', program)
+            return { ...found, timedOut: false, durationMs: performance.now() - started }
+          }
           const controller = new AbortController()
           const timer =
             execOptions.timeoutMs === undefined
