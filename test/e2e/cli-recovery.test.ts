@@ -1,6 +1,6 @@
 // Runs that go wrong on purpose, with the built CLI and real processes: a verify that fails once,
 // an agent's process killed mid-task, the orchestrator killed with -9 and resumed.
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { spawnSync } from 'node:child_process'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -283,7 +283,7 @@ export default defineConfig({
 }
 
 describe('a verify whose program is missing, shared by several tasks', () => {
-  it('costs one agent run: the others wait, the run says what to install and where; a resume after the fix runs them', async () => {
+  it('costs no agent run, with an agent each: they wait, the run says what to install and where; a resume after the fix runs them', async () => {
     const shared = sharedDir()
     const runs = join(shared, 'runs.log')
     const shared4 = ['S-1', 'S-2', 'S-3', 'S-4']
@@ -297,7 +297,8 @@ describe('a verify whose program is missing, shared by several tasks', () => {
         // Its own verify, which runs: not held.
         { id: 'O-1', priority: 'low', verify: 'true' },
       ],
-      config: countingRuns(runs),
+      // An agent per task: all start at once.
+      config: countingRuns(runs, 5),
     })
     const ran = (): string[] =>
       readFileSync(runs, 'utf8')
@@ -307,11 +308,11 @@ describe('a verify whose program is missing, shared by several tasks', () => {
 
     const first = await tanuki(project.dir, 'project', 'start')
     expect(first.code, first.stderr).toBe(1)
-    // One run met the wall; the three tasks behind it were not given an agent.
-    expect(ran()).toEqual(['S-1', 'O-1'])
+    // The program was looked for before any agent worked: none was paid to meet it.
+    expect(ran()).toEqual(['O-1'])
     const err = first.stderr
-    expect(err).toMatch(
-      /tanuki: verify `tanuki-e2e-pytset -q` cannot run on this machine for role "default" \(exit 127: .*tanuki-e2e-pytset.*not found\)\. `tanuki-e2e-pytset` was not found there: install it \(or put it on PATH\), or correct the verify in the task files that give it; then `tanuki project resume`\./,
+    expect(err).toContain(
+      'tanuki: verify `tanuki-e2e-pytset -q` cannot run on this machine for role "default" (looked for before any agent worked: `command -v tanuki-e2e-pytset` found nothing). `tanuki-e2e-pytset` was not found there: install it (or put it on PATH), or correct the verify in the task files that give it; then `tanuki project resume`.',
     )
     expect(err).toContain(
       `tanuki: waiting for it: S-1, S-2, S-3, S-4; their task files: ${shared4.map((id) => `.tanuki/tasks/${id}.md`).join(', ')}.`,
@@ -321,7 +322,7 @@ describe('a verify whose program is missing, shared by several tasks', () => {
     expect(status.status).toBe('stopped')
     expect(status.tasks.map((t) => [t.id, t.status, t.iterations])).toEqual([
       ['O-1', 'complete', 1],
-      ['S-1', 'pending', 1],
+      ['S-1', 'pending', 0],
       ['S-2', 'pending', 0],
       ['S-3', 'pending', 0],
       ['S-4', 'pending', 0],
@@ -339,7 +340,7 @@ describe('a verify whose program is missing, shared by several tasks', () => {
     // Resumed without the fix: S-1's agent runs the verify before it works, and no one is paid.
     const unfixed = await tanuki(project.dir, 'project', 'resume')
     expect(unfixed.code, unfixed.stderr).toBe(1)
-    expect(ran()).toEqual(['S-1', 'O-1'])
+    expect(ran()).toEqual(['O-1'])
     expect(unfixed.stderr).toContain('cannot run on this machine for role "default"')
     expect(unfixed.stderr).toContain('tanuki: waiting for it: S-1, S-2, S-3, S-4;')
 
@@ -351,7 +352,7 @@ describe('a verify whose program is missing, shared by several tasks', () => {
     setCliEnv({ PATH: `${bin}:${process.env.PATH}` })
     const resume = await tanuki(project.dir, 'project', 'resume')
     expect(resume.code, resume.stderr).toBe(0)
-    expect(ran().slice(2).sort()).toEqual(shared4)
+    expect(ran().slice(1).sort()).toEqual(shared4)
     expect((await statusJson(project.dir)).progress).toMatchObject({ total: 5, complete: 5 })
   })
 })
@@ -379,7 +380,7 @@ esac
 }
 
 const ranIn = (runs: string): string[] =>
-  readFileSync(runs, 'utf8')
+  (existsSync(runs) ? readFileSync(runs, 'utf8') : '')
     .split('\n')
     .filter(Boolean)
     .map((line) => line.replace('Task ', ''))
@@ -422,6 +423,47 @@ export default defineConfig({
   })
 })
 
+describe('a verify whose program the agent is to make', () => {
+  it('holds nothing: a script in the workspace, or a program put in node_modules/.bin, which is on PATH', async () => {
+    const shared = sharedDir()
+    const runs = join(shared, 'runs.log')
+    const agent = join(shared, 'agent.sh')
+    writeFileSync(
+      agent,
+      `#!/bin/sh
+printf '%s\\n' "$1" | grep -o -m1 'Task [A-Z]-[0-9]' >> ${JSON.stringify(runs)}
+printf '#!/bin/sh\\nexit 0\\n' > run_tests.sh && chmod +x run_tests.sh
+mkdir -p node_modules/.bin && cp run_tests.sh node_modules/.bin/tanuki-e2e-lint
+`,
+    )
+    const project = createProject({
+      tasks: [
+        { id: 'W-1', verify: './run_tests.sh' },
+        { id: 'W-2', verify: 'tanuki-e2e-lint --all' },
+      ],
+      files: { '.gitignore': 'node_modules/\n' },
+      config: `import { defineConfig } from 'tanuki'
+
+export default defineConfig({
+  cooldownMs: 50,
+  land: false,
+  defaults: {
+    backend: 'process',
+    kind: 'command',
+    command: ['sh', ${JSON.stringify(agent)}, '{prompt}'],
+    env: { PATH: \`node_modules/.bin:\${process.env.PATH}\` },
+  },
+  agents: { default: { count: 2 } },
+})
+`,
+    })
+    const run = await tanuki(project.dir, 'project', 'start')
+    expect(run.code, run.stderr).toBe(0)
+    expect(run.stderr + run.stdout).not.toContain('cannot run')
+    expect(ranIn(runs).sort()).toEqual(['W-1', 'W-2'])
+  })
+})
+
 describe('a verify whose program is missing, in a run that stays on (`--watch`)', () => {
   it('a rerun before the fix starts no agent’s work; after it, `tanuki task rerun` of a held task runs every task the verify held', async () => {
     const shared = sharedDir()
@@ -445,9 +487,9 @@ describe('a verify whose program is missing, in a run that stays on (`--watch`)'
       if (!run.output().stdout.includes('and the other tasks of role default with this verify wait')) return false
       return (await statusJson(project.dir)).tasks.every((t) => t.status === 'pending')
     })
-    // Those that had started before the first met the wall (S-1 at least) each paid once.
+    // The program was looked for before any of the three agents worked: none was paid.
     const paid = ranIn(runs).length
-    expect(ranIn(runs)).toContain('S-1')
+    expect(ranIn(runs)).toEqual([])
     /** The console's lines that say the verify holds them (the summary's words differ). */
     const verifyHeld = (): number =>
       run.output().stdout.split('and the other tasks of role default with this verify wait').length - 1

@@ -214,7 +214,7 @@ describe.skipIf(skip)(`docker agents through the CLI${skip ? ` (skipped: ${probl
       for (const id of await containersOf(project.dir).catch(() => [])) await docker('rm', '-f', id).catch(() => '')
     }
   }, 240_000)
-  it('classifies in containers as on the host: a missing claude pauses its role, a verify exiting 127 holds its task', async () => {
+  it('classifies in containers as on the host: a missing claude pauses its role, a verify whose program the image lacks holds its task', async () => {
     const project = createProject({
       config: `import { defineConfig } from 'tanuki'
 import { dockerAgents } from '@tanuki/plugin-agent-docker'
@@ -241,17 +241,18 @@ export default defineConfig({
       const status = await statusJson(project.dir)
       const task = (id: string) => status.tasks.find((t) => t.id === id)
       expect(task('AI')).toMatchObject({ status: 'pending', lastError: { class: 'could-not-start' } })
+      // Looked for in the container before its agent worked: no try was paid for.
       expect(task('NODE')).toMatchObject({
         status: 'pending',
-        iterations: 1,
+        iterations: 0,
         lastError: { class: 'verify-could-not-run' },
       })
       // What to install, and where: in the image.
       expect(run.stderr).toContain(
-        `verify \`node --test\` cannot run in the container of agent default-1 (image ${IMAGE}) for role "default" (exit 127`,
+        `verify \`node --test\` cannot run in the container of agent default-1 (image ${IMAGE}) for role "default" (looked for before any agent worked: \`command -v node\` found nothing)`,
       )
       expect(run.stderr).toContain('`node` was not found there: install it')
-      expect(task('NODE')!.lastError!.cause).toMatch(/exit 127/)
+      expect(task('NODE')!.lastError!.cause).toMatch(/`node` not found, looked for before any agent worked/)
       // node is on the host, not in the image: the causes say where the command was looked for.
       expect(task('NODE')!.lastError!.cause).toContain(`in the container of agent default-1 (image ${IMAGE})`)
       expect(task('AI')!.lastError!.cause).toContain(`in the container of agent ai-1 (image ${IMAGE})`)

@@ -415,17 +415,17 @@ describe('failures that can never pass, under the process backend', () => {
     expect(task).toMatchObject({ status: 'pending', lastError: { class: 'could-not-start' } })
   })
 
-  it('a verify that cannot run (exit 127) ends its task after one try, with the cause: it waits for the fix', async () => {
+  it('a verify whose program is missing holds its task before any try, with the cause: it waits for the fix', async () => {
     const project = createProject({
       tasks: [{ id: 'V-1', sh: 'echo work > w.txt', verify: 'no-such-test-runner --all', maxIterations: 5 }],
     })
     const run = await tanuki(project.dir, 'project', 'start')
     expect(run.code).toBe(1)
     const [task] = (await statusJson(project.dir)).tasks
-    expect(task).toMatchObject({ status: 'pending', iterations: 1, lastError: { class: 'verify-could-not-run' } })
-    expect(task!.lastError!.cause).toMatch(/exit 127.*no-such-test-runner/)
+    expect(task).toMatchObject({ status: 'pending', iterations: 0, lastError: { class: 'verify-could-not-run' } })
+    expect(task!.lastError!.cause).toMatch(/`no-such-test-runner` not found, looked for before any agent worked/)
     expect(run.stdout).toMatch(
-      /✗ verify `no-such-test-runner --all` cannot run on this machine for role "default" \(exit 127.*\)\. .* V-1 and the other tasks of role default with this verify wait/,
+      /✗ verify `no-such-test-runner --all` cannot run on this machine for role "default" \(looked for before any agent worked: `command -v no-such-test-runner` found nothing\)\. .* V-1 and the other tasks of role default with this verify wait/,
     )
     // What to do: install it or correct the verify, then resume (which runs it: it is not failed).
     expect(run.stderr).toContain('`no-such-test-runner` was not found there: install it (or put it on PATH)')
