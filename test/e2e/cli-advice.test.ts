@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { cleanup, configFor, createProject, statusJson, tanuki } from './helpers.ts'
+import { cleanup, configFor, createProject, statusJson, tanuki, type TaskSpec } from './helpers.ts'
 
 afterEach(cleanup)
 
@@ -160,5 +160,61 @@ describe('a task marked failed', () => {
     expect((await tanuki(project.dir, 'task', 'rerun', 'A')).code).toBe(0)
     const resume = await tanuki(project.dir, 'project', 'resume')
     expect(resume.code, resume.stderr).toBe(0)
+  })
+})
+
+describe('the end of a run of 60 tasks', () => {
+  it('prints the counts and, one line each with its command, only the tasks that need a person; the file has every task', async () => {
+    const id = (n: number) => `T-${String(n).padStart(2, '0')}`
+    const tasks: TaskSpec[] = Array.from({ length: 60 }, (_, i) => ({ id: id(i + 1), sh: `touch f${i + 1}` }))
+    // Three whose verify fails (review), five waiting on the first of them, one a person marked
+    // failed and one blocked by it.
+    for (const n of [5, 23, 41])
+      Object.assign(tasks[n - 1]!, { verify: `echo ${id(n)} broke; exit 1`, maxIterations: 1 })
+    for (const n of [51, 52, 53, 54, 55]) tasks[n - 1]!.dependsOn = ['T-05']
+    tasks[58]!.dependsOn = ['T-60']
+    const project = createProject({ agents: { default: 4 }, tasks })
+    expect((await tanuki(project.dir, 'task', 'mark', 'T-60', 'failed')).code).toBe(0)
+
+    const run = await tanuki(project.dir, 'project', 'start')
+    expect(run.code, run.stderr).toBe(1)
+    const lines = run.stdout.trimEnd().split('\n')
+    const settled = lines.findIndex((line) => line.includes('✗ not all complete'))
+    expect(settled, run.stdout).toBeGreaterThan(0)
+    const end = lines.slice(settled + 1)
+    // Short: the counts, the spend, the ten tasks that need a person in five lines, the file.
+    expect(end.length, end.join('\n')).toBeLessThanOrEqual(12)
+    const text = end.join('\n')
+    expect(text).toContain(
+      'Not all tasks complete. 50 of 60 complete · 1 failed · 3 in review · 1 blocked · 5 pending · 50 landed',
+    )
+    expect(text).toMatch(/^ {2}Took \S+$/m)
+    expect(text).toMatch(/^ {2}✗ T-60 failed {5}.* · `tanuki task show T-60`$/m)
+    for (const review of ['T-05', 'T-23', 'T-41'])
+      expect(text).toMatch(
+        new RegExp(
+          `^ {2}! ${review} in review {2}verify exited with code 1: echo ${review} broke; exit 1.* · \`tanuki task show ${review}\`$`,
+          'm',
+        ),
+      )
+    expect(text).toContain('\n  · T-51, T-52, T-53, T-54, T-55 pending: waiting on T-05 (review)')
+    expect(text).toContain('\n  ⊘ T-59 blocked: T-60 is failed')
+    // No task that went well is named, nor is any table printed.
+    expect(text).not.toMatch(/\bT-(0[1-4]|1\d)\b/)
+    expect(run.stdout).not.toContain('| T-')
+    expect(end.at(-1)).toBe('Every task, and the output of each failure: .tanuki/summary.md')
+    // What to do next, on stderr, as before.
+    expect(run.stderr).toContain('tanuki: 10 of 60 tasks are not complete: T-60 failed, 3 review (T-05, T-23, T-41)')
+
+    // The file keeps every task, and each failure's output.
+    const summary = readFileSync(join(project.dir, '.tanuki', 'summary.md'), 'utf8')
+    for (let n = 1; n <= 60; n++) expect(summary).toMatch(new RegExp(`^\\| ${id(n)} \\| Task ${id(n)} \\|`, 'm'))
+    expect(summary).toContain('### T-23: review')
+    expect(summary).toContain('T-23 broke')
+
+    // `--verbose` prints the whole report, as the file has it.
+    const verbose = await tanuki(project.dir, 'project', 'resume', '--verbose')
+    expect(verbose.code).toBe(1)
+    for (let n = 1; n <= 60; n++) expect(verbose.stdout).toContain(`| ${id(n)} | Task ${id(n)} |`)
   })
 })

@@ -409,14 +409,19 @@ export default defineConfig({
         /^\d\d:\d\d:\d\d ! all 2 tasks complete, 2 waiting for main \(H-1, H-2\)( in \S+)?: your uncommitted changes in \S+ \(notes\.txt\) would be overwritten by the landed work; nothing of yours was touched\. The work waits on tanuki\/land\/main: commit or stash your changes, then run `tanuki land`\.$/,
       )
       expect(stdout).not.toMatch(/, \d+ landed/)
-      // The summary printed after it ends with the same.
-      expect(stdout.trimEnd().split('\n').at(-1)).toMatch(
-        /^\*\*H-1\*\*, \*\*H-2\*\* landed on the integration branch, not on main: your uncommitted changes in .* \(notes\.txt\) would be overwritten/,
-      )
     }
     const run = await tanuki(project.dir, 'project', 'start')
     expect(run.code, run.stderr + run.stdout).toBe(1)
     waits(run.stdout)
+    // The brief printed after it says the same, with what to do.
+    expect(run.stdout).toMatch(
+      /^ {2}⇡ H-1, H-2 not on main yet: your uncommitted changes in .* \(notes\.txt\) would be overwritten .*then run `tanuki land`$/m,
+    )
+    // The summary file ends with it.
+    const heldLine =
+      /^\*\*H-1\*\*, \*\*H-2\*\* landed on the integration branch, not on main: your uncommitted changes in .* \(notes\.txt\) would be overwritten/
+    const file = () => readFileSync(join(project.dir, '.tanuki', 'summary.md'), 'utf8')
+    expect(file().trimEnd().split('\n').at(-1)).toMatch(heldLine)
     expect(run.stderr).toMatch(
       /^tanuki: not on main yet: H-1, H-2, landed on the integration branch: your uncommitted changes in .* \(notes\.txt\) would be overwritten/m,
     )
@@ -433,10 +438,9 @@ export default defineConfig({
     // (its summary file too).
     const again = await tanuki(project.dir, 'project', 'start', '--quiet')
     expect(again.code).toBe(1)
-    waits(`${again.stdout}\n${readFileSync(join(project.dir, '.tanuki', 'summary.md'), 'utf8')}`)
-    expect(readFileSync(join(project.dir, '.tanuki', 'summary.md'), 'utf8')).toContain(
-      '**All tasks complete; 2 not on main yet.**',
-    )
+    waits(again.stdout)
+    expect(file().trimEnd().split('\n').at(-1)).toMatch(heldLine)
+    expect(file()).toContain('**All tasks complete; 2 not on main yet.**')
     // `project status`, from the journal after the run: complete, waiting for main, not landed.
     const held = await statusJson(project.dir)
     expect(held.progress).toMatchObject({ complete: 2, landed: 0, heldBack: 2 })
@@ -1451,11 +1455,11 @@ export default defineConfig({
     const main = git(project.dir, 'rev-parse', 'main')
     const again = await tanuki(project.dir, 'project', 'start')
     expect(again.code, again.stderr + again.stdout).toBe(0)
-    expect(again.stdout).toContain(`| S-1 | Task S-1 | default | complete | ${main.slice(0, 10)} (earlier run) |`)
-    expect(again.stdout).toContain('Landed in an earlier run: 1 task.')
-    expect(readFileSync(join(project.dir, '.tanuki', 'summary.md'), 'utf8')).toContain(
-      `| ${main.slice(0, 10)} (earlier run) |`,
-    )
+    // The console's brief counts it; the file says where.
+    expect(again.stdout).toContain('All tasks complete. 1 of 1 complete · 1 landed in an earlier run')
+    const summary = readFileSync(join(project.dir, '.tanuki', 'summary.md'), 'utf8')
+    expect(summary).toContain(`| S-1 | Task S-1 | default | complete | ${main.slice(0, 10)} (earlier run) |`)
+    expect(summary).toContain('Landed in an earlier run: 1 task.')
   })
 
   it('land.push pushes the target to a remote after each landing', async () => {

@@ -80,7 +80,13 @@ describe('console reporter under a pseudo-terminal', () => {
       expect(bar, text).toMatch(/ 100%/)
     }
     expect(text).toContain(`all ${taskIds.length} tasks complete`)
-    // The summary printed after the run lists every task as complete.
-    for (const id of taskIds) expect(lines.find((line) => line.startsWith(`| ${id} |`))).toMatch(/\| complete \|/)
+    // The brief printed after the run: the counts, nothing that needs a person, where the file is.
+    expect(text).toContain(`All tasks complete. ${taskIds.length} of ${taskIds.length} complete`)
+    expect(text).not.toContain('Needs you')
+    // Run from elsewhere (`--cwd`), the file's whole path.
+    expect(lines.at(-1)).toBe(`Every task: ${join(dir, '.tanuki', 'summary.md')}`)
+    // The file lists every task as complete.
+    const summary = readFileSync(join(dir, '.tanuki', 'summary.md'), 'utf8').split('\n')
+    for (const id of taskIds) expect(summary.find((line) => line.startsWith(`| ${id} |`))).toMatch(/\| complete \|/)
   })
 })

@@ -27,6 +27,7 @@ export { describeEvent, settledLine, type EventLine, type LineLevel } from './co
 export { renderFrame, type FrameOptions } from './console/live.ts'
 export { ndjsonReporter, createNdjsonReporter, type NdjsonReporterOptions } from './ndjson/index.ts'
 export { summaryReporter, createSummaryReporter, renderSummary, type SummaryReporterOptions } from './summary/index.ts'
+export { renderBrief, type BriefOptions } from './summary/brief.ts'
 export { junitReporter, createJunitReporter, renderJunit, xmlEscape, type JunitReporterOptions } from './junit/index.ts'
 export { formatStatus, type StatusInput, type FormatStatusOptions } from './status/index.ts'
 export {

@@ -42,8 +42,11 @@ export function defaultPlugins(own: readonly PluginOption[] = [], options: Defau
       consoleReporter({ ...(options.quiet ? { quiet: true } : {}), ...(options.verbose ? { verbose: true } : {}) }),
     )
     if (options.events) add('tanuki:reporter-ndjson', () => ndjsonReporter({ path: options.events! }))
-    // Quiet runs keep the summary in .tanuki/summary.md and print only the console's last line.
-    add('tanuki:reporter-summary', () => summaryReporter(options.quiet ? { stream: false } : {}))
+    // Quiet runs keep the summary in .tanuki/summary.md and print only the console's last line;
+    // verbose ones print all of it, as the file has it; the others, what needs a person.
+    add('tanuki:reporter-summary', () =>
+      summaryReporter(options.quiet ? { stream: false } : options.verbose ? { full: true } : {}),
+    )
   }
   return [...defaults, ...plugins]
 }

@@ -1,22 +1,35 @@
+import { isAbsolute, relative } from 'node:path'
 import { definePlugin, type Reporter, type TanukiPlugin } from '@tanuki/core'
 import { ensureWritable, reporterPath, writeReport } from '../files.ts'
 import {
   clause,
+  colors,
   formatCost,
   formatDuration,
   formatTokens,
   iterationsTaken,
   plural,
   tail,
+  useColor,
   waitsForLine,
 } from '../format.ts'
-import { STATUS_ORDER, reportAtEnd, sharedFeed, type ModelFeed, type RunModel, type TaskState } from '../model/index.ts'
+import { STATUS_ORDER, reportAtEnd, sharedFeed, type ModelFeed, type RunModel } from '../model/index.ts'
+import { renderBrief } from './brief.ts'
+import { outcomeOf, waitingOn } from './words.ts'
 
 export interface SummaryReporterOptions {
   /** The Markdown file. Relative paths are taken from the project's root. Default `<stateDir>/summary.md`; `false` writes no file. */
   path?: string | false
-  /** Where the report is also printed. Default `process.stdout`; `false` prints nothing. */
-  stream?: { write(text: string): unknown } | false
+  /** Where the run's end is also printed (see `full`). Default `process.stdout`; `false` prints nothing. */
+  stream?: { write(text: string): unknown; isTTY?: boolean } | false
+  /**
+   * Print the whole report to `stream`, as the file has it. Default: only when there is no file;
+   * otherwise `stream` gets the brief (`renderBrief`): the counts, time and spend, one line per
+   * task that needs a person, and where the file is. The CLI's `--verbose` sets it.
+   */
+  full?: boolean
+  /** Colour the brief. Default: off when `NO_COLOR` is set, else on for a terminal (or with `FORCE_COLOR`). */
+  color?: boolean
   /** Lines of verify output (or agent output) kept for each failure. Default 20. */
   tailLines?: number
   /** The report's heading. Default `Tanuki run summary` (the plugin adds the project's name). */
@@ -38,19 +51,6 @@ function codeBlock(text: string, lang = 'text'): string {
   return `${fence}${lang}\n${text}\n${fence}`
 }
 
-/** What keeps a task from starting, in words. */
-function waitingOn(task: TaskState, model: RunModel): string {
-  if (task.blockers && task.blockers.length > 0) {
-    return task.blockers
-      .map((b) => (b.reason === 'missing' ? `${b.id} does not exist` : `${b.id} is ${b.status ?? b.reason}`))
-      .join(', ')
-  }
-  const unmet = task.dependsOn.filter((id) => model.tasks.get(id)?.status !== 'complete')
-  if (unmet.length > 0)
-    return `waiting on ${unmet.map((id) => `${id} (${model.tasks.get(id)?.status ?? 'missing'})`).join(', ')}`
-  return task.reason ?? 'not started'
-}
-
 /**
  * The run as a Markdown report: the outcome, a table of every task (status, iterations, duration,
  * agent, tokens, cost) and a section per failure or review with the tail of its verify output;
@@ -67,14 +67,7 @@ export function renderSummary(model: RunModel, options: { title?: string; tailLi
     .map((status) => `${counts[status]} ${status.replace('_', ' ')}`)
   const held = model.heldBack()
   const target = held?.target ?? 'the target'
-  const outcome =
-    progress.total > 0 && progress.complete === progress.total
-      ? held
-        ? `**All tasks complete; ${held.tasks.length} not on ${target} yet.**`
-        : model.elsewhere.length > 0
-          ? `**All tasks complete; ${model.elsewhere.map(({ target: other, tasks: ids }) => `${ids.length} waiting for ${other}`).join(', ')}.**`
-          : '**All tasks complete.**'
-      : '**Not all tasks complete.**'
+  const outcome = `**${outcomeOf(model)}**`
   lines.push(
     `${outcome} ${progress.complete} of ${plural(progress.total, 'task')} complete (${progress.percentage}%)${rest.length > 0 ? `; ${rest.join(', ')}` : ''}.`,
     '',
@@ -206,9 +199,15 @@ export function renderSummary(model: RunModel, options: { title?: string; tailLi
   return lines.join('\n')
 }
 
+/** A file's path as the person who ran the command finds it: from where they are, when it is below. */
+function shownPath(path: string): string {
+  const from = relative(process.cwd(), path)
+  return from && !from.startsWith('..') && !isAbsolute(from) ? from : path
+}
+
 /**
  * At the end of a run (when it settles, or when it is stopped first), writes the Markdown report
- * once, to a file and to the terminal.
+ * once, to a file, and the brief of it (or, with `full` or no file, the report) to the terminal.
  *
  * @example
  * const reporter = createSummaryReporter({ path: 'summary.md', stream: process.stdout })
@@ -220,7 +219,18 @@ export function createSummaryReporter(options: SummaryReporterOptions = {}, feed
       const text = renderSummary(model, options)
       if (options.path) writeReport(options.path, text, 'summary')
       const stream = options.stream === undefined ? process.stdout : options.stream
-      if (stream) stream.write(`\n${text}`)
+      if (!stream) return
+      // At 300 tasks the whole report is hundreds of lines that push what needs a person off the
+      // screen: the console gets what needs them, the file keeps every task.
+      if (options.full ?? !options.path) stream.write(`\n${text}`)
+      else
+        stream.write(
+          renderBrief(model, {
+            ...(options.title ? { title: options.title } : {}),
+            file: shownPath(options.path),
+            colors: colors(useColor(options.color, stream, process.env)),
+          }),
+        )
     },
     feed,
   )

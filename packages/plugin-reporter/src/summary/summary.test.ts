@@ -40,10 +40,10 @@ function taskTable(tree: Root): Record<string, string>[] {
 }
 
 describe('summary reporter', () => {
-  it('writes a Markdown report with every task and its status, once, to a file and the terminal', async () => {
+  it('writes a Markdown report with every task and its status, once, to a file and, with `full`, the terminal', async () => {
     const path = join(dir, 'summary.md')
     const pipe = new FakePipe()
-    await replay(createSummaryReporter({ path, stream: pipe }), events)
+    await replay(createSummaryReporter({ path, stream: pipe, full: true }), events)
     const markdown = await readFile(path, 'utf8')
     // Settled and closed both came: written once.
     expect(pipe.output.trim()).toBe(markdown.trim())
@@ -281,7 +281,9 @@ describe('summary reporter', () => {
       project: { root: dir },
     })
     const markdown = await readFile(join(dir, '.tanuki', 'summary.md'), 'utf8')
-    expect(pipe.output).toContain(markdown.trim())
+    // The terminal gets the brief, which says where the file is.
+    expect(pipe.output).toContain(`Every task, and the output of each failure: ${join(dir, '.tanuki', 'summary.md')}\n`)
+    expect(pipe.output).not.toContain('## Tasks')
     const tree = parse(markdown)
     expect(text(tree.children[0])).toBe(`Tanuki run summary: scenario`)
     expect(taskTable(tree).filter((row) => row.Status === 'complete')).toHaveLength(summary.progress.complete)
