@@ -19,7 +19,10 @@ import { parsePort, uiArgs } from './ui-args.ts'
 
 const output = {
   quiet: { type: 'boolean', description: 'Only print failures and the final summary' },
-  verbose: { type: 'boolean', description: "Also print every iteration and the agents' output" },
+  verbose: {
+    type: 'boolean',
+    description: "Also print every iteration, the agents' output, and the whole run summary at the end",
+  },
 } as const
 
 async function foreground(
