@@ -959,7 +959,7 @@ export default defineConfig({
     // Complete is not delivered: the work is not on main.
     expect(stopped.code, stopped.stderr + stopped.stdout).toBe(1)
     expect(stopped.stderr).toContain(
-      'tanuki: not landed: S-1, complete, but the run ended before their work landed; `tanuki land` (or `tanuki project resume`) lands it.',
+      'tanuki: not landed: S-1, complete, but the run ended before its work landed; `tanuki land` (or `tanuki project resume`) lands it.',
     )
     expect(landedOn(project.dir)).toEqual([])
     const land = await tanuki(project.dir, 'land')

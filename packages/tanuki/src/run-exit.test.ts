@@ -136,7 +136,7 @@ describe('runExit', () => {
 
   it('says a run that ended for its budget ended before the work landed, not that landing failed', () => {
     expect(exit({ allComplete: true, reason: 'budget', unlanded: ['B'] }).text).toContain(
-      'not landed: B, complete, but the run ended before their work landed',
+      'not landed: B, complete, but the run ended before its work landed',
     )
   })
 

@@ -31,14 +31,14 @@ export function runExit(summary: RunSummary, write: (text: string) => void = (t)
       `tanuki: not landed: ${someOf(unlanded)}, complete, but ` +
         (summary.reason === 'settled'
           ? 'landing it failed (see above); `tanuki land` tries again.\n'
-          : `the run ended before their work landed; \`tanuki land\` (or \`tanuki project resume\`) lands it.\n`),
+          : `the run ended before ${unlanded.length === 1 ? 'its' : 'their'} work landed; \`tanuki land\` (or \`tanuki project resume\`) lands it.\n`),
     )
   // Nor is complete work left for a person to land (`land: { auto: false }`), though that is asked for.
   const toLand = summary.toLand ?? []
   if (toLand.length > 0)
     write(
       `tanuki: not landed: ${someOf(toLand)}, complete; landing is left to you (\`land: { auto: false }\`): ` +
-        '`tanuki land` puts their work on your branch.\n',
+        `\`tanuki land\` puts ${toLand.length === 1 ? 'its' : 'their'} work on your branch.\n`,
     )
   // Nor is work an earlier run did for another branch: it waits for that one, untouched.
   for (const { target, tasks } of summary.elsewhere ?? []) write(`tanuki: ${waitsForLine(target, tasks)}\n`)

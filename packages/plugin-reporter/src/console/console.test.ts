@@ -4,6 +4,7 @@ import type { TanukiEvents } from '@tanuki/core'
 import { FakePipe, FakeTerminal, finalStatuses, loadFixture, replay, screen } from '../../test/support.ts'
 import { runScenario, scenarioTasks } from '../../test/scenario.ts'
 import { createConsoleReporter } from './index.ts'
+import { formatTime } from '../format.ts'
 
 const events = loadFixture()
 const count = (name: string): number => events.filter((e) => e.name === name).length
@@ -387,7 +388,10 @@ describe('console reporter, a landing’s gate', () => {
     vi.advanceTimersByTime(2000)
     expect(pipe.output).not.toContain('⇢')
     vi.advanceTimersByTime(1500)
-    expect(stripVTControlCharacters(pipe.output)).toContain('⇢ landing A: running the gate `npm test`…')
+    // Stamped when said (3 s after the gate began), so plain lines stay in the order of their times.
+    expect(stripVTControlCharacters(pipe.output)).toContain(
+      `${formatTime(at + 3000)} ⇢ landing A: running the gate \`npm test\`…`,
+    )
     await replay(reporter, [landed('A'), gate('B', 'make check')], { close: false })
     await replay(reporter, [landed('B')], { close: false })
     vi.advanceTimersByTime(10_000)

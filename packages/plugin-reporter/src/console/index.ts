@@ -81,7 +81,9 @@ export function createConsoleReporter(options: ConsoleReporterOptions = {}, feed
     gateEnded()
     longGate = setTimeout(() => {
       longGate = undefined
-      if (!finished && model.gate === e) print('task:land-gate', [{ level: 'info', text: landGateText(e, c) }], e.at)
+      // Stamped when it is said, as the lines around it are: the gate began LONG_GATE_MS before.
+      const at = e.at === undefined ? undefined : e.at + LONG_GATE_MS
+      if (!finished && model.gate === e) print('task:land-gate', [{ level: 'info', text: landGateText(e, c) }], at)
     }, LONG_GATE_MS)
     // The run, not a line, decides when the process may exit.
     longGate.unref?.()
