@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process'
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
   cleanup,
@@ -80,6 +80,50 @@ describe('one orchestrator per project', () => {
     const idle = await tanuki(project.dir, 'project', 'stop')
     expect(idle.code).toBe(0)
     expect(idle.stdout).toContain('No orchestrator is running')
+  })
+
+  it('`project stop --finish` lets the try under way end and land, starts nothing more; `resume` runs the rest', async () => {
+    const go = join(mkdtempSync(join(tmpdir(), 'tanuki-go-')), 'go')
+    outside.push(dirname(go))
+    const project = createProject({
+      tasks: [
+        // Works until the test lets it go: a try under way when the stop is asked for.
+        { id: 'F-1', sh: `while [ ! -f ${go} ]; do sleep 0.1; done; echo one > one.txt`, verify: 'test -f one.txt' },
+        { id: 'F-2', sh: 'echo two > two.txt', verify: 'test -f two.txt' },
+        { id: 'F-3', sh: 'echo three > three.txt', verify: 'test -f three.txt', dependsOn: ['F-1'] },
+      ],
+    })
+    const run = startTanuki(project.dir, 'project', 'start')
+    await waitInProgress(project, 'F-1')
+    const stop = await tanuki(project.dir, 'project', 'stop', '--finish')
+    expect(stop.code, stop.stderr).toBe(0)
+    expect(stop.stdout).toBe(
+      `The orchestrator (pid ${run.pid}) stops once the tries under way end: no task starts, no new try begins. \`tanuki project stop\` stops it now.\n`,
+    )
+    await waitFor('the run to say so', () =>
+      run.output().stdout.includes('stopping once the tries under way end (F-1)'),
+    )
+    expect(isAlive(run.pid)).toBe(true)
+    writeFileSync(go, '')
+    const ended = await run.done
+    expect(ended.code, ended.stderr).toBe(1)
+    // F-1's try ended, was judged and landed; F-2 (free to start) and F-3 (ready once F-1 was) did not start.
+    const status = await statusJson(project.dir)
+    expect(status.tasks.map((t) => [t.id, t.status])).toEqual([
+      ['F-1', 'complete'],
+      ['F-2', 'pending'],
+      ['F-3', 'pending'],
+    ])
+    expect(status.progress).toMatchObject({ landed: 1 })
+    expect(execFileSync('git', ['show', 'main:one.txt'], { cwd: project.dir, encoding: 'utf8' })).toBe('one\n')
+    expect(ended.stdout).not.toMatch(/F-[23] assigned/)
+    // With --remove it is refused, saying what to do instead.
+    const both = await tanuki(project.dir, 'project', 'stop', '--finish', '--remove')
+    expect(both.code).not.toBe(0)
+    expect(both.stderr).toContain('--finish and --remove do not go together')
+    const resume = await tanuki(project.dir, 'project', 'resume', '--quiet')
+    expect(resume.code, resume.stderr).toBe(0)
+    expect((await statusJson(project.dir)).progress).toMatchObject({ complete: 3, landed: 3 })
   })
 
   it('`project stop --remove` also removes the worktrees and the tanuki/* branches', async () => {

@@ -10,7 +10,7 @@ export type ControlRequest =
   | { command: 'rerun'; id: string; withDependents?: boolean }
   | { command: 'reset'; id: string }
   | { command: 'mark'; id: string; status: 'complete' | 'failed'; landed?: boolean }
-  | { command: 'stop'; remove?: boolean; force?: boolean }
+  | { command: 'stop'; remove?: boolean; force?: boolean; finish?: boolean }
   | { command: 'land' }
 
 /** The answer: done (with what the command returned, if anything), or a refusal with the error's code and message. */

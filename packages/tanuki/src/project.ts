@@ -160,6 +160,8 @@ export interface RunOptions {
 /** What `project stop` leaves for the running orchestrator before signalling it. */
 export interface StopRequest {
   remove: boolean
+  /** Stop once the tries under way end, instead of cutting them short. */
+  finish?: boolean
 }
 
 /**
@@ -178,6 +180,16 @@ export async function runProject(project: Project, options: RunOptions): Promise
   let settled = false
   const onSignal = (signal: NodeJS.Signals): void => {
     if (!orchestrator) return
+    const request = readStopRequest(paths)
+    // `project stop --finish`: the tries under way end first. A stop after it (Ctrl-C, `project
+    // stop`) stops now, as a first one does.
+    if (request?.finish) {
+      rmSync(paths.stopRequest, { force: true })
+      if (orchestrator.state === 'running') {
+        void orchestrator.stop({ finish: true })
+        return
+      }
+    }
     // A second Ctrl-C is for when a graceful stop hangs (an agent that will not die): leave now.
     if (++signals > 1) {
       process.stderr.write(
@@ -186,7 +198,6 @@ export async function runProject(project: Project, options: RunOptions): Promise
       lock.release()
       process.exit(130)
     }
-    const request = readStopRequest(paths)
     // The work may be over already, and the run only closing (agents stopping, reporters writing).
     // Stopped, the run still closes its reporters (a summary, a webhook) before it ends.
     const stopping = orchestrator.state === 'stopping' || orchestrator.state === 'stopped'
@@ -251,7 +262,7 @@ export async function runProject(project: Project, options: RunOptions): Promise
       else if (request.command === 'mark')
         await running.mark(request.id, request.status, { landed: request.landed ?? false })
       else if (request.command === 'land') return await running.land()
-      else void running.stop({ remove: request.remove ?? false })
+      else void running.stop({ remove: request.remove ?? false, finish: request.finish ?? false })
       return undefined
     })
     // The reporters are gone once the run stopped: what goes wrong while they close (one whose

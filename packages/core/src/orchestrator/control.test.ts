@@ -52,6 +52,78 @@ describe('stopping', () => {
     expect(source.writes).toEqual([])
   })
 
+  it('stop({ finish }): the tries under way end and are judged, no task starts, no new try begins; then the run stops', async () => {
+    const source = createMemorySource([
+      task({ id: 'a' }),
+      task({ id: 'b' }),
+      task({ id: 'c', priority: 'low' }),
+      task({ id: 'd', dependsOn: ['a'] }),
+    ])
+    // `a` and `b` each work until let go: `a` then completes, `b` fails its try (it would try again).
+    const go = new Map<string, () => void>()
+    const let_ = new Map(['a', 'b'].map((id) => [id, new Promise<void>((resolve) => go.set(id, resolve))]))
+    const h = harness(
+      { agents: { default: { count: 2 } } },
+      {
+        sources: [source],
+        backend: {
+          script: async ({ task: t }) => {
+            await let_.get(t.id)
+            return t.id === 'b' ? { type: 'fail', error: 'not yet' } : { type: 'succeed', output: 'DONE' }
+          },
+        },
+      },
+    )
+    await h.orchestrator.start()
+    await h.when('iteration:started', (e) => e.taskId === 'a')
+    await h.when('iteration:started', (e) => e.taskId === 'b')
+    let stopped = false
+    const finishing = h.orchestrator.stop({ finish: true }).then(() => void (stopped = true))
+    expect((await h.when('orchestrator:finishing')).tasks.sort()).toEqual(['a', 'b'])
+    go.get('a')!()
+    await h.when('task:completed', (e) => e.taskId === 'a')
+    // `a`'s agent is free and `c` and `d` could start: neither does, and the run waits for `b`.
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(stopped).toBe(false)
+    go.get('b')!()
+    await finishing
+    const summary = await h.orchestrator.done()
+    expect(summary).toMatchObject({ reason: 'stopped', allComplete: false })
+    expect(h.orchestrator.task('a')?.status).toBe('complete')
+    expect(h.orchestrator.task('b')).toMatchObject({ status: 'pending', iterations: 1 })
+    expect(h.all('iteration:finished').map((e) => [e.taskId, e.outcome])).toEqual([
+      ['a', 'complete'],
+      ['b', 'retry'],
+    ])
+    expect(
+      h
+        .all('task:assigned')
+        .map((e) => e.taskId)
+        .sort(),
+    ).toEqual(['a', 'b'])
+    expect(h.all('iteration:started')).toHaveLength(2)
+  })
+
+  it('stop({ finish }) with no try under way stops at once; a plain stop() while finishing stops now', async () => {
+    const idle = harness({ stopWhenSettled: false }, { sources: [createMemorySource([task({ id: 'a' })])] })
+    await idle.orchestrator.start()
+    await idle.when('project:settled')
+    await idle.orchestrator.stop({ finish: true })
+    expect(idle.all('orchestrator:finishing')).toEqual([expect.objectContaining({ tasks: [] })])
+    expect(idle.orchestrator.state).toBe('stopped')
+
+    const h = harness({}, { sources: [createMemorySource([task({ id: 'a' })])], backend: { script: hangOn('a') } })
+    await h.orchestrator.start()
+    await h.when('iteration:started', (e) => e.taskId === 'a')
+    const finishing = h.orchestrator.stop({ finish: true })
+    await h.when('orchestrator:finishing')
+    // The try would never end: a plain stop aborts it, and both resolve.
+    await h.orchestrator.stop()
+    await finishing
+    expect(await h.orchestrator.done()).toMatchObject({ reason: 'stopped' })
+    expect(h.orchestrator.task('a')?.status).toBe('pending')
+  })
+
   it('graceful stop: running work aborted, those tasks back to pending (also in the source), agents stopped', async () => {
     const source = createMemorySource([
       task({ id: 'a', role: 'r1' }),

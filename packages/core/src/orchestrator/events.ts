@@ -22,6 +22,12 @@ export type TanukiEvents = {
   /** Something went wrong that did not stop the run (a status write, a reporter). */
   'orchestrator:error': { context: string; message: string; at: number }
   /**
+   * The run stops once the tries under way end (`stop({ finish: true })`): no task starts and no
+   * new try begins; each of `tasks` ends its try (judged, its work landing if it completes), then
+   * the run stops. A plain `stop()` meanwhile stops it at once.
+   */
+  'orchestrator:finishing': { tasks: string[]; at: number }
+  /**
    * Tasks are loaded and checked; `recovered` were in flight when a previous run ended. `tasks`
    * is every task as it stands once loaded, so reporters can show titles, roles and tasks that
    * never change status (already complete on resume, waiting on a task in review). The `ready`

@@ -95,6 +95,8 @@ export class Orchestrator {
   private unwatch: (() => void)[] = []
   private stopping: Promise<void> | undefined
   private settledEmitted = false
+  /** Stopping once the tries under way end (`stop({ finish: true })`). */
+  private finishing = false
   private summary: RunSummary | undefined
   private readonly doneWaiters: { resolve: (summary: RunSummary) => void; reject: (error: unknown) => void }[] = []
   /** Why `start()` refused, so `done()` fails the same way instead of waiting forever. */
@@ -137,6 +139,7 @@ export class Orchestrator {
       parking: this.parking,
       problems: this.problems,
       state: () => this.stateValue,
+      finishing: () => this.finishing,
       landing: () => this.landing,
       enqueue: (id, quiet) => this.scheduler.enqueue(id, quiet),
       dispatch: (role) => this.scheduler.dispatch(role),
@@ -308,10 +311,15 @@ export class Orchestrator {
   /**
    * Stops gracefully: running work is aborted and those tasks go back to `pending`, agents are
    * stopped (or removed, with `remove`), pending status writes land, plugins tear down.
+   *
+   * With `finish`, nothing is aborted: no task starts and no new try begins, each try under way
+   * ends (judged; a task it completes lands), and then the run stops (an `orchestrator:finishing`
+   * event says which tasks it waits for). A plain `stop()` meanwhile stops at once.
    */
-  stop(options: { remove?: boolean } = {}): Promise<void> {
+  stop(options: { remove?: boolean; finish?: boolean } = {}): Promise<void> {
     if (this.stopping) return this.stopping
     if (this.stateValue === 'stopped') return Promise.resolve()
+    if (options.finish && this.stateValue === 'running') return this.finish()
     if (this.stateValue === 'starting' && this.starting) {
       // Let start finish setting up (or refuse), then stop before any agent is spawned.
       this.stopping = this.starting.then(
@@ -402,9 +410,33 @@ export class Orchestrator {
 
   // ---------------------------------------------------------------- scheduling
 
+  /** Stops once the tries under way end; resolves when the run has stopped. */
+  private finish(): Promise<void> {
+    if (!this.finishing) {
+      this.finishing = true
+      const tasks: string[] = []
+      for (const record of this.table.values()) {
+        if (record.task.status !== 'assigned' && record.task.status !== 'in_progress') continue
+        tasks.push(record.task.id)
+        // Parked on a usage limit, its try is not under way: it would wait for the limit to lift.
+        const agent = record.task.assignedTo === undefined ? undefined : this.pool.record(record.task.assignedTo)
+        if (agent && this.parking.isParked(agent)) record.controller?.abort('the run stopped after the tries under way')
+      }
+      this.bus.emit('orchestrator:finishing', { tasks })
+      this.checkSettled()
+    }
+    return this.done().then(() => undefined)
+  }
+
   /** Nothing runs, nothing waits that could run, nothing is being spawned: the project is settled. */
   private checkSettled(): void {
-    if (this.stateValue !== 'running' || !this.scheduler.settled()) return
+    if (this.stateValue !== 'running') return
+    // Stopping once the tries under way end: they have.
+    if (this.finishing) {
+      if (this.scheduler.idle() && !this.stopping) this.stopping = this.shutdown(false, 'stopped')
+      return
+    }
+    if (!this.scheduler.settled()) return
     if (this.settledEmitted) return
     this.settledEmitted = true
     const progress = this.progress()

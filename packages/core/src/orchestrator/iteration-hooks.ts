@@ -20,7 +20,12 @@ export interface IterationContext {
   parking: Parking
   store: RunStore
   clock: Clock
+  /** The run stops once the tries under way end. */
+  finishing(): boolean
 }
+
+/** Why a task waits when the run stops after the tries under way. */
+export const FINISHING = 'the run stopped after the tries under way'
 
 /**
  * The runner's hooks for one task on one agent: each iteration counted and announced, its output
@@ -61,6 +66,8 @@ export function iterationHooks(context: IterationContext): {
       })
     },
     beforeIteration: () => {
+      // The run stops once the tries under way end: no new one begins; the task waits, unjudged.
+      if (context.finishing()) return { stop: { class: 'budget', cause: FINISHING }, halt: true }
       if (!budgets.applies(record)) return {}
       const reserved = budgets.reserve(record)
       if ('stop' in reserved) return reserved

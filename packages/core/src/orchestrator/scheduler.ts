@@ -49,7 +49,7 @@ export class Scheduler {
     if (!holds.admits(record)) return
     if (!queue.enqueue({ id, role, priority })) return
     if (!quiet) bus.emit('task:queued', { taskId: id, role, priority, queueSize: queue.size() })
-    if (this.ctx.state() === 'running') this.ctx.pool.ensure(role)
+    if (this.ctx.state() === 'running' && !this.ctx.finishing()) this.ctx.pool.ensure(role)
   }
 
   dispatchAll(): void {
@@ -59,7 +59,8 @@ export class Scheduler {
   /** Hands queued tasks of a role to its idle agents; then, under `maxAgents`, moves places to where work waits. */
   dispatch(role: string): void {
     this.handOut(role)
-    if (this.ctx.state() === 'running' && !this.ctx.budgets.exhausted) this.ctx.pool.rebalance()
+    if (this.ctx.state() === 'running' && !this.ctx.budgets.exhausted && !this.ctx.finishing())
+      this.ctx.pool.rebalance()
   }
 
   /**
@@ -69,7 +70,7 @@ export class Scheduler {
    */
   settled(): boolean {
     const { table, queue, pool, budgets } = this.ctx
-    if (table.inFlight() > 0 || this.ctx.runs.busy() || this.ctx.landing()?.busy()) return false
+    if (!this.idle()) return false
     for (const [role, state] of pool.roles()) if (state.spawning > 0 && queue.size(role) > 0) return false
     // A role configured with 0 agents is paused on purpose: its work waits in the queue.
     let paused = 0
@@ -92,10 +93,15 @@ export class Scheduler {
     return queue.size() <= paused
   }
 
+  /** No task holds an agent, no task's run is ending, nothing lands. */
+  idle(): boolean {
+    return this.ctx.table.inFlight() === 0 && !this.ctx.runs.busy() && !this.ctx.landing()?.busy()
+  }
+
   /** Hands queued tasks of a role to its idle agents, as long as both last. */
   private handOut(role: string): void {
     const { table, queue, pool, parking, balancer } = this.ctx
-    if (this.ctx.state() !== 'running' || this.ctx.budgets.exhausted) return
+    if (this.ctx.state() !== 'running' || this.ctx.budgets.exhausted || this.ctx.finishing()) return
     const state = pool.role(role)
     if (!state || state.paused) return
     const idle = state.idle

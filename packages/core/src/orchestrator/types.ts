@@ -209,6 +209,8 @@ export interface RunContext {
   readonly problems: string[]
   /** The run's lifecycle state. */
   state(): OrchestratorState
+  /** The run stops once the tries under way end: no task starts, no new try begins. */
+  finishing(): boolean
   /** The merge queue, when a lander is registered and landing is on. */
   landing(): LandingQueue | undefined
   /**

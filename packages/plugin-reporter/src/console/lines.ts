@@ -105,6 +105,14 @@ export function describeEvent<E extends TanukiEventName>(
       const e = payload as TanukiEvents['orchestrator:error']
       return [{ level: 'failure', text: `${c.red('✗ error')} ${e.context}: ${e.message}` }]
     }
+    case 'orchestrator:finishing': {
+      const e = payload as TanukiEvents['orchestrator:finishing']
+      const what =
+        e.tasks.length === 0
+          ? 'stopping: no try is under way'
+          : `stopping once the tries under way end (${someOf(e.tasks)}): no task starts, no new try begins; \`tanuki project stop\` stops now`
+      return [{ level: 'failure', text: `${c.yellow('⏸')} ${what}` }]
+    }
     case 'task:assigned': {
       const e = payload as TanukiEvents['task:assigned']
       return [

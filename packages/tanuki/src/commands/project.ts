@@ -427,6 +427,11 @@ const stop = defineCommand({
       type: 'boolean',
       description: 'With --remove: delete branches even when they hold work that has not landed',
     },
+    finish: {
+      type: 'boolean',
+      description:
+        'Let the tries under way end (judged, their work landed) before stopping: no task starts, no new try begins',
+    },
   },
   async run({ args }) {
     const project = await openProject(checkedProjectRoot(args))
@@ -434,6 +439,25 @@ const stop = defineCommand({
     if (running && running.host !== hostname()) {
       process.stderr.write(`tanuki: the orchestrator runs on ${running.host} (pid ${running.pid}); stop it there.\n`)
       return 1
+    }
+    if (args.finish) {
+      if (args.remove) {
+        throw new TanukiError(
+          'TANUKI_USAGE',
+          'tanuki project stop: --finish and --remove do not go together: `tanuki project stop --finish`, then, once it stopped, `tanuki project stop --remove`',
+        )
+      }
+      if (!running) {
+        process.stdout.write('No orchestrator is running for this project.\n')
+        return 0
+      }
+      // A try may take minutes: the run says on its console when it stops; this does not wait.
+      requestStop(project, { remove: false, finish: true })
+      process.stdout.write(
+        `The orchestrator (pid ${running.pid}) stops once the tries under way end: no task starts, no new try begins. ` +
+          '`tanuki project stop` stops it now.\n',
+      )
+      return 0
     }
     if (running) {
       requestStop(project, { remove: false })
