@@ -44,9 +44,12 @@ export function iterationHooks(context: IterationContext): {
   let held: Reservation | undefined
   /** An iteration started and not ended: cut short, if the loop ends now. */
   let open = false
+  /** When the iteration under way started: a limit it meets may be one its account is parked for. */
+  let startedAt = clock.now()
   const hooks: RunnerHooks = {
     onIterationStart: (iteration, prompt) => {
       open = true
+      startedAt = clock.now()
       table.note(record, { iterations: record.iterations + 1 })
       bus.emit('iteration:started', {
         taskId: task.id,
@@ -74,7 +77,7 @@ export function iterationHooks(context: IterationContext): {
       held = reserved
       return { budget: reserved.grant }
     },
-    onRateLimited: (limit) => parking.park(agent, limit, signal),
+    onRateLimited: (limit) => parking.park(agent, limit, signal, startedAt),
     onIterationEnd: (iteration, result, validation, durationMs) => {
       open = false
       const failed = validation.failure

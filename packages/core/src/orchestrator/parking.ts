@@ -1,5 +1,5 @@
 import type { AgentFailure } from '../agent/types.ts'
-import { sleep, type Clock } from '../clock.ts'
+import { abortError, type Clock } from '../clock.ts'
 import type { Park, RunStore } from '../state/types.ts'
 import type { AgentRecord } from './agent-pool.ts'
 import type { Bus } from './bus.ts'
@@ -24,16 +24,26 @@ export function accountOf(record: AgentRecord): string {
   return record.agent.account ?? record.name
 }
 
+/** A park under way: its wake-up, and the tries waiting for it to lift. */
+interface ActivePark extends Park {
+  cancel: () => void
+  waiters: Set<() => void>
+}
+
 /**
  * Usage and rate limits, per account: an account that hits one is parked until the limit resets
  * (when the agent said) or, when it did not, for 10 s·2ⁿ (at most 5 minutes), n the limits in a
- * row. While it is parked, no agent sharing the account takes work. Parks are recorded in the
- * journal, so a resume keeps the reset time.
+ * row. While it is parked, no agent sharing the account takes work, and a park ends only at its
+ * latest `until`. A limit met by a try that started before the account's latest park lifted is
+ * that same limit (agents sharing an account meet it together): it does not raise n. Parks are
+ * recorded in the journal, so a resume keeps the reset time.
  */
 export class Parking {
-  private readonly parks = new Map<string, Park & { cancel: () => void }>()
+  private readonly parks = new Map<string, ActivePark>()
   /** Limits in a row per account, for the backoff. */
   private readonly streak = new Map<string, number>()
+  /** When the account's latest park lifts (or lifted): a try that started before met that limit. */
+  private readonly lastUntil = new Map<string, number>()
 
   constructor(private readonly options: ParkingOptions) {}
 
@@ -55,19 +65,30 @@ export class Parking {
     return this.parks.has(accountOf(record))
   }
 
-  /** Parks the agent's account after a limit, and resolves when it lifts (or rejects when `signal` aborts). */
-  async park(record: AgentRecord, failure: AgentFailure, signal: AbortSignal): Promise<void> {
+  /**
+   * Parks the agent's account after a limit met by a try that started at `startedAt`, and
+   * resolves when the park lifts, however often it is extended meanwhile (or rejects when
+   * `signal` aborts).
+   */
+  park(record: AgentRecord, failure: AgentFailure, signal: AbortSignal, startedAt: number): Promise<void> {
     const account = accountOf(record)
     const now = this.options.clock.now()
-    const n = (this.streak.get(account) ?? 0) + 1
+    const current = this.parks.get(account)
+    const last = this.lastUntil.get(account)
+    // Sent before the latest park lifted: the limit that park is for, not one more in a row.
+    const same = last !== undefined && startedAt < last
+    const streak = this.streak.get(account) ?? 0
+    const n = same ? Math.max(1, streak) : streak + 1
     this.streak.set(account, n)
-    const until =
+    const told =
       failure.resetAt !== undefined && failure.resetAt > now
         ? failure.resetAt
-        : now + (failure.retryAfterMs ?? Math.min(FIRST_WAIT_MS * 2 ** (n - 1), MAX_WAIT_MS))
-    const current = this.parks.get(account)
+        : failure.retryAfterMs !== undefined
+          ? now + failure.retryAfterMs
+          : undefined
+    const until = told ?? (same && current ? current.until : now + Math.min(FIRST_WAIT_MS * 2 ** (n - 1), MAX_WAIT_MS))
     if (!current || current.until < until) this.start(account, until, failure.cause)
-    await sleep(this.options.clock, Math.max(0, until - now), signal)
+    return this.lifted(account, signal)
   }
 
   /** An agent came up on an account that is parked: it parks too, and says so. */
@@ -89,19 +110,41 @@ export class Parking {
     this.streak.delete(accountOf(record))
   }
 
-  /** Lifts every park (the run is ending). */
+  /** Lifts every park (the run is ending; the tries that waited on them were aborted). */
   close(): void {
     for (const park of this.parks.values()) park.cancel()
     this.parks.clear()
   }
 
+  /** Resolves when the account's park lifts (at once when it is not parked), or rejects when `signal` aborts. */
+  private lifted(account: string, signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return Promise.reject(abortError(signal))
+    const park = this.parks.get(account)
+    if (!park) return Promise.resolve()
+    return new Promise((resolve, reject) => {
+      const onAbort = (): void => {
+        park.waiters.delete(done)
+        reject(abortError(signal))
+      }
+      const done = (): void => {
+        signal.removeEventListener('abort', onAbort)
+        resolve()
+      }
+      park.waiters.add(done)
+      signal.addEventListener('abort', onAbort, { once: true })
+    })
+  }
+
   private start(account: string, until: number, reason: string): void {
-    this.parks.get(account)?.cancel()
+    const earlier = this.parks.get(account)
+    // An extension: the earlier wake-up must not end the park, and its waiters wait on.
+    earlier?.cancel()
     const cancel = this.options.clock.setTimeout(
       () => this.lift(account),
       Math.max(0, until - this.options.clock.now()),
     )
-    this.parks.set(account, { until, reason, cancel })
+    this.parks.set(account, { until, reason, cancel, waiters: earlier?.waiters ?? new Set() })
+    this.lastUntil.set(account, until)
     this.options.store.append({ t: 'park', key: account, until, reason })
     for (const record of this.sharing(account)) {
       this.options.bus.emit('agent:parked', { agent: record.name, role: record.role, account, until, reason })
@@ -109,11 +152,14 @@ export class Parking {
   }
 
   private lift(account: string): void {
-    if (!this.parks.delete(account)) return
+    const park = this.parks.get(account)
+    if (!park) return
+    this.parks.delete(account)
     this.options.store.append({ t: 'unpark', key: account })
     for (const record of this.sharing(account)) {
       this.options.bus.emit('agent:resumed', { agent: record.name, role: record.role, account })
     }
+    for (const done of park.waiters) done()
     this.options.onResume()
   }
 
