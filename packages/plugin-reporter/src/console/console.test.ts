@@ -53,17 +53,16 @@ describe('console reporter, plain lines', () => {
       },
     ])
     const lines = stripVTControlCharacters(pipe.output).trimEnd().split('\n')
+    // One park of the account: one line, however many of its agents it holds.
     expect(
-      lines.filter((l) =>
-        / agent web-\d parked until \d\d:\d\d:\d\d \(claude:ANTHROPIC_API_KEY\): usage limit$/.test(l),
-      ),
-    ).toHaveLength(2)
+      lines.filter((l) => / agents on claude:ANTHROPIC_API_KEY parked until \d\d:\d\d:\d\d: usage limit$/.test(l)),
+    ).toHaveLength(1)
     // Only once both are parked does it say when work resumes.
-    expect(lines.filter((l) => l.includes('every agent is parked: work resumes at'))).toHaveLength(1)
+    expect(lines.filter((l) => l.includes('every agent is parked; work resumes at'))).toHaveLength(1)
     expect(lines.findIndex((l) => l.includes('every agent is parked'))).toBeGreaterThan(
-      lines.findIndex((l) => l.includes('agent web-2 parked')),
+      lines.findIndex((l) => l.includes('parked until')),
     )
-    expect(lines.some((l) => / agent web-1 resumed \(claude:ANTHROPIC_API_KEY\)$/.test(l))).toBe(true)
+    expect(lines.some((l) => / agents on claude:ANTHROPIC_API_KEY resumed$/.test(l))).toBe(true)
     expect(lines.some((l) => l.includes('role api paused: ANTHROPIC_API_KEY was refused (401). Its tasks wait'))).toBe(
       true,
     )

@@ -2,7 +2,7 @@ import { cursorHide, cursorShow, eraseLines } from 'ansi-escapes'
 import { definePlugin, type Reporter, type TanukiEventName, type TanukiEvents, type TanukiPlugin } from '@tanuki/core'
 import { colors, formatTime, useColor } from '../format.ts'
 import { ModelFeed, sharedFeed } from '../model/index.ts'
-import { describeEvent, landGateText, settledLine, type EventLine } from './lines.ts'
+import { describeEvent, landGateText, ParksSaid, settledLine, type EventLine } from './lines.ts'
 import { renderFrame } from './live.ts'
 import { AgentOrder } from './order.ts'
 
@@ -97,6 +97,9 @@ export function createConsoleReporter(options: ConsoleReporterOptions = {}, feed
     for (const file of fresh) saidLeftOut.add(file)
     return { ...e, leftOut: fresh }
   }
+
+  /** What the lines said of parks: one line a park, not one an agent. */
+  const parks = new ParksSaid()
 
   /** Wall time when the last event arrived: elapsed times tick from the event's own clock. */
   let receivedAt = Date.now()
@@ -243,7 +246,7 @@ export function createConsoleReporter(options: ConsoleReporterOptions = {}, feed
         }
         const described =
           name === 'task:setup' ? (newlyLeftOut(payload as TanukiEvents['task:setup']) as TanukiEvents[E]) : payload
-        write(describeEvent(name, described, model, c))
+        write(describeEvent(name, described, model, c, parks))
         // Verbose said it as it started; the live view shows it as it runs.
         if (name === 'task:land-gate' && !options.verbose && !options.quiet && !live)
           watchGate(payload as TanukiEvents['task:land-gate'])

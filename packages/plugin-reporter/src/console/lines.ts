@@ -61,6 +61,33 @@ export function landGateText(
 }
 
 /**
+ * What a log said of parks so far, so that a park is one line however many agents share its
+ * account, and "every agent is parked" is said again only when the time changes. Pass the same
+ * one to every `describeEvent` call of a log; without it, each event is described on its own.
+ */
+export class ParksSaid {
+  /** Per account: the `until` said, and whether its resume was said since. */
+  readonly accounts = new Map<string, { until: number; resumed: boolean }>()
+  /** When "every agent is parked" last said work resumes, while every agent still is. */
+  everyUntil: number | undefined
+}
+
+/** Longest cause a park line quotes: an API's message can run to a paragraph. */
+const PARK_CAUSE_MAX = 160
+
+/** An agent's cause for a park, in a line: its first sentence, or cut at a word, at most `max` characters. */
+export function shortCause(text: string, max = PARK_CAUSE_MAX): string {
+  const flat = text.replace(/\s+/g, ' ').trim()
+  if (flat.length <= max) return flat
+  const sentence = /^.{20,}?[.!?](?= )/.exec(flat.slice(0, max + 1))?.[0]
+  if (sentence) return sentence
+  // Room for the ellipsis: what is left is at most `max` long.
+  const head = flat.slice(0, max)
+  const space = head.lastIndexOf(' ')
+  return `${(space > max / 2 ? head.slice(0, space) : head.slice(0, max - 1)).replace(/[\s,;:·-]+$/, '')}…`
+}
+
+/**
  * The log line an event deserves, if any. Reads the model for what the event itself lacks (a
  * task's title, the agent's backend), so the model must already include the event.
  */
@@ -69,6 +96,7 @@ export function describeEvent<E extends TanukiEventName>(
   payload: TanukiEvents[E],
   model: RunModel,
   c: Colors,
+  parks: ParksSaid = new ParksSaid(),
 ): EventLine[] {
   switch (name) {
     case 'project:loaded': {
@@ -211,25 +239,38 @@ export function describeEvent<E extends TanukiEventName>(
     }
     case 'agent:parked': {
       const e = payload as TanukiEvents['agent:parked']
-      const lines: EventLine[] = [
-        {
+      const lines: EventLine[] = []
+      // A park is said once, whichever of the account's agents it holds (each gets an event).
+      const said = parks.accounts.get(e.account)
+      if (!said || said.resumed || said.until !== e.until) {
+        parks.accounts.set(e.account, { until: e.until, resumed: false })
+        const who = e.account === e.agent ? `agent ${e.agent}` : `agents on ${e.account}`
+        lines.push({
           level: 'failure',
-          text: `${c.yellow('⏸')} agent ${e.agent} parked until ${formatTime(e.until)} ${c.dim(`(${e.account})`)}: ${e.reason}`,
-        },
-      ]
+          text: `${c.yellow('⏸')} ${who} parked until ${formatTime(e.until)}: ${shortCause(e.reason)}`,
+        })
+      }
       const agents = [...model.agents.values()].filter((a) => a.status !== 'crashed' && a.status !== 'stopped')
       if (agents.length > 0 && agents.every((a) => a.parkedUntil !== undefined)) {
         const resume = Math.min(...agents.map((a) => a.parkedUntil!))
-        lines.push({
-          level: 'failure',
-          text: `${c.yellow('⏸')} every agent is parked: work resumes at ${formatTime(resume)}`,
-        })
+        if (parks.everyUntil !== resume) {
+          parks.everyUntil = resume
+          lines.push({
+            level: 'failure',
+            text: `${c.yellow('⏸')} every agent is parked; work resumes at ${formatTime(resume)}`,
+          })
+        }
       }
       return lines
     }
     case 'agent:resumed': {
       const e = payload as TanukiEvents['agent:resumed']
-      return [{ level: 'info', text: `${c.green('▶')} agent ${e.agent} resumed ${c.dim(`(${e.account})`)}` }]
+      parks.everyUntil = undefined
+      const said = parks.accounts.get(e.account)
+      if (said?.resumed) return []
+      parks.accounts.set(e.account, { until: said?.until ?? e.at, resumed: true })
+      const who = e.account === e.agent ? `agent ${e.agent}` : `agents on ${e.account}`
+      return [{ level: 'info', text: `${c.green('▶')} ${who} resumed` }]
     }
     case 'role:paused': {
       const e = payload as TanukiEvents['role:paused']
@@ -308,7 +349,9 @@ export function describeEvent<E extends TanukiEventName>(
           ? `${c.dim('…')} ${c.bold(e.taskId)}: agent ${e.agent} could not start, no iteration ran${kind} — ${e.reason} ${c.dim(`(${formatDuration(e.durationMs)})`)}`
           : `${c.dim('…')} ${c.bold(e.taskId)} iteration ${e.iteration}/${e.maxIterations}: ${e.outcome}${kind} — ${e.reason} ${c.dim(`(${formatDuration(e.durationMs)})`)}`
       // A retry is news (the task did not pass yet); the other outcomes have their own task event.
-      return [{ level: e.outcome === 'retry' ? 'info' : 'detail', text }]
+      // A try a limit cut short is said by its park (once, however many agents met the limit).
+      const news = e.outcome === 'retry' && e.failure?.class !== 'rate-limited'
+      return [{ level: news ? 'info' : 'detail', text }]
     }
     case 'iteration:output': {
       const e = payload as TanukiEvents['iteration:output']
