@@ -72,6 +72,12 @@ function touchScript(usage?: ReplyUsage): FakeScript {
   }
 }
 
+/** What the Anthropic API says with a 429 over an organization's rate limit: a paragraph. */
+const RATE_LIMIT_MESSAGE =
+  'This request would exceed the rate limit for your organization of 50,000 input tokens per minute. ' +
+  'For details, refer to: https://docs.claude.com/en/api/rate-limits. You can see the response headers ' +
+  'for current usage. Please reduce the prompt length or the maximum tokens requested, or try again later.'
+
 /** A command that runs for a minute. */
 const LONG_COMMAND = 'node -e "setTimeout(() => {}, 60000)"'
 
@@ -130,9 +136,62 @@ describe('paid agents with the real Claude Code CLI', () => {
     expect(parked[0]).toMatchObject({ agent: 'default-1', account: 'claude:ANTHROPIC_API_KEY' })
     expect(events.some((e) => e.event === 'agent:resumed')).toBe(true)
     // The console said so, with the time work resumes.
-    expect(run.stdout).toMatch(/agent default-1 parked until \d\d:\d\d:\d\d/)
+    expect(run.stdout).toMatch(/agents on claude:ANTHROPIC_API_KEY parked until \d\d:\d\d:\d\d: /)
     const status = await statusJson(project.dir)
     expect(status.tasks[0]).toMatchObject({ id: 'L-1', status: 'complete', iterations: 1 })
+  }, 120_000)
+
+  it('two agents of one account meet one limit: one backoff step, no try before the park lifts, a few lines', async () => {
+    // Each agent's first request is refused with a 429 Claude Code gives up on at once (retry-after
+    // over 60 s): both meet the same limit, about together.
+    let refused = 0
+    const work = touchScript()
+    api = await startFakeAnthropic((request, context) => {
+      if (context.mainLoop && refused < 2) {
+        refused++
+        return {
+          status: 429,
+          error: { type: 'rate_limit_error', message: RATE_LIMIT_MESSAGE },
+          headers: { 'retry-after': '120', 'anthropic-ratelimit-requests-remaining': '0' },
+        }
+      }
+      return work(request, context)
+    })
+    useClaude(api)
+    const project = createProject({
+      config: CLAUDE_CONFIG('', 2),
+      files: {
+        '.tanuki/tasks/A-1.md': claudeTask('A-1', '  verify: "test -f A-1.txt"\n'),
+        '.tanuki/tasks/B-1.md': claudeTask('B-1', '  verify: "test -f B-1.txt"\n'),
+      },
+    })
+    const run = await tanuki(project.dir, 'project', 'start')
+    expect(run.code, run.stderr + run.stdout).toBe(0)
+    expect(refused).toBe(2)
+    const events = readEvents(project.dir)
+    const parked = events.filter((e) => e.event === 'agent:parked') as { at: number; until: number }[]
+    expect(parked.length).toBeGreaterThanOrEqual(2)
+    // One limit: the backoff's first step (10 s) for both, not 10 then 20.
+    for (const park of parked) expect(park.until - park.at).toBeLessThanOrEqual(10_000)
+    // No try starts while its account is parked, and each park ends with its agent:resumed.
+    for (const started of events.filter((e) => e.event === 'iteration:started') as { at: number }[]) {
+      const before = parked.filter((park) => park.at <= started.at)
+      if (before.length > 0) expect(started.at).toBeGreaterThanOrEqual(Math.max(...before.map((p) => p.until)))
+    }
+    expect(events.filter((e) => e.event === 'agent:resumed').length).toBeGreaterThanOrEqual(2)
+    // The console: a line per park, the API's message once in it and shortened, and when work resumes.
+    const untils = new Set(parked.map((park) => park.until))
+    const lines = run.stdout.split('\n')
+    const parkLines = lines.filter((l) =>
+      / ⏸ agents on claude:ANTHROPIC_API_KEY parked until \d\d:\d\d:\d\d: API Error: Request rejected \(429\) · This request would exceed the rate limit for your organization of 50,000 input tokens per minute\.$/.test(
+        l,
+      ),
+    )
+    expect(parkLines).toHaveLength(untils.size)
+    expect(lines.filter((l) => l.includes('every agent is parked; work resumes at'))).toHaveLength(untils.size)
+    expect(run.stdout).not.toContain('For details')
+    expect(run.stdout).not.toContain('[rate-limited]')
+    expect(lines.filter((l) => l.includes('▶ agents on claude:ANTHROPIC_API_KEY resumed'))).toHaveLength(untils.size)
   }, 120_000)
 
   it('a task whose budget is spent goes to review, and no further try starts', async () => {
@@ -396,7 +455,9 @@ describe('paid agents with the real Claude Code CLI', () => {
     const run = await tanuki(project.dir, 'project', 'start')
     expect(run.code, run.stderr + run.stdout).toBe(0)
     expect(refused).toBeGreaterThan(0)
-    expect(run.stdout).toMatch(/agent default-1 parked until \d\d:\d\d:\d\d .*the API is unavailable \(529\)/)
+    expect(run.stdout).toMatch(
+      /agents on claude:ANTHROPIC_API_KEY parked until \d\d:\d\d:\d\d: .*the API is unavailable \(529\)/,
+    )
     const status = await statusJson(project.dir)
     expect(status.tasks[0]).toMatchObject({ id: 'O-1', status: 'complete', iterations: 1 })
   }, 120_000)
