@@ -773,7 +773,8 @@ export default defineConfig({
 
     const stop = await tanuki(project.dir, 'project', 'stop', '--remove')
     expect(stop.code, stop.stderr).toBe(0)
-    expect(stop.stdout).toContain('Kept tanuki/default-1-2: it holds work that has not landed (K-1)')
+    expect(stop.stdout).toContain('  K-1  complete  on tanuki/default-1-2\n')
+    expect(stop.stdout).toContain('`tanuki land` lands the work of K-1.\n')
     expect(branches()).toEqual(['tanuki/default-1', 'tanuki/default-1-2', 'tanuki/feature'])
     expect(existsSync(agentWorktree(project.dir, 'default-1'))).toBe(false)
 
@@ -781,6 +782,63 @@ export default defineConfig({
     expect(force.code, force.stderr).toBe(0)
     expect(branches()).toEqual(['tanuki/default-1', 'tanuki/feature'])
     expect(git(project.dir, 'log', '-1', '--format=%s', 'tanuki/feature')).toBe('my feature')
+  })
+
+  it('stop --remove says in a few lines what went and what stayed, by task; a second one agrees; --force names the work it deleted', async () => {
+    // One agent does all four: two land, B goes to review (no completion), D is marked failed.
+    const project = createProject({
+      tasks: [
+        { id: 'A', priority: 'critical', sh: 'echo a > a.txt', verify: 'test -f a.txt' },
+        { id: 'C', priority: 'high', sh: 'echo c > c.txt', verify: 'test -f c.txt' },
+        { id: 'D', priority: 'low', sh: 'echo d > d.txt', verify: 'false', maxIterations: 1 },
+      ],
+      files: { '.tanuki/tasks/B.md': '---\nid: B\ntitle: Task B\n---\nTask B.\n\n```sh\necho b > b.txt\n```\n' },
+    })
+    expect((await tanuki(project.dir, 'project', 'start')).code).toBe(1)
+    expect(landedOn(project.dir).sort()).toEqual(['A', 'C'])
+    expect((await tanuki(project.dir, 'task', 'mark', 'D', 'failed')).code).toBe(0)
+    const worktrees = dirname(agentWorktree(project.dir, 'default-1'))
+    const kept = [
+      'Kept the work of 2 tasks whose commits are not on the target branch:',
+      '  B  review  on tanuki/default-1',
+      '  D  failed  on tanuki/default-1',
+      'B and D are not complete, so `tanuki land` will not land their work: to land one, approve it with `tanuki task mark ID complete`, then run `tanuki land`.',
+      'To delete the kept work anyway: `tanuki project stop --remove --force`.',
+    ]
+    const record =
+      "The run's record stays in .tanuki/ (statuses, spend, logs): `tanuki project status` shows it, `tanuki task rerun ID` runs a task again."
+
+    const stop = await tanuki(project.dir, 'project', 'stop', '--remove')
+    expect(stop.code, stop.stderr).toBe(0)
+    expect(stop.stdout).toBe(
+      [`Removed 2 worktrees (in ${worktrees}) and 1 branch (tanuki/land/main).`, ...kept, record, ''].join('\n'),
+    )
+    // Its worktrees gone, the project's folder in the state home goes; the run's record stays.
+    expect(existsSync(dirname(worktrees))).toBe(false)
+    expect(existsSync(join(project.dir, '.tanuki', 'journal.ndjson'))).toBe(true)
+
+    // The landing branch is gone now, but A and C landed all the same: still not called unlanded.
+    const again = await tanuki(project.dir, 'project', 'stop', '--remove')
+    expect(again.stdout).toBe([...kept, record, ''].join('\n'))
+
+    const force = await tanuki(project.dir, 'project', 'stop', '--remove', '--force')
+    expect(force.stdout).toBe(
+      [
+        'Removed 1 branch (tanuki/default-1).',
+        'With --force, deleted the work of B and D, which had not landed.',
+        record,
+        '',
+      ].join('\n'),
+    )
+    expect(git(project.dir, 'branch', '--list', 'tanuki/*')).toBe('')
+    expect(git(project.dir, 'for-each-ref', 'refs/tanuki')).toBe('')
+    const status = await statusJson(project.dir)
+    expect(status.tasks.map((task) => [task.id, task.status])).toEqual([
+      ['A', 'complete'],
+      ['B', 'review'],
+      ['C', 'complete'],
+      ['D', 'failed'],
+    ])
   })
 
   it('a task a person approves after review lands its own work with `tanuki land`; stop --remove and land agree', async () => {
@@ -838,13 +896,13 @@ export default defineConfig({
 
     const stop = await tanuki(project.dir, 'project', 'stop', '--remove')
     expect(stop.code, stop.stderr).toBe(0)
-    // D's agent branch and task refs are kept; nothing for the task whose work is on main.
-    const kept = [...stop.stdout.matchAll(/^Kept .*: it holds work that has not landed \((.*)\)\.$/gm)]
-    expect(kept.map((match) => match[1])).toEqual(['D', 'D'])
+    // D's agent branch (and task refs) are kept; nothing for the task whose work is on main.
+    const kept = [...stop.stdout.matchAll(/^ {2}(\S+) +(\S+) +on (\S+)$/gm)]
+    expect(kept.map((match) => [match[1], match[2]])).toEqual([['D', 'failed']])
     expect(stop.stdout).toContain(
-      'D is not complete (failed), so `tanuki land` will not land its work: to land it, approve it with `tanuki task mark D complete`, then run `tanuki land`.\n',
+      'D is not complete, so `tanuki land` will not land its work: to land it, approve it with `tanuki task mark D complete`, then run `tanuki land`.\n',
     )
-    expect(stop.stdout).not.toContain('Land it with `tanuki land`')
+    expect(stop.stdout).not.toContain('lands the work of')
 
     // Followed, the advice lands D; then nothing is kept.
     expect((await tanuki(project.dir, 'task', 'mark', 'D', 'complete')).code).toBe(0)
@@ -852,6 +910,7 @@ export default defineConfig({
     expect(land.stdout).toMatch(/^landed D on main as \w{12}\n$/)
     const again = await tanuki(project.dir, 'project', 'stop', '--remove')
     expect(again.stdout).not.toContain('Kept')
+    expect(again.stdout).toMatch(/^Removed /)
     expect(git(project.dir, 'branch', '--list', 'tanuki/*')).toBe('')
     expect(git(project.dir, 'for-each-ref', 'refs/tanuki')).toBe('')
   })

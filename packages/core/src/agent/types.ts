@@ -277,10 +277,18 @@ export interface CleanupOptions {
 
 /** What a cleanup did. */
 export interface CleanupReport {
-  /** What it deleted (paths, branches, containers). */
+  /**
+   * What it deleted: folders as absolute paths, branches and refs by their names (which hold a
+   * `/`), containers by theirs. `tanuki project stop --remove` counts them by those shapes.
+   */
   removed: string[]
-  /** What it kept because it holds work that has not landed, with the tasks whose work it is. */
+  /**
+   * What it kept: because it holds work that has not landed, with the tasks whose work it is, or
+   * (`tasks` empty) because it could not be deleted.
+   */
   kept: { name: string; tasks: string[] }[]
+  /** With `force`: what it deleted though it held work that had not landed, with those tasks. */
+  discarded?: { name: string; tasks: string[] }[]
 }
 
 /** What the orchestrator asks a backend for. */

@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs'
 import type { ProjectInfo } from '@tanuki/core'
-import { readOwned, updateOwned } from './git/owned.ts'
+import { readOwned, updateOwned, type Owned } from './git/owned.ts'
 import { git, gitRepository, isAncestor, revParse, serialized, taskTrailers, workIsOn } from './git/run.ts'
 import { taskIdOfRef, taskRef, taskRefs } from './ref-names.ts'
+import { removeEmptyStateFolder } from './worktrees-dir.ts'
 
 /** What removing a workspace did. */
 export interface RemoveReport {
@@ -10,12 +11,15 @@ export interface RemoveReport {
   removed: string[]
   /** Kept because they hold work that has not landed (pass `force` to delete them anyway). */
   kept: { name: string; tasks: string[] }[]
+  /** Deleted with `force` though they held work that had not landed, with those tasks. */
+  discarded: { name: string; tasks: string[] }[]
 }
 
 /** Where landed work is: the targets the project landed on, and its integration branches. */
 function landedRefs(project: ProjectInfo): string[] {
-  const refs = new Set<string>()
-  for (const [branch, entry] of Object.entries(readOwned(project).branches)) {
+  const owned = readOwned(project)
+  const refs = new Set<string>((owned.targets ?? []).map((target) => `refs/heads/${target}`))
+  for (const [branch, entry] of Object.entries(owned.branches)) {
     if (entry.kind !== 'land') continue
     refs.add(`refs/heads/${branch}`)
     if (entry.for) refs.add(`refs/heads/${entry.for}`)
@@ -28,8 +32,9 @@ function landedRefs(project: ProjectInfo): string[] {
  * while work on an integration branch may still wait for its target.
  */
 function targetRefs(project: ProjectInfo): string[] {
-  const refs = new Set<string>()
-  for (const entry of Object.values(readOwned(project).branches))
+  const owned = readOwned(project)
+  const refs = new Set<string>((owned.targets ?? []).map((target) => `refs/heads/${target}`))
+  for (const entry of Object.values(owned.branches))
     if (entry.kind === 'land' && entry.for) refs.add(`refs/heads/${entry.for}`)
   return [...refs]
 }
@@ -86,6 +91,16 @@ async function unlandedOn(
 }
 
 /**
+ * Takes a deleted branch out of the record. An integration branch's target is remembered: the
+ * agents' branches kept hold landed work too, and a later cleanup must still see it landed.
+ */
+function forget(owned: Owned, branch: string): void {
+  const target = owned.branches[branch]?.kind === 'land' ? owned.branches[branch]?.for : undefined
+  delete owned.branches[branch]
+  if (target && !owned.targets?.includes(target)) owned.targets = [...(owned.targets ?? []), target]
+}
+
+/**
  * Deletes what Tanuki created for a project, and only that (its records say what): worktrees, then
  * branches. A branch holding work that has not landed (its tasks' trailers are not on the target
  * or the integration branch, nor is their work: see `unlandedOn`) is kept and reported unless
@@ -97,7 +112,7 @@ export async function removeOwned(
   options: { force?: boolean; only?: { worktree: string; branch: string } } = {},
 ): Promise<RemoveReport> {
   const owned = readOwned(project)
-  const report: RemoveReport = { removed: [], kept: [] }
+  const report: RemoveReport = { removed: [], kept: [], discarded: [] }
   // Read once: deleting the integration branch below deletes its record, which names its target.
   const landedOn = landedRefs(project)
   const targets = targetRefs(project)
@@ -115,7 +130,7 @@ export async function removeOwned(
   for (const [branch, entry] of Object.entries(owned.branches)) {
     if (options.only && branch !== options.only.branch) continue
     if (!(await revParse(`refs/heads/${branch}`, repo))) {
-      updateOwned(project, (record) => delete record.branches[branch])
+      updateOwned(project, (record) => forget(record, branch))
       continue
     }
     const unlanded =
@@ -134,7 +149,8 @@ export async function removeOwned(
     const deleted = await git(['branch', '-D', branch], repo)
     if (deleted.code === 0) {
       report.removed.push(branch)
-      updateOwned(project, (record) => delete record.branches[branch])
+      if (unlanded.length > 0) report.discarded.push({ name: branch, tasks: unlanded })
+      updateOwned(project, (record) => forget(record, branch))
     } else {
       report.kept.push({ name: branch, tasks: [] })
     }
@@ -149,7 +165,7 @@ export async function removeOwned(
  */
 export async function removeWorktrees(project: ProjectInfo, options: { force?: boolean } = {}): Promise<RemoveReport> {
   const repo = await gitRepository(project.root)
-  if (!repo) return { removed: [], kept: [] }
+  if (!repo) return { removed: [], kept: [], discarded: [] }
   return serialized(repo.top, async () => {
     // Where work lands, read before the landing branch's record goes with it.
     const landedOn = landedRefs(project)
@@ -167,13 +183,15 @@ export async function removeWorktrees(project: ProjectInfo, options: { force?: b
     const unlanded: string[] = []
     for (const [id, list] of byTask) {
       const work = list.find((ref) => ref.endsWith('/work'))
-      if (!landed.has(id) && !options.force && work && !(await workLanded(work, targets, repo.top))) {
+      if (!landed.has(id) && work && !(await workLanded(work, targets, repo.top))) {
         unlanded.push(id)
-        continue
+        if (!options.force) continue
       }
       for (const ref of list) await git(['update-ref', '-d', ref], repo.top)
     }
-    if (unlanded.length > 0) report.kept.push({ name: `${taskRefs(project)}/…`, tasks: unlanded.sort() })
+    if (unlanded.length > 0)
+      report[options.force ? 'discarded' : 'kept'].push({ name: `${taskRefs(project)}/…`, tasks: unlanded.sort() })
+    removeEmptyStateFolder(project)
     return report
   })
 }

@@ -316,9 +316,13 @@ describe('removing what Tanuki made', () => {
     const a = await openWorkspace({ project: project(root), agent: 'a' })
     writeFileSync(join(a.dir, 'work.txt'), 'w\n')
     await a.commit('work\n\nTanuki-Task: T-7\n')
-    expect(await a.remove()).toEqual({ removed: [a.dir], kept: [{ name: 'tanuki/a', tasks: ['T-7'] }] })
+    expect(await a.remove()).toEqual({ removed: [a.dir], kept: [{ name: 'tanuki/a', tasks: ['T-7'] }], discarded: [] })
     expect(git(root, 'branch', '--list', 'tanuki/a')).toContain('tanuki/a')
-    expect(await removeWorktrees(project(root), { force: true })).toMatchObject({ removed: ['tanuki/a'] })
+    // Forced, it says whose work went with it.
+    expect(await removeWorktrees(project(root), { force: true })).toMatchObject({
+      removed: ['tanuki/a'],
+      discarded: [{ name: 'tanuki/a', tasks: ['T-7'] }],
+    })
     expect(git(root, 'branch', '--list', 'tanuki/*')).toBe('')
   })
 

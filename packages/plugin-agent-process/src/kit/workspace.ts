@@ -1,8 +1,6 @@
-import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
-import { homedir } from 'node:os'
-import { basename, join } from 'node:path'
+import { join } from 'node:path'
 import {
   TanukiError,
   pathName,
@@ -33,6 +31,9 @@ import {
   type GitResult,
 } from './git/run.ts'
 import { safeName, taskRef } from './ref-names.ts'
+import { worktreesDir } from './worktrees-dir.ts'
+
+export { worktreesDir }
 
 export { TASK_TRAILER } from './git/run.ts'
 
@@ -97,18 +98,6 @@ export function branchName(agent: string): string {
 }
 
 /**
- * Where a project's worktrees live: `project.worktreesDir` when the host set it, otherwise a
- * per-project folder in the user's state directory (`$XDG_STATE_HOME`, else `~/.local/state`),
- * outside the project's tree, so its own test runner, `tsc` and linters never see the agents' copies.
- */
-export function worktreesDir(project: ProjectInfo): string {
-  if (project.worktreesDir) return project.worktreesDir
-  const home = process.env.XDG_STATE_HOME || join(homedir(), '.local', 'state')
-  const key = createHash('sha256').update(real(project.root)).digest('hex').slice(0, 10)
-  return join(home, 'tanuki', 'projects', `${safeName(basename(real(project.root)))}-${key}`, 'worktrees')
-}
-
-/**
  * The path of an agent's worktree. The agent's name goes through core's one guard for names that
  * become paths first: one that could leave the folder (`..`, a separator) is refused, not mangled.
  */
@@ -158,7 +147,7 @@ function sharedWorkspace(dir: string): Workspace {
     commit: async () => undefined,
     publish: async () => {},
     unresolved: async () => [],
-    remove: async () => ({ removed: [], kept: [] }),
+    remove: async () => ({ removed: [], kept: [], discarded: [] }),
   }
 }
 

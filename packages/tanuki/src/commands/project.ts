@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process'
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { hostname } from 'node:os'
+import { dirname, isAbsolute } from 'node:path'
 import { defineCommand } from 'citty'
 import { TanukiError, backendRoles, errorMessage, setupPlugins, type CleanupReport } from '@tanuki/core'
 import { leftovers, reapLeftovers } from '@tanuki/plugin-agent-process'
@@ -264,7 +265,7 @@ async function removeAgents(project: Project, force: boolean): Promise<CleanupRe
   const plugins = defaultPlugins(config.plugins, { reporters: false, remote: config.remote !== undefined })
   const info = projectInfo(project)
   const registry = await setupPlugins({ ...config, plugins }, info)
-  const report: CleanupReport = { removed: [], kept: [] }
+  const report: CleanupReport = { removed: [], kept: [], discarded: [] }
   try {
     for (const backend of registry.backends.values()) {
       // Each role's agents, wherever they run (a Docker role's own `host`).
@@ -273,6 +274,7 @@ async function removeAgents(project: Project, force: boolean): Promise<CleanupRe
       if (!done) continue
       report.removed.push(...done.removed)
       for (const kept of done.kept) if (!report.kept.some((k) => k.name === kept.name)) report.kept.push(kept)
+      report.discarded!.push(...(done.discarded ?? []))
     }
   } finally {
     await registry.teardown()
@@ -318,32 +320,88 @@ async function stopLeftovers(project: Project): Promise<string[]> {
   return stopped
 }
 
-/** What `stop --remove` removed and kept, for people. */
-async function printCleanup(project: Project, report: CleanupReport): Promise<void> {
-  process.stdout.write(
-    report.removed.length > 0
-      ? `Removed ${report.removed.length}: ${report.removed.join(', ')}\n`
-      : 'Nothing to remove.\n',
-  )
-  for (const kept of report.kept) {
-    process.stdout.write(
-      `Kept ${kept.name}${kept.tasks.length > 0 ? `: it holds work that has not landed (${kept.tasks.join(', ')})` : ''}.\n`,
+/** `a, b and c`, or the first three and how many more: a long list stays one short line. */
+function some(names: readonly string[]): string {
+  const shown = names.length > 4 ? [...names.slice(0, 3), `${names.length - 3} more`] : names
+  return shown.length > 1 ? `${shown.slice(0, -1).join(', ')} and ${shown.at(-1)}` : (shown[0] ?? '')
+}
+
+/** `1 branch`, `2 branches`. */
+function count(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`
+}
+
+/**
+ * What was removed, by kind, in one line. Backends name folders by absolute path, branches and
+ * refs with a `/`, containers by a plain name (see `CleanupReport.removed`).
+ */
+function removedLine(removed: readonly string[]): string {
+  const worktrees = removed.filter((name) => isAbsolute(name))
+  const branches = removed.filter((name) => !isAbsolute(name) && name.includes('/'))
+  const containers = removed.filter((name) => !isAbsolute(name) && !name.includes('/'))
+  const parts: string[] = []
+  if (containers.length > 0) parts.push(`${count(containers.length, 'container')} (${some(containers)})`)
+  if (worktrees.length > 0) {
+    const folders = [...new Set(worktrees.map((path) => dirname(path)))]
+    parts.push(
+      `${count(worktrees.length, 'worktree')} (${folders.length === 1 ? `in ${folders[0]}` : some(worktrees)})`,
     )
   }
-  const ids = [...new Set(report.kept.flatMap((kept) => kept.tasks))].sort()
-  if (ids.length > 0) process.stdout.write(`${(await keptAdvice(project, ids)).join('\n')}\n`)
+  if (branches.length > 0) parts.push(`${count(branches.length, 'branch', 'branches')} (${some(branches)})`)
+  return `Removed ${some(parts)}.`
+}
+
+/**
+ * What `stop --remove` removed and kept, for people: one line of what went, the kept work by task
+ * with what to do about it, and the run's record, which stays.
+ */
+async function printCleanup(project: Project, report: CleanupReport): Promise<void> {
+  const lines: string[] = []
+  const kept = report.kept.filter((each) => each.tasks.length > 0)
+  const stuck = report.kept.filter((each) => each.tasks.length === 0).map((each) => each.name)
+  const discarded = [...new Set((report.discarded ?? []).flatMap((each) => each.tasks))].sort()
+  if (report.removed.length > 0) lines.push(removedLine(report.removed))
+  else if (kept.length === 0 && stuck.length === 0) lines.push('Nothing to remove.')
+  if (discarded.length > 0) lines.push(`With --force, deleted the work of ${some(discarded)}, which had not landed.`)
+  const ids = [...new Set(kept.flatMap((each) => each.tasks))].sort()
+  if (ids.length > 0) {
+    const { statusOf, advice } = await keptAdvice(project, ids)
+    lines.push(`Kept the work of ${count(ids.length, 'task')} whose commits are not on the target branch:`)
+    const width = Math.max(...ids.map((id) => id.length))
+    const statusWidth = Math.max(...ids.map((id) => statusOf(id).length))
+    for (const id of ids) {
+      const holders = kept.filter((each) => each.tasks.includes(id)).map((each) => each.name)
+      // The task's refs are a second copy of what its agent's branch holds: named only when alone.
+      const branches = holders.filter((name) => !name.endsWith('/…'))
+      const where = branches.length > 0 ? `on ${branches.join(', ')}` : 'in its task refs'
+      lines.push(`  ${id.padEnd(width)}  ${statusOf(id).padEnd(statusWidth)}  ${where}`)
+    }
+    lines.push(...advice, 'To delete the kept work anyway: `tanuki project stop --remove --force`.')
+  }
+  if (stuck.length > 0)
+    lines.push(
+      `Could not remove ${some(stuck)}: \`git worktree list\` and \`git branch\` show what is left; run \`tanuki project stop --remove\` again, or remove it by hand.`,
+    )
+  if (existsSync(project.paths.journal))
+    lines.push(
+      `The run's record stays in ${project.source.display(project.paths.stateDir)}/ (statuses, spend, logs): \`tanuki project status\` shows it, \`tanuki task rerun ID\` runs a task again.`,
+    )
+  process.stdout.write(`${lines.join('\n')}\n`)
 }
 
 /**
  * What to do about work kept for holding tasks' work that has not landed, as `tanuki land` would
  * treat each task: it lands complete work whose dependencies landed, and nothing of a task that is
  * not complete, is recorded as landed (by hand), or is no task any more. Advice to run it for those
- * would lead nowhere (it says "Nothing to land").
+ * would lead nowhere (it says "Nothing to land"). With each task's status, as the journal has it.
  */
-async function keptAdvice(project: Project, ids: readonly string[]): Promise<string[]> {
-  const force = '`tanuki project stop --remove --force`'
+async function keptAdvice(
+  project: Project,
+  ids: readonly string[],
+): Promise<{ statusOf: (id: string) => string; advice: string[] }> {
   const recorded = withJournal((await readTasks(project)).tasks, readJournal(project.paths.journal).state)
   const byId = new Map(recorded.map((each) => [each.task.id, each]))
+  const statusOf = (id: string): string => byId.get(id)?.task.status ?? 'gone'
   const order = new Set(
     landingOrder(
       recorded.map(({ task }) => task),
@@ -352,49 +410,43 @@ async function keptAdvice(project: Project, ids: readonly string[]): Promise<str
   )
   const lands: string[] = []
   const waits: string[] = []
-  const notComplete: { id: string; status: string }[] = []
+  const notComplete: string[] = []
   const landed: string[] = []
   const gone: string[] = []
   for (const id of ids) {
     const found = byId.get(id)
     if (!found) gone.push(id)
-    else if (found.task.status !== 'complete') notComplete.push({ id, status: found.task.status })
+    else if (found.task.status !== 'complete') notComplete.push(id)
     else if (found.facts.landed) landed.push(id)
     else if (order.has(id)) lands.push(id)
     else waits.push(id)
   }
-  if (lands.length === ids.length) return [`Land it with \`tanuki land\`, or delete it anyway with ${force}.`]
-  /** `A is` or `A, B are`, and `its` or `their`. */
+  /** `A is` or `A and B are`, and `its` or `their`. */
   const they = (list: readonly string[]) =>
-    list.length === 1 ? { are: `${list[0]} is`, its: 'its' } : { are: `${list.join(', ')} are`, its: 'their' }
-  const lines: string[] = []
-  if (lands.length > 0) lines.push(`\`tanuki land\` lands the work of ${lands.join(', ')}.`)
+    list.length === 1 ? { are: `${list[0]} is`, its: 'its' } : { are: `${some(list)} are`, its: 'their' }
+  const advice: string[] = []
+  if (lands.length > 0) advice.push(`\`tanuki land\` lands the work of ${some(lands)}.`)
   if (waits.length > 0)
-    lines.push(
+    advice.push(
       `${they(waits).are} complete but wait${waits.length === 1 ? 's' : ''} for dependencies whose work has not landed: \`tanuki land\` lands ${they(waits).its} work after theirs.`,
     )
   if (notComplete.length > 0) {
-    const list = notComplete.map(({ id }) => id)
-    const statuses =
-      notComplete.length === 1
-        ? notComplete[0]!.status
-        : notComplete.map(({ id, status }) => `${id} ${status}`).join(', ')
-    const mark = list.length === 1 ? `\`tanuki task mark ${list[0]} complete\`` : '`tanuki task mark ID complete`'
-    lines.push(
-      `${they(list).are} not complete (${statuses}), so \`tanuki land\` will not land ${they(list).its} work: ` +
-        `to land it, approve it with ${mark}, then run \`tanuki land\`.`,
+    const mark =
+      notComplete.length === 1 ? `\`tanuki task mark ${notComplete[0]} complete\`` : '`tanuki task mark ID complete`'
+    advice.push(
+      `${they(notComplete).are} not complete, so \`tanuki land\` will not land ${they(notComplete).its} work: ` +
+        `to land ${notComplete.length === 1 ? 'it' : 'one'}, approve it with ${mark}, then run \`tanuki land\`.`,
     )
   }
   if (landed.length > 0)
-    lines.push(
-      `${they(landed).are} recorded as landed, so \`tanuki land\` will not land ${they(landed).its} work again.`,
+    advice.push(
+      `${they(landed).are} recorded as landed (by hand, or ${they(landed).its} landing was taken off the target since), so \`tanuki land\` will not land ${they(landed).its} work again.`,
     )
   if (gone.length > 0)
-    lines.push(
+    advice.push(
       `${they(gone).are} no task of this project now, so \`tanuki land\` will not land ${they(gone).its} work.`,
     )
-  lines.push(`To delete it anyway: ${force}.`)
-  return lines
+  return { statusOf, advice }
 }
 
 /**

@@ -24,6 +24,11 @@ export interface Owned {
   branches: Record<string, OwnedEntry>
   /** By absolute path. */
   worktrees: Record<string, OwnedEntry & { branch: string }>
+  /**
+   * The branches work landed on, once their integration branch is deleted (`stop --remove`): a
+   * later cleanup still knows where to look for landed work, and keeps no landed work as unlanded.
+   */
+  targets?: string[]
 }
 
 export function ownedPath(project: ProjectInfo): string {
@@ -33,7 +38,11 @@ export function ownedPath(project: ProjectInfo): string {
 export function readOwned(project: ProjectInfo): Owned {
   try {
     const read = JSON.parse(readFileSync(ownedPath(project), 'utf8')) as Partial<Owned>
-    return { branches: read.branches ?? {}, worktrees: read.worktrees ?? {} }
+    return {
+      branches: read.branches ?? {},
+      worktrees: read.worktrees ?? {},
+      ...(read.targets?.length ? { targets: read.targets } : {}),
+    }
   } catch {
     return { branches: {}, worktrees: {} }
   }
