@@ -152,6 +152,80 @@ describe('git on the task folder', () => {
     expect((await tanuki(project.dir, 'task', 'validate')).stdout).not.toContain('is new')
   })
 
+  it('a status a person types into a finished task’s file is told once, by `task validate` and the start, with the command that does it', async () => {
+    const runs = runsLog()
+    const project = createProject({
+      tasks: [
+        { id: 'T-1', sh: `echo T-1 >> ${runs}`, verify: 'true' },
+        { id: 'T-2', sh: `echo T-2 >> ${runs}`, verify: 'true' },
+      ],
+    })
+    expect((await tanuki(project.dir, 'project', 'start')).code).toBe(0)
+    // To run it again, the person sets it back to pending in its file.
+    const path = project.taskPath('T-1')
+    writeFileSync(path, readFileSync(path, 'utf8').replace(/^status: complete$/m, 'status: pending'))
+    expect(fileStatus(project, 'T-1')).toBe('pending')
+    const told =
+      '.tanuki/tasks/T-1.md %s T-1 is pending, but the journal has it complete, and a run goes by the journal: ' +
+      "a task file's status only mirrors it, %s. To run T-1 again: `tanuki task rerun T-1` (`tanuki task reset T-1` also clears its tries)."
+
+    const validate = await tanuki(project.dir, 'task', 'validate')
+    expect(validate.code, validate.stderr).toBe(0)
+    expect(validate.stdout).toContain(
+      `note: ${told.replace('%s', 'says').replace('%s', 'and a run writes the file back')}\n`,
+    )
+    const start = await tanuki(project.dir, 'project', 'start', '--quiet')
+    expect(start.code, start.stderr).toBe(0)
+    const line = `! ${told.replace('%s', 'said').replace('%s', 'so the file was written back')}`
+    expect(start.stdout.split('\n').filter((each) => each.includes('T-1 is pending'))).toEqual([
+      expect.stringMatching(new RegExp(`^\\d\\d:\\d\\d:\\d\\d ${line.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`)),
+    ])
+    expect(runsOf(runs)).toEqual(['T-1', 'T-2'])
+    expect(fileStatus(project, 'T-1')).toBe('complete')
+    expect((await tanuki(project.dir, 'task', 'validate')).stdout).not.toContain('note:')
+
+    // The command it names does what the person meant.
+    expect((await tanuki(project.dir, 'task', 'rerun', 'T-1')).code).toBe(0)
+    const again = await tanuki(project.dir, 'project', 'start')
+    expect(again.code, again.stderr).toBe(0)
+    expect(again.stdout).not.toContain('journal has')
+    expect(runsOf(runs)).toEqual(['T-1', 'T-2', 'T-1'])
+  })
+
+  it('during a run, a typed status is told once, and a stash of many task files in one line', async () => {
+    const project = createProject({
+      tasks: ['W-1', 'W-2', 'W-3'].map((id) => ({ id, sh: `echo ${id}`, verify: 'true' })),
+    })
+    const run = startTanuki(project.dir, 'project', 'start', '--watch')
+    const ids = ['W-1', 'W-2', 'W-3']
+    await waitFor('every task complete in its file', () => ids.every((id) => fileStatus(project, id) === 'complete'))
+    const told = () =>
+      run
+        .output()
+        .stdout.split('\n')
+        .filter((line) => line.includes('journal has'))
+
+    const path = project.taskPath('W-1')
+    writeFileSync(path, readFileSync(path, 'utf8').replace(/^status: complete$/m, 'status: pending'))
+    await waitFor('the typed status told', () => told().length === 1)
+    expect(told()[0]).toContain('.tanuki/tasks/W-1.md said W-1 is pending, but the journal has it complete')
+    expect(told()[0]).toContain('`tanuki task rerun W-1`')
+    await waitFor('W-1 written back', () => fileStatus(project, 'W-1') === 'complete')
+
+    // The files go back to their committed text (no status, so pending): one line for them all,
+    // W-1 not again.
+    git(project.dir, 'stash')
+    await waitFor('the stash told', () => told().length === 2)
+    await waitFor('the files written back', () => ids.every((id) => fileStatus(project, id) === 'complete'))
+    expect(told()[1]).toMatch(
+      /! 2 task files said another status than the journal has \(\.tanuki\/tasks\/W-[23]\.md: pending, the journal complete; 1 more\), and were written back: a task file's status only mirrors the journal, so a checkout, stash or pull changes no run state\. To change a status: `tanuki task rerun\|reset\|mark ID`\.$/,
+    )
+    expect((await tanuki(project.dir, 'project', 'stop')).code).toBe(0)
+    const ended = await run.done
+    expect(ended.code, ended.stderr).toBe(0)
+    expect(told()).toHaveLength(2)
+  })
+
   it('a torn last line of the journal (a write cut by a crash) is ignored', async () => {
     const runs = runsLog()
     const project = createProject({ tasks: [{ id: 'J-1', sh: `echo J-1 >> ${runs}`, verify: 'true' }] })

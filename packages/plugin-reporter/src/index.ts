@@ -23,7 +23,15 @@ export {
   type ConsoleReporterOptions,
   type ConsoleStream,
 } from './console/index.ts'
-export { describeEvent, ParksSaid, settledLine, shortCause, type EventLine, type LineLevel } from './console/lines.ts'
+export {
+  describeEvent,
+  ParksSaid,
+  restoredText,
+  settledLine,
+  shortCause,
+  type EventLine,
+  type LineLevel,
+} from './console/lines.ts'
 export { renderFrame, type FrameOptions } from './console/live.ts'
 export { ndjsonReporter, createNdjsonReporter, type NdjsonReporterOptions } from './ndjson/index.ts'
 export { summaryReporter, createSummaryReporter, renderSummary, type SummaryReporterOptions } from './summary/index.ts'

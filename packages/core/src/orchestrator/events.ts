@@ -104,6 +104,27 @@ export type TanukiEvents = {
     dependsOn: string[]
     at: number
   }
+  /**
+   * Task files whose front matter's `status` disagreed with the journal were written back to the
+   * journal's: a person typed a status (to rerun a task, say), or a git checkout, stash or pull
+   * changed the files. The journal stays the authority; people change a status with `tanuki task
+   * rerun|reset|mark`. Sent once none has come for a second, so a checkout of many files is one event, and
+   * each task with each status its file said is in one event per run at most. Not sent when the
+   * status mirror is off (`mirrorStatus: false`), nor for a file that only lagged behind a run
+   * that crashed while it was in flight.
+   */
+  'task:status-restored': {
+    tasks: {
+      taskId: string
+      /** Its file, as the source names it. */
+      file?: string
+      /** What the file said. */
+      fileStatus: TaskStatus
+      /** The journal's status, written back into the file. */
+      status: TaskStatus
+    }[]
+    at: number
+  }
   /** Every status change; the StatusTracker's record. */
   'task:status': StatusChange
   /**

@@ -109,5 +109,7 @@ export async function loadTasks(ctx: LoadContext): Promise<LoadedTasks> {
     ...(takenFromFile ? { fromFile: true as const } : {}),
   }))
   bus.emit('project:loaded', { total: table.size, ready: ready.length, recovered, tasks })
+  // Files whose status the journal overruled: said now, before the run's own lines.
+  table.tellRestored()
   return { sources, recordedTarget: state.run.target }
 }

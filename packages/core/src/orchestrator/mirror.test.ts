@@ -3,7 +3,7 @@ import { systemClock } from '../clock.ts'
 import type { TaskSource } from '../source/types.ts'
 import type { TaskPatch } from '../task/types.ts'
 import { createBus } from './bus.ts'
-import { StatusMirror } from './mirror.ts'
+import { RESTORED_NOTICE_MS, StatusMirror } from './mirror.ts'
 import { VirtualClock } from '../../test/fixtures/virtual-clock.ts'
 import { createMemorySource } from '../source/memory.ts'
 import { createTask } from '../task/parse.ts'
@@ -124,5 +124,52 @@ describe('StatusMirror', () => {
     expect(errors).toEqual([])
     expect(mirror.failures.size).toBe(0)
     expect((await source.load()).map((t) => [t.id, t.status])).toEqual([['kept', 'complete']])
+  })
+
+  describe('files whose status the journal overruled', () => {
+    const said = (taskId: string, fileStatus: 'pending' | 'complete' = 'pending') =>
+      ({ taskId, file: `${taskId}.md`, fileStatus, status: 'complete' }) as const
+
+    it('tells them in one event once none has come for a while, and each task with each status once a run', () => {
+      const clock = new VirtualClock()
+      const bus = createBus(clock)
+      const told: string[][] = []
+      bus.events.on('task:status-restored', (e) => told.push(e.tasks.map((t) => `${t.taskId}:${t.fileStatus}`)))
+      const mirror = new StatusMirror(bus, clock, true)
+      // A checkout: its files come one by one, each within the wait of the one before.
+      for (const id of ['A', 'B', 'C']) {
+        mirror.restored(said(id))
+        clock.advance(RESTORED_NOTICE_MS - 1)
+      }
+      expect(told).toEqual([])
+      clock.advance(1)
+      expect(told).toEqual([['A:pending', 'B:pending', 'C:pending']])
+      // The same again (a second checkout): told already. Another status of one of them is news.
+      for (const id of ['A', 'B', 'C']) mirror.restored(said(id))
+      mirror.restored(said('A', 'complete'))
+      clock.advance(RESTORED_NOTICE_MS)
+      expect(told).toEqual([['A:pending', 'B:pending', 'C:pending'], ['A:complete']])
+    })
+
+    it('tells what waits at once on tell() and flush(), and nothing with the mirror off', async () => {
+      const clock = new VirtualClock()
+      const bus = createBus(clock)
+      const told: string[] = []
+      bus.events.on('task:status-restored', (e) => told.push(...e.tasks.map((t) => t.taskId)))
+      const mirror = new StatusMirror(bus, clock, true)
+      mirror.restored(said('A'))
+      mirror.tell()
+      mirror.restored(said('B'))
+      await mirror.flush()
+      expect(told).toEqual(['A', 'B'])
+      clock.advance(RESTORED_NOTICE_MS)
+      expect(told).toEqual(['A', 'B'])
+
+      const off = new StatusMirror(bus, clock, false)
+      off.restored(said('C'))
+      await off.flush()
+      clock.advance(RESTORED_NOTICE_MS)
+      expect(told).toEqual(['A', 'B'])
+    })
   })
 })

@@ -3,9 +3,13 @@ import { errorMessage, isTanukiError } from '../errors.ts'
 import type { TaskSource } from '../source/types.ts'
 import type { TaskPatch } from '../task/types.ts'
 import type { Bus } from './bus.ts'
+import type { TanukiEvents } from './events.ts'
 
 /** How long status changes gather before they are written to the task files. */
 export const MIRROR_DELAY_MS = 200
+
+/** How long after the last file whose status was written back people are told of them all (one line for a checkout). */
+export const RESTORED_NOTICE_MS = 1000
 
 /** How many task files the mirror writes at a time. */
 const MIRROR_WRITERS = 8
@@ -31,6 +35,11 @@ export class StatusMirror {
   private writing: Promise<void> = Promise.resolve()
   /** Task ids whose last write failed, with why: a run that could not write its mirror says so. */
   readonly failures = new Map<string, string>()
+  /** Files whose status the journal overruled, not told yet. */
+  private readonly untold = new Map<string, TanukiEvents['task:status-restored']['tasks'][number]>()
+  /** What was told this run (`id:status`): a person is told once, not at every checkout. */
+  private readonly told = new Set<string>()
+  private cancelNotice: (() => void) | undefined
 
   constructor(
     private readonly bus: Bus,
@@ -49,8 +58,35 @@ export class StatusMirror {
     this.cancel ??= this.clock.setTimeout(() => this.endWindow(), MIRROR_DELAY_MS)
   }
 
+  /**
+   * A task's file said another status than the journal has: `set` writes the journal's back, and
+   * this tells people (`task:status-restored`), with the others that come until none has for
+   * `RESTORED_NOTICE_MS`.
+   */
+  restored(said: TanukiEvents['task:status-restored']['tasks'][number]): void {
+    if (!this.enabled) return
+    const key = `${said.taskId}:${said.fileStatus}`
+    if (this.told.has(key)) return
+    this.told.add(key)
+    this.untold.set(said.taskId, said)
+    // Told once they stop coming for a while: a checkout's files arrive one by one.
+    this.cancelNotice?.()
+    this.cancelNotice = this.clock.setTimeout(() => this.tell(), RESTORED_NOTICE_MS)
+  }
+
+  /** Tells now what was written back and not told yet. */
+  tell(): void {
+    this.cancelNotice?.()
+    this.cancelNotice = undefined
+    if (this.untold.size === 0) return
+    const tasks = [...this.untold.values()]
+    this.untold.clear()
+    this.bus.emit('task:status-restored', { tasks })
+  }
+
   /** Writes everything waiting now; resolves when every write so far has ended. */
   flush(): Promise<void> {
+    this.tell()
     this.cancel?.()
     this.cancel = undefined
     return this.take(() => true)

@@ -40,7 +40,7 @@ const EDIT_RULES: Rule[] = [
     // Running: it finishes with the definition it has; the file keeps the person's edit.
     when: (record) => IN_FLIGHT.has(record.task.status),
     then: (ctx, record, task) => {
-      if (task.status !== record.task.status) ctx.table.remirror(record)
+      if (task.status !== record.task.status) ctx.table.remirror(record, task.status, task.source)
     },
   },
   {
@@ -60,13 +60,13 @@ const EDIT_RULES: Rule[] = [
       ctx.enqueue([task.id])
       if (before.role !== record.task.role || before.verify !== record.task.completion.verify)
         ctx.redefined?.(record, before)
-      if (task.status !== record.task.status) ctx.table.remirror(record)
+      if (task.status !== record.task.status) ctx.table.remirror(record, task.status, task.source)
     },
   },
   {
     // Only the status differs: the journal wins.
     when: (record, task) => task.status !== record.task.status,
-    then: (ctx, record) => ctx.table.remirror(record),
+    then: (ctx, record, task) => ctx.table.remirror(record, task.status, task.source),
   },
 ]
 

@@ -165,9 +165,19 @@ export class TaskTable {
     if (reason !== undefined) this.bus.emit('task:waiting', { taskId: record.task.id, reason })
   }
 
-  /** Writes a task's current status into its source again (the file disagreed with the journal). */
-  remirror(record: TaskRecord): void {
+  /**
+   * Writes a task's current status into its source again: the file disagreed with the journal,
+   * saying `fileStatus` (people are told).
+   */
+  remirror(record: TaskRecord, fileStatus: TaskStatus, file?: string): void {
     this.mirror.set(record.task.id, record.source, patchFor(record, record.task.status, {}))
+    const { id, status } = record.task
+    this.mirror.restored({ taskId: id, ...(file === undefined ? {} : { file }), fileStatus, status })
+  }
+
+  /** Tells people now of the task files whose status the journal overruled as the tasks loaded. */
+  tellRestored(): void {
+    this.mirror.tell()
   }
 
   /**
@@ -186,7 +196,15 @@ export class TaskTable {
       if (saved.reason !== undefined) record.reason = saved.reason
       if (saved.completedAt !== undefined) record.completedAt = saved.completedAt
       this.countLanding(record.landed, +1)
-      if (fromFile !== saved.status) this.mirror.set(task.id, source, patchFor(record, saved.status, {}))
+      if (fromFile !== saved.status) {
+        this.mirror.set(task.id, source, patchFor(record, saved.status, {}))
+        // A file that says a task is in flight, or of one the journal has in flight, lagged
+        // behind a run that ended without writing it (a crash): nobody typed that.
+        if (!IN_FLIGHT.has(fromFile) && !IN_FLIGHT.has(saved.status)) {
+          const file = task.source === undefined ? {} : { file: task.source }
+          this.mirror.restored({ taskId: task.id, ...file, fileStatus: fromFile, status: saved.status })
+        }
+      }
       return record
     }
     const iterations = task.extra.iterations

@@ -52,6 +52,41 @@ function takenFromFileLine(tasks: readonly { id: string; status: string }[], c: 
   )
 }
 
+/**
+ * Task files whose `status` the journal overruled and the mirror wrote back, and the command for
+ * what a person meant. One file is told in full; more at once (a checkout, stash or pull) in one
+ * sentence with an example, since git's doing is no one's mistake. `written`: whether the file was
+ * written back (a run does; `tanuki task validate` only reads).
+ */
+export function restoredText(
+  tasks: TanukiEvents['task:status-restored']['tasks'],
+  c: { bold(text: string): string } = { bold: (text) => text },
+  written = true,
+): string {
+  const [first] = tasks
+  if (!first) return ''
+  if (tasks.length === 1) {
+    const id = first.taskId
+    const todo =
+      first.fileStatus === 'pending'
+        ? `To run ${id} again: \`tanuki task rerun ${id}\` (\`tanuki task reset ${id}\` also clears its tries).`
+        : first.fileStatus === 'complete' || first.fileStatus === 'failed'
+          ? `To settle it by hand: \`tanuki task mark ${id} ${first.fileStatus}\`.`
+          : `To change it: \`tanuki task rerun|reset|mark ${id}\`.`
+    return (
+      `${first.file ?? `the file of ${id}`} ${written ? 'said' : 'says'} ${c.bold(id)} is ${first.fileStatus}, ` +
+      `but the journal has it ${first.status}, and a run goes by the journal: a task file's status only mirrors it, ` +
+      `${written ? 'so the file was written back' : 'and a run writes the file back'}. ${todo}`
+    )
+  }
+  return (
+    `${tasks.length} task files ${written ? 'said' : 'say'} another status than the journal has ` +
+    `(${first.file ?? first.taskId}: ${first.fileStatus}, the journal ${first.status}; ${tasks.length - 1} more), ` +
+    `${written ? 'and were written back' : 'which a run writes back'}: a task file's status only mirrors the journal, ` +
+    'so a checkout, stash or pull changes no run state. To change a status: `tanuki task rerun|reset|mark ID`.'
+  )
+}
+
 /** `⇢ landing A: running the gate \`npm test\`…`: a landing's gate command, as it starts. */
 export function landGateText(
   e: Pick<TanukiEvents['task:land-gate'], 'taskId' | 'command' | 'setup'>,
@@ -112,6 +147,10 @@ export function describeEvent<E extends TanukiEventName>(
     case 'task:added': {
       const e = payload as TanukiEvents['task:added']
       return e.fromFile ? [{ level: 'failure', text: takenFromFileLine([{ id: e.taskId, status: e.status }], c) }] : []
+    }
+    case 'task:status-restored': {
+      const e = payload as TanukiEvents['task:status-restored']
+      return e.tasks.length > 0 ? [{ level: 'failure', text: `${c.yellow('!')} ${restoredText(e.tasks, c)}` }] : []
     }
     case 'project:target': {
       const e = payload as TanukiEvents['project:target']

@@ -1,7 +1,8 @@
 import { existsSync, readdirSync } from 'node:fs'
 import { defineCommand } from 'citty'
 import { Resolver, TanukiError, combineErrors, type Task } from '@tanuki/core'
-import { settledAdvice } from '@tanuki/plugin-reporter'
+import { restoredText, settledAdvice } from '@tanuki/plugin-reporter'
+import { runningOrchestrator } from '../lock.ts'
 import { isIterationLog, iterationLog, taskLogDir } from '../paths.ts'
 import { checkProject } from '../check.ts'
 import { originLabel, sourceFailures } from '../plugin-sources.ts'
@@ -185,7 +186,8 @@ const validate = defineCommand({
         (project.config.file ? ` (config: ${project.config.file})` : ' (no config file: defaults)') +
         '\n',
     )
-    for (const note of [...notes, ...copiedStatusNotes(project, tasks)]) process.stdout.write(`note: ${note}\n`)
+    for (const note of [...notes, ...copiedStatusNotes(project, tasks), ...overruledStatusNotes(project, tasks)])
+      process.stdout.write(`note: ${note}\n`)
     return 0
   },
 })
@@ -208,6 +210,24 @@ function copiedStatusNotes(project: Project, tasks: readonly Task[]): string[] {
 }
 
 const SETTLED: ReadonlySet<string> = new Set(['complete', 'failed', 'review'])
+const IN_FLIGHT: ReadonlySet<string> = new Set(['assigned', 'in_progress'])
+
+/**
+ * Task files whose `status` says otherwise than the journal (a person typed one to rerun a task, or
+ * a checkout changed it): a run goes by the journal and writes the file back. One note for them
+ * all. Not while a run is on (its mirror may not have caught up, and it tells of them itself), nor
+ * with the mirror off, nor for a file that lagged behind a run that crashed with its task in flight.
+ */
+function overruledStatusNotes(project: Project, tasks: readonly Task[]): string[] {
+  if (!project.config.resolved.mirrorStatus || runningOrchestrator(project.paths.lock)) return []
+  const { state } = readJournal(project.paths.journal)
+  const overruled = tasks.flatMap((task) => {
+    const status = state.tasks[task.id]?.status
+    if (status === undefined || status === task.status || IN_FLIGHT.has(status) || IN_FLIGHT.has(task.status)) return []
+    return [{ taskId: task.id, ...(task.source ? { file: task.source } : {}), fileStatus: task.status, status }]
+  })
+  return overruled.length > 0 ? [restoredText(overruled, undefined, false)] : []
+}
 
 function report(result: TaskCommandResult, what: string): number {
   const where = result.via === 'running' ? 'the running orchestrator took it' : 'recorded for the next run'
