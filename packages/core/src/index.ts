@@ -147,6 +147,7 @@ export {
   type TanukiEvents,
   type TanukiEventName,
   type IterationOutcome,
+  type RedefinedField,
 } from './orchestrator/index.ts'
 export type {
   EmptyLanding,

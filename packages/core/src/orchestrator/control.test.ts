@@ -292,7 +292,7 @@ describe('edits while running', () => {
     await h.when('project:settled', () => h.all('project:settled').length === 2)
   })
 
-  it('an edited definition is taken and said (task:redefined); one in flight is kept and not said', async () => {
+  it('an edited definition is taken and said (task:redefined); one in flight takes its title at once, said as such', async () => {
     const source = createMemorySource([task({ id: 'a' }), task({ id: 'b', dependsOn: ['a'] }), task({ id: 'c' })])
     const h = harness(
       { stopWhenSettled: false, agents: { default: { count: 2 }, qa: { count: 1 } } },
@@ -304,9 +304,12 @@ describe('edits while running', () => {
     source.change({ type: 'changed', task: task({ id: 'c', title: 'C, retitled', status: 'in_progress' }) })
     expect(h.all('task:redefined')).toEqual([
       expect.objectContaining({ taskId: 'b', title: 'B, retitled', role: 'qa', priority: 'medium', dependsOn: ['a'] }),
+      expect.objectContaining({ taskId: 'c', title: 'C, retitled', whileRunning: ['title'] }),
     ])
+    expect(h.all('task:redefined')[0]).not.toHaveProperty('whileRunning')
     expect(h.orchestrator.task('b')).toMatchObject({ title: 'B, retitled', role: 'qa' })
-    expect(h.orchestrator.task('c')).toMatchObject({ title: 'Task c' })
+    // Its next prompt has the new title; its status stays the journal's.
+    expect(h.orchestrator.task('c')).toMatchObject({ title: 'C, retitled', status: 'in_progress' })
   })
 
   it('an added task in flight starts over; one with a cycle is refused with an error event', async () => {
@@ -503,14 +506,14 @@ describe('edits while running', () => {
     expect(h.orchestrator.progress().total).toBe(2)
   })
 
-  it('edits to a task in flight wait until its run ends', async () => {
+  it('a task in flight takes what its loop reads of an edit at once; its role, and a removal, wait until its run ends', async () => {
     const source = createMemorySource([task({ id: 'a' })])
     const h = harness({ stopWhenSettled: false }, { sources: [source], backend: { script: hangOn('a') } })
     await h.orchestrator.start()
     await h.when('iteration:started')
-    source.change({ type: 'changed', task: task({ id: 'a', title: 'renamed', status: 'pending' }) })
+    source.change({ type: 'changed', task: task({ id: 'a', title: 'renamed', role: 'qa', status: 'pending' }) })
     source.change({ type: 'removed', id: 'a' })
-    expect(h.orchestrator.task('a')).toMatchObject({ status: 'in_progress', title: 'Task a' })
+    expect(h.orchestrator.task('a')).toMatchObject({ status: 'in_progress', title: 'renamed', role: 'default' })
   })
 })
 

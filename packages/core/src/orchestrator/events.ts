@@ -9,6 +9,9 @@ import type { TaskPriority, TaskStatus } from '../task/types.ts'
 export type OrchestratorState = 'stopped' | 'starting' | 'running' | 'stopping'
 
 /** How an iteration ended, as the Validator saw it. */
+/** What a running task's loop reads of its definition, by the names its file gives them. */
+export type RedefinedField = 'title' | 'body' | 'verify' | 'signal' | 'max_iterations'
+
 export type IterationOutcome = 'complete' | 'retry' | 'review' | 'failed'
 
 /**
@@ -94,7 +97,8 @@ export type TanukiEvents = {
   /**
    * A task's definition changed while the project runs (a person edited its file): its title,
    * role, priority and dependencies as they stand now, for reporters that show them. A task in
-   * flight keeps the definition it started with, and sends none until its next edit.
+   * flight takes its title, body and completion at once (its next prompt, its next judgement), and
+   * its role, priority and dependencies once its run ends (another event then).
    */
   'task:redefined': {
     taskId: string
@@ -102,6 +106,8 @@ export type TanukiEvents = {
     role: string
     priority: TaskPriority
     dependsOn: string[]
+    /** The task runs: which of what its loop reads changed, taken from its next prompt and judgement on. */
+    whileRunning?: RedefinedField[]
     at: number
   }
   /**

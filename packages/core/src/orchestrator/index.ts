@@ -18,7 +18,7 @@ import { createBus, type Bus } from './bus.ts'
 import { Commands } from './commands.ts'
 import type { OrchestratorState, Progress, TanukiEventName, TanukiEvents } from './events.ts'
 import { attachReporters, type EventLog, type ReporterFanOut } from './reporters.ts'
-import { watchSources } from './source-changes.ts'
+import { applyDeferredEdit, type ChangeContext, watchSources } from './source-changes.ts'
 import { Budgets, budgetLimits } from './budgets.ts'
 import { openLanding, type LandingQueue } from './landing.ts'
 import { loadTasks } from './load-tasks.ts'
@@ -31,7 +31,14 @@ import { StatusMirror } from './mirror.ts'
 import { TaskTable, type TaskRecord } from './task-table.ts'
 import type { OrchestratorOptions, OrchestratorStatus, RunContext, RunSummary, TaskView } from './types.ts'
 
-export type { IterationOutcome, OrchestratorState, Progress, TanukiEventName, TanukiEvents } from './events.ts'
+export type {
+  IterationOutcome,
+  OrchestratorState,
+  Progress,
+  RedefinedField,
+  TanukiEventName,
+  TanukiEvents,
+} from './events.ts'
 export {
   taskView,
   type AgentInfo,
@@ -93,6 +100,8 @@ export class Orchestrator {
   private readonly budgets: Budgets
   private cancelPoll: () => void = () => {}
   private unwatch: (() => void)[] = []
+  /** How a change of a task's file applies to this run, once it runs. */
+  private changes: ChangeContext | undefined
   private stopping: Promise<void> | undefined
   private settledEmitted = false
   /** Stopping once the tries under way end (`stop({ finish: true })`). */
@@ -241,6 +250,12 @@ export class Orchestrator {
         holds: this.holds,
         balancer,
         commands: this.commands,
+        afterRun: (record) => {
+          if (!this.changes || this.stateValue !== 'running') return
+          applyDeferredEdit(this.changes, record)
+          this.scheduler.dispatchAll()
+          this.checkSettled()
+        },
       })
       const loaded = await loadTasks({
         ...this.run,
@@ -280,7 +295,7 @@ export class Orchestrator {
     if (this.stopping) return
     this.setState('running')
     // A change may make tasks ready, or move one to another role or priority.
-    const changes = {
+    const changes: ChangeContext & Pick<RunContext, 'state' | 'dispatchAll' | 'checkSettled'> = {
       ...this.run,
       enqueue: (ids: Iterable<string>) => {
         for (const id of ids) if (this.table.resolver.isReady(id)) this.scheduler.enqueue(id)
@@ -289,6 +304,7 @@ export class Orchestrator {
       redefined: (record: TaskRecord, before: { role: string; verify: string | undefined }) =>
         this.holds.stepDown(record, before.role, before.verify),
     }
+    this.changes = changes
     this.unwatch = watchSources(changes, this.sources)
     // Agents for the roles with work that can start: a role whose tasks all wait (for their
     // dependencies, a verify that cannot run, work on another branch) gets them once one can.

@@ -55,7 +55,7 @@ export function iterationHooks(context: IterationContext): {
         taskId: task.id,
         agent: agent.name,
         iteration,
-        maxIterations: task.completion.maxIterations,
+        maxIterations: record.task.completion.maxIterations,
         prompt,
       })
     },
@@ -99,7 +99,7 @@ export function iterationHooks(context: IterationContext): {
         taskId: task.id,
         agent: agent.name,
         iteration,
-        maxIterations: task.completion.maxIterations,
+        maxIterations: record.task.completion.maxIterations,
         outcome: validation.outcome,
         reason: validation.reason,
         output: result.output,

@@ -18,6 +18,8 @@ export type SchedulerContext = RunContext & {
   readonly balancer: Balancer
   /** A person's commands: one given while a task ran wins over the run's result. */
   readonly commands: Pick<Commands, 'takeOverride'>
+  /** A task's run is over: an edit of its file it could not take while it ran is taken now. */
+  readonly afterRun?: (record: TaskRecord) => void
 }
 
 /**
@@ -128,7 +130,7 @@ export class Scheduler {
     this.ctx.pool.take(agent, record.task.id)
     this.ctx.table.setStatus(record, 'assigned', { agent: agent.name })
     this.ctx.bus.emit('task:assigned', { taskId: record.task.id, agent: agent.name, role: agent.role })
-    record.running = this.execute(record, agent)
+    record.running = this.execute(record, agent).finally(() => this.ctx.afterRun?.(record))
   }
 
   private async execute(record: TaskRecord, agent: AgentRecord): Promise<void> {

@@ -2,6 +2,7 @@ import { errorMessage } from '../errors.ts'
 import type { TaskChange, TaskSource } from '../source/types.ts'
 import type { Task } from '../task/types.ts'
 import type { Bus } from './bus.ts'
+import type { RedefinedField } from './events.ts'
 import { IN_FLIGHT, type TaskRecord, type TaskTable } from './task-table.ts'
 import type { RunContext } from './types.ts'
 
@@ -33,13 +34,33 @@ const specOf = ({ status: _status, assignedTo: _assignedTo, extra: _extra, ...sp
  * run state: a status in a file that disagrees with it (a `git stash`, checkout or pull reverted
  * it, or a person typed one) is written back, never obeyed; people rerun work on purpose with
  * `tanuki task rerun|reset|mark`. The spec (title, body, role, priority, completion, depends_on)
- * is picked up live, except by a task in flight, which keeps the definition it started with.
+ * is picked up live; a task in flight takes its title, body and completion from its next prompt
+ * and judgement on, and the rest once its run ends.
  */
 const EDIT_RULES: Rule[] = [
   {
-    // Running: it finishes with the definition it has; the file keeps the person's edit.
+    // Running: what its loop reads (title, body, completion) is taken at once, for its next
+    // prompt and judgement; the rest (role, priority, depends_on) once this run of it ends.
     when: (record) => IN_FLIGHT.has(record.task.status),
     then: (ctx, record, task) => {
+      const changed = loopChanges(record.task, task)
+      if (changed.length > 0) {
+        const before = { role: record.task.role, verify: record.task.completion.verify }
+        const { title, body, completion } = task
+        record.task = { ...record.task, title, body, completion: { ...completion } }
+        const { role, priority, dependsOn } = record.task
+        ctx.bus.emit('task:redefined', {
+          taskId: task.id,
+          title,
+          role,
+          priority,
+          dependsOn: [...dependsOn],
+          whileRunning: changed,
+        })
+        if (before.verify !== completion.verify) ctx.redefined?.(record, before)
+      }
+      if (specOf({ ...task, status: record.task.status }) !== specOf(record.task)) record.edited = task
+      else delete record.edited
       if (task.status !== record.task.status) ctx.table.remirror(record, task.status, task.source)
     },
   },
@@ -69,6 +90,38 @@ const EDIT_RULES: Rule[] = [
     then: (ctx, record, task) => ctx.table.remirror(record, task.status, task.source),
   },
 ]
+
+/** What a task in flight reads of its definition from one try to the next, as the events name it. */
+const LOOP_FIELDS = [
+  ['title', (task: Task) => task.title],
+  ['body', (task: Task) => task.body],
+  ['verify', (task: Task) => task.completion.verify],
+  ['signal', (task: Task) => task.completion.signal],
+  ['max_iterations', (task: Task) => task.completion.maxIterations],
+] as const
+
+/** Which of those an edit changed. */
+function loopChanges(before: Task, after: Task): RedefinedField[] {
+  return LOOP_FIELDS.filter(([, read]) => read(before) !== read(after)).map(([name]) => name)
+}
+
+/**
+ * A task's run ended (or a person's command took it out of flight): an edit of its file made
+ * while it ran that it could not take then (its role, priority, dependencies) is taken now.
+ */
+export function applyDeferredEdit(ctx: ChangeContext, record: TaskRecord): void {
+  const edited = record.edited
+  if (!edited || IN_FLIGHT.has(record.task.status) || ctx.table.get(edited.id) !== record) return
+  delete record.edited
+  try {
+    EDIT_RULES.find((rule) => rule.when(record, edited))?.then(ctx, record, { ...edited, status: record.task.status })
+  } catch (error) {
+    ctx.bus.emit('orchestrator:error', {
+      context: `applying a change of ${named(edited)}`,
+      message: errorMessage(error),
+    })
+  }
+}
 
 /**
  * Applies a change a task source reported while the run is on: a new task is scheduled, an edited

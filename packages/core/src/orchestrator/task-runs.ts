@@ -108,9 +108,13 @@ export class TaskRuns {
       const validation = { outcome: 'retry' as const, reason: failure.cause, failure }
       return { status: 'halted', iterations: 0, reason: failure.cause, validation, failure }
     }
+    // Work that comes back after a failed landing goes on counting its tries; never past its last
+    // (a bounce with none left goes to review; a person's rerun clears the landing's feedback).
+    const countsOn = record.feedback !== undefined && record.iterations < task.completion.maxIterations
     return this.runner.run(task, agent.agent, {
-      // Work that comes back after a failed landing goes on counting its tries.
-      ...(record.feedback ? { firstIteration: record.iterations + 1 } : {}),
+      ...(countsOn ? { firstIteration: record.iterations + 1 } : {}),
+      // An edit of its file while it runs (title, body, completion) applies from then on.
+      definition: () => record.task,
       notes,
       signal,
       hooks,

@@ -52,6 +52,11 @@ export interface TaskRecord {
   target?: string
   /** The verify command that holds it, pending, since it could not run (`TaskRunState.heldBy`). */
   heldBy?: string
+  /**
+   * Its file's definition, edited while it ran, with what it could not take then (its role,
+   * priority, dependencies): taken once its run ends.
+   */
+  edited?: Task
   /** Aborts the task's run in progress. */
   controller?: AbortController
   /** The run in progress. */

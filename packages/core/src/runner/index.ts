@@ -67,6 +67,12 @@ export interface RunOptions {
   firstIteration?: number
   /** What the first prompt must tell the agent to deal with first (a merge in progress, a failed landing). */
   notes?: readonly PromptNote[]
+  /**
+   * The task's definition as it stands now, read before each prompt and each judgement: an edit
+   * made while the task runs (its title, body, verify, signal, max_iterations) applies from then
+   * on. Default: the task passed to `run`, throughout.
+   */
+  definition?: () => Task
 }
 
 /** Why an iteration ended early, when it did. */
@@ -120,7 +126,7 @@ export class Runner {
 
   async run(task: Task, agent: Agent, options: RunOptions): Promise<RunnerOutcome> {
     const { signal, hooks = {} } = options
-    const max = task.completion.maxIterations
+    const now = (): Task => options.definition?.() ?? task
     const first = options.firstIteration ?? 1
     let feedback: PromptFeedback | undefined
     let failedInARow = 0
@@ -129,6 +135,14 @@ export class Runner {
     let same = { key: '', count: 0 }
     for (let iteration = first; ; ) {
       if (signal.aborted) throw abortError(signal)
+      // Its max_iterations lowered (an edit) below this try since the last one was judged: none left.
+      const { maxIterations } = now().completion
+      if (iteration > maxIterations && feedback) {
+        const reason = `${feedback.validation.reason.replace(/; no tries left \(\d+\)$/, '')}; no tries left (${maxIterations})`
+        const validation: Validation = { ...feedback.validation, outcome: 'review', reason }
+        const failure = validation.failure
+        return { status: 'review', iterations: iteration - first, reason, validation, ...(failure ? { failure } : {}) }
+      }
       const grant = (await hooks.beforeIteration?.(iteration)) ?? {}
       if ('stop' in grant) {
         const status = grant.halt ? 'halted' : 'review'
@@ -141,13 +155,18 @@ export class Runner {
       }
       // A stop or a person's command may have come while the grant was awaited.
       if (signal.aborted) throw abortError(signal)
-      const prompt = buildPrompt(task, iteration, feedback, iteration === first ? options.notes : [])
+      const current = now()
+      const prompt = buildPrompt(current, iteration, feedback, iteration === first ? options.notes : [])
       hooks.onIterationStart?.(iteration, prompt)
       const started = this.clock.monotonic()
-      const { result, ended } = await this.runOnce(task, agent, prompt, iteration, signal, hooks, grant.budget)
+      const { result, ended } = await this.runOnce(current, agent, prompt, iteration, signal, hooks, grant.budget)
+      // Judged by the definition as it stands once the agent is done: a verify a person corrected
+      // while the agent worked judges this try, not only the next.
+      const judged = now()
+      const max = judged.completion.maxIterations
       let validation = ended
         ? this.endedEarly(ended, iteration >= max)
-        : await this.validator.validate({ task, agent, result, iteration, signal })
+        : await this.validator.validate({ task: judged, agent, result, iteration, signal })
       // An outage waits uncounted, as a limit does; one that meets this task try after try (its
       // request alone fails) would be paid for forever: past the limit, the try counts.
       const outage = validation.failure?.class === 'rate-limited' && validation.failure.outage === true

@@ -87,6 +87,23 @@ export function restoredText(
   )
 }
 
+/**
+ * `↻ A: verify changed; the new one judges its tries from now on`: an edit of a running task's
+ * file, taken without waiting for its run to end.
+ */
+export function takenWhileRunningLine(id: string, changed: readonly string[], c: Colors): string {
+  const judged = changed.filter((field) => field === 'verify' || field === 'signal')
+  const prompt = changed.filter((field) => field === 'title' || field === 'body')
+  const what: string[] = []
+  if (judged.length > 0)
+    what.push(
+      `the new ${judged.join(' and ')} ${judged.length > 1 ? 'judge' : 'judges'} its tries from now on, the one under way too if it is not judged yet`,
+    )
+  if (prompt.length > 0) what.push(`its next prompt has the new ${prompt.join(' and ')}`)
+  if (changed.includes('max_iterations')) what.push('its tries are counted against the new max_iterations')
+  return `${c.cyan('↻')} ${c.bold(id)}: ${changed.join(', ')} changed while it runs; ${what.join('; ')}`
+}
+
 /** `⇢ landing A: running the gate \`npm test\`…`: a landing's gate command, as it starts. */
 export function landGateText(
   e: Pick<TanukiEvents['task:land-gate'], 'taskId' | 'command' | 'setup'>,
@@ -151,6 +168,10 @@ export function describeEvent<E extends TanukiEventName>(
     case 'task:status-restored': {
       const e = payload as TanukiEvents['task:status-restored']
       return e.tasks.length > 0 ? [{ level: 'failure', text: `${c.yellow('!')} ${restoredText(e.tasks, c)}` }] : []
+    }
+    case 'task:redefined': {
+      const e = payload as TanukiEvents['task:redefined']
+      return e.whileRunning?.length ? [{ level: 'info', text: takenWhileRunningLine(e.taskId, e.whileRunning, c) }] : []
     }
     case 'project:target': {
       const e = payload as TanukiEvents['project:target']
