@@ -76,6 +76,8 @@ function recordedChange(request: TaskCommand, at: number): Omit<Extract<RunRecor
         reason: 'rerun by a person',
         attempts: 0,
         landed: null,
+        // A fresh set of tries: a landing's feedback would have them go on counting from its last.
+        feedback: null,
         target: null,
       }
     case 'reset':
@@ -87,6 +89,7 @@ function recordedChange(request: TaskCommand, at: number): Omit<Extract<RunRecor
         iterations: 0,
         lastError: null,
         landed: null,
+        feedback: null,
         target: null,
       }
     case 'mark':
