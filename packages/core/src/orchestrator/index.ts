@@ -388,7 +388,8 @@ export class Orchestrator {
   // ---------------------------------------------------------------- a person's commands
 
   /**
-   * Runs a task again: back to `pending` (a running one is stopped first), keeping its history;
+   * Runs a task again: back to `pending` (a running one is stopped first) with a fresh set of
+   * `max_iterations` tries, as its source defines it now, keeping its history (iterations in all);
    * with `withDependents`, every task that depends on it, directly or not, too, so they build on
    * its new work. Its work lands again once complete. Resolves once the change is recorded.
    */

@@ -240,7 +240,8 @@ const id = { type: 'positional', description: 'Task id', required: true } as con
 const rerun = defineCommand({
   meta: {
     name: 'rerun',
-    description: 'Run a task again (stopping it if it runs); --with-dependents reruns what builds on it too',
+    description:
+      'Run a task again with a fresh set of tries, as its file now defines it (stopping it if it runs), keeping its history; --with-dependents reruns what builds on it too',
   },
   args: {
     ...common,
