@@ -69,7 +69,7 @@ describe('an edit of a running task', () => {
     await h.orchestrator.done()
     expect(h.all('iteration:started').map((e) => e.iteration)).toEqual([1, 2])
     expect(h.orchestrator.task('a')?.status).toBe('review')
-    expect(h.all('task:review')[0]?.reason).toContain('no tries left (1)')
+    expect(h.all('task:review')[0]?.reason).toContain('no tries left (1: max_iterations was lowered while it ran)')
   })
 
   it('a role changed while it runs is taken once its run ends', async () => {

@@ -135,11 +135,13 @@ export class Runner {
     let same = { key: '', count: 0 }
     for (let iteration = first; ; ) {
       if (signal.aborted) throw abortError(signal)
-      // Its max_iterations lowered (an edit) below this try since the last one was judged: none left.
+      // Its max_iterations lowered (an edit) below this try: none left, and none numbered past it.
       const { maxIterations } = now().completion
-      if (iteration > maxIterations && feedback) {
-        const reason = `${feedback.validation.reason.replace(/; no tries left \(\d+\)$/, '')}; no tries left (${maxIterations})`
-        const validation: Validation = { ...feedback.validation, outcome: 'review', reason }
+      if (iteration > maxIterations) {
+        const last = feedback?.validation
+        const said = last ? `${last.reason.replace(/; no tries left \(\d+\)$/, '')}; ` : ''
+        const reason = `${said}no tries left (${maxIterations}: max_iterations was lowered while it ran)`
+        const validation: Validation = { ...(last ?? {}), outcome: 'review', reason }
         const failure = validation.failure
         return { status: 'review', iterations: iteration - first, reason, validation, ...(failure ? { failure } : {}) }
       }
