@@ -64,7 +64,7 @@ describe('tanuki task show of a task whose verify failed', () => {
     const show = await tanuki(project.dir, 'task', 'show', 'V')
     expect(show.code, show.stderr).toBe(0)
     expect(show.stdout).toMatch(
-      / {2}last verify: `.*` exited 1; its output ends with \(all of it: `tanuki logs V`\):\n/,
+      / {2}last verify: `.*` exited 1; what it printed \(all of it: \.tanuki\/logs\/tasks\/V\/iteration-001\.log, `tanuki logs V`\):\n/,
     )
     expect(show.stdout).toContain('    | Error: Cannot find module mylib\n    | …\n    |     at frame9 (lib.js:9:1)\n')
     expect(show.stdout).toContain('    |     at frame19 (lib.js:19:1)\n    | Node.js v20\n')
@@ -72,6 +72,61 @@ describe('tanuki task show of a task whose verify failed', () => {
     // All of it is where it says.
     const log = readFileSync(join(project.dir, '.tanuki', 'logs', 'tasks', 'V', 'iteration-001.log'), 'utf8')
     expect(log).toContain('at frame8 ')
+  })
+
+  it('from `node --test`: the SyntaxError at the top, not only the TAP summary at the end, and where all of it is', async () => {
+    const project = createProject({
+      files: { 'test/bad.test.cjs': 'export function slugify() {}\n' },
+      tasks: [{ id: 'N', sh: 'true', verify: 'node --test test/bad.test.cjs', maxIterations: 1 }],
+    })
+    expect((await tanuki(project.dir, 'project', 'start')).code).toBe(1)
+    const show = await tanuki(project.dir, 'task', 'show', 'N')
+    expect(show.code, show.stderr).toBe(0)
+    expect(show.stdout).toContain(
+      '  last verify: `node --test test/bad.test.cjs` exited 1; what it printed (all of it: .tanuki/logs/tasks/N/iteration-001.log, `tanuki logs N`):\n',
+    )
+    expect(show.stdout).toContain("    | # SyntaxError: Unexpected token 'export'\n")
+    // The summary is there too, and what lies between is cut.
+    expect(show.stdout).toContain('    | # fail 1\n')
+    expect(show.stdout).toContain('    | …\n')
+    expect(show.stdout).not.toContain('at wrapSafe')
+  })
+})
+
+/** A `node --test` file whose first test fails, then ten that pass: TAP puts the failure far from the end. */
+const slugTests = [
+  "const test = require('node:test')",
+  "const assert = require('node:assert')",
+  "test('slugify', () => assert.strictEqual('a-b', 'a--b'))",
+  'for (let i = 0; i < 10; i++) test(`passes ${i}`, () => {})',
+  '',
+].join('\n')
+
+describe('tanuki task show of a task whose work did not land', () => {
+  it('says the gate, its exit code and what it printed: the failing test and the summary', async () => {
+    const project = createProject({
+      files: { 'test/ok.test.cjs': "require('node:test')('ok', () => {})\n", 'fixtures/slug.cjs': slugTests },
+      config: configFor({ default: 1 }, "\n  land: { verify: 'node --test' },"),
+      // Its own verify passes where the agent worked; the project's tests fail once it lands.
+      tasks: [
+        {
+          id: 'S',
+          sh: 'cp fixtures/slug.cjs test/slug.test.cjs',
+          verify: 'test -f test/slug.test.cjs',
+          maxIterations: 1,
+        },
+      ],
+    })
+    expect((await tanuki(project.dir, 'project', 'start')).code).toBe(1)
+    const show = await tanuki(project.dir, 'task', 'show', 'S')
+    expect(show.code, show.stderr).toBe(0)
+    expect(show.stdout).toMatch(/status:\s+review/)
+    expect(show.stdout).toContain('  last landing: `node --test` exited 1 on the combined work; it printed:\n')
+    expect(show.stdout).toMatch(/\n {4}\| not ok \d+ - slugify\n/)
+    expect(show.stdout).toContain("    |     'a-b' !== 'a--b'\n")
+    expect(show.stdout).toContain('    | # fail 1\n')
+    // Its verify passed: no failed verify is shown for it.
+    expect(show.stdout).not.toContain('last verify:')
   })
 })
 

@@ -10,6 +10,7 @@ import {
   type RunSummary,
   type Task,
   type TaskFacts,
+  type TaskRunState,
   type TanukiPlugin,
   type TaskSource,
   type UserConfig,
@@ -114,7 +115,7 @@ export async function readTasks(project: Project, options: { graph?: boolean } =
 export async function recordedTasks(
   project: Project,
   options: { graph?: boolean } = {},
-): Promise<ProjectTasks & { facts: Map<string, TaskFacts> }> {
+): Promise<ProjectTasks & { facts: Map<string, TaskFacts & Pick<TaskRunState, 'feedback'>> }> {
   const read = await readTasks(project, options)
   const recorded = withJournal(read.tasks, readJournal(project.paths.journal).state)
   return {

@@ -12,6 +12,7 @@ import {
   type RunState,
   type Task,
   type TaskFacts,
+  type TaskRunState,
   type TaskView,
 } from '@tanuki/core'
 import { agentLog, isIterationLog, iterationLog, setupLog, taskLogDir, type StatePaths } from './paths.ts'
@@ -336,7 +337,10 @@ export function runStatusWord(state: RunState, tasks: { allComplete: boolean; wo
 }
 
 /** Each task with the status (and facts) its journal recorded: the authority over its file. */
-export function withJournal(tasks: Task[], state: RunState): { task: Task; facts: TaskFacts }[] {
+export function withJournal(
+  tasks: Task[],
+  state: RunState,
+): { task: Task; facts: TaskFacts & Pick<TaskRunState, 'feedback'> }[] {
   return tasks.map((task) => {
     const saved = state.tasks[task.id]
     if (!saved) {

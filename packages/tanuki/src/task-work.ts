@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import type { LandingFeedback } from '@tanuki/core'
 import { git, gitRepository, revParse, taskRef } from '@tanuki/plugin-agent-process/kit'
 import { isIterationLog, taskLogDir, type StatePaths } from './paths.ts'
 import { projectInfo, type Project } from './project.ts'
@@ -34,19 +35,56 @@ export async function taskWork(project: Project): Promise<(taskId: string) => Pr
 /** How many of a failed verify's last lines `task show` prints. */
 export const VERIFY_TAIL_LINES = 12
 
-/** A line that says what went wrong, as test runners and compilers word it. */
-const CAUSE = /\b(error|errors|fail|failed|failure|assert\w*|exception|cannot|not found)\b/i
+/** How many lines from before the last ones, saying what failed, `task show` prints at most. */
+export const CAUSE_LINES = 6
 
-/** The last verify a task's logs hold, when it failed: its header and its output's last lines. */
+/**
+ * A line that says what went wrong, as test runners and compilers word it: `SyntaxError: …`,
+ * `AssertionError`, `not ok 3 - name` (TAP), `✗`/`✖` marks, `FAIL`, `error TS2304`.
+ */
+const CAUSE =
+  /(\b\w*(error|exception)s?\b|\bfail(s|ed|ure|ures)?\b|\bassert\w*|\bcannot\b|\bnot found\b|^\s*not ok\b|[✗✖])/i
+
+/** A line whose message follows on the next lines (TAP's `error: |-`, `Expected values to be strictly equal:`). */
+const LEADS_IN = /(:|\|-?)\s*$/
+
+/**
+ * The part of a command's output that says why it failed, for a person: its first lines naming an
+ * error, with the message a line ending in `:` or `|-` leads in to (at most `CAUSE_LINES`: a test
+ * runner names what failed at the top and sums up at the end), then its last `VERIFY_TAIL_LINES`
+ * lines; `…` where lines are left out, each line cut at 300 characters.
+ */
+export function tellingLines(output: string): string[] {
+  const trimmed = output.replace(/\s+$/, '').replace(/^\n+/, '')
+  const lines = trimmed === '' ? [] : trimmed.split('\n')
+  const before = Math.max(0, lines.length - VERIFY_TAIL_LINES)
+  const shown: string[] = []
+  let taken = 0
+  let next = 0
+  let carry = 0
+  for (let i = 0; i < before && taken < CAUSE_LINES; i++) {
+    const line = lines[i]!
+    const follows = carry > 0 && i === next
+    carry = follows ? carry - 1 : 0
+    if (!follows && !CAUSE.test(line)) continue
+    if (i > next) shown.push('…')
+    shown.push(line)
+    taken++
+    next = i + 1
+    if (LEADS_IN.test(line) && carry === 0) carry = 3
+  }
+  if (before > next) shown.push('…')
+  shown.push(...lines.slice(before))
+  return shown.map((line) => (line.length > 300 ? `${line.slice(0, 299)}…` : line))
+}
+
+/** The last verify a task's logs hold, when it failed: its header and the telling part of its output. */
 export interface FailedVerify {
   /** The log it is in. */
   log: string
   /** `` `npm test` exited 1 `` (as the log's `## Verify:` header says it). */
   what: string
-  /**
-   * Its output's last lines (at most `VERIFY_TAIL_LINES`, each cut at 300 characters), after the
-   * last line that names an error when none of them does.
-   */
+  /** What `tellingLines` picks of its output: the lines naming errors, then its last lines. */
   lines: string[]
 }
 
@@ -69,23 +107,32 @@ export function lastFailedVerify(paths: StatePaths, taskId: string): FailedVerif
     if (at === -1) continue
     const header = text.slice(at + '\n## Verify: '.length).split('\n', 1)[0]!
     if (/ exited 0$/.test(header)) return undefined
-    const output = text
-      .slice(at + '\n## Verify: '.length + header.length)
-      .replace(/\s+$/, '')
-      .replace(/^\n+/, '')
-    const lines = output === '' ? [] : output.split('\n')
-    const tail = lines.slice(-VERIFY_TAIL_LINES)
-    // A stack trace can push the error itself out of the last lines: its line comes first then.
-    const before = lines.length - tail.length
-    let cause = -1
-    if (!tail.some((line) => CAUSE.test(line)))
-      for (let i = before - 1; i >= 0 && cause === -1; i--) if (CAUSE.test(lines[i]!)) cause = i
-    const shown = cause === -1 ? tail : [lines[cause]!, ...(cause < before - 1 ? ['…'] : []), ...tail]
-    return {
-      log: file,
-      what: header,
-      lines: shown.map((line) => (line.length > 300 ? `${line.slice(0, 299)}…` : line)),
-    }
+    return { log: file, what: header, lines: tellingLines(text.slice(at + '\n## Verify: '.length + header.length)) }
   }
   return undefined
+}
+
+/** Why a task's complete work last failed to land, as `task show` says it. */
+export interface LastLanding {
+  /** `` `npm test` exited 1 on the combined work; it printed ``, or a conflict's files and `what changed there`. */
+  what: string
+  /** What `tellingLines` picks of the gate's output (a conflict's: of what the other side changed). */
+  lines: string[]
+}
+
+/**
+ * The last failed landing of a task, from what the journal keeps for its next try (`feedback`):
+ * kept until its work completes again, so a task sent to review by its landing still has it.
+ */
+export function lastLanding(feedback: LandingFeedback | undefined): LastLanding | undefined {
+  if (!feedback) return undefined
+  if (feedback.kind === 'conflict')
+    return {
+      what: `its work conflicts with ${feedback.what} in ${feedback.files.join(', ')}; what changed there`,
+      lines: tellingLines(feedback.detail),
+    }
+  return {
+    what: `\`${feedback.command}\` exited ${feedback.exitCode ?? 'without a code'} on the combined work; it printed`,
+    lines: tellingLines(feedback.output),
+  }
 }

@@ -10,7 +10,7 @@ import { openProject, recordedTasks, taskNotFound, type Project } from '../proje
 import { readJournal } from '../journal.ts'
 import { applyTaskCommand, type TaskCommandResult } from '../task-commands.ts'
 import { hiddenTaskNotes } from '../task-folders.ts'
-import { lastFailedVerify, taskWork } from '../task-work.ts'
+import { lastFailedVerify, lastLanding, taskWork } from '../task-work.ts'
 import { common, printJson, checkedProjectRoot, table } from './shared.ts'
 
 const list = defineCommand({
@@ -55,6 +55,10 @@ const list = defineCommand({
     return errors.length > 0 ? 1 : 0
   },
 })
+
+/** Lines of a command's output, set off under a `task show` field. */
+const quoted = (lines: string[]): string[] =>
+  (lines.length > 0 ? lines : ['(no output)']).map((line) => `    |${line && ` ${line}`}`)
 
 const show = defineCommand({
   meta: { name: 'show', description: 'Show one task: its fields, what blocks it, its body and logs' },
@@ -119,14 +123,17 @@ const show = defineCommand({
       else if (files.length > 0)
         lines.push(`  logs:        its setup's, in ${project.source.display(logDir)} (\`tanuki logs ${task.id}\`)`)
     }
-    // Why its verify failed, not only that it did: the end of what it printed.
+    // Why its verify failed, not only that it did: the lines naming the error, and the end.
     const verify = task.status === 'complete' ? undefined : lastFailedVerify(project.paths, task.id)
     if (verify) {
-      lines.push(`  last verify: ${verify.what}; its output ends with (all of it: \`tanuki logs ${task.id}\`):`)
       lines.push(
-        ...(verify.lines.length > 0 ? verify.lines : ['(no output)']).map((line) => `    |${line && ` ${line}`}`),
+        `  last verify: ${verify.what}; what it printed (all of it: ${project.source.display(verify.log)}, \`tanuki logs ${task.id}\`):`,
+        ...quoted(verify.lines),
       )
     }
+    // Why its complete work did not land: the gate's output is only in the journal and a next prompt.
+    const landing = lastLanding(known?.feedback)
+    if (landing) lines.push(`  last landing: ${landing.what}:`, ...quoted(landing.lines))
     lines.push('', task.body.trim())
     process.stdout.write(lines.join('\n') + '\n')
     // The task is shown as it is, but what blocks it may be in a source that could not be read.
