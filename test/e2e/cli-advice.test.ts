@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { cleanup, configFor, createProject, statusJson, tanuki, type TaskSpec } from './helpers.ts'
+import { cleanup, configFor, createProject, journalStatuses, statusJson, tanuki, type TaskSpec } from './helpers.ts'
 
 afterEach(cleanup)
 
@@ -159,6 +159,32 @@ describe('complete work that has not landed', () => {
     expect(landed.stdout).toContain('Project complete · 2/2 complete (100%)\n')
     expect(landed.stdout).not.toContain('not landed')
     expect((await statusJson(project.dir)).progress.notLanded).toBe(0)
+  })
+
+  it('whose dependency is in review: status and the run say what it waits for, not `tanuki land`', async () => {
+    // S passes its own verify, so C (after it) runs, and completes; S's work fails the gate (it is
+    // slow, so C completes while it runs) and S goes to review: C cannot land before it.
+    const project = createProject({
+      config: configFor({ default: 1 }, "\n  land: { verify: 'sleep 1; test ! -f bad.txt' },"),
+      tasks: [
+        // One that lands, as most of a project's do: first, so S's landing waits behind its gate.
+        { id: 'L', priority: 'critical', sh: 'touch l.txt', verify: 'test -f l.txt' },
+        { id: 'S', priority: 'high', sh: 'touch bad.txt', verify: 'test -f bad.txt', maxIterations: 1 },
+        { id: 'C', dependsOn: ['S'], sh: 'touch c.txt', verify: 'test -f c.txt' },
+        { id: 'D', dependsOn: ['C'], sh: 'touch d.txt', verify: 'test -f d.txt' },
+      ],
+    })
+    const run = await tanuki(project.dir, 'project', 'start')
+    expect(run.code).toBe(1)
+    expect(journalStatuses(project.dir)).toMatchObject({ S: 'review', C: 'complete', D: 'complete' })
+    expect(run.stdout).toContain('C, D complete, not landed · waits for S (in review)')
+    expect(run.stdout).not.toContain('puts their work on')
+    const status = await tanuki(project.dir, 'project', 'status')
+    expect(status.stdout).toContain('  C, D complete, not landed ← waits for S (in review), which needs you first\n')
+    expect(status.stdout).not.toContain('`tanuki land` puts')
+    // As `tanuki land` itself says.
+    const dry = await tanuki(project.dir, 'land', '--dry-run')
+    expect(dry.stdout).toContain('Nothing to land on main.')
   })
 
   it('marked complete by a person after the run: `project status` says it is not landed until `tanuki land`', async () => {

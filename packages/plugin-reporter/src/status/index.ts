@@ -1,5 +1,15 @@
 import type { AgentInfo, Progress, TaskView } from '@tanuki/core'
-import { colors as makeColors, fit, formatTime, settledAdvice, someOf, waitsForLine, type Colors } from '../format.ts'
+import {
+  colors as makeColors,
+  fit,
+  formatTime,
+  landingHolds,
+  landingHoldsLine,
+  settledAdvice,
+  someOf,
+  waitsForLine,
+  type Colors,
+} from '../format.ts'
 
 /**
  * What `formatStatus` reads: `orchestrator.status()` or the JSON of `tanuki project status --json`
@@ -224,15 +234,25 @@ export function formatStatus(input: StatusInput, options: FormatStatusOptions = 
   // Settled without completing: nothing runs them again until a person says so.
   const stuck = tasks.filter((task) => task.status === 'failed' || task.status === 'review')
   if (stuck.length > 0 || held.size > 0 || notLanded.length > 0) lines.push('', c.bold('Needs you'))
-  if (notLanded.length > 0)
+  // Complete work whose dependency is not complete (in review, failed) does not land with `tanuki
+  // land` either: it waits for that one, and says so rather than the command that would not land it.
+  const byId = new Map(tasks.map((task) => [task.id, task]))
+  const landable: string[] = []
+  const holding = new Map<string, string[]>()
+  for (const task of notLanded) {
+    const holds = landingHolds(task, byId)
+    if (holds.length === 0) landable.push(task.id)
+    else {
+      const why = landingHoldsLine(holds)
+      holding.set(why, [...(holding.get(why) ?? []), task.id])
+    }
+  }
+  if (landable.length > 0)
     lines.push(
-      `  ${c.bold(
-        someOf(
-          notLanded.map((task) => task.id),
-          20,
-        ),
-      )} complete, ${c.yellow('not landed')} ← \`tanuki land\` puts ${notLanded.length === 1 ? 'its' : 'their'} work on ${input.target}`,
+      `  ${c.bold(someOf(landable, 20))} complete, ${c.yellow('not landed')} ← \`tanuki land\` puts ${landable.length === 1 ? 'its' : 'their'} work on ${input.target}`,
     )
+  for (const [why, ids] of holding)
+    lines.push(`  ${c.bold(someOf(ids, 20))} complete, ${c.yellow('not landed')} ← ${why}, which needs you first`)
   for (const [why, { ids, files }] of held) {
     lines.push(`  ${c.bold(someOf(ids, 20))} ${statusPaint('pending', ids.length === 1 ? 'waits' : 'wait')} ← ${why}`)
     if (files.length > 0) lines.push(`    their task files: ${someOf(files, 20)}`)

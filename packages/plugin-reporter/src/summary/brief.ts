@@ -3,6 +3,8 @@ import {
   clause,
   colors as makeColors,
   formatCost,
+  landingHolds,
+  landingHoldsLine,
   formatDuration,
   formatTokens,
   someOf,
@@ -133,7 +135,20 @@ export function renderBrief(model: RunModel, options: BriefOptions = {}): string
       `${c.yellow('⇡')} ${c.bold(task.id)} not landed: \`${gate.command}\` exited ${gate.exitCode ?? 'without a code'} on the combined work · \`tanuki land\` tries again`,
     )
   }
-  const plainUnlanded = unlanded.filter((task) => !task.landFailed).map((task) => task.id)
+  // One whose dependency is not complete waits for it: `tanuki land` would not land it.
+  const byId = new Map(tasks.map((task) => [task.id, task]))
+  const holding = new Map<string, string[]>()
+  const plainUnlanded: string[] = []
+  for (const task of unlanded.filter((task) => !task.landFailed)) {
+    const holds = landingHolds(task, byId)
+    if (holds.length === 0) plainUnlanded.push(task.id)
+    else {
+      const why = landingHoldsLine(holds)
+      holding.set(why, [...(holding.get(why) ?? []), task.id])
+    }
+  }
+  for (const [why, ids] of holding)
+    needs.push(`${c.yellow('⇡')} ${c.bold(someOf(ids, 10))} complete, not landed · ${why}`)
   if (plainUnlanded.length > 0)
     needs.push(
       `${c.yellow('⇡')} ${c.bold(someOf(plainUnlanded, 10))} complete, not landed · \`tanuki land\` puts ${plainUnlanded.length === 1 ? 'its' : 'their'} work on ${model.target ?? 'the target'}`,
