@@ -5,6 +5,8 @@ import { definePlugin, type UserConfig } from '../plugin/index.ts'
 import { createMemoryStore } from '../state/memory.ts'
 import { replay } from '../state/replay.ts'
 import { createMemoryLander, type MemoryLanderOptions } from '../testing/memory-lander.ts'
+import { tapOtherFailure, tapRun1, tapRun2, tapRun3 } from '../../test/fixtures/node-test-tap.ts'
+import { gateFailureKey } from './landing.ts'
 import { harness, rejection, stopAll, tasks } from './test-harness.ts'
 import type { HarnessOptions } from './test-harness.ts'
 
@@ -355,6 +357,62 @@ describe('the merge queue', () => {
     expect(h.orchestrator.task('a')?.reason).toBe(
       'could not land: `npm test` failed on the combined work (exit 1), the same way 2 times in a row',
     )
+  })
+
+  it('the same tests failing is the same failure though tests that pass were added between tries (real `node --test` output)', async () => {
+    const outputs = [tapRun1, tapRun2, tapRun3, tapRun3]
+    let landings = 0
+    const h = withLander(
+      { sameFailureLimit: 3, tasks: tasks({ id: 'a', completion: { signal: 'DONE', maxIterations: 6 } }) },
+      {
+        land: () => ({
+          status: 'gate-failed',
+          command: 'npm test',
+          output: outputs[Math.min(landings++, outputs.length - 1)]!,
+          exitCode: 1,
+        }),
+      },
+      { backend: { begin: () => undefined } },
+    )
+    await h.orchestrator.start()
+    const summary = await h.orchestrator.done()
+    expect(summary.progress).toMatchObject({ review: 1, landed: 0 })
+    expect(h.backend.runs).toHaveLength(3)
+    expect(h.orchestrator.task('a')?.reason).toBe(
+      'could not land: `npm test` failed on the combined work (exit 1), the same way 3 times in a row',
+    )
+  })
+
+  it('another test failing in between is another failure: the count starts over', async () => {
+    const outputs = [tapRun1, tapOtherFailure, tapRun2, tapOtherFailure, tapRun3]
+    let landings = 0
+    const h = withLander(
+      { sameFailureLimit: 2, tasks: tasks({ id: 'a', completion: { signal: 'DONE', maxIterations: 5 } }) },
+      {
+        land: () => ({
+          status: 'gate-failed',
+          command: 'npm test',
+          output: outputs[Math.min(landings++, outputs.length - 1)]!,
+          exitCode: 1,
+        }),
+      },
+      { backend: { begin: () => undefined } },
+    )
+    await h.orchestrator.start()
+    await h.orchestrator.done()
+    // Every try was spent: never the same failure twice in a row.
+    expect(h.backend.runs).toHaveLength(5)
+    expect(h.orchestrator.task('a')?.reason).toBe(
+      'could not land: `npm test` failed on the combined work (exit 1); no tries left (5)',
+    )
+  })
+
+  it('a gate that names no failed test is the same failure when only its numbers differ', () => {
+    expect(gateFailureKey('build failed after 12s: 3 errors')).toBe(gateFailureKey('build failed after 9s: 4 errors'))
+    expect(gateFailureKey('lint: 3 problems in a.ts')).not.toBe(gateFailureKey('lint: 3 problems in b.ts'))
+    // A TAP test marked TODO fails without failing the run: it is not what failed.
+    expect(gateFailureKey(`${tapRun1}\nnot ok 9 - later # TODO`)).toBe(gateFailureKey(tapRun1))
+    expect(gateFailureKey(tapRun1)).toContain('not ok - slugify joins words with one dash')
   })
 
   it('a gate that cannot run (exit 127) stops landing for the run: no agent is sent back, the work waits', async () => {

@@ -473,12 +473,13 @@ export class LandingQueue {
         : `\`${feedback.command}\` failed on the combined work (exit ${feedback.exitCode ?? 'none'})`
     table.note(record, { feedback })
     // The same failure again and again: more tries will not help, a person should look.
-    // A conflict with other landed work is another failure; a gate's output is the same one when
-    // only its numbers (durations, times, counts) differ.
+    // A conflict with other landed work is another failure; a gate's is the same one when the same
+    // tests fail with the same errors (other tasks' tests land between tries), else when its output
+    // differs only in its numbers (durations, times, counts).
     const key =
       feedback.kind === 'conflict'
         ? `conflict\0${feedback.files.join('\0')}\0${feedback.detail}`
-        : `gate\0${feedback.command}\0${feedback.exitCode}\0${feedback.output.slice(-2000).replace(/\d+/g, '#')}`
+        : `gate\0${feedback.command}\0${feedback.exitCode}\0${gateFailureKey(feedback.output)}`
     const last = this.failures.get(record.task.id)
     const same = last?.key === key ? last.count + 1 : 1
     this.failures.set(record.task.id, { key, count: same })
@@ -595,4 +596,30 @@ export async function openLanding(options: OpenLandingOptions): Promise<LandingQ
   }
   if (land.auto) landing.addUnlanded()
   return landing
+}
+
+/** A line that names a failed test: TAP's `not ok 3 - name`, `✗`/`✖`/`×`/`●` marks, `FAIL path`. */
+const FAILED_TEST = /^\s*(?:not ok\b|[✗✖×●]\s|FAIL\b)/
+/** A line that names an error by its type (`AssertionError`, `name: 'TypeError'`), not a stack frame. */
+const ERROR_LINE = /\b\w*(?:Error|Exception)\b/
+const STACK_FRAME = /^\s*at\s/
+
+/**
+ * What makes two outputs of a failed gate the same failure: the lines that name its failed tests
+ * (TAP `not ok`, `✗`, `FAIL`; a TAP directive `# TODO` is not a failure) and the errors they raised,
+ * sorted, their numbers (test numbers, durations) left out, when it has any: tests other tasks add
+ * between tries change the rest (the counts, the names of the tests that pass). Else the end of
+ * the output, its numbers left out.
+ */
+export function gateFailureKey(output: string): string {
+  const lines = output.split('\n')
+  const failed = lines.filter((line) => FAILED_TEST.test(line) && !/#\s*TODO\b/i.test(line))
+  if (failed.length === 0) return output.slice(-2000).replace(/\d+/g, '#')
+  const errors = lines.filter((line) => ERROR_LINE.test(line) && !STACK_FRAME.test(line))
+  const said = (line: string): string =>
+    line
+      .trim()
+      .replace(/^not ok \d+/, 'not ok')
+      .replace(/\d+(?:\.\d+)?/g, '#')
+  return [...new Set([...failed, ...errors].map(said))].sort().join('\n')
 }
