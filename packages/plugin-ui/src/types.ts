@@ -90,6 +90,11 @@ export interface DashboardTask {
   lastError?: TaskFailure | null
   /** What it spent. */
   spend?: Spend
+  /**
+   * Why its complete work last failed to land, from `task:land-failed`: the gate command on the
+   * combined work, its exit code and the last lines of what it printed. Gone once it lands.
+   */
+  landFailed?: { command: string; exitCode: number | null; output: string; at: string }
   /** Files in conflict when its work was last landed (from `task:conflict`). */
   conflict?: { files: string[]; at: string }
   /** The iteration in progress (live). */

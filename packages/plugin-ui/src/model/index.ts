@@ -33,6 +33,35 @@ export interface LaterEvents {
 /** Every event the model folds in. */
 export type ModelEvents = TanukiEvents & LaterEvents
 
+/** How many of a failed gate's last lines a task keeps for its page. */
+export const LAND_FAILED_LINES = 30
+
+/** A line that names what failed: TAP's `not ok`, `✗`/`✖` marks, `FAIL`, an `…Error`. */
+const FAILED_LINE = /^\s*(?:not ok\b|[✗✖×●]\s|FAIL\b)|\b\w*Error\b/
+
+/**
+ * What a task's page shows of a failed gate's output: the first lines before its end that name
+ * what failed (at most 8; a test runner names them first and sums up at the end), then its last
+ * `LAND_FAILED_LINES` lines, `…` where lines are left out, each cut at 300 characters.
+ */
+export function gateExcerpt(output: string): string {
+  const lines = output.replace(/\s+$/, '').split('\n')
+  const before = Math.max(0, lines.length - LAND_FAILED_LINES)
+  const shown: string[] = []
+  let next = 0
+  let taken = 0
+  for (let i = 0; i < before && taken < 8; i++) {
+    if (!FAILED_LINE.test(lines[i]!) || /^\s*at\s/.test(lines[i]!)) continue
+    if (i > next) shown.push('…')
+    shown.push(lines[i]!)
+    taken++
+    next = i + 1
+  }
+  if (before > next) shown.push('…')
+  shown.push(...lines.slice(before))
+  return shown.map((line) => (line.length > 300 ? `${line.slice(0, 299)}…` : line)).join('\n')
+}
+
 /** An event's time as ISO text: cores stamp ms since the epoch; some payloads carry ISO already. */
 export function isoTime(at: unknown): string {
   if (typeof at === 'string') return at
@@ -350,6 +379,7 @@ export class DashboardModel {
         const { taskId, commit, at, moved, note, target, empty } = e as LaterEvents['task:landed']
         const task = this.task(taskId)
         task.conflict = undefined
+        task.landFailed = undefined
         if (moved === false && !empty) {
           // On the integration branch only: waiting for the target, not landed.
           this.setLanded(task, null)
@@ -370,6 +400,11 @@ export class DashboardModel {
         if (task.heldBack) this.reach(task)
         this.setLanded(task, { commit, at: isoTime(at), ...(empty ? { empty } : {}) })
         return changed
+      }
+      case 'task:land-failed': {
+        const { taskId, command, exitCode, output, at } = e as ModelEvents['task:land-failed']
+        this.task(taskId).landFailed = { command, exitCode, output: gateExcerpt(output ?? ''), at: isoTime(at) }
+        return [taskId]
       }
       case 'task:conflict': {
         const { taskId, files, at } = e as LaterEvents['task:conflict']

@@ -182,11 +182,31 @@ describe('DashboardModel', () => {
     expect(model.document().tasks[0]!.landed).toEqual({ commit: 'abc123', at: '2026-01-01T00:00:01.000Z' })
     expect(model.progress().landed).toBe(1)
 
+    // A gate that failed on the combined work: the page says which, its exit and what failed.
+    const tap = [
+      'TAP version 13',
+      ...Array.from({ length: 60 }, (_, i) => (i === 9 ? 'not ok 10 - slugify' : `ok ${i + 1} - test ${i + 1}`)),
+      '1..60',
+      '# pass 59',
+      '# fail 1',
+    ].join('\n')
+    model.apply('task:land-failed', {
+      taskId: 'b',
+      command: 'npm test',
+      exitCode: 1,
+      output: tap,
+      at: Date.UTC(2026, 0, 1, 0, 1),
+    })
+    const failed = model.tasks.get('b')!.landFailed!
+    expect(failed).toMatchObject({ command: 'npm test', exitCode: 1, at: '2026-01-01T00:01:00.000Z' })
+    expect(failed.output.split('\n').slice(0, 4)).toEqual(['…', 'not ok 10 - slugify', '…', 'ok 34 - test 34'])
+    expect(failed.output).toMatch(/# fail 1$/)
     model.apply('task:conflict', { taskId: 'b', files: ['src/x.ts'], at: Date.UTC(2026, 0, 1, 0, 1) })
     expect(model.tasks.get('b')!.conflict).toEqual({ files: ['src/x.ts'], at: '2026-01-01T00:01:00.000Z' })
     model.apply('task:landed', { taskId: 'b', commit: 'def456', at: Date.UTC(2026, 0, 1, 0, 2) })
     expect(model.tasks.get('b')!.landed).toEqual({ commit: 'def456', at: '2026-01-01T00:02:00.000Z' })
     expect(model.tasks.get('b')!.conflict).toBeUndefined()
+    expect(model.tasks.get('b')!.landFailed).toBeUndefined()
     expect(model.progress().landed).toBe(2)
 
     model.apply('iteration:finished', {

@@ -48,6 +48,11 @@ function slim(name: string, event: unknown): unknown {
     const { output: _verifyOutput, ...command } = verify
     return { ...rest, verify: command }
   }
+  // What a gate printed can be long: the pages keep its last lines only.
+  if (name === 'task:land-failed') {
+    const { output, ...rest } = event as { output?: string }
+    return { ...rest, output: output?.slice(-20_000) ?? '' }
+  }
   return event
 }
 

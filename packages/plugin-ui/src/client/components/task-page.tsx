@@ -293,6 +293,16 @@ export function TaskPage({ id }: { id: string }) {
             </dd>
           </>
         )}
+        {task?.landFailed && (
+          <>
+            <dt>last landing</dt>
+            <dd class="failure" data-testid="land-failed">
+              <code>{task.landFailed.command}</code> exited {task.landFailed.exitCode ?? 'without a code'} on the
+              combined work at {new Date(task.landFailed.at).toLocaleString()}: its work did not land
+              <pre>{task.landFailed.output || '(no output)'}</pre>
+            </dd>
+          </>
+        )}
         {task?.conflict && (
           <>
             <dt>conflict</dt>
