@@ -145,7 +145,9 @@ describe('landings in the reports', () => {
       'failure: ⚡ C conflict in src/app.ts bringing in the work of A: an agent resolves it',
     ])
     expect(lines('task:land-failed', { taskId: 'C', command: 'npm test', exitCode: 1, output: 'FAIL', at: 6 })).toEqual(
-      ['failure: ✗ C did not land: `npm test` exited 1 on the combined work'],
+      [
+        'failure: ✗ C did not land: `npm test` exited 1 on the combined work (`tanuki task show C` has what it printed)',
+      ],
     )
     expect(settledLine(model, plain)).toBe(
       `✗ not all complete: 2/3 complete, 1 landed, 1 waiting for main (B), 1 pending in 5ms: ${NOTE}`,

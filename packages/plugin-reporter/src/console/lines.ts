@@ -293,7 +293,8 @@ export function describeEvent<E extends TanukiEventName>(
       return [
         {
           level: 'failure',
-          text: `${c.red('✗')} ${c.bold(e.taskId)} did not land: \`${e.command}\` exited ${e.exitCode ?? 'without a code'} on the combined work`,
+          // What it printed is long and goes to the task's next prompt: a person is told where to read it.
+          text: `${c.red('✗')} ${c.bold(e.taskId)} did not land: \`${e.command}\` exited ${e.exitCode ?? 'without a code'} on the combined work ${c.dim(`(\`tanuki task show ${e.taskId}\` has what it printed)`)}`,
         },
       ]
     }
