@@ -6,7 +6,7 @@ import { createMemoryStore } from '../state/memory.ts'
 import { replay } from '../state/replay.ts'
 import { createMemoryLander, type MemoryLanderOptions } from '../testing/memory-lander.ts'
 import { tapOtherFailure, tapRun1, tapRun2, tapRun3 } from '../../test/fixtures/node-test-tap.ts'
-import { gateFailureKey } from './landing.ts'
+import { gateFailureKey } from './gate-failure.ts'
 import { harness, rejection, stopAll, tasks } from './test-harness.ts'
 import type { HarnessOptions } from './test-harness.ts'
 
