@@ -104,6 +104,38 @@ describe('stopping', () => {
     expect(h.all('iteration:started')).toHaveLength(2)
   })
 
+  it('stop({ finish }): a try that meets a usage limit after it was asked waits for no park; the run stops', async () => {
+    // `a` works until let go, then meets a limit that lifts in an hour.
+    let release!: () => void
+    const letGo = new Promise<void>((resolve) => (release = resolve))
+    const h = harness(
+      {},
+      {
+        sources: [createMemorySource([task({ id: 'a' })])],
+        backend: {
+          script: async () => {
+            await letGo
+            return {
+              type: 'fail',
+              error: '429',
+              failure: { class: 'rate-limited', cause: 'API Error (429)', retryAfterMs: 3_600_000 },
+            }
+          },
+        },
+      },
+    )
+    await h.orchestrator.start()
+    await h.when('iteration:started', (e) => e.taskId === 'a')
+    const finishing = h.orchestrator.stop({ finish: true })
+    await h.when('orchestrator:finishing')
+    release()
+    await h.when('agent:parked')
+    // Its try is over (the limit ended it) and no new one begins: nothing is under way to wait for.
+    await finishing
+    expect(await h.orchestrator.done()).toMatchObject({ reason: 'stopped' })
+    expect(h.orchestrator.task('a')).toMatchObject({ status: 'pending', iterations: 0 })
+  })
+
   it('stop({ finish }) with no try under way stops at once; a plain stop() while finishing stops now', async () => {
     const idle = harness({ stopWhenSettled: false }, { sources: [createMemorySource([task({ id: 'a' })])] })
     await idle.orchestrator.start()

@@ -77,7 +77,13 @@ export function iterationHooks(context: IterationContext): {
       held = reserved
       return { budget: reserved.grant }
     },
-    onRateLimited: (limit) => parking.park(agent, limit, signal, startedAt),
+    onRateLimited: (limit) => {
+      // The run stops once the tries under way end: this one ended at the limit, and its next
+      // would wait for the park to lift (hours, for a usage limit). The park is recorded all the
+      // same (a resume keeps it); the task waits, unjudged, as a parked one does when asked.
+      if (context.finishing()) record.controller?.abort(FINISHING)
+      return parking.park(agent, limit, signal, startedAt)
+    },
     onIterationEnd: (iteration, result, validation, durationMs) => {
       open = false
       const failed = validation.failure
