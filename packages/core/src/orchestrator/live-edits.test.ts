@@ -118,6 +118,32 @@ describe('an edit of a running task', () => {
       [2, 2, 'exit 3'],
     ])
   })
+
+  it('a rerun while it runs takes the role its file was given meanwhile, before it starts again', async () => {
+    const source = createMemorySource([task({ id: 'a' })])
+    let first = true
+    const h = harness(
+      { cooldownMs: 0, stopWhenSettled: false, agents: { default: { count: 1 }, qa: { count: 1 } } },
+      {
+        sources: [source],
+        backend: {
+          script: () => {
+            if (!first) return { type: 'succeed', output: 'DONE' }
+            first = false
+            return { type: 'hang' }
+          },
+        },
+      },
+    )
+    await h.orchestrator.start()
+    await h.when('iteration:started', (e) => e.taskId === 'a')
+    // The person moves it to qa while it runs, then asks for it again.
+    edit(source, { id: 'a', role: 'qa' })
+    await h.orchestrator.rerun('a')
+    await h.when('task:completed', (e) => e.taskId === 'a')
+    expect(h.all('task:assigned').map((e) => e.role)).toEqual(['default', 'qa'])
+    expect(h.orchestrator.task('a')).toMatchObject({ status: 'complete', role: 'qa' })
+  })
 })
 
 describe('a rerun after the tries ran out', () => {

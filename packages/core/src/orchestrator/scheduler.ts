@@ -18,7 +18,10 @@ export type SchedulerContext = RunContext & {
   readonly balancer: Balancer
   /** A person's commands: one given while a task ran wins over the run's result. */
   readonly commands: Pick<Commands, 'takeOverride'>
-  /** A task's run is over: an edit of its file it could not take while it ran is taken now. */
+  /**
+   * A task's run is over: an edit of its file it could not take while it ran is taken now (also
+   * when it is handed out again before its run's end is, see `handOut`).
+   */
   readonly afterRun?: (record: TaskRecord) => void
 }
 
@@ -117,6 +120,13 @@ export class Scheduler {
         continue
       }
       const record = table.get(item.id)!
+      // Its file was edited while it last ran (its role, priority, dependencies): taken before it
+      // starts again, which can come before that run's end is (a rerun, a lost agent hand it out
+      // at once). It may belong to another queue now, or wait.
+      if (record.edited) {
+        this.ctx.afterRun?.(record)
+        if (!record.edited) continue
+      }
       // Parked agents (their account hit a limit) take no work until it lifts.
       const free = [...idle].filter((candidate) => !parking.isParked(candidate))
       const chosen = balancer.pick(record.task, free) as AgentRecord | undefined
