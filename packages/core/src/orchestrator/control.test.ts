@@ -136,6 +136,42 @@ describe('stopping', () => {
     expect(h.orchestrator.task('a')).toMatchObject({ status: 'pending', iterations: 0 })
   })
 
+  it('stop({ finish }) ends no try under way on an agent whose account another agent parked', async () => {
+    // `a` meets a limit that lifts in an hour; `b`, on the same account, works on until let go.
+    let release!: () => void
+    const letGo = new Promise<void>((resolve) => (release = resolve))
+    const h = harness(
+      { agents: { default: { count: 2 } } },
+      {
+        sources: [createMemorySource([task({ id: 'a' }), task({ id: 'b' })])],
+        backend: {
+          account: () => 'claude:ANTHROPIC_API_KEY',
+          script: async ({ task: t }): Promise<MemoryAction> => {
+            if (t.id === 'b') {
+              await letGo
+              return { type: 'succeed', output: 'DONE' }
+            }
+            return {
+              type: 'fail',
+              error: '429',
+              failure: { class: 'rate-limited', cause: 'API Error (429)', retryAfterMs: 3_600_000 },
+            }
+          },
+        },
+      },
+    )
+    await h.orchestrator.start()
+    await h.when('iteration:started', (e) => e.taskId === 'b')
+    await h.when('agent:parked')
+    const finishing = h.orchestrator.stop({ finish: true })
+    await h.when('orchestrator:finishing')
+    release()
+    await finishing
+    // `a` waited for the park, and waits on; `b`'s try was under way: it ended, and was judged.
+    expect(h.orchestrator.task('a')?.status).toBe('pending')
+    expect(h.orchestrator.task('b')?.status).toBe('complete')
+  })
+
   it('stop({ finish }) with no try under way stops at once; a plain stop() while finishing stops now', async () => {
     const idle = harness({ stopWhenSettled: false }, { sources: [createMemorySource([task({ id: 'a' })])] })
     await idle.orchestrator.start()

@@ -24,6 +24,7 @@ import { openLanding, type LandingQueue } from './landing.ts'
 import { loadTasks } from './load-tasks.ts'
 import { Parking } from './parking.ts'
 import { Scheduler } from './scheduler.ts'
+import { FINISHING } from './iteration-hooks.ts'
 import { windDown } from './shutdown.ts'
 import { TaskRuns } from './task-runs.ts'
 import { VerifyHolds } from './verify-holds.ts'
@@ -435,9 +436,9 @@ export class Orchestrator {
       for (const record of this.table.values()) {
         if (record.task.status !== 'assigned' && record.task.status !== 'in_progress') continue
         tasks.push(record.task.id)
-        // Parked on a usage limit, its try is not under way: it would wait for the limit to lift.
-        const agent = record.task.assignedTo === undefined ? undefined : this.pool.record(record.task.assignedTo)
-        if (agent && this.parking.isParked(agent)) record.controller?.abort('the run stopped after the tries under way')
+        // Its try met a usage limit and waits for it to lift: none is under way. (Another agent of
+        // its account may be parked while its own try goes on: that one ends, and is judged.)
+        if (record.waitsOnPark) record.controller?.abort(FINISHING)
       }
       this.bus.emit('orchestrator:finishing', { tasks })
       this.checkSettled()

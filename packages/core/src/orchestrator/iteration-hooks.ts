@@ -82,7 +82,10 @@ export function iterationHooks(context: IterationContext): {
       // would wait for the park to lift (hours, for a usage limit). The park is recorded all the
       // same (a resume keeps it); the task waits, unjudged, as a parked one does when asked.
       if (context.finishing()) record.controller?.abort(FINISHING)
-      return parking.park(agent, limit, signal, startedAt)
+      record.waitsOnPark = true
+      return parking.park(agent, limit, signal, startedAt).finally(() => {
+        record.waitsOnPark = false
+      })
     },
     onIterationEnd: (iteration, result, validation, durationMs) => {
       open = false

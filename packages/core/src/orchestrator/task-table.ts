@@ -59,6 +59,8 @@ export interface TaskRecord {
   edited?: Task
   /** Aborts the task's run in progress. */
   controller?: AbortController
+  /** Its try met a usage or rate limit and waits for its account's park to lift: none is under way. */
+  waitsOnPark?: boolean
   /** The run in progress. */
   running?: Promise<void>
 }
