@@ -133,7 +133,10 @@ describe('stopping', () => {
     // Its try is over (the limit ended it) and no new one begins: nothing is under way to wait for.
     await finishing
     expect(await h.orchestrator.done()).toMatchObject({ reason: 'stopped' })
-    expect(h.orchestrator.task('a')).toMatchObject({ status: 'pending', iterations: 0 })
+    // Not an agent lost: no attempt counted against `retryLimit`; its last error is the limit.
+    expect(h.orchestrator.task('a')).toMatchObject({ status: 'pending', iterations: 0, attempts: 0 })
+    expect(h.orchestrator.task('a')?.lastError?.class).toBe('rate-limited')
+    expect(h.all('task:requeued')).toEqual([])
   })
 
   it('stop({ finish }) ends no try under way on an agent whose account another agent parked', async () => {
@@ -168,7 +171,7 @@ describe('stopping', () => {
     release()
     await finishing
     // `a` waited for the park, and waits on; `b`'s try was under way: it ended, and was judged.
-    expect(h.orchestrator.task('a')?.status).toBe('pending')
+    expect(h.orchestrator.task('a')).toMatchObject({ status: 'pending', attempts: 0 })
     expect(h.orchestrator.task('b')?.status).toBe('complete')
   })
 

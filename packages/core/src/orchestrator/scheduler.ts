@@ -4,7 +4,7 @@ import { usageOfError } from '../errors.ts'
 import type { RunnerOutcome } from '../runner/index.ts'
 import type { AgentPool, AgentRecord } from './agent-pool.ts'
 import type { Commands } from './commands.ts'
-import { iterationHooks } from './iteration-hooks.ts'
+import { FINISHING, iterationHooks } from './iteration-hooks.ts'
 import type { TaskRecord } from './task-table.ts'
 import type { TaskRuns } from './task-runs.ts'
 import type { RunContext } from './types.ts'
@@ -173,8 +173,11 @@ export class Scheduler {
       // Its verdict is not one: the try was cut short all the same.
       cutShort = true
     }
-    if (failure !== undefined) runs.lost(record, agent, failure, controller.signal.aborted, cutShort)
-    else await runs.finished(record, agent, outcome!, started, () => this.overridden(record, agent))
+    if (failure !== undefined) {
+      // Ended by a run that stops after the tries under way (it waited for a limit): not a lost agent.
+      const finished = controller.signal.reason === FINISHING
+      runs.lost(record, agent, failure, controller.signal.aborted, cutShort, finished)
+    } else await runs.finished(record, agent, outcome!, started, () => this.overridden(record, agent))
   }
 
   /**

@@ -299,16 +299,28 @@ export class TaskRuns {
 
   /**
    * The agent's run ended in an error: it crashed, failed, or the run is stopping. `cutShort`: an
-   * iteration was under way.
+   * iteration was under way. `finished`: the run, stopping after the tries under way, ended it
+   * (it waited for a usage limit to lift): no agent was lost.
    */
-  lost(record: TaskRecord, agent: AgentRecord, error: unknown, aborted: boolean, cutShort = false): void {
+  lost(
+    record: TaskRecord,
+    agent: AgentRecord,
+    error: unknown,
+    aborted: boolean,
+    cutShort = false,
+    finished = false,
+  ): void {
     const { table, pool, bus, clock } = this.ctx
     const task = record.task
     agent.taskId = undefined
-    if (this.ctx.state() === 'stopping' && aborted) {
+    if ((this.ctx.state() === 'stopping' || finished) && aborted) {
       // A try a stop cut short had no verdict: not a try, as one a rate limit cuts short is not.
       if (cutShort) table.note(record, { iterations: record.iterations - 1 })
       table.setStatus(record, 'pending', { reason: 'run stopped; it will start over' })
+      if (finished) {
+        pool.release(agent)
+        this.ctx.checkSettled()
+      }
       return
     }
     const crashed = agent.status === 'crashed' || isTanukiError(error, 'TANUKI_AGENT_CRASHED')
