@@ -179,9 +179,11 @@ describe('stopping', () => {
     const idle = harness({ stopWhenSettled: false }, { sources: [createMemorySource([task({ id: 'a' })])] })
     await idle.orchestrator.start()
     await idle.when('project:settled')
-    await idle.orchestrator.stop({ finish: true })
+    await idle.orchestrator.stop({ finish: true, remove: true })
     expect(idle.all('orchestrator:finishing')).toEqual([expect.objectContaining({ tasks: [] })])
     expect(idle.orchestrator.state).toBe('stopped')
+    // `remove` is kept for the stop that follows.
+    expect(idle.all('agent:stopped')).toEqual([expect.objectContaining({ removed: true })])
 
     const h = harness({}, { sources: [createMemorySource([task({ id: 'a' })])], backend: { script: hangOn('a') } })
     await h.orchestrator.start()

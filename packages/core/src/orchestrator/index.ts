@@ -107,6 +107,8 @@ export class Orchestrator {
   private settledEmitted = false
   /** Stopping once the tries under way end (`stop({ finish: true })`). */
   private finishing = false
+  /** With `finish`, whether the stop then removes the agents (`stop({ finish: true, remove: true })`). */
+  private finishRemoves = false
   private summary: RunSummary | undefined
   private readonly doneWaiters: { resolve: (summary: RunSummary) => void; reject: (error: unknown) => void }[] = []
   /** Why `start()` refused, so `done()` fails the same way instead of waiting forever. */
@@ -336,7 +338,7 @@ export class Orchestrator {
   stop(options: { remove?: boolean; finish?: boolean } = {}): Promise<void> {
     if (this.stopping) return this.stopping
     if (this.stateValue === 'stopped') return Promise.resolve()
-    if (options.finish && this.stateValue === 'running') return this.finish()
+    if (options.finish && this.stateValue === 'running') return this.finish(options.remove ?? false)
     if (this.stateValue === 'starting' && this.starting) {
       // Let start finish setting up (or refuse), then stop before any agent is spawned.
       this.stopping = this.starting.then(
@@ -429,7 +431,8 @@ export class Orchestrator {
   // ---------------------------------------------------------------- scheduling
 
   /** Stops once the tries under way end; resolves when the run has stopped. */
-  private finish(): Promise<void> {
+  private finish(remove: boolean): Promise<void> {
+    this.finishRemoves ||= remove
     if (!this.finishing) {
       this.finishing = true
       const tasks: string[] = []
@@ -451,7 +454,7 @@ export class Orchestrator {
     if (this.stateValue !== 'running') return
     // Stopping once the tries under way end: they have.
     if (this.finishing) {
-      if (this.scheduler.idle() && !this.stopping) this.stopping = this.shutdown(false, 'stopped')
+      if (this.scheduler.idle() && !this.stopping) this.stopping = this.shutdown(this.finishRemoves, 'stopped')
       return
     }
     if (!this.scheduler.settled()) return
