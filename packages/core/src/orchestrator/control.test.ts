@@ -175,6 +175,23 @@ describe('stopping', () => {
     expect(h.orchestrator.task('b')?.status).toBe('complete')
   })
 
+  it('stop({ finish }): a try that failed does not wait out its pause before the next; the run stops', async () => {
+    // A pause of a minute between tries: the test's own time limit ends it first if it is waited out.
+    const h = harness(
+      { cooldownMs: 60_000, maxCooldownMs: 60_000 },
+      {
+        sources: [createMemorySource([task({ id: 'a' })])],
+        backend: { script: () => ({ type: 'fail', error: 'not yet' }) },
+      },
+    )
+    await h.orchestrator.start()
+    await h.when('iteration:finished', (e) => e.taskId === 'a')
+    await h.orchestrator.stop({ finish: true })
+    expect(await h.orchestrator.done()).toMatchObject({ reason: 'stopped' })
+    expect(h.orchestrator.task('a')).toMatchObject({ status: 'pending', iterations: 1 })
+    expect(h.all('iteration:started')).toHaveLength(1)
+  })
+
   it('stop({ finish }) with no try under way stops at once; a plain stop() while finishing stops now', async () => {
     const idle = harness({ stopWhenSettled: false }, { sources: [createMemorySource([task({ id: 'a' })])] })
     await idle.orchestrator.start()

@@ -107,6 +107,8 @@ export class Orchestrator {
   private settledEmitted = false
   /** Stopping once the tries under way end (`stop({ finish: true })`). */
   private finishing = false
+  /** Aborted when it starts finishing: the pauses between tries end. */
+  private readonly finished = new AbortController()
   /** With `finish`, whether the stop then removes the agents (`stop({ finish: true, remove: true })`). */
   private finishRemoves = false
   private summary: RunSummary | undefined
@@ -152,6 +154,7 @@ export class Orchestrator {
       problems: this.problems,
       state: () => this.stateValue,
       finishing: () => this.finishing,
+      finished: this.finished.signal,
       landing: () => this.landing,
       enqueue: (id, quiet) => this.scheduler.enqueue(id, quiet),
       dispatch: (role) => this.scheduler.dispatch(role),
@@ -435,6 +438,7 @@ export class Orchestrator {
     this.finishRemoves ||= remove
     if (!this.finishing) {
       this.finishing = true
+      this.finished.abort('the run stops after the tries under way')
       const tasks: string[] = []
       for (const record of this.table.values()) {
         if (record.task.status !== 'assigned' && record.task.status !== 'in_progress') continue

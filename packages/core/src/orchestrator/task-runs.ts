@@ -27,6 +27,7 @@ export type TaskRunContext = Pick<
   | 'dispatchAll'
   | 'checkSettled'
   | 'durable'
+  | 'finished'
 > & {
   readonly pool: AgentPool
   /** The verify commands that cannot run where a role's agents work, and the tasks they hold. */
@@ -115,6 +116,8 @@ export class TaskRuns {
       ...(countsOn ? { firstIteration: record.iterations + 1 } : {}),
       // An edit of its file while it runs (title, body, completion) applies from then on.
       definition: () => record.task,
+      // The run stops once the tries under way end: a try that failed does not wait out its pause.
+      halt: this.ctx.finished,
       notes,
       signal,
       hooks,

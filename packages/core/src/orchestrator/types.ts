@@ -211,6 +211,8 @@ export interface RunContext {
   state(): OrchestratorState
   /** The run stops once the tries under way end: no task starts, no new try begins. */
   finishing(): boolean
+  /** Aborted when the run starts finishing (`finishing()` from then on). */
+  readonly finished: AbortSignal
   /** The merge queue, when a lander is registered and landing is on. */
   landing(): LandingQueue | undefined
   /**

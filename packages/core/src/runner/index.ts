@@ -73,6 +73,11 @@ export interface RunOptions {
    * on. Default: the task passed to `run`, throughout.
    */
   definition?: () => Task
+  /**
+   * Aborted when the loop is to begin no new try (the run stops once the tries under way end): the
+   * pause between tries ends at once, and `beforeIteration` says why the loop halts.
+   */
+  halt?: AbortSignal
 }
 
 /** Why an iteration ended early, when it did. */
@@ -206,8 +211,27 @@ export class Runner {
         return { ...done, status: 'review', reason, failure }
       }
       feedback = { iteration, validation }
-      await sleep(this.clock, this.backoff(++failedInARow), signal)
+      await this.pause(this.backoff(++failedInARow), signal, options.halt)
       iteration++
+    }
+  }
+
+  /** Waits `ms` between tries, unless `halt` says no try follows; a stop (`signal`) throws. */
+  private async pause(ms: number, signal: AbortSignal, halt: AbortSignal | undefined): Promise<void> {
+    if (!halt) return sleep(this.clock, ms, signal)
+    if (halt.aborted) return
+    const either = new AbortController()
+    const end = (): void => either.abort()
+    halt.addEventListener('abort', end, { once: true })
+    signal.addEventListener('abort', end, { once: true })
+    try {
+      await sleep(this.clock, ms, either.signal)
+    } catch (error) {
+      if (signal.aborted) throw abortError(signal)
+      if (!halt.aborted) throw error
+    } finally {
+      halt.removeEventListener('abort', end)
+      signal.removeEventListener('abort', end)
     }
   }
 
