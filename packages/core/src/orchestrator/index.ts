@@ -105,9 +105,7 @@ export class Orchestrator {
   private changes: ChangeContext | undefined
   private stopping: Promise<void> | undefined
   private settledEmitted = false
-  /** Stopping once the tries under way end (`stop({ finish: true })`). */
-  private finishing = false
-  /** Aborted when it starts finishing: the pauses between tries end. */
+  /** Aborted once it stops after the tries under way (`stop({ finish: true })`). */
   private readonly finished = new AbortController()
   /** With `finish`, whether the stop then removes the agents (`stop({ finish: true, remove: true })`). */
   private finishRemoves = false
@@ -153,7 +151,6 @@ export class Orchestrator {
       parking: this.parking,
       problems: this.problems,
       state: () => this.stateValue,
-      finishing: () => this.finishing,
       finished: this.finished.signal,
       landing: () => this.landing,
       enqueue: (id, quiet) => this.scheduler.enqueue(id, quiet),
@@ -436,8 +433,7 @@ export class Orchestrator {
   /** Stops once the tries under way end; resolves when the run has stopped. */
   private finish(remove: boolean): Promise<void> {
     this.finishRemoves ||= remove
-    if (!this.finishing) {
-      this.finishing = true
+    if (!this.finished.signal.aborted) {
       this.finished.abort('the run stops after the tries under way')
       const tasks: string[] = []
       for (const record of this.table.values()) {
@@ -457,7 +453,7 @@ export class Orchestrator {
   private checkSettled(): void {
     if (this.stateValue !== 'running') return
     // Stopping once the tries under way end: they have.
-    if (this.finishing) {
+    if (this.finished.signal.aborted) {
       if (this.scheduler.idle() && !this.stopping) this.stopping = this.shutdown(this.finishRemoves, 'stopped')
       return
     }

@@ -20,8 +20,8 @@ export interface IterationContext {
   parking: Parking
   store: RunStore
   clock: Clock
-  /** The run stops once the tries under way end. */
-  finishing(): boolean
+  /** Aborted once the run stops after the tries under way. */
+  finished: AbortSignal
 }
 
 /** Why a task waits when the run stops after the tries under way. */
@@ -70,7 +70,7 @@ export function iterationHooks(context: IterationContext): {
     },
     beforeIteration: () => {
       // The run stops once the tries under way end: no new one begins; the task waits, unjudged.
-      if (context.finishing()) return { stop: { class: 'budget', cause: FINISHING }, halt: true }
+      if (context.finished.aborted) return { stop: { class: 'budget', cause: FINISHING }, halt: true }
       if (!budgets.applies(record)) return {}
       const reserved = budgets.reserve(record)
       if ('stop' in reserved) return reserved
@@ -81,7 +81,7 @@ export function iterationHooks(context: IterationContext): {
       // The run stops once the tries under way end: this one ended at the limit, and its next
       // would wait for the park to lift (hours, for a usage limit). The park is recorded all the
       // same (a resume keeps it); the task waits, unjudged, as a parked one does when asked.
-      if (context.finishing()) record.controller?.abort(FINISHING)
+      if (context.finished.aborted) record.controller?.abort(FINISHING)
       record.waitsOnPark = true
       return parking.park(agent, limit, signal, startedAt).finally(() => {
         record.waitsOnPark = false

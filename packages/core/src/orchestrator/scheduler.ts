@@ -54,7 +54,7 @@ export class Scheduler {
     if (!holds.admits(record)) return
     if (!queue.enqueue({ id, role, priority })) return
     if (!quiet) bus.emit('task:queued', { taskId: id, role, priority, queueSize: queue.size() })
-    if (this.ctx.state() === 'running' && !this.ctx.finishing()) this.ctx.pool.ensure(role)
+    if (this.ctx.state() === 'running' && !this.ctx.finished.aborted) this.ctx.pool.ensure(role)
   }
 
   dispatchAll(): void {
@@ -64,7 +64,7 @@ export class Scheduler {
   /** Hands queued tasks of a role to its idle agents; then, under `maxAgents`, moves places to where work waits. */
   dispatch(role: string): void {
     this.handOut(role)
-    if (this.ctx.state() === 'running' && !this.ctx.budgets.exhausted && !this.ctx.finishing())
+    if (this.ctx.state() === 'running' && !this.ctx.budgets.exhausted && !this.ctx.finished.aborted)
       this.ctx.pool.rebalance()
   }
 
@@ -106,7 +106,7 @@ export class Scheduler {
   /** Hands queued tasks of a role to its idle agents, as long as both last. */
   private handOut(role: string): void {
     const { table, queue, pool, parking, balancer } = this.ctx
-    if (this.ctx.state() !== 'running' || this.ctx.budgets.exhausted || this.ctx.finishing()) return
+    if (this.ctx.state() !== 'running' || this.ctx.budgets.exhausted || this.ctx.finished.aborted) return
     const state = pool.role(role)
     if (!state || state.paused) return
     const idle = state.idle

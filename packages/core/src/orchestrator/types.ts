@@ -209,9 +209,10 @@ export interface RunContext {
   readonly problems: string[]
   /** The run's lifecycle state. */
   state(): OrchestratorState
-  /** The run stops once the tries under way end: no task starts, no new try begins. */
-  finishing(): boolean
-  /** Aborted when the run starts finishing (`finishing()` from then on). */
+  /**
+   * Aborted once the run stops after the tries under way (`stop({ finish: true })`): from then on
+   * no task starts and no new try begins, and the pauses between tries end.
+   */
   readonly finished: AbortSignal
   /** The merge queue, when a lander is registered and landing is on. */
   landing(): LandingQueue | undefined
