@@ -234,8 +234,10 @@ async function openWorktree(
     // What a setup created is not the task's work, though git would take it (no .gitignore).
     const excluded = (await leftOut()).map((file) => `:(exclude,literal)${file.replace(/\/$/, '')}`)
     check(await inWorktree(['add', '--all', '--', '.', ...excluded]), 'add')
-    // Nothing but what a setup created changed: nothing to commit.
-    if (!merging && (await inWorktree(['diff', '--cached', '--quiet'])).code === 0) return undefined
+    // Nothing but what a setup created changed: nothing to commit. (Without such files, what
+    // `status` listed is staged now: no git call to ask, once per iteration.)
+    if (!merging && excluded.length > 0 && (await inWorktree(['diff', '--cached', '--quiet'])).code === 0)
+      return undefined
     await commitWith(['--allow-empty', '-m', message])
     return (await inWorktree(['rev-parse', 'HEAD'])).stdout.trim()
   }
