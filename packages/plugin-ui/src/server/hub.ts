@@ -1,5 +1,5 @@
 import { errorMessage } from '@tanuki/core'
-import { DashboardModel } from '../model/index.ts'
+import { DashboardModel, gateExcerpt } from '../model/index.ts'
 import type { DashboardSource, StatusDocument } from '../types.ts'
 
 /** One event as the stream sends it: its sequence number, name and (slimmed) payload. */
@@ -48,10 +48,11 @@ function slim(name: string, event: unknown): unknown {
     const { output: _verifyOutput, ...command } = verify
     return { ...rest, verify: command }
   }
-  // What a gate printed can be long: the pages keep its last lines only.
+  // What a gate printed can be long: the pages get what they show of it, the lines that name what
+  // failed and its end, cut from the whole output (a tail alone could lose the first).
   if (name === 'task:land-failed') {
     const { output, ...rest } = event as { output?: string }
-    return { ...rest, output: output?.slice(-20_000) ?? '' }
+    return { ...rest, output: gateExcerpt(output ?? '') }
   }
   return event
 }
