@@ -132,6 +132,7 @@ export {
 export {
   Orchestrator,
   createOrchestrator,
+  overruledStatus,
   taskView,
   type OrchestratorOptions,
   type OrchestratorStatus,

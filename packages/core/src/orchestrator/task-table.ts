@@ -15,6 +15,15 @@ import { taskView, type TaskView } from './types.ts'
 /** Statuses that hold an agent. */
 export const IN_FLIGHT: ReadonlySet<TaskStatus> = new Set(['assigned', 'in_progress'])
 
+/**
+ * Whether a task file's `status` is one a person (or git) put there against the journal's: they
+ * differ, and neither is in flight (a file that says in flight, or of a task the journal has in
+ * flight, lagged behind a run that ended without writing it: nobody typed that).
+ */
+export function overruledStatus(fileStatus: TaskStatus, journalStatus: TaskStatus): boolean {
+  return fileStatus !== journalStatus && !IN_FLIGHT.has(fileStatus) && !IN_FLIGHT.has(journalStatus)
+}
+
 /** Statuses a task file can bring that keep the task from running (`blocked` is derived again). */
 const SETTLED_IN_FILE: ReadonlySet<TaskStatus> = new Set(['complete', 'failed', 'review'])
 
@@ -205,9 +214,7 @@ export class TaskTable {
       this.countLanding(record.landed, +1)
       if (fromFile !== saved.status) {
         this.mirror.set(task.id, source, patchFor(record, saved.status, {}))
-        // A file that says a task is in flight, or of one the journal has in flight, lagged
-        // behind a run that ended without writing it (a crash): nobody typed that.
-        if (!IN_FLIGHT.has(fromFile) && !IN_FLIGHT.has(saved.status)) {
+        if (overruledStatus(fromFile, saved.status)) {
           const file = task.source === undefined ? {} : { file: task.source }
           this.mirror.restored({ taskId: task.id, ...file, fileStatus: fromFile, status: saved.status })
         }

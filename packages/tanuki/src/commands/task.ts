@@ -1,6 +1,6 @@
 import { existsSync, readdirSync } from 'node:fs'
 import { defineCommand } from 'citty'
-import { Resolver, TanukiError, combineErrors, type Task } from '@tanuki/core'
+import { Resolver, TanukiError, combineErrors, overruledStatus, type Task } from '@tanuki/core'
 import { restoredText, settledAdvice } from '@tanuki/plugin-reporter'
 import { runningOrchestrator } from '../lock.ts'
 import { isIterationLog, iterationLog, taskLogDir } from '../paths.ts'
@@ -217,7 +217,6 @@ function copiedStatusNotes(project: Project, tasks: readonly Task[]): string[] {
 }
 
 const SETTLED: ReadonlySet<string> = new Set(['complete', 'failed', 'review'])
-const IN_FLIGHT: ReadonlySet<string> = new Set(['assigned', 'in_progress'])
 
 /**
  * Task files whose `status` says otherwise than the journal (a person typed one to rerun a task, or
@@ -230,7 +229,7 @@ function overruledStatusNotes(project: Project, tasks: readonly Task[]): string[
   const { state } = readJournal(project.paths.journal)
   const overruled = tasks.flatMap((task) => {
     const status = state.tasks[task.id]?.status
-    if (status === undefined || status === task.status || IN_FLIGHT.has(status) || IN_FLIGHT.has(task.status)) return []
+    if (status === undefined || !overruledStatus(task.status, status)) return []
     return [{ taskId: task.id, ...(task.source ? { file: task.source } : {}), fileStatus: task.status, status }]
   })
   return overruled.length > 0 ? [restoredText(overruled, undefined, false)] : []
