@@ -381,6 +381,32 @@ describe('Validator', () => {
       expect(validation.failure?.unrunnable?.program).toBeUndefined()
     })
 
+    it('a program of the verify on the line a backslash continues is the verify’s own', async () => {
+      const validation = await new Validator().validate({
+        task: task({ verify: 'timeout 300 \\\n  pytset -q' }),
+        agent: await spawn({ exec: () => ({ exitCode: 127, output: 'sh: 1: pytset: not found\n', timedOut: false }) }),
+        result: ok(''),
+        iteration: 1,
+      })
+      expect(validation).toMatchObject({
+        outcome: 'failed',
+        failure: { class: 'verify-could-not-run', unrunnable: { program: 'pytset', exitCode: 127 } },
+      })
+    })
+
+    it('a redirection to a file in the workspace is no program of the workspace: an unnamed 127 is the verify’s', async () => {
+      const validation = await new Validator().validate({
+        task: task({ verify: 'npm test &>logs/test.txt' }),
+        agent: await spawn({ exec: () => ({ exitCode: 127, output: 'npm error code 127\n', timedOut: false }) }),
+        result: ok(''),
+        iteration: 1,
+      })
+      expect(validation).toMatchObject({
+        outcome: 'failed',
+        failure: { class: 'verify-could-not-run', unrunnable: { command: 'npm test &>logs/test.txt', exitCode: 127 } },
+      })
+    })
+
     it('reads the program a wrapper could not run, and sees through wrappers and a shell’s -c', () => {
       expect(programNotRun("timeout: failed to run command 'pytest': No such file or directory")).toBe('pytest')
       expect(verifyPrograms('timeout -s KILL 5m pytest -q')).toEqual(['pytest'])

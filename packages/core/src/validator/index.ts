@@ -2,6 +2,7 @@ import type { Agent, AgentFailure, ExecResult, RunResult, VerifyUnrunnable } fro
 import { errorMessage } from '../errors.ts'
 import type { IterationOutcome } from '../orchestrator/events.ts'
 import type { Task } from '../task/types.ts'
+import { COMMAND_PREFIXES, isAssignment, simpleCommands, WRAPPERS, type Wrapper } from './shell-words.ts'
 
 /** The Validator's verdict on one iteration. */
 export interface Validation {
@@ -193,68 +194,19 @@ export function programNotRun(line: string): string | undefined {
   return said?.[1]
 }
 
-/** Shell words before a simple command's program: keywords, and wrappers that run the next word. */
-const PREFIXES = new Set(['!', '{', 'if', 'then', 'else', 'elif', 'while', 'until', 'do'])
-/** Wrappers that run the program after them, with their options that take a value of their own. */
-const WRAPPERS: Record<string, string[]> = {
-  env: ['-u', '--unset', '-C', '--chdir', '-S', '--split-string'],
-  exec: ['-a'],
-  command: [],
-  time: ['-f', '--format', '-o', '--output'],
-  nice: ['-n', '--adjustment'],
-  nohup: [],
-  sudo: ['-u', '--user', '-g', '--group', '-C', '-D', '--chdir'],
-  xargs: ['-I', '-n', '-P', '-L', '-d', '-E', '-s', '-a'],
-  timeout: ['-s', '--signal', '-k', '--kill-after'],
-}
-/** Wrappers whose first word past their options is theirs (timeout's duration), not the program. */
-const WRAPPER_ARGS: Record<string, number> = { timeout: 1 }
 /** Shells whose `-c` runs a command string of its own: its programs are the verify's too. */
 const SHELLS = new Set(['sh', 'bash', 'dash', 'zsh', 'ksh', 'busybox'])
 
 /**
- * The programs a verify command runs itself: the first word of each simple command (split on
- * `&&`, `||`, `;`, `|`, `&`, parentheses and newlines, outside quotes), after leading `VAR=value`
- * assignments and the wrappers `env`, `exec`, `command`, `time` (and their options). Not the
- * programs those run in turn: `npm test` runs `npm`, not the `vitest` of its script.
+ * The programs a verify command runs itself: the first word of each of its simple commands
+ * (`simpleCommands`: split on `&&`, `||`, `;`, `|`, `&`, parentheses and newlines, outside quotes,
+ * and inside command substitutions), past leading `VAR=value` assignments, reserved words and the
+ * wrappers `env`, `exec`, `command`, `time`, `nice`, `nohup`, `sudo`, `xargs` and `timeout` (and
+ * their options). Not the programs those run in turn: `npm test` runs `npm`, not the `vitest` of
+ * its script.
  */
 export function verifyPrograms(command: string): string[] {
-  const programs: string[] = []
-  let words: string[] = []
-  let word = ''
-  let quoted = false
-  let quote: string | undefined
-  const endWord = (): void => {
-    if (word !== '' || quoted) words.push(word)
-    word = ''
-    quoted = false
-  }
-  const endCommand = (): void => {
-    endWord()
-    programs.push(...programsOf(words))
-    words = []
-  }
-  for (let i = 0; i < command.length; i++) {
-    const c = command[i]!
-    if (quote) {
-      if (c === quote) quote = undefined
-      else if (c === '\\' && quote === '"' && i + 1 < command.length) word += command[++i]
-      else word += c
-    } else if (c === "'" || c === '"') {
-      quote = c
-      quoted = true
-    } else if (c === '\\' && i + 1 < command.length) {
-      word += command[++i]
-    } else if (/[;&|()\n]/.test(c)) {
-      endCommand()
-    } else if (/\s/.test(c)) {
-      endWord()
-    } else {
-      word += c
-    }
-  }
-  endCommand()
-  return [...new Set(programs)]
+  return [...new Set(simpleCommands(command).flatMap(({ words }) => programsOf(words)))]
 }
 
 /**
@@ -262,13 +214,13 @@ export function verifyPrograms(command: string): string[] {
  * options; and for a shell's `-c`, the programs of its command string as well.
  */
 function programsOf(words: string[]): string[] {
-  let wrapper: string[] | undefined
+  let wrapper: Wrapper | undefined
   let skip = 0
   for (let i = 0; i < words.length; i++) {
     const word = words[i]!
-    if (/^[A-Za-z_][A-Za-z0-9_]*=/.test(word) || PREFIXES.has(word)) continue
+    if (isAssignment(word) || COMMAND_PREFIXES.has(word)) continue
     if (wrapper && word.startsWith('-')) {
-      if (wrapper.includes(word)) i++
+      i += wrapper.options[word] ?? 0
       continue
     }
     if (skip > 0) {
@@ -276,8 +228,8 @@ function programsOf(words: string[]): string[] {
       continue
     }
     if (Object.hasOwn(WRAPPERS, word)) {
-      wrapper = WRAPPERS[word]
-      skip = WRAPPER_ARGS[word] ?? 0
+      wrapper = WRAPPERS[word]!
+      skip = wrapper.operands ?? 0
       continue
     }
     const base = word.slice(word.lastIndexOf('/') + 1)

@@ -1,4 +1,5 @@
 import type { ExecResult } from '../agent/types.ts'
+import { isAssignment, KEYWORDS, simpleCommands, WRAPPERS, type Wrapper } from './shell-words.ts'
 
 /**
  * The programs of a verify command to look for where it will run, before an agent is paid to
@@ -43,40 +44,6 @@ const BUILTINS = new Set([
   'echo',
   'printf',
 ])
-/** Words that make a command compound: what it runs is not its first word. */
-const KEYWORDS = new Set([
-  '!',
-  '{',
-  '}',
-  'if',
-  'then',
-  'else',
-  'elif',
-  'fi',
-  'for',
-  'in',
-  'while',
-  'until',
-  'do',
-  'done',
-  'case',
-  'esac',
-  'select',
-  'function',
-  '[[',
-  ']]',
-  'coproc',
-])
-/** Wrappers that run the program after them; options are allowed only where listed (with how many values each takes). */
-const WRAPPERS: Record<string, Record<string, number>> = {
-  env: {},
-  exec: {},
-  command: {},
-  time: { '-p': 0 },
-  nice: { '-n': 1 },
-  nohup: {},
-  timeout: { '-s': 1, '-k': 1, '--preserve-status': 0, '--foreground': 0, '-v': 0, '--verbose': 0 },
-}
 /** A program word that needs no shell to be told: a name, or an absolute path. */
 const PLAIN = /^(?:[A-Za-z0-9_][A-Za-z0-9_.+@%,:-]*|\/[A-Za-z0-9_.+@%,:/-]+)$/
 
@@ -85,74 +52,31 @@ const PLAIN = /^(?:[A-Za-z0-9_][A-Za-z0-9_.+@%,:-]*|\/[A-Za-z0-9_.+@%,:/-]+)$/
  * undefined when the string is anything else.
  */
 function andChain(command: string): string[][] | undefined {
-  const commands: string[][] = []
-  let words: string[] = []
-  let word = ''
-  let quote: string | undefined
-  const endWord = (): void => {
-    if (word !== '') words.push(word)
-    word = ''
-  }
-  for (let i = 0; i < command.length; i++) {
-    const c = command[i]!
-    if (quote) {
-      word += c
-      if (c === quote) quote = undefined
-      else if (c === '\\' && quote === '"' && i + 1 < command.length) word += command[++i]
-      continue
-    }
-    if (c === "'" || c === '"') {
-      quote = c
-      word += c
-    } else if (c === '\\') {
-      if (command[i + 1] === '\n') return undefined
-      word += c + (command[++i] ?? '')
-    } else if (c === '#' && word === '') {
-      break
-    } else if (c === '&' && command[i + 1] === '&') {
-      endWord()
-      if (words.length === 0) return undefined
-      commands.push(words)
-      words = []
-      i++
-    } else if (c === '&' && (command[i - 1] === '>' || command[i - 1] === '<' || command[i + 1] === '>')) {
-      // A redirection (`2>&1`, `&>log`), not a command run in the background.
-      word += c
-    } else if (c === '|' && command[i - 1] === '>') {
-      word += c
-    } else if (/[;&|()`\n]/.test(c)) {
-      return undefined
-    } else if (/\s/.test(c)) {
-      endWord()
-    } else {
-      word += c
-    }
-  }
-  if (quote) return undefined
-  endWord()
-  if (words.length === 0) return commands.length === 0 ? [] : undefined
-  commands.push(words)
-  return commands
+  const commands = simpleCommands(command)
+  const plain = commands.every(
+    ({ raw, end, unsure }, at) =>
+      !unsure && raw.length > 0 && (end === '&&' || (end === undefined && at === commands.length - 1)),
+  )
+  return plain ? commands.map(({ raw }) => raw) : undefined
 }
 
 /** A simple command's programs (its wrappers, then what they run), or undefined when unsure. */
 function commandPrograms(words: string[]): string[] | undefined {
   const programs: string[] = []
-  let wrapper: Record<string, number> | undefined
+  let wrapper: Wrapper | undefined
   let skip = 0
   for (let i = 0; i < words.length; i++) {
     const word = words[i]!
-    const assignment = /^[A-Za-z_][A-Za-z0-9_]*=/.exec(word)
-    if (assignment) {
+    if (isAssignment(word)) {
       // Another PATH for this command: where its program is looked for is not the verify's PATH.
       if (word.startsWith('PATH=')) return undefined
       if (wrapper && wrapper !== WRAPPERS.env) return undefined
       continue
     }
     if (wrapper && word.startsWith('-')) {
-      const values = wrapper[word]
-      if (values === undefined) return undefined
-      i += values
+      // Only options that leave the PATH the program is looked up on, and the program run.
+      if (!wrapper.samePath?.includes(word)) return undefined
+      i += wrapper.options[word] ?? 0
       continue
     }
     if (skip > 0) {
@@ -163,10 +87,11 @@ function commandPrograms(words: string[]): string[] | undefined {
     // A path relative to where it runs is the workspace's: the agent may be the one to write it.
     if (word.includes('/') && !word.startsWith('/')) return undefined
     programs.push(word)
-    if (!Object.hasOwn(WRAPPERS, word)) return programs
-    wrapper = WRAPPERS[word]
+    // What runs past sudo or xargs is not surely looked up where the verify runs, nor run.
+    if (!Object.hasOwn(WRAPPERS, word) || !WRAPPERS[word]!.samePath) return programs
+    wrapper = WRAPPERS[word]!
     // timeout's duration comes before its program.
-    skip = word === 'timeout' ? 1 : 0
+    skip = wrapper.operands ?? 0
   }
   // Assignments alone (they change what the next commands see), or a wrapper with nothing to run.
   return undefined
