@@ -381,6 +381,19 @@ describe('Validator', () => {
       expect(validation.failure?.unrunnable?.program).toBeUndefined()
     })
 
+    it('a wrapper the verify runs its program with is a program of the verify’s own', async () => {
+      const validation = await new Validator().validate({
+        task: task({ verify: 'npm ci && timeout 300 pytest -q' }),
+        agent: await spawn({ exec: () => ({ exitCode: 127, output: 'sh: 1: timeout: not found\n', timedOut: false }) }),
+        result: ok(''),
+        iteration: 1,
+      })
+      expect(validation).toMatchObject({
+        outcome: 'failed',
+        failure: { class: 'verify-could-not-run', unrunnable: { program: 'timeout', exitCode: 127 } },
+      })
+    })
+
     it('a program of the verify on the line a backslash continues is the verify’s own', async () => {
       const validation = await new Validator().validate({
         task: task({ verify: 'timeout 300 \\\n  pytset -q' }),
@@ -409,9 +422,9 @@ describe('Validator', () => {
 
     it('reads the program a wrapper could not run, and sees through wrappers and a shell’s -c', () => {
       expect(programNotRun("timeout: failed to run command 'pytest': No such file or directory")).toBe('pytest')
-      expect(verifyPrograms('timeout -s KILL 5m pytest -q')).toEqual(['pytest'])
-      expect(verifyPrograms('sudo -u ci nice -n 5 pytest')).toEqual(['pytest'])
-      expect(verifyPrograms('nohup xargs -n 1 pytest < files')).toEqual(['pytest'])
+      expect(verifyPrograms('timeout -s KILL 5m pytest -q')).toEqual(['timeout', 'pytest'])
+      expect(verifyPrograms('sudo -u ci nice -n 5 pytest')).toEqual(['sudo', 'nice', 'pytest'])
+      expect(verifyPrograms('nohup xargs -n 1 pytest < files')).toEqual(['nohup', 'xargs', 'pytest'])
       expect(verifyPrograms('sh -c "pytest -q" && bash -lc ruff')).toEqual(['sh', 'pytest', 'bash', 'ruff'])
       expect(namesProgram('timeout 300 pytest', 'pytest')).toBe(true)
       expect(namesProgram('npm test', 'vitest')).toBe(false)
@@ -427,7 +440,9 @@ describe('Validator', () => {
         'true',
       ])
       expect(verifyPrograms('env -i PATH=/bin:/usr/bin node --test\ntime -p ./check.sh')).toEqual([
+        'env',
         'node',
+        'time',
         './check.sh',
       ])
       expect(verifyPrograms('exec cargo test; command go vet ./...')).toEqual(['cargo', 'go'])

@@ -200,20 +200,22 @@ const SHELLS = new Set(['sh', 'bash', 'dash', 'zsh', 'ksh', 'busybox'])
 /**
  * The programs a verify command runs itself: the first word of each of its simple commands
  * (`simpleCommands`: split on `&&`, `||`, `;`, `|`, `&`, parentheses and newlines, outside quotes,
- * and inside command substitutions), past leading `VAR=value` assignments, reserved words and the
- * wrappers `env`, `exec`, `command`, `time`, `nice`, `nohup`, `sudo`, `xargs` and `timeout` (and
- * their options). Not the programs those run in turn: `npm test` runs `npm`, not the `vitest` of
- * its script.
+ * and inside command substitutions), past leading `VAR=value` assignments and reserved words; and
+ * of one that starts with the wrappers `env`, `time`, `nice`, `nohup`, `sudo`, `xargs` or
+ * `timeout` (or the builtins `exec` and `command`), those wrappers and the word past their options.
+ * Not the programs those run in turn: `npm test` runs `npm`, not the `vitest` of its script.
  */
 export function verifyPrograms(command: string): string[] {
   return [...new Set(simpleCommands(command).flatMap(({ words }) => programsOf(words)))]
 }
 
 /**
- * A simple command's program: its first word past assignments, keywords, wrappers and their
- * options; and for a shell's `-c`, the programs of its command string as well.
+ * A simple command's programs: its wrappers, and its first word past assignments, keywords,
+ * wrappers and their options; and for a shell's `-c`, the programs of its command string as well.
  */
 function programsOf(words: string[]): string[] {
+  // A wrapper missing is as much the verify's own as its program (`timeout: not found`).
+  const wrappers: string[] = []
   let wrapper: Wrapper | undefined
   let skip = 0
   for (let i = 0; i < words.length; i++) {
@@ -229,17 +231,20 @@ function programsOf(words: string[]): string[] {
     }
     if (Object.hasOwn(WRAPPERS, word)) {
       wrapper = WRAPPERS[word]!
+      if (!wrapper.builtin) wrappers.push(word)
       skip = wrapper.operands ?? 0
       continue
     }
     const base = word.slice(word.lastIndexOf('/') + 1)
     if (SHELLS.has(base)) {
       const script = words.findIndex((w, at) => at > i && /^-[a-z]*c[a-z]*$/.test(w))
-      if (script >= 0 && words[script + 1] !== undefined) return [word, ...verifyPrograms(words[script + 1]!)]
+      if (script >= 0 && words[script + 1] !== undefined) {
+        return [...wrappers, word, ...verifyPrograms(words[script + 1]!)]
+      }
     }
-    return [word]
+    return [...wrappers, word]
   }
-  return []
+  return wrappers
 }
 
 /**

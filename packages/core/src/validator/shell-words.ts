@@ -148,13 +148,15 @@ export interface Wrapper {
    * xargs may run nothing.
    */
   samePath?: string[]
+  /** A builtin of every shell: never a program the shell could not find. */
+  builtin?: true
 }
 
 /** Wrappers: what runs past them is a program the command runs as well. */
 export const WRAPPERS: Record<string, Wrapper> = {
   env: { options: { '-u': 1, '--unset': 1, '-C': 1, '--chdir': 1, '-S': 1, '--split-string': 1 }, samePath: [] },
-  exec: { options: { '-a': 1 }, samePath: [] },
-  command: { options: {}, samePath: [] },
+  exec: { options: { '-a': 1 }, samePath: [], builtin: true },
+  command: { options: {}, samePath: [], builtin: true },
   time: { options: { '-f': 1, '--format': 1, '-o': 1, '--output': 1 }, samePath: ['-p'] },
   nice: { options: { '-n': 1, '--adjustment': 1 }, samePath: ['-n'] },
   nohup: { options: {}, samePath: [] },
