@@ -350,18 +350,31 @@ describe('Validator', () => {
       })
     })
 
-    it('a program of the verify itself behind assignments and wrappers is one no try can make run', async () => {
-      const validation = await new Validator().validate({
-        task: task({ verify: 'npm ci && CI=1 env -u HOME time pytset -q' }),
-        agent: await spawn({ exec: () => ({ exitCode: 127, output: 'sh: 1: pytset: not found\n', timedOut: false }) }),
-        result: ok(''),
-        iteration: 1,
-      })
-      expect(validation).toMatchObject({
-        outcome: 'failed',
-        failure: { class: 'verify-could-not-run', unrunnable: { program: 'pytset', exitCode: 127 } },
-      })
-    })
+    it.each([
+      // Behind assignments and wrappers.
+      ['npm ci && CI=1 env -u HOME time pytset -q', 'sh: 1: pytset: not found', 'pytset'],
+      // A wrapper the verify runs its program with (no GNU timeout, as on a Mac).
+      ['npm ci && timeout 300 pytest -q', 'sh: 1: timeout: not found', 'timeout'],
+      // On the line a backslash continues.
+      ['timeout 300 \\\n  pytset -q', 'sh: 1: pytset: not found', 'pytset'],
+      // Unnamed, beside a redirection to a file in the workspace, which is no program of the workspace.
+      ['npm test &>logs/test.txt', 'npm error code 127', undefined],
+    ])(
+      '%j exiting 127 (%s) is a program of the verify’s own, which no try can make run',
+      async (verify, said, program) => {
+        const validation = await new Validator().validate({
+          task: task({ verify }),
+          agent: await spawn({ exec: () => ({ exitCode: 127, output: `${said}\n`, timedOut: false }) }),
+          result: ok(''),
+          iteration: 1,
+        })
+        expect(validation).toMatchObject({
+          outcome: 'failed',
+          failure: { class: 'verify-could-not-run', unrunnable: { command: verify, exitCode: 127, said } },
+        })
+        expect(validation.failure?.unrunnable?.program).toBe(program)
+      },
+    )
 
     it('takes a program its output does not name for the verify’s own: its tasks are held, not failed one by one', async () => {
       const validation = await new Validator().validate({
@@ -379,45 +392,6 @@ describe('Validator', () => {
         },
       })
       expect(validation.failure?.unrunnable?.program).toBeUndefined()
-    })
-
-    it('a wrapper the verify runs its program with is a program of the verify’s own', async () => {
-      const validation = await new Validator().validate({
-        task: task({ verify: 'npm ci && timeout 300 pytest -q' }),
-        agent: await spawn({ exec: () => ({ exitCode: 127, output: 'sh: 1: timeout: not found\n', timedOut: false }) }),
-        result: ok(''),
-        iteration: 1,
-      })
-      expect(validation).toMatchObject({
-        outcome: 'failed',
-        failure: { class: 'verify-could-not-run', unrunnable: { program: 'timeout', exitCode: 127 } },
-      })
-    })
-
-    it('a program of the verify on the line a backslash continues is the verify’s own', async () => {
-      const validation = await new Validator().validate({
-        task: task({ verify: 'timeout 300 \\\n  pytset -q' }),
-        agent: await spawn({ exec: () => ({ exitCode: 127, output: 'sh: 1: pytset: not found\n', timedOut: false }) }),
-        result: ok(''),
-        iteration: 1,
-      })
-      expect(validation).toMatchObject({
-        outcome: 'failed',
-        failure: { class: 'verify-could-not-run', unrunnable: { program: 'pytset', exitCode: 127 } },
-      })
-    })
-
-    it('a redirection to a file in the workspace is no program of the workspace: an unnamed 127 is the verify’s', async () => {
-      const validation = await new Validator().validate({
-        task: task({ verify: 'npm test &>logs/test.txt' }),
-        agent: await spawn({ exec: () => ({ exitCode: 127, output: 'npm error code 127\n', timedOut: false }) }),
-        result: ok(''),
-        iteration: 1,
-      })
-      expect(validation).toMatchObject({
-        outcome: 'failed',
-        failure: { class: 'verify-could-not-run', unrunnable: { command: 'npm test &>logs/test.txt', exitCode: 127 } },
-      })
     })
 
     it('reads the program a wrapper could not run, and sees through wrappers and a shell’s -c', () => {
