@@ -21,6 +21,12 @@ describe('preflightPrograms: what a verify runs whatever the agent does', () => 
     // The first command may install a later one's program, or change PATH: only the first is looked for.
     ['pip install pytest && pytest', ['pip']],
     ['source .venv/bin/activate && pytest', ['source']],
+    // A YAML block scalar (`verify: |`) ends in a newline; a chain may go on past a newline after `&&`.
+    ['pytest -q\n', ['pytest']],
+    ['pytest -q\n\n', ['pytest']],
+    ['cd api &&\n  pytest -q\n', ['pytest']],
+    ['npm ci &&\n  npm test', ['npm']],
+    ['pytest &&\n\n  ruff check .', ['pytest']],
   ])('%s → %j', (command, programs) => {
     expect(preflightPrograms(command)).toEqual(programs)
   })
@@ -37,6 +43,7 @@ describe('preflightPrograms: what a verify runs whatever the agent does', () => 
     'pytest &',
     '(cd api && pytest)',
     'pytest\nruff check .',
+    'pytest\n&& ruff check .',
     '`which pytest` -q',
     '$PYTHON -m pytest',
     '"pytest" -q',

@@ -1,5 +1,5 @@
 import type { ExecResult } from '../agent/types.ts'
-import { isAssignment, KEYWORDS, simpleCommands, WRAPPERS, type Wrapper } from './shell-words.ts'
+import { isAssignment, KEYWORDS, type SimpleCommand, simpleCommands, WRAPPERS, type Wrapper } from './shell-words.ts'
 
 /**
  * The programs of a verify command to look for where it will run, before an agent is paid to
@@ -52,7 +52,17 @@ const PLAIN = /^(?:[A-Za-z0-9_][A-Za-z0-9_.+@%,:-]*|\/[A-Za-z0-9_.+@%,:/-]+)$/
  * undefined when the string is anything else.
  */
 function andChain(command: string): string[][] | undefined {
-  const commands = simpleCommands(command)
+  const commands: SimpleCommand[] = []
+  for (const next of simpleCommands(command)) {
+    // A newline after `&&` goes on with the chain, as in sh (`npm ci &&` on a line of its own).
+    if (next.raw.length === 0 && next.end === '\n' && commands.at(-1)?.end === '&&') continue
+    commands.push(next)
+  }
+  // Newlines at the end end the verify (a YAML block scalar, `verify: |`, adds one).
+  while (commands.length > 1 && commands.at(-1)!.raw.length === 0 && commands.at(-2)!.end === '\n') {
+    commands.pop()
+    delete commands.at(-1)!.end
+  }
   const plain = commands.every(
     ({ raw, end, unsure }, at) =>
       !unsure && raw.length > 0 && (end === '&&' || (end === undefined && at === commands.length - 1)),

@@ -72,7 +72,7 @@ describe('what the validator reads of a verify command', () => {
     ['pytest &', ['pytest'], []],
     ['pytest & ruff', ['pytest', 'ruff'], []],
     ['pytest\nruff', ['pytest', 'ruff'], []],
-    ['pytest\n', ['pytest'], []],
+    ['pytest\n', ['pytest'], ['pytest']],
     ['&& pytest', ['pytest'], []],
     ['pytest &&', ['pytest'], []],
     ['pytest && && ruff', ['pytest', 'ruff'], []],
