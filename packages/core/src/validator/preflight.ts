@@ -85,8 +85,10 @@ function commandPrograms(words: string[]): string[] | undefined {
     }
     if (wrapper && word.startsWith('-')) {
       // Only options that leave the PATH the program is looked up on, and the program run.
-      if (!wrapper.samePath?.includes(word)) return undefined
-      i += wrapper.options[word] ?? 0
+      // A long option may carry its value (`--signal=KILL`).
+      const [option, value] = word.split(/=(.*)/s)
+      if (!wrapper.samePath?.includes(option!)) return undefined
+      if (value === undefined) i += wrapper.options[option!] ?? 0
       continue
     }
     if (skip > 0) {

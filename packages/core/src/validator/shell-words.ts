@@ -158,14 +158,14 @@ export const WRAPPERS: Record<string, Wrapper> = {
   exec: { options: { '-a': 1 }, samePath: [], builtin: true },
   command: { options: {}, samePath: [], builtin: true },
   time: { options: { '-f': 1, '--format': 1, '-o': 1, '--output': 1 }, samePath: ['-p'] },
-  nice: { options: { '-n': 1, '--adjustment': 1 }, samePath: ['-n'] },
+  nice: { options: { '-n': 1, '--adjustment': 1 }, samePath: ['-n', '--adjustment'] },
   nohup: { options: {}, samePath: [] },
   sudo: { options: { '-u': 1, '--user': 1, '-g': 1, '--group': 1, '-C': 1, '-D': 1, '--chdir': 1 } },
   xargs: { options: { '-I': 1, '-n': 1, '-P': 1, '-L': 1, '-d': 1, '-E': 1, '-s': 1, '-a': 1 } },
   timeout: {
     options: { '-s': 1, '--signal': 1, '-k': 1, '--kill-after': 1 },
     operands: 1,
-    samePath: ['-s', '-k', '--preserve-status', '--foreground', '-v', '--verbose'],
+    samePath: ['-s', '--signal', '-k', '--kill-after', '--preserve-status', '--foreground', '-v', '--verbose'],
   },
 }
 
