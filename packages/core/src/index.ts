@@ -52,6 +52,15 @@ export {
 } from './balancer/index.ts'
 export { StatusTracker, type StatusChange } from './status/index.ts'
 export { progressOf, progressFromCounts } from './status/progress.ts'
+export {
+  needsYou,
+  landingHolds,
+  type NeedsYouTask,
+  type NeedsYouItem,
+  type NeedsYouOptions,
+  type NeedKind,
+  type LandingTask,
+} from './status/needs-you.ts'
 export { Validator, type Validation, type ValidatorOptions, type ValidateRequest } from './validator/index.ts'
 export {
   preflightProbe,

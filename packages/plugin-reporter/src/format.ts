@@ -1,5 +1,5 @@
 import picocolors from 'picocolors'
-import type { EmptyLanding } from '@tanuki/core'
+import type { EmptyLanding, LandingTask } from '@tanuki/core'
 
 /** The colour functions reporters use: picocolors' own, or pass-throughs when colour is off. */
 export type Colors = ReturnType<typeof picocolors.createColors>
@@ -130,35 +130,8 @@ export function settledAdvice(id = 'ID'): string {
   return `\`tanuki task rerun ${id}\` to try again, or \`tanuki task mark ${id} complete\``
 }
 
-/** What `landingHolds` reads of a task. */
-export interface LandingTask {
-  id: string
-  status: string
-  dependsOn?: readonly string[]
-  landed?: unknown
-}
-
-/**
- * The dependencies that keep a complete task's work from landing: the ones not complete (in
- * review, failed, back with an agent after their own landing failed), found through dependencies
- * that are complete but not landed themselves (`tanuki land` lands those first). Empty: `tanuki
- * land` lands it. Each once, in the order met.
- */
-export function landingHolds<T extends LandingTask>(task: T, byId: ReadonlyMap<string, T>): T[] {
-  const holds: T[] = []
-  const seen = new Set<string>([task.id])
-  const visit = (each: T): void => {
-    for (const id of each.dependsOn ?? []) {
-      const dep = byId.get(id)
-      if (!dep || seen.has(id) || dep.landed) continue
-      seen.add(id)
-      if (dep.status === 'complete') visit(dep)
-      else holds.push(dep)
-    }
-  }
-  visit(task)
-  return holds
-}
+// What holds a complete task's landing is core's: the dashboard says it too (`needsYou`).
+export { landingHolds, type LandingTask } from '@tanuki/core'
 
 /** `waits for S-1 (in review), S-2 (failed)`: what a complete task's landing waits for. */
 export function landingHoldsLine(holds: readonly LandingTask[]): string {

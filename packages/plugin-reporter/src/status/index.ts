@@ -1,9 +1,8 @@
-import type { AgentInfo, Progress, TaskView } from '@tanuki/core'
+import { needsYou, type AgentInfo, type Progress, type TaskView } from '@tanuki/core'
 import {
   colors as makeColors,
   fit,
   formatTime,
-  landingHolds,
   landingHoldsLine,
   settledAdvice,
   someOf,
@@ -39,9 +38,6 @@ export interface FormatStatusOptions {
   /** Widest the title column gets. Default 40. */
   titleWidth?: number
 }
-
-/** How the reason of a task that waits for a person's fix begins (see the orchestrator's `halted`). */
-const WAITS = 'waits: '
 
 const STATUS_COLORS: Record<string, keyof Colors> = {
   complete: 'green',
@@ -115,10 +111,10 @@ export function formatStatus(input: StatusInput, options: FormatStatusOptions = 
   for (const [target, { ids }] of heldBack) waitingFor.set(target, ids.length)
   for (const [target, ids] of waitsFor) waitingFor.set(target, (waitingFor.get(target) ?? 0) + ids.length)
   for (const [target, n] of waitingFor) others.push(`${n} waiting for ${target}`)
-  // Complete is not delivered: work left for `tanuki land` (landing off, a task marked complete).
-  const notLanded = input.target
-    ? tasks.filter((task) => task.status === 'complete' && !task.landed && !task.heldBack && !task.waitsFor)
-    : []
+  // What needs a person (core's rule, the dashboard's too). Complete is not delivered: work left
+  // for `tanuki land` (landing off, a task marked complete).
+  const needs = needsYou(tasks, { target: input.target })
+  const notLanded = needs.filter((item) => item.kind === 'not-landed')
   if (notLanded.length > 0) others.push(`${notLanded.length} not landed`)
   // Settled with work not complete, and none of it failed: what it waits for is a person's review.
   const word =
@@ -220,31 +216,30 @@ export function formatStatus(input: StatusInput, options: FormatStatusOptions = 
       lines.push(`  ${c.bold(task.id)} ${statusPaint(task.status, task.status)} ← ${why}`)
     }
   }
+  const byId = new Map(tasks.map((task) => [task.id, task]))
   // Pending, but no run gives them an agent until a person fixes what they wait for (a verify
   // that cannot run where the agents work, a paused role, the budget) and resumes: one line per cause.
   const held = new Map<string, { ids: string[]; files: string[] }>()
-  for (const task of tasks) {
-    if (task.status !== 'pending' || !task.reason?.startsWith(WAITS) || (task.blockers?.length ?? 0) > 0) continue
-    const why = task.reason.slice(WAITS.length)
-    const entry = held.get(why) ?? { ids: [], files: [] }
-    entry.ids.push(task.id)
-    if (task.source && !entry.files.includes(task.source)) entry.files.push(task.source)
-    held.set(why, entry)
+  for (const item of needs) {
+    if (item.kind !== 'waits') continue
+    const entry = held.get(item.why!) ?? { ids: [], files: [] }
+    entry.ids.push(item.taskId)
+    const source = byId.get(item.taskId)?.source
+    if (source && !entry.files.includes(source)) entry.files.push(source)
+    held.set(item.why!, entry)
   }
   // Settled without completing: nothing runs them again until a person says so.
-  const stuck = tasks.filter((task) => task.status === 'failed' || task.status === 'review')
-  if (stuck.length > 0 || held.size > 0 || notLanded.length > 0) lines.push('', c.bold('Needs you'))
+  const stuck = needs.filter((item) => item.kind === 'failed' || item.kind === 'review')
+  if (needs.length > 0) lines.push('', c.bold('Needs you'))
   // Complete work whose dependency is not complete (in review, failed) does not land with `tanuki
   // land` either: it waits for that one, and says so rather than the command that would not land it.
-  const byId = new Map(tasks.map((task) => [task.id, task]))
   const landable: string[] = []
   const holding = new Map<string, string[]>()
-  for (const task of notLanded) {
-    const holds = landingHolds(task, byId)
-    if (holds.length === 0) landable.push(task.id)
+  for (const item of notLanded) {
+    if (item.holds!.length === 0) landable.push(item.taskId)
     else {
-      const why = landingHoldsLine(holds)
-      holding.set(why, [...(holding.get(why) ?? []), task.id])
+      const why = landingHoldsLine(item.holds!)
+      holding.set(why, [...(holding.get(why) ?? []), item.taskId])
     }
   }
   if (landable.length > 0)
@@ -258,10 +253,8 @@ export function formatStatus(input: StatusInput, options: FormatStatusOptions = 
     if (files.length > 0) lines.push(`    their task files: ${someOf(files, 20)}`)
   }
   if (stuck.length > 0) {
-    for (const task of stuck) {
-      const why = task.reason ?? task.lastError?.cause
-      lines.push(`  ${c.bold(task.id)} ${statusPaint(task.status, task.status)}${why ? ` ← ${why}` : ''}`)
-    }
+    for (const item of stuck)
+      lines.push(`  ${c.bold(item.taskId)} ${statusPaint(item.kind, item.kind)}${item.why ? ` ← ${item.why}` : ''}`)
     lines.push(
       `  \`tanuki task show ID\` has its tries, logs and work; then ${settledAdvice()} (\`project resume\` does not run them again).`,
     )
