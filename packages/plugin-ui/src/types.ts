@@ -86,17 +86,23 @@ export interface DashboardTask {
   landed?: TaskLanding | null
   /** Present while its work waits on the integration branch for the target. */
   heldBack?: TaskHeldBack
+  /**
+   * Present while it is complete, not landed, and its work was done for another branch than the
+   * one the project lands on now: that branch (`tanuki project status --json`).
+   */
+  waitsFor?: string
   /** The last failure, with its class. */
   lastError?: TaskFailure | null
   /** What it spent. */
   spend?: Spend
   /**
-   * Why its complete work last failed to land, from `task:land-failed`: the gate command on the
-   * combined work, its exit code and the last lines of what it printed. Gone once it lands.
+   * Why its complete work last failed to land, from `task:land-failed` (or, for a page opened
+   * after it, the journal): the gate command on the combined work, its exit code and the telling
+   * lines of what it printed; `at` when an event said it. Gone once it lands.
    */
-  landFailed?: { command: string; exitCode: number | null; output: string; at: string }
+  landFailed?: { command: string; exitCode: number | null; output: string; at?: string }
   /** Files in conflict when its work was last landed (from `task:conflict`). */
-  conflict?: { files: string[]; at: string }
+  conflict?: { files: string[]; at?: string }
   /** The iteration in progress (live). */
   iteration?: number
   /** Its `max_iterations`, once an iteration started (live). */

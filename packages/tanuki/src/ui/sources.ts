@@ -14,7 +14,9 @@ import {
 import { requestStop, projectStatus } from '../commands/project.ts'
 import { runningOrchestrator } from '../lock.ts'
 import { readTasks, taskNotFound, type Project } from '../project.ts'
+import { readJournal } from '../journal.ts'
 import { readJson, statusDocument } from '../state.ts'
+import { lastLanding } from '../task-work.ts'
 import { applyTaskCommand } from '../task-commands.ts'
 import { readIterations } from './logs.ts'
 
@@ -92,12 +94,34 @@ function everySource(project: Project): Elsewhere {
 }
 
 /**
+ * Why tasks' complete work last failed to land, from what the journal keeps for their next try
+ * (the telling lines of the gate's output, as `tanuki task show` says them; a conflict's files):
+ * no status document carries it, and a page that was not open when `task:land-failed` came
+ * would not know it. A task that landed since has none.
+ */
+export function withLandings(doc: StatusDocument, journal: string): StatusDocument {
+  const { state } = readJournal(journal)
+  for (const task of doc.tasks) {
+    const feedback = state.tasks[task.id]?.feedback
+    if (!feedback || task.landed || task.landFailed || task.conflict) continue
+    if (feedback.kind === 'conflict') task.conflict = { files: [...feedback.files] }
+    else
+      task.landFailed = {
+        command: feedback.command,
+        exitCode: feedback.exitCode,
+        output: lastLanding(feedback)!.lines.join('\n'),
+      }
+  }
+  return doc
+}
+
+/**
  * The dashboard's data in the process of a run (`tanuki project start --ui`): the orchestrator's
  * own status and events, task specs from their files and iterations from the logs the run writes.
  */
 export function createRunSource(project: Project, orchestrator: Orchestrator): DashboardSource {
   return {
-    status: () => statusDocument(orchestrator.status()),
+    status: () => withLandings(statusDocument(orchestrator.status()), project.paths.journal),
     // The run has every source's tasks: none is read again (a plugin's source is not set up twice).
     task: (id) => detail(project, id, orchestrator.task(id)?.source, async (other) => orchestrator.spec(other)),
     subscribe(listener) {
@@ -213,7 +237,7 @@ export function createStateSource(project: Project, options: StateSourceOptions 
 
   return {
     async status() {
-      const doc = (await projectStatus(project)) as StatusDocument
+      const doc = withLandings((await projectStatus(project)) as StatusDocument, paths.journal)
       const running = runningOrchestrator(paths.lock)
       if (!running || !existsSync(paths.events)) return doc
       // The snapshot is up to a fifth of a second old, or not written yet by a run just started:

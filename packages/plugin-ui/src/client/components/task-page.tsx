@@ -298,7 +298,8 @@ export function TaskPage({ id }: { id: string }) {
             <dt>last landing</dt>
             <dd class="failure" data-testid="land-failed">
               <code>{task.landFailed.command}</code> exited {task.landFailed.exitCode ?? 'without a code'} on the
-              combined work at {new Date(task.landFailed.at).toLocaleString()}: its work did not land
+              combined work{task.landFailed.at ? ` at ${new Date(task.landFailed.at).toLocaleString()}` : ''}: its work
+              did not land
               <pre>{task.landFailed.output || '(no output)'}</pre>
             </dd>
           </>
