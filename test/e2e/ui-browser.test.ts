@@ -1,11 +1,21 @@
 // The dashboard in a real browser: a real `tanuki project start --ui` on a temp git repository,
-// watched live; a task's transcript; rerun; then `tanuki ui` after the run, with resume.
+// watched live; a task's transcript; rerun; then `tanuki ui` after the run, with resume; and what
+// needs a person after a run whose landing failed.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Page } from 'playwright-core'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ARTIFACTS, launchBrowser, skipBrowser } from './browser.ts'
-import { cleanup, createProject, startTanuki, waitFor, type CliProcess, type TempProject } from './helpers.ts'
+import {
+  cleanup,
+  configFor,
+  createProject,
+  startTanuki,
+  tanuki,
+  waitFor,
+  type CliProcess,
+  type TempProject,
+} from './helpers.ts'
 
 let browser: Awaited<ReturnType<typeof launchBrowser>> | undefined
 afterEach(async () => {
@@ -90,6 +100,11 @@ describe.skipIf(skipBrowser)('the dashboard in a browser', () => {
     expect(await rowStatus(page, 'A-2')).toBe('pending')
     expect(await page.locator('[data-node="A-1"]').getAttribute('data-status')).toBe('in_progress')
     await expect.poll(() => page.locator('[data-agent="default-1"]').textContent()).toContain('A-1')
+    // One notation for tries, in the list and the lanes: its first, of at most 30 (the default).
+    await expect.poll(() => row(page, 'A-1').locator('.row-iter').textContent()).toBe('#1/30')
+    expect(await page.locator('[data-agent="default-1"] .iter').textContent()).toBe(' #1/30')
+    // Nothing needs a person while it runs: no panel.
+    expect(await page.getByTestId('needs-you').count()).toBe(0)
     await page.screenshot({ path: join(ARTIFACTS, 'ui-running.png'), fullPage: true })
 
     // Open the gate: the page follows the run without being reloaded.
@@ -98,6 +113,8 @@ describe.skipIf(skipBrowser)('the dashboard in a browser', () => {
     await waitFor('Q-1 complete on the page', async () => (await rowStatus(page, 'Q-1')) === 'complete')
     expect(await page.locator('[data-node="Q-1"]').getAttribute('data-status')).toBe('complete')
     await expect.poll(() => page.getByTestId('progress').textContent()).toContain('3/3 complete')
+    // Its second try was its last: `#2`, as its page numbers it.
+    expect(await row(page, 'Q-1').locator('.row-iter').textContent()).toBe('#2')
     await page.screenshot({ path: join(ARTIFACTS, 'ui-complete.png'), fullPage: true })
 
     // Q-1's page: two iterations, the first failed its verify, and the agent's output.
@@ -164,4 +181,82 @@ describe.skipIf(skipBrowser)('the dashboard in a browser', () => {
     ui.child.kill('SIGINT')
     expect((await ui.done).code).toBe(0)
   })
+
+  it('`tanuki ui` after a run says what needs a person, why its work did not land, and every role table header whole', async () => {
+    const p = createProject({
+      files: { 'test/ok.test.cjs': "require('node:test')('ok', () => {})\n", 'fixtures/slug.cjs': slugTests },
+      config: configFor({ default: 1, qa: 1 }, "\n  land: { verify: 'node --test' },"),
+      tasks: [
+        // Its own verify passes where the agent worked; the project's tests fail once it lands.
+        {
+          id: 'S',
+          sh: 'cp fixtures/slug.cjs test/slug.test.cjs',
+          verify: 'test -f test/slug.test.cjs',
+          maxIterations: 1,
+        },
+        { id: 'T', role: 'qa', sh: 'echo fine > t.txt', verify: 'test -f t.txt' },
+      ],
+    })
+    expect((await tanuki(p.dir, 'project', 'start')).code).toBe(1)
+
+    const ui = startTanuki(p.dir, 'ui')
+    const url = await dashboardUrl(ui)
+    browser = await launchBrowser()
+    const page = await browser.newPage()
+    await page.goto(url)
+    await page.waitForSelector('body[data-ready=true]')
+
+    // The task in review, why, the command for it and a link to its page; the landed one is not there.
+    const panel = page.getByTestId('needs-you')
+    await expect.poll(() => panel.locator('li').count()).toBe(1)
+    const item = panel.locator('li[data-task="S"]')
+    expect(await item.getAttribute('data-kind')).toBe('review')
+    expect(await item.getByTestId('need-why').textContent()).toContain('could not land: `node --test` failed')
+    expect(await item.locator('code').textContent()).toBe('tanuki task show S')
+    expect(await row(page, 'S').locator('.row-iter').textContent()).toBe('#1')
+
+    // The role table is whole at normal widths: no header cut to "in pr…", no column out of its
+    // panel, no role's name broken over lines to make room (every row one line high).
+    for (const width of [1300, 1200, 1100]) {
+      await page.setViewportSize({ width, height: 900 })
+      const matrix = page.getByTestId('matrix')
+      const cut = await matrix
+        .locator('thead th')
+        .evaluateAll((cells) =>
+          cells.filter((cell) => cell.scrollWidth > cell.clientWidth).map((cell) => cell.textContent),
+        )
+      expect(cut, `at ${width}px`).toEqual([])
+      const [right, boxRight] = await matrix.evaluate((table) => [
+        table.getBoundingClientRect().right,
+        table.parentElement!.getBoundingClientRect().right,
+      ])
+      expect(right, `at ${width}px`).toBeLessThanOrEqual(boxRight!)
+      const heights = await matrix
+        .locator('tbody tr')
+        .evaluateAll((rows) => rows.map((each) => each.getBoundingClientRect().height))
+      expect(new Set(heights).size, `at ${width}px`).toBe(1)
+    }
+    await page.setViewportSize({ width: 1300, height: 900 })
+    await page.screenshot({ path: join(ARTIFACTS, 'ui-needs-you.png'), fullPage: true })
+
+    // Its page says why its work did not land, from the journal: no run is on to tell it.
+    await item.locator('a').click()
+    await page.waitForSelector('[data-testid=task-page]')
+    const landing = page.getByTestId('land-failed')
+    await expect.poll(() => landing.count()).toBe(1)
+    expect(await landing.textContent()).toContain('node --test exited 1 on the combined work')
+    expect(await landing.locator('pre').textContent()).toContain('# fail 1')
+    await page.screenshot({ path: join(ARTIFACTS, 'ui-land-failed.png'), fullPage: true })
+    ui.child.kill('SIGINT')
+    expect((await ui.done).code).toBe(0)
+  })
 })
+
+/** A `node --test` file whose first test fails, then ten that pass. */
+const slugTests = [
+  "const test = require('node:test')",
+  "const assert = require('node:assert')",
+  "test('slugify', () => assert.strictEqual('a-b', 'a--b'))",
+  'for (let i = 0; i < 10; i++) test(`passes ${i}`, () => {})',
+  '',
+].join('\n')

@@ -46,3 +46,20 @@ export function relative(iso: string, now = Date.now()): string {
         : `${(abs / 3_600_000).toFixed(1)} h`
   return ms >= 0 ? `in ${text}` : `${text} ago`
 }
+
+/**
+ * The dashboard's one notation for a task's tries, in its list, lanes and pages: `#4` is its 4th
+ * iteration over all its runs (the number of its log), so a task with 4 run shows `#4`. The try
+ * under way adds how far it is in its run's `max_iterations`: `#2/5`, or `#4 (2/5 in this run)`
+ * when an earlier run's tries came before (a rerun, an agent lost).
+ */
+export function iterationText(number: number, iteration?: number, max?: number): string {
+  if (iteration === undefined || !max) return `#${number}`
+  return iteration === number ? `#${number}/${max}` : `#${number} (${iteration}/${max} in this run)`
+}
+
+/** What `iterationText` says, in words, for a title attribute. */
+export function iterationTitle(number: number, iteration?: number, max?: number): string {
+  const all = `${number} iteration${number === 1 ? '' : 's'} over all its runs`
+  return iteration === undefined || !max ? all : `iteration ${iteration} of at most ${max} in this run; ${all}`
+}

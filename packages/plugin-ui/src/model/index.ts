@@ -1,4 +1,12 @@
-import type { Progress, TanukiEvents, TaskStatus, Usage } from '@tanuki/core'
+import {
+  needsYou,
+  type NeedKind,
+  type NeedsYouItem,
+  type Progress,
+  type TanukiEvents,
+  type TaskStatus,
+  type Usage,
+} from '@tanuki/core'
 import type { DashboardAgent, DashboardTask, Spend, StatusDocument, TaskLanding } from '../types.ts'
 
 /** Every status, in the order the dashboard lists them. */
@@ -121,6 +129,14 @@ export class DashboardModel {
   updatedAt = new Date(0).toISOString()
   /** Extra top-level fields of the document, kept as they were. */
   private extra: Record<string, unknown> = {}
+
+  /**
+   * The branch complete work lands on, when the document says it (one built from the journal, with
+   * no run on): complete tasks not landed then need `tanuki land`.
+   */
+  get target(): string | undefined {
+    return typeof this.extra.target === 'string' ? this.extra.target : undefined
+  }
 
   /** A model of a status document. */
   static from(doc: StatusDocument): DashboardModel {
@@ -456,6 +472,16 @@ export class DashboardModel {
     }
   }
 
+  /**
+   * What needs a person, as `tanuki project status` says under "Needs you" (core's `needsYou`):
+   * failed tasks first, then those in review, those held, complete work not landed.
+   */
+  needsYou(): NeedsYouItem[] {
+    return needsYou([...this.tasks.values()], { target: this.target }).sort(
+      (a, b) => NEED_ORDER[a.kind] - NEED_ORDER[b.kind],
+    )
+  }
+
   /** Counts by status and role, and the percentage complete. */
   progress(): StatusDocument['progress'] {
     const byStatus: Record<string, number> = {}
@@ -511,3 +537,5 @@ export class DashboardModel {
 }
 
 const SETTLED: ReadonlySet<string> = new Set(['complete', 'failed', 'review', 'blocked'])
+
+const NEED_ORDER: Record<NeedKind, number> = { failed: 0, review: 1, waits: 2, 'not-landed': 3 }

@@ -360,4 +360,62 @@ describe('DashboardModel', () => {
     expect(model.progress().byRole.qa).toMatchObject({ total: 2, pending: 2 })
     expect(model.progress().byRole.backend).toMatchObject({ total: 1, complete: 1 })
   })
+
+  it('says what needs a person, as `project status` does, failed first, and follows the events', () => {
+    const base = doc()
+    // Built from the journal after a run: the branch work lands on, a task in review, one held.
+    Object.assign(base, { target: 'main' })
+    base.tasks[0]!.landed = null
+    base.tasks.push(
+      {
+        id: 'r',
+        title: 'R',
+        role: 'qa',
+        priority: 'medium',
+        status: 'review',
+        dependsOn: [],
+        iterations: 3,
+        reason: 'verify exited with code 1: npm test; no tries left (3)',
+      },
+      {
+        id: 'f',
+        title: 'F',
+        role: 'qa',
+        priority: 'medium',
+        status: 'failed',
+        dependsOn: [],
+        iterations: 1,
+        lastError: { class: 'crashed', cause: 'the agent crashed', at: '2026-01-01T00:00:00.000Z' },
+      },
+      {
+        id: 'm',
+        title: 'M',
+        role: 'qa',
+        priority: 'medium',
+        status: 'complete',
+        dependsOn: ['r'],
+        iterations: 1,
+        landed: null,
+      },
+    )
+    const model = DashboardModel.from(base)
+    expect(model.target).toBe('main')
+    expect(model.needsYou()).toEqual([
+      { taskId: 'f', kind: 'failed', why: 'the agent crashed', command: 'tanuki task show f' },
+      {
+        taskId: 'r',
+        kind: 'review',
+        why: 'verify exited with code 1: npm test; no tries left (3)',
+        command: 'tanuki task show r',
+      },
+      { taskId: 'a', kind: 'not-landed', holds: [], command: 'tanuki land' },
+      { taskId: 'm', kind: 'not-landed', holds: [{ id: 'r', status: 'review' }] },
+    ])
+    // A person reruns R, and the run lands A: neither needs them any more; M waits on R, running.
+    model.apply('task:status', { taskId: 'r', from: 'review', to: 'pending', at: 2 })
+    model.apply('task:landed', { taskId: 'a', commit: 'abc123', moved: true, target: 'main', at: 3 })
+    expect(model.needsYou().map((item) => item.taskId)).toEqual(['f', 'm'])
+    // Nothing needs a person: nothing to show.
+    expect(DashboardModel.from(doc()).needsYou()).toEqual([])
+  })
 })

@@ -1,7 +1,8 @@
+import type { NeedKind, NeedsYouItem } from '@tanuki/core'
 import { useMemo, useRef, useState, useLayoutEffect } from 'preact/hooks'
 import { STATUSES } from '../../model/index.ts'
 import type { DashboardTask } from '../../types.ts'
-import { STATUS_LABEL, relative, spendText } from '../format.ts'
+import { STATUS_LABEL, iterationText, iterationTitle, relative, spendText } from '../format.ts'
 import { Edges, MAX_NODES, clusterLayout, neighbourhood, taskLayout, type Layout } from '../graph.ts'
 import { taskHref, useStore } from '../hooks.ts'
 import { store } from '../store.ts'
@@ -41,7 +42,9 @@ function Matrix({ filter, setFilter }: { filter: Filter; setFilter: (f: Filter) 
         <tr>
           <th>role</th>
           {STATUSES.map((status) => (
-            <th class={`h-${status}`}>{STATUS_LABEL[status]}</th>
+            <th class={`h-${status}`} title={`tasks ${STATUS_LABEL[status]}, by role`}>
+              {STATUS_LABEL[status]}
+            </th>
           ))}
           <th>total</th>
         </tr>
@@ -52,7 +55,7 @@ function Matrix({ filter, setFilter }: { filter: Filter; setFilter: (f: Filter) 
           return (
             <tr>
               <th>
-                <button type="button" class="link" onClick={() => pick(undefined, role)}>
+                <button type="button" class="link" title={role} onClick={() => pick(undefined, role)}>
                   {role}
                 </button>
               </th>
@@ -82,6 +85,66 @@ function Matrix({ filter, setFilter }: { filter: Filter; setFilter: (f: Filter) 
   )
 }
 
+const NEED_LABEL: Record<NeedKind, string> = {
+  failed: 'failed',
+  review: 'in review',
+  waits: 'waits',
+  'not-landed': 'not landed',
+}
+
+/** Why a complete task's work is not landed: what holds it (each a link), or nothing but `tanuki land`. */
+function NotLandedWhy({ item, target }: { item: NeedsYouItem; target?: string }) {
+  const holds = item.holds ?? []
+  if (holds.length === 0) return <>complete; its work is not on {target ?? 'the target'}</>
+  return (
+    <>
+      complete; its landing waits for{' '}
+      {holds.map((dep, i) => (
+        <>
+          {i > 0 && ', '}
+          <a href={taskHref(dep.id)}>{dep.id}</a> (
+          {dep.status === 'review' ? 'in review' : dep.status.replace('_', ' ')})
+        </>
+      ))}
+      , which needs you first
+    </>
+  )
+}
+
+/** What needs a person, as `tanuki project status` lists it: shown only while there is any. */
+function NeedsYou({ items }: { items: NeedsYouItem[] }) {
+  if (items.length === 0) return null
+  const settled = items.some((item) => item.kind === 'failed' || item.kind === 'review')
+  return (
+    <section class="panel needs-you" data-testid="needs-you">
+      <h2>
+        Needs you <span class="muted">{items.length}</span>
+      </h2>
+      <ul class="needs">
+        {items.map((item) => (
+          <li class={`need k-${item.kind}`} data-task={item.taskId} data-kind={item.kind}>
+            <a class="need-id" href={taskHref(item.taskId)}>
+              {item.taskId}
+            </a>
+            <span class={`need-kind k-${item.kind}`}>{NEED_LABEL[item.kind]}</span>
+            <span class="need-why" data-testid="need-why">
+              {item.kind === 'not-landed' ? <NotLandedWhy item={item} target={store.model.target} /> : item.why}
+            </span>
+            {item.command && <code class="need-command">{item.command}</code>}
+          </li>
+        ))}
+      </ul>
+      {settled && (
+        <p class="muted need-note">
+          A failed or in-review task's page (or <code>tanuki task show ID</code>) has its tries, logs and work; then
+          Rerun there (<code>tanuki task rerun ID</code>), or <code>tanuki task mark ID complete</code>: a run does not
+          take it again by itself.
+        </p>
+      )}
+    </section>
+  )
+}
+
 /** Every agent as a lane: its task and iteration, parked until when. */
 function Agents() {
   const agents = [...store.model.agents.values()].sort((a, b) => a.name.localeCompare(b.name))
@@ -106,10 +169,12 @@ function Agents() {
                   <a href={taskHref(agent.task)}>{agent.task}</a>
                   {task ? ` ${task.title}` : ''}
                   {agent.iteration !== undefined && (
-                    <span class="iter">
+                    <span
+                      class="iter"
+                      title={iterationTitle(task?.iterations ?? agent.iteration, agent.iteration, agent.maxIterations)}
+                    >
                       {' '}
-                      iteration {agent.iteration}
-                      {agent.maxIterations ? `/${agent.maxIterations}` : ''}
+                      {iterationText(task?.iterations ?? agent.iteration, agent.iteration, agent.maxIterations)}
                     </span>
                   )}
                 </>
@@ -172,8 +237,11 @@ function TaskList({
             <span class="row-status" data-testid={task.heldBack ? 'held-back' : undefined}>
               {task.heldBack ? `waiting for ${task.heldBack.target}` : (STATUS_LABEL[task.status] ?? task.status)}
             </span>
-            <span class="row-iter">
-              {task.iteration !== undefined ? `#${task.iteration}` : task.iterations ? `${task.iterations}×` : ''}
+            <span
+              class="row-iter"
+              title={task.iterations ? iterationTitle(task.iterations, task.iteration, task.maxIterations) : undefined}
+            >
+              {task.iterations ? iterationText(task.iterations, task.iteration, task.maxIterations) : ''}
             </span>
           </div>
         ))}
@@ -299,9 +367,11 @@ export function Overview() {
         .sort((a, b) => (RANK.get(a.status) ?? 9) - (RANK.get(b.status) ?? 9) || a.id.localeCompare(b.id)),
     [store.version, filter, model],
   )
+  const needs = useMemo(() => model.needsYou(), [store.version, model])
   const selectedTask = selected ? model.tasks.get(selected) : undefined
   return (
     <main class="overview">
+      <NeedsYou items={needs} />
       <section class="panel graph-panel">
         <h2>
           Dependency graph
@@ -329,7 +399,9 @@ export function Overview() {
       </section>
       <section class="panel">
         <h2>Tasks by role and status</h2>
-        <Matrix filter={filter} setFilter={setFilter} />
+        <div class="matrix-box">
+          <Matrix filter={filter} setFilter={setFilter} />
+        </div>
       </section>
       <section class="panel">
         <h2>Agents</h2>

@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from 'preact/hooks'
 import type { IterationRecord, TaskDetail } from '../../types.ts'
 import { parseTranscript, type TranscriptEntry } from '../../transcript/parse.ts'
 import { fetchTask } from '../api.ts'
-import { STATUS_LABEL, count, money, spendText } from '../format.ts'
+import { STATUS_LABEL, count, iterationText, iterationTitle, money, spendText } from '../format.ts'
 import { taskHref, useStore } from '../hooks.ts'
 import { store } from '../store.ts'
 import { useAction } from './header.tsx'
@@ -47,9 +47,8 @@ function Iteration({ record, open }: { record: IterationRecord; open: boolean })
   return (
     <details class={`iteration o-${outcome}`} open={open} data-testid="iteration" data-outcome={outcome}>
       <summary>
-        <span class="it-n">
-          #{record.number} · iteration {record.iteration}
-          {record.maxIterations ? `/${record.maxIterations}` : ''}
+        <span class="it-n" title={iterationTitle(record.number, record.iteration, record.maxIterations)}>
+          {iterationText(record.number, record.iteration, record.maxIterations)}
         </span>
         <span class={`pill o-${outcome}`}>{outcome}</span>
         {record.agent && <span class="muted"> on {record.agent}</span>}
@@ -222,10 +221,10 @@ export function TaskPage({ id }: { id: string }) {
         <dt>agent</dt>
         <dd>{task?.assignedTo ?? '–'}</dd>
         <dt>iterations</dt>
-        <dd>
+        <dd data-testid="iterations">
           {task?.iterations ?? iterations.length}
           {task?.iteration !== undefined &&
-            ` (now #${task.iteration}${task.maxIterations ? `/${task.maxIterations}` : ''})`}
+            ` (now ${iterationText(task.iterations, task.iteration, task.maxIterations)})`}
         </dd>
         <dt>spend</dt>
         <dd>{spendText(task?.spend)}</dd>
