@@ -184,6 +184,27 @@ describe('a task in a worktree: begin, work, publish', () => {
     expect(existsSync(join(again.dir, 'after.txt'))).toBe(false)
   })
 
+  it('brings in a dependency its own agent did, when a task in between started that agent over from the landed work', async () => {
+    const root = gitRepo()
+    const a = await openWorkspace({ project: project(root), agent: 'a' })
+    const landed = { base: 'refs/heads/main', carry: false }
+    // T-1 by a: complete, not landed yet (landing off for now, or its gate still running).
+    await a.begin(task('T-1'), { ...landed, unlanded: [] })
+    writeFileSync(join(a.dir, 'pow.js'), 'pow\n')
+    await a.commit('pow\n\nTanuki-Task: T-1\n')
+    await a.publish(task('T-1'))
+    // a then takes an unrelated task: its tree starts over from the landed work, without T-1's file.
+    await a.begin(task('T-3'), { ...landed, unlanded: [] })
+    expect(existsSync(join(a.dir, 'pow.js'))).toBe(false)
+    writeFileSync(join(a.dir, 'sub.js'), 'sub\n')
+    await a.commit('sub\n\nTanuki-Task: T-3\n')
+    await a.publish(task('T-3'))
+    // T-2 depends on T-1: T-1's commit is in a's history, but not in the tree T-2 starts from.
+    expect(await a.begin(task('T-2', ['T-1']), { ...landed, unlanded: ['T-1'] })).toEqual({})
+    expect(readFileSync(join(a.dir, 'pow.js'), 'utf8')).toBe('pow\n')
+    expect(existsSync(join(a.dir, 'sub.js'))).toBe(false)
+  })
+
   it('leaves a dependency’s conflicting work in progress, with the files and what the other side changed', async () => {
     const root = gitRepo()
     const a = await openWorkspace({ project: project(root), agent: 'a' })

@@ -416,9 +416,13 @@ async function openWorktree(
       for (const dep of context.unlanded) {
         const work = await revParse(taskRef(project, dep, 'work'), path)
         if (!work) continue // it ran where nothing is committed
-        // Done on this very branch (landing off, the same agent): already here.
-        const tip = await revParse(taskRef(project, dep, 'tip'), path)
-        if (tip && (await isAncestor(tip, 'HEAD', path))) continue
+        // Done on this very branch (landing off, the same agent): already here. Not where the tree
+        // started over from the landed work above: the branch's history has the dependency's
+        // commits, but its tree does not have their change.
+        if (!context.base) {
+          const tip = await revParse(taskRef(project, dep, 'tip'), path)
+          if (tip && (await isAncestor(tip, 'HEAD', path))) continue
+        }
         if (conflict) {
           notYet.push(dep)
           continue
