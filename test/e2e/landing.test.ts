@@ -1112,6 +1112,37 @@ export default defineConfig({
     expect(validate.code, validate.stderr + validate.stdout).toBe(0)
   })
 
+  it('with auto: false, a task starts from the work of every dependency not landed, its dependencies’ own too, whichever agent did it', async () => {
+    const project = createProject({
+      tasks: [
+        { id: 'C-1', sh: 'echo one > one.txt', verify: 'test -f one.txt' },
+        // An unrelated task between them: the agent's tree starts over from the landed work.
+        { id: 'C-X', dependsOn: ['C-1'], sh: 'echo x > x.txt', verify: 'test -f x.txt' },
+        { id: 'C-2', dependsOn: ['C-X'], sh: 'echo two > two.txt', verify: 'test -f one.txt && test -f two.txt' },
+        {
+          id: 'C-3',
+          dependsOn: ['C-2'],
+          sh: 'cat one.txt two.txt > three.txt',
+          verify: 'test "$(cat three.txt)" = "$(printf "one\\ntwo")"',
+          maxIterations: 1,
+        },
+      ],
+      config: configFor({ default: 1 }, '\n  land: { auto: false },'),
+    })
+    const run = await tanuki(project.dir, 'project', 'start')
+    expect(run.code, run.stderr + run.stdout).toBe(0)
+    const status = await statusJson(project.dir)
+    expect(status.tasks.map((t) => [t.id, t.status, t.iterations]).sort()).toEqual([
+      ['C-1', 'complete', 1],
+      ['C-2', 'complete', 1],
+      ['C-3', 'complete', 1],
+      ['C-X', 'complete', 1],
+    ])
+    const land = await tanuki(project.dir, 'land')
+    expect(land.code, land.stderr + land.stdout).toBe(0)
+    expect(readFileSync(join(project.dir, 'three.txt'), 'utf8')).toBe('one\ntwo\n')
+  })
+
   it('complete work an earlier run did not land keeps the branch it was done for: a start elsewhere leaves it, and every report names that branch', async () => {
     const project = createProject({
       tasks: [{ id: 'K-1', sh: 'echo K-1 > K-1.txt', verify: 'test -f K-1.txt' }],

@@ -4,6 +4,7 @@ import { errorMessage, isTanukiError } from '../errors.ts'
 import { lastLines, roleSetup, type RoleSetup } from '../plugin/roles.ts'
 import { Runner, type RunnerHooks, type RunnerOutcome } from '../runner/index.ts'
 import type { PromptNote } from '../runner/prompt.ts'
+import type { Task } from '../task/types.ts'
 import { Validator, verifyUnrunnable } from '../validator/index.ts'
 import type { AgentPool, AgentRecord } from './agent-pool.ts'
 import type { TaskRecord } from './task-table.ts'
@@ -70,7 +71,7 @@ export class TaskRuns {
     const base = this.ctx.landing()?.base
     const start = await agent.agent.beginTask?.(task, {
       ...(base ? { base } : {}),
-      unlanded: task.dependsOn.filter((dep) => !table.get(dep)?.landed),
+      unlanded: unlandedDependencies(task, (id) => table.get(id)),
       carry: record.feedback !== undefined,
     })
     if (start?.conflict?.own && record.feedback?.kind === 'conflict') {
@@ -378,4 +379,36 @@ export class TaskRuns {
     this.ctx.problems.push(`role "${role}" is paused: ${cause}`)
     this.ctx.bus.emit('role:paused', { role, cause })
   }
+}
+
+/**
+ * The dependencies of a task whose work has not landed, theirs too (a task's work holds only its
+ * own change, not its dependencies'), each after the ones it builds on. A landed dependency ends
+ * the walk: landing goes in dependency order, so what it builds on has landed before it.
+ */
+export function unlandedDependencies(
+  task: Pick<Task, 'dependsOn'>,
+  recordOf: (id: string) => Pick<TaskRecord, 'landed' | 'task'> | undefined,
+): string[] {
+  const order: string[] = []
+  const seen = new Set<string>()
+  // Depth first, without recursion (a long chain of tasks not landed, `land.auto: false`).
+  const stack: { id: string; expanded: boolean }[] = [...task.dependsOn]
+    .reverse()
+    .map((id) => ({ id, expanded: false }))
+  while (stack.length > 0) {
+    const top = stack.pop()!
+    if (top.expanded) {
+      order.push(top.id)
+      continue
+    }
+    if (seen.has(top.id)) continue
+    seen.add(top.id)
+    const record = recordOf(top.id)
+    if (record?.landed) continue
+    stack.push({ id: top.id, expanded: true })
+    for (const dep of [...(record?.task.dependsOn ?? [])].reverse())
+      if (!seen.has(dep)) stack.push({ id: dep, expanded: false })
+  }
+  return order
 }
