@@ -2,7 +2,7 @@ import { stripVTControlCharacters } from 'node:util'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { TanukiEvents } from '@tanuki/core'
 import { FakePipe, FakeTerminal, finalStatuses, loadFixture, replay, screen } from '../../test/support.ts'
-import { runScenario, scenarioTasks } from '../../test/scenario.ts'
+import { runScenario, scenarioTasks, type RecordedEvent } from '../../test/scenario.ts'
 import { createConsoleReporter } from './index.ts'
 import { formatTime } from '../format.ts'
 
@@ -477,6 +477,9 @@ describe('console reporter, live view', () => {
     expect(lines.find((line) => line.trimStart().startsWith('frontend '))).toMatch(/ 100%\s+1\/1/)
     expect(lines.join('\n')).toContain('3/3 complete')
     expect(lines.at(-1)).toMatch(/all 3 tasks complete/)
+    // A line each, though the run may settle before the first redraw printed them.
+    for (const id of ['one', 'two', 'three'])
+      expect(lines.filter((line) => line.includes(`✓ ${id} complete after 1 iteration`))).toHaveLength(1)
   })
 
   it('shows mid-run each busy agent with its task, iteration n/max and time on the task', async () => {
@@ -512,7 +515,10 @@ describe('console reporter, live view', () => {
     )
     // Let the redraw timer draw a frame.
     await new Promise((resolve) => setTimeout(resolve, 400))
-    const frameLines = stripVTControlCharacters(term.output.slice(term.output.lastIndexOf(`${ESC}[G`) + 3)).split('\n')
+    // The last frame, without the log lines printed above it (those wrap as any log does).
+    const drawn = stripVTControlCharacters(term.output.slice(term.output.lastIndexOf(`${ESC}[G`) + 3))
+    const frameLines = drawn.slice(drawn.lastIndexOf('a-rather-long')).split('\n')
+    expect(frameLines.length).toBeGreaterThan(2)
     for (const line of frameLines) expect(line.length).toBeLessThan(40)
   })
 
@@ -525,6 +531,73 @@ describe('console reporter, live view', () => {
     const writes = term.writes
     await new Promise((resolve) => setTimeout(resolve, 1200))
     expect(term.writes).toBe(writes)
+  })
+
+  it('keeps a line per completion in the scrollback, as on a pipe; not the assignments the agent lines show', async () => {
+    const term = new FakeTerminal(100, 30)
+    const pipe = new FakePipe()
+    await replay(createConsoleReporter({ stream: term, env: {}, title: 'scenario' }), events)
+    await replay(createConsoleReporter({ stream: pipe, env: {} }), events)
+    const lines = await screen(term.output, 100, 30)
+    const barLine = lines.findIndex((line) => line.startsWith('scenario '))
+    const completed = events
+      .filter((e) => e.name === 'task:completed')
+      .map((e) => (e.payload as TanukiEvents['task:completed']).taskId)
+    expect(completed.length).toBeGreaterThan(1)
+    for (const id of completed) {
+      // Once, above the live area, worded as the pipe's line.
+      const said = lines.filter((line) => line.includes(`✓ ${id} complete after `))
+      expect(said, lines.join('\n')).toHaveLength(1)
+      expect(lines.indexOf(said[0]!)).toBeLessThan(barLine)
+      expect(pipe.output).toContain(said[0]!.slice(said[0]!.indexOf('✓')))
+    }
+    // Blocked and requeued tasks too, each once.
+    expect(lines.filter((line) => / deploy blocked: /.test(line))).toHaveLength(1)
+    expect(lines.filter((line) => / styles requeued /.test(line))).toHaveLength(1)
+    expect(lines.join('\n')).not.toMatch(/ assigned to | agent \S+ started /)
+  })
+
+  it('says a task added during the run in one line, while the live area is drawn and after the run settled', async () => {
+    const term = new FakeTerminal(100, 30)
+    const reporter = createConsoleReporter({ stream: term, env: {}, title: 'scenario' })
+    const settle = events.findIndex((e) => e.name === 'project:settled')
+    const at = (events[settle]!.payload as { at: number }).at
+    const added = (taskId: string, title: string): RecordedEvent => ({
+      name: 'task:added',
+      payload: { taskId, title, role: 'backend', priority: 'medium', status: 'pending', dependsOn: [], at },
+    })
+    // One while the agents work, one after everything settled (`project start --watch` goes on).
+    await replay(
+      reporter,
+      [...events.slice(0, 10), added('early', 'Added while running'), ...events.slice(10, settle + 1)],
+      {
+        close: false,
+      },
+    )
+    await replay(
+      reporter,
+      [
+        added('late', 'Added after the settle'),
+        {
+          name: 'task:completed',
+          payload: { taskId: 'late', agent: 'backend-1', iterations: 1, durationMs: 1200, at },
+        },
+      ],
+      { close: false },
+    )
+    await reporter.onClose?.()
+    const lines = await screen(term.output, 100, 30)
+    const text = lines.join('\n')
+    expect(lines.filter((line) => line.endsWith('+ early added: Added while running (backend)'))).toHaveLength(1)
+    expect(lines.filter((line) => line.endsWith('+ late added: Added after the settle (backend)'))).toHaveLength(1)
+    expect(
+      lines.filter((line) => line.endsWith('✓ late complete after 1 iteration in 1.2s (backend-1)')),
+      text,
+    ).toHaveLength(1)
+    // Said in the order they came: the settled run's last line, then the late task.
+    const settled = lines.findIndex((line) => /not all complete/.test(line))
+    expect(lines.findIndex((line) => line.includes('+ late added'))).toBeGreaterThan(settled)
+    expect(lines.findIndex((line) => line.includes('+ early added'))).toBeLessThan(settled)
   })
 
   it('prints plain lines when quiet, even on a terminal', async () => {

@@ -41,6 +41,11 @@ export interface ConsoleReporterOptions {
 const MIN_REFRESH_MS = 250
 /** A landing's gate running this long is said without `verbose` too: the run looks stuck otherwise. */
 const LONG_GATE_MS = 3000
+/**
+ * What the live area itself shows, so a terminal prints no line for it: an agent starting and
+ * taking a task (the agent's line), a try that ends in a retry (its try n/max).
+ */
+const SHOWN_LIVE: ReadonlySet<TanukiEventName> = new Set(['agent:spawned', 'task:assigned', 'iteration:finished'])
 
 /**
  * The console reporter: a live view on a terminal, plain timestamped lines elsewhere.
@@ -141,17 +146,20 @@ export function createConsoleReporter(options: ConsoleReporterOptions = {}, feed
     timer = undefined
   }
 
+  /** Whether the live area is on screen: once the run settled it is not redrawn, and lines are plain ones. */
+  const drawing = (): boolean => live && !finished
+
   /** Whether a line is printed, and on a terminal whether it waits for the next redraw. */
   const route = (line: EventLine, name: TanukiEventName): 'now' | 'later' | 'drop' => {
     if (line.level === 'failure') return 'now'
     // Verbose shows every iteration, the retries (normally `info`) among them.
     if (line.level === 'detail' || (options.verbose && name.startsWith('iteration:')))
-      return options.verbose ? (live && !finished ? 'later' : 'now') : 'drop'
+      return options.verbose ? (drawing() ? 'later' : 'now') : 'drop'
     if (options.quiet) return 'drop'
-    // On a terminal the live view shows assignments and completions; a blocked or requeued task
-    // is news worth keeping in the scrollback.
-    if (!live) return 'now'
-    return !finished && (name === 'task:blocked' || name === 'task:requeued') ? 'now' : 'drop'
+    if (!drawing()) return 'now'
+    // The live area says these itself (an agent's line, its try n/max); the rest stays in the
+    // scrollback as on a pipe. Printed at the next redraw: 300 completions a second redraw 4 times.
+    return SHOWN_LIVE.has(name) ? 'drop' : 'later'
   }
 
   const print = (name: TanukiEventName, lines: EventLine[], at: number | undefined): void => {
@@ -165,7 +173,7 @@ export function createConsoleReporter(options: ConsoleReporterOptions = {}, feed
       // Agents' output can come in many pieces a second: it waits for the throttled redraw.
       if (where === 'later') above += `${stamp}${line.text}\n`
     }
-    if (live && !finished) {
+    if (drawing()) {
       if (now) draw(now)
     } else if (now) {
       stream.write(now)
@@ -211,7 +219,9 @@ export function createConsoleReporter(options: ConsoleReporterOptions = {}, feed
       draw()
       stream.write(`${last}${cursorShow}`)
     } else if (live) {
-      stream.write(`${frame()}${last}`)
+      // Lines for above the area that no redraw came to print yet (a run that settled at once).
+      stream.write(`${above}${frame()}${last}`)
+      above = ''
     } else {
       const at = model.endedAt
       stream.write(`${at === undefined ? '' : `${c.dim(formatTime(at))} `}${last}`)
@@ -231,7 +241,7 @@ export function createConsoleReporter(options: ConsoleReporterOptions = {}, feed
       // Described now, against the model as this event left it; written now, or in its agent's order.
       const write = (lines: EventLine[], as: TanukiEventName = name): void => {
         if (lines.length === 0) return
-        if (live) print(as, lines, at)
+        if (drawing()) print(as, lines, at)
         else order.route(name, payload as { taskId?: string; agent?: string }, () => print(as, lines, at))
       }
       if (name === 'iteration:output') {
@@ -248,11 +258,11 @@ export function createConsoleReporter(options: ConsoleReporterOptions = {}, feed
           name === 'task:setup' ? (newlyLeftOut(payload as TanukiEvents['task:setup']) as TanukiEvents[E]) : payload
         write(describeEvent(name, described, model, c, parks))
         // Verbose said it as it started; the live view shows it as it runs.
-        if (name === 'task:land-gate' && !options.verbose && !options.quiet && !live)
+        if (name === 'task:land-gate' && !options.verbose && !options.quiet && !drawing())
           watchGate(payload as TanukiEvents['task:land-gate'])
         else if (model.gate === undefined) gateEnded()
       }
-      if (live && !finished) {
+      if (drawing()) {
         dirty = true
         startTimer()
       }

@@ -163,7 +163,15 @@ export function describeEvent<E extends TanukiEventName>(
     }
     case 'task:added': {
       const e = payload as TanukiEvents['task:added']
-      return e.fromFile ? [{ level: 'failure', text: takenFromFileLine([{ id: e.taskId, status: e.status }], c) }] : []
+      if (e.fromFile) return [{ level: 'failure', text: takenFromFileLine([{ id: e.taskId, status: e.status }], c) }]
+      // Older cores sent the id only: the line says what it has.
+      const title = e.title ? `: ${e.title}` : ''
+      return [
+        {
+          level: 'info',
+          text: `${c.cyan('+')} ${c.bold(e.taskId)} added${title}${e.role ? ` ${c.dim(`(${e.role})`)}` : ''}`,
+        },
+      ]
     }
     case 'task:status-restored': {
       const e = payload as TanukiEvents['task:status-restored']
