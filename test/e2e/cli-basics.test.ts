@@ -1,11 +1,11 @@
 // The built CLI's everyday commands: init, validate, help on every command, and the views of a
 // project that ran (status table, task list/show/graph, logs).
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { cleanup, createProject, setCliEnv, startTanuki, tanuki, taskText, waitFor } from './helpers.ts'
+import { cleanup, createProject, setCliEnv, startTanuki, TANUKI_BIN, tanuki, taskText, waitFor } from './helpers.ts'
 
 // eslint-disable-next-line no-control-regex
 const plain = (text: string): string => text.replace(/\x1b\[[0-9;]*m/g, '')
@@ -332,5 +332,42 @@ describe('task files hidden by an empty .tanuki/tasks/', () => {
     expect(start.code).toBe(1)
     expect(start.stderr).toContain(`No task files in .tanuki/tasks. ${said}`)
     expect(start.stderr).not.toContain('tanuki init')
+  })
+})
+
+describe('tanuki task list with a big fan-in', () => {
+  const ids = Array.from({ length: 14 }, (_, i) => `DEP-${String(i + 1).padStart(2, '0')}`)
+  const title = 'Gather every part into one release, with the notes, the changelog and the announcement'
+  const fanIn = (): ReturnType<typeof createProject> =>
+    createProject({
+      git: false,
+      tasks: [...ids.map((id) => ({ id, verify: 'true' })), { id: 'ALL', title, dependsOn: ids, verify: 'true' }],
+    })
+
+  it('names the first dependencies and counts the rest, and `--json` has them all', async () => {
+    const project = fanIn()
+    const list = await tanuki(project.dir, 'task', 'list')
+    expect(list.code, list.stderr).toBe(0)
+    const row = list.stdout.split('\n').find((line) => line.startsWith('ALL '))
+    expect(row).toMatch(/ DEP-01,DEP-02,DEP-03 \+11 /)
+    expect(row).not.toContain('DEP-04')
+    // Through a pipe no width is known: the title is whole.
+    expect(row!.endsWith(title)).toBe(true)
+    const json = await tanuki(project.dir, 'task', 'list', '--json')
+    const all = (JSON.parse(json.stdout) as { id: string; dependsOn: string[] }[]).find((task) => task.id === 'ALL')
+    expect(all?.dependsOn).toEqual(ids)
+  })
+
+  it("fits a terminal's width, cutting the titles", () => {
+    const project = fanIn()
+    const env: NodeJS.ProcessEnv = { ...process.env, TERM: 'xterm-256color', NO_COLOR: '1' }
+    const command = `stty cols 80 rows 24; '${TANUKI_BIN}' task list --cwd '${project.dir}'`
+    const run = spawnSync('script', ['-qec', command, '/dev/null'], { env, encoding: 'utf8' })
+    expect(run.status, run.stdout + run.stderr).toBe(0)
+    const lines = run.stdout.replace(/\r/g, '').trimEnd().split('\n')
+    expect(lines.find((line) => line.startsWith('ID '))).toMatch(/TITLE$/)
+    for (const line of lines) expect(line.length, line).toBeLessThan(80)
+    const row = lines.find((line) => line.startsWith('ALL '))
+    expect(row).toMatch(/ DEP-01,DEP-02,DEP-03 \+11 {2}Gather every .*…$/)
   })
 })

@@ -78,11 +78,41 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((done) => setTimeout(done, ms))
 }
 
-/** Left-aligned columns, as wide as their widest cell. */
-export function table(rows: string[][]): string {
+/** Fewest characters the last column of a `table` is cut to: narrower, a title says nothing. */
+const LAST_COLUMN_MIN = 12
+
+/**
+ * Left-aligned columns, as wide as their widest cell. With `width` (a terminal's columns), the
+ * last column is cut with `…` so that a row fits in it, when the others leave it room to say something.
+ */
+export function table(rows: string[][], width?: number): string {
   const widths: number[] = []
   for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)))
+  // One column short of the edge: a line that fills it wraps on some terminals.
+  const room = width ? width - 1 - widths.slice(0, -1).reduce((sum, w) => sum + w + 2, 0) : Infinity
+  const last = (cell: string): string =>
+    cell.length <= room || room < LAST_COLUMN_MIN ? cell : `${cell.slice(0, room - 1)}…`
   return rows
-    .map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  '))
+    .map((row) => row.map((cell, i) => (i === row.length - 1 ? last(cell) : cell.padEnd(widths[i]!))).join('  '))
     .join('\n')
+}
+
+/** At most this many of a task's dependencies in a row of `task list`, and about this many characters of them. */
+const DEPENDENCIES_SHOWN = 3
+const DEPENDENCIES_WIDTH = 30
+
+/**
+ * A task's dependencies in a table cell, bounded: `A-1,A-2,A-3 +11` for a task that waits on 14
+ * (`--json` has them all). The first is always named.
+ */
+export function dependenciesCell(ids: readonly string[]): string {
+  if (ids.length === 0) return '-'
+  let shown = 1
+  while (
+    shown < Math.min(ids.length, DEPENDENCIES_SHOWN) &&
+    ids.slice(0, shown + 1).join(',').length <= DEPENDENCIES_WIDTH
+  )
+    shown++
+  const head = ids.slice(0, shown).join(',')
+  return shown === ids.length ? head : `${head} +${ids.length - shown}`
 }

@@ -11,7 +11,7 @@ import { readJournal } from '../journal.ts'
 import { applyTaskCommand, type TaskCommandResult } from '../task-commands.ts'
 import { hiddenTaskNotes } from '../task-folders.ts'
 import { lastFailedVerify, lastLanding, taskWork } from '../task-work.ts'
-import { common, printJson, checkedProjectRoot, table } from './shared.ts'
+import { common, dependenciesCell, printJson, checkedProjectRoot, table } from './shared.ts'
 
 const list = defineCommand({
   meta: { name: 'list', description: 'List the tasks with their status, role, priority and dependencies' },
@@ -44,12 +44,13 @@ const list = defineCommand({
           task.status,
           task.role,
           task.priority,
-          task.dependsOn.join(',') || '-',
+          dependenciesCell(task.dependsOn),
           ...(sources ? [source] : []),
           task.title,
         ])
       }
-      process.stdout.write(table(rows) + '\n')
+      // A terminal's width, when it has one (an unsized pseudo-terminal says 0): titles are cut to it.
+      process.stdout.write(table(rows, process.stdout.columns || undefined) + '\n')
     }
     for (const error of errors) process.stderr.write(`problem: ${error.message}\n`)
     return errors.length > 0 ? 1 : 0
