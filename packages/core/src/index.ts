@@ -108,6 +108,7 @@ export { createMemoryStore, type MemoryStore } from './state/memory.ts'
 export { applyRecord, emptyRunState, replay } from './state/replay.ts'
 export type { Landing, Park, RunInfo, RunRecord, RunState, RunStore, Spend, TaskRunState } from './state/types.ts'
 export { FAILURE_CLASSES, type Failure, type FailureClass } from './failure.ts'
+export { TELLING_CAUSE_LINES, TELLING_TAIL_LINES, tellingLines } from './output.ts'
 export { hookName, type Reporter, type ReporterHooks } from './reporter/types.ts'
 export {
   definePlugin,

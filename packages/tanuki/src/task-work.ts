@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { LandingFeedback } from '@tanuki/core'
+import { tellingLines, type LandingFeedback } from '@tanuki/core'
 import { git, gitRepository, revParse, taskRef } from '@tanuki/plugin-agent-process/kit'
 import { isIterationLog, taskLogDir, type StatePaths } from './paths.ts'
 import { projectInfo, type Project } from './project.ts'
@@ -30,52 +30,6 @@ export async function taskWork(project: Project): Promise<(taskId: string) => Pr
     const stat = await git(['diff', '--shortstat', base, tip], repo.top)
     return { base, tip, changed: stat.code === 0 ? stat.stdout.trim() : '' }
   }
-}
-
-/** How many of a failed verify's last lines `task show` prints. */
-export const VERIFY_TAIL_LINES = 12
-
-/** How many lines from before the last ones, saying what failed, `task show` prints at most. */
-export const CAUSE_LINES = 6
-
-/**
- * A line that says what went wrong, as test runners and compilers word it: `SyntaxError: …`,
- * `AssertionError`, `not ok 3 - name` (TAP), `✗`/`✖` marks, `FAIL`, `error TS2304`.
- */
-const CAUSE =
-  /(\b\w*(error|exception)s?\b|\bfail(s|ed|ure|ures)?\b|\bassert\w*|\bcannot\b|\bnot found\b|^\s*not ok\b|[✗✖])/i
-
-/** A line whose message follows on the next lines (TAP's `error: |-`, `Expected values to be strictly equal:`). */
-const LEADS_IN = /(:|\|-?)\s*$/
-
-/**
- * The part of a command's output that says why it failed, for a person: its first lines naming an
- * error, with the message a line ending in `:` or `|-` leads in to (at most `CAUSE_LINES`: a test
- * runner names what failed at the top and sums up at the end), then its last `VERIFY_TAIL_LINES`
- * lines; `…` where lines are left out, each line cut at 300 characters.
- */
-export function tellingLines(output: string): string[] {
-  const trimmed = output.replace(/\s+$/, '').replace(/^\n+/, '')
-  const lines = trimmed === '' ? [] : trimmed.split('\n')
-  const before = Math.max(0, lines.length - VERIFY_TAIL_LINES)
-  const shown: string[] = []
-  let taken = 0
-  let next = 0
-  let carry = 0
-  for (let i = 0; i < before && taken < CAUSE_LINES; i++) {
-    const line = lines[i]!
-    const follows = carry > 0 && i === next
-    carry = follows ? carry - 1 : 0
-    if (!follows && !CAUSE.test(line)) continue
-    if (i > next) shown.push('…')
-    shown.push(line)
-    taken++
-    next = i + 1
-    if (LEADS_IN.test(line) && carry === 0) carry = 3
-  }
-  if (before > next) shown.push('…')
-  shown.push(...lines.slice(before))
-  return shown.map((line) => (line.length > 300 ? `${line.slice(0, 299)}…` : line))
 }
 
 /** The last verify a task's logs hold, when it failed: its header and the telling part of its output. */

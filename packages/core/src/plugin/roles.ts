@@ -2,6 +2,7 @@ import type { AgentBackend, ProjectInfo } from '../agent/types.ts'
 import { builtinStrategies, type BalancerStrategy } from '../balancer/index.ts'
 import { TanukiError, errorMessage, isTanukiError } from '../errors.ts'
 import { didYouMean } from '../names/suggest.ts'
+import { lastLines } from '../output.ts'
 import type { ResolvedConfig, RoleConfig } from './index.ts'
 
 /** A role's configuration: `defaults`, then what `agents.<role>` says over it. */
@@ -22,17 +23,6 @@ export function roleSetup(config: Pick<ResolvedConfig, 'defaults' | 'agents'>, r
   const command = own ?? config.defaults.setup
   if (typeof command !== 'string' || command.trim() === '') return undefined
   return { command, key: own === undefined ? 'defaults.setup' : `agents.${role}.setup` }
-}
-
-/** The last few lines a command printed, on one line: what a person needs to see why it failed. */
-export function lastLines(output: string, count = 3, max = 400): string {
-  const text = output
-    .split('\n')
-    .map((line) => line.trim())
-    .filter(Boolean)
-    .slice(-count)
-    .join(' ⏎ ')
-  return text.length > max ? `…${text.slice(-max)}` : text
 }
 
 /**

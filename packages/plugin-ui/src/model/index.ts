@@ -1,5 +1,6 @@
 import {
   needsYou,
+  tellingLines,
   type NeedKind,
   type NeedsYouItem,
   type Progress,
@@ -41,33 +42,12 @@ export interface LaterEvents {
 /** Every event the model folds in. */
 export type ModelEvents = TanukiEvents & LaterEvents
 
-/** How many of a failed gate's last lines a task keeps for its page. */
-export const LAND_FAILED_LINES = 30
-
-/** A line that names what failed: TAP's `not ok`, `✗`/`✖` marks, `FAIL`, an `…Error`. */
-const FAILED_LINE = /^\s*(?:not ok\b|[✗✖×●]\s|FAIL\b)|\b\w*Error\b/
-
 /**
- * What a task's page shows of a failed gate's output: the first lines before its end that name
- * what failed (at most 8; a test runner names them first and sums up at the end), then its last
- * `LAND_FAILED_LINES` lines, `…` where lines are left out, each cut at 300 characters.
+ * What a task's page shows of a failed gate's output: core's `tellingLines` (the lines naming what
+ * failed, then its last lines; `tanuki task show` prints the same), one text.
  */
 export function gateExcerpt(output: string): string {
-  const lines = output.replace(/\s+$/, '').split('\n')
-  const before = Math.max(0, lines.length - LAND_FAILED_LINES)
-  const shown: string[] = []
-  let next = 0
-  let taken = 0
-  for (let i = 0; i < before && taken < 8; i++) {
-    if (!FAILED_LINE.test(lines[i]!) || /^\s*at\s/.test(lines[i]!)) continue
-    if (i > next) shown.push('…')
-    shown.push(lines[i]!)
-    taken++
-    next = i + 1
-  }
-  if (before > next) shown.push('…')
-  shown.push(...lines.slice(before))
-  return shown.map((line) => (line.length > 300 ? `${line.slice(0, 299)}…` : line)).join('\n')
+  return tellingLines(output).join('\n')
 }
 
 /** An event's time as ISO text: cores stamp ms since the epoch; some payloads carry ISO already. */
