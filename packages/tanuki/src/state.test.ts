@@ -261,4 +261,24 @@ describe('the status of a project that is not running', () => {
     expect(landed.tasks[1]).toMatchObject({ landed: { commit: 'b1', at: new Date(2).toISOString() } })
     expect(landed.tasks[1]?.heldBack).toBeUndefined()
   })
+
+  it('counts as not landed complete work with no landing that waits neither for the target nor for another branch', () => {
+    const paths = tempPaths()
+    const tasks = ['a', 'b', 'c', 'd', 'e'].map((id) => createTask({ id, title: id.toUpperCase() }))
+    const heldBack = { target: 'main', note: 'main could not move' }
+    const records = [
+      { t: 'run', state: 'settled', target: 'main' },
+      { t: 'task', id: 'a', status: 'complete' },
+      { t: 'task', id: 'b', status: 'complete', landed: { commit: 'b1', at: 1 } },
+      { t: 'task', id: 'c', status: 'complete', landed: { commit: 'c1', at: 2, heldBack } },
+      { t: 'task', id: 'd', status: 'complete', target: 'old' },
+      { t: 'task', id: 'e', status: 'review' },
+    ] as const
+    const status = statusFromJournal(tasks, replay(records), paths)
+    expect(status.tasks.find((task) => task.id === 'd')?.waitsFor).toBe('old')
+    expect(status.progress).toMatchObject({ complete: 4, landed: 1, heldBack: 1, notLanded: 1 })
+    // No target (no git, or no run yet): nothing is said to be not landed.
+    const untargeted = statusFromJournal(tasks, replay(records.slice(1)), paths)
+    expect(untargeted.progress).not.toHaveProperty('notLanded')
+  })
 })

@@ -228,6 +228,38 @@ describe('formatStatus of parked agents', () => {
     expect(formatStatus({ status: 'complete', tasks: [tasks[0]!] })).not.toContain('not landed')
   })
 
+  it('groups complete work not landed by what holds it: `tanuki land`, or the dependencies that need a person', () => {
+    const tasks = [
+      { id: 'S', status: 'review', reason: 'no tries left' },
+      { id: 'G', status: 'failed', reason: 'verify failed' },
+      { id: 'C', status: 'complete', landed: null, dependsOn: ['S'] },
+      // Through C, complete and not landed itself, it waits for S too.
+      { id: 'D', status: 'complete', landed: null, dependsOn: ['C'] },
+      { id: 'F', status: 'complete', landed: null, dependsOn: ['G', 'L'] },
+      { id: 'E', status: 'complete', landed: null, dependsOn: ['L'] },
+      { id: 'E2', status: 'complete', landed: null },
+      { id: 'L', status: 'complete', landed: { commit: 'abc', at: '…' } },
+      { id: 'H', status: 'complete', landed: null, heldBack: { target: 'main', commit: 'h', at: '…', note: 'stuck' } },
+      { id: 'W', status: 'complete', landed: null, waitsFor: 'old', dependsOn: ['S'] },
+    ]
+    const text = formatStatus({ status: 'failed', target: 'main', tasks })
+    const lines = text.split('\n')
+    expect(lines[0]).toMatchInlineSnapshot(
+      `"Project failed · 8/10 complete (80%) · 1 review · 1 failed · 1 waiting for main · 1 waiting for old · 5 not landed"`,
+    )
+    expect(lines.slice(lines.indexOf('Needs you'), lines.indexOf('Needs you') + 7)).toMatchInlineSnapshot(`
+      [
+        "Needs you",
+        "  E, E2 complete, not landed ← \`tanuki land\` puts their work on main",
+        "  C, D complete, not landed ← waits for S (in review), which needs you first",
+        "  F complete, not landed ← waits for G (failed), which needs you first",
+        "  S review ← no tries left",
+        "  G failed ← verify failed",
+        "  \`tanuki task show ID\` has its tries, logs and work; then \`tanuki task rerun ID\` to try again, or \`tanuki task mark ID complete\` (\`project resume\` does not run them again).",
+      ]
+    `)
+  })
+
   it('says a project whose only unfinished work waits for review needs review, not that it failed', () => {
     const review = formatStatus({
       status: 'failed',

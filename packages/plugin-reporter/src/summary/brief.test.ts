@@ -132,6 +132,41 @@ describe('the brief of a run, on the console', () => {
     expect(brief).toContain(`⇡ D not on main yet: ${note}`)
   })
 
+  it('groups complete work not landed by the dependencies that hold it; a failed landing is said apart', () => {
+    const model = new RunModel()
+    const at = 1_000
+    const task = (id: string, status: 'complete' | 'review' | 'failed', dependsOn: string[] = []) => ({
+      id,
+      title: id,
+      role: 'default',
+      priority: 'medium' as const,
+      status,
+      dependsOn,
+    })
+    const tasks = [
+      task('S', 'review'),
+      task('G', 'failed'),
+      task('L', 'complete'),
+      task('C', 'complete', ['S']),
+      task('D', 'complete', ['C']),
+      task('F', 'complete', ['G', 'L']),
+      task('E', 'complete', ['L']),
+      task('B', 'complete', ['S']),
+    ]
+    model.apply('project:loaded', { total: tasks.length, ready: 0, recovered: [], tasks, at })
+    model.apply('task:landed', { taskId: 'L', commit: 'a'.repeat(40), moved: true, target: 'main', at })
+    model.apply('task:land-failed', { taskId: 'B', command: 'npm test', exitCode: 1, output: 'x', at })
+    const brief = renderBrief(model)
+    expect(brief.split('\n').filter((line) => line.includes('⇡'))).toMatchInlineSnapshot(`
+      [
+        "  ⇡ B not landed: \`npm test\` exited 1 on the combined work · \`tanuki land\` tries again",
+        "  ⇡ C, D complete, not landed · waits for S (in review)",
+        "  ⇡ F complete, not landed · waits for G (failed)",
+        "  ⇡ E complete, not landed · \`tanuki land\` puts its work on main",
+      ]
+    `)
+  })
+
   it('is a few lines when all went well, and says no landing where the run lands nothing', () => {
     const model = new RunModel()
     const loaded: TanukiEvents['project:loaded'] = {
