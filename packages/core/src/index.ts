@@ -54,6 +54,7 @@ export { StatusTracker, type StatusChange } from './status/index.ts'
 export { progressOf, progressFromCounts } from './status/progress.ts'
 export {
   needsYou,
+  isNotLanded,
   landingHolds,
   type NeedsYouTask,
   type NeedsYouItem,

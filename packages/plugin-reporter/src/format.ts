@@ -1,5 +1,5 @@
 import picocolors from 'picocolors'
-import type { EmptyLanding, LandingTask } from '@tanuki/core'
+import { landingHolds, type EmptyLanding, type LandingTask } from '@tanuki/core'
 
 /** The colour functions reporters use: picocolors' own, or pass-throughs when colour is off. */
 export type Colors = ReturnType<typeof picocolors.createColors>
@@ -140,4 +140,34 @@ export function landingHoldsLine(holds: readonly LandingTask[]): string {
     holds.map((dep) => `${dep.id} (${status(dep.status)})`),
     10,
   )}`
+}
+
+/** Complete work not landed, by what holds it (see `notLandedGroups`). */
+export interface NotLandedGroups {
+  /** Ids of the tasks `tanuki land` lands now: nothing they depend on holds them. */
+  landable: string[]
+  /** The rest, one entry per `landingHoldsLine` (`waits for S-1 (in review)`), in the order met. */
+  held: { why: string; ids: string[] }[]
+}
+
+/**
+ * Complete tasks not landed (`notLanded`), grouped by what holds them: those `tanuki land` lands,
+ * and the others by the dependencies they wait for (`landingHolds`, looked up among `tasks`), so
+ * 200 tasks behind one task in review are one line. One grouping for `project status`, the brief at
+ * a run's end and the dashboard.
+ */
+export function notLandedGroups<T extends LandingTask>(notLanded: Iterable<T>, tasks: Iterable<T>): NotLandedGroups {
+  const byId = new Map<string, T>()
+  for (const task of tasks) byId.set(task.id, task)
+  const landable: string[] = []
+  const held = new Map<string, string[]>()
+  for (const task of notLanded) {
+    const holds = landingHolds(task, byId)
+    if (holds.length === 0) landable.push(task.id)
+    else {
+      const why = landingHoldsLine(holds)
+      held.set(why, [...(held.get(why) ?? []), task.id])
+    }
+  }
+  return { landable, held: [...held].map(([why, ids]) => ({ why, ids })) }
 }

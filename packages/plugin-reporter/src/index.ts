@@ -48,7 +48,13 @@ export {
   type VerifyRecord,
 } from './model/index.ts'
 export { reporterPath } from './files.ts'
-export { settledAdvice, waitsForLine } from './format.ts'
+export {
+  notLandedGroups,
+  settledAdvice,
+  waitsForLine,
+  type LandingTask,
+  type NotLandedGroups,
+} from './format.ts'
 
 /** Options of `reporters()`: one key per reporter; `false` leaves it out. */
 export interface ReportersOptions {

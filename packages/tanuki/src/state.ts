@@ -3,6 +3,7 @@ import { mkdir, open } from 'node:fs/promises'
 import { basename, dirname } from 'node:path'
 import {
   Resolver,
+  isNotLanded,
   progressOf,
   taskView,
   type AgentInfo,
@@ -380,9 +381,7 @@ export function statusFromJournal(tasks: Task[], state: RunState, paths: StatePa
   // Complete is not delivered: work that lands on the project's branch and has not (landing off,
   // a task marked complete by hand since the run).
   const target = state.run.target
-  const notLanded = target
-    ? views.filter((view) => view.status === 'complete' && !view.landed && !view.heldBack && !view.waitsFor).length
-    : 0
+  const notLanded = target ? views.filter(isNotLanded).length : 0
   return {
     status: runStatusWord(state, { allComplete, workLeft }),
     updatedAt: new Date().toISOString(),

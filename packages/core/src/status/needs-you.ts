@@ -93,7 +93,7 @@ export function needsYou<T extends NeedsYouTask>(tasks: readonly T[], options: N
         why,
         command: NAMED_COMMAND.exec(why)?.[1] ?? 'tanuki project resume',
       })
-    } else if (options.target && task.status === 'complete' && !task.landed && !task.heldBack && !task.waitsFor) {
+    } else if (options.target && isNotLanded(task)) {
       // Complete work whose dependency is not complete does not land with `tanuki land` either.
       const holds = landingHolds(task, byId).map((dep) => ({ id: dep.id, status: dep.status }))
       items.push({
@@ -105,6 +105,16 @@ export function needsYou<T extends NeedsYouTask>(tasks: readonly T[], options: N
     }
   }
   return items
+}
+
+/**
+ * Complete work not on the branch the project lands on, with nothing under way to put it there
+ * (landing off, a task marked complete by hand): it has no landing, does not wait on the
+ * integration branch for the target (`heldBack`) and was not done for another branch
+ * (`waitsFor`). Counted and named as not landed when the project has a target.
+ */
+export function isNotLanded(task: Pick<NeedsYouTask, 'status' | 'landed' | 'heldBack' | 'waitsFor'>): boolean {
+  return task.status === 'complete' && !task.landed && !task.heldBack && !task.waitsFor
 }
 
 /** What `landingHolds` reads of a task. */

@@ -3,7 +3,7 @@ import {
   colors as makeColors,
   fit,
   formatTime,
-  landingHoldsLine,
+  notLandedGroups,
   settledAdvice,
   someOf,
   waitsForLine,
@@ -233,20 +233,15 @@ export function formatStatus(input: StatusInput, options: FormatStatusOptions = 
   if (needs.length > 0) lines.push('', c.bold('Needs you'))
   // Complete work whose dependency is not complete (in review, failed) does not land with `tanuki
   // land` either: it waits for that one, and says so rather than the command that would not land it.
-  const landable: string[] = []
-  const holding = new Map<string, string[]>()
-  for (const item of notLanded) {
-    if (item.holds!.length === 0) landable.push(item.taskId)
-    else {
-      const why = landingHoldsLine(item.holds!)
-      holding.set(why, [...(holding.get(why) ?? []), item.taskId])
-    }
-  }
+  const { landable, held: holding } = notLandedGroups(
+    notLanded.map((item) => byId.get(item.taskId)!),
+    tasks,
+  )
   if (landable.length > 0)
     lines.push(
       `  ${c.bold(someOf(landable, 20))} complete, ${c.yellow('not landed')} ← \`tanuki land\` puts ${landable.length === 1 ? 'its' : 'their'} work on ${input.target}`,
     )
-  for (const [why, ids] of holding)
+  for (const { why, ids } of holding)
     lines.push(`  ${c.bold(someOf(ids, 20))} complete, ${c.yellow('not landed')} ← ${why}, which needs you first`)
   for (const [why, { ids, files }] of held) {
     lines.push(`  ${c.bold(someOf(ids, 20))} ${statusPaint('pending', ids.length === 1 ? 'waits' : 'wait')} ← ${why}`)

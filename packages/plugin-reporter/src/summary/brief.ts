@@ -3,10 +3,9 @@ import {
   clause,
   colors as makeColors,
   formatCost,
-  landingHolds,
-  landingHoldsLine,
   formatDuration,
   formatTokens,
+  notLandedGroups,
   someOf,
   waitsForLine,
 } from '../format.ts'
@@ -136,18 +135,11 @@ export function renderBrief(model: RunModel, options: BriefOptions = {}): string
     )
   }
   // One whose dependency is not complete waits for it: `tanuki land` would not land it.
-  const byId = new Map(tasks.map((task) => [task.id, task]))
-  const holding = new Map<string, string[]>()
-  const plainUnlanded: string[] = []
-  for (const task of unlanded.filter((task) => !task.landFailed)) {
-    const holds = landingHolds(task, byId)
-    if (holds.length === 0) plainUnlanded.push(task.id)
-    else {
-      const why = landingHoldsLine(holds)
-      holding.set(why, [...(holding.get(why) ?? []), task.id])
-    }
-  }
-  for (const [why, ids] of holding)
+  const { landable: plainUnlanded, held: holding } = notLandedGroups(
+    unlanded.filter((task) => !task.landFailed),
+    tasks,
+  )
+  for (const { why, ids } of holding)
     needs.push(`${c.yellow('⇡')} ${c.bold(someOf(ids, 10))} complete, not landed · ${why}`)
   if (plainUnlanded.length > 0)
     needs.push(
