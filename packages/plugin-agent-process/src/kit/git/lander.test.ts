@@ -180,6 +180,33 @@ describe('a target whose own new commits conflict with the work waiting for it',
       details: { target: 'gone' },
     })
   })
+
+  it('refuses a landing while it runs, naming the files, when the person commits meanwhile: the waiting work stays as it was', async () => {
+    const root = await withWork()
+    writeFileSync(join(root, 'notes.txt'), `line 1, by a person\n${lines.slice(1).join('\n')}\n`)
+    const lander = createGitLander({ project: project(root), land: resolveConfig({}).land })
+    await lander.prepare()
+    expect(await lander.land({ task: task('T-1'), signal })).toMatchObject({ moved: false })
+    const waited = git(root, 'rev-parse', 'tanuki/land/main')
+    writeFileSync(
+      join(root, 'notes.txt'),
+      `line 1, by a person\n${lines.slice(1, 19).join('\n')}\nline 20, by a person\n`,
+    )
+    git(root, 'commit', '-qam', 'my lines')
+    // Only a start may take the waiting landings off the branch: a landing leaves the merge to a person.
+    await expect(lander.land({ task: task('T-2'), signal })).rejects.toMatchObject({
+      code: 'TANUKI_LAND_FAILED',
+      message:
+        'main has commits that conflict with work landed on tanuki/land/main (notes.txt). ' +
+        'Merge tanuki/land/main into main by hand, then run `tanuki land`.',
+      details: { files: ['notes.txt'] },
+    })
+    expect(git(root, 'rev-parse', 'tanuki/land/main')).toBe(waited)
+    const dir = lander.integration!.dir
+    expect(git(dir, 'rev-parse', 'HEAD')).toBe(waited)
+    expect(git(dir, 'status', '--porcelain')).toBe('')
+    await lander.close?.()
+  })
 })
 
 describe('the branches work waits for', () => {

@@ -2,7 +2,6 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import {
   TanukiError,
-  isTanukiError,
   type Conflict,
   type LandOutcome,
   type Lander,
@@ -42,6 +41,15 @@ import {
 } from './target.ts'
 
 export { WORK_TRAILER }
+
+/** A `catchUp` that met a conflict: the files, and what a person is to do. */
+interface CatchUpConflict {
+  status: 'conflict'
+  files: string[]
+  message: string
+}
+/** What `catchUp` found: the integration tip with the target's new commits in, or a conflict. */
+type CatchUp = { status: 'caught-up'; head: string } | CatchUpConflict
 
 export interface GitLanderOptions {
   project: ProjectInfo
@@ -146,17 +154,18 @@ export function createGitLander(options: GitLanderOptions): GitLander {
   const repair = (): Promise<void> => repairIntegration(integration!)
 
   /**
-   * Brings the target's own new commits (a person committed) into the integration branch; resolves
-   * with the integration tip. The target's tip is remembered, so while nobody else moves it this
-   * costs one `rev-parse`.
+   * Brings the target's own new commits (a person committed) into the integration branch: the
+   * integration tip after, or the files in which those commits conflict with the landings waiting
+   * there (the merge aborted, the branch as it was). The target's tip is remembered, so while
+   * nobody else moves it this costs one `rev-parse`.
    */
-  const catchUp = async (): Promise<string> => {
+  const catchUp = async (): Promise<CatchUp> => {
     const found = await git(['rev-parse', `refs/heads/${target}`, 'HEAD'], integration!.dir)
     const [tip, head] = found.stdout.trim().split('\n') as [string, string]
     if (found.code !== 0 || tip === knownTarget || (await isAncestor(tip, head, integration!.dir))) {
       knownTarget = tip
       knownTip = found.code === 0 ? head : undefined
-      return head
+      return { status: 'caught-up', head }
     }
     const merged = await inLand([
       ...(await commitConfig(integration!.dir, 'lander')),
@@ -171,16 +180,17 @@ export function createGitLander(options: GitLanderOptions): GitLander {
       // The files, not git's first line (`Auto-merging notes.txt`), say what a person must merge.
       const files = await conflictedFiles(integration!.dir)
       await inLand(['merge', '--abort'])
-      throw new TanukiError(
-        LAND_ERROR,
-        catchUpConflict(target!, integration!.branch, files.length > 0 ? files.join(', ') : gitSaid(merged)),
-        { details: { files, catchUp: true } },
-      )
+      const what = files.length > 0 ? files.join(', ') : gitSaid(merged)
+      return { status: 'conflict', files, message: catchUpConflict(target!, integration!.branch, what) }
     }
     knownTarget = tip
     knownTip = (await must(['rev-parse', 'HEAD'], 'bringing the target in')).trim()
-    return knownTip
+    return { status: 'caught-up', head: knownTip }
   }
+
+  /** The error of a `catchUp` that met a conflict: a person's to merge. */
+  const catchUpFailed = ({ files, message }: CatchUpConflict): TanukiError =>
+    new TanukiError(LAND_ERROR, message, { details: { files } })
 
   /**
    * `catchUp`; where the target's own new commits (a person's) conflict with the landings waiting
@@ -191,35 +201,30 @@ export function createGitLander(options: GitLanderOptions): GitLander {
    * to merge. The target is never touched. Resolves with the landings taken off, and a note.
    */
   const catchUpOrRebuild = async (): Promise<{ relanding: { taskId: string; commit: string }[]; note?: string }> => {
-    try {
-      await catchUp()
-      return { relanding: [] }
-    } catch (error) {
-      if (!isTanukiError(error) || error.details.catchUp !== true) throw error
-      const { branch } = integration!
-      const history = { repo: repo!, project, target: target! }
-      const { ahead } = await foundLandings(history, branch)
-      for (const { taskId } of ahead) await fetchTask(taskId)
-      if (!(await canRebuild(history, branch, ahead, land.strategy))) throw error
-      const what = 'starting the landing branch again from the target'
-      const [was, tip] = (await must(['rev-parse', 'HEAD', `refs/heads/${target}`], what)).trim().split('\n') as [
-        string,
-        string,
-      ]
-      await must(['reset', '--quiet', '--hard', tip], what)
-      knownTarget = tip
-      knownTip = tip
-      const files = (error.details.files as string[] | undefined) ?? []
-      return {
-        relanding: ahead,
-        note: relandNote(
-          target!,
-          branch,
-          ahead.map(({ taskId }) => taskId),
-          files.join(', '),
-          was,
-        ),
-      }
+    const caught = await catchUp()
+    if (caught.status === 'caught-up') return { relanding: [] }
+    const { branch } = integration!
+    const history = { repo: repo!, project, target: target! }
+    const { ahead } = await foundLandings(history, branch)
+    for (const { taskId } of ahead) await fetchTask(taskId)
+    if (!(await canRebuild(history, branch, ahead, land.strategy))) throw catchUpFailed(caught)
+    const what = 'starting the landing branch again from the target'
+    const [was, tip] = (await must(['rev-parse', 'HEAD', `refs/heads/${target}`], what)).trim().split('\n') as [
+      string,
+      string,
+    ]
+    await must(['reset', '--quiet', '--hard', tip], what)
+    knownTarget = tip
+    knownTip = tip
+    return {
+      relanding: ahead,
+      note: relandNote(
+        target!,
+        branch,
+        ahead.map(({ taskId }) => taskId),
+        caught.files.join(', '),
+        was,
+      ),
     }
   }
 
@@ -499,7 +504,9 @@ export function createGitLander(options: GitLanderOptions): GitLander {
         // A landing that ended cleanly left the worktree on the branch's tip: nothing to repair.
         if (!clean) await repair()
         clean = false
-        const before = await catchUp()
+        const caught = await catchUp()
+        if (caught.status === 'conflict') throw catchUpFailed(caught)
+        const before = caught.head
         await fetchTask(request.task.id)
         const built = await apply(request.task, request.agent, before)
         if (built === 'no work' || built === 'nothing new') {
