@@ -24,7 +24,7 @@ import { openLanding, type LandingQueue } from './landing.ts'
 import { loadTasks } from './load-tasks.ts'
 import { Parking } from './parking.ts'
 import { Scheduler } from './scheduler.ts'
-import { FINISHING } from './iteration-hooks.ts'
+import { FinishingAbort } from './iteration-hooks.ts'
 import { windDown } from './shutdown.ts'
 import { TaskRuns } from './task-runs.ts'
 import { VerifyHolds } from './verify-holds.ts'
@@ -442,7 +442,7 @@ export class Orchestrator {
         tasks.push(record.task.id)
         // Its try met a usage limit and waits for it to lift: none is under way. (Another agent of
         // its account may be parked while its own try goes on: that one ends, and is judged.)
-        if (record.waitsOnPark) record.controller?.abort(FINISHING)
+        if (record.waitsOnPark) record.controller?.abort(new FinishingAbort())
       }
       this.bus.emit('orchestrator:finishing', { tasks })
       this.checkSettled()

@@ -28,6 +28,22 @@ export interface IterationContext {
 export const FINISHING = 'the run stopped after the tries under way'
 
 /**
+ * The abort reason of a task's run that the run ended on its way to stopping after the tries under
+ * way (the try had ended at a usage limit, and its next would wait for the park): told from any
+ * other abort by its type, not by its words.
+ */
+export class FinishingAbort extends Error {
+  override readonly name = 'FinishingAbort'
+  constructor() {
+    super(FINISHING)
+  }
+  /** As the string it replaced: an abort's reason is said in messages as `Aborted: ${reason}`. */
+  override toString(): string {
+    return this.message
+  }
+}
+
+/**
  * The runner's hooks for one task on one agent: each iteration counted and announced, its output
  * streamed as events, its budgets reserved before it starts and settled after, a limit parking
  * the agent's account, and its result (class, cause, spend) recorded. `release` gives back what
@@ -81,7 +97,7 @@ export function iterationHooks(context: IterationContext): {
       // The run stops once the tries under way end: this one ended at the limit, and its next
       // would wait for the park to lift (hours, for a usage limit). The park is recorded all the
       // same (a resume keeps it); the task waits, unjudged, as a parked one does when asked.
-      if (context.finished.aborted) record.controller?.abort(FINISHING)
+      if (context.finished.aborted) record.controller?.abort(new FinishingAbort())
       record.waitsOnPark = true
       return parking.park(agent, limit, signal, startedAt).finally(() => {
         record.waitsOnPark = false

@@ -4,7 +4,7 @@ import { usageOfError } from '../errors.ts'
 import type { RunnerOutcome } from '../runner/index.ts'
 import type { AgentPool, AgentRecord } from './agent-pool.ts'
 import type { Commands } from './commands.ts'
-import { FINISHING, iterationHooks } from './iteration-hooks.ts'
+import { FinishingAbort, iterationHooks } from './iteration-hooks.ts'
 import type { TaskRecord } from './task-table.ts'
 import type { TaskRuns } from './task-runs.ts'
 import type { RunContext } from './types.ts'
@@ -175,7 +175,7 @@ export class Scheduler {
     }
     if (failure !== undefined) {
       // Ended by a run that stops after the tries under way (it waited for a limit): not a lost agent.
-      const finished = controller.signal.reason === FINISHING
+      const finished = controller.signal.reason instanceof FinishingAbort
       runs.lost(record, agent, failure, controller.signal.aborted, cutShort, finished)
     } else await runs.finished(record, agent, outcome!, started, () => this.overridden(record, agent))
   }
