@@ -816,6 +816,13 @@ export default defineConfig({
     // Its worktrees gone, the project's folder in the state home goes; the run's record stays.
     expect(existsSync(dirname(worktrees))).toBe(false)
     expect(existsSync(join(project.dir, '.tanuki', 'journal.ndjson'))).toBe(true)
+    // The record of what Tanuki made says the same: the kept branch only, and where work landed.
+    const owned = () => JSON.parse(readFileSync(join(project.dir, '.tanuki', 'owned.json'), 'utf8'))
+    expect(owned()).toEqual({
+      branches: { 'tanuki/default-1': expect.objectContaining({ kind: 'agent', agent: 'default-1' }) },
+      worktrees: {},
+      targets: ['main'],
+    })
 
     // The landing branch is gone now, but A and C landed all the same: still not called unlanded.
     const again = await tanuki(project.dir, 'project', 'stop', '--remove')
@@ -832,6 +839,7 @@ export default defineConfig({
     )
     expect(git(project.dir, 'branch', '--list', 'tanuki/*')).toBe('')
     expect(git(project.dir, 'for-each-ref', 'refs/tanuki')).toBe('')
+    expect(owned()).toEqual({ branches: {}, worktrees: {}, targets: ['main'] })
     const status = await statusJson(project.dir)
     expect(status.tasks.map((task) => [task.id, task.status])).toEqual([
       ['A', 'complete'],

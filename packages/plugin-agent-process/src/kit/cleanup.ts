@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs'
 import type { ProjectInfo } from '@tanuki/core'
-import { readOwned, updateOwned, type Owned } from './git/owned.ts'
+import { readOwned, writeOwned, type Owned } from './git/owned.ts'
 import { git, gitRepository, isAncestor, revParse, serialized, taskTrailers, workIsOn } from './git/run.ts'
 import { taskIdOfRef, taskRef, taskRefs } from './ref-names.ts'
 import { removeEmptyStateFolder } from './worktrees-dir.ts'
@@ -16,8 +16,7 @@ export interface RemoveReport {
 }
 
 /** Where landed work is: the targets the project landed on, and its integration branches. */
-function landedRefs(project: ProjectInfo): string[] {
-  const owned = readOwned(project)
+function landedRefs(owned: Owned): string[] {
   const refs = new Set<string>((owned.targets ?? []).map((target) => `refs/heads/${target}`))
   for (const [branch, entry] of Object.entries(owned.branches)) {
     if (entry.kind !== 'land') continue
@@ -31,8 +30,7 @@ function landedRefs(project: ProjectInfo): string[] {
  * The targets the project landed on, without its integration branches: work there is delivered,
  * while work on an integration branch may still wait for its target.
  */
-function targetRefs(project: ProjectInfo): string[] {
-  const owned = readOwned(project)
+function targetRefs(owned: Owned): string[] {
   const refs = new Set<string>((owned.targets ?? []).map((target) => `refs/heads/${target}`))
   for (const entry of Object.values(owned.branches))
     if (entry.kind === 'land' && entry.for) refs.add(`refs/heads/${entry.for}`)
@@ -100,6 +98,12 @@ function forget(owned: Owned, branch: string): void {
   if (target && !owned.targets?.includes(target)) owned.targets = [...(owned.targets ?? []), target]
 }
 
+/** What `removeOwned` may do: `force` deletes unlanded work too; `only` limits it to one agent's. */
+interface RemoveOptions {
+  force?: boolean
+  only?: { worktree: string; branch: string }
+}
+
 /**
  * Deletes what Tanuki created for a project, and only that (its records say what): worktrees, then
  * branches. A branch holding work that has not landed (its tasks' trailers are not on the target
@@ -109,19 +113,37 @@ function forget(owned: Owned, branch: string): void {
 export async function removeOwned(
   project: ProjectInfo,
   repo: string,
-  options: { force?: boolean; only?: { worktree: string; branch: string } } = {},
+  options: RemoveOptions = {},
 ): Promise<RemoveReport> {
-  const owned = readOwned(project)
+  return removeRecorded(project, repo, readOwned(project), options)
+}
+
+/**
+ * `removeOwned` with the record already read: `owned` is the one copy of it for the whole removal,
+ * changed as each worktree or branch goes and written after each (so a crash midway leaves a true
+ * record). It is not read again: the caller holds the repository's lock, and no run writes it
+ * meanwhile (`stop --remove` waits for the run to stop; an agent's own removal runs in its run).
+ */
+async function removeRecorded(
+  project: ProjectInfo,
+  repo: string,
+  owned: Owned,
+  options: RemoveOptions,
+): Promise<RemoveReport> {
   const report: RemoveReport = { removed: [], kept: [], discarded: [] }
-  // Read once: deleting the integration branch below deletes its record, which names its target.
-  const landedOn = landedRefs(project)
-  const targets = targetRefs(project)
+  const change = (edit: (record: Owned) => void): void => {
+    edit(owned)
+    writeOwned(project, owned)
+  }
+  // Before any change: deleting the integration branch below deletes its record, which names its target.
+  const landedOn = landedRefs(owned)
+  const targets = targetRefs(owned)
   for (const [path, entry] of Object.entries(owned.worktrees)) {
     if (options.only && path !== options.only.worktree) continue
     const removed = await git(['worktree', 'remove', '--force', '--force', path], repo)
     if (removed.code === 0 || !existsSync(path)) {
       report.removed.push(path)
-      updateOwned(project, (record) => delete record.worktrees[path])
+      change((record) => delete record.worktrees[path])
     } else {
       report.kept.push({ name: `${path} (${entry.branch})`, tasks: [] })
     }
@@ -130,7 +152,7 @@ export async function removeOwned(
   for (const [branch, entry] of Object.entries(owned.branches)) {
     if (options.only && branch !== options.only.branch) continue
     if (!(await revParse(`refs/heads/${branch}`, repo))) {
-      updateOwned(project, (record) => forget(record, branch))
+      change((record) => forget(record, branch))
       continue
     }
     const unlanded =
@@ -150,7 +172,7 @@ export async function removeOwned(
     if (deleted.code === 0) {
       report.removed.push(branch)
       if (unlanded.length > 0) report.discarded.push({ name: branch, tasks: unlanded })
-      updateOwned(project, (record) => forget(record, branch))
+      change((record) => forget(record, branch))
     } else {
       report.kept.push({ name: branch, tasks: [] })
     }
@@ -167,10 +189,11 @@ export async function removeWorktrees(project: ProjectInfo, options: { force?: b
   const repo = await gitRepository(project.root)
   if (!repo) return { removed: [], kept: [], discarded: [] }
   return serialized(repo.top, async () => {
-    // Where work lands, read before the landing branch's record goes with it.
-    const landedOn = landedRefs(project)
-    const targets = await presentRefs(targetRefs(project), repo.top)
-    const report = await removeOwned(project, repo.top, options)
+    const owned = readOwned(project)
+    // Where work lands, found before the landing branch's record goes with it.
+    const landedOn = landedRefs(owned)
+    const targets = await presentRefs(targetRefs(owned), repo.top)
+    const report = await removeRecorded(project, repo.top, owned, options)
     const refs = await git(['for-each-ref', '--format=%(refname)', `${taskRefs(project)}/`], repo.top)
     const byTask = new Map<string, string[]>()
     for (const ref of refs.stdout.split('\n').filter(Boolean)) {

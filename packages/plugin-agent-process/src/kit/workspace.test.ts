@@ -407,6 +407,77 @@ describe('removing what Tanuki made', () => {
     )
   })
 
+  it('keeps its record (owned.json) true to what went and what stayed, for one agent and for all', async () => {
+    const root = gitRepo()
+    const info = project(root)
+    const lander = createGitLander({ project: info, land: resolveConfig({}).land })
+    await lander.prepare()
+    const agents = {} as Record<string, Awaited<ReturnType<typeof openWorkspace>>>
+    for (const name of ['a', 'b', 'c', 'd']) agents[name] = await openWorkspace({ project: info, agent: name })
+    // a's work lands; b's is recorded but waits; c and d did nothing.
+    for (const [name, id] of [
+      ['a', 'T-1'],
+      ['b', 'T-2'],
+    ] as const) {
+      const workspace = agents[name]!
+      await workspace.begin(task(id), { base: 'refs/heads/main', unlanded: [], carry: false })
+      writeFileSync(join(workspace.dir, `${id}.txt`), `${id}\n`)
+      await workspace.commit(`${id}\n\nTanuki-Task: ${id}\n`)
+      await workspace.publish(task(id))
+    }
+    expect(await lander.land({ task: task('T-1'), signal: new AbortController().signal })).toMatchObject({
+      status: 'landed',
+      moved: true,
+    })
+    await lander.close?.()
+    const landDir = lander.integration!.dir
+    const recorded = readOwned(info)
+    expect(Object.keys(recorded.branches).sort()).toEqual([
+      'tanuki/a',
+      'tanuki/b',
+      'tanuki/c',
+      'tanuki/d',
+      'tanuki/land/main',
+    ])
+    expect(Object.keys(recorded.worktrees)).toHaveLength(5)
+
+    // One agent's removal changes its own entries only.
+    expect(await agents.d!.remove()).toMatchObject({ removed: [expect.any(String), 'tanuki/d'], kept: [] })
+    const afterOne = readOwned(info)
+    expect(Object.keys(afterOne.branches).sort()).toEqual(['tanuki/a', 'tanuki/b', 'tanuki/c', 'tanuki/land/main'])
+    expect(
+      Object.values(afterOne.worktrees)
+        .map((entry) => entry.branch)
+        .sort(),
+    ).toEqual(['tanuki/a', 'tanuki/b', 'tanuki/c', 'tanuki/land/main'])
+
+    // All of them: every worktree goes; b's branch stays, recorded as before; the landing branch
+    // goes, its target remembered. The file says just that, whatever order the changes came in.
+    const report = await removeWorktrees(info)
+    expect(report.kept).toEqual([
+      { name: 'tanuki/b', tasks: ['T-2'] },
+      { name: 'refs/tanuki/test/tasks/…', tasks: ['T-2'] },
+    ])
+    expect(report.removed).toEqual(expect.arrayContaining([landDir, 'tanuki/a', 'tanuki/c', 'tanuki/land/main']))
+    expect(readOwned(info)).toEqual({
+      branches: { 'tanuki/b': recorded.branches['tanuki/b'] },
+      worktrees: {},
+      targets: ['main'],
+    })
+    expect(JSON.parse(readFileSync(join(info.stateDir, 'owned.json'), 'utf8'))).toEqual(readOwned(info))
+
+    // Forced: b's branch goes too; the target stays known, so landed work is never called unlanded.
+    expect(await removeWorktrees(info, { force: true })).toMatchObject({
+      removed: ['tanuki/b'],
+      discarded: [
+        { name: 'tanuki/b', tasks: ['T-2'] },
+        { name: 'refs/tanuki/test/tasks/…', tasks: ['T-2'] },
+      ],
+    })
+    expect(readOwned(info)).toEqual({ branches: {}, worktrees: {}, targets: ['main'] })
+    expect(git(root, 'branch', '--list', 'tanuki/*')).toBe('')
+  })
+
   it('removes every worktree and branch it made, and only those, even one whose folder is gone', async () => {
     const root = gitRepo()
     const a = await openWorkspace({ project: project(root), agent: 'a' })

@@ -52,10 +52,18 @@ export function readOwned(project: ProjectInfo): Owned {
 export function updateOwned(project: ProjectInfo, change: (owned: Owned) => void): Owned {
   const owned = readOwned(project)
   change(owned)
+  writeOwned(project, owned)
+  return owned
+}
+
+/**
+ * Writes the whole record, atomically (a temp file renamed over it): for one who read it, holds
+ * the repository's lock (`serialized`) and changed it since. Callers serialize per repository.
+ */
+export function writeOwned(project: ProjectInfo, owned: Owned): void {
   const path = ownedPath(project)
   mkdirSync(dirname(path), { recursive: true })
   const temp = `${path}.${process.pid}.tmp`
   writeFileSync(temp, `${JSON.stringify(owned, null, 2)}\n`)
   renameSync(temp, path)
-  return owned
 }
