@@ -98,7 +98,8 @@ describe('one orchestrator per project', () => {
     const stop = await tanuki(project.dir, 'project', 'stop', '--finish')
     expect(stop.code, stop.stderr).toBe(0)
     expect(stop.stdout).toBe(
-      `The orchestrator (pid ${run.pid}) stops once the tries under way end: no task starts, no new try begins. \`tanuki project stop\` stops it now.\n`,
+      `Asking the orchestrator (pid ${run.pid}) to stop once the tries under way end…\n` +
+        'It stops then: no task starts, no new try begins. `tanuki project stop` stops it now.\n',
     )
     await waitFor('the run to say so', () =>
       run.output().stdout.includes('stopping once the tries under way end (F-1)'),
@@ -124,6 +125,69 @@ describe('one orchestrator per project', () => {
     const resume = await tanuki(project.dir, 'project', 'resume', '--quiet')
     expect(resume.code, resume.stderr).toBe(0)
     expect((await statusJson(project.dir)).progress).toMatchObject({ complete: 3, landed: 3 })
+  })
+
+  it('two `project stop --finish` at the same instant still let the try under way end and be judged', async () => {
+    const outer = mkdtempSync(join(tmpdir(), 'tanuki-go-'))
+    outside.push(outer)
+    const go = join(outer, 'go')
+    const hold = join(outer, 'hold')
+    const held = join(outer, 'held')
+    // A plugin that holds the run's event loop while the file `hold` exists: both requests reach
+    // it before it can handle either, as two that come in the same instant do.
+    const project = createProject({
+      config: configFor(
+        { default: 1 },
+        `
+  plugins: [
+    {
+      name: 'hold',
+      setup() {
+        const timer = setInterval(() => {
+          if (!existsSync(${JSON.stringify(hold)})) return
+          writeFileSync(${JSON.stringify(held)}, '')
+          const cell = new Int32Array(new SharedArrayBuffer(4))
+          while (existsSync(${JSON.stringify(hold)})) Atomics.wait(cell, 0, 0, 20)
+        }, 20)
+        timer.unref()
+      },
+    },
+  ],`,
+      ).replace(
+        "import { defineConfig } from 'tanuki'",
+        "import { existsSync, writeFileSync } from 'node:fs'\nimport { defineConfig } from 'tanuki'",
+      ),
+      tasks: [
+        { id: 'F-1', sh: `while [ ! -f ${go} ]; do sleep 0.1; done; echo one > one.txt`, verify: 'test -f one.txt' },
+        { id: 'F-2', sh: 'echo two > two.txt', verify: 'test -f two.txt', dependsOn: ['F-1'] },
+      ],
+    })
+    const run = startTanuki(project.dir, 'project', 'start')
+    await waitInProgress(project, 'F-1')
+    writeFileSync(hold, '')
+    await waitFor('the run to be held', () => existsSync(held))
+    const stops = [0, 1].map(() => startTanuki(project.dir, 'project', 'stop', '--finish'))
+    // Each has asked once it says anything (or ended); then the run takes both requests in turn.
+    await waitFor('both requests', () => stops.every((stop) => stop.output().stdout !== '' || !isAlive(stop.pid)))
+    rmSync(hold)
+    for (const stop of stops) {
+      const ended = await stop.done
+      expect(ended.code, ended.stderr).toBe(0)
+    }
+    await waitFor('the run to say it finishes', () =>
+      run.output().stdout.includes('stopping once the tries under way end (F-1)'),
+    )
+    expect(isAlive(run.pid)).toBe(true)
+    writeFileSync(go, '')
+    const ended = await run.done
+    expect(ended.code, ended.stderr).toBe(1)
+    // F-1's try ended and was judged (not cut short); F-2, ready then, did not start.
+    const status = await statusJson(project.dir)
+    expect(status.tasks.map((t) => [t.id, t.status])).toEqual([
+      ['F-1', 'complete'],
+      ['F-2', 'pending'],
+    ])
+    expect(ended.stderr).not.toContain('stopping gracefully')
   })
 
   it('`project stop --remove` also removes the worktrees and the tanuki/* branches', async () => {

@@ -3,13 +3,14 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, wri
 import { hostname } from 'node:os'
 import { dirname, isAbsolute } from 'node:path'
 import { defineCommand } from 'citty'
-import { TanukiError, backendRoles, errorMessage, setupPlugins, type CleanupReport } from '@tanuki/core'
+import { TanukiError, backendRoles, errorMessage, isTanukiError, setupPlugins, type CleanupReport } from '@tanuki/core'
 import { leftovers, reapLeftovers } from '@tanuki/plugin-agent-process'
 import { formatStatus } from '@tanuki/plugin-reporter'
 import { isAlive, readLock, runningOrchestrator } from '../lock.ts'
 import { projectName } from '../paths.ts'
 import { defaultPlugins } from '../plugins.ts'
 import { checkProject, type CheckedProject } from '../check.ts'
+import { controlSocketPath, sendControl } from '../control.ts'
 import { openProject, projectInfo, readTasks, runProject, type Project, type StopRequest } from '../project.ts'
 import { readJournal } from '../journal.ts'
 import { landingOrder } from '../land.ts'
@@ -467,6 +468,23 @@ export function requestStop(project: Project, request: StopRequest = { remove: f
   return running.pid
 }
 
+/**
+ * Asks the running orchestrator to stop once the tries under way end (`stop --finish`), through
+ * its control socket, and waits for it to take the request. Each request is a message of its own:
+ * two at the same instant both finish. (The stop request file is one slot and the signals are
+ * counted apart: the first signal took the file, and the second, finding none, stopped the run
+ * at once, cutting the tries short.) An orchestrator whose socket does not answer (one still
+ * starting) is asked with the file and a signal.
+ */
+async function requestFinish(project: Project): Promise<void> {
+  try {
+    await sendControl(controlSocketPath(project.paths.stateDir), { command: 'stop', finish: true })
+  } catch (error) {
+    if (!isTanukiError(error, 'TANUKI_CONTROL_UNREACHABLE')) throw error
+    requestStop(project, { remove: false, finish: true })
+  }
+}
+
 const stop = defineCommand({
   meta: { name: 'stop', description: 'Stop the running orchestrator gracefully (from any terminal)' },
   args: {
@@ -503,12 +521,10 @@ const stop = defineCommand({
         process.stdout.write('No orchestrator is running for this project.\n')
         return 0
       }
+      process.stdout.write(`Asking the orchestrator (pid ${running.pid}) to stop once the tries under way end…\n`)
       // A try may take minutes: the run says on its console when it stops; this does not wait.
-      requestStop(project, { remove: false, finish: true })
-      process.stdout.write(
-        `The orchestrator (pid ${running.pid}) stops once the tries under way end: no task starts, no new try begins. ` +
-          '`tanuki project stop` stops it now.\n',
-      )
+      await requestFinish(project)
+      process.stdout.write('It stops then: no task starts, no new try begins. `tanuki project stop` stops it now.\n')
       return 0
     }
     if (running) {
