@@ -17,6 +17,9 @@ import {
   tanuki,
   trackPid,
   waitFor,
+  type CliProcess,
+  type CliResult,
+  type StatusJson,
   type TempProject,
   agentWorktree,
   agentPid,
@@ -44,6 +47,23 @@ async function waitInProgress(project: TempProject, id: string): Promise<void> {
     `${id} in progress`,
     () => existsSync(project.taskPath(id)) && fileStatus(project, id) === 'in_progress',
   )
+}
+
+/**
+ * Once the run says it stops after F-1's try (still running), lets that try end (`go`); resolves
+ * with how the run ended and the tasks' statuses then.
+ */
+async function finishF1(
+  project: TempProject,
+  run: CliProcess,
+  go: string,
+): Promise<{ ended: CliResult; status: StatusJson }> {
+  await waitFor('the run to say so', () => run.output().stdout.includes('stopping once the tries under way end (F-1)'))
+  expect(isAlive(run.pid)).toBe(true)
+  writeFileSync(go, '')
+  const ended = await run.done
+  expect(ended.code, ended.stderr).toBe(1)
+  return { ended, status: await statusJson(project.dir) }
 }
 
 describe('one orchestrator per project', () => {
@@ -101,15 +121,8 @@ describe('one orchestrator per project', () => {
       `Asking the orchestrator (pid ${run.pid}) to stop once the tries under way end…\n` +
         'It stops then: no task starts, no new try begins. `tanuki project stop` stops it now.\n',
     )
-    await waitFor('the run to say so', () =>
-      run.output().stdout.includes('stopping once the tries under way end (F-1)'),
-    )
-    expect(isAlive(run.pid)).toBe(true)
-    writeFileSync(go, '')
-    const ended = await run.done
-    expect(ended.code, ended.stderr).toBe(1)
+    const { ended, status } = await finishF1(project, run, go)
     // F-1's try ended, was judged and landed; F-2 (free to start) and F-3 (ready once F-1 was) did not start.
-    const status = await statusJson(project.dir)
     expect(status.tasks.map((t) => [t.id, t.status])).toEqual([
       ['F-1', 'complete'],
       ['F-2', 'pending'],
@@ -174,15 +187,8 @@ describe('one orchestrator per project', () => {
       const ended = await stop.done
       expect(ended.code, ended.stderr).toBe(0)
     }
-    await waitFor('the run to say it finishes', () =>
-      run.output().stdout.includes('stopping once the tries under way end (F-1)'),
-    )
-    expect(isAlive(run.pid)).toBe(true)
-    writeFileSync(go, '')
-    const ended = await run.done
-    expect(ended.code, ended.stderr).toBe(1)
+    const { ended, status } = await finishF1(project, run, go)
     // F-1's try ended and was judged (not cut short); F-2, ready then, did not start.
-    const status = await statusJson(project.dir)
     expect(status.tasks.map((t) => [t.id, t.status])).toEqual([
       ['F-1', 'complete'],
       ['F-2', 'pending'],

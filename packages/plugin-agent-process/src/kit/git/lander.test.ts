@@ -35,6 +35,25 @@ async function withWork(): Promise<string> {
   return root
 }
 
+/** `withWork`, T-1 landed and held back by the person's uncommitted edit of line 1; the lander still open. */
+async function heldBack(): Promise<{ root: string; lander: ReturnType<typeof createGitLander> }> {
+  const root = await withWork()
+  writeFileSync(join(root, 'notes.txt'), `line 1, by a person\n${lines.slice(1).join('\n')}\n`)
+  const lander = createGitLander({ project: project(root), land: resolveConfig({}).land })
+  await lander.prepare()
+  expect(await lander.land({ task: task('T-1'), signal })).toMatchObject({ moved: false })
+  return { root, lander }
+}
+
+/** The person commits their own edit of line 20, which T-1 changed too. */
+function commitConflicting(root: string): void {
+  writeFileSync(
+    join(root, 'notes.txt'),
+    `line 1, by a person\n${lines.slice(1, 19).join('\n')}\nline 20, by a person\n`,
+  )
+  git(root, 'commit', '-qam', 'my lines')
+}
+
 describe('the git lander, when a person’s changes hold the target back', () => {
   it('says every landing waits, a task without work too, and the next prepare says which the target reached', async () => {
     const root = await withWork()
@@ -103,11 +122,7 @@ describe('the git lander, when a person’s changes hold the target back', () =>
   }, 60_000) // Three lander starts and four landings, each several git processes: 20 s at load 17.
 
   it('a task without work moves the target once nothing holds it back any more', async () => {
-    const root = await withWork()
-    writeFileSync(join(root, 'notes.txt'), `line 1, by a person\n${lines.slice(1).join('\n')}\n`)
-    const lander = createGitLander({ project: project(root), land: resolveConfig({}).land })
-    await lander.prepare()
-    expect(await lander.land({ task: task('T-1'), signal })).toMatchObject({ moved: false })
+    const { root, lander } = await heldBack()
     git(root, 'stash', '-q')
     expect(await lander.land({ task: task('T-0'), signal })).toEqual({
       status: 'landed',
@@ -125,17 +140,9 @@ describe('the git lander, when a person’s changes hold the target back', () =>
 describe('a target whose own new commits conflict with the work waiting for it', () => {
   /** T-1 landed on the integration branch, held back; then the person commits their own edit of its line. */
   async function heldThenConflicting(): Promise<{ root: string; waited: string }> {
-    const root = await withWork()
-    writeFileSync(join(root, 'notes.txt'), `line 1, by a person\n${lines.slice(1).join('\n')}\n`)
-    const lander = createGitLander({ project: project(root), land: resolveConfig({}).land })
-    await lander.prepare()
-    expect(await lander.land({ task: task('T-1'), signal })).toMatchObject({ moved: false })
+    const { root, lander } = await heldBack()
     await lander.close?.()
-    writeFileSync(
-      join(root, 'notes.txt'),
-      `line 1, by a person\n${lines.slice(1, 19).join('\n')}\nline 20, by a person\n`,
-    )
-    git(root, 'commit', '-qam', 'my lines')
+    commitConflicting(root)
     return { root, waited: git(root, 'rev-parse', 'tanuki/land/main') }
   }
 
@@ -182,17 +189,9 @@ describe('a target whose own new commits conflict with the work waiting for it',
   })
 
   it('refuses a landing while it runs, naming the files, when the person commits meanwhile: the waiting work stays as it was', async () => {
-    const root = await withWork()
-    writeFileSync(join(root, 'notes.txt'), `line 1, by a person\n${lines.slice(1).join('\n')}\n`)
-    const lander = createGitLander({ project: project(root), land: resolveConfig({}).land })
-    await lander.prepare()
-    expect(await lander.land({ task: task('T-1'), signal })).toMatchObject({ moved: false })
+    const { root, lander } = await heldBack()
     const waited = git(root, 'rev-parse', 'tanuki/land/main')
-    writeFileSync(
-      join(root, 'notes.txt'),
-      `line 1, by a person\n${lines.slice(1, 19).join('\n')}\nline 20, by a person\n`,
-    )
-    git(root, 'commit', '-qam', 'my lines')
+    commitConflicting(root)
     // Only a start may take the waiting landings off the branch: a landing leaves the merge to a person.
     await expect(lander.land({ task: task('T-2'), signal })).rejects.toMatchObject({
       code: 'TANUKI_LAND_FAILED',
