@@ -213,6 +213,42 @@ describe('console reporter, plain lines', () => {
     }
   })
 
+  it('prints a line held after the run settled (--watch) when it is closed', async () => {
+    vi.useFakeTimers()
+    try {
+      const pipe = new FakePipe()
+      const at = Date.UTC(2026, 10, 30, 12, 0, 0)
+      const reporter = createConsoleReporter({ stream: pipe, env: {} })
+      const progress = {
+        total: 1,
+        pending: 0,
+        inProgress: 0,
+        complete: 1,
+        failed: 0,
+        blocked: 0,
+        review: 0,
+        landed: 0,
+        nothingToLand: 0,
+      }
+      await replay(
+        reporter,
+        [
+          { name: 'project:settled', payload: { allComplete: true, progress, at } },
+          // Tasks added while it watches: the agent takes D before C's completion is told.
+          { name: 'task:assigned', payload: { taskId: 'C', agent: 'coder-1', role: 'coder', at } },
+          { name: 'task:assigned', payload: { taskId: 'D', agent: 'coder-1', role: 'coder', at } },
+        ],
+        { close: false },
+      )
+      expect(pipe.output).not.toContain('D assigned')
+      // Ctrl-C before the held line's wait is over: it is said all the same.
+      await reporter.onClose?.()
+      expect(pipe.output).toContain('D assigned')
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
   it('prints one timestamped line per event that matters', async () => {
     const pipe = new FakePipe()
     await replay(createConsoleReporter({ stream: pipe, env: {} }), events)

@@ -209,8 +209,9 @@ export function createConsoleReporter(options: ConsoleReporterOptions = {}, feed
 
   /** The run ended: draw the last frame, leave it on screen, say how it ended. */
   const finish = (stopped: boolean): void => {
-    if (finished) return
+    // Lines held for an agent's order since the run settled (`--watch`) are said when it closes.
     order.flush()
+    if (finished) return
     finished = true
     stopTimer()
     gateEnded()
