@@ -164,12 +164,16 @@ export class Commands {
     queue.remove(id)
     this.ctx.landing()?.forget(id)
     this.ctx.landing()?.unhold(id)
-    // Before the status, whose event and mirror tell the iterations it keeps.
+    // Before the status, whose event and mirror tell the iterations it keeps. A rerun keeps them
+    // as its history and counts its fresh tries from there, in the journal, so a resume (or a
+    // landing that fails) counts them the same.
     table.note(record, {
       attempts: 0,
       landed: null,
       feedback: null,
-      ...(clear ? { iterations: 0, lastError: null } : {}),
+      ...(clear
+        ? { iterations: 0, triesFrom: null, lastError: null }
+        : { triesFrom: record.iterations > 0 ? record.iterations : null }),
     })
     const ready = table.setStatus(record, 'pending', { reason })
     table.blockIfStuck(record)

@@ -344,6 +344,72 @@ describe('the merge queue', () => {
     await h.orchestrator.stop()
   })
 
+  it('a rerun after its tries ran out at landing gives it max_iterations fresh tries, counted in the journal', async () => {
+    const store = createMemoryStore()
+    const h = withLander(
+      {
+        stopWhenSettled: false,
+        sameFailureLimit: 10,
+        tasks: tasks({ id: 'a', completion: { signal: 'DONE', maxIterations: 3 } }),
+      },
+      { land: () => ({ status: 'gate-failed', command: 'npm test', output: 'FAIL', exitCode: 1 }) },
+      { backend: { begin: () => undefined }, store },
+    )
+    await h.orchestrator.start()
+    await eventually(() => h.orchestrator.task('a')?.status === 'review')
+    expect(h.backend.runs.map((r) => r.iteration)).toEqual([1, 2, 3])
+    await h.orchestrator.rerun('a')
+    // The tries before are its history: a fresh set counts from there, where a resume finds it.
+    expect(store.state.tasks.a?.triesFrom).toBe(3)
+    await eventually(() => h.orchestrator.task('a')?.status === 'review')
+    expect(h.backend.runs.map((r) => r.iteration)).toEqual([1, 2, 3, 1, 2, 3])
+    expect(h.orchestrator.task('a')).toMatchObject({
+      iterations: 6,
+      reason: 'could not land: `npm test` failed on the combined work (exit 1); no tries left (3)',
+    })
+    expect(h.all('task:review').map((e) => e.iterations)).toEqual([3, 6])
+    await h.orchestrator.stop()
+  })
+
+  it('a rerun’s tries go on counting across a crash: a resume gives it what is left of them, not more nor fewer', async () => {
+    // Rerun after 3 tries (`task rerun` wrote `triesFrom`), then its first fresh try landed badly,
+    // and the run died (kill -9) before the next.
+    const feedback = { kind: 'gate' as const, command: 'npm test', output: 'FAIL', exitCode: 1 }
+    const store = createMemoryStore(
+      replay([{ t: 'task', id: 'a', status: 'pending', iterations: 4, triesFrom: 3, attempts: 0, feedback }]),
+    )
+    const h = withLander(
+      { sameFailureLimit: 10, tasks: tasks({ id: 'a', completion: { signal: 'DONE', maxIterations: 3 } }) },
+      { land: () => ({ status: 'gate-failed', command: 'npm test', output: 'FAIL', exitCode: 1 }) },
+      { backend: { begin: () => undefined }, store },
+    )
+    await h.orchestrator.start()
+    await h.orchestrator.done()
+    expect(h.backend.runs.map((r) => r.iteration)).toEqual([2, 3])
+    expect(h.orchestrator.task('a')).toMatchObject({
+      status: 'review',
+      iterations: 6,
+      reason: 'could not land: `npm test` failed on the combined work (exit 1); no tries left (3)',
+    })
+  })
+
+  it('a reset clears the count of a rerun’s tries with its iterations', async () => {
+    const store = createMemoryStore(
+      replay([{ t: 'task', id: 'a', status: 'review', iterations: 5, triesFrom: 2, attempts: 0 }]),
+    )
+    const h = withLander(
+      { stopWhenSettled: false, tasks: tasks({ id: 'a', completion: { signal: 'DONE', maxIterations: 3 } }) },
+      {},
+      { store },
+    )
+    await h.orchestrator.start()
+    await h.orchestrator.reset('a')
+    await eventually(() => h.orchestrator.task('a')?.landed !== null)
+    expect(store.state.tasks.a).toMatchObject({ status: 'complete', iterations: 1 })
+    expect(store.state.tasks.a).not.toHaveProperty('triesFrom')
+    await h.orchestrator.stop()
+  })
+
   it('the same landing failure sameFailureLimit times in a row sends the task to review, though tries are left', async () => {
     const h = withLander(
       { sameFailureLimit: 2, tasks: tasks({ id: 'a', completion: { signal: 'DONE', maxIterations: 30 } }) },

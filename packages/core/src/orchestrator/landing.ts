@@ -5,7 +5,7 @@ import { setupFailure, type RoleSetup } from '../plugin/roles.ts'
 import type { RunStore } from '../state/types.ts'
 import type { Bus } from './bus.ts'
 import { gateFailureKey } from './gate-failure.ts'
-import type { TaskRecord, TaskTable } from './task-table.ts'
+import { triesSpent, type TaskRecord, type TaskTable } from './task-table.ts'
 
 export interface LandingOptions {
   lander: Lander
@@ -485,7 +485,8 @@ export class LandingQueue {
     const same = last?.key === key ? last.count + 1 : 1
     this.failures.set(record.task.id, { key, count: same })
     const limit = this.options.sameFailureLimit ?? 3
-    const spent = record.iterations >= record.task.completion.maxIterations
+    // The tries of this run of it: a person's rerun gave it `max_iterations` fresh ones.
+    const spent = triesSpent(record) >= record.task.completion.maxIterations
     if (spent || same >= limit) {
       const reason = spent
         ? `could not land: ${why}; no tries left (${record.task.completion.maxIterations})`

@@ -8,7 +8,7 @@ import type { PromptNote } from '../runner/prompt.ts'
 import type { Task } from '../task/types.ts'
 import { Validator, verifyUnrunnable } from '../validator/index.ts'
 import type { AgentPool, AgentRecord } from './agent-pool.ts'
-import type { TaskRecord } from './task-table.ts'
+import { triesSpent, type TaskRecord } from './task-table.ts'
 import type { RunContext } from './types.ts'
 import type { VerifyHolds } from './verify-holds.ts'
 import { VerifyPreflight } from './verify-preflight.ts'
@@ -111,11 +111,12 @@ export class TaskRuns {
       const validation = { outcome: 'retry' as const, reason: failure.cause, failure }
       return { status: 'halted', iterations: 0, reason: failure.cause, validation, failure }
     }
-    // Work that comes back after a failed landing goes on counting its tries; never past its last
-    // (a bounce with none left goes to review; a person's rerun clears the landing's feedback).
-    const countsOn = record.feedback !== undefined && record.iterations < task.completion.maxIterations
+    // Work that comes back after a failed landing goes on counting the tries of this run of it
+    // (since a person's rerun); never past its last (a bounce with none left goes to review).
+    const spent = triesSpent(record)
+    const countsOn = record.feedback !== undefined && spent < task.completion.maxIterations
     return this.runner.run(task, agent.agent, {
-      ...(countsOn ? { firstIteration: record.iterations + 1 } : {}),
+      ...(countsOn ? { firstIteration: spent + 1 } : {}),
       // An edit of its file while it runs (title, body, completion) applies from then on.
       definition: () => record.task,
       // The run stops once the tries under way end: a try that failed does not wait out its pause.

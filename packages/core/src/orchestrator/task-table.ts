@@ -12,6 +12,14 @@ import type { StatusMirror } from './mirror.ts'
 import type { Progress } from './events.ts'
 import { taskView, type TaskView } from './types.ts'
 
+/**
+ * The tries a task spent in this run of it: since a person last reran it (its earlier runs' tries
+ * are its history), or in all. What `max_iterations` bounds, wherever tries are counted.
+ */
+export function triesSpent(record: Pick<TaskRecord, 'iterations' | 'triesFrom'>): number {
+  return Math.max(0, record.iterations - (record.triesFrom ?? 0))
+}
+
 /** Statuses that hold an agent. */
 export const IN_FLIGHT: ReadonlySet<TaskStatus> = new Set(['assigned', 'in_progress'])
 
@@ -33,6 +41,8 @@ export interface TaskRecord {
   source: TaskSource
   /** Iterations run, across every attempt. */
   iterations: number
+  /** Its `iterations` when a person last reran it (`TaskRunState.triesFrom`): absent, from 0. */
+  triesFrom?: number
   /** Times it lost its agent. */
   attempts: number
   reason?: string
@@ -77,7 +87,7 @@ export interface TaskRecord {
 /** The parts of a task's run state kept on its record, as the journal records them. */
 type RecordedFacts = Pick<
   TaskRunState,
-  'iterations' | 'attempts' | 'lastError' | 'spend' | 'landed' | 'feedback' | 'target' | 'heldBy'
+  'iterations' | 'triesFrom' | 'attempts' | 'lastError' | 'spend' | 'landed' | 'feedback' | 'target' | 'heldBy'
 >
 
 /** Who and why, for a status change. */
@@ -446,6 +456,7 @@ function stateOf(record: TaskRecord): TaskRunState {
   return {
     status: record.task.status,
     iterations: record.iterations,
+    ...(record.triesFrom === undefined ? {} : { triesFrom: record.triesFrom }),
     attempts: record.attempts,
     ...(record.reason === undefined ? {} : { reason: record.reason }),
     ...(record.lastError ? { lastError: record.lastError } : {}),
@@ -460,6 +471,7 @@ function stateOf(record: TaskRecord): TaskRunState {
 
 function factsOf(saved: TaskRunState): Partial<RecordedFacts> {
   const facts: Partial<RecordedFacts> = { iterations: saved.iterations ?? 0, attempts: saved.attempts ?? 0 }
+  if (saved.triesFrom !== undefined) facts.triesFrom = saved.triesFrom
   if (saved.lastError) facts.lastError = saved.lastError
   if (saved.spend) facts.spend = saved.spend
   if (saved.landed) facts.landed = saved.landed

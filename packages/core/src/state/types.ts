@@ -38,6 +38,11 @@ export interface TaskRunState {
   assignedTo?: string
   /** Iterations run, across every attempt. */
   iterations: number
+  /**
+   * Its `iterations` when a person last reran it: the tries before are its earlier runs', and it
+   * has `max_iterations` from there (`iterations - triesFrom` of them spent). Absent: from 0.
+   */
+  triesFrom?: number
   /** Times it lost its agent (crash or failure). */
   attempts: number
   /** Why it is where it is: failed, in review, blocked, requeued. */
