@@ -2,7 +2,7 @@
 // dependency order, gated on the combined work; conflicts go back to an agent (here the real
 // Claude Code CLI) to resolve; a person's dirty tree and own branches are never touched.
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { basename, delimiter, dirname, join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -15,11 +15,13 @@ import {
   type FakeAnthropic,
 } from '../support/fake-anthropic.ts'
 import {
+  agentPid,
   agentWorktree,
   cleanup,
   configFor,
   createProject,
   isAlive,
+  lockPid,
   readEvents,
   setCliEnv,
   startTanuki,
@@ -48,6 +50,29 @@ const git = (dir: string, ...args: string[]): string =>
 /** Task ids of the landed commits on a branch, newest first. */
 const landedOn = (dir: string, branch = 'main'): string[] =>
   git(dir, 'log', '--format=%(trailers:key=Tanuki-Task,valueonly)', branch).split('\n').filter(Boolean)
+
+/** What the project's journal records of one task: its records folded, as a resume reads them. */
+function journalOf(dir: string, id: string): Record<string, unknown> {
+  let text = ''
+  try {
+    text = readFileSync(join(dir, '.tanuki', 'journal.ndjson'), 'utf8')
+  } catch {
+    return {}
+  }
+  let task: Record<string, unknown> = {}
+  // Only whole lines: the orchestrator may be writing the last one.
+  for (const line of text.slice(0, text.lastIndexOf('\n') + 1).split('\n')) {
+    if (!line) continue
+    const record = JSON.parse(line) as { t: string; id?: string; state?: { tasks: Record<string, object> } }
+    if (record.t === 'snapshot') task = { ...record.state!.tasks[id] }
+    if (record.t !== 'task' || record.id !== id) continue
+    for (const [key, value] of Object.entries(record)) {
+      if (value === null) delete task[key]
+      else task[key] = value
+    }
+  }
+  return task
+}
 
 function folder(prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), prefix))
@@ -378,6 +403,77 @@ export default defineConfig({
     expect(second).toContain('a and b cannot live together')
     const status = await statusJson(project.dir)
     expect(status.tasks.find((t) => t.id === 'V-2')).toMatchObject({ status: 'review', landed: null })
+  })
+
+  it('`task rerun` after the tries ran out at landing gives max_iterations fresh tries, on resume and across a kill -9', async () => {
+    const outside = folder('tanuki-rerun-')
+    const runs = join(outside, 'runs.txt')
+    const fixed = join(outside, 'gate-fixed')
+    const hangAt = 8
+    const project = createProject({
+      tasks: [
+        {
+          id: 'M-07',
+          // Each try is counted outside the worktree; the 8th hangs until the orchestrator is killed.
+          sh: `echo try >> ${runs}; n=$(wc -l < ${runs}); echo "try $n" > work.txt; if [ "$n" -eq ${hangAt} ]; then sleep 60; fi`,
+          verify: 'test -f work.txt',
+          maxIterations: 3,
+        },
+      ],
+      // The project's own check fails on the combined work until a person fixes it.
+      config: configFor(
+        { default: 1 },
+        `\n  land: { verify: 'test -f ${fixed} || { echo "the gate is broken"; exit 1; }' },\n  sameFailureLimit: 10,`,
+      ),
+    })
+    const tries = (): number => (existsSync(runs) ? readFileSync(runs, 'utf8').split('\n').filter(Boolean).length : 0)
+    const reviewLine = (stdout: string): string | undefined =>
+      stdout.split('\n').find((line) => line.includes('M-07 needs review after'))
+
+    const first = await tanuki(project.dir, 'project', 'start')
+    expect(first.code).toBe(1)
+    expect(tries()).toBe(3)
+    expect(reviewLine(first.stdout)).toContain('after 3 iterations: could not land')
+
+    // Rerun with no run on: written to the journal; the resume gives it 3 fresh tries, not 1.
+    expect((await tanuki(project.dir, 'task', 'rerun', 'M-07')).code).toBe(0)
+    const resumed = await tanuki(project.dir, 'project', 'resume')
+    expect(resumed.code).toBe(1)
+    expect(tries()).toBe(6)
+    expect(reviewLine(resumed.stdout)).toContain(
+      'after 3 iterations (6 in all, with its earlier runs): could not land: `test -f',
+    )
+    expect(reviewLine(resumed.stdout)).toContain('no tries left (3)')
+    const shown = await tanuki(project.dir, 'task', 'show', 'M-07')
+    expect(shown.stdout).toContain('  iterations:  3 (6 in all, with its earlier runs)')
+
+    // Rerun again; its first fresh try lands badly, the second hangs, and the orchestrator is
+    // killed (-9) then: the resume gives it what is left of its tries, one, numbered 3 of 3.
+    expect((await tanuki(project.dir, 'task', 'rerun', 'M-07')).code).toBe(0)
+    const again = startTanuki(project.dir, 'project', 'resume')
+    await waitFor('the hanging try', () => tries() === hangAt && agentPid(project.dir, 'default-1'), 60_000)
+    const agent = agentPid(project.dir, 'default-1')!
+    await waitFor('the try recorded', () => journalOf(project.dir, 'M-07').iterations === hangAt)
+    process.kill(lockPid(project.dir)!, 'SIGKILL')
+    expect((await again.done).signal).toBe('SIGKILL')
+    process.kill(-agent, 'SIGKILL')
+    const last = await tanuki(project.dir, 'project', 'resume')
+    expect(last.code).toBe(1)
+    expect(tries()).toBe(hangAt + 1)
+    // Its last log is the resumed try's (the hanging one's, buffered, died with the orchestrator).
+    const logs = join(project.dir, '.tanuki', 'logs', 'tasks', 'M-07')
+    const logged = readFileSync(join(logs, readdirSync(logs).sort().at(-1)!), 'utf8')
+    expect(logged).toMatch(/^# M-07 — iteration 3\/3 /)
+    expect(logged).toContain('try 3 of 3')
+    expect(reviewLine(last.stdout)).toContain('no tries left (3)')
+    expect(journalOf(project.dir, 'M-07')).toMatchObject({ status: 'review', iterations: hangAt + 1, triesFrom: 6 })
+
+    // Once the gate is fixed, a rerun lands its work.
+    writeFileSync(fixed, '')
+    expect((await tanuki(project.dir, 'task', 'rerun', 'M-07')).code).toBe(0)
+    const landed = await tanuki(project.dir, 'project', 'resume')
+    expect(landed.code, landed.stdout + landed.stderr).toBe(0)
+    expect(landedOn(project.dir)).toEqual(['M-07'])
   })
 
   it('a person’s uncommitted change holds the target back: the run says the work waits, exits 1, and `tanuki land` lands it once they commit', async () => {

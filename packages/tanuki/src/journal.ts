@@ -212,11 +212,16 @@ export function openJournal(path: string, options: JournalOptions = {}): FileJou
 
 /**
  * Appends records durably, now, for a command run while no orchestrator runs (the caller holds
- * the project's lock).
+ * the project's lock). `records` may be made from the state recorded so far (a rerun counts its
+ * fresh tries from the iterations the journal has).
  */
-export function appendDurably(path: string, records: readonly RunRecord[]): void {
+export function appendDurably(
+  path: string,
+  records: readonly RunRecord[] | ((state: RunState) => readonly RunRecord[]),
+): void {
   const read = readJournal(path)
   if (read.torn > 0) truncateSync(path, statSync(path).size - read.torn)
+  if (typeof records === 'function') records = records(read.state)
   const fd = openSync(path, 'a')
   try {
     writeSync(fd, records.map((record) => `${JSON.stringify(record)}\n`).join(''))

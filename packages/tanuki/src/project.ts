@@ -115,7 +115,7 @@ export async function readTasks(project: Project, options: { graph?: boolean } =
 export async function recordedTasks(
   project: Project,
   options: { graph?: boolean } = {},
-): Promise<ProjectTasks & { facts: Map<string, TaskFacts & Pick<TaskRunState, 'feedback'>> }> {
+): Promise<ProjectTasks & { facts: Map<string, TaskFacts & Pick<TaskRunState, 'feedback' | 'triesFrom'>> }> {
   const read = await readTasks(project, options)
   const recorded = withJournal(read.tasks, readJournal(project.paths.journal).state)
   return {

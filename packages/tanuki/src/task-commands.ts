@@ -1,5 +1,5 @@
 import { hostname } from 'node:os'
-import { Resolver, TanukiError, type RunRecord, type TaskPatch } from '@tanuki/core'
+import { Resolver, TanukiError, type RunRecord, type TaskPatch, type TaskRunState } from '@tanuki/core'
 import { controlSocketPath, sendControl, type ControlRequest } from './control.ts'
 import { appendDurably } from './journal.ts'
 import { acquireLock, runningOrchestrator } from './lock.ts'
@@ -53,8 +53,9 @@ export async function applyTaskCommand(project: Project, request: TaskCommand): 
   const lock = acquireLock(project.paths.lock, `task ${request.command}`)
   try {
     const at = Date.now()
-    const records = ids.map((id): RunRecord => ({ t: 'task', id, ...recordedChange(request, at) }))
-    appendDurably(project.paths.journal, records)
+    appendDurably(project.paths.journal, (state) =>
+      ids.map((id): RunRecord => ({ t: 'task', id, ...recordedChange(request, at, state.tasks[id]) })),
+    )
     if (project.config.resolved.mirrorStatus) {
       const patch = mirroredChange(request)
       for (const id of ids) if (project.source.pathOf(id)) await project.source.update(id, patch)
@@ -65,10 +66,18 @@ export async function applyTaskCommand(project: Project, request: TaskCommand): 
   return { via: 'recorded', ids }
 }
 
-/** What a command changes in a task's run state: the same as the orchestrator's own commands. */
-function recordedChange(request: TaskCommand, at: number): Omit<Extract<RunRecord, { t: 'task' }>, 't' | 'id'> {
+/**
+ * What a command changes in a task's run state (`recorded`: what the journal has of it): the same
+ * as the orchestrator's own commands.
+ */
+function recordedChange(
+  request: TaskCommand,
+  at: number,
+  recorded: TaskRunState | undefined,
+): Omit<Extract<RunRecord, { t: 'task' }>, 't' | 'id'> {
   switch (request.command) {
-    case 'rerun':
+    case 'rerun': {
+      const iterations = recorded?.iterations ?? 0
       // Its work, and the branch it was done for, are void: its next try is for the run's target.
       return {
         status: 'pending',
@@ -76,10 +85,13 @@ function recordedChange(request: TaskCommand, at: number): Omit<Extract<RunRecor
         reason: 'rerun by a person',
         attempts: 0,
         landed: null,
-        // A fresh set of tries: a landing's feedback would have them go on counting from its last.
+        // A fresh set of tries: a landing's feedback would have them go on counting from its last,
+        // and its tries so far are its earlier runs' (the runner and the landing count from here).
         feedback: null,
+        triesFrom: iterations > 0 ? iterations : null,
         target: null,
       }
+    }
     case 'reset':
       return {
         status: 'pending',
@@ -87,6 +99,7 @@ function recordedChange(request: TaskCommand, at: number): Omit<Extract<RunRecor
         reason: 'reset by a person',
         attempts: 0,
         iterations: 0,
+        triesFrom: null,
         lastError: null,
         landed: null,
         feedback: null,

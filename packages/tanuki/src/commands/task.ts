@@ -90,7 +90,13 @@ const show = defineCommand({
     ]
     if (task.tags.length > 0) lines.push(`  tags:        ${task.tags.join(', ')}`)
     const known = facts.get(task.id)
-    if (known?.iterations) lines.push(`  iterations:  ${known.iterations}`)
+    // Rerun: its tries in this run (what max tries bounds), and every one it took.
+    if (known?.iterations) {
+      const earlier = known.triesFrom ?? 0
+      lines.push(
+        `  iterations:  ${earlier > 0 ? `${known.iterations - earlier} (${known.iterations} in all, with its earlier runs)` : known.iterations}`,
+      )
+    }
     if (known?.reason) lines.push(`  reason:      ${known.reason}`)
     if (known?.lastError) lines.push(`  last error:  ${known.lastError.class}: ${known.lastError.cause}`)
     if (known?.landed) lines.push(`  landed:      ${known.landed.commit.slice(0, 12)}`)
