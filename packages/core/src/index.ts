@@ -163,6 +163,8 @@ export {
 } from './orchestrator/index.ts'
 export type {
   EmptyLanding,
+  GateAloneRequest,
+  GateAloneVerdict,
   LandOutcome,
   LandRequest,
   LandResult,

@@ -125,7 +125,40 @@ export type LandOutcome =
    * moved. `setup`: the command that failed is the role's `setup` (`LandRequest.setup`), run before
    * the gate: no agent's work can fix that, so landing stops.
    */
-  | { status: 'gate-failed'; command: string; output: string; exitCode: number | null; setup?: boolean }
+  | {
+      status: 'gate-failed'
+      command: string
+      output: string
+      exitCode: number | null
+      setup?: boolean
+      /**
+       * What the work was applied onto: the landed work and the target's own commits, without this
+       * task's work. With `Lander.gateAlone`, the orchestrator asks whether the gate fails there too.
+       */
+      base?: string
+    }
+
+/** What `Lander.gateAlone` asks: one gate command, on a base without any task's work. */
+export interface GateAloneRequest {
+  /** The base of a landing whose gate failed (`LandOutcome` gate-failed's `base`). */
+  base: string
+  /** The gate command that failed (`land.verify`). */
+  command: string
+  signal: AbortSignal
+  /** Where the command runs, as for `LandRequest.exec`. */
+  exec?: LandRequest['exec']
+}
+
+/** How the gate went on a base alone (`Lander.gateAlone`). */
+export interface GateAloneVerdict {
+  /** The command passed on the base: the failure was the task's work. */
+  passed: boolean
+  exitCode: number | null
+  output: string
+  /** The target's newest commit in the base (a person's, usually), and its subject: named to people. */
+  commit: string
+  subject: string
+}
 
 /**
  * Brings completed work onto the person's branch: one commit per task, in dependency order, gated
@@ -152,6 +185,18 @@ export interface Lander {
   prepare(recorded?: LandingRecord): Promise<LandingStart>
   /** Lands one task whose dependencies have all landed. One landing at a time. */
   land(request: LandRequest): Promise<LandOutcome>
+  /**
+   * Runs a gate command that failed on a landing on that landing's base alone (the landed work and
+   * the target's own commits, without the task's work): whether the target fails it by itself.
+   * Resolves with undefined when it cannot tell (the base is no longer where landings start).
+   * The orchestrator asks once per base and command, and only after a gate failed.
+   */
+  gateAlone?(request: GateAloneRequest): Promise<GateAloneVerdict | undefined>
+  /**
+   * The target's tip now, cheaply (one `rev-parse`): while the target fails the gate by itself,
+   * the orchestrator asks it now and then, and lands again once a new commit came.
+   */
+  targetTip?(): Promise<string | undefined>
   /** Releases what `prepare` took. */
   close?(): Awaitable<void>
 }

@@ -110,6 +110,8 @@ export class Commands {
         `Landing stopped in this run: ${landing.stopped.replace(/ Fix it.*$/, '')} Stop the run (\`tanuki project stop\`), fix it, then run \`tanuki land\`.`,
       )
     }
+    // The target failed the gate by itself: the person may have fixed it; the gate says.
+    landing.mended()
     landing.addUnlanded()
     await landing.idle()
     // What landed may still wait for the target: the person may have made way for it since.
@@ -117,7 +119,7 @@ export class Commands {
     const elsewhere = landing.elsewhere()
     return {
       held: landing.held ? [...landing.held.tasks] : [],
-      ...(landing.held ? { note: landing.held.note } : {}),
+      ...(landing.held ? { note: landing.held.note } : landing.broken ? { note: landing.broken.note } : {}),
       ...(elsewhere.length > 0 ? { elsewhere } : {}),
     }
   }

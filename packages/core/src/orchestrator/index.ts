@@ -475,6 +475,8 @@ export class Orchestrator {
         if (this.stateValue !== 'running') return
         this.scheduler.dispatchAll()
         this.checkSettled()
+        // The target failed the gate by itself: a new commit to it may have fixed that.
+        void this.landing?.recheck()
         this.schedulePoll()
       },
       Math.min(this.config.pollIntervalMs, MAX_TIMER_MS),

@@ -517,6 +517,103 @@ describe('the merge queue', () => {
     expect(h.all('orchestrator:error')).toEqual([expect.objectContaining({ context: 'landing', message: stopped })])
   })
 
+  it('a target that fails `land.verify` by itself holds landing, sends no agent back, and lands once a new commit fixes it', async () => {
+    // The target's tip: a person's commit broke the tests; a later one fixes them.
+    let tip = 'broken-tip'
+    const h = withLander(
+      {
+        land: { verify: 'npm test' },
+        stopWhenSettled: false,
+        pollIntervalMs: 10,
+        tasks: tasks({ id: 'a', completion: { signal: 'DONE', maxIterations: 2 } }, { id: 'b', dependsOn: ['a'] }),
+      },
+      {
+        land: ({ task }) =>
+          tip === 'broken-tip'
+            ? { status: 'gate-failed', command: 'npm test', output: 'FAIL main.test.js', exitCode: 1, base: 'base@1' }
+            : { status: 'landed', commit: `${task.id}@landed`, moved: true },
+        gateAlone: ({ base }) => ({
+          passed: false,
+          exitCode: 1,
+          output: `FAIL main.test.js on ${base}`,
+          commit: 'c0ffee123456',
+          subject: 'break the tests',
+        }),
+        targetTip: () => tip,
+      },
+      { backend: { begin: () => undefined } },
+    )
+    await h.orchestrator.start()
+    const note =
+      "memory fails `npm test` without any task's work (since commit c0ffee1 'break the tests'), so no agent is " +
+      'sent back and nothing lands: fix memory, then `tanuki land` (or the run lands again on the next commit to memory)'
+    await eventually(() => h.all('orchestrator:error').length === 1)
+    expect(h.all('orchestrator:error')).toEqual([expect.objectContaining({ context: 'landing', message: note })])
+    // One gate run on the base alone; `a` stays complete, its try not counted, and `b` waits behind it.
+    expect(h.lander.alone).toEqual([expect.objectContaining({ base: 'base@1', command: 'npm test' })])
+    expect(h.orchestrator.task('a')).toMatchObject({ status: 'complete', iterations: 1, reason: `waits: ${note}` })
+    expect(h.all('task:review')).toEqual([])
+    // `tanuki land` with the target still failing: the gate fails on the same base, and its verdict is known.
+    expect(await h.orchestrator.land()).toMatchObject({ held: [], note })
+    expect(h.lander.requests).toEqual(['a', 'a'])
+    expect(h.lander.alone).toHaveLength(1)
+    await eventually(() => h.orchestrator.task('b')?.status === 'complete')
+    expect(h.orchestrator.task('b')?.reason).toBe(`waits: ${note}`)
+    // A person's commit fixes the target: the run sees it and lands, `a` then `b`.
+    tip = 'fixed-tip'
+    await eventually(() => h.lander.landed.length === 2)
+    await h.when('project:settled')
+    expect(h.lander.landed).toEqual(['a', 'b'])
+    expect(h.backend.runs.map((run) => run.taskId)).toEqual(['a', 'b'])
+    for (const id of ['a', 'b']) expect(h.orchestrator.task(id)?.reason ?? '').not.toMatch(/^waits:/)
+    await h.orchestrator.stop()
+    expect(await h.orchestrator.done()).not.toHaveProperty('landingStopped')
+  })
+
+  it('a gate that fails on the combined work and passes on the target alone is the task’s: back to its agent', async () => {
+    const h = withLander(
+      {
+        land: { verify: 'npm test' },
+        tasks: tasks({ id: 'a', completion: { signal: 'DONE', maxIterations: 3 } }),
+      },
+      {
+        land: ({ task }, attempt) =>
+          attempt === 1
+            ? { status: 'gate-failed', command: 'npm test', output: 'FAIL a.test.js', exitCode: 1, base: 'base@1' }
+            : { status: 'landed', commit: `${task.id}-fixed`, moved: true },
+        gateAlone: () => ({ passed: true, exitCode: 0, output: 'ok', commit: 'c0ffee123456', subject: 'fine' }),
+      },
+      { backend: { begin: () => undefined } },
+    )
+    await h.orchestrator.start()
+    expect(await h.orchestrator.done()).toMatchObject({ allComplete: true, progress: { landed: 1 } })
+    expect(h.lander.alone).toHaveLength(1)
+    expect(h.backend.runs.map((r) => r.iteration)).toEqual([1, 2])
+    expect(h.all('orchestrator:error')).toEqual([])
+  })
+
+  it('a run that ends while the target fails `land.verify` by itself says so at its end, and lands nothing', async () => {
+    const h = withLander(
+      { land: { verify: 'npm test' }, tasks: tasks({ id: 'a' }, { id: 'b' }) },
+      {
+        land: () => ({ status: 'gate-failed', command: 'npm test', output: 'FAIL', exitCode: 1, base: 'base@1' }),
+        gateAlone: () => ({ passed: false, exitCode: 1, output: 'FAIL', commit: 'c0ffee123456', subject: 'oops' }),
+      },
+      { backend: { begin: () => undefined } },
+    )
+    await h.orchestrator.start()
+    const summary = await h.orchestrator.done()
+    expect(summary).toMatchObject({
+      landingStopped:
+        "memory fails `npm test` without any task's work (since commit c0ffee1 'oops'), so no agent is sent back " +
+        'and nothing lands: fix memory, then `tanuki land`',
+      progress: { complete: 2, landed: 0 },
+    })
+    expect(summary).not.toHaveProperty('unlanded')
+    expect(h.backend.runs).toHaveLength(2)
+    expect(h.lander.alone).toHaveLength(1)
+  })
+
   it("hands the lander each task's role setup; one that cannot run there (127) stops landing: no agent can fix it", async () => {
     const asked: (string | undefined)[] = []
     const h = withLander(

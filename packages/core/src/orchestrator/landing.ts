@@ -1,5 +1,5 @@
 import { errorMessage, targetOfError } from '../errors.ts'
-import type { Lander, LandingFeedback, LandingStart, LandRequest } from '../land/types.ts'
+import type { GateAloneVerdict, Lander, LandingFeedback, LandingStart, LandRequest } from '../land/types.ts'
 import type { ResolvedConfig } from '../plugin/index.ts'
 import { setupFailure, type RoleSetup } from '../plugin/roles.ts'
 import type { RunStore } from '../state/types.ts'
@@ -26,6 +26,8 @@ export interface LandingOptions {
   sameFailureLimit?: number
   /** `land.verify` of the config, to name it when it is the gate that cannot run. */
   gate?: string
+  /** The run stays on once settled (`--watch`): it sees a new commit on the target by itself. */
+  staysOn?: boolean
 }
 
 /**
@@ -59,6 +61,17 @@ export class LandingQueue {
    * order they landed, and the lander's note (why, what to do). A landing that moves it clears this.
    */
   held: { tasks: string[]; note: string } | undefined
+  /**
+   * The target fails `land.verify` by itself, without any task's work (a person's commit broke it):
+   * no agent is to blame, so none is sent back, and nothing lands until a new commit comes to the
+   * target (asked now and then, `recheck`) or a person runs `tanuki land`. `note` says so; `tip`
+   * is the target's tip when it was found; `tasks`, the work that waits for it.
+   */
+  broken: { note: string; tip: string; tasks: string[] } | undefined
+  /** The gate's verdict on landing bases alone, by base and command: each is asked once. */
+  private readonly alone = new Map<string, Promise<GateAloneVerdict | undefined>>()
+  /** A `recheck` asks the lander for the target's tip. */
+  private rechecking = false
   /** The last landing failure of each task and how many times in a row it came. */
   private readonly failures = new Map<string, { key: string; count: number }>()
   /**
@@ -212,6 +225,12 @@ export class LandingQueue {
   add(id: string): void {
     if (this.closed) return
     if (!this.waiting.includes(id) && !this.options.table.get(id)?.landed) this.waiting.push(id)
+    // The target fails the gate by itself: this work waits for it too, and says so.
+    const record = this.options.table.get(id)
+    if (this.broken && record?.task.status === 'complete' && !record.landed && this.landsHere(record)) {
+      if (!this.broken.tasks.includes(id)) this.broken.tasks.push(id)
+      this.options.table.explain(record, `waits: ${this.broken.note}`)
+    }
     this.pump()
   }
 
@@ -340,7 +359,7 @@ export class LandingQueue {
   /** The first waiting task whose dependencies have all landed (none once landing stopped). */
   private next(): TaskRecord | undefined {
     const { table } = this.options
-    if (this.stopped) return undefined
+    if (this.stopped || this.broken) return undefined
     for (const id of this.waiting) {
       const record = table.get(id)
       if (!record || record.task.status !== 'complete' || !this.landsHere(record)) continue
@@ -433,6 +452,7 @@ export class LandingQueue {
         if (outcome.setup && (exitCode === 126 || exitCode === 127 || exitCode === null))
           this.stopForSetup(record, command, exitCode, output)
         else if (!outcome.setup && (exitCode === 126 || exitCode === 127)) this.stop(record, command, exitCode, output)
+        else if (!outcome.setup && (await this.targetFails(record, command, outcome.base))) return
         else this.sendBack(record, { kind: 'gate', command, exitCode, output })
       }
     } catch (error) {
@@ -459,6 +479,84 @@ export class LandingQueue {
     }
     this.addUnlanded()
     return true
+  }
+
+  /**
+   * After `land.verify` failed on a task's work: whether it fails without it too, on what the work
+   * was applied onto (the landed work and a person's commits). Then the target is to blame, not the
+   * task: its work waits, complete, its try not counted, and landing holds (`broken`). One gate run
+   * per base and command, however many tasks fail on it; none after a gate that passed.
+   */
+  private async targetFails(record: TaskRecord, command: string, base: string | undefined): Promise<boolean> {
+    const { lander, gate, table, bus } = this.options
+    if (!lander.gateAlone || base === undefined || command !== gate) return false
+    const key = `${base}\0${command}`
+    let asked = this.alone.get(key)
+    if (!asked) {
+      const exec = this.options.sandbox?.(record.task.role)
+      asked = lander
+        .gateAlone({ base, command, signal: this.controller.signal, ...(exec ? { exec } : {}) })
+        .catch(() => undefined)
+      this.alone.set(key, asked)
+    }
+    const verdict = await asked
+    // Unknown (it could not run there) or passed: the task's work is to blame, as before.
+    if (!verdict || verdict.passed) {
+      if (!verdict) this.alone.delete(key)
+      return false
+    }
+    if (this.controller.signal.aborted) return true
+    const target = this.target ?? 'the target'
+    const subject = verdict.subject.length > 80 ? `${verdict.subject.slice(0, 79)}…` : verdict.subject
+    const note =
+      `${target} fails \`${command}\` without any task's work (since commit ${verdict.commit.slice(0, 7)} '${subject}'), ` +
+      `so no agent is sent back and nothing lands: fix ${target}, then \`tanuki land\`` +
+      (this.options.staysOn ? ` (or the run lands again on the next commit to ${target})` : '')
+    const first = this.broken?.note !== note
+    // Still complete (a person may have rerun it meanwhile): it lands first once the target passes.
+    if (record.task.status === 'complete' && !record.landed && !this.waiting.includes(record.task.id))
+      this.waiting.unshift(record.task.id)
+    // Every work waiting to land here waits for the target now, and says so.
+    const tasks = this.waiting.filter((id) => {
+      const each = table.get(id)
+      return each?.task.status === 'complete' && !each.landed && this.landsHere(each)
+    })
+    this.broken = { note, tip: verdict.commit, tasks }
+    for (const id of tasks) table.explain(table.get(id)!, `waits: ${note}`)
+    if (first) bus.emit('orchestrator:error', { context: 'landing', message: note })
+    return true
+  }
+
+  /**
+   * While the target fails the gate by itself: asks the lander for the target's tip, and lands
+   * again when a new commit came (it may fix the gate). Cheap; called on the run's poll.
+   */
+  async recheck(): Promise<void> {
+    const { lander } = this.options
+    if (!this.broken || this.rechecking || this.closed || !lander.targetTip) return
+    this.rechecking = true
+    let tip: string | undefined
+    try {
+      tip = await lander.targetTip()
+    } catch {
+      tip = undefined
+    } finally {
+      this.rechecking = false
+    }
+    if (tip === undefined || !this.broken || tip === this.broken.tip) return
+    this.mended()
+  }
+
+  /** Lands again after the target failed the gate by itself (a new commit came, or `tanuki land`). */
+  mended(): void {
+    if (!this.broken) return
+    const { table } = this.options
+    for (const id of this.broken.tasks) {
+      const record = table.get(id)
+      if (record?.reason?.startsWith('waits: ')) table.explain(record, undefined)
+    }
+    this.broken = undefined
+    this.pump()
   }
 
   /**
@@ -560,7 +658,7 @@ export interface OpenLandingOptions extends Omit<LandingOptions, 'lander'> {
    */
   fresh?: boolean
   /** The run's config: its `sameFailureLimit`. */
-  config: Pick<ResolvedConfig, 'sameFailureLimit'>
+  config: Pick<ResolvedConfig, 'sameFailureLimit' | 'stopWhenSettled'>
 }
 
 /**
@@ -573,6 +671,7 @@ export async function openLanding(options: OpenLandingOptions): Promise<LandingQ
   const landing = new LandingQueue({
     lander,
     sameFailureLimit: rest.config.sameFailureLimit,
+    staysOn: !rest.config.stopWhenSettled,
     ...(land.verify ? { gate: land.verify } : {}),
     ...rest,
   })

@@ -49,7 +49,7 @@ export async function windDown(
   const progress = table.progress()
   // Complete work the queue was to land and did not (stopped first, or the lander failed on it).
   const unlanded =
-    landing && ctx.config.land.auto && !landing.stopped
+    landing && ctx.config.land.auto && !landing.stopped && !landing.broken
       ? [...table.values()]
           // Whose landing was due: one that waits on a dependency not landed is that one's news.
           .filter(
@@ -94,7 +94,7 @@ export async function windDown(
     progress,
     problems: [...problems],
     spend: budgets.runSpend(),
-    ...(landing?.stopped ? { landingStopped: landing.stopped } : {}),
+    ...(landing?.stopped || landing?.broken ? { landingStopped: landing.stopped ?? landing.broken?.note } : {}),
     ...(landing?.held ? { heldBack: { target: landing.target ?? '', ...landing.held } } : {}),
     ...(unlanded.length > 0 ? { unlanded } : {}),
     ...(toLand.length > 0 ? { toLand } : {}),

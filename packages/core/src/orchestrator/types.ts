@@ -126,8 +126,9 @@ export interface RunSummary {
   /** What went wrong with the run itself (not its tasks), one line each: a state or status write that failed. */
   problems: string[]
   /**
-   * Why landing stopped before the run ended, if it did (a gate command that cannot run): the
-   * complete work that did not land waits for `tanuki land`.
+   * Why landing stopped before the run ended, if it did (a gate command that cannot run, or a
+   * target that fails `land.verify` without any task's work): the complete work that did not land
+   * waits for `tanuki land`.
    */
   landingStopped?: string
   /**

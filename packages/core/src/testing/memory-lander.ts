@@ -1,5 +1,5 @@
 import type { Awaitable } from '../agent/types.ts'
-import type { Lander, LandOutcome, LandRequest } from '../land/types.ts'
+import type { GateAloneRequest, GateAloneVerdict, Lander, LandOutcome, LandRequest } from '../land/types.ts'
 
 export interface MemoryLanderOptions {
   /** Decides each landing; default: it lands, as commit `<task id>@<n>`. */
@@ -8,6 +8,10 @@ export interface MemoryLanderOptions {
   alreadyLanded?: { taskId: string; commit: string }[]
   /** How long each landing takes, in ms. */
   delayMs?: number
+  /** Runs a failed gate on a base alone (`Lander.gateAlone`); absent: the lander cannot. */
+  gateAlone?: (request: GateAloneRequest) => Awaitable<GateAloneVerdict | undefined>
+  /** The target's tip now (`Lander.targetTip`); absent: the lander cannot tell. */
+  targetTip?: () => Awaitable<string | undefined>
 }
 
 /** A lander that keeps landed work in memory: for embedding without git, and for tests. */
@@ -18,6 +22,8 @@ export interface MemoryLander extends Lander {
   readonly requests: readonly string[]
   /** How many times `prepare` ran. */
   readonly prepared: number
+  /** Every `gateAlone` asked, in order. */
+  readonly alone: readonly GateAloneRequest[]
 }
 
 /**
@@ -28,11 +34,23 @@ export interface MemoryLander extends Lander {
 export function createMemoryLander(options: MemoryLanderOptions = {}): MemoryLander {
   const landed: string[] = []
   const requests: string[] = []
+  const alone: GateAloneRequest[] = []
   let prepared = 0
+  const { gateAlone, targetTip } = options
   return {
     name: 'memory',
     landed,
     requests,
+    alone,
+    ...(gateAlone
+      ? {
+          gateAlone: async (request: GateAloneRequest) => {
+            alone.push(request)
+            return gateAlone(request)
+          },
+        }
+      : {}),
+    ...(targetTip ? { targetTip: async () => targetTip() } : {}),
     get prepared() {
       return prepared
     },
