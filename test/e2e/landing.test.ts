@@ -768,6 +768,59 @@ export default defineConfig({
     expect((await statusJson(project.dir)).progress).toMatchObject({ landed: 1, heldBack: 0 })
   })
 
+  it('with --watch, a commit that breaks land.verify on main by itself holds landing, sends no task back, and a fixing commit lands the work', async () => {
+    // Each run of the gate leaves a line here, outside the repository.
+    const gates = join(folder('tanuki-e2e-gates-'), 'gates.log')
+    const project = createProject({
+      tasks: [{ id: 'G-1', sh: 'echo one > one.txt', verify: 'test -f one.txt' }],
+      config: configFor(
+        { default: 1 },
+        `\n  pollIntervalMs: 100,\n  land: { verify: 'echo run >> ${gates}; if test -f broken.txt; then echo "main is broken"; exit 1; fi' },`,
+      ),
+    })
+    const run = startTanuki(project.dir, 'project', 'start', '--watch')
+    await waitFor('G-1 landed', () => landedOn(project.dir).includes('G-1'), 60_000)
+    // A person commits to main a change that fails the gate by itself, then adds two tasks.
+    writeFileSync(join(project.dir, 'broken.txt'), 'oops\n')
+    git(project.dir, 'add', 'broken.txt')
+    git(project.dir, 'commit', '-qm', 'break the gate')
+    const broke = git(project.dir, 'rev-parse', '--short=7', 'HEAD')
+    for (const id of ['G-2', 'G-3'])
+      writeFileSync(
+        join(project.tasksDir, `${id}.md`),
+        taskText({ id, sh: `echo ${id} > ${id}.txt`, verify: `test -f ${id}.txt` }),
+      )
+    const said = `main fails \`echo run >> ${gates}; if test -f broken.txt; then echo "main is broken"; exit 1; fi\` without any task's work (since commit ${broke} 'break the gate')`
+    await waitFor('the run to say main fails', () => run.output().stdout.includes(said), 60_000)
+    await waitFor('both complete', async () => {
+      const { tasks } = await statusJson(project.dir)
+      return tasks.filter((t) => t.status === 'complete').length === 3
+    })
+    const status = await statusJson(project.dir)
+    for (const id of ['G-2', 'G-3']) {
+      // Complete, not landed, not sent back: one try each, and it says what it waits for.
+      const task = status.tasks.find((t) => t.id === id)
+      expect(task).toMatchObject({ status: 'complete', landed: null, iterations: 1 })
+      expect(task?.reason).toContain(said)
+    }
+    expect(run.output().stdout).toContain(
+      'fix main, then `tanuki land` (or the run lands again on the next commit to main)',
+    )
+    // G-1's landing, the held work's, and one run on main alone; none of the other task's.
+    expect(readFileSync(gates, 'utf8').trim().split('\n')).toHaveLength(3)
+    expect(readEvents(project.dir).filter((e) => e.event === 'task:review')).toEqual([])
+    expect(landedOn(project.dir)).toEqual(['G-1'])
+    // The person fixes main: the run sees the commit and lands the held work.
+    git(project.dir, 'rm', '-q', 'broken.txt')
+    git(project.dir, 'commit', '-qm', 'fix the gate')
+    await waitFor('G-2 and G-3 landed', () => landedOn(project.dir).length === 3, 60_000)
+    expect([...landedOn(project.dir)].sort()).toEqual(['G-1', 'G-2', 'G-3'])
+    expect((await tanuki(project.dir, 'project', 'stop')).code).toBe(0)
+    const ended = await run.done
+    expect(ended.code, ended.stderr).toBe(0)
+    expect(readEvents(project.dir).filter((e) => e.event === 'task:review')).toEqual([])
+  })
+
   it('with --watch, `tanuki land` moves the target once the person commits, and the run reports the work landed', async () => {
     const project = createProject({
       files: { 'notes.txt': 'line 1\nline 2\nline 3\nline 4\nline 5\n' },

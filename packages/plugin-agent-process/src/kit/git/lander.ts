@@ -417,7 +417,7 @@ export function createGitLander(options: GitLanderOptions): GitLander {
    * The role's setup (what the gate needs: installed dependencies), then the task's verify, then
    * `land.verify`, on the combined work; the first that fails. No gate, no setup: nothing needs it.
    */
-  const gate = async (request: LandRequest): Promise<LandOutcome | undefined> => {
+  const gate = async (request: LandRequest, base: string): Promise<LandOutcome | undefined> => {
     if (!gateRan(request)) return undefined
     const setup = request.setup ? [{ command: request.setup, setup: true }] : []
     const checks = [request.task.completion.verify, land.verify].map((command) => ({ command, setup: false }))
@@ -441,6 +441,7 @@ export function createGitLander(options: GitLanderOptions): GitLander {
           command,
           exitCode: ran.exitCode,
           output: ran.timedOut ? `${ran.output}\n(timed out)` : ran.output,
+          base,
           ...(isSetup ? { setup: true } : {}),
         }
       }
@@ -525,7 +526,7 @@ export function createGitLander(options: GitLanderOptions): GitLander {
         }
         if (typeof built !== 'string') return { status: 'conflict', ...built }
         // The branch moves only once the gate passed: a crash before that leaves it as it was.
-        const failed = await gate(request)
+        const failed = await gate(request, before)
         if (failed) return failed
         await must(['update-ref', `refs/heads/${integration!.branch}`, built, before], 'recording the landing')
         knownTip = built
@@ -545,6 +546,38 @@ export function createGitLander(options: GitLanderOptions): GitLander {
         const note = [moved.note, shared].filter(Boolean).join('; ')
         return { status: 'landed', commit: built, moved: moved.moved, ...(note ? { note } : {}) }
       })
+    },
+
+    async gateAlone({ base, command, signal, exec }) {
+      if (!integration || !repo) return undefined
+      return serialized(repo, async () => {
+        // The failed landing left its work in the worktree; the branch did not move.
+        await repair()
+        clean = false
+        const head = (await inLand(['rev-parse', 'HEAD'])).stdout.trim()
+        // Something landed or came in since: that base is no longer where landings start.
+        if (head !== base) return undefined
+        const env = { TANUKI_LANDING: '1' }
+        const common = { timeoutMs: options.verifyTimeoutMs ?? 5 * 60_000, signal }
+        const ran = exec
+          ? await exec(command, integration!.dir, { ...common, env })
+          : await execShell(command, integration!.dir, { ...common, env: { ...process.env, ...env } })
+        if (signal.aborted) return undefined
+        // The target's newest commit in the base: the person's, as `catchUp` brought it in.
+        const commit = knownTarget ?? (await revParse(`refs/heads/${target}`, repo!)) ?? base
+        const subject = (await git(['log', '-1', '--format=%s', commit], repo!)).stdout.trim()
+        return {
+          passed: ran.exitCode === 0,
+          exitCode: ran.exitCode,
+          output: ran.timedOut ? `${ran.output}\n(timed out)` : ran.output,
+          commit,
+          subject,
+        }
+      })
+    },
+
+    async targetTip() {
+      return repo && target ? revParse(`refs/heads/${target}`, repo) : undefined
     },
 
     async inspect(recorded = {}): Promise<LandingStart> {
