@@ -806,6 +806,9 @@ export default defineConfig({
     expect(run.output().stdout).toContain(
       'fix main, then `tanuki land` (or the run lands again on the next commit to main)',
     )
+    // `project status` names them under what needs a person.
+    const shown = await tanuki(project.dir, 'project', 'status')
+    expect(shown.stdout).toMatch(/Needs you\n {2}G-[23], G-[23] wait ← main fails `echo run/)
     // G-1's landing, the held work's, and one run on main alone; none of the other task's.
     expect(readFileSync(gates, 'utf8').trim().split('\n')).toHaveLength(3)
     expect(readEvents(project.dir).filter((e) => e.event === 'task:review')).toEqual([])

@@ -63,6 +63,17 @@ describe('needsYou', () => {
     ])
   })
 
+  it('names complete work whose landing waits for a target that fails the gate by itself, with `tanuki land`', () => {
+    const why =
+      "main fails `npm test` without any task's work (since commit abc1234 'wip'), …: fix main, then `tanuki land`"
+    const tasks = [
+      task('A', 'complete', { reason: `waits: ${why}` }),
+      // Landed since (a person's `tanuki land`): its old reason is not news.
+      task('B', 'complete', { reason: `waits: ${why}`, landed: { commit: 'b' } }),
+    ]
+    expect(needsYou(tasks)).toEqual([{ taskId: 'A', kind: 'waits', why, command: 'tanuki land' }])
+  })
+
   it('is empty when nothing needs a person', () => {
     expect(
       needsYou([task('A', 'complete', { landed: { commit: 'x' } }), task('B', 'pending')], { target: 'main' }),

@@ -23,8 +23,8 @@ export interface NeedsYouTask {
 /**
  * What needs a person: `failed` and `review` (settled without completing: nothing runs them again
  * until a person says so), `waits` (pending, held until a person fixes what the reason names: a
- * verify that cannot run, a paused role, the budget), `not-landed` (complete, its work not on the
- * target branch).
+ * verify that cannot run, a paused role, the budget; or complete, its landing held by a target that
+ * fails `land.verify` by itself), `not-landed` (complete, its work not on the target branch).
  */
 export type NeedKind = 'failed' | 'review' | 'waits' | 'not-landed'
 
@@ -85,8 +85,8 @@ export function needsYou<T extends NeedsYouTask>(tasks: readonly T[], options: N
         ...(why ? { why } : {}),
         command: `tanuki task show ${task.id}`,
       })
-    } else if (task.status === 'pending' && task.reason?.startsWith(WAITS) && (task.blockers?.length ?? 0) === 0) {
-      const why = task.reason.slice(WAITS.length)
+    } else if (waitsForFix(task)) {
+      const why = task.reason!.slice(WAITS.length)
       items.push({
         taskId: task.id,
         kind: 'waits',
@@ -105,6 +105,16 @@ export function needsYou<T extends NeedsYouTask>(tasks: readonly T[], options: N
     }
   }
   return items
+}
+
+/**
+ * Held until a person fixes what its reason names: pending (a verify that cannot run, a paused
+ * role, the budget), or complete with its work not landed (the target fails `land.verify` by itself).
+ */
+function waitsForFix(task: NeedsYouTask): boolean {
+  if (!task.reason?.startsWith(WAITS)) return false
+  if (task.status === 'complete') return !task.landed
+  return task.status === 'pending' && (task.blockers?.length ?? 0) === 0
 }
 
 /**
