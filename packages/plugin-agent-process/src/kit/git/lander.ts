@@ -441,8 +441,8 @@ export function createGitLander(options: GitLanderOptions): GitLander {
           command,
           exitCode: ran.exitCode,
           output: ran.timedOut ? `${ran.output}\n(timed out)` : ran.output,
-          base,
-          ...(isSetup ? { setup: true } : {}),
+          // A setup's failure stops landing whatever the base: only a gate's needs it.
+          ...(isSetup ? { setup: true } : { base }),
         }
       }
     }
