@@ -19,7 +19,7 @@ export interface AgentRecord extends AgentCandidate {
 /** One role's agents. */
 export interface RoleState {
   config: RoleConfig
-  /** Agents wanted for this role. */
+  /** The most agents this role has at once (`agents.<role>.count`); spawned as its work needs them. */
   count: number
   idle: Set<AgentRecord>
   live: number
@@ -54,7 +54,10 @@ export interface AgentPoolOptions {
 
 /** The agents of a run, by role: spawned on demand, replaced after crashes, stopped together. */
 export interface AgentPool {
-  /** Spawns a role's agents the first time the role has work. */
+  /**
+   * Spawns agents for the role's work that can start now (`demand`), up to its `count`: no more
+   * than the queued tasks its idle agents and the agents on their way cannot take.
+   */
   ensure(role: string): void
   /** The role's agents, once `ensure` asked for them. */
   role(role: string): RoleState | undefined
@@ -104,6 +107,10 @@ export function createAgentPool(options: AgentPoolOptions): AgentPool {
   const spawning = new Set<Promise<void>>()
   /** Tells spawns that wait (for a remote worker, say) that the run stopped. */
   const stopped = new AbortController()
+  /** Names of agents that are live, being spawned or waiting for a place. */
+  const occupied = new Set<string>()
+  /** Names given up on: their spawn failed, or they crashed more than `maxRespawns` times in a row. */
+  const retired = new Set<string>()
   let removeOnStop = false
 
   const roleState = (role: string): RoleState => {
@@ -143,17 +150,22 @@ export function createAgentPool(options: AgentPoolOptions): AgentPool {
       agent = await backendFor(role).spawn({ name, role, options: state.config, project, signal: stopped.signal })
     } catch (error) {
       state.spawning--
+      occupied.delete(name)
       // A spawn the stop called off is no failure.
       if (stopped.signal.aborted) return
+      retired.add(name)
       state.lastSpawnError = errorMessage(error)
       bus.emit('agent:spawn-failed', { agent: name, role, backend: backendName(role), message: errorMessage(error) })
       // Its tasks never ran: failing them would leave them failed after the fix and a resume.
       if (blamesConfig(error)) options.onRefused?.(role, errorMessage(error))
+      // The work it was for still waits: the role's next agent may start (another host, a free slot).
+      else if (options.running()) pool.ensure(role)
       options.onChange()
       return
     }
     state.spawning--
     if (!options.running()) {
+      occupied.delete(name)
       await (removeOnStop ? agent.remove() : agent.stop()).catch(() => {})
       return
     }
@@ -212,6 +224,7 @@ export function createAgentPool(options: AgentPoolOptions): AgentPool {
   }
   /** Starts an agent when there is a place for it, else keeps it waiting for one. */
   const want = (name: string, role: string): void => {
+    occupied.add(name)
     if (fits(role)) return startSpawn(name, role)
     waiting.push({ name, role })
     roleState(role).waiting++
@@ -220,9 +233,21 @@ export function createAgentPool(options: AgentPoolOptions): AgentPool {
 
   const pool: AgentPool = {
     ensure(role) {
-      if (roles.has(role)) return
       const state = roleState(role)
-      for (let i = 1; i <= state.count; i++) want(`${role}-${i}`, role)
+      if (state.paused) return
+      // Agents that will take queued work: idle ones, those on their way, and busy ones whose task's
+      // run just ended (they are released right after the tasks it readied are queued).
+      let coming = state.idle.size + state.spawning + state.waiting
+      for (const record of agents.values()) {
+        if (record.role === role && record.status === 'busy' && record.taskId === undefined) coming++
+      }
+      let short = demand(role) - coming
+      for (let i = 1; short > 0 && i <= state.count; i++) {
+        const name = `${role}-${i}`
+        if (occupied.has(name) || retired.has(name)) continue
+        want(name, role)
+        short--
+      }
     },
 
     role: (role) => roles.get(role),
@@ -268,6 +293,7 @@ export function createAgentPool(options: AgentPoolOptions): AgentPool {
       record.unsubscribe()
       state.idle.delete(record)
       state.live--
+      occupied.delete(record.name)
       bus.emit('agent:crashed', {
         agent: record.name,
         role: record.role,
@@ -280,11 +306,13 @@ export function createAgentPool(options: AgentPoolOptions): AgentPool {
       const crashes = (respawns.get(record.name) ?? 0) + 1
       respawns.set(record.name, crashes)
       if (crashes > config.maxRespawns) {
+        retired.add(record.name)
         state.lastSpawnError = `agent ${record.name} crashed ${crashes} times in a row (${reason})`
         options.onChange()
         return
       }
-      want(record.name, record.role)
+      // Replaced at once when it held a task (which is queued again) or work waits; else once work does.
+      if (wasBusy || demand(record.role) > 0) want(record.name, record.role)
     },
 
     rebalance() {

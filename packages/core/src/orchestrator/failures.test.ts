@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { TanukiError } from '../errors.ts'
+import { createMemorySource } from '../source/memory.ts'
 import { createTask } from '../task/parse.ts'
 import type { MemoryAction } from '../testing/memory-backend.ts'
 import { harness, stopAll, tasks } from './test-harness.ts'
@@ -285,14 +286,19 @@ describe('agents that die', () => {
     expect(a.reason).toContain('crashed 2 times in a row')
   })
 
-  it('an agent that dies while idle is replaced', async () => {
-    const h = harness({ tasks: tasks({ id: 'a' }), stopWhenSettled: false })
+  it('an agent that dies while idle is replaced once its role has work again', async () => {
+    const source = createMemorySource([createTask({ id: 'a', title: 'A', completion: { signal: 'DONE' } })])
+    const h = harness({ stopWhenSettled: false }, { sources: [source] })
     await h.orchestrator.start()
     await h.when('project:settled')
     h.backend.agents.get('default-1')!.kill('oom killer')
-    await h.when('agent:spawned', () => h.all('agent:spawned').length === 2)
+    await h.when('agent:crashed')
     expect(h.all('agent:crashed')).toEqual([expect.objectContaining({ agent: 'default-1', reason: 'oom killer' })])
     expect(h.all('agent:crashed')[0]!.taskId).toBeUndefined()
+    // Nothing to do: no agent (a container, a paid session) sits idle in its place.
+    expect(h.backend.spawns).toEqual(['default-1'])
+    source.change({ type: 'added', task: createTask({ id: 'b', title: 'B', completion: { signal: 'DONE' } }) })
+    await h.when('task:completed', (e) => e.taskId === 'b')
     expect(h.backend.spawns).toEqual(['default-1', 'default-1'])
     expect(h.backend.agents.get('default-1')!.alive).toBe(true)
     expect(h.orchestrator.status().agents).toEqual([expect.objectContaining({ name: 'default-1', status: 'idle' })])

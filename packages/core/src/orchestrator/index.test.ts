@@ -172,36 +172,43 @@ describe('balancer', () => {
     name: 'highest-name',
     select: (candidates) => [...candidates].sort((a, b) => b.name.localeCompare(a.name))[0],
   }
-  const chain = tasks({ id: 'a' }, { id: 'b', dependsOn: ['a'] })
+  // Agents are spawned for work that can start: three tasks bring up all three, and b, ready once
+  // they are done, is assigned while every agent is idle, so the strategy chooses among all three.
+  const warm = [{ id: 'w1' }, { id: 'w2' }, { id: 'w3' }]
+  const fanIn = tasks(...warm, { id: 'b', dependsOn: ['w1', 'w2', 'w3'] })
 
   it('uses a strategy a plugin registered, by name', async () => {
     const plugin = definePlugin({ name: 'test:balancer', setup: (ctx) => ctx.registerBalancer(highestName) })
-    // b becomes ready once every agent is up and idle, so the strategy chooses among all three.
-    const h = harness({ tasks: chain, agents: { default: { count: 3 } }, balancer: 'highest-name', plugins: [plugin] })
+    const h = harness({ tasks: fanIn, agents: { default: { count: 3 } }, balancer: 'highest-name', plugins: [plugin] })
     await h.orchestrator.start()
     await h.orchestrator.done()
     expect(h.all('task:assigned').find((e) => e.taskId === 'b')?.agent).toBe('default-3')
   })
 
   it('takes a strategy object', async () => {
-    const h = harness({ tasks: chain, agents: { default: { count: 3 } }, balancer: highestName })
+    const h = harness({ tasks: fanIn, agents: { default: { count: 3 } }, balancer: highestName })
     await h.orchestrator.start()
     await h.orchestrator.done()
     expect(h.all('task:assigned').find((e) => e.taskId === 'b')?.agent).toBe('default-3')
   })
 
-  it('least-loaded (the default) gives b to an agent that has had nothing yet', async () => {
-    const h = harness({ tasks: chain, agents: { default: { count: 3 } } })
+  it('least-loaded (the default) gives c to an agent that has had fewer tasks than b’s', async () => {
+    const h = harness({
+      tasks: tasks(...warm, { id: 'b', dependsOn: ['w1', 'w2', 'w3'] }, { id: 'c', dependsOn: ['b'] }),
+      agents: { default: { count: 3 } },
+    })
     await h.orchestrator.start()
     await h.orchestrator.done()
-    const [a, b] = h.all('task:assigned')
-    expect(b!.agent).not.toBe(a!.agent)
+    const agentOf = (id: string) => h.all('task:assigned').find((e) => e.taskId === id)?.agent
+    expect(new Set(['w1', 'w2', 'w3'].map(agentOf)).size).toBe(3)
+    expect(agentOf('c')).not.toBe(agentOf('b'))
   })
 
   it('round-robin by name takes the agents in turn', async () => {
     const h = harness({
       tasks: tasks(
-        { id: 'a' },
+        ...warm,
+        { id: 'a', dependsOn: ['w1', 'w2', 'w3'] },
         { id: 'b', dependsOn: ['a'] },
         { id: 'c', dependsOn: ['b'] },
         { id: 'd', dependsOn: ['c'] },
@@ -211,7 +218,8 @@ describe('balancer', () => {
     })
     await h.orchestrator.start()
     await h.orchestrator.done()
-    expect(h.all('task:assigned').map((e) => e.agent)).toEqual(['default-1', 'default-2', 'default-3', 'default-1'])
+    const chain = h.all('task:assigned').filter((e) => !e.taskId.startsWith('w'))
+    expect(chain.map((e) => e.agent)).toEqual(['default-1', 'default-2', 'default-3', 'default-1'])
   })
 })
 

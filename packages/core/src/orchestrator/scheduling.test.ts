@@ -115,7 +115,11 @@ describe('assignment', () => {
   it('spawns a role’s agents once it has a task that can start, not while all its tasks wait for others', async () => {
     const h = harness({
       agents: { api: { count: 2 } },
-      tasks: tasks({ id: 'schema' }, { id: 'endpoint', role: 'api', dependsOn: ['schema'] }),
+      tasks: tasks(
+        { id: 'schema' },
+        { id: 'endpoint', role: 'api', dependsOn: ['schema'] },
+        { id: 'client', role: 'api', dependsOn: ['schema'] },
+      ),
     })
     await h.orchestrator.start()
     // Only the role with work that can start has agents; api's would sit idle (a container each).
@@ -125,6 +129,68 @@ describe('assignment', () => {
     const spawned = h.indexOf('agent:spawned', (e) => e.role === 'api')
     expect(spawned).toBeGreaterThan(h.indexOf('task:completed', (e) => e.taskId === 'schema'))
     expect(h.orchestrator.task('endpoint')?.status).toBe('complete')
+  })
+
+  it('spawns no more agents than the role has tasks that can start: one ready task, one agent of three', async () => {
+    // A resume with one task left: dev-2 and dev-3 would sit idle (a container or a paid session each).
+    const h = harness({
+      agents: { dev: { count: 3 } },
+      tasks: tasks({ id: 'done', role: 'dev', status: 'complete' }, { id: 'last', role: 'dev' }),
+    })
+    await h.orchestrator.start()
+    const summary = await h.orchestrator.done()
+    expect(summary.allComplete).toBe(true)
+    expect(h.backend.spawns).toEqual(['dev-1'])
+  })
+
+  it('spawns more agents as work that can start grows, up to the role’s count', async () => {
+    const h = harness({
+      agents: { dev: { count: 3 } },
+      tasks: tasks(
+        { id: 'base', role: 'dev' },
+        { id: 'one', role: 'dev', dependsOn: ['base'] },
+        { id: 'two', role: 'dev', dependsOn: ['base'] },
+        { id: 'three', role: 'dev', dependsOn: ['base'] },
+        { id: 'four', role: 'dev', dependsOn: ['base'] },
+      ),
+    })
+    await h.orchestrator.start()
+    expect(h.backend.spawns).toEqual(['dev-1'])
+    const summary = await h.orchestrator.done()
+    expect(summary.allComplete).toBe(true)
+    // Four tasks ready at once: base's agent takes one, and the role grows to its count of three.
+    expect(h.backend.spawns).toEqual(['dev-1', 'dev-2', 'dev-3'])
+    const completed = h.indexOf('task:completed', (e) => e.taskId === 'base')
+    expect(h.indexOf('agent:spawned', (e) => e.agent === 'dev-2')).toBeGreaterThan(completed)
+    expect(h.indexOf('agent:spawned', (e) => e.agent === 'dev-3')).toBeGreaterThan(completed)
+  })
+
+  it('a completion that readies one task spawns no agent: the finished task’s agent takes it', async () => {
+    const h = harness({
+      agents: { dev: { count: 3 } },
+      tasks: tasks({ id: 'a', role: 'dev' }, { id: 'b', role: 'dev', dependsOn: ['a'] }),
+    })
+    await h.orchestrator.start()
+    await h.orchestrator.done()
+    expect(h.backend.spawns).toEqual(['dev-1'])
+    expect(h.all('task:assigned').map((e) => e.agent)).toEqual(['dev-1', 'dev-1'])
+  })
+
+  it('a task queued again after a lost attempt goes back to its agent: no agent is spawned for it', async () => {
+    let throws = 0
+    const h = harness(
+      { agents: { dev: { count: 3 } }, tasks: tasks({ id: 'a', role: 'dev' }) },
+      {
+        backend: {
+          script: () =>
+            ++throws <= 1 ? { type: 'throw', message: 'connection reset' } : { type: 'succeed', output: 'DONE' },
+        },
+      },
+    )
+    await h.orchestrator.start()
+    await h.orchestrator.done()
+    expect(h.orchestrator.task('a')).toMatchObject({ status: 'complete', attempts: 1 })
+    expect(h.backend.spawns).toEqual(['dev-1'])
   })
 
   it('uses the defaults for roles the config does not name', async () => {
