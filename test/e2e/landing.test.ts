@@ -216,10 +216,15 @@ export default defineConfig({
     expect(run.stdout.split('\n').filter((line) => line.includes('⚡'))).toEqual([
       expect.stringMatching(
         new RegExp(
-          `⚡ ${other} did not land: conflict in shared\\.txt with work landed since it began; an agent resolves it$`,
+          `⚡ ${other} did not land: conflict in shared\\.txt with the work of ${landed[0]!.id}; an agent resolves it$`,
         ),
       ),
     ])
+    // `task show` names the landed work it met, not its own.
+    const show = await tanuki(project.dir, 'task', 'show', other)
+    expect(show.stdout).toContain(
+      `  last landing: its work conflicts with the work of ${landed[0]!.id} in shared.txt; what changed there:\n`,
+    )
     // Its next prompt asks once, with what landed since (the other side), not its own change.
     const prompt = readFileSync(
       join(project.dir, '.tanuki', 'logs', 'tasks', other, 'iteration-002.log'),

@@ -42,7 +42,7 @@ function landingRun(): RunModel {
   for (const id of ['A', 'B']) feed('task:status', { taskId: id, from: 'in_progress', to: 'complete', at: 2 })
   feed('task:landed', { taskId: 'A', commit: 'a'.repeat(40), moved: true, target: 'main', at: 3 })
   feed('task:landed', { taskId: 'B', commit: 'b'.repeat(40), moved: false, note: NOTE, target: 'main', at: 4 })
-  feed('task:conflict', { taskId: 'C', files: ['src/app.ts'], what: 'the work of C', landing: true, at: 5 })
+  feed('task:conflict', { taskId: 'C', files: ['src/app.ts'], what: 'the work of A', landing: true, at: 5 })
   feed('task:land-failed', { taskId: 'C', command: 'npm test', exitCode: 1, output: 'FAIL', at: 6 })
   return model
 }
@@ -134,9 +134,18 @@ describe('landings in the reports', () => {
     expect(lines('task:landed', { taskId: 'B', commit: 'by hand', moved: true, at: 5 })).toEqual([
       'info: ⇡ B landed by hand',
     ])
-    // At landing: said for a person, not as the lander brought the work in.
+    // At landing: said for a person, naming the landed work it met (as the lander found it).
     expect(
-      lines('task:conflict', { taskId: 'C', files: ['src/app.ts'], what: 'the work of C', landing: true, at: 5 }),
+      lines('task:conflict', { taskId: 'C', files: ['src/app.ts'], what: 'the work of A', landing: true, at: 5 }),
+    ).toEqual(['failure: ⚡ C did not land: conflict in src/app.ts with the work of A; an agent resolves it'])
+    expect(
+      lines('task:conflict', {
+        taskId: 'C',
+        files: ['src/app.ts'],
+        what: 'work landed since it began',
+        landing: true,
+        at: 5,
+      }),
     ).toEqual([
       'failure: ⚡ C did not land: conflict in src/app.ts with work landed since it began; an agent resolves it',
     ])
@@ -160,7 +169,7 @@ describe('landings in the reports', () => {
     expect(summary).toContain('| A | Task A | dev | complete | aaaaaaaaaa |')
     expect(summary).toContain('| B | Task B | dev | complete | bbbbbbbbbb (integration branch) |')
     expect(summary).toContain('Landed: 1 task.')
-    expect(summary).toContain('- **C**: conflict in `src/app.ts` with work landed since it began')
+    expect(summary).toContain('- **C**: conflict in `src/app.ts` with the work of A')
     expect(summary).toContain('- **C**: `npm test` exited 1 on the combined work')
     // Last: what keeps work from the target.
     expect(summary.trimEnd().split('\n').slice(-3)).toEqual([

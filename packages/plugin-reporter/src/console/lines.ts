@@ -269,7 +269,7 @@ export function describeEvent<E extends TanukiEventName>(
         {
           level: 'failure',
           text: e.landing
-            ? `${c.yellow('⚡')} ${c.bold(e.taskId)} did not land: ${c.yellow('conflict')} in ${files} with work landed since it began; an agent resolves it`
+            ? `${c.yellow('⚡')} ${c.bold(e.taskId)} did not land: ${c.yellow('conflict')} in ${files} with ${e.what}; an agent resolves it`
             : `${c.yellow('⚡')} ${c.bold(e.taskId)} ${c.yellow('conflict')} in ${files} bringing in ${e.what}: an agent resolves it`,
         },
       ]

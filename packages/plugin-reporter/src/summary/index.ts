@@ -164,7 +164,7 @@ export function renderSummary(model: RunModel, options: { title?: string; tailLi
     for (const task of landing) {
       for (const conflict of task.conflicts ?? []) {
         lines.push(
-          `- **${task.id}**: conflict in ${conflict.files.map((f) => `\`${f}\``).join(', ')} ${conflict.landing ? 'with work landed since it began' : `bringing in ${conflict.what}`}`,
+          `- **${task.id}**: conflict in ${conflict.files.map((f) => `\`${f}\``).join(', ')} ${conflict.landing ? 'with' : 'bringing in'} ${conflict.what}`,
         )
       }
       if (task.landFailed) {

@@ -548,3 +548,62 @@ describe("a role's setup at landing", () => {
     expect(readdirSync(join(marker, '..'))).toEqual([])
   })
 })
+
+describe('a landing that conflicts', () => {
+  /** T-1 and T-2 both edit line 10 of notes.txt, from the same start; T-3 edits line 20. */
+  async function rivals(): Promise<string> {
+    const root = gitRepo()
+    writeFileSync(join(root, 'notes.txt'), `${lines.join('\n')}\n`)
+    git(root, 'add', '-A')
+    git(root, 'commit', '-q', '-m', 'notes')
+    for (const [id, line] of [
+      ['T-1', 10],
+      ['T-2', 10],
+      ['T-3', 20],
+    ] as const) {
+      // An agent each: every task starts from the same commit.
+      const agent = await openWorkspace({ project: project(root), agent: id.toLowerCase() })
+      await agent.begin(task(id), { unlanded: [], carry: false })
+      const text = readFileSync(join(agent.dir, 'notes.txt'), 'utf8')
+      writeFileSync(join(agent.dir, 'notes.txt'), text.replace(`line ${line}\n`, `line ${line}, by ${id}\n`))
+      await agent.commit(`${id}\n\nTanuki-Task: ${id}\n`)
+      await agent.publish(task(id))
+    }
+    return root
+  }
+
+  it.each(['squash', 'merge', 'rebase'] as const)(
+    'names the task whose landed work it met, not its own (%s)',
+    async (strategy) => {
+      const root = await rivals()
+      const lander = createGitLander({ project: project(root), land: resolveConfig({ land: { strategy } }).land })
+      await lander.prepare()
+      expect(await lander.land({ task: task('T-1'), signal })).toMatchObject({ status: 'landed' })
+      // T-3's landing changed another line of that file since T-2 began: named too, as git cannot tell.
+      expect(await lander.land({ task: task('T-3'), signal })).toMatchObject({ status: 'landed' })
+      expect(await lander.land({ task: task('T-2'), signal })).toMatchObject({
+        status: 'conflict',
+        files: ['notes.txt'],
+        what: 'the work of T-1 and T-3',
+      })
+      await lander.close?.()
+    },
+    60_000,
+  )
+
+  it('says "work landed since it began" for changes no task’s trailer names (a person’s commit)', async () => {
+    const root = await rivals()
+    writeFileSync(
+      join(root, 'notes.txt'),
+      `${lines.slice(0, 9).join('\n')}\nline 10, by a person\n${lines.slice(10).join('\n')}\n`,
+    )
+    git(root, 'commit', '-qam', 'my line')
+    const lander = createGitLander({ project: project(root), land: resolveConfig({}).land })
+    await lander.prepare()
+    expect(await lander.land({ task: task('T-1'), signal })).toMatchObject({
+      status: 'conflict',
+      what: 'work landed since it began',
+    })
+    await lander.close?.()
+  })
+})

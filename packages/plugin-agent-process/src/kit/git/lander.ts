@@ -27,7 +27,7 @@ import {
   serialized,
 } from './run.ts'
 import { LAND_ERROR, catchUpConflict, predictLandings, relandNote, type LandingPrediction } from './dry-run.ts'
-import { WORK_TRAILER, canRebuild, foundLandings, landingsNotOn } from './landings.ts'
+import { WORK_TRAILER, canRebuild, conflictingWork, foundLandings, landingsNotOn } from './landings.ts'
 import {
   failedFor,
   goneBranches,
@@ -337,8 +337,7 @@ export function createGitLander(options: GitLanderOptions): GitLander {
   }
 
   /** The conflict a cherry-pick or merge left, described for the agent; the integration worktree is restored. */
-  const conflictOf = async (what: string, base: string): Promise<Conflict> => {
-    const files = await conflictedFiles(integration!.dir)
+  const conflictOf = async (files: string[], what: string, base: string): Promise<Conflict> => {
     const detail = await inLand(['diff', '--no-color', base, 'HEAD', '--', ...files])
     await repair()
     return {
@@ -369,7 +368,14 @@ export function createGitLander(options: GitLanderOptions): GitLander {
     const [work, base, beforeTree] = found.stdout.trim().split('\n') as [string, string, string]
     const text = message(task, agent, work)
     const conflicted = async (what: Awaited<ReturnType<typeof inLand>>): Promise<Conflict> => {
-      if ((await conflictedFiles(integration!.dir)).length > 0) return conflictOf(`the work of ${task.id}`, base)
+      const files = await conflictedFiles(integration!.dir)
+      // Named for the other side, the landed work it met: the task's own work is what was applied.
+      if (files.length > 0)
+        return conflictOf(
+          files,
+          await conflictingWork(integration!.dir, { base, tip: before, files, own: task.id }),
+          base,
+        )
       await repair()
       throw new TanukiError(LAND_ERROR, `applying the work of ${task.id} failed: ${gitSaid(what)}`)
     }

@@ -1,6 +1,6 @@
 import type { ProjectInfo } from '@tanuki/core'
 import { taskRef, taskRefs } from '../ref-names.ts'
-import { WORK_TRAILER, git, taskTrailers, workIsOn } from './run.ts'
+import { TASK_TRAILER, WORK_TRAILER, git, taskTrailers, workIsOn } from './run.ts'
 
 export { WORK_TRAILER }
 
@@ -151,4 +151,53 @@ export async function canRebuild(
     if (!inLanding || second !== undefined) return false
   }
   return true
+}
+
+/** Tasks a conflict names at most; the rest are counted. */
+const NAMED = 4
+
+/**
+ * What a task's work met when it did not apply on the landed work, as a conflict's `what`: the
+ * tasks whose landed work changed those files since the task's work began ("the work of M-04"),
+ * read from the `Tanuki-Task` trailers of the branch's own commits (`--first-parent`: a landing,
+ * a `rebase` landing's commits) that touch them; "work landed since it began" for what carries
+ * none (a person's commits, brought in from the target) or when git cannot tell.
+ */
+export async function conflictingWork(
+  cwd: string,
+  { base, tip, files, own }: { base: string; tip: string; files: readonly string[]; own: string },
+): Promise<string> {
+  const since = 'work landed since it began'
+  if (files.length === 0) return since
+  const log = await git(
+    [
+      'log',
+      '--first-parent',
+      '--reverse',
+      '--no-show-signature',
+      `--format=%x00%(trailers:key=${TASK_TRAILER},valueonly,separator=%x01)`,
+      `${base}..${tip}`,
+      '--',
+      ...files,
+    ],
+    cwd,
+  )
+  if (log.code !== 0) return since
+  const ids: string[] = []
+  let other = false
+  for (const entry of log.stdout.split('\0').slice(1)) {
+    const found = entry
+      .split('\x01')
+      .map((id) => id.trim())
+      .filter(Boolean)
+    // The task's own earlier landing (a rerun's) is landed work too, but naming it would read as
+    // the task conflicting with itself.
+    const others = found.filter((id) => id !== own)
+    if (others.length < found.length || found.length === 0) other = true
+    for (const id of others) if (!ids.includes(id)) ids.push(id)
+  }
+  if (ids.length === 0) return since
+  const named = ids.length > NAMED ? [...ids.slice(0, NAMED - 1), `${ids.length - NAMED + 1} other tasks`] : ids
+  const list = named.length === 1 ? named[0]! : `${named.slice(0, -1).join(', ')} and ${named.at(-1)!}`
+  return other ? `the work of ${list}, and other work landed since it began` : `the work of ${list}`
 }
