@@ -425,10 +425,11 @@ export default defineConfig({
           maxIterations: 3,
         },
       ],
-      // The project's own check fails on the combined work until a person fixes it.
+      // The project's own check fails on the combined work until a person fixes it (on the target
+      // alone it passes: the failure is the task's work's, which goes back to its agent).
       config: configFor(
         { default: 1 },
-        `\n  land: { verify: 'test -f ${fixed} || { echo "the gate is broken"; exit 1; }' },\n  sameFailureLimit: 10,`,
+        `\n  land: { verify: 'test ! -f work.txt || test -f ${fixed} || { echo "the gate is broken"; exit 1; }' },\n  sameFailureLimit: 10,`,
       ),
     })
     const tries = (): number => (existsSync(runs) ? readFileSync(runs, 'utf8').split('\n').filter(Boolean).length : 0)
@@ -446,7 +447,7 @@ export default defineConfig({
     expect(resumed.code).toBe(1)
     expect(tries()).toBe(6)
     expect(reviewLine(resumed.stdout)).toContain(
-      'after 3 iterations (6 in all, with its earlier runs): could not land: `test -f',
+      'after 3 iterations (6 in all, with its earlier runs): could not land: `test ! -f work.txt',
     )
     expect(reviewLine(resumed.stdout)).toContain('no tries left (3)')
     const shown = await tanuki(project.dir, 'task', 'show', 'M-07')
