@@ -220,15 +220,8 @@ describe('console reporter, plain lines', () => {
       const at = Date.UTC(2026, 10, 30, 12, 0, 0)
       const reporter = createConsoleReporter({ stream: pipe, env: {} })
       const progress = {
-        total: 1,
-        pending: 0,
-        inProgress: 0,
-        complete: 1,
-        failed: 0,
-        blocked: 0,
-        review: 0,
-        landed: 0,
-        nothingToLand: 0,
+        ...{ total: 1, complete: 1, inProgress: 0, pending: 0, failed: 0, review: 0, blocked: 0 },
+        ...{ landed: 0, nothingToLand: 0, heldBack: 0, percentage: 100, byStatus: { complete: 1 }, byRole: {} },
       }
       await replay(
         reporter,
