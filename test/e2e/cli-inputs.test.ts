@@ -2,7 +2,7 @@
 // cut, help names `tanuki` and is coloured only on a terminal, --cwd works before the command, a
 // task without completion goes to review, and a reporter that never closes cannot hold the run.
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -238,6 +238,61 @@ describe('a task without completion criteria', () => {
     const status = await statusJson(project.dir)
     expect(status.tasks.find((t) => t.id === 'OPEN-1')).toMatchObject({ status: 'review', iterations: 1 })
     expect(status.tasks.find((t) => t.id === 'DONE-1')).toMatchObject({ status: 'complete' })
+  })
+})
+
+describe('a task whose role is not in agents', () => {
+  /** A `claude` on PATH that only records that it was started: the paid agent a typo would run. */
+  const fakeClaude = (dir: string): string => {
+    const bin = join(dir, 'fake-bin')
+    mkdirSync(bin)
+    writeFileSync(join(bin, 'claude'), `#!/bin/sh\necho started >> ${join(dir, 'claude-ran.txt')}\nexit 1\n`, {
+      mode: 0o755,
+    })
+    return bin
+  }
+  const config = (defaults = ''): string =>
+    `import { defineConfig } from 'tanuki'\nexport default defineConfig({\n  cooldownMs: 50,${defaults}\n  agents: { dev: { backend: 'process', kind: 'shell' } },\n})\n`
+
+  it('without `defaults` naming an agent: validate names the file and the fix; a run starts no default agent, and the task waits untouched', async () => {
+    const project = createProject({
+      config: config(),
+      tasks: [
+        { id: 'D-1', role: 'dev', sh: 'touch d.txt', verify: 'test -f d.txt' },
+        { id: 'M-06', role: 'qa', sh: 'touch q.txt', verify: 'test -f q.txt' },
+      ],
+    })
+    const validate = await tanuki(project.dir, 'task', 'validate')
+    expect(validate.code).toBe(1)
+    expect(validate.stderr).toContain(
+      '.tanuki/tasks/M-06.md: field "role": "qa" is not in agents (tanuki.config.ts: dev), and `defaults` names no agent: ' +
+        'its tasks would run on the default agent, claude (Claude Code, a paid one). Add agents.qa to the config, or fix the role in its task files',
+    )
+    const before = readFileSync(project.taskPath('M-06'), 'utf8')
+    const env = { ...process.env, NO_COLOR: '1', PATH: `${fakeClaude(project.dir)}:${process.env.PATH}` }
+    const start = await run(project.dir, ['project', 'start'], env)
+    expect(start.code).toBe(1)
+    expect(start.stdout).toContain('role qa paused: role "qa" is not in agents (tanuki.config.ts: dev)')
+    // No paid agent was started for it, and its file was not touched.
+    expect(existsSync(join(project.dir, 'claude-ran.txt'))).toBe(false)
+    expect(readFileSync(project.taskPath('M-06'), 'utf8')).toBe(before)
+    // The other role's work ran; this one waits, unharmed.
+    const status = await statusJson(project.dir)
+    expect(status.tasks.find((t) => t.id === 'D-1')).toMatchObject({ status: 'complete' })
+    expect(status.tasks.find((t) => t.id === 'M-06')).toMatchObject({ status: 'pending', iterations: 0 })
+  })
+
+  it('with `defaults` naming an agent, it runs there, and validate says so in one line', async () => {
+    const project = createProject({
+      config: config("\n  defaults: { backend: 'process', kind: 'shell' },"),
+      tasks: [{ id: 'M-06', role: 'qa', sh: 'touch q.txt', verify: 'test -f q.txt' }],
+    })
+    const validate = await tanuki(project.dir, 'task', 'validate')
+    expect(validate.code, validate.stderr).toBe(0)
+    expect(validate.stdout).toContain(
+      'note: .tanuki/tasks/M-06.md: role "qa" is not in agents: it runs on defaults (kind shell)\n',
+    )
+    expect((await tanuki(project.dir, 'project', 'start')).code).toBe(0)
   })
 })
 

@@ -26,6 +26,7 @@ import { FileTaskSource } from './file-source.ts'
 import { readJournal } from './journal.ts'
 import { statePaths, type StatePaths } from './paths.ts'
 import { hiddenTaskNotes } from './task-folders.ts'
+import { unlistedRoles } from './unlisted-roles.ts'
 import { defaultPlugins } from './plugins.ts'
 import { loadSources, tracePlugins } from './plugin-sources.ts'
 import type { Project } from './project.ts'
@@ -159,11 +160,18 @@ export interface CheckedProject {
  * every role a task or the config names (its backend exists; the backend accepts its kind,
  * command, image…). Throws one `TanukiError` listing every problem (`details.problems`), each
  * naming its file or key; `TANUKI_NO_TASKS` when there is nothing to run. With `landing`, also
- * where work would land (`task validate`; a start finds out when it prepares the landing).
+ * where work would land (`task validate`; a start finds out when it prepares the landing). With
+ * `unlistedRoles`, also a task's role that `agents` does not list when `defaults` names no agent
+ * (`task validate`; a run pauses such a role instead, see `unlistedRoleRule`).
  */
-export async function checkProject(root: string, options: { landing?: boolean } = {}): Promise<CheckedProject> {
+export async function checkProject(
+  root: string,
+  options: { landing?: boolean; unlistedRoles?: boolean } = {},
+): Promise<CheckedProject> {
   const paths = statePaths(root)
   const errors: TanukiError[] = []
+  /** Roles not in `agents` that run on `defaults`, as the config says they may. */
+  const roleNotes: string[] = []
   let file: ConfigFile = { user: {} }
   // The config as far as it could be read: with problems in its keys, the rest of it, so the
   // checks after the schema's (each role's backend) report in the same pass.
@@ -223,7 +231,14 @@ export async function checkProject(root: string, options: { landing?: boolean } 
         found.push(...unpricedBudgets(resolved, judged, registry.backends, info, doubt))
         // The roles as written, those left out for a problem too: a task's role near one is a near miss all the same.
         const written = Object.keys(file.user.agents ?? {})
-        errors.push(...misspeltRoles(resolved, judged, written))
+        const misspelt = misspeltRoles(resolved, judged, written)
+        errors.push(...misspelt)
+        // A role far from every listed one: with `defaults` naming no agent, a run leaves its tasks
+        // waiting rather than start the default (paid) agent; `task validate` names each.
+        const near = new Set(misspelt.map((error) => String(error.details.value)))
+        const unlisted = unlistedRoles(resolved, file.user, config.file, judged, (role) => near.has(role))
+        if (options.unlistedRoles) errors.push(...unlisted.problems)
+        roleNotes.push(...unlisted.notes)
         // A task file added or edited during the run is held to the same rule.
         source.judgeChanges((task) => misspeltRoles(resolved, [task], written)[0])
         // Tanuki's own lander, unless a plugin brings one: a start refuses what it refuses (when
@@ -268,6 +283,7 @@ export async function checkProject(root: string, options: { landing?: boolean } 
           `${open.length === 1 ? 'task' : `${open.length} tasks`} without completion criteria, reviewed by a person after one agent run without an error: ${open.join(', ')}`,
         ]
       : []),
+    ...roleNotes,
     ...hidden,
   ]
   return { project: { root: paths.root, paths, config: config!, source }, tasks, pluginTasks: fromPlugins, notes }

@@ -28,6 +28,7 @@ import { type FileJournal, openJournal, readJournal } from './journal.ts'
 import { createStateReporter, withJournal } from './state.ts'
 import { dashboardBanner } from './ui/banner.ts'
 import { onOutputClosed, outputClosed } from './output.ts'
+import { unlistedRoleRule } from './unlisted-roles.ts'
 
 /** A project on disk: its folder, state paths, config and task files. */
 export interface Project {
@@ -233,6 +234,7 @@ export async function runProject(project: Project, options: RunOptions): Promise
         orchestrator?.events.emit('orchestrator:error', { context, message: errorMessage(error), at: Date.now() }),
     })
     journal = openJournal(paths.journal)
+    const unlistedRole = unlistedRoleRule(user, project.config.file)
     orchestrator = createOrchestrator({
       config: {
         ...user,
@@ -254,6 +256,8 @@ export async function runProject(project: Project, options: RunOptions): Promise
       store: journal,
       // A resume lands where its run landed; a fresh start on the branch checked out now.
       resume: options.command === 'resume',
+      // A role the config does not list starts no default (paid) agent unless `defaults` names one.
+      ...(unlistedRole ? { unlistedRole } : {}),
     })
     const running = orchestrator
     control = await serveControl(controlSocketPath(paths.stateDir), async (request) => {

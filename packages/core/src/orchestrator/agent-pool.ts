@@ -50,6 +50,8 @@ export interface AgentPoolOptions {
   onChange: () => void
   /** Tasks of the role waiting for an agent: under `maxAgents`, where the places go. */
   demand?: (role: string) => number
+  /** Why a role `agents` does not list gets no agents (see `OrchestratorOptions.unlistedRole`). */
+  unlistedRole?: (role: string) => string | undefined
 }
 
 /** The agents of a run, by role: spawned on demand, replaced after crashes, stopped together. */
@@ -147,6 +149,10 @@ export function createAgentPool(options: AgentPoolOptions): AgentPool {
     state.spawning++
     let agent: Agent
     try {
+      // A role the config does not list, when it does not want such roles on `defaults`.
+      const refused = config.agents[role] ? undefined : options.unlistedRole?.(role)
+      if (refused !== undefined)
+        throw new TanukiError('TANUKI_CONFIG_INVALID', refused, { details: { config: true, role } })
       agent = await backendFor(role).spawn({ name, role, options: state.config, project, signal: stopped.signal })
     } catch (error) {
       state.spawning--

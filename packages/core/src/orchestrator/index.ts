@@ -232,6 +232,7 @@ export class Orchestrator {
       const balancer = new Balancer(resolveStrategy(this.config.balancer, this.registry.strategies))
       this.pool = createAgentPool({
         config: this.config,
+        ...(this.options.unlistedRole ? { unlistedRole: this.options.unlistedRole } : {}),
         project: this.project,
         backends,
         bus: this.bus,

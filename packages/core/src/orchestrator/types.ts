@@ -40,6 +40,13 @@ export interface OrchestratorOptions {
    */
   store?: RunStore
   clock?: Clock
+  /**
+   * Why a role that `agents` does not list gets no agents, or undefined when it runs on
+   * `defaults` (the default, for every role). The CLI refuses such roles when the config lists its
+   * roles and `defaults` names no agent, so a role it does not list does not start the default
+   * (paid) agent: its spawns are refused with this cause, and its tasks wait as a paused role's.
+   */
+  unlistedRole?: (role: string) => string | undefined
 }
 
 /** What an agent is doing. */

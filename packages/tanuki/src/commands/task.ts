@@ -193,7 +193,10 @@ const validate = defineCommand({
   },
   args: { ...common },
   async run({ args }) {
-    const { project, tasks, pluginTasks, notes } = await checkProject(checkedProjectRoot(args), { landing: true })
+    const { project, tasks, pluginTasks, notes } = await checkProject(checkedProjectRoot(args), {
+      landing: true,
+      unlistedRoles: true,
+    })
     process.stdout.write(
       `${tasks.length} task${tasks.length === 1 ? '' : 's'} OK in ${project.source.display(project.source.dir)}` +
         (pluginTasks.length > 0 ? `, and ${pluginTasks.length} from plugins' task sources` : '') +
