@@ -299,3 +299,25 @@ describe('the end of a run of 60 tasks', () => {
     for (let n = 1; n <= 60; n++) expect(verbose.stdout).toContain(`| ${id(n)} | Task ${id(n)} |`)
   })
 })
+
+describe('a role paused because its program is missing', () => {
+  it('says the cause once, on the role, with every task that waits for it under it; status too', async () => {
+    const project = createProject({
+      config: `import { defineConfig } from 'tanuki'\nexport default defineConfig({\n  cooldownMs: 50,\n  agents: { dev: { backend: 'process', kind: 'command', command: ['my-agnet', '--go'] } },\n})\n`,
+      tasks: ['M-01', 'M-02', 'M-03'].map((id): TaskSpec => ({ id, role: 'dev', verify: 'true' })),
+    })
+    const run = await tanuki(project.dir, 'project', 'start')
+    expect(run.code).toBe(1)
+    const needs = run.stdout.slice(run.stdout.indexOf('Needs you:'))
+    // The cause, once: on the role's line.
+    expect(needs.split('"my-agnet" was not found').length - 1).toBe(1)
+    expect(needs).toMatch(
+      /■ role dev paused: command my-agnet exited with code 127: .*\n {6}its tasks wait: M-01, M-02, M-03\n/,
+    )
+    // `project status` names them all under the one cause, not only the task that tried.
+    const status = await tanuki(project.dir, 'project', 'status')
+    const waits = status.stdout.slice(status.stdout.indexOf('Needs you'))
+    expect(waits.split('"my-agnet" was not found').length - 1).toBe(1)
+    expect(waits).toContain('  M-01, M-02, M-03 wait ← command my-agnet exited with code 127')
+  })
+})

@@ -54,6 +54,9 @@ export class Scheduler {
     if (!holds.admits(record)) return
     if (!queue.enqueue({ id, role, priority })) return
     if (!quiet) bus.emit('task:queued', { taskId: id, role, priority, queueSize: queue.size() })
+    // Ready now, but its role is paused: it waits for the fix the others of its role wait for.
+    const paused = this.ctx.pool.role(role)?.paused
+    if (paused !== undefined) table.explain(record, `waits: ${paused}`)
     if (this.ctx.state() === 'running' && !this.ctx.finished.aborted) this.ctx.pool.ensure(role)
   }
 

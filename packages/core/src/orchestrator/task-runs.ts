@@ -380,6 +380,13 @@ export class TaskRuns {
     state.paused = cause
     this.ctx.problems.push(`role "${role}" is paused: ${cause}`)
     this.ctx.bus.emit('role:paused', { role, cause })
+    // Its queued tasks wait for the same fix: each says so (status, the run's end), not only the
+    // one that tried, so what needs a person is said once per cause with every task under it.
+    const { table, queue } = this.ctx
+    for (const record of table.values()) {
+      if (record.task.role === role && record.task.status === 'pending' && queue.contains(record.task.id))
+        table.explain(record, `waits: ${cause}`)
+    }
   }
 }
 

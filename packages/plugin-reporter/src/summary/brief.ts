@@ -100,8 +100,18 @@ export function renderBrief(model: RunModel, options: BriefOptions = {}): string
   if (spend.length > 0) lines.push(`  ${spend.join(' · ').replace(/^./, (first) => first.toUpperCase())}`)
 
   const needs: string[] = []
-  for (const [role, cause] of model.pausedRoles)
+  // A paused role's cause is said once, on the role, with the tasks that wait for its fix under it.
+  const underRole = new Set<string>()
+  for (const [role, cause] of model.pausedRoles) {
     needs.push(`${c.red('■')} role ${c.bold(role)} paused: ${oneLine(cause)}; fix it, then \`tanuki project resume\``)
+    const ids = tasks
+      .filter((task) => task.status === 'pending' && task.reason === `waits: ${cause}`)
+      .map((task) => task.id)
+      .sort(taskOrder)
+    for (const id of ids) underRole.add(id)
+    if (ids.length > 0)
+      needs.push(`    ${ids.length === 1 ? 'its task waits' : 'its tasks wait'}: ${c.bold(someOf(ids, 10))}`)
+  }
   for (const blocked of model.blockedVerifies)
     needs.push(`${c.red('■')} ${oneLine(blocked.cause)} (role ${c.bold(blocked.role)}; its tasks wait)`)
 
@@ -155,6 +165,7 @@ export function renderBrief(model: RunModel, options: BriefOptions = {}): string
   const waiting = new Map<string, { status: string; why: string; ids: string[] }>()
   for (const task of tasks) {
     if (task.status === 'complete' || task.status === 'failed' || task.status === 'review') continue
+    if (underRole.has(task.id)) continue
     const why = waitingOn(task, model)
     const key = `${task.status}\n${why}`
     const group = waiting.get(key) ?? { status: task.status, why, ids: [] }
