@@ -320,4 +320,17 @@ describe('a role paused because its program is missing', () => {
     expect(waits.split('"my-agnet" was not found').length - 1).toBe(1)
     expect(waits).toContain('  M-01, M-02, M-03 wait ← command my-agnet exited with code 127')
   })
+
+  it('leaves the files of its tasks without `started_at`: no try of them ran', async () => {
+    const project = createProject({
+      config: `import { defineConfig } from 'tanuki'\nexport default defineConfig({\n  agents: { dev: { backend: 'process', kind: 'command', command: ['my-agnet'] } },\n})\n`,
+      tasks: [{ id: 'M-01', role: 'dev', verify: 'true' }],
+    })
+    const before = readFileSync(project.taskPath('M-01'), 'utf8')
+    expect((await tanuki(project.dir, 'project', 'start')).code).toBe(1)
+    const after = readFileSync(project.taskPath('M-01'), 'utf8')
+    expect(after).not.toContain('started_at')
+    // Otherwise as it was (`status: pending` stays when its start was written before the agent failed).
+    expect(after.replace('status: pending\n', '')).toBe(before)
+  })
 })

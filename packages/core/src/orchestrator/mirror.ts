@@ -1,7 +1,7 @@
 import type { Clock } from '../clock.ts'
 import { errorMessage, isTanukiError } from '../errors.ts'
 import type { TaskSource } from '../source/types.ts'
-import type { TaskPatch } from '../task/types.ts'
+import type { TaskPatch, TaskStatus } from '../task/types.ts'
 import type { Bus } from './bus.ts'
 import type { TanukiEvents } from './events.ts'
 
@@ -28,7 +28,10 @@ const MIRROR_WRITERS = 8
  */
 export class StatusMirror {
   /** What waits to be written, by task, with the window of its first change. */
-  private readonly pending = new Map<string, { source: TaskSource; patch: TaskPatch; window: number }>()
+  private readonly pending = new Map<
+    string,
+    { source: TaskSource; patch: TaskPatch; window: number; base?: TaskStatus }
+  >()
   /** The window changes gather in now. */
   private window = 0
   private cancel: (() => void) | undefined
@@ -47,14 +50,26 @@ export class StatusMirror {
     private readonly enabled: boolean,
   ) {}
 
-  /** Queues values to write into a task's source, merged with those still waiting. */
-  set(id: string, source: TaskSource, patch: TaskPatch): void {
+  /**
+   * Queues values to write into a task's source, merged with those still waiting. `from`: the
+   * status the task leaves, which its source holds when nothing waits for it.
+   */
+  set(id: string, source: TaskSource, patch: TaskPatch, from?: TaskStatus): void {
     if (!this.enabled) return
     const waiting = this.pending.get(id)
     if (waiting) {
       waiting.source = source
       waiting.patch = { ...waiting.patch, ...patch }
-    } else this.pending.set(id, { source, patch, window: this.window })
+      // Back where it was before anything was written, with nothing of its own left to say (an
+      // agent that could not start: no try ran): the file is left as it was.
+      if (
+        waiting.patch.status === waiting.base &&
+        Object.entries(waiting.patch).every(([key, value]) => key === 'status' || value === null)
+      ) {
+        this.pending.delete(id)
+        return
+      }
+    } else this.pending.set(id, { source, patch, window: this.window, ...(from === undefined ? {} : { base: from }) })
     this.cancel ??= this.clock.setTimeout(() => this.endWindow(), MIRROR_DELAY_MS)
   }
 

@@ -351,7 +351,7 @@ export class TaskTable {
       ...(hadTarget ? { target: null } : {}),
     })
     if (to === 'complete') record.completedAt = change.at
-    this.mirror.set(task.id, record.source, patchFor(record, to, cause, change.at))
+    this.mirror.set(task.id, record.source, patchFor(record, to, cause, change.at), from)
     return this.resolver.setStatus(task.id, to)
   }
 
@@ -489,7 +489,8 @@ function patchFor(record: TaskRecord, to: TaskStatus, cause: StatusCause, at?: n
   const time = at === undefined ? undefined : new Date(at).toISOString()
   switch (to) {
     case 'pending':
-      return { status: to, assigned_to: null, failure: null }
+      // No try ever ran (its agent could not start): it did not start, whatever a write said.
+      return { status: to, assigned_to: null, failure: null, ...(record.iterations === 0 ? { started_at: null } : {}) }
     case 'assigned':
       return { status: to, assigned_to: cause.agent ?? record.task.assignedTo ?? null }
     case 'in_progress':
