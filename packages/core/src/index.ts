@@ -173,6 +173,7 @@ export type {
   LandingRecord,
   LandingStart,
 } from './land/types.ts'
+export { askGateAlone, targetFailsNote, type FailedGate, type GateAloneOptions } from './land/target-fails.ts'
 export { createMemoryLander, type MemoryLander, type MemoryLanderOptions } from './testing/memory-lander.ts'
 export {
   createMemoryBackend,

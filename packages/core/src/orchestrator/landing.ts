@@ -1,4 +1,5 @@
 import { errorMessage, targetOfError } from '../errors.ts'
+import { askGateAlone, targetFailsNote } from '../land/target-fails.ts'
 import type { GateAloneVerdict, Lander, LandingFeedback, LandingStart, LandRequest } from '../land/types.ts'
 import type { ResolvedConfig } from '../plugin/index.ts'
 import { setupFailure, type RoleSetup } from '../plugin/roles.ts'
@@ -489,14 +490,12 @@ export class LandingQueue {
    */
   private async targetFails(record: TaskRecord, command: string, base: string | undefined): Promise<boolean> {
     const { lander, gate, table, bus } = this.options
-    if (!lander.gateAlone || base === undefined || command !== gate) return false
     const key = `${base}\0${command}`
     let asked = this.alone.get(key)
     if (!asked) {
       const exec = this.options.sandbox?.(record.task.role)
-      asked = lander
-        .gateAlone({ base, command, signal: this.controller.signal, ...(exec ? { exec } : {}) })
-        .catch(() => undefined)
+      asked = askGateAlone(lander, { command, base }, { gate, signal: this.controller.signal, exec })
+      if (!asked) return false
       this.alone.set(key, asked)
     }
     const verdict = await asked
@@ -506,12 +505,7 @@ export class LandingQueue {
       return false
     }
     if (this.controller.signal.aborted) return true
-    const target = this.target ?? 'the target'
-    const subject = verdict.subject.length > 80 ? `${verdict.subject.slice(0, 79)}…` : verdict.subject
-    const note =
-      `${target} fails \`${command}\` without any task's work (since commit ${verdict.commit.slice(0, 7)} '${subject}'), ` +
-      `so no agent is sent back and nothing lands: fix ${target}, then \`tanuki land\`` +
-      (this.options.staysOn ? ` (or the run lands again on the next commit to ${target})` : '')
+    const note = targetFailsNote(this.target ?? 'the target', command, verdict, this.options.staysOn)
     const first = this.broken?.note !== note
     // Still complete (a person may have rerun it meanwhile): it lands first once the target passes.
     if (record.task.status === 'complete' && !record.landed && !this.waiting.includes(record.task.id))
