@@ -830,6 +830,73 @@ export default defineConfig({
     expect(readEvents(project.dir).filter((e) => e.event === 'task:review')).toEqual([])
   })
 
+  it('`tanuki land` with no run on, on a main that fails land.verify by itself, sends no task back; once main is fixed it lands them', async () => {
+    // Each run of the gate leaves a line here, outside the repository.
+    const gates = join(folder('tanuki-e2e-gates-'), 'gates.log')
+    const gate = `echo run >> ${gates}; if test -f broken.txt; then echo "main is broken"; exit 1; fi`
+    const project = createProject({
+      tasks: [
+        { id: 'N-1', sh: 'echo one > one.txt', verify: 'test -f one.txt' },
+        { id: 'N-2', dependsOn: ['N-1'], sh: 'echo two > two.txt', verify: 'test -f two.txt' },
+      ],
+      config: configFor({ default: 1 }, `\n  land: { auto: false, verify: '${gate}' },`),
+    })
+    const run = await tanuki(project.dir, 'project', 'start')
+    expect(run.code, run.stderr).toBe(0)
+    // A person commits to main a change that fails the gate by itself.
+    writeFileSync(join(project.dir, 'broken.txt'), 'oops\n')
+    git(project.dir, 'add', 'broken.txt')
+    git(project.dir, 'commit', '-qm', 'break the gate')
+    const broke = git(project.dir, 'rev-parse', '--short=7', 'HEAD')
+    const said =
+      `main fails \`${gate}\` without any task's work (since commit ${broke} 'break the gate'), ` +
+      'so no agent is sent back and nothing lands: fix main, then `tanuki land`'
+
+    const land = await tanuki(project.dir, 'land')
+    expect(land.code, land.stdout).toBe(1)
+    expect(land.stderr).toContain(said)
+    expect(land.stdout).toBe(
+      'waiting: N-1 (main fails the gate by itself)\nwaiting: N-2 (main fails the gate by itself)\n',
+    )
+    // N-1's landing, then one run on main alone; N-2 was not tried on a main that fails anyway.
+    expect(readFileSync(gates, 'utf8').trim().split('\n')).toHaveLength(2)
+    expect(landedOn(project.dir)).toEqual([])
+    const status = await statusJson(project.dir)
+    for (const id of ['N-1', 'N-2']) {
+      // Complete, not landed, not sent back: one try each, and it says what it waits for.
+      const task = status.tasks.find((t) => t.id === id)
+      expect(task).toMatchObject({ status: 'complete', landed: null, iterations: 1 })
+      expect(task?.reason).toBe(`waits: ${said}`)
+      expect(journalOf(project.dir, id)).not.toHaveProperty('feedback')
+    }
+    // `project status` names them under what needs a person.
+    const shown = await tanuki(project.dir, 'project', 'status')
+    expect(shown.stdout).toMatch(/Needs you\n {2}N-1, N-2 wait ← main fails `echo run/)
+    // `--json` says it as the report's error, the work still waiting.
+    const json = await tanuki(project.dir, 'land', '--json')
+    expect(json.code).toBe(1)
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      landed: [],
+      failed: [],
+      waiting: [{ taskId: 'N-1' }, { taskId: 'N-2' }],
+      error: { code: 'TANUKI_LAND_TARGET_FAILS', message: said },
+    })
+
+    // The person fixes main: `tanuki land` lands the work, and nothing waits any more.
+    git(project.dir, 'rm', '-q', 'broken.txt')
+    git(project.dir, 'commit', '-qm', 'fix the gate')
+    const fixed = await tanuki(project.dir, 'land')
+    expect(fixed.code, fixed.stderr + fixed.stdout).toBe(0)
+    expect(landedOn(project.dir)).toEqual(['N-2', 'N-1'])
+    const after = await statusJson(project.dir)
+    for (const id of ['N-1', 'N-2']) {
+      const task = after.tasks.find((t) => t.id === id)
+      expect(task).toMatchObject({ status: 'complete', iterations: 1 })
+      expect(task?.reason ?? '').not.toMatch(/^waits:/)
+    }
+    expect((await tanuki(project.dir, 'project', 'status')).stdout).not.toContain('Needs you')
+  })
+
   it('with --watch, `tanuki land` moves the target once the person commits, and the run reports the work landed', async () => {
     const project = createProject({
       files: { 'notes.txt': 'line 1\nline 2\nline 3\nline 4\nline 5\n' },

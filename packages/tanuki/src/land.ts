@@ -1,12 +1,14 @@
 import { hostname } from 'node:os'
 import {
   TanukiError,
+  askGateAlone,
   isTanukiError,
   roleBackendName,
   roleConfig,
   roleSetup,
   setupFailure,
   setupPlugins,
+  targetFailsNote,
   type EmptyLanding,
   type LandRequest,
   type LandResult,
@@ -75,7 +77,8 @@ export interface LandReport {
   noRepository?: 'none' | 'no-commit'
   /**
    * Why landing ended with an error (the target's own new commits conflict with work that waits
-   * for it, git failed, …): the rest of the report is what was done, or known, before it.
+   * for it, the target fails `land.verify` without any task's work, git failed, …): the rest of
+   * the report is what was done, or known, before it.
    */
   error?: { code: string; message: string }
 }
@@ -135,7 +138,8 @@ export function landingOrder(
  * `tanuki land`: lands what is complete and not yet landed, in dependency order, gated by verify
  * on the combined work. While an orchestrator runs, it is asked to do it; otherwise it is done here,
  * under the project's lock, and recorded in the journal. A task that cannot land goes back to
- * pending with why, so the next run's agent fixes it.
+ * pending with why, so the next run's agent fixes it; unless the target fails `land.verify` without
+ * any task's work: then no task is to blame, and the work waits, complete (`error` says so).
  */
 export async function landProject(
   project: Project,
@@ -412,6 +416,7 @@ async function landOrRefuse(project: Project, options: { into?: string; dryRun?:
           : undefined
       }
       let at = 0
+      const signal = new AbortController().signal
       try {
         const blocked = new Set<string>()
         for (; at < order.length; at++) {
@@ -429,7 +434,7 @@ async function landOrRefuse(project: Project, options: { into?: string; dryRun?:
             ...(task.assignedTo ? { agent: task.assignedTo } : {}),
             ...(exec ? { exec } : {}),
             ...(setup ? { setup: setup.command } : {}),
-            signal: new AbortController().signal,
+            signal,
           })
           if (outcome.status === 'landed') {
             if (outcome.empty) report.nothingToLand.push({ taskId: task.id, reason: outcome.empty })
@@ -446,7 +451,9 @@ async function landOrRefuse(project: Project, options: { into?: string; dryRun?:
               ...(waits ? { heldBack: { target: start.target, note } } : {}),
               ...(outcome.empty ? { empty: outcome.empty } : {}),
             }
-            records.push({ t: 'task', id: task.id, landed, feedback: null })
+            // What it waited for (the target failing the gate by itself) is over.
+            const waited = facts.get(task.id)?.reason?.startsWith('waits: ')
+            records.push({ t: 'task', id: task.id, landed, feedback: null, ...(waited ? { reason: null } : {}) })
             facts.set(task.id, { ...facts.get(task.id)!, landed })
             if (outcome.note) report.notes.push(outcome.note)
             continue
@@ -473,6 +480,24 @@ async function landOrRefuse(project: Project, options: { into?: string; dryRun?:
               'so nothing more landed: the work waits, complete. Fix the command, then run `tanuki land` again.'
             for (const rest of order.slice(order.indexOf(task))) report.waiting.push({ taskId: rest.id, on: [] })
             break
+          }
+          // `land.verify` failed on the task's work: run once on what the work was applied onto, it
+          // says whose the failure is. Failing there too, the target fails it by itself (a person's
+          // commit broke it): no task is sent back, the work waits, complete, and nothing more lands.
+          if (outcome.status === 'gate-failed' && !outcome.setup) {
+            const verdict = await askGateAlone(lander, outcome, { gate: config.land.verify, signal, exec })
+            if (verdict && !verdict.passed) {
+              const note = targetFailsNote(start.target, outcome.command, verdict)
+              report.error = { code: 'TANUKI_LAND_TARGET_FAILS', message: note }
+              // Each says what it waits for (`project status` lists them under Needs you).
+              for (const rest of order.slice(at)) {
+                const on = rest.dependsOn.filter((dep) => blocked.has(dep))
+                report.waiting.push({ taskId: rest.id, on })
+                if (facts.get(rest.id)?.reason !== `waits: ${note}`)
+                  records.push({ t: 'task', id: rest.id, reason: `waits: ${note}` })
+              }
+              break
+            }
           }
           blocked.add(task.id)
           const feedback: LandingFeedback =

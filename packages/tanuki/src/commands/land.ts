@@ -100,9 +100,12 @@ export const landCommand = defineCommand({
       lines.push(`not on ${report.target} yet: ${report.held.join(', ')}, on the integration branch${next}`)
     }
     if (report.stopped) lines.push(`landing stopped: ${report.stopped}`)
+    // The target failing the gate by itself is no failed landing: the work waits for a fix of it.
+    const held =
+      report.error?.code === 'TANUKI_LAND_TARGET_FAILS' ? `${report.target} fails the gate by itself` : undefined
     for (const { taskId, on } of report.waiting)
       lines.push(
-        `waiting: ${taskId} (${on.length > 0 ? `on ${on.join(', ')}` : report.stopped ? 'landing stopped' : failed ? 'landing failed' : 'on a dependency'})`,
+        `waiting: ${taskId} (${on.length > 0 ? `on ${on.join(', ')}` : report.stopped ? 'landing stopped' : (held ?? (failed ? 'landing failed' : 'on a dependency'))})`,
       )
     for (const { target, tasks } of report.elsewhere ?? []) lines.push(waitsForLine(target, tasks))
     for (const note of report.notes) lines.push(`note: ${note}`)
