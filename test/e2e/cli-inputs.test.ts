@@ -294,6 +294,23 @@ describe('a task whose role is not in agents', () => {
     )
     expect((await tanuki(project.dir, 'project', 'start')).code).toBe(0)
   })
+
+  it('with a free agent as its backend’s own default (a plugin’s `kind: shell`), it runs there, and validate says so in one line', async () => {
+    const project = createProject({
+      config:
+        "import { defineConfig, processAgents } from 'tanuki'\nexport default defineConfig({\n  cooldownMs: 50,\n" +
+        "  plugins: [processAgents({ kind: 'shell' })],\n  agents: { dev: { backend: 'process', kind: 'shell' } },\n})\n",
+      tasks: [{ id: 'M-06', role: 'qa', sh: 'touch q.txt', verify: 'test -f q.txt' }],
+    })
+    const validate = await tanuki(project.dir, 'task', 'validate')
+    expect(validate.code, validate.stderr).toBe(0)
+    expect(validate.stdout).toContain(
+      `note: .tanuki/tasks/M-06.md: role "qa" is not in agents: it runs on its backend's defaults\n`,
+    )
+    const start = await tanuki(project.dir, 'project', 'start')
+    expect(start.code, start.stdout + start.stderr).toBe(0)
+    expect((await statusJson(project.dir)).tasks).toEqual([expect.objectContaining({ id: 'M-06', status: 'complete' })])
+  })
 })
 
 describe('tasks from a plugin’s task source', () => {

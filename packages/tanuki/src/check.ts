@@ -236,7 +236,19 @@ export async function checkProject(
         // A role far from every listed one: with `defaults` naming no agent, a run leaves its tasks
         // waiting rather than start the default (paid) agent; `task validate` names each.
         const near = new Set(misspelt.map((error) => String(error.details.value)))
-        const unlisted = unlistedRoles(resolved, file.user, config.file, judged, (role) => near.has(role))
+        const unlisted = unlistedRoles(
+          resolved,
+          file.user,
+          config.file,
+          judged,
+          (role) => near.has(role),
+          (role) => {
+            // As a run judges it (the agent pool): a paid agent, or one whose backend cannot say.
+            const options = roleConfig(resolved, role)
+            const backend = registry.backends.get(roleBackendName(options, registry.backends))
+            return !backend?.reportsSpend || backend.reportsSpend({ role, options, project: info }) !== undefined
+          },
+        )
         if (options.unlistedRoles) errors.push(...unlisted.problems)
         roleNotes.push(...unlisted.notes)
         // A task file added or edited during the run is held to the same rule.

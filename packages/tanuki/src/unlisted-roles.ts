@@ -42,8 +42,9 @@ export function unlistedRoleRule(
 
 /**
  * The tasks' roles that `agents` does not list, each once with the task files that give it:
- * problems for `task validate` when the config lists its roles and `defaults` names no agent;
- * else notes, one line each, that they run on `defaults`.
+ * problems for `task validate` when the config lists its roles, `defaults` names no agent and the
+ * agent they would get is `paid` (a run pauses such a role); else notes, one line each, that they
+ * run on `defaults` or on their backend's own.
  */
 export function unlistedRoles(
   config: ResolvedConfig,
@@ -51,6 +52,7 @@ export function unlistedRoles(
   file: string | undefined,
   tasks: readonly Task[],
   skip: (role: string) => boolean,
+  paid: (role: string) => boolean = () => true,
 ): { problems: TanukiError[]; notes: string[] } {
   const byRole = new Map<string, string[]>()
   for (const task of tasks) {
@@ -69,6 +71,11 @@ export function unlistedRoles(
       more.length > 0
         ? ` (also ${more.slice(0, 5).join(', ')}${more.length > 5 ? `, and ${more.length - 5} more` : ''})`
         : ''
+    if (!serves && !paid(role)) {
+      // Its backend's own defaults (a plugin's `kind: 'shell'`) run it, and cost nothing.
+      notes.push(`${first}${also}: role ${roleWords(role)} is not in agents: it runs on its backend's defaults`)
+      continue
+    }
     if (serves) {
       const defaults = (user.defaults ?? {}) as Record<string, unknown>
       const agent =

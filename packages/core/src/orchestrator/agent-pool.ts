@@ -144,16 +144,21 @@ export function createAgentPool(options: AgentPoolOptions): AgentPool {
     )
   }
 
+  const paid = (backend: AgentBackend, role: string, roleOptions: RoleConfig): boolean =>
+    backend.reportsSpend ? backend.reportsSpend({ role, options: roleOptions, project }) !== undefined : true
+
   const spawn = async (name: string, role: string): Promise<void> => {
     const state = roleState(role)
     state.spawning++
     let agent: Agent
     try {
-      // A role the config does not list, when it does not want such roles on `defaults`.
+      const backend = backendFor(role)
+      // A role the config does not list, when it does not want such roles on `defaults`: refused
+      // when its agent would be a paid one (its backend says it reports spend, or cannot say).
       const refused = config.agents[role] ? undefined : options.unlistedRole?.(role)
-      if (refused !== undefined)
+      if (refused !== undefined && paid(backend, role, state.config))
         throw new TanukiError('TANUKI_CONFIG_INVALID', refused, { details: { config: true, role } })
-      agent = await backendFor(role).spawn({ name, role, options: state.config, project, signal: stopped.signal })
+      agent = await backend.spawn({ name, role, options: state.config, project, signal: stopped.signal })
     } catch (error) {
       state.spawning--
       occupied.delete(name)

@@ -45,6 +45,9 @@ export interface OrchestratorOptions {
    * `defaults` (the default, for every role). The CLI refuses such roles when the config lists its
    * roles and `defaults` names no agent, so a role it does not list does not start the default
    * (paid) agent: its spawns are refused with this cause, and its tasks wait as a paused role's.
+   * Only when its agent would be paid: the role's backend says it reports spend
+   * (`AgentBackend.reportsSpend`), or has no way to say; a free one (a plugin's `kind: 'shell'`)
+   * runs.
    */
   unlistedRole?: (role: string) => string | undefined
 }
