@@ -4,7 +4,16 @@ import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { cleanup, configFor, createProject, journalStatuses, statusJson, tanuki, type TaskSpec } from './helpers.ts'
+import {
+  cleanup,
+  configFor,
+  createProject,
+  journalStatuses,
+  slugTests,
+  statusJson,
+  tanuki,
+  type TaskSpec,
+} from './helpers.ts'
 
 afterEach(cleanup)
 
@@ -92,15 +101,6 @@ describe('tanuki task show of a task whose verify failed', () => {
     expect(show.stdout).not.toContain('at wrapSafe')
   })
 })
-
-/** A `node --test` file whose first test fails, then ten that pass: TAP puts the failure far from the end. */
-const slugTests = [
-  "const test = require('node:test')",
-  "const assert = require('node:assert')",
-  "test('slugify', () => assert.strictEqual('a-b', 'a--b'))",
-  'for (let i = 0; i < 10; i++) test(`passes ${i}`, () => {})',
-  '',
-].join('\n')
 
 describe('tanuki task show of a task whose work did not land', () => {
   it('says the gate, its exit code and what it printed: the failing test and the summary', async () => {

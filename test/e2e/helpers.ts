@@ -394,3 +394,12 @@ export async function cleanup(): Promise<void> {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 })
   dirs.clear()
 }
+
+/** A `node --test` file whose first test fails, then ten that pass: TAP puts the failure far from the end. */
+export const slugTests = [
+  "const test = require('node:test')",
+  "const assert = require('node:assert')",
+  "test('slugify', () => assert.strictEqual('a-b', 'a--b'))",
+  'for (let i = 0; i < 10; i++) test(`passes ${i}`, () => {})',
+  '',
+].join('\n')

@@ -11,6 +11,7 @@ import {
   configFor,
   createProject,
   startTanuki,
+  slugTests,
   tanuki,
   waitFor,
   type CliProcess,
@@ -251,12 +252,3 @@ describe.skipIf(skipBrowser)('the dashboard in a browser', () => {
     expect((await ui.done).code).toBe(0)
   })
 })
-
-/** A `node --test` file whose first test fails, then ten that pass. */
-const slugTests = [
-  "const test = require('node:test')",
-  "const assert = require('node:assert')",
-  "test('slugify', () => assert.strictEqual('a-b', 'a--b'))",
-  'for (let i = 0; i < 10; i++) test(`passes ${i}`, () => {})',
-  '',
-].join('\n')
