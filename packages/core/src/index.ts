@@ -92,6 +92,7 @@ export type {
   ExecOptions,
   ExecResult,
   OutputChunk,
+  ProgramCheck,
   ProjectInfo,
   RunRequest,
   RoleCheck,
@@ -132,6 +133,7 @@ export {
 export { CONFIG_KEYS, configProblems, formatConfigProblem, type ConfigProblem } from './plugin/schema.ts'
 export {
   backendRoles,
+  checkRolePrograms,
   checkRoles,
   roleConfig,
   roleBackendName,

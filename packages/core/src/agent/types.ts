@@ -1,3 +1,4 @@
+import type { TanukiError } from '../errors.ts'
 import type { Failure } from '../failure.ts'
 import type { Task } from '../task/types.ts'
 
@@ -314,6 +315,17 @@ export interface RoleCheck {
   project: ProjectInfo
 }
 
+/** What `AgentBackend.checkPrograms` found for a role. */
+export interface ProgramCheck {
+  /** Programs that cannot start as configured: `task validate` exits 1 with each. */
+  problems: TanukiError[]
+  /**
+   * Programs not found here that may be installed where the agents run (a default binary such as
+   * `claude`): said, not refused. Without the role's name: the same note of several roles is said once.
+   */
+  notes: string[]
+}
+
 /**
  * A one-off command in a sandbox like a role's agents' (the same image, limits and environment),
  * on a folder of the host: how the landing gate runs a task's verify where its agents ran.
@@ -370,6 +382,14 @@ export interface AgentBackend {
    * nothing is spawned or written when one throws.
    */
   validateRole?(check: RoleCheck): Awaitable<void>
+  /**
+   * Looks on this machine for the programs a role's agents would start (optional): a command's
+   * program, an agent's binary. `tanuki task validate` calls it for every role (a run does not: a
+   * role whose program is missing is paused then, unharmed). `problems` are programs that cannot be
+   * meant (a typo, a path that is not there), each naming its key (`agents.<role>.command[0]`);
+   * `notes` are programs missing here that may well be installed where the agents run.
+   */
+  checkPrograms?(check: RoleCheck): Awaitable<ProgramCheck>
   /**
    * What a role's agents report of what they spend (optional): `usd` (dollars, and tokens),
    * `tokens` (tokens only: a `usd` budget would not count them), or undefined (nothing, or not

@@ -76,6 +76,35 @@ function fromDefaults(error: TanukiError, role: string, config: ResolvedConfig):
   })
 }
 
+/**
+ * Asks each role's backend whether the programs its agents would start are on this machine
+ * (`AgentBackend.checkPrograms`), for `tanuki task validate`. A problem or note that several roles
+ * share (a program set in `defaults`) is said once; a note names the roles it concerns. Roles
+ * whose backend is not registered, or that has no such check, are left out (`checkRoles` names
+ * the former).
+ */
+export async function checkRolePrograms(input: RoleCheckInput): Promise<{ problems: TanukiError[]; notes: string[] }> {
+  const { config, backends, project } = input
+  const problems: TanukiError[] = []
+  const notes = new Map<string, string[]>()
+  for (const role of new Set(input.roles)) {
+    const options = roleConfig(config, role)
+    const backend = backends.get(roleBackendName(options, backends))
+    const found = await backend?.checkPrograms?.({ role, options, project })
+    for (const error of found?.problems ?? []) {
+      const problem = fromDefaults(error, role, config)
+      if (!problems.some((known) => known.message === problem.message)) problems.push(problem)
+    }
+    for (const note of found?.notes ?? []) notes.set(note, [...(notes.get(note) ?? []), role])
+  }
+  return {
+    problems,
+    notes: [...notes].map(
+      ([note, roles]) => `${roles.length === 1 ? 'role' : 'roles'} ${roles.map((r) => `"${r}"`).join(', ')}: ${note}`,
+    ),
+  }
+}
+
 /** What `checkRoles` checks. */
 export interface RoleCheckInput {
   config: ResolvedConfig
