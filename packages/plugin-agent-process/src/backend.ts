@@ -10,6 +10,7 @@ import {
   type CleanupOptions,
   type CleanupReport,
   type AgentExit,
+  type ProgramCheck,
   type ProjectInfo,
   type RunResult,
   type SpawnRequest,
@@ -17,6 +18,7 @@ import {
 import { createProcessAgent, type ProcessAgent } from './agent.ts'
 import { createKind, kindSpend } from './kit/kinds/index.ts'
 import type { AgentKind, KindOptions } from './kit/kinds/types.ts'
+import { findProgram } from './kit/find-program.ts'
 import { killGroup } from './kit/process.ts'
 import { readPidFile } from './kit/pid-file.ts'
 import { findBash } from './kit/session.ts'
@@ -155,6 +157,70 @@ function sessionShellThere(role: string, config: ProcessBackendOptions): void {
       "asks for bash, which is not on the agents' PATH. Install bash, or set it to true (bash where there is one, else sh) or 'sh'",
       config.session,
     )
+  }
+}
+
+const KIND_PROGRAMS: Record<string, string> = { claude: 'Claude Code', codex: 'Codex CLI' }
+
+/**
+ * Whether the program a role's agents would start is on this machine, looked for as spawning it
+ * does (the agents' PATH, a relative path from the project). A program the config names (a
+ * command's, an explicit `bin`) that is not there is a problem: most often a typo. A kind's
+ * default binary (`claude`, `codex`) that is not there is a note: people validate on machines
+ * where agents do not run. So is anything missing for a role with a `setup`, which may install it.
+ */
+function programCheck(
+  backend: string,
+  role: string,
+  config: ProcessBackendOptions,
+  roleOptions: Readonly<Record<string, unknown>>,
+  project: ProjectInfo,
+): ProgramCheck {
+  const none: ProgramCheck = { problems: [], notes: [] }
+  const kind = config.kind ?? 'claude'
+  const key = kind === 'command' ? 'command' : kind === 'claude' || kind === 'codex' ? 'bin' : undefined
+  if (!key) return none
+  const program = kind === 'command' ? config.command?.[0] : (config.bin ?? kind)
+  // A program the prompt itself names cannot be looked for before there is a prompt.
+  if (typeof program !== 'string' || program.includes('{prompt}')) return none
+  const ownPath = config.env?.PATH !== undefined
+  const lookup = findProgram(program, {
+    path: ownPath ? config.env!.PATH : (config.inheritEnv ?? true) ? process.env.PATH : undefined,
+    cwd: project.root,
+  })
+  if ('found' in lookup) return none
+  const path = ownPath ? 'the PATH its env sets' : "this machine's PATH"
+  const named = kind === 'command' || config.bin !== undefined
+  if (!named) {
+    return {
+      problems: [],
+      notes: [
+        `kind "${kind}" starts \`${program}\`, which is not on ${path}: its agents could not start here. ` +
+          `Install ${KIND_PROGRAMS[kind]} where the agents run, or set \`bin\` to where it is.`,
+      ],
+    }
+  }
+  const index = kind === 'command' ? '[0]' : ''
+  // Set on the role (or in `defaults`, which the check names instead), else the plugin's option.
+  const field =
+    key in roleOptions ? `agents.${role}.${key}${index}` : `${key}${index} of the "${backend}" backend's plugin options`
+  const what =
+    'notExecutable' in lookup
+      ? `"${program}" is not executable (${lookup.notExecutable}): \`chmod +x ${lookup.notExecutable}\`, or run it through its interpreter`
+      : lookup.missing === 'path'
+        ? `"${program}" is not a file (looked for ${lookup.looked}): fix the path, or create the file`
+        : `"${program}" is not on ${path} (nor a file): fix the ${key === 'bin' ? 'bin' : 'command'}, or install it`
+  const setup = typeof roleOptions.setup === 'string' && roleOptions.setup.trim() !== ''
+  if (setup && !('notExecutable' in lookup)) {
+    return { problems: [], notes: [`${field}: ${what}, unless the role's setup makes it.`] }
+  }
+  return {
+    problems: [
+      new TanukiError('TANUKI_CONFIG_INVALID', `${field}: ${what}`, {
+        details: { key: key in roleOptions ? `agents.${role}.${key}` : key, value: program, role },
+      }),
+    ],
+    notes: [],
   }
 }
 
@@ -317,6 +383,17 @@ export function createProcessBackend(options: ProcessBackendOptions = {}): Proce
       const config = resolveOptions(options, role, roleOptions)
       roleKind(role, config)
       sessionShellThere(role, config)
+    },
+    checkPrograms({ role, options: roleOptions, project }) {
+      let config: ProcessBackendOptions
+      try {
+        config = resolveOptions(options, role, roleOptions)
+        roleKind(role, config)
+      } catch {
+        // `validateRole` says what is wrong with the options.
+        return { problems: [], notes: [] }
+      }
+      return programCheck(backendName, role, config, roleOptions, project)
     },
     async cleanup(project, cleanupOptions = {}) {
       for (const agent of agents.values()) {

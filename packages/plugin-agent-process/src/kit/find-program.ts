@@ -1,0 +1,56 @@
+import { accessSync, constants, statSync } from 'node:fs'
+import { delimiter, isAbsolute, resolve } from 'node:path'
+
+/** Where a program was found, or why it would not start. */
+export type ProgramLookup =
+  | { found: string }
+  /** `path`: a path (it holds a `/`) with no file there; `name`: a bare name on no folder of the PATH. */
+  | { missing: 'path' | 'name'; looked: string }
+  /** A file is there but cannot be run (`chmod +x`). */
+  | { notExecutable: string }
+
+/** The PATH a child gets when its environment has none, as libuv's `execvp` falls back to. */
+const DEFAULT_PATH = '/usr/bin:/bin'
+
+/**
+ * Finds a program as starting it would (Node's `spawn`, bash's `exec`): a name with a `/` is a
+ * path, taken from `cwd` when relative; a bare name is looked for in each folder of `path` (an
+ * empty entry, or a relative one, is taken from `cwd`) and must be an executable file there.
+ *
+ * @example
+ * findProgram('git', { path: process.env.PATH, cwd: process.cwd() }) // { found: '/usr/bin/git' }
+ */
+export function findProgram(program: string, { path, cwd }: { path: string | undefined; cwd: string }): ProgramLookup {
+  if (program.includes('/')) {
+    const file = resolve(cwd, program)
+    if (!isFile(file)) return { missing: 'path', looked: file }
+    return executable(file) ? { found: file } : { notExecutable: file }
+  }
+  const dirs = (path ?? DEFAULT_PATH).split(delimiter)
+  let notExecutable: string | undefined
+  for (const dir of dirs) {
+    const file = resolve(isAbsolute(dir) ? dir : resolve(cwd, dir), program)
+    if (!isFile(file)) continue
+    if (executable(file)) return { found: file }
+    // execvp goes on past a file it may not run: only when none runs is that the cause.
+    notExecutable ??= file
+  }
+  return notExecutable ? { notExecutable } : { missing: 'name', looked: path ?? DEFAULT_PATH }
+}
+
+function isFile(file: string): boolean {
+  try {
+    return statSync(file).isFile()
+  } catch {
+    return false
+  }
+}
+
+function executable(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK)
+    return true
+  } catch {
+    return false
+  }
+}
