@@ -313,6 +313,78 @@ describe('a task whose role is not in agents', () => {
   })
 })
 
+describe("the programs roles' agents start", () => {
+  /** A project whose role `dev` is the given agent options, with one task of it. */
+  const project = (dev: string, defaults = ''): ReturnType<typeof createProject> =>
+    createProject({
+      config: `import { defineConfig } from 'tanuki'\nexport default defineConfig({${defaults}\n  agents: { dev: ${dev} },\n})\n`,
+      tasks: [{ id: 'D-1', role: 'dev', verify: 'true' }],
+    })
+
+  it('a command whose program is not on the PATH (a typo): validate exits 1 naming agents.dev.command[0]', async () => {
+    const dir = project("{ kind: 'command', command: ['my-agnet', '--go'] }").dir
+    const validate = await tanuki(dir, 'task', 'validate')
+    expect(validate.code, validate.stdout).toBe(1)
+    expect(validate.stderr).toContain(
+      `tanuki.config.ts: agents.dev.command[0]: "my-agnet" is not on this machine's PATH (nor a file): fix the command, or install it`,
+    )
+  })
+
+  it('a command in `defaults` is named there, once', async () => {
+    const dir = project(
+      '{ count: 1 }, qa: { count: 1 }',
+      "\n  defaults: { kind: 'command', command: ['my-agnet'] },",
+    ).dir
+    const validate = await tanuki(dir, 'task', 'validate')
+    expect(validate.code, validate.stdout).toBe(1)
+    expect(validate.stderr.split('defaults.command[0]: "my-agnet" is not on').length).toBe(2)
+  })
+
+  it('a command on the PATH passes, without a note', async () => {
+    const validate = await tanuki(project("{ kind: 'command', command: ['cat'] }").dir, 'task', 'validate')
+    expect(validate.code, validate.stderr).toBe(0)
+    expect(validate.stdout).not.toContain('note:')
+  })
+
+  it('a command given as a path in the project passes when the file is there, and is refused when not', async () => {
+    const dir = project("{ kind: 'command', command: ['./bin/my-agent', '--go'] }").dir
+    const missing = await tanuki(dir, 'task', 'validate')
+    expect(missing.code, missing.stdout).toBe(1)
+    expect(missing.stderr).toContain(
+      `tanuki.config.ts: agents.dev.command[0]: "./bin/my-agent" is not a file (looked for ${join(realpathSync(dir), 'bin', 'my-agent')}): fix the path, or create the file`,
+    )
+    mkdirSync(join(dir, 'bin'))
+    writeFileSync(join(dir, 'bin', 'my-agent'), '#!/bin/sh\ncat\n', { mode: 0o755 })
+    const validate = await tanuki(dir, 'task', 'validate')
+    expect(validate.code, validate.stderr).toBe(0)
+    expect(validate.stdout).not.toContain('note:')
+  })
+
+  it("an explicit bin that is not there is refused; the kind's default binary missing is a note", async () => {
+    const bin = await tanuki(project("{ kind: 'claude', bin: 'claud' }").dir, 'task', 'validate')
+    expect(bin.code, bin.stdout).toBe(1)
+    expect(bin.stderr).toContain(
+      `agents.dev.bin: "claud" is not on this machine's PATH (nor a file): fix the bin, or install it`,
+    )
+    // A folder that does not exist as the agents' PATH: no `claude` there, wherever this test runs.
+    const dir = project("{ kind: 'claude', env: { PATH: '/nonexistent/tanuki-e2e' } }").dir
+    const validate = await tanuki(dir, 'task', 'validate')
+    expect(validate.code, validate.stderr).toBe(0)
+    expect(validate.stdout).toContain(
+      'note: role "dev": kind "claude" starts `claude`, which is not on the PATH its env sets: its agents could not start here. ' +
+        'Install Claude Code where the agents run, or set `bin` to where it is.\n',
+    )
+  })
+
+  it("a program a role's setup may make is a note, not a problem", async () => {
+    const dir = project("{ kind: 'command', command: ['./node_modules/.bin/agent'], setup: 'npm ci' }").dir
+    const validate = await tanuki(dir, 'task', 'validate')
+    expect(validate.code, validate.stderr).toBe(0)
+    expect(validate.stdout).toContain(`agents.dev.command[0]: "./node_modules/.bin/agent" is not a file`)
+    expect(validate.stdout).toContain("unless the role's setup makes it.")
+  })
+})
+
 describe('tasks from a plugin’s task source', () => {
   /** A config whose plugin brings its own tasks (as a tracker's plugin would), and none as files. */
   const trackerConfig = (

@@ -1,6 +1,7 @@
 import {
   Resolver,
   TanukiError,
+  checkRolePrograms,
   checkRoles,
   closestName,
   combineErrors,
@@ -162,11 +163,14 @@ export interface CheckedProject {
  * naming its file or key; `TANUKI_NO_TASKS` when there is nothing to run. With `landing`, also
  * where work would land (`task validate`; a start finds out when it prepares the landing). With
  * `unlistedRoles`, also a task's role that `agents` does not list when `defaults` names no agent
- * (`task validate`; a run pauses such a role instead, see `unlistedRoleRule`).
+ * (`task validate`; a run pauses such a role instead, see `unlistedRoleRule`). With `programs`,
+ * also that the program each role's agents would start is on this machine
+ * (`AgentBackend.checkPrograms`; `task validate`: a run pauses a role whose program is missing,
+ * and its `setup` may install it in the agent's workspace).
  */
 export async function checkProject(
   root: string,
-  options: { landing?: boolean; unlistedRoles?: boolean } = {},
+  options: { landing?: boolean; unlistedRoles?: boolean; programs?: boolean } = {},
 ): Promise<CheckedProject> {
   const paths = statePaths(root)
   const errors: TanukiError[] = []
@@ -227,6 +231,17 @@ export async function checkProject(
           project: info,
           roles,
         })
+        if (options.programs) {
+          // A backend looks only at options it accepts: what it refuses is said once, above.
+          const programs = await checkRolePrograms({
+            config: resolved,
+            backends: registry.backends,
+            project: info,
+            roles,
+          })
+          found.push(...programs.problems)
+          roleNotes.push(...programs.notes)
+        }
         const judged = [...tasks, ...fromPlugins].filter((task) => !doubt.role(task.role))
         found.push(...unpricedBudgets(resolved, judged, registry.backends, info, doubt))
         // The roles as written, those left out for a problem too: a task's role near one is a near miss all the same.

@@ -196,6 +196,7 @@ const validate = defineCommand({
     const { project, tasks, pluginTasks, notes } = await checkProject(checkedProjectRoot(args), {
       landing: true,
       unlistedRoles: true,
+      programs: true,
     })
     process.stdout.write(
       `${tasks.length} task${tasks.length === 1 ? '' : 's'} OK in ${project.source.display(project.source.dir)}` +
