@@ -372,7 +372,7 @@ describe("the programs roles' agents start", () => {
     expect(validate.code, validate.stderr).toBe(0)
     expect(validate.stdout).toContain(
       'note: role "dev": kind "claude" starts `claude`, which is not on the PATH its env sets: its agents could not start here. ' +
-        'Install Claude Code where the agents run, or set `bin` to where it is.\n',
+        'Install Claude Code where the agents run, or set `bin` to where it is (in `agents.<role>` or `defaults`).\n',
     )
   })
 

@@ -196,7 +196,7 @@ function programCheck(
       problems: [],
       notes: [
         `kind "${kind}" starts \`${program}\`, which is not on ${path}: its agents could not start here. ` +
-          `Install ${KIND_PROGRAMS[kind]} where the agents run, or set \`bin\` to where it is.`,
+          `Install ${KIND_PROGRAMS[kind]} where the agents run, or set \`bin\` to where it is (in \`agents.<role>\` or \`defaults\`).`,
       ],
     }
   }
