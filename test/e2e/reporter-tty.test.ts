@@ -98,7 +98,8 @@ describe('console reporter under a pseudo-terminal, with --watch', () => {
 
   it('says each completion in a line that stays, and a task file added while it watches', async () => {
     expect(existsSync(tanuki), `${tanuki} is missing: run npm run setup`).toBe(true)
-    const project = createProject({ tasks: [{ id: 'W-1', sh: 'echo W-1', verify: 'true' }] })
+    // W-1 takes long enough for the live view to be drawn again (every 250 ms at most) before it ends.
+    const project = createProject({ tasks: [{ id: 'W-1', sh: 'sleep 1.5; echo W-1', verify: 'true' }] })
     const command = `stty cols ${COLUMNS} rows ${ROWS}; ${sh(tanuki)} project start --watch --cwd ${sh(project.dir)}`
     const env: NodeJS.ProcessEnv = { ...process.env, TERM: 'xterm-256color', NO_COLOR: '1' }
     delete env.CI
