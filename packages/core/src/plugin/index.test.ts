@@ -114,6 +114,7 @@ describe('resolveConfig', () => {
     ['name', { name: 3 }, 'non-empty string'],
     ['tasksDir', { tasksDir: ['a'] }, 'path string'],
     ['tasks', { tasks: { id: 'a' } }, 'list of tasks'],
+    ['tasks', { tasks: './tasks' }, 'the folder of task files is `tasksDir: "./tasks"`'],
     ['agents', { agents: ['web'] }, 'must map role names'],
     ['agents', { agents: null }, 'must map role names'],
     ['agents.web', { agents: { web: 'docker' } }, 'must be an object'],

@@ -107,7 +107,13 @@ const configSchema = v.pipe(
   v.looseObject({
     name: v.optional(nonEmpty('a non-empty string')),
     tasksDir: v.optional(nonEmpty('a path string')),
-    tasks: v.optional(v.array(v.unknown(), 'must be a list of tasks')),
+    tasks: v.optional(
+      v.array(v.unknown(), (issue) =>
+        typeof issue.input === 'string'
+          ? `must be a list of tasks written in code; the folder of task files is \`tasksDir: ${JSON.stringify(issue.input)}\``
+          : 'must be a list of tasks',
+      ),
+    ),
     agents: v.optional(
       v.pipe(mapping('must map role names to { backend, count, … }'), v.record(v.string(), role('an object'))),
     ),
