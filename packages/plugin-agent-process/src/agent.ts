@@ -2,6 +2,7 @@ import { mkdirSync, rmSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { TanukiError, abortError, createAgentExits, type Agent, type AgentExit, type RunResult } from '@tanuki/core'
 import type { ProcessBackendOptions } from './backend.ts'
+import { notInWorktrees } from './kit/find-program.ts'
 import { runIteration } from './kit/iteration.ts'
 import { kindAccount } from './kit/kinds/index.ts'
 import type { AgentKind, Step } from './kit/kinds/types.ts'
@@ -41,6 +42,8 @@ export interface ProcessAgentParts {
   /** Where the running process's pid is written, if pid files are on. */
   pidFile: string | undefined
   note: string | undefined
+  /** The project's folder, where a relative program that is missing from a worktree may be. */
+  projectRoot: string
 }
 
 /** What bash's `exec`, `setsid` and `env` print for a program that is not there. */
@@ -96,15 +99,21 @@ export function createProcessAgent(parts: ProcessAgentParts): ProcessAgent {
 
   /** The program the role names is missing: the option that names it, for this kind. */
   const programKey = kind.name === 'command' ? 'command' : kind.name === 'shell' ? undefined : 'bin'
-  const notFound = (what: string): TanukiError =>
-    new TanukiError(
+  const notFound = (what: string, program: string | undefined): TanukiError => {
+    // A script in the project folder that was never committed is not in the agent's worktree.
+    const notThere =
+      workspace.mode === 'worktree' && program !== undefined ? notInWorktrees(program, parts.projectRoot) : undefined
+    return new TanukiError(
       'TANUKI_AGENT_FAILED',
       `agent ${name} (role ${role}, kind ${kind.name}): ${what.replace(/\.$/, '')}.` +
-        // A folder that is missing is not the program's fault; a program not executable says its fix.
-        (/ does not exist$| is not executable /.test(what)
-          ? ''
-          : ` Install it${programKey ? `, or set agents.${role}.${programKey} to the program to run` : ''}.`),
+        (notThere
+          ? ` ${notThere}.`
+          : // A folder that is missing is not the program's fault; a program not executable says its fix.
+            / does not exist$| is not executable /.test(what)
+            ? ''
+            : ` Install it${programKey ? `, or set agents.${role}.${programKey} to the program to run` : ''}.`),
     )
+  }
 
   /** Whether the pid file's folder was made: once per agent, not per command. */
   let pidFolder = false
@@ -171,7 +180,7 @@ export function createProcessAgent(parts: ProcessAgentParts): ProcessAgent {
     } catch (error) {
       // The program is not there (or not executable): the same as a shell's 127, said on stderr,
       // so the kind classifies it as a start that failed.
-      onChunk({ stream: 'stderr', text: `${notFound((error as Error).message).message}\n` })
+      onChunk({ stream: 'stderr', text: `${notFound((error as Error).message, step.argv[0]).message}\n` })
       return { exitCode: 127, signal: null }
     } finally {
       if (handle.pid !== undefined) writePid(undefined)
@@ -223,7 +232,10 @@ export function createProcessAgent(parts: ProcessAgentParts): ProcessAgent {
     // The program could not be found (by bash's `exec`, `setsid` or `env`): the same as a
     // process that cannot start.
     if (ended.exitCode === 127 && NOT_FOUND.test(stderr)) {
-      onChunk({ stream: 'stderr', text: `${notFound(`could not start ${step.argv[0]}: not found`).message}\n` })
+      onChunk({
+        stream: 'stderr',
+        text: `${notFound(`could not start ${step.argv[0]}: not found`, step.argv[0]).message}\n`,
+      })
     }
     return stepEnded(step, pid, ended, signal)
   }

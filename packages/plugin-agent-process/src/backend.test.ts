@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import {
   createTask,
@@ -11,7 +11,17 @@ import {
   type TaskInput,
 } from '@tanuki/core'
 import { afterEach, describe, expect, it } from 'vitest'
-import { git, gitRepo, isAlive, project, readPids, removeTempDirs, tempDir, waitFor } from '../test/support/repo.ts'
+import {
+  git,
+  gitRepo,
+  initRepo,
+  isAlive,
+  project,
+  readPids,
+  removeTempDirs,
+  tempDir,
+  waitFor,
+} from '../test/support/repo.ts'
 import type { ProcessAgent } from './agent.ts'
 import { createProcessBackend, type ProcessBackendOptions } from './backend.ts'
 
@@ -173,6 +183,62 @@ describe('command kind', () => {
       `: could not start ${script}: "${script}" is not executable (\`chmod +x ${script}\`, or run it through its interpreter).`,
     )
     expect(result.failure?.cause).not.toContain('Install it')
+  })
+})
+
+describe('a program in the project folder that agents in worktrees do not have', () => {
+  const uncommitted = () => {
+    const root = gitRepo()
+    writeFileSync(join(root, 'agent.sh'), '#!/bin/sh\necho DONE\n', { mode: 0o755 })
+    return root
+  }
+  const notCommitted =
+    '"./agent.sh" is in the project folder but not committed, and agents work in git worktrees made from commits: ' +
+    'commit it (`git add ./agent.sh && git commit`), or give its absolute path'
+
+  it('a run says the script is not committed, not to install it', async () => {
+    const { agent } = await spawn(uncommitted(), { kind: 'command', command: ['./agent.sh'] })
+    expect(agent.workspaceMode).toBe('worktree')
+    const result = await agent.run(request({ task: task({}) }))
+    expect(result.failure).toMatchObject({ class: 'could-not-start', config: true })
+    expect(result.failure?.cause).toContain(`could not start ./agent.sh: "./agent.sh" was not found. ${notCommitted}.`)
+    expect(result.failure?.cause).not.toContain('Install it')
+  })
+
+  it('`task validate` refuses it, and takes it once committed, or in a shared workspace', async () => {
+    const root = uncommitted()
+    const check = (role: Record<string, unknown>) =>
+      createProcessBackend().checkPrograms!({ role: 'dev', options: role, project: project(root) })
+    const role = { kind: 'command', command: ['./agent.sh'] }
+    const found = await check(role)
+    expect(found.problems.map((problem) => problem.message)).toEqual([`agents.dev.command[0]: ${notCommitted}`])
+    expect(await check({ ...role, setup: 'make agent.sh' })).toEqual({
+      problems: [],
+      notes: [`agents.dev.command[0]: ${notCommitted}, unless the role's setup makes it.`],
+    })
+    expect(await check({ ...role, workspace: 'shared' })).toEqual({ problems: [], notes: [] })
+    expect((await check({ kind: 'command', command: ['../agent.sh'] })).problems[0]?.message).toBe(
+      `agents.dev.command[0]: "../agent.sh" is not a file (looked for ${join(root, '..', 'agent.sh')}): fix the path, or create the file`,
+    )
+    git(root, 'add', 'agent.sh')
+    git(root, 'commit', '-q', '-m', 'agent')
+    expect(await check(role)).toEqual({ problems: [], notes: [] })
+  })
+
+  it('refuses a relative path that leads out of the repository', async () => {
+    const outer = tempDir()
+    writeFileSync(join(outer, 'agent.sh'), '#!/bin/sh\n', { mode: 0o755 })
+    const root = join(outer, 'repo')
+    mkdirSync(root)
+    initRepo(root)
+    const found = await createProcessBackend().checkPrograms!({
+      role: 'dev',
+      options: { kind: 'command', command: ['../agent.sh'] },
+      project: project(root),
+    })
+    expect(found.problems.map((problem) => problem.message)).toEqual([
+      'agents.dev.command[0]: "../agent.sh" is outside the git repository, so from an agent\'s worktree the path leads elsewhere: give its absolute path',
+    ])
   })
 })
 

@@ -18,7 +18,7 @@ import {
 import { createProcessAgent, type ProcessAgent } from './agent.ts'
 import { createKind, kindSpend } from './kit/kinds/index.ts'
 import type { AgentKind, KindOptions } from './kit/kinds/types.ts'
-import { findProgram } from './kit/find-program.ts'
+import { findProgram, notInWorktrees } from './kit/find-program.ts'
 import { killGroup } from './kit/process.ts'
 import { readPidFile } from './kit/pid-file.ts'
 import { findBash } from './kit/session.ts'
@@ -188,7 +188,10 @@ function programCheck(
     path: ownPath ? config.env!.PATH : (config.inheritEnv ?? true) ? process.env.PATH : undefined,
     cwd: project.root,
   })
-  if ('found' in lookup) return none
+  // Found here, a relative path may still be missing from the worktrees agents work in.
+  const notThere =
+    'found' in lookup && (config.workspace ?? 'auto') !== 'shared' ? notInWorktrees(program, project.root) : undefined
+  if ('found' in lookup && !notThere) return none
   const path = ownPath ? 'the PATH its env sets' : "this machine's PATH"
   const named = kind === 'command' || config.bin !== undefined
   if (!named) {
@@ -205,11 +208,13 @@ function programCheck(
   const field =
     key in roleOptions ? `agents.${role}.${key}${index}` : `${key}${index} of the "${backend}" backend's plugin options`
   const what =
-    'notExecutable' in lookup
-      ? `"${program}" is not executable (${lookup.notExecutable}): \`chmod +x ${lookup.notExecutable}\`, or run it through its interpreter`
-      : lookup.missing === 'path'
-        ? `"${program}" is not a file (looked for ${lookup.looked}): fix the path, or create the file`
-        : `"${program}" is not on ${path} (nor a file): fix the ${key === 'bin' ? 'bin' : 'command'}, or install it`
+    'found' in lookup
+      ? notThere
+      : 'notExecutable' in lookup
+        ? `"${program}" is not executable (${lookup.notExecutable}): \`chmod +x ${lookup.notExecutable}\`, or run it through its interpreter`
+        : lookup.missing === 'path'
+          ? `"${program}" is not a file (looked for ${lookup.looked}): fix the path, or create the file`
+          : `"${program}" is not on ${path} (nor a file): fix the ${key === 'bin' ? 'bin' : 'command'}, or install it`
   const setup = typeof roleOptions.setup === 'string' && roleOptions.setup.trim() !== ''
   if (setup && !('notExecutable' in lookup)) {
     return { problems: [], notes: [`${field}: ${what}, unless the role's setup makes it.`] }
@@ -362,6 +367,7 @@ export function createProcessBackend(options: ProcessBackendOptions = {}): Proce
       env: baseEnv,
       pidFile: pids,
       note,
+      projectRoot: project.root,
     })
     agents.set(name, agent)
     return agent

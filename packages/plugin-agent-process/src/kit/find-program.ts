@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process'
 import { accessSync, constants, statSync } from 'node:fs'
 import { delimiter, isAbsolute, resolve } from 'node:path'
 
@@ -53,4 +54,34 @@ function executable(file: string): boolean {
   } catch {
     return false
   }
+}
+
+/**
+ * Why a program named by a relative path, found in the project folder, will not be there for
+ * agents working in git worktrees (made from commits, elsewhere on disk): it is not committed, or
+ * it lies outside the repository. Undefined when it is committed, is not a relative path, or the
+ * project is not a git repository with a commit (its agents then share the project folder).
+ *
+ * @example
+ * notInWorktrees('./agent.sh', '/repo') // '"./agent.sh" is in the project folder but not committed: …'
+ */
+export function notInWorktrees(program: string, projectRoot: string): string | undefined {
+  if (!program.includes('/') || isAbsolute(program)) return undefined
+  const listed = spawnSync('git', ['ls-tree', '--name-only', 'HEAD', '--', program], {
+    cwd: projectRoot,
+    encoding: 'utf8',
+  })
+  if (listed.error) return undefined
+  if (listed.status === 0) {
+    if (listed.stdout.trim() !== '') return undefined
+    return (
+      `"${program}" is in the project folder but not committed, and agents work in git worktrees made from commits: ` +
+      `commit it (\`git add ${program} && git commit\`), or give its absolute path`
+    )
+  }
+  if (/outside repository/.test(listed.stderr)) {
+    return `"${program}" is outside the git repository, so from an agent's worktree the path leads elsewhere: give its absolute path`
+  }
+  // Not a repository, or no commit yet: agents share the project folder, where the program is.
+  return undefined
 }
