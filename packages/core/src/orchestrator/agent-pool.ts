@@ -166,9 +166,16 @@ export function createAgentPool(options: AgentPoolOptions): AgentPool {
       if (stopped.signal.aborted) return
       retired.add(name)
       state.lastSpawnError = errorMessage(error)
-      bus.emit('agent:spawn-failed', { agent: name, role, backend: backendName(role), message: errorMessage(error) })
+      const pausesRole = blamesConfig(error)
+      bus.emit('agent:spawn-failed', {
+        agent: name,
+        role,
+        backend: backendName(role),
+        message: errorMessage(error),
+        ...(pausesRole ? { pausesRole } : {}),
+      })
       // Its tasks never ran: failing them would leave them failed after the fix and a resume.
-      if (blamesConfig(error)) options.onRefused?.(role, errorMessage(error))
+      if (pausesRole) options.onRefused?.(role, errorMessage(error))
       // The work it was for still waits: the role's next agent may start (another host, a free slot).
       else if (options.running()) pool.ensure(role)
       options.onChange()

@@ -251,7 +251,15 @@ export type TanukiEvents = {
     at: number
   }
   'agent:spawned': { agent: string; role: string; backend: string; workspace?: string; at: number }
-  'agent:spawn-failed': { agent: string; role: string; backend: string; message: string; at: number }
+  /** `pausesRole`: the failure blames the role's configuration, so `role:paused` follows and says it. */
+  'agent:spawn-failed': {
+    agent: string
+    role: string
+    backend: string
+    message: string
+    pausesRole?: boolean
+    at: number
+  }
   /** An agent died without being asked to; its task (if any) goes back to pending. */
   'agent:crashed': { agent: string; role: string; taskId?: string; reason: string; at: number }
   'agent:stopped': { agent: string; role: string; removed: boolean; at: number }

@@ -24,9 +24,9 @@ describe('spawn failures', () => {
     await h.orchestrator.start()
     const summary = await h.orchestrator.done()
 
-    expect(h.all('agent:spawn-failed').map((e) => [e.agent, e.role, e.backend, e.message])).toEqual([
-      ['bad-1', 'bad', 'memory', 'no room for another container'],
-      ['bad-2', 'bad', 'memory', 'no room for another container'],
+    expect(h.all('agent:spawn-failed').map((e) => [e.agent, e.role, e.backend, e.message, e.pausesRole])).toEqual([
+      ['bad-1', 'bad', 'memory', 'no room for another container', undefined],
+      ['bad-2', 'bad', 'memory', 'no room for another container', undefined],
     ])
     expect(summary).toMatchObject({ reason: 'settled', allComplete: false })
     expect(h.orchestrator.task('ok-1')?.status).toBe('complete')
@@ -73,6 +73,8 @@ describe('spawn failures', () => {
     expect(h.all('role:paused')).toEqual([
       expect.objectContaining({ role: 'bad', cause: 'agents.bad: the image has no sh (option "image")' }),
     ])
+    // The console says the pause, not each spawn before it: the event tells it which.
+    expect(h.all('agent:spawn-failed').map((e) => e.pausesRole)).toEqual([true, true])
     expect(summary.problems).toEqual(['role "bad" is paused: agents.bad: the image has no sh (option "image")'])
   })
 

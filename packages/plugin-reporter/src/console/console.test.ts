@@ -31,7 +31,23 @@ describe('console reporter, plain lines', () => {
         name: 'agent:resumed',
         payload: { agent: 'web-1', role: 'web', account: 'claude:ANTHROPIC_API_KEY', at: until },
       },
+      // A spawn that pauses its role is said by the pause, once; another one is said itself.
+      {
+        name: 'agent:spawn-failed',
+        payload: {
+          agent: 'api-1',
+          role: 'api',
+          backend: 'process',
+          message: 'ANTHROPIC_API_KEY was refused (401)',
+          pausesRole: true,
+          at,
+        },
+      },
       { name: 'role:paused', payload: { role: 'api', cause: 'ANTHROPIC_API_KEY was refused (401)', at } },
+      {
+        name: 'agent:spawn-failed',
+        payload: { agent: 'web-3', role: 'web', backend: 'docker', message: 'no room for another container', at },
+      },
       // A cause that ends in a full stop (a missing program's does) gets no second one.
       { name: 'role:paused', payload: { role: 'cli', cause: 'no program `gemini` on PATH.', at } },
       {
@@ -67,6 +83,10 @@ describe('console reporter, plain lines', () => {
       true,
     )
     expect(lines.some((l) => l.includes('role cli paused: no program `gemini` on PATH. Its tasks wait'))).toBe(true)
+    expect(lines.filter((l) => l.includes('ANTHROPIC_API_KEY was refused (401)'))).toHaveLength(1)
+    expect(
+      lines.some((l) => l.endsWith('✗ agent web-3 could not start (web, docker): no room for another container')),
+    ).toBe(true)
     expect(
       lines.some((l) =>
         l.endsWith(

@@ -388,6 +388,8 @@ export function describeEvent<E extends TanukiEventName>(
     }
     case 'agent:spawn-failed': {
       const e = payload as TanukiEvents['agent:spawn-failed']
+      // The role's pause, said next, names the same cause and what to do: one line, not two.
+      if (e.pausesRole) return []
       return [
         {
           level: 'failure',
