@@ -549,6 +549,44 @@ describe("a role's setup at landing", () => {
   })
 })
 
+describe('a project in a subfolder of its repository', () => {
+  it('runs the setup and the gate in the project folder of the landing worktree, as the agents run them in theirs', async () => {
+    const top = gitRepo()
+    const root = join(top, 'services', 'api')
+    mkdirSync(root, { recursive: true })
+    writeFileSync(join(root, 'package.json'), '{}\n')
+    git(top, 'add', '-A')
+    git(top, 'commit', '-q', '-m', 'api')
+    const agent = await openWorkspace({ project: project(root), agent: 'a' })
+    await agent.begin(task('T-1'), { unlanded: [], carry: false })
+    writeFileSync(join(agent.dir, 'add.js'), 'export const add = (a, b) => a + b\n')
+    await agent.commit('T-1\n\nTanuki-Task: T-1\n')
+    await agent.publish(task('T-1'))
+
+    const where = join(tempDir(), 'where')
+    const land = resolveConfig({ land: { verify: `pwd >> ${where} && test -f package.json` } }).land
+    const lander = createGitLander({ project: project(root), land })
+    await lander.prepare()
+    const gated = createTask({ id: 'T-1', title: 'Task T-1', completion: { verify: 'test -f add.js' } })
+    expect(await lander.land({ task: gated, setup: `pwd >> ${where}`, signal })).toMatchObject({
+      status: 'landed',
+      moved: true,
+    })
+    const cwd = join(lander.integration!.dir, 'services', 'api')
+    expect(lander.integration!.cwd).toBe(cwd)
+    expect(readFileSync(where, 'utf8')).toBe(`${cwd}\n${cwd}\n`)
+    expect(git(top, 'show', 'main:services/api/add.js')).toBe('export const add = (a, b) => a + b')
+
+    // A target that fails the gate by itself is judged there too.
+    const alone = await lander.gateAlone({
+      base: git(top, 'rev-parse', 'main'),
+      command: 'test -f package.json',
+      signal,
+    })
+    expect(alone).toMatchObject({ passed: true })
+  })
+})
+
 describe('a landing that conflicts', () => {
   /** T-1 and T-2 both edit line 10 of notes.txt, from the same start; T-3 edits line 20. */
   async function rivals(): Promise<string> {

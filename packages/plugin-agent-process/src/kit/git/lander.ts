@@ -438,8 +438,8 @@ export function createGitLander(options: GitLanderOptions): GitLander {
       request.onGate?.({ command, setup: isSetup })
       // Where the task's agents ran (their container) when its backend can; else here.
       const ran = request.exec
-        ? await request.exec(command, integration!.dir, { ...common, env })
-        : await execShell(command, integration!.dir, { ...common, env: { ...process.env, ...env } })
+        ? await request.exec(command, integration!.cwd, { ...common, env })
+        : await execShell(command, integration!.cwd, { ...common, env: { ...process.env, ...env } })
       if (request.signal.aborted) throw new TanukiError('TANUKI_ABORTED', `Aborted: landing ${request.task.id}`)
       if (ran.exitCode !== 0) {
         return {
@@ -566,8 +566,8 @@ export function createGitLander(options: GitLanderOptions): GitLander {
         const env = { TANUKI_LANDING: '1' }
         const common = { timeoutMs: options.verifyTimeoutMs ?? 5 * 60_000, signal }
         const ran = exec
-          ? await exec(command, integration!.dir, { ...common, env })
-          : await execShell(command, integration!.dir, { ...common, env: { ...process.env, ...env } })
+          ? await exec(command, integration!.cwd, { ...common, env })
+          : await execShell(command, integration!.cwd, { ...common, env: { ...process.env, ...env } })
         if (signal.aborted) return undefined
         // The target's newest commit in the base: the person's, as `catchUp` brought it in.
         const commit = knownTarget ?? (await revParse(`refs/heads/${target}`, repo!)) ?? base

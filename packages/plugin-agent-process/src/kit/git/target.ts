@@ -20,6 +20,8 @@ import { git, gitOrThrow, gitRepository, listWorktrees, real, revParse, samePath
 export interface LandingTarget {
   /** The repository's top folder. */
   repo: string
+  /** The project's folder within the repository (`services/api`); empty at its top. */
+  prefix: string
   /** The branch work lands on. */
   target: string
   /** Why the target is not the branch checked out, at a fresh start (a detached HEAD). */
@@ -40,7 +42,10 @@ export interface TargetOptions {
 /** The integration branch and its worktree, where landings are built and gated. */
 export interface Integration {
   branch: string
+  /** The integration worktree: the whole repository. */
   dir: string
+  /** The project's folder in it, where the gate's commands run, as an agent's do in its worktree. */
+  cwd: string
 }
 
 /**
@@ -100,7 +105,7 @@ export async function locateTarget(options: TargetOptions, recorded: LandingReco
       { details: { target } },
     )
   }
-  return { repo, target, ...(notice ? { notice } : {}), ...(refFiles ? { refFiles } : {}) }
+  return { repo, prefix: found.prefix, target, ...(notice ? { notice } : {}), ...(refFiles ? { refFiles } : {}) }
 }
 
 /**
@@ -138,7 +143,7 @@ export async function integrationBranch(project: ProjectInfo, { repo, target }: 
 }
 
 /** The integration worktree back on its branch's tip, clean, whatever a crash left in it. */
-export async function repairIntegration({ branch, dir }: Integration): Promise<void> {
+export async function repairIntegration({ branch, dir }: Pick<Integration, 'branch' | 'dir'>): Promise<void> {
   const what = 'cleaning the integration worktree'
   await git(['cherry-pick', '--abort'], dir)
   await git(['merge', '--abort'], dir)
@@ -153,9 +158,10 @@ export async function repairIntegration({ branch, dir }: Integration): Promise<v
  * repository.
  */
 export async function openIntegration(project: ProjectInfo, located: LandingTarget): Promise<Integration> {
-  const { repo, target } = located
+  const { repo, target, prefix } = located
   const branch = await integrationBranch(project, located)
   const dir = join(worktreesDir(project), `_land-${safeName(target)}`)
+  const cwd = prefix ? join(dir, prefix) : dir
   await mkdir(worktreesDir(project), { recursive: true })
   await git(['worktree', 'prune'], repo)
   const at = new Date().toISOString()
@@ -168,7 +174,7 @@ export async function openIntegration(project: ProjectInfo, located: LandingTarg
   const tree = (await listWorktrees(repo)).find((each) => samePath(each.path, dir))
   if (tree) {
     await repairIntegration({ branch, dir })
-    return { branch, dir }
+    return { branch, dir, cwd }
   }
   // A new worktree is on its branch's tip and clean: nothing to repair (five git processes,
   // one of them a second checkout of the whole tree).
@@ -180,7 +186,7 @@ export async function openIntegration(project: ProjectInfo, located: LandingTarg
   updateOwned(project, (owned) => {
     owned.worktrees[real(dir)] = { kind: 'land', for: target, branch, at }
   })
-  return { branch, dir }
+  return { branch, dir, cwd }
 }
 
 /**
