@@ -578,7 +578,7 @@ describe('a project in a subfolder of its repository', () => {
     expect(git(top, 'show', 'main:services/api/add.js')).toBe('export const add = (a, b) => a + b')
 
     // A target that fails the gate by itself is judged there too.
-    const alone = await lander.gateAlone({
+    const alone = await lander.gateAlone!({
       base: git(top, 'rev-parse', 'main'),
       command: 'test -f package.json',
       signal,

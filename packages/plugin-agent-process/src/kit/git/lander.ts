@@ -70,7 +70,7 @@ export interface GitLanderOptions {
 /** The git lander: a merge queue's hands. */
 export interface GitLander extends Lander {
   /** The integration branch and worktree, once prepared. */
-  readonly integration: { branch: string; dir: string } | undefined
+  readonly integration: Integration | undefined
   /**
    * What `prepare` would find (the target, the landings a crash left), found without writing
    * anything: no branch, worktree or ref is made or moved (`tanuki land --dry-run`).
