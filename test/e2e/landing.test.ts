@@ -897,6 +897,62 @@ export default defineConfig({
     expect((await tanuki(project.dir, 'project', 'status')).stdout).not.toContain('Needs you')
   })
 
+  it('`tanuki land` again on the same broken main and land.verify says so without running the gate; a new commit or another command runs it again', async () => {
+    // Each run of the gate leaves a line here, outside the repository.
+    const gates = join(folder('tanuki-e2e-gates-'), 'gates.log')
+    const gate = `echo run >> ${gates}; if test -f broken.txt; then echo "main is broken"; exit 1; fi`
+    const config = (command: string) => configFor({ default: 1 }, `\n  land: { auto: false, verify: '${command}' },`)
+    const project = createProject({
+      tasks: [{ id: 'K-1', sh: 'echo one > one.txt', verify: 'test -f one.txt' }],
+      config: config(gate),
+    })
+    const run = await tanuki(project.dir, 'project', 'start')
+    expect(run.code, run.stderr).toBe(0)
+    writeFileSync(join(project.dir, 'broken.txt'), 'oops\n')
+    git(project.dir, 'add', 'broken.txt')
+    git(project.dir, 'commit', '-qm', 'break the gate')
+    const broke = git(project.dir, 'rev-parse', '--short=7', 'HEAD')
+    const gateRuns = () => readFileSync(gates, 'utf8').trim().split('\n').length
+    const said = (command: string, commit: string, subject: string) =>
+      `main fails \`${command}\` without any task's work (since commit ${commit} '${subject}'), ` +
+      'so no agent is sent back and nothing lands: fix main, then `tanuki land`'
+
+    const first = await tanuki(project.dir, 'land')
+    expect(first.code, first.stdout).toBe(1)
+    expect(first.stderr).toContain(said(gate, broke, 'break the gate'))
+    // K-1's landing, then one run on main alone.
+    expect(gateRuns()).toBe(2)
+    // Nothing came to main and the gate is the same: it still fails, said without a run of it.
+    const again = await tanuki(project.dir, 'land', '--json')
+    expect(again.code).toBe(1)
+    expect(JSON.parse(again.stdout)).toMatchObject({
+      landed: [],
+      failed: [],
+      waiting: [{ taskId: 'K-1' }],
+      error: { code: 'TANUKI_LAND_TARGET_FAILS', message: said(gate, broke, 'break the gate') },
+    })
+    expect(gateRuns()).toBe(2)
+    expect((await statusJson(project.dir)).tasks[0]).toMatchObject({ status: 'complete', landed: null, iterations: 1 })
+
+    // A new commit on main (still broken): another base, so the gate runs again, naming it.
+    writeFileSync(join(project.dir, 'more.txt'), 'more\n')
+    git(project.dir, 'add', 'more.txt')
+    git(project.dir, 'commit', '-qm', 'more of mine')
+    const more = git(project.dir, 'rev-parse', '--short=7', 'HEAD')
+    const newBase = await tanuki(project.dir, 'land')
+    expect(newBase.code).toBe(1)
+    expect(newBase.stderr).toContain(said(gate, more, 'more of mine'))
+    expect(gateRuns()).toBe(4)
+    // Another land.verify: asked again too.
+    const other = `${gate} # again`
+    writeFileSync(join(project.dir, 'tanuki.config.ts'), config(other))
+    const newGate = await tanuki(project.dir, 'land')
+    expect(newGate.code).toBe(1)
+    expect(newGate.stderr).toContain(said(other, more, 'more of mine'))
+    expect(gateRuns()).toBe(6)
+    expect(landedOn(project.dir)).toEqual([])
+  })
+
   it('with --watch, `tanuki land` moves the target once the person commits, and the run reports the work landed', async () => {
     const project = createProject({
       files: { 'notes.txt': 'line 1\nline 2\nline 3\nline 4\nline 5\n' },

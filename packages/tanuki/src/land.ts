@@ -26,6 +26,7 @@ import { defaultPlugins } from './plugins.ts'
 import { sourceFailures } from './plugin-sources.ts'
 import { projectInfo, readTasks, type Project } from './project.ts'
 import { withJournal } from './state.ts'
+import { readTargetFails, writeTargetFails } from './target-fails.ts'
 
 /** What `tanuki land` did (or, with `dryRun`, would do). */
 export interface LandReport {
@@ -417,9 +418,28 @@ async function landOrRefuse(project: Project, options: { into?: string; dryRun?:
       }
       let at = 0
       const signal = new AbortController().signal
+      const blocked = new Set<string>()
+      /** The target fails the gate by itself (`note` says so): the rest waits, complete, each saying what for. */
+      const targetFails = (note: string): void => {
+        report.error = { code: 'TANUKI_LAND_TARGET_FAILS', message: note }
+        // Each says what it waits for (`project status` lists them under Needs you).
+        for (const rest of order.slice(at)) {
+          const on = rest.dependsOn.filter((dep) => blocked.has(dep))
+          report.waiting.push({ taskId: rest.id, on })
+          if (facts.get(rest.id)?.reason !== `waits: ${note}`)
+            records.push({ t: 'task', id: rest.id, reason: `waits: ${note}` })
+        }
+      }
+      // The last `tanuki land` found the target failing `land.verify` by itself on the very base
+      // landings start from now (no commit came to the target since) with the same command: it
+      // still does, and running the gate twice again (on the work, then alone) would only say so.
+      const kept = order.length > 0 ? readTargetFails(project.paths.targetFails, config.land.verify) : undefined
+      const integration = kept && lander.integration?.dir
+      const base = integration ? (await git(['rev-parse', 'HEAD'], integration)).stdout.trim() : undefined
+      const stillFails = kept !== undefined && base === kept.base
+      if (stillFails) targetFails(targetFailsNote(start.target, kept.command, kept))
       try {
-        const blocked = new Set<string>()
-        for (; at < order.length; at++) {
+        for (; !stillFails && at < order.length; at++) {
           const task = order[at]!
           const waitsOn = task.dependsOn.filter((dep) => blocked.has(dep))
           if (waitsOn.length > 0) {
@@ -487,15 +507,15 @@ async function landOrRefuse(project: Project, options: { into?: string; dryRun?:
           if (outcome.status === 'gate-failed' && !outcome.setup) {
             const verdict = await askGateAlone(lander, outcome, { gate: config.land.verify, signal, exec })
             if (verdict && !verdict.passed) {
-              const note = targetFailsNote(start.target, outcome.command, verdict)
-              report.error = { code: 'TANUKI_LAND_TARGET_FAILS', message: note }
-              // Each says what it waits for (`project status` lists them under Needs you).
-              for (const rest of order.slice(at)) {
-                const on = rest.dependsOn.filter((dep) => blocked.has(dep))
-                report.waiting.push({ taskId: rest.id, on })
-                if (facts.get(rest.id)?.reason !== `waits: ${note}`)
-                  records.push({ t: 'task', id: rest.id, reason: `waits: ${note}` })
-              }
+              targetFails(targetFailsNote(start.target, outcome.command, verdict))
+              const { commit, subject } = verdict
+              if (outcome.base)
+                writeTargetFails(project.paths.targetFails, {
+                  base: outcome.base,
+                  command: outcome.command,
+                  commit,
+                  subject,
+                })
               break
             }
           }

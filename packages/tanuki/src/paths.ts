@@ -21,6 +21,8 @@ export interface StatePaths {
   taskCache: string
   /** Where task files' new texts are written before they are renamed into place. */
   temp: string
+  /** The last `tanuki land` found the target failing `land.verify` by itself: on which base (see `TargetFailsRecord`). */
+  targetFails: string
 }
 
 export function statePaths(projectRoot: string): StatePaths {
@@ -41,6 +43,7 @@ export function statePaths(projectRoot: string): StatePaths {
     workers: join(stateDir, 'workers.json'),
     taskCache: join(stateDir, 'cache', 'tasks'),
     temp: join(stateDir, 'tmp'),
+    targetFails: join(stateDir, 'target-fails.json'),
   }
 }
 
