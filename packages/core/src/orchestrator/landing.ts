@@ -1,11 +1,11 @@
 import { errorMessage, targetOfError } from '../errors.ts'
-import { askGateAlone, targetFailsNote } from '../land/target-fails.ts'
-import type { GateAloneVerdict, Lander, LandingFeedback, LandingStart, LandRequest } from '../land/types.ts'
+import type { Lander, LandingFeedback, LandingStart, LandRequest } from '../land/types.ts'
 import type { ResolvedConfig } from '../plugin/index.ts'
 import { setupFailure, type RoleSetup } from '../plugin/roles.ts'
 import type { RunStore } from '../state/types.ts'
 import type { Bus } from './bus.ts'
 import { gateFailureKey } from './gate-failure.ts'
+import { TargetCheck, type TargetBroken } from './target-check.ts'
 import { triesSpent, type TaskRecord, type TaskTable } from './task-table.ts'
 
 export interface LandingOptions {
@@ -62,17 +62,8 @@ export class LandingQueue {
    * order they landed, and the lander's note (why, what to do). A landing that moves it clears this.
    */
   held: { tasks: string[]; note: string } | undefined
-  /**
-   * The target fails `land.verify` by itself, without any task's work (a person's commit broke it):
-   * no agent is to blame, so none is sent back, and nothing lands until a new commit comes to the
-   * target (asked now and then, `recheck`) or a person runs `tanuki land`. `note` says so; `tip`
-   * is the target's tip when it was found; `tasks`, the work that waits for it.
-   */
-  broken: { note: string; tip: string; tasks: string[] } | undefined
-  /** The gate's verdict on landing bases alone, by base and command: each is asked once. */
-  private readonly alone = new Map<string, Promise<GateAloneVerdict | undefined>>()
-  /** A `recheck` asks the lander for the target's tip. */
-  private rechecking = false
+  /** Whether the target fails `land.verify` by itself, and what waits for it meanwhile. */
+  private readonly check: TargetCheck
   /** The last landing failure of each task and how many times in a row it came. */
   private readonly failures = new Map<string, { key: string; count: number }>()
   /**
@@ -81,7 +72,20 @@ export class LandingQueue {
    */
   private resettled = false
 
-  constructor(private readonly options: LandingOptions) {}
+  constructor(private readonly options: LandingOptions) {
+    const { lander, table, bus, gate, staysOn } = options
+    this.check = new TargetCheck({ lander, table, bus, gate, staysOn, signal: this.controller.signal })
+  }
+
+  /**
+   * The target fails `land.verify` by itself, without any task's work (a person's commit broke it):
+   * no agent is to blame, so none is sent back, and nothing lands until a new commit comes to the
+   * target (asked now and then, `recheck`) or a person runs `tanuki land`. `note` says so; `tip`
+   * is the target's tip when it was found; `tasks`, the work that waits for it.
+   */
+  get broken(): TargetBroken | undefined {
+    return this.check.broken
+  }
 
   /**
    * Asks the lander to settle the target; records work that a crash left landed but unrecorded,
@@ -228,10 +232,8 @@ export class LandingQueue {
     if (!this.waiting.includes(id) && !this.options.table.get(id)?.landed) this.waiting.push(id)
     // The target fails the gate by itself: this work waits for it too, and says so.
     const record = this.options.table.get(id)
-    if (this.broken && record?.task.status === 'complete' && !record.landed && this.landsHere(record)) {
-      if (!this.broken.tasks.includes(id)) this.broken.tasks.push(id)
-      this.options.table.explain(record, `waits: ${this.broken.note}`)
-    }
+    if (this.broken && record?.task.status === 'complete' && !record.landed && this.landsHere(record))
+      this.check.join(record)
     this.pump()
   }
 
@@ -489,24 +491,10 @@ export class LandingQueue {
    * per base and command, however many tasks fail on it; none after a gate that passed.
    */
   private async targetFails(record: TaskRecord, command: string, base: string | undefined): Promise<boolean> {
-    const { lander, gate, table, bus } = this.options
-    const key = `${base}\0${command}`
-    let asked = this.alone.get(key)
-    if (!asked) {
-      const exec = this.options.sandbox?.(record.task.role)
-      asked = askGateAlone(lander, { command, base }, { gate, signal: this.controller.signal, exec })
-      if (!asked) return false
-      this.alone.set(key, asked)
-    }
-    const verdict = await asked
-    // Unknown (it could not run there) or passed: the task's work is to blame, as before.
-    if (!verdict || verdict.passed) {
-      if (!verdict) this.alone.delete(key)
-      return false
-    }
+    const { table } = this.options
+    const found = await this.check.ask(command, base, this.target, () => this.options.sandbox?.(record.task.role))
+    if (!found) return false
     if (this.controller.signal.aborted) return true
-    const note = targetFailsNote(this.target ?? 'the target', command, verdict, this.options.staysOn)
-    const first = this.broken?.note !== note
     // Still complete (a person may have rerun it meanwhile): it lands first once the target passes.
     if (record.task.status === 'complete' && !record.landed && !this.waiting.includes(record.task.id))
       this.waiting.unshift(record.task.id)
@@ -515,9 +503,7 @@ export class LandingQueue {
       const each = table.get(id)
       return each?.task.status === 'complete' && !each.landed && this.landsHere(each)
     })
-    this.broken = { note, tip: verdict.commit, tasks }
-    for (const id of tasks) table.explain(table.get(id)!, `waits: ${note}`)
-    if (first) bus.emit('orchestrator:error', { context: 'landing', message: note })
+    this.check.hold(found, tasks)
     return true
   }
 
@@ -526,31 +512,13 @@ export class LandingQueue {
    * again when a new commit came (it may fix the gate). Cheap; called on the run's poll.
    */
   async recheck(): Promise<void> {
-    const { lander } = this.options
-    if (!this.broken || this.rechecking || this.closed || !lander.targetTip) return
-    this.rechecking = true
-    let tip: string | undefined
-    try {
-      tip = await lander.targetTip()
-    } catch {
-      tip = undefined
-    } finally {
-      this.rechecking = false
-    }
-    if (tip === undefined || !this.broken || tip === this.broken.tip) return
-    this.mended()
+    if (this.closed) return
+    if (await this.check.newCommit()) this.mended()
   }
 
   /** Lands again after the target failed the gate by itself (a new commit came, or `tanuki land`). */
   mended(): void {
-    if (!this.broken) return
-    const { table } = this.options
-    for (const id of this.broken.tasks) {
-      const record = table.get(id)
-      if (record?.reason?.startsWith('waits: ')) table.explain(record, undefined)
-    }
-    this.broken = undefined
-    this.pump()
+    if (this.check.mend()) this.pump()
   }
 
   /**
