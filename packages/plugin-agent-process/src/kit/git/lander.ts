@@ -27,6 +27,7 @@ import {
   serialized,
 } from './run.ts'
 import { LAND_ERROR, catchUpConflict, predictLandings, relandNote, type LandingPrediction } from './dry-run.ts'
+import { gateAlone, targetTip } from './gate-alone.ts'
 import { WORK_TRAILER, canRebuild, conflictingWork, foundLandings, landingsNotOn } from './landings.ts'
 import {
   failedFor,
@@ -554,37 +555,16 @@ export function createGitLander(options: GitLanderOptions): GitLander {
       })
     },
 
-    async gateAlone({ base, command, signal, exec }) {
+    async gateAlone(request) {
       if (!integration || !repo) return undefined
-      return serialized(repo, async () => {
-        // The failed landing left its work in the worktree; the branch did not move.
-        await repair()
+      const timeoutMs = options.verifyTimeoutMs ?? 5 * 60_000
+      return serialized(repo, () => {
         clean = false
-        const head = (await inLand(['rev-parse', 'HEAD'])).stdout.trim()
-        // Something landed or came in since: that base is no longer where landings start.
-        if (head !== base) return undefined
-        const env = { TANUKI_LANDING: '1' }
-        const common = { timeoutMs: options.verifyTimeoutMs ?? 5 * 60_000, signal }
-        const ran = exec
-          ? await exec(command, integration!.cwd, { ...common, env })
-          : await execShell(command, integration!.cwd, { ...common, env: { ...process.env, ...env } })
-        if (signal.aborted) return undefined
-        // The target's newest commit in the base: the person's, as `catchUp` brought it in.
-        const commit = knownTarget ?? (await revParse(`refs/heads/${target}`, repo!)) ?? base
-        const subject = (await git(['log', '-1', '--format=%s', commit], repo!)).stdout.trim()
-        return {
-          passed: ran.exitCode === 0,
-          exitCode: ran.exitCode,
-          output: ran.timedOut ? `${ran.output}\n(timed out)` : ran.output,
-          commit,
-          subject,
-        }
+        return gateAlone({ repo: repo!, integration: integration!, target: target!, knownTarget, timeoutMs }, request)
       })
     },
 
-    async targetTip() {
-      return repo && target ? revParse(`refs/heads/${target}`, repo) : undefined
-    },
+    targetTip: () => targetTip(repo, target),
 
     async inspect(recorded = {}): Promise<LandingStart> {
       const { located, start, tip } = await inspectTarget(where, recorded, land.strategy)
