@@ -897,7 +897,7 @@ export default defineConfig({
     expect((await tanuki(project.dir, 'project', 'status')).stdout).not.toContain('Needs you')
   })
 
-  it('`tanuki land` again on the same broken main and land.verify says so without running the gate; a new commit or another command runs it again', async () => {
+  it('`tanuki land` again on the same broken main and land.verify runs the gate on the work only, not again on main alone; a new commit or another command asks again', async () => {
     // Each run of the gate leaves a line here, outside the repository.
     const gates = join(folder('tanuki-e2e-gates-'), 'gates.log')
     const gate = `echo run >> ${gates}; if test -f broken.txt; then echo "main is broken"; exit 1; fi`
@@ -922,7 +922,8 @@ export default defineConfig({
     expect(first.stderr).toContain(said(gate, broke, 'break the gate'))
     // K-1's landing, then one run on main alone.
     expect(gateRuns()).toBe(2)
-    // Nothing came to main and the gate is the same: it still fails, said without a run of it.
+    // Nothing came to main and the gate is the same: K-1's gate runs (it would land, were main
+    // mended outside git), and main's verdict alone is the one kept, not asked again.
     const again = await tanuki(project.dir, 'land', '--json')
     expect(again.code).toBe(1)
     expect(JSON.parse(again.stdout)).toMatchObject({
@@ -931,7 +932,7 @@ export default defineConfig({
       waiting: [{ taskId: 'K-1' }],
       error: { code: 'TANUKI_LAND_TARGET_FAILS', message: said(gate, broke, 'break the gate') },
     })
-    expect(gateRuns()).toBe(2)
+    expect(gateRuns()).toBe(3)
     expect((await statusJson(project.dir)).tasks[0]).toMatchObject({ status: 'complete', landed: null, iterations: 1 })
 
     // A new commit on main (still broken): another base, so the gate runs again, naming it.
@@ -942,14 +943,14 @@ export default defineConfig({
     const newBase = await tanuki(project.dir, 'land')
     expect(newBase.code).toBe(1)
     expect(newBase.stderr).toContain(said(gate, more, 'more of mine'))
-    expect(gateRuns()).toBe(4)
+    expect(gateRuns()).toBe(5)
     // Another land.verify: asked again too.
     const other = `${gate} # again`
     writeFileSync(join(project.dir, 'tanuki.config.ts'), config(other))
     const newGate = await tanuki(project.dir, 'land')
     expect(newGate.code).toBe(1)
     expect(newGate.stderr).toContain(said(other, more, 'more of mine'))
-    expect(gateRuns()).toBe(6)
+    expect(gateRuns()).toBe(7)
     expect(landedOn(project.dir)).toEqual([])
   })
 

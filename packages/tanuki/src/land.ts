@@ -430,16 +430,11 @@ async function landOrRefuse(project: Project, options: { into?: string; dryRun?:
             records.push({ t: 'task', id: rest.id, reason: `waits: ${note}` })
         }
       }
-      // The last `tanuki land` found the target failing `land.verify` by itself on the very base
-      // landings start from now (no commit came to the target since) with the same command: it
-      // still does, and running the gate twice again (on the work, then alone) would only say so.
-      const kept = order.length > 0 ? readTargetFails(project.paths.targetFails, config.land.verify) : undefined
-      const integration = kept && lander.integration?.dir
-      const base = integration ? (await git(['rev-parse', 'HEAD'], integration)).stdout.trim() : undefined
-      const stillFails = kept !== undefined && base === kept.base
-      if (stillFails) targetFails(targetFailsNote(start.target, kept.command, kept))
+      // What the last `tanuki land` found running `land.verify` alone on a base: it holds for that
+      // base (no commit came to the target since) and command, so the gate does not run twice again.
+      const kept = readTargetFails(project.paths.targetFails, config.land.verify)
       try {
-        for (; !stillFails && at < order.length; at++) {
+        for (; at < order.length; at++) {
           const task = order[at]!
           const waitsOn = task.dependsOn.filter((dep) => blocked.has(dep))
           if (waitsOn.length > 0) {
@@ -505,17 +500,21 @@ async function landOrRefuse(project: Project, options: { into?: string; dryRun?:
           // says whose the failure is. Failing there too, the target fails it by itself (a person's
           // commit broke it): no task is sent back, the work waits, complete, and nothing more lands.
           if (outcome.status === 'gate-failed' && !outcome.setup) {
-            const verdict = await askGateAlone(lander, outcome, { gate: config.land.verify, signal, exec })
+            const known = kept && kept.base === outcome.base && kept.command === outcome.command ? kept : undefined
+            const verdict = known
+              ? { passed: false, ...known }
+              : await askGateAlone(lander, outcome, { gate: config.land.verify, signal, exec })
             if (verdict && !verdict.passed) {
               targetFails(targetFailsNote(start.target, outcome.command, verdict))
               const { commit, subject } = verdict
-              if (outcome.base)
+              if (!known && outcome.base) {
                 writeTargetFails(project.paths.targetFails, {
                   base: outcome.base,
                   command: outcome.command,
                   commit,
                   subject,
                 })
+              }
               break
             }
           }
