@@ -346,7 +346,7 @@ describe("the programs roles' agents start", () => {
     expect(validate.stdout).not.toContain('note:')
   })
 
-  it('a command given as a path in the project passes when the file is there, and is refused when not', async () => {
+  it('a command given as a path in the project passes when the file is there and committed, and is refused when not', async () => {
     const dir = project("{ kind: 'command', command: ['./bin/my-agent', '--go'] }").dir
     const missing = await tanuki(dir, 'task', 'validate')
     expect(missing.code, missing.stdout).toBe(1)
@@ -355,6 +355,15 @@ describe("the programs roles' agents start", () => {
     )
     mkdirSync(join(dir, 'bin'))
     writeFileSync(join(dir, 'bin', 'my-agent'), '#!/bin/sh\ncat\n', { mode: 0o755 })
+    // There, but not in the worktrees the agents work in, which are made from commits.
+    const uncommitted = await tanuki(dir, 'task', 'validate')
+    expect(uncommitted.code, uncommitted.stdout).toBe(1)
+    expect(uncommitted.stderr).toContain(
+      'tanuki.config.ts: agents.dev.command[0]: "./bin/my-agent" is in the project folder but not committed, and agents work in git worktrees made from commits: ' +
+        'commit it (`git add ./bin/my-agent && git commit`), or give its absolute path',
+    )
+    execFileSync('git', ['add', 'bin/my-agent'], { cwd: dir })
+    execFileSync('git', ['commit', '-qm', 'agent'], { cwd: dir })
     const validate = await tanuki(dir, 'task', 'validate')
     expect(validate.code, validate.stderr).toBe(0)
     expect(validate.stdout).not.toContain('note:')
