@@ -27,14 +27,15 @@ describe('the state reporter', () => {
   it("gives a task that runs again logs of its own instead of mixing them into the first run's", async () => {
     const paths = tempPaths()
     let runs = 0
-    // The first run's agent dies mid-iteration; the task is requeued and its iterations start at 1 again.
+    // A person reruns the task during its first try: its fresh tries start at 1 again.
     const backend = createMemoryBackend({
-      script: ({ iteration }) =>
-        ++runs === 1
-          ? { type: 'die', reason: 'killed' }
-          : iteration === 1
-            ? { type: 'succeed', output: 'not yet' }
-            : { type: 'succeed', output: 'DONE' },
+      script: ({ iteration }) => {
+        if (++runs === 1) {
+          setTimeout(() => void orchestrator.rerun('a'), 5)
+          return { type: 'hang' }
+        }
+        return iteration === 1 ? { type: 'succeed', output: 'not yet' } : { type: 'succeed', output: 'DONE' }
+      },
     })
     const errors: string[] = []
     const state = createStateReporter({

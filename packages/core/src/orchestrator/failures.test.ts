@@ -223,10 +223,30 @@ describe('agents that die', () => {
       expect.objectContaining({ agent: 'default-1', taskId: 'a', reason: 'kill -9' }),
     ])
     expect(h.backend.spawns).toEqual(['default-1', 'default-1'])
+    // The try cut off counts (it may have been paid for): the next agent goes on with try 2.
     expect(h.backend.runs.map((r) => [r.taskId, r.iteration])).toEqual([
       ['a', 1],
-      ['a', 1],
+      ['a', 2],
     ])
+  })
+
+  it('an agent lost on the last try leaves none: the task goes to review, saying why, and no agent is paid for more', async () => {
+    const h = harness(
+      { tasks: tasks({ id: 'a', completion: { signal: 'DONE', maxIterations: 2 } }), sameFailureLimit: 10 },
+      {
+        backend: {
+          script: ({ iteration }): MemoryAction =>
+            iteration === 1 ? { type: 'succeed', output: 'not yet' } : { type: 'die', reason: 'out of memory' },
+        },
+      },
+    )
+    await h.orchestrator.start()
+    await h.orchestrator.done()
+    expect(h.backend.runs.map((r) => r.iteration)).toEqual([1, 2])
+    const reason =
+      'no tries left (2): the last ended without a verdict (agent default-1 crashed: agent default-1 died: out of memory); `tanuki task rerun a` gives fresh tries'
+    expect(h.orchestrator.task('a')).toMatchObject({ status: 'review', iterations: 2, reason })
+    expect(h.all('task:review')).toMatchObject([{ taskId: 'a', reason, iterations: 2 }])
   })
 
   it('after retryLimit lost attempts the task fails, and the others still run', async () => {

@@ -5,6 +5,7 @@ import { replay } from '../state/replay.ts'
 import type { RunRecord, RunStore } from '../state/types.ts'
 import { createTask } from '../task/parse.ts'
 import type { Task, TaskInput } from '../task/types.ts'
+import type { MemoryAction } from '../testing/memory-backend.ts'
 import { harness, stopAll } from './test-harness.ts'
 
 afterEach(stopAll)
@@ -79,6 +80,81 @@ describe('the journal is the authority for run state', () => {
     await new Promise((resolve) => setTimeout(resolve, 20))
     await first.orchestrator.stop()
     expect(store.state.tasks.a).toMatchObject({ status: 'pending', iterations: 0 })
+  })
+
+  it('a resume after a crash goes on with the tries left: the try cut off counts, the prompt says which try it is', async () => {
+    // Try 1 failed; try 2 had begun (the journal has it) when the run died.
+    const store = createMemoryStore(
+      replay([{ t: 'task', id: 'a', status: 'in_progress', assignedTo: 'default-1', iterations: 2, attempts: 0 }]),
+    )
+    const source = createMemorySource([task({ id: 'a', completion: { signal: 'DONE', maxIterations: 3 } })])
+    const h = harness(
+      { sameFailureLimit: 10 },
+      { sources: [source], store, backend: { script: () => ({ type: 'succeed', output: 'not yet' }) } },
+    )
+    await h.orchestrator.start()
+    await h.orchestrator.done()
+    expect(h.backend.runs.map((r) => r.iteration)).toEqual([3])
+    expect(h.backend.runs[0]?.prompt).toContain('Task a (try 3 of 3).')
+    expect(h.all('project:loaded')[0]?.recovered).toEqual(['a'])
+    expect(h.orchestrator.task('a')).toMatchObject({ status: 'review', iterations: 3 })
+    expect(h.orchestrator.task('a')?.reason).toContain('no tries left (3)')
+  })
+
+  it('a resume after a crash cut off its last try sends the task to review, saying why and what gives it more, with no agent paid', async () => {
+    const store = createMemoryStore(
+      replay([
+        {
+          t: 'task',
+          id: 'a',
+          status: 'in_progress',
+          assignedTo: 'default-1',
+          iterations: 5,
+          triesFrom: 2,
+          attempts: 0,
+        },
+      ]),
+    )
+    const source = createMemorySource([task({ id: 'a', completion: { signal: 'DONE', maxIterations: 3 } })])
+    const h = harness({}, { sources: [source], store })
+    await h.orchestrator.start()
+    const summary = await h.orchestrator.done()
+    expect(summary.allComplete).toBe(false)
+    expect(h.backend.runs).toEqual([])
+    const reason =
+      'no tries left (3): the last was cut off when the previous run ended (a crash or kill -9); `tanuki task rerun a` gives fresh tries'
+    expect(store.state.tasks.a).toMatchObject({ status: 'review', iterations: 5, triesFrom: 2, reason })
+    // Said where a resume says what it found, not as work sent back to pending.
+    expect(h.all('project:loaded')[0]).toMatchObject({ recovered: [], tasks: [{ id: 'a', status: 'review', reason }] })
+  })
+
+  it('a resume after a stop goes on with the tries left: the try the stop cut short runs again', async () => {
+    const store = createMemoryStore()
+    const source = () => createMemorySource([task({ id: 'a', completion: { signal: 'DONE', maxIterations: 3 } })])
+    let runs = 0
+    const first = harness(
+      { sameFailureLimit: 10 },
+      {
+        sources: [source()],
+        store,
+        backend: {
+          script: (): MemoryAction => (++runs === 1 ? { type: 'succeed', output: 'not yet' } : { type: 'hang' }),
+        },
+      },
+    )
+    await first.orchestrator.start()
+    await first.when('iteration:started', (e) => e.iteration === 2)
+    await first.orchestrator.stop()
+    expect(store.state.tasks.a).toMatchObject({ status: 'pending', iterations: 1 })
+
+    const second = harness(
+      { sameFailureLimit: 10 },
+      { sources: [source()], store, backend: { script: () => ({ type: 'succeed', output: 'not yet' }) } },
+    )
+    await second.orchestrator.start()
+    await second.orchestrator.done()
+    expect(second.backend.runs.map((r) => r.iteration)).toEqual([2, 3])
+    expect(store.state.tasks.a).toMatchObject({ status: 'review', iterations: 3 })
   })
 
   it('project:loaded carries where the journal says a task landed in an earlier run, and its iterations', async () => {

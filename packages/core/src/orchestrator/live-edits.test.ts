@@ -159,7 +159,8 @@ describe('a rerun after the tries ran out', () => {
           iterations: 4,
           feedback: { kind: 'conflict', files: ['a.txt'], detail: 'both changed a.txt', what: 'the landed work' },
         },
-        { t: 'task', id: 'a', status: 'pending', reason: 'rerun by a person', attempts: 0 },
+        // As `tanuki task rerun` writes it: its fresh tries count from its 4 iterations.
+        { t: 'task', id: 'a', status: 'pending', reason: 'rerun by a person', attempts: 0, triesFrom: 4 },
       ]),
     )
     const source = createMemorySource([task({ id: 'a', completion: { verify: 'false', maxIterations: 4 } })])

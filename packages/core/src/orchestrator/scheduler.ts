@@ -5,7 +5,7 @@ import type { RunnerOutcome } from '../runner/index.ts'
 import type { AgentPool, AgentRecord } from './agent-pool.ts'
 import type { Commands } from './commands.ts'
 import { FinishingAbort, iterationHooks } from './iteration-hooks.ts'
-import type { TaskRecord } from './task-table.ts'
+import { noTriesLeft, type TaskRecord } from './task-table.ts'
 import type { TaskRuns } from './task-runs.ts'
 import type { RunContext } from './types.ts'
 import type { VerifyHolds } from './verify-holds.ts'
@@ -42,6 +42,17 @@ export class Scheduler {
     const { table, queue, bus, holds } = this.ctx
     const record = table.get(id)
     if (!record || record.task.status !== 'pending') return
+    // Its tries of this run of it are spent (the last was cut off: a lost agent, a stop, a crash;
+    // or not judged): no agent is paid for more. A person's rerun gives fresh ones.
+    const spent = noTriesLeft(record, lastTry(record))
+    if (spent) {
+      table.setStatus(record, 'review', { reason: spent })
+      // It was to try its verify again for the tasks that wait with it: another does.
+      holds.stepDown(record)
+      // At load, `project:loaded` tells it with the rest.
+      if (!quiet) bus.emit('task:review', { taskId: id, agent: '', reason: spent, iterations: record.iterations })
+      return
+    }
     const { role, priority } = record.task
     // A dependency's work waits for another branch: this one would start, and land, without it.
     const elsewhere = this.ctx.landing()?.dependencyElsewhere(record)
@@ -197,4 +208,11 @@ export class Scheduler {
     this.ctx.checkSettled()
     return true
   }
+}
+
+/** What became of a task's last try, for one that has none left: its failure, when it was lost. */
+function lastTry(record: TaskRecord): string {
+  const last = record.lastError
+  const lost = last?.class === 'crashed' || last?.class === 'agent-error' || last?.class === 'verify-could-not-run'
+  return lost ? `the last ended without a verdict (${last.cause})` : 'the last was cut off by a stop or crash'
 }

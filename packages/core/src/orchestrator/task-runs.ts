@@ -111,12 +111,12 @@ export class TaskRuns {
       const validation = { outcome: 'retry' as const, reason: failure.cause, failure }
       return { status: 'halted', iterations: 0, reason: failure.cause, validation, failure }
     }
-    // Work that comes back after a failed landing goes on counting the tries of this run of it
-    // (since a person's rerun); never past its last (a bounce with none left goes to review).
+    // A task whose loop starts again goes on counting the tries of this run of it (since a
+    // person's rerun): after a failed landing, a lost agent, a halt, a stop or a crash (a resume).
+    // One with none left never gets here (`Scheduler.enqueue` sends it to review).
     const spent = triesSpent(record)
-    const countsOn = record.feedback !== undefined && spent < task.completion.maxIterations
     return this.runner.run(task, agent.agent, {
-      ...(countsOn ? { firstIteration: spent + 1 } : {}),
+      ...(spent > 0 ? { firstIteration: spent + 1 } : {}),
       // An edit of its file while it runs (title, body, completion) applies from then on.
       definition: () => record.task,
       // The run stops once the tries under way end: a try that failed does not wait out its pause.

@@ -20,6 +20,20 @@ export function triesSpent(record: Pick<TaskRecord, 'iterations' | 'triesFrom'>)
   return Math.max(0, record.iterations - (record.triesFrom ?? 0))
 }
 
+/**
+ * Why a task whose loop is to start again has no tries left of this run of it (its last one
+ * counted, cut off or not judged, since it may have been paid for), with what gives it more;
+ * undefined while it has some. `last` says what became of its last try.
+ */
+export function noTriesLeft(
+  record: Pick<TaskRecord, 'iterations' | 'triesFrom' | 'task'>,
+  last: string,
+): string | undefined {
+  const max = record.task.completion.maxIterations
+  if (triesSpent(record) < max) return undefined
+  return `no tries left (${max}): ${last}; \`tanuki task rerun ${record.task.id}\` gives fresh tries`
+}
+
 /** Statuses that hold an agent. */
 export const IN_FLIGHT: ReadonlySet<TaskStatus> = new Set(['assigned', 'in_progress'])
 

@@ -61,8 +61,9 @@ export interface RunOptions {
   signal: AbortSignal
   hooks?: RunnerHooks
   /**
-   * The number of the first iteration (default 1). A task that comes back after a failed landing
-   * goes on counting, so `max_iterations` bounds all its tries.
+   * The number of the first iteration (default 1). A task whose loop starts again (its work came
+   * back from a failed landing, its agent was lost, the run stopped or crashed) goes on counting,
+   * so `max_iterations` bounds all the tries of one run of it.
    */
   firstIteration?: number
   /** What the first prompt must tell the agent to deal with first (a merge in progress, a failed landing). */
