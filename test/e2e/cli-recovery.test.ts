@@ -28,6 +28,29 @@ function sharedDir(): string {
   return dir
 }
 
+/** The iterations the project's journal records of a task (the orchestrator may be writing its last line). */
+function journalIterations(dir: string, id: string): number | undefined {
+  let text = ''
+  try {
+    text = readFileSync(join(dir, '.tanuki', 'journal.ndjson'), 'utf8')
+  } catch {
+    return undefined
+  }
+  let iterations: number | undefined
+  for (const line of text.slice(0, text.lastIndexOf('\n') + 1).split('\n')) {
+    if (!line) continue
+    const record = JSON.parse(line) as {
+      t: string
+      id?: string
+      iterations?: number
+      state?: { tasks: Record<string, { iterations?: number }> }
+    }
+    if (record.t === 'snapshot') iterations = record.state!.tasks[id]?.iterations ?? iterations
+    if (record.t === 'task' && record.id === id && record.iterations !== undefined) iterations = record.iterations
+  }
+  return iterations
+}
+
 afterEach(async () => {
   await cleanup()
   for (const dir of outside.splice(0)) rmSync(dir, { recursive: true, force: true })
@@ -181,6 +204,56 @@ describe('kill -9 of the orchestrator, then `project resume`', () => {
       for (const dep of dependsOn) expect(ran.indexOf(dep)).toBeLessThan(ran.lastIndexOf(id))
     }
     expect(lockPid(project.dir)).toBeUndefined()
+  })
+
+  it('a task cut off by kill -9 again and again gets no more than max_iterations tries; a rerun gives fresh ones', async () => {
+    const runs = join(sharedDir(), 'runs.log')
+    // Each try is counted outside the worktree; the 2nd and 3rd hang until the orchestrator is killed.
+    const project = createProject({
+      tasks: [
+        {
+          id: 'K-1',
+          sh: `echo try >> ${runs}; n=$(wc -l < ${runs}); if [ "$n" -eq 2 ] || [ "$n" -eq 3 ]; then sleep 60; fi`,
+          verify: 'test -f done.txt',
+          maxIterations: 3,
+        },
+      ],
+    })
+    const tries = (): number => (existsSync(runs) ? readFileSync(runs, 'utf8').split('\n').filter(Boolean).length : 0)
+    const killDuring = async (run: ReturnType<typeof startTanuki>, n: number): Promise<void> => {
+      await waitFor(`try ${n} hanging`, () => tries() === n && agentPid(project.dir, 'default-1'), 60_000)
+      const agent = agentPid(project.dir, 'default-1')!
+      await waitFor(`try ${n} in the journal`, () => journalIterations(project.dir, 'K-1') === n)
+      process.kill(lockPid(project.dir)!, 'SIGKILL')
+      expect((await run.done).signal).toBe('SIGKILL')
+      process.kill(-agent, 'SIGKILL')
+    }
+
+    await killDuring(startTanuki(project.dir, 'project', 'start'), 2)
+    // The resume goes on with try 3 of 3 (the cut-off one counts), and is killed during it too.
+    await killDuring(startTanuki(project.dir, 'project', 'resume'), 3)
+    expect(tries()).toBe(3)
+
+    // No tries left: the next resume pays for none, and says why and what gives it more.
+    const last = await tanuki(project.dir, 'project', 'resume')
+    expect(last.code).toBe(1)
+    expect(tries()).toBe(3)
+    const reason =
+      'no tries left (3): the last was cut off when the previous run ended (a crash or kill -9); `tanuki task rerun K-1` gives fresh tries'
+    expect(last.stdout).toContain(reason)
+    expect(last.stdout).toContain('Resuming: 0/1 complete; no tries left, to review: K-1\n')
+    const status = await statusJson(project.dir)
+    expect(status.tasks.find((t) => t.id === 'K-1')).toMatchObject({ status: 'review', iterations: 3 })
+
+    // A person's rerun gives it max_iterations fresh tries.
+    expect((await tanuki(project.dir, 'task', 'rerun', 'K-1')).code).toBe(0)
+    const rerun = await tanuki(project.dir, 'project', 'resume')
+    expect(rerun.code).toBe(1)
+    expect(tries()).toBe(6)
+    expect((await statusJson(project.dir)).tasks.find((t) => t.id === 'K-1')).toMatchObject({
+      status: 'review',
+      iterations: 6,
+    })
   })
 
   it('`project stop` stops the agents a killed run left running, and says so', async () => {

@@ -147,6 +147,7 @@ export {
   createOrchestrator,
   overruledStatus,
   taskView,
+  triesSpent,
   type OrchestratorOptions,
   type OrchestratorStatus,
   type AgentInfo,

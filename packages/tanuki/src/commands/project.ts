@@ -3,7 +3,15 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, wri
 import { hostname } from 'node:os'
 import { dirname, isAbsolute } from 'node:path'
 import { defineCommand } from 'citty'
-import { TanukiError, backendRoles, errorMessage, isTanukiError, setupPlugins, type CleanupReport } from '@tanuki/core'
+import {
+  TanukiError,
+  backendRoles,
+  errorMessage,
+  isTanukiError,
+  setupPlugins,
+  triesSpent,
+  type CleanupReport,
+} from '@tanuki/core'
 import { leftovers, reapLeftovers } from '@tanuki/plugin-agent-process'
 import { formatStatus } from '@tanuki/plugin-reporter'
 import { isAlive, readLock, runningOrchestrator } from '../lock.ts'
@@ -156,15 +164,19 @@ const resume = defineCommand({
         `An orchestrator (pid ${running.pid}) is running this project; nothing to resume. See \`tanuki project status\`.`,
       )
     }
-    const tasks = withJournal(checked.tasks, readJournal(project.paths.journal).state).map(({ task }) => task)
-    const inFlight = tasks
-      .filter((task) => task.status === 'assigned' || task.status === 'in_progress')
-      .map((task) => task.id)
-    const complete = tasks.filter((task) => task.status === 'complete').length
+    const recorded = withJournal(checked.tasks, readJournal(project.paths.journal).state)
+    const cutOff = recorded.filter(({ task }) => task.status === 'assigned' || task.status === 'in_progress')
+    // One whose last try the crash cut off has none left: the run sends it to review, saying why.
+    const spent = (each: (typeof recorded)[number]): boolean =>
+      triesSpent(each.facts) >= each.task.completion.maxIterations
+    const inFlight = cutOff.filter((each) => !spent(each)).map(({ task }) => task.id)
+    const noneLeft = cutOff.filter(spent).map(({ task }) => task.id)
+    const complete = recorded.filter(({ task }) => task.status === 'complete').length
     if (!args.quiet) {
       process.stdout.write(
-        `Resuming: ${complete}/${tasks.length} complete` +
+        `Resuming: ${complete}/${recorded.length} complete` +
           (inFlight.length > 0 ? `; back to pending: ${inFlight.join(', ')}` : '') +
+          (noneLeft.length > 0 ? `; no tries left, to review: ${noneLeft.join(', ')}` : '') +
           '\n',
       )
     }
