@@ -146,6 +146,7 @@ export {
   Orchestrator,
   createOrchestrator,
   overruledStatus,
+  noTriesLeftAfterCrash,
   taskView,
   triesSpent,
   type OrchestratorOptions,

@@ -230,23 +230,56 @@ describe('agents that die', () => {
     ])
   })
 
-  it('an agent lost on the last try leaves none: the task goes to review, saying why, and no agent is paid for more', async () => {
+  it('an agent lost on the last try does not end the task: another agent runs it, as its last try again', async () => {
+    // max_iterations 1: one flaky container must not end the task. Each lost agent is one of retryLimit.
+    let runs = 0
+    const h = harness(
+      { tasks: tasks({ id: 'a', completion: { signal: 'DONE', maxIterations: 1 } }), retryLimit: 2 },
+      {
+        backend: {
+          script: (): MemoryAction =>
+            ++runs <= 2 ? { type: 'die', reason: 'container died' } : { type: 'succeed', output: 'DONE' },
+        },
+      },
+    )
+    await h.orchestrator.start()
+    const summary = await h.orchestrator.done()
+    expect(summary.allComplete).toBe(true)
+    expect(h.backend.runs.map((r) => r.iteration)).toEqual([1, 1, 1])
+    expect(h.orchestrator.task('a')).toMatchObject({ status: 'complete', attempts: 2 })
+  })
+
+  it('agents lost on the last try, past retryLimit, fail the task; none is paid for more', async () => {
+    const h = harness(
+      { tasks: tasks({ id: 'a', completion: { signal: 'DONE', maxIterations: 1 } }), retryLimit: 2 },
+      { backend: { script: (): MemoryAction => ({ type: 'die', reason: 'container died' }) } },
+    )
+    await h.orchestrator.start()
+    await h.orchestrator.done()
+    expect(h.backend.runs.map((r) => r.iteration)).toEqual([1, 1, 1])
+    expect(h.orchestrator.task('a')).toMatchObject({ status: 'failed', attempts: 3 })
+    expect(h.orchestrator.task('a')?.reason).toContain('(gave up after 3 lost attempts)')
+  })
+
+  it('an agent lost on the last of several tries: the next agent runs that try again, and its verdict ends the task', async () => {
     const h = harness(
       { tasks: tasks({ id: 'a', completion: { signal: 'DONE', maxIterations: 2 } }), sameFailureLimit: 10 },
       {
         backend: {
           script: ({ iteration }): MemoryAction =>
-            iteration === 1 ? { type: 'succeed', output: 'not yet' } : { type: 'die', reason: 'out of memory' },
+            h.backend.runs.length === 2
+              ? { type: 'die', reason: 'out of memory' }
+              : { type: 'succeed', output: `not yet ${iteration}` },
         },
       },
     )
     await h.orchestrator.start()
     await h.orchestrator.done()
-    expect(h.backend.runs.map((r) => r.iteration)).toEqual([1, 2])
-    const reason =
-      'no tries left (2): the last ended without a verdict (agent default-1 crashed: agent default-1 died: out of memory); `tanuki task rerun a` gives fresh tries'
-    expect(h.orchestrator.task('a')).toMatchObject({ status: 'review', iterations: 2, reason })
-    expect(h.all('task:review')).toMatchObject([{ taskId: 'a', reason, iterations: 2 }])
+    // Try 2 lost its agent: it counts, so the next agent runs try 2 of 2 again, not a fresh 1 and 2.
+    expect(h.backend.runs.map((r) => r.iteration)).toEqual([1, 2, 2])
+    expect(h.backend.runs[2]?.prompt).toContain('Task a (try 2 of 2).')
+    expect(h.orchestrator.task('a')).toMatchObject({ status: 'review', iterations: 3 })
+    expect(h.orchestrator.task('a')?.reason).toContain('no tries left (2)')
   })
 
   it('after retryLimit lost attempts the task fails, and the others still run', async () => {

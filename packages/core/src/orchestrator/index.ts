@@ -40,7 +40,7 @@ export type {
   TanukiEventName,
   TanukiEvents,
 } from './events.ts'
-export { overruledStatus, triesSpent } from './task-table.ts'
+export { noTriesLeftAfterCrash, overruledStatus, triesSpent } from './task-table.ts'
 export {
   taskView,
   type AgentInfo,

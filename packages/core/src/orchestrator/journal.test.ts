@@ -101,7 +101,8 @@ describe('the journal is the authority for run state', () => {
     expect(h.orchestrator.task('a')?.reason).toContain('no tries left (3)')
   })
 
-  it('a resume after a crash cut off its last try sends the task to review, saying why and what gives it more, with no agent paid', async () => {
+  it('a resume after a crash cut off its last try runs that try again, once: it never got its verdict', async () => {
+    // Rerun after 2 tries; tries 1 and 2 of this run failed; try 3 (its 5th in all) had begun when the run died.
     const store = createMemoryStore(
       replay([
         {
@@ -112,20 +113,53 @@ describe('the journal is the authority for run state', () => {
           iterations: 5,
           triesFrom: 2,
           attempts: 0,
+          lastError: { class: 'verify-failed', cause: 'signal "DONE" not in the agent\'s output', iteration: 2, at: 1 },
         },
       ]),
     )
-    const source = createMemorySource([task({ id: 'a', completion: { signal: 'DONE', maxIterations: 3 } })])
-    const h = harness({}, { sources: [source], store })
-    await h.orchestrator.start()
-    const summary = await h.orchestrator.done()
+    const source = () => createMemorySource([task({ id: 'a', completion: { signal: 'DONE', maxIterations: 3 } })])
+    const first = harness({}, { sources: [source()], store, backend: { script: () => ({ type: 'hang' }) } })
+    await first.orchestrator.start()
+    await first.when('iteration:started')
+    expect(first.all('project:loaded')[0]?.recovered).toEqual(['a'])
+    expect(first.backend.runs.map((r) => r.iteration)).toEqual([3])
+    expect(first.backend.runs[0]?.prompt).toContain('Task a (try 3 of 3).')
+    // The journal as a second kill -9, during that try, leaves it.
+    const crashed = structuredClone(store.state)
+    expect(crashed.tasks.a).toMatchObject({ status: 'in_progress', iterations: 6 })
+
+    // A second crash in a row on the last try buys no third go: review, no agent paid.
+    const again = createMemoryStore(crashed)
+    const second = harness({}, { sources: [source()], store: again })
+    await second.orchestrator.start()
+    const summary = await second.orchestrator.done()
     expect(summary.allComplete).toBe(false)
-    expect(h.backend.runs).toEqual([])
+    expect(second.backend.runs).toEqual([])
     const reason =
-      'no tries left (3): the last was cut off when the previous run ended (a crash or kill -9); `tanuki task rerun a` gives fresh tries'
-    expect(store.state.tasks.a).toMatchObject({ status: 'review', iterations: 5, triesFrom: 2, reason })
+      'no tries left (3): the last was cut off when the previous run ended (a crash or kill -9), and it was already ' +
+      'the one more try that a last try without a verdict gets; `tanuki task rerun a` gives fresh tries'
+    expect(again.state.tasks.a).toMatchObject({ status: 'review', iterations: 6, triesFrom: 2, reason })
     // Said where a resume says what it found, not as work sent back to pending.
-    expect(h.all('project:loaded')[0]).toMatchObject({ recovered: [], tasks: [{ id: 'a', status: 'review', reason }] })
+    expect(second.all('project:loaded')[0]).toMatchObject({
+      recovered: [],
+      tasks: [{ id: 'a', status: 'review', reason }],
+    })
+  })
+
+  it('the one more try after a crash cut off the last is judged as the last: a failure sends the task to review', async () => {
+    const store = createMemoryStore(
+      replay([{ t: 'task', id: 'a', status: 'in_progress', assignedTo: 'default-1', iterations: 2, attempts: 0 }]),
+    )
+    const source = createMemorySource([task({ id: 'a', completion: { signal: 'DONE', maxIterations: 2 } })])
+    const h = harness(
+      {},
+      { sources: [source], store, backend: { script: () => ({ type: 'succeed', output: 'not yet' }) } },
+    )
+    await h.orchestrator.start()
+    await h.orchestrator.done()
+    expect(h.backend.runs.map((r) => r.iteration)).toEqual([2])
+    expect(store.state.tasks.a).toMatchObject({ status: 'review', iterations: 3 })
+    expect(store.state.tasks.a?.reason).toBe('signal "DONE" not in the agent\'s output; no tries left (2)')
   })
 
   it('a resume after a stop goes on with the tries left: the try the stop cut short runs again', async () => {

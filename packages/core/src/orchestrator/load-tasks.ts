@@ -3,7 +3,7 @@ import { createMemorySource } from '../source/memory.ts'
 import type { TaskSource } from '../source/types.ts'
 import { createTask } from '../task/parse.ts'
 import type { Task } from '../task/types.ts'
-import { IN_FLIGHT, noTriesLeft } from './task-table.ts'
+import { IN_FLIGHT, cutOffError, noTriesLeft } from './task-table.ts'
 import type { RunContext } from './types.ts'
 
 /** The statuses whose reason `project:loaded` carries: a person wants to know why. */
@@ -71,13 +71,14 @@ export async function loadTasks(ctx: LoadContext): Promise<LoadedTasks> {
   for (const record of table.values()) {
     // Work in flight when an earlier run died: its agent is gone, so it starts over, with the
     // tries left of it. The one cut off counts (the journal has it begun, and it may have been
-    // paid for): a machine that crashes again and again must not buy a task try after try.
-    const spent = IN_FLIGHT.has(record.task.status)
-      ? noTriesLeft(record, 'the last was cut off when the previous run ended (a crash or kill -9)')
-      : undefined
+    // paid for), without a verdict: a last one gets one more try, but not a crash after crash.
+    const inFlight = IN_FLIGHT.has(record.task.status)
+    const lastError = inFlight ? cutOffError(record, ctx.startedAt) : undefined
+    if (lastError) table.note(record, { lastError })
+    const spent = inFlight ? noTriesLeft(record) : undefined
     if (spent) {
       table.setStatus(record, 'review', { reason: spent })
-    } else if (IN_FLIGHT.has(record.task.status)) {
+    } else if (inFlight) {
       recovered.push(record.task.id)
       table.setStatus(record, 'pending', { reason: 'was in flight when the previous run ended' })
     } else if (record.task.status === 'pending' && record.reason?.startsWith('waits: ')) {

@@ -745,6 +745,74 @@ describe('a verify that cannot run where the agents work', () => {
     for (const id of ['a', 'b']) expect(h.orchestrator.task(id)?.status).toBe('pending')
   })
 
+  /**
+   * A run where task a's verify `pytset -q` could not run after its only try (max_iterations 1),
+   * then a resume after the fix, whose verify exits `exitCode`; `done` lists in order what the
+   * resume ran: the verify (`verify`) and agents' tries (`try N`).
+   */
+  async function heldOnLastTry(exitCode: number) {
+    const store = createMemoryStore()
+    const spec = tasks({ id: 'a', completion: { verify: 'pytset -q', maxIterations: 1 } })
+    const first = harness({ tasks: spec }, { store, backend: { exec: noPytset } })
+    await first.orchestrator.start()
+    await first.orchestrator.done()
+    const done: string[] = []
+    const second = harness(
+      { tasks: spec },
+      {
+        store,
+        backend: {
+          exec: () => {
+            done.push('verify')
+            return { exitCode, output: exitCode === 0 ? '' : '1 failed\n', timedOut: false }
+          },
+          script: ({ iteration }): MemoryAction => {
+            done.push(`try ${iteration}`)
+            return { type: 'succeed' }
+          },
+        },
+      },
+    )
+    return { store, first, second, done }
+  }
+
+  it('a verify that could not run after the last try holds the task; after the fix, a resume runs the verify first', async () => {
+    const { store, first, second, done } = await heldOnLastTry(0)
+    expect(first.backend.runs).toHaveLength(1)
+    // Not to review: its try had no verdict, and tries again costs nothing.
+    expect(store.state.tasks.a).toMatchObject({ status: 'pending', iterations: 1, heldBy: 'pytset -q' })
+    await second.orchestrator.start()
+    expect(await second.orchestrator.done()).toMatchObject({ allComplete: true })
+    expect(done[0]).toBe('verify')
+  })
+
+  it('after the fix, the verify judges the work of the last try it could not: complete, with no agent paid', async () => {
+    const { store, second, done } = await heldOnLastTry(0)
+    await second.orchestrator.start()
+    expect(await second.orchestrator.done()).toMatchObject({ allComplete: true })
+    expect(done).toEqual(['verify'])
+    expect(store.state.tasks.a).toMatchObject({
+      status: 'complete',
+      iterations: 1,
+      reason: 'verify passed: pytset -q (on the work of its last try, which it could not judge then)',
+    })
+    expect(store.state.tasks.a?.heldBy).toBeUndefined()
+  })
+
+  it('after the fix, a verify that fails on the work of the last try sends the task to review, with no agent paid', async () => {
+    const { store, second, done } = await heldOnLastTry(1)
+    await second.orchestrator.start()
+    await second.orchestrator.done()
+    expect(done).toEqual(['verify'])
+    expect(store.state.tasks.a).toMatchObject({
+      status: 'review',
+      iterations: 1,
+      reason:
+        'verify exited with code 1: pytset -q (on the work of its last try, which it could not judge then); no tries left (1)',
+    })
+    expect(second.all('task:review')).toMatchObject([{ taskId: 'a', agent: 'default-1', iterations: 1 }])
+  })
+
   it('a resume after the fix runs every task that waited', async () => {
     const store = createMemoryStore()
     const spec = tasks(

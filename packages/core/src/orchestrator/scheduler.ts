@@ -42,9 +42,9 @@ export class Scheduler {
     const { table, queue, bus, holds } = this.ctx
     const record = table.get(id)
     if (!record || record.task.status !== 'pending') return
-    // Its tries of this run of it are spent (the last was cut off: a lost agent, a stop, a crash;
-    // or not judged): no agent is paid for more. A person's rerun gives fresh ones.
-    const spent = noTriesLeft(record, lastTry(record))
+    // Its tries of this run of it are spent, the last with a verdict (or a crash cut off the one
+    // more try a last try without one gets): no agent is paid for more. A rerun gives fresh ones.
+    const spent = noTriesLeft(record)
     if (spent) {
       table.setStatus(record, 'review', { reason: spent })
       // It was to try its verify again for the tasks that wait with it: another does.
@@ -208,11 +208,4 @@ export class Scheduler {
     this.ctx.checkSettled()
     return true
   }
-}
-
-/** What became of a task's last try, for one that has none left: its failure, when it was lost. */
-function lastTry(record: TaskRecord): string {
-  const last = record.lastError
-  const lost = last?.class === 'crashed' || last?.class === 'agent-error' || last?.class === 'verify-could-not-run'
-  return lost ? `the last ended without a verdict (${last.cause})` : 'the last was cut off by a stop or crash'
 }

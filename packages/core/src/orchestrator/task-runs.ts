@@ -8,7 +8,7 @@ import type { PromptNote } from '../runner/prompt.ts'
 import type { Task } from '../task/types.ts'
 import { Validator, verifyUnrunnable } from '../validator/index.ts'
 import type { AgentPool, AgentRecord } from './agent-pool.ts'
-import { triesSpent, type TaskRecord } from './task-table.ts'
+import { graceTry, triesSpent, verdictless, type TaskRecord } from './task-table.ts'
 import type { RunContext } from './types.ts'
 import type { VerifyHolds } from './verify-holds.ts'
 import { VerifyPreflight } from './verify-preflight.ts'
@@ -104,19 +104,23 @@ export class TaskRuns {
     }
     // Its verify held it (it could not run here): tried again, free, before the agent is paid.
     // Else its program is looked for there, free: one missing would fail every try (a typo).
-    const failure = this.ctx.holds.of(record)
-      ? await this.tryVerify(record, agent, signal)
-      : await this.preflight.check(task, agent.agent, signal)
+    // A hold that came after its last try: what the verify finds now is that try's verdict.
+    const judge = verdictless(record) === 'held' && graceTry(record)
+    const held = this.ctx.holds.of(record) ? await this.tryVerify(record, agent, signal) : undefined
+    const failure = held ? held.failure : await this.preflight.check(task, agent.agent, signal)
     if (failure) {
       const validation = { outcome: 'retry' as const, reason: failure.cause, failure }
       return { status: 'halted', iterations: 0, reason: failure.cause, validation, failure }
     }
+    if (judge && held?.ran && !held.ran.timedOut) return judged(record, held.ran)
     // A task whose loop starts again goes on counting the tries of this run of it (since a
     // person's rerun): after a failed landing, a lost agent, a halt, a stop or a crash (a resume).
-    // One with none left never gets here (`Scheduler.enqueue` sends it to review).
+    // With none left it gets here only when its last had no verdict (`noTriesLeft`): it runs as
+    // its last try again, once (a lost agent's, up to retryLimit).
     const spent = triesSpent(record)
+    const max = task.completion.maxIterations
     return this.runner.run(task, agent.agent, {
-      ...(spent > 0 ? { firstIteration: spent + 1 } : {}),
+      ...(spent > 0 ? { firstIteration: Math.min(spent + 1, max) } : {}),
       // An edit of its file while it runs (title, body, completion) applies from then on.
       definition: () => record.task,
       // The run stops once the tries under way end: a try that failed does not wait out its pause.
@@ -197,15 +201,15 @@ export class TaskRuns {
     record: TaskRecord,
     agent: AgentRecord,
     signal: AbortSignal,
-  ): Promise<AgentFailure | undefined> {
+  ): Promise<{ failure?: AgentFailure; ran?: ExecResult }> {
     const command = record.task.completion.verify!
     const ran = await agent.agent.exec(command, { timeoutMs: this.ctx.config.verifyTimeoutMs, signal })
     if (signal.aborted) throw abortError(signal)
     const wall = ran.timedOut ? undefined : verifyUnrunnable(command, ran, agent.agent.runsIn)
-    if (wall) return wall
+    if (wall) return { failure: wall }
     for (const id of this.ctx.holds.release(record)) this.ctx.enqueue(id)
     this.ctx.dispatchAll()
-    return undefined
+    return { ran }
   }
 
   /** Whether a completion waits for the journal: the run is not settled while one does. */
@@ -387,6 +391,31 @@ export class TaskRuns {
       if (record.task.role === role && record.task.status === 'pending' && queue.contains(record.task.id))
         table.explain(record, `waits: ${cause}`)
     }
+  }
+}
+
+/**
+ * The verdict on the work of a task's last try, whose verify could not run then and ran now
+ * (its signal, if any, was found then: the verify runs only after it): complete when it passed,
+ * else review, its tries being used. No agent is paid for it.
+ */
+function judged(record: TaskRecord, ran: ExecResult): RunnerOutcome {
+  const { verify: command, maxIterations } = record.task.completion
+  const verify = { ...ran, command: command! }
+  const when = 'on the work of its last try, which it could not judge then'
+  if (ran.exitCode === 0) {
+    const reason = `verify passed: ${command} (${when})`
+    return { status: 'complete', iterations: 0, reason, validation: { outcome: 'complete', reason, verify } }
+  }
+  const cause = `verify exited with code ${ran.exitCode ?? 'none'}: ${command} (${when})`
+  const reason = `${cause}; no tries left (${maxIterations})`
+  const failure: AgentFailure = { class: 'verify-failed', cause }
+  return {
+    status: 'review',
+    iterations: 0,
+    reason,
+    validation: { outcome: 'review', reason, failure, verify },
+    failure,
   }
 }
 

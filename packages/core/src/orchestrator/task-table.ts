@@ -20,18 +20,80 @@ export function triesSpent(record: Pick<TaskRecord, 'iterations' | 'triesFrom'>)
   return Math.max(0, record.iterations - (record.triesFrom ?? 0))
 }
 
+/** The cause a resume records of the try a crash (or kill -9) of the previous run cut off. */
+export const CUT_OFF_BY_CRASH = 'the try was cut off when the previous run ended (a crash or kill -9)'
+
 /**
- * Why a task whose loop is to start again has no tries left of this run of it (its last one
- * counted, cut off or not judged, since it may have been paid for), with what gives it more;
- * undefined while it has some. `last` says what became of its last try.
+ * Whether a task's last try ended without a verdict, and how: cut off by a crash of the run
+ * (`crash`), its agent lost under it (`lost`: it crashed, failed, could not be spawned), or its
+ * verify could not run where the agent worked (`held`). Such a try counts, but it never ends the
+ * task by itself. Read from the journal's facts: only a task whose loop is to start again asks.
+ */
+export function verdictless(record: Pick<TaskRecord, 'lastError' | 'heldBy'>): 'crash' | 'lost' | 'held' | undefined {
+  const last = record.lastError
+  if (last?.class === 'crashed' && last.cause === CUT_OFF_BY_CRASH) return 'crash'
+  if (last?.class === 'crashed' || last?.class === 'agent-error') return 'lost'
+  // Held after a try ran (an iteration's failure has its number; a look before any try has none).
+  if (last?.class === 'verify-could-not-run' && last.iteration !== undefined && record.heldBy !== undefined)
+    return 'held'
+  return undefined
+}
+
+/**
+ * Why a task whose loop is to start again has no tries left of this run of it, with what gives it
+ * more; undefined while it has some. Every try counts, one without a verdict too (it may have been
+ * paid for), but one without a verdict never ends the task: with its tries used, it gets one more
+ * (`graceTry`). An agent lost on it gets another, up to `retryLimit` lost agents (as any lost
+ * agent does); a held verify runs on its work first, free. A crash gets one only if the try it cut
+ * off was not already such an extra one (its tries spent are then past `max_iterations`): crashes
+ * in a row buy one extra try, not `max_iterations` each.
  */
 export function noTriesLeft(
-  record: Pick<TaskRecord, 'iterations' | 'triesFrom' | 'task'>,
-  last: string,
+  record: Pick<TaskRecord, 'iterations' | 'triesFrom' | 'task' | 'lastError' | 'heldBy'>,
 ): string | undefined {
   const max = record.task.completion.maxIterations
-  if (triesSpent(record) < max) return undefined
+  const spent = triesSpent(record)
+  if (spent < max) return undefined
+  const how = verdictless(record)
+  if (how === 'lost' || how === 'held' || (how === 'crash' && spent === max)) return undefined
+  const last =
+    how === 'crash'
+      ? 'the last was cut off when the previous run ended (a crash or kill -9), and it was already the one more try that a last try without a verdict gets'
+      : record.lastError
+        ? `the last ended: ${record.lastError.cause}`
+        : `${spent} were used`
   return `no tries left (${max}): ${last}; \`tanuki task rerun ${record.task.id}\` gives fresh tries`
+}
+
+/**
+ * What a resume records of a task the previous run left in flight: its try was cut off, without a
+ * verdict. Undefined when no try was under way (its held verify was being tried again first).
+ */
+export function cutOffError(
+  record: Pick<TaskRecord, 'iterations' | 'lastError' | 'heldBy'>,
+  at: number,
+): NonNullable<TaskRecord['lastError']> | undefined {
+  if (verdictless(record) === 'held') return undefined
+  return { class: 'crashed', cause: CUT_OFF_BY_CRASH, iteration: record.iterations, at }
+}
+
+/**
+ * Why a task the previous run left in flight has no tries left once a resume loads it (the try a
+ * crash cut off was already the one more try a last try without a verdict gets); else undefined.
+ * What `project resume` says before the run starts.
+ */
+export function noTriesLeftAfterCrash(
+  record: Pick<TaskRecord, 'iterations' | 'triesFrom' | 'task' | 'lastError' | 'heldBy'>,
+): string | undefined {
+  return noTriesLeft({ ...record, lastError: cutOffError(record, 0) ?? record.lastError })
+}
+
+/**
+ * Whether the task's loop, starting again, is the one more try a last try without a verdict gets
+ * (see `noTriesLeft`): it runs as its last try again.
+ */
+export function graceTry(record: Pick<TaskRecord, 'iterations' | 'triesFrom' | 'task'>): boolean {
+  return triesSpent(record) >= record.task.completion.maxIterations
 }
 
 /** Statuses that hold an agent. */

@@ -9,7 +9,7 @@ import {
   errorMessage,
   isTanukiError,
   setupPlugins,
-  triesSpent,
+  noTriesLeftAfterCrash,
   type CleanupReport,
 } from '@tanuki/core'
 import { leftovers, reapLeftovers } from '@tanuki/plugin-agent-process'
@@ -166,9 +166,10 @@ const resume = defineCommand({
     }
     const recorded = withJournal(checked.tasks, readJournal(project.paths.journal).state)
     const cutOff = recorded.filter(({ task }) => task.status === 'assigned' || task.status === 'in_progress')
-    // One whose last try the crash cut off has none left: the run sends it to review, saying why.
+    // One whose last try the crash cut off had a try more already has none left: the run sends it
+    // to review, saying why. (A last try cut off once gets one more.)
     const spent = (each: (typeof recorded)[number]): boolean =>
-      triesSpent(each.facts) >= each.task.completion.maxIterations
+      noTriesLeftAfterCrash({ ...each.facts, task: each.task }) !== undefined
     const inFlight = cutOff.filter((each) => !spent(each)).map(({ task }) => task.id)
     const noneLeft = cutOff.filter(spent).map(({ task }) => task.id)
     const complete = recorded.filter(({ task }) => task.status === 'complete').length
