@@ -136,8 +136,8 @@ describe('the journal is the authority for run state', () => {
     expect(summary.allComplete).toBe(false)
     expect(second.backend.runs).toEqual([])
     const reason =
-      'no tries left (3): the last was cut off when the previous run ended (a crash or kill -9), and it was already ' +
-      'the one more try that a last try without a verdict gets; `tanuki task rerun a` gives fresh tries'
+      'no tries left (3): a crash (or kill -9) cut off the extra try its last try without a verdict got; ' +
+      '`tanuki task rerun a` gives fresh tries'
     expect(again.state.tasks.a).toMatchObject({ status: 'review', iterations: 6, triesFrom: 2, reason })
     // Said where a resume says what it found, not as work sent back to pending.
     expect(second.all('project:loaded')[0]).toMatchObject({

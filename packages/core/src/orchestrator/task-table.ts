@@ -58,7 +58,7 @@ export function noTriesLeft(
   if (how === 'lost' || how === 'held' || (how === 'crash' && spent === max)) return undefined
   const last =
     how === 'crash'
-      ? 'the last was cut off when the previous run ended (a crash or kill -9), and it was already the one more try that a last try without a verdict gets'
+      ? 'a crash (or kill -9) cut off the extra try its last try without a verdict got'
       : record.lastError
         ? `the last ended: ${record.lastError.cause}`
         : `${spent} were used`
