@@ -104,7 +104,9 @@ export class TaskRuns {
     }
     // Its verify held it (it could not run here): tried again, free, before the agent is paid.
     // Else its program is looked for there, free: one missing would fail every try (a typo).
-    // A hold that came after its last try: what the verify finds now is that try's verdict.
+    // A hold that came after its last try: a verify that passes now completes it, no agent paid.
+    // One that fails is no verdict: the work it saw may not be that try's (a resume's agent
+    // works elsewhere), so the last try runs again, judged as any.
     const judge = verdictless(record) === 'held' && graceTry(record)
     const held = this.ctx.holds.of(record) ? await this.tryVerify(record, agent, signal) : undefined
     const failure = held ? held.failure : await this.preflight.check(task, agent.agent, signal)
@@ -112,7 +114,7 @@ export class TaskRuns {
       const validation = { outcome: 'retry' as const, reason: failure.cause, failure }
       return { status: 'halted', iterations: 0, reason: failure.cause, validation, failure }
     }
-    if (judge && held?.ran && !held.ran.timedOut) return judged(record, held.ran)
+    if (judge && held?.ran?.exitCode === 0 && !held.ran.timedOut) return passed(record, held.ran)
     // A task whose loop starts again goes on counting the tries of this run of it (since a
     // person's rerun): after a failed landing, a lost agent, a halt, a stop or a crash (a resume).
     // With none left it gets here only when its last had no verdict (`noTriesLeft`): it runs as
@@ -395,27 +397,17 @@ export class TaskRuns {
 }
 
 /**
- * The verdict on the work of a task's last try, whose verify could not run then and ran now
- * (its signal, if any, was found then: the verify runs only after it): complete when it passed,
- * else review, its tries being used. No agent is paid for it.
+ * The verdict on the work of a task's last try, whose verify could not run then and passed now
+ * (its signal, if any, was found then: the verify runs only after it): complete, no agent paid.
  */
-function judged(record: TaskRecord, ran: ExecResult): RunnerOutcome {
-  const { verify: command, maxIterations } = record.task.completion
-  const verify = { ...ran, command: command! }
-  const when = 'on the work of its last try, which it could not judge then'
-  if (ran.exitCode === 0) {
-    const reason = `verify passed: ${command} (${when})`
-    return { status: 'complete', iterations: 0, reason, validation: { outcome: 'complete', reason, verify } }
-  }
-  const cause = `verify exited with code ${ran.exitCode ?? 'none'}: ${command} (${when})`
-  const reason = `${cause}; no tries left (${maxIterations})`
-  const failure: AgentFailure = { class: 'verify-failed', cause }
+function passed(record: TaskRecord, ran: ExecResult): RunnerOutcome {
+  const command = record.task.completion.verify!
+  const reason = `verify passed: ${command} (on the work of its last try, which it could not judge then)`
   return {
-    status: 'review',
+    status: 'complete',
     iterations: 0,
     reason,
-    validation: { outcome: 'review', reason, failure, verify },
-    failure,
+    validation: { outcome: 'complete', reason, verify: { ...ran, command } },
   }
 }
 
