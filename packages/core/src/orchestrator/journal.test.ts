@@ -162,6 +162,40 @@ describe('the journal is the authority for run state', () => {
     expect(store.state.tasks.a?.reason).toBe('signal "DONE" not in the agent\'s output; no tries left (2)')
   })
 
+  it('the one more try a crash-cut last try gets, kept from starting (its verify missing), is still to come', async () => {
+    const store = createMemoryStore(
+      replay([{ t: 'task', id: 'a', status: 'in_progress', assignedTo: 'default-1', iterations: 2, attempts: 0 }]),
+    )
+    const spec = () => [task({ id: 'a', completion: { verify: 'pytset -q', maxIterations: 2 } })]
+    // The resume finds `pytset` missing before any agent works: the task waits, nothing paid, not in review.
+    const first = harness(
+      {},
+      { sources: [createMemorySource(spec())], store, backend: { missingPrograms: ['pytset'] } },
+    )
+    await first.orchestrator.start()
+    await first.orchestrator.done()
+    expect(first.backend.runs).toEqual([])
+    expect(store.state.tasks.a).toMatchObject({ status: 'pending', iterations: 2, heldBy: 'pytset -q' })
+
+    // Installed: the last try runs again, and its verdict ends the task.
+    const second = harness(
+      {},
+      {
+        sources: [createMemorySource(spec())],
+        store,
+        backend: { exec: () => ({ exitCode: 1, output: '1 failed\n', timedOut: false }) },
+      },
+    )
+    await second.orchestrator.start()
+    await second.orchestrator.done()
+    expect(second.backend.runs.map((r) => r.iteration)).toEqual([2])
+    expect(store.state.tasks.a).toMatchObject({
+      status: 'review',
+      iterations: 3,
+      reason: 'verify exited with code 1: pytset -q; no tries left (2)',
+    })
+  })
+
   it('a resume after a stop goes on with the tries left: the try the stop cut short runs again', async () => {
     const store = createMemoryStore()
     const source = () => createMemorySource([task({ id: 'a', completion: { signal: 'DONE', maxIterations: 3 } })])

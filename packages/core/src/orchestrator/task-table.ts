@@ -25,17 +25,24 @@ export const CUT_OFF_BY_CRASH = 'the try was cut off when the previous run ended
 
 /**
  * Whether a task's last try ended without a verdict, and how: cut off by a crash of the run
- * (`crash`), its agent lost under it (`lost`: it crashed, failed, could not be spawned), or its
- * verify could not run where the agent worked (`held`). Such a try counts, but it never ends the
- * task by itself. Read from the journal's facts: only a task whose loop is to start again asks.
+ * (`crash`), its agent lost under it (`lost`: it crashed, failed, could not be spawned), its
+ * verify could not run where the agent worked (`held`), or the one more try it was to get never
+ * began (`unstarted`: it paid for nothing). Such a try counts (but one that never began), and it
+ * never ends the task by itself. Read from the journal's facts: only a task whose loop is to start
+ * again asks.
  */
-export function verdictless(record: Pick<TaskRecord, 'lastError' | 'heldBy'>): 'crash' | 'lost' | 'held' | undefined {
+export function verdictless(
+  record: Pick<TaskRecord, 'lastError' | 'heldBy'>,
+): 'crash' | 'lost' | 'held' | 'unstarted' | undefined {
   const last = record.lastError
   if (last?.class === 'crashed' && last.cause === CUT_OFF_BY_CRASH) return 'crash'
   if (last?.class === 'crashed' || last?.class === 'agent-error') return 'lost'
-  // Held after a try ran (an iteration's failure has its number; a look before any try has none).
-  if (last?.class === 'verify-could-not-run' && last.iteration !== undefined && record.heldBy !== undefined)
-    return 'held'
+  // A look before any try has no number: the try it held never began (nor one whose agent could
+  // not start, nor one the run's budget or a finishing stop kept from starting: none counted).
+  const before = last?.class === 'verify-could-not-run' && last.iteration === undefined
+  if (before || last?.class === 'could-not-start' || last?.class === 'budget') return 'unstarted'
+  // Held after a try ran.
+  if (last?.class === 'verify-could-not-run' && record.heldBy !== undefined) return 'held'
   return undefined
 }
 
@@ -55,7 +62,7 @@ export function noTriesLeft(
   const spent = triesSpent(record)
   if (spent < max) return undefined
   const how = verdictless(record)
-  if (how === 'lost' || how === 'held' || (how === 'crash' && spent === max)) return undefined
+  if (how === 'lost' || how === 'held' || how === 'unstarted' || (how === 'crash' && spent === max)) return undefined
   const last =
     how === 'crash'
       ? 'a crash (or kill -9) cut off the extra try its last try without a verdict got'
