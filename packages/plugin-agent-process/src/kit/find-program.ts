@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process'
 import { accessSync, constants, statSync } from 'node:fs'
 import { delimiter, isAbsolute, resolve } from 'node:path'
+import { OWN_GIT_CONFIG } from './git/run.ts'
 
 /** Where a program was found, or why it would not start. */
 export type ProgramLookup =
@@ -67,9 +68,10 @@ function executable(file: string): boolean {
  */
 export function notInWorktrees(program: string, projectRoot: string): string | undefined {
   if (!program.includes('/') || isAbsolute(program)) return undefined
-  const listed = spawnSync('git', ['ls-tree', '--name-only', 'HEAD', '--', program], {
+  const listed = spawnSync('git', [...OWN_GIT_CONFIG, 'ls-tree', '--name-only', 'HEAD', '--', program], {
     cwd: projectRoot,
     encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
   })
   if (listed.error) return undefined
   if (listed.status === 0) {

@@ -580,3 +580,57 @@ describe('Workspace.setUp', () => {
     expect((await workspace.setUp!(async () => {})).leftOut).toEqual([])
   })
 })
+
+describe("Tanuki's own git, whatever the person's git config and hooks", () => {
+  it('commits and lands work that only adds a file, with status.showUntrackedFiles set to no', async () => {
+    const root = gitRepo()
+    git(root, 'config', 'status.showUntrackedFiles', 'no')
+    const refs = project(root)
+    const lander = createGitLander({ project: refs, land: resolveConfig({}).land })
+    const a = await openWorkspace({ project: refs, agent: 'a' })
+    await a.begin(task('T-1'), { base: (await lander.prepare()).base, unlanded: [], carry: false })
+    mkdirSync(join(a.dir, 'src'))
+    writeFileSync(join(a.dir, 'src', 'add.js'), 'export const add = (a, b) => a + b\n')
+    await a.publish(task('T-1'))
+    const work = taskRef(refs, 'T-1', 'work')
+    expect(git(root, 'diff', '--name-only', `${work}^`, work)).toBe('src/add.js')
+    expect(await lander.land({ task: task('T-1'), signal: new AbortController().signal })).toMatchObject({
+      status: 'landed',
+    })
+    expect(git(root, 'show', 'main:src/add.js')).toBe('export const add = (a, b) => a + b')
+  })
+
+  it('runs none of the repository’s hooks: worktrees, commits, refs and landings work when every hook fails', async () => {
+    const root = gitRepo()
+    const ran = join(tempDir(), 'hooks-ran')
+    // A person's hooks folder (husky sets core.hooksPath): each hook notes it ran, then fails.
+    const hooks = join(root, '.husky')
+    mkdirSync(hooks)
+    for (const hook of [
+      'pre-commit',
+      'prepare-commit-msg',
+      'commit-msg',
+      'post-commit',
+      'post-checkout',
+      'post-merge',
+      'post-rewrite',
+      'reference-transaction',
+    ]) {
+      writeFileSync(join(hooks, hook), `#!/bin/sh\necho ${hook} >> '${ran}'\nexit 1\n`, { mode: 0o755 })
+    }
+    git(root, 'config', 'core.hooksPath', '.husky')
+    const refs = project(root)
+    const lander = createGitLander({ project: refs, land: resolveConfig({}).land })
+    const a = await openWorkspace({ project: refs, agent: 'a' })
+    await a.begin(task('T-1'), { base: (await lander.prepare()).base, unlanded: [], carry: false })
+    writeFileSync(join(a.dir, 'one.txt'), '1\n')
+    expect(await a.commit('iteration 1\n\nTanuki-Task: T-1\n')).toMatch(/^[0-9a-f]{40}$/)
+    writeFileSync(join(a.dir, 'two.txt'), '2\n')
+    await endTaskWork(a, task('T-1'), { status: 'complete' })
+    expect(await lander.land({ task: task('T-1'), signal: new AbortController().signal })).toMatchObject({
+      status: 'landed',
+    })
+    expect(git(root, 'show', 'main:two.txt')).toBe('2')
+    expect(existsSync(ran) ? readFileSync(ran, 'utf8') : 'no hook ran').toBe('no hook ran')
+  })
+})

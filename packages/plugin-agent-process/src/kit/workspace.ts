@@ -228,7 +228,9 @@ async function openWorktree(
   }
 
   const commit = async (message: string): Promise<string | undefined> => {
-    const status = check(await inWorktree(['status', '--porcelain']), 'status')
+    // Every untracked file, whatever the person's `status.showUntrackedFiles` says (`no` would hide
+    // work that only adds files, and leave it to be committed in a later task's work).
+    const status = check(await inWorktree(['status', '--porcelain', '--untracked-files=all']), 'status')
     const merging = (await revParse('MERGE_HEAD', path)) ?? (await revParse('CHERRY_PICK_HEAD', path))
     if (status.stdout.trim() === '' && !merging) return undefined
     // What a setup created is not the task's work, though git would take it (no .gitignore).

@@ -10,12 +10,25 @@ export interface GitResult {
   stderr: string
 }
 
-/** Runs git; never throws (look at `code`). No prompt ever waits for a person. */
+/**
+ * What every git process of Tanuki's own runs with, before its subcommand: no hooks. `--no-verify`
+ * skips only `pre-commit` and `commit-msg`; a person's `prepare-commit-msg` (husky, commitizen
+ * reading `/dev/tty`), `post-checkout` (git-lfs), `post-commit`, `reference-transaction` or
+ * `pre-push` would otherwise run on the commits, worktrees and refs Tanuki makes for itself, fail
+ * them, or prompt on the person's terminal mid-run. The agents' own git (a coding agent committing
+ * in its worktree) does not go through here: their hooks are theirs.
+ */
+export const OWN_GIT_CONFIG: readonly string[] = ['-c', 'core.hooksPath=/dev/null']
+
+/**
+ * Runs git; never throws (look at `code`). No prompt ever waits for a person: no terminal prompt,
+ * no hook, and stdin is closed (a git that reads it sees its end, instead of waiting forever).
+ */
 export function git(args: readonly string[], cwd: string, env: Record<string, string> = {}): Promise<GitResult> {
   return new Promise((done) => {
-    execFile(
+    const child = execFile(
       'git',
-      args,
+      [...OWN_GIT_CONFIG, ...args],
       { cwd, maxBuffer: 256 * 1024 * 1024, env: { ...process.env, GIT_TERMINAL_PROMPT: '0', ...env } },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : 127) : 0
@@ -26,6 +39,9 @@ export function git(args: readonly string[], cwd: string, env: Record<string, st
         })
       },
     )
+    // A git that was never started has no stdin to close; the callback above says why.
+    child.stdin?.on('error', () => {})
+    child.stdin?.end()
   })
 }
 
@@ -143,7 +159,7 @@ export async function isAncestor(ancestor: string, of: string, cwd: string): Pro
   return (await git(['merge-base', '--is-ancestor', ancestor, of], cwd)).code === 0
 }
 
-/** `-c` options for commits Tanuki makes: an identity when the repository has none, no signing, no hooks' prompts. */
+/** `-c` options for commits Tanuki makes: an identity when the repository has none, no signing (`git` runs no hooks). */
 export async function commitConfig(dir: string, who: string): Promise<string[]> {
   const config = ['-c', 'commit.gpgsign=false']
   let hasIdentity = identities.get(dir)
