@@ -633,4 +633,25 @@ describe("Tanuki's own git, whatever the person's git config and hooks", () => {
     expect(git(root, 'show', 'main:two.txt')).toBe('2')
     expect(existsSync(ran) ? readFileSync(ran, 'utf8') : 'no hook ran').toBe('no hook ran')
   })
+
+  it('undoes a worktree it could not make, naming why: no branch is left behind to push the next one to another name', async () => {
+    const root = gitRepo()
+    // Files stored by git-lfs, on a machine without it: the worktree's checkout fails.
+    writeFileSync(join(root, '.gitattributes'), '*.bin filter=lfs -text\n')
+    writeFileSync(join(root, 'data.bin'), 'data\n')
+    git(root, 'add', '-A')
+    git(root, 'commit', '-q', '-m', 'lfs files')
+    git(root, 'config', 'filter.lfs.process', 'git-lfs-not-installed filter-process')
+    git(root, 'config', 'filter.lfs.required', 'true')
+    await expect(openWorkspace({ project: project(root), agent: 'a' })).rejects.toThrow(
+      /creating the worktree of agent a failed .*git-lfs-not-installed/,
+    )
+    expect(git(root, 'branch', '--list', 'tanuki/*')).toBe('')
+    expect(git(root, 'worktree', 'list', '--porcelain').match(/^worktree /gm)).toHaveLength(1)
+    expect(readOwned(project(root)).worktrees).toEqual({})
+    // Once the filter is there (here: gone), the next try makes the worktree on the agent's own branch.
+    git(root, 'config', '--remove-section', 'filter.lfs')
+    const a = await openWorkspace({ project: project(root), agent: 'a' })
+    expect(git(a.dir, 'rev-parse', '--abbrev-ref', 'HEAD')).toBe('tanuki/a')
+  })
 })

@@ -16,6 +16,7 @@ import { removeOwned, type RemoveReport } from './cleanup.ts'
 import { setAsideOrphan } from './git/orphan.ts'
 import { readOwned, updateOwned } from './git/owned.ts'
 import {
+  addWorktree,
   commitConfig,
   conflictedFiles,
   git,
@@ -195,11 +196,12 @@ async function openWorktree(
     await mkdir(worktreesDir(project), { recursive: true })
     const { name, exists } = await agentBranch(project, agent, repo.top)
     const args = exists ? ['worktree', 'add', path, name] : ['worktree', 'add', '-b', name, path, 'HEAD']
-    let added = await git(args, repo.top)
+    const add = (): Promise<GitResult> => addWorktree(repo.top, args, path, exists ? undefined : name)
+    let added = await add()
     if (added.code !== 0 && /already registered|missing but/.test(added.stderr)) {
       // Its folder was deleted by hand: forget the stale registration, then add it again.
       await git(['worktree', 'prune'], repo.top)
-      added = await git(args, repo.top)
+      added = await add()
     }
     if (added.code !== 0) {
       throw new TanukiError(

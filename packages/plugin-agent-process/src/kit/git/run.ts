@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process'
-import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs'
+import { existsSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { TanukiError } from '@tanuki/core'
 
@@ -45,9 +45,37 @@ export function git(args: readonly string[], cwd: string, env: Record<string, st
   })
 }
 
-/** The first line of what a failed git command said. */
+/** What git prints before the work of `worktree add` and `reset`: never why a command failed. */
+const PROGRESS = /^(Preparing worktree \(|HEAD is now at )/
+
+/** The first line of what a failed git command said (its progress lines skipped). */
 export function gitSaid(result: GitResult): string {
-  return (result.stderr.trim() || result.stdout.trim()).split('\n')[0] || `exit code ${result.code}`
+  const lines = (result.stderr.trim() || result.stdout.trim()).split('\n')
+  return lines.find((line) => line.trim() !== '' && !PROGRESS.test(line)) || lines[0] || `exit code ${result.code}`
+}
+
+/**
+ * `git worktree add` of a folder Tanuki makes (`dir`, not there yet), undone when it fails:
+ * a failure after git made the folder and registered it (a checkout cut short) would leave a
+ * worktree no record names, and `newBranch`, made by `-b` before the checkout, a branch that keeps
+ * its name from the next try. Resolves with git's result.
+ */
+export async function addWorktree(
+  repo: string,
+  args: readonly string[],
+  dir: string,
+  newBranch?: string,
+): Promise<GitResult> {
+  // A folder that was there is not ours to remove (callers set such a folder aside first).
+  const existed = existsSync(dir)
+  const added = await git(args, repo)
+  if (added.code === 0 || existed) return added
+  if ((await listWorktrees(repo)).some((each) => samePath(each.path, dir)))
+    await git(['worktree', 'remove', '--force', '--force', dir], repo)
+  rmSync(dir, { recursive: true, force: true })
+  await git(['worktree', 'prune'], repo)
+  if (newBranch) await git(['branch', '-D', newBranch], repo)
+  return added
 }
 
 /** Runs git and returns its stdout; throws a `TanukiError` saying what was being done. */

@@ -14,7 +14,7 @@ import { worktreesDir } from '../workspace.ts'
 import { LAND_ERROR, inspectLandings } from './dry-run.ts'
 import { setAsideOrphan } from './orphan.ts'
 import { readOwned, updateOwned } from './owned.ts'
-import { git, gitOrThrow, gitRepository, listWorktrees, real, revParse, samePath } from './run.ts'
+import { addWorktree, git, gitOrThrow, gitRepository, gitSaid, listWorktrees, real, revParse, samePath } from './run.ts'
 
 /** Where work lands: the repository and its target branch, as `locateTarget` found them. */
 export interface LandingTarget {
@@ -182,7 +182,15 @@ export async function openIntegration(project: ProjectInfo, located: LandingTarg
   if (existsSync(dir) && !setAsideOrphan(dir)) {
     throw new TanukiError(LAND_ERROR, `${dir} exists but is not Tanuki's landing worktree; move it away.`)
   }
-  await gitOrThrow(['worktree', 'add', '--quiet', dir, branch], repo, 'creating the landing worktree', LAND_ERROR)
+  const args = ['worktree', 'add', '--quiet', dir, branch]
+  const added = await addWorktree(repo, args, dir)
+  if (added.code !== 0) {
+    throw new TanukiError(
+      LAND_ERROR,
+      `creating the landing worktree failed in ${repo}: git ${args.join(' ')}: ${gitSaid(added)}`,
+      { details: { args, cwd: repo } },
+    )
+  }
   updateOwned(project, (owned) => {
     owned.worktrees[real(dir)] = { kind: 'land', for: target, branch, at }
   })
