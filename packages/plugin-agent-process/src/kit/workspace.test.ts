@@ -654,4 +654,54 @@ describe("Tanuki's own git, whatever the person's git config and hooks", () => {
     const a = await openWorkspace({ project: project(root), agent: 'a' })
     expect(git(a.dir, 'rev-parse', '--abbrev-ref', 'HEAD')).toBe('tanuki/a')
   })
+
+  it('keeps the work of a task whose publishing failed, and records it for that task before the agent’s next task starts over', async () => {
+    const root = gitRepo()
+    const refs = project(root)
+    const lander = createGitLander({ project: refs, land: resolveConfig({}).land })
+    const a = await openWorkspace({ project: refs, agent: 'a' })
+    const base = (await lander.prepare()).base
+    await a.begin(task('T-1'), { base, unlanded: [], carry: false })
+    writeFileSync(join(a.dir, 'feature.txt'), 'the passed work\n')
+    // Another git process (or one that crashed) holds the worktree's index: the commit fails.
+    const lock = join(root, '.git', 'worktrees', 'a', 'index.lock')
+    writeFileSync(lock, '')
+    const failed = endTaskWork(a, task('T-1'), { status: 'complete' })
+    await expect(failed).rejects.toThrow(/index\.lock/)
+    await expect(failed).rejects.toThrow(
+      `T-1's work is kept in agent a's worktree ${worktreePath(refs, 'a')} (branch tanuki/a); it is recorded for T-1 when that agent begins its next task`,
+    )
+    expect(git(root, 'for-each-ref', taskRef(refs, 'T-1', 'work'))).toBe('')
+    rmSync(lock)
+    // Its next task starts from the landed work, which T-1's is not: T-1's is recorded first.
+    await a.begin(task('T-2'), { base, unlanded: [], carry: false })
+    expect(existsSync(join(a.dir, 'feature.txt'))).toBe(false)
+    const work = taskRef(refs, 'T-1', 'work')
+    expect(git(root, 'show', `${work}:feature.txt`)).toBe('the passed work')
+    expect(git(root, 'log', '-1', '--format=%B', work)).toBe('Task T-1\n\nTanuki-Task: T-1\nTanuki-Agent: a')
+    // A person marks it complete; it lands.
+    expect(await lander.land({ task: task('T-1'), signal: new AbortController().signal })).toMatchObject({
+      status: 'landed',
+    })
+    expect(git(root, 'show', 'main:feature.txt')).toBe('the passed work')
+  })
+
+  it('does not record a failed publishing’s work over a later attempt’s, made on another agent', async () => {
+    const root = gitRepo()
+    const refs = project(root)
+    const a = await openWorkspace({ project: refs, agent: 'a' })
+    const b = await openWorkspace({ project: refs, agent: 'b' })
+    await a.begin(task('T-1'), { unlanded: [], carry: false })
+    writeFileSync(join(a.dir, 'feature.txt'), 'first attempt\n')
+    const lock = join(root, '.git', 'worktrees', 'a', 'index.lock')
+    writeFileSync(lock, '')
+    await expect(a.publish(task('T-1'))).rejects.toThrow(/index\.lock/)
+    rmSync(lock)
+    // A person reran T-1; agent b did it again.
+    await b.begin(task('T-1'), { unlanded: [], carry: false })
+    writeFileSync(join(b.dir, 'feature.txt'), 'second attempt\n')
+    await b.publish(task('T-1'))
+    await a.begin(task('T-2'), { unlanded: [], carry: false })
+    expect(git(root, 'show', `${taskRef(refs, 'T-1', 'work')}:feature.txt`)).toBe('second attempt')
+  })
 })

@@ -373,6 +373,13 @@ async function openWorktree(
       await writeConflicted([])
       // What an earlier run left (a crash mid-iteration, a merge never resolved) is kept on the branch.
       await commit(`tanuki(${agent}): work in progress before ${task.id}`)
+      // The work of a task whose publishing failed is recorded now, before the worktree starts
+      // over; the same task again carries it on as its interrupted attempt (below).
+      const unpublished = await readUnpublished()
+      if (unpublished && unpublished.task !== task.id) {
+        await record(unpublished.task, unpublished.title, unpublished.was)
+      }
+      if (unpublished) await rm(await unpublishedFile(), { force: true })
       // The same task again on this worktree (its agent crashed): its earlier attempt, squashed.
       const was = await readMarker()
       let resumed: string | undefined
@@ -455,20 +462,60 @@ async function openWorktree(
       return {}
     })
 
+  /**
+   * Records a task's work (the worktree's tip since the task's base) in its refs. `was`: the work
+   * ref as it stood when the task's publishing failed; the work is recorded only if it still
+   * stands so (no later attempt, on another agent, recorded its own since).
+   */
+  const record = async (id: string, title: string, was?: string): Promise<void> => {
+    const tip = (await inWorktree(['rev-parse', 'HEAD'])).stdout.trim()
+    const base = (await revParse(taskRef(project, id, 'base'), path)) ?? tip
+    const message = `${title}\n\nTanuki-Task: ${id}\nTanuki-Agent: ${agent}\n`
+    const config = await commitConfig(path, safeName(agent))
+    const work = check(
+      await git([...config, 'commit-tree', `${tip}^{tree}`, '-p', base, '-m', message], path),
+      'commit-tree',
+    )
+    // An empty old value: the ref must not exist.
+    const expected = was === undefined ? [] : [was]
+    const moved = await git(['update-ref', taskRef(project, id, 'work'), work.stdout.trim(), ...expected], path)
+    if (moved.code === 0 || was === undefined) {
+      check(moved, 'update-ref')
+      check(await git(['update-ref', taskRef(project, id, 'tip'), tip], path), 'update-ref')
+    }
+    await rm(await marker(), { force: true })
+  }
+
+  /**
+   * A task whose work could not be published (a commit that failed: a lock left on the index, a
+   * full disk) keeps it in the worktree, and a note in its git folder says so: the agent's next
+   * task records it first, before anything in the worktree is reset.
+   */
+  const unpublishedFile = (): Promise<string> => inGitDir('tanuki-unpublished')
+  const readUnpublished = async (): Promise<{ task: string; was: string; title: string } | undefined> => {
+    const text = await readFile(await unpublishedFile(), 'utf8').catch(() => '')
+    const [task, was = '', ...title] = text.split('\n')
+    return task ? { task, was, title: title.join('\n') } : undefined
+  }
+
   const publish = async (task: Task): Promise<void> => {
     await serialized(repo.top, async () => {
-      await commit(`tanuki(${agent}): ${task.id}: last changes`)
-      const tip = (await inWorktree(['rev-parse', 'HEAD'])).stdout.trim()
-      const base = (await revParse(taskRef(project, task.id, 'base'), path)) ?? tip
-      const message = `${task.title}\n\nTanuki-Task: ${task.id}\nTanuki-Agent: ${agent}\n`
-      const config = await commitConfig(path, safeName(agent))
-      const work = check(
-        await git([...config, 'commit-tree', `${tip}^{tree}`, '-p', base, '-m', message], path),
-        'commit-tree',
-      )
-      check(await git(['update-ref', taskRef(project, task.id, 'work'), work.stdout.trim()], path), 'update-ref')
-      check(await git(['update-ref', taskRef(project, task.id, 'tip'), tip], path), 'update-ref')
-      await rm(await marker(), { force: true })
+      try {
+        await commit(`tanuki(${agent}): ${task.id}: last changes`)
+        await record(task.id, task.title)
+        await rm(await unpublishedFile(), { force: true })
+      } catch (error) {
+        const was = (await revParse(taskRef(project, task.id, 'work'), path)) ?? ''
+        await writeFile(await unpublishedFile(), `${task.id}\n${was}\n${task.title}`).catch(() => {})
+        throw new TanukiError(
+          'TANUKI_AGENT_FAILED',
+          `${(error instanceof Error ? error.message : String(error)).replace(/\.$/, '')}. ` +
+            `${task.id}'s work is kept in agent ${agent}'s worktree ${path} (branch ${branch}); it is recorded for ` +
+            `${task.id} when that agent begins its next task, and lands once ${task.id} is complete ` +
+            `(\`tanuki task mark ${task.id} complete\`). Until then, do not remove the agent (\`project stop --remove\`).`,
+          { cause: error, details: { worktree: path, branch, task: task.id } },
+        )
+      }
     })
   }
 
