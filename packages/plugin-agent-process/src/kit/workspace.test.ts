@@ -12,6 +12,16 @@ import { endTaskWork, openWorkspace, worktreePath, worktreesDir } from './worksp
 
 afterEach(removeTempDirs)
 
+/** Makes `git add` fail in every worktree of a repository (a required filter that fails, like git-lfs missing), until `fixAdd`. */
+function breakAdd(root: string): void {
+  writeFileSync(join(root, '.git', 'info', 'attributes'), '* filter=broken\n')
+  git(root, 'config', 'filter.broken.clean', 'false')
+  git(root, 'config', 'filter.broken.required', 'true')
+}
+function fixAdd(root: string): void {
+  git(root, 'config', '--remove-section', 'filter.broken')
+}
+
 const task = (id: string, dependsOn: string[] = []): Task =>
   createTask({ id, title: `Task ${id}`, dependsOn, completion: { verify: 'true' } })
 
@@ -655,6 +665,22 @@ describe("Tanuki's own git, whatever the person's git config and hooks", () => {
     expect(git(a.dir, 'rev-parse', '--abbrev-ref', 'HEAD')).toBe('tanuki/a')
   })
 
+  it('records the work of a passed task when the worktree’s index is locked (a git the agent left killed)', async () => {
+    const root = gitRepo()
+    const refs = project(root)
+    const lander = createGitLander({ project: refs, land: resolveConfig({}).land })
+    const a = await openWorkspace({ project: refs, agent: 'a' })
+    const base = (await lander.prepare()).base
+    await a.begin(task('T-1'), { base, unlanded: [], carry: false })
+    writeFileSync(join(a.dir, 'feature.txt'), 'the passed work\n')
+    writeFileSync(join(root, '.git', 'worktrees', 'a', 'index.lock'), '')
+    await endTaskWork(a, task('T-1'), { status: 'complete' })
+    expect(await lander.land({ task: task('T-1'), signal: new AbortController().signal })).toMatchObject({
+      status: 'landed',
+    })
+    expect(git(root, 'show', 'main:feature.txt')).toBe('the passed work')
+  })
+
   it('keeps the work of a task whose publishing failed, and records it for that task before the agent’s next task starts over', async () => {
     const root = gitRepo()
     const refs = project(root)
@@ -663,16 +689,17 @@ describe("Tanuki's own git, whatever the person's git config and hooks", () => {
     const base = (await lander.prepare()).base
     await a.begin(task('T-1'), { base, unlanded: [], carry: false })
     writeFileSync(join(a.dir, 'feature.txt'), 'the passed work\n')
-    // Another git process (or one that crashed) holds the worktree's index: the commit fails.
-    const lock = join(root, '.git', 'worktrees', 'a', 'index.lock')
-    writeFileSync(lock, '')
+    breakAdd(root)
     const failed = endTaskWork(a, task('T-1'), { status: 'complete' })
-    await expect(failed).rejects.toThrow(/index\.lock/)
+    await expect(failed).rejects.toThrow(/external filter 'false' failed/)
     await expect(failed).rejects.toThrow(
       `T-1's work is kept in agent a's worktree ${worktreePath(refs, 'a')} (branch tanuki/a); it is recorded for T-1 when that agent begins its next task`,
     )
     expect(git(root, 'for-each-ref', taskRef(refs, 'T-1', 'work'))).toBe('')
-    rmSync(lock)
+    // The agent's next task cannot start over while the work cannot be recorded: nothing is reset.
+    await expect(a.begin(task('T-2'), { base, unlanded: [], carry: false })).rejects.toThrow(/filter/)
+    expect(readFileSync(join(a.dir, 'feature.txt'), 'utf8')).toBe('the passed work\n')
+    fixAdd(root)
     // Its next task starts from the landed work, which T-1's is not: T-1's is recorded first.
     await a.begin(task('T-2'), { base, unlanded: [], carry: false })
     expect(existsSync(join(a.dir, 'feature.txt'))).toBe(false)
@@ -693,10 +720,9 @@ describe("Tanuki's own git, whatever the person's git config and hooks", () => {
     const b = await openWorkspace({ project: refs, agent: 'b' })
     await a.begin(task('T-1'), { unlanded: [], carry: false })
     writeFileSync(join(a.dir, 'feature.txt'), 'first attempt\n')
-    const lock = join(root, '.git', 'worktrees', 'a', 'index.lock')
-    writeFileSync(lock, '')
-    await expect(a.publish(task('T-1'))).rejects.toThrow(/index\.lock/)
-    rmSync(lock)
+    breakAdd(root)
+    await expect(a.publish(task('T-1'))).rejects.toThrow(/filter/)
+    fixAdd(root)
     // A person reran T-1; agent b did it again.
     await b.begin(task('T-1'), { unlanded: [], carry: false })
     writeFileSync(join(b.dir, 'feature.txt'), 'second attempt\n')

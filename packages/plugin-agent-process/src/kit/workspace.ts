@@ -229,6 +229,32 @@ async function openWorktree(
     )
   }
 
+  /** Pathspecs that keep what setups created out of `git add`. */
+  const excludedPaths = async (): Promise<string[]> =>
+    (await leftOut()).map((file) => `:(exclude,literal)${file.replace(/\/$/, '')}`)
+
+  /**
+   * The worktree's files as a commit on HEAD, made through an index of its own, the branch not
+   * moved: for when the worktree's index cannot be used (a lock a killed git left on it).
+   */
+  const snapshot = async (message: string): Promise<string> => {
+    const index = await inGitDir('tanuki-snapshot-index')
+    const env = { GIT_INDEX_FILE: index }
+    try {
+      await rm(index, { force: true })
+      check(await git(['read-tree', 'HEAD'], path, env), 'read-tree')
+      check(await git(['add', '--all', '--', '.', ...(await excludedPaths())], path, env), 'add')
+      const tree = check(await git(['write-tree'], path, env), 'write-tree').stdout.trim()
+      const config = await commitConfig(path, safeName(agent))
+      return check(
+        await git([...config, 'commit-tree', tree, '-p', 'HEAD', '-m', message], path),
+        'commit-tree',
+      ).stdout.trim()
+    } finally {
+      await rm(index, { force: true })
+    }
+  }
+
   const commit = async (message: string): Promise<string | undefined> => {
     // Every untracked file, whatever the person's `status.showUntrackedFiles` says (`no` would hide
     // work that only adds files, and leave it to be committed in a later task's work).
@@ -236,7 +262,7 @@ async function openWorktree(
     const merging = (await revParse('MERGE_HEAD', path)) ?? (await revParse('CHERRY_PICK_HEAD', path))
     if (status.stdout.trim() === '' && !merging) return undefined
     // What a setup created is not the task's work, though git would take it (no .gitignore).
-    const excluded = (await leftOut()).map((file) => `:(exclude,literal)${file.replace(/\/$/, '')}`)
+    const excluded = await excludedPaths()
     check(await inWorktree(['add', '--all', '--', '.', ...excluded]), 'add')
     // Nothing but what a setup created changed: nothing to commit. (Without such files, what
     // `status` listed is staged now: no git call to ask, once per iteration.)
@@ -467,8 +493,8 @@ async function openWorktree(
    * ref as it stood when the task's publishing failed; the work is recorded only if it still
    * stands so (no later attempt, on another agent, recorded its own since).
    */
-  const record = async (id: string, title: string, was?: string): Promise<void> => {
-    const tip = (await inWorktree(['rev-parse', 'HEAD'])).stdout.trim()
+  const record = async (id: string, title: string, was?: string, at?: string): Promise<void> => {
+    const tip = at ?? (await inWorktree(['rev-parse', 'HEAD'])).stdout.trim()
     const base = (await revParse(taskRef(project, id, 'base'), path)) ?? tip
     const message = `${title}\n\nTanuki-Task: ${id}\nTanuki-Agent: ${agent}\n`
     const config = await commitConfig(path, safeName(agent))
@@ -487,8 +513,8 @@ async function openWorktree(
   }
 
   /**
-   * A task whose work could not be published (a commit that failed: a lock left on the index, a
-   * full disk) keeps it in the worktree, and a note in its git folder says so: the agent's next
+   * A task whose work could not be published (its files could not be committed even through an
+   * index of their own: a filter that fails, a full disk) keeps it in the worktree, and a note in its git folder says so: the agent's next
    * task records it first, before anything in the worktree is reset.
    */
   const unpublishedFile = (): Promise<string> => inGitDir('tanuki-unpublished')
@@ -500,9 +526,14 @@ async function openWorktree(
 
   const publish = async (task: Task): Promise<void> => {
     await serialized(repo.top, async () => {
+      const last = `tanuki(${agent}): ${task.id}: last changes`
       try {
-        await commit(`tanuki(${agent}): ${task.id}: last changes`)
-        await record(task.id, task.title)
+        const snapshotted = await commit(last).then(
+          () => undefined,
+          // The worktree's index is not needed: its files, as they are, are the work that passed.
+          async (error: unknown) => snapshot(last).catch(() => Promise.reject(error)),
+        )
+        await record(task.id, task.title, undefined, snapshotted)
         await rm(await unpublishedFile(), { force: true })
       } catch (error) {
         const was = (await revParse(taskRef(project, task.id, 'work'), path)) ?? ''
@@ -511,8 +542,8 @@ async function openWorktree(
           'TANUKI_AGENT_FAILED',
           `${(error instanceof Error ? error.message : String(error)).replace(/\.$/, '')}. ` +
             `${task.id}'s work is kept in agent ${agent}'s worktree ${path} (branch ${branch}); it is recorded for ` +
-            `${task.id} when that agent begins its next task, and lands once ${task.id} is complete ` +
-            `(\`tanuki task mark ${task.id} complete\`). Until then, do not remove the agent (\`project stop --remove\`).`,
+            `${task.id} when that agent begins its next task (\`tanuki task show ${task.id}\` then lists its work). ` +
+            `Mark ${task.id} complete after that, not before, to land it, and do not remove the agent until then.`,
           { cause: error, details: { worktree: path, branch, task: task.id } },
         )
       }
