@@ -101,6 +101,30 @@ function sameLine(options: { maxIterations?: number; config?: string } = {}): Te
 }
 
 describe('landing', () => {
+  it('runs none of the person’s git hooks and sees every new file, whatever status.showUntrackedFiles says', async () => {
+    const project = createProject({
+      tasks: [
+        { id: 'A-1', sh: 'mkdir -p src && echo "export const add = 1" > src/add.js', verify: 'test -f src/add.js' },
+        { id: 'A-2', dependsOn: ['A-1'], sh: 'echo more >> README.md', verify: 'grep -q more README.md' },
+      ],
+      files: { 'README.md': '# project\n' },
+    })
+    git(project.dir, 'config', 'status.showUntrackedFiles', 'no')
+    // Hooks such as husky's and git-lfs's, each failing: a commitizen prompt on /dev/tty, lfs missing.
+    const ran = join(folder('tanuki-hooks-'), 'ran')
+    for (const hook of ['prepare-commit-msg', 'post-checkout', 'post-commit', 'post-merge', 'reference-transaction'])
+      writeFileSync(join(project.dir, '.git', 'hooks', hook), `#!/bin/sh\necho ${hook} >> '${ran}'\nexit 1\n`, {
+        mode: 0o755,
+      })
+    const run = await tanuki(project.dir, 'project', 'start')
+    expect(run.code, run.stderr + run.stdout).toBe(0)
+    expect(landedOn(project.dir)).toEqual(['A-2', 'A-1'])
+    // A-1's file landed with A-1, not with the next task its agent did.
+    expect(git(project.dir, 'show', '--name-only', '--format=', 'main~1')).toBe('src/add.js')
+    expect(git(project.dir, 'show', '--name-only', '--format=', 'main')).toBe('README.md')
+    expect(existsSync(ran) ? readFileSync(ran, 'utf8') : 'no hook ran').toBe('no hook ran')
+  })
+
   it('lands a diamond on two agents in dependency order, one commit per task, each gated on the combined work', async () => {
     const project = createProject({
       agents: { default: 2 },
