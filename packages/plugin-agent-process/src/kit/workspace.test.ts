@@ -4,7 +4,7 @@ import { createTask, isTanukiError, resolveConfig, type Task } from '@tanuki/cor
 import { afterEach, describe, expect, it } from 'vitest'
 import { git, gitRepo, project, removeTempDirs, tempDir } from '../../test/support/repo.ts'
 import { createGitLander } from './git/lander.ts'
-import { readOwned } from './git/owned.ts'
+import { readOwned, updateOwned } from './git/owned.ts'
 import { workIsOn } from './git/run.ts'
 import { removeWorktrees } from './cleanup.ts'
 import { taskIdOfRef, taskRef } from './ref-names.ts'
@@ -729,5 +729,20 @@ describe("Tanuki's own git, whatever the person's git config and hooks", () => {
     await b.publish(task('T-1'))
     await a.begin(task('T-2'), { unlanded: [], carry: false })
     expect(git(root, 'show', `${taskRef(refs, 'T-1', 'work')}:feature.txt`)).toBe('second attempt')
+  })
+
+  it('records a landing worktree git made but no record names (a post-checkout hook failed its add), so removing the agents removes it', async () => {
+    const root = gitRepo()
+    const refs = project(root)
+    await createGitLander({ project: refs, land: resolveConfig({}).land }).prepare()
+    const landing = join(worktreesDir(refs), '_land-main')
+    // What an add that failed after its checkout left: the worktree, on Tanuki's landing branch, unrecorded.
+    updateOwned(refs, (owned) => {
+      owned.worktrees = {}
+    })
+    await createGitLander({ project: refs, land: resolveConfig({}).land }).prepare()
+    expect(Object.values(readOwned(refs).worktrees)).toMatchObject([{ kind: 'land', for: 'main' }])
+    await removeWorktrees(refs, { force: true })
+    expect(existsSync(landing)).toBe(false)
   })
 })

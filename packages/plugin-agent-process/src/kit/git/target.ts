@@ -174,6 +174,11 @@ export async function openIntegration(project: ProjectInfo, located: LandingTarg
   const tree = (await listWorktrees(repo)).find((each) => samePath(each.path, dir))
   if (tree) {
     await repairIntegration({ branch, dir })
+    // Ours, in our folder on our branch, though a worktree add that failed late (a post-checkout
+    // hook, before hooks were off) never recorded it: recorded now, so `--remove` removes it.
+    updateOwned(project, (owned) => {
+      owned.worktrees[real(dir)] ??= { kind: 'land', for: target, branch, at }
+    })
     return { branch, dir, cwd }
   }
   // A new worktree is on its branch's tip and clean: nothing to repair (five git processes,
