@@ -176,7 +176,10 @@ export type {
   LandingFeedback,
   LandingRecord,
   LandingStart,
+  PushFailure,
+  TargetPush,
 } from './land/types.ts'
+export { notPushedNote } from './land/push.ts'
 export { askGateAlone, targetFailsNote, type FailedGate, type GateAloneOptions } from './land/target-fails.ts'
 export { createMemoryLander, type MemoryLander, type MemoryLanderOptions } from './testing/memory-lander.ts'
 export {

@@ -49,6 +49,28 @@ export interface LandingStart {
    * without that work.
    */
   notHere?: { commit: string; branches: string[] }[]
+  /** How pushing the target to `land.push`'s remote went, when `prepare` pushed it. */
+  push?: TargetPush
+}
+
+/**
+ * A push of the target to the remote `land.push` names, after the target moved: it went through,
+ * or it failed (`error`: what git said: a hook that refused it, a remote out of reach, a rejected
+ * non-fast-forward). The landing stands either way; only the remote lacks it.
+ */
+export interface TargetPush {
+  /** The git remote (`land.push`). */
+  remote: string
+  /** The branch pushed: the target. */
+  branch: string
+  /** What git said when the push failed; absent when it went through. */
+  error?: string
+}
+
+/** A push of the target that failed, as the journal records it until a later push goes through. */
+export interface PushFailure extends Required<TargetPush> {
+  /** Clock time in ms since the epoch. */
+  at: number
 }
 
 /** What `Lander.prepare` knows of earlier runs, and how this one started. */
@@ -116,8 +138,10 @@ export type LandOutcome =
    * `empty`: nothing of the task landed, and no commit was made for it (see `EmptyLanding` for
    * why); `commit` is the integration tip it found. It still counts as landed, so its dependents
    * land after it, but people are told there was nothing to land, not that it landed.
+   *
+   * `push`: how pushing the target to `land.push`'s remote went, when it was pushed (after it moved).
    */
-  | { status: 'landed'; commit: string; moved: boolean; note?: string; empty?: EmptyLanding }
+  | { status: 'landed'; commit: string; moved: boolean; note?: string; empty?: EmptyLanding; push?: TargetPush }
   /** The work does not apply cleanly on the landed work. Nothing moved. */
   | ({ status: 'conflict' } & Conflict)
   /**
@@ -217,4 +241,6 @@ export interface LandResult {
    * which this run does not land on: each target with its tasks.
    */
   elsewhere?: { target: string; tasks: string[] }[]
+  /** The last push of the target to `land.push`'s remote failed, and it failed again now. */
+  pushFailed?: PushFailure
 }

@@ -114,13 +114,14 @@ export class Commands {
     landing.mended()
     landing.addUnlanded()
     await landing.idle()
-    // What landed may still wait for the target: the person may have made way for it since.
+    // What landed may still wait for the target, or for its push: the person may have made way for it since.
     await landing.retarget()
     const elsewhere = landing.elsewhere()
     return {
       held: landing.held ? [...landing.held.tasks] : [],
       ...(landing.held ? { note: landing.held.note } : landing.broken ? { note: landing.broken.note } : {}),
       ...(elsewhere.length > 0 ? { elsewhere } : {}),
+      ...(landing.pushFailed ? { pushFailed: landing.pushFailed } : {}),
     }
   }
 

@@ -79,6 +79,12 @@ export type TanukiEvents = {
     at: number
   }
   /**
+   * Pushing the target to `land.push`'s remote failed (`error`: what git said), or went through
+   * again after one had failed (no `error`). Said when that changes, not at every landing: the
+   * landed work is on the target either way, only the remote lacks it.
+   */
+  'project:push': { remote: string; branch: string; error?: string; at: number }
+  /**
    * A task appeared while running (a new file). It carries the task's definition as it stands once
    * added, as `project:loaded` does for the tasks loaded at the start, so reporters can show its
    * title and role before (or without) it ever running. Older cores sent `taskId` only.

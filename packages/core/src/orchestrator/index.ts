@@ -372,6 +372,7 @@ export class Orchestrator {
         return until === undefined ? info : { ...info, parkedUntil: new Date(until).toISOString() }
       }),
       tasks: [...this.table.values()].map((record) => this.table.view(record)),
+      ...(this.landing?.pushFailed ? { pushFailed: this.landing.pushFailed } : {}),
     }
   }
 

@@ -1,10 +1,11 @@
 import { errorMessage, targetOfError } from '../errors.ts'
-import type { Lander, LandingFeedback, LandingStart, LandRequest } from '../land/types.ts'
+import type { Lander, LandingFeedback, LandingStart, LandRequest, PushFailure } from '../land/types.ts'
 import type { ResolvedConfig } from '../plugin/index.ts'
 import { setupFailure, type RoleSetup } from '../plugin/roles.ts'
 import type { RunStore } from '../state/types.ts'
 import type { Bus } from './bus.ts'
 import { gateFailureKey } from './gate-failure.ts'
+import { PushState } from './push-state.ts'
 import { TargetCheck, type TargetBroken } from './target-check.ts'
 import { triesSpent, type TaskRecord, type TaskTable } from './task-table.ts'
 
@@ -29,6 +30,8 @@ export interface LandingOptions {
   gate?: string
   /** The run stays on once settled (`--watch`): it sees a new commit on the target by itself. */
   staysOn?: boolean
+  /** Whether the target is on `land.push`'s remote: told how each push went. */
+  push?: PushState
 }
 
 /**
@@ -140,6 +143,7 @@ export class LandingQueue {
     }
     this.base = start.base
     this.target = start.target
+    this.options.push?.saw(start.push)
     this.notice = start.notice
     this.gone = new Set(start.gone)
     this.notHere = new Map((start.notHere ?? []).map(({ commit, branches }) => [commit, branches]))
@@ -208,13 +212,14 @@ export class LandingQueue {
   }
 
   /**
-   * When landed work waits for the target, asks the lander to settle it again (`tanuki land`
-   * during a run, once a person committed or stashed what held it back).
+   * When landed work waits for the target, or the target's last push failed, asks the lander to
+   * settle it again, which pushes it again (`tanuki land` during a run, once a person committed or
+   * stashed what held it back, or fixed what refused the push).
    */
   async retarget(): Promise<void> {
-    if (!this.held || this.closed) return
+    if ((!this.held && !this.pushFailed) || this.closed) return
     await this.idle()
-    const held = this.held.tasks
+    const held = this.held?.tasks ?? []
     await this.prepare(this.target)
     // Taken off the integration branch (`LandingStart.relanding`): they land again now.
     if (held.some((id) => !this.options.table.get(id)?.landed)) {
@@ -408,6 +413,7 @@ export class LandingQueue {
       })
       forget()
       this.resettled = false
+      if (outcome.status === 'landed') this.options.push?.saw(outcome.push)
       // The target is at the landed work: every landing that waited for it is on it now.
       if (outcome.status === 'landed' && outcome.moved) {
         for (const each of this.held?.tasks ?? []) this.reached(each)
@@ -594,6 +600,11 @@ export class LandingQueue {
     this.options.bus.emit('orchestrator:error', { context: 'landing', message: this.stopped })
   }
 
+  /** The last push of the target to `land.push`'s remote that failed, if none went through since. */
+  get pushFailed(): PushFailure | undefined {
+    return this.options.push?.failed
+  }
+
   /** Lands nothing more; waits for the landing under way (aborted if `abort`). */
   async close(abort: boolean): Promise<void> {
     this.closed = true
@@ -629,9 +640,13 @@ export interface OpenLandingOptions extends Omit<LandingOptions, 'lander'> {
  */
 export async function openLanding(options: OpenLandingOptions): Promise<LandingQueue | undefined> {
   const { lander, land, store, recordedTarget, fresh, ...rest } = options
+  const push = new PushState({ store, bus: rest.bus, now: rest.now }, (await store.load()).run.pushFailed)
+  // Nothing is pushed any more: a push that failed before is no longer this project's to say.
+  if (!land.push) push.clear()
   if (!lander || !land.enabled) return undefined
   const landing = new LandingQueue({
     lander,
+    push,
     sameFailureLimit: rest.config.sameFailureLimit,
     staysOn: !rest.config.stopWhenSettled,
     ...(land.verify ? { gate: land.verify } : {}),

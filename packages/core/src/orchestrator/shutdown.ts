@@ -101,5 +101,6 @@ export async function windDown(
     ...(settled.failed.length + settled.review.length > 0 ? { settled } : {}),
     ...(verifyBlocked.length > 0 ? { verifyBlocked } : {}),
     ...(elsewhere.length > 0 ? { elsewhere } : {}),
+    ...(landing?.pushFailed ? { pushFailed: landing.pushFailed } : {}),
   }
 }

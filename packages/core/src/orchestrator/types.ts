@@ -6,7 +6,7 @@ import type { Reporter } from '../reporter/types.ts'
 import type { Blocker } from '../resolver/index.ts'
 import type { TaskSource } from '../source/types.ts'
 import type { Failure } from '../failure.ts'
-import type { EmptyLanding } from '../land/types.ts'
+import type { EmptyLanding, PushFailure } from '../land/types.ts'
 import type { Landing, RunStore, Spend, TaskRunState } from '../state/types.ts'
 import type { Task, TaskStatus } from '../task/types.ts'
 import type { Budgets } from './budgets.ts'
@@ -119,6 +119,8 @@ export interface OrchestratorStatus {
   queue: { size: number; byRole: Record<string, number> }
   agents: AgentInfo[]
   tasks: TaskView[]
+  /** The last push of the target to `land.push`'s remote failed, and none went through since. */
+  pushFailed?: PushFailure
 }
 
 /** How a run ended. */
@@ -177,6 +179,12 @@ export interface RunSummary {
    * to do; `sources`, where the waiting tasks are defined (the files to correct a typo in).
    */
   verifyBlocked?: VerifyBlocked[]
+  /**
+   * The last push of the target to `land.push`'s remote failed (a hook refused it, the remote is out
+   * of reach, it was rejected), and none went through since: the landed work is on the target
+   * here, not on the remote. Configured delivery did not happen: the run exits 1.
+   */
+  pushFailed?: PushFailure
 }
 
 /** A verify that cannot run where a role's agents work, and the tasks that wait for it. */

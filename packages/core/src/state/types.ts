@@ -1,6 +1,6 @@
 import type { Awaitable } from '../agent/types.ts'
 import type { Failure } from '../failure.ts'
-import type { EmptyLanding, LandingFeedback } from '../land/types.ts'
+import type { EmptyLanding, LandingFeedback, PushFailure } from '../land/types.ts'
 import type { TaskStatus } from '../task/types.ts'
 
 /** Tokens and dollars spent. */
@@ -84,6 +84,11 @@ export interface RunInfo {
   target?: string
   /** What the whole run spent. */
   spend?: Spend
+  /**
+   * The last push of the target to `land.push`'s remote failed: the landed work is on the target
+   * here, not on the remote. Cleared once a later push of it goes through (in a run, or `tanuki land`).
+   */
+  pushFailed?: PushFailure
   startedAt?: number
   endedAt?: number
 }
