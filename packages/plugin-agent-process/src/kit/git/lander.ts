@@ -10,6 +10,7 @@ import {
   type LandRequest,
   type ProjectInfo,
   type ResolvedConfig,
+  type TargetPush,
   type Task,
 } from '@tanuki/core'
 import { execShell } from '../process.ts'
@@ -49,6 +50,33 @@ interface CatchUpConflict {
   files: string[]
   message: string
 }
+/**
+ * Why a push failed, on one line: what the remote's hook said (`remote: …`), git's verdict on the
+ * ref (`! [remote rejected] main -> main (pre-receive hook declined)`), or its error; not the
+ * `To <url>` line, nor hints.
+ */
+function pushSaid(result: Awaited<ReturnType<typeof git>>): string {
+  const lines = result.stderr
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line && !/^(To |hint:)/.test(line) && !/^error: failed to push some refs/.test(line))
+    .map((line) => line.replace(/^remote:\s*/, '').replace(/^! /, ''))
+    .filter(Boolean)
+  return lines.length > 0 ? lines.slice(0, 3).join('; ') : gitSaid(result)
+}
+
+/** Whether the target moved (`note`: why not, or that its push failed), and how pushing it went. */
+interface Moved {
+  moved: boolean
+  note?: string
+  push?: TargetPush
+}
+
+/** Why the target did not move, if it did not: a push that failed after it moved is `push`'s to say. */
+function noteOf(moved: Moved): string | undefined {
+  return moved.moved && moved.push?.error !== undefined ? undefined : moved.note
+}
+
 /** What `catchUp` found: the integration tip with the target's new commits in, or a conflict. */
 type CatchUp = { status: 'caught-up'; head: string } | CatchUpConflict
 
@@ -232,14 +260,15 @@ export function createGitLander(options: GitLanderOptions): GitLander {
   /**
    * Moves the target forward to the integration tip. Where it is checked out, as
    * `git merge --ff-only` would (never overwriting a person's changes); elsewhere, the ref alone.
+   * Then pushes it to `land.push` (`push`: how that went).
    */
-  const moveTarget = async (to: string): Promise<{ moved: boolean; note?: string }> => {
+  const moveTarget = async (to: string): Promise<Moved> => {
     const moved = await moveTargetTo(to)
     behind = !moved.moved
     return moved
   }
   /** `moveTarget`'s work; `moveTarget` remembers whether it left the target behind. */
-  const moveTargetTo = async (to: string): Promise<{ moved: boolean; note?: string }> => {
+  const moveTargetTo = async (to: string): Promise<Moved> => {
     const ref = `refs/heads/${target}`
     const movedMeanwhile = {
       moved: false,
@@ -297,8 +326,16 @@ export function createGitLander(options: GitLanderOptions): GitLander {
     knownTarget = to
     if (land.push) {
       const pushed = await git(['push', '--quiet', land.push, `${ref}:${ref}`], repo!)
-      if (pushed.code !== 0)
-        return { moved: true, note: `landed, but pushing ${target} to ${land.push} failed: ${gitSaid(pushed)}` }
+      const push: TargetPush = { remote: land.push, branch: target! }
+      if (pushed.code !== 0) {
+        const error = pushSaid(pushed)
+        return {
+          moved: true,
+          note: `landed, but pushing ${target} to ${land.push} failed: ${error}`,
+          push: { ...push, error },
+        }
+      }
+      return { moved: true, push }
     }
     return { moved: true }
   }
@@ -487,12 +524,14 @@ export function createGitLander(options: GitLanderOptions): GitLander {
         clean = true
         return {
           target: target!,
+          ...(move.push ? { push: move.push } : {}),
           ...(notice ? { notice } : {}),
           base: `refs/heads/${branch}`,
           landed: [...landed].map(([taskId, commit]) => ({ taskId, commit })),
           ...(ahead.length > 0 ? (move.moved ? { caughtUp: ahead } : { held: ahead }) : {}),
           ...(rebuilt.relanding.length > 0 ? { relanding: rebuilt.relanding } : {}),
-          ...(move.note || rebuilt.note ? { note: move.note ?? rebuilt.note } : {}),
+          // A push that failed is `push`'s to say: the note is for a target that did not move.
+          ...(noteOf(move) || rebuilt.note ? { note: noteOf(move) ?? rebuilt.note } : {}),
           ...(gone.length > 0 ? { gone } : {}),
           ...(notHere.length > 0 ? { notHere } : {}),
         }
@@ -522,11 +561,12 @@ export function createGitLander(options: GitLanderOptions): GitLander {
           // merge under way: the next landing repairs it.
           clean = built === 'no work'
           // Nothing of its own, but the target still has to reach what landed before it.
-          const moved = behind ? await moveTarget(before) : { moved: true }
+          const moved: Moved = behind ? await moveTarget(before) : { moved: true }
           return {
             status: 'landed',
             commit: before,
             moved: moved.moved,
+            ...(moved.push ? { push: moved.push } : {}),
             empty: built === 'no work' ? 'no-work' : 'no-changes',
             ...(moved.note ? { note: moved.note } : {}),
           }
@@ -551,7 +591,13 @@ export function createGitLander(options: GitLanderOptions): GitLander {
         ])
         clean = unchanged
         const note = [moved.note, shared].filter(Boolean).join('; ')
-        return { status: 'landed', commit: built, moved: moved.moved, ...(note ? { note } : {}) }
+        return {
+          status: 'landed',
+          commit: built,
+          moved: moved.moved,
+          ...(note ? { note } : {}),
+          ...(moved.push ? { push: moved.push } : {}),
+        }
       })
     },
 
