@@ -455,10 +455,12 @@ export function settledLine(model: RunModel, c: Colors, stopped = false): string
     (empty > 0 ? `, ${empty} with nothing to land` : '') +
     (held ? `, ${held.tasks.length} waiting for ${held.target ?? 'the target'} (${someOf(held.tasks)})` : '') +
     // Work an earlier run did for another branch: not on it, nor landed here (the start said why).
-    model.elsewhere.map(({ target, tasks }) => `, ${tasks.length} waiting for ${target} (${someOf(tasks)})`).join('')
+    model.elsewhere.map(({ target, tasks }) => `, ${tasks.length} waiting for ${target} (${someOf(tasks)})`).join('') +
+    // Landed, but the remote the config pushes to lacks it (the run's end says what to do).
+    (model.pushFailed ? `, ${model.pushFailed.branch} not pushed to ${model.pushFailed.remote}` : '')
   const why = held?.note ? `: ${held.note}` : ''
   if (!stopped && counts.complete === total && total > 0) {
-    return held || model.elsewhere.length > 0
+    return held || model.elsewhere.length > 0 || model.pushFailed
       ? `${c.yellow('!')} ${c.bold(`all ${plural(total, 'task')} complete`)}${lands}${took}${why}`
       : `${c.green('✓')} ${c.bold(`all ${plural(total, 'task')} complete`)}${lands}${took}`
   }

@@ -50,6 +50,11 @@ export class RunModel implements ReporterHooks {
   state: TanukiEvents['orchestrator:state']['to'] = 'stopped'
   /** Every `orchestrator:error`. */
   readonly errors: TanukiEvents['orchestrator:error'][] = []
+  /**
+   * The last push of the target to `land.push`'s remote failed (`project:push` with an error), and
+   * none went through since: the landed work is not on the remote.
+   */
+  pushFailed: { remote: string; branch: string; error: string } | undefined
   /** The command of a landing's gate running now (one landing at a time), until that landing ends. */
   gate: TanukiEvents['task:land-gate'] | undefined
   /** Where work landed, and what waits for the target. */
@@ -153,6 +158,10 @@ export class RunModel implements ReporterHooks {
   onProjectTarget(e: TanukiEvents['project:target']): void {
     this.target = e.target
     this.elsewhere = e.elsewhere
+  }
+
+  onProjectPush(e: TanukiEvents['project:push']): void {
+    this.pushFailed = e.error === undefined ? undefined : { remote: e.remote, branch: e.branch, error: e.error }
   }
 
   onProjectSettled(e: TanukiEvents['project:settled']): void {

@@ -1,4 +1,4 @@
-import { needsYou, type AgentInfo, type Progress, type TaskView } from '@tanuki/core'
+import { needsYou, notPushedNote, type AgentInfo, type Progress, type TaskView } from '@tanuki/core'
 import {
   colors as makeColors,
   fit,
@@ -30,6 +30,8 @@ export interface StatusInput {
    * landed (nor waiting for another branch) are then said to be not landed.
    */
   target?: string
+  /** The last push of the target to `land.push`'s remote failed, and none went through since. */
+  pushFailed?: { remote: string; branch: string; error: string }
 }
 
 export interface FormatStatusOptions {
@@ -111,6 +113,8 @@ export function formatStatus(input: StatusInput, options: FormatStatusOptions = 
   for (const [target, { ids }] of heldBack) waitingFor.set(target, ids.length)
   for (const [target, ids] of waitsFor) waitingFor.set(target, (waitingFor.get(target) ?? 0) + ids.length)
   for (const [target, n] of waitingFor) others.push(`${n} waiting for ${target}`)
+  const unpushed = input.pushFailed
+  if (unpushed) others.push(`${unpushed.branch} not pushed to ${unpushed.remote}`)
   // What needs a person (core's rule, the dashboard's too). Complete is not delivered: work left
   // for `tanuki land` (landing off, a task marked complete).
   const needs = needsYou(tasks, { target: input.target })
@@ -230,7 +234,9 @@ export function formatStatus(input: StatusInput, options: FormatStatusOptions = 
   }
   // Settled without completing: nothing runs them again until a person says so.
   const stuck = needs.filter((item) => item.kind === 'failed' || item.kind === 'review')
-  if (needs.length > 0) lines.push('', c.bold('Needs you'))
+  if (needs.length > 0 || unpushed) lines.push('', c.bold('Needs you'))
+  // Landed, but the remote the config pushes to (`land.push`) lacks it: not delivered.
+  if (unpushed) lines.push(`  ${c.yellow('not pushed')} ← ${notPushedNote(unpushed)}`)
   // Complete work whose dependency is not complete (in review, failed) does not land with `tanuki
   // land` either: it waits for that one, and says so rather than the command that would not land it.
   const { landable, held: holding } = notLandedGroups(

@@ -1,3 +1,4 @@
+import { notPushedNote } from '@tanuki/core'
 import type { Colors } from '../format.ts'
 import {
   clause,
@@ -160,6 +161,8 @@ export function renderBrief(model: RunModel, options: BriefOptions = {}): string
       `${c.yellow('⇡')} ${c.bold(someOf(held.tasks, 10))} not on ${held.target ?? 'the target'} yet${held.note ? `: ${oneLine(held.note)}` : ''}`,
     )
   for (const { target, tasks: ids } of model.elsewhere) needs.push(`${c.yellow('⇡')} ${waitsForLine(target, ids)}`)
+  // Landed, but the remote the config pushes to lacks it.
+  if (model.pushFailed) needs.push(`${c.yellow('⇡')} ${oneLine(notPushedNote(model.pushFailed))}`)
 
   // What waits on those: one line per thing it waits for, so 200 tasks behind one failure are one line.
   const waiting = new Map<string, { status: string; why: string; ids: string[] }>()

@@ -1,5 +1,5 @@
 import { isAbsolute, relative } from 'node:path'
-import { definePlugin, type Reporter, type TanukiPlugin } from '@tanuki/core'
+import { definePlugin, notPushedNote, type Reporter, type TanukiPlugin } from '@tanuki/core'
 import { ensureWritable, reporterPath, writeReport } from '../files.ts'
 import {
   clause,
@@ -187,6 +187,8 @@ export function renderSummary(model: RunModel, options: { title?: string; tailLi
   for (const { target: other, tasks: ids } of model.elsewhere) {
     lines.push(`## Waiting for ${other}`, '', waitsForLine(other, ids), '')
   }
+  // Landed, but not delivered where the config says: the remote lacks it.
+  if (model.pushFailed) lines.push(`## Not pushed`, '', `${clause(notPushedNote(model.pushFailed))}.`, '')
   // Last, so it is the run's last word on a terminal: what keeps the work from the target, and what to do.
   if (held) {
     lines.push(`## Waiting for ${target}`, '')

@@ -22,8 +22,11 @@ export function outcomeOf(model: RunModel): string {
   const held = model.heldBack()
   const target = held?.target ?? 'the target'
   if (progress.total === 0 || progress.complete !== progress.total) return 'Not all tasks complete.'
-  if (held) return `All tasks complete; ${held.tasks.length} not on ${target} yet.`
+  // Landed, but the remote the config pushes to lacks it: not delivered.
+  const push = model.pushFailed
+  const unpushed = push ? `; ${push.branch} not pushed to ${push.remote}` : ''
+  if (held) return `All tasks complete; ${held.tasks.length} not on ${target} yet${unpushed}.`
   if (model.elsewhere.length > 0)
-    return `All tasks complete; ${model.elsewhere.map(({ target: other, tasks: ids }) => `${ids.length} waiting for ${other}`).join(', ')}.`
-  return 'All tasks complete.'
+    return `All tasks complete; ${model.elsewhere.map(({ target: other, tasks: ids }) => `${ids.length} waiting for ${other}`).join(', ')}${unpushed}.`
+  return `All tasks complete${unpushed}.`
 }
