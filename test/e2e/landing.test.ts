@@ -1883,4 +1883,62 @@ export default defineConfig({
     expect(git(remote, 'rev-parse', 'main')).toBe(git(project.dir, 'rev-parse', 'main'))
     expect(landedOn(remote)).toEqual(['P-2', 'P-1'])
   })
+
+  it("a push that fails is said at the run's end and by project status, exits 1, and clears once `tanuki land` pushes", async () => {
+    // The remote refuses every push (as a server's policy would): the landings stand, the remote lacks them.
+    const remote = folder('tanuki-e2e-remote-')
+    git(remote, 'init', '-q', '--bare', '-b', 'main')
+    const project = createProject({
+      tasks: [
+        { id: 'P-1', sh: 'echo 1 > one.txt', verify: 'test -f one.txt' },
+        { id: 'P-2', dependsOn: ['P-1'], sh: 'echo 2 > two.txt', verify: 'test -f two.txt' },
+      ],
+      config: configFor({ default: 1 }, "\n  land: { push: 'origin' },"),
+    })
+    git(project.dir, 'remote', 'add', 'origin', remote)
+    git(project.dir, 'push', '-q', 'origin', 'main')
+    const before = git(remote, 'rev-parse', 'main')
+    const hook = join(remote, 'hooks', 'pre-receive')
+    writeFileSync(hook, '#!/bin/sh\necho "pushes are frozen" >&2\nexit 1\n', { mode: 0o755 })
+
+    const run = await tanuki(project.dir, 'project', 'start')
+    // Complete, and landed on main, but not delivered where the config says: not a success.
+    expect(run.code, run.stderr + run.stdout).toBe(1)
+    expect(landedOn(project.dir)).toEqual(['P-2', 'P-1'])
+    expect(git(remote, 'rev-parse', 'main')).toBe(before)
+    expect(run.stdout).toContain('All tasks complete; main not pushed to origin')
+    expect(run.stdout).toMatch(/Needs you:\n.*main is not pushed to origin: pushes are frozen/)
+    expect(run.stderr).toContain('tanuki: main is not pushed to origin: pushes are frozen')
+    expect(run.stderr).toContain('`tanuki land` pushes it again (or `git push origin main`)')
+    expect(readFileSync(join(project.dir, '.tanuki', 'summary.md'), 'utf8')).toContain('## Not pushed')
+
+    // After the run, status knows it from the journal.
+    const status = await statusJson(project.dir)
+    expect((status as { pushFailed?: unknown }).pushFailed).toMatchObject({
+      remote: 'origin',
+      branch: 'main',
+      error: expect.stringContaining('pushes are frozen'),
+    })
+    const text = await tanuki(project.dir, 'project', 'status')
+    expect(text.stdout).toContain('main not pushed to origin')
+    expect(text.stdout).toMatch(/Needs you\n.*not pushed ← main is not pushed to origin: pushes are frozen/)
+
+    // `tanuki land` tries again: still refused, it says so and exits 1.
+    const refused = await tanuki(project.dir, 'land')
+    expect(refused.code, refused.stderr + refused.stdout).toBe(1)
+    expect(refused.stdout).toContain('not pushed: main is not pushed to origin: pushes are frozen')
+    const json = await tanuki(project.dir, 'land', '--json')
+    expect(json.code).toBe(1)
+    expect(JSON.parse(json.stdout).pushFailed).toMatchObject({ remote: 'origin', branch: 'main' })
+
+    // The remote accepts pushes again: `tanuki land` pushes, and nothing says it any more.
+    rmSync(hook)
+    const landed = await tanuki(project.dir, 'land')
+    expect(landed.code, landed.stderr + landed.stdout).toBe(0)
+    expect(landed.stdout).toContain('pushed main to origin')
+    expect(git(remote, 'rev-parse', 'main')).toBe(git(project.dir, 'rev-parse', 'main'))
+    expect((await statusJson(project.dir)) as { pushFailed?: unknown }).not.toHaveProperty('pushFailed')
+    const after = await tanuki(project.dir, 'project', 'status')
+    expect(after.stdout).not.toContain('not pushed')
+  })
 })

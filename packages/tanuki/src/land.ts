@@ -14,8 +14,10 @@ import {
   type LandResult,
   type LandingFeedback,
   type LandingStart,
+  type PushFailure,
   type RunRecord,
   type RunState,
+  type TargetPush,
   type Task,
 } from '@tanuki/core'
 import { createGitLander, git, gitRepository, gitSaid, taskRef } from '@tanuki/plugin-agent-process/kit'
@@ -82,6 +84,14 @@ export interface LandReport {
    * the report is what was done, or known, before it.
    */
   error?: { code: string; message: string }
+  /**
+   * The last push of the target to `land.push`'s remote failed (now, or in a run before and not
+   * tried again): the landed work is not on the remote. `tanuki land` pushes again; absent once a
+   * push went through.
+   */
+  pushFailed?: PushFailure
+  /** A push of the target that had failed before went through now: the remote has the landed work. */
+  pushed?: { remote: string; branch: string }
 }
 
 /**
@@ -107,6 +117,7 @@ function failedReport(state: RunState, target: string, error: TanukiError, first
     waiting,
     notes: [],
     error: { code: error.code, message: error.message },
+    ...(state.run.pushFailed ? { pushFailed: state.run.pushFailed } : {}),
   }
 }
 
@@ -218,6 +229,7 @@ async function landOrRefuse(project: Project, options: { into?: string; dryRun?:
       waiting: [],
       notes: result?.note ? [result.note] : [],
       ...(result?.elsewhere && result.elsewhere.length > 0 ? { elsewhere: result.elsewhere } : {}),
+      ...(result?.pushFailed ? { pushFailed: result.pushFailed } : {}),
       viaRunning: true,
     }
   }
@@ -256,6 +268,14 @@ async function landOrRefuse(project: Project, options: { into?: string; dryRun?:
     }
     const records: RunRecord[] = []
     const now = Date.now()
+    // Whether the target is on `land.push`'s remote: each push (`prepare` pushes it again) says.
+    let pushFailed = config.land.push ? state.run.pushFailed : undefined
+    const sawPush = (push: TargetPush | undefined): void => {
+      if (push?.error !== undefined)
+        pushFailed = { remote: push.remote, branch: push.branch, error: push.error, at: now }
+      else if (push && pushFailed?.branch === push.branch) pushFailed = undefined
+    }
+    sawPush(start.push)
     // Every source's tasks, with what the journal recorded of each. A task of a source that cannot
     // be read does not land now, nor does what depends on it: they land once it loads.
     const read = await readTasks(project)
@@ -471,6 +491,7 @@ async function landOrRefuse(project: Project, options: { into?: string; dryRun?:
             records.push({ t: 'task', id: task.id, landed, feedback: null, ...(waited ? { reason: null } : {}) })
             facts.set(task.id, { ...facts.get(task.id)!, landed })
             if (outcome.note) report.notes.push(outcome.note)
+            sawPush(outcome.push)
             continue
           }
           // A gate that cannot run at all, or the setup it needs failing, is no agent's to fix, and
@@ -559,6 +580,13 @@ async function landOrRefuse(project: Project, options: { into?: string; dryRun?:
     if (elsewhere.size > 0) report.elsewhere = [...elsewhere].map(([target, ids]) => ({ target, tasks: ids }))
     for (const task of unplaced)
       report.waiting.push({ taskId: task.id, on: task.dependsOn.filter((dep) => !facts.get(dep)?.landed) })
+    if (pushFailed) report.pushFailed = pushFailed
+    else if (state.run.pushFailed && config.land.push && !options.dryRun)
+      report.pushed = { remote: state.run.pushFailed.remote, branch: state.run.pushFailed.branch }
+    // Recorded when it changed, so `project status` and the next run know it.
+    const was = state.run.pushFailed
+    if (!options.dryRun && (was?.error !== pushFailed?.error || was?.branch !== pushFailed?.branch))
+      records.push({ t: 'run', pushFailed: pushFailed ?? null })
     if (records.length > 0 && !options.dryRun) appendDurably(project.paths.journal, records)
     return report
   } finally {

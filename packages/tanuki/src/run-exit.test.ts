@@ -56,6 +56,16 @@ describe('runExit', () => {
     })
   })
 
+  it('is 1 when every task is complete and landed but the target is not on the remote `land.push` names: why, what to do', () => {
+    const pushFailed = { remote: 'origin', branch: 'main', error: 'pushes are frozen', at: 1 }
+    expect(exit({ allComplete: true, pushFailed })).toEqual({
+      code: EXIT.notComplete,
+      text:
+        'tanuki: main is not pushed to origin: pushes are frozen. ' +
+        'Fix that, then `tanuki land` pushes it again (or `git push origin main`).\n',
+    })
+  })
+
   it('is 1 when every task is complete but the run stopped before some of their work landed: which, and what lands it', () => {
     expect(exit({ allComplete: true, reason: 'stopped', unlanded: ['B', 'C'] })).toEqual({
       code: EXIT.notComplete,

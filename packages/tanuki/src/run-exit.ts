@@ -1,4 +1,4 @@
-import type { RunSummary } from '@tanuki/core'
+import { notPushedNote, type RunSummary } from '@tanuki/core'
 import { settledAdvice, waitsForLine } from '@tanuki/plugin-reporter'
 
 /** Exit codes of `project start` and `resume`: documented in the README. */
@@ -43,8 +43,13 @@ export function runExit(summary: RunSummary, write: (text: string) => void = (t)
   // Nor is work an earlier run did for another branch: it waits for that one, untouched.
   for (const { target, tasks } of summary.elsewhere ?? []) write(`tanuki: ${waitsForLine(target, tasks)}\n`)
   const elsewhere = (summary.elsewhere ?? []).length > 0
+  // Nor is landed work that the remote the config pushes to (`land.push`) lacks.
+  const unpushed = summary.pushFailed
+  if (unpushed) write(`tanuki: ${notPushedNote(unpushed)}.\n`)
   if (summary.allComplete)
-    return summary.landingStopped || held || unlanded.length > 0 || elsewhere ? EXIT.notComplete : EXIT.complete
+    return summary.landingStopped || held || unlanded.length > 0 || elsewhere || unpushed
+      ? EXIT.notComplete
+      : EXIT.complete
   const notDone = progress.total - progress.complete
   const left = `${notDone} of ${progress.total} task${progress.total === 1 ? ' is' : 's are'} not complete`
   if (summary.reason === 'budget') {

@@ -10,6 +10,7 @@ import {
   type OrchestratorStatus,
   type Reporter,
   type Progress,
+  type PushFailure,
   type RunState,
   type Task,
   type TaskFacts,
@@ -39,6 +40,12 @@ export interface StatusDocument {
   progress: Progress & { queued?: number; notLanded?: number }
   /** The branch complete work lands on, as the last run recorded it (none without git). */
   target?: string
+  /**
+   * The last push of the target to `land.push`'s remote failed (`error`: what git said; `at`: ms
+   * since the epoch), and none went through since: the landed work is not on the remote.
+   * `tanuki land` pushes again. Absent when the last push went through, or nothing is pushed.
+   */
+  pushFailed?: PushFailure
   /**
    * `leftRunning`: the agent's process still runs though no orchestrator does (a run killed with
    * `kill -9` left it, editing and spending); `tanuki project stop` stops it.
@@ -73,6 +80,7 @@ export function statusDocument(status: OrchestratorStatus): StatusDocument {
     tasks: status.tasks,
     progress: { ...status.progress, queued: status.queue.size },
     agents: status.agents,
+    ...(status.pushFailed ? { pushFailed: status.pushFailed } : {}),
   }
 }
 
@@ -389,5 +397,6 @@ export function statusFromJournal(tasks: Task[], state: RunState, paths: StatePa
     progress: target ? { ...progress, notLanded } : progress,
     agents,
     ...(target ? { target } : {}),
+    ...(state.run.pushFailed ? { pushFailed: state.run.pushFailed } : {}),
   }
 }

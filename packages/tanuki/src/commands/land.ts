@@ -1,4 +1,4 @@
-import { TanukiError } from '@tanuki/core'
+import { TanukiError, notPushedNote } from '@tanuki/core'
 import { waitsForLine } from '@tanuki/plugin-reporter'
 import { defineCommand } from 'citty'
 import { landProject, type LandReport } from '../land.ts'
@@ -32,7 +32,11 @@ export const landCommand = defineCommand({
     })
     // Work that could not land, or that waits for a target that could not move, is not delivered.
     // A dry run delivers nothing and fails nothing: what it predicts is in its report.
-    const code = !report.plan && (report.failed.length > 0 || report.stopped || report.held.length > 0) ? 1 : 0
+    // So is landed work the remote the config pushes to (`land.push`) lacks.
+    const code =
+      !report.plan && (report.failed.length > 0 || report.stopped || report.held.length > 0 || report.pushFailed)
+        ? 1
+        : 0
     // An error is said as every command says one (on stderr, exit 1), after the report.
     const failed = report.error
       ? new TanukiError(report.error.code as `TANUKI_${string}`, report.error.message)
@@ -109,6 +113,8 @@ export const landCommand = defineCommand({
       )
     for (const { target, tasks } of report.elsewhere ?? []) lines.push(waitsForLine(target, tasks))
     for (const note of report.notes) lines.push(`note: ${note}`)
+    if (report.pushFailed) lines.push(`not pushed: ${notPushedNote(report.pushFailed)}.`)
+    if (report.pushed) lines.push(`pushed ${report.pushed.branch} to ${report.pushed.remote}`)
     if (lines.length > 0) process.stdout.write(`${lines.join('\n')}\n`)
     if (failed) throw failed
     return code
