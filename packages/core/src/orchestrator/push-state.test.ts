@@ -14,14 +14,19 @@ const pushed: TargetPush = { remote: 'origin', branch: 'memory' }
  * A run of `a` then `b` (which depends on it) with `land.push`, whose lander says each landing's
  * push went as `pushes` says in turn, and `prepare`'s as `start` says.
  */
-function run(store: ReturnType<typeof createMemoryStore>, pushes: TargetPush[], start?: TargetPush) {
+function run(
+  store: ReturnType<typeof createMemoryStore>,
+  pushes: TargetPush[],
+  start?: TargetPush | (() => TargetPush),
+  stopWhenSettled = true,
+) {
   const lander = createMemoryLander({
     land: ({ task }) => ({ status: 'landed', commit: `${task.id}@1`, moved: true, push: pushes.shift()! }),
   })
   const prepare = lander.prepare.bind(lander)
   lander.prepare = async (recorded): Promise<LandingStart> => ({
     ...(await prepare(recorded)),
-    ...(start ? { push: start } : {}),
+    ...(start ? { push: typeof start === 'function' ? start() : start } : {}),
   })
   const plugin = definePlugin({ name: 'test:lander', setup: (ctx) => ctx.registerLander(lander) })
   return harness(
@@ -29,6 +34,7 @@ function run(store: ReturnType<typeof createMemoryStore>, pushes: TargetPush[], 
       tasks: tasks({ id: 'a' }, { id: 'b', dependsOn: ['a'] }),
       land: { push: 'origin' },
       plugins: [plugin],
+      stopWhenSettled,
     },
     { store },
   )
@@ -76,5 +82,19 @@ describe('a push of the target that failed', () => {
     await again.orchestrator.start()
     expect((await again.orchestrator.done()).pushFailed).toMatchObject({ error: 'pre-receive hook declined' })
     expect(again.all('project:push')).toHaveLength(1)
+  })
+
+  it('is pushed again by `land()` during a run (`tanuki land`), and the result says whether it still fails', async () => {
+    const store = createMemoryStore()
+    let next = refused
+    const h = run(store, [refused, refused], () => next, false)
+    await h.orchestrator.start()
+    await h.when('project:settled')
+    expect(h.orchestrator.status().pushFailed).toMatchObject({ branch: 'memory' })
+    expect((await h.orchestrator.land()).pushFailed).toMatchObject({ error: 'pre-receive hook declined' })
+    next = pushed
+    expect((await h.orchestrator.land()).pushFailed).toBeUndefined()
+    expect(h.orchestrator.status().pushFailed).toBeUndefined()
+    expect((await store.load()).run.pushFailed).toBeUndefined()
   })
 })
