@@ -640,13 +640,12 @@ export interface OpenLandingOptions extends Omit<LandingOptions, 'lander'> {
  */
 export async function openLanding(options: OpenLandingOptions): Promise<LandingQueue | undefined> {
   const { lander, land, store, recordedTarget, fresh, ...rest } = options
-  const push = new PushState({ store, bus: rest.bus, now: rest.now }, (await store.load()).run.pushFailed)
-  // Nothing is pushed any more: a push that failed before is no longer this project's to say.
-  if (!land.push) push.clear()
   if (!lander || !land.enabled) return undefined
+  // Read only where the target is pushed: loading the journal again copies every task's state.
+  const recordedPush = land.push ? (await store.load()).run.pushFailed : undefined
   const landing = new LandingQueue({
     lander,
-    push,
+    ...(land.push ? { push: new PushState({ store, bus: rest.bus, now: rest.now }, recordedPush) } : {}),
     sameFailureLimit: rest.config.sameFailureLimit,
     staysOn: !rest.config.stopWhenSettled,
     ...(land.verify ? { gate: land.verify } : {}),

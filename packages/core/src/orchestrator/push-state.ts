@@ -28,7 +28,8 @@ export class PushState {
     if (push.error === undefined) {
       // Another branch's push says nothing of the one that failed.
       if (this.failed?.branch !== branch) return
-      this.clear()
+      this.failed = undefined
+      this.ctx.store.append({ t: 'run', pushFailed: null })
       this.ctx.bus.emit('project:push', { remote, branch })
       return
     }
@@ -39,12 +40,5 @@ export class PushState {
     if (same && this.said) return
     this.said = true
     this.ctx.bus.emit('project:push', { remote, branch, error: push.error })
-  }
-
-  /** Forgets the failure (`land.push` is off now: nothing is to be pushed). */
-  clear(): void {
-    if (!this.failed) return
-    this.failed = undefined
-    this.ctx.store.append({ t: 'run', pushFailed: null })
   }
 }

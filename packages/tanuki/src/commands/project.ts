@@ -191,6 +191,9 @@ export async function projectStatus(project: Project): Promise<StatusDocument & 
   // Remote workers, as the run last saw them in Redis (a run refreshes the file every few seconds).
   const workers = readJson<WorkerStatus[]>(project.paths.workers)
   if (workers || project.config.resolved.remote) doc.workers = workers ?? []
+  // A push that failed while the config pushed: nothing is pushed now, so nothing is missing.
+  const { land } = project.config.resolved
+  if (!land.enabled || !land.push) delete doc.pushFailed
   return doc
 }
 

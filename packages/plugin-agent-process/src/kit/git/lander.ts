@@ -50,6 +50,7 @@ interface CatchUpConflict {
   files: string[]
   message: string
 }
+
 /**
  * Why a push failed, on one line: what the remote's hook said (`remote: …`), git's verdict on the
  * ref (`! [remote rejected] main -> main (pre-receive hook declined)`), or its error; not the
