@@ -455,12 +455,14 @@ export function settledLine(model: RunModel, c: Colors, stopped = false): string
     (empty > 0 ? `, ${empty} with nothing to land` : '') +
     (held ? `, ${held.tasks.length} waiting for ${held.target ?? 'the target'} (${someOf(held.tasks)})` : '') +
     // Work an earlier run did for another branch: not on it, nor landed here (the start said why).
-    model.elsewhere.map(({ target, tasks }) => `, ${tasks.length} waiting for ${target} (${someOf(tasks)})`).join('') +
-    // Landed, but the remote the config pushes to lacks it (the run's end says what to do).
-    (model.pushFailed ? `, ${model.pushFailed.branch} not pushed to ${model.pushFailed.remote}` : '')
-  const why = held?.note ? `: ${held.note}` : ''
+    model.elsewhere.map(({ target, tasks }) => `, ${tasks.length} waiting for ${target} (${someOf(tasks)})`).join('')
+  // Landed, but the remote the config pushes to lacks it (the run's end says what to do).
+  const push = model.pushFailed
+  const why =
+    (held?.note ? `: ${held.note}` : '') +
+    (push ? `${held?.note ? ' ' : '; '}${push.branch} not pushed to ${push.remote}` : '')
   if (!stopped && counts.complete === total && total > 0) {
-    return held || model.elsewhere.length > 0 || model.pushFailed
+    return held || model.elsewhere.length > 0 || push
       ? `${c.yellow('!')} ${c.bold(`all ${plural(total, 'task')} complete`)}${lands}${took}${why}`
       : `${c.green('✓')} ${c.bold(`all ${plural(total, 'task')} complete`)}${lands}${took}`
   }

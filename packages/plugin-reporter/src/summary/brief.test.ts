@@ -4,6 +4,8 @@ import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createMemoryBackend, createOrchestrator, type TaskInput, type TanukiEvents } from '@tanuki/core'
 import { FakePipe } from '../../test/support.ts'
+import { settledLine } from '../console/lines.ts'
+import { colors } from '../format.ts'
 import { RunModel } from '../model/index.ts'
 import { renderBrief } from './brief.ts'
 import { createSummaryReporter } from './index.ts'
@@ -130,6 +132,26 @@ describe('the brief of a run, on the console', () => {
     expect(brief).toContain('⇡ B not landed: `npm test` exited 1 on the combined work · `tanuki land` tries again')
     expect(brief).toContain('⇡ C complete, not landed · `tanuki land` puts its work on main')
     expect(brief).toContain(`⇡ D not on main yet: ${note}`)
+  })
+
+  it("says the target is not pushed to `land.push`'s remote, and what to do, until a push goes through", () => {
+    const model = new RunModel()
+    const at = 1_000
+    const tasks = [
+      { id: 'A', title: 'A', role: 'default', priority: 'medium' as const, status: 'complete' as const, dependsOn: [] },
+    ]
+    model.apply('project:loaded', { total: 1, ready: 0, recovered: [], tasks, at })
+    model.apply('task:landed', { taskId: 'A', commit: 'a'.repeat(40), moved: true, target: 'main', at })
+    model.apply('project:push', { remote: 'origin', branch: 'main', error: 'pushes are frozen', at })
+    const brief = renderBrief(model)
+    expect(brief).toContain('All tasks complete; main not pushed to origin. 1 of 1 complete · 1 landed')
+    expect(brief).toContain(
+      'Needs you:\n  ⇡ main is not pushed to origin: pushes are frozen. Fix that, then `tanuki land` pushes it again (or `git push origin main`)',
+    )
+    expect(settledLine(model, colors(false))).toBe('! all 1 task complete, 1 landed in 0ms; main not pushed to origin')
+    model.apply('project:push', { remote: 'origin', branch: 'main', at })
+    expect(renderBrief(model)).not.toContain('pushed')
+    expect(settledLine(model, colors(false))).toBe('✓ all 1 task complete, 1 landed in 0ms')
   })
 
   it('groups complete work not landed by the dependencies that hold it; a failed landing is said apart', () => {
