@@ -93,6 +93,22 @@ describe('buildPrompt', () => {
   })
 })
 
+describe('buildPrompt after a landing gate failed', () => {
+  it('carries what the gate printed, and says so when it printed nothing, rather than an empty block', () => {
+    const loud = buildPrompt(task({ verify: 'c' }), 2, undefined, [
+      { kind: 'gate', command: 'npm test', exitCode: 1, output: 'FAIL a.test.ts\n' },
+    ])
+    expect(loud).toContain('`npm test` exited with 1 and printed:\n\n```\nFAIL a.test.ts\n```')
+    const silent = buildPrompt(task({ verify: 'c' }), 2, undefined, [
+      { kind: 'gate', command: 'test -f x', exitCode: 1, output: ' \n' },
+    ])
+    expect(silent).toContain(
+      'On top of what has landed, `test -f x` exited with 1 (the command printed nothing).\n\nMake it pass combined',
+    )
+    expect(silent).not.toContain('```')
+  })
+})
+
 describe('Runner', () => {
   it('a stop that comes while an iteration is granted (its budget reserved) starts no agent run', async () => {
     const { backend, agent } = await setup()

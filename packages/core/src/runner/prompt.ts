@@ -20,18 +20,22 @@ const tail = (text: string): string => (text.length > FEEDBACK_CHARS ? `…${tex
 /** The section a note adds to the prompt. */
 function noteLines(note: PromptNote): string[] {
   switch (note.kind) {
-    case 'gate':
+    case 'gate': {
+      const exited = `On top of what has landed, \`${note.command}\` exited with ${note.exitCode ?? 'no code (killed)'}`
+      const output = note.output.trim()
+      // A silent check (`test -f x`): an empty block read as lost output, so it is said in words.
+      const printed = output
+        ? [`${exited} and printed:`, '', '```', tail(output), '```']
+        : [`${exited} (the command printed nothing).`]
       return [
         '## Your work passed on its own, but not combined with the work that landed since',
         '',
-        `Your earlier work is in your working directory. On top of what has landed, \`${note.command}\` exited with ${note.exitCode ?? 'no code (killed)'} and printed:`,
-        '',
-        '```',
-        tail(note.output.trim()),
-        '```',
+        `Your earlier work is in your working directory. ${printed[0]}`,
+        ...printed.slice(1),
         '',
         'Make it pass combined, then finish the task.',
       ]
+    }
     case 'conflict':
     case 'merge': {
       const where =
