@@ -274,12 +274,14 @@ export async function checkProject(
           errors.push(...(await landingProblems(info, resolved, paths)))
         const where = config.file ?? 'config'
         errors.push(
-          ...found.map(
-            (error) =>
-              new TanukiError(error.code, `${where}: ${error.message}${pluginHint(error)}`, {
-                cause: error,
-                details: error.details,
-              }),
+          ...found.map((error) =>
+            // A problem of the project's folder (`details.root`: not committed), not of the config.
+            error.details.root !== undefined
+              ? error
+              : new TanukiError(error.code, `${where}: ${error.message}${pluginHint(error)}`, {
+                  cause: error,
+                  details: error.details,
+                }),
           ),
         )
       } finally {

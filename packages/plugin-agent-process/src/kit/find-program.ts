@@ -87,3 +87,32 @@ export function notInWorktrees(program: string, projectRoot: string): string | u
   // Not a repository, or no commit yet: agents share the project folder, where the program is.
   return undefined
 }
+
+/**
+ * Why agents working in git worktrees will not find the project folder itself: it is a folder of
+ * its repository (`services/newapi`) in which git tracks no file in HEAD (a new service, not
+ * committed yet), and worktrees are made from commits. Undefined when it is committed, is the
+ * repository's top, or the project is not a git repository with a commit (its agents then share
+ * the project folder).
+ *
+ * @example
+ * projectNotCommitted('/repo/services/newapi') // 'the project folder /repo/services/newapi is not committed …'
+ */
+export function projectNotCommitted(projectRoot: string): string | undefined {
+  const where = spawnSync('git', ['rev-parse', '--show-toplevel', '--show-prefix'], {
+    cwd: projectRoot,
+    encoding: 'utf8',
+  })
+  if (where.error || where.status !== 0) return undefined
+  const [top = '', prefix = ''] = where.stdout.split('\n')
+  const folder = prefix.replace(/\/$/, '')
+  if (folder === '') return undefined
+  // `.`: the project folder, as ls-tree takes paths from the folder it runs in.
+  const listed = spawnSync('git', ['ls-tree', '--name-only', 'HEAD', '--', '.'], { cwd: projectRoot, encoding: 'utf8' })
+  // No commit yet: agents share the project folder, where everything is.
+  if (listed.error || listed.status !== 0 || listed.stdout.trim() !== '') return undefined
+  return (
+    `the project folder ${projectRoot} is not committed: git tracks no file in it, and agents work in git worktrees made from commits, where it does not exist. ` +
+    `Commit it (\`git add ${folder} && git commit\` in ${top})`
+  )
+}

@@ -13,6 +13,7 @@ import {
   type TaskStart,
 } from '@tanuki/core'
 import { removeOwned, type RemoveReport } from './cleanup.ts'
+import { projectNotCommitted } from './find-program.ts'
 import { setAsideOrphan } from './git/orphan.ts'
 import { readOwned, updateOwned } from './git/owned.ts'
 import {
@@ -594,7 +595,18 @@ export async function openWorkspace(options: {
   const mode = options.mode ?? 'auto'
   if (mode === 'shared') return sharedWorkspace(project.root)
   const repo = await gitRepository(project.root)
-  if (repo) return openWorktree(project, agent, repo)
+  if (repo) {
+    const workspace = await openWorktree(project, agent, repo)
+    // A worktree from an earlier run may lack it until its task begins on the landed work: only
+    // a project folder that no commit has is a cause, and the same for every agent of every role.
+    const uncommitted = repo.prefix && !existsSync(workspace.dir) ? projectNotCommitted(project.root) : undefined
+    if (uncommitted) {
+      throw new TanukiError('TANUKI_AGENT_SPAWN_FAILED', `agent ${agent}: ${uncommitted}.`, {
+        details: { config: true, path: workspace.dir, root: project.root },
+      })
+    }
+    return workspace
+  }
   if (mode === 'auto') return sharedWorkspace(project.root)
   throw new TanukiError(
     'TANUKI_AGENT_SPAWN_FAILED',

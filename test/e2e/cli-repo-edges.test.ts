@@ -1,0 +1,51 @@
+// What a new user is told at the edges of a real repository, through the built CLI: the shapes a
+// new user's repository has that Tanuki's own examples do not.
+import { execFileSync } from 'node:child_process'
+import { mkdirSync, realpathSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { cleanup, configFor, createProject, tanuki, taskText } from './helpers.ts'
+
+afterEach(cleanup)
+
+const git = (dir: string, ...args: string[]): string =>
+  execFileSync('git', ['-c', 'user.name=e2e', '-c', 'user.email=e2e@tanuki.invalid', ...args], {
+    cwd: dir,
+    encoding: 'utf8',
+  })
+
+describe('a project folder git does not track yet', () => {
+  it('validate and the run name the folder, why agents lack it, and the commit that fixes it', async () => {
+    // A monorepo whose new service, with its Tanuki project, is not committed.
+    const repo = createProject({ config: null, git: false, files: { 'README.md': 'monorepo\n' } })
+    const top = realpathSync(repo.dir)
+    git(top, 'init', '-q', '-b', 'main')
+    git(top, 'add', 'README.md')
+    git(top, 'commit', '-qm', 'init')
+    const service = join(top, 'services', 'newapi')
+    mkdirSync(join(service, '.tanuki', 'tasks'), { recursive: true })
+    writeFileSync(join(service, 'tanuki.config.ts'), configFor())
+    writeFileSync(join(service, '.tanuki', 'tasks', 'A.md'), taskText({ id: 'A', sh: 'echo a > a.txt' }))
+    const cause = `the project folder ${service} is not committed: git tracks no file in it, and agents work in git worktrees made from commits, where it does not exist.`
+    const fix = `Commit it (\`git add services/newapi && git commit\` in ${top})`
+
+    const validate = await tanuki(service, 'task', 'validate')
+    expect(validate.code, validate.stdout).toBe(1)
+    // The folder's problem, not the config's: no `tanuki.config.ts:` before it.
+    expect(validate.stderr).toContain(`tanuki: The ${cause.slice('the '.length)}`)
+    expect(validate.stderr).toContain(fix)
+    expect(validate.stderr).toContain('TANUKI_PROJECT_NOT_COMMITTED')
+
+    const run = await tanuki(service, 'project', 'start')
+    expect(run.code).toBe(1)
+    expect(run.stdout).toContain(cause)
+    expect(run.stdout).toContain(fix)
+    expect(run.stdout).not.toContain('does not exist. Its tasks wait')
+
+    // Committed, the same folder runs and validates.
+    git(top, 'add', 'services/newapi')
+    git(top, 'commit', '-qm', 'newapi')
+    const fixed = await tanuki(service, 'task', 'validate')
+    expect(fixed.code, fixed.stderr).toBe(0)
+  })
+})
