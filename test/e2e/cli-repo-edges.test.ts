@@ -1,7 +1,7 @@
 // What a new user is told at the edges of a real repository, through the built CLI: the shapes a
 // new user's repository has that Tanuki's own examples do not.
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, realpathSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { cleanup, configFor, createProject, tanuki, taskText } from './helpers.ts'
@@ -47,5 +47,32 @@ describe('a project folder git does not track yet', () => {
     git(top, 'commit', '-qm', 'newapi')
     const fixed = await tanuki(service, 'task', 'validate')
     expect(fixed.code, fixed.stderr).toBe(0)
+  })
+})
+
+describe('a first run on a detached HEAD', () => {
+  it("names the repository's own branches, the one HEAD is on first, not `main`", async () => {
+    const project = createProject({ tasks: [{ id: 'A', sh: 'echo a > a.txt' }] })
+    const dir = project.dir
+    git(dir, 'branch', '-m', 'main', 'trunk')
+    // Another branch, without HEAD's commit: it sorts first, but is not the likely one.
+    git(dir, 'branch', 'alpha')
+    git(dir, 'commit', '-q', '--allow-empty', '-m', 'second')
+    git(dir, 'checkout', '-q', '--detach', 'trunk')
+    const advice =
+      "Check out a branch (`git checkout trunk`), or set `land: { into: 'trunk' }` in tanuki.config.ts. Its branches: trunk, alpha."
+
+    const validate = await tanuki(dir, 'task', 'validate')
+    expect(validate.code).toBe(1)
+    expect(validate.stderr).toContain('has no branch checked out (a detached HEAD)')
+    expect(validate.stderr).toContain(advice)
+    expect(validate.stderr).not.toContain("'main'")
+
+    // Refused before the run loads: no run began, none is recorded.
+    const run = await tanuki(dir, 'project', 'start')
+    expect(run.code).toBe(1)
+    expect(run.stderr).toContain(advice)
+    expect(run.stdout).not.toContain('project loaded')
+    expect(existsSync(join(dir, '.tanuki', 'journal.ndjson'))).toBe(false)
   })
 })

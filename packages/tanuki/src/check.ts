@@ -161,7 +161,7 @@ export interface CheckedProject {
  * every role a task or the config names (its backend exists; the backend accepts its kind,
  * command, image…). Throws one `TanukiError` listing every problem (`details.problems`), each
  * naming its file or key; `TANUKI_NO_TASKS` when there is nothing to run. With `landing`, also
- * where work would land (`task validate`; a start finds out when it prepares the landing). With
+ * where work would land (`task validate`, `project start`: refused before the run loads). With
  * `unlistedRoles`, also a task's role that `agents` does not list when `defaults` names no agent
  * (`task validate`; a run pauses such a role instead, see `unlistedRoleRule`). With `programs`,
  * also that the program each role's agents would start is on this machine
@@ -268,8 +268,8 @@ export async function checkProject(
         roleNotes.push(...unlisted.notes)
         // A task file added or edited during the run is held to the same rule.
         source.judgeChanges((task) => misspeltRoles(resolved, [task], written)[0])
-        // Tanuki's own lander, unless a plugin brings one: a start refuses what it refuses (when
-        // it prepares the landing, so a start does not ask git twice).
+        // Tanuki's own lander, unless a plugin brings one. A start asks too, though the run asks
+        // git again as it prepares the landing: refused before the run loads, nothing is recorded.
         if (options.landing && !registry.lander && resolved.land.enabled)
           errors.push(...(await landingProblems(info, resolved, paths)))
         const where = config.file ?? 'config'

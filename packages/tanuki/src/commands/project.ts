@@ -136,7 +136,8 @@ const start = defineCommand({
     ...uiArgs,
   },
   async run({ args, rawArgs }) {
-    const checked = await checkProject(checkedProjectRoot(args))
+    // Where work would land (a detached HEAD on a first run), before the run loads.
+    const checked = await checkProject(checkedProjectRoot(args), { landing: true })
     return args.detach ? detach(checked.project, 'start', rawArgs) : foreground(checked, 'start', args)
   },
 })

@@ -82,30 +82,63 @@ export async function locateTarget(options: TargetOptions, recorded: LandingReco
       `To land elsewhere, check out that branch before \`tanuki project start\`, or set \`land: { into: '<branch>' }\` in tanuki.config.ts.`
   }
   if (!target) {
+    // The repository's own branches, the likely one first: `main` is no advice where there is none.
+    const branches = await likelyBranches(repo)
+    const likely = branches[0]
+    const fix = likely
+      ? `Check out a branch (\`git checkout ${likely}\`), or set \`land: { into: '${likely}' }\` in tanuki.config.ts. Its branches: ${some(branches)}.`
+      : "It has no branch: create one where you are (`git switch -c main`), or set `land: { into: '<branch>' }` in tanuki.config.ts to a branch you create."
     throw new TanukiError(
       LAND_ERROR,
-      `${project.root} has no branch checked out (a detached HEAD), so Tanuki does not know where to land work. Check out a branch, or set \`land: { into: 'main' }\` in tanuki.config.ts.`,
+      `${project.root} has no branch checked out (a detached HEAD), so Tanuki does not know where to land work. ${fix}`,
+      { details: { branches } },
     )
   }
   if (!(await revParse(`refs/heads/${target}`, repo))) {
-    // A person's branches, not Tanuki's own: one of them is what a misspelt land.into meant.
-    const listed = await git(['for-each-ref', '--format=%(refname:lstrip=2)', 'refs/heads/'], repo)
-    const branches = listed.stdout.split('\n').filter((name) => name !== '' && !name.startsWith('tanuki/'))
+    const branches = await personBranches(repo)
     const given = options.intoFrom ?? 'land.into'
     const named = into !== undefined ? ` (${given})` : target === recorded.target ? ' (where the last run landed)' : ''
-    const some = branches.length > 10 ? `${branches.slice(0, 10).join(', ')}, …` : branches.join(', ')
     const fix = options.intoFrom
       ? `give ${options.intoFrom} the branch to land on`
       : 'set land.into in tanuki.config.ts to the branch to land on'
     throw new TanukiError(
       LAND_ERROR,
       `The landing target "${target}"${named} is not a branch of ${repo}${didYouMean(target, branches)}. ` +
-        (branches.length > 0 ? `Its branches: ${some}. ` : '') +
+        (branches.length > 0 ? `Its branches: ${some(branches)}. ` : '') +
         `Create it, or ${fix}.`,
       { details: { target } },
     )
   }
   return { repo, prefix: found.prefix, target, ...(notice ? { notice } : {}), ...(refFiles ? { refFiles } : {}) }
+}
+
+/** A person's branches, not Tanuki's own: one of them is what a misspelt land.into meant. */
+async function personBranches(repo: string, ...filter: string[]): Promise<string[]> {
+  const listed = await git(['for-each-ref', '--format=%(refname:lstrip=2)', ...filter, 'refs/heads/'], repo)
+  if (listed.code !== 0) return []
+  return listed.stdout.split('\n').filter((name) => name !== '' && !name.startsWith('tanuki/'))
+}
+
+/**
+ * The branches of a repository whose HEAD is detached, the likely one first: those at HEAD, then
+ * those that contain it (a detached checkout of a branch's older commit), then the remote's
+ * default branch, then the rest.
+ */
+async function likelyBranches(repo: string): Promise<string[]> {
+  const all = await personBranches(repo)
+  const origin = (await git(['symbolic-ref', '--quiet', '--short', 'refs/remotes/origin/HEAD'], repo)).stdout.trim()
+  const remoteDefault = origin.startsWith('origin/') ? [origin.slice('origin/'.length)] : []
+  const first = [
+    ...(await personBranches(repo, '--points-at', 'HEAD')),
+    ...(await personBranches(repo, '--contains', 'HEAD')),
+    ...remoteDefault,
+  ]
+  return [...new Set([...first.filter((name) => all.includes(name)), ...all])]
+}
+
+/** At most ten branch names, in a line. */
+function some(branches: readonly string[]): string {
+  return branches.length > 10 ? `${branches.slice(0, 10).join(', ')}, …` : branches.join(', ')
 }
 
 /**
