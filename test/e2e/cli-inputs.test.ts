@@ -212,9 +212,11 @@ describe('run from a folder below the project', () => {
     const inner = join(realpathSync(project.dir), 'vendor', 'lib')
     mkdirSync(inner, { recursive: true })
     execFileSync('git', ['init', '-q'], { cwd: inner })
+    // No project there, and none above is named: only `tanuki init` to start one.
     const status = await run(inner, ['project', 'status'])
-    expect(status.code, status.stderr).toBe(0)
-    expect(status.stdout).toContain('0/0 complete')
+    expect(status.code).toBe(1)
+    expect(status.stderr).toContain(`no Tanuki project here (${inner})`)
+    expect(status.stderr).not.toContain(realpathSync(project.dir) + ' has one')
     const init = await run(inner, ['init'])
     expect(init.code, init.stderr).toBe(0)
   })

@@ -1,10 +1,11 @@
 // What a new user is told at the edges of a real repository, through the built CLI: the shapes a
 // new user's repository has that Tanuki's own examples do not.
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { cleanup, configFor, createProject, tanuki, taskText } from './helpers.ts'
+import { TANUKI_BIN, cleanup, configFor, createProject, tanuki, taskText, type CliResult } from './helpers.ts'
 
 afterEach(cleanup)
 
@@ -13,6 +14,12 @@ const git = (dir: string, ...args: string[]): string =>
     cwd: dir,
     encoding: 'utf8',
   })
+
+/** Runs the CLI in `cwd` with exactly these arguments (no `--cwd`), as a person in that folder would. */
+function runIn(cwd: string, ...args: string[]): CliResult {
+  const result = spawnSync(TANUKI_BIN, args, { cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } })
+  return { code: result.status, signal: result.signal, stdout: result.stdout, stderr: result.stderr }
+}
 
 describe('a project folder git does not track yet', () => {
   it('validate and the run name the folder, why agents lack it, and the commit that fixes it', async () => {
@@ -74,5 +81,62 @@ describe('a first run on a detached HEAD', () => {
     expect(run.stderr).toContain(advice)
     expect(run.stdout).not.toContain('project loaded')
     expect(existsSync(join(dir, '.tanuki', 'journal.ndjson'))).toBe(false)
+  })
+})
+
+describe("at a monorepo's root, above its project", () => {
+  /** A repository whose Tanuki project is `services/api`, and nothing at its root. */
+  const monorepo = (): { top: string; api: string } => {
+    const repo = createProject({
+      config: null,
+      files: { 'README.md': 'monorepo\n', 'services/api/tanuki.config.ts': configFor() },
+      tasks: [],
+    })
+    const top = realpathSync(repo.dir)
+    return { top, api: join(top, 'services', 'api') }
+  }
+
+  it('project status and the other commands name the project below, and how to get there', async () => {
+    const { top, api } = monorepo()
+    for (const args of [
+      ['project', 'status'],
+      ['project', 'status', '--json'],
+      ['task', 'list'],
+      ['task', 'validate'],
+    ]) {
+      const result = runIn(top, ...args)
+      const what = `tanuki ${args.join(' ')}: ${result.stdout}${result.stderr}`
+      expect(result.code, what).toBe(1)
+      expect(result.stderr, what).toContain(
+        `no Tanuki project here (${top}): it has no tanuki.config.*, .tanuki/tasks/ or tasks/. ${api} has one (tanuki.config.ts): cd services/api, or pass --cwd services/api.`,
+      )
+    }
+    const pointed = runIn(tmpdir(), 'project', 'status', '--cwd', top)
+    expect(pointed.stderr).toContain(`${api} has one (tanuki.config.ts): pass --cwd ${api} instead.`)
+    expect(runIn(api, 'project', 'status').code).toBe(0)
+  })
+
+  it('project status in an empty folder says there is no project, as the other commands do', async () => {
+    const empty = createProject({ config: null, git: false })
+    const status = runIn(empty.dir, 'project', 'status')
+    expect(status.code).toBe(1)
+    expect(status.stdout).not.toContain('Project not started')
+    expect(status.stderr).toContain(`no Tanuki project here (${empty.dir}): it has no tanuki.config.*`)
+    expect(status.stderr).toContain('start one here with `tanuki init`')
+    expect(status.stderr).toContain('TANUKI_NO_PROJECT')
+  })
+
+  it('init there refuses to make a second project above it, unless --nested', async () => {
+    const { top, api } = monorepo()
+    const init = runIn(top, 'init')
+    expect(init.code).toBe(1)
+    expect(init.stderr).toContain(
+      `${api} below ${top} is a Tanuki project (tanuki.config.ts); a project here would be another one, whose commands do not see its tasks. Run Tanuki there (cd services/api, or --cwd services/api); to start a separate project here anyway, run \`tanuki init --nested\`.`,
+    )
+    expect(existsSync(join(top, 'tanuki.config.ts'))).toBe(false)
+    expect(existsSync(join(top, '.tanuki'))).toBe(false)
+    const nested = runIn(top, 'init', '--nested')
+    expect(nested.code, nested.stderr).toBe(0)
+    expect(existsSync(join(top, 'tanuki.config.ts'))).toBe(true)
   })
 })

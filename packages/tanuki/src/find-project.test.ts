@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { enclosingProject, projectMarker } from './find-project.ts'
+import { enclosingProject, projectMarker, projectsBelow } from './find-project.ts'
 
 const dirs: string[] = []
 afterEach(() => {
@@ -78,5 +78,34 @@ describe('enclosingProject', () => {
   it('passes over a tasks/ above that holds no Markdown', () => {
     const root = tree({ '.git/HEAD': '', 'roles/web/tasks/main.yml': '', 'roles/web/files/': '' })
     expect(enclosingProject(join(root, 'roles', 'web', 'files'))).toBeUndefined()
+  })
+})
+
+describe('projectsBelow', () => {
+  it("finds the projects in a monorepo's folders, nearest first, not inside one another", () => {
+    const root = tree({
+      '.git/HEAD': '',
+      'services/web/.tanuki/tasks/A.md': '',
+      'services/api/tanuki.config.ts': '',
+      'services/api/sub/tanuki.config.ts': '',
+      'tools/tanuki.config.mjs': '',
+      'lib/tasks/A.md': '',
+    })
+    expect(projectsBelow(root)).toEqual([
+      { dir: join(root, 'tools'), marker: 'tanuki.config.mjs' },
+      { dir: join(root, 'services', 'api'), marker: 'tanuki.config.ts' },
+      { dir: join(root, 'services', 'web'), marker: '.tanuki/tasks/' },
+    ])
+  })
+
+  it('looks three folders down at most, and not in installed dependencies or hidden folders', () => {
+    const root = tree({
+      'a/b/c/d/tanuki.config.ts': '',
+      'node_modules/pkg/tanuki.config.ts': '',
+      '.cache/x/tanuki.config.ts': '',
+      'x/y/z/tanuki.config.ts': '',
+    })
+    expect(projectsBelow(root)).toEqual([{ dir: join(root, 'x', 'y', 'z'), marker: 'tanuki.config.ts' }])
+    expect(projectsBelow(join(root, 'node_modules', 'pkg', 'x'))).toEqual([])
   })
 })

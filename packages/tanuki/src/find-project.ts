@@ -1,4 +1,4 @@
-import { existsSync, readdirSync } from 'node:fs'
+import { existsSync, readdirSync, type Dirent } from 'node:fs'
 import { dirname, join, sep } from 'node:path'
 import { CONFIG_NAMES } from './config.ts'
 import { markdownFiles } from './lister.ts'
@@ -70,4 +70,46 @@ export function enclosingProject(root: string): EnclosingProject | undefined {
     if (marker) return { dir, marker }
   }
   return undefined
+}
+
+/** How deep below a folder `projectsBelow` looks (`services/api` is 2), and how many folders at most. */
+const BELOW_DEPTH = 3
+const BELOW_FOLDERS = 2000
+
+/** Folders no project is looked for in: installed dependencies, and hidden ones (`.git`, `.tanuki`). */
+const SKIPPED = new Set(['node_modules', 'vendor', 'dist', 'build', 'target'])
+
+/**
+ * The Tanuki projects in the folders below `root` (a monorepo's `services/api`), nearest first:
+ * those with a config or a `.tanuki/tasks/` (a `tasks/` is too common to count), at most
+ * `BELOW_DEPTH` folders down, looking at most at `BELOW_FOLDERS` folders, and not inside installed
+ * dependencies or hidden folders. Only asked of a folder that is no project, to say where one is.
+ */
+export function projectsBelow(root: string): EnclosingProject[] {
+  const found: EnclosingProject[] = []
+  let level = [root]
+  let seen = 0
+  for (let depth = 1; depth <= BELOW_DEPTH && level.length > 0; depth++) {
+    const next: string[] = []
+    for (const dir of level) {
+      let entries: Dirent[]
+      try {
+        entries = readdirSync(dir, { withFileTypes: true })
+      } catch {
+        continue
+      }
+      for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
+        if (!entry.isDirectory() || entry.name.startsWith('.') || SKIPPED.has(entry.name)) continue
+        if (++seen > BELOW_FOLDERS) return found
+        const child = join(dir, entry.name)
+        const config = CONFIG_NAMES.find((name) => existsSync(join(child, name)))
+        const marker = config ?? (existsSync(join(child, '.tanuki', 'tasks')) ? '.tanuki/tasks/' : undefined)
+        if (marker) found.push({ dir: child, marker })
+        // A project's own subfolders are its own: no second project is looked for in them.
+        else next.push(child)
+      }
+    }
+    level = next
+  }
+  return found
 }

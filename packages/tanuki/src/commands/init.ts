@@ -3,7 +3,7 @@ import { dirname, join, relative } from 'node:path'
 import { defineCommand } from 'citty'
 import { TanukiError } from '@tanuki/core'
 import { readConfigFile } from '../config.ts'
-import { enclosingProject } from '../find-project.ts'
+import { enclosingProject, projectMarker, projectsBelow } from '../find-project.ts'
 import { STATE_GITIGNORE } from '../paths.ts'
 import { taskFileCount, taskFolders } from '../task-folders.ts'
 import { common, projectRoot, shellWord } from './shared.ts'
@@ -80,7 +80,7 @@ export const initCommand = defineCommand({
     ...common,
     nested: {
       type: 'boolean',
-      description: 'Start a project here though a folder above has one (its commands will not see that one)',
+      description: 'Start a project here though a folder above or below has one (its commands will not see that one)',
     },
   },
   async run({ args }) {
@@ -94,6 +94,17 @@ export const initCommand = defineCommand({
         'TANUKI_NESTED_PROJECT',
         `${root} is inside the Tanuki project in ${above.dir} (${above.marker}); a project here would be another one, whose commands do not see its tasks. Run Tanuki there (cd ${cwd}, or --cwd ${cwd}); to start a separate project here anyway, run \`tanuki init --nested\`.`,
         { details: { root, project: above.dir, marker: above.marker } },
+      )
+    }
+    // A project below (a monorepo's root, above `services/api`): refused too, for the same reason
+    // and the same way out. A warning would come after a sample task a run would spend agents on.
+    const below = args.nested || projectMarker(root) ? [] : projectsBelow(root)
+    if (below[0]) {
+      const cwd = shellWord(args.cwd === undefined ? relative(root, below[0].dir) : below[0].dir)
+      throw new TanukiError(
+        'TANUKI_NESTED_PROJECT',
+        `${below[0].dir} below ${root} is a Tanuki project (${below[0].marker}); a project here would be another one, whose commands do not see its tasks. Run Tanuki there (cd ${cwd}, or --cwd ${cwd}); to start a separate project here anyway, run \`tanuki init --nested\`.`,
+        { details: { root, project: below[0].dir, marker: below[0].marker } },
       )
     }
     // The config says where the tasks are (`tasksDir`): one that cannot be read is refused, as

@@ -239,7 +239,8 @@ const status = defineCommand({
   meta: { name: 'status', description: 'Show tasks, progress and agents, while running or after' },
   args: { ...common, json: { type: 'boolean', description: 'Print the status as JSON (stable format)' } },
   async run({ args }) {
-    const project = await openProject(checkedProjectRoot(args))
+    // An empty folder is no project whose status is "not started, 0/0".
+    const project = await openProject(checkedProjectRoot(args, { required: true }))
     const doc = await projectStatus(project)
     if (args.json) printJson(doc)
     else {

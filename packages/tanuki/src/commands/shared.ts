@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs'
-import { resolve } from 'node:path'
+import { relative, resolve } from 'node:path'
 import { TanukiError } from '@tanuki/core'
-import { enclosingProject } from '../find-project.ts'
+import { enclosingProject, projectMarker, projectsBelow } from '../find-project.ts'
 
 /** Arguments every command takes. */
 export const common = {
@@ -37,23 +37,51 @@ export function shellWord(path: string): string {
 
 /**
  * The folder of a command that works on a project (status, start, tasks, logs…): `projectRoot`,
- * as for every command, but a folder that holds no project below one that does (up to the git
- * repository's top) is refused (`TANUKI_NO_PROJECT`), naming that one. Run from a subfolder, the
- * command reported an empty project, or sent the person to `tanuki init` in the wrong place.
+ * as for every command, but a folder that holds no project is refused (`TANUKI_NO_PROJECT`) when
+ * one is above it (up to the git repository's top) or below it (a monorepo's `services/api`),
+ * naming that one; with `required` (`project status`, which would show an empty project), also
+ * when there is none. Run from the wrong folder, a command reported an empty project, or sent the
+ * person to `tanuki init` in the wrong place.
  */
-export function checkedProjectRoot(args: { cwd?: string | undefined }): string {
+export function checkedProjectRoot(args: { cwd?: string | undefined }, options: { required?: boolean } = {}): string {
   const root = projectRoot(args)
-  const above = enclosingProject(root)
-  if (!above) return root
   const where = args.cwd === undefined ? `here (${root})` : `in ${root} (--cwd ${JSON.stringify(args.cwd)})`
-  const cwd = shellWord(above.dir)
-  const fix =
-    args.cwd === undefined ? `run the command there (cd ${cwd}), or pass --cwd ${cwd}` : `pass --cwd ${cwd} instead`
-  throw new TanukiError(
-    'TANUKI_NO_PROJECT',
-    `no Tanuki project ${where}: it has no tanuki.config.*, .tanuki/tasks/ or tasks/. ${above.dir} has one (${above.marker}): ${fix}.`,
-    { details: { root, project: above.dir, marker: above.marker } },
-  )
+  const none = `no Tanuki project ${where}: it has no tanuki.config.*, .tanuki/tasks/ or tasks/.`
+  const above = enclosingProject(root)
+  if (above) {
+    const cwd = shellWord(above.dir)
+    const fix =
+      args.cwd === undefined ? `run the command there (cd ${cwd}), or pass --cwd ${cwd}` : `pass --cwd ${cwd} instead`
+    throw new TanukiError('TANUKI_NO_PROJECT', `${none} ${above.dir} has one (${above.marker}): ${fix}.`, {
+      details: { root, project: above.dir, marker: above.marker },
+    })
+  }
+  if (projectMarker(root)) return root
+  const below = projectsBelow(root)
+  const first = below[0]
+  if (first) {
+    // From the folder the person is in, the way down is short: `cd services/api`.
+    const cwd = shellWord(args.cwd === undefined ? relative(root, first.dir) : first.dir)
+    const fix = args.cwd === undefined ? `cd ${cwd}, or pass --cwd ${cwd}` : `pass --cwd ${cwd} instead`
+    const others =
+      below.length > 1
+        ? ` (and ${below.length - 1} more: ${below
+            .slice(1, 4)
+            .map((p) => relative(root, p.dir))
+            .join(', ')}${below.length > 4 ? ', …' : ''})`
+        : ''
+    throw new TanukiError('TANUKI_NO_PROJECT', `${none} ${first.dir} has one (${first.marker})${others}: ${fix}.`, {
+      details: { root, project: first.dir, marker: first.marker, below: below.map((p) => p.dir) },
+    })
+  }
+  if (options.required) {
+    throw new TanukiError(
+      'TANUKI_NO_PROJECT',
+      `${none} Run the command in your project's folder (or pass --cwd), or start one here with \`tanuki init\`.`,
+      { details: { root } },
+    )
+  }
+  return root
 }
 
 /** Whether this process printed a command's `--json` document (see `printJson`). */
