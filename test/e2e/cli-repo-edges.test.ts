@@ -140,3 +140,27 @@ describe("at a monorepo's root, above its project", () => {
     expect(existsSync(join(top, 'tanuki.config.ts'))).toBe(true)
   })
 })
+
+describe('a folder that is no git repository, or one with no commit', () => {
+  it('the run says once, as it starts, that agents work in the folder itself and nothing lands; status too', async () => {
+    const project = createProject({ git: false, tasks: [{ id: 'A', sh: 'echo a > a.txt' }] })
+    const none = `· ${project.dir} is not a git repository: agents work in the folder itself (workspace "shared"), each seeing the others' changes, and nothing lands.`
+    const run = await tanuki(project.dir, 'project', 'start')
+    expect(run.code, run.stderr).toBe(0)
+    expect(run.stdout.split(none).length - 1).toBe(1)
+    expect(run.stdout.indexOf(none)).toBeLessThan(run.stdout.indexOf('A complete'))
+    const status = await tanuki(project.dir, 'project', 'status')
+    expect(status.stdout).toContain(none)
+    // --json keeps its format: the note is for people.
+    expect((await tanuki(project.dir, 'project', 'status', '--json')).stdout).not.toContain('not a git repository')
+
+    git(project.dir, 'init', '-q')
+    const noCommit = await tanuki(project.dir, 'project', 'status')
+    expect(noCommit.stdout).toContain(
+      `· the git repository of ${project.dir} has no commit yet: agents work in the folder itself (workspace "shared")`,
+    )
+    git(project.dir, 'add', '-A')
+    git(project.dir, 'commit', '-qm', 'init')
+    expect((await tanuki(project.dir, 'project', 'status')).stdout).not.toContain('agents work in the folder itself')
+  })
+})

@@ -28,6 +28,7 @@ import { type FileJournal, openJournal, readJournal } from './journal.ts'
 import { createStateReporter, withJournal } from './state.ts'
 import { dashboardBanner } from './ui/banner.ts'
 import { onOutputClosed, outputClosed } from './output.ts'
+import { sharedWorkspaceNote } from './shared-workspace.ts'
 import { unlistedRoleRule } from './unlisted-roles.ts'
 
 /** A project on disk: its folder, state paths, config and task files. */
@@ -293,6 +294,11 @@ export async function runProject(project: Project, options: RunOptions): Promise
     orchestrator.events.on('orchestrator:error', (e) => {
       if (closing) process.stderr.write(`tanuki: ${e.context}: ${e.message}\n`)
     })
+    // Agents that share the folder, with nothing to land: said once, as the project loads.
+    const shared = options.quiet ? undefined : await sharedWorkspaceNote(project.root)
+    if (shared) {
+      orchestrator.events.on('project:loaded', () => void process.stdout.write(`· ${shared}\n`))
+    }
     process.on('SIGINT', onSignal)
     process.on('SIGTERM', onSignal)
     started = true

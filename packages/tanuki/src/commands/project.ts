@@ -23,6 +23,7 @@ import { openProject, projectInfo, readTasks, runProject, type Project, type Sto
 import { readJournal } from '../journal.ts'
 import { landingOrder } from '../land.ts'
 import { runExit } from '../run-exit.ts'
+import { sharedWorkspaceNote } from '../shared-workspace.ts'
 import { readJson, statusFromJournal, withJournal, type StatusDocument, type WorkerStatus } from '../state.ts'
 import { common, printJson, checkedProjectRoot, sleep, table } from './shared.ts'
 import { parsePort, uiArgs } from './ui-args.ts'
@@ -246,6 +247,8 @@ const status = defineCommand({
     else {
       process.stdout.write(formatStatus(doc, { color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR }) + '\n')
       if (doc.workers) process.stdout.write(formatWorkers(doc.workers))
+      const shared = await sharedWorkspaceNote(project.root)
+      if (shared) process.stdout.write(`\n· ${shared}\n`)
       for (const problem of doc.problems ?? []) process.stderr.write(`problem: ${problem}\n`)
     }
     return 0
