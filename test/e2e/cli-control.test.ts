@@ -1,7 +1,7 @@
 // One orchestrator per project, controlled from other processes: a second start is refused,
 // `project stop` (and `--remove`) from another terminal, `--detach` with status while it runs.
 import { execFileSync } from 'node:child_process'
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -11,6 +11,7 @@ import {
   createProject,
   isAlive,
   lockPid,
+  setCliEnv,
   startTanuki,
   statusJson,
   TANUKI_BIN,
@@ -354,12 +355,13 @@ describe('--detach', () => {
 
 describe('a command sent just as a try ends', () => {
   /**
-   * Sends `tanuki task <command> A` from a git hook that runs as A's agent publishes its work (the
-   * update of A's `work` ref), once: the moment its try has ended and passed, and its completion is
-   * not recorded yet. The hook waits for the CLI, so the command surely arrives in that window.
+   * Sends `tanuki task <command> A` as A's agent publishes its work (the update of A's `work` ref),
+   * once: the moment its try has ended and passed, and its completion is not recorded yet. Tanuki's
+   * own git runs no hooks, so a `git` first on the CLI's PATH does it, after the real git updated
+   * the ref; it waits for the CLI, so the command surely arrives in that window.
    */
   function commandWhilePublished(command: string[]): { project: TempProject; runs: string; said: string } {
-    // Outside the project: its script counts its runs there, and the hook says what the CLI printed.
+    // Outside the project: its script counts its runs there, and the wrapper says what the CLI printed.
     const shared = mkdtempSync(join(tmpdir(), 'tanuki-e2e-window-'))
     outside.push(shared)
     const runs = join(shared, 'runs.log')
@@ -367,22 +369,30 @@ describe('a command sent just as a try ends', () => {
     const project = createProject({
       tasks: [{ id: 'A', sh: `echo A >> '${runs}'; echo work > A.txt`, verify: 'test -f A.txt' }],
     })
-    const hook = join(project.dir, '.git', 'hooks', 'reference-transaction')
+    const realGit = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim()
+    const bin = join(shared, 'bin')
+    mkdirSync(bin)
     writeFileSync(
-      hook,
+      join(bin, 'git'),
       [
         '#!/bin/sh',
-        '[ "$1" = committed ] || exit 0',
-        "grep -q '/tasks/A/work$' || exit 0",
-        `[ -e '${said}' ] && exit 0`,
-        // The hook runs under the agent's git: the CLI must find the project, not the worktree.
-        'unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE GIT_COMMON_DIR GIT_PREFIX',
-        `'${TANUKI_BIN}' task ${command.join(' ')} --cwd '${project.dir}' > '${said}.tmp' 2>&1`,
-        `mv '${said}.tmp' '${said}'`,
+        `'${realGit}' "$@"`,
+        'code=$?',
+        'case "$*" in',
+        `  *update-ref*/tasks/A/work*)`,
+        `    if [ "$code" = 0 ] && [ ! -e '${said}' ]; then`,
+        // Under the agent's git: the CLI must find the project, not the worktree.
+        '      unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE GIT_COMMON_DIR GIT_PREFIX',
+        `      '${TANUKI_BIN}' task ${command.join(' ')} --cwd '${project.dir}' > '${said}.tmp' 2>&1`,
+        `      mv '${said}.tmp' '${said}'`,
+        '    fi ;;',
+        'esac',
+        'exit $code',
         '',
       ].join('\n'),
+      { mode: 0o755 },
     )
-    chmodSync(hook, 0o755)
+    setCliEnv({ PATH: `${bin}:${process.env.PATH ?? ''}` })
     return { project, runs, said }
   }
 
