@@ -1,7 +1,9 @@
 // The dashboard in a real browser: a real `tanuki project start --ui` on a temp git repository,
 // watched live; a task's transcript; rerun; then `tanuki ui` after the run, with resume; and what
 // needs a person after a run whose landing failed.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Page } from 'playwright-core'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -19,11 +21,17 @@ import {
 } from './helpers.ts'
 
 let browser: Awaited<ReturnType<typeof launchBrowser>> | undefined
+/** Folders outside a project (a remote), removed after each test. */
+const outside: string[] = []
 afterEach(async () => {
   await browser?.dispose()
   browser = undefined
   await cleanup()
+  for (const dir of outside.splice(0)) rmSync(dir, { recursive: true, force: true })
 })
+
+const git = (dir: string, ...args: string[]): string =>
+  execFileSync('git', args, { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim()
 
 /** A chain A-1 → A-2 → Q-1; A-1 waits for a gate file the test creates, Q-1's verify fails once. */
 function project(): TempProject & { gate: string } {
@@ -248,6 +256,41 @@ describe.skipIf(skipBrowser)('the dashboard in a browser', () => {
     expect(await landing.textContent()).toContain('node --test exited 1 on the combined work')
     expect(await landing.locator('pre').textContent()).toContain('# fail 1')
     await page.screenshot({ path: join(ARTIFACTS, 'ui-land-failed.png'), fullPage: true })
+    ui.child.kill('SIGINT')
+    expect((await ui.done).code).toBe(0)
+  })
+  it('`tanuki ui` after a run whose push the remote refused lists it under Needs you, with `tanuki land`', async () => {
+    const remote = mkdtempSync(join(tmpdir(), 'tanuki-e2e-remote-'))
+    outside.push(remote)
+    git(remote, 'init', '-q', '--bare', '-b', 'main')
+    const p = createProject({
+      tasks: [{ id: 'P-1', sh: 'echo 1 > one.txt', verify: 'test -f one.txt' }],
+      config: configFor({ default: 1 }, "\n  land: { push: 'origin' },"),
+    })
+    git(p.dir, 'remote', 'add', 'origin', remote)
+    git(p.dir, 'push', '-q', 'origin', 'main')
+    writeFileSync(join(remote, 'hooks', 'pre-receive'), '#!/bin/sh\necho "pushes are frozen" >&2\nexit 1\n', {
+      mode: 0o755,
+    })
+    expect((await tanuki(p.dir, 'project', 'start')).code).toBe(1)
+
+    const ui = startTanuki(p.dir, 'ui')
+    const url = await dashboardUrl(ui)
+    browser = await launchBrowser()
+    const page = await browser.newPage()
+    await page.goto(url)
+    await page.waitForSelector('body[data-ready=true]')
+    // The one thing that needs a person: the project's, not a task's (P-1 landed).
+    const panel = page.getByTestId('needs-you')
+    await expect.poll(() => panel.locator('li').count()).toBe(1)
+    const item = panel.getByTestId('not-pushed')
+    expect(await item.getAttribute('data-kind')).toBe('not-pushed')
+    const why = await item.getByTestId('need-why').textContent()
+    expect(why).toContain('main is not pushed to origin: pushes are frozen')
+    // Its commands as code, not in backquotes.
+    expect(why).toContain('Fix that, then tanuki land pushes it again (or git push origin main)')
+    expect(await item.locator('code.need-command').textContent()).toBe('tanuki land')
+    await page.screenshot({ path: join(ARTIFACTS, 'ui-not-pushed.png'), fullPage: true })
     ui.child.kill('SIGINT')
     expect((await ui.done).code).toBe(0)
   })

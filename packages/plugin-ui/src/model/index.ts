@@ -1,5 +1,6 @@
 import {
   needsYou,
+  notPushedNote,
   tellingLines,
   type NeedKind,
   type NeedsYouItem,
@@ -118,6 +119,22 @@ export class DashboardModel {
     return typeof this.extra.target === 'string' ? this.extra.target : undefined
   }
 
+  /**
+   * The target's last push to `land.push`'s remote that failed and has not gone through since:
+   * the status document's `pushFailed` (the journal's, after a run), then `project:push`.
+   */
+  get pushFailed(): { remote: string; branch: string; error: string; at?: number } | undefined {
+    const failed = this.extra.pushFailed as { remote?: unknown; branch?: unknown; error?: unknown; at?: unknown }
+    if (typeof failed?.remote !== 'string' || typeof failed.branch !== 'string') return undefined
+    const error = typeof failed.error === 'string' ? failed.error : ''
+    return {
+      remote: failed.remote,
+      branch: failed.branch,
+      error,
+      ...(typeof failed.at === 'number' ? { at: failed.at } : {}),
+    }
+  }
+
   /** A model of a status document. */
   static from(doc: StatusDocument): DashboardModel {
     const model = new DashboardModel()
@@ -212,6 +229,13 @@ export class DashboardModel {
       case 'orchestrator:state': {
         const { to } = e as ModelEvents['orchestrator:state']
         this.status = to
+        return []
+      }
+      case 'project:push': {
+        // A push that failed is kept in the document, as `tanuki project status --json` has it.
+        const { remote, branch, error, at } = e as ModelEvents['project:push']
+        if (error === undefined) delete this.extra.pushFailed
+        else this.extra.pushFailed = { remote, branch, error, at: typeof at === 'number' ? at : Date.now() }
         return []
       }
       case 'project:loaded': {
@@ -460,6 +484,17 @@ export class DashboardModel {
     return needsYou([...this.tasks.values()], { target: this.target }).sort(
       (a, b) => NEED_ORDER[a.kind] - NEED_ORDER[b.kind],
     )
+  }
+
+  /**
+   * The target not on `land.push`'s remote, as `tanuki project status` says under "Needs you": what
+   * git said and what to do (core's `notPushedNote`), and the command that pushes it again.
+   * Undefined while nothing failed to push. Of the project, not of a task: apart from `needsYou`.
+   */
+  notPushed(): { remote: string; branch: string; why: string; command: string } | undefined {
+    const failed = this.pushFailed
+    if (!failed) return undefined
+    return { remote: failed.remote, branch: failed.branch, why: notPushedNote(failed), command: 'tanuki land' }
   }
 
   /** Counts by status and role, and the percentage complete. */

@@ -421,6 +421,34 @@ describe('DashboardModel', () => {
   })
 })
 
+describe('DashboardModel: a failed push', () => {
+  const failed = { remote: 'origin', branch: 'main', error: 'pre-receive hook declined', at: 5 }
+
+  it('is a Needs you item with `tanuki land` from the status document after a run, kept in the document', () => {
+    const model = DashboardModel.from({ ...doc(), status: 'stopped', pushFailed: failed } as StatusDocument)
+    expect(model.notPushed()).toEqual({
+      remote: 'origin',
+      branch: 'main',
+      why: 'main is not pushed to origin: pre-receive hook declined. Fix that, then `tanuki land` pushes it again (or `git push origin main`)',
+      command: 'tanuki land',
+    })
+    expect((model.document() as StatusDocument & { pushFailed?: unknown }).pushFailed).toEqual(failed)
+    expect(DashboardModel.from(doc()).notPushed()).toBeUndefined()
+  })
+
+  it('comes and goes live with `project:push` during a run, as the pages see it through the document', () => {
+    const model = DashboardModel.from(doc())
+    expect(model.apply('project:push', { ...failed })).toEqual([])
+    expect(model.notPushed()).toMatchObject({ branch: 'main', command: 'tanuki land' })
+    // A page opened now reads the document the events made: it has the failure too.
+    expect(DashboardModel.from(model.document()).notPushed()).toMatchObject({ remote: 'origin', branch: 'main' })
+    // The next push of it went through.
+    model.apply('project:push', { remote: 'origin', branch: 'main', at: 6 })
+    expect(model.notPushed()).toBeUndefined()
+    expect((model.document() as StatusDocument & { pushFailed?: unknown }).pushFailed).toBeUndefined()
+  })
+})
+
 describe('gateExcerpt', () => {
   it("is core's tellingLines of a gate's output, as one text: what `tanuki task show` prints of it", () => {
     expect(gateExcerpt(tapRun1)).toBe(tellingLines(tapRun1).join('\n'))

@@ -1,6 +1,6 @@
 import type { NeedKind, NeedsYouItem } from '@tanuki/core'
 import { useMemo, useRef, useState, useLayoutEffect } from 'preact/hooks'
-import { STATUSES } from '../../model/index.ts'
+import { STATUSES, type DashboardModel } from '../../model/index.ts'
 import type { DashboardTask } from '../../types.ts'
 import { STATUS_LABEL, iterationText, iterationTitle, relative, spendText } from '../format.ts'
 import { Edges, MAX_NODES, clusterLayout, neighbourhood, taskLayout, type Layout } from '../graph.ts'
@@ -8,6 +8,8 @@ import { taskHref, useStore } from '../hooks.ts'
 import { store } from '../store.ts'
 
 const ROW = 30
+
+type NotPushed = ReturnType<DashboardModel['notPushed']>
 
 /** Which tasks the list shows. */
 interface Filter {
@@ -111,16 +113,34 @@ function NotLandedWhy({ item, target }: { item: NeedsYouItem; target?: string })
   )
 }
 
-/** What needs a person, as `tanuki project status` lists it: shown only while there is any. */
-function NeedsYou({ items }: { items: NeedsYouItem[] }) {
-  if (items.length === 0) return null
+/** Text with its backquoted parts (commands) as code. */
+function WithCode({ text }: { text: string }) {
+  return <>{text.split('`').map((part, i) => (i % 2 === 1 ? <code>{part}</code> : part))}</>
+}
+
+/**
+ * What needs a person, as `tanuki project status` lists it: the target not pushed to `land.push`'s
+ * remote, then each task. Shown only while there is any.
+ */
+function NeedsYou({ items, notPushed }: { items: NeedsYouItem[]; notPushed: NotPushed | undefined }) {
+  if (items.length === 0 && !notPushed) return null
   const settled = items.some((item) => item.kind === 'failed' || item.kind === 'review')
   return (
     <section class="panel needs-you" data-testid="needs-you">
       <h2>
-        Needs you <span class="muted">{items.length}</span>
+        Needs you <span class="muted">{items.length + (notPushed ? 1 : 0)}</span>
       </h2>
       <ul class="needs">
+        {notPushed && (
+          <li class="need k-not-pushed" data-kind="not-pushed" data-testid="not-pushed">
+            <span class="need-id">{notPushed.branch}</span>
+            <span class="need-kind k-not-pushed">not pushed</span>
+            <span class="need-why" data-testid="need-why">
+              <WithCode text={notPushed.why} />
+            </span>
+            <code class="need-command">{notPushed.command}</code>
+          </li>
+        )}
         {items.map((item) => (
           <li class={`need k-${item.kind}`} data-task={item.taskId} data-kind={item.kind}>
             <a class="need-id" href={taskHref(item.taskId)}>
@@ -368,10 +388,11 @@ export function Overview() {
     [store.version, filter, model],
   )
   const needs = useMemo(() => model.needsYou(), [store.version, model])
+  const notPushed = model.notPushed()
   const selectedTask = selected ? model.tasks.get(selected) : undefined
   return (
     <main class="overview">
-      <NeedsYou items={needs} />
+      <NeedsYou items={needs} notPushed={notPushed} />
       <section class="panel graph-panel">
         <h2>
           Dependency graph
