@@ -102,6 +102,22 @@ describe('tanuki task show of a task whose verify failed', () => {
   })
 })
 
+describe('tanuki task show of a task whose check printed nothing', () => {
+  it('says the exit code and that the command printed nothing, not an empty quote', async () => {
+    const project = createProject({
+      tasks: [{ id: 'Q', sh: 'true', verify: 'test -f x', maxIterations: 1 }],
+    })
+    expect((await tanuki(project.dir, 'project', 'start')).code).toBe(1)
+    const show = await tanuki(project.dir, 'task', 'show', 'Q')
+    expect(show.code, show.stderr).toBe(0)
+    expect(show.stdout).toContain(
+      '  last verify: `test -f x` exited 1 (the command printed nothing; log: .tanuki/logs/tasks/Q/iteration-001.log, `tanuki logs Q`)\n',
+    )
+    expect(show.stdout).not.toContain('what it printed')
+    expect(show.stdout).not.toContain('(no output)')
+  })
+})
+
 describe('tanuki task show of a task whose work did not land', () => {
   it('says the gate, its exit code and what it printed: the failing test and the summary', async () => {
     const project = createProject({

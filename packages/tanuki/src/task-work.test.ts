@@ -37,4 +37,27 @@ describe('what `task show` says of a failed verify and a failed landing', () => 
     expect(said?.lines).toEqual(tellingLines(tapRun1))
     expect(lastLanding(undefined)).toBeUndefined()
   })
+
+  it('a gate that printed nothing (`test -f x`): its exit code, and that it printed nothing, in words', () => {
+    for (const output of ['', '\n  \n'])
+      expect(lastLanding({ kind: 'gate', command: 'test -f x', exitCode: 1, output })).toEqual({
+        what: '`test -f x` exited 1 on the combined work (the command printed nothing)',
+        lines: [],
+      })
+    expect(lastLanding({ kind: 'gate', command: 'test -f x', exitCode: null, output: '' })?.what).toBe(
+      '`test -f x` exited without a code on the combined work (the command printed nothing)',
+    )
+  })
+
+  it('a silent verify in the logs: its header, and no lines to quote', () => {
+    const paths = statePaths(mkdtempSync(join(tmpdir(), 'tanuki-task-work-')))
+    dirs.push(paths.root)
+    mkdirSync(taskLogDir(paths, 'T'), { recursive: true })
+    writeFileSync(iterationLog(paths, 'T', 1), '## Agent\nworked\n\n## Verify: `test -f x` exited 1\n\n\n')
+    expect(lastFailedVerify(paths, 'T')).toEqual({
+      log: iterationLog(paths, 'T', 1),
+      what: '`test -f x` exited 1',
+      lines: [],
+    })
+  })
 })

@@ -38,7 +38,7 @@ export interface FailedVerify {
   log: string
   /** `` `npm test` exited 1 `` (as the log's `## Verify:` header says it). */
   what: string
-  /** What `tellingLines` picks of its output: the lines naming errors, then its last lines. */
+  /** What `tellingLines` picks of its output: the lines naming errors, then its last lines; empty when it printed nothing. */
   lines: string[]
 }
 
@@ -68,9 +68,12 @@ export function lastFailedVerify(paths: StatePaths, taskId: string): FailedVerif
 
 /** Why a task's complete work last failed to land, as `task show` says it. */
 export interface LastLanding {
-  /** `` `npm test` exited 1 on the combined work; it printed ``, or a conflict's files and `what changed there`. */
+  /**
+   * `` `npm test` exited 1 on the combined work; it printed `` (`` … (the command printed nothing) ``
+   * when it printed nothing), or a conflict's files and `what changed there`.
+   */
   what: string
-  /** What `tellingLines` picks of the gate's output (a conflict's: of what the other side changed). */
+  /** What `tellingLines` picks of the gate's output (a conflict's: of what the other side changed); empty when silent. */
   lines: string[]
 }
 
@@ -85,8 +88,10 @@ export function lastLanding(feedback: LandingFeedback | undefined): LastLanding 
       what: `its work conflicts with ${feedback.what} in ${feedback.files.join(', ')}; what changed there`,
       lines: tellingLines(feedback.detail),
     }
-  return {
-    what: `\`${feedback.command}\` exited ${feedback.exitCode ?? 'without a code'} on the combined work; it printed`,
-    lines: tellingLines(feedback.output),
-  }
+  const exited = `\`${feedback.command}\` exited ${feedback.exitCode ?? 'without a code'} on the combined work`
+  const lines = tellingLines(feedback.output)
+  // A silent gate (`test -f x`): said in words, as the agent's prompt says it, not an empty quote.
+  return lines.length > 0
+    ? { what: `${exited}; it printed`, lines }
+    : { what: `${exited} (the command printed nothing)`, lines }
 }

@@ -133,14 +133,16 @@ const show = defineCommand({
     // Why its verify failed, not only that it did: the lines naming the error, and the end.
     const verify = task.status === 'complete' ? undefined : lastFailedVerify(project.paths, task.id)
     if (verify) {
-      lines.push(
-        `  last verify: ${verify.what}; what it printed (all of it: ${project.source.display(verify.log)}, \`tanuki logs ${task.id}\`):`,
-        ...quoted(verify.lines),
-      )
+      const where = `${project.source.display(verify.log)}, \`tanuki logs ${task.id}\``
+      // A silent check (`test -f x`) is said in words, as the agent's next prompt says it.
+      if (verify.lines.length === 0)
+        lines.push(`  last verify: ${verify.what} (the command printed nothing; log: ${where})`)
+      else lines.push(`  last verify: ${verify.what}; what it printed (all of it: ${where}):`, ...quoted(verify.lines))
     }
     // Why its complete work did not land: the gate's output is only in the journal and a next prompt.
     const landing = lastLanding(known?.feedback)
-    if (landing) lines.push(`  last landing: ${landing.what}:`, ...quoted(landing.lines))
+    if (landing?.lines.length === 0) lines.push(`  last landing: ${landing.what}`)
+    else if (landing) lines.push(`  last landing: ${landing.what}:`, ...quoted(landing.lines))
     lines.push('', task.body.trim())
     process.stdout.write(lines.join('\n') + '\n')
     // The task is shown as it is, but what blocks it may be in a source that could not be read.
