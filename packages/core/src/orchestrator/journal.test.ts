@@ -2,10 +2,11 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { createMemorySource } from '../source/memory.ts'
 import { createMemoryStore } from '../state/memory.ts'
 import { replay } from '../state/replay.ts'
-import type { RunRecord, RunStore } from '../state/types.ts'
+import type { RunRecord, RunStore, TaskRunState } from '../state/types.ts'
 import { createTask } from '../task/parse.ts'
 import type { Task, TaskInput } from '../task/types.ts'
 import type { MemoryAction } from '../testing/memory-backend.ts'
+import { CUT_OFF_BY_CRASH, verdictless } from './task-table.ts'
 import { harness, stopAll } from './test-harness.ts'
 
 afterEach(stopAll)
@@ -362,5 +363,74 @@ describe('the journal is the authority for run state', () => {
     expect(summary).toMatchObject({ reason: 'failed', allComplete: false })
     expect(summary.problems).toEqual(["the run's state could not be recorded: ENOSPC: no space left on device"])
     expect(h.backend.runs.map((r) => r.taskId)).toEqual(['a'])
+  })
+})
+
+describe('a try the run itself cut off is told from an agent lost under it by a marker, not by words', () => {
+  /** A task back to pending with its 3 tries and one more spent, the last of them ended by `lastError`. */
+  const spentWith = (lastError: NonNullable<TaskRunState['lastError']>) =>
+    createMemoryStore(replay([{ t: 'task', id: 'a', status: 'pending', iterations: 4, attempts: 0, lastError }]))
+  const source = () => createMemorySource([task({ id: 'a', completion: { signal: 'DONE', maxIterations: 3 } })])
+  const EXTRA_CUT_OFF =
+    'no tries left (3): a crash (or kill -9) cut off the extra try its last try without a verdict got; ' +
+    '`tanuki task rerun a` gives fresh tries'
+
+  it('a resume records the try it found in flight as cut off: `cutOff`, beside the words for people', async () => {
+    const store = createMemoryStore(
+      replay([{ t: 'task', id: 'a', status: 'in_progress', assignedTo: 'default-1', iterations: 1, attempts: 0 }]),
+    )
+    const h = harness({}, { sources: [source()], store, backend: { script: () => ({ type: 'hang' }) } })
+    await h.orchestrator.start()
+    await h.when('iteration:started')
+    expect(store.state.tasks.a?.lastError).toEqual({
+      class: 'crashed',
+      cause: CUT_OFF_BY_CRASH,
+      iteration: 1,
+      at: expect.any(Number),
+      cutOff: true,
+    })
+    // What people read of it is unchanged: no marker in the status.
+    expect(h.orchestrator.task('a')?.lastError).not.toHaveProperty('cutOff')
+  })
+
+  it('a cut-off try counts as a crash whatever its cause says: crashes in a row buy no second extra try', async () => {
+    const store = spentWith({ class: 'crashed', cause: 'the host rebooted', iteration: 4, at: 1, cutOff: true })
+    const h = harness({}, { sources: [source()], store })
+    await h.orchestrator.start()
+    await h.orchestrator.done()
+    expect(h.backend.runs).toEqual([])
+    expect(store.state.tasks.a).toMatchObject({ status: 'review', reason: EXTRA_CUT_OFF })
+  })
+
+  it('a journal from before the marker, whose cut-off try said so by its cause alone, is still read as a crash', async () => {
+    const store = spentWith({ class: 'crashed', cause: CUT_OFF_BY_CRASH, iteration: 4, at: 1 })
+    const h = harness({}, { sources: [source()], store })
+    await h.orchestrator.start()
+    await h.orchestrator.done()
+    expect(h.backend.runs).toEqual([])
+    expect(store.state.tasks.a).toMatchObject({ status: 'review', reason: EXTRA_CUT_OFF })
+  })
+
+  it('an agent lost under its try is no crash of the run, even in the same words: it gets another try', async () => {
+    const store = spentWith({
+      class: 'crashed',
+      cause: `agent default-1 crashed: ${CUT_OFF_BY_CRASH}`,
+      iteration: 4,
+      at: 1,
+    })
+    const h = harness(
+      {},
+      { sources: [source()], store, backend: { script: () => ({ type: 'succeed', output: 'DONE' }) } },
+    )
+    await h.orchestrator.start()
+    await h.orchestrator.done()
+    // Its one more try, run as its last again.
+    expect(h.backend.runs.map((run) => run.iteration)).toEqual([3])
+    expect(store.state.tasks.a).toMatchObject({ status: 'complete', iterations: 5 })
+    // Judged as the run holds it, the words are never compared: only the marker makes a crash.
+    expect(verdictless({ lastError: { class: 'crashed', cause: CUT_OFF_BY_CRASH, at: 1 } })).toBe('lost')
+    expect(verdictless({ lastError: { class: 'crashed', cause: 'the host rebooted', at: 1, cutOff: true } })).toBe(
+      'crash',
+    )
   })
 })

@@ -20,8 +20,21 @@ export function triesSpent(record: Pick<TaskRecord, 'iterations' | 'triesFrom'>)
   return Math.max(0, record.iterations - (record.triesFrom ?? 0))
 }
 
-/** The cause a resume records of the try a crash (or kill -9) of the previous run cut off. */
+/**
+ * The cause a resume records of the try a crash (or kill -9) of the previous run cut off: words
+ * for people. What tells that crash from an agent lost under its try is `lastError.cutOff`.
+ */
 export const CUT_OFF_BY_CRASH = 'the try was cut off when the previous run ended (a crash or kill -9)'
+
+/**
+ * A failure as the journal has it, marked `cutOff` when it is the cut-off try of a journal written
+ * before the marker: those said it by this cause alone. No other failure ever had it (an agent lost
+ * under its try is `agent NAME crashed: …`), so the text is read once here, never compared again.
+ */
+export function journalError(saved: NonNullable<TaskRunState['lastError']>): NonNullable<TaskRunState['lastError']> {
+  const before = saved.cutOff === undefined && saved.class === 'crashed' && saved.cause === CUT_OFF_BY_CRASH
+  return before ? { ...saved, cutOff: true } : saved
+}
 
 /**
  * Whether a task's last try ended without a verdict, and how: cut off by a crash of the run
@@ -35,7 +48,7 @@ export function verdictless(
   record: Pick<TaskRecord, 'lastError' | 'heldBy'>,
 ): 'crash' | 'lost' | 'held' | 'unstarted' | undefined {
   const last = record.lastError
-  if (last?.class === 'crashed' && last.cause === CUT_OFF_BY_CRASH) return 'crash'
+  if (last?.cutOff) return 'crash'
   if (last?.class === 'crashed' || last?.class === 'agent-error') return 'lost'
   // A look before any try has no number: the try it held never began (nor one whose agent could
   // not start, nor one the run's budget or a finishing stop kept from starting: none counted).
@@ -81,7 +94,7 @@ export function cutOffError(
   at: number,
 ): NonNullable<TaskRecord['lastError']> | undefined {
   if (verdictless(record) === 'held') return undefined
-  return { class: 'crashed', cause: CUT_OFF_BY_CRASH, iteration: record.iterations, at }
+  return { class: 'crashed', cause: CUT_OFF_BY_CRASH, iteration: record.iterations, at, cutOff: true }
 }
 
 /**
@@ -555,7 +568,7 @@ function stateOf(record: TaskRecord): TaskRunState {
 function factsOf(saved: TaskRunState): Partial<RecordedFacts> {
   const facts: Partial<RecordedFacts> = { iterations: saved.iterations ?? 0, attempts: saved.attempts ?? 0 }
   if (saved.triesFrom !== undefined) facts.triesFrom = saved.triesFrom
-  if (saved.lastError) facts.lastError = saved.lastError
+  if (saved.lastError) facts.lastError = journalError(saved.lastError)
   if (saved.spend) facts.spend = saved.spend
   if (saved.landed) facts.landed = saved.landed
   if (saved.feedback) facts.feedback = saved.feedback

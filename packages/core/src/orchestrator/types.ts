@@ -299,7 +299,13 @@ export function taskView(task: Task, facts: TaskFacts): TaskView {
         }
       : {}),
     ...(task.status === 'complete' && !facts.landed && facts.target !== undefined ? { waitsFor: facts.target } : {}),
-    lastError: facts.lastError ? { ...facts.lastError, at: new Date(facts.lastError.at).toISOString() } : null,
+    lastError: facts.lastError ? failureView(facts.lastError) : null,
     ...(facts.spend ? { spend: facts.spend } : {}),
   }
+}
+
+/** A failure as views show it: its time as ISO text, without the journal's `cutOff` marker (its cause says it). */
+function failureView(error: NonNullable<TaskRunState['lastError']>): NonNullable<TaskView['lastError']> {
+  const { cutOff: _cutOff, ...failure } = error
+  return { ...failure, at: new Date(error.at).toISOString() }
 }

@@ -47,8 +47,12 @@ export interface TaskRunState {
   attempts: number
   /** Why it is where it is: failed, in review, blocked, requeued. */
   reason?: string
-  /** The last iteration's failure, with the iteration and when. */
-  lastError?: Failure & { iteration?: number; at: number }
+  /**
+   * The last iteration's failure, with the iteration and when. `cutOff`: the try had no verdict
+   * because the run itself ended under it (a crash, kill -9), recorded by the resume that found it
+   * in flight; a `crashed` failure without it is an agent lost under its try.
+   */
+  lastError?: Failure & { iteration?: number; at: number; cutOff?: true }
   /** What its iterations cost, where agents reported it. */
   spend?: Spend
   /** Where its work landed, once it did. */
