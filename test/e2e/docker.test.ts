@@ -9,7 +9,7 @@
  * Needs a build (`npx -y pnpm@10.34.8 -r build`): the config imports the plugin's dist.
  */
 import { execFile } from 'node:child_process'
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, realpathSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -24,6 +24,7 @@ import {
   waitFor,
   REPO_ROOT,
   agentWorktree,
+  taskText,
 } from './helpers.ts'
 
 const run = promisify(execFile)
@@ -421,4 +422,54 @@ export default defineConfig({
       for (const id of await containersOf(project.dir).catch(() => [])) await docker('rm', '-f', id).catch(() => '')
     }
   }, 240_000)
+
+  describe("a project in a subfolder of its repository (a monorepo's services/api)", () => {
+    // `land.verify` reads a file of the project's folder and the monorepo's shared config above it.
+    const SUB_CONFIG = CONFIG.replace(
+      '  cooldownMs: 100,',
+      "  cooldownMs: 100,\n  land: { verify: 'grep -qx strict ../../shared/lint.conf && grep -qx api api.txt' },",
+    )
+
+    it("mounts the whole worktree, runs in the project's folder as a process agent does, and its gate sees the files above", async () => {
+      const repo = createProject({
+        config: null,
+        files: {
+          'shared/lint.conf': 'strict\n',
+          'services/api/tanuki.config.ts': SUB_CONFIG,
+          'services/api/.tanuki/tasks/API.md': taskText({
+            id: 'API',
+            // Where it runs, what it sees above, and a change outside its folder (a shared library).
+            sh: 'pwd > where.txt\necho "$TANUKI_WORKSPACE" >> where.txt\ncp ../../shared/lint.conf seen.txt\necho api > api.txt\necho lib > ../../shared/lib.txt',
+            verify: 'grep -qx api api.txt && grep -qx strict seen.txt',
+            maxIterations: 1,
+          }),
+        },
+      })
+      const top = realpathSync(repo.dir)
+      const api = join(top, 'services', 'api')
+      const worktree = agentWorktree(api, 'default-1')
+      try {
+        const run = await tanuki(api, 'project', 'start')
+        expect(run.code, run.stdout + run.stderr).toBe(0)
+        const status = await statusJson(api)
+        expect(status.tasks[0]).toMatchObject({ id: 'API', status: 'complete', iterations: 1 })
+        // Its gate passed in the role's one-off container: the task's verify and land.verify.
+        expect(typeof status.tasks[0]!.landed?.commit).toBe('string')
+        expect(readFileSync(join(api, 'where.txt'), 'utf8')).toBe('/workspace/services/api\n/workspace/services/api\n')
+        expect(readFileSync(join(api, 'seen.txt'), 'utf8')).toBe('strict\n')
+        // What it changed outside the project's folder lands with the task, as for a process agent.
+        expect(readFileSync(join(top, 'shared', 'lib.txt'), 'utf8')).toBe('lib\n')
+        const [container] = await containersOf(api)
+        const [info] = JSON.parse(await docker('inspect', container!)) as {
+          Config: { WorkingDir: string }
+          HostConfig: { Binds: string[] }
+        }[]
+        expect(info!.HostConfig.Binds).toEqual([`${worktree}:/workspace`])
+        expect(info!.Config.WorkingDir).toBe('/workspace/services/api')
+      } finally {
+        await tanuki(api, 'project', 'stop', '--remove')
+        for (const id of await containersOf(api).catch(() => [])) await docker('rm', '-f', id).catch(() => '')
+      }
+    }, 240_000)
+  })
 })

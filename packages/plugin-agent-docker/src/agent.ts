@@ -36,6 +36,8 @@ export interface DockerAgentParts {
   containerName: string
   kind: AgentKind
   workspace: Workspace
+  /** Where its commands run in the container (`ContainerSpec.cwd`); default `options.workdir`. */
+  cwd?: string
   options: ResolvedDockerOptions
 }
 
@@ -63,6 +65,7 @@ function crashed(name: string, reason: string): TanukiError {
  */
 export function createDockerAgent(parts: DockerAgentParts): DockerAgent {
   const { name, role, docker, container, kind, workspace, options } = parts
+  const cwd = parts.cwd ?? options.workdir
   const exits = createAgentExits()
   const watch = new AbortController()
   let ended: AgentExit | undefined
@@ -140,7 +143,7 @@ export function createDockerAgent(parts: DockerAgentParts): DockerAgent {
         execInContainer(
           container,
           docker,
-          { ...command, workdir: options.workdir, ...(options.user ? { user: options.user } : {}) },
+          { ...command, workdir: cwd, ...(options.user ? { user: options.user } : {}) },
           onOutput,
           signal,
         ),
@@ -162,7 +165,7 @@ export function createDockerAgent(parts: DockerAgentParts): DockerAgent {
   }
 
   /** Which task the agent worked on last: its dependencies' work is merged in when a new one starts. */
-  const baseEnv: Record<string, string> = { TANUKI_AGENT: name, TANUKI_ROLE: role, TANUKI_WORKSPACE: options.workdir }
+  const baseEnv: Record<string, string> = { TANUKI_AGENT: name, TANUKI_ROLE: role, TANUKI_WORKSPACE: cwd }
   // Claude Code refuses to skip permission prompts as root unless told it runs in a sandbox: a
   // container is one, whatever user it runs as.
   if (kind.name === 'claude' && options.env.IS_SANDBOX === undefined) baseEnv.IS_SANDBOX = '1'
@@ -174,7 +177,7 @@ export function createDockerAgent(parts: DockerAgentParts): DockerAgent {
     role,
     backend: 'docker',
     ...(account ? { account } : {}),
-    workspace: `${parts.containerName}:${options.workdir} (${workspace.dir})`,
+    workspace: `${parts.containerName}:${cwd} (${workspace.dir})`,
     runsIn,
     containerName: parts.containerName,
     containerId: container.id,

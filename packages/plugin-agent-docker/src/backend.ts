@@ -220,13 +220,13 @@ export function createDockerBackend(options: DockerAgentOptions = {}): DockerBac
           imageId: image,
           options: resolved,
           workspaceDir: workspace.dir,
+          workspaceTop: workspace.top,
           env: containerEnv(resolved, process.env),
         })
         const { container, reused } = await startContainer(found.docker, spec)
         // An orchestrator that died mid-iteration left its commands running: they must not race the new ones.
         if (reused) await reapCommands(container)
-        if (resolved.user)
-          await assertWritable(found.docker, container, name, resolved.user, resolved.workdir, workspace.dir)
+        if (resolved.user) await assertWritable(found.docker, container, name, resolved.user, spec.cwd, workspace.dir)
         return createDockerAgent({
           name,
           role,
@@ -235,6 +235,7 @@ export function createDockerBackend(options: DockerAgentOptions = {}): DockerBac
           containerName: spec.name,
           kind,
           workspace,
+          cwd: spec.cwd,
           options: resolved,
         })
       } catch (error) {
@@ -243,12 +244,12 @@ export function createDockerBackend(options: DockerAgentOptions = {}): DockerBac
       }
     },
 
-    async execIn({ project, role, options: roleOptions, dir, command, env = {}, ...execOptions }) {
+    async execIn({ project, role, options: roleOptions, dir, top, command, env = {}, ...execOptions }) {
       const resolved = resolveDockerOptions(options, roleOptions)
       const found = await engine(resolved.host)
       const image = await imageId(found, resolved.image, resolved.build, project.root)
       if (resolved.network) await ensureNetwork(found.docker, resolved.network, project)
-      // A container of the role's shape, on `dir`, for this command only.
+      // A container of the role's shape, on `dir` (in the whole worktree `top`), for this command only.
       const spec = containerSpec({
         project,
         agent: `gate-${randomUUID().slice(0, 8)}`,
@@ -256,6 +257,7 @@ export function createDockerBackend(options: DockerAgentOptions = {}): DockerBac
         imageId: image,
         options: resolved,
         workspaceDir: dir,
+        workspaceTop: top,
         env: { ...containerEnv(resolved, process.env), ...env },
       })
       const { container } = await startContainer(found.docker, spec)

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { isAbsolute, resolve } from 'node:path'
+import { isAbsolute, posix, relative, resolve, sep } from 'node:path'
 import { errorMessage, type ProjectInfo } from '@tanuki/core'
 import type Docker from 'dockerode'
 import { statusCode } from './engine.ts'
@@ -34,9 +34,15 @@ export function containerName(project: ProjectInfo, agent: string): string {
 export interface ContainerSpec {
   name: string
   create: Docker.ContainerCreateOptions
+  /** Where in the container the workspace's commands run: `workdir`, or the project's folder below it. */
+  cwd: string
 }
 
-/** The container an agent runs in: the workspace mounted at `workdir`, and only what the options allow. */
+/**
+ * The container an agent runs in: the workspace mounted at `workdir`, and only what the options
+ * allow. With `workspaceTop` (a project in a subfolder of its repository), the whole worktree is
+ * mounted there and commands run in the project's folder below it, as `cd services/api` would.
+ */
 export function containerSpec(input: {
   project: ProjectInfo
   agent: string
@@ -44,11 +50,17 @@ export function containerSpec(input: {
   imageId: string
   options: ResolvedDockerOptions
   workspaceDir: string
+  workspaceTop?: string | undefined
   env: Record<string, string>
 }): ContainerSpec {
   const { project, agent, role, options } = input
+  const below = input.workspaceTop ? relative(input.workspaceTop, input.workspaceDir) : ''
+  // A folder that is not below the top is mounted alone, as before there was a top.
+  const nested = below !== '' && below !== '..' && !below.startsWith(`..${sep}`) && !isAbsolute(below)
+  const mounted = nested ? input.workspaceTop! : input.workspaceDir
+  const cwd = nested ? posix.join(options.workdir, ...below.split(sep)) : options.workdir
   const binds = [
-    `${input.workspaceDir}:${options.workdir}`,
+    `${mounted}:${options.workdir}`,
     ...options.mounts.map((mount) => {
       const source = isAbsolute(mount.source) ? mount.source : resolve(project.root, mount.source)
       return `${source}:${mount.target}${mount.readOnly ? ':ro' : ''}`
@@ -65,19 +77,20 @@ export function containerSpec(input: {
     binds,
     env: input.env,
     user: options.user,
-    workdir: options.workdir,
+    workdir: cwd,
     hostConfig,
     labels: options.labels,
   }
   const config = createHash('sha256').update(JSON.stringify(shape)).digest('hex').slice(0, 16)
   return {
     name: containerName(project, agent),
+    cwd,
     create: {
       name: containerName(project, agent),
       Image: input.imageId,
       Entrypoint: ['sh', '-c', IDLE_SCRIPT],
       Cmd: [],
-      WorkingDir: options.workdir,
+      WorkingDir: cwd,
       Env: Object.entries(input.env).map(([key, value]) => `${key}=${value}`),
       ...(options.user ? { User: options.user } : {}),
       Labels: {

@@ -36,7 +36,11 @@ export interface DockerAgentOptions extends KindOptions {
   build?: DockerBuildOptions
   /** Engine address, as `DOCKER_HOST` (`unix:///path`, `tcp://host:port`). Default: `DOCKER_HOST`, else `/var/run/docker.sock`. */
   host?: string
-  /** Where the agent's workspace is mounted and the commands run. Default `/workspace`. */
+  /**
+   * Where the agent's workspace is mounted and the commands run. Default `/workspace`. For a
+   * project in a subfolder of its repository, the whole worktree is mounted there and commands
+   * run in the project's folder below it (`/workspace/services/api`).
+   */
   workdir?: string
   /**
    * `worktree`: a git worktree per agent at `.tanuki/worktrees/<agent>` on branch `tanuki/<agent>`;

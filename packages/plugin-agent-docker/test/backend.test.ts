@@ -207,6 +207,28 @@ describe.skipIf(skipDocker)(`docker backend on a real engine${skipDocker ? ` (sk
     expect(await projectContainers(docker, project.root)).toEqual([])
   }, 60_000)
 
+  it('given the worktree a folder is in (`top`), mounts all of it and runs in that folder: a gate sees the files above', async () => {
+    project = await tempProject('exec-in-top')
+    backend = createDockerBackend()
+    // The integration worktree of a monorepo whose project is services/api.
+    const top = join(project.root, 'integration')
+    const dir = join(top, 'services', 'api')
+    await mkdir(join(top, 'shared'), { recursive: true })
+    await mkdir(dir, { recursive: true })
+    await writeFile(join(top, 'shared', 'lint.conf'), 'strict\n')
+    await writeFile(join(dir, 'work.txt'), 'landed\n')
+    const result = await backend.execIn({
+      project,
+      role: 'worker',
+      options: { image: TEST_IMAGE },
+      dir,
+      top,
+      command: 'pwd; cat work.txt ../../shared/lint.conf',
+    })
+    expect(result).toMatchObject({ exitCode: 0, output: '/workspace/services/api\nlanded\nstrict\n' })
+    expect(await projectContainers(docker, project.root)).toEqual([])
+  }, 60_000)
+
   it('kills a verify command that runs past its timeout', async () => {
     project = await tempProject('timeout')
     backend = createDockerBackend()

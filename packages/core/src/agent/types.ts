@@ -337,6 +337,11 @@ export interface SandboxExecRequest extends ExecOptions {
   options: Readonly<Record<string, unknown>>
   /** The host folder to run in; it is the sandbox's workspace. */
   dir: string
+  /**
+   * The worktree `dir` is a folder of, when it is not its top (a project in a subfolder of its
+   * repository): the sandbox gives the whole worktree, as an agent's has, and runs in `dir` there.
+   */
+  top?: string
   command: string
   /** Variables for the command, on top of what the role's agents get. */
   env?: Record<string, string>

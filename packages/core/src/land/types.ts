@@ -107,9 +107,14 @@ export interface LandRequest {
   onGate?: (step: { command: string; setup: boolean }) => void
   /**
    * Runs a gate command in `dir` where the task's agents run (a container of its role), when its
-   * backend can (`AgentBackend.execIn`). Absent: the lander runs the gate on the host.
+   * backend can (`AgentBackend.execIn`). Absent: the lander runs the gate on the host. `top`: the
+   * whole worktree `dir` is a folder of (`SandboxExecRequest.top`).
    */
-  exec?: (command: string, dir: string, options: ExecOptions & { env?: Record<string, string> }) => Promise<ExecResult>
+  exec?: (
+    command: string,
+    dir: string,
+    options: ExecOptions & { env?: Record<string, string>; top?: string },
+  ) => Promise<ExecResult>
   /**
    * The `setup` of the task's role (`npm ci`): run where the gate runs, in the same way, before the
    * gate's first command, so the gate finds what the agents' workspaces had (installed

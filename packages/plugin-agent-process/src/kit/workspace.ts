@@ -48,6 +48,11 @@ export interface Workspace {
   readonly mode: 'worktree' | 'shared'
   /** The directory the agent's processes and verify commands run in. */
   readonly dir: string
+  /**
+   * A worktree's top: the whole repository, of which `dir` is the project's folder (the same
+   * folder unless the project is a subfolder of its repository). Unset for a shared workspace.
+   */
+  readonly top?: string
   /** The agent's branch, for a worktree. */
   readonly branch?: string
   /**
@@ -564,6 +569,7 @@ async function openWorktree(
   return {
     mode: 'worktree',
     dir,
+    top: path,
     branch,
     begin,
     commit,

@@ -32,7 +32,7 @@ export async function gateAlone(
   const env = { TANUKI_LANDING: '1' }
   const common = { timeoutMs, signal }
   const ran = exec
-    ? await exec(command, integration.cwd, { ...common, env })
+    ? await exec(command, integration.cwd, { ...common, env, top: integration.dir })
     : await execShell(command, integration.cwd, { ...common, env: { ...process.env, ...env } })
   if (signal.aborted) return undefined
   // The target's newest commit in the base: the person's, as the lander's `catchUp` brought it in.

@@ -477,7 +477,7 @@ export function createGitLander(options: GitLanderOptions): GitLander {
       request.onGate?.({ command, setup: isSetup })
       // Where the task's agents ran (their container) when its backend can; else here.
       const ran = request.exec
-        ? await request.exec(command, integration!.cwd, { ...common, env })
+        ? await request.exec(command, integration!.cwd, { ...common, env, top: integration!.dir })
         : await execShell(command, integration!.cwd, { ...common, env: { ...process.env, ...env } })
       if (request.signal.aborted) throw new TanukiError('TANUKI_ABORTED', `Aborted: landing ${request.task.id}`)
       if (ran.exitCode !== 0) {
