@@ -8,8 +8,8 @@
  *
  * Needs a build (`npx -y pnpm@10.34.8 -r build`): the config imports the plugin's dist.
  */
-import { execFile } from 'node:child_process'
-import { existsSync, readFileSync, realpathSync, writeFileSync } from 'node:fs'
+import { execFile, execFileSync } from 'node:child_process'
+import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -429,6 +429,11 @@ export default defineConfig({
       '  cooldownMs: 100,',
       "  cooldownMs: 100,\n  land: { verify: 'grep -qx strict ../../shared/lint.conf && grep -qx api api.txt' },",
     )
+    const git = (dir: string, ...args: string[]): string =>
+      execFileSync('git', ['-c', 'user.name=e2e', '-c', 'user.email=e2e@tanuki.invalid', ...args], {
+        cwd: dir,
+        encoding: 'utf8',
+      })
 
     it("mounts the whole worktree, runs in the project's folder as a process agent does, and its gate sees the files above", async () => {
       const repo = createProject({
@@ -469,6 +474,37 @@ export default defineConfig({
       } finally {
         await tanuki(api, 'project', 'stop', '--remove')
         for (const id of await containersOf(api).catch(() => [])) await docker('rm', '-f', id).catch(() => '')
+      }
+    }, 240_000)
+
+    it('a project folder git does not track yet is refused by validate and pauses the run, naming the commit that fixes it', async () => {
+      const repo = createProject({ config: null, files: { 'README.md': 'monorepo\n' } })
+      const top = realpathSync(repo.dir)
+      const service = join(top, 'services', 'newapi')
+      mkdirSync(join(service, '.tanuki', 'tasks'), { recursive: true })
+      writeFileSync(join(service, 'tanuki.config.ts'), CONFIG)
+      writeFileSync(join(service, '.tanuki', 'tasks', 'A.md'), taskText({ id: 'A', sh: 'echo a > a.txt' }))
+      const cause = `the project folder ${service} is not committed: git tracks no file in it, and agents work in git worktrees made from commits, where it does not exist.`
+      const fix = `Commit it (\`git add services/newapi && git commit\` in ${top})`
+      try {
+        const validate = await tanuki(service, 'task', 'validate')
+        expect(validate.code, validate.stdout + validate.stderr).toBe(1)
+        expect(validate.stderr).toContain(`tanuki: The ${cause.slice('the '.length)}`)
+        expect(validate.stderr).toContain(fix)
+        expect(validate.stderr).toContain('TANUKI_PROJECT_NOT_COMMITTED')
+
+        const run = await tanuki(service, 'project', 'start')
+        expect(run.code).toBe(1)
+        expect(run.stdout).toContain(cause)
+        expect(run.stdout).toContain(fix)
+
+        git(top, 'add', 'services/newapi')
+        git(top, 'commit', '-qm', 'newapi')
+        const fixed = await tanuki(service, 'task', 'validate')
+        expect(fixed.code, fixed.stderr).toBe(0)
+      } finally {
+        await tanuki(service, 'project', 'stop', '--remove')
+        for (const id of await containersOf(service).catch(() => [])) await docker('rm', '-f', id).catch(() => '')
       }
     }, 240_000)
   })

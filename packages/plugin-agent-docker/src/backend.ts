@@ -13,7 +13,13 @@ import {
   type SandboxExecRequest,
   type SpawnRequest,
 } from '@tanuki/core'
-import { createKind, kindSpend, openWorkspace, removeWorktrees } from '@tanuki/plugin-agent-process/kit'
+import {
+  createKind,
+  kindSpend,
+  openWorkspace,
+  projectNotCommittedProblem,
+  removeWorktrees,
+} from '@tanuki/plugin-agent-process/kit'
 import type Docker from 'dockerode'
 import { createDockerAgent, type DockerAgent } from './agent.ts'
 import { LABELS, containerSpec, ensureNetwork, removeContainer, startContainer } from './container.ts'
@@ -203,6 +209,20 @@ export function createDockerBackend(options: DockerAgentOptions = {}): DockerBac
       } catch (error) {
         throw forRole(role, error)
       }
+    },
+
+    checkPrograms({ options: roleOptions, project }) {
+      // Its programs are in the image, which `validateRole` checks. What is on this machine for
+      // it is the project's folder, which its agents' worktrees have only once it is committed.
+      let shared: boolean
+      try {
+        shared = resolveDockerOptions(options, roleOptions).workspace === 'shared'
+      } catch {
+        // `validateRole` says what is wrong with the options.
+        return { problems: [], notes: [] }
+      }
+      const problem = shared ? undefined : projectNotCommittedProblem(project.root)
+      return { problems: problem ? [problem] : [], notes: [] }
     },
 
     async spawn({ name, role, options: roleOptions, project }) {

@@ -18,7 +18,7 @@ import {
 import { createProcessAgent, type ProcessAgent } from './agent.ts'
 import { createKind, kindSpend } from './kit/kinds/index.ts'
 import type { AgentKind, KindOptions } from './kit/kinds/types.ts'
-import { findProgram, notInWorktrees, projectNotCommitted } from './kit/find-program.ts'
+import { findProgram, notInWorktrees, projectNotCommittedProblem } from './kit/find-program.ts'
 import { killGroup } from './kit/process.ts'
 import { readPidFile } from './kit/pid-file.ts'
 import { findBash } from './kit/session.ts'
@@ -401,13 +401,8 @@ export function createProcessBackend(options: ProcessBackendOptions = {}): Proce
       }
       const found = programCheck(backendName, role, config, roleOptions, project)
       // The same for every role (said once): a project folder its agents' worktrees will not have.
-      const uncommitted = (config.workspace ?? 'auto') !== 'shared' ? projectNotCommitted(project.root) : undefined
-      if (!uncommitted) return found
-      const problem = new TanukiError(
-        'TANUKI_PROJECT_NOT_COMMITTED',
-        `${uncommitted[0]!.toUpperCase()}${uncommitted.slice(1)}.`,
-        { details: { root: project.root } },
-      )
+      const problem = (config.workspace ?? 'auto') !== 'shared' ? projectNotCommittedProblem(project.root) : undefined
+      if (!problem) return found
       return { problems: [problem, ...found.problems], notes: found.notes }
     },
     async cleanup(project, cleanupOptions = {}) {

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process'
 import { accessSync, constants, statSync } from 'node:fs'
 import { delimiter, isAbsolute, resolve } from 'node:path'
+import { TanukiError } from '@tanuki/core'
 import { OWN_GIT_CONFIG } from './git/run.ts'
 
 /** Where a program was found, or why it would not start. */
@@ -115,4 +116,17 @@ export function projectNotCommitted(projectRoot: string): string | undefined {
     `the project folder ${projectRoot} is not committed: git tracks no file in it, and agents work in git worktrees made from commits, where it does not exist. ` +
     `Commit it (\`git add ${folder} && git commit\` in ${top})`
   )
+}
+
+/**
+ * `projectNotCommitted` as the problem a backend's `checkPrograms` returns for a role whose agents
+ * work in worktrees (`details.root`: the project's folder, not the config, is at fault), so
+ * `task validate` refuses it whatever the backend. Undefined when the folder is committed.
+ */
+export function projectNotCommittedProblem(projectRoot: string): TanukiError | undefined {
+  const uncommitted = projectNotCommitted(projectRoot)
+  if (!uncommitted) return undefined
+  return new TanukiError('TANUKI_PROJECT_NOT_COMMITTED', `${uncommitted[0]!.toUpperCase()}${uncommitted.slice(1)}.`, {
+    details: { root: projectRoot },
+  })
 }

@@ -47,6 +47,7 @@ export {
   type Workspace,
   type WorkspaceMode,
 } from './workspace.ts'
+export { projectNotCommitted, projectNotCommittedProblem } from './find-program.ts'
 export { removeOwned, removeWorktrees, type RemoveReport } from './cleanup.ts'
 export { safeName, taskRef, taskRefs } from './ref-names.ts'
 export {
