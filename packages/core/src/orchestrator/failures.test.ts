@@ -325,6 +325,26 @@ describe('agents that die', () => {
     expect(h.backend.spawns).toEqual(['default-1'])
   })
 
+  it("an agent's error that names it already is said once: not 'agent default-1 failed: agent default-1 failed: …'", async () => {
+    let throws = 0
+    const h = harness(
+      { tasks: tasks({ id: 'a' }), retryLimit: 3 },
+      {
+        backend: {
+          script: (): MemoryAction =>
+            ++throws <= 1
+              ? { type: 'throw', message: 'agent default-1 failed: command ./agent.sh exited 137' }
+              : { type: 'succeed', output: 'DONE' },
+        },
+      },
+    )
+    await h.orchestrator.start()
+    await h.orchestrator.done()
+    const said = 'agent default-1 failed: command ./agent.sh exited 137'
+    expect(h.all('task:requeued').map((e) => e.reason)).toEqual([said])
+    expect(h.orchestrator.task('a')?.lastError?.cause).toBe(said)
+  })
+
   it('stops replacing an agent after maxRespawns crashes in a row; its queued work fails', async () => {
     const h = harness(
       { tasks: tasks({ id: 'a' }), retryLimit: 10, maxRespawns: 1 },

@@ -338,7 +338,9 @@ export class TaskRuns {
     const crashed = agent.status === 'crashed' || isTanukiError(error, 'TANUKI_AGENT_CRASHED')
     if (crashed) pool.crashed(agent, errorMessage(error))
     const what = crashed ? `agent ${agent.name} crashed` : `agent ${agent.name} failed`
-    const reason = `${what}: ${errorMessage(error)}`
+    // The agent's error often says who already (`agent dev-1 crashed: …`): said once.
+    const message = errorMessage(error)
+    const reason = message.startsWith(what) ? message : `${what}: ${message}`
     table.note(record, {
       attempts: record.attempts + 1,
       lastError: {
