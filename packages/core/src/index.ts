@@ -78,6 +78,7 @@ export {
   type RunnerOutcome,
   type RunOptions,
   type PromptNote,
+  type CutOffNote,
   type PromptFeedback,
 } from './runner/index.ts'
 export type {
@@ -108,7 +109,17 @@ export type { TaskSource, TaskChange } from './source/types.ts'
 export { createMemorySource, type MemorySource } from './source/memory.ts'
 export { createMemoryStore, type MemoryStore } from './state/memory.ts'
 export { applyRecord, emptyRunState, replay } from './state/replay.ts'
-export type { Landing, Park, RunInfo, RunRecord, RunState, RunStore, Spend, TaskRunState } from './state/types.ts'
+export type {
+  Landing,
+  Park,
+  RunInfo,
+  RunRecord,
+  RunState,
+  RunStore,
+  Spend,
+  TaskRunState,
+  TryFeedback,
+} from './state/types.ts'
 export { FAILURE_CLASSES, type Failure, type FailureClass } from './failure.ts'
 export { TELLING_CAUSE_LINES, TELLING_TAIL_LINES, tellingLines } from './output.ts'
 export { hookName, type Reporter, type ReporterHooks } from './reporter/types.ts'

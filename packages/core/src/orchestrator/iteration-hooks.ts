@@ -1,7 +1,9 @@
 import type { Usage } from '../agent/types.ts'
 import type { Clock } from '../clock.ts'
+import { tellingLines } from '../output.ts'
 import type { RunnerHooks } from '../runner/index.ts'
-import type { RunStore } from '../state/types.ts'
+import type { RunStore, TryFeedback } from '../state/types.ts'
+import type { Validation } from '../validator/index.ts'
 import type { AgentRecord } from './agent-pool.ts'
 import type { Budgets, Reservation } from './budgets.ts'
 import type { Bus } from './bus.ts'
@@ -112,6 +114,7 @@ export function iterationHooks(context: IterationContext): {
       held = undefined
       table.note(record, {
         ...(failed ? { lastError: { class: failed.class, cause: failed.cause, iteration, at: clock.now() } } : {}),
+        ...lastTry(record, iteration, validation),
         // A try cut short by a limit does not count: it runs again after the park. Nor does one
         // whose agent could not start: nothing ran.
         ...(failed?.class === 'rate-limited' || failed?.class === 'could-not-start'
@@ -153,4 +156,23 @@ export function iterationHooks(context: IterationContext): {
       return cut
     },
   }
+}
+
+/**
+ * What the journal keeps of a try's verdict for the next prompt, wherever the next try runs (a
+ * resume, another agent): why a judged try did not pass (cleared by one that passed). A try a
+ * limit cut short, one whose agent could not start, or whose verify could not run changes nothing.
+ */
+function lastTry(record: TaskRecord, iteration: number, validation: Validation): { lastTry?: TryFeedback | null } {
+  const failed = validation.failure
+  if (validation.outcome === 'complete') return record.lastTry ? { lastTry: null } : {}
+  if (failed?.class === 'rate-limited' || failed?.class === 'could-not-start' || failed?.unrunnable) return {}
+  const ran = validation.verify
+  const verify = ran && {
+    command: ran.command,
+    exitCode: ran.exitCode,
+    timedOut: ran.timedOut,
+    output: tellingLines(ran.output).join('\n'),
+  }
+  return { lastTry: { iteration, reason: validation.reason, ...(verify ? { verify } : {}) } }
 }

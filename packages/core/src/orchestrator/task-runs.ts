@@ -4,7 +4,7 @@ import { errorMessage, isTanukiError } from '../errors.ts'
 import { lastLines } from '../output.ts'
 import { roleSetup, type RoleSetup } from '../plugin/roles.ts'
 import { Runner, type RunnerHooks, type RunnerOutcome } from '../runner/index.ts'
-import type { PromptNote } from '../runner/prompt.ts'
+import type { CutOffNote, PromptFeedback, PromptNote } from '../runner/prompt.ts'
 import type { Task } from '../task/types.ts'
 import { Validator, verifyUnrunnable } from '../validator/index.ts'
 import type { AgentPool, AgentRecord } from './agent-pool.ts'
@@ -121,8 +121,13 @@ export class TaskRuns {
     // its last try again, once (a lost agent's, up to retryLimit).
     const spent = triesSpent(record)
     const max = task.completion.maxIterations
+    // Tries already spent on another agent, or before a crash: the first prompt says why the last
+    // judged one did not pass (and that a try was cut off, if one was), as the next one would have.
+    const told = spent > 0 ? toldOfEarlierTries(record, graceTry(record)) : {}
+    if (told.cutOff) notes = [told.cutOff, ...notes]
     return this.runner.run(task, agent.agent, {
       ...(spent > 0 ? { firstIteration: Math.min(spent + 1, max) } : {}),
+      ...(told.previous ? { previous: told.previous } : {}),
       // An edit of its file while it runs (title, body, completion) applies from then on.
       definition: () => record.task,
       // The run stops once the tries under way end: a try that failed does not wait out its pause.
@@ -411,6 +416,43 @@ function passed(record: TaskRecord, ran: ExecResult): RunnerOutcome {
     reason,
     validation: { outcome: 'complete', reason, verify: { ...ran, command } },
   }
+}
+
+/**
+ * What a loop that starts again on a task with tries spent in this run of it tells the agent of
+ * them (the runner's own feedback starts empty on a new agent): why the last judged try did not
+ * pass (from the journal's `lastTry`), and that the latest try was cut off without a verdict (a
+ * crash, a lost agent), when it was. `again`: that cut-off try runs once more (`graceTry`).
+ */
+export function toldOfEarlierTries(
+  record: Pick<TaskRecord, 'iterations' | 'triesFrom' | 'lastError' | 'heldBy' | 'lastTry'>,
+  again: boolean,
+): { previous?: PromptFeedback; cutOff?: CutOffNote } {
+  const told: { previous?: PromptFeedback; cutOff?: CutOffNote } = {}
+  const last = record.lastTry
+  // A try of an earlier run of it (before a person's rerun) is its history, not this run's.
+  if (last && last.iteration > (record.triesFrom ?? 0)) {
+    const verify = last.verify && { ...last.verify, durationMs: 0 }
+    told.previous = {
+      iteration: last.iteration,
+      validation: { outcome: 'retry', reason: last.reason, ...(verify ? { verify } : {}) },
+    }
+  }
+  const how = verdictless(record)
+  const error = record.lastError
+  // Lost after its try was judged (in the pause before the next): that try had its verdict.
+  const judged = last !== undefined && last.iteration === error?.iteration
+  const latest = error?.iteration !== undefined && error.iteration > 0 && error.iteration === record.iterations
+  if ((how === 'crash' || how === 'lost') && error?.iteration !== undefined && latest && !judged) {
+    told.cutOff = {
+      kind: 'cut-off',
+      iteration: error.iteration,
+      how,
+      ...(how === 'lost' ? { cause: error.cause } : {}),
+      ...(again ? { again: true } : {}),
+    }
+  }
+  return told
 }
 
 /**

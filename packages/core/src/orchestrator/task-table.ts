@@ -6,7 +6,7 @@ import { StatusTracker } from '../status/index.ts'
 import { progressFromCounts } from '../status/progress.ts'
 import { TASK_STATUSES, type Task, type TaskPatch, type TaskStatus } from '../task/types.ts'
 import type { LandingFeedback } from '../land/types.ts'
-import type { Landing, RunState, RunStore, Spend, TaskRunState } from '../state/types.ts'
+import type { Landing, RunState, RunStore, Spend, TaskRunState, TryFeedback } from '../state/types.ts'
 import type { Bus } from './bus.ts'
 import type { StatusMirror } from './mirror.ts'
 import type { Progress } from './events.ts'
@@ -155,6 +155,8 @@ export interface TaskRecord {
   landed?: Landing
   /** Why it came back after completing: carried into its next prompt. */
   feedback?: LandingFeedback
+  /** Why its last judged try did not pass: told to the next try on any agent (`TaskRunState.lastTry`). */
+  lastTry?: TryFeedback
   /** When it last completed (clock ms): the order in which completed work lands. */
   completedAt?: number
   /**
@@ -183,7 +185,16 @@ export interface TaskRecord {
 /** The parts of a task's run state kept on its record, as the journal records them. */
 type RecordedFacts = Pick<
   TaskRunState,
-  'iterations' | 'triesFrom' | 'attempts' | 'lastError' | 'spend' | 'landed' | 'feedback' | 'target' | 'heldBy'
+  | 'iterations'
+  | 'triesFrom'
+  | 'attempts'
+  | 'lastError'
+  | 'spend'
+  | 'landed'
+  | 'feedback'
+  | 'lastTry'
+  | 'target'
+  | 'heldBy'
 >
 
 /** Who and why, for a status change. */
@@ -559,6 +570,7 @@ function stateOf(record: TaskRecord): TaskRunState {
     ...(record.spend ? { spend: record.spend } : {}),
     ...(record.landed ? { landed: record.landed } : {}),
     ...(record.feedback ? { feedback: record.feedback } : {}),
+    ...(record.lastTry ? { lastTry: record.lastTry } : {}),
     ...(record.target === undefined ? {} : { target: record.target }),
     ...(record.heldBy === undefined ? {} : { heldBy: record.heldBy }),
     ...(record.completedAt === undefined ? {} : { completedAt: record.completedAt }),
@@ -572,6 +584,7 @@ function factsOf(saved: TaskRunState): Partial<RecordedFacts> {
   if (saved.spend) facts.spend = saved.spend
   if (saved.landed) facts.landed = saved.landed
   if (saved.feedback) facts.feedback = saved.feedback
+  if (saved.lastTry) facts.lastTry = saved.lastTry
   if (saved.target !== undefined) facts.target = saved.target
   if (saved.heldBy !== undefined) facts.heldBy = saved.heldBy
   return facts

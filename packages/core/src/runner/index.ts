@@ -5,7 +5,7 @@ import type { Task } from '../task/types.ts'
 import type { Validation, Validator } from '../validator/index.ts'
 import { buildPrompt, type PromptFeedback, type PromptNote } from './prompt.ts'
 
-export { buildPrompt, type PromptFeedback, type PromptNote } from './prompt.ts'
+export { buildPrompt, type CutOffNote, type PromptFeedback, type PromptNote } from './prompt.ts'
 
 export interface RunnerOptions {
   validator: Validator
@@ -68,6 +68,11 @@ export interface RunOptions {
   firstIteration?: number
   /** What the first prompt must tell the agent to deal with first (a merge in progress, a failed landing). */
   notes?: readonly PromptNote[]
+  /**
+   * Why the try before the first one did not pass, when the loop starts again after it (on a new
+   * agent, after a crash): the first prompt says it, as the loop's own next prompt would have.
+   */
+  previous?: PromptFeedback
   /**
    * The task's definition as it stands now, read before each prompt and each judgement: an edit
    * made while the task runs (its title, body, verify, signal, max_iterations) applies from then
@@ -134,7 +139,7 @@ export class Runner {
     const { signal, hooks = {} } = options
     const now = (): Task => options.definition?.() ?? task
     const first = options.firstIteration ?? 1
-    let feedback: PromptFeedback | undefined
+    let feedback: PromptFeedback | undefined = options.previous
     let failedInARow = 0
     /** Outages in a row for this task (see `AgentFailure.outage`). */
     let outages = 0

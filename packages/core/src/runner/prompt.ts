@@ -12,14 +12,44 @@ export interface PromptFeedback {
   validation: Validation
 }
 
-/** What the workspace holds that the agent must deal with first: work that came back, or a merge in progress. */
-export type PromptNote = LandingFeedback | ({ kind: 'merge' } & Conflict)
+/**
+ * A try that ended without a verdict: a crash of the run (or kill -9) cut it off, or its agent was
+ * lost under it. Nothing judged its work; the workspace may hold it.
+ */
+export interface CutOffNote {
+  kind: 'cut-off'
+  /** The try's number. */
+  iteration: number
+  how: 'crash' | 'lost'
+  /** What ended it, for a lost agent. */
+  cause?: string
+  /** The prompt is for the same try again (the last one, run once more), not the next one. */
+  again?: boolean
+}
+
+/**
+ * What the workspace holds that the agent must deal with first: work that came back, a merge in
+ * progress, or the work of a try cut off before it was judged.
+ */
+export type PromptNote = LandingFeedback | ({ kind: 'merge' } & Conflict) | CutOffNote
 
 const tail = (text: string): string => (text.length > FEEDBACK_CHARS ? `…${text.slice(-FEEDBACK_CHARS)}` : text)
 
 /** The section a note adds to the prompt. */
 function noteLines(note: PromptNote): string[] {
   switch (note.kind) {
+    case 'cut-off': {
+      const what =
+        note.how === 'crash'
+          ? 'the run ended (a crash or kill -9) while it ran'
+          : `its agent was lost while it ran${note.cause ? ` (${note.cause})` : ''}`
+      return [
+        `## Try ${note.iteration} was cut off before it was checked`,
+        '',
+        `Try ${note.iteration} did not finish: ${what}, so nothing checked its work.${note.again ? ' This is that try again.' : ''}`,
+        'What it did so far is in your working directory if this workspace kept it: look (`git status`, `git diff`) before you start over.',
+      ]
+    }
     case 'gate': {
       const exited = `On top of what has landed, \`${note.command}\` exited with ${note.exitCode ?? 'no code (killed)'}`
       const output = note.output.trim()

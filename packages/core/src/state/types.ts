@@ -31,6 +31,19 @@ export interface Landing {
   empty?: EmptyLanding
 }
 
+/**
+ * Why a task's last judged try did not pass, as its next prompt says it: kept in the journal so
+ * that a try which starts on a new agent (a resume after a crash, an agent lost) is told it too.
+ */
+export interface TryFeedback {
+  /** The try's number. */
+  iteration: number
+  /** Why it did not pass (the validation's reason). */
+  reason: string
+  /** Its verify, when it ran: `output` holds what `tellingLines` picks of it, not all of it. */
+  verify?: { command: string; exitCode: number | null; timedOut: boolean; output: string }
+}
+
 /** Everything a run knows of one task besides its definition. */
 export interface TaskRunState {
   status: TaskStatus
@@ -61,6 +74,8 @@ export interface TaskRunState {
   completedAt?: number
   /** Why it came back after completing (its landing failed): carried into its next prompt. */
   feedback?: LandingFeedback
+  /** Why its last judged try did not pass, while that try is its latest verdict (`TryFeedback`). */
+  lastTry?: TryFeedback
   /**
    * The branch its complete work was done for and lands on, set when a later run started landing
    * on another (a person checked out another branch): the work waits for that branch (a run on it,
