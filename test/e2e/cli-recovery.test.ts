@@ -262,6 +262,68 @@ describe('kill -9 of the orchestrator, then `project resume`', () => {
     })
   })
 
+  it('the try a resume runs after kill -9 cut off the last is told why the try before failed; a resume with none left stops the agent still running', async () => {
+    const shared = sharedDir()
+    const runs = join(shared, 'runs.log')
+    const prompts = join(shared, 'prompts.log')
+    // A command agent: its prompt (stdin) is recorded outside the worktree; every try after the first hangs.
+    const script = join(shared, 'agent.sh')
+    writeFileSync(
+      script,
+      `#!/bin/sh\necho try >> ${runs}\nn=$(wc -l < ${runs})\n{ echo "=== prompt $n"; cat; } >> ${prompts}\nif [ "$n" -ge 2 ]; then sleep 60; fi\n`,
+    )
+    chmodSync(script, 0o755)
+    const project = createProject({
+      config: `import { defineConfig } from 'tanuki'\nexport default defineConfig({\n  cooldownMs: 50,\n  agents: { default: { backend: 'process', kind: 'command', command: [${JSON.stringify(script)}] } },\n})\n`,
+      tasks: [
+        {
+          id: 'P-1',
+          // Computed, so the command the prompt quotes does not hold the words its output says.
+          verify: 'test -f done.txt || { echo "AssertionError: expected $((40 + 2)) to be 43"; exit 1; }',
+          maxIterations: 2,
+        },
+      ],
+    })
+    const tries = (): number => (existsSync(runs) ? readFileSync(runs, 'utf8').split('\n').filter(Boolean).length : 0)
+    const killDuring = async (run: ReturnType<typeof startTanuki>, n: number, before?: number): Promise<number> => {
+      const agent = await waitFor(
+        `try ${n} hanging`,
+        () => {
+          const pid = agentPid(project.dir, 'default-1')
+          return tries() === n && pid !== before && pid !== undefined && isAlive(pid) ? pid : undefined
+        },
+        60_000,
+      )
+      await waitFor(`try ${n} in the journal`, () => journalIterations(project.dir, 'P-1') === n)
+      process.kill(lockPid(project.dir)!, 'SIGKILL')
+      expect((await run.done).signal).toBe('SIGKILL')
+      return agent
+    }
+
+    // Try 1 fails its verify; try 2, the last, is cut off by kill -9; its agent goes on.
+    const first = await killDuring(startTanuki(project.dir, 'project', 'start'), 2)
+    expect(isAlive(first)).toBe(true)
+    // The resume runs the last try again: it is told why try 1 failed, as try 2 was.
+    const second = startTanuki(project.dir, 'project', 'resume')
+    const again = await killDuring(second, 3, first)
+    const said = readFileSync(prompts, 'utf8').split(/^=== prompt \d+\n/m)
+    expect(said[2]).toContain('## Previous try (1) did not pass')
+    expect(said[3]).toContain('Task P-1 (try 2 of 2).')
+    expect(said[3]).toContain('## Previous try (1) did not pass')
+    expect(said[3]).toContain('AssertionError: expected 42 to be 43')
+    expect(said[3]).toContain('## Try 2 was cut off before it was checked')
+
+    // Killed during that one more try too: the next resume starts no agent, and stops the one still running.
+    expect(isAlive(again)).toBe(true)
+    const last = await tanuki(project.dir, 'project', 'resume')
+    expect(last.code).toBe(1)
+    expect(tries()).toBe(3)
+    expect(last.stdout).toContain('Resuming: 0/1 complete; no tries left, to review: P-1\n')
+    expect(last.stdout).toContain(`· stopped the agents a killed run left running: default-1 (pid ${again})\n`)
+    await waitFor('the agent stopped', () => !isAlive(again), 5_000)
+    expect((await statusJson(project.dir)).agents.some((agent) => agent.leftRunning)).toBe(false)
+  })
+
   it('`project stop` stops the agents a killed run left running, and says so', async () => {
     const project = createProject({
       agents: { default: 2 },

@@ -15,6 +15,7 @@ import {
   type TaskSource,
   type UserConfig,
 } from '@tanuki/core'
+import { leftovers, reapLeftovers } from '@tanuki/plugin-agent-process'
 import { checkProjectTasks, noTasks } from './check.ts'
 import { loadConfig, type LoadedConfig } from './config.ts'
 import { FileTaskSource } from './file-source.ts'
@@ -175,6 +176,12 @@ export interface StopRequest {
 export async function runProject(project: Project, options: RunOptions): Promise<RunSummary> {
   const { paths } = project
   const lock = acquireLock(paths.lock, options.command)
+  // A run killed outright (`kill -9`, a crash) left its agents' processes working and spending. An
+  // agent spawned again stops its own, but a run that starts none (no tries left) would leave them
+  // for good: with the lock held, no orchestrator's agents are among them.
+  const reaped = reapKilledRun(projectInfo(project))
+  if (reaped.length > 0 && !options.quiet)
+    process.stdout.write(`· stopped the agents a killed run left running: ${reaped.join(', ')}\n`)
   let orchestrator: Orchestrator | undefined
   let journal: FileJournal | undefined
   let control: { close(): Promise<void> } | undefined
@@ -362,4 +369,13 @@ async function dashboardPlugin(
     source: () => createRunSource(project, orchestrator()),
     onListen: ({ url, host }) => process.stdout.write(dashboardBanner(url, host)),
   })
+}
+
+/**
+ * Stops the agents' processes a killed run left running (their pid files in the state folder):
+ * each as `default-1 (pid 123)`. Only while this process holds the project's lock.
+ */
+function reapKilledRun(info: ProjectInfo): string[] {
+  const pids = new Map(leftovers(info).map(({ agent, pid }) => [agent, pid]))
+  return reapLeftovers(info).map((agent) => (pids.has(agent) ? `${agent} (pid ${pids.get(agent)})` : agent))
 }
