@@ -312,6 +312,10 @@ describe('kill -9 of the orchestrator, then `project resume`', () => {
     expect(said[3]).toContain('## Previous try (1) did not pass')
     expect(said[3]).toContain('AssertionError: expected 42 to be 43')
     expect(said[3]).toContain('## Try 2 was cut off before it was checked')
+    // The console says why try 2/2 runs a second time.
+    expect(second.output().stdout).toContain(
+      '↻ P-1: its last try (2/2) was cut off (the run crashed or was killed); running it once more\n',
+    )
 
     // Killed during that one more try too: the next resume starts no agent, and stops the one still running.
     expect(isAlive(again)).toBe(true)
@@ -322,6 +326,10 @@ describe('kill -9 of the orchestrator, then `project resume`', () => {
     expect(last.stdout).toContain(`· stopped the agents a killed run left running: default-1 (pid ${again})\n`)
     await waitFor('the agent stopped', () => !isAlive(again), 5_000)
     expect((await statusJson(project.dir)).agents.some((agent) => agent.leftRunning)).toBe(false)
+    // Three tries beside max tries 2 read as the last one run once more, in the status and task show.
+    expect((await statusJson(project.dir)).tasks[0]).toMatchObject({ iterations: 3, triesAgain: 1 })
+    expect((await tanuki(project.dir, 'project', 'status')).stdout).toMatch(/P-1 .* review +default-1 +2 \+1 again\n/)
+    expect((await tanuki(project.dir, 'task', 'show', 'P-1')).stdout).toContain('  iterations:  2/2 +1 again (')
   })
 
   it('`project stop` stops the agents a killed run left running, and says so', async () => {

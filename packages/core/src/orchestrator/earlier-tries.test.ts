@@ -61,6 +61,10 @@ describe('a try that starts on a new agent is told of the tries before it', () =
     expect(prompt).toContain('Tests  1 failed (1)')
     // And that try 3 ran before, unjudged: its work may be in the workspace.
     expect(prompt).toContain('## Try 3 was cut off before it was checked')
+    // The extra try says what it is, and its tries read 3/3 and one cut off, not 4 beside max 3.
+    expect(second.all('iteration:started')).toMatchObject([{ iteration: 3, maxIterations: 3, again: 'crash' }])
+    expect(first.all('iteration:started').map((event) => event.again)).toEqual([undefined, undefined, undefined])
+    expect(second.orchestrator.task('a')).toMatchObject({ iterations: 4, triesAgain: 1 })
     expect(prompt).toContain(
       'the run ended (a crash or kill -9) while it ran, so nothing checked its work. This is that try again.',
     )
@@ -89,6 +93,8 @@ describe('a try that starts on a new agent is told of the tries before it', () =
     await h.orchestrator.start()
     await h.orchestrator.done()
     expect(h.backend.runs.map((run) => run.iteration)).toEqual([1, 2, 2])
+    expect(h.all('iteration:started').map((event) => event.again)).toEqual([undefined, undefined, 'lost'])
+    expect(h.orchestrator.task('a')).toMatchObject({ status: 'review', iterations: 3, triesAgain: 1 })
     const again = h.backend.runs[2]!.prompt
     expect(again).toContain('## Previous try (1) did not pass\n\nverify exited with code 1: npm test.')
     expect(again).toContain('AssertionError: expected 2 to be 3')

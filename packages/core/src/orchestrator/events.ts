@@ -224,6 +224,12 @@ export type TanukiEvents = {
     maxIterations: number
     prompt: string
     at: number
+    /**
+     * Set when this try runs the task's last try once more (numbered as it), since that one ended
+     * without a verdict: cut off by a crash of the run (`crash`), its agent lost (`lost`), its
+     * verify unable to run (`held`), or as the record no longer says (`unjudged`).
+     */
+    again?: 'crash' | 'lost' | 'held' | 'unjudged'
   }
   /**
    * The agent's output as it streams. `at`: when the orchestrator got it (always set by the

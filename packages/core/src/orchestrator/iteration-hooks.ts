@@ -8,7 +8,7 @@ import type { AgentRecord } from './agent-pool.ts'
 import type { Budgets, Reservation } from './budgets.ts'
 import type { Bus } from './bus.ts'
 import type { Parking } from './parking.ts'
-import type { TaskRecord, TaskTable } from './task-table.ts'
+import { triesSpent, verdictless, type TaskRecord, type TaskTable } from './task-table.ts'
 
 /** What one task's run on one agent reports to. */
 export interface IterationContext {
@@ -68,13 +68,18 @@ export function iterationHooks(context: IterationContext): {
     onIterationStart: (iteration, prompt) => {
       open = true
       startedAt = clock.now()
+      // Its tries used, it runs at all only as its last try once more: said, with why.
+      const max = record.task.completion.maxIterations
+      const how = triesSpent(record) >= max ? verdictless(record) : undefined
+      const again = how === undefined ? undefined : how === 'unstarted' ? 'unjudged' : how
       table.note(record, { iterations: record.iterations + 1 })
       bus.emit('iteration:started', {
         taskId: task.id,
         agent: agent.name,
         iteration,
-        maxIterations: record.task.completion.maxIterations,
+        maxIterations: max,
         prompt,
+        ...(again ? { again } : {}),
       })
     },
     onOutput: (iteration, chunk) => {

@@ -81,6 +81,12 @@ export interface TaskView {
   dependsOn: string[]
   /** Iterations run, across every attempt. */
   iterations: number
+  /**
+   * Of its tries in this run of it, those past `max_iterations`: each ran its last try once more,
+   * since that one had no verdict (cut off by a crash, its agent lost). Present when any ran: its
+   * tries read `3/3 +1 again`.
+   */
+  triesAgain?: number
   /** Times it lost its agent (crash or failure). */
   attempts: number
   /** Why it is failed, in review, blocked or was requeued. */
@@ -255,6 +261,8 @@ export interface RunContext {
 /** What is known of a task's run, for its view. */
 export interface TaskFacts {
   iterations: number
+  /** Its `iterations` when a person last reran it (`TaskRunState.triesFrom`). */
+  triesFrom?: number | undefined
   attempts: number
   reason?: string | undefined
   blockers?: Blocker[]
@@ -276,6 +284,7 @@ export function taskView(task: Task, facts: TaskFacts): TaskView {
     ...(task.assignedTo === undefined ? {} : { assignedTo: task.assignedTo }),
     dependsOn: task.dependsOn,
     iterations: facts.iterations,
+    ...triesPast(facts.iterations - (facts.triesFrom ?? 0), task.completion.maxIterations),
     attempts: facts.attempts,
     ...(facts.reason === undefined ? {} : { reason: facts.reason }),
     ...(facts.blockers && facts.blockers.length > 0 ? { blockers: facts.blockers } : {}),
@@ -308,4 +317,9 @@ export function taskView(task: Task, facts: TaskFacts): TaskView {
 function failureView(error: NonNullable<TaskRunState['lastError']>): NonNullable<TaskView['lastError']> {
   const { cutOff: _cutOff, ...failure } = error
   return { ...failure, at: new Date(error.at).toISOString() }
+}
+
+/** `triesAgain` of a task that spent `spent` tries of this run of it: present when past `max`. */
+function triesPast(spent: number, max: number): { triesAgain?: number } {
+  return spent > max ? { triesAgain: spent - max } : {}
 }

@@ -404,7 +404,17 @@ export function describeEvent<E extends TanukiEventName>(
     }
     case 'iteration:started': {
       const e = payload as TanukiEvents['iteration:started']
+      // Its last try once more, numbered as that try: said, or "try 3/3" twice reads as a bug.
+      const again = e.again
+        ? [
+            {
+              level: 'info' as const,
+              text: `${c.yellow('↻')} ${c.bold(e.taskId)}: ${againText(e.again, e.iteration, e.maxIterations)}`,
+            },
+          ]
+        : []
       return [
+        ...again,
         {
           level: 'detail',
           text: `${c.dim('…')} ${c.bold(e.taskId)} iteration ${e.iteration}/${e.maxIterations} starting on ${e.agent}`,
@@ -471,4 +481,20 @@ export function settledLine(model: RunModel, c: Colors, stopped = false): string
     .map((status) => `${counts[status]} ${status === 'in_progress' ? 'in progress' : status}`)
   const head = stopped ? c.yellow('■ run stopped') : c.red('✗ not all complete')
   return `${head}: ${counts.complete}/${total} complete${lands}${rest.length > 0 ? `, ${rest.join(', ')}` : ''}${took}${why}`
+}
+
+/** Why a task runs its last try once more: `its last try (3/3) was cut off (…); running it once more`. */
+function againText(
+  how: NonNullable<TanukiEvents['iteration:started']['again']>,
+  iteration: number,
+  max: number,
+): string {
+  const last = `its last try (${iteration}/${max})`
+  const why = {
+    crash: `${last} was cut off (the run crashed or was killed)`,
+    lost: `${last} was cut off (its agent was lost)`,
+    held: `${last} could not be checked (its verify could not run)`,
+    unjudged: `${last} had no verdict`,
+  }[how]
+  return `${why}; running it once more`
 }

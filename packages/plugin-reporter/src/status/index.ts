@@ -144,7 +144,7 @@ export function formatStatus(input: StatusInput, options: FormatStatusOptions = 
       task.priority ?? '',
       task.status,
       task.assignedTo ?? '',
-      task.iterations === undefined ? '' : String(task.iterations),
+      task.iterations === undefined ? '' : iterText(task),
     ])
     const body = table(['ID', 'TITLE', 'ROLE', 'PRIORITY', 'STATUS', 'AGENT', 'ITER'], rows, c, (col, text, padded) =>
       col === 4 ? statusPaint(text, padded) : padded,
@@ -273,4 +273,13 @@ export function formatStatus(input: StatusInput, options: FormatStatusOptions = 
     if (ids) lines.push(`  ${waitsForLine(target, ids)}`)
   }
   return `${lines.join('\n')}\n`
+}
+
+/**
+ * A task's iterations: `4`, or with tries run again past its `max_iterations` (each after a try
+ * without a verdict) `3 +1 again`: `4` beside `max tries: 3` read as a bug.
+ */
+function iterText(task: { iterations?: number; triesAgain?: number }): string {
+  const again = task.triesAgain ?? 0
+  return again > 0 ? `${task.iterations! - again} +${again} again` : String(task.iterations)
 }

@@ -87,6 +87,33 @@ describe('formatStatus', () => {
   })
 })
 
+describe('formatStatus of a task that ran its last try once more', () => {
+  it('reads its tries as those max_iterations allows and those run again, not 4 beside max tries 3', () => {
+    const text = formatStatus({
+      status: 'failed',
+      tasks: [
+        { id: 'T-1', title: 'Again', role: 'default', status: 'review', iterations: 4, triesAgain: 1 },
+        { id: 'T-2', title: 'Once', role: 'default', status: 'complete', iterations: 2 },
+      ],
+      progress: {
+        total: 2,
+        complete: 1,
+        inProgress: 0,
+        pending: 0,
+        failed: 0,
+        percentage: 50,
+        byStatus: {},
+        byRole: {},
+      },
+      agents: [],
+    } as unknown as Parameters<typeof formatStatus>[0])
+    expect(rows(text, 'Tasks').map((row) => [row[0], row.at(-1)])).toEqual([
+      ['T-1', '3 +1 again'],
+      ['T-2', '2'],
+    ])
+  })
+})
+
 describe('formatStatus of work waiting for the target', () => {
   it('says which complete tasks wait on the integration branch for which target, and what to do', () => {
     const note =

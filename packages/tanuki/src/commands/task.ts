@@ -93,8 +93,16 @@ const show = defineCommand({
     // Rerun: its tries in this run (what max tries bounds), and every one it took.
     if (known?.iterations) {
       const earlier = known.triesFrom ?? 0
+      // Past max tries only by running a last try without a verdict once more: `4` beside
+      // `max tries: 3` read as a bug.
+      const max = task.completion.maxIterations
+      const spent = known.iterations - earlier
+      const tries =
+        spent > max
+          ? `${max}/${max} +${spent - max} again (a last try without a verdict, cut off by a crash or a lost agent, ran once more)`
+          : String(spent)
       lines.push(
-        `  iterations:  ${earlier > 0 ? `${known.iterations - earlier} (${known.iterations} in all, with its earlier runs)` : known.iterations}`,
+        `  iterations:  ${earlier > 0 ? `${tries} (${known.iterations} in all, with its earlier runs)` : tries}`,
       )
     }
     if (known?.reason) lines.push(`  reason:      ${known.reason}`)
