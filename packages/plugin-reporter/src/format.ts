@@ -83,12 +83,13 @@ export function plural(n: number, word: string): string {
 /**
  * How many iterations a task's end took: `2 iterations`, or, when earlier runs of it ran some too
  * (it was rerun), `2 iterations (5 in all, with its earlier runs)`: the console numbered this
- * run's `1/3`, `2/3`, and the total alone read as a contradiction.
+ * run's `1/3`, `2/3`, and the total alone read as a contradiction. `again`: its last try ran once
+ * more that many times (it had no verdict), numbered as that try: `3 iterations +1 again`.
  */
-export function iterationsTaken(total: number, attempt: number | undefined): string {
-  return attempt !== undefined && attempt < total
-    ? `${plural(attempt, 'iteration')} (${total} in all, with its earlier runs)`
-    : plural(total, 'iteration')
+export function iterationsTaken(total: number, attempt: number | undefined, again = 0): string {
+  if (attempt === undefined) return plural(total, 'iteration')
+  const taken = `${plural(attempt, 'iteration')}${again > 0 ? ` +${again} again` : ''}`
+  return attempt + again < total ? `${taken} (${total} in all, with its earlier runs)` : taken
 }
 
 /** The first few ids, and how many more: `A, B, C, D, E and 3 more`. */

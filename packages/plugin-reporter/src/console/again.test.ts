@@ -34,4 +34,16 @@ describe('a last try run once more', () => {
   it('says nothing more of a try that is not run again', () => {
     expect(said(started())).toEqual([['detail', '… T-1 iteration 3/3 starting on default-1']])
   })
+
+  it('its end counts the tries of this run as max_iterations and those run again, not 3 of 4', () => {
+    const ended = (iterations: number): string => {
+      const model = new RunModel()
+      model.apply('iteration:started', started({ again: 'crash' }))
+      const review: TanukiEvents['task:review'] = { taskId: 'T-1', agent: 'default-1', reason: 'r', iterations, at: 2 }
+      return describeEvent('task:review', review, model, plain)[0]!.text
+    }
+    expect(ended(4)).toBe('! T-1 needs review after 3 iterations +1 again: r')
+    // Rerun after 4 earlier tries.
+    expect(ended(8)).toBe('! T-1 needs review after 3 iterations +1 again (8 in all, with its earlier runs): r')
+  })
 })

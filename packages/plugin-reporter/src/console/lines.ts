@@ -220,7 +220,7 @@ export function describeEvent<E extends TanukiEventName>(
       return [
         {
           level: 'info',
-          text: `${c.green('✓')} ${c.bold(e.taskId)} complete after ${iterationsTaken(e.iterations, model.tasks.get(e.taskId)?.attemptIteration)} in ${formatDuration(e.durationMs)} ${c.dim(`(${e.agent})`)}`,
+          text: `${c.green('✓')} ${c.bold(e.taskId)} complete after ${iterationsTaken(e.iterations, model.tasks.get(e.taskId)?.attemptIteration, model.tasks.get(e.taskId)?.againTries)} in ${formatDuration(e.durationMs)} ${c.dim(`(${e.agent})`)}`,
         },
       ]
     }
@@ -229,7 +229,7 @@ export function describeEvent<E extends TanukiEventName>(
       return [
         {
           level: 'failure',
-          text: `${c.red('✗')} ${c.bold(e.taskId)} ${c.red('failed')} after ${iterationsTaken(e.iterations, model.tasks.get(e.taskId)?.attemptIteration)}: ${e.reason}`,
+          text: `${c.red('✗')} ${c.bold(e.taskId)} ${c.red('failed')} after ${iterationsTaken(e.iterations, model.tasks.get(e.taskId)?.attemptIteration, model.tasks.get(e.taskId)?.againTries)}: ${e.reason}`,
         },
       ]
     }
@@ -238,7 +238,7 @@ export function describeEvent<E extends TanukiEventName>(
       return [
         {
           level: 'failure',
-          text: `${c.yellow('!')} ${c.bold(e.taskId)} ${c.yellow('needs review')} after ${iterationsTaken(e.iterations, model.tasks.get(e.taskId)?.attemptIteration)}: ${e.reason}`,
+          text: `${c.yellow('!')} ${c.bold(e.taskId)} ${c.yellow('needs review')} after ${iterationsTaken(e.iterations, model.tasks.get(e.taskId)?.attemptIteration, model.tasks.get(e.taskId)?.againTries)}: ${e.reason}`,
         },
       ]
     }

@@ -263,6 +263,7 @@ export class RunModel implements ReporterHooks {
     task.iterations++
     task.iteration = e.iteration
     task.attemptIteration = e.iteration
+    task.againTries = e.again ? (task.againTries ?? 0) + 1 : undefined
     task.maxIterations = e.maxIterations
     task.agent = e.agent
   }

@@ -49,6 +49,11 @@ export interface TaskState {
    * after the attempt ends, so its end can say both; cleared when it goes back to pending.
    */
   attemptIteration?: number
+  /**
+   * Its last tries in a row that ran its last try once more (`iteration:started`'s `again`): past
+   * `max_iterations`, numbered as that try.
+   */
+  againTries?: number
   /** Its limit (`max_iterations`). */
   maxIterations?: number
   /** When it was last assigned (clock ms). */

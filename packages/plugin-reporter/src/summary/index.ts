@@ -143,7 +143,7 @@ export function renderSummary(model: RunModel, options: { title?: string; tailLi
     for (const task of troubled) {
       lines.push(`### ${task.id}: ${task.status}`, '')
       lines.push(
-        `${task.status === 'review' ? 'Needs review' : 'Failed'} after ${iterationsTaken(task.iterations, task.attemptIteration)}${task.agent ? ` on ${task.agent}` : ''}: ${task.reason ?? 'no reason given'}`,
+        `${task.status === 'review' ? 'Needs review' : 'Failed'} after ${iterationsTaken(task.iterations, task.attemptIteration, task.againTries)}${task.agent ? ` on ${task.agent}` : ''}: ${task.reason ?? 'no reason given'}`,
         '',
       )
       if (task.lastFailure) lines.push(`Cause: **${task.lastFailure.class}**: ${task.lastFailure.cause}`, '')
