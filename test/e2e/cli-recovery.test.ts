@@ -270,7 +270,7 @@ describe('kill -9 of the orchestrator, then `project resume`', () => {
     const script = join(shared, 'agent.sh')
     writeFileSync(
       script,
-      `#!/bin/sh\necho try >> ${runs}\nn=$(wc -l < ${runs})\n{ echo "=== prompt $n"; cat; } >> ${prompts}\nif [ "$n" -ge 2 ]; then sleep 60; fi\n`,
+      `#!/bin/sh\necho try >> ${runs}\nn=$(wc -l < ${runs})\n{ echo "=== prompt $n"; cat; } >> ${prompts}\nif [ "$n" -ge 2 ]; then echo "half of try $n" > partial.txt; sleep 60; fi\n`,
     )
     chmodSync(script, 0o755)
     const project = createProject({
@@ -312,6 +312,8 @@ describe('kill -9 of the orchestrator, then `project resume`', () => {
     expect(said[3]).toContain('## Previous try (1) did not pass')
     expect(said[3]).toContain('AssertionError: expected 42 to be 43')
     expect(said[3]).toContain('## Try 2 was cut off before it was checked')
+    // The same agent's worktree carried the cut-off try's work on (its partial.txt), and says so.
+    expect(said[3]).toContain('What it did so far is in your working directory, uncommitted')
     // The console says why try 2/2 runs a second time.
     expect(second.output().stdout).toContain(
       '↻ P-1: its last try (2/2) was cut off (the run crashed or was killed); running it once more\n',

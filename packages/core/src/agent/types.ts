@@ -246,6 +246,11 @@ export interface TaskContext {
 export interface TaskStart {
   /** Work that did not apply cleanly; the merge is left in progress for the agent to resolve. */
   conflict?: Conflict
+  /**
+   * The task's own earlier attempt, cut off (its agent crashed, the run was killed), is in the
+   * workspace, uncommitted: the prompt tells the agent so. Absent: not carried, or not known.
+   */
+  carried?: boolean
 }
 
 /** Work that did not merge cleanly. */

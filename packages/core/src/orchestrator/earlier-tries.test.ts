@@ -47,7 +47,8 @@ describe('a try that starts on a new agent is told of the tries before it', () =
       {
         sources: [createMemorySource(spec())],
         store: createMemoryStore(crashed),
-        backend: { script: () => ({ type: 'hang' }) },
+        // The workspace carried the cut-off try's work on, as a process agent's worktree does.
+        backend: { script: () => ({ type: 'hang' }), begin: () => ({ carried: true }) },
       },
     )
     await second.orchestrator.start()
@@ -68,6 +69,7 @@ describe('a try that starts on a new agent is told of the tries before it', () =
     expect(prompt).toContain(
       'the run ended (a crash or kill -9) while it ran, so nothing checked its work. This is that try again.',
     )
+    expect(prompt).toContain('What it did so far is in your working directory, uncommitted')
   })
 
   it('an agent lost on the last try: the try it runs again is told why the try before failed', async () => {
@@ -101,6 +103,8 @@ describe('a try that starts on a new agent is told of the tries before it', () =
     expect(again).toContain(
       'Try 2 did not finish: its agent was lost while it ran (agent default-1 failed: its connection was reset), so nothing checked its work. This is that try again.',
     )
+    // A workspace that does not say whether it kept the work: the agent is asked to look.
+    expect(again).toContain('What it did so far is in your working directory if this workspace kept it')
     // The agent's own words name it already: said once.
     expect(h.all('task:requeued').map((event) => event.reason)).toEqual([
       'agent default-1 failed: its connection was reset',

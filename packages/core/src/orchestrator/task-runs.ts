@@ -124,7 +124,7 @@ export class TaskRuns {
     // Tries already spent on another agent, or before a crash: the first prompt says why the last
     // judged one did not pass (and that a try was cut off, if one was), as the next one would have.
     const told = spent > 0 ? toldOfEarlierTries(record, graceTry(record)) : {}
-    if (told.cutOff) notes = [told.cutOff, ...notes]
+    if (told.cutOff) notes = [{ ...told.cutOff, ...(start?.carried ? { carried: true } : {}) }, ...notes]
     return this.runner.run(task, agent.agent, {
       ...(spent > 0 ? { firstIteration: Math.min(spent + 1, max) } : {}),
       ...(told.previous ? { previous: told.previous } : {}),

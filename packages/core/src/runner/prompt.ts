@@ -25,6 +25,8 @@ export interface CutOffNote {
   cause?: string
   /** The prompt is for the same try again (the last one, run once more), not the next one. */
   again?: boolean
+  /** The workspace holds its work, uncommitted (`TaskStart.carried`); absent: not known. */
+  carried?: boolean
 }
 
 /**
@@ -47,7 +49,9 @@ function noteLines(note: PromptNote): string[] {
         `## Try ${note.iteration} was cut off before it was checked`,
         '',
         `Try ${note.iteration} did not finish: ${what}, so nothing checked its work.${note.again ? ' This is that try again.' : ''}`,
-        'What it did so far is in your working directory if this workspace kept it: look (`git status`, `git diff`) before you start over.',
+        note.carried
+          ? 'What it did so far is in your working directory, uncommitted (`git status`, `git diff` show it): carry on from there.'
+          : 'What it did so far is in your working directory if this workspace kept it: look (`git status`, `git diff`) before you start over.',
       ]
     }
     case 'gate': {

@@ -180,7 +180,8 @@ describe('a task in a worktree: begin, work, publish', () => {
     writeFileSync(join(a.dir, 'half-done.txt'), 'when the agent crashed\n')
     // The agent crashed; it is spawned again on the same worktree and its task comes back.
     const again = await openWorkspace({ project: project(root), agent: 'a' })
-    expect(await begin(again, 'T-1')).toEqual({})
+    // Said, so the prompt tells the agent its cut-off try's work is there.
+    expect(await begin(again, 'T-1')).toEqual({ carried: true })
     expect(readFileSync(join(again.dir, 'iteration-1.txt'), 'utf8')).toBe('committed\n')
     expect(readFileSync(join(again.dir, 'half-done.txt'), 'utf8')).toBe('when the agent crashed\n')
     // Another task on this worktree starts from the landed work, without T-1's unfinished files.

@@ -483,7 +483,7 @@ async function openWorktree(
       await writeFile(await marker(), `${task.id}\n${started}\n`)
       if (resumed) {
         const carried = await apply(resumed, `the interrupted attempt at ${task.id}`, true)
-        if (carried) return { conflict: carried }
+        return carried ? { conflict: carried } : { carried: true }
       } else if (context.carry) {
         const earlier = await revParse(taskRef(project, task.id, 'work'), path)
         if (earlier) {
