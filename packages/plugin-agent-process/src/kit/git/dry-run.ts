@@ -1,6 +1,6 @@
 import { TanukiError, type EmptyLanding, type LandingStart, type Task } from '@tanuki/core'
 import { taskRef } from '../ref-names.ts'
-import { canRebuild, foundLandings, type LandingHistory } from './landings.ts'
+import { canRebuild, foundLandings, landingsOnTarget, type LandingHistory } from './landings.ts'
 import { commitConfig, git, gitSaid, isAncestor, pickInMemory, revParse } from './run.ts'
 
 export const LAND_ERROR = 'TANUKI_LAND_FAILED'
@@ -45,6 +45,35 @@ export function relandNote(target: string, branch: string, ids: readonly string[
 }
 
 /**
+ * What a start says when the target holds landings that waited on the integration branch `branch`
+ * already, in commits of its own (`on`: by task, the target's commit), rewritten by a person's
+ * rebase: that branch starts again from the target (it was at `was`), and the waiting landings the
+ * target lacks (`missing`) land again from their work. With `was` unset, what it would do (a dry run).
+ */
+export function rewrittenNote(
+  target: string,
+  branch: string,
+  on: ReadonlyMap<string, string>,
+  missing: readonly string[],
+  was?: string,
+): string {
+  const there = [...on].map(([id, commit]) => `${id} as ${commit.slice(0, 12)}`).join(', ')
+  const one = missing.length === 1
+  const again =
+    missing.length === 0
+      ? ''
+      : `, and ${missing.join(', ')} ${was === undefined ? 'would land' : one ? 'lands' : 'land'} again from ${one ? 'its' : 'their'} work, gated`
+  const restart =
+    was === undefined
+      ? `\`tanuki land\` starts ${branch} again from ${target}`
+      : `${branch} starts again from ${target} (it was at ${was.slice(0, 12)})`
+  return (
+    `${target} holds work that ${was === undefined ? 'waits' : 'waited'} on ${branch} already, in commits of its own (${there}: ` +
+    `a rebase rewrote them, \`git pull --rebase\` say): ${restart}, so nothing lands twice${again}. Nothing of yours was touched.`
+  )
+}
+
+/**
  * What `prepare` would find (the target, the landings a crash left), found without writing
  * anything: no branch, worktree or ref is made or moved (`tanuki land --dry-run`). `tip`: the
  * integration tip `prepare` would reach, where `predictLandings` starts.
@@ -61,6 +90,32 @@ export async function inspectLandings(
   /** Files where the target's own new commits conflict with the work waiting on the branch. */
   let conflicts: string[] = []
   if (onBranch && onBranch !== onTarget && !(await isAncestor(onBranch, onTarget, repo))) {
+    if (!(await isAncestor(onTarget, onBranch, repo))) {
+      // Waiting landings the target holds already, rewritten by a person's rebase: `prepare` would
+      // start the branch again from the target, the rest to land again from their work.
+      const found = await foundLandings(history, branch)
+      const on = await landingsOnTarget(history, branch, found.ahead)
+      const missing = found.ahead.filter(({ taskId }) => !on.has(taskId))
+      if (on.size > 0 && (await canRebuild(history, branch, missing, strategy))) {
+        for (const { taskId } of missing) found.landed.delete(taskId)
+        for (const [taskId, commit] of on) found.landed.set(taskId, commit)
+        return {
+          tip: onTarget,
+          start: {
+            target,
+            base: `refs/heads/${branch}`,
+            landed: [...found.landed].map(([taskId, commit]) => ({ taskId, commit })),
+            ...(missing.length > 0 ? { relanding: missing } : {}),
+            note: rewrittenNote(
+              target,
+              branch,
+              on,
+              missing.map(({ taskId }) => taskId),
+            ),
+          },
+        }
+      }
+    }
     tip = onBranch
     // Diverged: a person committed on the target. `prepare` would merge it in; so does this, in memory.
     if (!(await isAncestor(onTarget, onBranch, repo))) {

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createTask, resolveConfig, type Task } from '@tanuki/core'
@@ -7,7 +7,7 @@ import { git, gitRepo, initRepo, project, removeTempDirs, tempDir } from '../../
 import { removeWorktrees } from '../cleanup.ts'
 import { taskRef } from '../ref-names.ts'
 import { openWorkspace } from '../workspace.ts'
-import { createGitLander } from './lander.ts'
+import { createGitLander, type GitLander } from './lander.ts'
 
 afterEach(removeTempDirs)
 
@@ -643,5 +643,169 @@ describe('a landing that conflicts', () => {
       what: 'work landed since it began',
     })
     await lander.close?.()
+  })
+})
+
+describe('a target a person rebased onto its remote after its push was refused', () => {
+  const land = resolveConfig({ land: { push: 'origin' } }).land
+  /** Task ids of the landings on a branch, newest first: each once, or a landing came twice. */
+  const landedOn = (dir: string, branch = 'main'): string[] =>
+    git(dir, 'log', '--format=%(trailers:key=Tanuki-Task,valueonly)', branch).split('\n').filter(Boolean)
+
+  /**
+   * `withWork` with a bare remote `origin` holding main, where another clone pushed a commit
+   * first (changing line `line` of notes.txt, or a file of its own); T-1 landed, its push refused.
+   */
+  async function refused(line?: number): Promise<{ root: string; bare: string; lander: GitLander }> {
+    const root = await withWork()
+    const bare = join(tempDir('tanuki-bare-'), 'shared.git')
+    git(root, 'init', '-q', '--bare', '-b', 'main', bare)
+    git(root, 'remote', 'add', 'origin', bare)
+    git(root, 'push', '-q', 'origin', 'main')
+    const other = join(tempDir('tanuki-other-'), 'other')
+    git(root, 'clone', '-q', bare, other)
+    if (line === undefined) writeFileSync(join(other, 'theirs.txt'), 'theirs\n')
+    else {
+      const text = readFileSync(join(other, 'notes.txt'), 'utf8')
+      writeFileSync(join(other, 'notes.txt'), text.replace(`line ${line}\n`, `line ${line}, by someone else\n`))
+    }
+    git(other, 'add', '-A')
+    git(other, '-c', 'user.name=Other', '-c', 'user.email=other@example.invalid', 'commit', '-qm', 'theirs')
+    git(other, 'push', '-q', 'origin', 'main')
+    const lander = createGitLander({ project: project(root), land })
+    await lander.prepare()
+    expect(await lander.land({ task: task('T-1'), signal })).toMatchObject({
+      status: 'landed',
+      moved: true,
+      push: {
+        remote: 'origin',
+        branch: 'main',
+        error: expect.stringMatching(/\[rejected\] +main -> main \(fetch first\)/),
+      },
+    })
+    return { root, bare, lander }
+  }
+
+  /** What the person does on git's hint: `git pull --rebase`, then `git push` (the landing rewritten on the remote's commit). */
+  function pullRebaseAndPush(root: string): void {
+    git(root, 'pull', '-q', '--rebase', 'origin', 'main')
+    git(root, 'push', '-q', 'origin', 'main')
+  }
+
+  it('takes the landing rewritten there for landed: the landing branch starts again from the target, and nothing lands twice', async () => {
+    const { root, bare, lander } = await refused()
+    await lander.close?.()
+    const waited = git(root, 'rev-parse', 'tanuki/land/main')
+    pullRebaseAndPush(root)
+    const main = git(root, 'rev-parse', 'main')
+    expect(main).not.toBe(waited)
+
+    // The dry run says as much, and moves nothing.
+    const dry = await createGitLander({ project: project(root), land }).inspect({ target: 'main' })
+    expect(dry).toMatchObject({ landed: [{ taskId: 'T-1', commit: main }] })
+    expect(dry.held).toBeUndefined()
+    expect(dry.note).toMatch(
+      /\(T-1 as \w{12}: .*\): `tanuki land` starts tanuki\/land\/main again from main, so nothing lands twice\./,
+    )
+    expect(git(root, 'rev-parse', 'tanuki/land/main')).toBe(waited)
+
+    const again = createGitLander({ project: project(root), land })
+    const start = await again.prepare({ target: 'main' })
+    // The push goes through (the remote has main already): the failure it recorded clears.
+    expect(start.push).toEqual({ remote: 'origin', branch: 'main' })
+    expect(start.landed).toEqual([{ taskId: 'T-1', commit: main }])
+    expect(start.relanding).toBeUndefined()
+    expect(start.caughtUp).toBeUndefined()
+    expect(start.note).toMatch(
+      /^main holds work that waited on tanuki\/land\/main already, in commits of its own \(T-1 as \w{12}: a rebase rewrote them, `git pull --rebase` say\): tanuki\/land\/main starts again from main \(it was at \w{12}\), so nothing lands twice\./,
+    )
+    // Nothing merged: main as the person left it, the landing branch on it.
+    expect(git(root, 'rev-parse', 'main')).toBe(main)
+    expect(git(root, 'rev-parse', 'tanuki/land/main')).toBe(main)
+    expect(landedOn(root)).toEqual(['T-1'])
+
+    // The next landing goes on the person's main, and reaches the remote.
+    expect(await again.land({ task: task('T-2'), signal })).toMatchObject({
+      status: 'landed',
+      moved: true,
+      push: { remote: 'origin', branch: 'main' },
+    })
+    expect(landedOn(root)).toEqual(['T-2', 'T-1'])
+    expect(git(root, 'rev-parse', 'main^')).toBe(main)
+    expect(git(bare, 'rev-parse', 'main')).toBe(git(root, 'rev-parse', 'main'))
+    await again.close?.()
+  })
+
+  it('during a run too: the next landing goes on the rewritten target, not on a merge of both copies', async () => {
+    const { root, bare, lander } = await refused()
+    pullRebaseAndPush(root)
+    const main = git(root, 'rev-parse', 'main')
+    expect(await lander.land({ task: task('T-2'), signal })).toMatchObject({
+      status: 'landed',
+      moved: true,
+      push: { remote: 'origin', branch: 'main' },
+    })
+    expect(landedOn(root)).toEqual(['T-2', 'T-1'])
+    expect(git(root, 'rev-parse', 'main^')).toBe(main)
+    expect(git(bare, 'rev-parse', 'main')).toBe(git(root, 'rev-parse', 'main'))
+    await lander.close?.()
+  })
+
+  it('lands again from its work only what the target lacks: a landing that waited behind the person’s changes', async () => {
+    const { root, lander } = await refused()
+    // The person's uncommitted edit holds T-2's landing back on the integration branch.
+    writeFileSync(join(root, 'notes.txt'), `line 1, by a person\n${lines.slice(1).join('\n')}\n`)
+    expect(await lander.land({ task: task('T-2'), signal })).toMatchObject({ status: 'landed', moved: false })
+    await lander.close?.()
+    const waited = git(root, 'rev-parse', 'tanuki/land/main')
+    git(root, 'pull', '-q', '--rebase', '--autostash', 'origin', 'main')
+    git(root, 'push', '-q', 'origin', 'main')
+    const main = git(root, 'rev-parse', 'main')
+
+    const again = createGitLander({ project: project(root), land })
+    const start = await again.prepare({ target: 'main' })
+    expect(start).toMatchObject({
+      landed: [{ taskId: 'T-1', commit: main }],
+      relanding: [{ taskId: 'T-2', commit: waited }],
+      note: expect.stringMatching(
+        /starts again from main \(it was at \w{12}\), so nothing lands twice, and T-2 lands again from its work, gated\./,
+      ),
+    })
+    expect(git(root, 'rev-parse', 'tanuki/land/main')).toBe(main)
+    // T-2 lands again on the person's main (and waits again for their uncommitted edit).
+    expect(await again.land({ task: task('T-2'), signal })).toMatchObject({ status: 'landed', moved: false })
+    expect(landedOn(root, 'tanuki/land/main')).toEqual(['T-2', 'T-1'])
+    expect(git(root, 'rev-parse', 'tanuki/land/main^')).toBe(main)
+    await again.close?.()
+  })
+
+  it('whose rebase met a conflict the person resolved: no merge by hand is asked, nothing lands again, though its work is gone', async () => {
+    // Someone else changed line 20, which T-1 changed too: the rebase stops, the person resolves it.
+    const { root, lander } = await refused(20)
+    await lander.close?.()
+    const pulled = spawnSync('git', ['pull', '-q', '--rebase', 'origin', 'main'], { cwd: root, encoding: 'utf8' })
+    expect(pulled.status).not.toBe(0)
+    const text = readFileSync(join(root, 'notes.txt'), 'utf8')
+    writeFileSync(
+      join(root, 'notes.txt'),
+      text.replace(/<<<<<<< [^\n]*\n[^]*?>>>>>>> [^\n]*\n/, 'line 20, by someone else and an agent\n'),
+    )
+    git(root, 'add', 'notes.txt')
+    git(root, '-c', 'core.editor=true', 'rebase', '--continue')
+    git(root, 'push', '-q', 'origin', 'main')
+    const main = git(root, 'rev-parse', 'main')
+    // The change differs from the landing's (resolved), the trailers are the same.
+    git(root, 'update-ref', '-d', taskRef(project(root), 'T-1', 'work'))
+
+    const start = await createGitLander({ project: project(root), land }).prepare({ target: 'main' })
+    expect(start).toMatchObject({
+      landed: [{ taskId: 'T-1', commit: main }],
+      push: { remote: 'origin', branch: 'main' },
+    })
+    expect(start.relanding).toBeUndefined()
+    expect(start.note).not.toMatch(/by hand/)
+    expect(git(root, 'rev-parse', 'tanuki/land/main')).toBe(main)
+    expect(git(root, 'rev-parse', 'main')).toBe(main)
+    expect(landedOn(root)).toEqual(['T-1'])
   })
 })

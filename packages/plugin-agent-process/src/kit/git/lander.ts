@@ -27,9 +27,24 @@ import {
   revParse,
   serialized,
 } from './run.ts'
-import { LAND_ERROR, catchUpConflict, predictLandings, relandNote, type LandingPrediction } from './dry-run.ts'
+import {
+  LAND_ERROR,
+  catchUpConflict,
+  predictLandings,
+  relandNote,
+  rewrittenNote,
+  type LandingPrediction,
+} from './dry-run.ts'
 import { gateAlone, targetTip } from './gate-alone.ts'
-import { WORK_TRAILER, canRebuild, conflictingWork, foundLandings, landingsNotOn } from './landings.ts'
+import {
+  WORK_TRAILER,
+  canRebuild,
+  conflictingWork,
+  foundLandings,
+  landingsNotOn,
+  landingsOnTarget,
+  type LandingHistory,
+} from './landings.ts'
 import {
   failedFor,
   goneBranches,
@@ -78,8 +93,22 @@ function noteOf(moved: Moved): string | undefined {
   return moved.moved && moved.push?.error !== undefined ? undefined : moved.note
 }
 
-/** What `catchUp` found: the integration tip with the target's new commits in, or a conflict. */
-type CatchUp = { status: 'caught-up'; head: string } | CatchUpConflict
+/**
+ * A `catchUp` that found landings waiting on the integration branch on the target already, in
+ * commits of its own (`on`: by task, the target's commit): a person's rebase rewrote them there.
+ * `missing`: the waiting landings the target lacks, oldest first.
+ */
+interface CatchUpRewritten {
+  status: 'rewritten'
+  on: Map<string, string>
+  missing: { taskId: string; commit: string }[]
+}
+
+/** What merging the target in gave: the integration tip with the target's new commits in, or a conflict. */
+type Merged = { status: 'caught-up'; head: string } | CatchUpConflict
+
+/** What `catchUp` found: what merging the target in gave, or landings rewritten there (nothing merged). */
+type CatchUp = Merged | CatchUpRewritten
 
 export interface GitLanderOptions {
   project: ProjectInfo
@@ -183,10 +212,14 @@ export function createGitLander(options: GitLanderOptions): GitLander {
 
   const repair = (): Promise<void> => repairIntegration(integration!)
 
+  const history = (): LandingHistory => ({ repo: repo!, project, target: target! })
+
   /**
    * Brings the target's own new commits (a person committed) into the integration branch: the
    * integration tip after, or the files in which those commits conflict with the landings waiting
-   * there (the merge aborted, the branch as it was). The target's tip is remembered, so while
+   * there (the merge aborted, the branch as it was). Where the target holds landings that wait
+   * there already, rewritten (a person's `git pull --rebase`), nothing is merged: merging would
+   * put their work on the target twice (`rewritten`). The target's tip is remembered, so while
    * nobody else moves it this costs one `rev-parse`.
    */
   const catchUp = async (): Promise<CatchUp> => {
@@ -197,6 +230,17 @@ export function createGitLander(options: GitLanderOptions): GitLander {
       knownTip = found.code === 0 ? head : undefined
       return { status: 'caught-up', head }
     }
+    // Nothing waits where the integration branch is behind the target: the merge fast-forwards.
+    if (!(await isAncestor(head, tip, integration!.dir))) {
+      const { ahead } = await foundLandings(history(), integration!.branch)
+      const on = await landingsOnTarget(history(), integration!.branch, ahead)
+      if (on.size > 0) return { status: 'rewritten', on, missing: ahead.filter(({ taskId }) => !on.has(taskId)) }
+    }
+    return mergeTarget(tip)
+  }
+
+  /** `catchUp`'s merge of the target's tip `tip` into the integration branch. */
+  const mergeTarget = async (tip: string): Promise<Merged> => {
     const merged = await inLand([
       ...(await commitConfig(integration!.dir, 'lander')),
       'merge',
@@ -222,6 +266,38 @@ export function createGitLander(options: GitLanderOptions): GitLander {
   const catchUpFailed = ({ files, message }: CatchUpConflict): TanukiError =>
     new TanukiError(LAND_ERROR, message, { details: { files } })
 
+  /** The integration branch and worktree start again from the target's tip (Tanuki's own branch): where it was. */
+  const startAgain = async (what: string): Promise<string> => {
+    const [was, tip] = (await must(['rev-parse', 'HEAD', `refs/heads/${target}`], what)).trim().split('\n') as [
+      string,
+      string,
+    ]
+    await must(['reset', '--quiet', '--hard', tip], what)
+    knownTarget = tip
+    knownTip = tip
+    return was
+  }
+
+  /**
+   * Where the target holds landings waiting on the integration branch already (`rewritten`), that
+   * branch starts again from the target, when nothing else is only there (`canRebuild`): the
+   * landings the target lacks (`missing`) are taken off it to land again from their work. The
+   * target is never touched. Resolves with the note that says so, or none where it cannot start
+   * again (a person's commit is on the integration branch, or a missing landing's work is gone).
+   */
+  const startAgainFrom = async ({ on, missing }: CatchUpRewritten): Promise<string | undefined> => {
+    for (const { taskId } of missing) await fetchTask(taskId)
+    if (!(await canRebuild(history(), integration!.branch, missing, land.strategy))) return undefined
+    const was = await startAgain('starting the landing branch again from the target')
+    return rewrittenNote(
+      target!,
+      integration!.branch,
+      on,
+      missing.map(({ taskId }) => taskId),
+      was,
+    )
+  }
+
   /**
    * `catchUp`; where the target's own new commits (a person's) conflict with the landings waiting
    * on the integration branch, that branch starts again from the target instead, and those
@@ -231,21 +307,19 @@ export function createGitLander(options: GitLanderOptions): GitLander {
    * to merge. The target is never touched. Resolves with the landings taken off, and a note.
    */
   const catchUpOrRebuild = async (): Promise<{ relanding: { taskId: string; commit: string }[]; note?: string }> => {
-    const caught = await catchUp()
+    let caught = await catchUp()
+    if (caught.status === 'rewritten') {
+      const note = await startAgainFrom(caught)
+      if (note) return { relanding: caught.missing, note }
+      // Only a person can tell what of the integration branch is to stay: as before a rebase.
+      caught = await mergeTarget((await must(['rev-parse', `refs/heads/${target}`], 'bringing the target in')).trim())
+    }
     if (caught.status === 'caught-up') return { relanding: [] }
     const { branch } = integration!
-    const history = { repo: repo!, project, target: target! }
-    const { ahead } = await foundLandings(history, branch)
+    const { ahead } = await foundLandings(history(), branch)
     for (const { taskId } of ahead) await fetchTask(taskId)
-    if (!(await canRebuild(history, branch, ahead, land.strategy))) throw catchUpFailed(caught)
-    const what = 'starting the landing branch again from the target'
-    const [was, tip] = (await must(['rev-parse', 'HEAD', `refs/heads/${target}`], what)).trim().split('\n') as [
-      string,
-      string,
-    ]
-    await must(['reset', '--quiet', '--hard', tip], what)
-    knownTarget = tip
-    knownTip = tip
+    if (!(await canRebuild(history(), branch, ahead, land.strategy))) throw catchUpFailed(caught)
+    const was = await startAgain('starting the landing branch again from the target')
     return {
       relanding: ahead,
       note: relandNote(
@@ -256,6 +330,28 @@ export function createGitLander(options: GitLanderOptions): GitLander {
         was,
       ),
     }
+  }
+
+  /**
+   * `catchUp` before a landing: where the target holds every landing that waits on the integration
+   * branch already (rewritten), that branch starts again from the target. Where it lacks some, only
+   * a start may take them off the branch to land again: refused, and a run settles the target
+   * again (as `prepare` does) before it lands on.
+   */
+  const catchUpToLand = async (): Promise<Merged> => {
+    const caught = await catchUp()
+    if (caught.status !== 'rewritten') return caught
+    if (caught.missing.length > 0) {
+      const ids = caught.missing.map(({ taskId }) => taskId).join(', ')
+      throw new TanukiError(
+        LAND_ERROR,
+        `${target} holds ${[...caught.on.keys()].join(', ')} already, in commits of its own (a rebase rewrote them), ` +
+          `and ${ids} waits on ${integration!.branch}: \`tanuki land\` starts ${integration!.branch} again from ${target} ` +
+          `and lands ${ids} again from its work.`,
+      )
+    }
+    if (await startAgainFrom(caught)) return { status: 'caught-up', head: knownTip! }
+    return mergeTarget((await must(['rev-parse', `refs/heads/${target}`], 'bringing the target in')).trim())
   }
 
   /**
@@ -552,7 +648,7 @@ export function createGitLander(options: GitLanderOptions): GitLander {
         // A landing that ended cleanly left the worktree on the branch's tip: nothing to repair.
         if (!clean) await repair()
         clean = false
-        const caught = await catchUp()
+        const caught = await catchUpToLand()
         if (caught.status === 'conflict') throw catchUpFailed(caught)
         const before = caught.head
         await fetchTask(request.task.id)

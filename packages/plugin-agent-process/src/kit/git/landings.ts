@@ -73,6 +73,58 @@ export async function foundLandings(
 }
 
 /**
+ * Of the landings waiting on the integration branch `branch` (`ahead`, as `foundLandings` found
+ * them), those the target holds already in commits of its own: a person rebased the target's
+ * landed commits onto its remote's (`git pull --rebase` after a push was rejected), which rewrote
+ * them. A target commit since the branches parted that carries the same task's same work (its
+ * `Tanuki-Task` and `Tanuki-Work` trailers, which a rebase keeps), or the same change (`git cherry`
+ * marks it `-`). Each with the target's commit that holds it (the landing's own where only the
+ * change tells). Two `git log`s and a `git cherry`; none when nothing waits.
+ */
+export async function landingsOnTarget(
+  { repo, target }: LandingHistory,
+  branch: string,
+  ahead: readonly { taskId: string; commit: string }[],
+): Promise<Map<string, string>> {
+  const there = new Map<string, string>()
+  if (ahead.length === 0) return there
+  const format = `--format=%H%x00%(trailers:key=${TASK_TRAILER},valueonly,separator=%x01)%x00%(trailers:key=${WORK_TRAILER},valueonly)`
+  /** Each commit's task ids and work, by the key a rewritten copy shares: `<id> <work>`. */
+  const keys = (out: string): [string, string][] =>
+    out.split('\n').flatMap((line) => {
+      const [sha, ids = '', work = ''] = line.split('\0')
+      if (!sha || !work.trim()) return []
+      return ids
+        .split('\x01')
+        .map((id) => id.trim())
+        .filter(Boolean)
+        .map((id): [string, string] => [`${id} ${work.trim()}`, sha])
+    })
+  const [onTarget, waiting, cherry] = await Promise.all([
+    git(
+      ['log', '--no-show-signature', format, '--max-count=10000', `refs/heads/${target}`, `^refs/heads/${branch}`],
+      repo,
+    ),
+    git(['show', '--no-patch', '--no-show-signature', format, ...ahead.map(({ commit }) => commit)], repo),
+    git(['cherry', `refs/heads/${target}`, `refs/heads/${branch}`], repo),
+  ])
+  if (onTarget.code !== 0 || waiting.code !== 0) return there
+  const held = new Map(keys(onTarget.stdout))
+  const key = new Map(keys(waiting.stdout).map(([each, sha]) => [sha, each]))
+  const same = new Set(
+    cherry.code === 0
+      ? cherry.stdout.split('\n').flatMap((line) => (line.startsWith('- ') ? [line.slice(2)] : []))
+      : [],
+  )
+  for (const { taskId, commit } of ahead) {
+    const copy = held.get(key.get(commit) ?? '')
+    if (copy) there.set(taskId, copy)
+    else if (same.has(commit)) there.set(taskId, commit)
+  }
+  return there
+}
+
+/**
  * Of `commits` (landings of earlier runs), those the work at `tip` lacks: neither in its history nor
  * a change already there (a squash merge brought it in), each with the person's branches that
  * hold it. One `git rev-list` when every landing is there; a few processes for each that is not.
@@ -144,13 +196,20 @@ export async function canRebuild(
     if (second !== undefined && more.length === 0 && subject.startsWith('tanuki: bring ')) {
       // Its merge of the target's commits: those must still be on the target, or only this branch holds them.
       const held = await git(['merge-base', '--is-ancestor', second, `refs/heads/${target}`], repo)
-      if (held.code !== 0) return false
+      // Or each of them is there as a copy: a person rebased the target (`git pull --rebase`).
+      if (held.code !== 0 && !(await copiedOn(repo, second, target))) return false
       inLanding = false
       continue
     }
     if (!inLanding || second !== undefined) return false
   }
   return true
+}
+
+/** Whether every commit of `commit`'s history that the target lacks is there as the same change. */
+async function copiedOn(repo: string, commit: string, target: string): Promise<boolean> {
+  const cherry = await git(['cherry', `refs/heads/${target}`, commit], repo)
+  return cherry.code === 0 && !cherry.stdout.split('\n').some((line) => line.startsWith('+'))
 }
 
 /** Tasks a conflict names at most; the rest are counted. */
