@@ -1941,4 +1941,75 @@ export default defineConfig({
     const after = await tanuki(project.dir, 'project', 'status')
     expect(after.stdout).not.toContain('not pushed')
   })
+
+  /**
+   * A project whose B-1 lands a.txt, with `land.push` to a bare remote where someone else pushed
+   * first: the run lands B-1 on main, its push is refused (fetch first), and it says what to do.
+   */
+  async function refusedPush(): Promise<{ project: TempProject; remote: string }> {
+    const remote = folder('tanuki-e2e-remote-')
+    git(remote, 'init', '-q', '--bare', '-b', 'main')
+    const project = createProject({
+      tasks: [{ id: 'B-1', title: 'Write a.txt', sh: 'echo a > a.txt', verify: 'test -f a.txt' }],
+      config: configFor({ default: 1 }, "\n  land: { push: 'origin' },"),
+    })
+    git(project.dir, 'remote', 'add', 'origin', remote)
+    git(project.dir, 'push', '-q', 'origin', 'main')
+    const other = join(folder('tanuki-e2e-other-'), 'other')
+    git(project.dir, 'clone', '-q', remote, other)
+    writeFileSync(join(other, 'theirs.txt'), 'theirs\n')
+    git(other, 'add', '-A')
+    git(other, 'commit', '-qm', 'theirs')
+    git(other, 'push', '-q', 'origin', 'main')
+
+    const run = await tanuki(project.dir, 'project', 'start')
+    expect(run.code, run.stderr + run.stdout).toBe(1)
+    expect(landedOn(project.dir)).toEqual(['B-1'])
+    expect(run.stderr).toContain(
+      'tanuki: main is not pushed to origin: [rejected] main -> main (fetch first). origin has commits main lacks: bring them in ' +
+        '(`git pull --rebase --autostash origin main`, or merge them), then `tanuki land` pushes it again',
+    )
+    // The status mirror changed the task file: the hint's --autostash is what lets the pull run.
+    expect(git(project.dir, 'status', '--porcelain', '--untracked-files=no')).toContain('B-1.md')
+    git(project.dir, 'pull', '-q', '--rebase', '--autostash', 'origin', 'main')
+    return { project, remote }
+  }
+
+  it('a push refused because someone pushed first: after `git pull --rebase` and a push by hand, `tanuki land` lands nothing twice and clears the record', async () => {
+    const { project, remote } = await refusedPush()
+    git(project.dir, 'push', '-q', 'origin', 'main')
+    const main = git(project.dir, 'rev-parse', 'main')
+
+    const dry = await tanuki(project.dir, 'land', '--dry-run')
+    expect(dry.code, dry.stderr + dry.stdout).toBe(0)
+    expect(dry.stdout).toContain('`tanuki land` starts tanuki/land/main again from main, so nothing lands twice')
+
+    const land = await tanuki(project.dir, 'land')
+    expect(land.code, land.stderr + land.stdout).toBe(0)
+    expect(land.stdout).toContain('pushed main to origin')
+    expect(land.stdout).not.toContain('landed B-1')
+    expect(land.stdout).not.toContain('by hand')
+    // The landing is on main and the remote once, as the person's rebase left it.
+    expect(git(project.dir, 'rev-parse', 'main')).toBe(main)
+    expect(git(remote, 'rev-parse', 'main')).toBe(main)
+    expect(landedOn(remote)).toEqual(['B-1'])
+    expect(git(project.dir, 'rev-parse', 'tanuki/land/main')).toBe(main)
+    expect((await statusJson(project.dir)) as { pushFailed?: unknown }).not.toHaveProperty('pushFailed')
+    expect((await tanuki(project.dir, 'project', 'status')).stdout).not.toContain('not pushed')
+    // Said once: a second `tanuki land` has nothing to say of it.
+    const again = await tanuki(project.dir, 'land')
+    expect(again.code, again.stderr + again.stdout).toBe(0)
+    expect(again.stdout).not.toContain('pushed main')
+  })
+
+  it('a push refused because someone pushed first: after `git pull --rebase`, `tanuki land` pushes the rewritten landing, once', async () => {
+    const { project, remote } = await refusedPush()
+    const main = git(project.dir, 'rev-parse', 'main')
+    const land = await tanuki(project.dir, 'land')
+    expect(land.code, land.stderr + land.stdout).toBe(0)
+    expect(land.stdout).toContain('pushed main to origin')
+    expect(git(remote, 'rev-parse', 'main')).toBe(main)
+    expect(landedOn(remote)).toEqual(['B-1'])
+    expect((await statusJson(project.dir)) as { pushFailed?: unknown }).not.toHaveProperty('pushFailed')
+  })
 })
