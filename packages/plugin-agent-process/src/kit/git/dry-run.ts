@@ -68,8 +68,8 @@ export function rewrittenNote(
       ? `\`tanuki land\` starts ${branch} again from ${target}`
       : `${branch} starts again from ${target} (it was at ${was.slice(0, 12)})`
   return (
-    `${target} holds work that ${was === undefined ? 'waits' : 'waited'} on ${branch} already, in commits of its own (${there}: ` +
-    `a rebase rewrote them, \`git pull --rebase\` say): ${restart}, so nothing lands twice${again}. Nothing of yours was touched.`
+    `${target} holds work that ${was === undefined ? 'waits' : 'waited'} on ${branch} already, rewritten by a rebase ` +
+    `(\`git pull --rebase\`) into commits of its own (${there}): ${restart}, so nothing lands twice${again}. Nothing of yours was touched.`
   )
 }
 

@@ -705,7 +705,7 @@ describe('a target a person rebased onto its remote after its push was refused',
     expect(dry).toMatchObject({ landed: [{ taskId: 'T-1', commit: main }] })
     expect(dry.held).toBeUndefined()
     expect(dry.note).toMatch(
-      /\(T-1 as \w{12}: .*\): `tanuki land` starts tanuki\/land\/main again from main, so nothing lands twice\./,
+      /\(T-1 as \w{12}\): `tanuki land` starts tanuki\/land\/main again from main, so nothing lands twice\./,
     )
     expect(git(root, 'rev-parse', 'tanuki/land/main')).toBe(waited)
 
@@ -717,7 +717,7 @@ describe('a target a person rebased onto its remote after its push was refused',
     expect(start.relanding).toBeUndefined()
     expect(start.caughtUp).toBeUndefined()
     expect(start.note).toMatch(
-      /^main holds work that waited on tanuki\/land\/main already, in commits of its own \(T-1 as \w{12}: a rebase rewrote them, `git pull --rebase` say\): tanuki\/land\/main starts again from main \(it was at \w{12}\), so nothing lands twice\./,
+      /^main holds work that waited on tanuki\/land\/main already, rewritten by a rebase \(`git pull --rebase`\) into commits of its own \(T-1 as \w{12}\): tanuki\/land\/main starts again from main \(it was at \w{12}\), so nothing lands twice\./,
     )
     // Nothing merged: main as the person left it, the landing branch on it.
     expect(git(root, 'rev-parse', 'main')).toBe(main)
