@@ -84,6 +84,39 @@ describe('a first run on a detached HEAD', () => {
   })
 })
 
+describe('a config that is not tanuki.config.ts', () => {
+  it('is the file advice names, and a second config file beside it is refused, naming both', async () => {
+    const project = createProject({ config: null, tasks: [{ id: 'A', sh: 'echo a > a.txt' }] })
+    const dir = project.dir
+    writeFileSync(join(dir, 'tanuki.config.mjs'), configFor())
+    git(dir, 'add', '-A')
+    git(dir, 'commit', '-qm', 'config')
+    git(dir, 'checkout', '-q', '--detach', 'main')
+
+    const detached = await tanuki(dir, 'task', 'validate')
+    expect(detached.code).toBe(1)
+    expect(detached.stderr).toContain("set `land: { into: 'main' }` in tanuki.config.mjs.")
+    expect(detached.stderr).not.toContain('tanuki.config.ts')
+
+    // Advice followed literally, as it read before: a second file, which would be read instead.
+    writeFileSync(join(dir, 'tanuki.config.ts'), configFor({ default: 1 }, "\n  land: { into: 'main' },"))
+    const both =
+      `tanuki.config.ts and tanuki.config.mjs are both in ${realpathSync(dir)}, and Tanuki reads only one: tanuki.config.ts ` +
+      '(the first of tanuki.config.ts, tanuki.config.mts, tanuki.config.js, tanuki.config.mjs), so tanuki.config.mjs is ignored. ' +
+      'Keep one config file: move what you need into it and delete the other.'
+    for (const args of [
+      ['task', 'validate'],
+      ['project', 'start'],
+    ]) {
+      const result = await tanuki(dir, ...args)
+      expect(result.code, result.stdout).toBe(1)
+      expect(result.stderr).toContain(both)
+      expect(result.stdout).not.toContain('project loaded')
+    }
+    expect(existsSync(join(dir, '.tanuki', 'journal.ndjson'))).toBe(false)
+  })
+})
+
 describe("at a monorepo's root, above its project", () => {
   /** A repository whose Tanuki project is `services/api`, and nothing at its root. */
   const monorepo = (): { top: string; api: string } => {

@@ -205,7 +205,12 @@ export async function checkProject(
 
   if (config && !doubt.backends) {
     const resolved = config.resolved
-    const info: ProjectInfo = { root: paths.root, name: resolved.name, stateDir: paths.stateDir }
+    const info: ProjectInfo = {
+      root: paths.root,
+      name: resolved.name,
+      stateDir: paths.stateDir,
+      ...(file.file ? { configFile: file.file } : {}),
+    }
     try {
       const traced = tracePlugins(
         defaultPlugins(resolved.plugins, { reporters: false, lander: false, remote: resolved.remote !== undefined }),

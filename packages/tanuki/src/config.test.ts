@@ -49,12 +49,19 @@ export default defineConfig({ name: 'from-FILE', cooldownMs: 250, agents: { back
     expect(config.resolved.agents.backend).toMatchObject({ count: 3 })
   })
 
-  it('prefers tanuki.config.ts when there are several', async () => {
+  it('refuses two config files, naming both and the one that would be read', async () => {
+    // Only one is read: the other's settings (its agents) would be gone without a word.
     const root = projectWith({
       'tanuki.config.mjs': "export default { name: 'mjs' }\n",
       'tanuki.config.ts': "export default { name: 'ts' }\n",
     })
-    expect((await loadConfig(root)).user.name).toBe('ts')
+    const error = await loadConfig(root).catch((caught: unknown) => caught)
+    expect(error).toMatchObject({
+      code: 'TANUKI_CONFIG_INVALID',
+      details: { files: ['tanuki.config.ts', 'tanuki.config.mjs'] },
+    })
+    expect((error as Error).message).toContain('tanuki.config.ts and tanuki.config.mjs are both in ')
+    expect((error as Error).message).toContain('Tanuki reads only one: tanuki.config.ts')
   })
 
   it('no file means defaults', async () => {

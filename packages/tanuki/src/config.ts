@@ -210,7 +210,20 @@ export async function loadConfig(root: string): Promise<LoadedConfig> {
  * loaded or does not export a config object.
  */
 export async function readConfigFile(root: string): Promise<ConfigFile> {
-  const found = CONFIG_NAMES.find((name) => existsSync(join(root, name)))
+  const present = CONFIG_NAMES.filter((name) => existsSync(join(root, name)))
+  const found = present[0]
+  if (present.length > 1) {
+    // Only the first is read: a second one (made by following advice that named the wrong file)
+    // would be ignored without a word, its settings and agents with it.
+    const others = present.slice(1)
+    throw new TanukiError(
+      'TANUKI_CONFIG_INVALID',
+      `${present.join(' and ')} are both in ${root}, and Tanuki reads only one: ${found} (the first of ` +
+        `${CONFIG_NAMES.join(', ')}), so ${others.join(' and ')} ${others.length === 1 ? 'is' : 'are'} ignored. ` +
+        'Keep one config file: move what you need into it and delete the other.',
+      { details: { files: present } },
+    )
+  }
   let user: UserConfig = {}
   if (found) {
     // c12 reads `export default` and named exports alike and turns "nothing" into {}: to tell a

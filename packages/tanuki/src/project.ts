@@ -60,6 +60,7 @@ export function projectInfo(project: Project): ProjectInfo {
     name: config.name,
     stateDir: project.paths.stateDir,
     ...(config.worktreesDir ? { worktreesDir: resolve(project.root, config.worktreesDir) } : {}),
+    ...(project.config.file ? { configFile: project.config.file } : {}),
   }
 }
 

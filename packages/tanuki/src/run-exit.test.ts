@@ -25,11 +25,15 @@ const summary = (over: Partial<RunSummary>): RunSummary => ({
   ...over,
 })
 
-function exit(over: Partial<RunSummary>): { code: number; text: string } {
+function exit(over: Partial<RunSummary>, configFile?: string): { code: number; text: string } {
   let text = ''
-  const code = runExit(summary(over), (t) => {
-    text += t
-  })
+  const code = runExit(
+    summary(over),
+    (t) => {
+      text += t
+    },
+    configFile,
+  )
   return { code, text }
 }
 
@@ -102,11 +106,12 @@ describe('runExit', () => {
   })
 
   it('ends a run whose budget is spent with its own code and what it spent', () => {
-    const { code, text } = exit({ reason: 'budget', spend: { usd: 4.5, tokens: 120_000 } })
+    // The project's own config file: advice to edit tanuki.config.ts beside a .mjs one makes a second file, which wins.
+    const { code, text } = exit({ reason: 'budget', spend: { usd: 4.5, tokens: 120_000 } }, 'tanuki.config.mjs')
     expect(code).toBe(3)
     expect(text).toBe(
       "tanuki: the run's budget is spent ($4.50, 120000 tokens): 3 of 4 tasks are not complete; they wait, unharmed. " +
-        'Raise `budget` in tanuki.config.ts, then `tanuki project resume`.\n',
+        'Raise `budget` in tanuki.config.mjs, then `tanuki project resume`.\n',
     )
   })
 

@@ -9,7 +9,12 @@ export const EXIT = { complete: 0, notComplete: 1, budget: 3 } as const
  * paused by its configuration, a verify that cannot run where the agents work, the run's budget),
  * what of the work is not on the target branch, and what to do.
  */
-export function runExit(summary: RunSummary, write: (text: string) => void = (t) => process.stderr.write(t)): number {
+export function runExit(
+  summary: RunSummary,
+  write: (text: string) => void = (t) => process.stderr.write(t),
+  /** The project's config file, to name where `budget` is raised. */
+  configFile?: string,
+): number {
   const { progress, spend } = summary
   for (const problem of summary.problems) write(`tanuki: ${problem}\n`)
   // Tasks that wait, unharmed, for a verify no agent can make pass: which, and where to fix it.
@@ -58,7 +63,7 @@ export function runExit(summary: RunSummary, write: (text: string) => void = (t)
       .join(', ')
     write(
       `tanuki: the run's budget is spent${spent ? ` (${spent})` : ''}: ${left}; they wait, unharmed. ` +
-        'Raise `budget` in tanuki.config.ts, then `tanuki project resume`.\n',
+        `Raise \`budget\` in ${configFile ?? 'your Tanuki config (tanuki.config.*)'}, then \`tanuki project resume\`.\n`,
     )
     return EXIT.budget
   }

@@ -20,6 +20,11 @@ export interface ProjectInfo {
    * backends: a per-project folder in the user's state directory, outside the project's tree.
    */
   worktreesDir?: string
+  /**
+   * The config file, relative to `root` (`tanuki.config.mjs`), for messages that say where to
+   * change a setting; undefined when there is none or the host did not say.
+   */
+  configFile?: string
 }
 
 /** A piece of an agent's output as it streams. */

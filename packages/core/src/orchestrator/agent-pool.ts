@@ -140,7 +140,7 @@ export function createAgentPool(options: AgentPoolOptions): AgentPool {
       'TANUKI_BACKEND_UNKNOWN',
       `Role "${role}" uses backend "${name}", but no plugin registered it` +
         (known.length > 0 ? ` (registered: ${known.join(', ')})` : ' (none is registered)') +
-        `. Add the backend's plugin to tanuki.config.ts or set agents.${role}.backend.`,
+        `. Add the backend's plugin to ${project.configFile ?? 'your Tanuki config (tanuki.config.*)'} or set agents.${role}.backend.`,
     )
   }
 

@@ -50,7 +50,7 @@ async function foreground(
     ...(args.quiet ? { quiet: true } : {}),
     ...(args.verbose ? { verbose: true } : {}),
   })
-  return runExit(summary)
+  return runExit(summary, undefined, project.config.file)
 }
 
 /** Starts the same command in the background, its output in `.tanuki/orchestrator.log`. */

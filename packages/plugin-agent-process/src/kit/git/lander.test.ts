@@ -261,11 +261,15 @@ describe('a landing target that is not a branch', () => {
   it('is refused, by inspect as by prepare, with the near miss and the branches there are', async () => {
     const root = gitRepo()
     git(root, 'branch', 'dev')
-    const lander = createGitLander({ project: project(root), land: resolveConfig({ land: { into: 'mian' } }).land })
+    // The project's own config file is the one named: `tanuki.config.ts` beside it would be read instead.
+    const lander = createGitLander({
+      project: { ...project(root), configFile: 'tanuki.config.mjs' },
+      land: resolveConfig({ land: { into: 'mian' } }).land,
+    })
     const said =
       'The landing target "mian" (land.into) is not a branch of ' +
       `${root} (did you mean "main"?). Its branches: dev, main. ` +
-      'Create it, or set land.into in tanuki.config.ts to the branch to land on.'
+      'Create it, or set land.into in tanuki.config.mjs to the branch to land on.'
     await expect(lander.inspect()).rejects.toThrow(said)
     await expect(lander.prepare()).rejects.toThrow(said)
     // Given on the command line: said so.

@@ -39,6 +39,14 @@ export interface TargetOptions {
   intoFrom?: string
 }
 
+/**
+ * The config file to name in advice: the project's own (`tanuki.config.mjs`); advice to edit
+ * `tanuki.config.ts` where the config is another file makes a second one, which wins.
+ */
+export function configName(project: ProjectInfo): string {
+  return project.configFile ?? 'your Tanuki config (tanuki.config.*)'
+}
+
 /** The integration branch and its worktree, where landings are built and gated. */
 export interface Integration {
   branch: string
@@ -60,7 +68,7 @@ export async function locateTarget(options: TargetOptions, recorded: LandingReco
   if (!found) {
     throw new TanukiError(
       LAND_ERROR,
-      `${project.root} is not a git repository with a commit, so there is nowhere to land work. Set \`land: false\` in tanuki.config.ts, or run \`git init && git add -A && git commit -m init\`.`,
+      `${project.root} is not a git repository with a commit, so there is nowhere to land work. Set \`land: false\` in ${configName(project)}, or run \`git init && git add -A && git commit -m init\`.`,
     )
   }
   const repo = found.top
@@ -79,15 +87,15 @@ export async function locateTarget(options: TargetOptions, recorded: LandingReco
     // the person most likely wants, and said, so it surprises nobody.
     notice =
       `${project.root} has no branch checked out (a detached HEAD), so work lands on ${target}, where the last run landed. ` +
-      `To land elsewhere, check out that branch before \`tanuki project start\`, or set \`land: { into: '<branch>' }\` in tanuki.config.ts.`
+      `To land elsewhere, check out that branch before \`tanuki project start\`, or set \`land: { into: '<branch>' }\` in ${configName(project)}.`
   }
   if (!target) {
     // The repository's own branches, the likely one first: `main` is no advice where there is none.
     const branches = await likelyBranches(repo)
     const likely = branches[0]
     const fix = likely
-      ? `Check out a branch (\`git checkout ${likely}\`), or set \`land: { into: '${likely}' }\` in tanuki.config.ts. Its branches: ${some(branches)}.`
-      : "It has no branch: create one where you are (`git switch -c main`), or set `land: { into: '<branch>' }` in tanuki.config.ts to a branch you create."
+      ? `Check out a branch (\`git checkout ${likely}\`), or set \`land: { into: '${likely}' }\` in ${configName(project)}. Its branches: ${some(branches)}.`
+      : `It has no branch: create one where you are (\`git switch -c main\`), or set \`land: { into: '<branch>' }\` in ${configName(project)} to a branch you create.`
     throw new TanukiError(
       LAND_ERROR,
       `${project.root} has no branch checked out (a detached HEAD), so Tanuki does not know where to land work. ${fix}`,
@@ -100,7 +108,7 @@ export async function locateTarget(options: TargetOptions, recorded: LandingReco
     const named = into !== undefined ? ` (${given})` : target === recorded.target ? ' (where the last run landed)' : ''
     const fix = options.intoFrom
       ? `give ${options.intoFrom} the branch to land on`
-      : 'set land.into in tanuki.config.ts to the branch to land on'
+      : `set land.into in ${configName(project)} to the branch to land on`
     throw new TanukiError(
       LAND_ERROR,
       `The landing target "${target}"${named} is not a branch of ${repo}${didYouMean(target, branches)}. ` +

@@ -397,7 +397,7 @@ function classifyClaude(
     return {
       class: 'could-not-start',
       config: true,
-      cause: `the model was refused${status ? ` (${status})` : ''}: ${said}. Set the role's \`model\` in tanuki.config.ts to one this key can use`,
+      cause: `the model was refused${status ? ` (${status})` : ''}: ${said}. Set the role's \`model\` in your Tanuki config (tanuki.config.*) to one this key can use`,
     }
   }
   if ((status !== undefined && status >= 500) || assistantError === 'server_error') {

@@ -215,7 +215,7 @@ export function createCodexParser(options: CodexParserOptions = {}): OutputParse
       return {
         class: 'could-not-start',
         config: true,
-        cause: `the model was refused: ${words.replace(/\.$/, '')}. Set the role's \`model\` in tanuki.config.ts to one this key can use`,
+        cause: `the model was refused: ${words.replace(/\.$/, '')}. Set the role's \`model\` in your Tanuki config (tanuki.config.*) to one this key can use`,
       }
     }
     // The service's trouble, not the task's: park and back off as for a limit, without counting
