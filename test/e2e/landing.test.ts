@@ -1884,6 +1884,35 @@ export default defineConfig({
     expect(landedOn(remote)).toEqual(['P-2', 'P-1'])
   })
 
+  it("land.push runs the person's own pre-push hook: one that refuses fails the push, said; one that passes runs", async () => {
+    // Their policy for their remote (tests before a push) holds for the pushes Tanuki makes for them.
+    const remote = folder('tanuki-e2e-remote-')
+    git(remote, 'init', '-q', '--bare', '-b', 'main')
+    const project = createProject({
+      tasks: [{ id: 'H-1', sh: 'echo 1 > one.txt', verify: 'test -f one.txt' }],
+      config: configFor({ default: 1 }, "\n  land: { push: 'origin' },"),
+    })
+    git(project.dir, 'remote', 'add', 'origin', remote)
+    git(project.dir, 'push', '-q', 'origin', 'main')
+    const before = git(remote, 'rev-parse', 'main')
+    const hook = join(project.dir, '.git', 'hooks', 'pre-push')
+    writeFileSync(hook, '#!/bin/sh\necho "the tests fail, not pushing" >&2\nexit 1\n', { mode: 0o755 })
+
+    const run = await tanuki(project.dir, 'project', 'start')
+    expect(run.code, run.stderr + run.stdout).toBe(1)
+    expect(landedOn(project.dir)).toEqual(['H-1'])
+    expect(git(remote, 'rev-parse', 'main')).toBe(before)
+    expect(run.stderr).toContain('tanuki: main is not pushed to origin: the tests fail, not pushing')
+
+    const marker = join(folder('tanuki-e2e-marker-'), 'pre-push-ran')
+    writeFileSync(hook, `#!/bin/sh\necho "$1" > '${marker}'\nexit 0\n`, { mode: 0o755 })
+    const landed = await tanuki(project.dir, 'land')
+    expect(landed.code, landed.stderr + landed.stdout).toBe(0)
+    expect(landed.stdout).toContain('pushed main to origin')
+    expect(readFileSync(marker, 'utf8')).toBe('origin\n')
+    expect(git(remote, 'rev-parse', 'main')).toBe(git(project.dir, 'rev-parse', 'main'))
+  })
+
   it("a push that fails is said at the run's end and by project status, exits 1, and clears once `tanuki land` pushes", async () => {
     // The remote refuses every push (as a server's policy would): the landings stand, the remote lacks them.
     const remote = folder('tanuki-e2e-remote-')

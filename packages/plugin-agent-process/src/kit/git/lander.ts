@@ -21,6 +21,7 @@ import {
   git,
   gitOrThrow,
   gitSaid,
+  gitWithPersonHooks,
   isAncestor,
   listWorktrees,
   operationOn,
@@ -422,7 +423,8 @@ export function createGitLander(options: GitLanderOptions): GitLander {
     }
     knownTarget = to
     if (land.push) {
-      const pushed = await git(['push', '--quiet', land.push, `${ref}:${ref}`], repo!)
+      // The person's delivery to their remote: their `pre-push` runs, as for their own push.
+      const pushed = await gitWithPersonHooks(['push', '--quiet', land.push, `${ref}:${ref}`], repo!)
       const push: TargetPush = { remote: land.push, branch: target! }
       if (pushed.code !== 0) {
         const error = pushSaid(pushed)

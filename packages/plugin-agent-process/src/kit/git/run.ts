@@ -16,7 +16,8 @@ export interface GitResult {
  * reading `/dev/tty`), `post-checkout` (git-lfs), `post-commit`, `reference-transaction` or
  * `pre-push` would otherwise run on the commits, worktrees and refs Tanuki makes for itself, fail
  * them, or prompt on the person's terminal mid-run. The agents' own git (a coding agent committing
- * in its worktree) does not go through here: their hooks are theirs.
+ * in its worktree) does not go through here: their hooks are theirs. Nor does the push of the
+ * target to `land.push` (`gitWithPersonHooks`): its `pre-push` runs.
  */
 export const OWN_GIT_CONFIG: readonly string[] = ['-c', 'core.hooksPath=/dev/null']
 
@@ -25,10 +26,23 @@ export const OWN_GIT_CONFIG: readonly string[] = ['-c', 'core.hooksPath=/dev/nul
  * no hook, and stdin is closed (a git that reads it sees its end, instead of waiting forever).
  */
 export function git(args: readonly string[], cwd: string, env: Record<string, string> = {}): Promise<GitResult> {
+  return runGit([...OWN_GIT_CONFIG, ...args], cwd, env)
+}
+
+/**
+ * Runs git as `git` does, but with the person's hooks: for the push of their target branch to
+ * their remote (`land.push`), their delivery, where their `pre-push` (tests before a push) is
+ * their policy. stdin stays closed: a hook that needs a terminal fails, and so does the push.
+ */
+export function gitWithPersonHooks(args: readonly string[], cwd: string): Promise<GitResult> {
+  return runGit(args, cwd, {})
+}
+
+function runGit(argv: readonly string[], cwd: string, env: Record<string, string>): Promise<GitResult> {
   return new Promise((done) => {
     const child = execFile(
       'git',
-      [...OWN_GIT_CONFIG, ...args],
+      [...argv],
       { cwd, maxBuffer: 256 * 1024 * 1024, env: { ...process.env, GIT_TERMINAL_PROMPT: '0', ...env } },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : 127) : 0
