@@ -822,6 +822,11 @@ export default defineConfig({
       )
     const said = `main fails \`echo run >> ${gates}; if test -f broken.txt; then echo "main is broken"; exit 1; fi\` without any task's work (since commit ${broke} 'break the gate')`
     await waitFor('the run to say main fails', () => run.output().stdout.includes(said), 60_000)
+    // And under it what the gate printed on main alone.
+    await waitFor('the run to say what the gate printed', () =>
+      run.output().stdout.includes('What land.verify printed there:'),
+    )
+    expect(run.output().stdout).toContain('    main is broken')
     await waitFor('both complete', async () => {
       const { tasks } = await statusJson(project.dir)
       return tasks.filter((t) => t.status === 'complete').length === 3
@@ -838,7 +843,7 @@ export default defineConfig({
     )
     // `project status` names them under what needs a person.
     const shown = await tanuki(project.dir, 'project', 'status')
-    expect(shown.stdout).toMatch(/Needs you\n {2}G-[23], G-[23] wait ← main fails `echo run/)
+    expect(shown.stdout).toMatch(/Needs you\n {2}G-[23], G-[23] complete, not landed ← main fails `echo run/)
     // G-1's landing, the held work's, and one run on main alone; none of the other task's.
     expect(readFileSync(gates, 'utf8').trim().split('\n')).toHaveLength(3)
     expect(readEvents(project.dir).filter((e) => e.event === 'task:review')).toEqual([])
@@ -879,6 +884,8 @@ export default defineConfig({
     const land = await tanuki(project.dir, 'land')
     expect(land.code, land.stdout).toBe(1)
     expect(land.stderr).toContain(said)
+    // And what the gate printed there, under it: why main fails, not only that it does.
+    expect(land.stderr).toContain(`${said}\n  What land.verify printed there:\n    main is broken\n`)
     expect(land.stdout).toBe(
       'waiting: N-1 (main fails the gate by itself)\nwaiting: N-2 (main fails the gate by itself)\n',
     )
@@ -895,7 +902,10 @@ export default defineConfig({
     }
     // `project status` names them under what needs a person.
     const shown = await tanuki(project.dir, 'project', 'status')
-    expect(shown.stdout).toMatch(/Needs you\n {2}N-1, N-2 wait ← main fails `echo run/)
+    expect(shown.stdout).toMatch(/Needs you\n {2}N-1, N-2 complete, not landed ← main fails `echo run/)
+    // About the branch: the heading counts the work not landed, and no task file is named.
+    expect(shown.stdout).toContain('2/2 complete (100%) · 2 not landed')
+    expect(shown.stdout).not.toContain('their task files')
     // `--json` says it as the report's error, the work still waiting.
     const json = await tanuki(project.dir, 'land', '--json')
     expect(json.code).toBe(1)
@@ -903,7 +913,7 @@ export default defineConfig({
       landed: [],
       failed: [],
       waiting: [{ taskId: 'N-1' }, { taskId: 'N-2' }],
-      error: { code: 'TANUKI_LAND_TARGET_FAILS', message: said },
+      error: { code: 'TANUKI_LAND_TARGET_FAILS', message: said, output: ['main is broken'] },
     })
 
     // The person fixes main: `tanuki land` lands the work, and nothing waits any more.
@@ -954,7 +964,12 @@ export default defineConfig({
       landed: [],
       failed: [],
       waiting: [{ taskId: 'K-1' }],
-      error: { code: 'TANUKI_LAND_TARGET_FAILS', message: said(gate, broke, 'break the gate') },
+      // The kept verdict keeps what the gate printed too.
+      error: {
+        code: 'TANUKI_LAND_TARGET_FAILS',
+        message: said(gate, broke, 'break the gate'),
+        output: ['main is broken'],
+      },
     })
     expect(gateRuns()).toBe(3)
     expect((await statusJson(project.dir)).tasks[0]).toMatchObject({ status: 'complete', landed: null, iterations: 1 })

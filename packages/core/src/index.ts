@@ -191,7 +191,16 @@ export type {
   TargetPush,
 } from './land/types.ts'
 export { notPushedNote } from './land/push.ts'
-export { askGateAlone, targetFailsNote, type FailedGate, type GateAloneOptions } from './land/target-fails.ts'
+export {
+  TARGET_FAILS_SHOWN_LINES,
+  askGateAlone,
+  targetFailsNote,
+  targetFailsOutput,
+  targetFailsSaid,
+  targetFailsShown,
+  type FailedGate,
+  type GateAloneOptions,
+} from './land/target-fails.ts'
 export { createMemoryLander, type MemoryLander, type MemoryLanderOptions } from './testing/memory-lander.ts'
 export {
   createMemoryBackend,

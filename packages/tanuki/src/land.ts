@@ -9,6 +9,7 @@ import {
   setupFailure,
   setupPlugins,
   targetFailsNote,
+  targetFailsOutput,
   type EmptyLanding,
   type LandRequest,
   type LandResult,
@@ -83,7 +84,15 @@ export interface LandReport {
    * for it, the target fails `land.verify` without any task's work, git failed, …): the rest of
    * the report is what was done, or known, before it.
    */
-  error?: { code: string; message: string }
+  error?: {
+    code: string
+    message: string
+    /**
+     * What the gate printed when the target failed it by itself (`TANUKI_LAND_TARGET_FAILS`): its
+     * telling lines (`targetFailsOutput`).
+     */
+    output?: string[]
+  }
   /**
    * The last push of the target to `land.push`'s remote failed (now, or in a run before and not
    * tried again): the landed work is not on the remote. `tanuki land` pushes again; absent once a
@@ -440,8 +449,8 @@ async function landOrRefuse(project: Project, options: { into?: string; dryRun?:
       const signal = new AbortController().signal
       const blocked = new Set<string>()
       /** The target fails the gate by itself (`note` says so): the rest waits, complete, each saying what for. */
-      const targetFails = (note: string): void => {
-        report.error = { code: 'TANUKI_LAND_TARGET_FAILS', message: note }
+      const targetFails = (note: string, output: string[]): void => {
+        report.error = { code: 'TANUKI_LAND_TARGET_FAILS', message: note, output }
         // Each says what it waits for (`project status` lists them under Needs you).
         for (const rest of order.slice(at)) {
           const on = rest.dependsOn.filter((dep) => blocked.has(dep))
@@ -526,7 +535,8 @@ async function landOrRefuse(project: Project, options: { into?: string; dryRun?:
               ? { passed: false, ...known }
               : await askGateAlone(lander, outcome, { gate: config.land.verify, signal, exec })
             if (verdict && !verdict.passed) {
-              targetFails(targetFailsNote(start.target, outcome.command, verdict))
+              const output = typeof verdict.output === 'string' ? targetFailsOutput(verdict.output) : verdict.output
+              targetFails(targetFailsNote(start.target, outcome.command, verdict), output)
               const { commit, subject } = verdict
               if (!known && outcome.base) {
                 writeTargetFails(project.paths.targetFails, {
@@ -534,6 +544,7 @@ async function landOrRefuse(project: Project, options: { into?: string; dryRun?:
                   command: outcome.command,
                   commit,
                   subject,
+                  output,
                 })
               }
               break

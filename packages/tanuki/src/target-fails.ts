@@ -13,6 +13,8 @@ export interface TargetFailsRecord {
   command: string
   commit: string
   subject: string
+  /** What the gate printed there: its telling lines (`targetFailsOutput`), bounded. */
+  output: string[]
 }
 
 /**
@@ -26,7 +28,9 @@ export function readTargetFails(path: string, command: string | undefined): Targ
   if (kept?.command !== command) return undefined
   const { base, commit, subject } = kept
   if (typeof base !== 'string' || typeof commit !== 'string' || typeof subject !== 'string') return undefined
-  return { base, command, commit, subject }
+  // A verdict kept before its output was: the gate's words are unknown, not a reason to rerun it.
+  const output = Array.isArray(kept.output) ? kept.output.filter((line) => typeof line === 'string') : []
+  return { base, command, commit, subject, output }
 }
 
 /** Keeps the verdict for the next `tanuki land` (it replaces the one kept before). */

@@ -1,3 +1,4 @@
+import { tellingLines } from '../output.ts'
 import type { GateAloneVerdict, Lander, LandRequest } from './types.ts'
 
 /** A gate that failed on a task's work: its command, and what the work was applied onto. */
@@ -51,4 +52,35 @@ export function targetFailsNote(
     `so no agent is sent back and nothing lands: fix ${target}, then \`tanuki land\`` +
     (staysOn ? ` (or the run lands again on the next commit to ${target})` : '')
   )
+}
+
+/** How many of what the gate printed are shown under the note (all are kept). */
+export const TARGET_FAILS_SHOWN_LINES = 8
+
+/**
+ * What the gate printed on the target alone, as kept and shown: its telling lines (`tellingLines`,
+ * bounded). Without them people are told the target fails, never why.
+ */
+export function targetFailsOutput(output: string): string[] {
+  return tellingLines(output)
+}
+
+/**
+ * The lines shown under the note, indented: the last few of the kept ones (`TARGET_FAILS_SHOWN_LINES`),
+ * and where the rest is when there are more. Empty when the gate printed nothing.
+ */
+export function targetFailsShown(lines: readonly string[], rest?: string): string[] {
+  if (lines.length === 0) return []
+  const shown = lines.slice(-TARGET_FAILS_SHOWN_LINES)
+  const more = lines.length > shown.length ? [rest ? `… (the rest: ${rest})` : '…'] : []
+  return [...more, ...shown].map((line) => `    ${line}`)
+}
+
+/**
+ * The note (`targetFailsNote`), and under it the last lines of what the gate printed on the target
+ * alone (`targetFailsShown`; `rest`: where all of it is kept).
+ */
+export function targetFailsSaid(note: string, output: readonly string[], rest?: string): string {
+  const shown = targetFailsShown(output, rest)
+  return shown.length > 0 ? `${note}\n  What land.verify printed there:\n${shown.join('\n')}` : note
 }

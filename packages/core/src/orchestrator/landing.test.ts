@@ -548,7 +548,13 @@ describe('the merge queue', () => {
       "memory fails `npm test` without any task's work (since commit c0ffee1 'break the tests'), so no agent is " +
       'sent back and nothing lands: fix memory, then `tanuki land` (or the run lands again on the next commit to memory)'
     await eventually(() => h.all('orchestrator:error').length === 1)
-    expect(h.all('orchestrator:error')).toEqual([expect.objectContaining({ context: 'landing', message: note })])
+    // What the gate printed on the target alone, under the note: why it fails, not only that it does.
+    expect(h.all('orchestrator:error')).toEqual([
+      expect.objectContaining({
+        context: 'landing',
+        message: `${note}\n  What land.verify printed there:\n    FAIL main.test.js on base@1`,
+      }),
+    ])
     // One gate run on the base alone; `a` stays complete, its try not counted, and `b` waits behind it.
     expect(h.lander.alone).toEqual([expect.objectContaining({ base: 'base@1', command: 'npm test' })])
     expect(h.orchestrator.task('a')).toMatchObject({ status: 'complete', iterations: 1, reason: `waits: ${note}` })
@@ -606,7 +612,7 @@ describe('the merge queue', () => {
     expect(summary).toMatchObject({
       landingStopped:
         "memory fails `npm test` without any task's work (since commit c0ffee1 'oops'), so no agent is sent back " +
-        'and nothing lands: fix memory, then `tanuki land`',
+        'and nothing lands: fix memory, then `tanuki land`\n  What land.verify printed there:\n    FAIL',
       progress: { complete: 2, landed: 0 },
     })
     expect(summary).not.toHaveProperty('unlanded')

@@ -1,5 +1,6 @@
 import { sleep } from '../clock.ts'
 import { errorMessage } from '../errors.ts'
+import { targetFailsSaid } from '../land/target-fails.ts'
 import type { PluginRegistry } from '../plugin/index.ts'
 import type { AgentPool } from './agent-pool.ts'
 import type { StatusMirror } from './mirror.ts'
@@ -94,7 +95,9 @@ export async function windDown(
     progress,
     problems: [...problems],
     spend: budgets.runSpend(),
-    ...(landing?.stopped || landing?.broken ? { landingStopped: landing.stopped ?? landing.broken?.note } : {}),
+    ...(landing?.stopped || landing?.broken
+      ? { landingStopped: landing.stopped ?? targetFailsSaid(landing.broken!.note, landing.broken!.output) }
+      : {}),
     ...(landing?.held ? { heldBack: { target: landing.target ?? '', ...landing.held } } : {}),
     ...(unlanded.length > 0 ? { unlanded } : {}),
     ...(toLand.length > 0 ? { toLand } : {}),

@@ -1,4 +1,4 @@
-import { askGateAlone, targetFailsNote } from '../land/target-fails.ts'
+import { askGateAlone, targetFailsNote, targetFailsOutput, targetFailsSaid } from '../land/target-fails.ts'
 import type { GateAloneVerdict, Lander, LandRequest } from '../land/types.ts'
 import type { Bus } from './bus.ts'
 import type { TaskRecord, TaskTable } from './task-table.ts'
@@ -22,6 +22,8 @@ export interface TargetCheckOptions {
  */
 export interface TargetBroken {
   note: string
+  /** What the gate printed on the target alone: its telling lines (`targetFailsOutput`). */
+  output: string[]
   tip: string
   tasks: string[]
 }
@@ -29,6 +31,8 @@ export interface TargetBroken {
 /** What `TargetCheck.ask` found: the target fails the gate by itself. */
 export interface TargetFails {
   note: string
+  /** What the gate printed on the target alone: its telling lines (`targetFailsOutput`). */
+  output: string[]
   /** The target's newest commit in the base (`GateAloneVerdict.commit`). */
   tip: string
 }
@@ -80,7 +84,11 @@ export class TargetCheck {
       if (!verdict) this.alone.delete(key)
       return undefined
     }
-    return { note: targetFailsNote(target ?? 'the target', command, verdict, staysOn), tip: verdict.commit }
+    return {
+      note: targetFailsNote(target ?? 'the target', command, verdict, staysOn),
+      output: targetFailsOutput(verdict.output),
+      tip: verdict.commit,
+    }
   }
 
   /**
@@ -90,9 +98,11 @@ export class TargetCheck {
   hold(found: TargetFails, tasks: string[]): void {
     const { table, bus } = this.options
     const first = this.state?.note !== found.note
-    this.state = { note: found.note, tip: found.tip, tasks }
+    this.state = { note: found.note, output: found.output, tip: found.tip, tasks }
     for (const id of tasks) table.explain(table.get(id)!, `waits: ${found.note}`)
-    if (first) bus.emit('orchestrator:error', { context: 'landing', message: found.note })
+    // Why the target fails, under the note: what the gate printed there.
+    if (first)
+      bus.emit('orchestrator:error', { context: 'landing', message: targetFailsSaid(found.note, found.output) })
   }
 
   /** Complete work that came to land on the target while it fails: it waits too, and says so. */

@@ -119,7 +119,10 @@ export function formatStatus(input: StatusInput, options: FormatStatusOptions = 
   // for `tanuki land` (landing off, a task marked complete).
   const needs = needsYou(tasks, { target: input.target })
   const notLanded = needs.filter((item) => item.kind === 'not-landed')
-  if (notLanded.length > 0) others.push(`${notLanded.length} not landed`)
+  // Complete work that waits for a fix of the target (it fails `land.verify` by itself) is not landed either.
+  const byId = new Map(tasks.map((task) => [task.id, task]))
+  const landingWaits = needs.filter((item) => item.kind === 'waits' && byId.get(item.taskId)?.status === 'complete')
+  if (notLanded.length + landingWaits.length > 0) others.push(`${notLanded.length + landingWaits.length} not landed`)
   // Settled with work not complete, and none of it failed: what it waits for is a person's review.
   const word =
     state === 'failed' &&
@@ -220,16 +223,17 @@ export function formatStatus(input: StatusInput, options: FormatStatusOptions = 
       lines.push(`  ${c.bold(task.id)} ${statusPaint(task.status, task.status)} ← ${why}`)
     }
   }
-  const byId = new Map(tasks.map((task) => [task.id, task]))
   // Pending, but no run gives them an agent until a person fixes what they wait for (a verify
   // that cannot run where the agents work, a paused role, the budget) and resumes: one line per cause.
-  const held = new Map<string, { ids: string[]; files: string[] }>()
+  const held = new Map<string, { ids: string[]; files: string[]; landing: boolean }>()
   for (const item of needs) {
     if (item.kind !== 'waits') continue
-    const entry = held.get(item.why!) ?? { ids: [], files: [] }
+    // Complete work waits to land, on the branch: its task file has nothing to fix.
+    const landing = byId.get(item.taskId)?.status === 'complete'
+    const entry = held.get(item.why!) ?? { ids: [], files: [], landing }
     entry.ids.push(item.taskId)
     const source = byId.get(item.taskId)?.source
-    if (source && !entry.files.includes(source)) entry.files.push(source)
+    if (!landing && source && !entry.files.includes(source)) entry.files.push(source)
     held.set(item.why!, entry)
   }
   // Settled without completing: nothing runs them again until a person says so.
@@ -249,8 +253,12 @@ export function formatStatus(input: StatusInput, options: FormatStatusOptions = 
     )
   for (const { why, ids } of holding)
     lines.push(`  ${c.bold(someOf(ids, 20))} complete, ${c.yellow('not landed')} ← ${why}, which needs you first`)
-  for (const [why, { ids, files }] of held) {
-    lines.push(`  ${c.bold(someOf(ids, 20))} ${statusPaint('pending', ids.length === 1 ? 'waits' : 'wait')} ← ${why}`)
+  for (const [why, { ids, files, landing }] of held) {
+    lines.push(
+      landing
+        ? `  ${c.bold(someOf(ids, 20))} complete, ${c.yellow('not landed')} ← ${why}`
+        : `  ${c.bold(someOf(ids, 20))} ${statusPaint('pending', ids.length === 1 ? 'waits' : 'wait')} ← ${why}`,
+    )
     if (files.length > 0) lines.push(`    their task files: ${someOf(files, 20)}`)
   }
   if (stuck.length > 0) {

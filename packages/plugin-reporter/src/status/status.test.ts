@@ -167,6 +167,21 @@ describe('formatStatus of tasks a person must look at', () => {
 })
 
 describe('formatStatus of tasks that wait for a fix', () => {
+  it('says complete work held by a target that fails land.verify is not landed, about the branch, not the task files', () => {
+    const why =
+      "main fails `sh check.sh` without any task's work (since commit c0ffee1 'break it'), so no agent is sent back " +
+      'and nothing lands: fix main, then `tanuki land`'
+    const text = formatStatus({
+      status: 'complete',
+      target: 'main',
+      tasks: [{ id: 'L-1', status: 'complete', reason: `waits: ${why}`, source: '.tanuki/tasks/L-1.md' }],
+    })
+    const lines = text.split('\n')
+    expect(lines[0]).toBe('Project complete · 1/1 complete (100%) · 1 not landed')
+    expect(lines.slice(lines.indexOf('Needs you') + 1)).toEqual([`  L-1 complete, not landed ← ${why}`, ''])
+    expect(text).not.toContain('task files')
+  })
+
   it('names, once per cause, the tasks that wait, why, their files and what to do; resume runs them', () => {
     const why =
       'verify `pytset -q` cannot run on this machine for role "default" (exit 127: sh: 1: pytset: not found). ' +

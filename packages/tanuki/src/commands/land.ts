@@ -1,4 +1,4 @@
-import { TanukiError, notPushedNote } from '@tanuki/core'
+import { TanukiError, notPushedNote, targetFailsSaid } from '@tanuki/core'
 import { waitsForLine } from '@tanuki/plugin-reporter'
 import { defineCommand } from 'citty'
 import { landProject, type LandReport } from '../land.ts'
@@ -38,8 +38,13 @@ export const landCommand = defineCommand({
         ? 1
         : 0
     // An error is said as every command says one (on stderr, exit 1), after the report.
-    const failed = report.error
-      ? new TanukiError(report.error.code as `TANUKI_${string}`, report.error.message)
+    // What the gate printed on the target alone, under its message: why the target fails.
+    const error = report.error
+    const failed = error
+      ? new TanukiError(
+          error.code as `TANUKI_${string}`,
+          error.output ? targetFailsSaid(error.message, error.output, project.paths.targetFails) : error.message,
+        )
       : undefined
     if (args.json) {
       printJson(report)
