@@ -48,6 +48,9 @@ describe('a project folder git does not track yet', () => {
     expect(run.stdout).toContain(cause)
     expect(run.stdout).toContain(fix)
     expect(run.stdout).not.toContain('does not exist. Its tasks wait')
+    // One instruction: the commit, then the resume, not "Commit it (…); fix it, then …".
+    expect(run.stdout).toContain(`${fix}, then \`tanuki project resume\``)
+    expect(run.stdout).not.toContain('fix it, then')
 
     // Committed, the same folder runs and validates.
     git(top, 'add', 'services/newapi')

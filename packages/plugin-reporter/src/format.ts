@@ -102,6 +102,21 @@ export function clause(text: string): string {
   return text.replace(/[.\s]+$/, '')
 }
 
+/** A cause whose last sentence is its own fix: `… Commit it (…)`, `… Set the role's \`model\` …`. */
+const OWN_FIX = /(?:^|\.\s+)(?:Commit|Set|Install|Create|Check out|Add|Raise|Log in)\b[^.]*$/
+
+/**
+ * What a paused role's people are told: a cause that ends with its own fix gets `, then \`tanuki
+ * project resume\`` after it (one instruction, not "Commit it (…); fix it, then …"); any other, a
+ * `fix it` of its own. Without the final period.
+ */
+export function causeThenResume(cause: string): { text: string; ownFix: boolean } {
+  const said = clause(cause)
+  return OWN_FIX.test(said)
+    ? { text: `${said}, then \`tanuki project resume\``, ownFix: true }
+    : { text: said, ownFix: false }
+}
+
 /** Why a task had nothing to land, as people read it. */
 export function emptyWhy(empty: EmptyLanding, target?: string): string {
   return empty === 'no-work' ? 'no work was recorded' : `its work is already on ${target ?? 'the target'}`

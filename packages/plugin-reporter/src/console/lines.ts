@@ -1,5 +1,6 @@
 import type { TanukiEventName, TanukiEvents } from '@tanuki/core'
 import {
+  causeThenResume,
   clause,
   emptyWhy,
   formatDuration,
@@ -343,10 +344,13 @@ export function describeEvent<E extends TanukiEventName>(
     }
     case 'role:paused': {
       const e = payload as TanukiEvents['role:paused']
+      const { text, ownFix } = causeThenResume(e.cause)
       return [
         {
           level: 'failure',
-          text: `${c.red('✗')} role ${c.bold(e.role)} ${c.red('paused')}: ${clause(e.cause)}. Its tasks wait; fix it, then \`tanuki project resume\`.`,
+          text: ownFix
+            ? `${c.red('✗')} role ${c.bold(e.role)} ${c.red('paused')}: ${text}. Its tasks wait.`
+            : `${c.red('✗')} role ${c.bold(e.role)} ${c.red('paused')}: ${text}. Its tasks wait; fix it, then \`tanuki project resume\`.`,
         },
       ]
     }

@@ -1,6 +1,7 @@
 import { notPushedNote } from '@tanuki/core'
 import type { Colors } from '../format.ts'
 import {
+  causeThenResume,
   clause,
   colors as makeColors,
   formatCost,
@@ -104,7 +105,10 @@ export function renderBrief(model: RunModel, options: BriefOptions = {}): string
   // A paused role's cause is said once, on the role, with the tasks that wait for its fix under it.
   const underRole = new Set<string>()
   for (const [role, cause] of model.pausedRoles) {
-    needs.push(`${c.red('■')} role ${c.bold(role)} paused: ${oneLine(cause)}; fix it, then \`tanuki project resume\``)
+    const { text, ownFix } = causeThenResume(cause)
+    needs.push(
+      `${c.red('■')} role ${c.bold(role)} paused: ${oneLine(text)}${ownFix ? '' : '; fix it, then `tanuki project resume`'}`,
+    )
     const ids = tasks
       .filter((task) => task.status === 'pending' && task.reason === `waits: ${cause}`)
       .map((task) => task.id)

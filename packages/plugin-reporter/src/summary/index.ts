@@ -2,6 +2,7 @@ import { isAbsolute, relative } from 'node:path'
 import { definePlugin, notPushedNote, type Reporter, type TanukiPlugin } from '@tanuki/core'
 import { ensureWritable, reporterPath, writeReport } from '../files.ts'
 import {
+  causeThenResume,
   clause,
   colors,
   formatCost,
@@ -95,7 +96,8 @@ export function renderSummary(model: RunModel, options: { title?: string; tailLi
   if (model.pausedRoles.size > 0) {
     lines.push('## Paused roles', '')
     for (const [role, cause] of model.pausedRoles) {
-      lines.push(`- **${role}**: ${clause(cause)}. Its tasks wait; fix it, then \`tanuki project resume\`.`)
+      const { text, ownFix } = causeThenResume(cause)
+      lines.push(`- **${role}**: ${text}. Its tasks wait${ownFix ? '' : '; fix it, then `tanuki project resume`'}.`)
     }
     lines.push('')
   }
