@@ -82,6 +82,10 @@ describe('a first run on a detached HEAD', () => {
     const run = await tanuki(dir, 'project', 'start')
     expect(run.code).toBe(1)
     expect(run.stderr).toContain(advice)
+    // Its code says what it is, not that a landing failed: none was tried.
+    expect(validate.stderr).toContain('TANUKI_LAND_NO_TARGET')
+    expect(run.stderr).toContain('TANUKI_LAND_NO_TARGET')
+    expect(run.stderr).not.toContain('TANUKI_LAND_FAILED')
     expect(run.stdout).not.toContain('project loaded')
     expect(existsSync(join(dir, '.tanuki', 'journal.ndjson'))).toBe(false)
   })

@@ -39,6 +39,9 @@ export interface TargetOptions {
   intoFrom?: string
 }
 
+/** No branch to land on: a detached HEAD with none recorded, or a target that is no branch. */
+const NO_TARGET = 'TANUKI_LAND_NO_TARGET'
+
 /**
  * The config file to name in advice: the project's own (`tanuki.config.mjs`); advice to edit
  * `tanuki.config.ts` where the config is another file makes a second one, which wins.
@@ -97,7 +100,7 @@ export async function locateTarget(options: TargetOptions, recorded: LandingReco
       ? `Check out a branch (\`git checkout ${likely}\`), or set \`land: { into: '${likely}' }\` in ${configName(project)}. Its branches: ${some(branches)}.`
       : `It has no branch: create one where you are (\`git switch -c main\`), or set \`land: { into: '<branch>' }\` in ${configName(project)} to a branch you create.`
     throw new TanukiError(
-      LAND_ERROR,
+      NO_TARGET,
       `${project.root} has no branch checked out (a detached HEAD), so Tanuki does not know where to land work. ${fix}`,
       { details: { branches } },
     )
@@ -110,7 +113,7 @@ export async function locateTarget(options: TargetOptions, recorded: LandingReco
       ? `give ${options.intoFrom} the branch to land on`
       : `set land.into in ${configName(project)} to the branch to land on`
     throw new TanukiError(
-      LAND_ERROR,
+      NO_TARGET,
       `The landing target "${target}"${named} is not a branch of ${repo}${didYouMean(target, branches)}. ` +
         (branches.length > 0 ? `Its branches: ${some(branches)}. ` : '') +
         `Create it, or ${fix}.`,
