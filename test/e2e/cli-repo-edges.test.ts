@@ -203,4 +203,23 @@ describe('a folder that is no git repository, or one with no commit', () => {
     git(project.dir, 'commit', '-qm', 'init')
     expect((await tanuki(project.dir, 'project', 'status')).stdout).not.toContain('agents work in the folder itself')
   })
+
+  it('says that land.verify and land.push set in the config do not apply there: nothing lands', async () => {
+    const project = createProject({
+      git: false,
+      tasks: [{ id: 'A', sh: 'echo a > a.txt' }],
+      config: configFor({ default: 1 }, "\n  land: { verify: 'npm test', push: 'origin' },"),
+    })
+    const unused =
+      '`land.verify` and `land.push` in tanuki.config.ts do not apply: nothing lands, so nothing is gated or pushed.'
+    const validate = await tanuki(project.dir, 'task', 'validate')
+    expect(validate.code, validate.stderr).toBe(0)
+    expect(validate.stdout + validate.stderr).toContain(
+      `${project.dir} is not a git repository with a commit: ${unused}`,
+    )
+    const run = await tanuki(project.dir, 'project', 'start')
+    expect(run.code, run.stderr).toBe(0)
+    expect(run.stdout).toContain(`and nothing lands. \`git init\``)
+    expect(run.stdout).toContain(`a commit. ${unused}`)
+  })
 })

@@ -31,6 +31,7 @@ import { unlistedRoles } from './unlisted-roles.ts'
 import { defaultPlugins } from './plugins.ts'
 import { loadSources, tracePlugins } from './plugin-sources.ts'
 import type { Project } from './project.ts'
+import { unusedLandSettings } from './shared-workspace.ts'
 
 function asTanukiError(error: unknown, code: 'TANUKI_CONFIG_INVALID' | 'TANUKI_TASK_INVALID'): TanukiError {
   return isTanukiError(error) ? error : new TanukiError(code, errorMessage(error), { cause: error })
@@ -320,6 +321,9 @@ export async function checkProject(
     ...roleNotes,
     ...hidden,
   ]
+  // Where nothing lands, a gate or a push the config sets would be skipped without a word.
+  const unused = config ? await unusedLandSettings(paths.root, { ...config.resolved.land, file: file.file }) : undefined
+  if (unused) notes.push(unused)
   return { project: { root: paths.root, paths, config: config!, source }, tasks, pluginTasks: fromPlugins, notes }
 }
 

@@ -303,7 +303,12 @@ export async function runProject(project: Project, options: RunOptions): Promise
       if (closing) process.stderr.write(`tanuki: ${e.context}: ${e.message}\n`)
     })
     // Agents that share the folder, with nothing to land: said once, as the project loads.
-    const shared = options.quiet ? undefined : await sharedWorkspaceNote(project.root)
+    const shared = options.quiet
+      ? undefined
+      : await sharedWorkspaceNote(project.root, {
+          ...project.config.resolved.land,
+          file: project.config.file,
+        })
     if (shared) {
       orchestrator.events.on('project:loaded', () => void process.stdout.write(`· ${shared}\n`))
     }

@@ -247,7 +247,10 @@ const status = defineCommand({
     else {
       process.stdout.write(formatStatus(doc, { color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR }) + '\n')
       if (doc.workers) process.stdout.write(formatWorkers(doc.workers))
-      const shared = await sharedWorkspaceNote(project.root)
+      const shared = await sharedWorkspaceNote(project.root, {
+        ...project.config.resolved.land,
+        file: project.config.file,
+      })
       if (shared) process.stdout.write(`\n· ${shared}\n`)
       for (const problem of doc.problems ?? []) process.stderr.write(`problem: ${problem}\n`)
     }
