@@ -103,7 +103,7 @@ export function clause(text: string): string {
 }
 
 /** A cause whose last sentence is its own fix: `… Commit it (…)`, `… Set the role's \`model\` …`. */
-const OWN_FIX = /(?:^|\.\s+)(?:Commit|Set|Install|Create|Check out|Add|Raise|Log in)\b[^.]*$/
+const OWN_FIX = /^(?:Commit|Set|Install|Create|Check out|Add|Raise|Log in)\b/
 
 /**
  * What a paused role's people are told: a cause that ends with its own fix gets `, then \`tanuki
@@ -112,7 +112,8 @@ const OWN_FIX = /(?:^|\.\s+)(?:Commit|Set|Install|Create|Check out|Add|Raise|Log
  */
 export function causeThenResume(cause: string): { text: string; ownFix: boolean } {
   const said = clause(cause)
-  return OWN_FIX.test(said)
+  // Its last sentence: paths and commands in it may hold periods, not a period and a space.
+  return OWN_FIX.test(said.split(/\.\s+/).pop() ?? '')
     ? { text: `${said}, then \`tanuki project resume\``, ownFix: true }
     : { text: said, ownFix: false }
 }
