@@ -40,7 +40,8 @@ export type {
   TanukiEventName,
   TanukiEvents,
 } from './events.ts'
-export { noTriesLeftAfterCrash, overruledStatus, triesSpent } from './task-table.ts'
+export { overruledStatus } from './task-table.ts'
+export { noTriesLeftAfterCrash, triesSpent } from './tries.ts'
 export {
   taskView,
   type AgentInfo,

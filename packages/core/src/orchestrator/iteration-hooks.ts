@@ -8,7 +8,8 @@ import type { AgentRecord } from './agent-pool.ts'
 import type { Budgets, Reservation } from './budgets.ts'
 import type { Bus } from './bus.ts'
 import type { Parking } from './parking.ts'
-import { triesSpent, verdictless, type TaskRecord, type TaskTable } from './task-table.ts'
+import type { TaskRecord, TaskTable } from './task-table.ts'
+import { triesSpent, verdictless } from './tries.ts'
 
 /** What one task's run on one agent reports to. */
 export interface IterationContext {

@@ -6,7 +6,7 @@ import type { RunRecord, RunStore, TaskRunState } from '../state/types.ts'
 import { createTask } from '../task/parse.ts'
 import type { Task, TaskInput } from '../task/types.ts'
 import type { MemoryAction } from '../testing/memory-backend.ts'
-import { CUT_OFF_BY_CRASH, verdictless } from './task-table.ts'
+import { CUT_OFF_BY_CRASH, verdictless } from './tries.ts'
 import { harness, stopAll } from './test-harness.ts'
 
 afterEach(stopAll)

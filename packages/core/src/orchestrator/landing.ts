@@ -7,7 +7,8 @@ import type { Bus } from './bus.ts'
 import { gateFailureKey } from './gate-failure.ts'
 import { PushState } from './push-state.ts'
 import { TargetCheck, type TargetBroken } from './target-check.ts'
-import { triesSpent, type TaskRecord, type TaskTable } from './task-table.ts'
+import type { TaskRecord, TaskTable } from './task-table.ts'
+import { triesSpent } from './tries.ts'
 
 export interface LandingOptions {
   lander: Lander

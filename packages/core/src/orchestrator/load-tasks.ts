@@ -3,7 +3,8 @@ import { createMemorySource } from '../source/memory.ts'
 import type { TaskSource } from '../source/types.ts'
 import { createTask } from '../task/parse.ts'
 import type { Task } from '../task/types.ts'
-import { IN_FLIGHT, cutOffError, noTriesLeft } from './task-table.ts'
+import { IN_FLIGHT } from './task-table.ts'
+import { cutOffError, noTriesLeft } from './tries.ts'
 import type { RunContext } from './types.ts'
 
 /** The statuses whose reason `project:loaded` carries: a person wants to know why. */
