@@ -125,6 +125,36 @@ describe('landing', () => {
     expect(existsSync(ran) ? readFileSync(ran, 'utf8') : 'no hook ran').toBe('no hook ran')
   })
 
+  it('land.message writes the landing commits as the config says, with a front-matter key of the task; a typo in a template is refused before any agent runs', async () => {
+    const message = 'message: (task) => `feat(${task.role}): ${task.title}\\n\\nRefs: ${task.extra.ticket}`'
+    const project = createProject({
+      config: configFor({ default: 1 }, `\n  land: { ${message} },`),
+      files: {
+        '.tanuki/tasks/M-1.md':
+          '---\nid: M-1\ntitle: Add the notes\nticket: APP-7\ncompletion:\n  verify: test -f notes.txt\n---\n```sh\necho hi > notes.txt\n```\n',
+      },
+    })
+    const run = await tanuki(project.dir, 'project', 'start')
+    expect(run.code, run.stderr + run.stdout).toBe(0)
+    expect(git(project.dir, 'log', '-1', '--format=%B', 'main').split('\n').slice(0, 4)).toEqual([
+      'feat(default): Add the notes',
+      '',
+      'Refs: APP-7',
+      'Tanuki-Task: M-1',
+    ])
+    expect(landedOn(project.dir)).toEqual(['M-1'])
+
+    const typo = createProject({
+      config: configFor({ default: 1 }, "\n  land: { message: 'feat: {title} ({ticket})' },"),
+      tasks: [{ id: 'N-1', sh: 'echo hi > n.txt', verify: 'test -f n.txt' }],
+    })
+    const refused = await tanuki(typo.dir, 'project', 'start')
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toContain('config key "land.message" names {ticket}, which is no placeholder')
+    expect(existsSync(join(typo.dir, 'n.txt'))).toBe(false)
+    expect(landedOn(typo.dir)).toEqual([])
+  })
+
   it('lands a diamond on two agents in dependency order, one commit per task, each gated on the combined work', async () => {
     const project = createProject({
       agents: { default: 2 },

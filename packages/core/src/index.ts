@@ -190,6 +190,13 @@ export type {
   PushFailure,
   TargetPush,
 } from './land/types.ts'
+export {
+  DEFAULT_LANDING_MESSAGE,
+  LANDING_MESSAGE_PLACEHOLDERS,
+  landingMessage,
+  landingMessageProblem,
+  type LandingMessage,
+} from './land/message.ts'
 export { notPushedNote } from './land/push.ts'
 export {
   TARGET_FAILS_SHOWN_LINES,

@@ -167,10 +167,13 @@ describe('resolveConfig', () => {
     ['agents..hidden', { agents: { '.hidden': {} } }, 'not starting with "."'],
     ['tasksDir', { tasksDir: '' }, 'path string'],
     ['mirrorStatus', { mirrorStatus: 'no' }, 'true or false'],
-    ['land', { land: 'yes' }, 'must be false or { auto, into, strategy, verify, push }'],
+    ['land', { land: 'yes' }, 'must be false or { auto, into, strategy, verify, push, message }'],
     ['land.strategy', { land: { strategy: 'octopus' } }, 'must be "squash", "merge" or "rebase"'],
     ['land.into', { land: { into: '' } }, 'non-empty string'],
     ['land.verfy', { land: { verfy: 'npm test' } }, 'did you mean "verify"?'],
+    ['land.message', { land: { message: '{title} ({ticket})' } }, 'names {ticket}, which is no placeholder'],
+    ['land.message', { land: { message: 7 } }, 'must be a template string (`feat: {title}`) or a function'],
+    ['land.message', { land: { message: '{summary}' } }, 'must say something besides {summary}'],
     ['budget', { budget: 'lots' }, '{ usd, tokens }'],
     ['agents.web.setup', { agents: { web: { setup: ['npm', 'ci'] } } }, 'must be a shell command (a non-empty string)'],
     ['defaults.setup', { defaults: { setup: '  ' } }, 'or false for none'],
@@ -193,6 +196,13 @@ describe('resolveConfig', () => {
     )
     expect(error.details.key).toBe('agnets')
     expect(configError({ colour: 'red' }).message).toContain('config key "colour" is not a config key; known keys')
+  })
+
+  it('takes land.message as a template or a function, passed on as written', () => {
+    expect(resolveConfig({ land: { message: 'feat: {title}' } }).land.message).toBe('feat: {title}')
+    const message = (task: { title: string }) => `fix: ${task.title}`
+    expect(resolveConfig({ land: { message } }).land.message).toBe(message)
+    expect(resolveConfig({}).land.message).toBeUndefined()
   })
 
   it('accepts every key the config has, in each of its shapes', () => {

@@ -1,6 +1,7 @@
 import type { AgentBackend, Awaitable, ProjectInfo } from '../agent/types.ts'
 import type { BalancerStrategy } from '../balancer/index.ts'
 import { TanukiError, errorMessage, isTanukiError } from '../errors.ts'
+import type { LandingMessage } from '../land/message.ts'
 import type { Lander } from '../land/types.ts'
 import type { Reporter } from '../reporter/types.ts'
 import type { TaskSource } from '../source/types.ts'
@@ -119,6 +120,12 @@ export interface LandConfig {
   verify?: string
   /** A git remote the target is pushed to after each landing. */
   push?: string
+  /**
+   * The landing commit's message above Tanuki's trailers: a template (`feat: {title}`; `{id}`,
+   * `{title}`, `{role}`, `{priority}`, `{tags}`, `{summary}`) or a function of the task. Default
+   * `{title}`, a blank line, `{summary}`.
+   */
+  message?: LandingMessage
 }
 
 /** The config after defaults: what the orchestrator reads. */
@@ -151,6 +158,7 @@ export interface ResolvedConfig {
     into?: string
     verify?: string
     push?: string
+    message?: LandingMessage
   }
   worktreesDir?: string
   /** `remote` as written, checked: present when the project has remote agents. */
@@ -336,6 +344,7 @@ function resolveLand(land: UserConfig['land']): ResolvedConfig['land'] {
     ...(given.into ? { into: given.into } : {}),
     ...(given.verify ? { verify: given.verify } : {}),
     ...(given.push ? { push: given.push } : {}),
+    ...(given.message ? { message: given.message } : {}),
   }
 }
 

@@ -1,4 +1,5 @@
 import * as v from 'valibot'
+import { landingMessageProblem } from '../land/message.ts'
 import { nameProblem } from '../names/index.ts'
 import { didYouMean } from '../names/suggest.ts'
 
@@ -100,6 +101,12 @@ const landSchema = v.looseObject({
   strategy: v.optional(v.picklist(['squash', 'merge', 'rebase'], 'must be "squash", "merge" or "rebase"')),
   verify: v.optional(nonEmpty('a non-empty string')),
   push: v.optional(nonEmpty('a non-empty string')),
+  message: v.optional(
+    v.union(
+      [v.string(), v.custom((value) => typeof value === 'function')],
+      'must be a template string (`feat: {title}`) or a function of the task returning the message',
+    ),
+  ),
 })
 
 const configSchema = v.pipe(
@@ -137,7 +144,7 @@ const configSchema = v.pipe(
     land: v.optional(
       v.custom(
         (value) => value === false || isObject(value),
-        'must be false or { auto, into, strategy, verify, push }',
+        'must be false or { auto, into, strategy, verify, push, message }',
       ),
     ),
     budget: v.optional(budgetSchema),
@@ -219,7 +226,11 @@ export function configProblems(config: unknown): ConfigProblem[] {
     for (const issue of v.safeParse(landSchema, config.land, { abortEarly: false }).issues ?? []) {
       add(['land', ...pathOf(issue.path)], issue.message, issue.input)
     }
-    const known = ['auto', 'into', 'strategy', 'verify', 'push']
+    if (typeof config.land.message === 'string') {
+      const problem = landingMessageProblem(config.land.message)
+      if (problem) add(['land', 'message'], problem, config.land.message)
+    }
+    const known = ['auto', 'into', 'strategy', 'verify', 'push', 'message']
     for (const key of Object.keys(config.land)) {
       if (!known.includes(key)) {
         add(

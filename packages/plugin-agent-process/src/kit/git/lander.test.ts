@@ -813,3 +813,39 @@ describe('a target a person rebased onto its remote after its push was refused',
     expect(landedOn(root)).toEqual(['T-1'])
   })
 })
+
+describe('land.message', () => {
+  it('writes each landing commit from the template, with every strategy, its trailers still trailers to git', async () => {
+    for (const strategy of ['squash', 'merge', 'rebase'] as const) {
+      const root = await withWork()
+      const land = resolveConfig({ land: { strategy, message: 'feat({role}): {title}\n\nRefs: #{id}' } }).land
+      const lander = createGitLander({ project: project(root), land })
+      await lander.prepare()
+      expect(await lander.land({ task: task('T-1'), signal })).toMatchObject({ status: 'landed', moved: true })
+      const [subject, ...rest] = git(root, 'log', '-1', '--format=%B', 'main').trim().split('\n')
+      expect(subject).toBe('feat(default): Task T-1')
+      expect(rest.slice(0, 3)).toEqual(['', 'Refs: #T-1', 'Tanuki-Task: T-1'])
+      // One paragraph of trailers: git reads the person's and Tanuki's alike.
+      expect(
+        git(root, 'log', '-1', '--format=%(trailers:key=Refs,valueonly)%(trailers:key=Tanuki-Task,valueonly)', 'main'),
+      ).toBe('#T-1\nT-1')
+      expect(readFileSync(join(root, 'notes.txt'), 'utf8')).toContain('line 20, by an agent')
+    }
+  })
+
+  it("stops landing without moving anything when the config's function throws, naming the task", async () => {
+    const root = await withWork()
+    const main = git(root, 'rev-parse', 'main')
+    const message = (t: Task): string => {
+      if (!t.extra.ticket) throw new Error(`${t.id} has no ticket`)
+      return t.title
+    }
+    const lander = createGitLander({ project: project(root), land: resolveConfig({ land: { message } }).land })
+    await lander.prepare()
+    await expect(lander.land({ task: task('T-1'), signal })).rejects.toThrow(
+      'land.message failed for T-1: T-1 has no ticket. Fix the function in your config, then `tanuki land`.',
+    )
+    expect(git(root, 'rev-parse', 'main')).toBe(main)
+    expect(git(lander.integration!.dir, 'status', '--porcelain')).toBe('')
+  })
+})

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import {
   TanukiError,
+  landingMessage,
   type Conflict,
   type LandOutcome,
   type Lander,
@@ -457,21 +458,17 @@ export function createGitLander(options: GitLanderOptions): GitLander {
     await git(['fetch', '--quiet', '--no-write-fetch-head', options.remote, `+${refs}/*:${refs}/*`], repo!)
   }
 
-  const message = (task: Task, agent: string | undefined, work: string): string => {
-    const summary = task.body
-      .trim()
-      .split('\n')
-      .find((line) => line.trim() && !line.startsWith('```'))
-    return [
-      task.title,
-      '',
-      ...(summary ? [summary.length > 200 ? `${summary.slice(0, 197)}…` : summary, ''] : []),
-      `Tanuki-Task: ${task.id}`,
-      ...(agent ? [`Tanuki-Agent: ${agent}`] : []),
-      // Which work this is: a task rerun later has other work, which must land again.
-      `${WORK_TRAILER}: ${work}`,
-    ].join('\n')
-  }
+  const message = (task: Task, agent: string | undefined, work: string): string =>
+    landingMessage(
+      task,
+      [
+        `Tanuki-Task: ${task.id}`,
+        ...(agent ? [`Tanuki-Agent: ${agent}`] : []),
+        // Which work this is: a task rerun later has other work, which must land again.
+        `${WORK_TRAILER}: ${work}`,
+      ],
+      land.message,
+    )
 
   /** The conflict a cherry-pick or merge left, described for the agent; the integration worktree is restored. */
   const conflictOf = async (files: string[], what: string, base: string): Promise<Conflict> => {
