@@ -36,7 +36,13 @@ export interface LandReport {
   /** The branch work landed on. */
   target: string
   /** Landed now, in order; `moved`: the target moved to it (else it waits on the integration branch, and a note says why). */
-  landed: { taskId: string; commit: string; moved: boolean }[]
+  landed: {
+    taskId: string
+    commit: string
+    moved: boolean
+    /** A person accepted its work as it is (`tanuki task mark ID complete`): its own verify did not run. */
+    accepted?: true
+  }[]
   /**
    * Settled now with nothing to land, in order (not in `landed`): no work was recorded for the
    * task, or its work adds nothing (`reason`). Recorded as landed all the same, so its dependents
@@ -50,10 +56,15 @@ export interface LandReport {
    * why and what to do): the tasks, in the order they landed.
    */
   held: string[]
-  /** Could not land: back to pending, with why, for the next run's agents to fix. */
+  /**
+   * Could not land: back to pending, with why, for the next run's agents to fix; to review when it
+   * has no tries left; complete still when a person accepted it and `land.verify` failed (`next`).
+   */
   failed: {
     taskId: string
     reason: string
+    /** What happens to it next, and what a person can do. */
+    next?: string
     /** For a conflict: the ref of its work, for a person who merges it by hand (`git cherry-pick`). */
     work?: string
   }[]
@@ -127,6 +138,23 @@ function failedReport(state: RunState, target: string, error: TanukiError, first
     notes: [],
     error: { code: error.code, message: error.message },
     ...(state.run.pushFailed ? { pushFailed: state.run.pushFailed } : {}),
+  }
+}
+
+/**
+ * Writes the statuses `records` changed to the task files' mirrored `status`, as a run does: the
+ * journal changed them with no run on, and a file left behind reads as a status a person typed.
+ */
+async function mirrorStatuses(project: Project, records: readonly RunRecord[]): Promise<void> {
+  if (!project.config.resolved.mirrorStatus) return
+  for (const record of records) {
+    if (record.t !== 'task' || !record.status || !project.source.pathOf(record.id)) continue
+    await project.source.update(
+      record.id,
+      record.status === 'pending'
+        ? { status: 'pending', assigned_to: null, failure: null }
+        : { status: record.status, failure: record.reason ?? null },
+    )
   }
 }
 
@@ -478,11 +506,18 @@ async function landOrRefuse(project: Project, options: { into?: string; dryRun?:
             ...(task.assignedTo ? { agent: task.assignedTo } : {}),
             ...(exec ? { exec } : {}),
             ...(setup ? { setup: setup.command } : {}),
+            ...(facts.get(task.id)?.accepted ? { accepted: true } : {}),
             signal,
           })
           if (outcome.status === 'landed') {
             if (outcome.empty) report.nothingToLand.push({ taskId: task.id, reason: outcome.empty })
-            else report.landed.push({ taskId: task.id, commit: outcome.commit, moved: outcome.moved })
+            else
+              report.landed.push({
+                taskId: task.id,
+                commit: outcome.commit,
+                moved: outcome.moved,
+                ...(facts.get(task.id)?.accepted && task.completion.verify ? { accepted: true as const } : {}),
+              })
             // The target at this landing holds every one before it; or it waits with them (a
             // landing with nothing to land has nothing to wait with).
             const waits = !outcome.moved && !outcome.empty
@@ -559,17 +594,38 @@ async function landOrRefuse(project: Project, options: { into?: string; dryRun?:
             outcome.status === 'conflict'
               ? `could not land: its work conflicts with landed work in ${outcome.files.join(', ')}`
               : `could not land: \`${outcome.command}\` failed on the combined work (exit ${outcome.exitCode ?? 'none'})`
-          report.failed.push({
-            taskId: task.id,
-            reason,
-            ...(outcome.status === 'conflict' ? { work: taskRef(projectInfo(project), task.id, 'work') } : {}),
-          })
+          const work = outcome.status === 'conflict' ? { work: taskRef(projectInfo(project), task.id, 'work') } : {}
+          const known = facts.get(task.id)
+          // Accepted by a person, it failed the project's gate (its own verify did not run): theirs
+          // to settle, not an agent's, so it stays complete and lands once the gate passes.
+          if (known?.accepted && outcome.status === 'gate-failed') {
+            const next =
+              `it stays complete, accepted by hand, and lands once \`land.verify\` passes: fix what it reports ` +
+              `(commit the fix on ${start.target}), then \`tanuki land\`; or \`tanuki task rerun ${task.id}\` sends it to an agent with fresh tries`
+            const said = outcome.setup
+              ? reason
+              : `could not land: \`land.verify\` \`${outcome.command}\` failed on the combined work (exit ${outcome.exitCode ?? 'none'})`
+            report.failed.push({ taskId: task.id, reason: said, next })
+            records.push({ t: 'task', id: task.id, reason: `${said}; ${next}`, feedback })
+            continue
+          }
+          // Its tries in this run of it are spent: a run would send it to review, not to an agent.
+          const spent = (known?.iterations ?? 0) - (known?.triesFrom ?? 0) >= task.completion.maxIterations
+          const next = spent
+            ? `no tries left (${task.completion.maxIterations}), so it goes to review: \`tanuki task rerun ${task.id}\` gives it fresh tries, ` +
+              `or fix it yourself and \`tanuki task mark ${task.id} complete\` to accept it`
+            : '`tanuki project resume` sends it back to an agent'
+          report.failed.push({ taskId: task.id, reason, next, ...work })
           records.push({
             t: 'task',
             id: task.id,
-            status: 'pending',
-            reason: `${reason}; back to an agent at the next run`,
+            status: spent ? 'review' : 'pending',
+            reason: spent
+              ? `${reason}; no tries left (${task.completion.maxIterations})`
+              : `${reason}; back to an agent at the next run`,
             feedback,
+            // Out of complete, its acceptance is over: work done again is judged again.
+            ...(known?.accepted ? { accepted: null } : {}),
             // Its landing for a gone branch is void: the work it lands next is where it lands.
             ...(relanded.has(task.id) ? { landed: null } : {}),
           })
@@ -598,7 +654,10 @@ async function landOrRefuse(project: Project, options: { into?: string; dryRun?:
     const was = state.run.pushFailed
     if (!options.dryRun && (was?.error !== pushFailed?.error || was?.branch !== pushFailed?.branch))
       records.push({ t: 'run', pushFailed: pushFailed ?? null })
-    if (records.length > 0 && !options.dryRun) appendDurably(project.paths.journal, records)
+    if (records.length > 0 && !options.dryRun) {
+      appendDurably(project.paths.journal, records)
+      await mirrorStatuses(project, records)
+    }
     return report
   } finally {
     lock?.release()

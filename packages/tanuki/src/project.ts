@@ -119,7 +119,9 @@ export async function readTasks(project: Project, options: { graph?: boolean } =
 export async function recordedTasks(
   project: Project,
   options: { graph?: boolean } = {},
-): Promise<ProjectTasks & { facts: Map<string, TaskFacts & Pick<TaskRunState, 'feedback' | 'triesFrom'>> }> {
+): Promise<
+  ProjectTasks & { facts: Map<string, TaskFacts & Pick<TaskRunState, 'feedback' | 'triesFrom' | 'accepted'>> }
+> {
   const read = await readTasks(project, options)
   const recorded = withJournal(read.tasks, readJournal(project.paths.journal).state)
   return {

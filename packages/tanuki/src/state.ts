@@ -349,7 +349,7 @@ export function runStatusWord(state: RunState, tasks: { allComplete: boolean; wo
 export function withJournal(
   tasks: Task[],
   state: RunState,
-): { task: Task; facts: TaskFacts & Pick<TaskRunState, 'feedback' | 'triesFrom' | 'heldBy'> }[] {
+): { task: Task; facts: TaskFacts & Pick<TaskRunState, 'feedback' | 'triesFrom' | 'heldBy' | 'accepted'> }[] {
   return tasks.map((task) => {
     const saved = state.tasks[task.id]
     if (!saved) {

@@ -90,6 +90,7 @@ function recordedChange(
         feedback: null,
         triesFrom: iterations > 0 ? iterations : null,
         target: null,
+        accepted: null,
       }
     }
     case 'reset':
@@ -104,6 +105,7 @@ function recordedChange(
         landed: null,
         feedback: null,
         target: null,
+        accepted: null,
       }
     case 'mark':
       return request.status === 'complete'
@@ -111,9 +113,12 @@ function recordedChange(
             status: 'complete',
             reason: 'marked complete by a person',
             completedAt: at,
+            // Accepted as it is: its landing does not run its own verify again (that may be why it
+            // was in review). Work complete already was judged by its verify: nothing to accept.
+            ...(recorded?.status === 'complete' ? {} : { accepted: true }),
             ...(request.landed ? { landed: { commit: 'by hand', at }, feedback: null } : {}),
           }
-        : { status: 'failed', reason: 'marked failed by a person', target: null }
+        : { status: 'failed', reason: 'marked failed by a person', target: null, accepted: null }
   }
 }
 

@@ -121,6 +121,11 @@ export interface LandRequest {
    * dependencies). One that fails ends the landing as `gate-failed` with `setup: true`.
    */
   setup?: string
+  /**
+   * A person accepted the task's work as it is (`TaskRunState.accepted`): the gate does not run its
+   * own verify, only `land.verify`.
+   */
+  accepted?: boolean
 }
 
 /**

@@ -84,6 +84,8 @@ export class Commands {
         // Reports built from events (the summary, JUnit, the dashboard) show it landed too.
         this.ctx.bus.emit('task:landed', { taskId: id, commit: 'by hand', moved: true })
       }
+      // Accepted as it is: its landing does not run its own verify again (that may be why it was in review).
+      if (record.task.status !== 'complete' && !record.accepted) table.note(record, { accepted: true })
       const ready = table.setStatus(record, 'complete', { reason: 'marked complete by a person' })
       if (this.ctx.config.land.auto) this.ctx.landing()?.add(id)
       // Complete already, its dependents that waited for its work (on another branch) may start now.

@@ -409,6 +409,7 @@ export class LandingQueue {
         ...(exec ? { exec } : {}),
         ...(setup ? { setup: setup.command } : {}),
         ...(record.task.assignedTo ? { agent: record.task.assignedTo } : {}),
+        ...(record.accepted ? { accepted: true } : {}),
         signal: this.controller.signal,
         onGate: ({ command, setup }) => bus.emit('task:land-gate', { taskId: id, command, setup }),
       })

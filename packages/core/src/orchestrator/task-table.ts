@@ -66,6 +66,8 @@ export interface TaskRecord {
   target?: string
   /** The verify command that holds it, pending, since it could not run (`TaskRunState.heldBy`). */
   heldBy?: string
+  /** A person marked it complete, accepting its work as it is (`TaskRunState.accepted`). */
+  accepted?: true
   /**
    * Its file's definition, edited while it ran, with what it could not take then (its role,
    * priority, dependencies): taken once its run ends.
@@ -92,6 +94,7 @@ type RecordedFacts = Pick<
   | 'lastTry'
   | 'target'
   | 'heldBy'
+  | 'accepted'
 >
 
 /** Who and why, for a status change. */
@@ -332,6 +335,9 @@ export class TaskTable {
     // this run: for its target).
     const hadTarget = record.target !== undefined
     delete record.target
+    // A person's acceptance is of the work that was complete: work done again is judged again.
+    const wasAccepted = record.accepted !== undefined && to !== 'complete'
+    if (wasAccepted) delete record.accepted
     const change = this.bus.emit('task:status', {
       taskId: task.id,
       from,
@@ -353,6 +359,7 @@ export class TaskTable {
       ...(to === 'in_progress' ? { startedAt: change.at } : {}),
       ...(to === 'complete' ? { completedAt: change.at } : {}),
       ...(hadTarget ? { target: null } : {}),
+      ...(wasAccepted ? { accepted: null } : {}),
     })
     if (to === 'complete') record.completedAt = change.at
     this.mirror.set(task.id, record.source, patchFor(record, to, cause, change.at), from)
@@ -470,6 +477,7 @@ function stateOf(record: TaskRecord): TaskRunState {
     ...(record.lastTry ? { lastTry: record.lastTry } : {}),
     ...(record.target === undefined ? {} : { target: record.target }),
     ...(record.heldBy === undefined ? {} : { heldBy: record.heldBy }),
+    ...(record.accepted ? { accepted: record.accepted } : {}),
     ...(record.completedAt === undefined ? {} : { completedAt: record.completedAt }),
   }
 }
@@ -484,6 +492,7 @@ function factsOf(saved: TaskRunState): Partial<RecordedFacts> {
   if (saved.lastTry) facts.lastTry = saved.lastTry
   if (saved.target !== undefined) facts.target = saved.target
   if (saved.heldBy !== undefined) facts.heldBy = saved.heldBy
+  if (saved.accepted) facts.accepted = saved.accepted
   return facts
 }
 

@@ -87,6 +87,12 @@ export interface TaskRunState {
    * work (exit 126/127). A later run tries it again, free, before an agent is paid for the task.
    */
   heldBy?: string
+  /**
+   * A person marked it complete (`tanuki task mark ID complete`): they accept its work as it is,
+   * whatever its own verify said. Landing does not gate it on its own verify again (`land.verify`,
+   * the project's gate, still applies). Cleared once it leaves `complete` (a rerun, a reset).
+   */
+  accepted?: true
 }
 
 /** Agents that take no work until `until` (a usage limit), by account key. */

@@ -82,17 +82,19 @@ export const landCommand = defineCommand({
         lines.push(
           `landed ${taskId} on ${report.target} as ${commit.slice(0, 12)} (it waited on the integration branch)`,
         )
-      for (const { taskId, commit, moved } of report.landed)
+      for (const { taskId, commit, moved, accepted } of report.landed)
         lines.push(
-          moved
+          (moved
             ? `landed ${taskId} on ${report.target} as ${commit.slice(0, 12)}`
-            : `landed ${taskId} on the integration branch as ${commit.slice(0, 12)}; ${report.target} has not moved to it yet (see the note)`,
+            : `landed ${taskId} on the integration branch as ${commit.slice(0, 12)}; ${report.target} has not moved to it yet (see the note)`) +
+            // Said, for its own verify did not run on the landed work.
+            (accepted ? ' (accepted by hand: its verify was not run again)' : ''),
         )
       // Counted as landed for their dependents, but nothing of theirs reached the target.
       lines.push(...report.nothingToLand.map(nothingToLand))
-      for (const { taskId, reason, work } of report.failed)
+      for (const { taskId, reason, work, next } of report.failed)
         lines.push(
-          `not landed: ${taskId}: ${reason}; \`tanuki project resume\` sends it back to an agent` +
+          `not landed: ${taskId}: ${reason}; ${next ?? '`tanuki project resume` sends it back to an agent'}` +
             // A conflict a person may settle themselves, as the README says: where the work is.
             (work
               ? `, or merge it yourself (\`git cherry-pick ${work}\`, resolve, commit), then \`tanuki task mark ${taskId} complete --landed\``

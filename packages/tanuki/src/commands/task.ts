@@ -108,6 +108,11 @@ const show = defineCommand({
     if (known?.reason) lines.push(`  reason:      ${known.reason}`)
     if (known?.lastError) lines.push(`  last error:  ${known.lastError.class}: ${known.lastError.cause}`)
     if (known?.landed) lines.push(`  landed:      ${known.landed.commit.slice(0, 12)}`)
+    // What the person's mark changed: its landing is gated by land.verify alone.
+    if (task.status === 'complete' && known?.accepted && task.completion.verify)
+      lines.push(
+        `  accepted:    by hand (\`tanuki task mark ${task.id} complete\`): its landing does not run its verify again, only land.verify if the config sets one`,
+      )
     // Settled without completing: nothing runs it again until a person says so (not a resume).
     if (task.status === 'failed' || task.status === 'review') {
       lines.push(`  next:        ${settledAdvice(task.id)}; \`tanuki project resume\` does not run it again`)
@@ -118,7 +123,9 @@ const show = defineCommand({
           `  work:        ${work.tip} (its last iteration), started from ${work.base}: ${work.changed || 'no changes'}`,
           `    see it:    git diff ${work.base} ${work.tip}`,
           `               git log ${work.base}..${work.tip}`,
-          `    accept it: \`tanuki task mark ${task.id} complete\`, then \`tanuki land\` puts it on your branch`,
+          `    accept it: \`tanuki task mark ${task.id} complete\`, then \`tanuki land\` puts it on your branch` +
+            // Its verify failing is why it is here: the landing of accepted work does not run it.
+            (task.completion.verify ? ' without running its verify again (land.verify still gates it)' : ''),
         )
       }
     }

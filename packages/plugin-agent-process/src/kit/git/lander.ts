@@ -551,7 +551,11 @@ export function createGitLander(options: GitLanderOptions): GitLander {
   }
 
   /** Whether landing this task runs any gate command. */
-  const gateRan = (request: LandRequest): boolean => Boolean(request.task.completion.verify || land.verify)
+  /** The task's own verify, as its landing runs it: not for work a person accepted as it is. */
+  const ownVerify = (request: LandRequest): string | undefined =>
+    request.accepted ? undefined : request.task.completion.verify
+
+  const gateRan = (request: LandRequest): boolean => Boolean(ownVerify(request) || land.verify)
 
   /**
    * The role's setup (what the gate needs: installed dependencies), then the task's verify, then
@@ -560,7 +564,7 @@ export function createGitLander(options: GitLanderOptions): GitLander {
   const gate = async (request: LandRequest, base: string): Promise<LandOutcome | undefined> => {
     if (!gateRan(request)) return undefined
     const setup = request.setup ? [{ command: request.setup, setup: true }] : []
-    const checks = [request.task.completion.verify, land.verify].map((command) => ({ command, setup: false }))
+    const checks = [ownVerify(request), land.verify].map((command) => ({ command, setup: false }))
     for (const { command, setup: isSetup } of [...setup, ...checks]) {
       if (!command) continue
       const env = { TANUKI_TASK_ID: request.task.id, TANUKI_LANDING: '1' }
