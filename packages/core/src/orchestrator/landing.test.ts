@@ -262,6 +262,48 @@ describe('the merge queue', () => {
     expect(h.lander.requests).toEqual(['a'])
   })
 
+  it('a task a person marks complete after review is accepted: its landing skips its own verify, and one failing land.verify stays complete', async () => {
+    const requests: { id: string; accepted: boolean | undefined }[] = []
+    let gatePasses = false
+    const store = createMemoryStore()
+    const h = withLander(
+      { stopWhenSettled: false, tasks: tasks({ id: 'a', completion: { signal: 'DONE', maxIterations: 1 } }) },
+      {
+        land: ({ task, accepted }) => {
+          requests.push({ id: task.id, accepted })
+          return gatePasses
+            ? { status: 'landed', commit: 'a@1', moved: true }
+            : { status: 'gate-failed', command: 'npm test', output: 'no', exitCode: 1 }
+        },
+      },
+      { store },
+    )
+    await h.orchestrator.start()
+    await eventually(() => h.orchestrator.task('a')?.status === 'review')
+    // Its landing's gate failed with no tries left: in review, as its own verify failing would leave it.
+    expect(requests).toEqual([{ id: 'a', accepted: undefined }])
+    requests.length = 0
+    await h.orchestrator.mark('a', 'complete')
+    // On record, for a restart and a later `tanuki land`.
+    expect((await store.load()).tasks.a?.accepted).toBe(true)
+    await eventually(() => requests.length === 1)
+    expect(requests).toEqual([{ id: 'a', accepted: true }])
+    // land.verify failed: theirs to settle, so it is neither sent back nor to review.
+    await eventually(() => h.orchestrator.task('a')?.reason?.includes('accepted by hand') === true)
+    expect(h.orchestrator.task('a')).toMatchObject({ status: 'complete', landed: null })
+    expect(h.orchestrator.task('a')?.reason).toMatch(
+      /^could not land: `land.verify` `npm test` failed on the combined work \(exit 1\); it stays complete/,
+    )
+    gatePasses = true
+    await h.orchestrator.land()
+    await eventually(() => h.orchestrator.task('a')?.landed?.commit === 'a@1')
+    expect(requests.map((r) => r.accepted)).toEqual([true, true])
+    // A rerun ends the acceptance: its work is judged again.
+    await h.orchestrator.rerun('a')
+    expect((await store.load()).tasks.a?.accepted).toBeUndefined()
+    await h.orchestrator.stop()
+  })
+
   it('a task marked complete and landed by hand is not landed, and its dependents land after it', async () => {
     const h = withLander(
       {

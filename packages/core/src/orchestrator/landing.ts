@@ -464,6 +464,7 @@ export class LandingQueue {
           this.stopForSetup(record, command, exitCode, output)
         else if (!outcome.setup && (exitCode === 126 || exitCode === 127)) this.stop(record, command, exitCode, output)
         else if (!outcome.setup && (await this.targetFails(record, command, outcome.base))) return
+        else if (!outcome.setup && record.accepted) this.keepAccepted(record, command, exitCode, output)
         else this.sendBack(record, { kind: 'gate', command, exitCode, output })
       }
     } catch (error) {
@@ -571,6 +572,22 @@ export class LandingQueue {
     const ready = table.setStatus(record, 'pending', { reason: `could not land: ${why}; back to an agent` })
     for (const id of [record.task.id, ...ready]) this.options.enqueue(id)
     this.options.dispatchAll()
+  }
+
+  /**
+   * Work a person accepted as it is (marked complete) failed `land.verify`, the only gate it met:
+   * an agent sent it back would be judged by the verify the person overruled, so it stays complete,
+   * not landed, saying why and what to do; `tanuki land` lands it once the gate passes.
+   */
+  private keepAccepted(record: TaskRecord, command: string, exitCode: number | null, output: string): void {
+    const { table } = this.options
+    table.note(record, { feedback: { kind: 'gate', command, exitCode, output } })
+    table.explain(
+      record,
+      `could not land: \`land.verify\` \`${command}\` failed on the combined work (exit ${exitCode ?? 'none'}); ` +
+        `it stays complete, accepted by hand, and lands once \`land.verify\` passes: fix what it reports, then ` +
+        `\`tanuki land\`; or \`tanuki task rerun ${record.task.id}\` sends it to an agent with fresh tries`,
+    )
   }
 
   /**
