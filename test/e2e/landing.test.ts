@@ -1234,6 +1234,33 @@ export default defineConfig({
     expect(again.stdout).toBe('Nothing to land on main.\n')
   })
 
+  it('a fix a person commits by hand in a review task’s worktree is kept by stop --remove, and named; --force deletes it and says so', async () => {
+    const project = createProject({
+      config: `export default { defaults: { backend: 'process', kind: 'command', command: ['sh', '-c', 'echo "draft" > doc.txt; echo wrote doc'] } }\n`,
+      files: { '.tanuki/tasks/DOC.md': '---\nid: DOC\ntitle: Write a doc\n---\nWrite it.\n' },
+    })
+    const run = await tanuki(project.dir, 'project', 'start')
+    expect(run.code, run.stderr).toBe(1)
+    // The person goes into the agent's worktree, fixes the file and commits.
+    const worktree = agentWorktree(project.dir, 'default-1')
+    writeFileSync(join(worktree, 'doc.txt'), 'fixed\n')
+    git(worktree, 'commit', '-qam', 'fix the doc')
+    const fix = git(worktree, 'rev-parse', '--short=7', 'HEAD')
+
+    const stop = await tanuki(project.dir, 'project', 'stop', '--remove')
+    expect(stop.code, stop.stderr).toBe(0)
+    expect(stop.stdout).toContain(
+      `Kept tanuki/default-1: it has 1 commit (${fix} fix the doc) that no task's work holds and no other branch has`,
+    )
+    expect(stop.stdout).toContain(`\`git branch my-fix ${fix}\``)
+    expect(git(project.dir, 'rev-parse', '--short=7', 'tanuki/default-1')).toBe(fix)
+
+    const forced = await tanuki(project.dir, 'project', 'stop', '--remove', '--force')
+    expect(forced.code, forced.stderr).toBe(0)
+    expect(forced.stdout).toContain(`With --force, deleted tanuki/default-1 with 1 commit (${fix} fix the doc).`)
+    expect(git(project.dir, 'branch', '--list', 'tanuki/*')).toBe('')
+  })
+
   it('stop --remove keeps only work `tanuki land` would land, and its advice leads somewhere: for a failed task, approving it', async () => {
     // B and C make the same change on two agents: whichever lands second has nothing to land. D
     // has no completion, and a person marks it failed after review.

@@ -89,6 +89,7 @@ export type {
   Awaitable,
   CleanupOptions,
   CleanupReport,
+  KeptWork,
   Conflict,
   ExecOptions,
   ExecResult,

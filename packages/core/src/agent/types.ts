@@ -297,9 +297,23 @@ export interface CleanupReport {
    * What it kept: because it holds work that has not landed, with the tasks whose work it is, or
    * (`tasks` empty) because it could not be deleted.
    */
-  kept: { name: string; tasks: string[] }[]
+  kept: KeptWork[]
   /** With `force`: what it deleted though it held work that had not landed, with those tasks. */
-  discarded?: { name: string; tasks: string[] }[]
+  discarded?: KeptWork[]
+}
+
+/** A branch (or other holder) of work that has not landed, and what is on it. */
+export interface KeptWork {
+  /** The branch, folder or ref. */
+  name: string
+  /** The tasks whose work it holds that has not landed. */
+  tasks: string[]
+  /**
+   * Commits on it that are no task's recorded work and not on a landed branch: a person's own
+   * (made by hand in the agent's worktree, or left there uncommitted and committed at removal).
+   * `sha` (short) and `subject` are the newest's.
+   */
+  commits?: { count: number; sha: string; subject: string }
 }
 
 /** What the orchestrator asks a backend for. */

@@ -1,18 +1,121 @@
 import { existsSync } from 'node:fs'
-import type { ProjectInfo } from '@tanuki/core'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { KeptWork, ProjectInfo } from '@tanuki/core'
 import { readOwned, writeOwned, type Owned } from './git/owned.ts'
-import { git, gitRepository, isAncestor, revParse, serialized, taskTrailers, workIsOn } from './git/run.ts'
-import { taskIdOfRef, taskRef, taskRefs } from './ref-names.ts'
+import {
+  TASK_TRAILER,
+  commitConfig,
+  git,
+  gitRepository,
+  gitSaid,
+  isAncestor,
+  revParse,
+  serialized,
+  taskTrailers,
+  workIsOn,
+} from './git/run.ts'
+import { safeName, taskIdOfRef, taskRef, taskRefs } from './ref-names.ts'
 import { removeEmptyStateFolder } from './worktrees-dir.ts'
 
 /** What removing a workspace did. */
 export interface RemoveReport {
   /** Branches and worktrees deleted. */
   removed: string[]
-  /** Kept because they hold work that has not landed (pass `force` to delete them anyway). */
-  kept: { name: string; tasks: string[] }[]
-  /** Deleted with `force` though they held work that had not landed, with those tasks. */
-  discarded: { name: string; tasks: string[] }[]
+  /**
+   * Kept because they hold work that has not landed: tasks' work, or commits that are no task's
+   * (a person's, see `othersOn`). Pass `force` to delete them anyway.
+   */
+  kept: KeptWork[]
+  /** Deleted with `force` though they held work that had not landed, with that work. */
+  discarded: KeptWork[]
+}
+
+/** The subject of the commit that keeps a worktree's uncommitted changes when it is removed. */
+export function leftUncommittedSubject(agent: string): string {
+  return `tanuki(${agent}): what was left uncommitted in its worktree, kept at removal`
+}
+
+/**
+ * Commits what is uncommitted in an agent's worktree on its branch, before the worktree is
+ * deleted: a person may have fixed a task by hand there and not committed it, and
+ * `git worktree remove --force` would drop it. What setups created that git neither tracks nor
+ * ignores (`node_modules/`, listed in the worktree's git folder, see `Workspace.setUp`) is left
+ * out, as from every commit of the agent's. Resolves with an error message when it could not.
+ */
+async function commitLeftovers(path: string, agent: string): Promise<string | undefined> {
+  if (!existsSync(path)) return undefined
+  const status = await git(['status', '--porcelain', '--untracked-files=all'], path)
+  // No worktree git can read (its folder half gone): nothing of it can be committed, nor lost.
+  if (status.code !== 0) return undefined
+  if (status.stdout.trim() === '') return undefined
+  const gitDir = (await git(['rev-parse', '--absolute-git-dir'], path)).stdout.trim()
+  const created = (await readFile(join(gitDir, 'tanuki-setup-created'), 'utf8').catch(() => ''))
+    .split('\0')
+    .filter(Boolean)
+  const tracked =
+    created.length > 0
+      ? (await git(['ls-files', '-z', '--', ...created.map((file) => `:(literal)${file}`)], path)).stdout
+          .split('\0')
+          .filter(Boolean)
+      : []
+  const excluded = created
+    .filter((file) => (file.endsWith('/') ? !tracked.some((t) => t.startsWith(file)) : !tracked.includes(file)))
+    .map((file) => `:(exclude,literal)${file.replace(/\/$/, '')}`)
+  const added = await git(['add', '--all', '--', '.', ...excluded], path)
+  if (added.code !== 0) return `git add: ${gitSaid(added)}`
+  if ((await git(['diff', '--cached', '--quiet'], path)).code === 0) return undefined
+  const config = await commitConfig(path, safeName(agent))
+  const committed = await git(
+    [...config, 'commit', '--quiet', '--no-verify', '-m', leftUncommittedSubject(agent)],
+    path,
+  )
+  return committed.code === 0 ? undefined : `git commit: ${gitSaid(committed)}`
+}
+
+/**
+ * Commits on an agent's branch that are no task's and that no other ref holds: not on a landed
+ * branch, not in any task's recorded work (its refs), not on a person's branch, carrying no task's trailer (those are a task's work, see `unlandedOn`),
+ * and changing something (a `start … on the landed work` commit of a task that recorded nothing
+ * only has the landed tree). What is left is a person's: a fix made by hand in the worktree, or
+ * what was left uncommitted there (`commitLeftovers`). Deleting the branch would lose it.
+ */
+async function othersOn(branch: string, agentBranches: readonly string[], repo: string): Promise<KeptWork['commits']> {
+  // Every ref but the agents' branches: the person's branches, tags, the targets, the integration
+  // branch, the tasks' refs. A commit one of them holds is not lost with the branch.
+  const log = await git(
+    [
+      'log',
+      '--no-show-signature',
+      `--format=%H%x00%T%x00%P%x00%(trailers:key=${TASK_TRAILER},valueonly,separator=%x01)%x00%s`,
+      `refs/heads/${branch}`,
+      '--not',
+      ...agentBranches.map((name) => `--exclude=refs/heads/${name}`),
+      '--all',
+    ],
+    repo,
+  )
+  if (log.code !== 0 || log.stdout.trim() === '') return undefined
+  const commits = log.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [sha = '', tree = '', parents = '', trailers = '', subject = ''] = line.split('\0')
+      return { sha, tree, parents: parents.split(' ').filter(Boolean), trailers: trailers.trim(), subject }
+    })
+  const trees = new Map(commits.map((commit) => [commit.sha, commit.tree]))
+  const treeOf = async (sha: string): Promise<string | undefined> =>
+    trees.get(sha) ?? (await revParse(`${sha}^{tree}`, repo))
+  const others: typeof commits = []
+  for (const commit of commits) {
+    if (commit.trailers !== '') continue
+    let changes = true
+    for (const parent of commit.parents) if ((await treeOf(parent)) === commit.tree) changes = false
+    if (changes) others.push(commit)
+  }
+  const newest = others[0]
+  if (!newest) return undefined
+  return { count: others.length, sha: newest.sha.slice(0, 7), subject: newest.subject }
 }
 
 /** Where landed work is: the targets the project landed on, and its integration branches. */
@@ -106,9 +209,10 @@ interface RemoveOptions {
 
 /**
  * Deletes what Tanuki created for a project, and only that (its records say what): worktrees, then
- * branches. A branch holding work that has not landed (its tasks' trailers are not on the target
- * or the integration branch, nor is their work: see `unlandedOn`) is kept and reported unless
- * `force`. `only` limits it to one agent's.
+ * branches. What is uncommitted in an agent's worktree is committed on its branch first
+ * (`commitLeftovers`). A branch holding work that has not landed (its tasks' trailers are not on
+ * the target or the integration branch, nor is their work: see `unlandedOn`; or commits that are
+ * no task's: see `othersOn`) is kept and reported unless `force`. `only` limits it to one agent's.
  */
 export async function removeOwned(
   project: ProjectInfo,
@@ -138,8 +242,15 @@ async function removeRecorded(
   // Before any change: deleting the integration branch below deletes its record, which names its target.
   const landedOn = landedRefs(owned)
   const targets = targetRefs(owned)
+  const agentBranches = Object.keys(owned.branches).filter((name) => owned.branches[name]?.kind === 'agent')
   for (const [path, entry] of Object.entries(owned.worktrees)) {
     if (options.only && path !== options.only.worktree) continue
+    // A person's edit there, uncommitted, goes to the branch, which is then kept for it (below).
+    const left = entry.kind === 'agent' ? await commitLeftovers(path, entry.agent ?? entry.branch) : undefined
+    if (left) {
+      report.kept.push({ name: `${path} (${entry.branch})`, tasks: [] })
+      continue
+    }
     const removed = await git(['worktree', 'remove', '--force', '--force', path], repo)
     if (removed.code === 0 || !existsSync(path)) {
       report.removed.push(path)
@@ -164,14 +275,16 @@ async function removeRecorded(
             repo,
           )
         : await unlandedOn(project, `refs/heads/${branch}`, landedOn, repo, targets)
-    if (unlanded.length > 0 && !options.force) {
-      report.kept.push({ name: branch, tasks: unlanded })
+    const others = entry.kind === 'agent' ? await othersOn(branch, agentBranches, repo) : undefined
+    const work: KeptWork = { name: branch, tasks: unlanded, ...(others ? { commits: others } : {}) }
+    if ((unlanded.length > 0 || others) && !options.force) {
+      report.kept.push(work)
       continue
     }
     const deleted = await git(['branch', '-D', branch], repo)
     if (deleted.code === 0) {
       report.removed.push(branch)
-      if (unlanded.length > 0) report.discarded.push({ name: branch, tasks: unlanded })
+      if (unlanded.length > 0 || others) report.discarded.push(work)
       change((record) => forget(record, branch))
     } else {
       report.kept.push({ name: branch, tasks: [] })

@@ -489,6 +489,77 @@ describe('removing what Tanuki made', () => {
     expect(git(root, 'branch', '--list', 'tanuki/*')).toBe('')
   })
 
+  it('keeps a branch with a commit made by hand, and commits what was left uncommitted before deleting its worktree', async () => {
+    const root = gitRepo()
+    const info = project(root)
+    await createGitLander({ project: info, land: resolveConfig({}).land }).prepare()
+    const a = await openWorkspace({ project: info, agent: 'a' })
+    const b = await openWorkspace({ project: info, agent: 'b' })
+    // a's task went to review, its work recorded; then a person fixed it by hand there and committed.
+    await a.begin(task('T-1'), { base: 'refs/heads/main', unlanded: [], carry: false })
+    writeFileSync(join(a.dir, 'fix.txt'), 'wrong\n')
+    await a.commit('T-1\n\nTanuki-Task: T-1\n')
+    await a.publish(task('T-1'))
+    writeFileSync(join(a.dir, 'fix.txt'), 'right\n')
+    git(a.dir, 'commit', '-q', '-am', 'fix the typo')
+    // b: the person's fix left uncommitted, beside what a setup created (not theirs to keep).
+    await b.setUp?.(async () => {
+      mkdirSync(join(b.dir, 'node_modules', 'x'), { recursive: true })
+      writeFileSync(join(b.dir, 'node_modules', 'x', 'index.js'), '\n')
+    })
+    writeFileSync(join(b.dir, 'by-hand.txt'), 'mine\n')
+
+    const report = await removeWorktrees(info)
+    const fix = git(root, 'rev-parse', '--short=7', 'tanuki/a')
+    expect(report.kept).toContainEqual({
+      name: 'tanuki/a',
+      tasks: ['T-1'],
+      commits: { count: 1, sha: fix, subject: 'fix the typo' },
+    })
+    expect(report.kept).toContainEqual({
+      name: 'tanuki/b',
+      tasks: [],
+      commits: {
+        count: 1,
+        sha: expect.any(String),
+        subject: 'tanuki(b): what was left uncommitted in its worktree, kept at removal',
+      },
+    })
+    expect(existsSync(b.dir)).toBe(false)
+    expect(git(root, 'show', 'tanuki/b:by-hand.txt')).toBe('mine')
+    expect(git(root, 'ls-tree', '-r', '--name-only', 'tanuki/b')).not.toContain('node_modules')
+
+    // Forced, both go, and the report says what went with them.
+    const forced = await removeWorktrees(info, { force: true })
+    expect(forced.discarded).toContainEqual({
+      name: 'tanuki/b',
+      tasks: [],
+      commits: expect.objectContaining({ count: 1 }),
+    })
+    expect(git(root, 'branch', '--list', 'tanuki/a', 'tanuki/b')).toBe('')
+  })
+
+  it('deletes a branch whose only commits are tasks’ recorded work or start over on the landed work', async () => {
+    const root = gitRepo()
+    const info = project(root)
+    const lander = createGitLander({ project: info, land: resolveConfig({}).land })
+    await lander.prepare()
+    const a = await openWorkspace({ project: info, agent: 'a' })
+    await a.begin(task('T-1'), { base: 'refs/heads/main', unlanded: [], carry: false })
+    writeFileSync(join(a.dir, 'one.txt'), '1\n')
+    await a.commit('T-1\n\nTanuki-Task: T-1\n')
+    await a.publish(task('T-1'))
+    expect(await lander.land({ task: task('T-1'), signal: new AbortController().signal })).toMatchObject({
+      status: 'landed',
+    })
+    await lander.close?.()
+    // The next task starts over on the landed work, then the run stops before it did anything.
+    await a.begin(task('T-2'), { base: 'refs/heads/main', unlanded: [], carry: false })
+    const report = await removeWorktrees(info)
+    expect(report.kept).toEqual([])
+    expect(report.removed).toContain('tanuki/a')
+  })
+
   it('removes every worktree and branch it made, and only those, even one whose folder is gone', async () => {
     const root = gitRepo()
     const a = await openWorkspace({ project: project(root), agent: 'a' })

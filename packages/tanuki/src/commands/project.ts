@@ -376,6 +376,12 @@ function removedLine(removed: readonly string[]): string {
   return `Removed ${some(parts)}.`
 }
 
+/** `1 commit (abc1234 fix the typo)`, `3 commits (the newest: abc1234 fix the typo)`. */
+function commitsOf(commits: { count: number; sha: string; subject: string }): string {
+  const newest = `${commits.sha} ${commits.subject}`
+  return `${count(commits.count, 'commit')} (${commits.count === 1 ? newest : `the newest: ${newest}`})`
+}
+
 /**
  * What `stop --remove` removed and kept, for people: one line of what went, the kept work by task
  * with what to do about it, and the run's record, which stays.
@@ -383,11 +389,24 @@ function removedLine(removed: readonly string[]): string {
 async function printCleanup(project: Project, report: CleanupReport): Promise<void> {
   const lines: string[] = []
   const kept = report.kept.filter((each) => each.tasks.length > 0)
-  const stuck = report.kept.filter((each) => each.tasks.length === 0).map((each) => each.name)
+  const byHand = report.kept.filter((each) => each.commits)
+  const stuck = report.kept.filter((each) => each.tasks.length === 0 && !each.commits).map((each) => each.name)
   const discarded = [...new Set((report.discarded ?? []).flatMap((each) => each.tasks))].sort()
   if (report.removed.length > 0) lines.push(removedLine(report.removed))
-  else if (kept.length === 0 && stuck.length === 0) lines.push('Nothing to remove.')
+  else if (kept.length === 0 && byHand.length === 0 && stuck.length === 0) lines.push('Nothing to remove.')
   if (discarded.length > 0) lines.push(`With --force, deleted the work of ${some(discarded)}, which had not landed.`)
+  for (const each of report.discarded ?? [])
+    if (each.commits) lines.push(`With --force, deleted ${each.name} with ${commitsOf(each.commits)}.`)
+  // A person's own commits (or edits they left uncommitted, committed at removal): no task lands them.
+  for (const each of byHand) {
+    const { sha } = each.commits!
+    lines.push(
+      `Kept ${each.name}: it has ${commitsOf(each.commits!)} that no task's work holds and no other branch has ` +
+        '(made by hand in its worktree, or left uncommitted there and committed at removal). ' +
+        `To keep ${each.commits!.count === 1 ? 'it' : 'them'}: \`git branch my-fix ${sha}\` (or \`git merge ${sha}\` into your branch), ` +
+        'then `tanuki project stop --remove` deletes the rest; to delete it anyway: `tanuki project stop --remove --force`.',
+    )
+  }
   const ids = [...new Set(kept.flatMap((each) => each.tasks))].sort()
   if (ids.length > 0) {
     const { statusOf, advice } = await keptAdvice(project, ids)
