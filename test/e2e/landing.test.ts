@@ -1261,6 +1261,35 @@ export default defineConfig({
     expect(git(project.dir, 'branch', '--list', 'tanuki/*')).toBe('')
   })
 
+  it('accepting a review task takes the fix a person made by hand in its worktree, committed or not, and `tanuki land` lands it', async () => {
+    const project = createProject({
+      config: `export default { defaults: { backend: 'process', kind: 'command', command: ['sh', '-c', 'echo "draft" > doc.txt; echo wrote doc'] } }\n`,
+      files: { '.tanuki/tasks/DOC.md': '---\nid: DOC\ntitle: Write a doc\n---\nWrite it.\n' },
+    })
+    const run = await tanuki(project.dir, 'project', 'start')
+    expect(run.code, run.stderr).toBe(1)
+    const worktree = agentWorktree(project.dir, 'default-1')
+    writeFileSync(join(worktree, 'doc.txt'), 'fixed\n')
+    git(worktree, 'commit', '-qam', 'fix the doc')
+    // And one more edit, not committed.
+    writeFileSync(join(worktree, 'notes.txt'), 'by hand\n')
+
+    const mark = await tanuki(project.dir, 'task', 'mark', 'DOC', 'complete')
+    expect(mark.code, mark.stderr).toBe(0)
+    expect(mark.stdout).toMatch(
+      /^DOC: took your 2 commits on tanuki\/default-1 \([0-9a-f]{7} tanuki\(default-1\): what was left uncommitted in its worktree, taken for DOC\) as part of its work\.$/m,
+    )
+    const land = await tanuki(project.dir, 'land')
+    expect(land.code, land.stderr).toBe(0)
+    expect(landedOn(project.dir)).toEqual(['DOC'])
+    expect(readFileSync(join(project.dir, 'doc.txt'), 'utf8')).toBe('fixed\n')
+    expect(readFileSync(join(project.dir, 'notes.txt'), 'utf8')).toBe('by hand\n')
+    // All of it landed: nothing is kept by stop --remove.
+    const stop = await tanuki(project.dir, 'project', 'stop', '--remove')
+    expect(stop.code, stop.stderr).toBe(0)
+    expect(stop.stdout + stop.stderr).not.toMatch(/kept/i)
+  })
+
   it('stop --remove keeps only work `tanuki land` would land, and its advice leads somewhere: for a failed task, approving it', async () => {
     // B and C make the same change on two agents: whichever lands second has nothing to land. D
     // has no completion, and a person marks it failed after review.

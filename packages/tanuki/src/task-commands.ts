@@ -1,10 +1,11 @@
 import { hostname } from 'node:os'
 import { Resolver, TanukiError, type RunRecord, type TaskPatch, type TaskRunState } from '@tanuki/core'
+import { takeHandWork } from '@tanuki/plugin-agent-process/kit'
 import { controlSocketPath, sendControl, type ControlRequest } from './control.ts'
 import { appendDurably } from './journal.ts'
 import { acquireLock, runningOrchestrator } from './lock.ts'
 import { sourceFailures } from './plugin-sources.ts'
-import { readTasks, taskNotFound, type Project } from './project.ts'
+import { projectInfo, readTasks, taskNotFound, type Project } from './project.ts'
 
 /** A person's command on one task: run it again, start it over, or settle it by hand. */
 export type TaskCommand = Extract<ControlRequest, { command: 'rerun' | 'reset' | 'mark' }>
@@ -15,6 +16,8 @@ export interface TaskCommandResult {
   via: 'running' | 'recorded'
   /** The tasks it changed. */
   ids: string[]
+  /** What else it did, one line each (a fix made by hand taken into the work it accepted). */
+  notes?: string[]
 }
 
 /**
@@ -51,7 +54,17 @@ export async function applyTaskCommand(project: Project, request: TaskCommand): 
     return { via: 'running', ids }
   }
   const lock = acquireLock(project.paths.lock, `task ${request.command}`)
+  const notes: string[] = []
   try {
+    // Accepting a task means the work the person looked at, with what they fixed by hand in its
+    // agent's worktree. No run uses that worktree now: the lock is ours.
+    if (request.command === 'mark' && request.status === 'complete' && !request.landed) {
+      const took = await takeHandWork(projectInfo(project), request.id).catch(() => undefined)
+      if (took)
+        notes.push(
+          `${request.id}: took your ${took.count === 1 ? '1 commit' : `${took.count} commits`} on ${took.branch} (${took.sha} ${took.subject}) as part of its work`,
+        )
+    }
     const at = Date.now()
     appendDurably(project.paths.journal, (state) =>
       ids.map((id): RunRecord => ({ t: 'task', id, ...recordedChange(request, at, state.tasks[id]) })),
@@ -63,7 +76,7 @@ export async function applyTaskCommand(project: Project, request: TaskCommand): 
   } finally {
     lock.release()
   }
-  return { via: 'recorded', ids }
+  return { via: 'recorded', ids, ...(notes.length > 0 ? { notes } : {}) }
 }
 
 /**

@@ -43,7 +43,11 @@ export function leftUncommittedSubject(agent: string): string {
  * ignores (`node_modules/`, listed in the worktree's git folder, see `Workspace.setUp`) is left
  * out, as from every commit of the agent's. Resolves with an error message when it could not.
  */
-async function commitLeftovers(path: string, agent: string): Promise<string | undefined> {
+export async function commitLeftovers(
+  path: string,
+  agent: string,
+  subject = leftUncommittedSubject(agent),
+): Promise<string | undefined> {
   if (!existsSync(path)) return undefined
   const status = await git(['status', '--porcelain', '--untracked-files=all'], path)
   // No worktree git can read (its folder half gone): nothing of it can be committed, nor lost.
@@ -66,10 +70,7 @@ async function commitLeftovers(path: string, agent: string): Promise<string | un
   if (added.code !== 0) return `git add: ${gitSaid(added)}`
   if ((await git(['diff', '--cached', '--quiet'], path)).code === 0) return undefined
   const config = await commitConfig(path, safeName(agent))
-  const committed = await git(
-    [...config, 'commit', '--quiet', '--no-verify', '-m', leftUncommittedSubject(agent)],
-    path,
-  )
+  const committed = await git([...config, 'commit', '--quiet', '--no-verify', '-m', subject], path)
   return committed.code === 0 ? undefined : `git commit: ${gitSaid(committed)}`
 }
 

@@ -49,6 +49,7 @@ export {
 } from './workspace.ts'
 export { projectNotCommitted, projectNotCommittedProblem } from './find-program.ts'
 export { removeOwned, removeWorktrees, type RemoveReport } from './cleanup.ts'
+export { takeHandWork, type HandWork } from './hand-work.ts'
 export { safeName, taskRef, taskRefs } from './ref-names.ts'
 export {
   git,

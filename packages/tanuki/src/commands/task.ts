@@ -266,6 +266,7 @@ function overruledStatusNotes(project: Project, tasks: readonly Task[]): string[
 function report(result: TaskCommandResult, what: string): number {
   const where = result.via === 'running' ? 'the running orchestrator took it' : 'recorded for the next run'
   process.stdout.write(`${what}: ${result.ids.join(', ')} (${where}).\n`)
+  for (const note of result.notes ?? []) process.stdout.write(`${note}.\n`)
   return 0
 }
 
