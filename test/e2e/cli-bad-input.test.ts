@@ -153,3 +153,51 @@ describe('a landing target that is not a branch', () => {
     expect(branches.trim()).toBe('* main')
   })
 })
+
+describe('a git repository that is no Tanuki project', () => {
+  it('every command that needs a project refuses before touching it: no branch, worktree, ref or file', async () => {
+    const repo = createProject({ config: null, files: { 'README.md': 'an app\n' } })
+    const git = (...args: string[]): string => execFileSync('git', args, { cwd: repo.dir, encoding: 'utf8' })
+    const refs = git('for-each-ref')
+    const worktrees = git('worktree', 'list', '--porcelain')
+    const files = snapshotFiles(repo.dir)
+    for (const args of [
+      ['project', 'start'],
+      ['project', 'start', '--detach'],
+      ['project', 'status'],
+      ['project', 'stop'],
+      ['project', 'stop', '--finish'],
+      ['project', 'stop', '--remove'],
+      ['project', 'stop', '--remove', '--force'],
+      ['project', 'resume'],
+      ['task', 'list'],
+      ['task', 'validate'],
+      ['task', 'graph'],
+      ['task', 'show', 'A'],
+      ['task', 'rerun', 'A'],
+      ['task', 'reset', 'A'],
+      ['task', 'mark', 'A', 'complete'],
+      ['logs', 'A'],
+      ['land'],
+      ['land', '--dry-run'],
+      ['ui'],
+    ]) {
+      const run = await tanuki(repo.dir, ...args)
+      const what = `tanuki ${args.join(' ')}: ${run.stdout}${run.stderr}`
+      expect(run.code, what).toBe(1)
+      expect(run.stderr, what).toContain(
+        `tanuki: no Tanuki project in ${repo.dir} (--cwd "${repo.dir}"): it has no tanuki.config.*, .tanuki/tasks/ or tasks/. Run the command in your project's folder (or pass --cwd DIR), or start one here with \`tanuki init\`.`,
+      )
+      expect(run.stderr, what).toContain('TANUKI_NO_PROJECT')
+      expect(run.stderr, what).not.toMatch(/\n\s+at /)
+      expect(git('for-each-ref'), what).toBe(refs)
+      expect(git('worktree', 'list', '--porcelain'), what).toBe(worktrees)
+      expect(snapshotFiles(repo.dir), what).toEqual(files)
+    }
+    // What needs no project still works there, and then the commands do.
+    expect((await tanuki(repo.dir, 'land', '--help')).code).toBe(0)
+    const init = await tanuki(repo.dir, 'init')
+    expect(init.code, init.stderr).toBe(0)
+    expect((await tanuki(repo.dir, 'task', 'list')).code).toBe(0)
+  })
+})

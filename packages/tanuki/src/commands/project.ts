@@ -241,7 +241,7 @@ const status = defineCommand({
   args: { ...common, json: { type: 'boolean', description: 'Print the status as JSON (stable format)' } },
   async run({ args }) {
     // An empty folder is no project whose status is "not started, 0/0".
-    const project = await openProject(checkedProjectRoot(args, { required: true }))
+    const project = await openProject(checkedProjectRoot(args))
     const doc = await projectStatus(project)
     if (args.json) printJson(doc)
     else {

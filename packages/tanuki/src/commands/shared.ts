@@ -36,14 +36,14 @@ export function shellWord(path: string): string {
 }
 
 /**
- * The folder of a command that works on a project (status, start, tasks, logs…): `projectRoot`,
- * as for every command, but a folder that holds no project is refused (`TANUKI_NO_PROJECT`) when
- * one is above it (up to the git repository's top) or below it (a monorepo's `services/api`),
- * naming that one; with `required` (`project status`, which would show an empty project), also
- * when there is none. Run from the wrong folder, a command reported an empty project, or sent the
- * person to `tanuki init` in the wrong place.
+ * The folder of a command that works on a project (status, start, stop, tasks, logs, land, ui):
+ * `projectRoot`, as for every command, but a folder that holds no project is refused
+ * (`TANUKI_NO_PROJECT`), naming the one above it (up to the git repository's top) or below it (a
+ * monorepo's `services/api`) when there is one. Run from the wrong folder, a command reported an
+ * empty project, sent the person to `tanuki init` in the wrong place, or worked on a repository
+ * that is no project: `tanuki land` made its branch and worktree there, and said it had nothing to land.
  */
-export function checkedProjectRoot(args: { cwd?: string | undefined }, options: { required?: boolean } = {}): string {
+export function checkedProjectRoot(args: { cwd?: string | undefined }): string {
   const root = projectRoot(args)
   const where = args.cwd === undefined ? `here (${root})` : `in ${root} (--cwd ${JSON.stringify(args.cwd)})`
   const none = `no Tanuki project ${where}: it has no tanuki.config.*, .tanuki/tasks/ or tasks/.`
@@ -74,14 +74,11 @@ export function checkedProjectRoot(args: { cwd?: string | undefined }, options: 
       details: { root, project: first.dir, marker: first.marker, below: below.map((p) => p.dir) },
     })
   }
-  if (options.required) {
-    throw new TanukiError(
-      'TANUKI_NO_PROJECT',
-      `${none} Run the command in your project's folder (or pass --cwd), or start one here with \`tanuki init\`.`,
-      { details: { root } },
-    )
-  }
-  return root
+  throw new TanukiError(
+    'TANUKI_NO_PROJECT',
+    `${none} Run the command in your project's folder (or pass --cwd DIR), or start one here with \`tanuki init\`.`,
+    { details: { root } },
+  )
 }
 
 /** Whether this process printed a command's `--json` document (see `printJson`). */
