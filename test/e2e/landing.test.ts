@@ -1200,6 +1200,40 @@ export default defineConfig({
     ])
   })
 
+  it('stop --remove deletes the refs of tasks that changed nothing without --force: no work is in them', async () => {
+    // N completes with no change (nothing to land); R goes to review having changed nothing.
+    const project = createProject({
+      tasks: [{ id: 'N', sh: 'echo nothing', verify: 'true' }],
+      files: { '.tanuki/tasks/R.md': '---\nid: R\ntitle: Task R\n---\nTask R.\n\n```sh\necho nothing\n```\n' },
+    })
+    expect((await tanuki(project.dir, 'project', 'start')).code).toBe(1)
+    const stop = await tanuki(project.dir, 'project', 'stop', '--remove')
+    expect(stop.code, stop.stderr).toBe(0)
+    expect(stop.stdout).toMatch(/^Removed /)
+    expect(stop.stdout).not.toContain('Kept')
+    expect(git(project.dir, 'branch', '--list', 'tanuki/*')).toBe('')
+    expect(git(project.dir, 'worktree', 'list').trim().split('\n')).toHaveLength(1)
+    expect(git(project.dir, 'for-each-ref', 'refs/tanuki')).toBe('')
+  })
+
+  it('stop --remove --force that deletes only task refs says so, not "Nothing to remove."', async () => {
+    const project = createProject({
+      files: { '.tanuki/tasks/R.md': '---\nid: R\ntitle: Task R\n---\nTask R.\n\n```sh\necho r > r.txt\n```\n' },
+    })
+    expect((await tanuki(project.dir, 'project', 'start')).code).toBe(1)
+    expect((await tanuki(project.dir, 'project', 'stop', '--remove')).stdout).toContain(
+      '  R  review  on tanuki/default-1',
+    )
+    // The person drops the agent's branch by hand: R's work is left in its task refs alone.
+    git(project.dir, 'branch', '-D', 'tanuki/default-1')
+    expect((await tanuki(project.dir, 'project', 'stop', '--remove')).stdout).toContain('  R  review  in its task refs')
+    const force = await tanuki(project.dir, 'project', 'stop', '--remove', '--force')
+    expect(force.code, force.stderr).toBe(0)
+    expect(force.stdout.split('\n')[0]).toBe('With --force, deleted the work of R, which had not landed.')
+    expect(force.stdout).not.toContain('Nothing to remove.')
+    expect(git(project.dir, 'for-each-ref', 'refs/tanuki')).toBe('')
+  })
+
   it('a task a person approves after review lands its own work with `tanuki land`; stop --remove and land agree', async () => {
     // A new user's first project: a `command` agent, one task with no completion, so a person reviews it.
     const project = createProject({

@@ -151,13 +151,20 @@ async function presentRefs(landedOn: readonly string[], repo: string): Promise<s
 /**
  * Whether the work recorded for a task (its `work` ref) is on a target though no commit there
  * carries its trailer: the lander settled it with nothing to land, its work being already on the
- * target (another task, or a person, made the same change), or its commits are there. `tanuki
- * land` would land nothing of it, and deleting it loses nothing. Targets only: work on an
- * integration branch may wait there for its target.
+ * target (another task, or a person, made the same change), or its commits are there; or it
+ * changes nothing. `tanuki land` would land nothing of it, and deleting it loses nothing. Targets
+ * only: work on an integration branch may wait there for its target.
  */
 async function workLanded(ref: string, targets: readonly string[], repo: string): Promise<boolean> {
   const work = await revParse(ref, repo)
   if (!work) return false
+  // `work` is the task's whole change as one commit on its base: with the base's tree, the task
+  // changed nothing. Its refs were kept as unlanded work forever ("N complete in its task refs").
+  const [own, base] = await Promise.all([
+    git(['rev-parse', '--verify', '--quiet', `${work}^{tree}`], repo),
+    git(['rev-parse', '--verify', '--quiet', `${work}^^{tree}`], repo),
+  ])
+  if (own.code === 0 && base.code === 0 && own.stdout.trim() === base.stdout.trim()) return true
   for (const onto of targets) if (await workIsOn(work, onto, repo)) return true
   return false
 }

@@ -393,7 +393,9 @@ async function printCleanup(project: Project, report: CleanupReport): Promise<vo
   const stuck = report.kept.filter((each) => each.tasks.length === 0 && !each.commits).map((each) => each.name)
   const discarded = [...new Set((report.discarded ?? []).flatMap((each) => each.tasks))].sort()
   if (report.removed.length > 0) lines.push(removedLine(report.removed))
-  else if (kept.length === 0 && byHand.length === 0 && stuck.length === 0) lines.push('Nothing to remove.')
+  // Refs and branches deleted with --force are said by the lines below: "Nothing to remove." above them was false.
+  else if (kept.length === 0 && byHand.length === 0 && stuck.length === 0 && (report.discarded ?? []).length === 0)
+    lines.push('Nothing to remove.')
   if (discarded.length > 0) lines.push(`With --force, deleted the work of ${some(discarded)}, which had not landed.`)
   for (const each of report.discarded ?? [])
     if (each.commits) lines.push(`With --force, deleted ${each.name} with ${commitsOf(each.commits)}.`)
