@@ -59,7 +59,16 @@ export async function applyTaskCommand(project: Project, request: TaskCommand): 
     // Accepting a task means the work the person looked at, with what they fixed by hand in its
     // agent's worktree. No run uses that worktree now: the lock is ours.
     if (request.command === 'mark' && request.status === 'complete' && !request.landed) {
-      const took = await takeHandWork(projectInfo(project), request.id).catch(() => undefined)
+      // Marked without the fix, the task would land the agent's work alone, and say nothing of it.
+      const took = await takeHandWork(projectInfo(project), request.id).catch((error: unknown) => {
+        throw new TanukiError(
+          'TANUKI_AGENT_FAILED',
+          `${request.id} is not marked complete: taking what you changed by hand in its agent's worktree into its work failed ` +
+            `(${error instanceof Error ? error.message : String(error)}). Your changes are still there. Fix that and mark it again, ` +
+            `or commit your fix on your own branch instead.`,
+          { cause: error, details: { id: request.id } },
+        )
+      })
       if (took)
         notes.push(
           `${request.id}: took your ${took.count === 1 ? '1 commit' : `${took.count} commits`} on ${took.branch} (${took.sha} ${took.subject}) as part of its work`,
