@@ -228,8 +228,13 @@ describe('one orchestrator per project', () => {
 
   it('`--remove` with no orchestrator running cleans what a finished run left', async () => {
     const project = createProject({ tasks: [{ id: 'R-1', sh: 'touch r.txt', verify: 'test -f r.txt' }] })
-    expect((await tanuki(project.dir, 'project', 'start')).code).toBe(0)
+    const run = await tanuki(project.dir, 'project', 'start')
+    expect(run.code).toBe(0)
     expect(existsSync(agentWorktree(project.dir, 'default-1'))).toBe(true)
+    // Everything landed: the run's last line says how to delete what it left.
+    expect(run.stdout.trimEnd().split('\n').at(-1)).toBe(
+      "The agent's worktree stays for a next run; `tanuki project stop --remove` deletes what Tanuki created.",
+    )
     const stop = await tanuki(project.dir, 'project', 'stop', '--remove')
     expect(stop.code, stop.stderr).toBe(0)
     expect(existsSync(agentWorktree(project.dir, 'default-1'))).toBe(false)

@@ -13,6 +13,7 @@ import {
   type CleanupReport,
 } from '@tanuki/core'
 import { leftovers, reapLeftovers } from '@tanuki/plugin-agent-process'
+import { readOwned } from '@tanuki/plugin-agent-process/kit'
 import { formatStatus } from '@tanuki/plugin-reporter'
 import { isAlive, readLock, runningOrchestrator } from '../lock.ts'
 import { projectName } from '../paths.ts'
@@ -50,7 +51,23 @@ async function foreground(
     ...(args.quiet ? { quiet: true } : {}),
     ...(args.verbose ? { verbose: true } : {}),
   })
-  return runExit(summary, undefined, project.config.file)
+  const code = runExit(summary, undefined, project.config.file)
+  if (code === 0) process.stdout.write(cleanupHint(project))
+  return code
+}
+
+/**
+ * After a run whose work all landed, the one line that says how to delete the agents' worktrees
+ * it left (kept for a next run), when there are any: nothing at a run's end named
+ * `tanuki project stop --remove`, and worktrees piled up in the state home.
+ */
+function cleanupHint(project: Project): string {
+  const worktrees = Object.entries(readOwned(projectInfo(project)).worktrees).filter(
+    ([path, entry]) => entry.kind === 'agent' && existsSync(path),
+  )
+  if (worktrees.length === 0) return ''
+  const which = worktrees.length === 1 ? "The agent's worktree stays" : `The agents' ${worktrees.length} worktrees stay`
+  return `${which} for a next run; \`tanuki project stop --remove\` deletes what Tanuki created.\n`
 }
 
 /** Starts the same command in the background, its output in `.tanuki/orchestrator.log`. */
