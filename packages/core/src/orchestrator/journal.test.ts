@@ -434,3 +434,40 @@ describe('a try the run itself cut off is told from an agent lost under it by a 
     )
   })
 })
+
+describe('a task whose file is gone after it completed', () => {
+  it('counts as complete for its dependents at the next start; a dependency no task ever had blocks', async () => {
+    const store = createMemoryStore(
+      replay([{ t: 'task', id: 'a', status: 'complete', iterations: 1, landed: { commit: 'abc', at: 1 } }]),
+    )
+    // a's file was deleted to tidy up; b depends on it, c on an id that never existed.
+    const source = createMemorySource([task({ id: 'b', dependsOn: ['a'] }), task({ id: 'c', dependsOn: ['typo'] })])
+    const h = harness({}, { sources: [source], store })
+    await h.orchestrator.start()
+    await h.orchestrator.done()
+    expect(h.backend.runs.map((r) => r.taskId)).toEqual(['b'])
+    expect(h.orchestrator.task('b')).toMatchObject({ status: 'complete' })
+    expect(h.orchestrator.task('c')).toMatchObject({
+      status: 'blocked',
+      reason: 'depends on "typo", which does not exist',
+    })
+    // Its record stays as it was: nothing reran it.
+    expect(store.state.tasks.a).toMatchObject({ status: 'complete', iterations: 1 })
+  })
+
+  it('a complete task deleted while the run is on blocks nothing; one not complete still does', async () => {
+    const source = createMemorySource([
+      task({ id: 'a' }),
+      task({ id: 'p', status: 'complete' }),
+      task({ id: 'b', dependsOn: ['p'] }),
+      task({ id: 'c', dependsOn: ['a'] }),
+    ])
+    const h = harness({ stopWhenSettled: false, agents: { default: { count: 0 } } }, { sources: [source] })
+    await h.orchestrator.start()
+    source.change({ type: 'removed', id: 'p' })
+    expect(h.orchestrator.task('b')).toMatchObject({ status: 'pending' })
+    expect(h.orchestrator.status().queue.size).toBe(2)
+    source.change({ type: 'removed', id: 'a' })
+    expect(h.orchestrator.task('c')).toMatchObject({ status: 'blocked' })
+  })
+})

@@ -111,7 +111,7 @@ export class LandingQueue {
     for (const record of table.values()) {
       if (record.task.status === 'complete') continue
       for (const dep of record.task.dependsOn) {
-        const landed = table.get(dep)?.landed
+        const landed = (table.get(dep) ?? table.gone(dep))?.landed
         if (landed && !landed.heldBack && !landed.empty && landed.commit !== 'by hand') landings.add(landed.commit)
       }
     }
@@ -324,8 +324,8 @@ export class LandingQueue {
     for (const dep of record.task.dependsOn) {
       const depRecord = this.options.table.get(dep)
       // Landed by an earlier run on another branch, which this one does not hold (landed again
-      // since, its commit is another).
-      const landed = depRecord?.landed
+      // since, its commit is another). Its file may be gone since.
+      const landed = (depRecord ?? this.options.table.gone(dep))?.landed
       const holders = landed ? this.notHere.get(landed.commit) : undefined
       if (landed && holders) return this.landedElsewhere(dep, landed.commit, holders)
       const waits = depRecord && this.waitsElsewhere(depRecord)
@@ -372,7 +372,7 @@ export class LandingQueue {
     for (const id of this.waiting) {
       const record = table.get(id)
       if (!record || record.task.status !== 'complete' || !this.landsHere(record)) continue
-      if (record.task.dependsOn.every((dep) => table.get(dep)?.landed)) return record
+      if (record.task.dependsOn.every((dep) => table.dependencyLanded(dep))) return record
     }
     return undefined
   }

@@ -58,7 +58,7 @@ export async function windDown(
               record.task.status === 'complete' &&
               !record.landed &&
               landing.landsHere(record) &&
-              record.task.dependsOn.every((dep) => table.get(dep)?.landed),
+              record.task.dependsOn.every((dep) => table.dependencyLanded(dep)),
           )
           .sort((a, b) => (a.completedAt ?? 0) - (b.completedAt ?? 0))
           .map((record) => record.task.id)

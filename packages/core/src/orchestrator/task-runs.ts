@@ -73,7 +73,8 @@ export class TaskRuns {
     const base = this.ctx.landing()?.base
     const start = await agent.agent.beginTask?.(task, {
       ...(base ? { base } : {}),
-      unlanded: unlandedDependencies(task, (id) => table.get(id)),
+      // A dependency whose task is gone after it completed has nothing more to bring.
+      unlanded: unlandedDependencies(task, (id) => table.get(id)).filter((id) => !table.gone(id)),
       carry: record.feedback !== undefined,
     })
     if (start?.conflict?.own && record.feedback?.kind === 'conflict') {
@@ -96,7 +97,7 @@ export class TaskRuns {
         start?.conflict !== undefined ||
         record.feedback !== undefined ||
         record.iterations > 0 ||
-        task.dependsOn.some((dep) => !table.get(dep)?.landed)
+        task.dependsOn.some((dep) => !table.dependencyLanded(dep))
       const failure = await this.setUp(record, agent, setup, signal, ownWork)
       if (failure) {
         const validation = { outcome: 'retry' as const, reason: failure.cause, failure }

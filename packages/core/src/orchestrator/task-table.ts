@@ -166,7 +166,13 @@ export class TaskTable {
   load(entries: readonly { task: Task; source: TaskSource }[], state: RunState): void {
     this.journalKnewProject = state.run.startedAt !== undefined
     for (const { task, source } of entries) this.records.set(task.id, this.restore(task, source, state.tasks[task.id]))
-    for (const [id, saved] of Object.entries(state.tasks)) if (!this.records.has(id)) this.forgotten.set(id, saved)
+    for (const [id, saved] of Object.entries(state.tasks)) {
+      if (this.records.has(id)) continue
+      this.forgotten.set(id, saved)
+      // Its file was deleted once its work was done (people tidy up): what depends on it is not
+      // held back by a task that is over.
+      if (saved.status === 'complete') this.resolver.retire(id)
+    }
     this.resolver.addAll(Array.from(this.records.values(), (record) => record.task))
     const cycle = this.resolver.findCycle()
     if (cycle) throw cycleError(cycle)
@@ -290,7 +296,10 @@ export class TaskTable {
     }
   }
 
-  /** Forgets a task (its file was deleted); what depended on it is blocked. */
+  /**
+   * Forgets a task (its file was deleted): what depended on it is blocked, unless it was complete
+   * (`gone`).
+   */
   delete(id: string): void {
     const record = this.records.get(id)
     if (!record) return
@@ -299,8 +308,29 @@ export class TaskTable {
     this.records.delete(id)
     this.countLanding(record.landed, -1)
     this.forgotten.set(id, stateOf(record))
-    this.resolver.remove(id)
-    this.blockPendingDependents(id)
+    if (record.task.status === 'complete') this.resolver.retire(id)
+    else {
+      this.resolver.remove(id)
+      this.blockPendingDependents(id)
+    }
+  }
+
+  /**
+   * What the journal has of a task that completed and whose file is gone since (a person tidied
+   * up done work): its dependents count it complete. `undefined` for a task that is loaded, or
+   * never completed.
+   */
+  gone(id: string): TaskRunState | undefined {
+    const saved = this.records.has(id) ? undefined : this.forgotten.get(id)
+    return saved?.status === 'complete' ? saved : undefined
+  }
+
+  /**
+   * Whether dependents build on the work of dependency `id`: it landed, or its task is gone after
+   * it completed (what it did landed then; without its file, nothing more of it lands).
+   */
+  dependencyLanded(id: string): boolean {
+    return this.records.get(id)?.landed !== undefined || this.gone(id) !== undefined
   }
 
   /** Counts a landing in (or out of) the landed, held-back or nothing-to-land tasks. */

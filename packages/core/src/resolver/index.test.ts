@@ -169,6 +169,51 @@ describe('Resolver', () => {
     })
   })
 
+  describe('retire', () => {
+    it('keeps a completed task met for its dependents once it is gone', () => {
+      const graph = new Resolver([t('a', [], 'complete'), t('b', ['a']), t('c', ['a'], 'blocked')])
+      expect(graph.retire('a')).toEqual([])
+      expect(graph.has('a')).toBe(false)
+      expect(graph.retired('a')).toBe(true)
+      expect(graph.isReady('b')).toBe(true)
+      expect(graph.blockers('b')).toEqual([])
+      expect(graph.missingDependencies()).toEqual([])
+      expect(graph.toMermaid()).toContain('a (complete, task gone)')
+    })
+
+    it('meets a dependency on an id of no task that it retires (a record that outlived its file)', () => {
+      const graph = new Resolver([t('b', ['gone', 'typo'])])
+      expect(graph.retire('gone')).toEqual([])
+      expect(graph.blockers('b')).toEqual([{ id: 'typo', reason: 'missing' }])
+      graph.add(t('typo', [], 'complete'))
+      expect(graph.isReady('b')).toBe(true)
+      // Retired before its dependents were added: they count it met from the start.
+      const later = new Resolver()
+      later.retire('gone')
+      later.addAll([t('c', ['gone'])])
+      expect(later.ready()).toEqual(['c'])
+    })
+
+    it('only removes a task that is not complete: its dependents count it missing', () => {
+      const graph = new Resolver([t('a'), t('b', ['a'])])
+      graph.retire('a')
+      expect(graph.retired('a')).toBe(false)
+      expect(graph.blockers('b')).toEqual([{ id: 'a', reason: 'missing' }])
+    })
+
+    it('holds its dependents back again when it comes back not complete, and not when it comes back complete', () => {
+      const graph = new Resolver([t('a', [], 'complete'), t('b', ['a'])])
+      graph.retire('a')
+      expect(graph.add(t('a', [], 'complete'))).toEqual([])
+      expect(graph.isReady('b')).toBe(true)
+      graph.retire('a')
+      expect(graph.add(t('a'))).toEqual(['a'])
+      expect(graph.retired('a')).toBe(false)
+      expect(graph.isReady('b')).toBe(false)
+      expect(graph.setStatus('a', 'complete')).toEqual(['b'])
+    })
+  })
+
   describe('blockers', () => {
     it('names each dependency that is not complete, and why', () => {
       const graph = new Resolver([

@@ -38,6 +38,11 @@ export class Resolver {
   private readonly nodes = new Map<string, Node>()
   /** Reverse edges, kept even for ids that do not exist (yet), so adding one links its dependents. */
   private readonly dependentsOf = new Map<string, Set<string>>()
+  /**
+   * Ids of no task that count as complete (`retire`): tasks that completed and are gone since (a
+   * person deleted the file of done work). A dependency on one is met, not missing.
+   */
+  private readonly retiredIds = new Set<string>()
 
   constructor(tasks: Iterable<GraphTask> = []) {
     this.addAll(tasks)
@@ -84,17 +89,26 @@ export class Resolver {
    */
   private insert(task: GraphTask, ready: string[] | undefined): void {
     if (this.nodes.has(task.id)) this.remove(task.id)
+    // Back after it was retired: its dependents counted it complete, so it releases none again,
+    // and one that is not complete (any more) holds them back again.
+    const wasRetired = this.retiredIds.delete(task.id)
+    if (wasRetired && task.status !== 'complete') this.hold(task.id)
     const given = task.dependsOn
     const deps = given.length === 0 ? [] : given.length === 1 ? [given[0]!] : [...new Set(given)]
     let unmet = 0
     for (const dep of deps) {
-      if (this.nodes.get(dep)?.status !== 'complete') unmet++
+      const other = this.nodes.get(dep)
+      if (other ? other.status !== 'complete' : !this.retiredIds.has(dep)) unmet++
       let set = this.dependentsOf.get(dep)
       if (!set) this.dependentsOf.set(dep, (set = new Set()))
       set.add(task.id)
     }
     const node: Node = { id: task.id, deps, status: task.status, unmet }
     this.nodes.set(task.id, node)
+    if (wasRetired) {
+      if (ready && node.status === 'pending' && unmet === 0) ready.push(task.id)
+      return
+    }
     if (!ready) {
       if (task.status === 'complete' && this.dependentsOf.has(task.id)) this.release(task.id, [])
       return
@@ -107,14 +121,47 @@ export class Resolver {
   remove(id: string): void {
     const node = this.nodes.get(id)
     if (!node) return
-    if (node.status === 'complete') {
-      for (const dependent of this.dependentsOf.get(id) ?? []) {
-        const other = this.nodes.get(dependent)
-        if (other) other.unmet++
-      }
-    }
+    if (node.status === 'complete') this.hold(id)
     for (const dep of node.deps) this.dependentsOf.get(dep)?.delete(id)
     this.nodes.delete(id)
+  }
+
+  /**
+   * Forgets a task that completed, or an id of no task that did (its record outlived it): its
+   * dependents count it complete, not missing, until a task with its id is added again. Returns the
+   * ids that became ready (tasks that waited for it as a missing dependency). A task that is not
+   * complete is only removed.
+   */
+  retire(id: string): string[] {
+    const node = this.nodes.get(id)
+    if (node && node.status !== 'complete') {
+      this.remove(id)
+      return []
+    }
+    if (node) {
+      for (const dep of node.deps) this.dependentsOf.get(dep)?.delete(id)
+      this.nodes.delete(id)
+      this.retiredIds.add(id)
+      return []
+    }
+    if (this.retiredIds.has(id)) return []
+    this.retiredIds.add(id)
+    const ready: string[] = []
+    this.release(id, ready)
+    return ready
+  }
+
+  /** Whether `id` was retired: no task has it, and its dependents count it complete. */
+  retired(id: string): boolean {
+    return this.retiredIds.has(id)
+  }
+
+  /** Its dependents count `id` as not complete again. */
+  private hold(id: string): void {
+    for (const dependent of this.dependentsOf.get(id) ?? []) {
+      const other = this.nodes.get(dependent)
+      if (other) other.unmet++
+    }
   }
 
   /** Records a status change. Returns the ids that became ready because of it. */
@@ -125,12 +172,7 @@ export class Resolver {
     node.status = status
     const ready: string[] = []
     if (before !== 'complete' && status === 'complete') this.release(id, ready)
-    else if (before === 'complete' && status !== 'complete') {
-      for (const dependent of this.dependentsOf.get(id) ?? []) {
-        const other = this.nodes.get(dependent)
-        if (other) other.unmet++
-      }
-    }
+    else if (before === 'complete' && status !== 'complete') this.hold(id)
     if (status === 'pending' && before !== 'pending' && node.unmet === 0) ready.push(id)
     return ready
   }
@@ -164,8 +206,9 @@ export class Resolver {
     const blockers: Blocker[] = []
     for (const dep of node.deps) {
       const other = this.nodes.get(dep)
-      if (!other) blockers.push({ id: dep, reason: 'missing' })
-      else if (other.status === 'failed' || other.status === 'blocked') {
+      if (!other) {
+        if (!this.retiredIds.has(dep)) blockers.push({ id: dep, reason: 'missing' })
+      } else if (other.status === 'failed' || other.status === 'blocked') {
         blockers.push({ id: dep, reason: 'failed', status: other.status })
       } else if (other.status !== 'complete') blockers.push({ id: dep, reason: 'incomplete', status: other.status })
     }
@@ -199,7 +242,7 @@ export class Resolver {
   missingDependencies(): [string, string][] {
     const missing: [string, string][] = []
     for (const node of this.nodes.values()) {
-      for (const dep of node.deps) if (!this.nodes.has(dep)) missing.push([node.id, dep])
+      for (const dep of node.deps) if (!this.nodes.has(dep) && !this.retiredIds.has(dep)) missing.push([node.id, dep])
     }
     return missing
   }
@@ -295,7 +338,13 @@ export class Resolver {
       lines.push(`  ${name(node.id)}["${escape(label(node.id))}"]:::${node.status}`)
     for (const node of this.nodes.values()) {
       for (const dep of node.deps) {
-        if (!this.nodes.has(dep) && !names.has(dep)) lines.push(`  ${name(dep)}["${escape(dep)} (missing)"]:::missing`)
+        if (!this.nodes.has(dep) && !names.has(dep)) {
+          lines.push(
+            this.retiredIds.has(dep)
+              ? `  ${name(dep)}["${escape(dep)} (complete, task gone)"]:::complete`
+              : `  ${name(dep)}["${escape(dep)} (missing)"]:::missing`,
+          )
+        }
         lines.push(`  ${name(dep)} --> ${name(node.id)}`)
       }
     }
