@@ -342,3 +342,50 @@ describe('a person’s command after a run ended', () => {
     expect((await statusJson(project.dir)).status).toBe('stopped')
   })
 })
+
+describe('the file of a completed task deleted', () => {
+  it('its dependents run and land on its landed work; list, status and show say its file is gone; a typo still refuses the start', async () => {
+    const project = createProject({
+      tasks: [
+        { id: 'A', sh: 'echo a > a.txt', verify: 'test -f a.txt' },
+        { id: 'B', dependsOn: ['A'], sh: 'echo b > b.txt', verify: 'test -f a.txt && test -f b.txt' },
+      ],
+    })
+    const bFile = readFileSync(project.taskPath('B'), 'utf8')
+    rmSync(project.taskPath('B'))
+    const first = await tanuki(project.dir, 'project', 'start')
+    expect(first.code, first.stderr).toBe(0)
+    // A is done and landed: a person tidies its file away, then adds B, which depends on it.
+    rmSync(project.taskPath('A'))
+    writeFileSync(project.taskPath('B'), bFile)
+    const listed = await tanuki(project.dir, 'task', 'list')
+    expect(listed.code, listed.stderr).toBe(0)
+    const note =
+      /A \(complete, landed [0-9a-f]{12}\): its file is gone, but the journal has the work done, so B counts it complete/
+    expect(listed.stdout).toMatch(note)
+    expect(listed.stdout.match(/its file is gone/g)).toHaveLength(1)
+    const shown = await tanuki(project.dir, 'task', 'show', 'A')
+    expect(shown.code, shown.stderr).toBe(0)
+    expect(shown.stdout).toContain('A: (its task file is gone; this is what the journal recorded of it)')
+    expect(shown.stdout).toMatch(/status: +complete/)
+    expect(shown.stdout).toContain('dependents:  B (they count it complete)')
+    const validated = await tanuki(project.dir, 'task', 'validate')
+    expect(validated.code, validated.stderr).toBe(0)
+
+    const second = await tanuki(project.dir, 'project', 'start')
+    expect(second.code, second.stderr).toBe(0)
+    expect(journalStatuses(project.dir)).toMatchObject({ A: 'complete', B: 'complete' })
+    // B landed on top of A's landed work.
+    expect(git(project.dir, 'log', '--format=%s', 'main')).toMatch(/^Task B\nTask A\n/)
+    expect(git(project.dir, 'show', 'main:b.txt')).toBe('b\n')
+    const status = await tanuki(project.dir, 'project', 'status')
+    expect(status.stdout).toMatch(note)
+    expect(status.stdout).toContain('Project complete')
+
+    // A dependency on an id no task ever had stays an error, naming the file and field.
+    writeFileSync(project.taskPath('C'), bFile.replace('id: B', 'id: C').replace('depends_on: [A]', 'depends_on: [AA]'))
+    const typo = await tanuki(project.dir, 'project', 'start')
+    expect(typo.code).toBe(1)
+    expect(typo.stderr).toContain('.tanuki/tasks/C.md: field "depends_on" names "AA", but no task has that id')
+  })
+})

@@ -18,7 +18,9 @@ import {
   type ProjectInfo,
   type ResolvedConfig,
   type RoleConfig,
+  type RunState,
   type Task,
+  type TaskRunState,
   type UserConfig,
 } from '@tanuki/core'
 import { createGitLander, gitRepository } from '@tanuki/plugin-agent-process/kit'
@@ -49,14 +51,15 @@ export interface TaskCheck {
 /**
  * Reads and checks every task before anything runs or is written: each invalid file, each
  * invalid task in the config, duplicate ids, and, unless `graph` is false, unknown dependencies
- * and a cycle.
+ * and a cycle. A dependency on a task whose file is gone but which `journal` (its path) records as
+ * complete is no problem: the run counts it done (`goneTasks`).
  */
 export function checkProjectTasks(
   source: FileTaskSource,
   config: ConfigFile,
   scanned = source.scan(),
   fromPlugins: readonly Task[] = [],
-  { graph = true }: { graph?: boolean } = {},
+  { graph = true, journal }: { graph?: boolean; journal?: string } = {},
 ): TaskCheck {
   const { tasks: fromFiles, errors } = scanned
   const fromConfig: Task[] = []
@@ -93,6 +96,8 @@ export function checkProjectTasks(
   if (!graph) return { tasks, pluginTasks: plugged, errors }
   /** The ids the invalid task files give, gathered only once a dependency is missing. */
   let invalidFiles: Map<string, string> | undefined
+  /** The tasks the journal has complete, read only once a dependency is missing. */
+  let completed: ReadonlySet<string> | undefined
   // Near misses are looked for among every id: for the first few missing ones only, so that a
   // project of 100,000 tasks whose dependencies all went missing is not refused slowly.
   let guesses = 20
@@ -105,6 +110,8 @@ export function checkProjectTasks(
   for (const task of [...tasks, ...plugged, ...invalid]) {
     for (const dep of task.dependsOn) {
       if (seen.has(dep)) continue
+      completed ??= journal === undefined ? new Set() : completedIds(journal)
+      if (completed.has(dep)) continue
       invalidFiles ??= idsOfInvalidFiles(errors)
       const file = invalidFiles.get(dep)
       const guess = file === undefined && guesses-- > 0 ? didYouMean(dep, seen.keys()) : ''
@@ -129,6 +136,53 @@ export function checkProjectTasks(
     for (const id of cycle) deps.remove(id)
   }
   return { tasks, pluginTasks: plugged, errors }
+}
+
+/** The tasks a journal records as complete. */
+function completedIds(journal: string): Set<string> {
+  const { tasks } = readJournal(journal).state
+  return new Set(Object.keys(tasks).filter((id) => tasks[id]!.status === 'complete'))
+}
+
+/**
+ * The tasks that completed and whose file is gone since (a person tidied up done work), which a
+ * task among `tasks` depends on: the run counts them done. From what the journal recorded.
+ */
+export function goneTasks(
+  tasks: readonly Pick<Task, 'id' | 'dependsOn'>[],
+  state: RunState,
+): { id: string; state: TaskRunState; dependents: string[] }[] {
+  const here = new Set(tasks.map((task) => task.id))
+  const gone = new Map<string, string[]>()
+  for (const task of tasks) {
+    for (const dep of task.dependsOn) {
+      if (here.has(dep) || state.tasks[dep]?.status !== 'complete') continue
+      const dependents = gone.get(dep)
+      if (dependents) dependents.push(task.id)
+      else gone.set(dep, [task.id])
+    }
+  }
+  return [...gone].map(([id, dependents]) => ({ id, state: state.tasks[id]!, dependents }))
+}
+
+/** One note of the tasks `goneTasks` found: their work is done, their files gone, their dependents run. */
+export function goneNote(gone: ReturnType<typeof goneTasks>): string | undefined {
+  if (gone.length === 0) return undefined
+  const named = gone.slice(0, 5).map(({ id, state }) => {
+    const landed =
+      state.landed && !state.landed.empty && state.landed.commit !== 'by hand'
+        ? `, landed ${state.landed.commit.slice(0, 12)}`
+        : ''
+    return `${id} (complete${landed})`
+  })
+  const more = gone.length > 5 ? `, and ${gone.length - 5} more` : ''
+  const dependents = [...new Set(gone.flatMap((each) => each.dependents))]
+  const its = gone.length === 1 ? 'its file is' : 'their files are'
+  return (
+    `${named.join(', ')}${more}: ${its} gone, but the journal has the work done, so ${dependents.slice(0, 5).join(', ')}${dependents.length > 5 ? ', …' : ''} ` +
+    `${dependents.length === 1 ? 'counts' : 'count'} ${gone.length === 1 ? 'it' : 'them'} complete. ` +
+    `To run ${gone.length === 1 ? 'it' : 'one'} again, restore its file and \`tanuki task rerun ${gone.length === 1 ? gone[0]!.id : 'ID'}\`.`
+  )
 }
 
 /**
@@ -222,7 +276,7 @@ export async function checkProject(
         const loaded = await loadSources(registry.sources, traced.ownerOf)
         fromPlugins.push(...loaded.tasks)
         errors.push(...loaded.errors)
-        const checked = checkProjectTasks(source, file, scanned, fromPlugins)
+        const checked = checkProjectTasks(source, file, scanned, fromPlugins, { journal: paths.journal })
         tasks = checked.tasks
         errors.push(...checked.errors)
         const roles = [
@@ -299,7 +353,7 @@ export async function checkProject(
   }
 
   if (!config || doubt.backends) {
-    const checked = checkProjectTasks(source, file, scanned)
+    const checked = checkProjectTasks(source, file, scanned, [], { journal: paths.journal })
     tasks = checked.tasks
     errors.push(...checked.errors)
   }
@@ -312,7 +366,10 @@ export async function checkProject(
   const open = [...tasks, ...fromPlugins]
     .filter((task) => !task.completion.verify && !task.completion.signal)
     .map((task) => task.id)
+  // Tasks whose files are gone after they completed, that others depend on: they count as done.
+  const gone = goneNote(goneTasks([...tasks, ...fromPlugins], readJournal(paths.journal).state))
   const notes = [
+    ...(gone ? [gone] : []),
     ...(open.length > 0
       ? [
           `${open.length === 1 ? 'task' : `${open.length} tasks`} without completion criteria, reviewed by a person after one agent run without an error: ${open.join(', ')}`,

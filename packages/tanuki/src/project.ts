@@ -70,7 +70,9 @@ export function projectInfo(project: Project): ProjectInfo {
  * all. (`checkProject` also checks the config and the roles, through the plugins.)
  */
 export function checkTasks(project: Project): Task[] {
-  const { tasks, errors } = checkProjectTasks(project.source, project.config)
+  const { tasks, errors } = checkProjectTasks(project.source, project.config, undefined, [], {
+    journal: project.paths.journal,
+  })
   if (errors.length > 0) throw combineErrors(errors, 'in the tasks')
   if (tasks.length === 0) {
     throw noTasks(project.source, hiddenTaskNotes(project.root, project.config, 0))
@@ -101,6 +103,7 @@ export async function readTasks(project: Project, options: { graph?: boolean } =
   const fromPlugins = await readPluginTasks(project.config.resolved, projectInfo(project), project.config.file)
   const checked = checkProjectTasks(project.source, project.config, scanned, fromPlugins.tasks, {
     graph: options.graph ?? false,
+    journal: project.paths.journal,
   })
   const plugins = new Map<string, PluginOrigin>()
   for (const task of checked.pluginTasks) plugins.set(task.id, fromPlugins.origins.get(task)!)

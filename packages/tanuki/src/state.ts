@@ -364,10 +364,26 @@ export function withJournal(
   })
 }
 
+/**
+ * The dependency graph of tasks (with their recorded statuses), as a run builds it: a task the
+ * journal has complete whose file is gone since counts complete for its dependents, as a run counts it.
+ */
+export function recordedGraph(tasks: readonly Task[], state: RunState): Resolver {
+  const graph = new Resolver()
+  const here = new Set(tasks.map((task) => task.id))
+  for (const [id, saved] of Object.entries(state.tasks))
+    if (!here.has(id) && saved.status === 'complete') graph.retire(id)
+  graph.addAll(tasks)
+  return graph
+}
+
 /** Builds the status document of a project that is not running, from its task files and journal. */
 export function statusFromJournal(tasks: Task[], state: RunState, paths: StatePaths): StatusDocument {
   const recorded = withJournal(tasks, state)
-  const graph = new Resolver(recorded.map(({ task }) => task))
+  const graph = recordedGraph(
+    recorded.map(({ task }) => task),
+    state,
+  )
   const views: TaskView[] = recorded.map(({ task, facts }) =>
     taskView(task, {
       ...facts,

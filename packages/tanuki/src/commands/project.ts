@@ -18,7 +18,7 @@ import { formatStatus } from '@tanuki/plugin-reporter'
 import { isAlive, readLock, runningOrchestrator } from '../lock.ts'
 import { projectName } from '../paths.ts'
 import { defaultPlugins } from '../plugins.ts'
-import { checkProject, type CheckedProject } from '../check.ts'
+import { checkProject, goneNote, goneTasks, type CheckedProject } from '../check.ts'
 import { controlSocketPath, sendControl } from '../control.ts'
 import { openProject, projectInfo, readTasks, runProject, type Project, type StopRequest } from '../project.ts'
 import { readJournal } from '../journal.ts'
@@ -269,6 +269,8 @@ const status = defineCommand({
         file: project.config.file,
       })
       if (shared) process.stdout.write(`\n· ${shared}\n`)
+      const gone = goneNote(goneTasks(doc.tasks, readJournal(project.paths.journal).state))
+      if (gone) process.stdout.write(`\n· ${gone}\n`)
       for (const problem of doc.problems ?? []) process.stderr.write(`problem: ${problem}\n`)
     }
     return 0

@@ -1,13 +1,14 @@
 import { existsSync, readdirSync } from 'node:fs'
 import { defineCommand } from 'citty'
-import { Resolver, TanukiError, combineErrors, overruledStatus, type Task } from '@tanuki/core'
+import { TanukiError, combineErrors, overruledStatus, type Task, type TaskRunState } from '@tanuki/core'
 import { restoredText, settledAdvice } from '@tanuki/plugin-reporter'
 import { runningOrchestrator } from '../lock.ts'
 import { isIterationLog, iterationLog, taskLogDir } from '../paths.ts'
-import { checkProject } from '../check.ts'
+import { checkProject, goneNote, goneTasks } from '../check.ts'
 import { originLabel, sourceFailures } from '../plugin-sources.ts'
 import { openProject, recordedTasks, taskNotFound, type Project } from '../project.ts'
 import { readJournal } from '../journal.ts'
+import { recordedGraph } from '../state.ts'
 import { applyTaskCommand, type TaskCommandResult } from '../task-commands.ts'
 import { hiddenTaskNotes } from '../task-folders.ts'
 import { lastFailedVerify, lastLanding, taskWork } from '../task-work.ts'
@@ -51,11 +52,44 @@ const list = defineCommand({
       }
       // A terminal's width, when it has one (an unsized pseudo-terminal says 0): titles are cut to it.
       process.stdout.write(table(rows, process.stdout.columns || undefined) + '\n')
+      const gone = goneNote(goneTasks(tasks, readJournal(project.paths.journal).state))
+      if (gone) process.stdout.write(`note: ${gone}\n`)
     }
     for (const error of errors) process.stderr.write(`problem: ${error.message}\n`)
     return errors.length > 0 ? 1 : 0
   },
 })
+
+/**
+ * `task show` of a task no source has, which the journal knows: its file is gone (a person deleted
+ * it), its record is all there is. A complete one still counts for the tasks that depend on it.
+ */
+function goneTask(project: Project, id: string, saved: TaskRunState, tasks: readonly Task[]): string[] {
+  const dependents = tasks.filter((task) => task.dependsOn.includes(id)).map((task) => task.id)
+  const lines = [
+    `${id}: (its task file is gone; this is what the journal recorded of it)`,
+    `  file:        none in ${project.source.display(project.source.dir)}`,
+    `  status:      ${saved.status}`,
+  ]
+  if (saved.iterations > 0) lines.push(`  iterations:  ${saved.iterations}`)
+  if (saved.reason) lines.push(`  reason:      ${saved.reason}`)
+  if (saved.completedAt !== undefined) lines.push(`  completed:   ${new Date(saved.completedAt).toISOString()}`)
+  if (saved.landed) lines.push(`  landed:      ${saved.landed.commit.slice(0, 12)}`)
+  if (dependents.length > 0) {
+    lines.push(
+      saved.status === 'complete'
+        ? `  dependents:  ${dependents.join(', ')} (they count it complete)`
+        : `  dependents:  ${dependents.join(', ')} (blocked: it is not complete and has no file)`,
+    )
+  }
+  lines.push(
+    `  next:        ${saved.status === 'complete' ? 'its work is done; to run it again, ' : 'to run it, '}restore its file ` +
+      `(\`git restore\` or \`git checkout\` it) and \`tanuki task rerun ${id}\``,
+  )
+  const logDir = taskLogDir(project.paths, id)
+  if (existsSync(logDir) && readdirSync(logDir).some(isIterationLog)) lines.push(`  logs:        \`tanuki logs ${id}\``)
+  return lines
+}
 
 /** Lines of a command's output, set off under a `task show` field. */
 const quoted = (lines: string[]): string[] =>
@@ -68,8 +102,14 @@ const show = defineCommand({
     const project = await openProject(checkedProjectRoot(args))
     const { tasks, facts, plugins, errors } = await recordedTasks(project)
     const task = tasks.find((t) => t.id === args.id)
-    if (!task) throw taskNotFound(project, args.id, errors)
-    const blockers = new Resolver(tasks).blockers(task.id)
+    const { state } = readJournal(project.paths.journal)
+    if (!task) {
+      const saved = state.tasks[args.id]
+      if (!saved) throw taskNotFound(project, args.id, errors)
+      process.stdout.write(goneTask(project, args.id, saved, tasks).join('\n') + '\n')
+      return 0
+    }
+    const blockers = recordedGraph(tasks, state).blockers(task.id)
     const origin = plugins.get(task.id)
     const lines = [
       `${task.id}: ${task.title}`,
@@ -181,7 +221,7 @@ const graph = defineCommand({
       )
     }
     const byId = new Map(tasks.map((task) => [task.id, task]))
-    const resolver = new Resolver(tasks)
+    const resolver = recordedGraph(tasks, readJournal(project.paths.journal).state)
     if (args.mermaid) {
       process.stdout.write(resolver.toMermaid((id) => `${id}: ${byId.get(id)?.title ?? ''}`) + '\n')
       return 0
