@@ -30,6 +30,7 @@ export { createAgentExits, type AgentExits } from './agent/exits.ts'
 export * from './task/types.ts'
 export { parseTask, createTask, defineTask, taskFromFields, updateTask, updateTaskText } from './task/parse.ts'
 export { FRONT_MATTER_KEYS } from './task/schema.ts'
+export { SPEC_FIELDS, specHashes, changedSince, type SpecField, type SpecHashes } from './task/spec.ts'
 export {
   pathName,
   nameProblem,

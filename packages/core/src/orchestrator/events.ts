@@ -4,6 +4,7 @@ import type { EmptyLanding } from '../land/types.ts'
 import type { Landing } from '../state/types.ts'
 import type { Blocker } from '../resolver/index.ts'
 import type { StatusChange } from '../status/index.ts'
+import type { SpecField } from '../task/spec.ts'
 import type { TaskPriority, TaskStatus } from '../task/types.ts'
 
 export type OrchestratorState = 'stopped' | 'starting' | 'running' | 'stopping'
@@ -114,6 +115,11 @@ export type TanukiEvents = {
     dependsOn: string[]
     /** The task runs: which of what its loop reads changed, taken from its next prompt and judgement on. */
     whileRunning?: RedefinedField[]
+    /**
+     * The task is complete: which fields of its spec differ from those it completed with. The edit
+     * does not run it again; `tanuki task rerun` does.
+     */
+    sinceComplete?: SpecField[]
     at: number
   }
   /**

@@ -172,3 +172,24 @@ describe('a rerun after the tries ran out', () => {
     expect(h.all('task:review')).toMatchObject([{ taskId: 'a', iterations: 8 }])
   })
 })
+
+describe('an edit of a complete task', () => {
+  it('is told once, with the fields that changed since it ran, and does not run it again', async () => {
+    const store = createMemoryStore()
+    const source = createMemorySource([task({ id: 'a' })])
+    const h = harness({ cooldownMs: 0, stopWhenSettled: false }, { sources: [source], store })
+    await h.orchestrator.start()
+    await h.when('task:completed')
+    expect(store.state.tasks.a?.ran?.title).toMatch(/^[0-9a-f]{8}$/)
+    edit(source, { id: 'a', title: 'Better title', body: 'More to do.' })
+    // Saved again as it is: not told twice.
+    edit(source, { id: 'a', title: 'Better title', body: 'More to do.' })
+    expect(h.all('task:redefined').map((e) => e.sinceComplete)).toEqual([['title', 'body']])
+    expect(h.orchestrator.task('a')).toMatchObject({ status: 'complete', title: 'Better title' })
+    // Back as it ran: nothing to tell; and the same edit again is news again.
+    edit(source, { id: 'a' })
+    edit(source, { id: 'a', completion: { signal: 'DONE', verify: 'make test' } })
+    expect(h.all('task:redefined').map((e) => e.sinceComplete)).toEqual([['title', 'body'], undefined, ['verify']])
+    expect(h.backend.runs.map((r) => r.taskId)).toEqual(['a'])
+  })
+})

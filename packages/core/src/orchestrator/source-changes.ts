@@ -1,5 +1,6 @@
 import { errorMessage } from '../errors.ts'
 import type { TaskChange, TaskSource } from '../source/types.ts'
+import { changedSince, specHashes } from '../task/spec.ts'
 import type { Task } from '../task/types.ts'
 import type { Bus } from './bus.ts'
 import type { RedefinedField } from './events.ts'
@@ -69,9 +70,22 @@ const EDIT_RULES: Rule[] = [
     when: (record, task) => specOf(record.task) !== specOf(task),
     then: (ctx, record, task) => {
       const before = { role: record.task.role, verify: record.task.completion.verify }
+      // Complete: the edit does not run it again, and a person who saved it may think it will.
+      // Told once for each set of fields that differ from what it ran with.
+      const since = record.task.status === 'complete' ? changedSince(task, record.ran ?? specHashes(record.task)) : []
+      const tell = since.length > 0 && record.toldSince !== since.join(',')
+      if (since.length > 0) record.toldSince = since.join(',')
+      else delete record.toldSince
       ctx.table.redefine(record, task)
       const { title, role, priority, dependsOn } = record.task
-      ctx.bus.emit('task:redefined', { taskId: task.id, title, role, priority, dependsOn: [...dependsOn] })
+      ctx.bus.emit('task:redefined', {
+        taskId: task.id,
+        title,
+        role,
+        priority,
+        dependsOn: [...dependsOn],
+        ...(tell ? { sinceComplete: since } : {}),
+      })
       ctx.dequeue(task.id)
       ctx.unsettle()
       if (record.task.status === 'pending') ctx.table.blockIfStuck(record)

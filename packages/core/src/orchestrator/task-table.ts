@@ -4,6 +4,7 @@ import { Resolver, cycleError, type Blocker } from '../resolver/index.ts'
 import type { TaskSource } from '../source/types.ts'
 import { StatusTracker } from '../status/index.ts'
 import { progressFromCounts } from '../status/progress.ts'
+import { specHashes, type SpecHashes } from '../task/spec.ts'
 import { TASK_STATUSES, type Task, type TaskPatch, type TaskStatus } from '../task/types.ts'
 import type { LandingFeedback } from '../land/types.ts'
 import type { Landing, RunState, RunStore, Spend, TaskRunState, TryFeedback } from '../state/types.ts'
@@ -56,6 +57,10 @@ export interface TaskRecord {
   lastTry?: TryFeedback
   /** When it last completed (clock ms): the order in which completed work lands. */
   completedAt?: number
+  /** Its spec's hashes when it last completed (`TaskRunState.ran`): an edit since is told, not run. */
+  ran?: SpecHashes
+  /** The fields an edit of it, complete, was last told to have changed since it ran (`task:redefined`). */
+  toldSince?: string
   /**
    * Set when the task was new to a journal that already knew the project (a file added, perhaps
    * copied from a finished task's) and its file's `status` was a settled one: it was taken as it
@@ -234,6 +239,7 @@ export class TaskTable {
       Object.assign(record, factsOf(saved))
       if (saved.reason !== undefined) record.reason = saved.reason
       if (saved.completedAt !== undefined) record.completedAt = saved.completedAt
+      if (saved.ran) record.ran = saved.ran
       this.countLanding(record.landed, +1)
       if (fromFile !== saved.status) {
         this.mirror.set(task.id, source, patchFor(record, saved.status, {}))
@@ -380,6 +386,8 @@ export class TaskTable {
     })
     delete record.untold
     this.tracker.record(change)
+    // The spec it completed with, so that an edit of its file since can be told from none.
+    if (to === 'complete') record.ran = specHashes(task)
     this.store.append({
       t: 'task',
       id: task.id,
@@ -387,7 +395,7 @@ export class TaskTable {
       assignedTo: to === 'pending' ? null : task.assignedTo,
       reason: cause.reason ?? null,
       ...(to === 'in_progress' ? { startedAt: change.at } : {}),
-      ...(to === 'complete' ? { completedAt: change.at } : {}),
+      ...(to === 'complete' ? { completedAt: change.at, ran: record.ran } : {}),
       ...(hadTarget ? { target: null } : {}),
       ...(wasAccepted ? { accepted: null } : {}),
     })
@@ -509,6 +517,7 @@ function stateOf(record: TaskRecord): TaskRunState {
     ...(record.heldBy === undefined ? {} : { heldBy: record.heldBy }),
     ...(record.accepted ? { accepted: record.accepted } : {}),
     ...(record.completedAt === undefined ? {} : { completedAt: record.completedAt }),
+    ...(record.ran ? { ran: record.ran } : {}),
   }
 }
 

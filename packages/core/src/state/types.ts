@@ -1,6 +1,7 @@
 import type { Awaitable } from '../agent/types.ts'
 import type { Failure } from '../failure.ts'
 import type { EmptyLanding, LandingFeedback, PushFailure } from '../land/types.ts'
+import type { SpecHashes } from '../task/spec.ts'
 import type { TaskStatus } from '../task/types.ts'
 
 /** Tokens and dollars spent. */
@@ -72,6 +73,11 @@ export interface TaskRunState {
   landed?: Landing
   startedAt?: number
   completedAt?: number
+  /**
+   * A hash of each field of its spec when it last completed (`specHashes`): an edit of its file
+   * since is told (`changedSince`), not run.
+   */
+  ran?: SpecHashes
   /** Why it came back after completing (its landing failed): carried into its next prompt. */
   feedback?: LandingFeedback
   /** Why its last judged try did not pass, while that try is its latest verdict (`TryFeedback`). */

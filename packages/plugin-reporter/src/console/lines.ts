@@ -180,6 +180,17 @@ export function describeEvent<E extends TanukiEventName>(
     }
     case 'task:redefined': {
       const e = payload as TanukiEvents['task:redefined']
+      if (e.sinceComplete?.length) {
+        // A person who edited a finished task may expect it to run again: it does not, on its own.
+        return [
+          {
+            level: 'failure',
+            text:
+              `${c.yellow('!')} ${e.taskId} is complete, and its ${e.sinceComplete.join(', ')} changed since it ran: ` +
+              `the edit does not run it again. To run it as it is now: \`tanuki task rerun ${e.taskId}\``,
+          },
+        ]
+      }
       return e.whileRunning?.length ? [{ level: 'info', text: takenWhileRunningLine(e.taskId, e.whileRunning, c) }] : []
     }
     case 'project:target': {

@@ -39,4 +39,19 @@ describe('an edit of a task', () => {
   it('of one that does not run is not a line of its own: it is taken when it next runs', () => {
     expect(describeEvent('task:redefined', redefined(), new RunModel(), plain)).toEqual([])
   })
+
+  it('of a complete one says once what changed since it ran, that it does not run again, and how to run it', () => {
+    const lines = describeEvent(
+      'task:redefined',
+      redefined({ sinceComplete: ['title', 'verify'] }),
+      new RunModel(),
+      plain,
+    )
+    expect(lines).toEqual([
+      {
+        level: 'failure',
+        text: '! S-titleCase is complete, and its title, verify changed since it ran: the edit does not run it again. To run it as it is now: `tanuki task rerun S-titleCase`',
+      },
+    ])
+  })
 })
