@@ -3,7 +3,7 @@
 import { appendFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { cleanup, configFor, createProject, readEvents, statusJson, tanuki } from './helpers.ts'
+import { cleanup, configFor, createProject, readEvents, startTanuki, statusJson, tanuki, waitFor } from './helpers.ts'
 
 afterEach(cleanup)
 
@@ -72,5 +72,39 @@ describe('task rerun after the tries ran out', () => {
     expect(run.stdout).not.toContain('5/4')
     const status = await statusJson(project.dir)
     expect(status.tasks).toEqual([expect.objectContaining({ id: 'R-1', status: 'review', iterations: 8 })])
+  })
+})
+
+describe('an edit of a complete task', () => {
+  it('is told, not run: during a run as it is saved, and at the next start, in status, list and show, with the fields that changed', async () => {
+    const project = createProject({ tasks: [{ id: 'A', sh: 'echo a >> a.txt', verify: 'test -f a.txt' }] })
+    const edit = (from: string, to: string): void =>
+      writeFileSync(project.taskPath('A'), readFileSync(project.taskPath('A'), 'utf8').replace(from, to))
+    const run = startTanuki(project.dir, 'project', 'start', '--watch')
+    await waitFor('A to complete', () => run.output().stdout.includes('✓ A complete'))
+    edit('title: Task A', 'title: Task A, better')
+    const live =
+      '! A is complete, and its title changed since it ran: the edit does not run it again. To run it as it is now: `tanuki task rerun A`'
+    await waitFor('the edit to be told', () => run.output().stdout.includes(live))
+    expect((await tanuki(project.dir, 'project', 'stop')).code).toBe(0)
+    const ended = await run.done
+    expect(ended.stdout.split(live)).toHaveLength(2)
+
+    edit('verify: "test -f a.txt"', 'verify: "test -s a.txt"')
+    const note =
+      'A (title, verify): complete, and its file changed since it ran: the edit does not run it again. To run it as it is now: `tanuki task rerun A`.'
+    const status = await tanuki(project.dir, 'project', 'status')
+    expect(status.stdout).toContain(`! ${note}`)
+    const listed = await tanuki(project.dir, 'task', 'list')
+    expect(listed.stdout).toContain(`note: ${note}`)
+    const shown = await tanuki(project.dir, 'task', 'show', 'A')
+    expect(shown.stdout).toContain(
+      'changed:     title, verify since it completed: what is shown is not what ran; the edit does not run it again (`tanuki task rerun A` does)',
+    )
+    const again = await tanuki(project.dir, 'project', 'start')
+    expect(again.code, again.stderr).toBe(0)
+    expect(again.stdout).toContain(`! ${note}`)
+    expect(again.stdout).not.toContain('A assigned')
+    expect(readEvents(project.dir).filter((e) => e.event === 'task:assigned')).toHaveLength(1)
   })
 })

@@ -19,6 +19,7 @@ import {
   type ResolvedConfig,
   type RoleConfig,
   type RunState,
+  changedSince,
   type Task,
   type TaskRunState,
   type UserConfig,
@@ -182,6 +183,25 @@ export function goneNote(gone: ReturnType<typeof goneTasks>): string | undefined
     `${named.join(', ')}${more}: ${its} gone, but the journal has the work done, so ${dependents.slice(0, 5).join(', ')}${dependents.length > 5 ? ', …' : ''} ` +
     `${dependents.length === 1 ? 'counts' : 'count'} ${gone.length === 1 ? 'it' : 'them'} complete. ` +
     `To run ${gone.length === 1 ? 'it' : 'one'} again, restore its file and \`tanuki task rerun ${gone.length === 1 ? gone[0]!.id : 'ID'}\`.`
+  )
+}
+
+/**
+ * One note of the tasks among `tasks` that the journal has complete and whose spec changed since
+ * they ran (`TaskRunState.ran`): the edit does not run them again; `tanuki task rerun` does.
+ */
+export function editedNote(tasks: readonly Task[], state: RunState): string | undefined {
+  const edited = tasks.flatMap((task) => {
+    const saved = state.tasks[task.id]
+    const fields = saved?.status === 'complete' ? changedSince(task, saved.ran) : []
+    return fields.length > 0 ? [`${task.id} (${fields.join(', ')})`] : []
+  })
+  if (edited.length === 0) return undefined
+  const shown = edited.length > 5 ? `${edited.slice(0, 5).join(', ')} and ${edited.length - 5} more` : edited.join(', ')
+  const one = edited.length === 1
+  return (
+    `${shown}: ${one ? 'complete, and its file changed' : 'complete, and their files changed'} since ${one ? 'it' : 'they'} ran: ` +
+    `the edit does not run ${one ? 'it' : 'them'} again. To run ${one ? 'it' : 'one'} as it is now: \`tanuki task rerun ${one ? tasks.find((task) => edited[0]!.startsWith(`${task.id} (`))!.id : 'ID'}\`.`
   )
 }
 
@@ -367,9 +387,12 @@ export async function checkProject(
     .filter((task) => !task.completion.verify && !task.completion.signal)
     .map((task) => task.id)
   // Tasks whose files are gone after they completed, that others depend on: they count as done.
-  const gone = goneNote(goneTasks([...tasks, ...fromPlugins], readJournal(paths.journal).state))
+  const { state } = readJournal(paths.journal)
+  const gone = goneNote(goneTasks([...tasks, ...fromPlugins], state))
+  const edited = editedNote([...tasks, ...fromPlugins], state)
   const notes = [
     ...(gone ? [gone] : []),
+    ...(edited ? [edited] : []),
     ...(open.length > 0
       ? [
           `${open.length === 1 ? 'task' : `${open.length} tasks`} without completion criteria, reviewed by a person after one agent run without an error: ${open.join(', ')}`,

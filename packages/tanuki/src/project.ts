@@ -16,7 +16,7 @@ import {
   type UserConfig,
 } from '@tanuki/core'
 import { leftovers, reapLeftovers } from '@tanuki/plugin-agent-process'
-import { checkProjectTasks, noTasks } from './check.ts'
+import { checkProjectTasks, editedNote, noTasks } from './check.ts'
 import { loadConfig, type LoadedConfig } from './config.ts'
 import { FileTaskSource } from './file-source.ts'
 import { acquireLock } from './lock.ts'
@@ -317,6 +317,9 @@ export async function runProject(project: Project, options: RunOptions): Promise
     if (shared) {
       orchestrator.events.on('project:loaded', () => void process.stdout.write(`· ${shared}\n`))
     }
+    // Complete tasks whose file was edited since they ran: the edit does not run them, said once.
+    const edited = options.quiet ? undefined : editedNote(checked, journal.load())
+    if (edited) orchestrator.events.on('project:loaded', () => void process.stdout.write(`! ${edited}\n`))
     process.on('SIGINT', onSignal)
     process.on('SIGTERM', onSignal)
     started = true

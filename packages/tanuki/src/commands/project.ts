@@ -18,7 +18,7 @@ import { formatStatus } from '@tanuki/plugin-reporter'
 import { isAlive, readLock, runningOrchestrator } from '../lock.ts'
 import { projectName } from '../paths.ts'
 import { defaultPlugins } from '../plugins.ts'
-import { checkProject, goneNote, goneTasks, type CheckedProject } from '../check.ts'
+import { checkProject, editedNote, goneNote, goneTasks, type CheckedProject } from '../check.ts'
 import { controlSocketPath, sendControl } from '../control.ts'
 import { openProject, projectInfo, readTasks, runProject, type Project, type StopRequest } from '../project.ts'
 import { readJournal } from '../journal.ts'
@@ -269,8 +269,11 @@ const status = defineCommand({
         file: project.config.file,
       })
       if (shared) process.stdout.write(`\n· ${shared}\n`)
-      const gone = goneNote(goneTasks(doc.tasks, readJournal(project.paths.journal).state))
+      const { state } = readJournal(project.paths.journal)
+      const gone = goneNote(goneTasks(doc.tasks, state))
       if (gone) process.stdout.write(`\n· ${gone}\n`)
+      const edited = editedNote((await readTasks(project)).tasks, state)
+      if (edited) process.stdout.write(`\n! ${edited}\n`)
       for (const problem of doc.problems ?? []) process.stderr.write(`problem: ${problem}\n`)
     }
     return 0

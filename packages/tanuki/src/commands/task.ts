@@ -1,10 +1,10 @@
 import { existsSync, readdirSync } from 'node:fs'
 import { defineCommand } from 'citty'
-import { TanukiError, combineErrors, overruledStatus, type Task, type TaskRunState } from '@tanuki/core'
+import { TanukiError, changedSince, combineErrors, overruledStatus, type Task, type TaskRunState } from '@tanuki/core'
 import { restoredText, settledAdvice } from '@tanuki/plugin-reporter'
 import { runningOrchestrator } from '../lock.ts'
 import { isIterationLog, iterationLog, taskLogDir } from '../paths.ts'
-import { checkProject, goneNote, goneTasks } from '../check.ts'
+import { checkProject, editedNote, goneNote, goneTasks } from '../check.ts'
 import { originLabel, sourceFailures } from '../plugin-sources.ts'
 import { openProject, recordedTasks, taskNotFound, type Project } from '../project.ts'
 import { readJournal } from '../journal.ts'
@@ -52,8 +52,9 @@ const list = defineCommand({
       }
       // A terminal's width, when it has one (an unsized pseudo-terminal says 0): titles are cut to it.
       process.stdout.write(table(rows, process.stdout.columns || undefined) + '\n')
-      const gone = goneNote(goneTasks(tasks, readJournal(project.paths.journal).state))
-      if (gone) process.stdout.write(`note: ${gone}\n`)
+      const { state } = readJournal(project.paths.journal)
+      for (const note of [goneNote(goneTasks(tasks, state)), editedNote(tasks, state)])
+        if (note) process.stdout.write(`note: ${note}\n`)
     }
     for (const error of errors) process.stderr.write(`problem: ${error.message}\n`)
     return errors.length > 0 ? 1 : 0
@@ -152,6 +153,12 @@ const show = defineCommand({
     if (task.status === 'complete' && known?.accepted && task.completion.verify)
       lines.push(
         `  accepted:    by hand (\`tanuki task mark ${task.id} complete\`): its landing does not run its verify again, only land.verify if the config sets one`,
+      )
+    // What is shown is the file as it is now: say when that is not what ran.
+    const changed = task.status === 'complete' ? changedSince(task, state.tasks[task.id]?.ran) : []
+    if (changed.length > 0)
+      lines.push(
+        `  changed:     ${changed.join(', ')} since it completed: what is shown is not what ran; the edit does not run it again (\`tanuki task rerun ${task.id}\` does)`,
       )
     // Settled without completing: nothing runs it again until a person says so (not a resume).
     if (task.status === 'failed' || task.status === 'review') {
