@@ -1491,7 +1491,7 @@ export default defineConfig({
     const work = `refs/tanuki/${basename(project.dir)}/tasks/${review.id}/work`
     expect(land.stdout).toContain(
       `not landed: ${review.id}: could not land: its work conflicts with landed work in shared.txt; ` +
-        '`tanuki project resume` sends it back to an agent, or merge it yourself ' +
+        `no tries left (1), so it goes to review: \`tanuki task rerun ${review.id}\` gives it fresh tries, or merge it yourself ` +
         `(\`git cherry-pick ${work}\`, resolve, commit), then \`tanuki task mark ${review.id} complete --landed\``,
     )
     // As it says: the pick conflicts, the person keeps both lines, commits, and marks it.

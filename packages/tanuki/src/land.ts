@@ -611,9 +611,13 @@ async function landOrRefuse(project: Project, options: { into?: string; dryRun?:
           }
           // Its tries in this run of it are spent: a run would send it to review, not to an agent.
           const spent = (known?.iterations ?? 0) - (known?.triesFrom ?? 0) >= task.completion.maxIterations
+          // Accepting it helps only where its own verify is what failed: its landing then skips it.
+          const ownFailed = outcome.status === 'gate-failed' && outcome.command === task.completion.verify
           const next = spent
-            ? `no tries left (${task.completion.maxIterations}), so it goes to review: \`tanuki task rerun ${task.id}\` gives it fresh tries, ` +
-              `or fix it yourself and \`tanuki task mark ${task.id} complete\` to accept it`
+            ? `no tries left (${task.completion.maxIterations}), so it goes to review: \`tanuki task rerun ${task.id}\` gives it fresh tries` +
+              (ownFailed
+                ? `, or \`tanuki task mark ${task.id} complete\` accepts it as it is (its landing then skips its verify)`
+                : '')
             : '`tanuki project resume` sends it back to an agent'
           report.failed.push({ taskId: task.id, reason, next, ...work })
           records.push({
