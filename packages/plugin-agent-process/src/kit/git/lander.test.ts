@@ -509,6 +509,19 @@ describe("a role's setup at landing", () => {
     expect(git(root, 'ls-tree', '-r', '--name-only', 'main')).not.toContain('deps/ready')
   })
 
+  it('work a person accepted lands without its own verify, and land.verify still gates it', async () => {
+    const root = await withWork()
+    const land = resolveConfig({ land: { verify: 'test -f notes.txt' } }).land
+    const lander = createGitLander({ project: project(root), land })
+    await lander.prepare()
+    const steps: string[] = []
+    const task = gated('T-1', 'false')
+    expect(await lander.land({ task, signal })).toMatchObject({ status: 'gate-failed', command: 'false' })
+    const landed = await lander.land({ task, accepted: true, signal, onGate: ({ command }) => steps.push(command) })
+    expect(landed).toMatchObject({ status: 'landed', moved: true })
+    expect(steps).toEqual(['test -f notes.txt'])
+  })
+
   it('says as each command of the gate starts: the setup, the task’s verify, then land.verify, in order', async () => {
     const root = await withWork()
     const land = resolveConfig({ land: { verify: 'test -f notes.txt' } }).land
