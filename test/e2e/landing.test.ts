@@ -100,6 +100,23 @@ function sameLine(options: { maxIterations?: number; config?: string } = {}): Te
   })
 }
 
+/**
+ * A task without completion that goes to review (exit 1), whose doc.txt a person then fixes by hand
+ * in its agent's worktree and commits there.
+ */
+async function reviewFixedByHand(): Promise<{ project: TempProject; worktree: string }> {
+  const project = createProject({
+    config: `export default { defaults: { backend: 'process', kind: 'command', command: ['sh', '-c', 'echo "draft" > doc.txt; echo wrote doc'] } }\n`,
+    files: { '.tanuki/tasks/DOC.md': '---\nid: DOC\ntitle: Write a doc\n---\nWrite it.\n' },
+  })
+  const run = await tanuki(project.dir, 'project', 'start')
+  expect(run.code, run.stderr).toBe(1)
+  const worktree = agentWorktree(project.dir, 'default-1')
+  writeFileSync(join(worktree, 'doc.txt'), 'fixed\n')
+  git(worktree, 'commit', '-qam', 'fix the doc')
+  return { project, worktree }
+}
+
 describe('landing', () => {
   it('runs none of the person’s git hooks and sees every new file, whatever status.showUntrackedFiles says', async () => {
     const project = createProject({
@@ -1272,16 +1289,7 @@ export default defineConfig({
   })
 
   it('a fix a person commits by hand in a review task’s worktree is kept by stop --remove, and named; --force deletes it and says so', async () => {
-    const project = createProject({
-      config: `export default { defaults: { backend: 'process', kind: 'command', command: ['sh', '-c', 'echo "draft" > doc.txt; echo wrote doc'] } }\n`,
-      files: { '.tanuki/tasks/DOC.md': '---\nid: DOC\ntitle: Write a doc\n---\nWrite it.\n' },
-    })
-    const run = await tanuki(project.dir, 'project', 'start')
-    expect(run.code, run.stderr).toBe(1)
-    // The person goes into the agent's worktree, fixes the file and commits.
-    const worktree = agentWorktree(project.dir, 'default-1')
-    writeFileSync(join(worktree, 'doc.txt'), 'fixed\n')
-    git(worktree, 'commit', '-qam', 'fix the doc')
+    const { project, worktree } = await reviewFixedByHand()
     const fix = git(worktree, 'rev-parse', '--short=7', 'HEAD')
 
     const stop = await tanuki(project.dir, 'project', 'stop', '--remove')
@@ -1299,15 +1307,7 @@ export default defineConfig({
   })
 
   it('accepting a review task takes the fix a person made by hand in its worktree, committed or not, and `tanuki land` lands it', async () => {
-    const project = createProject({
-      config: `export default { defaults: { backend: 'process', kind: 'command', command: ['sh', '-c', 'echo "draft" > doc.txt; echo wrote doc'] } }\n`,
-      files: { '.tanuki/tasks/DOC.md': '---\nid: DOC\ntitle: Write a doc\n---\nWrite it.\n' },
-    })
-    const run = await tanuki(project.dir, 'project', 'start')
-    expect(run.code, run.stderr).toBe(1)
-    const worktree = agentWorktree(project.dir, 'default-1')
-    writeFileSync(join(worktree, 'doc.txt'), 'fixed\n')
-    git(worktree, 'commit', '-qam', 'fix the doc')
+    const { project, worktree } = await reviewFixedByHand()
     // And one more edit, not committed.
     writeFileSync(join(worktree, 'notes.txt'), 'by hand\n')
 

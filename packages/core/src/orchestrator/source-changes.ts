@@ -1,6 +1,6 @@
 import { errorMessage } from '../errors.ts'
 import type { TaskChange, TaskSource } from '../source/types.ts'
-import { changedSince, specHashes } from '../task/spec.ts'
+import { changedSince, specHashes, type SpecField } from '../task/spec.ts'
 import type { Task } from '../task/types.ts'
 import type { Bus } from './bus.ts'
 import type { RedefinedField } from './events.ts'
@@ -49,15 +49,7 @@ const EDIT_RULES: Rule[] = [
         const before = { role: record.task.role, verify: record.task.completion.verify }
         const { title, body, completion } = task
         record.task = { ...record.task, title, body, completion: { ...completion } }
-        const { role, priority, dependsOn } = record.task
-        ctx.bus.emit('task:redefined', {
-          taskId: task.id,
-          title,
-          role,
-          priority,
-          dependsOn: [...dependsOn],
-          whileRunning: changed,
-        })
+        emitRedefined(ctx, record.task, { whileRunning: changed })
         if (before.verify !== completion.verify) ctx.redefined?.(record, before)
       }
       if (specOf({ ...task, status: record.task.status }) !== specOf(record.task)) record.edited = task
@@ -77,15 +69,7 @@ const EDIT_RULES: Rule[] = [
       if (since.length > 0) record.toldSince = since.join(',')
       else delete record.toldSince
       ctx.table.redefine(record, task)
-      const { title, role, priority, dependsOn } = record.task
-      ctx.bus.emit('task:redefined', {
-        taskId: task.id,
-        title,
-        role,
-        priority,
-        dependsOn: [...dependsOn],
-        ...(tell ? { sinceComplete: since } : {}),
-      })
+      emitRedefined(ctx, record.task, tell ? { sinceComplete: since } : {})
       ctx.dequeue(task.id)
       ctx.unsettle()
       if (record.task.status === 'pending') ctx.table.blockIfStuck(record)
@@ -117,6 +101,16 @@ const LOOP_FIELDS = [
 /** Which of those an edit changed. */
 function loopChanges(before: Task, after: Task): RedefinedField[] {
   return LOOP_FIELDS.filter(([, read]) => read(before) !== read(after)).map(([name]) => name)
+}
+
+/** Tells of a task's new spec: what people see of it, and what the edit changes (`extra`). */
+function emitRedefined(
+  ctx: ChangeContext,
+  task: Task,
+  extra: { whileRunning?: RedefinedField[]; sinceComplete?: SpecField[] },
+): void {
+  const { id, title, role, priority, dependsOn } = task
+  ctx.bus.emit('task:redefined', { taskId: id, title, role, priority, dependsOn: [...dependsOn], ...extra })
 }
 
 /**
