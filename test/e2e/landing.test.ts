@@ -1071,8 +1071,11 @@ export default defineConfig({
     expect((await tanuki(project.dir, 'project', 'stop')).code).toBe(0)
     const ended = await run.done
     expect(ended.code, ended.stderr).toBe(0)
-    // The run's word on it: still waiting after the first `tanuki land`, on main after the second.
-    expect(ended.stdout).toMatch(/ ⇡ W-1 landed on main as \w{10}\n$/)
+    // The run's word on it: still waiting after the first `tanuki land`, on main after the second;
+    // then how to delete the agent's worktree, the run's last word.
+    expect(ended.stdout).toMatch(
+      / ⇡ W-1 landed on main as \w{10}\nThe agent's worktree stays for a next run; `tanuki project stop --remove` deletes what Tanuki created\.\n$/,
+    )
     expect(
       readEvents(project.dir)
         .filter((e) => e.event === 'task:landed')

@@ -452,7 +452,7 @@ describe('stopping and crashes', () => {
 })
 
 describe('remove and cleanup', () => {
-  it('remove() deletes the worktree and branch; a respawn before that reuses them', async () => {
+  it('remove() deletes the worktree, and the branch unless it holds an edit of no task; a respawn before that reuses them', async () => {
     const root = gitRepo()
     const { agent } = await spawn(root, { kind: 'shell' })
     writeFileSync(join(agent.workspace, 'keep.txt'), 'x')
@@ -460,9 +460,15 @@ describe('remove and cleanup', () => {
     const { agent: again } = await spawn(root, { kind: 'shell' })
     expect(again.workspace).toBe(agent.workspace)
     expect(readFileSync(join(again.workspace, 'keep.txt'), 'utf8')).toBe('x')
+    // keep.txt is no task's work: remove() commits it on the branch and keeps the branch for it.
     await again.remove()
     expect(existsSync(again.workspace)).toBe(false)
-    expect(git(root, 'branch', '--list', 'tanuki/*')).toBe('')
+    expect(git(root, 'show', 'tanuki/worker-1:keep.txt')).toBe('x')
+    // A workspace with nothing of anyone's in it goes with its branch.
+    const { agent: clean } = await spawn(root, { kind: 'shell' }, {}, 'worker-2')
+    await clean.remove()
+    expect(existsSync(clean.workspace)).toBe(false)
+    expect(git(root, 'branch', '--list', 'tanuki/worker-2')).toBe('')
   })
 
   it('cleanup(project) removes the worktrees of agents it never spawned', async () => {

@@ -191,6 +191,10 @@ async function unlandedOn(
   const unlanded: string[] = []
   for (const [id, last] of onBranch) {
     if (landed.has(id)) continue
+    if (!targets) {
+      unlanded.push(id)
+      continue
+    }
     const tip = await revParse(taskRef(project, id, 'tip'), repo)
     const recorded = tip !== undefined && (await isAncestor(last, tip, repo))
     if (recorded && (await workLanded(taskRef(project, id, 'work'), onTargets, repo))) continue
