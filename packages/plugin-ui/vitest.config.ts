@@ -6,7 +6,8 @@ export default defineProject({
   test: {
     name: 'plugin-ui',
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
-    // The browser tests start a real run and a real Chromium: slow, and better one file at a time.
+    // The browser tests start a real run and a real Chromium: one file at a time when this project
+    // runs alone; the root config runs two files at a time, of all projects (see its note).
     testTimeout: 120_000,
     hookTimeout: 120_000,
     fileParallelism: false,

@@ -7,7 +7,8 @@ export default defineProject({
     env,
     name: 'e2e',
     include: ['**/*.test.ts'],
-    // End-to-end tests run the built CLI and real processes: slow, and better one file at a time.
+    // End-to-end tests run the built CLI and real processes: one file at a time when this project runs
+    // alone; the root config runs two files at a time, of all projects (see its note).
     testTimeout: 120_000,
     hookTimeout: 120_000,
     fileParallelism: false,
