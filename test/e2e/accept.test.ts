@@ -47,7 +47,11 @@ describe('accepting a task in review', () => {
       `landed DOC on main as ${main.slice(0, 12)} (accepted by hand: its verify was not run again)\n`,
     )
     expect(readFileSync(`${project.dir}/doc.txt`, 'utf8')).toBe('draft\n')
-    expect((await statusJson(project.dir)).tasks[0]).toMatchObject({ status: 'complete', landed: { commit: main } })
+    expect((await statusJson(project.dir)).tasks[0]).toMatchObject({
+      status: 'complete',
+      landed: { commit: main },
+      accepted: true,
+    })
   })
 
   it('an accepted task that fails land.verify stays complete, and the message says it was land.verify and what to do', async () => {
@@ -60,7 +64,7 @@ describe('accepting a task in review', () => {
       'not landed: DOC: could not land: `land.verify` `test ! -f doc.txt` failed on the combined work (exit 1); it stays complete, accepted by hand',
     )
     expect(land.stdout).not.toMatch(/back to an agent/)
-    expect((await statusJson(project.dir)).tasks[0]).toMatchObject({ status: 'complete', landed: null })
+    expect((await statusJson(project.dir)).tasks[0]).toMatchObject({ status: 'complete', landed: null, accepted: true })
     expect(fileStatus(project.taskPath('DOC'))).toBe('complete')
   })
 
@@ -82,7 +86,9 @@ describe('accepting a task in review', () => {
       'no tries left (1), so it goes to review: `tanuki task rerun DOC` gives it fresh tries',
     )
     expect(land.stdout).not.toMatch(/sends it back to an agent/)
-    expect((await statusJson(project.dir)).tasks[0]).toMatchObject({ status: 'review' })
+    const review = (await statusJson(project.dir)).tasks[0]
+    expect(review).toMatchObject({ status: 'review' })
+    expect(review).not.toHaveProperty('accepted')
     // The file's mirrored status follows the journal, and nothing says a person typed it.
     expect(fileStatus(project.taskPath('DOC'))).toBe('review')
     for (const args of [

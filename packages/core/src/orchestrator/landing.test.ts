@@ -290,7 +290,7 @@ describe('the merge queue', () => {
     expect(requests).toEqual([{ id: 'a', accepted: true }])
     // land.verify failed: theirs to settle, so it is neither sent back nor to review.
     await eventually(() => h.orchestrator.task('a')?.reason?.includes('accepted by hand') === true)
-    expect(h.orchestrator.task('a')).toMatchObject({ status: 'complete', landed: null })
+    expect(h.orchestrator.task('a')).toMatchObject({ status: 'complete', landed: null, accepted: true })
     expect(h.orchestrator.task('a')?.reason).toMatch(
       /^could not land: `land.verify` `npm test` failed on the combined work \(exit 1\); it stays complete/,
     )
@@ -301,6 +301,7 @@ describe('the merge queue', () => {
     // A rerun ends the acceptance: its work is judged again.
     await h.orchestrator.rerun('a')
     expect((await store.load()).tasks.a?.accepted).toBeUndefined()
+    expect(h.orchestrator.task('a')?.accepted).toBeUndefined()
     await h.orchestrator.stop()
   })
 

@@ -115,6 +115,11 @@ export interface TaskView {
   lastError: (Failure & { iteration?: number; at: string }) | null
   /** What its iterations cost, where agents reported it. */
   spend?: Spend
+  /**
+   * Present while it is complete because a person marked it so (`tanuki task mark ID complete`),
+   * accepting its work as it is: its landing does not run its verify again, only `land.verify`.
+   */
+  accepted?: true
 }
 
 export interface OrchestratorStatus {
@@ -271,6 +276,8 @@ export interface TaskFacts {
   landed?: Landing | undefined
   /** The branch its complete work was done for, when not the project's target (`TaskRunState.target`). */
   target?: string | undefined
+  /** A person marked it complete, accepting its work as it is (`TaskRunState.accepted`). */
+  accepted?: true | undefined
 }
 
 /** A task as status views show it, from the task and what is known of its run. */
@@ -310,6 +317,7 @@ export function taskView(task: Task, facts: TaskFacts): TaskView {
     ...(task.status === 'complete' && !facts.landed && facts.target !== undefined ? { waitsFor: facts.target } : {}),
     lastError: facts.lastError ? failureView(facts.lastError) : null,
     ...(facts.spend ? { spend: facts.spend } : {}),
+    ...(task.status === 'complete' && facts.accepted ? { accepted: true as const } : {}),
   }
 }
 
