@@ -256,6 +256,12 @@ describe.skipIf(skipBrowser)('the dashboard in a browser', () => {
     expect(await landing.textContent()).toContain('node --test exited 1 on the combined work')
     expect(await landing.locator('pre').textContent()).toContain('# fail 1')
     await page.screenshot({ path: join(ARTIFACTS, 'ui-land-failed.png'), fullPage: true })
+
+    // A person accepts its work as it is, from another terminal: the page follows, from the journal.
+    expect((await tanuki(p.dir, 'task', 'mark', 'S', 'complete')).code).toBe(0)
+    const accepted = page.getByTestId('accepted')
+    await expect.poll(() => accepted.count(), { timeout: 10_000 }).toBe(1)
+    expect(await accepted.textContent()).toContain('by hand (tanuki task mark S complete)')
     ui.child.kill('SIGINT')
     expect((await ui.done).code).toBe(0)
   })

@@ -91,6 +91,11 @@ export interface DashboardTask {
    * one the project lands on now: that branch (`tanuki project status --json`).
    */
   waitsFor?: string
+  /**
+   * Present while it is complete by a person's mark (`tanuki task mark ID complete`): its work was
+   * accepted as it is, and its landing runs only `land.verify`.
+   */
+  accepted?: true
   /** The last failure, with its class. */
   lastError?: TaskFailure | null
   /** What it spent. */

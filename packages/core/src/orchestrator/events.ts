@@ -55,6 +55,8 @@ export type TanukiEvents = {
       iterations?: number
       /** Why it is `failed`, in `review` or `blocked`, as the journal records it. */
       reason?: string
+      /** Complete by a person's mark, its work accepted as it is (`StatusChange.accepted`), as the journal records it. */
+      accepted?: true
       /**
        * Its status is its file's: the journal, which knew earlier runs of the project, did not know
        * the task (a new file; perhaps a copy of a finished task's). It does not run until a person

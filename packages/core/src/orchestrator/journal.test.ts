@@ -231,7 +231,7 @@ describe('the journal is the authority for run state', () => {
     const store = createMemoryStore(
       replay([
         { t: 'task', id: 'a', status: 'complete', iterations: 1, landed },
-        { t: 'task', id: 'b', status: 'complete', iterations: 2 },
+        { t: 'task', id: 'b', status: 'complete', iterations: 2, accepted: true },
       ]),
     )
     const source = createMemorySource([task({ id: 'a' }), task({ id: 'b' }), task({ id: 'c', status: 'complete' })])
@@ -242,6 +242,8 @@ describe('the journal is the authority for run state', () => {
     expect(tasks.find((t) => t.id === 'a')?.landed).toEqual(landed)
     expect(tasks.find((t) => t.id === 'b')).not.toHaveProperty('landed')
     expect(tasks.map((t) => t.iterations)).toEqual([1, 2, undefined])
+    // A person's acceptance of it, as the dashboard shows it.
+    expect(tasks.map((t) => t.accepted)).toEqual([undefined, true, undefined])
   })
 
   it('project:loaded carries why a task an earlier run settled failed or went to review', async () => {

@@ -105,7 +105,7 @@ export async function loadTasks(ctx: LoadContext): Promise<LoadedTasks> {
   // not by a `task:landed` or a `task:completed`.
   // So is why a task an earlier run settled failed, went to review or is blocked (a summary said
   // "no reason given" for them).
-  const tasks = [...table.values()].map(({ task, landed, iterations, reason, takenFromFile }) => ({
+  const tasks = [...table.values()].map(({ task, landed, iterations, reason, accepted, takenFromFile }) => ({
     id: task.id,
     title: task.title,
     role: task.role,
@@ -115,6 +115,7 @@ export async function loadTasks(ctx: LoadContext): Promise<LoadedTasks> {
     ...(landed ? { landed } : {}),
     ...(iterations > 0 ? { iterations } : {}),
     ...(reason !== undefined && UNSETTLED_WHY.has(task.status) ? { reason } : {}),
+    ...(accepted && task.status === 'complete' ? { accepted } : {}),
     ...(takenFromFile ? { fromFile: true as const } : {}),
   }))
   bus.emit('project:loaded', { total: table.size, ready: ready.length, recovered, tasks })

@@ -383,6 +383,7 @@ export class TaskTable {
       // Back to waiting: the tries it keeps (a try a stop cut short is not one).
       ...(to === 'pending' ? { iterations: record.iterations } : {}),
       ...(record.untold ? { usage: record.untold } : {}),
+      ...(to === 'complete' && record.accepted ? { accepted: true as const } : {}),
     })
     delete record.untold
     this.tracker.record(change)

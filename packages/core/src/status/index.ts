@@ -18,6 +18,11 @@ export interface StatusChange {
    * `iteration:finished` tells. Absent when it said nothing.
    */
   usage?: Usage
+  /**
+   * To `complete` by a person's mark (`tanuki task mark ID complete`): its work was accepted as it
+   * is, and its landing runs only `land.verify`, not its own verify.
+   */
+  accepted?: true
   /** Clock time in ms since the epoch. */
   at: number
 }

@@ -256,6 +256,7 @@ export class DashboardModel {
           // (or waits for the target), which no event of this run repeats.
           if (loaded.iterations !== undefined) next.iterations = loaded.iterations
           if (loaded.reason !== undefined) next.reason = loaded.reason
+          next.accepted = loaded.accepted
           const earlier = loaded.landed
           if (earlier) {
             if (task) this.setLanded(task, null)
@@ -302,6 +303,8 @@ export class DashboardModel {
         this.move(task, { status: change.to })
         if (change.reason !== undefined && change.to !== 'complete') task.reason = change.reason
         if (change.to === 'complete') task.reason = undefined
+        // Accepted by a person as it is; any other status ends that (work done again is judged again).
+        if (change.to !== 'complete' || change.accepted) task.accepted = change.accepted
         // A try a stop, a crash or a person cut short: what it spent, which no `iteration:finished` told.
         if (change.usage) task.spend = addSpend(task.spend, change.usage)
         if (change.to === 'assigned' || change.to === 'in_progress') {

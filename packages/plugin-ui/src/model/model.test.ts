@@ -74,6 +74,52 @@ describe('DashboardModel', () => {
     expect(model.spend()).toEqual({ usd: 0.01, tokens: 120 })
   })
 
+  it('shows a task a person accepted, from a real run: marked complete from review, and no longer once rerun', async () => {
+    const model = new DashboardModel()
+    const orchestrator = createOrchestrator({
+      config: {
+        cooldownMs: 0,
+        stopWhenSettled: false,
+        tasks: [{ id: 'A-1', title: 'never says it', completion: { signal: 'DONE', maxIterations: 1 } }],
+      },
+      backends: [createMemoryBackend({ script: () => ({ type: 'succeed', output: 'not yet' }) })],
+      reporters: [{ name: 'dashboard', onEvent: (name, payload) => void model.apply(name, payload) }],
+    })
+    const review = new Promise<void>((resolve) =>
+      orchestrator.events.on('task:status', ({ to }) => void (to === 'review' && resolve())),
+    )
+    await orchestrator.start()
+    await review
+    expect(model.tasks.get('A-1')).toMatchObject({ status: 'review' })
+    expect(model.tasks.get('A-1')!.accepted).toBeUndefined()
+    await orchestrator.mark('A-1', 'complete')
+    expect(model.tasks.get('A-1')).toMatchObject({ status: 'complete', accepted: true })
+    // The running orchestrator's snapshot says it too, as a page opened now reads it.
+    expect(DashboardModel.from({ ...doc(), tasks: orchestrator.status().tasks }).tasks.get('A-1')).toMatchObject({
+      accepted: true,
+    })
+    await orchestrator.rerun('A-1')
+    expect(model.tasks.get('A-1')!.accepted).toBeUndefined()
+    await orchestrator.stop()
+  })
+
+  it('takes an acceptance of an earlier run from project:loaded', () => {
+    const model = new DashboardModel()
+    const task = { title: 'T', role: 'r', priority: 'medium' as const, status: 'complete' as const, dependsOn: [] }
+    model.apply('project:loaded', {
+      total: 2,
+      ready: 0,
+      recovered: [],
+      tasks: [
+        { id: 'a', ...task, accepted: true },
+        { id: 'b', ...task },
+      ],
+      at: 1,
+    })
+    expect(model.tasks.get('a')!.accepted).toBe(true)
+    expect(model.tasks.get('b')!.accepted).toBeUndefined()
+  })
+
   it('counts what tries a crash and a stop cut short spent, from a real run, the estimate marked ~', async () => {
     const model = new DashboardModel()
     let tries = 0

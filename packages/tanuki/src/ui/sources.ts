@@ -187,6 +187,12 @@ function eventsSince(file: string, end: number, since: number): [string, Record<
   return found
 }
 
+/** A file's size and time of change, to tell that it changed; empty when it is not there. */
+function stamp(path: string): string {
+  const stat = statSync(path, { throwIfNoEntry: false })
+  return stat ? `${stat.size}:${stat.mtimeMs}` : ''
+}
+
 /**
  * The dashboard's data read from a project's state folder (`tanuki ui`), while a run is on and
  * after: the run's status snapshot and its event log followed as it grows while one is on, the
@@ -200,6 +206,7 @@ export function createStateSource(project: Project, options: StateSourceOptions 
   let decoder = new StringDecoder('utf8')
   let partial = ''
   let runningPid = runningOrchestrator(paths.lock)?.pid
+  let journal = stamp(paths.journal)
   let timer: NodeJS.Timeout | undefined
 
   const readNew = (listener: SourceListener): void => {
@@ -257,7 +264,12 @@ export function createStateSource(project: Project, options: StateSourceOptions 
         try {
           readNew(listener)
           const pid = runningOrchestrator(paths.lock)?.pid
-          if (pid !== runningPid) {
+          // With no run on, a command from another terminal (`tanuki task mark|rerun|reset`,
+          // `tanuki land`) changes only the journal: no event tells it.
+          const now = stamp(paths.journal)
+          const changed = pid === undefined && now !== journal
+          journal = now
+          if (pid !== runningPid || changed) {
             runningPid = pid
             listener('dashboard:resync', {})
           }

@@ -282,6 +282,15 @@ export function TaskPage({ id }: { id: string }) {
             </dd>
           </>
         )}
+        {task?.accepted && (
+          <>
+            <dt>accepted</dt>
+            <dd data-testid="accepted">
+              by hand (<code>tanuki task mark {task.id} complete</code>): its landing does not run its verify again,
+              only <code>land.verify</code> if the config sets one
+            </dd>
+          </>
+        )}
         {task?.heldBack && (
           <>
             <dt>waiting for {task.heldBack.target}</dt>
