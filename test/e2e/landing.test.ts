@@ -1598,6 +1598,67 @@ export default defineConfig({
     expect(readFileSync(join(project.dir, 'three.txt'), 'utf8')).toBe('one\ntwo\n')
   })
 
+  it('`tanuki land ID` lands only that task and the work it depends on, first; the rest waits, and what is not complete is refused', async () => {
+    const project = createProject({
+      tasks: [
+        { id: 'L-1', sh: 'echo one > one.txt', verify: 'test -f one.txt' },
+        { id: 'L-2', dependsOn: ['L-1'], sh: 'echo two > two.txt', verify: 'test -f one.txt && test -f two.txt' },
+        { id: 'L-3', sh: 'echo three > three.txt', verify: 'test -f three.txt' },
+        { id: 'L-4', sh: 'true', verify: 'test -f never.txt', maxIterations: 1 },
+      ],
+      config: configFor({ default: 1 }, '\n  land: { auto: false },'),
+    })
+    expect((await tanuki(project.dir, 'project', 'start')).code).toBe(1)
+    const before = git(project.dir, 'rev-parse', 'main')
+    // Refused before anything moves: a task in review, one that is not there.
+    const review = await tanuki(project.dir, 'land', 'L-2', 'L-4')
+    expect(review.code).toBe(1)
+    expect(review.stderr).toContain(
+      'L-4 is in review, not complete: only complete work lands. `tanuki task show L-4` says why; `tanuki task mark L-4 complete` accepts its work as it is.',
+    )
+    const missing = await tanuki(project.dir, 'land', 'L-9')
+    expect(missing.code).toBe(1)
+    expect(missing.stderr).toContain('No task "L-9"')
+    expect(git(project.dir, 'rev-parse', 'main')).toBe(before)
+
+    const plan = await tanuki(project.dir, 'land', 'L-2', '--dry-run')
+    expect(plan.code, plan.stderr).toBe(0)
+    expect(plan.stdout).toBe(
+      'Would land on main, in this order:\n  L-1\n  L-2\n' +
+        'note: L-1 lands too, first: L-2 depends on it, and its work has not landed.\n' +
+        'note: complete work still waits to land: L-3 (`tanuki land` lands it).\n',
+    )
+    expect(git(project.dir, 'rev-parse', 'main')).toBe(before)
+
+    const land = await tanuki(project.dir, 'land', 'L-2')
+    expect(land.code, land.stderr).toBe(0)
+    expect(landedOn(project.dir)).toEqual(['L-2', 'L-1'])
+    expect(land.stdout).toMatch(/^landed L-1 on main as \w{12}\nlanded L-2 on main as \w{12}\n/)
+    expect(land.stdout).not.toContain('waiting:')
+    expect(existsSync(join(project.dir, 'three.txt'))).toBe(false)
+    const status = await statusJson(project.dir)
+    expect(status.tasks.filter((t) => t.landed).map((t) => t.id)).toEqual(['L-1', 'L-2'])
+    expect(status.progress.notLanded).toBe(1)
+
+    // Named again: nothing to land, said so; several at once, in any order.
+    const again = await tanuki(project.dir, 'land', 'L-1', '--json')
+    expect(again.code).toBe(0)
+    expect(JSON.parse(again.stdout)).toMatchObject({ landed: [], waiting: [] })
+    expect(JSON.parse(again.stdout).notes[0]).toMatch(/^L-1 landed already, as \w{12}\.$/)
+    const rest = await tanuki(project.dir, 'land', 'L-3', 'L-2')
+    expect(rest.code, rest.stderr).toBe(0)
+    expect(landedOn(project.dir)).toEqual(['L-3', 'L-2', 'L-1'])
+
+    // With a run on, only `tanuki land` of everything goes through it.
+    const run = startTanuki(project.dir, 'project', 'start', '--watch')
+    await waitFor('the run', async () => (await statusJson(project.dir)).status === 'running', 60_000)
+    const during = await tanuki(project.dir, 'land', 'L-3')
+    expect(during.code).toBe(1)
+    expect(during.stderr).toContain('landing only some tasks needs it stopped (`tanuki project stop`)')
+    expect((await tanuki(project.dir, 'project', 'stop')).code).toBe(0)
+    await run.done
+  })
+
   it('complete work an earlier run did not land keeps the branch it was done for: a start elsewhere leaves it, and every report names that branch', async () => {
     const project = createProject({
       tasks: [{ id: 'K-1', sh: 'echo K-1 > K-1.txt', verify: 'test -f K-1.txt' }],

@@ -134,4 +134,13 @@ describe('checkArgs', () => {
     )
     expect(() => checkArgs(logs, ['tanuki', 'logs'], ['--', '-odd-id'])).not.toThrow()
   })
+
+  it('lets a last positional whose hint ends in "..." take any number', () => {
+    const land = {
+      args: { ids: { type: 'positional', required: false, valueHint: 'ID...' }, json: { type: 'boolean' } },
+    }
+    for (const argv of [[], ['A'], ['A', 'B', '--json'], ['--json', 'A', 'B', 'C']]) {
+      expect(() => checkArgs(land, ['tanuki', 'land'], argv)).not.toThrow()
+    }
+  })
 })

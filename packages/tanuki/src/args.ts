@@ -222,7 +222,9 @@ export function checkArgs(command: { args?: unknown }, names: string[], argv: re
       `needs ${missing.map((p) => `${p.name.toUpperCase()}${p.description ? ` (${p.description.toLowerCase()})` : ''}`).join(' and ')}`,
     )
   }
-  if (given.length > positionals.length) {
+  // A last positional whose value hint ends in "..." takes any number (`tanuki land [IDS]`).
+  const many = positionals.at(-1)?.valueHint?.endsWith('...') === true
+  if (given.length > positionals.length && !many) {
     const extra = given.slice(positionals.length)
     throw usageError(
       names,

@@ -27,7 +27,7 @@ import { appendDurably, readJournal } from './journal.ts'
 import { acquireLock, runningOrchestrator } from './lock.ts'
 import { defaultPlugins } from './plugins.ts'
 import { sourceFailures } from './plugin-sources.ts'
-import { projectInfo, readTasks, type Project } from './project.ts'
+import { projectInfo, readTasks, taskNotFound, type Project } from './project.ts'
 import { withJournal } from './state.ts'
 import { readTargetFails, writeTargetFails } from './target-fails.ts'
 
@@ -183,6 +183,102 @@ export function landingOrder(
   return order
 }
 
+export interface LandOptions {
+  /** The branch to land on (`--into`). */
+  into?: string
+  /** Say what would land, change nothing (`--dry-run`). */
+  dryRun?: boolean
+  /**
+   * Land only these tasks (`tanuki land ID…`), and the complete work they depend on that has not
+   * landed, which lands first. Each must be complete; the rest of the complete work waits.
+   */
+  only?: readonly string[]
+}
+
+/** Throws for a task named that is not there or not complete; the tasks by id. */
+function checkNamed(
+  only: readonly string[],
+  tasks: readonly Task[],
+  notFound: (id: string) => TanukiError,
+): Map<string, Task> {
+  const byId = new Map(tasks.map((task) => [task.id, task]))
+  for (const id of only) {
+    const task = byId.get(id)
+    if (!task) throw notFound(id)
+    if (task.status === 'complete') continue
+    throw new TanukiError(
+      'TANUKI_TASK_STATUS',
+      `${id} is ${task.status === 'in_progress' ? 'in progress' : task.status === 'review' ? 'in review' : task.status}, not complete: only complete work lands. ` +
+        `\`tanuki task show ${id}\` says why; \`tanuki task mark ${id} complete\` accepts its work as it is.`,
+      { details: { id, status: task.status } },
+    )
+  }
+  return byId
+}
+
+/**
+ * Of the landing order, the tasks a person named and the complete work they depend on that has
+ * not landed (their dependencies land first). Throws for a task that is not there or not complete:
+ * only complete work lands. `notes` says what lands with them, what landed already, and what
+ * complete work still waits.
+ */
+export function onlyThese(
+  order: readonly Task[],
+  only: readonly string[],
+  known: {
+    tasks: readonly Task[]
+    facts: ReadonlyMap<string, { landed?: { commit: string } }>
+    target: string
+    notFound: (id: string) => TanukiError
+    /** Complete work that waits for another branch than the target: that branch. */
+    waitsElsewhere: (id: string) => string | undefined
+  },
+): { order: Task[]; notes: string[] } {
+  checkNamed(only, known.tasks, known.notFound)
+  const inOrder = new Map(order.map((task) => [task.id, task]))
+  const notes: string[] = []
+  const wanted = new Set<string>()
+  for (const id of new Set(only)) {
+    const landed = known.facts.get(id)?.landed
+    if (landed) {
+      notes.push(
+        landed.commit === 'by hand'
+          ? `${id} is on ${known.target} already: a person landed it by hand.`
+          : `${id} landed already, as ${landed.commit.slice(0, 12)}.`,
+      )
+      continue
+    }
+    const elsewhere = known.waitsElsewhere(id)
+    if (elsewhere !== undefined) {
+      notes.push(
+        `${id} was done for ${elsewhere} and waits for it: \`tanuki land --into ${elsewhere} ${id}\` lands it there.`,
+      )
+      continue
+    }
+    // Not in the order: it waits on a dependency that cannot land now, as the report says.
+    if (inOrder.has(id)) wanted.add(id)
+  }
+  // The work they build on that has not landed: it lands first, said once per task named.
+  const named = new Set(wanted)
+  const pull = (id: string, asker: string): void => {
+    for (const dep of inOrder.get(id)?.dependsOn ?? []) {
+      if (!inOrder.has(dep) || wanted.has(dep)) continue
+      wanted.add(dep)
+      notes.push(`${dep} lands too, first: ${asker} depends on it, and its work has not landed.`)
+      pull(dep, asker)
+    }
+  }
+  for (const id of named) pull(id, id)
+  const left = order.filter((task) => !wanted.has(task.id)).map((task) => task.id)
+  if (left.length > 0) {
+    notes.push(
+      `${left.length === 1 ? 'complete work still waits to land' : `${left.length} complete tasks still wait to land`}: ` +
+        `${left.join(', ')} (\`tanuki land\` lands ${left.length === 1 ? 'it' : 'them'}).`,
+    )
+  }
+  return { order: order.filter((task) => wanted.has(task.id)), notes }
+}
+
 /**
  * `tanuki land`: lands what is complete and not yet landed, in dependency order, gated by verify
  * on the combined work. While an orchestrator runs, it is asked to do it; otherwise it is done here,
@@ -190,10 +286,7 @@ export function landingOrder(
  * pending with why, so the next run's agent fixes it; unless the target fails `land.verify` without
  * any task's work: then no task is to blame, and the work waits, complete (`error` says so).
  */
-export async function landProject(
-  project: Project,
-  options: { into?: string; dryRun?: boolean } = {},
-): Promise<LandReport> {
+export async function landProject(project: Project, options: LandOptions = {}): Promise<LandReport> {
   try {
     return await landOrRefuse(project, options)
   } catch (error) {
@@ -218,7 +311,7 @@ async function whyNoRepository(root: string): Promise<'none' | 'no-commit'> {
 }
 
 /** `landProject`'s work; a `TanukiError` it throws is the report's `error`. */
-async function landOrRefuse(project: Project, options: { into?: string; dryRun?: boolean }): Promise<LandReport> {
+async function landOrRefuse(project: Project, options: LandOptions): Promise<LandReport> {
   const config = project.config.resolved
   if (!config.land.enabled) {
     throw new TanukiError(
@@ -252,6 +345,13 @@ async function landOrRefuse(project: Project, options: { into?: string; dryRun?:
     if (options.into) {
       throw new TanukiError('TANUKI_LOCKED', 'A run is on and lands on its own target; `--into` needs the run stopped.')
     }
+    if (options.only) {
+      throw new TanukiError(
+        'TANUKI_LOCKED',
+        `A run is on (pid ${running.pid}); landing only some tasks needs it stopped (\`tanuki project stop\`). ` +
+          '`tanuki land` with no task asks the run to land all the complete work.',
+      )
+    }
     const result = (await sendControl(controlSocketPath(project.paths.stateDir), { command: 'land' }, 30 * 60_000)) as
       | LandResult
       | undefined
@@ -282,6 +382,13 @@ async function landOrRefuse(project: Project, options: { into?: string; dryRun?:
       ...(config.remote ? { remote: typeof config.remote.git === 'string' ? config.remote.git : 'origin' } : {}),
     })
     const recordedTarget = options.into ? {} : state.run.target ? { target: state.run.target } : {}
+    // Every source's tasks, with what the journal recorded of each. A task of a source that cannot
+    // be read does not land now, nor does what depends on it: they land once it loads.
+    const read = await readTasks(project)
+    const recorded = withJournal(read.tasks, state)
+    const tasks = recorded.map(({ task }) => task)
+    // Tasks named that are not there, or not complete, are refused before anything moves.
+    if (options.only) checkNamed(options.only, tasks, (id) => taskNotFound(project, id, read.errors))
     // A dry run writes nothing: no branch or worktree made, no target moved.
     let start: LandingStart
     try {
@@ -313,11 +420,6 @@ async function landOrRefuse(project: Project, options: { into?: string; dryRun?:
       else if (push && pushFailed?.branch === push.branch) pushFailed = undefined
     }
     sawPush(start.push)
-    // Every source's tasks, with what the journal recorded of each. A task of a source that cannot
-    // be read does not land now, nor does what depends on it: they land once it loads.
-    const read = await readTasks(project)
-    const recorded = withJournal(read.tasks, state)
-    const tasks = recorded.map(({ task }) => task)
     const facts = new Map(recorded.map(({ task, facts }) => [task.id, facts]))
     const statusOf = new Map(tasks.map((task) => [task.id, task.status]))
     for (const { taskId, commit } of start.landed) {
@@ -403,10 +505,20 @@ async function landOrRefuse(project: Project, options: { into?: string; dryRun?:
       elsewhere.set(waits, [...(elsewhere.get(waits) ?? []), task.id])
     }
     const other = new Set([...[...elsewhere.values()].flat(), ...byHand])
-    const order = landingOrder(
+    const all = landingOrder(
       tasks.filter((task) => !other.has(task.id)),
       facts,
     )
+    const chosen = options.only
+      ? onlyThese(all, options.only, {
+          tasks,
+          facts,
+          target: start.target,
+          notFound: (id) => taskNotFound(project, id, read.errors),
+          waitsElsewhere: (id) => [...elsewhere].find(([, ids]) => ids.includes(id))?.[0],
+        })
+      : undefined
+    const order = chosen?.order ?? all
     // Landings of this project's tasks (not by hand) that waited for the target.
     const ours = (landings: { taskId: string; commit: string }[] = []) =>
       landings.filter(({ taskId }) => {
@@ -444,6 +556,7 @@ async function landOrRefuse(project: Project, options: { into?: string; dryRun?:
       notes: [
         ...(start.note ? [start.note] : []),
         ...goneNotes,
+        ...(chosen?.notes ?? []),
         ...sourceFailures(read.errors).map((error) => error.message),
       ],
     }
@@ -646,7 +759,12 @@ async function landOrRefuse(project: Project, options: { into?: string; dryRun?:
     }
     const unplaced = tasks.filter(
       (task) =>
-        task.status === 'complete' && !facts.get(task.id)?.landed && !order.includes(task) && !other.has(task.id),
+        task.status === 'complete' &&
+        !facts.get(task.id)?.landed &&
+        !order.includes(task) &&
+        !other.has(task.id) &&
+        // Not named (\`tanuki land ID…\`): it waits for no dependency, and a note says so.
+        !all.includes(task),
     )
     if (elsewhere.size > 0) report.elsewhere = [...elsewhere].map(([target, ids]) => ({ target, tasks: ids }))
     for (const task of unplaced)

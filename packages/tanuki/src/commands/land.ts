@@ -9,10 +9,16 @@ export const landCommand = defineCommand({
   meta: {
     name: 'land',
     description:
-      'Land what is complete and not yet landed: one commit per task on your branch, in dependency order, gated by verify',
+      'Land what is complete and not yet landed (or only the tasks named, after what they depend on): one commit per task on your branch, in dependency order, gated by verify',
   },
   args: {
     ...common,
+    ids: {
+      type: 'positional',
+      required: false,
+      description: 'Land only these tasks, and the complete work they depend on that has not landed (it lands first)',
+      valueHint: 'ID...',
+    },
     into: {
       type: 'string',
       description: "The branch to land on, for the work done for it (default: land.into, else the run's target)",
@@ -26,7 +32,10 @@ export const landCommand = defineCommand({
   },
   async run({ args }) {
     const project = await openProject(checkedProjectRoot(args))
+    // citty keeps every positional in `_`; `ids` is only the first.
+    const only = args._.map(String)
     const report = await landProject(project, {
+      ...(only.length > 0 ? { only } : {}),
       ...(args.into ? { into: args.into } : {}),
       ...(args['dry-run'] ? { dryRun: true } : {}),
     })
