@@ -150,11 +150,15 @@ export function settledAdvice(id = 'ID'): string {
 // What holds a complete task's landing is core's: the dashboard says it too (`needsYou`).
 export { landingHolds, type LandingTask } from '@tanuki/core'
 
+/** A task's status as a sentence says it: `in review`, `in progress`, `failed`. */
+export function statusPhrase(status: string): string {
+  return status === 'review' ? 'in review' : status.replace('_', ' ')
+}
+
 /** `waits for S-1 (in review), S-2 (failed)`: what a complete task's landing waits for. */
 export function landingHoldsLine(holds: readonly LandingTask[]): string {
-  const status = (s: string): string => (s === 'review' ? 'in review' : s.replace('_', ' '))
   return `waits for ${someOf(
-    holds.map((dep) => `${dep.id} (${status(dep.status)})`),
+    holds.map((dep) => `${dep.id} (${statusPhrase(dep.status)})`),
     10,
   )}`
 }

@@ -51,6 +51,7 @@ export { reporterPath } from './files.ts'
 export {
   notLandedGroups,
   settledAdvice,
+  statusPhrase,
   waitsForLine,
   type LandingTask,
   type NotLandedGroups,

@@ -1,6 +1,7 @@
 import { TanukiError, createTask, type Task } from '@tanuki/core'
 import { describe, expect, it } from 'vitest'
-import { landingOrder, onlyThese } from './land.ts'
+import { checkNamed, onlyThese } from './land-only.ts'
+import { landingOrder } from './land.ts'
 
 const task = (id: string, dependsOn: string[] = [], status: Task['status'] = 'complete'): Task =>
   createTask({ id, title: id, dependsOn, status, completion: { signal: 'DONE' } })
@@ -20,10 +21,8 @@ describe('onlyThese: `tanuki land ID…`', () => {
     ['f', { landed: { commit: 'by hand' } }],
   ])
   const known = {
-    tasks,
     facts,
     target: 'main',
-    notFound: (id: string) => new TanukiError('TANUKI_TASK_NOT_FOUND', `no ${id}`),
     waitsElsewhere: (id: string) => (id === 'd' ? 'release' : undefined),
   }
   // What lands here: d waits for another branch, as the landing leaves it out of the order.
@@ -53,8 +52,10 @@ describe('onlyThese: `tanuki land ID…`', () => {
   })
 
   it('refuses a task that is not there or not complete', () => {
-    expect(() => onlyThese(order, ['a', 'zz'], known)).toThrow('no zz')
-    expect(() => onlyThese(order, ['r'], known)).toThrow(
+    const notFound = (id: string) => new TanukiError('TANUKI_TASK_NOT_FOUND', `no ${id}`)
+    expect(() => checkNamed(['a', 'e'], tasks, notFound)).not.toThrow()
+    expect(() => checkNamed(['a', 'zz'], tasks, notFound)).toThrow('no zz')
+    expect(() => checkNamed(['r'], tasks, notFound)).toThrow(
       'r is in review, not complete: only complete work lands. `tanuki task show r` says why; `tanuki task mark r complete` accepts its work as it is.',
     )
   })
